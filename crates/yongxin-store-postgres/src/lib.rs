@@ -1,0 +1,85 @@
+//! The PostgreSQL backend, for larger deployments where several stateless app nodes share one
+//! database.
+//!
+//! Writers lock the audit head row (`SELECT … FOR UPDATE`) so that entries from every node form a
+//! single chain; everything else is ordinary READ COMMITTED.
+#![forbid(unsafe_code)]
+
+use std::str::FromStr;
+use std::time::Duration;
+
+use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
+
+type Db = sqlx::Postgres;
+type StoreImpl = PostgresStore;
+const BACKEND: &str = "postgres";
+const AUDIT_HEAD_LOCK: &str = "SELECT seq, hash FROM audit_head WHERE id = 1 FOR UPDATE";
+
+/// The PostgreSQL migrations, embedded in the binary.
+pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
+
+/// A yongxin store in a PostgreSQL database.
+#[derive(Debug, Clone)]
+pub struct PostgresStore {
+    pool: PgPool,
+}
+
+impl PostgresStore {
+    /// Connects to `postgres://…`.
+    pub async fn open(url: &str) -> StoreResult<Self> {
+        Self::open_in_schema(url, None).await
+    }
+
+    /// Connects with every table in `schema` (created if missing): how tests keep apart.
+    pub async fn open_in_schema(url: &str, schema: Option<&str>) -> StoreResult<Self> {
+        let mut options = PgConnectOptions::from_str(url)
+            .map_err(|e| StoreError::Invalid { field: "database_url".into(), reason: e.to_string() })?;
+        if let Some(schema) = schema {
+            if !schema.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
+                return Err(StoreError::Invalid { field: "schema".into(), reason: "letters, digits and _ only".into() });
+            }
+            let setup = PgPoolOptions::new().max_connections(1).connect_with(options.clone()).await.map_err(db_err)?;
+            sqlx::query(&format!("CREATE SCHEMA IF NOT EXISTS {schema}")).execute(&setup).await.map_err(db_err)?;
+            setup.close().await;
+            options = options.options([("search_path", schema)]);
+        }
+        let pool = PgPoolOptions::new()
+            .max_connections(16)
+            .acquire_timeout(Duration::from_secs(15))
+            .connect_with(options)
+            .await
+            .map_err(db_err)?;
+        Ok(Self { pool })
+    }
+
+    /// Applies every pending migration.
+    pub async fn migrate(&self) -> StoreResult<()> {
+        MIGRATOR.run(&self.pool).await.map_err(|e| StoreError::Internal(format!("migration failed: {e}")))
+    }
+
+    /// The connection pool, for tests that must reach under the store (to tamper with the record).
+    pub fn pool(&self) -> &PgPool {
+        &self.pool
+    }
+
+    async fn begin_write(&self) -> StoreResult<sqlx::Transaction<'static, Db>> {
+        self.pool.begin().await.map_err(db_err)
+    }
+}
+
+/// Translates driver errors; PostgreSQL names the violated constraint.
+fn db_err(e: sqlx::Error) -> StoreError {
+    match e {
+        sqlx::Error::RowNotFound => StoreError::NotFound { what: "row".into() },
+        sqlx::Error::Database(d) if d.is_unique_violation() => StoreError::Conflict {
+            what: d.constraint().unwrap_or("value").to_owned(),
+        },
+        sqlx::Error::Database(d) if d.is_foreign_key_violation() || d.is_check_violation() => {
+            StoreError::Invalid { field: d.constraint().unwrap_or("reference").to_owned(), reason: d.message().to_owned() }
+        }
+        sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed | sqlx::Error::Io(_) => StoreError::Unavailable(e.to_string()),
+        other => StoreError::Internal(other.to_string()),
+    }
+}
+
+include!("../../yongxin-store/sql/store_impl.rs");

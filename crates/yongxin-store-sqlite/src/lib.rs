@@ -1,0 +1,84 @@
+//! The SQLite backend, the default: one file, nothing to install.
+//!
+//! Opened on purpose for durability: WAL journal, `synchronous=FULL` (an acknowledged commit
+//! survives power loss as well as `kill -9`), foreign keys on, a busy timeout, and `BEGIN
+//! IMMEDIATE` for every write so that a transaction takes the write lock before it reads, instead
+//! of failing with "database is locked" when it later tries to write.
+#![forbid(unsafe_code)]
+
+use std::str::FromStr;
+use std::time::Duration;
+
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous};
+
+type Db = sqlx::Sqlite;
+type StoreImpl = SqliteStore;
+const BACKEND: &str = "sqlite";
+// BEGIN IMMEDIATE already holds the database's single write lock, so a plain read suffices.
+const AUDIT_HEAD_LOCK: &str = "SELECT seq, hash FROM audit_head WHERE id = 1";
+
+/// The SQLite migrations, embedded in the binary.
+pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
+
+/// A yongxin store in one SQLite file.
+#[derive(Debug, Clone)]
+pub struct SqliteStore {
+    pool: SqlitePool,
+}
+
+impl SqliteStore {
+    /// Opens `sqlite://PATH`. The file is created only when `create` is set; otherwise a missing
+    /// file is an error, so a mistyped path never silently yields an empty database.
+    pub async fn open(url: &str, create: bool) -> StoreResult<Self> {
+        let options = SqliteConnectOptions::from_str(url)
+            .map_err(|e| StoreError::Invalid { field: "database_url".into(), reason: e.to_string() })?
+            .create_if_missing(create)
+            .journal_mode(SqliteJournalMode::Wal)
+            .synchronous(SqliteSynchronous::Full)
+            .foreign_keys(true)
+            .busy_timeout(Duration::from_secs(10));
+        let pool = SqlitePoolOptions::new()
+            .max_connections(8)
+            .acquire_timeout(Duration::from_secs(15))
+            .connect_with(options)
+            .await
+            .map_err(|e| match e {
+                sqlx::Error::Database(d) if d.code().as_deref() == Some("14") => StoreError::NotFound {
+                    what: format!("database file ({url})"),
+                },
+                other => db_err(other),
+            })?;
+        Ok(Self { pool })
+    }
+
+    /// Applies every pending migration.
+    pub async fn migrate(&self) -> StoreResult<()> {
+        MIGRATOR.run(&self.pool).await.map_err(|e| StoreError::Internal(format!("migration failed: {e}")))
+    }
+
+    /// The connection pool, for tests that must reach under the store (to tamper with the record).
+    pub fn pool(&self) -> &SqlitePool {
+        &self.pool
+    }
+
+    async fn begin_write(&self) -> StoreResult<sqlx::Transaction<'static, Db>> {
+        self.pool.begin_with("BEGIN IMMEDIATE").await.map_err(db_err)
+    }
+}
+
+/// Translates driver errors; SQLite names the columns of a failed unique constraint in its message.
+fn db_err(e: sqlx::Error) -> StoreError {
+    match e {
+        sqlx::Error::RowNotFound => StoreError::NotFound { what: "row".into() },
+        sqlx::Error::Database(d) if d.is_unique_violation() => StoreError::Conflict {
+            what: d.message().rsplit(": ").next().unwrap_or("value").to_owned(),
+        },
+        sqlx::Error::Database(d) if d.is_foreign_key_violation() || d.is_check_violation() => {
+            StoreError::Invalid { field: "reference".into(), reason: d.message().to_owned() }
+        }
+        sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed | sqlx::Error::Io(_) => StoreError::Unavailable(e.to_string()),
+        other => StoreError::Internal(other.to_string()),
+    }
+}
+
+include!("../../yongxin-store/sql/store_impl.rs");

@@ -1,0 +1,795 @@
+// The SQL implementation of `Store` shared by the SQLite and PostgreSQL backends.
+//
+// This file is not a module of yongxin-store (which never names a database type): each backend
+// crate `include!`s it after defining `Db` (its sqlx database), `StoreImpl` (its store type with a
+// `pool` field and a `begin_write` method), `AUDIT_HEAD_LOCK` (the SQL that reads and locks the
+// chain head) and `db_err` (its driver-error translation). The SQL here is portable: `$n`
+// placeholders, named constraints, explicit ORDER BY with a tiebreaker; what must differ lives in
+// the backend's own lib.rs.
+
+use std::collections::HashMap;
+
+use async_trait::async_trait;
+use chrono::{DateTime, NaiveDate, Utc};
+use sqlx::{QueryBuilder, Row};
+use yongxin_domain::audit::GENESIS_HASH;
+use yongxin_domain::registry::{flags_to_codes, parse_flags, Relation, Sex, VillageKind};
+use yongxin_domain::roster::{HouseholdRecord, RegistryLookup};
+use yongxin_domain::{AuditEntry, NewAuditEntry, Role, Scope};
+use yongxin_store::{
+    Grid, HouseholdDetail, HouseholdPage, HouseholdQuery, HouseholdSummary, ImportSummary, Member, NewGrid, NewUser,
+    NewVillage, PoolStats, RosterEntry, SignInFailures, Store, StoreError, StoreResult, User, Village,
+};
+
+type Tx = sqlx::Transaction<'static, Db>;
+type DbRow = <Db as sqlx::Database>::Row;
+
+trait DbResult<T> {
+    fn db(self) -> StoreResult<T>;
+}
+
+impl<T> DbResult<T> for Result<T, sqlx::Error> {
+    fn db(self) -> StoreResult<T> {
+        self.map_err(db_err)
+    }
+}
+
+fn corrupt(what: &str, value: &str) -> StoreError {
+    StoreError::Internal(format!("stored {what} not understood: {value}"))
+}
+
+const USER_COLUMNS: &str = "u.id, u.username, u.display_name, u.role, u.village_id, u.household_id";
+
+const HOUSEHOLD_SELECT: &str = "SELECT h.id, h.key, h.address, h.village_id, v.name AS village_name, h.grid_id, \
+     g.name AS grid_name, COALESCE(r.name, '') AS head_name, r.phone AS head_phone, \
+     COALESCE(r.id_number, '') AS head_id_number, \
+     (SELECT COUNT(*) FROM residents m WHERE m.household_id = h.id) AS member_count \
+     FROM households h JOIN villages v ON v.id = h.village_id JOIN grids g ON g.id = h.grid_id \
+     LEFT JOIN residents r ON r.id = h.head_resident_id";
+
+const GRID_SELECT: &str = "SELECT g.id, g.village_id, v.name AS village_name, g.code, g.name, g.cadre_user_id, \
+     g.cadre_name, g.cadre_phone, (SELECT COUNT(*) FROM households h WHERE h.grid_id = g.id) AS household_count \
+     FROM grids g JOIN villages v ON v.id = g.village_id";
+
+const MEMBER_COLUMNS: &str =
+    "r.id, r.name, r.sex, r.birth_date, r.id_number, r.phone, r.relation, r.registered_since, r.flags";
+
+fn user_from(row: &DbRow) -> StoreResult<User> {
+    let role: String = row.try_get("role").db()?;
+    Ok(User {
+        id: row.try_get("id").db()?,
+        username: row.try_get("username").db()?,
+        display_name: row.try_get("display_name").db()?,
+        role: Role::parse(&role).ok_or_else(|| corrupt("role", &role))?,
+        village_id: row.try_get("village_id").db()?,
+        household_id: row.try_get("household_id").db()?,
+        grid_ids: Vec::new(),
+    })
+}
+
+fn grid_from(row: &DbRow) -> StoreResult<Grid> {
+    Ok(Grid {
+        id: row.try_get("id").db()?,
+        village_id: row.try_get("village_id").db()?,
+        village_name: row.try_get("village_name").db()?,
+        code: row.try_get("code").db()?,
+        name: row.try_get("name").db()?,
+        cadre_user_id: row.try_get("cadre_user_id").db()?,
+        cadre_name: row.try_get("cadre_name").db()?,
+        cadre_phone: row.try_get("cadre_phone").db()?,
+        household_count: row.try_get("household_count").db()?,
+    })
+}
+
+fn household_from(row: &DbRow) -> StoreResult<HouseholdSummary> {
+    Ok(HouseholdSummary {
+        id: row.try_get("id").db()?,
+        key: row.try_get("key").db()?,
+        address: row.try_get("address").db()?,
+        village_id: row.try_get("village_id").db()?,
+        village_name: row.try_get("village_name").db()?,
+        grid_id: row.try_get("grid_id").db()?,
+        grid_name: row.try_get("grid_name").db()?,
+        head_name: row.try_get("head_name").db()?,
+        head_phone: row.try_get("head_phone").db()?,
+        head_id_number: row.try_get("head_id_number").db()?,
+        member_count: row.try_get("member_count").db()?,
+    })
+}
+
+fn member_from(row: &DbRow) -> StoreResult<Member> {
+    let sex: String = row.try_get("sex").db()?;
+    let relation: String = row.try_get("relation").db()?;
+    let flags: String = row.try_get("flags").db()?;
+    Ok(Member {
+        id: row.try_get("id").db()?,
+        name: row.try_get("name").db()?,
+        sex: Sex::parse(&sex).ok_or_else(|| corrupt("sex", &sex))?,
+        birth_date: row.try_get::<NaiveDate, _>("birth_date").db()?,
+        id_number: row.try_get("id_number").db()?,
+        phone: row.try_get("phone").db()?,
+        relation: Relation::parse(&relation).ok_or_else(|| corrupt("relation", &relation))?,
+        registered_since: row.try_get::<Option<NaiveDate>, _>("registered_since").db()?,
+        flags: parse_flags(&flags).map_err(|f| corrupt("flag", &f))?,
+    })
+}
+
+fn audit_from(row: &DbRow) -> StoreResult<AuditEntry> {
+    Ok(AuditEntry {
+        seq: row.try_get("seq").db()?,
+        at: row.try_get::<DateTime<Utc>, _>("at").db()?,
+        actor: row.try_get("actor").db()?,
+        action: row.try_get("action").db()?,
+        entity: row.try_get("entity").db()?,
+        summary: row.try_get("summary").db()?,
+        digest: row.try_get("digest").db()?,
+        prev_hash: row.try_get("prev_hash").db()?,
+        hash: row.try_get("hash").db()?,
+    })
+}
+
+/// Runs a block in a write transaction, then appends the audit entries it returns beside its
+/// value and commits both together.
+macro_rules! write_tx {
+    ($self:ident, |$tx:ident| $body:block) => {{
+        let mut txn = $self.begin_write().await?;
+        let result: StoreResult<_> = async {
+            let $tx = &mut txn;
+            $body
+        }
+        .await;
+        let (value, entries) = result?;
+        append_audit(&mut txn, entries).await?;
+        txn.commit().await.db()?;
+        Result::<_, StoreError>::Ok(value)
+    }};
+}
+
+/// Appends entries after the locked head, in the caller's transaction.
+async fn append_audit(tx: &mut Tx, entries: Vec<NewAuditEntry>) -> StoreResult<Vec<AuditEntry>> {
+    if entries.is_empty() {
+        return Ok(Vec::new());
+    }
+    let head = sqlx::query(AUDIT_HEAD_LOCK).fetch_one(&mut **tx).await.db()?;
+    let mut seq: i64 = head.try_get("seq").db()?;
+    let mut prev: String = head.try_get("hash").db()?;
+    let at = Utc::now();
+    let mut sealed = Vec::with_capacity(entries.len());
+    for entry in entries {
+        seq += 1;
+        let e = entry.seal(seq, at, &prev);
+        sqlx::query(
+            "INSERT INTO audit_log (seq, at, actor, action, entity, summary, digest, prev_hash, hash) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+        )
+        .bind(e.seq)
+        .bind(e.at)
+        .bind(&e.actor)
+        .bind(&e.action)
+        .bind(&e.entity)
+        .bind(&e.summary)
+        .bind(&e.digest)
+        .bind(&e.prev_hash)
+        .bind(&e.hash)
+        .execute(&mut **tx)
+        .await
+        .db()?;
+        prev.clone_from(&e.hash);
+        sealed.push(e);
+    }
+    sqlx::query("UPDATE audit_head SET seq = $1, hash = $2 WHERE id = 1")
+        .bind(seq)
+        .bind(&prev)
+        .execute(&mut **tx)
+        .await
+        .db()?;
+    Ok(sealed)
+}
+
+/// Escapes `%`, `_` and `\` so user text matches literally inside LIKE.
+fn like_pattern(text: &str) -> String {
+    let mut p = String::with_capacity(text.len() + 2);
+    p.push('%');
+    for c in text.chars() {
+        if matches!(c, '%' | '_' | '\\') {
+            p.push('\\');
+        }
+        p.push(c);
+    }
+    p.push('%');
+    p
+}
+
+fn push_household_filters(qb: &mut QueryBuilder<'static, Db>, q: &HouseholdQuery) {
+    qb.push(" WHERE 1 = 1");
+    match &q.scope {
+        Scope::Subdistrict => {}
+        Scope::Village(v) => {
+            qb.push(" AND h.village_id = ").push_bind(*v);
+        }
+        Scope::Grids(gs) => {
+            qb.push(" AND h.grid_id IN (");
+            let mut list = qb.separated(", ");
+            for g in gs {
+                list.push_bind(*g);
+            }
+            qb.push(")");
+        }
+        Scope::Household(h) => {
+            qb.push(" AND h.id = ").push_bind(*h);
+        }
+        Scope::Nothing => {
+            qb.push(" AND 1 = 0");
+        }
+    }
+    if let Some(v) = q.village_id {
+        qb.push(" AND h.village_id = ").push_bind(v);
+    }
+    if let Some(g) = q.grid_id {
+        qb.push(" AND h.grid_id = ").push_bind(g);
+    }
+    if let Some(text) = q.text.as_deref().map(str::trim).filter(|t| !t.is_empty()) {
+        let like = like_pattern(text);
+        qb.push(" AND (h.key = ").push_bind(text.to_owned());
+        qb.push(" OR h.address LIKE ").push_bind(like.clone()).push(" ESCAPE '\\'");
+        qb.push(" OR h.id IN (SELECT s.household_id FROM residents s WHERE s.name LIKE ")
+            .push_bind(like)
+            .push(" ESCAPE '\\'");
+        let last4 = text.to_ascii_uppercase();
+        if last4.len() == 4 && last4.bytes().all(|b| b.is_ascii_digit() || b == b'X') {
+            qb.push(" OR s.id_last4 = ").push_bind(last4.clone());
+            qb.push(" OR s.phone_last4 = ").push_bind(last4);
+        }
+        qb.push("))");
+    }
+}
+
+impl StoreImpl {
+    async fn load_grid_ids(&self, mut user: User) -> StoreResult<User> {
+        user.grid_ids = sqlx::query("SELECT id FROM grids WHERE cadre_user_id = $1 ORDER BY id")
+            .bind(user.id)
+            .fetch_all(&self.pool)
+            .await
+            .db()?
+            .iter()
+            .map(|r| r.try_get::<i64, _>("id"))
+            .collect::<Result<_, _>>()
+            .db()?;
+        Ok(user)
+    }
+
+    async fn user_where(&self, sql_tail: &str, value: &str, now: Option<DateTime<Utc>>) -> StoreResult<Option<User>> {
+        let sql = format!("SELECT {USER_COLUMNS} {sql_tail}");
+        let mut query = sqlx::query(&sql).bind(value.to_owned());
+        if let Some(now) = now {
+            query = query.bind(now);
+        }
+        match query.fetch_optional(&self.pool).await.db()? {
+            Some(row) => Ok(Some(self.load_grid_ids(user_from(&row)?).await?)),
+            None => Ok(None),
+        }
+    }
+}
+
+#[async_trait]
+impl Store for StoreImpl {
+    fn backend(&self) -> &'static str {
+        BACKEND
+    }
+
+    fn pool_stats(&self) -> PoolStats {
+        PoolStats { size: self.pool.size(), idle: u32::try_from(self.pool.num_idle()).unwrap_or(u32::MAX) }
+    }
+
+    async fn ping(&self) -> StoreResult<()> {
+        sqlx::query("SELECT 1").execute(&self.pool).await.db()?;
+        Ok(())
+    }
+
+    async fn subdistrict(&self) -> StoreResult<Option<String>> {
+        let row = sqlx::query("SELECT name FROM subdistrict WHERE id = 1").fetch_optional(&self.pool).await.db()?;
+        row.map(|r| r.try_get("name")).transpose().db()
+    }
+
+    async fn set_subdistrict(&self, actor: &str, name: &str) -> StoreResult<()> {
+        let (actor, name) = (actor.to_owned(), name.to_owned());
+        write_tx!(self, |tx| {
+                sqlx::query(
+                    "INSERT INTO subdistrict (id, name) VALUES (1, $1) ON CONFLICT (id) DO UPDATE SET name = excluded.name",
+                )
+                .bind(&name)
+                .execute(&mut **tx)
+                .await
+                .db()?;
+                let entry = NewAuditEntry::new(actor, "subdistrict.set", "subdistrict:1", name.clone(), &serde_json::json!({ "name": name }));
+                Ok(((), vec![entry]))
+            })
+    }
+
+    async fn create_village(&self, actor: &str, v: NewVillage) -> StoreResult<Village> {
+        let actor = actor.to_owned();
+        write_tx!(self, |tx| {
+                let id: i64 = sqlx::query("INSERT INTO villages (code, name, kind) VALUES ($1, $2, $3) RETURNING id")
+                    .bind(&v.code)
+                    .bind(&v.name)
+                    .bind(v.kind.code())
+                    .fetch_one(&mut **tx)
+                    .await
+                    .db()?
+                    .try_get("id")
+                    .db()?;
+                let entry = NewAuditEntry::new(
+                    actor,
+                    "village.create",
+                    format!("village:{id}"),
+                    format!("{} {}", v.code, v.name),
+                    &serde_json::json!({ "code": v.code, "name": v.name, "kind": v.kind.code() }),
+                );
+                let village = Village { id, code: v.code, name: v.name, kind: v.kind, grid_count: 0, household_count: 0, resident_count: 0 };
+                Ok((village, vec![entry]))
+            })
+    }
+
+    async fn create_grid(&self, actor: &str, g: NewGrid) -> StoreResult<Grid> {
+        let actor = actor.to_owned();
+        let id = write_tx!(self, |tx| {
+                    let id: i64 = sqlx::query(
+                        "INSERT INTO grids (village_id, code, name, cadre_name, cadre_phone) VALUES ($1, $2, $3, $4, $5) RETURNING id",
+                    )
+                    .bind(g.village_id)
+                    .bind(&g.code)
+                    .bind(&g.name)
+                    .bind(&g.cadre_name)
+                    .bind(&g.cadre_phone)
+                    .fetch_one(&mut **tx)
+                    .await
+                    .db()?
+                    .try_get("id")
+                    .db()?;
+                    let entry = NewAuditEntry::new(
+                        actor,
+                        "grid.create",
+                        format!("grid:{id}"),
+                        format!("{} {}", g.code, g.name),
+                        &serde_json::json!({ "village_id": g.village_id, "code": g.code, "name": g.name, "cadre_name": g.cadre_name, "cadre_phone": g.cadre_phone }),
+                    );
+                    Ok((id, vec![entry]))
+                })?;
+        let sql = format!("{GRID_SELECT} WHERE g.id = $1");
+        let row = sqlx::query(&sql).bind(id).fetch_one(&self.pool).await.db()?;
+        grid_from(&row)
+    }
+
+    async fn assign_grid_cadre(&self, actor: &str, grid_id: i64, user_id: i64) -> StoreResult<()> {
+        let actor = actor.to_owned();
+        write_tx!(self, |tx| {
+                let done = sqlx::query("UPDATE grids SET cadre_user_id = $1 WHERE id = $2")
+                    .bind(user_id)
+                    .bind(grid_id)
+                    .execute(&mut **tx)
+                    .await
+                    .db()?;
+                if done.rows_affected() == 0 {
+                    return Err(StoreError::NotFound { what: format!("grid {grid_id}") });
+                }
+                let entry = NewAuditEntry::new(actor, "grid.assign_cadre", format!("grid:{grid_id}"), format!("user:{user_id}"), &serde_json::json!({ "user_id": user_id }));
+                Ok(((), vec![entry]))
+            })
+    }
+
+    async fn villages(&self) -> StoreResult<Vec<Village>> {
+        let rows = sqlx::query(
+            "SELECT v.id, v.code, v.name, v.kind, \
+             (SELECT COUNT(*) FROM grids g WHERE g.village_id = v.id) AS grid_count, \
+             (SELECT COUNT(*) FROM households h WHERE h.village_id = v.id) AS household_count, \
+             (SELECT COUNT(*) FROM residents r JOIN households h ON h.id = r.household_id WHERE h.village_id = v.id) AS resident_count \
+             FROM villages v ORDER BY v.code, v.id",
+        )
+        .fetch_all(&self.pool)
+        .await
+        .db()?;
+        rows.iter()
+            .map(|row| {
+                let kind: String = row.try_get("kind").db()?;
+                Ok(Village {
+                    id: row.try_get("id").db()?,
+                    code: row.try_get("code").db()?,
+                    name: row.try_get("name").db()?,
+                    kind: VillageKind::parse(&kind).ok_or_else(|| corrupt("village kind", &kind))?,
+                    grid_count: row.try_get("grid_count").db()?,
+                    household_count: row.try_get("household_count").db()?,
+                    resident_count: row.try_get("resident_count").db()?,
+                })
+            })
+            .collect()
+    }
+
+    async fn grids(&self, village_id: Option<i64>) -> StoreResult<Vec<Grid>> {
+        let rows = match village_id {
+            Some(v) => {
+                let sql = format!("{GRID_SELECT} WHERE g.village_id = $1 ORDER BY g.code, g.id");
+                sqlx::query(&sql).bind(v).fetch_all(&self.pool).await
+            }
+            None => {
+                let sql = format!("{GRID_SELECT} ORDER BY g.code, g.id");
+                sqlx::query(&sql).fetch_all(&self.pool).await
+            }
+        }
+        .db()?;
+        rows.iter().map(grid_from).collect()
+    }
+
+    async fn registry_lookup(&self) -> StoreResult<RegistryLookup> {
+        let mut lookup = RegistryLookup::default();
+        for row in sqlx::query("SELECT id, code, name FROM villages ORDER BY id").fetch_all(&self.pool).await.db()? {
+            let id: i64 = row.try_get("id").db()?;
+            lookup.villages.insert(row.try_get("code").db()?, id);
+            lookup.villages.insert(row.try_get("name").db()?, id);
+        }
+        for row in sqlx::query("SELECT id, village_id, code, name FROM grids ORDER BY id").fetch_all(&self.pool).await.db()? {
+            let id: i64 = row.try_get("id").db()?;
+            let village: i64 = row.try_get("village_id").db()?;
+            lookup.grids.insert((village, row.try_get("code").db()?), id);
+            lookup.grids.insert((village, row.try_get("name").db()?), id);
+        }
+        for row in sqlx::query("SELECT r.id_number, h.key FROM residents r JOIN households h ON h.id = r.household_id ORDER BY r.id")
+            .fetch_all(&self.pool)
+            .await
+            .db()?
+        {
+            lookup.registered_ids.insert(row.try_get("id_number").db()?, row.try_get("key").db()?);
+        }
+        Ok(lookup)
+    }
+
+    async fn import_households(&self, actor: &str, households: &[HouseholdRecord]) -> StoreResult<ImportSummary> {
+        let actor = actor.to_owned();
+        let households = households.to_vec();
+        write_tx!(self, |tx| {
+                let now = Utc::now();
+                let mut summary = ImportSummary::default();
+                let mut ids = Vec::with_capacity(households.len());
+                // First every household row, emptied of members, so a resident may move between
+                // households of the same roster without tripping the unique identity number.
+                for h in &households {
+                    let existing = sqlx::query("SELECT id FROM households WHERE key = $1")
+                        .bind(&h.key)
+                        .fetch_optional(&mut **tx)
+                        .await
+                        .db()?;
+                    let id: i64 = match existing {
+                        Some(row) => {
+                            let id: i64 = row.try_get("id").db()?;
+                            sqlx::query("UPDATE households SET village_id = $1, grid_id = $2, address = $3, head_resident_id = NULL, updated_at = $4 WHERE id = $5")
+                                .bind(h.village_id)
+                                .bind(h.grid_id)
+                                .bind(&h.address)
+                                .bind(now)
+                                .bind(id)
+                                .execute(&mut **tx)
+                                .await
+                                .db()?;
+                            sqlx::query("DELETE FROM residents WHERE household_id = $1").bind(id).execute(&mut **tx).await.db()?;
+                            summary.households_updated += 1;
+                            id
+                        }
+                        None => {
+                            summary.households_created += 1;
+                            sqlx::query(
+                                "INSERT INTO households (key, village_id, grid_id, address, created_at, updated_at) \
+                                 VALUES ($1, $2, $3, $4, $5, $6) RETURNING id",
+                            )
+                            .bind(&h.key)
+                            .bind(h.village_id)
+                            .bind(h.grid_id)
+                            .bind(&h.address)
+                            .bind(now)
+                            .bind(now)
+                            .fetch_one(&mut **tx)
+                            .await
+                            .db()?
+                            .try_get("id")
+                            .db()?
+                        }
+                    };
+                    ids.push(id);
+                }
+                let mut entries = Vec::with_capacity(households.len());
+                for (h, id) in households.iter().zip(ids) {
+                    let mut head_id: Option<i64> = None;
+                    let mut changed = Vec::with_capacity(h.members.len());
+                    for (position, m) in h.members.iter().enumerate() {
+                        let phone = m.phone.as_ref().map(|p| p.as_str().to_owned());
+                        let phone_last4 = m.phone.as_ref().map(|p| p.last4().to_owned());
+                        let flags = flags_to_codes(&m.flags);
+                        let resident_id: i64 = sqlx::query(
+                            "INSERT INTO residents (household_id, position, name, sex, birth_date, id_number, id_last4, phone, \
+                             phone_last4, relation, registered_since, flags) \
+                             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) RETURNING id",
+                        )
+                        .bind(id)
+                        .bind(position as i64)
+                        .bind(&m.name)
+                        .bind(m.sex.code())
+                        .bind(m.birth_date)
+                        .bind(m.id_number.as_str())
+                        .bind(m.id_number.last4())
+                        .bind(&phone)
+                        .bind(&phone_last4)
+                        .bind(m.relation.code())
+                        .bind(m.registered_since)
+                        .bind(&flags)
+                        .fetch_one(&mut **tx)
+                        .await
+                        .db()?
+                        .try_get("id")
+                        .db()?;
+                        if m.relation == Relation::Head && head_id.is_none() {
+                            head_id = Some(resident_id);
+                        }
+                        summary.residents += 1;
+                        changed.push(serde_json::json!([
+                            m.name, m.sex.code(), m.birth_date.to_string(), m.id_number.as_str(), phone,
+                            m.relation.code(), m.registered_since.map(|d| d.to_string()), flags
+                        ]));
+                    }
+                    sqlx::query("UPDATE households SET head_resident_id = $1 WHERE id = $2")
+                        .bind(head_id)
+                        .bind(id)
+                        .execute(&mut **tx)
+                        .await
+                        .db()?;
+                    entries.push(NewAuditEntry::new(
+                        actor.clone(),
+                        "household.import",
+                        format!("household:{id}"),
+                        format!("{} ({})", h.key, h.members.len()),
+                        &serde_json::json!({
+                            "key": h.key, "village_id": h.village_id, "grid_id": h.grid_id,
+                            "address": h.address, "members": changed
+                        }),
+                    ));
+                }
+                Ok((summary, entries))
+            })
+    }
+
+    async fn search_households(&self, q: &HouseholdQuery) -> StoreResult<HouseholdPage> {
+        let per_page = q.per_page.clamp(1, 500);
+        let page = q.page.max(1);
+        let mut count = QueryBuilder::<Db>::new("SELECT COUNT(*) AS n FROM households h");
+        push_household_filters(&mut count, q);
+        let total: i64 = count.build().fetch_one(&self.pool).await.db()?.try_get("n").db()?;
+        let mut select = QueryBuilder::<Db>::new(HOUSEHOLD_SELECT);
+        push_household_filters(&mut select, q);
+        select.push(" ORDER BY h.key, h.id LIMIT ").push_bind(per_page).push(" OFFSET ").push_bind((page - 1) * per_page);
+        let rows = select.build().fetch_all(&self.pool).await.db()?;
+        Ok(HouseholdPage { households: rows.iter().map(household_from).collect::<StoreResult<_>>()?, total, page, per_page })
+    }
+
+    async fn household(&self, id: i64) -> StoreResult<HouseholdDetail> {
+        let sql = format!("{HOUSEHOLD_SELECT} WHERE h.id = $1");
+        let row = sqlx::query(&sql)
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await
+            .db()?
+            .ok_or_else(|| StoreError::NotFound { what: format!("household {id}") })?;
+        let summary = household_from(&row)?;
+        let sql = format!("SELECT {MEMBER_COLUMNS} FROM residents r WHERE r.household_id = $1 ORDER BY r.position, r.id");
+        let members = sqlx::query(&sql).bind(id).fetch_all(&self.pool).await.db()?;
+        let members = members.iter().map(member_from).collect::<StoreResult<_>>()?;
+        let sql = format!("{GRID_SELECT} WHERE g.id = $1");
+        let grid = grid_from(&sqlx::query(&sql).bind(summary.grid_id).fetch_one(&self.pool).await.db()?)?;
+        Ok(HouseholdDetail { summary, members, grid })
+    }
+
+    async fn roster(&self) -> StoreResult<Vec<RosterEntry>> {
+        let sql = format!(
+            "SELECT {MEMBER_COLUMNS}, h.key AS household_key, v.name AS village_name, g.code AS grid_code, h.address \
+             FROM residents r JOIN households h ON h.id = r.household_id JOIN villages v ON v.id = h.village_id \
+             JOIN grids g ON g.id = h.grid_id ORDER BY h.key, h.id, r.position, r.id"
+        );
+        let rows = sqlx::query(&sql).fetch_all(&self.pool).await.db()?;
+        rows.iter()
+            .map(|row| {
+                Ok(RosterEntry {
+                    household_key: row.try_get("household_key").db()?,
+                    village_name: row.try_get("village_name").db()?,
+                    grid_code: row.try_get("grid_code").db()?,
+                    address: row.try_get("address").db()?,
+                    member: member_from(row)?,
+                })
+            })
+            .collect()
+    }
+
+    async fn create_user(&self, actor: &str, u: NewUser) -> StoreResult<User> {
+        let actor = actor.to_owned();
+        write_tx!(self, |tx| {
+                let id: i64 = sqlx::query(
+                    "INSERT INTO users (username, display_name, role, password_hash, village_id, household_id, created_at) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id",
+                )
+                .bind(&u.username)
+                .bind(&u.display_name)
+                .bind(u.role.code())
+                .bind(&u.password_hash)
+                .bind(u.village_id)
+                .bind(u.household_id)
+                .bind(Utc::now())
+                .fetch_one(&mut **tx)
+                .await
+                .db()?
+                .try_get("id")
+                .db()?;
+                let entry = NewAuditEntry::new(
+                    actor,
+                    "user.create",
+                    format!("user:{id}"),
+                    format!("{} ({})", u.username, u.role.code()),
+                    &serde_json::json!({ "username": u.username, "display_name": u.display_name, "role": u.role.code(), "village_id": u.village_id, "household_id": u.household_id }),
+                );
+                let user = User { id, username: u.username, display_name: u.display_name, role: u.role, village_id: u.village_id, household_id: u.household_id, grid_ids: vec![] };
+                Ok((user, vec![entry]))
+            })
+    }
+
+    async fn user_credentials(&self, username: &str) -> StoreResult<Option<(User, String)>> {
+        let sql = format!("SELECT {USER_COLUMNS}, u.password_hash FROM users u WHERE u.username = $1");
+        let Some(row) = sqlx::query(&sql).bind(username).fetch_optional(&self.pool).await.db()? else {
+            return Ok(None);
+        };
+        let hash: String = row.try_get("password_hash").db()?;
+        Ok(Some((self.load_grid_ids(user_from(&row)?).await?, hash)))
+    }
+
+    async fn set_password(&self, actor: &str, user_id: i64, password_hash: &str) -> StoreResult<()> {
+        let (actor, hash) = (actor.to_owned(), password_hash.to_owned());
+        write_tx!(self, |tx| {
+                let done = sqlx::query("UPDATE users SET password_hash = $1 WHERE id = $2").bind(&hash).bind(user_id).execute(&mut **tx).await.db()?;
+                if done.rows_affected() == 0 {
+                    return Err(StoreError::NotFound { what: format!("user {user_id}") });
+                }
+                // Every session of the user ends with the old password.
+                sqlx::query("DELETE FROM sessions WHERE user_id = $1").bind(user_id).execute(&mut **tx).await.db()?;
+                let entry = NewAuditEntry::new(actor, "user.set_password", format!("user:{user_id}"), "", &serde_json::json!({ "password_hash": hash }));
+                Ok(((), vec![entry]))
+            })
+    }
+
+    async fn users(&self) -> StoreResult<Vec<User>> {
+        let sql = format!("SELECT {USER_COLUMNS} FROM users u ORDER BY u.username, u.id");
+        let rows = sqlx::query(&sql).fetch_all(&self.pool).await.db()?;
+        let mut grids: HashMap<i64, Vec<i64>> = HashMap::new();
+        for row in sqlx::query("SELECT id, cadre_user_id FROM grids WHERE cadre_user_id IS NOT NULL ORDER BY id").fetch_all(&self.pool).await.db()? {
+            grids.entry(row.try_get("cadre_user_id").db()?).or_default().push(row.try_get("id").db()?);
+        }
+        rows.iter()
+            .map(|r| {
+                let mut u = user_from(r)?;
+                u.grid_ids = grids.remove(&u.id).unwrap_or_default();
+                Ok(u)
+            })
+            .collect()
+    }
+
+    async fn create_session(&self, token_hash: &str, user_id: i64, expires_at: DateTime<Utc>) -> StoreResult<()> {
+        let mut tx = self.begin_write().await?;
+        sqlx::query("INSERT INTO sessions (token_hash, user_id, created_at, expires_at) VALUES ($1, $2, $3, $4)")
+            .bind(token_hash)
+            .bind(user_id)
+            .bind(Utc::now())
+            .bind(expires_at)
+            .execute(&mut *tx)
+            .await
+            .db()?;
+        // Expired sessions are swept as new ones open, so the table never grows without bound.
+        sqlx::query("DELETE FROM sessions WHERE expires_at < $1").bind(Utc::now()).execute(&mut *tx).await.db()?;
+        tx.commit().await.db()
+    }
+
+    async fn session_user(&self, token_hash: &str, now: DateTime<Utc>) -> StoreResult<Option<User>> {
+        self.user_where("FROM sessions s JOIN users u ON u.id = s.user_id WHERE s.token_hash = $1 AND s.expires_at > $2", token_hash, Some(now))
+            .await
+    }
+
+    async fn delete_session(&self, token_hash: &str) -> StoreResult<()> {
+        let mut tx = self.begin_write().await?;
+        sqlx::query("DELETE FROM sessions WHERE token_hash = $1").bind(token_hash).execute(&mut *tx).await.db()?;
+        tx.commit().await.db()
+    }
+
+    async fn create_api_token(&self, actor: &str, user_id: i64, token_hash: &str) -> StoreResult<()> {
+        let (actor, hash) = (actor.to_owned(), token_hash.to_owned());
+        write_tx!(self, |tx| {
+                sqlx::query("INSERT INTO api_tokens (token_hash, user_id, created_at) VALUES ($1, $2, $3)")
+                    .bind(&hash)
+                    .bind(user_id)
+                    .bind(Utc::now())
+                    .execute(&mut **tx)
+                    .await
+                    .db()?;
+                let entry = NewAuditEntry::new(actor, "user.create_token", format!("user:{user_id}"), "", &serde_json::json!({ "token_hash": hash }));
+                Ok(((), vec![entry]))
+            })
+    }
+
+    async fn api_token_user(&self, token_hash: &str) -> StoreResult<Option<User>> {
+        self.user_where("FROM api_tokens t JOIN users u ON u.id = t.user_id WHERE t.token_hash = $1", token_hash, None).await
+    }
+
+    async fn sign_in_failures(&self, username: &str, address: &str, since: DateTime<Utc>) -> StoreResult<SignInFailures> {
+        let row = sqlx::query(
+            "SELECT COUNT(*) AS n, MAX(at) AS last_at FROM sign_in_failures WHERE username = $1 AND address = $2 AND at > $3",
+        )
+        .bind(username)
+        .bind(address)
+        .bind(since)
+        .fetch_one(&self.pool)
+        .await
+        .db()?;
+        Ok(SignInFailures { count: row.try_get("n").db()?, last_at: row.try_get::<Option<DateTime<Utc>>, _>("last_at").db()? })
+    }
+
+    async fn record_sign_in_failure(&self, username: &str, address: &str, at: DateTime<Utc>) -> StoreResult<()> {
+        let mut tx = self.begin_write().await?;
+        sqlx::query("INSERT INTO sign_in_failures (username, address, at) VALUES ($1, $2, $3)")
+            .bind(username)
+            .bind(address)
+            .bind(at)
+            .execute(&mut *tx)
+            .await
+            .db()?;
+        tx.commit().await.db()
+    }
+
+    async fn clear_sign_in_failures(&self, username: &str, address: &str) -> StoreResult<()> {
+        let mut tx = self.begin_write().await?;
+        sqlx::query("DELETE FROM sign_in_failures WHERE username = $1 AND address = $2")
+            .bind(username)
+            .bind(address)
+            .execute(&mut *tx)
+            .await
+            .db()?;
+        tx.commit().await.db()
+    }
+
+    async fn record(&self, entries: Vec<NewAuditEntry>) -> StoreResult<Vec<AuditEntry>> {
+        let mut tx = self.begin_write().await?;
+        let sealed = append_audit(&mut tx, entries).await?;
+        tx.commit().await.db()?;
+        Ok(sealed)
+    }
+
+    async fn audit_entries(&self, after_seq: i64, limit: i64) -> StoreResult<Vec<AuditEntry>> {
+        let rows = sqlx::query(
+            "SELECT seq, at, actor, action, entity, summary, digest, prev_hash, hash FROM audit_log \
+             WHERE seq > $1 ORDER BY seq LIMIT $2",
+        )
+        .bind(after_seq)
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await
+        .db()?;
+        rows.iter().map(audit_from).collect()
+    }
+
+    async fn recent_audit_entries(&self, limit: i64) -> StoreResult<Vec<AuditEntry>> {
+        let rows = sqlx::query(
+            "SELECT seq, at, actor, action, entity, summary, digest, prev_hash, hash FROM audit_log ORDER BY seq DESC LIMIT $1",
+        )
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await
+        .db()?;
+        rows.iter().map(audit_from).collect()
+    }
+
+    async fn audit_head(&self) -> StoreResult<Option<(i64, String)>> {
+        let row = sqlx::query("SELECT seq, hash FROM audit_head WHERE id = 1").fetch_one(&self.pool).await.db()?;
+        let seq: i64 = row.try_get("seq").db()?;
+        let hash: String = row.try_get("hash").db()?;
+        Ok((seq > 0 || hash != GENESIS_HASH).then_some((seq, hash)))
+    }
+}

@@ -1,0 +1,301 @@
+//! The conformance suite: behaviour every backend must show, run against SQLite in every
+//! `cargo test` and against PostgreSQL when `YONGXIN_TEST_POSTGRES_URL` is set.
+//!
+//! A backend's test file calls [`conformance_tests!`](crate::conformance_tests) with an async
+//! expression that yields a fresh, migrated, empty store (or `None` to skip).
+#![expect(clippy::unwrap_used, reason = "test code: a panic is the failure report")]
+
+use std::sync::Arc;
+
+use chrono::{Duration, Utc};
+use yongxin_domain::demo::{generate, DemoSize};
+use yongxin_domain::registry::{Relation, VillageKind};
+use yongxin_domain::roster::HouseholdRecord;
+use yongxin_domain::{NewAuditEntry, Role, Scope};
+
+use crate::{HouseholdQuery, NewUser, NewVillage, Store, StoreError};
+
+/// Generates one `#[tokio::test]` per conformance check.
+#[macro_export]
+macro_rules! conformance_tests {
+    ($make:expr) => {
+        $crate::conformance_tests!(@each $make;
+            empty_store_has_no_registry_and_a_valid_record,
+            registry_round_trips_and_searches,
+            scopes_limit_what_a_search_returns,
+            reimport_replaces_members,
+            conflicts_and_missing_rows_are_typed,
+            users_sessions_and_tokens,
+            sign_in_failures_are_counted_per_account_and_address,
+            every_change_is_recorded_in_a_valid_chain,
+            concurrent_writers_keep_one_chain
+        );
+    };
+    (@each $make:expr; $($name:ident),+) => {
+        $(
+            #[tokio::test]
+            async fn $name() {
+                let Some(store) = $make.await else { return };
+                $crate::conformance::$name(store).await;
+            }
+        )+
+    };
+}
+
+const HASH: &str = "$argon2id$v=19$m=19456,t=2,p=1$c2FsdHNhbHQ$aGFzaGhhc2hoYXNoaGFzaA";
+
+async fn seeded(store: &dyn Store) -> yongxin_domain::demo::DemoSubdistrict {
+    let demo = generate(42, DemoSize::SMALL);
+    crate::demo::load(store, &demo, HASH).await.unwrap();
+    demo
+}
+
+fn query(scope: Scope) -> HouseholdQuery {
+    HouseholdQuery { scope, village_id: None, grid_id: None, text: None, page: 1, per_page: 20 }
+}
+
+/// A new store is empty and its record verifies.
+pub async fn empty_store_has_no_registry_and_a_valid_record(store: Arc<dyn Store>) {
+    store.ping().await.unwrap();
+    assert_eq!(store.subdistrict().await.unwrap(), None);
+    assert!(store.villages().await.unwrap().is_empty());
+    assert_eq!(store.audit_head().await.unwrap(), None);
+    let verified = store.verify_audit().await.unwrap().unwrap();
+    assert_eq!(verified.entries, 0);
+}
+
+/// What goes in comes out, and every kind of search finds it.
+pub async fn registry_round_trips_and_searches(store: Arc<dyn Store>) {
+    let demo = seeded(&*store).await;
+    assert_eq!(store.subdistrict().await.unwrap().as_deref(), Some("示范街道"));
+    let villages = store.villages().await.unwrap();
+    assert_eq!(villages.len(), demo.villages.len());
+    assert_eq!(villages[0].code, "V01");
+    assert_eq!(villages[0].kind, VillageKind::Village);
+    let per_village = demo.households.iter().filter(|h| h.village == 0).count() as i64;
+    assert_eq!(villages[0].household_count, per_village);
+    assert_eq!(villages.iter().map(|v| v.resident_count).sum::<i64>(), demo.resident_count() as i64);
+    let grids = store.grids(Some(villages[0].id)).await.unwrap();
+    assert_eq!(grids.len(), demo.villages[0].grids.len());
+    assert_eq!(grids[0].cadre_name, demo.villages[0].grids[0].cadre_name);
+    assert!(grids[0].cadre_user_id.is_some());
+
+    let all = store.search_households(&query(Scope::Subdistrict)).await.unwrap();
+    assert_eq!(all.total, demo.households.len() as i64);
+    assert_eq!(all.households.len(), 20.min(demo.households.len()));
+
+    let target = &demo.households[3];
+    let member = target.members.last().unwrap();
+    let find = |text: String| {
+        let store = store.clone();
+        async move {
+            let mut q = query(Scope::Subdistrict);
+            q.text = Some(text);
+            store.search_households(&q).await.unwrap()
+        }
+    };
+    for text in [
+        member.name.clone(),
+        target.address.clone(),
+        member.id_number.last4().to_owned(),
+        target.key.clone(),
+    ] {
+        let page = find(text.clone()).await;
+        assert!(page.households.iter().any(|h| h.key == target.key), "search {text} misses {}", target.key);
+    }
+    if let Some(phone) = target.members.iter().find_map(|m| m.phone.clone()) {
+        let page = find(phone.last4().to_owned()).await;
+        assert!(page.households.iter().any(|h| h.key == target.key));
+    }
+    assert_eq!(find("不存在的名字".into()).await.total, 0);
+
+    let mut paged = query(Scope::Subdistrict);
+    paged.per_page = 2;
+    paged.page = 2;
+    let page2 = store.search_households(&paged).await.unwrap();
+    assert_eq!(page2.households.len(), 2);
+    assert_eq!(page2.households[0].id, all.households[2].id);
+
+    let id = all.households.iter().find(|h| h.key == target.key).map(|h| h.id);
+    let id = match id {
+        Some(id) => id,
+        None => find(target.key.clone()).await.households[0].id,
+    };
+    let detail = store.household(id).await.unwrap();
+    assert_eq!(detail.members.len(), target.members.len());
+    assert_eq!(detail.members[0].relation, Relation::Head);
+    assert_eq!(detail.summary.head_name, target.members[0].name);
+    assert_eq!(detail.members[0].id_number, target.members[0].id_number.as_str());
+    assert_eq!(detail.members[0].flags, target.members[0].flags);
+    assert_eq!(detail.grid.cadre_name, demo.villages[target.village].grids[target.grid].cadre_name);
+
+    let roster = store.roster().await.unwrap();
+    assert_eq!(roster.len(), demo.resident_count());
+    assert_eq!(roster[0].household_key, demo.households[0].key);
+}
+
+/// Village, grid and household scopes see only their part.
+pub async fn scopes_limit_what_a_search_returns(store: Arc<dyn Store>) {
+    let demo = seeded(&*store).await;
+    let villages = store.villages().await.unwrap();
+    let v2 = &villages[1];
+    let page = store.search_households(&query(Scope::Village(v2.id))).await.unwrap();
+    assert_eq!(page.total, demo.households.iter().filter(|h| h.village == 1).count() as i64);
+    assert!(page.households.iter().all(|h| h.village_id == v2.id));
+
+    let grid = &store.grids(Some(v2.id)).await.unwrap()[0];
+    let page = store.search_households(&query(Scope::Grids(vec![grid.id]))).await.unwrap();
+    assert!(page.total > 0);
+    assert!(page.households.iter().all(|h| h.grid_id == grid.id));
+
+    let one = page.households[0].id;
+    let page = store.search_households(&query(Scope::Household(one))).await.unwrap();
+    assert_eq!(page.total, 1);
+    assert_eq!(store.search_households(&query(Scope::Nothing)).await.unwrap().total, 0);
+
+    // A filter outside the scope finds nothing rather than widening it.
+    let mut q = query(Scope::Village(v2.id));
+    q.village_id = Some(villages[0].id);
+    assert_eq!(store.search_households(&q).await.unwrap().total, 0);
+}
+
+/// Importing a known household key replaces its members.
+pub async fn reimport_replaces_members(store: Arc<dyn Store>) {
+    let demo = seeded(&*store).await;
+    let lookup = store.registry_lookup().await.unwrap();
+    let h = &demo.households[0];
+    let village_id = lookup.villages[&demo.villages[0].code];
+    let grid_id = lookup.grids[&(village_id, demo.villages[0].grids[0].code.clone())];
+    let head_only = HouseholdRecord {
+        key: h.key.clone(),
+        village_id,
+        grid_id,
+        address: "新地址8号".into(),
+        members: vec![h.members[0].clone()],
+    };
+    let before = store.audit_head().await.unwrap().unwrap().0;
+    let summary = store.import_households("admin", &[head_only]).await.unwrap();
+    assert_eq!((summary.households_created, summary.households_updated, summary.residents), (0, 1, 1));
+    let mut q = query(Scope::Subdistrict);
+    q.text = Some(h.key.clone());
+    let found = store.search_households(&q).await.unwrap();
+    let detail = store.household(found.households[0].id).await.unwrap();
+    assert_eq!(detail.members.len(), 1);
+    assert_eq!(detail.summary.address, "新地址8号");
+    assert!(store.audit_head().await.unwrap().unwrap().0 > before);
+    assert_eq!(store.registry_lookup().await.unwrap().registered_ids.len(), demo.resident_count() - h.members.len() + 1);
+}
+
+/// Unique rules and missing rows surface as typed errors.
+pub async fn conflicts_and_missing_rows_are_typed(store: Arc<dyn Store>) {
+    seeded(&*store).await;
+    let dup = store
+        .create_village("admin", NewVillage { code: "V01".into(), name: "另一个村".into(), kind: VillageKind::Village })
+        .await;
+    assert!(matches!(dup, Err(StoreError::Conflict { .. })), "{dup:?}");
+    let dup = store
+        .create_user(
+            "admin",
+            NewUser { username: "admin".into(), display_name: "x".into(), role: Role::Admin, password_hash: HASH.into(), village_id: None, household_id: None },
+        )
+        .await;
+    assert!(matches!(dup, Err(StoreError::Conflict { .. })), "{dup:?}");
+    assert!(matches!(store.household(987_654).await, Err(StoreError::NotFound { .. })));
+}
+
+/// Users, sessions and API tokens.
+pub async fn users_sessions_and_tokens(store: Arc<dyn Store>) {
+    seeded(&*store).await;
+    let (grid_user, hash) = store.user_credentials("grid").await.unwrap().unwrap();
+    assert_eq!(hash, HASH);
+    assert_eq!(grid_user.role, Role::GridWorker);
+    assert_eq!(grid_user.grid_ids.len(), 1);
+    assert!(matches!(grid_user.scope(), Scope::Grids(_)));
+    let (resident, _) = store.user_credentials("resident").await.unwrap().unwrap();
+    assert!(matches!(resident.scope(), Scope::Household(_)));
+    let (village, _) = store.user_credentials("village").await.unwrap().unwrap();
+    assert!(matches!(village.scope(), Scope::Village(_)));
+    assert!(store.user_credentials("nobody").await.unwrap().is_none());
+
+    store.set_password("admin", grid_user.id, "new-hash").await.unwrap();
+    assert_eq!(store.user_credentials("grid").await.unwrap().unwrap().1, "new-hash");
+
+    let now = Utc::now();
+    store.create_session("tok-live", grid_user.id, now + Duration::hours(1)).await.unwrap();
+    store.create_session("tok-old", grid_user.id, now - Duration::seconds(1)).await.unwrap();
+    assert_eq!(store.session_user("tok-live", now).await.unwrap().map(|u| u.id), Some(grid_user.id));
+    assert_eq!(store.session_user("tok-old", now).await.unwrap(), None);
+    store.delete_session("tok-live").await.unwrap();
+    assert_eq!(store.session_user("tok-live", now).await.unwrap(), None);
+
+    store.create_api_token("admin", resident.id, "api-hash").await.unwrap();
+    assert_eq!(store.api_token_user("api-hash").await.unwrap().map(|u| u.username), Some("resident".into()));
+    assert_eq!(store.api_token_user("other").await.unwrap(), None);
+    assert!(store.users().await.unwrap().len() >= 6);
+}
+
+/// Failed sign-ins count per account and address, and clear.
+pub async fn sign_in_failures_are_counted_per_account_and_address(store: Arc<dyn Store>) {
+    let now = Utc::now();
+    for i in 0..3 {
+        store.record_sign_in_failure("admin", "10.0.0.1", now - Duration::minutes(i)).await.unwrap();
+    }
+    store.record_sign_in_failure("admin", "10.0.0.2", now).await.unwrap();
+    store.record_sign_in_failure("admin", "10.0.0.1", now - Duration::hours(2)).await.unwrap();
+    let f = store.sign_in_failures("admin", "10.0.0.1", now - Duration::minutes(15)).await.unwrap();
+    assert_eq!(f.count, 3);
+    assert!(f.last_at.is_some());
+    store.clear_sign_in_failures("admin", "10.0.0.1").await.unwrap();
+    assert_eq!(store.sign_in_failures("admin", "10.0.0.1", now - Duration::days(1)).await.unwrap().count, 0);
+    assert_eq!(store.sign_in_failures("admin", "10.0.0.2", now - Duration::days(1)).await.unwrap().count, 1);
+}
+
+/// Every change leaves an entry; the chain verifies and the head matches.
+pub async fn every_change_is_recorded_in_a_valid_chain(store: Arc<dyn Store>) {
+    let demo = seeded(&*store).await;
+    let (head_seq, head_hash) = store.audit_head().await.unwrap().unwrap();
+    // subdistrict + villages + grids (grid, cadre user, assignment) + households + 5 users
+    let grids: usize = demo.villages.iter().map(|v| v.grids.len()).sum();
+    let expected = 1 + demo.villages.len() + 3 * grids + demo.households.len() + 5;
+    assert_eq!(head_seq, expected as i64);
+    let verified = store.verify_audit().await.unwrap().unwrap();
+    assert_eq!(verified.entries, expected as u64);
+    assert_eq!(verified.head_hash, head_hash);
+
+    let recorded = store
+        .record(vec![
+            NewAuditEntry::new("admin", "resident.view_full", "household:1", "viewed", &serde_json::json!({})),
+            NewAuditEntry::new("admin", "resident.view_full", "household:2", "viewed", &serde_json::json!({})),
+        ])
+        .await
+        .unwrap();
+    assert_eq!(recorded[0].seq, head_seq + 1);
+    assert_eq!(recorded[0].prev_hash, head_hash);
+    assert_eq!(recorded[1].prev_hash, recorded[0].hash);
+    let recent = store.recent_audit_entries(2).await.unwrap();
+    assert_eq!(recent[0].seq, head_seq + 2);
+    assert_eq!(recent[0], recorded[1]);
+    let imports = store.audit_entries(0, 100_000).await.unwrap();
+    assert_eq!(imports.iter().filter(|e| e.action == "household.import").count(), demo.households.len());
+    assert!(store.verify_audit().await.unwrap().is_ok());
+}
+
+/// Many writers at once still make one unbroken chain.
+pub async fn concurrent_writers_keep_one_chain(store: Arc<dyn Store>) {
+    let tasks: Vec<_> = (0..40)
+        .map(|i| {
+            let store = store.clone();
+            tokio::spawn(async move {
+                store
+                    .record(vec![NewAuditEntry::new("t", "test.write", format!("n:{i}"), "", &serde_json::json!(i))])
+                    .await
+                    .unwrap()
+            })
+        })
+        .collect();
+    for t in tasks {
+        t.await.unwrap();
+    }
+    let verified = store.verify_audit().await.unwrap().unwrap();
+    assert_eq!(verified.entries, 40);
+}

@@ -1,0 +1,119 @@
+//! Loads a generated demo subdistrict (示范街道) into a store, with one sign-in per role.
+
+use yongxin_domain::demo::DemoSubdistrict;
+use yongxin_domain::roster::HouseholdRecord;
+use yongxin_domain::Role;
+
+use crate::{HouseholdQuery, NewGrid, NewUser, NewVillage, Store, StoreError, StoreResult};
+
+/// The demo sign-ins, one per role, in the order the demo prints them.
+pub const DEMO_ACCOUNTS: [(&str, Role); 6] = [
+    ("admin", Role::Admin),
+    ("leader", Role::Leader),
+    ("staff", Role::DepartmentStaff),
+    ("village", Role::VillageOfficer),
+    ("grid", Role::GridWorker),
+    ("resident", Role::Resident),
+];
+
+/// The actor named in the record for everything the demo loader writes.
+pub const DEMO_ACTOR: &str = "system:demo";
+
+/// Writes the subdistrict, its villages, grids with cadre accounts, households and the demo
+/// sign-ins. Every account gets `password_hash`. The first grid's cadre is `grid`; the head of the
+/// first household is `resident`; `village` serves the first village.
+pub async fn load(store: &dyn Store, demo: &DemoSubdistrict, password_hash: &str) -> StoreResult<()> {
+    store.set_subdistrict(DEMO_ACTOR, &demo.name).await?;
+    let mut grid_ids: Vec<Vec<i64>> = Vec::new();
+    let mut village_ids = Vec::new();
+    for (vi, v) in demo.villages.iter().enumerate() {
+        let village = store
+            .create_village(DEMO_ACTOR, NewVillage { code: v.code.clone(), name: v.name.clone(), kind: v.kind })
+            .await?;
+        village_ids.push(village.id);
+        let mut ids = Vec::new();
+        for (gi, g) in v.grids.iter().enumerate() {
+            let grid = store
+                .create_grid(
+                    DEMO_ACTOR,
+                    NewGrid {
+                        village_id: village.id,
+                        code: g.code.clone(),
+                        name: g.name.clone(),
+                        cadre_name: g.cadre_name.clone(),
+                        cadre_phone: Some(g.cadre_phone.as_str().to_owned()),
+                    },
+                )
+                .await?;
+            let username = if vi == 0 && gi == 0 { "grid".to_owned() } else { format!("grid-{}", g.code.to_lowercase()) };
+            let cadre = store
+                .create_user(
+                    DEMO_ACTOR,
+                    NewUser {
+                        username,
+                        display_name: g.cadre_name.clone(),
+                        role: Role::GridWorker,
+                        password_hash: password_hash.to_owned(),
+                        village_id: Some(village.id),
+                        household_id: None,
+                    },
+                )
+                .await?;
+            store.assign_grid_cadre(DEMO_ACTOR, grid.id, cadre.id).await?;
+            ids.push(grid.id);
+        }
+        grid_ids.push(ids);
+    }
+    let records: Vec<HouseholdRecord> = demo
+        .households
+        .iter()
+        .map(|h| HouseholdRecord {
+            key: h.key.clone(),
+            village_id: village_ids[h.village],
+            grid_id: grid_ids[h.village][h.grid],
+            address: h.address.clone(),
+            members: h.members.clone(),
+        })
+        .collect();
+    store.import_households(DEMO_ACTOR, &records).await?;
+
+    let first = demo.households.first().ok_or_else(|| StoreError::Invalid {
+        field: "households".into(),
+        reason: "the demo has no households".into(),
+    })?;
+    let page = store
+        .search_households(&HouseholdQuery {
+            scope: yongxin_domain::Scope::Subdistrict,
+            village_id: None,
+            grid_id: None,
+            text: Some(first.key.clone()),
+            page: 1,
+            per_page: 1,
+        })
+        .await?;
+    let first_household = page.households.first().map(|h| h.id);
+    for (username, role) in DEMO_ACCOUNTS {
+        if role == Role::GridWorker {
+            continue;
+        }
+        let display_name = match role {
+            Role::Resident => first.members[0].name.clone(),
+            Role::VillageOfficer => format!("{}村干部", demo.villages[0].name),
+            _ => username.to_owned(),
+        };
+        store
+            .create_user(
+                DEMO_ACTOR,
+                NewUser {
+                    username: username.to_owned(),
+                    display_name,
+                    role,
+                    password_hash: password_hash.to_owned(),
+                    village_id: (role == Role::VillageOfficer).then_some(village_ids[0]),
+                    household_id: if role == Role::Resident { first_household } else { None },
+                },
+            )
+            .await?;
+    }
+    Ok(())
+}

@@ -1,0 +1,114 @@
+//! The storage interface of yongxin: the [`Store`] trait, its error type, the records it reads and
+//! writes, and the conformance suite every backend must pass.
+//!
+//! Backends (SQLite, PostgreSQL) live in their own crates; nothing here names a database type.
+#![forbid(unsafe_code)]
+
+pub mod conformance;
+pub mod demo;
+mod error;
+mod model;
+
+pub use error::StoreError;
+pub use model::*;
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use yongxin_domain::audit::{AuditChainError, VerifiedChain};
+use yongxin_domain::roster::{HouseholdRecord, RegistryLookup};
+use yongxin_domain::{AuditEntry, NewAuditEntry};
+
+/// Shorthand for store results.
+pub type StoreResult<T> = Result<T, StoreError>;
+
+/// Everything yongxin keeps. Every method that changes data appends its audit entries in the same
+/// transaction, so a change and its record are committed or lost together.
+#[async_trait]
+pub trait Store: Send + Sync + 'static {
+    /// `sqlite` or `postgres`.
+    fn backend(&self) -> &'static str;
+    /// Connection pool figures for `/metrics`.
+    fn pool_stats(&self) -> PoolStats;
+    /// Checks that the database answers.
+    async fn ping(&self) -> StoreResult<()>;
+
+    /// The subdistrict's name, if the registry has been set up.
+    async fn subdistrict(&self) -> StoreResult<Option<String>>;
+    /// Names the subdistrict (街道).
+    async fn set_subdistrict(&self, actor: &str, name: &str) -> StoreResult<()>;
+    /// Adds a village or community.
+    async fn create_village(&self, actor: &str, village: NewVillage) -> StoreResult<Village>;
+    /// Adds a grid to a village.
+    async fn create_grid(&self, actor: &str, grid: NewGrid) -> StoreResult<Grid>;
+    /// Makes a user the grid's responsible cadre.
+    async fn assign_grid_cadre(&self, actor: &str, grid_id: i64, user_id: i64) -> StoreResult<()>;
+    /// Villages with their counts, by code.
+    async fn villages(&self) -> StoreResult<Vec<Village>>;
+    /// Grids (of one village, or all), by code.
+    async fn grids(&self, village_id: Option<i64>) -> StoreResult<Vec<Grid>>;
+    /// What roster validation needs to know of the registry.
+    async fn registry_lookup(&self) -> StoreResult<RegistryLookup>;
+    /// Stores validated households all-or-nothing: a household whose key exists is updated and its
+    /// members replaced by the roster's.
+    async fn import_households(&self, actor: &str, households: &[HouseholdRecord]) -> StoreResult<ImportSummary>;
+    /// A page of households matching a query, within a scope.
+    async fn search_households(&self, query: &HouseholdQuery) -> StoreResult<HouseholdPage>;
+    /// One household with its members and its grid's cadre.
+    async fn household(&self, id: i64) -> StoreResult<HouseholdDetail>;
+    /// Every resident with their household, in roster order, for export.
+    async fn roster(&self) -> StoreResult<Vec<RosterEntry>>;
+
+    /// Adds a user.
+    async fn create_user(&self, actor: &str, user: NewUser) -> StoreResult<User>;
+    /// A user and their password hash, by user name.
+    async fn user_credentials(&self, username: &str) -> StoreResult<Option<(User, String)>>;
+    /// Replaces a user's password hash.
+    async fn set_password(&self, actor: &str, user_id: i64, password_hash: &str) -> StoreResult<()>;
+    /// Every user, by name.
+    async fn users(&self) -> StoreResult<Vec<User>>;
+
+    /// Opens a session for a user; the store keeps only the token's hash.
+    async fn create_session(&self, token_hash: &str, user_id: i64, expires_at: DateTime<Utc>) -> StoreResult<()>;
+    /// The user of a live session.
+    async fn session_user(&self, token_hash: &str, now: DateTime<Utc>) -> StoreResult<Option<User>>;
+    /// Ends a session.
+    async fn delete_session(&self, token_hash: &str) -> StoreResult<()>;
+    /// Issues an API token for a user; the store keeps only its hash.
+    async fn create_api_token(&self, actor: &str, user_id: i64, token_hash: &str) -> StoreResult<()>;
+    /// The user an API token belongs to.
+    async fn api_token_user(&self, token_hash: &str) -> StoreResult<Option<User>>;
+
+    /// Failed sign-ins of an account from an address since a time.
+    async fn sign_in_failures(&self, username: &str, address: &str, since: DateTime<Utc>) -> StoreResult<SignInFailures>;
+    /// Counts a failed sign-in.
+    async fn record_sign_in_failure(&self, username: &str, address: &str, at: DateTime<Utc>) -> StoreResult<()>;
+    /// Forgets failed sign-ins after a success.
+    async fn clear_sign_in_failures(&self, username: &str, address: &str) -> StoreResult<()>;
+
+    /// Appends entries that stand alone (a full view of personal data, a sign-in).
+    async fn record(&self, entries: Vec<NewAuditEntry>) -> StoreResult<Vec<AuditEntry>>;
+    /// Entries after a sequence number, oldest first.
+    async fn audit_entries(&self, after_seq: i64, limit: i64) -> StoreResult<Vec<AuditEntry>>;
+    /// The newest entries, newest first.
+    async fn recent_audit_entries(&self, limit: i64) -> StoreResult<Vec<AuditEntry>>;
+    /// The head the store keeps beside the record: last sequence and hash.
+    async fn audit_head(&self) -> StoreResult<Option<(i64, String)>>;
+
+    /// Recomputes the whole chain.
+    async fn verify_audit(&self) -> StoreResult<Result<VerifiedChain, AuditChainError>> {
+        let mut verifier = yongxin_domain::audit::ChainVerifier::default();
+        let mut after = 0;
+        loop {
+            let batch = self.audit_entries(after, 5000).await?;
+            let Some(last) = batch.last() else { break };
+            after = last.seq;
+            for e in &batch {
+                if let Err(err) = verifier.push(e) {
+                    return Ok(Err(err));
+                }
+            }
+        }
+        let head = self.audit_head().await?;
+        Ok(verifier.finish(head.as_ref().map(|(s, h)| (*s, h.as_str()))))
+    }
+}
