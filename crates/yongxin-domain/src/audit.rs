@@ -209,7 +209,10 @@ impl ChainVerifier {
     }
 
     /// Ends the walk, comparing with the head the store keeps beside the record.
-    pub fn finish(self, stored_head: Option<(i64, &str)>) -> Result<VerifiedChain, AuditChainError> {
+    pub fn finish(
+        self,
+        stored_head: Option<(i64, &str)>,
+    ) -> Result<VerifiedChain, AuditChainError> {
         let last_seq = self.expected_seq - 1;
         if let Some((head_seq, head_hash)) = stored_head {
             if head_seq > last_seq {
@@ -250,9 +253,18 @@ mod tests {
         let mut prev = GENESIS_HASH.to_owned();
         (1..=n)
             .map(|seq| {
-                let at = Utc.timestamp_opt(1_700_000_000 + seq, 123_456_789).single().expect("time");
-                let e = NewAuditEntry::new("admin", "household.update", format!("household:{seq}"), "edit", &serde_json::json!({"n": seq}))
-                    .seal(seq, at, &prev);
+                let at = Utc
+                    .timestamp_opt(1_700_000_000 + seq, 123_456_789)
+                    .single()
+                    .expect("time");
+                let e = NewAuditEntry::new(
+                    "admin",
+                    "household.update",
+                    format!("household:{seq}"),
+                    "edit",
+                    &serde_json::json!({"n": seq}),
+                )
+                .seal(seq, at, &prev);
                 prev.clone_from(&e.hash);
                 e
             })
@@ -269,7 +281,10 @@ mod tests {
         let v = verify_chain(&c, head(&c)).expect("valid");
         assert_eq!(v.entries, 5);
         assert_eq!(v.head_hash, c[4].hash);
-        assert_eq!(verify_chain(&[], None).expect("empty").head_hash, GENESIS_HASH);
+        assert_eq!(
+            verify_chain(&[], None).expect("empty").head_hash,
+            GENESIS_HASH
+        );
     }
 
     #[test]
@@ -289,7 +304,10 @@ mod tests {
     fn an_edit_is_caught_at_its_sequence() {
         let mut c = chain(5);
         c[2].summary = "something else".into();
-        assert_eq!(verify_chain(&c, head(&c)), Err(AuditChainError::Hash { seq: 3 }));
+        assert_eq!(
+            verify_chain(&c, head(&c)),
+            Err(AuditChainError::Hash { seq: 3 })
+        );
     }
 
     #[test]
@@ -297,7 +315,10 @@ mod tests {
         let mut c = chain(5);
         c[2].actor = "mallory".into();
         c[2].hash = c[2].compute_hash();
-        assert_eq!(verify_chain(&c, head(&c)), Err(AuditChainError::Link { seq: 4 }));
+        assert_eq!(
+            verify_chain(&c, head(&c)),
+            Err(AuditChainError::Link { seq: 4 })
+        );
     }
 
     #[test]
@@ -312,7 +333,10 @@ mod tests {
     fn a_reordering_is_caught() {
         let mut c = chain(5);
         c.swap(1, 3);
-        assert_eq!(verify_chain(&c, None).expect_err("order").first_bad_seq(), 2);
+        assert_eq!(
+            verify_chain(&c, None).expect_err("order").first_bad_seq(),
+            2
+        );
     }
 
     #[test]
@@ -321,7 +345,10 @@ mod tests {
         let h = head(&c);
         assert_eq!(
             verify_chain(&c[..3], h),
-            Err(AuditChainError::Truncated { seq: 4, head_seq: 5 })
+            Err(AuditChainError::Truncated {
+                seq: 4,
+                head_seq: 5
+            })
         );
     }
 

@@ -30,9 +30,15 @@ pub struct DemoSize {
 
 impl DemoSize {
     /// The full demo: 7 units, 28 grids, 3,220 households, about 10,000 residents.
-    pub const FULL: DemoSize = DemoSize { grids_per_village: 4, households_per_grid: 115 };
+    pub const FULL: DemoSize = DemoSize {
+        grids_per_village: 4,
+        households_per_grid: 115,
+    };
     /// A small one for tests.
-    pub const SMALL: DemoSize = DemoSize { grids_per_village: 1, households_per_grid: 6 };
+    pub const SMALL: DemoSize = DemoSize {
+        grids_per_village: 1,
+        households_per_grid: 6,
+    };
 }
 
 /// A generated village or community with its grids.
@@ -108,21 +114,27 @@ const ORDINALS: [&str; 10] = ["一", "二", "三", "四", "五", "六", "七", "
 
 // Common surnames, most frequent first; the generator favours the front of the list.
 const SURNAMES: &[&str] = &[
-    "王", "李", "张", "刘", "陈", "杨", "赵", "黄", "周", "吴", "徐", "孙", "胡", "朱", "高", "林", "何", "郭", "马", "罗",
-    "梁", "宋", "郑", "谢", "韩", "唐", "冯", "于", "董", "萧", "程", "曹", "袁", "邓", "许", "傅", "沈", "曾", "彭", "吕",
-    "苏", "卢", "蒋", "蔡", "贾", "丁", "魏", "薛", "叶", "阎", "尹", "崔", "孟", "姜", "邢", "田", "范", "杜", "石", "姚",
+    "王", "李", "张", "刘", "陈", "杨", "赵", "黄", "周", "吴", "徐", "孙", "胡", "朱", "高", "林",
+    "何", "郭", "马", "罗", "梁", "宋", "郑", "谢", "韩", "唐", "冯", "于", "董", "萧", "程", "曹",
+    "袁", "邓", "许", "傅", "沈", "曾", "彭", "吕", "苏", "卢", "蒋", "蔡", "贾", "丁", "魏", "薛",
+    "叶", "阎", "尹", "崔", "孟", "姜", "邢", "田", "范", "杜", "石", "姚",
 ];
 const MALE_CHARS: &[&str] = &[
-    "伟", "强", "磊", "军", "勇", "杰", "涛", "斌", "超", "明", "刚", "平", "辉", "鹏", "华", "飞", "鑫", "波", "宁", "建",
-    "国", "峰", "亮", "成", "志", "新", "春", "东", "海", "林", "文", "德", "宇", "浩", "俊", "博", "庆", "振", "长", "兴",
+    "伟", "强", "磊", "军", "勇", "杰", "涛", "斌", "超", "明", "刚", "平", "辉", "鹏", "华", "飞",
+    "鑫", "波", "宁", "建", "国", "峰", "亮", "成", "志", "新", "春", "东", "海", "林", "文", "德",
+    "宇", "浩", "俊", "博", "庆", "振", "长", "兴",
 ];
 const FEMALE_CHARS: &[&str] = &[
-    "芳", "娜", "敏", "静", "丽", "艳", "娟", "霞", "燕", "玲", "桂", "英", "秀", "兰", "红", "梅", "琳", "婷", "雪", "慧",
-    "颖", "倩", "欣", "洁", "萍", "玉", "凤", "琴", "云", "晶", "佳", "悦", "彤", "怡", "雯", "月", "荣", "珍", "莉", "爱",
+    "芳", "娜", "敏", "静", "丽", "艳", "娟", "霞", "燕", "玲", "桂", "英", "秀", "兰", "红", "梅",
+    "琳", "婷", "雪", "慧", "颖", "倩", "欣", "洁", "萍", "玉", "凤", "琴", "云", "晶", "佳", "悦",
+    "彤", "怡", "雯", "月", "荣", "珍", "莉", "爱",
 ];
 // 历城区, Jinan: the seed essay's district. Sequence numbers are random, so no number is a real one.
 const REGION_CODE: &str = "370112";
-const PHONE_PREFIXES: &[&str] = &["135", "136", "137", "138", "139", "150", "151", "152", "158", "159", "182", "187", "188", "130", "131", "132", "155", "156", "186", "133", "153", "180", "189", "177"];
+const PHONE_PREFIXES: &[&str] = &[
+    "135", "136", "137", "138", "139", "150", "151", "152", "158", "159", "182", "187", "188",
+    "130", "131", "132", "155", "156", "186", "133", "153", "180", "189", "177",
+];
 
 struct Generator {
     rng: ChaCha8Rng,
@@ -139,7 +151,11 @@ impl Generator {
     }
 
     fn given(&mut self, sex: Sex) -> String {
-        let chars = if sex == Sex::Male { MALE_CHARS } else { FEMALE_CHARS };
+        let chars = if sex == Sex::Male {
+            MALE_CHARS
+        } else {
+            FEMALE_CHARS
+        };
         let mut s = String::new();
         let n = if self.rng.gen_bool(0.7) { 2 } else { 1 };
         for _ in 0..n {
@@ -170,7 +186,10 @@ impl Generator {
 
     fn phone(&mut self) -> Phone {
         loop {
-            let prefix = PHONE_PREFIXES.choose(&mut self.rng).copied().unwrap_or("138");
+            let prefix = PHONE_PREFIXES
+                .choose(&mut self.rng)
+                .copied()
+                .unwrap_or("138");
             let s = format!("{prefix}{:08}", self.rng.gen_range(0..100_000_000u32));
             if self.used_phones.insert(s.clone()) {
                 if let Ok(p) = Phone::parse(&s) {
@@ -180,7 +199,13 @@ impl Generator {
         }
     }
 
-    fn person(&mut self, surname: &str, sex: Sex, birth: NaiveDate, relation: Relation) -> ResidentRecord {
+    fn person(
+        &mut self,
+        surname: &str,
+        sex: Sex,
+        birth: NaiveDate,
+        relation: Relation,
+    ) -> ResidentRecord {
         let age = self.age(birth);
         let name = format!("{surname}{}", self.given(sex));
         let id_number = self.id_number(birth, sex);
@@ -206,11 +231,22 @@ impl Generator {
         }
         // People who married in were registered here at marriage; the rest at birth.
         let registered_since = match relation {
-            Relation::Spouse | Relation::ChildInLaw => Some(birth + Duration::days(365 * self.rng.gen_range(21..30))),
+            Relation::Spouse | Relation::ChildInLaw => {
+                Some(birth + Duration::days(365 * self.rng.gen_range(21..30)))
+            }
             _ => Some(birth),
         }
         .map(|d| d.min(self.today));
-        ResidentRecord { name, sex, birth_date: birth, id_number, phone, relation, registered_since, flags }
+        ResidentRecord {
+            name,
+            sex,
+            birth_date: birth,
+            id_number,
+            phone,
+            relation,
+            registered_since,
+            flags,
+        }
     }
 
     fn age(&self, birth: NaiveDate) -> i64 {
@@ -236,7 +272,11 @@ impl Generator {
     /// A family whose ages make sense: spouses of similar age, children born when the parents
     /// were 21–38, grandchildren likewise, the head's parents 20–35 years older than the head.
     fn family(&mut self, size: usize) -> Vec<ResidentRecord> {
-        let head_sex = if self.rng.gen_bool(0.75) { Sex::Male } else { Sex::Female };
+        let head_sex = if self.rng.gen_bool(0.75) {
+            Sex::Male
+        } else {
+            Sex::Female
+        };
         let head_age = match size {
             1 => self.rng.gen_range(25..=85),
             _ => self.rng.gen_range(28..=78),
@@ -247,31 +287,60 @@ impl Generator {
         if size == 1 {
             return members;
         }
-        let spouse_sex = if head_sex == Sex::Male { Sex::Female } else { Sex::Male };
+        let spouse_sex = if head_sex == Sex::Male {
+            Sex::Female
+        } else {
+            Sex::Male
+        };
         let spouse_age = (head_age + self.rng.gen_range(-5..=5)).max(22);
         let spouse_birth = self.birth_date(spouse_age, spouse_age);
         let spouse_surname = self.surname();
         members.push(self.person(spouse_surname, spouse_sex, spouse_birth, Relation::Spouse));
-        let child_surname = if head_sex == Sex::Male { surname } else { spouse_surname };
+        let child_surname = if head_sex == Sex::Male {
+            surname
+        } else {
+            spouse_surname
+        };
         let younger_parent = head_birth.max(spouse_birth);
         let mut remaining = size - 2;
 
         // Older couples live with a married child and grandchildren.
         if head_age >= 58 && remaining >= 3 {
             let child_birth = self.child_birth(younger_parent);
-            let child_sex = if self.rng.gen_bool(0.7) { Sex::Male } else { Sex::Female };
+            let child_sex = if self.rng.gen_bool(0.7) {
+                Sex::Male
+            } else {
+                Sex::Female
+            };
             members.push(self.person(child_surname, child_sex, child_birth, Relation::Child));
-            let in_law_sex = if child_sex == Sex::Male { Sex::Female } else { Sex::Male };
+            let in_law_sex = if child_sex == Sex::Male {
+                Sex::Female
+            } else {
+                Sex::Male
+            };
             let in_law_age = (self.age(child_birth) + self.rng.gen_range(-3..=3)).max(21);
             let in_law_birth = self.birth_date(in_law_age, in_law_age);
             let in_law_surname = self.surname();
-            members.push(self.person(in_law_surname, in_law_sex, in_law_birth, Relation::ChildInLaw));
+            members.push(self.person(
+                in_law_surname,
+                in_law_sex,
+                in_law_birth,
+                Relation::ChildInLaw,
+            ));
             remaining -= 2;
-            let grandchild_surname = if child_sex == Sex::Male { child_surname } else { in_law_surname };
+            let grandchild_surname = if child_sex == Sex::Male {
+                child_surname
+            } else {
+                in_law_surname
+            };
             let grand_parent = child_birth.max(in_law_birth);
             for _ in 0..remaining {
                 if let Some(b) = self.child_birth_opt(grand_parent) {
-                    let s = if self.rng.gen_bool(0.5) { Sex::Male } else { Sex::Female };
+                    let s = if self.rng.gen_bool(0.5) {
+                        Sex::Male
+                    } else {
+                        Sex::Female
+                    };
                     members.push(self.person(grandchild_surname, s, b, Relation::Grandchild));
                 }
             }
@@ -282,21 +351,37 @@ impl Generator {
             let gap = self.rng.gen_range(22..=34);
             let parent_age = (head_age + gap).min(95);
             let parent_birth = self.birth_date(parent_age, parent_age);
-            let parent_sex = if self.rng.gen_bool(0.6) { Sex::Female } else { Sex::Male };
-            let parent_surname = if parent_sex == Sex::Male { surname } else { self.surname() };
+            let parent_sex = if self.rng.gen_bool(0.6) {
+                Sex::Female
+            } else {
+                Sex::Male
+            };
+            let parent_surname = if parent_sex == Sex::Male {
+                surname
+            } else {
+                self.surname()
+            };
             members.push(self.person(parent_surname, parent_sex, parent_birth, Relation::Parent));
             remaining -= 1;
         }
         for _ in 0..remaining {
             match self.child_birth_opt(younger_parent) {
                 Some(b) => {
-                    let s = if self.rng.gen_bool(0.5) { Sex::Male } else { Sex::Female };
+                    let s = if self.rng.gen_bool(0.5) {
+                        Sex::Male
+                    } else {
+                        Sex::Female
+                    };
                     members.push(self.person(child_surname, s, b, Relation::Child));
                 }
                 None => {
                     let sibling_age = (head_age + self.rng.gen_range(-8..=8)).max(18);
                     let b = self.birth_date(sibling_age, sibling_age);
-                    let s = if self.rng.gen_bool(0.5) { Sex::Male } else { Sex::Female };
+                    let s = if self.rng.gen_bool(0.5) {
+                        Sex::Male
+                    } else {
+                        Sex::Female
+                    };
                     members.push(self.person(surname, s, b, Relation::Sibling));
                 }
             }
@@ -340,7 +425,11 @@ pub fn generate(seed: u64, size: DemoSize) -> DemoSubdistrict {
         let code = format!("V{:02}", vi + 1);
         let mut grids = Vec::new();
         for gi in 0..size.grids_per_village {
-            let cadre_sex = if g.rng.gen_bool(0.5) { Sex::Male } else { Sex::Female };
+            let cadre_sex = if g.rng.gen_bool(0.5) {
+                Sex::Male
+            } else {
+                Sex::Female
+            };
             let surname = g.surname();
             let cadre_name = format!("{surname}{}", g.given(cadre_sex));
             let cadre_phone = g.phone();
@@ -355,7 +444,13 @@ pub fn generate(seed: u64, size: DemoSize) -> DemoSubdistrict {
                 let address = match kind {
                     VillageKind::Village => format!("{name}{street}{n}号"),
                     VillageKind::Community => {
-                        format!("{street}{}号楼{}单元{}0{}", n / 24 + 1, (n / 8) % 3 + 1, (n % 8) / 2 + 1, n % 2 + 1)
+                        format!(
+                            "{street}{}号楼{}单元{}0{}",
+                            n / 24 + 1,
+                            (n / 8) % 3 + 1,
+                            (n % 8) / 2 + 1,
+                            n % 2 + 1
+                        )
                     }
                 };
                 let size = g.household_size();
@@ -368,9 +463,18 @@ pub fn generate(seed: u64, size: DemoSize) -> DemoSubdistrict {
                 });
             }
         }
-        villages.push(DemoVillage { code, name: (*name).to_owned(), kind: *kind, grids });
+        villages.push(DemoVillage {
+            code,
+            name: (*name).to_owned(),
+            kind: *kind,
+            grids,
+        });
     }
-    DemoSubdistrict { name: "示范街道".to_owned(), villages, households }
+    DemoSubdistrict {
+        name: "示范街道".to_owned(),
+        villages,
+        households,
+    }
 }
 
 #[cfg(test)]
@@ -391,7 +495,12 @@ mod tests {
         let a = generate(7, DemoSize::SMALL);
         let b = generate(7, DemoSize::SMALL);
         let c = generate(8, DemoSize::SMALL);
-        let names = |d: &DemoSubdistrict| d.households.iter().flat_map(|h| h.members.iter().map(|m| m.id_number.as_str().to_owned())).collect::<Vec<_>>();
+        let names = |d: &DemoSubdistrict| {
+            d.households
+                .iter()
+                .flat_map(|h| h.members.iter().map(|m| m.id_number.as_str().to_owned()))
+                .collect::<Vec<_>>()
+        };
         assert_eq!(names(&a), names(&b));
         assert_ne!(names(&a), names(&c));
     }
@@ -404,12 +513,21 @@ mod tests {
         let mut keys = HashSet::new();
         for h in &d.households {
             assert!(keys.insert(h.key.clone()));
-            assert_eq!(h.members.iter().filter(|m| m.relation == Relation::Head).count(), 1);
+            assert_eq!(
+                h.members
+                    .iter()
+                    .filter(|m| m.relation == Relation::Head)
+                    .count(),
+                1
+            );
             assert_eq!(h.members[0].relation, Relation::Head);
             let head = &h.members[0];
             for m in &h.members {
                 assert!(ids.insert(m.id_number.as_str().to_owned()), "duplicate id");
-                assert_eq!(IdNumber::parse(m.id_number.as_str()).as_ref(), Ok(&m.id_number));
+                assert_eq!(
+                    IdNumber::parse(m.id_number.as_str()).as_ref(),
+                    Ok(&m.id_number)
+                );
                 assert_eq!(m.id_number.birth_date(), m.birth_date);
                 assert_eq!(m.id_number.sex(), m.sex);
                 assert!(m.birth_date < today);
@@ -417,7 +535,10 @@ mod tests {
                 assert!((2..=3).contains(&name_len), "{}", m.name);
                 let years = |a: NaiveDate, b: NaiveDate| (b - a).num_days() / 365;
                 match m.relation {
-                    Relation::Child => assert!(years(head.birth_date, m.birth_date) >= 15, "child too close in age"),
+                    Relation::Child => assert!(
+                        years(head.birth_date, m.birth_date) >= 15,
+                        "child too close in age"
+                    ),
                     Relation::Parent => assert!(years(m.birth_date, head.birth_date) >= 18),
                     Relation::Grandchild => assert!(years(head.birth_date, m.birth_date) >= 36),
                     _ => {}

@@ -133,7 +133,10 @@ mod tests {
     #[test]
     fn accepts_the_standard_example() {
         let id = IdNumber::parse(STANDARD_EXAMPLE).expect("valid");
-        assert_eq!(id.birth_date(), NaiveDate::from_ymd_opt(1949, 12, 31).expect("date"));
+        assert_eq!(
+            id.birth_date(),
+            NaiveDate::from_ymd_opt(1949, 12, 31).expect("date")
+        );
         assert_eq!(id.sex(), Sex::Female);
         assert_eq!(id.last4(), "002X");
     }
@@ -141,7 +144,9 @@ mod tests {
     #[test]
     fn accepts_lowercase_x() {
         assert_eq!(
-            IdNumber::parse("11010519491231002x").expect("valid").as_str(),
+            IdNumber::parse("11010519491231002x")
+                .expect("valid")
+                .as_str(),
             STANDARD_EXAMPLE
         );
     }
@@ -163,10 +168,19 @@ mod tests {
     #[test]
     fn refuses_bad_format_and_dates() {
         assert_eq!(IdNumber::parse("123"), Err(IdNumberError::Format));
-        assert_eq!(IdNumber::parse("1101051949123100XX"), Err(IdNumberError::Format));
-        assert_eq!(IdNumber::parse("11010519491231002Y"), Err(IdNumberError::Format));
+        assert_eq!(
+            IdNumber::parse("1101051949123100XX"),
+            Err(IdNumberError::Format)
+        );
+        assert_eq!(
+            IdNumber::parse("11010519491231002Y"),
+            Err(IdNumberError::Format)
+        );
         assert_eq!(IdNumber::from_first_17("11010519490231002"), None);
-        assert_eq!(IdNumber::parse("110105194902310020"), Err(IdNumberError::BirthDate));
+        assert_eq!(
+            IdNumber::parse("110105194902310020"),
+            Err(IdNumberError::BirthDate)
+        );
     }
 
     #[test]

@@ -24,7 +24,11 @@ impl Phone {
             .or_else(|| digits.strip_prefix("86").filter(|d| d.len() == 11))
             .unwrap_or(&digits);
         let b = digits.as_bytes();
-        if b.len() == 11 && b[0] == b'1' && (b'3'..=b'9').contains(&b[1]) && b.iter().all(u8::is_ascii_digit) {
+        if b.len() == 11
+            && b[0] == b'1'
+            && (b'3'..=b'9').contains(&b[1])
+            && b.iter().all(u8::is_ascii_digit)
+        {
             Ok(Self(digits.to_owned()))
         } else {
             Err(PhoneError)
@@ -72,13 +76,27 @@ mod tests {
         assert_eq!(p.as_str(), "13812345678");
         assert_eq!(p.masked(), "138****5678");
         assert_eq!(p.last4(), "5678");
-        assert_eq!(Phone::parse("+8613812345678").expect("valid").as_str(), "13812345678");
-        assert_eq!(Phone::parse("8613812345678").expect("valid").as_str(), "13812345678");
+        assert_eq!(
+            Phone::parse("+8613812345678").expect("valid").as_str(),
+            "13812345678"
+        );
+        assert_eq!(
+            Phone::parse("8613812345678").expect("valid").as_str(),
+            "13812345678"
+        );
     }
 
     #[test]
     fn refuses_non_mobile_numbers() {
-        for bad in ["", "1381234567", "138123456789", "12812345678", "23812345678", "1381234567a", "0531-88888888"] {
+        for bad in [
+            "",
+            "1381234567",
+            "138123456789",
+            "12812345678",
+            "23812345678",
+            "1381234567a",
+            "0531-88888888",
+        ] {
             assert_eq!(Phone::parse(bad), Err(PhoneError), "{bad}");
         }
     }

@@ -123,7 +123,10 @@ vocabulary! {
 /// Parses a flag list written as codes or Chinese words separated by commas, semicolons or spaces.
 pub fn parse_flags(s: &str) -> Result<Vec<ResidentFlag>, String> {
     let mut flags = Vec::new();
-    for part in s.split([',', '，', ';', '；', ' ', '、']).filter(|p| !p.trim().is_empty()) {
+    for part in s
+        .split([',', '，', ';', '；', ' ', '、'])
+        .filter(|p| !p.trim().is_empty())
+    {
         let flag = ResidentFlag::parse(part).ok_or_else(|| part.trim().to_owned())?;
         if !flags.contains(&flag) {
             flags.push(flag);

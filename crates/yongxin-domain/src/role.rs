@@ -119,7 +119,10 @@ mod tests {
 
     #[test]
     fn only_department_staff_are_kept_from_full_personal_data() {
-        let allowed: Vec<_> = Role::ALL.into_iter().filter(|r| r.may_view_full_personal_data()).collect();
+        let allowed: Vec<_> = Role::ALL
+            .into_iter()
+            .filter(|r| r.may_view_full_personal_data())
+            .collect();
         assert_eq!(allowed.len(), 5);
         assert!(!Role::DepartmentStaff.may_view_full_personal_data());
     }

@@ -95,13 +95,18 @@ impl Column {
 
     /// Whether a roster must have this column.
     pub fn required(self) -> bool {
-        !matches!(self, Column::Phone | Column::RegisteredSince | Column::Flags)
+        !matches!(
+            self,
+            Column::Phone | Column::RegisteredSince | Column::Flags
+        )
     }
 
     /// Recognises a header cell (Chinese or English code, surrounding spaces ignored).
     pub fn from_header(s: &str) -> Option<Self> {
         let s = s.trim();
-        Self::ALL.into_iter().find(|c| c.header() == s || c.code() == s)
+        Self::ALL
+            .into_iter()
+            .find(|c| c.header() == s || c.code() == s)
     }
 }
 
@@ -127,6 +132,8 @@ pub enum RosterReason {
     MissingColumn,
     /// The file has no resident rows.
     Empty,
+    /// The file is neither a readable .xlsx workbook nor CSV text.
+    Unreadable,
     /// A required cell is empty.
     Required,
     /// The identity number is not 18 characters of the right kind.
@@ -184,6 +191,7 @@ impl RosterReason {
         match self {
             RosterReason::MissingColumn => "missing_column",
             RosterReason::Empty => "empty",
+            RosterReason::Unreadable => "unreadable",
             RosterReason::Required => "required",
             RosterReason::IdFormat => "id_format",
             RosterReason::IdBirthDate => "id_birth_date",
@@ -207,10 +215,13 @@ impl RosterReason {
     /// Values the message fills in, by placeholder name.
     pub fn params(&self) -> Vec<(&'static str, String)> {
         match self {
-            RosterReason::DuplicateId { first_row } | RosterReason::InconsistentHousehold { first_row } => {
+            RosterReason::DuplicateId { first_row }
+            | RosterReason::InconsistentHousehold { first_row } => {
                 vec![("row", first_row.to_string())]
             }
-            RosterReason::IdRegisteredElsewhere { household_key } => vec![("household", household_key.clone())],
+            RosterReason::IdRegisteredElsewhere { household_key } => {
+                vec![("household", household_key.clone())]
+            }
             RosterReason::Flag { value } => vec![("value", value.clone())],
             RosterReason::HeadCount { count } => vec![("count", count.to_string())],
             _ => vec![],
@@ -279,10 +290,18 @@ pub struct RegistryLookup {
 }
 
 /// Checks a whole roster. Either every household is returned, or every problem.
-pub fn validate(rows: &[RosterRow], lookup: &RegistryLookup) -> Result<Vec<HouseholdRecord>, Vec<RosterIssue>> {
+pub fn validate(
+    rows: &[RosterRow],
+    lookup: &RegistryLookup,
+) -> Result<Vec<HouseholdRecord>, Vec<RosterIssue>> {
     let mut issues = Vec::new();
     if rows.is_empty() {
-        issues.push(RosterIssue { row: 0, column: None, household_key: None, reason: RosterReason::Empty });
+        issues.push(RosterIssue {
+            row: 0,
+            column: None,
+            household_key: None,
+            reason: RosterReason::Empty,
+        });
         return Err(issues);
     }
     struct Pending {
@@ -354,7 +373,13 @@ pub fn validate(rows: &[RosterRow], lookup: &RegistryLookup) -> Result<Vec<House
         };
         if let Some(id) = &id {
             if let Some(first_row) = seen_ids.get(id.as_str()) {
-                bad(Column::IdNumber, RosterReason::DuplicateId { first_row: *first_row }, &mut issues);
+                bad(
+                    Column::IdNumber,
+                    RosterReason::DuplicateId {
+                        first_row: *first_row,
+                    },
+                    &mut issues,
+                );
             } else {
                 seen_ids.insert(id.as_str().to_owned(), row.row);
             }
@@ -381,7 +406,11 @@ pub fn validate(rows: &[RosterRow], lookup: &RegistryLookup) -> Result<Vec<House
         };
         if let (Some(id), Some(birth)) = (&id, birth_date) {
             if id.birth_date() != birth {
-                bad(Column::BirthDate, RosterReason::IdBirthDateMismatch, &mut issues);
+                bad(
+                    Column::BirthDate,
+                    RosterReason::IdBirthDateMismatch,
+                    &mut issues,
+                );
             }
         }
         if let (Some(id), Some(sex)) = (&id, sex) {
@@ -451,14 +480,20 @@ pub fn validate(rows: &[RosterRow], lookup: &RegistryLookup) -> Result<Vec<House
                 (Column::Address, pending.address == address),
             ] {
                 if !same {
-                    bad(column, RosterReason::InconsistentHousehold { first_row }, &mut issues);
+                    bad(
+                        column,
+                        RosterReason::InconsistentHousehold { first_row },
+                        &mut issues,
+                    );
                 }
             }
         }
         if relation == Some(Relation::Head) {
             pending.heads += 1;
         }
-        if let (Some(id), Some(sex), Some(birth_date), Some(relation)) = (id, sex, birth_date, relation) {
+        if let (Some(id), Some(sex), Some(birth_date), Some(relation)) =
+            (id, sex, birth_date, relation)
+        {
             pending.members.push((
                 row.row,
                 ResidentRecord {
@@ -476,7 +511,9 @@ pub fn validate(rows: &[RosterRow], lookup: &RegistryLookup) -> Result<Vec<House
     }
 
     for key in &order {
-        let Some(p) = households.get(key) else { continue };
+        let Some(p) = households.get(key) else {
+            continue;
+        };
         if p.heads != 1 {
             issues.push(RosterIssue {
                 row: p.first_row,
@@ -492,7 +529,9 @@ pub fn validate(rows: &[RosterRow], lookup: &RegistryLookup) -> Result<Vec<House
                         row: *row,
                         column: Some(Column::IdNumber),
                         household_key: Some(key.clone()),
-                        reason: RosterReason::IdRegisteredElsewhere { household_key: other.clone() },
+                        reason: RosterReason::IdRegisteredElsewhere {
+                            household_key: other.clone(),
+                        },
                     });
                 }
             }
@@ -508,7 +547,13 @@ pub fn validate(rows: &[RosterRow], lookup: &RegistryLookup) -> Result<Vec<House
         .filter_map(|(key, p)| {
             let mut members: Vec<ResidentRecord> = p.members.into_iter().map(|(_, m)| m).collect();
             members.sort_by_key(|m| m.relation != Relation::Head);
-            Some(HouseholdRecord { key, village_id: p.village_id?, grid_id: p.grid_id?, address: p.address, members })
+            Some(HouseholdRecord {
+                key,
+                village_id: p.village_id?,
+                grid_id: p.grid_id?,
+                address: p.address,
+                members,
+            })
         })
         .collect())
 }
@@ -528,13 +573,24 @@ pub fn record_cells(m: &ResidentRecord) -> Vec<(Column, String)> {
     vec![
         (Column::Name, m.name.clone()),
         (Column::Sex, m.sex.zh().to_owned()),
-        (Column::BirthDate, m.birth_date.format("%Y-%m-%d").to_string()),
+        (
+            Column::BirthDate,
+            m.birth_date.format("%Y-%m-%d").to_string(),
+        ),
         (Column::IdNumber, m.id_number.as_str().to_owned()),
-        (Column::Phone, m.phone.as_ref().map(|p| p.as_str().to_owned()).unwrap_or_default()),
+        (
+            Column::Phone,
+            m.phone
+                .as_ref()
+                .map(|p| p.as_str().to_owned())
+                .unwrap_or_default(),
+        ),
         (Column::Relation, m.relation.zh().to_owned()),
         (
             Column::RegisteredSince,
-            m.registered_since.map(|d| d.format("%Y-%m-%d").to_string()).unwrap_or_default(),
+            m.registered_since
+                .map(|d| d.format("%Y-%m-%d").to_string())
+                .unwrap_or_default(),
         ),
         (Column::Flags, crate::registry::flags_to_zh(&m.flags)),
     ]
@@ -560,10 +616,20 @@ mod tests {
         cells.insert(Column::Grid, "V01-G1".to_owned());
         cells.insert(Column::Address, "前街1号".to_owned());
         cells.insert(Column::Name, name.to_owned());
-        cells.insert(Column::Sex, id_num.as_ref().map(|i| i.sex().zh()).unwrap_or("男").to_owned());
+        cells.insert(
+            Column::Sex,
+            id_num
+                .as_ref()
+                .map(|i| i.sex().zh())
+                .unwrap_or("男")
+                .to_owned(),
+        );
         cells.insert(
             Column::BirthDate,
-            id_num.as_ref().map(|i| i.birth_date().to_string()).unwrap_or("1980-01-01".into()),
+            id_num
+                .as_ref()
+                .map(|i| i.birth_date().to_string())
+                .unwrap_or("1980-01-01".into()),
         );
         cells.insert(Column::IdNumber, id.to_owned());
         cells.insert(Column::Relation, relation.to_owned());
@@ -571,7 +637,10 @@ mod tests {
     }
 
     fn id(first17: &str) -> String {
-        IdNumber::from_first_17(first17).expect("valid").as_str().to_owned()
+        IdNumber::from_first_17(first17)
+            .expect("valid")
+            .as_str()
+            .to_owned()
     }
 
     #[test]
@@ -606,14 +675,34 @@ mod tests {
             row(7, "H5", "吴六", &id("37011219600101005"), "配偶"),
         ];
         let issues = validate(&rows, &lookup()).expect_err("bad");
-        let found: Vec<(usize, Option<Column>, &str)> =
-            issues.iter().map(|i| (i.row, i.column, i.reason.code())).collect();
-        assert!(found.contains(&(3, Some(Column::IdNumber), "duplicate_id")), "{found:?}");
-        assert!(found.contains(&(4, Some(Column::IdNumber), "id_checksum")), "{found:?}");
-        assert!(found.contains(&(5, Some(Column::Village), "unknown_village")), "{found:?}");
-        assert!(found.contains(&(6, Some(Column::Phone), "phone")), "{found:?}");
-        assert!(found.contains(&(6, Some(Column::Sex), "id_sex_mismatch")), "{found:?}");
-        assert!(found.contains(&(7, Some(Column::Relation), "head_count")), "{found:?}");
+        let found: Vec<(usize, Option<Column>, &str)> = issues
+            .iter()
+            .map(|i| (i.row, i.column, i.reason.code()))
+            .collect();
+        assert!(
+            found.contains(&(3, Some(Column::IdNumber), "duplicate_id")),
+            "{found:?}"
+        );
+        assert!(
+            found.contains(&(4, Some(Column::IdNumber), "id_checksum")),
+            "{found:?}"
+        );
+        assert!(
+            found.contains(&(5, Some(Column::Village), "unknown_village")),
+            "{found:?}"
+        );
+        assert!(
+            found.contains(&(6, Some(Column::Phone), "phone")),
+            "{found:?}"
+        );
+        assert!(
+            found.contains(&(6, Some(Column::Sex), "id_sex_mismatch")),
+            "{found:?}"
+        );
+        assert!(
+            found.contains(&(7, Some(Column::Relation), "head_count")),
+            "{found:?}"
+        );
     }
 
     #[test]
@@ -633,7 +722,12 @@ mod tests {
         let mut l = lookup();
         l.registered_ids.insert(taken.clone(), "H9".into());
         let issues = validate(&[row(2, "H1", "李强", &taken, "户主")], &l).expect_err("bad");
-        assert_eq!(issues[0].reason, RosterReason::IdRegisteredElsewhere { household_key: "H9".into() });
+        assert_eq!(
+            issues[0].reason,
+            RosterReason::IdRegisteredElsewhere {
+                household_key: "H9".into()
+            }
+        );
         // Re-importing the same household is an update, not a conflict.
         l.registered_ids.insert(taken.clone(), "H1".into());
         assert!(validate(&[row(2, "H1", "李强", &taken, "户主")], &l).is_ok());
@@ -641,11 +735,17 @@ mod tests {
 
     #[test]
     fn empty_rosters_and_missing_cells_are_refused() {
-        assert_eq!(validate(&[], &lookup()).expect_err("empty")[0].reason, RosterReason::Empty);
+        assert_eq!(
+            validate(&[], &lookup()).expect_err("empty")[0].reason,
+            RosterReason::Empty
+        );
         let mut r = row(2, "H1", "", &id("37011219800101001"), "户主");
         r.cells.remove(&Column::Name);
         let issues = validate(&[r], &lookup()).expect_err("bad");
-        assert_eq!((issues[0].column, &issues[0].reason), (Some(Column::Name), &RosterReason::Required));
+        assert_eq!(
+            (issues[0].column, &issues[0].reason),
+            (Some(Column::Name), &RosterReason::Required)
+        );
     }
 
     #[test]
@@ -654,7 +754,10 @@ mod tests {
             assert_eq!(Column::from_header(c.header()), Some(c));
             assert_eq!(Column::from_header(&format!(" {} ", c.code())), Some(c));
         }
-        assert_eq!(parse_date("2026/1/31"), NaiveDate::from_ymd_opt(2026, 1, 31));
+        assert_eq!(
+            parse_date("2026/1/31"),
+            NaiveDate::from_ymd_opt(2026, 1, 31)
+        );
         assert_eq!(parse_date("20260131"), NaiveDate::from_ymd_opt(2026, 1, 31));
         assert_eq!(parse_date("2026-02-30"), None);
     }

@@ -13,7 +13,9 @@ pub fn shanghai() -> FixedOffset {
 
 /// Formats a UTC instant as local Shanghai time, to the minute.
 pub fn display_local(at: DateTime<Utc>) -> String {
-    at.with_timezone(&shanghai()).format("%Y-%m-%d %H:%M").to_string()
+    at.with_timezone(&shanghai())
+        .format("%Y-%m-%d %H:%M")
+        .to_string()
 }
 
 #[cfg(test)]
@@ -23,7 +25,10 @@ mod tests {
 
     #[test]
     fn shows_utc_midnight_as_eight_in_the_morning() {
-        let at = Utc.with_ymd_and_hms(2026, 1, 1, 0, 0, 0).single().expect("time");
+        let at = Utc
+            .with_ymd_and_hms(2026, 1, 1, 0, 0, 0)
+            .single()
+            .expect("time");
         assert_eq!(display_local(at), "2026-01-01 08:00");
     }
 }

@@ -32,14 +32,29 @@ impl PostgresStore {
 
     /// Connects with every table in `schema` (created if missing): how tests keep apart.
     pub async fn open_in_schema(url: &str, schema: Option<&str>) -> StoreResult<Self> {
-        let mut options = PgConnectOptions::from_str(url)
-            .map_err(|e| StoreError::Invalid { field: "database_url".into(), reason: e.to_string() })?;
+        let mut options = PgConnectOptions::from_str(url).map_err(|e| StoreError::Invalid {
+            field: "database_url".into(),
+            reason: e.to_string(),
+        })?;
         if let Some(schema) = schema {
-            if !schema.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
-                return Err(StoreError::Invalid { field: "schema".into(), reason: "letters, digits and _ only".into() });
+            if !schema
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '_')
+            {
+                return Err(StoreError::Invalid {
+                    field: "schema".into(),
+                    reason: "letters, digits and _ only".into(),
+                });
             }
-            let setup = PgPoolOptions::new().max_connections(1).connect_with(options.clone()).await.map_err(db_err)?;
-            sqlx::query(&format!("CREATE SCHEMA IF NOT EXISTS {schema}")).execute(&setup).await.map_err(db_err)?;
+            let setup = PgPoolOptions::new()
+                .max_connections(1)
+                .connect_with(options.clone())
+                .await
+                .map_err(db_err)?;
+            sqlx::query(&format!("CREATE SCHEMA IF NOT EXISTS {schema}"))
+                .execute(&setup)
+                .await
+                .map_err(db_err)?;
             setup.close().await;
             options = options.options([("search_path", schema)]);
         }
@@ -54,7 +69,10 @@ impl PostgresStore {
 
     /// Applies every pending migration.
     pub async fn migrate(&self) -> StoreResult<()> {
-        MIGRATOR.run(&self.pool).await.map_err(|e| StoreError::Internal(format!("migration failed: {e}")))
+        MIGRATOR
+            .run(&self.pool)
+            .await
+            .map_err(|e| StoreError::Internal(format!("migration failed: {e}")))
     }
 
     /// The connection pool, for tests that must reach under the store (to tamper with the record).
@@ -75,9 +93,14 @@ fn db_err(e: sqlx::Error) -> StoreError {
             what: d.constraint().unwrap_or("value").to_owned(),
         },
         sqlx::Error::Database(d) if d.is_foreign_key_violation() || d.is_check_violation() => {
-            StoreError::Invalid { field: d.constraint().unwrap_or("reference").to_owned(), reason: d.message().to_owned() }
+            StoreError::Invalid {
+                field: d.constraint().unwrap_or("reference").to_owned(),
+                reason: d.message().to_owned(),
+            }
         }
-        sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed | sqlx::Error::Io(_) => StoreError::Unavailable(e.to_string()),
+        sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed | sqlx::Error::Io(_) => {
+            StoreError::Unavailable(e.to_string())
+        }
         other => StoreError::Internal(other.to_string()),
     }
 }

@@ -13,7 +13,9 @@ async fn fresh() -> Option<Arc<dyn Store>> {
         return None;
     };
     let schema = format!("yx_test_{:016x}", rand::random::<u64>());
-    let store = PostgresStore::open_in_schema(&url, Some(&schema)).await.unwrap();
+    let store = PostgresStore::open_in_schema(&url, Some(&schema))
+        .await
+        .unwrap();
     store.migrate().await.unwrap();
     Some(Arc::new(store))
 }
@@ -27,11 +29,16 @@ async fn tampering_with_the_record_is_detected() {
         return;
     };
     let schema = format!("yx_test_{:016x}", rand::random::<u64>());
-    let store = PostgresStore::open_in_schema(&url, Some(&schema)).await.unwrap();
+    let store = PostgresStore::open_in_schema(&url, Some(&schema))
+        .await
+        .unwrap();
     store.migrate().await.unwrap();
     let demo = yongxin_domain::demo::generate(1, yongxin_domain::demo::DemoSize::SMALL);
     yongxin_store::demo::load(&store, &demo, "x").await.unwrap();
-    sqlx::query("DELETE FROM audit_log WHERE seq = 5").execute(store.pool()).await.unwrap();
+    sqlx::query("DELETE FROM audit_log WHERE seq = 5")
+        .execute(store.pool())
+        .await
+        .unwrap();
     let err = store.verify_audit().await.unwrap().unwrap_err();
     assert_eq!(err.first_bad_seq(), 5);
 }

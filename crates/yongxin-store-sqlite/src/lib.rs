@@ -9,7 +9,9 @@
 use std::str::FromStr;
 use std::time::Duration;
 
-use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous};
+use sqlx::sqlite::{
+    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
+};
 
 type Db = sqlx::Sqlite;
 type StoreImpl = SqliteStore;
@@ -31,7 +33,10 @@ impl SqliteStore {
     /// file is an error, so a mistyped path never silently yields an empty database.
     pub async fn open(url: &str, create: bool) -> StoreResult<Self> {
         let options = SqliteConnectOptions::from_str(url)
-            .map_err(|e| StoreError::Invalid { field: "database_url".into(), reason: e.to_string() })?
+            .map_err(|e| StoreError::Invalid {
+                field: "database_url".into(),
+                reason: e.to_string(),
+            })?
             .create_if_missing(create)
             .journal_mode(SqliteJournalMode::Wal)
             .synchronous(SqliteSynchronous::Full)
@@ -43,9 +48,11 @@ impl SqliteStore {
             .connect_with(options)
             .await
             .map_err(|e| match e {
-                sqlx::Error::Database(d) if d.code().as_deref() == Some("14") => StoreError::NotFound {
-                    what: format!("database file ({url})"),
-                },
+                sqlx::Error::Database(d) if d.code().as_deref() == Some("14") => {
+                    StoreError::NotFound {
+                        what: format!("database file ({url})"),
+                    }
+                }
                 other => db_err(other),
             })?;
         Ok(Self { pool })
@@ -53,7 +60,10 @@ impl SqliteStore {
 
     /// Applies every pending migration.
     pub async fn migrate(&self) -> StoreResult<()> {
-        MIGRATOR.run(&self.pool).await.map_err(|e| StoreError::Internal(format!("migration failed: {e}")))
+        MIGRATOR
+            .run(&self.pool)
+            .await
+            .map_err(|e| StoreError::Internal(format!("migration failed: {e}")))
     }
 
     /// The connection pool, for tests that must reach under the store (to tamper with the record).
@@ -62,7 +72,10 @@ impl SqliteStore {
     }
 
     async fn begin_write(&self) -> StoreResult<sqlx::Transaction<'static, Db>> {
-        self.pool.begin_with("BEGIN IMMEDIATE").await.map_err(db_err)
+        self.pool
+            .begin_with("BEGIN IMMEDIATE")
+            .await
+            .map_err(db_err)
     }
 }
 
@@ -71,12 +84,22 @@ fn db_err(e: sqlx::Error) -> StoreError {
     match e {
         sqlx::Error::RowNotFound => StoreError::NotFound { what: "row".into() },
         sqlx::Error::Database(d) if d.is_unique_violation() => StoreError::Conflict {
-            what: d.message().rsplit(": ").next().unwrap_or("value").to_owned(),
+            what: d
+                .message()
+                .rsplit(": ")
+                .next()
+                .unwrap_or("value")
+                .to_owned(),
         },
         sqlx::Error::Database(d) if d.is_foreign_key_violation() || d.is_check_violation() => {
-            StoreError::Invalid { field: "reference".into(), reason: d.message().to_owned() }
+            StoreError::Invalid {
+                field: "reference".into(),
+                reason: d.message().to_owned(),
+            }
         }
-        sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed | sqlx::Error::Io(_) => StoreError::Unavailable(e.to_string()),
+        sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed | sqlx::Error::Io(_) => {
+            StoreError::Unavailable(e.to_string())
+        }
         other => StoreError::Internal(other.to_string()),
     }
 }

@@ -3,7 +3,10 @@
 //!
 //! A backend's test file calls [`conformance_tests!`](crate::conformance_tests) with an async
 //! expression that yields a fresh, migrated, empty store (or `None` to skip).
-#![expect(clippy::unwrap_used, reason = "test code: a panic is the failure report")]
+#![expect(
+    clippy::unwrap_used,
+    reason = "test code: a panic is the failure report"
+)]
 
 use std::sync::Arc;
 
@@ -51,7 +54,14 @@ async fn seeded(store: &dyn Store) -> yongxin_domain::demo::DemoSubdistrict {
 }
 
 fn query(scope: Scope) -> HouseholdQuery {
-    HouseholdQuery { scope, village_id: None, grid_id: None, text: None, page: 1, per_page: 20 }
+    HouseholdQuery {
+        scope,
+        village_id: None,
+        grid_id: None,
+        text: None,
+        page: 1,
+        per_page: 20,
+    }
 }
 
 /// A new store is empty and its record verifies.
@@ -67,20 +77,29 @@ pub async fn empty_store_has_no_registry_and_a_valid_record(store: Arc<dyn Store
 /// What goes in comes out, and every kind of search finds it.
 pub async fn registry_round_trips_and_searches(store: Arc<dyn Store>) {
     let demo = seeded(&*store).await;
-    assert_eq!(store.subdistrict().await.unwrap().as_deref(), Some("示范街道"));
+    assert_eq!(
+        store.subdistrict().await.unwrap().as_deref(),
+        Some("示范街道")
+    );
     let villages = store.villages().await.unwrap();
     assert_eq!(villages.len(), demo.villages.len());
     assert_eq!(villages[0].code, "V01");
     assert_eq!(villages[0].kind, VillageKind::Village);
     let per_village = demo.households.iter().filter(|h| h.village == 0).count() as i64;
     assert_eq!(villages[0].household_count, per_village);
-    assert_eq!(villages.iter().map(|v| v.resident_count).sum::<i64>(), demo.resident_count() as i64);
+    assert_eq!(
+        villages.iter().map(|v| v.resident_count).sum::<i64>(),
+        demo.resident_count() as i64
+    );
     let grids = store.grids(Some(villages[0].id)).await.unwrap();
     assert_eq!(grids.len(), demo.villages[0].grids.len());
     assert_eq!(grids[0].cadre_name, demo.villages[0].grids[0].cadre_name);
     assert!(grids[0].cadre_user_id.is_some());
 
-    let all = store.search_households(&query(Scope::Subdistrict)).await.unwrap();
+    let all = store
+        .search_households(&query(Scope::Subdistrict))
+        .await
+        .unwrap();
     assert_eq!(all.total, demo.households.len() as i64);
     assert_eq!(all.households.len(), 20.min(demo.households.len()));
 
@@ -101,7 +120,11 @@ pub async fn registry_round_trips_and_searches(store: Arc<dyn Store>) {
         target.key.clone(),
     ] {
         let page = find(text.clone()).await;
-        assert!(page.households.iter().any(|h| h.key == target.key), "search {text} misses {}", target.key);
+        assert!(
+            page.households.iter().any(|h| h.key == target.key),
+            "search {text} misses {}",
+            target.key
+        );
     }
     if let Some(phone) = target.members.iter().find_map(|m| m.phone.clone()) {
         let page = find(phone.last4().to_owned()).await;
@@ -116,7 +139,11 @@ pub async fn registry_round_trips_and_searches(store: Arc<dyn Store>) {
     assert_eq!(page2.households.len(), 2);
     assert_eq!(page2.households[0].id, all.households[2].id);
 
-    let id = all.households.iter().find(|h| h.key == target.key).map(|h| h.id);
+    let id = all
+        .households
+        .iter()
+        .find(|h| h.key == target.key)
+        .map(|h| h.id);
     let id = match id {
         Some(id) => id,
         None => find(target.key.clone()).await.households[0].id,
@@ -125,9 +152,15 @@ pub async fn registry_round_trips_and_searches(store: Arc<dyn Store>) {
     assert_eq!(detail.members.len(), target.members.len());
     assert_eq!(detail.members[0].relation, Relation::Head);
     assert_eq!(detail.summary.head_name, target.members[0].name);
-    assert_eq!(detail.members[0].id_number, target.members[0].id_number.as_str());
+    assert_eq!(
+        detail.members[0].id_number,
+        target.members[0].id_number.as_str()
+    );
     assert_eq!(detail.members[0].flags, target.members[0].flags);
-    assert_eq!(detail.grid.cadre_name, demo.villages[target.village].grids[target.grid].cadre_name);
+    assert_eq!(
+        detail.grid.cadre_name,
+        demo.villages[target.village].grids[target.grid].cadre_name
+    );
 
     let roster = store.roster().await.unwrap();
     assert_eq!(roster.len(), demo.resident_count());
@@ -139,19 +172,38 @@ pub async fn scopes_limit_what_a_search_returns(store: Arc<dyn Store>) {
     let demo = seeded(&*store).await;
     let villages = store.villages().await.unwrap();
     let v2 = &villages[1];
-    let page = store.search_households(&query(Scope::Village(v2.id))).await.unwrap();
-    assert_eq!(page.total, demo.households.iter().filter(|h| h.village == 1).count() as i64);
+    let page = store
+        .search_households(&query(Scope::Village(v2.id)))
+        .await
+        .unwrap();
+    assert_eq!(
+        page.total,
+        demo.households.iter().filter(|h| h.village == 1).count() as i64
+    );
     assert!(page.households.iter().all(|h| h.village_id == v2.id));
 
     let grid = &store.grids(Some(v2.id)).await.unwrap()[0];
-    let page = store.search_households(&query(Scope::Grids(vec![grid.id]))).await.unwrap();
+    let page = store
+        .search_households(&query(Scope::Grids(vec![grid.id])))
+        .await
+        .unwrap();
     assert!(page.total > 0);
     assert!(page.households.iter().all(|h| h.grid_id == grid.id));
 
     let one = page.households[0].id;
-    let page = store.search_households(&query(Scope::Household(one))).await.unwrap();
+    let page = store
+        .search_households(&query(Scope::Household(one)))
+        .await
+        .unwrap();
     assert_eq!(page.total, 1);
-    assert_eq!(store.search_households(&query(Scope::Nothing)).await.unwrap().total, 0);
+    assert_eq!(
+        store
+            .search_households(&query(Scope::Nothing))
+            .await
+            .unwrap()
+            .total,
+        0
+    );
 
     // A filter outside the scope finds nothing rather than widening it.
     let mut q = query(Scope::Village(v2.id));
@@ -174,8 +226,18 @@ pub async fn reimport_replaces_members(store: Arc<dyn Store>) {
         members: vec![h.members[0].clone()],
     };
     let before = store.audit_head().await.unwrap().unwrap().0;
-    let summary = store.import_households("admin", &[head_only]).await.unwrap();
-    assert_eq!((summary.households_created, summary.households_updated, summary.residents), (0, 1, 1));
+    let summary = store
+        .import_households("admin", &[head_only])
+        .await
+        .unwrap();
+    assert_eq!(
+        (
+            summary.households_created,
+            summary.households_updated,
+            summary.residents
+        ),
+        (0, 1, 1)
+    );
     let mut q = query(Scope::Subdistrict);
     q.text = Some(h.key.clone());
     let found = store.search_households(&q).await.unwrap();
@@ -183,24 +245,44 @@ pub async fn reimport_replaces_members(store: Arc<dyn Store>) {
     assert_eq!(detail.members.len(), 1);
     assert_eq!(detail.summary.address, "新地址8号");
     assert!(store.audit_head().await.unwrap().unwrap().0 > before);
-    assert_eq!(store.registry_lookup().await.unwrap().registered_ids.len(), demo.resident_count() - h.members.len() + 1);
+    assert_eq!(
+        store.registry_lookup().await.unwrap().registered_ids.len(),
+        demo.resident_count() - h.members.len() + 1
+    );
 }
 
 /// Unique rules and missing rows surface as typed errors.
 pub async fn conflicts_and_missing_rows_are_typed(store: Arc<dyn Store>) {
     seeded(&*store).await;
     let dup = store
-        .create_village("admin", NewVillage { code: "V01".into(), name: "另一个村".into(), kind: VillageKind::Village })
+        .create_village(
+            "admin",
+            NewVillage {
+                code: "V01".into(),
+                name: "另一个村".into(),
+                kind: VillageKind::Village,
+            },
+        )
         .await;
     assert!(matches!(dup, Err(StoreError::Conflict { .. })), "{dup:?}");
     let dup = store
         .create_user(
             "admin",
-            NewUser { username: "admin".into(), display_name: "x".into(), role: Role::Admin, password_hash: HASH.into(), village_id: None, household_id: None },
+            NewUser {
+                username: "admin".into(),
+                display_name: "x".into(),
+                role: Role::Admin,
+                password_hash: HASH.into(),
+                village_id: None,
+                household_id: None,
+            },
         )
         .await;
     assert!(matches!(dup, Err(StoreError::Conflict { .. })), "{dup:?}");
-    assert!(matches!(store.household(987_654).await, Err(StoreError::NotFound { .. })));
+    assert!(matches!(
+        store.household(987_654).await,
+        Err(StoreError::NotFound { .. })
+    ));
 }
 
 /// Users, sessions and API tokens.
@@ -217,19 +299,48 @@ pub async fn users_sessions_and_tokens(store: Arc<dyn Store>) {
     assert!(matches!(village.scope(), Scope::Village(_)));
     assert!(store.user_credentials("nobody").await.unwrap().is_none());
 
-    store.set_password("admin", grid_user.id, "new-hash").await.unwrap();
-    assert_eq!(store.user_credentials("grid").await.unwrap().unwrap().1, "new-hash");
+    store
+        .set_password("admin", grid_user.id, "new-hash")
+        .await
+        .unwrap();
+    assert_eq!(
+        store.user_credentials("grid").await.unwrap().unwrap().1,
+        "new-hash"
+    );
 
     let now = Utc::now();
-    store.create_session("tok-live", grid_user.id, now + Duration::hours(1)).await.unwrap();
-    store.create_session("tok-old", grid_user.id, now - Duration::seconds(1)).await.unwrap();
-    assert_eq!(store.session_user("tok-live", now).await.unwrap().map(|u| u.id), Some(grid_user.id));
+    store
+        .create_session("tok-live", grid_user.id, now + Duration::hours(1))
+        .await
+        .unwrap();
+    store
+        .create_session("tok-old", grid_user.id, now - Duration::seconds(1))
+        .await
+        .unwrap();
+    assert_eq!(
+        store
+            .session_user("tok-live", now)
+            .await
+            .unwrap()
+            .map(|u| u.id),
+        Some(grid_user.id)
+    );
     assert_eq!(store.session_user("tok-old", now).await.unwrap(), None);
     store.delete_session("tok-live").await.unwrap();
     assert_eq!(store.session_user("tok-live", now).await.unwrap(), None);
 
-    store.create_api_token("admin", resident.id, "api-hash").await.unwrap();
-    assert_eq!(store.api_token_user("api-hash").await.unwrap().map(|u| u.username), Some("resident".into()));
+    store
+        .create_api_token("admin", resident.id, "api-hash")
+        .await
+        .unwrap();
+    assert_eq!(
+        store
+            .api_token_user("api-hash")
+            .await
+            .unwrap()
+            .map(|u| u.username),
+        Some("resident".into())
+    );
     assert_eq!(store.api_token_user("other").await.unwrap(), None);
     assert!(store.users().await.unwrap().len() >= 6);
 }
@@ -238,16 +349,45 @@ pub async fn users_sessions_and_tokens(store: Arc<dyn Store>) {
 pub async fn sign_in_failures_are_counted_per_account_and_address(store: Arc<dyn Store>) {
     let now = Utc::now();
     for i in 0..3 {
-        store.record_sign_in_failure("admin", "10.0.0.1", now - Duration::minutes(i)).await.unwrap();
+        store
+            .record_sign_in_failure("admin", "10.0.0.1", now - Duration::minutes(i))
+            .await
+            .unwrap();
     }
-    store.record_sign_in_failure("admin", "10.0.0.2", now).await.unwrap();
-    store.record_sign_in_failure("admin", "10.0.0.1", now - Duration::hours(2)).await.unwrap();
-    let f = store.sign_in_failures("admin", "10.0.0.1", now - Duration::minutes(15)).await.unwrap();
+    store
+        .record_sign_in_failure("admin", "10.0.0.2", now)
+        .await
+        .unwrap();
+    store
+        .record_sign_in_failure("admin", "10.0.0.1", now - Duration::hours(2))
+        .await
+        .unwrap();
+    let f = store
+        .sign_in_failures("admin", "10.0.0.1", now - Duration::minutes(15))
+        .await
+        .unwrap();
     assert_eq!(f.count, 3);
     assert!(f.last_at.is_some());
-    store.clear_sign_in_failures("admin", "10.0.0.1").await.unwrap();
-    assert_eq!(store.sign_in_failures("admin", "10.0.0.1", now - Duration::days(1)).await.unwrap().count, 0);
-    assert_eq!(store.sign_in_failures("admin", "10.0.0.2", now - Duration::days(1)).await.unwrap().count, 1);
+    store
+        .clear_sign_in_failures("admin", "10.0.0.1")
+        .await
+        .unwrap();
+    assert_eq!(
+        store
+            .sign_in_failures("admin", "10.0.0.1", now - Duration::days(1))
+            .await
+            .unwrap()
+            .count,
+        0
+    );
+    assert_eq!(
+        store
+            .sign_in_failures("admin", "10.0.0.2", now - Duration::days(1))
+            .await
+            .unwrap()
+            .count,
+        1
+    );
 }
 
 /// Every change leaves an entry; the chain verifies and the head matches.
@@ -264,8 +404,20 @@ pub async fn every_change_is_recorded_in_a_valid_chain(store: Arc<dyn Store>) {
 
     let recorded = store
         .record(vec![
-            NewAuditEntry::new("admin", "resident.view_full", "household:1", "viewed", &serde_json::json!({})),
-            NewAuditEntry::new("admin", "resident.view_full", "household:2", "viewed", &serde_json::json!({})),
+            NewAuditEntry::new(
+                "admin",
+                "resident.view_full",
+                "household:1",
+                "viewed",
+                &serde_json::json!({}),
+            ),
+            NewAuditEntry::new(
+                "admin",
+                "resident.view_full",
+                "household:2",
+                "viewed",
+                &serde_json::json!({}),
+            ),
         ])
         .await
         .unwrap();
@@ -276,7 +428,13 @@ pub async fn every_change_is_recorded_in_a_valid_chain(store: Arc<dyn Store>) {
     assert_eq!(recent[0].seq, head_seq + 2);
     assert_eq!(recent[0], recorded[1]);
     let imports = store.audit_entries(0, 100_000).await.unwrap();
-    assert_eq!(imports.iter().filter(|e| e.action == "household.import").count(), demo.households.len());
+    assert_eq!(
+        imports
+            .iter()
+            .filter(|e| e.action == "household.import")
+            .count(),
+        demo.households.len()
+    );
     assert!(store.verify_audit().await.unwrap().is_ok());
 }
 
@@ -287,7 +445,13 @@ pub async fn concurrent_writers_keep_one_chain(store: Arc<dyn Store>) {
             let store = store.clone();
             tokio::spawn(async move {
                 store
-                    .record(vec![NewAuditEntry::new("t", "test.write", format!("n:{i}"), "", &serde_json::json!(i))])
+                    .record(vec![NewAuditEntry::new(
+                        "t",
+                        "test.write",
+                        format!("n:{i}"),
+                        "",
+                        &serde_json::json!(i),
+                    )])
                     .await
                     .unwrap()
             })

@@ -22,13 +22,24 @@ pub const DEMO_ACTOR: &str = "system:demo";
 /// Writes the subdistrict, its villages, grids with cadre accounts, households and the demo
 /// sign-ins. Every account gets `password_hash`. The first grid's cadre is `grid`; the head of the
 /// first household is `resident`; `village` serves the first village.
-pub async fn load(store: &dyn Store, demo: &DemoSubdistrict, password_hash: &str) -> StoreResult<()> {
+pub async fn load(
+    store: &dyn Store,
+    demo: &DemoSubdistrict,
+    password_hash: &str,
+) -> StoreResult<()> {
     store.set_subdistrict(DEMO_ACTOR, &demo.name).await?;
     let mut grid_ids: Vec<Vec<i64>> = Vec::new();
     let mut village_ids = Vec::new();
     for (vi, v) in demo.villages.iter().enumerate() {
         let village = store
-            .create_village(DEMO_ACTOR, NewVillage { code: v.code.clone(), name: v.name.clone(), kind: v.kind })
+            .create_village(
+                DEMO_ACTOR,
+                NewVillage {
+                    code: v.code.clone(),
+                    name: v.name.clone(),
+                    kind: v.kind,
+                },
+            )
             .await?;
         village_ids.push(village.id);
         let mut ids = Vec::new();
@@ -45,7 +56,11 @@ pub async fn load(store: &dyn Store, demo: &DemoSubdistrict, password_hash: &str
                     },
                 )
                 .await?;
-            let username = if vi == 0 && gi == 0 { "grid".to_owned() } else { format!("grid-{}", g.code.to_lowercase()) };
+            let username = if vi == 0 && gi == 0 {
+                "grid".to_owned()
+            } else {
+                format!("grid-{}", g.code.to_lowercase())
+            };
             let cadre = store
                 .create_user(
                     DEMO_ACTOR,
@@ -59,7 +74,9 @@ pub async fn load(store: &dyn Store, demo: &DemoSubdistrict, password_hash: &str
                     },
                 )
                 .await?;
-            store.assign_grid_cadre(DEMO_ACTOR, grid.id, cadre.id).await?;
+            store
+                .assign_grid_cadre(DEMO_ACTOR, grid.id, cadre.id)
+                .await?;
             ids.push(grid.id);
         }
         grid_ids.push(ids);
@@ -110,7 +127,11 @@ pub async fn load(store: &dyn Store, demo: &DemoSubdistrict, password_hash: &str
                     role,
                     password_hash: password_hash.to_owned(),
                     village_id: (role == Role::VillageOfficer).then_some(village_ids[0]),
-                    household_id: if role == Role::Resident { first_household } else { None },
+                    household_id: if role == Role::Resident {
+                        first_household
+                    } else {
+                        None
+                    },
                 },
             )
             .await?;

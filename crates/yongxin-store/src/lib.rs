@@ -50,7 +50,11 @@ pub trait Store: Send + Sync + 'static {
     async fn registry_lookup(&self) -> StoreResult<RegistryLookup>;
     /// Stores validated households all-or-nothing: a household whose key exists is updated and its
     /// members replaced by the roster's.
-    async fn import_households(&self, actor: &str, households: &[HouseholdRecord]) -> StoreResult<ImportSummary>;
+    async fn import_households(
+        &self,
+        actor: &str,
+        households: &[HouseholdRecord],
+    ) -> StoreResult<ImportSummary>;
     /// A page of households matching a query, within a scope.
     async fn search_households(&self, query: &HouseholdQuery) -> StoreResult<HouseholdPage>;
     /// One household with its members and its grid's cadre.
@@ -63,25 +67,47 @@ pub trait Store: Send + Sync + 'static {
     /// A user and their password hash, by user name.
     async fn user_credentials(&self, username: &str) -> StoreResult<Option<(User, String)>>;
     /// Replaces a user's password hash.
-    async fn set_password(&self, actor: &str, user_id: i64, password_hash: &str) -> StoreResult<()>;
+    async fn set_password(&self, actor: &str, user_id: i64, password_hash: &str)
+        -> StoreResult<()>;
     /// Every user, by name.
     async fn users(&self) -> StoreResult<Vec<User>>;
 
     /// Opens a session for a user; the store keeps only the token's hash.
-    async fn create_session(&self, token_hash: &str, user_id: i64, expires_at: DateTime<Utc>) -> StoreResult<()>;
+    async fn create_session(
+        &self,
+        token_hash: &str,
+        user_id: i64,
+        expires_at: DateTime<Utc>,
+    ) -> StoreResult<()>;
     /// The user of a live session.
-    async fn session_user(&self, token_hash: &str, now: DateTime<Utc>) -> StoreResult<Option<User>>;
+    async fn session_user(&self, token_hash: &str, now: DateTime<Utc>)
+        -> StoreResult<Option<User>>;
     /// Ends a session.
     async fn delete_session(&self, token_hash: &str) -> StoreResult<()>;
     /// Issues an API token for a user; the store keeps only its hash.
-    async fn create_api_token(&self, actor: &str, user_id: i64, token_hash: &str) -> StoreResult<()>;
+    async fn create_api_token(
+        &self,
+        actor: &str,
+        user_id: i64,
+        token_hash: &str,
+    ) -> StoreResult<()>;
     /// The user an API token belongs to.
     async fn api_token_user(&self, token_hash: &str) -> StoreResult<Option<User>>;
 
     /// Failed sign-ins of an account from an address since a time.
-    async fn sign_in_failures(&self, username: &str, address: &str, since: DateTime<Utc>) -> StoreResult<SignInFailures>;
+    async fn sign_in_failures(
+        &self,
+        username: &str,
+        address: &str,
+        since: DateTime<Utc>,
+    ) -> StoreResult<SignInFailures>;
     /// Counts a failed sign-in.
-    async fn record_sign_in_failure(&self, username: &str, address: &str, at: DateTime<Utc>) -> StoreResult<()>;
+    async fn record_sign_in_failure(
+        &self,
+        username: &str,
+        address: &str,
+        at: DateTime<Utc>,
+    ) -> StoreResult<()>;
     /// Forgets failed sign-ins after a success.
     async fn clear_sign_in_failures(&self, username: &str, address: &str) -> StoreResult<()>;
 

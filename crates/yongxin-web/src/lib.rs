@@ -1,1 +1,141 @@
-//! placeholder
+//! The HTTP interface of yongxin: server-rendered pages, the JSON API under `/api/v1`, static
+//! assets, `/healthz` and `/metrics`.
+//!
+//! [`router`] builds the whole application from an [`AppState`]; [`serve`] runs it on a listener,
+//! so tests run the real application on port 0.
+#![forbid(unsafe_code)]
+
+pub mod api;
+pub mod auth;
+pub mod context;
+pub mod error;
+pub mod i18n;
+pub mod metrics;
+pub mod pages;
+pub mod roster_io;
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use axum::extract::DefaultBodyLimit;
+use axum::middleware::{from_fn, from_fn_with_state};
+use axum::routing::{get, post};
+use axum::Router;
+use yongxin_store::Store;
+
+pub use error::AppError;
+pub use i18n::Lang;
+
+/// Settings of the web interface.
+#[derive(Debug, Clone)]
+pub struct WebSettings {
+    /// Mark cookies Secure: `Some(true)` always, `Some(false)` never, `None` when the request came
+    /// through a proxy that says it was HTTPS (`X-Forwarded-Proto: https`).
+    pub secure_cookies: Option<bool>,
+    /// How long a session lasts without signing in again.
+    pub session_hours: i64,
+    /// Largest accepted upload (roster files), in bytes.
+    pub max_upload_bytes: usize,
+    /// Language when neither a cookie nor the browser names one.
+    pub default_lang: Lang,
+}
+
+impl Default for WebSettings {
+    fn default() -> Self {
+        Self {
+            secure_cookies: None,
+            session_hours: 12,
+            max_upload_bytes: 20 * 1024 * 1024,
+            default_lang: Lang::ZhCn,
+        }
+    }
+}
+
+/// Shared state of every handler.
+#[derive(Clone)]
+pub struct AppState {
+    /// Where everything is kept.
+    pub store: Arc<dyn Store>,
+    /// Settings.
+    pub settings: Arc<WebSettings>,
+    /// Request counters for `/metrics`.
+    pub metrics: Arc<metrics::Metrics>,
+}
+
+impl AppState {
+    /// State over a store.
+    pub fn new(store: Arc<dyn Store>, settings: WebSettings) -> Self {
+        Self {
+            store,
+            settings: Arc::new(settings),
+            metrics: Arc::new(metrics::Metrics::default()),
+        }
+    }
+}
+
+/// Every route of the application.
+pub fn router(state: AppState) -> Router {
+    let upload_limit = state.settings.max_upload_bytes;
+    Router::new()
+        .route("/", get(pages::home::home))
+        .route(
+            "/sign-in",
+            get(pages::session::sign_in_page).post(pages::session::sign_in),
+        )
+        .route("/sign-out", post(pages::session::sign_out))
+        .route("/lang", get(pages::session::switch_language))
+        .route("/villages", get(pages::registry::villages))
+        .route("/grids", get(pages::registry::grids))
+        .route("/households", get(pages::registry::households))
+        .route("/households/{id}", get(pages::registry::household))
+        .route("/audit", get(pages::admin::audit))
+        .route("/admin/users", get(pages::admin::users))
+        .route(
+            "/admin/import",
+            get(pages::admin::import_page).post(pages::admin::import_upload),
+        )
+        .route("/admin/export", get(pages::admin::export))
+        .merge(api::routes())
+        .route("/healthz", get(metrics::healthz))
+        .route("/metrics", get(metrics::render))
+        .route("/static/{file}", get(pages::assets::asset))
+        .fallback(pages::not_found)
+        .layer(DefaultBodyLimit::max(upload_limit))
+        .layer(from_fn_with_state(state.clone(), context::attach_context))
+        .layer(from_fn(error::render_errors))
+        .layer(from_fn_with_state(state.clone(), metrics::track))
+        .with_state(state)
+}
+
+/// Serves the application until the process is stopped.
+pub async fn serve(listener: tokio::net::TcpListener, app: Router) -> std::io::Result<()> {
+    axum::serve(
+        listener,
+        app.into_make_service_with_connect_info::<SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown_signal())
+    .await
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        if tokio::signal::ctrl_c().await.is_err() {
+            std::future::pending::<()>().await;
+        }
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = terminate => {},
+    }
+}

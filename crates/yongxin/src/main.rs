@@ -1,1 +1,84 @@
-fn main() {}
+//! `yongxin`: one binary for grassroots mass work. Parses the command line and configuration and
+//! hands over to one module per subcommand.
+#![forbid(unsafe_code)]
+
+mod cmd;
+mod config;
+mod database;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+/// yongxin (用心): software for grassroots mass work.
+#[derive(Parser)]
+#[command(name = "yongxin", version, about)]
+struct Cli {
+    /// Database URL: sqlite://PATH or postgres://USER@HOST/DB.
+    #[arg(long, global = true, env = "YONGXIN_DATABASE_URL")]
+    database_url: Option<String>,
+    /// Configuration file (TOML); YONGXIN_-prefixed environment variables override it.
+    #[arg(long, global = true)]
+    config: Option<PathBuf>,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Serve the web interface and API.
+    Serve(cmd::serve::Args),
+    /// Create a fictional demo subdistrict and serve it.
+    Demo(cmd::demo::Args),
+    /// Create or upgrade the database schema.
+    Migrate,
+    /// Import a roster file.
+    Import(cmd::import::Args),
+    /// Export a list to .xlsx or .csv.
+    Export(cmd::export::Args),
+    /// Work with the audit record.
+    Audit(cmd::audit::Args),
+    /// Manage users.
+    User(cmd::user::Args),
+    /// Configuration helpers.
+    Config(cmd::config::Args),
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let config = match config::Config::load(cli.config.as_deref(), cli.database_url.as_deref()) {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            return ExitCode::from(2);
+        }
+    };
+    config::init_logging(&config);
+    let runtime = match tokio::runtime::Runtime::new() {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("error: cannot start the runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let result = runtime.block_on(async {
+        match cli.command {
+            Command::Serve(args) => cmd::serve::run(&config, args).await,
+            Command::Demo(args) => cmd::demo::run(&config, args).await,
+            Command::Migrate => cmd::migrate::run(&config).await,
+            Command::Import(args) => cmd::import::run(&config, args).await,
+            Command::Export(args) => cmd::export::run(&config, args).await,
+            Command::Audit(args) => cmd::audit::run(&config, args).await,
+            Command::User(args) => cmd::user::run(&config, args).await,
+            Command::Config(args) => cmd::config::run(args),
+        }
+    });
+    match result {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}

@@ -1,0 +1,147 @@
+//! The one place errors become HTTP responses.
+//!
+//! Policy: handlers return [`AppError`]; it carries a status, a stable code and message
+//! parameters, never internal details. [`render_errors`] (a middleware, because only it knows the
+//! request's language and whether the client wants JSON) turns it into a page for browsers, or
+//! `{"error":{"code":"…","message":"…"}}` under `/api/`. Server errors are logged here, once.
+
+use axum::extract::Request;
+use axum::http::{header, StatusCode};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Redirect, Response};
+use yongxin_store::StoreError;
+
+use crate::context::Ctx;
+use crate::pages::render_error_page;
+
+/// An error a handler returns.
+#[derive(Debug, Clone)]
+pub struct AppError {
+    /// The HTTP status.
+    pub status: StatusCode,
+    /// Stable code; the message is the catalog's `error.<code>`.
+    pub code: &'static str,
+    /// Values for the message's placeholders.
+    pub params: Vec<(&'static str, String)>,
+}
+
+impl AppError {
+    fn new(status: StatusCode, code: &'static str) -> Self {
+        Self {
+            status,
+            code,
+            params: Vec::new(),
+        }
+    }
+
+    /// The request needs a signed-in user.
+    pub fn unauthorized() -> Self {
+        Self::new(StatusCode::UNAUTHORIZED, "unauthorized")
+    }
+
+    /// The user's role or scope does not reach this.
+    pub fn forbidden() -> Self {
+        Self::new(StatusCode::FORBIDDEN, "forbidden")
+    }
+
+    /// Nothing here.
+    pub fn not_found() -> Self {
+        Self::new(StatusCode::NOT_FOUND, "not_found")
+    }
+
+    /// The form's CSRF token is missing or wrong.
+    pub fn csrf() -> Self {
+        Self::new(StatusCode::FORBIDDEN, "csrf")
+    }
+
+    /// Input the user must correct; `detail` is already in the user's language.
+    pub fn bad_request(detail: impl Into<String>) -> Self {
+        Self::new(StatusCode::BAD_REQUEST, "bad_request").with("detail", detail.into())
+    }
+
+    /// A parameter that is not what it should be.
+    pub fn invalid_param(name: &str) -> Self {
+        Self::new(StatusCode::BAD_REQUEST, "invalid_param").with("name", name.to_owned())
+    }
+
+    /// Too many failed sign-ins.
+    pub fn too_many_attempts(minutes: i64) -> Self {
+        Self::new(StatusCode::TOO_MANY_REQUESTS, "too_many_attempts")
+            .with("minutes", minutes.to_string())
+    }
+
+    /// An unexpected failure; logged, shown without detail.
+    pub fn internal(message: impl std::fmt::Display) -> Self {
+        tracing::error!(error.message = %message, "internal error");
+        Self::new(StatusCode::INTERNAL_SERVER_ERROR, "internal")
+    }
+
+    /// Adds a message parameter.
+    pub fn with(mut self, name: &'static str, value: String) -> Self {
+        self.params.push((name, value));
+        self
+    }
+
+    /// The message in a catalog's language.
+    pub fn message(&self, catalog: &crate::i18n::Catalog) -> String {
+        catalog.format(&format!("error.{}", self.code), &self.params)
+    }
+}
+
+impl From<StoreError> for AppError {
+    fn from(e: StoreError) -> Self {
+        match e {
+            StoreError::NotFound { .. } => AppError::not_found(),
+            StoreError::Conflict { what } => {
+                AppError::new(StatusCode::CONFLICT, "conflict").with("what", what)
+            }
+            StoreError::Invalid { field, .. } => AppError::invalid_param(&field),
+            StoreError::Unavailable(m) => {
+                tracing::error!(error.message = %m, "database unavailable");
+                AppError::new(StatusCode::SERVICE_UNAVAILABLE, "unavailable")
+            }
+            StoreError::Internal(m) => AppError::internal(m),
+        }
+    }
+}
+
+impl IntoResponse for AppError {
+    fn into_response(self) -> Response {
+        let mut res = self.status.into_response();
+        res.extensions_mut().insert(self);
+        res
+    }
+}
+
+/// Renders any [`AppError`] a handler returned, in the request's language.
+pub async fn render_errors(req: Request, next: Next) -> Response {
+    let path = req.uri().path().to_owned();
+    let target = req
+        .uri()
+        .path_and_query()
+        .map(|p| p.as_str().to_owned())
+        .unwrap_or_else(|| path.clone());
+    let wants_json = path.starts_with("/api/")
+        || req
+            .headers()
+            .get(header::ACCEPT)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|a| a.starts_with("application/json"));
+    let res = next.run(req).await;
+    let Some(err) = res.extensions().get::<AppError>().cloned() else {
+        return res;
+    };
+    // The context middleware runs inside this one and leaves its findings on the response.
+    let ctx = res.extensions().get::<Ctx>().cloned().unwrap_or_default();
+    let catalog = ctx.lang.catalog();
+    if wants_json {
+        let body =
+            serde_json::json!({ "error": { "code": err.code, "message": err.message(catalog) } });
+        return (err.status, axum::Json(body)).into_response();
+    }
+    if err.status == StatusCode::UNAUTHORIZED {
+        let next = crate::context::percent_encode(&target);
+        return Redirect::to(&format!("/sign-in?next={next}")).into_response();
+    }
+    render_error_page(&ctx, &err)
+}

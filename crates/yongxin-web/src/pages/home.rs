@@ -1,0 +1,43 @@
+//! The home page: a welcome for visitors, a summary of the subdistrict for those signed in.
+
+use askama::Template;
+use axum::extract::State;
+use axum::response::Response;
+
+use super::{render, Chrome};
+use crate::context::Ctx;
+use crate::error::AppError;
+use crate::AppState;
+
+#[derive(Template)]
+#[template(path = "home.html")]
+struct HomePage {
+    c: Chrome,
+    subdistrict: String,
+    villages: i64,
+    households: i64,
+    residents: i64,
+    grids: i64,
+}
+
+/// `GET /`.
+pub async fn home(State(state): State<AppState>, ctx: Ctx) -> Result<Response, AppError> {
+    let subdistrict = state.store.subdistrict().await?.unwrap_or_default();
+    let (mut villages, mut households, mut residents, mut grids) = (0, 0, 0, 0);
+    if ctx.user.as_ref().is_some_and(|u| u.role.is_cadre()) {
+        for v in state.store.villages().await? {
+            villages += 1;
+            households += v.household_count;
+            residents += v.resident_count;
+            grids += v.grid_count;
+        }
+    }
+    render(&HomePage {
+        c: Chrome::new(&ctx, "home.title"),
+        subdistrict,
+        villages,
+        households,
+        residents,
+        grids,
+    })
+}

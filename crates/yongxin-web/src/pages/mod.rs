@@ -1,0 +1,194 @@
+//! Server-rendered pages. Each module owns the handlers of one area; templates live in
+//! `templates/`, strings in the message catalogs.
+
+pub mod admin;
+pub mod assets;
+pub mod home;
+pub mod registry;
+pub mod session;
+
+use askama::Template;
+use axum::http::StatusCode;
+use axum::response::{Html, IntoResponse, Response};
+use yongxin_domain::Role;
+use yongxin_store::User;
+
+use crate::context::{percent_encode, Ctx};
+use crate::error::AppError;
+use crate::i18n::{Catalog, Lang};
+
+/// What the page frame needs: language, user, CSRF token, the current path, the title.
+pub struct Chrome {
+    /// The catalog of the request's language.
+    pub catalog: &'static Catalog,
+    /// The request's language.
+    pub lang: Lang,
+    /// The signed-in user.
+    pub user: Option<User>,
+    /// CSRF token for forms.
+    pub csrf: String,
+    /// Current path and query.
+    pub path: String,
+    /// Page title (already translated).
+    pub title: String,
+}
+
+/// A link of the navigation bar.
+pub struct NavLink {
+    /// Target.
+    pub href: &'static str,
+    /// Label (translated).
+    pub label: String,
+}
+
+impl Chrome {
+    /// The frame for a request, titled by a catalog key.
+    pub fn new(ctx: &Ctx, title_key: &str) -> Self {
+        let catalog = ctx.lang.catalog();
+        Self {
+            catalog,
+            lang: ctx.lang,
+            user: ctx.user.clone(),
+            csrf: ctx.csrf.clone(),
+            path: ctx.path.clone(),
+            title: catalog.t(title_key).to_owned(),
+        }
+    }
+
+    /// A message.
+    pub fn t<'a>(&'a self, key: &'a str) -> &'a str {
+        self.catalog.t(key)
+    }
+
+    /// The `<html lang>` tag.
+    pub fn lang_tag(&self) -> &'static str {
+        self.lang.tag()
+    }
+
+    /// The link that switches to the other language and comes back here.
+    pub fn other_lang_href(&self) -> String {
+        let other = if self.lang == Lang::ZhCn {
+            Lang::En
+        } else {
+            Lang::ZhCn
+        };
+        format!(
+            "/lang?set={}&next={}",
+            other.tag(),
+            percent_encode(&self.path)
+        )
+    }
+
+    /// The name of the other language, in that language.
+    pub fn other_lang_name(&self) -> &'static str {
+        if self.lang == Lang::ZhCn {
+            "English"
+        } else {
+            "中文"
+        }
+    }
+
+    /// The navigation links the user's role reaches.
+    pub fn nav(&self) -> Vec<NavLink> {
+        let mut links = vec![("/", "nav.home")];
+        if let Some(u) = &self.user {
+            if u.role.is_cadre() {
+                links.extend([
+                    ("/villages", "nav.villages"),
+                    ("/grids", "nav.grids"),
+                    ("/households", "nav.households"),
+                ]);
+            } else {
+                links.push(("/households", "nav.my_household"));
+            }
+            if matches!(u.role, Role::Admin | Role::Leader) {
+                links.push(("/audit", "nav.audit"));
+            }
+            if u.role.is_admin() {
+                links.extend([
+                    ("/admin/users", "nav.users"),
+                    ("/admin/import", "nav.import"),
+                ]);
+            }
+        }
+        links
+            .into_iter()
+            .map(|(href, key)| NavLink {
+                href,
+                label: self.t(key).to_owned(),
+            })
+            .collect()
+    }
+
+    /// The translated name of a role.
+    pub fn role_name(&self, role: &Role) -> &str {
+        self.catalog.t(role_key(*role))
+    }
+
+    /// The translated name of a village kind.
+    pub fn kind_name(&self, kind: &yongxin_domain::VillageKind) -> &str {
+        self.catalog.t(match *kind {
+            yongxin_domain::VillageKind::Village => "kind.village",
+            yongxin_domain::VillageKind::Community => "kind.community",
+        })
+    }
+
+    /// A message with its `{n}` placeholder filled.
+    pub fn format(&self, key: &str, n: impl std::fmt::Display) -> String {
+        self.catalog.format(key, &[("n", n.to_string())])
+    }
+
+    /// Whether the user works in the office.
+    pub fn is_cadre(&self) -> bool {
+        self.user.as_ref().is_some_and(|u| u.role.is_cadre())
+    }
+}
+
+/// The catalog key of a role's name.
+pub fn role_key(role: Role) -> &'static str {
+    match role {
+        Role::Resident => "role.resident",
+        Role::GridWorker => "role.grid_worker",
+        Role::VillageOfficer => "role.village_officer",
+        Role::DepartmentStaff => "role.department_staff",
+        Role::Leader => "role.leader",
+        Role::Admin => "role.admin",
+    }
+}
+
+/// Renders a template into a response.
+pub fn render<T: Template>(template: &T) -> Result<Response, AppError> {
+    template
+        .render()
+        .map(|html| Html(html).into_response())
+        .map_err(AppError::internal)
+}
+
+#[derive(Template)]
+#[template(path = "error.html")]
+struct ErrorPage {
+    c: Chrome,
+    message: String,
+}
+
+/// The page shown for an error.
+pub fn render_error_page(ctx: &Ctx, err: &AppError) -> Response {
+    let mut c = Chrome::new(ctx, "error.title");
+    c.title = format!("{} {}", err.status.as_u16(), c.title);
+    let page = ErrorPage {
+        message: err.message(c.catalog),
+        c,
+    };
+    match page.render() {
+        Ok(html) => (err.status, Html(html)).into_response(),
+        Err(_) => (err.status, err.code).into_response(),
+    }
+}
+
+/// Anything not routed.
+pub async fn not_found() -> AppError {
+    AppError::not_found()
+}
+
+/// 404 as a status, for tests that compare.
+pub const NOT_FOUND: StatusCode = StatusCode::NOT_FOUND;

@@ -1,0 +1,337 @@
+//! Registry pages: villages, grids, the household list and a household with its members.
+//!
+//! Lists always mask identity numbers and phones. The full values appear only on a household
+//! page opened with `?full=1` by a role allowed to see them, and every such view is written to
+//! the audit record before the page is sent.
+
+use askama::Template;
+use axum::extract::{Path, Query, State};
+use axum::response::Response;
+use serde::Deserialize;
+use yongxin_domain::id_number::mask_id_number;
+use yongxin_domain::phone::mask_phone;
+use yongxin_domain::NewAuditEntry;
+use yongxin_store::{Grid, HouseholdDetail, HouseholdQuery, HouseholdSummary, User, Village};
+
+use super::{render, Chrome};
+use crate::context::{percent_encode, Ctx};
+use crate::error::AppError;
+use crate::AppState;
+
+#[derive(Template)]
+#[template(path = "villages.html")]
+struct VillagesPage {
+    c: Chrome,
+    villages: Vec<Village>,
+}
+
+/// `GET /villages`: cadres.
+pub async fn villages(State(state): State<AppState>, ctx: Ctx) -> Result<Response, AppError> {
+    ctx.cadre()?;
+    let villages = state.store.villages().await?;
+    render(&VillagesPage {
+        c: Chrome::new(&ctx, "villages.title"),
+        villages,
+    })
+}
+
+#[derive(Template)]
+#[template(path = "grids.html")]
+struct GridsPage {
+    c: Chrome,
+    grids: Vec<Grid>,
+}
+
+/// Query of the grid list.
+#[derive(Deserialize)]
+pub struct GridQuery {
+    village: Option<String>,
+}
+
+/// `GET /grids`: cadres.
+pub async fn grids(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    Query(q): Query<GridQuery>,
+) -> Result<Response, AppError> {
+    ctx.cadre()?;
+    let village = parse_opt_id(q.village.as_deref(), "village")?;
+    let grids = state.store.grids(village).await?;
+    render(&GridsPage {
+        c: Chrome::new(&ctx, "grids.title"),
+        grids,
+    })
+}
+
+/// Reads an optional numeric id from a query parameter; empty means absent.
+pub fn parse_opt_id(value: Option<&str>, name: &str) -> Result<Option<i64>, AppError> {
+    match value.map(str::trim).filter(|v| !v.is_empty()) {
+        None => Ok(None),
+        Some(v) => v
+            .parse()
+            .map(Some)
+            .map_err(|_| AppError::invalid_param(name)),
+    }
+}
+
+/// Query of the household list (also used by the API).
+#[derive(Deserialize, Default)]
+pub struct HouseholdListQuery {
+    /// Search text.
+    pub q: Option<String>,
+    /// Village id.
+    pub village: Option<String>,
+    /// Grid id.
+    pub grid: Option<String>,
+    /// Page from 1.
+    pub page: Option<String>,
+    /// Rows per page (at most 100).
+    pub per_page: Option<String>,
+}
+
+impl HouseholdListQuery {
+    /// Turns the parameters into a store query within the user's scope.
+    pub fn to_store_query(&self, user: &User) -> Result<HouseholdQuery, AppError> {
+        let page = parse_opt_id(self.page.as_deref(), "page")?.unwrap_or(1);
+        let per_page = parse_opt_id(self.per_page.as_deref(), "per_page")?.unwrap_or(20);
+        if page < 1 {
+            return Err(AppError::invalid_param("page"));
+        }
+        if !(1..=100).contains(&per_page) {
+            return Err(AppError::invalid_param("per_page"));
+        }
+        Ok(HouseholdQuery {
+            scope: user.scope(),
+            village_id: parse_opt_id(self.village.as_deref(), "village")?,
+            grid_id: parse_opt_id(self.grid.as_deref(), "grid")?,
+            text: self.q.clone().filter(|t| !t.trim().is_empty()),
+            page,
+            per_page,
+        })
+    }
+}
+
+/// A household list row with personal data masked.
+pub struct HouseholdRow {
+    /// Id.
+    pub id: i64,
+    /// 户号
+    pub key: String,
+    /// Head's name.
+    pub head_name: String,
+    /// Masked identity number.
+    pub id_masked: String,
+    /// Masked phone.
+    pub phone_masked: String,
+    /// Address.
+    pub address: String,
+    /// Village name.
+    pub village: String,
+    /// Grid name.
+    pub grid: String,
+    /// Members.
+    pub members: i64,
+}
+
+impl From<&HouseholdSummary> for HouseholdRow {
+    fn from(h: &HouseholdSummary) -> Self {
+        Self {
+            id: h.id,
+            key: h.key.clone(),
+            head_name: h.head_name.clone(),
+            id_masked: mask_id_number(&h.head_id_number),
+            phone_masked: h.head_phone.as_deref().map(mask_phone).unwrap_or_default(),
+            address: h.address.clone(),
+            village: h.village_name.clone(),
+            grid: h.grid_name.clone(),
+            members: h.member_count,
+        }
+    }
+}
+
+#[derive(Template)]
+#[template(path = "households.html")]
+struct HouseholdsPage {
+    c: Chrome,
+    rows: Vec<HouseholdRow>,
+    villages: Vec<Village>,
+    q: String,
+    village: i64,
+    total: i64,
+    page: i64,
+    pages: i64,
+    prev_href: Option<String>,
+    next_href: Option<String>,
+}
+
+/// `GET /households`: signed in; each role sees its scope (a resident, their own household).
+pub async fn households(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    Query(q): Query<HouseholdListQuery>,
+) -> Result<Response, AppError> {
+    let user = ctx.user()?;
+    let query = q.to_store_query(user)?;
+    let page = state.store.search_households(&query).await?;
+    let villages = if user.role.is_cadre() {
+        state.store.villages().await?
+    } else {
+        Vec::new()
+    };
+    let pages = ((page.total + page.per_page - 1) / page.per_page).max(1);
+    let href = |p: i64| {
+        let mut s = format!("/households?page={p}");
+        if let Some(text) = &query.text {
+            s.push_str(&format!("&q={}", percent_encode(text)));
+        }
+        if let Some(v) = query.village_id {
+            s.push_str(&format!("&village={v}"));
+        }
+        if let Some(g) = query.grid_id {
+            s.push_str(&format!("&grid={g}"));
+        }
+        s
+    };
+    render(&HouseholdsPage {
+        c: Chrome::new(
+            &ctx,
+            if user.role.is_cadre() {
+                "households.title"
+            } else {
+                "nav.my_household"
+            },
+        ),
+        rows: page.households.iter().map(HouseholdRow::from).collect(),
+        villages,
+        q: query.text.clone().unwrap_or_default(),
+        village: query.village_id.unwrap_or(0),
+        total: page.total,
+        page: page.page,
+        pages,
+        prev_href: (page.page > 1).then(|| href(page.page - 1)),
+        next_href: (page.page < pages).then(|| href(page.page + 1)),
+    })
+}
+
+/// A member row, masked unless the full view was asked for and allowed.
+pub struct MemberRow {
+    /// 姓名
+    pub name: String,
+    /// 与户主关系 (translated)
+    pub relation: String,
+    /// 性别 (translated)
+    pub sex: String,
+    /// 出生日期
+    pub birth_date: String,
+    /// Identity number, masked or full.
+    pub id_number: String,
+    /// Phone, masked or full.
+    pub phone: String,
+    /// Flags (Chinese names).
+    pub flags: String,
+}
+
+#[derive(Template)]
+#[template(path = "household.html")]
+struct HouseholdPage {
+    c: Chrome,
+    h: HouseholdRow,
+    grid: Grid,
+    members: Vec<MemberRow>,
+    full: bool,
+    may_view_full: bool,
+}
+
+/// Query of the household page.
+#[derive(Deserialize)]
+pub struct FullQuery {
+    full: Option<String>,
+}
+
+/// Loads a household and checks it is in the user's scope.
+pub async fn household_in_scope(
+    state: &AppState,
+    user: &User,
+    id: i64,
+) -> Result<HouseholdDetail, AppError> {
+    let detail = state.store.household(id).await?;
+    let s = &detail.summary;
+    if user.scope().covers(s.village_id, s.grid_id, s.id) {
+        Ok(detail)
+    } else {
+        Err(AppError::forbidden())
+    }
+}
+
+/// Writes the full view of a household's personal data to the record; call before showing it.
+pub async fn record_full_view(
+    state: &AppState,
+    user: &User,
+    detail: &HouseholdDetail,
+) -> Result<(), AppError> {
+    if !user.role.may_view_full_personal_data() {
+        return Err(AppError::forbidden());
+    }
+    state
+        .store
+        .record(vec![NewAuditEntry::new(
+            &user.username,
+            "household.view_full",
+            format!("household:{}", detail.summary.id),
+            format!("{} ({})", detail.summary.key, detail.members.len()),
+            &serde_json::json!({ "residents": detail.members.iter().map(|m| m.id).collect::<Vec<_>>() }),
+        )])
+        .await?;
+    Ok(())
+}
+
+/// `GET /households/{id}`: in scope; `?full=1` shows unmasked values and is recorded.
+pub async fn household(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    Path(id): Path<String>,
+    Query(q): Query<FullQuery>,
+) -> Result<Response, AppError> {
+    let user = ctx.user()?;
+    let id: i64 = id.parse().map_err(|_| AppError::not_found())?;
+    let detail = household_in_scope(&state, user, id).await?;
+    let full = q.full.as_deref().is_some_and(|v| v == "1" || v == "true");
+    if full {
+        record_full_view(&state, user, &detail).await?;
+    }
+    let c = Chrome::new(&ctx, "household.title");
+    let members = detail
+        .members
+        .iter()
+        .map(|m| MemberRow {
+            name: m.name.clone(),
+            relation: c.t(&format!("relation.{}", m.relation.code())).to_owned(),
+            sex: c.t(&format!("sex.{}", m.sex.code())).to_owned(),
+            birth_date: m.birth_date.to_string(),
+            id_number: if full {
+                m.id_number.clone()
+            } else {
+                mask_id_number(&m.id_number)
+            },
+            phone: match (&m.phone, full) {
+                (Some(p), true) => p.clone(),
+                (Some(p), false) => mask_phone(p),
+                (None, _) => String::new(),
+            },
+            flags: m
+                .flags
+                .iter()
+                .map(|f| c.t(&format!("flag.{}", f.code())).to_owned())
+                .collect::<Vec<_>>()
+                .join(", "),
+        })
+        .collect();
+    render(&HouseholdPage {
+        h: HouseholdRow::from(&detail.summary),
+        grid: detail.grid,
+        members,
+        full,
+        may_view_full: user.role.may_view_full_personal_data(),
+        c,
+    })
+}

@@ -1,0 +1,210 @@
+//! Signing in and out, and the language switch.
+
+use askama::Template;
+use axum::extract::{ConnectInfo, Query, State};
+use axum::http::header::SET_COOKIE;
+use axum::http::HeaderValue;
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::Form;
+use chrono::{Duration, Utc};
+use serde::Deserialize;
+use std::net::SocketAddr;
+use yongxin_domain::NewAuditEntry;
+
+use super::{render, Chrome};
+use crate::auth::{
+    random_token, token_hash, verify_password, LOCKOUT_MINUTES, MAX_FAILED_SIGN_INS,
+};
+use crate::context::{cookie_value, Ctx, LANG_COOKIE, SESSION_COOKIE};
+use crate::error::AppError;
+use crate::i18n::Lang;
+use crate::AppState;
+
+#[derive(Template)]
+#[template(path = "sign_in.html")]
+struct SignInPage {
+    c: Chrome,
+    next: String,
+    username: String,
+    error: Option<String>,
+}
+
+/// Only same-site relative paths are followed after sign-in, so the form is no open redirect.
+fn safe_next(next: Option<&str>) -> String {
+    match next {
+        Some(n) if n.starts_with('/') && !n.starts_with("//") && !n.contains('\\') => n.to_owned(),
+        _ => "/".to_owned(),
+    }
+}
+
+/// Query of the sign-in page.
+#[derive(Deserialize)]
+pub struct NextQuery {
+    next: Option<String>,
+}
+
+/// `GET /sign-in`.
+pub async fn sign_in_page(ctx: Ctx, Query(q): Query<NextQuery>) -> Result<Response, AppError> {
+    render(&SignInPage {
+        c: Chrome::new(&ctx, "sign_in.title"),
+        next: safe_next(q.next.as_deref()),
+        username: String::new(),
+        error: None,
+    })
+}
+
+/// The sign-in form.
+#[derive(Deserialize)]
+pub struct SignInForm {
+    username: String,
+    password: String,
+    csrf: String,
+    next: Option<String>,
+}
+
+/// `POST /sign-in`: checks the password, with a wait after repeated failures of one account
+/// from one address.
+pub async fn sign_in(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    Form(form): Form<SignInForm>,
+) -> Result<Response, AppError> {
+    ctx.check_csrf(&form.csrf)?;
+    let username = form.username.trim().to_owned();
+    let address = peer.ip().to_string();
+    let now = Utc::now();
+    let failures = state
+        .store
+        .sign_in_failures(
+            &username,
+            &address,
+            now - Duration::minutes(LOCKOUT_MINUTES),
+        )
+        .await?;
+    if failures.count >= MAX_FAILED_SIGN_INS {
+        let wait = failures.last_at.map_or(LOCKOUT_MINUTES, |last| {
+            ((last + Duration::minutes(LOCKOUT_MINUTES) - now).num_seconds() + 59) / 60
+        });
+        return Err(AppError::too_many_attempts(wait.max(1)));
+    }
+    let credentials = state.store.user_credentials(&username).await?;
+    let password = form.password;
+    // Argon2 takes tens of milliseconds of CPU: keep it off the async workers. An unknown user is
+    // checked against a dummy hash so that timing does not reveal which names exist.
+    let (user, hash) = match credentials {
+        Some((u, h)) => (Some(u), h),
+        None => (None, DUMMY_HASH.to_owned()),
+    };
+    let ok = tokio::task::spawn_blocking(move || verify_password(&password, &hash))
+        .await
+        .map_err(AppError::internal)?;
+    let Some(user) = user.filter(|_| ok) else {
+        state
+            .store
+            .record_sign_in_failure(&username, &address, now)
+            .await?;
+        let mut res = render(&SignInPage {
+            c: Chrome::new(&ctx, "sign_in.title"),
+            next: safe_next(form.next.as_deref()),
+            username,
+            error: Some(ctx.lang.catalog().t("sign_in.failed").to_owned()),
+        })?;
+        *res.status_mut() = axum::http::StatusCode::UNAUTHORIZED;
+        return Ok(res);
+    };
+    state
+        .store
+        .clear_sign_in_failures(&username, &address)
+        .await?;
+    let token = random_token();
+    let hours = state.settings.session_hours;
+    state
+        .store
+        .create_session(&token_hash(&token), user.id, now + Duration::hours(hours))
+        .await?;
+    state
+        .store
+        .record(vec![NewAuditEntry::new(
+            &user.username,
+            "user.sign_in",
+            format!("user:{}", user.id),
+            address.clone(),
+            &serde_json::json!({ "address": address }),
+        )])
+        .await?;
+    let mut res = Redirect::to(&safe_next(form.next.as_deref())).into_response();
+    let cookie = ctx.cookie(SESSION_COOKIE, &token, hours * 3600);
+    res.headers_mut().append(
+        SET_COOKIE,
+        HeaderValue::from_str(&cookie).map_err(AppError::internal)?,
+    );
+    Ok(res)
+}
+
+// Argon2id of a random password nobody knows; verifying against it costs what a real check does.
+const DUMMY_HASH: &str = "$argon2id$v=19$m=19456,t=2,p=1$3J8cBbUyR3Gxu5x5YO0Rpg$0j8Y7hJ3lqUo8xM6YyLZ0pZ1t3lY2sN0m0gD0hS3m4Q";
+
+/// The sign-out form.
+#[derive(Deserialize)]
+pub struct CsrfForm {
+    csrf: String,
+}
+
+/// `POST /sign-out`.
+pub async fn sign_out(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    headers: axum::http::HeaderMap,
+    Form(form): Form<CsrfForm>,
+) -> Result<Response, AppError> {
+    ctx.check_csrf(&form.csrf)?;
+    if let Some(token) = cookie_value(&headers, SESSION_COOKIE) {
+        state.store.delete_session(&token_hash(token)).await?;
+    }
+    let mut res = Redirect::to("/").into_response();
+    res.headers_mut().append(
+        SET_COOKIE,
+        HeaderValue::from_str(&ctx.cookie(SESSION_COOKIE, "", 0)).map_err(AppError::internal)?,
+    );
+    Ok(res)
+}
+
+/// Query of the language switch.
+#[derive(Deserialize)]
+pub struct LangQuery {
+    set: String,
+    next: Option<String>,
+}
+
+/// `GET /lang?set=en&next=/households`: remembers the language in a cookie and goes back.
+pub async fn switch_language(ctx: Ctx, Query(q): Query<LangQuery>) -> Result<Response, AppError> {
+    let lang = Lang::parse(&q.set).ok_or_else(|| AppError::invalid_param("set"))?;
+    let mut res = Redirect::to(&safe_next(q.next.as_deref())).into_response();
+    let cookie = ctx.cookie(LANG_COOKIE, lang.tag(), 60 * 60 * 24 * 365);
+    res.headers_mut().append(
+        SET_COOKIE,
+        HeaderValue::from_str(&cookie).map_err(AppError::internal)?,
+    );
+    Ok(res)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_local_paths_are_followed() {
+        assert_eq!(safe_next(Some("/households?page=2")), "/households?page=2");
+        assert_eq!(safe_next(Some("//evil.example")), "/");
+        assert_eq!(safe_next(Some("https://evil.example")), "/");
+        assert_eq!(safe_next(Some("/\\evil")), "/");
+        assert_eq!(safe_next(None), "/");
+    }
+
+    #[test]
+    fn the_dummy_hash_is_a_real_argon2id_hash() {
+        assert!(argon2::password_hash::PasswordHash::new(DUMMY_HASH).is_ok());
+        assert!(!verify_password("", DUMMY_HASH));
+    }
+}

@@ -1,0 +1,362 @@
+//! Reading and writing roster files (.xlsx and .csv), shared by the command line and the admin
+//! upload. The layout is one row per resident under a header row; see [`Column`] for the headers.
+//! CSV is written as UTF-8 with a byte-order mark so that Excel opens Chinese correctly.
+
+use std::collections::HashMap;
+use std::io::Cursor;
+
+use calamine::{Data, Reader, Xlsx};
+use chrono::{Duration, NaiveDate};
+use rust_xlsxwriter::{Format, Workbook};
+use yongxin_domain::id_number::mask_id_number;
+use yongxin_domain::phone::mask_phone;
+use yongxin_domain::roster::{Column, RosterIssue, RosterReason, RosterRow};
+use yongxin_store::{HouseholdSummary, RosterEntry};
+
+use crate::i18n::Catalog;
+
+/// A spreadsheet format.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SheetFormat {
+    /// Office Open XML workbook.
+    Xlsx,
+    /// Comma-separated values, UTF-8 with BOM.
+    Csv,
+}
+
+impl SheetFormat {
+    /// Reads `xlsx` or `csv`.
+    pub fn parse(s: &str) -> Option<Self> {
+        match s.trim().to_ascii_lowercase().as_str() {
+            "xlsx" => Some(Self::Xlsx),
+            "csv" => Some(Self::Csv),
+            _ => None,
+        }
+    }
+
+    /// The file extension.
+    pub fn extension(self) -> &'static str {
+        match self {
+            Self::Xlsx => "xlsx",
+            Self::Csv => "csv",
+        }
+    }
+
+    /// The media type.
+    pub fn content_type(self) -> &'static str {
+        match self {
+            Self::Xlsx => "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+            Self::Csv => "text/csv; charset=utf-8",
+        }
+    }
+}
+
+fn file_issue(reason: RosterReason, column: Option<Column>) -> Vec<RosterIssue> {
+    vec![RosterIssue {
+        row: if column.is_some() { 1 } else { 0 },
+        column,
+        household_key: None,
+        reason,
+    }]
+}
+
+/// Reads a roster file; an .xlsx is recognised by its content (a zip archive), anything else is
+/// read as CSV. Header problems come back as issues, like row problems.
+pub fn read_roster(bytes: &[u8]) -> Result<Vec<RosterRow>, Vec<RosterIssue>> {
+    let table = if bytes.starts_with(b"PK") {
+        read_xlsx(bytes)?
+    } else {
+        read_csv(bytes)?
+    };
+    let mut rows = table.into_iter();
+    let Some(header) = rows.next() else {
+        return Err(file_issue(RosterReason::Empty, None));
+    };
+    let columns: Vec<Option<Column>> = header.iter().map(|h| Column::from_header(h)).collect();
+    let missing: Vec<RosterIssue> = Column::ALL
+        .into_iter()
+        .filter(|c| c.required() && !columns.contains(&Some(*c)))
+        .flat_map(|c| file_issue(RosterReason::MissingColumn, Some(c)))
+        .collect();
+    if !missing.is_empty() {
+        return Err(missing);
+    }
+    Ok(rows
+        .enumerate()
+        .filter(|(_, cells)| cells.iter().any(|c| !c.trim().is_empty()))
+        .map(|(i, cells)| {
+            let mut map = HashMap::new();
+            for (cell, column) in cells.into_iter().zip(&columns) {
+                if let Some(c) = column {
+                    map.insert(*c, cell);
+                }
+            }
+            RosterRow {
+                row: i + 2,
+                cells: map,
+            }
+        })
+        .collect())
+}
+
+fn read_xlsx(bytes: &[u8]) -> Result<Vec<Vec<String>>, Vec<RosterIssue>> {
+    let unreadable = || file_issue(RosterReason::Unreadable, None);
+    let mut book: Xlsx<_> = Xlsx::new(Cursor::new(bytes)).map_err(|_| unreadable())?;
+    let range = book
+        .worksheet_range_at(0)
+        .ok_or_else(unreadable)?
+        .map_err(|_| unreadable())?;
+    Ok(range
+        .rows()
+        .map(|r| r.iter().map(cell_text).collect())
+        .collect())
+}
+
+fn cell_text(cell: &Data) -> String {
+    match cell {
+        Data::Empty => String::new(),
+        Data::String(s) | Data::DateTimeIso(s) | Data::DurationIso(s) => s.clone(),
+        Data::Int(i) => i.to_string(),
+        // Phone numbers typed into Excel arrive as floats; whole numbers are written without ".0".
+        Data::Float(f) if f.fract() == 0.0 && f.abs() < 1e15 => format!("{}", *f as i64),
+        Data::Float(f) => f.to_string(),
+        Data::Bool(b) => b.to_string(),
+        Data::DateTime(d) => excel_serial_date(d.as_f64())
+            .map(|d| d.to_string())
+            .unwrap_or_default(),
+        Data::Error(e) => format!("{e:?}"),
+    }
+}
+
+/// Excel's serial day numbers count from 1899-12-30 (its 1900 leap-year bug included).
+fn excel_serial_date(serial: f64) -> Option<NaiveDate> {
+    NaiveDate::from_ymd_opt(1899, 12, 30).map(|base| base + Duration::days(serial.floor() as i64))
+}
+
+fn read_csv(bytes: &[u8]) -> Result<Vec<Vec<String>>, Vec<RosterIssue>> {
+    let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
+    let mut reader = csv::ReaderBuilder::new()
+        .has_headers(false)
+        .flexible(true)
+        .from_reader(bytes);
+    let mut table = Vec::new();
+    for record in reader.records() {
+        let record = record.map_err(|_| file_issue(RosterReason::Unreadable, None))?;
+        table.push(record.iter().map(str::to_owned).collect());
+    }
+    Ok(table)
+}
+
+/// The roster layout, one row per resident: what `import` reads. Masked unless `full`.
+pub fn residents_table(entries: &[RosterEntry], full: bool) -> Vec<Vec<String>> {
+    let mut table = vec![Column::ALL.iter().map(|c| c.header().to_owned()).collect()];
+    for e in entries {
+        let m = &e.member;
+        let id = if full {
+            m.id_number.clone()
+        } else {
+            mask_id_number(&m.id_number)
+        };
+        let phone = m
+            .phone
+            .as_deref()
+            .map(|p| if full { p.to_owned() } else { mask_phone(p) })
+            .unwrap_or_default();
+        table.push(
+            Column::ALL
+                .iter()
+                .map(|c| match c {
+                    Column::HouseholdKey => e.household_key.clone(),
+                    Column::Village => e.village_name.clone(),
+                    Column::Grid => e.grid_code.clone(),
+                    Column::Address => e.address.clone(),
+                    Column::Name => m.name.clone(),
+                    Column::Sex => m.sex.zh().to_owned(),
+                    Column::BirthDate => m.birth_date.to_string(),
+                    Column::IdNumber => id.clone(),
+                    Column::Phone => phone.clone(),
+                    Column::Relation => m.relation.zh().to_owned(),
+                    Column::RegisteredSince => m
+                        .registered_since
+                        .map(|d| d.to_string())
+                        .unwrap_or_default(),
+                    Column::Flags => yongxin_domain::registry::flags_to_zh(&m.flags),
+                })
+                .collect(),
+        );
+    }
+    table
+}
+
+/// One row per household with its head. Masked unless `full`.
+pub fn households_table(households: &[HouseholdSummary], full: bool) -> Vec<Vec<String>> {
+    let mut table = vec![[
+        "户号",
+        "村/社区",
+        "网格",
+        "地址",
+        "户主",
+        "户主身份证号",
+        "户主手机号",
+        "人数",
+    ]
+    .iter()
+    .map(|s| (*s).to_owned())
+    .collect()];
+    for h in households {
+        let phone = h
+            .head_phone
+            .as_deref()
+            .map(|p| if full { p.to_owned() } else { mask_phone(p) })
+            .unwrap_or_default();
+        table.push(vec![
+            h.key.clone(),
+            h.village_name.clone(),
+            h.grid_name.clone(),
+            h.address.clone(),
+            h.head_name.clone(),
+            if full {
+                h.head_id_number.clone()
+            } else {
+                mask_id_number(&h.head_id_number)
+            },
+            phone,
+            h.member_count.to_string(),
+        ]);
+    }
+    table
+}
+
+/// Writes a table as a file. Every cell is text, so Excel never turns an identity number into
+/// scientific notation.
+pub fn write_table(table: &[Vec<String>], format: SheetFormat) -> Result<Vec<u8>, String> {
+    match format {
+        SheetFormat::Csv => {
+            let mut out = b"\xEF\xBB\xBF".to_vec();
+            {
+                let mut w = csv::Writer::from_writer(&mut out);
+                for row in table {
+                    w.write_record(row).map_err(|e| e.to_string())?;
+                }
+                w.flush().map_err(|e| e.to_string())?;
+            }
+            Ok(out)
+        }
+        SheetFormat::Xlsx => {
+            let mut book = Workbook::new();
+            let sheet = book.add_worksheet();
+            let bold = Format::new().set_bold();
+            let text = Format::new().set_num_format("@");
+            for (r, row) in table.iter().enumerate() {
+                for (c, cell) in row.iter().enumerate() {
+                    let (r, c) = (r as u32, c as u16);
+                    let format = if r == 0 { &bold } else { &text };
+                    sheet
+                        .write_string_with_format(r, c, cell, format)
+                        .map_err(|e| e.to_string())?;
+                }
+            }
+            for c in 0..table.first().map_or(0, Vec::len) {
+                let width = table
+                    .iter()
+                    .map(|r| r.get(c).map_or(0, |s| s.chars().count() * 2))
+                    .max()
+                    .unwrap_or(8)
+                    .clamp(6, 40);
+                sheet
+                    .set_column_width(c as u16, width as f64)
+                    .map_err(|e| e.to_string())?;
+            }
+            book.save_to_buffer().map_err(|e| e.to_string())
+        }
+    }
+}
+
+/// One issue as a sentence in the catalog's language: row, column and reason.
+pub fn issue_message(issue: &RosterIssue, catalog: &Catalog) -> String {
+    let reason = catalog.format(
+        &format!("roster.reason.{}", issue.reason.code()),
+        &issue.reason.params(),
+    );
+    let column = issue.column.map(|c| c.header()).unwrap_or("");
+    match (issue.row, issue.column) {
+        (0, _) => catalog.format("roster.issue_file", &[("reason", reason)]),
+        (row, Some(_)) => catalog.format(
+            "roster.issue",
+            &[
+                ("row", row.to_string()),
+                ("column", column.to_owned()),
+                ("reason", reason),
+            ],
+        ),
+        (row, None) => catalog.format(
+            "roster.issue_row",
+            &[("row", row.to_string()), ("reason", reason)],
+        ),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn csv_with_bom_and_english_headers_is_read() {
+        let text = "\u{feff}household_key,village,grid,address,name,sex,birth_date,id_number,relation\nH1,V01,V01-G1,前街1号,李强,男,1980-01-01,x,户主\n,,,,,,,,\n";
+        let rows = read_roster(text.as_bytes()).expect("rows");
+        assert_eq!(rows.len(), 1);
+        assert_eq!(rows[0].row, 2);
+        assert_eq!(rows[0].cells[&Column::Name], "李强");
+    }
+
+    #[test]
+    fn a_missing_required_column_is_named() {
+        let issues = read_roster("户号,姓名\nH1,李强\n".as_bytes()).expect_err("missing");
+        assert!(
+            issues
+                .iter()
+                .any(|i| i.column == Some(Column::IdNumber)
+                    && i.reason == RosterReason::MissingColumn)
+        );
+    }
+
+    #[test]
+    fn xlsx_round_trips_text_cells() {
+        let table = vec![
+            Column::ALL
+                .iter()
+                .map(|c| c.header().to_owned())
+                .collect::<Vec<_>>(),
+            vec![
+                "H1",
+                "东坞村",
+                "V01-G1",
+                "前街1号",
+                "李强",
+                "男",
+                "1980-01-01",
+                "370112198001010014",
+                "13812345678",
+                "户主",
+                "",
+                "",
+            ]
+            .into_iter()
+            .map(str::to_owned)
+            .collect(),
+        ];
+        let bytes = write_table(&table, SheetFormat::Xlsx).expect("xlsx");
+        let rows = read_roster(&bytes).expect("rows");
+        assert_eq!(rows[0].cells[&Column::IdNumber], "370112198001010014");
+        assert_eq!(rows[0].cells[&Column::Phone], "13812345678");
+    }
+
+    #[test]
+    fn excel_serial_dates_convert() {
+        assert_eq!(
+            excel_serial_date(45658.0),
+            NaiveDate::from_ymd_opt(2025, 1, 1)
+        );
+        assert_eq!(cell_text(&Data::Float(13812345678.0)), "13812345678");
+    }
+}

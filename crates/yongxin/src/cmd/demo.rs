@@ -1,0 +1,89 @@
+//! `yongxin demo`: creates the fictional 示范街道 and serves it.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Instant;
+
+use anyhow::Context;
+use yongxin_domain::demo::{generate, DemoSize};
+use yongxin_store::demo::DEMO_ACCOUNTS;
+
+use crate::config::Config;
+
+/// The demo password of every demo account (demo databases only).
+pub const DEMO_PASSWORD: &str = "demo";
+
+/// Arguments of `demo`.
+#[derive(clap::Args)]
+pub struct Args {
+    /// Folder of the demo database (yongxin.db inside it).
+    #[arg(long, default_value = "yongxin-demo")]
+    data_dir: PathBuf,
+    /// Address to listen on.
+    #[arg(long, default_value = "127.0.0.1:8080")]
+    listen: String,
+    /// Throw away an existing demo database and generate it again.
+    #[arg(long)]
+    fresh: bool,
+    /// Seed of the generator: the same seed always gives the same subdistrict.
+    #[arg(long, default_value_t = 2014)]
+    seed: u64,
+    /// Create the demo and exit without serving.
+    #[arg(long)]
+    no_serve: bool,
+}
+
+/// Creates (if needed) and serves the demo.
+pub async fn run(config: &Config, args: Args) -> anyhow::Result<ExitCode> {
+    let mut config = config.clone();
+    let url = match &config.database_url {
+        Some(url) => url.clone(),
+        None => {
+            std::fs::create_dir_all(&args.data_dir)
+                .with_context(|| format!("cannot create {}", args.data_dir.display()))?;
+            let path = args.data_dir.join("yongxin.db");
+            if args.fresh {
+                for suffix in ["", "-wal", "-shm"] {
+                    let p = PathBuf::from(format!("{}{suffix}", path.display()));
+                    if p.exists() {
+                        std::fs::remove_file(&p)
+                            .with_context(|| format!("cannot remove {}", p.display()))?;
+                    }
+                }
+            }
+            format!("sqlite://{}", path.display())
+        }
+    };
+    config.database_url = Some(url.clone());
+    let store = crate::database::open(&config, true).await?;
+    if store.subdistrict().await?.is_none() {
+        let started = Instant::now();
+        let demo = generate(args.seed, DemoSize::FULL);
+        let hash = tokio::task::spawn_blocking(|| yongxin_web::auth::hash_password(DEMO_PASSWORD))
+            .await?
+            .map_err(|e| anyhow::anyhow!("hashing the demo password: {e}"))?;
+        yongxin_store::demo::load(&*store, &demo, &hash).await?;
+        println!(
+            "yongxin: created {} with {} villages, {} households and {} residents in {:.2} s ({url})",
+            demo.name,
+            demo.villages.len(),
+            demo.households.len(),
+            demo.resident_count(),
+            started.elapsed().as_secs_f64()
+        );
+    } else {
+        println!("yongxin: using the existing demo database ({url}); --fresh regenerates it");
+    }
+    if args.no_serve {
+        return Ok(ExitCode::SUCCESS);
+    }
+    crate::cmd::serve::serve(&config, store, &args.listen, |addr| {
+        println!("\nyongxin demo: open http://{addr}/");
+        println!("Demo sign-ins (password \"{DEMO_PASSWORD}\" for each; demo database only):");
+        for (name, role) in DEMO_ACCOUNTS {
+            println!("  {name:<9} {}", role.code());
+        }
+        println!("Stop with Ctrl+C.");
+    })
+    .await
+}

@@ -1,0 +1,10 @@
+//! One module per subcommand, each with its arguments and a `run`.
+
+pub mod audit;
+pub mod config;
+pub mod demo;
+pub mod export;
+pub mod import;
+pub mod migrate;
+pub mod serve;
+pub mod user;

@@ -1,0 +1,47 @@
+//! `yongxin serve`.
+
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use anyhow::Context;
+use yongxin_store::Store;
+use yongxin_web::AppState;
+
+use crate::config::Config;
+
+/// Arguments of `serve`.
+#[derive(clap::Args)]
+pub struct Args {
+    /// Address to listen on (default from the configuration, 127.0.0.1:8080).
+    #[arg(long)]
+    listen: Option<String>,
+    /// Create the SQLite file if it does not exist.
+    #[arg(long)]
+    create: bool,
+}
+
+/// Runs the server.
+pub async fn run(config: &Config, args: Args) -> anyhow::Result<ExitCode> {
+    let store = crate::database::open(config, args.create).await?;
+    let listen = args.listen.unwrap_or_else(|| config.listen.clone());
+    serve(config, store, &listen, |addr| {
+        println!("yongxin: serving http://{addr}/")
+    })
+    .await
+}
+
+/// Binds, reports the bound address, and serves until stopped.
+pub async fn serve(
+    config: &Config,
+    store: Arc<dyn Store>,
+    listen: &str,
+    on_bound: impl FnOnce(std::net::SocketAddr),
+) -> anyhow::Result<ExitCode> {
+    let listener = tokio::net::TcpListener::bind(listen)
+        .await
+        .with_context(|| format!("cannot listen on {listen}"))?;
+    on_bound(listener.local_addr()?);
+    let app = yongxin_web::router(AppState::new(store, config.web_settings()));
+    yongxin_web::serve(listener, app).await?;
+    Ok(ExitCode::SUCCESS)
+}

@@ -1,0 +1,218 @@
+//! One typed configuration: defaults, then the TOML file, then `YONGXIN_` environment variables,
+//! then command-line flags. Unknown keys in the file are errors; secrets are never printed.
+
+use std::path::Path;
+
+use anyhow::{bail, Context};
+use serde::Deserialize;
+use yongxin_web::{Lang, WebSettings};
+
+/// The settings of every command.
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct Config {
+    /// Database URL (`sqlite://…` or `postgres://…`).
+    pub database_url: Option<String>,
+    /// Address the server listens on.
+    pub listen: String,
+    /// Default interface language (`zh-CN` or `en`).
+    pub lang: String,
+    /// Mark cookies Secure: true, false, or unset to follow X-Forwarded-Proto.
+    pub secure_cookies: Option<bool>,
+    /// Session length in hours.
+    pub session_hours: i64,
+    /// Largest upload in MiB.
+    pub max_upload_mb: usize,
+    /// Log filter (`info`, `yongxin=debug`, …).
+    pub log: String,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self {
+            database_url: None,
+            listen: "127.0.0.1:8080".into(),
+            lang: "zh-CN".into(),
+            secure_cookies: None,
+            session_hours: 12,
+            max_upload_mb: 20,
+            log: "info".into(),
+        }
+    }
+}
+
+/// The commented example printed by `yongxin config example`.
+pub const EXAMPLE: &str = r#"# yongxin.toml: every key is optional; the values shown are the defaults.
+# Environment variables override the file: YONGXIN_DATABASE_URL, YONGXIN_LISTEN, YONGXIN_LANG,
+# YONGXIN_SECURE_COOKIES, YONGXIN_SESSION_HOURS, YONGXIN_MAX_UPLOAD_MB, YONGXIN_LOG.
+
+# Where data is kept: sqlite://PATH (one file, the default kind) or postgres://USER@HOST/DB.
+# database_url = "sqlite://yongxin.db"
+
+# Address and port the web interface listens on.
+listen = "127.0.0.1:8080"
+
+# Interface language when the browser names none: "zh-CN" or "en".
+lang = "zh-CN"
+
+# Mark cookies Secure. Leave unset to do so whenever a proxy says the request came over HTTPS
+# (X-Forwarded-Proto: https); set true when yongxin is only ever reached over HTTPS.
+# secure_cookies = true
+
+# Hours a sign-in lasts.
+session_hours = 12
+
+# Largest roster upload, in MiB.
+max_upload_mb = 20
+
+# Log filter, as RUST_LOG: "info", "warn", "yongxin_web=debug".
+log = "info"
+"#;
+
+impl Config {
+    /// Loads the configuration in order of precedence.
+    pub fn load(file: Option<&Path>, database_url_flag: Option<&str>) -> anyhow::Result<Self> {
+        let mut config = match file {
+            Some(path) => {
+                let text = std::fs::read_to_string(path)
+                    .with_context(|| format!("cannot read {}", path.display()))?;
+                Self::from_toml(&text).with_context(|| format!("in {}", path.display()))?
+            }
+            None => Self::default(),
+        };
+        config.apply_env(|k| std::env::var(k).ok())?;
+        if let Some(url) = database_url_flag {
+            config.database_url = Some(url.to_owned());
+        }
+        config.check()?;
+        Ok(config)
+    }
+
+    /// Parses a TOML file's text over the defaults.
+    pub fn from_toml(text: &str) -> anyhow::Result<Self> {
+        Ok(toml::from_str(text)?)
+    }
+
+    /// Applies `YONGXIN_*` variables found by `get`.
+    pub fn apply_env(&mut self, get: impl Fn(&str) -> Option<String>) -> anyhow::Result<()> {
+        if let Some(v) = get("YONGXIN_DATABASE_URL") {
+            self.database_url = Some(v);
+        }
+        if let Some(v) = get("YONGXIN_LISTEN") {
+            self.listen = v;
+        }
+        if let Some(v) = get("YONGXIN_LANG") {
+            self.lang = v;
+        }
+        if let Some(v) = get("YONGXIN_SECURE_COOKIES") {
+            self.secure_cookies = Some(
+                v.parse()
+                    .context("YONGXIN_SECURE_COOKIES must be true or false")?,
+            );
+        }
+        if let Some(v) = get("YONGXIN_SESSION_HOURS") {
+            self.session_hours = v
+                .parse()
+                .context("YONGXIN_SESSION_HOURS must be a whole number")?;
+        }
+        if let Some(v) = get("YONGXIN_MAX_UPLOAD_MB") {
+            self.max_upload_mb = v
+                .parse()
+                .context("YONGXIN_MAX_UPLOAD_MB must be a whole number")?;
+        }
+        if let Some(v) = get("YONGXIN_LOG") {
+            self.log = v;
+        }
+        Ok(())
+    }
+
+    fn check(&self) -> anyhow::Result<()> {
+        if Lang::parse(&self.lang).is_none() {
+            bail!("lang must be zh-CN or en, not {:?}", self.lang);
+        }
+        if !(1..=24 * 90).contains(&self.session_hours) {
+            bail!("session_hours must be between 1 and 2160");
+        }
+        if let Some(url) = &self.database_url {
+            crate::database::DatabaseUrl::parse(url)?;
+        }
+        Ok(())
+    }
+
+    /// The interface language.
+    pub fn lang(&self) -> Lang {
+        Lang::parse(&self.lang).unwrap_or_default()
+    }
+
+    /// Settings for the web crate.
+    pub fn web_settings(&self) -> WebSettings {
+        WebSettings {
+            secure_cookies: self.secure_cookies,
+            session_hours: self.session_hours,
+            max_upload_bytes: self.max_upload_mb * 1024 * 1024,
+            default_lang: self.lang(),
+        }
+    }
+}
+
+/// Logs to stderr, filtered by `RUST_LOG` or the configured filter.
+pub fn init_logging(config: &Config) {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .or_else(|_| tracing_subscriber::EnvFilter::try_new(&config.log))
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .try_init();
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_example_parses_to_the_defaults() {
+        assert_eq!(
+            Config::from_toml(EXAMPLE).expect("example"),
+            Config::default()
+        );
+    }
+
+    #[test]
+    fn unknown_keys_are_refused() {
+        let err =
+            Config::from_toml("listen = \"0.0.0.0:80\"\ncolour = \"red\"").expect_err("unknown");
+        assert!(err.to_string().contains("colour"), "{err}");
+    }
+
+    #[test]
+    fn environment_overrides_the_file() {
+        let mut c = Config::from_toml("listen = \"0.0.0.0:80\"\nsession_hours = 4").expect("toml");
+        c.apply_env(|k| match k {
+            "YONGXIN_LISTEN" => Some("127.0.0.1:9000".into()),
+            "YONGXIN_LANG" => Some("en".into()),
+            _ => None,
+        })
+        .expect("env");
+        assert_eq!(c.listen, "127.0.0.1:9000");
+        assert_eq!(c.session_hours, 4);
+        assert_eq!(c.lang(), Lang::En);
+        assert!(c
+            .apply_env(|k| (k == "YONGXIN_SESSION_HOURS").then(|| "many".into()))
+            .is_err());
+    }
+
+    #[test]
+    fn bad_values_are_refused() {
+        let c = Config {
+            lang: "fr".into(),
+            ..Config::default()
+        };
+        assert!(c.check().is_err());
+        let c = Config {
+            database_url: Some("mysql://x".into()),
+            ..Config::default()
+        };
+        assert!(c.check().is_err());
+    }
+}

@@ -1,0 +1,280 @@
+//! The `yongxin` binary as a user runs it (SQLite).
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+
+fn yongxin(db: &str, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_yongxin"))
+        .arg("--database-url")
+        .arg(db)
+        .args(args)
+        .env_remove("YONGXIN_DATABASE_URL")
+        .output()
+        .unwrap()
+}
+
+fn text(o: &[u8]) -> String {
+    String::from_utf8_lossy(o).into_owned()
+}
+
+/// A fresh demo database (full size, as a user gets it).
+fn demo(dir: &Path) -> String {
+    let out = Command::new(env!("CARGO_BIN_EXE_yongxin"))
+        .args(["demo", "--no-serve", "--data-dir"])
+        .arg(dir)
+        .env_remove("YONGXIN_DATABASE_URL")
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stdout).contains("3220 households"),
+        "{}",
+        text(&out.stdout)
+    );
+    format!("sqlite://{}", dir.join("yongxin.db").display())
+}
+
+#[test]
+fn export_then_import_round_trips_and_bad_rosters_change_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = demo(dir.path());
+    let first: PathBuf = dir.path().join("first.csv");
+    let out = yongxin(
+        &db,
+        &[
+            "export",
+            "residents",
+            "--format",
+            "csv",
+            "--full",
+            "--as",
+            "admin",
+            "-o",
+            first.to_str().unwrap(),
+        ],
+    );
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let bytes = std::fs::read(&first).unwrap();
+    assert!(bytes.starts_with(b"\xEF\xBB\xBF"), "CSV starts with a BOM");
+    assert_eq!(text(&bytes).lines().count(), 1 + 10602);
+
+    let xlsx = dir.path().join("roster.xlsx");
+    let out = yongxin(
+        &db,
+        &[
+            "export",
+            "residents",
+            "--format",
+            "xlsx",
+            "--full",
+            "--as",
+            "admin",
+            "-o",
+            xlsx.to_str().unwrap(),
+        ],
+    );
+    assert!(out.status.success());
+    let out = yongxin(&db, &["import", "households", xlsx.to_str().unwrap()]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stdout).contains("0 households added, 3220 updated, 10602 residents"),
+        "{}",
+        text(&out.stdout)
+    );
+
+    let second = dir.path().join("second.csv");
+    assert!(yongxin(
+        &db,
+        &[
+            "export",
+            "residents",
+            "--format",
+            "csv",
+            "--full",
+            "--as",
+            "admin",
+            "-o",
+            second.to_str().unwrap()
+        ]
+    )
+    .status
+    .success());
+    assert_eq!(
+        std::fs::read(&second).unwrap(),
+        bytes,
+        "export → import → export is the identity"
+    );
+
+    // A masked export cannot be imported: every identity number is refused, nothing changes.
+    let masked = dir.path().join("masked.csv");
+    assert!(yongxin(
+        &db,
+        &[
+            "export",
+            "residents",
+            "--format",
+            "csv",
+            "-o",
+            masked.to_str().unwrap()
+        ]
+    )
+    .status
+    .success());
+    assert!(text(&std::fs::read(&masked).unwrap()).contains("********"));
+    let before = text(&yongxin(&db, &["audit", "verify"]).stdout);
+    let out = yongxin(&db, &["import", "households", masked.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(1));
+    let err = text(&out.stderr);
+    assert!(
+        err.contains("nothing was imported") && err.contains("第 2 行，身份证号"),
+        "{err}"
+    );
+    assert_eq!(text(&yongxin(&db, &["audit", "verify"]).stdout), before);
+
+    // Only an administrator may export in full.
+    let out = yongxin(
+        &db,
+        &[
+            "export",
+            "households",
+            "--full",
+            "--as",
+            "staff",
+            "-o",
+            dir.path().join("x.xlsx").to_str().unwrap(),
+        ],
+    );
+    assert!(!out.status.success());
+    assert!(text(&out.stderr).contains("not an administrator"));
+}
+
+#[test]
+fn audit_verify_names_the_first_tampered_entry() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = demo(dir.path());
+    let out = yongxin(&db, &["audit", "verify"]);
+    assert!(out.status.success());
+    let stdout = text(&out.stdout);
+    assert!(
+        stdout.contains("3317 entries") && stdout.contains("head hash: "),
+        "{stdout}"
+    );
+
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    rt.block_on(async {
+        let s = yongxin_store_sqlite::SqliteStore::open(&db, false)
+            .await
+            .unwrap();
+        sqlx::query("UPDATE audit_log SET actor = 'mallory' WHERE seq = 100")
+            .execute(s.pool())
+            .await
+            .unwrap();
+    });
+    let out = yongxin(&db, &["audit", "verify"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        text(&out.stderr).contains("sequence 100"),
+        "{}",
+        text(&out.stderr)
+    );
+}
+
+#[test]
+fn unknown_schemes_and_missing_files_are_refused() {
+    let out = yongxin("mysql://root@localhost/x", &["audit", "verify"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(text(&out.stderr).contains("unsupported database URL"));
+    let dir = tempfile::tempdir().unwrap();
+    let missing = dir.path().join("nothing.db");
+    let out = yongxin(
+        &format!("sqlite://{}", missing.display()),
+        &["audit", "verify"],
+    );
+    assert!(!out.status.success());
+    assert!(
+        text(&out.stderr).contains("not found"),
+        "{}",
+        text(&out.stderr)
+    );
+    assert!(!missing.exists(), "verify must not create a database");
+    let out = yongxin(&format!("sqlite://{}", missing.display()), &["migrate"]);
+    assert!(out.status.success());
+    assert!(missing.exists());
+}
+
+#[test]
+fn users_are_added_with_a_password_from_stdin_and_tokens_print_last() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = demo(dir.path());
+    let mut child = Command::new(env!("CARGO_BIN_EXE_yongxin"))
+        .args([
+            "--database-url",
+            &db,
+            "user",
+            "add",
+            "wang",
+            "--role",
+            "village_officer",
+            "--village",
+            "V02",
+        ])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(b"long-enough-password\n")
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let out = yongxin(&db, &["user", "token", "wang"]);
+    assert!(out.status.success());
+    let stdout = text(&out.stdout);
+    let token = stdout.lines().last().unwrap();
+    assert_eq!(token.len(), 64);
+    assert!(token.chars().all(|c| c.is_ascii_hexdigit()));
+    let out = yongxin(&db, &["user", "add", "x", "--role", "emperor"]);
+    assert!(text(&out.stderr).contains("unknown role"));
+}
+
+#[test]
+fn the_example_configuration_is_accepted() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_yongxin"))
+        .args(["config", "example"])
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let file = dir.path().join("yongxin.toml");
+    std::fs::write(&file, &out.stdout).unwrap();
+    let db = format!("sqlite://{}", dir.path().join("c.db").display());
+    let out = Command::new(env!("CARGO_BIN_EXE_yongxin"))
+        .args([
+            "--config",
+            file.to_str().unwrap(),
+            "--database-url",
+            &db,
+            "migrate",
+        ])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    std::fs::write(&file, "colour = \"red\"\n").unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_yongxin"))
+        .args([
+            "--config",
+            file.to_str().unwrap(),
+            "--database-url",
+            &db,
+            "migrate",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(text(&out.stderr).contains("colour"));
+}

@@ -1,0 +1,8 @@
+//! The one integration-test binary: the real application on port 0 over a real database, driven
+//! over HTTP, and the real `yongxin` binary driven as a user would. Every HTTP test runs on SQLite,
+//! and again on PostgreSQL when `YONGXIN_TEST_POSTGRES_URL` is set.
+#![expect(clippy::unwrap_used, reason = "tests")]
+
+mod cli;
+mod support;
+mod web;

@@ -1,0 +1,184 @@
+//! `TestApp`: the application served on port 0 with a small demo subdistrict loaded.
+
+use std::sync::{Arc, OnceLock};
+
+use reqwest::redirect::Policy;
+use reqwest::{Client, Response};
+use yongxin_domain::demo::{generate, DemoSize, DemoSubdistrict};
+use yongxin_domain::Role;
+use yongxin_store::Store;
+use yongxin_store_postgres::PostgresStore;
+use yongxin_store_sqlite::SqliteStore;
+use yongxin_web::{AppState, WebSettings};
+
+/// Which database a test runs on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+/// Argon2id of "demo", computed once for the whole run.
+fn demo_hash() -> &'static str {
+    static HASH: OnceLock<String> = OnceLock::new();
+    HASH.get_or_init(|| yongxin_web::auth::hash_password("demo").unwrap())
+}
+
+pub struct TestApp {
+    pub base: String,
+    pub store: Arc<dyn Store>,
+    pub demo: DemoSubdistrict,
+}
+
+impl TestApp {
+    /// A fresh database with the small demo, served on port 0; `None` when the backend is not
+    /// available here (PostgreSQL without its variable).
+    pub async fn spawn(backend: Backend) -> Option<TestApp> {
+        let store: Arc<dyn Store> = match backend {
+            Backend::Sqlite => {
+                let dir = tempfile::tempdir().unwrap().keep();
+                let s =
+                    SqliteStore::open(&format!("sqlite://{}", dir.join("app.db").display()), true)
+                        .await
+                        .unwrap();
+                s.migrate().await.unwrap();
+                Arc::new(s)
+            }
+            Backend::Postgres => {
+                let Ok(url) = std::env::var("YONGXIN_TEST_POSTGRES_URL") else {
+                    eprintln!("skipped: YONGXIN_TEST_POSTGRES_URL is not set");
+                    return None;
+                };
+                let schema = format!("yx_app_{:016x}", rand::random::<u64>());
+                let s = PostgresStore::open_in_schema(&url, Some(&schema))
+                    .await
+                    .unwrap();
+                s.migrate().await.unwrap();
+                Arc::new(s)
+            }
+        };
+        let demo = generate(7, DemoSize::SMALL);
+        yongxin_store::demo::load(&*store, &demo, demo_hash())
+            .await
+            .unwrap();
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let base = format!("http://{}", listener.local_addr().unwrap());
+        let app = yongxin_web::router(AppState::new(store.clone(), WebSettings::default()));
+        tokio::spawn(yongxin_web::serve(listener, app));
+        Some(TestApp { base, store, demo })
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+
+    /// A browser-like client: keeps cookies, does not follow redirects.
+    pub fn client(&self) -> Client {
+        Client::builder()
+            .cookie_store(true)
+            .redirect(Policy::none())
+            .build()
+            .unwrap()
+    }
+
+    /// Fetches a page and returns the CSRF token its forms carry.
+    pub async fn csrf(&self, client: &Client) -> String {
+        let html = client
+            .get(self.url("/sign-in"))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        let start = html.find("name=\"csrf\" value=\"").unwrap() + "name=\"csrf\" value=\"".len();
+        html[start..start + 64].to_owned()
+    }
+
+    /// Signs in with a password; returns the client and the sign-in response.
+    pub async fn sign_in_with(&self, username: &str, password: &str) -> (Client, Response) {
+        let client = self.client();
+        let csrf = self.csrf(&client).await;
+        let res = client
+            .post(self.url("/sign-in"))
+            .form(&[
+                ("username", username),
+                ("password", password),
+                ("csrf", &csrf),
+                ("next", "/"),
+            ])
+            .send()
+            .await
+            .unwrap();
+        (client, res)
+    }
+
+    /// A signed-in client for a demo account.
+    pub async fn sign_in_as(&self, role: Role) -> Client {
+        let name = yongxin_store::demo::DEMO_ACCOUNTS
+            .iter()
+            .find(|(_, r)| *r == role)
+            .unwrap()
+            .0;
+        let (client, res) = self.sign_in_with(name, "demo").await;
+        assert_eq!(res.status(), 303, "sign-in of {name}");
+        client
+    }
+
+    /// Ids of a household in the first grid (the resident's own) and one in another village.
+    pub async fn household_ids(&self) -> (i64, i64) {
+        let resident = self
+            .store
+            .user_credentials("resident")
+            .await
+            .unwrap()
+            .unwrap()
+            .0;
+        let own = resident.household_id.unwrap();
+        let q = yongxin_store::HouseholdQuery {
+            scope: yongxin_domain::Scope::Subdistrict,
+            village_id: None,
+            grid_id: None,
+            text: Some(
+                self.demo
+                    .households
+                    .iter()
+                    .find(|h| h.village == 1)
+                    .unwrap()
+                    .key
+                    .clone(),
+            ),
+            page: 1,
+            per_page: 1,
+        };
+        let other = self.store.search_households(&q).await.unwrap().households[0].id;
+        (own, other)
+    }
+}
+
+/// Runs each listed test once per backend.
+#[macro_export]
+macro_rules! on_each_backend {
+    ($($name:ident),+ $(,)?) => {
+        mod sqlite {
+            $(
+                #[tokio::test]
+                async fn $name() {
+                    if let Some(app) = $crate::support::TestApp::spawn($crate::support::Backend::Sqlite).await {
+                        super::$name(app).await;
+                    }
+                }
+            )+
+        }
+        mod postgres {
+            $(
+                #[tokio::test]
+                async fn $name() {
+                    if let Some(app) = $crate::support::TestApp::spawn($crate::support::Backend::Postgres).await {
+                        super::$name(app).await;
+                    }
+                }
+            )+
+        }
+    };
+}

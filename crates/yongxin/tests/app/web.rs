@@ -1,0 +1,730 @@
+//! The application over HTTP.
+
+use reqwest::Method;
+use yongxin_domain::Role;
+
+use crate::on_each_backend;
+use crate::support::TestApp;
+
+on_each_backend!(
+    every_route_answers_every_role_as_intended,
+    sessions_use_safe_cookies,
+    forms_without_the_csrf_token_change_nothing,
+    repeated_failed_sign_ins_make_the_account_wait,
+    lists_are_masked_and_every_full_view_is_recorded,
+    api_tokens_and_json_errors,
+    household_search_and_paging,
+    the_language_choice_is_remembered,
+    openapi_describes_every_api_route,
+    health_and_metrics,
+    uploaded_rosters_are_all_or_nothing,
+);
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Expect {
+    Ok,
+    Forbidden,
+    SignIn,
+    Unauthorized,
+    Redirect,
+}
+
+const ALL: [Role; 6] = Role::ALL;
+const CADRES: [Role; 5] = [
+    Role::GridWorker,
+    Role::VillageOfficer,
+    Role::DepartmentStaff,
+    Role::Leader,
+    Role::Admin,
+];
+
+/// The route matrix: every route, every role and no sign-in at all.
+async fn every_route_answers_every_role_as_intended(app: TestApp) {
+    let (own, other) = app.household_ids().await;
+    let own_path = format!("/households/{own}");
+    let own_full = format!("/households/{own}?full=1");
+    let other_path = format!("/households/{other}");
+    let api_own = format!("/api/v1/households/{own}");
+    let api_other = format!("/api/v1/households/{other}");
+    // (path, roles allowed, what the others get, what an anonymous visitor gets)
+    let routes: Vec<(&str, Vec<Role>, Expect, Expect)> = vec![
+        ("/", ALL.to_vec(), Expect::Ok, Expect::Ok),
+        ("/sign-in", ALL.to_vec(), Expect::Ok, Expect::Ok),
+        (
+            "/lang?set=en&next=/",
+            ALL.to_vec(),
+            Expect::Redirect,
+            Expect::Redirect,
+        ),
+        ("/static/app.css", ALL.to_vec(), Expect::Ok, Expect::Ok),
+        ("/static/app.js", ALL.to_vec(), Expect::Ok, Expect::Ok),
+        ("/healthz", ALL.to_vec(), Expect::Ok, Expect::Ok),
+        ("/metrics", ALL.to_vec(), Expect::Ok, Expect::Ok),
+        (
+            "/villages",
+            CADRES.to_vec(),
+            Expect::Forbidden,
+            Expect::SignIn,
+        ),
+        ("/grids", CADRES.to_vec(), Expect::Forbidden, Expect::SignIn),
+        ("/households", ALL.to_vec(), Expect::Ok, Expect::SignIn),
+        (&own_path, ALL.to_vec(), Expect::Forbidden, Expect::SignIn),
+        (
+            &own_full,
+            vec![
+                Role::Resident,
+                Role::GridWorker,
+                Role::VillageOfficer,
+                Role::Leader,
+                Role::Admin,
+            ],
+            Expect::Forbidden,
+            Expect::SignIn,
+        ),
+        (
+            &other_path,
+            vec![Role::DepartmentStaff, Role::Leader, Role::Admin],
+            Expect::Forbidden,
+            Expect::SignIn,
+        ),
+        (
+            "/audit",
+            vec![Role::Leader, Role::Admin],
+            Expect::Forbidden,
+            Expect::SignIn,
+        ),
+        (
+            "/admin/users",
+            vec![Role::Admin],
+            Expect::Forbidden,
+            Expect::SignIn,
+        ),
+        (
+            "/admin/import",
+            vec![Role::Admin],
+            Expect::Forbidden,
+            Expect::SignIn,
+        ),
+        (
+            "/admin/export?what=households&format=csv",
+            vec![Role::Admin],
+            Expect::Forbidden,
+            Expect::SignIn,
+        ),
+        ("/api/v1/openapi.json", ALL.to_vec(), Expect::Ok, Expect::Ok),
+        (
+            "/api/v1/villages",
+            CADRES.to_vec(),
+            Expect::Forbidden,
+            Expect::Unauthorized,
+        ),
+        (
+            "/api/v1/grids",
+            CADRES.to_vec(),
+            Expect::Forbidden,
+            Expect::Unauthorized,
+        ),
+        (
+            "/api/v1/households",
+            ALL.to_vec(),
+            Expect::Ok,
+            Expect::Unauthorized,
+        ),
+        (
+            &api_own,
+            ALL.to_vec(),
+            Expect::Forbidden,
+            Expect::Unauthorized,
+        ),
+        (
+            &api_other,
+            vec![Role::DepartmentStaff, Role::Leader, Role::Admin],
+            Expect::Forbidden,
+            Expect::Unauthorized,
+        ),
+    ];
+    let mut clients = Vec::new();
+    for role in ALL {
+        clients.push((Some(role), app.sign_in_as(role).await));
+    }
+    clients.push((None, app.client()));
+    let mut failures = Vec::new();
+    for (path, allowed, otherwise, anonymous) in &routes {
+        for (role, client) in &clients {
+            let expect = match role {
+                None => *anonymous,
+                Some(r) if allowed.contains(r) => {
+                    if *otherwise == Expect::Redirect {
+                        Expect::Redirect
+                    } else {
+                        Expect::Ok
+                    }
+                }
+                Some(_) => *otherwise,
+            };
+            let res = client
+                .request(Method::GET, app.url(path))
+                .send()
+                .await
+                .unwrap();
+            let status = res.status().as_u16();
+            let location = res
+                .headers()
+                .get("location")
+                .map(|v| v.to_str().unwrap().to_owned())
+                .unwrap_or_default();
+            let got = match status {
+                200 => Expect::Ok,
+                403 => Expect::Forbidden,
+                401 => Expect::Unauthorized,
+                303 if location.starts_with("/sign-in?next=") => Expect::SignIn,
+                303 => Expect::Redirect,
+                _ => {
+                    failures.push(format!("{path} as {role:?}: status {status}"));
+                    continue;
+                }
+            };
+            if got != expect {
+                failures.push(format!(
+                    "{path} as {role:?}: expected {expect:?}, got {got:?} ({status})"
+                ));
+            }
+        }
+    }
+    assert!(
+        failures.is_empty(),
+        "route matrix:\n{}",
+        failures.join("\n")
+    );
+}
+
+async fn sessions_use_safe_cookies(app: TestApp) {
+    let (_, res) = app.sign_in_with("admin", "demo").await;
+    let cookie = res
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .map(|v| v.to_str().unwrap().to_owned())
+        .find(|c| c.starts_with("yongxin_session="))
+        .unwrap();
+    assert!(
+        cookie.contains("HttpOnly") && cookie.contains("SameSite=Lax"),
+        "{cookie}"
+    );
+    assert!(
+        !cookie.contains("Secure"),
+        "plain HTTP must not mark Secure: {cookie}"
+    );
+    // Behind an HTTPS proxy the cookie is Secure.
+    let client = app.client();
+    let csrf = app.csrf(&client).await;
+    let res = client
+        .post(app.url("/sign-in"))
+        .header("x-forwarded-proto", "https")
+        .form(&[
+            ("username", "admin"),
+            ("password", "demo"),
+            ("csrf", csrf.as_str()),
+        ])
+        .send()
+        .await
+        .unwrap();
+    let cookie = res
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .map(|v| v.to_str().unwrap().to_owned())
+        .find(|c| c.starts_with("yongxin_session="))
+        .unwrap();
+    assert!(cookie.contains("; Secure"), "{cookie}");
+    // Signing out ends the session on the server, not just in the browser.
+    let html = client
+        .get(app.url("/"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(html.contains("/sign-out"));
+    let res = client
+        .post(app.url("/sign-out"))
+        .form(&[("csrf", csrf.as_str())])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 303);
+    assert_eq!(
+        client
+            .get(app.url("/villages"))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        303
+    );
+}
+
+async fn forms_without_the_csrf_token_change_nothing(app: TestApp) {
+    let client = app.client();
+    app.csrf(&client).await;
+    let res = client
+        .post(app.url("/sign-in"))
+        .form(&[
+            ("username", "admin"),
+            ("password", "demo"),
+            ("csrf", "0".repeat(64).as_str()),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 403);
+    assert!(res.text().await.unwrap().contains("表单已过期"));
+    assert_eq!(
+        client
+            .get(app.url("/villages"))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        303,
+        "no session was opened"
+    );
+
+    let admin = app.sign_in_as(Role::Admin).await;
+    let res = admin
+        .post(app.url("/sign-out"))
+        .form(&[("csrf", "forged")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 403);
+    assert_eq!(
+        admin
+            .get(app.url("/villages"))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        200,
+        "still signed in"
+    );
+    let before = app.store.audit_head().await.unwrap();
+    let form = reqwest::multipart::Form::new().text("csrf", "forged").part(
+        "file",
+        reqwest::multipart::Part::bytes(b"x".to_vec()).file_name("r.csv"),
+    );
+    let res = admin
+        .post(app.url("/admin/import"))
+        .multipart(form)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 403);
+    assert_eq!(app.store.audit_head().await.unwrap(), before);
+}
+
+async fn repeated_failed_sign_ins_make_the_account_wait(app: TestApp) {
+    for _ in 0..5 {
+        let (_, res) = app.sign_in_with("leader", "wrong-password").await;
+        assert_eq!(res.status(), 401);
+        assert!(res.text().await.unwrap().contains("用户名或密码不正确"));
+    }
+    let (_, res) = app.sign_in_with("leader", "demo").await;
+    assert_eq!(res.status(), 429, "the right password must wait too");
+    let text = res.text().await.unwrap();
+    assert!(
+        text.contains("15 分钟") || text.contains("14 分钟"),
+        "{text}"
+    );
+    // Another account from the same address is not affected.
+    let (_, res) = app.sign_in_with("admin", "demo").await;
+    assert_eq!(res.status(), 303);
+}
+
+async fn lists_are_masked_and_every_full_view_is_recorded(app: TestApp) {
+    let (own, _) = app.household_ids().await;
+    let detail = app.store.household(own).await.unwrap();
+    let head_id = detail.members[0].id_number.clone();
+    let grid = app.sign_in_as(Role::GridWorker).await;
+    let list = grid
+        .get(app.url("/households"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        list.contains(&format!("{}********{}", &head_id[..6], &head_id[14..])),
+        "masked ID in list"
+    );
+    assert!(!list.contains(&head_id), "full ID must not be in a list");
+    let page = grid
+        .get(app.url(&format!("/households/{own}")))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(!page.contains(&head_id));
+    assert!(
+        page.contains(&detail.grid.cadre_name),
+        "the responsible cadre is named"
+    );
+
+    let before = app.store.audit_head().await.unwrap().unwrap().0;
+    let page = grid
+        .get(app.url(&format!("/households/{own}?full=1")))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(page.contains(&head_id));
+    let last = &app.store.recent_audit_entries(1).await.unwrap()[0];
+    assert_eq!(
+        (last.seq, last.actor.as_str(), last.action.as_str()),
+        (before + 1, "grid", "household.view_full")
+    );
+    assert_eq!(last.entity, format!("household:{own}"));
+
+    let api = grid
+        .get(app.url(&format!("/api/v1/households/{own}?full=true")))
+        .send()
+        .await
+        .unwrap()
+        .json::<serde_json::Value>()
+        .await
+        .unwrap();
+    assert_eq!(api["members"][0]["id_number"], head_id.as_str());
+    assert_eq!(app.store.audit_head().await.unwrap().unwrap().0, before + 2);
+
+    let staff = app.sign_in_as(Role::DepartmentStaff).await;
+    let signed_in = app.store.audit_head().await.unwrap();
+    assert_eq!(
+        staff
+            .get(app.url(&format!("/households/{own}?full=1")))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        403
+    );
+    assert_eq!(
+        app.store.audit_head().await.unwrap(),
+        signed_in,
+        "a refused view is not a view"
+    );
+}
+
+async fn api_tokens_and_json_errors(app: TestApp) {
+    let token = yongxin_web::auth::random_token();
+    let leader = app
+        .store
+        .user_credentials("leader")
+        .await
+        .unwrap()
+        .unwrap()
+        .0;
+    app.store
+        .create_api_token("test", leader.id, &yongxin_web::auth::token_hash(&token))
+        .await
+        .unwrap();
+    let client = reqwest::Client::new();
+    let res = client
+        .get(app.url("/api/v1/villages"))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    let villages: serde_json::Value = res.json().await.unwrap();
+    assert_eq!(villages.as_array().unwrap().len(), app.demo.villages.len());
+    assert_eq!(villages[0]["name"], app.demo.villages[0].name.as_str());
+
+    let res = client
+        .get(app.url("/api/v1/villages"))
+        .bearer_auth("not-a-token")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 401);
+    let body: serde_json::Value = res.json().await.unwrap();
+    assert_eq!(body["error"]["code"], "unauthorized");
+    assert!(body["error"]["message"].as_str().unwrap().len() > 3);
+    let res = client
+        .get(app.url("/api/v1/households/999999"))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 404);
+    assert_eq!(
+        res.json::<serde_json::Value>().await.unwrap()["error"]["code"],
+        "not_found"
+    );
+    let res = client
+        .get(app.url("/api/v1/nothing-here"))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 404);
+    let res = client
+        .get(app.url("/api/v1/households?page=0"))
+        .header("accept-language", "en")
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 400);
+    let body: serde_json::Value = res.json().await.unwrap();
+    assert_eq!(body["error"]["code"], "invalid_param");
+    assert!(body["error"]["message"].as_str().unwrap().contains("page"));
+}
+
+async fn household_search_and_paging(app: TestApp) {
+    let admin = app.sign_in_as(Role::Admin).await;
+    let get = |q: String| {
+        let admin = admin.clone();
+        let url = app.url(&format!("/api/v1/households?{q}"));
+        async move {
+            admin
+                .get(url)
+                .send()
+                .await
+                .unwrap()
+                .json::<serde_json::Value>()
+                .await
+                .unwrap()
+        }
+    };
+    let all = get("per_page=5".into()).await;
+    assert_eq!(all["total"], app.demo.households.len());
+    assert_eq!(all["households"].as_array().unwrap().len(), 5);
+    let page2 = get("per_page=5&page=2".into()).await;
+    assert_ne!(page2["households"][0]["id"], all["households"][0]["id"]);
+    let target = &app.demo.households[4];
+    let id_last4 = target.members[0].id_number.last4().to_owned();
+    for q in [
+        target.members[0].name.clone(),
+        id_last4,
+        target.address.clone(),
+    ] {
+        let found = get(format!("q={}", yongxin_web::context::percent_encode(&q))).await;
+        assert!(
+            found["households"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|h| h["key"] == target.key.as_str()),
+            "search {q}"
+        );
+    }
+    let head_id = target.members[0].id_number.as_str();
+    let found = get(format!("q={}", &head_id[14..])).await;
+    assert!(!found.to_string().contains(head_id), "API lists are masked");
+    // The HTML list pages and filters too.
+    let html = admin
+        .get(app.url("/households?per_page=2&page=2"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(html.contains("rel=\"prev\"") && html.contains("rel=\"next\""));
+    let res = admin
+        .get(app.url("/households?page=abc"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 400);
+    // A village officer filtering on another village gets nothing, not that village.
+    let village = app.sign_in_as(Role::VillageOfficer).await;
+    let other = app.store.villages().await.unwrap()[1].id;
+    let found: serde_json::Value = village
+        .get(app.url(&format!("/api/v1/households?village={other}")))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(found["total"], 0);
+}
+
+async fn the_language_choice_is_remembered(app: TestApp) {
+    let client = app.client();
+    let html = client
+        .get(app.url("/sign-in"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(html.contains("<html lang=\"zh-CN\">") && html.contains("登录"));
+    let res = client
+        .get(app.url("/lang?set=en&next=/sign-in"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 303);
+    assert_eq!(res.headers()["location"], "/sign-in");
+    let html = client
+        .get(app.url("/sign-in"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        html.contains("<html lang=\"en\">") && html.contains("User name"),
+        "{html}"
+    );
+    let res = client
+        .get(app.url("/lang?set=en&next=https://evil.example/"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.headers()["location"], "/");
+    assert_eq!(
+        client
+            .get(app.url("/lang?set=klingon"))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        400
+    );
+}
+
+async fn openapi_describes_every_api_route(app: TestApp) {
+    let doc: serde_json::Value = reqwest::get(app.url("/api/v1/openapi.json"))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert!(doc["openapi"].as_str().unwrap().starts_with("3."));
+    let paths: Vec<String> = doc["paths"].as_object().unwrap().keys().cloned().collect();
+    for p in [
+        "/api/v1/villages",
+        "/api/v1/grids",
+        "/api/v1/households",
+        "/api/v1/households/{id}",
+    ] {
+        assert!(paths.contains(&p.to_owned()), "{p} missing from {paths:?}");
+    }
+    // Every documented path exists.
+    let admin = app.sign_in_as(Role::Admin).await;
+    let (own, _) = app.household_ids().await;
+    for p in &paths {
+        let url = app.url(&p.replace("{id}", &own.to_string()));
+        assert_eq!(admin.get(url).send().await.unwrap().status(), 200, "{p}");
+    }
+    assert!(doc["components"]["schemas"]["HouseholdDto"].is_object());
+}
+
+async fn health_and_metrics(app: TestApp) {
+    assert_eq!(
+        reqwest::get(app.url("/healthz"))
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap(),
+        "ok\n"
+    );
+    let admin = app.sign_in_as(Role::Admin).await;
+    for _ in 0..3 {
+        admin.get(app.url("/households")).send().await.unwrap();
+    }
+    let text = reqwest::get(app.url("/metrics"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        text.contains(
+            "yongxin_http_requests_total{method=\"GET\",route=\"/households\",status=\"200\"} 3"
+        ),
+        "{text}"
+    );
+    assert!(text.contains(
+        "yongxin_http_request_duration_seconds_bucket{route=\"/households\",le=\"+Inf\"} 3"
+    ));
+    assert!(text.contains("yongxin_db_pool_connections{backend="));
+}
+
+async fn uploaded_rosters_are_all_or_nothing(app: TestApp) {
+    let admin = app.sign_in_as(Role::Admin).await;
+    let csrf = app.csrf(&admin).await;
+    let count = || async {
+        app.store
+            .villages()
+            .await
+            .unwrap()
+            .iter()
+            .map(|v| v.resident_count)
+            .sum::<i64>()
+    };
+    let before = count().await;
+    let head = app.store.audit_head().await.unwrap();
+    let good1 = yongxin_domain::IdNumber::from_first_17("37011219800101001").unwrap();
+    let good2 = yongxin_domain::IdNumber::from_first_17("37011219820202002").unwrap();
+    let mut bad = good2.as_str().to_owned();
+    let last = if bad.ends_with('0') { "1" } else { "0" };
+    bad.replace_range(17.., last);
+    let v = &app.demo.villages[0];
+    let roster = |second_id: &str| {
+        format!(
+            "户号,村/社区,网格,地址,姓名,性别,出生日期,身份证号,手机号,与户主关系\n\
+             NEW-1,{},{},新村1号,张三,男,1980-01-01,{},13900001111,户主\n\
+             NEW-1,{},{},新村1号,李四,女,1982-02-02,{},,配偶\n",
+            v.name,
+            v.grids[0].code,
+            good1.as_str(),
+            v.name,
+            v.grids[0].code,
+            second_id
+        )
+    };
+    let upload = |body: String| {
+        let form = reqwest::multipart::Form::new()
+            .text("csrf", csrf.clone())
+            .part(
+                "file",
+                reqwest::multipart::Part::bytes(body.into_bytes()).file_name("roster.csv"),
+            );
+        admin.post(app.url("/admin/import")).multipart(form).send()
+    };
+    let res = upload(roster(&bad)).await.unwrap();
+    assert_eq!(res.status(), 422);
+    let html = res.text().await.unwrap();
+    assert!(
+        html.contains("第 3 行，身份证号：身份证号校验位错误"),
+        "{html}"
+    );
+    assert_eq!(count().await, before);
+    assert_eq!(
+        app.store.audit_head().await.unwrap(),
+        head,
+        "nothing recorded either"
+    );
+
+    let res = upload(roster(good2.as_str())).await.unwrap();
+    assert_eq!(res.status(), 200);
+    assert_eq!(count().await, before + 2);
+    let entry = &app.store.recent_audit_entries(1).await.unwrap()[0];
+    assert_eq!(
+        (entry.actor.as_str(), entry.action.as_str()),
+        ("admin", "household.import")
+    );
+}
