@@ -1,0 +1,79 @@
+//! Benchmark: durable write throughput of the hash-chained audit record on SQLite
+//! (synchronous=FULL, so every commit is on disk before it returns).
+//!
+//! `cargo run --release -p yongxin-store-sqlite --example audit_throughput`
+#![expect(clippy::unwrap_used, reason = "benchmark")]
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use yongxin_domain::NewAuditEntry;
+use yongxin_store::Store;
+use yongxin_store_sqlite::SqliteStore;
+
+fn entry(i: usize) -> NewAuditEntry {
+    NewAuditEntry::new(
+        "bench",
+        "bench.write",
+        format!("bench:{i}"),
+        "benchmark change",
+        &serde_json::json!({ "i": i }),
+    )
+}
+
+#[tokio::main]
+async fn main() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}", dir.path().join("bench.db").display());
+    let store = Arc::new(SqliteStore::open(&url, true).await.unwrap());
+    store.migrate().await.unwrap();
+
+    // Changes committed together, as an import or a batch of appeal updates commits them.
+    let total = 50_000;
+    let batch = 500;
+    let started = Instant::now();
+    for b in 0..total / batch {
+        store
+            .record((0..batch).map(|i| entry(b * batch + i)).collect())
+            .await
+            .unwrap();
+    }
+    let secs = started.elapsed().as_secs_f64();
+    println!(
+        "batched: {total} changes in {} commits of {batch}: {secs:.2} s = {:.0} changes/s",
+        total / batch,
+        total as f64 / secs
+    );
+
+    // One change per commit, from 8 concurrent writers (each commit is its own fsync).
+    let per_task = 250;
+    let tasks = 8;
+    let started = Instant::now();
+    let handles: Vec<_> = (0..tasks)
+        .map(|t| {
+            let store = store.clone();
+            tokio::spawn(async move {
+                for i in 0..per_task {
+                    store.record(vec![entry(t * per_task + i)]).await.unwrap();
+                }
+            })
+        })
+        .collect();
+    for h in handles {
+        h.await.unwrap();
+    }
+    let secs = started.elapsed().as_secs_f64();
+    let n = per_task * tasks;
+    println!(
+        "single: {n} changes, one per commit, {tasks} writers: {secs:.2} s = {:.0} commits/s",
+        n as f64 / secs
+    );
+
+    let started = Instant::now();
+    let verified = store.verify_audit().await.unwrap().unwrap();
+    println!(
+        "verify: {} entries in {:.2} s",
+        verified.entries,
+        started.elapsed().as_secs_f64()
+    );
+}
