@@ -278,3 +278,83 @@ fn the_example_configuration_is_accepted() {
     assert_eq!(out.status.code(), Some(2));
     assert!(text(&out.stderr).contains("colour"));
 }
+
+/// An answer the server gave is on disk: `kill -9` right after it loses nothing.
+#[tokio::test]
+async fn acknowledged_writes_survive_kill_9() {
+    use std::io::BufRead;
+    let dir = tempfile::tempdir().unwrap();
+    let db = demo(dir.path());
+    let mut server = Command::new(env!("CARGO_BIN_EXE_yongxin"))
+        .args(["--database-url", &db, "serve", "--listen", "127.0.0.1:0"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    std::io::BufReader::new(server.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    let base = line
+        .trim()
+        .rsplit(' ')
+        .next()
+        .unwrap()
+        .trim_end_matches('/')
+        .to_owned();
+
+    let client = reqwest::Client::builder()
+        .cookie_store(true)
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let html = client
+        .get(format!("{base}/sign-in"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let start = html.find("name=\"csrf\" value=\"").unwrap() + 19;
+    let csrf = html[start..start + 64].to_owned();
+    let res = client
+        .post(format!("{base}/sign-in"))
+        .form(&[("username", "admin"), ("password", "demo"), ("csrf", &csrf)])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 303);
+    let id = yongxin_domain::IdNumber::from_first_17("37011219910101001").unwrap();
+    let roster = format!("户号,村/社区,网格,地址,姓名,性别,出生日期,身份证号,与户主关系\nKILL-1,东坞村,V01-G1,前街999号,赵大,男,1991-01-01,{},户主\n", id.as_str());
+    let form = reqwest::multipart::Form::new()
+        .text("csrf", csrf.clone())
+        .part(
+            "file",
+            reqwest::multipart::Part::bytes(roster.into_bytes()).file_name("r.csv"),
+        );
+    let res = client
+        .post(format!("{base}/admin/import"))
+        .multipart(form)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200, "acknowledged");
+    server.kill().unwrap(); // SIGKILL: no shutdown, no checkpoint
+    server.wait().unwrap();
+
+    let out = yongxin(
+        &db,
+        &[
+            "export",
+            "households",
+            "--format",
+            "csv",
+            "-o",
+            dir.path().join("after.csv").to_str().unwrap(),
+        ],
+    );
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(text(&std::fs::read(dir.path().join("after.csv")).unwrap()).contains("KILL-1,东坞村"));
+    assert!(yongxin(&db, &["audit", "verify"]).status.success());
+}

@@ -587,6 +587,16 @@ async fn the_language_choice_is_remembered(app: TestApp) {
         html.contains("<html lang=\"en\">") && html.contains("User name"),
         "{html}"
     );
+    // Offline: nothing on a page is fetched from another host.
+    for attr in [
+        "src=\"http",
+        "href=\"http",
+        "src=\"//",
+        "href=\"//",
+        "url(http",
+    ] {
+        assert!(!html.contains(attr), "external asset: {attr}");
+    }
     let res = client
         .get(app.url("/lang?set=en&next=https://evil.example/"))
         .send()
