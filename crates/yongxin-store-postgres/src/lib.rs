@@ -105,4 +105,20 @@ fn db_err(e: sqlx::Error) -> StoreError {
     }
 }
 
+/// Runs a block in one transaction, appends the audit entries it returns, and commits both.
+macro_rules! write_tx {
+    ($self:ident, |$tx:ident| $body:block) => {{
+        let mut txn = $self.begin_write().await?;
+        let result: StoreResult<_> = async {
+            let $tx: &mut sqlx::PgConnection = &mut *txn;
+            $body
+        }
+        .await;
+        let (value, entries) = result?;
+        append_audit(&mut *txn, entries).await?;
+        txn.commit().await.db()?;
+        Result::<_, StoreError>::Ok(value)
+    }};
+}
+
 include!("../../yongxin-store/sql/store_impl.rs");

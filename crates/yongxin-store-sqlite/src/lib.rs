@@ -3,7 +3,8 @@
 //! Opened on purpose for durability: WAL journal, `synchronous=FULL` (an acknowledged commit
 //! survives power loss as well as `kill -9`), foreign keys on, a busy timeout, and `BEGIN
 //! IMMEDIATE` for every write so that a transaction takes the write lock before it reads, instead
-//! of failing with "database is locked" when it later tries to write.
+//! of failing with "database is locked" when it later tries to write. Writes share commits through
+//! the group-commit [`writer`].
 #![forbid(unsafe_code)]
 
 use std::str::FromStr;
@@ -12,6 +13,8 @@ use std::time::Duration;
 use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
 };
+
+mod writer;
 
 type Db = sqlx::Sqlite;
 type StoreImpl = SqliteStore;
@@ -26,6 +29,7 @@ pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
 #[derive(Debug, Clone)]
 pub struct SqliteStore {
     pool: SqlitePool,
+    writer: writer::Writer,
 }
 
 impl SqliteStore {
@@ -55,7 +59,8 @@ impl SqliteStore {
                 }
                 other => db_err(other),
             })?;
-        Ok(Self { pool })
+        let writer = writer::Writer::start(pool.clone());
+        Ok(Self { pool, writer })
     }
 
     /// Applies every pending migration.
@@ -69,13 +74,6 @@ impl SqliteStore {
     /// The connection pool, for tests that must reach under the store (to tamper with the record).
     pub fn pool(&self) -> &SqlitePool {
         &self.pool
-    }
-
-    async fn begin_write(&self) -> StoreResult<sqlx::Transaction<'static, Db>> {
-        self.pool
-            .begin_with("BEGIN IMMEDIATE")
-            .await
-            .map_err(db_err)
     }
 }
 
@@ -102,6 +100,25 @@ fn db_err(e: sqlx::Error) -> StoreError {
         }
         other => StoreError::Internal(other.to_string()),
     }
+}
+
+/// Hands a block to the group-commit writer: it runs inside the writer's transaction (in its own
+/// savepoint), its audit entries are appended right after it, and the caller is answered once the
+/// shared commit is on disk.
+macro_rules! write_tx {
+    ($self:ident, |$tx:ident| $body:block) => {{
+        $self
+            .writer
+            .submit(move |$tx: &mut sqlx::SqliteConnection| {
+                Box::pin(async move {
+                    let result: StoreResult<_> = async { $body }.await;
+                    let (value, entries) = result?;
+                    append_audit($tx, entries).await?;
+                    Ok(value)
+                })
+            })
+            .await
+    }};
 }
 
 include!("../../yongxin-store/sql/store_impl.rs");

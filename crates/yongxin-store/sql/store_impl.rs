@@ -2,8 +2,12 @@
 //
 // This file is not a module of yongxin-store (which never names a database type): each backend
 // crate `include!`s it after defining `Db` (its sqlx database), `StoreImpl` (its store type with a
-// `pool` field and a `begin_write` method), `AUDIT_HEAD_LOCK` (the SQL that reads and locks the
-// chain head) and `db_err` (its driver-error translation). The SQL here is portable: `$n`
+// `pool` field), `AUDIT_HEAD_LOCK` (the SQL that reads and locks the chain head), `db_err` (its
+// driver-error translation) and the macro `write_tx!(self, |conn| { … Ok((value, audit_entries)) })`,
+// which runs the block on a connection inside a write transaction, appends the returned entries to
+// the record with `append_audit`, commits, and yields the value. How it does so is the backend's
+// business: PostgreSQL opens a transaction per call; SQLite hands the block to its group-commit
+// writer. The SQL here is portable: `$n`
 // placeholders, named constraints, explicit ORDER BY with a tiebreaker; what must differ lives in
 // the backend's own lib.rs.
 
@@ -21,7 +25,7 @@ use yongxin_store::{
     NewVillage, PoolStats, RosterEntry, SignInFailures, Store, StoreError, StoreResult, User, Village,
 };
 
-type Tx = sqlx::Transaction<'static, Db>;
+type DbConn = <Db as sqlx::Database>::Connection;
 type DbRow = <Db as sqlx::Database>::Row;
 
 trait DbResult<T> {
@@ -128,29 +132,12 @@ fn audit_from(row: &DbRow) -> StoreResult<AuditEntry> {
     })
 }
 
-/// Runs a block in a write transaction, then appends the audit entries it returns beside its
-/// value and commits both together.
-macro_rules! write_tx {
-    ($self:ident, |$tx:ident| $body:block) => {{
-        let mut txn = $self.begin_write().await?;
-        let result: StoreResult<_> = async {
-            let $tx = &mut txn;
-            $body
-        }
-        .await;
-        let (value, entries) = result?;
-        append_audit(&mut txn, entries).await?;
-        txn.commit().await.db()?;
-        Result::<_, StoreError>::Ok(value)
-    }};
-}
-
 /// Appends entries after the locked head, in the caller's transaction.
-async fn append_audit(tx: &mut Tx, entries: Vec<NewAuditEntry>) -> StoreResult<Vec<AuditEntry>> {
+async fn append_audit(tx: &mut DbConn, entries: Vec<NewAuditEntry>) -> StoreResult<Vec<AuditEntry>> {
     if entries.is_empty() {
         return Ok(Vec::new());
     }
-    let head = sqlx::query(AUDIT_HEAD_LOCK).fetch_one(&mut **tx).await.db()?;
+    let head = sqlx::query(AUDIT_HEAD_LOCK).fetch_one(&mut *tx).await.db()?;
     let mut seq: i64 = head.try_get("seq").db()?;
     let mut prev: String = head.try_get("hash").db()?;
     let at = Utc::now();
@@ -171,7 +158,7 @@ async fn append_audit(tx: &mut Tx, entries: Vec<NewAuditEntry>) -> StoreResult<V
         .bind(&e.digest)
         .bind(&e.prev_hash)
         .bind(&e.hash)
-        .execute(&mut **tx)
+        .execute(&mut *tx)
         .await
         .db()?;
         prev.clone_from(&e.hash);
@@ -180,7 +167,7 @@ async fn append_audit(tx: &mut Tx, entries: Vec<NewAuditEntry>) -> StoreResult<V
     sqlx::query("UPDATE audit_head SET seq = $1, hash = $2 WHERE id = 1")
         .bind(seq)
         .bind(&prev)
-        .execute(&mut **tx)
+        .execute(&mut *tx)
         .await
         .db()?;
     Ok(sealed)
@@ -298,7 +285,7 @@ impl Store for StoreImpl {
                     "INSERT INTO subdistrict (id, name) VALUES (1, $1) ON CONFLICT (id) DO UPDATE SET name = excluded.name",
                 )
                 .bind(&name)
-                .execute(&mut **tx)
+                .execute(&mut *tx)
                 .await
                 .db()?;
                 let entry = NewAuditEntry::new(actor, "subdistrict.set", "subdistrict:1", name.clone(), &serde_json::json!({ "name": name }));
@@ -313,7 +300,7 @@ impl Store for StoreImpl {
                     .bind(&v.code)
                     .bind(&v.name)
                     .bind(v.kind.code())
-                    .fetch_one(&mut **tx)
+                    .fetch_one(&mut *tx)
                     .await
                     .db()?
                     .try_get("id")
@@ -341,7 +328,7 @@ impl Store for StoreImpl {
                     .bind(&g.name)
                     .bind(&g.cadre_name)
                     .bind(&g.cadre_phone)
-                    .fetch_one(&mut **tx)
+                    .fetch_one(&mut *tx)
                     .await
                     .db()?
                     .try_get("id")
@@ -366,7 +353,7 @@ impl Store for StoreImpl {
                 let done = sqlx::query("UPDATE grids SET cadre_user_id = $1 WHERE id = $2")
                     .bind(user_id)
                     .bind(grid_id)
-                    .execute(&mut **tx)
+                    .execute(&mut *tx)
                     .await
                     .db()?;
                 if done.rows_affected() == 0 {
@@ -454,7 +441,7 @@ impl Store for StoreImpl {
                 for h in &households {
                     let existing = sqlx::query("SELECT id FROM households WHERE key = $1")
                         .bind(&h.key)
-                        .fetch_optional(&mut **tx)
+                        .fetch_optional(&mut *tx)
                         .await
                         .db()?;
                     let id: i64 = match existing {
@@ -466,10 +453,10 @@ impl Store for StoreImpl {
                                 .bind(&h.address)
                                 .bind(now)
                                 .bind(id)
-                                .execute(&mut **tx)
+                                .execute(&mut *tx)
                                 .await
                                 .db()?;
-                            sqlx::query("DELETE FROM residents WHERE household_id = $1").bind(id).execute(&mut **tx).await.db()?;
+                            sqlx::query("DELETE FROM residents WHERE household_id = $1").bind(id).execute(&mut *tx).await.db()?;
                             summary.households_updated += 1;
                             id
                         }
@@ -485,7 +472,7 @@ impl Store for StoreImpl {
                             .bind(&h.address)
                             .bind(now)
                             .bind(now)
-                            .fetch_one(&mut **tx)
+                            .fetch_one(&mut *tx)
                             .await
                             .db()?
                             .try_get("id")
@@ -519,7 +506,7 @@ impl Store for StoreImpl {
                         .bind(m.relation.code())
                         .bind(m.registered_since)
                         .bind(&flags)
-                        .fetch_one(&mut **tx)
+                        .fetch_one(&mut *tx)
                         .await
                         .db()?
                         .try_get("id")
@@ -536,7 +523,7 @@ impl Store for StoreImpl {
                     sqlx::query("UPDATE households SET head_resident_id = $1 WHERE id = $2")
                         .bind(head_id)
                         .bind(id)
-                        .execute(&mut **tx)
+                        .execute(&mut *tx)
                         .await
                         .db()?;
                     entries.push(NewAuditEntry::new(
@@ -618,7 +605,7 @@ impl Store for StoreImpl {
                 .bind(u.village_id)
                 .bind(u.household_id)
                 .bind(Utc::now())
-                .fetch_one(&mut **tx)
+                .fetch_one(&mut *tx)
                 .await
                 .db()?
                 .try_get("id")
@@ -647,12 +634,12 @@ impl Store for StoreImpl {
     async fn set_password(&self, actor: &str, user_id: i64, password_hash: &str) -> StoreResult<()> {
         let (actor, hash) = (actor.to_owned(), password_hash.to_owned());
         write_tx!(self, |tx| {
-                let done = sqlx::query("UPDATE users SET password_hash = $1 WHERE id = $2").bind(&hash).bind(user_id).execute(&mut **tx).await.db()?;
+                let done = sqlx::query("UPDATE users SET password_hash = $1 WHERE id = $2").bind(&hash).bind(user_id).execute(&mut *tx).await.db()?;
                 if done.rows_affected() == 0 {
                     return Err(StoreError::NotFound { what: format!("user {user_id}") });
                 }
                 // Every session of the user ends with the old password.
-                sqlx::query("DELETE FROM sessions WHERE user_id = $1").bind(user_id).execute(&mut **tx).await.db()?;
+                sqlx::query("DELETE FROM sessions WHERE user_id = $1").bind(user_id).execute(&mut *tx).await.db()?;
                 let entry = NewAuditEntry::new(actor, "user.set_password", format!("user:{user_id}"), "", &serde_json::json!({ "password_hash": hash }));
                 Ok(((), vec![entry]))
             })
@@ -675,18 +662,20 @@ impl Store for StoreImpl {
     }
 
     async fn create_session(&self, token_hash: &str, user_id: i64, expires_at: DateTime<Utc>) -> StoreResult<()> {
-        let mut tx = self.begin_write().await?;
-        sqlx::query("INSERT INTO sessions (token_hash, user_id, created_at, expires_at) VALUES ($1, $2, $3, $4)")
-            .bind(token_hash)
-            .bind(user_id)
-            .bind(Utc::now())
-            .bind(expires_at)
-            .execute(&mut *tx)
-            .await
-            .db()?;
-        // Expired sessions are swept as new ones open, so the table never grows without bound.
-        sqlx::query("DELETE FROM sessions WHERE expires_at < $1").bind(Utc::now()).execute(&mut *tx).await.db()?;
-        tx.commit().await.db()
+        let token_hash = token_hash.to_owned();
+        write_tx!(self, |tx| {
+            sqlx::query("INSERT INTO sessions (token_hash, user_id, created_at, expires_at) VALUES ($1, $2, $3, $4)")
+                .bind(&token_hash)
+                .bind(user_id)
+                .bind(Utc::now())
+                .bind(expires_at)
+                .execute(&mut *tx)
+                .await
+                .db()?;
+            // Expired sessions are swept as new ones open, so the table never grows without bound.
+            sqlx::query("DELETE FROM sessions WHERE expires_at < $1").bind(Utc::now()).execute(&mut *tx).await.db()?;
+            Ok(((), Vec::new()))
+        })
     }
 
     async fn session_user(&self, token_hash: &str, now: DateTime<Utc>) -> StoreResult<Option<User>> {
@@ -695,9 +684,11 @@ impl Store for StoreImpl {
     }
 
     async fn delete_session(&self, token_hash: &str) -> StoreResult<()> {
-        let mut tx = self.begin_write().await?;
-        sqlx::query("DELETE FROM sessions WHERE token_hash = $1").bind(token_hash).execute(&mut *tx).await.db()?;
-        tx.commit().await.db()
+        let token_hash = token_hash.to_owned();
+        write_tx!(self, |tx| {
+            sqlx::query("DELETE FROM sessions WHERE token_hash = $1").bind(&token_hash).execute(&mut *tx).await.db()?;
+            Ok(((), Vec::new()))
+        })
     }
 
     async fn create_api_token(&self, actor: &str, user_id: i64, token_hash: &str) -> StoreResult<()> {
@@ -707,7 +698,7 @@ impl Store for StoreImpl {
                     .bind(&hash)
                     .bind(user_id)
                     .bind(Utc::now())
-                    .execute(&mut **tx)
+                    .execute(&mut *tx)
                     .await
                     .db()?;
                 let entry = NewAuditEntry::new(actor, "user.create_token", format!("user:{user_id}"), "", &serde_json::json!({ "token_hash": hash }));
@@ -733,33 +724,38 @@ impl Store for StoreImpl {
     }
 
     async fn record_sign_in_failure(&self, username: &str, address: &str, at: DateTime<Utc>) -> StoreResult<()> {
-        let mut tx = self.begin_write().await?;
-        sqlx::query("INSERT INTO sign_in_failures (username, address, at) VALUES ($1, $2, $3)")
-            .bind(username)
-            .bind(address)
-            .bind(at)
-            .execute(&mut *tx)
-            .await
-            .db()?;
-        tx.commit().await.db()
+        let (username, address) = (username.to_owned(), address.to_owned());
+        write_tx!(self, |tx| {
+            sqlx::query("INSERT INTO sign_in_failures (username, address, at) VALUES ($1, $2, $3)")
+                .bind(&username)
+                .bind(&address)
+                .bind(at)
+                .execute(&mut *tx)
+                .await
+                .db()?;
+            Ok(((), Vec::new()))
+        })
     }
 
     async fn clear_sign_in_failures(&self, username: &str, address: &str) -> StoreResult<()> {
-        let mut tx = self.begin_write().await?;
-        sqlx::query("DELETE FROM sign_in_failures WHERE username = $1 AND address = $2")
-            .bind(username)
-            .bind(address)
-            .execute(&mut *tx)
-            .await
-            .db()?;
-        tx.commit().await.db()
+        let (username, address) = (username.to_owned(), address.to_owned());
+        write_tx!(self, |tx| {
+            sqlx::query("DELETE FROM sign_in_failures WHERE username = $1 AND address = $2")
+                .bind(&username)
+                .bind(&address)
+                .execute(&mut *tx)
+                .await
+                .db()?;
+            Ok(((), Vec::new()))
+        })
     }
 
     async fn record(&self, entries: Vec<NewAuditEntry>) -> StoreResult<Vec<AuditEntry>> {
-        let mut tx = self.begin_write().await?;
-        let sealed = append_audit(&mut tx, entries).await?;
-        tx.commit().await.db()?;
-        Ok(sealed)
+        // Appended here rather than returned, because the caller wants the sealed entries back.
+        write_tx!(self, |tx| {
+            let sealed = append_audit(tx, entries).await?;
+            Ok((sealed, Vec::new()))
+        })
     }
 
     async fn audit_entries(&self, after_seq: i64, limit: i64) -> StoreResult<Vec<AuditEntry>> {

@@ -31,7 +31,8 @@ macro_rules! conformance_tests {
             users_sessions_and_tokens,
             sign_in_failures_are_counted_per_account_and_address,
             every_change_is_recorded_in_a_valid_chain,
-            concurrent_writers_keep_one_chain
+            concurrent_writers_keep_one_chain,
+            a_failed_write_leaves_concurrent_writes_intact
         );
     };
     (@each $make:expr; $($name:ident),+) => {
@@ -462,4 +463,47 @@ pub async fn concurrent_writers_keep_one_chain(store: Arc<dyn Store>) {
     }
     let verified = store.verify_audit().await.unwrap().unwrap();
     assert_eq!(verified.entries, 40);
+}
+
+/// Writes that fail (here: duplicate codes) change nothing and leave the writes committed beside
+/// them, and the record, intact.
+pub async fn a_failed_write_leaves_concurrent_writes_intact(store: Arc<dyn Store>) {
+    let tasks: Vec<_> = (0..30)
+        .map(|i| {
+            let store = store.clone();
+            tokio::spawn(async move {
+                // Every third village reuses the code of the one before it.
+                let code = if i % 3 == 2 {
+                    format!("C{:02}", i - 1)
+                } else {
+                    format!("C{i:02}")
+                };
+                store
+                    .create_village(
+                        "t",
+                        NewVillage {
+                            code,
+                            name: format!("村{i:02}"),
+                            kind: VillageKind::Village,
+                        },
+                    )
+                    .await
+            })
+        })
+        .collect();
+    let mut ok = 0;
+    let mut conflicts = 0;
+    for t in tasks {
+        match t.await.unwrap() {
+            Ok(_) => ok += 1,
+            Err(StoreError::Conflict { .. }) => conflicts += 1,
+            Err(e) => panic!("unexpected {e:?}"),
+        }
+    }
+    // Which of a pair wins depends on arrival order; exactly one of each pair does.
+    assert_eq!((ok, conflicts), (20, 10));
+    let villages = store.villages().await.unwrap();
+    assert_eq!(villages.len(), 20);
+    let verified = store.verify_audit().await.unwrap().unwrap();
+    assert_eq!(verified.entries, 20, "only committed writes are recorded");
 }

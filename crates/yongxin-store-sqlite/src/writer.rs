@@ -1,0 +1,149 @@
+//! Group commit: every write of this process goes through one writer task, which runs the writes
+//! queued at that moment in a single `BEGIN IMMEDIATE` transaction, each inside its own savepoint,
+//! and commits them with one fsync.
+//!
+//! With `synchronous=FULL` a commit costs a disk flush, so one commit per change caps throughput at
+//! the disk's flush rate (about 1,500–2,000 a second here) however cheap the change is. Sharing the
+//! commit among the changes that arrive while the previous flush is in progress lifts that cap
+//! without weakening durability: nobody is answered before the commit holding their change is on
+//! disk. A change that fails is rolled back to its savepoint and does not disturb the others.
+
+use futures_util::future::BoxFuture;
+use sqlx::sqlite::{SqliteConnection, SqlitePool};
+use tokio::sync::{mpsc, oneshot};
+use yongxin_store::{StoreError, StoreResult};
+
+/// Most writes sharing one commit; bounds how long one transaction holds the write lock.
+const MAX_BATCH: usize = 512;
+
+/// Called once the outcome of the commit is known.
+type Deliver = Box<dyn FnOnce(Result<(), String>) + Send>;
+/// A write: runs on the writer's connection and says whether it succeeded.
+type Job =
+    Box<dyn for<'c> FnOnce(&'c mut SqliteConnection) -> BoxFuture<'c, (bool, Deliver)> + Send>;
+
+/// The handle through which writes reach the writer task.
+#[derive(Debug, Clone)]
+pub struct Writer {
+    queue: mpsc::Sender<Job>,
+}
+
+impl Writer {
+    /// Starts the writer task over a pool.
+    pub fn start(pool: SqlitePool) -> Self {
+        let (queue, jobs) = mpsc::channel(4 * MAX_BATCH);
+        tokio::spawn(run(pool, jobs));
+        Self { queue }
+    }
+
+    /// Runs `work` inside a write transaction and answers once it is durably committed.
+    pub async fn submit<T, F>(&self, work: F) -> StoreResult<T>
+    where
+        T: Send + 'static,
+        F: for<'c> FnOnce(&'c mut SqliteConnection) -> BoxFuture<'c, StoreResult<T>>
+            + Send
+            + 'static,
+    {
+        let (answer, answered) = oneshot::channel();
+        let job: Job = Box::new(move |conn| {
+            Box::pin(async move {
+                let result = work(conn).await;
+                let ok = result.is_ok();
+                let deliver: Deliver = Box::new(move |commit| {
+                    let outcome = match commit {
+                        Ok(()) => result,
+                        Err(e) => Err(StoreError::Unavailable(format!("commit failed: {e}"))),
+                    };
+                    // The caller may have gone away; its change stands all the same.
+                    let _ = answer.send(outcome);
+                });
+                (ok, deliver)
+            })
+        });
+        self.queue
+            .send(job)
+            .await
+            .map_err(|_| StoreError::Unavailable("the database writer has stopped".into()))?;
+        answered
+            .await
+            .map_err(|_| StoreError::Unavailable("the database writer has stopped".into()))?
+    }
+}
+
+async fn run(pool: SqlitePool, mut jobs: mpsc::Receiver<Job>) {
+    while let Some(first) = jobs.recv().await {
+        let mut batch = vec![first];
+        while batch.len() < MAX_BATCH {
+            match jobs.try_recv() {
+                Ok(job) => batch.push(job),
+                Err(_) => break,
+            }
+        }
+        let size = batch.len();
+        let mut conn = match pool.acquire().await {
+            Ok(c) => c,
+            Err(e) => {
+                fail_unrun(batch, &e.to_string());
+                continue;
+            }
+        };
+        if let Err(e) = sqlx::query("BEGIN IMMEDIATE").execute(&mut *conn).await {
+            fail_unrun(batch, &e.to_string());
+            continue;
+        }
+        let mut delivers = Vec::with_capacity(size);
+        let mut broken = None;
+        for job in batch {
+            if let Err(e) = sqlx::query("SAVEPOINT write_job").execute(&mut *conn).await {
+                broken = Some(e.to_string());
+                break;
+            }
+            let (ok, deliver) = job(&mut conn).await;
+            let undone = if ok {
+                Ok(())
+            } else {
+                sqlx::query("ROLLBACK TO write_job")
+                    .execute(&mut *conn)
+                    .await
+                    .map(|_| ())
+            };
+            if let Err(e) = undone.and(
+                sqlx::query("RELEASE write_job")
+                    .execute(&mut *conn)
+                    .await
+                    .map(|_| ()),
+            ) {
+                broken = Some(e.to_string());
+                delivers.push(deliver);
+                break;
+            }
+            delivers.push(deliver);
+        }
+        let outcome = match broken {
+            Some(e) => Err(e),
+            None => sqlx::query("COMMIT")
+                .execute(&mut *conn)
+                .await
+                .map(|_| ())
+                .map_err(|e| e.to_string()),
+        };
+        if let Err(e) = &outcome {
+            tracing::error!(error.message = %e, batch.size = size, "write batch failed");
+            let _ = sqlx::query("ROLLBACK").execute(&mut *conn).await;
+        }
+        tracing::trace!(batch.size = size, "write batch committed");
+        for deliver in delivers {
+            deliver(outcome.clone());
+        }
+        // Jobs never run because the batch broke were dropped with it; their callers see the
+        // writer's answer channel close and get an error, which is the truth: nothing was written.
+    }
+}
+
+/// Answers every job of a batch that could not start; each job must still run to deliver, so it
+/// is given nothing to do: dropping it closes its answer channel, which the caller reads as
+/// unavailable.
+fn fail_unrun(batch: Vec<Job>, error: &str) {
+    tracing::error!(error.message = %error, batch.size = batch.len(), "write batch could not start");
+    drop(batch);
+}
