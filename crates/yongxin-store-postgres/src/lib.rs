@@ -67,6 +67,38 @@ impl PostgresStore {
         Ok(Self { pool })
     }
 
+    /// A migrated store in a new schema of its own, for one test. Schemas that earlier test runs
+    /// left behind (named `yx_test_<unix seconds>_…`, older than an hour) are dropped first, so a
+    /// shared test database does not fill up with them.
+    pub async fn open_for_test(url: &str) -> StoreResult<Self> {
+        let now = chrono::Utc::now().timestamp();
+        let setup = PgPoolOptions::new()
+            .max_connections(1)
+            .connect(url)
+            .await
+            .map_err(db_err)?;
+        let stale: Vec<String> = sqlx::query_scalar(
+            "SELECT nspname FROM pg_namespace WHERE nspname LIKE 'yx\\_test\\_%' ORDER BY nspname",
+        )
+        .fetch_all(&setup)
+        .await
+        .map_err(db_err)?;
+        for schema in stale {
+            let born: Option<i64> = schema.split('_').nth(2).and_then(|s| s.parse().ok());
+            if born.is_some_and(|b| now - b > 3600) {
+                // Another run may drop it at the same moment; that is fine.
+                let _ = sqlx::query(&format!("DROP SCHEMA IF EXISTS {schema} CASCADE"))
+                    .execute(&setup)
+                    .await;
+            }
+        }
+        setup.close().await;
+        let schema = format!("yx_test_{now}_{:016x}", rand::random::<u64>());
+        let store = Self::open_in_schema(url, Some(&schema)).await?;
+        store.migrate().await?;
+        Ok(store)
+    }
+
     /// Applies every pending migration.
     pub async fn migrate(&self) -> StoreResult<()> {
         MIGRATOR

@@ -12,11 +12,7 @@ async fn fresh() -> Option<Arc<dyn Store>> {
         eprintln!("skipped: YONGXIN_TEST_POSTGRES_URL is not set");
         return None;
     };
-    let schema = format!("yx_test_{:016x}", rand::random::<u64>());
-    let store = PostgresStore::open_in_schema(&url, Some(&schema))
-        .await
-        .unwrap();
-    store.migrate().await.unwrap();
+    let store = PostgresStore::open_for_test(&url).await.unwrap();
     Some(Arc::new(store))
 }
 
@@ -28,11 +24,7 @@ async fn tampering_with_the_record_is_detected() {
         eprintln!("skipped: YONGXIN_TEST_POSTGRES_URL is not set");
         return;
     };
-    let schema = format!("yx_test_{:016x}", rand::random::<u64>());
-    let store = PostgresStore::open_in_schema(&url, Some(&schema))
-        .await
-        .unwrap();
-    store.migrate().await.unwrap();
+    let store = PostgresStore::open_for_test(&url).await.unwrap();
     let demo = yongxin_domain::demo::generate(1, yongxin_domain::demo::DemoSize::SMALL);
     yongxin_store::demo::load(&store, &demo, "x").await.unwrap();
     sqlx::query("DELETE FROM audit_log WHERE seq = 5")
@@ -41,4 +33,24 @@ async fn tampering_with_the_record_is_detected() {
         .unwrap();
     let err = store.verify_audit().await.unwrap().unwrap_err();
     assert_eq!(err.first_bad_seq(), 5);
+}
+
+#[tokio::test]
+async fn schemas_left_by_old_test_runs_are_dropped() {
+    let Some(url) = std::env::var("YONGXIN_TEST_POSTGRES_URL").ok() else {
+        eprintln!("skipped: YONGXIN_TEST_POSTGRES_URL is not set");
+        return;
+    };
+    let first = PostgresStore::open_for_test(&url).await.unwrap();
+    sqlx::query("CREATE SCHEMA IF NOT EXISTS yx_test_1000_old")
+        .execute(first.pool())
+        .await
+        .unwrap();
+    let second = PostgresStore::open_for_test(&url).await.unwrap();
+    let left: i64 =
+        sqlx::query_scalar("SELECT COUNT(*) FROM pg_namespace WHERE nspname = 'yx_test_1000_old'")
+            .fetch_one(second.pool())
+            .await
+            .unwrap();
+    assert_eq!(left, 0);
 }

@@ -49,11 +49,7 @@ impl TestApp {
                     eprintln!("skipped: YONGXIN_TEST_POSTGRES_URL is not set");
                     return None;
                 };
-                let schema = format!("yx_app_{:016x}", rand::random::<u64>());
-                let s = PostgresStore::open_in_schema(&url, Some(&schema))
-                    .await
-                    .unwrap();
-                s.migrate().await.unwrap();
+                let s = PostgresStore::open_for_test(&url).await.unwrap();
                 Arc::new(s)
             }
         };
