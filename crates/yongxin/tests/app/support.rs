@@ -152,6 +152,16 @@ impl TestApp {
     }
 }
 
+/// GETs a page and returns its text.
+pub async fn page(client: &Client, url: String) -> String {
+    client.get(url).send().await.unwrap().text().await.unwrap()
+}
+
+/// GETs a JSON document.
+pub async fn json(client: &Client, url: String) -> serde_json::Value {
+    client.get(url).send().await.unwrap().json().await.unwrap()
+}
+
 /// Runs each listed test once per backend.
 #[macro_export]
 macro_rules! on_each_backend {

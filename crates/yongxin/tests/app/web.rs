@@ -4,7 +4,7 @@ use reqwest::Method;
 use yongxin_domain::Role;
 
 use crate::on_each_backend;
-use crate::support::TestApp;
+use crate::support::{json, page, TestApp};
 
 on_each_backend!(
     every_route_answers_every_role_as_intended,
@@ -238,14 +238,7 @@ async fn sessions_use_safe_cookies(app: TestApp) {
         .unwrap();
     assert!(cookie.contains("; Secure"), "{cookie}");
     // Signing out ends the session on the server, not just in the browser.
-    let html = client
-        .get(app.url("/"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let html = page(&client, app.url("/")).await;
     assert!(html.contains("/sign-out"));
     let res = client
         .post(app.url("/sign-out"))
@@ -347,43 +340,22 @@ async fn lists_are_masked_and_every_full_view_is_recorded(app: TestApp) {
     let detail = app.store.household(own).await.unwrap();
     let head_id = detail.members[0].id_number.clone();
     let grid = app.sign_in_as(Role::GridWorker).await;
-    let list = grid
-        .get(app.url("/households"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let list = page(&grid, app.url("/households")).await;
     assert!(
         list.contains(&format!("{}********{}", &head_id[..6], &head_id[14..])),
         "masked ID in list"
     );
     assert!(!list.contains(&head_id), "full ID must not be in a list");
-    let page = grid
-        .get(app.url(&format!("/households/{own}")))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
-    assert!(!page.contains(&head_id));
+    let detail_page = page(&grid, app.url(&format!("/households/{own}"))).await;
+    assert!(!detail_page.contains(&head_id));
     assert!(
-        page.contains(&detail.grid.cadre_name),
+        detail_page.contains(&detail.grid.cadre_name),
         "the responsible cadre is named"
     );
 
     let before = app.store.audit_head().await.unwrap().unwrap().0;
-    let page = grid
-        .get(app.url(&format!("/households/{own}?full=1")))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
-    assert!(page.contains(&head_id));
+    let full_page = page(&grid, app.url(&format!("/households/{own}?full=1"))).await;
+    assert!(full_page.contains(&head_id));
     let last = &app.store.recent_audit_entries(1).await.unwrap()[0];
     assert_eq!(
         (last.seq, last.actor.as_str(), last.action.as_str()),
@@ -391,14 +363,11 @@ async fn lists_are_masked_and_every_full_view_is_recorded(app: TestApp) {
     );
     assert_eq!(last.entity, format!("household:{own}"));
 
-    let api = grid
-        .get(app.url(&format!("/api/v1/households/{own}?full=true")))
-        .send()
-        .await
-        .unwrap()
-        .json::<serde_json::Value>()
-        .await
-        .unwrap();
+    let api = json(
+        &grid,
+        app.url(&format!("/api/v1/households/{own}?full=true")),
+    )
+    .await;
     assert_eq!(api["members"][0]["id_number"], head_id.as_str());
     assert_eq!(app.store.audit_head().await.unwrap().unwrap().0, before + 2);
 
@@ -528,14 +497,7 @@ async fn household_search_and_paging(app: TestApp) {
     let found = get(format!("q={}", &head_id[14..])).await;
     assert!(!found.to_string().contains(head_id), "API lists are masked");
     // The HTML list pages and filters too.
-    let html = admin
-        .get(app.url("/households?per_page=2&page=2"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let html = page(&admin, app.url("/households?per_page=2&page=2")).await;
     assert!(html.contains("rel=\"prev\"") && html.contains("rel=\"next\""));
     let res = admin
         .get(app.url("/households?page=abc"))
@@ -546,27 +508,17 @@ async fn household_search_and_paging(app: TestApp) {
     // A village officer filtering on another village gets nothing, not that village.
     let village = app.sign_in_as(Role::VillageOfficer).await;
     let other = app.store.villages().await.unwrap()[1].id;
-    let found: serde_json::Value = village
-        .get(app.url(&format!("/api/v1/households?village={other}")))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let found: serde_json::Value = json(
+        &village,
+        app.url(&format!("/api/v1/households?village={other}")),
+    )
+    .await;
     assert_eq!(found["total"], 0);
 }
 
 async fn the_language_choice_is_remembered(app: TestApp) {
     let client = app.client();
-    let html = client
-        .get(app.url("/sign-in"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let html = page(&client, app.url("/sign-in")).await;
     assert!(html.contains("<html lang=\"zh-CN\">") && html.contains("登录"));
     let res = client
         .get(app.url("/lang?set=en&next=/sign-in"))
@@ -575,14 +527,7 @@ async fn the_language_choice_is_remembered(app: TestApp) {
         .unwrap();
     assert_eq!(res.status(), 303);
     assert_eq!(res.headers()["location"], "/sign-in");
-    let html = client
-        .get(app.url("/sign-in"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let html = page(&client, app.url("/sign-in")).await;
     assert!(
         html.contains("<html lang=\"en\">") && html.contains("User name"),
         "{html}"
