@@ -5,6 +5,7 @@
 //! subdistrict. Storage and the web call into this crate; it calls nothing outside itself.
 #![forbid(unsafe_code)]
 
+pub mod appeal;
 pub mod audit;
 pub mod calendar;
 pub mod demo;

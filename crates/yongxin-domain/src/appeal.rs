@@ -1,0 +1,660 @@
+//! 诉求办理: the lifecycle of an appeal, as a pure state machine.
+//!
+//! submitted → accepted (受理) | declined (不予受理) → assigned (派单) → contacted → in progress →
+//! answered (办结) → rated (回访) → closed. A dissatisfied rating reopens the case (重办) until the
+//! policy's limit; a case may be transferred (转办) or returned for re-dispatch (退回) with a
+//! reason, merged into another (并单), and an unrated answer closes by itself after some days.
+//! Who may take which action is decided at the edge; here is only what the case allows.
+
+use serde::{Deserialize, Serialize};
+
+/// Longest text a person may write into a case (description, note, reply, reason).
+pub const MAX_TEXT_CHARS: usize = 4000;
+
+macro_rules! codes {
+    ($(#[$doc:meta])* $name:ident { $($(#[$vdoc:meta])* $variant:ident = $code:literal),+ $(,)? }) => {
+        $(#[$doc])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+        #[serde(rename_all = "snake_case")]
+        pub enum $name { $($(#[$vdoc])* $variant),+ }
+
+        impl $name {
+            /// Every value.
+            pub const ALL: &'static [$name] = &[$($name::$variant),+];
+
+            /// The stable code stored and sent over APIs.
+            pub fn code(self) -> &'static str {
+                match self { $($name::$variant => $code),+ }
+            }
+
+            /// Reads a stored code.
+            pub fn parse(s: &str) -> Option<Self> {
+                Self::ALL.iter().copied().find(|v| v.code() == s.trim())
+            }
+        }
+    };
+}
+
+codes! {
+    /// Where a case stands.
+    AppealStatus {
+        /// 已提交: waiting to be accepted.
+        Submitted = "submitted",
+        /// 已受理: accepted, waiting to be dispatched.
+        Accepted = "accepted",
+        /// 不予受理: declined with a reason (final).
+        Declined = "declined",
+        /// 已派单: with a department or cadre.
+        Assigned = "assigned",
+        /// 已联系: the handler has contacted the resident.
+        Contacted = "contacted",
+        /// 办理中
+        InProgress = "in_progress",
+        /// 已办结: answered, waiting for the resident's rating.
+        Answered = "answered",
+        /// 已关闭 (final)
+        Closed = "closed",
+        /// 已并单: merged into another case (final).
+        Merged = "merged",
+    }
+}
+
+impl AppealStatus {
+    /// Whether the case still needs work or a rating.
+    pub fn is_open(self) -> bool {
+        !matches!(
+            self,
+            AppealStatus::Declined | AppealStatus::Closed | AppealStatus::Merged
+        )
+    }
+
+    /// Open311's two states.
+    pub fn open311(self) -> &'static str {
+        if self.is_open() {
+            "open"
+        } else {
+            "closed"
+        }
+    }
+}
+
+codes! {
+    /// 紧急程度
+    Urgency {
+        /// 一般
+        Normal = "normal",
+        /// 紧急
+        Urgent = "urgent",
+    }
+}
+
+codes! {
+    /// 回访评价: the resident's rating of the answer.
+    Rating {
+        /// 满意
+        Satisfied = "satisfied",
+        /// 基本满意
+        BasicallySatisfied = "basically_satisfied",
+        /// 不满意
+        Dissatisfied = "dissatisfied",
+    }
+}
+
+impl Rating {
+    /// Whether the rating counts toward the satisfaction rate.
+    pub fn is_satisfied(self) -> bool {
+        self != Rating::Dissatisfied
+    }
+}
+
+codes! {
+    /// 来源渠道: how the appeal arrived.
+    Channel {
+        /// Resident web form, signed in.
+        Web = "web",
+        /// Web form without an account (name and phone given).
+        Anonymous = "anonymous",
+        /// 电话: entered at the desk from a phone call.
+        Phone = "phone",
+        /// 来访: entered at the desk for a walk-in.
+        WalkIn = "walk_in",
+        /// 走访: raised during a door-to-door visit.
+        Visit = "visit",
+        /// 来信
+        Letter = "letter",
+        /// JSON API.
+        Api = "api",
+        /// Open311 GeoReport v2.
+        Open311 = "open311",
+    }
+}
+
+/// What the office (or the resident) does to a case.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AppealAction {
+    /// 受理
+    Accept,
+    /// 不予受理, with the reason told to the resident.
+    Decline {
+        /// Why.
+        reason: String,
+    },
+    /// 派单 to a department and/or a cadre.
+    Assign {
+        /// Department name, if any.
+        department: Option<String>,
+        /// Cadre's user id, if any.
+        cadre: Option<i64>,
+    },
+    /// 转办: to another department or cadre, with a reason.
+    Transfer {
+        /// Why.
+        reason: String,
+        /// New department, if any.
+        department: Option<String>,
+        /// New cadre, if any.
+        cadre: Option<i64>,
+    },
+    /// 退回: back to dispatch, with a reason.
+    Return {
+        /// Why.
+        reason: String,
+    },
+    /// The handler has reached the resident.
+    Contact,
+    /// A note; some are shown to the resident.
+    Note {
+        /// The note.
+        text: String,
+        /// Whether the resident sees it.
+        visible: bool,
+    },
+    /// 办结, with the written reply.
+    Answer {
+        /// The reply.
+        reply: String,
+    },
+    /// 回访: the resident's rating.
+    Rate {
+        /// The rating.
+        rating: Rating,
+    },
+    /// 并单 into another case.
+    Merge {
+        /// The case this one joins.
+        into: i64,
+    },
+    /// Closing an answer nobody rated in time.
+    AutoClose,
+}
+
+impl AppealAction {
+    /// The stable code of the action (`accept`, `decline`, …).
+    pub fn code(&self) -> &'static str {
+        match self {
+            AppealAction::Accept => "accept",
+            AppealAction::Decline { .. } => "decline",
+            AppealAction::Assign { .. } => "assign",
+            AppealAction::Transfer { .. } => "transfer",
+            AppealAction::Return { .. } => "return",
+            AppealAction::Contact => "contact",
+            AppealAction::Note { .. } => "note",
+            AppealAction::Answer { .. } => "answer",
+            AppealAction::Rate { .. } => "rate",
+            AppealAction::Merge { .. } => "merge",
+            AppealAction::AutoClose => "auto_close",
+        }
+    }
+}
+
+/// Who must hear of a transition.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Notice {
+    /// The resident: accepted.
+    ResidentAccepted,
+    /// The resident: declined, with the reason.
+    ResidentDeclined,
+    /// The resident: answered, please rate.
+    ResidentAnswered,
+    /// The resident: closed.
+    ResidentClosed,
+    /// The assigned cadre: a new case.
+    CadreAssigned,
+}
+
+/// The settings the lifecycle follows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct AppealPolicy {
+    /// How many times dissatisfied ratings may reopen a case.
+    pub reopen_limit: u32,
+}
+
+impl Default for AppealPolicy {
+    fn default() -> Self {
+        Self { reopen_limit: 2 }
+    }
+}
+
+/// What the lifecycle needs to know of a case.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct AppealState {
+    /// Where it stands.
+    pub status: AppealStatus,
+    /// Times it was reopened.
+    pub reopen_count: u32,
+}
+
+/// The outcome of an allowed action.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Transition {
+    /// The new status.
+    pub to: AppealStatus,
+    /// Whether this reopened the case (重办).
+    pub reopened: bool,
+    /// Whether this counts as the first contact (an answer given without a separate contact).
+    pub contacted: bool,
+    /// Who must be told.
+    pub notices: Vec<Notice>,
+}
+
+/// Why an action was refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum AppealError {
+    /// The case's status does not allow the action.
+    #[error("a case that is {status:?} cannot be given the action {action}")]
+    NotAllowed {
+        /// The action's code.
+        action: &'static str,
+        /// The case's status.
+        status: AppealStatus,
+    },
+    /// A required text is empty.
+    #[error("{field} is required")]
+    Required {
+        /// Which text.
+        field: &'static str,
+    },
+    /// A text is longer than [`MAX_TEXT_CHARS`].
+    #[error("{field} is longer than {max} characters")]
+    TooLong {
+        /// Which text.
+        field: &'static str,
+        /// The limit.
+        max: usize,
+    },
+    /// An assignment names neither a department nor a cadre.
+    #[error("an assignment needs a department or a cadre")]
+    NoAssignee,
+    /// A case cannot be merged into itself.
+    #[error("a case cannot be merged into itself")]
+    MergeIntoSelf,
+}
+
+/// Checks a text a person wrote: present when `required`, at most [`MAX_TEXT_CHARS`].
+pub fn check_text(field: &'static str, text: &str, required: bool) -> Result<(), AppealError> {
+    if required && text.trim().is_empty() {
+        return Err(AppealError::Required { field });
+    }
+    if text.chars().count() > MAX_TEXT_CHARS {
+        return Err(AppealError::TooLong {
+            field,
+            max: MAX_TEXT_CHARS,
+        });
+    }
+    Ok(())
+}
+
+impl AppealState {
+    /// A new case.
+    pub fn new() -> Self {
+        Self {
+            status: AppealStatus::Submitted,
+            reopen_count: 0,
+        }
+    }
+
+    /// Decides what an action does to the case with id `self_id`, or why it cannot be taken.
+    pub fn apply(
+        &self,
+        self_id: i64,
+        action: &AppealAction,
+        policy: &AppealPolicy,
+    ) -> Result<Transition, AppealError> {
+        use AppealStatus as S;
+        let status = self.status;
+        let refuse = || AppealError::NotAllowed {
+            action: action.code(),
+            status,
+        };
+        let go = |to: AppealStatus, notices: Vec<Notice>| Transition {
+            to,
+            reopened: false,
+            contacted: false,
+            notices,
+        };
+        let handling = matches!(status, S::Assigned | S::Contacted | S::InProgress);
+        match action {
+            AppealAction::Accept if status == S::Submitted => {
+                Ok(go(S::Accepted, vec![Notice::ResidentAccepted]))
+            }
+            AppealAction::Decline { reason } if status == S::Submitted => {
+                check_text("reason", reason, true)?;
+                Ok(go(S::Declined, vec![Notice::ResidentDeclined]))
+            }
+            AppealAction::Assign { department, cadre } if status == S::Accepted => {
+                if department.as_deref().is_none_or(|d| d.trim().is_empty()) && cadre.is_none() {
+                    return Err(AppealError::NoAssignee);
+                }
+                Ok(go(S::Assigned, vec![Notice::CadreAssigned]))
+            }
+            AppealAction::Transfer {
+                reason,
+                department,
+                cadre,
+            } if handling => {
+                check_text("reason", reason, true)?;
+                if department.as_deref().is_none_or(|d| d.trim().is_empty()) && cadre.is_none() {
+                    return Err(AppealError::NoAssignee);
+                }
+                Ok(go(S::Assigned, vec![Notice::CadreAssigned]))
+            }
+            AppealAction::Return { reason } if handling => {
+                check_text("reason", reason, true)?;
+                Ok(go(S::Accepted, vec![]))
+            }
+            AppealAction::Contact if status == S::Assigned => Ok(go(S::Contacted, vec![])),
+            AppealAction::Note { text, .. } if handling || status == S::Answered => {
+                check_text("note", text, true)?;
+                let to = if matches!(status, S::Contacted | S::InProgress) {
+                    S::InProgress
+                } else {
+                    status
+                };
+                Ok(go(to, vec![]))
+            }
+            AppealAction::Answer { reply } if handling => {
+                check_text("reply", reply, true)?;
+                let mut t = go(S::Answered, vec![Notice::ResidentAnswered]);
+                t.contacted = status == S::Assigned;
+                Ok(t)
+            }
+            AppealAction::Rate { rating } if status == S::Answered => {
+                if *rating == Rating::Dissatisfied && self.reopen_count < policy.reopen_limit {
+                    let mut t = go(S::Assigned, vec![Notice::CadreAssigned]);
+                    t.reopened = true;
+                    Ok(t)
+                } else {
+                    Ok(go(S::Closed, vec![Notice::ResidentClosed]))
+                }
+            }
+            AppealAction::AutoClose if status == S::Answered => {
+                Ok(go(S::Closed, vec![Notice::ResidentClosed]))
+            }
+            AppealAction::Merge { into } if status.is_open() && status != S::Answered => {
+                if *into == self_id {
+                    return Err(AppealError::MergeIntoSelf);
+                }
+                Ok(go(S::Merged, vec![]))
+            }
+            _ => Err(refuse()),
+        }
+    }
+}
+
+impl Default for AppealState {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use AppealStatus as S;
+
+    fn actions() -> Vec<AppealAction> {
+        vec![
+            AppealAction::Accept,
+            AppealAction::Decline {
+                reason: "不属于受理范围".into(),
+            },
+            AppealAction::Assign {
+                department: Some("城管科".into()),
+                cadre: None,
+            },
+            AppealAction::Transfer {
+                reason: "职责不符".into(),
+                department: None,
+                cadre: Some(7),
+            },
+            AppealAction::Return {
+                reason: "派错".into(),
+            },
+            AppealAction::Contact,
+            AppealAction::Note {
+                text: "已到现场".into(),
+                visible: true,
+            },
+            AppealAction::Answer {
+                reply: "已修复".into(),
+            },
+            AppealAction::Rate {
+                rating: Rating::Satisfied,
+            },
+            AppealAction::Merge { into: 99 },
+            AppealAction::AutoClose,
+        ]
+    }
+
+    /// The whole table: for every status and action, the status it leads to, or `None` if refused.
+    fn expected(status: S, action: &str) -> Option<S> {
+        let handling = matches!(status, S::Assigned | S::Contacted | S::InProgress);
+        match (status, action) {
+            (S::Submitted, "accept") => Some(S::Accepted),
+            (S::Submitted, "decline") => Some(S::Declined),
+            (S::Accepted, "assign") => Some(S::Assigned),
+            (_, "transfer") if handling => Some(S::Assigned),
+            (_, "return") if handling => Some(S::Accepted),
+            (S::Assigned, "contact") => Some(S::Contacted),
+            (S::Assigned, "note") => Some(S::Assigned),
+            (S::Contacted | S::InProgress, "note") => Some(S::InProgress),
+            (S::Answered, "note") => Some(S::Answered),
+            (_, "answer") if handling => Some(S::Answered),
+            (S::Answered, "rate") | (S::Answered, "auto_close") => Some(S::Closed),
+            (S::Submitted | S::Accepted | S::Assigned | S::Contacted | S::InProgress, "merge") => {
+                Some(S::Merged)
+            }
+            _ => None,
+        }
+    }
+
+    #[test]
+    fn every_status_and_action_follows_the_table() {
+        let policy = AppealPolicy::default();
+        for status in S::ALL {
+            for action in actions() {
+                let state = AppealState {
+                    status: *status,
+                    reopen_count: 0,
+                };
+                let got = state.apply(1, &action, &policy).map(|t| t.to);
+                match expected(*status, action.code()) {
+                    Some(to) => assert_eq!(got, Ok(to), "{status:?} + {}", action.code()),
+                    None => assert_eq!(
+                        got,
+                        Err(AppealError::NotAllowed {
+                            action: action.code(),
+                            status: *status
+                        }),
+                        "{status:?} + {}",
+                        action.code()
+                    ),
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn dissatisfied_reopens_until_the_limit() {
+        let policy = AppealPolicy { reopen_limit: 2 };
+        let rate = AppealAction::Rate {
+            rating: Rating::Dissatisfied,
+        };
+        for (count, reopened) in [(0, true), (1, true), (2, false), (3, false)] {
+            let t = AppealState {
+                status: S::Answered,
+                reopen_count: count,
+            }
+            .apply(1, &rate, &policy)
+            .expect("allowed");
+            assert_eq!(t.reopened, reopened, "after {count} reopenings");
+            assert_eq!(t.to, if reopened { S::Assigned } else { S::Closed });
+        }
+        let t = AppealState {
+            status: S::Answered,
+            reopen_count: 0,
+        }
+        .apply(
+            1,
+            &AppealAction::Rate {
+                rating: Rating::BasicallySatisfied,
+            },
+            &policy,
+        )
+        .expect("allowed");
+        assert_eq!(
+            (t.to, t.reopened, t.notices),
+            (S::Closed, false, vec![Notice::ResidentClosed])
+        );
+        let none = AppealPolicy { reopen_limit: 0 };
+        assert_eq!(
+            AppealState {
+                status: S::Answered,
+                reopen_count: 0
+            }
+            .apply(1, &rate, &none)
+            .expect("ok")
+            .to,
+            S::Closed
+        );
+    }
+
+    #[test]
+    fn reasons_replies_and_assignees_are_required() {
+        let p = AppealPolicy::default();
+        let submitted = AppealState::new();
+        assert_eq!(
+            submitted.apply(
+                1,
+                &AppealAction::Decline {
+                    reason: "  ".into()
+                },
+                &p
+            ),
+            Err(AppealError::Required { field: "reason" })
+        );
+        let accepted = AppealState {
+            status: S::Accepted,
+            reopen_count: 0,
+        };
+        assert_eq!(
+            accepted.apply(
+                1,
+                &AppealAction::Assign {
+                    department: Some(" ".into()),
+                    cadre: None
+                },
+                &p
+            ),
+            Err(AppealError::NoAssignee)
+        );
+        let assigned = AppealState {
+            status: S::Assigned,
+            reopen_count: 0,
+        };
+        assert_eq!(
+            assigned.apply(
+                1,
+                &AppealAction::Answer {
+                    reply: String::new()
+                },
+                &p
+            ),
+            Err(AppealError::Required { field: "reply" })
+        );
+        let long = "字".repeat(MAX_TEXT_CHARS + 1);
+        assert_eq!(
+            assigned.apply(
+                1,
+                &AppealAction::Note {
+                    text: long,
+                    visible: false
+                },
+                &p
+            ),
+            Err(AppealError::TooLong {
+                field: "note",
+                max: MAX_TEXT_CHARS
+            })
+        );
+        assert!(check_text("description", &"字".repeat(MAX_TEXT_CHARS), true).is_ok());
+        assert_eq!(
+            assigned.apply(5, &AppealAction::Merge { into: 5 }, &p),
+            Err(AppealError::MergeIntoSelf)
+        );
+    }
+
+    #[test]
+    fn an_answer_without_a_contact_counts_as_the_contact_and_notices_go_out() {
+        let p = AppealPolicy::default();
+        let t = AppealState {
+            status: S::Assigned,
+            reopen_count: 0,
+        }
+        .apply(
+            1,
+            &AppealAction::Answer {
+                reply: "好".into()
+            },
+            &p,
+        )
+        .expect("ok");
+        assert!(t.contacted);
+        assert_eq!(t.notices, vec![Notice::ResidentAnswered]);
+        let t = AppealState {
+            status: S::InProgress,
+            reopen_count: 0,
+        }
+        .apply(
+            1,
+            &AppealAction::Answer {
+                reply: "好".into()
+            },
+            &p,
+        )
+        .expect("ok");
+        assert!(!t.contacted);
+        assert_eq!(
+            AppealState::new()
+                .apply(1, &AppealAction::Accept, &p)
+                .expect("ok")
+                .notices,
+            vec![Notice::ResidentAccepted]
+        );
+    }
+
+    #[test]
+    fn codes_round_trip() {
+        for s in S::ALL {
+            assert_eq!(S::parse(s.code()), Some(*s));
+        }
+        for c in Channel::ALL {
+            assert_eq!(Channel::parse(c.code()), Some(*c));
+        }
+        assert_eq!(S::Closed.open311(), "closed");
+        assert_eq!(S::InProgress.open311(), "open");
+        assert!(Rating::BasicallySatisfied.is_satisfied());
+        assert!(!Rating::Dissatisfied.is_satisfied());
+    }
+}
