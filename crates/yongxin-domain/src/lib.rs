@@ -8,6 +8,7 @@
 pub mod appeal;
 pub mod audit;
 pub mod calendar;
+pub mod catalogue;
 pub mod demo;
 pub mod id_number;
 pub mod phone;
