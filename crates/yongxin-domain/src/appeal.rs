@@ -658,3 +658,55 @@ mod tests {
         assert!(!Rating::Dissatisfied.is_satisfied());
     }
 }
+
+/// 案件编号: the number a resident is given, the local submission date followed by the id padded
+/// to six digits (`20261127000123`). It carries the id, so no separate column is needed.
+pub fn appeal_number(id: i64, created_at: chrono::DateTime<chrono::Utc>) -> String {
+    format!(
+        "{}{id:06}",
+        created_at
+            .with_timezone(&crate::time::shanghai())
+            .format("%Y%m%d")
+    )
+}
+
+/// The id inside a case number, if it is one; the caller checks the date against the case.
+pub fn parse_appeal_number(number: &str) -> Option<(chrono::NaiveDate, i64)> {
+    let n = number.trim();
+    if n.len() < 14 || !n.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    let date = chrono::NaiveDate::parse_from_str(&n[..8], "%Y%m%d").ok()?;
+    Some((date, n[8..].parse().ok()?))
+}
+
+#[cfg(test)]
+mod number_tests {
+    use super::*;
+    use chrono::TimeZone;
+
+    #[test]
+    fn numbers_carry_the_local_date_and_the_id() {
+        // 20:00 UTC on 26 November is 04:00 on 27 November in Shanghai.
+        let at = chrono::Utc
+            .with_ymd_and_hms(2026, 11, 26, 20, 0, 0)
+            .single()
+            .expect("t");
+        assert_eq!(appeal_number(123, at), "20261127000123");
+        assert_eq!(appeal_number(1_234_567, at), "202611271234567");
+        assert_eq!(
+            parse_appeal_number("20261127000123"),
+            Some((
+                chrono::NaiveDate::from_ymd_opt(2026, 11, 27).expect("d"),
+                123
+            ))
+        );
+        assert_eq!(
+            parse_appeal_number("202611271234567").map(|p| p.1),
+            Some(1_234_567)
+        );
+        assert_eq!(parse_appeal_number("2026112700012"), None);
+        assert_eq!(parse_appeal_number("20261327000123"), None);
+        assert_eq!(parse_appeal_number("2026112700012x"), None);
+    }
+}

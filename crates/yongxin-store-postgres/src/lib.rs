@@ -13,6 +13,8 @@ use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
 type Db = sqlx::Postgres;
 type StoreImpl = PostgresStore;
 const BACKEND: &str = "postgres";
+// Rows read in a write are locked until it commits, so two nodes never act on the same state.
+const ROW_LOCK: &str = " FOR UPDATE";
 const AUDIT_HEAD_LOCK: &str = "SELECT seq, hash FROM audit_head WHERE id = 1 FOR UPDATE";
 
 /// The PostgreSQL migrations, embedded in the binary.

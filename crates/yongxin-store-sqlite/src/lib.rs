@@ -20,6 +20,8 @@ type Db = sqlx::Sqlite;
 type StoreImpl = SqliteStore;
 const BACKEND: &str = "sqlite";
 // BEGIN IMMEDIATE already holds the database's single write lock, so a plain read suffices.
+// The writer holds the only write lock, so rows read in a write need no lock of their own.
+const ROW_LOCK: &str = "";
 const AUDIT_HEAD_LOCK: &str = "SELECT seq, hash FROM audit_head WHERE id = 1";
 
 /// The SQLite migrations, embedded in the binary.

@@ -19,9 +19,11 @@ use sqlx::{QueryBuilder, Row};
 use yongxin_domain::audit::GENESIS_HASH;
 use yongxin_domain::registry::{flags_to_codes, parse_flags, Relation, Sex, VillageKind};
 use yongxin_domain::roster::{HouseholdRecord, RegistryLookup};
+use yongxin_domain::appeal::{appeal_number, AppealAction, AppealError, AppealPolicy, AppealState, AppealStatus, Channel, Notice, Rating, Urgency};
+use yongxin_domain::catalogue::Category;
 use yongxin_domain::{AuditEntry, NewAuditEntry, Role, Scope};
 use yongxin_store::{
-    Grid, HouseholdDetail, HouseholdPage, HouseholdQuery, HouseholdSummary, ImportSummary, Member, NewGrid, NewUser,
+    Appeal, AppealEvent, AppealPage, AppealQuery, AppealScope, NewAppeal, Grid, HouseholdDetail, HouseholdPage, HouseholdQuery, HouseholdSummary, ImportSummary, Member, NewGrid, NewUser,
     NewVillage, PoolStats, RosterEntry, SignInFailures, Store, StoreError, StoreResult, User, Village,
 };
 
@@ -228,6 +230,168 @@ fn push_household_filters(qb: &mut QueryBuilder<'static, Db>, q: &HouseholdQuery
             qb.push(" OR s.phone_last4 = ").push_bind(last4);
         }
         qb.push("))");
+    }
+}
+
+
+const APPEAL_SELECT: &str = "SELECT a.id, a.category_code, a.urgency, a.channel, a.status, a.title, a.description, a.answers, \
+     a.address, a.latitude, a.longitude, a.village_id, v.name AS village_name, a.grid_id, a.household_id, \
+     a.resident_user_id, a.contact_name, a.contact_phone, a.department, a.cadre_user_id, c.display_name AS cadre_name, \
+     a.reopen_count, a.merged_into, a.reply, a.rating, a.created_at, a.contact_due, a.resolution_due, a.contacted_at, \
+     a.answered_at, a.rated_at, a.closed_at, a.updated_at \
+     FROM appeals a LEFT JOIN villages v ON v.id = a.village_id LEFT JOIN users c ON c.id = a.cadre_user_id";
+
+fn appeal_from(row: &DbRow) -> StoreResult<Appeal> {
+    let code = |col: &str| -> StoreResult<String> { row.try_get(col).db() };
+    let urgency = code("urgency")?;
+    let channel = code("channel")?;
+    let status = code("status")?;
+    let answers: String = code("answers")?;
+    let rating: Option<String> = row.try_get("rating").db()?;
+    let id: i64 = row.try_get("id").db()?;
+    let created_at: DateTime<Utc> = row.try_get("created_at").db()?;
+    Ok(Appeal {
+        id,
+        number: appeal_number(id, created_at),
+        category: code("category_code")?,
+        urgency: Urgency::parse(&urgency).ok_or_else(|| corrupt("urgency", &urgency))?,
+        channel: Channel::parse(&channel).ok_or_else(|| corrupt("channel", &channel))?,
+        status: AppealStatus::parse(&status).ok_or_else(|| corrupt("status", &status))?,
+        title: code("title")?,
+        description: code("description")?,
+        answers: serde_json::from_str(&answers).map_err(|_| corrupt("answers", &answers))?,
+        address: code("address")?,
+        latitude: row.try_get("latitude").db()?,
+        longitude: row.try_get("longitude").db()?,
+        village_id: row.try_get("village_id").db()?,
+        village_name: row.try_get("village_name").db()?,
+        grid_id: row.try_get("grid_id").db()?,
+        household_id: row.try_get("household_id").db()?,
+        resident_user_id: row.try_get("resident_user_id").db()?,
+        contact_name: code("contact_name")?,
+        contact_phone: code("contact_phone")?,
+        department: row.try_get("department").db()?,
+        cadre_user_id: row.try_get("cadre_user_id").db()?,
+        cadre_name: row.try_get("cadre_name").db()?,
+        reopen_count: row.try_get("reopen_count").db()?,
+        merged_into: row.try_get("merged_into").db()?,
+        reply: row.try_get("reply").db()?,
+        rating: match rating {
+            Some(r) => Some(Rating::parse(&r).ok_or_else(|| corrupt("rating", &r))?),
+            None => None,
+        },
+        created_at,
+        contact_due: row.try_get("contact_due").db()?,
+        resolution_due: row.try_get("resolution_due").db()?,
+        contacted_at: row.try_get("contacted_at").db()?,
+        answered_at: row.try_get("answered_at").db()?,
+        rated_at: row.try_get("rated_at").db()?,
+        closed_at: row.try_get("closed_at").db()?,
+        updated_at: row.try_get("updated_at").db()?,
+    })
+}
+
+fn event_from(row: &DbRow) -> StoreResult<AppealEvent> {
+    let from: Option<String> = row.try_get("status_from").db()?;
+    let to: String = row.try_get("status_to").db()?;
+    let visible: i64 = row.try_get("visible").db()?;
+    Ok(AppealEvent {
+        id: row.try_get("id").db()?,
+        at: row.try_get("at").db()?,
+        actor: row.try_get("actor").db()?,
+        action: row.try_get("action").db()?,
+        status_from: match from {
+            Some(f) => Some(AppealStatus::parse(&f).ok_or_else(|| corrupt("status", &f))?),
+            None => None,
+        },
+        status_to: AppealStatus::parse(&to).ok_or_else(|| corrupt("status", &to))?,
+        text: row.try_get("text").db()?,
+        visible: visible != 0,
+    })
+}
+
+async fn appeal_in(tx: &mut DbConn, id: i64) -> StoreResult<Appeal> {
+    let sql = format!("{APPEAL_SELECT} WHERE a.id = $1");
+    let row = sqlx::query(&sql)
+        .bind(id)
+        .fetch_optional(&mut *tx)
+        .await
+        .db()?
+        .ok_or_else(|| StoreError::NotFound { what: format!("appeal {id}") })?;
+    appeal_from(&row)
+}
+
+#[expect(clippy::too_many_arguments, reason = "one column each; a struct would only rename them")]
+async fn insert_event(
+    tx: &mut DbConn,
+    appeal_id: i64,
+    at: DateTime<Utc>,
+    actor: &str,
+    action: &str,
+    from: Option<AppealStatus>,
+    to: AppealStatus,
+    text: Option<&str>,
+    visible: bool,
+) -> StoreResult<()> {
+    sqlx::query(
+        "INSERT INTO appeal_events (appeal_id, at, actor, action, status_from, status_to, text, visible) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+    )
+    .bind(appeal_id)
+    .bind(at)
+    .bind(actor)
+    .bind(action)
+    .bind(from.map(AppealStatus::code))
+    .bind(to.code())
+    .bind(text)
+    .bind(i64::from(visible))
+    .execute(&mut *tx)
+    .await
+    .db()?;
+    Ok(())
+}
+
+fn push_appeal_filters(qb: &mut QueryBuilder<'static, Db>, q: &AppealQuery) {
+    qb.push(" WHERE 1 = 1");
+    match &q.scope {
+        AppealScope::All => {}
+        AppealScope::Village(v) => {
+            qb.push(" AND a.village_id = ").push_bind(*v);
+        }
+        AppealScope::Cadre { grids, user_id } => {
+            qb.push(" AND (a.cadre_user_id = ").push_bind(*user_id);
+            if !grids.is_empty() {
+                qb.push(" OR a.grid_id IN (");
+                let mut list = qb.separated(", ");
+                for g in grids {
+                    list.push_bind(*g);
+                }
+                qb.push(")");
+            }
+            qb.push(")");
+        }
+        AppealScope::Resident { user_id, household_id } => {
+            qb.push(" AND (a.resident_user_id = ").push_bind(*user_id);
+            if let Some(h) = household_id {
+                qb.push(" OR a.household_id = ").push_bind(*h);
+            }
+            qb.push(")");
+        }
+    }
+    if let Some(s) = q.status {
+        qb.push(" AND a.status = ").push_bind(s.code());
+    }
+    if let Some(c) = &q.category {
+        qb.push(" AND a.category_code = ").push_bind(c.clone());
+    }
+    if let Some(v) = q.village_id {
+        qb.push(" AND a.village_id = ").push_bind(v);
+    }
+    if let Some(text) = q.text.as_deref().map(str::trim).filter(|t| !t.is_empty()) {
+        let like = like_pattern(text);
+        qb.push(" AND (a.title LIKE ").push_bind(like.clone()).push(" ESCAPE '\\'");
+        qb.push(" OR a.description LIKE ").push_bind(like.clone()).push(" ESCAPE '\\'");
+        qb.push(" OR a.address LIKE ").push_bind(like).push(" ESCAPE '\\')");
     }
 }
 
@@ -748,6 +912,271 @@ impl Store for StoreImpl {
                 .db()?;
             Ok(((), Vec::new()))
         })
+    }
+
+    async fn categories(&self) -> StoreResult<Vec<(Category, bool)>> {
+        let rows = sqlx::query("SELECT code, definition, active FROM categories ORDER BY position, code").fetch_all(&self.pool).await.db()?;
+        rows.iter()
+            .map(|r| {
+                let definition: String = r.try_get("definition").db()?;
+                let active: i64 = r.try_get("active").db()?;
+                let category: Category = serde_json::from_str(&definition).map_err(|_| corrupt("category", &definition))?;
+                Ok((category, active != 0))
+            })
+            .collect()
+    }
+
+    async fn save_category(&self, actor: &str, category: &Category, position: i64, active: bool) -> StoreResult<()> {
+        let actor = actor.to_owned();
+        let definition = serde_json::to_string(category).map_err(|e| StoreError::Internal(e.to_string()))?;
+        let code = category.code.clone();
+        write_tx!(self, |tx| {
+            sqlx::query(
+                "INSERT INTO categories (code, position, definition, active) VALUES ($1, $2, $3, $4) \
+                 ON CONFLICT (code) DO UPDATE SET position = excluded.position, definition = excluded.definition, active = excluded.active",
+            )
+            .bind(&code)
+            .bind(position)
+            .bind(&definition)
+            .bind(i64::from(active))
+            .execute(&mut *tx)
+            .await
+            .db()?;
+            let entry = NewAuditEntry::new(actor, "category.save", format!("category:{code}"), code.clone(), &serde_json::json!({ "definition": definition, "position": position, "active": active }));
+            Ok(((), vec![entry]))
+        })
+    }
+
+    async fn calendar_years(&self) -> StoreResult<Vec<(i32, String)>> {
+        let rows = sqlx::query("SELECT year, source FROM calendar_years ORDER BY year").fetch_all(&self.pool).await.db()?;
+        rows.iter()
+            .map(|r| {
+                let year: i64 = r.try_get("year").db()?;
+                Ok((i32::try_from(year).map_err(|_| corrupt("year", &year.to_string()))?, r.try_get("source").db()?))
+            })
+            .collect()
+    }
+
+    async fn save_calendar_year(&self, actor: &str, year: i32, source: &str) -> StoreResult<()> {
+        let (actor, source) = (actor.to_owned(), source.to_owned());
+        write_tx!(self, |tx| {
+            sqlx::query(
+                "INSERT INTO calendar_years (year, source, loaded_at) VALUES ($1, $2, $3) \
+                 ON CONFLICT (year) DO UPDATE SET source = excluded.source, loaded_at = excluded.loaded_at",
+            )
+            .bind(i64::from(year))
+            .bind(&source)
+            .bind(Utc::now())
+            .execute(&mut *tx)
+            .await
+            .db()?;
+            let entry = NewAuditEntry::new(actor, "calendar.load", format!("calendar:{year}"), year.to_string(), &serde_json::json!({ "source": source }));
+            Ok(((), vec![entry]))
+        })
+    }
+
+    async fn create_appeal(&self, actor: &str, a: NewAppeal) -> StoreResult<Appeal> {
+        let actor = actor.to_owned();
+        write_tx!(self, |tx| {
+            let answers = serde_json::to_string(&a.answers).map_err(|e| StoreError::Internal(e.to_string()))?;
+            let id: i64 = sqlx::query(
+                "INSERT INTO appeals (category_code, urgency, channel, status, title, description, answers, address, latitude, \
+                 longitude, village_id, grid_id, household_id, resident_user_id, contact_name, contact_phone, department, \
+                 reopen_count, created_at, contact_due, resolution_due, updated_at) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, 0, $18, $19, $20, $21) RETURNING id",
+            )
+            .bind(&a.category)
+            .bind(a.urgency.code())
+            .bind(a.channel.code())
+            .bind(AppealStatus::Submitted.code())
+            .bind(&a.title)
+            .bind(&a.description)
+            .bind(&answers)
+            .bind(&a.address)
+            .bind(a.latitude)
+            .bind(a.longitude)
+            .bind(a.village_id)
+            .bind(a.grid_id)
+            .bind(a.household_id)
+            .bind(a.resident_user_id)
+            .bind(&a.contact_name)
+            .bind(&a.contact_phone)
+            .bind(&a.department)
+            .bind(a.created_at)
+            .bind(a.contact_due)
+            .bind(a.resolution_due)
+            .bind(a.created_at)
+            .fetch_one(&mut *tx)
+            .await
+            .db()?
+            .try_get("id")
+            .db()?;
+            insert_event(tx, id, a.created_at, &actor, "submit", None, AppealStatus::Submitted, None, true).await?;
+            let appeal = appeal_in(tx, id).await?;
+            let entry = NewAuditEntry::new(
+                actor,
+                "appeal.create",
+                format!("appeal:{id}"),
+                format!("{} {}", appeal.number, a.category),
+                &serde_json::json!({
+                    "category": a.category, "urgency": a.urgency.code(), "channel": a.channel.code(), "title": a.title,
+                    "description": a.description, "answers": answers, "address": a.address, "contact_name": a.contact_name,
+                    "contact_phone": a.contact_phone, "household_id": a.household_id, "resident_user_id": a.resident_user_id
+                }),
+            );
+            Ok((appeal, vec![entry]))
+        })
+    }
+
+    async fn appeal(&self, id: i64) -> StoreResult<(Appeal, Vec<AppealEvent>)> {
+        let sql = format!("{APPEAL_SELECT} WHERE a.id = $1");
+        let row = sqlx::query(&sql)
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await
+            .db()?
+            .ok_or_else(|| StoreError::NotFound { what: format!("appeal {id}") })?;
+        let appeal = appeal_from(&row)?;
+        let events = sqlx::query(
+            "SELECT id, at, actor, action, status_from, status_to, text, visible FROM appeal_events WHERE appeal_id = $1 ORDER BY id",
+        )
+        .bind(id)
+        .fetch_all(&self.pool)
+        .await
+        .db()?;
+        Ok((appeal, events.iter().map(event_from).collect::<StoreResult<_>>()?))
+    }
+
+    async fn act_on_appeal(&self, actor: &str, id: i64, action: AppealAction, policy: AppealPolicy) -> StoreResult<Result<Appeal, AppealError>> {
+        let actor = actor.to_owned();
+        write_tx!(self, |tx| {
+            let sql = format!("SELECT status, reopen_count FROM appeals WHERE id = $1{ROW_LOCK}");
+            let row = sqlx::query(&sql)
+                .bind(id)
+                .fetch_optional(&mut *tx)
+                .await
+                .db()?
+                .ok_or_else(|| StoreError::NotFound { what: format!("appeal {id}") })?;
+            let status: String = row.try_get("status").db()?;
+            let reopen_count: i64 = row.try_get("reopen_count").db()?;
+            let state = AppealState {
+                status: AppealStatus::parse(&status).ok_or_else(|| corrupt("status", &status))?,
+                reopen_count: u32::try_from(reopen_count).unwrap_or(u32::MAX),
+            };
+            let transition = match state.apply(id, &action, &policy) {
+                Ok(t) => t,
+                Err(refused) => return Ok((Err(refused), Vec::new())),
+            };
+            let now = Utc::now();
+            let to = transition.to;
+            sqlx::query("UPDATE appeals SET status = $1, updated_at = $2 WHERE id = $3")
+                .bind(to.code())
+                .bind(now)
+                .bind(id)
+                .execute(&mut *tx)
+                .await
+                .db()?;
+            let closing = matches!(to, AppealStatus::Closed | AppealStatus::Declined | AppealStatus::Merged);
+            if closing {
+                sqlx::query("UPDATE appeals SET closed_at = $1 WHERE id = $2").bind(now).bind(id).execute(&mut *tx).await.db()?;
+            }
+            let (text, visible): (Option<String>, bool) = match &action {
+                AppealAction::Decline { reason } => (Some(reason.clone()), true),
+                AppealAction::Assign { department, cadre } | AppealAction::Transfer { department, cadre, .. } => {
+                    sqlx::query("UPDATE appeals SET department = COALESCE($1, department), cadre_user_id = $2 WHERE id = $3")
+                        .bind(department.clone().filter(|d| !d.trim().is_empty()))
+                        .bind(*cadre)
+                        .bind(id)
+                        .execute(&mut *tx)
+                        .await
+                        .db()?;
+                    match &action {
+                        AppealAction::Transfer { reason, .. } => (Some(reason.clone()), false),
+                        _ => (None, false),
+                    }
+                }
+                AppealAction::Return { reason } => {
+                    sqlx::query("UPDATE appeals SET cadre_user_id = NULL WHERE id = $1").bind(id).execute(&mut *tx).await.db()?;
+                    (Some(reason.clone()), false)
+                }
+                AppealAction::Contact => {
+                    sqlx::query("UPDATE appeals SET contacted_at = COALESCE(contacted_at, $1) WHERE id = $2").bind(now).bind(id).execute(&mut *tx).await.db()?;
+                    (None, true)
+                }
+                AppealAction::Note { text, visible } => (Some(text.clone()), *visible),
+                AppealAction::Answer { reply } => {
+                    sqlx::query("UPDATE appeals SET reply = $1, answered_at = $2, contacted_at = COALESCE(contacted_at, $3) WHERE id = $4")
+                        .bind(reply)
+                        .bind(now)
+                        .bind(now)
+                        .bind(id)
+                        .execute(&mut *tx)
+                        .await
+                        .db()?;
+                    (Some(reply.clone()), true)
+                }
+                AppealAction::Rate { rating } => {
+                    sqlx::query("UPDATE appeals SET rating = $1, rated_at = $2 WHERE id = $3").bind(rating.code()).bind(now).bind(id).execute(&mut *tx).await.db()?;
+                    if transition.reopened {
+                        sqlx::query("UPDATE appeals SET reopen_count = reopen_count + 1, answered_at = NULL WHERE id = $1")
+                            .bind(id)
+                            .execute(&mut *tx)
+                            .await
+                            .db()?;
+                    }
+                    (None, true)
+                }
+                AppealAction::Merge { into } => {
+                    sqlx::query("UPDATE appeals SET merged_into = $1 WHERE id = $2").bind(*into).bind(id).execute(&mut *tx).await.db()?;
+                    (None, true)
+                }
+                AppealAction::Accept | AppealAction::AutoClose => (None, true),
+            };
+            insert_event(tx, id, now, &actor, action.code(), Some(state.status), to, text.as_deref(), visible).await?;
+            let appeal = appeal_in(tx, id).await?;
+            for notice in &transition.notices {
+                let recipient = match notice {
+                    Notice::CadreAssigned => match appeal.cadre_user_id {
+                        Some(c) => format!("user:{c}"),
+                        None => continue,
+                    },
+                    _ => format!("sms:{}", appeal.contact_phone),
+                };
+                let kind = serde_json::to_value(notice).ok().and_then(|v| v.as_str().map(str::to_owned)).unwrap_or_default();
+                sqlx::query(
+                    "INSERT INTO outbox (appeal_id, kind, recipient, created_at, attempts, next_attempt_at) VALUES ($1, $2, $3, $4, 0, $5)",
+                )
+                .bind(id)
+                .bind(kind)
+                .bind(recipient)
+                .bind(now)
+                .bind(now)
+                .execute(&mut *tx)
+                .await
+                .db()?;
+            }
+            let entry = NewAuditEntry::new(
+                actor,
+                format!("appeal.{}", action.code()),
+                format!("appeal:{id}"),
+                format!("{} {} → {}", appeal.number, state.status.code(), to.code()),
+                &serde_json::json!({ "action": action.code(), "from": state.status.code(), "to": to.code(), "text": text, "visible": visible }),
+            );
+            Ok((Ok(appeal), vec![entry]))
+        })
+    }
+
+    async fn search_appeals(&self, q: &AppealQuery) -> StoreResult<AppealPage> {
+        let per_page = q.per_page.clamp(1, 500);
+        let page = q.page.max(1);
+        let mut count = QueryBuilder::<Db>::new("SELECT COUNT(*) AS n FROM appeals a");
+        push_appeal_filters(&mut count, q);
+        let total: i64 = count.build().fetch_one(&self.pool).await.db()?.try_get("n").db()?;
+        let mut select = QueryBuilder::<Db>::new(APPEAL_SELECT);
+        push_appeal_filters(&mut select, q);
+        select.push(" ORDER BY a.id DESC LIMIT ").push_bind(per_page).push(" OFFSET ").push_bind((page - 1) * per_page);
+        let rows = select.build().fetch_all(&self.pool).await.db()?;
+        Ok(AppealPage { appeals: rows.iter().map(appeal_from).collect::<StoreResult<_>>()?, total, page, per_page })
     }
 
     async fn record(&self, entries: Vec<NewAuditEntry>) -> StoreResult<Vec<AuditEntry>> {

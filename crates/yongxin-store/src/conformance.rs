@@ -16,7 +16,15 @@ use yongxin_domain::registry::{Relation, VillageKind};
 use yongxin_domain::roster::HouseholdRecord;
 use yongxin_domain::{NewAuditEntry, Role, Scope};
 
-use crate::{HouseholdQuery, NewUser, NewVillage, Store, StoreError};
+use yongxin_domain::appeal::{
+    AppealAction, AppealError, AppealPolicy, AppealStatus, Channel, Rating, Urgency,
+};
+use yongxin_domain::calendar::WorkingCalendar;
+use yongxin_domain::catalogue::default_catalogue;
+
+use crate::{
+    AppealQuery, AppealScope, HouseholdQuery, NewAppeal, NewUser, NewVillage, Store, StoreError,
+};
 
 /// Generates one `#[tokio::test]` per conformance check.
 #[macro_export]
@@ -32,7 +40,12 @@ macro_rules! conformance_tests {
             sign_in_failures_are_counted_per_account_and_address,
             every_change_is_recorded_in_a_valid_chain,
             concurrent_writers_keep_one_chain,
-            a_failed_write_leaves_concurrent_writes_intact
+            a_failed_write_leaves_concurrent_writes_intact,
+            catalogue_and_calendars_round_trip,
+            an_appeal_follows_its_lifecycle_to_the_end,
+            a_refused_action_changes_nothing,
+            appeal_searches_respect_scope_and_filters,
+            concurrent_actions_on_one_case_apply_once
         );
     };
     (@each $make:expr; $($name:ident),+) => {
@@ -506,4 +519,386 @@ pub async fn a_failed_write_leaves_concurrent_writes_intact(store: Arc<dyn Store
     assert_eq!(villages.len(), 20);
     let verified = store.verify_audit().await.unwrap().unwrap();
     assert_eq!(verified.entries, 20, "only committed writes are recorded");
+}
+
+async fn with_catalogue(store: &dyn Store) {
+    for (i, c) in default_catalogue().iter().enumerate() {
+        store
+            .save_category("admin", c, i as i64, true)
+            .await
+            .unwrap();
+    }
+}
+
+fn new_appeal(
+    category: &str,
+    description: &str,
+    village_id: Option<i64>,
+    resident: Option<(i64, i64)>,
+) -> NewAppeal {
+    let cat = default_catalogue()
+        .into_iter()
+        .find(|c| c.code == category)
+        .unwrap();
+    let now = Utc::now();
+    let due = cat.deadlines(Urgency::Normal, now, &WorkingCalendar::official());
+    let mut answers = std::collections::BTreeMap::new();
+    for q in cat.questions.iter().filter(|q| q.required) {
+        let value = q
+            .choices
+            .first()
+            .map(|c| c.key.clone())
+            .unwrap_or_else(|| "和园小区".into());
+        answers.insert(q.code.clone(), vec![value]);
+    }
+    NewAppeal {
+        category: category.into(),
+        urgency: Urgency::Normal,
+        channel: Channel::Web,
+        title: description.chars().take(12).collect(),
+        description: description.into(),
+        answers,
+        address: "前街1号".into(),
+        latitude: None,
+        longitude: None,
+        village_id,
+        grid_id: None,
+        household_id: resident.map(|r| r.1),
+        resident_user_id: resident.map(|r| r.0),
+        contact_name: "张三".into(),
+        contact_phone: "13912345678".into(),
+        department: cat.department,
+        created_at: now,
+        contact_due: due.contact_due,
+        resolution_due: due.resolution_due,
+    }
+}
+
+/// Categories keep their order, definition and state; calendar files are kept by year.
+pub async fn catalogue_and_calendars_round_trip(store: Arc<dyn Store>) {
+    with_catalogue(&*store).await;
+    let cats = store.categories().await.unwrap();
+    assert_eq!(cats.len(), default_catalogue().len());
+    assert_eq!(cats[0].0, default_catalogue()[0]);
+    assert!(cats.iter().all(|(_, active)| *active));
+    let mut noise = cats[1].0.clone();
+    noise.name_en = "Noise nuisance".into();
+    store
+        .save_category("admin", &noise, 1, false)
+        .await
+        .unwrap();
+    let cats = store.categories().await.unwrap();
+    assert_eq!(cats.len(), default_catalogue().len());
+    assert_eq!(
+        (cats[1].0.name_en.as_str(), cats[1].1),
+        ("Noise nuisance", false)
+    );
+    store
+        .save_calendar_year("admin", 2027, "year = 2027")
+        .await
+        .unwrap();
+    store
+        .save_calendar_year("admin", 2027, "year = 2027\nholidays = [\"01-01\"]")
+        .await
+        .unwrap();
+    assert_eq!(
+        store.calendar_years().await.unwrap(),
+        vec![(2027, "year = 2027\nholidays = [\"01-01\"]".to_owned())]
+    );
+}
+
+/// From submission through a dissatisfied rating and reopening to a satisfied close.
+pub async fn an_appeal_follows_its_lifecycle_to_the_end(store: Arc<dyn Store>) {
+    seeded(&*store).await;
+    with_catalogue(&*store).await;
+    let (resident, _) = store.user_credentials("resident").await.unwrap().unwrap();
+    let (grid, _) = store.user_credentials("grid").await.unwrap().unwrap();
+    let created = store
+        .create_appeal(
+            "resident",
+            new_appeal(
+                "noise",
+                "楼下商铺夜间噪音扰民",
+                None,
+                Some((resident.id, resident.household_id.unwrap())),
+            ),
+        )
+        .await
+        .unwrap();
+    assert_eq!(created.status, AppealStatus::Submitted);
+    assert!(created.number.ends_with(&format!("{:06}", created.id)));
+    assert_eq!(created.answers["source"], vec!["construction".to_owned()]);
+    let policy = AppealPolicy::default();
+    let steps = [
+        ("staff", AppealAction::Accept, AppealStatus::Accepted),
+        (
+            "staff",
+            AppealAction::Assign {
+                department: None,
+                cadre: Some(grid.id),
+            },
+            AppealStatus::Assigned,
+        ),
+        ("grid", AppealAction::Contact, AppealStatus::Contacted),
+        (
+            "grid",
+            AppealAction::Note {
+                text: "已到现场查看".into(),
+                visible: true,
+            },
+            AppealStatus::InProgress,
+        ),
+        (
+            "grid",
+            AppealAction::Answer {
+                reply: "已责令商铺整改".into(),
+            },
+            AppealStatus::Answered,
+        ),
+        (
+            "resident",
+            AppealAction::Rate {
+                rating: Rating::Dissatisfied,
+            },
+            AppealStatus::Assigned,
+        ),
+        (
+            "grid",
+            AppealAction::Answer {
+                reply: "已安装隔音设施".into(),
+            },
+            AppealStatus::Answered,
+        ),
+        (
+            "resident",
+            AppealAction::Rate {
+                rating: Rating::Satisfied,
+            },
+            AppealStatus::Closed,
+        ),
+    ];
+    for (actor, action, expect) in steps {
+        let code = action.code();
+        let a = store
+            .act_on_appeal(actor, created.id, action, policy)
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(a.status, expect, "after {code}");
+    }
+    let (a, events) = store.appeal(created.id).await.unwrap();
+    assert_eq!(a.reopen_count, 1);
+    assert_eq!(a.rating, Some(Rating::Satisfied));
+    assert_eq!(a.reply.as_deref(), Some("已安装隔音设施"));
+    assert_eq!(a.cadre_user_id, Some(grid.id));
+    assert_eq!(a.cadre_name.as_deref(), Some(grid.display_name.as_str()));
+    assert!(a.contacted_at.is_some() && a.answered_at.is_some() && a.closed_at.is_some());
+    let actions: Vec<&str> = events.iter().map(|e| e.action.as_str()).collect();
+    assert_eq!(
+        actions,
+        ["submit", "accept", "assign", "contact", "note", "answer", "rate", "answer", "rate"]
+    );
+    assert_eq!(events[4].text.as_deref(), Some("已到现场查看"));
+    assert!(events[4].visible);
+    assert_eq!(events[6].status_to, AppealStatus::Assigned);
+    let recorded = store.audit_entries(0, 100_000).await.unwrap();
+    assert_eq!(
+        recorded
+            .iter()
+            .filter(|e| e.entity == format!("appeal:{}", created.id))
+            .count(),
+        9
+    );
+    assert!(store.verify_audit().await.unwrap().is_ok());
+}
+
+/// An action the case does not allow leaves the case, its history and the record untouched.
+pub async fn a_refused_action_changes_nothing(store: Arc<dyn Store>) {
+    with_catalogue(&*store).await;
+    let a = store
+        .create_appeal("anonymous", new_appeal("water", "停水三天", None, None))
+        .await
+        .unwrap();
+    let head = store.audit_head().await.unwrap();
+    let refused = store
+        .act_on_appeal(
+            "grid",
+            a.id,
+            AppealAction::Answer {
+                reply: "好".into()
+            },
+            AppealPolicy::default(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        refused,
+        Err(AppealError::NotAllowed {
+            action: "answer",
+            status: AppealStatus::Submitted
+        })
+    );
+    let refused = store
+        .act_on_appeal(
+            "staff",
+            a.id,
+            AppealAction::Decline { reason: " ".into() },
+            AppealPolicy::default(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(refused, Err(AppealError::Required { field: "reason" }));
+    assert_eq!(store.audit_head().await.unwrap(), head);
+    let (after, events) = store.appeal(a.id).await.unwrap();
+    assert_eq!(after, a);
+    assert_eq!(events.len(), 1);
+    assert!(matches!(
+        store
+            .act_on_appeal("x", 987_654, AppealAction::Accept, AppealPolicy::default())
+            .await,
+        Err(StoreError::NotFound { .. })
+    ));
+    let bad_cadre = store
+        .act_on_appeal("staff", a.id, AppealAction::Accept, AppealPolicy::default())
+        .await
+        .unwrap();
+    assert!(bad_cadre.is_ok());
+    let assign = store
+        .act_on_appeal(
+            "staff",
+            a.id,
+            AppealAction::Assign {
+                department: None,
+                cadre: Some(987_654),
+            },
+            AppealPolicy::default(),
+        )
+        .await;
+    assert!(
+        matches!(assign, Err(StoreError::Invalid { .. })),
+        "{assign:?}"
+    );
+    assert_eq!(
+        store.appeal(a.id).await.unwrap().0.status,
+        AppealStatus::Accepted
+    );
+}
+
+/// Scopes, filters, text and paging.
+pub async fn appeal_searches_respect_scope_and_filters(store: Arc<dyn Store>) {
+    seeded(&*store).await;
+    with_catalogue(&*store).await;
+    let villages = store.villages().await.unwrap();
+    let (v1, v2) = (villages[0].id, villages[1].id);
+    let (resident, _) = store.user_credentials("resident").await.unwrap().unwrap();
+    let mine = Some((resident.id, resident.household_id.unwrap()));
+    store
+        .create_appeal(
+            "resident",
+            new_appeal("noise", "夜间施工噪音", Some(v1), mine),
+        )
+        .await
+        .unwrap();
+    store
+        .create_appeal("x", new_appeal("water", "自来水管漏水", Some(v1), None))
+        .await
+        .unwrap();
+    for i in 0..5 {
+        store
+            .create_appeal(
+                "x",
+                new_appeal("heating", &format!("暖气不热{i}"), Some(v2), None),
+            )
+            .await
+            .unwrap();
+    }
+    let q = |scope: AppealScope| AppealQuery {
+        scope,
+        status: None,
+        category: None,
+        village_id: None,
+        text: None,
+        page: 1,
+        per_page: 20,
+    };
+    assert_eq!(
+        store
+            .search_appeals(&q(AppealScope::All))
+            .await
+            .unwrap()
+            .total,
+        7
+    );
+    assert_eq!(
+        store
+            .search_appeals(&q(AppealScope::Village(v1)))
+            .await
+            .unwrap()
+            .total,
+        2
+    );
+    let own = store
+        .search_appeals(&q(AppealScope::Resident {
+            user_id: resident.id,
+            household_id: resident.household_id,
+        }))
+        .await
+        .unwrap();
+    assert_eq!((own.total, own.appeals[0].category.as_str()), (1, "noise"));
+    assert_eq!(
+        store
+            .search_appeals(&q(AppealScope::Cadre {
+                grids: vec![],
+                user_id: 987
+            }))
+            .await
+            .unwrap()
+            .total,
+        0
+    );
+    let mut text = q(AppealScope::All);
+    text.text = Some("噪音".into());
+    assert_eq!(store.search_appeals(&text).await.unwrap().total, 1);
+    let mut cat = q(AppealScope::All);
+    cat.category = Some("heating".into());
+    cat.per_page = 2;
+    cat.page = 3;
+    let page = store.search_appeals(&cat).await.unwrap();
+    assert_eq!((page.total, page.appeals.len()), (5, 1));
+    let mut status = q(AppealScope::All);
+    status.status = Some(AppealStatus::Accepted);
+    assert_eq!(store.search_appeals(&status).await.unwrap().total, 0);
+    let all = store.search_appeals(&q(AppealScope::All)).await.unwrap();
+    assert!(
+        all.appeals.windows(2).all(|w| w[0].id > w[1].id),
+        "newest first"
+    );
+}
+
+/// Ten dispatchers accepting one case at once: it is accepted once.
+pub async fn concurrent_actions_on_one_case_apply_once(store: Arc<dyn Store>) {
+    with_catalogue(&*store).await;
+    let a = store
+        .create_appeal("x", new_appeal("roads", "井盖丢失", None, None))
+        .await
+        .unwrap();
+    let tasks: Vec<_> = (0..10)
+        .map(|_| {
+            let store = store.clone();
+            tokio::spawn(async move {
+                store
+                    .act_on_appeal("staff", a.id, AppealAction::Accept, AppealPolicy::default())
+                    .await
+                    .unwrap()
+            })
+        })
+        .collect();
+    let mut accepted = 0;
+    for t in tasks {
+        if t.await.unwrap().is_ok() {
+            accepted += 1;
+        }
+    }
+    assert_eq!(accepted, 1);
+    assert_eq!(store.appeal(a.id).await.unwrap().1.len(), 2);
 }

@@ -4,17 +4,21 @@
 //! Backends (SQLite, PostgreSQL) live in their own crates; nothing here names a database type.
 #![forbid(unsafe_code)]
 
+mod appeal_model;
 pub mod conformance;
 pub mod demo;
 mod error;
 mod model;
 
+pub use appeal_model::*;
 pub use error::StoreError;
 pub use model::*;
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
+use yongxin_domain::appeal::{AppealAction, AppealError, AppealPolicy};
 use yongxin_domain::audit::{AuditChainError, VerifiedChain};
+use yongxin_domain::catalogue::Category;
 use yongxin_domain::roster::{HouseholdRecord, RegistryLookup};
 use yongxin_domain::{AuditEntry, NewAuditEntry};
 
@@ -110,6 +114,36 @@ pub trait Store: Send + Sync + 'static {
     ) -> StoreResult<()>;
     /// Forgets failed sign-ins after a success.
     async fn clear_sign_in_failures(&self, username: &str, address: &str) -> StoreResult<()>;
+
+    /// The service catalogue, in display order (inactive categories too).
+    async fn categories(&self) -> StoreResult<Vec<(Category, bool)>>;
+    /// Adds or replaces a category (by code).
+    async fn save_category(
+        &self,
+        actor: &str,
+        category: &Category,
+        position: i64,
+        active: bool,
+    ) -> StoreResult<()>;
+    /// The calendar files loaded, by year.
+    async fn calendar_years(&self) -> StoreResult<Vec<(i32, String)>>;
+    /// Adds or replaces a year's calendar file (already checked).
+    async fn save_calendar_year(&self, actor: &str, year: i32, source: &str) -> StoreResult<()>;
+    /// Stores a new appeal with its first event.
+    async fn create_appeal(&self, actor: &str, appeal: NewAppeal) -> StoreResult<Appeal>;
+    /// One appeal with its history, oldest first.
+    async fn appeal(&self, id: i64) -> StoreResult<(Appeal, Vec<AppealEvent>)>;
+    /// Applies an action to an appeal as its current state allows, in one transaction with its
+    /// event, notification messages and audit entry. A refusal by the lifecycle changes nothing.
+    async fn act_on_appeal(
+        &self,
+        actor: &str,
+        id: i64,
+        action: AppealAction,
+        policy: AppealPolicy,
+    ) -> StoreResult<Result<Appeal, AppealError>>;
+    /// A page of appeals, newest first.
+    async fn search_appeals(&self, query: &AppealQuery) -> StoreResult<AppealPage>;
 
     /// Appends entries that stand alone (a full view of personal data, a sign-in).
     async fn record(&self, entries: Vec<NewAuditEntry>) -> StoreResult<Vec<AuditEntry>>;

@@ -1,0 +1,199 @@
+//! Records of appeals (诉求) the store reads and writes.
+
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+use yongxin_domain::appeal::{AppealStatus, Channel, Rating, Urgency};
+
+/// An appeal to store, already checked at the edge.
+#[derive(Debug, Clone)]
+pub struct NewAppeal {
+    /// Category code.
+    pub category: String,
+    /// Urgency.
+    pub urgency: Urgency,
+    /// How it arrived.
+    pub channel: Channel,
+    /// Short title.
+    pub title: String,
+    /// What the resident wrote.
+    pub description: String,
+    /// Answers to the category's extra questions.
+    pub answers: BTreeMap<String, Vec<String>>,
+    /// Where (free text).
+    pub address: String,
+    /// Latitude, if given (Open311).
+    pub latitude: Option<f64>,
+    /// Longitude, if given.
+    pub longitude: Option<f64>,
+    /// Village, if known.
+    pub village_id: Option<i64>,
+    /// Grid, if known.
+    pub grid_id: Option<i64>,
+    /// Household, if known.
+    pub household_id: Option<i64>,
+    /// The resident's account, if signed in.
+    pub resident_user_id: Option<i64>,
+    /// Contact name.
+    pub contact_name: String,
+    /// Contact phone (valid mobile number).
+    pub contact_phone: String,
+    /// Department it goes to by default.
+    pub department: String,
+    /// When it was submitted.
+    pub created_at: DateTime<Utc>,
+    /// Contact due.
+    pub contact_due: DateTime<Utc>,
+    /// Answer due.
+    pub resolution_due: DateTime<Utc>,
+}
+
+/// A stored appeal.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Appeal {
+    /// Id.
+    pub id: i64,
+    /// 案件编号.
+    pub number: String,
+    /// Category code.
+    pub category: String,
+    /// Urgency.
+    pub urgency: Urgency,
+    /// Channel.
+    pub channel: Channel,
+    /// Status.
+    pub status: AppealStatus,
+    /// Title.
+    pub title: String,
+    /// Description.
+    pub description: String,
+    /// Extra answers.
+    pub answers: BTreeMap<String, Vec<String>>,
+    /// Address.
+    pub address: String,
+    /// Latitude.
+    pub latitude: Option<f64>,
+    /// Longitude.
+    pub longitude: Option<f64>,
+    /// Village.
+    pub village_id: Option<i64>,
+    /// Village name.
+    pub village_name: Option<String>,
+    /// Grid.
+    pub grid_id: Option<i64>,
+    /// Household.
+    pub household_id: Option<i64>,
+    /// Resident account.
+    pub resident_user_id: Option<i64>,
+    /// Contact name.
+    pub contact_name: String,
+    /// Contact phone.
+    pub contact_phone: String,
+    /// Department handling it.
+    pub department: Option<String>,
+    /// Cadre handling it.
+    pub cadre_user_id: Option<i64>,
+    /// That cadre's name.
+    pub cadre_name: Option<String>,
+    /// Times reopened.
+    pub reopen_count: i64,
+    /// The case it was merged into.
+    pub merged_into: Option<i64>,
+    /// The written reply.
+    pub reply: Option<String>,
+    /// The resident's rating.
+    pub rating: Option<Rating>,
+    /// Submitted.
+    pub created_at: DateTime<Utc>,
+    /// Contact due.
+    pub contact_due: DateTime<Utc>,
+    /// Answer due.
+    pub resolution_due: DateTime<Utc>,
+    /// First contact.
+    pub contacted_at: Option<DateTime<Utc>>,
+    /// Answered.
+    pub answered_at: Option<DateTime<Utc>>,
+    /// Rated.
+    pub rated_at: Option<DateTime<Utc>>,
+    /// Closed.
+    pub closed_at: Option<DateTime<Utc>>,
+    /// Last change.
+    pub updated_at: DateTime<Utc>,
+}
+
+/// One step in a case's history.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct AppealEvent {
+    /// Id.
+    pub id: i64,
+    /// When.
+    pub at: DateTime<Utc>,
+    /// Who.
+    pub actor: String,
+    /// Action code (`submit`, `accept`, …).
+    pub action: String,
+    /// Status before.
+    pub status_from: Option<AppealStatus>,
+    /// Status after.
+    pub status_to: AppealStatus,
+    /// Note, reply or reason.
+    pub text: Option<String>,
+    /// Whether the resident sees it.
+    pub visible: bool,
+}
+
+/// Which appeals a user may see.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AppealScope {
+    /// All of them.
+    All,
+    /// Those of one village.
+    Village(i64),
+    /// Those in these grids or assigned to this cadre.
+    Cadre {
+        /// The cadre's grids.
+        grids: Vec<i64>,
+        /// The cadre's user id.
+        user_id: i64,
+    },
+    /// A resident's own (filed by the account or for the household).
+    Resident {
+        /// The account.
+        user_id: i64,
+        /// The household.
+        household_id: Option<i64>,
+    },
+}
+
+/// A search of appeals.
+#[derive(Debug, Clone)]
+pub struct AppealQuery {
+    /// Scope.
+    pub scope: AppealScope,
+    /// Only this status.
+    pub status: Option<AppealStatus>,
+    /// Only this category.
+    pub category: Option<String>,
+    /// Only this village.
+    pub village_id: Option<i64>,
+    /// Text in title, description or address.
+    pub text: Option<String>,
+    /// Page from 1.
+    pub page: i64,
+    /// Rows per page.
+    pub per_page: i64,
+}
+
+/// A page of appeals.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AppealPage {
+    /// Rows.
+    pub appeals: Vec<Appeal>,
+    /// Matches over all pages.
+    pub total: i64,
+    /// Page.
+    pub page: i64,
+    /// Rows per page.
+    pub per_page: i64,
+}
