@@ -138,3 +138,19 @@ pub async fn load(
     }
     Ok(())
 }
+
+/// The actor named in the record for defaults written when a database is first opened.
+pub const SETUP_ACTOR: &str = "system:setup";
+
+/// Gives a database without a service catalogue the default one.
+pub async fn ensure_catalogue(store: &dyn Store) -> StoreResult<()> {
+    if store.categories().await?.is_empty() {
+        for (i, c) in yongxin_domain::catalogue::default_catalogue()
+            .iter()
+            .enumerate()
+        {
+            store.save_category(SETUP_ACTOR, c, i as i64, true).await?;
+        }
+    }
+    Ok(())
+}

@@ -25,7 +25,16 @@ use crate::AppState;
         version = "1",
         description = "用心: the JSON API of yongxin. Authenticate with a session cookie or `Authorization: Bearer TOKEN` (`yongxin user token NAME`). Errors are `{\"error\":{\"code\":…,\"message\":…}}`."
     ),
-    paths(list_villages, list_grids, list_households, get_household),
+    paths(
+        list_villages,
+        list_grids,
+        list_households,
+        get_household,
+        crate::api_appeals::create_appeal,
+        crate::api_appeals::list_appeals,
+        crate::api_appeals::get_appeal,
+        crate::api_appeals::appeal_action
+    ),
     components(schemas(
         VillageDto,
         GridDto,
@@ -47,6 +56,15 @@ pub fn routes() -> Router<AppState> {
         .route("/api/v1/grids", get(list_grids))
         .route("/api/v1/households", get(list_households))
         .route("/api/v1/households/{id}", get(get_household))
+        .route(
+            "/api/v1/appeals",
+            get(crate::api_appeals::list_appeals).post(crate::api_appeals::create_appeal),
+        )
+        .route("/api/v1/appeals/{id}", get(crate::api_appeals::get_appeal))
+        .route(
+            "/api/v1/appeals/{id}/actions",
+            axum::routing::post(crate::api_appeals::appeal_action),
+        )
 }
 
 async fn openapi() -> Response {

@@ -6,6 +6,8 @@
 #![forbid(unsafe_code)]
 
 pub mod api;
+pub mod api_appeals;
+pub mod appeals;
 pub mod auth;
 pub mod context;
 pub mod error;
@@ -21,6 +23,8 @@ use axum::extract::DefaultBodyLimit;
 use axum::middleware::{from_fn, from_fn_with_state};
 use axum::routing::{get, post};
 use axum::Router;
+use yongxin_domain::appeal::AppealPolicy;
+use yongxin_domain::calendar::WorkingCalendar;
 use yongxin_store::Store;
 
 pub use error::AppError;
@@ -38,6 +42,8 @@ pub struct WebSettings {
     pub max_upload_bytes: usize,
     /// Language when neither a cookie nor the browser names one.
     pub default_lang: Lang,
+    /// How appeals are handled (reopen limit).
+    pub appeal_policy: AppealPolicy,
 }
 
 impl Default for WebSettings {
@@ -47,6 +53,7 @@ impl Default for WebSettings {
             session_hours: 12,
             max_upload_bytes: 20 * 1024 * 1024,
             default_lang: Lang::ZhCn,
+            appeal_policy: AppealPolicy::default(),
         }
     }
 }
@@ -60,6 +67,8 @@ pub struct AppState {
     pub settings: Arc<WebSettings>,
     /// Request counters for `/metrics`.
     pub metrics: Arc<metrics::Metrics>,
+    /// The working-day calendar: the official years and those loaded by administrators.
+    pub calendar: Arc<std::sync::RwLock<WorkingCalendar>>,
 }
 
 impl AppState {
@@ -69,7 +78,33 @@ impl AppState {
             store,
             settings: Arc::new(settings),
             metrics: Arc::new(metrics::Metrics::default()),
+            calendar: Arc::new(std::sync::RwLock::new(WorkingCalendar::official())),
         }
+    }
+
+    /// Reloads the calendar years administrators stored (on top of the official ones).
+    pub async fn refresh_calendar(&self) -> Result<(), yongxin_store::StoreError> {
+        let mut calendar = WorkingCalendar::official();
+        for (year, source) in self.store.calendar_years().await? {
+            match yongxin_domain::calendar::YearCalendar::parse(&source) {
+                Ok(y) => calendar.load(y),
+                Err(e) => {
+                    tracing::error!(calendar.year = year, error.message = %e, "stored calendar not understood")
+                }
+            }
+        }
+        if let Ok(mut c) = self.calendar.write() {
+            *c = calendar;
+        }
+        Ok(())
+    }
+
+    /// A copy of the current calendar.
+    pub fn calendar(&self) -> WorkingCalendar {
+        self.calendar
+            .read()
+            .map(|c| c.clone())
+            .unwrap_or_else(|_| WorkingCalendar::official())
     }
 }
 

@@ -25,6 +25,8 @@ pub struct Config {
     pub max_upload_mb: usize,
     /// Log filter (`info`, `yongxin=debug`, …).
     pub log: String,
+    /// How many times a dissatisfied rating may reopen an appeal (重办).
+    pub appeal_reopen_limit: u32,
 }
 
 impl Default for Config {
@@ -37,6 +39,7 @@ impl Default for Config {
             session_hours: 12,
             max_upload_mb: 20,
             log: "info".into(),
+            appeal_reopen_limit: 2,
         }
     }
 }
@@ -44,7 +47,8 @@ impl Default for Config {
 /// The commented example printed by `yongxin config example`.
 pub const EXAMPLE: &str = r#"# yongxin.toml: every key is optional; the values shown are the defaults.
 # Environment variables override the file: YONGXIN_DATABASE_URL, YONGXIN_LISTEN, YONGXIN_LANG,
-# YONGXIN_SECURE_COOKIES, YONGXIN_SESSION_HOURS, YONGXIN_MAX_UPLOAD_MB, YONGXIN_LOG.
+# YONGXIN_SECURE_COOKIES, YONGXIN_SESSION_HOURS, YONGXIN_MAX_UPLOAD_MB, YONGXIN_LOG,
+# YONGXIN_APPEAL_REOPEN_LIMIT.
 
 # Where data is kept: sqlite://PATH (one file, the default kind) or postgres://USER@HOST/DB.
 # database_url = "sqlite://yongxin.db"
@@ -67,6 +71,9 @@ max_upload_mb = 20
 
 # Log filter, as RUST_LOG: "info", "warn", "yongxin_web=debug".
 log = "info"
+
+# How many times a dissatisfied rating reopens an appeal (重办) before it closes anyway.
+appeal_reopen_limit = 2
 "#;
 
 impl Config {
@@ -123,6 +130,11 @@ impl Config {
         if let Some(v) = get("YONGXIN_LOG") {
             self.log = v;
         }
+        if let Some(v) = get("YONGXIN_APPEAL_REOPEN_LIMIT") {
+            self.appeal_reopen_limit = v
+                .parse()
+                .context("YONGXIN_APPEAL_REOPEN_LIMIT must be a whole number")?;
+        }
         Ok(())
     }
 
@@ -151,6 +163,9 @@ impl Config {
             session_hours: self.session_hours,
             max_upload_bytes: self.max_upload_mb * 1024 * 1024,
             default_lang: self.lang(),
+            appeal_policy: yongxin_domain::appeal::AppealPolicy {
+                reopen_limit: self.appeal_reopen_limit,
+            },
         }
     }
 }

@@ -40,9 +40,10 @@ pub async fn open(config: &Config, create: bool) -> anyhow::Result<Arc<dyn Store
     open_url(url, create).await
 }
 
-/// Opens a database by URL; see [`open`].
+/// Opens a database by URL; see [`open`]. A database without a service catalogue gets the
+/// default one.
 pub async fn open_url(url: &str, create: bool) -> anyhow::Result<Arc<dyn Store>> {
-    match DatabaseUrl::parse(url)? {
+    let store: Arc<dyn Store> = match DatabaseUrl::parse(url)? {
         DatabaseUrl::Sqlite(url) => {
             let store = SqliteStore::open(&url, create).await.map_err(|e| match e {
                 StoreError::NotFound { .. } => anyhow::anyhow!(
@@ -54,7 +55,7 @@ pub async fn open_url(url: &str, create: bool) -> anyhow::Result<Arc<dyn Store>>
                 .migrate()
                 .await
                 .context("migrating the SQLite database")?;
-            Ok(Arc::new(store))
+            Arc::new(store)
         }
         DatabaseUrl::Postgres(url) => {
             let store = PostgresStore::open(&url)
@@ -64,9 +65,11 @@ pub async fn open_url(url: &str, create: bool) -> anyhow::Result<Arc<dyn Store>>
                 .migrate()
                 .await
                 .context("migrating the PostgreSQL database")?;
-            Ok(Arc::new(store))
+            Arc::new(store)
         }
-    }
+    };
+    yongxin_store::demo::ensure_catalogue(&*store).await?;
+    Ok(store)
 }
 
 #[cfg(test)]

@@ -41,7 +41,9 @@ pub async fn serve(
         .await
         .with_context(|| format!("cannot listen on {listen}"))?;
     on_bound(listener.local_addr()?);
-    let app = yongxin_web::router(AppState::new(store, config.web_settings()));
+    let state = AppState::new(store, config.web_settings());
+    state.refresh_calendar().await?;
+    let app = yongxin_web::router(state);
     yongxin_web::serve(listener, app).await?;
     Ok(ExitCode::SUCCESS)
 }

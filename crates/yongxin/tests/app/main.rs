@@ -3,6 +3,7 @@
 //! and again on PostgreSQL when `YONGXIN_TEST_POSTGRES_URL` is set.
 #![expect(clippy::unwrap_used, reason = "tests")]
 
+mod appeals;
 mod cli;
 mod support;
 mod web;

@@ -57,6 +57,9 @@ impl TestApp {
         yongxin_store::demo::load(&*store, &demo, demo_hash())
             .await
             .unwrap();
+        yongxin_store::demo::ensure_catalogue(&*store)
+            .await
+            .unwrap();
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let base = format!("http://{}", listener.local_addr().unwrap());
         let app = yongxin_web::router(AppState::new(store.clone(), WebSettings::default()));

@@ -1,0 +1,346 @@
+//! `/api/v1/appeals`: intake, search, one case, and actions.
+
+use std::collections::BTreeMap;
+
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+use yongxin_domain::appeal::{AppealStatus, Channel};
+use yongxin_domain::phone::mask_phone;
+use yongxin_domain::Role;
+use yongxin_store::{Appeal, AppealEvent, AppealQuery};
+
+use crate::api::ErrorDto;
+use crate::appeals::{act, intake, scope_of, sees, ActionInput, IntakeInput};
+use crate::context::Ctx;
+use crate::error::AppError;
+use crate::pages::registry::parse_opt_id;
+use crate::AppState;
+
+fn local(t: chrono::DateTime<chrono::Utc>) -> String {
+    t.with_timezone(&yongxin_domain::time::shanghai())
+        .to_rfc3339()
+}
+
+/// An answer to an extra question: one value, or several for multiple choice.
+#[derive(Deserialize, ToSchema)]
+#[serde(untagged)]
+pub enum AnswerValue {
+    /// One value.
+    One(String),
+    /// Several values.
+    Many(Vec<String>),
+}
+
+/// A new appeal.
+#[derive(Deserialize, ToSchema)]
+pub struct NewAppealDto {
+    /// Category code (see the catalogue).
+    category: String,
+    /// `normal` (default) or `urgent`.
+    urgency: Option<String>,
+    /// For desk entry by cadres: `phone`, `walk_in`, `visit`, `letter`, `api` (default `api`).
+    channel: Option<String>,
+    /// Short title; defaults to the start of the description.
+    title: Option<String>,
+    /// What happened, at most 4,000 characters.
+    description: String,
+    /// Answers to the category's extra questions, by question code.
+    #[serde(default)]
+    #[schema(value_type = Object)]
+    answers: BTreeMap<String, AnswerValue>,
+    /// Where.
+    address: Option<String>,
+    /// Latitude (WGS 84).
+    latitude: Option<f64>,
+    /// Longitude (WGS 84).
+    longitude: Option<f64>,
+    /// Who to call back (required unless a resident files for themself).
+    contact_name: Option<String>,
+    /// 11-digit mobile number (required unless the resident has one on record).
+    contact_phone: Option<String>,
+    /// The household the appeal concerns (desk entry).
+    household_id: Option<i64>,
+}
+
+/// A step of a case's history.
+#[derive(Serialize, ToSchema)]
+pub struct AppealEventDto {
+    at: String,
+    actor: String,
+    action: String,
+    status: String,
+    text: Option<String>,
+    visible: bool,
+}
+
+/// An appeal (诉求). The contact phone is masked.
+#[derive(Serialize, ToSchema)]
+pub struct AppealDto {
+    id: i64,
+    /// 案件编号: used with the phone's last four digits to track the case.
+    number: String,
+    category: String,
+    urgency: String,
+    channel: String,
+    /// submitted, accepted, declined, assigned, contacted, in_progress, answered, closed, merged.
+    status: String,
+    title: String,
+    description: String,
+    #[schema(value_type = Object)]
+    answers: BTreeMap<String, Vec<String>>,
+    address: String,
+    village_id: Option<i64>,
+    village_name: Option<String>,
+    department: Option<String>,
+    cadre_name: Option<String>,
+    contact_name: String,
+    contact_phone: String,
+    reopen_count: i64,
+    merged_into: Option<i64>,
+    reply: Option<String>,
+    rating: Option<String>,
+    created_at: String,
+    contact_due: String,
+    resolution_due: String,
+    contacted_at: Option<String>,
+    answered_at: Option<String>,
+    closed_at: Option<String>,
+    /// History; residents see only the steps shown to them.
+    events: Vec<AppealEventDto>,
+}
+
+impl AppealDto {
+    fn new(a: Appeal, events: &[AppealEvent], resident: bool) -> Self {
+        Self {
+            id: a.id,
+            number: a.number,
+            category: a.category,
+            urgency: a.urgency.code().to_owned(),
+            channel: a.channel.code().to_owned(),
+            status: a.status.code().to_owned(),
+            title: a.title,
+            description: a.description,
+            answers: a.answers,
+            address: a.address,
+            village_id: a.village_id,
+            village_name: a.village_name,
+            department: a.department,
+            cadre_name: a.cadre_name,
+            contact_name: a.contact_name,
+            contact_phone: mask_phone(&a.contact_phone),
+            reopen_count: a.reopen_count,
+            merged_into: a.merged_into,
+            reply: a.reply,
+            rating: a.rating.map(|r| r.code().to_owned()),
+            created_at: local(a.created_at),
+            contact_due: local(a.contact_due),
+            resolution_due: local(a.resolution_due),
+            contacted_at: a.contacted_at.map(local),
+            answered_at: a.answered_at.map(local),
+            closed_at: a.closed_at.map(local),
+            events: events
+                .iter()
+                .filter(|e| e.visible || !resident)
+                .map(|e| AppealEventDto {
+                    at: local(e.at),
+                    actor: if resident && e.actor != "resident" {
+                        String::new()
+                    } else {
+                        e.actor.clone()
+                    },
+                    action: e.action.clone(),
+                    status: e.status_to.code().to_owned(),
+                    text: e.text.clone(),
+                    visible: e.visible,
+                })
+                .collect(),
+        }
+    }
+}
+
+/// A page of appeals.
+#[derive(Serialize, ToSchema)]
+pub struct AppealListDto {
+    appeals: Vec<AppealDto>,
+    total: i64,
+    page: i64,
+    per_page: i64,
+}
+
+/// Query of `GET /api/v1/appeals`.
+#[derive(Deserialize, IntoParams)]
+pub struct AppealsParams {
+    /// Text in the title, description or address.
+    q: Option<String>,
+    /// Status code.
+    status: Option<String>,
+    /// Category code.
+    category: Option<String>,
+    /// Village id.
+    village: Option<String>,
+    /// Page from 1.
+    page: Option<String>,
+    /// Rows per page, 1–100 (default 20).
+    per_page: Option<String>,
+}
+
+/// An action on an appeal.
+#[derive(Deserialize, ToSchema)]
+pub struct AppealActionDto {
+    /// accept, decline, assign, transfer, return, contact, note, answer, rate, merge.
+    action: String,
+    /// decline, transfer, return.
+    reason: Option<String>,
+    /// assign, transfer.
+    department: Option<String>,
+    /// assign, transfer: the cadre's user id.
+    cadre_id: Option<i64>,
+    /// note.
+    text: Option<String>,
+    /// note: shown to the resident.
+    visible: Option<bool>,
+    /// answer: the written reply.
+    reply: Option<String>,
+    /// rate: satisfied, basically_satisfied, dissatisfied.
+    rating: Option<String>,
+    /// merge: the case this one joins.
+    into: Option<i64>,
+}
+
+/// File an appeal.
+#[utoipa::path(post, path = "/api/v1/appeals", request_body = NewAppealDto, responses((status = 201, body = AppealDto), (status = 400, body = ErrorDto), (status = 401, body = ErrorDto)))]
+pub async fn create_appeal(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    Json(body): Json<NewAppealDto>,
+) -> Result<Response, AppError> {
+    let user = ctx.user()?;
+    let resident = user.role == Role::Resident;
+    let input = IntakeInput {
+        category: body.category,
+        urgency: body.urgency,
+        channel: body.channel,
+        title: body.title,
+        description: body.description,
+        answers: body
+            .answers
+            .into_iter()
+            .map(|(k, v)| {
+                (
+                    k,
+                    match v {
+                        AnswerValue::One(s) => vec![s],
+                        AnswerValue::Many(m) => m,
+                    },
+                )
+            })
+            .collect(),
+        address: body.address,
+        latitude: body.latitude,
+        longitude: body.longitude,
+        contact_name: body.contact_name,
+        contact_phone: body.contact_phone,
+        household_id: body.household_id,
+    };
+    let appeal = intake(&state, &ctx, input, Channel::Api).await?;
+    let (appeal, events) = state.store.appeal(appeal.id).await?;
+    Ok((
+        StatusCode::CREATED,
+        Json(AppealDto::new(appeal, &events, resident)),
+    )
+        .into_response())
+}
+
+/// Appeals within the caller's scope, newest first.
+#[utoipa::path(get, path = "/api/v1/appeals", params(AppealsParams), responses((status = 200, body = AppealListDto), (status = 400, body = ErrorDto), (status = 401, body = ErrorDto)))]
+pub async fn list_appeals(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    Query(p): Query<AppealsParams>,
+) -> Result<Json<AppealListDto>, AppError> {
+    let user = ctx.user()?;
+    let scope = scope_of(user).ok_or_else(AppError::forbidden)?;
+    let page = parse_opt_id(p.page.as_deref(), "page")?.unwrap_or(1);
+    let per_page = parse_opt_id(p.per_page.as_deref(), "per_page")?.unwrap_or(20);
+    if page < 1 {
+        return Err(AppError::invalid_param("page"));
+    }
+    if !(1..=100).contains(&per_page) {
+        return Err(AppError::invalid_param("per_page"));
+    }
+    let status = match p.status.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
+        Some(s) => Some(AppealStatus::parse(s).ok_or_else(|| AppError::invalid_param("status"))?),
+        None => None,
+    };
+    let q = AppealQuery {
+        scope,
+        status,
+        category: p.category.filter(|c| !c.trim().is_empty()),
+        village_id: parse_opt_id(p.village.as_deref(), "village")?,
+        text: p.q.filter(|t| !t.trim().is_empty()),
+        page,
+        per_page,
+    };
+    let found = state.store.search_appeals(&q).await?;
+    let resident = user.role == Role::Resident;
+    Ok(Json(AppealListDto {
+        appeals: found
+            .appeals
+            .into_iter()
+            .map(|a| AppealDto::new(a, &[], resident))
+            .collect(),
+        total: found.total,
+        page: found.page,
+        per_page: found.per_page,
+    }))
+}
+
+/// One appeal with its history.
+#[utoipa::path(get, path = "/api/v1/appeals/{id}", params(("id" = i64, Path, description = "Appeal id")), responses((status = 200, body = AppealDto), (status = 401, body = ErrorDto), (status = 403, body = ErrorDto), (status = 404, body = ErrorDto)))]
+pub async fn get_appeal(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    Path(id): Path<String>,
+) -> Result<Json<AppealDto>, AppError> {
+    let user = ctx.user()?;
+    let id: i64 = id.parse().map_err(|_| AppError::not_found())?;
+    let (appeal, events) = state.store.appeal(id).await?;
+    if !sees(user, &appeal) {
+        return Err(AppError::forbidden());
+    }
+    Ok(Json(AppealDto::new(
+        appeal,
+        &events,
+        user.role == Role::Resident,
+    )))
+}
+
+/// Take an action on an appeal: what the case allows and the caller's role permits.
+#[utoipa::path(post, path = "/api/v1/appeals/{id}/actions", params(("id" = i64, Path, description = "Appeal id")), request_body = AppealActionDto, responses((status = 200, body = AppealDto), (status = 400, body = ErrorDto), (status = 403, body = ErrorDto), (status = 404, body = ErrorDto), (status = 409, body = ErrorDto, description = "The case's status does not allow the action")))]
+pub async fn appeal_action(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    Path(id): Path<String>,
+    Json(body): Json<AppealActionDto>,
+) -> Result<Json<AppealDto>, AppError> {
+    let id: i64 = id.parse().map_err(|_| AppError::not_found())?;
+    let input = ActionInput {
+        action: body.action,
+        reason: body.reason,
+        department: body.department,
+        cadre_id: body.cadre_id,
+        text: body.text,
+        visible: body.visible,
+        reply: body.reply,
+        rating: body.rating,
+        into: body.into,
+    };
+    let appeal = act(&state, &ctx, id, input).await?;
+    let (appeal, events) = state.store.appeal(appeal.id).await?;
+    let resident = ctx.user.as_ref().is_some_and(|u| u.role == Role::Resident);
+    Ok(Json(AppealDto::new(appeal, &events, resident)))
+}

@@ -1,0 +1,425 @@
+//! Appeal intake and actions as every channel shares them (pages, JSON API, Open311): who may do
+//! what, turning input into domain values, and errors in the user's language.
+
+use std::collections::BTreeMap;
+
+use chrono::Utc;
+use yongxin_domain::appeal::{
+    check_text, AppealAction, AppealError, AppealStatus, Channel, Rating, Urgency,
+};
+use yongxin_domain::catalogue::{AnswerError, Category};
+use yongxin_domain::{Phone, Role};
+use yongxin_store::{Appeal, AppealScope, NewAppeal, User};
+
+use crate::context::Ctx;
+use crate::error::AppError;
+use crate::i18n::Catalog;
+use crate::AppState;
+
+/// What someone asks for, before any check.
+#[derive(Debug, Clone, Default)]
+pub struct IntakeInput {
+    /// Category code.
+    pub category: String,
+    /// `normal` or `urgent` (default normal).
+    pub urgency: Option<String>,
+    /// Channel code, for desk entry; residents always use `web`.
+    pub channel: Option<String>,
+    /// Short title (default: the start of the description).
+    pub title: Option<String>,
+    /// What happened.
+    pub description: String,
+    /// Answers to the category's extra questions.
+    pub answers: BTreeMap<String, Vec<String>>,
+    /// Where.
+    pub address: Option<String>,
+    /// Latitude.
+    pub latitude: Option<f64>,
+    /// Longitude.
+    pub longitude: Option<f64>,
+    /// Contact name (required unless a signed-in resident).
+    pub contact_name: Option<String>,
+    /// Contact phone (required unless a signed-in resident with a phone on record).
+    pub contact_phone: Option<String>,
+    /// Household key, for desk entry on behalf of a registered household.
+    pub household_id: Option<i64>,
+}
+
+/// Which appeals a user sees.
+pub fn scope_of(user: &User) -> Option<AppealScope> {
+    match user.role {
+        Role::Admin | Role::Leader | Role::DepartmentStaff => Some(AppealScope::All),
+        Role::VillageOfficer => user.village_id.map(AppealScope::Village),
+        Role::GridWorker => Some(AppealScope::Cadre {
+            grids: user.grid_ids.clone(),
+            user_id: user.id,
+        }),
+        Role::Resident => Some(AppealScope::Resident {
+            user_id: user.id,
+            household_id: user.household_id,
+        }),
+    }
+}
+
+/// Whether an appeal is within what a user sees.
+pub fn sees(user: &User, a: &Appeal) -> bool {
+    match scope_of(user) {
+        Some(AppealScope::All) => true,
+        Some(AppealScope::Village(v)) => a.village_id == Some(v),
+        Some(AppealScope::Cadre { grids, user_id }) => {
+            a.cadre_user_id == Some(user_id) || a.grid_id.is_some_and(|g| grids.contains(&g))
+        }
+        Some(AppealScope::Resident {
+            user_id,
+            household_id,
+        }) => {
+            a.resident_user_id == Some(user_id)
+                || (household_id.is_some() && a.household_id == household_id)
+        }
+        None => false,
+    }
+}
+
+fn message_of(e: &AppealError, c: &Catalog) -> String {
+    match e {
+        AppealError::NotAllowed { action, status } => c.format(
+            "appeal.error.not_allowed",
+            &[
+                ("action", c.t(&format!("appeal.action.{action}")).to_owned()),
+                (
+                    "status",
+                    c.t(&format!("appeal.status.{}", status.code())).to_owned(),
+                ),
+            ],
+        ),
+        AppealError::Required { field } => c.format(
+            "appeal.error.required",
+            &[("field", c.t(&format!("appeal.field.{field}")).to_owned())],
+        ),
+        AppealError::TooLong { field, max } => c.format(
+            "appeal.error.too_long",
+            &[
+                ("field", c.t(&format!("appeal.field.{field}")).to_owned()),
+                ("max", max.to_string()),
+            ],
+        ),
+        AppealError::NoAssignee => c.t("appeal.error.no_assignee").to_owned(),
+        AppealError::MergeIntoSelf => c.t("appeal.error.merge_self").to_owned(),
+    }
+}
+
+/// The lifecycle's refusal as a 400 in the user's language (409 when the state forbids it).
+pub fn lifecycle_error(e: &AppealError, c: &Catalog) -> AppError {
+    let err = AppError::bad_request(message_of(e, c));
+    if matches!(e, AppealError::NotAllowed { .. }) {
+        AppError {
+            status: axum::http::StatusCode::CONFLICT,
+            ..err
+        }
+    } else {
+        err
+    }
+}
+
+fn answer_messages(errors: &[AnswerError], category: &Category, c: &Catalog) -> String {
+    errors
+        .iter()
+        .map(|e| {
+            let label = category
+                .questions
+                .iter()
+                .find(|q| q.code == e.question)
+                .map(|q| {
+                    if c.lang() == crate::i18n::Lang::En {
+                        q.label_en.clone()
+                    } else {
+                        q.label_zh.clone()
+                    }
+                })
+                .unwrap_or_else(|| e.question.clone());
+            c.format(
+                &format!("appeal.answer.{}", e.reason.code()),
+                &[("question", label)],
+            )
+        })
+        .collect::<Vec<_>>()
+        .join("; ")
+}
+
+/// Checks and stores a new appeal from any channel.
+pub async fn intake(
+    state: &AppState,
+    ctx: &Ctx,
+    input: IntakeInput,
+    default_channel: Channel,
+) -> Result<Appeal, AppError> {
+    let c = ctx.lang.catalog();
+    let categories = state.store.categories().await?;
+    let category = categories
+        .into_iter()
+        .find(|(cat, active)| *active && cat.code == input.category.trim())
+        .map(|(cat, _)| cat)
+        .ok_or_else(|| {
+            AppError::bad_request(c.format(
+                "appeal.error.unknown_category",
+                &[("code", input.category.clone())],
+            ))
+        })?;
+    let urgency = match input
+        .urgency
+        .as_deref()
+        .map(str::trim)
+        .filter(|u| !u.is_empty())
+    {
+        None => Urgency::Normal,
+        Some(u) => Urgency::parse(u).ok_or_else(|| AppError::invalid_param("urgency"))?,
+    };
+    let user = ctx.user.as_ref();
+    let channel = match (
+        user.map(|u| u.role),
+        input
+            .channel
+            .as_deref()
+            .map(str::trim)
+            .filter(|s| !s.is_empty()),
+    ) {
+        (Some(r), Some(ch)) if r.is_cadre() => {
+            Channel::parse(ch).ok_or_else(|| AppError::invalid_param("channel"))?
+        }
+        (Some(Role::Resident), _) => Channel::Web,
+        (None, _) => Channel::Anonymous,
+        _ => default_channel,
+    };
+    let description = input.description.trim().to_owned();
+    check_text("description", &description, true).map_err(|e| lifecycle_error(&e, c))?;
+    let title = input
+        .title
+        .map(|t| t.trim().to_owned())
+        .filter(|t| !t.is_empty())
+        .unwrap_or_else(|| description.chars().take(30).collect());
+    if title.chars().count() > 100 {
+        return Err(AppError::bad_request(
+            c.format("appeal.error.title_too_long", &[("max", "100".into())]),
+        ));
+    }
+    let address = input.address.unwrap_or_default().trim().to_owned();
+    if address.chars().count() > 200 {
+        return Err(AppError::bad_request(
+            c.format("appeal.error.address_too_long", &[("max", "200".into())]),
+        ));
+    }
+    let answers = category
+        .check_answers(&input.answers)
+        .map_err(|errs| AppError::bad_request(answer_messages(&errs, &category, c)))?;
+
+    // A signed-in resident files for their own household with the phone on record unless they
+    // give another; everyone else must say who to call back.
+    let mut household_id = input
+        .household_id
+        .filter(|_| user.is_some_and(|u| u.role.is_cadre()));
+    let mut resident_user_id = None;
+    let mut name = input.contact_name.unwrap_or_default().trim().to_owned();
+    let mut phone_text = input.contact_phone.unwrap_or_default().trim().to_owned();
+    if let Some(u) = user.filter(|u| u.role == Role::Resident) {
+        resident_user_id = Some(u.id);
+        household_id = u.household_id;
+        if name.is_empty() {
+            name = u.display_name.clone();
+        }
+        if phone_text.is_empty() {
+            if let Some(h) = u.household_id {
+                let detail = state.store.household(h).await?;
+                phone_text = detail
+                    .members
+                    .iter()
+                    .find_map(|m| m.phone.clone())
+                    .unwrap_or_default();
+            }
+        }
+    }
+    if name.is_empty() {
+        return Err(AppError::bad_request(c.t("appeal.error.name_required")));
+    }
+    if name.chars().count() > 50 {
+        return Err(AppError::bad_request(
+            c.format("appeal.error.name_too_long", &[("max", "50".into())]),
+        ));
+    }
+    let phone =
+        Phone::parse(&phone_text).map_err(|_| AppError::bad_request(c.t("appeal.error.phone")))?;
+    let (mut village_id, mut grid_id) = (None, None);
+    if let Some(h) = household_id {
+        let detail = state.store.household(h).await?;
+        village_id = Some(detail.summary.village_id);
+        grid_id = Some(detail.summary.grid_id);
+    }
+    let now = Utc::now();
+    let due = category.deadlines(urgency, now, &state.calendar());
+    let actor = ctx
+        .user
+        .as_ref()
+        .map(|u| u.username.clone())
+        .unwrap_or_else(|| format!("anonymous:{}", phone.masked()));
+    let appeal = state
+        .store
+        .create_appeal(
+            &actor,
+            NewAppeal {
+                category: category.code.clone(),
+                urgency,
+                channel,
+                title,
+                description,
+                answers,
+                address,
+                latitude: input
+                    .latitude
+                    .filter(|l| l.is_finite() && (-90.0..=90.0).contains(l)),
+                longitude: input
+                    .longitude
+                    .filter(|l| l.is_finite() && (-180.0..=180.0).contains(l)),
+                village_id,
+                grid_id,
+                household_id,
+                resident_user_id,
+                contact_name: name,
+                contact_phone: phone.as_str().to_owned(),
+                department: category.department.clone(),
+                created_at: now,
+                contact_due: due.contact_due,
+                resolution_due: due.resolution_due,
+            },
+        )
+        .await?;
+    Ok(appeal)
+}
+
+/// What an action request carries, before any check.
+#[derive(Debug, Clone, Default)]
+pub struct ActionInput {
+    /// Action code.
+    pub action: String,
+    /// Reason (decline, transfer, return).
+    pub reason: Option<String>,
+    /// Department (assign, transfer).
+    pub department: Option<String>,
+    /// Cadre user id (assign, transfer).
+    pub cadre_id: Option<i64>,
+    /// Note text.
+    pub text: Option<String>,
+    /// Whether a note is shown to the resident.
+    pub visible: Option<bool>,
+    /// Reply (answer).
+    pub reply: Option<String>,
+    /// Rating code (rate).
+    pub rating: Option<String>,
+    /// Target case (merge).
+    pub into: Option<i64>,
+}
+
+fn dispatcher(user: &User, a: &Appeal) -> bool {
+    matches!(
+        user.role,
+        Role::Admin | Role::Leader | Role::DepartmentStaff
+    ) || (user.role == Role::VillageOfficer
+        && user.village_id.is_some()
+        && a.village_id == user.village_id)
+}
+
+/// Applies an action after checking that this user may take it on this case.
+pub async fn act(
+    state: &AppState,
+    ctx: &Ctx,
+    id: i64,
+    input: ActionInput,
+) -> Result<Appeal, AppError> {
+    let c = ctx.lang.catalog();
+    let user = ctx.user()?;
+    let (appeal, _) = state.store.appeal(id).await?;
+    if !sees(user, &appeal) {
+        return Err(AppError::forbidden());
+    }
+    let text = |v: Option<String>| v.unwrap_or_default().trim().to_owned();
+    let action = match input.action.trim() {
+        "accept" => AppealAction::Accept,
+        "decline" => AppealAction::Decline {
+            reason: text(input.reason),
+        },
+        "assign" => AppealAction::Assign {
+            department: input.department.filter(|d| !d.trim().is_empty()),
+            cadre: input.cadre_id,
+        },
+        "transfer" => AppealAction::Transfer {
+            reason: text(input.reason),
+            department: input.department.filter(|d| !d.trim().is_empty()),
+            cadre: input.cadre_id,
+        },
+        "return" => AppealAction::Return {
+            reason: text(input.reason),
+        },
+        "contact" => AppealAction::Contact,
+        "note" => AppealAction::Note {
+            text: text(input.text),
+            visible: input.visible.unwrap_or(false),
+        },
+        "answer" => AppealAction::Answer {
+            reply: text(input.reply),
+        },
+        "rate" => AppealAction::Rate {
+            rating: input
+                .rating
+                .as_deref()
+                .and_then(Rating::parse)
+                .ok_or_else(|| AppError::invalid_param("rating"))?,
+        },
+        "merge" => AppealAction::Merge {
+            into: input.into.ok_or_else(|| AppError::invalid_param("into"))?,
+        },
+        _ => return Err(AppError::invalid_param("action")),
+    };
+    let handler = appeal.cadre_user_id == Some(user.id);
+    let allowed = match &action {
+        AppealAction::Accept
+        | AppealAction::Decline { .. }
+        | AppealAction::Assign { .. }
+        | AppealAction::Merge { .. } => dispatcher(user, &appeal),
+        AppealAction::Transfer { .. } | AppealAction::Return { .. } => {
+            dispatcher(user, &appeal) || handler
+        }
+        AppealAction::Contact | AppealAction::Note { .. } | AppealAction::Answer { .. } => {
+            dispatcher(user, &appeal) || handler
+        }
+        AppealAction::Rate { .. } => user.role == Role::Resident,
+        AppealAction::AutoClose => false,
+    };
+    if !allowed {
+        return Err(AppError::forbidden());
+    }
+    if let AppealAction::Merge { into } = &action {
+        let (target, _) = state
+            .store
+            .appeal(*into)
+            .await
+            .map_err(|_| AppError::invalid_param("into"))?;
+        if !target.status.is_open() || target.status == AppealStatus::Merged {
+            return Err(AppError::invalid_param("into"));
+        }
+    }
+    if let Some(cadre) = match &action {
+        AppealAction::Assign { cadre, .. } | AppealAction::Transfer { cadre, .. } => *cadre,
+        _ => None,
+    } {
+        let users = state.store.users().await?;
+        if !users.iter().any(|u| u.id == cadre && u.role.is_cadre()) {
+            return Err(AppError::invalid_param("cadre_id"));
+        }
+    }
+    match state
+        .store
+        .act_on_appeal(&user.username, id, action, state.settings.appeal_policy)
+        .await?
+    {
+        Ok(a) => Ok(a),
+        Err(e) => Err(lifecycle_error(&e, c)),
+    }
+}

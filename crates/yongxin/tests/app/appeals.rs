@@ -1,0 +1,211 @@
+//! Appeals over the JSON API: intake, the lifecycle, permissions and bad input.
+
+use serde_json::{json, Value};
+use yongxin_domain::Role;
+
+use crate::on_each_backend;
+use crate::support::{json, TestApp};
+
+on_each_backend!(
+    an_appeal_goes_from_intake_to_a_satisfied_rating,
+    bad_intake_is_refused_in_the_users_language_and_changes_nothing,
+    roles_and_states_limit_who_may_act,
+);
+
+async fn post(client: &reqwest::Client, url: String, body: Value) -> (u16, Value) {
+    let res = client.post(url).json(&body).send().await.unwrap();
+    let status = res.status().as_u16();
+    (status, res.json().await.unwrap_or(Value::Null))
+}
+
+async fn an_appeal_goes_from_intake_to_a_satisfied_rating(app: TestApp) {
+    let resident = app.sign_in_as(Role::Resident).await;
+    let (status, a) = post(
+        &resident,
+        app.url("/api/v1/appeals"),
+        json!({"category": "noise", "description": "楼下商铺夜间噪音扰民", "answers": {"source": "shop"}, "address": "前街1号"}),
+    )
+    .await;
+    assert_eq!(status, 201, "{a}");
+    assert_eq!(a["status"], "submitted");
+    assert_eq!(a["channel"], "web");
+    assert!(
+        a["contact_phone"].as_str().unwrap().contains("****"),
+        "masked"
+    );
+    assert!(a["resolution_due"].as_str().unwrap().ends_with("+08:00"));
+    let id = a["id"].as_i64().unwrap();
+    let act = |who: reqwest::Client, body: Value| {
+        let url = app.url(&format!("/api/v1/appeals/{id}/actions"));
+        async move { post(&who, url, body).await }
+    };
+    let staff = app.sign_in_as(Role::DepartmentStaff).await;
+    let grid_user = app.store.user_credentials("grid").await.unwrap().unwrap().0;
+    let grid = app.sign_in_as(Role::GridWorker).await;
+    for (who, body, expect) in [
+        (staff.clone(), json!({"action": "accept"}), "accepted"),
+        (
+            staff.clone(),
+            json!({"action": "assign", "cadre_id": grid_user.id}),
+            "assigned",
+        ),
+        (grid.clone(), json!({"action": "contact"}), "contacted"),
+        (
+            grid.clone(),
+            json!({"action": "note", "text": "内部记录", "visible": false}),
+            "in_progress",
+        ),
+        (
+            grid.clone(),
+            json!({"action": "answer", "reply": "已责令整改"}),
+            "answered",
+        ),
+        (
+            resident.clone(),
+            json!({"action": "rate", "rating": "satisfied"}),
+            "closed",
+        ),
+    ] {
+        let (status, body) = act(who, body).await;
+        assert_eq!(
+            (status, body["status"].as_str().unwrap_or("")),
+            (200, expect),
+            "{body}"
+        );
+    }
+    // The resident sees the reply but not the internal note.
+    let seen = json(&resident, app.url(&format!("/api/v1/appeals/{id}"))).await;
+    assert_eq!(seen["reply"], "已责令整改");
+    assert!(!seen["events"].to_string().contains("内部记录"));
+    let staff_view = json(&staff, app.url(&format!("/api/v1/appeals/{id}"))).await;
+    assert!(staff_view["events"].to_string().contains("内部记录"));
+    let mine = json(&resident, app.url("/api/v1/appeals")).await;
+    assert_eq!(mine["total"], 1);
+    let closed = json(&staff, app.url("/api/v1/appeals?status=closed&q=噪音")).await;
+    assert_eq!(closed["total"], 1);
+    assert!(app.store.verify_audit().await.unwrap().is_ok());
+}
+
+async fn bad_intake_is_refused_in_the_users_language_and_changes_nothing(app: TestApp) {
+    let staff = app.sign_in_as(Role::DepartmentStaff).await;
+    let before = json(&staff, app.url("/api/v1/appeals")).await["total"].clone();
+    let base = json!({"category": "heating", "description": "暖气不热", "answers": {"estate": "和园小区"}, "contact_name": "李四", "contact_phone": "13900001111", "channel": "phone"});
+    let cases = [
+        (
+            json!({"description": "字".repeat(4001)}),
+            "不能超过 4000 个字",
+        ),
+        (json!({"contact_phone": "1390000111"}), "11 位手机号码"),
+        (json!({"category": "weather"}), "没有这个诉求分类"),
+        (json!({"answers": {}}), "请回答“小区名称”"),
+        (
+            json!({"answers": {"estate": "和园", "room_temp": "warm"}}),
+            "“室内温度（℃）”的回答无效",
+        ),
+        (json!({"urgency": "panic"}), "urgency"),
+        (json!({"description": "   "}), "请填写诉求内容"),
+    ];
+    for (change, message) in cases {
+        let mut body = base.clone();
+        for (k, v) in change.as_object().unwrap() {
+            body[k] = v.clone();
+        }
+        let (status, err) = post(&staff, app.url("/api/v1/appeals"), body).await;
+        assert_eq!(status, 400, "{change}: {err}");
+        let text = err["error"]["message"].as_str().unwrap();
+        assert!(text.contains(message), "{change}: {text}");
+    }
+    let res = staff
+        .post(app.url("/api/v1/appeals"))
+        .header("accept-language", "en")
+        .json(&json!({"category": "weather", "description": "x", "contact_name": "a", "contact_phone": "13900001111"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 400);
+    let err: Value = res.json().await.unwrap();
+    assert!(
+        err["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("There is no appeal category"),
+        "{err}"
+    );
+    assert_eq!(
+        json(&staff, app.url("/api/v1/appeals")).await["total"],
+        before
+    );
+    let (status, ok) = post(&staff, app.url("/api/v1/appeals"), base).await;
+    assert_eq!((status, ok["channel"].as_str().unwrap()), (201, "phone"));
+}
+
+async fn roles_and_states_limit_who_may_act(app: TestApp) {
+    let resident = app.sign_in_as(Role::Resident).await;
+    let (_, a) = post(
+        &resident,
+        app.url("/api/v1/appeals"),
+        json!({"category": "water", "description": "停水", "answers": {"estate": "东坞村"}}),
+    )
+    .await;
+    let id = a["id"].as_i64().unwrap();
+    let url = app.url(&format!("/api/v1/appeals/{id}/actions"));
+    let grid = app.sign_in_as(Role::GridWorker).await;
+    let (status, _) = post(&grid, url.clone(), json!({"action": "accept"})).await;
+    assert_eq!(status, 403, "a grid worker does not dispatch");
+    let (status, _) = post(&resident, url.clone(), json!({"action": "accept"})).await;
+    assert_eq!(status, 403);
+    let staff = app.sign_in_as(Role::DepartmentStaff).await;
+    let (status, err) = post(
+        &staff,
+        url.clone(),
+        json!({"action": "answer", "reply": "好"}),
+    )
+    .await;
+    assert_eq!(status, 409, "{err}");
+    assert!(err["error"]["message"].as_str().unwrap().contains("已提交"));
+    let (status, err) = post(&staff, url.clone(), json!({"action": "decline"})).await;
+    assert_eq!(status, 400);
+    assert!(
+        err["error"]["message"].as_str().unwrap().contains("理由"),
+        "{err}"
+    );
+    let (status, _) = post(&staff, url.clone(), json!({"action": "fly"})).await;
+    assert_eq!(status, 400);
+    let (status, declined) = post(
+        &staff,
+        url.clone(),
+        json!({"action": "decline", "reason": "已由供水公司处理"}),
+    )
+    .await;
+    assert_eq!(
+        (status, declined["status"].as_str().unwrap()),
+        (200, "declined")
+    );
+    // Another resident's account sees nothing of it.
+    let leader = app.sign_in_as(Role::Leader).await;
+    assert_eq!(
+        leader
+            .get(app.url(&format!("/api/v1/appeals/{id}")))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        200
+    );
+    let village = app.sign_in_as(Role::VillageOfficer).await;
+    let list = json(&village, app.url("/api/v1/appeals")).await;
+    assert_eq!(
+        list["total"], 1,
+        "the resident's household is in the officer's village"
+    );
+    let anonymous = reqwest::Client::new();
+    assert_eq!(
+        anonymous
+            .get(app.url("/api/v1/appeals"))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        401
+    );
+}
