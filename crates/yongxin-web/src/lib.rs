@@ -119,6 +119,14 @@ pub fn router(state: AppState) -> Router {
         )
         .route("/sign-out", post(pages::session::sign_out))
         .route("/lang", get(pages::session::switch_language))
+        .route("/appeals", get(pages::appeals::list))
+        .route(
+            "/appeals/new",
+            get(pages::appeals::new_appeal).post(pages::appeals::create_appeal),
+        )
+        .route("/appeals/{id}", get(pages::appeals::show))
+        .route("/appeals/{id}/action", post(pages::appeals::action))
+        .route("/track", get(pages::appeals::track))
         .route("/villages", get(pages::registry::villages))
         .route("/grids", get(pages::registry::grids))
         .route("/households", get(pages::registry::households))

@@ -1,9 +1,9 @@
 // Small conveniences; every page works without this file.
 "use strict";
 document.addEventListener("DOMContentLoaded", function () {
-  // Choosing a village in the household search runs the search at once.
-  var village = document.querySelector("form.search select[name=village]");
-  if (village) {
-    village.addEventListener("change", function () { village.form.submit(); });
-  }
+  // Choosing from a filter or the category list submits its form at once.
+  var selects = document.querySelectorAll("form.search select[name=village], select[data-autosubmit]");
+  Array.prototype.forEach.call(selects, function (select) {
+    select.addEventListener("change", function () { select.form.submit(); });
+  });
 });

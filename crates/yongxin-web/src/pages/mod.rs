@@ -2,6 +2,7 @@
 //! `templates/`, strings in the message catalogs.
 
 pub mod admin;
+pub mod appeals;
 pub mod assets;
 pub mod home;
 pub mod registry;
@@ -136,6 +137,16 @@ impl Chrome {
     /// A message with its `{n}` placeholder filled.
     pub fn format(&self, key: &str, n: impl std::fmt::Display) -> String {
         self.catalog.format(key, &[("n", n.to_string())])
+    }
+
+    /// The label of a yellow or red card.
+    pub fn card_label(&self, card: &str) -> String {
+        self.catalog.t(&format!("appeal.card.{card}")).to_owned()
+    }
+
+    /// The button label of an appeal action.
+    pub fn action_label(&self, action: &str) -> String {
+        self.catalog.t(&format!("appeal.do.{action}")).to_owned()
     }
 
     /// Whether the user works in the office.

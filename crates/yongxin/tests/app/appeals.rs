@@ -10,6 +10,8 @@ on_each_backend!(
     an_appeal_goes_from_intake_to_a_satisfied_rating,
     bad_intake_is_refused_in_the_users_language_and_changes_nothing,
     roles_and_states_limit_who_may_act,
+    an_anonymous_resident_files_on_the_form_and_tracks_the_case,
+    the_case_page_offers_only_the_allowed_actions,
 );
 
 async fn post(client: &reqwest::Client, url: String, body: Value) -> (u16, Value) {
@@ -208,4 +210,128 @@ async fn roles_and_states_limit_who_may_act(app: TestApp) {
             .status(),
         401
     );
+}
+
+fn csrf_of(html: &str) -> String {
+    let start = html.find("name=\"csrf\" value=\"").unwrap() + 19;
+    html[start..start + 64].to_owned()
+}
+
+async fn an_anonymous_resident_files_on_the_form_and_tracks_the_case(app: TestApp) {
+    let visitor = app.client();
+    let form = crate::support::page(&visitor, app.url("/appeals/new?category=noise")).await;
+    assert!(
+        form.contains("噪音来源"),
+        "the category's questions are on the form"
+    );
+    let csrf = csrf_of(&form);
+    let fields = |phone: &str| {
+        vec![
+            ("csrf", csrf.clone()),
+            ("category", "noise".into()),
+            ("description", "工地夜间施工".into()),
+            ("answer.source", "construction".into()),
+            ("contact_name", "赵六".into()),
+            ("contact_phone", phone.into()),
+        ]
+    };
+    let res = visitor
+        .post(app.url("/appeals/new"))
+        .form(&fields("1380000"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 400);
+    let html = res.text().await.unwrap();
+    assert!(
+        html.contains("请填写 11 位手机号码") && html.contains("工地夜间施工"),
+        "the form comes back with the error and the text"
+    );
+    assert_eq!(app.store.search_appeals(&all()).await.unwrap().total, 0);
+
+    let res = visitor
+        .post(app.url("/appeals/new"))
+        .form(&fields("13800001234"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    let html = res.text().await.unwrap();
+    let stored = app
+        .store
+        .search_appeals(&all())
+        .await
+        .unwrap()
+        .appeals
+        .remove(0);
+    assert!(html.contains(&stored.number), "the number is shown");
+    assert_eq!(stored.channel.code(), "anonymous");
+
+    let wrong = visitor
+        .get(app.url(&format!("/track?number={}&last4=9999", stored.number)))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(wrong.status(), 404);
+    let page = crate::support::page(
+        &visitor,
+        app.url(&format!("/track?number={}&last4=1234", stored.number)),
+    )
+    .await;
+    assert!(page.contains("已提交") && page.contains(&stored.title));
+}
+
+fn all() -> yongxin_store::AppealQuery {
+    yongxin_store::AppealQuery {
+        scope: yongxin_store::AppealScope::All,
+        status: None,
+        category: None,
+        village_id: None,
+        text: None,
+        page: 1,
+        per_page: 10,
+    }
+}
+
+async fn the_case_page_offers_only_the_allowed_actions(app: TestApp) {
+    let resident = app.sign_in_as(Role::Resident).await;
+    let (_, a) = post(
+        &resident,
+        app.url("/api/v1/appeals"),
+        json!({"category": "roads", "description": "路灯不亮", "answers": {"road": "前街"}}),
+    )
+    .await;
+    let id = a["id"].as_i64().unwrap();
+    let staff = app.sign_in_as(Role::DepartmentStaff).await;
+    let page = crate::support::page(&staff, app.url(&format!("/appeals/{id}"))).await;
+    assert!(page.contains("value=\"accept\"") && page.contains("value=\"decline\""));
+    assert!(!page.contains("value=\"answer\""));
+    let csrf = csrf_of(&page);
+    let res = staff
+        .post(app.url(&format!("/appeals/{id}/action")))
+        .form(&[("csrf", csrf.as_str()), ("action", "accept")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 303);
+    let page = crate::support::page(&staff, app.url(&format!("/appeals/{id}"))).await;
+    assert!(page.contains("已受理") && page.contains("value=\"assign\""));
+    let res = staff
+        .post(app.url(&format!("/appeals/{id}/action")))
+        .form(&[
+            ("csrf", "forged"),
+            ("action", "assign"),
+            ("department", "城管"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 403);
+    let mine = crate::support::page(&resident, app.url(&format!("/appeals/{id}"))).await;
+    assert!(
+        !mine.contains("value=\"accept\""),
+        "a resident has nothing to do yet"
+    );
+    let list = crate::support::page(&resident, app.url("/appeals")).await;
+    assert!(list.contains(&a["number"].as_str().unwrap().to_owned()));
 }

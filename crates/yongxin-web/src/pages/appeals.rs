@@ -1,0 +1,627 @@
+//! Appeal pages: filing (signed in, anonymous, or at the desk), the list, one case with the
+//! actions the viewer may take, and public tracking by case number and phone.
+
+use askama::Template;
+use axum::extract::{Path, Query, State};
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::Form;
+use serde::Deserialize;
+use yongxin_domain::appeal::{parse_appeal_number, AppealStatus, Channel};
+use yongxin_domain::calendar::Card;
+use yongxin_domain::catalogue::{Category, QuestionKind};
+use yongxin_domain::Role;
+use yongxin_store::{Appeal, AppealEvent, AppealQuery, User};
+
+use super::registry::parse_opt_id;
+use super::{render, Chrome};
+use crate::appeals::{act, intake, scope_of, sees, ActionInput, IntakeInput};
+use crate::context::{percent_encode, Ctx};
+use crate::error::AppError;
+use crate::i18n::Lang;
+use crate::AppState;
+
+/// A category as a form shows it.
+pub struct CategoryOption {
+    code: String,
+    name: String,
+    group: String,
+}
+
+/// An extra question as a form shows it.
+pub struct QuestionField {
+    code: String,
+    label: String,
+    kind: &'static str,
+    required: bool,
+    choices: Vec<(String, String)>,
+}
+
+fn category_name(c: &Category, lang: Lang) -> String {
+    if lang == Lang::En {
+        c.name_en.clone()
+    } else {
+        c.name_zh.clone()
+    }
+}
+
+#[derive(Template)]
+#[template(path = "appeal_new.html")]
+struct NewAppealPage {
+    c: Chrome,
+    categories: Vec<CategoryOption>,
+    selected: String,
+    questions: Vec<QuestionField>,
+    desk: bool,
+    needs_contact: bool,
+    error: Option<String>,
+    description: String,
+    address: String,
+}
+
+/// Query of the form.
+#[derive(Deserialize)]
+pub struct NewQuery {
+    category: Option<String>,
+}
+
+async fn form_page(
+    state: &AppState,
+    ctx: &Ctx,
+    selected: &str,
+    error: Option<String>,
+    description: String,
+    address: String,
+) -> Result<Response, AppError> {
+    let cats: Vec<Category> = state
+        .store
+        .categories()
+        .await?
+        .into_iter()
+        .filter(|(_, active)| *active)
+        .map(|(c, _)| c)
+        .collect();
+    let selected_cat = cats.iter().find(|c| c.code == selected);
+    let questions = selected_cat
+        .map(|cat| {
+            cat.questions
+                .iter()
+                .map(|q| QuestionField {
+                    code: q.code.clone(),
+                    label: if ctx.lang == Lang::En {
+                        q.label_en.clone()
+                    } else {
+                        q.label_zh.clone()
+                    },
+                    kind: match q.kind {
+                        QuestionKind::String => "string",
+                        QuestionKind::Number => "number",
+                        QuestionKind::Datetime => "datetime",
+                        QuestionKind::Text => "text",
+                        QuestionKind::SingleChoice => "single",
+                        QuestionKind::MultiChoice => "multi",
+                    },
+                    required: q.required,
+                    choices: q
+                        .choices
+                        .iter()
+                        .map(|c| (c.key.clone(), c.name.clone()))
+                        .collect(),
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    let user = ctx.user.as_ref();
+    let page = NewAppealPage {
+        c: Chrome::new(ctx, "appeal.new_title"),
+        categories: cats
+            .iter()
+            .map(|c| CategoryOption {
+                code: c.code.clone(),
+                name: category_name(c, ctx.lang),
+                group: c.group.clone(),
+            })
+            .collect(),
+        selected: selected_cat.map(|c| c.code.clone()).unwrap_or_default(),
+        questions,
+        desk: user.is_some_and(|u| u.role.is_cadre()),
+        needs_contact: user.is_none_or(|u| u.role.is_cadre()),
+        error,
+        description,
+        address,
+    };
+    let mut res = render(&page)?;
+    if page.error.is_some() {
+        *res.status_mut() = axum::http::StatusCode::BAD_REQUEST;
+    }
+    Ok(res)
+}
+
+/// `GET /appeals/new`: anyone (anonymous residents give name and phone).
+pub async fn new_appeal(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    Query(q): Query<NewQuery>,
+) -> Result<Response, AppError> {
+    form_page(
+        &state,
+        &ctx,
+        q.category.as_deref().unwrap_or(""),
+        None,
+        String::new(),
+        String::new(),
+    )
+    .await
+}
+
+/// `POST /appeals/new`: form fields, with `answer.CODE` for extra questions (repeated for
+/// multiple choice).
+pub async fn create_appeal(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    Form(pairs): Form<Vec<(String, String)>>,
+) -> Result<Response, AppError> {
+    let get = |k: &str| {
+        pairs
+            .iter()
+            .find(|(key, _)| key == k)
+            .map(|(_, v)| v.clone())
+    };
+    ctx.check_csrf(&get("csrf").unwrap_or_default())?;
+    let mut input = IntakeInput {
+        category: get("category").unwrap_or_default(),
+        urgency: get("urgency"),
+        channel: get("channel"),
+        title: get("title"),
+        description: get("description").unwrap_or_default(),
+        address: get("address"),
+        contact_name: get("contact_name"),
+        contact_phone: get("contact_phone"),
+        ..IntakeInput::default()
+    };
+    for (k, v) in &pairs {
+        if let Some(code) = k.strip_prefix("answer.") {
+            input
+                .answers
+                .entry(code.to_owned())
+                .or_default()
+                .push(v.clone());
+        }
+    }
+    let (selected, description, address) = (
+        input.category.clone(),
+        input.description.clone(),
+        input.address.clone().unwrap_or_default(),
+    );
+    match intake(&state, &ctx, input, Channel::Web).await {
+        Ok(a) if ctx.user.is_some() => {
+            Ok(Redirect::to(&format!("/appeals/{}", a.id)).into_response())
+        }
+        Ok(a) => render(&SubmittedPage {
+            c: Chrome::new(&ctx, "appeal.submitted_title"),
+            number: a.number,
+        }),
+        Err(e) if e.status == axum::http::StatusCode::BAD_REQUEST => {
+            let message = e.message(ctx.lang.catalog());
+            form_page(&state, &ctx, &selected, Some(message), description, address).await
+        }
+        Err(e) => Err(e),
+    }
+}
+
+#[derive(Template)]
+#[template(path = "appeal_submitted.html")]
+struct SubmittedPage {
+    c: Chrome,
+    number: String,
+}
+
+/// A row of the appeal list.
+pub struct AppealRow {
+    id: i64,
+    number: String,
+    title: String,
+    category: String,
+    status: String,
+    status_code: &'static str,
+    village: String,
+    due: String,
+    card: &'static str,
+}
+
+fn card_code(card: Card) -> &'static str {
+    match card {
+        Card::None => "",
+        Card::Yellow => "yellow",
+        Card::Red => "red",
+    }
+}
+
+/// The card a case shows now: against the contact deadline until contacted, then against the
+/// resolution deadline until answered.
+pub fn current_card(state: &AppState, a: &Appeal) -> Card {
+    if !a.status.is_open() || a.status == AppealStatus::Answered {
+        return Card::None;
+    }
+    let calendar = state.calendar();
+    let now = chrono::Utc::now();
+    let contact = if a.contacted_at.is_none() {
+        calendar.card(now, a.contact_due)
+    } else {
+        Card::None
+    };
+    contact.max(calendar.card(now, a.resolution_due))
+}
+
+#[derive(Template)]
+#[template(path = "appeals.html")]
+struct AppealsPage {
+    c: Chrome,
+    rows: Vec<AppealRow>,
+    statuses: Vec<(&'static str, String)>,
+    status: String,
+    q: String,
+    total: i64,
+    page: i64,
+    pages: i64,
+    prev_href: Option<String>,
+    next_href: Option<String>,
+}
+
+/// Query of the list.
+#[derive(Deserialize)]
+pub struct ListQuery {
+    q: Option<String>,
+    status: Option<String>,
+    category: Option<String>,
+    page: Option<String>,
+}
+
+/// `GET /appeals`: signed in; each role sees its scope (a resident, their own).
+pub async fn list(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    Query(p): Query<ListQuery>,
+) -> Result<Response, AppError> {
+    let user = ctx.user()?;
+    let scope = scope_of(user).ok_or_else(AppError::forbidden)?;
+    let status = match p.status.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
+        Some(s) => Some(AppealStatus::parse(s).ok_or_else(|| AppError::invalid_param("status"))?),
+        None => None,
+    };
+    let page = parse_opt_id(p.page.as_deref(), "page")?.unwrap_or(1).max(1);
+    let q = AppealQuery {
+        scope,
+        status,
+        category: p.category.clone().filter(|c| !c.is_empty()),
+        village_id: None,
+        text: p.q.clone().filter(|t| !t.trim().is_empty()),
+        page,
+        per_page: 20,
+    };
+    let found = state.store.search_appeals(&q).await?;
+    let cats = state.store.categories().await?;
+    let c = Chrome::new(
+        &ctx,
+        if user.role == Role::Resident {
+            "appeal.my_title"
+        } else {
+            "appeal.list_title"
+        },
+    );
+    let rows = found
+        .appeals
+        .iter()
+        .map(|a| AppealRow {
+            id: a.id,
+            number: a.number.clone(),
+            title: a.title.clone(),
+            category: cats
+                .iter()
+                .find(|(cat, _)| cat.code == a.category)
+                .map(|(cat, _)| category_name(cat, ctx.lang))
+                .unwrap_or_else(|| a.category.clone()),
+            status: c
+                .t(&format!("appeal.status.{}", a.status.code()))
+                .to_owned(),
+            status_code: a.status.code(),
+            village: a.village_name.clone().unwrap_or_default(),
+            due: yongxin_domain::time::display_local(a.resolution_due),
+            card: card_code(current_card(&state, a)),
+        })
+        .collect();
+    let pages = ((found.total + 19) / 20).max(1);
+    let href = |n: i64| {
+        let mut s = format!("/appeals?page={n}");
+        if let Some(st) = status {
+            s.push_str(&format!("&status={}", st.code()));
+        }
+        if let Some(t) = &q.text {
+            s.push_str(&format!("&q={}", percent_encode(t)));
+        }
+        s
+    };
+    render(&AppealsPage {
+        statuses: AppealStatus::ALL
+            .iter()
+            .map(|s| {
+                (
+                    s.code(),
+                    c.t(&format!("appeal.status.{}", s.code())).to_owned(),
+                )
+            })
+            .collect(),
+        status: status.map(|s| s.code().to_owned()).unwrap_or_default(),
+        q: q.text.clone().unwrap_or_default(),
+        rows,
+        total: found.total,
+        page,
+        pages,
+        prev_href: (page > 1).then(|| href(page - 1)),
+        next_href: (page < pages).then(|| href(page + 1)),
+        c,
+    })
+}
+
+/// A step of the history as shown.
+pub struct EventRow {
+    at: String,
+    action: String,
+    status: String,
+    text: String,
+    actor: String,
+    internal: bool,
+}
+
+fn event_rows(c: &Chrome, events: &[AppealEvent], resident: bool) -> Vec<EventRow> {
+    events
+        .iter()
+        .filter(|e| e.visible || !resident)
+        .map(|e| EventRow {
+            at: yongxin_domain::time::display_local(e.at),
+            action: c.t(&format!("appeal.action.{}", e.action)).to_owned(),
+            status: c
+                .t(&format!("appeal.status.{}", e.status_to.code()))
+                .to_owned(),
+            text: e.text.clone().unwrap_or_default(),
+            actor: if resident {
+                String::new()
+            } else {
+                e.actor.clone()
+            },
+            internal: !e.visible,
+        })
+        .collect()
+}
+
+#[derive(Template)]
+#[template(path = "appeal.html")]
+struct AppealPage {
+    c: Chrome,
+    a: Appeal,
+    category: String,
+    status: String,
+    card: &'static str,
+    created: String,
+    contact_due: String,
+    resolution_due: String,
+    phone: String,
+    events: Vec<EventRow>,
+    actions: Vec<&'static str>,
+    cadres: Vec<(i64, String)>,
+    answers: Vec<(String, String)>,
+}
+
+/// The actions the viewer may take on the case as it stands.
+fn actions_for(user: &User, a: &Appeal) -> Vec<&'static str> {
+    use AppealStatus as S;
+    let dispatcher = matches!(
+        user.role,
+        Role::Admin | Role::Leader | Role::DepartmentStaff
+    ) || (user.role == Role::VillageOfficer
+        && a.village_id.is_some()
+        && a.village_id == user.village_id);
+    let handler = a.cadre_user_id == Some(user.id) || dispatcher;
+    let handling = matches!(a.status, S::Assigned | S::Contacted | S::InProgress);
+    let mut out = Vec::new();
+    if dispatcher && a.status == S::Submitted {
+        out.extend(["accept", "decline"]);
+    }
+    if dispatcher && a.status == S::Accepted {
+        out.push("assign");
+    }
+    if handler && a.status == S::Assigned {
+        out.push("contact");
+    }
+    if handler && (handling || a.status == S::Answered) {
+        out.push("note");
+    }
+    if handler && handling {
+        out.extend(["answer", "transfer", "return"]);
+    }
+    if user.role == Role::Resident && a.status == S::Answered {
+        out.push("rate");
+    }
+    out
+}
+
+/// `GET /appeals/{id}`: within scope.
+pub async fn show(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    Path(id): Path<String>,
+) -> Result<Response, AppError> {
+    let user = ctx.user()?;
+    let id: i64 = id.parse().map_err(|_| AppError::not_found())?;
+    let (a, events) = state.store.appeal(id).await?;
+    if !sees(user, &a) {
+        return Err(AppError::forbidden());
+    }
+    let resident = user.role == Role::Resident;
+    let c = Chrome::new(&ctx, "appeal.title");
+    let cats = state.store.categories().await?;
+    let cat = cats
+        .iter()
+        .find(|(cat, _)| cat.code == a.category)
+        .map(|(cat, _)| cat.clone());
+    let answers = cat
+        .as_ref()
+        .map(|cat| {
+            cat.questions
+                .iter()
+                .filter_map(|q| {
+                    a.answers.get(&q.code).map(|v| {
+                        let label = if ctx.lang == Lang::En {
+                            q.label_en.clone()
+                        } else {
+                            q.label_zh.clone()
+                        };
+                        let shown = v
+                            .iter()
+                            .map(|x| {
+                                q.choices
+                                    .iter()
+                                    .find(|ch| &ch.key == x)
+                                    .map(|ch| ch.name.clone())
+                                    .unwrap_or_else(|| x.clone())
+                            })
+                            .collect::<Vec<_>>()
+                            .join(", ");
+                        (label, shown)
+                    })
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    let actions = actions_for(user, &a);
+    let cadres = if actions.contains(&"assign") || actions.contains(&"transfer") {
+        state
+            .store
+            .users()
+            .await?
+            .into_iter()
+            .filter(|u| {
+                matches!(
+                    u.role,
+                    Role::GridWorker | Role::VillageOfficer | Role::DepartmentStaff
+                )
+            })
+            .map(|u| (u.id, u.display_name))
+            .collect()
+    } else {
+        Vec::new()
+    };
+    render(&AppealPage {
+        category: cat
+            .as_ref()
+            .map(|cat| category_name(cat, ctx.lang))
+            .unwrap_or_else(|| a.category.clone()),
+        status: c
+            .t(&format!("appeal.status.{}", a.status.code()))
+            .to_owned(),
+        card: card_code(current_card(&state, &a)),
+        created: yongxin_domain::time::display_local(a.created_at),
+        contact_due: yongxin_domain::time::display_local(a.contact_due),
+        resolution_due: yongxin_domain::time::display_local(a.resolution_due),
+        phone: yongxin_domain::phone::mask_phone(&a.contact_phone),
+        events: event_rows(&c, &events, resident),
+        actions,
+        cadres,
+        answers,
+        a,
+        c,
+    })
+}
+
+/// The action form.
+#[derive(Deserialize)]
+pub struct ActionForm {
+    csrf: String,
+    action: String,
+    reason: Option<String>,
+    department: Option<String>,
+    cadre_id: Option<String>,
+    text: Option<String>,
+    visible: Option<String>,
+    reply: Option<String>,
+    rating: Option<String>,
+}
+
+/// `POST /appeals/{id}/action`.
+pub async fn action(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    Path(id): Path<String>,
+    Form(f): Form<ActionForm>,
+) -> Result<Response, AppError> {
+    ctx.check_csrf(&f.csrf)?;
+    let id: i64 = id.parse().map_err(|_| AppError::not_found())?;
+    let input = ActionInput {
+        action: f.action,
+        reason: f.reason,
+        department: f.department,
+        cadre_id: parse_opt_id(f.cadre_id.as_deref(), "cadre_id")?,
+        text: f.text,
+        visible: Some(f.visible.is_some()),
+        reply: f.reply,
+        rating: f.rating,
+        into: None,
+    };
+    act(&state, &ctx, id, input).await?;
+    Ok(Redirect::to(&format!("/appeals/{id}")).into_response())
+}
+
+#[derive(Template)]
+#[template(path = "track.html")]
+struct TrackPage {
+    c: Chrome,
+    number: String,
+    found: Option<(Appeal, String, Vec<EventRow>)>,
+    not_found: bool,
+}
+
+/// Query of the tracking page.
+#[derive(Deserialize)]
+pub struct TrackQuery {
+    number: Option<String>,
+    last4: Option<String>,
+}
+
+/// `GET /track?number=&last4=`: anyone with the case number and the phone's last four digits.
+pub async fn track(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    Query(q): Query<TrackQuery>,
+) -> Result<Response, AppError> {
+    let c = Chrome::new(&ctx, "appeal.track_title");
+    let number = q.number.clone().unwrap_or_default().trim().to_owned();
+    let last4 = q.last4.clone().unwrap_or_default().trim().to_owned();
+    let mut found = None;
+    let asked = !number.is_empty() || !last4.is_empty();
+    if let Some((date, id)) = parse_appeal_number(&number) {
+        if let Ok((a, events)) = state.store.appeal(id).await {
+            let same_day = a
+                .created_at
+                .with_timezone(&yongxin_domain::time::shanghai())
+                .date_naive()
+                == date;
+            if same_day && last4.len() == 4 && a.contact_phone.ends_with(&last4) {
+                let status = c
+                    .t(&format!("appeal.status.{}", a.status.code()))
+                    .to_owned();
+                let rows = event_rows(&c, &events, true);
+                found = Some((a, status, rows));
+            }
+        }
+    }
+    let not_found = asked && found.is_none();
+    let mut res = render(&TrackPage {
+        c,
+        number,
+        not_found,
+        found,
+    })?;
+    if not_found {
+        *res.status_mut() = axum::http::StatusCode::NOT_FOUND;
+    }
+    Ok(res)
+}
