@@ -710,3 +710,205 @@ mod number_tests {
         assert_eq!(parse_appeal_number("2026112700012x"), None);
     }
 }
+
+/// The facts of a case that actions change, held in memory: what a store loads before an action
+/// and writes back after it, and what a demo or import replays a whole history on.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CaseFacts {
+    /// Where it stands.
+    pub status: AppealStatus,
+    /// Times reopened.
+    pub reopen_count: u32,
+    /// Department handling it.
+    pub department: Option<String>,
+    /// Cadre handling it.
+    pub cadre: Option<i64>,
+    /// First contact.
+    pub contacted_at: Option<chrono::DateTime<chrono::Utc>>,
+    /// Answered (cleared when a rating reopens it).
+    pub answered_at: Option<chrono::DateTime<chrono::Utc>>,
+    /// Rated.
+    pub rated_at: Option<chrono::DateTime<chrono::Utc>>,
+    /// Closed, declined or merged.
+    pub closed_at: Option<chrono::DateTime<chrono::Utc>>,
+    /// The latest reply.
+    pub reply: Option<String>,
+    /// The latest rating.
+    pub rating: Option<Rating>,
+    /// The case it was merged into.
+    pub merged_into: Option<i64>,
+}
+
+impl CaseFacts {
+    /// A new case going to a department.
+    pub fn new(department: Option<String>) -> Self {
+        Self {
+            status: AppealStatus::Submitted,
+            reopen_count: 0,
+            department,
+            cadre: None,
+            contacted_at: None,
+            answered_at: None,
+            rated_at: None,
+            closed_at: None,
+            reply: None,
+            rating: None,
+            merged_into: None,
+        }
+    }
+
+    /// Applies an action at `now` if the lifecycle allows it, changing the facts accordingly.
+    pub fn act(
+        &mut self,
+        self_id: i64,
+        action: &AppealAction,
+        policy: &AppealPolicy,
+        now: chrono::DateTime<chrono::Utc>,
+    ) -> Result<Transition, AppealError> {
+        let t = AppealState {
+            status: self.status,
+            reopen_count: self.reopen_count,
+        }
+        .apply(self_id, action, policy)?;
+        self.status = t.to;
+        if matches!(
+            t.to,
+            AppealStatus::Closed | AppealStatus::Declined | AppealStatus::Merged
+        ) {
+            self.closed_at = Some(now);
+        }
+        match action {
+            AppealAction::Assign { department, cadre }
+            | AppealAction::Transfer {
+                department, cadre, ..
+            } => {
+                if let Some(d) = department.as_ref().filter(|d| !d.trim().is_empty()) {
+                    self.department = Some(d.clone());
+                }
+                self.cadre = *cadre;
+            }
+            AppealAction::Return { .. } => self.cadre = None,
+            AppealAction::Contact => {
+                self.contacted_at.get_or_insert(now);
+            }
+            AppealAction::Answer { reply } => {
+                self.reply = Some(reply.clone());
+                self.answered_at = Some(now);
+                self.contacted_at.get_or_insert(now);
+            }
+            AppealAction::Rate { rating } => {
+                self.rating = Some(*rating);
+                self.rated_at = Some(now);
+                if t.reopened {
+                    self.reopen_count += 1;
+                    self.answered_at = None;
+                }
+            }
+            AppealAction::Merge { into } => self.merged_into = Some(*into),
+            AppealAction::Accept
+            | AppealAction::Decline { .. }
+            | AppealAction::Note { .. }
+            | AppealAction::AutoClose => {}
+        }
+        Ok(t)
+    }
+}
+
+impl AppealAction {
+    /// The text an action leaves in the history, and whether the resident sees it.
+    pub fn event_text(&self) -> (Option<String>, bool) {
+        match self {
+            AppealAction::Decline { reason } => (Some(reason.clone()), true),
+            AppealAction::Transfer { reason, .. } | AppealAction::Return { reason } => {
+                (Some(reason.clone()), false)
+            }
+            AppealAction::Note { text, visible } => (Some(text.clone()), *visible),
+            AppealAction::Answer { reply } => (Some(reply.clone()), true),
+            AppealAction::Assign { .. } => (None, false),
+            AppealAction::Accept
+            | AppealAction::Contact
+            | AppealAction::Rate { .. }
+            | AppealAction::Merge { .. }
+            | AppealAction::AutoClose => (None, true),
+        }
+    }
+}
+
+#[cfg(test)]
+mod facts_tests {
+    use super::*;
+    use chrono::TimeZone;
+
+    #[test]
+    fn facts_follow_the_history() {
+        let p = AppealPolicy::default();
+        let t0 = chrono::Utc
+            .with_ymd_and_hms(2026, 3, 2, 1, 0, 0)
+            .single()
+            .expect("t");
+        let at = |h: i64| t0 + chrono::Duration::hours(h);
+        let mut f = CaseFacts::new(Some("城管".into()));
+        f.act(1, &AppealAction::Accept, &p, at(1)).expect("ok");
+        f.act(
+            1,
+            &AppealAction::Assign {
+                department: None,
+                cadre: Some(9),
+            },
+            &p,
+            at(2),
+        )
+        .expect("ok");
+        assert_eq!((f.department.as_deref(), f.cadre), (Some("城管"), Some(9)));
+        f.act(
+            1,
+            &AppealAction::Answer {
+                reply: "好了".into(),
+            },
+            &p,
+            at(3),
+        )
+        .expect("ok");
+        assert_eq!((f.contacted_at, f.answered_at), (Some(at(3)), Some(at(3))));
+        f.act(
+            1,
+            &AppealAction::Rate {
+                rating: Rating::Dissatisfied,
+            },
+            &p,
+            at(4),
+        )
+        .expect("ok");
+        assert_eq!(
+            (f.status, f.reopen_count, f.answered_at),
+            (AppealStatus::Assigned, 1, None)
+        );
+        f.act(1, &AppealAction::Contact, &p, at(5)).expect("ok");
+        assert_eq!(f.contacted_at, Some(at(3)), "the first contact stays");
+        f.act(
+            1,
+            &AppealAction::Answer {
+                reply: "彻底好了".into(),
+            },
+            &p,
+            at(6),
+        )
+        .expect("ok");
+        f.act(
+            1,
+            &AppealAction::Rate {
+                rating: Rating::Satisfied,
+            },
+            &p,
+            at(7),
+        )
+        .expect("ok");
+        assert_eq!(
+            (f.status, f.closed_at, f.reply.as_deref()),
+            (AppealStatus::Closed, Some(at(7)), Some("彻底好了"))
+        );
+        let before = f.clone();
+        assert!(f.act(1, &AppealAction::Accept, &p, at(8)).is_err());
+        assert_eq!(f, before, "a refused action changes nothing");
+    }
+}

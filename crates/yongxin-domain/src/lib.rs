@@ -10,6 +10,7 @@ pub mod audit;
 pub mod calendar;
 pub mod catalogue;
 pub mod demo;
+pub mod demo_appeals;
 pub mod id_number;
 pub mod phone;
 pub mod registry;

@@ -19,11 +19,11 @@ use sqlx::{QueryBuilder, Row};
 use yongxin_domain::audit::GENESIS_HASH;
 use yongxin_domain::registry::{flags_to_codes, parse_flags, Relation, Sex, VillageKind};
 use yongxin_domain::roster::{HouseholdRecord, RegistryLookup};
-use yongxin_domain::appeal::{appeal_number, AppealAction, AppealError, AppealPolicy, AppealState, AppealStatus, Channel, Notice, Rating, Urgency};
+use yongxin_domain::appeal::{appeal_number, AppealAction, AppealError, AppealPolicy, AppealStatus, CaseFacts, Channel, Notice, Rating, Urgency};
 use yongxin_domain::catalogue::Category;
 use yongxin_domain::{AuditEntry, NewAuditEntry, Role, Scope};
 use yongxin_store::{
-    Appeal, AppealEvent, AppealPage, AppealQuery, AppealScope, NewAppeal, Grid, HouseholdDetail, HouseholdPage, HouseholdQuery, HouseholdSummary, ImportSummary, Member, NewGrid, NewUser,
+    Appeal, AppealEvent, AppealPage, AppealQuery, AppealScope, ImportedAppeal, NewAppeal, Grid, HouseholdDetail, HouseholdPage, HouseholdQuery, HouseholdSummary, ImportSummary, Member, NewGrid, NewUser,
     NewVillage, PoolStats, RosterEntry, SignInFailures, Store, StoreError, StoreResult, User, Village,
 };
 
@@ -308,6 +308,56 @@ fn event_from(row: &DbRow) -> StoreResult<AppealEvent> {
         text: row.try_get("text").db()?,
         visible: visible != 0,
     })
+}
+
+
+const FACTS_SELECT: &str = "SELECT status, reopen_count, department, cadre_user_id, contacted_at, answered_at, rated_at, closed_at, \
+     reply, rating, merged_into FROM appeals";
+
+fn facts_from(row: &DbRow) -> StoreResult<CaseFacts> {
+    let status: String = row.try_get("status").db()?;
+    let rating: Option<String> = row.try_get("rating").db()?;
+    let reopen_count: i64 = row.try_get("reopen_count").db()?;
+    Ok(CaseFacts {
+        status: AppealStatus::parse(&status).ok_or_else(|| corrupt("status", &status))?,
+        reopen_count: u32::try_from(reopen_count).unwrap_or(u32::MAX),
+        department: row.try_get("department").db()?,
+        cadre: row.try_get("cadre_user_id").db()?,
+        contacted_at: row.try_get("contacted_at").db()?,
+        answered_at: row.try_get("answered_at").db()?,
+        rated_at: row.try_get("rated_at").db()?,
+        closed_at: row.try_get("closed_at").db()?,
+        reply: row.try_get("reply").db()?,
+        rating: match rating {
+            Some(r) => Some(Rating::parse(&r).ok_or_else(|| corrupt("rating", &r))?),
+            None => None,
+        },
+        merged_into: row.try_get("merged_into").db()?,
+    })
+}
+
+async fn write_facts(tx: &mut DbConn, id: i64, f: &CaseFacts, now: DateTime<Utc>) -> StoreResult<()> {
+    sqlx::query(
+        "UPDATE appeals SET status = $1, reopen_count = $2, department = $3, cadre_user_id = $4, contacted_at = $5, \
+         answered_at = $6, rated_at = $7, closed_at = $8, reply = $9, rating = $10, merged_into = $11, updated_at = $12 WHERE id = $13",
+    )
+    .bind(f.status.code())
+    .bind(i64::from(f.reopen_count))
+    .bind(&f.department)
+    .bind(f.cadre)
+    .bind(f.contacted_at)
+    .bind(f.answered_at)
+    .bind(f.rated_at)
+    .bind(f.closed_at)
+    .bind(&f.reply)
+    .bind(f.rating.map(Rating::code))
+    .bind(f.merged_into)
+    .bind(now)
+    .bind(id)
+    .execute(&mut *tx)
+    .await
+    .db()?;
+    Ok(())
 }
 
 async fn appeal_in(tx: &mut DbConn, id: i64) -> StoreResult<Appeal> {
@@ -1050,89 +1100,23 @@ impl Store for StoreImpl {
     async fn act_on_appeal(&self, actor: &str, id: i64, action: AppealAction, policy: AppealPolicy) -> StoreResult<Result<Appeal, AppealError>> {
         let actor = actor.to_owned();
         write_tx!(self, |tx| {
-            let sql = format!("SELECT status, reopen_count FROM appeals WHERE id = $1{ROW_LOCK}");
+            let sql = format!("{FACTS_SELECT} WHERE id = $1{ROW_LOCK}");
             let row = sqlx::query(&sql)
                 .bind(id)
                 .fetch_optional(&mut *tx)
                 .await
                 .db()?
                 .ok_or_else(|| StoreError::NotFound { what: format!("appeal {id}") })?;
-            let status: String = row.try_get("status").db()?;
-            let reopen_count: i64 = row.try_get("reopen_count").db()?;
-            let state = AppealState {
-                status: AppealStatus::parse(&status).ok_or_else(|| corrupt("status", &status))?,
-                reopen_count: u32::try_from(reopen_count).unwrap_or(u32::MAX),
-            };
-            let transition = match state.apply(id, &action, &policy) {
+            let mut facts = facts_from(&row)?;
+            let from = facts.status;
+            let now = Utc::now();
+            let transition = match facts.act(id, &action, &policy, now) {
                 Ok(t) => t,
                 Err(refused) => return Ok((Err(refused), Vec::new())),
             };
-            let now = Utc::now();
-            let to = transition.to;
-            sqlx::query("UPDATE appeals SET status = $1, updated_at = $2 WHERE id = $3")
-                .bind(to.code())
-                .bind(now)
-                .bind(id)
-                .execute(&mut *tx)
-                .await
-                .db()?;
-            let closing = matches!(to, AppealStatus::Closed | AppealStatus::Declined | AppealStatus::Merged);
-            if closing {
-                sqlx::query("UPDATE appeals SET closed_at = $1 WHERE id = $2").bind(now).bind(id).execute(&mut *tx).await.db()?;
-            }
-            let (text, visible): (Option<String>, bool) = match &action {
-                AppealAction::Decline { reason } => (Some(reason.clone()), true),
-                AppealAction::Assign { department, cadre } | AppealAction::Transfer { department, cadre, .. } => {
-                    sqlx::query("UPDATE appeals SET department = COALESCE($1, department), cadre_user_id = $2 WHERE id = $3")
-                        .bind(department.clone().filter(|d| !d.trim().is_empty()))
-                        .bind(*cadre)
-                        .bind(id)
-                        .execute(&mut *tx)
-                        .await
-                        .db()?;
-                    match &action {
-                        AppealAction::Transfer { reason, .. } => (Some(reason.clone()), false),
-                        _ => (None, false),
-                    }
-                }
-                AppealAction::Return { reason } => {
-                    sqlx::query("UPDATE appeals SET cadre_user_id = NULL WHERE id = $1").bind(id).execute(&mut *tx).await.db()?;
-                    (Some(reason.clone()), false)
-                }
-                AppealAction::Contact => {
-                    sqlx::query("UPDATE appeals SET contacted_at = COALESCE(contacted_at, $1) WHERE id = $2").bind(now).bind(id).execute(&mut *tx).await.db()?;
-                    (None, true)
-                }
-                AppealAction::Note { text, visible } => (Some(text.clone()), *visible),
-                AppealAction::Answer { reply } => {
-                    sqlx::query("UPDATE appeals SET reply = $1, answered_at = $2, contacted_at = COALESCE(contacted_at, $3) WHERE id = $4")
-                        .bind(reply)
-                        .bind(now)
-                        .bind(now)
-                        .bind(id)
-                        .execute(&mut *tx)
-                        .await
-                        .db()?;
-                    (Some(reply.clone()), true)
-                }
-                AppealAction::Rate { rating } => {
-                    sqlx::query("UPDATE appeals SET rating = $1, rated_at = $2 WHERE id = $3").bind(rating.code()).bind(now).bind(id).execute(&mut *tx).await.db()?;
-                    if transition.reopened {
-                        sqlx::query("UPDATE appeals SET reopen_count = reopen_count + 1, answered_at = NULL WHERE id = $1")
-                            .bind(id)
-                            .execute(&mut *tx)
-                            .await
-                            .db()?;
-                    }
-                    (None, true)
-                }
-                AppealAction::Merge { into } => {
-                    sqlx::query("UPDATE appeals SET merged_into = $1 WHERE id = $2").bind(*into).bind(id).execute(&mut *tx).await.db()?;
-                    (None, true)
-                }
-                AppealAction::Accept | AppealAction::AutoClose => (None, true),
-            };
-            insert_event(tx, id, now, &actor, action.code(), Some(state.status), to, text.as_deref(), visible).await?;
+            write_facts(tx, id, &facts, now).await?;
+            let (text, visible) = action.event_text();
+            insert_event(tx, id, now, &actor, action.code(), Some(from), facts.status, text.as_deref(), visible).await?;
             let appeal = appeal_in(tx, id).await?;
             for notice in &transition.notices {
                 let recipient = match notice {
@@ -1159,10 +1143,87 @@ impl Store for StoreImpl {
                 actor,
                 format!("appeal.{}", action.code()),
                 format!("appeal:{id}"),
-                format!("{} {} → {}", appeal.number, state.status.code(), to.code()),
-                &serde_json::json!({ "action": action.code(), "from": state.status.code(), "to": to.code(), "text": text, "visible": visible }),
+                format!("{} {} → {}", appeal.number, from.code(), facts.status.code()),
+                &serde_json::json!({ "action": action.code(), "from": from.code(), "to": facts.status.code(), "text": text, "visible": visible, "department": facts.department, "cadre": facts.cadre }),
             );
             Ok((Ok(appeal), vec![entry]))
+        })
+    }
+
+    async fn import_appeals(&self, actor: &str, appeals: Vec<ImportedAppeal>, policy: AppealPolicy) -> StoreResult<u64> {
+        let actor = actor.to_owned();
+        write_tx!(self, |tx| {
+            let mut entries = Vec::with_capacity(appeals.len());
+            for imported in appeals {
+                let a = imported.appeal;
+                let answers = serde_json::to_string(&a.answers).map_err(|e| StoreError::Internal(e.to_string()))?;
+                let id: i64 = sqlx::query(
+                    "INSERT INTO appeals (category_code, urgency, channel, status, title, description, answers, address, latitude, \
+                     longitude, village_id, grid_id, household_id, resident_user_id, contact_name, contact_phone, department, \
+                     reopen_count, created_at, contact_due, resolution_due, updated_at) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, 0, $18, $19, $20, $21) RETURNING id",
+                )
+                .bind(&a.category)
+                .bind(a.urgency.code())
+                .bind(a.channel.code())
+                .bind(AppealStatus::Submitted.code())
+                .bind(&a.title)
+                .bind(&a.description)
+                .bind(&answers)
+                .bind(&a.address)
+                .bind(a.latitude)
+                .bind(a.longitude)
+                .bind(a.village_id)
+                .bind(a.grid_id)
+                .bind(a.household_id)
+                .bind(a.resident_user_id)
+                .bind(&a.contact_name)
+                .bind(&a.contact_phone)
+                .bind(&a.department)
+                .bind(a.created_at)
+                .bind(a.contact_due)
+                .bind(a.resolution_due)
+                .bind(a.created_at)
+                .fetch_one(&mut *tx)
+                .await
+                .db()?
+                .try_get("id")
+                .db()?;
+                // The history is replayed through the lifecycle, so an import can hold nothing a
+                // case could not have gone through. Its events go in with one statement.
+                let mut facts = CaseFacts::new(Some(a.department.clone()));
+                let mut last = a.created_at;
+                let mut events = vec![(a.created_at, imported.submitted_by.clone(), "submit", None, AppealStatus::Submitted, None, true)];
+                for (at, who, action) in &imported.history {
+                    let from = facts.status;
+                    facts.act(id, action, &policy, *at).map_err(|e| StoreError::Invalid { field: format!("history of {}", a.title), reason: e.to_string() })?;
+                    let (text, visible) = action.event_text();
+                    events.push((*at, who.clone(), action.code(), Some(from), facts.status, text, visible));
+                    last = *at;
+                }
+                let mut qb = QueryBuilder::<Db>::new("INSERT INTO appeal_events (appeal_id, at, actor, action, status_from, status_to, text, visible) ");
+                qb.push_values(events, |mut row, (at, who, action, from, to, text, visible)| {
+                    row.push_bind(id)
+                        .push_bind(at)
+                        .push_bind(who)
+                        .push_bind(action)
+                        .push_bind(from.map(AppealStatus::code))
+                        .push_bind(to.code())
+                        .push_bind(text)
+                        .push_bind(i64::from(visible));
+                });
+                qb.build().execute(&mut *tx).await.db()?;
+                write_facts(tx, id, &facts, last).await?;
+                entries.push(NewAuditEntry::new(
+                    actor.clone(),
+                    "appeal.import",
+                    format!("appeal:{id}"),
+                    format!("{} {}", appeal_number(id, a.created_at), facts.status.code()),
+                    &serde_json::json!({ "category": a.category, "title": a.title, "description": a.description, "status": facts.status.code(), "steps": imported.history.len() }),
+                ));
+            }
+            let n = entries.len() as u64;
+            Ok((n, entries))
         })
     }
 

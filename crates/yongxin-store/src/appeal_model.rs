@@ -4,7 +4,7 @@ use std::collections::BTreeMap;
 
 use chrono::{DateTime, Utc};
 use serde::Serialize;
-use yongxin_domain::appeal::{AppealStatus, Channel, Rating, Urgency};
+use yongxin_domain::appeal::{AppealAction, AppealStatus, Channel, Rating, Urgency};
 
 /// An appeal to store, already checked at the edge.
 #[derive(Debug, Clone)]
@@ -196,4 +196,15 @@ pub struct AppealPage {
     pub page: i64,
     /// Rows per page.
     pub per_page: i64,
+}
+
+/// An appeal with its whole history, for demos and migrations from other systems.
+#[derive(Debug, Clone)]
+pub struct ImportedAppeal {
+    /// The appeal as submitted.
+    pub appeal: NewAppeal,
+    /// Who submitted it (the history's first actor).
+    pub submitted_by: String,
+    /// What was done to it, in order: when, by whom, what.
+    pub history: Vec<(DateTime<Utc>, String, AppealAction)>,
 }

@@ -45,7 +45,8 @@ macro_rules! conformance_tests {
             an_appeal_follows_its_lifecycle_to_the_end,
             a_refused_action_changes_nothing,
             appeal_searches_respect_scope_and_filters,
-            concurrent_actions_on_one_case_apply_once
+            concurrent_actions_on_one_case_apply_once,
+            imported_histories_are_replayed_through_the_lifecycle
         );
     };
     (@each $make:expr; $($name:ident),+) => {
@@ -901,4 +902,90 @@ pub async fn concurrent_actions_on_one_case_apply_once(store: Arc<dyn Store>) {
     }
     assert_eq!(accepted, 1);
     assert_eq!(store.appeal(a.id).await.unwrap().1.len(), 2);
+}
+
+/// Demo and migrated appeals go through the lifecycle; one impossible history stores nothing.
+pub async fn imported_histories_are_replayed_through_the_lifecycle(store: Arc<dyn Store>) {
+    let demo = seeded(&*store).await;
+    with_catalogue(&*store).await;
+    let until = chrono::NaiveDate::from_ymd_opt(2026, 11, 27).unwrap();
+    let appeals =
+        yongxin_domain::demo_appeals::generate_appeals(3, demo.households.len(), until, 300);
+    let stored = crate::demo::load_appeals(
+        &*store,
+        &demo,
+        &appeals,
+        AppealPolicy::default(),
+        &WorkingCalendar::official(),
+    )
+    .await
+    .unwrap();
+    assert_eq!(stored, 300);
+    let q = |status: Option<AppealStatus>| AppealQuery {
+        scope: AppealScope::All,
+        status,
+        category: None,
+        village_id: None,
+        text: None,
+        page: 1,
+        per_page: 1,
+    };
+    assert_eq!(store.search_appeals(&q(None)).await.unwrap().total, 300);
+    assert!(
+        store
+            .search_appeals(&q(Some(AppealStatus::Closed)))
+            .await
+            .unwrap()
+            .total
+            > 150
+    );
+    let closed = store
+        .search_appeals(&q(Some(AppealStatus::Closed)))
+        .await
+        .unwrap()
+        .appeals
+        .remove(0);
+    let (a, events) = store.appeal(closed.id).await.unwrap();
+    assert!(a.closed_at.is_some() && events.len() >= 2 && events[0].action == "submit");
+    assert!(store.verify_audit().await.unwrap().is_ok());
+
+    let head = store.audit_head().await.unwrap();
+    let mut bad = crate::ImportedAppeal {
+        appeal: new_appeal("water", "停水", None, None),
+        submitted_by: "x".into(),
+        history: vec![(
+            Utc::now(),
+            "grid".into(),
+            AppealAction::Answer {
+                reply: "好".into()
+            },
+        )],
+    };
+    let good = crate::ImportedAppeal {
+        appeal: new_appeal("water", "停水二", None, None),
+        submitted_by: "x".into(),
+        history: vec![],
+    };
+    let err = store
+        .import_appeals(
+            "admin",
+            vec![good.clone(), bad.clone()],
+            AppealPolicy::default(),
+        )
+        .await;
+    assert!(matches!(err, Err(StoreError::Invalid { .. })), "{err:?}");
+    assert_eq!(
+        store.search_appeals(&q(None)).await.unwrap().total,
+        300,
+        "nothing of the failed import stays"
+    );
+    assert_eq!(store.audit_head().await.unwrap(), head);
+    bad.history.clear();
+    assert_eq!(
+        store
+            .import_appeals("admin", vec![good, bad], AppealPolicy::default())
+            .await
+            .unwrap(),
+        2
+    );
 }

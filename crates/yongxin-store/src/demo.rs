@@ -154,3 +154,139 @@ pub async fn ensure_catalogue(store: &dyn Store) -> StoreResult<()> {
     }
     Ok(())
 }
+
+/// Stores generated appeals for the demo subdistrict already loaded: each is filed by its
+/// household's head, dispatched by `staff` to the category's department and the household's grid
+/// cadre, who contacts, notes and answers; ratings come from the household.
+pub async fn load_appeals(
+    store: &dyn Store,
+    demo: &DemoSubdistrict,
+    appeals: &[yongxin_domain::demo_appeals::DemoAppeal],
+    policy: yongxin_domain::appeal::AppealPolicy,
+    calendar: &yongxin_domain::calendar::WorkingCalendar,
+) -> StoreResult<u64> {
+    use std::collections::HashMap;
+    use yongxin_domain::appeal::{AppealAction, Channel};
+    use yongxin_domain::demo_appeals::DemoActor;
+
+    let catalogue: HashMap<String, yongxin_domain::catalogue::Category> = store
+        .categories()
+        .await?
+        .into_iter()
+        .map(|(c, _)| (c.code.clone(), c))
+        .collect();
+    let mut households: HashMap<String, (i64, i64, i64)> = HashMap::new();
+    let mut page = 1;
+    loop {
+        let q = HouseholdQuery {
+            scope: yongxin_domain::Scope::Subdistrict,
+            village_id: None,
+            grid_id: None,
+            text: None,
+            page,
+            per_page: 500,
+        };
+        let found = store.search_households(&q).await?;
+        let done = found.households.len() < 500;
+        for h in found.households {
+            households.insert(h.key, (h.id, h.village_id, h.grid_id));
+        }
+        if done {
+            break;
+        }
+        page += 1;
+    }
+    let users: HashMap<i64, String> = store
+        .users()
+        .await?
+        .into_iter()
+        .map(|u| (u.id, u.username))
+        .collect();
+    let cadres: HashMap<i64, (i64, String)> = store
+        .grids(None)
+        .await?
+        .into_iter()
+        .filter_map(|g| {
+            g.cadre_user_id
+                .map(|c| (g.id, (c, users.get(&c).cloned().unwrap_or_default())))
+        })
+        .collect();
+    let mut batch = Vec::new();
+    let mut stored = 0;
+    for a in appeals {
+        // Households without any phone cannot be called back; the next one that can files instead.
+        let Some(h) = (0..demo.households.len())
+            .map(|k| &demo.households[(a.household + k) % demo.households.len()])
+            .find(|h| h.members.iter().any(|m| m.phone.is_some()))
+        else {
+            continue;
+        };
+        let (Some(&(household_id, village_id, grid_id)), Some(category)) =
+            (households.get(&h.key), catalogue.get(a.category))
+        else {
+            continue;
+        };
+        let Some(phone) = h.members.iter().find_map(|m| m.phone.clone()) else {
+            continue;
+        };
+        let (cadre_id, cadre_name) = cadres.get(&grid_id).cloned().unwrap_or((0, "grid".into()));
+        let due = category.deadlines(a.urgency, a.created_at, calendar);
+        let history = a
+            .steps
+            .iter()
+            .map(|(at, who, action)| {
+                let action = match action {
+                    AppealAction::Assign { .. } => AppealAction::Assign {
+                        department: Some(category.department.clone()),
+                        cadre: (cadre_id > 0).then_some(cadre_id),
+                    },
+                    other => other.clone(),
+                };
+                let actor = match who {
+                    DemoActor::Staff => "staff".to_owned(),
+                    DemoActor::GridCadre => cadre_name.clone(),
+                    DemoActor::Resident => format!("household:{}", h.key),
+                };
+                (*at, actor, action)
+            })
+            .collect();
+        batch.push(crate::ImportedAppeal {
+            appeal: crate::NewAppeal {
+                category: category.code.clone(),
+                urgency: a.urgency,
+                channel: if a.household % 3 == 0 {
+                    Channel::Phone
+                } else {
+                    Channel::Web
+                },
+                title: a.title.clone(),
+                description: a.description.clone(),
+                answers: a.answers.clone(),
+                address: h.address.clone(),
+                latitude: None,
+                longitude: None,
+                village_id: Some(village_id),
+                grid_id: Some(grid_id),
+                household_id: Some(household_id),
+                resident_user_id: None,
+                contact_name: h.members[0].name.clone(),
+                contact_phone: phone.as_str().to_owned(),
+                department: category.department.clone(),
+                created_at: a.created_at,
+                contact_due: due.contact_due,
+                resolution_due: due.resolution_due,
+            },
+            submitted_by: format!("household:{}", h.key),
+            history,
+        });
+        if batch.len() == 2000 {
+            stored += store
+                .import_appeals(DEMO_ACTOR, std::mem::take(&mut batch), policy)
+                .await?;
+        }
+    }
+    if !batch.is_empty() {
+        stored += store.import_appeals(DEMO_ACTOR, batch, policy).await?;
+    }
+    Ok(stored)
+}

@@ -142,6 +142,14 @@ pub trait Store: Send + Sync + 'static {
         action: AppealAction,
         policy: AppealPolicy,
     ) -> StoreResult<Result<Appeal, AppealError>>;
+    /// Stores appeals with their histories in one transaction, replaying each history through the
+    /// lifecycle (a history it refuses fails the whole import). One audit entry per appeal.
+    async fn import_appeals(
+        &self,
+        actor: &str,
+        appeals: Vec<ImportedAppeal>,
+        policy: AppealPolicy,
+    ) -> StoreResult<u64>;
     /// A page of appeals, newest first.
     async fn search_appeals(&self, query: &AppealQuery) -> StoreResult<AppealPage>;
 

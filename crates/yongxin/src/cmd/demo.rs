@@ -31,6 +31,9 @@ pub struct Args {
     /// Create the demo and exit without serving.
     #[arg(long)]
     no_serve: bool,
+    /// How many appeals (a year of them) to generate with a new demo.
+    #[arg(long, default_value_t = 20_000)]
+    appeals: usize,
 }
 
 /// Creates (if needed) and serves the demo.
@@ -63,13 +66,35 @@ pub async fn run(config: &Config, args: Args) -> anyhow::Result<ExitCode> {
             .await?
             .map_err(|e| anyhow::anyhow!("hashing the demo password: {e}"))?;
         yongxin_store::demo::load(&*store, &demo, &hash).await?;
+        let registry_secs = started.elapsed().as_secs_f64();
         println!(
             "yongxin: created {} with {} villages, {} households and {} residents in {:.2} s ({url})",
             demo.name,
             demo.villages.len(),
             demo.households.len(),
             demo.resident_count(),
-            started.elapsed().as_secs_f64()
+            registry_secs
+        );
+        let today = chrono::Utc::now()
+            .with_timezone(&yongxin_domain::time::shanghai())
+            .date_naive();
+        let appeals = yongxin_domain::demo_appeals::generate_appeals(
+            args.seed,
+            demo.households.len(),
+            today,
+            args.appeals,
+        );
+        let stored = yongxin_store::demo::load_appeals(
+            &*store,
+            &demo,
+            &appeals,
+            config.web_settings().appeal_policy,
+            &yongxin_domain::calendar::WorkingCalendar::official(),
+        )
+        .await?;
+        println!(
+            "yongxin: {stored} appeals of the past year added in {:.2} s",
+            started.elapsed().as_secs_f64() - registry_secs
         );
     } else {
         println!("yongxin: using the existing demo database ({url}); --fresh regenerates it");

@@ -21,7 +21,7 @@ fn text(o: &[u8]) -> String {
 /// A fresh demo database (full size, as a user gets it).
 fn demo(dir: &Path) -> String {
     let out = Command::new(env!("CARGO_BIN_EXE_yongxin"))
-        .args(["demo", "--no-serve", "--data-dir"])
+        .args(["demo", "--no-serve", "--appeals", "0", "--data-dir"])
         .arg(dir)
         .env_remove("YONGXIN_DATABASE_URL")
         .output()
