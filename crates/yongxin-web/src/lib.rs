@@ -127,6 +127,10 @@ pub fn router(state: AppState) -> Router {
         .route("/appeals/{id}", get(pages::appeals::show))
         .route("/appeals/{id}/action", post(pages::appeals::action))
         .route("/track", get(pages::appeals::track))
+        .route(
+            "/admin/calendar",
+            get(pages::calendar::show).post(pages::calendar::load),
+        )
         .route("/villages", get(pages::registry::villages))
         .route("/grids", get(pages::registry::grids))
         .route("/households", get(pages::registry::households))

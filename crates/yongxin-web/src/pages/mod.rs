@@ -4,6 +4,7 @@
 pub mod admin;
 pub mod appeals;
 pub mod assets;
+pub mod calendar;
 pub mod home;
 pub mod registry;
 pub mod session;
@@ -95,12 +96,16 @@ impl Chrome {
         if let Some(u) = &self.user {
             if u.role.is_cadre() {
                 links.extend([
+                    ("/appeals", "nav.appeals"),
                     ("/villages", "nav.villages"),
                     ("/grids", "nav.grids"),
                     ("/households", "nav.households"),
                 ]);
             } else {
-                links.push(("/households", "nav.my_household"));
+                links.extend([
+                    ("/appeals", "nav.my_appeals"),
+                    ("/households", "nav.my_household"),
+                ]);
             }
             if matches!(u.role, Role::Admin | Role::Leader) {
                 links.push(("/audit", "nav.audit"));
@@ -109,8 +114,11 @@ impl Chrome {
                 links.extend([
                     ("/admin/users", "nav.users"),
                     ("/admin/import", "nav.import"),
+                    ("/admin/calendar", "nav.calendar"),
                 ]);
             }
+        } else {
+            links.extend([("/appeals/new", "nav.new_appeal"), ("/track", "nav.track")]);
         }
         links
             .into_iter()

@@ -12,6 +12,7 @@ on_each_backend!(
     roles_and_states_limit_who_may_act,
     an_anonymous_resident_files_on_the_form_and_tracks_the_case,
     the_case_page_offers_only_the_allowed_actions,
+    administrators_load_calendar_years_and_bad_files_change_nothing,
 );
 
 async fn post(client: &reqwest::Client, url: String, body: Value) -> (u16, Value) {
@@ -334,4 +335,43 @@ async fn the_case_page_offers_only_the_allowed_actions(app: TestApp) {
     );
     let list = crate::support::page(&resident, app.url("/appeals")).await;
     assert!(list.contains(&a["number"].as_str().unwrap().to_owned()));
+}
+
+async fn administrators_load_calendar_years_and_bad_files_change_nothing(app: TestApp) {
+    let admin = app.sign_in_as(Role::Admin).await;
+    let page = crate::support::page(&admin, app.url("/admin/calendar")).await;
+    assert!(page.contains("2025") && page.contains("2026") && !page.contains("<td>2027</td>"));
+    let csrf = csrf_of(&page);
+    let res = admin
+        .post(app.url("/admin/calendar"))
+        .form(&[
+            ("csrf", csrf.as_str()),
+            ("source", "year = 2027\nholidays = [\"02-30\"]"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 400);
+    let html = res.text().await.unwrap();
+    assert!(html.contains("“02-30”不是 2027 年的有效日期"), "{html}");
+    assert!(app.store.calendar_years().await.unwrap().is_empty());
+    let res = admin
+        .post(app.url("/admin/calendar"))
+        .form(&[
+            ("csrf", csrf.as_str()),
+            (
+                "source",
+                "year = 2027\nholidays = [\"01-01\", \"02-16..02-22\"]\nworkdays = [\"02-07\"]",
+            ),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 303);
+    let page = crate::support::page(&admin, app.url("/admin/calendar")).await;
+    assert!(
+        page.contains("<td>2027</td><td>8</td><td>02-07</td><td>管理员导入</td>"),
+        "{page}"
+    );
+    assert_eq!(app.store.calendar_years().await.unwrap().len(), 1);
 }

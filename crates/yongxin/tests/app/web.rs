@@ -136,6 +136,21 @@ async fn every_route_answers_every_role_as_intended(app: TestApp) {
             Expect::Ok,
             Expect::Unauthorized,
         ),
+        ("/appeals", ALL.to_vec(), Expect::Ok, Expect::SignIn),
+        ("/appeals/new", ALL.to_vec(), Expect::Ok, Expect::Ok),
+        (
+            "/appeals/new?category=noise",
+            ALL.to_vec(),
+            Expect::Ok,
+            Expect::Ok,
+        ),
+        ("/track", ALL.to_vec(), Expect::Ok, Expect::Ok),
+        (
+            "/admin/calendar",
+            vec![Role::Admin],
+            Expect::Forbidden,
+            Expect::SignIn,
+        ),
         (
             &api_own,
             ALL.to_vec(),
