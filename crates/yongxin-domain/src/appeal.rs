@@ -912,3 +912,65 @@ mod facts_tests {
         assert_eq!(f, before, "a refused action changes nothing");
     }
 }
+
+/// The counts behind the three rates (三率) of a group of cases.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct RateCounts {
+    /// Cases filed in the period (declined and merged ones included).
+    pub total: i64,
+    /// Cases whose contact was due by now or has happened.
+    pub contact_due: i64,
+    /// Of those, contacted no later than the contact deadline.
+    pub contacted_on_time: i64,
+    /// Cases whose answer was due by now or has been given.
+    pub resolution_due: i64,
+    /// Of those, answered no later than the resolution deadline.
+    pub answered_on_time: i64,
+    /// Cases rated by the resident.
+    pub rated: i64,
+    /// Of those, rated satisfied or basically satisfied.
+    pub satisfied: i64,
+}
+
+impl RateCounts {
+    /// 响应率: contacted before the contact deadline, among cases whose contact is due.
+    pub fn response_rate(&self) -> Option<f64> {
+        ratio(self.contacted_on_time, self.contact_due)
+    }
+
+    /// 办结率: answered before the resolution deadline, among cases whose answer is due.
+    pub fn resolution_rate(&self) -> Option<f64> {
+        ratio(self.answered_on_time, self.resolution_due)
+    }
+
+    /// 满意率: (satisfied + basically satisfied) / rated.
+    pub fn satisfaction_rate(&self) -> Option<f64> {
+        ratio(self.satisfied, self.rated)
+    }
+}
+
+fn ratio(part: i64, whole: i64) -> Option<f64> {
+    (whole > 0).then(|| part as f64 / whole as f64)
+}
+
+#[cfg(test)]
+mod rate_tests {
+    use super::*;
+
+    #[test]
+    fn rates_are_shares_and_absent_without_cases() {
+        let c = RateCounts {
+            total: 10,
+            contact_due: 8,
+            contacted_on_time: 6,
+            resolution_due: 5,
+            answered_on_time: 5,
+            rated: 4,
+            satisfied: 3,
+        };
+        assert_eq!(c.response_rate(), Some(0.75));
+        assert_eq!(c.resolution_rate(), Some(1.0));
+        assert_eq!(c.satisfaction_rate(), Some(0.75));
+        assert_eq!(RateCounts::default().satisfaction_rate(), None);
+    }
+}

@@ -23,7 +23,7 @@ use yongxin_domain::appeal::{appeal_number, AppealAction, AppealError, AppealPol
 use yongxin_domain::catalogue::Category;
 use yongxin_domain::{AuditEntry, NewAuditEntry, Role, Scope};
 use yongxin_store::{
-    Appeal, AppealEvent, AppealPage, AppealQuery, AppealScope, ImportedAppeal, NewAppeal, Grid, HouseholdDetail, HouseholdPage, HouseholdQuery, HouseholdSummary, ImportSummary, Member, NewGrid, NewUser,
+    Appeal, AppealEvent, AppealPage, AppealQuery, AppealScope, ImportedAppeal, NewAppeal, StatsGroup, StatsRow, Grid, HouseholdDetail, HouseholdPage, HouseholdQuery, HouseholdSummary, ImportSummary, Member, NewGrid, NewUser,
     NewVillage, PoolStats, RosterEntry, SignInFailures, Store, StoreError, StoreResult, User, Village,
 };
 
@@ -1225,6 +1225,46 @@ impl Store for StoreImpl {
             let n = entries.len() as u64;
             Ok((n, entries))
         })
+    }
+
+    async fn appeal_stats(&self, group: StatsGroup, from: DateTime<Utc>, to: DateTime<Utc>, now: DateTime<Utc>) -> StoreResult<Vec<StatsRow>> {
+        let (key, label, join) = match group {
+            StatsGroup::Village => ("COALESCE(CAST(a.village_id AS TEXT), '')", "COALESCE(v.name, '')", "LEFT JOIN villages v ON v.id = a.village_id"),
+            StatsGroup::Category => ("a.category_code", "a.category_code", ""),
+            StatsGroup::Department => ("COALESCE(a.department, '')", "COALESCE(a.department, '')", ""),
+            StatsGroup::Cadre => ("COALESCE(CAST(a.cadre_user_id AS TEXT), '')", "COALESCE(u.display_name, '')", "LEFT JOIN users u ON u.id = a.cadre_user_id"),
+        };
+        // A deadline counts once it has passed or the step was taken; a case declined or merged
+        // before the step was due does not count against anyone.
+        let sql = format!(
+            "SELECT {key} AS k, {label} AS label, COUNT(*) AS total, \
+             SUM(CASE WHEN a.contacted_at IS NOT NULL OR (a.contact_due < $1 AND a.status NOT IN ('declined', 'merged')) THEN 1 ELSE 0 END) AS contact_due, \
+             SUM(CASE WHEN a.contacted_at IS NOT NULL AND a.contacted_at <= a.contact_due THEN 1 ELSE 0 END) AS contacted_on_time, \
+             SUM(CASE WHEN a.answered_at IS NOT NULL OR (a.resolution_due < $2 AND a.status NOT IN ('declined', 'merged')) THEN 1 ELSE 0 END) AS resolution_due, \
+             SUM(CASE WHEN a.answered_at IS NOT NULL AND a.answered_at <= a.resolution_due THEN 1 ELSE 0 END) AS answered_on_time, \
+             SUM(CASE WHEN a.rating IS NOT NULL THEN 1 ELSE 0 END) AS rated, \
+             SUM(CASE WHEN a.rating IN ('satisfied', 'basically_satisfied') THEN 1 ELSE 0 END) AS satisfied \
+             FROM appeals a {join} WHERE a.created_at >= $3 AND a.created_at < $4 GROUP BY {key}, {label} ORDER BY {label}, {key}"
+        );
+        let rows = sqlx::query(&sql).bind(now).bind(now).bind(from).bind(to).fetch_all(&self.pool).await.db()?;
+        rows.iter()
+            .map(|r| {
+                let n = |c: &str| -> StoreResult<i64> { r.try_get::<Option<i64>, _>(c).db().map(|v| v.unwrap_or(0)) };
+                Ok(StatsRow {
+                    key: r.try_get("k").db()?,
+                    label: r.try_get("label").db()?,
+                    counts: yongxin_domain::appeal::RateCounts {
+                        total: n("total")?,
+                        contact_due: n("contact_due")?,
+                        contacted_on_time: n("contacted_on_time")?,
+                        resolution_due: n("resolution_due")?,
+                        answered_on_time: n("answered_on_time")?,
+                        rated: n("rated")?,
+                        satisfied: n("satisfied")?,
+                    },
+                })
+            })
+            .collect()
     }
 
     async fn search_appeals(&self, q: &AppealQuery) -> StoreResult<AppealPage> {

@@ -208,3 +208,40 @@ pub struct ImportedAppeal {
     /// What was done to it, in order: when, by whom, what.
     pub history: Vec<(DateTime<Utc>, String, AppealAction)>,
 }
+
+/// How the three rates are grouped.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StatsGroup {
+    /// By village or community.
+    Village,
+    /// By category.
+    Category,
+    /// By department.
+    Department,
+    /// By handling cadre.
+    Cadre,
+}
+
+impl StatsGroup {
+    /// Reads `village`, `category`, `department` or `cadre`.
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "village" => Some(Self::Village),
+            "category" => Some(Self::Category),
+            "department" => Some(Self::Department),
+            "cadre" => Some(Self::Cadre),
+            _ => None,
+        }
+    }
+}
+
+/// The three rates' counts for one group.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct StatsRow {
+    /// The group's key (id or code; empty when the cases have none).
+    pub key: String,
+    /// The group's name.
+    pub label: String,
+    /// The counts.
+    pub counts: yongxin_domain::appeal::RateCounts,
+}

@@ -23,7 +23,8 @@ use yongxin_domain::calendar::WorkingCalendar;
 use yongxin_domain::catalogue::default_catalogue;
 
 use crate::{
-    AppealQuery, AppealScope, HouseholdQuery, NewAppeal, NewUser, NewVillage, Store, StoreError,
+    AppealQuery, AppealScope, HouseholdQuery, NewAppeal, NewUser, NewVillage, StatsGroup, Store,
+    StoreError,
 };
 
 /// Generates one `#[tokio::test]` per conformance check.
@@ -46,7 +47,8 @@ macro_rules! conformance_tests {
             a_refused_action_changes_nothing,
             appeal_searches_respect_scope_and_filters,
             concurrent_actions_on_one_case_apply_once,
-            imported_histories_are_replayed_through_the_lifecycle
+            imported_histories_are_replayed_through_the_lifecycle,
+            the_three_rates_count_what_was_on_time
         );
     };
     (@each $make:expr; $($name:ident),+) => {
@@ -988,4 +990,136 @@ pub async fn imported_histories_are_replayed_through_the_lifecycle(store: Arc<dy
             .unwrap(),
         2
     );
+}
+
+/// Response, resolution and satisfaction counts per group, judged against each case's deadlines.
+pub async fn the_three_rates_count_what_was_on_time(store: Arc<dyn Store>) {
+    with_catalogue(&*store).await;
+    let now = Utc::now();
+    let day = Duration::days(1);
+    let hour = Duration::hours(1);
+    let case = |category: &str,
+                created: chrono::DateTime<Utc>,
+                history: Vec<(chrono::DateTime<Utc>, AppealAction)>| {
+        let mut appeal = new_appeal(category, "测试", None, None);
+        appeal.created_at = created;
+        appeal.contact_due = created + day;
+        appeal.resolution_due = created + day * 5;
+        crate::ImportedAppeal {
+            appeal,
+            submitted_by: "r".into(),
+            history: history
+                .into_iter()
+                .map(|(at, a)| (at, "c".to_owned(), a))
+                .collect(),
+        }
+    };
+    let t0 = now - day * 20;
+    let dispatched = |t: chrono::DateTime<Utc>| {
+        vec![
+            (t + hour, AppealAction::Accept),
+            (
+                t + hour * 2,
+                AppealAction::Assign {
+                    department: Some("科".into()),
+                    cadre: None,
+                },
+            ),
+        ]
+    };
+    let mut on_time = dispatched(t0);
+    on_time.extend([
+        (t0 + hour * 3, AppealAction::Contact),
+        (
+            t0 + day * 2,
+            AppealAction::Answer {
+                reply: "好".into()
+            },
+        ),
+        (
+            t0 + day * 3,
+            AppealAction::Rate {
+                rating: Rating::Satisfied,
+            },
+        ),
+    ]);
+    let mut late = dispatched(t0);
+    late.extend([
+        (t0 + day * 2, AppealAction::Contact),
+        (
+            t0 + day * 9,
+            AppealAction::Answer {
+                reply: "好".into()
+            },
+        ),
+        (
+            t0 + day * 10,
+            AppealAction::Rate {
+                rating: Rating::Dissatisfied,
+            },
+        ),
+    ]);
+    let imported = vec![
+        case("noise", t0, on_time),
+        case("noise", t0, late),
+        case(
+            "noise",
+            t0,
+            vec![(
+                t0 + hour,
+                AppealAction::Decline {
+                    reason: "不属于".into(),
+                },
+            )],
+        ),
+        case("noise", now - day * 2, dispatched(now - day * 2)),
+        case("water", now - hour, vec![]),
+        case("water", now - day * 40, vec![]),
+    ];
+    store
+        .import_appeals("admin", imported, AppealPolicy { reopen_limit: 0 })
+        .await
+        .unwrap();
+    let rows = store
+        .appeal_stats(StatsGroup::Category, now - day * 30, now + hour, now)
+        .await
+        .unwrap();
+    let noise = rows.iter().find(|r| r.key == "noise").unwrap().counts;
+    assert_eq!(
+        (
+            noise.total,
+            noise.contact_due,
+            noise.contacted_on_time,
+            noise.resolution_due,
+            noise.answered_on_time,
+            noise.rated,
+            noise.satisfied
+        ),
+        (4, 3, 1, 2, 1, 2, 1),
+        "{noise:?}"
+    );
+    assert_eq!(noise.response_rate(), Some(1.0 / 3.0));
+    let water = rows.iter().find(|r| r.key == "water").unwrap().counts;
+    assert_eq!(
+        (water.total, water.contact_due, water.resolution_due),
+        (1, 0, 0),
+        "the 40-day-old case is outside the period"
+    );
+    let by_village = store
+        .appeal_stats(StatsGroup::Village, now - day * 30, now + hour, now)
+        .await
+        .unwrap();
+    assert_eq!(by_village.iter().map(|r| r.counts.total).sum::<i64>(), 5);
+    for g in [StatsGroup::Department, StatsGroup::Cadre] {
+        assert_eq!(
+            store
+                .appeal_stats(g, now - day * 30, now + hour, now)
+                .await
+                .unwrap()
+                .iter()
+                .map(|r| r.counts.total)
+                .sum::<i64>(),
+            5
+        );
+    }
 }

@@ -150,6 +150,14 @@ pub trait Store: Send + Sync + 'static {
         appeals: Vec<ImportedAppeal>,
         policy: AppealPolicy,
     ) -> StoreResult<u64>;
+    /// The three rates' counts of cases filed in `[from, to)`, grouped, judged at `now`.
+    async fn appeal_stats(
+        &self,
+        group: StatsGroup,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+        now: DateTime<Utc>,
+    ) -> StoreResult<Vec<StatsRow>>;
     /// A page of appeals, newest first.
     async fn search_appeals(&self, query: &AppealQuery) -> StoreResult<AppealPage>;
 

@@ -33,7 +33,8 @@ use crate::AppState;
         crate::api_appeals::create_appeal,
         crate::api_appeals::list_appeals,
         crate::api_appeals::get_appeal,
-        crate::api_appeals::appeal_action
+        crate::api_appeals::appeal_action,
+        crate::api_appeals::appeal_stats
     ),
     components(schemas(
         VillageDto,
@@ -59,6 +60,10 @@ pub fn routes() -> Router<AppState> {
         .route(
             "/api/v1/appeals",
             get(crate::api_appeals::list_appeals).post(crate::api_appeals::create_appeal),
+        )
+        .route(
+            "/api/v1/appeals/stats",
+            get(crate::api_appeals::appeal_stats),
         )
         .route("/api/v1/appeals/{id}", get(crate::api_appeals::get_appeal))
         .route(

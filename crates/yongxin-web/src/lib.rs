@@ -120,6 +120,7 @@ pub fn router(state: AppState) -> Router {
         .route("/sign-out", post(pages::session::sign_out))
         .route("/lang", get(pages::session::switch_language))
         .route("/appeals", get(pages::appeals::list))
+        .route("/appeals/stats", get(pages::appeals::stats))
         .route(
             "/appeals/new",
             get(pages::appeals::new_appeal).post(pages::appeals::create_appeal),

@@ -625,3 +625,23 @@ pub async fn track(
     }
     Ok(res)
 }
+
+#[derive(Template)]
+#[template(path = "stats.html")]
+struct StatsPage {
+    c: Chrome,
+    s: crate::api_appeals::StatsDto,
+}
+
+/// `GET /appeals/stats`: cadres.
+pub async fn stats(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    Query(p): Query<crate::api_appeals::StatsParams>,
+) -> Result<Response, AppError> {
+    let s = crate::api_appeals::three_rates(&state, &ctx, &p).await?;
+    render(&StatsPage {
+        c: Chrome::new(&ctx, "stats.title"),
+        s,
+    })
+}

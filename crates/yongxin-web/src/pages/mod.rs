@@ -97,6 +97,7 @@ impl Chrome {
             if u.role.is_cadre() {
                 links.extend([
                     ("/appeals", "nav.appeals"),
+                    ("/appeals/stats", "nav.stats"),
                     ("/villages", "nav.villages"),
                     ("/grids", "nav.grids"),
                     ("/households", "nav.households"),
@@ -155,6 +156,22 @@ impl Chrome {
     /// The button label of an appeal action.
     pub fn action_label(&self, action: &str) -> String {
         self.catalog.t(&format!("appeal.do.{action}")).to_owned()
+    }
+
+    /// The catalog key naming a grouping of the three rates.
+    pub fn stats_group_key(&self, group: &str) -> &'static str {
+        match group {
+            "category" => "stats.group_category",
+            "department" => "stats.group_department",
+            "cadre" => "stats.group_cadre",
+            _ => "stats.group_village",
+        }
+    }
+
+    /// A rate as a percentage with one decimal, or a dash when there is nothing to count.
+    pub fn percent(&self, rate: &Option<f64>) -> String {
+        rate.map(|r| format!("{:.1}%", r * 100.0))
+            .unwrap_or_else(|| "—".to_owned())
     }
 
     /// Whether the user works in the office.

@@ -13,6 +13,7 @@ on_each_backend!(
     an_anonymous_resident_files_on_the_form_and_tracks_the_case,
     the_case_page_offers_only_the_allowed_actions,
     administrators_load_calendar_years_and_bad_files_change_nothing,
+    the_three_rates_are_served_with_their_definitions,
 );
 
 async fn post(client: &reqwest::Client, url: String, body: Value) -> (u16, Value) {
@@ -374,4 +375,66 @@ async fn administrators_load_calendar_years_and_bad_files_change_nothing(app: Te
         "{page}"
     );
     assert_eq!(app.store.calendar_years().await.unwrap().len(), 1);
+}
+
+async fn the_three_rates_are_served_with_their_definitions(app: TestApp) {
+    let resident = app.sign_in_as(Role::Resident).await;
+    for category in ["noise", "noise", "water"] {
+        let answers = if category == "noise" {
+            json!({"source": "shop"})
+        } else {
+            json!({"estate": "和园"})
+        };
+        let (status, _) = post(
+            &resident,
+            app.url("/api/v1/appeals"),
+            json!({"category": category, "description": "测试", "answers": answers}),
+        )
+        .await;
+        assert_eq!(status, 201);
+    }
+    let leader = app.sign_in_as(Role::Leader).await;
+    let stats = json(&leader, app.url("/api/v1/appeals/stats?group_by=category")).await;
+    let rows = stats["rows"].as_array().unwrap();
+    let noise = rows.iter().find(|r| r["key"] == "noise").unwrap();
+    assert_eq!(
+        (noise["total"].as_i64(), noise["label"].as_str()),
+        (Some(2), Some("噪音扰民"))
+    );
+    assert!(noise["satisfaction_rate"].is_null(), "no ratings yet");
+    assert_eq!(stats["overall"]["total"], 3);
+    assert!(stats["definitions"]["response_rate"]
+        .as_str()
+        .unwrap()
+        .contains("联系时限"));
+    let (status, _) = post(
+        &leader,
+        app.url("/api/v1/appeals/stats?group_by=weather"),
+        json!({}),
+    )
+    .await;
+    assert_eq!(status, 405, "stats are read with GET");
+    assert_eq!(
+        leader
+            .get(app.url("/api/v1/appeals/stats?group_by=weather"))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        400
+    );
+    assert_eq!(
+        leader
+            .get(app.url("/api/v1/appeals/stats?from=2026-13-01"))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        400
+    );
+    let page = crate::support::page(&leader, app.url("/appeals/stats?group_by=category")).await;
+    assert!(
+        page.contains("噪音扰民") && page.contains("满意率 = "),
+        "the page prints the definitions"
+    );
 }

@@ -137,6 +137,18 @@ async fn every_route_answers_every_role_as_intended(app: TestApp) {
             Expect::Unauthorized,
         ),
         ("/appeals", ALL.to_vec(), Expect::Ok, Expect::SignIn),
+        (
+            "/appeals/stats",
+            CADRES.to_vec(),
+            Expect::Forbidden,
+            Expect::SignIn,
+        ),
+        (
+            "/api/v1/appeals/stats",
+            CADRES.to_vec(),
+            Expect::Forbidden,
+            Expect::Unauthorized,
+        ),
         ("/appeals/new", ALL.to_vec(), Expect::Ok, Expect::Ok),
         (
             "/appeals/new?category=noise",
