@@ -15,6 +15,8 @@ type StoreImpl = PostgresStore;
 const BACKEND: &str = "postgres";
 // Rows read in a write are locked until it commits, so two nodes never act on the same state.
 const ROW_LOCK: &str = " FOR UPDATE";
+// Several app nodes drain the outbox: each claims rows the others have not locked.
+const CLAIM_LOCK: &str = " FOR UPDATE SKIP LOCKED";
 const AUDIT_HEAD_LOCK: &str = "SELECT seq, hash FROM audit_head WHERE id = 1 FOR UPDATE";
 
 /// The PostgreSQL migrations, embedded in the binary.

@@ -22,6 +22,8 @@ const BACKEND: &str = "sqlite";
 // BEGIN IMMEDIATE already holds the database's single write lock, so a plain read suffices.
 // The writer holds the only write lock, so rows read in a write need no lock of their own.
 const ROW_LOCK: &str = "";
+// One writer at a time, so claiming needs no row locks.
+const CLAIM_LOCK: &str = "";
 const AUDIT_HEAD_LOCK: &str = "SELECT seq, hash FROM audit_head WHERE id = 1";
 
 /// The SQLite migrations, embedded in the binary.

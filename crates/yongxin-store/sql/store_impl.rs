@@ -23,7 +23,7 @@ use yongxin_domain::appeal::{appeal_number, AppealAction, AppealError, AppealPol
 use yongxin_domain::catalogue::Category;
 use yongxin_domain::{AuditEntry, NewAuditEntry, Role, Scope};
 use yongxin_store::{
-    Appeal, AppealEvent, AppealPage, AppealQuery, AppealScope, ImportedAppeal, NewAppeal, StatsGroup, StatsRow, Grid, HouseholdDetail, HouseholdPage, HouseholdQuery, HouseholdSummary, ImportSummary, Member, NewGrid, NewUser,
+    Appeal, AppealEvent, AppealPage, AppealQuery, AppealScope, ImportedAppeal, NewAppeal, OutboxMessage, StatsGroup, StatsRow, Grid, HouseholdDetail, HouseholdPage, HouseholdQuery, HouseholdSummary, ImportSummary, Member, NewGrid, NewUser,
     NewVillage, PoolStats, RosterEntry, SignInFailures, Store, StoreError, StoreResult, User, Village,
 };
 
@@ -1265,6 +1265,66 @@ impl Store for StoreImpl {
                 })
             })
             .collect()
+    }
+
+    async fn claim_messages(&self, now: DateTime<Utc>, lease_until: DateTime<Utc>, limit: i64) -> StoreResult<Vec<OutboxMessage>> {
+        write_tx!(self, |tx| {
+            let sql = format!(
+                "UPDATE outbox SET next_attempt_at = $1 WHERE id IN \
+                 (SELECT id FROM outbox WHERE sent_at IS NULL AND next_attempt_at <= $2 ORDER BY id LIMIT $3{CLAIM_LOCK}) \
+                 RETURNING id, appeal_id, kind, recipient, attempts"
+            );
+            let rows = sqlx::query(&sql).bind(lease_until).bind(now).bind(limit).fetch_all(&mut *tx).await.db()?;
+            let mut messages = rows
+                .iter()
+                .map(|r| {
+                    Ok(OutboxMessage {
+                        id: r.try_get("id").db()?,
+                        appeal_id: r.try_get("appeal_id").db()?,
+                        kind: r.try_get("kind").db()?,
+                        recipient: r.try_get("recipient").db()?,
+                        attempts: r.try_get("attempts").db()?,
+                    })
+                })
+                .collect::<StoreResult<Vec<_>>>()?;
+            messages.sort_by_key(|m| m.id);
+            Ok((messages, Vec::new()))
+        })
+    }
+
+    async fn message_sent(&self, id: i64, at: DateTime<Utc>) -> StoreResult<()> {
+        write_tx!(self, |tx| {
+            sqlx::query("UPDATE outbox SET sent_at = $1, last_error = NULL WHERE id = $2").bind(at).bind(id).execute(&mut *tx).await.db()?;
+            Ok(((), Vec::new()))
+        })
+    }
+
+    async fn message_failed(&self, id: i64, error: &str, retry_at: DateTime<Utc>) -> StoreResult<()> {
+        let error: String = error.chars().take(500).collect();
+        write_tx!(self, |tx| {
+            sqlx::query("UPDATE outbox SET attempts = attempts + 1, last_error = $1, next_attempt_at = $2 WHERE id = $3")
+                .bind(&error)
+                .bind(retry_at)
+                .bind(id)
+                .execute(&mut *tx)
+                .await
+                .db()?;
+            Ok(((), Vec::new()))
+        })
+    }
+
+    async fn pending_messages(&self) -> StoreResult<i64> {
+        sqlx::query("SELECT COUNT(*) AS n FROM outbox WHERE sent_at IS NULL").fetch_one(&self.pool).await.db()?.try_get("n").db()
+    }
+
+    async fn unrated_answered_before(&self, cutoff: DateTime<Utc>, limit: i64) -> StoreResult<Vec<i64>> {
+        let rows = sqlx::query("SELECT id FROM appeals WHERE status = 'answered' AND answered_at < $1 ORDER BY id LIMIT $2")
+            .bind(cutoff)
+            .bind(limit)
+            .fetch_all(&self.pool)
+            .await
+            .db()?;
+        rows.iter().map(|r| r.try_get("id").db()).collect()
     }
 
     async fn search_appeals(&self, q: &AppealQuery) -> StoreResult<AppealPage> {

@@ -245,3 +245,18 @@ pub struct StatsRow {
     /// The counts.
     pub counts: yongxin_domain::appeal::RateCounts,
 }
+
+/// A notification waiting in the outbox (written in the same transaction as its cause).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct OutboxMessage {
+    /// Id; senders pass it on as the idempotency key.
+    pub id: i64,
+    /// The case it is about.
+    pub appeal_id: Option<i64>,
+    /// What happened (`resident_accepted`, `cadre_assigned`, …).
+    pub kind: String,
+    /// `sms:PHONE`, `user:ID` or `email:ADDRESS`.
+    pub recipient: String,
+    /// Failed attempts so far.
+    pub attempts: i64,
+}

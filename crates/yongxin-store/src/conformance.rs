@@ -48,7 +48,8 @@ macro_rules! conformance_tests {
             appeal_searches_respect_scope_and_filters,
             concurrent_actions_on_one_case_apply_once,
             imported_histories_are_replayed_through_the_lifecycle,
-            the_three_rates_count_what_was_on_time
+            the_three_rates_count_what_was_on_time,
+            the_outbox_hands_each_message_to_one_sender_until_delivered
         );
     };
     (@each $make:expr; $($name:ident),+) => {
@@ -1122,4 +1123,97 @@ pub async fn the_three_rates_count_what_was_on_time(store: Arc<dyn Store>) {
             5
         );
     }
+}
+
+/// Notices of a case wait in the outbox; claims lease them, failures come back later, delivered
+/// ones are gone, and concurrent senders never get the same message.
+pub async fn the_outbox_hands_each_message_to_one_sender_until_delivered(store: Arc<dyn Store>) {
+    seeded(&*store).await;
+    with_catalogue(&*store).await;
+    let (grid, _) = store.user_credentials("grid").await.unwrap().unwrap();
+    let a = store
+        .create_appeal("x", new_appeal("roads", "路灯", None, None))
+        .await
+        .unwrap();
+    let p = AppealPolicy::default();
+    for action in [
+        AppealAction::Accept,
+        AppealAction::Assign {
+            department: None,
+            cadre: Some(grid.id),
+        },
+        AppealAction::Answer {
+            reply: "修好了".into(),
+        },
+    ] {
+        store
+            .act_on_appeal("staff", a.id, action, p)
+            .await
+            .unwrap()
+            .unwrap();
+    }
+    assert_eq!(store.pending_messages().await.unwrap(), 3);
+    let now = Utc::now();
+    let claimed = store
+        .claim_messages(now, now + Duration::minutes(5), 10)
+        .await
+        .unwrap();
+    let kinds: Vec<(&str, &str)> = claimed
+        .iter()
+        .map(|m| (m.kind.as_str(), m.recipient.as_str()))
+        .collect();
+    let cadre = format!("user:{}", grid.id);
+    assert_eq!(
+        kinds,
+        vec![
+            ("resident_accepted", "sms:13912345678"),
+            ("cadre_assigned", cadre.as_str()),
+            ("resident_answered", "sms:13912345678")
+        ]
+    );
+    assert!(
+        store
+            .claim_messages(now, now + Duration::minutes(5), 10)
+            .await
+            .unwrap()
+            .is_empty(),
+        "leased"
+    );
+    store.message_sent(claimed[0].id, now).await.unwrap();
+    store
+        .message_failed(claimed[1].id, "gateway down", now + Duration::seconds(30))
+        .await
+        .unwrap();
+    let later = now + Duration::minutes(1);
+    let again = store
+        .claim_messages(later, later + Duration::minutes(5), 10)
+        .await
+        .unwrap();
+    assert_eq!(
+        again.iter().map(|m| (m.id, m.attempts)).collect::<Vec<_>>(),
+        vec![(claimed[1].id, 1)],
+        "the failed one is retried; the third is still leased"
+    );
+    assert_eq!(store.pending_messages().await.unwrap(), 2);
+
+    // Two senders at once split the due messages between them.
+    let far = now + Duration::hours(1);
+    let (x, y) = tokio::join!(
+        store.claim_messages(far, far + Duration::minutes(5), 1),
+        store.claim_messages(far, far + Duration::minutes(5), 1)
+    );
+    let (x, y) = (x.unwrap(), y.unwrap());
+    assert_eq!(x.len() + y.len(), 2);
+    assert_ne!(x[0].id, y[0].id);
+
+    assert!(store
+        .unrated_answered_before(now + Duration::days(1), 10)
+        .await
+        .unwrap()
+        .contains(&a.id));
+    assert!(store
+        .unrated_answered_before(now - Duration::days(1), 10)
+        .await
+        .unwrap()
+        .is_empty());
 }

@@ -158,6 +158,31 @@ pub trait Store: Send + Sync + 'static {
         to: DateTime<Utc>,
         now: DateTime<Utc>,
     ) -> StoreResult<Vec<StatsRow>>;
+    /// Claims up to `limit` messages due by `now` for one sender, hiding them from other
+    /// senders until `lease_until` (so a crashed sender's messages come back later).
+    async fn claim_messages(
+        &self,
+        now: DateTime<Utc>,
+        lease_until: DateTime<Utc>,
+        limit: i64,
+    ) -> StoreResult<Vec<OutboxMessage>>;
+    /// Marks a message delivered.
+    async fn message_sent(&self, id: i64, at: DateTime<Utc>) -> StoreResult<()>;
+    /// Records a failed attempt and when to try again.
+    async fn message_failed(
+        &self,
+        id: i64,
+        error: &str,
+        retry_at: DateTime<Utc>,
+    ) -> StoreResult<()>;
+    /// Messages not yet delivered.
+    async fn pending_messages(&self) -> StoreResult<i64>;
+    /// Answered cases nobody rated, answered before `cutoff` (to close automatically).
+    async fn unrated_answered_before(
+        &self,
+        cutoff: DateTime<Utc>,
+        limit: i64,
+    ) -> StoreResult<Vec<i64>>;
     /// A page of appeals, newest first.
     async fn search_appeals(&self, query: &AppealQuery) -> StoreResult<AppealPage>;
 
