@@ -9,6 +9,7 @@ pub mod api;
 pub mod api_appeals;
 pub mod appeals;
 pub mod auth;
+pub mod background;
 pub mod context;
 pub mod error;
 pub mod i18n;
@@ -44,6 +45,8 @@ pub struct WebSettings {
     pub default_lang: Lang,
     /// How appeals are handled (reopen limit).
     pub appeal_policy: AppealPolicy,
+    /// Days after which an answer nobody rated closes by itself.
+    pub appeal_auto_close_days: i64,
 }
 
 impl Default for WebSettings {
@@ -54,6 +57,7 @@ impl Default for WebSettings {
             max_upload_bytes: 20 * 1024 * 1024,
             default_lang: Lang::ZhCn,
             appeal_policy: AppealPolicy::default(),
+            appeal_auto_close_days: 7,
         }
     }
 }

@@ -27,6 +27,8 @@ pub struct Config {
     pub log: String,
     /// How many times a dissatisfied rating may reopen an appeal (重办).
     pub appeal_reopen_limit: u32,
+    /// Days after which an answered appeal nobody rated closes by itself.
+    pub appeal_auto_close_days: i64,
 }
 
 impl Default for Config {
@@ -40,6 +42,7 @@ impl Default for Config {
             max_upload_mb: 20,
             log: "info".into(),
             appeal_reopen_limit: 2,
+            appeal_auto_close_days: 7,
         }
     }
 }
@@ -74,6 +77,9 @@ log = "info"
 
 # How many times a dissatisfied rating reopens an appeal (重办) before it closes anyway.
 appeal_reopen_limit = 2
+
+# Days after which an answered appeal nobody rated closes by itself.
+appeal_auto_close_days = 7
 "#;
 
 impl Config {
@@ -166,6 +172,7 @@ impl Config {
             appeal_policy: yongxin_domain::appeal::AppealPolicy {
                 reopen_limit: self.appeal_reopen_limit,
             },
+            appeal_auto_close_days: self.appeal_auto_close_days,
         }
     }
 }

@@ -43,6 +43,11 @@ pub async fn serve(
     on_bound(listener.local_addr()?);
     let state = AppState::new(store, config.web_settings());
     state.refresh_calendar().await?;
+    yongxin_web::background::spawn(
+        state.clone(),
+        std::sync::Arc::new(yongxin_web::background::LogSender),
+        std::time::Duration::from_secs(10),
+    );
     let app = yongxin_web::router(state);
     yongxin_web::serve(listener, app).await?;
     Ok(ExitCode::SUCCESS)

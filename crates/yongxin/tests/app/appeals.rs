@@ -14,6 +14,7 @@ on_each_backend!(
     the_case_page_offers_only_the_allowed_actions,
     administrators_load_calendar_years_and_bad_files_change_nothing,
     the_three_rates_are_served_with_their_definitions,
+    notices_leave_through_the_outbox_and_unrated_answers_close,
 );
 
 async fn post(client: &reqwest::Client, url: String, body: Value) -> (u16, Value) {
@@ -436,5 +437,133 @@ async fn the_three_rates_are_served_with_their_definitions(app: TestApp) {
     assert!(
         page.contains("噪音扰民") && page.contains("满意率 = "),
         "the page prints the definitions"
+    );
+}
+
+/// Records what it is asked to send; fails while `down` is set (a gateway outage).
+#[derive(Default)]
+struct RecordingGateway {
+    sent: std::sync::Mutex<Vec<yongxin_web::background::Delivery>>,
+    down: std::sync::atomic::AtomicBool,
+}
+
+#[async_trait::async_trait]
+impl yongxin_web::background::MessageSender for RecordingGateway {
+    async fn send(&self, m: &yongxin_web::background::Delivery) -> Result<(), String> {
+        if self.down.load(std::sync::atomic::Ordering::SeqCst) {
+            return Err("gateway unreachable".into());
+        }
+        self.sent.lock().unwrap().push(m.clone());
+        Ok(())
+    }
+}
+
+async fn notices_leave_through_the_outbox_and_unrated_answers_close(app: TestApp) {
+    use yongxin_web::background::{auto_close, drain_outbox};
+    let state = yongxin_web::AppState::new(app.store.clone(), yongxin_web::WebSettings::default());
+    let resident = app.sign_in_as(Role::Resident).await;
+    let (_, a) = post(
+        &resident,
+        app.url("/api/v1/appeals"),
+        json!({"category": "gas", "description": "燃气表故障"}),
+    )
+    .await;
+    let id = a["id"].as_i64().unwrap();
+    let url = app.url(&format!("/api/v1/appeals/{id}/actions"));
+    let staff = app.sign_in_as(Role::DepartmentStaff).await;
+    let grid_id = app
+        .store
+        .user_credentials("grid")
+        .await
+        .unwrap()
+        .unwrap()
+        .0
+        .id;
+    post(&staff, url.clone(), json!({"action": "accept"})).await;
+    post(
+        &staff,
+        url.clone(),
+        json!({"action": "assign", "cadre_id": grid_id}),
+    )
+    .await;
+
+    let gateway = RecordingGateway::default();
+    gateway
+        .down
+        .store(true, std::sync::atomic::Ordering::SeqCst);
+    let now = chrono::Utc::now();
+    let report = drain_outbox(&state, &gateway, now).await.unwrap();
+    assert_eq!((report.sent, report.failed), (0, 2));
+    assert_eq!(
+        app.store.pending_messages().await.unwrap(),
+        2,
+        "nothing is lost while the gateway is down"
+    );
+    gateway
+        .down
+        .store(false, std::sync::atomic::Ordering::SeqCst);
+    assert_eq!(
+        drain_outbox(&state, &gateway, now).await.unwrap().sent,
+        0,
+        "not before the backoff"
+    );
+    let report = drain_outbox(&state, &gateway, now + chrono::Duration::minutes(5))
+        .await
+        .unwrap();
+    assert_eq!((report.sent, report.failed), (2, 0));
+    assert_eq!(
+        drain_outbox(&state, &gateway, now + chrono::Duration::minutes(10))
+            .await
+            .unwrap()
+            .sent,
+        0,
+        "none is sent twice"
+    );
+    let phone = app.store.appeal(id).await.unwrap().0.contact_phone;
+    {
+        let sent = gateway.sent.lock().unwrap();
+        assert_eq!(sent.len(), 2);
+        assert_eq!(sent[0].recipient, format!("sms:{phone}"));
+        assert!(
+            sent[0].recipient.starts_with("sms:1")
+                && sent[0].body.contains("已受理")
+                && sent[0].body.contains(a["number"].as_str().unwrap())
+        );
+        assert_eq!(sent[1].recipient, format!("user:{grid_id}"));
+        assert!(sent[1].body.contains("新派单"));
+    }
+
+    let grid = app.sign_in_as(Role::GridWorker).await;
+    post(
+        &grid,
+        url.clone(),
+        json!({"action": "answer", "reply": "已更换燃气表"}),
+    )
+    .await;
+    assert_eq!(
+        auto_close(&state, chrono::Utc::now() + chrono::Duration::days(3), 7)
+            .await
+            .unwrap(),
+        0,
+        "too early"
+    );
+    assert_eq!(
+        auto_close(&state, chrono::Utc::now() + chrono::Duration::days(8), 7)
+            .await
+            .unwrap(),
+        1
+    );
+    let closed = json(&staff, app.url(&format!("/api/v1/appeals/{id}"))).await;
+    assert_eq!(closed["status"], "closed");
+    assert_eq!(
+        closed["events"].as_array().unwrap().last().unwrap()["actor"],
+        "system:auto-close"
+    );
+    let report = drain_outbox(&state, &gateway, chrono::Utc::now())
+        .await
+        .unwrap();
+    assert_eq!(
+        report.sent, 2,
+        "the answer and the closing reach the resident"
     );
 }

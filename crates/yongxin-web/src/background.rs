@@ -1,0 +1,176 @@
+//! Work that runs beside the requests: delivering the notification outbox and closing answers
+//! nobody rated in time. Every node may run it; the store's leases keep two nodes from sending the
+//! same message at once.
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use chrono::{DateTime, Duration, Utc};
+use yongxin_domain::appeal::AppealAction;
+use yongxin_store::{OutboxMessage, StoreError};
+
+use crate::i18n::Lang;
+use crate::AppState;
+
+/// A message ready to go out.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Delivery {
+    /// Outbox id; real senders pass it on as the idempotency key, so a message resent after a
+    /// crash between sending and recording is recognised by the gateway or mail server.
+    pub id: i64,
+    /// `sms:PHONE`, `user:ID` or `email:ADDRESS`.
+    pub recipient: String,
+    /// Subject line.
+    pub subject: String,
+    /// Text.
+    pub body: String,
+}
+
+/// A way messages leave the system (SMTP, an SMS gateway, the log).
+#[async_trait]
+pub trait MessageSender: Send + Sync + 'static {
+    /// Sends one message; an error is retried later.
+    async fn send(&self, message: &Delivery) -> Result<(), String>;
+}
+
+/// The default sender: writes each message to the application log.
+#[derive(Debug, Default)]
+pub struct LogSender;
+
+#[async_trait]
+impl MessageSender for LogSender {
+    async fn send(&self, m: &Delivery) -> Result<(), String> {
+        tracing::info!(message.id = m.id, message.recipient = %m.recipient, message.subject = %m.subject, "notification: {}", m.body);
+        Ok(())
+    }
+}
+
+/// What one pass over the outbox did.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct DrainReport {
+    /// Delivered.
+    pub sent: u64,
+    /// Failed, to be retried.
+    pub failed: u64,
+}
+
+/// How long a claimed message stays hidden from other senders.
+const LEASE_SECONDS: i64 = 120;
+
+/// Exponential backoff: 30 s, 1 min, 2 min … at most an hour.
+pub fn retry_delay(attempts: i64) -> Duration {
+    let exp = u32::try_from(attempts.clamp(0, 7)).unwrap_or(7);
+    Duration::seconds((30_i64 << exp).min(3600))
+}
+
+async fn compose(state: &AppState, m: &OutboxMessage) -> Delivery {
+    let c = Lang::ZhCn.catalog();
+    let (number, title) = match m.appeal_id {
+        Some(id) => match state.store.appeal(id).await {
+            Ok((a, _)) => (a.number, a.title),
+            Err(_) => (id.to_string(), String::new()),
+        },
+        None => (String::new(), String::new()),
+    };
+    let params = [("number", number), ("title", title)];
+    Delivery {
+        id: m.id,
+        recipient: m.recipient.clone(),
+        subject: c.format("notify.subject", &params),
+        body: c.format(&format!("notify.{}", m.kind), &params),
+    }
+}
+
+/// Delivers what is due now, once.
+pub async fn drain_outbox(
+    state: &AppState,
+    sender: &dyn MessageSender,
+    now: DateTime<Utc>,
+) -> Result<DrainReport, StoreError> {
+    let mut report = DrainReport::default();
+    loop {
+        let batch = state
+            .store
+            .claim_messages(now, now + Duration::seconds(LEASE_SECONDS), 100)
+            .await?;
+        if batch.is_empty() {
+            return Ok(report);
+        }
+        for m in &batch {
+            let delivery = compose(state, m).await;
+            match sender.send(&delivery).await {
+                Ok(()) => {
+                    state.store.message_sent(m.id, Utc::now()).await?;
+                    report.sent += 1;
+                }
+                Err(e) => {
+                    tracing::warn!(message.id = m.id, message.attempts = m.attempts + 1, error.message = %e, "notification not delivered");
+                    state
+                        .store
+                        .message_failed(m.id, &e, now + retry_delay(m.attempts))
+                        .await?;
+                    report.failed += 1;
+                }
+            }
+        }
+    }
+}
+
+/// Closes answered cases nobody rated within `days` days (自动办结).
+pub async fn auto_close(
+    state: &AppState,
+    now: DateTime<Utc>,
+    days: i64,
+) -> Result<u64, StoreError> {
+    let mut closed = 0;
+    for id in state
+        .store
+        .unrated_answered_before(now - Duration::days(days), 1000)
+        .await?
+    {
+        if state
+            .store
+            .act_on_appeal(
+                "system:auto-close",
+                id,
+                AppealAction::AutoClose,
+                state.settings.appeal_policy,
+            )
+            .await?
+            .is_ok()
+        {
+            closed += 1;
+        }
+    }
+    Ok(closed)
+}
+
+/// Runs the background work every `every` until the process ends.
+pub fn spawn(state: AppState, sender: Arc<dyn MessageSender>, every: std::time::Duration) {
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(every);
+        loop {
+            tick.tick().await;
+            let now = Utc::now();
+            if let Err(e) = drain_outbox(&state, &*sender, now).await {
+                tracing::error!(error.message = %e, "outbox pass failed");
+            }
+            match auto_close(&state, now, state.settings.appeal_auto_close_days).await {
+                Ok(0) => {}
+                Ok(n) => tracing::info!(appeals.closed = n, "unrated answers closed"),
+                Err(e) => tracing::error!(error.message = %e, "auto-close pass failed"),
+            }
+        }
+    });
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_doubles_up_to_an_hour() {
+        let secs: Vec<i64> = (0..9).map(|a| retry_delay(a).num_seconds()).collect();
+        assert_eq!(secs, vec![30, 60, 120, 240, 480, 960, 1920, 3600, 3600]);
+    }
+}
