@@ -437,6 +437,13 @@ fn push_appeal_filters(qb: &mut QueryBuilder<'static, Db>, q: &AppealQuery) {
     if let Some(v) = q.village_id {
         qb.push(" AND a.village_id = ").push_bind(v);
     }
+    if let Some(t) = q.due_before {
+        qb.push(" AND a.status NOT IN ('declined', 'closed', 'merged', 'answered') AND ((a.contacted_at IS NULL AND a.contact_due < ")
+            .push_bind(t)
+            .push(") OR (a.answered_at IS NULL AND a.resolution_due < ")
+            .push_bind(t)
+            .push("))");
+    }
     if let Some(text) = q.text.as_deref().map(str::trim).filter(|t| !t.is_empty()) {
         let like = like_pattern(text);
         qb.push(" AND (a.title LIKE ").push_bind(like.clone()).push(" ESCAPE '\\'");

@@ -179,6 +179,9 @@ pub struct AppealQuery {
     pub village_id: Option<i64>,
     /// Text in title, description or address.
     pub text: Option<String>,
+    /// Only open cases with a deadline still to meet that falls before this instant (the
+    /// supervision list: overdue when it is now).
+    pub due_before: Option<DateTime<Utc>>,
     /// Page from 1.
     pub page: i64,
     /// Rows per page.

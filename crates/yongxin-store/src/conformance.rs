@@ -822,6 +822,7 @@ pub async fn appeal_searches_respect_scope_and_filters(store: Arc<dyn Store>) {
         category: None,
         village_id: None,
         text: None,
+        due_before: None,
         page: 1,
         per_page: 20,
     };
@@ -930,6 +931,7 @@ pub async fn imported_histories_are_replayed_through_the_lifecycle(store: Arc<dy
         category: None,
         village_id: None,
         text: None,
+        due_before: None,
         page: 1,
         per_page: 1,
     };

@@ -186,6 +186,8 @@ pub struct AppealsParams {
     page: Option<String>,
     /// Rows per page, 1–100 (default 20).
     per_page: Option<String>,
+    /// `true`: only open cases past a deadline they have not met.
+    overdue: Option<bool>,
 }
 
 /// An action on an appeal.
@@ -282,6 +284,7 @@ pub async fn list_appeals(
         category: p.category.filter(|c| !c.trim().is_empty()),
         village_id: parse_opt_id(p.village.as_deref(), "village")?,
         text: p.q.filter(|t| !t.trim().is_empty()),
+        due_before: p.overdue.unwrap_or(false).then(chrono::Utc::now),
         page,
         per_page,
     };

@@ -125,6 +125,8 @@ pub fn router(state: AppState) -> Router {
         .route("/lang", get(pages::session::switch_language))
         .route("/appeals", get(pages::appeals::list))
         .route("/appeals/stats", get(pages::appeals::stats))
+        .route("/appeals/export.xlsx", get(pages::appeals::export))
+        .route("/supervision", get(pages::appeals::supervision))
         .route(
             "/appeals/new",
             get(pages::appeals::new_appeal).post(pages::appeals::create_appeal),

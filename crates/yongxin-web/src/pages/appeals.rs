@@ -265,15 +265,50 @@ struct AppealsPage {
     pages: i64,
     prev_href: Option<String>,
     next_href: Option<String>,
+    overdue: bool,
+    export_href: String,
 }
 
-/// Query of the list.
+/// Query of the list (and of its export).
 #[derive(Deserialize)]
 pub struct ListQuery {
     q: Option<String>,
     status: Option<String>,
     category: Option<String>,
+    village: Option<String>,
+    overdue: Option<String>,
     page: Option<String>,
+}
+
+impl ListQuery {
+    fn to_query(&self, user: &User, page: i64, per_page: i64) -> Result<AppealQuery, AppError> {
+        let scope = scope_of(user).ok_or_else(AppError::forbidden)?;
+        let status = match self
+            .status
+            .as_deref()
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+        {
+            Some(s) => {
+                Some(AppealStatus::parse(s).ok_or_else(|| AppError::invalid_param("status"))?)
+            }
+            None => None,
+        };
+        Ok(AppealQuery {
+            scope,
+            status,
+            category: self.category.clone().filter(|c| !c.trim().is_empty()),
+            village_id: parse_opt_id(self.village.as_deref(), "village")?,
+            text: self.q.clone().filter(|t| !t.trim().is_empty()),
+            due_before: self
+                .overdue
+                .as_deref()
+                .is_some_and(|v| v == "1" || v == "true")
+                .then(chrono::Utc::now),
+            page,
+            per_page,
+        })
+    }
 }
 
 /// `GET /appeals`: signed in; each role sees its scope (a resident, their own).
@@ -283,21 +318,9 @@ pub async fn list(
     Query(p): Query<ListQuery>,
 ) -> Result<Response, AppError> {
     let user = ctx.user()?;
-    let scope = scope_of(user).ok_or_else(AppError::forbidden)?;
-    let status = match p.status.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
-        Some(s) => Some(AppealStatus::parse(s).ok_or_else(|| AppError::invalid_param("status"))?),
-        None => None,
-    };
     let page = parse_opt_id(p.page.as_deref(), "page")?.unwrap_or(1).max(1);
-    let q = AppealQuery {
-        scope,
-        status,
-        category: p.category.clone().filter(|c| !c.is_empty()),
-        village_id: None,
-        text: p.q.clone().filter(|t| !t.trim().is_empty()),
-        page,
-        per_page: 20,
-    };
+    let q = p.to_query(user, page, 20)?;
+    let status = q.status;
     let found = state.store.search_appeals(&q).await?;
     let cats = state.store.categories().await?;
     let c = Chrome::new(
@@ -332,6 +355,9 @@ pub async fn list(
     let pages = ((found.total + 19) / 20).max(1);
     let href = |n: i64| {
         let mut s = format!("/appeals?page={n}");
+        if q.due_before.is_some() {
+            s.push_str("&overdue=1");
+        }
         if let Some(st) = status {
             s.push_str(&format!("&status={}", st.code()));
         }
@@ -358,6 +384,8 @@ pub async fn list(
         pages,
         prev_href: (page > 1).then(|| href(page - 1)),
         next_href: (page < pages).then(|| href(page + 1)),
+        overdue: q.due_before.is_some(),
+        export_href: href(1).replacen("/appeals?page=1", "/appeals/export.xlsx?page=1", 1),
         c,
     })
 }
@@ -643,5 +671,146 @@ pub async fn stats(
     render(&StatsPage {
         c: Chrome::new(&ctx, "stats.title"),
         s,
+    })
+}
+
+/// `GET /appeals/export.xlsx`: cadres; the filtered list as a spreadsheet (contact phones masked).
+pub async fn export(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    Query(p): Query<ListQuery>,
+) -> Result<Response, AppError> {
+    let user = ctx.cadre()?;
+    let c = ctx.lang.catalog();
+    let cats = state.store.categories().await?;
+    let mut table = vec![[
+        "appeal.number",
+        "appeal.field_title",
+        "appeal.category",
+        "appeal.status_label",
+        "field.village",
+        "appeal.department",
+        "appeal.created",
+        "appeal.resolution_due",
+        "appeal.rating_label",
+    ]
+    .iter()
+    .map(|k| c.t(k).to_owned())
+    .collect::<Vec<_>>()];
+    let mut page = 1;
+    loop {
+        let found = state
+            .store
+            .search_appeals(&p.to_query(user, page, 500)?)
+            .await?;
+        let done = found.appeals.len() < 500 || page >= 200;
+        for a in found.appeals {
+            table.push(vec![
+                a.number.clone(),
+                a.title.clone(),
+                cats.iter()
+                    .find(|(cat, _)| cat.code == a.category)
+                    .map(|(cat, _)| category_name(cat, ctx.lang))
+                    .unwrap_or(a.category.clone()),
+                c.t(&format!("appeal.status.{}", a.status.code()))
+                    .to_owned(),
+                a.village_name.clone().unwrap_or_default(),
+                a.department.clone().unwrap_or_default(),
+                yongxin_domain::time::display_local(a.created_at),
+                yongxin_domain::time::display_local(a.resolution_due),
+                a.rating
+                    .map(|r| c.t(&format!("appeal.rating.{}", r.code())).to_owned())
+                    .unwrap_or_default(),
+            ]);
+        }
+        if done {
+            break;
+        }
+        page += 1;
+    }
+    let bytes = crate::roster_io::write_table(&table, crate::roster_io::SheetFormat::Xlsx)
+        .map_err(AppError::internal)?;
+    Ok((
+        [
+            (
+                axum::http::header::CONTENT_TYPE,
+                crate::roster_io::SheetFormat::Xlsx
+                    .content_type()
+                    .to_owned(),
+            ),
+            (
+                axum::http::header::CONTENT_DISPOSITION,
+                "attachment; filename=\"appeals.xlsx\"".to_owned(),
+            ),
+        ],
+        bytes,
+    )
+        .into_response())
+}
+
+#[derive(Template)]
+#[template(path = "supervision.html")]
+struct SupervisionPage {
+    c: Chrome,
+    groups: Vec<(&'static str, Vec<AppealRow>)>,
+}
+
+/// `GET /supervision`: leaders, administrators and department staff; every open case that is
+/// overdue (red) or due by the next working day (yellow), in the viewer's scope.
+pub async fn supervision(State(state): State<AppState>, ctx: Ctx) -> Result<Response, AppError> {
+    let user = ctx.require(&[Role::Leader, Role::Admin, Role::DepartmentStaff])?;
+    let calendar = state.calendar();
+    let now = chrono::Utc::now();
+    let today = now
+        .with_timezone(&yongxin_domain::time::shanghai())
+        .date_naive();
+    // Everything due before the end of the next working day can carry a card.
+    let horizon = yongxin_domain::calendar::end_of_day(calendar.add_working_days(today, 1));
+    let q = AppealQuery {
+        scope: scope_of(user).ok_or_else(AppError::forbidden)?,
+        status: None,
+        category: None,
+        village_id: None,
+        text: None,
+        due_before: Some(horizon),
+        page: 1,
+        per_page: 500,
+    };
+    let found = state.store.search_appeals(&q).await?;
+    let cats = state.store.categories().await?;
+    let c = Chrome::new(&ctx, "supervision.title");
+    let (mut red, mut yellow) = (Vec::new(), Vec::new());
+    for a in &found.appeals {
+        let card = current_card(&state, a);
+        let row = AppealRow {
+            id: a.id,
+            number: a.number.clone(),
+            title: a.title.clone(),
+            category: cats
+                .iter()
+                .find(|(cat, _)| cat.code == a.category)
+                .map(|(cat, _)| category_name(cat, ctx.lang))
+                .unwrap_or_else(|| a.category.clone()),
+            status: c
+                .t(&format!("appeal.status.{}", a.status.code()))
+                .to_owned(),
+            status_code: a.status.code(),
+            village: a.village_name.clone().unwrap_or_default(),
+            due: yongxin_domain::time::display_local(if a.contacted_at.is_none() {
+                a.contact_due
+            } else {
+                a.resolution_due
+            }),
+            card: card_code(card),
+        };
+        match card {
+            Card::Red => red.push(row),
+            Card::Yellow => yellow.push(row),
+            Card::None => {}
+        }
+    }
+    render(&SupervisionPage {
+        c,
+        groups: vec![("supervision.red", red), ("supervision.yellow", yellow)],
     })
 }

@@ -108,6 +108,9 @@ impl Chrome {
                     ("/households", "nav.my_household"),
                 ]);
             }
+            if matches!(u.role, Role::Admin | Role::Leader | Role::DepartmentStaff) {
+                links.push(("/supervision", "nav.supervision"));
+            }
             if matches!(u.role, Role::Admin | Role::Leader) {
                 links.push(("/audit", "nav.audit"));
             }

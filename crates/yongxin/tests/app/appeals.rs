@@ -15,6 +15,7 @@ on_each_backend!(
     administrators_load_calendar_years_and_bad_files_change_nothing,
     the_three_rates_are_served_with_their_definitions,
     notices_leave_through_the_outbox_and_unrated_answers_close,
+    overdue_cases_reach_the_supervision_list_and_the_export,
 );
 
 async fn post(client: &reqwest::Client, url: String, body: Value) -> (u16, Value) {
@@ -291,6 +292,7 @@ fn all() -> yongxin_store::AppealQuery {
         category: None,
         village_id: None,
         text: None,
+        due_before: None,
         page: 1,
         per_page: 10,
     }
@@ -566,4 +568,96 @@ async fn notices_leave_through_the_outbox_and_unrated_answers_close(app: TestApp
         report.sent, 2,
         "the answer and the closing reach the resident"
     );
+}
+
+async fn overdue_cases_reach_the_supervision_list_and_the_export(app: TestApp) {
+    let now = chrono::Utc::now();
+    let mut late = yongxin_store::NewAppeal {
+        category: "roads".into(),
+        urgency: yongxin_domain::appeal::Urgency::Normal,
+        channel: yongxin_domain::appeal::Channel::Phone,
+        title: "井盖丢失十天".into(),
+        description: "井盖丢失".into(),
+        answers: [("road".to_owned(), vec!["前街".to_owned()])]
+            .into_iter()
+            .collect(),
+        address: String::new(),
+        latitude: None,
+        longitude: None,
+        village_id: None,
+        grid_id: None,
+        household_id: None,
+        resident_user_id: None,
+        contact_name: "钱七".into(),
+        contact_phone: "13700000000".into(),
+        department: "城市管理办公室".into(),
+        created_at: now - chrono::Duration::days(10),
+        contact_due: now - chrono::Duration::days(9),
+        resolution_due: now - chrono::Duration::days(3),
+    };
+    app.store
+        .import_appeals(
+            "test",
+            vec![yongxin_store::ImportedAppeal {
+                appeal: late.clone(),
+                submitted_by: "x".into(),
+                history: vec![],
+            }],
+            Default::default(),
+        )
+        .await
+        .unwrap();
+    late.title = "新近的诉求".into();
+    late.created_at = now;
+    late.contact_due = now + chrono::Duration::days(1);
+    late.resolution_due = now + chrono::Duration::days(7);
+    app.store
+        .import_appeals(
+            "test",
+            vec![yongxin_store::ImportedAppeal {
+                appeal: late,
+                submitted_by: "x".into(),
+                history: vec![],
+            }],
+            Default::default(),
+        )
+        .await
+        .unwrap();
+
+    let leader = app.sign_in_as(Role::Leader).await;
+    let page = crate::support::page(&leader, app.url("/supervision")).await;
+    let red = page.find("红牌·已超期").unwrap();
+    let yellow = page.find("黄牌·临期 (").unwrap();
+    let late_at = page.find("井盖丢失十天").unwrap();
+    assert!(
+        red < late_at && late_at < yellow,
+        "the overdue case is under the red cards"
+    );
+    let overdue = json(&leader, app.url("/api/v1/appeals?overdue=true")).await;
+    assert_eq!(overdue["total"], 1);
+    assert_eq!(overdue["appeals"][0]["title"], "井盖丢失十天");
+    assert_eq!(json(&leader, app.url("/api/v1/appeals")).await["total"], 2);
+    let res = leader
+        .get(app.url("/appeals/export.xlsx?overdue=1"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    assert!(res.headers()["content-type"]
+        .to_str()
+        .unwrap()
+        .contains("spreadsheetml"));
+    let bytes = res.bytes().await.unwrap();
+    assert!(bytes.starts_with(b"PK"));
+    let mut book: calamine::Xlsx<_> =
+        calamine::Xlsx::new(std::io::Cursor::new(bytes.to_vec())).unwrap();
+    use calamine::Reader;
+    let sheet = book.worksheet_range_at(0).unwrap().unwrap();
+    let rows: Vec<Vec<String>> = sheet
+        .rows()
+        .map(|r| r.iter().map(|c| c.to_string()).collect())
+        .collect();
+    assert_eq!(rows.len(), 2, "header and the one overdue case");
+    assert_eq!(rows[0][0], "案件编号");
+    assert_eq!(rows[1][1], "井盖丢失十天");
 }

@@ -138,6 +138,18 @@ async fn every_route_answers_every_role_as_intended(app: TestApp) {
         ),
         ("/appeals", ALL.to_vec(), Expect::Ok, Expect::SignIn),
         (
+            "/supervision",
+            vec![Role::DepartmentStaff, Role::Leader, Role::Admin],
+            Expect::Forbidden,
+            Expect::SignIn,
+        ),
+        (
+            "/appeals/export.xlsx",
+            CADRES.to_vec(),
+            Expect::Forbidden,
+            Expect::SignIn,
+        ),
+        (
             "/appeals/stats",
             CADRES.to_vec(),
             Expect::Forbidden,
