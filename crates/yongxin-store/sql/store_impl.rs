@@ -23,7 +23,7 @@ use yongxin_domain::appeal::{appeal_number, AppealAction, AppealError, AppealPol
 use yongxin_domain::catalogue::Category;
 use yongxin_domain::{AuditEntry, NewAuditEntry, Role, Scope};
 use yongxin_store::{
-    Appeal, AppealEvent, AppealPage, AppealQuery, AppealScope, ImportedAppeal, NewAppeal, OutboxMessage, StatsGroup, StatsRow, Grid, HouseholdDetail, HouseholdPage, HouseholdQuery, HouseholdSummary, ImportSummary, Member, NewGrid, NewUser,
+    Appeal, AppealEvent, AppealPage, AppealQuery, AppealScope, ImportedAppeal, NewAppeal, OutboxMessage, StatsGroup, StatsRow, SupervisionNotice, Grid, HouseholdDetail, HouseholdPage, HouseholdQuery, HouseholdSummary, ImportSummary, Member, NewGrid, NewUser,
     NewVillage, PoolStats, RosterEntry, SignInFailures, Store, StoreError, StoreResult, User, Village,
 };
 
@@ -358,6 +358,35 @@ async fn write_facts(tx: &mut DbConn, id: i64, f: &CaseFacts, now: DateTime<Utc>
     .await
     .db()?;
     Ok(())
+}
+
+
+const SUPERVISION_SELECT: &str =
+    "SELECT id, appeal_id, issued_by, issued_at, due_at, text, answered_by, answered_at, answer FROM supervision_notices";
+
+fn supervision_from(row: &DbRow) -> StoreResult<SupervisionNotice> {
+    Ok(SupervisionNotice {
+        id: row.try_get("id").db()?,
+        appeal_id: row.try_get("appeal_id").db()?,
+        issued_by: row.try_get("issued_by").db()?,
+        issued_at: row.try_get("issued_at").db()?,
+        due_at: row.try_get("due_at").db()?,
+        text: row.try_get("text").db()?,
+        answered_by: row.try_get("answered_by").db()?,
+        answered_at: row.try_get("answered_at").db()?,
+        answer: row.try_get("answer").db()?,
+    })
+}
+
+async fn supervision_in(tx: &mut DbConn, id: i64) -> StoreResult<SupervisionNotice> {
+    let sql = format!("{SUPERVISION_SELECT} WHERE id = $1");
+    let row = sqlx::query(&sql)
+        .bind(id)
+        .fetch_optional(&mut *tx)
+        .await
+        .db()?
+        .ok_or_else(|| StoreError::NotFound { what: format!("supervision notice {id}") })?;
+    supervision_from(&row)
 }
 
 async fn appeal_in(tx: &mut DbConn, id: i64) -> StoreResult<Appeal> {
@@ -1332,6 +1361,70 @@ impl Store for StoreImpl {
             .await
             .db()?;
         rows.iter().map(|r| r.try_get("id").db()).collect()
+    }
+
+    async fn issue_supervision(&self, actor: &str, appeal_id: i64, text: &str, due_at: DateTime<Utc>) -> StoreResult<SupervisionNotice> {
+        let (actor, text) = (actor.to_owned(), text.to_owned());
+        write_tx!(self, |tx| {
+            let appeal = appeal_in(tx, appeal_id).await?;
+            let now = Utc::now();
+            let id: i64 = sqlx::query("INSERT INTO supervision_notices (appeal_id, issued_by, issued_at, due_at, text) VALUES ($1, $2, $3, $4, $5) RETURNING id")
+                .bind(appeal_id)
+                .bind(&actor)
+                .bind(now)
+                .bind(due_at)
+                .bind(&text)
+                .fetch_one(&mut *tx)
+                .await
+                .db()?
+                .try_get("id")
+                .db()?;
+            if let Some(cadre) = appeal.cadre_user_id {
+                sqlx::query("INSERT INTO outbox (appeal_id, kind, recipient, created_at, attempts, next_attempt_at) VALUES ($1, 'cadre_supervised', $2, $3, 0, $4)")
+                    .bind(appeal_id)
+                    .bind(format!("user:{cadre}"))
+                    .bind(now)
+                    .bind(now)
+                    .execute(&mut *tx)
+                    .await
+                    .db()?;
+            }
+            let notice = supervision_in(tx, id).await?;
+            let entry = NewAuditEntry::new(actor, "supervision.issue", format!("appeal:{appeal_id}"), format!("{} 督办 #{id}", appeal.number), &serde_json::json!({ "notice": id, "text": text, "due_at": due_at.to_rfc3339() }));
+            Ok((notice, vec![entry]))
+        })
+    }
+
+    async fn answer_supervision(&self, actor: &str, notice_id: i64, answer: &str) -> StoreResult<SupervisionNotice> {
+        let (actor, answer) = (actor.to_owned(), answer.to_owned());
+        write_tx!(self, |tx| {
+            let done = sqlx::query("UPDATE supervision_notices SET answered_by = $1, answered_at = $2, answer = $3 WHERE id = $4 AND answered_at IS NULL")
+                .bind(&actor)
+                .bind(Utc::now())
+                .bind(&answer)
+                .bind(notice_id)
+                .execute(&mut *tx)
+                .await
+                .db()?;
+            let notice = supervision_in(tx, notice_id).await?;
+            if done.rows_affected() == 0 {
+                return Err(StoreError::Conflict { what: format!("answer of supervision notice {notice_id}") });
+            }
+            let entry = NewAuditEntry::new(actor, "supervision.answer", format!("appeal:{}", notice.appeal_id), format!("督办 #{notice_id}"), &serde_json::json!({ "notice": notice_id, "answer": answer }));
+            Ok((notice, vec![entry]))
+        })
+    }
+
+    async fn supervision_notices(&self, appeal_id: i64) -> StoreResult<Vec<SupervisionNotice>> {
+        let sql = format!("{SUPERVISION_SELECT} WHERE appeal_id = $1 ORDER BY id");
+        let rows = sqlx::query(&sql).bind(appeal_id).fetch_all(&self.pool).await.db()?;
+        rows.iter().map(supervision_from).collect()
+    }
+
+    async fn open_supervision_notices(&self, limit: i64) -> StoreResult<Vec<SupervisionNotice>> {
+        let sql = format!("{SUPERVISION_SELECT} WHERE answered_at IS NULL ORDER BY due_at, id LIMIT $1");
+        let rows = sqlx::query(&sql).bind(limit).fetch_all(&self.pool).await.db()?;
+        rows.iter().map(supervision_from).collect()
     }
 
     async fn search_appeals(&self, q: &AppealQuery) -> StoreResult<AppealPage> {

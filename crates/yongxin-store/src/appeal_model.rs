@@ -263,3 +263,26 @@ pub struct OutboxMessage {
     /// Failed attempts so far.
     pub attempts: i64,
 }
+
+/// 督办单: a supervision notice on a case.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct SupervisionNotice {
+    /// Id.
+    pub id: i64,
+    /// The case.
+    pub appeal_id: i64,
+    /// Who issued it.
+    pub issued_by: String,
+    /// When.
+    pub issued_at: DateTime<Utc>,
+    /// When the answer is due.
+    pub due_at: DateTime<Utc>,
+    /// What is asked.
+    pub text: String,
+    /// Who answered.
+    pub answered_by: Option<String>,
+    /// When.
+    pub answered_at: Option<DateTime<Utc>>,
+    /// The answer.
+    pub answer: Option<String>,
+}

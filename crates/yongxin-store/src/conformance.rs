@@ -49,7 +49,8 @@ macro_rules! conformance_tests {
             concurrent_actions_on_one_case_apply_once,
             imported_histories_are_replayed_through_the_lifecycle,
             the_three_rates_count_what_was_on_time,
-            the_outbox_hands_each_message_to_one_sender_until_delivered
+            the_outbox_hands_each_message_to_one_sender_until_delivered,
+            supervision_notices_are_tracked_to_their_answer
         );
     };
     (@each $make:expr; $($name:ident),+) => {
@@ -1218,4 +1219,69 @@ pub async fn the_outbox_hands_each_message_to_one_sender_until_delivered(store: 
         .await
         .unwrap()
         .is_empty());
+}
+
+/// A 督办单 is issued, notifies the handler, appears as open, and is answered once.
+pub async fn supervision_notices_are_tracked_to_their_answer(store: Arc<dyn Store>) {
+    seeded(&*store).await;
+    with_catalogue(&*store).await;
+    let (grid, _) = store.user_credentials("grid").await.unwrap().unwrap();
+    let a = store
+        .create_appeal("x", new_appeal("roads", "路灯", None, None))
+        .await
+        .unwrap();
+    for action in [
+        AppealAction::Accept,
+        AppealAction::Assign {
+            department: None,
+            cadre: Some(grid.id),
+        },
+    ] {
+        store
+            .act_on_appeal("staff", a.id, action, AppealPolicy::default())
+            .await
+            .unwrap()
+            .unwrap();
+    }
+    let before = store.pending_messages().await.unwrap();
+    let due = Utc::now() + Duration::days(2);
+    let n = store
+        .issue_supervision("leader", a.id, "请于两日内办结并报告", due)
+        .await
+        .unwrap();
+    assert_eq!(
+        (n.appeal_id, n.issued_by.as_str(), n.answered_at),
+        (a.id, "leader", None)
+    );
+    assert_eq!(
+        store.pending_messages().await.unwrap(),
+        before + 1,
+        "the handler hears of it"
+    );
+    assert_eq!(
+        store.open_supervision_notices(10).await.unwrap(),
+        vec![n.clone()]
+    );
+    let answered = store
+        .answer_supervision("grid", n.id, "已办结")
+        .await
+        .unwrap();
+    assert_eq!(
+        (answered.answered_by.as_deref(), answered.answer.as_deref()),
+        (Some("grid"), Some("已办结"))
+    );
+    assert!(store.open_supervision_notices(10).await.unwrap().is_empty());
+    assert!(matches!(
+        store.answer_supervision("grid", n.id, "再答").await,
+        Err(StoreError::Conflict { .. })
+    ));
+    assert_eq!(
+        store.supervision_notices(a.id).await.unwrap(),
+        vec![answered]
+    );
+    assert!(matches!(
+        store.issue_supervision("leader", 987_654, "x", due).await,
+        Err(StoreError::NotFound { .. })
+    ));
+    assert!(store.verify_audit().await.unwrap().is_ok());
 }

@@ -183,6 +183,25 @@ pub trait Store: Send + Sync + 'static {
         cutoff: DateTime<Utc>,
         limit: i64,
     ) -> StoreResult<Vec<i64>>;
+    /// Issues a supervision notice (督办单) on a case; its handler is notified.
+    async fn issue_supervision(
+        &self,
+        actor: &str,
+        appeal_id: i64,
+        text: &str,
+        due_at: DateTime<Utc>,
+    ) -> StoreResult<SupervisionNotice>;
+    /// Answers a supervision notice; answering twice is a conflict.
+    async fn answer_supervision(
+        &self,
+        actor: &str,
+        notice_id: i64,
+        answer: &str,
+    ) -> StoreResult<SupervisionNotice>;
+    /// The notices of a case, oldest first.
+    async fn supervision_notices(&self, appeal_id: i64) -> StoreResult<Vec<SupervisionNotice>>;
+    /// Notices not yet answered, oldest due first.
+    async fn open_supervision_notices(&self, limit: i64) -> StoreResult<Vec<SupervisionNotice>>;
     /// A page of appeals, newest first.
     async fn search_appeals(&self, query: &AppealQuery) -> StoreResult<AppealPage>;
 

@@ -128,6 +128,11 @@ pub fn router(state: AppState) -> Router {
         .route("/appeals/export.xlsx", get(pages::appeals::export))
         .route("/supervision", get(pages::appeals::supervision))
         .route(
+            "/supervision/{notice}/answer",
+            post(pages::appeals::answer_notice),
+        )
+        .route("/appeals/{id}/supervise", post(pages::appeals::supervise))
+        .route(
             "/appeals/new",
             get(pages::appeals::new_appeal).post(pages::appeals::create_appeal),
         )

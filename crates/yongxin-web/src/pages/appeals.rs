@@ -437,6 +437,38 @@ struct AppealPage {
     actions: Vec<&'static str>,
     cadres: Vec<(i64, String)>,
     answers: Vec<(String, String)>,
+    notices: Vec<NoticeRow>,
+    may_supervise: bool,
+    may_answer_notice: bool,
+}
+
+/// A supervision notice as shown.
+pub struct NoticeRow {
+    id: i64,
+    issued: String,
+    issued_by: String,
+    due: String,
+    text: String,
+    answer: Option<String>,
+    answered: String,
+}
+
+fn notice_rows(notices: Vec<yongxin_store::SupervisionNotice>) -> Vec<NoticeRow> {
+    notices
+        .into_iter()
+        .map(|n| NoticeRow {
+            id: n.id,
+            issued: yongxin_domain::time::display_local(n.issued_at),
+            issued_by: n.issued_by,
+            due: yongxin_domain::time::display_local(n.due_at),
+            text: n.text,
+            answered: n
+                .answered_at
+                .map(yongxin_domain::time::display_local)
+                .unwrap_or_default(),
+            answer: n.answer,
+        })
+        .collect()
 }
 
 /// The actions the viewer may take on the case as it stands.
@@ -538,7 +570,18 @@ pub async fn show(
     } else {
         Vec::new()
     };
+    let notices = if resident {
+        Vec::new()
+    } else {
+        notice_rows(state.store.supervision_notices(a.id).await?)
+    };
+    let may_supervise = matches!(user.role, Role::Leader | Role::Admin) && a.status.is_open();
+    let may_answer_notice = a.cadre_user_id == Some(user.id)
+        || matches!(user.role, Role::DepartmentStaff | Role::Admin);
     render(&AppealPage {
+        notices,
+        may_supervise,
+        may_answer_notice,
         category: cat
             .as_ref()
             .map(|cat| category_name(cat, ctx.lang))
@@ -753,6 +796,7 @@ pub async fn export(
 struct SupervisionPage {
     c: Chrome,
     groups: Vec<(&'static str, Vec<AppealRow>)>,
+    notices: Vec<(i64, NoticeRow)>,
 }
 
 /// `GET /supervision`: leaders, administrators and department staff; every open case that is
@@ -809,8 +853,104 @@ pub async fn supervision(State(state): State<AppState>, ctx: Ctx) -> Result<Resp
             Card::None => {}
         }
     }
+    let open = state.store.open_supervision_notices(200).await?;
+    let mut notices = Vec::new();
+    for n in open {
+        if let Ok((a, _)) = state.store.appeal(n.appeal_id).await {
+            if sees(user, &a) {
+                notices.extend(notice_rows(vec![n]).into_iter().map(|row| (a.id, row)));
+            }
+        }
+    }
     render(&SupervisionPage {
         c,
         groups: vec![("supervision.red", red), ("supervision.yellow", yellow)],
+        notices,
     })
+}
+
+/// The form issuing a 督办单.
+#[derive(Deserialize)]
+pub struct SuperviseForm {
+    csrf: String,
+    text: String,
+    days: Option<String>,
+}
+
+/// `POST /appeals/{id}/supervise`: leaders and administrators.
+pub async fn supervise(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    Path(id): Path<String>,
+    Form(f): Form<SuperviseForm>,
+) -> Result<Response, AppError> {
+    let user = ctx.require(&[Role::Leader, Role::Admin])?.clone();
+    ctx.check_csrf(&f.csrf)?;
+    let id: i64 = id.parse().map_err(|_| AppError::not_found())?;
+    let c = ctx.lang.catalog();
+    yongxin_domain::appeal::check_text("note", &f.text, true)
+        .map_err(|e| crate::appeals::lifecycle_error(&e, c))?;
+    let days: u32 = match f.days.as_deref().map(str::trim).filter(|d| !d.is_empty()) {
+        None => 2,
+        Some(d) => d
+            .parse()
+            .ok()
+            .filter(|d| (1..=30).contains(d))
+            .ok_or_else(|| AppError::invalid_param("days"))?,
+    };
+    let due = state
+        .calendar()
+        .resolution_deadline(chrono::Utc::now(), days);
+    state
+        .store
+        .issue_supervision(&user.username, id, f.text.trim(), due)
+        .await?;
+    Ok(Redirect::to(&format!("/appeals/{id}")).into_response())
+}
+
+/// The form answering a 督办单.
+#[derive(Deserialize)]
+pub struct NoticeAnswerForm {
+    csrf: String,
+    answer: String,
+    appeal: String,
+}
+
+/// `POST /supervision/{notice}/answer`: the case's handler, department staff or administrators.
+pub async fn answer_notice(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    Path(notice): Path<String>,
+    Form(f): Form<NoticeAnswerForm>,
+) -> Result<Response, AppError> {
+    let user = ctx.user()?.clone();
+    ctx.check_csrf(&f.csrf)?;
+    let notice: i64 = notice.parse().map_err(|_| AppError::not_found())?;
+    let appeal_id: i64 = f
+        .appeal
+        .parse()
+        .map_err(|_| AppError::invalid_param("appeal"))?;
+    let (a, _) = state.store.appeal(appeal_id).await?;
+    if !state
+        .store
+        .supervision_notices(appeal_id)
+        .await?
+        .iter()
+        .any(|n| n.id == notice)
+    {
+        return Err(AppError::not_found());
+    }
+    if !(a.cadre_user_id == Some(user.id)
+        || matches!(user.role, Role::DepartmentStaff | Role::Admin))
+    {
+        return Err(AppError::forbidden());
+    }
+    let c = ctx.lang.catalog();
+    yongxin_domain::appeal::check_text("reply", &f.answer, true)
+        .map_err(|e| crate::appeals::lifecycle_error(&e, c))?;
+    state
+        .store
+        .answer_supervision(&user.username, notice, f.answer.trim())
+        .await?;
+    Ok(Redirect::to(&format!("/appeals/{appeal_id}")).into_response())
 }

@@ -16,6 +16,7 @@ on_each_backend!(
     the_three_rates_are_served_with_their_definitions,
     notices_leave_through_the_outbox_and_unrated_answers_close,
     overdue_cases_reach_the_supervision_list_and_the_export,
+    leaders_issue_supervision_notices_that_handlers_answer,
 );
 
 async fn post(client: &reqwest::Client, url: String, body: Value) -> (u16, Value) {
@@ -660,4 +661,92 @@ async fn overdue_cases_reach_the_supervision_list_and_the_export(app: TestApp) {
     assert_eq!(rows.len(), 2, "header and the one overdue case");
     assert_eq!(rows[0][0], "案件编号");
     assert_eq!(rows[1][1], "井盖丢失十天");
+}
+
+async fn leaders_issue_supervision_notices_that_handlers_answer(app: TestApp) {
+    let resident = app.sign_in_as(Role::Resident).await;
+    let (_, a) = post(
+        &resident,
+        app.url("/api/v1/appeals"),
+        json!({"category": "gas", "description": "燃气泄漏隐患"}),
+    )
+    .await;
+    let id = a["id"].as_i64().unwrap();
+    let staff = app.sign_in_as(Role::DepartmentStaff).await;
+    let grid_id = app
+        .store
+        .user_credentials("grid")
+        .await
+        .unwrap()
+        .unwrap()
+        .0
+        .id;
+    let actions = app.url(&format!("/api/v1/appeals/{id}/actions"));
+    post(&staff, actions.clone(), json!({"action": "accept"})).await;
+    post(
+        &staff,
+        actions,
+        json!({"action": "assign", "cadre_id": grid_id}),
+    )
+    .await;
+
+    let leader = app.sign_in_as(Role::Leader).await;
+    let page = crate::support::page(&leader, app.url(&format!("/appeals/{id}"))).await;
+    let csrf = csrf_of(&page);
+    assert!(page.contains("发出督办单"));
+    let res = leader
+        .post(app.url(&format!("/appeals/{id}/supervise")))
+        .form(&[
+            ("csrf", csrf.as_str()),
+            ("text", "请两日内消除隐患"),
+            ("days", "2"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 303);
+    let sup = crate::support::page(&leader, app.url("/supervision")).await;
+    assert!(
+        sup.contains("待答复的督办单 (1)") && sup.contains("请两日内消除隐患"),
+        "{sup}"
+    );
+
+    let res = resident
+        .post(app.url(&format!("/appeals/{id}/supervise")))
+        .form(&[("csrf", csrf.as_str()), ("text", "x")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 403, "residents do not supervise");
+    let notice = app.store.supervision_notices(id).await.unwrap().remove(0);
+    let grid = app.sign_in_as(Role::GridWorker).await;
+    let page = crate::support::page(&grid, app.url(&format!("/appeals/{id}"))).await;
+    assert!(page.contains(&format!("/supervision/{}/answer", notice.id)));
+    let grid_csrf = csrf_of(&page);
+    let res = grid
+        .post(app.url(&format!("/supervision/{}/answer", notice.id)))
+        .form(&[
+            ("csrf", grid_csrf.as_str()),
+            ("answer", "已更换阀门，隐患消除"),
+            ("appeal", id.to_string().as_str()),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 303);
+    let again = grid
+        .post(app.url(&format!("/supervision/{}/answer", notice.id)))
+        .form(&[
+            ("csrf", grid_csrf.as_str()),
+            ("answer", "再答"),
+            ("appeal", id.to_string().as_str()),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(again.status(), 409);
+    let sup = crate::support::page(&leader, app.url("/supervision")).await;
+    assert!(sup.contains("待答复的督办单 (0)"));
+    let page = crate::support::page(&leader, app.url(&format!("/appeals/{id}"))).await;
+    assert!(page.contains("已更换阀门，隐患消除"));
 }
