@@ -11,6 +11,7 @@ pub mod calendar;
 pub mod catalogue;
 pub mod demo;
 pub mod demo_appeals;
+pub mod hot;
 pub mod id_number;
 pub mod phone;
 pub mod registry;

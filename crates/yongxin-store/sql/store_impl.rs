@@ -1427,6 +1427,31 @@ impl Store for StoreImpl {
         rows.iter().map(supervision_from).collect()
     }
 
+    async fn case_marks(&self, since: DateTime<Utc>) -> StoreResult<Vec<yongxin_domain::hot::CaseMark>> {
+        let rows = sqlx::query(
+            "SELECT a.id, a.created_at, a.category_code, v.name AS village_name, a.household_id, a.address, a.status \
+             FROM appeals a LEFT JOIN villages v ON v.id = a.village_id WHERE a.created_at >= $1 ORDER BY a.id LIMIT 200000",
+        )
+        .bind(since)
+        .fetch_all(&self.pool)
+        .await
+        .db()?;
+        rows.iter()
+            .map(|r| {
+                let status: String = r.try_get("status").db()?;
+                Ok(yongxin_domain::hot::CaseMark {
+                    id: r.try_get("id").db()?,
+                    created_at: r.try_get("created_at").db()?,
+                    category: r.try_get("category_code").db()?,
+                    village: r.try_get("village_name").db()?,
+                    household_id: r.try_get("household_id").db()?,
+                    address: r.try_get("address").db()?,
+                    open: AppealStatus::parse(&status).is_some_and(|s| s.is_open() && s != AppealStatus::Answered),
+                })
+            })
+            .collect()
+    }
+
     async fn search_appeals(&self, q: &AppealQuery) -> StoreResult<AppealPage> {
         let per_page = q.per_page.clamp(1, 500);
         let page = q.page.max(1);

@@ -202,6 +202,11 @@ pub trait Store: Send + Sync + 'static {
     async fn supervision_notices(&self, appeal_id: i64) -> StoreResult<Vec<SupervisionNotice>>;
     /// Notices not yet answered, oldest due first.
     async fn open_supervision_notices(&self, limit: i64) -> StoreResult<Vec<SupervisionNotice>>;
+    /// What hot-issue detection needs of every case filed since `since` (at most 200,000).
+    async fn case_marks(
+        &self,
+        since: DateTime<Utc>,
+    ) -> StoreResult<Vec<yongxin_domain::hot::CaseMark>>;
     /// A page of appeals, newest first.
     async fn search_appeals(&self, query: &AppealQuery) -> StoreResult<AppealPage>;
 

@@ -125,6 +125,7 @@ pub fn router(state: AppState) -> Router {
         .route("/lang", get(pages::session::switch_language))
         .route("/appeals", get(pages::appeals::list))
         .route("/appeals/stats", get(pages::appeals::stats))
+        .route("/appeals/hot", get(pages::appeals::hot))
         .route("/appeals/export.xlsx", get(pages::appeals::export))
         .route("/supervision", get(pages::appeals::supervision))
         .route(

@@ -615,6 +615,7 @@ pub struct ActionForm {
     visible: Option<String>,
     reply: Option<String>,
     rating: Option<String>,
+    into: Option<String>,
 }
 
 /// `POST /appeals/{id}/action`.
@@ -635,7 +636,7 @@ pub async fn action(
         visible: Some(f.visible.is_some()),
         reply: f.reply,
         rating: f.rating,
-        into: None,
+        into: parse_opt_id(f.into.as_deref(), "into")?,
     };
     act(&state, &ctx, id, input).await?;
     Ok(Redirect::to(&format!("/appeals/{id}")).into_response())
@@ -953,4 +954,106 @@ pub async fn answer_notice(
         .answer_supervision(&user.username, notice, f.answer.trim())
         .await?;
     Ok(Redirect::to(&format!("/appeals/{appeal_id}")).into_response())
+}
+
+/// A repeat group as shown.
+pub struct RepeatRow {
+    kind: &'static str,
+    label: String,
+    first: (i64, String),
+    others: Vec<(i64, String)>,
+}
+
+#[derive(Template)]
+#[template(path = "hot.html")]
+struct HotPage {
+    c: Chrome,
+    categories: Vec<(String, i64, String)>,
+    villages: Vec<(String, i64, String)>,
+    repeats: Vec<RepeatRow>,
+    may_merge: bool,
+}
+
+/// `GET /appeals/hot`: cadres; categories and places rising this week, and repeats to merge.
+pub async fn hot(State(state): State<AppState>, ctx: Ctx) -> Result<Response, AppError> {
+    use yongxin_domain::hot::{repeats, rising, RepeatKind};
+    let user = ctx.cadre()?.clone();
+    let now = chrono::Utc::now();
+    let marks = state
+        .store
+        .case_marks(now - chrono::Duration::days(35))
+        .await?;
+    let cats = state.store.categories().await?;
+    let name = |code: &str| {
+        cats.iter()
+            .find(|(c, _)| c.code == code)
+            .map(|(c, _)| category_name(c, ctx.lang))
+            .unwrap_or_else(|| code.to_owned())
+    };
+    let fmt = |r: yongxin_domain::hot::Rising, label: String| {
+        (label, r.this_week, format!("{:.1}", r.weekly_average))
+    };
+    let categories = rising(&marks, now, |m| Some(m.category.clone()))
+        .into_iter()
+        .map(|r| {
+            let l = name(&r.key);
+            fmt(r, l)
+        })
+        .collect();
+    let villages = rising(&marks, now, |m| m.village.clone())
+        .into_iter()
+        .map(|r| {
+            let l = r.key.clone();
+            fmt(r, l)
+        })
+        .collect();
+    let numbers: std::collections::HashMap<i64, chrono::DateTime<chrono::Utc>> =
+        marks.iter().map(|m| (m.id, m.created_at)).collect();
+    let number = |id: i64| {
+        (
+            id,
+            numbers
+                .get(&id)
+                .map(|t| yongxin_domain::appeal::appeal_number(id, *t))
+                .unwrap_or_default(),
+        )
+    };
+    let mut rows = Vec::new();
+    for g in repeats(&marks, now).into_iter().take(100) {
+        let (kind, label) = match g.kind {
+            RepeatKind::Household => (
+                "hot.same_household",
+                g.key
+                    .split_once(':')
+                    .map(|(_, c)| name(c))
+                    .unwrap_or_default(),
+            ),
+            RepeatKind::Place => (
+                "hot.same_place",
+                g.key
+                    .split_once('@')
+                    .map(|(c, a)| format!("{} · {a}", name(c)))
+                    .unwrap_or_default(),
+            ),
+        };
+        let mut ids = g.ids.into_iter();
+        let Some(first) = ids.next() else { continue };
+        rows.push(RepeatRow {
+            kind,
+            label,
+            first: number(first),
+            others: ids.map(number).collect(),
+        });
+    }
+    let may_merge = matches!(
+        user.role,
+        Role::Admin | Role::Leader | Role::DepartmentStaff
+    );
+    render(&HotPage {
+        c: Chrome::new(&ctx, "hot.title"),
+        categories,
+        villages,
+        repeats: rows,
+        may_merge,
+    })
 }

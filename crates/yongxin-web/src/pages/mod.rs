@@ -98,6 +98,7 @@ impl Chrome {
                 links.extend([
                     ("/appeals", "nav.appeals"),
                     ("/appeals/stats", "nav.stats"),
+                    ("/appeals/hot", "nav.hot"),
                     ("/villages", "nav.villages"),
                     ("/grids", "nav.grids"),
                     ("/households", "nav.households"),

@@ -17,6 +17,7 @@ on_each_backend!(
     notices_leave_through_the_outbox_and_unrated_answers_close,
     overdue_cases_reach_the_supervision_list_and_the_export,
     leaders_issue_supervision_notices_that_handlers_answer,
+    rising_categories_and_repeats_are_offered_for_merging,
 );
 
 async fn post(client: &reqwest::Client, url: String, body: Value) -> (u16, Value) {
@@ -749,4 +750,51 @@ async fn leaders_issue_supervision_notices_that_handlers_answer(app: TestApp) {
     assert!(sup.contains("待答复的督办单 (0)"));
     let page = crate::support::page(&leader, app.url(&format!("/appeals/{id}"))).await;
     assert!(page.contains("已更换阀门，隐患消除"));
+}
+
+async fn rising_categories_and_repeats_are_offered_for_merging(app: TestApp) {
+    let resident = app.sign_in_as(Role::Resident).await;
+    let mut ids = Vec::new();
+    for text in ["燃气味道很大", "燃气味道还是很大", "再次反映燃气味道"] {
+        let (_, a) = post(
+            &resident,
+            app.url("/api/v1/appeals"),
+            json!({"category": "gas", "description": text, "address": "前街1号"}),
+        )
+        .await;
+        ids.push(a["id"].as_i64().unwrap());
+    }
+    let staff = app.sign_in_as(Role::DepartmentStaff).await;
+    let page = crate::support::page(&staff, app.url("/appeals/hot")).await;
+    let rising = page.find("上升的分类").unwrap();
+    let villages = page.find("上升的村/社区").unwrap();
+    let gas = page.find("燃气").unwrap();
+    assert!(
+        rising < gas && gas < villages,
+        "gas is rising: 3 this week, none before"
+    );
+    assert!(page.contains("同一户") && page.contains("同一地点"));
+    assert!(page.contains(&format!("action=\"/appeals/{}/action\"", ids[1])));
+    let csrf = csrf_of(&page);
+    let res = staff
+        .post(app.url(&format!("/appeals/{}/action", ids[1])))
+        .form(&[
+            ("csrf", csrf.as_str()),
+            ("action", "merge"),
+            ("into", ids[0].to_string().as_str()),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 303);
+    let merged = json(&staff, app.url(&format!("/api/v1/appeals/{}", ids[1]))).await;
+    assert_eq!(
+        (merged["status"].as_str(), merged["merged_into"].as_i64()),
+        (Some("merged"), Some(ids[0]))
+    );
+    let page = crate::support::page(&staff, app.url("/appeals/hot")).await;
+    assert!(
+        !page.contains(&format!("/appeals/{}/action", ids[1])),
+        "a merged case is no longer offered"
+    );
 }

@@ -138,6 +138,12 @@ async fn every_route_answers_every_role_as_intended(app: TestApp) {
         ),
         ("/appeals", ALL.to_vec(), Expect::Ok, Expect::SignIn),
         (
+            "/appeals/hot",
+            CADRES.to_vec(),
+            Expect::Forbidden,
+            Expect::SignIn,
+        ),
+        (
             "/supervision",
             vec![Role::DepartmentStaff, Role::Leader, Role::Admin],
             Expect::Forbidden,
