@@ -93,11 +93,14 @@ pub struct RepeatGroup {
     pub ids: Vec<i64>,
 }
 
+/// When a case was filed, and its id.
+type Filed = (DateTime<Utc>, i64);
+
 /// Open cases of the last 30 days from one household in one category, or in one category at one
 /// address, more than one of them: candidates for 并单.
 pub fn repeats(cases: &[CaseMark], now: DateTime<Utc>) -> Vec<RepeatGroup> {
     let since = now - Duration::days(30);
-    let mut groups: BTreeMap<(RepeatKind, String), Vec<(DateTime<Utc>, i64)>> = BTreeMap::new();
+    let mut groups: BTreeMap<(RepeatKind, String), Vec<Filed>> = BTreeMap::new();
     for c in cases.iter().filter(|c| c.open && c.created_at >= since) {
         if let Some(h) = c.household_id {
             groups
