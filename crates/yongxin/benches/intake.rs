@@ -1,0 +1,135 @@
+//! Benchmark: appeal intake through HTTP (`POST /api/v1/appeals`) on a SQLite file with durable
+//! commits, N concurrent clients for S seconds, then checks that every acknowledged appeal is
+//! stored and the record verifies.
+//!
+//! `cargo bench -p yongxin --bench intake` (YONGXIN_BENCH_CLIENTS, YONGXIN_BENCH_SECONDS to change
+//! the defaults of 64 clients and 30 seconds).
+#![expect(clippy::unwrap_used, reason = "benchmark")]
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use yongxin_domain::Role;
+use yongxin_store::{AppealQuery, AppealScope, NewUser, Store};
+use yongxin_store_sqlite::SqliteStore;
+use yongxin_web::{AppState, WebSettings};
+
+fn env_or(name: &str, default: u64) -> u64 {
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
+
+#[tokio::main]
+async fn main() {
+    let clients = env_or("YONGXIN_BENCH_CLIENTS", 64) as usize;
+    let seconds = env_or("YONGXIN_BENCH_SECONDS", 30);
+    let dir = tempfile::tempdir().unwrap();
+    let store = SqliteStore::open(
+        &format!("sqlite://{}", dir.path().join("bench.db").display()),
+        true,
+    )
+    .await
+    .unwrap();
+    store.migrate().await.unwrap();
+    let store: Arc<dyn Store> = Arc::new(store);
+    yongxin_store::demo::ensure_catalogue(&*store)
+        .await
+        .unwrap();
+    let user = store
+        .create_user(
+            "bench",
+            NewUser {
+                username: "desk".into(),
+                display_name: "desk".into(),
+                role: Role::DepartmentStaff,
+                password_hash: "x".into(),
+                village_id: None,
+                household_id: None,
+            },
+        )
+        .await
+        .unwrap();
+    let token = yongxin_web::auth::random_token();
+    store
+        .create_api_token("bench", user.id, &yongxin_web::auth::token_hash(&token))
+        .await
+        .unwrap();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}/api/v1/appeals", listener.local_addr().unwrap());
+    tokio::spawn(yongxin_web::serve(
+        listener,
+        yongxin_web::router(AppState::new(store.clone(), WebSettings::default())),
+    ));
+
+    let deadline = Instant::now() + Duration::from_secs(seconds);
+    let started = Instant::now();
+    let tasks: Vec<_> = (0..clients)
+        .map(|c| {
+            let (url, token) = (url.clone(), token.clone());
+            tokio::spawn(async move {
+                let http = reqwest::Client::new();
+                let mut latencies = Vec::new();
+                let mut errors = 0u64;
+                let mut n = 0u64;
+                while Instant::now() < deadline {
+                    n += 1;
+                    let body = serde_json::json!({
+                        "category": "other", "channel": "phone", "description": format!("压测诉求 {c}-{n}"),
+                        "contact_name": "压测", "contact_phone": "13900000000"
+                    });
+                    let t = Instant::now();
+                    match http.post(&url).bearer_auth(&token).json(&body).send().await {
+                        Ok(r) if r.status() == 201 => latencies.push(t.elapsed()),
+                        _ => errors += 1,
+                    }
+                }
+                (latencies, errors)
+            })
+        })
+        .collect();
+    let mut latencies = Vec::new();
+    let mut errors = 0;
+    for t in tasks {
+        let (l, e) = t.await.unwrap();
+        latencies.extend(l);
+        errors += e;
+    }
+    let elapsed = started.elapsed().as_secs_f64();
+    latencies.sort();
+    let pct = |p: f64| {
+        latencies
+            .get(((latencies.len() as f64 * p) as usize).min(latencies.len().saturating_sub(1)))
+            .map_or(0.0, |d| d.as_secs_f64() * 1000.0)
+    };
+    let ok = latencies.len();
+    println!("intake: {clients} clients, {elapsed:.1} s: {ok} appeals acknowledged = {:.0}/s, {errors} errors", ok as f64 / elapsed);
+    println!(
+        "latency: p50 {:.1} ms, p99 {:.1} ms, max {:.1} ms",
+        pct(0.50),
+        pct(0.99),
+        pct(1.0)
+    );
+    let q = AppealQuery {
+        scope: AppealScope::All,
+        status: None,
+        category: None,
+        village_id: None,
+        text: None,
+        due_before: None,
+        page: 1,
+        per_page: 1,
+    };
+    let stored = store.search_appeals(&q).await.unwrap().total;
+    let verified = store.verify_audit().await.unwrap();
+    println!(
+        "stored afterwards: {stored} (acknowledged {ok}); audit record: {}",
+        match &verified {
+            Ok(v) => format!("intact, {} entries", v.entries),
+            Err(e) => format!("BROKEN: {e}"),
+        }
+    );
+    assert_eq!(stored as usize, ok, "every acknowledged appeal is stored");
+    assert!(verified.is_ok());
+}
