@@ -249,7 +249,17 @@ pub async fn create_appeal(
         household_id: body.household_id,
     };
     let appeal = intake(&state, &ctx, input, Channel::Api).await?;
-    let (appeal, events) = state.store.appeal(appeal.id).await?;
+    // A new case's history is its submission, written with it; no need to read it back.
+    let events = [AppealEvent {
+        id: 0,
+        at: appeal.created_at,
+        actor: user.username.clone(),
+        action: "submit".into(),
+        status_from: None,
+        status_to: appeal.status,
+        text: None,
+        visible: true,
+    }];
     Ok((
         StatusCode::CREATED,
         Json(AppealDto::new(appeal, &events, resident)),
@@ -455,7 +465,7 @@ pub async fn three_rates(
         .appeal_stats(group, start, end, chrono::Utc::now())
         .await?;
     let c = ctx.lang.catalog();
-    let cats = state.store.categories().await?;
+    let cats = state.categories().await?;
     let mut overall = yongxin_domain::appeal::RateCounts::default();
     let rows = rows
         .into_iter()

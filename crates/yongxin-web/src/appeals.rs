@@ -154,11 +154,11 @@ pub async fn intake(
     default_channel: Channel,
 ) -> Result<Appeal, AppError> {
     let c = ctx.lang.catalog();
-    let categories = state.store.categories().await?;
+    let categories = state.categories().await?;
     let category = categories
-        .into_iter()
+        .iter()
         .find(|(cat, active)| *active && cat.code == input.category.trim())
-        .map(|(cat, _)| cat)
+        .map(|(cat, _)| cat.clone())
         .ok_or_else(|| {
             AppError::bad_request(c.format(
                 "appeal.error.unknown_category",

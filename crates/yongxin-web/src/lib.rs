@@ -73,7 +73,13 @@ pub struct AppState {
     pub metrics: Arc<metrics::Metrics>,
     /// The working-day calendar: the official years and those loaded by administrators.
     pub calendar: Arc<std::sync::RwLock<WorkingCalendar>>,
+    /// The service catalogue as last read, and when; every intake needs it, so it is read from the
+    /// database at most once a minute (a change reaches every node within that minute).
+    catalogue: Arc<std::sync::RwLock<Option<(std::time::Instant, CatalogueEntries)>>>,
 }
+
+/// Categories with whether each is active, in display order.
+pub type CatalogueEntries = Arc<Vec<(yongxin_domain::catalogue::Category, bool)>>;
 
 impl AppState {
     /// State over a store.
@@ -83,7 +89,24 @@ impl AppState {
             settings: Arc::new(settings),
             metrics: Arc::new(metrics::Metrics::default()),
             calendar: Arc::new(std::sync::RwLock::new(WorkingCalendar::official())),
+            catalogue: Arc::new(std::sync::RwLock::new(None)),
         }
+    }
+
+    /// The service catalogue, from a cache no older than a minute.
+    pub async fn categories(&self) -> Result<CatalogueEntries, yongxin_store::StoreError> {
+        if let Ok(cache) = self.catalogue.read() {
+            if let Some((at, entries)) = cache.as_ref() {
+                if at.elapsed() < std::time::Duration::from_secs(60) {
+                    return Ok(entries.clone());
+                }
+            }
+        }
+        let entries: CatalogueEntries = Arc::new(self.store.categories().await?);
+        if let Ok(mut cache) = self.catalogue.write() {
+            *cache = Some((std::time::Instant::now(), entries.clone()));
+        }
+        Ok(entries)
     }
 
     /// Reloads the calendar years administrators stored (on top of the official ones).

@@ -322,7 +322,7 @@ pub async fn list(
     let q = p.to_query(user, page, 20)?;
     let status = q.status;
     let found = state.store.search_appeals(&q).await?;
-    let cats = state.store.categories().await?;
+    let cats = state.categories().await?;
     let c = Chrome::new(
         &ctx,
         if user.role == Role::Resident {
@@ -518,7 +518,7 @@ pub async fn show(
     }
     let resident = user.role == Role::Resident;
     let c = Chrome::new(&ctx, "appeal.title");
-    let cats = state.store.categories().await?;
+    let cats = state.categories().await?;
     let cat = cats
         .iter()
         .find(|(cat, _)| cat.code == a.category)
@@ -726,7 +726,7 @@ pub async fn export(
 ) -> Result<Response, AppError> {
     let user = ctx.cadre()?;
     let c = ctx.lang.catalog();
-    let cats = state.store.categories().await?;
+    let cats = state.categories().await?;
     let mut table = vec![[
         "appeal.number",
         "appeal.field_title",
@@ -822,7 +822,7 @@ pub async fn supervision(State(state): State<AppState>, ctx: Ctx) -> Result<Resp
         per_page: 500,
     };
     let found = state.store.search_appeals(&q).await?;
-    let cats = state.store.categories().await?;
+    let cats = state.categories().await?;
     let c = Chrome::new(&ctx, "supervision.title");
     let (mut red, mut yellow) = (Vec::new(), Vec::new());
     for a in &found.appeals {
@@ -983,7 +983,7 @@ pub async fn hot(State(state): State<AppState>, ctx: Ctx) -> Result<Response, Ap
         .store
         .case_marks(now - chrono::Duration::days(35))
         .await?;
-    let cats = state.store.categories().await?;
+    let cats = state.categories().await?;
     let name = |code: &str| {
         cats.iter()
             .find(|(c, _)| c.code == code)
