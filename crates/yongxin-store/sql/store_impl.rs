@@ -389,6 +389,45 @@ async fn supervision_in(tx: &mut DbConn, id: i64) -> StoreResult<SupervisionNoti
     supervision_from(&row)
 }
 
+
+/// Inserts a new case as submitted; returns its id and its answers as stored (JSON).
+async fn insert_appeal(tx: &mut DbConn, a: &NewAppeal) -> StoreResult<(i64, String)> {
+    let answers = serde_json::to_string(&a.answers).map_err(|e| StoreError::Internal(e.to_string()))?;
+    let id: i64 = sqlx::query(
+        "INSERT INTO appeals (category_code, urgency, channel, status, title, description, answers, address, latitude, \
+         longitude, village_id, grid_id, household_id, resident_user_id, contact_name, contact_phone, department, \
+         reopen_count, created_at, contact_due, resolution_due, updated_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, 0, $18, $19, $20, $21) RETURNING id",
+    )
+    .bind(&a.category)
+    .bind(a.urgency.code())
+    .bind(a.channel.code())
+    .bind(AppealStatus::Submitted.code())
+    .bind(&a.title)
+    .bind(&a.description)
+    .bind(&answers)
+    .bind(&a.address)
+    .bind(a.latitude)
+    .bind(a.longitude)
+    .bind(a.village_id)
+    .bind(a.grid_id)
+    .bind(a.household_id)
+    .bind(a.resident_user_id)
+    .bind(&a.contact_name)
+    .bind(&a.contact_phone)
+    .bind(&a.department)
+    .bind(a.created_at)
+    .bind(a.contact_due)
+    .bind(a.resolution_due)
+    .bind(a.created_at)
+    .fetch_one(&mut *tx)
+    .await
+    .db()?
+    .try_get("id")
+    .db()?;
+    Ok((id, answers))
+}
+
 async fn appeal_in(tx: &mut DbConn, id: i64) -> StoreResult<Appeal> {
     let sql = format!("{APPEAL_SELECT} WHERE a.id = $1");
     let row = sqlx::query(&sql)
@@ -1064,39 +1103,7 @@ impl Store for StoreImpl {
     async fn create_appeal(&self, actor: &str, a: NewAppeal) -> StoreResult<Appeal> {
         let actor = actor.to_owned();
         write_tx!(self, |tx| {
-            let answers = serde_json::to_string(&a.answers).map_err(|e| StoreError::Internal(e.to_string()))?;
-            let id: i64 = sqlx::query(
-                "INSERT INTO appeals (category_code, urgency, channel, status, title, description, answers, address, latitude, \
-                 longitude, village_id, grid_id, household_id, resident_user_id, contact_name, contact_phone, department, \
-                 reopen_count, created_at, contact_due, resolution_due, updated_at) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, 0, $18, $19, $20, $21) RETURNING id",
-            )
-            .bind(&a.category)
-            .bind(a.urgency.code())
-            .bind(a.channel.code())
-            .bind(AppealStatus::Submitted.code())
-            .bind(&a.title)
-            .bind(&a.description)
-            .bind(&answers)
-            .bind(&a.address)
-            .bind(a.latitude)
-            .bind(a.longitude)
-            .bind(a.village_id)
-            .bind(a.grid_id)
-            .bind(a.household_id)
-            .bind(a.resident_user_id)
-            .bind(&a.contact_name)
-            .bind(&a.contact_phone)
-            .bind(&a.department)
-            .bind(a.created_at)
-            .bind(a.contact_due)
-            .bind(a.resolution_due)
-            .bind(a.created_at)
-            .fetch_one(&mut *tx)
-            .await
-            .db()?
-            .try_get("id")
-            .db()?;
+            let (id, answers) = insert_appeal(tx, &a).await?;
             insert_event(tx, id, a.created_at, &actor, "submit", None, AppealStatus::Submitted, None, true).await?;
             let appeal = appeal_in(tx, id).await?;
             let entry = NewAuditEntry::new(
@@ -1192,39 +1199,7 @@ impl Store for StoreImpl {
             let mut entries = Vec::with_capacity(appeals.len());
             for imported in appeals {
                 let a = imported.appeal;
-                let answers = serde_json::to_string(&a.answers).map_err(|e| StoreError::Internal(e.to_string()))?;
-                let id: i64 = sqlx::query(
-                    "INSERT INTO appeals (category_code, urgency, channel, status, title, description, answers, address, latitude, \
-                     longitude, village_id, grid_id, household_id, resident_user_id, contact_name, contact_phone, department, \
-                     reopen_count, created_at, contact_due, resolution_due, updated_at) \
-                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, 0, $18, $19, $20, $21) RETURNING id",
-                )
-                .bind(&a.category)
-                .bind(a.urgency.code())
-                .bind(a.channel.code())
-                .bind(AppealStatus::Submitted.code())
-                .bind(&a.title)
-                .bind(&a.description)
-                .bind(&answers)
-                .bind(&a.address)
-                .bind(a.latitude)
-                .bind(a.longitude)
-                .bind(a.village_id)
-                .bind(a.grid_id)
-                .bind(a.household_id)
-                .bind(a.resident_user_id)
-                .bind(&a.contact_name)
-                .bind(&a.contact_phone)
-                .bind(&a.department)
-                .bind(a.created_at)
-                .bind(a.contact_due)
-                .bind(a.resolution_due)
-                .bind(a.created_at)
-                .fetch_one(&mut *tx)
-                .await
-                .db()?
-                .try_get("id")
-                .db()?;
+                let (id, _) = insert_appeal(tx, &a).await?;
                 // The history is replayed through the lifecycle, so an import can hold nothing a
                 // case could not have gone through. Its events go in with one statement.
                 let mut facts = CaseFacts::new(Some(a.department.clone()));

@@ -228,6 +228,34 @@ pub struct AppealRow {
     card: &'static str,
 }
 
+/// A list row for a case, showing `due` as its deadline.
+fn appeal_row(
+    state: &AppState,
+    c: &Chrome,
+    cats: &crate::CatalogueEntries,
+    lang: Lang,
+    a: &Appeal,
+    due: chrono::DateTime<chrono::Utc>,
+) -> AppealRow {
+    AppealRow {
+        id: a.id,
+        number: a.number.clone(),
+        title: a.title.clone(),
+        category: cats
+            .iter()
+            .find(|(cat, _)| cat.code == a.category)
+            .map(|(cat, _)| category_name(cat, lang))
+            .unwrap_or_else(|| a.category.clone()),
+        status: c
+            .t(&format!("appeal.status.{}", a.status.code()))
+            .to_owned(),
+        status_code: a.status.code(),
+        village: a.village_name.clone().unwrap_or_default(),
+        due: yongxin_domain::time::display_local(due),
+        card: card_code(current_card(state, a)),
+    }
+}
+
 fn card_code(card: Card) -> &'static str {
     match card {
         Card::None => "",
@@ -334,23 +362,7 @@ pub async fn list(
     let rows = found
         .appeals
         .iter()
-        .map(|a| AppealRow {
-            id: a.id,
-            number: a.number.clone(),
-            title: a.title.clone(),
-            category: cats
-                .iter()
-                .find(|(cat, _)| cat.code == a.category)
-                .map(|(cat, _)| category_name(cat, ctx.lang))
-                .unwrap_or_else(|| a.category.clone()),
-            status: c
-                .t(&format!("appeal.status.{}", a.status.code()))
-                .to_owned(),
-            status_code: a.status.code(),
-            village: a.village_name.clone().unwrap_or_default(),
-            due: yongxin_domain::time::display_local(a.resolution_due),
-            card: card_code(current_card(&state, a)),
-        })
+        .map(|a| appeal_row(&state, &c, &cats, ctx.lang, a, a.resolution_due))
         .collect();
     let pages = ((found.total + 19) / 20).max(1);
     let href = |n: i64| {
@@ -827,27 +839,12 @@ pub async fn supervision(State(state): State<AppState>, ctx: Ctx) -> Result<Resp
     let (mut red, mut yellow) = (Vec::new(), Vec::new());
     for a in &found.appeals {
         let card = current_card(&state, a);
-        let row = AppealRow {
-            id: a.id,
-            number: a.number.clone(),
-            title: a.title.clone(),
-            category: cats
-                .iter()
-                .find(|(cat, _)| cat.code == a.category)
-                .map(|(cat, _)| category_name(cat, ctx.lang))
-                .unwrap_or_else(|| a.category.clone()),
-            status: c
-                .t(&format!("appeal.status.{}", a.status.code()))
-                .to_owned(),
-            status_code: a.status.code(),
-            village: a.village_name.clone().unwrap_or_default(),
-            due: yongxin_domain::time::display_local(if a.contacted_at.is_none() {
-                a.contact_due
-            } else {
-                a.resolution_due
-            }),
-            card: card_code(card),
+        let due = if a.contacted_at.is_none() {
+            a.contact_due
+        } else {
+            a.resolution_due
         };
+        let row = appeal_row(&state, &c, &cats, ctx.lang, a, due);
         match card {
             Card::Red => red.push(row),
             Card::Yellow => yellow.push(row),
