@@ -433,6 +433,24 @@ pub async fn three_rates(
     p: &StatsParams,
 ) -> Result<StatsDto, AppError> {
     ctx.cadre()?;
+    rates_for(state, ctx, p).await
+}
+
+/// The past year's rates by category, which anyone may see (they name no one).
+pub async fn public_rates(state: &AppState, ctx: &Ctx) -> Result<StatsDto, AppError> {
+    rates_for(
+        state,
+        ctx,
+        &StatsParams {
+            group_by: Some("category".into()),
+            from: None,
+            to: None,
+        },
+    )
+    .await
+}
+
+async fn rates_for(state: &AppState, ctx: &Ctx, p: &StatsParams) -> Result<StatsDto, AppError> {
     let group_code = p
         .group_by
         .clone()

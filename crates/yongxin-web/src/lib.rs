@@ -163,6 +163,7 @@ pub fn router(state: AppState) -> Router {
         .route("/appeals/{id}", get(pages::appeals::show))
         .route("/appeals/{id}/action", post(pages::appeals::action))
         .route("/track", get(pages::appeals::track))
+        .route("/public/appeals", get(pages::appeals::public_list))
         .route(
             "/admin/calendar",
             get(pages::calendar::show).post(pages::calendar::load),

@@ -1054,3 +1054,72 @@ pub async fn hot(State(state): State<AppState>, ctx: Ctx) -> Result<Response, Ap
         may_merge,
     })
 }
+
+/// A case as the public sees it: no names, phones, addresses or free text.
+pub struct PublicRow {
+    date: String,
+    category: String,
+    village: String,
+    status: String,
+}
+
+#[derive(Template)]
+#[template(path = "public_appeals.html")]
+struct PublicPage {
+    c: Chrome,
+    rows: Vec<PublicRow>,
+    rates: crate::api_appeals::StatsDto,
+    page: i64,
+    pages: i64,
+}
+
+/// `GET /public/appeals`: anyone; recent cases anonymised, and the three rates of the past year by
+/// category.
+pub async fn public_list(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    Query(p): Query<ListQuery>,
+) -> Result<Response, AppError> {
+    let page = parse_opt_id(p.page.as_deref(), "page")?.unwrap_or(1).max(1);
+    let q = AppealQuery {
+        scope: yongxin_store::AppealScope::All,
+        status: None,
+        category: None,
+        village_id: None,
+        text: None,
+        due_before: None,
+        page,
+        per_page: 50,
+    };
+    let found = state.store.search_appeals(&q).await?;
+    let cats = state.categories().await?;
+    let c = Chrome::new(&ctx, "public.title");
+    let rows = found
+        .appeals
+        .iter()
+        .map(|a| PublicRow {
+            date: a
+                .created_at
+                .with_timezone(&yongxin_domain::time::shanghai())
+                .format("%Y-%m-%d")
+                .to_string(),
+            category: cats
+                .iter()
+                .find(|(cat, _)| cat.code == a.category)
+                .map(|(cat, _)| category_name(cat, ctx.lang))
+                .unwrap_or_else(|| a.category.clone()),
+            village: a.village_name.clone().unwrap_or_default(),
+            status: c
+                .t(&format!("appeal.status.{}", a.status.code()))
+                .to_owned(),
+        })
+        .collect();
+    let rates = crate::api_appeals::public_rates(&state, &ctx).await?;
+    render(&PublicPage {
+        rows,
+        rates,
+        page,
+        pages: ((found.total + 49) / 50).max(1),
+        c,
+    })
+}

@@ -123,7 +123,11 @@ impl Chrome {
                 ]);
             }
         } else {
-            links.extend([("/appeals/new", "nav.new_appeal"), ("/track", "nav.track")]);
+            links.extend([
+                ("/appeals/new", "nav.new_appeal"),
+                ("/track", "nav.track"),
+                ("/public/appeals", "nav.public"),
+            ]);
         }
         links
             .into_iter()

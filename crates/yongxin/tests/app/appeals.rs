@@ -18,6 +18,7 @@ on_each_backend!(
     overdue_cases_reach_the_supervision_list_and_the_export,
     leaders_issue_supervision_notices_that_handlers_answer,
     rising_categories_and_repeats_are_offered_for_merging,
+    the_public_list_names_no_one,
 );
 
 async fn post(client: &reqwest::Client, url: String, body: Value) -> (u16, Value) {
@@ -797,4 +798,33 @@ async fn rising_categories_and_repeats_are_offered_for_merging(app: TestApp) {
         !page.contains(&format!("/appeals/{}/action", ids[1])),
         "a merged case is no longer offered"
     );
+}
+
+async fn the_public_list_names_no_one(app: TestApp) {
+    let resident = app.sign_in_as(Role::Resident).await;
+    let (status, a) = post(
+        &resident,
+        app.url("/api/v1/appeals"),
+        json!({"category": "roads", "description": "王大妈家门口路灯坏了", "title": "王大妈门口路灯", "address": "前街88号", "answers": {"road": "前街"}}),
+    )
+    .await;
+    assert_eq!(status, 201);
+    let visitor = app.client();
+    let page = crate::support::page(&visitor, app.url("/public/appeals")).await;
+    assert!(
+        page.contains("道路交通") && page.contains("已提交"),
+        "the case is listed by category and status"
+    );
+    assert!(
+        page.contains("响应率 = "),
+        "with the definitions of the rates"
+    );
+    for private in [
+        "王大妈",
+        "前街88号",
+        a["contact_name"].as_str().unwrap(),
+        &a["contact_phone"].as_str().unwrap()[7..],
+    ] {
+        assert!(!page.contains(private), "the public list shows {private}");
+    }
 }

@@ -137,6 +137,7 @@ async fn every_route_answers_every_role_as_intended(app: TestApp) {
             Expect::Unauthorized,
         ),
         ("/appeals", ALL.to_vec(), Expect::Ok, Expect::SignIn),
+        ("/public/appeals", ALL.to_vec(), Expect::Ok, Expect::Ok),
         (
             "/appeals/hot",
             CADRES.to_vec(),
