@@ -29,6 +29,8 @@ pub struct Config {
     pub appeal_reopen_limit: u32,
     /// Days after which an answered appeal nobody rated closes by itself.
     pub appeal_auto_close_days: i64,
+    /// HTTP SMS gateway URL template with {phone}, {text} and {id}; unset: messages go to the log.
+    pub sms_gateway_url: Option<String>,
 }
 
 impl Default for Config {
@@ -43,6 +45,7 @@ impl Default for Config {
             log: "info".into(),
             appeal_reopen_limit: 2,
             appeal_auto_close_days: 7,
+            sms_gateway_url: None,
         }
     }
 }
@@ -80,6 +83,10 @@ appeal_reopen_limit = 2
 
 # Days after which an answered appeal nobody rated closes by itself.
 appeal_auto_close_days = 7
+
+# Residents' notifications go out through an HTTP SMS gateway: a URL whose {phone}, {text} and {id}
+# are filled in (any 2xx answer counts as sent). Unset, every notification is written to the log.
+# sms_gateway_url = "http://10.1.1.5/sms/send?to={phone}&msg={text}&ref={id}"
 "#;
 
 impl Config {
@@ -136,6 +143,9 @@ impl Config {
         if let Some(v) = get("YONGXIN_LOG") {
             self.log = v;
         }
+        if let Some(v) = get("YONGXIN_SMS_GATEWAY_URL") {
+            self.sms_gateway_url = Some(v);
+        }
         if let Some(v) = get("YONGXIN_APPEAL_REOPEN_LIMIT") {
             self.appeal_reopen_limit = v
                 .parse()
@@ -154,12 +164,27 @@ impl Config {
         if let Some(url) = &self.database_url {
             crate::database::DatabaseUrl::parse(url)?;
         }
+        if let Some(url) = &self.sms_gateway_url {
+            yongxin_web::background::SmsGateway::new(url).map_err(anyhow::Error::msg)?;
+        }
         Ok(())
     }
 
     /// The interface language.
     pub fn lang(&self) -> Lang {
         Lang::parse(&self.lang).unwrap_or_default()
+    }
+
+    /// Where notifications go: the SMS gateway if one is configured, the log otherwise.
+    pub fn message_sender(
+        &self,
+    ) -> anyhow::Result<std::sync::Arc<dyn yongxin_web::background::MessageSender>> {
+        Ok(match &self.sms_gateway_url {
+            Some(url) => std::sync::Arc::new(
+                yongxin_web::background::SmsGateway::new(url).map_err(anyhow::Error::msg)?,
+            ),
+            None => std::sync::Arc::new(yongxin_web::background::LogSender),
+        })
     }
 
     /// Settings for the web crate.

@@ -45,7 +45,7 @@ pub async fn serve(
     state.refresh_calendar().await?;
     yongxin_web::background::spawn(
         state.clone(),
-        std::sync::Arc::new(yongxin_web::background::LogSender),
+        config.message_sender()?,
         std::time::Duration::from_secs(10),
     );
     let app = yongxin_web::router(state);

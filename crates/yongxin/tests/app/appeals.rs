@@ -19,6 +19,7 @@ on_each_backend!(
     leaders_issue_supervision_notices_that_handlers_answer,
     rising_categories_and_repeats_are_offered_for_merging,
     the_public_list_names_no_one,
+    residents_hear_by_sms_through_the_http_gateway,
 );
 
 async fn post(client: &reqwest::Client, url: String, body: Value) -> (u16, Value) {
@@ -827,4 +828,79 @@ async fn the_public_list_names_no_one(app: TestApp) {
     ] {
         assert!(!page.contains(private), "the public list shows {private}");
     }
+}
+
+async fn residents_hear_by_sms_through_the_http_gateway(app: TestApp) {
+    use axum::extract::{Query, State};
+    use std::collections::HashMap;
+    use std::sync::{Arc, Mutex};
+    type Inbox = Arc<Mutex<(u32, Vec<HashMap<String, String>>)>>;
+    // A real HTTP gateway on loopback that refuses the first message, then takes everything.
+    let inbox: Inbox = Arc::default();
+    async fn receive(
+        State(inbox): State<Inbox>,
+        Query(q): Query<HashMap<String, String>>,
+    ) -> axum::http::StatusCode {
+        let mut inbox = inbox.lock().unwrap();
+        inbox.0 += 1;
+        if inbox.0 == 1 {
+            return axum::http::StatusCode::SERVICE_UNAVAILABLE;
+        }
+        inbox.1.push(q);
+        axum::http::StatusCode::OK
+    }
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let gateway_url = format!(
+        "http://{}/send?to={{phone}}&msg={{text}}&ref={{id}}",
+        listener.local_addr().unwrap()
+    );
+    let app_router = axum::Router::new()
+        .route("/send", axum::routing::get(receive))
+        .with_state(inbox.clone());
+    tokio::spawn(async move {
+        let _ = axum::serve(listener, app_router).await;
+    });
+
+    let sender = yongxin_web::background::SmsGateway::new(&gateway_url).unwrap();
+    assert!(yongxin_web::background::SmsGateway::new("ftp://x/{phone}{text}").is_err());
+    let state = yongxin_web::AppState::new(app.store.clone(), yongxin_web::WebSettings::default());
+    let resident = app.sign_in_as(Role::Resident).await;
+    let (_, a) = post(
+        &resident,
+        app.url("/api/v1/appeals"),
+        json!({"category": "power", "description": "停电"}),
+    )
+    .await;
+    let staff = app.sign_in_as(Role::DepartmentStaff).await;
+    post(
+        &staff,
+        app.url(&format!("/api/v1/appeals/{}/actions", a["id"])),
+        json!({"action": "accept"}),
+    )
+    .await;
+    let now = chrono::Utc::now();
+    let first = yongxin_web::background::drain_outbox(&state, &sender, now)
+        .await
+        .unwrap();
+    assert_eq!((first.sent, first.failed), (0, 1), "the gateway refused");
+    let second =
+        yongxin_web::background::drain_outbox(&state, &sender, now + chrono::Duration::minutes(1))
+            .await
+            .unwrap();
+    assert_eq!(second.sent, 1);
+    let phone = app
+        .store
+        .appeal(a["id"].as_i64().unwrap())
+        .await
+        .unwrap()
+        .0
+        .contact_phone;
+    let inbox = inbox.lock().unwrap().1.clone();
+    assert_eq!(inbox.len(), 1);
+    assert_eq!(inbox[0]["to"], phone);
+    assert!(
+        inbox[0]["msg"].contains("已受理")
+            && inbox[0]["msg"].contains(a["number"].as_str().unwrap())
+    );
+    assert!(inbox[0]["ref"].parse::<i64>().is_ok());
 }
