@@ -101,6 +101,63 @@ pub struct Category {
     pub questions: Vec<Question>,
 }
 
+/// Why a category definition was refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum CategoryError {
+    /// The code is empty or has characters other than a–z, 0–9 and _.
+    #[error("code must be lowercase letters, digits and _")]
+    Code,
+    /// A name is empty.
+    #[error("both names are required")]
+    Name,
+    /// A deadline is zero or absurd.
+    #[error("deadlines must be 1–720 hours and 1–60 working days")]
+    Deadline,
+    /// Two questions share a code, or a question code is malformed.
+    #[error("question codes must be unique lowercase words")]
+    QuestionCode,
+    /// A choice question has no choices.
+    #[error("a choice question needs choices")]
+    NoChoices,
+}
+
+impl Category {
+    /// Checks a definition an administrator wrote.
+    pub fn check(&self) -> Result<(), CategoryError> {
+        let word = |s: &str| {
+            !s.is_empty()
+                && s.len() <= 40
+                && s.bytes()
+                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_')
+        };
+        if !word(&self.code) {
+            return Err(CategoryError::Code);
+        }
+        if self.name_zh.trim().is_empty() || self.name_en.trim().is_empty() {
+            return Err(CategoryError::Name);
+        }
+        for d in [self.normal, self.urgent] {
+            if !(1..=720).contains(&d.contact_hours) || !(1..=60).contains(&d.resolution_days) {
+                return Err(CategoryError::Deadline);
+            }
+        }
+        let mut codes = std::collections::BTreeSet::new();
+        for q in &self.questions {
+            if !word(&q.code) || !codes.insert(q.code.as_str()) {
+                return Err(CategoryError::QuestionCode);
+            }
+            if matches!(
+                q.kind,
+                QuestionKind::SingleChoice | QuestionKind::MultiChoice
+            ) && q.choices.is_empty()
+            {
+                return Err(CategoryError::NoChoices);
+            }
+        }
+        Ok(())
+    }
+}
+
 /// The deadlines of a case.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct CaseDeadlines {
@@ -581,6 +638,26 @@ mod tests {
         assert!(cat
             .iter()
             .all(|c| c.normal.resolution_days == 5 && c.urgent.contact_hours == 2));
+    }
+
+    #[test]
+    fn definitions_are_checked() {
+        assert!(default_catalogue().iter().all(|c| c.check().is_ok()));
+        let mut c = category("noise");
+        c.code = "Noise!".into();
+        assert_eq!(c.check(), Err(CategoryError::Code));
+        let mut c = category("noise");
+        c.urgent.resolution_days = 0;
+        assert_eq!(c.check(), Err(CategoryError::Deadline));
+        let mut c = category("noise");
+        c.questions[1].code = "source".into();
+        assert_eq!(c.check(), Err(CategoryError::QuestionCode));
+        let mut c = category("noise");
+        c.questions[0].choices.clear();
+        assert_eq!(c.check(), Err(CategoryError::NoChoices));
+        let mut c = category("noise");
+        c.name_en = " ".into();
+        assert_eq!(c.check(), Err(CategoryError::Name));
     }
 
     #[test]

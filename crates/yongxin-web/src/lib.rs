@@ -93,6 +93,13 @@ impl AppState {
         }
     }
 
+    /// Drops the cached catalogue after a change made through this node.
+    pub fn forget_catalogue(&self) {
+        if let Ok(mut cache) = self.catalogue.write() {
+            *cache = None;
+        }
+    }
+
     /// The service catalogue, from a cache no older than a minute.
     pub async fn categories(&self) -> Result<CatalogueEntries, yongxin_store::StoreError> {
         if let Ok(cache) = self.catalogue.read() {
@@ -163,6 +170,10 @@ pub fn router(state: AppState) -> Router {
         .route("/appeals/{id}", get(pages::appeals::show))
         .route("/appeals/{id}/action", post(pages::appeals::action))
         .route("/track", get(pages::appeals::track))
+        .route(
+            "/admin/categories",
+            get(pages::categories::show).post(pages::categories::save),
+        )
         .route("/public/appeals", get(pages::appeals::public_list))
         .route(
             "/admin/calendar",

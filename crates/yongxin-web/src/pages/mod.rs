@@ -5,6 +5,7 @@ pub mod admin;
 pub mod appeals;
 pub mod assets;
 pub mod calendar;
+pub mod categories;
 pub mod home;
 pub mod registry;
 pub mod session;
@@ -120,6 +121,7 @@ impl Chrome {
                     ("/admin/users", "nav.users"),
                     ("/admin/import", "nav.import"),
                     ("/admin/calendar", "nav.calendar"),
+                    ("/admin/categories", "nav.categories"),
                 ]);
             }
         } else {

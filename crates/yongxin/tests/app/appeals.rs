@@ -20,6 +20,7 @@ on_each_backend!(
     rising_categories_and_repeats_are_offered_for_merging,
     the_public_list_names_no_one,
     residents_hear_by_sms_through_the_http_gateway,
+    administrators_edit_the_catalogue,
 );
 
 async fn post(client: &reqwest::Client, url: String, body: Value) -> (u16, Value) {
@@ -903,4 +904,50 @@ async fn residents_hear_by_sms_through_the_http_gateway(app: TestApp) {
             && inbox[0]["msg"].contains(a["number"].as_str().unwrap())
     );
     assert!(inbox[0]["ref"].parse::<i64>().is_ok());
+}
+
+async fn administrators_edit_the_catalogue(app: TestApp) {
+    let admin = app.sign_in_as(Role::Admin).await;
+    let page = crate::support::page(&admin, app.url("/admin/categories?code=noise")).await;
+    assert!(
+        page.contains("name_zh = &#34;噪音扰民&#34;"),
+        "the definition is shown for editing"
+    );
+    let csrf = csrf_of(&page);
+    let bad = admin
+        .post(app.url("/admin/categories"))
+        .form(&[("csrf", csrf.as_str()), ("source", "code = \"Bad!\"\ngroup = \"x\"\nname_zh = \"x\"\nname_en = \"x\"\ndescription = \"\"\ndepartment = \"x\"\nnormal = { contact_hours = 24, resolution_days = 5 }\nurgent = { contact_hours = 2, resolution_days = 1 }\n"), ("active", "1")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(bad.status(), 400);
+    assert!(bad.text().await.unwrap().contains("编码只能由小写字母"));
+    let before = app.store.categories().await.unwrap().len();
+    let new = "code = \"snow\"\ngroup = \"城市管理\"\nname_zh = \"除雪\"\nname_en = \"Snow clearing\"\ndescription = \"\"\ndepartment = \"城市管理办公室\"\nnormal = { contact_hours = 12, resolution_days = 2 }\nurgent = { contact_hours = 1, resolution_days = 1 }\n";
+    let res = admin
+        .post(app.url("/admin/categories"))
+        .form(&[
+            ("csrf", csrf.as_str()),
+            ("source", new),
+            ("active", "1"),
+            ("position", "3"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 303);
+    assert_eq!(app.store.categories().await.unwrap().len(), before + 1);
+    let form = crate::support::page(&admin, app.url("/appeals/new")).await;
+    assert!(
+        form.contains("除雪"),
+        "the new category can be chosen at once on this node"
+    );
+    let resident = app.sign_in_as(Role::Resident).await;
+    let (status, a) = post(
+        &resident,
+        app.url("/api/v1/appeals"),
+        json!({"category": "snow", "description": "路面结冰"}),
+    )
+    .await;
+    assert_eq!(status, 201, "{a}");
 }

@@ -137,6 +137,12 @@ async fn every_route_answers_every_role_as_intended(app: TestApp) {
             Expect::Unauthorized,
         ),
         ("/appeals", ALL.to_vec(), Expect::Ok, Expect::SignIn),
+        (
+            "/admin/categories",
+            vec![Role::Admin],
+            Expect::Forbidden,
+            Expect::SignIn,
+        ),
         ("/public/appeals", ALL.to_vec(), Expect::Ok, Expect::Ok),
         (
             "/appeals/hot",
