@@ -230,7 +230,7 @@ pub struct AppealRow {
 
 /// A list row for a case, showing `due` as its deadline.
 fn appeal_row(
-    state: &AppState,
+    card: Card,
     c: &Chrome,
     cats: &crate::CatalogueEntries,
     lang: Lang,
@@ -252,7 +252,7 @@ fn appeal_row(
         status_code: a.status.code(),
         village: a.village_name.clone().unwrap_or_default(),
         due: yongxin_domain::time::display_local(due),
-        card: card_code(current_card(state, a)),
+        card: card_code(card),
     }
 }
 
@@ -266,11 +266,10 @@ fn card_code(card: Card) -> &'static str {
 
 /// The card a case shows now: against the contact deadline until contacted, then against the
 /// resolution deadline until answered.
-pub fn current_card(state: &AppState, a: &Appeal) -> Card {
+pub fn current_card(calendar: &yongxin_domain::calendar::WorkingCalendar, a: &Appeal) -> Card {
     if !a.status.is_open() || a.status == AppealStatus::Answered {
         return Card::None;
     }
-    let calendar = state.calendar();
     let now = chrono::Utc::now();
     let contact = if a.contacted_at.is_none() {
         calendar.card(now, a.contact_due)
@@ -359,10 +358,20 @@ pub async fn list(
             "appeal.list_title"
         },
     );
+    let calendar = state.calendar();
     let rows = found
         .appeals
         .iter()
-        .map(|a| appeal_row(&state, &c, &cats, ctx.lang, a, a.resolution_due))
+        .map(|a| {
+            appeal_row(
+                current_card(&calendar, a),
+                &c,
+                &cats,
+                ctx.lang,
+                a,
+                a.resolution_due,
+            )
+        })
         .collect();
     let pages = ((found.total + 19) / 20).max(1);
     let href = |n: i64| {
@@ -601,7 +610,7 @@ pub async fn show(
         status: c
             .t(&format!("appeal.status.{}", a.status.code()))
             .to_owned(),
-        card: card_code(current_card(&state, &a)),
+        card: card_code(current_card(&state.calendar(), &a)),
         created: yongxin_domain::time::display_local(a.created_at),
         contact_due: yongxin_domain::time::display_local(a.contact_due),
         resolution_due: yongxin_domain::time::display_local(a.resolution_due),
@@ -838,13 +847,13 @@ pub async fn supervision(State(state): State<AppState>, ctx: Ctx) -> Result<Resp
     let c = Chrome::new(&ctx, "supervision.title");
     let (mut red, mut yellow) = (Vec::new(), Vec::new());
     for a in &found.appeals {
-        let card = current_card(&state, a);
+        let card = current_card(&calendar, a);
         let due = if a.contacted_at.is_none() {
             a.contact_due
         } else {
             a.resolution_due
         };
-        let row = appeal_row(&state, &c, &cats, ctx.lang, a, due);
+        let row = appeal_row(card, &c, &cats, ctx.lang, a, due);
         match card {
             Card::Red => red.push(row),
             Card::Yellow => yellow.push(row),
