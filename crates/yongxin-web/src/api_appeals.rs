@@ -409,6 +409,16 @@ pub struct StatsDto {
     pub overall: StatsRowDto,
 }
 
+impl StatsDto {
+    /// The definitions in the order the rates are shown: response, resolution, satisfaction.
+    pub fn definitions_in_order(&self) -> Vec<&str> {
+        ["response_rate", "resolution_rate", "satisfaction_rate"]
+            .iter()
+            .filter_map(|k| self.definitions.get(*k).map(String::as_str))
+            .collect()
+    }
+}
+
 fn stats_row(key: String, label: String, c: yongxin_domain::appeal::RateCounts) -> StatsRowDto {
     StatsRowDto {
         key,
