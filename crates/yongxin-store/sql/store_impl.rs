@@ -520,6 +520,30 @@ fn push_appeal_filters(qb: &mut QueryBuilder<'static, Db>, q: &AppealQuery) {
     }
 }
 
+
+/// One page of a filtered search: the total over all pages, then the rows of the page asked for
+/// (page from 1, at most 500 rows). `sql` is (the FROM clause the count uses, the full SELECT, the
+/// ORDER BY terms); `filters` appends the same WHERE clause to both.
+async fn fetch_page<T>(
+    pool: &sqlx::Pool<Db>,
+    sql: (&str, &str, &str),
+    filters: impl Fn(&mut QueryBuilder<'static, Db>),
+    (page, per_page): (i64, i64),
+    map: fn(&DbRow) -> StoreResult<T>,
+) -> StoreResult<(Vec<T>, i64, i64, i64)> {
+    let (from, select_sql, order) = sql;
+    let per_page = per_page.clamp(1, 500);
+    let page = page.max(1);
+    let mut count = QueryBuilder::<Db>::new(format!("SELECT COUNT(*) AS n {from}"));
+    filters(&mut count);
+    let total: i64 = count.build().fetch_one(pool).await.db()?.try_get("n").db()?;
+    let mut select = QueryBuilder::<Db>::new(select_sql);
+    filters(&mut select);
+    select.push(format!(" ORDER BY {order} LIMIT ")).push_bind(per_page).push(" OFFSET ").push_bind((page - 1) * per_page);
+    let rows = select.build().fetch_all(pool).await.db()?;
+    Ok((rows.iter().map(map).collect::<StoreResult<_>>()?, total, page, per_page))
+}
+
 impl StoreImpl {
     async fn load_grid_ids(&self, mut user: User) -> StoreResult<User> {
         user.grid_ids = sqlx::query("SELECT id FROM grids WHERE cadre_user_id = $1 ORDER BY id")
@@ -831,16 +855,15 @@ impl Store for StoreImpl {
     }
 
     async fn search_households(&self, q: &HouseholdQuery) -> StoreResult<HouseholdPage> {
-        let per_page = q.per_page.clamp(1, 500);
-        let page = q.page.max(1);
-        let mut count = QueryBuilder::<Db>::new("SELECT COUNT(*) AS n FROM households h");
-        push_household_filters(&mut count, q);
-        let total: i64 = count.build().fetch_one(&self.pool).await.db()?.try_get("n").db()?;
-        let mut select = QueryBuilder::<Db>::new(HOUSEHOLD_SELECT);
-        push_household_filters(&mut select, q);
-        select.push(" ORDER BY h.key, h.id LIMIT ").push_bind(per_page).push(" OFFSET ").push_bind((page - 1) * per_page);
-        let rows = select.build().fetch_all(&self.pool).await.db()?;
-        Ok(HouseholdPage { households: rows.iter().map(household_from).collect::<StoreResult<_>>()?, total, page, per_page })
+        let (households, total, page, per_page) = fetch_page(
+            &self.pool,
+            ("FROM households h", HOUSEHOLD_SELECT, "h.key, h.id"),
+            |qb| push_household_filters(qb, q),
+            (q.page, q.per_page),
+            household_from,
+        )
+        .await?;
+        Ok(HouseholdPage { households, total, page, per_page })
     }
 
     async fn household(&self, id: i64) -> StoreResult<HouseholdDetail> {
@@ -1428,16 +1451,15 @@ impl Store for StoreImpl {
     }
 
     async fn search_appeals(&self, q: &AppealQuery) -> StoreResult<AppealPage> {
-        let per_page = q.per_page.clamp(1, 500);
-        let page = q.page.max(1);
-        let mut count = QueryBuilder::<Db>::new("SELECT COUNT(*) AS n FROM appeals a");
-        push_appeal_filters(&mut count, q);
-        let total: i64 = count.build().fetch_one(&self.pool).await.db()?.try_get("n").db()?;
-        let mut select = QueryBuilder::<Db>::new(APPEAL_SELECT);
-        push_appeal_filters(&mut select, q);
-        select.push(" ORDER BY a.id DESC LIMIT ").push_bind(per_page).push(" OFFSET ").push_bind((page - 1) * per_page);
-        let rows = select.build().fetch_all(&self.pool).await.db()?;
-        Ok(AppealPage { appeals: rows.iter().map(appeal_from).collect::<StoreResult<_>>()?, total, page, per_page })
+        let (appeals, total, page, per_page) = fetch_page(
+            &self.pool,
+            ("FROM appeals a", APPEAL_SELECT, "a.id DESC"),
+            |qb| push_appeal_filters(qb, q),
+            (q.page, q.per_page),
+            appeal_from,
+        )
+        .await?;
+        Ok(AppealPage { appeals, total, page, per_page })
     }
 
     async fn record(&self, entries: Vec<NewAuditEntry>) -> StoreResult<Vec<AuditEntry>> {
