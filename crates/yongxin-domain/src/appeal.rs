@@ -6,36 +6,12 @@
 //! reason, merged into another (并单), and an unrated answer closes by itself after some days.
 //! Who may take which action is decided at the edge; here is only what the case allows.
 
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 
 /// Longest text a person may write into a case (description, note, reply, reason).
 pub const MAX_TEXT_CHARS: usize = 4000;
 
-macro_rules! codes {
-    ($(#[$doc:meta])* $name:ident { $($(#[$vdoc:meta])* $variant:ident = $code:literal),+ $(,)? }) => {
-        $(#[$doc])*
-        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-        #[serde(rename_all = "snake_case")]
-        pub enum $name { $($(#[$vdoc])* $variant),+ }
-
-        impl $name {
-            /// Every value.
-            pub const ALL: &'static [$name] = &[$($name::$variant),+];
-
-            /// The stable code stored and sent over APIs.
-            pub fn code(self) -> &'static str {
-                match self { $($name::$variant => $code),+ }
-            }
-
-            /// Reads a stored code.
-            pub fn parse(s: &str) -> Option<Self> {
-                Self::ALL.iter().copied().find(|v| v.code() == s.trim())
-            }
-        }
-    };
-}
-
-codes! {
+code_enum! {
     /// Where a case stands.
     AppealStatus {
         /// 已提交: waiting to be accepted.
@@ -78,7 +54,7 @@ impl AppealStatus {
     }
 }
 
-codes! {
+code_enum! {
     /// 紧急程度
     Urgency {
         /// 一般
@@ -88,7 +64,7 @@ codes! {
     }
 }
 
-codes! {
+code_enum! {
     /// 回访评价: the resident's rating of the answer.
     Rating {
         /// 满意
@@ -107,7 +83,7 @@ impl Rating {
     }
 }
 
-codes! {
+code_enum! {
     /// 来源渠道: how the appeal arrived.
     Channel {
         /// Resident web form, signed in.

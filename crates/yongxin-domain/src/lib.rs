@@ -5,6 +5,53 @@
 //! subdistrict. Storage and the web call into this crate; it calls nothing outside itself.
 #![forbid(unsafe_code)]
 
+/// Declares an enum of stable codes: the enum (serialised as snake_case), `ALL`, `code()` and
+/// `parse()`; with `(code, "中文")` pairs also `zh()`, and `parse()` then accepts either form.
+macro_rules! code_enum {
+    (@base $(#[$doc:meta])* $name:ident { $($(#[$vdoc:meta])* $variant:ident = $code:literal),+ }) => {
+        $(#[$doc])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+        #[serde(rename_all = "snake_case")]
+        pub enum $name { $($(#[$vdoc])* $variant),+ }
+
+        impl $name {
+            /// Every value, in display order.
+            pub const ALL: &'static [$name] = &[$($name::$variant),+];
+
+            /// The stable code stored in databases and sent over APIs.
+            pub fn code(self) -> &'static str {
+                match self { $($name::$variant => $code),+ }
+            }
+        }
+    };
+    ($(#[$doc:meta])* $name:ident { $($(#[$vdoc:meta])* $variant:ident = ($code:literal, $zh:literal)),+ $(,)? }) => {
+        code_enum!(@base $(#[$doc])* $name { $($(#[$vdoc])* $variant = $code),+ });
+
+        impl $name {
+            /// The Chinese word rosters use.
+            pub fn zh(self) -> &'static str {
+                match self { $($name::$variant => $zh),+ }
+            }
+
+            /// Reads a stored code or the Chinese word.
+            pub fn parse(s: &str) -> Option<Self> {
+                let s = s.trim();
+                Self::ALL.iter().copied().find(|v| v.code() == s || v.zh() == s)
+            }
+        }
+    };
+    ($(#[$doc:meta])* $name:ident { $($(#[$vdoc:meta])* $variant:ident = $code:literal),+ $(,)? }) => {
+        code_enum!(@base $(#[$doc])* $name { $($(#[$vdoc])* $variant = $code),+ });
+
+        impl $name {
+            /// Reads a stored code.
+            pub fn parse(s: &str) -> Option<Self> {
+                Self::ALL.iter().copied().find(|v| v.code() == s.trim())
+            }
+        }
+    };
+}
+
 pub mod appeal;
 pub mod audit;
 pub mod calendar;

@@ -40,37 +40,7 @@ impl Sex {
     }
 }
 
-macro_rules! vocabulary {
-    ($(#[$doc:meta])* $name:ident { $($(#[$vdoc:meta])* $variant:ident = ($code:literal, $zh:literal)),+ $(,)? }) => {
-        $(#[$doc])*
-        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-        #[serde(rename_all = "snake_case")]
-        pub enum $name { $($(#[$vdoc])* $variant),+ }
-
-        impl $name {
-            /// Every value, in display order.
-            pub const ALL: &'static [$name] = &[$($name::$variant),+];
-
-            /// The stable code stored in databases and APIs.
-            pub fn code(self) -> &'static str {
-                match self { $($name::$variant => $code),+ }
-            }
-
-            /// The Chinese word rosters use.
-            pub fn zh(self) -> &'static str {
-                match self { $($name::$variant => $zh),+ }
-            }
-
-            /// Reads a stored code or the Chinese word.
-            pub fn parse(s: &str) -> Option<Self> {
-                let s = s.trim();
-                Self::ALL.iter().copied().find(|v| v.code() == s || v.zh() == s)
-            }
-        }
-    };
-}
-
-vocabulary! {
+code_enum! {
     /// 与户主关系: a resident's relation to the head of the household.
     Relation {
         /// 户主
@@ -92,7 +62,7 @@ vocabulary! {
     }
 }
 
-vocabulary! {
+code_enum! {
     /// 人员标记: facts about a resident that resettlement and other policies count.
     ResidentFlag {
         /// 在校学生 (registration kept while studying elsewhere)
@@ -110,7 +80,7 @@ vocabulary! {
     }
 }
 
-vocabulary! {
+code_enum! {
     /// Whether a unit under the subdistrict is a village (村) or an urban community (社区).
     VillageKind {
         /// 村
