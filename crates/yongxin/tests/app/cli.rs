@@ -14,6 +14,24 @@ fn yongxin(db: &str, args: &[&str]) -> Output {
         .unwrap()
 }
 
+/// `yongxin export residents --full --as admin`, the importable roster in full.
+fn export_full(db: &str, format: &str, to: &Path) -> Output {
+    yongxin(
+        db,
+        &[
+            "export",
+            "residents",
+            "--format",
+            format,
+            "--full",
+            "--as",
+            "admin",
+            "-o",
+            to.to_str().unwrap(),
+        ],
+    )
+}
+
 fn text(o: &[u8]) -> String {
     String::from_utf8_lossy(o).into_owned()
 }
@@ -40,40 +58,14 @@ fn export_then_import_round_trips_and_bad_rosters_change_nothing() {
     let dir = tempfile::tempdir().unwrap();
     let db = demo(dir.path());
     let first: PathBuf = dir.path().join("first.csv");
-    let out = yongxin(
-        &db,
-        &[
-            "export",
-            "residents",
-            "--format",
-            "csv",
-            "--full",
-            "--as",
-            "admin",
-            "-o",
-            first.to_str().unwrap(),
-        ],
-    );
+    let out = export_full(&db, "csv", &first);
     assert!(out.status.success(), "{}", text(&out.stderr));
     let bytes = std::fs::read(&first).unwrap();
     assert!(bytes.starts_with(b"\xEF\xBB\xBF"), "CSV starts with a BOM");
     assert_eq!(text(&bytes).lines().count(), 1 + 10602);
 
     let xlsx = dir.path().join("roster.xlsx");
-    let out = yongxin(
-        &db,
-        &[
-            "export",
-            "residents",
-            "--format",
-            "xlsx",
-            "--full",
-            "--as",
-            "admin",
-            "-o",
-            xlsx.to_str().unwrap(),
-        ],
-    );
+    let out = export_full(&db, "xlsx", &xlsx);
     assert!(out.status.success());
     let out = yongxin(&db, &["import", "households", xlsx.to_str().unwrap()]);
     assert!(out.status.success(), "{}", text(&out.stderr));
@@ -84,22 +76,7 @@ fn export_then_import_round_trips_and_bad_rosters_change_nothing() {
     );
 
     let second = dir.path().join("second.csv");
-    assert!(yongxin(
-        &db,
-        &[
-            "export",
-            "residents",
-            "--format",
-            "csv",
-            "--full",
-            "--as",
-            "admin",
-            "-o",
-            second.to_str().unwrap()
-        ]
-    )
-    .status
-    .success());
+    assert!(export_full(&db, "csv", &second).status.success());
     assert_eq!(
         std::fs::read(&second).unwrap(),
         bytes,
