@@ -195,12 +195,7 @@ async fn roles_and_states_limit_who_may_act(app: TestApp) {
     // Another resident's account sees nothing of it.
     let leader = app.sign_in_as(Role::Leader).await;
     assert_eq!(
-        leader
-            .get(app.url(&format!("/api/v1/appeals/{id}")))
-            .send()
-            .await
-            .unwrap()
-            .status(),
+        crate::support::status(&leader, app.url(&format!("/api/v1/appeals/{id}"))).await,
         200
     );
     let village = app.sign_in_as(Role::VillageOfficer).await;
@@ -211,12 +206,7 @@ async fn roles_and_states_limit_who_may_act(app: TestApp) {
     );
     let anonymous = reqwest::Client::new();
     assert_eq!(
-        anonymous
-            .get(app.url("/api/v1/appeals"))
-            .send()
-            .await
-            .unwrap()
-            .status(),
+        crate::support::status(&anonymous, app.url("/api/v1/appeals")).await,
         401
     );
 }
@@ -423,21 +413,11 @@ async fn the_three_rates_are_served_with_their_definitions(app: TestApp) {
     .await;
     assert_eq!(status, 405, "stats are read with GET");
     assert_eq!(
-        leader
-            .get(app.url("/api/v1/appeals/stats?group_by=weather"))
-            .send()
-            .await
-            .unwrap()
-            .status(),
+        crate::support::status(&leader, app.url("/api/v1/appeals/stats?group_by=weather")).await,
         400
     );
     assert_eq!(
-        leader
-            .get(app.url("/api/v1/appeals/stats?from=2026-13-01"))
-            .send()
-            .await
-            .unwrap()
-            .status(),
+        crate::support::status(&leader, app.url("/api/v1/appeals/stats?from=2026-13-01")).await,
         400
     );
     let page = crate::support::page(&leader, app.url("/appeals/stats?group_by=category")).await;

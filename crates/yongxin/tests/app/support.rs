@@ -160,6 +160,11 @@ pub async fn page(client: &Client, url: String) -> String {
     client.get(url).send().await.unwrap().text().await.unwrap()
 }
 
+/// GETs a URL and returns the status code.
+pub async fn status(client: &Client, url: String) -> reqwest::StatusCode {
+    client.get(url).send().await.unwrap().status()
+}
+
 /// GETs a JSON document.
 pub async fn json(client: &Client, url: String) -> serde_json::Value {
     client.get(url).send().await.unwrap().json().await.unwrap()

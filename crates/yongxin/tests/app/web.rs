@@ -4,7 +4,7 @@ use reqwest::Method;
 use yongxin_domain::Role;
 
 use crate::on_each_backend;
-use crate::support::{json, page, TestApp};
+use crate::support::{json, page, status, TestApp};
 
 on_each_backend!(
     every_route_answers_every_role_as_intended,
@@ -305,15 +305,7 @@ async fn sessions_use_safe_cookies(app: TestApp) {
         .await
         .unwrap();
     assert_eq!(res.status(), 303);
-    assert_eq!(
-        client
-            .get(app.url("/villages"))
-            .send()
-            .await
-            .unwrap()
-            .status(),
-        303
-    );
+    assert_eq!(status(&client, app.url("/villages")).await, 303);
 }
 
 async fn forms_without_the_csrf_token_change_nothing(app: TestApp) {
@@ -332,12 +324,7 @@ async fn forms_without_the_csrf_token_change_nothing(app: TestApp) {
     assert_eq!(res.status(), 403);
     assert!(res.text().await.unwrap().contains("表单已过期"));
     assert_eq!(
-        client
-            .get(app.url("/villages"))
-            .send()
-            .await
-            .unwrap()
-            .status(),
+        status(&client, app.url("/villages")).await,
         303,
         "no session was opened"
     );
@@ -351,12 +338,7 @@ async fn forms_without_the_csrf_token_change_nothing(app: TestApp) {
         .unwrap();
     assert_eq!(res.status(), 403);
     assert_eq!(
-        admin
-            .get(app.url("/villages"))
-            .send()
-            .await
-            .unwrap()
-            .status(),
+        status(&admin, app.url("/villages")).await,
         200,
         "still signed in"
     );
@@ -432,12 +414,7 @@ async fn lists_are_masked_and_every_full_view_is_recorded(app: TestApp) {
     let staff = app.sign_in_as(Role::DepartmentStaff).await;
     let signed_in = app.store.audit_head().await.unwrap();
     assert_eq!(
-        staff
-            .get(app.url(&format!("/households/{own}?full=1")))
-            .send()
-            .await
-            .unwrap()
-            .status(),
+        status(&staff, app.url(&format!("/households/{own}?full=1"))).await,
         403
     );
     assert_eq!(
@@ -606,15 +583,7 @@ async fn the_language_choice_is_remembered(app: TestApp) {
         .await
         .unwrap();
     assert_eq!(res.headers()["location"], "/");
-    assert_eq!(
-        client
-            .get(app.url("/lang?set=klingon"))
-            .send()
-            .await
-            .unwrap()
-            .status(),
-        400
-    );
+    assert_eq!(status(&client, app.url("/lang?set=klingon")).await, 400);
 }
 
 async fn openapi_describes_every_api_route(app: TestApp) {
