@@ -261,6 +261,11 @@ impl WorkingCalendar {
     }
 }
 
+/// The first instant of a day in Shanghai.
+pub fn start_of_day(day: NaiveDate) -> DateTime<Utc> {
+    end_of_day(day - Duration::days(1)) + Duration::seconds(1)
+}
+
 /// The last instant of a Shanghai calendar day, in UTC.
 pub fn end_of_day(day: NaiveDate) -> DateTime<Utc> {
     let next = day + Duration::days(1);

@@ -23,7 +23,7 @@ use yongxin_domain::appeal::{appeal_number, AppealAction, AppealError, AppealPol
 use yongxin_domain::catalogue::Category;
 use yongxin_domain::{AuditEntry, NewAuditEntry, Role, Scope};
 use yongxin_store::{
-    Appeal, AppealEvent, AppealPage, AppealQuery, AppealScope, ImportedAppeal, NewAppeal, OutboxMessage, StatsGroup, StatsRow, SupervisionNotice, Grid, HouseholdDetail, HouseholdPage, HouseholdQuery, HouseholdSummary, ImportSummary, Member, NewGrid, NewUser,
+    Appeal, AppealEvent, AppealPage, AppealQuery, AppealScope, AppealSearchDoc, ImportedAppeal, NewAppeal, OutboxMessage, StatsGroup, StatsRow, SupervisionNotice, Grid, HouseholdDetail, HouseholdPage, HouseholdQuery, HouseholdSummary, ImportSummary, Member, NewGrid, NewUser,
     NewVillage, PoolStats, RosterEntry, SignInFailures, Store, StoreError, StoreResult, User, Village,
 };
 
@@ -504,6 +504,12 @@ fn push_appeal_filters(qb: &mut QueryBuilder<'static, Db>, q: &AppealQuery) {
     }
     if let Some(v) = q.village_id {
         qb.push(" AND a.village_id = ").push_bind(v);
+    }
+    if let Some(from) = q.created_from {
+        qb.push(" AND a.created_at >= ").push_bind(from);
+    }
+    if let Some(to) = q.created_before {
+        qb.push(" AND a.created_at < ").push_bind(to);
     }
     if let Some(t) = q.due_before {
         qb.push(" AND a.status NOT IN ('declined', 'closed', 'merged', 'answered') AND ((a.contacted_at IS NULL AND a.contact_due < ")
@@ -1499,5 +1505,87 @@ impl Store for StoreImpl {
         let seq: i64 = row.try_get("seq").db()?;
         let hash: String = row.try_get("hash").db()?;
         Ok((seq > 0 || hash != GENESIS_HASH).then_some((seq, hash)))
+    }
+
+    async fn appeal_changes(&self, after_seq: i64, limit: i64) -> StoreResult<(Vec<i64>, Option<(i64, String)>)> {
+        let rows = sqlx::query("SELECT seq, entity, hash FROM audit_log WHERE seq > $1 ORDER BY seq LIMIT $2")
+            .bind(after_seq)
+            .bind(limit)
+            .fetch_all(&self.pool)
+            .await
+            .db()?;
+        let mut ids = Vec::new();
+        let mut last = None;
+        for row in &rows {
+            let seq: i64 = row.try_get("seq").db()?;
+            let entity: String = row.try_get("entity").db()?;
+            if let Some(id) = entity.strip_prefix("appeal:").and_then(|id| id.parse::<i64>().ok()) {
+                if !ids.contains(&id) {
+                    ids.push(id);
+                }
+            }
+            last = Some((seq, row.try_get("hash").db()?));
+        }
+        Ok((ids, last))
+    }
+
+    async fn appeal_ids_after(&self, after_id: i64, limit: i64) -> StoreResult<Vec<i64>> {
+        let rows = sqlx::query("SELECT id FROM appeals WHERE id > $1 ORDER BY id LIMIT $2")
+            .bind(after_id)
+            .bind(limit)
+            .fetch_all(&self.pool)
+            .await
+            .db()?;
+        rows.iter().map(|r| r.try_get("id").db()).collect()
+    }
+
+    async fn appeals_by_ids(&self, ids: &[i64]) -> StoreResult<Vec<Appeal>> {
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut qb: QueryBuilder<'static, Db> = QueryBuilder::new(APPEAL_SELECT);
+        qb.push(" WHERE a.id IN (");
+        let mut list = qb.separated(", ");
+        for id in ids {
+            list.push_bind(*id);
+        }
+        qb.push(")");
+        let rows = qb.build().fetch_all(&self.pool).await.db()?;
+        let mut found: HashMap<i64, Appeal> = HashMap::new();
+        for row in &rows {
+            let appeal = appeal_from(row)?;
+            found.insert(appeal.id, appeal);
+        }
+        Ok(ids.iter().filter_map(|id| found.remove(id)).collect())
+    }
+
+    async fn appeal_search_docs(&self, ids: &[i64]) -> StoreResult<Vec<AppealSearchDoc>> {
+        let appeals = self.appeals_by_ids(ids).await?;
+        if appeals.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut qb: QueryBuilder<'static, Db> =
+            QueryBuilder::new("SELECT appeal_id, text, visible FROM appeal_events WHERE text IS NOT NULL AND appeal_id IN (");
+        let mut list = qb.separated(", ");
+        for a in &appeals {
+            list.push_bind(a.id);
+        }
+        qb.push(") ORDER BY id");
+        let rows = qb.build().fetch_all(&self.pool).await.db()?;
+        let mut notes: HashMap<i64, (Vec<String>, Vec<String>)> = HashMap::new();
+        for row in &rows {
+            let id: i64 = row.try_get("appeal_id").db()?;
+            let text: String = row.try_get("text").db()?;
+            let visible: i64 = row.try_get("visible").db()?;
+            let entry = notes.entry(id).or_default();
+            if visible != 0 { entry.0.push(text) } else { entry.1.push(text) }
+        }
+        Ok(appeals
+            .into_iter()
+            .map(|appeal| {
+                let (public_notes, internal_notes) = notes.remove(&appeal.id).unwrap_or_default();
+                AppealSearchDoc { appeal, public_notes, internal_notes }
+            })
+            .collect())
     }
 }

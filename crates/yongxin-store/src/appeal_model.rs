@@ -182,10 +182,26 @@ pub struct AppealQuery {
     /// Only open cases with a deadline still to meet that falls before this instant (the
     /// supervision list: overdue when it is now).
     pub due_before: Option<DateTime<Utc>>,
+    /// Only cases submitted at or after this instant.
+    pub created_from: Option<DateTime<Utc>>,
+    /// Only cases submitted before this instant.
+    pub created_before: Option<DateTime<Utc>>,
     /// Page from 1.
     pub page: i64,
     /// Rows per page.
     pub per_page: i64,
+}
+
+/// What the full-text index holds of one appeal: the case as it stands and the text of its
+/// events, split by whether the resident sees them (internal notes are searched for staff only).
+#[derive(Debug, Clone)]
+pub struct AppealSearchDoc {
+    /// The case.
+    pub appeal: Appeal,
+    /// Notes, replies and reasons the resident sees.
+    pub public_notes: Vec<String>,
+    /// Internal notes.
+    pub internal_notes: Vec<String>,
 }
 
 /// A page of appeals.

@@ -824,6 +824,8 @@ pub async fn appeal_searches_respect_scope_and_filters(store: Arc<dyn Store>) {
         village_id: None,
         text: None,
         due_before: None,
+        created_from: None,
+        created_before: None,
         page: 1,
         per_page: 20,
     };
@@ -933,6 +935,8 @@ pub async fn imported_histories_are_replayed_through_the_lifecycle(store: Arc<dy
         village_id: None,
         text: None,
         due_before: None,
+        created_from: None,
+        created_before: None,
         page: 1,
         per_page: 1,
     };

@@ -209,6 +209,21 @@ pub trait Store: Send + Sync + 'static {
     ) -> StoreResult<Vec<yongxin_domain::hot::CaseMark>>;
     /// A page of appeals, newest first.
     async fn search_appeals(&self, query: &AppealQuery) -> StoreResult<AppealPage>;
+    /// Appeals touched by audit entries after `after_seq`, in order of first touch, and the
+    /// sequence and hash of the last entry read (`None` when there was nothing after it). The
+    /// chain is appended in commit order on both backends, so a reader following it misses no
+    /// change, and the hash tells it later that it followed this database and no other.
+    async fn appeal_changes(
+        &self,
+        after_seq: i64,
+        limit: i64,
+    ) -> StoreResult<(Vec<i64>, Option<(i64, String)>)>;
+    /// Up to `limit` appeal ids above `after_id`, ascending (for rebuilding derived data).
+    async fn appeal_ids_after(&self, after_id: i64, limit: i64) -> StoreResult<Vec<i64>>;
+    /// These appeals, in the order of `ids`; unknown ids are left out.
+    async fn appeals_by_ids(&self, ids: &[i64]) -> StoreResult<Vec<Appeal>>;
+    /// What the full-text index holds of these appeals; unknown ids are left out.
+    async fn appeal_search_docs(&self, ids: &[i64]) -> StoreResult<Vec<AppealSearchDoc>>;
 
     /// Appends entries that stand alone (a full view of personal data, a sign-in).
     async fn record(&self, entries: Vec<NewAuditEntry>) -> StoreResult<Vec<AuditEntry>>;

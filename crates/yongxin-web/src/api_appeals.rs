@@ -8,13 +8,13 @@ use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
-use yongxin_domain::appeal::{AppealStatus, Channel};
+use yongxin_domain::appeal::Channel;
 use yongxin_domain::phone::mask_phone;
 use yongxin_domain::Role;
-use yongxin_store::{Appeal, AppealEvent, AppealQuery};
+use yongxin_store::{Appeal, AppealEvent};
 
 use crate::api::ErrorDto;
-use crate::appeals::{act, intake, scope_of, sees, ActionInput, IntakeInput};
+use crate::appeals::{act, intake, sees, ActionInput, IntakeInput};
 use crate::context::Ctx;
 use crate::error::AppError;
 use crate::pages::registry::parse_opt_id;
@@ -174,7 +174,7 @@ pub struct AppealListDto {
 /// Query of `GET /api/v1/appeals`.
 #[derive(Deserialize, IntoParams)]
 pub struct AppealsParams {
-    /// Text in the title, description or address.
+    /// Words to find in the title, description, address, notes and reply (ranked when given).
     q: Option<String>,
     /// Status code.
     status: Option<String>,
@@ -188,6 +188,10 @@ pub struct AppealsParams {
     per_page: Option<String>,
     /// `true`: only open cases past a deadline they have not met.
     overdue: Option<bool>,
+    /// Submitted on or after this day (YYYY-MM-DD, Shanghai).
+    from: Option<String>,
+    /// Submitted on or before this day (YYYY-MM-DD, Shanghai).
+    to: Option<String>,
 }
 
 /// An action on an appeal.
@@ -275,7 +279,6 @@ pub async fn list_appeals(
     Query(p): Query<AppealsParams>,
 ) -> Result<Json<AppealListDto>, AppError> {
     let user = ctx.user()?;
-    let scope = scope_of(user).ok_or_else(AppError::forbidden)?;
     let page = parse_opt_id(p.page.as_deref(), "page")?.unwrap_or(1);
     let per_page = parse_opt_id(p.per_page.as_deref(), "per_page")?.unwrap_or(20);
     if page < 1 {
@@ -284,22 +287,18 @@ pub async fn list_appeals(
     if !(1..=100).contains(&per_page) {
         return Err(AppError::invalid_param("per_page"));
     }
-    let status = match p.status.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
-        Some(s) => Some(AppealStatus::parse(s).ok_or_else(|| AppError::invalid_param("status"))?),
-        None => None,
-    };
-    let q = AppealQuery {
-        scope,
-        status,
-        category: p.category.filter(|c| !c.trim().is_empty()),
-        village_id: parse_opt_id(p.village.as_deref(), "village")?,
-        text: p.q.filter(|t| !t.trim().is_empty()),
-        due_before: p.overdue.unwrap_or(false).then(chrono::Utc::now),
-        page,
-        per_page,
-    };
-    let found = state.store.search_appeals(&q).await?;
+    let q = crate::appeals::ListFilters {
+        q: p.q.as_deref(),
+        status: p.status.as_deref(),
+        category: p.category.as_deref(),
+        village: p.village.as_deref(),
+        overdue: p.overdue.unwrap_or(false),
+        from: p.from.as_deref(),
+        to: p.to.as_deref(),
+    }
+    .query(user, page, per_page)?;
     let resident = user.role == Role::Resident;
+    let found = crate::appeals::find(&state, &q, !resident).await?;
     Ok(Json(AppealListDto {
         appeals: found
             .appeals
@@ -485,9 +484,8 @@ async fn rates_for(state: &AppState, ctx: &Ctx, p: &StatsParams) -> Result<Stats
     if to < from {
         return Err(AppError::invalid_param("to"));
     }
-    let start = yongxin_domain::calendar::end_of_day(from - chrono::Duration::days(1))
-        + chrono::Duration::seconds(1);
-    let end = yongxin_domain::calendar::end_of_day(to) + chrono::Duration::seconds(1);
+    let start = yongxin_domain::calendar::start_of_day(from);
+    let end = yongxin_domain::calendar::start_of_day(to + chrono::Duration::days(1));
     let rows = state
         .store
         .appeal_stats(group, start, end, chrono::Utc::now())

@@ -7,9 +7,10 @@ use chrono::Utc;
 use yongxin_domain::appeal::{
     check_text, AppealAction, AppealError, AppealStatus, Channel, Rating, Urgency,
 };
+use yongxin_domain::calendar::start_of_day;
 use yongxin_domain::catalogue::{AnswerError, Category};
 use yongxin_domain::{Phone, Role};
-use yongxin_store::{Appeal, AppealScope, NewAppeal, User};
+use yongxin_store::{Appeal, AppealPage, AppealQuery, AppealScope, NewAppeal, User};
 
 use crate::context::Ctx;
 use crate::error::AppError;
@@ -59,6 +60,89 @@ pub fn scope_of(user: &User) -> Option<AppealScope> {
             household_id: user.household_id,
         }),
     }
+}
+
+/// The list filters every channel offers (pages, JSON API, export), as the user typed them.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct ListFilters<'a> {
+    /// Words to search for.
+    pub q: Option<&'a str>,
+    /// Status code.
+    pub status: Option<&'a str>,
+    /// Category code.
+    pub category: Option<&'a str>,
+    /// Village id.
+    pub village: Option<&'a str>,
+    /// Only open cases past a deadline they have not met.
+    pub overdue: bool,
+    /// First day of the period (YYYY-MM-DD, Shanghai).
+    pub from: Option<&'a str>,
+    /// Last day of the period, included.
+    pub to: Option<&'a str>,
+}
+
+fn given(v: Option<&str>) -> Option<&str> {
+    v.map(str::trim).filter(|v| !v.is_empty())
+}
+
+impl ListFilters<'_> {
+    /// The query within what `user` sees.
+    pub fn query(&self, user: &User, page: i64, per_page: i64) -> Result<AppealQuery, AppError> {
+        let scope = scope_of(user).ok_or_else(AppError::forbidden)?;
+        let status = match given(self.status) {
+            Some(s) => {
+                Some(AppealStatus::parse(s).ok_or_else(|| AppError::invalid_param("status"))?)
+            }
+            None => None,
+        };
+        let day = |v: Option<&str>, name: &str| match given(v) {
+            None => Ok(None),
+            Some(s) => chrono::NaiveDate::parse_from_str(s, "%Y-%m-%d")
+                .map(Some)
+                .map_err(|_| AppError::invalid_param(name)),
+        };
+        let from = day(self.from, "from")?;
+        let to = day(self.to, "to")?;
+        if let (Some(f), Some(t)) = (from, to) {
+            if t < f {
+                return Err(AppError::invalid_param("to"));
+            }
+        }
+        Ok(AppealQuery {
+            scope,
+            status,
+            category: given(self.category).map(str::to_owned),
+            village_id: crate::pages::registry::parse_opt_id(self.village, "village")?,
+            text: given(self.q).map(str::to_owned),
+            due_before: self.overdue.then(Utc::now),
+            created_from: from.map(start_of_day),
+            created_before: to.map(|t| start_of_day(t + chrono::Duration::days(1))),
+            page,
+            per_page,
+        })
+    }
+}
+
+/// Finds appeals: ranked by the full-text index when there is text to search for and the index
+/// is built, otherwise (and if the index fails) by the database, newest first. `staff` searches
+/// internal notes too.
+pub async fn find(state: &AppState, q: &AppealQuery, staff: bool) -> Result<AppealPage, AppError> {
+    if let Some(index) = &state.search {
+        match index.search(q, staff).await {
+            Ok(Some(hits)) => {
+                let appeals = state.store.appeals_by_ids(&hits.ids).await?;
+                return Ok(AppealPage {
+                    appeals,
+                    total: hits.total,
+                    page: q.page,
+                    per_page: q.per_page,
+                });
+            }
+            Ok(None) => {}
+            Err(e) => tracing::warn!(error = %e, "search index failed; asking the database"),
+        }
+    }
+    Ok(state.store.search_appeals(q).await?)
 }
 
 /// Whether an appeal is within what a user sees.
@@ -291,6 +375,7 @@ pub async fn intake(
             },
         )
         .await?;
+    state.nudge_search();
     Ok(appeal)
 }
 
@@ -419,7 +504,10 @@ pub async fn act(
         .act_on_appeal(&user.username, id, action, state.settings.appeal_policy)
         .await?
     {
-        Ok(a) => Ok(a),
+        Ok(a) => {
+            state.nudge_search();
+            Ok(a)
+        }
         Err(e) => Err(lifecycle_error(&e, c)),
     }
 }

@@ -201,8 +201,15 @@ pub async fn auto_close(
     Ok(closed)
 }
 
+/// How often the search index looks for changes made through other nodes (changes made through
+/// this one wake it at once): with the time to index them, a case is findable within 2 seconds.
+pub const SEARCH_FOLLOW_EVERY: std::time::Duration = std::time::Duration::from_millis(700);
+
 /// Runs the background work every `every` until the process ends.
 pub fn spawn(state: AppState, sender: Arc<dyn MessageSender>, every: std::time::Duration) {
+    if let Some(index) = state.search.clone() {
+        tokio::spawn(index.follow(state.store.clone(), SEARCH_FOLLOW_EVERY));
+    }
     tokio::spawn(async move {
         let mut tick = tokio::time::interval(every);
         loop {

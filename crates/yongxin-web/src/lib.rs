@@ -76,6 +76,8 @@ pub struct AppState {
     /// The service catalogue as last read, and when; every intake needs it, so it is read from the
     /// database at most once a minute (a change reaches every node within that minute).
     catalogue: Arc<std::sync::RwLock<Option<(std::time::Instant, CatalogueEntries)>>>,
+    /// This node's full-text index of appeals; without one, text searches ask the database.
+    pub search: Option<yongxin_search::AppealIndex>,
 }
 
 /// Categories with whether each is active, in display order.
@@ -90,6 +92,20 @@ impl AppState {
             metrics: Arc::new(metrics::Metrics::default()),
             calendar: Arc::new(std::sync::RwLock::new(WorkingCalendar::official())),
             catalogue: Arc::new(std::sync::RwLock::new(None)),
+            search: None,
+        }
+    }
+
+    /// The same state with a full-text index (kept current by [`background::spawn`]).
+    pub fn with_search(mut self, index: yongxin_search::AppealIndex) -> Self {
+        self.search = Some(index);
+        self
+    }
+
+    /// Tells the index follower that this node just changed an appeal.
+    pub fn nudge_search(&self) {
+        if let Some(index) = &self.search {
+            index.nudge();
         }
     }
 

@@ -118,6 +118,8 @@ async fn main() {
         village_id: None,
         text: None,
         due_before: None,
+        created_from: None,
+        created_before: None,
         page: 1,
         per_page: 1,
     };

@@ -31,6 +31,9 @@ pub struct Config {
     pub appeal_auto_close_days: i64,
     /// HTTP SMS gateway URL template with {phone}, {text} and {id}; unset: messages go to the log.
     pub sms_gateway_url: Option<String>,
+    /// Directory of this node's full-text index (derived data; default beside the SQLite file,
+    /// or `yongxin-search` in the working directory with PostgreSQL).
+    pub search_dir: Option<String>,
 }
 
 impl Default for Config {
@@ -46,6 +49,7 @@ impl Default for Config {
             appeal_reopen_limit: 2,
             appeal_auto_close_days: 7,
             sms_gateway_url: None,
+            search_dir: None,
         }
     }
 }
@@ -54,7 +58,7 @@ impl Default for Config {
 pub const EXAMPLE: &str = r#"# yongxin.toml: every key is optional; the values shown are the defaults.
 # Environment variables override the file: YONGXIN_DATABASE_URL, YONGXIN_LISTEN, YONGXIN_LANG,
 # YONGXIN_SECURE_COOKIES, YONGXIN_SESSION_HOURS, YONGXIN_MAX_UPLOAD_MB, YONGXIN_LOG,
-# YONGXIN_APPEAL_REOPEN_LIMIT.
+# YONGXIN_APPEAL_REOPEN_LIMIT, YONGXIN_SEARCH_DIR.
 
 # Where data is kept: sqlite://PATH (one file, the default kind) or postgres://USER@HOST/DB.
 # database_url = "sqlite://yongxin.db"
@@ -87,6 +91,11 @@ appeal_auto_close_days = 7
 # Residents' notifications go out through an HTTP SMS gateway: a URL whose {phone}, {text} and {id}
 # are filled in (any 2xx answer counts as sent). Unset, every notification is written to the log.
 # sms_gateway_url = "http://10.1.1.5/sms/send?to={phone}&msg={text}&ref={id}"
+
+# This node's full-text index of appeals: derived data, rebuilt from the database when missing
+# (`yongxin search reindex`). Each app node keeps its own. Default: beside the SQLite file
+# (yongxin.db.search), or ./yongxin-search with PostgreSQL.
+# search_dir = "/var/lib/yongxin/search"
 "#;
 
 impl Config {
@@ -146,6 +155,9 @@ impl Config {
         if let Some(v) = get("YONGXIN_SMS_GATEWAY_URL") {
             self.sms_gateway_url = Some(v);
         }
+        if let Some(v) = get("YONGXIN_SEARCH_DIR") {
+            self.search_dir = Some(v);
+        }
         if let Some(v) = get("YONGXIN_APPEAL_REOPEN_LIMIT") {
             self.appeal_reopen_limit = v
                 .parse()
@@ -185,6 +197,25 @@ impl Config {
             ),
             None => std::sync::Arc::new(yongxin_web::background::LogSender),
         })
+    }
+
+    /// Where this node keeps its full-text index.
+    pub fn search_dir(&self) -> std::path::PathBuf {
+        if let Some(dir) = &self.search_dir {
+            return dir.into();
+        }
+        match self
+            .database_url
+            .as_deref()
+            .map(crate::database::DatabaseUrl::parse)
+        {
+            Some(Ok(crate::database::DatabaseUrl::Sqlite(url))) => {
+                let path = url.trim_start_matches("sqlite://");
+                let path = path.split('?').next().unwrap_or(path);
+                format!("{path}.search").into()
+            }
+            _ => "yongxin-search".into(),
+        }
     }
 
     /// Settings for the web crate.

@@ -41,6 +41,8 @@ enum Command {
     Audit(cmd::audit::Args),
     /// Manage users.
     User(cmd::user::Args),
+    /// The full-text index of appeals.
+    Search(cmd::search::Args),
     /// Configuration helpers.
     Config(cmd::config::Args),
 }
@@ -71,6 +73,7 @@ fn main() -> ExitCode {
             Command::Export(args) => cmd::export::run(&config, args).await,
             Command::Audit(args) => cmd::audit::run(&config, args).await,
             Command::User(args) => cmd::user::run(&config, args).await,
+            Command::Search(args) => cmd::search::run(&config, args).await,
             Command::Config(args) => cmd::config::run(args),
         }
     });

@@ -286,6 +286,12 @@ struct AppealsPage {
     rows: Vec<AppealRow>,
     statuses: Vec<(&'static str, String)>,
     status: String,
+    categories: Vec<(String, String)>,
+    category: String,
+    villages: Vec<(String, String)>,
+    village: String,
+    from: String,
+    to: String,
     q: String,
     total: i64,
     page: i64,
@@ -304,37 +310,45 @@ pub struct ListQuery {
     category: Option<String>,
     village: Option<String>,
     overdue: Option<String>,
+    from: Option<String>,
+    to: Option<String>,
     page: Option<String>,
 }
 
 impl ListQuery {
-    fn to_query(&self, user: &User, page: i64, per_page: i64) -> Result<AppealQuery, AppError> {
-        let scope = scope_of(user).ok_or_else(AppError::forbidden)?;
-        let status = match self
-            .status
-            .as_deref()
-            .map(str::trim)
-            .filter(|s| !s.is_empty())
-        {
-            Some(s) => {
-                Some(AppealStatus::parse(s).ok_or_else(|| AppError::invalid_param("status"))?)
+    /// The list (or `path`) with these filters at another page.
+    fn href(&self, path: &str, page: i64) -> String {
+        let mut s = format!("{path}?page={page}");
+        for (name, value) in [
+            ("q", &self.q),
+            ("status", &self.status),
+            ("category", &self.category),
+            ("village", &self.village),
+            ("overdue", &self.overdue),
+            ("from", &self.from),
+            ("to", &self.to),
+        ] {
+            if let Some(v) = value.as_deref().map(str::trim).filter(|v| !v.is_empty()) {
+                s.push_str(&format!("&{name}={}", percent_encode(v)));
             }
-            None => None,
-        };
-        Ok(AppealQuery {
-            scope,
-            status,
-            category: self.category.clone().filter(|c| !c.trim().is_empty()),
-            village_id: parse_opt_id(self.village.as_deref(), "village")?,
-            text: self.q.clone().filter(|t| !t.trim().is_empty()),
-            due_before: self
+        }
+        s
+    }
+
+    fn to_query(&self, user: &User, page: i64, per_page: i64) -> Result<AppealQuery, AppError> {
+        crate::appeals::ListFilters {
+            q: self.q.as_deref(),
+            status: self.status.as_deref(),
+            category: self.category.as_deref(),
+            village: self.village.as_deref(),
+            overdue: self
                 .overdue
                 .as_deref()
-                .is_some_and(|v| v == "1" || v == "true")
-                .then(chrono::Utc::now),
-            page,
-            per_page,
-        })
+                .is_some_and(|v| v == "1" || v == "true"),
+            from: self.from.as_deref(),
+            to: self.to.as_deref(),
+        }
+        .query(user, page, per_page)
     }
 }
 
@@ -348,7 +362,7 @@ pub async fn list(
     let page = parse_opt_id(p.page.as_deref(), "page")?.unwrap_or(1).max(1);
     let q = p.to_query(user, page, 20)?;
     let status = q.status;
-    let found = state.store.search_appeals(&q).await?;
+    let found = crate::appeals::find(&state, &q, user.role != Role::Resident).await?;
     let cats = state.categories().await?;
     let c = Chrome::new(
         &ctx,
@@ -374,19 +388,13 @@ pub async fn list(
         })
         .collect();
     let pages = ((found.total + 19) / 20).max(1);
-    let href = |n: i64| {
-        let mut s = format!("/appeals?page={n}");
-        if q.due_before.is_some() {
-            s.push_str("&overdue=1");
-        }
-        if let Some(st) = status {
-            s.push_str(&format!("&status={}", st.code()));
-        }
-        if let Some(t) = &q.text {
-            s.push_str(&format!("&q={}", percent_encode(t)));
-        }
-        s
-    };
+    let villages = state
+        .store
+        .villages()
+        .await?
+        .into_iter()
+        .map(|v| (v.id.to_string(), v.name))
+        .collect();
     render(&AppealsPage {
         statuses: AppealStatus::ALL
             .iter()
@@ -398,15 +406,24 @@ pub async fn list(
             })
             .collect(),
         status: status.map(|s| s.code().to_owned()).unwrap_or_default(),
+        categories: cats
+            .iter()
+            .map(|(cat, _)| (cat.code.clone(), category_name(cat, ctx.lang)))
+            .collect(),
+        category: q.category.clone().unwrap_or_default(),
+        villages,
+        village: q.village_id.map(|v| v.to_string()).unwrap_or_default(),
+        from: p.from.clone().unwrap_or_default(),
+        to: p.to.clone().unwrap_or_default(),
         q: q.text.clone().unwrap_or_default(),
         rows,
         total: found.total,
         page,
         pages,
-        prev_href: (page > 1).then(|| href(page - 1)),
-        next_href: (page < pages).then(|| href(page + 1)),
+        prev_href: (page > 1).then(|| p.href("/appeals", page - 1)),
+        next_href: (page < pages).then(|| p.href("/appeals", page + 1)),
         overdue: q.due_before.is_some(),
-        export_href: href(1).replacen("/appeals?page=1", "/appeals/export.xlsx?page=1", 1),
+        export_href: p.href("/appeals/export.xlsx", 1),
         c,
     })
 }
@@ -764,10 +781,8 @@ pub async fn export(
     .collect::<Vec<_>>()];
     let mut page = 1;
     loop {
-        let found = state
-            .store
-            .search_appeals(&p.to_query(user, page, 500)?)
-            .await?;
+        let q = p.to_query(user, page, 500)?;
+        let found = crate::appeals::find(&state, &q, user.role != Role::Resident).await?;
         let done = found.appeals.len() < 500 || page >= 200;
         for a in found.appeals {
             table.push(vec![
@@ -839,6 +854,8 @@ pub async fn supervision(State(state): State<AppState>, ctx: Ctx) -> Result<Resp
         village_id: None,
         text: None,
         due_before: Some(horizon),
+        created_from: None,
+        created_before: None,
         page: 1,
         per_page: 500,
     };
@@ -1097,6 +1114,8 @@ pub async fn public_list(
         village_id: None,
         text: None,
         due_before: None,
+        created_from: None,
+        created_before: None,
         page,
         per_page: 50,
     };

@@ -6,5 +6,6 @@ pub mod demo;
 pub mod export;
 pub mod import;
 pub mod migrate;
+pub mod search;
 pub mod serve;
 pub mod user;

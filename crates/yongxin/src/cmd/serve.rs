@@ -41,7 +41,8 @@ pub async fn serve(
         .await
         .with_context(|| format!("cannot listen on {listen}"))?;
     on_bound(listener.local_addr()?);
-    let state = AppState::new(store, config.web_settings());
+    let state = AppState::new(store, config.web_settings())
+        .with_search(crate::cmd::search::open_index(config)?);
     state.refresh_calendar().await?;
     yongxin_web::background::spawn(
         state.clone(),

@@ -92,6 +92,7 @@ async fn an_appeal_goes_from_intake_to_a_satisfied_rating(app: TestApp) {
     assert!(staff_view["events"].to_string().contains("内部记录"));
     let mine = json(&resident, app.url("/api/v1/appeals")).await;
     assert_eq!(mine["total"], 1);
+    app.search_caught_up().await;
     let closed = json(&staff, app.url("/api/v1/appeals?status=closed&q=噪音")).await;
     assert_eq!(closed["total"], 1);
     assert!(app.store.verify_audit().await.unwrap().is_ok());
@@ -288,6 +289,8 @@ fn all() -> yongxin_store::AppealQuery {
         village_id: None,
         text: None,
         due_before: None,
+        created_from: None,
+        created_before: None,
         page: 1,
         per_page: 10,
     }

@@ -336,3 +336,33 @@ async fn acknowledged_writes_survive_kill_9() {
     assert!(text(&std::fs::read(dir.path().join("after.csv")).unwrap()).contains("KILL-1,东坞村"));
     assert!(yongxin(&db, &["audit", "verify"]).status.success());
 }
+
+#[test]
+fn search_reindex_rebuilds_the_index_and_refuses_one_in_use() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_yongxin"))
+        .args(["demo", "--no-serve", "--appeals", "300", "--data-dir"])
+        .arg(dir.path())
+        .env_remove("YONGXIN_DATABASE_URL")
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let db = format!("sqlite://{}", dir.path().join("yongxin.db").display());
+    let out = yongxin(&db, &["search", "reindex"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stdout).contains("indexed 300 appeals"),
+        "{}",
+        text(&out.stdout)
+    );
+    // The default place is beside the database file; a server holding it keeps others out.
+    let held = yongxin_search::AppealIndex::open(&dir.path().join("yongxin.db.search")).unwrap();
+    assert_eq!(held.len(), 300);
+    let out = yongxin(&db, &["search", "reindex"]);
+    assert!(!out.status.success());
+    assert!(
+        text(&out.stderr).contains("in use by another process"),
+        "{}",
+        text(&out.stderr)
+    );
+}

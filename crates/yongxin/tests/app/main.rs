@@ -5,5 +5,6 @@
 
 mod appeals;
 mod cli;
+mod search;
 mod support;
 mod web;

@@ -6,6 +6,7 @@ use reqwest::redirect::Policy;
 use reqwest::{Client, Response};
 use yongxin_domain::demo::{generate, DemoSize, DemoSubdistrict};
 use yongxin_domain::Role;
+use yongxin_search::AppealIndex;
 use yongxin_store::Store;
 use yongxin_store_postgres::PostgresStore;
 use yongxin_store_sqlite::SqliteStore;
@@ -28,21 +29,58 @@ pub struct TestApp {
     pub base: String,
     pub store: Arc<dyn Store>,
     pub demo: DemoSubdistrict,
+    /// This node's full-text index.
+    pub search: AppealIndex,
+    /// How to open another connection to the same database (another app node).
+    database: Database,
+}
+
+#[derive(Clone)]
+enum Database {
+    Sqlite(String),
+    Postgres { url: String, schema: String },
+}
+
+impl Database {
+    async fn open(&self) -> Arc<dyn Store> {
+        match self {
+            Database::Sqlite(url) => Arc::new(SqliteStore::open(url, false).await.unwrap()),
+            Database::Postgres { url, schema } => Arc::new(
+                PostgresStore::open_in_schema(url, Some(schema))
+                    .await
+                    .unwrap(),
+            ),
+        }
+    }
+}
+
+/// Serves a store on port 0 with its own index directory, as one app node; returns the address.
+async fn serve_node(store: Arc<dyn Store>) -> (String, AppealIndex) {
+    let dir = tempfile::tempdir().unwrap().keep();
+    let search = AppealIndex::open(&dir.join("search")).unwrap();
+    tokio::spawn(
+        search
+            .clone()
+            .follow(store.clone(), yongxin_web::background::SEARCH_FOLLOW_EVERY),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    let state = AppState::new(store, WebSettings::default()).with_search(search.clone());
+    tokio::spawn(yongxin_web::serve(listener, yongxin_web::router(state)));
+    (base, search)
 }
 
 impl TestApp {
     /// A fresh database with the small demo, served on port 0; `None` when the backend is not
     /// available here (PostgreSQL without its variable).
     pub async fn spawn(backend: Backend) -> Option<TestApp> {
-        let store: Arc<dyn Store> = match backend {
+        let (store, database): (Arc<dyn Store>, Database) = match backend {
             Backend::Sqlite => {
                 let dir = tempfile::tempdir().unwrap().keep();
-                let s =
-                    SqliteStore::open(&format!("sqlite://{}", dir.join("app.db").display()), true)
-                        .await
-                        .unwrap();
+                let url = format!("sqlite://{}", dir.join("app.db").display());
+                let s = SqliteStore::open(&url, true).await.unwrap();
                 s.migrate().await.unwrap();
-                Arc::new(s)
+                (Arc::new(s), Database::Sqlite(url))
             }
             Backend::Postgres => {
                 let Ok(url) = std::env::var("YONGXIN_TEST_POSTGRES_URL") else {
@@ -50,7 +88,11 @@ impl TestApp {
                     return None;
                 };
                 let s = PostgresStore::open_for_test(&url).await.unwrap();
-                Arc::new(s)
+                let schema: String = sqlx::query_scalar("SELECT current_schema()")
+                    .fetch_one(s.pool())
+                    .await
+                    .unwrap();
+                (Arc::new(s), Database::Postgres { url, schema })
             }
         };
         let demo = generate(7, DemoSize::SMALL);
@@ -60,11 +102,41 @@ impl TestApp {
         yongxin_store::demo::ensure_catalogue(&*store)
             .await
             .unwrap();
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let base = format!("http://{}", listener.local_addr().unwrap());
-        let app = yongxin_web::router(AppState::new(store.clone(), WebSettings::default()));
-        tokio::spawn(yongxin_web::serve(listener, app));
-        Some(TestApp { base, store, demo })
+        let (base, search) = serve_node(store.clone()).await;
+        Some(TestApp {
+            base,
+            store,
+            demo,
+            search,
+            database,
+        })
+    }
+
+    /// Waits until this node's index has followed the audit chain to its head.
+    pub async fn search_caught_up(&self) {
+        let head = self.store.audit_head().await.unwrap().map_or(0, |h| h.0);
+        let started = std::time::Instant::now();
+        while !(self.search.is_ready() && self.search.indexed_through() >= Some(head)) {
+            assert!(
+                started.elapsed() < std::time::Duration::from_secs(60),
+                "index stuck at {:?} of {head}",
+                self.search.indexed_through()
+            );
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+    }
+
+    /// Another app node on the same database, with its own connections and index.
+    pub async fn another_node(&self) -> TestApp {
+        let store = self.database.open().await;
+        let (base, search) = serve_node(store.clone()).await;
+        TestApp {
+            base,
+            store,
+            demo: self.demo.clone(),
+            search,
+            database: self.database.clone(),
+        }
     }
 
     pub fn url(&self, path: &str) -> String {
