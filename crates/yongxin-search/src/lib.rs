@@ -579,6 +579,14 @@ impl Inner {
         if let Some(s) = q.status {
             must.push((Occur::Must, term_text(f.status, s.code())));
         }
+        if !q.statuses.is_empty() {
+            let any = q
+                .statuses
+                .iter()
+                .map(|s| term_text(f.status, s.code()))
+                .collect();
+            must.push((Occur::Must, any_of(any)));
+        }
         if let Some(c) = &q.category {
             must.push((Occur::Must, term_text(f.category, c)));
         }

@@ -173,6 +173,8 @@ pub struct AppealQuery {
     pub scope: AppealScope,
     /// Only this status.
     pub status: Option<AppealStatus>,
+    /// Only these statuses (none: any).
+    pub statuses: Vec<AppealStatus>,
     /// Only this category.
     pub category: Option<String>,
     /// Only this village.
@@ -301,4 +303,19 @@ pub struct SupervisionNotice {
     pub answered_at: Option<DateTime<Utc>>,
     /// The answer.
     pub answer: Option<String>,
+}
+
+/// An Open311 client and its API key (kept only as a hash).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Open311Key {
+    /// Id.
+    pub id: i64,
+    /// The client's name, as the administrator gave it.
+    pub name: String,
+    /// Who issued it.
+    pub created_by: String,
+    /// When.
+    pub created_at: DateTime<Utc>,
+    /// When it was revoked; a revoked key is refused.
+    pub revoked_at: Option<DateTime<Utc>>,
 }

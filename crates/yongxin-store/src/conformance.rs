@@ -820,6 +820,7 @@ pub async fn appeal_searches_respect_scope_and_filters(store: Arc<dyn Store>) {
     let q = |scope: AppealScope| AppealQuery {
         scope,
         status: None,
+        statuses: Vec::new(),
         category: None,
         village_id: None,
         text: None,
@@ -931,6 +932,7 @@ pub async fn imported_histories_are_replayed_through_the_lifecycle(store: Arc<dy
     let q = |status: Option<AppealStatus>| AppealQuery {
         scope: AppealScope::All,
         status,
+        statuses: Vec::new(),
         category: None,
         village_id: None,
         text: None,

@@ -209,6 +209,19 @@ pub trait Store: Send + Sync + 'static {
     ) -> StoreResult<Vec<yongxin_domain::hot::CaseMark>>;
     /// A page of appeals, newest first.
     async fn search_appeals(&self, query: &AppealQuery) -> StoreResult<AppealPage>;
+    /// Issues an Open311 API key for a client (the caller keeps the key, the store its hash).
+    async fn create_open311_key(
+        &self,
+        actor: &str,
+        name: &str,
+        key_hash: &str,
+    ) -> StoreResult<Open311Key>;
+    /// Every Open311 key, newest first.
+    async fn open311_keys(&self) -> StoreResult<Vec<Open311Key>>;
+    /// The unrevoked key with this hash.
+    async fn open311_key(&self, key_hash: &str) -> StoreResult<Option<Open311Key>>;
+    /// Revokes a key.
+    async fn revoke_open311_key(&self, actor: &str, id: i64) -> StoreResult<()>;
     /// Appeals touched by audit entries after `after_seq`, in order of first touch, and the
     /// sequence and hash of the last entry read (`None` when there was nothing after it). The
     /// chain is appended in commit order on both backends, so a reader following it misses no

@@ -251,6 +251,7 @@ pub async fn create_appeal(
         contact_name: body.contact_name,
         contact_phone: body.contact_phone,
         household_id: body.household_id,
+        client: None,
     };
     let appeal = intake(&state, &ctx, input, Channel::Api).await?;
     // A new case's history is its submission, written with it; no need to read it back.

@@ -44,6 +44,8 @@ pub struct IntakeInput {
     pub contact_phone: Option<String>,
     /// Household key, for desk entry on behalf of a registered household.
     pub household_id: Option<i64>,
+    /// The Open311 client that relays it (channel `open311`, recorded as `open311:NAME`).
+    pub client: Option<String>,
 }
 
 /// Which appeals a user sees.
@@ -111,6 +113,7 @@ impl ListFilters<'_> {
         Ok(AppealQuery {
             scope,
             status,
+            statuses: Vec::new(),
             category: given(self.category).map(str::to_owned),
             village_id: crate::pages::registry::parse_opt_id(self.village, "village")?,
             text: given(self.q).map(str::to_owned),
@@ -258,7 +261,7 @@ pub async fn intake(
         None => Urgency::Normal,
         Some(u) => Urgency::parse(u).ok_or_else(|| AppError::invalid_param("urgency"))?,
     };
-    let user = ctx.user.as_ref();
+    let user = ctx.user.as_ref().filter(|_| input.client.is_none());
     let channel = match (
         user.map(|u| u.role),
         input
@@ -271,6 +274,7 @@ pub async fn intake(
             Channel::parse(ch).ok_or_else(|| AppError::invalid_param("channel"))?
         }
         (Some(Role::Resident), _) => Channel::Web,
+        (None, _) if input.client.is_some() => Channel::Open311,
         (None, _) => Channel::Anonymous,
         _ => default_channel,
     };
@@ -339,11 +343,11 @@ pub async fn intake(
     }
     let now = Utc::now();
     let due = category.deadlines(urgency, now, &state.calendar());
-    let actor = ctx
-        .user
-        .as_ref()
-        .map(|u| u.username.clone())
-        .unwrap_or_else(|| format!("anonymous:{}", phone.masked()));
+    let actor = match (&input.client, user) {
+        (Some(client), _) => format!("open311:{client}"),
+        (None, Some(u)) => u.username.clone(),
+        (None, None) => format!("anonymous:{}", phone.masked()),
+    };
     let appeal = state
         .store
         .create_appeal(

@@ -50,6 +50,21 @@ impl AppError {
     }
 
     /// The form's CSRF token is missing or wrong.
+    /// 403 for an Open311 request without a valid API key.
+    pub fn open311_key() -> Self {
+        Self::new(StatusCode::FORBIDDEN, "open311_key")
+    }
+
+    /// 404 for a service code that is not in the catalogue.
+    pub fn unknown_service(code: &str) -> Self {
+        Self::new(StatusCode::NOT_FOUND, "unknown_service").with("code", code.to_owned())
+    }
+
+    /// 404 for a service request (case number) that does not exist.
+    pub fn unknown_request(number: &str) -> Self {
+        Self::new(StatusCode::NOT_FOUND, "unknown_request").with("number", number.to_owned())
+    }
+
     pub fn csrf() -> Self {
         Self::new(StatusCode::FORBIDDEN, "csrf")
     }
@@ -134,6 +149,9 @@ pub async fn render_errors(req: Request, next: Next) -> Response {
     // The context middleware runs inside this one and leaves its findings on the response.
     let ctx = res.extensions().get::<Ctx>().cloned().unwrap_or_default();
     let catalog = ctx.lang.catalog();
+    if path.starts_with("/open311/") {
+        return crate::open311::error_response(&path, err.status, err.message(catalog));
+    }
     if wants_json {
         let body =
             serde_json::json!({ "error": { "code": err.code, "message": err.message(catalog) } });

@@ -14,6 +14,7 @@ pub mod context;
 pub mod error;
 pub mod i18n;
 pub mod metrics;
+pub mod open311;
 pub mod pages;
 pub mod roster_io;
 
@@ -192,6 +193,14 @@ pub fn router(state: AppState) -> Router {
         )
         .route("/public/appeals", get(pages::appeals::public_list))
         .route(
+            "/admin/open311",
+            get(pages::open311_keys::show).post(pages::open311_keys::add),
+        )
+        .route(
+            "/admin/open311/{id}/revoke",
+            post(pages::open311_keys::revoke),
+        )
+        .route(
             "/admin/calendar",
             get(pages::calendar::show).post(pages::calendar::load),
         )
@@ -207,6 +216,7 @@ pub fn router(state: AppState) -> Router {
         )
         .route("/admin/export", get(pages::admin::export))
         .merge(api::routes())
+        .merge(open311::routes())
         .route("/healthz", get(metrics::healthz))
         .route("/metrics", get(metrics::render))
         .route("/static/{file}", get(pages::assets::asset))

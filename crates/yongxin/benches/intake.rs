@@ -114,6 +114,7 @@ async fn main() {
     let q = AppealQuery {
         scope: AppealScope::All,
         status: None,
+        statuses: Vec::new(),
         category: None,
         village_id: None,
         text: None,

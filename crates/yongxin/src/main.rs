@@ -43,6 +43,8 @@ enum Command {
     User(cmd::user::Args),
     /// The full-text index of appeals.
     Search(cmd::search::Args),
+    /// Open311 GeoReport v2 client keys.
+    Open311(cmd::open311::Args),
     /// Configuration helpers.
     Config(cmd::config::Args),
 }
@@ -74,6 +76,7 @@ fn main() -> ExitCode {
             Command::Audit(args) => cmd::audit::run(&config, args).await,
             Command::User(args) => cmd::user::run(&config, args).await,
             Command::Search(args) => cmd::search::run(&config, args).await,
+            Command::Open311(args) => cmd::open311::run(&config, args).await,
             Command::Config(args) => cmd::config::run(args),
         }
     });

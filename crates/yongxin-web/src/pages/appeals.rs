@@ -850,6 +850,7 @@ pub async fn supervision(State(state): State<AppState>, ctx: Ctx) -> Result<Resp
     let q = AppealQuery {
         scope: scope_of(user).ok_or_else(AppError::forbidden)?,
         status: None,
+        statuses: Vec::new(),
         category: None,
         village_id: None,
         text: None,
@@ -1110,6 +1111,7 @@ pub async fn public_list(
     let q = AppealQuery {
         scope: yongxin_store::AppealScope::All,
         status: None,
+        statuses: Vec::new(),
         category: None,
         village_id: None,
         text: None,

@@ -7,6 +7,7 @@ pub mod assets;
 pub mod calendar;
 pub mod categories;
 pub mod home;
+pub mod open311_keys;
 pub mod registry;
 pub mod session;
 
@@ -122,6 +123,7 @@ impl Chrome {
                     ("/admin/import", "nav.import"),
                     ("/admin/calendar", "nav.calendar"),
                     ("/admin/categories", "nav.categories"),
+                    ("/admin/open311", "nav.open311"),
                 ]);
             }
         } else {

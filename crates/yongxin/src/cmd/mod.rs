@@ -6,6 +6,7 @@ pub mod demo;
 pub mod export;
 pub mod import;
 pub mod migrate;
+pub mod open311;
 pub mod search;
 pub mod serve;
 pub mod user;

@@ -285,6 +285,7 @@ fn all() -> yongxin_store::AppealQuery {
     yongxin_store::AppealQuery {
         scope: yongxin_store::AppealScope::All,
         status: None,
+        statuses: Vec::new(),
         category: None,
         village_id: None,
         text: None,

@@ -366,3 +366,28 @@ fn search_reindex_rebuilds_the_index_and_refuses_one_in_use() {
         text(&out.stderr)
     );
 }
+
+#[test]
+fn open311_keys_are_issued_listed_and_revoked() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = demo(dir.path());
+    let out = yongxin(&db, &["open311", "key", "add", "12345 hotline"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let stdout = text(&out.stdout);
+    let key = stdout.lines().last().unwrap();
+    assert_eq!(key.len(), 64, "{stdout}");
+    assert!(key.chars().all(|c| c.is_ascii_hexdigit()));
+    let out = yongxin(&db, &["open311", "key", "list"]);
+    let listed = text(&out.stdout);
+    assert!(
+        listed.contains("12345 hotline") && listed.contains("active"),
+        "{listed}"
+    );
+    assert!(!listed.contains(key), "keys are never shown again");
+    let id = listed.split('\t').next().unwrap();
+    let out = yongxin(&db, &["open311", "key", "revoke", id]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(text(&yongxin(&db, &["open311", "key", "list"]).stdout).contains("revoked"));
+    let out = yongxin(&db, &["open311", "key", "add", " "]);
+    assert!(!out.status.success());
+}

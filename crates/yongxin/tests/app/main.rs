@@ -5,6 +5,7 @@
 
 mod appeals;
 mod cli;
+mod open311;
 mod search;
 mod support;
 mod web;

@@ -36,10 +36,11 @@ async fn load_demo_appeals(app: &TestApp, count: usize) {
     .unwrap();
 }
 
-fn query(scope: AppealScope, text: Option<&str>) -> AppealQuery {
+pub fn query(scope: AppealScope, text: Option<&str>) -> AppealQuery {
     AppealQuery {
         scope,
         status: None,
+        statuses: Vec::new(),
         category: None,
         village_id: None,
         text: text.map(str::to_owned),

@@ -189,6 +189,24 @@ async fn every_route_answers_every_role_as_intended(app: TestApp) {
             Expect::SignIn,
         ),
         (
+            "/admin/open311",
+            vec![Role::Admin],
+            Expect::Forbidden,
+            Expect::SignIn,
+        ),
+        (
+            "/open311/v2/services.json",
+            ALL.to_vec(),
+            Expect::Ok,
+            Expect::Ok,
+        ),
+        (
+            "/open311/v2/requests.xml",
+            ALL.to_vec(),
+            Expect::Ok,
+            Expect::Ok,
+        ),
+        (
             &api_own,
             ALL.to_vec(),
             Expect::Forbidden,

@@ -1,0 +1,672 @@
+//! Open311 GeoReport v2 under `/open311/v2/`: discovery, services (the catalogue, with the extra
+//! questions as attributes), service requests (appeals) and tokens, each as `.json` or `.xml`.
+//!
+//! Choices where the standard leaves room: the service request id is the appeal's case number
+//! (案件编号) and so is the token, since a request is created at once; `jurisdiction_id` is
+//! ignored (one jurisdiction per server) and an empty one is the same as none; `phone` is
+//! required, because residents hear of their case by SMS. Without a valid `api_key`, `GET
+//! requests` shows what the public list shows (the title instead of the description, the village
+//! instead of the address, no coordinates); with one, the full request.
+
+use std::collections::BTreeMap;
+
+use axum::body::Bytes;
+use axum::extract::{Path, RawQuery, State};
+use axum::http::{header, HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::Router;
+use chrono::{DateTime, Utc};
+use yongxin_domain::appeal::{parse_appeal_number, AppealStatus};
+use yongxin_domain::catalogue::Category;
+use yongxin_store::{AppealQuery, AppealScope, AppealSearchDoc, Open311Key};
+
+use crate::appeals::{intake, IntakeInput};
+use crate::context::Ctx;
+use crate::error::AppError;
+use crate::AppState;
+
+/// The routes under `/open311/v2/`.
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/open311/v2/{file}", get(top_level).post(post_request))
+        .route("/open311/v2/services/{file}", get(service_definition))
+        .route("/open311/v2/requests/{file}", get(one_request))
+        .route("/open311/v2/tokens/{file}", get(token))
+}
+
+/// The two formats of every resource.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    /// `.json` (also when no extension is given).
+    Json,
+    /// `.xml`
+    Xml,
+}
+
+/// Splits `services.json` into its name and format; any other extension is not found.
+fn parse_file(file: &str) -> Result<(&str, Format), AppError> {
+    match file.rsplit_once('.') {
+        Some((name, "json")) => Ok((name, Format::Json)),
+        Some((name, "xml")) => Ok((name, Format::Xml)),
+        Some(_) => Err(AppError::not_found()),
+        None => Ok((file, Format::Json)),
+    }
+}
+
+/// The format a path asks for (used for errors, too).
+pub fn format_of(path: &str) -> Format {
+    if path.ends_with(".xml") {
+        Format::Xml
+    } else {
+        Format::Json
+    }
+}
+
+/// A value both encodings can write: JSON directly, XML with the element names given.
+enum Node {
+    Text(String),
+    Int(i64),
+    Float(f64),
+    Bool(bool),
+    Null,
+    /// A list and the element name of each item in XML.
+    List(&'static str, Vec<Node>),
+    Map(Vec<(&'static str, Node)>),
+}
+
+impl Node {
+    fn string(s: impl Into<String>) -> Node {
+        Node::Text(s.into())
+    }
+
+    fn opt(s: Option<impl Into<String>>) -> Node {
+        s.map_or(Node::Null, |s| Node::Text(s.into()))
+    }
+
+    fn json(&self) -> serde_json::Value {
+        use serde_json::Value;
+        match self {
+            Node::Text(s) => Value::String(s.clone()),
+            Node::Int(i) => Value::from(*i),
+            Node::Float(f) => Value::from(*f),
+            Node::Bool(b) => Value::Bool(*b),
+            Node::Null => Value::Null,
+            Node::List(_, items) => Value::Array(items.iter().map(Node::json).collect()),
+            Node::Map(fields) => Value::Object(
+                fields
+                    .iter()
+                    .map(|(k, v)| ((*k).to_owned(), v.json()))
+                    .collect(),
+            ),
+        }
+    }
+
+    fn xml(&self, name: &str, out: &mut String) {
+        out.push('<');
+        out.push_str(name);
+        out.push('>');
+        match self {
+            Node::Text(s) => escape(s, out),
+            Node::Int(i) => out.push_str(&i.to_string()),
+            Node::Float(f) => out.push_str(&f.to_string()),
+            Node::Bool(b) => out.push_str(if *b { "true" } else { "false" }),
+            Node::Null => {}
+            Node::List(item, items) => items.iter().for_each(|i| i.xml(item, out)),
+            Node::Map(fields) => fields.iter().for_each(|(k, v)| v.xml(k, out)),
+        }
+        out.push_str("</");
+        out.push_str(name);
+        out.push('>');
+    }
+}
+
+fn escape(s: &str, out: &mut String) {
+    for c in s.chars() {
+        match c {
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '&' => out.push_str("&amp;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&apos;"),
+            // Characters XML 1.0 cannot carry at all.
+            c if (c as u32) < 0x20 && !matches!(c, '\t' | '\n' | '\r') => {}
+            c => out.push(c),
+        }
+    }
+}
+
+/// The response: JSON as is (lists bare), XML under `root`.
+fn respond(status: StatusCode, format: Format, root: &str, node: &Node) -> Response {
+    match format {
+        Format::Json => (status, axum::Json(node.json())).into_response(),
+        Format::Xml => {
+            let mut body = String::from("<?xml version=\"1.0\" encoding=\"utf-8\"?>");
+            node.xml(root, &mut body);
+            (
+                status,
+                [(header::CONTENT_TYPE, "text/xml; charset=utf-8")],
+                body,
+            )
+                .into_response()
+        }
+    }
+}
+
+/// An error as the standard writes it: `[{"code":…,"description":"…"}]`, or `<errors>` in XML.
+pub fn error_response(path: &str, status: StatusCode, description: String) -> Response {
+    let node = Node::List(
+        "error",
+        vec![Node::Map(vec![
+            ("code", Node::Int(i64::from(status.as_u16()))),
+            ("description", Node::Text(description)),
+        ])],
+    );
+    respond(status, format_of(path), "errors", &node)
+}
+
+/// W3C datetime with the Shanghai offset, as the standard asks (`2026-11-27T09:30:00+08:00`).
+fn w3c(t: DateTime<Utc>) -> String {
+    t.with_timezone(&yongxin_domain::time::shanghai())
+        .format("%Y-%m-%dT%H:%M:%S%:z")
+        .to_string()
+}
+
+/// Every name=value pair of a form body or query string, in order.
+fn pairs(raw: &[u8]) -> Vec<(String, String)> {
+    form_urlencoded::parse(raw).into_owned().collect()
+}
+
+fn first<'a>(pairs: &'a [(String, String)], name: &str) -> Option<&'a str> {
+    pairs
+        .iter()
+        .find(|(k, _)| k == name)
+        .map(|(_, v)| v.trim())
+        .filter(|v| !v.is_empty())
+}
+
+/// The client whose key is given, or 403.
+async fn client(state: &AppState, key: Option<&str>) -> Result<Open311Key, AppError> {
+    let Some(key) = key else {
+        return Err(AppError::open311_key());
+    };
+    state
+        .store
+        .open311_key(&crate::auth::token_hash(key))
+        .await?
+        .ok_or_else(AppError::open311_key)
+}
+
+fn base_url(headers: &HeaderMap) -> String {
+    let host = headers
+        .get(header::HOST)
+        .and_then(|h| h.to_str().ok())
+        .unwrap_or("localhost");
+    let https = headers
+        .get("x-forwarded-proto")
+        .and_then(|h| h.to_str().ok())
+        .is_some_and(|p| p.eq_ignore_ascii_case("https"));
+    format!("{}://{host}", if https { "https" } else { "http" })
+}
+
+/// The date of the last change to this interface's behaviour.
+const CHANGESET: &str = "2026-11-27T00:00:00+08:00";
+
+/// `GET /open311/v2/discovery|services|requests.{format}`.
+async fn top_level(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    headers: HeaderMap,
+    Path(file): Path<String>,
+    RawQuery(query): RawQuery,
+) -> Result<Response, AppError> {
+    let (name, format) = parse_file(&file)?;
+    let query = pairs(query.unwrap_or_default().as_bytes());
+    match name {
+        "discovery" => Ok(discovery(&state, &headers, format).await?),
+        "services" => services(&state, &ctx, format).await,
+        "requests" => requests(&state, format, &query).await,
+        _ => Err(AppError::not_found()),
+    }
+}
+
+async fn discovery(
+    state: &AppState,
+    headers: &HeaderMap,
+    format: Format,
+) -> Result<Response, AppError> {
+    let office = state.store.subdistrict().await?.unwrap_or_default();
+    let node = Node::Map(vec![
+        ("changeset", Node::string(CHANGESET)),
+        ("contact", Node::Text(format!("{office} 群众工作服务平台"))),
+        (
+            "key_service",
+            Node::string("API keys are issued by the office's administrators (/admin/open311)."),
+        ),
+        (
+            "endpoints",
+            Node::List(
+                "endpoint",
+                vec![Node::Map(vec![
+                    (
+                        "specification",
+                        Node::string("http://wiki.open311.org/GeoReport_v2"),
+                    ),
+                    (
+                        "url",
+                        Node::Text(format!("{}/open311/v2", base_url(headers))),
+                    ),
+                    ("changeset", Node::string(CHANGESET)),
+                    ("type", Node::string("production")),
+                    (
+                        "formats",
+                        Node::List(
+                            "format",
+                            vec![Node::string("application/json"), Node::string("text/xml")],
+                        ),
+                    ),
+                ])],
+            ),
+        ),
+    ]);
+    Ok(respond(StatusCode::OK, format, "discovery", &node))
+}
+
+fn category_name(cat: &Category, ctx: &Ctx) -> String {
+    match ctx.lang {
+        crate::i18n::Lang::En => cat.name_en.clone(),
+        _ => cat.name_zh.clone(),
+    }
+}
+
+async fn services(state: &AppState, ctx: &Ctx, format: Format) -> Result<Response, AppError> {
+    let cats = state.categories().await?;
+    let list = cats
+        .iter()
+        .filter(|(_, active)| *active)
+        .map(|(cat, _)| {
+            Node::Map(vec![
+                ("service_code", Node::string(&cat.code)),
+                ("service_name", Node::Text(category_name(cat, ctx))),
+                ("description", Node::string(&cat.description)),
+                ("metadata", Node::Bool(!cat.questions.is_empty())),
+                ("type", Node::string("realtime")),
+                ("keywords", Node::string("")),
+                ("group", Node::string(&cat.group)),
+            ])
+        })
+        .collect();
+    Ok(respond(
+        StatusCode::OK,
+        format,
+        "services",
+        &Node::List("service", list),
+    ))
+}
+
+/// `GET /open311/v2/services/{code}.{format}`: the extra questions as attributes.
+async fn service_definition(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    Path(file): Path<String>,
+) -> Result<Response, AppError> {
+    let (code, format) = parse_file(&file)?;
+    let cats = state.categories().await?;
+    let (cat, _) = cats
+        .iter()
+        .find(|(cat, active)| *active && cat.code == code)
+        .ok_or_else(|| AppError::unknown_service(code))?;
+    let attributes = cat
+        .questions
+        .iter()
+        .enumerate()
+        .map(|(i, q)| {
+            let datatype = q.kind.open311();
+            let label = match ctx.lang {
+                crate::i18n::Lang::En => q.label_en.clone(),
+                _ => q.label_zh.clone(),
+            };
+            let values = q
+                .choices
+                .iter()
+                .map(|o| {
+                    Node::Map(vec![
+                        ("key", Node::string(&o.key)),
+                        ("name", Node::string(&o.name)),
+                    ])
+                })
+                .collect();
+            Node::Map(vec![
+                ("variable", Node::Bool(true)),
+                ("code", Node::string(&q.code)),
+                ("datatype", Node::string(datatype)),
+                ("required", Node::Bool(q.required)),
+                ("datatype_description", Node::string("")),
+                ("order", Node::Int(i as i64 + 1)),
+                ("description", Node::Text(label)),
+                ("values", Node::List("value", values)),
+            ])
+        })
+        .collect();
+    let node = Node::Map(vec![
+        ("service_code", Node::string(&cat.code)),
+        ("attributes", Node::List("attribute", attributes)),
+    ]);
+    Ok(respond(StatusCode::OK, format, "service_definition", &node))
+}
+
+/// `POST /open311/v2/requests.{format}`: form-encoded; `api_key` in the body or the query.
+async fn post_request(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    Path(file): Path<String>,
+    RawQuery(query): RawQuery,
+    body: Bytes,
+) -> Result<Response, AppError> {
+    let (name, format) = parse_file(&file)?;
+    if name != "requests" {
+        return Err(AppError::not_found());
+    }
+    let mut form = pairs(&body);
+    form.extend(pairs(query.unwrap_or_default().as_bytes()));
+    let key = client(&state, first(&form, "api_key")).await?;
+    let code =
+        first(&form, "service_code").ok_or_else(|| AppError::invalid_param("service_code"))?;
+    let cats = state.categories().await?;
+    if !cats.iter().any(|(cat, active)| *active && cat.code == code) {
+        return Err(AppError::unknown_service(code));
+    }
+    let coordinate = |name: &str| -> Result<Option<f64>, AppError> {
+        first(&form, name)
+            .map(|v| v.parse::<f64>().map_err(|_| AppError::invalid_param(name)))
+            .transpose()
+    };
+    let (lat, long) = (coordinate("lat")?, coordinate("long")?);
+    let address = first(&form, "address_string").or(first(&form, "address_id"));
+    if address.is_none() && (lat.is_none() || long.is_none()) {
+        return Err(AppError::bad_request(
+            ctx.lang.catalog().t("open311.location_required"),
+        ));
+    }
+    let mut answers: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    for (k, v) in &form {
+        let Some(rest) = k.strip_prefix("attribute[") else {
+            continue;
+        };
+        let code = rest
+            .strip_suffix("][]")
+            .or_else(|| rest.strip_suffix(']'))
+            .ok_or_else(|| AppError::invalid_param(k))?;
+        if !v.trim().is_empty() {
+            answers
+                .entry(code.to_owned())
+                .or_default()
+                .push(v.trim().to_owned());
+        }
+    }
+    let (given, family) = (first(&form, "first_name"), first(&form, "last_name"));
+    let contact_name = match (family, given) {
+        (Some(f), Some(g))
+            if f.chars()
+                .chain(g.chars())
+                .all(yongxin_search::grams::is_han) =>
+        {
+            format!("{f}{g}")
+        }
+        (Some(f), Some(g)) => format!("{g} {f}"),
+        (f, g) => f.or(g).unwrap_or_default().to_owned(),
+    };
+    let input = IntakeInput {
+        category: code.to_owned(),
+        description: first(&form, "description").unwrap_or_default().to_owned(),
+        answers,
+        address: address.map(str::to_owned),
+        latitude: lat,
+        longitude: long,
+        contact_name: Some(contact_name),
+        contact_phone: first(&form, "phone").map(str::to_owned),
+        client: Some(key.name.clone()),
+        ..IntakeInput::default()
+    };
+    let appeal = intake(
+        &state,
+        &ctx,
+        input,
+        yongxin_domain::appeal::Channel::Open311,
+    )
+    .await?;
+    let node = Node::List(
+        "request",
+        vec![Node::Map(vec![
+            ("service_request_id", Node::Text(appeal.number.clone())),
+            ("service_notice", Node::Null),
+            ("account_id", Node::Null),
+        ])],
+    );
+    Ok(respond(StatusCode::OK, format, "service_requests", &node))
+}
+
+/// Statuses the standard calls `open` or `closed`.
+fn statuses_called(word: &str) -> Result<Vec<AppealStatus>, AppError> {
+    let mut out = Vec::new();
+    for w in word.split(',').map(str::trim).filter(|w| !w.is_empty()) {
+        if w != "open" && w != "closed" {
+            return Err(AppError::invalid_param("status"));
+        }
+        out.extend(AppealStatus::ALL.iter().filter(|s| s.open311() == w));
+    }
+    Ok(out)
+}
+
+fn w3c_param(pairs: &[(String, String)], name: &str) -> Result<Option<DateTime<Utc>>, AppError> {
+    first(pairs, name)
+        .map(|v| {
+            DateTime::parse_from_rfc3339(v)
+                .map(|t| t.with_timezone(&Utc))
+                .map_err(|_| AppError::invalid_param(name))
+        })
+        .transpose()
+}
+
+/// `GET /open311/v2/requests.{format}` with `service_request_id`, `service_code`, `start_date`,
+/// `end_date`, `status`, `page` and `page_size` (default 100, at most 1000); without dates, the
+/// last 90 days.
+async fn requests(
+    state: &AppState,
+    format: Format,
+    query: &[(String, String)],
+) -> Result<Response, AppError> {
+    let full = match first(query, "api_key") {
+        Some(k) => {
+            client(state, Some(k)).await?;
+            true
+        }
+        None => false,
+    };
+    let docs = if let Some(ids) = first(query, "service_request_id") {
+        let ids: Vec<i64> = ids
+            .split(',')
+            .filter_map(|n| parse_appeal_number(n.trim()).map(|(_, id)| id))
+            .collect();
+        state.store.appeal_search_docs(&ids).await?
+    } else {
+        let number = |name: &str, default: i64, max: i64| -> Result<i64, AppError> {
+            match first(query, name) {
+                None => Ok(default),
+                Some(v) => v
+                    .parse::<i64>()
+                    .ok()
+                    .filter(|n| (1..=max).contains(n))
+                    .ok_or_else(|| AppError::invalid_param(name)),
+            }
+        };
+        let (start, end) = (
+            w3c_param(query, "start_date")?,
+            w3c_param(query, "end_date")?,
+        );
+        let start = match (start, end) {
+            (None, None) => Some(Utc::now() - chrono::Duration::days(90)),
+            (s, _) => s,
+        };
+        let q = AppealQuery {
+            scope: AppealScope::All,
+            status: None,
+            statuses: first(query, "status")
+                .map(statuses_called)
+                .transpose()?
+                .unwrap_or_default(),
+            category: first(query, "service_code").map(str::to_owned),
+            village_id: None,
+            text: None,
+            due_before: None,
+            created_from: start,
+            created_before: end,
+            page: number("page", 1, i64::MAX)?,
+            per_page: number("page_size", 100, 1000)?,
+        };
+        let page = state.store.search_appeals(&q).await?;
+        let ids: Vec<i64> = page.appeals.iter().map(|a| a.id).collect();
+        state.store.appeal_search_docs(&ids).await?
+    };
+    let cats = state.categories().await?;
+    let list = docs.iter().map(|d| request_node(d, &cats, full)).collect();
+    Ok(respond(
+        StatusCode::OK,
+        format,
+        "service_requests",
+        &Node::List("request", list),
+    ))
+}
+
+fn request_node(d: &AppealSearchDoc, cats: &crate::CatalogueEntries, full: bool) -> Node {
+    let a = &d.appeal;
+    let service_name = cats
+        .iter()
+        .find(|(c, _)| c.code == a.category)
+        .map_or(a.category.clone(), |(c, _)| c.name_zh.clone());
+    let (description, address, lat, long) = if full {
+        (
+            a.description.clone(),
+            Node::string(&a.address),
+            a.latitude.map_or(Node::Null, Node::Float),
+            a.longitude.map_or(Node::Null, Node::Float),
+        )
+    } else {
+        (
+            a.title.clone(),
+            Node::opt(a.village_name.clone()),
+            Node::Null,
+            Node::Null,
+        )
+    };
+    Node::Map(vec![
+        ("service_request_id", Node::string(&a.number)),
+        ("status", Node::string(a.status.open311())),
+        ("status_notes", Node::opt(d.public_notes.last().cloned())),
+        ("service_name", Node::Text(service_name)),
+        ("service_code", Node::string(&a.category)),
+        ("description", Node::Text(description)),
+        ("agency_responsible", Node::opt(a.department.clone())),
+        ("service_notice", Node::Null),
+        ("requested_datetime", Node::Text(w3c(a.created_at))),
+        ("updated_datetime", Node::Text(w3c(a.updated_at))),
+        ("expected_datetime", Node::Text(w3c(a.resolution_due))),
+        ("address", address),
+        ("address_id", Node::Null),
+        ("zipcode", Node::Null),
+        ("lat", lat),
+        ("long", long),
+        ("media_url", Node::Null),
+    ])
+}
+
+/// `GET /open311/v2/requests/{id}.{format}`.
+async fn one_request(
+    State(state): State<AppState>,
+    Path(file): Path<String>,
+    RawQuery(query): RawQuery,
+) -> Result<Response, AppError> {
+    let (number, format) = parse_file(&file)?;
+    let (_, id) = parse_appeal_number(number).ok_or_else(|| AppError::unknown_request(number))?;
+    let query = pairs(query.unwrap_or_default().as_bytes());
+    let full = match first(&query, "api_key") {
+        Some(k) => {
+            client(&state, Some(k)).await?;
+            true
+        }
+        None => false,
+    };
+    let docs = state.store.appeal_search_docs(&[id]).await?;
+    let doc = docs
+        .first()
+        .filter(|d| d.appeal.number == number)
+        .ok_or_else(|| AppError::unknown_request(number))?;
+    let cats = state.categories().await?;
+    Ok(respond(
+        StatusCode::OK,
+        format,
+        "service_requests",
+        &Node::List("request", vec![request_node(doc, &cats, full)]),
+    ))
+}
+
+/// `GET /open311/v2/tokens/{token}.{format}`: the token is the case number.
+async fn token(
+    State(state): State<AppState>,
+    Path(file): Path<String>,
+) -> Result<Response, AppError> {
+    let (token, format) = parse_file(&file)?;
+    let (_, id) = parse_appeal_number(token).ok_or_else(|| AppError::unknown_request(token))?;
+    let found = state.store.appeals_by_ids(&[id]).await?;
+    let a = found
+        .first()
+        .filter(|a| a.number == token)
+        .ok_or_else(|| AppError::unknown_request(token))?;
+    let node = Node::List(
+        "request",
+        vec![Node::Map(vec![
+            ("service_request_id", Node::string(&a.number)),
+            ("token", Node::string(token)),
+        ])],
+    );
+    Ok(respond(StatusCode::OK, format, "service_requests", &node))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn xml_escapes_text_and_names_list_items() {
+        let node = Node::List(
+            "request",
+            vec![Node::Map(vec![
+                ("description", Node::string("a<b & \"c\"\u{1}")),
+                ("lat", Node::Null),
+            ])],
+        );
+        let mut out = String::new();
+        node.xml("service_requests", &mut out);
+        assert_eq!(
+            out,
+            "<service_requests><request><description>a&lt;b &amp; &quot;c&quot;</description><lat></lat></request></service_requests>"
+        );
+        assert_eq!(
+            node.json().to_string(),
+            r#"[{"description":"a<b & \"c\"\u0001","lat":null}]"#
+        );
+    }
+
+    #[test]
+    fn files_name_their_format() {
+        assert_eq!(
+            parse_file("services.json").expect("json"),
+            ("services", Format::Json)
+        );
+        assert_eq!(
+            parse_file("requests.xml").expect("xml"),
+            ("requests", Format::Xml)
+        );
+        assert!(parse_file("requests.csv").is_err());
+    }
+}
