@@ -61,6 +61,7 @@ pub mod demo_appeals;
 pub mod hot;
 pub mod id_number;
 pub mod phone;
+pub mod photo;
 pub mod registry;
 pub mod role;
 pub mod roster;

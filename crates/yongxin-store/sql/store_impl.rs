@@ -23,7 +23,7 @@ use yongxin_domain::appeal::{appeal_number, AppealAction, AppealError, AppealPol
 use yongxin_domain::catalogue::Category;
 use yongxin_domain::{AuditEntry, NewAuditEntry, Role, Scope};
 use yongxin_store::{
-    Appeal, AppealEvent, AppealPage, AppealQuery, AppealScope, AppealSearchDoc, Open311Key, ImportedAppeal, NewAppeal, OutboxMessage, StatsGroup, StatsRow, SupervisionNotice, Grid, HouseholdDetail, HouseholdPage, HouseholdQuery, HouseholdSummary, ImportSummary, Member, NewGrid, NewUser,
+    Appeal, AppealEvent, AppealPage, AppealQuery, AppealScope, AppealSearchDoc, NewPhoto, Open311Key, PhotoRef, ImportedAppeal, NewAppeal, OutboxMessage, StatsGroup, StatsRow, SupervisionNotice, Grid, HouseholdDetail, HouseholdPage, HouseholdQuery, HouseholdSummary, ImportSummary, Member, NewGrid, NewUser,
     NewVillage, PoolStats, RosterEntry, SignInFailures, Store, StoreError, StoreResult, User, Village,
 };
 
@@ -460,10 +460,10 @@ async fn insert_event(
     to: AppealStatus,
     text: Option<&str>,
     visible: bool,
-) -> StoreResult<()> {
+) -> StoreResult<i64> {
     sqlx::query(
         "INSERT INTO appeal_events (appeal_id, at, actor, action, status_from, status_to, text, visible) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id",
     )
     .bind(appeal_id)
     .bind(at)
@@ -473,10 +473,48 @@ async fn insert_event(
     .bind(to.code())
     .bind(text)
     .bind(i64::from(visible))
-    .execute(&mut *tx)
+    .fetch_one(&mut *tx)
     .await
-    .db()?;
-    Ok(())
+    .db()?
+    .try_get("id")
+    .db()
+}
+
+/// Stores photos of an appeal (or of one of its events); returns what the audit entry records.
+async fn insert_photos(tx: &mut DbConn, appeal_id: i64, event_id: Option<i64>, photos: &[NewPhoto], at: DateTime<Utc>) -> StoreResult<Vec<serde_json::Value>> {
+    let mut recorded = Vec::new();
+    for p in photos {
+        sqlx::query("INSERT INTO photos (appeal_id, event_id, token, content_type, bytes, original, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7)")
+            .bind(appeal_id)
+            .bind(event_id)
+            .bind(&p.token)
+            .bind(&p.content_type)
+            .bind(&p.bytes)
+            .bind(&p.original)
+            .bind(at)
+            .execute(&mut *tx)
+            .await
+            .db()?;
+        recorded.push(serde_json::json!({
+            "content_type": p.content_type,
+            "sha256": yongxin_domain::photo::sha256_hex(&p.bytes),
+            "original_sha256": yongxin_domain::photo::sha256_hex(&p.original),
+        }));
+    }
+    Ok(recorded)
+}
+
+const PHOTO_SELECT: &str = "SELECT id, appeal_id, event_id, token, content_type, CAST(LENGTH(bytes) AS BIGINT) AS size FROM photos";
+
+fn photo_from(row: &DbRow) -> StoreResult<PhotoRef> {
+    Ok(PhotoRef {
+        id: row.try_get("id").db()?,
+        appeal_id: row.try_get("appeal_id").db()?,
+        event_id: row.try_get("event_id").db()?,
+        token: row.try_get("token").db()?,
+        content_type: row.try_get("content_type").db()?,
+        size: row.try_get("size").db()?,
+    })
 }
 
 fn push_appeal_filters(qb: &mut QueryBuilder<'static, Db>, q: &AppealQuery) {
@@ -1147,11 +1185,12 @@ impl Store for StoreImpl {
         })
     }
 
-    async fn create_appeal(&self, actor: &str, a: NewAppeal) -> StoreResult<Appeal> {
+    async fn create_appeal_with_photos(&self, actor: &str, a: NewAppeal, photos: Vec<NewPhoto>) -> StoreResult<Appeal> {
         let actor = actor.to_owned();
         write_tx!(self, |tx| {
             let (id, answers) = insert_appeal(tx, &a).await?;
             insert_event(tx, id, a.created_at, &actor, "submit", None, AppealStatus::Submitted, None, true).await?;
+            let recorded = insert_photos(tx, id, None, &photos, a.created_at).await?;
             let appeal = appeal_in(tx, id).await?;
             let entry = NewAuditEntry::new(
                 actor,
@@ -1161,7 +1200,8 @@ impl Store for StoreImpl {
                 &serde_json::json!({
                     "category": a.category, "urgency": a.urgency.code(), "channel": a.channel.code(), "title": a.title,
                     "description": a.description, "answers": answers, "address": a.address, "contact_name": a.contact_name,
-                    "contact_phone": a.contact_phone, "household_id": a.household_id, "resident_user_id": a.resident_user_id
+                    "contact_phone": a.contact_phone, "household_id": a.household_id, "resident_user_id": a.resident_user_id,
+                    "photos": recorded
                 }),
             );
             Ok((appeal, vec![entry]))
@@ -1187,7 +1227,7 @@ impl Store for StoreImpl {
         Ok((appeal, events.iter().map(event_from).collect::<StoreResult<_>>()?))
     }
 
-    async fn act_on_appeal(&self, actor: &str, id: i64, action: AppealAction, policy: AppealPolicy) -> StoreResult<Result<Appeal, AppealError>> {
+    async fn act_on_appeal_with_photos(&self, actor: &str, id: i64, action: AppealAction, policy: AppealPolicy, photos: Vec<NewPhoto>) -> StoreResult<Result<Appeal, AppealError>> {
         let actor = actor.to_owned();
         write_tx!(self, |tx| {
             let sql = format!("{FACTS_SELECT} WHERE id = $1{ROW_LOCK}");
@@ -1206,7 +1246,8 @@ impl Store for StoreImpl {
             };
             write_facts(tx, id, &facts, now).await?;
             let (text, visible) = action.event_text();
-            insert_event(tx, id, now, &actor, action.code(), Some(from), facts.status, text.as_deref(), visible).await?;
+            let event_id = insert_event(tx, id, now, &actor, action.code(), Some(from), facts.status, text.as_deref(), visible).await?;
+            let recorded = insert_photos(tx, id, Some(event_id), &photos, now).await?;
             let appeal = appeal_in(tx, id).await?;
             for notice in &transition.notices {
                 let recipient = match notice {
@@ -1234,7 +1275,7 @@ impl Store for StoreImpl {
                 format!("appeal.{}", action.code()),
                 format!("appeal:{id}"),
                 format!("{} {} → {}", appeal.number, from.code(), facts.status.code()),
-                &serde_json::json!({ "action": action.code(), "from": from.code(), "to": facts.status.code(), "text": text, "visible": visible, "department": facts.department, "cadre": facts.cadre }),
+                &serde_json::json!({ "action": action.code(), "from": from.code(), "to": facts.status.code(), "text": text, "visible": visible, "department": facts.department, "cadre": facts.cadre, "photos": recorded }),
             );
             Ok((Ok(appeal), vec![entry]))
         })
@@ -1577,6 +1618,21 @@ impl Store for StoreImpl {
             let entry = NewAuditEntry::new(actor.clone(), "open311.key_revoke", format!("open311_key:{id}"), "", &serde_json::json!({ "id": id }));
             Ok(((), vec![entry]))
         })
+    }
+
+    async fn appeal_photos(&self, appeal_id: i64) -> StoreResult<Vec<PhotoRef>> {
+        let sql = format!("{PHOTO_SELECT} WHERE appeal_id = $1 ORDER BY id");
+        let rows = sqlx::query(&sql).bind(appeal_id).fetch_all(&self.pool).await.db()?;
+        rows.iter().map(photo_from).collect()
+    }
+
+    async fn photo(&self, token: &str, original: bool) -> StoreResult<Option<(PhotoRef, Vec<u8>)>> {
+        let column = if original { "original" } else { "bytes" };
+        let sql = format!("SELECT id, appeal_id, event_id, token, content_type, CAST(LENGTH(bytes) AS BIGINT) AS size, {column} AS data FROM photos WHERE token = $1");
+        let Some(row) = sqlx::query(&sql).bind(token).fetch_optional(&self.pool).await.db()? else {
+            return Ok(None);
+        };
+        Ok(Some((photo_from(&row)?, row.try_get("data").db()?)))
     }
 
     async fn appeal_changes(&self, after_seq: i64, limit: i64) -> StoreResult<(Vec<i64>, Option<(i64, String)>)> {

@@ -319,3 +319,33 @@ pub struct Open311Key {
     /// When it was revoked; a revoked key is refused.
     pub revoked_at: Option<DateTime<Utc>>,
 }
+
+/// A photo to attach to an appeal, a note or a reply.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewPhoto {
+    /// The random token of its address.
+    pub token: String,
+    /// `image/jpeg`, `image/png` or `image/webp`.
+    pub content_type: String,
+    /// The image without location metadata: what everyone who sees the case sees.
+    pub bytes: Vec<u8>,
+    /// The upload as it came, metadata and all: for staff.
+    pub original: Vec<u8>,
+}
+
+/// A stored photo, without its bytes.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct PhotoRef {
+    /// Id.
+    pub id: i64,
+    /// The case.
+    pub appeal_id: i64,
+    /// The note or reply it belongs to; `None`: the appeal itself.
+    pub event_id: Option<i64>,
+    /// The random token of its address.
+    pub token: String,
+    /// Media type.
+    pub content_type: String,
+    /// Size in bytes (of the image without metadata).
+    pub size: i64,
+}

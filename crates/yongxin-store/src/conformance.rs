@@ -50,7 +50,8 @@ macro_rules! conformance_tests {
             imported_histories_are_replayed_through_the_lifecycle,
             the_three_rates_count_what_was_on_time,
             the_outbox_hands_each_message_to_one_sender_until_delivered,
-            supervision_notices_are_tracked_to_their_answer
+            supervision_notices_are_tracked_to_their_answer,
+            photos_are_kept_with_their_appeal_and_events
         );
     };
     (@each $make:expr; $($name:ident),+) => {
@@ -1289,5 +1290,85 @@ pub async fn supervision_notices_are_tracked_to_their_answer(store: Arc<dyn Stor
         store.issue_supervision("leader", 987_654, "x", due).await,
         Err(StoreError::NotFound { .. })
     ));
+    assert!(store.verify_audit().await.unwrap().is_ok());
+}
+
+fn photo(token: &str, fill: u8) -> crate::NewPhoto {
+    crate::NewPhoto {
+        token: token.into(),
+        content_type: "image/jpeg".into(),
+        bytes: vec![fill; 1000],
+        original: vec![fill; 1200],
+    }
+}
+
+/// Photos are stored in the transaction of their appeal or event, served by token (clean or
+/// original), and a refused action stores none.
+pub async fn photos_are_kept_with_their_appeal_and_events(store: Arc<dyn Store>) {
+    with_catalogue(&*store).await;
+    let a = store
+        .create_appeal_with_photos(
+            "anonymous",
+            new_appeal("water", "水管爆裂", None, None),
+            vec![photo("t1", 1), photo("t2", 2)],
+        )
+        .await
+        .unwrap();
+    let refused = store
+        .act_on_appeal_with_photos(
+            "grid",
+            a.id,
+            AppealAction::Note {
+                text: "现场照片".into(),
+                visible: true,
+            },
+            AppealPolicy::default(),
+            vec![photo("t-refused", 3)],
+        )
+        .await
+        .unwrap();
+    assert!(refused.is_err(), "a note on a submitted case is refused");
+    assert!(store.photo("t-refused", false).await.unwrap().is_none());
+    for action in [
+        AppealAction::Accept,
+        AppealAction::Assign {
+            department: Some("水务".into()),
+            cadre: None,
+        },
+    ] {
+        store
+            .act_on_appeal("staff", a.id, action, AppealPolicy::default())
+            .await
+            .unwrap()
+            .unwrap();
+    }
+    store
+        .act_on_appeal_with_photos(
+            "staff",
+            a.id,
+            AppealAction::Note {
+                text: "现场照片".into(),
+                visible: true,
+            },
+            AppealPolicy::default(),
+            vec![photo("t3", 3)],
+        )
+        .await
+        .unwrap()
+        .unwrap();
+    let (_, events) = store.appeal(a.id).await.unwrap();
+    let photos = store.appeal_photos(a.id).await.unwrap();
+    assert_eq!(
+        photos.iter().map(|p| p.token.as_str()).collect::<Vec<_>>(),
+        vec!["t1", "t2", "t3"]
+    );
+    assert_eq!(photos[0].event_id, None);
+    assert_eq!(photos[2].event_id, events.last().map(|e| e.id));
+    assert_eq!(photos[0].size, 1000);
+    let (p, clean) = store.photo("t2", false).await.unwrap().unwrap();
+    assert_eq!((p.appeal_id, clean), (a.id, vec![2; 1000]));
+    let (_, original) = store.photo("t2", true).await.unwrap().unwrap();
+    assert_eq!(original, vec![2; 1200]);
+    assert!(store.photo("nope", false).await.unwrap().is_none());
     assert!(store.verify_audit().await.unwrap().is_ok());
 }

@@ -130,7 +130,17 @@ pub trait Store: Send + Sync + 'static {
     /// Adds or replaces a year's calendar file (already checked).
     async fn save_calendar_year(&self, actor: &str, year: i32, source: &str) -> StoreResult<()>;
     /// Stores a new appeal with its first event.
-    async fn create_appeal(&self, actor: &str, appeal: NewAppeal) -> StoreResult<Appeal>;
+    async fn create_appeal(&self, actor: &str, appeal: NewAppeal) -> StoreResult<Appeal> {
+        self.create_appeal_with_photos(actor, appeal, Vec::new())
+            .await
+    }
+    /// Files an appeal with photos, all in one transaction.
+    async fn create_appeal_with_photos(
+        &self,
+        actor: &str,
+        appeal: NewAppeal,
+        photos: Vec<NewPhoto>,
+    ) -> StoreResult<Appeal>;
     /// One appeal with its history, oldest first.
     async fn appeal(&self, id: i64) -> StoreResult<(Appeal, Vec<AppealEvent>)>;
     /// Applies an action to an appeal as its current state allows, in one transaction with its
@@ -141,7 +151,24 @@ pub trait Store: Send + Sync + 'static {
         id: i64,
         action: AppealAction,
         policy: AppealPolicy,
+    ) -> StoreResult<Result<Appeal, AppealError>> {
+        self.act_on_appeal_with_photos(actor, id, action, policy, Vec::new())
+            .await
+    }
+    /// The same, with photos for the action's event (a note or a reply), in the same transaction.
+    async fn act_on_appeal_with_photos(
+        &self,
+        actor: &str,
+        id: i64,
+        action: AppealAction,
+        policy: AppealPolicy,
+        photos: Vec<NewPhoto>,
     ) -> StoreResult<Result<Appeal, AppealError>>;
+    /// The photos of an appeal and its events, in order.
+    async fn appeal_photos(&self, appeal_id: i64) -> StoreResult<Vec<PhotoRef>>;
+    /// A photo by its token: the image without metadata, or the upload as it came.
+    async fn photo(&self, token: &str, original: bool) -> StoreResult<Option<(PhotoRef, Vec<u8>)>>;
+
     /// Stores appeals with their histories in one transaction, replaying each history through the
     /// lifecycle (a history it refuses fails the whole import). One audit entry per appeal.
     async fn import_appeals(

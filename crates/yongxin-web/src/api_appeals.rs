@@ -11,7 +11,7 @@ use utoipa::{IntoParams, ToSchema};
 use yongxin_domain::appeal::Channel;
 use yongxin_domain::phone::mask_phone;
 use yongxin_domain::Role;
-use yongxin_store::{Appeal, AppealEvent};
+use yongxin_store::{Appeal, AppealEvent, PhotoRef};
 
 use crate::api::ErrorDto;
 use crate::appeals::{act, intake, sees, ActionInput, IntakeInput};
@@ -64,6 +64,37 @@ pub struct NewAppealDto {
     contact_phone: Option<String>,
     /// The household the appeal concerns (desk entry).
     household_id: Option<i64>,
+    /// Up to three photos (JPEG, PNG or WebP), each base64-encoded; location metadata is
+    /// removed before anyone but staff sees them.
+    #[serde(default)]
+    photos: Vec<String>,
+}
+
+/// A photo of an appeal, a note or a reply.
+#[derive(Serialize, ToSchema)]
+pub struct PhotoDto {
+    /// Where it is served (without location metadata).
+    url: String,
+    /// Where staff see the upload as it came (recorded).
+    original_url: Option<String>,
+    content_type: String,
+    size: i64,
+    /// The note or reply it belongs to (its position in `events`); absent: the appeal itself.
+    event: Option<usize>,
+}
+
+/// Base64 photos of a JSON body.
+fn decoded(photos: &[String]) -> Result<Vec<crate::upload::Upload>, AppError> {
+    use base64::Engine;
+    photos
+        .iter()
+        .map(|p| {
+            base64::engine::general_purpose::STANDARD
+                .decode(p.trim())
+                .map(|bytes| crate::upload::Upload { bytes })
+                .map_err(|_| AppError::invalid_param("photos"))
+        })
+        .collect()
 }
 
 /// A step of a case's history.
@@ -111,6 +142,8 @@ pub struct AppealDto {
     closed_at: Option<String>,
     /// History; residents see only the steps shown to them.
     events: Vec<AppealEventDto>,
+    /// Photos of the appeal and of its notes and replies (those the caller sees).
+    photos: Vec<PhotoDto>,
 }
 
 impl AppealDto {
@@ -158,7 +191,30 @@ impl AppealDto {
                     visible: e.visible,
                 })
                 .collect(),
+            photos: Vec::new(),
         }
+    }
+
+    /// Adds the photos the caller sees: those of the appeal and of the events listed.
+    fn with_photos(mut self, photos: &[PhotoRef], events: &[AppealEvent], resident: bool) -> Self {
+        let shown: Vec<&AppealEvent> = events.iter().filter(|e| e.visible || !resident).collect();
+        self.photos = photos
+            .iter()
+            .filter_map(|p| {
+                let event = match p.event_id {
+                    None => None,
+                    Some(id) => Some(shown.iter().position(|e| e.id == id)?),
+                };
+                Some(PhotoDto {
+                    url: format!("/photos/{}", p.token),
+                    original_url: (!resident).then(|| format!("/photos/{}/original", p.token)),
+                    content_type: p.content_type.clone(),
+                    size: p.size,
+                    event,
+                })
+            })
+            .collect();
+        self
     }
 }
 
@@ -215,6 +271,9 @@ pub struct AppealActionDto {
     rating: Option<String>,
     /// merge: the case this one joins.
     into: Option<i64>,
+    /// note, answer: up to three photos, each base64-encoded.
+    #[serde(default)]
+    photos: Vec<String>,
 }
 
 /// File an appeal.
@@ -252,6 +311,7 @@ pub async fn create_appeal(
         contact_phone: body.contact_phone,
         household_id: body.household_id,
         client: None,
+        photos: decoded(&body.photos)?,
     };
     let appeal = intake(&state, &ctx, input, Channel::Api).await?;
     // A new case's history is its submission, written with it; no need to read it back.
@@ -265,9 +325,10 @@ pub async fn create_appeal(
         text: None,
         visible: true,
     }];
+    let photos = state.store.appeal_photos(appeal.id).await?;
     Ok((
         StatusCode::CREATED,
-        Json(AppealDto::new(appeal, &events, resident)),
+        Json(AppealDto::new(appeal, &events, resident).with_photos(&photos, &events, resident)),
     )
         .into_response())
 }
@@ -325,11 +386,11 @@ pub async fn get_appeal(
     if !sees(user, &appeal) {
         return Err(AppError::forbidden());
     }
-    Ok(Json(AppealDto::new(
-        appeal,
-        &events,
-        user.role == Role::Resident,
-    )))
+    let resident = user.role == Role::Resident;
+    let photos = state.store.appeal_photos(id).await?;
+    Ok(Json(
+        AppealDto::new(appeal, &events, resident).with_photos(&photos, &events, resident),
+    ))
 }
 
 /// Take an action on an appeal: what the case allows and the caller's role permits.
@@ -351,11 +412,15 @@ pub async fn appeal_action(
         reply: body.reply,
         rating: body.rating,
         into: body.into,
+        photos: decoded(&body.photos)?,
     };
     let appeal = act(&state, &ctx, id, input).await?;
     let (appeal, events) = state.store.appeal(appeal.id).await?;
     let resident = ctx.user.as_ref().is_some_and(|u| u.role == Role::Resident);
-    Ok(Json(AppealDto::new(appeal, &events, resident)))
+    let photos = state.store.appeal_photos(id).await?;
+    Ok(Json(
+        AppealDto::new(appeal, &events, resident).with_photos(&photos, &events, resident),
+    ))
 }
 
 /// Query of the three rates.

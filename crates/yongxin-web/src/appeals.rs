@@ -46,6 +46,8 @@ pub struct IntakeInput {
     pub household_id: Option<i64>,
     /// The Open311 client that relays it (channel `open311`, recorded as `open311:NAME`).
     pub client: Option<String>,
+    /// Photos of what happened.
+    pub photos: Vec<crate::upload::Upload>,
 }
 
 /// Which appeals a user sees.
@@ -348,9 +350,10 @@ pub async fn intake(
         (None, Some(u)) => u.username.clone(),
         (None, None) => format!("anonymous:{}", phone.masked()),
     };
+    let photos = crate::upload::photos(&input.photos, state.settings.photo_max_bytes, c)?;
     let appeal = state
         .store
-        .create_appeal(
+        .create_appeal_with_photos(
             &actor,
             NewAppeal {
                 category: category.code.clone(),
@@ -377,6 +380,7 @@ pub async fn intake(
                 contact_due: due.contact_due,
                 resolution_due: due.resolution_due,
             },
+            photos,
         )
         .await?;
     state.nudge_search();
@@ -404,6 +408,8 @@ pub struct ActionInput {
     pub rating: Option<String>,
     /// Target case (merge).
     pub into: Option<i64>,
+    /// Photos (note, answer).
+    pub photos: Vec<crate::upload::Upload>,
 }
 
 fn dispatcher(user: &User, a: &Appeal) -> bool {
@@ -484,6 +490,15 @@ pub async fn act(
     if !allowed {
         return Err(AppError::forbidden());
     }
+    if !input.photos.is_empty()
+        && !matches!(
+            action,
+            AppealAction::Note { .. } | AppealAction::Answer { .. }
+        )
+    {
+        return Err(AppError::bad_request(c.t("photo.not_here")));
+    }
+    let photos = crate::upload::photos(&input.photos, state.settings.photo_max_bytes, c)?;
     if let AppealAction::Merge { into } = &action {
         let (target, _) = state
             .store
@@ -505,7 +520,13 @@ pub async fn act(
     }
     match state
         .store
-        .act_on_appeal(&user.username, id, action, state.settings.appeal_policy)
+        .act_on_appeal_with_photos(
+            &user.username,
+            id,
+            action,
+            state.settings.appeal_policy,
+            photos,
+        )
         .await?
     {
         Ok(a) => {

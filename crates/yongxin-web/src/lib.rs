@@ -17,6 +17,7 @@ pub mod metrics;
 pub mod open311;
 pub mod pages;
 pub mod roster_io;
+pub mod upload;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -48,6 +49,8 @@ pub struct WebSettings {
     pub appeal_policy: AppealPolicy,
     /// Days after which an answer nobody rated closes by itself.
     pub appeal_auto_close_days: i64,
+    /// Largest photo, in bytes.
+    pub photo_max_bytes: usize,
 }
 
 impl Default for WebSettings {
@@ -59,6 +62,7 @@ impl Default for WebSettings {
             default_lang: Lang::ZhCn,
             appeal_policy: AppealPolicy::default(),
             appeal_auto_close_days: 7,
+            photo_max_bytes: 10 * 1024 * 1024,
         }
     }
 }
@@ -161,7 +165,10 @@ impl AppState {
 
 /// Every route of the application.
 pub fn router(state: AppState) -> Router {
-    let upload_limit = state.settings.max_upload_bytes;
+    // Three photos, base64-encoded when they come as JSON, and the rest of the form.
+    let upload_limit = state.settings.max_upload_bytes.max(
+        yongxin_domain::photo::MAX_PHOTOS * state.settings.photo_max_bytes * 4 / 3 + (1 << 20),
+    );
     Router::new()
         .route("/", get(pages::home::home))
         .route(
@@ -220,6 +227,11 @@ pub fn router(state: AppState) -> Router {
         .route("/healthz", get(metrics::healthz))
         .route("/metrics", get(metrics::render))
         .route("/static/{file}", get(pages::assets::asset))
+        .route("/photos/{token}", get(pages::appeals::photo))
+        .route(
+            "/photos/{token}/original",
+            get(pages::appeals::photo_original),
+        )
         .fallback(pages::not_found)
         .layer(DefaultBodyLimit::max(upload_limit))
         .layer(from_fn_with_state(state.clone(), context::attach_context))

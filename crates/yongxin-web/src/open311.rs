@@ -6,7 +6,9 @@
 //! ignored (one jurisdiction per server) and an empty one is the same as none; `phone` is
 //! required, because residents hear of their case by SMS. Without a valid `api_key`, `GET
 //! requests` shows what the public list shows (the title instead of the description, the village
-//! instead of the address, no coordinates); with one, the full request.
+//! instead of the address, no coordinates, no photo); with one, the full request, its
+//! `media_url` the address of the appeal's first photo without location metadata. A `media_url`
+//! given with a new request is not fetched: the office's intranet has no way out.
 
 use std::collections::BTreeMap;
 
@@ -225,7 +227,7 @@ async fn top_level(
     match name {
         "discovery" => Ok(discovery(&state, &headers, format).await?),
         "services" => services(&state, &ctx, format).await,
-        "requests" => requests(&state, format, &query).await,
+        "requests" => requests(&state, &headers, format, &query).await,
         _ => Err(AppError::not_found()),
     }
 }
@@ -473,6 +475,7 @@ fn w3c_param(pairs: &[(String, String)], name: &str) -> Result<Option<DateTime<U
 /// last 90 days.
 async fn requests(
     state: &AppState,
+    headers: &HeaderMap,
     format: Format,
     query: &[(String, String)],
 ) -> Result<Response, AppError> {
@@ -529,7 +532,11 @@ async fn requests(
         state.store.appeal_search_docs(&ids).await?
     };
     let cats = state.categories().await?;
-    let list = docs.iter().map(|d| request_node(d, &cats, full)).collect();
+    let mut list = Vec::with_capacity(docs.len());
+    for d in &docs {
+        let media = media_url(state, headers, d.appeal.id, full).await?;
+        list.push(request_node(d, &cats, full, media));
+    }
     Ok(respond(
         StatusCode::OK,
         format,
@@ -538,7 +545,29 @@ async fn requests(
     ))
 }
 
-fn request_node(d: &AppealSearchDoc, cats: &crate::CatalogueEntries, full: bool) -> Node {
+/// The address of the appeal's first photo (without location metadata), for keyed clients.
+async fn media_url(
+    state: &AppState,
+    headers: &HeaderMap,
+    appeal_id: i64,
+    full: bool,
+) -> Result<Option<String>, AppError> {
+    if !full {
+        return Ok(None);
+    }
+    let photos = state.store.appeal_photos(appeal_id).await?;
+    Ok(photos
+        .iter()
+        .find(|p| p.event_id.is_none())
+        .map(|p| format!("{}/photos/{}", base_url(headers), p.token)))
+}
+
+fn request_node(
+    d: &AppealSearchDoc,
+    cats: &crate::CatalogueEntries,
+    full: bool,
+    media: Option<String>,
+) -> Node {
     let a = &d.appeal;
     let service_name = cats
         .iter()
@@ -576,13 +605,14 @@ fn request_node(d: &AppealSearchDoc, cats: &crate::CatalogueEntries, full: bool)
         ("zipcode", Node::Null),
         ("lat", lat),
         ("long", long),
-        ("media_url", Node::Null),
+        ("media_url", Node::opt(media)),
     ])
 }
 
 /// `GET /open311/v2/requests/{id}.{format}`.
 async fn one_request(
     State(state): State<AppState>,
+    headers: HeaderMap,
     Path(file): Path<String>,
     RawQuery(query): RawQuery,
 ) -> Result<Response, AppError> {
@@ -602,11 +632,12 @@ async fn one_request(
         .filter(|d| d.appeal.number == number)
         .ok_or_else(|| AppError::unknown_request(number))?;
     let cats = state.categories().await?;
+    let media = media_url(&state, &headers, id, full).await?;
     Ok(respond(
         StatusCode::OK,
         format,
         "service_requests",
-        &Node::List("request", vec![request_node(doc, &cats, full)]),
+        &Node::List("request", vec![request_node(doc, &cats, full, media)]),
     ))
 }
 

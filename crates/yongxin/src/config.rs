@@ -34,6 +34,8 @@ pub struct Config {
     /// Directory of this node's full-text index (derived data; default beside the SQLite file,
     /// or `yongxin-search` in the working directory with PostgreSQL).
     pub search_dir: Option<String>,
+    /// Largest photo of an appeal, a note or a reply, in MiB.
+    pub photo_max_mb: usize,
 }
 
 impl Default for Config {
@@ -50,6 +52,7 @@ impl Default for Config {
             appeal_auto_close_days: 7,
             sms_gateway_url: None,
             search_dir: None,
+            photo_max_mb: 10,
         }
     }
 }
@@ -58,7 +61,7 @@ impl Default for Config {
 pub const EXAMPLE: &str = r#"# yongxin.toml: every key is optional; the values shown are the defaults.
 # Environment variables override the file: YONGXIN_DATABASE_URL, YONGXIN_LISTEN, YONGXIN_LANG,
 # YONGXIN_SECURE_COOKIES, YONGXIN_SESSION_HOURS, YONGXIN_MAX_UPLOAD_MB, YONGXIN_LOG,
-# YONGXIN_APPEAL_REOPEN_LIMIT, YONGXIN_SEARCH_DIR.
+# YONGXIN_APPEAL_REOPEN_LIMIT, YONGXIN_SEARCH_DIR, YONGXIN_PHOTO_MAX_MB.
 
 # Where data is kept: sqlite://PATH (one file, the default kind) or postgres://USER@HOST/DB.
 # database_url = "sqlite://yongxin.db"
@@ -78,6 +81,9 @@ session_hours = 12
 
 # Largest roster upload, in MiB.
 max_upload_mb = 20
+
+# Largest photo (JPEG, PNG or WebP) of an appeal, a note or a reply, in MiB; three each at most.
+photo_max_mb = 10
 
 # Log filter, as RUST_LOG: "info", "warn", "yongxin_web=debug".
 log = "info"
@@ -155,6 +161,11 @@ impl Config {
         if let Some(v) = get("YONGXIN_SMS_GATEWAY_URL") {
             self.sms_gateway_url = Some(v);
         }
+        if let Some(v) = get("YONGXIN_PHOTO_MAX_MB") {
+            self.photo_max_mb = v
+                .parse()
+                .context("YONGXIN_PHOTO_MAX_MB must be a whole number")?;
+        }
         if let Some(v) = get("YONGXIN_SEARCH_DIR") {
             self.search_dir = Some(v);
         }
@@ -169,6 +180,9 @@ impl Config {
     fn check(&self) -> anyhow::Result<()> {
         if Lang::parse(&self.lang).is_none() {
             bail!("lang must be zh-CN or en, not {:?}", self.lang);
+        }
+        if !(1..=100).contains(&self.photo_max_mb) {
+            bail!("photo_max_mb must be between 1 and 100");
         }
         if !(1..=24 * 90).contains(&self.session_hours) {
             bail!("session_hours must be between 1 and 2160");
@@ -229,6 +243,7 @@ impl Config {
                 reopen_limit: self.appeal_reopen_limit,
             },
             appeal_auto_close_days: self.appeal_auto_close_days,
+            photo_max_bytes: self.photo_max_mb * 1024 * 1024,
         }
     }
 }

@@ -10,7 +10,7 @@ use yongxin_domain::appeal::{parse_appeal_number, AppealStatus, Channel};
 use yongxin_domain::calendar::Card;
 use yongxin_domain::catalogue::{Category, QuestionKind};
 use yongxin_domain::Role;
-use yongxin_store::{Appeal, AppealEvent, AppealQuery, User};
+use yongxin_store::{Appeal, AppealEvent, AppealQuery, PhotoRef, User};
 
 use super::registry::parse_opt_id;
 use super::{render, Chrome};
@@ -18,6 +18,7 @@ use crate::appeals::{act, intake, scope_of, sees, ActionInput, IntakeInput};
 use crate::context::{percent_encode, Ctx};
 use crate::error::AppError;
 use crate::i18n::Lang;
+use crate::upload::FormWithFiles;
 use crate::AppState;
 
 /// A category as a form shows it.
@@ -158,14 +159,9 @@ pub async fn new_appeal(
 pub async fn create_appeal(
     State(state): State<AppState>,
     ctx: Ctx,
-    Form(pairs): Form<Vec<(String, String)>>,
+    form: FormWithFiles,
 ) -> Result<Response, AppError> {
-    let get = |k: &str| {
-        pairs
-            .iter()
-            .find(|(key, _)| key == k)
-            .map(|(_, v)| v.clone())
-    };
+    let get = |k: &str| form.get(k);
     ctx.check_csrf(&get("csrf").unwrap_or_default())?;
     let mut input = IntakeInput {
         category: get("category").unwrap_or_default(),
@@ -178,7 +174,7 @@ pub async fn create_appeal(
         contact_phone: get("contact_phone"),
         ..IntakeInput::default()
     };
-    for (k, v) in &pairs {
+    for (k, v) in &form.fields {
         if let Some(code) = k.strip_prefix("answer.") {
             input
                 .answers
@@ -187,6 +183,7 @@ pub async fn create_appeal(
                 .push(v.clone());
         }
     }
+    input.photos = form.photos;
     let (selected, description, address) = (
         input.category.clone(),
         input.description.clone(),
@@ -436,13 +433,30 @@ pub struct EventRow {
     text: String,
     actor: String,
     internal: bool,
+    /// Tokens of its photos.
+    photos: Vec<String>,
 }
 
-fn event_rows(c: &Chrome, events: &[AppealEvent], resident: bool) -> Vec<EventRow> {
+/// Tokens of the photos of one event (`None`: of the appeal itself).
+fn photo_tokens(photos: &[PhotoRef], event: Option<i64>) -> Vec<String> {
+    photos
+        .iter()
+        .filter(|p| p.event_id == event)
+        .map(|p| p.token.clone())
+        .collect()
+}
+
+fn event_rows(
+    c: &Chrome,
+    events: &[AppealEvent],
+    resident: bool,
+    photos: &[PhotoRef],
+) -> Vec<EventRow> {
     events
         .iter()
         .filter(|e| e.visible || !resident)
         .map(|e| EventRow {
+            photos: photo_tokens(photos, Some(e.id)),
             at: yongxin_domain::time::display_local(e.at),
             action: c.t(&format!("appeal.action.{}", e.action)).to_owned(),
             status: c
@@ -464,6 +478,10 @@ fn event_rows(c: &Chrome, events: &[AppealEvent], resident: bool) -> Vec<EventRo
 struct AppealPage {
     c: Chrome,
     a: Appeal,
+    /// Tokens of the appeal's own photos.
+    photos: Vec<String>,
+    /// Staff may open the originals.
+    staff: bool,
     category: String,
     status: String,
     card: &'static str,
@@ -555,6 +573,7 @@ pub async fn show(
         return Err(AppError::forbidden());
     }
     let resident = user.role == Role::Resident;
+    let photos = state.store.appeal_photos(a.id).await?;
     let c = Chrome::new(&ctx, "appeal.title");
     let cats = state.categories().await?;
     let cat = cats
@@ -632,7 +651,9 @@ pub async fn show(
         contact_due: yongxin_domain::time::display_local(a.contact_due),
         resolution_due: yongxin_domain::time::display_local(a.resolution_due),
         phone: yongxin_domain::phone::mask_phone(&a.contact_phone),
-        events: event_rows(&c, &events, resident),
+        events: event_rows(&c, &events, resident, &photos),
+        photos: photo_tokens(&photos, None),
+        staff: !resident,
         actions,
         cadres,
         answers,
@@ -661,8 +682,9 @@ pub async fn action(
     State(state): State<AppState>,
     ctx: Ctx,
     Path(id): Path<String>,
-    Form(f): Form<ActionForm>,
+    form: FormWithFiles,
 ) -> Result<Response, AppError> {
+    let f: ActionForm = form.parse()?;
     ctx.check_csrf(&f.csrf)?;
     let id: i64 = id.parse().map_err(|_| AppError::not_found())?;
     let input = ActionInput {
@@ -675,6 +697,7 @@ pub async fn action(
         reply: f.reply,
         rating: f.rating,
         into: parse_opt_id(f.into.as_deref(), "into")?,
+        photos: form.photos,
     };
     act(&state, &ctx, id, input).await?;
     Ok(Redirect::to(&format!("/appeals/{id}")).into_response())
@@ -718,7 +741,8 @@ pub async fn track(
                 let status = c
                     .t(&format!("appeal.status.{}", a.status.code()))
                     .to_owned();
-                let rows = event_rows(&c, &events, true);
+                let photos = state.store.appeal_photos(a.id).await?;
+                let rows = event_rows(&c, &events, true, &photos);
                 found = Some((a, status, rows));
             }
         }
@@ -1152,4 +1176,72 @@ pub async fn public_list(
         pages: ((found.total + 49) / 50).max(1),
         c,
     })
+}
+
+/// Serves a photo's bytes, never guessed from the body: a fixed type, no sniffing, kept private.
+fn photo_response(content_type: &str, bytes: Vec<u8>) -> Response {
+    (
+        [
+            (axum::http::header::CONTENT_TYPE, content_type.to_owned()),
+            (
+                axum::http::header::CACHE_CONTROL,
+                "private, max-age=86400".to_owned(),
+            ),
+            (
+                axum::http::header::X_CONTENT_TYPE_OPTIONS,
+                "nosniff".to_owned(),
+            ),
+        ],
+        bytes,
+    )
+        .into_response()
+}
+
+/// `GET /photos/{token}`: the photo without location metadata, for anyone given its address
+/// (addresses are random and shown only to those who see the case).
+pub async fn photo(
+    State(state): State<AppState>,
+    Path(token): Path<String>,
+) -> Result<Response, AppError> {
+    let (p, bytes) = state
+        .store
+        .photo(&token, false)
+        .await?
+        .ok_or_else(AppError::not_found)?;
+    Ok(photo_response(&p.content_type, bytes))
+}
+
+/// `GET /photos/{token}/original`: the upload as it came, location and all, for staff who see
+/// the case; each view is recorded.
+pub async fn photo_original(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    Path(token): Path<String>,
+) -> Result<Response, AppError> {
+    let user = ctx.user()?;
+    if !user.role.is_cadre() {
+        return Err(AppError::forbidden());
+    }
+    let (p, bytes) = state
+        .store
+        .photo(&token, true)
+        .await?
+        .ok_or_else(AppError::not_found)?;
+    let (a, _) = state.store.appeal(p.appeal_id).await?;
+    if !sees(user, &a) {
+        return Err(AppError::forbidden());
+    }
+    state
+        .store
+        .record(vec![yongxin_domain::NewAuditEntry::new(
+            user.username.clone(),
+            "photo.view_original",
+            format!("appeal:{}", a.id),
+            format!("{} photo {}", a.number, p.id),
+            &serde_json::json!({ "photo": p.id }),
+        )])
+        .await?;
+    let kind = yongxin_domain::photo::PhotoKind::sniff(&bytes)
+        .map_or("application/octet-stream", |k| k.content_type());
+    Ok(photo_response(kind, bytes))
 }

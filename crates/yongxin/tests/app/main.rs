@@ -6,6 +6,7 @@
 mod appeals;
 mod cli;
 mod open311;
+mod photos;
 mod search;
 mod support;
 mod web;

@@ -1,0 +1,131 @@
+//! Forms that may carry photos: the same handler reads a plain form (`application/x-www-form-
+//! urlencoded`) or one with files (`multipart/form-data`), and photos become [`NewPhoto`]s with
+//! their location metadata removed.
+
+use axum::extract::{FromRequest, Multipart, Request};
+use axum::http::header;
+use yongxin_domain::photo::{clean, PhotoError, MAX_PHOTOS};
+use yongxin_store::NewPhoto;
+
+use crate::error::AppError;
+use crate::i18n::Catalog;
+
+/// A file as uploaded.
+#[derive(Debug, Clone, Default)]
+pub struct Upload {
+    /// The bytes.
+    pub bytes: Vec<u8>,
+}
+
+/// The text fields of a form, in order, and its files.
+#[derive(Debug, Default)]
+pub struct FormWithFiles {
+    /// Name and value of each text field.
+    pub fields: Vec<(String, String)>,
+    /// Files of fields named `photo`.
+    pub photos: Vec<Upload>,
+}
+
+impl FormWithFiles {
+    /// The first value of a field.
+    pub fn get(&self, name: &str) -> Option<String> {
+        self.fields
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.clone())
+    }
+
+    /// The text fields as a typed form.
+    pub fn parse<T: serde::de::DeserializeOwned>(&self) -> Result<T, AppError> {
+        let encoded = form_urlencoded::Serializer::new(String::new())
+            .extend_pairs(&self.fields)
+            .finish();
+        serde_urlencoded::from_str(&encoded).map_err(|e| AppError::bad_request(e.to_string()))
+    }
+}
+
+impl<S: Send + Sync> FromRequest<S> for FormWithFiles {
+    type Rejection = AppError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        let multipart = req
+            .headers()
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| v.starts_with("multipart/form-data"));
+        if !multipart {
+            let body = axum::body::Bytes::from_request(req, state)
+                .await
+                .map_err(|e| AppError::bad_request(e.body_text()))?;
+            return Ok(Self {
+                fields: form_urlencoded::parse(&body).into_owned().collect(),
+                photos: Vec::new(),
+            });
+        }
+        let mut parts = Multipart::from_request(req, state)
+            .await
+            .map_err(|e| AppError::bad_request(e.body_text()))?;
+        let mut form = Self::default();
+        while let Some(field) = parts
+            .next_field()
+            .await
+            .map_err(|e| AppError::bad_request(e.body_text()))?
+        {
+            let name = field.name().unwrap_or_default().to_owned();
+            let is_file = field.file_name().is_some();
+            let bytes = field
+                .bytes()
+                .await
+                .map_err(|e| AppError::bad_request(e.body_text()))?;
+            if is_file {
+                // A file input left empty still sends an empty part.
+                if name == "photo" && !bytes.is_empty() {
+                    form.photos.push(Upload {
+                        bytes: bytes.to_vec(),
+                    });
+                }
+            } else {
+                form.fields
+                    .push((name, String::from_utf8_lossy(&bytes).into_owned()));
+            }
+        }
+        Ok(form)
+    }
+}
+
+/// Checks and cleans photos for one appeal, note or reply.
+pub fn photos(
+    uploads: &[Upload],
+    max_bytes: usize,
+    c: &Catalog,
+) -> Result<Vec<NewPhoto>, AppError> {
+    if uploads.len() > MAX_PHOTOS {
+        return Err(photo_error(&PhotoError::TooMany, 0, c));
+    }
+    uploads
+        .iter()
+        .enumerate()
+        .map(|(i, u)| {
+            let clean = clean(&u.bytes, max_bytes).map_err(|e| photo_error(&e, i + 1, c))?;
+            Ok(NewPhoto {
+                token: crate::auth::random_token(),
+                content_type: clean.kind.content_type().to_owned(),
+                bytes: clean.bytes,
+                original: u.bytes.clone(),
+            })
+        })
+        .collect()
+}
+
+fn photo_error(e: &PhotoError, n: usize, c: &Catalog) -> AppError {
+    let n = n.to_string();
+    AppError::bad_request(match e {
+        PhotoError::UnknownKind => c.format("photo.kind", &[("n", n)]),
+        PhotoError::Damaged => c.format("photo.damaged", &[("n", n)]),
+        PhotoError::TooLarge { max_bytes } => c.format(
+            "photo.too_large",
+            &[("n", n), ("mb", (max_bytes / (1024 * 1024)).to_string())],
+        ),
+        PhotoError::TooMany => c.format("photo.too_many", &[("max", MAX_PHOTOS.to_string())]),
+    })
+}
