@@ -194,6 +194,25 @@ pub struct AppealQuery {
     pub per_page: i64,
 }
 
+impl AppealQuery {
+    /// Every case within `scope`, newest first, one page of `per_page`; set the filters wanted.
+    pub fn within(scope: AppealScope, per_page: i64) -> Self {
+        Self {
+            scope,
+            status: None,
+            statuses: Vec::new(),
+            category: None,
+            village_id: None,
+            text: None,
+            due_before: None,
+            created_from: None,
+            created_before: None,
+            page: 1,
+            per_page,
+        }
+    }
+}
+
 /// What the full-text index holds of one appeal: the case as it stands and the text of its
 /// events, split by whether the resident sees them (internal notes are searched for staff only).
 #[derive(Debug, Clone)]

@@ -818,19 +818,7 @@ pub async fn appeal_searches_respect_scope_and_filters(store: Arc<dyn Store>) {
             .await
             .unwrap();
     }
-    let q = |scope: AppealScope| AppealQuery {
-        scope,
-        status: None,
-        statuses: Vec::new(),
-        category: None,
-        village_id: None,
-        text: None,
-        due_before: None,
-        created_from: None,
-        created_before: None,
-        page: 1,
-        per_page: 20,
-    };
+    let q = |scope: AppealScope| AppealQuery::within(scope, 20);
     assert_eq!(
         store
             .search_appeals(&q(AppealScope::All))
@@ -931,17 +919,8 @@ pub async fn imported_histories_are_replayed_through_the_lifecycle(store: Arc<dy
     .unwrap();
     assert_eq!(stored, 300);
     let q = |status: Option<AppealStatus>| AppealQuery {
-        scope: AppealScope::All,
         status,
-        statuses: Vec::new(),
-        category: None,
-        village_id: None,
-        text: None,
-        due_before: None,
-        created_from: None,
-        created_before: None,
-        page: 1,
-        per_page: 1,
+        ..AppealQuery::within(AppealScope::All, 1)
     };
     assert_eq!(store.search_appeals(&q(None)).await.unwrap().total, 300);
     assert!(

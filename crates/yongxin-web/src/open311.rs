@@ -512,20 +512,15 @@ async fn requests(
             (s, _) => s,
         };
         let q = AppealQuery {
-            scope: AppealScope::All,
-            status: None,
             statuses: first(query, "status")
                 .map(statuses_called)
                 .transpose()?
                 .unwrap_or_default(),
             category: first(query, "service_code").map(str::to_owned),
-            village_id: None,
-            text: None,
-            due_before: None,
             created_from: start,
             created_before: end,
             page: number("page", 1, i64::MAX)?,
-            per_page: number("page_size", 100, 1000)?,
+            ..AppealQuery::within(AppealScope::All, number("page_size", 100, 1000)?)
         };
         let page = state.store.search_appeals(&q).await?;
         let ids: Vec<i64> = page.appeals.iter().map(|a| a.id).collect();

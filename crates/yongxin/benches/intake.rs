@@ -111,19 +111,7 @@ async fn main() {
         pct(0.99),
         pct(1.0)
     );
-    let q = AppealQuery {
-        scope: AppealScope::All,
-        status: None,
-        statuses: Vec::new(),
-        category: None,
-        village_id: None,
-        text: None,
-        due_before: None,
-        created_from: None,
-        created_before: None,
-        page: 1,
-        per_page: 1,
-    };
+    let q = AppealQuery::within(AppealScope::All, 1);
     let stored = store.search_appeals(&q).await.unwrap().total;
     let verified = store.verify_audit().await.unwrap();
     println!(

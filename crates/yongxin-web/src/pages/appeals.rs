@@ -872,17 +872,8 @@ pub async fn supervision(State(state): State<AppState>, ctx: Ctx) -> Result<Resp
     // Everything due before the end of the next working day can carry a card.
     let horizon = yongxin_domain::calendar::end_of_day(calendar.add_working_days(today, 1));
     let q = AppealQuery {
-        scope: scope_of(user).ok_or_else(AppError::forbidden)?,
-        status: None,
-        statuses: Vec::new(),
-        category: None,
-        village_id: None,
-        text: None,
         due_before: Some(horizon),
-        created_from: None,
-        created_before: None,
-        page: 1,
-        per_page: 500,
+        ..AppealQuery::within(scope_of(user).ok_or_else(AppError::forbidden)?, 500)
     };
     let found = state.store.search_appeals(&q).await?;
     let cats = state.categories().await?;
@@ -1133,17 +1124,8 @@ pub async fn public_list(
 ) -> Result<Response, AppError> {
     let page = parse_opt_id(p.page.as_deref(), "page")?.unwrap_or(1).max(1);
     let q = AppealQuery {
-        scope: yongxin_store::AppealScope::All,
-        status: None,
-        statuses: Vec::new(),
-        category: None,
-        village_id: None,
-        text: None,
-        due_before: None,
-        created_from: None,
-        created_before: None,
         page,
-        per_page: 50,
+        ..AppealQuery::within(yongxin_store::AppealScope::All, 50)
     };
     let found = state.store.search_appeals(&q).await?;
     let cats = state.categories().await?;

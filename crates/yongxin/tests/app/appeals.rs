@@ -282,19 +282,7 @@ async fn an_anonymous_resident_files_on_the_form_and_tracks_the_case(app: TestAp
 }
 
 fn all() -> yongxin_store::AppealQuery {
-    yongxin_store::AppealQuery {
-        scope: yongxin_store::AppealScope::All,
-        status: None,
-        statuses: Vec::new(),
-        category: None,
-        village_id: None,
-        text: None,
-        due_before: None,
-        created_from: None,
-        created_before: None,
-        page: 1,
-        per_page: 10,
-    }
+    yongxin_store::AppealQuery::within(yongxin_store::AppealScope::All, 10)
 }
 
 async fn the_case_page_offers_only_the_allowed_actions(app: TestApp) {

@@ -38,17 +38,8 @@ async fn load_demo_appeals(app: &TestApp, count: usize) {
 
 pub fn query(scope: AppealScope, text: Option<&str>) -> AppealQuery {
     AppealQuery {
-        scope,
-        status: None,
-        statuses: Vec::new(),
-        category: None,
-        village_id: None,
         text: text.map(str::to_owned),
-        due_before: None,
-        created_from: None,
-        created_before: None,
-        page: 1,
-        per_page: 100_000,
+        ..AppealQuery::within(scope, 100_000)
     }
 }
 
