@@ -1643,12 +1643,13 @@ impl Store for StoreImpl {
             .await
             .db()?;
         let mut ids = Vec::new();
+        let mut seen = std::collections::HashSet::new();
         let mut last = None;
         for row in &rows {
             let seq: i64 = row.try_get("seq").db()?;
             let entity: String = row.try_get("entity").db()?;
             if let Some(id) = entity.strip_prefix("appeal:").and_then(|id| id.parse::<i64>().ok()) {
-                if !ids.contains(&id) {
+                if seen.insert(id) {
                     ids.push(id);
                 }
             }

@@ -20,7 +20,6 @@ use axum::routing::get;
 use axum::Router;
 use chrono::{DateTime, Utc};
 use yongxin_domain::appeal::{parse_appeal_number, AppealStatus};
-use yongxin_domain::catalogue::Category;
 use yongxin_store::{AppealQuery, AppealScope, AppealSearchDoc, Open311Key};
 
 use crate::appeals::{intake, IntakeInput};
@@ -199,6 +198,14 @@ async fn client(state: &AppState, key: Option<&str>) -> Result<Open311Key, AppEr
         .ok_or_else(AppError::open311_key)
 }
 
+/// Whether a reading request carries a key (then it sees requests in full); a wrong key is 403.
+async fn keyed(state: &AppState, query: &[(String, String)]) -> Result<bool, AppError> {
+    match first(query, "api_key") {
+        Some(k) => client(state, Some(k)).await.map(|_| true),
+        None => Ok(false),
+    }
+}
+
 fn base_url(headers: &HeaderMap) -> String {
     let host = headers
         .get(header::HOST)
@@ -274,13 +281,6 @@ async fn discovery(
     Ok(respond(StatusCode::OK, format, "discovery", &node))
 }
 
-fn category_name(cat: &Category, ctx: &Ctx) -> String {
-    match ctx.lang {
-        crate::i18n::Lang::En => cat.name_en.clone(),
-        _ => cat.name_zh.clone(),
-    }
-}
-
 async fn services(state: &AppState, ctx: &Ctx, format: Format) -> Result<Response, AppError> {
     let cats = state.categories().await?;
     let list = cats
@@ -289,7 +289,10 @@ async fn services(state: &AppState, ctx: &Ctx, format: Format) -> Result<Respons
         .map(|(cat, _)| {
             Node::Map(vec![
                 ("service_code", Node::string(&cat.code)),
-                ("service_name", Node::Text(category_name(cat, ctx))),
+                (
+                    "service_name",
+                    Node::Text(crate::pages::appeals::category_name(cat, ctx.lang)),
+                ),
                 ("description", Node::string(&cat.description)),
                 ("metadata", Node::Bool(!cat.questions.is_empty())),
                 ("type", Node::string("realtime")),
@@ -479,13 +482,7 @@ async fn requests(
     format: Format,
     query: &[(String, String)],
 ) -> Result<Response, AppError> {
-    let full = match first(query, "api_key") {
-        Some(k) => {
-            client(state, Some(k)).await?;
-            true
-        }
-        None => false,
-    };
+    let full = keyed(state, query).await?;
     let docs = if let Some(ids) = first(query, "service_request_id") {
         let ids: Vec<i64> = ids
             .split(',')
@@ -614,13 +611,7 @@ async fn one_request(
     let (number, format) = parse_file(&file)?;
     let (_, id) = parse_appeal_number(number).ok_or_else(|| AppError::unknown_request(number))?;
     let query = pairs(query.unwrap_or_default().as_bytes());
-    let full = match first(&query, "api_key") {
-        Some(k) => {
-            client(&state, Some(k)).await?;
-            true
-        }
-        None => false,
-    };
+    let full = keyed(&state, &query).await?;
     let docs = state.store.appeal_search_docs(&[id]).await?;
     let doc = docs
         .first()

@@ -37,7 +37,8 @@ pub struct QuestionField {
     choices: Vec<(String, String)>,
 }
 
-fn category_name(c: &Category, lang: Lang) -> String {
+/// A category's name in the reader's language.
+pub fn category_name(c: &Category, lang: Lang) -> String {
     if lang == Lang::En {
         c.name_en.clone()
     } else {
