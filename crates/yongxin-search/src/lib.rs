@@ -405,10 +405,19 @@ impl AppealIndex {
                     Count,
                 ),
             )?;
+            // One id column per segment, opened once for all its hits.
+            let mut columns = std::collections::HashMap::new();
             let mut ids = Vec::with_capacity(top.len());
             for (_, address) in top {
-                let segment = searcher.segment_reader(address.segment_ord);
-                let column = segment.fast_fields().i64("id")?;
+                let column = match columns.entry(address.segment_ord) {
+                    std::collections::hash_map::Entry::Occupied(e) => e.into_mut(),
+                    std::collections::hash_map::Entry::Vacant(e) => e.insert(
+                        searcher
+                            .segment_reader(address.segment_ord)
+                            .fast_fields()
+                            .i64("id")?,
+                    ),
+                };
                 if let Some(id) = column.first(address.doc_id) {
                     ids.push(id);
                 }
