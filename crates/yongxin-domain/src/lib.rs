@@ -58,6 +58,7 @@ pub mod calendar;
 pub mod catalogue;
 pub mod demo;
 pub mod demo_appeals;
+pub mod email;
 pub mod hot;
 pub mod id_number;
 pub mod phone;
@@ -68,6 +69,7 @@ pub mod roster;
 pub mod time;
 
 pub use audit::{AuditChainError, AuditEntry, NewAuditEntry};
+pub use email::{Email, EmailError};
 pub use id_number::{IdNumber, IdNumberError};
 pub use phone::{Phone, PhoneError};
 pub use registry::{Relation, ResidentFlag, Sex, VillageKind};

@@ -44,7 +44,7 @@ fn corrupt(what: &str, value: &str) -> StoreError {
     StoreError::Internal(format!("stored {what} not understood: {value}"))
 }
 
-const USER_COLUMNS: &str = "u.id, u.username, u.display_name, u.role, u.village_id, u.household_id";
+const USER_COLUMNS: &str = "u.id, u.username, u.display_name, u.role, u.village_id, u.household_id, u.email";
 
 const HOUSEHOLD_SELECT: &str = "SELECT h.id, h.key, h.address, h.village_id, v.name AS village_name, h.grid_id, \
      g.name AS grid_name, COALESCE(r.name, '') AS head_name, r.phone AS head_phone, \
@@ -70,6 +70,7 @@ fn user_from(row: &DbRow) -> StoreResult<User> {
         village_id: row.try_get("village_id").db()?,
         household_id: row.try_get("household_id").db()?,
         grid_ids: Vec::new(),
+        email: row.try_get("email").db()?,
     })
 }
 
@@ -236,7 +237,7 @@ fn push_household_filters(qb: &mut QueryBuilder<'static, Db>, q: &HouseholdQuery
 
 const APPEAL_SELECT: &str = "SELECT a.id, a.category_code, a.urgency, a.channel, a.status, a.title, a.description, a.answers, \
      a.address, a.latitude, a.longitude, a.village_id, v.name AS village_name, a.grid_id, a.household_id, \
-     a.resident_user_id, a.contact_name, a.contact_phone, a.department, a.cadre_user_id, c.display_name AS cadre_name, \
+     a.resident_user_id, a.contact_name, a.contact_phone, a.contact_email, a.department, a.cadre_user_id, c.display_name AS cadre_name, \
      a.reopen_count, a.merged_into, a.reply, a.rating, a.created_at, a.contact_due, a.resolution_due, a.contacted_at, \
      a.answered_at, a.rated_at, a.closed_at, a.updated_at \
      FROM appeals a LEFT JOIN villages v ON v.id = a.village_id LEFT JOIN users c ON c.id = a.cadre_user_id";
@@ -270,6 +271,7 @@ fn appeal_from(row: &DbRow) -> StoreResult<Appeal> {
         resident_user_id: row.try_get("resident_user_id").db()?,
         contact_name: code("contact_name")?,
         contact_phone: code("contact_phone")?,
+        contact_email: row.try_get("contact_email").db()?,
         department: row.try_get("department").db()?,
         cadre_user_id: row.try_get("cadre_user_id").db()?,
         cadre_name: row.try_get("cadre_name").db()?,
@@ -406,8 +408,8 @@ async fn insert_appeal(tx: &mut DbConn, a: &NewAppeal) -> StoreResult<(i64, Stri
     let id: i64 = sqlx::query(
         "INSERT INTO appeals (category_code, urgency, channel, status, title, description, answers, address, latitude, \
          longitude, village_id, grid_id, household_id, resident_user_id, contact_name, contact_phone, department, \
-         reopen_count, created_at, contact_due, resolution_due, updated_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, 0, $18, $19, $20, $21) RETURNING id",
+         reopen_count, created_at, contact_due, resolution_due, updated_at, contact_email) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, 0, $18, $19, $20, $21, $22) RETURNING id",
     )
     .bind(&a.category)
     .bind(a.urgency.code())
@@ -430,6 +432,7 @@ async fn insert_appeal(tx: &mut DbConn, a: &NewAppeal) -> StoreResult<(i64, Stri
     .bind(a.contact_due)
     .bind(a.resolution_due)
     .bind(a.created_at)
+    .bind(&a.contact_email)
     .fetch_one(&mut *tx)
     .await
     .db()?
@@ -991,7 +994,7 @@ impl Store for StoreImpl {
                     format!("{} ({})", u.username, u.role.code()),
                     &serde_json::json!({ "username": u.username, "display_name": u.display_name, "role": u.role.code(), "village_id": u.village_id, "household_id": u.household_id }),
                 );
-                let user = User { id, username: u.username, display_name: u.display_name, role: u.role, village_id: u.village_id, household_id: u.household_id, grid_ids: vec![] };
+                let user = User { id, username: u.username, display_name: u.display_name, role: u.role, village_id: u.village_id, household_id: u.household_id, grid_ids: vec![], email: None };
                 Ok((user, vec![entry]))
             })
     }
@@ -1017,6 +1020,26 @@ impl Store for StoreImpl {
                 let entry = NewAuditEntry::new(actor, "user.set_password", format!("user:{user_id}"), "", &serde_json::json!({ "password_hash": hash }));
                 Ok(((), vec![entry]))
             })
+    }
+
+    async fn set_user_email(&self, actor: &str, user_id: i64, email: Option<&str>) -> StoreResult<()> {
+        let (actor, email) = (actor.to_owned(), email.map(str::to_owned));
+        write_tx!(self, |tx| {
+                let done = sqlx::query("UPDATE users SET email = $1 WHERE id = $2").bind(&email).bind(user_id).execute(&mut *tx).await.db()?;
+                if done.rows_affected() == 0 {
+                    return Err(StoreError::NotFound { what: format!("user {user_id}") });
+                }
+                let entry = NewAuditEntry::new(actor, "user.set_email", format!("user:{user_id}"), "", &serde_json::json!({ "email": email }));
+                Ok(((), vec![entry]))
+            })
+    }
+
+    async fn user(&self, id: i64) -> StoreResult<Option<User>> {
+        let sql = format!("SELECT {USER_COLUMNS} FROM users u WHERE u.id = $1");
+        match sqlx::query(&sql).bind(id).fetch_optional(&self.pool).await.db()? {
+            Some(row) => Ok(Some(self.load_grid_ids(user_from(&row)?).await?)),
+            None => Ok(None),
+        }
     }
 
     async fn users(&self) -> StoreResult<Vec<User>> {
@@ -1200,7 +1223,7 @@ impl Store for StoreImpl {
                 &serde_json::json!({
                     "category": a.category, "urgency": a.urgency.code(), "channel": a.channel.code(), "title": a.title,
                     "description": a.description, "answers": answers, "address": a.address, "contact_name": a.contact_name,
-                    "contact_phone": a.contact_phone, "household_id": a.household_id, "resident_user_id": a.resident_user_id,
+                    "contact_phone": a.contact_phone, "contact_email": a.contact_email, "household_id": a.household_id, "resident_user_id": a.resident_user_id,
                     "photos": recorded
                 }),
             );
@@ -1255,7 +1278,10 @@ impl Store for StoreImpl {
                         Some(c) => format!("user:{c}"),
                         None => continue,
                     },
-                    _ => format!("sms:{}", appeal.contact_phone),
+                    _ => match &appeal.contact_email {
+                        Some(email) => format!("email:{email}"),
+                        None => format!("sms:{}", appeal.contact_phone),
+                    },
                 };
                 let kind = serde_json::to_value(notice).ok().and_then(|v| v.as_str().map(str::to_owned)).unwrap_or_default();
                 sqlx::query(

@@ -39,6 +39,8 @@ pub struct NewAppeal {
     pub contact_name: String,
     /// Contact phone (valid mobile number).
     pub contact_phone: String,
+    /// Contact e-mail (checked address); when given, the resident is told by e-mail, not SMS.
+    pub contact_email: Option<String>,
     /// Department it goes to by default.
     pub department: String,
     /// When it was submitted.
@@ -90,6 +92,8 @@ pub struct Appeal {
     pub contact_name: String,
     /// Contact phone.
     pub contact_phone: String,
+    /// Contact e-mail.
+    pub contact_email: Option<String>,
     /// Department handling it.
     pub department: Option<String>,
     /// Cadre handling it.

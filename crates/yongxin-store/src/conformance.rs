@@ -573,6 +573,7 @@ fn new_appeal(
         resident_user_id: resident.map(|r| r.0),
         contact_name: "张三".into(),
         contact_phone: "13912345678".into(),
+        contact_email: None,
         department: cat.department,
         created_at: now,
         contact_due: due.contact_due,
@@ -1205,6 +1206,43 @@ pub async fn the_outbox_hands_each_message_to_one_sender_until_delivered(store: 
         .await
         .unwrap()
         .is_empty());
+
+    // A resident who gave an e-mail address is told by e-mail; a cadre's address is kept on
+    // their account, read back with it, and can be cleared.
+    let mut by_mail = new_appeal("roads", "井盖缺失", None, None);
+    by_mail.contact_email = Some("zhang.san@example.cn".into());
+    let b = store.create_appeal("x", by_mail).await.unwrap();
+    assert_eq!(b.contact_email.as_deref(), Some("zhang.san@example.cn"));
+    store
+        .act_on_appeal("staff", b.id, AppealAction::Accept, p)
+        .await
+        .unwrap()
+        .unwrap();
+    let mailed = store
+        .claim_messages(far, far + Duration::minutes(5), 10)
+        .await
+        .unwrap();
+    assert_eq!(
+        mailed
+            .iter()
+            .map(|m| (m.kind.as_str(), m.recipient.as_str()))
+            .collect::<Vec<_>>(),
+        vec![("resident_accepted", "email:zhang.san@example.cn")]
+    );
+    store
+        .set_user_email("admin", grid.id, Some("wangge@example.cn"))
+        .await
+        .unwrap();
+    let read = store.user(grid.id).await.unwrap().unwrap();
+    assert_eq!(read.email.as_deref(), Some("wangge@example.cn"));
+    assert!(!read.grid_ids.is_empty(), "read with its grids");
+    store.set_user_email("admin", grid.id, None).await.unwrap();
+    assert_eq!(store.user(grid.id).await.unwrap().unwrap().email, None);
+    assert!(store.user(i64::MAX).await.unwrap().is_none());
+    assert!(matches!(
+        store.set_user_email("admin", i64::MAX, None).await,
+        Err(StoreError::NotFound { .. })
+    ));
 }
 
 /// A 督办单 is issued, notifies the handler, appears as open, and is answered once.

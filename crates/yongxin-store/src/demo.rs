@@ -271,6 +271,7 @@ pub async fn load_appeals(
                 resident_user_id: None,
                 contact_name: h.members[0].name.clone(),
                 contact_phone: phone.as_str().to_owned(),
+                contact_email: None,
                 department: category.department.clone(),
                 created_at: a.created_at,
                 contact_due: due.contact_due,

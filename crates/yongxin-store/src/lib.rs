@@ -73,6 +73,15 @@ pub trait Store: Send + Sync + 'static {
     /// Replaces a user's password hash.
     async fn set_password(&self, actor: &str, user_id: i64, password_hash: &str)
         -> StoreResult<()>;
+    /// Sets or clears the address a user's notifications are e-mailed to.
+    async fn set_user_email(
+        &self,
+        actor: &str,
+        user_id: i64,
+        email: Option<&str>,
+    ) -> StoreResult<()>;
+    /// One user, by id.
+    async fn user(&self, id: i64) -> StoreResult<Option<User>>;
     /// Every user, by name.
     async fn users(&self) -> StoreResult<Vec<User>>;
 

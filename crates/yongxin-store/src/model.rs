@@ -234,6 +234,8 @@ pub struct User {
     pub household_id: Option<i64>,
     /// For a grid worker: the grids they are responsible for.
     pub grid_ids: Vec<i64>,
+    /// Where their notifications (new assignments, cards) are e-mailed, if anywhere.
+    pub email: Option<String>,
 }
 
 impl User {

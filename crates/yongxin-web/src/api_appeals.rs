@@ -9,6 +9,7 @@ use axum::Json;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use yongxin_domain::appeal::Channel;
+use yongxin_domain::email::mask_email;
 use yongxin_domain::phone::mask_phone;
 use yongxin_domain::Role;
 use yongxin_store::{Appeal, AppealEvent, PhotoRef};
@@ -62,6 +63,9 @@ pub struct NewAppealDto {
     contact_name: Option<String>,
     /// 11-digit mobile number (required unless the resident has one on record).
     contact_phone: Option<String>,
+    /// E-mail address; when given, the resident is told of acceptance, reply and closing by
+    /// e-mail instead of SMS.
+    contact_email: Option<String>,
     /// The household the appeal concerns (desk entry).
     household_id: Option<i64>,
     /// Up to three photos (JPEG, PNG or WebP), each base64-encoded; location metadata is
@@ -130,6 +134,8 @@ pub struct AppealDto {
     cadre_name: Option<String>,
     contact_name: String,
     contact_phone: String,
+    /// Masked, as the phone.
+    contact_email: Option<String>,
     reopen_count: i64,
     merged_into: Option<i64>,
     reply: Option<String>,
@@ -165,6 +171,7 @@ impl AppealDto {
             cadre_name: a.cadre_name,
             contact_name: a.contact_name,
             contact_phone: mask_phone(&a.contact_phone),
+            contact_email: a.contact_email.as_deref().map(mask_email),
             reopen_count: a.reopen_count,
             merged_into: a.merged_into,
             reply: a.reply,
@@ -309,6 +316,7 @@ pub async fn create_appeal(
         longitude: body.longitude,
         contact_name: body.contact_name,
         contact_phone: body.contact_phone,
+        contact_email: body.contact_email,
         household_id: body.household_id,
         client: None,
         photos: decoded(&body.photos)?,

@@ -9,7 +9,7 @@ use yongxin_domain::appeal::{
 };
 use yongxin_domain::calendar::start_of_day;
 use yongxin_domain::catalogue::{AnswerError, Category};
-use yongxin_domain::{Phone, Role};
+use yongxin_domain::{Email, Phone, Role};
 use yongxin_store::{Appeal, AppealPage, AppealQuery, AppealScope, NewAppeal, User};
 
 use crate::context::Ctx;
@@ -42,6 +42,8 @@ pub struct IntakeInput {
     pub contact_name: Option<String>,
     /// Contact phone (required unless a signed-in resident with a phone on record).
     pub contact_phone: Option<String>,
+    /// Contact e-mail: when given, notifications go there instead of by SMS.
+    pub contact_email: Option<String>,
     /// Household key, for desk entry on behalf of a registered household.
     pub household_id: Option<i64>,
     /// The Open311 client that relays it (channel `open311`, recorded as `open311:NAME`).
@@ -337,6 +339,12 @@ pub async fn intake(
     }
     let phone =
         Phone::parse(&phone_text).map_err(|_| AppError::bad_request(c.t("appeal.error.phone")))?;
+    let email = match given(input.contact_email.as_deref()) {
+        None => None,
+        Some(e) => {
+            Some(Email::parse(e).map_err(|_| AppError::bad_request(c.t("appeal.error.email")))?)
+        }
+    };
     let (mut village_id, mut grid_id) = (None, None);
     if let Some(h) = household_id {
         let detail = state.store.household(h).await?;
@@ -375,6 +383,7 @@ pub async fn intake(
                 resident_user_id,
                 contact_name: name,
                 contact_phone: phone.as_str().to_owned(),
+                contact_email: email.map(|e| e.as_str().to_owned()),
                 department: category.department.clone(),
                 created_at: now,
                 contact_due: due.contact_due,

@@ -26,7 +26,7 @@ pub struct Delivery {
     pub body: String,
 }
 
-/// A way messages leave the system (SMTP, an SMS gateway, the log).
+/// A way messages leave the system (an SMTP relay, an SMS gateway, the log).
 #[async_trait]
 pub trait MessageSender: Send + Sync + 'static {
     /// Sends one message; an error is retried later.
@@ -45,7 +45,7 @@ impl MessageSender for LogSender {
     }
 }
 
-/// Sends `sms:` messages through an HTTP SMS gateway and logs the rest. The gateway is named by a
+/// Sends `sms:` messages through an HTTP SMS gateway. The gateway is named by a
 /// URL template whose `{phone}`, `{text}` and `{id}` are filled in (percent-encoded), for example
 /// `http://10.1.1.5/sms/send?to={phone}&msg={text}&ref={id}`; any 2xx answer counts as accepted.
 /// `{id}` lets the gateway drop a message it has already taken, so a resend after a crash between
@@ -80,7 +80,7 @@ impl SmsGateway {
 impl MessageSender for SmsGateway {
     async fn send(&self, m: &Delivery) -> Result<(), String> {
         let Some(phone) = m.recipient.strip_prefix("sms:") else {
-            return LogSender.send(m).await;
+            return Err(format!("not a phone number: {}", m.recipient));
         };
         let url = self
             .template
@@ -97,6 +97,110 @@ impl MessageSender for SmsGateway {
             Ok(())
         } else {
             Err(format!("SMS gateway answered {}", res.status()))
+        }
+    }
+}
+
+/// Sends `email:` messages through an SMTP relay, named by a URL `smtp://[user:password@]host[:port]`
+/// (port 25 by default; plain SMTP, as office relays on an intranet speak it). Each message's
+/// `Message-ID` is made from its outbox id, so a message resent after a crash between handing it
+/// to the relay and recording it carries the same id and mail systems can drop the repeat.
+#[derive(Clone)]
+pub struct SmtpRelay {
+    transport: lettre::AsyncSmtpTransport<lettre::Tokio1Executor>,
+    from: lettre::message::Mailbox,
+    domain: String,
+}
+
+impl std::fmt::Debug for SmtpRelay {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SmtpRelay")
+            .field("from", &self.from)
+            .finish_non_exhaustive()
+    }
+}
+
+impl SmtpRelay {
+    /// A relay for a URL and a sender address (`name@example.cn` or `名字 <name@example.cn>`);
+    /// refused with the reason if either cannot be used.
+    pub fn new(url: &str, from: &str) -> Result<Self, String> {
+        let shape = "the SMTP URL must look like smtp://host:25 or smtp://user:password@host:587";
+        let parsed = url::Url::parse(url).map_err(|_| shape.to_owned())?;
+        let host = match parsed.host_str() {
+            Some(h) if parsed.scheme() == "smtp" && !h.is_empty() => h.to_owned(),
+            _ => return Err(shape.into()),
+        };
+        let from: lettre::message::Mailbox = from
+            .parse()
+            .map_err(|e| format!("the sender address {from:?} cannot be used: {e}"))?;
+        let mut builder =
+            lettre::AsyncSmtpTransport::<lettre::Tokio1Executor>::builder_dangerous(host)
+                .port(parsed.port().unwrap_or(25))
+                .timeout(Some(std::time::Duration::from_secs(20)));
+        if !parsed.username().is_empty() {
+            let decode = |s: &str| {
+                percent_encoding::percent_decode_str(s)
+                    .decode_utf8_lossy()
+                    .into_owned()
+            };
+            builder =
+                builder.credentials(lettre::transport::smtp::authentication::Credentials::new(
+                    decode(parsed.username()),
+                    decode(parsed.password().unwrap_or_default()),
+                ));
+        }
+        let transport = builder.build();
+        Ok(Self {
+            domain: from.email.domain().to_owned(),
+            transport,
+            from,
+        })
+    }
+}
+
+#[async_trait]
+impl MessageSender for SmtpRelay {
+    async fn send(&self, m: &Delivery) -> Result<(), String> {
+        use lettre::AsyncTransport;
+        let to = m
+            .recipient
+            .strip_prefix("email:")
+            .ok_or_else(|| format!("not an e-mail address: {}", m.recipient))?;
+        let to: lettre::message::Mailbox =
+            to.parse().map_err(|e| format!("cannot mail {to}: {e}"))?;
+        let mail = lettre::Message::builder()
+            .from(self.from.clone())
+            .to(to)
+            .subject(&m.subject)
+            .message_id(Some(format!("<outbox.{}@{}>", m.id, self.domain)))
+            .body(m.body.clone())
+            .map_err(|e| format!("cannot write the mail: {e}"))?;
+        self.transport
+            .send(mail)
+            .await
+            .map(|_| ())
+            .map_err(|e| format!("SMTP relay: {e}"))
+    }
+}
+
+/// Picks each message's way out by its recipient: `sms:` to the SMS gateway, `email:` to the SMTP
+/// relay, when configured; anything without a configured way (and `user:` recipients with no
+/// e-mail address) goes to the log, so nothing waits for a sender that does not exist.
+#[derive(Debug, Default)]
+pub struct Postroom {
+    /// The SMS gateway, if any.
+    pub sms: Option<SmsGateway>,
+    /// The SMTP relay, if any.
+    pub mail: Option<SmtpRelay>,
+}
+
+#[async_trait]
+impl MessageSender for Postroom {
+    async fn send(&self, m: &Delivery) -> Result<(), String> {
+        match (&self.sms, &self.mail) {
+            (Some(sms), _) if m.recipient.starts_with("sms:") => sms.send(m).await,
+            (_, Some(mail)) if m.recipient.starts_with("email:") => mail.send(m).await,
+            _ => LogSender.send(m).await,
         }
     }
 }
@@ -129,9 +233,23 @@ async fn compose(state: &AppState, m: &OutboxMessage) -> Delivery {
         None => (String::new(), String::new()),
     };
     let params = [("number", number), ("title", title)];
+    // A cadre is written to at the address on their account now, so an address an admin adds
+    // later reaches messages still waiting.
+    let mut recipient = m.recipient.clone();
+    if let Some(id) = m
+        .recipient
+        .strip_prefix("user:")
+        .and_then(|i| i.parse().ok())
+    {
+        if let Ok(Some(user)) = state.store.user(id).await {
+            if let Some(email) = user.email {
+                recipient = format!("email:{email}");
+            }
+        }
+    }
     Delivery {
         id: m.id,
-        recipient: m.recipient.clone(),
+        recipient,
         subject: c.format("notify.subject", &params),
         body: c.format(&format!("notify.{}", m.kind), &params),
     }

@@ -217,6 +217,7 @@ pub fn router(state: AppState) -> Router {
         .route("/households/{id}", get(pages::registry::household))
         .route("/audit", get(pages::admin::audit))
         .route("/admin/users", get(pages::admin::users))
+        .route("/admin/users/{id}/email", post(pages::admin::set_email))
         .route(
             "/admin/import",
             get(pages::admin::import_page).post(pages::admin::import_upload),

@@ -430,6 +430,7 @@ async fn post_request(
         longitude: long,
         contact_name: Some(contact_name),
         contact_phone: first(&form, "phone").map(str::to_owned),
+        contact_email: first(&form, "email").map(str::to_owned),
         client: Some(key.name.clone()),
         ..IntakeInput::default()
     };

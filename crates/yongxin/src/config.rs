@@ -31,6 +31,10 @@ pub struct Config {
     pub appeal_auto_close_days: i64,
     /// HTTP SMS gateway URL template with {phone}, {text} and {id}; unset: messages go to the log.
     pub sms_gateway_url: Option<String>,
+    /// SMTP relay, `smtp://[user:password@]host[:port]`; unset: e-mail goes to the log.
+    pub smtp_url: Option<String>,
+    /// The sender address of notification e-mail.
+    pub smtp_from: String,
     /// Directory of this node's full-text index (derived data; default beside the SQLite file,
     /// or `yongxin-search` in the working directory with PostgreSQL).
     pub search_dir: Option<String>,
@@ -51,6 +55,8 @@ impl Default for Config {
             appeal_reopen_limit: 2,
             appeal_auto_close_days: 7,
             sms_gateway_url: None,
+            smtp_url: None,
+            smtp_from: "yongxin@localhost.localdomain".into(),
             search_dir: None,
             photo_max_mb: 10,
         }
@@ -97,6 +103,11 @@ appeal_auto_close_days = 7
 # Residents' notifications go out through an HTTP SMS gateway: a URL whose {phone}, {text} and {id}
 # are filled in (any 2xx answer counts as sent). Unset, every notification is written to the log.
 # sms_gateway_url = "http://10.1.1.5/sms/send?to={phone}&msg={text}&ref={id}"
+
+# Residents who give an e-mail address, and cadres with one on their account (/admin/users), are
+# written to through this SMTP relay (plain SMTP; port 25 unless given). Unset: to the log.
+# smtp_url = "smtp://notify:secret@10.1.1.6:25"
+# smtp_from = "用心街道办 <notify@jiedao.example.cn>"
 
 # This node's full-text index of appeals: derived data, rebuilt from the database when missing
 # (`yongxin search reindex`). Each app node keeps its own. Default: beside the SQLite file
@@ -161,6 +172,12 @@ impl Config {
         if let Some(v) = get("YONGXIN_SMS_GATEWAY_URL") {
             self.sms_gateway_url = Some(v);
         }
+        if let Some(v) = get("YONGXIN_SMTP_URL") {
+            self.smtp_url = Some(v);
+        }
+        if let Some(v) = get("YONGXIN_SMTP_FROM") {
+            self.smtp_from = v;
+        }
         if let Some(v) = get("YONGXIN_PHOTO_MAX_MB") {
             self.photo_max_mb = v
                 .parse()
@@ -190,9 +207,7 @@ impl Config {
         if let Some(url) = &self.database_url {
             crate::database::DatabaseUrl::parse(url)?;
         }
-        if let Some(url) = &self.sms_gateway_url {
-            yongxin_web::background::SmsGateway::new(url).map_err(anyhow::Error::msg)?;
-        }
+        self.message_sender()?;
         Ok(())
     }
 
@@ -201,16 +216,25 @@ impl Config {
         Lang::parse(&self.lang).unwrap_or_default()
     }
 
-    /// Where notifications go: the SMS gateway if one is configured, the log otherwise.
+    /// Where notifications go: SMS to the gateway and e-mail to the relay when configured, the
+    /// rest to the log.
     pub fn message_sender(
         &self,
     ) -> anyhow::Result<std::sync::Arc<dyn yongxin_web::background::MessageSender>> {
-        Ok(match &self.sms_gateway_url {
-            Some(url) => std::sync::Arc::new(
-                yongxin_web::background::SmsGateway::new(url).map_err(anyhow::Error::msg)?,
-            ),
-            None => std::sync::Arc::new(yongxin_web::background::LogSender),
-        })
+        use yongxin_web::background::{Postroom, SmsGateway, SmtpRelay};
+        let sms = self
+            .sms_gateway_url
+            .as_deref()
+            .map(SmsGateway::new)
+            .transpose()
+            .map_err(|e| anyhow::anyhow!("sms_gateway_url: {e}"))?;
+        let mail = self
+            .smtp_url
+            .as_deref()
+            .map(|url| SmtpRelay::new(url, &self.smtp_from))
+            .transpose()
+            .map_err(|e| anyhow::anyhow!("smtp_url / smtp_from: {e}"))?;
+        Ok(std::sync::Arc::new(Postroom { sms, mail }))
     }
 
     /// Where this node keeps its full-text index.
@@ -307,5 +331,23 @@ mod tests {
             ..Config::default()
         };
         assert!(c.check().is_err());
+        for (url, from) in [
+            ("http://10.1.1.6", "a@b.cn"),
+            ("smtp://", "a@b.cn"),
+            ("smtp://10.1.1.6", "not an address"),
+        ] {
+            let c = Config {
+                smtp_url: Some(url.into()),
+                smtp_from: from.into(),
+                ..Config::default()
+            };
+            assert!(c.check().is_err(), "{url} {from}");
+        }
+        let c = Config {
+            smtp_url: Some("smtp://user:p%40ss@10.1.1.6:587".into()),
+            smtp_from: "用心街道办 <notify@jiedao.example.cn>".into(),
+            ..Config::default()
+        };
+        assert!(c.check().is_ok());
     }
 }

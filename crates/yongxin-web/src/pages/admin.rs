@@ -22,16 +22,72 @@ use crate::AppState;
 struct UsersPage {
     c: Chrome,
     users: Vec<User>,
+    error: Option<String>,
 }
 
-/// `GET /admin/users`: admins.
+async fn users_page(
+    state: &AppState,
+    ctx: &Ctx,
+    error: Option<String>,
+) -> Result<Response, AppError> {
+    let users = state
+        .store
+        .users()
+        .await?
+        .into_iter()
+        .map(|u| User {
+            email: u.email.as_deref().map(yongxin_domain::email::mask_email),
+            ..u
+        })
+        .collect();
+    let page = render(&UsersPage {
+        c: Chrome::new(ctx, "users.title"),
+        users,
+        error: error.clone(),
+    })?;
+    Ok(match error {
+        Some(_) => (axum::http::StatusCode::BAD_REQUEST, page).into_response(),
+        None => page,
+    })
+}
+
+/// `GET /admin/users`: admins; e-mail addresses are shown masked.
 pub async fn users(State(state): State<AppState>, ctx: Ctx) -> Result<Response, AppError> {
     ctx.require(&[Role::Admin])?;
-    let users = state.store.users().await?;
-    render(&UsersPage {
-        c: Chrome::new(&ctx, "users.title"),
-        users,
-    })
+    users_page(&state, &ctx, None).await
+}
+
+/// The address a user's notifications go to; empty clears it.
+#[derive(Deserialize)]
+pub struct EmailForm {
+    csrf: String,
+    email: String,
+}
+
+/// `POST /admin/users/{id}/email`: admins.
+pub async fn set_email(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    axum::extract::Path(id): axum::extract::Path<i64>,
+    axum::Form(f): axum::Form<EmailForm>,
+) -> Result<Response, AppError> {
+    let admin = ctx.require(&[Role::Admin])?.clone();
+    ctx.check_csrf(&f.csrf)?;
+    let email = match f.email.trim() {
+        "" => None,
+        e => match yongxin_domain::Email::parse(e) {
+            Ok(e) => Some(e),
+            Err(_) => {
+                let message = ctx.lang.catalog().t("appeal.error.email").to_owned();
+                return users_page(&state, &ctx, Some(message)).await;
+            }
+        },
+    };
+    state
+        .store
+        .set_user_email(&admin.username, id, email.as_ref().map(|e| e.as_str()))
+        .await?;
+    Ok(axum::response::Redirect::to("/admin/users").into_response())
 }
 
 #[derive(Template)]

@@ -173,6 +173,7 @@ pub async fn create_appeal(
         address: get("address"),
         contact_name: get("contact_name"),
         contact_phone: get("contact_phone"),
+        contact_email: get("contact_email"),
         ..IntakeInput::default()
     };
     for (k, v) in &form.fields {
@@ -651,7 +652,14 @@ pub async fn show(
         created: yongxin_domain::time::display_local(a.created_at),
         contact_due: yongxin_domain::time::display_local(a.contact_due),
         resolution_due: yongxin_domain::time::display_local(a.resolution_due),
-        phone: yongxin_domain::phone::mask_phone(&a.contact_phone),
+        phone: match &a.contact_email {
+            Some(e) => format!(
+                "{} {}",
+                yongxin_domain::phone::mask_phone(&a.contact_phone),
+                yongxin_domain::email::mask_email(e)
+            ),
+            None => yongxin_domain::phone::mask_phone(&a.contact_phone),
+        },
         events: event_rows(&c, &events, resident, &photos),
         photos: photo_tokens(&photos, None),
         staff: !resident,

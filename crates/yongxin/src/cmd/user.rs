@@ -52,6 +52,13 @@ enum Action {
         /// Sign-in name.
         name: String,
     },
+    /// Set the address a user's notifications are e-mailed to; without ADDRESS, clear it.
+    Email {
+        /// Sign-in name.
+        name: String,
+        /// E-mail address.
+        address: Option<String>,
+    },
 }
 
 fn read_password() -> anyhow::Result<String> {
@@ -174,6 +181,26 @@ pub async fn run(config: &Config, args: Args) -> anyhow::Result<ExitCode> {
                 .await?;
             println!("API token for {name} (send as \"Authorization: Bearer TOKEN\"; it is shown only now):");
             println!("{token}");
+        }
+        Action::Email { name, address } => {
+            let (user, _) = store
+                .user_credentials(&name)
+                .await?
+                .with_context(|| format!("no user named {name}"))?;
+            let email = address
+                .as_deref()
+                .map(yongxin_domain::Email::parse)
+                .transpose()
+                .with_context(|| {
+                    format!("{:?} is not an e-mail address", address.unwrap_or_default())
+                })?;
+            store
+                .set_user_email(ACTOR, user.id, email.as_ref().map(|e| e.as_str()))
+                .await?;
+            match email {
+                Some(e) => println!("yongxin: notifications for {name} go to {}", e.as_str()),
+                None => println!("yongxin: {name} has no notification e-mail now"),
+            }
         }
     }
     Ok(ExitCode::SUCCESS)

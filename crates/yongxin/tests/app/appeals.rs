@@ -567,6 +567,7 @@ async fn overdue_cases_reach_the_supervision_list_and_the_export(app: TestApp) {
         resident_user_id: None,
         contact_name: "钱七".into(),
         contact_phone: "13700000000".into(),
+        contact_email: None,
         department: "城市管理办公室".into(),
         created_at: now - chrono::Duration::days(10),
         contact_due: now - chrono::Duration::days(9),

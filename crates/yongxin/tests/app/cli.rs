@@ -218,6 +218,25 @@ fn users_are_added_with_a_password_from_stdin_and_tokens_print_last() {
     assert!(token.chars().all(|c| c.is_ascii_hexdigit()));
     let out = yongxin(&db, &["user", "add", "x", "--role", "emperor"]);
     assert!(text(&out.stderr).contains("unknown role"));
+
+    let out = yongxin(&db, &["user", "email", "wang", "Wang@Example.CN"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let out = yongxin(&db, &["user", "email", "wang", "wang at example"]);
+    assert!(!out.status.success());
+    assert!(text(&out.stderr).contains("not an e-mail address"));
+    let stored = tokio::runtime::Runtime::new().unwrap().block_on(async {
+        use sqlx::Connection as _;
+        let mut conn = sqlx::SqliteConnection::connect(&db).await.unwrap();
+        sqlx::query_scalar::<_, Option<String>>("SELECT email FROM users WHERE username = 'wang'")
+            .fetch_one(&mut conn)
+            .await
+            .unwrap()
+    });
+    assert_eq!(
+        stored.as_deref(),
+        Some("Wang@example.cn"),
+        "the bad one changed nothing"
+    );
 }
 
 #[test]

@@ -5,6 +5,7 @@
 
 mod appeals;
 mod cli;
+mod mail;
 mod open311;
 mod photos;
 mod search;
