@@ -929,6 +929,120 @@ fn ratio(part: i64, whole: i64) -> Option<f64> {
     (whole > 0).then(|| part as f64 / whole as f64)
 }
 
+/// The part of one case's contribution to the three rates that does not move with the clock.
+/// These are kept as counters per day and group, changed in the same transaction as the case, so
+/// a year's rates are read rather than recomputed; what only the clock adds (cases still waiting
+/// past a deadline) is counted from the open cases when the rates are read.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct SettledTally {
+    /// The case itself (1) or, as a difference, 0.
+    pub total: i64,
+    /// Contacted.
+    pub contacted: i64,
+    /// Contacted no later than the contact deadline.
+    pub contacted_on_time: i64,
+    /// Answered (and not since reopened).
+    pub answered: i64,
+    /// Answered no later than the resolution deadline.
+    pub answered_on_time: i64,
+    /// Rated.
+    pub rated: i64,
+    /// Rated satisfied or basically satisfied.
+    pub satisfied: i64,
+}
+
+impl SettledTally {
+    /// What a case with these deadlines and facts adds.
+    pub fn of(
+        contact_due: chrono::DateTime<chrono::Utc>,
+        resolution_due: chrono::DateTime<chrono::Utc>,
+        f: &CaseFacts,
+    ) -> Self {
+        let flag = |b: bool| i64::from(b);
+        Self {
+            total: 1,
+            contacted: flag(f.contacted_at.is_some()),
+            contacted_on_time: flag(f.contacted_at.is_some_and(|t| t <= contact_due)),
+            answered: flag(f.answered_at.is_some()),
+            answered_on_time: flag(f.answered_at.is_some_and(|t| t <= resolution_due)),
+            rated: flag(f.rating.is_some()),
+            satisfied: flag(matches!(
+                f.rating,
+                Some(Rating::Satisfied | Rating::BasicallySatisfied)
+            )),
+        }
+    }
+
+    fn zip(self, o: Self, op: fn(i64, i64) -> i64) -> Self {
+        Self {
+            total: op(self.total, o.total),
+            contacted: op(self.contacted, o.contacted),
+            contacted_on_time: op(self.contacted_on_time, o.contacted_on_time),
+            answered: op(self.answered, o.answered),
+            answered_on_time: op(self.answered_on_time, o.answered_on_time),
+            rated: op(self.rated, o.rated),
+            satisfied: op(self.satisfied, o.satisfied),
+        }
+    }
+
+    /// The sum of two tallies.
+    pub fn plus(self, o: Self) -> Self {
+        self.zip(o, |a, b| a + b)
+    }
+
+    /// The difference of two tallies.
+    pub fn minus(self, o: Self) -> Self {
+        self.zip(o, |a, b| a - b)
+    }
+
+    /// Whether it changes nothing.
+    pub fn is_zero(&self) -> bool {
+        *self == Self::default()
+    }
+
+    /// The counts at a moment, given how many of the group's open cases (neither declined nor
+    /// merged) are by then past their contact deadline uncontacted, and past their resolution
+    /// deadline unanswered.
+    pub fn at(self, contact_overdue: i64, resolution_overdue: i64) -> RateCounts {
+        RateCounts {
+            total: self.total,
+            contact_due: self.contacted + contact_overdue,
+            contacted_on_time: self.contacted_on_time,
+            resolution_due: self.answered + resolution_overdue,
+            answered_on_time: self.answered_on_time,
+            rated: self.rated,
+            satisfied: self.satisfied,
+        }
+    }
+}
+
+/// A case's tally under each group it is counted in, before and after a change, as the
+/// differences to apply: `(group index, key, difference)`, none that is zero. A case that moves
+/// to another key (a new cadre, a transfer) leaves the old key and joins the new one whole.
+pub fn tally_moves<const N: usize>(
+    before: Option<(&[String; N], SettledTally)>,
+    after: (&[String; N], SettledTally),
+) -> Vec<(usize, String, SettledTally)> {
+    let mut moves = Vec::new();
+    for i in 0..N {
+        let (new_key, new) = (&after.0[i], after.1);
+        match before {
+            Some((old_keys, old)) if old_keys[i] == *new_key => {
+                let d = new.minus(old);
+                if !d.is_zero() {
+                    moves.push((i, new_key.clone(), d));
+                }
+            }
+            Some((old_keys, old)) => {
+                moves.push((i, old_keys[i].clone(), SettledTally::default().minus(old)));
+                moves.push((i, new_key.clone(), new));
+            }
+            None => moves.push((i, new_key.clone(), new)),
+        }
+    }
+    moves
+}
+
 #[cfg(test)]
 mod rate_tests {
     use super::*;
@@ -948,5 +1062,143 @@ mod rate_tests {
         assert_eq!(c.resolution_rate(), Some(1.0));
         assert_eq!(c.satisfaction_rate(), Some(0.75));
         assert_eq!(RateCounts::default().satisfaction_rate(), None);
+    }
+
+    fn at(h: i64) -> chrono::DateTime<chrono::Utc> {
+        chrono::DateTime::UNIX_EPOCH + chrono::Duration::hours(1_000_000 + h)
+    }
+
+    /// The three rates' counts of one case at `now`, straight from their definitions.
+    fn by_definition(
+        now: chrono::DateTime<chrono::Utc>,
+        contact_due: chrono::DateTime<chrono::Utc>,
+        resolution_due: chrono::DateTime<chrono::Utc>,
+        f: &CaseFacts,
+    ) -> RateCounts {
+        let live = !matches!(f.status, AppealStatus::Declined | AppealStatus::Merged);
+        let flag = |b: bool| i64::from(b);
+        RateCounts {
+            total: 1,
+            contact_due: flag(f.contacted_at.is_some() || (contact_due < now && live)),
+            contacted_on_time: flag(f.contacted_at.is_some_and(|t| t <= contact_due)),
+            resolution_due: flag(f.answered_at.is_some() || (resolution_due < now && live)),
+            answered_on_time: flag(f.answered_at.is_some_and(|t| t <= resolution_due)),
+            rated: flag(f.rating.is_some()),
+            satisfied: flag(matches!(
+                f.rating,
+                Some(Rating::Satisfied | Rating::BasicallySatisfied)
+            )),
+        }
+    }
+
+    #[test]
+    fn kept_counters_plus_the_overdue_open_cases_give_the_defined_counts() {
+        let p = AppealPolicy::default();
+        let (contact_due, resolution_due) = (at(24), at(5 * 24));
+        let assign = AppealAction::Assign {
+            department: None,
+            cadre: Some(5),
+        };
+        let histories: Vec<Vec<(i64, AppealAction)>> = vec![
+            vec![],
+            vec![(1, AppealAction::Accept)],
+            vec![(
+                1,
+                AppealAction::Decline {
+                    reason: "不属于".into(),
+                },
+            )],
+            vec![
+                (1, AppealAction::Accept),
+                (2, assign.clone()),
+                (30, AppealAction::Contact),
+                (
+                    200,
+                    AppealAction::Answer {
+                        reply: "好".into()
+                    },
+                ),
+                (
+                    210,
+                    AppealAction::Rate {
+                        rating: Rating::Dissatisfied,
+                    },
+                ),
+            ],
+            vec![
+                (1, AppealAction::Accept),
+                (2, assign.clone()),
+                (
+                    2,
+                    AppealAction::Answer {
+                        reply: "好".into()
+                    },
+                ),
+                (
+                    3,
+                    AppealAction::Rate {
+                        rating: Rating::BasicallySatisfied,
+                    },
+                ),
+            ],
+            vec![
+                (1, AppealAction::Accept),
+                (1, assign.clone()),
+                (20, AppealAction::Contact),
+            ],
+        ];
+        for history in histories {
+            let mut f = CaseFacts::new(Some("城管".into()));
+            for (h, action) in &history {
+                f.act(1, action, &p, at(*h)).expect("a legal history");
+            }
+            let tally = SettledTally::of(contact_due, resolution_due, &f);
+            for now in [at(0), at(25), at(6 * 24), at(400)] {
+                let open = !matches!(f.status, AppealStatus::Declined | AppealStatus::Merged)
+                    && f.answered_at.is_none();
+                let contact_overdue =
+                    i64::from(open && f.contacted_at.is_none() && contact_due < now);
+                let resolution_overdue = i64::from(open && resolution_due < now);
+                assert_eq!(
+                    tally.at(contact_overdue, resolution_overdue),
+                    by_definition(now, contact_due, resolution_due, &f),
+                    "{history:?} at {now}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn a_case_moving_between_keys_leaves_one_and_joins_the_other() {
+        let keys = |cadre: &str| ["v1".to_owned(), cadre.to_owned()];
+        let new = SettledTally {
+            total: 1,
+            ..SettledTally::default()
+        };
+        let contacted = SettledTally {
+            contacted: 1,
+            contacted_on_time: 1,
+            ..new
+        };
+        assert_eq!(
+            tally_moves(None, (&keys(""), new)),
+            vec![(0, "v1".to_owned(), new), (1, String::new(), new)]
+        );
+        assert_eq!(
+            tally_moves(Some((&keys("7"), new)), (&keys("7"), contacted)),
+            vec![
+                (0, "v1".to_owned(), contacted.minus(new)),
+                (1, "7".to_owned(), contacted.minus(new))
+            ]
+        );
+        assert_eq!(
+            tally_moves(Some((&keys("7"), contacted)), (&keys("9"), contacted)),
+            vec![
+                (1, "7".to_owned(), SettledTally::default().minus(contacted)),
+                (1, "9".to_owned(), contacted)
+            ]
+        );
+        assert!(tally_moves(Some((&keys("7"), new)), (&keys("7"), new)).is_empty());
+        assert_eq!(new.plus(contacted).minus(contacted), new);
     }
 }

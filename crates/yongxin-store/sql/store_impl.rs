@@ -19,7 +19,7 @@ use sqlx::{QueryBuilder, Row};
 use yongxin_domain::audit::GENESIS_HASH;
 use yongxin_domain::registry::{flags_to_codes, parse_flags, Relation, Sex, VillageKind};
 use yongxin_domain::roster::{HouseholdRecord, RegistryLookup};
-use yongxin_domain::appeal::{appeal_number, AppealAction, AppealError, AppealPolicy, AppealStatus, CaseFacts, Channel, Notice, Rating, Urgency};
+use yongxin_domain::appeal::{appeal_number, tally_moves, AppealAction, AppealError, AppealPolicy, AppealStatus, CaseFacts, Channel, Notice, Rating, SettledTally, Urgency};
 use yongxin_domain::catalogue::Category;
 use yongxin_domain::{AuditEntry, NewAuditEntry, Role, Scope};
 use yongxin_store::{
@@ -324,7 +324,92 @@ fn event_from(row: &DbRow) -> StoreResult<AppealEvent> {
 
 
 const FACTS_SELECT: &str = "SELECT status, reopen_count, department, cadre_user_id, contacted_at, answered_at, rated_at, closed_at, \
-     reply, rating, merged_into FROM appeals";
+     reply, rating, merged_into, village_id, grid_id, category_code, created_at, contact_due, resolution_due FROM appeals";
+
+/// What of a case places it in the three rates' counters and does not change as it is handled.
+struct RateSubject {
+    village_id: Option<i64>,
+    grid_id: Option<i64>,
+    category: String,
+    created_at: DateTime<Utc>,
+    contact_due: DateTime<Utc>,
+    resolution_due: DateTime<Utc>,
+}
+
+impl RateSubject {
+    fn of_new(a: &NewAppeal) -> Self {
+        Self { village_id: a.village_id, grid_id: a.grid_id, category: a.category.clone(), created_at: a.created_at, contact_due: a.contact_due, resolution_due: a.resolution_due }
+    }
+
+    /// Read from a row of `FACTS_SELECT`.
+    fn from_row(row: &DbRow) -> StoreResult<Self> {
+        Ok(Self {
+            village_id: row.try_get("village_id").db()?,
+            grid_id: row.try_get("grid_id").db()?,
+            category: row.try_get("category_code").db()?,
+            created_at: row.try_get("created_at").db()?,
+            contact_due: row.try_get("contact_due").db()?,
+            resolution_due: row.try_get("resolution_due").db()?,
+        })
+    }
+
+    /// The case's key under each of `RATE_GROUPS`, as the `key` column and `rate_key_sql` spell it.
+    fn keys(&self, f: &CaseFacts) -> [String; 5] {
+        let id = |v: Option<i64>| v.map(|v| v.to_string()).unwrap_or_default();
+        [id(self.village_id), id(self.grid_id), self.category.clone(), f.department.clone().unwrap_or_default(), id(f.cadre)]
+    }
+}
+
+/// The groups the three rates are kept by, in the order of `RateSubject::keys`.
+const RATE_GROUPS: [StatsGroup; 5] = [StatsGroup::Village, StatsGroup::Grid, StatsGroup::Category, StatsGroup::Department, StatsGroup::Cadre];
+
+/// A group's `dim` code and the SQL that spells an appeal's key in it (`a.` columns).
+fn rate_group_sql(group: StatsGroup) -> (&'static str, &'static str) {
+    match group {
+        StatsGroup::Village => ("village", "COALESCE(CAST(a.village_id AS TEXT), '')"),
+        StatsGroup::Grid => ("grid", "COALESCE(CAST(a.grid_id AS TEXT), '')"),
+        StatsGroup::Category => ("category", "a.category_code"),
+        StatsGroup::Department => ("department", "COALESCE(a.department, '')"),
+        StatsGroup::Cadre => ("cadre", "COALESCE(CAST(a.cadre_user_id AS TEXT), '')"),
+    }
+}
+
+/// Moves a case's tally in the rates' counters from what it was (`None` for a new case) to what
+/// it is, with one statement.
+async fn move_tallies(tx: &mut DbConn, s: &RateSubject, before: Option<&CaseFacts>, after: &CaseFacts) -> StoreResult<()> {
+    let old = before.map(|f| (s.keys(f), SettledTally::of(s.contact_due, s.resolution_due, f)));
+    let new = (s.keys(after), SettledTally::of(s.contact_due, s.resolution_due, after));
+    let moves = tally_moves(old.as_ref().map(|(k, t)| (k, *t)), (&new.0, new.1));
+    if moves.is_empty() {
+        return Ok(());
+    }
+    let day = s.created_at.with_timezone(&yongxin_domain::time::shanghai()).date_naive();
+    let mut qb = QueryBuilder::<Db>::new(
+        "INSERT INTO appeal_rates (dim, key, day, total, contacted, contacted_on_time, answered, answered_on_time, rated, satisfied) ",
+    );
+    qb.push_values(moves, |mut row, (i, key, d)| {
+        row.push_bind(rate_group_sql(RATE_GROUPS[i]).0)
+            .push_bind(key)
+            .push_bind(day)
+            .push_bind(d.total)
+            .push_bind(d.contacted)
+            .push_bind(d.contacted_on_time)
+            .push_bind(d.answered)
+            .push_bind(d.answered_on_time)
+            .push_bind(d.rated)
+            .push_bind(d.satisfied);
+    });
+    qb.push(
+        " ON CONFLICT (dim, key, day) DO UPDATE SET total = appeal_rates.total + excluded.total, \
+         contacted = appeal_rates.contacted + excluded.contacted, \
+         contacted_on_time = appeal_rates.contacted_on_time + excluded.contacted_on_time, \
+         answered = appeal_rates.answered + excluded.answered, \
+         answered_on_time = appeal_rates.answered_on_time + excluded.answered_on_time, \
+         rated = appeal_rates.rated + excluded.rated, satisfied = appeal_rates.satisfied + excluded.satisfied",
+    );
+    qb.build().execute(&mut *tx).await.db()?;
+    Ok(())
+}
 
 fn facts_from(row: &DbRow) -> StoreResult<CaseFacts> {
     let status: String = row.try_get("status").db()?;
@@ -348,7 +433,9 @@ fn facts_from(row: &DbRow) -> StoreResult<CaseFacts> {
     })
 }
 
-async fn write_facts(tx: &mut DbConn, id: i64, f: &CaseFacts, now: DateTime<Utc>) -> StoreResult<()> {
+/// Writes a case's new facts over `before`, moving its tally in the rates' counters with them.
+async fn write_facts(tx: &mut DbConn, id: i64, s: &RateSubject, before: &CaseFacts, f: &CaseFacts, now: DateTime<Utc>) -> StoreResult<()> {
+    move_tallies(tx, s, Some(before), f).await?;
     sqlx::query(
         "UPDATE appeals SET status = $1, reopen_count = $2, department = $3, cadre_user_id = $4, contacted_at = $5, \
          answered_at = $6, rated_at = $7, closed_at = $8, reply = $9, rating = $10, merged_into = $11, updated_at = $12 WHERE id = $13",
@@ -438,6 +525,7 @@ async fn insert_appeal(tx: &mut DbConn, a: &NewAppeal) -> StoreResult<(i64, Stri
     .db()?
     .try_get("id")
     .db()?;
+    move_tallies(tx, &RateSubject::of_new(a), None, &CaseFacts::new(Some(a.department.clone()))).await?;
     Ok((id, answers))
 }
 
@@ -1260,14 +1348,15 @@ impl Store for StoreImpl {
                 .await
                 .db()?
                 .ok_or_else(|| StoreError::NotFound { what: format!("appeal {id}") })?;
-            let mut facts = facts_from(&row)?;
+            let before = facts_from(&row)?;
+            let mut facts = before.clone();
             let from = facts.status;
             let now = Utc::now();
             let transition = match facts.act(id, &action, &policy, now) {
                 Ok(t) => t,
                 Err(refused) => return Ok((Err(refused), Vec::new())),
             };
-            write_facts(tx, id, &facts, now).await?;
+            write_facts(tx, id, &RateSubject::from_row(&row)?, &before, &facts, now).await?;
             let (text, visible) = action.event_text();
             let event_id = insert_event(tx, id, now, &actor, action.code(), Some(from), facts.status, text.as_deref(), visible).await?;
             let recorded = insert_photos(tx, id, Some(event_id), &photos, now).await?;
@@ -1316,7 +1405,8 @@ impl Store for StoreImpl {
                 let (id, _) = insert_appeal(tx, &a).await?;
                 // The history is replayed through the lifecycle, so an import can hold nothing a
                 // case could not have gone through. Its events go in with one statement.
-                let mut facts = CaseFacts::new(Some(a.department.clone()));
+                let fresh = CaseFacts::new(Some(a.department.clone()));
+                let mut facts = fresh.clone();
                 let mut last = a.created_at;
                 let mut events = vec![(a.created_at, imported.submitted_by.clone(), "submit", None, AppealStatus::Submitted, None, true)];
                 for (at, who, action) in &imported.history {
@@ -1338,7 +1428,7 @@ impl Store for StoreImpl {
                         .push_bind(i64::from(visible));
                 });
                 qb.build().execute(&mut *tx).await.db()?;
-                write_facts(tx, id, &facts, last).await?;
+                write_facts(tx, id, &RateSubject::of_new(&a), &fresh, &facts, last).await?;
                 entries.push(NewAuditEntry::new(
                     actor.clone(),
                     "appeal.import",
@@ -1352,42 +1442,61 @@ impl Store for StoreImpl {
         })
     }
 
-    async fn appeal_stats(&self, group: StatsGroup, from: DateTime<Utc>, to: DateTime<Utc>, now: DateTime<Utc>) -> StoreResult<Vec<StatsRow>> {
-        let (key, label, join) = match group {
-            StatsGroup::Village => ("COALESCE(CAST(a.village_id AS TEXT), '')", "COALESCE(v.name, '')", "LEFT JOIN villages v ON v.id = a.village_id"),
-            StatsGroup::Category => ("a.category_code", "a.category_code", ""),
-            StatsGroup::Department => ("COALESCE(a.department, '')", "COALESCE(a.department, '')", ""),
-            StatsGroup::Cadre => ("COALESCE(CAST(a.cadre_user_id AS TEXT), '')", "COALESCE(u.display_name, '')", "LEFT JOIN users u ON u.id = a.cadre_user_id"),
+    async fn appeal_stats(&self, group: StatsGroup, from: NaiveDate, to: NaiveDate, now: DateTime<Utc>) -> StoreResult<Vec<StatsRow>> {
+        let (dim, key) = rate_group_sql(group);
+        let (label, join) = match group {
+            StatsGroup::Village => ("COALESCE(v.name, '')", "LEFT JOIN villages v ON CAST(v.id AS TEXT) = t.k"),
+            StatsGroup::Grid => (
+                "COALESCE(gv.name || ' ' || g.name, '')",
+                "LEFT JOIN grids g ON CAST(g.id AS TEXT) = t.k LEFT JOIN villages gv ON gv.id = g.village_id",
+            ),
+            StatsGroup::Category | StatsGroup::Department => ("t.k", ""),
+            StatsGroup::Cadre => ("COALESCE(u.display_name, '')", "LEFT JOIN users u ON CAST(u.id AS TEXT) = t.k"),
         };
-        // A deadline counts once it has passed or the step was taken; a case declined or merged
-        // before the step was due does not count against anyone.
+        // The kept counters of the period's days, then what the clock adds: open cases of the
+        // period past a deadline, found through the partial index of open cases.
         let sql = format!(
-            "SELECT {key} AS k, {label} AS label, COUNT(*) AS total, \
-             SUM(CASE WHEN a.contacted_at IS NOT NULL OR (a.contact_due < $1 AND a.status NOT IN ('declined', 'merged')) THEN 1 ELSE 0 END) AS contact_due, \
-             SUM(CASE WHEN a.contacted_at IS NOT NULL AND a.contacted_at <= a.contact_due THEN 1 ELSE 0 END) AS contacted_on_time, \
-             SUM(CASE WHEN a.answered_at IS NOT NULL OR (a.resolution_due < $2 AND a.status NOT IN ('declined', 'merged')) THEN 1 ELSE 0 END) AS resolution_due, \
-             SUM(CASE WHEN a.answered_at IS NOT NULL AND a.answered_at <= a.resolution_due THEN 1 ELSE 0 END) AS answered_on_time, \
-             SUM(CASE WHEN a.rating IS NOT NULL THEN 1 ELSE 0 END) AS rated, \
-             SUM(CASE WHEN a.rating IN ('satisfied', 'basically_satisfied') THEN 1 ELSE 0 END) AS satisfied \
-             FROM appeals a {join} WHERE a.created_at >= $3 AND a.created_at < $4 GROUP BY {key}, {label} ORDER BY {label}, {key}"
+            "SELECT t.*, {label} AS label FROM (SELECT r.key AS k, CAST(SUM(r.total) AS BIGINT) AS total, \
+             CAST(SUM(r.contacted) AS BIGINT) AS contacted, CAST(SUM(r.contacted_on_time) AS BIGINT) AS contacted_on_time, \
+             CAST(SUM(r.answered) AS BIGINT) AS answered, CAST(SUM(r.answered_on_time) AS BIGINT) AS answered_on_time, \
+             CAST(SUM(r.rated) AS BIGINT) AS rated, CAST(SUM(r.satisfied) AS BIGINT) AS satisfied FROM appeal_rates r \
+             WHERE r.dim = $1 AND r.day >= $2 AND r.day <= $3 GROUP BY r.key HAVING SUM(r.total) > 0) t {join} ORDER BY label, t.k"
         );
-        let rows = sqlx::query(&sql).bind(now).bind(now).bind(from).bind(to).fetch_all(&self.pool).await.db()?;
+        let rows = sqlx::query(&sql).bind(dim).bind(from).bind(to).fetch_all(&self.pool).await.db()?;
+        let overdue_sql = format!(
+            "SELECT {key} AS k, SUM(CASE WHEN a.contacted_at IS NULL AND a.contact_due < $1 THEN 1 ELSE 0 END) AS contact_overdue, \
+             SUM(CASE WHEN a.resolution_due < $2 THEN 1 ELSE 0 END) AS resolution_overdue FROM appeals a \
+             WHERE a.answered_at IS NULL AND a.status NOT IN ('declined', 'merged') AND a.created_at >= $3 AND a.created_at < $4 GROUP BY {key}"
+        );
+        let overdue: HashMap<String, (i64, i64)> = sqlx::query(&overdue_sql)
+            .bind(now)
+            .bind(now)
+            .bind(yongxin_domain::calendar::start_of_day(from))
+            .bind(yongxin_domain::calendar::start_of_day(to + chrono::Duration::days(1)))
+            .fetch_all(&self.pool)
+            .await
+            .db()?
+            .iter()
+            .map(|r| {
+                let n = |c: &str| -> StoreResult<i64> { r.try_get::<Option<i64>, _>(c).db().map(|v| v.unwrap_or(0)) };
+                Ok((r.try_get("k").db()?, (n("contact_overdue")?, n("resolution_overdue")?)))
+            })
+            .collect::<StoreResult<_>>()?;
         rows.iter()
             .map(|r| {
                 let n = |c: &str| -> StoreResult<i64> { r.try_get::<Option<i64>, _>(c).db().map(|v| v.unwrap_or(0)) };
-                Ok(StatsRow {
-                    key: r.try_get("k").db()?,
-                    label: r.try_get("label").db()?,
-                    counts: yongxin_domain::appeal::RateCounts {
-                        total: n("total")?,
-                        contact_due: n("contact_due")?,
-                        contacted_on_time: n("contacted_on_time")?,
-                        resolution_due: n("resolution_due")?,
-                        answered_on_time: n("answered_on_time")?,
-                        rated: n("rated")?,
-                        satisfied: n("satisfied")?,
-                    },
-                })
+                let key: String = r.try_get("k").db()?;
+                let (contact_overdue, resolution_overdue) = overdue.get(&key).copied().unwrap_or_default();
+                let kept = SettledTally {
+                    total: n("total")?,
+                    contacted: n("contacted")?,
+                    contacted_on_time: n("contacted_on_time")?,
+                    answered: n("answered")?,
+                    answered_on_time: n("answered_on_time")?,
+                    rated: n("rated")?,
+                    satisfied: n("satisfied")?,
+                };
+                Ok(StatsRow { key, label: r.try_get("label").db()?, counts: kept.at(contact_overdue, resolution_overdue) })
             })
             .collect()
     }

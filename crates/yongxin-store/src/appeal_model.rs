@@ -258,6 +258,8 @@ pub struct ImportedAppeal {
 pub enum StatsGroup {
     /// By village or community.
     Village,
+    /// By grid (网格).
+    Grid,
     /// By category.
     Category,
     /// By department.
@@ -271,6 +273,7 @@ impl StatsGroup {
     pub fn parse(s: &str) -> Option<Self> {
         match s {
             "village" => Some(Self::Village),
+            "grid" => Some(Self::Grid),
             "category" => Some(Self::Category),
             "department" => Some(Self::Department),
             "cadre" => Some(Self::Cadre),

@@ -49,6 +49,7 @@ macro_rules! conformance_tests {
             concurrent_actions_on_one_case_apply_once,
             imported_histories_are_replayed_through_the_lifecycle,
             the_three_rates_count_what_was_on_time,
+            the_kept_rates_agree_with_the_cases_themselves,
             the_outbox_hands_each_message_to_one_sender_until_delivered,
             supervision_notices_are_tracked_to_their_answer,
             photos_are_kept_with_their_appeal_and_events
@@ -1006,6 +1007,9 @@ pub async fn the_three_rates_count_what_was_on_time(store: Arc<dyn Store>) {
         }
     };
     let t0 = now - day * 20;
+    let today = now
+        .with_timezone(&yongxin_domain::time::shanghai())
+        .date_naive();
     let dispatched = |t: chrono::DateTime<Utc>| {
         vec![
             (t + hour, AppealAction::Accept),
@@ -1072,7 +1076,7 @@ pub async fn the_three_rates_count_what_was_on_time(store: Arc<dyn Store>) {
         .await
         .unwrap();
     let rows = store
-        .appeal_stats(StatsGroup::Category, now - day * 30, now + hour, now)
+        .appeal_stats(StatsGroup::Category, today - day * 30, today, now)
         .await
         .unwrap();
     let noise = rows.iter().find(|r| r.key == "noise").unwrap().counts;
@@ -1097,14 +1101,14 @@ pub async fn the_three_rates_count_what_was_on_time(store: Arc<dyn Store>) {
         "the 40-day-old case is outside the period"
     );
     let by_village = store
-        .appeal_stats(StatsGroup::Village, now - day * 30, now + hour, now)
+        .appeal_stats(StatsGroup::Village, today - day * 30, today, now)
         .await
         .unwrap();
     assert_eq!(by_village.iter().map(|r| r.counts.total).sum::<i64>(), 5);
-    for g in [StatsGroup::Department, StatsGroup::Cadre] {
+    for g in [StatsGroup::Grid, StatsGroup::Department, StatsGroup::Cadre] {
         assert_eq!(
             store
-                .appeal_stats(g, now - day * 30, now + hour, now)
+                .appeal_stats(g, today - day * 30, today, now)
                 .await
                 .unwrap()
                 .iter()
@@ -1113,6 +1117,183 @@ pub async fn the_three_rates_count_what_was_on_time(store: Arc<dyn Store>) {
             5
         );
     }
+}
+
+/// The three rates' kept counters agree with the cases themselves, judged by the definitions,
+/// whatever the cases went through: reassignment, transfer, reopening, decline, merging.
+pub async fn the_kept_rates_agree_with_the_cases_themselves(store: Arc<dyn Store>) {
+    use yongxin_domain::appeal::{RateCounts, SettledTally};
+    let demo = seeded(&*store).await;
+    with_catalogue(&*store).await;
+    let (grid_user, _) = store.user_credentials("grid").await.unwrap().unwrap();
+    let p = AppealPolicy::default();
+    let villages = store.villages().await.unwrap();
+    let grids = store.grids(None).await.unwrap();
+    assert!(!grids.is_empty() && !villages.is_empty() && !demo.villages.is_empty());
+    let mut ids = Vec::new();
+    for (n, (category, text)) in [
+        ("noise", "夜间施工"),
+        ("roads", "路灯不亮"),
+        ("power", "停电"),
+        ("noise", "广场舞"),
+        ("roads", "坑洼"),
+        ("power", "电压低"),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let g = &grids[n % grids.len()];
+        let mut a = new_appeal(category, text, Some(g.village_id), None);
+        a.grid_id = Some(g.id);
+        ids.push(store.create_appeal("r", a).await.unwrap().id);
+    }
+    let act = |id: i64, action: AppealAction| {
+        let store = store.clone();
+        async move {
+            store
+                .act_on_appeal("c", id, action, p)
+                .await
+                .unwrap()
+                .unwrap()
+        }
+    };
+    let assign = |cadre: Option<i64>| AppealAction::Assign {
+        department: Some("城管科".into()),
+        cadre,
+    };
+    // 0: reassigned by transfer, contacted, answered, rated dissatisfied (reopened), answered, rated.
+    act(ids[0], AppealAction::Accept).await;
+    act(ids[0], assign(Some(grid_user.id))).await;
+    act(
+        ids[0],
+        AppealAction::Transfer {
+            reason: "转交".into(),
+            department: Some("住建科".into()),
+            cadre: None,
+        },
+    )
+    .await;
+    act(ids[0], AppealAction::Contact).await;
+    act(
+        ids[0],
+        AppealAction::Answer {
+            reply: "已处理".into(),
+        },
+    )
+    .await;
+    act(
+        ids[0],
+        AppealAction::Rate {
+            rating: Rating::Dissatisfied,
+        },
+    )
+    .await;
+    act(
+        ids[0],
+        AppealAction::Answer {
+            reply: "再处理".into(),
+        },
+    )
+    .await;
+    act(
+        ids[0],
+        AppealAction::Rate {
+            rating: Rating::Satisfied,
+        },
+    )
+    .await;
+    // 1: declined. 2: merged into 3. 3: contacted only. 4: answered, basically satisfied. 5: new.
+    act(
+        ids[1],
+        AppealAction::Decline {
+            reason: "不属于".into(),
+        },
+    )
+    .await;
+    act(ids[2], AppealAction::Accept).await;
+    act(ids[2], AppealAction::Merge { into: ids[3] }).await;
+    act(ids[3], AppealAction::Accept).await;
+    act(ids[3], assign(Some(grid_user.id))).await;
+    act(ids[3], AppealAction::Contact).await;
+    act(ids[4], AppealAction::Accept).await;
+    act(ids[4], assign(None)).await;
+    act(
+        ids[4],
+        AppealAction::Answer {
+            reply: "好".into()
+        },
+    )
+    .await;
+    act(
+        ids[4],
+        AppealAction::Rate {
+            rating: Rating::BasicallySatisfied,
+        },
+    )
+    .await;
+
+    let now = Utc::now();
+    let today = now
+        .with_timezone(&yongxin_domain::time::shanghai())
+        .date_naive();
+    // Judged now and a week on, when every open deadline has passed.
+    for at in [now, now + Duration::days(8)] {
+        for group in [
+            StatsGroup::Village,
+            StatsGroup::Grid,
+            StatsGroup::Category,
+            StatsGroup::Department,
+            StatsGroup::Cadre,
+        ] {
+            let mut expected: std::collections::BTreeMap<String, RateCounts> = Default::default();
+            for id in &ids {
+                let (a, _) = store.appeal(*id).await.unwrap();
+                let key = match group {
+                    StatsGroup::Village => a.village_id.map(|v| v.to_string()).unwrap_or_default(),
+                    StatsGroup::Grid => a.grid_id.map(|v| v.to_string()).unwrap_or_default(),
+                    StatsGroup::Category => a.category.clone(),
+                    StatsGroup::Department => a.department.clone().unwrap_or_default(),
+                    StatsGroup::Cadre => a.cadre_user_id.map(|v| v.to_string()).unwrap_or_default(),
+                };
+                let live = !matches!(a.status, AppealStatus::Declined | AppealStatus::Merged);
+                let flag = |b: bool| i64::from(b);
+                let e = expected.entry(key).or_default();
+                e.total += 1;
+                e.contact_due += flag(a.contacted_at.is_some() || (a.contact_due < at && live));
+                e.contacted_on_time += flag(a.contacted_at.is_some_and(|t| t <= a.contact_due));
+                e.resolution_due +=
+                    flag(a.answered_at.is_some() || (a.resolution_due < at && live));
+                e.answered_on_time += flag(a.answered_at.is_some_and(|t| t <= a.resolution_due));
+                e.rated += flag(a.rating.is_some());
+                e.satisfied += flag(matches!(
+                    a.rating,
+                    Some(Rating::Satisfied | Rating::BasicallySatisfied)
+                ));
+            }
+            let got: std::collections::BTreeMap<String, RateCounts> = store
+                .appeal_stats(group, today - Duration::days(1), today, at)
+                .await
+                .unwrap()
+                .into_iter()
+                .map(|r| (r.key, r.counts))
+                .collect();
+            assert_eq!(got, expected, "{group:?} at {at}");
+        }
+    }
+    let before_today = store
+        .appeal_stats(
+            StatsGroup::Category,
+            today - Duration::days(9),
+            today - Duration::days(1),
+            now,
+        )
+        .await
+        .unwrap();
+    assert!(
+        before_today.is_empty(),
+        "no case was filed before today: {before_today:?}"
+    );
+    assert_eq!(SettledTally::default().at(0, 0), RateCounts::default());
 }
 
 /// Notices of a case wait in the outbox; claims lease them, failures come back later, delivered

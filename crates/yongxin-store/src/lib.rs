@@ -186,12 +186,13 @@ pub trait Store: Send + Sync + 'static {
         appeals: Vec<ImportedAppeal>,
         policy: AppealPolicy,
     ) -> StoreResult<u64>;
-    /// The three rates' counts of cases filed in `[from, to)`, grouped, judged at `now`.
+    /// The three rates' counts of cases filed from the Shanghai day `from` to the day `to`, both
+    /// included, grouped, judged at `now`.
     async fn appeal_stats(
         &self,
         group: StatsGroup,
-        from: DateTime<Utc>,
-        to: DateTime<Utc>,
+        from: chrono::NaiveDate,
+        to: chrono::NaiveDate,
         now: DateTime<Utc>,
     ) -> StoreResult<Vec<StatsRow>>;
     /// Claims up to `limit` messages due by `now` for one sender, hiding them from other

@@ -434,7 +434,7 @@ pub async fn appeal_action(
 /// Query of the three rates.
 #[derive(Deserialize, IntoParams)]
 pub struct StatsParams {
-    /// `village` (default), `category`, `department` or `cadre`.
+    /// `village` (default), `grid`, `category`, `department` or `cadre`.
     group_by: Option<String>,
     /// First day, `YYYY-MM-DD` (Shanghai); default a year ago.
     from: Option<String>,
@@ -558,11 +558,9 @@ async fn rates_for(state: &AppState, ctx: &Ctx, p: &StatsParams) -> Result<Stats
     if to < from {
         return Err(AppError::invalid_param("to"));
     }
-    let start = yongxin_domain::calendar::start_of_day(from);
-    let end = yongxin_domain::calendar::start_of_day(to + chrono::Duration::days(1));
     let rows = state
         .store
-        .appeal_stats(group, start, end, chrono::Utc::now())
+        .appeal_stats(group, from, to, chrono::Utc::now())
         .await?;
     let c = ctx.lang.catalog();
     let cats = state.categories().await?;

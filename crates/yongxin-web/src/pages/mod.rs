@@ -176,6 +176,7 @@ impl Chrome {
             "category" => "stats.group_category",
             "department" => "stats.group_department",
             "cadre" => "stats.group_cadre",
+            "grid" => "stats.group_grid",
             _ => "stats.group_village",
         }
     }

@@ -417,6 +417,39 @@ async fn the_three_rates_are_served_with_their_definitions(app: TestApp) {
         page.contains("噪音扰民") && page.contains("满意率 = "),
         "the page prints the definitions"
     );
+    // The resident's household is in a grid: the cases are counted under it, named with its village.
+    let by_grid = json(&leader, app.url("/api/v1/appeals/stats?group_by=grid")).await;
+    let rows = by_grid["rows"].as_array().unwrap();
+    assert_eq!(rows.len(), 1, "{by_grid}");
+    assert_eq!(rows[0]["total"], 3);
+    let grid_id: i64 = rows[0]["key"].as_str().unwrap().parse().unwrap();
+    let grid = app
+        .store
+        .grids(None)
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|g| g.id == grid_id)
+        .unwrap();
+    assert_eq!(
+        rows[0]["label"],
+        format!("{} {}", grid.village_name, grid.name)
+    );
+    let yesterday = (chrono::Utc::now() - chrono::Duration::days(1))
+        .with_timezone(&yongxin_domain::time::shanghai())
+        .date_naive();
+    let before = json(
+        &leader,
+        app.url(&format!(
+            "/api/v1/appeals/stats?group_by=grid&from={}&to={yesterday}",
+            yesterday - chrono::Duration::days(30)
+        )),
+    )
+    .await;
+    assert_eq!(
+        before["overall"]["total"], 0,
+        "the period ends before they were filed"
+    );
 }
 
 /// Records what it is asked to send; fails while `down` is set (a gateway outage).
