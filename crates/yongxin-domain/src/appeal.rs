@@ -929,20 +929,34 @@ fn ratio(part: i64, whole: i64) -> Option<f64> {
     (whole > 0).then(|| part as f64 / whole as f64)
 }
 
-/// The part of one case's contribution to the three rates that does not move with the clock.
-/// These are kept as counters per day and group, changed in the same transaction as the case, so
-/// a year's rates are read rather than recomputed; what only the clock adds (cases still waiting
-/// past a deadline) is counted from the open cases when the rates are read.
+/// Which of a case's deadlines have been seen to pass while it was still waiting (逾期): a
+/// deadline that has passed stays passed, so once recorded the case counts as due for good
+/// (unless declined or merged) and the rates need not look at it again.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Lapsed {
+    /// The contact deadline passed with no contact.
+    pub contact: bool,
+    /// The resolution deadline passed with no answer.
+    pub resolution: bool,
+}
+
+/// One case's contribution to the three rates as far as it is settled: everything but the
+/// deadlines that have passed and not yet been recorded as lapsed. These are kept as counters
+/// per day and group, changed in the same transaction as the case, so a year's rates are read
+/// rather than recomputed; the few cases whose deadline passed since it was last recorded are
+/// counted when the rates are read.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct SettledTally {
     /// The case itself (1) or, as a difference, 0.
     pub total: i64,
-    /// Contacted.
-    pub contacted: i64,
+    /// Contact due: contacted, or the contact deadline recorded as lapsed (and not declined or
+    /// merged).
+    pub contact_due: i64,
     /// Contacted no later than the contact deadline.
     pub contacted_on_time: i64,
-    /// Answered (and not since reopened).
-    pub answered: i64,
+    /// Answer due: answered, or the resolution deadline recorded as lapsed (and not declined or
+    /// merged).
+    pub resolution_due: i64,
     /// Answered no later than the resolution deadline.
     pub answered_on_time: i64,
     /// Rated.
@@ -952,18 +966,20 @@ pub struct SettledTally {
 }
 
 impl SettledTally {
-    /// What a case with these deadlines and facts adds.
+    /// What a case with these deadlines, facts and lapsed deadlines adds.
     pub fn of(
         contact_due: chrono::DateTime<chrono::Utc>,
         resolution_due: chrono::DateTime<chrono::Utc>,
         f: &CaseFacts,
+        lapsed: Lapsed,
     ) -> Self {
         let flag = |b: bool| i64::from(b);
+        let live = !matches!(f.status, AppealStatus::Declined | AppealStatus::Merged);
         Self {
             total: 1,
-            contacted: flag(f.contacted_at.is_some()),
+            contact_due: flag(f.contacted_at.is_some() || (lapsed.contact && live)),
             contacted_on_time: flag(f.contacted_at.is_some_and(|t| t <= contact_due)),
-            answered: flag(f.answered_at.is_some()),
+            resolution_due: flag(f.answered_at.is_some() || (lapsed.resolution && live)),
             answered_on_time: flag(f.answered_at.is_some_and(|t| t <= resolution_due)),
             rated: flag(f.rating.is_some()),
             satisfied: flag(matches!(
@@ -976,9 +992,9 @@ impl SettledTally {
     fn zip(self, o: Self, op: fn(i64, i64) -> i64) -> Self {
         Self {
             total: op(self.total, o.total),
-            contacted: op(self.contacted, o.contacted),
+            contact_due: op(self.contact_due, o.contact_due),
             contacted_on_time: op(self.contacted_on_time, o.contacted_on_time),
-            answered: op(self.answered, o.answered),
+            resolution_due: op(self.resolution_due, o.resolution_due),
             answered_on_time: op(self.answered_on_time, o.answered_on_time),
             rated: op(self.rated, o.rated),
             satisfied: op(self.satisfied, o.satisfied),
@@ -1001,14 +1017,14 @@ impl SettledTally {
     }
 
     /// The counts at a moment, given how many of the group's open cases (neither declined nor
-    /// merged) are by then past their contact deadline uncontacted, and past their resolution
-    /// deadline unanswered.
+    /// merged) are by then past a deadline not yet recorded as lapsed: uncontacted past the
+    /// contact deadline, and unanswered past the resolution deadline.
     pub fn at(self, contact_overdue: i64, resolution_overdue: i64) -> RateCounts {
         RateCounts {
             total: self.total,
-            contact_due: self.contacted + contact_overdue,
+            contact_due: self.contact_due + contact_overdue,
             contacted_on_time: self.contacted_on_time,
-            resolution_due: self.answered + resolution_overdue,
+            resolution_due: self.resolution_due + resolution_overdue,
             answered_on_time: self.answered_on_time,
             rated: self.rated,
             satisfied: self.satisfied,
@@ -1152,18 +1168,27 @@ mod rate_tests {
             for (h, action) in &history {
                 f.act(1, action, &p, at(*h)).expect("a legal history");
             }
-            let tally = SettledTally::of(contact_due, resolution_due, &f);
             for now in [at(0), at(25), at(6 * 24), at(400)] {
                 let open = !matches!(f.status, AppealStatus::Declined | AppealStatus::Merged)
                     && f.answered_at.is_none();
-                let contact_overdue =
-                    i64::from(open && f.contacted_at.is_none() && contact_due < now);
-                let resolution_overdue = i64::from(open && resolution_due < now);
-                assert_eq!(
-                    tally.at(contact_overdue, resolution_overdue),
-                    by_definition(now, contact_due, resolution_due, &f),
-                    "{history:?} at {now}"
-                );
+                let contact_passed = open && f.contacted_at.is_none() && contact_due < now;
+                let resolution_passed = open && resolution_due < now;
+                // Whether or not the passing has been recorded, the counts are the same.
+                for recorded in [false, true] {
+                    let lapsed = Lapsed {
+                        contact: recorded && contact_passed,
+                        resolution: recorded && resolution_passed,
+                    };
+                    let tally = SettledTally::of(contact_due, resolution_due, &f, lapsed);
+                    assert_eq!(
+                        tally.at(
+                            i64::from(contact_passed && !lapsed.contact),
+                            i64::from(resolution_passed && !lapsed.resolution)
+                        ),
+                        by_definition(now, contact_due, resolution_due, &f),
+                        "{history:?} at {now}, recorded {recorded}"
+                    );
+                }
             }
         }
     }
@@ -1176,7 +1201,7 @@ mod rate_tests {
             ..SettledTally::default()
         };
         let contacted = SettledTally {
-            contacted: 1,
+            contact_due: 1,
             contacted_on_time: 1,
             ..new
         };

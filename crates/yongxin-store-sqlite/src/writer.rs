@@ -7,9 +7,16 @@
 //! commit among the changes that arrive while the previous flush is in progress lifts that cap
 //! without weakening durability: nobody is answered before the commit holding their change is on
 //! disk. A change that fails is rolled back to its savepoint and does not disturb the others.
+//!
+//! The batch also holds the audit chain's head: read once when the batch takes the write lock,
+//! advanced in memory by each change that succeeds, written back once before the commit. Nothing
+//! else can write between the two, since the batch holds SQLite's only write lock throughout.
+
+use std::cell::RefCell;
 
 use futures_util::future::BoxFuture;
 use sqlx::sqlite::{SqliteConnection, SqlitePool};
+use sqlx::Row;
 use tokio::sync::{mpsc, oneshot};
 use yongxin_store::{StoreError, StoreResult};
 
@@ -70,8 +77,76 @@ impl Writer {
     }
 }
 
+/// The audit head as the running batch holds it.
+#[derive(Debug, Default)]
+struct BatchHead {
+    /// As of the last change that succeeded (or as read when the batch began).
+    kept: Option<(i64, String)>,
+    /// As the change running now has moved it.
+    moved: Option<(i64, String)>,
+    /// Whether `kept` differs from what is stored.
+    changed: bool,
+}
+
+tokio::task_local! {
+    static BATCH_HEAD: RefCell<BatchHead>;
+}
+
+/// The head as the change running now sees it, inside a batch.
+pub(crate) fn batch_head() -> Option<(i64, String)> {
+    BATCH_HEAD
+        .try_with(|h| {
+            let h = h.borrow();
+            h.moved.clone().or_else(|| h.kept.clone())
+        })
+        .ok()
+        .flatten()
+}
+
+/// Moves the head for the change running now; false outside a batch.
+pub(crate) fn move_batch_head(seq: i64, hash: &str) -> bool {
+    BATCH_HEAD
+        .try_with(|h| h.borrow_mut().moved = Some((seq, hash.to_owned())))
+        .is_ok()
+}
+
+/// Reads the stored head.
+pub(crate) async fn read_head(conn: &mut SqliteConnection) -> StoreResult<(i64, String)> {
+    let row = sqlx::query("SELECT seq, hash FROM audit_head WHERE id = 1")
+        .fetch_one(&mut *conn)
+        .await
+        .map_err(crate::db_err)?;
+    Ok((
+        row.try_get("seq").map_err(crate::db_err)?,
+        row.try_get("hash").map_err(crate::db_err)?,
+    ))
+}
+
+/// Stores the head.
+pub(crate) async fn write_head(
+    conn: &mut SqliteConnection,
+    seq: i64,
+    hash: &str,
+) -> StoreResult<()> {
+    sqlx::query("UPDATE audit_head SET seq = $1, hash = $2 WHERE id = 1")
+        .bind(seq)
+        .bind(hash)
+        .execute(&mut *conn)
+        .await
+        .map_err(crate::db_err)?;
+    Ok(())
+}
+
 async fn run(pool: SqlitePool, mut jobs: mpsc::Receiver<Job>) {
     while let Some(first) = jobs.recv().await {
+        BATCH_HEAD
+            .scope(RefCell::default(), run_batch(&pool, &mut jobs, first))
+            .await;
+    }
+}
+
+async fn run_batch(pool: &SqlitePool, jobs: &mut mpsc::Receiver<Job>, first: Job) {
+    {
         let mut batch = vec![first];
         while batch.len() < MAX_BATCH {
             match jobs.try_recv() {
@@ -84,12 +159,20 @@ async fn run(pool: SqlitePool, mut jobs: mpsc::Receiver<Job>) {
             Ok(c) => c,
             Err(e) => {
                 fail_unrun(batch, &e.to_string());
-                continue;
+                return;
             }
         };
         if let Err(e) = sqlx::query("BEGIN IMMEDIATE").execute(&mut *conn).await {
             fail_unrun(batch, &e.to_string());
-            continue;
+            return;
+        }
+        match read_head(&mut conn).await {
+            Ok(head) => BATCH_HEAD.with(|h| h.borrow_mut().kept = Some(head)),
+            Err(e) => {
+                let _ = sqlx::query("ROLLBACK").execute(&mut *conn).await;
+                fail_unrun(batch, &e.to_string());
+                return;
+            }
         }
         let mut delivers = Vec::with_capacity(size);
         let mut broken = None;
@@ -99,25 +182,37 @@ async fn run(pool: SqlitePool, mut jobs: mpsc::Receiver<Job>) {
                 break;
             }
             let (ok, deliver) = job(&mut conn).await;
-            let undone = if ok {
-                Ok(())
-            } else {
-                sqlx::query("ROLLBACK TO write_job")
+            BATCH_HEAD.with(|h| {
+                let mut h = h.borrow_mut();
+                let moved = h.moved.take();
+                if ok && moved.is_some() {
+                    h.kept = moved;
+                    h.changed = true;
+                }
+            });
+            // The savepoint is not released: the next job's savepoint of the same name stacks
+            // on it, `ROLLBACK TO` reaches the latest, and the commit releases them all, which
+            // spares a statement per job.
+            if !ok {
+                if let Err(e) = sqlx::query("ROLLBACK TO write_job")
                     .execute(&mut *conn)
                     .await
-                    .map(|_| ())
-            };
-            if let Err(e) = undone.and(
-                sqlx::query("RELEASE write_job")
-                    .execute(&mut *conn)
-                    .await
-                    .map(|_| ()),
-            ) {
-                broken = Some(e.to_string());
-                delivers.push(deliver);
-                break;
+                {
+                    broken = Some(e.to_string());
+                    delivers.push(deliver);
+                    break;
+                }
             }
             delivers.push(deliver);
+        }
+        let head = BATCH_HEAD.with(|h| {
+            let h = h.borrow();
+            h.changed.then(|| h.kept.clone()).flatten()
+        });
+        if let (None, Some((seq, hash))) = (&broken, head) {
+            if let Err(e) = write_head(&mut conn, seq, &hash).await {
+                broken = Some(e.to_string());
+            }
         }
         let outcome = match broken {
             Some(e) => Err(e),

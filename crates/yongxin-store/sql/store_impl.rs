@@ -2,7 +2,9 @@
 //
 // This file is not a module of yongxin-store (which never names a database type): each backend
 // crate `include!`s it after defining `Db` (its sqlx database), `StoreImpl` (its store type with a
-// `pool` field), `AUDIT_HEAD_LOCK` (the SQL that reads and locks the chain head), `db_err` (its
+// `pool` field), `read_audit_head` / `write_audit_head` (how a write reads the chain head, holding
+// it until commit, and moves it), `ROW_LOCK` / `CLAIM_LOCK` (the locking suffixes of reads in a
+// write), `NAME_PARTIAL_INDEX` (whether queries must name a partial index), `db_err` (its
 // driver-error translation) and the macro `write_tx!(self, |conn| { … Ok((value, audit_entries)) })`,
 // which runs the block on a connection inside a write transaction, appends the returned entries to
 // the record with `append_audit`, commits, and yields the value. How it does so is the backend's
@@ -19,7 +21,7 @@ use sqlx::{QueryBuilder, Row};
 use yongxin_domain::audit::GENESIS_HASH;
 use yongxin_domain::registry::{flags_to_codes, parse_flags, Relation, Sex, VillageKind};
 use yongxin_domain::roster::{HouseholdRecord, RegistryLookup};
-use yongxin_domain::appeal::{appeal_number, tally_moves, AppealAction, AppealError, AppealPolicy, AppealStatus, CaseFacts, Channel, Notice, Rating, SettledTally, Urgency};
+use yongxin_domain::appeal::{appeal_number, tally_moves, AppealAction, AppealError, AppealPolicy, AppealStatus, CaseFacts, Channel, Lapsed, Notice, Rating, SettledTally, Urgency};
 use yongxin_domain::catalogue::Category;
 use yongxin_domain::{AuditEntry, NewAuditEntry, Role, Scope};
 use yongxin_store::{
@@ -140,9 +142,7 @@ async fn append_audit(tx: &mut DbConn, entries: Vec<NewAuditEntry>) -> StoreResu
     if entries.is_empty() {
         return Ok(Vec::new());
     }
-    let head = sqlx::query(AUDIT_HEAD_LOCK).fetch_one(&mut *tx).await.db()?;
-    let mut seq: i64 = head.try_get("seq").db()?;
-    let mut prev: String = head.try_get("hash").db()?;
+    let (mut seq, mut prev) = read_audit_head(tx).await?;
     let at = Utc::now();
     let mut sealed = Vec::with_capacity(entries.len());
     for entry in entries {
@@ -167,12 +167,7 @@ async fn append_audit(tx: &mut DbConn, entries: Vec<NewAuditEntry>) -> StoreResu
         prev.clone_from(&e.hash);
         sealed.push(e);
     }
-    sqlx::query("UPDATE audit_head SET seq = $1, hash = $2 WHERE id = 1")
-        .bind(seq)
-        .bind(&prev)
-        .execute(&mut *tx)
-        .await
-        .db()?;
+    write_audit_head(tx, seq, &prev).await?;
     Ok(sealed)
 }
 
@@ -324,7 +319,8 @@ fn event_from(row: &DbRow) -> StoreResult<AppealEvent> {
 
 
 const FACTS_SELECT: &str = "SELECT status, reopen_count, department, cadre_user_id, contacted_at, answered_at, rated_at, closed_at, \
-     reply, rating, merged_into, village_id, grid_id, category_code, created_at, contact_due, resolution_due FROM appeals";
+     reply, rating, merged_into, id, village_id, grid_id, category_code, created_at, contact_due, resolution_due, contact_lapsed, \
+     resolution_lapsed FROM appeals";
 
 /// What of a case places it in the three rates' counters and does not change as it is handled.
 struct RateSubject {
@@ -334,11 +330,12 @@ struct RateSubject {
     created_at: DateTime<Utc>,
     contact_due: DateTime<Utc>,
     resolution_due: DateTime<Utc>,
+    lapsed: Lapsed,
 }
 
 impl RateSubject {
     fn of_new(a: &NewAppeal) -> Self {
-        Self { village_id: a.village_id, grid_id: a.grid_id, category: a.category.clone(), created_at: a.created_at, contact_due: a.contact_due, resolution_due: a.resolution_due }
+        Self { village_id: a.village_id, grid_id: a.grid_id, category: a.category.clone(), created_at: a.created_at, contact_due: a.contact_due, resolution_due: a.resolution_due, lapsed: Lapsed::default() }
     }
 
     /// Read from a row of `FACTS_SELECT`.
@@ -350,6 +347,10 @@ impl RateSubject {
             created_at: row.try_get("created_at").db()?,
             contact_due: row.try_get("contact_due").db()?,
             resolution_due: row.try_get("resolution_due").db()?,
+            lapsed: Lapsed {
+                contact: row.try_get::<i64, _>("contact_lapsed").db()? != 0,
+                resolution: row.try_get::<i64, _>("resolution_lapsed").db()? != 0,
+            },
         })
     }
 
@@ -376,34 +377,34 @@ fn rate_group_sql(group: StatsGroup) -> (&'static str, &'static str) {
 
 /// Moves a case's tally in the rates' counters from what it was (`None` for a new case) to what
 /// it is, with one statement.
-async fn move_tallies(tx: &mut DbConn, s: &RateSubject, before: Option<&CaseFacts>, after: &CaseFacts) -> StoreResult<()> {
-    let old = before.map(|f| (s.keys(f), SettledTally::of(s.contact_due, s.resolution_due, f)));
-    let new = (s.keys(after), SettledTally::of(s.contact_due, s.resolution_due, after));
+async fn move_tallies(tx: &mut DbConn, s: &RateSubject, before: Option<(&CaseFacts, Lapsed)>, after: (&CaseFacts, Lapsed)) -> StoreResult<()> {
+    let old = before.map(|(f, l)| (s.keys(f), SettledTally::of(s.contact_due, s.resolution_due, f, l)));
+    let new = (s.keys(after.0), SettledTally::of(s.contact_due, s.resolution_due, after.0, after.1));
     let moves = tally_moves(old.as_ref().map(|(k, t)| (k, *t)), (&new.0, new.1));
     if moves.is_empty() {
         return Ok(());
     }
     let day = s.created_at.with_timezone(&yongxin_domain::time::shanghai()).date_naive();
     let mut qb = QueryBuilder::<Db>::new(
-        "INSERT INTO appeal_rates (dim, key, day, total, contacted, contacted_on_time, answered, answered_on_time, rated, satisfied) ",
+        "INSERT INTO appeal_rates (dim, key, day, total, contact_due, contacted_on_time, resolution_due, answered_on_time, rated, satisfied) ",
     );
     qb.push_values(moves, |mut row, (i, key, d)| {
         row.push_bind(rate_group_sql(RATE_GROUPS[i]).0)
             .push_bind(key)
             .push_bind(day)
             .push_bind(d.total)
-            .push_bind(d.contacted)
+            .push_bind(d.contact_due)
             .push_bind(d.contacted_on_time)
-            .push_bind(d.answered)
+            .push_bind(d.resolution_due)
             .push_bind(d.answered_on_time)
             .push_bind(d.rated)
             .push_bind(d.satisfied);
     });
     qb.push(
         " ON CONFLICT (dim, key, day) DO UPDATE SET total = appeal_rates.total + excluded.total, \
-         contacted = appeal_rates.contacted + excluded.contacted, \
+         contact_due = appeal_rates.contact_due + excluded.contact_due, \
          contacted_on_time = appeal_rates.contacted_on_time + excluded.contacted_on_time, \
-         answered = appeal_rates.answered + excluded.answered, \
+         resolution_due = appeal_rates.resolution_due + excluded.resolution_due, \
          answered_on_time = appeal_rates.answered_on_time + excluded.answered_on_time, \
          rated = appeal_rates.rated + excluded.rated, satisfied = appeal_rates.satisfied + excluded.satisfied",
     );
@@ -433,9 +434,30 @@ fn facts_from(row: &DbRow) -> StoreResult<CaseFacts> {
     })
 }
 
+/// Open cases (of alias `a`) past their contact deadline ($1) with the passing not yet recorded;
+/// the terms match the partial index `appeals_contact_unlapsed_idx`.
+const CONTACT_UNLAPSED: (&str, &str) = (
+    "appeals_contact_unlapsed_idx",
+    "a.contact_lapsed = 0 AND a.contacted_at IS NULL AND a.status NOT IN ('declined', 'merged') AND a.contact_due < $1",
+);
+/// The same for the resolution deadline.
+const RESOLUTION_UNLAPSED: (&str, &str) = (
+    "appeals_resolution_unlapsed_idx",
+    "a.resolution_lapsed = 0 AND a.answered_at IS NULL AND a.status NOT IN ('declined', 'merged') AND a.resolution_due < $1",
+);
+
+/// `appeals a`, through the partial index where the backend needs telling (`NAME_PARTIAL_INDEX`).
+fn appeals_through(index: &str) -> String {
+    if NAME_PARTIAL_INDEX {
+        format!("appeals a INDEXED BY {index}")
+    } else {
+        "appeals a".to_owned()
+    }
+}
+
 /// Writes a case's new facts over `before`, moving its tally in the rates' counters with them.
 async fn write_facts(tx: &mut DbConn, id: i64, s: &RateSubject, before: &CaseFacts, f: &CaseFacts, now: DateTime<Utc>) -> StoreResult<()> {
-    move_tallies(tx, s, Some(before), f).await?;
+    move_tallies(tx, s, Some((before, s.lapsed)), (f, s.lapsed)).await?;
     sqlx::query(
         "UPDATE appeals SET status = $1, reopen_count = $2, department = $3, cadre_user_id = $4, contacted_at = $5, \
          answered_at = $6, rated_at = $7, closed_at = $8, reply = $9, rating = $10, merged_into = $11, updated_at = $12 WHERE id = $13",
@@ -525,7 +547,7 @@ async fn insert_appeal(tx: &mut DbConn, a: &NewAppeal) -> StoreResult<(i64, Stri
     .db()?
     .try_get("id")
     .db()?;
-    move_tallies(tx, &RateSubject::of_new(a), None, &CaseFacts::new(Some(a.department.clone()))).await?;
+    move_tallies(tx, &RateSubject::of_new(a), None, (&CaseFacts::new(Some(a.department.clone())), Lapsed::default())).await?;
     Ok((id, answers))
 }
 
@@ -1296,18 +1318,25 @@ impl Store for StoreImpl {
         })
     }
 
-    async fn create_appeal_with_photos(&self, actor: &str, a: NewAppeal, photos: Vec<NewPhoto>) -> StoreResult<Appeal> {
+    async fn create_appeal_with_photos(&self, actor: &str, mut a: NewAppeal, photos: Vec<NewPhoto>) -> StoreResult<Appeal> {
         let actor = actor.to_owned();
+        // PostgreSQL keeps microseconds; so that the case answered is the case stored, so do we.
+        for t in [&mut a.created_at, &mut a.contact_due, &mut a.resolution_due] {
+            *t = chrono::SubsecRound::trunc_subsecs(*t, 6);
+        }
         write_tx!(self, |tx| {
             let (id, answers) = insert_appeal(tx, &a).await?;
             insert_event(tx, id, a.created_at, &actor, "submit", None, AppealStatus::Submitted, None, true).await?;
             let recorded = insert_photos(tx, id, None, &photos, a.created_at).await?;
-            let appeal = appeal_in(tx, id).await?;
+            let village_name: Option<String> = match a.village_id {
+                Some(v) => sqlx::query_scalar("SELECT name FROM villages WHERE id = $1").bind(v).fetch_optional(&mut *tx).await.db()?,
+                None => None,
+            };
             let entry = NewAuditEntry::new(
                 actor,
                 "appeal.create",
                 format!("appeal:{id}"),
-                format!("{} {}", appeal.number, a.category),
+                format!("{} {}", appeal_number(id, a.created_at), a.category),
                 &serde_json::json!({
                     "category": a.category, "urgency": a.urgency.code(), "channel": a.channel.code(), "title": a.title,
                     "description": a.description, "answers": answers, "address": a.address, "contact_name": a.contact_name,
@@ -1315,7 +1344,7 @@ impl Store for StoreImpl {
                     "photos": recorded
                 }),
             );
-            Ok((appeal, vec![entry]))
+            Ok((Appeal::submitted(id, a, village_name), vec![entry]))
         })
     }
 
@@ -1453,35 +1482,33 @@ impl Store for StoreImpl {
             StatsGroup::Category | StatsGroup::Department => ("t.k", ""),
             StatsGroup::Cadre => ("COALESCE(u.display_name, '')", "LEFT JOIN users u ON CAST(u.id AS TEXT) = t.k"),
         };
-        // The kept counters of the period's days, then what the clock adds: open cases of the
-        // period past a deadline, found through the partial index of open cases.
+        // The kept counters of the period's days, then the cases whose deadline has passed since
+        // the sweep last recorded lapsed deadlines, found through the partial indexes.
         let sql = format!(
             "SELECT t.*, {label} AS label FROM (SELECT r.key AS k, CAST(SUM(r.total) AS BIGINT) AS total, \
-             CAST(SUM(r.contacted) AS BIGINT) AS contacted, CAST(SUM(r.contacted_on_time) AS BIGINT) AS contacted_on_time, \
-             CAST(SUM(r.answered) AS BIGINT) AS answered, CAST(SUM(r.answered_on_time) AS BIGINT) AS answered_on_time, \
+             CAST(SUM(r.contact_due) AS BIGINT) AS contact_due, CAST(SUM(r.contacted_on_time) AS BIGINT) AS contacted_on_time, \
+             CAST(SUM(r.resolution_due) AS BIGINT) AS resolution_due, CAST(SUM(r.answered_on_time) AS BIGINT) AS answered_on_time, \
              CAST(SUM(r.rated) AS BIGINT) AS rated, CAST(SUM(r.satisfied) AS BIGINT) AS satisfied FROM appeal_rates r \
              WHERE r.dim = $1 AND r.day >= $2 AND r.day <= $3 GROUP BY r.key HAVING SUM(r.total) > 0) t {join} ORDER BY label, t.k"
         );
         let rows = sqlx::query(&sql).bind(dim).bind(from).bind(to).fetch_all(&self.pool).await.db()?;
-        let overdue_sql = format!(
-            "SELECT {key} AS k, SUM(CASE WHEN a.contacted_at IS NULL AND a.contact_due < $1 THEN 1 ELSE 0 END) AS contact_overdue, \
-             SUM(CASE WHEN a.resolution_due < $2 THEN 1 ELSE 0 END) AS resolution_overdue FROM appeals a \
-             WHERE a.answered_at IS NULL AND a.status NOT IN ('declined', 'merged') AND a.created_at >= $3 AND a.created_at < $4 GROUP BY {key}"
-        );
-        let overdue: HashMap<String, (i64, i64)> = sqlx::query(&overdue_sql)
-            .bind(now)
-            .bind(now)
-            .bind(yongxin_domain::calendar::start_of_day(from))
-            .bind(yongxin_domain::calendar::start_of_day(to + chrono::Duration::days(1)))
-            .fetch_all(&self.pool)
-            .await
-            .db()?
-            .iter()
-            .map(|r| {
-                let n = |c: &str| -> StoreResult<i64> { r.try_get::<Option<i64>, _>(c).db().map(|v| v.unwrap_or(0)) };
-                Ok((r.try_get("k").db()?, (n("contact_overdue")?, n("resolution_overdue")?)))
-            })
-            .collect::<StoreResult<_>>()?;
+        let (start, end) = (yongxin_domain::calendar::start_of_day(from), yongxin_domain::calendar::start_of_day(to + chrono::Duration::days(1)));
+        let mut overdue: HashMap<String, (i64, i64)> = HashMap::new();
+        for ((index, unlapsed), contact) in [(CONTACT_UNLAPSED, true), (RESOLUTION_UNLAPSED, false)] {
+            let from = appeals_through(index);
+            let sql = format!(
+                "SELECT {key} AS k, COUNT(*) AS n FROM {from} WHERE {unlapsed} AND a.created_at >= $2 AND a.created_at < $3 GROUP BY {key}"
+            );
+            for r in sqlx::query(&sql).bind(now).bind(start).bind(end).fetch_all(&self.pool).await.db()? {
+                let n: i64 = r.try_get("n").db()?;
+                let e = overdue.entry(r.try_get("k").db()?).or_default();
+                if contact {
+                    e.0 += n;
+                } else {
+                    e.1 += n;
+                }
+            }
+        }
         rows.iter()
             .map(|r| {
                 let n = |c: &str| -> StoreResult<i64> { r.try_get::<Option<i64>, _>(c).db().map(|v| v.unwrap_or(0)) };
@@ -1489,9 +1516,9 @@ impl Store for StoreImpl {
                 let (contact_overdue, resolution_overdue) = overdue.get(&key).copied().unwrap_or_default();
                 let kept = SettledTally {
                     total: n("total")?,
-                    contacted: n("contacted")?,
+                    contact_due: n("contact_due")?,
                     contacted_on_time: n("contacted_on_time")?,
-                    answered: n("answered")?,
+                    resolution_due: n("resolution_due")?,
                     answered_on_time: n("answered_on_time")?,
                     rated: n("rated")?,
                     satisfied: n("satisfied")?,
@@ -1499,6 +1526,40 @@ impl Store for StoreImpl {
                 Ok(StatsRow { key, label: r.try_get("label").db()?, counts: kept.at(contact_overdue, resolution_overdue) })
             })
             .collect()
+    }
+
+    async fn lapse_deadlines(&self, now: DateTime<Utc>) -> StoreResult<u64> {
+        let mut recorded = 0;
+        loop {
+            // A few hundred at a time, so no write holds the lock for long.
+            let n: u64 = write_tx!(self, |tx| {
+                let mut n = 0;
+                for ((index, unlapsed), column) in [(CONTACT_UNLAPSED, "contact_lapsed"), (RESOLUTION_UNLAPSED, "resolution_lapsed")] {
+                    let facts_from_index = FACTS_SELECT.replace("FROM appeals", &format!("FROM {}", appeals_through(index)));
+                    let sql = format!("{facts_from_index} WHERE {unlapsed} LIMIT 300{CLAIM_LOCK}");
+                    let rows = sqlx::query(&sql).bind(now).fetch_all(&mut *tx).await.db()?;
+                    for row in &rows {
+                        let subject = RateSubject::from_row(row)?;
+                        let facts = facts_from(row)?;
+                        let mut lapsed = subject.lapsed;
+                        if column == "contact_lapsed" {
+                            lapsed.contact = true;
+                        } else {
+                            lapsed.resolution = true;
+                        }
+                        move_tallies(tx, &subject, Some((&facts, subject.lapsed)), (&facts, lapsed)).await?;
+                        let id: i64 = row.try_get("id").db()?;
+                        sqlx::query(&format!("UPDATE appeals SET {column} = 1 WHERE id = $1")).bind(id).execute(&mut *tx).await.db()?;
+                        n += 1;
+                    }
+                }
+                Ok((n, Vec::new()))
+            })?;
+            if n == 0 {
+                return Ok(recorded);
+            }
+            recorded += n;
+        }
     }
 
     async fn claim_messages(&self, now: DateTime<Utc>, lease_until: DateTime<Utc>, limit: i64) -> StoreResult<Vec<OutboxMessage>> {

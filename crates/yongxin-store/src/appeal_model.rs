@@ -126,6 +126,50 @@ pub struct Appeal {
     pub updated_at: DateTime<Utc>,
 }
 
+impl Appeal {
+    /// A case as it stands the moment it is filed as `id`, built from what was written rather
+    /// than read back.
+    pub fn submitted(id: i64, a: NewAppeal, village_name: Option<String>) -> Self {
+        Self {
+            id,
+            number: yongxin_domain::appeal::appeal_number(id, a.created_at),
+            category: a.category,
+            urgency: a.urgency,
+            channel: a.channel,
+            status: AppealStatus::Submitted,
+            title: a.title,
+            description: a.description,
+            answers: a.answers,
+            address: a.address,
+            latitude: a.latitude,
+            longitude: a.longitude,
+            village_id: a.village_id,
+            village_name,
+            grid_id: a.grid_id,
+            household_id: a.household_id,
+            resident_user_id: a.resident_user_id,
+            contact_name: a.contact_name,
+            contact_phone: a.contact_phone,
+            contact_email: a.contact_email,
+            department: Some(a.department),
+            cadre_user_id: None,
+            cadre_name: None,
+            reopen_count: 0,
+            merged_into: None,
+            reply: None,
+            rating: None,
+            created_at: a.created_at,
+            contact_due: a.contact_due,
+            resolution_due: a.resolution_due,
+            contacted_at: None,
+            answered_at: None,
+            rated_at: None,
+            closed_at: None,
+            updated_at: a.created_at,
+        }
+    }
+}
+
 /// One step in a case's history.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct AppealEvent {

@@ -636,6 +636,19 @@ pub async fn an_appeal_follows_its_lifecycle_to_the_end(store: Arc<dyn Store>) {
     assert_eq!(created.status, AppealStatus::Submitted);
     assert!(created.number.ends_with(&format!("{:06}", created.id)));
     assert_eq!(created.answers["source"], vec!["construction".to_owned()]);
+    assert_eq!(
+        store.appeal(created.id).await.unwrap().0,
+        created,
+        "what creation answers is what is stored"
+    );
+    let village = store.villages().await.unwrap()[0].clone();
+    let mut placed = new_appeal("noise", "广场舞", Some(village.id), None);
+    placed.latitude = Some(36.651_2);
+    placed.longitude = Some(117.120_9);
+    placed.contact_email = Some("li@example.cn".into());
+    let placed = store.create_appeal("desk", placed).await.unwrap();
+    assert_eq!(placed.village_name.as_deref(), Some(village.name.as_str()));
+    assert_eq!(store.appeal(placed.id).await.unwrap().0, placed);
     let policy = AppealPolicy::default();
     let steps = [
         ("staff", AppealAction::Accept, AppealStatus::Accepted),
@@ -1236,8 +1249,22 @@ pub async fn the_kept_rates_agree_with_the_cases_themselves(store: Arc<dyn Store
     let today = now
         .with_timezone(&yongxin_domain::time::shanghai())
         .date_naive();
-    // Judged now and a week on, when every open deadline has passed.
-    for at in [now, now + Duration::days(8)] {
+    // Judged now, a week on when every open deadline has passed, and again once the sweep has
+    // recorded those deadlines as lapsed (twice: the second finds nothing left to record).
+    for (at, sweep) in [
+        (now, false),
+        (now + Duration::days(8), false),
+        (now + Duration::days(8), true),
+        (now + Duration::days(9), true),
+    ] {
+        if sweep {
+            let recorded = store.lapse_deadlines(at).await.unwrap();
+            assert_eq!(
+                recorded > 0,
+                at == now + Duration::days(8),
+                "recorded {recorded}"
+            );
+        }
         for group in [
             StatsGroup::Village,
             StatsGroup::Grid,

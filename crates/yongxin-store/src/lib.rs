@@ -186,6 +186,9 @@ pub trait Store: Send + Sync + 'static {
         appeals: Vec<ImportedAppeal>,
         policy: AppealPolicy,
     ) -> StoreResult<u64>;
+    /// Records, on the cases and in the rates' counters, the deadlines that have passed by `now`
+    /// while the case waited; returns how many it recorded. Every node may run it.
+    async fn lapse_deadlines(&self, now: DateTime<Utc>) -> StoreResult<u64>;
     /// The three rates' counts of cases filed from the Shanghai day `from` to the day `to`, both
     /// included, grouped, judged at `now`.
     async fn appeal_stats(

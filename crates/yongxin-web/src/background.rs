@@ -1,5 +1,5 @@
-//! Work that runs beside the requests: delivering the notification outbox and closing answers
-//! nobody rated in time. Every node may run it; the store's leases keep two nodes from sending the
+//! Work that runs beside the requests: delivering the notification outbox, recording deadlines
+//! that have passed (for the three rates) and closing answers nobody rated in time. Every node may run it; the store's leases keep two nodes from sending the
 //! same message at once.
 
 use std::sync::Arc;
@@ -335,6 +335,11 @@ pub fn spawn(state: AppState, sender: Arc<dyn MessageSender>, every: std::time::
             let now = Utc::now();
             if let Err(e) = drain_outbox(&state, &*sender, now).await {
                 tracing::error!(error.message = %e, "outbox pass failed");
+            }
+            match state.store.lapse_deadlines(now).await {
+                Ok(0) => {}
+                Ok(n) => tracing::debug!(deadlines.recorded = n, "lapsed deadlines recorded"),
+                Err(e) => tracing::error!(error.message = %e, "recording lapsed deadlines failed"),
             }
             match auto_close(&state, now, state.settings.appeal_auto_close_days).await {
                 Ok(0) => {}
