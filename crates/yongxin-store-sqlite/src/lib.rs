@@ -52,7 +52,11 @@ impl SqliteStore {
             .journal_mode(SqliteJournalMode::Wal)
             .synchronous(SqliteSynchronous::Full)
             .foreign_keys(true)
-            .busy_timeout(Duration::from_secs(10));
+            .busy_timeout(Duration::from_secs(10))
+            // Each write of a group commit has its savepoint, whose sub-journal copies every page
+            // the write touches; in a temporary file that is a write(2) per page, in memory a copy.
+            // The commit's durability does not depend on it: the WAL holds the committed pages.
+            .pragma("temp_store", "memory");
         let pool = SqlitePoolOptions::new()
             .max_connections(8)
             .acquire_timeout(Duration::from_secs(15))
