@@ -1816,9 +1816,17 @@ impl Store for StoreImpl {
         })
     }
 
-    async fn appeal_photos(&self, appeal_id: i64) -> StoreResult<Vec<PhotoRef>> {
-        let sql = format!("{PHOTO_SELECT} WHERE appeal_id = $1 ORDER BY id");
-        let rows = sqlx::query(&sql).bind(appeal_id).fetch_all(&self.pool).await.db()?;
+    async fn photos_of_appeals(&self, appeal_ids: &[i64]) -> StoreResult<Vec<PhotoRef>> {
+        if appeal_ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut qb = QueryBuilder::<Db>::new(format!("{PHOTO_SELECT} WHERE appeal_id IN ("));
+        let mut ids = qb.separated(", ");
+        for id in appeal_ids {
+            ids.push_bind(*id);
+        }
+        qb.push(") ORDER BY appeal_id, id");
+        let rows = qb.build().fetch_all(&self.pool).await.db()?;
         rows.iter().map(photo_from).collect()
     }
 

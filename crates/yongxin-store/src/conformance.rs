@@ -1595,5 +1595,18 @@ pub async fn photos_are_kept_with_their_appeal_and_events(store: Arc<dyn Store>)
     let (_, original) = store.photo("t2", true).await.unwrap().unwrap();
     assert_eq!(original, vec![2; 1200]);
     assert!(store.photo("nope", false).await.unwrap().is_none());
+    let plain = store
+        .create_appeal("x", new_appeal("roads", "无照片", None, None))
+        .await
+        .unwrap();
+    let both = store.photos_of_appeals(&[plain.id, a.id]).await.unwrap();
+    assert_eq!(
+        both.iter()
+            .map(|p| (p.appeal_id, p.token.as_str()))
+            .collect::<Vec<_>>(),
+        vec![(a.id, "t1"), (a.id, "t2"), (a.id, "t3")],
+        "one query for a page of appeals"
+    );
+    assert!(store.photos_of_appeals(&[]).await.unwrap().is_empty());
     assert!(store.verify_audit().await.unwrap().is_ok());
 }

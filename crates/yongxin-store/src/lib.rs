@@ -174,7 +174,11 @@ pub trait Store: Send + Sync + 'static {
         photos: Vec<NewPhoto>,
     ) -> StoreResult<Result<Appeal, AppealError>>;
     /// The photos of an appeal and its events, in order.
-    async fn appeal_photos(&self, appeal_id: i64) -> StoreResult<Vec<PhotoRef>>;
+    async fn appeal_photos(&self, appeal_id: i64) -> StoreResult<Vec<PhotoRef>> {
+        self.photos_of_appeals(&[appeal_id]).await
+    }
+    /// The photos of several appeals and their events, with one query, by appeal and in order.
+    async fn photos_of_appeals(&self, appeal_ids: &[i64]) -> StoreResult<Vec<PhotoRef>>;
     /// A photo by its token: the image without metadata, or the upload as it came.
     async fn photo(&self, token: &str, original: bool) -> StoreResult<Option<(PhotoRef, Vec<u8>)>>;
 

@@ -525,11 +525,19 @@ async fn requests(
         state.store.appeal_search_docs(&ids).await?
     };
     let cats = state.categories().await?;
-    let mut list = Vec::with_capacity(docs.len());
-    for d in &docs {
-        let media = media_url(state, headers, d.appeal.id, full).await?;
-        list.push(request_node(d, &cats, full, media));
-    }
+    let ids: Vec<i64> = docs.iter().map(|d| d.appeal.id).collect();
+    let photos = if full {
+        state.store.photos_of_appeals(&ids).await?
+    } else {
+        Vec::new()
+    };
+    let list = docs
+        .iter()
+        .map(|d| {
+            let media = media_url(headers, &photos, d.appeal.id);
+            request_node(d, &cats, full, media)
+        })
+        .collect();
     Ok(respond(
         StatusCode::OK,
         format,
@@ -538,21 +546,17 @@ async fn requests(
     ))
 }
 
-/// The address of the appeal's first photo (without location metadata), for keyed clients.
-async fn media_url(
-    state: &AppState,
+/// The address of the appeal's first photo (without location metadata), among `photos` (those
+/// keyed clients may see).
+fn media_url(
     headers: &HeaderMap,
+    photos: &[yongxin_store::PhotoRef],
     appeal_id: i64,
-    full: bool,
-) -> Result<Option<String>, AppError> {
-    if !full {
-        return Ok(None);
-    }
-    let photos = state.store.appeal_photos(appeal_id).await?;
-    Ok(photos
+) -> Option<String> {
+    photos
         .iter()
-        .find(|p| p.event_id.is_none())
-        .map(|p| format!("{}/photos/{}", base_url(headers), p.token)))
+        .find(|p| p.appeal_id == appeal_id && p.event_id.is_none())
+        .map(|p| format!("{}/photos/{}", base_url(headers), p.token))
 }
 
 fn request_node(
@@ -619,7 +623,12 @@ async fn one_request(
         .filter(|d| d.appeal.number == number)
         .ok_or_else(|| AppError::unknown_request(number))?;
     let cats = state.categories().await?;
-    let media = media_url(&state, &headers, id, full).await?;
+    let photos = if full {
+        state.store.appeal_photos(id).await?
+    } else {
+        Vec::new()
+    };
+    let media = media_url(&headers, &photos, id);
     Ok(respond(
         StatusCode::OK,
         format,
