@@ -483,14 +483,7 @@ async fn notices_leave_through_the_outbox_and_unrated_answers_close(app: TestApp
     let id = a["id"].as_i64().unwrap();
     let url = app.url(&format!("/api/v1/appeals/{id}/actions"));
     let staff = app.sign_in_as(Role::DepartmentStaff).await;
-    let grid_id = app
-        .store
-        .user_credentials("grid")
-        .await
-        .unwrap()
-        .unwrap()
-        .0
-        .id;
+    let grid_id = app.user_id("grid").await;
     post(&staff, url.clone(), json!({"action": "accept"})).await;
     post(
         &staff,
@@ -683,14 +676,7 @@ async fn leaders_issue_supervision_notices_that_handlers_answer(app: TestApp) {
     .await;
     let id = a["id"].as_i64().unwrap();
     let staff = app.sign_in_as(Role::DepartmentStaff).await;
-    let grid_id = app
-        .store
-        .user_credentials("grid")
-        .await
-        .unwrap()
-        .unwrap()
-        .0
-        .id;
+    let grid_id = app.user_id("grid").await;
     let actions = app.url(&format!("/api/v1/appeals/{id}/actions"));
     post(&staff, actions.clone(), json!({"action": "accept"})).await;
     post(

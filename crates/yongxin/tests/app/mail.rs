@@ -211,11 +211,6 @@ async fn post(client: &reqwest::Client, url: String, body: Value) -> (u16, Value
     (status, res.json().await.unwrap_or(Value::Null))
 }
 
-fn csrf_of(html: &str) -> String {
-    let start = html.find("name=\"csrf\" value=\"").unwrap() + 19;
-    html[start..start + 64].to_owned()
-}
-
 async fn residents_and_cadres_are_told_by_email_through_an_smtp_server(app: TestApp) {
     let (smtp_url, mailbox) = smtp_server().await;
     let relay = SmtpRelay::new(&smtp_url, "用心街道办 <notify@jiedao.example.cn>").unwrap();
@@ -226,20 +221,12 @@ async fn residents_and_cadres_are_told_by_email_through_an_smtp_server(app: Test
     let state = yongxin_web::AppState::new(app.store.clone(), yongxin_web::WebSettings::default());
 
     // An admin gives the grid worker an address on the users page.
-    let grid_id = app
-        .store
-        .user_credentials("grid")
-        .await
-        .unwrap()
-        .unwrap()
-        .0
-        .id;
+    let grid_id = app.user_id("grid").await;
     let admin = app.sign_in_as(Role::Admin).await;
-    let page = crate::support::page(&admin, app.url("/admin/users")).await;
     let res = admin
         .post(app.url(&format!("/admin/users/{grid_id}/email")))
         .form(&[
-            ("csrf", csrf_of(&page).as_str()),
+            ("csrf", app.csrf(&admin).await.as_str()),
             ("email", " WangGe@Jiedao.Example.CN "),
         ])
         .send()
@@ -349,10 +336,9 @@ async fn residents_and_cadres_are_told_by_email_through_an_smtp_server(app: Test
     assert_eq!(app.store.pending_messages().await.unwrap(), 0);
 
     // An admin clears the address by saving it empty.
-    let page = crate::support::page(&admin, app.url("/admin/users")).await;
     admin
         .post(app.url(&format!("/admin/users/{grid_id}/email")))
-        .form(&[("csrf", csrf_of(&page).as_str()), ("email", "")])
+        .form(&[("csrf", app.csrf(&admin).await.as_str()), ("email", "")])
         .send()
         .await
         .unwrap();
@@ -389,17 +375,9 @@ async fn bad_addresses_are_refused_and_change_nothing(app: TestApp) {
         before
     );
 
-    let grid_id = app
-        .store
-        .user_credentials("grid")
-        .await
-        .unwrap()
-        .unwrap()
-        .0
-        .id;
+    let grid_id = app.user_id("grid").await;
     let admin = app.sign_in_as(Role::Admin).await;
-    let page = crate::support::page(&admin, app.url("/admin/users")).await;
-    let csrf = csrf_of(&page);
+    let csrf = app.csrf(&admin).await;
     let res = admin
         .post(app.url(&format!("/admin/users/{grid_id}/email")))
         .form(&[("csrf", csrf.as_str()), ("email", "not-an-address")])
@@ -419,11 +397,10 @@ async fn bad_addresses_are_refused_and_change_nothing(app: TestApp) {
         .unwrap();
     assert_eq!(res.status(), 403, "without the form's token");
     let leader = app.sign_in_as(Role::Leader).await;
-    let page = crate::support::page(&leader, app.url("/appeals")).await;
     let res = leader
         .post(app.url(&format!("/admin/users/{grid_id}/email")))
         .form(&[
-            ("csrf", csrf_of(&page).as_str()),
+            ("csrf", app.csrf(&leader).await.as_str()),
             ("email", "ok@example.cn"),
         ])
         .send()

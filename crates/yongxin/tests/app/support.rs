@@ -152,6 +152,17 @@ impl TestApp {
             .unwrap()
     }
 
+    /// The id of a demo user (`grid`, `admin`, …).
+    pub async fn user_id(&self, username: &str) -> i64 {
+        self.store
+            .user_credentials(username)
+            .await
+            .unwrap()
+            .unwrap()
+            .0
+            .id
+    }
+
     /// Fetches a page and returns the CSRF token its forms carry.
     pub async fn csrf(&self, client: &Client) -> String {
         let html = client
