@@ -1473,14 +1473,17 @@ impl Store for StoreImpl {
 
     async fn appeal_stats(&self, group: StatsGroup, from: NaiveDate, to: NaiveDate, now: DateTime<Utc>) -> StoreResult<Vec<StatsRow>> {
         let (dim, key) = rate_group_sql(group);
-        let (label, join) = match group {
-            StatsGroup::Village => ("COALESCE(v.name, '')", "LEFT JOIN villages v ON CAST(v.id AS TEXT) = t.k"),
+        let (label, join, order) = match group {
+            StatsGroup::Village => ("COALESCE(v.name, '')", "LEFT JOIN villages v ON CAST(v.id AS TEXT) = t.k", "label, t.k"),
+            // A grid is named with its village unless its own name already says it; grids follow
+            // their codes (第一, 第二 … sort wrongly as text).
             StatsGroup::Grid => (
-                "COALESCE(gv.name || ' ' || g.name, '')",
+                "COALESCE(CASE WHEN g.name LIKE gv.name || '%' THEN g.name ELSE gv.name || ' ' || g.name END, '')",
                 "LEFT JOIN grids g ON CAST(g.id AS TEXT) = t.k LEFT JOIN villages gv ON gv.id = g.village_id",
+                "gv.name, g.code, t.k",
             ),
-            StatsGroup::Category | StatsGroup::Department => ("t.k", ""),
-            StatsGroup::Cadre => ("COALESCE(u.display_name, '')", "LEFT JOIN users u ON CAST(u.id AS TEXT) = t.k"),
+            StatsGroup::Category | StatsGroup::Department => ("t.k", "", "label, t.k"),
+            StatsGroup::Cadre => ("COALESCE(u.display_name, '')", "LEFT JOIN users u ON CAST(u.id AS TEXT) = t.k", "label, t.k"),
         };
         // The kept counters of the period's days, then the cases whose deadline has passed since
         // the sweep last recorded lapsed deadlines, found through the partial indexes.
@@ -1489,7 +1492,7 @@ impl Store for StoreImpl {
              CAST(SUM(r.contact_due) AS BIGINT) AS contact_due, CAST(SUM(r.contacted_on_time) AS BIGINT) AS contacted_on_time, \
              CAST(SUM(r.resolution_due) AS BIGINT) AS resolution_due, CAST(SUM(r.answered_on_time) AS BIGINT) AS answered_on_time, \
              CAST(SUM(r.rated) AS BIGINT) AS rated, CAST(SUM(r.satisfied) AS BIGINT) AS satisfied FROM appeal_rates r \
-             WHERE r.dim = $1 AND r.day >= $2 AND r.day <= $3 GROUP BY r.key HAVING SUM(r.total) > 0) t {join} ORDER BY label, t.k"
+             WHERE r.dim = $1 AND r.day >= $2 AND r.day <= $3 GROUP BY r.key HAVING SUM(r.total) > 0) t {join} ORDER BY {order}"
         );
         let rows = sqlx::query(&sql).bind(dim).bind(from).bind(to).fetch_all(&self.pool).await.db()?;
         let (start, end) = (yongxin_domain::calendar::start_of_day(from), yongxin_domain::calendar::start_of_day(to + chrono::Duration::days(1)));
