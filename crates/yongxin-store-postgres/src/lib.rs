@@ -183,4 +183,14 @@ async fn write_audit_head(tx: &mut sqlx::PgConnection, seq: i64, hash: &str) -> 
     Ok(())
 }
 
+/// Writes a transaction's audit rows at once.
+async fn insert_audit_rows(tx: &mut sqlx::PgConnection, entries: &[AuditEntry]) -> StoreResult<()> {
+    insert_audit_rows_now(tx, entries).await
+}
+
+/// Changes the rates' counters at once.
+async fn upsert_tallies(tx: &mut sqlx::PgConnection, rows: Vec<TallyRow>) -> StoreResult<()> {
+    upsert_tallies_now(tx, &rows).await
+}
+
 include!("../../yongxin-store/sql/store_impl.rs");

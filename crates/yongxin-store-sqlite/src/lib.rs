@@ -153,4 +153,24 @@ async fn write_audit_head(
     writer::write_head(tx, seq, hash).await
 }
 
+/// Audit rows of a write in the writer's batch are written with the batch's, just before it
+/// commits (they are only read through other connections, after the commit).
+async fn insert_audit_rows(
+    tx: &mut sqlx::SqliteConnection,
+    entries: &[AuditEntry],
+) -> StoreResult<()> {
+    if writer::defer_audit(entries) {
+        return Ok(());
+    }
+    insert_audit_rows_now(tx, entries).await
+}
+
+/// The same for the rates' counters, summed over the batch.
+async fn upsert_tallies(tx: &mut sqlx::SqliteConnection, rows: Vec<TallyRow>) -> StoreResult<()> {
+    match writer::defer_tallies(rows) {
+        None => Ok(()),
+        Some(rows) => upsert_tallies_now(tx, &rows).await,
+    }
+}
+
 include!("../../yongxin-store/sql/store_impl.rs");

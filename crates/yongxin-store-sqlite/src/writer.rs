@@ -10,15 +10,24 @@
 //!
 //! The batch also holds the audit chain's head: read once when the batch takes the write lock,
 //! advanced in memory by each change that succeeds, written back once before the commit. Nothing
-//! else can write between the two, since the batch holds SQLite's only write lock throughout.
+//! else can write between the two, since the batch holds SQLite's only write lock throughout. In
+//! the same way the changes' audit rows and their differences to the three rates' counters are
+//! kept until the end of the batch and written with a statement or two: nothing in a write reads
+//! them, and every statement is a round trip to the connection's thread.
 
 use std::cell::RefCell;
+use std::collections::HashMap;
 
+use chrono::NaiveDate;
 use futures_util::future::BoxFuture;
 use sqlx::sqlite::{SqliteConnection, SqlitePool};
 use sqlx::Row;
 use tokio::sync::{mpsc, oneshot};
+use yongxin_domain::appeal::SettledTally;
+use yongxin_domain::AuditEntry;
 use yongxin_store::{StoreError, StoreResult};
+
+use crate::TallyRow;
 
 /// Most writes sharing one commit; bounds how long one transaction holds the write lock.
 const MAX_BATCH: usize = 512;
@@ -77,7 +86,8 @@ impl Writer {
     }
 }
 
-/// The audit head as the running batch holds it.
+/// What the running batch holds back until it commits: the audit head, audit rows and counter
+/// differences, as of the changes that succeeded, and those of the change running now.
 #[derive(Debug, Default)]
 struct BatchHead {
     /// As of the last change that succeeded (or as read when the batch began).
@@ -86,10 +96,37 @@ struct BatchHead {
     moved: Option<(i64, String)>,
     /// Whether `kept` differs from what is stored.
     changed: bool,
+    /// Audit rows of the changes that succeeded.
+    audit: Vec<AuditEntry>,
+    /// Audit rows of the change running now.
+    job_audit: Vec<AuditEntry>,
+    /// Counter differences of the changes that succeeded, summed per counter row.
+    tallies: HashMap<(&'static str, String, NaiveDate), SettledTally>,
+    /// Counter differences of the change running now.
+    job_tallies: Vec<TallyRow>,
 }
 
 tokio::task_local! {
     static BATCH_HEAD: RefCell<BatchHead>;
+}
+
+/// Keeps the running change's audit rows for the end of the batch; false outside a batch.
+pub(crate) fn defer_audit(entries: &[AuditEntry]) -> bool {
+    BATCH_HEAD
+        .try_with(|h| h.borrow_mut().job_audit.extend_from_slice(entries))
+        .is_ok()
+}
+
+/// Keeps the running change's counter differences for the end of the batch; gives them back
+/// outside a batch.
+pub(crate) fn defer_tallies(rows: Vec<TallyRow>) -> Option<Vec<TallyRow>> {
+    let mut rows = Some(rows);
+    let _ = BATCH_HEAD.try_with(|h| {
+        if let Some(r) = rows.take() {
+            h.borrow_mut().job_tallies.extend(r);
+        }
+    });
+    rows
 }
 
 /// The head as the change running now sees it, inside a batch.
@@ -185,9 +222,18 @@ async fn run_batch(pool: &SqlitePool, jobs: &mut mpsc::Receiver<Job>, first: Job
             BATCH_HEAD.with(|h| {
                 let mut h = h.borrow_mut();
                 let moved = h.moved.take();
-                if ok && moved.is_some() {
-                    h.kept = moved;
-                    h.changed = true;
+                let audit = std::mem::take(&mut h.job_audit);
+                let tallies = std::mem::take(&mut h.job_tallies);
+                if ok {
+                    if moved.is_some() {
+                        h.kept = moved;
+                        h.changed = true;
+                    }
+                    h.audit.extend(audit);
+                    for (dim, key, day, d) in tallies {
+                        let sum = h.tallies.entry((dim, key, day)).or_default();
+                        *sum = sum.plus(d);
+                    }
                 }
             });
             // The savepoint is not released: the next job's savepoint of the same name stacks
@@ -205,12 +251,26 @@ async fn run_batch(pool: &SqlitePool, jobs: &mut mpsc::Receiver<Job>, first: Job
             }
             delivers.push(deliver);
         }
-        let head = BATCH_HEAD.with(|h| {
-            let h = h.borrow();
-            h.changed.then(|| h.kept.clone()).flatten()
+        let (head, audit, tallies) = BATCH_HEAD.with(|h| {
+            let mut h = h.borrow_mut();
+            let head = h.changed.then(|| h.kept.clone()).flatten();
+            let tallies: Vec<TallyRow> = std::mem::take(&mut h.tallies)
+                .into_iter()
+                .filter(|(_, d)| !d.is_zero())
+                .map(|((dim, key, day), d)| (dim, key, day, d))
+                .collect();
+            (head, std::mem::take(&mut h.audit), tallies)
         });
-        if let (None, Some((seq, hash))) = (&broken, head) {
-            if let Err(e) = write_head(&mut conn, seq, &hash).await {
+        if broken.is_none() {
+            let held = async {
+                crate::insert_audit_rows_now(&mut conn, &audit).await?;
+                crate::upsert_tallies_now(&mut conn, &tallies).await?;
+                if let Some((seq, hash)) = head {
+                    write_head(&mut conn, seq, &hash).await?;
+                }
+                StoreResult::Ok(())
+            };
+            if let Err(e) = held.await {
                 broken = Some(e.to_string());
             }
         }

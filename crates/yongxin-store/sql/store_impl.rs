@@ -3,7 +3,9 @@
 // This file is not a module of yongxin-store (which never names a database type): each backend
 // crate `include!`s it after defining `Db` (its sqlx database), `StoreImpl` (its store type with a
 // `pool` field), `read_audit_head` / `write_audit_head` (how a write reads the chain head, holding
-// it until commit, and moves it), `ROW_LOCK` / `CLAIM_LOCK` (the locking suffixes of reads in a
+// it until commit, and moves it), `insert_audit_rows` / `upsert_tallies` (how a write's audit rows
+// and rates' counters are written: now, or with the rest of a group commit), `ROW_LOCK` /
+// `CLAIM_LOCK` (the locking suffixes of reads in a
 // write), `NAME_PARTIAL_INDEX` (whether queries must name a partial index), `db_err` (its
 // driver-error translation) and the macro `write_tx!(self, |conn| { … Ok((value, audit_entries)) })`,
 // which runs the block on a connection inside a write transaction, appends the returned entries to
@@ -148,27 +150,32 @@ async fn append_audit(tx: &mut DbConn, entries: Vec<NewAuditEntry>) -> StoreResu
     for entry in entries {
         seq += 1;
         let e = entry.seal(seq, at, &prev);
-        sqlx::query(
-            "INSERT INTO audit_log (seq, at, actor, action, entity, summary, digest, prev_hash, hash) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
-        )
-        .bind(e.seq)
-        .bind(e.at)
-        .bind(&e.actor)
-        .bind(&e.action)
-        .bind(&e.entity)
-        .bind(&e.summary)
-        .bind(&e.digest)
-        .bind(&e.prev_hash)
-        .bind(&e.hash)
-        .execute(&mut *tx)
-        .await
-        .db()?;
         prev.clone_from(&e.hash);
         sealed.push(e);
     }
+    insert_audit_rows(tx, &sealed).await?;
     write_audit_head(tx, seq, &prev).await?;
     Ok(sealed)
+}
+
+/// Writes sealed audit entries, a thousand rows per statement.
+async fn insert_audit_rows_now(tx: &mut DbConn, entries: &[AuditEntry]) -> StoreResult<()> {
+    for chunk in entries.chunks(1000) {
+        let mut qb = QueryBuilder::<Db>::new("INSERT INTO audit_log (seq, at, actor, action, entity, summary, digest, prev_hash, hash) ");
+        qb.push_values(chunk, |mut row, e| {
+            row.push_bind(e.seq)
+                .push_bind(e.at)
+                .push_bind(e.actor.as_str())
+                .push_bind(e.action.as_str())
+                .push_bind(e.entity.as_str())
+                .push_bind(e.summary.as_str())
+                .push_bind(e.digest.as_str())
+                .push_bind(e.prev_hash.as_str())
+                .push_bind(e.hash.as_str());
+        });
+        qb.build().execute(&mut *tx).await.db()?;
+    }
+    Ok(())
 }
 
 /// Escapes `%`, `_` and `\` so user text matches literally inside LIKE.
@@ -385,13 +392,30 @@ async fn move_tallies(tx: &mut DbConn, s: &RateSubject, before: Option<(&CaseFac
         return Ok(());
     }
     let day = s.created_at.with_timezone(&yongxin_domain::time::shanghai()).date_naive();
+    let rows = moves.into_iter().map(|(i, key, d)| (rate_group_sql(RATE_GROUPS[i]).0, key, day, d)).collect();
+    upsert_tallies(tx, rows).await
+}
+
+/// A change to one row of the rates' counters: group code, key, day, difference.
+type TallyRow = (&'static str, String, NaiveDate, SettledTally);
+
+/// Adds differences to the rates' counters, a thousand rows per statement; no two rows may name
+/// the same counter row (PostgreSQL refuses to change a row twice in one statement).
+async fn upsert_tallies_now(tx: &mut DbConn, rows: &[TallyRow]) -> StoreResult<()> {
+    for chunk in rows.chunks(1000) {
+        upsert_tally_chunk(tx, chunk).await?;
+    }
+    Ok(())
+}
+
+async fn upsert_tally_chunk(tx: &mut DbConn, rows: &[TallyRow]) -> StoreResult<()> {
     let mut qb = QueryBuilder::<Db>::new(
         "INSERT INTO appeal_rates (dim, key, day, total, contact_due, contacted_on_time, resolution_due, answered_on_time, rated, satisfied) ",
     );
-    qb.push_values(moves, |mut row, (i, key, d)| {
-        row.push_bind(rate_group_sql(RATE_GROUPS[i]).0)
-            .push_bind(key)
-            .push_bind(day)
+    qb.push_values(rows, |mut row, (dim, key, day, d)| {
+        row.push_bind(*dim)
+            .push_bind(key.as_str())
+            .push_bind(*day)
             .push_bind(d.total)
             .push_bind(d.contact_due)
             .push_bind(d.contacted_on_time)
