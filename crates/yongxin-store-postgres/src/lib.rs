@@ -193,4 +193,12 @@ async fn upsert_tallies(tx: &mut sqlx::PgConnection, rows: Vec<TallyRow>) -> Sto
     upsert_tallies_now(tx, &rows).await
 }
 
+/// A new case's insert and, in the same statement, its submission event.
+fn with_submission_event(insert_appeal: &str) -> String {
+    format!(
+        "WITH a AS ({insert_appeal}), e AS (INSERT INTO appeal_events (appeal_id, at, actor, action, status_from, \
+         status_to, text, visible) SELECT id, $18, $23, 'submit', NULL, $4, NULL, 1 FROM a) SELECT id FROM a"
+    )
+}
+
 include!("../../yongxin-store/sql/store_impl.rs");

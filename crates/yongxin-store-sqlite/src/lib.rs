@@ -173,4 +173,13 @@ async fn upsert_tallies(tx: &mut sqlx::SqliteConnection, rows: Vec<TallyRow>) ->
     }
 }
 
+/// A new case's insert followed, in the same query, by its submission event: every statement is a
+/// round trip to the connection's thread, and SQLite runs several statements of one query.
+fn with_submission_event(insert_appeal: &str) -> String {
+    format!(
+        "{insert_appeal}; INSERT INTO appeal_events (appeal_id, at, actor, action, status_from, status_to, text, visible) \
+         VALUES (last_insert_rowid(), $18, $23, 'submit', NULL, $4, NULL, 1)"
+    )
+}
+
 include!("../../yongxin-store/sql/store_impl.rs");

@@ -4,7 +4,8 @@
 // crate `include!`s it after defining `Db` (its sqlx database), `StoreImpl` (its store type with a
 // `pool` field), `read_audit_head` / `write_audit_head` (how a write reads the chain head, holding
 // it until commit, and moves it), `insert_audit_rows` / `upsert_tallies` (how a write's audit rows
-// and rates' counters are written: now, or with the rest of a group commit), `ROW_LOCK` /
+// and rates' counters are written: now, or with the rest of a group commit), `with_submission_event`
+// (a new case's insert extended to write its submission event in the same round trip), `ROW_LOCK` /
 // `CLAIM_LOCK` (the locking suffixes of reads in a
 // write), `NAME_PARTIAL_INDEX` (whether queries must name a partial index), `db_err` (its
 // driver-error translation) and the macro `write_tx!(self, |conn| { … Ok((value, audit_entries)) })`,
@@ -537,13 +538,24 @@ async fn supervision_in(tx: &mut DbConn, id: i64) -> StoreResult<SupervisionNoti
 
 /// Inserts a new case as submitted; returns its id and its answers as stored (JSON).
 async fn insert_appeal(tx: &mut DbConn, a: &NewAppeal) -> StoreResult<(i64, String)> {
+    insert_appeal_as(tx, a, INSERT_APPEAL, None).await
+}
+
+/// Inserts a new case with its submission event by `actor`, in one round trip (the event's SQL is
+/// the backend's `with_submission_event`, reading the case's parameters $4 and $18 and `actor` as $23).
+async fn insert_submitted_appeal(tx: &mut DbConn, a: &NewAppeal, actor: &str) -> StoreResult<(i64, String)> {
+    insert_appeal_as(tx, a, &with_submission_event(INSERT_APPEAL), Some(actor)).await
+}
+
+/// A new case's row; answers `id`.
+const INSERT_APPEAL: &str = "INSERT INTO appeals (category_code, urgency, channel, status, title, description, answers, address, latitude, \
+     longitude, village_id, grid_id, household_id, resident_user_id, contact_name, contact_phone, department, \
+     reopen_count, created_at, contact_due, resolution_due, updated_at, contact_email) \
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, 0, $18, $19, $20, $21, $22) RETURNING id";
+
+async fn insert_appeal_as(tx: &mut DbConn, a: &NewAppeal, sql: &str, actor: Option<&str>) -> StoreResult<(i64, String)> {
     let answers = serde_json::to_string(&a.answers).map_err(|e| StoreError::Internal(e.to_string()))?;
-    let id: i64 = sqlx::query(
-        "INSERT INTO appeals (category_code, urgency, channel, status, title, description, answers, address, latitude, \
-         longitude, village_id, grid_id, household_id, resident_user_id, contact_name, contact_phone, department, \
-         reopen_count, created_at, contact_due, resolution_due, updated_at, contact_email) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, 0, $18, $19, $20, $21, $22) RETURNING id",
-    )
+    let mut query = sqlx::query(sql)
     .bind(&a.category)
     .bind(a.urgency.code())
     .bind(a.channel.code())
@@ -565,12 +577,13 @@ async fn insert_appeal(tx: &mut DbConn, a: &NewAppeal) -> StoreResult<(i64, Stri
     .bind(a.contact_due)
     .bind(a.resolution_due)
     .bind(a.created_at)
-    .bind(&a.contact_email)
-    .fetch_one(&mut *tx)
-    .await
-    .db()?
-    .try_get("id")
-    .db()?;
+    .bind(&a.contact_email);
+    if let Some(actor) = actor {
+        query = query.bind(actor);
+    }
+    // Every statement runs only if the rows are all read.
+    let rows = query.fetch_all(&mut *tx).await.db()?;
+    let id: i64 = rows.first().ok_or_else(|| StoreError::Internal("no id for the new case".into()))?.try_get("id").db()?;
     move_tallies(tx, &RateSubject::of_new(a), None, (&CaseFacts::new(Some(a.department.clone())), Lapsed::default())).await?;
     Ok((id, answers))
 }
@@ -1349,8 +1362,7 @@ impl Store for StoreImpl {
             *t = chrono::SubsecRound::trunc_subsecs(*t, 6);
         }
         write_tx!(self, |tx| {
-            let (id, answers) = insert_appeal(tx, &a).await?;
-            insert_event(tx, id, a.created_at, &actor, "submit", None, AppealStatus::Submitted, None, true).await?;
+            let (id, answers) = insert_submitted_appeal(tx, &a, &actor).await?;
             let recorded = insert_photos(tx, id, None, &photos, a.created_at).await?;
             let village_name: Option<String> = match a.village_id {
                 Some(v) => sqlx::query_scalar("SELECT name FROM villages WHERE id = $1").bind(v).fetch_optional(&mut *tx).await.db()?,

@@ -636,10 +636,27 @@ pub async fn an_appeal_follows_its_lifecycle_to_the_end(store: Arc<dyn Store>) {
     assert_eq!(created.status, AppealStatus::Submitted);
     assert!(created.number.ends_with(&format!("{:06}", created.id)));
     assert_eq!(created.answers["source"], vec!["construction".to_owned()]);
+    let (stored, submitted) = store.appeal(created.id).await.unwrap();
+    assert_eq!(stored, created, "what creation answers is what is stored");
+    assert_eq!(submitted.len(), 1);
     assert_eq!(
-        store.appeal(created.id).await.unwrap().0,
-        created,
-        "what creation answers is what is stored"
+        (
+            submitted[0].action.as_str(),
+            submitted[0].actor.as_str(),
+            submitted[0].at,
+            submitted[0].status_from,
+            submitted[0].status_to,
+            submitted[0].visible
+        ),
+        (
+            "submit",
+            "resident",
+            created.created_at,
+            None,
+            AppealStatus::Submitted,
+            true
+        ),
+        "written with the case"
     );
     let village = store.villages().await.unwrap()[0].clone();
     let mut placed = new_appeal("noise", "广场舞", Some(village.id), None);
