@@ -89,7 +89,7 @@ impl Writer {
 /// What the running batch holds back until it commits: the audit head, audit rows and counter
 /// differences, as of the changes that succeeded, and those of the change running now.
 #[derive(Debug, Default)]
-struct BatchHead {
+struct HeldWrites {
     /// As of the last change that succeeded (or as read when the batch began).
     kept: Option<(i64, String)>,
     /// As the change running now has moved it.
@@ -107,13 +107,12 @@ struct BatchHead {
 }
 
 tokio::task_local! {
-    static BATCH_HEAD: RefCell<BatchHead>;
+    static HELD: RefCell<HeldWrites>;
 }
 
 /// Keeps the running change's audit rows for the end of the batch; false outside a batch.
 pub(crate) fn defer_audit(entries: &[AuditEntry]) -> bool {
-    BATCH_HEAD
-        .try_with(|h| h.borrow_mut().job_audit.extend_from_slice(entries))
+    HELD.try_with(|h| h.borrow_mut().job_audit.extend_from_slice(entries))
         .is_ok()
 }
 
@@ -121,7 +120,7 @@ pub(crate) fn defer_audit(entries: &[AuditEntry]) -> bool {
 /// outside a batch.
 pub(crate) fn defer_tallies(rows: Vec<TallyRow>) -> Option<Vec<TallyRow>> {
     let mut rows = Some(rows);
-    let _ = BATCH_HEAD.try_with(|h| {
+    let _ = HELD.try_with(|h| {
         if let Some(r) = rows.take() {
             h.borrow_mut().job_tallies.extend(r);
         }
@@ -131,19 +130,17 @@ pub(crate) fn defer_tallies(rows: Vec<TallyRow>) -> Option<Vec<TallyRow>> {
 
 /// The head as the change running now sees it, inside a batch.
 pub(crate) fn batch_head() -> Option<(i64, String)> {
-    BATCH_HEAD
-        .try_with(|h| {
-            let h = h.borrow();
-            h.moved.clone().or_else(|| h.kept.clone())
-        })
-        .ok()
-        .flatten()
+    HELD.try_with(|h| {
+        let h = h.borrow();
+        h.moved.clone().or_else(|| h.kept.clone())
+    })
+    .ok()
+    .flatten()
 }
 
 /// Moves the head for the change running now; false outside a batch.
 pub(crate) fn move_batch_head(seq: i64, hash: &str) -> bool {
-    BATCH_HEAD
-        .try_with(|h| h.borrow_mut().moved = Some((seq, hash.to_owned())))
+    HELD.try_with(|h| h.borrow_mut().moved = Some((seq, hash.to_owned())))
         .is_ok()
 }
 
@@ -176,123 +173,120 @@ pub(crate) async fn write_head(
 
 async fn run(pool: SqlitePool, mut jobs: mpsc::Receiver<Job>) {
     while let Some(first) = jobs.recv().await {
-        BATCH_HEAD
-            .scope(RefCell::default(), run_batch(&pool, &mut jobs, first))
+        HELD.scope(RefCell::default(), run_batch(&pool, &mut jobs, first))
             .await;
     }
 }
 
 async fn run_batch(pool: &SqlitePool, jobs: &mut mpsc::Receiver<Job>, first: Job) {
-    {
-        let mut batch = vec![first];
-        while batch.len() < MAX_BATCH {
-            match jobs.try_recv() {
-                Ok(job) => batch.push(job),
-                Err(_) => break,
-            }
+    let mut batch = vec![first];
+    while batch.len() < MAX_BATCH {
+        match jobs.try_recv() {
+            Ok(job) => batch.push(job),
+            Err(_) => break,
         }
-        let size = batch.len();
-        let mut conn = match pool.acquire().await {
-            Ok(c) => c,
-            Err(e) => {
-                fail_unrun(batch, &e.to_string());
-                return;
-            }
-        };
-        if let Err(e) = sqlx::query("BEGIN IMMEDIATE").execute(&mut *conn).await {
+    }
+    let size = batch.len();
+    let mut conn = match pool.acquire().await {
+        Ok(c) => c,
+        Err(e) => {
             fail_unrun(batch, &e.to_string());
             return;
         }
-        match read_head(&mut conn).await {
-            Ok(head) => BATCH_HEAD.with(|h| h.borrow_mut().kept = Some(head)),
-            Err(e) => {
-                let _ = sqlx::query("ROLLBACK").execute(&mut *conn).await;
-                fail_unrun(batch, &e.to_string());
-                return;
-            }
+    };
+    if let Err(e) = sqlx::query("BEGIN IMMEDIATE").execute(&mut *conn).await {
+        fail_unrun(batch, &e.to_string());
+        return;
+    }
+    match read_head(&mut conn).await {
+        Ok(head) => HELD.with(|h| h.borrow_mut().kept = Some(head)),
+        Err(e) => {
+            let _ = sqlx::query("ROLLBACK").execute(&mut *conn).await;
+            fail_unrun(batch, &e.to_string());
+            return;
         }
-        let mut delivers = Vec::with_capacity(size);
-        let mut broken = None;
-        for job in batch {
-            if let Err(e) = sqlx::query("SAVEPOINT write_job").execute(&mut *conn).await {
-                broken = Some(e.to_string());
-                break;
-            }
-            let (ok, deliver) = job(&mut conn).await;
-            BATCH_HEAD.with(|h| {
-                let mut h = h.borrow_mut();
-                let moved = h.moved.take();
-                let audit = std::mem::take(&mut h.job_audit);
-                let tallies = std::mem::take(&mut h.job_tallies);
-                if ok {
-                    if moved.is_some() {
-                        h.kept = moved;
-                        h.changed = true;
-                    }
-                    h.audit.extend(audit);
-                    for (dim, key, day, d) in tallies {
-                        let sum = h.tallies.entry((dim, key, day)).or_default();
-                        *sum = sum.plus(d);
-                    }
-                }
-            });
-            // The savepoint is not released: the next job's savepoint of the same name stacks
-            // on it, `ROLLBACK TO` reaches the latest, and the commit releases them all, which
-            // spares a statement per job.
-            if !ok {
-                if let Err(e) = sqlx::query("ROLLBACK TO write_job")
-                    .execute(&mut *conn)
-                    .await
-                {
-                    broken = Some(e.to_string());
-                    delivers.push(deliver);
-                    break;
-                }
-            }
-            delivers.push(deliver);
+    }
+    let mut delivers = Vec::with_capacity(size);
+    let mut broken = None;
+    for job in batch {
+        if let Err(e) = sqlx::query("SAVEPOINT write_job").execute(&mut *conn).await {
+            broken = Some(e.to_string());
+            break;
         }
-        let (head, audit, tallies) = BATCH_HEAD.with(|h| {
+        let (ok, deliver) = job(&mut conn).await;
+        HELD.with(|h| {
             let mut h = h.borrow_mut();
-            let head = h.changed.then(|| h.kept.clone()).flatten();
-            let tallies: Vec<TallyRow> = std::mem::take(&mut h.tallies)
-                .into_iter()
-                .filter(|(_, d)| !d.is_zero())
-                .map(|((dim, key, day), d)| (dim, key, day, d))
-                .collect();
-            (head, std::mem::take(&mut h.audit), tallies)
-        });
-        if broken.is_none() {
-            let held = async {
-                crate::insert_audit_rows_now(&mut conn, &audit).await?;
-                crate::upsert_tallies_now(&mut conn, &tallies).await?;
-                if let Some((seq, hash)) = head {
-                    write_head(&mut conn, seq, &hash).await?;
+            let moved = h.moved.take();
+            let audit = std::mem::take(&mut h.job_audit);
+            let tallies = std::mem::take(&mut h.job_tallies);
+            if ok {
+                if moved.is_some() {
+                    h.kept = moved;
+                    h.changed = true;
                 }
-                StoreResult::Ok(())
-            };
-            if let Err(e) = held.await {
-                broken = Some(e.to_string());
+                h.audit.extend(audit);
+                for (dim, key, day, d) in tallies {
+                    let sum = h.tallies.entry((dim, key, day)).or_default();
+                    *sum = sum.plus(d);
+                }
             }
-        }
-        let outcome = match broken {
-            Some(e) => Err(e),
-            None => sqlx::query("COMMIT")
+        });
+        // The savepoint is not released: the next job's savepoint of the same name stacks
+        // on it, `ROLLBACK TO` reaches the latest, and the commit releases them all, which
+        // spares a statement per job.
+        if !ok {
+            if let Err(e) = sqlx::query("ROLLBACK TO write_job")
                 .execute(&mut *conn)
                 .await
-                .map(|_| ())
-                .map_err(|e| e.to_string()),
-        };
-        if let Err(e) = &outcome {
-            tracing::error!(error.message = %e, batch.size = size, "write batch failed");
-            let _ = sqlx::query("ROLLBACK").execute(&mut *conn).await;
+            {
+                broken = Some(e.to_string());
+                delivers.push(deliver);
+                break;
+            }
         }
-        tracing::trace!(batch.size = size, "write batch committed");
-        for deliver in delivers {
-            deliver(outcome.clone());
-        }
-        // Jobs never run because the batch broke were dropped with it; their callers see the
-        // writer's answer channel close and get an error, which is the truth: nothing was written.
+        delivers.push(deliver);
     }
+    let (head, audit, tallies) = HELD.with(|h| {
+        let mut h = h.borrow_mut();
+        let head = h.changed.then(|| h.kept.clone()).flatten();
+        let tallies: Vec<TallyRow> = std::mem::take(&mut h.tallies)
+            .into_iter()
+            .filter(|(_, d)| !d.is_zero())
+            .map(|((dim, key, day), d)| (dim, key, day, d))
+            .collect();
+        (head, std::mem::take(&mut h.audit), tallies)
+    });
+    if broken.is_none() {
+        let held = async {
+            crate::insert_audit_rows_now(&mut conn, &audit).await?;
+            crate::upsert_tallies_now(&mut conn, &tallies).await?;
+            if let Some((seq, hash)) = head {
+                write_head(&mut conn, seq, &hash).await?;
+            }
+            StoreResult::Ok(())
+        };
+        if let Err(e) = held.await {
+            broken = Some(e.to_string());
+        }
+    }
+    let outcome = match broken {
+        Some(e) => Err(e),
+        None => sqlx::query("COMMIT")
+            .execute(&mut *conn)
+            .await
+            .map(|_| ())
+            .map_err(|e| e.to_string()),
+    };
+    if let Err(e) = &outcome {
+        tracing::error!(error.message = %e, batch.size = size, "write batch failed");
+        let _ = sqlx::query("ROLLBACK").execute(&mut *conn).await;
+    }
+    tracing::trace!(batch.size = size, "write batch committed");
+    for deliver in delivers {
+        deliver(outcome.clone());
+    }
+    // Jobs never run because the batch broke were dropped with it; their callers see the
+    // writer's answer channel close and get an error, which is the truth: nothing was written.
 }
 
 /// Answers every job of a batch that could not start; each job must still run to deliver, so it
