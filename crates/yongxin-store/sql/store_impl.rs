@@ -1567,6 +1567,85 @@ impl Store for StoreImpl {
             .collect()
     }
 
+    async fn card_candidates(&self, from: DateTime<Utc>, until: DateTime<Utc>) -> StoreResult<Vec<(Appeal, Vec<(String, String)>)>> {
+        let mut found: std::collections::BTreeMap<i64, Appeal> = std::collections::BTreeMap::new();
+        for (index, waiting) in [
+            ("appeals_uncontacted_due_idx", "a.contacted_at IS NULL AND a.cadre_user_id IS NOT NULL AND a.contact_due >= $1 AND a.contact_due < $2"),
+            ("appeals_unanswered_due_idx", "a.answered_at IS NULL AND a.cadre_user_id IS NOT NULL AND a.resolution_due >= $1 AND a.resolution_due < $2"),
+        ] {
+            let select = APPEAL_SELECT.replace("FROM appeals a", &format!("FROM {}", appeals_through(index)));
+            let sql = format!("{select} WHERE {waiting} AND a.status NOT IN ('answered', 'closed', 'declined', 'merged')");
+            for row in sqlx::query(&sql).bind(from).bind(until).fetch_all(&self.pool).await.db()? {
+                let a = appeal_from(&row)?;
+                found.insert(a.id, a);
+            }
+        }
+        let mut had: HashMap<i64, Vec<(String, String)>> = HashMap::new();
+        let ids: Vec<i64> = found.keys().copied().collect();
+        for chunk in ids.chunks(500) {
+            let mut qb = QueryBuilder::<Db>::new("SELECT appeal_id, deadline, card FROM card_notices WHERE appeal_id IN (");
+            let mut list = qb.separated(", ");
+            for id in chunk {
+                list.push_bind(*id);
+            }
+            qb.push(")");
+            for row in qb.build().fetch_all(&self.pool).await.db()? {
+                had.entry(row.try_get("appeal_id").db()?).or_default().push((row.try_get("deadline").db()?, row.try_get("card").db()?));
+            }
+        }
+        Ok(found.into_values().map(|a| { let h = had.remove(&a.id).unwrap_or_default(); (a, h) }).collect())
+    }
+
+    async fn notify_card(&self, appeal_id: i64, deadline: &str, card: &str, now: DateTime<Utc>) -> StoreResult<bool> {
+        if !matches!(deadline, "contact" | "resolution") || !matches!(card, "yellow" | "red") {
+            return Err(StoreError::Invalid { field: "card".into(), reason: format!("{deadline} {card}") });
+        }
+        let (deadline, card) = (deadline.to_owned(), card.to_owned());
+        write_tx!(self, |tx| {
+            let cadre: Option<i64> = sqlx::query_scalar(&format!("SELECT cadre_user_id FROM appeals WHERE id = $1{ROW_LOCK}"))
+                .bind(appeal_id)
+                .fetch_optional(&mut *tx)
+                .await
+                .db()?
+                .flatten();
+            let Some(cadre) = cadre else {
+                return Ok((false, Vec::new()));
+            };
+            let recorded = sqlx::query(
+                "INSERT INTO card_notices (appeal_id, deadline, card, noticed_at) VALUES ($1, $2, $3, $4) \
+                 ON CONFLICT (appeal_id, deadline, card) DO NOTHING",
+            )
+            .bind(appeal_id)
+            .bind(&deadline)
+            .bind(&card)
+            .bind(now)
+            .execute(&mut *tx)
+            .await
+            .db()?
+            .rows_affected();
+            if recorded == 0 {
+                return Ok((false, Vec::new()));
+            }
+            sqlx::query("INSERT INTO outbox (appeal_id, kind, recipient, created_at, attempts, next_attempt_at) VALUES ($1, $2, $3, $4, 0, $5)")
+                .bind(appeal_id)
+                .bind(format!("cadre_{card}_card"))
+                .bind(format!("user:{cadre}"))
+                .bind(now)
+                .bind(now)
+                .execute(&mut *tx)
+                .await
+                .db()?;
+            let entry = NewAuditEntry::new(
+                "system:cards",
+                "appeal.card",
+                format!("appeal:{appeal_id}"),
+                format!("{card} {deadline}"),
+                &serde_json::json!({ "deadline": deadline, "card": card, "cadre": cadre }),
+            );
+            Ok((true, vec![entry]))
+        })
+    }
+
     async fn lapse_deadlines(&self, now: DateTime<Utc>) -> StoreResult<u64> {
         let mut recorded = 0;
         loop {

@@ -190,6 +190,23 @@ pub trait Store: Send + Sync + 'static {
         appeals: Vec<ImportedAppeal>,
         policy: AppealPolicy,
     ) -> StoreResult<u64>;
+    /// Waiting cases with a cadre whose contact deadline (not contacted) or resolution deadline (not
+    /// answered) falls in `[from, until)`, each with the card notices it has had, as
+    /// `(deadline, card)`: deadline `contact` or `resolution`, card `yellow` or `red`.
+    async fn card_candidates(
+        &self,
+        from: DateTime<Utc>,
+        until: DateTime<Utc>,
+    ) -> StoreResult<Vec<(Appeal, Vec<(String, String)>)>>;
+    /// Records a card notice (黄牌/红牌) on a case and queues its message to the case's cadre, once
+    /// per case, deadline and card; false when it was recorded before or the case has no cadre.
+    async fn notify_card(
+        &self,
+        appeal_id: i64,
+        deadline: &str,
+        card: &str,
+        now: DateTime<Utc>,
+    ) -> StoreResult<bool>;
     /// Records, on the cases and in the rates' counters, the deadlines that have passed by `now`
     /// while the case waited; returns how many it recorded. Every node may run it.
     async fn lapse_deadlines(&self, now: DateTime<Utc>) -> StoreResult<u64>;

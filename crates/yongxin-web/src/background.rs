@@ -319,6 +319,43 @@ pub async fn auto_close(
     Ok(closed)
 }
 
+/// Announces yellow and red cards (黄牌, 红牌) to the handling cadre, each once per case, deadline
+/// and card; returns how many it queued. A red card is announced up to a week after the deadline
+/// passed, so an outage does not swallow it, but cases that were long overdue before (an imported
+/// history) are for the supervision list, not for the cadre's inbox all at once.
+pub async fn announce_cards(state: &AppState, now: DateTime<Utc>) -> Result<u64, StoreError> {
+    use yongxin_domain::calendar::{end_of_day, Card};
+    let calendar = state.calendar();
+    let today = now
+        .with_timezone(&yongxin_domain::time::shanghai())
+        .date_naive();
+    let horizon = end_of_day(calendar.add_working_days(today, 1));
+    let mut queued = 0;
+    for (a, had) in state
+        .store
+        .card_candidates(now - Duration::days(7), horizon)
+        .await?
+    {
+        for (deadline, due, waiting) in [
+            ("contact", a.contact_due, a.contacted_at.is_none()),
+            ("resolution", a.resolution_due, a.answered_at.is_none()),
+        ] {
+            let card = match calendar.card(now, due) {
+                Card::Yellow => "yellow",
+                Card::Red => "red",
+                Card::None => continue,
+            };
+            if !waiting || had.iter().any(|(d, c)| d == deadline && c == card) {
+                continue;
+            }
+            if state.store.notify_card(a.id, deadline, card, now).await? {
+                queued += 1;
+            }
+        }
+    }
+    Ok(queued)
+}
+
 /// How often the search index looks for changes made through other nodes (changes made through
 /// this one wake it at once): with the time to index them, a case is findable within 2 seconds.
 pub const SEARCH_FOLLOW_EVERY: std::time::Duration = std::time::Duration::from_millis(700);
@@ -340,6 +377,11 @@ pub fn spawn(state: AppState, sender: Arc<dyn MessageSender>, every: std::time::
                 Ok(0) => {}
                 Ok(n) => tracing::debug!(deadlines.recorded = n, "lapsed deadlines recorded"),
                 Err(e) => tracing::error!(error.message = %e, "recording lapsed deadlines failed"),
+            }
+            match announce_cards(&state, now).await {
+                Ok(0) => {}
+                Ok(n) => tracing::info!(cards.queued = n, "yellow and red cards announced"),
+                Err(e) => tracing::error!(error.message = %e, "announcing cards failed"),
             }
             match auto_close(&state, now, state.settings.appeal_auto_close_days).await {
                 Ok(0) => {}

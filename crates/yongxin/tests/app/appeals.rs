@@ -20,6 +20,7 @@ on_each_backend!(
     rising_categories_and_repeats_are_offered_for_merging,
     the_public_list_names_no_one,
     residents_hear_by_sms_through_the_http_gateway,
+    handlers_hear_of_yellow_and_red_cards_once,
     administrators_edit_the_catalogue,
 );
 
@@ -945,4 +946,113 @@ async fn administrators_edit_the_catalogue(app: TestApp) {
     )
     .await;
     assert_eq!(status, 201, "{a}");
+}
+
+async fn handlers_hear_of_yellow_and_red_cards_once(app: TestApp) {
+    use chrono::TimeZone;
+    use yongxin_domain::appeal::{AppealAction, AppealPolicy};
+    use yongxin_web::background::{announce_cards, drain_outbox};
+    let state = yongxin_web::AppState::new(app.store.clone(), yongxin_web::WebSettings::default());
+    let grid_id = app.user_id("grid").await;
+    // Wednesday 25 November 2026, a working day: contact due at 10:00, the answer on 2 December.
+    let at = |d: u32, h: u32| {
+        yongxin_domain::time::shanghai()
+            .with_ymd_and_hms(2026, 11, d, h, 0, 0)
+            .unwrap()
+            .with_timezone(&chrono::Utc)
+    };
+    let appeal = |title: &str| yongxin_store::NewAppeal {
+        category: "power".into(),
+        urgency: yongxin_domain::appeal::Urgency::Normal,
+        channel: yongxin_domain::appeal::Channel::Phone,
+        title: title.into(),
+        description: title.into(),
+        answers: Default::default(),
+        address: String::new(),
+        latitude: None,
+        longitude: None,
+        village_id: None,
+        grid_id: None,
+        household_id: None,
+        resident_user_id: None,
+        contact_name: "钱七".into(),
+        contact_phone: "13700000000".into(),
+        contact_email: None,
+        department: "供电所".into(),
+        created_at: at(24, 10),
+        contact_due: at(25, 10),
+        resolution_due: yongxin_domain::time::shanghai()
+            .with_ymd_and_hms(2026, 12, 3, 0, 0, 0)
+            .unwrap()
+            .with_timezone(&chrono::Utc),
+    };
+    let assigned = vec![
+        (at(24, 11), "d".to_owned(), AppealAction::Accept),
+        (
+            at(24, 12),
+            "d".to_owned(),
+            AppealAction::Assign {
+                department: None,
+                cadre: Some(grid_id),
+            },
+        ),
+    ];
+    let imported = |title: &str, history: Vec<_>| yongxin_store::ImportedAppeal {
+        appeal: appeal(title),
+        submitted_by: "x".into(),
+        history,
+    };
+    app.store
+        .import_appeals(
+            "test",
+            vec![
+                imported("停电待联系", assigned.clone()),
+                imported(
+                    "未派单",
+                    vec![(at(24, 11), "d".to_owned(), AppealAction::Accept)],
+                ),
+            ],
+            AppealPolicy::default(),
+        )
+        .await
+        .unwrap();
+    let before = app.store.pending_messages().await.unwrap();
+
+    // 08:00 on the day the contact is due: a yellow card, once, for the case with a cadre.
+    assert_eq!(announce_cards(&state, at(25, 8)).await.unwrap(), 1);
+    assert_eq!(announce_cards(&state, at(25, 9)).await.unwrap(), 0, "once");
+    // 11:00: the contact deadline has passed: a red card, once.
+    assert_eq!(announce_cards(&state, at(25, 11)).await.unwrap(), 1);
+    assert_eq!(announce_cards(&state, at(25, 12)).await.unwrap(), 0, "once");
+    assert_eq!(app.store.pending_messages().await.unwrap(), before + 2);
+
+    #[derive(Default)]
+    struct Inbox(std::sync::Mutex<Vec<yongxin_web::background::Delivery>>);
+    #[async_trait::async_trait]
+    impl yongxin_web::background::MessageSender for Inbox {
+        async fn send(&self, m: &yongxin_web::background::Delivery) -> Result<(), String> {
+            self.0.lock().unwrap().push(m.clone());
+            Ok(())
+        }
+    }
+    let inbox = Inbox::default();
+    drain_outbox(&state, &inbox, chrono::Utc::now())
+        .await
+        .unwrap();
+    let sent = inbox.0.into_inner().unwrap();
+    let cards: Vec<&str> = sent
+        .iter()
+        .filter(|m| m.recipient == format!("user:{grid_id}"))
+        .map(|m| m.body.as_str())
+        .filter(|b| b.contains("停电待联系"))
+        .collect();
+    assert_eq!(cards.len(), 2, "{sent:?}");
+    assert!(cards[0].starts_with("黄牌预警") && cards[1].starts_with("红牌"));
+    let audit = app.store.recent_audit_entries(10).await.unwrap();
+    assert!(
+        audit
+            .iter()
+            .any(|e| e.action == "appeal.card" && e.summary == "red contact"),
+        "each card is in the record"
+    );
 }
