@@ -580,28 +580,17 @@ async fn notices_leave_through_the_outbox_and_unrated_answers_close(app: TestApp
 async fn overdue_cases_reach_the_supervision_list_and_the_export(app: TestApp) {
     let now = chrono::Utc::now();
     let mut late = yongxin_store::NewAppeal {
-        category: "roads".into(),
-        urgency: yongxin_domain::appeal::Urgency::Normal,
-        channel: yongxin_domain::appeal::Channel::Phone,
-        title: "井盖丢失十天".into(),
         description: "井盖丢失".into(),
         answers: [("road".to_owned(), vec!["前街".to_owned()])]
             .into_iter()
             .collect(),
-        address: String::new(),
-        latitude: None,
-        longitude: None,
-        village_id: None,
-        grid_id: None,
-        household_id: None,
-        resident_user_id: None,
-        contact_name: "钱七".into(),
-        contact_phone: "13700000000".into(),
-        contact_email: None,
-        department: "城市管理办公室".into(),
-        created_at: now - chrono::Duration::days(10),
-        contact_due: now - chrono::Duration::days(9),
-        resolution_due: now - chrono::Duration::days(3),
+        ..crate::support::phoned_appeal(
+            "roads",
+            "井盖丢失十天",
+            now - chrono::Duration::days(10),
+            now - chrono::Duration::days(9),
+            now - chrono::Duration::days(3),
+        )
     };
     app.store
         .import_appeals(
@@ -962,29 +951,17 @@ async fn handlers_hear_of_yellow_and_red_cards_once(app: TestApp) {
             .with_timezone(&chrono::Utc)
     };
     let appeal = |title: &str| yongxin_store::NewAppeal {
-        category: "power".into(),
-        urgency: yongxin_domain::appeal::Urgency::Normal,
-        channel: yongxin_domain::appeal::Channel::Phone,
-        title: title.into(),
-        description: title.into(),
-        answers: Default::default(),
-        address: String::new(),
-        latitude: None,
-        longitude: None,
-        village_id: None,
-        grid_id: None,
-        household_id: None,
-        resident_user_id: None,
-        contact_name: "钱七".into(),
-        contact_phone: "13700000000".into(),
-        contact_email: None,
         department: "供电所".into(),
-        created_at: at(24, 10),
-        contact_due: at(25, 10),
-        resolution_due: yongxin_domain::time::shanghai()
-            .with_ymd_and_hms(2026, 12, 3, 0, 0, 0)
-            .unwrap()
-            .with_timezone(&chrono::Utc),
+        ..crate::support::phoned_appeal(
+            "power",
+            title,
+            at(24, 10),
+            at(25, 10),
+            yongxin_domain::time::shanghai()
+                .with_ymd_and_hms(2026, 12, 3, 0, 0, 0)
+                .unwrap()
+                .with_timezone(&chrono::Utc),
+        )
     };
     let assigned = vec![
         (at(24, 11), "d".to_owned(), AppealAction::Accept),

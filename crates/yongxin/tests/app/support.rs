@@ -279,3 +279,36 @@ macro_rules! on_each_backend {
         }
     };
 }
+
+/// A case taken by phone at the desk, filed and due at the given times, with no answers to extra
+/// questions; tests change what else they need.
+pub fn phoned_appeal(
+    category: &str,
+    title: &str,
+    created_at: chrono::DateTime<chrono::Utc>,
+    contact_due: chrono::DateTime<chrono::Utc>,
+    resolution_due: chrono::DateTime<chrono::Utc>,
+) -> yongxin_store::NewAppeal {
+    yongxin_store::NewAppeal {
+        category: category.into(),
+        urgency: yongxin_domain::appeal::Urgency::Normal,
+        channel: yongxin_domain::appeal::Channel::Phone,
+        title: title.into(),
+        description: title.into(),
+        answers: Default::default(),
+        address: String::new(),
+        latitude: None,
+        longitude: None,
+        village_id: None,
+        grid_id: None,
+        household_id: None,
+        resident_user_id: None,
+        contact_name: "钱七".into(),
+        contact_phone: "13700000000".into(),
+        contact_email: None,
+        department: "城市管理办公室".into(),
+        created_at,
+        contact_due,
+        resolution_due,
+    }
+}
