@@ -1569,12 +1569,17 @@ impl Store for StoreImpl {
 
     async fn card_candidates(&self, from: DateTime<Utc>, until: DateTime<Utc>) -> StoreResult<Vec<(Appeal, Vec<(String, String)>)>> {
         let mut found: std::collections::BTreeMap<i64, Appeal> = std::collections::BTreeMap::new();
-        for (index, waiting) in [
-            ("appeals_uncontacted_due_idx", "a.contacted_at IS NULL AND a.cadre_user_id IS NOT NULL AND a.contact_due >= $1 AND a.contact_due < $2"),
-            ("appeals_unanswered_due_idx", "a.answered_at IS NULL AND a.cadre_user_id IS NOT NULL AND a.resolution_due >= $1 AND a.resolution_due < $2"),
+        // A deadline whose red card has been announced has nothing more to announce, so each pass
+        // reads only the cases still approaching or newly past a deadline.
+        for (index, waiting, deadline) in [
+            ("appeals_uncontacted_due_idx", "a.contacted_at IS NULL AND a.cadre_user_id IS NOT NULL AND a.contact_due >= $1 AND a.contact_due < $2", "contact"),
+            ("appeals_unanswered_due_idx", "a.answered_at IS NULL AND a.cadre_user_id IS NOT NULL AND a.resolution_due >= $1 AND a.resolution_due < $2", "resolution"),
         ] {
             let select = APPEAL_SELECT.replace("FROM appeals a", &format!("FROM {}", appeals_through(index)));
-            let sql = format!("{select} WHERE {waiting} AND a.status NOT IN ('answered', 'closed', 'declined', 'merged')");
+            let sql = format!(
+                "{select} WHERE {waiting} AND a.status NOT IN ('answered', 'closed', 'declined', 'merged') \
+                 AND NOT EXISTS (SELECT 1 FROM card_notices n WHERE n.appeal_id = a.id AND n.deadline = '{deadline}' AND n.card = 'red')"
+            );
             for row in sqlx::query(&sql).bind(from).bind(until).fetch_all(&self.pool).await.db()? {
                 let a = appeal_from(&row)?;
                 found.insert(a.id, a);

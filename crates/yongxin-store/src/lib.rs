@@ -191,7 +191,8 @@ pub trait Store: Send + Sync + 'static {
         policy: AppealPolicy,
     ) -> StoreResult<u64>;
     /// Waiting cases with a cadre whose contact deadline (not contacted) or resolution deadline (not
-    /// answered) falls in `[from, until)`, each with the card notices it has had, as
+    /// answered) falls in `[from, until)` and has not had its red card announced, each with the card
+    /// notices it has had, as
     /// `(deadline, card)`: deadline `contact` or `resolution`, card `yellow` or `red`.
     async fn card_candidates(
         &self,

@@ -336,16 +336,13 @@ pub async fn announce_cards(state: &AppState, now: DateTime<Utc>) -> Result<u64,
         .card_candidates(now - Duration::days(7), horizon)
         .await?
     {
-        for (deadline, due, waiting) in [
-            ("contact", a.contact_due, a.contacted_at.is_none()),
-            ("resolution", a.resolution_due, a.answered_at.is_none()),
-        ] {
-            let card = match calendar.card(now, due) {
+        for (deadline, card) in crate::pages::appeals::deadline_cards(&calendar, now, &a) {
+            let card = match card {
                 Card::Yellow => "yellow",
                 Card::Red => "red",
                 Card::None => continue,
             };
-            if !waiting || had.iter().any(|(d, c)| d == deadline && c == card) {
+            if had.iter().any(|(d, c)| d == deadline && c == card) {
                 continue;
             }
             if state.store.notify_card(a.id, deadline, card, now).await? {
