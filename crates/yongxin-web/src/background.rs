@@ -223,12 +223,17 @@ pub fn retry_delay(attempts: i64) -> Duration {
     Duration::seconds((30_i64 << exp).min(3600))
 }
 
-async fn compose(state: &AppState, m: &OutboxMessage) -> Delivery {
+/// Writes a message out; `appeals` holds the cases of the batch it came in, read together.
+async fn compose(
+    state: &AppState,
+    m: &OutboxMessage,
+    appeals: &std::collections::HashMap<i64, yongxin_store::Appeal>,
+) -> Delivery {
     let c = Lang::ZhCn.catalog();
     let (number, title) = match m.appeal_id {
-        Some(id) => match state.store.appeal(id).await {
-            Ok((a, _)) => (a.number, a.title),
-            Err(_) => (id.to_string(), String::new()),
+        Some(id) => match appeals.get(&id) {
+            Some(a) => (a.number.clone(), a.title.clone()),
+            None => (id.to_string(), String::new()),
         },
         None => (String::new(), String::new()),
     };
@@ -270,8 +275,16 @@ pub async fn drain_outbox(
         if batch.is_empty() {
             return Ok(report);
         }
+        let ids: Vec<i64> = batch.iter().filter_map(|m| m.appeal_id).collect();
+        let appeals = state
+            .store
+            .appeals_by_ids(&ids)
+            .await?
+            .into_iter()
+            .map(|a| (a.id, a))
+            .collect();
         for m in &batch {
-            let delivery = compose(state, m).await;
+            let delivery = compose(state, m, &appeals).await;
             match sender.send(&delivery).await {
                 Ok(()) => {
                     state.store.message_sent(m.id, Utc::now()).await?;
