@@ -1661,6 +1661,11 @@ impl Store for StoreImpl {
                     let facts_from_index = FACTS_SELECT.replace("FROM appeals", &format!("FROM {}", appeals_through(index)));
                     let sql = format!("{facts_from_index} WHERE {unlapsed} LIMIT 300{CLAIM_LOCK}");
                     let rows = sqlx::query(&sql).bind(now).fetch_all(&mut *tx).await.db()?;
+                    if rows.is_empty() {
+                        continue;
+                    }
+                    let mut qb = QueryBuilder::<Db>::new(format!("UPDATE appeals SET {column} = 1 WHERE id IN ("));
+                    let mut ids = qb.separated(", ");
                     for row in &rows {
                         let subject = RateSubject::from_row(row)?;
                         let facts = facts_from(row)?;
@@ -1671,10 +1676,11 @@ impl Store for StoreImpl {
                             lapsed.resolution = true;
                         }
                         move_tallies(tx, &subject, Some((&facts, subject.lapsed)), (&facts, lapsed)).await?;
-                        let id: i64 = row.try_get("id").db()?;
-                        sqlx::query(&format!("UPDATE appeals SET {column} = 1 WHERE id = $1")).bind(id).execute(&mut *tx).await.db()?;
+                        ids.push_bind(row.try_get::<i64, _>("id").db()?);
                         n += 1;
                     }
+                    qb.push(")");
+                    qb.build().execute(&mut *tx).await.db()?;
                 }
                 Ok((n, Vec::new()))
             })?;
