@@ -201,4 +201,13 @@ fn with_submission_event(insert_appeal: &str) -> String {
     )
 }
 
+/// PostgreSQL files every case the portable way: a transaction of its own per case.
+async fn create_plain_appeal(
+    store: &PostgresStore,
+    actor: String,
+    a: NewAppeal,
+) -> StoreResult<Appeal> {
+    create_appeal_portable(store, actor, a, Vec::new()).await
+}
+
 include!("../../yongxin-store/sql/store_impl.rs");

@@ -5,7 +5,9 @@
 // `pool` field), `read_audit_head` / `write_audit_head` (how a write reads the chain head, holding
 // it until commit, and moves it), `insert_audit_rows` / `upsert_tallies` (how a write's audit rows
 // and rates' counters are written: now, or with the rest of a group commit), `with_submission_event`
-// (a new case's insert extended to write its submission event in the same round trip), `ROW_LOCK` /
+// (a new case's insert extended to write its submission event in the same round trip),
+// `create_plain_appeal` (how a case without photos is filed; `create_appeal_portable` is the
+// portable way), `ROW_LOCK` /
 // `CLAIM_LOCK` (the locking suffixes of reads in a
 // write), `NAME_PARTIAL_INDEX` (whether queries must name a partial index), `db_err` (its
 // driver-error translation) and the macro `write_tx!(self, |conn| { … Ok((value, audit_entries)) })`,
@@ -145,8 +147,16 @@ async fn append_audit(tx: &mut DbConn, entries: Vec<NewAuditEntry>) -> StoreResu
     if entries.is_empty() {
         return Ok(Vec::new());
     }
-    let (mut seq, mut prev) = read_audit_head(tx).await?;
-    let at = Utc::now();
+    let head = read_audit_head(tx).await?;
+    let (sealed, (seq, hash)) = seal_entries(head, entries, Utc::now());
+    insert_audit_rows(tx, &sealed).await?;
+    write_audit_head(tx, seq, &hash).await?;
+    Ok(sealed)
+}
+
+/// Seals entries onto the chain after `head`; answers them and the new head.
+fn seal_entries(head: (i64, String), entries: Vec<NewAuditEntry>, at: DateTime<Utc>) -> (Vec<AuditEntry>, (i64, String)) {
+    let (mut seq, mut prev) = head;
     let mut sealed = Vec::with_capacity(entries.len());
     for entry in entries {
         seq += 1;
@@ -154,9 +164,7 @@ async fn append_audit(tx: &mut DbConn, entries: Vec<NewAuditEntry>) -> StoreResu
         prev.clone_from(&e.hash);
         sealed.push(e);
     }
-    insert_audit_rows(tx, &sealed).await?;
-    write_audit_head(tx, seq, &prev).await?;
-    Ok(sealed)
+    (sealed, (seq, prev))
 }
 
 /// Writes sealed audit entries, a thousand rows per statement.
@@ -386,15 +394,20 @@ fn rate_group_sql(group: StatsGroup) -> (&'static str, &'static str) {
 /// Moves a case's tally in the rates' counters from what it was (`None` for a new case) to what
 /// it is, with one statement.
 async fn move_tallies(tx: &mut DbConn, s: &RateSubject, before: Option<(&CaseFacts, Lapsed)>, after: (&CaseFacts, Lapsed)) -> StoreResult<()> {
+    let rows = tally_rows(s, before, after);
+    if rows.is_empty() {
+        return Ok(());
+    }
+    upsert_tallies(tx, rows).await
+}
+
+/// The counter rows a move of a case's tally changes, with the difference to each.
+fn tally_rows(s: &RateSubject, before: Option<(&CaseFacts, Lapsed)>, after: (&CaseFacts, Lapsed)) -> Vec<TallyRow> {
     let old = before.map(|(f, l)| (s.keys(f), SettledTally::of(s.contact_due, s.resolution_due, f, l)));
     let new = (s.keys(after.0), SettledTally::of(s.contact_due, s.resolution_due, after.0, after.1));
     let moves = tally_moves(old.as_ref().map(|(k, t)| (k, *t)), (&new.0, new.1));
-    if moves.is_empty() {
-        return Ok(());
-    }
     let day = s.created_at.with_timezone(&yongxin_domain::time::shanghai()).date_naive();
-    let rows = moves.into_iter().map(|(i, key, d)| (rate_group_sql(RATE_GROUPS[i]).0, key, day, d)).collect();
-    upsert_tallies(tx, rows).await
+    moves.into_iter().map(|(i, key, d)| (rate_group_sql(RATE_GROUPS[i]).0, key, day, d)).collect()
 }
 
 /// A change to one row of the rates' counters: group code, key, day, difference.
@@ -584,8 +597,44 @@ async fn insert_appeal_as(tx: &mut DbConn, a: &NewAppeal, sql: &str, actor: Opti
     // Every statement runs only if the rows are all read.
     let rows = query.fetch_all(&mut *tx).await.db()?;
     let id: i64 = rows.first().ok_or_else(|| StoreError::Internal("no id for the new case".into()))?.try_get("id").db()?;
-    move_tallies(tx, &RateSubject::of_new(a), None, (&CaseFacts::new(Some(a.department.clone())), Lapsed::default())).await?;
+    upsert_tallies(tx, new_case_tallies(a)).await?;
     Ok((id, answers))
+}
+
+/// A new case's first move in the rates' counters.
+fn new_case_tallies(a: &NewAppeal) -> Vec<TallyRow> {
+    tally_rows(&RateSubject::of_new(a), None, (&CaseFacts::new(Some(a.department.clone())), Lapsed::default()))
+}
+
+/// The record's entry for a new case.
+fn appeal_created_entry(actor: String, id: i64, a: &NewAppeal, answers: &str, photos: Vec<serde_json::Value>) -> NewAuditEntry {
+    NewAuditEntry::new(
+        actor,
+        "appeal.create",
+        format!("appeal:{id}"),
+        format!("{} {}", appeal_number(id, a.created_at), a.category),
+        &serde_json::json!({
+            "category": a.category, "urgency": a.urgency.code(), "channel": a.channel.code(), "title": a.title,
+            "description": a.description, "answers": answers, "address": a.address, "contact_name": a.contact_name,
+            "contact_phone": a.contact_phone, "contact_email": a.contact_email, "household_id": a.household_id, "resident_user_id": a.resident_user_id,
+            "photos": photos
+        }),
+    )
+}
+
+/// Files a case with photos the portable way: a statement at a time in the backend's write
+/// transaction.
+async fn create_appeal_portable(store: &StoreImpl, actor: String, a: NewAppeal, photos: Vec<NewPhoto>) -> StoreResult<Appeal> {
+    write_tx!(store, |tx| {
+        let (id, answers) = insert_submitted_appeal(tx, &a, &actor).await?;
+        let recorded = insert_photos(tx, id, None, &photos, a.created_at).await?;
+        let village_name: Option<String> = match a.village_id {
+            Some(v) => sqlx::query_scalar("SELECT name FROM villages WHERE id = $1").bind(v).fetch_optional(&mut *tx).await.db()?,
+            None => None,
+        };
+        let entry = appeal_created_entry(actor, id, &a, &answers, recorded);
+        Ok((Appeal::submitted(id, a, village_name), vec![entry]))
+    })
 }
 
 async fn appeal_in(tx: &mut DbConn, id: i64) -> StoreResult<Appeal> {
@@ -1361,27 +1410,11 @@ impl Store for StoreImpl {
         for t in [&mut a.created_at, &mut a.contact_due, &mut a.resolution_due] {
             *t = chrono::SubsecRound::trunc_subsecs(*t, 6);
         }
-        write_tx!(self, |tx| {
-            let (id, answers) = insert_submitted_appeal(tx, &a, &actor).await?;
-            let recorded = insert_photos(tx, id, None, &photos, a.created_at).await?;
-            let village_name: Option<String> = match a.village_id {
-                Some(v) => sqlx::query_scalar("SELECT name FROM villages WHERE id = $1").bind(v).fetch_optional(&mut *tx).await.db()?,
-                None => None,
-            };
-            let entry = NewAuditEntry::new(
-                actor,
-                "appeal.create",
-                format!("appeal:{id}"),
-                format!("{} {}", appeal_number(id, a.created_at), a.category),
-                &serde_json::json!({
-                    "category": a.category, "urgency": a.urgency.code(), "channel": a.channel.code(), "title": a.title,
-                    "description": a.description, "answers": answers, "address": a.address, "contact_name": a.contact_name,
-                    "contact_phone": a.contact_phone, "contact_email": a.contact_email, "household_id": a.household_id, "resident_user_id": a.resident_user_id,
-                    "photos": recorded
-                }),
-            );
-            Ok((Appeal::submitted(id, a, village_name), vec![entry]))
-        })
+        if photos.is_empty() {
+            create_plain_appeal(self, actor, a).await
+        } else {
+            create_appeal_portable(self, actor, a, photos).await
+        }
     }
 
     async fn appeal(&self, id: i64) -> StoreResult<(Appeal, Vec<AppealEvent>)> {

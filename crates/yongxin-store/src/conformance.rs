@@ -42,6 +42,7 @@ macro_rules! conformance_tests {
             every_change_is_recorded_in_a_valid_chain,
             concurrent_writers_keep_one_chain,
             a_failed_write_leaves_concurrent_writes_intact,
+            failed_intakes_leave_the_intakes_beside_them_intact,
             catalogue_and_calendars_round_trip,
             an_appeal_follows_its_lifecycle_to_the_end,
             a_refused_action_changes_nothing,
@@ -526,6 +527,98 @@ pub async fn a_failed_write_leaves_concurrent_writes_intact(store: Arc<dyn Store
     assert_eq!(villages.len(), 20);
     let verified = store.verify_audit().await.unwrap().unwrap();
     assert_eq!(verified.entries, 20, "only committed writes are recorded");
+}
+
+/// Cases filed at the same moment as a case that cannot be stored (its village does not exist)
+/// and as other writes are stored whole, with their submission event, their record entry and
+/// their count in the rates; the failed case leaves nothing behind. (On SQLite the cases and the
+/// other writes share one commit, run by two different means.)
+pub async fn failed_intakes_leave_the_intakes_beside_them_intact(store: Arc<dyn Store>) {
+    with_catalogue(&*store).await;
+    let village = store
+        .create_village(
+            "t",
+            NewVillage {
+                code: "V1".into(),
+                name: "前街村".into(),
+                kind: VillageKind::Village,
+            },
+        )
+        .await
+        .unwrap();
+    let before = store.verify_audit().await.unwrap().unwrap().entries;
+    let tasks: Vec<_> = (0..30)
+        .map(|i| {
+            let store = store.clone();
+            tokio::spawn(async move {
+                let village_id = if i % 3 == 1 { 999_999 } else { village.id };
+                match i % 3 {
+                    2 => store
+                        .create_village(
+                            "t",
+                            NewVillage {
+                                code: format!("W{i:02}"),
+                                name: format!("村{i:02}"),
+                                kind: VillageKind::Village,
+                            },
+                        )
+                        .await
+                        .map(|_| None),
+                    _ => store
+                        .create_appeal(
+                            "t",
+                            new_appeal("noise", &format!("噪音{i}"), Some(village_id), None),
+                        )
+                        .await
+                        .map(Some),
+                }
+            })
+        })
+        .collect();
+    let mut filed = Vec::new();
+    let (mut villages, mut refused) = (0, 0);
+    for t in tasks {
+        match t.await.unwrap() {
+            Ok(Some(appeal)) => filed.push(appeal),
+            Ok(None) => villages += 1,
+            Err(StoreError::Invalid { .. }) => refused += 1,
+            Err(e) => panic!("unexpected {e:?}"),
+        }
+    }
+    assert_eq!((filed.len(), refused, villages), (10, 10, 10));
+    for appeal in &filed {
+        let (stored, events) = store.appeal(appeal.id).await.unwrap();
+        assert_eq!(&stored, appeal, "the case answered is the case stored");
+        assert_eq!(stored.village_name.as_deref(), Some("前街村"));
+        assert_eq!(events.len(), 1);
+        assert_eq!(events[0].action, "submit");
+    }
+    let all = store
+        .search_appeals(&AppealQuery::within(AppealScope::All, 1))
+        .await
+        .unwrap();
+    assert_eq!(all.total, 10, "the refused cases left no row");
+    let verified = store.verify_audit().await.unwrap().unwrap();
+    assert_eq!(
+        verified.entries,
+        before + 20,
+        "only what was stored is recorded"
+    );
+    let now = Utc::now();
+    let today = now
+        .with_timezone(&yongxin_domain::time::shanghai())
+        .date_naive();
+    let rows = store
+        .appeal_stats(
+            StatsGroup::Village,
+            today - chrono::Days::new(1),
+            today,
+            now,
+        )
+        .await
+        .unwrap();
+    let counted: i64 = rows.iter().map(|r| r.counts.total).sum();
+    assert_eq!(counted, 10, "only stored cases are counted: {rows:?}");
 }
 
 async fn with_catalogue(store: &dyn Store) {

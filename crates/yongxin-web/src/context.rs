@@ -173,7 +173,7 @@ pub async fn attach_context(
     let mut user = None;
     let mut lookup_failed = false;
     if let Some(token) = bearer {
-        match state.store.api_token_user(&token_hash(&token)).await {
+        match state.api_token_user(&token_hash(&token)).await {
             Ok(u) => user = u,
             Err(e) => {
                 tracing::error!(error.message = %e, "api token lookup failed");

@@ -19,6 +19,7 @@ pub mod pages;
 pub mod roster_io;
 pub mod upload;
 
+use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::sync::Arc;
 
@@ -83,7 +84,18 @@ pub struct AppState {
     catalogue: Arc<std::sync::RwLock<Option<(std::time::Instant, CatalogueEntries)>>>,
     /// This node's full-text index of appeals; without one, text searches ask the database.
     pub search: Option<yongxin_search::AppealIndex>,
+    /// API tokens (by hash) recently presented, with their users: every API request names one,
+    /// and reading it is a round trip to the database that costs more than the request's own
+    /// work. An account changed through this node is forgotten at once; other nodes and the
+    /// command line are seen within [`API_TOKEN_TTL`].
+    api_tokens: Arc<std::sync::Mutex<HashMap<String, (std::time::Instant, yongxin_store::User)>>>,
 }
+
+/// How long this node trusts what it read of an API token.
+pub const API_TOKEN_TTL: std::time::Duration = std::time::Duration::from_secs(5);
+
+/// Most API tokens remembered at once; past it the memory starts afresh.
+const API_TOKENS_REMEMBERED: usize = 4096;
 
 /// Categories with whether each is active, in display order.
 pub type CatalogueEntries = Arc<Vec<(yongxin_domain::catalogue::Category, bool)>>;
@@ -98,6 +110,7 @@ impl AppState {
             calendar: Arc::new(std::sync::RwLock::new(WorkingCalendar::official())),
             catalogue: Arc::new(std::sync::RwLock::new(None)),
             search: None,
+            api_tokens: Arc::default(),
         }
     }
 
@@ -111,6 +124,39 @@ impl AppState {
     pub fn nudge_search(&self) {
         if let Some(index) = &self.search {
             index.nudge();
+        }
+    }
+
+    /// The user an API token (by its hash) belongs to, from memory if read in the last
+    /// [`API_TOKEN_TTL`]. Unknown tokens are not remembered, so guessing costs no memory.
+    pub async fn api_token_user(
+        &self,
+        token_hash: &str,
+    ) -> Result<Option<yongxin_store::User>, yongxin_store::StoreError> {
+        if let Ok(tokens) = self.api_tokens.lock() {
+            if let Some((at, user)) = tokens.get(token_hash) {
+                if at.elapsed() < API_TOKEN_TTL {
+                    return Ok(Some(user.clone()));
+                }
+            }
+        }
+        let user = self.store.api_token_user(token_hash).await?;
+        if let (Some(u), Ok(mut tokens)) = (&user, self.api_tokens.lock()) {
+            if tokens.len() >= API_TOKENS_REMEMBERED {
+                tokens.clear();
+            }
+            tokens.insert(
+                token_hash.to_owned(),
+                (std::time::Instant::now(), u.clone()),
+            );
+        }
+        Ok(user)
+    }
+
+    /// Forgets every API token's user after an account changed through this node.
+    pub fn forget_api_tokens(&self) {
+        if let Ok(mut tokens) = self.api_tokens.lock() {
+            tokens.clear();
         }
     }
 

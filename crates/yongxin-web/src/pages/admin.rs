@@ -87,6 +87,7 @@ pub async fn set_email(
         .store
         .set_user_email(&admin.username, id, email.as_ref().map(|e| e.as_str()))
         .await?;
+    state.forget_api_tokens();
     Ok(axum::response::Redirect::to("/admin/users").into_response())
 }
 
