@@ -585,6 +585,25 @@ pub fn default_catalogue() -> Vec<Category> {
     ]
 }
 
+/// The code of [`objection_category`].
+pub const OBJECTION_CATEGORY: &str = "notice_objection";
+
+/// The category of objections (异议) to a 公示: filed from the notice, never offered on the intake
+/// form (it is stored inactive), handled by the office that published.
+pub fn objection_category() -> Category {
+    Category {
+        code: OBJECTION_CATEGORY.into(),
+        group: "信息公开".into(),
+        name_zh: "公示异议".into(),
+        name_en: "Objection to a publication".into(),
+        description: "对结果公示提出的异议，由公示页面提交".into(),
+        department: "党政办公室".into(),
+        normal: NORMAL,
+        urgent: URGENT,
+        questions: vec![],
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -61,6 +61,7 @@ pub mod demo_appeals;
 pub mod email;
 pub mod hot;
 pub mod id_number;
+pub mod notice;
 pub mod phone;
 pub mod photo;
 pub mod registry;

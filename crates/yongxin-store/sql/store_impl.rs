@@ -26,7 +26,7 @@ use sqlx::{QueryBuilder, Row};
 use yongxin_domain::audit::GENESIS_HASH;
 use yongxin_domain::registry::{flags_to_codes, parse_flags, Relation, Sex, VillageKind};
 use yongxin_domain::roster::{HouseholdRecord, RegistryLookup};
-use yongxin_domain::appeal::{appeal_number, tally_moves, AppealAction, AppealError, AppealPolicy, AppealStatus, CaseFacts, Channel, Lapsed, Notice, Rating, SettledTally, Urgency};
+use yongxin_domain::appeal::{appeal_number, tally_moves, AppealAction, AppealError, AppealPolicy, AppealStatus, CaseFacts, Channel, Lapsed, Notice as AppealNotice, Rating, SettledTally, Urgency};
 use yongxin_domain::catalogue::Category;
 use yongxin_domain::{AuditEntry, NewAuditEntry, Role, Scope};
 use yongxin_store::{
@@ -1461,7 +1461,7 @@ impl Store for StoreImpl {
             let appeal = appeal_in(tx, id).await?;
             for notice in &transition.notices {
                 let recipient = match notice {
-                    Notice::CadreAssigned => match appeal.cadre_user_id {
+                    AppealNotice::CadreAssigned => match appeal.cadre_user_id {
                         Some(c) => format!("user:{c}"),
                         None => continue,
                     },

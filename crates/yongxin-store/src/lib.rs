@@ -9,10 +9,12 @@ pub mod conformance;
 pub mod demo;
 mod error;
 mod model;
+mod notice_model;
 
 pub use appeal_model::*;
 pub use error::StoreError;
 pub use model::*;
+pub use notice_model::*;
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
@@ -28,7 +30,7 @@ pub type StoreResult<T> = Result<T, StoreError>;
 /// Everything yongxin keeps. Every method that changes data appends its audit entries in the same
 /// transaction, so a change and its record are committed or lost together.
 #[async_trait]
-pub trait Store: Send + Sync + 'static {
+pub trait Store: NoticeStore + Send + Sync + 'static {
     /// `sqlite` or `postgres`.
     fn backend(&self) -> &'static str;
     /// Connection pool figures for `/metrics`.
@@ -326,4 +328,86 @@ pub trait Store: Send + Sync + 'static {
         let head = self.audit_head().await?;
         Ok(verifier.finish(head.as_ref().map(|(s, h)| (*s, h.as_str()))))
     }
+}
+
+/// Notices (公告, 公示), the projects they may address, objections and informed households.
+#[async_trait]
+pub trait NoticeStore: Send + Sync + 'static {
+    /// Creates a project.
+    async fn create_project(&self, actor: &str, project: NewProject) -> StoreResult<Project>;
+    /// Every project, by code.
+    async fn projects(&self) -> StoreResult<Vec<Project>>;
+    /// Publishes a checked draft as version 1.
+    async fn create_notice(
+        &self,
+        actor: &str,
+        draft: yongxin_domain::notice::NoticeDraft,
+    ) -> StoreResult<Notice>;
+    /// Corrects a notice's title and text as a new version; the old one stays in its history.
+    async fn correct_notice(
+        &self,
+        actor: &str,
+        id: i64,
+        title: &str,
+        body: &str,
+        reason: &str,
+    ) -> StoreResult<Notice>;
+    /// One notice.
+    async fn notice(&self, id: i64) -> StoreResult<Option<Notice>>;
+    /// A notice's versions, oldest first.
+    async fn notice_versions(&self, id: i64) -> StoreResult<Vec<NoticeVersion>>;
+    /// A page of notices, newest publication first.
+    async fn notices(&self, query: &NoticeQuery) -> StoreResult<NoticePage>;
+    /// Attaches a file.
+    async fn add_notice_attachment(
+        &self,
+        actor: &str,
+        notice_id: i64,
+        file: NewAttachment,
+    ) -> StoreResult<NoticeAttachment>;
+    /// A notice's files, in the order attached.
+    async fn notice_attachments(&self, notice_id: i64) -> StoreResult<Vec<NoticeAttachment>>;
+    /// One file with its content.
+    async fn notice_attachment(
+        &self,
+        notice_id: i64,
+        token: &str,
+    ) -> StoreResult<Option<(NoticeAttachment, Vec<u8>)>>;
+    /// Records that a household was informed, unless it already was; answers whether this was
+    /// news. `by` is the reading member's or the confirming cadre's user id.
+    async fn mark_informed(
+        &self,
+        actor: &str,
+        notice_id: i64,
+        household_id: i64,
+        how: InformedHow,
+        by: i64,
+        at: DateTime<Utc>,
+    ) -> StoreResult<bool>;
+    /// Whether, how and by whom a household was informed.
+    async fn informed(&self, notice_id: i64, household_id: i64) -> StoreResult<Option<Informed>>;
+    /// Households addressed and informed, per grid, in village and grid order.
+    async fn notice_coverage(&self, notice_id: i64) -> StoreResult<Vec<CoverageRow>>;
+    /// Households addressed and not yet informed (宣传到户), optionally of one village or of
+    /// some grids, by village, grid and household key.
+    async fn uninformed_households(
+        &self,
+        notice_id: i64,
+        village_id: Option<i64>,
+        grid_ids: Option<Vec<i64>>,
+        page: u32,
+        per_page: u32,
+    ) -> StoreResult<HouseholdPage>;
+    /// Files an objection (异议) to a 公示 as an appeal linked to it, if its window is open at the
+    /// appeal's time; checked in the same transaction as the filing.
+    async fn create_objection(
+        &self,
+        actor: &str,
+        notice_id: i64,
+        appeal: NewAppeal,
+    ) -> StoreResult<Result<Appeal, yongxin_domain::notice::NoticeError>>;
+    /// The objections to a notice, oldest first.
+    async fn objections(&self, notice_id: i64) -> StoreResult<Vec<Appeal>>;
+    /// The notice an appeal objects to, if it is an objection.
+    async fn objected_notice(&self, appeal_id: i64) -> StoreResult<Option<(i64, String)>>;
 }

@@ -34,7 +34,10 @@ use crate::AppState;
         crate::api_appeals::list_appeals,
         crate::api_appeals::get_appeal,
         crate::api_appeals::appeal_action,
-        crate::api_appeals::appeal_stats
+        crate::api_appeals::appeal_stats,
+        crate::api_notices::list_notices,
+        crate::api_notices::get_notice,
+        crate::api_notices::create_objection
     ),
     components(schemas(
         VillageDto,
@@ -64,6 +67,12 @@ pub fn routes() -> Router<AppState> {
         .route(
             "/api/v1/appeals/stats",
             get(crate::api_appeals::appeal_stats),
+        )
+        .route("/api/v1/notices", get(crate::api_notices::list_notices))
+        .route("/api/v1/notices/{id}", get(crate::api_notices::get_notice))
+        .route(
+            "/api/v1/notices/{id}/objections",
+            axum::routing::post(crate::api_notices::create_objection),
         )
         .route("/api/v1/appeals/{id}", get(crate::api_appeals::get_appeal))
         .route(

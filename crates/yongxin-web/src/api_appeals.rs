@@ -21,7 +21,8 @@ use crate::error::AppError;
 use crate::pages::registry::parse_opt_id;
 use crate::AppState;
 
-fn local(t: chrono::DateTime<chrono::Utc>) -> String {
+/// A time as the API writes it: RFC 3339 with the Asia/Shanghai offset.
+pub(crate) fn local(t: chrono::DateTime<chrono::Utc>) -> String {
     t.with_timezone(&yongxin_domain::time::shanghai())
         .to_rfc3339()
 }

@@ -244,18 +244,40 @@ pub async fn intake(
     input: IntakeInput,
     default_channel: Channel,
 ) -> Result<Appeal, AppError> {
+    let (actor, appeal, photos) = prepare_intake(state, ctx, input, default_channel, None).await?;
+    let appeal = state
+        .store
+        .create_appeal_with_photos(&actor, appeal, photos)
+        .await?;
+    state.nudge_search();
+    Ok(appeal)
+}
+
+/// Checks a new appeal from any channel: answers who files it, the appeal and its photos. The
+/// category is the input's, among the active ones, unless the caller fixes it (an objection).
+pub async fn prepare_intake(
+    state: &AppState,
+    ctx: &Ctx,
+    input: IntakeInput,
+    default_channel: Channel,
+    fixed_category: Option<yongxin_domain::catalogue::Category>,
+) -> Result<(String, NewAppeal, Vec<yongxin_store::NewPhoto>), AppError> {
     let c = ctx.lang.catalog();
-    let categories = state.categories().await?;
-    let category = categories
-        .iter()
-        .find(|(cat, active)| *active && cat.code == input.category.trim())
-        .map(|(cat, _)| cat.clone())
-        .ok_or_else(|| {
-            AppError::bad_request(c.format(
-                "appeal.error.unknown_category",
-                &[("code", input.category.clone())],
-            ))
-        })?;
+    let category = match fixed_category {
+        Some(category) => category,
+        None => state
+            .categories()
+            .await?
+            .iter()
+            .find(|(cat, active)| *active && cat.code == input.category.trim())
+            .map(|(cat, _)| cat.clone())
+            .ok_or_else(|| {
+                AppError::bad_request(c.format(
+                    "appeal.error.unknown_category",
+                    &[("code", input.category.clone())],
+                ))
+            })?,
+    };
     let urgency = match input
         .urgency
         .as_deref()
@@ -359,41 +381,36 @@ pub async fn intake(
         (None, None) => format!("anonymous:{}", phone.masked()),
     };
     let photos = crate::upload::photos(&input.photos, state.settings.photo_max_bytes, c)?;
-    let appeal = state
-        .store
-        .create_appeal_with_photos(
-            &actor,
-            NewAppeal {
-                category: category.code.clone(),
-                urgency,
-                channel,
-                title,
-                description,
-                answers,
-                address,
-                latitude: input
-                    .latitude
-                    .filter(|l| l.is_finite() && (-90.0..=90.0).contains(l)),
-                longitude: input
-                    .longitude
-                    .filter(|l| l.is_finite() && (-180.0..=180.0).contains(l)),
-                village_id,
-                grid_id,
-                household_id,
-                resident_user_id,
-                contact_name: name,
-                contact_phone: phone.as_str().to_owned(),
-                contact_email: email.map(|e| e.as_str().to_owned()),
-                department: category.department.clone(),
-                created_at: now,
-                contact_due: due.contact_due,
-                resolution_due: due.resolution_due,
-            },
-            photos,
-        )
-        .await?;
-    state.nudge_search();
-    Ok(appeal)
+    Ok((
+        actor,
+        NewAppeal {
+            category: category.code.clone(),
+            urgency,
+            channel,
+            title,
+            description,
+            answers,
+            address,
+            latitude: input
+                .latitude
+                .filter(|l| l.is_finite() && (-90.0..=90.0).contains(l)),
+            longitude: input
+                .longitude
+                .filter(|l| l.is_finite() && (-180.0..=180.0).contains(l)),
+            village_id,
+            grid_id,
+            household_id,
+            resident_user_id,
+            contact_name: name,
+            contact_phone: phone.as_str().to_owned(),
+            contact_email: email.map(|e| e.as_str().to_owned()),
+            department: category.department.clone(),
+            created_at: now,
+            contact_due: due.contact_due,
+            resolution_due: due.resolution_due,
+        },
+        photos,
+    ))
 }
 
 /// What an action request carries, before any check.

@@ -7,6 +7,7 @@
 
 pub mod api;
 pub mod api_appeals;
+pub mod api_notices;
 pub mod appeals;
 pub mod auth;
 pub mod background;
@@ -52,6 +53,8 @@ pub struct WebSettings {
     pub appeal_auto_close_days: i64,
     /// Largest photo, in bytes.
     pub photo_max_bytes: usize,
+    /// Largest file attached to a notice, in bytes.
+    pub attachment_max_bytes: usize,
 }
 
 impl Default for WebSettings {
@@ -64,6 +67,7 @@ impl Default for WebSettings {
             appeal_policy: AppealPolicy::default(),
             appeal_auto_close_days: 7,
             photo_max_bytes: 10 * 1024 * 1024,
+            attachment_max_bytes: 20 * 1024 * 1024,
         }
     }
 }
@@ -212,9 +216,12 @@ impl AppState {
 /// Every route of the application.
 pub fn router(state: AppState) -> Router {
     // Three photos, base64-encoded when they come as JSON, and the rest of the form.
-    let upload_limit = state.settings.max_upload_bytes.max(
-        yongxin_domain::photo::MAX_PHOTOS * state.settings.photo_max_bytes * 4 / 3 + (1 << 20),
-    );
+    // A notice's attachment comes alone, in a form.
+    let upload_limit = state
+        .settings
+        .max_upload_bytes
+        .max(yongxin_domain::photo::MAX_PHOTOS * state.settings.photo_max_bytes * 4 / 3 + (1 << 20))
+        .max(state.settings.attachment_max_bytes + (1 << 20));
     Router::new()
         .route("/", get(pages::home::home))
         .route(
@@ -223,6 +230,29 @@ pub fn router(state: AppState) -> Router {
         )
         .route("/sign-out", post(pages::session::sign_out))
         .route("/lang", get(pages::session::switch_language))
+        .route(
+            "/notices",
+            get(pages::notices::list).post(pages::notices::create),
+        )
+        .route("/notices.atom", get(pages::notices::feed))
+        .route("/notices/new", get(pages::notices::new_notice))
+        .route("/notices/{id}", get(pages::notices::show))
+        .route("/notices/{id}/history", get(pages::notices::history))
+        .route(
+            "/notices/{id}/correct",
+            get(pages::notices::correct_form).post(pages::notices::correct),
+        )
+        .route("/notices/{id}/attachments", post(pages::notices::attach))
+        .route("/notices/{id}/files/{token}", get(pages::notices::file))
+        .route(
+            "/notices/{id}/objections",
+            post(pages::notices::create_objection),
+        )
+        .route("/notices/{id}/coverage", get(pages::notices::coverage))
+        .route(
+            "/notices/{id}/informed",
+            post(pages::notices::confirm_informed),
+        )
         .route("/appeals", get(pages::appeals::list))
         .route("/appeals/stats", get(pages::appeals::stats))
         .route("/appeals/hot", get(pages::appeals::hot))

@@ -122,7 +122,8 @@ impl Node {
     }
 }
 
-fn escape(s: &str, out: &mut String) {
+/// Escapes text for XML (also the Atom feed of notices).
+pub(crate) fn escape(s: &str, out: &mut String) {
     for c in s.chars() {
         match c {
             '<' => out.push_str("&lt;"),

@@ -24,6 +24,8 @@ pub struct FormWithFiles {
     pub fields: Vec<(String, String)>,
     /// Files of fields named `photo`.
     pub photos: Vec<Upload>,
+    /// Files of other fields: field name, file name as sent, bytes.
+    pub files: Vec<(String, String, Vec<u8>)>,
 }
 
 impl FormWithFiles {
@@ -59,7 +61,7 @@ impl<S: Send + Sync> FromRequest<S> for FormWithFiles {
                 .map_err(|e| AppError::bad_request(e.body_text()))?;
             return Ok(Self {
                 fields: form_urlencoded::parse(&body).into_owned().collect(),
-                photos: Vec::new(),
+                ..Self::default()
             });
         }
         let mut parts = Multipart::from_request(req, state)
@@ -72,17 +74,22 @@ impl<S: Send + Sync> FromRequest<S> for FormWithFiles {
             .map_err(|e| AppError::bad_request(e.body_text()))?
         {
             let name = field.name().unwrap_or_default().to_owned();
-            let is_file = field.file_name().is_some();
+            let file_name = field.file_name().map(str::to_owned);
             let bytes = field
                 .bytes()
                 .await
                 .map_err(|e| AppError::bad_request(e.body_text()))?;
-            if is_file {
+            if let Some(file_name) = file_name {
                 // A file input left empty still sends an empty part.
-                if name == "photo" && !bytes.is_empty() {
+                if bytes.is_empty() {
+                    continue;
+                }
+                if name == "photo" {
                     form.photos.push(Upload {
                         bytes: bytes.to_vec(),
                     });
+                } else {
+                    form.files.push((name, file_name, bytes.to_vec()));
                 }
             } else {
                 form.fields

@@ -40,6 +40,8 @@ pub struct Config {
     pub search_dir: Option<String>,
     /// Largest photo of an appeal, a note or a reply, in MiB.
     pub photo_max_mb: usize,
+    /// Largest file attached to a notice (PDF, image, .xlsx), in MiB.
+    pub attachment_max_mb: usize,
 }
 
 impl Default for Config {
@@ -59,6 +61,7 @@ impl Default for Config {
             smtp_from: "yongxin@localhost.localdomain".into(),
             search_dir: None,
             photo_max_mb: 10,
+            attachment_max_mb: 20,
         }
     }
 }
@@ -67,7 +70,8 @@ impl Default for Config {
 pub const EXAMPLE: &str = r#"# yongxin.toml: every key is optional; the values shown are the defaults.
 # Environment variables override the file: YONGXIN_DATABASE_URL, YONGXIN_LISTEN, YONGXIN_LANG,
 # YONGXIN_SECURE_COOKIES, YONGXIN_SESSION_HOURS, YONGXIN_MAX_UPLOAD_MB, YONGXIN_LOG,
-# YONGXIN_APPEAL_REOPEN_LIMIT, YONGXIN_SEARCH_DIR, YONGXIN_PHOTO_MAX_MB.
+# YONGXIN_APPEAL_REOPEN_LIMIT, YONGXIN_SEARCH_DIR, YONGXIN_PHOTO_MAX_MB,
+# YONGXIN_ATTACHMENT_MAX_MB.
 
 # Where data is kept: sqlite://PATH (one file, the default kind) or postgres://USER@HOST/DB.
 # database_url = "sqlite://yongxin.db"
@@ -90,6 +94,9 @@ max_upload_mb = 20
 
 # Largest photo (JPEG, PNG or WebP) of an appeal, a note or a reply, in MiB; three each at most.
 photo_max_mb = 10
+
+# Largest file (PDF, image or .xlsx) attached to a notice, in MiB.
+attachment_max_mb = 20
 
 # Log filter, as RUST_LOG: "info", "warn", "yongxin_web=debug".
 log = "info"
@@ -183,6 +190,11 @@ impl Config {
                 .parse()
                 .context("YONGXIN_PHOTO_MAX_MB must be a whole number")?;
         }
+        if let Some(v) = get("YONGXIN_ATTACHMENT_MAX_MB") {
+            self.attachment_max_mb = v
+                .parse()
+                .context("YONGXIN_ATTACHMENT_MAX_MB must be a whole number")?;
+        }
         if let Some(v) = get("YONGXIN_SEARCH_DIR") {
             self.search_dir = Some(v);
         }
@@ -200,6 +212,9 @@ impl Config {
         }
         if !(1..=100).contains(&self.photo_max_mb) {
             bail!("photo_max_mb must be between 1 and 100");
+        }
+        if !(1..=200).contains(&self.attachment_max_mb) {
+            bail!("attachment_max_mb must be between 1 and 200");
         }
         if !(1..=24 * 90).contains(&self.session_hours) {
             bail!("session_hours must be between 1 and 2160");
@@ -268,6 +283,7 @@ impl Config {
             },
             appeal_auto_close_days: self.appeal_auto_close_days,
             photo_max_bytes: self.photo_max_mb * 1024 * 1024,
+            attachment_max_bytes: self.attachment_max_mb * 1024 * 1024,
         }
     }
 }

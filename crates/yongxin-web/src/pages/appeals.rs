@@ -514,6 +514,8 @@ struct AppealPage {
     notices: Vec<NoticeRow>,
     may_supervise: bool,
     may_answer_notice: bool,
+    /// The 公示 this case objects to, if it is an objection: id and title.
+    objects_to: Option<(i64, String)>,
 }
 
 /// A supervision notice as shown.
@@ -653,7 +655,9 @@ pub async fn show(
     let may_supervise = matches!(user.role, Role::Leader | Role::Admin) && a.status.is_open();
     let may_answer_notice = a.cadre_user_id == Some(user.id)
         || matches!(user.role, Role::DepartmentStaff | Role::Admin);
+    let objects_to = state.store.objected_notice(a.id).await?;
     render(&AppealPage {
+        objects_to,
         notices,
         may_supervise,
         may_answer_notice,

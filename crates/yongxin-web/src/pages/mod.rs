@@ -7,6 +7,7 @@ pub mod assets;
 pub mod calendar;
 pub mod categories;
 pub mod home;
+pub mod notices;
 pub mod open311_keys;
 pub mod registry;
 pub mod session;
@@ -94,7 +95,7 @@ impl Chrome {
 
     /// The navigation links the user's role reaches.
     pub fn nav(&self) -> Vec<NavLink> {
-        let mut links = vec![("/", "nav.home")];
+        let mut links = vec![("/", "nav.home"), ("/notices", "nav.notices")];
         if let Some(u) = &self.user {
             if u.role.is_cadre() {
                 links.extend([

@@ -6,6 +6,7 @@
 mod appeals;
 mod cli;
 mod mail;
+mod notices;
 mod open311;
 mod photos;
 mod search;

@@ -618,6 +618,9 @@ async fn openapi_describes_every_api_route(app: TestApp) {
         "/api/v1/grids",
         "/api/v1/households",
         "/api/v1/households/{id}",
+        "/api/v1/notices",
+        "/api/v1/notices/{id}",
+        "/api/v1/notices/{id}/objections",
     ] {
         assert!(paths.contains(&p.to_owned()), "{p} missing from {paths:?}");
     }
@@ -634,9 +637,29 @@ async fn openapi_describes_every_api_route(app: TestApp) {
         .json()
         .await
         .unwrap();
+    let notice = app
+        .store
+        .create_notice(
+            "admin",
+            yongxin_domain::notice::NoticeDraft {
+                kind: yongxin_domain::notice::NoticeKind::Policy,
+                scope: yongxin_domain::notice::ScopeKind::Subdistrict,
+                village_ids: vec![],
+                project_id: None,
+                title: "通知".into(),
+                body: "正文".into(),
+                publish_at: chrono::Utc::now(),
+                end_at: None,
+                objections_until: None,
+            },
+        )
+        .await
+        .unwrap();
     for (p, item) in doc["paths"].as_object().unwrap() {
         let id = if p.contains("appeals") {
             appeal["id"].to_string()
+        } else if p.contains("notices") {
+            notice.id.to_string()
         } else {
             own.to_string()
         };

@@ -1,0 +1,495 @@
+// The SQL implementation of `NoticeStore`, shared by the SQLite and PostgreSQL backends and
+// `include!`d after store_impl.rs, whose helpers (`write_tx!`, `db()`, `fetch_page`, the appeal and
+// household row readers) it uses.
+
+use yongxin_domain::notice::{objections_open, NoticeDraft, NoticeError, NoticeKind, ScopeKind};
+use yongxin_store::{
+    CoverageRow, Informed, InformedHow, NewAttachment, NewProject, Notice, NoticeAttachment, NoticePage, NoticeQuery, NoticeStore, NoticeVersion, Project,
+};
+
+const NOTICE_SELECT: &str = "SELECT n.id, n.kind, n.scope, n.project_id, n.title, n.body, n.publish_at, n.end_at, n.objections_until, \
+     n.version, n.created_by, n.created_at, n.updated_at, \
+     (SELECT COUNT(*) FROM appeals a WHERE a.notice_id = n.id) AS objections, \
+     (SELECT COUNT(*) FROM appeals a WHERE a.notice_id = n.id AND a.answered_at IS NOT NULL) AS objections_answered \
+     FROM notices n";
+
+fn notice_from(row: &DbRow) -> StoreResult<Notice> {
+    let kind: String = row.try_get("kind").db()?;
+    let scope: String = row.try_get("scope").db()?;
+    Ok(Notice {
+        id: row.try_get("id").db()?,
+        kind: NoticeKind::parse(&kind).ok_or_else(|| corrupt("notice kind", &kind))?,
+        scope: ScopeKind::parse(&scope).ok_or_else(|| corrupt("notice scope", &scope))?,
+        village_ids: Vec::new(),
+        project_id: row.try_get("project_id").db()?,
+        title: row.try_get("title").db()?,
+        body: row.try_get("body").db()?,
+        publish_at: row.try_get("publish_at").db()?,
+        end_at: row.try_get("end_at").db()?,
+        objections_until: row.try_get("objections_until").db()?,
+        version: row.try_get("version").db()?,
+        created_by: row.try_get("created_by").db()?,
+        created_at: row.try_get("created_at").db()?,
+        updated_at: row.try_get("updated_at").db()?,
+        objections: row.try_get("objections").db()?,
+        objections_answered: row.try_get("objections_answered").db()?,
+    })
+}
+
+/// Fills in the villages of notices scoped to villages, with one query.
+async fn with_notice_villages<'c, E>(executor: E, mut notices: Vec<Notice>) -> StoreResult<Vec<Notice>>
+where
+    E: sqlx::Executor<'c, Database = Db>,
+{
+    let ids: Vec<i64> = notices.iter().filter(|n| n.scope == ScopeKind::Villages).map(|n| n.id).collect();
+    if ids.is_empty() {
+        return Ok(notices);
+    }
+    let mut qb = QueryBuilder::<Db>::new("SELECT notice_id, village_id FROM notice_villages WHERE notice_id IN (");
+    let mut list = qb.separated(", ");
+    for id in &ids {
+        list.push_bind(*id);
+    }
+    qb.push(") ORDER BY notice_id, village_id");
+    let rows = qb.build().fetch_all(executor).await.db()?;
+    let mut villages: HashMap<i64, Vec<i64>> = HashMap::new();
+    for row in &rows {
+        villages.entry(row.try_get("notice_id").db()?).or_default().push(row.try_get("village_id").db()?);
+    }
+    for n in &mut notices {
+        if let Some(v) = villages.remove(&n.id) {
+            n.village_ids = v;
+        }
+    }
+    Ok(notices)
+}
+
+async fn notice_in(tx: &mut DbConn, id: i64) -> StoreResult<Notice> {
+    let sql = format!("{NOTICE_SELECT} WHERE n.id = $1");
+    let row = sqlx::query(&sql).bind(id).fetch_optional(&mut *tx).await.db()?.ok_or_else(|| StoreError::NotFound { what: format!("notice {id}") })?;
+    let notice = notice_from(&row)?;
+    Ok(with_notice_villages(&mut *tx, vec![notice]).await?.remove(0))
+}
+
+/// Restricts a household query to the households a notice addresses.
+fn push_notice_households(qb: &mut QueryBuilder<'static, Db>, notice: &Notice) {
+    match notice.scope {
+        ScopeKind::Subdistrict => qb.push(" WHERE 1 = 1"),
+        ScopeKind::Villages => qb.push(" WHERE h.village_id IN (SELECT village_id FROM notice_villages WHERE notice_id = ").push_bind(notice.id).push(")"),
+        ScopeKind::Project => qb
+            .push(" WHERE h.village_id IN (SELECT village_id FROM project_villages WHERE project_id = ")
+            .push_bind(notice.project_id.unwrap_or_default())
+            .push(")"),
+    };
+}
+
+impl StoreImpl {
+    async fn notice_or_not_found(&self, id: i64) -> StoreResult<Notice> {
+        self.notice(id).await?.ok_or_else(|| StoreError::NotFound { what: format!("notice {id}") })
+    }
+}
+
+#[async_trait]
+impl NoticeStore for StoreImpl {
+    async fn create_project(&self, actor: &str, p: NewProject) -> StoreResult<Project> {
+        let actor = actor.to_owned();
+        write_tx!(self, |tx| {
+            let id: i64 = sqlx::query_scalar("INSERT INTO projects (code, name, created_at) VALUES ($1, $2, $3) RETURNING id")
+                .bind(&p.code)
+                .bind(&p.name)
+                .bind(Utc::now())
+                .fetch_one(&mut *tx)
+                .await
+                .db()?;
+            let mut villages = p.village_ids.clone();
+            villages.sort_unstable();
+            villages.dedup();
+            for v in &villages {
+                sqlx::query("INSERT INTO project_villages (project_id, village_id) VALUES ($1, $2)").bind(id).bind(*v).execute(&mut *tx).await.db()?;
+            }
+            let entry = NewAuditEntry::new(actor, "project.create", format!("project:{id}"), p.name.clone(), &serde_json::json!({ "code": p.code, "name": p.name, "villages": villages }));
+            Ok((Project { id, code: p.code, name: p.name, village_ids: villages }, vec![entry]))
+        })
+    }
+
+    async fn projects(&self) -> StoreResult<Vec<Project>> {
+        let rows = sqlx::query("SELECT id, code, name FROM projects ORDER BY code").fetch_all(&self.pool).await.db()?;
+        let links = sqlx::query("SELECT project_id, village_id FROM project_villages ORDER BY project_id, village_id").fetch_all(&self.pool).await.db()?;
+        let mut villages: HashMap<i64, Vec<i64>> = HashMap::new();
+        for row in &links {
+            villages.entry(row.try_get("project_id").db()?).or_default().push(row.try_get("village_id").db()?);
+        }
+        rows.iter()
+            .map(|r| {
+                let id: i64 = r.try_get("id").db()?;
+                Ok(Project { id, code: r.try_get("code").db()?, name: r.try_get("name").db()?, village_ids: villages.remove(&id).unwrap_or_default() })
+            })
+            .collect()
+    }
+
+    async fn create_notice(&self, actor: &str, d: NoticeDraft) -> StoreResult<Notice> {
+        let actor = actor.to_owned();
+        let now = chrono::SubsecRound::trunc_subsecs(Utc::now(), 6);
+        let trunc = |t: DateTime<Utc>| chrono::SubsecRound::trunc_subsecs(t, 6);
+        let (publish_at, end_at, objections_until) = (trunc(d.publish_at), d.end_at.map(trunc), d.objections_until.map(trunc));
+        write_tx!(self, |tx| {
+            let id: i64 = sqlx::query_scalar(
+                "INSERT INTO notices (kind, scope, project_id, title, body, publish_at, end_at, objections_until, version, created_by, created_at, updated_at) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 1, $9, $10, $10) RETURNING id",
+            )
+            .bind(d.kind.code())
+            .bind(d.scope.code())
+            .bind(d.project_id)
+            .bind(&d.title)
+            .bind(&d.body)
+            .bind(publish_at)
+            .bind(end_at)
+            .bind(objections_until)
+            .bind(&actor)
+            .bind(now)
+            .fetch_one(&mut *tx)
+            .await
+            .db()?;
+            for v in &d.village_ids {
+                sqlx::query("INSERT INTO notice_villages (notice_id, village_id) VALUES ($1, $2)").bind(id).bind(*v).execute(&mut *tx).await.db()?;
+            }
+            sqlx::query("INSERT INTO notice_versions (notice_id, version, title, body, author, at, reason) VALUES ($1, 1, $2, $3, $4, $5, NULL)")
+                .bind(id)
+                .bind(&d.title)
+                .bind(&d.body)
+                .bind(&actor)
+                .bind(now)
+                .execute(&mut *tx)
+                .await
+                .db()?;
+            let entry = NewAuditEntry::new(
+                actor.clone(),
+                "notice.publish",
+                format!("notice:{id}"),
+                d.title.clone(),
+                &serde_json::json!({
+                    "kind": d.kind.code(), "scope": d.scope.code(), "villages": d.village_ids, "project": d.project_id, "title": d.title,
+                    "body": d.body, "publish_at": publish_at, "end_at": end_at, "objections_until": objections_until
+                }),
+            );
+            let notice = Notice {
+                id,
+                kind: d.kind,
+                scope: d.scope,
+                village_ids: d.village_ids,
+                project_id: d.project_id,
+                title: d.title,
+                body: d.body,
+                publish_at,
+                end_at,
+                objections_until,
+                version: 1,
+                created_by: actor,
+                created_at: now,
+                updated_at: now,
+                objections: 0,
+                objections_answered: 0,
+            };
+            Ok((notice, vec![entry]))
+        })
+    }
+
+    async fn correct_notice(&self, actor: &str, id: i64, title: &str, body: &str, reason: &str) -> StoreResult<Notice> {
+        let (actor, title, body, reason) = (actor.to_owned(), title.to_owned(), body.to_owned(), reason.to_owned());
+        let now = chrono::SubsecRound::trunc_subsecs(Utc::now(), 6);
+        write_tx!(self, |tx| {
+            let sql = format!("SELECT version FROM notices WHERE id = $1{ROW_LOCK}");
+            let version: i64 = sqlx::query_scalar(&sql)
+                .bind(id)
+                .fetch_optional(&mut *tx)
+                .await
+                .db()?
+                .ok_or_else(|| StoreError::NotFound { what: format!("notice {id}") })?;
+            let next = version + 1;
+            sqlx::query("UPDATE notices SET title = $1, body = $2, version = $3, updated_at = $4 WHERE id = $5")
+                .bind(&title)
+                .bind(&body)
+                .bind(next)
+                .bind(now)
+                .bind(id)
+                .execute(&mut *tx)
+                .await
+                .db()?;
+            sqlx::query("INSERT INTO notice_versions (notice_id, version, title, body, author, at, reason) VALUES ($1, $2, $3, $4, $5, $6, $7)")
+                .bind(id)
+                .bind(next)
+                .bind(&title)
+                .bind(&body)
+                .bind(&actor)
+                .bind(now)
+                .bind(&reason)
+                .execute(&mut *tx)
+                .await
+                .db()?;
+            let entry = NewAuditEntry::new(
+                actor,
+                "notice.correct",
+                format!("notice:{id}"),
+                format!("{title} v{next}"),
+                &serde_json::json!({ "version": next, "title": title, "body": body, "reason": reason }),
+            );
+            Ok((notice_in(tx, id).await?, vec![entry]))
+        })
+    }
+
+    async fn notice(&self, id: i64) -> StoreResult<Option<Notice>> {
+        let sql = format!("{NOTICE_SELECT} WHERE n.id = $1");
+        let Some(row) = sqlx::query(&sql).bind(id).fetch_optional(&self.pool).await.db()? else {
+            return Ok(None);
+        };
+        Ok(with_notice_villages(&self.pool, vec![notice_from(&row)?]).await?.pop())
+    }
+
+    async fn notice_versions(&self, id: i64) -> StoreResult<Vec<NoticeVersion>> {
+        let rows = sqlx::query("SELECT version, title, body, author, at, reason FROM notice_versions WHERE notice_id = $1 ORDER BY version")
+            .bind(id)
+            .fetch_all(&self.pool)
+            .await
+            .db()?;
+        rows.iter()
+            .map(|r| {
+                Ok(NoticeVersion {
+                    version: r.try_get("version").db()?,
+                    title: r.try_get("title").db()?,
+                    body: r.try_get("body").db()?,
+                    author: r.try_get("author").db()?,
+                    at: r.try_get("at").db()?,
+                    reason: r.try_get("reason").db()?,
+                })
+            })
+            .collect()
+    }
+
+    async fn notices(&self, q: &NoticeQuery) -> StoreResult<NoticePage> {
+        let q = q.clone();
+        let (notices, total, _, _) = fetch_page(
+            &self.pool,
+            ("FROM notices n", NOTICE_SELECT, "n.publish_at DESC, n.id DESC"),
+            move |qb| {
+                qb.push(" WHERE 1 = 1");
+                if let Some(t) = q.published_by {
+                    qb.push(" AND n.publish_at <= ").push_bind(t);
+                }
+                if let Some(v) = q.village_id {
+                    qb.push(" AND (n.scope = 'subdistrict' OR n.id IN (SELECT notice_id FROM notice_villages WHERE village_id = ")
+                        .push_bind(v)
+                        .push(") OR n.project_id IN (SELECT project_id FROM project_villages WHERE village_id = ")
+                        .push_bind(v)
+                        .push("))");
+                }
+                if let Some(p) = q.project_id {
+                    qb.push(" AND n.project_id = ").push_bind(p);
+                }
+                if let Some(k) = q.kind {
+                    qb.push(" AND n.kind = ").push_bind(k.code());
+                }
+            },
+            (i64::from(q.page), i64::from(q.per_page)),
+            notice_from,
+        )
+        .await?;
+        Ok(NoticePage { notices: with_notice_villages(&self.pool, notices).await?, total })
+    }
+
+    async fn add_notice_attachment(&self, actor: &str, notice_id: i64, f: NewAttachment) -> StoreResult<NoticeAttachment> {
+        let actor = actor.to_owned();
+        write_tx!(self, |tx| {
+            let size = i64::try_from(f.bytes.len()).map_err(|_| StoreError::Internal("attachment too large".into()))?;
+            let id: i64 = sqlx::query_scalar(
+                "INSERT INTO notice_attachments (notice_id, token, name, content_type, size, bytes, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id",
+            )
+            .bind(notice_id)
+            .bind(&f.token)
+            .bind(&f.name)
+            .bind(&f.content_type)
+            .bind(size)
+            .bind(&f.bytes)
+            .bind(Utc::now())
+            .fetch_one(&mut *tx)
+            .await
+            .db()?;
+            let entry = NewAuditEntry::new(
+                actor,
+                "notice.attach",
+                format!("notice:{notice_id}"),
+                f.name.clone(),
+                &serde_json::json!({ "name": f.name, "content_type": f.content_type, "size": size, "sha256": yongxin_domain::photo::sha256_hex(&f.bytes) }),
+            );
+            Ok((NoticeAttachment { id, token: f.token, name: f.name, content_type: f.content_type, size }, vec![entry]))
+        })
+    }
+
+    async fn notice_attachments(&self, notice_id: i64) -> StoreResult<Vec<NoticeAttachment>> {
+        let rows = sqlx::query("SELECT id, token, name, content_type, size FROM notice_attachments WHERE notice_id = $1 ORDER BY id")
+            .bind(notice_id)
+            .fetch_all(&self.pool)
+            .await
+            .db()?;
+        rows.iter().map(attachment_from).collect()
+    }
+
+    async fn notice_attachment(&self, notice_id: i64, token: &str) -> StoreResult<Option<(NoticeAttachment, Vec<u8>)>> {
+        let row = sqlx::query("SELECT id, token, name, content_type, size, bytes FROM notice_attachments WHERE notice_id = $1 AND token = $2")
+            .bind(notice_id)
+            .bind(token)
+            .fetch_optional(&self.pool)
+            .await
+            .db()?;
+        row.map(|r| Ok((attachment_from(&r)?, r.try_get("bytes").db()?))).transpose()
+    }
+
+    async fn mark_informed(&self, actor: &str, notice_id: i64, household_id: i64, how: InformedHow, by: i64, at: DateTime<Utc>) -> StoreResult<bool> {
+        let actor = actor.to_owned();
+        write_tx!(self, |tx| {
+            let added = sqlx::query(
+                "INSERT INTO notice_informed (notice_id, household_id, how, by_user_id, at) VALUES ($1, $2, $3, $4, $5) \
+                 ON CONFLICT (notice_id, household_id) DO NOTHING",
+            )
+            .bind(notice_id)
+            .bind(household_id)
+            .bind(how.code())
+            .bind(by)
+            .bind(at)
+            .execute(&mut *tx)
+            .await
+            .db()?
+            .rows_affected()
+                == 1;
+            let entries = if added {
+                vec![NewAuditEntry::new(
+                    actor,
+                    "notice.informed",
+                    format!("notice:{notice_id}"),
+                    format!("household:{household_id} {}", how.code()),
+                    &serde_json::json!({ "household_id": household_id, "how": how.code(), "by_user_id": by }),
+                )]
+            } else {
+                Vec::new()
+            };
+            Ok((added, entries))
+        })
+    }
+
+    async fn informed(&self, notice_id: i64, household_id: i64) -> StoreResult<Option<Informed>> {
+        let row = sqlx::query("SELECT i.how, u.username, i.at FROM notice_informed i JOIN users u ON u.id = i.by_user_id WHERE i.notice_id = $1 AND i.household_id = $2")
+            .bind(notice_id)
+            .bind(household_id)
+            .fetch_optional(&self.pool)
+            .await
+            .db()?;
+        row.map(|r| {
+            let how: String = r.try_get("how").db()?;
+            Ok(Informed { how: InformedHow::parse(&how).ok_or_else(|| corrupt("informed how", &how))?, by: r.try_get("username").db()?, at: r.try_get("at").db()? })
+        })
+        .transpose()
+    }
+
+    async fn notice_coverage(&self, notice_id: i64) -> StoreResult<Vec<CoverageRow>> {
+        let notice = self.notice_or_not_found(notice_id).await?;
+        let mut qb = QueryBuilder::<Db>::new(
+            "SELECT h.village_id, v.name AS village_name, h.grid_id, g.name AS grid_name, COUNT(*) AS households, COUNT(i.household_id) AS informed \
+             FROM households h JOIN villages v ON v.id = h.village_id JOIN grids g ON g.id = h.grid_id \
+             LEFT JOIN notice_informed i ON i.notice_id = ",
+        );
+        qb.push_bind(notice_id).push(" AND i.household_id = h.id");
+        push_notice_households(&mut qb, &notice);
+        qb.push(" GROUP BY h.village_id, v.name, v.code, h.grid_id, g.name, g.code ORDER BY v.code, g.code");
+        let rows = qb.build().fetch_all(&self.pool).await.db()?;
+        rows.iter()
+            .map(|r| {
+                Ok(CoverageRow {
+                    village_id: r.try_get("village_id").db()?,
+                    village_name: r.try_get("village_name").db()?,
+                    grid_id: r.try_get("grid_id").db()?,
+                    grid_name: r.try_get("grid_name").db()?,
+                    households: r.try_get("households").db()?,
+                    informed: r.try_get("informed").db()?,
+                })
+            })
+            .collect()
+    }
+
+    async fn uninformed_households(&self, notice_id: i64, village_id: Option<i64>, grid_ids: Option<Vec<i64>>, page: u32, per_page: u32) -> StoreResult<HouseholdPage> {
+        let notice = self.notice_or_not_found(notice_id).await?;
+        let (households, total, page, per_page) = fetch_page(
+            &self.pool,
+            ("FROM households h", HOUSEHOLD_SELECT, "h.village_id, h.grid_id, h.key, h.id"),
+            move |qb| {
+                push_notice_households(qb, &notice);
+                qb.push(" AND NOT EXISTS (SELECT 1 FROM notice_informed i WHERE i.notice_id = ").push_bind(notice.id).push(" AND i.household_id = h.id)");
+                if let Some(v) = village_id {
+                    qb.push(" AND h.village_id = ").push_bind(v);
+                }
+                if let Some(grids) = &grid_ids {
+                    qb.push(" AND h.grid_id IN (NULL");
+                    for g in grids {
+                        qb.push(", ").push_bind(*g);
+                    }
+                    qb.push(")");
+                }
+            },
+            (i64::from(page), i64::from(per_page)),
+            household_from,
+        )
+        .await?;
+        Ok(HouseholdPage { households, total, page, per_page })
+    }
+
+    async fn create_objection(&self, actor: &str, notice_id: i64, mut a: NewAppeal) -> StoreResult<Result<Appeal, NoticeError>> {
+        let actor = actor.to_owned();
+        for t in [&mut a.created_at, &mut a.contact_due, &mut a.resolution_due] {
+            *t = chrono::SubsecRound::trunc_subsecs(*t, 6);
+        }
+        write_tx!(self, |tx| {
+            let sql = format!("SELECT kind, title, publish_at, objections_until FROM notices WHERE id = $1{ROW_LOCK}");
+            let row = sqlx::query(&sql).bind(notice_id).fetch_optional(&mut *tx).await.db()?.ok_or_else(|| StoreError::NotFound { what: format!("notice {notice_id}") })?;
+            let kind: String = row.try_get("kind").db()?;
+            let kind = NoticeKind::parse(&kind).ok_or_else(|| corrupt("notice kind", &kind))?;
+            if let Err(e) = objections_open(kind, row.try_get("publish_at").db()?, row.try_get("objections_until").db()?, a.created_at) {
+                return Ok((Err(e), Vec::new()));
+            }
+            let title: String = row.try_get("title").db()?;
+            let (id, answers) = insert_submitted_appeal(tx, &a, &actor).await?;
+            sqlx::query("UPDATE appeals SET notice_id = $1 WHERE id = $2").bind(notice_id).bind(id).execute(&mut *tx).await.db()?;
+            let village_name: Option<String> = match a.village_id {
+                Some(v) => sqlx::query_scalar("SELECT name FROM villages WHERE id = $1").bind(v).fetch_optional(&mut *tx).await.db()?,
+                None => None,
+            };
+            let entries = vec![
+                appeal_created_entry(actor.clone(), id, &a, &answers, Vec::new()),
+                NewAuditEntry::new(actor, "notice.objection", format!("notice:{notice_id}"), format!("{title} ← appeal:{id}"), &serde_json::json!({ "appeal_id": id })),
+            ];
+            Ok((Ok(Appeal::submitted(id, a, village_name)), entries))
+        })
+    }
+
+    async fn objections(&self, notice_id: i64) -> StoreResult<Vec<Appeal>> {
+        let sql = format!("{APPEAL_SELECT} WHERE a.notice_id = $1 ORDER BY a.id");
+        let rows = sqlx::query(&sql).bind(notice_id).fetch_all(&self.pool).await.db()?;
+        rows.iter().map(appeal_from).collect()
+    }
+
+    async fn objected_notice(&self, appeal_id: i64) -> StoreResult<Option<(i64, String)>> {
+        let row = sqlx::query("SELECT n.id, n.title FROM appeals a JOIN notices n ON n.id = a.notice_id WHERE a.id = $1")
+            .bind(appeal_id)
+            .fetch_optional(&self.pool)
+            .await
+            .db()?;
+        row.map(|r| Ok((r.try_get("id").db()?, r.try_get("title").db()?))).transpose()
+    }
+}
+
+fn attachment_from(row: &DbRow) -> StoreResult<NoticeAttachment> {
+    Ok(NoticeAttachment {
+        id: row.try_get("id").db()?,
+        token: row.try_get("token").db()?,
+        name: row.try_get("name").db()?,
+        content_type: row.try_get("content_type").db()?,
+        size: row.try_get("size").db()?,
+    })
+}

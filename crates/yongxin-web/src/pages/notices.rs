@@ -1,0 +1,1100 @@
+//! Notices (公告, 公示): the public list and page, publishing and correcting, attached files,
+//! objections to a 公示, who has been informed (宣传到户) and the Atom feed.
+
+use askama::Template;
+use axum::extract::{Path, Query, State};
+use axum::http::header;
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::Form;
+use chrono::{DateTime, NaiveDateTime, Utc};
+use serde::Deserialize;
+use yongxin_domain::notice::{
+    attachment_name, checked_text, line_diff, objections_open, AttachmentKind, DiffLine,
+    NoticeDraft, NoticeError, NoticeKind, NoticeState, ScopeKind, MAX_BODY_CHARS, MAX_REASON_CHARS,
+    MAX_TITLE_CHARS,
+};
+use yongxin_domain::{Role, Scope};
+use yongxin_store::{
+    CoverageRow, HouseholdSummary, InformedHow, NewAttachment, Notice, NoticeAttachment,
+    NoticeQuery, User,
+};
+
+use super::{render, Chrome};
+use crate::appeals::{prepare_intake, IntakeInput};
+use crate::context::Ctx;
+use crate::error::AppError;
+use crate::i18n::Catalog;
+use crate::upload::FormWithFiles;
+use crate::AppState;
+
+/// Who may publish and correct notices.
+pub const PUBLISHERS: &[Role] = &[Role::DepartmentStaff, Role::Leader, Role::Admin];
+
+/// The error of a refused draft, correction or objection, in the user's language.
+pub fn notice_error(e: &NoticeError, c: &Catalog) -> AppError {
+    let field = |f: &str| c.t(&format!("notice.field.{f}")).to_owned();
+    AppError::bad_request(match e {
+        NoticeError::Required { field: f } => c.format(e.message_key(), &[("field", field(f))]),
+        NoticeError::TooLong { field: f, max } => c.format(
+            e.message_key(),
+            &[("field", field(f)), ("max", max.to_string())],
+        ),
+        _ => c.t(e.message_key()).to_owned(),
+    })
+}
+
+/// Whether a user sees a notice: anyone once it is published, cadres before.
+pub fn visible(notice: &Notice, user: Option<&User>, now: DateTime<Utc>) -> bool {
+    notice.publish_at <= now || user.is_some_and(|u| u.role.is_cadre())
+}
+
+/// A notice as its page and list show it.
+struct NoticeView {
+    n: Notice,
+    kind: String,
+    state: String,
+    state_code: &'static str,
+    publish_at: String,
+    end_at: Option<String>,
+    objections_until: Option<String>,
+    objections_open: bool,
+    scope: String,
+    paragraphs: Vec<String>,
+}
+
+impl NoticeView {
+    fn new(n: Notice, c: &Catalog, villages: &[(i64, String)], projects: &[(i64, String)]) -> Self {
+        let show = yongxin_domain::time::display_local;
+        let now = Utc::now();
+        let state = NoticeState::at(n.publish_at, n.end_at, now);
+        let name_of = |list: &[(i64, String)], id: i64| {
+            list.iter()
+                .find(|(i, _)| *i == id)
+                .map_or_else(|| id.to_string(), |(_, name)| name.clone())
+        };
+        let scope = match n.scope {
+            ScopeKind::Subdistrict => c.t("notice.scope.subdistrict").to_owned(),
+            ScopeKind::Villages => n
+                .village_ids
+                .iter()
+                .map(|v| name_of(villages, *v))
+                .collect::<Vec<_>>()
+                .join("、"),
+            ScopeKind::Project => n
+                .project_id
+                .map(|p| name_of(projects, p))
+                .unwrap_or_default(),
+        };
+        Self {
+            kind: c.t(&format!("notice.kind.{}", n.kind.code())).to_owned(),
+            state: c.t(&format!("notice.state.{}", state.code())).to_owned(),
+            state_code: state.code(),
+            publish_at: show(n.publish_at),
+            end_at: n.end_at.map(show),
+            objections_until: n.objections_until.map(show),
+            objections_open: objections_open(n.kind, n.publish_at, n.objections_until, now).is_ok(),
+            scope,
+            paragraphs: n
+                .body
+                .split("\n\n")
+                .map(|p| p.trim().to_owned())
+                .filter(|p| !p.is_empty())
+                .collect(),
+            n,
+        }
+    }
+}
+
+async fn names(state: &AppState) -> Result<(Vec<(i64, String)>, Vec<(i64, String)>), AppError> {
+    let villages = state
+        .store
+        .villages()
+        .await?
+        .into_iter()
+        .map(|v| (v.id, v.name))
+        .collect();
+    let projects = state
+        .store
+        .projects()
+        .await?
+        .into_iter()
+        .map(|p| (p.id, p.name))
+        .collect();
+    Ok((villages, projects))
+}
+
+async fn viewable(state: &AppState, ctx: &Ctx, id: i64) -> Result<Notice, AppError> {
+    let notice = state
+        .store
+        .notice(id)
+        .await?
+        .ok_or_else(AppError::not_found)?;
+    if !visible(&notice, ctx.user.as_ref(), Utc::now()) {
+        return Err(AppError::not_found());
+    }
+    Ok(notice)
+}
+
+/// The list's filters.
+#[derive(Debug, Default, Deserialize)]
+pub struct ListQuery {
+    village: Option<String>,
+    project: Option<String>,
+    kind: Option<String>,
+    page: Option<String>,
+}
+
+fn opt_id(value: Option<&str>, name: &str) -> Result<Option<i64>, AppError> {
+    match value.map(str::trim).filter(|v| !v.is_empty()) {
+        None => Ok(None),
+        Some(v) => v
+            .parse()
+            .map(Some)
+            .map_err(|_| AppError::invalid_param(name)),
+    }
+}
+
+/// A notice query from the list's filters: published ones only, unless a cadre asks.
+pub fn notice_query(
+    ctx: &Ctx,
+    village: Option<&str>,
+    project: Option<&str>,
+    kind: Option<&str>,
+    page: Option<&str>,
+    per_page: u32,
+) -> Result<NoticeQuery, AppError> {
+    let kind = match kind.map(str::trim).filter(|k| !k.is_empty()) {
+        None => None,
+        Some(k) => Some(NoticeKind::parse(k).ok_or_else(|| AppError::invalid_param("kind"))?),
+    };
+    let page = opt_id(page, "page")?.unwrap_or(1);
+    if !(1..=100_000).contains(&page) {
+        return Err(AppError::invalid_param("page"));
+    }
+    let cadre = ctx.user.as_ref().is_some_and(|u| u.role.is_cadre());
+    Ok(NoticeQuery {
+        published_by: (!cadre).then(Utc::now),
+        village_id: opt_id(village, "village")?,
+        project_id: opt_id(project, "project")?,
+        kind,
+        page: page as u32,
+        per_page,
+    })
+}
+
+#[derive(Template)]
+#[template(path = "notices.html")]
+struct ListPage {
+    c: Chrome,
+    notices: Vec<NoticeView>,
+    page: u32,
+    pages: i64,
+    may_publish: bool,
+    villages: Vec<(i64, String)>,
+    projects: Vec<(i64, String)>,
+    kinds: Vec<(&'static str, String)>,
+    filter: ListFilter,
+}
+
+/// The filters as chosen, for the form and the pager's links.
+#[derive(Default)]
+struct ListFilter {
+    village: Option<i64>,
+    project: Option<i64>,
+    kind: String,
+}
+
+impl ListFilter {
+    fn village_is(&self, id: &i64) -> bool {
+        self.village == Some(*id)
+    }
+
+    fn project_is(&self, id: &i64) -> bool {
+        self.project == Some(*id)
+    }
+
+    fn link(&self, page: u32) -> String {
+        let mut q = format!("/notices?page={page}");
+        if let Some(v) = self.village {
+            q.push_str(&format!("&village={v}"));
+        }
+        if let Some(p) = self.project {
+            q.push_str(&format!("&project={p}"));
+        }
+        if !self.kind.is_empty() {
+            q.push_str(&format!("&kind={}", self.kind));
+        }
+        q
+    }
+}
+
+/// `GET /notices`: anyone.
+pub async fn list(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    Query(q): Query<ListQuery>,
+) -> Result<Response, AppError> {
+    let query = notice_query(
+        &ctx,
+        q.village.as_deref(),
+        q.project.as_deref(),
+        q.kind.as_deref(),
+        q.page.as_deref(),
+        20,
+    )?;
+    let found = state.store.notices(&query).await?;
+    let (villages, projects) = names(&state).await?;
+    let c = Chrome::new(&ctx, "notice.list_title");
+    let notices = found
+        .notices
+        .into_iter()
+        .map(|n| NoticeView::new(n, c.catalog, &villages, &projects))
+        .collect();
+    let kinds = NoticeKind::ALL
+        .iter()
+        .map(|k| {
+            (
+                k.code(),
+                c.t(&format!("notice.kind.{}", k.code())).to_owned(),
+            )
+        })
+        .collect();
+    render(&ListPage {
+        may_publish: ctx
+            .user
+            .as_ref()
+            .is_some_and(|u| PUBLISHERS.contains(&u.role)),
+        page: query.page,
+        pages: ((found.total + 19) / 20).max(1),
+        filter: ListFilter {
+            village: query.village_id,
+            project: query.project_id,
+            kind: query.kind.map(|k| k.code().to_owned()).unwrap_or_default(),
+        },
+        notices,
+        villages,
+        projects,
+        kinds,
+        c,
+    })
+}
+
+#[derive(Template)]
+#[template(path = "notice.html")]
+struct ShowPage {
+    c: Chrome,
+    v: NoticeView,
+    attachments: Vec<NoticeAttachment>,
+    informed: Option<String>,
+    may_publish: bool,
+    may_object: bool,
+    on_behalf: bool,
+    objections: Vec<(i64, String, String)>,
+    message: Option<String>,
+}
+
+/// `GET /notices/{id}`: anyone once published. A signed-in member of a household the notice
+/// addresses is recorded as informed by reading it.
+pub async fn show(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    Path(id): Path<i64>,
+) -> Result<Response, AppError> {
+    show_page(&state, &ctx, id, None).await
+}
+
+async fn show_page(
+    state: &AppState,
+    ctx: &Ctx,
+    id: i64,
+    message: Option<String>,
+) -> Result<Response, AppError> {
+    let notice = viewable(state, ctx, id).await?;
+    let now = Utc::now();
+    let mut informed = None;
+    if let Some(u) = ctx.user.as_ref().filter(|u| u.role == Role::Resident) {
+        if let Some(h) = u.household_id {
+            if notice.publish_at <= now && addresses(state, &notice, h).await? {
+                state
+                    .store
+                    .mark_informed(&u.username, id, h, InformedHow::Read, u.id, now)
+                    .await?;
+            }
+            informed = state.store.informed(id, h).await?;
+        }
+    }
+    let c = Chrome::new(ctx, "notice.title");
+    let informed = informed.map(|i| {
+        c.catalog.format(
+            &format!("notice.informed_{}", i.how.code()),
+            &[("at", yongxin_domain::time::display_local(i.at))],
+        )
+    });
+    let staff = ctx.user.as_ref().is_some_and(|u| u.role.is_cadre());
+    let objections = if staff {
+        state
+            .store
+            .objections(id)
+            .await?
+            .into_iter()
+            .map(|a| {
+                let status = c
+                    .t(&format!("appeal.status.{}", a.status.code()))
+                    .to_owned();
+                (a.id, a.number, status)
+            })
+            .collect()
+    } else {
+        Vec::new()
+    };
+    let (villages, projects) = names(state).await?;
+    let mut c = c;
+    c.title = notice.title.clone();
+    let v = NoticeView::new(notice, c.catalog, &villages, &projects);
+    render(&ShowPage {
+        attachments: state.store.notice_attachments(id).await?,
+        informed,
+        may_publish: ctx
+            .user
+            .as_ref()
+            .is_some_and(|u| PUBLISHERS.contains(&u.role)),
+        may_object: v.objections_open && ctx.user.is_some(),
+        on_behalf: staff,
+        objections,
+        message,
+        v,
+        c,
+    })
+}
+
+/// Whether a notice addresses a household (by its village).
+async fn addresses(state: &AppState, notice: &Notice, household_id: i64) -> Result<bool, AppError> {
+    let village = state
+        .store
+        .household(household_id)
+        .await?
+        .summary
+        .village_id;
+    Ok(match notice.scope {
+        ScopeKind::Subdistrict => true,
+        ScopeKind::Villages => notice.village_ids.contains(&village),
+        ScopeKind::Project => state
+            .store
+            .projects()
+            .await?
+            .iter()
+            .any(|p| Some(p.id) == notice.project_id && p.village_ids.contains(&village)),
+    })
+}
+
+#[derive(Template)]
+#[template(path = "notice_form.html")]
+struct FormPage {
+    c: Chrome,
+    correcting: Option<i64>,
+    form: DraftForm,
+    villages: Vec<(i64, String)>,
+    projects: Vec<(i64, String)>,
+    kinds: Vec<(&'static str, String)>,
+    error: Option<String>,
+}
+
+/// A notice form as posted (also the correction form, which uses title, body and reason).
+#[derive(Debug, Default, Clone, Deserialize)]
+pub struct DraftForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    kind: String,
+    #[serde(default)]
+    scope: String,
+    #[serde(default)]
+    villages: Vec<String>,
+    #[serde(default)]
+    project: String,
+    #[serde(default)]
+    title: String,
+    #[serde(default)]
+    body: String,
+    #[serde(default)]
+    publish_at: String,
+    #[serde(default)]
+    end_at: String,
+    #[serde(default)]
+    objections_until: String,
+    #[serde(default)]
+    reason: String,
+}
+
+impl DraftForm {
+    fn has_village(&self, id: &i64) -> bool {
+        self.villages.iter().any(|v| v.trim() == id.to_string())
+    }
+}
+
+/// A local (Asia/Shanghai) time from a form's `datetime-local` field; empty is none.
+pub fn local_time(value: &str, field: &str) -> Result<Option<DateTime<Utc>>, AppError> {
+    let value = value.trim();
+    if value.is_empty() {
+        return Ok(None);
+    }
+    let naive = NaiveDateTime::parse_from_str(value, "%Y-%m-%dT%H:%M")
+        .or_else(|_| NaiveDateTime::parse_from_str(value, "%Y-%m-%dT%H:%M:%S"))
+        .or_else(|_| NaiveDateTime::parse_from_str(value, "%Y-%m-%d %H:%M"))
+        .map_err(|_| AppError::invalid_param(field))?;
+    naive
+        .and_local_timezone(yongxin_domain::time::shanghai())
+        .single()
+        .map(|t| Some(t.with_timezone(&Utc)))
+        .ok_or_else(|| AppError::invalid_param(field))
+}
+
+impl DraftForm {
+    fn draft(&self) -> Result<NoticeDraft, AppError> {
+        let kind = NoticeKind::parse(&self.kind).ok_or_else(|| AppError::invalid_param("kind"))?;
+        let scope =
+            ScopeKind::parse(&self.scope).ok_or_else(|| AppError::invalid_param("scope"))?;
+        let village_ids = self
+            .villages
+            .iter()
+            .filter(|v| !v.trim().is_empty())
+            .map(|v| {
+                v.trim()
+                    .parse()
+                    .map_err(|_| AppError::invalid_param("villages"))
+            })
+            .collect::<Result<Vec<i64>, _>>()?;
+        Ok(NoticeDraft {
+            kind,
+            scope,
+            village_ids,
+            project_id: opt_id(Some(&self.project), "project")?,
+            title: self.title.clone(),
+            body: self.body.clone(),
+            publish_at: local_time(&self.publish_at, "publish_at")?.unwrap_or_else(Utc::now),
+            end_at: local_time(&self.end_at, "end_at")?,
+            objections_until: local_time(&self.objections_until, "objections_until")?,
+        })
+    }
+}
+
+async fn form_page(
+    state: &AppState,
+    ctx: &Ctx,
+    correcting: Option<i64>,
+    form: DraftForm,
+    error: Option<String>,
+) -> Result<Response, AppError> {
+    let (villages, projects) = names(state).await?;
+    let c = Chrome::new(
+        ctx,
+        if correcting.is_some() {
+            "notice.correct_title"
+        } else {
+            "notice.new_title"
+        },
+    );
+    let kinds = NoticeKind::ALL
+        .iter()
+        .map(|k| {
+            (
+                k.code(),
+                c.t(&format!("notice.kind.{}", k.code())).to_owned(),
+            )
+        })
+        .collect();
+    let mut response = render(&FormPage {
+        c,
+        correcting,
+        form,
+        villages,
+        projects,
+        kinds,
+        error: error.clone(),
+    })?;
+    if error.is_some() {
+        *response.status_mut() = axum::http::StatusCode::BAD_REQUEST;
+    }
+    Ok(response)
+}
+
+/// `GET /notices/new`: publishers.
+pub async fn new_notice(State(state): State<AppState>, ctx: Ctx) -> Result<Response, AppError> {
+    ctx.require(PUBLISHERS)?;
+    let form = DraftForm {
+        kind: "policy".into(),
+        scope: "subdistrict".into(),
+        ..DraftForm::default()
+    };
+    form_page(&state, &ctx, None, form, None).await
+}
+
+/// `POST /notices`: publishers.
+pub async fn create(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    Form(form): Form<Vec<(String, String)>>,
+) -> Result<Response, AppError> {
+    let user = ctx.require(PUBLISHERS)?.clone();
+    let form = draft_form(form);
+    ctx.check_csrf(&form.csrf)?;
+    let c = ctx.lang.catalog();
+    let draft = match form
+        .draft()
+        .and_then(|d| d.checked().map_err(|e| notice_error(&e, c)))
+    {
+        Ok(d) => d,
+        Err(e) => return form_page(&state, &ctx, None, form, Some(e.message(c))).await,
+    };
+    let notice = state.store.create_notice(&user.username, draft).await?;
+    Ok(Redirect::to(&format!("/notices/{}", notice.id)).into_response())
+}
+
+/// A form's pairs as a [`DraftForm`] (the village boxes repeat).
+fn draft_form(pairs: Vec<(String, String)>) -> DraftForm {
+    let mut f = DraftForm::default();
+    for (k, v) in pairs {
+        match k.as_str() {
+            "csrf" => f.csrf = v,
+            "kind" => f.kind = v,
+            "scope" => f.scope = v,
+            "villages" => f.villages.push(v),
+            "project" => f.project = v,
+            "title" => f.title = v,
+            "body" => f.body = v,
+            "publish_at" => f.publish_at = v,
+            "end_at" => f.end_at = v,
+            "objections_until" => f.objections_until = v,
+            "reason" => f.reason = v,
+            _ => {}
+        }
+    }
+    f
+}
+
+/// `GET /notices/{id}/correct`: publishers.
+pub async fn correct_form(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    Path(id): Path<i64>,
+) -> Result<Response, AppError> {
+    ctx.require(PUBLISHERS)?;
+    let n = viewable(&state, &ctx, id).await?;
+    let form = DraftForm {
+        title: n.title,
+        body: n.body,
+        ..DraftForm::default()
+    };
+    form_page(&state, &ctx, Some(id), form, None).await
+}
+
+/// `POST /notices/{id}/correct`: publishers; a new version with the reason, the old kept.
+pub async fn correct(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    Path(id): Path<i64>,
+    Form(form): Form<Vec<(String, String)>>,
+) -> Result<Response, AppError> {
+    let user = ctx.require(PUBLISHERS)?.clone();
+    let form = draft_form(form);
+    ctx.check_csrf(&form.csrf)?;
+    viewable(&state, &ctx, id).await?;
+    let c = ctx.lang.catalog();
+    let checked = checked_text("title", &form.title, MAX_TITLE_CHARS)
+        .and_then(|t| Ok((t, checked_text("body", &form.body, MAX_BODY_CHARS)?)))
+        .and_then(|(t, b)| {
+            Ok((
+                t,
+                b,
+                checked_text("reason", &form.reason, MAX_REASON_CHARS)?,
+            ))
+        });
+    let (title, body, reason) = match checked {
+        Ok(v) => v,
+        Err(e) => {
+            let message = notice_error(&e, c).message(c);
+            return form_page(&state, &ctx, Some(id), form, Some(message)).await;
+        }
+    };
+    state
+        .store
+        .correct_notice(&user.username, id, &title, &body, &reason)
+        .await?;
+    Ok(Redirect::to(&format!("/notices/{id}/history")).into_response())
+}
+
+#[derive(Template)]
+#[template(path = "notice_history.html")]
+struct HistoryPage {
+    c: Chrome,
+    id: i64,
+    versions: Vec<VersionView>,
+}
+
+struct VersionView {
+    version: i64,
+    title: String,
+    author: String,
+    at: String,
+    reason: Option<String>,
+    title_changed: Option<String>,
+    diff: Vec<(&'static str, String)>,
+}
+
+/// `GET /notices/{id}/history`: whoever sees the notice; every version, each with what it
+/// changed.
+pub async fn history(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    Path(id): Path<i64>,
+) -> Result<Response, AppError> {
+    let notice = viewable(&state, &ctx, id).await?;
+    let versions = state.store.notice_versions(id).await?;
+    let mut views = Vec::with_capacity(versions.len());
+    let mut previous: Option<&yongxin_store::NoticeVersion> = None;
+    for v in &versions {
+        let diff = line_diff(previous.map_or("", |p| p.body.as_str()), &v.body)
+            .into_iter()
+            .map(|l| match l {
+                DiffLine::Same(s) => ("same", s),
+                DiffLine::Removed(s) => ("removed", s),
+                DiffLine::Added(s) => ("added", s),
+            })
+            .collect();
+        views.push(VersionView {
+            version: v.version,
+            title: v.title.clone(),
+            author: v.author.clone(),
+            at: yongxin_domain::time::display_local(v.at),
+            reason: v.reason.clone(),
+            title_changed: previous
+                .filter(|p| p.title != v.title)
+                .map(|p| p.title.clone()),
+            diff,
+        });
+        previous = Some(v);
+    }
+    views.reverse();
+    let mut c = Chrome::new(&ctx, "notice.history_title");
+    c.title = format!("{} · {}", notice.title, c.title);
+    render(&HistoryPage {
+        c,
+        id,
+        versions: views,
+    })
+}
+
+/// `POST /notices/{id}/attachments`: publishers; a PDF, image or .xlsx, told by its content.
+pub async fn attach(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    Path(id): Path<i64>,
+    form: FormWithFiles,
+) -> Result<Response, AppError> {
+    let user = ctx.require(PUBLISHERS)?.clone();
+    ctx.check_csrf(&form.get("csrf").unwrap_or_default())?;
+    viewable(&state, &ctx, id).await?;
+    let c = ctx.lang.catalog();
+    let Some((_, file_name, bytes)) = form.files.into_iter().find(|(f, _, _)| f == "file") else {
+        return Err(AppError::bad_request(c.t("notice.error.no_file")));
+    };
+    let max = state.settings.attachment_max_bytes;
+    if bytes.len() > max {
+        return Err(AppError::bad_request(c.format(
+            "notice.error.file_too_large",
+            &[("max", (max / (1024 * 1024)).to_string())],
+        )));
+    }
+    let kind = AttachmentKind::sniff(&bytes)
+        .ok_or_else(|| AppError::bad_request(c.t("notice.error.file_kind")))?;
+    state
+        .store
+        .add_notice_attachment(
+            &user.username,
+            id,
+            NewAttachment {
+                token: crate::auth::random_token()[..32].to_owned(),
+                name: attachment_name(&file_name, kind),
+                content_type: kind.content_type().to_owned(),
+                bytes,
+            },
+        )
+        .await?;
+    Ok(Redirect::to(&format!("/notices/{id}")).into_response())
+}
+
+/// `GET /notices/{id}/files/{token}`: whoever sees the notice.
+pub async fn file(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    Path((id, token)): Path<(i64, String)>,
+) -> Result<Response, AppError> {
+    viewable(&state, &ctx, id).await?;
+    let (a, bytes) = state
+        .store
+        .notice_attachment(id, &token)
+        .await?
+        .ok_or_else(AppError::not_found)?;
+    // Images are shown in the page; documents are downloaded under their name.
+    let disposition = if a.content_type.starts_with("image/") {
+        "inline"
+    } else {
+        "attachment"
+    };
+    let encoded = crate::context::percent_encode(&a.name);
+    Ok((
+        [
+            (header::CONTENT_TYPE, a.content_type),
+            (
+                header::CONTENT_DISPOSITION,
+                format!("{disposition}; filename*=UTF-8''{encoded}"),
+            ),
+            (header::X_CONTENT_TYPE_OPTIONS, "nosniff".to_owned()),
+            (header::CACHE_CONTROL, "private, max-age=3600".to_owned()),
+        ],
+        bytes,
+    )
+        .into_response())
+}
+
+/// An objection as posted.
+#[derive(Debug, Default, Deserialize)]
+pub struct ObjectionForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    reason: String,
+    household_id: Option<String>,
+    contact_name: Option<String>,
+    contact_phone: Option<String>,
+}
+
+/// What an objection carries, from the page or the API.
+pub struct ObjectionInput {
+    /// Why.
+    pub reason: String,
+    /// The household (staff filing on its behalf).
+    pub household_id: Option<i64>,
+    /// Who to call back (staff filing on someone's behalf, or a resident with another number).
+    pub contact_name: Option<String>,
+    /// Their phone.
+    pub contact_phone: Option<String>,
+}
+
+/// Files an objection to a 公示 as an appeal linked to it: a resident for their own household, a
+/// cadre on a household's behalf (recorded as the cadre).
+pub async fn object(
+    state: &AppState,
+    ctx: &Ctx,
+    id: i64,
+    input: ObjectionInput,
+) -> Result<yongxin_store::Appeal, AppError> {
+    let user = ctx.user()?.clone();
+    let notice = viewable(state, ctx, id).await?;
+    let c = ctx.lang.catalog();
+    let reason =
+        checked_text("reason", &input.reason, MAX_REASON_CHARS).map_err(|e| notice_error(&e, c))?;
+    objections_open(
+        notice.kind,
+        notice.publish_at,
+        notice.objections_until,
+        Utc::now(),
+    )
+    .map_err(|e| notice_error(&e, c))?;
+    if user.role.is_cadre() {
+        let h = input
+            .household_id
+            .ok_or_else(|| AppError::bad_request(c.t("notice.error.household_required")))?;
+        crate::pages::registry::household_in_scope(state, &user, h).await?;
+    }
+    let category = objection_category(state).await?;
+    let intake = IntakeInput {
+        category: category.code.clone(),
+        channel: Some(
+            if user.role.is_cadre() {
+                "walk_in"
+            } else {
+                "web"
+            }
+            .into(),
+        ),
+        title: Some(
+            c.format("notice.objection_title", &[("title", notice.title.clone())])
+                .chars()
+                .take(100)
+                .collect(),
+        ),
+        description: reason,
+        household_id: input.household_id,
+        contact_name: input.contact_name,
+        contact_phone: input.contact_phone,
+        ..IntakeInput::default()
+    };
+    let (actor, appeal, _) = prepare_intake(
+        state,
+        ctx,
+        intake,
+        yongxin_domain::appeal::Channel::Web,
+        Some(category),
+    )
+    .await?;
+    let appeal = state
+        .store
+        .create_objection(&actor, id, appeal)
+        .await?
+        .map_err(|e| notice_error(&e, c))?;
+    state.nudge_search();
+    Ok(appeal)
+}
+
+/// The objection category, stored (inactive, so the intake form does not offer it) the first
+/// time an objection is filed.
+async fn objection_category(
+    state: &AppState,
+) -> Result<yongxin_domain::catalogue::Category, AppError> {
+    use yongxin_domain::catalogue::{objection_category, OBJECTION_CATEGORY};
+    let categories = state.categories().await?;
+    if let Some((cat, _)) = categories
+        .iter()
+        .find(|(c, _)| c.code == OBJECTION_CATEGORY)
+    {
+        return Ok(cat.clone());
+    }
+    let cat = objection_category();
+    state
+        .store
+        .save_category("system", &cat, categories.len() as i64 + 1000, false)
+        .await?;
+    state.forget_catalogue();
+    Ok(cat)
+}
+
+/// `POST /notices/{id}/objections`: signed-in residents and cadres, while the window is open.
+pub async fn create_objection(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    Path(id): Path<i64>,
+    Form(f): Form<ObjectionForm>,
+) -> Result<Response, AppError> {
+    ctx.user()?;
+    ctx.check_csrf(&f.csrf)?;
+    let household_id = opt_id(f.household_id.as_deref(), "household_id")?;
+    let given = |v: Option<String>| v.filter(|s| !s.trim().is_empty());
+    let appeal = object(
+        &state,
+        &ctx,
+        id,
+        ObjectionInput {
+            reason: f.reason,
+            household_id,
+            contact_name: given(f.contact_name),
+            contact_phone: given(f.contact_phone),
+        },
+    )
+    .await?;
+    let c = ctx.lang.catalog();
+    let message = c.format("notice.objection_filed", &[("number", appeal.number)]);
+    show_page(&state, &ctx, id, Some(message)).await
+}
+
+#[derive(Template)]
+#[template(path = "notice_coverage.html")]
+struct CoveragePage {
+    c: Chrome,
+    id: i64,
+    rows: Vec<CoverageRow>,
+    total: (i64, i64),
+    uninformed: Vec<HouseholdSummary>,
+    uninformed_total: i64,
+    page: u32,
+    pages: i64,
+}
+
+/// The coverage query.
+#[derive(Debug, Default, Deserialize)]
+pub struct CoverageQuery {
+    page: Option<String>,
+}
+
+/// What of the registry a cadre's coverage lists reach: a village, some grids, or everything.
+fn coverage_reach(user: &User) -> Result<(Option<i64>, Option<Vec<i64>>), AppError> {
+    match user.scope() {
+        Scope::Subdistrict => Ok((None, None)),
+        Scope::Village(v) => Ok((Some(v), None)),
+        Scope::Grids(g) => Ok((None, Some(g))),
+        Scope::Household(_) | Scope::Nothing => Err(AppError::forbidden()),
+    }
+}
+
+/// `GET /notices/{id}/coverage`: cadres; informed households per grid of their reach, and the
+/// households still to inform (宣传到户).
+pub async fn coverage(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    Path(id): Path<i64>,
+    Query(q): Query<CoverageQuery>,
+) -> Result<Response, AppError> {
+    let user = ctx.cadre()?.clone();
+    let notice = viewable(&state, &ctx, id).await?;
+    let (village, grids) = coverage_reach(&user)?;
+    let rows: Vec<CoverageRow> = state
+        .store
+        .notice_coverage(id)
+        .await?
+        .into_iter()
+        .filter(|r| {
+            village.is_none_or(|v| v == r.village_id)
+                && grids.as_ref().is_none_or(|g| g.contains(&r.grid_id))
+        })
+        .collect();
+    let total = rows
+        .iter()
+        .fold((0, 0), |(h, i), r| (h + r.households, i + r.informed));
+    let page = opt_id(q.page.as_deref(), "page")?
+        .unwrap_or(1)
+        .clamp(1, 100_000) as u32;
+    let uninformed = state
+        .store
+        .uninformed_households(id, village, grids, page, 50)
+        .await?;
+    let mut c = Chrome::new(&ctx, "notice.coverage_title");
+    c.title = format!("{} · {}", notice.title, c.title);
+    render(&CoveragePage {
+        c,
+        id,
+        rows,
+        total,
+        pages: ((uninformed.total + 49) / 50).max(1),
+        uninformed_total: uninformed.total,
+        uninformed: uninformed.households,
+        page,
+    })
+}
+
+/// A cadre's confirmation that a household was told in person.
+#[derive(Debug, Deserialize)]
+pub struct ConfirmForm {
+    csrf: String,
+    household_id: String,
+}
+
+/// `POST /notices/{id}/informed`: cadres, for households in their scope that the notice
+/// addresses.
+pub async fn confirm_informed(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    Path(id): Path<i64>,
+    Form(f): Form<ConfirmForm>,
+) -> Result<Response, AppError> {
+    let user = ctx.cadre()?.clone();
+    ctx.check_csrf(&f.csrf)?;
+    let household_id: i64 = f
+        .household_id
+        .trim()
+        .parse()
+        .map_err(|_| AppError::invalid_param("household_id"))?;
+    confirm(&state, &ctx, &user, id, household_id).await?;
+    Ok(Redirect::to(&format!("/notices/{id}/coverage")).into_response())
+}
+
+/// Records a cadre's in-person confirmation; answers whether it was news.
+pub async fn confirm(
+    state: &AppState,
+    ctx: &Ctx,
+    user: &User,
+    id: i64,
+    household_id: i64,
+) -> Result<bool, AppError> {
+    let notice = viewable(state, ctx, id).await?;
+    crate::pages::registry::household_in_scope(state, user, household_id).await?;
+    if !addresses(state, &notice, household_id).await? {
+        return Err(AppError::bad_request(
+            ctx.lang.catalog().t("notice.error.not_addressed"),
+        ));
+    }
+    Ok(state
+        .store
+        .mark_informed(
+            &user.username,
+            id,
+            household_id,
+            InformedHow::Confirmed,
+            user.id,
+            Utc::now(),
+        )
+        .await?)
+}
+
+/// The feed's filters.
+#[derive(Debug, Default, Deserialize)]
+pub struct FeedQuery {
+    village: Option<String>,
+    project: Option<String>,
+}
+
+/// `GET /notices.atom`: the 50 latest published notices, optionally of one village's or
+/// project's scope, as an Atom feed.
+pub async fn feed(
+    State(state): State<AppState>,
+    headers: axum::http::HeaderMap,
+    Query(q): Query<FeedQuery>,
+) -> Result<Response, AppError> {
+    let query = NoticeQuery {
+        published_by: Some(Utc::now()),
+        village_id: opt_id(q.village.as_deref(), "village")?,
+        project_id: opt_id(q.project.as_deref(), "project")?,
+        kind: None,
+        page: 1,
+        per_page: 50,
+    };
+    let found = state.store.notices(&query).await?;
+    let host = headers
+        .get(header::HOST)
+        .and_then(|h| h.to_str().ok())
+        .filter(|h| {
+            h.chars()
+                .all(|c| c.is_ascii_alphanumeric() || ".:-[]".contains(c))
+        })
+        .unwrap_or("localhost");
+    let base = format!("http://{host}");
+    let updated = found
+        .notices
+        .iter()
+        .map(|n| n.updated_at.max(n.publish_at))
+        .max()
+        .unwrap_or_else(Utc::now);
+    let mut xml = String::from("<?xml version=\"1.0\" encoding=\"utf-8\"?>\n<feed xmlns=\"http://www.w3.org/2005/Atom\">\n");
+    xml.push_str(&format!(
+        "<title>{}</title>\n<id>urn:yongxin:notices:{}:{}</id>\n<link rel=\"self\" href=\"{base}/notices.atom\"/>\n<updated>{}</updated>\n",
+        escape("用心 · 公告公示"),
+        query.village_id.map_or_else(|| "all".into(), |v| format!("village-{v}")),
+        query.project_id.map_or_else(|| "all".into(), |p| format!("project-{p}")),
+        updated.to_rfc3339()
+    ));
+    for n in &found.notices {
+        xml.push_str(&format!(
+            "<entry>\n<title>{}</title>\n<id>urn:yongxin:notice:{}</id>\n<link href=\"{base}/notices/{}\"/>\n<published>{}</published>\n<updated>{}</updated>\n<author><name>{}</name></author>\n<category term=\"{}\"/>\n<content type=\"text\">{}</content>\n</entry>\n",
+            escape(&n.title),
+            n.id,
+            n.id,
+            n.publish_at.to_rfc3339(),
+            n.updated_at.max(n.publish_at).to_rfc3339(),
+            escape(&n.created_by),
+            n.kind.code(),
+            escape(&n.body),
+        ));
+    }
+    xml.push_str("</feed>\n");
+    Ok((
+        [(header::CONTENT_TYPE, "application/atom+xml; charset=utf-8")],
+        xml,
+    )
+        .into_response())
+}
+
+/// Escapes text for XML.
+fn escape(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    crate::open311::escape(s, &mut out);
+    out
+}
