@@ -83,6 +83,24 @@ fn push_notice_households(qb: &mut QueryBuilder<'static, Db>, notice: &Notice) {
     };
 }
 
+/// Restricts a household query to the grids of the villages a notice addresses (the grid index
+/// then serves it).
+fn push_notice_grids(qb: &mut QueryBuilder<'static, Db>, notice: &Notice) {
+    match notice.scope {
+        ScopeKind::Subdistrict => {}
+        ScopeKind::Villages => {
+            qb.push(" AND h.grid_id IN (SELECT g.id FROM grids g JOIN notice_villages nv ON nv.village_id = g.village_id WHERE nv.notice_id = ")
+                .push_bind(notice.id)
+                .push(")");
+        }
+        ScopeKind::Project => {
+            qb.push(" AND h.grid_id IN (SELECT g.id FROM grids g JOIN project_villages pv ON pv.village_id = g.village_id WHERE pv.project_id = ")
+                .push_bind(notice.project_id.unwrap_or_default())
+                .push(")");
+        }
+    }
+}
+
 impl StoreImpl {
     async fn notice_or_not_found(&self, id: i64) -> StoreResult<Notice> {
         self.notice(id).await?.ok_or_else(|| StoreError::NotFound { what: format!("notice {id}") })
@@ -391,53 +409,60 @@ impl NoticeStore for StoreImpl {
 
     async fn notice_coverage(&self, notice_id: i64) -> StoreResult<Vec<CoverageRow>> {
         let notice = self.notice_or_not_found(notice_id).await?;
-        let mut qb = QueryBuilder::<Db>::new(
-            "SELECT h.village_id, v.name AS village_name, h.grid_id, g.name AS grid_name, COUNT(*) AS households, COUNT(i.household_id) AS informed \
-             FROM households h JOIN villages v ON v.id = h.village_id JOIN grids g ON g.id = h.grid_id \
-             LEFT JOIN notice_informed i ON i.notice_id = ",
-        );
-        qb.push_bind(notice_id).push(" AND i.household_id = h.id");
-        push_notice_households(&mut qb, &notice);
-        qb.push(" GROUP BY h.village_id, v.name, v.code, h.grid_id, g.name, g.code ORDER BY v.code, g.code");
-        let rows = qb.build().fetch_all(&self.pool).await.db()?;
-        rows.iter()
-            .map(|r| {
-                Ok(CoverageRow {
-                    village_id: r.try_get("village_id").db()?,
-                    village_name: r.try_get("village_name").db()?,
-                    grid_id: r.try_get("grid_id").db()?,
-                    grid_name: r.try_get("grid_name").db()?,
-                    households: r.try_get("households").db()?,
-                    informed: r.try_get("informed").db()?,
-                })
-            })
-            .collect()
+        // Counted per grid in two passes that indexes serve — the households by the grid index,
+        // the informed by the notice's key — rather than one join of every household with the
+        // informed, grouped by names.
+        let mut households = QueryBuilder::<Db>::new("SELECT h.grid_id, COUNT(*) AS n FROM households h WHERE 1 = 1");
+        push_notice_grids(&mut households, &notice);
+        households.push(" GROUP BY h.grid_id");
+        let mut informed = QueryBuilder::<Db>::new("SELECT h.grid_id, COUNT(*) AS n FROM notice_informed i JOIN households h ON h.id = i.household_id WHERE i.notice_id = ");
+        informed.push_bind(notice_id);
+        push_notice_grids(&mut informed, &notice);
+        informed.push(" GROUP BY h.grid_id");
+        let count = |rows: Vec<DbRow>| -> StoreResult<HashMap<i64, i64>> { rows.iter().map(|r| Ok((r.try_get("grid_id").db()?, r.try_get("n").db()?))).collect() };
+        let households = count(households.build().fetch_all(&self.pool).await.db()?)?;
+        let informed = count(informed.build().fetch_all(&self.pool).await.db()?)?;
+        let grids = sqlx::query("SELECT g.id, g.name, g.village_id, v.name AS village_name FROM grids g JOIN villages v ON v.id = g.village_id ORDER BY v.code, g.code")
+            .fetch_all(&self.pool)
+            .await
+            .db()?;
+        let mut rows = Vec::new();
+        for g in &grids {
+            let id: i64 = g.try_get("id").db()?;
+            if let Some(n) = households.get(&id) {
+                rows.push(CoverageRow {
+                    village_id: g.try_get("village_id").db()?,
+                    village_name: g.try_get("village_name").db()?,
+                    grid_id: id,
+                    grid_name: g.try_get("name").db()?,
+                    households: *n,
+                    informed: informed.get(&id).copied().unwrap_or(0),
+                });
+            }
+        }
+        Ok(rows)
     }
 
-    async fn uninformed_households(&self, notice_id: i64, village_id: Option<i64>, grid_ids: Option<Vec<i64>>, page: u32, per_page: u32) -> StoreResult<HouseholdPage> {
+    async fn uninformed_households(&self, notice_id: i64, village_id: Option<i64>, grid_ids: Option<Vec<i64>>, page: u32, per_page: u32) -> StoreResult<Vec<HouseholdSummary>> {
         let notice = self.notice_or_not_found(notice_id).await?;
-        let (households, total, page, per_page) = fetch_page(
-            &self.pool,
-            ("FROM households h", HOUSEHOLD_SELECT, "h.village_id, h.grid_id, h.key, h.id"),
-            move |qb| {
-                push_notice_households(qb, &notice);
-                qb.push(" AND NOT EXISTS (SELECT 1 FROM notice_informed i WHERE i.notice_id = ").push_bind(notice.id).push(" AND i.household_id = h.id)");
-                if let Some(v) = village_id {
-                    qb.push(" AND h.village_id = ").push_bind(v);
-                }
-                if let Some(grids) = &grid_ids {
-                    qb.push(" AND h.grid_id IN (NULL");
-                    for g in grids {
-                        qb.push(", ").push_bind(*g);
-                    }
-                    qb.push(")");
-                }
-            },
-            (i64::from(page), i64::from(per_page)),
-            household_from,
-        )
-        .await?;
-        Ok(HouseholdPage { households, total, page, per_page })
+        let mut qb = QueryBuilder::<Db>::new(HOUSEHOLD_SELECT);
+        push_notice_households(&mut qb, &notice);
+        qb.push(" AND NOT EXISTS (SELECT 1 FROM notice_informed i WHERE i.notice_id = ").push_bind(notice.id).push(" AND i.household_id = h.id)");
+        if let Some(v) = village_id {
+            qb.push(" AND h.village_id = ").push_bind(v);
+        }
+        if let Some(grids) = &grid_ids {
+            qb.push(" AND h.grid_id IN (NULL");
+            for g in grids {
+                qb.push(", ").push_bind(*g);
+            }
+            qb.push(")");
+        }
+        // In key order the households' unique index gives the page without sorting them all.
+        let per_page = i64::from(per_page.clamp(1, 500));
+        qb.push(" ORDER BY h.key LIMIT ").push_bind(per_page).push(" OFFSET ").push_bind((i64::from(page.max(1)) - 1) * per_page);
+        let rows = qb.build().fetch_all(&self.pool).await.db()?;
+        rows.iter().map(household_from).collect()
     }
 
     async fn create_objection(&self, actor: &str, notice_id: i64, mut a: NewAppeal) -> StoreResult<Result<Appeal, NoticeError>> {

@@ -291,3 +291,235 @@ pub async fn load_appeals(
     }
     Ok(stored)
 }
+
+/// Adds the four-village integration project (四村整合项目) and notices of every kind to the
+/// demo subdistrict already loaded: its resettlement policy (corrected once), a progress report,
+/// a 公示 of the household survey taking objections (some households have objected), an ended
+/// straw-burning notice and one scheduled for later; most of the project's households are
+/// informed of the policy, some by reading it, most by their grid cadre. Answers how many notices.
+pub async fn load_notices(
+    store: &dyn Store,
+    now: chrono::DateTime<chrono::Utc>,
+    calendar: &yongxin_domain::calendar::WorkingCalendar,
+) -> StoreResult<usize> {
+    use chrono::Duration;
+    use yongxin_domain::appeal::{Channel, Urgency};
+    use yongxin_domain::notice::{NoticeDraft, NoticeKind, ScopeKind};
+
+    let villages = store.villages().await?;
+    let project_villages: Vec<i64> = villages
+        .iter()
+        .filter(|v| v.kind == yongxin_domain::VillageKind::Village)
+        .take(4)
+        .map(|v| v.id)
+        .collect();
+    let project = store
+        .create_project(
+            DEMO_ACTOR,
+            crate::NewProject {
+                code: "four_villages".into(),
+                name: "四村整合项目".into(),
+                village_ids: project_villages.clone(),
+            },
+        )
+        .await?;
+    let draft = |kind, scope, title: &str, body: &str, publish: Duration, end: Option<Duration>| {
+        NoticeDraft {
+            kind,
+            scope,
+            village_ids: if scope == ScopeKind::Villages {
+                villages.last().map(|v| vec![v.id]).unwrap_or_default()
+            } else {
+                vec![]
+            },
+            project_id: (scope == ScopeKind::Project).then_some(project.id),
+            title: title.into(),
+            body: body.into(),
+            publish_at: now + publish,
+            end_at: end.map(|e| now + e),
+            objections_until: None,
+        }
+    };
+    let policy_text = "第一条 本政策适用于四村整合项目范围内东坞村、西坪村、南庄村、北岭村的在册农户。\n\n\
+        第二条 安置对象为2026年6月30日前在本户登记的户籍人口；在外就读学生、现役军人计入安置人口。\n\n\
+        第三条 安置面积按每人40平方米计算，可在应安置面积基础上优惠购买不超过15平方米。\n\n\
+        第四条 过渡费每人每月300元，自腾房之日起计至交房之日。\n\n\
+        第五条 在规定期限内签约并腾房的，给予提前签约奖励。";
+    let mut policy = draft(
+        NoticeKind::Policy,
+        ScopeKind::Project,
+        "四村整合项目拆迁安置政策",
+        policy_text,
+        -Duration::days(60),
+        None,
+    )
+    .checked()
+    .map_err(|e| StoreError::Internal(e.to_string()))?;
+    policy.body = policy.body.replace("每人每月300元", "每人每月250元");
+    let policy = store.create_notice(DEMO_ACTOR, policy).await?;
+    store
+        .correct_notice(
+            DEMO_ACTOR,
+            policy.id,
+            &policy.title,
+            policy_text,
+            "更正过渡费标准：经党工委会议研究，过渡费为每人每月300元",
+        )
+        .await?;
+    let drafts = [
+        draft(
+            NoticeKind::Progress,
+            ScopeKind::Subdistrict,
+            "四村整合项目进度通报（第三期）",
+            "截至本周，50名干部已完成四个村的入户征求意见，安置区选址和户型面积的意见已汇总。\n\n下一步将召开村两委会议、党员大会和村民代表会议审议。",
+            -Duration::days(10),
+            None,
+        ),
+        draft(
+            NoticeKind::Policy,
+            ScopeKind::Subdistrict,
+            "关于做好夏秋禁烧工作的通知",
+            "严禁在田间地头焚烧秸秆、垃圾。发现焚烧行为请拨打街道值班电话。",
+            -Duration::days(120),
+            Some(-Duration::days(30)),
+        ),
+        draft(
+            NoticeKind::Progress,
+            ScopeKind::Villages,
+            "社区道路维修进度",
+            "社区主干道将于下周开始分段维修，请居民注意绕行。",
+            Duration::days(2),
+            None,
+        ),
+    ];
+    let mut count = 1;
+    for d in drafts {
+        store
+            .create_notice(
+                DEMO_ACTOR,
+                d.checked()
+                    .map_err(|e| StoreError::Internal(e.to_string()))?,
+            )
+            .await?;
+        count += 1;
+    }
+    let mut survey = draft(
+        NoticeKind::Publication,
+        ScopeKind::Project,
+        "四村整合项目入户调查结果公示",
+        "现将四村整合项目各户人口、房屋面积入户调查结果予以公示（户主姓名以“某”代替）。\n\n\
+         对公示结果有异议的，请于公示期内在本页面提出，或向所在村网格员反映。",
+        -Duration::days(3),
+        Some(Duration::days(27)),
+    );
+    survey.objections_until = Some(now + Duration::days(4));
+    let survey = store
+        .create_notice(
+            DEMO_ACTOR,
+            survey
+                .checked()
+                .map_err(|e| StoreError::Internal(e.to_string()))?,
+        )
+        .await?;
+
+    // The project's households, and who informs them.
+    let mut households = Vec::new();
+    for v in &project_villages {
+        let mut page = 1;
+        loop {
+            let found = store
+                .search_households(&HouseholdQuery {
+                    scope: yongxin_domain::Scope::Subdistrict,
+                    village_id: Some(*v),
+                    grid_id: None,
+                    text: None,
+                    page,
+                    per_page: 500,
+                })
+                .await?;
+            let done = found.households.len() < 500;
+            households.extend(found.households);
+            if done {
+                break;
+            }
+            page += 1;
+        }
+    }
+    let users = store.users().await?;
+    let by = |name: &str| users.iter().find(|u| u.username == name).map(|u| u.id);
+    if let (Some(grid), Some(resident)) = (by("grid"), by("resident")) {
+        let resident_household = users
+            .iter()
+            .find(|u| u.username == "resident")
+            .and_then(|u| u.household_id);
+        // Seven in ten households informed of the policy: the demo resident's by reading it
+        // online, the others by the grid cadre in person.
+        let informed: Vec<_> = households
+            .iter()
+            .enumerate()
+            .filter(|(i, _)| i % 10 < 7)
+            .collect();
+        for chunk in informed.chunks(64) {
+            let marks = chunk.iter().map(|(i, h)| {
+                let (how, user) = if Some(h.id) == resident_household {
+                    (crate::InformedHow::Read, resident)
+                } else {
+                    (crate::InformedHow::Confirmed, grid)
+                };
+                store.mark_informed(
+                    DEMO_ACTOR,
+                    policy.id,
+                    h.id,
+                    how,
+                    user,
+                    now - Duration::days(50) + Duration::minutes(*i as i64),
+                )
+            });
+            for r in futures_util::future::join_all(marks).await {
+                r?;
+            }
+        }
+    }
+
+    // A few households object to the survey's results.
+    let category = yongxin_domain::catalogue::objection_category();
+    store
+        .save_category(DEMO_ACTOR, &category, 1000, false)
+        .await?;
+    let reasons = [
+        "我家户籍人口为5人，公示为4人，孙子今年3月出生已落户。",
+        "房屋面积测量漏算了东侧厢房约18平方米。",
+        "我家有一名在外就读的大学生，应计入安置人口。",
+    ];
+    for (h, reason) in households.iter().step_by(97).zip(reasons) {
+        let created_at = now - Duration::days(2) + Duration::hours(h.id % 24);
+        let due = category.deadlines(Urgency::Normal, created_at, calendar);
+        let appeal = crate::NewAppeal {
+            category: category.code.clone(),
+            urgency: Urgency::Normal,
+            channel: Channel::WalkIn,
+            title: format!("对《{}》的异议", survey.title),
+            description: reason.into(),
+            answers: Default::default(),
+            address: h.address.clone(),
+            latitude: None,
+            longitude: None,
+            village_id: Some(h.village_id),
+            grid_id: Some(h.grid_id),
+            household_id: Some(h.id),
+            resident_user_id: None,
+            contact_name: h.head_name.clone(),
+            contact_phone: h.head_phone.clone().unwrap_or_else(|| "13900000000".into()),
+            contact_email: None,
+            department: category.department.clone(),
+            created_at,
+            contact_due: due.contact_due,
+            resolution_due: due.resolution_due,
+        };
+        store
+            .create_objection("grid", survey.id, appeal)
+            .await?
+            .map_err(|e| StoreError::Internal(e.to_string()))?;
+    }
+    Ok(count + 1)
+}

@@ -388,8 +388,9 @@ pub trait NoticeStore: Send + Sync + 'static {
     async fn informed(&self, notice_id: i64, household_id: i64) -> StoreResult<Option<Informed>>;
     /// Households addressed and informed, per grid, in village and grid order.
     async fn notice_coverage(&self, notice_id: i64) -> StoreResult<Vec<CoverageRow>>;
-    /// Households addressed and not yet informed (宣传到户), optionally of one village or of
-    /// some grids, by village, grid and household key.
+    /// A page of the households addressed and not yet informed (宣传到户), optionally of one
+    /// village or of some grids, by household key. How many there are is the coverage's
+    /// households less its informed ones: not counted again here.
     async fn uninformed_households(
         &self,
         notice_id: i64,
@@ -397,7 +398,7 @@ pub trait NoticeStore: Send + Sync + 'static {
         grid_ids: Option<Vec<i64>>,
         page: u32,
         per_page: u32,
-    ) -> StoreResult<HouseholdPage>;
+    ) -> StoreResult<Vec<HouseholdSummary>>;
     /// Files an objection (异议) to a 公示 as an appeal linked to it, if its window is open at the
     /// appeal's time; checked in the same transaction as the filing.
     async fn create_objection(

@@ -957,6 +957,7 @@ pub async fn coverage(
         .store
         .uninformed_households(id, village, grids, page, 50)
         .await?;
+    let uninformed_total = total.0 - total.1;
     let mut c = Chrome::new(&ctx, "notice.coverage_title");
     c.title = format!("{} · {}", notice.title, c.title);
     render(&CoveragePage {
@@ -964,9 +965,9 @@ pub async fn coverage(
         id,
         rows,
         total,
-        pages: ((uninformed.total + 49) / 50).max(1),
-        uninformed_total: uninformed.total,
-        uninformed: uninformed.households,
+        pages: ((uninformed_total + 49) / 50).max(1),
+        uninformed_total,
+        uninformed,
         page,
     })
 }

@@ -96,6 +96,13 @@ pub async fn run(config: &Config, args: Args) -> anyhow::Result<ExitCode> {
             "yongxin: {stored} appeals of the past year added in {:.2} s",
             started.elapsed().as_secs_f64() - registry_secs
         );
+        let notices = yongxin_store::demo::load_notices(
+            &*store,
+            chrono::Utc::now(),
+            &yongxin_domain::calendar::WorkingCalendar::official(),
+        )
+        .await?;
+        println!("yongxin: the four-village project and {notices} notices added");
     } else {
         println!("yongxin: using the existing demo database ({url}); --fresh regenerates it");
     }

@@ -128,14 +128,16 @@ fn export_then_import_round_trips_and_bad_rosters_change_nothing() {
 
 #[test]
 fn audit_verify_names_the_first_tampered_entry() {
-    // 3,317 entries from the demo and 21 from the default catalogue.
+    // 3,317 entries from the registry, 21 from the default catalogue, and 1,302 from the
+    // project's notices (the project, five notices and a correction, 1,288 informed households,
+    // the objection category, three objections as two entries each).
     let dir = tempfile::tempdir().unwrap();
     let db = demo(dir.path());
     let out = yongxin(&db, &["audit", "verify"]);
     assert!(out.status.success());
     let stdout = text(&out.stdout);
     assert!(
-        stdout.contains("3338 entries") && stdout.contains("head hash: "),
+        stdout.contains("4640 entries") && stdout.contains("head hash: "),
         "{stdout}"
     );
 
@@ -370,13 +372,14 @@ fn search_reindex_rebuilds_the_index_and_refuses_one_in_use() {
     let out = yongxin(&db, &["search", "reindex"]);
     assert!(out.status.success(), "{}", text(&out.stderr));
     assert!(
-        text(&out.stdout).contains("indexed 300 appeals"),
+        // 300 generated and the three objections to the demo's 公示.
+        text(&out.stdout).contains("indexed 303 appeals"),
         "{}",
         text(&out.stdout)
     );
     // The default place is beside the database file; a server holding it keeps others out.
     let held = yongxin_search::AppealIndex::open(&dir.path().join("yongxin.db.search")).unwrap();
-    assert_eq!(held.len(), 300);
+    assert_eq!(held.len(), 303);
     let out = yongxin(&db, &["search", "reindex"]);
     assert!(!out.status.success());
     assert!(

@@ -548,7 +548,6 @@ async fn households_are_informed_by_reading_or_in_person(app: TestApp) {
         .uninformed_households(id, None, Some(vec![own_detail.summary.grid_id]), 1, 50)
         .await
         .unwrap()
-        .households
         .into_iter()
         .find(|h| h.id != own)
         .unwrap();

@@ -1,0 +1,150 @@
+//! Benchmark: how many households a notice has reached (宣传到户) with 100,000 households on a
+//! SQLite file: the coverage by village and grid from the store, and the coverage page through
+//! HTTP (coverage plus the first page of households not yet informed).
+//!
+//! `cargo bench -p yongxin --bench notices` (YONGXIN_BENCH_HOUSEHOLDS_PER_GRID to change the
+//! default of 360: 7 villages × 40 grids × 360 = 100,800 households).
+#![expect(clippy::unwrap_used, reason = "benchmark")]
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use yongxin_domain::demo::{generate, DemoSize};
+use yongxin_domain::notice::{NoticeDraft, NoticeKind, ScopeKind};
+use yongxin_domain::Role;
+use yongxin_store::{NewUser, Store};
+use yongxin_store_sqlite::SqliteStore;
+use yongxin_web::{AppState, WebSettings};
+
+fn percentiles(mut samples: Vec<Duration>) -> String {
+    samples.sort();
+    let at = |p: f64| samples[((samples.len() as f64 * p) as usize).min(samples.len() - 1)];
+    format!(
+        "p50 {:.1} ms, p99 {:.1} ms, max {:.1} ms ({} runs)",
+        at(0.5).as_secs_f64() * 1000.0,
+        at(0.99).as_secs_f64() * 1000.0,
+        at(1.0).as_secs_f64() * 1000.0,
+        samples.len()
+    )
+}
+
+#[tokio::main]
+async fn main() {
+    let per_grid = std::env::var("YONGXIN_BENCH_HOUSEHOLDS_PER_GRID")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(360);
+    let dir = tempfile::tempdir().unwrap();
+    let sqlite = SqliteStore::open(
+        &format!("sqlite://{}", dir.path().join("bench.db").display()),
+        true,
+    )
+    .await
+    .unwrap();
+    sqlite.migrate().await.unwrap();
+    let pool = sqlite.pool().clone();
+    let store: Arc<dyn Store> = Arc::new(sqlite);
+    let started = Instant::now();
+    let demo = generate(
+        1,
+        DemoSize {
+            grids_per_village: 40,
+            households_per_grid: per_grid,
+        },
+    );
+    yongxin_store::demo::load(&*store, &demo, "x")
+        .await
+        .unwrap();
+    println!(
+        "registry: {} households, {} residents loaded in {:.1} s",
+        demo.households.len(),
+        demo.resident_count(),
+        started.elapsed().as_secs_f64()
+    );
+    let leader = store
+        .create_user(
+            "bench",
+            NewUser {
+                username: "bench-leader".into(),
+                display_name: "bench".into(),
+                role: Role::Leader,
+                password_hash: "x".into(),
+                village_id: None,
+                household_id: None,
+            },
+        )
+        .await
+        .unwrap();
+    let notice = store
+        .create_notice(
+            "bench",
+            NoticeDraft {
+                kind: NoticeKind::Policy,
+                scope: ScopeKind::Subdistrict,
+                village_ids: vec![],
+                project_id: None,
+                title: "安置政策".into(),
+                body: "正文".into(),
+                publish_at: chrono::Utc::now(),
+                end_at: None,
+                objections_until: None,
+            },
+        )
+        .await
+        .unwrap();
+    // Six households in ten informed; written straight into the table, since how they got there
+    // is not what is measured.
+    sqlx::query(
+        "INSERT INTO notice_informed (notice_id, household_id, how, by_user_id, at) \
+         SELECT $1, id, 'confirmed', $2, '2026-11-01T00:00:00+00:00' FROM households WHERE id % 10 < 6",
+    )
+    .bind(notice.id)
+    .bind(leader.id)
+    .execute(&pool)
+    .await
+    .unwrap();
+
+    let mut samples = Vec::new();
+    let mut informed = 0;
+    for _ in 0..30 {
+        let t = Instant::now();
+        let rows = store.notice_coverage(notice.id).await.unwrap();
+        samples.push(t.elapsed());
+        informed = rows.iter().map(|r| r.informed).sum::<i64>();
+    }
+    println!(
+        "coverage (store, {} grids, {informed} informed): {}",
+        demo.villages.len() * 40,
+        percentiles(samples)
+    );
+
+    let token = yongxin_web::auth::random_token();
+    store
+        .create_api_token("bench", leader.id, &yongxin_web::auth::token_hash(&token))
+        .await
+        .unwrap();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!(
+        "http://{}/notices/{}/coverage",
+        listener.local_addr().unwrap(),
+        notice.id
+    );
+    tokio::spawn(yongxin_web::serve(
+        listener,
+        yongxin_web::router(AppState::new(store.clone(), WebSettings::default())),
+    ));
+    let http = reqwest::Client::new();
+    let mut samples = Vec::new();
+    for _ in 0..30 {
+        let t = Instant::now();
+        let res = http.get(&url).bearer_auth(&token).send().await.unwrap();
+        assert_eq!(res.status(), 200);
+        let page = res.text().await.unwrap();
+        samples.push(t.elapsed());
+        assert!(
+            page.contains(&format!("已知晓 {informed} 户")),
+            "the page shows the count"
+        );
+    }
+    println!("coverage page (HTTP): {}", percentiles(samples));
+}
