@@ -56,6 +56,7 @@ pub mod appeal;
 pub mod audit;
 pub mod calendar;
 pub mod catalogue;
+pub mod consultation;
 pub mod demo;
 pub mod demo_appeals;
 pub mod email;

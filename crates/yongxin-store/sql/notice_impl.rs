@@ -86,16 +86,23 @@ fn push_notice_households(qb: &mut QueryBuilder<'static, Db>, notice: &Notice) {
 /// Restricts a household query to the grids of the villages a notice addresses (the grid index
 /// then serves it).
 fn push_notice_grids(qb: &mut QueryBuilder<'static, Db>, notice: &Notice) {
-    match notice.scope {
+    push_scope_grids(qb, notice.scope, ("notice_villages", "notice_id", notice.id), notice.project_id);
+}
+
+/// Restricts a household query (alias `h`) to the grids of a population: everything, the
+/// villages listed in `villages` (table, key column, key), or a project's villages.
+fn push_scope_grids(qb: &mut QueryBuilder<'static, Db>, scope: ScopeKind, villages: (&str, &str, i64), project_id: Option<i64>) {
+    match scope {
         ScopeKind::Subdistrict => {}
         ScopeKind::Villages => {
-            qb.push(" AND h.grid_id IN (SELECT g.id FROM grids g JOIN notice_villages nv ON nv.village_id = g.village_id WHERE nv.notice_id = ")
-                .push_bind(notice.id)
+            let (table, key, id) = villages;
+            qb.push(format!(" AND h.grid_id IN (SELECT g.id FROM grids g JOIN {table} sv ON sv.village_id = g.village_id WHERE sv.{key} = "))
+                .push_bind(id)
                 .push(")");
         }
         ScopeKind::Project => {
             qb.push(" AND h.grid_id IN (SELECT g.id FROM grids g JOIN project_villages pv ON pv.village_id = g.village_id WHERE pv.project_id = ")
-                .push_bind(notice.project_id.unwrap_or_default())
+                .push_bind(project_id.unwrap_or_default())
                 .push(")");
         }
     }

@@ -6,12 +6,14 @@
 
 mod appeal_model;
 pub mod conformance;
+mod consultation_model;
 pub mod demo;
 mod error;
 mod model;
 mod notice_model;
 
 pub use appeal_model::*;
+pub use consultation_model::*;
 pub use error::StoreError;
 pub use model::*;
 pub use notice_model::*;
@@ -30,7 +32,7 @@ pub type StoreResult<T> = Result<T, StoreError>;
 /// Everything yongxin keeps. Every method that changes data appends its audit entries in the same
 /// transaction, so a change and its record are committed or lost together.
 #[async_trait]
-pub trait Store: NoticeStore + Send + Sync + 'static {
+pub trait Store: NoticeStore + ConsultationStore + Send + Sync + 'static {
     /// `sqlite` or `postgres`.
     fn backend(&self) -> &'static str;
     /// Connection pool figures for `/metrics`.
@@ -411,4 +413,40 @@ pub trait NoticeStore: Send + Sync + 'static {
     async fn objections(&self, notice_id: i64) -> StoreResult<Vec<Appeal>>;
     /// The notice an appeal objects to, if it is an objection.
     async fn objected_notice(&self, appeal_id: i64) -> StoreResult<Option<(i64, String)>>;
+}
+
+/// Consultations (征求意见): questions to the households of a population, one current answer per
+/// household, results.
+#[async_trait]
+pub trait ConsultationStore: Send + Sync + 'static {
+    /// Creates a consultation with its questions.
+    async fn create_consultation(
+        &self,
+        actor: &str,
+        c: NewConsultation,
+    ) -> StoreResult<Consultation>;
+    /// One consultation with its questions.
+    async fn consultation(&self, id: i64) -> StoreResult<Option<Consultation>>;
+    /// Every consultation, newest opening first (without questions).
+    async fn consultations(&self) -> StoreResult<Vec<Consultation>>;
+    /// Records a household's answer, replacing its current one, if the consultation is open at
+    /// the answer's time, the household is asked and the answers fit the questions; the village
+    /// and the answering member's age band are kept with it. One current answer per household is
+    /// enforced by the database.
+    async fn submit_answer(
+        &self,
+        actor: &str,
+        consultation_id: i64,
+        answer: NewAnswer,
+    ) -> StoreResult<Result<i64, yongxin_domain::consultation::ConsultationError>>;
+    /// A household's current answer.
+    async fn current_answer(
+        &self,
+        consultation_id: i64,
+        household_id: i64,
+    ) -> StoreResult<Option<CurrentAnswer>>;
+    /// Results from the current answers.
+    async fn consultation_results(&self, id: i64) -> StoreResult<ConsultationResults>;
+    /// Records the notice the results were published as.
+    async fn set_result_notice(&self, actor: &str, id: i64, notice_id: i64) -> StoreResult<()>;
 }

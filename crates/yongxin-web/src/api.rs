@@ -37,7 +37,11 @@ use crate::AppState;
         crate::api_appeals::appeal_stats,
         crate::api_notices::list_notices,
         crate::api_notices::get_notice,
-        crate::api_notices::create_objection
+        crate::api_notices::create_objection,
+        crate::api_consultations::list_consultations,
+        crate::api_consultations::get_consultation,
+        crate::api_consultations::submit_answer,
+        crate::api_consultations::consultation_results
     ),
     components(schemas(
         VillageDto,
@@ -73,6 +77,22 @@ pub fn routes() -> Router<AppState> {
         .route(
             "/api/v1/notices/{id}/objections",
             axum::routing::post(crate::api_notices::create_objection),
+        )
+        .route(
+            "/api/v1/consultations",
+            get(crate::api_consultations::list_consultations),
+        )
+        .route(
+            "/api/v1/consultations/{id}",
+            get(crate::api_consultations::get_consultation),
+        )
+        .route(
+            "/api/v1/consultations/{id}/answers",
+            axum::routing::post(crate::api_consultations::submit_answer),
+        )
+        .route(
+            "/api/v1/consultations/{id}/results",
+            get(crate::api_consultations::consultation_results),
         )
         .route("/api/v1/appeals/{id}", get(crate::api_appeals::get_appeal))
         .route(

@@ -74,6 +74,11 @@ impl AppError {
         Self::new(StatusCode::BAD_REQUEST, "bad_request").with("detail", detail.into())
     }
 
+    /// Refused for a reason the user should read; `detail` is already in the user's language.
+    pub fn refused(detail: impl Into<String>) -> Self {
+        Self::new(StatusCode::FORBIDDEN, "refused").with("detail", detail.into())
+    }
+
     /// A parameter that is not what it should be.
     pub fn invalid_param(name: &str) -> Self {
         Self::new(StatusCode::BAD_REQUEST, "invalid_param").with("name", name.to_owned())

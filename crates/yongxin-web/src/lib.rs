@@ -7,6 +7,7 @@
 
 pub mod api;
 pub mod api_appeals;
+pub mod api_consultations;
 pub mod api_notices;
 pub mod appeals;
 pub mod auth;
@@ -252,6 +253,27 @@ pub fn router(state: AppState) -> Router {
         .route(
             "/notices/{id}/informed",
             post(pages::notices::confirm_informed),
+        )
+        .route(
+            "/consultations",
+            get(pages::consultations::list).post(pages::consultations::create),
+        )
+        .route(
+            "/consultations/new",
+            get(pages::consultations::new_consultation),
+        )
+        .route("/consultations/{id}", get(pages::consultations::show))
+        .route(
+            "/consultations/{id}/answers",
+            post(pages::consultations::submit),
+        )
+        .route(
+            "/consultations/{id}/results",
+            get(pages::consultations::results),
+        )
+        .route(
+            "/consultations/{id}/publish",
+            post(pages::consultations::publish),
         )
         .route("/appeals", get(pages::appeals::list))
         .route("/appeals/stats", get(pages::appeals::stats))

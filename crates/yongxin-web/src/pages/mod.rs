@@ -6,6 +6,7 @@ pub mod appeals;
 pub mod assets;
 pub mod calendar;
 pub mod categories;
+pub mod consultations;
 pub mod home;
 pub mod notices;
 pub mod open311_keys;
@@ -95,7 +96,11 @@ impl Chrome {
 
     /// The navigation links the user's role reaches.
     pub fn nav(&self) -> Vec<NavLink> {
-        let mut links = vec![("/", "nav.home"), ("/notices", "nav.notices")];
+        let mut links = vec![
+            ("/", "nav.home"),
+            ("/notices", "nav.notices"),
+            ("/consultations", "nav.consultations"),
+        ];
         if let Some(u) = &self.user {
             if u.role.is_cadre() {
                 links.extend([

@@ -105,7 +105,9 @@ impl NoticeView {
     }
 }
 
-async fn names(state: &AppState) -> Result<(Vec<(i64, String)>, Vec<(i64, String)>), AppError> {
+pub(crate) async fn names(
+    state: &AppState,
+) -> Result<(Vec<(i64, String)>, Vec<(i64, String)>), AppError> {
     let villages = state
         .store
         .villages()
@@ -144,7 +146,7 @@ pub struct ListQuery {
     page: Option<String>,
 }
 
-fn opt_id(value: Option<&str>, name: &str) -> Result<Option<i64>, AppError> {
+pub(crate) fn opt_id(value: Option<&str>, name: &str) -> Result<Option<i64>, AppError> {
     match value.map(str::trim).filter(|v| !v.is_empty()) {
         None => Ok(None),
         Some(v) => v

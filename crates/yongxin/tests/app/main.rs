@@ -5,6 +5,7 @@
 
 mod appeals;
 mod cli;
+mod consultations;
 mod mail;
 mod notices;
 mod open311;

@@ -621,6 +621,10 @@ async fn openapi_describes_every_api_route(app: TestApp) {
         "/api/v1/notices",
         "/api/v1/notices/{id}",
         "/api/v1/notices/{id}/objections",
+        "/api/v1/consultations",
+        "/api/v1/consultations/{id}",
+        "/api/v1/consultations/{id}/answers",
+        "/api/v1/consultations/{id}/results",
     ] {
         assert!(paths.contains(&p.to_owned()), "{p} missing from {paths:?}");
     }
@@ -655,11 +659,31 @@ async fn openapi_describes_every_api_route(app: TestApp) {
         )
         .await
         .unwrap();
+    let consultation = app
+        .store
+        .create_consultation(
+            "admin",
+            yongxin_store::NewConsultation {
+                title: "征求意见".into(),
+                background: "背景".into(),
+                notice_id: None,
+                scope: yongxin_domain::notice::ScopeKind::Subdistrict,
+                village_ids: vec![],
+                project_id: None,
+                opens_at: chrono::Utc::now(),
+                closes_at: chrono::Utc::now() + chrono::Duration::days(1),
+                questions: yongxin_domain::consultation::parse_questions("单选：问\n- 甲\n- 乙").unwrap(),
+            },
+        )
+        .await
+        .unwrap();
     for (p, item) in doc["paths"].as_object().unwrap() {
         let id = if p.contains("appeals") {
             appeal["id"].to_string()
         } else if p.contains("notices") {
             notice.id.to_string()
+        } else if p.contains("consultations") {
+            consultation.id.to_string()
         } else {
             own.to_string()
         };

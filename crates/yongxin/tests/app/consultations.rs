@@ -1,0 +1,443 @@
+//! Consultations (征求意见) through HTTP: created from plain-text questions, answered once per
+//! household (online or recorded by a cadre), changed until the close, refused when they do not
+//! fit, counted by option and village, published as a notice.
+
+use chrono::{Duration, Utc};
+use yongxin_domain::consultation::parse_questions;
+use yongxin_domain::notice::ScopeKind;
+use yongxin_domain::Role;
+use yongxin_store::NewConsultation;
+
+use crate::on_each_backend;
+use crate::support::{json, page, status, TestApp};
+
+on_each_backend!(
+    households_answer_once_each_and_the_results_count_them,
+    concurrent_answers_leave_one_current_answer_per_household
+);
+
+const QUESTIONS: &str = "单选：安置区选址您倾向哪里？\n- 东坞村北\n- 西坪村东\n多选(2)：您需要的户型面积？\n- 90平方米\n- 120平方米\n- 140平方米\n排序：配套设施的优先顺序\n- 学校\n- 医院\n- 市场\n填空：其他意见";
+
+/// A consultation stored directly, for windows a form cannot give.
+async fn stored(app: &TestApp, opens: Duration, closes: Duration) -> i64 {
+    let now = Utc::now();
+    app.store
+        .create_consultation(
+            "leader",
+            NewConsultation {
+                title: "安置区选址和户型征求意见".into(),
+                background: "背景".into(),
+                notice_id: None,
+                scope: ScopeKind::Subdistrict,
+                village_ids: vec![],
+                project_id: None,
+                opens_at: now + opens,
+                closes_at: now + closes,
+                questions: parse_questions(QUESTIONS).unwrap(),
+            },
+        )
+        .await
+        .unwrap()
+        .id
+}
+
+/// Question and option ids of a consultation from the API: per question, its id and options'.
+async fn ids(app: &TestApp, id: i64) -> Vec<(i64, Vec<i64>)> {
+    let k = json(
+        &app.client(),
+        app.url(&format!("/api/v1/consultations/{id}")),
+    )
+    .await;
+    k["questions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|q| {
+            (
+                q["id"].as_i64().unwrap(),
+                q["options"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .map(|o| o["id"].as_i64().unwrap())
+                    .collect(),
+            )
+        })
+        .collect()
+}
+
+async fn households_answer_once_each_and_the_results_count_them(app: TestApp) {
+    let leader = app.sign_in_as(Role::Leader).await;
+    let (own, other) = app.household_ids().await;
+    let own_detail = app.store.household(own).await.unwrap();
+    let village = own_detail.summary.village_id;
+    let csrf = app.csrf(&leader).await;
+    let create = |questions: &'static str| {
+        let (leader, csrf, url) = (leader.clone(), csrf.clone(), app.url("/consultations"));
+        let village = village.to_string();
+        async move {
+            leader
+                .post(url)
+                .form(&[
+                    ("csrf", csrf.as_str()),
+                    ("title", "安置区选址和户型征求意见"),
+                    ("background", "请各户提出意见。"),
+                    ("scope", "villages"),
+                    ("villages", village.as_str()),
+                    ("closes_at", "2099-12-31T17:00"),
+                    ("questions", questions),
+                ])
+                .send()
+                .await
+                .unwrap()
+        }
+    };
+    let before = json(&app.client(), app.url("/api/v1/consultations"))
+        .await
+        .as_array()
+        .unwrap()
+        .len();
+    let res = create("单选：问\n- 甲\n多选(3)：问二\n- 甲\n- 乙").await;
+    assert_eq!(res.status(), 400);
+    let text = res.text().await.unwrap();
+    assert!(text.contains("问题第 1 行"), "{text}");
+    assert_eq!(
+        json(&app.client(), app.url("/api/v1/consultations"))
+            .await
+            .as_array()
+            .unwrap()
+            .len(),
+        before,
+        "nothing created"
+    );
+    let res = create(QUESTIONS).await;
+    assert_eq!(res.status(), 303);
+    let id: i64 = res.headers()["location"]
+        .to_str()
+        .unwrap()
+        .trim_start_matches("/consultations/")
+        .parse()
+        .unwrap();
+    let q = ids(&app, id).await;
+    assert_eq!(q.len(), 4);
+    assert_eq!(q[1].1.len(), 3);
+    let k = json(
+        &app.client(),
+        app.url(&format!("/api/v1/consultations/{id}")),
+    )
+    .await;
+    assert_eq!(
+        (
+            k["state"].as_str(),
+            k["questions"][1]["max_choices"].as_i64()
+        ),
+        (Some("open"), Some(2))
+    );
+
+    // The resident answers online, then changes the answer; one current answer counts.
+    let resident = app.sign_in_as(Role::Resident).await;
+    let url = app.url(&format!("/api/v1/consultations/{id}/answers"));
+    let body = |site: i64, sizes: Vec<i64>, ranking: Vec<i64>| {
+        serde_json::json!({"answers": {
+            q[0].0.to_string(): site, q[1].0.to_string(): sizes, q[2].0.to_string(): ranking, q[3].0.to_string(): "希望尽快开工"
+        }})
+    };
+    let res = resident
+        .post(&url)
+        .json(&body(
+            q[0].1[0],
+            vec![q[1].1[0]],
+            vec![q[2].1[2], q[2].1[0], q[2].1[1]],
+        ))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 201);
+    let res = resident
+        .post(&url)
+        .json(&body(
+            q[0].1[1],
+            vec![q[1].1[1], q[1].1[2]],
+            vec![q[2].1[0], q[2].1[1], q[2].1[2]],
+        ))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 201);
+    let current = app.store.current_answer(id, own).await.unwrap().unwrap();
+    assert_eq!(current.recorded_by, "resident");
+    let html = page(&resident, app.url(&format!("/consultations/{id}"))).await;
+    assert!(
+        html.contains("本户已于"),
+        "the page says the household has answered"
+    );
+
+    // The grid worker records a neighbour's answer at a meeting, through the page's form.
+    let neighbour = app
+        .store
+        .search_households(&yongxin_store::HouseholdQuery {
+            scope: yongxin_domain::Scope::Grids(vec![own_detail.summary.grid_id]),
+            village_id: None,
+            grid_id: None,
+            text: None,
+            page: 1,
+            per_page: 5,
+        })
+        .await
+        .unwrap()
+        .households
+        .into_iter()
+        .find(|h| h.id != own)
+        .unwrap();
+    let grid = app.sign_in_as(Role::GridWorker).await;
+    let grid_csrf = app.csrf(&grid).await;
+    let form = vec![
+        ("csrf".to_owned(), grid_csrf.clone()),
+        ("household_id".to_owned(), neighbour.id.to_string()),
+        ("channel".to_owned(), "meeting".to_owned()),
+        (format!("q{}", q[0].0), q[0].1[1].to_string()),
+        (format!("q{}", q[1].0), q[1].1[1].to_string()),
+        (format!("r{}_{}", q[2].0, q[2].1[1]), "1".to_owned()),
+        (format!("r{}_{}", q[2].0, q[2].1[0]), "2".to_owned()),
+    ];
+    let res = grid
+        .post(app.url(&format!("/consultations/{id}/answers")))
+        .form(&form)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    assert!(res.text().await.unwrap().contains("意见已提交"));
+    let recorded = app
+        .store
+        .current_answer(id, neighbour.id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        (recorded.channel.code(), recorded.recorded_by.as_str()),
+        ("meeting", "grid")
+    );
+
+    // Answers that do not fit are refused, and nothing is recorded.
+    let refusals = [
+        (
+            body(q[1].1[0], vec![q[1].1[0]], vec![q[2].1[0]]),
+            400,
+            "所选选项不属于该问题",
+        ),
+        (
+            body(
+                q[0].1[0],
+                vec![q[1].1[0], q[1].1[1], q[1].1[2]],
+                vec![q[2].1[0]],
+            ),
+            400,
+            "最多选 2 项",
+        ),
+        (
+            serde_json::json!({"answers": {q[1].0.to_string(): [q[1].1[0]], q[2].0.to_string(): [q[2].1[0]]}}),
+            400,
+            "必答题",
+        ),
+        (
+            serde_json::json!({"answers": {q[0].0.to_string(): [q[0].1[0]], q[1].0.to_string(): [q[1].1[0]], q[2].0.to_string(): [q[2].1[0]]}}),
+            400,
+            "形式与题型不符",
+        ),
+        (
+            body(q[0].1[0], vec![q[1].1[0], q[1].1[0]], vec![q[2].1[0]]),
+            400,
+            "不能重复",
+        ),
+    ];
+    for (answer, code, message) in refusals {
+        let res = resident.post(&url).json(&answer).send().await.unwrap();
+        assert_eq!(res.status(), code, "{answer}");
+        assert!(res.text().await.unwrap().contains(message), "{message}");
+    }
+    let outsider = leader
+        .post(&url)
+        .json(&serde_json::json!({"household_id": other, "answers": {q[0].0.to_string(): q[0].1[0], q[1].0.to_string(): [q[1].1[0]], q[2].0.to_string(): [q[2].1[0]]}}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(outsider.status(), 403);
+    assert!(outsider
+        .text()
+        .await
+        .unwrap()
+        .contains("不在本次征求意见的范围内"));
+    let closed = stored(&app, -Duration::days(10), -Duration::days(1)).await;
+    let closed_q = ids(&app, closed).await;
+    let res = resident
+        .post(app.url(&format!("/api/v1/consultations/{closed}/answers")))
+        .json(&serde_json::json!({"answers": {closed_q[0].0.to_string(): closed_q[0].1[0], closed_q[1].0.to_string(): [closed_q[1].1[0]], closed_q[2].0.to_string(): [closed_q[2].1[0]]}}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 400);
+    assert!(res.text().await.unwrap().contains("不在征求意见期内"));
+    assert_eq!(
+        app.store
+            .consultation_results(closed)
+            .await
+            .unwrap()
+            .answered,
+        0
+    );
+
+    // Results: turnout against the households asked, counts per option and village, free text.
+    let results = json(
+        &leader,
+        app.url(&format!("/api/v1/consultations/{id}/results")),
+    )
+    .await;
+    let asked = app
+        .store
+        .search_households(&yongxin_store::HouseholdQuery {
+            scope: yongxin_domain::Scope::Subdistrict,
+            village_id: Some(village),
+            grid_id: None,
+            text: None,
+            page: 1,
+            per_page: 1,
+        })
+        .await
+        .unwrap()
+        .total;
+    assert_eq!(results["eligible"], asked);
+    assert_eq!(results["answered"], 2, "{results}");
+    let site = &results["questions"][0]["options"];
+    assert_eq!(
+        (site[0]["count"].as_i64(), site[1]["count"].as_i64()),
+        (Some(0), Some(2)),
+        "the changed answer replaced the first"
+    );
+    assert_eq!(site[1]["share"], 1.0);
+    assert_eq!(site[1]["by_village"][village.to_string()], 2);
+    let sizes = &results["questions"][1]["options"];
+    assert_eq!(
+        (
+            sizes[0]["count"].as_i64(),
+            sizes[1]["count"].as_i64(),
+            sizes[2]["count"].as_i64()
+        ),
+        (Some(0), Some(2), Some(1))
+    );
+    let ranking = &results["questions"][2]["options"];
+    assert_eq!(
+        (ranking[0]["count"].as_i64(), ranking[1]["count"].as_i64()),
+        (Some(1), Some(1)),
+        "first places"
+    );
+    assert_eq!(results["questions"][3]["texts"][0], "希望尽快开工");
+    assert_eq!(results["villages"][0]["answered"], 2);
+    assert_eq!(
+        status(
+            &resident,
+            app.url(&format!("/api/v1/consultations/{id}/results"))
+        )
+        .await,
+        403
+    );
+    let results_page = page(&leader, app.url(&format!("/consultations/{id}/results"))).await;
+    assert!(
+        results_page.contains(&format!("已作答 2 户 / 应征求 {asked} 户")),
+        "{results_page}"
+    );
+
+    // Results are published as a notice once the consultation has closed.
+    let publish = |consultation: i64| {
+        let (leader, csrf, url) = (
+            leader.clone(),
+            csrf.clone(),
+            app.url(&format!("/consultations/{consultation}/publish")),
+        );
+        async move {
+            leader
+                .post(url)
+                .form(&[("csrf", csrf.as_str())])
+                .send()
+                .await
+                .unwrap()
+        }
+    };
+    assert_eq!(publish(id).await.status(), 400, "not before the close");
+    let soon = stored(&app, -Duration::days(1), Duration::seconds(2)).await;
+    let soon_q = ids(&app, soon).await;
+    let res = resident
+        .post(app.url(&format!("/api/v1/consultations/{soon}/answers")))
+        .json(&serde_json::json!({"answers": {soon_q[0].0.to_string(): soon_q[0].1[0], soon_q[1].0.to_string(): [soon_q[1].1[0]], soon_q[2].0.to_string(): [soon_q[2].1[1], soon_q[2].1[0]]}}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 201);
+    tokio::time::sleep(std::time::Duration::from_millis(2100)).await;
+    let res = publish(soon).await;
+    assert_eq!(res.status(), 303);
+    let notice_id: i64 = res.headers()["location"]
+        .to_str()
+        .unwrap()
+        .trim_start_matches("/notices/")
+        .parse()
+        .unwrap();
+    let notice = json(
+        &app.client(),
+        app.url(&format!("/api/v1/notices/{notice_id}")),
+    )
+    .await;
+    assert!(notice["title"].as_str().unwrap().contains("征求意见结果"));
+    assert!(
+        notice["body"]
+            .as_str()
+            .unwrap()
+            .contains("东坞村北：1（100.0%）"),
+        "{notice}"
+    );
+    assert_eq!(
+        app.store
+            .consultation(soon)
+            .await
+            .unwrap()
+            .unwrap()
+            .result_notice_id,
+        Some(notice_id)
+    );
+    assert!(app.store.verify_audit().await.unwrap().is_ok());
+}
+
+async fn concurrent_answers_leave_one_current_answer_per_household(app: TestApp) {
+    let id = stored(&app, -Duration::hours(1), Duration::days(1)).await;
+    let q = ids(&app, id).await;
+    let resident = app.sign_in_as(Role::Resident).await;
+    let grid = app.sign_in_as(Role::GridWorker).await;
+    let (own, _) = app.household_ids().await;
+    let url = app.url(&format!("/api/v1/consultations/{id}/answers"));
+    let tasks: Vec<_> = (0..40)
+        .map(|i| {
+            let client = if i % 2 == 0 { resident.clone() } else { grid.clone() };
+            let url = url.clone();
+            let body = serde_json::json!({"household_id": own, "answers": {
+                q[0].0.to_string(): q[0].1[i % 2], q[1].0.to_string(): [q[1].1[i % 3]], q[2].0.to_string(): [q[2].1[0]]
+            }});
+            tokio::spawn(async move { client.post(url).json(&body).send().await.unwrap().status() })
+        })
+        .collect();
+    for t in tasks {
+        assert_eq!(t.await.unwrap(), 201);
+    }
+    let results = app.store.consultation_results(id).await.unwrap();
+    assert_eq!(results.answered, 1, "one current answer per household");
+    let counted: i64 = results
+        .counts
+        .iter()
+        .filter(|c| c.0 == q[0].0)
+        .map(|c| c.4)
+        .sum();
+    assert_eq!(counted, 1, "the site question counts one household");
+    let current = app.store.current_answer(id, own).await.unwrap().unwrap();
+    assert!(["resident", "grid"].contains(&current.recorded_by.as_str()));
+    let verified = app.store.verify_audit().await.unwrap().unwrap();
+    assert!(verified.entries > 40);
+}
