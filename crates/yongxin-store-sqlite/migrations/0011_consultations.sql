@@ -46,7 +46,9 @@ CREATE TABLE consultation_answers (
     id INTEGER NOT NULL CONSTRAINT consultation_answers_pkey PRIMARY KEY,
     consultation_id BIGINT NOT NULL CONSTRAINT consultation_answers_consultation_fkey REFERENCES consultations (id),
     household_id BIGINT NOT NULL CONSTRAINT consultation_answers_household_fkey REFERENCES households (id),
-    resident_id BIGINT CONSTRAINT consultation_answers_resident_fkey REFERENCES residents (id),
+    -- Who answered, as the registry named them then; no reference, since a roster import
+    -- replaces members and the answer must outlive that.
+    resident_id BIGINT,
     village_id BIGINT NOT NULL CONSTRAINT consultation_answers_village_fkey REFERENCES villages (id),
     age_band TEXT,
     channel TEXT NOT NULL CONSTRAINT consultation_answers_channel_check CHECK (channel IN ('online', 'in_person', 'meeting')),

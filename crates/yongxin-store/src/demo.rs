@@ -523,3 +523,156 @@ pub async fn load_notices(
     }
     Ok(count + 1)
 }
+
+/// Adds consultations to the demo: the closed one on the four-village project's resettlement
+/// site and apartment sizes, answered by most of its households (recorded door to door by the
+/// grid cadre, some at meetings, the demo resident's online) with its results published, and one
+/// open for 30 days from `now`. Answers how many answers were recorded.
+pub async fn load_consultations(
+    store: &dyn Store,
+    now: chrono::DateTime<chrono::Utc>,
+) -> StoreResult<usize> {
+    use chrono::Duration;
+    use std::collections::BTreeMap;
+    use yongxin_domain::consultation::{parse_questions, AnswerChannel, GivenAnswer};
+    use yongxin_domain::notice::ScopeKind;
+
+    let project = store
+        .projects()
+        .await?
+        .into_iter()
+        .find(|p| p.code == "four_villages");
+    let users = store.users().await?;
+    let by = |name: &str| users.iter().find(|u| u.username == name);
+    let (Some(project), Some(grid), Some(resident)) = (project, by("grid"), by("resident")) else {
+        return Ok(0);
+    };
+    let questions = parse_questions(
+        "单选：安置区选址您倾向哪里？\n- 东坞村北（靠近镇区）\n- 西坪村东（靠近学校）\n- 南庄村西（地势较高）\n\
+         多选(2)：您家需要哪些户型面积？\n- 90平方米\n- 120平方米\n- 140平方米\n\
+         排序：请按优先顺序排列安置区配套\n- 学校\n- 卫生室\n- 农贸市场\n- 老年活动中心\n\
+         填空：其他意见和建议",
+    )
+    .map_err(|e| StoreError::Internal(e.to_string()))?;
+    let site = store
+        .create_consultation(
+            DEMO_ACTOR,
+            crate::NewConsultation {
+                title: "四村整合项目安置区选址和户型面积征求意见".into(),
+                background: "为做好四村整合项目安置工作，街道组织干部入户征求各户对安置区选址和户型面积的意见，结果将提交村两委会议、党员大会和村民代表会议审议。".into(),
+                notice_id: None,
+                scope: ScopeKind::Project,
+                village_ids: vec![],
+                project_id: Some(project.id),
+                opens_at: now - Duration::days(50),
+                closes_at: now - Duration::days(40),
+                questions: questions.clone(),
+            },
+        )
+        .await?;
+    let mut households = Vec::new();
+    for v in &project.village_ids {
+        let mut page = 1;
+        loop {
+            let found = store
+                .search_households(&HouseholdQuery {
+                    scope: yongxin_domain::Scope::Subdistrict,
+                    village_id: Some(*v),
+                    grid_id: None,
+                    text: None,
+                    page,
+                    per_page: 500,
+                })
+                .await?;
+            let done = found.households.len() < 500;
+            households.extend(found.households);
+            if done {
+                break;
+            }
+            page += 1;
+        }
+    }
+    let q = &site.questions;
+    let texts = [
+        "希望尽早开工建设。",
+        "安置区要有足够的停车位。",
+        "老人多，希望一楼优先分给老人户。",
+    ];
+    // Seventeen households in twenty answered; where they lean follows the village.
+    let answering: Vec<(usize, &crate::HouseholdSummary)> = households
+        .iter()
+        .enumerate()
+        .filter(|(i, _)| i % 20 < 17)
+        .collect();
+    let mut recorded = 0;
+    for chunk in answering.chunks(64) {
+        let answers = chunk.iter().map(|(i, h)| {
+            let mut given = BTreeMap::new();
+            let lean = (h.village_id as usize + i) % 7;
+            given.insert(
+                q[0].id,
+                GivenAnswer::Option(q[0].options[[0, 0, 0, 1, 1, 2, 0][lean]].0),
+            );
+            let sizes = match i % 5 {
+                0 => vec![q[1].options[0].0],
+                1 | 2 => vec![q[1].options[1].0],
+                3 => vec![q[1].options[1].0, q[1].options[2].0],
+                _ => vec![q[1].options[0].0, q[1].options[1].0],
+            };
+            given.insert(q[1].id, GivenAnswer::Options(sizes));
+            let mut ranking: Vec<i64> = q[2].options.iter().map(|o| o.0).collect();
+            ranking.rotate_left(i % 3);
+            given.insert(q[2].id, GivenAnswer::Options(ranking));
+            if i % 9 == 0 {
+                given.insert(
+                    q[3].id,
+                    GivenAnswer::Text(texts[(i / 9) % texts.len()].into()),
+                );
+            }
+            let own = resident.household_id == Some(h.id);
+            let (channel, user) = if own {
+                (AnswerChannel::Online, resident.id)
+            } else if i % 6 == 0 {
+                (AnswerChannel::Meeting, grid.id)
+            } else {
+                (AnswerChannel::InPerson, grid.id)
+            };
+            store.submit_answer(
+                if own { "resident" } else { "grid" },
+                site.id,
+                crate::NewAnswer {
+                    household_id: h.id,
+                    resident_id: None,
+                    channel,
+                    recorded_by: user,
+                    answered_at: site.opens_at + Duration::minutes(*i as i64 * 7 % (9 * 24 * 60)),
+                    given,
+                },
+            )
+        });
+        for r in futures_util::future::join_all(answers).await {
+            r?.map_err(|e| StoreError::Internal(e.to_string()))?;
+            recorded += 1;
+        }
+    }
+    store
+        .create_consultation(
+            DEMO_ACTOR,
+            crate::NewConsultation {
+                title: "村内道路硬化和路灯安装方案征求意见".into(),
+                background: "街道计划明年对各村主要道路进行硬化并安装路灯，现征求各户意见。".into(),
+                notice_id: None,
+                scope: ScopeKind::Subdistrict,
+                village_ids: vec![],
+                project_id: None,
+                opens_at: now,
+                closes_at: now + Duration::days(30),
+                questions: parse_questions(
+                    "单选：您家门前道路最需要的是？\n- 硬化路面\n- 安装路灯\n- 修排水沟\n多选(2)：您希望优先改造的时间段？\n- 春季\n- 夏季\n- 秋季\n- 冬季\n填空：具体位置或其他建议",
+                )
+                .map_err(|e| StoreError::Internal(e.to_string()))?,
+            },
+        )
+        .await?;
+    Ok(recorded)
+}

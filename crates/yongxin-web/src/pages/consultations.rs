@@ -692,7 +692,7 @@ pub async fn results(
 }
 
 /// The results in words, as the published notice says them (no free text: it may name people).
-fn results_text(k: &Consultation, r: &ResultsView, c: &Catalog) -> String {
+fn results_text(r: &ResultsView, c: &Catalog) -> String {
     let mut out = c.format(
         "consultation.result_intro",
         &[
@@ -724,7 +724,6 @@ fn results_text(k: &Consultation, r: &ResultsView, c: &Catalog) -> String {
             }
         }
     }
-    let _ = k;
     out
 }
 
@@ -751,7 +750,18 @@ pub async fn publish(
     if let Some(n) = k.result_notice_id {
         return Ok(Redirect::to(&format!("/notices/{n}")).into_response());
     }
-    let r = results_view(&k, &state.store.consultation_results(id).await?);
+    let notice = publish_results(&*state.store, &user.username, &k, c).await?;
+    Ok(Redirect::to(&format!("/notices/{}", notice.id)).into_response())
+}
+
+/// Publishes a consultation's results as a notice to the same households, and records it.
+pub async fn publish_results(
+    store: &dyn yongxin_store::Store,
+    actor: &str,
+    k: &Consultation,
+    c: &Catalog,
+) -> Result<yongxin_store::Notice, AppError> {
+    let r = results_view(k, &store.consultation_results(k.id).await?);
     let draft = NoticeDraft {
         kind: NoticeKind::Progress,
         scope: k.scope,
@@ -762,17 +772,14 @@ pub async fn publish(
             .chars()
             .take(200)
             .collect(),
-        body: results_text(&k, &r, c),
+        body: results_text(&r, c),
         publish_at: Utc::now(),
         end_at: None,
         objections_until: None,
     }
     .checked()
     .map_err(|e| crate::pages::notices::notice_error(&e, c))?;
-    let notice = state.store.create_notice(&user.username, draft).await?;
-    state
-        .store
-        .set_result_notice(&user.username, id, notice.id)
-        .await?;
-    Ok(Redirect::to(&format!("/notices/{}", notice.id)).into_response())
+    let notice = store.create_notice(actor, draft).await?;
+    store.set_result_notice(actor, k.id, notice.id).await?;
+    Ok(notice)
 }

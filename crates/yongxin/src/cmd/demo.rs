@@ -103,6 +103,26 @@ pub async fn run(config: &Config, args: Args) -> anyhow::Result<ExitCode> {
         )
         .await?;
         println!("yongxin: the four-village project and {notices} notices added");
+        let answers = yongxin_store::demo::load_consultations(&*store, chrono::Utc::now()).await?;
+        for k in store.consultations().await? {
+            if k.closes_at < chrono::Utc::now() && k.result_notice_id.is_none() {
+                let k = store
+                    .consultation(k.id)
+                    .await?
+                    .ok_or_else(|| anyhow::anyhow!("consultation {} vanished", k.id))?;
+                yongxin_web::pages::consultations::publish_results(
+                    &*store,
+                    yongxin_store::demo::DEMO_ACTOR,
+                    &k,
+                    yongxin_web::i18n::Lang::ZhCn.catalog(),
+                )
+                .await
+                .map_err(|e| {
+                    anyhow::anyhow!("publishing the demo's consultation results: {}", e.code)
+                })?;
+            }
+        }
+        println!("yongxin: consultations added, {answers} households' answers recorded");
     } else {
         println!("yongxin: using the existing demo database ({url}); --fresh regenerates it");
     }

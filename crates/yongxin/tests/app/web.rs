@@ -672,7 +672,8 @@ async fn openapi_describes_every_api_route(app: TestApp) {
                 project_id: None,
                 opens_at: chrono::Utc::now(),
                 closes_at: chrono::Utc::now() + chrono::Duration::days(1),
-                questions: yongxin_domain::consultation::parse_questions("单选：问\n- 甲\n- 乙").unwrap(),
+                questions: yongxin_domain::consultation::parse_questions("单选：问\n- 甲\n- 乙")
+                    .unwrap(),
             },
         )
         .await
