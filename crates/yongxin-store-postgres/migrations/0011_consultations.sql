@@ -71,3 +71,5 @@ CREATE TABLE consultation_answer_items (
 );
 CREATE INDEX consultation_answer_items_count_idx ON consultation_answer_items (consultation_id, current, question_id, option_id, rank, village_id);
 CREATE INDEX consultation_answer_items_answer_idx ON consultation_answer_items (answer_id);
+CREATE INDEX consultation_answer_items_text_idx ON consultation_answer_items (consultation_id, current, question_id, answer_id)
+    WHERE text IS NOT NULL;
