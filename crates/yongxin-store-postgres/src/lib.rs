@@ -213,3 +213,4 @@ async fn create_plain_appeal(
 include!("../../yongxin-store/sql/store_impl.rs");
 include!("../../yongxin-store/sql/notice_impl.rs");
 include!("../../yongxin-store/sql/consultation_impl.rs");
+include!("../../yongxin-store/sql/meeting_impl.rs");

@@ -303,3 +303,4 @@ fn direct_err(e: rusqlite::Error) -> StoreError {
 include!("../../yongxin-store/sql/store_impl.rs");
 include!("../../yongxin-store/sql/notice_impl.rs");
 include!("../../yongxin-store/sql/consultation_impl.rs");
+include!("../../yongxin-store/sql/meeting_impl.rs");

@@ -676,3 +676,182 @@ pub async fn load_consultations(
         .await?;
     Ok(recorded)
 }
+
+/// Adds a meeting of every kind to the demo, in the four-village project's first village, with
+/// attendance, minutes and resolutions: the committees, the Party members and the representatives
+/// decide the resettlement site; a villagers' meeting falls short of its quorum and decides
+/// nothing; a hearing on the compensation standards records its advice. Answers how many.
+pub async fn load_meetings(
+    store: &dyn Store,
+    now: chrono::DateTime<chrono::Utc>,
+) -> StoreResult<usize> {
+    use chrono::Duration;
+    use yongxin_domain::meeting::{MeetingKind, VillagersBasis};
+
+    let Some(project) = store
+        .projects()
+        .await?
+        .into_iter()
+        .find(|p| p.code == "four_villages")
+    else {
+        return Ok(0);
+    };
+    let Some(&village) = project.village_ids.first() else {
+        return Ok(0);
+    };
+    let heads = store
+        .search_households(&HouseholdQuery {
+            scope: yongxin_domain::Scope::Subdistrict,
+            village_id: Some(village),
+            grid_id: None,
+            text: None,
+            page: 1,
+            per_page: 20,
+        })
+        .await?
+        .households;
+    let id_numbers = |from: usize, n: usize| {
+        heads
+            .iter()
+            .skip(from)
+            .take(n)
+            .map(|h| h.head_id_number.clone())
+            .collect::<Vec<_>>()
+    };
+    /// One demo meeting: who, how many come, what it decides, its minutes.
+    type Resolved<'a> = Option<(&'a str, f64, f64)>;
+    struct Planned<'a> {
+        kind: MeetingKind,
+        basis: Option<VillagersBasis>,
+        title: &'a str,
+        members: Vec<String>,
+        share: f64,
+        resolution: Resolved<'a>,
+        minutes: &'a str,
+    }
+    let planned = |kind, basis, title, members, share, resolution, minutes| Planned {
+        kind,
+        basis,
+        title,
+        members,
+        share,
+        resolution,
+        minutes,
+    };
+    let plan = [
+        planned(
+            MeetingKind::VillageCommittee,
+            None,
+            "村两委会议：研究安置区选址意见",
+            id_numbers(0, 7),
+            0.86,
+            Some(("同意将征求意见结果提交党员大会和村民代表会议审议", 0.8, 0.0)),
+            "会议通报了入户征求意见结果，逐项讨论了三个选址方案。",
+        ),
+        planned(
+            MeetingKind::PartyMembers,
+            None,
+            "党员大会：审议安置区选址",
+            vec![],
+            0.8,
+            Some(("同意安置区选址在东坞村北", 0.85, 0.05)),
+            "党员围绕选址和户型充分发表意见，一致表示带头支持项目推进。",
+        ),
+        planned(
+            MeetingKind::Representatives,
+            None,
+            "村民代表会议：表决安置区选址和户型",
+            vec![],
+            0.8,
+            Some((
+                "同意安置区选址在东坞村北，户型设90、120、140平方米三种",
+                0.75,
+                0.1,
+            )),
+            "村民代表逐一发言，表决时实到代表超过三分之二。",
+        ),
+        planned(
+            MeetingKind::Villagers,
+            Some(VillagersBasis::Households),
+            "村民会议：通报安置政策",
+            vec![],
+            0.5,
+            None,
+            "到会户代表未达到三分之二，会议只通报政策、听取意见，未作表决。",
+        ),
+        planned(
+            MeetingKind::Hearing,
+            None,
+            "征收补偿标准听证会",
+            id_numbers(7, 10),
+            0.8,
+            Some(("建议附属物补偿标准中增加果树分档", 0.7, 0.1)),
+            "听证会听取了村民代表和评估机构的意见。",
+        ),
+    ];
+    let mut held = 0;
+    for (i, p) in plan.into_iter().enumerate() {
+        let Planned {
+            kind,
+            basis,
+            title,
+            members,
+            share,
+            resolution,
+            minutes,
+        } = p;
+        let meeting = store
+            .create_meeting(
+                DEMO_ACTOR,
+                crate::NewMeeting {
+                    kind,
+                    village_id: (kind != MeetingKind::Hearing).then_some(village),
+                    basis,
+                    title: title.into(),
+                    held_at: now - Duration::days(38 - 2 * i as i64),
+                    place: "东坞村村委会会议室".into(),
+                    agenda:
+                        "一、通报四村整合项目入户征求意见结果；二、讨论安置区选址和户型；三、表决。"
+                            .into(),
+                    member_id_numbers: members,
+                },
+            )
+            .await;
+        let meeting = match meeting {
+            Ok(m) => m,
+            // A registry without such members (a small demo) holds no such meeting.
+            Err(StoreError::Invalid { .. }) => continue,
+            Err(e) => return Err(e),
+        };
+        let list = store.meeting_members(meeting.id).await?;
+        let attending = ((list.len() as f64) * share).ceil() as usize;
+        for m in list.iter().take(attending) {
+            store
+                .sign_in_member(
+                    "grid",
+                    meeting.id,
+                    m.resident_id,
+                    if m.resident_id % 3 == 0 {
+                        "code"
+                    } else {
+                        "door"
+                    },
+                    meeting.held_at,
+                )
+                .await?;
+        }
+        if let Some((text, yes, no)) = resolution {
+            let present = attending as f64;
+            let votes_for = (present * yes).floor() as u32;
+            let against = (present * no).floor() as u32;
+            let abstain = (attending as u32).saturating_sub(votes_for + against);
+            store
+                .add_resolution(DEMO_ACTOR, meeting.id, text, (votes_for, against, abstain))
+                .await?
+                .map_err(|e| StoreError::Internal(e.to_string()))?;
+        }
+        store.save_minutes(DEMO_ACTOR, meeting.id, minutes).await?;
+        held += 1;
+    }
+    Ok(held)
+}

@@ -9,12 +9,14 @@ pub mod conformance;
 mod consultation_model;
 pub mod demo;
 mod error;
+mod meeting_model;
 mod model;
 mod notice_model;
 
 pub use appeal_model::*;
 pub use consultation_model::*;
 pub use error::StoreError;
+pub use meeting_model::*;
 pub use model::*;
 pub use notice_model::*;
 
@@ -32,7 +34,7 @@ pub type StoreResult<T> = Result<T, StoreError>;
 /// Everything yongxin keeps. Every method that changes data appends its audit entries in the same
 /// transaction, so a change and its record are committed or lost together.
 #[async_trait]
-pub trait Store: NoticeStore + ConsultationStore + Send + Sync + 'static {
+pub trait Store: NoticeStore + ConsultationStore + MeetingStore + Send + Sync + 'static {
     /// `sqlite` or `postgres`.
     fn backend(&self) -> &'static str;
     /// Connection pool figures for `/metrics`.
@@ -449,4 +451,61 @@ pub trait ConsultationStore: Send + Sync + 'static {
     async fn consultation_results(&self, id: i64) -> StoreResult<ConsultationResults>;
     /// Records the notice the results were published as.
     async fn set_result_notice(&self, actor: &str, id: i64, notice_id: i64) -> StoreResult<()>;
+}
+
+/// Meetings (会议): members drawn from the registry, attendance, minutes and resolutions decided by
+/// the quorum and majority rules.
+#[async_trait]
+pub trait MeetingStore: Send + Sync + 'static {
+    /// Creates a meeting and draws its members from the registry as it stands: the village's
+    /// representatives or Party members by their flags, its adults (18 or over on the day) or its
+    /// household heads, or the residents named by identity number. No members (but for a
+    /// hearing) is `Invalid { field: "members" }`.
+    async fn create_meeting(&self, actor: &str, meeting: NewMeeting) -> StoreResult<Meeting>;
+    /// One meeting.
+    async fn meeting(&self, id: i64) -> StoreResult<Option<Meeting>>;
+    /// Every meeting, latest first.
+    async fn meetings(&self) -> StoreResult<Vec<Meeting>>;
+    /// A meeting's members, by household and name.
+    async fn meeting_members(&self, id: i64) -> StoreResult<Vec<MeetingMember>>;
+    /// Signs a member in (`door` by a cadre, `code` by their phone); answers whether this was
+    /// news. Not a member: `NotFound`.
+    async fn sign_in_member(
+        &self,
+        actor: &str,
+        meeting_id: i64,
+        resident_id: i64,
+        how: &str,
+        at: DateTime<Utc>,
+    ) -> StoreResult<bool>;
+    /// Sets the sign-in code shown at the meeting (its hash) and until when it works.
+    async fn set_sign_in_code(
+        &self,
+        actor: &str,
+        meeting_id: i64,
+        code_hash: &str,
+        expires_at: DateTime<Utc>,
+    ) -> StoreResult<()>;
+    /// The sign-in code's hash and expiry.
+    async fn sign_in_code(&self, meeting_id: i64) -> StoreResult<Option<(String, DateTime<Utc>)>>;
+    /// Writes the minutes.
+    async fn save_minutes(&self, actor: &str, meeting_id: i64, minutes: &str) -> StoreResult<()>;
+    /// Records a resolution with its vote, decided by the meeting's rule on its members and
+    /// those present now, in one transaction; an inquorate meeting adopts nothing.
+    async fn add_resolution(
+        &self,
+        actor: &str,
+        meeting_id: i64,
+        text: &str,
+        votes: (u32, u32, u32),
+    ) -> StoreResult<Result<Resolution, yongxin_domain::meeting::MeetingError>>;
+    /// A meeting's resolutions, in order.
+    async fn resolutions(&self, meeting_id: i64) -> StoreResult<Vec<Resolution>>;
+    /// Records the notice the minutes and resolutions were published as.
+    async fn set_minutes_notice(
+        &self,
+        actor: &str,
+        meeting_id: i64,
+        notice_id: i64,
+    ) -> StoreResult<()>;
 }

@@ -41,7 +41,9 @@ use crate::AppState;
         crate::api_consultations::list_consultations,
         crate::api_consultations::get_consultation,
         crate::api_consultations::submit_answer,
-        crate::api_consultations::consultation_results
+        crate::api_consultations::consultation_results,
+        crate::api_meetings::list_meetings,
+        crate::api_meetings::get_meeting
     ),
     components(schemas(
         VillageDto,
@@ -93,6 +95,11 @@ pub fn routes() -> Router<AppState> {
         .route(
             "/api/v1/consultations/{id}/results",
             get(crate::api_consultations::consultation_results),
+        )
+        .route("/api/v1/meetings", get(crate::api_meetings::list_meetings))
+        .route(
+            "/api/v1/meetings/{id}",
+            get(crate::api_meetings::get_meeting),
         )
         .route("/api/v1/appeals/{id}", get(crate::api_appeals::get_appeal))
         .route(

@@ -88,6 +88,11 @@ impl Ctx {
     }
 }
 
+/// Compares secrets in time independent of where they differ.
+pub fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    subtle_eq::eq(a, b)
+}
+
 mod subtle_eq {
     /// Compares in time independent of where the inputs differ.
     pub fn eq(a: &[u8], b: &[u8]) -> bool {

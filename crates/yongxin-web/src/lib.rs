@@ -8,6 +8,7 @@
 pub mod api;
 pub mod api_appeals;
 pub mod api_consultations;
+pub mod api_meetings;
 pub mod api_notices;
 pub mod appeals;
 pub mod auth;
@@ -275,6 +276,27 @@ pub fn router(state: AppState) -> Router {
             "/consultations/{id}/publish",
             post(pages::consultations::publish),
         )
+        .route(
+            "/meetings",
+            get(pages::meetings::list).post(pages::meetings::create),
+        )
+        .route("/meetings/new", get(pages::meetings::new_meeting))
+        .route("/meetings/{id}", get(pages::meetings::show))
+        .route(
+            "/meetings/{id}/attendance",
+            post(pages::meetings::sign_in_at_door),
+        )
+        .route("/meetings/{id}/code", post(pages::meetings::new_code))
+        .route(
+            "/meetings/{id}/sign-in",
+            get(pages::meetings::sign_in_form).post(pages::meetings::sign_in_with_code),
+        )
+        .route("/meetings/{id}/minutes", post(pages::meetings::minutes))
+        .route(
+            "/meetings/{id}/resolutions",
+            post(pages::meetings::resolution),
+        )
+        .route("/meetings/{id}/publish", post(pages::meetings::publish))
         .route("/appeals", get(pages::appeals::list))
         .route("/appeals/stats", get(pages::appeals::stats))
         .route("/appeals/hot", get(pages::appeals::hot))

@@ -8,6 +8,7 @@ pub mod calendar;
 pub mod categories;
 pub mod consultations;
 pub mod home;
+pub mod meetings;
 pub mod notices;
 pub mod open311_keys;
 pub mod registry;
@@ -104,6 +105,7 @@ impl Chrome {
         if let Some(u) = &self.user {
             if u.role.is_cadre() {
                 links.extend([
+                    ("/meetings", "nav.meetings"),
                     ("/appeals", "nav.appeals"),
                     ("/appeals/stats", "nav.stats"),
                     ("/appeals/hot", "nav.hot"),

@@ -123,6 +123,20 @@ pub async fn run(config: &Config, args: Args) -> anyhow::Result<ExitCode> {
             }
         }
         println!("yongxin: consultations added, {answers} households' answers recorded");
+        let meetings = yongxin_store::demo::load_meetings(&*store, chrono::Utc::now()).await?;
+        for m in store.meetings().await? {
+            if m.minutes.is_some() && m.minutes_notice_id.is_none() {
+                yongxin_web::pages::meetings::publish_minutes(
+                    &*store,
+                    yongxin_store::demo::DEMO_ACTOR,
+                    &m,
+                    yongxin_web::i18n::Lang::ZhCn.catalog(),
+                )
+                .await
+                .map_err(|e| anyhow::anyhow!("publishing the demo's minutes: {}", e.code))?;
+            }
+        }
+        println!("yongxin: {meetings} meetings added, with minutes published as notices");
     } else {
         println!("yongxin: using the existing demo database ({url}); --fresh regenerates it");
     }

@@ -130,15 +130,17 @@ fn export_then_import_round_trips_and_bad_rosters_change_nothing() {
 fn audit_verify_names_the_first_tampered_entry() {
     // 3,317 entries from the registry, 21 from the default catalogue, 1,302 from the project's
     // notices (the project, five notices and a correction, 1,288 informed households, the
-    // objection category, three objections as two entries each) and 1,568 from consultations
-    // (two, 1,564 answers, the results published as a notice and recorded on the consultation).
+    // objection category, three objections as two entries each), 1,568 from consultations
+    // (two, 1,564 answers, the results published as a notice and recorded on the consultation)
+    // and 339 from meetings (five, 315 sign-ins, four resolutions, five minutes, each published
+    // as a notice and recorded on the meeting).
     let dir = tempfile::tempdir().unwrap();
     let db = demo(dir.path());
     let out = yongxin(&db, &["audit", "verify"]);
     assert!(out.status.success());
     let stdout = text(&out.stdout);
     assert!(
-        stdout.contains("6208 entries") && stdout.contains("head hash: "),
+        stdout.contains("6547 entries") && stdout.contains("head hash: "),
         "{stdout}"
     );
 

@@ -7,6 +7,7 @@ mod appeals;
 mod cli;
 mod consultations;
 mod mail;
+mod meetings;
 mod notices;
 mod open311;
 mod photos;

@@ -625,6 +625,8 @@ async fn openapi_describes_every_api_route(app: TestApp) {
         "/api/v1/consultations/{id}",
         "/api/v1/consultations/{id}/answers",
         "/api/v1/consultations/{id}/results",
+        "/api/v1/meetings",
+        "/api/v1/meetings/{id}",
     ] {
         assert!(paths.contains(&p.to_owned()), "{p} missing from {paths:?}");
     }
@@ -678,6 +680,23 @@ async fn openapi_describes_every_api_route(app: TestApp) {
         )
         .await
         .unwrap();
+    let meeting = app
+        .store
+        .create_meeting(
+            "admin",
+            yongxin_store::NewMeeting {
+                kind: yongxin_domain::meeting::MeetingKind::Villagers,
+                village_id: Some(app.store.villages().await.unwrap()[0].id),
+                basis: Some(yongxin_domain::meeting::VillagersBasis::Households),
+                title: "村民会议".into(),
+                held_at: chrono::Utc::now(),
+                place: "村委会".into(),
+                agenda: "议程".into(),
+                member_id_numbers: vec![],
+            },
+        )
+        .await
+        .unwrap();
     for (p, item) in doc["paths"].as_object().unwrap() {
         let id = if p.contains("appeals") {
             appeal["id"].to_string()
@@ -685,6 +704,8 @@ async fn openapi_describes_every_api_route(app: TestApp) {
             notice.id.to_string()
         } else if p.contains("consultations") {
             consultation.id.to_string()
+        } else if p.contains("meetings") {
+            meeting.id.to_string()
         } else {
             own.to_string()
         };

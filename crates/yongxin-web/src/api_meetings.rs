@@ -1,0 +1,139 @@
+//! The JSON API of meetings (会议): the list and one meeting with its attendance, the rule that
+//! applies and its resolutions. Staff only.
+
+use axum::extract::{Path, State};
+use axum::Json;
+use serde::Serialize;
+use utoipa::ToSchema;
+use yongxin_domain::meeting::QuorumRule;
+use yongxin_store::Meeting;
+
+#[allow(unused_imports)]
+use crate::api::ErrorDto;
+use crate::api_appeals::local;
+use crate::context::Ctx;
+use crate::error::AppError;
+use crate::AppState;
+
+/// A meeting. Times are RFC 3339 with the Asia/Shanghai offset.
+#[derive(Serialize, ToSchema)]
+pub struct MeetingDto {
+    id: i64,
+    /// `village_committee`, `party_members`, `representatives`, `villagers` or `hearing`.
+    kind: String,
+    village_id: Option<i64>,
+    /// For a villagers' meeting: `adults` or `households`.
+    basis: Option<String>,
+    title: String,
+    held_at: String,
+    place: String,
+    agenda: String,
+    minutes: Option<String>,
+    /// Members who should attend.
+    members: i64,
+    /// Members signed in.
+    present: i64,
+    /// The quorum and majority rule applied (`representatives`, `villagers_adults`, …).
+    rule: String,
+    /// Whether those present make the meeting valid.
+    quorate: bool,
+    /// The notice its minutes were published as.
+    minutes_notice_id: Option<i64>,
+    /// Resolutions (on a single meeting only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    resolutions: Option<Vec<ResolutionDto>>,
+}
+
+/// A resolution and its vote.
+#[derive(Serialize, ToSchema)]
+pub struct ResolutionDto {
+    id: i64,
+    text: String,
+    votes_for: i64,
+    against: i64,
+    abstain: i64,
+    members: i64,
+    present: i64,
+    passed: bool,
+    rule: String,
+}
+
+impl MeetingDto {
+    fn new(m: Meeting) -> Self {
+        let rule = QuorumRule::of(m.kind, m.basis);
+        Self {
+            quorate: rule.quorate(
+                u32::try_from(m.members).unwrap_or(u32::MAX),
+                u32::try_from(m.present).unwrap_or(u32::MAX),
+            ),
+            rule: rule.code().into(),
+            id: m.id,
+            kind: m.kind.code().into(),
+            village_id: m.village_id,
+            basis: m.basis.map(|b| b.code().into()),
+            title: m.title,
+            held_at: local(m.held_at),
+            place: m.place,
+            agenda: m.agenda,
+            minutes: m.minutes,
+            members: m.members,
+            present: m.present,
+            minutes_notice_id: m.minutes_notice_id,
+            resolutions: None,
+        }
+    }
+}
+
+/// Every meeting, latest first. Staff.
+#[utoipa::path(get, path = "/api/v1/meetings", responses((status = 200, body = Vec<MeetingDto>), (status = 401, body = ErrorDto), (status = 403, body = ErrorDto)))]
+pub async fn list_meetings(
+    State(state): State<AppState>,
+    ctx: Ctx,
+) -> Result<Json<Vec<MeetingDto>>, AppError> {
+    ctx.cadre()?;
+    Ok(Json(
+        state
+            .store
+            .meetings()
+            .await?
+            .into_iter()
+            .map(MeetingDto::new)
+            .collect(),
+    ))
+}
+
+/// One meeting with its resolutions. Staff.
+#[utoipa::path(get, path = "/api/v1/meetings/{id}", params(("id" = i64, Path, description = "Meeting id")), responses((status = 200, body = MeetingDto), (status = 401, body = ErrorDto), (status = 403, body = ErrorDto), (status = 404, body = ErrorDto)))]
+pub async fn get_meeting(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    Path(id): Path<String>,
+) -> Result<Json<MeetingDto>, AppError> {
+    ctx.cadre()?;
+    let id: i64 = id.parse().map_err(|_| AppError::not_found())?;
+    let m = state
+        .store
+        .meeting(id)
+        .await?
+        .ok_or_else(AppError::not_found)?;
+    let resolutions = state
+        .store
+        .resolutions(id)
+        .await?
+        .into_iter()
+        .map(|r| ResolutionDto {
+            id: r.id,
+            text: r.text,
+            votes_for: r.votes_for,
+            against: r.against,
+            abstain: r.abstain,
+            members: r.members,
+            present: r.present,
+            passed: r.passed,
+            rule: r.rule,
+        })
+        .collect();
+    let mut dto = MeetingDto::new(m);
+    dto.resolutions = Some(resolutions);
+    Ok(Json(dto))
+}

@@ -1,0 +1,599 @@
+//! Meetings (会议): holding one with members drawn from the registry, signing members in at the
+//! door or by the one-time code shown at the meeting, minutes, resolutions decided by the quorum
+//! and majority rules, and publishing minutes and resolutions as a notice.
+
+use askama::Template;
+use axum::extract::{Path, State};
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::Form;
+use chrono::{Duration, Utc};
+use yongxin_domain::meeting::{MeetingError, MeetingKind, QuorumRule, VillagersBasis};
+use yongxin_domain::notice::{NoticeDraft, NoticeKind, ScopeKind};
+use yongxin_domain::Role;
+use yongxin_store::{Meeting, MeetingMember, NewMeeting, Resolution, StoreError, User};
+
+use super::notices::{local_time, opt_id};
+use super::{render, Chrome};
+use crate::context::Ctx;
+use crate::error::AppError;
+use crate::i18n::Catalog;
+use crate::AppState;
+
+/// Who may hold meetings: village officers (their own village), department staff, leaders,
+/// administrators.
+pub const ORGANISERS: &[Role] = &[
+    Role::VillageOfficer,
+    Role::DepartmentStaff,
+    Role::Leader,
+    Role::Admin,
+];
+
+/// How long the sign-in code shown at a meeting works.
+const CODE_HOURS: i64 = 3;
+
+fn field(pairs: &[(String, String)], name: &str) -> String {
+    pairs
+        .iter()
+        .find(|(k, _)| k == name)
+        .map(|(_, v)| v.clone())
+        .unwrap_or_default()
+}
+
+/// The error of a refused resolution, in the user's language.
+pub fn meeting_error(e: &MeetingError, c: &Catalog) -> AppError {
+    AppError::bad_request(match e {
+        MeetingError::Inquorate { members, present } => c.format(
+            e.message_key(),
+            &[
+                ("members", members.to_string()),
+                ("present", present.to_string()),
+            ],
+        ),
+        MeetingError::TooManyVotes { votes, present } => c.format(
+            e.message_key(),
+            &[
+                ("votes", votes.to_string()),
+                ("present", present.to_string()),
+            ],
+        ),
+        MeetingError::Text => c.t(e.message_key()).to_owned(),
+    })
+}
+
+/// An organiser reaches a meeting of their own village (village officers) or any (the others).
+fn organises(user: &User, m: &Meeting) -> bool {
+    ORGANISERS.contains(&user.role)
+        && (user.role != Role::VillageOfficer
+            || (m.village_id.is_some() && m.village_id == user.village_id))
+}
+
+async fn found(state: &AppState, id: i64) -> Result<Meeting, AppError> {
+    state
+        .store
+        .meeting(id)
+        .await?
+        .ok_or_else(AppError::not_found)
+}
+
+#[derive(Template)]
+#[template(path = "meetings.html")]
+struct ListPage {
+    c: Chrome,
+    rows: Vec<(Meeting, String, String)>,
+    may_create: bool,
+}
+
+/// `GET /meetings`: cadres.
+pub async fn list(State(state): State<AppState>, ctx: Ctx) -> Result<Response, AppError> {
+    let user = ctx.cadre()?.clone();
+    let c = Chrome::new(&ctx, "meeting.list_title");
+    let rows = state
+        .store
+        .meetings()
+        .await?
+        .into_iter()
+        .map(|m| {
+            let kind = c.t(&format!("meeting.kind.{}", m.kind.code())).to_owned();
+            let at = yongxin_domain::time::display_local(m.held_at);
+            (m, kind, at)
+        })
+        .collect();
+    render(&ListPage {
+        may_create: ORGANISERS.contains(&user.role),
+        rows,
+        c,
+    })
+}
+
+#[derive(Template)]
+#[template(path = "meeting_form.html")]
+struct FormPage {
+    c: Chrome,
+    villages: Vec<(i64, String)>,
+    kinds: Vec<(&'static str, String)>,
+    pairs: Vec<(String, String)>,
+    error: Option<String>,
+}
+
+impl FormPage {
+    fn value(&self, name: &str) -> String {
+        field(&self.pairs, name)
+    }
+}
+
+async fn form_page(
+    state: &AppState,
+    ctx: &Ctx,
+    pairs: Vec<(String, String)>,
+    error: Option<String>,
+) -> Result<Response, AppError> {
+    let c = Chrome::new(ctx, "meeting.new_title");
+    let kinds = MeetingKind::ALL
+        .iter()
+        .map(|k| {
+            (
+                k.code(),
+                c.t(&format!("meeting.kind.{}", k.code())).to_owned(),
+            )
+        })
+        .collect();
+    let villages = state
+        .store
+        .villages()
+        .await?
+        .into_iter()
+        .map(|v| (v.id, v.name))
+        .collect();
+    let mut response = render(&FormPage {
+        c,
+        villages,
+        kinds,
+        pairs,
+        error: error.clone(),
+    })?;
+    if error.is_some() {
+        *response.status_mut() = axum::http::StatusCode::BAD_REQUEST;
+    }
+    Ok(response)
+}
+
+/// `GET /meetings/new`: organisers.
+pub async fn new_meeting(State(state): State<AppState>, ctx: Ctx) -> Result<Response, AppError> {
+    ctx.require(ORGANISERS)?;
+    form_page(
+        &state,
+        &ctx,
+        vec![("kind".into(), "representatives".into())],
+        None,
+    )
+    .await
+}
+
+/// `POST /meetings`: organisers (village officers for their own village).
+pub async fn create(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    Form(pairs): Form<Vec<(String, String)>>,
+) -> Result<Response, AppError> {
+    let user = ctx.require(ORGANISERS)?.clone();
+    ctx.check_csrf(&field(&pairs, "csrf"))?;
+    let c = ctx.lang.catalog();
+    let kind = MeetingKind::parse(&field(&pairs, "kind"))
+        .ok_or_else(|| AppError::invalid_param("kind"))?;
+    let village_id = opt_id(Some(&field(&pairs, "village")), "village")?;
+    let refuse = |key: &str| Some(c.t(key).to_owned());
+    let error = if kind != MeetingKind::Hearing && village_id.is_none() {
+        refuse("meeting.error.village_required")
+    } else if user.role == Role::VillageOfficer && village_id != user.village_id {
+        return Err(AppError::forbidden());
+    } else if field(&pairs, "title").trim().is_empty()
+        || field(&pairs, "title").chars().count() > 200
+    {
+        refuse("meeting.error.title")
+    } else if field(&pairs, "agenda").trim().is_empty()
+        || field(&pairs, "agenda").chars().count() > 20_000
+    {
+        refuse("meeting.error.agenda")
+    } else {
+        None
+    };
+    if error.is_some() {
+        return form_page(&state, &ctx, pairs, error).await;
+    }
+    let basis = (kind == MeetingKind::Villagers)
+        .then(|| VillagersBasis::parse(&field(&pairs, "basis")).unwrap_or(VillagersBasis::Adults));
+    let held_at = local_time(&field(&pairs, "held_at"), "held_at")?.unwrap_or_else(Utc::now);
+    let new = NewMeeting {
+        kind,
+        village_id,
+        basis,
+        title: field(&pairs, "title").trim().to_owned(),
+        held_at,
+        place: field(&pairs, "place").trim().chars().take(200).collect(),
+        agenda: field(&pairs, "agenda").trim().to_owned(),
+        member_id_numbers: field(&pairs, "members")
+            .split(|ch: char| ch.is_whitespace() || ch == ',' || ch == '，')
+            .filter(|s| !s.is_empty())
+            .map(str::to_owned)
+            .collect(),
+    };
+    match state.store.create_meeting(&user.username, new).await {
+        Ok(m) => Ok(Redirect::to(&format!("/meetings/{}", m.id)).into_response()),
+        Err(StoreError::Invalid { field, .. }) if field == "members" => {
+            form_page(&state, &ctx, pairs, refuse("meeting.error.no_members")).await
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+#[derive(Template)]
+#[template(path = "meeting.html")]
+struct ShowPage {
+    c: Chrome,
+    m: Meeting,
+    kind: String,
+    held_at: String,
+    rule: String,
+    quorate: bool,
+    members: Vec<MeetingMember>,
+    resolutions: Vec<(Resolution, String)>,
+    organiser: bool,
+    code: Option<String>,
+    code_until: Option<String>,
+    message: Option<String>,
+}
+
+/// `GET /meetings/{id}`: cadres.
+pub async fn show(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    Path(id): Path<i64>,
+) -> Result<Response, AppError> {
+    ctx.cadre()?;
+    show_page(&state, &ctx, id, None, None).await
+}
+
+async fn show_page(
+    state: &AppState,
+    ctx: &Ctx,
+    id: i64,
+    code: Option<String>,
+    message: Option<String>,
+) -> Result<Response, AppError> {
+    let user = ctx.cadre()?.clone();
+    let m = found(state, id).await?;
+    let rule = QuorumRule::of(m.kind, m.basis);
+    let mut c = Chrome::new(ctx, "meeting.title");
+    c.title = m.title.clone();
+    let quorate = rule.quorate(
+        u32::try_from(m.members).unwrap_or(u32::MAX),
+        u32::try_from(m.present).unwrap_or(u32::MAX),
+    );
+    let resolutions = state
+        .store
+        .resolutions(id)
+        .await?
+        .into_iter()
+        .map(|r| {
+            let rule = c.t(&format!("meeting.rule.{}", r.rule)).to_owned();
+            (r, rule)
+        })
+        .collect();
+    render(&ShowPage {
+        kind: c.t(&format!("meeting.kind.{}", m.kind.code())).to_owned(),
+        held_at: yongxin_domain::time::display_local(m.held_at),
+        rule: c.t(&format!("meeting.rule.{}", rule.code())).to_owned(),
+        quorate,
+        members: state.store.meeting_members(id).await?,
+        resolutions,
+        organiser: organises(&user, &m),
+        code_until: m
+            .code_expires_at
+            .filter(|t| *t > Utc::now())
+            .map(yongxin_domain::time::display_local),
+        code,
+        message,
+        m,
+        c,
+    })
+}
+
+/// `POST /meetings/{id}/attendance`: cadres at the door sign a member in.
+pub async fn sign_in_at_door(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    Path(id): Path<i64>,
+    Form(pairs): Form<Vec<(String, String)>>,
+) -> Result<Response, AppError> {
+    let user = ctx.cadre()?.clone();
+    ctx.check_csrf(&field(&pairs, "csrf"))?;
+    let resident: i64 = field(&pairs, "resident_id")
+        .trim()
+        .parse()
+        .map_err(|_| AppError::invalid_param("resident_id"))?;
+    found(&state, id).await?;
+    state
+        .store
+        .sign_in_member(&user.username, id, resident, "door", Utc::now())
+        .await?;
+    Ok(Redirect::to(&format!("/meetings/{id}")).into_response())
+}
+
+/// `POST /meetings/{id}/code`: organisers show a new six-digit code at the meeting; members type
+/// it on their phones. Only its hash is kept.
+pub async fn new_code(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    Path(id): Path<i64>,
+    Form(pairs): Form<Vec<(String, String)>>,
+) -> Result<Response, AppError> {
+    let user = ctx.cadre()?.clone();
+    ctx.check_csrf(&field(&pairs, "csrf"))?;
+    let m = found(&state, id).await?;
+    if !organises(&user, &m) {
+        return Err(AppError::forbidden());
+    }
+    let token = crate::auth::random_token();
+    let number = u32::from_str_radix(&token[..8], 16).unwrap_or(0) % 1_000_000;
+    let code = format!("{number:06}");
+    state
+        .store
+        .set_sign_in_code(
+            &user.username,
+            id,
+            &crate::auth::token_hash(&format!("{id}:{code}")),
+            Utc::now() + Duration::hours(CODE_HOURS),
+        )
+        .await?;
+    show_page(&state, &ctx, id, Some(code), None).await
+}
+
+#[derive(Template)]
+#[template(path = "meeting_sign_in.html")]
+struct SignInPage {
+    c: Chrome,
+    id: i64,
+    title: String,
+    message: Option<String>,
+    error: Option<String>,
+}
+
+/// `GET /meetings/{id}/sign-in`: a signed-in member types the code shown at the meeting.
+pub async fn sign_in_form(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    Path(id): Path<i64>,
+) -> Result<Response, AppError> {
+    ctx.user()?;
+    let m = found(&state, id).await?;
+    render(&SignInPage {
+        c: Chrome::new(&ctx, "meeting.sign_in_title"),
+        id,
+        title: m.title,
+        message: None,
+        error: None,
+    })
+}
+
+/// `POST /meetings/{id}/sign-in`: the member of the user's household the meeting counts (by
+/// name when it counts several), if the code is right and current.
+pub async fn sign_in_with_code(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    Path(id): Path<i64>,
+    Form(pairs): Form<Vec<(String, String)>>,
+) -> Result<Response, AppError> {
+    let user = ctx.user()?.clone();
+    ctx.check_csrf(&field(&pairs, "csrf"))?;
+    let m = found(&state, id).await?;
+    let c = ctx.lang.catalog();
+    let page = |message: Option<String>, error: Option<String>| {
+        let mut response = render(&SignInPage {
+            c: Chrome::new(&ctx, "meeting.sign_in_title"),
+            id,
+            title: m.title.clone(),
+            message,
+            error: error.clone(),
+        })?;
+        if error.is_some() {
+            *response.status_mut() = axum::http::StatusCode::BAD_REQUEST;
+        }
+        Ok::<_, AppError>(response)
+    };
+    let typed = crate::auth::token_hash(&format!("{id}:{}", field(&pairs, "code").trim()));
+    let valid = state
+        .store
+        .sign_in_code(id)
+        .await?
+        .is_some_and(|(hash, until)| {
+            until > Utc::now()
+                && crate::context::constant_time_eq(hash.as_bytes(), typed.as_bytes())
+        });
+    if !valid {
+        return page(None, Some(c.t("meeting.error.code").to_owned()));
+    }
+    let members = state.store.meeting_members(id).await?;
+    let own: Vec<&MeetingMember> = members
+        .iter()
+        .filter(|mm| Some(mm.household_id) == user.household_id)
+        .collect();
+    let member = match own.as_slice() {
+        [one] => Some(*one),
+        several => several
+            .iter()
+            .copied()
+            .find(|mm| mm.name == user.display_name),
+    };
+    let Some(member) = member else {
+        return page(None, Some(c.t("meeting.error.not_member").to_owned()));
+    };
+    state
+        .store
+        .sign_in_member(&user.username, id, member.resident_id, "code", Utc::now())
+        .await?;
+    page(
+        Some(c.format("meeting.signed_in", &[("name", member.name.clone())])),
+        None,
+    )
+}
+
+/// `POST /meetings/{id}/minutes`: organisers.
+pub async fn minutes(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    Path(id): Path<i64>,
+    Form(pairs): Form<Vec<(String, String)>>,
+) -> Result<Response, AppError> {
+    let user = ctx.cadre()?.clone();
+    ctx.check_csrf(&field(&pairs, "csrf"))?;
+    let m = found(&state, id).await?;
+    if !organises(&user, &m) {
+        return Err(AppError::forbidden());
+    }
+    let text = field(&pairs, "minutes");
+    if text.trim().is_empty() || text.chars().count() > 50_000 {
+        return Err(AppError::bad_request(
+            ctx.lang.catalog().t("meeting.error.minutes"),
+        ));
+    }
+    state
+        .store
+        .save_minutes(&user.username, id, text.trim())
+        .await?;
+    Ok(Redirect::to(&format!("/meetings/{id}")).into_response())
+}
+
+/// `POST /meetings/{id}/resolutions`: organisers record a resolution and its vote; the rule
+/// decides it, and an inquorate meeting adopts nothing.
+pub async fn resolution(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    Path(id): Path<i64>,
+    Form(pairs): Form<Vec<(String, String)>>,
+) -> Result<Response, AppError> {
+    let user = ctx.cadre()?.clone();
+    ctx.check_csrf(&field(&pairs, "csrf"))?;
+    let m = found(&state, id).await?;
+    if !organises(&user, &m) {
+        return Err(AppError::forbidden());
+    }
+    let c = ctx.lang.catalog();
+    let text = field(&pairs, "text");
+    if text.trim().is_empty() || text.chars().count() > 2_000 {
+        return Err(meeting_error(&MeetingError::Text, c));
+    }
+    let count = |name: &str| {
+        field(&pairs, name)
+            .trim()
+            .parse::<u32>()
+            .map_err(|_| AppError::invalid_param(name))
+    };
+    let votes = (count("votes_for")?, count("against")?, count("abstain")?);
+    let r = state
+        .store
+        .add_resolution(&user.username, id, text.trim(), votes)
+        .await?
+        .map_err(|e| meeting_error(&e, c))?;
+    let outcome = c
+        .t(if r.passed {
+            "meeting.passed"
+        } else {
+            "meeting.failed"
+        })
+        .to_owned();
+    show_page(&state, &ctx, id, None, Some(outcome)).await
+}
+
+/// `POST /meetings/{id}/publish`: organisers publish the minutes and resolutions as a notice to
+/// the meeting's village (or the subdistrict).
+pub async fn publish(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    Path(id): Path<i64>,
+    Form(pairs): Form<Vec<(String, String)>>,
+) -> Result<Response, AppError> {
+    let user = ctx.cadre()?.clone();
+    ctx.check_csrf(&field(&pairs, "csrf"))?;
+    let m = found(&state, id).await?;
+    if !organises(&user, &m) {
+        return Err(AppError::forbidden());
+    }
+    let c = ctx.lang.catalog();
+    if let Some(n) = m.minutes_notice_id {
+        return Ok(Redirect::to(&format!("/notices/{n}")).into_response());
+    }
+    let notice = publish_minutes(&*state.store, &user.username, &m, c).await?;
+    Ok(Redirect::to(&format!("/notices/{}", notice.id)).into_response())
+}
+
+/// Publishes a meeting's minutes and resolutions as a notice, and records it on the meeting.
+pub async fn publish_minutes(
+    store: &dyn yongxin_store::Store,
+    actor: &str,
+    m: &Meeting,
+    c: &Catalog,
+) -> Result<yongxin_store::Notice, AppError> {
+    let Some(minutes) = &m.minutes else {
+        return Err(AppError::bad_request(c.t("meeting.error.no_minutes")));
+    };
+    let rule = QuorumRule::of(m.kind, m.basis);
+    let mut body = c.format(
+        "meeting.notice_intro",
+        &[
+            (
+                "kind",
+                c.t(&format!("meeting.kind.{}", m.kind.code())).to_owned(),
+            ),
+            ("at", yongxin_domain::time::display_local(m.held_at)),
+            ("place", m.place.clone()),
+            ("members", m.members.to_string()),
+            ("present", m.present.to_string()),
+        ],
+    );
+    body.push_str(&format!(
+        "\n\n{}\n\n{}",
+        c.t(&format!("meeting.rule.{}", rule.code())),
+        minutes
+    ));
+    for r in store.resolutions(m.id).await? {
+        body.push_str(&format!(
+            "\n\n{}：{}（{} {}，{} {}，{} {}）",
+            c.t(if r.passed {
+                "meeting.passed"
+            } else {
+                "meeting.failed"
+            }),
+            r.text,
+            c.t("meeting.for"),
+            r.votes_for,
+            c.t("meeting.against"),
+            r.against,
+            c.t("meeting.abstain"),
+            r.abstain
+        ));
+    }
+    let draft = NoticeDraft {
+        kind: NoticeKind::Progress,
+        scope: if m.village_id.is_some() {
+            ScopeKind::Villages
+        } else {
+            ScopeKind::Subdistrict
+        },
+        village_ids: m.village_id.into_iter().collect(),
+        project_id: None,
+        title: c
+            .format("meeting.notice_title", &[("title", m.title.clone())])
+            .chars()
+            .take(200)
+            .collect(),
+        body,
+        publish_at: Utc::now(),
+        end_at: None,
+        objections_until: None,
+    }
+    .checked()
+    .map_err(|e| crate::pages::notices::notice_error(&e, c))?;
+    let notice = store.create_notice(actor, draft).await?;
+    store.set_minutes_notice(actor, m.id, notice.id).await?;
+    Ok(notice)
+}

@@ -1,0 +1,322 @@
+//! Meetings (会议) through HTTP: members drawn from the registry, sign-in at the door and by the
+//! code shown at the meeting, quorum and majority checked by the Organic Law's rules, minutes and
+//! resolutions published as a notice.
+
+use reqwest::Client;
+use yongxin_domain::Role;
+
+use crate::on_each_backend;
+use crate::support::{json, page, status, TestApp};
+
+on_each_backend!(a_villagers_meeting_decides_only_when_quorate);
+
+fn id_of(res: &reqwest::Response) -> i64 {
+    res.headers()["location"]
+        .to_str()
+        .unwrap()
+        .trim_start_matches("/meetings/")
+        .parse()
+        .unwrap()
+}
+
+async fn post(
+    app: &TestApp,
+    client: &Client,
+    path: &str,
+    fields: &[(&str, &str)],
+) -> reqwest::Response {
+    let csrf = app.csrf(client).await;
+    let mut form: Vec<(&str, &str)> = vec![("csrf", &csrf)];
+    form.extend_from_slice(fields);
+    client.post(app.url(path)).form(&form).send().await.unwrap()
+}
+
+async fn a_villagers_meeting_decides_only_when_quorate(app: TestApp) {
+    let leader = app.sign_in_as(Role::Leader).await;
+    let (own, other) = app.household_ids().await;
+    let village = app.store.household(own).await.unwrap().summary.village_id;
+    let other_village = app.store.household(other).await.unwrap().summary.village_id;
+    let v = village.to_string();
+    let res = post(
+        &app,
+        &leader,
+        "/meetings",
+        &[
+            ("kind", "villagers"),
+            ("village", &v),
+            ("basis", "households"),
+            ("title", "安置方案村民会议"),
+            ("place", "村委会"),
+            ("agenda", "审议安置区选址方案"),
+        ],
+    )
+    .await;
+    assert_eq!(res.status(), 303);
+    let id = id_of(&res);
+    let households = app
+        .store
+        .search_households(&yongxin_store::HouseholdQuery {
+            scope: yongxin_domain::Scope::Subdistrict,
+            village_id: Some(village),
+            grid_id: None,
+            text: None,
+            page: 1,
+            per_page: 1,
+        })
+        .await
+        .unwrap()
+        .total;
+    let m = json(&leader, app.url(&format!("/api/v1/meetings/{id}"))).await;
+    assert_eq!(
+        m["members"], households,
+        "one member per household: its head"
+    );
+    assert_eq!(
+        (
+            m["present"].as_i64(),
+            m["quorate"].as_bool(),
+            m["rule"].as_str()
+        ),
+        (Some(0), Some(false), Some("villagers_households"))
+    );
+
+    // A committee meeting names its members by identity number; none known is refused.
+    let res = post(
+        &app,
+        &leader,
+        "/meetings",
+        &[
+            ("kind", "village_committee"),
+            ("village", &v),
+            ("title", "两委会"),
+            ("agenda", "议程"),
+            ("members", "110101199003077777"),
+        ],
+    )
+    .await;
+    assert_eq!(res.status(), 400);
+    assert!(res.text().await.unwrap().contains("没有应到人员"));
+    let res = post(
+        &app,
+        &leader,
+        "/meetings",
+        &[
+            ("kind", "representatives"),
+            ("title", "无村"),
+            ("agenda", "议程"),
+        ],
+    )
+    .await;
+    assert_eq!(res.status(), 400);
+    // A village officer holds meetings of their own village only; residents hold none.
+    let officer = app.sign_in_as(Role::VillageOfficer).await;
+    let officer_village = app
+        .store
+        .user_credentials("village")
+        .await
+        .unwrap()
+        .unwrap()
+        .0
+        .village_id
+        .unwrap();
+    let elsewhere = if officer_village == village {
+        other_village
+    } else {
+        village
+    };
+    let res = post(
+        &app,
+        &officer,
+        "/meetings",
+        &[
+            ("kind", "villagers"),
+            ("village", &elsewhere.to_string()),
+            ("title", "t"),
+            ("agenda", "a"),
+        ],
+    )
+    .await;
+    assert_eq!(res.status(), 403);
+    let resident = app.sign_in_as(Role::Resident).await;
+    assert_eq!(
+        post(
+            &app,
+            &resident,
+            "/meetings",
+            &[
+                ("kind", "villagers"),
+                ("village", &v),
+                ("title", "t"),
+                ("agenda", "a")
+            ]
+        )
+        .await
+        .status(),
+        403
+    );
+    assert_eq!(
+        status(&resident, app.url(&format!("/api/v1/meetings/{id}"))).await,
+        403
+    );
+
+    // Members sign in at the door, one short of two thirds: no resolution can be adopted.
+    let members = app.store.meeting_members(id).await.unwrap();
+    let needed = (households * 2 + 2) / 3; // at least two thirds
+    let at_door: Vec<_> = members
+        .iter()
+        .filter(|mm| mm.household_id != own)
+        .take((needed - 1) as usize)
+        .collect();
+    let grid = app.sign_in_as(Role::GridWorker).await;
+    for mm in &at_door {
+        let res = post(
+            &app,
+            &grid,
+            &format!("/meetings/{id}/attendance"),
+            &[("resident_id", &mm.resident_id.to_string())],
+        )
+        .await;
+        assert_eq!(res.status(), 303);
+    }
+    let vote = |f: &'static str, a: &'static str, ab: &'static str| {
+        let (app, leader) = (&app, leader.clone());
+        async move {
+            post(
+                app,
+                &leader,
+                &format!("/meetings/{id}/resolutions"),
+                &[
+                    ("text", "同意安置区选址在东坞村北"),
+                    ("votes_for", f),
+                    ("against", a),
+                    ("abstain", ab),
+                ],
+            )
+            .await
+        }
+    };
+    let res = vote("3", "0", "0").await;
+    assert_eq!(res.status(), 400);
+    assert!(res.text().await.unwrap().contains("未达到法定人数"));
+    assert!(
+        app.store.resolutions(id).await.unwrap().is_empty(),
+        "an inquorate meeting adopts nothing"
+    );
+
+    // The resident signs in on their phone with the code shown at the meeting.
+    let res = post(&app, &leader, &format!("/meetings/{id}/code"), &[]).await;
+    assert_eq!(res.status(), 200);
+    let html = res.text().await.unwrap();
+    let start = html.find("class=\"code\">").unwrap() + "class=\"code\">".len();
+    let code = html[start..start + 6].to_owned();
+    assert!(code.chars().all(|c| c.is_ascii_digit()), "{code}");
+    let wrong = if code == "000000" { "111111" } else { "000000" };
+    let res = post(
+        &app,
+        &resident,
+        &format!("/meetings/{id}/sign-in"),
+        &[("code", wrong)],
+    )
+    .await;
+    assert_eq!(res.status(), 400);
+    assert!(res.text().await.unwrap().contains("签到码不正确"));
+    let res = post(
+        &app,
+        &resident,
+        &format!("/meetings/{id}/sign-in"),
+        &[("code", &code)],
+    )
+    .await;
+    assert_eq!(res.status(), 200);
+    assert!(res.text().await.unwrap().contains("已签到"));
+    let present = app
+        .store
+        .meeting_members(id)
+        .await
+        .unwrap()
+        .iter()
+        .filter(|mm| mm.signed_in.is_some())
+        .count() as i64;
+    assert_eq!(present, needed);
+    let m = json(&leader, app.url(&format!("/api/v1/meetings/{id}"))).await;
+    assert_eq!(m["quorate"], true);
+
+    // Now it decides, by more than half of those present; votes cannot exceed them.
+    let res = vote("4", "1", "0").await;
+    assert_eq!(res.status(), 400, "more votes than present");
+    let half = present / 2;
+    let (f, a) = ((half + 1).to_string(), (present - half - 1).to_string());
+    let res = post(
+        &app,
+        &leader,
+        &format!("/meetings/{id}/resolutions"),
+        &[
+            ("text", "同意安置区选址在东坞村北"),
+            ("votes_for", &f),
+            ("against", &a),
+            ("abstain", "0"),
+        ],
+    )
+    .await;
+    assert_eq!(res.status(), 200);
+    assert!(res.text().await.unwrap().contains("通过"));
+    let (f, a) = (half.to_string(), (present - half).to_string());
+    post(
+        &app,
+        &leader,
+        &format!("/meetings/{id}/resolutions"),
+        &[
+            ("text", "同意户型只设90平方米"),
+            ("votes_for", &f),
+            ("against", &a),
+            ("abstain", "0"),
+        ],
+    )
+    .await;
+    let resolutions = app.store.resolutions(id).await.unwrap();
+    assert_eq!(
+        resolutions.iter().map(|r| r.passed).collect::<Vec<_>>(),
+        vec![true, false],
+        "half is not more than half"
+    );
+    assert_eq!(
+        (resolutions[0].members, resolutions[0].present),
+        (households, present)
+    );
+
+    // Minutes and resolutions are published as a notice to the village.
+    let res = post(&app, &leader, &format!("/meetings/{id}/publish"), &[]).await;
+    assert_eq!(res.status(), 400, "minutes first");
+    post(
+        &app,
+        &leader,
+        &format!("/meetings/{id}/minutes"),
+        &[("minutes", "会议由村主任主持，逐户发言。")],
+    )
+    .await;
+    let res = post(&app, &leader, &format!("/meetings/{id}/publish"), &[]).await;
+    assert_eq!(res.status(), 303);
+    let notice_id: i64 = res.headers()["location"]
+        .to_str()
+        .unwrap()
+        .trim_start_matches("/notices/")
+        .parse()
+        .unwrap();
+    let notice = json(
+        &app.client(),
+        app.url(&format!("/api/v1/notices/{notice_id}")),
+    )
+    .await;
+    let body = notice["body"].as_str().unwrap();
+    assert!(
+        body.contains("户的代表参加"),
+        "the rule applied is shown: {body}"
+    );
+    assert!(body.contains("通过：同意安置区选址在东坞村北"));
+    assert!(body.contains("未通过：同意户型只设90平方米"));
+    assert_eq!(notice["village_ids"][0], village);
+    assert!(page(&leader, app.url(&format!("/meetings/{id}")))
+        .await
+        .contains("已公布的会议记录"));
+    assert!(app.store.verify_audit().await.unwrap().is_ok());
+}
