@@ -46,6 +46,90 @@ async fn every_route_answers_every_role_as_intended(app: TestApp) {
     let other_path = format!("/households/{other}");
     let api_own = format!("/api/v1/households/{own}");
     let api_other = format!("/api/v1/households/{other}");
+    let notice = app
+        .store
+        .create_notice(
+            "admin",
+            yongxin_domain::notice::NoticeDraft {
+                kind: yongxin_domain::notice::NoticeKind::Publication,
+                scope: yongxin_domain::notice::ScopeKind::Subdistrict,
+                village_ids: vec![],
+                project_id: None,
+                title: "公示".into(),
+                body: "正文".into(),
+                publish_at: chrono::Utc::now(),
+                end_at: None,
+                objections_until: None,
+            }
+            .checked()
+            .unwrap(),
+        )
+        .await
+        .unwrap()
+        .id;
+    let consultation = app
+        .store
+        .create_consultation(
+            "admin",
+            yongxin_store::NewConsultation {
+                title: "征求意见".into(),
+                background: "背景".into(),
+                notice_id: None,
+                scope: yongxin_domain::notice::ScopeKind::Subdistrict,
+                village_ids: vec![],
+                project_id: None,
+                opens_at: chrono::Utc::now(),
+                closes_at: chrono::Utc::now() + chrono::Duration::days(1),
+                questions: yongxin_domain::consultation::parse_questions("单选：问\n- 甲\n- 乙")
+                    .unwrap(),
+            },
+        )
+        .await
+        .unwrap()
+        .id;
+    let meeting = app
+        .store
+        .create_meeting(
+            "admin",
+            yongxin_store::NewMeeting {
+                kind: yongxin_domain::meeting::MeetingKind::Villagers,
+                village_id: Some(app.store.household(own).await.unwrap().summary.village_id),
+                basis: Some(yongxin_domain::meeting::VillagersBasis::Households),
+                title: "村民会议".into(),
+                held_at: chrono::Utc::now(),
+                place: "村委会".into(),
+                agenda: "议程".into(),
+                member_id_numbers: vec![],
+            },
+        )
+        .await
+        .unwrap()
+        .id;
+    let publishers = vec![Role::DepartmentStaff, Role::Leader, Role::Admin];
+    let organisers = vec![
+        Role::VillageOfficer,
+        Role::DepartmentStaff,
+        Role::Leader,
+        Role::Admin,
+    ];
+    let notice_paths: Vec<String> = ["", "/history", "/correct", "/coverage"]
+        .iter()
+        .map(|s| format!("/notices/{notice}{s}"))
+        .collect();
+    let consultation_paths: Vec<String> = ["", "/results"]
+        .iter()
+        .map(|s| format!("/consultations/{consultation}{s}"))
+        .collect();
+    let meeting_paths: Vec<String> = ["", "/sign-in"]
+        .iter()
+        .map(|s| format!("/meetings/{meeting}{s}"))
+        .collect();
+    let api_paths = [
+        format!("/api/v1/notices/{notice}"),
+        format!("/api/v1/consultations/{consultation}"),
+        format!("/api/v1/consultations/{consultation}/results"),
+        format!("/api/v1/meetings/{meeting}"),
+    ];
     // (path, roles allowed, what the others get, what an anonymous visitor gets)
     let routes: Vec<(&str, Vec<Role>, Expect, Expect)> = vec![
         ("/", ALL.to_vec(), Expect::Ok, Expect::Ok),
@@ -215,6 +299,88 @@ async fn every_route_answers_every_role_as_intended(app: TestApp) {
         (
             &api_other,
             vec![Role::DepartmentStaff, Role::Leader, Role::Admin],
+            Expect::Forbidden,
+            Expect::Unauthorized,
+        ),
+        ("/notices", ALL.to_vec(), Expect::Ok, Expect::Ok),
+        ("/notices.atom", ALL.to_vec(), Expect::Ok, Expect::Ok),
+        (&notice_paths[0], ALL.to_vec(), Expect::Ok, Expect::Ok),
+        (&notice_paths[1], ALL.to_vec(), Expect::Ok, Expect::Ok),
+        (
+            "/notices/new",
+            publishers.clone(),
+            Expect::Forbidden,
+            Expect::SignIn,
+        ),
+        (
+            &notice_paths[2],
+            publishers.clone(),
+            Expect::Forbidden,
+            Expect::SignIn,
+        ),
+        (
+            &notice_paths[3],
+            CADRES.to_vec(),
+            Expect::Forbidden,
+            Expect::SignIn,
+        ),
+        ("/api/v1/notices", ALL.to_vec(), Expect::Ok, Expect::Ok),
+        (&api_paths[0], ALL.to_vec(), Expect::Ok, Expect::Ok),
+        ("/consultations", ALL.to_vec(), Expect::Ok, Expect::Ok),
+        (&consultation_paths[0], ALL.to_vec(), Expect::Ok, Expect::Ok),
+        (
+            "/consultations/new",
+            publishers.clone(),
+            Expect::Forbidden,
+            Expect::SignIn,
+        ),
+        (
+            &consultation_paths[1],
+            CADRES.to_vec(),
+            Expect::Forbidden,
+            Expect::SignIn,
+        ),
+        (
+            "/api/v1/consultations",
+            ALL.to_vec(),
+            Expect::Ok,
+            Expect::Ok,
+        ),
+        (&api_paths[1], ALL.to_vec(), Expect::Ok, Expect::Ok),
+        (
+            &api_paths[2],
+            CADRES.to_vec(),
+            Expect::Forbidden,
+            Expect::Unauthorized,
+        ),
+        (
+            "/meetings",
+            CADRES.to_vec(),
+            Expect::Forbidden,
+            Expect::SignIn,
+        ),
+        (
+            "/meetings/new",
+            organisers.clone(),
+            Expect::Forbidden,
+            Expect::SignIn,
+        ),
+        (
+            &meeting_paths[0],
+            CADRES.to_vec(),
+            Expect::Forbidden,
+            Expect::SignIn,
+        ),
+        (&meeting_paths[1], ALL.to_vec(), Expect::Ok, Expect::SignIn),
+        (
+            "/api/v1/meetings",
+            CADRES.to_vec(),
+            Expect::Forbidden,
+            Expect::Unauthorized,
+        ),
+        (
+            &api_paths[3],
+            CADRES.to_vec(),
             Expect::Forbidden,
             Expect::Unauthorized,
         ),
