@@ -138,6 +138,8 @@ pub async fn get_consultation(
 pub struct NewAnswerDto {
     /// The household (a resident's own if omitted; required for staff).
     household_id: Option<i64>,
+    /// The member answering, whom the head names (the head when omitted).
+    resident_id: Option<i64>,
     /// Staff only: `in_person` (default) or `meeting`.
     channel: Option<String>,
     /// By question id: an option id (single choice), option ids (multiple choice; ranking, first
@@ -178,6 +180,7 @@ pub async fn submit_answer(
         &user,
         id,
         body.household_id,
+        body.resident_id,
         body.channel.as_deref(),
         given,
         c,

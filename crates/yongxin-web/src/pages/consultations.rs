@@ -473,6 +473,7 @@ pub async fn answer(
     user: &User,
     id: i64,
     household_id: Option<i64>,
+    resident_id: Option<i64>,
     channel: Option<&str>,
     given: BTreeMap<i64, GivenAnswer>,
     c: &Catalog,
@@ -503,7 +504,7 @@ pub async fn answer(
             id,
             NewAnswer {
                 household_id,
-                resident_id: None,
+                resident_id,
                 channel,
                 recorded_by: user.id,
                 answered_at: Utc::now(),
@@ -534,11 +535,13 @@ pub async fn submit(
     let given = answers_from_form(&k, &pairs)?;
     let household_id = opt_id(field("household_id").as_deref(), "household_id")?;
     let c = ctx.lang.catalog();
+    let resident_id = opt_id(field("resident_id").as_deref(), "resident_id")?;
     answer(
         &state,
         &user,
         id,
         household_id,
+        resident_id,
         field("channel").as_deref(),
         given,
         c,

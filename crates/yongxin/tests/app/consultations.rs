@@ -166,6 +166,28 @@ async fn households_answer_once_each_and_the_results_count_them(app: TestApp) {
     assert_eq!(res.status(), 201);
     let current = app.store.current_answer(id, own).await.unwrap().unwrap();
     assert_eq!(current.recorded_by, "resident");
+    // The head may name another member of the household to answer; not someone else's.
+    let member = own_detail.members.last().unwrap().id;
+    let stranger = app.store.household(other).await.unwrap().members[0].id;
+    let mut named = body(
+        q[0].1[1],
+        vec![q[1].1[1], q[1].1[2]],
+        vec![q[2].1[0], q[2].1[1], q[2].1[2]],
+    );
+    named["resident_id"] = stranger.into();
+    let res = resident.post(&url).json(&named).send().await.unwrap();
+    assert_eq!(res.status(), 400);
+    named["resident_id"] = member.into();
+    assert_eq!(
+        resident
+            .post(&url)
+            .json(&named)
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        201
+    );
     let html = page(&resident, app.url(&format!("/consultations/{id}"))).await;
     assert!(
         html.contains("本户已于"),

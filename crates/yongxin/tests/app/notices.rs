@@ -381,6 +381,30 @@ async fn objections_to_a_publication_become_linked_appeals(app: TestApp) {
     let notice_page = page(&staff, app.url(&format!("/notices/{id}"))).await;
     assert!(notice_page.contains("已提出 1 件，已答复 0 件"));
     assert!(notice_page.contains(&appeal.number));
+    // Answered at the appeals desk, it counts as answered on the notice.
+    use yongxin_domain::appeal::{AppealAction, AppealPolicy};
+    for action in [
+        AppealAction::Accept,
+        AppealAction::Assign {
+            department: Some("党政办公室".into()),
+            cadre: None,
+        },
+        AppealAction::Contact,
+        AppealAction::Answer {
+            reply: "经复核，面积按130平方米登记。".into(),
+        },
+    ] {
+        app.store
+            .act_on_appeal("staff", appeal.id, action, AppealPolicy::default())
+            .await
+            .unwrap()
+            .unwrap();
+    }
+    let notice_page = page(&staff, app.url(&format!("/notices/{id}"))).await;
+    assert!(
+        notice_page.contains("已提出 1 件，已答复 1 件"),
+        "{notice_page}"
+    );
     // The objection category is not offered for ordinary appeals.
     assert!(!page(&resident, app.url("/appeals/new"))
         .await
@@ -425,7 +449,13 @@ async fn objections_to_a_publication_become_linked_appeals(app: TestApp) {
     assert_eq!(res.status(), 400);
     assert_eq!(app.store.objections(id).await.unwrap().len(), 2);
     let one = json(&app.client(), app.url(&format!("/api/v1/notices/{id}"))).await;
-    assert_eq!(one["objections"], 2);
+    assert_eq!(
+        (
+            one["objections"].as_i64(),
+            one["objections_answered"].as_i64()
+        ),
+        (Some(2), Some(1))
+    );
     assert_eq!(one["objections_open"], true);
 
     // Not a 公示, or the window closed: refused, nothing filed.
