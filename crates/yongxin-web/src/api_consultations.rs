@@ -18,7 +18,7 @@ use crate::api::ErrorDto;
 use crate::api_appeals::local;
 use crate::context::Ctx;
 use crate::error::AppError;
-use crate::pages::consultations::{answer, results_view, state_code};
+use crate::pages::consultations::{answer, results_view, state_code, AnswerRequest};
 use crate::AppState;
 
 /// A consultation. Times are RFC 3339 with the Asia/Shanghai offset.
@@ -175,17 +175,13 @@ pub async fn submit_answer(
         given.insert(qid, v);
     }
     let c = ctx.lang.catalog();
-    let answer_id = answer(
-        &state,
-        &user,
-        id,
-        body.household_id,
-        body.resident_id,
-        body.channel.as_deref(),
+    let request = AnswerRequest {
+        household_id: body.household_id,
+        resident_id: body.resident_id,
+        channel: body.channel.as_deref(),
         given,
-        c,
-    )
-    .await?;
+    };
+    let answer_id = answer(&state, &user, id, request, c).await?;
     Ok((
         StatusCode::CREATED,
         Json(AnswerDto {

@@ -13,7 +13,7 @@ use yongxin_domain::consultation::{
     answers_open, checked_len, parse_questions, AnswerChannel, ConsultationError, GivenAnswer,
     Question, QuestionKind, MAX_BACKGROUND_CHARS, MAX_TITLE_CHARS,
 };
-use yongxin_domain::notice::{NoticeDraft, NoticeKind, ScopeKind};
+use yongxin_domain::notice::ScopeKind;
 use yongxin_domain::Role;
 use yongxin_store::{Consultation, ConsultationResults, NewAnswer, NewConsultation, User};
 
@@ -466,18 +466,33 @@ fn answers_from_form(
     Ok(given)
 }
 
+/// An answer as a page or the API hands it over.
+pub struct AnswerRequest<'a> {
+    /// The household (a resident's own when none).
+    pub household_id: Option<i64>,
+    /// The member answering, named by the head.
+    pub resident_id: Option<i64>,
+    /// Staff: `in_person` or `meeting`.
+    pub channel: Option<&'a str>,
+    /// Answers by question id.
+    pub given: BTreeMap<i64, GivenAnswer>,
+}
+
 /// Who answers for which household, and how: a resident online for their own household; a cadre
 /// on a household's behalf (in scope) in person or at a meeting.
 pub async fn answer(
     state: &AppState,
     user: &User,
     id: i64,
-    household_id: Option<i64>,
-    resident_id: Option<i64>,
-    channel: Option<&str>,
-    given: BTreeMap<i64, GivenAnswer>,
+    a: AnswerRequest<'_>,
     c: &Catalog,
 ) -> Result<i64, AppError> {
+    let AnswerRequest {
+        household_id,
+        resident_id,
+        channel,
+        given,
+    } = a;
     let (household_id, channel) = if user.role == Role::Resident {
         let own = user.household_id.ok_or_else(AppError::forbidden)?;
         if household_id.is_some_and(|h| h != own) {
@@ -536,17 +551,14 @@ pub async fn submit(
     let household_id = opt_id(field("household_id").as_deref(), "household_id")?;
     let c = ctx.lang.catalog();
     let resident_id = opt_id(field("resident_id").as_deref(), "resident_id")?;
-    answer(
-        &state,
-        &user,
-        id,
+    let channel = field("channel");
+    let request = AnswerRequest {
         household_id,
         resident_id,
-        field("channel").as_deref(),
+        channel: channel.as_deref(),
         given,
-        c,
-    )
-    .await?;
+    };
+    answer(&state, &user, id, request, c).await?;
     show_page(
         &state,
         &ctx,
@@ -765,24 +777,15 @@ pub async fn publish_results(
     c: &Catalog,
 ) -> Result<yongxin_store::Notice, AppError> {
     let r = results_view(k, &store.consultation_results(k.id).await?);
-    let draft = NoticeDraft {
-        kind: NoticeKind::Progress,
-        scope: k.scope,
-        village_ids: k.village_ids.clone(),
-        project_id: k.project_id,
-        title: c
-            .format("consultation.result_title", &[("title", k.title.clone())])
-            .chars()
-            .take(200)
-            .collect(),
-        body: results_text(&r, c),
-        publish_at: Utc::now(),
-        end_at: None,
-        objections_until: None,
-    }
-    .checked()
-    .map_err(|e| crate::pages::notices::notice_error(&e, c))?;
-    let notice = store.create_notice(actor, draft).await?;
+    let notice = crate::pages::notices::publish_progress(
+        store,
+        actor,
+        (k.scope, k.village_ids.clone(), k.project_id),
+        c.format("consultation.result_title", &[("title", k.title.clone())]),
+        results_text(&r, c),
+        c,
+    )
+    .await?;
     store.set_result_notice(actor, k.id, notice.id).await?;
     Ok(notice)
 }

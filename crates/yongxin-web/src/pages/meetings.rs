@@ -8,7 +8,7 @@ use axum::response::{IntoResponse, Redirect, Response};
 use axum::Form;
 use chrono::{Duration, Utc};
 use yongxin_domain::meeting::{MeetingError, MeetingKind, QuorumRule, VillagersBasis};
-use yongxin_domain::notice::{NoticeDraft, NoticeKind, ScopeKind};
+use yongxin_domain::notice::ScopeKind;
 use yongxin_domain::Role;
 use yongxin_store::{Meeting, MeetingMember, NewMeeting, Resolution, StoreError, User};
 
@@ -65,6 +65,23 @@ fn organises(user: &User, m: &Meeting) -> bool {
     ORGANISERS.contains(&user.role)
         && (user.role != Role::VillageOfficer
             || (m.village_id.is_some() && m.village_id == user.village_id))
+}
+
+/// The organiser posting a form about a meeting (checked: signed in, token, reach), and the
+/// meeting.
+async fn organiser_form(
+    state: &AppState,
+    ctx: &Ctx,
+    id: i64,
+    pairs: &[(String, String)],
+) -> Result<(User, Meeting), AppError> {
+    let user = ctx.cadre()?.clone();
+    ctx.check_csrf(&field(pairs, "csrf"))?;
+    let m = found(state, id).await?;
+    if !organises(&user, &m) {
+        return Err(AppError::forbidden());
+    }
+    Ok((user, m))
 }
 
 async fn found(state: &AppState, id: i64) -> Result<Meeting, AppError> {
@@ -327,12 +344,7 @@ pub async fn new_code(
     Path(id): Path<i64>,
     Form(pairs): Form<Vec<(String, String)>>,
 ) -> Result<Response, AppError> {
-    let user = ctx.cadre()?.clone();
-    ctx.check_csrf(&field(&pairs, "csrf"))?;
-    let m = found(&state, id).await?;
-    if !organises(&user, &m) {
-        return Err(AppError::forbidden());
-    }
+    let (user, _) = organiser_form(&state, &ctx, id, &pairs).await?;
     let token = crate::auth::random_token();
     let number = u32::from_str_radix(&token[..8], 16).unwrap_or(0) % 1_000_000;
     let code = format!("{number:06}");
@@ -444,12 +456,7 @@ pub async fn minutes(
     Path(id): Path<i64>,
     Form(pairs): Form<Vec<(String, String)>>,
 ) -> Result<Response, AppError> {
-    let user = ctx.cadre()?.clone();
-    ctx.check_csrf(&field(&pairs, "csrf"))?;
-    let m = found(&state, id).await?;
-    if !organises(&user, &m) {
-        return Err(AppError::forbidden());
-    }
+    let (user, _) = organiser_form(&state, &ctx, id, &pairs).await?;
     let text = field(&pairs, "minutes");
     if text.trim().is_empty() || text.chars().count() > 50_000 {
         return Err(AppError::bad_request(
@@ -471,12 +478,7 @@ pub async fn resolution(
     Path(id): Path<i64>,
     Form(pairs): Form<Vec<(String, String)>>,
 ) -> Result<Response, AppError> {
-    let user = ctx.cadre()?.clone();
-    ctx.check_csrf(&field(&pairs, "csrf"))?;
-    let m = found(&state, id).await?;
-    if !organises(&user, &m) {
-        return Err(AppError::forbidden());
-    }
+    let (user, _) = organiser_form(&state, &ctx, id, &pairs).await?;
     let c = ctx.lang.catalog();
     let text = field(&pairs, "text");
     if text.trim().is_empty() || text.chars().count() > 2_000 {
@@ -512,12 +514,7 @@ pub async fn publish(
     Path(id): Path<i64>,
     Form(pairs): Form<Vec<(String, String)>>,
 ) -> Result<Response, AppError> {
-    let user = ctx.cadre()?.clone();
-    ctx.check_csrf(&field(&pairs, "csrf"))?;
-    let m = found(&state, id).await?;
-    if !organises(&user, &m) {
-        return Err(AppError::forbidden());
-    }
+    let (user, m) = organiser_form(&state, &ctx, id, &pairs).await?;
     let c = ctx.lang.catalog();
     if let Some(n) = m.minutes_notice_id {
         return Ok(Redirect::to(&format!("/notices/{n}")).into_response());
@@ -572,28 +569,20 @@ pub async fn publish_minutes(
             r.abstain
         ));
     }
-    let draft = NoticeDraft {
-        kind: NoticeKind::Progress,
-        scope: if m.village_id.is_some() {
-            ScopeKind::Villages
-        } else {
-            ScopeKind::Subdistrict
-        },
-        village_ids: m.village_id.into_iter().collect(),
-        project_id: None,
-        title: c
-            .format("meeting.notice_title", &[("title", m.title.clone())])
-            .chars()
-            .take(200)
-            .collect(),
+    let scope = if m.village_id.is_some() {
+        ScopeKind::Villages
+    } else {
+        ScopeKind::Subdistrict
+    };
+    let notice = crate::pages::notices::publish_progress(
+        store,
+        actor,
+        (scope, m.village_id.into_iter().collect(), None),
+        c.format("meeting.notice_title", &[("title", m.title.clone())]),
         body,
-        publish_at: Utc::now(),
-        end_at: None,
-        objections_until: None,
-    }
-    .checked()
-    .map_err(|e| crate::pages::notices::notice_error(&e, c))?;
-    let notice = store.create_notice(actor, draft).await?;
+        c,
+    )
+    .await?;
     store.set_minutes_notice(actor, m.id, notice.id).await?;
     Ok(notice)
 }

@@ -43,6 +43,32 @@ pub fn notice_error(e: &NoticeError, c: &Catalog) -> AppError {
     })
 }
 
+/// Publishes a progress notice now, for what another area has produced (a consultation's
+/// results, a meeting's minutes): titled and addressed as given, checked like any draft.
+pub async fn publish_progress(
+    store: &dyn yongxin_store::Store,
+    actor: &str,
+    (scope, village_ids, project_id): (ScopeKind, Vec<i64>, Option<i64>),
+    title: String,
+    body: String,
+    c: &Catalog,
+) -> Result<Notice, AppError> {
+    let draft = NoticeDraft {
+        kind: NoticeKind::Progress,
+        scope,
+        village_ids,
+        project_id,
+        title: title.chars().take(MAX_TITLE_CHARS).collect(),
+        body,
+        publish_at: Utc::now(),
+        end_at: None,
+        objections_until: None,
+    }
+    .checked()
+    .map_err(|e| notice_error(&e, c))?;
+    Ok(store.create_notice(actor, draft).await?)
+}
+
 /// Whether a user sees a notice: anyone once it is published, cadres before.
 pub fn visible(notice: &Notice, user: Option<&User>, now: DateTime<Utc>) -> bool {
     notice.publish_at <= now || user.is_some_and(|u| u.role.is_cadre())

@@ -315,19 +315,7 @@ async fn households_answer_once_each_and_the_results_count_them(app: TestApp) {
         app.url(&format!("/api/v1/consultations/{id}/results")),
     )
     .await;
-    let asked = app
-        .store
-        .search_households(&yongxin_store::HouseholdQuery {
-            scope: yongxin_domain::Scope::Subdistrict,
-            village_id: Some(village),
-            grid_id: None,
-            text: None,
-            page: 1,
-            per_page: 1,
-        })
-        .await
-        .unwrap()
-        .total;
+    let asked = app.households_in(village).await;
     assert_eq!(results["eligible"], asked);
     assert_eq!(results["answered"], 2, "{results}");
     let site = &results["questions"][0]["options"];

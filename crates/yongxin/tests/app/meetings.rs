@@ -53,19 +53,7 @@ async fn a_villagers_meeting_decides_only_when_quorate(app: TestApp) {
     .await;
     assert_eq!(res.status(), 303);
     let id = id_of(&res);
-    let households = app
-        .store
-        .search_households(&yongxin_store::HouseholdQuery {
-            scope: yongxin_domain::Scope::Subdistrict,
-            village_id: Some(village),
-            grid_id: None,
-            text: None,
-            page: 1,
-            per_page: 1,
-        })
-        .await
-        .unwrap()
-        .total;
+    let households = app.households_in(village).await;
     let m = json(&leader, app.url(&format!("/api/v1/meetings/{id}"))).await;
     assert_eq!(
         m["members"], households,

@@ -541,19 +541,7 @@ async fn households_are_informed_by_reading_or_in_person(app: TestApp) {
     )
     .await;
     let id = id_from_location(&res);
-    let in_village = app
-        .store
-        .search_households(&yongxin_store::HouseholdQuery {
-            scope: yongxin_domain::Scope::Subdistrict,
-            village_id: Some(village),
-            grid_id: None,
-            text: None,
-            page: 1,
-            per_page: 1,
-        })
-        .await
-        .unwrap()
-        .total;
+    let in_village = app.households_in(village).await;
     let coverage = page(&leader, app.url(&format!("/notices/{id}/coverage"))).await;
     assert!(
         coverage.contains(&format!("已知晓 0 户 / 应告知 {in_village} 户")),

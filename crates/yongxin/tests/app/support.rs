@@ -207,6 +207,92 @@ impl TestApp {
         client
     }
 
+    /// How many households a village has.
+    pub async fn households_in(&self, village: i64) -> i64 {
+        self.store
+            .search_households(&yongxin_store::HouseholdQuery {
+                scope: yongxin_domain::Scope::Subdistrict,
+                village_id: Some(village),
+                grid_id: None,
+                text: None,
+                page: 1,
+                per_page: 1,
+            })
+            .await
+            .unwrap()
+            .total
+    }
+
+    /// A published 公示 to the subdistrict, an open consultation of one single-choice question and
+    /// a villagers' meeting of the resident's village: their ids.
+    pub async fn sample_disclosure(&self) -> (i64, i64, i64) {
+        use yongxin_domain::notice::{NoticeDraft, NoticeKind, ScopeKind};
+        let now = chrono::Utc::now();
+        let notice = self
+            .store
+            .create_notice(
+                "admin",
+                NoticeDraft {
+                    kind: NoticeKind::Publication,
+                    scope: ScopeKind::Subdistrict,
+                    village_ids: vec![],
+                    project_id: None,
+                    title: "公示".into(),
+                    body: "正文".into(),
+                    publish_at: now,
+                    end_at: None,
+                    objections_until: None,
+                }
+                .checked()
+                .unwrap(),
+            )
+            .await
+            .unwrap()
+            .id;
+        let consultation = self
+            .store
+            .create_consultation(
+                "admin",
+                yongxin_store::NewConsultation {
+                    title: "征求意见".into(),
+                    background: "背景".into(),
+                    notice_id: None,
+                    scope: ScopeKind::Subdistrict,
+                    village_ids: vec![],
+                    project_id: None,
+                    opens_at: now,
+                    closes_at: now + chrono::Duration::days(1),
+                    questions: yongxin_domain::consultation::parse_questions(
+                        "单选：问\n- 甲\n- 乙",
+                    )
+                    .unwrap(),
+                },
+            )
+            .await
+            .unwrap()
+            .id;
+        let (own, _) = self.household_ids().await;
+        let meeting = self
+            .store
+            .create_meeting(
+                "admin",
+                yongxin_store::NewMeeting {
+                    kind: yongxin_domain::meeting::MeetingKind::Villagers,
+                    village_id: Some(self.store.household(own).await.unwrap().summary.village_id),
+                    basis: Some(yongxin_domain::meeting::VillagersBasis::Households),
+                    title: "村民会议".into(),
+                    held_at: now,
+                    place: "村委会".into(),
+                    agenda: "议程".into(),
+                    member_id_numbers: vec![],
+                },
+            )
+            .await
+            .unwrap()
+            .id;
+        (notice, consultation, meeting)
+    }
+
     /// Ids of a household in the first grid (the resident's own) and one in another village.
     pub async fn household_ids(&self) -> (i64, i64) {
         let resident = self

@@ -46,65 +46,7 @@ async fn every_route_answers_every_role_as_intended(app: TestApp) {
     let other_path = format!("/households/{other}");
     let api_own = format!("/api/v1/households/{own}");
     let api_other = format!("/api/v1/households/{other}");
-    let notice = app
-        .store
-        .create_notice(
-            "admin",
-            yongxin_domain::notice::NoticeDraft {
-                kind: yongxin_domain::notice::NoticeKind::Publication,
-                scope: yongxin_domain::notice::ScopeKind::Subdistrict,
-                village_ids: vec![],
-                project_id: None,
-                title: "公示".into(),
-                body: "正文".into(),
-                publish_at: chrono::Utc::now(),
-                end_at: None,
-                objections_until: None,
-            }
-            .checked()
-            .unwrap(),
-        )
-        .await
-        .unwrap()
-        .id;
-    let consultation = app
-        .store
-        .create_consultation(
-            "admin",
-            yongxin_store::NewConsultation {
-                title: "征求意见".into(),
-                background: "背景".into(),
-                notice_id: None,
-                scope: yongxin_domain::notice::ScopeKind::Subdistrict,
-                village_ids: vec![],
-                project_id: None,
-                opens_at: chrono::Utc::now(),
-                closes_at: chrono::Utc::now() + chrono::Duration::days(1),
-                questions: yongxin_domain::consultation::parse_questions("单选：问\n- 甲\n- 乙")
-                    .unwrap(),
-            },
-        )
-        .await
-        .unwrap()
-        .id;
-    let meeting = app
-        .store
-        .create_meeting(
-            "admin",
-            yongxin_store::NewMeeting {
-                kind: yongxin_domain::meeting::MeetingKind::Villagers,
-                village_id: Some(app.store.household(own).await.unwrap().summary.village_id),
-                basis: Some(yongxin_domain::meeting::VillagersBasis::Households),
-                title: "村民会议".into(),
-                held_at: chrono::Utc::now(),
-                place: "村委会".into(),
-                agenda: "议程".into(),
-                member_id_numbers: vec![],
-            },
-        )
-        .await
-        .unwrap()
-        .id;
+    let (notice, consultation, meeting) = app.sample_disclosure().await;
     let publishers = vec![Role::DepartmentStaff, Role::Leader, Role::Admin];
     let organisers = vec![
         Role::VillageOfficer,
@@ -809,69 +751,16 @@ async fn openapi_describes_every_api_route(app: TestApp) {
         .json()
         .await
         .unwrap();
-    let notice = app
-        .store
-        .create_notice(
-            "admin",
-            yongxin_domain::notice::NoticeDraft {
-                kind: yongxin_domain::notice::NoticeKind::Policy,
-                scope: yongxin_domain::notice::ScopeKind::Subdistrict,
-                village_ids: vec![],
-                project_id: None,
-                title: "通知".into(),
-                body: "正文".into(),
-                publish_at: chrono::Utc::now(),
-                end_at: None,
-                objections_until: None,
-            },
-        )
-        .await
-        .unwrap();
-    let consultation = app
-        .store
-        .create_consultation(
-            "admin",
-            yongxin_store::NewConsultation {
-                title: "征求意见".into(),
-                background: "背景".into(),
-                notice_id: None,
-                scope: yongxin_domain::notice::ScopeKind::Subdistrict,
-                village_ids: vec![],
-                project_id: None,
-                opens_at: chrono::Utc::now(),
-                closes_at: chrono::Utc::now() + chrono::Duration::days(1),
-                questions: yongxin_domain::consultation::parse_questions("单选：问\n- 甲\n- 乙")
-                    .unwrap(),
-            },
-        )
-        .await
-        .unwrap();
-    let meeting = app
-        .store
-        .create_meeting(
-            "admin",
-            yongxin_store::NewMeeting {
-                kind: yongxin_domain::meeting::MeetingKind::Villagers,
-                village_id: Some(app.store.villages().await.unwrap()[0].id),
-                basis: Some(yongxin_domain::meeting::VillagersBasis::Households),
-                title: "村民会议".into(),
-                held_at: chrono::Utc::now(),
-                place: "村委会".into(),
-                agenda: "议程".into(),
-                member_id_numbers: vec![],
-            },
-        )
-        .await
-        .unwrap();
+    let (notice, consultation, meeting) = app.sample_disclosure().await;
     for (p, item) in doc["paths"].as_object().unwrap() {
         let id = if p.contains("appeals") {
             appeal["id"].to_string()
         } else if p.contains("notices") {
-            notice.id.to_string()
+            notice.to_string()
         } else if p.contains("consultations") {
-            consultation.id.to_string()
+            consultation.to_string()
         } else if p.contains("meetings") {
-            meeting.id.to_string()
+            meeting.to_string()
         } else {
             own.to_string()
         };
