@@ -423,28 +423,7 @@ pub async fn load_notices(
         .await?;
 
     // The project's households, and who informs them.
-    let mut households = Vec::new();
-    for v in &project_villages {
-        let mut page = 1;
-        loop {
-            let found = store
-                .search_households(&HouseholdQuery {
-                    scope: yongxin_domain::Scope::Subdistrict,
-                    village_id: Some(*v),
-                    grid_id: None,
-                    text: None,
-                    page,
-                    per_page: 500,
-                })
-                .await?;
-            let done = found.households.len() < 500;
-            households.extend(found.households);
-            if done {
-                break;
-            }
-            page += 1;
-        }
-    }
+    let households = households_of(store, &project_villages).await?;
     let users = store.users().await?;
     let by = |name: &str| users.iter().find(|u| u.username == name).map(|u| u.id);
     if let (Some(grid), Some(resident)) = (by("grid"), by("resident")) {
@@ -570,28 +549,7 @@ pub async fn load_consultations(
             },
         )
         .await?;
-    let mut households = Vec::new();
-    for v in &project.village_ids {
-        let mut page = 1;
-        loop {
-            let found = store
-                .search_households(&HouseholdQuery {
-                    scope: yongxin_domain::Scope::Subdistrict,
-                    village_id: Some(*v),
-                    grid_id: None,
-                    text: None,
-                    page,
-                    per_page: 500,
-                })
-                .await?;
-            let done = found.households.len() < 500;
-            households.extend(found.households);
-            if done {
-                break;
-            }
-            page += 1;
-        }
-    }
+    let households = households_of(store, &project.village_ids).await?;
     let q = &site.questions;
     let texts = [
         "希望尽早开工建设。",
@@ -854,4 +812,34 @@ pub async fn load_meetings(
         held += 1;
     }
     Ok(held)
+}
+
+/// Every household of some villages, in village and key order.
+async fn households_of(
+    store: &dyn Store,
+    villages: &[i64],
+) -> StoreResult<Vec<crate::HouseholdSummary>> {
+    let mut households = Vec::new();
+    for v in villages {
+        let mut page = 1;
+        loop {
+            let found = store
+                .search_households(&HouseholdQuery {
+                    scope: yongxin_domain::Scope::Subdistrict,
+                    village_id: Some(*v),
+                    grid_id: None,
+                    text: None,
+                    page,
+                    per_page: 500,
+                })
+                .await?;
+            let done = found.households.len() < 500;
+            households.extend(found.households);
+            if done {
+                break;
+            }
+            page += 1;
+        }
+    }
+    Ok(households)
 }
