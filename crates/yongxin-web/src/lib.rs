@@ -297,6 +297,10 @@ pub fn router(state: AppState) -> Router {
             post(pages::meetings::resolution),
         )
         .route("/meetings/{id}/publish", post(pages::meetings::publish))
+        .route(
+            "/admin/projects",
+            get(pages::projects::show).post(pages::projects::create),
+        )
         .route("/appeals", get(pages::appeals::list))
         .route("/appeals/stats", get(pages::appeals::stats))
         .route("/appeals/hot", get(pages::appeals::hot))

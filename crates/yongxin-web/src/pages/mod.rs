@@ -11,6 +11,7 @@ pub mod home;
 pub mod meetings;
 pub mod notices;
 pub mod open311_keys;
+pub mod projects;
 pub mod registry;
 pub mod session;
 
@@ -124,6 +125,7 @@ impl Chrome {
             }
             if matches!(u.role, Role::Admin | Role::Leader) {
                 links.push(("/audit", "nav.audit"));
+                links.push(("/admin/projects", "nav.projects"));
             }
             if u.role.is_admin() {
                 links.extend([

@@ -10,6 +10,7 @@ use crate::on_each_backend;
 use crate::support::{json, page, status, TestApp};
 
 on_each_backend!(
+    a_project_is_created_and_its_notices_reach_its_villages,
     a_notice_is_published_corrected_and_keeps_its_history,
     objections_to_a_publication_become_linked_appeals,
     households_are_informed_by_reading_or_in_person,
@@ -711,4 +712,90 @@ async fn attachments_are_checked_by_content_and_served(app: TestApp) {
     assert!(page(&anonymous, app.url(&format!("/notices/{id}")))
         .await
         .contains("进度表.pdf"));
+}
+
+async fn a_project_is_created_and_its_notices_reach_its_villages(app: TestApp) {
+    let leader = app.sign_in_as(Role::Leader).await;
+    let villages = app.store.villages().await.unwrap();
+    let (a, b, c) = (
+        villages[0].id.to_string(),
+        villages[1].id.to_string(),
+        villages[2].id,
+    );
+    let csrf = app.csrf(&leader).await;
+    let create = |client: Client, code: &'static str, name: &'static str, with: Vec<String>| {
+        let (csrf, url) = (csrf.clone(), app.url("/admin/projects"));
+        async move {
+            let mut form = vec![
+                ("csrf".to_owned(), csrf),
+                ("code".to_owned(), code.to_owned()),
+                ("name".to_owned(), name.to_owned()),
+            ];
+            form.extend(with.into_iter().map(|v| ("villages".to_owned(), v)));
+            client.post(url).form(&form).send().await.unwrap().status()
+        }
+    };
+    assert_eq!(
+        create(
+            leader.clone(),
+            "two_villages",
+            "两村整合项目",
+            vec![a.clone(), b.clone()]
+        )
+        .await,
+        303
+    );
+    assert_eq!(
+        create(leader.clone(), "two_villages", "重名项目", vec![a.clone()]).await,
+        400,
+        "the code is taken"
+    );
+    assert_eq!(
+        create(leader.clone(), "no_villages", "无村项目", vec![]).await,
+        400
+    );
+    assert_eq!(
+        create(leader.clone(), "bad code!", "项目", vec![a.clone()]).await,
+        400
+    );
+    let staff = app.sign_in_as(Role::DepartmentStaff).await;
+    assert_eq!(
+        create(staff, "staff_project", "科室项目", vec![a.clone()]).await,
+        403
+    );
+    let projects = app.store.projects().await.unwrap();
+    assert_eq!(projects.len(), 1);
+    let project = projects[0].id.to_string();
+    assert!(page(&leader, app.url("/admin/projects"))
+        .await
+        .contains("两村整合项目"));
+
+    let res = publish(
+        &app,
+        &leader,
+        &[
+            ("kind", "policy"),
+            ("scope", "project"),
+            ("project", &project),
+            ("title", "两村整合项目安置政策"),
+            ("body", "正文"),
+        ],
+    )
+    .await;
+    assert_eq!(res.status(), 303);
+    let anonymous = app.client();
+    for (village, expected) in [(a.clone(), 1), (b.clone(), 1), (c.to_string(), 0)] {
+        let found = json(
+            &anonymous,
+            app.url(&format!("/api/v1/notices?village={village}")),
+        )
+        .await;
+        assert_eq!(found["total"], expected, "village {village}");
+    }
+    let feed = page(
+        &anonymous,
+        app.url(&format!("/notices.atom?project={project}")),
+    )
+    .await;
+    assert!(feed.contains("两村整合项目安置政策"));
 }

@@ -244,6 +244,12 @@ async fn every_route_answers_every_role_as_intended(app: TestApp) {
             Expect::Forbidden,
             Expect::Unauthorized,
         ),
+        (
+            "/admin/projects",
+            vec![Role::Leader, Role::Admin],
+            Expect::Forbidden,
+            Expect::SignIn,
+        ),
         ("/notices", ALL.to_vec(), Expect::Ok, Expect::Ok),
         ("/notices.atom", ALL.to_vec(), Expect::Ok, Expect::Ok),
         (&notice_paths[0], ALL.to_vec(), Expect::Ok, Expect::Ok),
