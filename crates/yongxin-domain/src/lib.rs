@@ -62,6 +62,7 @@ pub mod demo_appeals;
 pub mod email;
 pub mod hot;
 pub mod id_number;
+pub mod lottery;
 pub mod meeting;
 pub mod notice;
 pub mod phone;

@@ -45,6 +45,8 @@ enum Command {
     Search(cmd::search::Args),
     /// Open311 GeoReport v2 client keys.
     Open311(cmd::open311::Args),
+    /// The house-selection lottery: verify a published proof, or draw over a list.
+    Lottery(cmd::lottery::Args),
     /// Configuration helpers.
     Config(cmd::config::Args),
 }
@@ -78,6 +80,7 @@ fn main() -> ExitCode {
             Command::Search(args) => cmd::search::run(&config, args).await,
             Command::Open311(args) => cmd::open311::run(&config, args).await,
             Command::Config(args) => cmd::config::run(args),
+            Command::Lottery(args) => cmd::lottery::run(args),
         }
     });
     match result {

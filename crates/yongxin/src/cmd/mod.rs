@@ -5,6 +5,7 @@ pub mod config;
 pub mod demo;
 pub mod export;
 pub mod import;
+pub mod lottery;
 pub mod migrate;
 pub mod open311;
 pub mod search;

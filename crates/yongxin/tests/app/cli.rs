@@ -416,3 +416,92 @@ fn open311_keys_are_issued_listed_and_revoked() {
     let out = yongxin(&db, &["open311", "key", "add", " "]);
     assert!(!out.status.success());
 }
+
+#[test]
+fn a_lottery_proof_is_verified_by_the_binary_and_by_an_independent_script() {
+    let dir = tempfile::tempdir().unwrap();
+    let list = dir.path().join("list.txt");
+    let codes: Vec<String> = (1..=2000)
+        .map(|i| format!("V{:02}-{i:04}", i % 4 + 1))
+        .collect();
+    std::fs::write(&list, codes.join("\n")).unwrap();
+    let run = |args: &[&str]| {
+        Command::new(env!("CARGO_BIN_EXE_yongxin"))
+            .args(args)
+            .env_remove("YONGXIN_DATABASE_URL")
+            .output()
+            .unwrap()
+    };
+    let out = run(&[
+        "lottery",
+        "draw",
+        "--list",
+        list.to_str().unwrap(),
+        "--seed",
+        "382915:SSE-3284.12",
+    ]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let proof = dir.path().join("proof.json");
+    std::fs::write(&proof, &out.stdout).unwrap();
+    let parsed: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(parsed["algorithm"], "yongxin-lottery-v1");
+    assert_eq!(parsed["order"].as_array().unwrap().len(), 2000);
+    let out = run(&["lottery", "verify", proof.to_str().unwrap()]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(text(&out.stdout).contains("2000 households"));
+
+    // Swap two places: both checks refuse it and say where.
+    let mut tampered = parsed.clone();
+    let order = tampered["order"].as_array_mut().unwrap();
+    order.swap(9, 10);
+    let bad = dir.path().join("tampered.json");
+    std::fs::write(&bad, serde_json::to_vec(&tampered).unwrap()).unwrap();
+    let out = run(&["lottery", "verify", bad.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        text(&out.stderr).contains("position 10"),
+        "{}",
+        text(&out.stderr)
+    );
+    let garbage = dir.path().join("garbage.json");
+    std::fs::write(&garbage, "{\"algorithm\": 1}").unwrap();
+    assert_eq!(
+        run(&["lottery", "verify", garbage.to_str().unwrap()])
+            .status
+            .code(),
+        Some(2)
+    );
+    let out = run(&[
+        "lottery",
+        "draw",
+        "--list",
+        list.to_str().unwrap(),
+        "--seed",
+        "12345",
+    ]);
+    assert!(!out.status.success());
+    assert!(text(&out.stderr).contains("six digits"));
+
+    let Ok(python) = std::env::var("YONGXIN_TEST_PYTHON") else {
+        eprintln!("skipped the independent verifier: YONGXIN_TEST_PYTHON is not set");
+        return;
+    };
+    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/../../tools/verify_lottery.py");
+    let out = Command::new(&python)
+        .arg(script)
+        .arg(&proof)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let out = Command::new(&python)
+        .arg(script)
+        .arg(&bad)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        text(&out.stderr).contains("position 10"),
+        "{}",
+        text(&out.stderr)
+    );
+}
