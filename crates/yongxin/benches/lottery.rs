@@ -18,7 +18,9 @@ fn main() {
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(100_000);
-    let codes: Vec<String> = (0..n).map(|i| format!("V{:02}-{:06}", i % 40 + 1, i)).collect();
+    let codes: Vec<String> = (0..n)
+        .map(|i| format!("V{:02}-{:06}", i % 40 + 1, i))
+        .collect();
     let seed = Seed::parse("382915:SSE-3284.12").unwrap();
     let (mut draws, mut checks) = (Vec::new(), Vec::new());
     let mut proof = None;
