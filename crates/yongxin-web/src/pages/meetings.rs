@@ -31,6 +31,9 @@ pub const ORGANISERS: &[Role] = &[
 /// How long the sign-in code shown at a meeting works.
 const CODE_HOURS: i64 = 3;
 
+/// Wrong codes a user may type for one meeting while a code is valid.
+const MAX_CODE_TRIES: i64 = 5;
+
 fn field(pairs: &[(String, String)], name: &str) -> String {
     pairs
         .iter()
@@ -412,6 +415,16 @@ pub async fn sign_in_with_code(
         }
         Ok::<_, AppError>(response)
     };
+    // Six digits could be guessed: a user gets a few tries per meeting while a code is valid.
+    let tries_key = format!("meeting:{id}");
+    let since = Utc::now() - Duration::hours(CODE_HOURS);
+    let failures = state
+        .store
+        .sign_in_failures(&user.username, &tries_key, since)
+        .await?;
+    if failures.count >= MAX_CODE_TRIES {
+        return Err(AppError::too_many_attempts(CODE_HOURS * 60));
+    }
     let typed = crate::auth::token_hash(&format!("{id}:{}", field(&pairs, "code").trim()));
     let valid = state
         .store
@@ -422,6 +435,10 @@ pub async fn sign_in_with_code(
                 && crate::context::constant_time_eq(hash.as_bytes(), typed.as_bytes())
         });
     if !valid {
+        state
+            .store
+            .record_sign_in_failure(&user.username, &tries_key, Utc::now())
+            .await?;
         return page(None, Some(c.t("meeting.error.code").to_owned()));
     }
     let members = state.store.meeting_members(id).await?;

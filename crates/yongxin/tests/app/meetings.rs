@@ -217,6 +217,30 @@ async fn a_villagers_meeting_decides_only_when_quorate(app: TestApp) {
     .await;
     assert_eq!(res.status(), 200);
     assert!(res.text().await.unwrap().contains("已签到"));
+    // Guessing is cut short: an account gets five wrong tries per meeting, then none.
+    let guesser = app.sign_in_as(Role::GridWorker).await;
+    for _ in 0..5 {
+        let res = post(
+            &app,
+            &guesser,
+            &format!("/meetings/{id}/sign-in"),
+            &[("code", wrong)],
+        )
+        .await;
+        assert_eq!(res.status(), 400);
+    }
+    let res = post(
+        &app,
+        &guesser,
+        &format!("/meetings/{id}/sign-in"),
+        &[("code", &code)],
+    )
+    .await;
+    assert_eq!(
+        res.status(),
+        429,
+        "even the right code, after five wrong ones"
+    );
     let present = app
         .store
         .meeting_members(id)
