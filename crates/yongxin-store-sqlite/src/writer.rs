@@ -363,6 +363,11 @@ async fn run_direct(
         let (ok, deliver) = work(&direct.conn);
         keep_job(ok);
         delivers.push(deliver);
+        // SQLite rolls the whole transaction back on some errors (disk full, I/O); a later
+        // savepoint would then open a fresh one and the commit would acknowledge lost writes.
+        if direct.conn.is_autocommit() {
+            return Err("the batch's transaction was rolled back".into());
+        }
         if !ok {
             direct
                 .conn

@@ -83,7 +83,8 @@ impl MeetingStore for StoreImpl {
                 }
                 (MeetingKind::Villagers, _) => {
                     let day = held_at.with_timezone(&yongxin_domain::time::shanghai()).date_naive();
-                    let adult = chrono::Datelike::with_year(&day, chrono::Datelike::year(&day) - 18).unwrap_or(day - chrono::Days::new(366 * 18 + 1));
+                    // Eighteen years before the day (a day of 29 February counts back to 28 February).
+                    let adult = day.checked_sub_months(chrono::Months::new(18 * 12)).unwrap_or(day);
                     qb.push("r.birth_date <= ").push_bind(adult);
                 }
                 (MeetingKind::VillageCommittee | MeetingKind::Hearing, _) => {

@@ -18,7 +18,9 @@ use crate::api::ErrorDto;
 use crate::api_appeals::local;
 use crate::context::Ctx;
 use crate::error::AppError;
-use crate::pages::consultations::{answer, results_view, state_code, AnswerRequest};
+use crate::pages::consultations::{
+    answer, results_view, state_code, visible_results, AnswerRequest,
+};
 use crate::AppState;
 
 /// A consultation. Times are RFC 3339 with the Asia/Shanghai offset.
@@ -219,7 +221,7 @@ pub struct QuestionResultDto {
     kind: String,
     prompt: String,
     options: Vec<OptionResultDto>,
-    /// Free-text answers (staff only, as the results are).
+    /// Free-text answers (for those who run consultations only: they may name people).
     texts: Vec<String>,
 }
 
@@ -243,14 +245,17 @@ pub async fn consultation_results(
     ctx: Ctx,
     Path(id): Path<String>,
 ) -> Result<Json<ResultsDto>, AppError> {
-    ctx.cadre()?;
+    let user = ctx.cadre()?.clone();
     let id: i64 = id.parse().map_err(|_| AppError::not_found())?;
     let k = state
         .store
         .consultation(id)
         .await?
         .ok_or_else(AppError::not_found)?;
-    let r = results_view(&k, &state.store.consultation_results(id).await?);
+    let r = results_view(
+        &k,
+        &visible_results(&user, state.store.consultation_results(id).await?),
+    );
     let ratio = |a: i64, b: i64| if b == 0 { 0.0 } else { a as f64 / b as f64 };
     Ok(Json(ResultsDto {
         turnout: ratio(r.answered, r.eligible),

@@ -600,6 +600,15 @@ fn percent(part: i64, whole: i64) -> String {
     }
 }
 
+/// Results as a user may see them: free-text answers (which may name people) only for those who
+/// run consultations.
+pub fn visible_results(user: &User, mut r: ConsultationResults) -> ConsultationResults {
+    if !PUBLISHERS.contains(&user.role) {
+        r.texts.clear();
+    }
+    r
+}
+
 /// Shapes a consultation's results.
 pub fn results_view(k: &Consultation, r: &ConsultationResults) -> ResultsView {
     let villages: Vec<(i64, String, i64, i64, String)> = r
@@ -689,9 +698,12 @@ pub async fn results(
     ctx: Ctx,
     Path(id): Path<i64>,
 ) -> Result<Response, AppError> {
-    ctx.cadre()?;
+    let user = ctx.cadre()?.clone();
     let k = found(&state, id).await?;
-    let r = results_view(&k, &state.store.consultation_results(id).await?);
+    let r = results_view(
+        &k,
+        &visible_results(&user, state.store.consultation_results(id).await?),
+    );
     let mut c = Chrome::new(&ctx, "consultation.results_title");
     c.title = format!("{} · {}", k.title, c.title);
     render(&ResultsPage {

@@ -331,12 +331,34 @@ pub async fn sign_in_at_door(
         .trim()
         .parse()
         .map_err(|_| AppError::invalid_param("resident_id"))?;
-    found(&state, id).await?;
+    let m = found(&state, id).await?;
+    open_for_sign_in(&m, ctx.lang.catalog())?;
+    // The organisers, or the cadre whose scope holds the member's household, sign in at the
+    // door: padding attendance would change the quorum.
+    if !organises(&user, &m) {
+        let member = state
+            .store
+            .meeting_members(id)
+            .await?
+            .into_iter()
+            .find(|mm| mm.resident_id == resident)
+            .ok_or_else(AppError::not_found)?;
+        crate::pages::registry::household_in_scope(&state, &user, member.household_id).await?;
+    }
     state
         .store
         .sign_in_member(&user.username, id, resident, "door", Utc::now())
         .await?;
     Ok(Redirect::to(&format!("/meetings/{id}")).into_response())
+}
+
+/// Members sign in from twelve hours before the meeting until a day after it began.
+fn open_for_sign_in(m: &Meeting, c: &Catalog) -> Result<(), AppError> {
+    let now = Utc::now();
+    if now < m.held_at - Duration::hours(12) || now > m.held_at + Duration::hours(24) {
+        return Err(AppError::bad_request(c.t("meeting.error.not_now")));
+    }
+    Ok(())
 }
 
 /// `POST /meetings/{id}/code`: organisers show a new six-digit code at the meeting; members type
@@ -415,16 +437,25 @@ pub async fn sign_in_with_code(
         }
         Ok::<_, AppError>(response)
     };
+    if let Err(e) = open_for_sign_in(&m, c) {
+        return page(None, Some(e.message(c)));
+    }
     // Six digits could be guessed: a user gets a few tries per meeting while a code is valid.
+    // Every try is recorded before it is judged, so tries sent at once are all counted.
     let tries_key = format!("meeting:{id}");
     let since = Utc::now() - Duration::hours(CODE_HOURS);
-    let failures = state
+    state
+        .store
+        .record_sign_in_failure(&user.username, &tries_key, Utc::now())
+        .await?;
+    let tries = state
         .store
         .sign_in_failures(&user.username, &tries_key, since)
         .await?;
-    if failures.count >= MAX_CODE_TRIES {
+    if tries.count > MAX_CODE_TRIES {
         return Err(AppError::too_many_attempts(CODE_HOURS * 60));
     }
+
     let typed = crate::auth::token_hash(&format!("{id}:{}", field(&pairs, "code").trim()));
     let valid = state
         .store
@@ -435,10 +466,6 @@ pub async fn sign_in_with_code(
                 && crate::context::constant_time_eq(hash.as_bytes(), typed.as_bytes())
         });
     if !valid {
-        state
-            .store
-            .record_sign_in_failure(&user.username, &tries_key, Utc::now())
-            .await?;
         return page(None, Some(c.t("meeting.error.code").to_owned()));
     }
     let members = state.store.meeting_members(id).await?;
@@ -459,6 +486,10 @@ pub async fn sign_in_with_code(
     state
         .store
         .sign_in_member(&user.username, id, member.resident_id, "code", Utc::now())
+        .await?;
+    state
+        .store
+        .clear_sign_in_failures(&user.username, &tries_key)
         .await?;
     page(
         Some(c.format("meeting.signed_in", &[("name", member.name.clone())])),

@@ -342,13 +342,18 @@ async fn show_page(
     let mut informed = None;
     if let Some(u) = ctx.user.as_ref().filter(|u| u.role == Role::Resident) {
         if let Some(h) = u.household_id {
-            if notice.publish_at <= now && addresses(state, &notice, h).await? {
+            informed = state.store.informed(id, h).await?;
+            // Only the first reading is a change worth a write.
+            if informed.is_none()
+                && notice.publish_at <= now
+                && addresses(state, &notice, h).await?
+            {
                 state
                     .store
                     .mark_informed(&u.username, id, h, InformedHow::Read, u.id, now)
                     .await?;
+                informed = state.store.informed(id, h).await?;
             }
-            informed = state.store.informed(id, h).await?;
         }
     }
     let c = Chrome::new(ctx, "notice.title");

@@ -342,6 +342,17 @@ async fn households_answer_once_each_and_the_results_count_them(app: TestApp) {
         "first places"
     );
     assert_eq!(results["questions"][3]["texts"][0], "希望尽快开工");
+    let for_grid = json(
+        &grid,
+        app.url(&format!("/api/v1/consultations/{id}/results")),
+    )
+    .await;
+    assert_eq!(for_grid["answered"], 2);
+    assert_eq!(
+        for_grid["questions"][3]["texts"].as_array().unwrap().len(),
+        0,
+        "free text only for those who run consultations"
+    );
     assert_eq!(results["villages"][0]["answered"], 2);
     assert_eq!(
         status(

@@ -166,6 +166,50 @@ async fn a_villagers_meeting_decides_only_when_quorate(app: TestApp) {
         .await;
         assert_eq!(res.status(), 303);
     }
+    // Sign-in is open around the meeting only.
+    let res = post(
+        &app,
+        &leader,
+        "/meetings",
+        &[
+            ("kind", "villagers"),
+            ("village", &v),
+            ("basis", "households"),
+            ("title", "明年的会"),
+            ("agenda", "议程"),
+            ("held_at", "2099-01-01T09:00"),
+        ],
+    )
+    .await;
+    let later = id_of(&res);
+    let someone = app.store.meeting_members(later).await.unwrap()[0]
+        .resident_id
+        .to_string();
+    let res = post(
+        &app,
+        &leader,
+        &format!("/meetings/{later}/attendance"),
+        &[("resident_id", &someone)],
+    )
+    .await;
+    assert_eq!(res.status(), 400);
+    assert!(res.text().await.unwrap().contains("不是这次会议的签到时间"));
+    // A cadre whose scope does not hold a member's household cannot sign them in.
+    let outsider = members
+        .iter()
+        .find(|mm| mm.signed_in.is_none() && mm.household_id != own)
+        .unwrap();
+    let officer_elsewhere = officer_village != village;
+    if officer_elsewhere {
+        let res = post(
+            &app,
+            &officer,
+            &format!("/meetings/{id}/attendance"),
+            &[("resident_id", &outsider.resident_id.to_string())],
+        )
+        .await;
+        assert_eq!(res.status(), 403);
+    }
     let vote = |f: &'static str, a: &'static str, ab: &'static str| {
         let (app, leader) = (&app, leader.clone());
         async move {
