@@ -340,15 +340,8 @@ impl ConsultationStore for StoreImpl {
         })
     }
 
-    async fn set_result_notice(&self, actor: &str, id: i64, notice_id: i64) -> StoreResult<()> {
+    async fn publish_results_notice(&self, actor: &str, id: i64, draft: yongxin_domain::notice::NoticeDraft) -> StoreResult<Notice> {
         let actor = actor.to_owned();
-        write_tx!(self, |tx| {
-            let changed = sqlx::query("UPDATE consultations SET result_notice_id = $1 WHERE id = $2").bind(notice_id).bind(id).execute(&mut *tx).await.db()?.rows_affected();
-            if changed == 0 {
-                return Err(StoreError::NotFound { what: format!("consultation {id}") });
-            }
-            let entry = NewAuditEntry::new(actor, "consultation.publish_results", format!("consultation:{id}"), format!("notice:{notice_id}"), &serde_json::json!({ "notice_id": notice_id }));
-            Ok(((), vec![entry]))
-        })
+        write_tx!(self, |tx| { publish_once(tx, &actor, ("consultations", "result_notice_id", id), "consultation.publish_results", draft).await })
     }
 }

@@ -286,15 +286,8 @@ impl MeetingStore for StoreImpl {
             .collect()
     }
 
-    async fn set_minutes_notice(&self, actor: &str, meeting_id: i64, notice_id: i64) -> StoreResult<()> {
+    async fn publish_minutes_notice(&self, actor: &str, meeting_id: i64, draft: yongxin_domain::notice::NoticeDraft) -> StoreResult<Notice> {
         let actor = actor.to_owned();
-        write_tx!(self, |tx| {
-            let changed = sqlx::query("UPDATE meetings SET minutes_notice_id = $1 WHERE id = $2").bind(notice_id).bind(meeting_id).execute(&mut *tx).await.db()?.rows_affected();
-            if changed == 0 {
-                return Err(StoreError::NotFound { what: format!("meeting {meeting_id}") });
-            }
-            let entry = NewAuditEntry::new(actor, "meeting.publish", format!("meeting:{meeting_id}"), format!("notice:{notice_id}"), &serde_json::json!({ "notice_id": notice_id }));
-            Ok(((), vec![entry]))
-        })
+        write_tx!(self, |tx| { publish_once(tx, &actor, ("meetings", "minutes_notice_id", meeting_id), "meeting.publish", draft).await })
     }
 }

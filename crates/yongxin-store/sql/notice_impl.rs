@@ -108,6 +108,89 @@ fn push_scope_grids(qb: &mut QueryBuilder<'static, Db>, scope: ScopeKind, villag
     }
 }
 
+/// Writes a checked draft as version 1 inside a write; answers the notice and its record entry.
+async fn insert_notice(tx: &mut DbConn, actor: &str, d: NoticeDraft) -> StoreResult<(Notice, NewAuditEntry)> {
+    let now = chrono::SubsecRound::trunc_subsecs(Utc::now(), 6);
+    let trunc = |t: DateTime<Utc>| chrono::SubsecRound::trunc_subsecs(t, 6);
+    let (publish_at, end_at, objections_until) = (trunc(d.publish_at), d.end_at.map(trunc), d.objections_until.map(trunc));
+    let id: i64 = sqlx::query_scalar(
+        "INSERT INTO notices (kind, scope, project_id, title, body, publish_at, end_at, objections_until, version, created_by, created_at, updated_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 1, $9, $10, $10) RETURNING id",
+    )
+    .bind(d.kind.code())
+    .bind(d.scope.code())
+    .bind(d.project_id)
+    .bind(&d.title)
+    .bind(&d.body)
+    .bind(publish_at)
+    .bind(end_at)
+    .bind(objections_until)
+    .bind(actor)
+    .bind(now)
+    .fetch_one(&mut *tx)
+    .await
+    .db()?;
+    for v in &d.village_ids {
+        sqlx::query("INSERT INTO notice_villages (notice_id, village_id) VALUES ($1, $2)").bind(id).bind(*v).execute(&mut *tx).await.db()?;
+    }
+    sqlx::query("INSERT INTO notice_versions (notice_id, version, title, body, author, at, reason) VALUES ($1, 1, $2, $3, $4, $5, NULL)")
+        .bind(id)
+        .bind(&d.title)
+        .bind(&d.body)
+        .bind(actor)
+        .bind(now)
+        .execute(&mut *tx)
+        .await
+        .db()?;
+    let entry = NewAuditEntry::new(
+        actor.to_owned(),
+        "notice.publish",
+        format!("notice:{id}"),
+        d.title.clone(),
+        &serde_json::json!({
+            "kind": d.kind.code(), "scope": d.scope.code(), "villages": d.village_ids, "project": d.project_id, "title": d.title,
+            "body": d.body, "publish_at": publish_at, "end_at": end_at, "objections_until": objections_until
+        }),
+    );
+    let notice = Notice {
+        id,
+        kind: d.kind,
+        scope: d.scope,
+        village_ids: d.village_ids,
+        project_id: d.project_id,
+        title: d.title,
+        body: d.body,
+        publish_at,
+        end_at,
+        objections_until,
+        version: 1,
+        created_by: actor.to_owned(),
+        created_at: now,
+        updated_at: now,
+        objections: 0,
+        objections_answered: 0,
+    };
+    Ok((notice, entry))
+}
+
+/// Publishes a draft once for a row that records its notice in `column` (a consultation's
+/// results, a meeting's minutes): the row is read under the write's lock, so two clicks publish
+/// one notice; the second answers the first's.
+async fn publish_once(tx: &mut DbConn, actor: &str, (table, column, id): (&str, &str, i64), action: &str, d: NoticeDraft) -> StoreResult<(Notice, Vec<NewAuditEntry>)> {
+    let sql = format!("SELECT {column} FROM {table} WHERE id = $1{ROW_LOCK}");
+    let existing: Option<Option<i64>> = sqlx::query_scalar(&sql).bind(id).fetch_optional(&mut *tx).await.db()?;
+    match existing {
+        None => Err(StoreError::NotFound { what: format!("{table} {id}") }),
+        Some(Some(n)) => Ok((notice_in(tx, n).await?, Vec::new())),
+        Some(None) => {
+            let (notice, entry) = insert_notice(tx, actor, d).await?;
+            sqlx::query(&format!("UPDATE {table} SET {column} = $1 WHERE id = $2")).bind(notice.id).bind(id).execute(&mut *tx).await.db()?;
+            let link = NewAuditEntry::new(actor.to_owned(), action, format!("{}:{id}", table.trim_end_matches('s')), format!("notice:{}", notice.id), &serde_json::json!({ "notice_id": notice.id }));
+            Ok((notice, vec![entry, link]))
+        }
+    }
+}
+
 impl StoreImpl {
     async fn notice_or_not_found(&self, id: i64) -> StoreResult<Notice> {
         self.notice(id).await?.ok_or_else(|| StoreError::NotFound { what: format!("notice {id}") })
@@ -154,67 +237,8 @@ impl NoticeStore for StoreImpl {
 
     async fn create_notice(&self, actor: &str, d: NoticeDraft) -> StoreResult<Notice> {
         let actor = actor.to_owned();
-        let now = chrono::SubsecRound::trunc_subsecs(Utc::now(), 6);
-        let trunc = |t: DateTime<Utc>| chrono::SubsecRound::trunc_subsecs(t, 6);
-        let (publish_at, end_at, objections_until) = (trunc(d.publish_at), d.end_at.map(trunc), d.objections_until.map(trunc));
         write_tx!(self, |tx| {
-            let id: i64 = sqlx::query_scalar(
-                "INSERT INTO notices (kind, scope, project_id, title, body, publish_at, end_at, objections_until, version, created_by, created_at, updated_at) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 1, $9, $10, $10) RETURNING id",
-            )
-            .bind(d.kind.code())
-            .bind(d.scope.code())
-            .bind(d.project_id)
-            .bind(&d.title)
-            .bind(&d.body)
-            .bind(publish_at)
-            .bind(end_at)
-            .bind(objections_until)
-            .bind(&actor)
-            .bind(now)
-            .fetch_one(&mut *tx)
-            .await
-            .db()?;
-            for v in &d.village_ids {
-                sqlx::query("INSERT INTO notice_villages (notice_id, village_id) VALUES ($1, $2)").bind(id).bind(*v).execute(&mut *tx).await.db()?;
-            }
-            sqlx::query("INSERT INTO notice_versions (notice_id, version, title, body, author, at, reason) VALUES ($1, 1, $2, $3, $4, $5, NULL)")
-                .bind(id)
-                .bind(&d.title)
-                .bind(&d.body)
-                .bind(&actor)
-                .bind(now)
-                .execute(&mut *tx)
-                .await
-                .db()?;
-            let entry = NewAuditEntry::new(
-                actor.clone(),
-                "notice.publish",
-                format!("notice:{id}"),
-                d.title.clone(),
-                &serde_json::json!({
-                    "kind": d.kind.code(), "scope": d.scope.code(), "villages": d.village_ids, "project": d.project_id, "title": d.title,
-                    "body": d.body, "publish_at": publish_at, "end_at": end_at, "objections_until": objections_until
-                }),
-            );
-            let notice = Notice {
-                id,
-                kind: d.kind,
-                scope: d.scope,
-                village_ids: d.village_ids,
-                project_id: d.project_id,
-                title: d.title,
-                body: d.body,
-                publish_at,
-                end_at,
-                objections_until,
-                version: 1,
-                created_by: actor,
-                created_at: now,
-                updated_at: now,
-                objections: 0,
-                objections_answered: 0,
-            };
+            let (notice, entry) = insert_notice(tx, &actor, d).await?;
             Ok((notice, vec![entry]))
         })
     }

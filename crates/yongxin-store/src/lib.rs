@@ -449,8 +449,14 @@ pub trait ConsultationStore: Send + Sync + 'static {
     ) -> StoreResult<Option<CurrentAnswer>>;
     /// Results from the current answers.
     async fn consultation_results(&self, id: i64) -> StoreResult<ConsultationResults>;
-    /// Records the notice the results were published as.
-    async fn set_result_notice(&self, actor: &str, id: i64, notice_id: i64) -> StoreResult<()>;
+    /// Publishes the results as a notice (a checked draft) and records it on the consultation,
+    /// once: if they were published already, answers that notice and writes nothing.
+    async fn publish_results_notice(
+        &self,
+        actor: &str,
+        id: i64,
+        draft: yongxin_domain::notice::NoticeDraft,
+    ) -> StoreResult<Notice>;
 }
 
 /// Meetings (会议): members drawn from the registry, attendance, minutes and resolutions decided by
@@ -501,11 +507,12 @@ pub trait MeetingStore: Send + Sync + 'static {
     ) -> StoreResult<Result<Resolution, yongxin_domain::meeting::MeetingError>>;
     /// A meeting's resolutions, in order.
     async fn resolutions(&self, meeting_id: i64) -> StoreResult<Vec<Resolution>>;
-    /// Records the notice the minutes and resolutions were published as.
-    async fn set_minutes_notice(
+    /// Publishes the minutes and resolutions as a notice (a checked draft) and records it on the
+    /// meeting, once: if they were published already, answers that notice and writes nothing.
+    async fn publish_minutes_notice(
         &self,
         actor: &str,
         meeting_id: i64,
-        notice_id: i64,
-    ) -> StoreResult<()>;
+        draft: yongxin_domain::notice::NoticeDraft,
+    ) -> StoreResult<Notice>;
 }

@@ -789,15 +789,12 @@ pub async fn publish_results(
     c: &Catalog,
 ) -> Result<yongxin_store::Notice, AppError> {
     let r = results_view(k, &store.consultation_results(k.id).await?);
-    let notice = crate::pages::notices::publish_progress(
-        store,
-        actor,
+    let draft = crate::pages::notices::progress_draft(
         (k.scope, k.village_ids.clone(), k.project_id),
         c.format("consultation.result_title", &[("title", k.title.clone())]),
         results_text(&r, c),
         c,
-    )
-    .await?;
-    store.set_result_notice(actor, k.id, notice.id).await?;
+    )?;
+    let notice = store.publish_results_notice(actor, k.id, draft).await?;
     Ok(notice)
 }

@@ -622,15 +622,12 @@ pub async fn publish_minutes(
     } else {
         ScopeKind::Subdistrict
     };
-    let notice = crate::pages::notices::publish_progress(
-        store,
-        actor,
+    let draft = crate::pages::notices::progress_draft(
         (scope, m.village_id.into_iter().collect(), None),
         c.format("meeting.notice_title", &[("title", m.title.clone())]),
         body,
         c,
-    )
-    .await?;
-    store.set_minutes_notice(actor, m.id, notice.id).await?;
+    )?;
+    let notice = store.publish_minutes_notice(actor, m.id, draft).await?;
     Ok(notice)
 }

@@ -43,17 +43,15 @@ pub fn notice_error(e: &NoticeError, c: &Catalog) -> AppError {
     })
 }
 
-/// Publishes a progress notice now, for what another area has produced (a consultation's
+/// A progress notice to publish now, for what another area has produced (a consultation's
 /// results, a meeting's minutes): titled and addressed as given, checked like any draft.
-pub async fn publish_progress(
-    store: &dyn yongxin_store::Store,
-    actor: &str,
+pub fn progress_draft(
     (scope, village_ids, project_id): (ScopeKind, Vec<i64>, Option<i64>),
     title: String,
     body: String,
     c: &Catalog,
-) -> Result<Notice, AppError> {
-    let draft = NoticeDraft {
+) -> Result<NoticeDraft, AppError> {
+    NoticeDraft {
         kind: NoticeKind::Progress,
         scope,
         village_ids,
@@ -65,8 +63,7 @@ pub async fn publish_progress(
         objections_until: None,
     }
     .checked()
-    .map_err(|e| notice_error(&e, c))?;
-    Ok(store.create_notice(actor, draft).await?)
+    .map_err(|e| notice_error(&e, c))
 }
 
 /// Whether a user sees a notice: anyone once it is published, cadres before.

@@ -425,6 +425,40 @@ async fn households_answer_once_each_and_the_results_count_them(app: TestApp) {
             .result_notice_id,
         Some(notice_id)
     );
+    // Two publications at once make one notice.
+    let twice = stored(&app, -Duration::days(3), -Duration::days(1)).await;
+    let draft = || yongxin_domain::notice::NoticeDraft {
+        kind: yongxin_domain::notice::NoticeKind::Progress,
+        scope: ScopeKind::Subdistrict,
+        village_ids: vec![],
+        project_id: None,
+        title: "只公布一次的结果".into(),
+        body: "结果".into(),
+        publish_at: Utc::now(),
+        end_at: None,
+        objections_until: None,
+    };
+    let (a, b) = tokio::join!(
+        app.store.publish_results_notice("leader", twice, draft()),
+        app.store.publish_results_notice("staff", twice, draft())
+    );
+    assert_eq!(a.unwrap().id, b.unwrap().id);
+    let all = app
+        .store
+        .notices(&yongxin_store::NoticeQuery {
+            page: 1,
+            per_page: 100,
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(
+        all.notices
+            .iter()
+            .filter(|n| n.title == "只公布一次的结果")
+            .count(),
+        1
+    );
     assert!(app.store.verify_audit().await.unwrap().is_ok());
 }
 
