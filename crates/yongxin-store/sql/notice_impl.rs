@@ -496,11 +496,9 @@ impl NoticeStore for StoreImpl {
         rows.iter().map(household_from).collect()
     }
 
-    async fn create_objection(&self, actor: &str, notice_id: i64, mut a: NewAppeal) -> StoreResult<Result<Appeal, NoticeError>> {
+    async fn create_objection(&self, actor: &str, notice_id: i64, a: NewAppeal) -> StoreResult<Result<Appeal, NoticeError>> {
         let actor = actor.to_owned();
-        for t in [&mut a.created_at, &mut a.contact_due, &mut a.resolution_due] {
-            *t = chrono::SubsecRound::trunc_subsecs(*t, 6);
-        }
+        let a = to_the_microsecond(a);
         write_tx!(self, |tx| {
             let sql = format!("SELECT kind, title, publish_at, objections_until FROM notices WHERE id = $1{ROW_LOCK}");
             let row = sqlx::query(&sql).bind(notice_id).fetch_optional(&mut *tx).await.db()?.ok_or_else(|| StoreError::NotFound { what: format!("notice {notice_id}") })?;
@@ -510,17 +508,14 @@ impl NoticeStore for StoreImpl {
                 return Ok((Err(e), Vec::new()));
             }
             let title: String = row.try_get("title").db()?;
-            let (id, answers) = insert_submitted_appeal(tx, &a, &actor).await?;
+            let (appeal, filed) = file_appeal(tx, &actor, a, &[]).await?;
+            let id = appeal.id;
             sqlx::query("UPDATE appeals SET notice_id = $1 WHERE id = $2").bind(notice_id).bind(id).execute(&mut *tx).await.db()?;
-            let village_name: Option<String> = match a.village_id {
-                Some(v) => sqlx::query_scalar("SELECT name FROM villages WHERE id = $1").bind(v).fetch_optional(&mut *tx).await.db()?,
-                None => None,
-            };
             let entries = vec![
-                appeal_created_entry(actor.clone(), id, &a, &answers, Vec::new()),
+                filed,
                 NewAuditEntry::new(actor, "notice.objection", format!("notice:{notice_id}"), format!("{title} ← appeal:{id}"), &serde_json::json!({ "appeal_id": id })),
             ];
-            Ok((Ok(Appeal::submitted(id, a, village_name)), entries))
+            Ok((Ok(appeal), entries))
         })
     }
 

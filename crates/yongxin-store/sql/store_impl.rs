@@ -626,15 +626,30 @@ fn appeal_created_entry(actor: String, id: i64, a: &NewAppeal, answers: &str, ph
 /// transaction.
 async fn create_appeal_portable(store: &StoreImpl, actor: String, a: NewAppeal, photos: Vec<NewPhoto>) -> StoreResult<Appeal> {
     write_tx!(store, |tx| {
-        let (id, answers) = insert_submitted_appeal(tx, &a, &actor).await?;
-        let recorded = insert_photos(tx, id, None, &photos, a.created_at).await?;
-        let village_name: Option<String> = match a.village_id {
-            Some(v) => sqlx::query_scalar("SELECT name FROM villages WHERE id = $1").bind(v).fetch_optional(&mut *tx).await.db()?,
-            None => None,
-        };
-        let entry = appeal_created_entry(actor, id, &a, &answers, recorded);
-        Ok((Appeal::submitted(id, a, village_name), vec![entry]))
+        let (appeal, entry) = file_appeal(tx, &actor, a, &photos).await?;
+        Ok((appeal, vec![entry]))
     })
+}
+
+/// Files a case with its photos inside a write, the portable way; answers it and its record entry.
+async fn file_appeal(tx: &mut DbConn, actor: &str, a: NewAppeal, photos: &[NewPhoto]) -> StoreResult<(Appeal, NewAuditEntry)> {
+    let (id, answers) = insert_submitted_appeal(tx, &a, actor).await?;
+    let recorded = insert_photos(tx, id, None, photos, a.created_at).await?;
+    let village_name: Option<String> = match a.village_id {
+        Some(v) => sqlx::query_scalar("SELECT name FROM villages WHERE id = $1").bind(v).fetch_optional(&mut *tx).await.db()?,
+        None => None,
+    };
+    let entry = appeal_created_entry(actor.to_owned(), id, &a, &answers, recorded);
+    Ok((Appeal::submitted(id, a, village_name), entry))
+}
+
+/// A new case's times as PostgreSQL keeps them (microseconds), so that the case answered is the
+/// case stored on either database.
+fn to_the_microsecond(mut a: NewAppeal) -> NewAppeal {
+    for t in [&mut a.created_at, &mut a.contact_due, &mut a.resolution_due] {
+        *t = chrono::SubsecRound::trunc_subsecs(*t, 6);
+    }
+    a
 }
 
 async fn appeal_in(tx: &mut DbConn, id: i64) -> StoreResult<Appeal> {
@@ -1404,12 +1419,9 @@ impl Store for StoreImpl {
         })
     }
 
-    async fn create_appeal_with_photos(&self, actor: &str, mut a: NewAppeal, photos: Vec<NewPhoto>) -> StoreResult<Appeal> {
+    async fn create_appeal_with_photos(&self, actor: &str, a: NewAppeal, photos: Vec<NewPhoto>) -> StoreResult<Appeal> {
         let actor = actor.to_owned();
-        // PostgreSQL keeps microseconds; so that the case answered is the case stored, so do we.
-        for t in [&mut a.created_at, &mut a.contact_due, &mut a.resolution_due] {
-            *t = chrono::SubsecRound::trunc_subsecs(*t, 6);
-        }
+        let a = to_the_microsecond(a);
         if photos.is_empty() {
             create_plain_appeal(self, actor, a).await
         } else {
