@@ -175,27 +175,11 @@ pub async fn load_appeals(
         .into_iter()
         .map(|(c, _)| (c.code.clone(), c))
         .collect();
-    let mut households: HashMap<String, (i64, i64, i64)> = HashMap::new();
-    let mut page = 1;
-    loop {
-        let q = HouseholdQuery {
-            scope: yongxin_domain::Scope::Subdistrict,
-            village_id: None,
-            grid_id: None,
-            text: None,
-            page,
-            per_page: 500,
-        };
-        let found = store.search_households(&q).await?;
-        let done = found.households.len() < 500;
-        for h in found.households {
-            households.insert(h.key, (h.id, h.village_id, h.grid_id));
-        }
-        if done {
-            break;
-        }
-        page += 1;
-    }
+    let households: HashMap<String, (i64, i64, i64)> = households_of(store, None)
+        .await?
+        .into_iter()
+        .map(|h| (h.key, (h.id, h.village_id, h.grid_id)))
+        .collect();
     let users: HashMap<i64, String> = store
         .users()
         .await?
@@ -423,7 +407,7 @@ pub async fn load_notices(
         .await?;
 
     // The project's households, and who informs them.
-    let households = households_of(store, &project_villages).await?;
+    let households = households_of(store, Some(&project_villages)).await?;
     let users = store.users().await?;
     let by = |name: &str| users.iter().find(|u| u.username == name).map(|u| u.id);
     if let (Some(grid), Some(resident)) = (by("grid"), by("resident")) {
@@ -549,7 +533,7 @@ pub async fn load_consultations(
             },
         )
         .await?;
-    let households = households_of(store, &project.village_ids).await?;
+    let households = households_of(store, Some(&project.village_ids)).await?;
     let q = &site.questions;
     let texts = [
         "希望尽早开工建设。",
@@ -814,11 +798,15 @@ pub async fn load_meetings(
     Ok(held)
 }
 
-/// Every household of some villages, in village and key order.
+/// Every household of some villages (of all with `None`), in village and key order.
 async fn households_of(
     store: &dyn Store,
-    villages: &[i64],
+    villages: Option<&[i64]>,
 ) -> StoreResult<Vec<crate::HouseholdSummary>> {
+    let villages: Vec<Option<i64>> = match villages {
+        Some(v) => v.iter().copied().map(Some).collect(),
+        None => vec![None],
+    };
     let mut households = Vec::new();
     for v in villages {
         let mut page = 1;
@@ -826,7 +814,7 @@ async fn households_of(
             let found = store
                 .search_households(&HouseholdQuery {
                     scope: yongxin_domain::Scope::Subdistrict,
-                    village_id: Some(*v),
+                    village_id: v,
                     grid_id: None,
                     text: None,
                     page,
