@@ -18,7 +18,7 @@ use yongxin_domain::Role;
 use yongxin_store::{Consultation, ConsultationResults, NewAnswer, NewConsultation, User};
 
 use super::notices::{local_time, names, opt_id, PUBLISHERS};
-use super::{render, Chrome};
+use super::{form_field, render, Chrome};
 use crate::context::Ctx;
 use crate::error::AppError;
 use crate::i18n::Catalog;
@@ -539,13 +539,8 @@ pub async fn submit(
     Form(pairs): Form<Vec<(String, String)>>,
 ) -> Result<Response, AppError> {
     let user = ctx.user()?.clone();
-    let field = |name: &str| {
-        pairs
-            .iter()
-            .find(|(k, _)| k == name)
-            .map(|(_, v)| v.clone())
-    };
-    ctx.check_csrf(&field("csrf").unwrap_or_default())?;
+    let field = |name: &str| Some(form_field(&pairs, name)).filter(|v| !v.is_empty());
+    ctx.check_csrf(&form_field(&pairs, "csrf"))?;
     let k = found(&state, id).await?;
     let given = answers_from_form(&k, &pairs)?;
     let household_id = opt_id(field("household_id").as_deref(), "household_id")?;
@@ -763,12 +758,7 @@ pub async fn publish(
     Form(pairs): Form<Vec<(String, String)>>,
 ) -> Result<Response, AppError> {
     let user = ctx.require(PUBLISHERS)?.clone();
-    let csrf = pairs
-        .iter()
-        .find(|(k, _)| k == "csrf")
-        .map(|(_, v)| v.clone())
-        .unwrap_or_default();
-    ctx.check_csrf(&csrf)?;
+    ctx.check_csrf(&form_field(&pairs, "csrf"))?;
     let k = found(&state, id).await?;
     let c = ctx.lang.catalog();
     if Utc::now() < k.closes_at {

@@ -13,7 +13,7 @@ use yongxin_domain::Role;
 use yongxin_store::{Meeting, MeetingMember, NewMeeting, Resolution, StoreError, User};
 
 use super::notices::{local_time, opt_id};
-use super::{render, Chrome};
+use super::{form_field as field, render, Chrome};
 use crate::context::Ctx;
 use crate::error::AppError;
 use crate::i18n::Catalog;
@@ -33,14 +33,6 @@ const CODE_HOURS: i64 = 3;
 
 /// Wrong codes a user may type for one meeting while a code is valid.
 const MAX_CODE_TRIES: i64 = 5;
-
-fn field(pairs: &[(String, String)], name: &str) -> String {
-    pairs
-        .iter()
-        .find(|(k, _)| k == name)
-        .map(|(_, v)| v.clone())
-        .unwrap_or_default()
-}
 
 /// The error of a refused resolution, in the user's language.
 pub fn meeting_error(e: &MeetingError, c: &Catalog) -> AppError {

@@ -9,7 +9,7 @@ use axum::Form;
 use yongxin_domain::Role;
 use yongxin_store::{NewProject, StoreError};
 
-use super::{render, Chrome};
+use super::{form_field, render, Chrome};
 use crate::context::Ctx;
 use crate::error::AppError;
 use crate::AppState;
@@ -82,13 +82,7 @@ pub async fn create(
     Form(pairs): Form<Vec<(String, String)>>,
 ) -> Result<Response, AppError> {
     let user = ctx.require(MANAGERS)?.clone();
-    let get = |name: &str| {
-        pairs
-            .iter()
-            .find(|(k, _)| k == name)
-            .map(|(_, v)| v.trim().to_owned())
-            .unwrap_or_default()
-    };
+    let get = |name: &str| form_field(&pairs, name).trim().to_owned();
     ctx.check_csrf(&get("csrf"))?;
     let c = ctx.lang.catalog();
     let (code, name) = (get("code"), get("name"));
