@@ -105,17 +105,23 @@ fn hex_sha256(bytes: &[u8]) -> String {
     hex(&Sha256::digest(bytes))
 }
 
+/// Refuses an empty code or one holding a line break (the encoding separates codes by lines).
+fn check_codes(list: &[String]) -> Result<(), LotteryError> {
+    match list
+        .iter()
+        .find(|c| c.is_empty() || c.contains(['\n', '\r']))
+    {
+        Some(bad) => Err(LotteryError::Code(bad.clone())),
+        None => Ok(()),
+    }
+}
+
 /// The frozen list in canonical order, checked: codes non-empty, without line breaks, unique.
 pub fn canonical_list(
     codes: impl IntoIterator<Item = String>,
 ) -> Result<Vec<String>, LotteryError> {
     let mut list: Vec<String> = codes.into_iter().collect();
-    if let Some(bad) = list
-        .iter()
-        .find(|c| c.is_empty() || c.contains(['\n', '\r']))
-    {
-        return Err(LotteryError::Code(bad.clone()));
-    }
+    check_codes(&list)?;
     list.sort_unstable_by(|a, b| a.as_bytes().cmp(b.as_bytes()));
     if let Some(w) = list.windows(2).find(|w| w[0] == w[1]) {
         return Err(LotteryError::Duplicate(w[0].clone()));
@@ -190,13 +196,7 @@ impl Proof {
         if self.algorithm != ALGORITHM {
             return Err(LotteryError::Algorithm(self.algorithm.clone()));
         }
-        if let Some(bad) = self
-            .list
-            .iter()
-            .find(|c| c.is_empty() || c.contains(['\n', '\r']))
-        {
-            return Err(LotteryError::Code(bad.clone()));
-        }
+        check_codes(&self.list)?;
         for (i, w) in self.list.windows(2).enumerate() {
             match w[0].as_bytes().cmp(w[1].as_bytes()) {
                 std::cmp::Ordering::Less => {}
