@@ -191,12 +191,6 @@ async fn publish_once(tx: &mut DbConn, actor: &str, (table, column, id): (&str, 
     }
 }
 
-impl StoreImpl {
-    async fn notice_or_not_found(&self, id: i64) -> StoreResult<Notice> {
-        self.notice(id).await?.ok_or_else(|| StoreError::NotFound { what: format!("notice {id}") })
-    }
-}
-
 #[async_trait]
 impl NoticeStore for StoreImpl {
     async fn create_project(&self, actor: &str, p: NewProject) -> StoreResult<Project> {
@@ -438,17 +432,17 @@ impl NoticeStore for StoreImpl {
         .transpose()
     }
 
-    async fn notice_coverage(&self, notice_id: i64) -> StoreResult<Vec<CoverageRow>> {
-        let notice = self.notice_or_not_found(notice_id).await?;
+    async fn notice_coverage(&self, notice: &Notice) -> StoreResult<Vec<CoverageRow>> {
+        let notice_id = notice.id;
         // Counted per grid in two passes that indexes serve — the households by the grid index,
         // the informed by the notice's key — rather than one join of every household with the
         // informed, grouped by names.
         let mut households = QueryBuilder::<Db>::new("SELECT h.grid_id, COUNT(*) AS n FROM households h WHERE 1 = 1");
-        push_notice_grids(&mut households, &notice);
+        push_notice_grids(&mut households, notice);
         households.push(" GROUP BY h.grid_id");
         let mut informed = QueryBuilder::<Db>::new("SELECT h.grid_id, COUNT(*) AS n FROM notice_informed i JOIN households h ON h.id = i.household_id WHERE i.notice_id = ");
         informed.push_bind(notice_id);
-        push_notice_grids(&mut informed, &notice);
+        push_notice_grids(&mut informed, notice);
         informed.push(" GROUP BY h.grid_id");
         let count = |rows: Vec<DbRow>| -> StoreResult<HashMap<i64, i64>> { rows.iter().map(|r| Ok((r.try_get("grid_id").db()?, r.try_get("n").db()?))).collect() };
         let households = count(households.build().fetch_all(&self.pool).await.db()?)?;
@@ -474,10 +468,9 @@ impl NoticeStore for StoreImpl {
         Ok(rows)
     }
 
-    async fn uninformed_households(&self, notice_id: i64, village_id: Option<i64>, grid_ids: Option<Vec<i64>>, page: u32, per_page: u32) -> StoreResult<Vec<HouseholdSummary>> {
-        let notice = self.notice_or_not_found(notice_id).await?;
+    async fn uninformed_households(&self, notice: &Notice, village_id: Option<i64>, grid_ids: Option<Vec<i64>>, page: u32, per_page: u32) -> StoreResult<Vec<HouseholdSummary>> {
         let mut qb = QueryBuilder::<Db>::new(HOUSEHOLD_SELECT);
-        push_notice_households(&mut qb, &notice);
+        push_notice_households(&mut qb, notice);
         qb.push(" AND NOT EXISTS (SELECT 1 FROM notice_informed i WHERE i.notice_id = ").push_bind(notice.id).push(" AND i.household_id = h.id)");
         if let Some(v) = village_id {
             qb.push(" AND h.village_id = ").push_bind(v);

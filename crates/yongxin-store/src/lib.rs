@@ -390,14 +390,15 @@ pub trait NoticeStore: Send + Sync + 'static {
     ) -> StoreResult<bool>;
     /// Whether, how and by whom a household was informed.
     async fn informed(&self, notice_id: i64, household_id: i64) -> StoreResult<Option<Informed>>;
-    /// Households addressed and informed, per grid, in village and grid order.
-    async fn notice_coverage(&self, notice_id: i64) -> StoreResult<Vec<CoverageRow>>;
+    /// Households addressed and informed, per grid, in village and grid order (the caller has
+    /// the notice already).
+    async fn notice_coverage(&self, notice: &Notice) -> StoreResult<Vec<CoverageRow>>;
     /// A page of the households addressed and not yet informed (宣传到户), optionally of one
     /// village or of some grids, by household key. How many there are is the coverage's
     /// households less its informed ones: not counted again here.
     async fn uninformed_households(
         &self,
-        notice_id: i64,
+        notice: &Notice,
         village_id: Option<i64>,
         grid_ids: Option<Vec<i64>>,
         page: u32,

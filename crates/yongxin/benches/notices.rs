@@ -110,7 +110,7 @@ async fn main() {
     let mut informed = 0;
     for _ in 0..30 {
         let t = Instant::now();
-        let rows = store.notice_coverage(notice.id).await.unwrap();
+        let rows = store.notice_coverage(&notice).await.unwrap();
         samples.push(t.elapsed());
         informed = rows.iter().map(|r| r.informed).sum::<i64>();
     }

@@ -969,7 +969,7 @@ pub async fn coverage(
     let (village, grids) = coverage_reach(&user)?;
     let rows: Vec<CoverageRow> = state
         .store
-        .notice_coverage(id)
+        .notice_coverage(&notice)
         .await?
         .into_iter()
         .filter(|r| {
@@ -985,7 +985,7 @@ pub async fn coverage(
         .clamp(1, 100_000) as u32;
     let uninformed = state
         .store
-        .uninformed_households(id, village, grids, page, 50)
+        .uninformed_households(&notice, village, grids, page, 50)
         .await?;
     let uninformed_total = total.0 - total.1;
     let mut c = Chrome::new(&ctx, "notice.coverage_title");

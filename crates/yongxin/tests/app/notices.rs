@@ -564,7 +564,13 @@ async fn households_are_informed_by_reading_or_in_person(app: TestApp) {
     let grid_user = app.store.user_credentials("grid").await.unwrap().unwrap().0;
     let neighbour = app
         .store
-        .uninformed_households(id, None, Some(vec![own_detail.summary.grid_id]), 1, 50)
+        .uninformed_households(
+            &app.store.notice(id).await.unwrap().unwrap(),
+            None,
+            Some(vec![own_detail.summary.grid_id]),
+            1,
+            50,
+        )
         .await
         .unwrap()
         .into_iter()
