@@ -30,8 +30,9 @@ code_enum! {
 
 /// The longest title.
 pub const MAX_TITLE_CHARS: usize = 200;
-/// The longest body.
-pub const MAX_BODY_CHARS: usize = 50_000;
+/// The longest body: a resettlement results 公示 lists every household of a project on its own
+/// line (about 60 characters each; 5,000 households).
+pub const MAX_BODY_CHARS: usize = 300_000;
 /// The longest reason for a correction or an objection.
 pub const MAX_REASON_CHARS: usize = 2_000;
 /// How long a 公示's objections are taken when the draft names no end of the window.

@@ -54,7 +54,8 @@ macro_rules! conformance_tests {
             the_kept_rates_agree_with_the_cases_themselves,
             the_outbox_hands_each_message_to_one_sender_until_delivered,
             supervision_notices_are_tracked_to_their_answer,
-            photos_are_kept_with_their_appeal_and_events
+            photos_are_kept_with_their_appeal_and_events,
+            a_resettlement_project_moves_through_its_phases
         );
     };
     (@each $make:expr; $($name:ident),+) => {
@@ -1810,4 +1811,305 @@ pub async fn photos_are_kept_with_their_appeal_and_events(store: Arc<dyn Store>)
     );
     assert!(store.photos_of_appeals(&[]).await.unwrap().is_empty());
     assert!(store.verify_audit().await.unwrap().is_ok());
+}
+
+/// A resettlement project from policy to draw: each phase allows what it should, every refusal
+/// changes nothing, corrections keep the old result as history, and the draw's proof verifies.
+pub async fn a_resettlement_project_moves_through_its_phases(store: Arc<dyn Store>) {
+    use yongxin_domain::notice::{NoticeDraft, NoticeKind, ScopeKind};
+    use yongxin_domain::resettlement::entitlement::MeasuredStructure;
+    use yongxin_domain::resettlement::policy::StructureKind;
+    use yongxin_domain::resettlement::policy::{Policy, EXAMPLE_TOML};
+    use yongxin_domain::resettlement::{Phase, PhaseError, ResettlementError};
+    seeded(&*store).await;
+    let villages = store.villages().await.unwrap();
+    let project = store
+        .create_project(
+            "t",
+            crate::NewProject {
+                code: "P1".into(),
+                name: "两村整合".into(),
+                village_ids: vec![villages[0].id, villages[1].id],
+            },
+        )
+        .await
+        .unwrap();
+    let pid = project.id;
+    let user = store.users().await.unwrap().into_iter().next().unwrap();
+    let draft = |title: &str| NoticeDraft {
+        kind: NoticeKind::Publication,
+        scope: ScopeKind::Project,
+        village_ids: vec![],
+        project_id: Some(pid),
+        title: title.into(),
+        body: "正文".into(),
+        publish_at: Utc::now() - Duration::days(8),
+        end_at: None,
+        objections_until: Some(Utc::now() - Duration::days(1)),
+    };
+    let (households, total) = store.project_households(pid, 1, 100, false).await.unwrap();
+    assert_eq!(total, 12);
+    let hid = households[0].household.id;
+    let head = || async { store.audit_head().await.unwrap() };
+
+    // Nothing before a policy.
+    let before = head().await;
+    let r = store
+        .register("t", pid, hid, vec!["C".into()], &user, true)
+        .await
+        .unwrap();
+    assert!(
+        matches!(
+            r,
+            Err(ResettlementError::Phase(PhaseError::NotAllowed { .. }))
+        ),
+        "{r:?}"
+    );
+    assert_eq!(head().await, before);
+
+    let v1 = store
+        .publish_policy("t", pid, EXAMPLE_TOML, draft("政策"))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(v1.version, 1);
+    let policy = Policy::from_toml(EXAMPLE_TOML).unwrap();
+    assert_eq!(
+        store.project_units(pid).await.unwrap().len(),
+        policy.units().len()
+    );
+    assert_eq!(
+        store.project(pid).await.unwrap().unwrap().phase,
+        Phase::PolicyPublished
+    );
+    let before = head().await;
+    let again = store
+        .publish_policy("t", pid, EXAMPLE_TOML, draft("政策"))
+        .await
+        .unwrap();
+    assert_eq!(
+        again,
+        Err(ResettlementError::PolicyVersion {
+            expected: 2,
+            given: 1
+        })
+    );
+    let broken = EXAMPLE_TOML
+        .replace("from = \"10\"", "from = \"5\"")
+        .replace("version = 1", "version = 2");
+    let refused = store
+        .publish_policy("t", pid, &broken, draft("政策"))
+        .await
+        .unwrap()
+        .unwrap_err();
+    assert!(
+        refused.to_string().contains("price.band[1].from"),
+        "{refused}"
+    );
+    assert_eq!(head().await, before);
+    assert_eq!(store.policy_versions(pid).await.unwrap().len(), 1);
+
+    // Phases move one at a time; the lottery waits for the results.
+    assert!(store
+        .move_phase("t", pid, Phase::Lottery, "")
+        .await
+        .unwrap()
+        .is_err());
+    store
+        .move_phase("t", pid, Phase::Registration, "开始登记")
+        .await
+        .unwrap()
+        .unwrap();
+
+    // Registration: a combination over the limit is refused and leaves nothing behind.
+    let before = head().await;
+    let over = store
+        .register(
+            "t",
+            pid,
+            hid,
+            vec!["E".into(), "E".into(), "E".into()],
+            &user,
+            true,
+        )
+        .await
+        .unwrap();
+    assert!(
+        matches!(over, Err(ResettlementError::Entitlement(_))),
+        "{over:?}"
+    );
+    assert_eq!(head().await, before);
+    assert!(store.assessment(pid, hid).await.unwrap().is_none());
+    for h in &households {
+        let reg = store
+            .register(
+                "t",
+                pid,
+                h.household.id,
+                vec!["C".into()],
+                &user,
+                h.household.id % 2 == 0,
+            )
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(reg.total_area.short(), "90");
+    }
+    let coverage = store.registration_coverage(pid).await.unwrap();
+    assert_eq!(coverage.iter().map(|c| c.registered).sum::<i64>(), 12);
+    assert_eq!(
+        store
+            .registration_days(pid)
+            .await
+            .unwrap()
+            .iter()
+            .map(|d| d.count)
+            .sum::<i64>(),
+        12
+    );
+    assert_eq!(
+        store.project_households(pid, 1, 100, true).await.unwrap().1,
+        0
+    );
+
+    // Assessment, then the results: after them only corrections with a reason.
+    store
+        .move_phase("t", pid, Phase::Assessment, "")
+        .await
+        .unwrap()
+        .unwrap();
+    let mut inputs = store.assessment(pid, hid).await.unwrap().unwrap().inputs;
+    inputs.structures.push(MeasuredStructure {
+        kind: StructureKind::BrickConcrete,
+        condition: "一等".into(),
+        area: "100".parse().unwrap(),
+    });
+    let first = store
+        .save_assessment("t", pid, hid, inputs.clone(), None)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(first.chosen.len(), 1, "the registered layout is priced");
+    assert!(first
+        .result
+        .lines
+        .iter()
+        .any(|l| l.code == "structure:brick_concrete" && l.amount.to_string() == "138000.00"));
+    let before = head().await;
+    let mut unknown = inputs.clone();
+    unknown.structures[0].condition = "九等".into();
+    assert!(store
+        .save_assessment("t", pid, hid, unknown, None)
+        .await
+        .unwrap()
+        .is_err());
+    assert_eq!(head().await, before);
+    store
+        .publish_results("t", pid, draft("结果公示"))
+        .await
+        .unwrap()
+        .unwrap();
+    let detail = store.project(pid).await.unwrap().unwrap();
+    assert_eq!(detail.phase, Phase::ResultsPublication);
+    assert!(detail.results_notice_id.is_some());
+    inputs.structures[0].area = "101.5".parse().unwrap();
+    let plain = store
+        .save_assessment("t", pid, hid, inputs.clone(), None)
+        .await
+        .unwrap();
+    assert!(
+        matches!(plain, Err(ResettlementError::Phase(_))),
+        "{plain:?}"
+    );
+    let corrected = store
+        .save_assessment("t", pid, hid, inputs, Some("异议复核：重新丈量".into()))
+        .await
+        .unwrap()
+        .unwrap();
+    let history = store.entitlement_history(pid, hid).await.unwrap();
+    assert!(history.len() >= 3);
+    assert_eq!(history.iter().filter(|r| r.current).count(), 1);
+    assert!(history.iter().any(|r| r.id == first.id && !r.current));
+    assert_eq!(
+        store.entitlement(pid, hid).await.unwrap().unwrap(),
+        corrected
+    );
+    assert!(corrected.reason.contains("重新丈量"));
+
+    // The lottery: freeze, no registration after it, one draw unless a reason is given.
+    store
+        .move_phase("t", pid, Phase::Lottery, "")
+        .await
+        .unwrap()
+        .unwrap();
+    let bad_seed = store.draw_lottery("t", pid, "123456", None).await.unwrap();
+    assert_eq!(bad_seed, Err(ResettlementError::NotFrozen));
+    let frozen = store
+        .freeze_lottery("t", pid, "现场摇出六位数字", draft("冻结"))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(frozen.list.len(), 12);
+    assert_eq!(
+        frozen.list_sha256,
+        yongxin_domain::lottery::list_sha256(&frozen.list)
+    );
+    assert!(matches!(
+        store
+            .freeze_lottery("t", pid, "x", draft("冻结"))
+            .await
+            .unwrap(),
+        Err(ResettlementError::AlreadyFrozen(_))
+    ));
+    let late = store
+        .register("t", pid, hid, vec!["D".into()], &user, true)
+        .await
+        .unwrap();
+    assert!(late.unwrap_err().to_string().contains("冻结"));
+    assert_eq!(
+        store.registration(pid, hid).await.unwrap().unwrap().layouts,
+        vec!["C".to_owned()]
+    );
+    assert!(matches!(
+        store.draw_lottery("t", pid, "12345", None).await.unwrap(),
+        Err(ResettlementError::Lottery(_))
+    ));
+    assert!(store
+        .move_phase("t", pid, Phase::Selection, "")
+        .await
+        .unwrap()
+        .is_err());
+    let drawn = store
+        .draw_lottery("t", pid, "123456", None)
+        .await
+        .unwrap()
+        .unwrap();
+    let proof: yongxin_domain::lottery::Proof =
+        serde_json::from_str(&drawn.draws[0].proof).unwrap();
+    proof.verify().unwrap();
+    assert_eq!(proof.list_sha256, frozen.list_sha256);
+    assert_eq!(
+        store.draw_lottery("t", pid, "654321", None).await.unwrap(),
+        Err(ResettlementError::AlreadyDrawn)
+    );
+    let redrawn = store
+        .draw_lottery("t", pid, "654321", Some("公证员未到场".into()))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(redrawn.draws.len(), 2);
+    assert_eq!(redrawn.draws[1].reason.as_deref(), Some("公证员未到场"));
+    let (rows, _) = store.project_households(pid, 1, 100, false).await.unwrap();
+    let mut orders: Vec<i64> = rows.iter().map(|r| r.lottery_order.unwrap()).collect();
+    orders.sort_unstable();
+    assert_eq!(orders, (1..=12).collect::<Vec<_>>());
+    store
+        .move_phase("t", pid, Phase::Selection, "开始选房")
+        .await
+        .unwrap()
+        .unwrap();
+    let changes = store.phase_changes(pid).await.unwrap();
+    assert_eq!(changes.last().unwrap().to, Phase::Selection);
+    assert_eq!(changes.len(), 6);
+    store.verify_audit().await.unwrap().unwrap();
 }

@@ -12,6 +12,7 @@ mod error;
 mod meeting_model;
 mod model;
 mod notice_model;
+mod resettlement_model;
 
 pub use appeal_model::*;
 pub use consultation_model::*;
@@ -19,12 +20,16 @@ pub use error::StoreError;
 pub use meeting_model::*;
 pub use model::*;
 pub use notice_model::*;
+pub use resettlement_model::*;
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use yongxin_domain::appeal::{AppealAction, AppealError, AppealPolicy};
 use yongxin_domain::audit::{AuditChainError, VerifiedChain};
 use yongxin_domain::catalogue::Category;
+use yongxin_domain::notice::NoticeDraft;
+use yongxin_domain::resettlement::entitlement::HouseholdInputs;
+use yongxin_domain::resettlement::{Phase, ResettlementError};
 use yongxin_domain::roster::{HouseholdRecord, RegistryLookup};
 use yongxin_domain::{AuditEntry, NewAuditEntry};
 
@@ -34,7 +39,9 @@ pub type StoreResult<T> = Result<T, StoreError>;
 /// Everything yongxin keeps. Every method that changes data appends its audit entries in the same
 /// transaction, so a change and its record are committed or lost together.
 #[async_trait]
-pub trait Store: NoticeStore + ConsultationStore + MeetingStore + Send + Sync + 'static {
+pub trait Store:
+    NoticeStore + ConsultationStore + MeetingStore + ResettlementStore + Send + Sync + 'static
+{
     /// `sqlite` or `postgres`.
     fn backend(&self) -> &'static str;
     /// Connection pool figures for `/metrics`.
@@ -516,4 +523,122 @@ pub trait MeetingStore: Send + Sync + 'static {
         meeting_id: i64,
         draft: yongxin_domain::notice::NoticeDraft,
     ) -> StoreResult<Notice>;
+}
+
+/// Resettlement (拆迁安置): phases, policy versions, assessments and results, registrations and the
+/// lottery. Refusals the user can act on come back as `Ok(Err(ResettlementError))`, having changed
+/// nothing.
+#[async_trait]
+pub trait ResettlementStore: Send + Sync + 'static {
+    /// A project with its phase.
+    async fn project(&self, id: i64) -> StoreResult<Option<ProjectDetail>>;
+    /// A project's phase changes, oldest first.
+    async fn phase_changes(&self, project_id: i64) -> StoreResult<Vec<PhaseChange>>;
+    /// Moves a project to the next phase (not into the phases an action moves into).
+    async fn move_phase(
+        &self,
+        actor: &str,
+        project_id: i64,
+        to: Phase,
+        reason: &str,
+    ) -> StoreResult<Result<ProjectDetail, ResettlementError>>;
+    /// Publishes a checked policy (the next version) with its notice, and the catalogue of
+    /// apartments it describes; a project in preparation moves to 政策公布.
+    async fn publish_policy(
+        &self,
+        actor: &str,
+        project_id: i64,
+        source: &str,
+        notice: NoticeDraft,
+    ) -> StoreResult<Result<PolicyVersion, ResettlementError>>;
+    /// A project's policy versions, oldest first.
+    async fn policy_versions(&self, project_id: i64) -> StoreResult<Vec<PolicyVersion>>;
+    /// A project's apartments, by building and number.
+    async fn project_units(&self, project_id: i64) -> StoreResult<Vec<ProjectUnit>>;
+    /// Saves an assessment and the result computed from it under the current policy (with the
+    /// registered layouts, if any). After the results are published only as a correction with a
+    /// reason.
+    async fn save_assessment(
+        &self,
+        actor: &str,
+        project_id: i64,
+        household_id: i64,
+        inputs: HouseholdInputs,
+        correction: Option<String>,
+    ) -> StoreResult<Result<EntitlementRecord, ResettlementError>>;
+    /// A household's latest assessment.
+    async fn assessment(
+        &self,
+        project_id: i64,
+        household_id: i64,
+    ) -> StoreResult<Option<Assessment>>;
+    /// Every result of a household, oldest first (the last current one is the household's).
+    async fn entitlement_history(
+        &self,
+        project_id: i64,
+        household_id: i64,
+    ) -> StoreResult<Vec<EntitlementRecord>>;
+    /// A household's current result.
+    async fn entitlement(
+        &self,
+        project_id: i64,
+        household_id: i64,
+    ) -> StoreResult<Option<EntitlementRecord>>;
+    /// Registers (or re-registers) a household's preferred layouts, checked against its
+    /// entitlement; a household never assessed gets its members assessed from the registry.
+    async fn register(
+        &self,
+        actor: &str,
+        project_id: i64,
+        household_id: i64,
+        layouts: Vec<String>,
+        by: &User,
+        in_person: bool,
+    ) -> StoreResult<Result<Registration, ResettlementError>>;
+    /// A household's registration.
+    async fn registration(
+        &self,
+        project_id: i64,
+        household_id: i64,
+    ) -> StoreResult<Option<Registration>>;
+    /// A page of the project's households with their results, by household key; and how many.
+    async fn project_households(
+        &self,
+        project_id: i64,
+        page: u32,
+        per_page: u32,
+        unregistered_only: bool,
+    ) -> StoreResult<(Vec<ProjectHousehold>, i64)>;
+    /// Registration progress by village.
+    async fn registration_coverage(
+        &self,
+        project_id: i64,
+    ) -> StoreResult<Vec<RegistrationCoverage>>;
+    /// Registrations per Shanghai day and person, newest day first.
+    async fn registration_days(&self, project_id: i64) -> StoreResult<Vec<RegistrationDay>>;
+    /// Publishes the results 公示 (every household assessed) and moves to 结果公示.
+    async fn publish_results(
+        &self,
+        actor: &str,
+        project_id: i64,
+        notice: NoticeDraft,
+    ) -> StoreResult<Result<ProjectDetail, ResettlementError>>;
+    /// Freezes the registered list and publishes it with the seed rule.
+    async fn freeze_lottery(
+        &self,
+        actor: &str,
+        project_id: i64,
+        seed_rule: &str,
+        notice: NoticeDraft,
+    ) -> StoreResult<Result<LotteryState, ResettlementError>>;
+    /// Draws with this seed; a second draw needs a reason.
+    async fn draw_lottery(
+        &self,
+        actor: &str,
+        project_id: i64,
+        seed: &str,
+        redraw_reason: Option<String>,
+    ) -> StoreResult<Result<LotteryState, ResettlementError>>;
+    /// The lottery, once frozen.
+    async fn lottery(&self, project_id: i64) -> StoreResult<Option<LotteryState>>;
 }

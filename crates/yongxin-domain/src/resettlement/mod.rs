@@ -154,3 +154,143 @@ mod tests {
             .is_ok());
     }
 }
+
+/// Why a resettlement write was refused: each is the user's mistake or the project's state, told
+/// in zh-CN; nothing was changed.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ResettlementError {
+    /// The phase does not allow it.
+    #[error(transparent)]
+    Phase(#[from] PhaseError),
+    /// The policy was refused.
+    #[error("政策有误：{0}")]
+    Policy(#[from] policy::PolicyError),
+    /// The computation was refused.
+    #[error(transparent)]
+    Entitlement(#[from] entitlement::EntitlementError),
+    /// The lottery refused.
+    #[error(transparent)]
+    Lottery(#[from] crate::lottery::LotteryError),
+    /// No policy published yet.
+    #[error("项目尚未公布安置政策")]
+    NoPolicy,
+    /// A policy version that is not the next one.
+    #[error("政策版本应为 {expected}，而不是 {given}")]
+    PolicyVersion {
+        /// The next version.
+        expected: u32,
+        /// The version written.
+        given: u32,
+    },
+    /// The household is not in the project's villages.
+    #[error("该户不在本项目范围内")]
+    NotInProject,
+    /// A phase only some other action moves into.
+    #[error("“{0}”阶段由{1}进入，不能直接切换")]
+    MovedByAction(&'static str, &'static str),
+    /// Households without an assessment when publishing results.
+    #[error("还有 {0} 户尚未评估，不能发布结果公示")]
+    Unassessed(i64),
+    /// Objections still open.
+    #[error("结果公示还有 {0} 条异议未答复，不能进入摇号")]
+    ObjectionsOpen(i64),
+    /// The objection window is still open.
+    #[error("结果公示的异议期尚未结束（至 {0}），不能进入摇号")]
+    ObjectionWindowOpen(String),
+    /// Nobody registered.
+    #[error("还没有已登记的户，不能冻结摇号名单")]
+    NobodyRegistered,
+    /// Freeze twice.
+    #[error("摇号名单已于 {0} 冻结")]
+    AlreadyFrozen(String),
+    /// Draw before the freeze.
+    #[error("摇号名单尚未冻结")]
+    NotFrozen,
+    /// Draw twice without a reason.
+    #[error("已经摇号；重新摇号须写明原因，并将公开显示")]
+    AlreadyDrawn,
+    /// Selection before the draw.
+    #[error("尚未摇号，不能进入选房阶段")]
+    NotDrawn,
+}
+
+/// A name as a 公示 shows it: the family name and 某 (`张某`, `欧阳某`).
+pub fn masked_name(name: &str) -> String {
+    const COMPOUND: &[&str] = &[
+        "欧阳", "司马", "上官", "诸葛", "东方", "皇甫", "尉迟", "公孙", "慕容", "司徒", "令狐",
+        "夏侯", "长孙", "宇文", "轩辕", "端木", "独孤", "南宫", "西门",
+    ];
+    let name = name.trim();
+    let family = COMPOUND
+        .iter()
+        .find(|c| name.starts_with(**c) && name.chars().count() > 2)
+        .map(|c| (*c).to_owned())
+        .unwrap_or_else(|| name.chars().take(1).collect());
+    format!("{family}某")
+}
+
+/// One household's line in the results 公示.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PublishedResult {
+    /// 户号
+    pub household_key: String,
+    /// Village name.
+    pub village: String,
+    /// The head's name (masked when written).
+    pub head_name: String,
+    /// The entitlement.
+    pub entitlement: entitlement::Entitlement,
+}
+
+/// The text of the results 公示: one line per household, names masked, no identity numbers.
+pub fn results_text(project: &str, policy_version: u32, rows: &[PublishedResult]) -> String {
+    use std::fmt::Write as _;
+    let mut s = format!(
+        "{project}入户评估结果公示（按第 {policy_version} 版安置政策核算）。\n\
+         下列各户的安置人口、安置面积与补偿金额如有异议，请在异议期内提出，工作人员将逐条答复。\n\n\
+         户号｜村｜户主｜安置人口｜安置面积（m²）｜补偿合计（元）\n"
+    );
+    for r in rows {
+        let e = &r.entitlement;
+        let _ = writeln!(
+            s,
+            "{}｜{}｜{}｜{}｜{}｜{}",
+            r.household_key,
+            r.village,
+            masked_name(&r.head_name),
+            e.eligible_persons.short(),
+            e.entitled_area.short(),
+            e.totals.compensation.grouped()
+        );
+    }
+    let _ = write!(s, "\n共 {} 户。", rows.len());
+    s
+}
+
+/// The text of the freeze notice: the list's hash and how the seed will be fixed.
+pub fn freeze_text(project: &str, list: &[String], list_sha256: &str, seed_rule: &str) -> String {
+    format!(
+        "{project}摇号名单已冻结，共 {} 户。\n\n名单 SHA-256：{list_sha256}\n\n\
+         种子确定方式：{seed_rule}\n\n\
+         摇号算法（{}）：名单按户号的 UTF-8 字节排序，每个户号后接一个换行符，对全文计算 SHA-256 即上面的名单哈希；\
+         每户的排序键为 SHA-256(种子 + 换行 + 名单哈希 + 换行 + 户号)，按排序键从小到大即为选房顺序。\
+         摇号结果连同完整证明（名单、种子、顺序）公开下载，任何人都可以用 yongxin lottery verify 或仓库中的独立校验脚本复核。\n\n\
+         冻结名单（按规范顺序）：\n{}",
+        list.len(),
+        crate::lottery::ALGORITHM,
+        list.join("\n")
+    )
+}
+
+#[cfg(test)]
+mod text_tests {
+    use super::*;
+
+    #[test]
+    fn names_are_masked_to_the_family_name() {
+        assert_eq!(masked_name("张伟"), "张某");
+        assert_eq!(masked_name("欧阳娜娜"), "欧阳某");
+        assert_eq!(masked_name("欧阳"), "欧某");
+        assert_eq!(masked_name(""), "某");
+    }
+}

@@ -1,0 +1,757 @@
+// The SQL implementation of `ResettlementStore`, shared by the SQLite and PostgreSQL backends and
+// `include!`d after notice_impl.rs, whose `insert_notice` it uses. Every phase-sensitive write
+// reads the project's phase under `ROW_LOCK` in its own transaction, so a registration cannot
+// slip in after the freeze, nor an assessment edit after the results are published.
+
+use yongxin_domain::lottery::{canonical_list, list_sha256, Proof, Seed};
+use std::collections::HashSet;
+
+use yongxin_domain::money::{Fen, Qty};
+use yongxin_domain::resettlement::entitlement::{compute, eligible_members, layout_combination, ChosenUnit, Entitlement, HouseholdInputs, MemberFacts};
+use yongxin_domain::resettlement::policy::Policy;
+use yongxin_domain::resettlement::{Phase, ResettlementError};
+use yongxin_store::{
+    Assessment, EntitlementRecord, LotteryDraw, LotteryState, PhaseChange, PolicyVersion, ProjectDetail, ProjectHousehold, ProjectUnit, Registration, RegistrationCoverage,
+    RegistrationDay, ResettlementStore,
+};
+
+type Refusable<T> = Result<T, ResettlementError>;
+
+fn now_micros() -> DateTime<Utc> {
+    chrono::SubsecRound::trunc_subsecs(Utc::now(), 6)
+}
+
+fn json_err(e: serde_json::Error) -> StoreError {
+    StoreError::Internal(format!("resettlement record not understood: {e}"))
+}
+
+async fn project_in(tx: &mut DbConn, id: i64, lock: bool) -> StoreResult<Option<ProjectDetail>> {
+    let sql = format!("SELECT id, code, name, phase, results_notice_id FROM projects WHERE id = $1{}", if lock { ROW_LOCK } else { "" });
+    let Some(row) = sqlx::query(&sql).bind(id).fetch_optional(&mut *tx).await.db()? else {
+        return Ok(None);
+    };
+    let phase: String = row.try_get("phase").db()?;
+    let villages: Vec<i64> = sqlx::query_scalar("SELECT village_id FROM project_villages WHERE project_id = $1 ORDER BY village_id").bind(id).fetch_all(&mut *tx).await.db()?;
+    Ok(Some(ProjectDetail {
+        project: Project { id, code: row.try_get("code").db()?, name: row.try_get("name").db()?, village_ids: villages },
+        phase: Phase::parse(&phase).ok_or_else(|| corrupt("project phase", &phase))?,
+        results_notice_id: row.try_get("results_notice_id").db()?,
+    }))
+}
+
+async fn locked_project(tx: &mut DbConn, id: i64) -> StoreResult<ProjectDetail> {
+    project_in(tx, id, true).await?.ok_or_else(|| StoreError::NotFound { what: format!("project {id}") })
+}
+
+/// The project's current policy (its latest version).
+async fn current_policy(tx: &mut DbConn, project_id: i64) -> StoreResult<Option<Policy>> {
+    let source: Option<String> = sqlx::query_scalar("SELECT source FROM policy_versions WHERE project_id = $1 ORDER BY version DESC LIMIT 1").bind(project_id).fetch_optional(&mut *tx).await.db()?;
+    source
+        .map(|s| Policy::from_toml(&s).map_err(|e| StoreError::Internal(format!("stored policy refused: {e}"))))
+        .transpose()
+}
+
+async fn in_project(tx: &mut DbConn, project_id: i64, household_id: i64) -> StoreResult<bool> {
+    let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM households h JOIN project_villages pv ON pv.village_id = h.village_id WHERE pv.project_id = $1 AND h.id = $2")
+        .bind(project_id)
+        .bind(household_id)
+        .fetch_one(&mut *tx)
+        .await
+        .db()?;
+    Ok(n > 0)
+}
+
+async fn record_phase(tx: &mut DbConn, actor: &str, project: &ProjectDetail, to: Phase, reason: &str) -> StoreResult<NewAuditEntry> {
+    let id = project.project.id;
+    sqlx::query("UPDATE projects SET phase = $1 WHERE id = $2").bind(to.code()).bind(id).execute(&mut *tx).await.db()?;
+    sqlx::query("INSERT INTO project_phase_changes (project_id, from_phase, to_phase, reason, actor, changed_at) VALUES ($1, $2, $3, $4, $5, $6)")
+        .bind(id)
+        .bind(project.phase.code())
+        .bind(to.code())
+        .bind(reason)
+        .bind(actor)
+        .bind(now_micros())
+        .execute(&mut *tx)
+        .await
+        .db()?;
+    Ok(NewAuditEntry::new(actor.to_owned(), "project.phase", format!("project:{id}"), to.zh().to_owned(), &serde_json::json!({ "from": project.phase.code(), "to": to.code(), "reason": reason })))
+}
+
+const RESULT_COLUMNS: &str = "id, household_id, policy_version, assessment_id, chosen, signed_on, result, reason, created_by, created_at, current";
+
+fn result_from(row: &DbRow) -> StoreResult<EntitlementRecord> {
+    let chosen: String = row.try_get("chosen").db()?;
+    let result: String = row.try_get("result").db()?;
+    let version: i64 = row.try_get("policy_version").db()?;
+    let current: i64 = row.try_get("current").db()?;
+    Ok(EntitlementRecord {
+        id: row.try_get("id").db()?,
+        household_id: row.try_get("household_id").db()?,
+        policy_version: u32::try_from(version).map_err(|_| corrupt("policy version", &version.to_string()))?,
+        assessment_id: row.try_get("assessment_id").db()?,
+        chosen: serde_json::from_str(&chosen).map_err(json_err)?,
+        signed_on: row.try_get("signed_on").db()?,
+        result: serde_json::from_str(&result).map_err(json_err)?,
+        reason: row.try_get("reason").db()?,
+        created_by: row.try_get("created_by").db()?,
+        created_at: row.try_get("created_at").db()?,
+        current: current == 1,
+    })
+}
+
+/// Computes and stores a household's new current result; the one before stays as history.
+#[allow(clippy::too_many_arguments)]
+async fn insert_result(
+    tx: &mut DbConn,
+    actor: &str,
+    project_id: i64,
+    household_id: i64,
+    policy: &Policy,
+    (assessment_id, inputs): (i64, &HouseholdInputs),
+    chosen: Vec<ChosenUnit>,
+    reason: &str,
+) -> StoreResult<(EntitlementRecord, NewAuditEntry)> {
+    // The caller has computed these inputs once already, before writing anything.
+    let result: Entitlement = compute(policy, inputs, &chosen, None).map_err(|e| StoreError::Internal(format!("entitlement refused after its check: {e}")))?;
+    let now = now_micros();
+    sqlx::query("UPDATE entitlement_results SET current = 0 WHERE project_id = $1 AND household_id = $2 AND current = 1").bind(project_id).bind(household_id).execute(&mut *tx).await.db()?;
+    let chosen_json = serde_json::to_string(&chosen).map_err(json_err)?;
+    let result_json = serde_json::to_string(&result).map_err(json_err)?;
+    let id: i64 = sqlx::query_scalar(
+        "INSERT INTO entitlement_results (project_id, household_id, policy_version, assessment_id, chosen, signed_on, result, eligible_persons, entitled_area, compensation, net, reason, created_by, created_at, current) \
+         VALUES ($1, $2, $3, $4, $5, NULL, $6, $7, $8, $9, $10, $11, $12, $13, 1) RETURNING id",
+    )
+    .bind(project_id)
+    .bind(household_id)
+    .bind(i64::from(policy.version))
+    .bind(assessment_id)
+    .bind(&chosen_json)
+    .bind(&result_json)
+    .bind(result.eligible_persons.0)
+    .bind(result.entitled_area.0)
+    .bind(result.totals.compensation.0)
+    .bind(result.totals.net.0)
+    .bind(reason)
+    .bind(actor)
+    .bind(now)
+    .fetch_one(&mut *tx)
+    .await
+    .db()?;
+    let entry = NewAuditEntry::new(
+        actor.to_owned(),
+        "entitlement.compute",
+        format!("household:{household_id}"),
+        format!("project:{project_id}"),
+        &serde_json::json!({ "result_id": id, "policy_version": policy.version, "assessment_id": assessment_id, "chosen": chosen, "reason": reason, "totals": result.totals }),
+    );
+    let record = EntitlementRecord { id, household_id, policy_version: policy.version, assessment_id, chosen, signed_on: None, result, reason: reason.to_owned(), created_by: actor.to_owned(), created_at: now, current: true };
+    Ok((record, entry))
+}
+
+async fn insert_assessment(tx: &mut DbConn, actor: &str, project_id: i64, household_id: i64, inputs: &HouseholdInputs, reason: Option<&str>) -> StoreResult<(i64, NewAuditEntry)> {
+    let json = serde_json::to_string(inputs).map_err(json_err)?;
+    let id: i64 = sqlx::query_scalar("INSERT INTO assessments (project_id, household_id, inputs, reason, created_by, created_at) VALUES ($1, $2, $3, $4, $5, $6) RETURNING id")
+        .bind(project_id)
+        .bind(household_id)
+        .bind(&json)
+        .bind(reason)
+        .bind(actor)
+        .bind(now_micros())
+        .fetch_one(&mut *tx)
+        .await
+        .db()?;
+    let entry = NewAuditEntry::new(actor.to_owned(), "assessment.save", format!("household:{household_id}"), format!("project:{project_id}"), &serde_json::json!({ "assessment_id": id, "inputs": inputs, "correction": reason }));
+    Ok((id, entry))
+}
+
+async fn latest_assessment(tx: &mut DbConn, project_id: i64, household_id: i64) -> StoreResult<Option<Assessment>> {
+    let row = sqlx::query("SELECT id, household_id, inputs, reason, created_by, created_at FROM assessments WHERE project_id = $1 AND household_id = $2 ORDER BY id DESC LIMIT 1")
+        .bind(project_id)
+        .bind(household_id)
+        .fetch_optional(&mut *tx)
+        .await
+        .db()?;
+    row.map(|r| {
+        let inputs: String = r.try_get("inputs").db()?;
+        Ok(Assessment {
+            id: r.try_get("id").db()?,
+            household_id: r.try_get("household_id").db()?,
+            inputs: serde_json::from_str(&inputs).map_err(json_err)?,
+            reason: r.try_get("reason").db()?,
+            created_by: r.try_get("created_by").db()?,
+            created_at: r.try_get("created_at").db()?,
+        })
+    })
+    .transpose()
+}
+
+const REGISTRATION_COLUMNS: &str = "household_id, layouts, total_area, in_person, by_user_id, by_name, registered_at";
+
+fn registration_from(row: &DbRow) -> StoreResult<Registration> {
+    let layouts: String = row.try_get("layouts").db()?;
+    let in_person: i64 = row.try_get("in_person").db()?;
+    Ok(Registration {
+        household_id: row.try_get("household_id").db()?,
+        layouts: serde_json::from_str(&layouts).map_err(json_err)?,
+        total_area: Qty(row.try_get("total_area").db()?),
+        in_person: in_person == 1,
+        by_user_id: row.try_get("by_user_id").db()?,
+        by_name: row.try_get("by_name").db()?,
+        at: row.try_get("registered_at").db()?,
+    })
+}
+
+async fn registration_in(tx: &mut DbConn, project_id: i64, household_id: i64) -> StoreResult<Option<Registration>> {
+    let sql = format!("SELECT {REGISTRATION_COLUMNS} FROM registrations WHERE project_id = $1 AND household_id = $2");
+    sqlx::query(&sql).bind(project_id).bind(household_id).fetch_optional(&mut *tx).await.db()?.as_ref().map(registration_from).transpose()
+}
+
+/// The members as the registry has them now, for eligibility.
+async fn member_facts(tx: &mut DbConn, household_id: i64) -> StoreResult<Vec<MemberFacts>> {
+    let sql = format!("SELECT {MEMBER_COLUMNS} FROM residents r WHERE r.household_id = $1 ORDER BY r.position, r.id");
+    let rows = sqlx::query(&sql).bind(household_id).fetch_all(&mut *tx).await.db()?;
+    rows.iter()
+        .map(|r| {
+            let m = member_from(r)?;
+            Ok(MemberFacts { resident_id: m.id, name: m.name, birth_date: m.birth_date, registered_since: m.registered_since, flags: m.flags })
+        })
+        .collect()
+}
+
+async fn lottery_in(tx: &mut DbConn, project_id: i64) -> StoreResult<Option<LotteryState>> {
+    let Some(row) = sqlx::query("SELECT list, list_sha256, seed_rule, notice_id, frozen_by, frozen_at FROM lotteries WHERE project_id = $1").bind(project_id).fetch_optional(&mut *tx).await.db()? else {
+        return Ok(None);
+    };
+    let draws = sqlx::query("SELECT seed, proof, reason, drawn_by, drawn_at FROM lottery_draws WHERE project_id = $1 ORDER BY id").bind(project_id).fetch_all(&mut *tx).await.db()?;
+    let draws = draws
+        .iter()
+        .map(|d| Ok(LotteryDraw { seed: d.try_get("seed").db()?, proof: d.try_get("proof").db()?, reason: d.try_get("reason").db()?, drawn_by: d.try_get("drawn_by").db()?, drawn_at: d.try_get("drawn_at").db()? }))
+        .collect::<StoreResult<Vec<_>>>()?;
+    let list: String = row.try_get("list").db()?;
+    Ok(Some(LotteryState {
+        list: serde_json::from_str(&list).map_err(json_err)?,
+        list_sha256: row.try_get("list_sha256").db()?,
+        seed_rule: row.try_get("seed_rule").db()?,
+        notice_id: row.try_get("notice_id").db()?,
+        frozen_by: row.try_get("frozen_by").db()?,
+        frozen_at: row.try_get("frozen_at").db()?,
+        draws,
+    }))
+}
+
+#[async_trait]
+impl ResettlementStore for StoreImpl {
+    async fn project(&self, id: i64) -> StoreResult<Option<ProjectDetail>> {
+        let mut conn = self.pool.acquire().await.db()?;
+        project_in(&mut conn, id, false).await
+    }
+
+    async fn phase_changes(&self, project_id: i64) -> StoreResult<Vec<PhaseChange>> {
+        let rows = sqlx::query("SELECT from_phase, to_phase, reason, actor, changed_at FROM project_phase_changes WHERE project_id = $1 ORDER BY id").bind(project_id).fetch_all(&self.pool).await.db()?;
+        rows.iter()
+            .map(|r| {
+                let (from, to): (String, String) = (r.try_get("from_phase").db()?, r.try_get("to_phase").db()?);
+                Ok(PhaseChange {
+                    from: Phase::parse(&from).ok_or_else(|| corrupt("phase", &from))?,
+                    to: Phase::parse(&to).ok_or_else(|| corrupt("phase", &to))?,
+                    reason: r.try_get("reason").db()?,
+                    actor: r.try_get("actor").db()?,
+                    at: r.try_get("changed_at").db()?,
+                })
+            })
+            .collect()
+    }
+
+    async fn move_phase(&self, actor: &str, project_id: i64, to: Phase, reason: &str) -> StoreResult<Refusable<ProjectDetail>> {
+        let (actor, reason) = (actor.to_owned(), reason.to_owned());
+        write_tx!(self, |tx| {
+            let project = locked_project(tx, project_id).await?;
+            if let Err(e) = project.phase.check_move(to) {
+                return Ok((Err(e.into()), vec![]));
+            }
+            let refused = match to {
+                Phase::PolicyPublished => Some(ResettlementError::MovedByAction(to.zh(), "公布安置政策")),
+                Phase::ResultsPublication => Some(ResettlementError::MovedByAction(to.zh(), "发布评估结果公示")),
+                _ => None,
+            };
+            if let Some(e) = refused {
+                return Ok((Err(e), vec![]));
+            }
+            if to == Phase::Lottery {
+                let notice = match project.results_notice_id {
+                    Some(n) => notice_in(tx, n).await?,
+                    None => return Ok((Err(ResettlementError::MovedByAction(Phase::ResultsPublication.zh(), "发布评估结果公示")), vec![])),
+                };
+                if let Some(until) = notice.objections_until.filter(|u| *u > Utc::now()) {
+                    return Ok((Err(ResettlementError::ObjectionWindowOpen(yongxin_domain::time::display_local(until))), vec![]));
+                }
+                if notice.objections > notice.objections_answered {
+                    return Ok((Err(ResettlementError::ObjectionsOpen(notice.objections - notice.objections_answered)), vec![]));
+                }
+            }
+            if to == Phase::Selection {
+                let draws: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM lottery_draws WHERE project_id = $1").bind(project_id).fetch_one(&mut *tx).await.db()?;
+                if draws == 0 {
+                    return Ok((Err(ResettlementError::NotDrawn), vec![]));
+                }
+            }
+            let entry = record_phase(tx, &actor, &project, to, &reason).await?;
+            let moved = ProjectDetail { phase: to, ..project };
+            Ok((Ok(moved), vec![entry]))
+        })
+    }
+
+    async fn publish_policy(&self, actor: &str, project_id: i64, source: &str, notice: NoticeDraft) -> StoreResult<Refusable<PolicyVersion>> {
+        let policy = match Policy::from_toml(source) {
+            Ok(p) => p,
+            Err(e) => return Ok(Err(e.into())),
+        };
+        let (actor, source) = (actor.to_owned(), source.to_owned());
+        write_tx!(self, |tx| {
+            let project = locked_project(tx, project_id).await?;
+            let last: Option<i64> = sqlx::query_scalar("SELECT MAX(version) FROM policy_versions WHERE project_id = $1").bind(project_id).fetch_one(&mut *tx).await.db()?;
+            let expected = u32::try_from(last.unwrap_or(0) + 1).unwrap_or(u32::MAX);
+            if policy.version != expected {
+                return Ok((Err(ResettlementError::PolicyVersion { expected, given: policy.version }), vec![]));
+            }
+            let (n, notice_entry) = insert_notice(tx, &actor, notice).await?;
+            let now = now_micros();
+            let id: i64 = sqlx::query_scalar("INSERT INTO policy_versions (project_id, version, title, effective_on, source, notice_id, created_by, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id")
+                .bind(project_id)
+                .bind(i64::from(policy.version))
+                .bind(&policy.title)
+                .bind(policy.effective)
+                .bind(&source)
+                .bind(n.id)
+                .bind(&actor)
+                .bind(now)
+                .fetch_one(&mut *tx)
+                .await
+                .db()?;
+            // The catalogue follows the policy: apartments kept by building and number, their
+            // layout and area as this version says, those no longer listed removed.
+            let units = policy.units();
+            let existing: Vec<(String, String)> = sqlx::query_as("SELECT building, number FROM project_units WHERE project_id = $1").bind(project_id).fetch_all(&mut *tx).await.db()?;
+            let wanted: HashSet<(String, String)> = units.iter().map(|u| (u.building.clone(), u.number.clone())).collect();
+            for (b, num) in existing.iter().filter(|k| !wanted.contains(*k)) {
+                sqlx::query("DELETE FROM project_units WHERE project_id = $1 AND building = $2 AND number = $3").bind(project_id).bind(b).bind(num).execute(&mut *tx).await.db()?;
+            }
+            let existing: HashSet<(String, String)> = existing.into_iter().collect();
+            for chunk in units.chunks(500) {
+                let (new, old): (Vec<_>, Vec<_>) = chunk.iter().partition(|u| !existing.contains(&(u.building.clone(), u.number.clone())));
+                if !new.is_empty() {
+                    let mut qb = QueryBuilder::<Db>::new("INSERT INTO project_units (project_id, building, building_name, number, floor, layout, area) ");
+                    qb.push_values(new, |mut b, u| {
+                        b.push_bind(project_id).push_bind(u.building.clone()).push_bind(u.building_name.clone()).push_bind(u.number.clone()).push_bind(i64::from(u.floor)).push_bind(u.layout.clone()).push_bind(u.area.0);
+                    });
+                    qb.build().execute(&mut *tx).await.db()?;
+                }
+                for u in old {
+                    sqlx::query("UPDATE project_units SET building_name = $1, floor = $2, layout = $3, area = $4 WHERE project_id = $5 AND building = $6 AND number = $7")
+                        .bind(&u.building_name)
+                        .bind(i64::from(u.floor))
+                        .bind(&u.layout)
+                        .bind(u.area.0)
+                        .bind(project_id)
+                        .bind(&u.building)
+                        .bind(&u.number)
+                        .execute(&mut *tx)
+                        .await
+                        .db()?;
+                }
+            }
+            let mut entries = vec![
+                notice_entry,
+                NewAuditEntry::new(actor.clone(), "policy.publish", format!("project:{project_id}"), policy.title.clone(), &serde_json::json!({ "policy_version_id": id, "version": policy.version, "source": source, "notice_id": n.id, "units": units.len() })),
+            ];
+            if project.phase == Phase::Preparation {
+                entries.push(record_phase(tx, &actor, &project, Phase::PolicyPublished, "公布安置政策").await?);
+            }
+            let version = PolicyVersion { id, project_id, version: policy.version, title: policy.title.clone(), effective: policy.effective, source, notice_id: Some(n.id), created_by: actor.clone(), created_at: now };
+            Ok((Ok(version), entries))
+        })
+    }
+
+    async fn policy_versions(&self, project_id: i64) -> StoreResult<Vec<PolicyVersion>> {
+        let rows = sqlx::query("SELECT id, project_id, version, title, effective_on, source, notice_id, created_by, created_at FROM policy_versions WHERE project_id = $1 ORDER BY version").bind(project_id).fetch_all(&self.pool).await.db()?;
+        rows.iter()
+            .map(|r| {
+                let v: i64 = r.try_get("version").db()?;
+                Ok(PolicyVersion {
+                    id: r.try_get("id").db()?,
+                    project_id: r.try_get("project_id").db()?,
+                    version: u32::try_from(v).map_err(|_| corrupt("policy version", &v.to_string()))?,
+                    title: r.try_get("title").db()?,
+                    effective: r.try_get("effective_on").db()?,
+                    source: r.try_get("source").db()?,
+                    notice_id: r.try_get("notice_id").db()?,
+                    created_by: r.try_get("created_by").db()?,
+                    created_at: r.try_get("created_at").db()?,
+                })
+            })
+            .collect()
+    }
+
+    async fn project_units(&self, project_id: i64) -> StoreResult<Vec<ProjectUnit>> {
+        let rows = sqlx::query("SELECT id, building, building_name, number, floor, layout, area FROM project_units WHERE project_id = $1 ORDER BY id").bind(project_id).fetch_all(&self.pool).await.db()?;
+        rows.iter()
+            .map(|r| {
+                Ok(ProjectUnit {
+                    id: r.try_get("id").db()?,
+                    building: r.try_get("building").db()?,
+                    building_name: r.try_get("building_name").db()?,
+                    number: r.try_get("number").db()?,
+                    floor: r.try_get("floor").db()?,
+                    layout: r.try_get("layout").db()?,
+                    area: Qty(r.try_get("area").db()?),
+                })
+            })
+            .collect()
+    }
+
+    async fn save_assessment(&self, actor: &str, project_id: i64, household_id: i64, inputs: HouseholdInputs, correction: Option<String>) -> StoreResult<Refusable<EntitlementRecord>> {
+        let actor = actor.to_owned();
+        write_tx!(self, |tx| {
+            let project = locked_project(tx, project_id).await?;
+            let correction = correction.filter(|r| !r.trim().is_empty());
+            if let Err(e) = project.phase.check_assessment(correction.as_deref()) {
+                return Ok((Err(e.into()), vec![]));
+            }
+            if !in_project(tx, project_id, household_id).await? {
+                return Ok((Err(ResettlementError::NotInProject), vec![]));
+            }
+            let Some(policy) = current_policy(tx, project_id).await? else {
+                return Ok((Err(ResettlementError::NoPolicy), vec![]));
+            };
+            // The registered combination is priced with the new inputs; the members may have
+            // changed, so it is checked again.
+            let chosen = match registration_in(tx, project_id, household_id).await? {
+                Some(r) => {
+                    let (_, area) = yongxin_domain::resettlement::entitlement::entitled_area(&policy, &inputs.members);
+                    match layout_combination(&policy, area, &r.layouts) {
+                        Ok(units) => units,
+                        Err(e) => return Ok((Err(e.into()), vec![])),
+                    }
+                }
+                None => Vec::new(),
+            };
+            if let Err(e) = compute(&policy, &inputs, &chosen, None) {
+                return Ok((Err(e.into()), vec![]));
+            }
+            let (assessment_id, entry) = insert_assessment(tx, &actor, project_id, household_id, &inputs, correction.as_deref()).await?;
+            let reason = match &correction {
+                Some(r) => format!("更正：{r}"),
+                None => "入户评估".to_owned(),
+            };
+            let (record, result_entry) = insert_result(tx, &actor, project_id, household_id, &policy, (assessment_id, &inputs), chosen, &reason).await?;
+            Ok((Ok(record), vec![entry, result_entry]))
+        })
+    }
+
+    async fn assessment(&self, project_id: i64, household_id: i64) -> StoreResult<Option<Assessment>> {
+        let mut conn = self.pool.acquire().await.db()?;
+        latest_assessment(&mut conn, project_id, household_id).await
+    }
+
+    async fn entitlement_history(&self, project_id: i64, household_id: i64) -> StoreResult<Vec<EntitlementRecord>> {
+        let sql = format!("SELECT {RESULT_COLUMNS} FROM entitlement_results WHERE project_id = $1 AND household_id = $2 ORDER BY id");
+        let rows = sqlx::query(&sql).bind(project_id).bind(household_id).fetch_all(&self.pool).await.db()?;
+        rows.iter().map(result_from).collect()
+    }
+
+    async fn entitlement(&self, project_id: i64, household_id: i64) -> StoreResult<Option<EntitlementRecord>> {
+        let sql = format!("SELECT {RESULT_COLUMNS} FROM entitlement_results WHERE project_id = $1 AND household_id = $2 AND current = 1");
+        sqlx::query(&sql).bind(project_id).bind(household_id).fetch_optional(&self.pool).await.db()?.as_ref().map(result_from).transpose()
+    }
+
+    async fn register(&self, actor: &str, project_id: i64, household_id: i64, layouts: Vec<String>, by: &User, in_person: bool) -> StoreResult<Refusable<Registration>> {
+        let (actor, by_user_id, by_name) = (actor.to_owned(), by.id, by.display_name.clone());
+        write_tx!(self, |tx| {
+            let project = locked_project(tx, project_id).await?;
+            let frozen: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM lotteries WHERE project_id = $1").bind(project_id).fetch_one(&mut *tx).await.db()?;
+            if let Err(e) = project.phase.check_registration(frozen > 0) {
+                return Ok((Err(e.into()), vec![]));
+            }
+            if !in_project(tx, project_id, household_id).await? {
+                return Ok((Err(ResettlementError::NotInProject), vec![]));
+            }
+            let Some(policy) = current_policy(tx, project_id).await? else {
+                return Ok((Err(ResettlementError::NoPolicy), vec![]));
+            };
+            // Everything is checked before anything is written: a refusal leaves no row.
+            let assessed = latest_assessment(tx, project_id, household_id).await?;
+            let inputs = match &assessed {
+                Some(a) => a.inputs.clone(),
+                None => HouseholdInputs { members: eligible_members(&policy, &member_facts(tx, household_id).await?), ..HouseholdInputs::default() },
+            };
+            let (_, area) = yongxin_domain::resettlement::entitlement::entitled_area(&policy, &inputs.members);
+            let chosen = match layout_combination(&policy, area, &layouts) {
+                Ok(units) => units,
+                Err(e) => return Ok((Err(e.into()), vec![])),
+            };
+            if let Err(e) = compute(&policy, &inputs, &chosen, None) {
+                return Ok((Err(e.into()), vec![]));
+            }
+            let mut entries = Vec::new();
+            let assessment_id = match assessed {
+                Some(a) => a.id,
+                None => {
+                    let (id, entry) = insert_assessment(tx, &actor, project_id, household_id, &inputs, None).await?;
+                    entries.push(entry);
+                    id
+                }
+            };
+            let total: Qty = chosen.iter().map(|u| u.area).sum();
+            let (_, result) = insert_result(tx, &actor, project_id, household_id, &policy, (assessment_id, &inputs), chosen, "选房登记").await?;
+            let now = now_micros();
+            let day = now.with_timezone(&yongxin_domain::time::shanghai()).date_naive();
+            let layouts_json = serde_json::to_string(&layouts).map_err(json_err)?;
+            sqlx::query("DELETE FROM registrations WHERE project_id = $1 AND household_id = $2").bind(project_id).bind(household_id).execute(&mut *tx).await.db()?;
+            sqlx::query("INSERT INTO registrations (project_id, household_id, layouts, total_area, in_person, by_user_id, by_name, registered_at, registered_on) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)")
+                .bind(project_id)
+                .bind(household_id)
+                .bind(&layouts_json)
+                .bind(total.0)
+                .bind(i64::from(in_person))
+                .bind(by_user_id)
+                .bind(&by_name)
+                .bind(now)
+                .bind(day)
+                .execute(&mut *tx)
+                .await
+                .db()?;
+            entries.push(result);
+            entries.push(NewAuditEntry::new(actor.clone(), "registration.save", format!("household:{household_id}"), format!("project:{project_id}"), &serde_json::json!({ "layouts": layouts, "total_area": total, "in_person": in_person, "by_user_id": by_user_id })));
+            Ok((Ok(Registration { household_id, layouts, total_area: total, in_person, by_user_id, by_name, at: now }), entries))
+        })
+    }
+
+    async fn registration(&self, project_id: i64, household_id: i64) -> StoreResult<Option<Registration>> {
+        let mut conn = self.pool.acquire().await.db()?;
+        registration_in(&mut conn, project_id, household_id).await
+    }
+
+    async fn project_households(&self, project_id: i64, page: u32, per_page: u32, unregistered_only: bool) -> StoreResult<(Vec<ProjectHousehold>, i64)> {
+        let per_page = i64::from(per_page.clamp(1, 500));
+        let offset = (i64::from(page.max(1)) - 1) * per_page;
+        let filter = if unregistered_only { " AND NOT EXISTS (SELECT 1 FROM registrations rg WHERE rg.project_id = pv.project_id AND rg.household_id = h.id)" } else { "" };
+        let total: i64 = sqlx::query_scalar(&format!("SELECT COUNT(*) FROM households h JOIN project_villages pv ON pv.village_id = h.village_id WHERE pv.project_id = $1{filter}"))
+            .bind(project_id)
+            .fetch_one(&self.pool)
+            .await
+            .db()?;
+        let sql = format!(
+            "{HOUSEHOLD_SELECT} JOIN project_villages pv ON pv.village_id = h.village_id WHERE pv.project_id = $1{filter} ORDER BY h.key, h.id LIMIT $2 OFFSET $3"
+        );
+        let rows = sqlx::query(&sql).bind(project_id).bind(per_page).bind(offset).fetch_all(&self.pool).await.db()?;
+        let households = rows.iter().map(household_from).collect::<StoreResult<Vec<_>>>()?;
+        if households.is_empty() {
+            return Ok((Vec::new(), total));
+        }
+        let ids: Vec<i64> = households.iter().map(|h| h.id).collect();
+        let mut qb = QueryBuilder::<Db>::new("SELECT household_id, eligible_persons, entitled_area, compensation, net FROM entitlement_results WHERE current = 1 AND project_id = ");
+        qb.push_bind(project_id).push(" AND household_id IN (");
+        let mut list = qb.separated(", ");
+        for id in &ids {
+            list.push_bind(*id);
+        }
+        qb.push(")");
+        let mut results: HashMap<i64, (i64, i64, i64, i64)> = HashMap::new();
+        for r in qb.build().fetch_all(&self.pool).await.db()? {
+            results.insert(r.try_get("household_id").db()?, (r.try_get("eligible_persons").db()?, r.try_get("entitled_area").db()?, r.try_get("compensation").db()?, r.try_get("net").db()?));
+        }
+        let mut qb = QueryBuilder::<Db>::new(format!("SELECT {REGISTRATION_COLUMNS} FROM registrations WHERE project_id = "));
+        qb.push_bind(project_id).push(" AND household_id IN (");
+        let mut list = qb.separated(", ");
+        for id in &ids {
+            list.push_bind(*id);
+        }
+        qb.push(")");
+        let mut registered: HashMap<i64, Vec<String>> = HashMap::new();
+        for r in qb.build().fetch_all(&self.pool).await.db()? {
+            let reg = registration_from(&r)?;
+            registered.insert(reg.household_id, reg.layouts);
+        }
+        let proof: Option<String> = sqlx::query_scalar("SELECT proof FROM lottery_draws WHERE project_id = $1 ORDER BY id DESC LIMIT 1").bind(project_id).fetch_optional(&self.pool).await.db()?;
+        let order: HashMap<String, i64> = match proof {
+            Some(p) => {
+                let proof: Proof = serde_json::from_str(&p).map_err(json_err)?;
+                proof.order.into_iter().zip(1..).collect()
+            }
+            None => HashMap::new(),
+        };
+        let rows = households
+            .into_iter()
+            .map(|h| {
+                let r = results.get(&h.id);
+                ProjectHousehold {
+                    eligible_persons: r.map(|r| Qty(r.0)),
+                    entitled_area: r.map(|r| Qty(r.1)),
+                    compensation: r.map(|r| Fen(r.2)),
+                    net: r.map(|r| Fen(r.3)),
+                    registered: registered.remove(&h.id),
+                    lottery_order: order.get(&h.key).copied(),
+                    household: h,
+                }
+            })
+            .collect();
+        Ok((rows, total))
+    }
+
+    async fn registration_coverage(&self, project_id: i64) -> StoreResult<Vec<RegistrationCoverage>> {
+        let rows = sqlx::query(
+            "SELECT v.id AS village_id, v.name AS village_name, COUNT(h.id) AS households, COUNT(rg.household_id) AS registered, \
+             COUNT(CASE WHEN rg.in_person = 1 THEN 1 END) AS in_person \
+             FROM project_villages pv JOIN villages v ON v.id = pv.village_id JOIN households h ON h.village_id = v.id \
+             LEFT JOIN registrations rg ON rg.project_id = pv.project_id AND rg.household_id = h.id \
+             WHERE pv.project_id = $1 GROUP BY v.id, v.name ORDER BY v.id",
+        )
+        .bind(project_id)
+        .fetch_all(&self.pool)
+        .await
+        .db()?;
+        rows.iter()
+            .map(|r| {
+                Ok(RegistrationCoverage {
+                    village_id: r.try_get("village_id").db()?,
+                    village_name: r.try_get("village_name").db()?,
+                    households: r.try_get("households").db()?,
+                    registered: r.try_get("registered").db()?,
+                    in_person: r.try_get::<i64, _>("in_person").db()?,
+                })
+            })
+            .collect()
+    }
+
+    async fn registration_days(&self, project_id: i64) -> StoreResult<Vec<RegistrationDay>> {
+        let rows = sqlx::query("SELECT registered_on, by_name, in_person, COUNT(*) AS n FROM registrations WHERE project_id = $1 GROUP BY registered_on, by_name, in_person ORDER BY registered_on DESC, n DESC, by_name")
+            .bind(project_id)
+            .fetch_all(&self.pool)
+            .await
+            .db()?;
+        rows.iter()
+            .map(|r| {
+                let in_person: i64 = r.try_get("in_person").db()?;
+                Ok(RegistrationDay { day: r.try_get("registered_on").db()?, by_name: r.try_get("by_name").db()?, in_person: in_person == 1, count: r.try_get("n").db()? })
+            })
+            .collect()
+    }
+
+    async fn publish_results(&self, actor: &str, project_id: i64, notice: NoticeDraft) -> StoreResult<Refusable<ProjectDetail>> {
+        let actor = actor.to_owned();
+        write_tx!(self, |tx| {
+            let project = locked_project(tx, project_id).await?;
+            if let Err(e) = project.phase.check_move(Phase::ResultsPublication) {
+                return Ok((Err(e.into()), vec![]));
+            }
+            let unassessed: i64 = sqlx::query_scalar(
+                "SELECT COUNT(*) FROM households h JOIN project_villages pv ON pv.village_id = h.village_id WHERE pv.project_id = $1 \
+                 AND NOT EXISTS (SELECT 1 FROM entitlement_results e WHERE e.project_id = pv.project_id AND e.household_id = h.id AND e.current = 1)",
+            )
+            .bind(project_id)
+            .fetch_one(&mut *tx)
+            .await
+            .db()?;
+            if unassessed > 0 {
+                return Ok((Err(ResettlementError::Unassessed(unassessed)), vec![]));
+            }
+            let (n, notice_entry) = insert_notice(tx, &actor, notice).await?;
+            sqlx::query("UPDATE projects SET results_notice_id = $1 WHERE id = $2").bind(n.id).bind(project_id).execute(&mut *tx).await.db()?;
+            let phase = record_phase(tx, &actor, &project, Phase::ResultsPublication, "发布评估结果公示").await?;
+            let published = ProjectDetail { phase: Phase::ResultsPublication, results_notice_id: Some(n.id), ..project };
+            Ok((Ok(published), vec![notice_entry, phase]))
+        })
+    }
+
+    async fn freeze_lottery(&self, actor: &str, project_id: i64, seed_rule: &str, notice: NoticeDraft) -> StoreResult<Refusable<LotteryState>> {
+        let (actor, seed_rule) = (actor.to_owned(), seed_rule.trim().to_owned());
+        write_tx!(self, |tx| {
+            let project = locked_project(tx, project_id).await?;
+            if project.phase != Phase::Lottery {
+                return Ok((Err(yongxin_domain::resettlement::PhaseError::NotAllowed { phase: project.phase.zh(), what: "不能冻结摇号名单" }.into()), vec![]));
+            }
+            if let Some(l) = lottery_in(tx, project_id).await? {
+                return Ok((Err(ResettlementError::AlreadyFrozen(yongxin_domain::time::display_local(l.frozen_at))), vec![]));
+            }
+            let keys: Vec<String> = sqlx::query_scalar("SELECT h.key FROM registrations rg JOIN households h ON h.id = rg.household_id WHERE rg.project_id = $1").bind(project_id).fetch_all(&mut *tx).await.db()?;
+            if keys.is_empty() {
+                return Ok((Err(ResettlementError::NobodyRegistered), vec![]));
+            }
+            let list = match canonical_list(keys) {
+                Ok(l) => l,
+                Err(e) => return Ok((Err(e.into()), vec![])),
+            };
+            let hash = list_sha256(&list);
+            let mut notice = notice;
+            notice.body = format!("{}\n\n{}", notice.body, yongxin_domain::resettlement::freeze_text(&project.project.name, &list, &hash, &seed_rule)).trim().to_owned();
+            let (n, notice_entry) = insert_notice(tx, &actor, notice).await?;
+            let now = now_micros();
+            sqlx::query("INSERT INTO lotteries (project_id, list, list_sha256, seed_rule, notice_id, frozen_by, frozen_at) VALUES ($1, $2, $3, $4, $5, $6, $7)")
+                .bind(project_id)
+                .bind(serde_json::to_string(&list).map_err(json_err)?)
+                .bind(&hash)
+                .bind(&seed_rule)
+                .bind(n.id)
+                .bind(&actor)
+                .bind(now)
+                .execute(&mut *tx)
+                .await
+                .db()?;
+            let entry = NewAuditEntry::new(actor.clone(), "lottery.freeze", format!("project:{project_id}"), hash.clone(), &serde_json::json!({ "list_sha256": hash, "households": list.len(), "seed_rule": seed_rule, "notice_id": n.id }));
+            let state = LotteryState { list, list_sha256: hash, seed_rule, notice_id: Some(n.id), frozen_by: actor.clone(), frozen_at: now, draws: Vec::new() };
+            Ok((Ok(state), vec![notice_entry, entry]))
+        })
+    }
+
+    async fn draw_lottery(&self, actor: &str, project_id: i64, seed: &str, redraw_reason: Option<String>) -> StoreResult<Refusable<LotteryState>> {
+        let seed = match Seed::parse(seed) {
+            Ok(s) => s,
+            Err(e) => return Ok(Err(e.into())),
+        };
+        let actor = actor.to_owned();
+        let reason = redraw_reason.map(|r| r.trim().to_owned()).filter(|r| !r.is_empty());
+        write_tx!(self, |tx| {
+            let project = locked_project(tx, project_id).await?;
+            let Some(mut state) = lottery_in(tx, project_id).await? else {
+                return Ok((Err(ResettlementError::NotFrozen), vec![]));
+            };
+            if project.phase != Phase::Lottery {
+                return Ok((Err(yongxin_domain::resettlement::PhaseError::NotAllowed { phase: project.phase.zh(), what: "不能摇号" }.into()), vec![]));
+            }
+            if !state.draws.is_empty() && reason.is_none() {
+                return Ok((Err(ResettlementError::AlreadyDrawn), vec![]));
+            }
+            let proof = match Proof::make(state.list.clone(), &seed) {
+                Ok(p) => p,
+                Err(e) => return Ok((Err(e.into()), vec![])),
+            };
+            let proof_json = serde_json::to_string_pretty(&proof).map_err(json_err)?;
+            let now = now_micros();
+            let reason = if state.draws.is_empty() { None } else { reason };
+            sqlx::query("INSERT INTO lottery_draws (project_id, seed, proof, reason, drawn_by, drawn_at) VALUES ($1, $2, $3, $4, $5, $6)")
+                .bind(project_id)
+                .bind(seed.as_str())
+                .bind(&proof_json)
+                .bind(&reason)
+                .bind(&actor)
+                .bind(now)
+                .execute(&mut *tx)
+                .await
+                .db()?;
+            let entry = NewAuditEntry::new(
+                actor.clone(),
+                if reason.is_some() { "lottery.redraw" } else { "lottery.draw" },
+                format!("project:{project_id}"),
+                seed.as_str().to_owned(),
+                &serde_json::json!({ "seed": seed.as_str(), "list_sha256": state.list_sha256, "order_sha256": list_sha256(&proof.order), "reason": reason }),
+            );
+            state.draws.push(LotteryDraw { seed: seed.as_str().to_owned(), proof: proof_json, reason, drawn_by: actor.clone(), drawn_at: now });
+            Ok((Ok(state), vec![entry]))
+        })
+    }
+
+    async fn lottery(&self, project_id: i64) -> StoreResult<Option<LotteryState>> {
+        let mut conn = self.pool.acquire().await.db()?;
+        lottery_in(&mut conn, project_id).await
+    }
+}
