@@ -831,3 +831,324 @@ async fn households_of(
     }
     Ok(households)
 }
+
+/// What the resettlement demo wrote.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ResettlementDemo {
+    /// Households of the project.
+    pub households: usize,
+    /// Of which registered.
+    pub registered: usize,
+    /// Apartments in the catalogue.
+    pub units: usize,
+}
+
+/// A household's preferred layouts as the demo registers them: combinations of one to three
+/// layouts within the limit, picked by the household's id among those that use most of the
+/// entitlement.
+fn demo_layouts(
+    policy: &yongxin_domain::resettlement::policy::Policy,
+    entitled: yongxin_domain::money::Qty,
+    pick: i64,
+) -> Vec<String> {
+    use yongxin_domain::money::Qty;
+    let limit =
+        yongxin_domain::resettlement::entitlement::limit_area(policy, entitled).unwrap_or(entitled);
+    let layouts = &policy.layouts;
+    let mut combos: Vec<(Qty, Vec<String>)> = Vec::new();
+    for (i, a) in layouts.iter().enumerate() {
+        combos.push((a.area, vec![a.code.clone()]));
+        for (j, b) in layouts.iter().enumerate().skip(i) {
+            combos.push((a.area + b.area, vec![a.code.clone(), b.code.clone()]));
+            for c in layouts.iter().skip(j) {
+                combos.push((
+                    a.area + b.area + c.area,
+                    vec![a.code.clone(), b.code.clone(), c.code.clone()],
+                ));
+            }
+        }
+    }
+    combos.retain(|(area, _)| *area <= limit);
+    let best = combos.iter().map(|(a, _)| *a).max().unwrap_or(Qty::ZERO);
+    let mut near: Vec<&(Qty, Vec<String>)> = combos
+        .iter()
+        .filter(|(a, _)| *a + Qty::whole(30) >= best.min(entitled))
+        .collect();
+    // Families rarely take three flats when one or two will do.
+    if near.iter().any(|(_, c)| c.len() <= 2) {
+        near.retain(|(_, c)| c.len() <= 2);
+    }
+    match near.len() {
+        0 => Vec::new(),
+        n => near[usize::try_from(pick).unwrap_or(0) % n].1.clone(),
+    }
+}
+
+/// Takes the four-village project through resettlement: the example policy published (and its
+/// catalogue of about 2,500 apartments), most households registered by their grid cadres (the
+/// demo resident online), every household assessed with structures and fixtures, the results
+/// published and their objection window closed, the list frozen and drawn with a public seed.
+pub async fn load_resettlement(
+    store: &dyn Store,
+    now: chrono::DateTime<chrono::Utc>,
+) -> StoreResult<ResettlementDemo> {
+    use futures_util::stream::{self, TryStreamExt};
+    use yongxin_domain::money::Qty;
+    use yongxin_domain::notice::{NoticeDraft, NoticeKind, ScopeKind};
+    use yongxin_domain::resettlement::entitlement::{
+        eligible_members, entitled_area, CountedFixture, MeasuredStructure, MemberFacts,
+    };
+    use yongxin_domain::resettlement::policy::{Policy, StructureKind, EXAMPLE_TOML};
+    use yongxin_domain::resettlement::Phase;
+
+    let refused =
+        |what: &str, e: yongxin_domain::resettlement::ResettlementError| StoreError::Invalid {
+            field: what.into(),
+            reason: e.to_string(),
+        };
+    let Some(project) = store.projects().await?.into_iter().next() else {
+        return Ok(ResettlementDemo {
+            households: 0,
+            registered: 0,
+            units: 0,
+        });
+    };
+    let pid = project.id;
+    let policy = Policy::from_toml(EXAMPLE_TOML).map_err(|e| StoreError::Invalid {
+        field: "policy".into(),
+        reason: e.to_string(),
+    })?;
+    let draft = |kind: NoticeKind,
+                 title: String,
+                 body: String,
+                 days_ago: i64,
+                 objection_days: Option<i64>| NoticeDraft {
+        kind,
+        scope: ScopeKind::Project,
+        village_ids: Vec::new(),
+        project_id: Some(pid),
+        title,
+        body,
+        publish_at: now - chrono::Duration::days(days_ago),
+        end_at: None,
+        objections_until: objection_days
+            .map(|d| now - chrono::Duration::days(days_ago) + chrono::Duration::days(d)),
+    };
+    store
+        .publish_policy(
+            DEMO_ACTOR,
+            pid,
+            EXAMPLE_TOML,
+            draft(
+                NoticeKind::Policy,
+                format!("{}（第 1 版）", policy.title),
+                yongxin_domain::resettlement::policy_text(&policy, EXAMPLE_TOML),
+                60,
+                None,
+            ),
+        )
+        .await?
+        .map_err(|e| refused("policy", e))?;
+    store
+        .move_phase(
+            DEMO_ACTOR,
+            pid,
+            Phase::Registration,
+            "政策宣讲完毕，开始选房登记",
+        )
+        .await?
+        .map_err(|e| refused("phase", e))?;
+
+    let households = households_of(store, Some(&project.village_ids)).await?;
+    let users = store.users().await?;
+    let cadre_of = |grid: i64| {
+        users
+            .iter()
+            .find(|u| u.role == Role::GridWorker && u.grid_ids.contains(&grid))
+    };
+    let resident = users.iter().find(|u| u.role == Role::Resident);
+    // About one household in seventeen has not registered yet: the dashboard shows who.
+    let registering: Vec<(&crate::HouseholdSummary, &crate::User, bool)> = households
+        .iter()
+        .filter(|h| h.id % 17 != 5)
+        .filter_map(
+            |h| match resident.filter(|r| r.household_id == Some(h.id)) {
+                Some(r) => Some((h, r, false)),
+                None => cadre_of(h.grid_id).map(|c| (h, c, true)),
+            },
+        )
+        .collect();
+    let registered = stream::iter(registering.iter().map(Ok::<_, StoreError>))
+        .map_ok(|(h, by, in_person)| {
+            let policy = &policy;
+            async move {
+                let detail = store.household(h.id).await?;
+                let facts: Vec<MemberFacts> = detail
+                    .members
+                    .iter()
+                    .map(|m| MemberFacts {
+                        resident_id: m.id,
+                        name: m.name.clone(),
+                        birth_date: m.birth_date,
+                        registered_since: m.registered_since,
+                        flags: m.flags.clone(),
+                    })
+                    .collect();
+                let (_, area) = entitled_area(policy, &eligible_members(policy, &facts));
+                let layouts = demo_layouts(policy, area, h.id);
+                if layouts.is_empty() {
+                    return Ok(0usize);
+                }
+                store
+                    .register(DEMO_ACTOR, pid, h.id, layouts, by, *in_person)
+                    .await?
+                    .map_err(|e| refused("registration", e))?;
+                Ok(1)
+            }
+        })
+        .try_buffer_unordered(16)
+        .try_fold(0, |n, one| async move { Ok(n + one) })
+        .await?;
+
+    store
+        .move_phase(DEMO_ACTOR, pid, Phase::Assessment, "登记基本完成，入户评估")
+        .await?
+        .map_err(|e| refused("phase", e))?;
+    let conditions = [
+        (StructureKind::BrickConcrete, "一等"),
+        (StructureKind::BrickConcrete, "二等"),
+        (StructureKind::BrickWood, "一等"),
+        (StructureKind::BrickWood, "二等"),
+    ];
+    stream::iter(households.iter().map(Ok::<_, StoreError>))
+        .try_for_each_concurrent(16, |h| {
+            let policy = &policy;
+            async move {
+                let mut inputs = match store.assessment(pid, h.id).await? {
+                    Some(a) => a.inputs,
+                    None => {
+                        let detail = store.household(h.id).await?;
+                        let facts: Vec<MemberFacts> = detail
+                            .members
+                            .iter()
+                            .map(|m| MemberFacts {
+                                resident_id: m.id,
+                                name: m.name.clone(),
+                                birth_date: m.birth_date,
+                                registered_since: m.registered_since,
+                                flags: m.flags.clone(),
+                            })
+                            .collect();
+                        yongxin_domain::resettlement::entitlement::HouseholdInputs {
+                            members: eligible_members(policy, &facts),
+                            ..Default::default()
+                        }
+                    }
+                };
+                // Measured areas and counts vary with the household, deterministically.
+                let k = h.id;
+                let (kind, condition) = conditions[usize::try_from(k % 4).unwrap_or(0)];
+                inputs.structures = vec![MeasuredStructure {
+                    kind,
+                    condition: condition.into(),
+                    area: Qty(9_000 + (k * 7_919) % 15_000),
+                }];
+                if k % 3 == 0 {
+                    inputs.structures.push(MeasuredStructure {
+                        kind: StructureKind::Simple,
+                        condition: "一般".into(),
+                        area: Qty(1_200 + (k * 131) % 2_500),
+                    });
+                }
+                inputs.fixtures = vec![CountedFixture {
+                    code: "yard".into(),
+                    quantity: Qty(3_000 + (k * 577) % 9_000),
+                }];
+                if k % 2 == 0 {
+                    inputs.fixtures.push(CountedFixture {
+                        code: "well".into(),
+                        quantity: Qty::whole(1),
+                    });
+                }
+                inputs.fixtures.push(CountedFixture {
+                    code: "tree_large".into(),
+                    quantity: Qty::whole(k % 6),
+                });
+                inputs.fixtures.push(CountedFixture {
+                    code: "tree_small".into(),
+                    quantity: Qty::whole((k * 3) % 11),
+                });
+                store
+                    .save_assessment(DEMO_ACTOR, pid, h.id, inputs, None)
+                    .await?
+                    .map_err(|e| refused("assessment", e))?;
+                Ok(())
+            }
+        })
+        .await?;
+
+    let mut rows = Vec::new();
+    for page in 1.. {
+        let (found, total) = store.project_households(pid, page, 500, false).await?;
+        let done =
+            found.is_empty() || rows.len() + found.len() >= usize::try_from(total).unwrap_or(0);
+        rows.extend(
+            found
+                .into_iter()
+                .map(|h| yongxin_domain::resettlement::PublishedResult {
+                    household_key: h.household.key,
+                    village: h.household.village_name,
+                    head_name: h.household.head_name,
+                    eligible_persons: h.eligible_persons.unwrap_or_default(),
+                    entitled_area: h.entitled_area.unwrap_or_default(),
+                    compensation: h.compensation.unwrap_or_default(),
+                }),
+        );
+        if done {
+            break;
+        }
+    }
+    let body = yongxin_domain::resettlement::results_text(&project.name, policy.version, &rows);
+    store
+        .publish_results(
+            DEMO_ACTOR,
+            pid,
+            draft(
+                NoticeKind::Publication,
+                format!("{}入户评估结果公示", project.name),
+                body,
+                12,
+                Some(7),
+            ),
+        )
+        .await?
+        .map_err(|e| refused("results", e))?;
+    store
+        .move_phase(DEMO_ACTOR, pid, Phase::Lottery, "公示期满，异议已全部答复")
+        .await?
+        .map_err(|e| refused("phase", e))?;
+    store
+        .freeze_lottery(
+            DEMO_ACTOR,
+            pid,
+            "选房当日由公证员现场摇出六位数字作为种子，当场录入并公布摇号结果。",
+            draft(
+                NoticeKind::Progress,
+                format!("{}摇号名单冻结公告", project.name),
+                String::new(),
+                2,
+                None,
+            ),
+        )
+        .await?
+        .map_err(|e| refused("freeze", e))?;
+    store
+        .draw_lottery(DEMO_ACTOR, pid, "386201", None)
+        .await?
+        .map_err(|e| refused("draw", e))?;
+    Ok(ResettlementDemo {
+        households: households.len(),
+        registered,
+        units: policy.units().len(),
+    })
+}

@@ -43,7 +43,15 @@ use crate::AppState;
         crate::api_consultations::submit_answer,
         crate::api_consultations::consultation_results,
         crate::api_meetings::list_meetings,
-        crate::api_meetings::get_meeting
+        crate::api_meetings::get_meeting,
+        crate::api_resettlement::list_projects,
+        crate::api_resettlement::get_project,
+        crate::api_resettlement::project_households,
+        crate::api_resettlement::get_entitlement,
+        crate::api_resettlement::create_registration,
+        crate::api_resettlement::freeze_lottery,
+        crate::api_resettlement::draw_lottery,
+        crate::api_resettlement::lottery_proof
     ),
     components(schemas(
         VillageDto,
@@ -100,6 +108,38 @@ pub fn routes() -> Router<AppState> {
         .route(
             "/api/v1/meetings/{id}",
             get(crate::api_meetings::get_meeting),
+        )
+        .route(
+            "/api/v1/projects",
+            get(crate::api_resettlement::list_projects),
+        )
+        .route(
+            "/api/v1/projects/{id}",
+            get(crate::api_resettlement::get_project),
+        )
+        .route(
+            "/api/v1/projects/{id}/households",
+            get(crate::api_resettlement::project_households),
+        )
+        .route(
+            "/api/v1/projects/{id}/households/{household_id}/entitlement",
+            get(crate::api_resettlement::get_entitlement),
+        )
+        .route(
+            "/api/v1/projects/{id}/registrations",
+            axum::routing::post(crate::api_resettlement::create_registration),
+        )
+        .route(
+            "/api/v1/projects/{id}/lottery/freeze",
+            axum::routing::post(crate::api_resettlement::freeze_lottery),
+        )
+        .route(
+            "/api/v1/projects/{id}/lottery/draw",
+            axum::routing::post(crate::api_resettlement::draw_lottery),
+        )
+        .route(
+            "/api/v1/projects/{id}/lottery/proof",
+            get(crate::api_resettlement::lottery_proof),
         )
         .route("/api/v1/appeals/{id}", get(crate::api_appeals::get_appeal))
         .route(

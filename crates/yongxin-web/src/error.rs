@@ -125,6 +125,25 @@ impl From<StoreError> for AppError {
     }
 }
 
+/// Resettlement refusals: input the user must correct is 422, the project's state 409; the
+/// detail is the domain's zh-CN sentence, which the English catalog quotes.
+impl From<yongxin_domain::resettlement::ResettlementError> for AppError {
+    fn from(e: yongxin_domain::resettlement::ResettlementError) -> Self {
+        use yongxin_domain::resettlement::ResettlementError as R;
+        let (status, code) = match &e {
+            R::Policy(_) | R::Entitlement(_) | R::Lottery(_) | R::PolicyVersion { .. } => {
+                (StatusCode::UNPROCESSABLE_ENTITY, "resettlement.invalid")
+            }
+            R::NotInProject => (
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "resettlement.not_in_project",
+            ),
+            _ => (StatusCode::CONFLICT, "resettlement.state"),
+        };
+        AppError::new(status, code).with("detail", e.to_string())
+    }
+}
+
 impl IntoResponse for AppError {
     fn into_response(self) -> Response {
         let mut res = self.status.into_response();

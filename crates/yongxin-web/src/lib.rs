@@ -10,6 +10,7 @@ pub mod api_appeals;
 pub mod api_consultations;
 pub mod api_meetings;
 pub mod api_notices;
+pub mod api_resettlement;
 pub mod appeals;
 pub mod auth;
 pub mod background;
@@ -19,6 +20,7 @@ pub mod i18n;
 pub mod metrics;
 pub mod open311;
 pub mod pages;
+pub mod resettlement;
 pub mod roster_io;
 pub mod upload;
 
@@ -297,6 +299,53 @@ pub fn router(state: AppState) -> Router {
             post(pages::meetings::resolution),
         )
         .route("/meetings/{id}/publish", post(pages::meetings::publish))
+        .route("/projects", get(pages::resettlement::projects))
+        .route("/projects/{id}", get(pages::resettlement::project))
+        .route(
+            "/projects/{id}/phase",
+            post(pages::resettlement::move_phase),
+        )
+        .route(
+            "/projects/{id}/policy",
+            post(pages::resettlement::publish_policy),
+        )
+        .route(
+            "/projects/{id}/results",
+            post(pages::resettlement::publish_results),
+        )
+        .route(
+            "/projects/{id}/households",
+            get(pages::resettlement::households),
+        )
+        .route(
+            "/projects/{id}/households/{hid}",
+            get(pages::resettlement::household),
+        )
+        .route(
+            "/projects/{id}/households/{hid}/registration",
+            post(pages::resettlement::register),
+        )
+        .route(
+            "/projects/{id}/households/{hid}/assessment",
+            post(pages::resettlement::assess),
+        )
+        .route(
+            "/projects/{id}/registrations",
+            get(pages::resettlement::registrations),
+        )
+        .route("/projects/{id}/lottery", get(pages::resettlement::lottery))
+        .route(
+            "/projects/{id}/lottery/proof.json",
+            get(pages::resettlement::proof),
+        )
+        .route(
+            "/projects/{id}/lottery/freeze",
+            post(pages::resettlement::freeze),
+        )
+        .route(
+            "/projects/{id}/lottery/draw",
+            post(pages::resettlement::draw),
+        )
         .route(
             "/admin/projects",
             get(pages::projects::show).post(pages::projects::create),

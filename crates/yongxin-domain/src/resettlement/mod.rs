@@ -238,33 +238,46 @@ pub struct PublishedResult {
     pub village: String,
     /// The head's name (masked when written).
     pub head_name: String,
-    /// The entitlement.
-    pub entitlement: entitlement::Entitlement,
+    /// Σ weights of the eligible members.
+    pub eligible_persons: crate::money::Qty,
+    /// 安置面积
+    pub entitled_area: crate::money::Qty,
+    /// 补偿合计
+    pub compensation: crate::money::Fen,
 }
 
 /// The text of the results 公示: one line per household, names masked, no identity numbers.
 pub fn results_text(project: &str, policy_version: u32, rows: &[PublishedResult]) -> String {
     use std::fmt::Write as _;
     let mut s = format!(
-        "{project}入户评估结果公示（按第 {policy_version} 版安置政策核算）。\n\
+        "{project}入户评估结果公示（按第 {policy_version} 版安置政策核算）。\n\n\
          下列各户的安置人口、安置面积与补偿金额如有异议，请在异议期内提出，工作人员将逐条答复。\n\n\
          户号｜村｜户主｜安置人口｜安置面积（m²）｜补偿合计（元）\n"
     );
     for r in rows {
-        let e = &r.entitlement;
         let _ = writeln!(
             s,
             "{}｜{}｜{}｜{}｜{}｜{}",
             r.household_key,
             r.village,
             masked_name(&r.head_name),
-            e.eligible_persons.short(),
-            e.entitled_area.short(),
-            e.totals.compensation.grouped()
+            r.eligible_persons.short(),
+            r.entitled_area.short(),
+            r.compensation.grouped()
         );
     }
     let _ = write!(s, "\n共 {} 户。", rows.len());
     s
+}
+
+/// The text of a policy notice: the policy in plain zh-CN, then the TOML itself, so that anyone
+/// can recompute a household's result.
+pub fn policy_text(policy: &policy::Policy, source: &str) -> String {
+    format!(
+        "{}\n\n附：本政策的机读文本（TOML），可用于复核每户的核算结果。\n\n{}",
+        policy.render_zh().trim(),
+        source.trim()
+    )
 }
 
 /// The text of the freeze notice: the list's hash and how the seed will be fixed.

@@ -13,6 +13,7 @@ pub mod notices;
 pub mod open311_keys;
 pub mod projects;
 pub mod registry;
+pub mod resettlement;
 pub mod session;
 
 use askama::Template;
@@ -104,6 +105,7 @@ impl Chrome {
             ("/consultations", "nav.consultations"),
         ];
         if let Some(u) = &self.user {
+            links.push(("/projects", "nav.resettlement"));
             if u.role.is_cadre() {
                 links.extend([
                     ("/meetings", "nav.meetings"),

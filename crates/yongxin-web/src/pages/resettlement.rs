@@ -1,0 +1,831 @@
+//! Resettlement (拆迁安置) pages: the projects, a project's phase and the forms that move it
+//! (policy, results 公示, lottery), its households, one household's calculation line by line
+//! (printable; the resident's own view too) with registration and assessment, the registration
+//! dashboard, and the public lottery page with its proof.
+
+use askama::Template;
+use axum::extract::{Path, Query, State};
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::Form;
+use serde::Deserialize;
+use yongxin_domain::money::Qty;
+use yongxin_domain::resettlement::entitlement::{
+    eligible_members, CountedFixture, EligibleMember, EntitlementLine, HouseholdInputs, LineGroup,
+    MeasuredStructure, MemberFacts,
+};
+use yongxin_domain::resettlement::policy::{Policy, StructureKind, EXAMPLE_TOML};
+use yongxin_domain::resettlement::{masked_name, Phase, ResettlementError};
+use yongxin_domain::time::display_local;
+use yongxin_store::{
+    EntitlementRecord, HouseholdDetail, LotteryState, PhaseChange, PolicyVersion, ProjectDetail,
+    ProjectHousehold, Registration, RegistrationCoverage, RegistrationDay, User,
+};
+
+use super::{form_field as field, render, Chrome};
+use crate::context::Ctx;
+use crate::error::AppError;
+use crate::resettlement::{self as act, ASSESSORS, MANAGERS};
+use crate::AppState;
+
+fn id_of(s: &str) -> Result<i64, AppError> {
+    s.parse().map_err(|_| AppError::not_found())
+}
+
+/// `GET /projects`: every project with its phase; a resident sees links to their own calculation.
+#[derive(Template)]
+#[template(path = "resettlement_projects.html")]
+struct ProjectsPage {
+    c: Chrome,
+    projects: Vec<(ProjectDetail, Option<i64>)>,
+    manager: bool,
+}
+
+/// `GET /projects`.
+pub async fn projects(State(state): State<AppState>, ctx: Ctx) -> Result<Response, AppError> {
+    let user = ctx.user()?.clone();
+    let own_village = match user.household_id {
+        Some(h) if !user.role.is_cadre() => {
+            Some(state.store.household(h).await?.summary.village_id)
+        }
+        _ => None,
+    };
+    let mut projects = Vec::new();
+    for p in state.store.projects().await? {
+        let detail = act::project(&state, p.id).await?;
+        let own = own_village
+            .filter(|v| detail.project.village_ids.contains(v))
+            .and(user.household_id);
+        projects.push((detail, own));
+    }
+    render(&ProjectsPage {
+        c: Chrome::new(&ctx, "resettlement.projects_title"),
+        projects,
+        manager: MANAGERS.contains(&user.role),
+    })
+}
+
+#[derive(Template)]
+#[template(path = "resettlement_project.html")]
+struct ProjectPage {
+    c: Chrome,
+    p: ProjectDetail,
+    villages: String,
+    phases: Vec<(Phase, bool)>,
+    changes: Vec<(PhaseChange, String)>,
+    policies: Vec<(PolicyVersion, String)>,
+    units: usize,
+    lottery: Option<LotteryState>,
+    manager: bool,
+    assessor: bool,
+    next: Option<Phase>,
+    policy_text: String,
+    error: Option<String>,
+}
+
+async fn project_page(
+    state: &AppState,
+    ctx: &Ctx,
+    id: i64,
+    policy_text: Option<String>,
+    error: Option<String>,
+) -> Result<Response, AppError> {
+    let user = ctx.cadre()?;
+    let p = act::project(state, id).await?;
+    let all_villages = state.store.villages().await?;
+    let villages = p
+        .project
+        .village_ids
+        .iter()
+        .filter_map(|v| {
+            all_villages
+                .iter()
+                .find(|x| x.id == *v)
+                .map(|x| x.name.clone())
+        })
+        .collect::<Vec<_>>()
+        .join("、");
+    let rank = |ph: Phase| Phase::ALL.iter().position(|x| *x == ph).unwrap_or(0);
+    let phases = Phase::ALL
+        .iter()
+        .map(|ph| (*ph, rank(*ph) <= rank(p.phase)))
+        .collect();
+    let changes = state
+        .store
+        .phase_changes(id)
+        .await?
+        .into_iter()
+        .map(|ch| {
+            let at = display_local(ch.at);
+            (ch, at)
+        })
+        .collect();
+    let policies: Vec<(PolicyVersion, String)> = state
+        .store
+        .policy_versions(id)
+        .await?
+        .into_iter()
+        .map(|v| {
+            let at = display_local(v.created_at);
+            (v, at)
+        })
+        .collect();
+    let policy_text = policy_text.unwrap_or_else(|| match policies.last() {
+        Some((v, _)) => bump_version(&v.source, v.version + 1),
+        None => EXAMPLE_TOML.to_owned(),
+    });
+    let units = state.store.project_units(id).await?.len();
+    let lottery = state.store.lottery(id).await?;
+    let mut c = Chrome::new(ctx, "resettlement.project_title");
+    c.title = p.project.name.clone();
+    let next = p.phase.next();
+    let mut response = render(&ProjectPage {
+        c,
+        villages,
+        phases,
+        changes,
+        policies,
+        units,
+        lottery,
+        manager: MANAGERS.contains(&user.role),
+        assessor: ASSESSORS.contains(&user.role),
+        next,
+        policy_text,
+        error: error.clone(),
+        p,
+    })?;
+    if error.is_some() {
+        *response.status_mut() = axum::http::StatusCode::UNPROCESSABLE_ENTITY;
+    }
+    Ok(response)
+}
+
+/// The last version's TOML as the starting point of the next: its `version` line moved on.
+fn bump_version(source: &str, next: u32) -> String {
+    source
+        .lines()
+        .map(|l| {
+            if l.trim_start().starts_with("version") && l.contains('=') {
+                format!("version = {next}")
+            } else {
+                l.to_owned()
+            }
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+/// `GET /projects/{id}`: cadres.
+pub async fn project(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    Path(id): Path<String>,
+) -> Result<Response, AppError> {
+    project_page(&state, &ctx, id_of(&id)?, None, None).await
+}
+
+/// A manager's form about a project: signed in with the right role, token checked.
+fn manager_form(ctx: &Ctx, pairs: &[(String, String)]) -> Result<User, AppError> {
+    let user = ctx.require(MANAGERS)?.clone();
+    ctx.check_csrf(&field(pairs, "csrf"))?;
+    Ok(user)
+}
+
+/// `POST /projects/{id}/phase`: moves to the next phase.
+pub async fn move_phase(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    Path(id): Path<String>,
+    Form(pairs): Form<Vec<(String, String)>>,
+) -> Result<Response, AppError> {
+    let user = manager_form(&ctx, &pairs)?;
+    let id = id_of(&id)?;
+    let to = Phase::parse(&field(&pairs, "to")).ok_or_else(|| AppError::invalid_param("to"))?;
+    let reason = field(&pairs, "reason")
+        .trim()
+        .chars()
+        .take(500)
+        .collect::<String>();
+    state
+        .store
+        .move_phase(&user.username, id, to, &reason)
+        .await??;
+    Ok(Redirect::to(&format!("/projects/{id}")).into_response())
+}
+
+/// `POST /projects/{id}/policy`: publishes the next policy version; a refused policy comes back
+/// with the field and the reason, the text kept.
+pub async fn publish_policy(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    Path(id): Path<String>,
+    Form(pairs): Form<Vec<(String, String)>>,
+) -> Result<Response, AppError> {
+    let user = manager_form(&ctx, &pairs)?;
+    let id = id_of(&id)?;
+    let source = field(&pairs, "source");
+    match act::publish_policy(&state, &user, id, &source).await {
+        Ok(_) => Ok(Redirect::to(&format!("/projects/{id}")).into_response()),
+        Err(e) if e.status.is_client_error() && e.code.starts_with("resettlement") => {
+            let message = e.message(ctx.lang.catalog());
+            project_page(&state, &ctx, id, Some(source), Some(message)).await
+        }
+        Err(e) => Err(e),
+    }
+}
+
+/// `POST /projects/{id}/results`: publishes the results 公示.
+pub async fn publish_results(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    Path(id): Path<String>,
+    Form(pairs): Form<Vec<(String, String)>>,
+) -> Result<Response, AppError> {
+    let user = manager_form(&ctx, &pairs)?;
+    let id = id_of(&id)?;
+    let p = act::publish_results(&state, &user, id).await?;
+    let to = p
+        .results_notice_id
+        .map_or_else(|| format!("/projects/{id}"), |n| format!("/notices/{n}"));
+    Ok(Redirect::to(&to).into_response())
+}
+
+/// `POST /projects/{id}/lottery/freeze`.
+pub async fn freeze(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    Path(id): Path<String>,
+    Form(pairs): Form<Vec<(String, String)>>,
+) -> Result<Response, AppError> {
+    let user = manager_form(&ctx, &pairs)?;
+    let id = id_of(&id)?;
+    act::freeze(&state, &user, id, &field(&pairs, "seed_rule")).await?;
+    Ok(Redirect::to(&format!("/projects/{id}/lottery")).into_response())
+}
+
+/// `POST /projects/{id}/lottery/draw`.
+pub async fn draw(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    Path(id): Path<String>,
+    Form(pairs): Form<Vec<(String, String)>>,
+) -> Result<Response, AppError> {
+    let user = manager_form(&ctx, &pairs)?;
+    let id = id_of(&id)?;
+    let reason = Some(field(&pairs, "reason")).filter(|r| !r.trim().is_empty());
+    state
+        .store
+        .draw_lottery(&user.username, id, field(&pairs, "seed").trim(), reason)
+        .await??;
+    Ok(Redirect::to(&format!("/projects/{id}/lottery")).into_response())
+}
+
+/// Paging and filter of the household list.
+#[derive(Deserialize)]
+pub struct ListQuery {
+    page: Option<u32>,
+    missing: Option<String>,
+}
+
+#[derive(Template)]
+#[template(path = "resettlement_households.html")]
+struct HouseholdsPage {
+    c: Chrome,
+    p: ProjectDetail,
+    rows: Vec<(ProjectHousehold, String)>,
+    total: i64,
+    page: u32,
+    pages: u32,
+    missing: bool,
+}
+
+const PER_PAGE: u32 = 100;
+
+/// `GET /projects/{id}/households`: department staff, leaders, administrators.
+pub async fn households(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    Path(id): Path<String>,
+    Query(q): Query<ListQuery>,
+) -> Result<Response, AppError> {
+    ctx.require(ASSESSORS)?;
+    let p = act::project(&state, id_of(&id)?).await?;
+    let missing = q.missing.as_deref() == Some("1");
+    let page = q.page.unwrap_or(1).max(1);
+    let (rows, total) = state
+        .store
+        .project_households(p.project.id, page, PER_PAGE, missing)
+        .await?;
+    let rows = rows
+        .into_iter()
+        .map(|r| {
+            let head = masked_name(&r.household.head_name);
+            (r, head)
+        })
+        .collect();
+    let mut c = Chrome::new(&ctx, "resettlement.households_title");
+    c.title = format!("{} · {}", p.project.name, c.title);
+    render(&HouseholdsPage {
+        c,
+        rows,
+        total,
+        page,
+        pages: u32::try_from((total + i64::from(PER_PAGE) - 1) / i64::from(PER_PAGE))
+            .unwrap_or(1)
+            .max(1),
+        missing,
+        p,
+    })
+}
+
+/// A line as the page shows it.
+pub struct LineView {
+    line: EntitlementLine,
+}
+
+impl LineView {
+    fn group(&self) -> &'static str {
+        self.line.group.zh()
+    }
+}
+
+#[derive(Template)]
+#[template(path = "resettlement_household.html")]
+struct HouseholdPage {
+    c: Chrome,
+    p: ProjectDetail,
+    h: HouseholdDetail,
+    head: String,
+    current: Option<EntitlementRecord>,
+    lines: Vec<LineView>,
+    history: Vec<(EntitlementRecord, String)>,
+    registration: Option<(Registration, String)>,
+    layouts: Vec<(String, String, String)>,
+    slots: Vec<String>,
+    assessor: bool,
+    may_register: bool,
+    structures_text: String,
+    fixtures_text: String,
+    members_text: String,
+    kinds: String,
+    fixture_codes: String,
+    needs_reason: bool,
+    phase_name: String,
+}
+
+fn structures_text(inputs: &HouseholdInputs) -> String {
+    inputs
+        .structures
+        .iter()
+        .map(|s| format!("{} {} {}", s.kind.zh(), s.condition, s.area.short()))
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+fn fixtures_text(inputs: &HouseholdInputs) -> String {
+    inputs
+        .fixtures
+        .iter()
+        .map(|f| format!("{} {}", f.code, f.quantity.short()))
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+fn members_text(members: &[EligibleMember]) -> String {
+    members
+        .iter()
+        .map(|m| format!("{}｜{}｜{}", m.name, m.weight.short(), m.basis))
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+async fn current_policy(state: &AppState, project_id: i64) -> Result<Option<Policy>, AppError> {
+    state
+        .store
+        .policy_versions(project_id)
+        .await?
+        .pop()
+        .map(|v| Policy::from_toml(&v.source).map_err(AppError::internal))
+        .transpose()
+}
+
+fn facts(h: &HouseholdDetail) -> Vec<MemberFacts> {
+    h.members
+        .iter()
+        .map(|m| MemberFacts {
+            resident_id: m.id,
+            name: m.name.clone(),
+            birth_date: m.birth_date,
+            registered_since: m.registered_since,
+            flags: m.flags.clone(),
+        })
+        .collect()
+}
+
+/// `GET /projects/{id}/households/{hid}`: the calculation line by line, for the household's
+/// members and cadres whose scope reaches it.
+pub async fn household(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    Path((id, hid)): Path<(String, String)>,
+) -> Result<Response, AppError> {
+    let user = ctx.user()?.clone();
+    let p = act::project(&state, id_of(&id)?).await?;
+    let h = act::household(&state, &user, &p, id_of(&hid)?).await?;
+    let pid = p.project.id;
+    let policy = current_policy(&state, pid).await?;
+    let current = state.store.entitlement(pid, h.summary.id).await?;
+    let assessment = state.store.assessment(pid, h.summary.id).await?;
+    let registration = state.store.registration(pid, h.summary.id).await?;
+    let history = state
+        .store
+        .entitlement_history(pid, h.summary.id)
+        .await?
+        .into_iter()
+        .rev()
+        .map(|r| {
+            let at = display_local(r.created_at);
+            (r, at)
+        })
+        .collect();
+    let inputs = assessment
+        .map(|a| a.inputs)
+        .unwrap_or_else(|| HouseholdInputs {
+            members: policy
+                .as_ref()
+                .map(|pol| eligible_members(pol, &facts(&h)))
+                .unwrap_or_default(),
+            ..HouseholdInputs::default()
+        });
+    let layouts = policy
+        .as_ref()
+        .map(|pol| {
+            pol.layouts
+                .iter()
+                .map(|l| (l.code.clone(), l.name.clone(), l.area.short()))
+                .collect()
+        })
+        .unwrap_or_default();
+    let kinds = StructureKind::ALL
+        .iter()
+        .map(|k| k.zh())
+        .collect::<Vec<_>>()
+        .join("、");
+    let fixture_codes = policy
+        .as_ref()
+        .map(|pol| {
+            pol.fixtures
+                .iter()
+                .map(|f| format!("{}（{}，{}）", f.code, f.name, f.unit))
+                .collect::<Vec<_>>()
+                .join("、")
+        })
+        .unwrap_or_default();
+    let mut c = Chrome::new(&ctx, "resettlement.household_title");
+    c.title = format!("{} · {}", p.project.name, h.summary.key);
+    let lines = current
+        .as_ref()
+        .map(|r| {
+            r.result
+                .lines
+                .iter()
+                .cloned()
+                .map(|line| LineView { line })
+                .collect()
+        })
+        .unwrap_or_default();
+    render(&HouseholdPage {
+        c,
+        head: masked_name(&h.summary.head_name),
+        lines,
+        history,
+        slots: {
+            let mut slots = registration
+                .as_ref()
+                .map(|r| r.layouts.clone())
+                .unwrap_or_default();
+            slots.resize(slots.len().max(4), String::new());
+            slots
+        },
+        registration: registration.map(|r| {
+            let at = display_local(r.at);
+            (r, at)
+        }),
+        layouts,
+        assessor: ASSESSORS.contains(&user.role),
+        may_register: p
+            .phase
+            .check_registration(state.store.lottery(pid).await?.is_some())
+            .is_ok(),
+        structures_text: structures_text(&inputs),
+        fixtures_text: fixtures_text(&inputs),
+        members_text: members_text(&inputs.members),
+        kinds,
+        fixture_codes,
+        needs_reason: p.phase.check_assessment(None).is_err(),
+        phase_name: ctx
+            .lang
+            .catalog()
+            .t(&format!("resettlement.phase_name.{}", p.phase.code()))
+            .to_owned(),
+        current,
+        h,
+        p,
+    })
+}
+
+/// `POST /projects/{id}/households/{hid}/registration`: a member online, a cadre in person.
+pub async fn register(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    Path((id, hid)): Path<(String, String)>,
+    Form(pairs): Form<Vec<(String, String)>>,
+) -> Result<Response, AppError> {
+    let user = ctx.user()?.clone();
+    ctx.check_csrf(&field(&pairs, "csrf"))?;
+    let (id, hid) = (id_of(&id)?, id_of(&hid)?);
+    let layouts = pairs
+        .iter()
+        .filter(|(k, v)| k == "layout" && !v.trim().is_empty())
+        .map(|(_, v)| v.clone())
+        .collect();
+    act::register(&state, &user, id, hid, layouts).await?;
+    Ok(Redirect::to(&format!("/projects/{id}/households/{hid}")).into_response())
+}
+
+/// Reads the assessment form: structures `结构 成新 面积`, fixtures `代码 数量`, members
+/// `姓名｜权重｜依据`, one per line.
+fn read_assessment(
+    pairs: &[(String, String)],
+    policy: &Policy,
+) -> Result<HouseholdInputs, AppError> {
+    let qty = |s: &str, field_name: &str, line: usize| {
+        s.parse::<Qty>()
+            .map_err(|e| AppError::bad_request(format!("{field_name} 第 {line} 行：{e}")))
+    };
+    let mut inputs = HouseholdInputs::default();
+    for (i, l) in field(pairs, "structures")
+        .lines()
+        .enumerate()
+        .filter(|(_, l)| !l.trim().is_empty())
+    {
+        let parts: Vec<&str> = l.split_whitespace().collect();
+        let [kind, condition, area] = parts[..] else {
+            return Err(AppError::bad_request(format!(
+                "房屋 第 {} 行：应为“结构 成新 面积”",
+                i + 1
+            )));
+        };
+        let kind = StructureKind::parse(kind).ok_or_else(|| {
+            AppError::bad_request(format!(
+                "房屋 第 {} 行：结构“{kind}”不是砖混、砖木或简易",
+                i + 1
+            ))
+        })?;
+        inputs.structures.push(MeasuredStructure {
+            kind,
+            condition: condition.to_owned(),
+            area: qty(area, "房屋", i + 1)?,
+        });
+    }
+    for (i, l) in field(pairs, "fixtures")
+        .lines()
+        .enumerate()
+        .filter(|(_, l)| !l.trim().is_empty())
+    {
+        let parts: Vec<&str> = l.split_whitespace().collect();
+        let [code, quantity] = parts[..] else {
+            return Err(AppError::bad_request(format!(
+                "附属物 第 {} 行：应为“代码 数量”",
+                i + 1
+            )));
+        };
+        let code = policy
+            .fixtures
+            .iter()
+            .find(|f| f.code == code || f.name == code)
+            .map(|f| f.code.clone())
+            .unwrap_or_else(|| code.to_owned());
+        inputs.fixtures.push(CountedFixture {
+            code,
+            quantity: qty(quantity, "附属物", i + 1)?,
+        });
+    }
+    for (i, l) in field(pairs, "members")
+        .lines()
+        .enumerate()
+        .filter(|(_, l)| !l.trim().is_empty())
+    {
+        let parts: Vec<&str> = l.splitn(3, ['｜', '|']).map(str::trim).collect();
+        let [name, weight, basis] = parts[..] else {
+            return Err(AppError::bad_request(format!(
+                "安置人口 第 {} 行：应为“姓名｜权重｜依据”",
+                i + 1
+            )));
+        };
+        inputs.members.push(EligibleMember {
+            resident_id: None,
+            name: name.to_owned(),
+            weight: qty(weight, "安置人口", i + 1)?,
+            basis: basis.to_owned(),
+        });
+    }
+    Ok(inputs)
+}
+
+/// `POST /projects/{id}/households/{hid}/assessment`: department staff, leaders, administrators.
+/// Members that differ from what the registry gives are a correction and need a reason.
+pub async fn assess(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    Path((id, hid)): Path<(String, String)>,
+    Form(pairs): Form<Vec<(String, String)>>,
+) -> Result<Response, AppError> {
+    let user = ctx.require(ASSESSORS)?.clone();
+    ctx.check_csrf(&field(&pairs, "csrf"))?;
+    let p = act::project(&state, id_of(&id)?).await?;
+    let h = act::household(&state, &user, &p, id_of(&hid)?).await?;
+    let policy = current_policy(&state, p.project.id)
+        .await?
+        .ok_or(ResettlementError::NoPolicy)?;
+    let mut inputs = read_assessment(&pairs, &policy)?;
+    // Members typed as the registry gives them keep their registry ids.
+    let derived = eligible_members(&policy, &facts(&h));
+    for m in &mut inputs.members {
+        if let Some(d) = derived
+            .iter()
+            .find(|d| d.name == m.name && d.weight == m.weight && d.basis == m.basis)
+        {
+            m.resident_id = d.resident_id;
+        }
+    }
+    let reason = Some(field(&pairs, "reason").trim().to_owned()).filter(|r| !r.is_empty());
+    if inputs.members != derived && reason.is_none() {
+        return Err(AppError::bad_request(
+            "安置人口与户籍认定不同，须写明更正原因",
+        ));
+    }
+    state
+        .store
+        .save_assessment(&user.username, p.project.id, h.summary.id, inputs, reason)
+        .await??;
+    Ok(Redirect::to(&format!(
+        "/projects/{}/households/{}",
+        p.project.id, h.summary.id
+    ))
+    .into_response())
+}
+
+#[derive(Template)]
+#[template(path = "resettlement_registrations.html")]
+struct RegistrationsPage {
+    c: Chrome,
+    p: ProjectDetail,
+    coverage: Vec<(RegistrationCoverage, String)>,
+    total: (i64, i64, String),
+    days: Vec<RegistrationDay>,
+    missing: Vec<(ProjectHousehold, String)>,
+    missing_total: i64,
+}
+
+fn percent(part: i64, whole: i64) -> String {
+    if whole == 0 {
+        return "—".into();
+    }
+    format!("{:.1}%", part as f64 * 100.0 / whole as f64)
+}
+
+/// `GET /projects/{id}/registrations`: coverage by village, registrations per day and person,
+/// and who is still missing. Department staff, leaders, administrators.
+pub async fn registrations(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    Path(id): Path<String>,
+) -> Result<Response, AppError> {
+    ctx.require(ASSESSORS)?;
+    let p = act::project(&state, id_of(&id)?).await?;
+    let coverage: Vec<RegistrationCoverage> =
+        state.store.registration_coverage(p.project.id).await?;
+    let (h, r) = coverage
+        .iter()
+        .fold((0, 0), |(h, r), c| (h + c.households, r + c.registered));
+    let coverage = coverage
+        .into_iter()
+        .map(|c| {
+            let pc = percent(c.registered, c.households);
+            (c, pc)
+        })
+        .collect();
+    let days = state.store.registration_days(p.project.id).await?;
+    let (missing, missing_total) = state
+        .store
+        .project_households(p.project.id, 1, PER_PAGE, true)
+        .await?;
+    let missing = missing
+        .into_iter()
+        .map(|m| {
+            let head = masked_name(&m.household.head_name);
+            (m, head)
+        })
+        .collect();
+    let mut c = Chrome::new(&ctx, "resettlement.registrations_title");
+    c.title = format!("{} · {}", p.project.name, c.title);
+    render(&RegistrationsPage {
+        c,
+        coverage,
+        total: (h, r, percent(r, h)),
+        days,
+        missing,
+        missing_total,
+        p,
+    })
+}
+
+#[derive(Template)]
+#[template(path = "resettlement_lottery.html")]
+struct LotteryPage {
+    c: Chrome,
+    p: ProjectDetail,
+    lottery: Option<LotteryState>,
+    frozen_at: String,
+    draws: Vec<(String, String, Option<String>, String)>,
+    order: Vec<(usize, String)>,
+    manager: bool,
+}
+
+/// `GET /projects/{id}/lottery`: public, like the notices that announce it.
+pub async fn lottery(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    Path(id): Path<String>,
+) -> Result<Response, AppError> {
+    let p = act::project(&state, id_of(&id)?).await?;
+    let lottery = state.store.lottery(p.project.id).await?;
+    let frozen_at = lottery
+        .as_ref()
+        .map(|l| display_local(l.frozen_at))
+        .unwrap_or_default();
+    let draws = lottery
+        .as_ref()
+        .map(|l| {
+            l.draws
+                .iter()
+                .map(|d| {
+                    (
+                        d.seed.clone(),
+                        display_local(d.drawn_at),
+                        d.reason.clone(),
+                        d.drawn_by.clone(),
+                    )
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    let order = match lottery.as_ref().and_then(|l| l.draws.last()) {
+        Some(d) => serde_json::from_str::<yongxin_domain::lottery::Proof>(&d.proof)
+            .map_err(AppError::internal)?
+            .order
+            .into_iter()
+            .enumerate()
+            .map(|(i, k)| (i + 1, k))
+            .collect(),
+        None => Vec::new(),
+    };
+    let mut c = Chrome::new(&ctx, "resettlement.lottery_title");
+    c.title = format!("{} · {}", p.project.name, c.title);
+    render(&LotteryPage {
+        c,
+        manager: ctx
+            .user
+            .as_ref()
+            .is_some_and(|u| MANAGERS.contains(&u.role)),
+        lottery,
+        frozen_at,
+        draws,
+        order,
+        p,
+    })
+}
+
+/// `GET /projects/{id}/lottery/proof.json`: the standing proof, public.
+pub async fn proof(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<Response, AppError> {
+    crate::api_resettlement::lottery_proof(State(state), Path(id)).await
+}
+
+/// Whether a line's group starts here (for the group headings of the table).
+pub fn group_starts(lines: &[LineView], i: &usize) -> bool {
+    *i == 0 || lines[*i - 1].line.group != lines[*i].line.group
+}
+
+/// The total of a group, for its heading.
+pub fn group_total(record: &EntitlementRecord, g: &LineGroup) -> String {
+    let t = record.result.totals;
+    match g {
+        LineGroup::Compensation => t.compensation,
+        LineGroup::Purchase => t.purchase,
+        LineGroup::CashForUnused => t.cash_for_unused,
+    }
+    .grouped()
+}
