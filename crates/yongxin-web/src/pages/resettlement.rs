@@ -650,6 +650,11 @@ pub async fn assess(
     let mut inputs = read_assessment(&pairs, &policy)?;
     // Members typed as the registry gives them keep their registry ids.
     let derived = eligible_members(&policy, &facts(&h));
+    // A form without the members field (a script, a tablet form of measurements only) keeps
+    // the members as the registry gives them.
+    if !pairs.iter().any(|(k, _)| k == "members") {
+        inputs.members = derived.clone();
+    }
     for m in &mut inputs.members {
         if let Some(d) = derived
             .iter()

@@ -11,6 +11,7 @@ mod meetings;
 mod notices;
 mod open311;
 mod photos;
+mod resettlement;
 mod search;
 mod support;
 mod web;

@@ -293,6 +293,100 @@ impl TestApp {
         (notice, consultation, meeting)
     }
 
+    /// A resettlement project over the villages of `household_ids()` taken through the store to
+    /// its results 公示 (objection window already closed): every household but the resident's
+    /// registered, all assessed. With `drawn`, also on to the lottery, frozen and drawn with seed
+    /// 123456. Answers the project, its households in key order and the results notice.
+    pub async fn sample_project(&self, drawn: bool) -> (i64, Vec<i64>, i64) {
+        use yongxin_domain::notice::{NoticeDraft, NoticeKind, ScopeKind};
+        use yongxin_domain::resettlement::policy::EXAMPLE_TOML;
+        use yongxin_domain::resettlement::Phase;
+        let s = &self.store;
+        let (own, other) = self.household_ids().await;
+        let villages = vec![
+            s.household(own).await.unwrap().summary.village_id,
+            s.household(other).await.unwrap().summary.village_id,
+        ];
+        let pid = s
+            .create_project(
+                "leader",
+                yongxin_store::NewProject {
+                    code: "sample".into(),
+                    name: "示例整合项目".into(),
+                    village_ids: villages,
+                },
+            )
+            .await
+            .unwrap()
+            .id;
+        let now = chrono::Utc::now();
+        let draft = |kind, days: i64| NoticeDraft {
+            kind,
+            scope: ScopeKind::Project,
+            village_ids: vec![],
+            project_id: Some(pid),
+            title: "公示".into(),
+            body: "正文".into(),
+            publish_at: now - chrono::Duration::days(days),
+            end_at: None,
+            objections_until: (kind == NoticeKind::Publication)
+                .then(|| now - chrono::Duration::days(1)),
+        };
+        s.publish_policy("leader", pid, EXAMPLE_TOML, draft(NoticeKind::Policy, 30))
+            .await
+            .unwrap()
+            .unwrap();
+        s.move_phase("leader", pid, Phase::Registration, "")
+            .await
+            .unwrap()
+            .unwrap();
+        let leader = s.user_credentials("leader").await.unwrap().unwrap().0;
+        let households: Vec<i64> = s
+            .project_households(pid, 1, 500, false)
+            .await
+            .unwrap()
+            .0
+            .iter()
+            .map(|h| h.household.id)
+            .collect();
+        for h in households.iter().filter(|h| **h != own) {
+            s.register("leader", pid, *h, vec!["C".into()], &leader, true)
+                .await
+                .unwrap()
+                .unwrap();
+        }
+        s.move_phase("leader", pid, Phase::Assessment, "")
+            .await
+            .unwrap()
+            .unwrap();
+        s.save_assessment("leader", pid, own, Default::default(), None)
+            .await
+            .unwrap()
+            .unwrap();
+        let notice = s
+            .publish_results("leader", pid, draft(NoticeKind::Publication, 8))
+            .await
+            .unwrap()
+            .unwrap()
+            .results_notice_id
+            .unwrap();
+        if drawn {
+            s.move_phase("leader", pid, Phase::Lottery, "")
+                .await
+                .unwrap()
+                .unwrap();
+            s.freeze_lottery("leader", pid, "现场摇号", draft(NoticeKind::Progress, 1))
+                .await
+                .unwrap()
+                .unwrap();
+            s.draw_lottery("leader", pid, "123456", None)
+                .await
+                .unwrap()
+                .unwrap();
+        }
+        (pid, households, notice)
+    }
+
     /// Ids of a household in the first grid (the resident's own) and one in another village.
     pub async fn household_ids(&self) -> (i64, i64) {
         let resident = self

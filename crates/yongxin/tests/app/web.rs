@@ -72,8 +72,84 @@ async fn every_route_answers_every_role_as_intended(app: TestApp) {
         format!("/api/v1/consultations/{consultation}/results"),
         format!("/api/v1/meetings/{meeting}"),
     ];
+    let (project, _, _) = app.sample_project(true).await;
+    let project_paths: Vec<String> = [
+        String::new(),
+        "/households".into(),
+        format!("/households/{own}"),
+        format!("/households/{other}"),
+        "/registrations".into(),
+        "/lottery".into(),
+        "/lottery/proof.json".into(),
+    ]
+    .iter()
+    .map(|s| format!("/projects/{project}{s}"))
+    .collect();
+    let api_project = format!("/api/v1/projects/{project}");
+    let api_project_paths: Vec<String> = [
+        "/households",
+        &format!("/households/{own}/entitlement"),
+        "/lottery/proof",
+    ]
+    .iter()
+    .map(|s| format!("{api_project}{s}"))
+    .collect();
+    let assessors = vec![Role::DepartmentStaff, Role::Leader, Role::Admin];
     // (path, roles allowed, what the others get, what an anonymous visitor gets)
     let routes: Vec<(&str, Vec<Role>, Expect, Expect)> = vec![
+        ("/projects", ALL.to_vec(), Expect::Ok, Expect::SignIn),
+        (
+            &project_paths[0],
+            CADRES.to_vec(),
+            Expect::Forbidden,
+            Expect::SignIn,
+        ),
+        (
+            &project_paths[1],
+            assessors.clone(),
+            Expect::Forbidden,
+            Expect::SignIn,
+        ),
+        (
+            &project_paths[2],
+            ALL.to_vec(),
+            Expect::Forbidden,
+            Expect::SignIn,
+        ),
+        (
+            &project_paths[3],
+            assessors.clone(),
+            Expect::Forbidden,
+            Expect::SignIn,
+        ),
+        (
+            &project_paths[4],
+            assessors.clone(),
+            Expect::Forbidden,
+            Expect::SignIn,
+        ),
+        (&project_paths[5], ALL.to_vec(), Expect::Ok, Expect::Ok),
+        (&project_paths[6], ALL.to_vec(), Expect::Ok, Expect::Ok),
+        (
+            "/api/v1/projects",
+            ALL.to_vec(),
+            Expect::Ok,
+            Expect::Unauthorized,
+        ),
+        (&api_project, ALL.to_vec(), Expect::Ok, Expect::Unauthorized),
+        (
+            &api_project_paths[0],
+            assessors.clone(),
+            Expect::Forbidden,
+            Expect::Unauthorized,
+        ),
+        (
+            &api_project_paths[1],
+            ALL.to_vec(),
+            Expect::Forbidden,
+            Expect::Unauthorized,
+        ),
+        (&api_project_paths[2], ALL.to_vec(), Expect::Ok, Expect::Ok),
         ("/", ALL.to_vec(), Expect::Ok, Expect::Ok),
         ("/sign-in", ALL.to_vec(), Expect::Ok, Expect::Ok),
         (
@@ -741,6 +817,14 @@ async fn openapi_describes_every_api_route(app: TestApp) {
         "/api/v1/consultations/{id}/results",
         "/api/v1/meetings",
         "/api/v1/meetings/{id}",
+        "/api/v1/projects",
+        "/api/v1/projects/{id}",
+        "/api/v1/projects/{id}/households",
+        "/api/v1/projects/{id}/households/{household_id}/entitlement",
+        "/api/v1/projects/{id}/registrations",
+        "/api/v1/projects/{id}/lottery/freeze",
+        "/api/v1/projects/{id}/lottery/draw",
+        "/api/v1/projects/{id}/lottery/proof",
     ] {
         assert!(paths.contains(&p.to_owned()), "{p} missing from {paths:?}");
     }
@@ -758,8 +842,11 @@ async fn openapi_describes_every_api_route(app: TestApp) {
         .await
         .unwrap();
     let (notice, consultation, meeting) = app.sample_disclosure().await;
+    let (project, _, _) = app.sample_project(true).await;
     for (p, item) in doc["paths"].as_object().unwrap() {
-        let id = if p.contains("appeals") {
+        let id = if p.contains("projects") {
+            project.to_string()
+        } else if p.contains("appeals") {
             appeal["id"].to_string()
         } else if p.contains("notices") {
             notice.to_string()
@@ -770,7 +857,10 @@ async fn openapi_describes_every_api_route(app: TestApp) {
         } else {
             own.to_string()
         };
-        let url = app.url(&p.replace("{id}", &id));
+        let url = app.url(
+            &p.replace("{id}", &id)
+                .replace("{household_id}", &own.to_string()),
+        );
         let status = admin.get(url).send().await.unwrap().status();
         if item.get("get").is_some() {
             assert_eq!(status, 200, "GET {p}");
