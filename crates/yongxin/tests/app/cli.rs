@@ -132,15 +132,18 @@ fn audit_verify_names_the_first_tampered_entry() {
     // notices (the project, five notices and a correction, 1,288 informed households, the
     // objection category, three objections as two entries each), 1,568 from consultations
     // (two, 1,564 answers, the results published as a notice and recorded on the consultation)
-    // and 339 from meetings (five, 315 sign-ins, four resolutions, five minutes, each published
-    // as a notice and recorded on the meeting).
+    // 339 from meetings (five, 315 sign-ins, four resolutions, five minutes, each published
+    // as a notice and recorded on the meeting) and 8,887 from resettlement (the policy with its
+    // notice and phase, four more phase changes, 1,732 registrations of three entries each —
+    // members assessed, result, registration —, 1,840 assessments of two, the results notice with
+    // its phase, the freeze with its notice, the draw).
     let dir = tempfile::tempdir().unwrap();
     let db = demo(dir.path());
     let out = yongxin(&db, &["audit", "verify"]);
     assert!(out.status.success());
     let stdout = text(&out.stdout);
     assert!(
-        stdout.contains("6547 entries") && stdout.contains("head hash: "),
+        stdout.contains("15434 entries") && stdout.contains("head hash: "),
         "{stdout}"
     );
 
