@@ -210,12 +210,7 @@ async fn registration_in(tx: &mut DbConn, project_id: i64, household_id: i64) ->
 async fn member_facts(tx: &mut DbConn, household_id: i64) -> StoreResult<Vec<MemberFacts>> {
     let sql = format!("SELECT {MEMBER_COLUMNS} FROM residents r WHERE r.household_id = $1 ORDER BY r.position, r.id");
     let rows = sqlx::query(&sql).bind(household_id).fetch_all(&mut *tx).await.db()?;
-    rows.iter()
-        .map(|r| {
-            let m = member_from(r)?;
-            Ok(MemberFacts { resident_id: m.id, name: m.name, birth_date: m.birth_date, registered_since: m.registered_since, flags: m.flags })
-        })
-        .collect()
+    rows.iter().map(|r| Ok(MemberFacts::from(&member_from(r)?))).collect()
 }
 
 async fn lottery_in(tx: &mut DbConn, project_id: i64) -> StoreResult<Option<LotteryState>> {

@@ -983,17 +983,8 @@ pub async fn load_resettlement(
             let policy = &policy;
             async move {
                 let detail = store.household(h.id).await?;
-                let facts: Vec<MemberFacts> = detail
-                    .members
-                    .iter()
-                    .map(|m| MemberFacts {
-                        resident_id: m.id,
-                        name: m.name.clone(),
-                        birth_date: m.birth_date,
-                        registered_since: m.registered_since,
-                        flags: m.flags.clone(),
-                    })
-                    .collect();
+                let facts: Vec<MemberFacts> =
+                    detail.members.iter().map(MemberFacts::from).collect();
                 let (_, area) = entitled_area(policy, &eligible_members(policy, &facts));
                 let layouts = demo_layouts(policy, area, h.id);
                 if layouts.is_empty() {
@@ -1028,17 +1019,8 @@ pub async fn load_resettlement(
                     Some(a) => a.inputs,
                     None => {
                         let detail = store.household(h.id).await?;
-                        let facts: Vec<MemberFacts> = detail
-                            .members
-                            .iter()
-                            .map(|m| MemberFacts {
-                                resident_id: m.id,
-                                name: m.name.clone(),
-                                birth_date: m.birth_date,
-                                registered_since: m.registered_since,
-                                flags: m.flags.clone(),
-                            })
-                            .collect();
+                        let facts: Vec<MemberFacts> =
+                            detail.members.iter().map(MemberFacts::from).collect();
                         yongxin_domain::resettlement::entitlement::HouseholdInputs {
                             members: eligible_members(policy, &facts),
                             ..Default::default()
@@ -1087,27 +1069,12 @@ pub async fn load_resettlement(
         })
         .await?;
 
-    let mut rows = Vec::new();
-    for page in 1.. {
-        let (found, total) = store.project_households(pid, page, 500, false).await?;
-        let done =
-            found.is_empty() || rows.len() + found.len() >= usize::try_from(total).unwrap_or(0);
-        rows.extend(
-            found
-                .into_iter()
-                .map(|h| yongxin_domain::resettlement::PublishedResult {
-                    household_key: h.household.key,
-                    village: h.household.village_name,
-                    head_name: h.household.head_name,
-                    eligible_persons: h.eligible_persons.unwrap_or_default(),
-                    entitled_area: h.entitled_area.unwrap_or_default(),
-                    compensation: h.compensation.unwrap_or_default(),
-                }),
-        );
-        if done {
-            break;
-        }
-    }
+    let rows: Vec<_> = store
+        .all_project_households(pid)
+        .await?
+        .into_iter()
+        .map(crate::ProjectHousehold::published)
+        .collect();
     let body = yongxin_domain::resettlement::results_text(&project.name, policy.version, &rows);
     store
         .publish_results(

@@ -609,6 +609,22 @@ pub trait ResettlementStore: Send + Sync + 'static {
         per_page: u32,
         unregistered_only: bool,
     ) -> StoreResult<(Vec<ProjectHousehold>, i64)>;
+    /// Every household of the project with its result, by household key.
+    async fn all_project_households(&self, project_id: i64) -> StoreResult<Vec<ProjectHousehold>> {
+        let mut out = Vec::new();
+        for page in 1.. {
+            let (rows, total) = self
+                .project_households(project_id, page, 500, false)
+                .await?;
+            let done =
+                rows.is_empty() || out.len() + rows.len() >= usize::try_from(total).unwrap_or(0);
+            out.extend(rows);
+            if done {
+                break;
+            }
+        }
+        Ok(out)
+    }
     /// Registration progress by village.
     async fn registration_coverage(
         &self,

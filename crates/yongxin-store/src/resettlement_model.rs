@@ -4,10 +4,12 @@
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::Serialize;
 use yongxin_domain::money::{Fen, Qty};
-use yongxin_domain::resettlement::entitlement::{ChosenUnit, Entitlement, HouseholdInputs};
+use yongxin_domain::resettlement::entitlement::{
+    ChosenUnit, Entitlement, HouseholdInputs, MemberFacts,
+};
 use yongxin_domain::resettlement::Phase;
 
-use crate::{HouseholdSummary, Project};
+use crate::{HouseholdSummary, Member, Project};
 
 /// A project with where it stands.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -159,6 +161,20 @@ pub struct ProjectHousehold {
     pub lottery_order: Option<i64>,
 }
 
+impl ProjectHousehold {
+    /// The household's line in the results 公示.
+    pub fn published(self) -> yongxin_domain::resettlement::PublishedResult {
+        yongxin_domain::resettlement::PublishedResult {
+            household_key: self.household.key,
+            village: self.household.village_name,
+            head_name: self.household.head_name,
+            eligible_persons: self.eligible_persons.unwrap_or_default(),
+            entitled_area: self.entitled_area.unwrap_or_default(),
+            compensation: self.compensation.unwrap_or_default(),
+        }
+    }
+}
+
 /// Registration progress of one village.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct RegistrationCoverage {
@@ -219,4 +235,17 @@ pub struct LotteryDraw {
     pub drawn_by: String,
     /// When.
     pub drawn_at: DateTime<Utc>,
+}
+
+/// A registry member as eligibility reads them.
+impl From<&Member> for MemberFacts {
+    fn from(m: &Member) -> Self {
+        MemberFacts {
+            resident_id: m.id,
+            name: m.name.clone(),
+            birth_date: m.birth_date,
+            registered_since: m.registered_since,
+            flags: m.flags.clone(),
+        }
+    }
 }

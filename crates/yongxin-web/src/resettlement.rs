@@ -122,26 +122,6 @@ pub async fn publish_policy(
         .await??)
 }
 
-/// Every household of a project with its current result, in key order.
-pub async fn all_households(
-    state: &AppState,
-    project_id: i64,
-) -> Result<Vec<ProjectHousehold>, AppError> {
-    let mut out = Vec::new();
-    for page in 1.. {
-        let (rows, total) = state
-            .store
-            .project_households(project_id, page, 500, false)
-            .await?;
-        let done = rows.is_empty() || out.len() + rows.len() >= usize::try_from(total).unwrap_or(0);
-        out.extend(rows);
-        if done {
-            break;
-        }
-    }
-    Ok(out)
-}
-
 /// Publishes the assessment results as a 公示 with the default objection window.
 pub async fn publish_results(
     state: &AppState,
@@ -155,17 +135,12 @@ pub async fn publish_results(
         .await?
         .last()
         .map_or(0, |v| v.version);
-    let rows: Vec<PublishedResult> = all_households(state, project_id)
+    let rows: Vec<PublishedResult> = state
+        .store
+        .all_project_households(project_id)
         .await?
         .into_iter()
-        .map(|h| PublishedResult {
-            household_key: h.household.key,
-            village: h.household.village_name,
-            head_name: h.household.head_name,
-            eligible_persons: h.eligible_persons.unwrap_or_default(),
-            entitled_area: h.entitled_area.unwrap_or_default(),
-            compensation: h.compensation.unwrap_or_default(),
-        })
+        .map(ProjectHousehold::published)
         .collect();
     let draft = project_draft(
         &p,

@@ -75,17 +75,13 @@ async fn main() {
     );
 
     let policy = Policy::from_toml(EXAMPLE_TOML).unwrap();
-    let mut households = Vec::new();
-    for page in 1.. {
-        let (found, total) = store
-            .project_households(pid, page, 500, false)
-            .await
-            .unwrap();
-        households.extend(found.into_iter().map(|h| h.household.id));
-        if households.len() >= usize::try_from(total).unwrap() {
-            break;
-        }
-    }
+    let households: Vec<i64> = store
+        .all_project_households(pid)
+        .await
+        .unwrap()
+        .iter()
+        .map(|h| h.household.id)
+        .collect();
     let mut inputs = Vec::new();
     for h in &households {
         let a = store.assessment(pid, *h).await.unwrap().unwrap().inputs;

@@ -409,16 +409,7 @@ async fn current_policy(state: &AppState, project_id: i64) -> Result<Option<Poli
 }
 
 fn facts(h: &HouseholdDetail) -> Vec<MemberFacts> {
-    h.members
-        .iter()
-        .map(|m| MemberFacts {
-            resident_id: m.id,
-            name: m.name.clone(),
-            birth_date: m.birth_date,
-            registered_since: m.registered_since,
-            flags: m.flags.clone(),
-        })
-        .collect()
+    h.members.iter().map(MemberFacts::from).collect()
 }
 
 /// `GET /projects/{id}/households/{hid}`: the calculation line by line, for the household's

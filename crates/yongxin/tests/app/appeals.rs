@@ -24,11 +24,7 @@ on_each_backend!(
     administrators_edit_the_catalogue,
 );
 
-async fn post(client: &reqwest::Client, url: String, body: Value) -> (u16, Value) {
-    let res = client.post(url).json(&body).send().await.unwrap();
-    let status = res.status().as_u16();
-    (status, res.json().await.unwrap_or(Value::Null))
-}
+use crate::support::post_json as post;
 
 async fn an_appeal_goes_from_intake_to_a_satisfied_rating(app: TestApp) {
     let resident = app.sign_in_as(Role::Resident).await;

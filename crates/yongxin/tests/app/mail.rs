@@ -4,7 +4,7 @@
 use std::sync::{Arc, Mutex};
 
 use base64::Engine as _;
-use serde_json::{json, Value};
+use serde_json::json;
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 use yongxin_domain::Role;
 use yongxin_web::background::{drain_outbox, Delivery, MessageSender, Postroom, SmtpRelay};
@@ -205,11 +205,7 @@ impl MessageSender for CrashAfterHandingOver {
     }
 }
 
-async fn post(client: &reqwest::Client, url: String, body: Value) -> (u16, Value) {
-    let res = client.post(url).json(&body).send().await.unwrap();
-    let status = res.status().as_u16();
-    (status, res.json().await.unwrap_or(Value::Null))
-}
+use crate::support::post_json as post;
 
 async fn residents_and_cadres_are_told_by_email_through_an_smtp_server(app: TestApp) {
     let (smtp_url, mailbox) = smtp_server().await;

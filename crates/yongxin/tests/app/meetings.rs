@@ -2,7 +2,6 @@
 //! code shown at the meeting, quorum and majority checked by the Organic Law's rules, minutes and
 //! resolutions published as a notice.
 
-use reqwest::Client;
 use yongxin_domain::Role;
 
 use crate::on_each_backend;
@@ -19,17 +18,7 @@ fn id_of(res: &reqwest::Response) -> i64 {
         .unwrap()
 }
 
-async fn post(
-    app: &TestApp,
-    client: &Client,
-    path: &str,
-    fields: &[(&str, &str)],
-) -> reqwest::Response {
-    let csrf = app.csrf(client).await;
-    let mut form: Vec<(&str, &str)> = vec![("csrf", &csrf)];
-    form.extend_from_slice(fields);
-    client.post(app.url(path)).form(&form).send().await.unwrap()
-}
+use crate::support::post_form as post;
 
 async fn a_villagers_meeting_decides_only_when_quorate(app: TestApp) {
     let leader = app.sign_in_as(Role::Leader).await;

@@ -3,7 +3,7 @@
 //! calculation line by line, results published with masked names, corrections kept as history,
 //! objections holding back the lottery, and a lottery frozen, drawn once and verifiable by anyone.
 
-use reqwest::{Client, StatusCode};
+use reqwest::Client;
 use serde_json::{json, Value};
 use yongxin_domain::money::Fen;
 use yongxin_domain::resettlement::policy::EXAMPLE_TOML;
@@ -17,22 +17,10 @@ on_each_backend!(
     the_lottery_waits_for_objections_is_drawn_once_and_verifiable
 );
 
-async fn post(
-    app: &TestApp,
-    client: &Client,
-    path: &str,
-    fields: &[(&str, &str)],
-) -> reqwest::Response {
-    let csrf = app.csrf(client).await;
-    let mut form: Vec<(&str, &str)> = vec![("csrf", &csrf)];
-    form.extend_from_slice(fields);
-    client.post(app.url(path)).form(&form).send().await.unwrap()
-}
+use crate::support::post_form as post;
 
-async fn post_json(app: &TestApp, client: &Client, path: &str, body: Value) -> (StatusCode, Value) {
-    let res = client.post(app.url(path)).json(&body).send().await.unwrap();
-    let status = res.status();
-    (status, res.json().await.unwrap_or(Value::Null))
+async fn post_json(app: &TestApp, client: &Client, path: &str, body: Value) -> (u16, Value) {
+    crate::support::post_json(client, app.url(path), body).await
 }
 
 /// The resident's village and the next one, as a project (created through the admin form).

@@ -418,6 +418,30 @@ impl TestApp {
     }
 }
 
+/// POSTs JSON and returns the status and the JSON answer (null when there is none).
+pub async fn post_json(
+    client: &Client,
+    url: String,
+    body: serde_json::Value,
+) -> (u16, serde_json::Value) {
+    let res = client.post(url).json(&body).send().await.unwrap();
+    let status = res.status().as_u16();
+    (status, res.json().await.unwrap_or(serde_json::Value::Null))
+}
+
+/// POSTs a form with the client's CSRF token.
+pub async fn post_form(
+    app: &TestApp,
+    client: &Client,
+    path: &str,
+    fields: &[(&str, &str)],
+) -> Response {
+    let csrf = app.csrf(client).await;
+    let mut form: Vec<(&str, &str)> = vec![("csrf", &csrf)];
+    form.extend_from_slice(fields);
+    client.post(app.url(path)).form(&form).send().await.unwrap()
+}
+
 /// GETs a page and returns its text.
 pub async fn page(client: &Client, url: String) -> String {
     client.get(url).send().await.unwrap().text().await.unwrap()
