@@ -72,6 +72,7 @@ pub mod registry;
 pub mod resettlement;
 pub mod role;
 pub mod roster;
+pub mod selection;
 pub mod time;
 
 pub use audit::{AuditChainError, AuditEntry, NewAuditEntry};

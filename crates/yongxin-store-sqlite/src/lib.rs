@@ -305,3 +305,4 @@ include!("../../yongxin-store/sql/notice_impl.rs");
 include!("../../yongxin-store/sql/consultation_impl.rs");
 include!("../../yongxin-store/sql/meeting_impl.rs");
 include!("../../yongxin-store/sql/resettlement_impl.rs");
+include!("../../yongxin-store/sql/selection_impl.rs");

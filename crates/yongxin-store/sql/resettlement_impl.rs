@@ -733,6 +733,22 @@ impl ResettlementStore for StoreImpl {
                 .execute(&mut *tx)
                 .await
                 .db()?;
+            // The order as a table too, for the claims that read it on selection day.
+            sqlx::query("DELETE FROM lottery_orders WHERE project_id = $1").bind(project_id).execute(&mut *tx).await.db()?;
+            let keys: Vec<(i64, String)> = sqlx::query_as("SELECT h.id, h.key FROM registrations rg JOIN households h ON h.id = rg.household_id WHERE rg.project_id = $1")
+                .bind(project_id)
+                .fetch_all(&mut *tx)
+                .await
+                .db()?;
+            let ids: HashMap<&str, i64> = keys.iter().map(|(id, key)| (key.as_str(), *id)).collect();
+            let orders: Vec<(i64, i64)> = proof.order.iter().zip(1..).filter_map(|(key, n)| ids.get(key.as_str()).map(|id| (*id, n))).collect();
+            for chunk in orders.chunks(1000) {
+                let mut qb = QueryBuilder::<Db>::new("INSERT INTO lottery_orders (project_id, household_id, lottery_order) ");
+                qb.push_values(chunk, |mut b, (id, n)| {
+                    b.push_bind(project_id).push_bind(*id).push_bind(*n);
+                });
+                qb.build().execute(&mut *tx).await.db()?;
+            }
             let entry = NewAuditEntry::new(
                 actor.clone(),
                 if reason.is_some() { "lottery.redraw" } else { "lottery.draw" },

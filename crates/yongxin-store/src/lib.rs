@@ -13,6 +13,7 @@ mod meeting_model;
 mod model;
 mod notice_model;
 mod resettlement_model;
+mod selection_model;
 
 pub use appeal_model::*;
 pub use consultation_model::*;
@@ -21,16 +22,19 @@ pub use meeting_model::*;
 pub use model::*;
 pub use notice_model::*;
 pub use resettlement_model::*;
+pub use selection_model::*;
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use yongxin_domain::appeal::{AppealAction, AppealError, AppealPolicy};
 use yongxin_domain::audit::{AuditChainError, VerifiedChain};
 use yongxin_domain::catalogue::Category;
+use yongxin_domain::money::Qty;
 use yongxin_domain::notice::NoticeDraft;
 use yongxin_domain::resettlement::entitlement::HouseholdInputs;
 use yongxin_domain::resettlement::{Phase, ResettlementError};
 use yongxin_domain::roster::{HouseholdRecord, RegistryLookup};
+use yongxin_domain::selection::{ClaimRefusal, Queue};
 use yongxin_domain::{AuditEntry, NewAuditEntry};
 
 /// Shorthand for store results.
@@ -40,7 +44,14 @@ pub type StoreResult<T> = Result<T, StoreError>;
 /// transaction, so a change and its record are committed or lost together.
 #[async_trait]
 pub trait Store:
-    NoticeStore + ConsultationStore + MeetingStore + ResettlementStore + Send + Sync + 'static
+    NoticeStore
+    + ConsultationStore
+    + MeetingStore
+    + ResettlementStore
+    + SelectionStore
+    + Send
+    + Sync
+    + 'static
 {
     /// `sqlite` or `postgres`.
     fn backend(&self) -> &'static str;
@@ -657,4 +668,70 @@ pub trait ResettlementStore: Send + Sync + 'static {
     ) -> StoreResult<Result<LotteryState, ResettlementError>>;
     /// The lottery, once frozen.
     async fn lottery(&self, project_id: i64) -> StoreResult<Option<LotteryState>>;
+}
+
+/// Selection (选房): selections with their lists, claims decided in the database (an apartment's
+/// owner is set once), the board's event log, the selection-day queue and agreements.
+#[async_trait]
+pub trait SelectionStore: Send + Sync + 'static {
+    /// Sets up a selection for a drawn project in the selection phase: its list (lottery order and
+    /// limit of every household drawn) is fixed now.
+    async fn create_selection(
+        &self,
+        actor: &str,
+        s: NewSelection,
+    ) -> StoreResult<Result<Selection, yongxin_domain::selection::SetupError>>;
+    /// Selections, of one project or all, newest first.
+    async fn selections(&self, project_id: Option<i64>) -> StoreResult<Vec<Selection>>;
+    /// One selection.
+    async fn selection(&self, id: i64) -> StoreResult<Option<Selection>>;
+    /// A household's order and limit in a selection.
+    async fn selection_household(
+        &self,
+        selection_id: i64,
+        household_id: i64,
+    ) -> StoreResult<Option<(i64, Option<Qty>)>>;
+    /// Claims units for a household: confirmed in one transaction (units free, within the limit,
+    /// the household's turn) or refused with the reason, changing nothing.
+    async fn claim(
+        &self,
+        actor: &str,
+        selection_id: i64,
+        household_id: i64,
+        unit_ids: Vec<i64>,
+        by: &User,
+        on_behalf: bool,
+    ) -> StoreResult<Result<Claim, ClaimRefusal>>;
+    /// A household's claims in a project, oldest first.
+    async fn household_claims(&self, project_id: i64, household_id: i64)
+        -> StoreResult<Vec<Claim>>;
+    /// Every apartment of a project with its state, by id.
+    async fn unit_states(&self, project_id: i64) -> StoreResult<Vec<UnitState>>;
+    /// The board's events after `after`, in order, at most `limit`.
+    async fn board_events(
+        &self,
+        project_id: i64,
+        after: i64,
+        limit: i64,
+    ) -> StoreResult<Vec<BoardEvent>>;
+    /// The last board event's number (0: none).
+    async fn board_seq(&self, project_id: i64) -> StoreResult<i64>;
+    /// Applies an operator's action to the selection-day queue (a confirmation is a claim).
+    async fn queue_action(
+        &self,
+        actor: &str,
+        selection_id: i64,
+        action: yongxin_domain::selection::QueueAction,
+    ) -> StoreResult<Result<Queue, String>>;
+    /// Records a step of a household's agreement.
+    async fn record_agreement(
+        &self,
+        actor: &str,
+        project_id: i64,
+        household_id: i64,
+        step: AgreementStep,
+        on: chrono::NaiveDate,
+    ) -> StoreResult<Agreement>;
+    /// Agreements of a project's households.
+    async fn agreements(&self, project_id: i64) -> StoreResult<Vec<Agreement>>;
 }

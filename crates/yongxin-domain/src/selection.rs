@@ -1,0 +1,343 @@
+//! 选房: choosing homes — on selection day (现场选房) in lottery order with a time limit, or online
+//! (线上选房) in a window, optionally in waves by lottery order. This module holds the rules a
+//! claim is judged by (window, wave, limit), the selection-day queue (call, skip to the end after
+//! three calls) and the words a refusal is told in. The store applies them inside the claim's
+//! transaction, where the unit's owner is decided.
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+use crate::money::Qty;
+
+code_enum! {
+    /// How households choose.
+    SelectionMode {
+        /// 现场选房: called one by one in the hall, an operator confirms.
+        Onsite = ("onsite", "现场选房"),
+        /// 线上选房: households claim themselves in a window.
+        Online = ("online", "线上选房"),
+    }
+}
+
+/// A wave (批次): lottery orders `from..=to` may act from `opens_at`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Wave {
+    /// First lottery order of the wave.
+    pub from_order: i64,
+    /// Last lottery order of the wave.
+    pub to_order: i64,
+    /// When it opens.
+    pub opens_at: DateTime<Utc>,
+}
+
+/// Why a claim was refused: each maps to one HTTP status (409 taken, 422 over the limit or not a
+/// unit of the project, 403 not the household's turn).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ClaimRefusal {
+    /// A unit is sold already (or was sold by a claim that won the race).
+    #[error("房源 {0} 已被选走")]
+    Taken(String),
+    /// Over the household's limit.
+    #[error("所选面积合计 {chosen} m² 超过可选上限 {limit} m²")]
+    OverLimit {
+        /// Area owned plus claimed.
+        chosen: String,
+        /// The household's limit.
+        limit: String,
+    },
+    /// No unit, a unit twice, or a unit not of this project.
+    #[error("房源有误：{0}")]
+    BadUnits(String),
+    /// Before the window or the household's wave.
+    #[error("尚未轮到该户选房：{0}")]
+    NotYourTurn(String),
+    /// After the window.
+    #[error("选房已于 {0} 结束")]
+    Closed(String),
+    /// The household is not on the frozen, drawn list.
+    #[error("该户不在本次选房名单中")]
+    NotListed,
+    /// Selection day: only the household being called, through the operator.
+    #[error("现场选房由工作人员为正在叫号的户确认")]
+    NotCalled,
+}
+
+/// Why a selection could not be set up.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum SetupError {
+    /// Only in the selection phase.
+    #[error("项目不在选房阶段")]
+    Phase,
+    /// The lottery has not been drawn.
+    #[error("尚未摇号")]
+    NotDrawn,
+    /// The window or waves are wrong.
+    #[error("{0}")]
+    Window(String),
+}
+
+/// Whether a household of lottery order `order` may act at `now` in a window with waves (no waves:
+/// everyone from the start).
+pub fn check_turn(
+    (starts_at, ends_at): (DateTime<Utc>, DateTime<Utc>),
+    waves: &[Wave],
+    order: i64,
+    now: DateTime<Utc>,
+) -> Result<(), ClaimRefusal> {
+    let show = crate::time::display_local;
+    if now >= ends_at {
+        return Err(ClaimRefusal::Closed(show(ends_at)));
+    }
+    if now < starts_at {
+        return Err(ClaimRefusal::NotYourTurn(format!(
+            "选房 {} 开始",
+            show(starts_at)
+        )));
+    }
+    if waves.is_empty() {
+        return Ok(());
+    }
+    match waves
+        .iter()
+        .find(|w| w.from_order <= order && order <= w.to_order)
+    {
+        None => Err(ClaimRefusal::NotYourTurn(format!(
+            "第 {order} 号不在任何批次中"
+        ))),
+        Some(w) if now < w.opens_at => Err(ClaimRefusal::NotYourTurn(format!(
+            "第 {}–{} 号 {} 开始",
+            w.from_order,
+            w.to_order,
+            show(w.opens_at)
+        ))),
+        Some(_) => Ok(()),
+    }
+}
+
+/// Checks waves: ordered, not overlapping, inside the window.
+pub fn check_waves(
+    (starts_at, ends_at): (DateTime<Utc>, DateTime<Utc>),
+    waves: &[Wave],
+) -> Result<(), String> {
+    if ends_at <= starts_at {
+        return Err("结束时间必须晚于开始时间".into());
+    }
+    for (i, w) in waves.iter().enumerate() {
+        if w.from_order < 1 || w.to_order < w.from_order {
+            return Err(format!("第 {} 批：顺序号范围有误", i + 1));
+        }
+        if w.opens_at < starts_at || w.opens_at >= ends_at {
+            return Err(format!("第 {} 批：开始时间应在选房时间内", i + 1));
+        }
+        if let Some(prev) = i.checked_sub(1).map(|p| &waves[p]) {
+            if w.from_order <= prev.to_order {
+                return Err(format!("第 {} 批与上一批的顺序号重叠", i + 1));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Checks the units of a claim against the household's limit: the area it owns already plus the
+/// units' areas.
+pub fn check_limit(owned: Qty, units: &[Qty], limit: Qty) -> Result<(), ClaimRefusal> {
+    let chosen = owned + units.iter().copied().sum::<Qty>();
+    if chosen > limit {
+        return Err(ClaimRefusal::OverLimit {
+            chosen: chosen.short(),
+            limit: limit.short(),
+        });
+    }
+    Ok(())
+}
+
+/// Unit ids of a claim: at least one, at most eight, none twice.
+pub fn check_unit_ids(ids: &[i64]) -> Result<(), ClaimRefusal> {
+    if ids.is_empty() || ids.len() > 8 {
+        return Err(ClaimRefusal::BadUnits("每次选 1 到 8 套".into()));
+    }
+    let mut sorted = ids.to_vec();
+    sorted.sort_unstable();
+    if sorted.windows(2).any(|w| w[0] == w[1]) {
+        return Err(ClaimRefusal::BadUnits("同一套房源选了两次".into()));
+    }
+    Ok(())
+}
+
+/// How many calls a household gets before it goes to the end of the queue.
+pub const CALLS_BEFORE_SKIP: u32 = 3;
+
+/// One household in the selection-day queue.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct QueueEntry {
+    /// Household.
+    pub household_id: i64,
+    /// Lottery order.
+    pub order: i64,
+    /// Calls since it last came up.
+    pub calls: u32,
+    /// Times it went to the end.
+    pub skipped: u32,
+    /// Chosen and confirmed.
+    pub done: bool,
+}
+
+/// What the operator did to the household being called.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum QueueAction {
+    /// 叫号: call (again).
+    Call,
+    /// 过号: not present; after [`CALLS_BEFORE_SKIP`] calls it goes to the end.
+    Skip,
+    /// 确认: units confirmed (the claim is stored by the caller).
+    Confirm,
+}
+
+/// The selection-day queue: households in lottery order; the first not done is being called.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+pub struct Queue {
+    /// In calling order.
+    pub entries: Vec<QueueEntry>,
+}
+
+impl Queue {
+    /// A queue in lottery order.
+    pub fn new(mut households: Vec<(i64, i64)>) -> Self {
+        households.sort_by_key(|(_, order)| *order);
+        Queue {
+            entries: households
+                .into_iter()
+                .map(|(household_id, order)| QueueEntry {
+                    household_id,
+                    order,
+                    calls: 0,
+                    skipped: 0,
+                    done: false,
+                })
+                .collect(),
+        }
+    }
+
+    /// The household being called.
+    pub fn current(&self) -> Option<&QueueEntry> {
+        self.entries.iter().find(|e| !e.done)
+    }
+
+    /// Applies the operator's action to the current household; a skip before the third call is
+    /// refused, and on the third it moves the household to the end.
+    pub fn apply(&mut self, action: QueueAction) -> Result<(), &'static str> {
+        let Some(i) = self.entries.iter().position(|e| !e.done) else {
+            return Err("所有户都已选房");
+        };
+        match action {
+            QueueAction::Call => self.entries[i].calls += 1,
+            QueueAction::Skip => {
+                if self.entries[i].calls < CALLS_BEFORE_SKIP {
+                    return Err("叫号满三次后才能过号");
+                }
+                let mut e = self.entries.remove(i);
+                e.calls = 0;
+                e.skipped += 1;
+                self.entries.push(e);
+            }
+            QueueAction::Confirm => self.entries[i].done = true,
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![expect(clippy::unwrap_used, reason = "tests")]
+
+    use super::*;
+    use chrono::Duration;
+
+    #[test]
+    fn turns_follow_the_window_and_the_waves() {
+        let t0: DateTime<Utc> = "2026-12-01T01:00:00Z".parse().unwrap();
+        let window = (t0, t0 + Duration::hours(8));
+        let waves = vec![
+            Wave {
+                from_order: 1,
+                to_order: 200,
+                opens_at: t0,
+            },
+            Wave {
+                from_order: 201,
+                to_order: 400,
+                opens_at: t0 + Duration::minutes(30),
+            },
+        ];
+        assert!(check_waves(window, &waves).is_ok());
+        assert_eq!(check_turn(window, &waves, 5, t0), Ok(()));
+        assert!(matches!(
+            check_turn(window, &waves, 250, t0),
+            Err(ClaimRefusal::NotYourTurn(_))
+        ));
+        assert_eq!(
+            check_turn(window, &waves, 250, t0 + Duration::minutes(30)),
+            Ok(())
+        );
+        assert!(matches!(
+            check_turn(window, &waves, 401, t0 + Duration::hours(1)),
+            Err(ClaimRefusal::NotYourTurn(_))
+        ));
+        assert!(matches!(
+            check_turn(window, &[], 1, t0 - Duration::seconds(1)),
+            Err(ClaimRefusal::NotYourTurn(_))
+        ));
+        assert!(matches!(
+            check_turn(window, &[], 1, t0 + Duration::hours(8)),
+            Err(ClaimRefusal::Closed(_))
+        ));
+        let overlapping = vec![
+            waves[0].clone(),
+            Wave {
+                from_order: 150,
+                ..waves[1].clone()
+            },
+        ];
+        assert!(check_waves(window, &overlapping)
+            .unwrap_err()
+            .contains("重叠"));
+        assert!(check_waves((t0, t0), &[]).is_err());
+    }
+
+    #[test]
+    fn limits_and_unit_lists_are_checked() {
+        let q = |s: &str| s.parse::<Qty>().unwrap();
+        assert_eq!(check_limit(q("90"), &[q("45")], q("140")), Ok(()));
+        assert!(matches!(
+            check_limit(q("90"), &[q("70")], q("140")),
+            Err(ClaimRefusal::OverLimit { .. })
+        ));
+        assert!(check_unit_ids(&[]).is_err());
+        assert!(check_unit_ids(&[3, 3]).is_err());
+        assert!(check_unit_ids(&[1, 2]).is_ok());
+    }
+
+    #[test]
+    fn absent_households_go_to_the_end_after_three_calls() {
+        let mut q = Queue::new(vec![(10, 2), (11, 1), (12, 3)]);
+        assert_eq!(q.current().unwrap().household_id, 11);
+        assert!(
+            q.apply(QueueAction::Skip).is_err(),
+            "not before three calls"
+        );
+        for _ in 0..3 {
+            q.apply(QueueAction::Call).unwrap();
+        }
+        q.apply(QueueAction::Skip).unwrap();
+        assert_eq!(q.current().unwrap().household_id, 10);
+        q.apply(QueueAction::Confirm).unwrap();
+        assert_eq!(q.current().unwrap().household_id, 12);
+        q.apply(QueueAction::Confirm).unwrap();
+        let back = q.current().unwrap();
+        assert_eq!((back.household_id, back.skipped, back.calls), (11, 1, 0));
+        q.apply(QueueAction::Confirm).unwrap();
+        assert!(q.current().is_none());
+        assert!(q.apply(QueueAction::Call).is_err());
+    }
+}

@@ -1,0 +1,389 @@
+// The SQL implementation of `SelectionStore`, shared by the SQLite and PostgreSQL backends and
+// `include!`d after resettlement_impl.rs. A claim takes its locks in one order — the household's
+// list row, the apartments by id, the project row (for the board's sequence number) and, at the
+// end, the audit head — so concurrent claims on PostgreSQL wait for each other instead of
+// deadlocking; an apartment's owner is set by a conditional update that must touch every
+// apartment claimed, or the whole claim is undone.
+
+use yongxin_domain::selection::{check_limit, check_turn, check_unit_ids, ClaimRefusal, Queue, QueueAction, SelectionMode, SetupError};
+use yongxin_store::{Agreement, AgreementStep, BoardEvent, Claim, ClaimedUnit, NewSelection, Selection, SelectionStore, UnitState};
+
+const SELECTION_SELECT: &str = "SELECT s.id, s.project_id, s.mode, s.starts_at, s.ends_at, s.waves, s.time_limit_seconds, s.queue, \
+     (SELECT COUNT(*) FROM selection_households sh WHERE sh.selection_id = s.id) AS households FROM selections s";
+
+fn selection_from(row: &DbRow) -> StoreResult<Selection> {
+    let mode: String = row.try_get("mode").db()?;
+    let waves: String = row.try_get("waves").db()?;
+    let queue: Option<String> = row.try_get("queue").db()?;
+    Ok(Selection {
+        id: row.try_get("id").db()?,
+        project_id: row.try_get("project_id").db()?,
+        mode: SelectionMode::parse(&mode).ok_or_else(|| corrupt("selection mode", &mode))?,
+        starts_at: row.try_get("starts_at").db()?,
+        ends_at: row.try_get("ends_at").db()?,
+        waves: serde_json::from_str(&waves).map_err(json_err)?,
+        time_limit_seconds: row.try_get("time_limit_seconds").db()?,
+        queue: queue.map(|q| serde_json::from_str(&q)).transpose().map_err(json_err)?,
+        households: row.try_get("households").db()?,
+    })
+}
+
+async fn selection_in(tx: &mut DbConn, id: i64, lock: bool) -> StoreResult<Option<Selection>> {
+    let sql = format!("{SELECTION_SELECT} WHERE s.id = $1{}", if lock { ROW_LOCK } else { "" });
+    sqlx::query(&sql).bind(id).fetch_optional(&mut *tx).await.db()?.as_ref().map(selection_from).transpose()
+}
+
+/// Appends a board event: its number is taken from the project row, locked until the commit, so
+/// numbers follow commit order and have no gaps.
+async fn board_event(tx: &mut DbConn, project_id: i64, kind: &str, payload: &serde_json::Value, at: DateTime<Utc>) -> StoreResult<i64> {
+    let seq: i64 = sqlx::query_scalar("UPDATE projects SET board_seq = board_seq + 1 WHERE id = $1 RETURNING board_seq").bind(project_id).fetch_one(&mut *tx).await.db()?;
+    sqlx::query("INSERT INTO board_events (project_id, seq, kind, payload, at) VALUES ($1, $2, $3, $4, $5)")
+        .bind(project_id)
+        .bind(seq)
+        .bind(kind)
+        .bind(payload.to_string())
+        .bind(at)
+        .execute(&mut *tx)
+        .await
+        .db()?;
+    Ok(seq)
+}
+
+fn claim_from(row: &DbRow) -> StoreResult<Claim> {
+    let units: String = row.try_get("units").db()?;
+    let on_behalf: i64 = row.try_get("on_behalf").db()?;
+    Ok(Claim {
+        id: row.try_get("id").db()?,
+        selection_id: row.try_get("selection_id").db()?,
+        household_id: row.try_get("household_id").db()?,
+        units: serde_json::from_str(&units).map_err(json_err)?,
+        total_area: Qty(row.try_get("total_area").db()?),
+        by_name: row.try_get("by_name").db()?,
+        on_behalf: on_behalf == 1,
+        at: row.try_get("created_at").db()?,
+        seq: 0,
+    })
+}
+
+/// What a refused claim said, carried out of the transaction so that it is undone.
+const CLAIM_LOST_RACE: &str = "claim lost the race for a unit";
+
+#[async_trait]
+impl SelectionStore for StoreImpl {
+    async fn create_selection(&self, actor: &str, s: NewSelection) -> StoreResult<Result<Selection, SetupError>> {
+        if let Err(e) = yongxin_domain::selection::check_waves((s.starts_at, s.ends_at), &s.waves) {
+            return Ok(Err(SetupError::Window(e)));
+        }
+        let actor = actor.to_owned();
+        write_tx!(self, |tx| {
+            let project = locked_project(tx, s.project_id).await?;
+            if project.phase != Phase::Selection {
+                return Ok((Err(SetupError::Phase), vec![]));
+            }
+            let orders: Vec<(i64, i64)> = sqlx::query_as("SELECT household_id, lottery_order FROM lottery_orders WHERE project_id = $1 ORDER BY lottery_order")
+                .bind(s.project_id)
+                .fetch_all(&mut *tx)
+                .await
+                .db()?;
+            if orders.is_empty() {
+                return Ok((Err(SetupError::NotDrawn), vec![]));
+            }
+            let Some(policy) = current_policy(tx, s.project_id).await? else {
+                return Ok((Err(SetupError::NotDrawn), vec![]));
+            };
+            let band = policy.band_limit();
+            let areas: Vec<(i64, i64)> = sqlx::query_as("SELECT household_id, entitled_area FROM entitlement_results WHERE project_id = $1 AND current = 1").bind(s.project_id).fetch_all(&mut *tx).await.db()?;
+            let areas: HashMap<i64, i64> = areas.into_iter().collect();
+            let queue = (s.mode == SelectionMode::Onsite).then(|| Queue::new(orders.clone()));
+            let now = now_micros();
+            let id: i64 = sqlx::query_scalar(
+                "INSERT INTO selections (project_id, mode, starts_at, ends_at, waves, time_limit_seconds, queue, created_by, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING id",
+            )
+            .bind(s.project_id)
+            .bind(s.mode.code())
+            .bind(chrono::SubsecRound::trunc_subsecs(s.starts_at, 6))
+            .bind(chrono::SubsecRound::trunc_subsecs(s.ends_at, 6))
+            .bind(serde_json::to_string(&s.waves).map_err(json_err)?)
+            .bind(s.time_limit_seconds)
+            .bind(queue.as_ref().map(serde_json::to_string).transpose().map_err(json_err)?)
+            .bind(&actor)
+            .bind(now)
+            .fetch_one(&mut *tx)
+            .await
+            .db()?;
+            for chunk in orders.chunks(1000) {
+                let mut qb = QueryBuilder::<Db>::new("INSERT INTO selection_households (selection_id, household_id, lottery_order, limit_area) ");
+                qb.push_values(chunk, |mut b, (household, order)| {
+                    let entitled = Qty(areas.get(household).copied().unwrap_or(0));
+                    b.push_bind(id).push_bind(*household).push_bind(*order).push_bind(band.map(|band| (entitled + band).0));
+                });
+                qb.build().execute(&mut *tx).await.db()?;
+            }
+            let entry = NewAuditEntry::new(
+                actor.clone(),
+                "selection.create",
+                format!("project:{}", s.project_id),
+                s.mode.zh().to_owned(),
+                &serde_json::json!({ "selection_id": id, "mode": s.mode.code(), "starts_at": s.starts_at, "ends_at": s.ends_at, "waves": s.waves, "households": orders.len() }),
+            );
+            let created = selection_in(tx, id, false).await?.ok_or_else(|| StoreError::Internal("selection vanished".into()))?;
+            Ok((Ok(created), vec![entry]))
+        })
+    }
+
+    async fn selections(&self, project_id: Option<i64>) -> StoreResult<Vec<Selection>> {
+        let sql = format!("{SELECTION_SELECT} WHERE ($1 IS NULL OR s.project_id = $1) ORDER BY s.id DESC");
+        let rows = sqlx::query(&sql).bind(project_id).fetch_all(&self.pool).await.db()?;
+        rows.iter().map(selection_from).collect()
+    }
+
+    async fn selection(&self, id: i64) -> StoreResult<Option<Selection>> {
+        let mut conn = self.pool.acquire().await.db()?;
+        selection_in(&mut conn, id, false).await
+    }
+
+    async fn selection_household(&self, selection_id: i64, household_id: i64) -> StoreResult<Option<(i64, Option<Qty>)>> {
+        let row: Option<(i64, Option<i64>)> = sqlx::query_as("SELECT lottery_order, limit_area FROM selection_households WHERE selection_id = $1 AND household_id = $2")
+            .bind(selection_id)
+            .bind(household_id)
+            .fetch_optional(&self.pool)
+            .await
+            .db()?;
+        Ok(row.map(|(o, l)| (o, l.map(Qty))))
+    }
+
+    async fn claim(&self, actor: &str, selection_id: i64, household_id: i64, unit_ids: Vec<i64>, by: &User, on_behalf: bool) -> StoreResult<Result<Claim, ClaimRefusal>> {
+        if let Err(e) = check_unit_ids(&unit_ids) {
+            return Ok(Err(e));
+        }
+        let (actor, by_id, by_name) = (actor.to_owned(), by.id, by.display_name.clone());
+        let mut ids = unit_ids;
+        ids.sort_unstable();
+        let result = write_tx!(self, |tx| {
+            let now = now_micros();
+            let sel = selection_in(tx, selection_id, false).await?.ok_or_else(|| StoreError::NotFound { what: format!("selection {selection_id}") })?;
+            let sql = format!("SELECT lottery_order, limit_area FROM selection_households WHERE selection_id = $1 AND household_id = $2{ROW_LOCK}");
+            let listed: Option<(i64, Option<i64>)> = sqlx::query_as(&sql).bind(selection_id).bind(household_id).fetch_optional(&mut *tx).await.db()?;
+            let Some((order, limit)) = listed else {
+                return Ok((Err(ClaimRefusal::NotListed), vec![]));
+            };
+            if let Err(e) = check_turn((sel.starts_at, sel.ends_at), &sel.waves, order, now) {
+                return Ok((Err(e), vec![]));
+            }
+            let mut queue = sel.queue.clone();
+            if let Some(q) = &queue {
+                if q.current().map(|e| e.household_id) != Some(household_id) {
+                    return Ok((Err(ClaimRefusal::NotCalled), vec![]));
+                }
+            }
+            let mut qb = QueryBuilder::<Db>::new("SELECT id, building_name, number, layout, area, owner_household_id FROM project_units WHERE project_id = ");
+            qb.push_bind(sel.project_id).push(" AND id IN (");
+            let mut list = qb.separated(", ");
+            for id in &ids {
+                list.push_bind(*id);
+            }
+            qb.push(") ORDER BY id").push(ROW_LOCK);
+            let rows = qb.build().fetch_all(&mut *tx).await.db()?;
+            if rows.len() != ids.len() {
+                return Ok((Err(ClaimRefusal::BadUnits("不是本项目的房源".into())), vec![]));
+            }
+            let mut units = Vec::new();
+            for r in &rows {
+                let unit = ClaimedUnit { id: r.try_get("id").db()?, building_name: r.try_get("building_name").db()?, number: r.try_get("number").db()?, layout: r.try_get("layout").db()?, area: Qty(r.try_get("area").db()?) };
+                let owner: Option<i64> = r.try_get("owner_household_id").db()?;
+                if owner.is_some() {
+                    return Ok((Err(ClaimRefusal::Taken(format!("{} {}", unit.building_name, unit.number))), vec![]));
+                }
+                units.push(unit);
+            }
+            let owned: i64 = sqlx::query_scalar("SELECT CAST(COALESCE(SUM(area), 0) AS BIGINT) FROM project_units WHERE project_id = $1 AND owner_household_id = $2")
+                .bind(sel.project_id)
+                .bind(household_id)
+                .fetch_one(&mut *tx)
+                .await
+                .db()?;
+            let areas: Vec<Qty> = units.iter().map(|u| u.area).collect();
+            if let Some(limit) = limit {
+                if let Err(e) = check_limit(Qty(owned), &areas, Qty(limit)) {
+                    return Ok((Err(e), vec![]));
+                }
+            }
+            let total: Qty = areas.iter().copied().sum();
+            let units_json = serde_json::to_string(&units).map_err(json_err)?;
+            let claim_id: i64 = sqlx::query_scalar("INSERT INTO claims (selection_id, household_id, units, total_area, by_user_id, by_name, on_behalf, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id")
+                .bind(selection_id)
+                .bind(household_id)
+                .bind(&units_json)
+                .bind(total.0)
+                .bind(by_id)
+                .bind(&by_name)
+                .bind(i64::from(on_behalf))
+                .bind(now)
+                .fetch_one(&mut *tx)
+                .await
+                .db()?;
+            let mut qb = QueryBuilder::<Db>::new("UPDATE project_units SET owner_household_id = ");
+            qb.push_bind(household_id).push(", claim_id = ").push_bind(claim_id).push(", sold_at = ").push_bind(now);
+            qb.push(" WHERE owner_household_id IS NULL AND project_id = ").push_bind(sel.project_id).push(" AND id IN (");
+            let mut list = qb.separated(", ");
+            for id in &ids {
+                list.push_bind(*id);
+            }
+            qb.push(")");
+            let updated = qb.build().execute(&mut *tx).await.db()?.rows_affected();
+            if updated != ids.len() as u64 {
+                // Someone else's claim committed first: undo this one entirely.
+                return Err(StoreError::Conflict { what: CLAIM_LOST_RACE.into() });
+            }
+            if let Some(q) = &mut queue {
+                q.apply(QueueAction::Confirm).map_err(|e| StoreError::Internal(e.into()))?;
+                sqlx::query("UPDATE selections SET queue = $1 WHERE id = $2").bind(serde_json::to_string(q).map_err(json_err)?).bind(selection_id).execute(&mut *tx).await.db()?;
+            }
+            let payload = serde_json::json!({
+                "type": "sold", "selection_id": selection_id, "order": order,
+                "units": units.iter().map(|u| serde_json::json!({"id": u.id, "layout": u.layout})).collect::<Vec<_>>(),
+                "next": queue.as_ref().and_then(|q| q.current().map(|e| e.order)),
+            });
+            let seq = board_event(tx, sel.project_id, "sold", &payload, now).await?;
+            let entry = NewAuditEntry::new(
+                actor.clone(),
+                if on_behalf { "claim.confirm_on_behalf" } else { "claim.confirm" },
+                format!("household:{household_id}"),
+                format!("selection:{selection_id}"),
+                &serde_json::json!({ "claim_id": claim_id, "units": ids, "total_area": total, "by_user_id": by_id, "on_behalf": on_behalf, "board_seq": seq }),
+            );
+            Ok((Ok(Claim { id: claim_id, selection_id, household_id, units, total_area: total, by_name: by_name.clone(), on_behalf, at: now, seq }), vec![entry]))
+        });
+        match result {
+            Err(StoreError::Conflict { what }) if what == CLAIM_LOST_RACE => Ok(Err(ClaimRefusal::Taken("所选房源".into()))),
+            other => other,
+        }
+    }
+
+    async fn household_claims(&self, project_id: i64, household_id: i64) -> StoreResult<Vec<Claim>> {
+        let rows = sqlx::query(
+            "SELECT c.id, c.selection_id, c.household_id, c.units, c.total_area, c.by_name, c.on_behalf, c.created_at FROM claims c JOIN selections s ON s.id = c.selection_id \
+             WHERE s.project_id = $1 AND c.household_id = $2 ORDER BY c.id",
+        )
+        .bind(project_id)
+        .bind(household_id)
+        .fetch_all(&self.pool)
+        .await
+        .db()?;
+        rows.iter().map(claim_from).collect()
+    }
+
+    async fn unit_states(&self, project_id: i64) -> StoreResult<Vec<UnitState>> {
+        let rows = sqlx::query("SELECT id, building, building_name, number, floor, layout, area, owner_household_id, sold_at FROM project_units WHERE project_id = $1 ORDER BY id")
+            .bind(project_id)
+            .fetch_all(&self.pool)
+            .await
+            .db()?;
+        rows.iter()
+            .map(|r| {
+                Ok(UnitState {
+                    id: r.try_get("id").db()?,
+                    building: r.try_get("building").db()?,
+                    building_name: r.try_get("building_name").db()?,
+                    number: r.try_get("number").db()?,
+                    floor: r.try_get("floor").db()?,
+                    layout: r.try_get("layout").db()?,
+                    area: Qty(r.try_get("area").db()?),
+                    owner_household_id: r.try_get("owner_household_id").db()?,
+                    sold_at: r.try_get("sold_at").db()?,
+                })
+            })
+            .collect()
+    }
+
+    async fn board_events(&self, project_id: i64, after: i64, limit: i64) -> StoreResult<Vec<BoardEvent>> {
+        let rows = sqlx::query("SELECT seq, kind, payload, at FROM board_events WHERE project_id = $1 AND seq > $2 ORDER BY seq LIMIT $3")
+            .bind(project_id)
+            .bind(after)
+            .bind(limit)
+            .fetch_all(&self.pool)
+            .await
+            .db()?;
+        rows.iter().map(|r| Ok(BoardEvent { seq: r.try_get("seq").db()?, kind: r.try_get("kind").db()?, payload: r.try_get("payload").db()?, at: r.try_get("at").db()? })).collect()
+    }
+
+    async fn board_seq(&self, project_id: i64) -> StoreResult<i64> {
+        let seq: Option<i64> = sqlx::query_scalar("SELECT board_seq FROM projects WHERE id = $1").bind(project_id).fetch_optional(&self.pool).await.db()?;
+        Ok(seq.unwrap_or(0))
+    }
+
+    async fn queue_action(&self, actor: &str, selection_id: i64, action: QueueAction) -> StoreResult<Result<Queue, String>> {
+        let actor = actor.to_owned();
+        write_tx!(self, |tx| {
+            let sel = selection_in(tx, selection_id, true).await?.ok_or_else(|| StoreError::NotFound { what: format!("selection {selection_id}") })?;
+            let Some(mut queue) = sel.queue else {
+                return Ok((Err("线上选房没有叫号队列".to_owned()), vec![]));
+            };
+            if action == QueueAction::Confirm {
+                return Ok((Err("确认须选定房源".to_owned()), vec![]));
+            }
+            let before = queue.current().cloned();
+            if let Err(e) = queue.apply(action) {
+                return Ok((Err(e.to_owned()), vec![]));
+            }
+            sqlx::query("UPDATE selections SET queue = $1 WHERE id = $2").bind(serde_json::to_string(&queue).map_err(json_err)?).bind(selection_id).execute(&mut *tx).await.db()?;
+            let now = now_micros();
+            let current = queue.current().map(|e| serde_json::json!({"order": e.order, "calls": e.calls}));
+            let seq = board_event(tx, sel.project_id, "queue", &serde_json::json!({"type": "queue", "selection_id": selection_id, "action": action, "current": current}), now).await?;
+            let entry = NewAuditEntry::new(
+                actor.clone(),
+                "selection.queue",
+                format!("selection:{selection_id}"),
+                format!("{action:?}"),
+                &serde_json::json!({ "action": action, "household_id": before.map(|b| b.household_id), "board_seq": seq }),
+            );
+            Ok((Ok(queue), vec![entry]))
+        })
+    }
+
+    async fn record_agreement(&self, actor: &str, project_id: i64, household_id: i64, step: AgreementStep, on: NaiveDate) -> StoreResult<Agreement> {
+        let actor = actor.to_owned();
+        let column = match step {
+            AgreementStep::Signed => "signed_on",
+            AgreementStep::MovedOut => "moved_out_on",
+            AgreementStep::Keys => "keys_on",
+        };
+        write_tx!(self, |tx| {
+            let now = now_micros();
+            sqlx::query("INSERT INTO agreements (project_id, household_id, updated_by, updated_at) VALUES ($1, $2, $3, $4) ON CONFLICT (project_id, household_id) DO NOTHING")
+                .bind(project_id)
+                .bind(household_id)
+                .bind(&actor)
+                .bind(now)
+                .execute(&mut *tx)
+                .await
+                .db()?;
+            sqlx::query(&format!("UPDATE agreements SET {column} = $1, updated_by = $2, updated_at = $3 WHERE project_id = $4 AND household_id = $5"))
+                .bind(on)
+                .bind(&actor)
+                .bind(now)
+                .bind(project_id)
+                .bind(household_id)
+                .execute(&mut *tx)
+                .await
+                .db()?;
+            let row: (Option<NaiveDate>, Option<NaiveDate>, Option<NaiveDate>) = sqlx::query_as("SELECT signed_on, moved_out_on, keys_on FROM agreements WHERE project_id = $1 AND household_id = $2")
+                .bind(project_id)
+                .bind(household_id)
+                .fetch_one(&mut *tx)
+                .await
+                .db()?;
+            let entry = NewAuditEntry::new(actor.clone(), "agreement.record", format!("household:{household_id}"), column.to_owned(), &serde_json::json!({ "project_id": project_id, column: on }));
+            Ok((Agreement { household_id, signed_on: row.0, moved_out_on: row.1, keys_on: row.2 }, vec![entry]))
+        })
+    }
+
+    async fn agreements(&self, project_id: i64) -> StoreResult<Vec<Agreement>> {
+        let rows: Vec<(i64, Option<NaiveDate>, Option<NaiveDate>, Option<NaiveDate>)> = sqlx::query_as("SELECT household_id, signed_on, moved_out_on, keys_on FROM agreements WHERE project_id = $1 ORDER BY household_id")
+            .bind(project_id)
+            .fetch_all(&self.pool)
+            .await
+            .db()?;
+        Ok(rows.into_iter().map(|(household_id, signed_on, moved_out_on, keys_on)| Agreement { household_id, signed_on, moved_out_on, keys_on }).collect())
+    }
+}
