@@ -108,18 +108,18 @@ async fn insert_result(
     household_id: i64,
     policy: &Policy,
     (assessment_id, inputs): (i64, &HouseholdInputs),
-    chosen: Vec<ChosenUnit>,
+    (chosen, signed_on): (Vec<ChosenUnit>, Option<NaiveDate>),
     reason: &str,
 ) -> StoreResult<(EntitlementRecord, NewAuditEntry)> {
     // The caller has computed these inputs once already, before writing anything.
-    let result: Entitlement = compute(policy, inputs, &chosen, None).map_err(|e| StoreError::Internal(format!("entitlement refused after its check: {e}")))?;
+    let result: Entitlement = compute(policy, inputs, &chosen, signed_on).map_err(|e| StoreError::Internal(format!("entitlement refused after its check: {e}")))?;
     let now = now_micros();
     sqlx::query("UPDATE entitlement_results SET current = 0 WHERE project_id = $1 AND household_id = $2 AND current = 1").bind(project_id).bind(household_id).execute(&mut *tx).await.db()?;
     let chosen_json = serde_json::to_string(&chosen).map_err(json_err)?;
     let result_json = serde_json::to_string(&result).map_err(json_err)?;
     let id: i64 = sqlx::query_scalar(
         "INSERT INTO entitlement_results (project_id, household_id, policy_version, assessment_id, chosen, signed_on, result, eligible_persons, entitled_area, compensation, net, reason, created_by, created_at, current) \
-         VALUES ($1, $2, $3, $4, $5, NULL, $6, $7, $8, $9, $10, $11, $12, $13, 1) RETURNING id",
+         VALUES ($1, $2, $3, $4, $5, $14, $6, $7, $8, $9, $10, $11, $12, $13, 1) RETURNING id",
     )
     .bind(project_id)
     .bind(household_id)
@@ -134,6 +134,7 @@ async fn insert_result(
     .bind(reason)
     .bind(actor)
     .bind(now)
+    .bind(signed_on)
     .fetch_one(&mut *tx)
     .await
     .db()?;
@@ -144,7 +145,7 @@ async fn insert_result(
         format!("project:{project_id}"),
         &serde_json::json!({ "result_id": id, "policy_version": policy.version, "assessment_id": assessment_id, "chosen": chosen, "reason": reason, "totals": result.totals }),
     );
-    let record = EntitlementRecord { id, household_id, policy_version: policy.version, assessment_id, chosen, signed_on: None, result, reason: reason.to_owned(), created_by: actor.to_owned(), created_at: now, current: true };
+    let record = EntitlementRecord { id, household_id, policy_version: policy.version, assessment_id, chosen, signed_on, result, reason: reason.to_owned(), created_by: actor.to_owned(), created_at: now, current: true };
     Ok((record, entry))
 }
 
@@ -438,7 +439,7 @@ impl ResettlementStore for StoreImpl {
                 Some(r) => format!("更正：{r}"),
                 None => "入户评估".to_owned(),
             };
-            let (record, result_entry) = insert_result(tx, &actor, project_id, household_id, &policy, (assessment_id, &inputs), chosen, &reason).await?;
+            let (record, result_entry) = insert_result(tx, &actor, project_id, household_id, &policy, (assessment_id, &inputs), (chosen, None), &reason).await?;
             Ok((Ok(record), vec![entry, result_entry]))
         })
     }
@@ -497,7 +498,7 @@ impl ResettlementStore for StoreImpl {
                 }
             };
             let total: Qty = chosen.iter().map(|u| u.area).sum();
-            let (_, result) = insert_result(tx, &actor, project_id, household_id, &policy, (assessment_id, &inputs), chosen, "选房登记").await?;
+            let (_, result) = insert_result(tx, &actor, project_id, household_id, &policy, (assessment_id, &inputs), (chosen, None), "选房登记").await?;
             let now = now_micros();
             let day = now.with_timezone(&yongxin_domain::time::shanghai()).date_naive();
             let layouts_json = serde_json::to_string(&layouts).map_err(json_err)?;

@@ -94,7 +94,19 @@ impl SelectionStore for StoreImpl {
             let band = policy.band_limit();
             let areas: Vec<(i64, i64)> = sqlx::query_as("SELECT household_id, entitled_area FROM entitlement_results WHERE project_id = $1 AND current = 1").bind(s.project_id).fetch_all(&mut *tx).await.db()?;
             let areas: HashMap<i64, i64> = areas.into_iter().collect();
-            let queue = (s.mode == SelectionMode::Onsite).then(|| Queue::new(orders.clone()));
+            // Households that have chosen already (online) are not called again.
+            let owners: Vec<i64> = sqlx::query_scalar("SELECT DISTINCT owner_household_id FROM project_units WHERE project_id = $1 AND owner_household_id IS NOT NULL")
+                .bind(s.project_id)
+                .fetch_all(&mut *tx)
+                .await
+                .db()?;
+            let queue = (s.mode == SelectionMode::Onsite).then(|| {
+                let mut q = Queue::new(orders.clone());
+                for e in &mut q.entries {
+                    e.done = owners.contains(&e.household_id);
+                }
+                q
+            });
             let now = now_micros();
             let id: i64 = sqlx::query_scalar(
                 "INSERT INTO selections (project_id, mode, starts_at, ends_at, waves, time_limit_seconds, queue, created_by, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING id",
@@ -260,6 +272,17 @@ impl SelectionStore for StoreImpl {
         }
     }
 
+    async fn claim_record(&self, id: i64) -> StoreResult<Option<Claim>> {
+        sqlx::query("SELECT id, selection_id, household_id, units, total_area, by_name, on_behalf, created_at FROM claims WHERE id = $1")
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await
+            .db()?
+            .as_ref()
+            .map(claim_from)
+            .transpose()
+    }
+
     async fn household_claims(&self, project_id: i64, household_id: i64) -> StoreResult<Vec<Claim>> {
         let rows = sqlx::query(
             "SELECT c.id, c.selection_id, c.household_id, c.units, c.total_area, c.by_name, c.on_behalf, c.created_at FROM claims c JOIN selections s ON s.id = c.selection_id \
@@ -373,8 +396,25 @@ impl SelectionStore for StoreImpl {
                 .fetch_one(&mut *tx)
                 .await
                 .db()?;
-            let entry = NewAuditEntry::new(actor.clone(), "agreement.record", format!("household:{household_id}"), column.to_owned(), &serde_json::json!({ "project_id": project_id, column: on }));
-            Ok((Agreement { household_id, signed_on: row.0, moved_out_on: row.1, keys_on: row.2 }, vec![entry]))
+            let mut entries = vec![NewAuditEntry::new(actor.clone(), "agreement.record", format!("household:{household_id}"), column.to_owned(), &serde_json::json!({ "project_id": project_id, column: on }))];
+            // Signing fixes the early-signing reward: the result is computed again with the
+            // apartments the household chose and the signing date.
+            if step == AgreementStep::Signed {
+                if let (Some(policy), Some(a)) = (current_policy(tx, project_id).await?, latest_assessment(tx, project_id, household_id).await?) {
+                    let owned: Vec<(String, String, i64)> = sqlx::query_as("SELECT building_name, number, area FROM project_units WHERE project_id = $1 AND owner_household_id = $2 ORDER BY id")
+                        .bind(project_id)
+                        .bind(household_id)
+                        .fetch_all(&mut *tx)
+                        .await
+                        .db()?;
+                    let chosen: Vec<ChosenUnit> = owned.into_iter().map(|(b, n, area)| ChosenUnit { label: format!("{b} {n}"), area: Qty(area) }).collect();
+                    if compute(&policy, &a.inputs, &chosen, Some(on)).is_ok() {
+                        let (_, entry) = insert_result(tx, &actor, project_id, household_id, &policy, (a.id, &a.inputs), (chosen, Some(on)), "签约").await?;
+                        entries.push(entry);
+                    }
+                }
+            }
+            Ok((Agreement { household_id, signed_on: row.0, moved_out_on: row.1, keys_on: row.2 }, entries))
         })
     }
 

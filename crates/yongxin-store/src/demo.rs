@@ -1119,3 +1119,85 @@ pub async fn load_resettlement(
         units: policy.units().len(),
     })
 }
+
+/// Opens the four-village project's selection: the project moves to 选房; a selection day from now
+/// for eight hours (five minutes per household) and an online selection open from now for 24
+/// hours, no waves; the first twenty households in lottery order have chosen units of their
+/// registered layouts online (confirmed by staff on their behalf), and the selection day calls the
+/// others from the first who has not chosen, so the board and the operator's screen show real state. Answers how many households chose.
+pub async fn load_selection(
+    store: &dyn Store,
+    now: chrono::DateTime<chrono::Utc>,
+) -> StoreResult<usize> {
+    use yongxin_domain::resettlement::Phase;
+    use yongxin_domain::selection::SelectionMode;
+    let Some(project) = store.projects().await?.into_iter().next() else {
+        return Ok(0);
+    };
+    let pid = project.id;
+    let invalid = |what: &str, reason: String| StoreError::Invalid {
+        field: what.into(),
+        reason,
+    };
+    store
+        .move_phase(DEMO_ACTOR, pid, Phase::Selection, "摇号完成，进入选房")
+        .await?
+        .map_err(|e| invalid("phase", e.to_string()))?;
+    let selection = |mode, hours| crate::NewSelection {
+        project_id: pid,
+        mode,
+        starts_at: now,
+        ends_at: now + chrono::Duration::hours(hours),
+        waves: Vec::new(),
+        time_limit_seconds: 300,
+    };
+    let online = store
+        .create_selection(DEMO_ACTOR, selection(SelectionMode::Online, 24))
+        .await?
+        .map_err(|e| invalid("selection", e.to_string()))?;
+    let users = store.users().await?;
+    let Some(staff) = users.iter().find(|u| u.role == Role::DepartmentStaff) else {
+        return Ok(0);
+    };
+    let units = store.unit_states(pid).await?;
+    let mut taken = std::collections::HashSet::new();
+    let mut chose = 0;
+    let mut order: Vec<(i64, i64)> = Vec::new();
+    for h in store.all_project_households(pid).await? {
+        if let Some((o, _)) = store.selection_household(online.id, h.household.id).await? {
+            order.push((o, h.household.id));
+        }
+    }
+    order.sort_unstable();
+    for (_, household) in order.into_iter().take(20) {
+        let Some(reg) = store.registration(pid, household).await? else {
+            continue;
+        };
+        let mut pick = Vec::new();
+        for layout in &reg.layouts {
+            if let Some(u) = units
+                .iter()
+                .find(|u| &u.layout == layout && !taken.contains(&u.id) && !pick.contains(&u.id))
+            {
+                pick.push(u.id);
+            }
+        }
+        if pick.len() != reg.layouts.len() {
+            continue;
+        }
+        if store
+            .claim(DEMO_ACTOR, online.id, household, pick.clone(), staff, true)
+            .await?
+            .is_ok()
+        {
+            taken.extend(pick);
+            chose += 1;
+        }
+    }
+    // The selection day calls the others in lottery order, from the first who has not chosen.
+    store
+        .create_selection(DEMO_ACTOR, selection(SelectionMode::Onsite, 8))
+        .await?
+        .map_err(|e| invalid("selection", e.to_string()))?;
+    Ok(chose)
+}

@@ -702,6 +702,8 @@ pub trait SelectionStore: Send + Sync + 'static {
         by: &User,
         on_behalf: bool,
     ) -> StoreResult<Result<Claim, ClaimRefusal>>;
+    /// One claim.
+    async fn claim_record(&self, id: i64) -> StoreResult<Option<Claim>>;
     /// A household's claims in a project, oldest first.
     async fn household_claims(&self, project_id: i64, household_id: i64)
         -> StoreResult<Vec<Claim>>;

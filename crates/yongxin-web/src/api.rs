@@ -51,7 +51,10 @@ use crate::AppState;
         crate::api_resettlement::create_registration,
         crate::api_resettlement::freeze_lottery,
         crate::api_resettlement::draw_lottery,
-        crate::api_resettlement::lottery_proof
+        crate::api_resettlement::lottery_proof,
+        crate::api_selection::list_selections,
+        crate::api_selection::create_claim,
+        crate::api_selection::selection_units
     ),
     components(schemas(
         VillageDto,
@@ -140,6 +143,18 @@ pub fn routes() -> Router<AppState> {
         .route(
             "/api/v1/projects/{id}/lottery/proof",
             get(crate::api_resettlement::lottery_proof),
+        )
+        .route(
+            "/api/v1/selections",
+            get(crate::api_selection::list_selections),
+        )
+        .route(
+            "/api/v1/selections/{id}/claims",
+            axum::routing::post(crate::api_selection::create_claim),
+        )
+        .route(
+            "/api/v1/selections/{id}/units",
+            get(crate::api_selection::selection_units),
         )
         .route("/api/v1/appeals/{id}", get(crate::api_appeals::get_appeal))
         .route(

@@ -144,6 +144,36 @@ impl From<yongxin_domain::resettlement::ResettlementError> for AppError {
     }
 }
 
+/// Claim refusals: a unit taken is 409, a wrong or too large choice 422, not the household's
+/// turn 403; the detail is the domain's zh-CN sentence.
+impl From<yongxin_domain::selection::ClaimRefusal> for AppError {
+    fn from(e: yongxin_domain::selection::ClaimRefusal) -> Self {
+        use yongxin_domain::selection::ClaimRefusal as C;
+        let (status, code) = match &e {
+            C::Taken(_) => (StatusCode::CONFLICT, "selection.taken"),
+            C::OverLimit { .. } | C::BadUnits(_) => {
+                (StatusCode::UNPROCESSABLE_ENTITY, "selection.invalid")
+            }
+            C::NotYourTurn(_) | C::Closed(_) | C::NotListed | C::NotCalled => {
+                (StatusCode::FORBIDDEN, "selection.not_your_turn")
+            }
+        };
+        AppError::new(status, code).with("detail", e.to_string())
+    }
+}
+
+/// A selection that cannot be set up: the project's state (409) or the window (422).
+impl From<yongxin_domain::selection::SetupError> for AppError {
+    fn from(e: yongxin_domain::selection::SetupError) -> Self {
+        use yongxin_domain::selection::SetupError as S;
+        let status = match &e {
+            S::Window(_) => StatusCode::UNPROCESSABLE_ENTITY,
+            S::Phase | S::NotDrawn => StatusCode::CONFLICT,
+        };
+        AppError::new(status, "resettlement.state").with("detail", e.to_string())
+    }
+}
+
 impl IntoResponse for AppError {
     fn into_response(self) -> Response {
         let mut res = self.status.into_response();

@@ -11,9 +11,11 @@ pub mod api_consultations;
 pub mod api_meetings;
 pub mod api_notices;
 pub mod api_resettlement;
+pub mod api_selection;
 pub mod appeals;
 pub mod auth;
 pub mod background;
+pub mod board;
 pub mod context;
 pub mod error;
 pub mod i18n;
@@ -97,6 +99,8 @@ pub struct AppState {
     /// work. An account changed through this node is forgotten at once; other nodes and the
     /// command line are seen within [`API_TOKEN_TTL`].
     api_tokens: Arc<std::sync::Mutex<HashMap<String, (std::time::Instant, yongxin_store::User)>>>,
+    /// The live boards' feeds of this node.
+    pub board: Arc<board::BoardHub>,
 }
 
 /// How long this node trusts what it read of an API token.
@@ -119,6 +123,7 @@ impl AppState {
             catalogue: Arc::new(std::sync::RwLock::new(None)),
             search: None,
             api_tokens: Arc::default(),
+            board: Arc::default(),
         }
     }
 
@@ -345,6 +350,27 @@ pub fn router(state: AppState) -> Router {
         .route(
             "/projects/{id}/lottery/draw",
             post(pages::resettlement::draw),
+        )
+        .route("/projects/{id}/selections", post(pages::selection::create))
+        .route("/projects/{id}/board", get(pages::selection::board))
+        .route(
+            "/projects/{id}/board/events",
+            get(pages::selection::board_events),
+        )
+        .route(
+            "/projects/{id}/agreements",
+            get(pages::selection::agreements).post(pages::selection::record),
+        )
+        .route(
+            "/projects/{id}/agreements.xlsx",
+            get(pages::selection::export),
+        )
+        .route("/selections/{id}/operator", get(pages::selection::operator))
+        .route("/selections/{id}/queue", post(pages::selection::queue))
+        .route("/selections/{id}/confirm", post(pages::selection::confirm))
+        .route(
+            "/selections/{id}/claims/{claim}/slip",
+            get(pages::selection::slip),
         )
         .route(
             "/admin/projects",

@@ -8,12 +8,14 @@ use crate::error::AppError;
 
 const APP_CSS: &str = include_str!("../../static/app.css");
 const APP_JS: &str = include_str!("../../static/app.js");
+const BOARD_JS: &str = include_str!("../../static/board.js");
 
 /// `GET /static/{file}`.
 pub async fn asset(Path(file): Path<String>) -> Result<Response, AppError> {
     let (body, kind) = match file.as_str() {
         "app.css" => (APP_CSS, "text/css; charset=utf-8"),
         "app.js" => (APP_JS, "text/javascript; charset=utf-8"),
+        "board.js" => (BOARD_JS, "text/javascript; charset=utf-8"),
         _ => return Err(AppError::not_found()),
     };
     Ok((

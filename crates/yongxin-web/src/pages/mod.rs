@@ -14,6 +14,7 @@ pub mod open311_keys;
 pub mod projects;
 pub mod registry;
 pub mod resettlement;
+pub mod selection;
 pub mod session;
 
 use askama::Template;

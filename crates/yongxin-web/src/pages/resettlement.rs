@@ -80,6 +80,7 @@ struct ProjectPage {
     next: Option<Phase>,
     policy_text: String,
     error: Option<String>,
+    selections: Vec<yongxin_store::Selection>,
 }
 
 async fn project_page(
@@ -151,6 +152,7 @@ async fn project_page(
         next,
         policy_text,
         error: error.clone(),
+        selections: state.store.selections(Some(id)).await?,
         p,
     })?;
     if error.is_some() {

@@ -146,6 +146,10 @@ pub async fn run(config: &Config, args: Args) -> anyhow::Result<ExitCode> {
             r.units,
             started.elapsed().as_secs_f64()
         );
+        let chose = yongxin_store::demo::load_selection(&*store, chrono::Utc::now()).await?;
+        println!(
+            "yongxin: selection open: a selection day for 8 hours and an online selection for 24 hours; {chose} households have chosen"
+        );
     } else {
         println!("yongxin: using the existing demo database ({url}); --fresh regenerates it");
     }

@@ -136,14 +136,15 @@ fn audit_verify_names_the_first_tampered_entry() {
     // as a notice and recorded on the meeting) and 8,887 from resettlement (the policy with its
     // notice and phase, four more phase changes, 1,732 registrations of three entries each —
     // members assessed, result, registration —, 1,840 assessments of two, the results notice with
-    // its phase, the freeze with its notice, the draw).
+    // its phase, the freeze with its notice, the draw) and 23 from selection (the phase, two
+    // selections, twenty claims).
     let dir = tempfile::tempdir().unwrap();
     let db = demo(dir.path());
     let out = yongxin(&db, &["audit", "verify"]);
     assert!(out.status.success());
     let stdout = text(&out.stdout);
     assert!(
-        stdout.contains("15434 entries") && stdout.contains("head hash: "),
+        stdout.contains("15457 entries") && stdout.contains("head hash: "),
         "{stdout}"
     );
 

@@ -387,6 +387,40 @@ impl TestApp {
         (pid, households, notice)
     }
 
+    /// [`Self::sample_project`] drawn and moved on to 选房, with an online selection open for an
+    /// hour to everyone on the list: the project and the selection.
+    pub async fn sample_selection(&self) -> (i64, i64) {
+        let (pid, _, _) = self.sample_project(true).await;
+        self.store
+            .move_phase(
+                "leader",
+                pid,
+                yongxin_domain::resettlement::Phase::Selection,
+                "",
+            )
+            .await
+            .unwrap()
+            .unwrap();
+        let now = chrono::Utc::now();
+        let s = self
+            .store
+            .create_selection(
+                "leader",
+                yongxin_store::NewSelection {
+                    project_id: pid,
+                    mode: yongxin_domain::selection::SelectionMode::Online,
+                    starts_at: now - chrono::Duration::minutes(1),
+                    ends_at: now + chrono::Duration::hours(1),
+                    waves: vec![],
+                    time_limit_seconds: 300,
+                },
+            )
+            .await
+            .unwrap()
+            .unwrap();
+        (pid, s.id)
+    }
+
     /// Ids of a household in the first grid (the resident's own) and one in another village.
     pub async fn household_ids(&self) -> (i64, i64) {
         let resident = self

@@ -72,7 +72,7 @@ async fn every_route_answers_every_role_as_intended(app: TestApp) {
         format!("/api/v1/consultations/{consultation}/results"),
         format!("/api/v1/meetings/{meeting}"),
     ];
-    let (project, _, _) = app.sample_project(true).await;
+    let (project, selection) = app.sample_selection().await;
     let project_paths: Vec<String> = [
         String::new(),
         "/households".into(),
@@ -81,6 +81,9 @@ async fn every_route_answers_every_role_as_intended(app: TestApp) {
         "/registrations".into(),
         "/lottery".into(),
         "/lottery/proof.json".into(),
+        "/board".into(),
+        "/agreements".into(),
+        "/agreements.xlsx".into(),
     ]
     .iter()
     .map(|s| format!("/projects/{project}{s}"))
@@ -95,6 +98,8 @@ async fn every_route_answers_every_role_as_intended(app: TestApp) {
     .map(|s| format!("{api_project}{s}"))
     .collect();
     let assessors = vec![Role::DepartmentStaff, Role::Leader, Role::Admin];
+    let operator_path = format!("/selections/{selection}/operator");
+    let api_units = format!("/api/v1/selections/{selection}/units");
     // (path, roles allowed, what the others get, what an anonymous visitor gets)
     let routes: Vec<(&str, Vec<Role>, Expect, Expect)> = vec![
         ("/projects", ALL.to_vec(), Expect::Ok, Expect::SignIn),
@@ -150,6 +155,32 @@ async fn every_route_answers_every_role_as_intended(app: TestApp) {
             Expect::Unauthorized,
         ),
         (&api_project_paths[2], ALL.to_vec(), Expect::Ok, Expect::Ok),
+        (&project_paths[7], ALL.to_vec(), Expect::Ok, Expect::Ok),
+        (
+            &project_paths[8],
+            assessors.clone(),
+            Expect::Forbidden,
+            Expect::SignIn,
+        ),
+        (
+            &project_paths[9],
+            assessors.clone(),
+            Expect::Forbidden,
+            Expect::SignIn,
+        ),
+        (
+            &operator_path,
+            assessors.clone(),
+            Expect::Forbidden,
+            Expect::SignIn,
+        ),
+        (
+            "/api/v1/selections",
+            ALL.to_vec(),
+            Expect::Ok,
+            Expect::Unauthorized,
+        ),
+        (&api_units, ALL.to_vec(), Expect::Ok, Expect::Ok),
         ("/", ALL.to_vec(), Expect::Ok, Expect::Ok),
         ("/sign-in", ALL.to_vec(), Expect::Ok, Expect::Ok),
         (
@@ -825,6 +856,9 @@ async fn openapi_describes_every_api_route(app: TestApp) {
         "/api/v1/projects/{id}/lottery/freeze",
         "/api/v1/projects/{id}/lottery/draw",
         "/api/v1/projects/{id}/lottery/proof",
+        "/api/v1/selections",
+        "/api/v1/selections/{id}/claims",
+        "/api/v1/selections/{id}/units",
     ] {
         assert!(paths.contains(&p.to_owned()), "{p} missing from {paths:?}");
     }
@@ -842,10 +876,12 @@ async fn openapi_describes_every_api_route(app: TestApp) {
         .await
         .unwrap();
     let (notice, consultation, meeting) = app.sample_disclosure().await;
-    let (project, _, _) = app.sample_project(true).await;
+    let (project, selection) = app.sample_selection().await;
     for (p, item) in doc["paths"].as_object().unwrap() {
         let id = if p.contains("projects") {
             project.to_string()
+        } else if p.contains("selections") {
+            selection.to_string()
         } else if p.contains("appeals") {
             appeal["id"].to_string()
         } else if p.contains("notices") {
