@@ -13,5 +13,6 @@ mod open311;
 mod photos;
 mod resettlement;
 mod search;
+mod selection;
 mod support;
 mod web;

@@ -1,0 +1,577 @@
+//! Selection (选房) through HTTP: a rush of concurrent claims for overlapping units (on
+//! PostgreSQL through two app nodes sharing the database) sells no unit twice and keeps every
+//! household within its limit, every refusal saying why; the board's event stream delivers each
+//! change once, in order, across a reconnect (and across nodes); residents claim only for their
+//! own household and only in their turn.
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::sync::Arc;
+
+use reqwest::Client;
+use serde_json::{json, Value};
+use yongxin_domain::Role;
+
+use crate::on_each_backend;
+use crate::support::{json as get_json, post_json, TestApp};
+
+on_each_backend!(
+    a_rush_of_claims_sells_no_unit_twice,
+    the_board_stream_delivers_every_change_once_across_a_reconnect,
+    households_claim_only_their_own_in_their_turn
+);
+
+/// A project over every village of the small demo, drawn and open for online selection for an
+/// hour: the project, the selection and the households on its list.
+async fn open_selection(app: &TestApp) -> (i64, i64, Vec<i64>) {
+    use yongxin_domain::notice::{NoticeDraft, NoticeKind, ScopeKind};
+    use yongxin_domain::resettlement::policy::EXAMPLE_TOML;
+    use yongxin_domain::resettlement::Phase;
+    let s = &app.store;
+    let villages: Vec<i64> = s.villages().await.unwrap().iter().map(|v| v.id).collect();
+    let pid = s
+        .create_project(
+            "leader",
+            yongxin_store::NewProject {
+                code: "rush".into(),
+                name: "全街道整合".into(),
+                village_ids: villages,
+            },
+        )
+        .await
+        .unwrap()
+        .id;
+    let now = chrono::Utc::now();
+    let draft = |kind| NoticeDraft {
+        kind,
+        scope: ScopeKind::Project,
+        village_ids: vec![],
+        project_id: Some(pid),
+        title: "t".into(),
+        body: "t".into(),
+        publish_at: now - chrono::Duration::days(8),
+        end_at: None,
+        objections_until: Some(now - chrono::Duration::days(1)),
+    };
+    let leader = s.user_credentials("leader").await.unwrap().unwrap().0;
+    s.publish_policy("leader", pid, EXAMPLE_TOML, draft(NoticeKind::Policy))
+        .await
+        .unwrap()
+        .unwrap();
+    s.move_phase("leader", pid, Phase::Registration, "")
+        .await
+        .unwrap()
+        .unwrap();
+    let households: Vec<i64> = s
+        .all_project_households(pid)
+        .await
+        .unwrap()
+        .iter()
+        .map(|h| h.household.id)
+        .collect();
+    for h in &households {
+        s.register("leader", pid, *h, vec!["A".into()], &leader, true)
+            .await
+            .unwrap()
+            .unwrap();
+    }
+    s.move_phase("leader", pid, Phase::Assessment, "")
+        .await
+        .unwrap()
+        .unwrap();
+    s.publish_results("leader", pid, draft(NoticeKind::Publication))
+        .await
+        .unwrap()
+        .unwrap();
+    s.move_phase("leader", pid, Phase::Lottery, "")
+        .await
+        .unwrap()
+        .unwrap();
+    s.freeze_lottery("leader", pid, "现场", draft(NoticeKind::Progress))
+        .await
+        .unwrap()
+        .unwrap();
+    s.draw_lottery("leader", pid, "246810", None)
+        .await
+        .unwrap()
+        .unwrap();
+    s.move_phase("leader", pid, Phase::Selection, "")
+        .await
+        .unwrap()
+        .unwrap();
+    let sel = s
+        .create_selection(
+            "leader",
+            yongxin_store::NewSelection {
+                project_id: pid,
+                mode: yongxin_domain::selection::SelectionMode::Online,
+                starts_at: now - chrono::Duration::minutes(1),
+                ends_at: now + chrono::Duration::hours(1),
+                waves: vec![],
+                time_limit_seconds: 300,
+            },
+        )
+        .await
+        .unwrap()
+        .unwrap();
+    (pid, sel.id, households)
+}
+
+async fn a_rush_of_claims_sells_no_unit_twice(app: TestApp) {
+    let (pid, sid, households) = open_selection(&app).await;
+    // Two nodes on the same database (on SQLite the second shares this process's store file).
+    let second = app.another_node().await;
+    let nodes = [app.url(""), second.url("")];
+    let staff = [
+        app.sign_in_as(Role::DepartmentStaff).await,
+        second.sign_in_as(Role::DepartmentStaff).await,
+    ];
+    let units: Vec<Value> = get_json(
+        &staff[0],
+        app.url(&format!("/api/v1/selections/{sid}/units")),
+    )
+    .await
+    .as_array()
+    .unwrap()
+    .clone();
+    // Forty contested units of every layout: 45 to 130 m², for households whose limits differ.
+    let contested: Vec<i64> = units
+        .iter()
+        .step_by(units.len() / 40)
+        .take(40)
+        .map(|u| u["id"].as_i64().unwrap())
+        .collect();
+    let area: HashMap<i64, i64> = units
+        .iter()
+        .map(|u| {
+            (
+                u["id"].as_i64().unwrap(),
+                u["area"]
+                    .as_str()
+                    .unwrap()
+                    .parse::<yongxin_domain::money::Qty>()
+                    .unwrap()
+                    .0,
+            )
+        })
+        .collect();
+    let staff = Arc::new(staff);
+    let mut tasks = Vec::new();
+    for worker in 0..64usize {
+        let (staff, nodes, contested, households) = (
+            staff.clone(),
+            nodes.clone(),
+            contested.clone(),
+            households.clone(),
+        );
+        tasks.push(tokio::spawn(async move {
+            let mut answers = Vec::new();
+            for i in 0..32usize {
+                let n = worker * 32 + i;
+                let household = households[(n * 7) % households.len()];
+                let pick: Vec<i64> = if n % 3 == 0 {
+                    vec![contested[n % 40], contested[(n * 13 + 5) % 40]]
+                } else {
+                    vec![contested[(n * 11) % 40]]
+                };
+                let node = n % 2;
+                let (status, body) = post_json(
+                    &staff[node],
+                    format!("{}/api/v1/selections/{sid}/claims", nodes[node]),
+                    json!({"household_id": household, "unit_ids": pick}),
+                )
+                .await;
+                answers.push((household, pick, status, body));
+            }
+            answers
+        }));
+    }
+    let mut confirmed: Vec<(i64, Vec<i64>)> = Vec::new();
+    let mut refusals: BTreeMap<u16, usize> = BTreeMap::new();
+    for t in tasks {
+        for (household, pick, status, body) in t.await.unwrap() {
+            match status {
+                200 => {
+                    let mut got: Vec<i64> = body["units"]
+                        .as_array()
+                        .unwrap()
+                        .iter()
+                        .map(|u| u["id"].as_i64().unwrap())
+                        .collect();
+                    got.sort_unstable();
+                    let mut want = pick.clone();
+                    want.sort_unstable();
+                    assert_eq!(
+                        (body["household_id"].as_i64(), got.clone()),
+                        (Some(household), want)
+                    );
+                    confirmed.push((household, got));
+                }
+                409 | 422 | 403 => {
+                    let message = body["error"]["message"].as_str().unwrap_or_default();
+                    assert!(
+                        !message.is_empty(),
+                        "a refusal without a reason: {status} {body}"
+                    );
+                    *refusals.entry(status).or_default() += 1;
+                }
+                other => panic!("unexpected answer {other}: {body}"),
+            }
+        }
+    }
+    assert_eq!(
+        confirmed.len() + refusals.values().sum::<usize>(),
+        64 * 32,
+        "every request answered"
+    );
+    assert!(
+        !confirmed.is_empty() && refusals.get(&409).is_some_and(|n| *n > 100),
+        "{} confirmed, {refusals:?}",
+        confirmed.len()
+    );
+    // No unit sold twice, every sale by a confirmed claim, nobody over the limit.
+    let mut seen = HashSet::new();
+    for (_, units) in &confirmed {
+        for u in units {
+            assert!(seen.insert(*u), "unit {u} confirmed twice");
+        }
+    }
+    let states = app.store.unit_states(pid).await.unwrap();
+    let owned: Vec<_> = states
+        .iter()
+        .filter(|s| s.owner_household_id.is_some())
+        .collect();
+    assert_eq!(owned.len(), seen.len(), "sold exactly what was confirmed");
+    for (household, units) in &confirmed {
+        for u in units {
+            assert_eq!(
+                states
+                    .iter()
+                    .find(|s| s.id == *u)
+                    .unwrap()
+                    .owner_household_id,
+                Some(*household)
+            );
+        }
+    }
+    let mut by_household: HashMap<i64, i64> = HashMap::new();
+    for s in &owned {
+        *by_household
+            .entry(s.owner_household_id.unwrap())
+            .or_default() += area[&s.id];
+    }
+    for (h, total) in by_household {
+        let (_, limit) = app
+            .store
+            .selection_household(sid, h)
+            .await
+            .unwrap()
+            .unwrap();
+        assert!(
+            total <= limit.unwrap().0,
+            "household {h}: {total} over {limit:?}"
+        );
+    }
+    assert_eq!(
+        app.store.board_seq(pid).await.unwrap(),
+        confirmed.len() as i64
+    );
+    app.store.verify_audit().await.unwrap().unwrap();
+}
+
+/// Reads server-sent events until `until` is seen (or the stream ends): (id, event) pairs.
+async fn read_events(
+    res: &mut reqwest::Response,
+    until: i64,
+    buffer: &mut String,
+) -> Vec<(i64, String)> {
+    let mut out = Vec::new();
+    loop {
+        while let Some(end) = buffer.find("\n\n") {
+            let block: String = buffer.drain(..end + 2).collect();
+            let id = block
+                .lines()
+                .find_map(|l| l.strip_prefix("id:"))
+                .map(|v| v.trim().parse::<i64>().unwrap());
+            let event = block
+                .lines()
+                .find_map(|l| l.strip_prefix("event:"))
+                .map(|v| v.trim().to_owned());
+            if let (Some(id), Some(event)) = (id, event) {
+                out.push((id, event));
+                if id >= until {
+                    return out;
+                }
+            }
+        }
+        let chunk = tokio::time::timeout(std::time::Duration::from_secs(10), res.chunk())
+            .await
+            .expect("an event within 10 s")
+            .unwrap();
+        match chunk {
+            Some(bytes) => buffer.push_str(&String::from_utf8_lossy(&bytes)),
+            None => return out,
+        }
+    }
+}
+
+async fn claim_one(app: &TestApp, client: &Client, sid: i64, household: i64, unit: i64) -> u16 {
+    post_json(
+        client,
+        app.url(&format!("/api/v1/selections/{sid}/claims")),
+        json!({"household_id": household, "unit_ids": [unit]}),
+    )
+    .await
+    .0
+}
+
+async fn the_board_stream_delivers_every_change_once_across_a_reconnect(app: TestApp) {
+    let (pid, sid, households) = open_selection(&app).await;
+    let viewer_node = app.another_node().await;
+    let staff = app.sign_in_as(Role::DepartmentStaff).await;
+    let units: Vec<i64> = app
+        .store
+        .unit_states(pid)
+        .await
+        .unwrap()
+        .iter()
+        .filter(|u| u.layout == "A")
+        .map(|u| u.id)
+        .collect();
+    // The board page's own stream URL starts after what it drew.
+    let anonymous = app.client();
+    let page = crate::support::page(
+        &anonymous,
+        viewer_node.url(&format!("/projects/{pid}/board")),
+    )
+    .await;
+    assert!(
+        page.contains(&format!("/projects/{pid}/board/events?after=0")),
+        "{page}"
+    );
+
+    let mut stream = anonymous
+        .get(viewer_node.url(&format!("/projects/{pid}/board/events?after=0")))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(stream.status(), 200);
+    assert!(stream.headers()["content-type"]
+        .to_str()
+        .unwrap()
+        .starts_with("text/event-stream"));
+    let mut sold = 0i64;
+    for (i, h) in households.iter().take(10).enumerate() {
+        if claim_one(&app, &staff, sid, *h, units[i]).await == 200 {
+            sold += 1;
+        }
+    }
+    assert_eq!(sold, 10);
+    let mut buffer = String::new();
+    let first = read_events(&mut stream, 6, &mut buffer).await;
+    drop(stream);
+    let last = first.last().unwrap().0;
+    // While the screen is away, more is sold; it comes back with the last id it saw.
+    for (i, h) in households.iter().skip(10).take(10).enumerate() {
+        assert_eq!(claim_one(&app, &staff, sid, *h, units[10 + i]).await, 200);
+    }
+    let mut again = anonymous
+        .get(viewer_node.url(&format!("/projects/{pid}/board/events")))
+        .header("Last-Event-ID", last.to_string())
+        .send()
+        .await
+        .unwrap();
+    let mut buffer = String::new();
+    let total = app.store.board_seq(pid).await.unwrap();
+    assert_eq!(total, 20);
+    let rest = read_events(&mut again, total, &mut buffer).await;
+    let ids: Vec<i64> = first.iter().chain(rest.iter()).map(|(id, _)| *id).collect();
+    assert_eq!(
+        ids,
+        (1..=20).collect::<Vec<_>>(),
+        "every change once, in order"
+    );
+    assert!(first.iter().chain(rest.iter()).all(|(_, e)| e == "sold"));
+    // Live after the catch-up: a sale now arrives on the open stream within a second or so.
+    let started = std::time::Instant::now();
+    assert_eq!(
+        claim_one(&app, &staff, sid, households[20], units[20]).await,
+        200
+    );
+    let live = read_events(&mut again, 21, &mut buffer).await;
+    assert_eq!(live.iter().map(|(id, _)| *id).collect::<Vec<_>>(), vec![21]);
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(3),
+        "{:?}",
+        started.elapsed()
+    );
+}
+
+async fn households_claim_only_their_own_in_their_turn(app: TestApp) {
+    let (pid, sid, _) = open_selection(&app).await;
+    let (own, other) = app.household_ids().await;
+    let resident = app.sign_in_as(Role::Resident).await;
+    let grid = app.sign_in_as(Role::GridWorker).await;
+    let units: Vec<Value> = get_json(
+        &resident,
+        app.url(&format!("/api/v1/selections/{sid}/units")),
+    )
+    .await
+    .as_array()
+    .unwrap()
+    .clone();
+    let a = units.iter().find(|u| u["layout"] == "A").unwrap()["id"]
+        .as_i64()
+        .unwrap();
+    let e: Vec<i64> = units
+        .iter()
+        .filter(|u| u["layout"] == "E")
+        .take(2)
+        .map(|u| u["id"].as_i64().unwrap())
+        .collect();
+    let url = app.url(&format!("/api/v1/selections/{sid}/claims"));
+    // Not their household; not a role that claims for others.
+    assert_eq!(
+        post_json(
+            &resident,
+            url.clone(),
+            json!({"household_id": other, "unit_ids": [a]})
+        )
+        .await
+        .0,
+        403
+    );
+    assert_eq!(
+        post_json(
+            &grid,
+            url.clone(),
+            json!({"household_id": own, "unit_ids": [a]})
+        )
+        .await
+        .0,
+        403
+    );
+    // Over the limit (two 130 m² for a household of at most 140), bad lists: 422, nothing changes.
+    let head = app.store.audit_head().await.unwrap();
+    let (s, body) = post_json(
+        &resident,
+        url.clone(),
+        json!({"household_id": own, "unit_ids": e}),
+    )
+    .await;
+    assert_eq!(s, 422, "{body}");
+    assert!(body["error"]["message"]
+        .as_str()
+        .unwrap()
+        .contains("超过可选上限"));
+    assert_eq!(
+        post_json(
+            &resident,
+            url.clone(),
+            json!({"household_id": own, "unit_ids": []})
+        )
+        .await
+        .0,
+        422
+    );
+    assert_eq!(
+        post_json(
+            &resident,
+            url.clone(),
+            json!({"household_id": own, "unit_ids": [a, a]})
+        )
+        .await
+        .0,
+        422
+    );
+    assert_eq!(
+        post_json(
+            &resident,
+            url.clone(),
+            json!({"household_id": own, "unit_ids": [-5]})
+        )
+        .await
+        .0,
+        422
+    );
+    assert_eq!(app.store.audit_head().await.unwrap(), head);
+    // Their own, in their turn: confirmed, recorded as theirs, not on anyone's behalf.
+    let (s, c) = post_json(
+        &resident,
+        url.clone(),
+        json!({"household_id": own, "unit_ids": [a]}),
+    )
+    .await;
+    assert_eq!(s, 200, "{c}");
+    assert_eq!(
+        (c["on_behalf"].as_bool(), c["board_seq"].as_i64()),
+        (Some(false), Some(1))
+    );
+    let (s, again) = post_json(
+        &resident,
+        url.clone(),
+        json!({"household_id": own, "unit_ids": [a]}),
+    )
+    .await;
+    assert_eq!(s, 409, "{again}");
+    let listed: Vec<Value> = get_json(
+        &resident,
+        app.url(&format!("/api/v1/selections/{sid}/units")),
+    )
+    .await
+    .as_array()
+    .unwrap()
+    .clone();
+    assert_eq!(
+        listed.iter().find(|u| u["id"] == a).unwrap()["state"],
+        "sold"
+    );
+    let selections = get_json(&resident, app.url("/api/v1/selections")).await;
+    let s = selections
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["id"] == sid)
+        .unwrap();
+    assert_eq!(
+        (s["mode"].as_str(), s["project_id"].as_i64()),
+        (Some("online"), Some(pid))
+    );
+    // The slip: the household sees its own; the operator's screen is for staff.
+    let slip = crate::support::page(
+        &resident,
+        app.url(&format!("/selections/{sid}/claims/{}/slip", c["claim_id"])),
+    )
+    .await;
+    assert!(
+        slip.contains("选房确认书") && slip.contains("购房款"),
+        "{slip}"
+    );
+    // After the window: closed, 403.
+    app.store
+        .create_selection(
+            "leader",
+            yongxin_store::NewSelection {
+                project_id: pid,
+                mode: yongxin_domain::selection::SelectionMode::Online,
+                starts_at: chrono::Utc::now() + chrono::Duration::hours(1),
+                ends_at: chrono::Utc::now() + chrono::Duration::hours(2),
+                waves: vec![],
+                time_limit_seconds: 300,
+            },
+        )
+        .await
+        .unwrap()
+        .unwrap();
+    let later = app.store.selections(Some(pid)).await.unwrap()[0].id;
+    let (s, body) = post_json(
+        &resident,
+        app.url(&format!("/api/v1/selections/{later}/claims")),
+        json!({"household_id": own, "unit_ids": [e[0]]}),
+    )
+    .await;
+    assert_eq!(s, 403, "{body}");
+    assert!(body["error"]["message"]
+        .as_str()
+        .unwrap()
+        .contains("尚未轮到"));
+}
