@@ -1,5 +1,6 @@
 //! The `yongxin` binary as a user runs it (SQLite).
 
+use std::collections::HashSet;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
@@ -285,14 +286,11 @@ fn the_example_configuration_is_accepted() {
     assert!(text(&out.stderr).contains("colour"));
 }
 
-/// An answer the server gave is on disk: `kill -9` right after it loses nothing.
-#[tokio::test]
-async fn acknowledged_writes_survive_kill_9() {
+/// Serves a database with the binary on a free port: the process and its address.
+fn start_server(db: &str) -> (std::process::Child, String) {
     use std::io::BufRead;
-    let dir = tempfile::tempdir().unwrap();
-    let db = demo(dir.path());
     let mut server = Command::new(env!("CARGO_BIN_EXE_yongxin"))
-        .args(["--database-url", &db, "serve", "--listen", "127.0.0.1:0"])
+        .args(["--database-url", db, "serve", "--listen", "127.0.0.1:0"])
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
         .spawn()
@@ -308,7 +306,11 @@ async fn acknowledged_writes_survive_kill_9() {
         .unwrap()
         .trim_end_matches('/')
         .to_owned();
+    (server, base)
+}
 
+/// A client signed in as a demo account, and its CSRF token.
+async fn signed_in(base: &str, username: &str) -> (reqwest::Client, String) {
     let client = reqwest::Client::builder()
         .cookie_store(true)
         .redirect(reqwest::redirect::Policy::none())
@@ -326,11 +328,25 @@ async fn acknowledged_writes_survive_kill_9() {
     let csrf = html[start..start + 64].to_owned();
     let res = client
         .post(format!("{base}/sign-in"))
-        .form(&[("username", "admin"), ("password", "demo"), ("csrf", &csrf)])
+        .form(&[
+            ("username", username),
+            ("password", "demo"),
+            ("csrf", &csrf),
+        ])
         .send()
         .await
         .unwrap();
     assert_eq!(res.status(), 303);
+    (client, csrf)
+}
+
+/// An answer the server gave is on disk: `kill -9` right after it loses nothing.
+#[tokio::test]
+async fn acknowledged_writes_survive_kill_9() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = demo(dir.path());
+    let (mut server, base) = start_server(&db);
+    let (client, csrf) = signed_in(&base, "admin").await;
     let id = yongxin_domain::IdNumber::from_first_17("37011219910101001").unwrap();
     let roster = format!("户号,村/社区,网格,地址,姓名,性别,出生日期,身份证号,与户主关系\nKILL-1,东坞村,V01-G1,前街999号,赵大,男,1991-01-01,{},户主\n", id.as_str());
     let form = reqwest::multipart::Form::new()
@@ -363,6 +379,174 @@ async fn acknowledged_writes_survive_kill_9() {
     assert!(out.status.success(), "{}", text(&out.stderr));
     assert!(text(&std::fs::read(dir.path().join("after.csv")).unwrap()).contains("KILL-1,东坞村"));
     assert!(yongxin(&db, &["audit", "verify"]).status.success());
+
+    // The same in the middle of a rush of claims for the demo's online selection: every
+    // acknowledged claim is there after a restart, and nothing that was not asked for.
+    let (mut server, base) = start_server(&db);
+    let (client, _) = signed_in(&base, "staff").await;
+    let get = |path: String| {
+        let client = client.clone();
+        async move {
+            client
+                .get(path)
+                .send()
+                .await
+                .unwrap()
+                .json::<serde_json::Value>()
+                .await
+                .unwrap()
+        }
+    };
+    let selections = get(format!("{base}/api/v1/selections")).await;
+    let sid = selections
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["mode"] == "online")
+        .unwrap()["id"]
+        .as_i64()
+        .unwrap();
+    let pid = selections[0]["project_id"].as_i64().unwrap();
+    let units = get(format!("{base}/api/v1/selections/{sid}/units")).await;
+    let free: Vec<i64> = units
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|u| u["state"] == "available" && u["layout"] != "E")
+        .map(|u| u["id"].as_i64().unwrap())
+        .take(400)
+        .collect();
+    let mut households = Vec::new();
+    for page in 1..=4 {
+        let list = get(format!(
+            "{base}/api/v1/projects/{pid}/households?per_page=500&page={page}"
+        ))
+        .await;
+        households.extend(
+            list["households"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .filter(|h| h["status"] == "drawn")
+                .map(|h| h["household_id"].as_i64().unwrap()),
+        );
+    }
+    let before = {
+        let store = yongxin_store_sqlite::SqliteStore::open(&db, false)
+            .await
+            .unwrap();
+        yongxin_store::SelectionStore::unit_states(&store, pid)
+            .await
+            .unwrap()
+            .iter()
+            .filter(|u| u.owner_household_id.is_some())
+            .count()
+    };
+    let (free, households) = (std::sync::Arc::new(free), std::sync::Arc::new(households));
+    let mut tasks = Vec::new();
+    for worker in 0..32usize {
+        let (client, base, free, households) = (
+            client.clone(),
+            base.clone(),
+            free.clone(),
+            households.clone(),
+        );
+        tasks.push(tokio::spawn(async move {
+            let (mut acknowledged, mut asked) = (Vec::new(), Vec::new());
+            for i in 0.. {
+                let n = worker * 1000 + i;
+                let (household, unit) = (
+                    households[(n * 31) % households.len()],
+                    free[(n * 17) % free.len()],
+                );
+                asked.push((household, unit));
+                let res = client
+                    .post(format!("{base}/api/v1/selections/{sid}/claims"))
+                    .json(&serde_json::json!({"household_id": household, "unit_ids": [unit]}))
+                    .send()
+                    .await;
+                match res {
+                    Ok(r) if r.status() == 200 => acknowledged.push((household, unit)),
+                    Ok(_) => {}
+                    Err(_) => break,
+                }
+            }
+            (acknowledged, asked)
+        }));
+    }
+    tokio::time::sleep(std::time::Duration::from_millis(1500)).await;
+    server.kill().unwrap(); // SIGKILL in the middle of the rush
+    server.wait().unwrap();
+    let (mut acknowledged, mut asked) = (Vec::new(), HashSet::new());
+    for t in tasks {
+        let (a, b) = t.await.unwrap();
+        acknowledged.extend(a);
+        asked.extend(b);
+    }
+    assert!(
+        acknowledged.len() > 20,
+        "the rush made progress before the kill: {}",
+        acknowledged.len()
+    );
+    let store = yongxin_store_sqlite::SqliteStore::open(&db, false)
+        .await
+        .unwrap();
+    let states = yongxin_store::SelectionStore::unit_states(&store, pid)
+        .await
+        .unwrap();
+    let owner: std::collections::HashMap<i64, i64> = states
+        .iter()
+        .filter_map(|u| u.owner_household_id.map(|h| (u.id, h)))
+        .collect();
+    for (household, unit) in &acknowledged {
+        assert_eq!(
+            owner.get(unit),
+            Some(household),
+            "acknowledged claim of unit {unit} lost"
+        );
+    }
+    let new_sales: Vec<(i64, i64)> = owner
+        .iter()
+        .filter(|(u, _)| free.contains(u))
+        .map(|(u, h)| (*h, *u))
+        .collect();
+    assert_eq!(
+        before + new_sales.len(),
+        owner.len(),
+        "only units of the rush were sold"
+    );
+    assert!(
+        new_sales.iter().all(|sale| asked.contains(sale)),
+        "a sale nobody asked for"
+    );
+    assert!(
+        new_sales.len() - acknowledged.len() <= 32,
+        "at most one unanswered claim per client committed"
+    );
+    assert_eq!(
+        yongxin_store::SelectionStore::board_seq(&store, pid)
+            .await
+            .unwrap() as usize,
+        yongxin_store::SelectionStore::board_events(&store, pid, 0, 100_000)
+            .await
+            .unwrap()
+            .len()
+    );
+    drop(store);
+    assert!(yongxin(&db, &["audit", "verify"]).status.success());
+    // Restarted, it answers as before: a sold unit is refused.
+    let (mut server, base) = start_server(&db);
+    let (client, _) = signed_in(&base, "staff").await;
+    let (household, unit) = acknowledged[0];
+    let res = client
+        .post(format!("{base}/api/v1/selections/{sid}/claims"))
+        .json(&serde_json::json!({"household_id": household, "unit_ids": [unit]}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 409);
+    server.kill().unwrap();
+    server.wait().unwrap();
 }
 
 #[test]
