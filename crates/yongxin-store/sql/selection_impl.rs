@@ -33,6 +33,13 @@ async fn selection_in(tx: &mut DbConn, id: i64, lock: bool) -> StoreResult<Optio
     sqlx::query(&sql).bind(id).fetch_optional(&mut *tx).await.db()?.as_ref().map(selection_from).transpose()
 }
 
+/// The selection as a claim needs it: without counting its list, which a claim does not need and
+/// which costs a scan of thousands of rows.
+async fn selection_for_claim(tx: &mut DbConn, id: i64) -> StoreResult<Option<Selection>> {
+    let sql = "SELECT s.id, s.project_id, s.mode, s.starts_at, s.ends_at, s.waves, s.time_limit_seconds, s.queue, CAST(0 AS BIGINT) AS households FROM selections s WHERE s.id = $1";
+    sqlx::query(sql).bind(id).fetch_optional(&mut *tx).await.db()?.as_ref().map(selection_from).transpose()
+}
+
 /// Appends a board event: its number is taken from the project row, locked until the commit, so
 /// numbers follow commit order and have no gaps.
 async fn board_event(tx: &mut DbConn, project_id: i64, kind: &str, payload: &serde_json::Value, at: DateTime<Utc>) -> StoreResult<i64> {
@@ -171,9 +178,22 @@ impl SelectionStore for StoreImpl {
         let (actor, by_id, by_name) = (actor.to_owned(), by.id, by.display_name.clone());
         let mut ids = unit_ids;
         ids.sort_unstable();
+        // In a rush most claims ask for a unit already sold. A sale is never undone, so one seen
+        // sold here is refused without queueing for the writer; the transaction below still
+        // decides every claim that gets through.
+        let mut qb = QueryBuilder::<Db>::new("SELECT building_name, number FROM project_units WHERE owner_household_id IS NOT NULL AND id IN (");
+        let mut list = qb.separated(", ");
+        for id in &ids {
+            list.push_bind(*id);
+        }
+        qb.push(") LIMIT 1");
+        if let Some(row) = qb.build().fetch_optional(&self.pool).await.db()? {
+            let (building, number): (String, String) = (row.try_get("building_name").db()?, row.try_get("number").db()?);
+            return Ok(Err(ClaimRefusal::Taken(format!("{building} {number}"))));
+        }
         let result = write_tx!(self, |tx| {
             let now = now_micros();
-            let sel = selection_in(tx, selection_id, false).await?.ok_or_else(|| StoreError::NotFound { what: format!("selection {selection_id}") })?;
+            let sel = selection_for_claim(tx, selection_id).await?.ok_or_else(|| StoreError::NotFound { what: format!("selection {selection_id}") })?;
             let sql = format!("SELECT lottery_order, limit_area FROM selection_households WHERE selection_id = $1 AND household_id = $2{ROW_LOCK}");
             let listed: Option<(i64, Option<i64>)> = sqlx::query_as(&sql).bind(selection_id).bind(household_id).fetch_optional(&mut *tx).await.db()?;
             let Some((order, limit)) = listed else {

@@ -1,6 +1,8 @@
 //! The JSON API of selection (选房): selections, claiming units (answered within the request:
 //! confirmed, or refused with the reason), and every unit with its state.
 
+use std::collections::HashMap;
+
 use axum::extract::{Path, State};
 use axum::Json;
 use serde::{Deserialize, Serialize};
@@ -193,7 +195,94 @@ pub async fn create_claim(
     Ok(Json(ClaimDto::new(claim)))
 }
 
-/// Claims through the store and wakes this node's board feed.
+/// What this node knows is sold, per project: read from the database at most every
+/// [`SOLD_FRESH_FOR`] and added to by this node's own sales. A sale is never undone, so a unit
+/// found here is refused at once; one not found here (sold on another node a moment ago) is
+/// refused by the database. In a rush nearly every request asks for a unit already sold, and this
+/// answers them without a database round trip.
+#[derive(Default)]
+pub struct SoldUnits {
+    selections: std::sync::RwLock<HashMap<i64, i64>>,
+    sold: std::sync::RwLock<HashMap<i64, (std::time::Instant, HashMap<i64, String>)>>,
+    /// One request reads the list again while the others use what there is.
+    refreshing: std::sync::atomic::AtomicBool,
+}
+
+/// How long this node's list of sold units is trusted before it is read again.
+pub const SOLD_FRESH_FOR: std::time::Duration = std::time::Duration::from_millis(250);
+
+impl SoldUnits {
+    /// The project of a selection (selections never move).
+    async fn project_of(&self, state: &AppState, selection_id: i64) -> Result<i64, AppError> {
+        if let Some(p) = self
+            .selections
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(&selection_id)
+        {
+            return Ok(*p);
+        }
+        let s = state
+            .store
+            .selection(selection_id)
+            .await?
+            .ok_or_else(AppError::not_found)?;
+        self.selections
+            .write()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(selection_id, s.project_id);
+        Ok(s.project_id)
+    }
+
+    /// The first of these units known to be sold, by its name.
+    async fn taken(&self, state: &AppState, project_id: i64, units: &[i64]) -> Option<String> {
+        use std::sync::atomic::Ordering;
+        let fresh = self
+            .sold
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(&project_id)
+            .is_some_and(|(at, _)| at.elapsed() < SOLD_FRESH_FOR);
+        let ours = !fresh
+            && self
+                .refreshing
+                .compare_exchange(false, true, Ordering::AcqRel, Ordering::Acquire)
+                .is_ok();
+        if ours {
+            // A failed read leaves the old list; the database decides the claim either way.
+            if let Ok(states) = state.store.unit_states(project_id).await {
+                let sold: HashMap<i64, String> = states
+                    .into_iter()
+                    .filter(|u| u.owner_household_id.is_some())
+                    .map(|u| (u.id, format!("{} {}", u.building_name, u.number)))
+                    .collect();
+                self.sold
+                    .write()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .insert(project_id, (std::time::Instant::now(), sold));
+            }
+            self.refreshing.store(false, Ordering::Release);
+        }
+        let sold = self.sold.read().unwrap_or_else(|e| e.into_inner());
+        sold.get(&project_id)
+            .and_then(|(_, s)| units.iter().find_map(|u| s.get(u).cloned()))
+    }
+
+    fn record(&self, project_id: i64, claim: &Claim) {
+        if let Some((_, sold)) = self
+            .sold
+            .write()
+            .unwrap_or_else(|e| e.into_inner())
+            .get_mut(&project_id)
+        {
+            for u in &claim.units {
+                sold.insert(u.id, format!("{} {}", u.building_name, u.number));
+            }
+        }
+    }
+}
+
+/// Claims through the store (after this node's list of sold units) and wakes the board feed.
 pub async fn claim(
     state: &AppState,
     user: &User,
@@ -202,6 +291,10 @@ pub async fn claim(
     unit_ids: Vec<i64>,
     on_behalf: bool,
 ) -> Result<Claim, AppError> {
+    let project_id = state.sold.project_of(state, selection_id).await?;
+    if let Some(name) = state.sold.taken(state, project_id, &unit_ids).await {
+        return Err(yongxin_domain::selection::ClaimRefusal::Taken(name).into());
+    }
     let claim = state
         .store
         .claim(
@@ -213,9 +306,8 @@ pub async fn claim(
             on_behalf,
         )
         .await??;
-    if let Some(s) = state.store.selection(selection_id).await? {
-        state.board.nudge(s.project_id);
-    }
+    state.sold.record(project_id, &claim);
+    state.board.nudge(project_id);
     Ok(claim)
 }
 

@@ -101,6 +101,8 @@ pub struct AppState {
     api_tokens: Arc<std::sync::Mutex<HashMap<String, (std::time::Instant, yongxin_store::User)>>>,
     /// The live boards' feeds of this node.
     pub board: Arc<board::BoardHub>,
+    /// What this node knows is sold, to refuse claims for it without asking the database.
+    pub sold: Arc<api_selection::SoldUnits>,
 }
 
 /// How long this node trusts what it read of an API token.
@@ -124,6 +126,7 @@ impl AppState {
             search: None,
             api_tokens: Arc::default(),
             board: Arc::default(),
+            sold: Arc::default(),
         }
     }
 
