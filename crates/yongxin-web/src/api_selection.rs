@@ -203,10 +203,13 @@ pub async fn create_claim(
 #[derive(Default)]
 pub struct SoldUnits {
     selections: std::sync::RwLock<HashMap<i64, i64>>,
-    sold: std::sync::RwLock<HashMap<i64, (std::time::Instant, HashMap<i64, String>)>>,
+    sold: std::sync::RwLock<HashMap<i64, SoldList>>,
     /// One request reads the list again while the others use what there is.
     refreshing: std::sync::atomic::AtomicBool,
 }
+
+/// When a project's list was read, and its sold units by id with their names.
+type SoldList = (std::time::Instant, HashMap<i64, String>);
 
 /// How long this node's list of sold units is trusted before it is read again.
 pub const SOLD_FRESH_FOR: std::time::Duration = std::time::Duration::from_millis(250);
