@@ -247,6 +247,27 @@ impl Queue {
     }
 }
 
+impl Queue {
+    /// After a correction released a household's choice on selection day: it is called next.
+    pub fn reopen(&mut self, household_id: i64) {
+        if let Some(i) = self
+            .entries
+            .iter()
+            .position(|e| e.household_id == household_id)
+        {
+            let mut e = self.entries.remove(i);
+            e.done = false;
+            e.calls = 0;
+            let at = self
+                .entries
+                .iter()
+                .position(|x| !x.done)
+                .unwrap_or(self.entries.len());
+            self.entries.insert(at, e);
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     #![expect(clippy::unwrap_used, reason = "tests")]
@@ -339,5 +360,7 @@ mod tests {
         q.apply(QueueAction::Confirm).unwrap();
         assert!(q.current().is_none());
         assert!(q.apply(QueueAction::Call).is_err());
+        q.reopen(12);
+        assert_eq!(q.current().unwrap().household_id, 12);
     }
 }

@@ -69,6 +69,10 @@ fn claim_from(row: &DbRow) -> StoreResult<Claim> {
         on_behalf: on_behalf == 1,
         at: row.try_get("created_at").db()?,
         seq: 0,
+        corrected: match (row.try_get::<Option<DateTime<Utc>>, _>("corrected_at").db()?, row.try_get::<Option<String>, _>("correction_reason").db()?) {
+            (Some(at), Some(reason)) => Some((at, reason)),
+            _ => None,
+        },
     })
 }
 
@@ -178,9 +182,10 @@ impl SelectionStore for StoreImpl {
         let (actor, by_id, by_name) = (actor.to_owned(), by.id, by.display_name.clone());
         let mut ids = unit_ids;
         ids.sort_unstable();
-        // In a rush most claims ask for a unit already sold. A sale is never undone, so one seen
-        // sold here is refused without queueing for the writer; the transaction below still
-        // decides every claim that gets through.
+        // In a rush most claims ask for a unit already sold: one seen sold here is refused without
+        // queueing for the writer. (Only an administrator's correction releases a sold unit; a
+        // claim racing it may be told "taken" a moment too long, never sold a unit twice.) The
+        // transaction below still decides every claim that gets through.
         let mut qb = QueryBuilder::<Db>::new("SELECT building_name, number FROM project_units WHERE owner_household_id IS NOT NULL AND id IN (");
         let mut list = qb.separated(", ");
         for id in &ids {
@@ -284,7 +289,7 @@ impl SelectionStore for StoreImpl {
                 format!("selection:{selection_id}"),
                 &serde_json::json!({ "claim_id": claim_id, "units": ids, "total_area": total, "by_user_id": by_id, "on_behalf": on_behalf, "board_seq": seq }),
             );
-            Ok((Ok(Claim { id: claim_id, selection_id, household_id, units, total_area: total, by_name: by_name.clone(), on_behalf, at: now, seq }), vec![entry]))
+            Ok((Ok(Claim { id: claim_id, selection_id, household_id, units, total_area: total, by_name: by_name.clone(), on_behalf, at: now, seq, corrected: None }), vec![entry]))
         });
         match result {
             Err(StoreError::Conflict { what }) if what == CLAIM_LOST_RACE => Ok(Err(ClaimRefusal::Taken("所选房源".into()))),
@@ -292,8 +297,53 @@ impl SelectionStore for StoreImpl {
         }
     }
 
+    async fn correct_claim(&self, actor: &str, claim_id: i64, reason: &str) -> StoreResult<Option<Claim>> {
+        let (actor, reason) = (actor.to_owned(), reason.trim().to_owned());
+        write_tx!(self, |tx| {
+            let sql = format!("SELECT c.id, c.selection_id, c.household_id, c.units, c.total_area, c.by_name, c.on_behalf, c.created_at, c.corrected_at, c.correction_reason FROM claims c WHERE c.id = $1{ROW_LOCK}");
+            let Some(row) = sqlx::query(&sql).bind(claim_id).fetch_optional(&mut *tx).await.db()? else {
+                return Ok((None, vec![]));
+            };
+            let mut claim = claim_from(&row)?;
+            if claim.corrected.is_some() {
+                return Ok((None, vec![]));
+            }
+            let now = now_micros();
+            let project_id: i64 = sqlx::query_scalar("SELECT project_id FROM selections WHERE id = $1").bind(claim.selection_id).fetch_one(&mut *tx).await.db()?;
+            sqlx::query("UPDATE project_units SET owner_household_id = NULL, claim_id = NULL, sold_at = NULL WHERE project_id = $1 AND claim_id = $2")
+                .bind(project_id)
+                .bind(claim_id)
+                .execute(&mut *tx)
+                .await
+                .db()?;
+            // On selection day the household is called again next.
+            let queue: Option<String> = sqlx::query_scalar("SELECT queue FROM selections WHERE id = $1").bind(claim.selection_id).fetch_one(&mut *tx).await.db()?;
+            if let Some(q) = queue {
+                let mut q: Queue = serde_json::from_str(&q).map_err(json_err)?;
+                q.reopen(claim.household_id);
+                sqlx::query("UPDATE selections SET queue = $1 WHERE id = $2").bind(serde_json::to_string(&q).map_err(json_err)?).bind(claim.selection_id).execute(&mut *tx).await.db()?;
+            }
+            sqlx::query("UPDATE claims SET corrected_at = $1, correction_reason = $2, corrected_by = $3 WHERE id = $4").bind(now).bind(&reason).bind(&actor).bind(claim_id).execute(&mut *tx).await.db()?;
+            let payload = serde_json::json!({
+                "type": "released", "selection_id": claim.selection_id, "reason": reason,
+                "units": claim.units.iter().map(|u| serde_json::json!({"id": u.id, "layout": u.layout})).collect::<Vec<_>>(),
+            });
+            let seq = board_event(tx, project_id, "released", &payload, now).await?;
+            let entry = NewAuditEntry::new(
+                actor.clone(),
+                "claim.correct",
+                format!("household:{}", claim.household_id),
+                format!("claim:{claim_id}"),
+                &serde_json::json!({ "claim_id": claim_id, "units": claim.units.iter().map(|u| u.id).collect::<Vec<_>>(), "reason": reason, "board_seq": seq }),
+            );
+            claim.corrected = Some((now, reason.clone()));
+            claim.seq = seq;
+            Ok((Some(claim), vec![entry]))
+        })
+    }
+
     async fn claim_record(&self, id: i64) -> StoreResult<Option<Claim>> {
-        sqlx::query("SELECT id, selection_id, household_id, units, total_area, by_name, on_behalf, created_at FROM claims WHERE id = $1")
+        sqlx::query("SELECT id, selection_id, household_id, units, total_area, by_name, on_behalf, created_at, corrected_at, correction_reason FROM claims WHERE id = $1")
             .bind(id)
             .fetch_optional(&self.pool)
             .await
@@ -305,7 +355,7 @@ impl SelectionStore for StoreImpl {
 
     async fn household_claims(&self, project_id: i64, household_id: i64) -> StoreResult<Vec<Claim>> {
         let rows = sqlx::query(
-            "SELECT c.id, c.selection_id, c.household_id, c.units, c.total_area, c.by_name, c.on_behalf, c.created_at FROM claims c JOIN selections s ON s.id = c.selection_id \
+            "SELECT c.id, c.selection_id, c.household_id, c.units, c.total_area, c.by_name, c.on_behalf, c.created_at, c.corrected_at, c.correction_reason FROM claims c JOIN selections s ON s.id = c.selection_id \
              WHERE s.project_id = $1 AND c.household_id = $2 ORDER BY c.id",
         )
         .bind(project_id)

@@ -702,6 +702,15 @@ pub trait SelectionStore: Send + Sync + 'static {
         by: &User,
         on_behalf: bool,
     ) -> StoreResult<Result<Claim, ClaimRefusal>>;
+    /// Corrects a confirmed claim (administrators, with a reason): its apartments become
+    /// available again, the board is told, the claim keeps the correction. `None`: no such claim,
+    /// or corrected already.
+    async fn correct_claim(
+        &self,
+        actor: &str,
+        claim_id: i64,
+        reason: &str,
+    ) -> StoreResult<Option<Claim>>;
     /// One claim.
     async fn claim_record(&self, id: i64) -> StoreResult<Option<Claim>>;
     /// A household's claims in a project, oldest first.

@@ -105,6 +105,8 @@ pub struct Claim {
     pub at: DateTime<Utc>,
     /// The board event it made.
     pub seq: i64,
+    /// The correction that released it: when and why.
+    pub corrected: Option<(DateTime<Utc>, String)>,
 }
 
 /// One change the board shows, in commit order per project.

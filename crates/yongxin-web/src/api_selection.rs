@@ -196,10 +196,11 @@ pub async fn create_claim(
 }
 
 /// What this node knows is sold, per project: read from the database at most every
-/// [`SOLD_FRESH_FOR`] and added to by this node's own sales. A sale is never undone, so a unit
-/// found here is refused at once; one not found here (sold on another node a moment ago) is
-/// refused by the database. In a rush nearly every request asks for a unit already sold, and this
-/// answers them without a database round trip.
+/// [`SOLD_FRESH_FOR`], added to by this node's own sales and forgotten when this node corrects a
+/// claim. A unit found here is refused at once; one not found here (sold on another node a
+/// moment ago) is refused by the database. Only a correction releases a sold unit, so the worst a
+/// stale list does is refuse a just-released unit for a quarter second. In a rush nearly every
+/// request asks for a unit already sold, and this answers them without a database round trip.
 #[derive(Default)]
 pub struct SoldUnits {
     selections: std::sync::RwLock<HashMap<i64, i64>>,
@@ -269,6 +270,14 @@ impl SoldUnits {
         let sold = self.sold.read().unwrap_or_else(|e| e.into_inner());
         sold.get(&project_id)
             .and_then(|(_, s)| units.iter().find_map(|u| s.get(u).cloned()))
+    }
+
+    /// Forgets a project's list (after a correction released units).
+    pub fn forget(&self, project_id: i64) {
+        self.sold
+            .write()
+            .unwrap_or_else(|e| e.into_inner())
+            .remove(&project_id);
     }
 
     fn record(&self, project_id: i64, claim: &Claim) {

@@ -376,6 +376,10 @@ pub fn router(state: AppState) -> Router {
             get(pages::selection::slip),
         )
         .route(
+            "/selections/{id}/claims/{claim}/correct",
+            post(pages::selection::correct),
+        )
+        .route(
             "/admin/projects",
             get(pages::projects::show).post(pages::projects::create),
         )

@@ -34,13 +34,24 @@
       var cell = document.getElementById("u" + u.id);
       if (!cell || cell.className === "sold" || cell.className === "just") return;
       cell.className = "just";
-      setTimeout(function () { cell.className = "sold"; }, 60000);
+      setTimeout(function () { if (cell.className === "just") cell.className = "sold"; }, 60000);
       if (sold) sold.textContent = String(parseInt(sold.textContent, 10) + 1);
       var avail = document.getElementById("avail-" + u.layout);
       if (avail) avail.textContent = String(Math.max(0, parseInt(avail.textContent, 10) - 1));
     });
     var current = document.getElementById("current");
     if (current && data.next) { current.textContent = data.next; startCountdown(); }
+  });
+  source.addEventListener("released", function (e) {
+    var data = JSON.parse(e.data);
+    (data.units || []).forEach(function (u) {
+      var cell = document.getElementById("u" + u.id);
+      if (!cell || cell.className === "free") return;
+      cell.className = "free";
+      if (sold) sold.textContent = String(Math.max(0, parseInt(sold.textContent, 10) - 1));
+      var avail = document.getElementById("avail-" + u.layout);
+      if (avail) avail.textContent = String(parseInt(avail.textContent, 10) + 1);
+    });
   });
   source.addEventListener("queue", function (e) {
     var data = JSON.parse(e.data);

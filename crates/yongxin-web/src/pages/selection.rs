@@ -397,6 +397,8 @@ struct SlipPage {
     claim: Claim,
     at: String,
     entitlement: Option<Entitlement>,
+    admin: bool,
+    corrected: Option<(String, String)>,
 }
 
 /// `GET /selections/{id}/claims/{claim}/slip`: the printable confirmation slip (选房确认书) with
@@ -431,10 +433,45 @@ pub async fn slip(
         head: masked_name(&h.head_name),
         at: display_local(claim.at),
         h,
+        admin: user.role == yongxin_domain::Role::Admin,
+        corrected: claim
+            .corrected
+            .as_ref()
+            .map(|(at, why)| (display_local(*at), why.clone())),
         claim,
         entitlement,
         p,
     })
+}
+
+/// `POST /selections/{id}/claims/{claim}/correct`: an administrator releases a confirmed claim's
+/// units, with a reason kept on the claim and in the record; the board shows them available.
+pub async fn correct(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    Path((id, claim_id)): Path<(String, String)>,
+    Form(pairs): Form<Vec<(String, String)>>,
+) -> Result<Response, AppError> {
+    let user = ctx.require(&[yongxin_domain::Role::Admin])?.clone();
+    ctx.check_csrf(&field(&pairs, "csrf"))?;
+    let reason = field(&pairs, "reason");
+    if reason.trim().is_empty() || reason.chars().count() > 500 {
+        return Err(AppError::bad_request("更正须写明原因（500 字以内）"));
+    }
+    let s = state
+        .store
+        .selection(id_of(&id)?)
+        .await?
+        .ok_or_else(AppError::not_found)?;
+    let claim = state
+        .store
+        .correct_claim(&user.username, id_of(&claim_id)?, &reason)
+        .await?
+        .filter(|c| c.selection_id == s.id)
+        .ok_or_else(AppError::not_found)?;
+    state.sold.forget(s.project_id);
+    state.board.nudge(s.project_id);
+    Ok(Redirect::to(&format!("/selections/{}/claims/{}/slip", s.id, claim.id)).into_response())
 }
 
 /// The entitlement with every unit the household owns, or none without an assessment.

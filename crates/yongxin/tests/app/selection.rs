@@ -17,7 +17,8 @@ use crate::support::{json as get_json, post_json, TestApp};
 on_each_backend!(
     a_rush_of_claims_sells_no_unit_twice,
     the_board_stream_delivers_every_change_once_across_a_reconnect,
-    households_claim_only_their_own_in_their_turn
+    households_claim_only_their_own_in_their_turn,
+    the_selection_day_is_run_from_the_operator_screen
 );
 
 /// A project over every village of the small demo, drawn and open for online selection for an
@@ -574,4 +575,274 @@ async fn households_claim_only_their_own_in_their_turn(app: TestApp) {
         .as_str()
         .unwrap()
         .contains("尚未轮到"));
+}
+
+async fn the_selection_day_is_run_from_the_operator_screen(app: TestApp) {
+    use crate::support::post_form;
+    let (pid, online, _) = open_selection(&app).await;
+    let staff = app.sign_in_as(Role::DepartmentStaff).await;
+    let leader = app.sign_in_as(Role::Leader).await;
+    let admin = app.sign_in_as(Role::Admin).await;
+    // The leader sets up the selection day from the project page: it opens the operator's screen.
+    let now = chrono::Utc::now().with_timezone(&yongxin_domain::time::shanghai());
+    let fmt = |t: chrono::DateTime<chrono::FixedOffset>| t.format("%Y-%m-%dT%H:%M").to_string();
+    let res = post_form(
+        &app,
+        &leader,
+        &format!("/projects/{pid}/selections"),
+        &[
+            ("mode", "onsite"),
+            ("starts_at", &fmt(now - chrono::Duration::minutes(5))),
+            ("ends_at", &fmt(now + chrono::Duration::hours(8))),
+            ("minutes", "5"),
+        ],
+    )
+    .await;
+    assert_eq!(res.status(), 303);
+    let operator = res.headers()["location"].to_str().unwrap().to_owned();
+    let day: i64 = operator
+        .trim_start_matches("/selections/")
+        .trim_end_matches("/operator")
+        .parse()
+        .unwrap();
+    let queue = app
+        .store
+        .selection(day)
+        .await
+        .unwrap()
+        .unwrap()
+        .queue
+        .unwrap();
+    let first = queue.current().unwrap().household_id;
+    let second = queue.entries[1].household_id;
+    let screen = crate::support::page(&staff, app.url(&operator)).await;
+    assert!(
+        screen.contains(&app.store.household(first).await.unwrap().summary.key),
+        "the household called is shown"
+    );
+    assert_eq!(
+        crate::support::status(&app.sign_in_as(Role::GridWorker).await, app.url(&operator)).await,
+        403
+    );
+    // Absent: called three times, then to the end of the queue.
+    let res = post_form(
+        &app,
+        &staff,
+        &format!("/selections/{day}/queue"),
+        &[("action", "skip")],
+    )
+    .await;
+    assert_eq!(res.status(), 403, "no skip before three calls");
+    for _ in 0..3 {
+        assert_eq!(
+            post_form(
+                &app,
+                &staff,
+                &format!("/selections/{day}/queue"),
+                &[("action", "call")]
+            )
+            .await
+            .status(),
+            303
+        );
+    }
+    assert_eq!(
+        post_form(
+            &app,
+            &staff,
+            &format!("/selections/{day}/queue"),
+            &[("action", "skip")]
+        )
+        .await
+        .status(),
+        303
+    );
+    let queue = app
+        .store
+        .selection(day)
+        .await
+        .unwrap()
+        .unwrap()
+        .queue
+        .unwrap();
+    assert_eq!(
+        (
+            queue.current().unwrap().household_id,
+            queue.entries.last().unwrap().household_id
+        ),
+        (second, first)
+    );
+    // The next household chooses; only units that fit are offered; the slip follows.
+    let a_units: Vec<i64> = app
+        .store
+        .unit_states(pid)
+        .await
+        .unwrap()
+        .iter()
+        .filter(|u| u.layout == "A" && u.owner_household_id.is_none())
+        .map(|u| u.id)
+        .collect();
+    let res = post_form(
+        &app,
+        &staff,
+        &format!("/selections/{day}/confirm"),
+        &[
+            ("household_id", &first.to_string()),
+            ("unit", &a_units[0].to_string()),
+        ],
+    )
+    .await;
+    assert_eq!(res.status(), 403, "not the household being called");
+    let res = post_form(
+        &app,
+        &staff,
+        &format!("/selections/{day}/confirm"),
+        &[
+            ("household_id", &second.to_string()),
+            ("unit", &a_units[0].to_string()),
+        ],
+    )
+    .await;
+    assert_eq!(res.status(), 303);
+    let slip_url = res.headers()["location"].to_str().unwrap().to_owned();
+    let slip = crate::support::page(&staff, app.url(&slip_url)).await;
+    assert!(
+        slip.contains("选房确认书") && slip.contains("安置面积以内") && slip.contains("签字"),
+        "{slip}"
+    );
+    // The online selection of the same project sees the unit sold.
+    let units: Vec<Value> = get_json(
+        &staff,
+        app.url(&format!("/api/v1/selections/{online}/units")),
+    )
+    .await
+    .as_array()
+    .unwrap()
+    .clone();
+    assert_eq!(
+        units.iter().find(|u| u["id"] == a_units[0]).unwrap()["state"],
+        "sold"
+    );
+
+    // Final unless an administrator corrects it, with a reason; the board is told.
+    let claim_id = slip_url.rsplit('/').nth(1).unwrap().to_owned();
+    let correct = format!("/selections/{day}/claims/{claim_id}/correct");
+    assert_eq!(
+        post_form(&app, &leader, &correct, &[("reason", "录入错误")])
+            .await
+            .status(),
+        403
+    );
+    assert_eq!(
+        post_form(&app, &admin, &correct, &[("reason", " ")])
+            .await
+            .status(),
+        400
+    );
+    assert_eq!(
+        post_form(
+            &app,
+            &admin,
+            &correct,
+            &[("reason", "户主现场更正：录入错误")]
+        )
+        .await
+        .status(),
+        303
+    );
+    let units: Vec<Value> = get_json(
+        &staff,
+        app.url(&format!("/api/v1/selections/{online}/units")),
+    )
+    .await
+    .as_array()
+    .unwrap()
+    .clone();
+    assert_eq!(
+        units.iter().find(|u| u["id"] == a_units[0]).unwrap()["state"],
+        "available"
+    );
+    let events = app.store.board_events(pid, 0, 100).await.unwrap();
+    assert_eq!(events.last().unwrap().kind, "released");
+    assert!(crate::support::page(&staff, app.url(&slip_url))
+        .await
+        .contains("户主现场更正"));
+    assert_eq!(
+        post_form(&app, &admin, &correct, &[("reason", "再次")])
+            .await
+            .status(),
+        404,
+        "corrected once"
+    );
+
+    // Agreements: signing fixes the early-signing reward in the household's result.
+    let b = a_units[1];
+    let res = post_form(
+        &app,
+        &staff,
+        &format!("/selections/{day}/confirm"),
+        &[
+            ("household_id", &second.to_string()),
+            ("unit", &b.to_string()),
+        ],
+    )
+    .await;
+    assert_eq!(res.status(), 303);
+    let key = app.store.household(second).await.unwrap().summary.key;
+    let res = post_form(
+        &app,
+        &staff,
+        &format!("/projects/{pid}/agreements"),
+        &[("key", &key), ("step", "signed"), ("on", "2026-06-15")],
+    )
+    .await;
+    assert_eq!(res.status(), 303);
+    let e = get_json(
+        &staff,
+        app.url(&format!(
+            "/api/v1/projects/{pid}/households/{second}/entitlement"
+        )),
+    )
+    .await;
+    let reward = e["lines"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|l| l["code"] == "reward")
+        .cloned()
+        .unwrap();
+    assert_eq!(reward["amount"], "30000.00", "signed in the first window");
+    assert_eq!(e["chosen"][0]["area"], "45.00");
+    assert_eq!(
+        post_form(
+            &app,
+            &staff,
+            &format!("/projects/{pid}/agreements"),
+            &[("key", "NO-SUCH"), ("step", "signed"), ("on", "2026-06-15")]
+        )
+        .await
+        .status(),
+        400
+    );
+    let progress =
+        crate::support::page(&staff, app.url(&format!("/projects/{pid}/agreements"))).await;
+    assert!(progress.contains("签约与交房"), "{progress}");
+    let xlsx = staff
+        .get(app.url(&format!("/projects/{pid}/agreements.xlsx")))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(xlsx.status(), 200);
+    let bytes = xlsx.bytes().await.unwrap();
+    assert_eq!(&bytes[..2], b"PK");
+    let mut sheet = calamine::open_workbook_from_rs::<calamine::Xlsx<_>, _>(std::io::Cursor::new(
+        bytes.to_vec(),
+    ))
+    .unwrap();
+    let range = calamine::Reader::worksheet_range_at(&mut sheet, 0)
+        .unwrap()
+        .unwrap();
+    let row = range.rows().find(|r| r[0].to_string() == key).unwrap();
+    assert_eq!(row[4].to_string(), "2026-06-15");
+    app.store.verify_audit().await.unwrap().unwrap();
 }

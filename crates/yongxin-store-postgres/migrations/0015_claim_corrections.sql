@@ -1,0 +1,7 @@
+-- A confirmed claim is final unless an administrator corrects it with a reason: the correction
+-- releases its apartments and is kept on the claim. Same version in
+-- ../../yongxin-store-sqlite/migrations.
+
+ALTER TABLE claims ADD COLUMN corrected_at TIMESTAMPTZ;
+ALTER TABLE claims ADD COLUMN correction_reason TEXT;
+ALTER TABLE claims ADD COLUMN corrected_by TEXT;
