@@ -15,13 +15,14 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use yongxin_domain::demo::{generate, DemoSize};
-use yongxin_domain::Role;
-use yongxin_store::{NewProject, NewUser, Store};
+use yongxin_domain::demo::DemoSize;
+use yongxin_store::Store;
 use yongxin_store_sqlite::SqliteStore;
 
 #[path = "support/http.rs"]
 mod http;
+#[path = "support/project.rs"]
+mod project;
 
 const SALES: usize = 20;
 
@@ -43,87 +44,37 @@ async fn main() {
         .and_then(|v| v.parse().ok())
         .unwrap_or(10_000);
     let dir = tempfile::tempdir().unwrap();
-    let url = format!("sqlite://{}", dir.path().join("board.db").display());
-    let (pid, sid, households, token) = {
-        let sqlite = SqliteStore::open(&url, true).await.unwrap();
-        sqlite.migrate().await.unwrap();
-        let store: Arc<dyn Store> = Arc::new(sqlite);
-        let demo = generate(
-            9,
-            DemoSize {
-                grids_per_village: 2,
-                households_per_grid: 60,
-            },
-        );
-        yongxin_store::demo::load(&*store, &demo, "x")
-            .await
-            .unwrap();
-        let villages: Vec<i64> = store
-            .villages()
-            .await
-            .unwrap()
-            .iter()
-            .take(4)
-            .map(|v| v.id)
-            .collect();
-        let pid = store
-            .create_project(
-                "bench",
-                NewProject {
-                    code: "board".into(),
-                    name: "四村整合项目".into(),
-                    village_ids: villages,
-                },
-            )
-            .await
-            .unwrap()
-            .id;
-        yongxin_store::demo::load_resettlement(&*store, chrono::Utc::now())
-            .await
-            .unwrap();
-        yongxin_store::demo::load_selection(&*store, chrono::Utc::now())
-            .await
-            .unwrap();
-        let sid = store
-            .selections(Some(pid))
-            .await
-            .unwrap()
-            .into_iter()
-            .find(|s| s.mode == yongxin_domain::selection::SelectionMode::Online)
-            .unwrap()
-            .id;
-        let staff = store
-            .create_user(
-                "bench",
-                NewUser {
-                    username: "desk".into(),
-                    display_name: "desk".into(),
-                    role: Role::DepartmentStaff,
-                    password_hash: "x".into(),
-                    village_id: None,
-                    household_id: None,
-                },
-            )
-            .await
-            .unwrap();
-        let token = yongxin_web::auth::random_token();
-        store
-            .create_api_token("bench", staff.id, &yongxin_web::auth::token_hash(&token))
-            .await
-            .unwrap();
-        let mut ready = Vec::new();
-        let units = store.unit_states(pid).await.unwrap();
-        for h in store.all_project_households(pid).await.unwrap() {
-            if h.lottery_order.is_some()
-                && !units
-                    .iter()
-                    .any(|u| u.owner_household_id == Some(h.household.id))
-            {
-                ready.push(h.household.id);
-            }
+    let bench = project::open_selection(
+        dir.path(),
+        9,
+        DemoSize {
+            grids_per_village: 2,
+            households_per_grid: 60,
+        },
+    )
+    .await;
+    let (url, pid, sid, token) = (
+        bench.url.clone(),
+        bench.project,
+        bench.selection,
+        bench.token.clone(),
+    );
+    let units = bench.store.unit_states(pid).await.unwrap();
+    let mut households = Vec::new();
+    for h in bench.store.all_project_households(pid).await.unwrap() {
+        if h.lottery_order.is_some()
+            && !units
+                .iter()
+                .any(|u| u.owner_household_id == Some(h.household.id))
+        {
+            households.push(h.household.id);
         }
-        (pid, sid, ready, token)
-    };
+    }
+    println!(
+        "project: {} households ({} on the list), {} apartments",
+        bench.counts.0, bench.counts.1, bench.counts.2
+    );
+    drop(bench);
     let mut server = Command::new(env!("CARGO_BIN_EXE_yongxin"))
         .args(["--database-url", &url, "serve", "--listen", "127.0.0.1:0"])
         .stdout(Stdio::piped())

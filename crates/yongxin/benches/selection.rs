@@ -14,12 +14,11 @@ use std::time::{Duration, Instant};
 
 #[path = "support/http.rs"]
 mod http;
+#[path = "support/project.rs"]
+mod project;
 use http::Connection;
 
-use yongxin_domain::demo::{generate, DemoSize};
-use yongxin_domain::Role;
-use yongxin_store::{NewProject, NewUser, Store};
-use yongxin_store_sqlite::SqliteStore;
+use yongxin_domain::demo::DemoSize;
 use yongxin_web::{AppState, WebSettings};
 
 #[tokio::main]
@@ -29,85 +28,29 @@ async fn main() {
         .and_then(|v| v.parse().ok())
         .unwrap_or(64);
     let dir = tempfile::tempdir().unwrap();
-    let sqlite = SqliteStore::open(
-        &format!("sqlite://{}", dir.path().join("bench.db").display()),
-        true,
-    )
-    .await
-    .unwrap();
-    sqlite.migrate().await.unwrap();
-    let store: Arc<dyn Store> = Arc::new(sqlite);
     let started = Instant::now();
-    let demo = generate(
+    let bench = project::open_selection(
+        dir.path(),
         5,
         DemoSize {
             grids_per_village: 20,
             households_per_grid: 125,
         },
+    )
+    .await;
+    let (store, pid, sid, token) = (
+        bench.store.clone(),
+        bench.project,
+        bench.selection,
+        bench.token.clone(),
     );
-    yongxin_store::demo::load(&*store, &demo, "x")
-        .await
-        .unwrap();
-    let villages: Vec<i64> = store
-        .villages()
-        .await
-        .unwrap()
-        .iter()
-        .take(4)
-        .map(|v| v.id)
-        .collect();
-    let pid = store
-        .create_project(
-            "bench",
-            NewProject {
-                code: "rush".into(),
-                name: "四村整合项目".into(),
-                village_ids: villages,
-            },
-        )
-        .await
-        .unwrap()
-        .id;
-    let r = yongxin_store::demo::load_resettlement(&*store, chrono::Utc::now())
-        .await
-        .unwrap();
-    yongxin_store::demo::load_selection(&*store, chrono::Utc::now())
-        .await
-        .unwrap();
-    let sid = store
-        .selections(Some(pid))
-        .await
-        .unwrap()
-        .into_iter()
-        .find(|s| s.mode == yongxin_domain::selection::SelectionMode::Online)
-        .unwrap()
-        .id;
     println!(
         "setup: {} households ({} on the list), {} apartments, in {:.0} s",
-        r.households,
-        r.registered,
-        r.units,
+        bench.counts.0,
+        bench.counts.1,
+        bench.counts.2,
         started.elapsed().as_secs_f64()
     );
-    let staff = store
-        .create_user(
-            "bench",
-            NewUser {
-                username: "desk".into(),
-                display_name: "desk".into(),
-                role: Role::DepartmentStaff,
-                password_hash: "x".into(),
-                village_id: None,
-                household_id: None,
-            },
-        )
-        .await
-        .unwrap();
-    let token = yongxin_web::auth::random_token();
-    store
-        .create_api_token("bench", staff.id, &yongxin_web::auth::token_hash(&token))
-        .await
-        .unwrap();
 
     // Each household wants one unit of its first registered layout.
     let units = store.unit_states(pid).await.unwrap();

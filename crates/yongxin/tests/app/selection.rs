@@ -21,100 +21,20 @@ on_each_backend!(
     the_selection_day_is_run_from_the_operator_screen
 );
 
-/// A project over every village of the small demo, drawn and open for online selection for an
-/// hour: the project, the selection and the households on its list.
+/// A project over every village of the small demo, every household registered (layout A), drawn
+/// and open for online selection for an hour: the project, the selection and the households.
 async fn open_selection(app: &TestApp) -> (i64, i64, Vec<i64>) {
-    use yongxin_domain::notice::{NoticeDraft, NoticeKind, ScopeKind};
-    use yongxin_domain::resettlement::policy::EXAMPLE_TOML;
-    use yongxin_domain::resettlement::Phase;
-    let s = &app.store;
-    let villages: Vec<i64> = s.villages().await.unwrap().iter().map(|v| v.id).collect();
-    let pid = s
-        .create_project(
-            "leader",
-            yongxin_store::NewProject {
-                code: "rush".into(),
-                name: "全街道整合".into(),
-                village_ids: villages,
-            },
-        )
-        .await
-        .unwrap()
-        .id;
-    let now = chrono::Utc::now();
-    let draft = |kind| NoticeDraft {
-        kind,
-        scope: ScopeKind::Project,
-        village_ids: vec![],
-        project_id: Some(pid),
-        title: "t".into(),
-        body: "t".into(),
-        publish_at: now - chrono::Duration::days(8),
-        end_at: None,
-        objections_until: Some(now - chrono::Duration::days(1)),
-    };
-    let leader = s.user_credentials("leader").await.unwrap().unwrap().0;
-    s.publish_policy("leader", pid, EXAMPLE_TOML, draft(NoticeKind::Policy))
-        .await
-        .unwrap()
-        .unwrap();
-    s.move_phase("leader", pid, Phase::Registration, "")
-        .await
-        .unwrap()
-        .unwrap();
-    let households: Vec<i64> = s
-        .all_project_households(pid)
+    let villages: Vec<i64> = app
+        .store
+        .villages()
         .await
         .unwrap()
         .iter()
-        .map(|h| h.household.id)
+        .map(|v| v.id)
         .collect();
-    for h in &households {
-        s.register("leader", pid, *h, vec!["A".into()], &leader, true)
-            .await
-            .unwrap()
-            .unwrap();
-    }
-    s.move_phase("leader", pid, Phase::Assessment, "")
-        .await
-        .unwrap()
-        .unwrap();
-    s.publish_results("leader", pid, draft(NoticeKind::Publication))
-        .await
-        .unwrap()
-        .unwrap();
-    s.move_phase("leader", pid, Phase::Lottery, "")
-        .await
-        .unwrap()
-        .unwrap();
-    s.freeze_lottery("leader", pid, "现场", draft(NoticeKind::Progress))
-        .await
-        .unwrap()
-        .unwrap();
-    s.draw_lottery("leader", pid, "246810", None)
-        .await
-        .unwrap()
-        .unwrap();
-    s.move_phase("leader", pid, Phase::Selection, "")
-        .await
-        .unwrap()
-        .unwrap();
-    let sel = s
-        .create_selection(
-            "leader",
-            yongxin_store::NewSelection {
-                project_id: pid,
-                mode: yongxin_domain::selection::SelectionMode::Online,
-                starts_at: now - chrono::Duration::minutes(1),
-                ends_at: now + chrono::Duration::hours(1),
-                waves: vec![],
-                time_limit_seconds: 300,
-            },
-        )
-        .await
-        .unwrap()
-        .unwrap();
-    (pid, sel.id, households)
+    let (pid, households, _) = app.project_to_results("rush", villages, None, "A").await;
+    app.draw(pid).await;
+    (pid, app.open_online_selection(pid).await, households)
 }
 
 async fn a_rush_of_claims_sells_no_unit_twice(app: TestApp) {

@@ -293,45 +293,34 @@ impl TestApp {
         (notice, consultation, meeting)
     }
 
-    /// A resettlement project over the villages of `household_ids()` taken through the store to
-    /// its results 公示 (objection window already closed): every household but the resident's
-    /// registered, all assessed. With `drawn`, also on to the lottery, frozen and drawn with seed
-    /// 123456. Answers the project, its households in key order and the results notice.
-    pub async fn sample_project(&self, drawn: bool) -> (i64, Vec<i64>, i64) {
-        use yongxin_domain::notice::{NoticeDraft, NoticeKind, ScopeKind};
+    /// A resettlement project over these villages taken through the store to its results 公示
+    /// (objection window already closed): every household registered with `layout` but
+    /// `unregistered`, which is assessed from nothing. Answers the project, its households in key
+    /// order and the results notice.
+    pub async fn project_to_results(
+        &self,
+        code: &str,
+        villages: Vec<i64>,
+        unregistered: Option<i64>,
+        layout: &str,
+    ) -> (i64, Vec<i64>, i64) {
+        use yongxin_domain::notice::NoticeKind;
         use yongxin_domain::resettlement::policy::EXAMPLE_TOML;
         use yongxin_domain::resettlement::Phase;
         let s = &self.store;
-        let (own, other) = self.household_ids().await;
-        let villages = vec![
-            s.household(own).await.unwrap().summary.village_id,
-            s.household(other).await.unwrap().summary.village_id,
-        ];
         let pid = s
             .create_project(
                 "leader",
                 yongxin_store::NewProject {
-                    code: "sample".into(),
-                    name: "示例整合项目".into(),
+                    code: code.into(),
+                    name: format!("{code}整合项目"),
                     village_ids: villages,
                 },
             )
             .await
             .unwrap()
             .id;
-        let now = chrono::Utc::now();
-        let draft = |kind, days: i64| NoticeDraft {
-            kind,
-            scope: ScopeKind::Project,
-            village_ids: vec![],
-            project_id: Some(pid),
-            title: "公示".into(),
-            body: "正文".into(),
-            publish_at: now - chrono::Duration::days(days),
-            end_at: None,
-            objections_until: (kind == NoticeKind::Publication)
-                .then(|| now - chrono::Duration::days(1)),
-        };
+        let draft = |kind, days: i64| self.project_notice(pid, kind, days);
         s.publish_policy("leader", pid, EXAMPLE_TOML, draft(NoticeKind::Policy, 30))
             .await
             .unwrap()
@@ -342,15 +331,14 @@ impl TestApp {
             .unwrap();
         let leader = s.user_credentials("leader").await.unwrap().unwrap().0;
         let households: Vec<i64> = s
-            .project_households(pid, 1, 500, false)
+            .all_project_households(pid)
             .await
             .unwrap()
-            .0
             .iter()
             .map(|h| h.household.id)
             .collect();
-        for h in households.iter().filter(|h| **h != own) {
-            s.register("leader", pid, *h, vec!["C".into()], &leader, true)
+        for h in households.iter().filter(|h| Some(**h) != unregistered) {
+            s.register("leader", pid, *h, vec![layout.into()], &leader, true)
                 .await
                 .unwrap()
                 .unwrap();
@@ -359,10 +347,12 @@ impl TestApp {
             .await
             .unwrap()
             .unwrap();
-        s.save_assessment("leader", pid, own, Default::default(), None)
-            .await
-            .unwrap()
-            .unwrap();
+        if let Some(h) = unregistered {
+            s.save_assessment("leader", pid, h, Default::default(), None)
+                .await
+                .unwrap()
+                .unwrap();
+        }
         let notice = s
             .publish_results("leader", pid, draft(NoticeKind::Publication, 8))
             .await
@@ -370,27 +360,57 @@ impl TestApp {
             .unwrap()
             .results_notice_id
             .unwrap();
-        if drawn {
-            s.move_phase("leader", pid, Phase::Lottery, "")
-                .await
-                .unwrap()
-                .unwrap();
-            s.freeze_lottery("leader", pid, "现场摇号", draft(NoticeKind::Progress, 1))
-                .await
-                .unwrap()
-                .unwrap();
-            s.draw_lottery("leader", pid, "123456", None)
-                .await
-                .unwrap()
-                .unwrap();
-        }
         (pid, households, notice)
     }
 
-    /// [`Self::sample_project`] drawn and moved on to 选房, with an online selection open for an
-    /// hour to everyone on the list: the project and the selection.
-    pub async fn sample_selection(&self) -> (i64, i64) {
-        let (pid, _, _) = self.sample_project(true).await;
+    /// A notice to the project published `days` ago (a 公示's window closed yesterday).
+    fn project_notice(
+        &self,
+        pid: i64,
+        kind: yongxin_domain::notice::NoticeKind,
+        days: i64,
+    ) -> yongxin_domain::notice::NoticeDraft {
+        let now = chrono::Utc::now();
+        yongxin_domain::notice::NoticeDraft {
+            kind,
+            scope: yongxin_domain::notice::ScopeKind::Project,
+            village_ids: vec![],
+            project_id: Some(pid),
+            title: "公示".into(),
+            body: "正文".into(),
+            publish_at: now - chrono::Duration::days(days),
+            end_at: None,
+            objections_until: (kind == yongxin_domain::notice::NoticeKind::Publication)
+                .then(|| now - chrono::Duration::days(1)),
+        }
+    }
+
+    /// Moves a project with its results published on to the lottery, freezes and draws (seed 123456).
+    pub async fn draw(&self, pid: i64) {
+        use yongxin_domain::resettlement::Phase;
+        let s = &self.store;
+        s.move_phase("leader", pid, Phase::Lottery, "")
+            .await
+            .unwrap()
+            .unwrap();
+        s.freeze_lottery(
+            "leader",
+            pid,
+            "现场摇号",
+            self.project_notice(pid, yongxin_domain::notice::NoticeKind::Progress, 1),
+        )
+        .await
+        .unwrap()
+        .unwrap();
+        s.draw_lottery("leader", pid, "123456", None)
+            .await
+            .unwrap()
+            .unwrap();
+    }
+
+    /// Moves a drawn project on to 选房 and opens an online selection for an hour to everyone on
+    /// the list: its id.
+    pub async fn open_online_selection(&self, pid: i64) -> i64 {
         self.store
             .move_phase(
                 "leader",
@@ -402,8 +422,7 @@ impl TestApp {
             .unwrap()
             .unwrap();
         let now = chrono::Utc::now();
-        let s = self
-            .store
+        self.store
             .create_selection(
                 "leader",
                 yongxin_store::NewSelection {
@@ -417,8 +436,37 @@ impl TestApp {
             )
             .await
             .unwrap()
-            .unwrap();
-        (pid, s.id)
+            .unwrap()
+            .id
+    }
+
+    /// A project over the villages of `household_ids()` at its results 公示, every household but
+    /// the resident's registered (layout C); with `drawn`, also frozen and drawn. Answers the
+    /// project, its households in key order and the results notice.
+    pub async fn sample_project(&self, drawn: bool) -> (i64, Vec<i64>, i64) {
+        let (own, other) = self.household_ids().await;
+        let villages = vec![
+            self.store.household(own).await.unwrap().summary.village_id,
+            self.store
+                .household(other)
+                .await
+                .unwrap()
+                .summary
+                .village_id,
+        ];
+        let sample = self
+            .project_to_results("sample", villages, Some(own), "C")
+            .await;
+        if drawn {
+            self.draw(sample.0).await;
+        }
+        sample
+    }
+
+    /// [`Self::sample_project`] drawn and open for online selection: the project and the selection.
+    pub async fn sample_selection(&self) -> (i64, i64) {
+        let (pid, _, _) = self.sample_project(true).await;
+        (pid, self.open_online_selection(pid).await)
     }
 
     /// Ids of a household in the first grid (the resident's own) and one in another village.
