@@ -180,6 +180,17 @@ pub struct QueueEntry {
     pub skipped: u32,
     /// Chosen and confirmed.
     pub done: bool,
+    /// When it was last called: its time limit runs from then.
+    #[serde(default)]
+    pub called_at: Option<DateTime<Utc>>,
+}
+
+impl QueueEntry {
+    /// Seconds left of the time limit at `now`, once called.
+    pub fn seconds_left(&self, limit_seconds: i64, now: DateTime<Utc>) -> Option<i64> {
+        self.called_at
+            .map(|t| (limit_seconds - (now - t).num_seconds()).max(0))
+    }
 }
 
 /// What the operator did to the household being called.
@@ -214,6 +225,7 @@ impl Queue {
                     calls: 0,
                     skipped: 0,
                     done: false,
+                    called_at: None,
                 })
                 .collect(),
         }
@@ -226,18 +238,22 @@ impl Queue {
 
     /// Applies the operator's action to the current household; a skip before the third call is
     /// refused, and on the third it moves the household to the end.
-    pub fn apply(&mut self, action: QueueAction) -> Result<(), &'static str> {
+    pub fn apply(&mut self, action: QueueAction, now: DateTime<Utc>) -> Result<(), &'static str> {
         let Some(i) = self.entries.iter().position(|e| !e.done) else {
             return Err("所有户都已选房");
         };
         match action {
-            QueueAction::Call => self.entries[i].calls += 1,
+            QueueAction::Call => {
+                self.entries[i].calls += 1;
+                self.entries[i].called_at = Some(now);
+            }
             QueueAction::Skip => {
                 if self.entries[i].calls < CALLS_BEFORE_SKIP {
                     return Err("叫号满三次后才能过号");
                 }
                 let mut e = self.entries.remove(i);
                 e.calls = 0;
+                e.called_at = None;
                 e.skipped += 1;
                 self.entries.push(e);
             }
@@ -258,6 +274,7 @@ impl Queue {
             let mut e = self.entries.remove(i);
             e.done = false;
             e.calls = 0;
+            e.called_at = None;
             let at = self
                 .entries
                 .iter()
@@ -339,27 +356,48 @@ mod tests {
         assert!(check_unit_ids(&[1, 2]).is_ok());
     }
 
+    fn t0() -> DateTime<Utc> {
+        "2026-12-01T01:00:00Z".parse().unwrap()
+    }
+
+    #[test]
+    fn the_time_limit_runs_from_the_call() {
+        let mut q = Queue::new(vec![(10, 1)]);
+        assert_eq!(
+            q.current().unwrap().seconds_left(300, t0()),
+            None,
+            "not called yet"
+        );
+        q.apply(QueueAction::Call, t0()).unwrap();
+        let e = q.current().unwrap();
+        assert_eq!(
+            e.seconds_left(300, t0() + Duration::seconds(100)),
+            Some(200)
+        );
+        assert_eq!(e.seconds_left(300, t0() + Duration::seconds(900)), Some(0));
+    }
+
     #[test]
     fn absent_households_go_to_the_end_after_three_calls() {
         let mut q = Queue::new(vec![(10, 2), (11, 1), (12, 3)]);
         assert_eq!(q.current().unwrap().household_id, 11);
         assert!(
-            q.apply(QueueAction::Skip).is_err(),
+            q.apply(QueueAction::Skip, t0()).is_err(),
             "not before three calls"
         );
         for _ in 0..3 {
-            q.apply(QueueAction::Call).unwrap();
+            q.apply(QueueAction::Call, t0()).unwrap();
         }
-        q.apply(QueueAction::Skip).unwrap();
+        q.apply(QueueAction::Skip, t0()).unwrap();
         assert_eq!(q.current().unwrap().household_id, 10);
-        q.apply(QueueAction::Confirm).unwrap();
+        q.apply(QueueAction::Confirm, t0()).unwrap();
         assert_eq!(q.current().unwrap().household_id, 12);
-        q.apply(QueueAction::Confirm).unwrap();
+        q.apply(QueueAction::Confirm, t0()).unwrap();
         let back = q.current().unwrap();
         assert_eq!((back.household_id, back.skipped, back.calls), (11, 1, 0));
-        q.apply(QueueAction::Confirm).unwrap();
+        q.apply(QueueAction::Confirm, t0()).unwrap();
         assert!(q.current().is_none());
-        assert!(q.apply(QueueAction::Call).is_err());
+        assert!(q.apply(QueueAction::Call, t0()).is_err());
         q.reopen(12);
         assert_eq!(q.current().unwrap().household_id, 12);
     }

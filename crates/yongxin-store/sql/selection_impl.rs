@@ -273,7 +273,7 @@ impl SelectionStore for StoreImpl {
                 return Err(StoreError::Conflict { what: CLAIM_LOST_RACE.into() });
             }
             if let Some(q) = &mut queue {
-                q.apply(QueueAction::Confirm).map_err(|e| StoreError::Internal(e.into()))?;
+                q.apply(QueueAction::Confirm, now).map_err(|e| StoreError::Internal(e.into()))?;
                 sqlx::query("UPDATE selections SET queue = $1 WHERE id = $2").bind(serde_json::to_string(q).map_err(json_err)?).bind(selection_id).execute(&mut *tx).await.db()?;
             }
             let payload = serde_json::json!({
@@ -416,12 +416,14 @@ impl SelectionStore for StoreImpl {
                 return Ok((Err("确认须选定房源".to_owned()), vec![]));
             }
             let before = queue.current().cloned();
-            if let Err(e) = queue.apply(action) {
+            let now = now_micros();
+            if let Err(e) = queue.apply(action, now) {
                 return Ok((Err(e.to_owned()), vec![]));
             }
             sqlx::query("UPDATE selections SET queue = $1 WHERE id = $2").bind(serde_json::to_string(&queue).map_err(json_err)?).bind(selection_id).execute(&mut *tx).await.db()?;
-            let now = now_micros();
-            let current = queue.current().map(|e| serde_json::json!({"order": e.order, "calls": e.calls}));
+            let current = queue
+                .current()
+                .map(|e| serde_json::json!({"order": e.order, "calls": e.calls, "seconds_left": e.seconds_left(sel.time_limit_seconds, now)}));
             let seq = board_event(tx, sel.project_id, "queue", &serde_json::json!({"type": "queue", "selection_id": selection_id, "action": action, "current": current}), now).await?;
             let entry = NewAuditEntry::new(
                 actor.clone(),

@@ -5,11 +5,14 @@
   "use strict";
   var countdown = document.getElementById("countdown");
   var timer = null;
-  function startCountdown() {
+  // The server says how many seconds are left of the household's time limit (nothing until it
+  // has been called); the page counts down from there.
+  function startCountdown(seconds) {
     if (!countdown) return;
+    if (seconds !== undefined) countdown.setAttribute("data-seconds", seconds === null ? "" : String(seconds));
     var left = parseInt(countdown.getAttribute("data-seconds"), 10);
-    if (!(left > 0)) return;
     if (timer) clearInterval(timer);
+    if (!(left >= 0)) return;
     function show() {
       var m = Math.floor(left / 60), s = left % 60;
       countdown.textContent = m + ":" + (s < 10 ? "0" : "") + s;
@@ -40,7 +43,7 @@
       if (avail) avail.textContent = String(Math.max(0, parseInt(avail.textContent, 10) - 1));
     });
     var current = document.getElementById("current");
-    if (current && data.next) { current.textContent = data.next; startCountdown(); }
+    if (current && data.next) { current.textContent = data.next; startCountdown(null); if (countdown) countdown.textContent = ""; }
   });
   source.addEventListener("released", function (e) {
     var data = JSON.parse(e.data);
@@ -56,6 +59,6 @@
   source.addEventListener("queue", function (e) {
     var data = JSON.parse(e.data);
     var current = document.getElementById("current");
-    if (current && data.current) { current.textContent = data.current.order; startCountdown(); }
+    if (current && data.current) { current.textContent = data.current.order; startCountdown(data.current.seconds_left); }
   });
 })();

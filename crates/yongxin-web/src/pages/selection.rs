@@ -152,6 +152,7 @@ struct BoardPage {
     seq: i64,
     selection: Option<Selection>,
     current_order: Option<i64>,
+    seconds_left: Option<i64>,
     window: String,
 }
 
@@ -180,10 +181,13 @@ pub async fn board(
         .await?
         .into_iter()
         .next();
-    let current_order = selection
-        .as_ref()
-        .and_then(|s| s.queue.as_ref())
-        .and_then(|q| q.current().map(|e| e.order));
+    let current = selection.as_ref().and_then(|s| {
+        s.queue.as_ref().and_then(|q| {
+            q.current()
+                .map(|e| (e.order, e.seconds_left(s.time_limit_seconds, Utc::now())))
+        })
+    });
+    let (current_order, seconds_left) = (current.map(|c| c.0), current.and_then(|c| c.1));
     let window = selection
         .as_ref()
         .map(|s| {
@@ -208,6 +212,7 @@ pub async fn board(
         seq,
         selection,
         current_order,
+        seconds_left,
         window,
         p,
     })
@@ -250,6 +255,7 @@ struct OperatorPage {
     s: Selection,
     p: ProjectDetail,
     current: Option<(HouseholdSummary, String, i64, u32)>,
+    seconds_left: Option<i64>,
     limit: Option<Qty>,
     owned: Qty,
     registered: Vec<String>,
@@ -284,6 +290,7 @@ pub async fn operator(
     let p = act::project(&state, s.project_id).await?;
     let entry = s.queue.as_ref().and_then(|q| q.current().cloned());
     let (mut current, mut limit, mut owned, mut registered) = (None, None, Qty::ZERO, Vec::new());
+    let mut seconds_left = None;
     let units = state.store.unit_states(p.project.id).await?;
     if let Some(e) = &entry {
         let h = state.store.household(e.household_id).await?.summary;
@@ -305,6 +312,7 @@ pub async fn operator(
             .map(|r| r.layouts)
             .unwrap_or_default();
         current = Some((h, head, e.order, e.calls));
+        seconds_left = e.seconds_left(s.time_limit_seconds, Utc::now());
     }
     let layout = q
         .layout
@@ -327,6 +335,7 @@ pub async fn operator(
         fitting: fitting_all.into_iter().take(120).collect(),
         more,
         current,
+        seconds_left,
         limit,
         owned,
         registered,

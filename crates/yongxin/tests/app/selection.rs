@@ -592,7 +592,25 @@ async fn the_selection_day_is_run_from_the_operator_screen(app: TestApp) {
         ),
         (second, first)
     );
-    // The next household chooses; only units that fit are offered; the slip follows.
+    // Its time runs from its call.
+    let screen = crate::support::page(&staff, app.url(&operator)).await;
+    assert!(screen.contains("待叫号"), "not called yet");
+    assert_eq!(
+        post_form(
+            &app,
+            &staff,
+            &format!("/selections/{day}/queue"),
+            &[("action", "call")]
+        )
+        .await
+        .status(),
+        303
+    );
+    let screen = crate::support::page(&staff, app.url(&operator)).await;
+    let at = screen.find("data-seconds=\"").unwrap() + 14;
+    let left: i64 = screen[at..].split('"').next().unwrap().parse().unwrap();
+    assert!((295..=300).contains(&left), "{left} s left of five minutes");
+    // The household chooses; only units that fit are offered; the slip follows.
     let a_units: Vec<i64> = app
         .store
         .unit_states(pid)
