@@ -369,6 +369,10 @@ pub fn router(state: AppState) -> Router {
             get(pages::selection::export),
         )
         .route("/selections/{id}/operator", get(pages::selection::operator))
+        .route(
+            "/selections/{id}/choose",
+            get(pages::selection::choose_page).post(pages::selection::choose),
+        )
         .route("/selections/{id}/queue", post(pages::selection::queue))
         .route("/selections/{id}/confirm", post(pages::selection::confirm))
         .route(

@@ -38,6 +38,7 @@ struct ProjectsPage {
     c: Chrome,
     projects: Vec<(ProjectDetail, Option<i64>)>,
     manager: bool,
+    online: Vec<(i64, i64)>,
 }
 
 /// `GET /projects`.
@@ -60,6 +61,17 @@ pub async fn projects(State(state): State<AppState>, ctx: Ctx) -> Result<Respons
     render(&ProjectsPage {
         c: Chrome::new(&ctx, "resettlement.projects_title"),
         projects,
+        online: state
+            .store
+            .selections(None)
+            .await?
+            .into_iter()
+            .filter(|s| {
+                s.mode == yongxin_domain::selection::SelectionMode::Online
+                    && s.ends_at > chrono::Utc::now()
+            })
+            .map(|s| (s.project_id, s.id))
+            .collect(),
         manager: MANAGERS.contains(&user.role),
     })
 }

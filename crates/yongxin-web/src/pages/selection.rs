@@ -729,3 +729,142 @@ pub async fn export(
     )
         .into_response())
 }
+
+#[derive(Template)]
+#[template(path = "choose.html")]
+struct ChoosePage {
+    c: Chrome,
+    s: Selection,
+    p: ProjectDetail,
+    household: HouseholdSummary,
+    order: i64,
+    turn: Result<(), String>,
+    limit: Option<Qty>,
+    owned: Vec<UnitState>,
+    owned_area: Qty,
+    fitting: Vec<UnitState>,
+    more: usize,
+    layout: String,
+    layouts: Vec<String>,
+    window: String,
+}
+
+/// Filter of the units a household may choose from.
+#[derive(Deserialize)]
+pub struct ChooseQuery {
+    layout: Option<String>,
+}
+
+/// `GET /selections/{id}/choose`: online selection for a household member — their turn, their
+/// limit, what they own, and the units still available that fit, by layout.
+pub async fn choose_page(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    Path(id): Path<String>,
+    Query(q): Query<ChooseQuery>,
+) -> Result<Response, AppError> {
+    let user = ctx.user()?.clone();
+    let household_id = user
+        .household_id
+        .filter(|_| !user.role.is_cadre())
+        .ok_or_else(AppError::forbidden)?;
+    let s = state
+        .store
+        .selection(id_of(&id)?)
+        .await?
+        .ok_or_else(AppError::not_found)?;
+    if s.mode != SelectionMode::Online {
+        return Err(AppError::not_found());
+    }
+    let p = act::project(&state, s.project_id).await?;
+    let household = act::household(&state, &user, &p, household_id)
+        .await?
+        .summary;
+    let (order, limit) = state
+        .store
+        .selection_household(s.id, household_id)
+        .await?
+        .ok_or_else(|| AppError::from(yongxin_domain::selection::ClaimRefusal::NotListed))?;
+    let turn = yongxin_domain::selection::check_turn(
+        (s.starts_at, s.ends_at),
+        &s.waves,
+        order,
+        Utc::now(),
+    )
+    .map_err(|e| e.to_string());
+    let units = state.store.unit_states(p.project.id).await?;
+    let owned: Vec<UnitState> = units
+        .iter()
+        .filter(|u| u.owner_household_id == Some(household_id))
+        .cloned()
+        .collect();
+    let owned_area: Qty = owned.iter().map(|u| u.area).sum();
+    let registered = state
+        .store
+        .registration(p.project.id, household_id)
+        .await?
+        .map(|r| r.layouts)
+        .unwrap_or_default();
+    let layout = q
+        .layout
+        .unwrap_or_else(|| registered.first().cloned().unwrap_or_default());
+    let mut layouts: Vec<String> = units.iter().map(|u| u.layout.clone()).collect();
+    layouts.sort();
+    layouts.dedup();
+    let room = limit.map(|l| l - owned_area);
+    let fitting_all: Vec<UnitState> = units
+        .into_iter()
+        .filter(|u| {
+            u.owner_household_id.is_none()
+                && room.is_none_or(|r| u.area <= r)
+                && (layout.is_empty() || u.layout == layout)
+        })
+        .collect();
+    let more = fitting_all.len().saturating_sub(120);
+    let mut c = Chrome::new(&ctx, "selection.choose_title");
+    c.title = format!("{} · {}", p.project.name, c.title);
+    render(&ChoosePage {
+        c,
+        window: format!(
+            "{} – {}",
+            display_local(s.starts_at),
+            display_local(s.ends_at)
+        ),
+        fitting: fitting_all.into_iter().take(120).collect(),
+        more,
+        household,
+        order,
+        turn,
+        limit,
+        owned,
+        owned_area,
+        layout,
+        layouts,
+        s,
+        p,
+    })
+}
+
+/// `POST /selections/{id}/choose`: a household member claims the units ticked; the slip follows,
+/// or the page tells why not.
+pub async fn choose(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    Path(id): Path<String>,
+    Form(pairs): Form<Vec<(String, String)>>,
+) -> Result<Response, AppError> {
+    let user = ctx.user()?.clone();
+    ctx.check_csrf(&field(&pairs, "csrf"))?;
+    let household_id = user
+        .household_id
+        .filter(|_| !user.role.is_cadre())
+        .ok_or_else(AppError::forbidden)?;
+    let id = id_of(&id)?;
+    let units = pairs
+        .iter()
+        .filter(|(k, _)| k == "unit")
+        .map(|(_, v)| v.parse().map_err(|_| AppError::invalid_param("unit")))
+        .collect::<Result<Vec<i64>, _>>()?;
+    let claim = crate::api_selection::claim(&state, &user, id, household_id, units, false).await?;
+    Ok(Redirect::to(&format!("/selections/{id}/claims/{}/slip", claim.id)).into_response())
+}

@@ -415,6 +415,14 @@ async fn households_claim_only_their_own_in_their_turn(app: TestApp) {
         422
     );
     assert_eq!(app.store.audit_head().await.unwrap(), head);
+    // Through the page: their turn is shown, a taken unit is refused with the reason.
+    let choose = format!("/selections/{sid}/choose");
+    let page = crate::support::page(&resident, app.url(&format!("{choose}?layout=A"))).await;
+    assert!(
+        page.contains("现在可以选房") && page.contains(&format!("value=\"{a}\"")),
+        "{page}"
+    );
+    assert_eq!(crate::support::status(&grid, app.url(&choose)).await, 403);
     // Their own, in their turn: confirmed, recorded as theirs, not on anyone's behalf.
     let (s, c) = post_json(
         &resident,
@@ -434,6 +442,29 @@ async fn households_claim_only_their_own_in_their_turn(app: TestApp) {
     )
     .await;
     assert_eq!(s, 409, "{again}");
+    let csrf = app.csrf(&resident).await;
+    let res = resident
+        .post(app.url(&choose))
+        .form(&[("csrf", csrf.as_str()), ("unit", &a.to_string())])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 409);
+    assert!(res.text().await.unwrap().contains("已被选走"));
+    let b = units.iter().filter(|u| u["layout"] == "A").nth(1).unwrap()["id"]
+        .as_i64()
+        .unwrap();
+    let res = resident
+        .post(app.url(&choose))
+        .form(&[("csrf", csrf.as_str()), ("unit", &b.to_string())])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 303);
+    assert!(res.headers()["location"]
+        .to_str()
+        .unwrap()
+        .ends_with("/slip"));
     let listed: Vec<Value> = get_json(
         &resident,
         app.url(&format!("/api/v1/selections/{sid}/units")),

@@ -99,6 +99,7 @@ async fn every_route_answers_every_role_as_intended(app: TestApp) {
     .collect();
     let assessors = vec![Role::DepartmentStaff, Role::Leader, Role::Admin];
     let operator_path = format!("/selections/{selection}/operator");
+    let choose_path = format!("/selections/{selection}/choose");
     let api_units = format!("/api/v1/selections/{selection}/units");
     // (path, roles allowed, what the others get, what an anonymous visitor gets)
     let routes: Vec<(&str, Vec<Role>, Expect, Expect)> = vec![
@@ -174,6 +175,8 @@ async fn every_route_answers_every_role_as_intended(app: TestApp) {
             Expect::Forbidden,
             Expect::SignIn,
         ),
+        // The resident's household is not on the sample's list; no one else chooses online.
+        (&choose_path, vec![], Expect::Forbidden, Expect::SignIn),
         (
             "/api/v1/selections",
             ALL.to_vec(),
