@@ -257,20 +257,75 @@ struct OperatorPage {
     current: Option<(HouseholdSummary, String, i64, u32)>,
     seconds_left: Option<i64>,
     limit: Option<Qty>,
-    owned: Qty,
-    registered: Vec<String>,
-    fitting: Vec<UnitState>,
-    more: usize,
-    layout: String,
-    layouts: Vec<String>,
-    message: Option<String>,
+    choice: UnitChoice,
 }
 
-/// Filter of the operator's list of units.
-#[derive(Deserialize)]
-pub struct OperatorQuery {
+/// What a household may choose from: what it owns, its registered layouts, and the units still
+/// available that fit its remaining area, of one layout (at most [`UNITS_SHOWN`]).
+pub struct UnitChoice {
+    owned: Vec<UnitState>,
+    owned_area: Qty,
+    registered: Vec<String>,
+    layout: String,
+    layouts: Vec<String>,
+    fitting: Vec<UnitState>,
+    more: usize,
+}
+
+/// Units listed at once; the rest are reached by choosing a layout.
+const UNITS_SHOWN: usize = 120;
+
+async fn unit_choice(
+    state: &AppState,
+    project_id: i64,
+    household: Option<(i64, Option<Qty>)>,
     layout: Option<String>,
-    msg: Option<String>,
+) -> Result<UnitChoice, AppError> {
+    let units = state.store.unit_states(project_id).await?;
+    let (owned, registered, limit) = match household {
+        Some((h, limit)) => (
+            units
+                .iter()
+                .filter(|u| u.owner_household_id == Some(h))
+                .cloned()
+                .collect::<Vec<_>>(),
+            state
+                .store
+                .registration(project_id, h)
+                .await?
+                .map(|r| r.layouts)
+                .unwrap_or_default(),
+            limit,
+        ),
+        None => (Vec::new(), Vec::new(), None),
+    };
+    let owned_area: Qty = owned.iter().map(|u| u.area).sum();
+    let layout = layout.unwrap_or_else(|| registered.first().cloned().unwrap_or_default());
+    let mut layouts: Vec<String> = units.iter().map(|u| u.layout.clone()).collect();
+    layouts.sort();
+    layouts.dedup();
+    let room = limit.map(|l| l - owned_area);
+    let fitting: Vec<UnitState> = units
+        .into_iter()
+        .filter(|u| u.owner_household_id.is_none() && room.is_none_or(|r| u.area <= r))
+        .filter(|u| layout.is_empty() || u.layout == layout)
+        .collect();
+    let more = fitting.len().saturating_sub(UNITS_SHOWN);
+    Ok(UnitChoice {
+        owned,
+        owned_area,
+        registered,
+        layout,
+        layouts,
+        fitting: fitting.into_iter().take(UNITS_SHOWN).collect(),
+        more,
+    })
+}
+
+/// The layout whose units a list shows.
+#[derive(Deserialize)]
+pub struct LayoutQuery {
+    layout: Option<String>,
 }
 
 /// `GET /selections/{id}/operator`: the selection-day screen — the household called, its
@@ -279,7 +334,7 @@ pub async fn operator(
     State(state): State<AppState>,
     ctx: Ctx,
     Path(id): Path<String>,
-    Query(q): Query<OperatorQuery>,
+    Query(q): Query<LayoutQuery>,
 ) -> Result<Response, AppError> {
     ctx.require(OPERATORS)?;
     let s = state
@@ -289,9 +344,7 @@ pub async fn operator(
         .ok_or_else(AppError::not_found)?;
     let p = act::project(&state, s.project_id).await?;
     let entry = s.queue.as_ref().and_then(|q| q.current().cloned());
-    let (mut current, mut limit, mut owned, mut registered) = (None, None, Qty::ZERO, Vec::new());
-    let mut seconds_left = None;
-    let units = state.store.unit_states(p.project.id).await?;
+    let (mut current, mut limit, mut seconds_left) = (None, None, None);
     if let Some(e) = &entry {
         let h = state.store.household(e.household_id).await?.summary;
         let head = masked_name(&h.head_name);
@@ -300,48 +353,24 @@ pub async fn operator(
             .selection_household(s.id, e.household_id)
             .await?
             .and_then(|(_, l)| l);
-        owned = units
-            .iter()
-            .filter(|u| u.owner_household_id == Some(e.household_id))
-            .map(|u| u.area)
-            .sum();
-        registered = state
-            .store
-            .registration(p.project.id, e.household_id)
-            .await?
-            .map(|r| r.layouts)
-            .unwrap_or_default();
         current = Some((h, head, e.order, e.calls));
         seconds_left = e.seconds_left(s.time_limit_seconds, Utc::now());
     }
-    let layout = q
-        .layout
-        .unwrap_or_else(|| registered.first().cloned().unwrap_or_default());
-    let mut layouts: Vec<String> = units.iter().map(|u| u.layout.clone()).collect();
-    layouts.sort();
-    layouts.dedup();
-    let room = limit.map(|l| l - owned);
-    let fitting_all: Vec<UnitState> = units
-        .into_iter()
-        .filter(|u| u.owner_household_id.is_none())
-        .filter(|u| room.is_none_or(|r| u.area <= r))
-        .filter(|u| layout.is_empty() || u.layout == layout)
-        .collect();
-    let more = fitting_all.len().saturating_sub(120);
+    let choice = unit_choice(
+        &state,
+        p.project.id,
+        entry.as_ref().map(|e| (e.household_id, limit)),
+        q.layout,
+    )
+    .await?;
     let mut c = Chrome::new(&ctx, "selection.operator_title");
     c.title = format!("{} · {}", p.project.name, c.title);
     render(&OperatorPage {
         c,
-        fitting: fitting_all.into_iter().take(120).collect(),
-        more,
         current,
         seconds_left,
         limit,
-        owned,
-        registered,
-        layout,
-        layouts,
-        message: q.msg,
+        choice,
         s,
         p,
     })
@@ -373,6 +402,15 @@ pub async fn queue(
     Ok(Redirect::to(&format!("/selections/{id}/operator")).into_response())
 }
 
+/// The units ticked on a form.
+fn ticked_units(pairs: &[(String, String)]) -> Result<Vec<i64>, AppError> {
+    pairs
+        .iter()
+        .filter(|(k, _)| k == "unit")
+        .map(|(_, v)| v.parse().map_err(|_| AppError::invalid_param("unit")))
+        .collect()
+}
+
 /// `POST /selections/{id}/confirm`: the operator confirms the units chosen by the household being
 /// called; the slip follows.
 pub async fn confirm(
@@ -387,11 +425,7 @@ pub async fn confirm(
     let household: i64 = field(&pairs, "household_id")
         .parse()
         .map_err(|_| AppError::invalid_param("household_id"))?;
-    let units = pairs
-        .iter()
-        .filter(|(k, _)| k == "unit")
-        .map(|(_, v)| v.parse().map_err(|_| AppError::invalid_param("unit")))
-        .collect::<Result<Vec<i64>, _>>()?;
+    let units = ticked_units(&pairs)?;
     let claim = crate::api_selection::claim(&state, &user, id, household, units, true).await?;
     Ok(Redirect::to(&format!("/selections/{id}/claims/{}/slip", claim.id)).into_response())
 }
@@ -740,19 +774,8 @@ struct ChoosePage {
     order: i64,
     turn: Result<(), String>,
     limit: Option<Qty>,
-    owned: Vec<UnitState>,
-    owned_area: Qty,
-    fitting: Vec<UnitState>,
-    more: usize,
-    layout: String,
-    layouts: Vec<String>,
+    choice: UnitChoice,
     window: String,
-}
-
-/// Filter of the units a household may choose from.
-#[derive(Deserialize)]
-pub struct ChooseQuery {
-    layout: Option<String>,
 }
 
 /// `GET /selections/{id}/choose`: online selection for a household member — their turn, their
@@ -761,7 +784,7 @@ pub async fn choose_page(
     State(state): State<AppState>,
     ctx: Ctx,
     Path(id): Path<String>,
-    Query(q): Query<ChooseQuery>,
+    Query(q): Query<LayoutQuery>,
 ) -> Result<Response, AppError> {
     let user = ctx.user()?.clone();
     let household_id = user
@@ -792,35 +815,7 @@ pub async fn choose_page(
         Utc::now(),
     )
     .map_err(|e| e.to_string());
-    let units = state.store.unit_states(p.project.id).await?;
-    let owned: Vec<UnitState> = units
-        .iter()
-        .filter(|u| u.owner_household_id == Some(household_id))
-        .cloned()
-        .collect();
-    let owned_area: Qty = owned.iter().map(|u| u.area).sum();
-    let registered = state
-        .store
-        .registration(p.project.id, household_id)
-        .await?
-        .map(|r| r.layouts)
-        .unwrap_or_default();
-    let layout = q
-        .layout
-        .unwrap_or_else(|| registered.first().cloned().unwrap_or_default());
-    let mut layouts: Vec<String> = units.iter().map(|u| u.layout.clone()).collect();
-    layouts.sort();
-    layouts.dedup();
-    let room = limit.map(|l| l - owned_area);
-    let fitting_all: Vec<UnitState> = units
-        .into_iter()
-        .filter(|u| {
-            u.owner_household_id.is_none()
-                && room.is_none_or(|r| u.area <= r)
-                && (layout.is_empty() || u.layout == layout)
-        })
-        .collect();
-    let more = fitting_all.len().saturating_sub(120);
+    let choice = unit_choice(&state, p.project.id, Some((household_id, limit)), q.layout).await?;
     let mut c = Chrome::new(&ctx, "selection.choose_title");
     c.title = format!("{} · {}", p.project.name, c.title);
     render(&ChoosePage {
@@ -830,16 +825,11 @@ pub async fn choose_page(
             display_local(s.starts_at),
             display_local(s.ends_at)
         ),
-        fitting: fitting_all.into_iter().take(120).collect(),
-        more,
         household,
         order,
         turn,
         limit,
-        owned,
-        owned_area,
-        layout,
-        layouts,
+        choice,
         s,
         p,
     })
@@ -860,11 +850,7 @@ pub async fn choose(
         .filter(|_| !user.role.is_cadre())
         .ok_or_else(AppError::forbidden)?;
     let id = id_of(&id)?;
-    let units = pairs
-        .iter()
-        .filter(|(k, _)| k == "unit")
-        .map(|(_, v)| v.parse().map_err(|_| AppError::invalid_param("unit")))
-        .collect::<Result<Vec<i64>, _>>()?;
+    let units = ticked_units(&pairs)?;
     let claim = crate::api_selection::claim(&state, &user, id, household_id, units, false).await?;
     Ok(Redirect::to(&format!("/selections/{id}/claims/{}/slip", claim.id)).into_response())
 }
