@@ -144,17 +144,22 @@ struct StreamState {
     last: i64,
     pending: std::collections::VecDeque<Arc<BoardEvent>>,
     started: bool,
+    /// The last read of the log filled a whole batch: there may be more to read.
+    more: bool,
 }
 
 impl StreamState {
-    /// Reads from the log what follows the last event sent.
+    /// Reads from the log what follows the last event sent (called only with nothing pending).
     async fn catch_up(&mut self) {
         match self
             .store
             .board_events(self.project_id, self.last, BATCH)
             .await
         {
-            Ok(events) => self.pending.extend(events.into_iter().map(Arc::new)),
+            Ok(events) => {
+                self.more = events.len() as i64 == BATCH;
+                self.pending.extend(events.into_iter().map(Arc::new));
+            }
             Err(e) => tracing::warn!(error = %e, "board stream read failed"),
         }
     }
@@ -177,10 +182,12 @@ pub fn stream(
         last: after,
         pending: Default::default(),
         started: false,
+        more: false,
     };
     let events = stream::unfold(state, |mut s| async move {
         loop {
-            if !s.started {
+            // At the start, and while the log had more than one batch to give.
+            if !s.started || (s.more && s.pending.is_empty()) {
                 s.started = true;
                 s.catch_up().await;
             }

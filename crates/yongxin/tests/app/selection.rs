@@ -18,7 +18,8 @@ on_each_backend!(
     a_rush_of_claims_sells_no_unit_twice,
     the_board_stream_delivers_every_change_once_across_a_reconnect,
     households_claim_only_their_own_in_their_turn,
-    the_selection_day_is_run_from_the_operator_screen
+    the_selection_day_is_run_from_the_operator_screen,
+    a_late_screen_catches_up_on_a_long_log
 );
 
 /// A project over every village of the small demo, every household registered (layout A), drawn
@@ -814,4 +815,51 @@ async fn the_selection_day_is_run_from_the_operator_screen(app: TestApp) {
     let row = range.rows().find(|r| r[0].to_string() == key).unwrap();
     assert_eq!(row[4].to_string(), "2026-06-15");
     app.store.verify_audit().await.unwrap().unwrap();
+}
+
+/// A screen that comes late gets the whole log, however long, with nothing new happening.
+async fn a_late_screen_catches_up_on_a_long_log(app: TestApp) {
+    let (pid, _, _) = open_selection(&app).await;
+    let now = chrono::Utc::now();
+    let day = app
+        .store
+        .create_selection(
+            "leader",
+            yongxin_store::NewSelection {
+                project_id: pid,
+                mode: yongxin_domain::selection::SelectionMode::Onsite,
+                starts_at: now - chrono::Duration::minutes(1),
+                ends_at: now + chrono::Duration::hours(8),
+                waves: vec![],
+                time_limit_seconds: 300,
+            },
+        )
+        .await
+        .unwrap()
+        .unwrap();
+    // More events than the stream reads from the log at once.
+    for _ in 0..620 {
+        app.store
+            .queue_action(
+                "staff",
+                day.id,
+                yongxin_domain::selection::QueueAction::Call,
+            )
+            .await
+            .unwrap()
+            .unwrap();
+    }
+    let mut stream = app
+        .client()
+        .get(app.url(&format!("/projects/{pid}/board/events?after=0")))
+        .send()
+        .await
+        .unwrap();
+    let mut buffer = String::new();
+    let events = read_events(&mut stream, 620, &mut buffer).await;
+    assert_eq!(
+        events.iter().map(|(id, _)| *id).collect::<Vec<_>>(),
+        (1..=620).collect::<Vec<_>>()
+    );
+    assert!(events.iter().all(|(_, kind)| kind == "queue"));
 }
