@@ -162,6 +162,7 @@ pub async fn run(config: &Config, args: Args) -> anyhow::Result<ExitCode> {
         for (name, role) in DEMO_ACCOUNTS {
             println!("  {name:<9} {}", role.code());
         }
+        println!("The selection board: http://{addr}/projects/1/board");
         println!("Stop with Ctrl+C.");
     })
     .await
