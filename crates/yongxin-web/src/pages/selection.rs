@@ -112,19 +112,35 @@ pub async fn create(
 /// A building as the board draws it: floors from the top, units by position.
 pub struct BuildingGrid {
     name: String,
-    floors: Vec<(i64, Vec<UnitState>)>,
+    floors: Vec<(i64, Vec<(UnitState, &'static str)>)>,
+}
+
+/// How long a sold unit shows as just taken.
+const JUST_TAKEN_SECONDS: i64 = 60;
+
+/// The board's colour of a unit: free, just taken (sold in the last minute) or sold.
+fn unit_class(u: &UnitState, now: chrono::DateTime<Utc>) -> &'static str {
+    match (u.owner_household_id, u.sold_at) {
+        (None, _) => "free",
+        (Some(_), Some(t)) if now - t < chrono::Duration::seconds(JUST_TAKEN_SECONDS) => "just",
+        _ => "sold",
+    }
 }
 
 fn grids(units: Vec<UnitState>) -> Vec<BuildingGrid> {
-    let mut by_building: BTreeMap<(usize, String), BTreeMap<i64, Vec<UnitState>>> = BTreeMap::new();
+    type Floors = BTreeMap<i64, Vec<(UnitState, &'static str)>>;
+    let now = Utc::now();
+    // Buildings in natural order ("2" before "10"), floors from the top.
+    let mut by_building: BTreeMap<(usize, String), Floors> = BTreeMap::new();
     for u in units {
+        let class = unit_class(&u, now);
         let key = (u.building.len(), u.building.clone());
         by_building
             .entry(key)
             .or_default()
             .entry(u.floor)
             .or_default()
-            .push(u);
+            .push((u, class));
     }
     by_building
         .into_values()
@@ -133,7 +149,7 @@ fn grids(units: Vec<UnitState>) -> Vec<BuildingGrid> {
                 .values()
                 .next()
                 .and_then(|f| f.first())
-                .map(|u| u.building_name.clone())
+                .map(|(u, _)| u.building_name.clone())
                 .unwrap_or_default(),
             floors: floors.into_iter().rev().collect(),
         })

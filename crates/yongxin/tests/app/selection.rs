@@ -288,6 +288,17 @@ async fn the_board_stream_delivers_every_change_once_across_a_reconnect(app: Tes
         }
     }
     assert_eq!(sold, 10);
+    // Drawn again now, the page shows them just taken, the others available.
+    let page = crate::support::page(
+        &anonymous,
+        viewer_node.url(&format!("/projects/{pid}/board")),
+    )
+    .await;
+    assert!(
+        page.contains(&format!("id=\"u{}\" class=\"just\"", units[0])),
+        "{page}"
+    );
+    assert!(page.contains(&format!("id=\"u{}\" class=\"free\"", units[30])));
     let mut buffer = String::new();
     let first = read_events(&mut stream, 6, &mut buffer).await;
     drop(stream);
