@@ -444,12 +444,14 @@ async fn acknowledged_writes_survive_kill_9() {
     };
     let (free, households) = (std::sync::Arc::new(free), std::sync::Arc::new(households));
     let mut tasks = Vec::new();
+    let confirmed = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
     for worker in 0..32usize {
-        let (client, base, free, households) = (
+        let (client, base, free, households, confirmed) = (
             client.clone(),
             base.clone(),
             free.clone(),
             households.clone(),
+            confirmed.clone(),
         );
         tasks.push(tokio::spawn(async move {
             let (mut acknowledged, mut asked) = (Vec::new(), Vec::new());
@@ -466,7 +468,10 @@ async fn acknowledged_writes_survive_kill_9() {
                     .send()
                     .await;
                 match res {
-                    Ok(r) if r.status() == 200 => acknowledged.push((household, unit)),
+                    Ok(r) if r.status() == 200 => {
+                        acknowledged.push((household, unit));
+                        confirmed.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                    }
                     Ok(_) => {}
                     Err(_) => break,
                 }
@@ -474,7 +479,13 @@ async fn acknowledged_writes_survive_kill_9() {
             (acknowledged, asked)
         }));
     }
-    tokio::time::sleep(std::time::Duration::from_millis(1500)).await;
+    // Killed once the rush is well under way, whatever the machine's speed.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    while confirmed.load(std::sync::atomic::Ordering::Relaxed) < 50
+        && std::time::Instant::now() < deadline
+    {
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
     server.kill().unwrap(); // SIGKILL in the middle of the rush
     server.wait().unwrap();
     let (mut acknowledged, mut asked) = (Vec::new(), HashSet::new());
@@ -483,6 +494,10 @@ async fn acknowledged_writes_survive_kill_9() {
         acknowledged.extend(a);
         asked.extend(b);
     }
+    eprintln!(
+        "claims acknowledged before the kill: {}",
+        acknowledged.len()
+    );
     assert!(
         acknowledged.len() > 20,
         "the rush made progress before the kill: {}",
