@@ -99,20 +99,19 @@ fn result_from(row: &DbRow) -> StoreResult<EntitlementRecord> {
     })
 }
 
-/// Computes and stores a household's new current result; the one before stays as history.
+/// Stores a household's new current result, computed by the caller before it wrote anything;
+/// the one before stays as history.
 #[allow(clippy::too_many_arguments)]
 async fn insert_result(
     tx: &mut DbConn,
     actor: &str,
     project_id: i64,
     household_id: i64,
-    policy: &Policy,
-    (assessment_id, inputs): (i64, &HouseholdInputs),
+    assessment_id: i64,
     (chosen, signed_on): (Vec<ChosenUnit>, Option<NaiveDate>),
+    result: Entitlement,
     reason: &str,
 ) -> StoreResult<(EntitlementRecord, NewAuditEntry)> {
-    // The caller has computed these inputs once already, before writing anything.
-    let result: Entitlement = compute(policy, inputs, &chosen, signed_on).map_err(|e| StoreError::Internal(format!("entitlement refused after its check: {e}")))?;
     let now = now_micros();
     sqlx::query("UPDATE entitlement_results SET current = 0 WHERE project_id = $1 AND household_id = $2 AND current = 1").bind(project_id).bind(household_id).execute(&mut *tx).await.db()?;
     let chosen_json = serde_json::to_string(&chosen).map_err(json_err)?;
@@ -123,7 +122,7 @@ async fn insert_result(
     )
     .bind(project_id)
     .bind(household_id)
-    .bind(i64::from(policy.version))
+    .bind(i64::from(result.policy_version))
     .bind(assessment_id)
     .bind(&chosen_json)
     .bind(&result_json)
@@ -143,9 +142,9 @@ async fn insert_result(
         "entitlement.compute",
         format!("household:{household_id}"),
         format!("project:{project_id}"),
-        &serde_json::json!({ "result_id": id, "policy_version": policy.version, "assessment_id": assessment_id, "chosen": chosen, "reason": reason, "totals": result.totals }),
+        &serde_json::json!({ "result_id": id, "policy_version": result.policy_version, "assessment_id": assessment_id, "chosen": chosen, "reason": reason, "totals": result.totals }),
     );
-    let record = EntitlementRecord { id, household_id, policy_version: policy.version, assessment_id, chosen, signed_on, result, reason: reason.to_owned(), created_by: actor.to_owned(), created_at: now, current: true };
+    let record = EntitlementRecord { id, household_id, policy_version: result.policy_version, assessment_id, chosen, signed_on, result, reason: reason.to_owned(), created_by: actor.to_owned(), created_at: now, current: true };
     Ok((record, entry))
 }
 
@@ -431,15 +430,16 @@ impl ResettlementStore for StoreImpl {
                 }
                 None => Vec::new(),
             };
-            if let Err(e) = compute(&policy, &inputs, &chosen, None) {
-                return Ok((Err(e.into()), vec![]));
-            }
+            let result = match compute(&policy, &inputs, &chosen, None) {
+                Ok(r) => r,
+                Err(e) => return Ok((Err(e.into()), vec![])),
+            };
             let (assessment_id, entry) = insert_assessment(tx, &actor, project_id, household_id, &inputs, correction.as_deref()).await?;
             let reason = match &correction {
                 Some(r) => format!("更正：{r}"),
                 None => "入户评估".to_owned(),
             };
-            let (record, result_entry) = insert_result(tx, &actor, project_id, household_id, &policy, (assessment_id, &inputs), (chosen, None), &reason).await?;
+            let (record, result_entry) = insert_result(tx, &actor, project_id, household_id, assessment_id, (chosen, None), result, &reason).await?;
             Ok((Ok(record), vec![entry, result_entry]))
         })
     }
@@ -485,9 +485,10 @@ impl ResettlementStore for StoreImpl {
                 Ok(units) => units,
                 Err(e) => return Ok((Err(e.into()), vec![])),
             };
-            if let Err(e) = compute(&policy, &inputs, &chosen, None) {
-                return Ok((Err(e.into()), vec![]));
-            }
+            let result = match compute(&policy, &inputs, &chosen, None) {
+                Ok(r) => r,
+                Err(e) => return Ok((Err(e.into()), vec![])),
+            };
             let mut entries = Vec::new();
             let assessment_id = match assessed {
                 Some(a) => a.id,
@@ -498,7 +499,7 @@ impl ResettlementStore for StoreImpl {
                 }
             };
             let total: Qty = chosen.iter().map(|u| u.area).sum();
-            let (_, result) = insert_result(tx, &actor, project_id, household_id, &policy, (assessment_id, &inputs), (chosen, None), "选房登记").await?;
+            let (_, result) = insert_result(tx, &actor, project_id, household_id, assessment_id, (chosen, None), result, "选房登记").await?;
             let now = now_micros();
             let day = now.with_timezone(&yongxin_domain::time::shanghai()).date_naive();
             let layouts_json = serde_json::to_string(&layouts).map_err(json_err)?;

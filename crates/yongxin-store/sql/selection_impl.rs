@@ -480,8 +480,8 @@ impl SelectionStore for StoreImpl {
                         .await
                         .db()?;
                     let chosen: Vec<ChosenUnit> = owned.into_iter().map(|(b, n, area)| ChosenUnit { label: format!("{b} {n}"), area: Qty(area) }).collect();
-                    if compute(&policy, &a.inputs, &chosen, Some(on)).is_ok() {
-                        let (_, entry) = insert_result(tx, &actor, project_id, household_id, &policy, (a.id, &a.inputs), (chosen, Some(on)), "签约").await?;
+                    if let Ok(result) = compute(&policy, &a.inputs, &chosen, Some(on)) {
+                        let (_, entry) = insert_result(tx, &actor, project_id, household_id, a.id, (chosen, Some(on)), result, "签约").await?;
                         entries.push(entry);
                     }
                 }
