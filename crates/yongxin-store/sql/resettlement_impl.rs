@@ -26,7 +26,10 @@ fn json_err(e: serde_json::Error) -> StoreError {
 }
 
 async fn project_in(tx: &mut DbConn, id: i64, lock: bool) -> StoreResult<Option<ProjectDetail>> {
-    let sql = format!("SELECT id, code, name, phase, results_notice_id FROM projects WHERE id = $1{}", if lock { ROW_LOCK } else { "" });
+    let sql = format!(
+        "SELECT id, code, name, phase, results_notice_id, EXISTS (SELECT 1 FROM lotteries l WHERE l.project_id = projects.id) AS frozen FROM projects WHERE id = $1{}",
+        if lock { ROW_LOCK } else { "" }
+    );
     let Some(row) = sqlx::query(&sql).bind(id).fetch_optional(&mut *tx).await.db()? else {
         return Ok(None);
     };
@@ -36,6 +39,7 @@ async fn project_in(tx: &mut DbConn, id: i64, lock: bool) -> StoreResult<Option<
         project: Project { id, code: row.try_get("code").db()?, name: row.try_get("name").db()?, village_ids: villages },
         phase: Phase::parse(&phase).ok_or_else(|| corrupt("project phase", &phase))?,
         results_notice_id: row.try_get("results_notice_id").db()?,
+        frozen: row.try_get("frozen").db()?,
     }))
 }
 
@@ -464,8 +468,7 @@ impl ResettlementStore for StoreImpl {
         let (actor, by_user_id, by_name) = (actor.to_owned(), by.id, by.display_name.clone());
         write_tx!(self, |tx| {
             let project = locked_project(tx, project_id).await?;
-            let frozen: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM lotteries WHERE project_id = $1").bind(project_id).fetch_one(&mut *tx).await.db()?;
-            if let Err(e) = project.phase.check_registration(frozen > 0) {
+            if let Err(e) = project.phase.check_registration(project.frozen) {
                 return Ok((Err(e.into()), vec![]));
             }
             if !in_project(tx, project_id, household_id).await? {
@@ -569,14 +572,17 @@ impl ResettlementStore for StoreImpl {
             let reg = registration_from(&r)?;
             registered.insert(reg.household_id, reg.layouts);
         }
-        let proof: Option<String> = sqlx::query_scalar("SELECT proof FROM lottery_draws WHERE project_id = $1 ORDER BY id DESC LIMIT 1").bind(project_id).fetch_optional(&self.pool).await.db()?;
-        let order: HashMap<String, i64> = match proof {
-            Some(p) => {
-                let proof: Proof = serde_json::from_str(&p).map_err(json_err)?;
-                proof.order.into_iter().zip(1..).collect()
-            }
-            None => HashMap::new(),
-        };
+        let mut qb = QueryBuilder::<Db>::new("SELECT household_id, lottery_order FROM lottery_orders WHERE project_id = ");
+        qb.push_bind(project_id).push(" AND household_id IN (");
+        let mut list = qb.separated(", ");
+        for id in &ids {
+            list.push_bind(*id);
+        }
+        qb.push(")");
+        let mut order: HashMap<i64, i64> = HashMap::new();
+        for r in qb.build().fetch_all(&self.pool).await.db()? {
+            order.insert(r.try_get("household_id").db()?, r.try_get("lottery_order").db()?);
+        }
         let rows = households
             .into_iter()
             .map(|h| {
@@ -587,7 +593,7 @@ impl ResettlementStore for StoreImpl {
                     compensation: r.map(|r| Fen(r.2)),
                     net: r.map(|r| Fen(r.3)),
                     registered: registered.remove(&h.id),
-                    lottery_order: order.get(&h.key).copied(),
+                    lottery_order: order.get(&h.id).copied(),
                     household: h,
                 }
             })

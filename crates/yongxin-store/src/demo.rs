@@ -1162,19 +1162,16 @@ pub async fn load_selection(
     let units = store.unit_states(pid).await?;
     let mut taken = std::collections::HashSet::new();
     let mut chose = 0;
-    let mut order: Vec<(i64, i64)> = Vec::new();
-    for h in store.all_project_households(pid).await? {
-        if let Some((o, _)) = store.selection_household(online.id, h.household.id).await? {
-            order.push((o, h.household.id));
-        }
-    }
+    let mut order: Vec<(i64, i64, Vec<String>)> = store
+        .all_project_households(pid)
+        .await?
+        .into_iter()
+        .filter_map(|h| Some((h.lottery_order?, h.household.id, h.registered?)))
+        .collect();
     order.sort_unstable();
-    for (_, household) in order.into_iter().take(20) {
-        let Some(reg) = store.registration(pid, household).await? else {
-            continue;
-        };
+    for (_, household, layouts) in order.into_iter().take(20) {
         let mut pick = Vec::new();
-        for layout in &reg.layouts {
+        for layout in &layouts {
             if let Some(u) = units
                 .iter()
                 .find(|u| &u.layout == layout && !taken.contains(&u.id) && !pick.contains(&u.id))
@@ -1182,7 +1179,7 @@ pub async fn load_selection(
                 pick.push(u.id);
             }
         }
-        if pick.len() != reg.layouts.len() {
+        if pick.len() != layouts.len() {
             continue;
         }
         if store

@@ -20,6 +20,8 @@ pub struct ProjectDetail {
     pub phase: Phase,
     /// The results 公示, once published.
     pub results_notice_id: Option<i64>,
+    /// Whether the lottery list is frozen.
+    pub frozen: bool,
 }
 
 /// A phase change, as recorded.

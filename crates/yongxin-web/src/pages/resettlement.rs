@@ -517,10 +517,7 @@ pub async fn household(
         }),
         layouts,
         assessor: ASSESSORS.contains(&user.role),
-        may_register: p
-            .phase
-            .check_registration(state.store.lottery(pid).await?.is_some())
-            .is_ok(),
+        may_register: p.phase.check_registration(p.frozen).is_ok(),
         structures_text: structures_text(&inputs),
         fixtures_text: fixtures_text(&inputs),
         members_text: members_text(&inputs.members),
