@@ -27,6 +27,8 @@ CREATE TABLE selections (
     waves TEXT NOT NULL,
     time_limit_seconds BIGINT NOT NULL,
     queue TEXT,
+    -- The size of its list, fixed with it.
+    households BIGINT NOT NULL,
     created_by TEXT NOT NULL,
     created_at TEXT NOT NULL
 );

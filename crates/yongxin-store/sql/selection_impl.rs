@@ -8,8 +8,7 @@
 use yongxin_domain::selection::{check_limit, check_turn, check_unit_ids, ClaimRefusal, Queue, QueueAction, SelectionMode, SetupError};
 use yongxin_store::{Agreement, AgreementStep, BoardEvent, Claim, ClaimedUnit, NewSelection, Selection, SelectionStore, UnitState};
 
-const SELECTION_SELECT: &str = "SELECT s.id, s.project_id, s.mode, s.starts_at, s.ends_at, s.waves, s.time_limit_seconds, s.queue, \
-     (SELECT COUNT(*) FROM selection_households sh WHERE sh.selection_id = s.id) AS households FROM selections s";
+const SELECTION_SELECT: &str = "SELECT s.id, s.project_id, s.mode, s.starts_at, s.ends_at, s.waves, s.time_limit_seconds, s.queue, s.households FROM selections s";
 
 fn selection_from(row: &DbRow) -> StoreResult<Selection> {
     let mode: String = row.try_get("mode").db()?;
@@ -31,13 +30,6 @@ fn selection_from(row: &DbRow) -> StoreResult<Selection> {
 async fn selection_in(tx: &mut DbConn, id: i64, lock: bool) -> StoreResult<Option<Selection>> {
     let sql = format!("{SELECTION_SELECT} WHERE s.id = $1{}", if lock { ROW_LOCK } else { "" });
     sqlx::query(&sql).bind(id).fetch_optional(&mut *tx).await.db()?.as_ref().map(selection_from).transpose()
-}
-
-/// The selection as a claim needs it: without counting its list, which a claim does not need and
-/// which costs a scan of thousands of rows.
-async fn selection_for_claim(tx: &mut DbConn, id: i64) -> StoreResult<Option<Selection>> {
-    let sql = "SELECT s.id, s.project_id, s.mode, s.starts_at, s.ends_at, s.waves, s.time_limit_seconds, s.queue, CAST(0 AS BIGINT) AS households FROM selections s WHERE s.id = $1";
-    sqlx::query(sql).bind(id).fetch_optional(&mut *tx).await.db()?.as_ref().map(selection_from).transpose()
 }
 
 /// Appends a board event: its number is taken from the project row, locked until the commit, so
@@ -120,7 +112,7 @@ impl SelectionStore for StoreImpl {
             });
             let now = now_micros();
             let id: i64 = sqlx::query_scalar(
-                "INSERT INTO selections (project_id, mode, starts_at, ends_at, waves, time_limit_seconds, queue, created_by, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING id",
+                "INSERT INTO selections (project_id, mode, starts_at, ends_at, waves, time_limit_seconds, queue, households, created_by, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) RETURNING id",
             )
             .bind(s.project_id)
             .bind(s.mode.code())
@@ -129,6 +121,7 @@ impl SelectionStore for StoreImpl {
             .bind(serde_json::to_string(&s.waves).map_err(json_err)?)
             .bind(s.time_limit_seconds)
             .bind(queue.as_ref().map(serde_json::to_string).transpose().map_err(json_err)?)
+            .bind(orders.len() as i64)
             .bind(&actor)
             .bind(now)
             .fetch_one(&mut *tx)
@@ -198,7 +191,7 @@ impl SelectionStore for StoreImpl {
         }
         let result = write_tx!(self, |tx| {
             let now = now_micros();
-            let sel = selection_for_claim(tx, selection_id).await?.ok_or_else(|| StoreError::NotFound { what: format!("selection {selection_id}") })?;
+            let sel = selection_in(tx, selection_id, false).await?.ok_or_else(|| StoreError::NotFound { what: format!("selection {selection_id}") })?;
             let sql = format!("SELECT lottery_order, limit_area FROM selection_households WHERE selection_id = $1 AND household_id = $2{ROW_LOCK}");
             let listed: Option<(i64, Option<i64>)> = sqlx::query_as(&sql).bind(selection_id).bind(household_id).fetch_optional(&mut *tx).await.db()?;
             let Some((order, limit)) = listed else {
