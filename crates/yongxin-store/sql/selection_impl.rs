@@ -175,20 +175,6 @@ impl SelectionStore for StoreImpl {
         let (actor, by_id, by_name) = (actor.to_owned(), by.id, by.display_name.clone());
         let mut ids = unit_ids;
         ids.sort_unstable();
-        // In a rush most claims ask for a unit already sold: one seen sold here is refused without
-        // queueing for the writer. (Only an administrator's correction releases a sold unit; a
-        // claim racing it may be told "taken" a moment too long, never sold a unit twice.) The
-        // transaction below still decides every claim that gets through.
-        let mut qb = QueryBuilder::<Db>::new("SELECT building_name, number FROM project_units WHERE owner_household_id IS NOT NULL AND id IN (");
-        let mut list = qb.separated(", ");
-        for id in &ids {
-            list.push_bind(*id);
-        }
-        qb.push(") LIMIT 1");
-        if let Some(row) = qb.build().fetch_optional(&self.pool).await.db()? {
-            let (building, number): (String, String) = (row.try_get("building_name").db()?, row.try_get("number").db()?);
-            return Ok(Err(ClaimRefusal::Taken(format!("{building} {number}"))));
-        }
         let result = write_tx!(self, |tx| {
             let now = now_micros();
             let sel = selection_in(tx, selection_id, false).await?.ok_or_else(|| StoreError::NotFound { what: format!("selection {selection_id}") })?;

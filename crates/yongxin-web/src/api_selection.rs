@@ -198,9 +198,10 @@ pub async fn create_claim(
 /// What this node knows is sold, per project: read from the database at most every
 /// [`SOLD_FRESH_FOR`], added to by this node's own sales and forgotten when this node corrects a
 /// claim. A unit found here is refused at once; one not found here (sold on another node a
-/// moment ago) is refused by the database. Only a correction releases a sold unit, so the worst a
-/// stale list does is refuse a just-released unit for a quarter second. In a rush nearly every
-/// request asks for a unit already sold, and this answers them without a database round trip.
+/// moment ago) is refused by the claim's transaction. Only a correction releases a sold unit, so
+/// the worst a stale list does is refuse a just-released unit for a quarter second. In a rush
+/// nearly every request asks for a unit already sold, and this answers them without a database
+/// round trip.
 #[derive(Default)]
 pub struct SoldUnits {
     selections: std::sync::RwLock<HashMap<i64, i64>>,
