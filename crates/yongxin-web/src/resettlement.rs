@@ -99,6 +99,17 @@ fn project_draft(
     }
 }
 
+/// The project's current policy (its latest version), read as published.
+pub async fn current_policy(state: &AppState, project_id: i64) -> Result<Option<Policy>, AppError> {
+    state
+        .store
+        .policy_versions(project_id)
+        .await?
+        .pop()
+        .map(|v| Policy::from_toml(&v.source).map_err(AppError::internal))
+        .transpose()
+}
+
 /// Publishes a policy written as TOML: checked, then published with its zh-CN rendering (and the
 /// TOML itself, so anyone can recompute) as a policy notice.
 pub async fn publish_policy(

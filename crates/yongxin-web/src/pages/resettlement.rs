@@ -412,16 +412,6 @@ fn members_text(members: &[EligibleMember]) -> String {
         .join("\n")
 }
 
-async fn current_policy(state: &AppState, project_id: i64) -> Result<Option<Policy>, AppError> {
-    state
-        .store
-        .policy_versions(project_id)
-        .await?
-        .pop()
-        .map(|v| Policy::from_toml(&v.source).map_err(AppError::internal))
-        .transpose()
-}
-
 fn facts(h: &HouseholdDetail) -> Vec<MemberFacts> {
     h.members.iter().map(MemberFacts::from).collect()
 }
@@ -437,7 +427,7 @@ pub async fn household(
     let p = act::project(&state, id_of(&id)?).await?;
     let h = act::household(&state, &user, &p, id_of(&hid)?).await?;
     let pid = p.project.id;
-    let policy = current_policy(&state, pid).await?;
+    let policy = act::current_policy(&state, pid).await?;
     let current = state.store.entitlement(pid, h.summary.id).await?;
     let assessment = state.store.assessment(pid, h.summary.id).await?;
     let registration = state.store.registration(pid, h.summary.id).await?;
@@ -646,7 +636,7 @@ pub async fn assess(
     ctx.check_csrf(&field(&pairs, "csrf"))?;
     let p = act::project(&state, id_of(&id)?).await?;
     let h = act::household(&state, &user, &p, id_of(&hid)?).await?;
-    let policy = current_policy(&state, p.project.id)
+    let policy = act::current_policy(&state, p.project.id)
         .await?
         .ok_or(ResettlementError::NoPolicy)?;
     let mut inputs = read_assessment(&pairs, &policy)?;

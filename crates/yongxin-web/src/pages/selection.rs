@@ -14,7 +14,6 @@ use serde::Deserialize;
 use yongxin_domain::money::Qty;
 use yongxin_domain::resettlement::entitlement::{compute, ChosenUnit, Entitlement};
 use yongxin_domain::resettlement::masked_name;
-use yongxin_domain::resettlement::policy::Policy;
 use yongxin_domain::selection::{QueueAction, SelectionMode, Wave};
 use yongxin_domain::time::display_local;
 use yongxin_store::{
@@ -539,13 +538,12 @@ async fn slip_entitlement(
     project_id: i64,
     household_id: i64,
 ) -> Result<Option<Entitlement>, AppError> {
-    let (Some(v), Some(a)) = (
-        state.store.policy_versions(project_id).await?.pop(),
+    let (Some(policy), Some(a)) = (
+        act::current_policy(state, project_id).await?,
         state.store.assessment(project_id, household_id).await?,
     ) else {
         return Ok(None);
     };
-    let policy = Policy::from_toml(&v.source).map_err(AppError::internal)?;
     let chosen: Vec<ChosenUnit> = state
         .store
         .unit_states(project_id)
