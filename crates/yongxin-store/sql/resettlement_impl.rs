@@ -48,11 +48,29 @@ async fn locked_project(tx: &mut DbConn, id: i64) -> StoreResult<ProjectDetail> 
 }
 
 /// The project's current policy (its latest version).
-async fn current_policy(tx: &mut DbConn, project_id: i64) -> StoreResult<Option<Policy>> {
+async fn current_policy(tx: &mut DbConn, project_id: i64) -> StoreResult<Option<std::sync::Arc<Policy>>> {
     let source: Option<String> = sqlx::query_scalar("SELECT source FROM policy_versions WHERE project_id = $1 ORDER BY version DESC LIMIT 1").bind(project_id).fetch_optional(&mut *tx).await.db()?;
-    source
-        .map(|s| Policy::from_toml(&s).map_err(|e| StoreError::Internal(format!("stored policy refused: {e}"))))
-        .transpose()
+    source.map(|s| parsed_policy(&s)).transpose()
+}
+
+/// Policies as parsed, by their text. Every registration and assessment computes under the current
+/// policy inside the write's transaction — on SQLite inside the one writer —, and parsing its
+/// TOML costs about a quarter of a millisecond; the text is the key, so the same text is the same
+/// policy whichever database it came from. Few policies exist; past 64 the memory starts afresh.
+fn parsed_policy(source: &str) -> StoreResult<std::sync::Arc<Policy>> {
+    use std::sync::{Arc, Mutex, OnceLock};
+    static PARSED: OnceLock<Mutex<HashMap<String, Arc<Policy>>>> = OnceLock::new();
+    let cache = PARSED.get_or_init(Default::default);
+    if let Some(p) = cache.lock().unwrap_or_else(|e| e.into_inner()).get(source) {
+        return Ok(p.clone());
+    }
+    let policy = Arc::new(Policy::from_toml(source).map_err(|e| StoreError::Internal(format!("stored policy refused: {e}")))?);
+    let mut cache = cache.lock().unwrap_or_else(|e| e.into_inner());
+    if cache.len() >= 64 {
+        cache.clear();
+    }
+    cache.insert(source.to_owned(), policy.clone());
+    Ok(policy)
 }
 
 async fn in_project(tx: &mut DbConn, project_id: i64, household_id: i64) -> StoreResult<bool> {
