@@ -56,7 +56,7 @@ impl Role {
     /// Whether the role may open the full identity number and phone of people in its scope.
     /// Department staff route cases and need no more than the masked values.
     pub fn may_view_full_personal_data(self) -> bool {
-        !matches!(self, Role::DepartmentStaff)
+        self.may(crate::Permission::ViewFullPersonalData)
     }
 
     /// Whether the role may import rosters, export unmasked lists and manage users.

@@ -31,7 +31,7 @@ use yongxin_domain::catalogue::Category;
 use yongxin_domain::{AuditEntry, NewAuditEntry, Role, Scope};
 use yongxin_store::{
     Appeal, AppealEvent, AppealPage, AppealQuery, AppealScope, AppealSearchDoc, NewPhoto, Open311Key, PhotoRef, ImportedAppeal, NewAppeal, OutboxMessage, StatsGroup, StatsRow, SupervisionNotice, Grid, HouseholdDetail, HouseholdPage, HouseholdQuery, HouseholdSummary, ImportSummary, Member, NewGrid, NewUser,
-    NewVillage, PoolStats, RosterEntry, SignInFailures, Store, StoreError, StoreResult, User, Village,
+    NewVillage, ApiToken, PoolStats, RosterEntry, SignInFailures, Store, StoreError, StoreResult, User, Village,
 };
 
 type DbConn = <Db as sqlx::Database>::Connection;
@@ -51,7 +51,7 @@ fn corrupt(what: &str, value: &str) -> StoreError {
     StoreError::Internal(format!("stored {what} not understood: {value}"))
 }
 
-const USER_COLUMNS: &str = "u.id, u.username, u.display_name, u.role, u.village_id, u.household_id, u.email";
+const USER_COLUMNS: &str = "u.id, u.username, u.display_name, u.role, u.village_id, u.household_id, u.email, u.disabled_at";
 
 const HOUSEHOLD_SELECT: &str = "SELECT h.id, h.key, h.address, h.village_id, v.name AS village_name, h.grid_id, \
      g.name AS grid_name, COALESCE(r.name, '') AS head_name, r.phone AS head_phone, \
@@ -78,7 +78,19 @@ fn user_from(row: &DbRow) -> StoreResult<User> {
         household_id: row.try_get("household_id").db()?,
         grid_ids: Vec::new(),
         email: row.try_get("email").db()?,
+        disabled: row.try_get::<Option<DateTime<Utc>>, _>("disabled_at").db()?.is_some(),
     })
+}
+
+/// Revokes every live API token of a user inside a write; how many.
+async fn revoke_tokens_in(tx: &mut DbConn, user_id: i64) -> StoreResult<u64> {
+    let done = sqlx::query("UPDATE api_tokens SET revoked_at = $1 WHERE user_id = $2 AND revoked_at IS NULL")
+        .bind(Utc::now())
+        .bind(user_id)
+        .execute(&mut *tx)
+        .await
+        .db()?;
+    Ok(done.rows_affected())
 }
 
 fn grid_from(row: &DbRow) -> StoreResult<Grid> {
@@ -1205,13 +1217,14 @@ impl Store for StoreImpl {
                     format!("{} ({})", u.username, u.role.code()),
                     &serde_json::json!({ "username": u.username, "display_name": u.display_name, "role": u.role.code(), "village_id": u.village_id, "household_id": u.household_id }),
                 );
-                let user = User { id, username: u.username, display_name: u.display_name, role: u.role, village_id: u.village_id, household_id: u.household_id, grid_ids: vec![], email: None };
+                let user = User { id, username: u.username, display_name: u.display_name, role: u.role, village_id: u.village_id, household_id: u.household_id, grid_ids: vec![], email: None, disabled: false };
                 Ok((user, vec![entry]))
             })
     }
 
     async fn user_credentials(&self, username: &str) -> StoreResult<Option<(User, String)>> {
-        let sql = format!("SELECT {USER_COLUMNS}, u.password_hash FROM users u WHERE u.username = $1");
+        // A disabled account signs in with no password.
+        let sql = format!("SELECT {USER_COLUMNS}, u.password_hash FROM users u WHERE u.username = $1 AND u.disabled_at IS NULL");
         let Some(row) = sqlx::query(&sql).bind(username).fetch_optional(&self.pool).await.db()? else {
             return Ok(None);
         };
@@ -1226,9 +1239,10 @@ impl Store for StoreImpl {
                 if done.rows_affected() == 0 {
                     return Err(StoreError::NotFound { what: format!("user {user_id}") });
                 }
-                // Every session of the user ends with the old password.
+                // Every session and API token of the user ends with the old password.
                 sqlx::query("DELETE FROM sessions WHERE user_id = $1").bind(user_id).execute(&mut *tx).await.db()?;
-                let entry = NewAuditEntry::new(actor, "user.set_password", format!("user:{user_id}"), "", &serde_json::json!({ "password_hash": hash }));
+                let revoked = revoke_tokens_in(&mut *tx, user_id).await?;
+                let entry = NewAuditEntry::new(actor, "user.set_password", format!("user:{user_id}"), "", &serde_json::json!({ "tokens_revoked": revoked }));
                 Ok(((), vec![entry]))
             })
     }
@@ -1287,7 +1301,7 @@ impl Store for StoreImpl {
     }
 
     async fn session_user(&self, token_hash: &str, now: DateTime<Utc>) -> StoreResult<Option<User>> {
-        self.user_where("FROM sessions s JOIN users u ON u.id = s.user_id WHERE s.token_hash = $1 AND s.expires_at > $2", token_hash, Some(now))
+        self.user_where("FROM sessions s JOIN users u ON u.id = s.user_id WHERE s.token_hash = $1 AND s.expires_at > $2 AND u.disabled_at IS NULL", token_hash, Some(now))
             .await
     }
 
@@ -1299,23 +1313,83 @@ impl Store for StoreImpl {
         })
     }
 
-    async fn create_api_token(&self, actor: &str, user_id: i64, token_hash: &str) -> StoreResult<()> {
+    async fn create_api_token(&self, actor: &str, user_id: i64, token_hash: &str, expires_at: DateTime<Utc>) -> StoreResult<()> {
         let (actor, hash) = (actor.to_owned(), token_hash.to_owned());
         write_tx!(self, |tx| {
-                sqlx::query("INSERT INTO api_tokens (token_hash, user_id, created_at) VALUES ($1, $2, $3)")
+                sqlx::query("INSERT INTO api_tokens (token_hash, user_id, created_at, expires_at) VALUES ($1, $2, $3, $4)")
                     .bind(&hash)
                     .bind(user_id)
                     .bind(Utc::now())
+                    .bind(expires_at)
                     .execute(&mut *tx)
                     .await
                     .db()?;
-                let entry = NewAuditEntry::new(actor, "user.create_token", format!("user:{user_id}"), "", &serde_json::json!({ "token_hash": hash }));
+                let entry = NewAuditEntry::new(actor, "user.create_token", format!("user:{user_id}"), "", &serde_json::json!({ "token_hash": hash, "expires_at": expires_at }));
                 Ok(((), vec![entry]))
             })
     }
 
-    async fn api_token_user(&self, token_hash: &str) -> StoreResult<Option<User>> {
-        self.user_where("FROM api_tokens t JOIN users u ON u.id = t.user_id WHERE t.token_hash = $1", token_hash, None).await
+    async fn api_token_user(&self, token_hash: &str, now: DateTime<Utc>) -> StoreResult<Option<User>> {
+        self.user_where(
+            "FROM api_tokens t JOIN users u ON u.id = t.user_id \
+             WHERE t.token_hash = $1 AND t.expires_at > $2 AND t.revoked_at IS NULL AND u.disabled_at IS NULL",
+            token_hash,
+            Some(now),
+        )
+        .await
+    }
+
+    async fn api_tokens(&self, user_id: i64) -> StoreResult<Vec<ApiToken>> {
+        let rows = sqlx::query("SELECT created_at, expires_at, revoked_at FROM api_tokens WHERE user_id = $1 ORDER BY created_at, token_hash")
+            .bind(user_id)
+            .fetch_all(&self.pool)
+            .await
+            .db()?;
+        rows.iter()
+            .map(|r| {
+                Ok(ApiToken {
+                    created_at: r.try_get("created_at").db()?,
+                    expires_at: r.try_get("expires_at").db()?,
+                    revoked_at: r.try_get("revoked_at").db()?,
+                })
+            })
+            .collect()
+    }
+
+    async fn revoke_api_tokens(&self, actor: &str, user_id: i64) -> StoreResult<u64> {
+        let actor = actor.to_owned();
+        write_tx!(self, |tx| {
+            let revoked = revoke_tokens_in(&mut *tx, user_id).await?;
+            let entry = NewAuditEntry::new(actor, "user.revoke_tokens", format!("user:{user_id}"), "", &serde_json::json!({ "revoked": revoked }));
+            Ok((revoked, vec![entry]))
+        })
+    }
+
+    async fn set_user_disabled(&self, actor: &str, user_id: i64, disabled: bool) -> StoreResult<()> {
+        let actor = actor.to_owned();
+        write_tx!(self, |tx| {
+            let at = disabled.then(Utc::now);
+            let done = sqlx::query("UPDATE users SET disabled_at = $1 WHERE id = $2").bind(at).bind(user_id).execute(&mut *tx).await.db()?;
+            if done.rows_affected() == 0 {
+                return Err(StoreError::NotFound { what: format!("user {user_id}") });
+            }
+            let mut revoked = 0;
+            if disabled {
+                sqlx::query("DELETE FROM sessions WHERE user_id = $1").bind(user_id).execute(&mut *tx).await.db()?;
+                revoked = revoke_tokens_in(&mut *tx, user_id).await?;
+            }
+            let action = if disabled { "user.disable" } else { "user.enable" };
+            let entry = NewAuditEntry::new(actor, action, format!("user:{user_id}"), "", &serde_json::json!({ "tokens_revoked": revoked }));
+            Ok(((), vec![entry]))
+        })
+    }
+
+    async fn server_secret(&self, name: &str) -> StoreResult<String> {
+        let row = sqlx::query("SELECT value FROM server_secrets WHERE name = $1").bind(name).fetch_optional(&self.pool).await.db()?;
+        match row {
+            Some(r) => r.try_get("value").db(),
+            None => Err(StoreError::NotFound { what: format!("server secret {name}") }),
+        }
     }
 
     async fn sign_in_failures(&self, username: &str, address: &str, since: DateTime<Utc>) -> StoreResult<SignInFailures> {

@@ -356,18 +356,74 @@ pub async fn users_sessions_and_tokens(store: Arc<dyn Store>) {
     assert_eq!(store.session_user("tok-live", now).await.unwrap(), None);
 
     store
-        .create_api_token("admin", resident.id, "api-hash")
+        .create_api_token("admin", resident.id, "api-hash", now + Duration::days(90))
+        .await
+        .unwrap();
+    store
+        .create_api_token("admin", resident.id, "api-old", now - Duration::seconds(1))
         .await
         .unwrap();
     assert_eq!(
         store
-            .api_token_user("api-hash")
+            .api_token_user("api-hash", now)
             .await
             .unwrap()
             .map(|u| u.username),
         Some("resident".into())
     );
-    assert_eq!(store.api_token_user("other").await.unwrap(), None);
+    assert_eq!(store.api_token_user("other", now).await.unwrap(), None);
+    assert_eq!(
+        store.api_token_user("api-old", now).await.unwrap(),
+        None,
+        "an expired token opens nothing"
+    );
+    assert_eq!(store.api_tokens(resident.id).await.unwrap().len(), 2);
+
+    // Revoking ends every live token; a password change and disabling do too.
+    assert_eq!(
+        store.revoke_api_tokens("admin", resident.id).await.unwrap(),
+        2
+    );
+    assert_eq!(store.api_token_user("api-hash", now).await.unwrap(), None);
+    assert!(store
+        .api_tokens(resident.id)
+        .await
+        .unwrap()
+        .iter()
+        .all(|t| t.revoked_at.is_some()));
+    store
+        .create_api_token("admin", resident.id, "api-2", now + Duration::days(1))
+        .await
+        .unwrap();
+    store
+        .set_password("admin", resident.id, "another-hash")
+        .await
+        .unwrap();
+    assert_eq!(store.api_token_user("api-2", now).await.unwrap(), None);
+    store
+        .create_api_token("admin", resident.id, "api-3", now + Duration::days(1))
+        .await
+        .unwrap();
+    store
+        .create_session("tok-res", resident.id, now + Duration::hours(1))
+        .await
+        .unwrap();
+    store
+        .set_user_disabled("admin", resident.id, true)
+        .await
+        .unwrap();
+    assert_eq!(store.api_token_user("api-3", now).await.unwrap(), None);
+    assert_eq!(store.session_user("tok-res", now).await.unwrap(), None);
+    assert!(store.user_credentials("resident").await.unwrap().is_none());
+    assert!(store.user(resident.id).await.unwrap().unwrap().disabled);
+    store
+        .set_user_disabled("admin", resident.id, false)
+        .await
+        .unwrap();
+    assert!(store.user_credentials("resident").await.unwrap().is_some());
+    assert_eq!(store.server_secret("tracking").await.unwrap().len(), 64);
+    assert!(store.server_secret("nothing").await.is_err());
+
     assert!(store.users().await.unwrap().len() >= 6);
 }
 

@@ -121,15 +121,31 @@ pub trait Store:
         -> StoreResult<Option<User>>;
     /// Ends a session.
     async fn delete_session(&self, token_hash: &str) -> StoreResult<()>;
-    /// Issues an API token for a user; the store keeps only its hash.
+    /// Issues an API token for a user, valid until `expires_at`; the store keeps only its hash.
     async fn create_api_token(
         &self,
         actor: &str,
         user_id: i64,
         token_hash: &str,
+        expires_at: DateTime<Utc>,
     ) -> StoreResult<()>;
-    /// The user an API token belongs to.
-    async fn api_token_user(&self, token_hash: &str) -> StoreResult<Option<User>>;
+    /// The user a live API token belongs to: not expired at `now`, not revoked, the account not
+    /// disabled.
+    async fn api_token_user(
+        &self,
+        token_hash: &str,
+        now: DateTime<Utc>,
+    ) -> StoreResult<Option<User>>;
+    /// A user's API tokens, live or not, oldest first.
+    async fn api_tokens(&self, user_id: i64) -> StoreResult<Vec<ApiToken>>;
+    /// Revokes every live API token of a user; how many were.
+    async fn revoke_api_tokens(&self, actor: &str, user_id: i64) -> StoreResult<u64>;
+    /// Disables an account (its sessions end and its tokens are revoked) or enables it again.
+    async fn set_user_disabled(&self, actor: &str, user_id: i64, disabled: bool)
+        -> StoreResult<()>;
+    /// A secret of this installation, made once by the migrations (`tracking`: keys the tracking
+    /// codes of cases).
+    async fn server_secret(&self, name: &str) -> StoreResult<String>;
 
     /// Failed sign-ins of an account from an address since a time.
     async fn sign_in_failures(

@@ -236,6 +236,19 @@ pub struct User {
     pub grid_ids: Vec<i64>,
     /// Where their notifications (new assignments, cards) are e-mailed, if anywhere.
     pub email: Option<String>,
+    /// Whether an administrator disabled the account (it can no longer sign in or use tokens).
+    pub disabled: bool,
+}
+
+/// An API token as an administrator sees it (never the token itself).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ApiToken {
+    /// Issued.
+    pub created_at: chrono::DateTime<chrono::Utc>,
+    /// Stops working (tokens issued before expiry existed got 90 days from issue).
+    pub expires_at: Option<chrono::DateTime<chrono::Utc>>,
+    /// Revoked, if it was.
+    pub revoked_at: Option<chrono::DateTime<chrono::Utc>>,
 }
 
 impl User {

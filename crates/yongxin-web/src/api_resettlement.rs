@@ -10,6 +10,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use yongxin_domain::resettlement::entitlement::Entitlement;
 use yongxin_domain::resettlement::masked_name;
+use yongxin_domain::Permission;
 use yongxin_store::{EntitlementRecord, LotteryState, ProjectDetail, Registration};
 
 #[allow(unused_imports)]
@@ -17,7 +18,7 @@ use crate::api::ErrorDto;
 use crate::api_appeals::local;
 use crate::context::Ctx;
 use crate::error::AppError;
-use crate::resettlement::{self, ASSESSORS, MANAGERS};
+use crate::resettlement;
 use crate::AppState;
 
 fn id_of(s: &str) -> Result<i64, AppError> {
@@ -178,7 +179,7 @@ pub async fn project_households(
     Path(id): Path<String>,
     Query(q): Query<ProjectHouseholdsQuery>,
 ) -> Result<Json<ProjectHouseholdPageDto>, AppError> {
-    ctx.require(ASSESSORS)?;
+    ctx.require(Permission::AssessHouseholds)?;
     let p = resettlement::project(&state, id_of(&id)?).await?;
     let (page, per_page) = (
         q.page.unwrap_or(1).max(1),
@@ -420,7 +421,7 @@ pub async fn freeze_lottery(
     Path(id): Path<String>,
     Json(req): Json<FreezeRequest>,
 ) -> Result<Json<LotterySummaryDto>, AppError> {
-    let user = ctx.require(MANAGERS)?;
+    let user = ctx.require(Permission::DrawLottery)?;
     let l = resettlement::freeze(&state, user, id_of(&id)?, &req.seed_rule).await?;
     Ok(Json(LotterySummaryDto::new(l)))
 }
@@ -443,7 +444,7 @@ pub async fn draw_lottery(
     Path(id): Path<String>,
     Json(req): Json<DrawRequest>,
 ) -> Result<Json<LotterySummaryDto>, AppError> {
-    let user = ctx.require(MANAGERS)?;
+    let user = ctx.require(Permission::DrawLottery)?;
     let p = resettlement::project(&state, id_of(&id)?).await?;
     let l = state
         .store

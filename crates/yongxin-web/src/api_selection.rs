@@ -2,6 +2,7 @@
 //! confirmed, or refused with the reason), and every unit with its state.
 
 use std::collections::HashMap;
+use yongxin_domain::Permission;
 
 use axum::extract::{Path, State};
 use axum::Json;
@@ -17,13 +18,10 @@ use crate::context::Ctx;
 use crate::error::AppError;
 use crate::AppState;
 
-/// Staff who may claim on a household's behalf (the selection operator right).
-pub const OPERATORS: &[Role] = &[Role::DepartmentStaff, Role::Leader, Role::Admin];
-
 /// Whether the user may claim for the household: a member for their own, an operator for any
 /// (then on the household's behalf).
 pub fn claim_right(user: &User, household_id: i64) -> Result<bool, AppError> {
-    if OPERATORS.contains(&user.role) {
+    if user.role.may(Permission::OperateSelection) {
         Ok(true)
     } else if user.role == Role::Resident && user.household_id == Some(household_id) {
         Ok(false)

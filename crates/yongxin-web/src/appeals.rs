@@ -2,6 +2,7 @@
 //! what, turning input into domain values, and errors in the user's language.
 
 use std::collections::BTreeMap;
+use yongxin_domain::Permission;
 
 use chrono::Utc;
 use yongxin_domain::appeal::{
@@ -438,13 +439,12 @@ pub struct ActionInput {
     pub photos: Vec<crate::upload::Upload>,
 }
 
-fn dispatcher(user: &User, a: &Appeal) -> bool {
-    matches!(
-        user.role,
-        Role::Admin | Role::Leader | Role::DepartmentStaff
-    ) || (user.role == Role::VillageOfficer
-        && user.village_id.is_some()
-        && a.village_id == user.village_id)
+/// Whether the user dispatches this case: the whole subdistrict's, or their own village's.
+pub fn dispatcher(user: &User, a: &Appeal) -> bool {
+    user.role.may(Permission::DispatchAllAppeals)
+        || (user.role.may(Permission::DispatchVillageAppeals)
+            && user.village_id.is_some()
+            && a.village_id == user.village_id)
 }
 
 /// Applies an action after checking that this user may take it on this case.
@@ -510,7 +510,7 @@ pub async fn act(
         AppealAction::Contact | AppealAction::Note { .. } | AppealAction::Answer { .. } => {
             dispatcher(user, &appeal) || handler
         }
-        AppealAction::Rate { .. } => user.role == Role::Resident,
+        AppealAction::Rate { .. } => user.role.may(Permission::RateAppeal),
         AppealAction::AutoClose => false,
     };
     if !allowed {

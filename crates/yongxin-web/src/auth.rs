@@ -29,6 +29,29 @@ pub fn verify_password(password: &str, phc: &str) -> bool {
     })
 }
 
+/// How long a sign-in waits for one of the node's password-check slots before it is told the
+/// server is busy.
+const PASSWORD_CHECK_WAIT: std::time::Duration = std::time::Duration::from_secs(10);
+
+/// Checks a password off the async workers, at most [`crate::security::Limits`]'
+/// `password_checks_at_once` at a time: each check holds ~19 MiB for tens of milliseconds, so a
+/// flood of sign-ins queues here instead of growing the process.
+pub async fn check_password(
+    state: &crate::AppState,
+    password: String,
+    phc: String,
+) -> Result<bool, crate::AppError> {
+    let permit = tokio::time::timeout(PASSWORD_CHECK_WAIT, state.guards.password_checks.acquire())
+        .await
+        .map_err(|_| crate::AppError::busy())?
+        .map_err(crate::AppError::internal)?;
+    let ok = tokio::task::spawn_blocking(move || verify_password(&password, &phc))
+        .await
+        .map_err(crate::AppError::internal)?;
+    drop(permit);
+    Ok(ok)
+}
+
 /// A fresh random token: 32 bytes from the OS, hex.
 pub fn random_token() -> String {
     let mut bytes = [0u8; 32];

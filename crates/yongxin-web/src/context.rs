@@ -17,7 +17,9 @@ use crate::AppState;
 
 /// Cookie holding the session token.
 pub const SESSION_COOKIE: &str = "yongxin_session";
-/// Cookie holding the CSRF token (double-submit: forms echo it in a hidden field).
+/// Cookie holding a random value that anonymous forms' CSRF token is derived from. The token
+/// itself never sits in a cookie: a signed-in user's token is derived from the session, so a
+/// cookie planted by someone else (a sibling subdomain, a shared intranet proxy) is useless.
 pub const CSRF_COOKIE: &str = "yongxin_csrf";
 /// Cookie remembering the chosen language.
 pub const LANG_COOKIE: &str = "yongxin_lang";
@@ -45,22 +47,22 @@ impl Ctx {
 
     /// The signed-in user if they work in the office (any role but resident).
     pub fn cadre(&self) -> Result<&User, AppError> {
+        self.require(yongxin_domain::Permission::WorkInOffice)
+    }
+
+    /// The signed-in user if their role holds `permission` (the domain's one table).
+    pub fn require(&self, permission: yongxin_domain::Permission) -> Result<&User, AppError> {
         let u = self.user()?;
-        if u.role.is_cadre() {
+        if u.role.may(permission) {
             Ok(u)
         } else {
             Err(AppError::forbidden())
         }
     }
 
-    /// The signed-in user if they hold one of `roles`.
-    pub fn require(&self, roles: &[yongxin_domain::Role]) -> Result<&User, AppError> {
-        let u = self.user()?;
-        if roles.contains(&u.role) {
-            Ok(u)
-        } else {
-            Err(AppError::forbidden())
-        }
+    /// Whether the signed-in user's role holds `permission`.
+    pub fn may(&self, permission: yongxin_domain::Permission) -> bool {
+        self.user.as_ref().is_some_and(|u| u.role.may(permission))
     }
 
     /// Checks a form's echoed CSRF token.
@@ -86,6 +88,13 @@ impl Ctx {
         let secure = if self.secure { "; Secure" } else { "" };
         format!("{name}={value}; Path=/; HttpOnly; SameSite=Lax; Max-Age={max_age_secs}{secure}")
     }
+}
+
+/// The CSRF token forms must echo: a keyed hash of a secret the browser holds in an HttpOnly
+/// cookie (the session token once signed in, else a random value), so only a page this server
+/// rendered for that browser carries it.
+pub fn csrf_token(kind: &str, secret: &str) -> String {
+    token_hash(&format!("yongxin-csrf-v1\n{kind}\n{secret}"))
 }
 
 /// Compares secrets in time independent of where they differ.
@@ -137,6 +146,16 @@ pub fn percent_encode(s: &str) -> String {
     out
 }
 
+/// Whether the request came over HTTPS (as configured, or as the proxy says).
+pub fn is_secure(settings: &crate::WebSettings, headers: &HeaderMap) -> bool {
+    settings.secure_cookies.unwrap_or_else(|| {
+        headers
+            .get("x-forwarded-proto")
+            .and_then(|v| v.to_str().ok())
+            == Some("https")
+    })
+}
+
 /// Resolves the context of every request before its handler runs.
 pub async fn attach_context(
     State(state): State<AppState>,
@@ -154,12 +173,7 @@ pub async fn attach_context(
                 .and_then(Lang::parse)
         })
         .unwrap_or(state.settings.default_lang);
-    let secure = state.settings.secure_cookies.unwrap_or_else(|| {
-        headers
-            .get("x-forwarded-proto")
-            .and_then(|v| v.to_str().ok())
-            == Some("https")
-    });
+    let secure = is_secure(&state.settings, headers);
     let existing_csrf = cookie_value(headers, CSRF_COOKIE)
         .filter(|v| v.len() == 64)
         .map(str::to_owned);
@@ -185,10 +199,10 @@ pub async fn attach_context(
                 lookup_failed = true;
             }
         }
-    } else if let Some(token) = session {
+    } else if let Some(token) = &session {
         match state
             .store
-            .session_user(&token_hash(&token), Utc::now())
+            .session_user(&token_hash(token), Utc::now())
             .await
         {
             Ok(u) => user = u,
@@ -199,9 +213,14 @@ pub async fn attach_context(
         }
     }
     let new_csrf = existing_csrf.is_none().then(random_token);
-    let csrf = existing_csrf
-        .or_else(|| new_csrf.clone())
-        .unwrap_or_default();
+    let csrf = match (&user, &session) {
+        (Some(_), Some(session)) => csrf_token("session", session),
+        _ => existing_csrf
+            .as_deref()
+            .or(new_csrf.as_deref())
+            .map(|nonce| csrf_token("anonymous", nonce))
+            .unwrap_or_default(),
+    };
     let ctx = Ctx {
         lang,
         user,

@@ -90,6 +90,17 @@ impl AppError {
             .with("minutes", minutes.to_string())
     }
 
+    /// Too many requests of one kind from one client (or for one phone or case).
+    pub fn rate_limited(minutes: i64) -> Self {
+        Self::new(StatusCode::TOO_MANY_REQUESTS, "rate_limited")
+            .with("minutes", minutes.to_string())
+    }
+
+    /// The node is at its limit of expensive work (password checks); try again shortly.
+    pub fn busy() -> Self {
+        Self::new(StatusCode::SERVICE_UNAVAILABLE, "busy")
+    }
+
     /// An unexpected failure; logged, shown without detail.
     pub fn internal(message: impl std::fmt::Display) -> Self {
         tracing::error!(error.message = %message, "internal error");

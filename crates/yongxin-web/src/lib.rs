@@ -24,6 +24,7 @@ pub mod open311;
 pub mod pages;
 pub mod resettlement;
 pub mod roster_io;
+pub mod security;
 pub mod upload;
 
 use std::collections::HashMap;
@@ -61,6 +62,13 @@ pub struct WebSettings {
     pub photo_max_bytes: usize,
     /// Largest file attached to a notice, in bytes.
     pub attachment_max_bytes: usize,
+    /// Days an API token lasts after it is issued.
+    pub api_token_days: i64,
+    /// Rate limits of anonymous and abusable paths.
+    pub limits: security::Limits,
+    /// Whether `/metrics` is served on the main address (to administrators); false when it has
+    /// a listen address of its own.
+    pub metrics_on_main: bool,
 }
 
 impl Default for WebSettings {
@@ -74,6 +82,9 @@ impl Default for WebSettings {
             appeal_auto_close_days: 7,
             photo_max_bytes: 10 * 1024 * 1024,
             attachment_max_bytes: 20 * 1024 * 1024,
+            api_token_days: 90,
+            limits: security::Limits::default(),
+            metrics_on_main: true,
         }
     }
 }
@@ -103,6 +114,8 @@ pub struct AppState {
     pub board: Arc<board::BoardHub>,
     /// What this node knows is sold, to refuse claims for it without asking the database.
     pub sold: Arc<api_selection::SoldUnits>,
+    /// This node's rate limits and the bound on password checks.
+    pub guards: Arc<security::Guards>,
 }
 
 /// How long this node trusts what it read of an API token.
@@ -118,6 +131,7 @@ impl AppState {
     /// State over a store.
     pub fn new(store: Arc<dyn Store>, settings: WebSettings) -> Self {
         Self {
+            guards: Arc::new(security::Guards::new(settings.limits.clone())),
             store,
             settings: Arc::new(settings),
             metrics: Arc::new(metrics::Metrics::default()),
@@ -156,7 +170,10 @@ impl AppState {
                 }
             }
         }
-        let user = self.store.api_token_user(token_hash).await?;
+        let user = self
+            .store
+            .api_token_user(token_hash, chrono::Utc::now())
+            .await?;
         if let (Some(u), Ok(mut tokens)) = (&user, self.api_tokens.lock()) {
             if tokens.len() >= API_TOKENS_REMEMBERED {
                 tokens.clear();
@@ -429,6 +446,14 @@ pub fn router(state: AppState) -> Router {
         .route("/admin/users", get(pages::admin::users))
         .route("/admin/users/{id}/email", post(pages::admin::set_email))
         .route(
+            "/admin/users/{id}/tokens/revoke",
+            post(pages::admin::revoke_tokens),
+        )
+        .route(
+            "/admin/users/{id}/disabled",
+            post(pages::admin::set_disabled),
+        )
+        .route(
             "/admin/import",
             get(pages::admin::import_page).post(pages::admin::import_upload),
         )
@@ -436,7 +461,7 @@ pub fn router(state: AppState) -> Router {
         .merge(api::routes())
         .merge(open311::routes())
         .route("/healthz", get(metrics::healthz))
-        .route("/metrics", get(metrics::render))
+        .route("/metrics", get(metrics::render_for_admins))
         .route("/static/{file}", get(pages::assets::asset))
         .route("/photos/{token}", get(pages::appeals::photo))
         .route(
@@ -447,6 +472,7 @@ pub fn router(state: AppState) -> Router {
         .layer(DefaultBodyLimit::max(upload_limit))
         .layer(from_fn_with_state(state.clone(), context::attach_context))
         .layer(from_fn(error::render_errors))
+        .layer(from_fn_with_state(state.clone(), security::headers))
         .layer(from_fn_with_state(state.clone(), metrics::track))
         .with_state(state)
 }

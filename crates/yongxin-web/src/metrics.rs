@@ -92,7 +92,30 @@ fn escape_label(s: &str) -> String {
         .replace('\n', "\\n")
 }
 
-/// `GET /metrics`.
+/// `GET /metrics` on the main address: administrators only (route counts and pool figures tell
+/// an attacker what is busy), and nothing at all when the metrics have a listen address of their
+/// own.
+pub async fn render_for_admins(
+    State(state): State<AppState>,
+    ctx: crate::context::Ctx,
+) -> Result<Response, crate::AppError> {
+    if !state.settings.metrics_on_main {
+        return Err(crate::AppError::not_found());
+    }
+    ctx.require(yongxin_domain::Permission::ReadMetrics)?;
+    Ok(render(State(state)).await)
+}
+
+/// The router of the separate metrics address (`metrics_listen`): `/metrics` and `/healthz`
+/// for the monitoring system, without sign-in, on an address only it reaches.
+pub fn router(state: AppState) -> axum::Router {
+    axum::Router::new()
+        .route("/metrics", axum::routing::get(render))
+        .route("/healthz", axum::routing::get(healthz))
+        .with_state(state)
+}
+
+/// The metrics in Prometheus text format.
 pub async fn render(State(state): State<AppState>) -> Response {
     let mut out = String::new();
     let _ = writeln!(

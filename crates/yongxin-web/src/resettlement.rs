@@ -5,17 +5,11 @@ use chrono::{Duration, Utc};
 use yongxin_domain::notice::{NoticeDraft, NoticeKind, ScopeKind, DEFAULT_OBJECTION_DAYS};
 use yongxin_domain::resettlement::policy::Policy;
 use yongxin_domain::resettlement::{results_text, PublishedResult};
-use yongxin_domain::Role;
 use yongxin_store::{HouseholdDetail, ProjectDetail, ProjectHousehold, Registration, User};
 
 use crate::error::AppError;
 use crate::pages::registry::household_in_scope;
 use crate::AppState;
-
-/// Who publishes policies, moves phases, publishes results and runs the lottery.
-pub const MANAGERS: &[Role] = &[Role::Leader, Role::Admin];
-/// Who assesses households and sees every household of a project.
-pub const ASSESSORS: &[Role] = &[Role::DepartmentStaff, Role::Leader, Role::Admin];
 
 /// A project, or 404.
 pub async fn project(state: &AppState, id: i64) -> Result<ProjectDetail, AppError> {

@@ -122,7 +122,12 @@ async fn main() {
 
     let token = yongxin_web::auth::random_token();
     store
-        .create_api_token("bench", leader.id, &yongxin_web::auth::token_hash(&token))
+        .create_api_token(
+            "bench",
+            leader.id,
+            &yongxin_web::auth::token_hash(&token),
+            chrono::Utc::now() + chrono::Duration::days(90),
+        )
         .await
         .unwrap();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();

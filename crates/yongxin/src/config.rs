@@ -5,6 +5,7 @@ use std::path::Path;
 
 use anyhow::{bail, Context};
 use serde::Deserialize;
+use yongxin_web::security::Rate;
 use yongxin_web::{Lang, WebSettings};
 
 /// The settings of every command.
@@ -42,6 +43,23 @@ pub struct Config {
     pub photo_max_mb: usize,
     /// Largest file attached to a notice (PDF, image, .xlsx), in MiB.
     pub attachment_max_mb: usize,
+    /// Days an API token lasts after it is issued.
+    pub api_token_days: i64,
+    /// A separate address for `/metrics` and `/healthz` (no sign-in); unset, `/metrics` is served
+    /// on the main address to administrators only.
+    pub metrics_listen: Option<String>,
+    /// Sign-in attempts per minute from one client address.
+    pub sign_in_per_minute: u32,
+    /// Password checks running at once on this node (each holds ~19 MiB for tens of ms).
+    pub password_checks_at_once: usize,
+    /// Appeals filed without an account per hour from one client address.
+    pub anonymous_appeals_per_hour: u32,
+    /// Appeals filed without an account per day for one phone number.
+    pub anonymous_appeals_per_phone_per_day: u32,
+    /// Case look-ups at /track per hour from one client address.
+    pub track_per_hour: u32,
+    /// Wrong answers at /track for one case per hour before it refuses every answer.
+    pub track_failures_per_case_per_hour: u32,
 }
 
 impl Default for Config {
@@ -62,6 +80,14 @@ impl Default for Config {
             search_dir: None,
             photo_max_mb: 10,
             attachment_max_mb: 20,
+            api_token_days: 90,
+            metrics_listen: None,
+            sign_in_per_minute: 30,
+            password_checks_at_once: 4,
+            anonymous_appeals_per_hour: 10,
+            anonymous_appeals_per_phone_per_day: 5,
+            track_per_hour: 60,
+            track_failures_per_case_per_hour: 5,
         }
     }
 }
@@ -71,7 +97,7 @@ pub const EXAMPLE: &str = r#"# yongxin.toml: every key is optional; the values s
 # Environment variables override the file: YONGXIN_DATABASE_URL, YONGXIN_LISTEN, YONGXIN_LANG,
 # YONGXIN_SECURE_COOKIES, YONGXIN_SESSION_HOURS, YONGXIN_MAX_UPLOAD_MB, YONGXIN_LOG,
 # YONGXIN_APPEAL_REOPEN_LIMIT, YONGXIN_SEARCH_DIR, YONGXIN_PHOTO_MAX_MB,
-# YONGXIN_ATTACHMENT_MAX_MB.
+# YONGXIN_ATTACHMENT_MAX_MB, YONGXIN_API_TOKEN_DAYS, YONGXIN_METRICS_LISTEN.
 
 # Where data is kept: sqlite://PATH (one file, the default kind) or postgres://USER@HOST/DB.
 # database_url = "sqlite://yongxin.db"
@@ -120,6 +146,26 @@ appeal_auto_close_days = 7
 # (`yongxin search reindex`). Each app node keeps its own. Default: beside the SQLite file
 # (yongxin.db.search), or ./yongxin-search with PostgreSQL.
 # search_dir = "/var/lib/yongxin/search"
+
+# Days an API token (`yongxin user token NAME`) lasts. A password change, disabling the account,
+# `yongxin user token NAME --revoke-all` or the button at /admin/users ends tokens earlier.
+api_token_days = 90
+
+# /metrics (Prometheus) on an address of its own, without sign-in, for the monitoring system.
+# Unset: /metrics is served on the main address to signed-in administrators only.
+# metrics_listen = "127.0.0.1:9100"
+
+# Limits against floods and guessing (per client address unless said; each node counts its own).
+# A refused request gets HTTP 429 with a message saying how long to wait.
+sign_in_per_minute = 30
+# Password checks at once; more wait their turn (each check holds about 19 MiB briefly).
+password_checks_at_once = 4
+anonymous_appeals_per_hour = 10
+# Per phone number given, whatever the address.
+anonymous_appeals_per_phone_per_day = 5
+track_per_hour = 60
+# Wrong answers for one case, from anyone; then even the right answer waits out the hour.
+track_failures_per_case_per_hour = 5
 "#;
 
 impl Config {
@@ -195,6 +241,14 @@ impl Config {
                 .parse()
                 .context("YONGXIN_ATTACHMENT_MAX_MB must be a whole number")?;
         }
+        if let Some(v) = get("YONGXIN_API_TOKEN_DAYS") {
+            self.api_token_days = v
+                .parse()
+                .context("YONGXIN_API_TOKEN_DAYS must be a whole number")?;
+        }
+        if let Some(v) = get("YONGXIN_METRICS_LISTEN") {
+            self.metrics_listen = Some(v);
+        }
         if let Some(v) = get("YONGXIN_SEARCH_DIR") {
             self.search_dir = Some(v);
         }
@@ -215,6 +269,36 @@ impl Config {
         }
         if !(1..=200).contains(&self.attachment_max_mb) {
             bail!("attachment_max_mb must be between 1 and 200");
+        }
+        if !(1..=3650).contains(&self.api_token_days) {
+            bail!("api_token_days must be between 1 and 3650");
+        }
+        if !(1..=256).contains(&self.password_checks_at_once) {
+            bail!("password_checks_at_once must be between 1 and 256");
+        }
+        for (name, n) in [
+            ("sign_in_per_minute", self.sign_in_per_minute),
+            (
+                "anonymous_appeals_per_hour",
+                self.anonymous_appeals_per_hour,
+            ),
+            (
+                "anonymous_appeals_per_phone_per_day",
+                self.anonymous_appeals_per_phone_per_day,
+            ),
+            ("track_per_hour", self.track_per_hour),
+            (
+                "track_failures_per_case_per_hour",
+                self.track_failures_per_case_per_hour,
+            ),
+        ] {
+            if n == 0 {
+                bail!("{name} must be at least 1");
+            }
+        }
+        if let Some(addr) = &self.metrics_listen {
+            addr.parse::<std::net::SocketAddr>()
+                .with_context(|| format!("metrics_listen {addr:?} is not an address:port"))?;
         }
         if !(1..=24 * 90).contains(&self.session_hours) {
             bail!("session_hours must be between 1 and 2160");
@@ -284,6 +368,18 @@ impl Config {
             appeal_auto_close_days: self.appeal_auto_close_days,
             photo_max_bytes: self.photo_max_mb * 1024 * 1024,
             attachment_max_bytes: self.attachment_max_mb * 1024 * 1024,
+            api_token_days: self.api_token_days,
+            metrics_on_main: self.metrics_listen.is_none(),
+            limits: yongxin_web::security::Limits {
+                sign_in_per_address: Rate::per_minute(self.sign_in_per_minute),
+                password_checks_at_once: self.password_checks_at_once,
+                anonymous_appeals_per_address: Rate::per_hour(self.anonymous_appeals_per_hour),
+                anonymous_appeals_per_phone: Rate::per_day(
+                    self.anonymous_appeals_per_phone_per_day,
+                ),
+                track_per_address: Rate::per_hour(self.track_per_hour),
+                track_failures_per_case: Rate::per_hour(self.track_failures_per_case_per_hour),
+            },
         }
     }
 }

@@ -6,7 +6,8 @@ use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use yongxin_domain::roster::{validate, Column};
-use yongxin_domain::{AuditEntry, NewAuditEntry, Role};
+use yongxin_domain::Permission;
+use yongxin_domain::{AuditEntry, NewAuditEntry};
 use yongxin_store::{HouseholdQuery, ImportSummary, User};
 
 use super::{render, Chrome};
@@ -21,7 +22,8 @@ use crate::AppState;
 #[template(path = "users.html")]
 struct UsersPage {
     c: Chrome,
-    users: Vec<User>,
+    /// Each user with how many of their API tokens still work.
+    users: Vec<(User, usize)>,
     error: Option<String>,
 }
 
@@ -30,16 +32,22 @@ async fn users_page(
     ctx: &Ctx,
     error: Option<String>,
 ) -> Result<Response, AppError> {
-    let users = state
-        .store
-        .users()
-        .await?
-        .into_iter()
-        .map(|u| User {
+    let now = chrono::Utc::now();
+    let mut users = Vec::new();
+    for u in state.store.users().await? {
+        let live = state
+            .store
+            .api_tokens(u.id)
+            .await?
+            .iter()
+            .filter(|t| t.revoked_at.is_none() && t.expires_at.is_some_and(|e| e > now))
+            .count();
+        let u = User {
             email: u.email.as_deref().map(yongxin_domain::email::mask_email),
             ..u
-        })
-        .collect();
+        };
+        users.push((u, live));
+    }
     let page = render(&UsersPage {
         c: Chrome::new(ctx, "users.title"),
         users,
@@ -53,7 +61,7 @@ async fn users_page(
 
 /// `GET /admin/users`: admins; e-mail addresses are shown masked.
 pub async fn users(State(state): State<AppState>, ctx: Ctx) -> Result<Response, AppError> {
-    ctx.require(&[Role::Admin])?;
+    ctx.require(Permission::ManageUsers)?;
     users_page(&state, &ctx, None).await
 }
 
@@ -71,7 +79,7 @@ pub async fn set_email(
     axum::extract::Path(id): axum::extract::Path<i64>,
     axum::Form(f): axum::Form<EmailForm>,
 ) -> Result<Response, AppError> {
-    let admin = ctx.require(&[Role::Admin])?.clone();
+    let admin = ctx.require(Permission::ManageUsers)?.clone();
     ctx.check_csrf(&f.csrf)?;
     let email = match f.email.trim() {
         "" => None,
@@ -86,6 +94,62 @@ pub async fn set_email(
     state
         .store
         .set_user_email(&admin.username, id, email.as_ref().map(|e| e.as_str()))
+        .await?;
+    state.forget_api_tokens();
+    Ok(axum::response::Redirect::to("/admin/users").into_response())
+}
+
+/// A form that carries only its CSRF token.
+#[derive(Deserialize)]
+pub struct TokenOnlyForm {
+    csrf: String,
+}
+
+/// `POST /admin/users/{id}/tokens/revoke`: admins; every live API token of the user ends, on
+/// this node at once (other nodes within the token cache's seconds).
+pub async fn revoke_tokens(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    axum::extract::Path(id): axum::extract::Path<i64>,
+    axum::Form(f): axum::Form<TokenOnlyForm>,
+) -> Result<Response, AppError> {
+    let admin = ctx.require(Permission::RevokeApiTokens)?.clone();
+    ctx.check_csrf(&f.csrf)?;
+    state.store.revoke_api_tokens(&admin.username, id).await?;
+    state.forget_api_tokens();
+    Ok(axum::response::Redirect::to("/admin/users").into_response())
+}
+
+/// Disabling or enabling an account.
+#[derive(Deserialize)]
+pub struct DisableForm {
+    csrf: String,
+    /// `1` disables, `0` enables.
+    disabled: String,
+}
+
+/// `POST /admin/users/{id}/disabled`: admins; a disabled account's sessions end and its tokens
+/// are revoked. Administrators cannot disable themselves (someone must be able to undo it).
+pub async fn set_disabled(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    axum::extract::Path(id): axum::extract::Path<i64>,
+    axum::Form(f): axum::Form<DisableForm>,
+) -> Result<Response, AppError> {
+    let admin = ctx.require(Permission::ManageUsers)?.clone();
+    ctx.check_csrf(&f.csrf)?;
+    let disabled = match f.disabled.as_str() {
+        "1" => true,
+        "0" => false,
+        _ => return Err(AppError::invalid_param("disabled")),
+    };
+    if disabled && id == admin.id {
+        let message = ctx.lang.catalog().t("users.not_yourself").to_owned();
+        return users_page(&state, &ctx, Some(message)).await;
+    }
+    state
+        .store
+        .set_user_disabled(&admin.username, id, disabled)
         .await?;
     state.forget_api_tokens();
     Ok(axum::response::Redirect::to("/admin/users").into_response())
@@ -113,7 +177,7 @@ pub async fn audit(
     ctx: Ctx,
     Query(q): Query<VerifyQuery>,
 ) -> Result<Response, AppError> {
-    ctx.require(&[Role::Admin, Role::Leader])?;
+    ctx.require(Permission::ReadAudit)?;
     let (head_seq, head_hash) = state
         .store
         .audit_head()
@@ -174,7 +238,7 @@ fn import_page_with(ctx: &Ctx, issues: Vec<String>, summary: Option<ImportSummar
 
 /// `GET /admin/import`: admins.
 pub async fn import_page(ctx: Ctx) -> Result<Response, AppError> {
-    ctx.require(&[Role::Admin])?;
+    ctx.require(Permission::ManageUsers)?;
     render(&import_page_with(&ctx, Vec::new(), None))
 }
 
@@ -201,7 +265,7 @@ pub async fn import_upload(
     ctx: Ctx,
     mut form: Multipart,
 ) -> Result<Response, AppError> {
-    let user = ctx.require(&[Role::Admin])?.clone();
+    let user = ctx.require(Permission::ManageUsers)?.clone();
     let mut csrf = String::new();
     let mut file = Vec::new();
     while let Some(field) = form
@@ -306,7 +370,7 @@ pub async fn export(
     ctx: Ctx,
     Query(q): Query<ExportQuery>,
 ) -> Result<Response, AppError> {
-    let user = ctx.require(&[Role::Admin])?;
+    let user = ctx.require(Permission::ManageUsers)?;
     let format = SheetFormat::parse(q.format.as_deref().unwrap_or("xlsx"))
         .ok_or_else(|| AppError::invalid_param("format"))?;
     let full = q.full.as_deref().is_some_and(|v| v == "1" || v == "true");

@@ -9,6 +9,7 @@ use serde::Deserialize;
 use yongxin_domain::appeal::{parse_appeal_number, AppealStatus, Channel};
 use yongxin_domain::calendar::Card;
 use yongxin_domain::catalogue::{Category, QuestionKind};
+use yongxin_domain::Permission;
 use yongxin_domain::Role;
 use yongxin_store::{Appeal, AppealEvent, AppealQuery, PhotoRef, User};
 
@@ -550,12 +551,7 @@ fn notice_rows(notices: Vec<yongxin_store::SupervisionNotice>) -> Vec<NoticeRow>
 /// The actions the viewer may take on the case as it stands.
 fn actions_for(user: &User, a: &Appeal) -> Vec<&'static str> {
     use AppealStatus as S;
-    let dispatcher = matches!(
-        user.role,
-        Role::Admin | Role::Leader | Role::DepartmentStaff
-    ) || (user.role == Role::VillageOfficer
-        && a.village_id.is_some()
-        && a.village_id == user.village_id);
+    let dispatcher = crate::appeals::dispatcher(user, a);
     let handler = a.cadre_user_id == Some(user.id) || dispatcher;
     let handling = matches!(a.status, S::Assigned | S::Contacted | S::InProgress);
     let mut out = Vec::new();
@@ -652,9 +648,9 @@ pub async fn show(
     } else {
         notice_rows(state.store.supervision_notices(a.id).await?)
     };
-    let may_supervise = matches!(user.role, Role::Leader | Role::Admin) && a.status.is_open();
-    let may_answer_notice = a.cadre_user_id == Some(user.id)
-        || matches!(user.role, Role::DepartmentStaff | Role::Admin);
+    let may_supervise = user.role.may(Permission::Supervise) && a.status.is_open();
+    let may_answer_notice =
+        a.cadre_user_id == Some(user.id) || user.role.may(Permission::AnswerAnySupervision);
     let objects_to = state.store.objected_notice(a.id).await?;
     render(&AppealPage {
         objects_to,
@@ -892,7 +888,7 @@ struct SupervisionPage {
 /// `GET /supervision`: leaders, administrators and department staff; every open case that is
 /// overdue (red) or due by the next working day (yellow), in the viewer's scope.
 pub async fn supervision(State(state): State<AppState>, ctx: Ctx) -> Result<Response, AppError> {
-    let user = ctx.require(&[Role::Leader, Role::Admin, Role::DepartmentStaff])?;
+    let user = ctx.require(Permission::ReadSupervision)?;
     let calendar = state.calendar();
     let now = chrono::Utc::now();
     let today = now
@@ -953,7 +949,7 @@ pub async fn supervise(
     Path(id): Path<String>,
     Form(f): Form<SuperviseForm>,
 ) -> Result<Response, AppError> {
-    let user = ctx.require(&[Role::Leader, Role::Admin])?.clone();
+    let user = ctx.require(Permission::Supervise)?.clone();
     ctx.check_csrf(&f.csrf)?;
     let id: i64 = id.parse().map_err(|_| AppError::not_found())?;
     let c = ctx.lang.catalog();
@@ -1009,9 +1005,7 @@ pub async fn answer_notice(
     {
         return Err(AppError::not_found());
     }
-    if !(a.cadre_user_id == Some(user.id)
-        || matches!(user.role, Role::DepartmentStaff | Role::Admin))
-    {
+    if !(a.cadre_user_id == Some(user.id) || user.role.may(Permission::AnswerAnySupervision)) {
         return Err(AppError::forbidden());
     }
     let c = ctx.lang.catalog();
@@ -1113,10 +1107,7 @@ pub async fn hot(State(state): State<AppState>, ctx: Ctx) -> Result<Response, Ap
             others: ids.map(number).collect(),
         });
     }
-    let may_merge = matches!(
-        user.role,
-        Role::Admin | Role::Leader | Role::DepartmentStaff
-    );
+    let may_merge = user.role.may(Permission::DispatchAllAppeals);
     render(&HotPage {
         c: Chrome::new(&ctx, "hot.title"),
         categories,

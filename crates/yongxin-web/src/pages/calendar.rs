@@ -6,7 +6,7 @@ use axum::response::{IntoResponse, Redirect, Response};
 use axum::Form;
 use serde::Deserialize;
 use yongxin_domain::calendar::{CalendarError, YearCalendar};
-use yongxin_domain::Role;
+use yongxin_domain::Permission;
 
 use super::{render, Chrome};
 use crate::context::Ctx;
@@ -77,7 +77,7 @@ async fn page(
 
 /// `GET /admin/calendar`: admins.
 pub async fn show(State(state): State<AppState>, ctx: Ctx) -> Result<Response, AppError> {
-    ctx.require(&[Role::Admin])?;
+    ctx.require(Permission::ManageCalendar)?;
     page(&state, &ctx, None, String::new()).await
 }
 
@@ -118,7 +118,7 @@ pub async fn load(
     ctx: Ctx,
     Form(f): Form<CalendarForm>,
 ) -> Result<Response, AppError> {
-    let user = ctx.require(&[Role::Admin])?.clone();
+    let user = ctx.require(Permission::ManageCalendar)?.clone();
     ctx.check_csrf(&f.csrf)?;
     match YearCalendar::parse(&f.source) {
         Ok(year) => {

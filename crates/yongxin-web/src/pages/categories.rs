@@ -7,7 +7,7 @@ use axum::response::{IntoResponse, Redirect, Response};
 use axum::Form;
 use serde::Deserialize;
 use yongxin_domain::catalogue::{Category, CategoryError};
-use yongxin_domain::Role;
+use yongxin_domain::Permission;
 
 use super::{render, Chrome};
 use crate::context::Ctx;
@@ -114,7 +114,7 @@ pub async fn show(
     ctx: Ctx,
     Query(q): Query<EditQuery>,
 ) -> Result<Response, AppError> {
-    ctx.require(&[Role::Admin])?;
+    ctx.require(Permission::ManageCategories)?;
     page(
         &state,
         &ctx,
@@ -143,7 +143,7 @@ pub async fn save(
     ctx: Ctx,
     Form(f): Form<CategoryForm>,
 ) -> Result<Response, AppError> {
-    let user = ctx.require(&[Role::Admin])?.clone();
+    let user = ctx.require(Permission::ManageCategories)?.clone();
     ctx.check_csrf(&f.csrf)?;
     let c = ctx.lang.catalog();
     let active = f.active.is_some();

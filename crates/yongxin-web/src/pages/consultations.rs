@@ -3,6 +3,7 @@
 //! meeting), the results, and publishing them as a notice.
 
 use std::collections::BTreeMap;
+use yongxin_domain::Permission;
 
 use askama::Template;
 use axum::extract::{Path, State};
@@ -17,7 +18,7 @@ use yongxin_domain::notice::ScopeKind;
 use yongxin_domain::Role;
 use yongxin_store::{Consultation, ConsultationResults, NewAnswer, NewConsultation, User};
 
-use super::notices::{local_time, names, opt_id, PUBLISHERS};
+use super::notices::{local_time, names, opt_id};
 use super::{form_field, render, Chrome};
 use crate::context::Ctx;
 use crate::error::AppError;
@@ -103,7 +104,7 @@ pub async fn list(State(state): State<AppState>, ctx: Ctx) -> Result<Response, A
         may_create: ctx
             .user
             .as_ref()
-            .is_some_and(|u| PUBLISHERS.contains(&u.role)),
+            .is_some_and(|u| u.role.may(Permission::RunConsultation)),
         rows,
         c,
     })
@@ -238,7 +239,7 @@ pub async fn new_consultation(
     State(state): State<AppState>,
     ctx: Ctx,
 ) -> Result<Response, AppError> {
-    ctx.require(PUBLISHERS)?;
+    ctx.require(Permission::RunConsultation)?;
     let f = CreateForm {
         scope: "subdistrict".into(),
         questions: "单选：您倾向的安置区选址？\n- 东坞村北\n- 西坪村东\n多选(2)：您需要的户型面积？\n- 90平方米\n- 120平方米\n- 140平方米\n填空：其他意见和建议".into(),
@@ -253,7 +254,7 @@ pub async fn create(
     ctx: Ctx,
     Form(pairs): Form<Vec<(String, String)>>,
 ) -> Result<Response, AppError> {
-    let user = ctx.require(PUBLISHERS)?.clone();
+    let user = ctx.require(Permission::RunConsultation)?.clone();
     let f = CreateForm::from_pairs(pairs);
     ctx.check_csrf(&f.csrf)?;
     let c = ctx.lang.catalog();
@@ -598,7 +599,7 @@ fn percent(part: i64, whole: i64) -> String {
 /// Results as a user may see them: free-text answers (which may name people) only for those who
 /// run consultations.
 pub fn visible_results(user: &User, mut r: ConsultationResults) -> ConsultationResults {
-    if !PUBLISHERS.contains(&user.role) {
+    if !user.role.may(Permission::RunConsultation) {
         r.texts.clear();
     }
     r
@@ -706,7 +707,7 @@ pub async fn results(
         may_publish: ctx
             .user
             .as_ref()
-            .is_some_and(|u| PUBLISHERS.contains(&u.role)),
+            .is_some_and(|u| u.role.may(Permission::RunConsultation)),
         k,
         r,
         c,
@@ -757,7 +758,7 @@ pub async fn publish(
     Path(id): Path<i64>,
     Form(pairs): Form<Vec<(String, String)>>,
 ) -> Result<Response, AppError> {
-    let user = ctx.require(PUBLISHERS)?.clone();
+    let user = ctx.require(Permission::RunConsultation)?.clone();
     ctx.check_csrf(&form_field(&pairs, "csrf"))?;
     let k = found(&state, id).await?;
     let c = ctx.lang.catalog();

@@ -9,6 +9,7 @@ use axum::Form;
 use chrono::{Duration, Utc};
 use yongxin_domain::meeting::{MeetingError, MeetingKind, QuorumRule, VillagersBasis};
 use yongxin_domain::notice::ScopeKind;
+use yongxin_domain::Permission;
 use yongxin_domain::Role;
 use yongxin_store::{Meeting, MeetingMember, NewMeeting, Resolution, StoreError, User};
 
@@ -57,7 +58,7 @@ pub fn meeting_error(e: &MeetingError, c: &Catalog) -> AppError {
 
 /// An organiser reaches a meeting of their own village (village officers) or any (the others).
 fn organises(user: &User, m: &Meeting) -> bool {
-    ORGANISERS.contains(&user.role)
+    user.role.may(Permission::OrganiseMeeting)
         && (user.role != Role::VillageOfficer
             || (m.village_id.is_some() && m.village_id == user.village_id))
 }
@@ -111,7 +112,7 @@ pub async fn list(State(state): State<AppState>, ctx: Ctx) -> Result<Response, A
         })
         .collect();
     render(&ListPage {
-        may_create: ORGANISERS.contains(&user.role),
+        may_create: user.role.may(Permission::OrganiseMeeting),
         rows,
         c,
     })
@@ -171,7 +172,7 @@ async fn form_page(
 
 /// `GET /meetings/new`: organisers.
 pub async fn new_meeting(State(state): State<AppState>, ctx: Ctx) -> Result<Response, AppError> {
-    ctx.require(ORGANISERS)?;
+    ctx.require(Permission::OrganiseMeeting)?;
     form_page(
         &state,
         &ctx,
@@ -187,7 +188,7 @@ pub async fn create(
     ctx: Ctx,
     Form(pairs): Form<Vec<(String, String)>>,
 ) -> Result<Response, AppError> {
-    let user = ctx.require(ORGANISERS)?.clone();
+    let user = ctx.require(Permission::OrganiseMeeting)?.clone();
     ctx.check_csrf(&field(&pairs, "csrf"))?;
     let c = ctx.lang.catalog();
     let kind = MeetingKind::parse(&field(&pairs, "kind"))

@@ -107,12 +107,14 @@ impl Chrome {
         ];
         if let Some(u) = &self.user {
             links.push(("/projects", "nav.resettlement"));
+            if u.role.may(yongxin_domain::Permission::ReadHotIssues) {
+                links.push(("/appeals/hot", "nav.hot"));
+            }
             if u.role.is_cadre() {
                 links.extend([
                     ("/meetings", "nav.meetings"),
                     ("/appeals", "nav.appeals"),
                     ("/appeals/stats", "nav.stats"),
-                    ("/appeals/hot", "nav.hot"),
                     ("/villages", "nav.villages"),
                     ("/grids", "nav.grids"),
                     ("/households", "nav.households"),
@@ -123,21 +125,20 @@ impl Chrome {
                     ("/households", "nav.my_household"),
                 ]);
             }
-            if matches!(u.role, Role::Admin | Role::Leader | Role::DepartmentStaff) {
-                links.push(("/supervision", "nav.supervision"));
-            }
-            if matches!(u.role, Role::Admin | Role::Leader) {
-                links.push(("/audit", "nav.audit"));
-                links.push(("/admin/projects", "nav.projects"));
-            }
-            if u.role.is_admin() {
-                links.extend([
-                    ("/admin/users", "nav.users"),
-                    ("/admin/import", "nav.import"),
-                    ("/admin/calendar", "nav.calendar"),
-                    ("/admin/categories", "nav.categories"),
-                    ("/admin/open311", "nav.open311"),
-                ]);
+            use yongxin_domain::Permission as P;
+            for (permission, href, key) in [
+                (P::ReadSupervision, "/supervision", "nav.supervision"),
+                (P::ReadAudit, "/audit", "nav.audit"),
+                (P::ManageProjects, "/admin/projects", "nav.projects"),
+                (P::ManageUsers, "/admin/users", "nav.users"),
+                (P::ManageUsers, "/admin/import", "nav.import"),
+                (P::ManageCalendar, "/admin/calendar", "nav.calendar"),
+                (P::ManageCategories, "/admin/categories", "nav.categories"),
+                (P::ManageOpen311Keys, "/admin/open311", "nav.open311"),
+            ] {
+                if u.role.may(permission) {
+                    links.push((href, key));
+                }
             }
         } else {
             links.extend([

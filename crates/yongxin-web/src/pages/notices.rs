@@ -13,6 +13,7 @@ use yongxin_domain::notice::{
     NoticeDraft, NoticeError, NoticeKind, NoticeState, ScopeKind, MAX_BODY_CHARS, MAX_REASON_CHARS,
     MAX_TITLE_CHARS,
 };
+use yongxin_domain::Permission;
 use yongxin_domain::{Role, Scope};
 use yongxin_store::{
     CoverageRow, HouseholdSummary, InformedHow, NewAttachment, Notice, NoticeAttachment,
@@ -26,9 +27,6 @@ use crate::error::AppError;
 use crate::i18n::Catalog;
 use crate::upload::FormWithFiles;
 use crate::AppState;
-
-/// Who may publish and correct notices.
-pub const PUBLISHERS: &[Role] = &[Role::DepartmentStaff, Role::Leader, Role::Admin];
 
 /// The error of a refused draft, correction or objection, in the user's language.
 pub fn notice_error(e: &NoticeError, c: &Catalog) -> AppError {
@@ -288,7 +286,7 @@ pub async fn list(
         may_publish: ctx
             .user
             .as_ref()
-            .is_some_and(|u| PUBLISHERS.contains(&u.role)),
+            .is_some_and(|u| u.role.may(Permission::PublishNotice)),
         page: query.page,
         pages: ((found.total + 19) / 20).max(1),
         filter: ListFilter {
@@ -387,7 +385,7 @@ async fn show_page(
         may_publish: ctx
             .user
             .as_ref()
-            .is_some_and(|u| PUBLISHERS.contains(&u.role)),
+            .is_some_and(|u| u.role.may(Permission::PublishNotice)),
         may_object: v.objections_open && ctx.user.is_some(),
         on_behalf: staff,
         objections,
@@ -550,7 +548,7 @@ async fn form_page(
 
 /// `GET /notices/new`: publishers.
 pub async fn new_notice(State(state): State<AppState>, ctx: Ctx) -> Result<Response, AppError> {
-    ctx.require(PUBLISHERS)?;
+    ctx.require(Permission::PublishNotice)?;
     let form = DraftForm {
         kind: "policy".into(),
         scope: "subdistrict".into(),
@@ -565,7 +563,7 @@ pub async fn create(
     ctx: Ctx,
     Form(form): Form<Vec<(String, String)>>,
 ) -> Result<Response, AppError> {
-    let user = ctx.require(PUBLISHERS)?.clone();
+    let user = ctx.require(Permission::PublishNotice)?.clone();
     let form = draft_form(form);
     ctx.check_csrf(&form.csrf)?;
     let c = ctx.lang.catalog();
@@ -608,7 +606,7 @@ pub async fn correct_form(
     ctx: Ctx,
     Path(id): Path<i64>,
 ) -> Result<Response, AppError> {
-    ctx.require(PUBLISHERS)?;
+    ctx.require(Permission::PublishNotice)?;
     let n = viewable(&state, &ctx, id).await?;
     let form = DraftForm {
         title: n.title,
@@ -625,7 +623,7 @@ pub async fn correct(
     Path(id): Path<i64>,
     Form(form): Form<Vec<(String, String)>>,
 ) -> Result<Response, AppError> {
-    let user = ctx.require(PUBLISHERS)?.clone();
+    let user = ctx.require(Permission::PublishNotice)?.clone();
     let form = draft_form(form);
     ctx.check_csrf(&form.csrf)?;
     viewable(&state, &ctx, id).await?;
@@ -721,7 +719,7 @@ pub async fn attach(
     Path(id): Path<i64>,
     form: FormWithFiles,
 ) -> Result<Response, AppError> {
-    let user = ctx.require(PUBLISHERS)?.clone();
+    let user = ctx.require(Permission::PublishNotice)?.clone();
     ctx.check_csrf(&form.get("csrf").unwrap_or_default())?;
     viewable(&state, &ctx, id).await?;
     let c = ctx.lang.catalog();

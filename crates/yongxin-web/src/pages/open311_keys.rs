@@ -5,7 +5,7 @@ use axum::extract::{Path, State};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::Form;
 use serde::Deserialize;
-use yongxin_domain::Role;
+use yongxin_domain::Permission;
 
 use super::{render, Chrome};
 use crate::context::Ctx;
@@ -60,7 +60,7 @@ async fn page(
 
 /// `GET /admin/open311`: admins.
 pub async fn show(State(state): State<AppState>, ctx: Ctx) -> Result<Response, AppError> {
-    ctx.require(&[Role::Admin])?;
+    ctx.require(Permission::ManageOpen311Keys)?;
     page(&state, &ctx, None, None).await
 }
 
@@ -77,7 +77,7 @@ pub async fn add(
     ctx: Ctx,
     Form(f): Form<AddForm>,
 ) -> Result<Response, AppError> {
-    let user = ctx.require(&[Role::Admin])?.clone();
+    let user = ctx.require(Permission::ManageOpen311Keys)?.clone();
     ctx.check_csrf(&f.csrf)?;
     let name = f.name.trim();
     if name.is_empty() || name.chars().count() > 100 {
@@ -105,7 +105,7 @@ pub async fn revoke(
     Path(id): Path<i64>,
     Form(f): Form<RevokeForm>,
 ) -> Result<Response, AppError> {
-    let user = ctx.require(&[Role::Admin])?.clone();
+    let user = ctx.require(Permission::ManageOpen311Keys)?.clone();
     ctx.check_csrf(&f.csrf)?;
     state.store.revoke_open311_key(&user.username, id).await?;
     Ok(Redirect::to("/admin/open311").into_response())

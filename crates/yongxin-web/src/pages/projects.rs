@@ -6,16 +6,13 @@ use askama::Template;
 use axum::extract::State;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::Form;
-use yongxin_domain::Role;
+use yongxin_domain::Permission;
 use yongxin_store::{NewProject, StoreError};
 
 use super::{form_field, render, Chrome};
 use crate::context::Ctx;
 use crate::error::AppError;
 use crate::AppState;
-
-/// Who manages projects.
-const MANAGERS: &[Role] = &[Role::Leader, Role::Admin];
 
 #[derive(Template)]
 #[template(path = "projects.html")]
@@ -71,7 +68,7 @@ async fn page(state: &AppState, ctx: &Ctx, error: Option<String>) -> Result<Resp
 
 /// `GET /admin/projects`: leaders and administrators.
 pub async fn show(State(state): State<AppState>, ctx: Ctx) -> Result<Response, AppError> {
-    ctx.require(MANAGERS)?;
+    ctx.require(Permission::ManageProjects)?;
     page(&state, &ctx, None).await
 }
 
@@ -81,7 +78,7 @@ pub async fn create(
     ctx: Ctx,
     Form(pairs): Form<Vec<(String, String)>>,
 ) -> Result<Response, AppError> {
-    let user = ctx.require(MANAGERS)?.clone();
+    let user = ctx.require(Permission::ManageProjects)?.clone();
     let get = |name: &str| form_field(&pairs, name).trim().to_owned();
     ctx.check_csrf(&get("csrf"))?;
     let c = ctx.lang.catalog();

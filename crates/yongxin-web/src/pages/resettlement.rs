@@ -16,6 +16,7 @@ use yongxin_domain::resettlement::entitlement::{
 use yongxin_domain::resettlement::policy::{Policy, StructureKind, EXAMPLE_TOML};
 use yongxin_domain::resettlement::{masked_name, Phase, ResettlementError};
 use yongxin_domain::time::display_local;
+use yongxin_domain::Permission;
 use yongxin_store::{
     EntitlementRecord, HouseholdDetail, LotteryState, PhaseChange, PolicyVersion, ProjectDetail,
     ProjectHousehold, Registration, RegistrationCoverage, RegistrationDay, User,
@@ -24,7 +25,7 @@ use yongxin_store::{
 use super::{form_field as field, render, Chrome};
 use crate::context::Ctx;
 use crate::error::AppError;
-use crate::resettlement::{self as act, ASSESSORS, MANAGERS};
+use crate::resettlement as act;
 use crate::AppState;
 
 fn id_of(s: &str) -> Result<i64, AppError> {
@@ -72,7 +73,7 @@ pub async fn projects(State(state): State<AppState>, ctx: Ctx) -> Result<Respons
             })
             .map(|s| (s.project_id, s.id))
             .collect(),
-        manager: MANAGERS.contains(&user.role),
+        manager: user.role.may(Permission::RunResettlement),
     })
 }
 
@@ -159,8 +160,8 @@ async fn project_page(
         policies,
         units,
         lottery,
-        manager: MANAGERS.contains(&user.role),
-        assessor: ASSESSORS.contains(&user.role),
+        manager: user.role.may(Permission::RunResettlement),
+        assessor: user.role.may(Permission::AssessHouseholds),
         next,
         policy_text,
         error: error.clone(),
@@ -199,7 +200,7 @@ pub async fn project(
 
 /// A manager's form about a project: signed in with the right role, token checked.
 fn manager_form(ctx: &Ctx, pairs: &[(String, String)]) -> Result<User, AppError> {
-    let user = ctx.require(MANAGERS)?.clone();
+    let user = ctx.require(Permission::RunResettlement)?.clone();
     ctx.check_csrf(&field(pairs, "csrf"))?;
     Ok(user)
 }
@@ -321,7 +322,7 @@ pub async fn households(
     Path(id): Path<String>,
     Query(q): Query<ListQuery>,
 ) -> Result<Response, AppError> {
-    ctx.require(ASSESSORS)?;
+    ctx.require(Permission::AssessHouseholds)?;
     let p = act::project(&state, id_of(&id)?).await?;
     let missing = q.missing.as_deref() == Some("1");
     let page = q.page.unwrap_or(1).max(1);
@@ -506,7 +507,7 @@ pub async fn household(
             (r, at)
         }),
         layouts,
-        assessor: ASSESSORS.contains(&user.role),
+        assessor: user.role.may(Permission::AssessHouseholds),
         may_register: p.phase.check_registration(p.frozen).is_ok(),
         structures_text: structures_text(&inputs),
         fixtures_text: fixtures_text(&inputs),
@@ -632,7 +633,7 @@ pub async fn assess(
     Path((id, hid)): Path<(String, String)>,
     Form(pairs): Form<Vec<(String, String)>>,
 ) -> Result<Response, AppError> {
-    let user = ctx.require(ASSESSORS)?.clone();
+    let user = ctx.require(Permission::AssessHouseholds)?.clone();
     ctx.check_csrf(&field(&pairs, "csrf"))?;
     let p = act::project(&state, id_of(&id)?).await?;
     let h = act::household(&state, &user, &p, id_of(&hid)?).await?;
@@ -698,7 +699,7 @@ pub async fn registrations(
     ctx: Ctx,
     Path(id): Path<String>,
 ) -> Result<Response, AppError> {
-    ctx.require(ASSESSORS)?;
+    ctx.require(Permission::AssessHouseholds)?;
     let p = act::project(&state, id_of(&id)?).await?;
     let coverage: Vec<RegistrationCoverage> =
         state.store.registration_coverage(p.project.id).await?;
@@ -794,7 +795,7 @@ pub async fn lottery(
         manager: ctx
             .user
             .as_ref()
-            .is_some_and(|u| MANAGERS.contains(&u.role)),
+            .is_some_and(|u| u.role.may(Permission::RunResettlement)),
         lottery,
         frozen_at,
         draws,

@@ -3,6 +3,7 @@
 //! their progress and export.
 
 use std::collections::BTreeMap;
+use yongxin_domain::Permission;
 
 use askama::Template;
 use axum::extract::{Path, Query, State};
@@ -22,10 +23,9 @@ use yongxin_store::{
 
 use super::notices::local_time;
 use super::{form_field as field, render, Chrome};
-use crate::api_selection::OPERATORS;
 use crate::context::Ctx;
 use crate::error::AppError;
-use crate::resettlement::{self as act, ASSESSORS, MANAGERS};
+use crate::resettlement as act;
 use crate::AppState;
 
 fn id_of(s: &str) -> Result<i64, AppError> {
@@ -68,7 +68,7 @@ pub async fn create(
     Path(id): Path<String>,
     Form(pairs): Form<Vec<(String, String)>>,
 ) -> Result<Response, AppError> {
-    let user = ctx.require(MANAGERS)?.clone();
+    let user = ctx.require(Permission::RunResettlement)?.clone();
     ctx.check_csrf(&field(&pairs, "csrf"))?;
     let p = act::project(&state, id_of(&id)?).await?;
     let mode = SelectionMode::parse(&field(&pairs, "mode"))
@@ -351,7 +351,7 @@ pub async fn operator(
     Path(id): Path<String>,
     Query(q): Query<LayoutQuery>,
 ) -> Result<Response, AppError> {
-    ctx.require(OPERATORS)?;
+    ctx.require(Permission::OperateSelection)?;
     let s = state
         .store
         .selection(id_of(&id)?)
@@ -398,7 +398,7 @@ pub async fn queue(
     Path(id): Path<String>,
     Form(pairs): Form<Vec<(String, String)>>,
 ) -> Result<Response, AppError> {
-    let user = ctx.require(OPERATORS)?.clone();
+    let user = ctx.require(Permission::OperateSelection)?.clone();
     ctx.check_csrf(&field(&pairs, "csrf"))?;
     let id = id_of(&id)?;
     let action = match field(&pairs, "action").as_str() {
@@ -434,7 +434,7 @@ pub async fn confirm(
     Path(id): Path<String>,
     Form(pairs): Form<Vec<(String, String)>>,
 ) -> Result<Response, AppError> {
-    let user = ctx.require(OPERATORS)?.clone();
+    let user = ctx.require(Permission::OperateSelection)?.clone();
     ctx.check_csrf(&field(&pairs, "csrf"))?;
     let id = id_of(&id)?;
     let household: i64 = field(&pairs, "household_id")
@@ -491,7 +491,7 @@ pub async fn slip(
         head: masked_name(&h.head_name),
         at: display_local(claim.at),
         h,
-        admin: user.role == yongxin_domain::Role::Admin,
+        admin: user.role.may(Permission::CorrectClaim),
         corrected: claim
             .corrected
             .as_ref()
@@ -510,7 +510,7 @@ pub async fn correct(
     Path((id, claim_id)): Path<(String, String)>,
     Form(pairs): Form<Vec<(String, String)>>,
 ) -> Result<Response, AppError> {
-    let user = ctx.require(&[yongxin_domain::Role::Admin])?.clone();
+    let user = ctx.require(Permission::CorrectClaim)?.clone();
     ctx.check_csrf(&field(&pairs, "csrf"))?;
     let reason = field(&pairs, "reason");
     if reason.trim().is_empty() || reason.chars().count() > 500 {
@@ -645,7 +645,7 @@ pub async fn agreements(
     ctx: Ctx,
     Path(id): Path<String>,
 ) -> Result<Response, AppError> {
-    ctx.require(ASSESSORS)?;
+    ctx.require(Permission::AssessHouseholds)?;
     let p = act::project(&state, id_of(&id)?).await?;
     let rows = agreement_rows(&state, p.project.id).await?;
     let villages = tally(rows.iter().map(|r| (r, r.household.village_name.clone())));
@@ -679,7 +679,7 @@ pub async fn record(
     Path(id): Path<String>,
     Form(pairs): Form<Vec<(String, String)>>,
 ) -> Result<Response, AppError> {
-    let user = ctx.require(ASSESSORS)?.clone();
+    let user = ctx.require(Permission::AssessHouseholds)?.clone();
     ctx.check_csrf(&field(&pairs, "csrf"))?;
     let p = act::project(&state, id_of(&id)?).await?;
     let key = field(&pairs, "key");
@@ -717,7 +717,7 @@ pub async fn export(
     ctx: Ctx,
     Path(id): Path<String>,
 ) -> Result<Response, AppError> {
-    ctx.require(ASSESSORS)?;
+    ctx.require(Permission::AssessHouseholds)?;
     let p = act::project(&state, id_of(&id)?).await?;
     let rows = agreement_rows(&state, p.project.id).await?;
     let mut book = rust_xlsxwriter::Workbook::new();

@@ -12,9 +12,7 @@ use std::net::SocketAddr;
 use yongxin_domain::NewAuditEntry;
 
 use super::{render, Chrome};
-use crate::auth::{
-    random_token, token_hash, verify_password, LOCKOUT_MINUTES, MAX_FAILED_SIGN_INS,
-};
+use crate::auth::{random_token, token_hash, LOCKOUT_MINUTES, MAX_FAILED_SIGN_INS};
 use crate::context::{cookie_value, Ctx, LANG_COOKIE, SESSION_COOKIE};
 use crate::error::AppError;
 use crate::i18n::Lang;
@@ -29,11 +27,28 @@ struct SignInPage {
     error: Option<String>,
 }
 
-/// Only same-site relative paths are followed after sign-in, so the form is no open redirect.
-fn safe_next(next: Option<&str>) -> String {
-    match next {
-        Some(n) if n.starts_with('/') && !n.starts_with("//") && !n.contains('\\') => n.to_owned(),
-        _ => "/".to_owned(),
+/// Where to go after signing in or switching the language: only a path of this site. Anything
+/// a browser could read as another origin falls back to `/`: a scheme or host, `//`, a
+/// backslash (browsers treat it as a slash), and any control character or space (browsers drop
+/// tabs and line breaks from URLs, so `/\t/evil.example` would become `//evil.example`).
+pub fn safe_next(next: Option<&str>) -> String {
+    let Some(n) = next else {
+        return "/".to_owned();
+    };
+    let plain = n.starts_with('/')
+        && !n.starts_with("//")
+        && !n
+            .chars()
+            .any(|c| c == '\\' || c.is_control() || c.is_whitespace());
+    // And the URL parser, resolving it against a placeholder origin, must keep that origin.
+    let same_origin = plain
+        && url::Url::parse("http://yongxin.invalid/")
+            .and_then(|base| base.join(n))
+            .is_ok_and(|u| u.host_str() == Some("yongxin.invalid") && u.scheme() == "http");
+    if same_origin {
+        n.to_owned()
+    } else {
+        "/".to_owned()
     }
 }
 
@@ -73,7 +88,19 @@ pub async fn sign_in(
     ctx.check_csrf(&form.csrf)?;
     let username = form.username.trim().to_owned();
     let address = peer.ip().to_string();
+    let guards = &state.guards;
+    guards
+        .sign_in
+        .hit(&address, guards.limits.sign_in_per_address)
+        .map_err(|wait| AppError::rate_limited(crate::security::minutes(wait)))?;
     let now = Utc::now();
+    // Every attempt is recorded as a failure before the password is checked, and counted after
+    // it is recorded, so guesses sent at once cannot all slip under the limit; a right password
+    // clears them.
+    state
+        .store
+        .record_sign_in_failure(&username, &address, now)
+        .await?;
     let failures = state
         .store
         .sign_in_failures(
@@ -82,7 +109,7 @@ pub async fn sign_in(
             now - Duration::minutes(LOCKOUT_MINUTES),
         )
         .await?;
-    if failures.count >= MAX_FAILED_SIGN_INS {
+    if failures.count > MAX_FAILED_SIGN_INS {
         let wait = failures.last_at.map_or(LOCKOUT_MINUTES, |last| {
             ((last + Duration::minutes(LOCKOUT_MINUTES) - now).num_seconds() + 59) / 60
         });
@@ -90,20 +117,14 @@ pub async fn sign_in(
     }
     let credentials = state.store.user_credentials(&username).await?;
     let password = form.password;
-    // Argon2 takes tens of milliseconds of CPU: keep it off the async workers. An unknown user is
-    // checked against a dummy hash so that timing does not reveal which names exist.
+    // An unknown user is checked against a dummy hash so that timing does not reveal which names
+    // exist.
     let (user, hash) = match credentials {
         Some((u, h)) => (Some(u), h),
         None => (None, DUMMY_HASH.to_owned()),
     };
-    let ok = tokio::task::spawn_blocking(move || verify_password(&password, &hash))
-        .await
-        .map_err(AppError::internal)?;
+    let ok = crate::auth::check_password(&state, password, hash).await?;
     let Some(user) = user.filter(|_| ok) else {
-        state
-            .store
-            .record_sign_in_failure(&username, &address, now)
-            .await?;
         let mut res = render(&SignInPage {
             c: Chrome::new(&ctx, "sign_in.title"),
             next: safe_next(form.next.as_deref()),
@@ -200,11 +221,25 @@ mod tests {
         assert_eq!(safe_next(Some("https://evil.example")), "/");
         assert_eq!(safe_next(Some("/\\evil")), "/");
         assert_eq!(safe_next(None), "/");
+        for bad in [
+            "/\t/evil.example",
+            "/\n/evil.example",
+            "/ /evil.example",
+            "\\\\evil.example",
+            "/\\evil.example",
+            "http:evil.example",
+            "javascript:alert(1)",
+            "evil.example",
+            "",
+        ] {
+            assert_eq!(safe_next(Some(bad)), "/", "{bad:?}");
+        }
+        assert_eq!(safe_next(Some("/notices/3#top")), "/notices/3#top");
     }
 
     #[test]
     fn the_dummy_hash_is_a_real_argon2id_hash() {
         assert!(argon2::password_hash::PasswordHash::new(DUMMY_HASH).is_ok());
-        assert!(!verify_password("", DUMMY_HASH));
+        assert!(!crate::auth::verify_password("", DUMMY_HASH));
     }
 }

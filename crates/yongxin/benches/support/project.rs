@@ -86,7 +86,12 @@ pub async fn open_selection(dir: &std::path::Path, seed: u64, size: DemoSize) ->
         .unwrap();
     let token = yongxin_web::auth::random_token();
     store
-        .create_api_token("bench", staff.id, &yongxin_web::auth::token_hash(&token))
+        .create_api_token(
+            "bench",
+            staff.id,
+            &yongxin_web::auth::token_hash(&token),
+            chrono::Utc::now() + chrono::Duration::days(90),
+        )
         .await
         .unwrap();
     OpenSelection {

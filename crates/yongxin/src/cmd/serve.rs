@@ -49,6 +49,17 @@ pub async fn serve(
         config.message_sender()?,
         std::time::Duration::from_secs(10),
     );
+    if let Some(addr) = &config.metrics_listen {
+        let metrics = tokio::net::TcpListener::bind(addr)
+            .await
+            .with_context(|| format!("cannot listen on {addr} for metrics"))?;
+        let router = yongxin_web::metrics::router(state.clone());
+        tokio::spawn(async move {
+            if let Err(e) = yongxin_web::serve(metrics, router).await {
+                tracing::error!(error.message = %e, "the metrics address stopped");
+            }
+        });
+    }
     let app = yongxin_web::router(state);
     yongxin_web::serve(listener, app).await?;
     Ok(ExitCode::SUCCESS)

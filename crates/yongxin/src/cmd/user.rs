@@ -1,4 +1,4 @@
-//! `yongxin user add|passwd|token`. Passwords are read from standard input (one line), so they
+//! `yongxin user add|passwd|token|disable|enable|email`. Passwords are read from standard input (one line), so they
 //! never appear in the shell history or the process list.
 
 use std::io::{BufRead, IsTerminal, Write};
@@ -47,8 +47,25 @@ enum Action {
         /// Sign-in name.
         name: String,
     },
-    /// Issue an API token; it is printed alone on the last line and cannot be shown again.
+    /// Issue an API token (it is printed alone on the last line and cannot be shown again), or
+    /// with --revoke-all end every token of the user.
     Token {
+        /// Sign-in name.
+        name: String,
+        /// Revoke every live token of the user instead of issuing one.
+        #[arg(long)]
+        revoke_all: bool,
+        /// Days the new token lasts (default: api_token_days of the configuration, 90).
+        #[arg(long, conflicts_with = "revoke_all")]
+        days: Option<i64>,
+    },
+    /// Disable an account: it can no longer sign in, its sessions end and its tokens are revoked.
+    Disable {
+        /// Sign-in name.
+        name: String,
+    },
+    /// Enable a disabled account again (its old tokens stay revoked).
+    Enable {
         /// Sign-in name.
         name: String,
     },
@@ -74,6 +91,16 @@ fn read_password() -> anyhow::Result<String> {
         bail!("a password needs at least 8 characters");
     }
     Ok(password)
+}
+
+/// A user by sign-in name, disabled or not.
+async fn named(store: &dyn Store, name: &str) -> anyhow::Result<yongxin_store::User> {
+    store
+        .users()
+        .await?
+        .into_iter()
+        .find(|u| u.username == name)
+        .with_context(|| format!("no user named {name}"))
 }
 
 async fn household_id(store: &dyn Store, key: &str) -> anyhow::Result<i64> {
@@ -159,34 +186,57 @@ pub async fn run(config: &Config, args: Args) -> anyhow::Result<ExitCode> {
             println!("yongxin: added {} ({})", user.username, role.code());
         }
         Action::Passwd { name } => {
-            let (user, _) = store
-                .user_credentials(&name)
-                .await?
-                .with_context(|| format!("no user named {name}"))?;
+            let user = named(&*store, &name).await?;
             let password = read_password()?;
             let hash = tokio::task::spawn_blocking(move || hash_password(&password))
                 .await?
                 .map_err(|e| anyhow::anyhow!("{e}"))?;
             store.set_password(ACTOR, user.id, &hash).await?;
-            println!("yongxin: password of {name} changed; their sessions have ended");
+            println!(
+                "yongxin: password of {name} changed; their sessions have ended and their API tokens are revoked"
+            );
         }
-        Action::Token { name } => {
-            let (user, _) = store
-                .user_credentials(&name)
-                .await?
-                .with_context(|| format!("no user named {name}"))?;
+        Action::Token {
+            name,
+            revoke_all: true,
+            ..
+        } => {
+            let user = named(&*store, &name).await?;
+            let n = store.revoke_api_tokens(ACTOR, user.id).await?;
+            println!("yongxin: revoked {n} API token(s) of {name}");
+        }
+        Action::Token { name, days, .. } => {
+            let user = named(&*store, &name).await?;
+            if user.disabled {
+                bail!("{name} is disabled; enable the account first");
+            }
+            let days = days.unwrap_or(config.api_token_days);
+            if !(1..=3650).contains(&days) {
+                bail!("--days must be between 1 and 3650");
+            }
             let token = random_token();
+            let expires = chrono::Utc::now() + chrono::Duration::days(days);
             store
-                .create_api_token(ACTOR, user.id, &token_hash(&token))
+                .create_api_token(ACTOR, user.id, &token_hash(&token), expires)
                 .await?;
-            println!("API token for {name} (send as \"Authorization: Bearer TOKEN\"; it is shown only now):");
+            println!(
+                "API token for {name}, valid until {} (send as \"Authorization: Bearer TOKEN\"; it is shown only now):",
+                yongxin_domain::time::display_local(expires)
+            );
             println!("{token}");
         }
+        Action::Disable { name } => {
+            let user = named(&*store, &name).await?;
+            store.set_user_disabled(ACTOR, user.id, true).await?;
+            println!("yongxin: {name} is disabled; their sessions have ended and their API tokens are revoked");
+        }
+        Action::Enable { name } => {
+            let user = named(&*store, &name).await?;
+            store.set_user_disabled(ACTOR, user.id, false).await?;
+            println!("yongxin: {name} may sign in again");
+        }
         Action::Email { name, address } => {
-            let (user, _) = store
-                .user_credentials(&name)
-                .await?
-                .with_context(|| format!("no user named {name}"))?;
+            let user = named(&*store, &name).await?;
             let email = address
                 .as_deref()
                 .map(yongxin_domain::Email::parse)

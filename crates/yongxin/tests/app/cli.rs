@@ -337,7 +337,17 @@ async fn signed_in(base: &str, username: &str) -> (reqwest::Client, String) {
         .await
         .unwrap();
     assert_eq!(res.status(), 303);
-    (client, csrf)
+    // Signed in, forms carry a token derived from the session.
+    let html = client
+        .get(format!("{base}/sign-in"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let start = html.find("name=\"csrf\" value=\"").unwrap() + 19;
+    (client, html[start..start + 64].to_owned())
 }
 
 /// An answer the server gave is on disk: `kill -9` right after it loses nothing.

@@ -15,4 +15,5 @@ mod resettlement;
 mod search;
 mod selection;
 mod support;
+mod trust;
 mod web;

@@ -195,6 +195,26 @@ impl TestApp {
         (client, res)
     }
 
+    /// An API token for a demo account, valid until `expires_at`.
+    pub async fn api_token(
+        &self,
+        username: &str,
+        expires_at: chrono::DateTime<chrono::Utc>,
+    ) -> String {
+        let token = yongxin_web::auth::random_token();
+        let id = self.user_id(username).await;
+        self.store
+            .create_api_token(
+                "test",
+                id,
+                &yongxin_web::auth::token_hash(&token),
+                expires_at,
+            )
+            .await
+            .unwrap();
+        token
+    }
+
     /// A signed-in client for a demo account.
     pub async fn sign_in_as(&self, role: Role) -> Client {
         let name = yongxin_store::demo::DEMO_ACCOUNTS

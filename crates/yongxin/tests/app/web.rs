@@ -195,7 +195,12 @@ async fn every_route_answers_every_role_as_intended(app: TestApp) {
         ("/static/app.css", ALL.to_vec(), Expect::Ok, Expect::Ok),
         ("/static/app.js", ALL.to_vec(), Expect::Ok, Expect::Ok),
         ("/healthz", ALL.to_vec(), Expect::Ok, Expect::Ok),
-        ("/metrics", ALL.to_vec(), Expect::Ok, Expect::Ok),
+        (
+            "/metrics",
+            vec![Role::Admin],
+            Expect::Forbidden,
+            Expect::SignIn,
+        ),
         (
             "/villages",
             CADRES.to_vec(),
@@ -540,6 +545,16 @@ async fn sessions_use_safe_cookies(app: TestApp) {
     // Signing out ends the session on the server, not just in the browser.
     let html = page(&client, app.url("/")).await;
     assert!(html.contains("/sign-out"));
+    // The token of the anonymous form no longer works: a signed-in user's token is derived from
+    // the session.
+    let res = client
+        .post(app.url("/sign-out"))
+        .form(&[("csrf", csrf.as_str())])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 403);
+    let csrf = app.csrf(&client).await;
     let res = client
         .post(app.url("/sign-out"))
         .form(&[("csrf", csrf.as_str())])
@@ -676,7 +691,12 @@ async fn api_tokens_and_json_errors(app: TestApp) {
         .unwrap()
         .0;
     app.store
-        .create_api_token("test", leader.id, &yongxin_web::auth::token_hash(&token))
+        .create_api_token(
+            "test",
+            leader.id,
+            &yongxin_web::auth::token_hash(&token),
+            chrono::Utc::now() + chrono::Duration::days(90),
+        )
         .await
         .unwrap();
     let client = reqwest::Client::new();
@@ -924,7 +944,16 @@ async fn health_and_metrics(app: TestApp) {
     for _ in 0..3 {
         admin.get(app.url("/households")).send().await.unwrap();
     }
-    let text = reqwest::get(app.url("/metrics"))
+    // Route counts and pool figures tell an attacker what is busy: administrators only.
+    let anonymous = app.client();
+    let res = anonymous.get(app.url("/metrics")).send().await.unwrap();
+    assert_eq!(res.status(), 303, "anonymous callers are sent to sign in");
+    let grid = app.sign_in_as(Role::GridWorker).await;
+    let res = grid.get(app.url("/metrics")).send().await.unwrap();
+    assert_eq!(res.status(), 403);
+    let text = admin
+        .get(app.url("/metrics"))
+        .send()
         .await
         .unwrap()
         .text()
