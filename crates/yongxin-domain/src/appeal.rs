@@ -195,6 +195,8 @@ pub enum Notice {
     ResidentAnswered,
     /// The resident: closed.
     ResidentClosed,
+    /// The resident: merged into another case that now carries theirs.
+    ResidentMerged,
     /// The assigned cadre: a new case.
     CadreAssigned,
 }
@@ -371,7 +373,7 @@ impl AppealState {
                 if *into == self_id {
                     return Err(AppealError::MergeIntoSelf);
                 }
-                Ok(go(S::Merged, vec![]))
+                Ok(go(S::Merged, vec![Notice::ResidentMerged]))
             }
             _ => Err(refuse()),
         }
@@ -579,6 +581,14 @@ mod tests {
             assigned.apply(5, &AppealAction::Merge { into: 5 }, &p),
             Err(AppealError::MergeIntoSelf)
         );
+        assert_eq!(
+            assigned
+                .apply(5, &AppealAction::Merge { into: 6 }, &p)
+                .expect("merged")
+                .notices,
+            vec![Notice::ResidentMerged],
+            "the resident of a merged case is told"
+        );
     }
 
     #[test]
@@ -646,6 +656,52 @@ pub fn appeal_number(id: i64, created_at: chrono::DateTime<chrono::Utc>) -> Stri
     )
 }
 
+/// Letters of tracking codes: Crockford's base 32, without I, L, O and U, so a code read over
+/// the phone or copied by hand is not mistaken.
+const TRACKING_ALPHABET: &[u8; 32] = b"0123456789ABCDEFGHJKMNPQRSTVWXYZ";
+
+/// 查询码: the tracking code of a case, ten letters (50 bits) keyed by a secret of the
+/// installation, so knowing or guessing a case number says nothing about its code. Shown as
+/// `XXXXX-XXXXX`.
+pub fn tracking_code(secret: &str, number: &str) -> String {
+    use sha2::{Digest, Sha256};
+    let digest = Sha256::digest(format!("yongxin-tracking-v1\n{secret}\n{number}").as_bytes());
+    let mut bits: u64 = 0;
+    for b in &digest[..8] {
+        bits = (bits << 8) | u64::from(*b);
+    }
+    let mut code = String::with_capacity(11);
+    for i in 0..10 {
+        if i == 5 {
+            code.push('-');
+        }
+        let index = usize::try_from((bits >> (59 - 5 * i)) & 31).unwrap_or(0);
+        code.push(char::from(TRACKING_ALPHABET[index]));
+    }
+    code
+}
+
+/// Whether a typed tracking code is the case's: case, spaces, dashes and the letters people
+/// confuse with digits (O, I, L) do not matter; compared in constant time.
+pub fn tracking_code_matches(secret: &str, number: &str, typed: &str) -> bool {
+    let normal: String = typed
+        .chars()
+        .filter(|c| !c.is_whitespace() && *c != '-')
+        .map(|c| match c.to_ascii_uppercase() {
+            'O' => '0',
+            'I' | 'L' => '1',
+            other => other,
+        })
+        .collect();
+    let expected: String = tracking_code(secret, number).replace('-', "");
+    normal.len() == expected.len()
+        && normal
+            .bytes()
+            .zip(expected.bytes())
+            .fold(0u8, |acc, (x, y)| acc | (x ^ y))
+            == 0
+}
+
 /// The id inside a case number, if it is one; the caller checks the date against the case.
 pub fn parse_appeal_number(number: &str) -> Option<(chrono::NaiveDate, i64)> {
     let n = number.trim();
@@ -659,6 +715,32 @@ pub fn parse_appeal_number(number: &str) -> Option<(chrono::NaiveDate, i64)> {
 #[cfg(test)]
 mod number_tests {
     use super::*;
+
+    #[test]
+    fn tracking_codes_are_keyed_and_forgiving_to_type() {
+        let code = tracking_code("secret-a", "20261127000123");
+        assert_eq!(code.len(), 11);
+        assert_eq!(&code[5..6], "-");
+        assert!(code
+            .chars()
+            .all(|c| c == '-' || TRACKING_ALPHABET.contains(&(c as u8))));
+        assert_eq!(code, tracking_code("secret-a", "20261127000123"), "stable");
+        assert_ne!(code, tracking_code("secret-b", "20261127000123"), "keyed");
+        assert_ne!(code, tracking_code("secret-a", "20261127000124"));
+        assert!(tracking_code_matches("secret-a", "20261127000123", &code));
+        let sloppy = format!(" {} ", code.to_lowercase().replace('-', " "));
+        assert!(tracking_code_matches("secret-a", "20261127000123", &sloppy));
+        let with_o = code.replace('0', "o");
+        assert!(tracking_code_matches("secret-a", "20261127000123", &with_o));
+        assert!(!tracking_code_matches("secret-a", "20261127000123", ""));
+        assert!(!tracking_code_matches("secret-b", "20261127000123", &code));
+        // Codes of neighbouring cases share nothing visible.
+        let others: Vec<String> = (0..200)
+            .map(|i| tracking_code("secret-a", &format!("20261127{i:06}")))
+            .collect();
+        let distinct: std::collections::HashSet<_> = others.iter().collect();
+        assert_eq!(distinct.len(), 200);
+    }
     use chrono::TimeZone;
 
     #[test]

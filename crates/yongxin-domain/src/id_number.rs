@@ -82,19 +82,30 @@ impl IdNumber {
         &self.0[14..]
     }
 
-    /// The masked form shown in lists: region code, eight stars, last four (`370112********1234`).
+    /// The masked form shown in lists: the province and the check character
+    /// (`37***************X`). See [`mask_id_number`].
     pub fn masked(&self) -> String {
         mask_id_number(&self.0)
     }
 }
 
-/// Masks any stored identity number text the way lists show it.
+/// Masks any stored identity number text the way lists show it: only the province (two digits)
+/// and the check character. Whatever a masked view shows beside it — the address (so the region
+/// code), the sex (the parity of the sequence), the birth year — at least hundreds of valid
+/// numbers remain: the birth day and most of the sequence stay unknown. (The earlier mask hid
+/// exactly the birth date, which pages showed beside it.)
 pub fn mask_id_number(s: &str) -> String {
     if s.len() == 18 && s.is_ascii() {
-        format!("{}********{}", &s[..6], &s[14..])
+        format!("{}{}{}", &s[..2], "*".repeat(15), &s[17..])
     } else {
         "*".repeat(s.chars().count())
     }
+}
+
+/// A birth date as masked views show it: the year only (`1980-**-**`), so an age can be read
+/// but the date does not complete a masked identity number.
+pub fn mask_birth_date(date: NaiveDate) -> String {
+    format!("{}-**-**", date.format("%Y"))
 }
 
 fn check_char(first17: &[u8]) -> u8 {
@@ -125,6 +136,36 @@ impl fmt::Debug for IdNumber {
 
 #[cfg(test)]
 mod tests {
+    /// Everything a masked view shows of a person — the masked number, the region (from the
+    /// address), the sex and the birth year — leaves hundreds of valid numbers: the number
+    /// cannot be rebuilt from it.
+    #[test]
+    fn a_masked_number_with_what_is_shown_beside_it_stays_unknown() {
+        let id = super::IdNumber::from_first_17("37011219910307123").expect("id");
+        let shown = id.masked();
+        let region = &id.as_str()[..6];
+        let year = &id.as_str()[6..10];
+        let odd_sequence = (id.as_str().as_bytes()[16] - b'0') % 2;
+        let mut candidates = 0;
+        let mut day = chrono::NaiveDate::from_ymd_opt(1991, 1, 1).expect("date");
+        while day.format("%Y").to_string() == year {
+            for seq in 0..1000u32 {
+                if seq % 2 != u32::from(odd_sequence) {
+                    continue;
+                }
+                let first17 = format!("{region}{}{seq:03}", day.format("%Y%m%d"));
+                let candidate = super::IdNumber::from_first_17(&first17).expect("valid");
+                if candidate.masked() == shown
+                    && super::mask_birth_date(day) == super::mask_birth_date(id.birth_date())
+                {
+                    candidates += 1;
+                }
+            }
+            day = day.succ_opt().expect("next day");
+        }
+        assert!(candidates > 10_000, "{candidates} candidates");
+    }
+
     use super::*;
 
     // The worked example of GB 11643-1999 appendix.
@@ -188,7 +229,10 @@ mod tests {
         let id = IdNumber::from_first_17("37011219800101001").expect("valid");
         assert_eq!(id.sex(), Sex::Male);
         assert_eq!(IdNumber::parse(id.as_str()), Ok(id.clone()));
-        assert_eq!(id.masked(), format!("370112********{}", id.last4()));
+        assert_eq!(
+            id.masked(),
+            format!("37***************{}", &id.as_str()[17..])
+        );
     }
 
     #[test]

@@ -169,6 +169,18 @@ impl NoticeDraft {
     }
 }
 
+impl NoticeDraft {
+    /// [`NoticeDraft::checked`] for a draft published at `now`: a 公示 dated in the past starts
+    /// now, so its objection window is never over before anyone could see it (an explicit window
+    /// that has already closed is refused).
+    pub fn checked_at(mut self, now: DateTime<Utc>) -> Result<Self, NoticeError> {
+        if self.kind == NoticeKind::Publication && self.publish_at < now {
+            self.publish_at = now;
+        }
+        self.checked()
+    }
+}
+
 /// Where a notice stands at a moment.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum NoticeState {
@@ -362,6 +374,38 @@ mod tests {
     #![expect(clippy::unwrap_used, reason = "tests")]
 
     use super::*;
+
+    #[test]
+    fn a_publication_dated_in_the_past_starts_when_it_is_published() {
+        let now = at(10, 0);
+        let draft = |publish_at, until| NoticeDraft {
+            kind: NoticeKind::Publication,
+            scope: ScopeKind::Subdistrict,
+            village_ids: vec![],
+            project_id: None,
+            title: "公示".into(),
+            body: "正文".into(),
+            publish_at,
+            end_at: None,
+            objections_until: until,
+        };
+        let d = draft(at(1, 0), None).checked_at(now).expect("clamped");
+        assert_eq!(d.publish_at, now);
+        assert_eq!(
+            d.objections_until,
+            Some(now + Duration::days(DEFAULT_OBJECTION_DAYS))
+        );
+        assert_eq!(
+            draft(at(1, 0), Some(at(5, 0))).checked_at(now),
+            Err(NoticeError::WindowOutsideNotice),
+            "a window already over is refused"
+        );
+        let later = draft(at(12, 0), None).checked_at(now).expect("future");
+        assert_eq!(later.publish_at, at(12, 0), "a future date stands");
+        let mut policy = draft(at(1, 0), None);
+        policy.kind = NoticeKind::Policy;
+        assert_eq!(policy.checked_at(now).expect("policy").publish_at, at(1, 0));
+    }
     use chrono::TimeZone;
 
     fn at(day: u32, hour: u32) -> DateTime<Utc> {

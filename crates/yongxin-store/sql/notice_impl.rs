@@ -10,7 +10,7 @@ use yongxin_store::{
 const NOTICE_SELECT: &str = "SELECT n.id, n.kind, n.scope, n.project_id, n.title, n.body, n.publish_at, n.end_at, n.objections_until, \
      n.version, n.created_by, n.created_at, n.updated_at, \
      (SELECT COUNT(*) FROM appeals a WHERE a.notice_id = n.id) AS objections, \
-     (SELECT COUNT(*) FROM appeals a WHERE a.notice_id = n.id AND a.answered_at IS NOT NULL) AS objections_answered \
+     (SELECT COUNT(*) FROM appeals a WHERE a.notice_id = n.id AND (a.answered_at IS NOT NULL OR a.status IN ('declined', 'merged'))) AS objections_answered \
      FROM notices n";
 
 fn notice_from(row: &DbRow) -> StoreResult<Notice> {

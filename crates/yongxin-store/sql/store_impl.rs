@@ -715,7 +715,8 @@ async fn insert_photos(tx: &mut DbConn, appeal_id: i64, event_id: Option<i64>, p
             .bind(event_id)
             .bind(&p.token)
             .bind(&p.content_type)
-            .bind(&p.bytes)
+            // The column of the cleaned copy is left empty: a photo is kept once.
+            .bind(Vec::<u8>::new())
             .bind(&p.original)
             .bind(at)
             .execute(&mut *tx)
@@ -723,14 +724,13 @@ async fn insert_photos(tx: &mut DbConn, appeal_id: i64, event_id: Option<i64>, p
             .db()?;
         recorded.push(serde_json::json!({
             "content_type": p.content_type,
-            "sha256": yongxin_domain::photo::sha256_hex(&p.bytes),
             "original_sha256": yongxin_domain::photo::sha256_hex(&p.original),
         }));
     }
     Ok(recorded)
 }
 
-const PHOTO_SELECT: &str = "SELECT id, appeal_id, event_id, token, content_type, CAST(LENGTH(bytes) AS BIGINT) AS size FROM photos";
+const PHOTO_SELECT: &str = "SELECT id, appeal_id, event_id, token, content_type, CAST(LENGTH(original) AS BIGINT) AS size FROM photos";
 
 fn photo_from(row: &DbRow) -> StoreResult<PhotoRef> {
     Ok(PhotoRef {
@@ -2078,10 +2078,9 @@ impl Store for StoreImpl {
         rows.iter().map(photo_from).collect()
     }
 
-    async fn photo(&self, token: &str, original: bool) -> StoreResult<Option<(PhotoRef, Vec<u8>)>> {
-        let column = if original { "original" } else { "bytes" };
-        let sql = format!("SELECT id, appeal_id, event_id, token, content_type, CAST(LENGTH(bytes) AS BIGINT) AS size, {column} AS data FROM photos WHERE token = $1");
-        let Some(row) = sqlx::query(&sql).bind(token).fetch_optional(&self.pool).await.db()? else {
+    async fn photo(&self, token: &str) -> StoreResult<Option<(PhotoRef, Vec<u8>)>> {
+        let sql = "SELECT id, appeal_id, event_id, token, content_type, CAST(LENGTH(original) AS BIGINT) AS size, original AS data FROM photos WHERE token = $1";
+        let Some(row) = sqlx::query(sql).bind(token).fetch_optional(&self.pool).await.db()? else {
             return Ok(None);
         };
         Ok(Some((photo_from(&row)?, row.try_get("data").db()?)))

@@ -397,9 +397,8 @@ pub struct NewPhoto {
     pub token: String,
     /// `image/jpeg`, `image/png` or `image/webp`.
     pub content_type: String,
-    /// The image without location metadata: what everyone who sees the case sees.
-    pub bytes: Vec<u8>,
-    /// The upload as it came, metadata and all: for staff.
+    /// The upload as it came (checked to be a photo that cleans), kept once: what everyone sees
+    /// is cleaned from it when served, so a better cleaner also mends photos stored before it.
     pub original: Vec<u8>,
 }
 

@@ -219,8 +219,9 @@ pub trait Store:
     }
     /// The photos of several appeals and their events, with one query, by appeal and in order.
     async fn photos_of_appeals(&self, appeal_ids: &[i64]) -> StoreResult<Vec<PhotoRef>>;
-    /// A photo by its token: the image without metadata, or the upload as it came.
-    async fn photo(&self, token: &str, original: bool) -> StoreResult<Option<(PhotoRef, Vec<u8>)>>;
+    /// A photo by its token, as it was uploaded (callers clean it before showing it to anyone but
+    /// staff).
+    async fn photo(&self, token: &str) -> StoreResult<Option<(PhotoRef, Vec<u8>)>>;
 
     /// Stores appeals with their histories in one transaction, replaying each history through the
     /// lifecycle (a history it refuses fails the whole import). One audit entry per appeal.

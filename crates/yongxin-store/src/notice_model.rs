@@ -62,7 +62,8 @@ pub struct Notice {
     pub updated_at: DateTime<Utc>,
     /// Objections raised.
     pub objections: i64,
-    /// Of those, answered.
+    /// Of those, settled: answered, declined with a reason, or merged into another case (each
+    /// is an answer the objector can read; the name stays for the API).
     pub objections_answered: i64,
 }
 

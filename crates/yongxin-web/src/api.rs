@@ -2,7 +2,8 @@
 //! Its OpenAPI 3 document is generated from these handlers and types and served at
 //! `/api/v1/openapi.json`.
 
-use axum::extract::{Path, Query, State};
+use crate::extract::{ApiQuery, Ids};
+use axum::extract::State;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
@@ -30,6 +31,7 @@ use crate::AppState;
         list_grids,
         list_households,
         get_household,
+        crate::api_appeals::list_categories,
         crate::api_appeals::create_appeal,
         crate::api_appeals::list_appeals,
         crate::api_appeals::get_appeal,
@@ -69,17 +71,24 @@ use crate::AppState;
 )]
 pub struct ApiDoc;
 
-/// The API's routes.
-pub fn routes() -> Router<AppState> {
+/// The API's routes; `photo_body` is the body limit of the requests that may carry photos.
+pub fn routes(photo_body: usize) -> Router<AppState> {
+    let photos = axum::extract::DefaultBodyLimit::max(photo_body);
     Router::new()
         .route("/api/v1/openapi.json", get(openapi))
         .route("/api/v1/villages", get(list_villages))
+        .route(
+            "/api/v1/categories",
+            get(crate::api_appeals::list_categories),
+        )
         .route("/api/v1/grids", get(list_grids))
         .route("/api/v1/households", get(list_households))
         .route("/api/v1/households/{id}", get(get_household))
         .route(
             "/api/v1/appeals",
-            get(crate::api_appeals::list_appeals).post(crate::api_appeals::create_appeal),
+            get(crate::api_appeals::list_appeals)
+                .post(crate::api_appeals::create_appeal)
+                .layer(photos),
         )
         .route(
             "/api/v1/appeals/stats",
@@ -159,12 +168,74 @@ pub fn routes() -> Router<AppState> {
         .route("/api/v1/appeals/{id}", get(crate::api_appeals::get_appeal))
         .route(
             "/api/v1/appeals/{id}/actions",
-            axum::routing::post(crate::api_appeals::appeal_action),
+            axum::routing::post(crate::api_appeals::appeal_action).layer(photos),
         )
 }
 
 async fn openapi() -> Response {
-    Json(ApiDoc::openapi()).into_response()
+    Json(openapi_document()).into_response()
+}
+
+/// The OpenAPI document with the answers every operation may give besides its own: 400 where it
+/// takes a query or a body, 404 where its path names something, 413, 415 and 422 where it takes a
+/// body, 500 and 503 everywhere, all in the one error shape the extractors and the error
+/// middleware guarantee.
+pub fn openapi_document() -> serde_json::Value {
+    let mut doc = serde_json::to_value(ApiDoc::openapi()).unwrap_or_default();
+    let error = serde_json::json!({
+        "content": { "application/json": { "schema": { "$ref": "#/components/schemas/ErrorDto" } } }
+    });
+    let described = |status: &str| {
+        let mut e = error.clone();
+        e["description"] = serde_json::Value::from(match status {
+            "400" => "Bad request: a parameter or the body does not read",
+            "404" => "Not found (also any id that is not one)",
+            "413" => "The body is larger than the route takes",
+            "415" => "The body is not JSON",
+            "422" => "A field of the body is missing or of the wrong type",
+            "429" => "Too many requests",
+            "500" => "The server failed",
+            _ => "The database cannot be reached",
+        });
+        e
+    };
+    let Some(paths) = doc.get_mut("paths").and_then(|p| p.as_object_mut()) else {
+        return doc;
+    };
+    for (path, item) in paths.iter_mut() {
+        let Some(item) = item.as_object_mut() else {
+            continue;
+        };
+        for (_, op) in item.iter_mut() {
+            let Some(op) = op.as_object_mut() else {
+                continue;
+            };
+            let has_body = op.contains_key("requestBody");
+            let has_query = op
+                .get("parameters")
+                .and_then(|p| p.as_array())
+                .is_some_and(|ps| ps.iter().any(|p| p["in"] == "query"));
+            let mut add = vec!["500", "503"];
+            if has_body || has_query {
+                add.push("400");
+            }
+            if path.contains('{') {
+                add.push("404");
+            }
+            if has_body {
+                add.extend(["413", "415", "422"]);
+            }
+            let responses = op
+                .entry("responses")
+                .or_insert_with(|| serde_json::json!({}));
+            if let Some(r) = responses.as_object_mut() {
+                for status in add {
+                    r.entry(status).or_insert_with(|| described(status));
+                }
+            }
+        }
+    }
+    doc
 }
 
 /// An error answer.
@@ -249,7 +320,7 @@ pub struct HouseholdDto {
     grid_id: i64,
     grid_name: String,
     head_name: String,
-    /// Masked: `370112********1234`.
+    /// Masked: the province and the check character (`37***************X`).
     head_id_number: String,
     /// Masked: `138****5678`.
     head_phone: Option<String>,
@@ -290,6 +361,7 @@ pub struct MemberDto {
     name: String,
     /// `male` or `female`.
     sex: String,
+    /// `YYYY-MM-DD` in a full view; `YYYY-**-**` when masked.
     birth_date: String,
     /// `head`, `spouse`, `child`, `parent`, `grandchild`, `child_in_law`, `sibling`, `other`.
     relation: String,
@@ -375,7 +447,7 @@ pub async fn list_grids(
 pub async fn list_households(
     State(state): State<AppState>,
     ctx: Ctx,
-    Query(p): Query<HouseholdsParams>,
+    ApiQuery(p): ApiQuery<HouseholdsParams>,
 ) -> Result<Json<HouseholdListDto>, AppError> {
     let user = ctx.user()?;
     let q = HouseholdListQuery {
@@ -400,8 +472,8 @@ pub async fn list_households(
 pub async fn get_household(
     State(state): State<AppState>,
     ctx: Ctx,
-    Path(id): Path<String>,
-    Query(p): Query<DetailParams>,
+    Ids(id): Ids<String>,
+    ApiQuery(p): ApiQuery<DetailParams>,
 ) -> Result<Json<HouseholdDetailDto>, AppError> {
     let user = ctx.user()?;
     let id: i64 = id.parse().map_err(|_| AppError::not_found())?;
@@ -417,7 +489,12 @@ pub async fn get_household(
             id: m.id,
             name: m.name.clone(),
             sex: m.sex.code().to_owned(),
-            birth_date: m.birth_date.to_string(),
+            // A masked view shows the year only: with the date, the masked number could be rebuilt.
+            birth_date: if full {
+                m.birth_date.to_string()
+            } else {
+                yongxin_domain::id_number::mask_birth_date(m.birth_date)
+            },
             relation: m.relation.code().to_owned(),
             id_number: if full {
                 m.id_number.clone()

@@ -1,8 +1,9 @@
 //! `/api/v1/appeals`: intake, search, one case, and actions.
 
+use crate::extract::{ApiJson, ApiQuery, Ids};
 use std::collections::BTreeMap;
 
-use axum::extract::{Path, Query, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
@@ -289,7 +290,7 @@ pub struct AppealActionDto {
 pub async fn create_appeal(
     State(state): State<AppState>,
     ctx: Ctx,
-    Json(body): Json<NewAppealDto>,
+    ApiJson(body): ApiJson<NewAppealDto>,
 ) -> Result<Response, AppError> {
     let user = ctx.user()?;
     let resident = user.role == Role::Resident;
@@ -347,7 +348,7 @@ pub async fn create_appeal(
 pub async fn list_appeals(
     State(state): State<AppState>,
     ctx: Ctx,
-    Query(p): Query<AppealsParams>,
+    ApiQuery(p): ApiQuery<AppealsParams>,
 ) -> Result<Json<AppealListDto>, AppError> {
     let user = ctx.user()?;
     let page = parse_opt_id(p.page.as_deref(), "page")?.unwrap_or(1);
@@ -387,7 +388,7 @@ pub async fn list_appeals(
 pub async fn get_appeal(
     State(state): State<AppState>,
     ctx: Ctx,
-    Path(id): Path<String>,
+    Ids(id): Ids<String>,
 ) -> Result<Json<AppealDto>, AppError> {
     let user = ctx.user()?;
     let id: i64 = id.parse().map_err(|_| AppError::not_found())?;
@@ -407,8 +408,8 @@ pub async fn get_appeal(
 pub async fn appeal_action(
     State(state): State<AppState>,
     ctx: Ctx,
-    Path(id): Path<String>,
-    Json(body): Json<AppealActionDto>,
+    Ids(id): Ids<String>,
+    ApiJson(body): ApiJson<AppealActionDto>,
 ) -> Result<Json<AppealDto>, AppError> {
     let id: i64 = id.parse().map_err(|_| AppError::not_found())?;
     let input = ActionInput {
@@ -614,7 +615,109 @@ async fn rates_for(state: &AppState, ctx: &Ctx, p: &StatsParams) -> Result<Stats
 pub async fn appeal_stats(
     State(state): State<AppState>,
     ctx: Ctx,
-    Query(p): Query<StatsParams>,
+    ApiQuery(p): ApiQuery<StatsParams>,
 ) -> Result<Json<StatsDto>, AppError> {
     Ok(Json(three_rates(&state, &ctx, &p).await?))
+}
+
+/// Deadlines of one urgency.
+#[derive(Serialize, ToSchema)]
+pub struct DeadlinesDto {
+    /// 联系时限: hours to first contact.
+    contact_hours: u32,
+    /// 办结时限: working days to the answer.
+    resolution_days: u32,
+}
+
+/// A choice of a choice question: `key` is what an answer sends.
+#[derive(Serialize, ToSchema)]
+pub struct ChoiceDto {
+    key: String,
+    name: String,
+}
+
+/// An extra question of a category; `answers` of a new appeal are keyed by its `code`.
+#[derive(Serialize, ToSchema)]
+pub struct QuestionDto {
+    code: String,
+    label_zh: String,
+    label_en: String,
+    /// `string`, `number`, `datetime`, `text`, `single_choice` or `multi_choice` (one answer, or
+    /// a list of keys).
+    kind: String,
+    required: bool,
+    choices: Vec<ChoiceDto>,
+}
+
+/// A category appeals can be filed under (诉求类别).
+#[derive(Serialize, ToSchema)]
+pub struct CategoryDto {
+    code: String,
+    group: String,
+    name_zh: String,
+    name_en: String,
+    description: String,
+    /// The department new cases go to.
+    department: String,
+    normal: DeadlinesDto,
+    urgent: DeadlinesDto,
+    questions: Vec<QuestionDto>,
+}
+
+impl From<&yongxin_domain::catalogue::Category> for CategoryDto {
+    fn from(c: &yongxin_domain::catalogue::Category) -> Self {
+        let deadlines = |d: &yongxin_domain::catalogue::Deadlines| DeadlinesDto {
+            contact_hours: d.contact_hours,
+            resolution_days: d.resolution_days,
+        };
+        Self {
+            code: c.code.clone(),
+            group: c.group.clone(),
+            name_zh: c.name_zh.clone(),
+            name_en: c.name_en.clone(),
+            description: c.description.clone(),
+            department: c.department.clone(),
+            normal: deadlines(&c.normal),
+            urgent: deadlines(&c.urgent),
+            questions: c
+                .questions
+                .iter()
+                .map(|q| QuestionDto {
+                    code: q.code.clone(),
+                    label_zh: q.label_zh.clone(),
+                    label_en: q.label_en.clone(),
+                    kind: serde_json::to_value(q.kind)
+                        .ok()
+                        .and_then(|v| v.as_str().map(str::to_owned))
+                        .unwrap_or_default(),
+                    required: q.required,
+                    choices: q
+                        .choices
+                        .iter()
+                        .map(|ch| ChoiceDto {
+                            key: ch.key.clone(),
+                            name: ch.name.clone(),
+                        })
+                        .collect(),
+                })
+                .collect(),
+        }
+    }
+}
+
+/// `GET /api/v1/categories`: the categories an appeal may be filed under, with their deadlines
+/// and the extra questions each requires. Public, like Open311's service list.
+#[utoipa::path(get, path = "/api/v1/categories", responses((status = 200, body = [CategoryDto])))]
+pub async fn list_categories(
+    State(state): State<AppState>,
+) -> Result<Json<Vec<CategoryDto>>, AppError> {
+    Ok(Json(
+        state
+            .categories()
+            .await?
+            .iter()
+            .filter(|(_, active)| *active)
+            .map(|(c, _)| CategoryDto::from(c))
+            .collect(),
+    ))
 }

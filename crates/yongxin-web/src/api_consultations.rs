@@ -1,9 +1,10 @@
 //! The JSON API of consultations (征求意见): the list, one consultation with its questions and
 //! options (with ids), a household's answer, and the results.
 
+use crate::extract::{ApiJson, Ids};
 use std::collections::BTreeMap;
 
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
@@ -124,7 +125,7 @@ pub async fn list_consultations(
 #[utoipa::path(get, path = "/api/v1/consultations/{id}", params(("id" = i64, Path, description = "Consultation id")), responses((status = 200, body = ConsultationDto), (status = 404, body = ErrorDto)))]
 pub async fn get_consultation(
     State(state): State<AppState>,
-    Path(id): Path<String>,
+    Ids(id): Ids<String>,
 ) -> Result<Json<ConsultationDto>, AppError> {
     let id: i64 = id.parse().map_err(|_| AppError::not_found())?;
     let k = state
@@ -163,8 +164,8 @@ pub struct AnswerDto {
 pub async fn submit_answer(
     State(state): State<AppState>,
     ctx: Ctx,
-    Path(id): Path<String>,
-    Json(body): Json<NewAnswerDto>,
+    Ids(id): Ids<String>,
+    ApiJson(body): ApiJson<NewAnswerDto>,
 ) -> Result<Response, AppError> {
     let user = ctx.user()?.clone();
     let id: i64 = id.parse().map_err(|_| AppError::not_found())?;
@@ -243,7 +244,7 @@ pub struct OptionResultDto {
 pub async fn consultation_results(
     State(state): State<AppState>,
     ctx: Ctx,
-    Path(id): Path<String>,
+    Ids(id): Ids<String>,
 ) -> Result<Json<ResultsDto>, AppError> {
     let user = ctx.cadre()?.clone();
     let id: i64 = id.parse().map_err(|_| AppError::not_found())?;

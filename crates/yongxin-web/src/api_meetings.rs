@@ -1,7 +1,8 @@
 //! The JSON API of meetings (会议): the list and one meeting with its attendance, the rule that
 //! applies and its resolutions. Staff only.
 
-use axum::extract::{Path, State};
+use crate::extract::Ids;
+use axum::extract::State;
 use axum::Json;
 use serde::Serialize;
 use utoipa::ToSchema;
@@ -107,7 +108,7 @@ pub async fn list_meetings(
 pub async fn get_meeting(
     State(state): State<AppState>,
     ctx: Ctx,
-    Path(id): Path<String>,
+    Ids(id): Ids<String>,
 ) -> Result<Json<MeetingDto>, AppError> {
     ctx.cadre()?;
     let id: i64 = id.parse().map_err(|_| AppError::not_found())?;

@@ -1,7 +1,8 @@
 //! The JSON API of notices (公告, 公示): the public list and one notice, objections to a 公示,
 //! and a cadre's in-person confirmation that a household was informed.
 
-use axum::extract::{Path, Query, State};
+use crate::extract::{ApiJson, ApiQuery, Ids};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
@@ -39,6 +40,7 @@ pub struct NoticeDto {
     /// Whether objections are taken now.
     objections_open: bool,
     objections: i64,
+    /// Settled: answered, declined with a reason, or merged (all count for the lottery gate).
     objections_answered: i64,
     /// 1 unless corrected.
     version: i64,
@@ -119,7 +121,7 @@ pub struct NoticesParams {
 pub async fn list_notices(
     State(state): State<AppState>,
     ctx: Ctx,
-    Query(p): Query<NoticesParams>,
+    ApiQuery(p): ApiQuery<NoticesParams>,
 ) -> Result<Json<NoticeListDto>, AppError> {
     let per_page = match p
         .per_page
@@ -156,7 +158,7 @@ pub async fn list_notices(
 pub async fn get_notice(
     State(state): State<AppState>,
     ctx: Ctx,
-    Path(id): Path<String>,
+    Ids(id): Ids<String>,
 ) -> Result<Json<NoticeDto>, AppError> {
     let id: i64 = id.parse().map_err(|_| AppError::not_found())?;
     let notice = state
@@ -211,8 +213,8 @@ pub struct ObjectionDto {
 pub async fn create_objection(
     State(state): State<AppState>,
     ctx: Ctx,
-    Path(id): Path<String>,
-    Json(body): Json<NewObjectionDto>,
+    Ids(id): Ids<String>,
+    ApiJson(body): ApiJson<NewObjectionDto>,
 ) -> Result<Response, AppError> {
     ctx.user()?;
     let id: i64 = id.parse().map_err(|_| AppError::not_found())?;

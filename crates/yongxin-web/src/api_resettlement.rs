@@ -2,7 +2,8 @@
 //! household's entitlement line by line, registration, and the lottery (freeze, draw, proof).
 //! Money and areas are decimal strings (`"1234.56"`), never numbers.
 
-use axum::extract::{Path, Query, State};
+use crate::extract::{ApiJson, ApiQuery, Ids};
+use axum::extract::State;
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
@@ -120,7 +121,7 @@ pub async fn list_projects(
 pub async fn get_project(
     State(state): State<AppState>,
     ctx: Ctx,
-    Path(id): Path<String>,
+    Ids(id): Ids<String>,
 ) -> Result<Json<ProjectDto>, AppError> {
     ctx.user()?;
     let p = resettlement::project(&state, id_of(&id)?).await?;
@@ -176,8 +177,8 @@ pub struct ProjectHouseholdPageDto {
 pub async fn project_households(
     State(state): State<AppState>,
     ctx: Ctx,
-    Path(id): Path<String>,
-    Query(q): Query<ProjectHouseholdsQuery>,
+    Ids(id): Ids<String>,
+    ApiQuery(q): ApiQuery<ProjectHouseholdsQuery>,
 ) -> Result<Json<ProjectHouseholdPageDto>, AppError> {
     ctx.require(Permission::AssessHouseholds)?;
     let p = resettlement::project(&state, id_of(&id)?).await?;
@@ -341,7 +342,7 @@ impl EntitlementDto {
 pub async fn get_entitlement(
     State(state): State<AppState>,
     ctx: Ctx,
-    Path((id, household_id)): Path<(String, String)>,
+    Ids((id, household_id)): Ids<(String, String)>,
 ) -> Result<Json<EntitlementDto>, AppError> {
     let user = ctx.user()?;
     let p = resettlement::project(&state, id_of(&id)?).await?;
@@ -396,8 +397,8 @@ impl RegistrationDto {
 pub async fn create_registration(
     State(state): State<AppState>,
     ctx: Ctx,
-    Path(id): Path<String>,
-    Json(req): Json<RegistrationRequest>,
+    Ids(id): Ids<String>,
+    ApiJson(req): ApiJson<RegistrationRequest>,
 ) -> Result<Json<RegistrationDto>, AppError> {
     let user = ctx.user()?;
     let r =
@@ -418,8 +419,8 @@ pub struct FreezeRequest {
 pub async fn freeze_lottery(
     State(state): State<AppState>,
     ctx: Ctx,
-    Path(id): Path<String>,
-    Json(req): Json<FreezeRequest>,
+    Ids(id): Ids<String>,
+    ApiJson(req): ApiJson<FreezeRequest>,
 ) -> Result<Json<LotterySummaryDto>, AppError> {
     let user = ctx.require(Permission::DrawLottery)?;
     let l = resettlement::freeze(&state, user, id_of(&id)?, &req.seed_rule).await?;
@@ -441,8 +442,8 @@ pub struct DrawRequest {
 pub async fn draw_lottery(
     State(state): State<AppState>,
     ctx: Ctx,
-    Path(id): Path<String>,
-    Json(req): Json<DrawRequest>,
+    Ids(id): Ids<String>,
+    ApiJson(req): ApiJson<DrawRequest>,
 ) -> Result<Json<LotterySummaryDto>, AppError> {
     let user = ctx.require(Permission::DrawLottery)?;
     let p = resettlement::project(&state, id_of(&id)?).await?;
@@ -458,7 +459,7 @@ pub async fn draw_lottery(
 #[utoipa::path(get, path = "/api/v1/projects/{id}/lottery/proof", params(("id" = i64, Path, description = "Project id")), responses((status = 200, description = "The proof: algorithm, list, list_sha256, seed, order"), (status = 404, body = ErrorDto)))]
 pub async fn lottery_proof(
     State(state): State<AppState>,
-    Path(id): Path<String>,
+    Ids(id): Ids<String>,
 ) -> Result<Response, AppError> {
     let proof = standing_proof(&state, id_of(&id)?).await?;
     Ok((

@@ -1,10 +1,11 @@
 //! The JSON API of selection (选房): selections, claiming units (answered within the request:
 //! confirmed, or refused with the reason), and every unit with its state.
 
+use crate::extract::{ApiJson, Ids};
 use std::collections::HashMap;
 use yongxin_domain::Permission;
 
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::Json;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -176,8 +177,8 @@ impl ClaimDto {
 pub async fn create_claim(
     State(state): State<AppState>,
     ctx: Ctx,
-    Path(id): Path<String>,
-    Json(req): Json<ClaimRequest>,
+    Ids(id): Ids<String>,
+    ApiJson(req): ApiJson<ClaimRequest>,
 ) -> Result<Json<ClaimDto>, AppError> {
     let user = ctx.user()?;
     let on_behalf = claim_right(user, req.household_id)?;
@@ -342,7 +343,7 @@ pub struct UnitDto {
 #[utoipa::path(get, path = "/api/v1/selections/{id}/units", params(("id" = i64, Path, description = "Selection id")), responses((status = 200, body = Vec<UnitDto>), (status = 404, body = ErrorDto)))]
 pub async fn selection_units(
     State(state): State<AppState>,
-    Path(id): Path<String>,
+    Ids(id): Ids<String>,
 ) -> Result<Json<Vec<UnitDto>>, AppError> {
     let s = state
         .store

@@ -254,6 +254,27 @@ pub async fn intake(
     Ok(appeal)
 }
 
+/// Counts an appeal filed without an account against the limits of its client address and of
+/// the phone number it gives, refusing it when either is used up.
+fn limit_anonymous_intake(state: &AppState, ctx: &Ctx, phone: &Phone) -> Result<(), AppError> {
+    let g = &state.guards;
+    let refuse = |wait| AppError::rate_limited(crate::security::minutes(wait));
+    if let Some(ip) = ctx.peer {
+        g.intake
+            .hit(
+                &format!("addr:{ip}"),
+                g.limits.anonymous_appeals_per_address,
+            )
+            .map_err(refuse)?;
+    }
+    g.intake
+        .hit(
+            &format!("phone:{}", phone.as_str()),
+            g.limits.anonymous_appeals_per_phone,
+        )
+        .map_err(refuse)
+}
+
 /// Checks a new appeal from any channel: answers who files it, the appeal and its photos. The
 /// category is the input's, among the active ones, unless the caller fixes it (an objection).
 pub async fn prepare_intake(
@@ -362,6 +383,9 @@ pub async fn prepare_intake(
     }
     let phone =
         Phone::parse(&phone_text).map_err(|_| AppError::bad_request(c.t("appeal.error.phone")))?;
+    if user.is_none() && input.client.is_none() {
+        limit_anonymous_intake(state, ctx, &phone)?;
+    }
     let email = match given(input.contact_email.as_deref()) {
         None => None,
         Some(e) => {
@@ -370,7 +394,11 @@ pub async fn prepare_intake(
     };
     let (mut village_id, mut grid_id) = (None, None);
     if let Some(h) = household_id {
-        let detail = state.store.household(h).await?;
+        // A cadre files only for households of their own part of the registry.
+        let detail = match user {
+            Some(u) => crate::pages::registry::household_in_scope(state, u, h).await?,
+            None => state.store.household(h).await?,
+        };
         village_id = Some(detail.summary.village_id);
         grid_id = Some(detail.summary.grid_id);
     }
@@ -531,6 +559,11 @@ pub async fn act(
             .appeal(*into)
             .await
             .map_err(|_| AppError::invalid_param("into"))?;
+        // A case goes only into one its user could see and dispatch: otherwise merging would
+        // confirm that a case exists and move a resident's case out of sight.
+        if !sees(user, &target) || !dispatcher(user, &target) {
+            return Err(AppError::invalid_param("into"));
+        }
         if !target.status.is_open() || target.status == AppealStatus::Merged {
             return Err(AppError::invalid_param("into"));
         }

@@ -37,6 +37,8 @@ pub struct Ctx {
     pub path: String,
     /// Whether cookies must be marked Secure.
     pub secure: bool,
+    /// The client's address (the connection's peer), for the limits of anonymous requests.
+    pub peer: Option<std::net::IpAddr>,
 }
 
 impl Ctx {
@@ -183,6 +185,10 @@ pub async fn attach_context(
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.strip_prefix("Bearer "))
         .map(|t| t.trim().to_owned());
+    let peer = req
+        .extensions()
+        .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
+        .map(|c| c.0.ip());
     let path = req
         .uri()
         .path_and_query()
@@ -227,6 +233,7 @@ pub async fn attach_context(
         csrf,
         path,
         secure,
+        peer,
     };
     req.extensions_mut().insert(ctx.clone());
     if lookup_failed {

@@ -90,6 +90,46 @@ impl AppError {
             .with("minutes", minutes.to_string())
     }
 
+    /// A JSON body that is not JSON.
+    pub fn bad_json() -> Self {
+        Self::new(StatusCode::BAD_REQUEST, "bad_json")
+    }
+
+    /// A JSON body whose field is missing or of the wrong type.
+    pub fn unprocessable_field(field: &str) -> Self {
+        Self::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid_field").with("name", field.to_owned())
+    }
+
+    /// A body that should be JSON and says it is something else.
+    pub fn json_content_type() -> Self {
+        Self::new(StatusCode::UNSUPPORTED_MEDIA_TYPE, "json_content_type")
+    }
+
+    /// A body larger than the route takes.
+    pub fn too_large() -> Self {
+        Self::new(StatusCode::PAYLOAD_TOO_LARGE, "too_large")
+    }
+
+    /// A method the route does not answer.
+    pub fn method_not_allowed() -> Self {
+        Self::new(StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed")
+    }
+
+    /// The error for a bare status that a layer below the handlers answered with (a body limit,
+    /// a method the route lacks), so that it is rendered like every other.
+    pub fn for_status(status: StatusCode) -> Self {
+        match status {
+            StatusCode::NOT_FOUND => Self::not_found(),
+            StatusCode::METHOD_NOT_ALLOWED => Self::method_not_allowed(),
+            StatusCode::PAYLOAD_TOO_LARGE => Self::too_large(),
+            StatusCode::UNSUPPORTED_MEDIA_TYPE => Self::json_content_type(),
+            StatusCode::UNAUTHORIZED => Self::unauthorized(),
+            StatusCode::FORBIDDEN => Self::forbidden(),
+            s if s.is_server_error() => Self::new(s, "internal"),
+            s => Self::new(s, "bad_request").with("detail", s.to_string()),
+        }
+    }
+
     /// Too many requests of one kind from one client (or for one phone or case).
     pub fn rate_limited(minutes: i64) -> Self {
         Self::new(StatusCode::TOO_MANY_REQUESTS, "rate_limited")
@@ -208,8 +248,14 @@ pub async fn render_errors(req: Request, next: Next) -> Response {
             .and_then(|v| v.to_str().ok())
             .is_some_and(|a| a.starts_with("application/json"));
     let res = next.run(req).await;
-    let Some(err) = res.extensions().get::<AppError>().cloned() else {
-        return res;
+    let err = match res.extensions().get::<AppError>().cloned() {
+        Some(err) => err,
+        // Under the API every answer is documented: a bare error status from below the handlers
+        // (body limit, method) becomes the JSON error too.
+        None if path.starts_with("/api/") && res.status().as_u16() >= 400 => {
+            AppError::for_status(res.status())
+        }
+        None => return res,
     };
     // The context middleware runs inside this one and leaves its findings on the response.
     let ctx = res.extensions().get::<Ctx>().cloned().unwrap_or_default();

@@ -18,6 +18,7 @@ pub mod background;
 pub mod board;
 pub mod context;
 pub mod error;
+pub mod extract;
 pub mod i18n;
 pub mod metrics;
 pub mod open311;
@@ -116,6 +117,8 @@ pub struct AppState {
     pub sold: Arc<api_selection::SoldUnits>,
     /// This node's rate limits and the bound on password checks.
     pub guards: Arc<security::Guards>,
+    /// The installation's secret keying tracking codes, read from the database once.
+    tracking_secret: Arc<tokio::sync::OnceCell<String>>,
 }
 
 /// How long this node trusts what it read of an API token.
@@ -132,6 +135,7 @@ impl AppState {
     pub fn new(store: Arc<dyn Store>, settings: WebSettings) -> Self {
         Self {
             guards: Arc::new(security::Guards::new(settings.limits.clone())),
+            tracking_secret: Arc::default(),
             store,
             settings: Arc::new(settings),
             metrics: Arc::new(metrics::Metrics::default()),
@@ -184,6 +188,23 @@ impl AppState {
             );
         }
         Ok(user)
+    }
+
+    /// The secret keying tracking codes (the same on every node: it lives in the database).
+    pub async fn tracking_secret(&self) -> Result<String, AppError> {
+        self.tracking_secret
+            .get_or_try_init(|| self.store.server_secret("tracking"))
+            .await
+            .cloned()
+            .map_err(AppError::from)
+    }
+
+    /// The tracking code of a case (查询码).
+    pub async fn tracking_code(&self, number: &str) -> Result<String, AppError> {
+        Ok(yongxin_domain::appeal::tracking_code(
+            &self.tracking_secret().await?,
+            number,
+        ))
     }
 
     /// Forgets every API token's user after an account changed through this node.
@@ -242,15 +263,23 @@ impl AppState {
     }
 }
 
+/// The largest body of a route that takes no files: forms and JSON documents (a notice of
+/// 300,000 characters fits).
+pub const FORM_BODY_LIMIT: usize = 2 * 1024 * 1024;
+
 /// Every route of the application.
 pub fn router(state: AppState) -> Router {
-    // Three photos, base64-encoded when they come as JSON, and the rest of the form.
-    // A notice's attachment comes alone, in a form.
-    let upload_limit = state
-        .settings
-        .max_upload_bytes
-        .max(yongxin_domain::photo::MAX_PHOTOS * state.settings.photo_max_bytes * 4 / 3 + (1 << 20))
-        .max(state.settings.attachment_max_bytes + (1 << 20));
+    // Each route takes what it needs and no more: three photos, base64-encoded when they come as
+    // JSON, and the rest of the form; a notice's attachment alone; a roster. Everything else is
+    // a form or a JSON document.
+    let settings = &state.settings;
+    let photo_body = DefaultBodyLimit::max(
+        yongxin_domain::photo::MAX_PHOTOS * settings.photo_max_bytes * 4 / 3 + (1 << 20),
+    );
+    let attachment_body = DefaultBodyLimit::max(settings.attachment_max_bytes + (1 << 20));
+    let roster_body = DefaultBodyLimit::max(settings.max_upload_bytes + (1 << 20));
+    let api_photo_body =
+        yongxin_domain::photo::MAX_PHOTOS * settings.photo_max_bytes * 4 / 3 + (1 << 20);
     Router::new()
         .route("/", get(pages::home::home))
         .route(
@@ -271,7 +300,10 @@ pub fn router(state: AppState) -> Router {
             "/notices/{id}/correct",
             get(pages::notices::correct_form).post(pages::notices::correct),
         )
-        .route("/notices/{id}/attachments", post(pages::notices::attach))
+        .route(
+            "/notices/{id}/attachments",
+            post(pages::notices::attach).layer(attachment_body),
+        )
         .route("/notices/{id}/files/{token}", get(pages::notices::file))
         .route(
             "/notices/{id}/objections",
@@ -416,10 +448,15 @@ pub fn router(state: AppState) -> Router {
         .route("/appeals/{id}/supervise", post(pages::appeals::supervise))
         .route(
             "/appeals/new",
-            get(pages::appeals::new_appeal).post(pages::appeals::create_appeal),
+            get(pages::appeals::new_appeal)
+                .post(pages::appeals::create_appeal)
+                .layer(photo_body),
         )
         .route("/appeals/{id}", get(pages::appeals::show))
-        .route("/appeals/{id}/action", post(pages::appeals::action))
+        .route(
+            "/appeals/{id}/action",
+            post(pages::appeals::action).layer(photo_body),
+        )
         .route("/track", get(pages::appeals::track))
         .route(
             "/admin/categories",
@@ -455,10 +492,12 @@ pub fn router(state: AppState) -> Router {
         )
         .route(
             "/admin/import",
-            get(pages::admin::import_page).post(pages::admin::import_upload),
+            get(pages::admin::import_page)
+                .post(pages::admin::import_upload)
+                .layer(roster_body),
         )
         .route("/admin/export", get(pages::admin::export))
-        .merge(api::routes())
+        .merge(api::routes(api_photo_body))
         .merge(open311::routes())
         .route("/healthz", get(metrics::healthz))
         .route("/metrics", get(metrics::render_for_admins))
@@ -469,7 +508,7 @@ pub fn router(state: AppState) -> Router {
             get(pages::appeals::photo_original),
         )
         .fallback(pages::not_found)
-        .layer(DefaultBodyLimit::max(upload_limit))
+        .layer(DefaultBodyLimit::max(FORM_BODY_LIMIT))
         .layer(from_fn_with_state(state.clone(), context::attach_context))
         .layer(from_fn(error::render_errors))
         .layer(from_fn_with_state(state.clone(), security::headers))

@@ -10,10 +10,11 @@
 //! `media_url` the address of the appeal's first photo without location metadata. A `media_url`
 //! given with a new request is not fetched: the office's intranet has no way out.
 
+use crate::extract::Ids;
 use std::collections::BTreeMap;
 
 use axum::body::Bytes;
-use axum::extract::{Path, RawQuery, State};
+use axum::extract::{RawQuery, State};
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
@@ -227,7 +228,7 @@ async fn top_level(
     State(state): State<AppState>,
     ctx: Ctx,
     headers: HeaderMap,
-    Path(file): Path<String>,
+    Ids(file): Ids<String>,
     RawQuery(query): RawQuery,
 ) -> Result<Response, AppError> {
     let (name, format) = parse_file(&file)?;
@@ -314,7 +315,7 @@ async fn services(state: &AppState, ctx: &Ctx, format: Format) -> Result<Respons
 async fn service_definition(
     State(state): State<AppState>,
     ctx: Ctx,
-    Path(file): Path<String>,
+    Ids(file): Ids<String>,
 ) -> Result<Response, AppError> {
     let (code, format) = parse_file(&file)?;
     let cats = state.categories().await?;
@@ -365,7 +366,7 @@ async fn service_definition(
 async fn post_request(
     State(state): State<AppState>,
     ctx: Ctx,
-    Path(file): Path<String>,
+    Ids(file): Ids<String>,
     RawQuery(query): RawQuery,
     body: Bytes,
 ) -> Result<Response, AppError> {
@@ -486,11 +487,16 @@ async fn requests(
 ) -> Result<Response, AppError> {
     let full = keyed(state, query).await?;
     let docs = if let Some(ids) = first(query, "service_request_id") {
-        let ids: Vec<i64> = ids
-            .split(',')
-            .filter_map(|n| parse_appeal_number(n.trim()).map(|(_, id)| id))
+        let asked: Vec<&str> = ids.split(',').map(str::trim).collect();
+        let ids: Vec<i64> = asked
+            .iter()
+            .filter_map(|n| parse_appeal_number(n).map(|(_, id)| id))
             .collect();
-        state.store.appeal_search_docs(&ids).await?
+        // Only a request asked for by its whole number answers: a guessed id with another date
+        // must not be turned into the real number.
+        let mut docs = state.store.appeal_search_docs(&ids).await?;
+        docs.retain(|d| asked.contains(&d.appeal.number.as_str()));
+        docs
     } else {
         let number = |name: &str, default: i64, max: i64| -> Result<i64, AppError> {
             match first(query, name) {
@@ -589,7 +595,15 @@ fn request_node(
     Node::Map(vec![
         ("service_request_id", Node::string(&a.number)),
         ("status", Node::string(a.status.open311())),
-        ("status_notes", Node::opt(d.public_notes.last().cloned())),
+        // Notes are for the resident and the relaying platform, not for anyone without a key.
+        (
+            "status_notes",
+            if full {
+                Node::opt(d.public_notes.last().cloned())
+            } else {
+                Node::Null
+            },
+        ),
         ("service_name", Node::Text(service_name)),
         ("service_code", Node::string(&a.category)),
         ("description", Node::Text(description)),
@@ -611,7 +625,7 @@ fn request_node(
 async fn one_request(
     State(state): State<AppState>,
     headers: HeaderMap,
-    Path(file): Path<String>,
+    Ids(file): Ids<String>,
     RawQuery(query): RawQuery,
 ) -> Result<Response, AppError> {
     let (number, format) = parse_file(&file)?;
@@ -641,7 +655,7 @@ async fn one_request(
 /// `GET /open311/v2/tokens/{token}.{format}`: the token is the case number.
 async fn token(
     State(state): State<AppState>,
-    Path(file): Path<String>,
+    Ids(file): Ids<String>,
 ) -> Result<Response, AppError> {
     let (token, format) = parse_file(&file)?;
     let (_, id) = parse_appeal_number(token).ok_or_else(|| AppError::unknown_request(token))?;

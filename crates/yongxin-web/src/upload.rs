@@ -113,11 +113,11 @@ pub fn photos(
         .iter()
         .enumerate()
         .map(|(i, u)| {
+            // Cleaned now only to refuse what will not clean when served.
             let clean = clean(&u.bytes, max_bytes).map_err(|e| photo_error(&e, i + 1, c))?;
             Ok(NewPhoto {
                 token: crate::auth::random_token(),
                 content_type: clean.kind.content_type().to_owned(),
-                bytes: clean.bytes,
                 original: u.bytes.clone(),
             })
         })

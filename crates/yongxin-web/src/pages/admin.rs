@@ -1,5 +1,6 @@
 //! Administration: users, the audit record, roster import and export.
 
+use crate::extract::Ids;
 use askama::Template;
 use axum::extract::{Multipart, Query, State};
 use axum::http::header;
@@ -76,7 +77,7 @@ pub struct EmailForm {
 pub async fn set_email(
     State(state): State<AppState>,
     ctx: Ctx,
-    axum::extract::Path(id): axum::extract::Path<i64>,
+    Ids(id): Ids<i64>,
     axum::Form(f): axum::Form<EmailForm>,
 ) -> Result<Response, AppError> {
     let admin = ctx.require(Permission::ManageUsers)?.clone();
@@ -110,7 +111,7 @@ pub struct TokenOnlyForm {
 pub async fn revoke_tokens(
     State(state): State<AppState>,
     ctx: Ctx,
-    axum::extract::Path(id): axum::extract::Path<i64>,
+    Ids(id): Ids<i64>,
     axum::Form(f): axum::Form<TokenOnlyForm>,
 ) -> Result<Response, AppError> {
     let admin = ctx.require(Permission::RevokeApiTokens)?.clone();
@@ -133,7 +134,7 @@ pub struct DisableForm {
 pub async fn set_disabled(
     State(state): State<AppState>,
     ctx: Ctx,
-    axum::extract::Path(id): axum::extract::Path<i64>,
+    Ids(id): Ids<i64>,
     axum::Form(f): axum::Form<DisableForm>,
 ) -> Result<Response, AppError> {
     let admin = ctx.require(Permission::ManageUsers)?.clone();

@@ -1,8 +1,9 @@
 //! Appeal pages: filing (signed in, anonymous, or at the desk), the list, one case with the
 //! actions the viewer may take, and public tracking by case number and phone.
 
+use crate::extract::Ids;
 use askama::Template;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Query, State};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::Form;
 use serde::Deserialize;
@@ -198,6 +199,7 @@ pub async fn create_appeal(
         }
         Ok(a) => render(&SubmittedPage {
             c: Chrome::new(&ctx, "appeal.submitted_title"),
+            tracking_code: state.tracking_code(&a.number).await?,
             number: a.number,
         }),
         Err(e) if e.status == axum::http::StatusCode::BAD_REQUEST => {
@@ -213,6 +215,7 @@ pub async fn create_appeal(
 struct SubmittedPage {
     c: Chrome,
     number: String,
+    tracking_code: String,
 }
 
 /// A row of the appeal list.
@@ -497,6 +500,8 @@ fn event_rows(
 struct AppealPage {
     c: Chrome,
     a: Appeal,
+    /// 查询码, for the resident or for the desk to tell a caller.
+    tracking_code: String,
     /// Tokens of the appeal's own photos.
     photos: Vec<String>,
     /// Staff may open the originals.
@@ -580,7 +585,7 @@ fn actions_for(user: &User, a: &Appeal) -> Vec<&'static str> {
 pub async fn show(
     State(state): State<AppState>,
     ctx: Ctx,
-    Path(id): Path<String>,
+    Ids(id): Ids<String>,
 ) -> Result<Response, AppError> {
     let user = ctx.user()?;
     let id: i64 = id.parse().map_err(|_| AppError::not_found())?;
@@ -653,6 +658,7 @@ pub async fn show(
         a.cadre_user_id == Some(user.id) || user.role.may(Permission::AnswerAnySupervision);
     let objects_to = state.store.objected_notice(a.id).await?;
     render(&AppealPage {
+        tracking_code: state.tracking_code(&a.number).await?,
         objects_to,
         notices,
         may_supervise,
@@ -706,7 +712,7 @@ pub struct ActionForm {
 pub async fn action(
     State(state): State<AppState>,
     ctx: Ctx,
-    Path(id): Path<String>,
+    Ids(id): Ids<String>,
     form: FormWithFiles,
 ) -> Result<Response, AppError> {
     let f: ActionForm = form.parse()?;
@@ -735,16 +741,23 @@ struct TrackPage {
     number: String,
     found: Option<(Appeal, String, Vec<EventRow>)>,
     not_found: bool,
+    /// Why the case cannot be looked up now.
+    locked: Option<String>,
 }
 
-/// Query of the tracking page.
+/// Query of the tracking page: the number and either the tracking code or the phone's last four
+/// digits (`last4`, the older form's field, is still read).
 #[derive(Deserialize)]
 pub struct TrackQuery {
     number: Option<String>,
+    code: Option<String>,
     last4: Option<String>,
 }
 
-/// `GET /track?number=&last4=`: anyone with the case number and the phone's last four digits.
+/// `GET /track?number=&code=`: anyone with the case number and its tracking code or the
+/// phone's last four digits. Each client address has so many look-ups an hour, and a case that
+/// has seen a few wrong answers refuses every answer for a while, so neither four digits nor a
+/// code can be found by trying.
 pub async fn track(
     State(state): State<AppState>,
     ctx: Ctx,
@@ -752,17 +765,56 @@ pub async fn track(
 ) -> Result<Response, AppError> {
     let c = Chrome::new(&ctx, "appeal.track_title");
     let number = q.number.clone().unwrap_or_default().trim().to_owned();
-    let last4 = q.last4.clone().unwrap_or_default().trim().to_owned();
+    let answer = q
+        .code
+        .clone()
+        .filter(|s| !s.trim().is_empty())
+        .or(q.last4.clone())
+        .unwrap_or_default()
+        .trim()
+        .to_owned();
     let mut found = None;
-    let asked = !number.is_empty() || !last4.is_empty();
+    let asked = !number.is_empty() || !answer.is_empty();
+    let g = &state.guards;
+    if asked {
+        let client = ctx.peer.map(|ip| ip.to_string()).unwrap_or_default();
+        g.track
+            .hit(&client, g.limits.track_per_address)
+            .map_err(|wait| AppError::rate_limited(crate::security::minutes(wait)))?;
+    }
     if let Some((date, id)) = parse_appeal_number(&number) {
+        let case_key = id.to_string();
+        if let Err(wait) = g
+            .track_failures
+            .check(&case_key, g.limits.track_failures_per_case)
+        {
+            let minutes = crate::security::minutes(wait);
+            let mut res = render(&TrackPage {
+                locked: Some(
+                    c.catalog
+                        .format("appeal.track_locked", &[("minutes", minutes.to_string())]),
+                ),
+                c,
+                number,
+                not_found: false,
+                found: None,
+            })?;
+            *res.status_mut() = axum::http::StatusCode::TOO_MANY_REQUESTS;
+            return Ok(res);
+        }
+        let secret = state.tracking_secret().await?;
         if let Ok((a, events)) = state.store.appeal(id).await {
             let same_day = a
                 .created_at
                 .with_timezone(&yongxin_domain::time::shanghai())
                 .date_naive()
                 == date;
-            if same_day && last4.len() == 4 && a.contact_phone.ends_with(&last4) {
+            let by_phone = answer.len() == 4
+                && answer.bytes().all(|b| b.is_ascii_digit())
+                && a.contact_phone.ends_with(&answer);
+            let by_code =
+                yongxin_domain::appeal::tracking_code_matches(&secret, &a.number, &answer);
+            if same_day && (by_phone || by_code) {
                 let status = c
                     .t(&format!("appeal.status.{}", a.status.code()))
                     .to_owned();
@@ -773,11 +825,19 @@ pub async fn track(
         }
     }
     let not_found = asked && found.is_none();
+    if not_found {
+        if let Some((_, id)) = parse_appeal_number(&number) {
+            let _ = g
+                .track_failures
+                .hit(&id.to_string(), g.limits.track_failures_per_case);
+        }
+    }
     let mut res = render(&TrackPage {
         c,
         number,
         not_found,
         found,
+        locked: None,
     })?;
     if not_found {
         *res.status_mut() = axum::http::StatusCode::NOT_FOUND;
@@ -946,7 +1006,7 @@ pub struct SuperviseForm {
 pub async fn supervise(
     State(state): State<AppState>,
     ctx: Ctx,
-    Path(id): Path<String>,
+    Ids(id): Ids<String>,
     Form(f): Form<SuperviseForm>,
 ) -> Result<Response, AppError> {
     let user = ctx.require(Permission::Supervise)?.clone();
@@ -985,7 +1045,7 @@ pub struct NoticeAnswerForm {
 pub async fn answer_notice(
     State(state): State<AppState>,
     ctx: Ctx,
-    Path(notice): Path<String>,
+    Ids(notice): Ids<String>,
     Form(f): Form<NoticeAnswerForm>,
 ) -> Result<Response, AppError> {
     let user = ctx.user()?.clone();
@@ -1080,8 +1140,25 @@ pub async fn hot(State(state): State<AppState>, ctx: Ctx) -> Result<Response, Ap
                 .unwrap_or_default(),
         )
     };
+    let groups: Vec<_> = repeats(&marks, now).into_iter().take(100).collect();
+    // Trends are counts; the repeated cases are numbers and places. Those a user could not open
+    // are not named: the whole subdistrict's to those who dispatch it, the rest their own part.
+    let visible: std::collections::HashSet<i64> = if user.role.may(Permission::ReadHotIssues) {
+        groups.iter().flat_map(|g| g.ids.iter().copied()).collect()
+    } else {
+        let ids: Vec<i64> = groups.iter().flat_map(|g| g.ids.iter().copied()).collect();
+        state
+            .store
+            .appeals_by_ids(&ids)
+            .await?
+            .iter()
+            .filter(|a| crate::appeals::sees(&user, a))
+            .map(|a| a.id)
+            .collect()
+    };
     let mut rows = Vec::new();
-    for g in repeats(&marks, now).into_iter().take(100) {
+    for mut g in groups {
+        g.ids.retain(|id| visible.contains(id));
         let (kind, label) = match g.kind {
             RepeatKind::Household => (
                 "hot.same_household",
@@ -1203,14 +1280,20 @@ fn photo_response(content_type: &str, bytes: Vec<u8>) -> Response {
 /// (addresses are random and shown only to those who see the case).
 pub async fn photo(
     State(state): State<AppState>,
-    Path(token): Path<String>,
+    Ids(token): Ids<String>,
 ) -> Result<Response, AppError> {
-    let (p, bytes) = state
+    let (p, upload) = state
         .store
-        .photo(&token, false)
+        .photo(&token)
         .await?
         .ok_or_else(AppError::not_found)?;
-    Ok(photo_response(&p.content_type, bytes))
+    // Every metadata block of every embedded image goes, whatever the cleaner of the day the
+    // photo was uploaded on left in.
+    let clean = yongxin_domain::photo::clean(&upload, usize::MAX).map_err(|e| {
+        tracing::warn!(photo.id = p.id, error.message = %e, "stored photo does not clean");
+        AppError::not_found()
+    })?;
+    Ok(photo_response(&p.content_type, clean.bytes))
 }
 
 /// `GET /photos/{token}/original`: the upload as it came, location and all, for staff who see
@@ -1218,7 +1301,7 @@ pub async fn photo(
 pub async fn photo_original(
     State(state): State<AppState>,
     ctx: Ctx,
-    Path(token): Path<String>,
+    Ids(token): Ids<String>,
 ) -> Result<Response, AppError> {
     let user = ctx.user()?;
     if !user.role.is_cadre() {
@@ -1226,7 +1309,7 @@ pub async fn photo_original(
     }
     let (p, bytes) = state
         .store
-        .photo(&token, true)
+        .photo(&token)
         .await?
         .ok_or_else(AppError::not_found)?;
     let (a, _) = state.store.appeal(p.appeal_id).await?;

@@ -1,6 +1,6 @@
 //! Static assets, compiled into the binary: nothing is fetched from elsewhere.
 
-use axum::extract::Path;
+use crate::extract::Ids;
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
 
@@ -11,7 +11,7 @@ const APP_JS: &str = include_str!("../../static/app.js");
 const BOARD_JS: &str = include_str!("../../static/board.js");
 
 /// `GET /static/{file}`.
-pub async fn asset(Path(file): Path<String>) -> Result<Response, AppError> {
+pub async fn asset(Ids(file): Ids<String>) -> Result<Response, AppError> {
     let (body, kind) = match file.as_str() {
         "app.css" => (APP_CSS, "text/css; charset=utf-8"),
         "app.js" => (APP_JS, "text/javascript; charset=utf-8"),

@@ -2,11 +2,12 @@
 //! (a resident for their household online, a cadre on a household's behalf in person or at a
 //! meeting), the results, and publishing them as a notice.
 
+use crate::extract::Ids;
 use std::collections::BTreeMap;
 use yongxin_domain::Permission;
 
 use askama::Template;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::Form;
 use chrono::{DateTime, Utc};
@@ -357,7 +358,7 @@ struct ShowPage {
 pub async fn show(
     State(state): State<AppState>,
     ctx: Ctx,
-    Path(id): Path<i64>,
+    Ids(id): Ids<i64>,
 ) -> Result<Response, AppError> {
     show_page(&state, &ctx, id, None).await
 }
@@ -536,7 +537,7 @@ pub async fn answer(
 pub async fn submit(
     State(state): State<AppState>,
     ctx: Ctx,
-    Path(id): Path<i64>,
+    Ids(id): Ids<i64>,
     Form(pairs): Form<Vec<(String, String)>>,
 ) -> Result<Response, AppError> {
     let user = ctx.user()?.clone();
@@ -692,7 +693,7 @@ struct ResultsPage {
 pub async fn results(
     State(state): State<AppState>,
     ctx: Ctx,
-    Path(id): Path<i64>,
+    Ids(id): Ids<i64>,
 ) -> Result<Response, AppError> {
     let user = ctx.cadre()?.clone();
     let k = found(&state, id).await?;
@@ -755,7 +756,7 @@ fn results_text(r: &ResultsView, c: &Catalog) -> String {
 pub async fn publish(
     State(state): State<AppState>,
     ctx: Ctx,
-    Path(id): Path<i64>,
+    Ids(id): Ids<i64>,
     Form(pairs): Form<Vec<(String, String)>>,
 ) -> Result<Response, AppError> {
     let user = ctx.require(Permission::RunConsultation)?.clone();

@@ -2,8 +2,9 @@
 //! door or by the one-time code shown at the meeting, minutes, resolutions decided by the quorum
 //! and majority rules, and publishing minutes and resolutions as a notice.
 
+use crate::extract::Ids;
 use askama::Template;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::Form;
 use chrono::{Duration, Utc};
@@ -260,7 +261,7 @@ struct ShowPage {
 pub async fn show(
     State(state): State<AppState>,
     ctx: Ctx,
-    Path(id): Path<i64>,
+    Ids(id): Ids<i64>,
 ) -> Result<Response, AppError> {
     ctx.cadre()?;
     show_page(&state, &ctx, id, None, None).await
@@ -315,7 +316,7 @@ async fn show_page(
 pub async fn sign_in_at_door(
     State(state): State<AppState>,
     ctx: Ctx,
-    Path(id): Path<i64>,
+    Ids(id): Ids<i64>,
     Form(pairs): Form<Vec<(String, String)>>,
 ) -> Result<Response, AppError> {
     let user = ctx.cadre()?.clone();
@@ -359,7 +360,7 @@ fn open_for_sign_in(m: &Meeting, c: &Catalog) -> Result<(), AppError> {
 pub async fn new_code(
     State(state): State<AppState>,
     ctx: Ctx,
-    Path(id): Path<i64>,
+    Ids(id): Ids<i64>,
     Form(pairs): Form<Vec<(String, String)>>,
 ) -> Result<Response, AppError> {
     let (user, _) = organiser_form(&state, &ctx, id, &pairs).await?;
@@ -392,7 +393,7 @@ struct SignInPage {
 pub async fn sign_in_form(
     State(state): State<AppState>,
     ctx: Ctx,
-    Path(id): Path<i64>,
+    Ids(id): Ids<i64>,
 ) -> Result<Response, AppError> {
     ctx.user()?;
     let m = found(&state, id).await?;
@@ -410,7 +411,7 @@ pub async fn sign_in_form(
 pub async fn sign_in_with_code(
     State(state): State<AppState>,
     ctx: Ctx,
-    Path(id): Path<i64>,
+    Ids(id): Ids<i64>,
     Form(pairs): Form<Vec<(String, String)>>,
 ) -> Result<Response, AppError> {
     let user = ctx.user()?.clone();
@@ -494,7 +495,7 @@ pub async fn sign_in_with_code(
 pub async fn minutes(
     State(state): State<AppState>,
     ctx: Ctx,
-    Path(id): Path<i64>,
+    Ids(id): Ids<i64>,
     Form(pairs): Form<Vec<(String, String)>>,
 ) -> Result<Response, AppError> {
     let (user, _) = organiser_form(&state, &ctx, id, &pairs).await?;
@@ -516,7 +517,7 @@ pub async fn minutes(
 pub async fn resolution(
     State(state): State<AppState>,
     ctx: Ctx,
-    Path(id): Path<i64>,
+    Ids(id): Ids<i64>,
     Form(pairs): Form<Vec<(String, String)>>,
 ) -> Result<Response, AppError> {
     let (user, _) = organiser_form(&state, &ctx, id, &pairs).await?;
@@ -552,7 +553,7 @@ pub async fn resolution(
 pub async fn publish(
     State(state): State<AppState>,
     ctx: Ctx,
-    Path(id): Path<i64>,
+    Ids(id): Ids<i64>,
     Form(pairs): Form<Vec<(String, String)>>,
 ) -> Result<Response, AppError> {
     let (user, m) = organiser_form(&state, &ctx, id, &pairs).await?;

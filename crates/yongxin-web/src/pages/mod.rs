@@ -107,14 +107,12 @@ impl Chrome {
         ];
         if let Some(u) = &self.user {
             links.push(("/projects", "nav.resettlement"));
-            if u.role.may(yongxin_domain::Permission::ReadHotIssues) {
-                links.push(("/appeals/hot", "nav.hot"));
-            }
             if u.role.is_cadre() {
                 links.extend([
                     ("/meetings", "nav.meetings"),
                     ("/appeals", "nav.appeals"),
                     ("/appeals/stats", "nav.stats"),
+                    ("/appeals/hot", "nav.hot"),
                     ("/villages", "nav.villages"),
                     ("/grids", "nav.grids"),
                     ("/households", "nav.households"),

@@ -1,8 +1,9 @@
 //! Notices (公告, 公示): the public list and page, publishing and correcting, attached files,
 //! objections to a 公示, who has been informed (宣传到户) and the Atom feed.
 
+use crate::extract::Ids;
 use askama::Template;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Query, State};
 use axum::http::header;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::Form;
@@ -321,7 +322,7 @@ struct ShowPage {
 pub async fn show(
     State(state): State<AppState>,
     ctx: Ctx,
-    Path(id): Path<i64>,
+    Ids(id): Ids<i64>,
 ) -> Result<Response, AppError> {
     show_page(&state, &ctx, id, None).await
 }
@@ -341,7 +342,12 @@ async fn show_page(
             // Only the first reading is a change worth a write.
             if informed.is_none()
                 && notice.publish_at <= now
-                && addresses(state, &notice, h).await?
+                && addresses(
+                    state,
+                    &notice,
+                    state.store.household(h).await?.summary.village_id,
+                )
+                .await?
             {
                 state
                     .store
@@ -395,14 +401,9 @@ async fn show_page(
     })
 }
 
-/// Whether a notice addresses a household (by its village).
-async fn addresses(state: &AppState, notice: &Notice, household_id: i64) -> Result<bool, AppError> {
-    let village = state
-        .store
-        .household(household_id)
-        .await?
-        .summary
-        .village_id;
+/// Whether a notice addresses the households of a village: every village, its own villages, or
+/// the villages its project covers.
+async fn addresses(state: &AppState, notice: &Notice, village: i64) -> Result<bool, AppError> {
     Ok(match notice.scope {
         ScopeKind::Subdistrict => true,
         ScopeKind::Villages => notice.village_ids.contains(&village),
@@ -569,7 +570,7 @@ pub async fn create(
     let c = ctx.lang.catalog();
     let draft = match form
         .draft()
-        .and_then(|d| d.checked().map_err(|e| notice_error(&e, c)))
+        .and_then(|d| d.checked_at(Utc::now()).map_err(|e| notice_error(&e, c)))
     {
         Ok(d) => d,
         Err(e) => return form_page(&state, &ctx, None, form, Some(e.message(c))).await,
@@ -604,7 +605,7 @@ fn draft_form(pairs: Vec<(String, String)>) -> DraftForm {
 pub async fn correct_form(
     State(state): State<AppState>,
     ctx: Ctx,
-    Path(id): Path<i64>,
+    Ids(id): Ids<i64>,
 ) -> Result<Response, AppError> {
     ctx.require(Permission::PublishNotice)?;
     let n = viewable(&state, &ctx, id).await?;
@@ -620,7 +621,7 @@ pub async fn correct_form(
 pub async fn correct(
     State(state): State<AppState>,
     ctx: Ctx,
-    Path(id): Path<i64>,
+    Ids(id): Ids<i64>,
     Form(form): Form<Vec<(String, String)>>,
 ) -> Result<Response, AppError> {
     let user = ctx.require(Permission::PublishNotice)?.clone();
@@ -674,7 +675,7 @@ struct VersionView {
 pub async fn history(
     State(state): State<AppState>,
     ctx: Ctx,
-    Path(id): Path<i64>,
+    Ids(id): Ids<i64>,
 ) -> Result<Response, AppError> {
     let notice = viewable(&state, &ctx, id).await?;
     let versions = state.store.notice_versions(id).await?;
@@ -716,7 +717,7 @@ pub async fn history(
 pub async fn attach(
     State(state): State<AppState>,
     ctx: Ctx,
-    Path(id): Path<i64>,
+    Ids(id): Ids<i64>,
     form: FormWithFiles,
 ) -> Result<Response, AppError> {
     let user = ctx.require(Permission::PublishNotice)?.clone();
@@ -735,6 +736,15 @@ pub async fn attach(
     }
     let kind = AttachmentKind::sniff(&bytes)
         .ok_or_else(|| AppError::bad_request(c.t("notice.error.file_kind")))?;
+    // A notice is public: an image goes out without the location and camera data of any image
+    // embedded in it, and nothing of the upload is kept beside it.
+    let bytes = if kind.content_type().starts_with("image/") {
+        yongxin_domain::photo::clean(&bytes, max)
+            .map_err(|_| AppError::bad_request(c.t("notice.error.file_kind")))?
+            .bytes
+    } else {
+        bytes
+    };
     state
         .store
         .add_notice_attachment(
@@ -755,7 +765,7 @@ pub async fn attach(
 pub async fn file(
     State(state): State<AppState>,
     ctx: Ctx,
-    Path((id, token)): Path<(i64, String)>,
+    Ids((id, token)): Ids<(i64, String)>,
 ) -> Result<Response, AppError> {
     viewable(&state, &ctx, id).await?;
     let (a, bytes) = state
@@ -763,11 +773,14 @@ pub async fn file(
         .notice_attachment(id, &token)
         .await?
         .ok_or_else(AppError::not_found)?;
-    // Images are shown in the page; documents are downloaded under their name.
-    let disposition = if a.content_type.starts_with("image/") {
-        "inline"
+    // Images are shown in the page (cleaned again, which mends images stored before the cleaner
+    // knew of embedded images); documents are downloaded under their name.
+    let (disposition, bytes) = if a.content_type.starts_with("image/") {
+        let clean =
+            yongxin_domain::photo::clean(&bytes, usize::MAX).map_err(|_| AppError::not_found())?;
+        ("inline", clean.bytes)
     } else {
-        "attachment"
+        ("attachment", bytes)
     };
     let encoded = crate::context::percent_encode(&a.name);
     Ok((
@@ -829,11 +842,23 @@ pub async fn object(
         Utc::now(),
     )
     .map_err(|e| notice_error(&e, c))?;
-    if user.role.is_cadre() {
+    // The household objecting must be one the notice addresses: a cadre's in their scope, a
+    // resident's their own.
+    let household = if user.role.is_cadre() {
         let h = input
             .household_id
             .ok_or_else(|| AppError::bad_request(c.t("notice.error.household_required")))?;
-        crate::pages::registry::household_in_scope(state, &user, h).await?;
+        crate::pages::registry::household_in_scope(state, &user, h).await?
+    } else {
+        let h = user
+            .household_id
+            .ok_or_else(|| AppError::refused(c.t("notice.error.objection_not_addressed")))?;
+        state.store.household(h).await?
+    };
+    if !addresses(state, &notice, household.summary.village_id).await? {
+        return Err(AppError::refused(
+            c.t("notice.error.objection_not_addressed"),
+        ));
     }
     let category = objection_category(state).await?;
     let intake = IntakeInput {
@@ -901,7 +926,7 @@ async fn objection_category(
 pub async fn create_objection(
     State(state): State<AppState>,
     ctx: Ctx,
-    Path(id): Path<i64>,
+    Ids(id): Ids<i64>,
     Form(f): Form<ObjectionForm>,
 ) -> Result<Response, AppError> {
     ctx.user()?;
@@ -959,7 +984,7 @@ fn coverage_reach(user: &User) -> Result<(Option<i64>, Option<Vec<i64>>), AppErr
 pub async fn coverage(
     State(state): State<AppState>,
     ctx: Ctx,
-    Path(id): Path<i64>,
+    Ids(id): Ids<i64>,
     Query(q): Query<CoverageQuery>,
 ) -> Result<Response, AppError> {
     let user = ctx.cadre()?.clone();
@@ -1012,7 +1037,7 @@ pub struct ConfirmForm {
 pub async fn confirm_informed(
     State(state): State<AppState>,
     ctx: Ctx,
-    Path(id): Path<i64>,
+    Ids(id): Ids<i64>,
     Form(f): Form<ConfirmForm>,
 ) -> Result<Response, AppError> {
     let user = ctx.cadre()?.clone();
@@ -1035,8 +1060,8 @@ pub async fn confirm(
     household_id: i64,
 ) -> Result<bool, AppError> {
     let notice = viewable(state, ctx, id).await?;
-    crate::pages::registry::household_in_scope(state, user, household_id).await?;
-    if !addresses(state, &notice, household_id).await? {
+    let household = crate::pages::registry::household_in_scope(state, user, household_id).await?;
+    if !addresses(state, &notice, household.summary.village_id).await? {
         return Err(AppError::bad_request(
             ctx.lang.catalog().t("notice.error.not_addressed"),
         ));

@@ -1,7 +1,8 @@
 //! `/admin/open311`: issuing and revoking the API keys of Open311 clients.
 
+use crate::extract::Ids;
 use askama::Template;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::Form;
 use serde::Deserialize;
@@ -102,7 +103,7 @@ pub struct RevokeForm {
 pub async fn revoke(
     State(state): State<AppState>,
     ctx: Ctx,
-    Path(id): Path<i64>,
+    Ids(id): Ids<i64>,
     Form(f): Form<RevokeForm>,
 ) -> Result<Response, AppError> {
     let user = ctx.require(Permission::ManageOpen311Keys)?.clone();

@@ -4,8 +4,9 @@
 //! page opened with `?full=1` by a role allowed to see them, and every such view is written to
 //! the audit record before the page is sent.
 
+use crate::extract::Ids;
 use askama::Template;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Query, State};
 use axum::response::Response;
 use serde::Deserialize;
 use yongxin_domain::id_number::mask_id_number;
@@ -289,7 +290,7 @@ pub async fn record_full_view(
 pub async fn household(
     State(state): State<AppState>,
     ctx: Ctx,
-    Path(id): Path<String>,
+    Ids(id): Ids<String>,
     Query(q): Query<FullQuery>,
 ) -> Result<Response, AppError> {
     let user = ctx.user()?;
@@ -307,7 +308,12 @@ pub async fn household(
             name: m.name.clone(),
             relation: c.t(&format!("relation.{}", m.relation.code())).to_owned(),
             sex: c.t(&format!("sex.{}", m.sex.code())).to_owned(),
-            birth_date: m.birth_date.to_string(),
+            // A masked view shows the year only: with the date, the masked number could be rebuilt.
+            birth_date: if full {
+                m.birth_date.to_string()
+            } else {
+                yongxin_domain::id_number::mask_birth_date(m.birth_date)
+            },
             id_number: if full {
                 m.id_number.clone()
             } else {

@@ -3,8 +3,9 @@
 //! (printable; the resident's own view too) with registration and assessment, the registration
 //! dashboard, and the public lottery page with its proof.
 
+use crate::extract::Ids;
 use askama::Template;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Query, State};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::Form;
 use serde::Deserialize;
@@ -193,7 +194,7 @@ fn bump_version(source: &str, next: u32) -> String {
 pub async fn project(
     State(state): State<AppState>,
     ctx: Ctx,
-    Path(id): Path<String>,
+    Ids(id): Ids<String>,
 ) -> Result<Response, AppError> {
     project_page(&state, &ctx, id_of(&id)?, None, None).await
 }
@@ -209,7 +210,7 @@ fn manager_form(ctx: &Ctx, pairs: &[(String, String)]) -> Result<User, AppError>
 pub async fn move_phase(
     State(state): State<AppState>,
     ctx: Ctx,
-    Path(id): Path<String>,
+    Ids(id): Ids<String>,
     Form(pairs): Form<Vec<(String, String)>>,
 ) -> Result<Response, AppError> {
     let user = manager_form(&ctx, &pairs)?;
@@ -232,7 +233,7 @@ pub async fn move_phase(
 pub async fn publish_policy(
     State(state): State<AppState>,
     ctx: Ctx,
-    Path(id): Path<String>,
+    Ids(id): Ids<String>,
     Form(pairs): Form<Vec<(String, String)>>,
 ) -> Result<Response, AppError> {
     let user = manager_form(&ctx, &pairs)?;
@@ -252,7 +253,7 @@ pub async fn publish_policy(
 pub async fn publish_results(
     State(state): State<AppState>,
     ctx: Ctx,
-    Path(id): Path<String>,
+    Ids(id): Ids<String>,
     Form(pairs): Form<Vec<(String, String)>>,
 ) -> Result<Response, AppError> {
     let user = manager_form(&ctx, &pairs)?;
@@ -268,7 +269,7 @@ pub async fn publish_results(
 pub async fn freeze(
     State(state): State<AppState>,
     ctx: Ctx,
-    Path(id): Path<String>,
+    Ids(id): Ids<String>,
     Form(pairs): Form<Vec<(String, String)>>,
 ) -> Result<Response, AppError> {
     let user = manager_form(&ctx, &pairs)?;
@@ -281,7 +282,7 @@ pub async fn freeze(
 pub async fn draw(
     State(state): State<AppState>,
     ctx: Ctx,
-    Path(id): Path<String>,
+    Ids(id): Ids<String>,
     Form(pairs): Form<Vec<(String, String)>>,
 ) -> Result<Response, AppError> {
     let user = manager_form(&ctx, &pairs)?;
@@ -319,7 +320,7 @@ const PER_PAGE: u32 = 100;
 pub async fn households(
     State(state): State<AppState>,
     ctx: Ctx,
-    Path(id): Path<String>,
+    Ids(id): Ids<String>,
     Query(q): Query<ListQuery>,
 ) -> Result<Response, AppError> {
     ctx.require(Permission::AssessHouseholds)?;
@@ -422,7 +423,7 @@ fn facts(h: &HouseholdDetail) -> Vec<MemberFacts> {
 pub async fn household(
     State(state): State<AppState>,
     ctx: Ctx,
-    Path((id, hid)): Path<(String, String)>,
+    Ids((id, hid)): Ids<(String, String)>,
 ) -> Result<Response, AppError> {
     let user = ctx.user()?.clone();
     let p = act::project(&state, id_of(&id)?).await?;
@@ -530,7 +531,7 @@ pub async fn household(
 pub async fn register(
     State(state): State<AppState>,
     ctx: Ctx,
-    Path((id, hid)): Path<(String, String)>,
+    Ids((id, hid)): Ids<(String, String)>,
     Form(pairs): Form<Vec<(String, String)>>,
 ) -> Result<Response, AppError> {
     let user = ctx.user()?.clone();
@@ -630,7 +631,7 @@ fn read_assessment(
 pub async fn assess(
     State(state): State<AppState>,
     ctx: Ctx,
-    Path((id, hid)): Path<(String, String)>,
+    Ids((id, hid)): Ids<(String, String)>,
     Form(pairs): Form<Vec<(String, String)>>,
 ) -> Result<Response, AppError> {
     let user = ctx.require(Permission::AssessHouseholds)?.clone();
@@ -697,7 +698,7 @@ fn percent(part: i64, whole: i64) -> String {
 pub async fn registrations(
     State(state): State<AppState>,
     ctx: Ctx,
-    Path(id): Path<String>,
+    Ids(id): Ids<String>,
 ) -> Result<Response, AppError> {
     ctx.require(Permission::AssessHouseholds)?;
     let p = act::project(&state, id_of(&id)?).await?;
@@ -754,7 +755,7 @@ struct LotteryPage {
 pub async fn lottery(
     State(state): State<AppState>,
     ctx: Ctx,
-    Path(id): Path<String>,
+    Ids(id): Ids<String>,
 ) -> Result<Response, AppError> {
     let p = act::project(&state, id_of(&id)?).await?;
     let lottery = state.store.lottery(p.project.id).await?;
@@ -807,9 +808,9 @@ pub async fn lottery(
 /// `GET /projects/{id}/lottery/proof.json`: the standing proof, public.
 pub async fn proof(
     State(state): State<AppState>,
-    Path(id): Path<String>,
+    Ids(id): Ids<String>,
 ) -> Result<Response, AppError> {
-    crate::api_resettlement::lottery_proof(State(state), Path(id)).await
+    crate::api_resettlement::lottery_proof(State(state), Ids(id)).await
 }
 
 /// Whether a line's group starts here (for the group headings of the table).

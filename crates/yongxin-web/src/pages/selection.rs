@@ -2,11 +2,12 @@
 //! selection-day operator's screen with the confirmation slip (选房确认书), and agreements with
 //! their progress and export.
 
+use crate::extract::Ids;
 use std::collections::BTreeMap;
 use yongxin_domain::Permission;
 
 use askama::Template;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Query, State};
 use axum::http::{header, HeaderMap};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::Form;
@@ -65,7 +66,7 @@ fn read_waves(text: &str) -> Result<Vec<Wave>, AppError> {
 pub async fn create(
     State(state): State<AppState>,
     ctx: Ctx,
-    Path(id): Path<String>,
+    Ids(id): Ids<String>,
     Form(pairs): Form<Vec<(String, String)>>,
 ) -> Result<Response, AppError> {
     let user = ctx.require(Permission::RunResettlement)?.clone();
@@ -175,7 +176,7 @@ struct BoardPage {
 pub async fn board(
     State(state): State<AppState>,
     ctx: Ctx,
-    Path(id): Path<String>,
+    Ids(id): Ids<String>,
 ) -> Result<Response, AppError> {
     let p = act::project(&state, id_of(&id)?).await?;
     // The sequence number first: the stream resumes after it, so nothing falls in between.
@@ -243,7 +244,7 @@ pub struct StreamQuery {
 /// after `Last-Event-ID` (or `?after=`); without either, from now.
 pub async fn board_events(
     State(state): State<AppState>,
-    Path(id): Path<String>,
+    Ids(id): Ids<String>,
     Query(q): Query<StreamQuery>,
     headers: HeaderMap,
 ) -> Result<Response, AppError> {
@@ -348,7 +349,7 @@ pub struct LayoutQuery {
 pub async fn operator(
     State(state): State<AppState>,
     ctx: Ctx,
-    Path(id): Path<String>,
+    Ids(id): Ids<String>,
     Query(q): Query<LayoutQuery>,
 ) -> Result<Response, AppError> {
     ctx.require(Permission::OperateSelection)?;
@@ -395,7 +396,7 @@ pub async fn operator(
 pub async fn queue(
     State(state): State<AppState>,
     ctx: Ctx,
-    Path(id): Path<String>,
+    Ids(id): Ids<String>,
     Form(pairs): Form<Vec<(String, String)>>,
 ) -> Result<Response, AppError> {
     let user = ctx.require(Permission::OperateSelection)?.clone();
@@ -431,7 +432,7 @@ fn ticked_units(pairs: &[(String, String)]) -> Result<Vec<i64>, AppError> {
 pub async fn confirm(
     State(state): State<AppState>,
     ctx: Ctx,
-    Path(id): Path<String>,
+    Ids(id): Ids<String>,
     Form(pairs): Form<Vec<(String, String)>>,
 ) -> Result<Response, AppError> {
     let user = ctx.require(Permission::OperateSelection)?.clone();
@@ -459,27 +460,38 @@ struct SlipPage {
     corrected: Option<(String, String)>,
 }
 
+/// A selection and one of its claims, or 404 when either is missing or the claim belongs to
+/// another selection.
+async fn claim_of_selection(
+    state: &AppState,
+    selection_id: &str,
+    claim_id: &str,
+) -> Result<(yongxin_store::Selection, yongxin_store::Claim), AppError> {
+    let s = state
+        .store
+        .selection(id_of(selection_id)?)
+        .await?
+        .ok_or_else(AppError::not_found)?;
+    let claim = state
+        .store
+        .claim_record(id_of(claim_id)?)
+        .await?
+        .filter(|c| c.selection_id == s.id)
+        .ok_or_else(AppError::not_found)?;
+    Ok((s, claim))
+}
+
 /// `GET /selections/{id}/claims/{claim}/slip`: the printable confirmation slip (选房确认书) with
 /// the units, the price by band and the net amount, computed as Resettlement I computes it with
 /// every unit the household owns. Operators, and the household's members.
 pub async fn slip(
     State(state): State<AppState>,
     ctx: Ctx,
-    Path((id, claim_id)): Path<(String, String)>,
+    Ids((id, claim_id)): Ids<(String, String)>,
 ) -> Result<Response, AppError> {
     let user = ctx.user()?.clone();
-    let s = state
-        .store
-        .selection(id_of(&id)?)
-        .await?
-        .ok_or_else(AppError::not_found)?;
+    let (s, claim) = claim_of_selection(&state, &id, &claim_id).await?;
     let p = act::project(&state, s.project_id).await?;
-    let claim = state
-        .store
-        .claim_record(id_of(&claim_id)?)
-        .await?
-        .filter(|c| c.selection_id == s.id)
-        .ok_or_else(AppError::not_found)?;
     let h = act::household(&state, &user, &p, claim.household_id)
         .await?
         .summary;
@@ -507,7 +519,7 @@ pub async fn slip(
 pub async fn correct(
     State(state): State<AppState>,
     ctx: Ctx,
-    Path((id, claim_id)): Path<(String, String)>,
+    Ids((id, claim_id)): Ids<(String, String)>,
     Form(pairs): Form<Vec<(String, String)>>,
 ) -> Result<Response, AppError> {
     let user = ctx.require(Permission::CorrectClaim)?.clone();
@@ -516,16 +528,13 @@ pub async fn correct(
     if reason.trim().is_empty() || reason.chars().count() > 500 {
         return Err(AppError::bad_request("更正须写明原因（500 字以内）"));
     }
-    let s = state
-        .store
-        .selection(id_of(&id)?)
-        .await?
-        .ok_or_else(AppError::not_found)?;
+    // The claim is loaded through its selection before anything is changed: a claim reached
+    // through another selection's address is not found, and stays as it is.
+    let (s, claim) = claim_of_selection(&state, &id, &claim_id).await?;
     let claim = state
         .store
-        .correct_claim(&user.username, id_of(&claim_id)?, &reason)
+        .correct_claim(&user.username, claim.id, &reason)
         .await?
-        .filter(|c| c.selection_id == s.id)
         .ok_or_else(AppError::not_found)?;
     state.sold.forget(s.project_id);
     state.board.nudge(s.project_id);
@@ -643,7 +652,7 @@ fn tally<'a>(rows: impl Iterator<Item = (&'a AgreementRow, String)>) -> Vec<Prog
 pub async fn agreements(
     State(state): State<AppState>,
     ctx: Ctx,
-    Path(id): Path<String>,
+    Ids(id): Ids<String>,
 ) -> Result<Response, AppError> {
     ctx.require(Permission::AssessHouseholds)?;
     let p = act::project(&state, id_of(&id)?).await?;
@@ -676,7 +685,7 @@ pub async fn agreements(
 pub async fn record(
     State(state): State<AppState>,
     ctx: Ctx,
-    Path(id): Path<String>,
+    Ids(id): Ids<String>,
     Form(pairs): Form<Vec<(String, String)>>,
 ) -> Result<Response, AppError> {
     let user = ctx.require(Permission::AssessHouseholds)?.clone();
@@ -715,7 +724,7 @@ pub async fn record(
 pub async fn export(
     State(state): State<AppState>,
     ctx: Ctx,
-    Path(id): Path<String>,
+    Ids(id): Ids<String>,
 ) -> Result<Response, AppError> {
     ctx.require(Permission::AssessHouseholds)?;
     let p = act::project(&state, id_of(&id)?).await?;
@@ -797,7 +806,7 @@ struct ChoosePage {
 pub async fn choose_page(
     State(state): State<AppState>,
     ctx: Ctx,
-    Path(id): Path<String>,
+    Ids(id): Ids<String>,
     Query(q): Query<LayoutQuery>,
 ) -> Result<Response, AppError> {
     let user = ctx.user()?.clone();
@@ -854,7 +863,7 @@ pub async fn choose_page(
 pub async fn choose(
     State(state): State<AppState>,
     ctx: Ctx,
-    Path(id): Path<String>,
+    Ids(id): Ids<String>,
     Form(pairs): Form<Vec<(String, String)>>,
 ) -> Result<Response, AppError> {
     let user = ctx.user()?.clone();

@@ -399,14 +399,19 @@ async fn requests_are_listed_filtered_and_followed_to_closing(app: TestApp) {
     act(serde_json::json!({"action": "assign", "department": "城市管理办公室"})).await;
     act(serde_json::json!({"action": "note", "text": "已约店主整改", "visible": true})).await;
     act(serde_json::json!({"action": "note", "text": "内部：店主态度差", "visible": false})).await;
+    // Without a key the notes stay hidden: they are for the resident and the platform.
     let (status, _, body) = get(&app, &format!("/open311/v2/requests/{}.json", numbers[0])).await;
+    assert_eq!(status, 200);
+    assert_eq!(parse(&body)[0]["status_notes"], Value::Null);
+    let keyed = |number: &str| format!("/open311/v2/requests/{number}.json?api_key={key}");
+    let (status, _, body) = get(&app, &keyed(&numbers[0])).await;
     assert_eq!(status, 200);
     let r = parse(&body);
     assert_eq!(r.as_array().unwrap().len(), 1);
     assert_eq!(r[0]["status_notes"], "已约店主整改");
     assert_eq!(r[0]["agency_responsible"], "城市管理办公室");
     act(serde_json::json!({"action": "answer", "reply": "已整改完毕"})).await;
-    let (_, _, body) = get(&app, &format!("/open311/v2/requests/{}.json", numbers[0])).await;
+    let (_, _, body) = get(&app, &keyed(&numbers[0])).await;
     assert_eq!(parse(&body)[0]["status_notes"], "已整改完毕");
     assert_eq!(
         parse(&body)[0]["status"],
@@ -422,7 +427,7 @@ async fn requests_are_listed_filtered_and_followed_to_closing(app: TestApp) {
         .await
         .unwrap();
     assert!(res.status().is_success());
-    let (_, _, body) = get(&app, &format!("/open311/v2/requests/{}.json", numbers[1])).await;
+    let (_, _, body) = get(&app, &keyed(&numbers[1])).await;
     let r = parse(&body);
     assert_eq!(r[0]["status"], "closed", "{r}");
     assert_eq!(r[0]["status_notes"], "与前一件重复");

@@ -720,6 +720,33 @@ async fn the_selection_day_is_run_from_the_operator_screen(app: TestApp) {
             .status(),
         400
     );
+    // Through another selection's address the claim is not found and stays as it is.
+    let elsewhere = format!("/selections/{online}/claims/{claim_id}/correct");
+    assert_eq!(
+        post_form(&app, &admin, &elsewhere, &[("reason", "换个地址更正")])
+            .await
+            .status(),
+        404
+    );
+    assert!(app
+        .store
+        .claim_record(claim_id.parse().unwrap())
+        .await
+        .unwrap()
+        .unwrap()
+        .corrected
+        .is_none());
+    assert_eq!(
+        app.store
+            .unit_states(pid)
+            .await
+            .unwrap()
+            .iter()
+            .find(|u| u.id == a_units[0])
+            .unwrap()
+            .owner_household_id,
+        Some(second)
+    );
     assert_eq!(
         post_form(
             &app,

@@ -16,6 +16,19 @@ on_each_backend!(
     a_disabled_account_opens_nothing,
     every_answer_carries_the_security_headers,
     a_planted_csrf_cookie_is_useless,
+    tracking_a_case_cannot_be_guessed,
+    open311_without_a_key_maps_no_guessed_number,
+    anonymous_intake_is_limited_per_address_and_phone,
+    photos_and_notice_images_lose_the_location_of_every_embedded_image,
+    desk_entry_reaches_only_households_in_scope,
+    every_api_rejection_is_the_documented_json_error,
+    categories_tell_a_client_what_to_answer,
+    masked_views_do_not_complete_an_id_number,
+    merging_reaches_only_cases_in_scope_and_tells_the_resident,
+    hot_issues_name_only_cases_in_scope,
+    objections_come_only_from_households_the_publication_addresses,
+    a_publication_dated_in_the_past_starts_now,
+    declined_and_merged_objections_are_settled,
 );
 
 fn location(res: &reqwest::Response) -> String {
@@ -397,4 +410,887 @@ async fn a_planted_csrf_cookie_is_useless(app: TestApp) {
     )
     .await;
     assert_eq!(res.status(), 303);
+}
+
+/// Files an appeal on the web form without an account; answers the status and the page.
+async fn file_anonymously(app: &TestApp, client: &reqwest::Client, phone: &str) -> (u16, String) {
+    let csrf = app.csrf(client).await;
+    let res = client
+        .post(app.url("/appeals/new"))
+        .multipart(
+            reqwest::multipart::Form::new()
+                .text("csrf", csrf)
+                .text("category", "other")
+                .text("description", "路灯坏了，晚上很黑")
+                .text("contact_name", "路人甲")
+                .text("contact_phone", phone.to_owned()),
+        )
+        .send()
+        .await
+        .unwrap();
+    let status = res.status().as_u16();
+    (status, res.text().await.unwrap())
+}
+
+/// The text of the first `<span class="mono">` after `label` on a page.
+fn mono_after(html: &str, label: &str) -> String {
+    let at = html
+        .find(label)
+        .unwrap_or_else(|| panic!("no {label} in {html}"));
+    let rest = &html[at..];
+    let start = rest.find("<span class=\"mono\">").unwrap() + "<span class=\"mono\">".len();
+    rest[start..start + rest[start..].find('<').unwrap()].to_owned()
+}
+
+async fn tracking_a_case_cannot_be_guessed(app: TestApp) {
+    let client = app.client();
+    let (status, html) = file_anonymously(&app, &client, "13911112222").await;
+    assert_eq!(status, 200, "{html}");
+    let number = mono_after(&html, "案件编号");
+    let code = mono_after(&html, "查询码");
+    assert_eq!(code.len(), 11, "{code}");
+    assert!(
+        !code.contains(&number[8..]),
+        "the code is not derived visibly from the number"
+    );
+    let track = |answer: &str| app.url(&format!("/track?number={number}&code={answer}"));
+    let res = client.get(track(&code)).send().await.unwrap();
+    assert_eq!(res.status(), 200);
+    assert!(res.text().await.unwrap().contains("路灯坏了"));
+    // The phone's last four digits still work, as before.
+    assert_eq!(
+        client.get(track("2222")).send().await.unwrap().status(),
+        200
+    );
+    // A guessed date with the right id finds nothing.
+    let other_day = format!("19990101{}", &number[8..]);
+    let res = client
+        .get(app.url(&format!("/track?number={other_day}&code={code}")))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 404);
+
+    // Five wrong answers, and then even the right one waits, with a message that says so.
+    for guess in ["0000", "0001", "0002", "0003"] {
+        assert_eq!(client.get(track(guess)).send().await.unwrap().status(), 404);
+    }
+    let res = client.get(track(&code)).send().await.unwrap();
+    assert_eq!(res.status(), 429, "locked after five failures");
+    assert!(res.text().await.unwrap().contains("暂停查询"));
+    let res = client.get(track("2222")).send().await.unwrap();
+    assert_eq!(res.status(), 429);
+
+    // And one client address has so many look-ups an hour, whatever it asks for.
+    let mut refused = None;
+    for i in 0..70 {
+        let res = client
+            .get(app.url(&format!("/track?number=20260101{i:06}&code=0000")))
+            .send()
+            .await
+            .unwrap();
+        if res.status() == 429 {
+            refused = Some(i);
+            break;
+        }
+    }
+    let refused = refused.expect("a flood of look-ups is refused");
+    assert!(refused < 60, "{refused}");
+}
+
+async fn open311_without_a_key_maps_no_guessed_number(app: TestApp) {
+    let client = app.client();
+    let (status, html) = file_anonymously(&app, &client, "13911113333").await;
+    assert_eq!(status, 200);
+    let number = mono_after(&html, "案件编号");
+    let guessed = format!("20200101{}", &number[8..]);
+    let list = |id: &str| {
+        app.url(&format!(
+            "/open311/v2/requests.json?service_request_id={id}"
+        ))
+    };
+    let body: serde_json::Value = reqwest::get(list(&guessed))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        body,
+        serde_json::json!([]),
+        "a guessed id is not mapped to the real number"
+    );
+    let body: serde_json::Value = reqwest::get(list(&number))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(body[0]["service_request_id"], number.as_str());
+    assert_eq!(body[0]["status_notes"], serde_json::Value::Null);
+    assert_eq!(body[0]["lat"], serde_json::Value::Null);
+    assert!(!body.to_string().contains("13911113333"), "no contact");
+    assert!(!body.to_string().contains("路人甲"), "no contact");
+    let res = reqwest::get(app.url(&format!("/open311/v2/requests/{guessed}.json")))
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 404);
+}
+
+async fn anonymous_intake_is_limited_per_address_and_phone(app: TestApp) {
+    let client = app.client();
+    // Five a day for one phone number.
+    for i in 0..5 {
+        let (status, html) = file_anonymously(&app, &client, "13922220000").await;
+        assert_eq!(status, 200, "appeal {i}: {html}");
+    }
+    let before = app
+        .store
+        .search_appeals(&yongxin_store::AppealQuery::within(
+            yongxin_store::AppealScope::All,
+            1,
+        ))
+        .await
+        .unwrap()
+        .total;
+    let (status, html) = file_anonymously(&app, &client, "13922220000").await;
+    assert_eq!(status, 429, "{html}");
+    assert!(html.contains("操作太频繁"), "{html}");
+    // Ten an hour from one address, whatever the phone.
+    for i in 0..4 {
+        let (status, _) = file_anonymously(&app, &client, &format!("1392222000{}", i + 1)).await;
+        assert_eq!(status, 200, "appeal {i}");
+    }
+    let (status, _) = file_anonymously(&app, &client, "13922229999").await;
+    assert_eq!(status, 429);
+    let after = app
+        .store
+        .search_appeals(&yongxin_store::AppealQuery::within(
+            yongxin_store::AppealScope::All,
+            1,
+        ))
+        .await
+        .unwrap()
+        .total;
+    assert_eq!(after, before + 4, "refused intake stores nothing");
+    // A signed-in resident is not held by the anonymous limits.
+    let resident = app.sign_in_as(Role::Resident).await;
+    let csrf = app.csrf(&resident).await;
+    let res = resident
+        .post(app.url("/appeals/new"))
+        .multipart(
+            reqwest::multipart::Form::new()
+                .text("csrf", csrf)
+                .text("category", "other")
+                .text("description", "家门口路灯坏了"),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 303);
+    // A form route takes no more than forms need.
+    let big = "x".repeat(3 * 1024 * 1024);
+    let csrf = app.csrf(&client).await;
+    let res = client
+        .post(app.url("/sign-in"))
+        .form(&[
+            ("csrf", csrf.as_str()),
+            ("username", big.as_str()),
+            ("password", "x"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 413);
+}
+
+fn segment(marker: u8, body: &[u8]) -> Vec<u8> {
+    let mut s = vec![0xFF, marker];
+    s.extend_from_slice(&u16::try_from(body.len() + 2).unwrap().to_be_bytes());
+    s.extend_from_slice(body);
+    s
+}
+
+/// A phone's JPEG: the primary image with EXIF GPS and an MPF index, then a second, embedded
+/// image (a preview or gain map) carrying its own EXIF GPS and XMP.
+fn multi_image_jpeg() -> Vec<u8> {
+    let image = |secret: &[u8]| {
+        let mut j = vec![0xFF, 0xD8];
+        j.extend(segment(0xE0, b"JFIF\0\x01\x01\0\0\x01\0\x01\0\0"));
+        let mut exif = b"Exif\0\0II\x2a\0\x08\0\0\0\0\0GPS ".to_vec();
+        exif.extend_from_slice(secret);
+        j.extend(segment(0xE1, &exif));
+        j.extend(segment(0xE2, b"MPF\0II\x2a\0offsets-of-the-next-image"));
+        let mut xmp = b"http://ns.adobe.com/xap/1.0/\0<x:xmpmeta>".to_vec();
+        xmp.extend_from_slice(secret);
+        j.extend(segment(0xE1, &xmp));
+        j.extend(segment(0xDB, &[0; 65]));
+        j.extend(segment(0xC0, &[8, 0, 1, 0, 1, 1, 1, 0x11, 0]));
+        j.extend(segment(0xDA, &[1, 1, 0, 0, 63, 0]));
+        j.extend_from_slice(&[0x12, 0xFF, 0x00, 0x34, 0xFF, 0xD0, 0x56]);
+        j.extend_from_slice(&[0xFF, 0xD9]);
+        j
+    };
+    let mut file = image(b"36.6512N-PRIMARY");
+    file.extend(image(b"36.6512N-EMBEDDED"));
+    file
+}
+
+fn contains(hay: &[u8], needle: &[u8]) -> bool {
+    hay.windows(needle.len()).any(|w| w == needle)
+}
+
+async fn photos_and_notice_images_lose_the_location_of_every_embedded_image(app: TestApp) {
+    let upload = multi_image_jpeg();
+    let resident = app.sign_in_as(Role::Resident).await;
+    let csrf = app.csrf(&resident).await;
+    let res = resident
+        .post(app.url("/appeals/new"))
+        .multipart(
+            reqwest::multipart::Form::new()
+                .text("csrf", csrf)
+                .text("category", "other")
+                .text("description", "见照片")
+                .part(
+                    "photo",
+                    reqwest::multipart::Part::bytes(upload.clone())
+                        .file_name("IMG_0002.jpg")
+                        .mime_str("image/jpeg")
+                        .unwrap(),
+                ),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 303);
+    let case = res.headers()["location"].to_str().unwrap().to_owned();
+    let html = resident
+        .get(app.url(&case))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let start = html.find("<img src=\"").unwrap() + 10;
+    let path = html[start..start + html[start..].find('"').unwrap()].to_owned();
+    let served = reqwest::get(app.url(&path))
+        .await
+        .unwrap()
+        .bytes()
+        .await
+        .unwrap();
+    for secret in [&b"36.6512N"[..], b"MPF\0", b"xmpmeta", b"Exif"] {
+        assert!(
+            !contains(&served, secret),
+            "served photo holds {:?}",
+            String::from_utf8_lossy(secret)
+        );
+    }
+    assert!(served.ends_with(&[0xFF, 0xD9]));
+    assert_eq!(
+        served.windows(2).filter(|w| w == &[0xFF, 0xD8]).count(),
+        1,
+        "one image, the embedded one is gone"
+    );
+    // Kept once: the store holds the upload, and the size the page reports is the upload's.
+    let token = path.trim_start_matches("/photos/");
+    let (photo, stored) = app.store.photo(token).await.unwrap().unwrap();
+    assert_eq!(stored, upload);
+    assert_eq!(photo.size, i64::try_from(upload.len()).unwrap());
+
+    // A notice's image attachment is cleaned the same way.
+    let (notice, _, _) = app.sample_disclosure().await;
+    let staff = app.sign_in_as(Role::DepartmentStaff).await;
+    let csrf = app.csrf(&staff).await;
+    let res = staff
+        .post(app.url(&format!("/notices/{notice}/attachments")))
+        .multipart(reqwest::multipart::Form::new().text("csrf", csrf).part(
+            "file",
+            reqwest::multipart::Part::bytes(upload.clone()).file_name("现场.jpg"),
+        ))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 303);
+    let html = staff
+        .get(app.url(&format!("/notices/{notice}")))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let marker = format!("/notices/{notice}/files/");
+    let start = html.find(&marker).unwrap();
+    let path = html[start..start + html[start..].find('"').unwrap()].to_owned();
+    let served = staff
+        .get(app.url(&path))
+        .send()
+        .await
+        .unwrap()
+        .bytes()
+        .await
+        .unwrap();
+    assert!(!served.is_empty());
+    for secret in [&b"36.6512N"[..], b"MPF\0", b"xmpmeta"] {
+        assert!(
+            !contains(&served, secret),
+            "notice image holds {:?}",
+            String::from_utf8_lossy(secret)
+        );
+    }
+}
+
+async fn desk_entry_reaches_only_households_in_scope(app: TestApp) {
+    let (own, other) = app.household_ids().await;
+    let grid = app.sign_in_as(Role::GridWorker).await;
+    let body = |household: i64| {
+        serde_json::json!({
+            "category": "other",
+            "description": "来电反映路灯坏了",
+            "channel": "phone",
+            "contact_name": "张三",
+            "contact_phone": "13933334444",
+            "household_id": household,
+        })
+    };
+    let res = grid
+        .post(app.url("/api/v1/appeals"))
+        .json(&body(other))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 403, "a household of another grid");
+    let res = grid
+        .post(app.url("/api/v1/appeals"))
+        .json(&body(own))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 201, "{}", res.text().await.unwrap());
+}
+
+/// Schema-driven: every operation of the OpenAPI document is sent what a careless or hostile
+/// client sends (ids that are not ids, query values that do not read, malformed JSON, the wrong
+/// content type, a body of the wrong shape). Every answer must be a status the document lists for
+/// the operation and, when it is an error, the JSON error with a message in the user's language.
+async fn every_api_rejection_is_the_documented_json_error(app: TestApp) {
+    let token = app.api_token("admin", Utc::now() + Duration::days(1)).await;
+    let client = reqwest::Client::new();
+    let doc: serde_json::Value = client
+        .get(app.url("/api/v1/openapi.json"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let mut tried = 0;
+    for (path, item) in doc["paths"].as_object().unwrap() {
+        for (method, op) in item.as_object().unwrap() {
+            let listed: Vec<String> = op["responses"]
+                .as_object()
+                .unwrap()
+                .keys()
+                .cloned()
+                .collect();
+            let params = op["parameters"].as_array().cloned().unwrap_or_default();
+            let has_body = op.get("requestBody").is_some();
+            let concrete = |id: &str| {
+                let mut p = path.clone();
+                for param in params.iter().filter(|p| p["in"] == "path") {
+                    let name = param["name"].as_str().unwrap();
+                    p = p.replace(&format!("{{{name}}}"), id);
+                }
+                p
+            };
+            let mut attempts: Vec<(String, Option<(&str, &str)>)> = Vec::new();
+            if path.contains('{') {
+                attempts.push((concrete("not-an-id"), None));
+                attempts.push((concrete("99999999999999999999999"), None));
+            }
+            for q in params.iter().filter(|p| p["in"] == "query") {
+                let name = q["name"].as_str().unwrap();
+                for junk in ["maybe", "AAA", "-1", "%FF"] {
+                    attempts.push((format!("{}?{name}={junk}", concrete("1")), None));
+                }
+            }
+            if has_body {
+                attempts.push((concrete("1"), Some(("application/json", "{\"a\":"))));
+                attempts.push((concrete("1"), Some(("text/plain", "{}"))));
+                attempts.push((concrete("1"), Some(("application/json", "[1,2]"))));
+                attempts.push((concrete("1"), Some(("application/json", "{\"photos\": 7}"))));
+            }
+            for (url, body) in attempts {
+                let mut req = client
+                    .request(method.to_uppercase().parse().unwrap(), app.url(&url))
+                    .bearer_auth(&token)
+                    .header("accept-language", "zh-CN");
+                if let Some((kind, text)) = body {
+                    req = req.header("content-type", kind).body(text.to_owned());
+                }
+                let res = req.send().await.unwrap();
+                let status = res.status().as_u16();
+                assert!(
+                    listed.contains(&status.to_string()),
+                    "{method} {url} {body:?} answered {status}, not listed in {listed:?}"
+                );
+                if status >= 400 {
+                    let kind = res
+                        .headers()
+                        .get("content-type")
+                        .map(|v| v.to_str().unwrap().to_owned())
+                        .unwrap_or_default();
+                    assert!(
+                        kind.starts_with("application/json"),
+                        "{method} {url}: {kind}"
+                    );
+                    let body: serde_json::Value = res.json().await.unwrap();
+                    let message = body["error"]["message"].as_str().unwrap_or_default();
+                    assert!(!body["error"]["code"]
+                        .as_str()
+                        .unwrap_or_default()
+                        .is_empty());
+                    assert!(
+                        message
+                            .chars()
+                            .any(|c| ('\u{4e00}'..='\u{9fff}').contains(&c)),
+                        "{method} {url}: message not in Chinese: {body}"
+                    );
+                }
+                tried += 1;
+            }
+        }
+    }
+    assert!(tried > 60, "{tried}");
+    // The cases the review found, by name.
+    let res = client
+        .get(app.url("/api/v1/appeals?overdue=maybe"))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 400);
+    let body: serde_json::Value = res.json().await.unwrap();
+    assert_eq!(body["error"]["code"], "invalid_param");
+    assert!(
+        body["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("overdue"),
+        "{body}"
+    );
+    let res = client
+        .post(app.url("/api/v1/appeals"))
+        .bearer_auth(&token)
+        .header("content-type", "text/plain")
+        .body("{}")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 415);
+    let res = client
+        .post(app.url("/api/v1/appeals"))
+        .bearer_auth(&token)
+        .json(&serde_json::json!({"description": "缺类别"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 422);
+    let body: serde_json::Value = res.json().await.unwrap();
+    assert!(
+        body["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("category"),
+        "{body}"
+    );
+    // A wrong method under the API is JSON too.
+    let res = client
+        .delete(app.url("/api/v1/villages"))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 405);
+    let body: serde_json::Value = res.json().await.unwrap();
+    assert_eq!(body["error"]["code"], "method_not_allowed");
+}
+
+async fn categories_tell_a_client_what_to_answer(app: TestApp) {
+    let cats: serde_json::Value = reqwest::get(app.url("/api/v1/categories"))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let water = cats
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["code"] == "water")
+        .expect("water");
+    assert!(water["normal"]["resolution_days"].as_u64().unwrap() > 0);
+    assert!(water["urgent"]["contact_hours"].as_u64().unwrap() > 0);
+    let required: Vec<&str> = water["questions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|q| q["required"] == true)
+        .map(|q| q["code"].as_str().unwrap())
+        .collect();
+    assert!(required.contains(&"estate"), "{water}");
+    // Objections are filed from their notice, never offered here.
+    assert!(!cats.to_string().contains("notice_objection"));
+    // What the list says is what intake demands: without the required answer, 400 naming it.
+    let resident = app.sign_in_as(Role::Resident).await;
+    let res = resident
+        .post(app.url("/api/v1/appeals"))
+        .json(&serde_json::json!({"category": "water", "description": "楼道漏水"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 400);
+}
+
+/// Department staff may not see identity numbers in full: nothing they are shown, together,
+/// gives one away (the old mask hid exactly the birth date that the same answer showed).
+async fn masked_views_do_not_complete_an_id_number(app: TestApp) {
+    let (own, _) = app.household_ids().await;
+    let detail = app.store.household(own).await.unwrap();
+    let staff = app.sign_in_as(Role::DepartmentStaff).await;
+    let api: serde_json::Value = staff
+        .get(app.url(&format!("/api/v1/households/{own}")))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let html = staff
+        .get(app.url(&format!("/households/{own}")))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    for (m, shown) in detail
+        .members
+        .iter()
+        .zip(api["members"].as_array().unwrap())
+    {
+        let full = m.id_number.as_str();
+        let date = m.birth_date.to_string();
+        assert_eq!(shown["birth_date"], format!("{}-**-**", &date[..4]));
+        let masked = shown["id_number"].as_str().unwrap();
+        // The birth date (digits 7-14) and the sequence (15-17) are hidden.
+        assert_eq!(&masked[6..17], "*".repeat(11));
+        assert!(!html.contains(&date), "the page shows {date}");
+        assert!(
+            !html.contains(&full[6..14]),
+            "the page shows the birth digits"
+        );
+        assert!(!api.to_string().contains(&full[6..14]));
+    }
+    // A full view, allowed and recorded, shows the date.
+    let grid = app.sign_in_as(Role::GridWorker).await;
+    let api: serde_json::Value = grid
+        .get(app.url(&format!("/api/v1/households/{own}?full=true")))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        api["members"][0]["birth_date"],
+        detail.members[0].birth_date.to_string()
+    );
+}
+
+/// A case filed by phone in a village, at an address, now.
+async fn case_in(app: &TestApp, village: i64, title: &str, address: &str) -> yongxin_store::Appeal {
+    let now = Utc::now();
+    let mut a = crate::support::phoned_appeal(
+        "roads",
+        title,
+        now,
+        now + Duration::days(1),
+        now + Duration::days(5),
+    );
+    a.village_id = Some(village);
+    a.address = address.into();
+    app.store.create_appeal("staff", a).await.unwrap()
+}
+
+async fn villages_of(app: &TestApp) -> (i64, i64) {
+    let (own, other) = app.household_ids().await;
+    (
+        app.store.household(own).await.unwrap().summary.village_id,
+        app.store.household(other).await.unwrap().summary.village_id,
+    )
+}
+
+async fn merging_reaches_only_cases_in_scope_and_tells_the_resident(app: TestApp) {
+    let (mine, theirs) = villages_of(&app).await;
+    let a = case_in(&app, mine, "路面塌陷", "前街1号").await;
+    let b = case_in(&app, theirs, "路面塌陷", "后街9号").await;
+    let c = case_in(&app, mine, "路面塌陷（重复）", "前街1号").await;
+    let village = app.sign_in_as(Role::VillageOfficer).await;
+    let act = |client: reqwest::Client, id: i64, into: i64| {
+        let url = app.url(&format!("/api/v1/appeals/{id}/actions"));
+        async move {
+            client
+                .post(url)
+                .json(&serde_json::json!({"action": "merge", "into": into}))
+                .send()
+                .await
+                .unwrap()
+                .status()
+                .as_u16()
+        }
+    };
+    assert_eq!(
+        act(village.clone(), a.id, b.id).await,
+        400,
+        "into a case of another village"
+    );
+    let (after, _) = app.store.appeal(a.id).await.unwrap();
+    assert_eq!(after.status, a.status, "nothing changed");
+    let before = app.store.pending_messages().await.unwrap();
+    assert_eq!(act(village, c.id, a.id).await, 200);
+    assert_eq!(
+        app.store.pending_messages().await.unwrap(),
+        before + 1,
+        "the resident of the merged case is told"
+    );
+}
+
+async fn hot_issues_name_only_cases_in_scope(app: TestApp) {
+    let (_, theirs) = villages_of(&app).await;
+    let mut numbers = Vec::new();
+    for i in 0..3 {
+        numbers.push(
+            case_in(&app, theirs, &format!("井盖丢失{i}"), "后街9号")
+                .await
+                .number,
+        );
+    }
+    let leader = app.sign_in_as(Role::Leader).await;
+    let html = leader
+        .get(app.url("/appeals/hot"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        numbers.iter().any(|n| html.contains(n.as_str())),
+        "the leader sees them"
+    );
+    assert!(html.contains("后街9号"));
+    let grid = app.sign_in_as(Role::GridWorker).await;
+    let res = grid.get(app.url("/appeals/hot")).send().await.unwrap();
+    assert_eq!(res.status(), 200);
+    let html = res.text().await.unwrap();
+    for n in &numbers {
+        assert!(
+            !html.contains(n.as_str()),
+            "a grid worker sees {n} of another village"
+        );
+    }
+    assert!(!html.contains("后街9号"), "nor its address");
+}
+
+/// A 公示 to one village, open for objections, stored directly.
+async fn publication_to(app: &TestApp, village: i64) -> i64 {
+    use yongxin_domain::notice::{NoticeDraft, NoticeKind, ScopeKind};
+    let draft = NoticeDraft {
+        kind: NoticeKind::Publication,
+        scope: ScopeKind::Villages,
+        village_ids: vec![village],
+        project_id: None,
+        title: "后村补偿结果公示".into(),
+        body: "各户补偿结果。".into(),
+        publish_at: Utc::now() - Duration::minutes(1),
+        end_at: None,
+        objections_until: None,
+    }
+    .checked()
+    .unwrap();
+    app.store.create_notice("staff", draft).await.unwrap().id
+}
+
+async fn objections_come_only_from_households_the_publication_addresses(app: TestApp) {
+    let (own, other) = app.household_ids().await;
+    let (_, theirs) = villages_of(&app).await;
+    let notice = publication_to(&app, theirs).await;
+    let resident = app.sign_in_as(Role::Resident).await;
+    let csrf = app.csrf(&resident).await;
+    let res = resident
+        .post(app.url(&format!("/notices/{notice}/objections")))
+        .form(&[
+            ("csrf", csrf.as_str()),
+            ("reason", "我家不在这个村，但我要反对。"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert!(
+        [403, 404].contains(&res.status().as_u16()),
+        "a resident of another village: {}",
+        res.status()
+    );
+    // Through the API as well.
+    let res = resident
+        .post(app.url(&format!("/api/v1/notices/{notice}/objections")))
+        .json(&serde_json::json!({"reason": "反对"}))
+        .send()
+        .await
+        .unwrap();
+    assert!(
+        [403, 404].contains(&res.status().as_u16()),
+        "{}",
+        res.status()
+    );
+    // Staff on behalf of the resident's household: not addressed either.
+    let staff = app.sign_in_as(Role::DepartmentStaff).await;
+    let csrf = app.csrf(&staff).await;
+    let res = staff
+        .post(app.url(&format!("/notices/{notice}/objections")))
+        .form(&[
+            ("csrf", csrf.as_str()),
+            ("reason", "代为登记"),
+            ("household_id", own.to_string().as_str()),
+            ("contact_name", "王五"),
+            ("contact_phone", "13944445555"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 403);
+    assert!(app.store.objections(notice).await.unwrap().is_empty());
+    // A household of that village may.
+    let res = staff
+        .post(app.url(&format!("/notices/{notice}/objections")))
+        .form(&[
+            ("csrf", csrf.as_str()),
+            ("reason", "面积测量有误"),
+            ("household_id", other.to_string().as_str()),
+            ("contact_name", "王五"),
+            ("contact_phone", "13944445555"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    assert_eq!(app.store.objections(notice).await.unwrap().len(), 1);
+}
+
+async fn a_publication_dated_in_the_past_starts_now(app: TestApp) {
+    let staff = app.sign_in_as(Role::DepartmentStaff).await;
+    let csrf = app.csrf(&staff).await;
+    let started = Utc::now();
+    let res = staff
+        .post(app.url("/notices"))
+        .form(&[
+            ("csrf", csrf.as_str()),
+            ("kind", "publication"),
+            ("scope", "subdistrict"),
+            ("title", "倒签的公示"),
+            ("body", "结果"),
+            ("publish_at", "2020-01-01T09:00"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 303);
+    let id: i64 = res.headers()["location"]
+        .to_str()
+        .unwrap()
+        .trim_start_matches("/notices/")
+        .parse()
+        .unwrap();
+    let n = app.store.notice(id).await.unwrap().unwrap();
+    assert!(
+        n.publish_at >= started - Duration::seconds(1),
+        "{}",
+        n.publish_at
+    );
+    assert!(n.objections_until.unwrap() > Utc::now() + Duration::days(6));
+    // A window that closed before today is refused.
+    let res = staff
+        .post(app.url("/notices"))
+        .form(&[
+            ("csrf", csrf.as_str()),
+            ("kind", "publication"),
+            ("scope", "subdistrict"),
+            ("title", "窗口已过的公示"),
+            ("body", "结果"),
+            ("publish_at", "2020-01-01T09:00"),
+            ("objections_until", "2020-01-08T09:00"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 400);
+}
+
+async fn declined_and_merged_objections_are_settled(app: TestApp) {
+    let (_, other) = app.household_ids().await;
+    let (_, theirs) = villages_of(&app).await;
+    let notice = publication_to(&app, theirs).await;
+    let staff = app.sign_in_as(Role::DepartmentStaff).await;
+    let mut objections = Vec::new();
+    for reason in ["重复提出的异议", "另一户的异议"] {
+        let res = staff
+            .post(app.url(&format!("/api/v1/notices/{notice}/objections")))
+            .json(&serde_json::json!({
+                "reason": reason,
+                "household_id": other,
+                "contact_name": "王五",
+                "contact_phone": "13944445555",
+            }))
+            .send()
+            .await
+            .unwrap();
+        assert!(res.status().is_success(), "{}", res.text().await.unwrap());
+        let body: serde_json::Value = res.json().await.unwrap();
+        objections.push(body["appeal_id"].as_i64().unwrap());
+    }
+    let act = |id: i64, body: serde_json::Value| {
+        let staff = staff.clone();
+        let url = app.url(&format!("/api/v1/appeals/{id}/actions"));
+        async move {
+            let res = staff.post(url).json(&body).send().await.unwrap();
+            assert!(res.status().is_success(), "{}", res.text().await.unwrap());
+        }
+    };
+    act(
+        objections[0],
+        serde_json::json!({"action": "decline", "reason": "与另一件重复"}),
+    )
+    .await;
+    let open = case_in(&app, theirs, "同一问题", "后街9号").await;
+    act(
+        objections[1],
+        serde_json::json!({"action": "merge", "into": open.id}),
+    )
+    .await;
+    let n: serde_json::Value = staff
+        .get(app.url(&format!("/api/v1/notices/{notice}")))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(n["objections"], 2);
+    assert_eq!(
+        n["objections_answered"], 2,
+        "declined and merged are settled: {n}"
+    );
 }
