@@ -134,6 +134,15 @@ pub enum RosterReason {
     Empty,
     /// The file is neither a readable .xlsx workbook nor CSV text.
     Unreadable,
+    /// The file is larger than an import takes: rows, columns, or the size of its unpacked parts.
+    TooLarge {
+        /// Most rows.
+        rows: usize,
+        /// Most columns.
+        columns: usize,
+        /// Most MiB unpacked.
+        mb: usize,
+    },
     /// A required cell is empty.
     Required,
     /// The identity number is not 18 characters of the right kind.
@@ -192,6 +201,7 @@ impl RosterReason {
             RosterReason::MissingColumn => "missing_column",
             RosterReason::Empty => "empty",
             RosterReason::Unreadable => "unreadable",
+            RosterReason::TooLarge { .. } => "too_large",
             RosterReason::Required => "required",
             RosterReason::IdFormat => "id_format",
             RosterReason::IdBirthDate => "id_birth_date",
@@ -224,6 +234,11 @@ impl RosterReason {
             }
             RosterReason::Flag { value } => vec![("value", value.clone())],
             RosterReason::HeadCount { count } => vec![("count", count.to_string())],
+            RosterReason::TooLarge { rows, columns, mb } => vec![
+                ("rows", rows.to_string()),
+                ("columns", columns.to_string()),
+                ("mb", mb.to_string()),
+            ],
             _ => vec![],
         }
     }

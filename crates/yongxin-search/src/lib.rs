@@ -33,7 +33,7 @@ use yongxin_store::{AppealQuery, AppealScope, AppealSearchDoc, Store, StoreError
 use crate::grams::{query_units, GramTokenizer};
 
 /// Bumped whenever the schema or the tokenizer changes: an index of another version is rebuilt.
-const SCHEMA_VERSION: u32 = 1;
+const SCHEMA_VERSION: u32 = 2;
 
 /// How much the writer may buffer before it writes a segment.
 const WRITER_MEMORY: usize = 48 * 1024 * 1024;
@@ -506,9 +506,13 @@ impl Inner {
         for note in &d.internal_notes {
             doc.add_text(f.internal, note);
         }
-        // Staff look cases up by who filed them.
+        // Staff look cases up by who filed them. The phone is indexed as lists show it (masked,
+        // and its last four digits), so a search cannot confirm a guessed full number.
         doc.add_text(f.internal, &a.contact_name);
-        doc.add_text(f.internal, &a.contact_phone);
+        doc.add_text(
+            f.internal,
+            yongxin_domain::phone::mask_phone(&a.contact_phone),
+        );
         doc.add_text(f.status, a.status.code());
         doc.add_text(f.category, &a.category);
         let none = -1;

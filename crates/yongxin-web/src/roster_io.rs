@@ -99,17 +99,96 @@ pub fn read_roster(bytes: &[u8]) -> Result<Vec<RosterRow>, Vec<RosterIssue>> {
         .collect())
 }
 
+/// Most rows an import reads (a subdistrict's roster is a few ten thousand residents).
+pub const MAX_ROWS: usize = 200_000;
+/// Most columns an import reads.
+pub const MAX_COLUMNS: usize = 64;
+/// Most bytes the parts of a workbook may unpack to, together.
+pub const MAX_UNPACKED_BYTES: u64 = 200 * 1024 * 1024;
+/// Most parts a workbook may have.
+const MAX_PARTS: usize = 1_000;
+
+fn too_large() -> Vec<RosterIssue> {
+    file_issue(
+        RosterReason::TooLarge {
+            rows: MAX_ROWS,
+            columns: MAX_COLUMNS,
+            mb: usize::try_from(MAX_UNPACKED_BYTES / (1024 * 1024)).unwrap_or(usize::MAX),
+        },
+        None,
+    )
+}
+
+/// Unpacks every part of the archive into nothing, counting, before the workbook reader sees
+/// it: a zip bomb (parts that unpack to gigabytes, whatever sizes they declare) is refused here
+/// instead of filling memory there.
+fn check_unpacked_size(bytes: &[u8]) -> Result<(), Vec<RosterIssue>> {
+    let unreadable = || file_issue(RosterReason::Unreadable, None);
+    let mut archive = zip::ZipArchive::new(Cursor::new(bytes)).map_err(|_| unreadable())?;
+    if archive.len() > MAX_PARTS {
+        return Err(too_large());
+    }
+    let mut total: u64 = 0;
+    for i in 0..archive.len() {
+        let part = archive.by_index(i).map_err(|_| unreadable())?;
+        let left = MAX_UNPACKED_BYTES - total;
+        let read = std::io::copy(
+            &mut std::io::Read::take(part, left + 1),
+            &mut std::io::sink(),
+        )
+        .map_err(|_| unreadable())?;
+        total += read;
+        if total > MAX_UNPACKED_BYTES {
+            return Err(too_large());
+        }
+    }
+    Ok(())
+}
+
+/// The first sheet, cell by cell: the table is built from the cells present, so a sheet that
+/// claims a vast range (or puts one cell at XFD1048576) is refused instead of allocated.
 fn read_xlsx(bytes: &[u8]) -> Result<Vec<Vec<String>>, Vec<RosterIssue>> {
     let unreadable = || file_issue(RosterReason::Unreadable, None);
+    check_unpacked_size(bytes)?;
     let mut book: Xlsx<_> = Xlsx::new(Cursor::new(bytes)).map_err(|_| unreadable())?;
-    let range = book
-        .worksheet_range_at(0)
-        .ok_or_else(unreadable)?
+    let name = book
+        .sheet_names()
+        .into_iter()
+        .next()
+        .ok_or_else(unreadable)?;
+    let mut cells = book
+        .worksheet_cells_reader(&name)
         .map_err(|_| unreadable())?;
-    Ok(range
-        .rows()
-        .map(|r| r.iter().map(cell_text).collect())
-        .collect())
+    let mut table: Vec<Vec<String>> = Vec::new();
+    while let Some(cell) = cells.next_cell().map_err(|_| unreadable())? {
+        let (row, column) = cell.get_position();
+        let (row, column) = (
+            usize::try_from(row).unwrap_or(usize::MAX),
+            usize::try_from(column).unwrap_or(usize::MAX),
+        );
+        if row >= MAX_ROWS || column >= MAX_COLUMNS {
+            return Err(too_large());
+        }
+        let text = cell_text(&Data::from(cell.get_value().clone()));
+        if text.is_empty() {
+            continue;
+        }
+        if table.len() <= row {
+            table.resize_with(row + 1, Vec::new);
+        }
+        let line = &mut table[row];
+        if line.len() <= column {
+            line.resize(column + 1, String::new());
+        }
+        line[column] = text;
+    }
+    // Rows above the header (a title left blank) are not part of the table, as before.
+    let first = table
+        .iter()
+        .position(|r| !r.is_empty())
+        .unwrap_or(table.len());
+    table.drain(..first);
+    Ok(table)
 }
 
 fn cell_text(cell: &Data) -> String {
@@ -142,6 +221,9 @@ fn read_csv(bytes: &[u8]) -> Result<Vec<Vec<String>>, Vec<RosterIssue>> {
     let mut table = Vec::new();
     for record in reader.records() {
         let record = record.map_err(|_| file_issue(RosterReason::Unreadable, None))?;
+        if table.len() >= MAX_ROWS || record.len() > MAX_COLUMNS {
+            return Err(too_large());
+        }
         table.push(record.iter().map(str::to_owned).collect());
     }
     Ok(table)

@@ -29,6 +29,8 @@ on_each_backend!(
     objections_come_only_from_households_the_publication_addresses,
     a_publication_dated_in_the_past_starts_now,
     declined_and_merged_objections_are_settled,
+    roster_uploads_cannot_exhaust_memory,
+    staff_search_does_not_confirm_a_guessed_phone,
 );
 
 fn location(res: &reqwest::Response) -> String {
@@ -1293,4 +1295,112 @@ async fn declined_and_merged_objections_are_settled(app: TestApp) {
         n["objections_answered"], 2,
         "declined and merged are settled: {n}"
     );
+}
+
+/// A zip archive of the given parts, deflated.
+fn zip_of(parts: &[(&str, &[u8])]) -> Vec<u8> {
+    use std::io::Write;
+    let mut out = std::io::Cursor::new(Vec::new());
+    let mut z = zip::ZipWriter::new(&mut out);
+    let options = zip::write::SimpleFileOptions::default()
+        .compression_method(zip::CompressionMethod::Deflated)
+        .large_file(true);
+    for (name, bytes) in parts {
+        z.start_file(*name, options).unwrap();
+        z.write_all(bytes).unwrap();
+    }
+    z.finish().unwrap();
+    out.into_inner()
+}
+
+/// The smallest workbook calamine reads, with the given sheet XML.
+fn workbook(sheet: &str) -> Vec<u8> {
+    zip_of(&[
+        ("[Content_Types].xml", br#"<?xml version="1.0" encoding="UTF-8"?><Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types"><Default Extension="rels" ContentType="application/vnd.openxmlformats-package.relationships+xml"/><Default Extension="xml" ContentType="application/xml"/><Override PartName="/xl/workbook.xml" ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet.main+xml"/><Override PartName="/xl/worksheets/sheet1.xml" ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.worksheet+xml"/></Types>"#),
+        ("_rels/.rels", br#"<?xml version="1.0" encoding="UTF-8"?><Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships"><Relationship Id="rId1" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/officeDocument" Target="xl/workbook.xml"/></Relationships>"#),
+        ("xl/workbook.xml", br#"<?xml version="1.0" encoding="UTF-8"?><workbook xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main" xmlns:r="http://schemas.openxmlformats.org/officeDocument/2006/relationships"><sheets><sheet name="Sheet1" sheetId="1" r:id="rId1"/></sheets></workbook>"#),
+        ("xl/_rels/workbook.xml.rels", br#"<?xml version="1.0" encoding="UTF-8"?><Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships"><Relationship Id="rId1" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/worksheet" Target="worksheets/sheet1.xml"/></Relationships>"#),
+        ("xl/worksheets/sheet1.xml", sheet.as_bytes()),
+    ])
+}
+
+async fn roster_uploads_cannot_exhaust_memory(app: TestApp) {
+    let admin = app.sign_in_as(Role::Admin).await;
+    let upload = |bytes: Vec<u8>| {
+        let admin = admin.clone();
+        let app = &app;
+        async move {
+            let csrf = app.csrf(&admin).await;
+            let res = admin
+                .post(app.url("/admin/import"))
+                .multipart(reqwest::multipart::Form::new().text("csrf", csrf).part(
+                    "file",
+                    reqwest::multipart::Part::bytes(bytes).file_name("roster.xlsx"),
+                ))
+                .send()
+                .await
+                .unwrap();
+            let status = res.status().as_u16();
+            (status, res.text().await.unwrap())
+        }
+    };
+    let households = app.store.roster().await.unwrap().len();
+    // A part that unpacks to 300 MB from a few hundred kilobytes.
+    let bomb = zip_of(&[("xl/sharedStrings.xml", &vec![b' '; 300 * 1024 * 1024])]);
+    assert!(bomb.len() < 2 * 1024 * 1024, "{}", bomb.len());
+    let (status, html) = upload(bomb).await;
+    assert_eq!(status, 422, "{html}");
+    assert!(html.contains("超出导入上限"), "{html}");
+    // A sheet of two cells whose range spans the whole grid (17 billion cells if allocated).
+    let sheet = r#"<?xml version="1.0" encoding="UTF-8"?><worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"><sheetData><row r="1"><c r="A1" t="inlineStr"><is><t>户号</t></is></c></row><row r="1048576"><c r="XFD1048576" t="inlineStr"><is><t>x</t></is></c></row></sheetData></worksheet>"#;
+    let (status, html) = upload(workbook(sheet)).await;
+    assert_eq!(status, 422, "{html}");
+    assert!(html.contains("超出导入上限"), "{html}");
+    assert_eq!(
+        app.store.roster().await.unwrap().len(),
+        households,
+        "nothing imported"
+    );
+    // An ordinary small workbook is still read (and refused for its content, row by row).
+    let sheet = r#"<?xml version="1.0" encoding="UTF-8"?><worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"><sheetData><row r="1"><c r="A1" t="inlineStr"><is><t>户号</t></is></c></row></sheetData></worksheet>"#;
+    let (status, html) = upload(workbook(sheet)).await;
+    assert_eq!(status, 422);
+    assert!(html.contains("缺少此列"), "{html}");
+}
+
+async fn staff_search_does_not_confirm_a_guessed_phone(app: TestApp) {
+    let staff = app.sign_in_as(Role::DepartmentStaff).await;
+    let res = staff
+        .post(app.url("/api/v1/appeals"))
+        .json(&serde_json::json!({
+            "category": "other",
+            "description": "来电反映路灯坏了",
+            "channel": "phone",
+            "contact_name": "赵六",
+            "contact_phone": "13955556666",
+        }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 201);
+    app.search_caught_up().await;
+    let total = |q: &str| {
+        let staff = staff.clone();
+        let url = app.url(&format!("/api/v1/appeals?q={q}"));
+        async move {
+            let v: serde_json::Value = staff.get(url).send().await.unwrap().json().await.unwrap();
+            v["total"].as_i64().unwrap_or_else(|| panic!("{v}"))
+        }
+    };
+    assert_eq!(
+        total("13955556666").await,
+        0,
+        "a guessed full number confirms nothing"
+    );
+    assert_eq!(
+        total("6666").await,
+        1,
+        "the last four digits, as lists show them, find it"
+    );
+    assert_eq!(total("赵六").await, 1);
 }
