@@ -346,6 +346,12 @@ fn matched_secrets<'a>(
         .collect()
 }
 
+/// The commitment to a party's value: the lowercase hex SHA-256 of its UTF-8 bytes (what
+/// `printf %s VALUE | sha256sum` prints).
+pub fn commitment_of(secret: &str) -> String {
+    hex_sha256(secret.as_bytes())
+}
+
 /// Derives the seed from the frozen list's hash (as published, lowercase hex), the commitment,
 /// the public number drawn on the day (six digits; surrounding spaces ignored) and every party's
 /// reveal (any order): `DDDDDD:` + SHA-256 of the documented input (step 3 of the algorithm).

@@ -3,7 +3,7 @@
 // reads the project's phase under `ROW_LOCK` in its own transaction, so a registration cannot
 // slip in after the freeze, nor an assessment edit after the results are published.
 
-use yongxin_domain::lottery::{canonical_list, list_sha256, Proof, Seed};
+use yongxin_domain::lottery::{canonical_list, list_sha256, seed_rule_zh, Proof, Reveal, Seed, SeedCommitment};
 use std::collections::HashSet;
 
 use yongxin_domain::money::{Fen, Qty};
@@ -235,8 +235,13 @@ async fn member_facts(tx: &mut DbConn, household_id: i64) -> StoreResult<Vec<Mem
     rows.iter().map(|r| Ok(MemberFacts::from(&member_from(r)?))).collect()
 }
 
+/// Whether a draw's proof revealed the values of this commitment.
+fn revealed(proof_json: &str, commitment: &SeedCommitment) -> bool {
+    serde_json::from_str::<Proof>(proof_json).is_ok_and(|p| p.seed_commitment.as_ref() == Some(commitment))
+}
+
 async fn lottery_in(tx: &mut DbConn, project_id: i64) -> StoreResult<Option<LotteryState>> {
-    let Some(row) = sqlx::query("SELECT list, list_sha256, seed_rule, notice_id, frozen_by, frozen_at FROM lotteries WHERE project_id = $1").bind(project_id).fetch_optional(&mut *tx).await.db()? else {
+    let Some(row) = sqlx::query("SELECT list, list_sha256, seed_rule, seed_commitment, notice_id, frozen_by, frozen_at FROM lotteries WHERE project_id = $1").bind(project_id).fetch_optional(&mut *tx).await.db()? else {
         return Ok(None);
     };
     let draws = sqlx::query("SELECT seed, proof, reason, drawn_by, drawn_at FROM lottery_draws WHERE project_id = $1 ORDER BY id").bind(project_id).fetch_all(&mut *tx).await.db()?;
@@ -245,10 +250,12 @@ async fn lottery_in(tx: &mut DbConn, project_id: i64) -> StoreResult<Option<Lott
         .map(|d| Ok(LotteryDraw { seed: d.try_get("seed").db()?, proof: d.try_get("proof").db()?, reason: d.try_get("reason").db()?, drawn_by: d.try_get("drawn_by").db()?, drawn_at: d.try_get("drawn_at").db()? }))
         .collect::<StoreResult<Vec<_>>>()?;
     let list: String = row.try_get("list").db()?;
+    let commitment: Option<String> = row.try_get("seed_commitment").db()?;
     Ok(Some(LotteryState {
         list: serde_json::from_str(&list).map_err(json_err)?,
         list_sha256: row.try_get("list_sha256").db()?,
         seed_rule: row.try_get("seed_rule").db()?,
+        seed_commitment: commitment.map(|c| serde_json::from_str(&c)).transpose().map_err(json_err)?,
         notice_id: row.try_get("notice_id").db()?,
         frozen_by: row.try_get("frozen_by").db()?,
         frozen_at: row.try_get("frozen_at").db()?,
@@ -684,8 +691,8 @@ impl ResettlementStore for StoreImpl {
         })
     }
 
-    async fn freeze_lottery(&self, actor: &str, project_id: i64, seed_rule: &str, notice: NoticeDraft) -> StoreResult<Refusable<LotteryState>> {
-        let (actor, seed_rule) = (actor.to_owned(), seed_rule.trim().to_owned());
+    async fn freeze_lottery(&self, actor: &str, project_id: i64, seed_rule: &str, commitment: &SeedCommitment, notice: NoticeDraft) -> StoreResult<Refusable<LotteryState>> {
+        let (actor, how, commitment) = (actor.to_owned(), seed_rule.trim().to_owned(), commitment.clone());
         write_tx!(self, |tx| {
             let project = locked_project(tx, project_id).await?;
             if project.phase != Phase::Lottery {
@@ -703,32 +710,34 @@ impl ResettlementStore for StoreImpl {
                 Err(e) => return Ok((Err(e.into()), vec![])),
             };
             let hash = list_sha256(&list);
+            // The rule published with the list: how the number is drawn on the day, and the
+            // parties' commitments the seed will be derived from.
+            let seed_rule = format!("{how}\n{}", seed_rule_zh(&hash, &commitment)).trim().to_owned();
+            let commitment_json = serde_json::to_string(&commitment).map_err(json_err)?;
             let mut notice = notice;
             notice.body = format!("{}\n\n{}", notice.body, yongxin_domain::resettlement::freeze_text(&project.project.name, &list, &hash, &seed_rule)).trim().to_owned();
             let (n, notice_entry) = insert_notice(tx, &actor, notice).await?;
             let now = now_micros();
-            sqlx::query("INSERT INTO lotteries (project_id, list, list_sha256, seed_rule, notice_id, frozen_by, frozen_at) VALUES ($1, $2, $3, $4, $5, $6, $7)")
+            sqlx::query("INSERT INTO lotteries (project_id, list, list_sha256, seed_rule, seed_commitment, notice_id, frozen_by, frozen_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)")
                 .bind(project_id)
                 .bind(serde_json::to_string(&list).map_err(json_err)?)
                 .bind(&hash)
                 .bind(&seed_rule)
+                .bind(&commitment_json)
                 .bind(n.id)
                 .bind(&actor)
                 .bind(now)
                 .execute(&mut *tx)
                 .await
                 .db()?;
-            let entry = NewAuditEntry::new(actor.clone(), "lottery.freeze", format!("project:{project_id}"), hash.clone(), &serde_json::json!({ "list_sha256": hash, "households": list.len(), "seed_rule": seed_rule, "notice_id": n.id }));
-            let state = LotteryState { list, list_sha256: hash, seed_rule, notice_id: Some(n.id), frozen_by: actor.clone(), frozen_at: now, draws: Vec::new() };
+            let entry = NewAuditEntry::new(actor.clone(), "lottery.freeze", format!("project:{project_id}"), hash.clone(), &serde_json::json!({ "list_sha256": hash, "households": list.len(), "seed_rule": seed_rule, "seed_commitment": commitment, "notice_id": n.id }));
+            let state = LotteryState { list, list_sha256: hash, seed_rule, seed_commitment: Some(commitment), notice_id: Some(n.id), frozen_by: actor.clone(), frozen_at: now, draws: Vec::new() };
             Ok((Ok(state), vec![notice_entry, entry]))
         })
     }
 
-    async fn draw_lottery(&self, actor: &str, project_id: i64, seed: &str, redraw_reason: Option<String>) -> StoreResult<Refusable<LotteryState>> {
-        let seed = match Seed::parse(seed) {
-            Ok(s) => s,
-            Err(e) => return Ok(Err(e.into())),
-        };
+    async fn draw_lottery(&self, actor: &str, project_id: i64, seed: &str, reveals: &[Reveal], redraw_reason: Option<String>) -> StoreResult<Refusable<LotteryState>> {
+        let (typed, reveals) = (seed.trim().to_owned(), reveals.to_vec());
         let actor = actor.to_owned();
         let reason = redraw_reason.map(|r| r.trim().to_owned()).filter(|r| !r.is_empty());
         write_tx!(self, |tx| {
@@ -742,10 +751,20 @@ impl ResettlementStore for StoreImpl {
             if !state.draws.is_empty() && reason.is_none() {
                 return Ok((Err(ResettlementError::AlreadyDrawn), vec![]));
             }
-            let proof = match Proof::make(state.list.clone(), &seed) {
+            let made = match &state.seed_commitment {
+                Some(commitment) => {
+                    if state.draws.last().is_some_and(|d| revealed(&d.proof, commitment)) {
+                        return Ok((Err(ResettlementError::CommitmentSpent), vec![]));
+                    }
+                    Proof::make_committed(state.list.clone(), commitment, &typed, &reveals)
+                }
+                None => Seed::parse(&typed).and_then(|seed| Proof::make(state.list.clone(), &seed)),
+            };
+            let proof = match made {
                 Ok(p) => p,
                 Err(e) => return Ok((Err(e.into()), vec![])),
             };
+            let seed = Seed::parse(&proof.seed).map_err(|e| StoreError::Internal(e.to_string()))?;
             let proof_json = serde_json::to_string_pretty(&proof).map_err(json_err)?;
             let now = now_micros();
             let reason = if state.draws.is_empty() { None } else { reason };
@@ -784,6 +803,42 @@ impl ResettlementStore for StoreImpl {
             );
             state.draws.push(LotteryDraw { seed: seed.as_str().to_owned(), proof: proof_json, reason, drawn_by: actor.clone(), drawn_at: now });
             Ok((Ok(state), vec![entry]))
+        })
+    }
+
+    async fn recommit_lottery(&self, actor: &str, project_id: i64, commitment: &SeedCommitment, notice: NoticeDraft) -> StoreResult<Refusable<LotteryState>> {
+        let (actor, commitment) = (actor.to_owned(), commitment.clone());
+        write_tx!(self, |tx| {
+            let project = locked_project(tx, project_id).await?;
+            let Some(mut state) = lottery_in(tx, project_id).await? else {
+                return Ok((Err(ResettlementError::NotFrozen), vec![]));
+            };
+            if project.phase != Phase::Lottery {
+                return Ok((Err(yongxin_domain::resettlement::PhaseError::NotAllowed { phase: project.phase.zh(), what: "不能重新登记承诺" }.into()), vec![]));
+            }
+            let spent = match (&state.seed_commitment, state.draws.last()) {
+                (Some(c), Some(d)) => revealed(&d.proof, c),
+                (None, Some(_)) => true,
+                (_, None) => false,
+            };
+            if !spent {
+                return Ok((Err(ResettlementError::CommitmentUnused), vec![]));
+            }
+            let rule = seed_rule_zh(&state.list_sha256, &commitment);
+            let mut notice = notice;
+            notice.body = format!("{}\n\n{rule}", notice.body).trim().to_owned();
+            let (n, notice_entry) = insert_notice(tx, &actor, notice).await?;
+            sqlx::query("UPDATE lotteries SET seed_commitment = $1, seed_rule = $2 WHERE project_id = $3")
+                .bind(serde_json::to_string(&commitment).map_err(json_err)?)
+                .bind(&rule)
+                .bind(project_id)
+                .execute(&mut *tx)
+                .await
+                .db()?;
+            let entry = NewAuditEntry::new(actor.clone(), "lottery.recommit", format!("project:{project_id}"), state.list_sha256.clone(), &serde_json::json!({ "seed_commitment": commitment, "notice_id": n.id }));
+            state.seed_commitment = Some(commitment);
+            state.seed_rule = rule;
+            Ok((Ok(state), vec![notice_entry, entry]))
         })
     }
 

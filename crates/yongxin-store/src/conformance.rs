@@ -2097,10 +2097,14 @@ pub async fn a_resettlement_project_moves_through_its_phases(store: Arc<dyn Stor
         .await
         .unwrap()
         .unwrap();
-    let bad_seed = store.draw_lottery("t", pid, "123456", None).await.unwrap();
+    let (commitment, reveals) = crate::demo::lottery_parties(1);
+    let bad_seed = store
+        .draw_lottery("t", pid, "123456", &reveals, None)
+        .await
+        .unwrap();
     assert_eq!(bad_seed, Err(ResettlementError::NotFrozen));
     let frozen = store
-        .freeze_lottery("t", pid, "现场摇出六位数字", draft("冻结"))
+        .freeze_lottery("t", pid, "现场摇出六位数字", &commitment, draft("冻结"))
         .await
         .unwrap()
         .unwrap();
@@ -2111,7 +2115,7 @@ pub async fn a_resettlement_project_moves_through_its_phases(store: Arc<dyn Stor
     );
     assert!(matches!(
         store
-            .freeze_lottery("t", pid, "x", draft("冻结"))
+            .freeze_lottery("t", pid, "x", &commitment, draft("冻结"))
             .await
             .unwrap(),
         Err(ResettlementError::AlreadyFrozen(_))
@@ -2126,7 +2130,19 @@ pub async fn a_resettlement_project_moves_through_its_phases(store: Arc<dyn Stor
         vec!["C".to_owned()]
     );
     assert!(matches!(
-        store.draw_lottery("t", pid, "12345", None).await.unwrap(),
+        store
+            .draw_lottery("t", pid, "12345", &reveals, None)
+            .await
+            .unwrap(),
+        Err(ResettlementError::Lottery(_))
+    ));
+    let mut wrong = reveals.clone();
+    wrong[1].secret.push('!');
+    assert!(matches!(
+        store
+            .draw_lottery("t", pid, "123456", &wrong, None)
+            .await
+            .unwrap(),
         Err(ResettlementError::Lottery(_))
     ));
     assert!(store
@@ -2135,20 +2151,46 @@ pub async fn a_resettlement_project_moves_through_its_phases(store: Arc<dyn Stor
         .unwrap()
         .is_err());
     let drawn = store
-        .draw_lottery("t", pid, "123456", None)
+        .draw_lottery("t", pid, "123456", &reveals, None)
         .await
         .unwrap()
         .unwrap();
     let proof: yongxin_domain::lottery::Proof =
         serde_json::from_str(&drawn.draws[0].proof).unwrap();
     proof.verify().unwrap();
+    proof
+        .verify_published(&frozen.list_sha256, &commitment)
+        .unwrap();
     assert_eq!(proof.list_sha256, frozen.list_sha256);
     assert_eq!(
-        store.draw_lottery("t", pid, "654321", None).await.unwrap(),
+        store
+            .draw_lottery("t", pid, "654321", &reveals, None)
+            .await
+            .unwrap(),
         Err(ResettlementError::AlreadyDrawn)
     );
+    // The values are out: a redraw needs new commitments, registered and published first.
+    assert_eq!(
+        store
+            .draw_lottery("t", pid, "654321", &reveals, Some("公证员未到场".into()))
+            .await
+            .unwrap(),
+        Err(ResettlementError::CommitmentSpent)
+    );
+    let (second, second_reveals) = crate::demo::lottery_parties(2);
+    store
+        .recommit_lottery("t", pid, &second, draft("重新登记承诺"))
+        .await
+        .unwrap()
+        .unwrap();
     let redrawn = store
-        .draw_lottery("t", pid, "654321", Some("公证员未到场".into()))
+        .draw_lottery(
+            "t",
+            pid,
+            "654321",
+            &second_reveals,
+            Some("公证员未到场".into()),
+        )
         .await
         .unwrap()
         .unwrap();
@@ -2247,12 +2289,18 @@ async fn project_in_selection(store: &dyn Store) -> (i64, Vec<i64>, crate::User)
         .unwrap()
         .unwrap();
     store
-        .freeze_lottery("t", pid, "现场", draft(NoticeKind::Progress))
+        .freeze_lottery(
+            "t",
+            pid,
+            "现场",
+            &crate::demo::lottery_parties(1).0,
+            draft(NoticeKind::Progress),
+        )
         .await
         .unwrap()
         .unwrap();
     store
-        .draw_lottery("t", pid, "123456", None)
+        .draw_lottery("t", pid, "123456", &crate::demo::lottery_parties(1).1, None)
         .await
         .unwrap()
         .unwrap();

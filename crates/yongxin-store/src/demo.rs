@@ -1098,7 +1098,8 @@ pub async fn load_resettlement(
         .freeze_lottery(
             DEMO_ACTOR,
             pid,
-            "选房当日由公证员现场摇出六位数字作为种子，当场录入并公布摇号结果。",
+            "选房当日由公证员现场摇出六位数字，当场录入并公布摇号结果。",
+            &lottery_parties(1).0,
             draft(
                 NoticeKind::Progress,
                 format!("{}摇号名单冻结公告", project.name),
@@ -1110,7 +1111,7 @@ pub async fn load_resettlement(
         .await?
         .map_err(|e| refused("freeze", e))?;
     store
-        .draw_lottery(DEMO_ACTOR, pid, "386201", None)
+        .draw_lottery(DEMO_ACTOR, pid, "386201", &lottery_parties(1).1, None)
         .await?
         .map_err(|e| refused("draw", e))?;
     Ok(ResettlementDemo {
@@ -1118,6 +1119,37 @@ pub async fn load_resettlement(
         registered,
         units: policy.units().len(),
     })
+}
+
+/// The parties of a demo or test lottery, each with the value it reveals at the draw: the office,
+/// the residents' representatives and the notary. Their commitments are the SHA-256 of the
+/// values; a real draw's parties keep their values to themselves until the day.
+pub fn lottery_parties(
+    round: u32,
+) -> (
+    yongxin_domain::lottery::SeedCommitment,
+    Vec<yongxin_domain::lottery::Reveal>,
+) {
+    use yongxin_domain::lottery::{commitment_of, CommittedParty, Reveal, SeedCommitment};
+    let reveals: Vec<Reveal> = ["街道办", "村民代表", "公证处"]
+        .iter()
+        .enumerate()
+        .map(|(i, party)| Reveal {
+            party: (*party).to_owned(),
+            secret: format!("demo-{round}-{i}-{}", party.len() * 7919),
+        })
+        .collect();
+    let parties = reveals
+        .iter()
+        .map(|r| CommittedParty {
+            party: r.party.clone(),
+            sha256: commitment_of(&r.secret),
+        })
+        .collect();
+    // Three distinct, well-formed parties: the constructor cannot refuse them.
+    #[expect(clippy::expect_used, reason = "fixed, valid parties")]
+    let commitment = SeedCommitment::new(parties).expect("demo parties are valid");
+    (commitment, reveals)
 }
 
 /// Opens the four-village project's selection: the project moves to 选房; a selection day from now

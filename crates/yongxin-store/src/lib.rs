@@ -673,15 +673,27 @@ pub trait ResettlementStore: Send + Sync + 'static {
         actor: &str,
         project_id: i64,
         seed_rule: &str,
+        commitment: &yongxin_domain::lottery::SeedCommitment,
         notice: NoticeDraft,
     ) -> StoreResult<Result<LotteryState, ResettlementError>>;
-    /// Draws with this seed; a second draw needs a reason.
+    /// Draws: with a commitment, `seed` is the six digits drawn in public and the parties reveal
+    /// their values (the seed is derived from both); a lottery frozen before commitments existed
+    /// takes a plain seed. A second draw needs a reason, and a commitment not yet revealed.
     async fn draw_lottery(
         &self,
         actor: &str,
         project_id: i64,
         seed: &str,
+        reveals: &[yongxin_domain::lottery::Reveal],
         redraw_reason: Option<String>,
+    ) -> StoreResult<Result<LotteryState, ResettlementError>>;
+    /// Replaces a commitment whose values a draw revealed, before a redraw; published as a notice.
+    async fn recommit_lottery(
+        &self,
+        actor: &str,
+        project_id: i64,
+        commitment: &yongxin_domain::lottery::SeedCommitment,
+        notice: NoticeDraft,
     ) -> StoreResult<Result<LotteryState, ResettlementError>>;
     /// The lottery, once frozen.
     async fn lottery(&self, project_id: i64) -> StoreResult<Option<LotteryState>>;

@@ -214,6 +214,9 @@ pub struct LotteryState {
     pub list_sha256: String,
     /// How the seed will be fixed.
     pub seed_rule: String,
+    /// The parties' commitments the next draw's seed is derived from (none for a lottery frozen
+    /// before commitments existed).
+    pub seed_commitment: Option<yongxin_domain::lottery::SeedCommitment>,
     /// The freeze notice.
     pub notice_id: Option<i64>,
     /// Who froze it.

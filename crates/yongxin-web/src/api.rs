@@ -5,8 +5,7 @@
 use crate::extract::{ApiQuery, Ids};
 use axum::extract::State;
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
-use axum::{Json, Router};
+use axum::Json;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, OpenApi, ToSchema};
 use yongxin_domain::id_number::mask_id_number;
@@ -53,6 +52,7 @@ use crate::AppState;
         crate::api_resettlement::create_registration,
         crate::api_resettlement::freeze_lottery,
         crate::api_resettlement::draw_lottery,
+        crate::api_resettlement::recommit_lottery,
         crate::api_resettlement::lottery_proof,
         crate::api_selection::list_selections,
         crate::api_selection::create_claim,
@@ -72,103 +72,93 @@ use crate::AppState;
 pub struct ApiDoc;
 
 /// The API's routes; `photo_body` is the body limit of the requests that may carry photos.
-pub fn routes(photo_body: usize) -> Router<AppState> {
-    let photos = axum::extract::DefaultBodyLimit::max(photo_body);
-    Router::new()
-        .route("/api/v1/openapi.json", get(openapi))
-        .route("/api/v1/villages", get(list_villages))
-        .route(
-            "/api/v1/categories",
-            get(crate::api_appeals::list_categories),
-        )
-        .route("/api/v1/grids", get(list_grids))
-        .route("/api/v1/households", get(list_households))
-        .route("/api/v1/households/{id}", get(get_household))
-        .route(
+pub fn routes(photo_body: usize) -> crate::routes::Routes {
+    let photos = photo_body;
+    crate::routes::Routes::new()
+        .get("/api/v1/openapi.json", openapi)
+        .get("/api/v1/villages", list_villages)
+        .get("/api/v1/categories", crate::api_appeals::list_categories)
+        .get("/api/v1/grids", list_grids)
+        .get("/api/v1/households", list_households)
+        .get("/api/v1/households/{id}", get_household)
+        .get_post_limited(
             "/api/v1/appeals",
-            get(crate::api_appeals::list_appeals)
-                .post(crate::api_appeals::create_appeal)
-                .layer(photos),
+            crate::api_appeals::list_appeals,
+            crate::api_appeals::create_appeal,
+            photos,
         )
-        .route(
-            "/api/v1/appeals/stats",
-            get(crate::api_appeals::appeal_stats),
-        )
-        .route("/api/v1/notices", get(crate::api_notices::list_notices))
-        .route("/api/v1/notices/{id}", get(crate::api_notices::get_notice))
-        .route(
+        .get("/api/v1/appeals/stats", crate::api_appeals::appeal_stats)
+        .get("/api/v1/notices", crate::api_notices::list_notices)
+        .get("/api/v1/notices/{id}", crate::api_notices::get_notice)
+        .post(
             "/api/v1/notices/{id}/objections",
-            axum::routing::post(crate::api_notices::create_objection),
+            crate::api_notices::create_objection,
         )
-        .route(
+        .get(
             "/api/v1/consultations",
-            get(crate::api_consultations::list_consultations),
+            crate::api_consultations::list_consultations,
         )
-        .route(
+        .get(
             "/api/v1/consultations/{id}",
-            get(crate::api_consultations::get_consultation),
+            crate::api_consultations::get_consultation,
         )
-        .route(
+        .post(
             "/api/v1/consultations/{id}/answers",
-            axum::routing::post(crate::api_consultations::submit_answer),
+            crate::api_consultations::submit_answer,
         )
-        .route(
+        .get(
             "/api/v1/consultations/{id}/results",
-            get(crate::api_consultations::consultation_results),
+            crate::api_consultations::consultation_results,
         )
-        .route("/api/v1/meetings", get(crate::api_meetings::list_meetings))
-        .route(
-            "/api/v1/meetings/{id}",
-            get(crate::api_meetings::get_meeting),
-        )
-        .route(
-            "/api/v1/projects",
-            get(crate::api_resettlement::list_projects),
-        )
-        .route(
+        .get("/api/v1/meetings", crate::api_meetings::list_meetings)
+        .get("/api/v1/meetings/{id}", crate::api_meetings::get_meeting)
+        .get("/api/v1/projects", crate::api_resettlement::list_projects)
+        .get(
             "/api/v1/projects/{id}",
-            get(crate::api_resettlement::get_project),
+            crate::api_resettlement::get_project,
         )
-        .route(
+        .get(
             "/api/v1/projects/{id}/households",
-            get(crate::api_resettlement::project_households),
+            crate::api_resettlement::project_households,
         )
-        .route(
+        .get(
             "/api/v1/projects/{id}/households/{household_id}/entitlement",
-            get(crate::api_resettlement::get_entitlement),
+            crate::api_resettlement::get_entitlement,
         )
-        .route(
+        .post(
             "/api/v1/projects/{id}/registrations",
-            axum::routing::post(crate::api_resettlement::create_registration),
+            crate::api_resettlement::create_registration,
         )
-        .route(
+        .post(
             "/api/v1/projects/{id}/lottery/freeze",
-            axum::routing::post(crate::api_resettlement::freeze_lottery),
+            crate::api_resettlement::freeze_lottery,
         )
-        .route(
+        .post(
             "/api/v1/projects/{id}/lottery/draw",
-            axum::routing::post(crate::api_resettlement::draw_lottery),
+            crate::api_resettlement::draw_lottery,
         )
-        .route(
+        .post(
+            "/api/v1/projects/{id}/lottery/commitment",
+            crate::api_resettlement::recommit_lottery,
+        )
+        .get(
             "/api/v1/projects/{id}/lottery/proof",
-            get(crate::api_resettlement::lottery_proof),
+            crate::api_resettlement::lottery_proof,
         )
-        .route(
-            "/api/v1/selections",
-            get(crate::api_selection::list_selections),
-        )
-        .route(
+        .get("/api/v1/selections", crate::api_selection::list_selections)
+        .post(
             "/api/v1/selections/{id}/claims",
-            axum::routing::post(crate::api_selection::create_claim),
+            crate::api_selection::create_claim,
         )
-        .route(
+        .get(
             "/api/v1/selections/{id}/units",
-            get(crate::api_selection::selection_units),
+            crate::api_selection::selection_units,
         )
-        .route("/api/v1/appeals/{id}", get(crate::api_appeals::get_appeal))
-        .route(
+        .get("/api/v1/appeals/{id}", crate::api_appeals::get_appeal)
+        .post_limited(
             "/api/v1/appeals/{id}/actions",
-            axum::routing::post(crate::api_appeals::appeal_action).layer(photos),
+            crate::api_appeals::appeal_action,
+            photos,
         )
 }
 

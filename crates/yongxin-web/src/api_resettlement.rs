@@ -409,8 +409,49 @@ pub async fn create_registration(
 /// How the seed will be fixed.
 #[derive(Deserialize, ToSchema)]
 pub struct FreezeRequest {
-    /// Published with the list (e.g. 选房当日由公证员现场摇出六位数字).
+    /// Published with the list: how the six-digit number is drawn in public on the day (e.g.
+    /// 选房当日由公证员现场摇出六位数字).
     seed_rule: String,
+    /// At least two parties (the office, residents' representatives, a notary), each with the
+    /// SHA-256 of a value it keeps to itself until the draw: the seed is derived from every
+    /// value and the public number, so no single operator can choose it.
+    commitments: Vec<CommitmentDto>,
+}
+
+/// A party's commitment: the lowercase hex SHA-256 of its value (`printf %s VALUE | sha256sum`).
+#[derive(Deserialize, ToSchema)]
+pub struct CommitmentDto {
+    party: String,
+    sha256: String,
+}
+
+fn parties(list: Vec<CommitmentDto>) -> Vec<yongxin_domain::lottery::CommittedParty> {
+    list.into_iter()
+        .map(|c| yongxin_domain::lottery::CommittedParty {
+            party: c.party,
+            sha256: c.sha256,
+        })
+        .collect()
+}
+
+/// New commitments before a redraw.
+#[derive(Deserialize, ToSchema)]
+pub struct RecommitRequest {
+    commitments: Vec<CommitmentDto>,
+}
+
+/// Registers new commitments after a draw revealed the parties' values, so that a redraw is
+/// again out of any single operator's hands; published as a notice. Leaders, administrators.
+#[utoipa::path(post, path = "/api/v1/projects/{id}/lottery/commitment", params(("id" = i64, Path, description = "Project id")), request_body = RecommitRequest, responses((status = 200, body = LotterySummaryDto), (status = 401, body = ErrorDto), (status = 403, body = ErrorDto), (status = 404, body = ErrorDto), (status = 409, body = ErrorDto), (status = 422, body = ErrorDto)))]
+pub async fn recommit_lottery(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    Ids(id): Ids<String>,
+    ApiJson(req): ApiJson<RecommitRequest>,
+) -> Result<Json<LotterySummaryDto>, AppError> {
+    let user = ctx.require(Permission::DrawLottery)?;
+    let l = resettlement::recommit(&state, user, id_of(&id)?, parties(req.commitments)).await?;
+    Ok(Json(LotterySummaryDto::new(l)))
 }
 
 /// Freezes the registered list and publishes its hash. Leaders, administrators; in the lottery
@@ -423,17 +464,44 @@ pub async fn freeze_lottery(
     ApiJson(req): ApiJson<FreezeRequest>,
 ) -> Result<Json<LotterySummaryDto>, AppError> {
     let user = ctx.require(Permission::DrawLottery)?;
-    let l = resettlement::freeze(&state, user, id_of(&id)?, &req.seed_rule).await?;
+    let l = resettlement::freeze(
+        &state,
+        user,
+        id_of(&id)?,
+        &req.seed_rule,
+        parties(req.commitments),
+    )
+    .await?;
     Ok(Json(LotterySummaryDto::new(l)))
 }
 
 /// The seed entered on the day.
 #[derive(Deserialize, ToSchema)]
 pub struct DrawRequest {
-    /// Six digits, optionally `:` and a published value (`"038271"`, `"038271:20261127-SSE"`).
+    /// The six digits drawn in public (`"038271"`). A lottery frozen before commitments existed
+    /// takes a whole seed here (six digits, optionally `:` and a published value).
     seed: String,
+    /// Every committed party's value, revealed now; each must hash to its commitment.
+    #[serde(default)]
+    reveals: Vec<RevealDto>,
     /// Required to draw again; shown publicly with the draw.
     reason: Option<String>,
+}
+
+/// A party's value, revealed at the draw (exactly as committed: not trimmed).
+#[derive(Deserialize, ToSchema)]
+pub struct RevealDto {
+    party: String,
+    secret: String,
+}
+
+impl RevealDto {
+    fn into_reveal(self) -> yongxin_domain::lottery::Reveal {
+        yongxin_domain::lottery::Reveal {
+            party: self.party,
+            secret: self.secret,
+        }
+    }
 }
 
 /// Draws the order from the frozen list and the seed. Leaders, administrators. A second draw needs
@@ -449,7 +517,16 @@ pub async fn draw_lottery(
     let p = resettlement::project(&state, id_of(&id)?).await?;
     let l = state
         .store
-        .draw_lottery(&user.username, p.project.id, &req.seed, req.reason)
+        .draw_lottery(
+            &user.username,
+            p.project.id,
+            &req.seed,
+            &req.reveals
+                .into_iter()
+                .map(RevealDto::into_reveal)
+                .collect::<Vec<_>>(),
+            req.reason,
+        )
         .await??;
     Ok(Json(LotterySummaryDto::new(l)))
 }

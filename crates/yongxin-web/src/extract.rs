@@ -67,6 +67,93 @@ fn json_rejection(e: &JsonRejection) -> AppError {
     }
 }
 
+/// A form (`application/x-www-form-urlencoded`) read only once its `csrf` field matches the
+/// token of the request's session: the one way handlers read forms, so a new form handler is
+/// protected by construction. `T` is the form's fields (a struct, or the pairs of a form whose
+/// fields repeat); the token itself need not be one of them.
+#[derive(Debug, Clone)]
+pub struct CsrfForm<T>(pub T);
+
+impl<T, S> FromRequest<S> for CsrfForm<T>
+where
+    T: DeserializeOwned,
+    S: Send + Sync,
+{
+    type Rejection = AppError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        let ctx = req
+            .extensions()
+            .get::<crate::context::Ctx>()
+            .cloned()
+            .ok_or_else(|| AppError::internal("request context missing"))?;
+        let body = axum::body::Bytes::from_request(req, state)
+            .await
+            .map_err(|e| {
+                if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
+                    AppError::too_large()
+                } else {
+                    AppError::bad_request(e.body_text())
+                }
+            })?;
+        let token = form_urlencoded::parse(&body)
+            .find(|(k, _)| k == "csrf")
+            .map(|(_, v)| v.into_owned())
+            .unwrap_or_default();
+        ctx.check_csrf(&token)?;
+        serde_urlencoded::from_bytes(&body)
+            .map(CsrfForm)
+            .map_err(|e| AppError::invalid_param(&field_of(&e.to_string(), "form")))
+    }
+}
+
+/// The fields of a form whose fields repeat (checkboxes, one input per household), in order.
+#[derive(Debug, Clone, Default, serde::Deserialize)]
+#[serde(transparent)]
+pub struct FormFields(Vec<(String, String)>);
+
+impl FormFields {
+    /// The first value of a field, empty when it is missing.
+    pub fn get(&self, name: &str) -> String {
+        self.0
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.clone())
+            .unwrap_or_default()
+    }
+
+    /// Every value of a field, in order.
+    pub fn all<'a>(&'a self, name: &'a str) -> impl Iterator<Item = &'a str> + 'a {
+        self.0
+            .iter()
+            .filter(move |(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
+    }
+}
+
+impl From<Vec<(String, String)>> for FormFields {
+    fn from(pairs: Vec<(String, String)>) -> Self {
+        Self(pairs)
+    }
+}
+
+impl std::ops::Deref for FormFields {
+    type Target = [(String, String)];
+
+    fn deref(&self) -> &Self::Target {
+        &self.0
+    }
+}
+
+impl IntoIterator for FormFields {
+    type Item = (String, String);
+    type IntoIter = std::vec::IntoIter<(String, String)>;
+
+    fn into_iter(self) -> Self::IntoIter {
+        self.0.into_iter()
+    }
+}
+
 /// Query parameters: a value that does not read names the parameter (400).
 #[derive(Debug, Clone, Copy, Default)]
 pub struct ApiQuery<T>(pub T);

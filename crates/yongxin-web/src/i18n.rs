@@ -152,7 +152,16 @@ mod tests {
         for path in files {
             let text = std::fs::read_to_string(&path).expect("read");
             for marker in ["t(\"", "format(\"", "msg(\""] {
-                for part in text.split(marker).skip(1) {
+                // A whole name only: `c.t("…")`, not `routes.get("…")`.
+                for (at, _) in text.match_indices(marker) {
+                    if text[..at]
+                        .chars()
+                        .next_back()
+                        .is_some_and(|c| c.is_alphanumeric() || c == '_')
+                    {
+                        continue;
+                    }
+                    let part = &text[at + marker.len()..];
                     let key = part.split('"').next().unwrap_or("");
                     if key.contains('.')
                         && !key.contains(' ')

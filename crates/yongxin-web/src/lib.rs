@@ -25,6 +25,7 @@ pub mod open311;
 pub mod pages;
 pub mod resettlement;
 pub mod roster_io;
+pub mod routes;
 pub mod security;
 pub mod upload;
 
@@ -34,7 +35,6 @@ use std::sync::Arc;
 
 use axum::extract::DefaultBodyLimit;
 use axum::middleware::{from_fn, from_fn_with_state};
-use axum::routing::{get, post};
 use axum::Router;
 use yongxin_domain::appeal::AppealPolicy;
 use yongxin_domain::calendar::WorkingCalendar;
@@ -267,246 +267,209 @@ impl AppState {
 /// 300,000 characters fits).
 pub const FORM_BODY_LIMIT: usize = 2 * 1024 * 1024;
 
-/// Every route of the application.
-pub fn router(state: AppState) -> Router {
+/// Every route of the application, as registered, with the table of its methods and paths.
+pub fn route_table(state: &AppState) -> (Router<AppState>, Vec<routes::RouteEntry>) {
     // Each route takes what it needs and no more: three photos, base64-encoded when they come as
     // JSON, and the rest of the form; a notice's attachment alone; a roster. Everything else is
     // a form or a JSON document.
     let settings = &state.settings;
-    let photo_body = DefaultBodyLimit::max(
-        yongxin_domain::photo::MAX_PHOTOS * settings.photo_max_bytes * 4 / 3 + (1 << 20),
-    );
-    let attachment_body = DefaultBodyLimit::max(settings.attachment_max_bytes + (1 << 20));
-    let roster_body = DefaultBodyLimit::max(settings.max_upload_bytes + (1 << 20));
-    let api_photo_body =
+    let photo_body =
         yongxin_domain::photo::MAX_PHOTOS * settings.photo_max_bytes * 4 / 3 + (1 << 20);
-    Router::new()
-        .route("/", get(pages::home::home))
-        .route(
+    let attachment_body = settings.attachment_max_bytes + (1 << 20);
+    let roster_body = settings.max_upload_bytes + (1 << 20);
+    let api_photo_body = photo_body;
+    routes::Routes::new()
+        .get("/", pages::home::home)
+        .get_post(
             "/sign-in",
-            get(pages::session::sign_in_page).post(pages::session::sign_in),
+            pages::session::sign_in_page,
+            pages::session::sign_in,
         )
-        .route("/sign-out", post(pages::session::sign_out))
-        .route("/lang", get(pages::session::switch_language))
-        .route(
-            "/notices",
-            get(pages::notices::list).post(pages::notices::create),
-        )
-        .route("/notices.atom", get(pages::notices::feed))
-        .route("/notices/new", get(pages::notices::new_notice))
-        .route("/notices/{id}", get(pages::notices::show))
-        .route("/notices/{id}/history", get(pages::notices::history))
-        .route(
+        .post("/sign-out", pages::session::sign_out)
+        .get("/lang", pages::session::switch_language)
+        .get_post("/notices", pages::notices::list, pages::notices::create)
+        .get("/notices.atom", pages::notices::feed)
+        .get("/notices/new", pages::notices::new_notice)
+        .get("/notices/{id}", pages::notices::show)
+        .get("/notices/{id}/history", pages::notices::history)
+        .get_post(
             "/notices/{id}/correct",
-            get(pages::notices::correct_form).post(pages::notices::correct),
+            pages::notices::correct_form,
+            pages::notices::correct,
         )
-        .route(
+        .post_limited(
             "/notices/{id}/attachments",
-            post(pages::notices::attach).layer(attachment_body),
+            pages::notices::attach,
+            attachment_body,
         )
-        .route("/notices/{id}/files/{token}", get(pages::notices::file))
-        .route(
-            "/notices/{id}/objections",
-            post(pages::notices::create_objection),
-        )
-        .route("/notices/{id}/coverage", get(pages::notices::coverage))
-        .route(
-            "/notices/{id}/informed",
-            post(pages::notices::confirm_informed),
-        )
-        .route(
+        .get("/notices/{id}/files/{token}", pages::notices::file)
+        .post("/notices/{id}/objections", pages::notices::create_objection)
+        .get("/notices/{id}/coverage", pages::notices::coverage)
+        .post("/notices/{id}/informed", pages::notices::confirm_informed)
+        .get_post(
             "/consultations",
-            get(pages::consultations::list).post(pages::consultations::create),
+            pages::consultations::list,
+            pages::consultations::create,
         )
-        .route(
-            "/consultations/new",
-            get(pages::consultations::new_consultation),
-        )
-        .route("/consultations/{id}", get(pages::consultations::show))
-        .route(
-            "/consultations/{id}/answers",
-            post(pages::consultations::submit),
-        )
-        .route(
-            "/consultations/{id}/results",
-            get(pages::consultations::results),
-        )
-        .route(
-            "/consultations/{id}/publish",
-            post(pages::consultations::publish),
-        )
-        .route(
-            "/meetings",
-            get(pages::meetings::list).post(pages::meetings::create),
-        )
-        .route("/meetings/new", get(pages::meetings::new_meeting))
-        .route("/meetings/{id}", get(pages::meetings::show))
-        .route(
+        .get("/consultations/new", pages::consultations::new_consultation)
+        .get("/consultations/{id}", pages::consultations::show)
+        .post("/consultations/{id}/answers", pages::consultations::submit)
+        .get("/consultations/{id}/results", pages::consultations::results)
+        .post("/consultations/{id}/publish", pages::consultations::publish)
+        .get_post("/meetings", pages::meetings::list, pages::meetings::create)
+        .get("/meetings/new", pages::meetings::new_meeting)
+        .get("/meetings/{id}", pages::meetings::show)
+        .post(
             "/meetings/{id}/attendance",
-            post(pages::meetings::sign_in_at_door),
+            pages::meetings::sign_in_at_door,
         )
-        .route("/meetings/{id}/code", post(pages::meetings::new_code))
-        .route(
+        .post("/meetings/{id}/code", pages::meetings::new_code)
+        .get_post(
             "/meetings/{id}/sign-in",
-            get(pages::meetings::sign_in_form).post(pages::meetings::sign_in_with_code),
+            pages::meetings::sign_in_form,
+            pages::meetings::sign_in_with_code,
         )
-        .route("/meetings/{id}/minutes", post(pages::meetings::minutes))
-        .route(
-            "/meetings/{id}/resolutions",
-            post(pages::meetings::resolution),
-        )
-        .route("/meetings/{id}/publish", post(pages::meetings::publish))
-        .route("/projects", get(pages::resettlement::projects))
-        .route("/projects/{id}", get(pages::resettlement::project))
-        .route(
-            "/projects/{id}/phase",
-            post(pages::resettlement::move_phase),
-        )
-        .route(
-            "/projects/{id}/policy",
-            post(pages::resettlement::publish_policy),
-        )
-        .route(
+        .post("/meetings/{id}/minutes", pages::meetings::minutes)
+        .post("/meetings/{id}/resolutions", pages::meetings::resolution)
+        .post("/meetings/{id}/publish", pages::meetings::publish)
+        .get("/projects", pages::resettlement::projects)
+        .get("/projects/{id}", pages::resettlement::project)
+        .post("/projects/{id}/phase", pages::resettlement::move_phase)
+        .post("/projects/{id}/policy", pages::resettlement::publish_policy)
+        .post(
             "/projects/{id}/results",
-            post(pages::resettlement::publish_results),
+            pages::resettlement::publish_results,
         )
-        .route(
-            "/projects/{id}/households",
-            get(pages::resettlement::households),
-        )
-        .route(
+        .get("/projects/{id}/households", pages::resettlement::households)
+        .get(
             "/projects/{id}/households/{hid}",
-            get(pages::resettlement::household),
+            pages::resettlement::household,
         )
-        .route(
+        .post(
             "/projects/{id}/households/{hid}/registration",
-            post(pages::resettlement::register),
+            pages::resettlement::register,
         )
-        .route(
+        .post(
             "/projects/{id}/households/{hid}/assessment",
-            post(pages::resettlement::assess),
+            pages::resettlement::assess,
         )
-        .route(
+        .get(
             "/projects/{id}/registrations",
-            get(pages::resettlement::registrations),
+            pages::resettlement::registrations,
         )
-        .route("/projects/{id}/lottery", get(pages::resettlement::lottery))
-        .route(
+        .get("/projects/{id}/lottery", pages::resettlement::lottery)
+        .get(
             "/projects/{id}/lottery/proof.json",
-            get(pages::resettlement::proof),
+            pages::resettlement::proof,
         )
-        .route(
-            "/projects/{id}/lottery/freeze",
-            post(pages::resettlement::freeze),
+        .post("/projects/{id}/lottery/freeze", pages::resettlement::freeze)
+        .post("/projects/{id}/lottery/draw", pages::resettlement::draw)
+        .post(
+            "/projects/{id}/lottery/commitment",
+            pages::resettlement::recommit,
         )
-        .route(
-            "/projects/{id}/lottery/draw",
-            post(pages::resettlement::draw),
-        )
-        .route("/projects/{id}/selections", post(pages::selection::create))
-        .route("/projects/{id}/board", get(pages::selection::board))
-        .route(
+        .post("/projects/{id}/selections", pages::selection::create)
+        .get("/projects/{id}/board", pages::selection::board)
+        .get(
             "/projects/{id}/board/events",
-            get(pages::selection::board_events),
+            pages::selection::board_events,
         )
-        .route(
+        .get_post(
             "/projects/{id}/agreements",
-            get(pages::selection::agreements).post(pages::selection::record),
+            pages::selection::agreements,
+            pages::selection::record,
         )
-        .route(
-            "/projects/{id}/agreements.xlsx",
-            get(pages::selection::export),
-        )
-        .route("/selections/{id}/operator", get(pages::selection::operator))
-        .route(
+        .get("/projects/{id}/agreements.xlsx", pages::selection::export)
+        .get("/selections/{id}/operator", pages::selection::operator)
+        .get_post(
             "/selections/{id}/choose",
-            get(pages::selection::choose_page).post(pages::selection::choose),
+            pages::selection::choose_page,
+            pages::selection::choose,
         )
-        .route("/selections/{id}/queue", post(pages::selection::queue))
-        .route("/selections/{id}/confirm", post(pages::selection::confirm))
-        .route(
+        .post("/selections/{id}/queue", pages::selection::queue)
+        .post("/selections/{id}/confirm", pages::selection::confirm)
+        .get(
             "/selections/{id}/claims/{claim}/slip",
-            get(pages::selection::slip),
+            pages::selection::slip,
         )
-        .route(
+        .post(
             "/selections/{id}/claims/{claim}/correct",
-            post(pages::selection::correct),
+            pages::selection::correct,
         )
-        .route(
+        .get_post(
             "/admin/projects",
-            get(pages::projects::show).post(pages::projects::create),
+            pages::projects::show,
+            pages::projects::create,
         )
-        .route("/appeals", get(pages::appeals::list))
-        .route("/appeals/stats", get(pages::appeals::stats))
-        .route("/appeals/hot", get(pages::appeals::hot))
-        .route("/appeals/export.xlsx", get(pages::appeals::export))
-        .route("/supervision", get(pages::appeals::supervision))
-        .route(
+        .get("/appeals", pages::appeals::list)
+        .get("/appeals/stats", pages::appeals::stats)
+        .get("/appeals/hot", pages::appeals::hot)
+        .get("/appeals/export.xlsx", pages::appeals::export)
+        .get("/supervision", pages::appeals::supervision)
+        .post(
             "/supervision/{notice}/answer",
-            post(pages::appeals::answer_notice),
+            pages::appeals::answer_notice,
         )
-        .route("/appeals/{id}/supervise", post(pages::appeals::supervise))
-        .route(
+        .post("/appeals/{id}/supervise", pages::appeals::supervise)
+        .get_post_limited(
             "/appeals/new",
-            get(pages::appeals::new_appeal)
-                .post(pages::appeals::create_appeal)
-                .layer(photo_body),
+            pages::appeals::new_appeal,
+            pages::appeals::create_appeal,
+            photo_body,
         )
-        .route("/appeals/{id}", get(pages::appeals::show))
-        .route(
-            "/appeals/{id}/action",
-            post(pages::appeals::action).layer(photo_body),
-        )
-        .route("/track", get(pages::appeals::track))
-        .route(
+        .get("/appeals/{id}", pages::appeals::show)
+        .post_limited("/appeals/{id}/action", pages::appeals::action, photo_body)
+        .get("/track", pages::appeals::track)
+        .get_post(
             "/admin/categories",
-            get(pages::categories::show).post(pages::categories::save),
+            pages::categories::show,
+            pages::categories::save,
         )
-        .route("/public/appeals", get(pages::appeals::public_list))
-        .route(
+        .get("/public/appeals", pages::appeals::public_list)
+        .get_post(
             "/admin/open311",
-            get(pages::open311_keys::show).post(pages::open311_keys::add),
+            pages::open311_keys::show,
+            pages::open311_keys::add,
         )
-        .route(
-            "/admin/open311/{id}/revoke",
-            post(pages::open311_keys::revoke),
-        )
-        .route(
+        .post("/admin/open311/{id}/revoke", pages::open311_keys::revoke)
+        .get_post(
             "/admin/calendar",
-            get(pages::calendar::show).post(pages::calendar::load),
+            pages::calendar::show,
+            pages::calendar::load,
         )
-        .route("/villages", get(pages::registry::villages))
-        .route("/grids", get(pages::registry::grids))
-        .route("/households", get(pages::registry::households))
-        .route("/households/{id}", get(pages::registry::household))
-        .route("/audit", get(pages::admin::audit))
-        .route("/admin/users", get(pages::admin::users))
-        .route("/admin/users/{id}/email", post(pages::admin::set_email))
-        .route(
+        .get("/villages", pages::registry::villages)
+        .get("/grids", pages::registry::grids)
+        .get("/households", pages::registry::households)
+        .get("/households/{id}", pages::registry::household)
+        .get("/audit", pages::admin::audit)
+        .get("/admin/users", pages::admin::users)
+        .post("/admin/users/{id}/email", pages::admin::set_email)
+        .post(
             "/admin/users/{id}/tokens/revoke",
-            post(pages::admin::revoke_tokens),
+            pages::admin::revoke_tokens,
         )
-        .route(
-            "/admin/users/{id}/disabled",
-            post(pages::admin::set_disabled),
-        )
-        .route(
+        .post("/admin/users/{id}/disabled", pages::admin::set_disabled)
+        .get_post_limited(
             "/admin/import",
-            get(pages::admin::import_page)
-                .post(pages::admin::import_upload)
-                .layer(roster_body),
+            pages::admin::import_page,
+            pages::admin::import_upload,
+            roster_body,
         )
-        .route("/admin/export", get(pages::admin::export))
+        .get("/admin/export", pages::admin::export)
         .merge(api::routes(api_photo_body))
         .merge(open311::routes())
-        .route("/healthz", get(metrics::healthz))
-        .route("/metrics", get(metrics::render_for_admins))
-        .route("/static/{file}", get(pages::assets::asset))
-        .route("/photos/{token}", get(pages::appeals::photo))
-        .route(
-            "/photos/{token}/original",
-            get(pages::appeals::photo_original),
-        )
+        .get("/healthz", metrics::healthz)
+        .get("/metrics", metrics::render_for_admins)
+        .get("/static/{file}", pages::assets::asset)
+        .get("/photos/{token}", pages::appeals::photo)
+        .get("/photos/{token}/original", pages::appeals::photo_original)
+        .into_parts()
+}
+
+/// Every route of the application.
+pub fn router(state: AppState) -> Router {
+    let (routes, _) = route_table(&state);
+    routes
         .fallback(pages::not_found)
         .layer(DefaultBodyLimit::max(FORM_BODY_LIMIT))
         .layer(from_fn_with_state(state.clone(), context::attach_context))

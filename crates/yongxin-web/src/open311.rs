@@ -17,8 +17,6 @@ use axum::body::Bytes;
 use axum::extract::{RawQuery, State};
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
-use axum::Router;
 use chrono::{DateTime, Utc};
 use yongxin_domain::appeal::{parse_appeal_number, AppealStatus};
 use yongxin_store::{AppealQuery, AppealScope, AppealSearchDoc, Open311Key};
@@ -29,12 +27,12 @@ use crate::error::AppError;
 use crate::AppState;
 
 /// The routes under `/open311/v2/`.
-pub fn routes() -> Router<AppState> {
-    Router::new()
-        .route("/open311/v2/{file}", get(top_level).post(post_request))
-        .route("/open311/v2/services/{file}", get(service_definition))
-        .route("/open311/v2/requests/{file}", get(one_request))
-        .route("/open311/v2/tokens/{file}", get(token))
+pub fn routes() -> crate::routes::Routes {
+    crate::routes::Routes::new()
+        .get_post("/open311/v2/{file}", top_level, post_request)
+        .get("/open311/v2/services/{file}", service_definition)
+        .get("/open311/v2/requests/{file}", one_request)
+        .get("/open311/v2/tokens/{file}", token)
 }
 
 /// The two formats of every resource.

@@ -2,8 +2,10 @@
 //! project and one of its households within the user's scope, and the notices the phases publish.
 
 use chrono::{Duration, Utc};
+use yongxin_domain::lottery::{CommittedParty, SeedCommitment};
 use yongxin_domain::notice::{NoticeDraft, NoticeKind, ScopeKind, DEFAULT_OBJECTION_DAYS};
 use yongxin_domain::resettlement::policy::Policy;
+use yongxin_domain::resettlement::ResettlementError;
 use yongxin_domain::resettlement::{results_text, PublishedResult};
 use yongxin_store::{HouseholdDetail, ProjectDetail, ProjectHousehold, Registration, User};
 
@@ -166,12 +168,14 @@ pub async fn freeze(
     user: &User,
     project_id: i64,
     seed_rule: &str,
+    parties: Vec<CommittedParty>,
 ) -> Result<yongxin_store::LotteryState, AppError> {
     let p = project(state, project_id).await?;
     let seed_rule = seed_rule.trim();
     if seed_rule.is_empty() || seed_rule.chars().count() > 500 {
         return Err(AppError::invalid_param("seed_rule"));
     }
+    let commitment = SeedCommitment::new(parties).map_err(ResettlementError::from)?;
     let draft = project_draft(
         &p,
         NoticeKind::Progress,
@@ -180,6 +184,46 @@ pub async fn freeze(
     );
     Ok(state
         .store
-        .freeze_lottery(&user.username, project_id, seed_rule, draft)
+        .freeze_lottery(&user.username, project_id, seed_rule, &commitment, draft)
         .await??)
+}
+
+/// Registers the parties' new commitments after a draw revealed the old ones (before a redraw),
+/// published as a notice.
+pub async fn recommit(
+    state: &AppState,
+    user: &User,
+    project_id: i64,
+    parties: Vec<CommittedParty>,
+) -> Result<yongxin_store::LotteryState, AppError> {
+    let p = project(state, project_id).await?;
+    let commitment = SeedCommitment::new(parties).map_err(ResettlementError::from)?;
+    let draft = project_draft(
+        &p,
+        NoticeKind::Progress,
+        format!("{}重新摇号承诺公告", p.project.name),
+        String::new(),
+    );
+    Ok(state
+        .store
+        .recommit_lottery(&user.username, project_id, &commitment, draft)
+        .await??)
+}
+
+/// Reads committed parties from text, one a line: the party's name, a space, the SHA-256 of its
+/// value (64 hexadecimal digits).
+pub fn parties_from_lines(text: &str) -> Result<Vec<CommittedParty>, AppError> {
+    text.lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .map(|line| {
+            let (party, sha256) = line
+                .rsplit_once(char::is_whitespace)
+                .ok_or_else(|| AppError::invalid_param("commitments"))?;
+            Ok(CommittedParty {
+                party: party.trim().to_owned(),
+                sha256: sha256.trim().to_owned(),
+            })
+        })
+        .collect()
 }

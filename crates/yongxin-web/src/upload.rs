@@ -46,10 +46,34 @@ impl FormWithFiles {
     }
 }
 
+/// A body that could not be read: too large (413), or not a form (400).
+fn unreadable_body(status: axum::http::StatusCode, text: String) -> AppError {
+    if status == axum::http::StatusCode::PAYLOAD_TOO_LARGE {
+        AppError::too_large()
+    } else {
+        AppError::bad_request(text)
+    }
+}
+
+/// The form's text fields and files, with its CSRF token checked against the request's context
+/// before the handler sees anything: forms with files are protected like every other.
 impl<S: Send + Sync> FromRequest<S> for FormWithFiles {
     type Rejection = AppError;
 
     async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        let ctx = req
+            .extensions()
+            .get::<crate::context::Ctx>()
+            .cloned()
+            .ok_or_else(|| AppError::internal("request context missing"))?;
+        let form = Self::read(req, state).await?;
+        ctx.check_csrf(&form.get("csrf").unwrap_or_default())?;
+        Ok(form)
+    }
+}
+
+impl FormWithFiles {
+    async fn read<S: Send + Sync>(req: Request, state: &S) -> Result<Self, AppError> {
         let multipart = req
             .headers()
             .get(header::CONTENT_TYPE)
@@ -58,7 +82,7 @@ impl<S: Send + Sync> FromRequest<S> for FormWithFiles {
         if !multipart {
             let body = axum::body::Bytes::from_request(req, state)
                 .await
-                .map_err(|e| AppError::bad_request(e.body_text()))?;
+                .map_err(|e| unreadable_body(e.status(), e.body_text()))?;
             return Ok(Self {
                 fields: form_urlencoded::parse(&body).into_owned().collect(),
                 ..Self::default()
@@ -66,19 +90,19 @@ impl<S: Send + Sync> FromRequest<S> for FormWithFiles {
         }
         let mut parts = Multipart::from_request(req, state)
             .await
-            .map_err(|e| AppError::bad_request(e.body_text()))?;
+            .map_err(|e| unreadable_body(e.status(), e.body_text()))?;
         let mut form = Self::default();
         while let Some(field) = parts
             .next_field()
             .await
-            .map_err(|e| AppError::bad_request(e.body_text()))?
+            .map_err(|e| unreadable_body(e.status(), e.body_text()))?
         {
             let name = field.name().unwrap_or_default().to_owned();
             let file_name = field.file_name().map(str::to_owned);
             let bytes = field
                 .bytes()
                 .await
-                .map_err(|e| AppError::bad_request(e.body_text()))?;
+                .map_err(|e| unreadable_body(e.status(), e.body_text()))?;
             if let Some(file_name) = file_name {
                 // A file input left empty still sends an empty part.
                 if bytes.is_empty() {

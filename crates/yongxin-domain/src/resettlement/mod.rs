@@ -212,6 +212,13 @@ pub enum ResettlementError {
     /// Selection before the draw.
     #[error("尚未摇号，不能进入选房阶段")]
     NotDrawn,
+    /// A redraw with the parties' values already revealed: whoever types the public number could
+    /// try numbers against values everyone now knows.
+    #[error("上次摇号已揭示各方的值；重新摇号前，各方须重新登记承诺（新值的哈希）并公布")]
+    CommitmentSpent,
+    /// A new commitment before anything was drawn with the old one.
+    #[error("尚未摇号，当前承诺仍然有效，不需要重新登记")]
+    CommitmentUnused,
 }
 
 /// A name as a 公示 shows it: the family name and 某 (`张某`, `欧阳某`).

@@ -1,8 +1,8 @@
 //! Administration: users, the audit record, roster import and export.
 
-use crate::extract::Ids;
+use crate::extract::{CsrfForm, FormFields, Ids};
 use askama::Template;
-use axum::extract::{Multipart, Query, State};
+use axum::extract::{Query, State};
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
@@ -69,7 +69,6 @@ pub async fn users(State(state): State<AppState>, ctx: Ctx) -> Result<Response, 
 /// The address a user's notifications go to; empty clears it.
 #[derive(Deserialize)]
 pub struct EmailForm {
-    csrf: String,
     email: String,
 }
 
@@ -78,10 +77,9 @@ pub async fn set_email(
     State(state): State<AppState>,
     ctx: Ctx,
     Ids(id): Ids<i64>,
-    axum::Form(f): axum::Form<EmailForm>,
+    CsrfForm(f): CsrfForm<EmailForm>,
 ) -> Result<Response, AppError> {
     let admin = ctx.require(Permission::ManageUsers)?.clone();
-    ctx.check_csrf(&f.csrf)?;
     let email = match f.email.trim() {
         "" => None,
         e => match yongxin_domain::Email::parse(e) {
@@ -100,22 +98,15 @@ pub async fn set_email(
     Ok(axum::response::Redirect::to("/admin/users").into_response())
 }
 
-/// A form that carries only its CSRF token.
-#[derive(Deserialize)]
-pub struct TokenOnlyForm {
-    csrf: String,
-}
-
 /// `POST /admin/users/{id}/tokens/revoke`: admins; every live API token of the user ends, on
 /// this node at once (other nodes within the token cache's seconds).
 pub async fn revoke_tokens(
     State(state): State<AppState>,
     ctx: Ctx,
     Ids(id): Ids<i64>,
-    axum::Form(f): axum::Form<TokenOnlyForm>,
+    CsrfForm(_): CsrfForm<FormFields>,
 ) -> Result<Response, AppError> {
     let admin = ctx.require(Permission::RevokeApiTokens)?.clone();
-    ctx.check_csrf(&f.csrf)?;
     state.store.revoke_api_tokens(&admin.username, id).await?;
     state.forget_api_tokens();
     Ok(axum::response::Redirect::to("/admin/users").into_response())
@@ -124,7 +115,6 @@ pub async fn revoke_tokens(
 /// Disabling or enabling an account.
 #[derive(Deserialize)]
 pub struct DisableForm {
-    csrf: String,
     /// `1` disables, `0` enables.
     disabled: String,
 }
@@ -135,10 +125,9 @@ pub async fn set_disabled(
     State(state): State<AppState>,
     ctx: Ctx,
     Ids(id): Ids<i64>,
-    axum::Form(f): axum::Form<DisableForm>,
+    CsrfForm(f): CsrfForm<DisableForm>,
 ) -> Result<Response, AppError> {
     let admin = ctx.require(Permission::ManageUsers)?.clone();
-    ctx.check_csrf(&f.csrf)?;
     let disabled = match f.disabled.as_str() {
         "1" => true,
         "0" => false,
@@ -264,34 +253,15 @@ pub async fn import_roster(
 pub async fn import_upload(
     State(state): State<AppState>,
     ctx: Ctx,
-    mut form: Multipart,
+    form: crate::upload::FormWithFiles,
 ) -> Result<Response, AppError> {
     let user = ctx.require(Permission::ManageUsers)?.clone();
-    let mut csrf = String::new();
-    let mut file = Vec::new();
-    while let Some(field) = form
-        .next_field()
-        .await
-        .map_err(|e| AppError::bad_request(e.body_text()))?
-    {
-        match field.name() {
-            Some("csrf") => {
-                csrf = field
-                    .text()
-                    .await
-                    .map_err(|e| AppError::bad_request(e.body_text()))?
-            }
-            Some("file") => {
-                file = field
-                    .bytes()
-                    .await
-                    .map_err(|e| AppError::bad_request(e.body_text()))?
-                    .to_vec()
-            }
-            _ => {}
-        }
-    }
-    ctx.check_csrf(&csrf)?;
+    let file = form
+        .files
+        .into_iter()
+        .find(|(name, _, _)| name == "file")
+        .map(|(_, _, bytes)| bytes)
+        .unwrap_or_default();
     if file.is_empty() {
         return Err(AppError::bad_request(
             ctx.lang.catalog().t("import.no_file"),

@@ -1,11 +1,10 @@
 //! Appeal pages: filing (signed in, anonymous, or at the desk), the list, one case with the
 //! actions the viewer may take, and public tracking by case number and phone.
 
-use crate::extract::Ids;
+use crate::extract::{CsrfForm, Ids};
 use askama::Template;
 use axum::extract::{Query, State};
 use axum::response::{IntoResponse, Redirect, Response};
-use axum::Form;
 use serde::Deserialize;
 use yongxin_domain::appeal::{parse_appeal_number, AppealStatus, Channel};
 use yongxin_domain::calendar::Card;
@@ -165,7 +164,6 @@ pub async fn create_appeal(
     form: FormWithFiles,
 ) -> Result<Response, AppError> {
     let get = |k: &str| form.get(k);
-    ctx.check_csrf(&get("csrf").unwrap_or_default())?;
     let mut input = IntakeInput {
         category: get("category").unwrap_or_default(),
         urgency: get("urgency"),
@@ -696,7 +694,6 @@ pub async fn show(
 /// The action form.
 #[derive(Deserialize)]
 pub struct ActionForm {
-    csrf: String,
     action: String,
     reason: Option<String>,
     department: Option<String>,
@@ -716,7 +713,6 @@ pub async fn action(
     form: FormWithFiles,
 ) -> Result<Response, AppError> {
     let f: ActionForm = form.parse()?;
-    ctx.check_csrf(&f.csrf)?;
     let id: i64 = id.parse().map_err(|_| AppError::not_found())?;
     let input = ActionInput {
         action: f.action,
@@ -997,7 +993,6 @@ pub async fn supervision(State(state): State<AppState>, ctx: Ctx) -> Result<Resp
 /// The form issuing a 督办单.
 #[derive(Deserialize)]
 pub struct SuperviseForm {
-    csrf: String,
     text: String,
     days: Option<String>,
 }
@@ -1007,10 +1002,9 @@ pub async fn supervise(
     State(state): State<AppState>,
     ctx: Ctx,
     Ids(id): Ids<String>,
-    Form(f): Form<SuperviseForm>,
+    CsrfForm(f): CsrfForm<SuperviseForm>,
 ) -> Result<Response, AppError> {
     let user = ctx.require(Permission::Supervise)?.clone();
-    ctx.check_csrf(&f.csrf)?;
     let id: i64 = id.parse().map_err(|_| AppError::not_found())?;
     let c = ctx.lang.catalog();
     yongxin_domain::appeal::check_text("note", &f.text, true)
@@ -1036,7 +1030,6 @@ pub async fn supervise(
 /// The form answering a 督办单.
 #[derive(Deserialize)]
 pub struct NoticeAnswerForm {
-    csrf: String,
     answer: String,
     appeal: String,
 }
@@ -1046,10 +1039,9 @@ pub async fn answer_notice(
     State(state): State<AppState>,
     ctx: Ctx,
     Ids(notice): Ids<String>,
-    Form(f): Form<NoticeAnswerForm>,
+    CsrfForm(f): CsrfForm<NoticeAnswerForm>,
 ) -> Result<Response, AppError> {
     let user = ctx.user()?.clone();
-    ctx.check_csrf(&f.csrf)?;
     let notice: i64 = notice.parse().map_err(|_| AppError::not_found())?;
     let appeal_id: i64 = f
         .appeal

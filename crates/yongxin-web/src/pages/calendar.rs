@@ -1,9 +1,9 @@
 //! `/admin/calendar`: the working-day calendar years in force, and loading a new year's file.
 
+use crate::extract::CsrfForm;
 use askama::Template;
 use axum::extract::State;
 use axum::response::{IntoResponse, Redirect, Response};
-use axum::Form;
 use serde::Deserialize;
 use yongxin_domain::calendar::{CalendarError, YearCalendar};
 use yongxin_domain::Permission;
@@ -84,7 +84,6 @@ pub async fn show(State(state): State<AppState>, ctx: Ctx) -> Result<Response, A
 /// The calendar file form.
 #[derive(Deserialize)]
 pub struct CalendarForm {
-    csrf: String,
     source: String,
 }
 
@@ -116,10 +115,9 @@ pub fn calendar_error(e: &CalendarError, c: &Catalog) -> String {
 pub async fn load(
     State(state): State<AppState>,
     ctx: Ctx,
-    Form(f): Form<CalendarForm>,
+    CsrfForm(f): CsrfForm<CalendarForm>,
 ) -> Result<Response, AppError> {
     let user = ctx.require(Permission::ManageCalendar)?.clone();
-    ctx.check_csrf(&f.csrf)?;
     match YearCalendar::parse(&f.source) {
         Ok(year) => {
             state

@@ -1,10 +1,10 @@
 //! `/admin/categories`: the service catalogue, each category edited as a small TOML document
 //! (names, department, deadlines per urgency, extra questions).
 
+use crate::extract::CsrfForm;
 use askama::Template;
 use axum::extract::{Query, State};
 use axum::response::{IntoResponse, Redirect, Response};
-use axum::Form;
 use serde::Deserialize;
 use yongxin_domain::catalogue::{Category, CategoryError};
 use yongxin_domain::Permission;
@@ -130,7 +130,6 @@ pub async fn show(
 /// The edit form.
 #[derive(Deserialize)]
 pub struct CategoryForm {
-    csrf: String,
     source: String,
     active: Option<String>,
     position: Option<String>,
@@ -141,10 +140,9 @@ pub struct CategoryForm {
 pub async fn save(
     State(state): State<AppState>,
     ctx: Ctx,
-    Form(f): Form<CategoryForm>,
+    CsrfForm(f): CsrfForm<CategoryForm>,
 ) -> Result<Response, AppError> {
     let user = ctx.require(Permission::ManageCategories)?.clone();
-    ctx.check_csrf(&f.csrf)?;
     let c = ctx.lang.catalog();
     let active = f.active.is_some();
     let position: Option<i64> = f.position.as_deref().and_then(|p| p.trim().parse().ok());

@@ -2,14 +2,13 @@
 //! (a resident for their household online, a cadre on a household's behalf in person or at a
 //! meeting), the results, and publishing them as a notice.
 
-use crate::extract::Ids;
+use crate::extract::{CsrfForm, FormFields, Ids};
 use std::collections::BTreeMap;
 use yongxin_domain::Permission;
 
 use askama::Template;
 use axum::extract::State;
 use axum::response::{IntoResponse, Redirect, Response};
-use axum::Form;
 use chrono::{DateTime, Utc};
 use yongxin_domain::consultation::{
     answers_open, checked_len, parse_questions, AnswerChannel, ConsultationError, GivenAnswer,
@@ -137,7 +136,7 @@ struct CreateForm {
 }
 
 impl CreateForm {
-    fn from_pairs(pairs: Vec<(String, String)>) -> Self {
+    fn from_pairs(pairs: FormFields) -> Self {
         let mut f = Self::default();
         for (k, v) in pairs {
             match k.as_str() {
@@ -253,11 +252,10 @@ pub async fn new_consultation(
 pub async fn create(
     State(state): State<AppState>,
     ctx: Ctx,
-    Form(pairs): Form<Vec<(String, String)>>,
+    CsrfForm(pairs): CsrfForm<FormFields>,
 ) -> Result<Response, AppError> {
     let user = ctx.require(Permission::RunConsultation)?.clone();
     let f = CreateForm::from_pairs(pairs);
-    ctx.check_csrf(&f.csrf)?;
     let c = ctx.lang.catalog();
     let new = match f.checked(c) {
         Ok(n) => n,
@@ -538,11 +536,10 @@ pub async fn submit(
     State(state): State<AppState>,
     ctx: Ctx,
     Ids(id): Ids<i64>,
-    Form(pairs): Form<Vec<(String, String)>>,
+    CsrfForm(pairs): CsrfForm<FormFields>,
 ) -> Result<Response, AppError> {
     let user = ctx.user()?.clone();
     let field = |name: &str| Some(form_field(&pairs, name)).filter(|v| !v.is_empty());
-    ctx.check_csrf(&form_field(&pairs, "csrf"))?;
     let k = found(&state, id).await?;
     let given = answers_from_form(&k, &pairs)?;
     let household_id = opt_id(field("household_id").as_deref(), "household_id")?;
@@ -757,10 +754,9 @@ pub async fn publish(
     State(state): State<AppState>,
     ctx: Ctx,
     Ids(id): Ids<i64>,
-    Form(pairs): Form<Vec<(String, String)>>,
+    CsrfForm(_): CsrfForm<FormFields>,
 ) -> Result<Response, AppError> {
     let user = ctx.require(Permission::RunConsultation)?.clone();
-    ctx.check_csrf(&form_field(&pairs, "csrf"))?;
     let k = found(&state, id).await?;
     let c = ctx.lang.catalog();
     if Utc::now() < k.closes_at {

@@ -2,11 +2,10 @@
 //! door or by the one-time code shown at the meeting, minutes, resolutions decided by the quorum
 //! and majority rules, and publishing minutes and resolutions as a notice.
 
-use crate::extract::Ids;
+use crate::extract::{CsrfForm, FormFields, Ids};
 use askama::Template;
 use axum::extract::State;
 use axum::response::{IntoResponse, Redirect, Response};
-use axum::Form;
 use chrono::{Duration, Utc};
 use yongxin_domain::meeting::{MeetingError, MeetingKind, QuorumRule, VillagersBasis};
 use yongxin_domain::notice::ScopeKind;
@@ -64,16 +63,10 @@ fn organises(user: &User, m: &Meeting) -> bool {
             || (m.village_id.is_some() && m.village_id == user.village_id))
 }
 
-/// The organiser posting a form about a meeting (checked: signed in, token, reach), and the
-/// meeting.
-async fn organiser_form(
-    state: &AppState,
-    ctx: &Ctx,
-    id: i64,
-    pairs: &[(String, String)],
-) -> Result<(User, Meeting), AppError> {
+/// The organiser posting a form about a meeting (checked: signed in, reach; the token was checked
+/// by the form's extractor), and the meeting.
+async fn organiser_form(state: &AppState, ctx: &Ctx, id: i64) -> Result<(User, Meeting), AppError> {
     let user = ctx.cadre()?.clone();
-    ctx.check_csrf(&field(pairs, "csrf"))?;
     let m = found(state, id).await?;
     if !organises(&user, &m) {
         return Err(AppError::forbidden());
@@ -125,7 +118,7 @@ struct FormPage {
     c: Chrome,
     villages: Vec<(i64, String)>,
     kinds: Vec<(&'static str, String)>,
-    pairs: Vec<(String, String)>,
+    pairs: FormFields,
     error: Option<String>,
 }
 
@@ -138,7 +131,7 @@ impl FormPage {
 async fn form_page(
     state: &AppState,
     ctx: &Ctx,
-    pairs: Vec<(String, String)>,
+    pairs: FormFields,
     error: Option<String>,
 ) -> Result<Response, AppError> {
     let c = Chrome::new(ctx, "meeting.new_title");
@@ -177,7 +170,7 @@ pub async fn new_meeting(State(state): State<AppState>, ctx: Ctx) -> Result<Resp
     form_page(
         &state,
         &ctx,
-        vec![("kind".into(), "representatives".into())],
+        FormFields::from(vec![("kind".into(), "representatives".into())]),
         None,
     )
     .await
@@ -187,10 +180,9 @@ pub async fn new_meeting(State(state): State<AppState>, ctx: Ctx) -> Result<Resp
 pub async fn create(
     State(state): State<AppState>,
     ctx: Ctx,
-    Form(pairs): Form<Vec<(String, String)>>,
+    CsrfForm(pairs): CsrfForm<FormFields>,
 ) -> Result<Response, AppError> {
     let user = ctx.require(Permission::OrganiseMeeting)?.clone();
-    ctx.check_csrf(&field(&pairs, "csrf"))?;
     let c = ctx.lang.catalog();
     let kind = MeetingKind::parse(&field(&pairs, "kind"))
         .ok_or_else(|| AppError::invalid_param("kind"))?;
@@ -317,10 +309,9 @@ pub async fn sign_in_at_door(
     State(state): State<AppState>,
     ctx: Ctx,
     Ids(id): Ids<i64>,
-    Form(pairs): Form<Vec<(String, String)>>,
+    CsrfForm(pairs): CsrfForm<FormFields>,
 ) -> Result<Response, AppError> {
     let user = ctx.cadre()?.clone();
-    ctx.check_csrf(&field(&pairs, "csrf"))?;
     let resident: i64 = field(&pairs, "resident_id")
         .trim()
         .parse()
@@ -361,9 +352,9 @@ pub async fn new_code(
     State(state): State<AppState>,
     ctx: Ctx,
     Ids(id): Ids<i64>,
-    Form(pairs): Form<Vec<(String, String)>>,
+    CsrfForm(_): CsrfForm<FormFields>,
 ) -> Result<Response, AppError> {
-    let (user, _) = organiser_form(&state, &ctx, id, &pairs).await?;
+    let (user, _) = organiser_form(&state, &ctx, id).await?;
     let token = crate::auth::random_token();
     let number = u32::from_str_radix(&token[..8], 16).unwrap_or(0) % 1_000_000;
     let code = format!("{number:06}");
@@ -412,10 +403,9 @@ pub async fn sign_in_with_code(
     State(state): State<AppState>,
     ctx: Ctx,
     Ids(id): Ids<i64>,
-    Form(pairs): Form<Vec<(String, String)>>,
+    CsrfForm(pairs): CsrfForm<FormFields>,
 ) -> Result<Response, AppError> {
     let user = ctx.user()?.clone();
-    ctx.check_csrf(&field(&pairs, "csrf"))?;
     let m = found(&state, id).await?;
     let c = ctx.lang.catalog();
     let page = |message: Option<String>, error: Option<String>| {
@@ -496,9 +486,9 @@ pub async fn minutes(
     State(state): State<AppState>,
     ctx: Ctx,
     Ids(id): Ids<i64>,
-    Form(pairs): Form<Vec<(String, String)>>,
+    CsrfForm(pairs): CsrfForm<FormFields>,
 ) -> Result<Response, AppError> {
-    let (user, _) = organiser_form(&state, &ctx, id, &pairs).await?;
+    let (user, _) = organiser_form(&state, &ctx, id).await?;
     let text = field(&pairs, "minutes");
     if text.trim().is_empty() || text.chars().count() > 50_000 {
         return Err(AppError::bad_request(
@@ -518,9 +508,9 @@ pub async fn resolution(
     State(state): State<AppState>,
     ctx: Ctx,
     Ids(id): Ids<i64>,
-    Form(pairs): Form<Vec<(String, String)>>,
+    CsrfForm(pairs): CsrfForm<FormFields>,
 ) -> Result<Response, AppError> {
-    let (user, _) = organiser_form(&state, &ctx, id, &pairs).await?;
+    let (user, _) = organiser_form(&state, &ctx, id).await?;
     let c = ctx.lang.catalog();
     let text = field(&pairs, "text");
     if text.trim().is_empty() || text.chars().count() > 2_000 {
@@ -554,9 +544,9 @@ pub async fn publish(
     State(state): State<AppState>,
     ctx: Ctx,
     Ids(id): Ids<i64>,
-    Form(pairs): Form<Vec<(String, String)>>,
+    CsrfForm(_): CsrfForm<FormFields>,
 ) -> Result<Response, AppError> {
-    let (user, m) = organiser_form(&state, &ctx, id, &pairs).await?;
+    let (user, m) = organiser_form(&state, &ctx, id).await?;
     let c = ctx.lang.catalog();
     if let Some(n) = m.minutes_notice_id {
         return Ok(Redirect::to(&format!("/notices/{n}")).into_response());

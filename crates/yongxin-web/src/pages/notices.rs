@@ -1,12 +1,11 @@
 //! Notices (公告, 公示): the public list and page, publishing and correcting, attached files,
 //! objections to a 公示, who has been informed (宣传到户) and the Atom feed.
 
-use crate::extract::Ids;
+use crate::extract::{CsrfForm, FormFields, Ids};
 use askama::Template;
 use axum::extract::{Query, State};
 use axum::http::header;
 use axum::response::{IntoResponse, Redirect, Response};
-use axum::Form;
 use chrono::{DateTime, NaiveDateTime, Utc};
 use serde::Deserialize;
 use yongxin_domain::notice::{
@@ -562,11 +561,10 @@ pub async fn new_notice(State(state): State<AppState>, ctx: Ctx) -> Result<Respo
 pub async fn create(
     State(state): State<AppState>,
     ctx: Ctx,
-    Form(form): Form<Vec<(String, String)>>,
+    CsrfForm(form): CsrfForm<FormFields>,
 ) -> Result<Response, AppError> {
     let user = ctx.require(Permission::PublishNotice)?.clone();
     let form = draft_form(form);
-    ctx.check_csrf(&form.csrf)?;
     let c = ctx.lang.catalog();
     let draft = match form
         .draft()
@@ -580,7 +578,7 @@ pub async fn create(
 }
 
 /// A form's pairs as a [`DraftForm`] (the village boxes repeat).
-fn draft_form(pairs: Vec<(String, String)>) -> DraftForm {
+fn draft_form(pairs: FormFields) -> DraftForm {
     let mut f = DraftForm::default();
     for (k, v) in pairs {
         match k.as_str() {
@@ -622,11 +620,10 @@ pub async fn correct(
     State(state): State<AppState>,
     ctx: Ctx,
     Ids(id): Ids<i64>,
-    Form(form): Form<Vec<(String, String)>>,
+    CsrfForm(form): CsrfForm<FormFields>,
 ) -> Result<Response, AppError> {
     let user = ctx.require(Permission::PublishNotice)?.clone();
     let form = draft_form(form);
-    ctx.check_csrf(&form.csrf)?;
     viewable(&state, &ctx, id).await?;
     let c = ctx.lang.catalog();
     let checked = checked_text("title", &form.title, MAX_TITLE_CHARS)
@@ -721,7 +718,6 @@ pub async fn attach(
     form: FormWithFiles,
 ) -> Result<Response, AppError> {
     let user = ctx.require(Permission::PublishNotice)?.clone();
-    ctx.check_csrf(&form.get("csrf").unwrap_or_default())?;
     viewable(&state, &ctx, id).await?;
     let c = ctx.lang.catalog();
     let Some((_, file_name, bytes)) = form.files.into_iter().find(|(f, _, _)| f == "file") else {
@@ -801,8 +797,6 @@ pub async fn file(
 /// An objection as posted.
 #[derive(Debug, Default, Deserialize)]
 pub struct ObjectionForm {
-    #[serde(default)]
-    csrf: String,
     #[serde(default)]
     reason: String,
     household_id: Option<String>,
@@ -927,10 +921,9 @@ pub async fn create_objection(
     State(state): State<AppState>,
     ctx: Ctx,
     Ids(id): Ids<i64>,
-    Form(f): Form<ObjectionForm>,
+    CsrfForm(f): CsrfForm<ObjectionForm>,
 ) -> Result<Response, AppError> {
     ctx.user()?;
-    ctx.check_csrf(&f.csrf)?;
     let household_id = opt_id(f.household_id.as_deref(), "household_id")?;
     let given = |v: Option<String>| v.filter(|s| !s.trim().is_empty());
     let appeal = object(
@@ -1028,7 +1021,6 @@ pub async fn coverage(
 /// A cadre's confirmation that a household was told in person.
 #[derive(Debug, Deserialize)]
 pub struct ConfirmForm {
-    csrf: String,
     household_id: String,
 }
 
@@ -1038,10 +1030,9 @@ pub async fn confirm_informed(
     State(state): State<AppState>,
     ctx: Ctx,
     Ids(id): Ids<i64>,
-    Form(f): Form<ConfirmForm>,
+    CsrfForm(f): CsrfForm<ConfirmForm>,
 ) -> Result<Response, AppError> {
     let user = ctx.cadre()?.clone();
-    ctx.check_csrf(&f.csrf)?;
     let household_id: i64 = f
         .household_id
         .trim()

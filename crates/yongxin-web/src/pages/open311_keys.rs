@@ -1,10 +1,9 @@
 //! `/admin/open311`: issuing and revoking the API keys of Open311 clients.
 
-use crate::extract::Ids;
+use crate::extract::{CsrfForm, FormFields, Ids};
 use askama::Template;
 use axum::extract::State;
 use axum::response::{IntoResponse, Redirect, Response};
-use axum::Form;
 use serde::Deserialize;
 use yongxin_domain::Permission;
 
@@ -68,7 +67,6 @@ pub async fn show(State(state): State<AppState>, ctx: Ctx) -> Result<Response, A
 /// The new client's name.
 #[derive(Deserialize)]
 pub struct AddForm {
-    csrf: String,
     name: String,
 }
 
@@ -76,10 +74,9 @@ pub struct AddForm {
 pub async fn add(
     State(state): State<AppState>,
     ctx: Ctx,
-    Form(f): Form<AddForm>,
+    CsrfForm(f): CsrfForm<AddForm>,
 ) -> Result<Response, AppError> {
     let user = ctx.require(Permission::ManageOpen311Keys)?.clone();
-    ctx.check_csrf(&f.csrf)?;
     let name = f.name.trim();
     if name.is_empty() || name.chars().count() > 100 {
         let message = ctx.lang.catalog().t("open311.name_required").to_owned();
@@ -93,21 +90,14 @@ pub async fn add(
     page(&state, &ctx, Some(key), None).await
 }
 
-/// The form of a revocation.
-#[derive(Deserialize)]
-pub struct RevokeForm {
-    csrf: String,
-}
-
 /// `POST /admin/open311/{id}/revoke`: admins.
 pub async fn revoke(
     State(state): State<AppState>,
     ctx: Ctx,
     Ids(id): Ids<i64>,
-    Form(f): Form<RevokeForm>,
+    CsrfForm(_): CsrfForm<FormFields>,
 ) -> Result<Response, AppError> {
     let user = ctx.require(Permission::ManageOpen311Keys)?.clone();
-    ctx.check_csrf(&f.csrf)?;
     state.store.revoke_open311_key(&user.username, id).await?;
     Ok(Redirect::to("/admin/open311").into_response())
 }

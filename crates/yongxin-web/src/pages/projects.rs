@@ -2,10 +2,10 @@
 //! and the villages whose households it concerns. (Phases and everything else a resettlement
 //! project carries belong to the resettlement pages.)
 
+use crate::extract::{CsrfForm, FormFields};
 use askama::Template;
 use axum::extract::State;
 use axum::response::{IntoResponse, Redirect, Response};
-use axum::Form;
 use yongxin_domain::Permission;
 use yongxin_store::{NewProject, StoreError};
 
@@ -76,11 +76,10 @@ pub async fn show(State(state): State<AppState>, ctx: Ctx) -> Result<Response, A
 pub async fn create(
     State(state): State<AppState>,
     ctx: Ctx,
-    Form(pairs): Form<Vec<(String, String)>>,
+    CsrfForm(pairs): CsrfForm<FormFields>,
 ) -> Result<Response, AppError> {
     let user = ctx.require(Permission::ManageProjects)?.clone();
     let get = |name: &str| form_field(&pairs, name).trim().to_owned();
-    ctx.check_csrf(&get("csrf"))?;
     let c = ctx.lang.catalog();
     let (code, name) = (get("code"), get("name"));
     let villages = pairs

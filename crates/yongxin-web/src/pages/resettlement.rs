@@ -3,11 +3,10 @@
 //! (printable; the resident's own view too) with registration and assessment, the registration
 //! dashboard, and the public lottery page with its proof.
 
-use crate::extract::Ids;
+use crate::extract::{CsrfForm, FormFields, Ids};
 use askama::Template;
 use axum::extract::{Query, State};
 use axum::response::{IntoResponse, Redirect, Response};
-use axum::Form;
 use serde::Deserialize;
 use yongxin_domain::money::Qty;
 use yongxin_domain::resettlement::entitlement::{
@@ -199,10 +198,10 @@ pub async fn project(
     project_page(&state, &ctx, id_of(&id)?, None, None).await
 }
 
-/// A manager's form about a project: signed in with the right role, token checked.
-fn manager_form(ctx: &Ctx, pairs: &[(String, String)]) -> Result<User, AppError> {
+/// A manager's form about a project: signed in with the right role (the token was checked by the
+/// form's extractor).
+fn manager_form(ctx: &Ctx) -> Result<User, AppError> {
     let user = ctx.require(Permission::RunResettlement)?.clone();
-    ctx.check_csrf(&field(pairs, "csrf"))?;
     Ok(user)
 }
 
@@ -211,9 +210,9 @@ pub async fn move_phase(
     State(state): State<AppState>,
     ctx: Ctx,
     Ids(id): Ids<String>,
-    Form(pairs): Form<Vec<(String, String)>>,
+    CsrfForm(pairs): CsrfForm<FormFields>,
 ) -> Result<Response, AppError> {
-    let user = manager_form(&ctx, &pairs)?;
+    let user = manager_form(&ctx)?;
     let id = id_of(&id)?;
     let to = Phase::parse(&field(&pairs, "to")).ok_or_else(|| AppError::invalid_param("to"))?;
     let reason = field(&pairs, "reason")
@@ -234,9 +233,9 @@ pub async fn publish_policy(
     State(state): State<AppState>,
     ctx: Ctx,
     Ids(id): Ids<String>,
-    Form(pairs): Form<Vec<(String, String)>>,
+    CsrfForm(pairs): CsrfForm<FormFields>,
 ) -> Result<Response, AppError> {
-    let user = manager_form(&ctx, &pairs)?;
+    let user = manager_form(&ctx)?;
     let id = id_of(&id)?;
     let source = field(&pairs, "source");
     match act::publish_policy(&state, &user, id, &source).await {
@@ -254,9 +253,9 @@ pub async fn publish_results(
     State(state): State<AppState>,
     ctx: Ctx,
     Ids(id): Ids<String>,
-    Form(pairs): Form<Vec<(String, String)>>,
+    CsrfForm(_): CsrfForm<FormFields>,
 ) -> Result<Response, AppError> {
-    let user = manager_form(&ctx, &pairs)?;
+    let user = manager_form(&ctx)?;
     let id = id_of(&id)?;
     let p = act::publish_results(&state, &user, id).await?;
     let to = p
@@ -270,12 +269,27 @@ pub async fn freeze(
     State(state): State<AppState>,
     ctx: Ctx,
     Ids(id): Ids<String>,
-    Form(pairs): Form<Vec<(String, String)>>,
+    CsrfForm(pairs): CsrfForm<FormFields>,
 ) -> Result<Response, AppError> {
-    let user = manager_form(&ctx, &pairs)?;
+    let user = manager_form(&ctx)?;
     let id = id_of(&id)?;
-    act::freeze(&state, &user, id, &field(&pairs, "seed_rule")).await?;
+    let parties = act::parties_from_lines(&field(&pairs, "commitments"))?;
+    act::freeze(&state, &user, id, &field(&pairs, "seed_rule"), parties).await?;
     Ok(Redirect::to(&format!("/projects/{id}/lottery")).into_response())
+}
+
+/// `POST /projects/{id}/lottery/commitment`: new commitments before a redraw.
+pub async fn recommit(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    Ids(id): Ids<String>,
+    CsrfForm(pairs): CsrfForm<FormFields>,
+) -> Result<Response, AppError> {
+    let user = manager_form(&ctx)?;
+    let id = id_of(&id)?;
+    let parties = act::parties_from_lines(&field(&pairs, "commitments"))?;
+    act::recommit(&state, &user, id, parties).await?;
+    Ok(Redirect::to(&format!("/projects/{id}")).into_response())
 }
 
 /// `POST /projects/{id}/lottery/draw`.
@@ -283,14 +297,36 @@ pub async fn draw(
     State(state): State<AppState>,
     ctx: Ctx,
     Ids(id): Ids<String>,
-    Form(pairs): Form<Vec<(String, String)>>,
+    CsrfForm(pairs): CsrfForm<FormFields>,
 ) -> Result<Response, AppError> {
-    let user = manager_form(&ctx, &pairs)?;
+    let user = manager_form(&ctx)?;
     let id = id_of(&id)?;
     let reason = Some(field(&pairs, "reason")).filter(|r| !r.trim().is_empty());
+    // One field per committed party, named by its position in the commitment.
+    let parties = state
+        .store
+        .lottery(id)
+        .await?
+        .and_then(|l| l.seed_commitment)
+        .map(|c| c.parties().to_vec())
+        .unwrap_or_default();
+    let reveals: Vec<yongxin_domain::lottery::Reveal> = parties
+        .iter()
+        .enumerate()
+        .map(|(i, p)| yongxin_domain::lottery::Reveal {
+            party: p.party.clone(),
+            secret: field(&pairs, &format!("secret.{i}")),
+        })
+        .collect();
     state
         .store
-        .draw_lottery(&user.username, id, field(&pairs, "seed").trim(), reason)
+        .draw_lottery(
+            &user.username,
+            id,
+            field(&pairs, "seed").trim(),
+            &reveals,
+            reason,
+        )
         .await??;
     Ok(Redirect::to(&format!("/projects/{id}/lottery")).into_response())
 }
@@ -532,10 +568,9 @@ pub async fn register(
     State(state): State<AppState>,
     ctx: Ctx,
     Ids((id, hid)): Ids<(String, String)>,
-    Form(pairs): Form<Vec<(String, String)>>,
+    CsrfForm(pairs): CsrfForm<FormFields>,
 ) -> Result<Response, AppError> {
     let user = ctx.user()?.clone();
-    ctx.check_csrf(&field(&pairs, "csrf"))?;
     let (id, hid) = (id_of(&id)?, id_of(&hid)?);
     let layouts = pairs
         .iter()
@@ -632,10 +667,9 @@ pub async fn assess(
     State(state): State<AppState>,
     ctx: Ctx,
     Ids((id, hid)): Ids<(String, String)>,
-    Form(pairs): Form<Vec<(String, String)>>,
+    CsrfForm(pairs): CsrfForm<FormFields>,
 ) -> Result<Response, AppError> {
     let user = ctx.require(Permission::AssessHouseholds)?.clone();
-    ctx.check_csrf(&field(&pairs, "csrf"))?;
     let p = act::project(&state, id_of(&id)?).await?;
     let h = act::household(&state, &user, &p, id_of(&hid)?).await?;
     let policy = act::current_policy(&state, p.project.id)

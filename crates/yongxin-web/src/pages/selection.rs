@@ -2,7 +2,7 @@
 //! selection-day operator's screen with the confirmation slip (选房确认书), and agreements with
 //! their progress and export.
 
-use crate::extract::Ids;
+use crate::extract::{CsrfForm, FormFields, Ids};
 use std::collections::BTreeMap;
 use yongxin_domain::Permission;
 
@@ -10,7 +10,6 @@ use askama::Template;
 use axum::extract::{Query, State};
 use axum::http::{header, HeaderMap};
 use axum::response::{IntoResponse, Redirect, Response};
-use axum::Form;
 use chrono::{NaiveDate, Utc};
 use serde::Deserialize;
 use yongxin_domain::money::Qty;
@@ -67,10 +66,9 @@ pub async fn create(
     State(state): State<AppState>,
     ctx: Ctx,
     Ids(id): Ids<String>,
-    Form(pairs): Form<Vec<(String, String)>>,
+    CsrfForm(pairs): CsrfForm<FormFields>,
 ) -> Result<Response, AppError> {
     let user = ctx.require(Permission::RunResettlement)?.clone();
-    ctx.check_csrf(&field(&pairs, "csrf"))?;
     let p = act::project(&state, id_of(&id)?).await?;
     let mode = SelectionMode::parse(&field(&pairs, "mode"))
         .ok_or_else(|| AppError::invalid_param("mode"))?;
@@ -397,10 +395,9 @@ pub async fn queue(
     State(state): State<AppState>,
     ctx: Ctx,
     Ids(id): Ids<String>,
-    Form(pairs): Form<Vec<(String, String)>>,
+    CsrfForm(pairs): CsrfForm<FormFields>,
 ) -> Result<Response, AppError> {
     let user = ctx.require(Permission::OperateSelection)?.clone();
-    ctx.check_csrf(&field(&pairs, "csrf"))?;
     let id = id_of(&id)?;
     let action = match field(&pairs, "action").as_str() {
         "call" => QueueAction::Call,
@@ -433,10 +430,9 @@ pub async fn confirm(
     State(state): State<AppState>,
     ctx: Ctx,
     Ids(id): Ids<String>,
-    Form(pairs): Form<Vec<(String, String)>>,
+    CsrfForm(pairs): CsrfForm<FormFields>,
 ) -> Result<Response, AppError> {
     let user = ctx.require(Permission::OperateSelection)?.clone();
-    ctx.check_csrf(&field(&pairs, "csrf"))?;
     let id = id_of(&id)?;
     let household: i64 = field(&pairs, "household_id")
         .parse()
@@ -520,10 +516,9 @@ pub async fn correct(
     State(state): State<AppState>,
     ctx: Ctx,
     Ids((id, claim_id)): Ids<(String, String)>,
-    Form(pairs): Form<Vec<(String, String)>>,
+    CsrfForm(pairs): CsrfForm<FormFields>,
 ) -> Result<Response, AppError> {
     let user = ctx.require(Permission::CorrectClaim)?.clone();
-    ctx.check_csrf(&field(&pairs, "csrf"))?;
     let reason = field(&pairs, "reason");
     if reason.trim().is_empty() || reason.chars().count() > 500 {
         return Err(AppError::bad_request("更正须写明原因（500 字以内）"));
@@ -686,10 +681,9 @@ pub async fn record(
     State(state): State<AppState>,
     ctx: Ctx,
     Ids(id): Ids<String>,
-    Form(pairs): Form<Vec<(String, String)>>,
+    CsrfForm(pairs): CsrfForm<FormFields>,
 ) -> Result<Response, AppError> {
     let user = ctx.require(Permission::AssessHouseholds)?.clone();
-    ctx.check_csrf(&field(&pairs, "csrf"))?;
     let p = act::project(&state, id_of(&id)?).await?;
     let key = field(&pairs, "key");
     let rows = state.store.all_project_households(p.project.id).await?;
@@ -864,10 +858,9 @@ pub async fn choose(
     State(state): State<AppState>,
     ctx: Ctx,
     Ids(id): Ids<String>,
-    Form(pairs): Form<Vec<(String, String)>>,
+    CsrfForm(pairs): CsrfForm<FormFields>,
 ) -> Result<Response, AppError> {
     let user = ctx.user()?.clone();
-    ctx.check_csrf(&field(&pairs, "csrf"))?;
     let household_id = user
         .household_id
         .filter(|_| !user.role.is_cadre())

@@ -1,11 +1,11 @@
 //! Signing in and out, and the language switch.
 
+use crate::extract::{CsrfForm, FormFields};
 use askama::Template;
 use axum::extract::{ConnectInfo, Query, State};
 use axum::http::header::SET_COOKIE;
 use axum::http::HeaderValue;
 use axum::response::{IntoResponse, Redirect, Response};
-use axum::Form;
 use chrono::{Duration, Utc};
 use serde::Deserialize;
 use std::net::SocketAddr;
@@ -73,7 +73,6 @@ pub async fn sign_in_page(ctx: Ctx, Query(q): Query<NextQuery>) -> Result<Respon
 pub struct SignInForm {
     username: String,
     password: String,
-    csrf: String,
     next: Option<String>,
 }
 
@@ -83,9 +82,8 @@ pub async fn sign_in(
     State(state): State<AppState>,
     ctx: Ctx,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
-    Form(form): Form<SignInForm>,
+    CsrfForm(form): CsrfForm<SignInForm>,
 ) -> Result<Response, AppError> {
-    ctx.check_csrf(&form.csrf)?;
     let username = form.username.trim().to_owned();
     let address = peer.ip().to_string();
     let guards = &state.guards;
@@ -166,20 +164,13 @@ pub async fn sign_in(
 // Argon2id of a random password nobody knows; verifying against it costs what a real check does.
 const DUMMY_HASH: &str = "$argon2id$v=19$m=19456,t=2,p=1$3J8cBbUyR3Gxu5x5YO0Rpg$0j8Y7hJ3lqUo8xM6YyLZ0pZ1t3lY2sN0m0gD0hS3m4Q";
 
-/// The sign-out form.
-#[derive(Deserialize)]
-pub struct CsrfForm {
-    csrf: String,
-}
-
 /// `POST /sign-out`.
 pub async fn sign_out(
     State(state): State<AppState>,
     ctx: Ctx,
     headers: axum::http::HeaderMap,
-    Form(form): Form<CsrfForm>,
+    CsrfForm(_): CsrfForm<FormFields>,
 ) -> Result<Response, AppError> {
-    ctx.check_csrf(&form.csrf)?;
     if let Some(token) = cookie_value(&headers, SESSION_COOKIE) {
         state.store.delete_session(&token_hash(token)).await?;
     }

@@ -717,4 +717,36 @@ fn a_lottery_proof_is_verified_by_the_binary_and_by_an_independent_script() {
         "{}",
         text(&out.stderr)
     );
+
+    // A committed draw, as the server publishes it: both verifiers check each revealed value
+    // against its commitment and the seed derived from them.
+    let (commitment, reveals) = yongxin_store::demo::lottery_parties(1);
+    let codes: Vec<String> = (1..=30).map(|i| format!("V01-{i:04}")).collect();
+    let committed =
+        yongxin_domain::lottery::Proof::make_committed(codes, &commitment, "038271", &reveals)
+            .unwrap();
+    let good = dir.path().join("committed.json");
+    std::fs::write(&good, serde_json::to_string_pretty(&committed).unwrap()).unwrap();
+    let mut forged = serde_json::to_value(&committed).unwrap();
+    forged["reveals"][1]["secret"] = serde_json::json!("chosen after seeing the others");
+    let forged_path = dir.path().join("forged.json");
+    std::fs::write(&forged_path, forged.to_string()).unwrap();
+    assert!(run(&["lottery", "verify", good.to_str().unwrap()])
+        .status
+        .success());
+    assert!(!run(&["lottery", "verify", forged_path.to_str().unwrap()])
+        .status
+        .success());
+    let out = Command::new(&python)
+        .arg(script)
+        .arg(&good)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let out = Command::new(&python)
+        .arg(script)
+        .arg(&forged_path)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stdout));
 }

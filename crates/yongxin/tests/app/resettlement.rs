@@ -561,19 +561,46 @@ async fn the_lottery_waits_for_objections_is_drawn_once_and_verifiable(app: Test
     let freeze = format!("/api/v1/projects/{pid}/lottery/freeze");
     let (s, _) = post_json(&app, &leader, &draw, json!({"seed": "123456"})).await;
     assert_eq!(s, 409);
+    // The seed is derived from values that parties committed to at the freeze: no single
+    // operator can choose it. One party alone, or a malformed hash, is refused.
+    let party = |name: &str, secret: &str| json!({"party": name, "sha256": yongxin_domain::lottery::commitment_of(secret)});
+    let parties = json!([
+        party("街道办", "office value 7731"),
+        party("村民代表", "representatives 5520"),
+        party("公证处", "notary 0042"),
+    ]);
+    let reveals = json!([
+        {"party": "街道办", "secret": "office value 7731"},
+        {"party": "村民代表", "secret": "representatives 5520"},
+        {"party": "公证处", "secret": "notary 0042"},
+    ]);
     let (s, _) = post_json(
         &app,
         &staff,
         &freeze,
-        json!({"seed_rule": "现场摇出六位数字"}),
+        json!({"seed_rule": "现场摇出六位数字", "commitments": parties}),
     )
     .await;
     assert_eq!(s, 403);
+    for bad in [
+        json!([party("街道办", "only one")]),
+        json!([{"party": "街道办", "sha256": "abc"}, party("公证处", "x")]),
+        json!([]),
+    ] {
+        let (s, e) = post_json(
+            &app,
+            &leader,
+            &freeze,
+            json!({"seed_rule": "现场摇出六位数字", "commitments": bad}),
+        )
+        .await;
+        assert_eq!(s, 422, "{e}");
+    }
     let (s, f) = post_json(
         &app,
         &leader,
         &freeze,
-        json!({"seed_rule": "现场摇出六位数字"}),
+        json!({"seed_rule": "现场摇出六位数字", "commitments": parties}),
     )
     .await;
     assert_eq!(s, 200, "{f}");
@@ -583,11 +610,22 @@ async fn the_lottery_waits_for_objections_is_drawn_once_and_verifiable(app: Test
         "the registered households"
     );
     let hash = f["list_sha256"].as_str().unwrap().to_owned();
-    let (s, _) = post_json(&app, &leader, &freeze, json!({"seed_rule": "再冻结"})).await;
+    let (s, _) = post_json(
+        &app,
+        &leader,
+        &freeze,
+        json!({"seed_rule": "再冻结", "commitments": parties}),
+    )
+    .await;
     assert_eq!(s, 409);
     let notice = page(&resident, app.url(&format!("/notices/{}", f["notice_id"]))).await;
     assert!(
         notice.contains(&hash) && notice.contains("现场摇出六位数字"),
+        "{notice}"
+    );
+    // The freeze notice publishes every commitment with the list hash.
+    assert!(
+        notice.contains(&yongxin_domain::lottery::commitment_of("notary 0042")),
         "{notice}"
     );
 
@@ -609,26 +647,87 @@ async fn the_lottery_waits_for_objections_is_drawn_once_and_verifiable(app: Test
     // The seed's format is checked; one draw, a second only with a public reason.
     let head = app.store.audit_head().await.unwrap();
     for bad in ["12345", "12a456", "123456:", "123456:名字"] {
-        let (s, e) = post_json(&app, &leader, &draw, json!({"seed": bad})).await;
+        let (s, e) = post_json(
+            &app,
+            &leader,
+            &draw,
+            json!({"seed": bad, "reveals": reveals}),
+        )
+        .await;
         assert_eq!(s, 422, "{bad}: {e}");
     }
+    // A value that does not match its commitment, or a party missing, is refused.
+    let mut wrong = reveals.clone();
+    wrong[2]["secret"] = json!("notary 0043");
+    let (s, e) = post_json(
+        &app,
+        &leader,
+        &draw,
+        json!({"seed": "038271", "reveals": wrong}),
+    )
+    .await;
+    assert_eq!(s, 422, "{e}");
+    let (s, _) = post_json(&app, &leader, &draw, json!({"seed": "038271"})).await;
+    assert_eq!(s, 422, "the parties' values are required");
     assert_eq!(app.store.audit_head().await.unwrap(), head);
-    let (s, d) = post_json(&app, &leader, &draw, json!({"seed": "038271"})).await;
-    assert_eq!(s, 200, "{d}");
-    assert_eq!(
-        (d["seed"].as_str(), d["draws"].as_u64()),
-        (Some("038271"), Some(1))
-    );
-    let (s, _) = post_json(&app, &leader, &draw, json!({"seed": "654321"})).await;
-    assert_eq!(s, 409);
     let (s, d) = post_json(
         &app,
         &leader,
         &draw,
-        json!({"seed": "654321", "reason": "公证员未到场，重新摇号"}),
+        json!({"seed": "038271", "reveals": reveals}),
     )
     .await;
-    assert_eq!(s, 200);
+    assert_eq!(s, 200, "{d}");
+    assert!(
+        d["seed"].as_str().unwrap().starts_with("038271:"),
+        "the seed is derived from the number and the values: {d}"
+    );
+    assert_eq!(d["draws"].as_u64(), Some(1));
+    let (s, _) = post_json(
+        &app,
+        &leader,
+        &draw,
+        json!({"seed": "654321", "reveals": reveals}),
+    )
+    .await;
+    assert_eq!(s, 409);
+    // The values are public now: a redraw with them could be ground, so it waits for new
+    // commitments, registered and published first.
+    let (s, e) = post_json(
+        &app,
+        &leader,
+        &draw,
+        json!({"seed": "654321", "reveals": reveals, "reason": "公证员未到场，重新摇号"}),
+    )
+    .await;
+    assert_eq!(s, 409, "{e}");
+    let renewed = json!([
+        party("街道办", "office second 9001"),
+        party("公证处", "notary second 3141"),
+    ]);
+    let (s, e) = post_json(
+        &app,
+        &leader,
+        &format!("/api/v1/projects/{pid}/lottery/commitment"),
+        json!({"commitments": renewed}),
+    )
+    .await;
+    assert_eq!(s, 200, "{e}");
+    let (s, d) = post_json(
+        &app,
+        &leader,
+        &draw,
+        json!({
+            "seed": "654321",
+            "reveals": [
+                {"party": "街道办", "secret": "office second 9001"},
+                {"party": "公证处", "secret": "notary second 3141"},
+            ],
+            "reason": "公证员未到场，重新摇号",
+        }),
+    )
+    .await;
+    assert_eq!(s, 200, "{d}");
     assert_eq!(d["redraw_reasons"][0], "公证员未到场，重新摇号");
 
     // The proof is public and recomputes; the lottery page shows the redraw and its reason.
@@ -641,9 +740,20 @@ async fn the_lottery_waits_for_objections_is_drawn_once_and_verifiable(app: Test
     assert_eq!(proof.status(), 200);
     let proof: yongxin_domain::lottery::Proof = proof.json().await.unwrap();
     proof.verify().unwrap();
+    assert_eq!(proof.list_sha256.as_str(), hash.as_str());
+    assert!(proof.seed.starts_with("654321:"));
+    let published: serde_json::Value = anonymous
+        .get(app.url(&format!("/api/v1/projects/{pid}/lottery/proof")))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
     assert_eq!(
-        (proof.list_sha256.as_str(), proof.seed.as_str()),
-        (hash.as_str(), "654321")
+        published["seed_commitment"]["parties"][1]["sha256"],
+        yongxin_domain::lottery::commitment_of("notary second 3141"),
+        "the proof carries the commitment it was drawn under"
     );
     let same = anonymous
         .get(app.url(&format!("/projects/{pid}/lottery/proof.json")))

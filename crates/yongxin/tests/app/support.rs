@@ -413,16 +413,18 @@ impl TestApp {
             .await
             .unwrap()
             .unwrap();
+        let (commitment, reveals) = yongxin_store::demo::lottery_parties(1);
         s.freeze_lottery(
             "leader",
             pid,
             "现场摇号",
+            &commitment,
             self.project_notice(pid, yongxin_domain::notice::NoticeKind::Progress, 1),
         )
         .await
         .unwrap()
         .unwrap();
-        s.draw_lottery("leader", pid, "123456", None)
+        s.draw_lottery("leader", pid, "123456", &reveals, None)
             .await
             .unwrap()
             .unwrap();

@@ -31,6 +31,7 @@ on_each_backend!(
     declined_and_merged_objections_are_settled,
     roster_uploads_cannot_exhaust_memory,
     staff_search_does_not_confirm_a_guessed_phone,
+    every_post_route_refuses_a_form_without_its_token,
 );
 
 fn location(res: &reqwest::Response) -> String {
@@ -1403,4 +1404,60 @@ async fn staff_search_does_not_confirm_a_guessed_phone(app: TestApp) {
         "the last four digits, as lists show them, find it"
     );
     assert_eq!(total("赵六").await, 1);
+}
+
+/// Every POST route the router holds — read from the router's own table, so a route added
+/// tomorrow is tried too — refuses a form without the CSRF token, or with another session's,
+/// and writes nothing. Forms answer 403; the JSON API 415 (a page elsewhere can send a form,
+/// never JSON without asking first); Open311 403 without its key.
+async fn every_post_route_refuses_a_form_without_its_token(app: TestApp) {
+    let state = yongxin_web::AppState::new(app.store.clone(), yongxin_web::WebSettings::default());
+    let (_, table) = yongxin_web::route_table(&state);
+    let posts: Vec<&str> = table
+        .iter()
+        .filter(|r| r.method == reqwest::Method::POST)
+        .map(|r| r.path)
+        .collect();
+    assert!(posts.len() >= 50, "{} POST routes", posts.len());
+    let admin = app.sign_in_as(Role::Admin).await;
+    let leader = app.sign_in_as(Role::Leader).await;
+    let foreign = app.csrf(&leader).await;
+    let (notice, _, _) = app.sample_disclosure().await;
+    let head = app.store.audit_head().await.unwrap();
+    for path in posts {
+        let concrete = path
+            .replace("{id}", &notice.to_string())
+            .replace("{notice}", &notice.to_string())
+            .replace("{hid}", "1")
+            .replace("{claim}", "1")
+            .replace("{token}", "x")
+            .replace("{file}", "requests.json");
+        for token in [None, Some(foreign.as_str())] {
+            let mut form = vec![("reason", "x"), ("text", "x"), ("to", "selection")];
+            if let Some(t) = token {
+                form.push(("csrf", t));
+            }
+            let res = admin
+                .post(app.url(&concrete))
+                .form(&form)
+                .send()
+                .await
+                .unwrap();
+            let status = res.status().as_u16();
+            let expected: &[u16] = if path.starts_with("/api/") {
+                &[415]
+            } else {
+                &[403]
+            };
+            assert!(
+                expected.contains(&status),
+                "POST {concrete} with token {token:?} answered {status}"
+            );
+        }
+    }
+    assert_eq!(
+        app.store.audit_head().await.unwrap(),
+        head,
+        "nothing was written"
+    );
 }

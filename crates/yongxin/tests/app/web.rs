@@ -883,6 +883,8 @@ async fn openapi_describes_every_api_route(app: TestApp) {
         "/api/v1/projects/{id}/registrations",
         "/api/v1/projects/{id}/lottery/freeze",
         "/api/v1/projects/{id}/lottery/draw",
+        "/api/v1/projects/{id}/lottery/commitment",
+        "/api/v1/categories",
         "/api/v1/projects/{id}/lottery/proof",
         "/api/v1/selections",
         "/api/v1/selections/{id}/claims",
