@@ -144,38 +144,15 @@ mod tests {
     use super::*;
     use Permission as P;
 
-    /// What an administrator holds: everything but what belongs to a role by its nature (rating
-    /// one's own case, dispatching one's own village).
-    const ALL_BUT_ROLE_BOUND: [Permission; 24] = [
-        Permission::WorkInOffice,
-        Permission::ViewFullPersonalData,
-        Permission::FileAppealForHousehold,
-        Permission::DispatchAllAppeals,
-        Permission::Supervise,
-        Permission::ReadSupervision,
-        Permission::AnswerAnySupervision,
-        Permission::ReadHotIssues,
-        Permission::PublishNotice,
-        Permission::RunConsultation,
-        Permission::OrganiseMeeting,
-        Permission::ManageProjects,
-        Permission::RunResettlement,
-        Permission::AssessHouseholds,
-        Permission::DrawLottery,
-        Permission::OperateSelection,
-        Permission::CorrectClaim,
-        Permission::ReadAudit,
-        Permission::ManageUsers,
-        Permission::ManageCalendar,
-        Permission::ManageCategories,
-        Permission::ManageOpen311Keys,
-        Permission::RevokeApiTokens,
-        Permission::ReadMetrics,
-    ];
-
     /// The whole table, written out once more by role so a change shows as a changed line here.
     #[test]
     fn the_table() {
+        // An administrator holds everything but what belongs to a role by its nature: rating
+        // one's own case, dispatching one's own village.
+        let admin: Vec<Permission> = P::ALL
+            .into_iter()
+            .filter(|p| !matches!(p, P::RateAppeal | P::DispatchVillageAppeals))
+            .collect();
         let expected: [(Role, &[Permission]); 6] = [
             (Role::Resident, &[P::ViewFullPersonalData, P::RateAppeal]),
             (
@@ -233,7 +210,7 @@ mod tests {
                     P::ReadAudit,
                 ],
             ),
-            (Role::Admin, &ALL_BUT_ROLE_BOUND),
+            (Role::Admin, &admin),
         ];
         for (role, allowed) in expected {
             for p in P::ALL {
