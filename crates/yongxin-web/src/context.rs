@@ -197,8 +197,8 @@ pub async fn attach_context(
 
     let mut user = None;
     let mut lookup_failed = false;
-    if let Some(token) = bearer {
-        match state.api_token_user(&token_hash(&token)).await {
+    if let Some(token) = &bearer {
+        match state.api_token_user(&token_hash(token)).await {
             Ok(u) => user = u,
             Err(e) => {
                 tracing::error!(error.message = %e, "api token lookup failed");
@@ -218,7 +218,9 @@ pub async fn attach_context(
             }
         }
     }
-    let new_csrf = existing_csrf.is_none().then(random_token);
+    // A bearer token is an API client: it sends no forms, so it gets no CSRF cookie (and the
+    // server spends no random bytes or header on it).
+    let new_csrf = (existing_csrf.is_none() && bearer.is_none()).then(random_token);
     let csrf = match (&user, &session) {
         (Some(_), Some(session)) => csrf_token("session", session),
         _ => existing_csrf
