@@ -121,7 +121,26 @@ pub enum CategoryError {
     NoChoices,
 }
 
+/// Why a definition written as TOML was refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum DefinitionError {
+    /// Not TOML of a category's shape; the parser's message.
+    #[error("{0}")]
+    Syntax(String),
+    /// Well-formed but refused by [`Category::check`].
+    #[error(transparent)]
+    Invalid(#[from] CategoryError),
+}
+
 impl Category {
+    /// Reads and checks a definition an administrator wrote as TOML (the admin page's form).
+    pub fn from_toml(text: &str) -> Result<Category, DefinitionError> {
+        let category: Category =
+            toml::from_str(text).map_err(|e| DefinitionError::Syntax(e.message().to_owned()))?;
+        category.check()?;
+        Ok(category)
+    }
+
     /// Checks a definition an administrator wrote.
     pub fn check(&self) -> Result<(), CategoryError> {
         let word = |s: &str| {

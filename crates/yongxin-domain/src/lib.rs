@@ -60,6 +60,8 @@ pub mod consultation;
 pub mod demo;
 pub mod demo_appeals;
 pub mod email;
+#[doc(hidden)]
+pub mod fuzzing;
 pub mod hot;
 pub mod id_number;
 pub mod lottery;

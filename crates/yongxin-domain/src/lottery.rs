@@ -570,7 +570,12 @@ impl Proof {
             }
             None => {}
         }
+        // Strict as for the public number: `Seed::parse` trims what a person types, but the
+        // proof states the seed that was hashed, and tools/verify_lottery.py refuses a padded one.
         let seed = Seed::parse(&self.seed)?;
+        if seed.as_str() != self.seed {
+            return Err(LotteryError::Seed);
+        }
         let expected = draw(&self.list, &computed, &seed);
         for (i, code) in expected.iter().enumerate() {
             let stated = self.order.get(i).cloned().unwrap_or_default();
@@ -707,6 +712,12 @@ mod tests {
             seed.verify(),
             Err(LotteryError::Order { position: 1, .. }) | Err(LotteryError::Order { .. })
         ));
+        // Found with the `lottery_proof` fuzz target's check (a verified proof is the one a new
+        // draw makes): a seed with spaces around it verified here, drawn with the trimmed seed,
+        // while the independent verifier refuses it.
+        let mut padded = p.clone();
+        padded.seed = format!(" {} ", p.seed);
+        assert_eq!(padded.verify(), Err(LotteryError::Seed));
         let mut added = p.clone();
         added.list.push("Z99-9999".into());
         assert!(matches!(added.verify(), Err(LotteryError::ListHash { .. })));

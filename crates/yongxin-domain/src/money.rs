@@ -27,6 +27,16 @@ pub enum DecimalError {
     TooLarge(String),
 }
 
+/// The largest magnitude held, in hundredths (10¹³ yuan or m²): far above any real amount, and
+/// low enough that sums of many of them cannot overflow.
+const MAX_HUNDREDTHS: i64 = 1_000_000_000_000_000;
+
+/// A whole number in hundredths, if within [`MAX_HUNDREDTHS`].
+fn whole_hundredths(v: i64) -> Option<i64> {
+    v.checked_mul(100)
+        .filter(|h| h.unsigned_abs() <= MAX_HUNDREDTHS.unsigned_abs())
+}
+
 /// Parses `[-]digits[.d[d]]` into hundredths.
 fn parse_hundredths(s: &str) -> Result<i64, DecimalError> {
     let t = s.trim();
@@ -53,7 +63,7 @@ fn parse_hundredths(s: &str) -> Result<i64, DecimalError> {
     let v = whole
         .checked_mul(100)
         .and_then(|w| w.checked_add(frac))
-        .filter(|v| *v <= 1_000_000_000_000_000)
+        .filter(|v| *v <= MAX_HUNDREDTHS)
         .ok_or_else(too_large)?;
     Ok(if negative { -v } else { v })
 }
@@ -97,15 +107,18 @@ macro_rules! hundredths_type {
                     fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<$t, E> {
                         v.parse().map_err(E::custom)
                     }
+                    // Integers are held to the same bound as decimal strings: without it, an
+                    // accepted policy's areas overflowed when added up (found with the
+                    // `policy_toml` fuzz target's check).
                     fn visit_i64<E: serde::de::Error>(self, v: i64) -> Result<$t, E> {
-                        v.checked_mul(100)
+                        whole_hundredths(v)
                             .map($t)
                             .ok_or_else(|| E::custom("数字超出范围"))
                     }
                     fn visit_u64<E: serde::de::Error>(self, v: u64) -> Result<$t, E> {
                         i64::try_from(v)
                             .ok()
-                            .and_then(|v| v.checked_mul(100))
+                            .and_then(whole_hundredths)
                             .map($t)
                             .ok_or_else(|| E::custom("数字超出范围"))
                     }
@@ -340,6 +353,29 @@ mod tests {
         assert_eq!(toml::from_str::<T>("a = \"12.3\"").unwrap().a, Fen(1230));
         let e = toml::from_str::<T>("a = 12.3").err().unwrap().to_string();
         assert!(e.contains("浮点数"), "{e}");
+    }
+
+    /// An integer past the bound of decimal strings was accepted, and a policy with two such
+    /// layout areas overflowed when a household's chosen area was added up.
+    #[test]
+    fn integers_and_decimal_strings_share_one_bound() {
+        #[derive(Deserialize)]
+        struct T {
+            a: Qty,
+        }
+        let read = |text: &str| toml::from_str::<T>(text).map(|t| t.a);
+        assert_eq!(read("a = 10000000000000").unwrap(), Qty(MAX_HUNDREDTHS));
+        assert_eq!(read("a = \"10000000000000\"").unwrap(), Qty(MAX_HUNDREDTHS));
+        assert_eq!(read("a = -10000000000000").unwrap(), Qty(-MAX_HUNDREDTHS));
+        for over in [
+            "a = 10000000000001",
+            "a = \"10000000000001\"",
+            "a = -10000000000001",
+            "a = 92233720368547758",
+        ] {
+            let e = read(over).err().unwrap().to_string();
+            assert!(e.contains("超出范围"), "{over}: {e}");
+        }
     }
 
     #[test]

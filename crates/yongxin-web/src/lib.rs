@@ -19,6 +19,8 @@ pub mod board;
 pub mod context;
 pub mod error;
 pub mod extract;
+#[doc(hidden)]
+pub mod fuzzing;
 pub mod i18n;
 pub mod metrics;
 pub mod open311;

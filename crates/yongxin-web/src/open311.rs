@@ -372,65 +372,31 @@ async fn post_request(
     if name != "requests" {
         return Err(AppError::not_found());
     }
-    let mut form = pairs(&body);
-    form.extend(pairs(query.unwrap_or_default().as_bytes()));
-    let key = client(&state, first(&form, "api_key")).await?;
-    let code =
-        first(&form, "service_code").ok_or_else(|| AppError::invalid_param("service_code"))?;
+    let form = parse_request_form(&body, query.unwrap_or_default().as_bytes());
+    let key = client(&state, form.api_key()).await?;
+    let code = form
+        .service_code()
+        .ok_or_else(|| AppError::invalid_param("service_code"))?;
     let cats = state.categories().await?;
     if !cats.iter().any(|(cat, active)| *active && cat.code == code) {
         return Err(AppError::unknown_service(code));
     }
-    let coordinate = |name: &str| -> Result<Option<f64>, AppError> {
-        first(&form, name)
-            .map(|v| v.parse::<f64>().map_err(|_| AppError::invalid_param(name)))
-            .transpose()
-    };
-    let (lat, long) = (coordinate("lat")?, coordinate("long")?);
-    let address = first(&form, "address_string").or(first(&form, "address_id"));
-    if address.is_none() && (lat.is_none() || long.is_none()) {
-        return Err(AppError::bad_request(
-            ctx.lang.catalog().t("open311.location_required"),
-        ));
-    }
-    let mut answers: BTreeMap<String, Vec<String>> = BTreeMap::new();
-    for (k, v) in &form {
-        let Some(rest) = k.strip_prefix("attribute[") else {
-            continue;
-        };
-        let code = rest
-            .strip_suffix("][]")
-            .or_else(|| rest.strip_suffix(']'))
-            .ok_or_else(|| AppError::invalid_param(k))?;
-        if !v.trim().is_empty() {
-            answers
-                .entry(code.to_owned())
-                .or_default()
-                .push(v.trim().to_owned());
+    let request = form.details().map_err(|e| match e {
+        FormError::InvalidParam(name) => AppError::invalid_param(&name),
+        FormError::LocationRequired => {
+            AppError::bad_request(ctx.lang.catalog().t("open311.location_required"))
         }
-    }
-    let (given, family) = (first(&form, "first_name"), first(&form, "last_name"));
-    let contact_name = match (family, given) {
-        (Some(f), Some(g))
-            if f.chars()
-                .chain(g.chars())
-                .all(yongxin_search::grams::is_han) =>
-        {
-            format!("{f}{g}")
-        }
-        (Some(f), Some(g)) => format!("{g} {f}"),
-        (f, g) => f.or(g).unwrap_or_default().to_owned(),
-    };
+    })?;
     let input = IntakeInput {
         category: code.to_owned(),
-        description: first(&form, "description").unwrap_or_default().to_owned(),
-        answers,
-        address: address.map(str::to_owned),
-        latitude: lat,
-        longitude: long,
-        contact_name: Some(contact_name),
-        contact_phone: first(&form, "phone").map(str::to_owned),
-        contact_email: first(&form, "email").map(str::to_owned),
+        description: request.description,
+        answers: request.answers,
+        address: request.address,
+        latitude: request.latitude,
+        longitude: request.longitude,
+        contact_name: Some(request.contact_name),
+        contact_phone: request.phone,
+        contact_email: request.email,
         client: Some(key.name.clone()),
         ..IntakeInput::default()
     };
@@ -450,6 +416,120 @@ async fn post_request(
         ])],
     );
     Ok(respond(StatusCode::OK, format, "service_requests", &node))
+}
+
+/// A service request as posted: the name=value pairs of the form body, then of the query string.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RequestForm {
+    pairs: Vec<(String, String)>,
+}
+
+/// What a posted service request says, once its fields are read.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RequestDetails {
+    /// `description`, trimmed (empty when not given; intake refuses that).
+    pub description: String,
+    /// Answers to the category's questions: `attribute[code]` (or `attribute[code][]`, repeated
+    /// for several values) by code, values trimmed, empty ones left out.
+    pub answers: BTreeMap<String, Vec<String>>,
+    /// `address_string`, else `address_id`.
+    pub address: Option<String>,
+    /// `lat`.
+    pub latitude: Option<f64>,
+    /// `long`.
+    pub longitude: Option<f64>,
+    /// `last_name` and `first_name` as a name is written: family name first without a space
+    /// when both are Chinese, else given name first.
+    pub contact_name: String,
+    /// `phone`.
+    pub phone: Option<String>,
+    /// `email`.
+    pub email: Option<String>,
+}
+
+/// Why a posted service request's fields were refused.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum FormError {
+    /// A field that is malformed: its name.
+    InvalidParam(String),
+    /// Neither an address nor both coordinates.
+    LocationRequired,
+}
+
+/// Reads a `POST requests` body and query string (both form-encoded); the body's fields come
+/// first, so the body wins where a field is given twice.
+pub fn parse_request_form(body: &[u8], query: &[u8]) -> RequestForm {
+    let mut all = pairs(body);
+    all.extend(pairs(query));
+    RequestForm { pairs: all }
+}
+
+impl RequestForm {
+    /// `api_key`.
+    pub fn api_key(&self) -> Option<&str> {
+        first(&self.pairs, "api_key")
+    }
+
+    /// `service_code`.
+    pub fn service_code(&self) -> Option<&str> {
+        first(&self.pairs, "service_code")
+    }
+
+    /// The request's fields, checked in the order the standard lists them; the first problem.
+    pub fn details(&self) -> Result<RequestDetails, FormError> {
+        let form = &self.pairs;
+        let coordinate = |name: &str| -> Result<Option<f64>, FormError> {
+            first(form, name)
+                .map(|v| {
+                    v.parse::<f64>()
+                        .map_err(|_| FormError::InvalidParam(name.to_owned()))
+                })
+                .transpose()
+        };
+        let (latitude, longitude) = (coordinate("lat")?, coordinate("long")?);
+        let address = first(form, "address_string").or(first(form, "address_id"));
+        if address.is_none() && (latitude.is_none() || longitude.is_none()) {
+            return Err(FormError::LocationRequired);
+        }
+        let mut answers: BTreeMap<String, Vec<String>> = BTreeMap::new();
+        for (k, v) in form {
+            let Some(rest) = k.strip_prefix("attribute[") else {
+                continue;
+            };
+            let code = rest
+                .strip_suffix("][]")
+                .or_else(|| rest.strip_suffix(']'))
+                .ok_or_else(|| FormError::InvalidParam(k.clone()))?;
+            if !v.trim().is_empty() {
+                answers
+                    .entry(code.to_owned())
+                    .or_default()
+                    .push(v.trim().to_owned());
+            }
+        }
+        let (given, family) = (first(form, "first_name"), first(form, "last_name"));
+        let contact_name = match (family, given) {
+            (Some(f), Some(g))
+                if f.chars()
+                    .chain(g.chars())
+                    .all(yongxin_search::grams::is_han) =>
+            {
+                format!("{f}{g}")
+            }
+            (Some(f), Some(g)) => format!("{g} {f}"),
+            (f, g) => f.or(g).unwrap_or_default().to_owned(),
+        };
+        Ok(RequestDetails {
+            description: first(form, "description").unwrap_or_default().to_owned(),
+            answers,
+            address: address.map(str::to_owned),
+            latitude,
+            longitude,
+            contact_name,
+            phone: first(form, "phone").map(str::to_owned),
+            email: first(form, "email").map(str::to_owned),
+        })
+    }
 }
 
 /// Statuses the standard calls `open` or `closed`.

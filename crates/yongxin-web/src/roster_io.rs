@@ -207,9 +207,11 @@ fn cell_text(cell: &Data) -> String {
     }
 }
 
-/// Excel's serial day numbers count from 1899-12-30 (its 1900 leap-year bug included).
+/// Excel's serial day numbers count from 1899-12-30 (its 1900 leap-year bug included). A date
+/// cell can hold any number; one that is no day chrono can hold is no date, not a panic.
 fn excel_serial_date(serial: f64) -> Option<NaiveDate> {
-    NaiveDate::from_ymd_opt(1899, 12, 30).map(|base| base + Duration::days(serial.floor() as i64))
+    let days = Duration::try_days(serial.is_finite().then(|| serial.floor() as i64)?)?;
+    NaiveDate::from_ymd_opt(1899, 12, 30)?.checked_add_signed(days)
 }
 
 fn read_csv(bytes: &[u8]) -> Result<Vec<Vec<String>>, Vec<RosterIssue>> {
@@ -434,6 +436,16 @@ mod tests {
         assert_eq!(rows[0].cells[&Column::Phone], "13812345678");
     }
 
+    /// Found by fuzzing (`roster_xlsx`): calamine 0.30 indexed the shared strings by a cell's
+    /// number without a bound check and panicked; 0.32 refuses such a workbook.
+    #[test]
+    fn a_cell_naming_a_shared_string_that_does_not_exist_is_unreadable() {
+        let bytes =
+            include_bytes!("../../../fuzz/corpus/roster_xlsx/shared_string_out_of_range.xlsx");
+        let issues = read_roster(bytes).expect_err("unreadable");
+        assert_eq!(issues[0].reason, RosterReason::Unreadable);
+    }
+
     #[test]
     fn excel_serial_dates_convert() {
         assert_eq!(
@@ -441,5 +453,21 @@ mod tests {
             NaiveDate::from_ymd_opt(2025, 1, 1)
         );
         assert_eq!(cell_text(&Data::Float(13812345678.0)), "13812345678");
+    }
+
+    /// Found by fuzzing (`roster_xlsx`): a date-formatted cell holds any number, and one past
+    /// chrono's range of dates panicked in the conversion.
+    #[test]
+    fn a_date_cell_out_of_range_is_no_date() {
+        use calamine::{ExcelDateTime, ExcelDateTimeType};
+        for serial in [1e9, -1e9, 1e300, f64::NAN, f64::INFINITY] {
+            assert_eq!(excel_serial_date(serial), None, "{serial}");
+            let cell = Data::DateTime(ExcelDateTime::new(
+                serial,
+                ExcelDateTimeType::DateTime,
+                false,
+            ));
+            assert_eq!(cell_text(&cell), "");
+        }
     }
 }

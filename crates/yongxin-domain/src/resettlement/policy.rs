@@ -895,4 +895,17 @@ mod tests {
         let e = Policy::from_toml("title = \"x\"\nbogus = 1\n").unwrap_err();
         assert!(e.field.starts_with("第 2 行"), "{e}");
     }
+
+    /// Two layouts of 92233720368547758 m² (an integer the decimal strings' bound did not
+    /// cover) were accepted, and choosing both overflowed adding their areas up.
+    #[test]
+    fn areas_past_the_bound_are_refused_not_added_up_until_they_overflow() {
+        let e = with(|t| {
+            for i in ["0", "1"] {
+                *at(t, &["layout", i, "area"]) = toml::Value::Integer(92_233_720_368_547_758);
+            }
+        })
+        .unwrap_err();
+        assert!(e.reason.contains("超出范围"), "{e}");
+    }
 }

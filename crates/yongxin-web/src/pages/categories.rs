@@ -6,7 +6,7 @@ use askama::Template;
 use axum::extract::{Query, State};
 use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
-use yongxin_domain::catalogue::{Category, CategoryError};
+use yongxin_domain::catalogue::{Category, CategoryError, DefinitionError};
 use yongxin_domain::Permission;
 
 use super::{render, Chrome};
@@ -146,26 +146,20 @@ pub async fn save(
     let c = ctx.lang.catalog();
     let active = f.active.is_some();
     let position: Option<i64> = f.position.as_deref().and_then(|p| p.trim().parse().ok());
-    let parsed: Result<Category, String> = toml::from_str::<Category>(&f.source)
-        .map_err(|e| {
-            c.format(
-                "categories.error.parse",
-                &[("detail", e.message().to_owned())],
-            )
-        })
-        .and_then(|cat| {
-            cat.check().map_err(|e| {
-                c.t(match e {
-                    CategoryError::Code => "categories.error.code",
-                    CategoryError::Name => "categories.error.name",
-                    CategoryError::Deadline => "categories.error.deadline",
-                    CategoryError::QuestionCode => "categories.error.question_code",
-                    CategoryError::NoChoices => "categories.error.no_choices",
-                })
-                .to_owned()
-            })?;
-            Ok(cat)
-        });
+    let parsed: Result<Category, String> = Category::from_toml(&f.source).map_err(|e| match e {
+        DefinitionError::Syntax(detail) => {
+            c.format("categories.error.parse", &[("detail", detail)])
+        }
+        DefinitionError::Invalid(e) => c
+            .t(match e {
+                CategoryError::Code => "categories.error.code",
+                CategoryError::Name => "categories.error.name",
+                CategoryError::Deadline => "categories.error.deadline",
+                CategoryError::QuestionCode => "categories.error.question_code",
+                CategoryError::NoChoices => "categories.error.no_choices",
+            })
+            .to_owned(),
+    });
     match parsed {
         Ok(cat) => {
             let position = position.unwrap_or(i64::MAX / 2);
