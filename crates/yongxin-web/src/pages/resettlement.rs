@@ -205,26 +205,38 @@ fn manager_form(ctx: &Ctx) -> Result<User, AppError> {
     Ok(user)
 }
 
+/// The phase form: where to, and why.
+#[derive(Deserialize)]
+pub struct PhaseForm {
+    #[serde(default)]
+    to: String,
+    #[serde(default)]
+    reason: String,
+}
+
 /// `POST /projects/{id}/phase`: moves to the next phase.
 pub async fn move_phase(
     State(state): State<AppState>,
     ctx: Ctx,
     Ids(id): Ids<String>,
-    CsrfForm(pairs): CsrfForm<FormFields>,
+    CsrfForm(form): CsrfForm<PhaseForm>,
 ) -> Result<Response, AppError> {
     let user = manager_form(&ctx)?;
     let id = id_of(&id)?;
-    let to = Phase::parse(&field(&pairs, "to")).ok_or_else(|| AppError::invalid_param("to"))?;
-    let reason = field(&pairs, "reason")
-        .trim()
-        .chars()
-        .take(500)
-        .collect::<String>();
+    let to = Phase::parse(&form.to).ok_or_else(|| AppError::invalid_param("to"))?;
+    let reason = form.reason.trim().chars().take(500).collect::<String>();
     state
         .store
         .move_phase(&user.username, id, to, &reason)
         .await??;
     Ok(Redirect::to(&format!("/projects/{id}")).into_response())
+}
+
+/// A policy version's TOML as typed.
+#[derive(Deserialize)]
+pub struct PolicyForm {
+    #[serde(default)]
+    source: String,
 }
 
 /// `POST /projects/{id}/policy`: publishes the next policy version; a refused policy comes back
@@ -233,11 +245,10 @@ pub async fn publish_policy(
     State(state): State<AppState>,
     ctx: Ctx,
     Ids(id): Ids<String>,
-    CsrfForm(pairs): CsrfForm<FormFields>,
+    CsrfForm(PolicyForm { source }): CsrfForm<PolicyForm>,
 ) -> Result<Response, AppError> {
     let user = manager_form(&ctx)?;
     let id = id_of(&id)?;
-    let source = field(&pairs, "source");
     match act::publish_policy(&state, &user, id, &source).await {
         Ok(_) => Ok(Redirect::to(&format!("/projects/{id}")).into_response()),
         Err(e) if e.status.is_client_error() && e.code.starts_with("resettlement") => {
@@ -264,17 +275,26 @@ pub async fn publish_results(
     Ok(Redirect::to(&to).into_response())
 }
 
+/// The freeze form: how the number is drawn, and the parties' commitments one a line.
+#[derive(Deserialize)]
+pub struct FreezeForm {
+    #[serde(default)]
+    seed_rule: String,
+    #[serde(default)]
+    commitments: String,
+}
+
 /// `POST /projects/{id}/lottery/freeze`.
 pub async fn freeze(
     State(state): State<AppState>,
     ctx: Ctx,
     Ids(id): Ids<String>,
-    CsrfForm(pairs): CsrfForm<FormFields>,
+    CsrfForm(form): CsrfForm<FreezeForm>,
 ) -> Result<Response, AppError> {
     let user = manager_form(&ctx)?;
     let id = id_of(&id)?;
-    let parties = act::parties_from_lines(&field(&pairs, "commitments"))?;
-    act::freeze(&state, &user, id, &field(&pairs, "seed_rule"), parties).await?;
+    let parties = act::parties_from_lines(&form.commitments)?;
+    act::freeze(&state, &user, id, &form.seed_rule, parties).await?;
     Ok(Redirect::to(&format!("/projects/{id}/lottery")).into_response())
 }
 
@@ -283,11 +303,11 @@ pub async fn recommit(
     State(state): State<AppState>,
     ctx: Ctx,
     Ids(id): Ids<String>,
-    CsrfForm(pairs): CsrfForm<FormFields>,
+    CsrfForm(form): CsrfForm<FreezeForm>,
 ) -> Result<Response, AppError> {
     let user = manager_form(&ctx)?;
     let id = id_of(&id)?;
-    let parties = act::parties_from_lines(&field(&pairs, "commitments"))?;
+    let parties = act::parties_from_lines(&form.commitments)?;
     act::recommit(&state, &user, id, parties).await?;
     Ok(Redirect::to(&format!("/projects/{id}")).into_response())
 }

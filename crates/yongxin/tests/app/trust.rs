@@ -32,6 +32,7 @@ on_each_backend!(
     roster_uploads_cannot_exhaust_memory,
     staff_search_does_not_confirm_a_guessed_phone,
     every_post_route_refuses_a_form_without_its_token,
+    the_lottery_page_freezes_with_the_parties_commitments,
 );
 
 fn location(res: &reqwest::Response) -> String {
@@ -1460,4 +1461,50 @@ async fn every_post_route_refuses_a_form_without_its_token(app: TestApp) {
         head,
         "nothing was written"
     );
+}
+
+/// The project page's freeze form takes the parties' commitments one a line; one party alone is
+/// refused and freezes nothing.
+async fn the_lottery_page_freezes_with_the_parties_commitments(app: TestApp) {
+    use yongxin_domain::lottery::commitment_of;
+    let (pid, _, _) = app.sample_project(false).await;
+    app.store
+        .move_phase(
+            "leader",
+            pid,
+            yongxin_domain::resettlement::Phase::Lottery,
+            "",
+        )
+        .await
+        .unwrap()
+        .unwrap();
+    let leader = app.sign_in_as(Role::Leader).await;
+    let freeze = format!("/projects/{pid}/lottery/freeze");
+    let one = format!("街道办 {}", commitment_of("only us"));
+    let res = post_form(
+        &app,
+        &leader,
+        &freeze,
+        &[("seed_rule", "现场摇号"), ("commitments", &one)],
+    )
+    .await;
+    assert_eq!(res.status(), 422);
+    assert!(app.store.lottery(pid).await.unwrap().is_none());
+    let two = format!(
+        "街道办 {}\n村民代表 {}\n",
+        commitment_of("office 1"),
+        commitment_of("reps 2")
+    );
+    let res = post_form(
+        &app,
+        &leader,
+        &freeze,
+        &[("seed_rule", "现场摇号"), ("commitments", &two)],
+    )
+    .await;
+    assert_eq!(res.status(), 303);
+    let l = app.store.lottery(pid).await.unwrap().unwrap();
+    let parties = l.seed_commitment.unwrap();
+    assert_eq!(parties.parties().len(), 2);
+    assert_eq!(parties.parties()[1].party, "村民代表");
 }
