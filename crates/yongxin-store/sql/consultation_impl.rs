@@ -3,8 +3,13 @@
 
 use std::collections::BTreeMap;
 
-use yongxin_domain::consultation::{age_band, answers_open, check_answers, AnswerChannel, ConsultationError, GivenAnswer, Question, QuestionKind};
-use yongxin_store::{Consultation, ConsultationResults, ConsultationStore, CurrentAnswer, NewAnswer, NewConsultation};
+use yongxin_domain::consultation::{
+    age_band, answers_open, check_answers, AnswerChannel, ConsultationError, GivenAnswer, Question,
+    QuestionKind,
+};
+use yongxin_store::{
+    Consultation, ConsultationResults, ConsultationStore, CurrentAnswer, NewAnswer, NewConsultation,
+};
 
 const CONSULTATION_SELECT: &str = "SELECT id, title, background, notice_id, scope, project_id, opens_at, closes_at, result_notice_id, created_by FROM consultations";
 
@@ -29,7 +34,12 @@ fn consultation_from(row: &DbRow) -> StoreResult<Consultation> {
 /// Reads a consultation with its villages and questions, on any executor of the backend.
 async fn consultation_in(conn: &mut DbConn, id: i64) -> StoreResult<Option<Consultation>> {
     let sql = format!("{CONSULTATION_SELECT} WHERE id = $1");
-    let Some(row) = sqlx::query(&sql).bind(id).fetch_optional(&mut *conn).await.db()? else {
+    let Some(row) = sqlx::query(&sql)
+        .bind(id)
+        .fetch_optional(&mut *conn)
+        .await
+        .db()?
+    else {
         return Ok(None);
     };
     let mut c = consultation_from(&row)?;
@@ -53,7 +63,10 @@ async fn consultation_in(conn: &mut DbConn, id: i64) -> StoreResult<Option<Consu
     .db()?;
     let mut by_question: HashMap<i64, Vec<(i64, String)>> = HashMap::new();
     for o in &options {
-        by_question.entry(o.try_get("question_id").db()?).or_default().push((o.try_get("id").db()?, o.try_get("label").db()?));
+        by_question
+            .entry(o.try_get("question_id").db()?)
+            .or_default()
+            .push((o.try_get("id").db()?, o.try_get("label").db()?));
     }
     for q in &questions {
         let qid: i64 = q.try_get("id").db()?;
@@ -73,7 +86,11 @@ async fn consultation_in(conn: &mut DbConn, id: i64) -> StoreResult<Option<Consu
 
 #[async_trait]
 impl ConsultationStore for StoreImpl {
-    async fn create_consultation(&self, actor: &str, c: NewConsultation) -> StoreResult<Consultation> {
+    async fn create_consultation(
+        &self,
+        actor: &str,
+        c: NewConsultation,
+    ) -> StoreResult<Consultation> {
         let actor = actor.to_owned();
         let trunc = |t: DateTime<Utc>| chrono::SubsecRound::trunc_subsecs(t, 6);
         write_tx!(self, |tx| {
@@ -130,7 +147,9 @@ impl ConsultationStore for StoreImpl {
                     "questions": c.questions.iter().map(|q| serde_json::json!({"kind": q.kind.code(), "prompt": q.prompt, "options": q.options, "max": q.max_choices, "required": q.required})).collect::<Vec<_>>()
                 }),
             );
-            let created = consultation_in(tx, id).await?.ok_or_else(|| StoreError::Internal("consultation vanished".into()))?;
+            let created = consultation_in(tx, id)
+                .await?
+                .ok_or_else(|| StoreError::Internal("consultation vanished".into()))?;
             Ok((created, vec![entry]))
         })
     }
@@ -146,11 +165,20 @@ impl ConsultationStore for StoreImpl {
         rows.iter().map(consultation_from).collect()
     }
 
-    async fn submit_answer(&self, actor: &str, consultation_id: i64, a: NewAnswer) -> StoreResult<Result<i64, ConsultationError>> {
+    async fn submit_answer(
+        &self,
+        actor: &str,
+        consultation_id: i64,
+        a: NewAnswer,
+    ) -> StoreResult<Result<i64, ConsultationError>> {
         let actor = actor.to_owned();
         let answered_at = chrono::SubsecRound::trunc_subsecs(a.answered_at, 6);
         write_tx!(self, |tx| {
-            let c = consultation_in(tx, consultation_id).await?.ok_or_else(|| StoreError::NotFound { what: format!("consultation {consultation_id}") })?;
+            let c = consultation_in(tx, consultation_id).await?.ok_or_else(|| {
+                StoreError::NotFound {
+                    what: format!("consultation {consultation_id}"),
+                }
+            })?;
             if let Err(e) = answers_open(c.opens_at, c.closes_at, answered_at) {
                 return Ok((Err(e), Vec::new()));
             }
@@ -159,32 +187,64 @@ impl ConsultationStore for StoreImpl {
                 Err(e) => return Ok((Err(e), Vec::new())),
             };
             // The household's row serialises its answers (PostgreSQL locks it; SQLite has one writer).
-            let sql = format!("SELECT village_id, head_resident_id FROM households WHERE id = $1{ROW_LOCK}");
-            let household = sqlx::query(&sql).bind(a.household_id).fetch_optional(&mut *tx).await.db()?.ok_or_else(|| StoreError::NotFound { what: format!("household {}", a.household_id) })?;
+            let sql = format!(
+                "SELECT village_id, head_resident_id FROM households WHERE id = $1{ROW_LOCK}"
+            );
+            let household = sqlx::query(&sql)
+                .bind(a.household_id)
+                .fetch_optional(&mut *tx)
+                .await
+                .db()?
+                .ok_or_else(|| StoreError::NotFound {
+                    what: format!("household {}", a.household_id),
+                })?;
             let village_id: i64 = household.try_get("village_id").db()?;
-            let mut scoped = QueryBuilder::<Db>::new("SELECT COUNT(*) FROM households h WHERE h.id = ");
+            let mut scoped =
+                QueryBuilder::<Db>::new("SELECT COUNT(*) FROM households h WHERE h.id = ");
             scoped.push_bind(a.household_id);
-            push_scope_grids(&mut scoped, c.scope, ("consultation_villages", "consultation_id", c.id), c.project_id);
+            push_scope_grids(
+                &mut scoped,
+                c.scope,
+                ("consultation_villages", "consultation_id", c.id),
+                c.project_id,
+            );
             let in_scope: i64 = scoped.build_query_scalar().fetch_one(&mut *tx).await.db()?;
             if in_scope == 0 {
                 return Ok((Err(ConsultationError::NotEligible), Vec::new()));
             }
             let resident_id: Option<i64> = match a.resident_id {
                 Some(r) => {
-                    let member: Option<i64> = sqlx::query_scalar("SELECT id FROM residents WHERE id = $1 AND household_id = $2")
-                        .bind(r)
-                        .bind(a.household_id)
-                        .fetch_optional(&mut *tx)
-                        .await
-                        .db()?;
-                    Some(member.ok_or_else(|| StoreError::Invalid { field: "resident_id".into(), reason: "not a member of the household".into() })?)
+                    let member: Option<i64> = sqlx::query_scalar(
+                        "SELECT id FROM residents WHERE id = $1 AND household_id = $2",
+                    )
+                    .bind(r)
+                    .bind(a.household_id)
+                    .fetch_optional(&mut *tx)
+                    .await
+                    .db()?;
+                    Some(member.ok_or_else(|| StoreError::Invalid {
+                        field: "resident_id".into(),
+                        reason: "not a member of the household".into(),
+                    })?)
                 }
                 None => household.try_get("head_resident_id").db()?,
             };
             let band = match resident_id {
                 Some(r) => {
-                    let birth: Option<NaiveDate> = sqlx::query_scalar("SELECT birth_date FROM residents WHERE id = $1").bind(r).fetch_optional(&mut *tx).await.db()?;
-                    birth.map(|b| age_band(b, answered_at.with_timezone(&yongxin_domain::time::shanghai()).date_naive()))
+                    let birth: Option<NaiveDate> =
+                        sqlx::query_scalar("SELECT birth_date FROM residents WHERE id = $1")
+                            .bind(r)
+                            .fetch_optional(&mut *tx)
+                            .await
+                            .db()?;
+                    birth.map(|b| {
+                        age_band(
+                            b,
+                            answered_at
+                                .with_timezone(&yongxin_domain::time::shanghai())
+                                .date_naive(),
+                        )
+                    })
                 }
                 None => None,
             };
@@ -195,8 +255,18 @@ impl ConsultationStore for StoreImpl {
                 .await
                 .db()?;
             if let Some(old) = replaced {
-                sqlx::query("UPDATE consultation_answers SET current = 0 WHERE id = $1").bind(old).execute(&mut *tx).await.db()?;
-                sqlx::query("UPDATE consultation_answer_items SET current = 0 WHERE answer_id = $1").bind(old).execute(&mut *tx).await.db()?;
+                sqlx::query("UPDATE consultation_answers SET current = 0 WHERE id = $1")
+                    .bind(old)
+                    .execute(&mut *tx)
+                    .await
+                    .db()?;
+                sqlx::query(
+                    "UPDATE consultation_answer_items SET current = 0 WHERE answer_id = $1",
+                )
+                .bind(old)
+                .execute(&mut *tx)
+                .await
+                .db()?;
             }
             let answer_id: i64 = sqlx::query_scalar(
                 "INSERT INTO consultation_answers (consultation_id, household_id, resident_id, village_id, age_band, channel, recorded_by, answered_at, current) \
@@ -229,7 +299,11 @@ impl ConsultationStore for StoreImpl {
             }
             let entry = NewAuditEntry::new(
                 actor,
-                if replaced.is_some() { "consultation.answer_change" } else { "consultation.answer" },
+                if replaced.is_some() {
+                    "consultation.answer_change"
+                } else {
+                    "consultation.answer"
+                },
                 format!("consultation:{consultation_id}"),
                 format!("household:{} {}", a.household_id, a.channel.code()),
                 &serde_json::json!({ "household_id": a.household_id, "resident_id": resident_id, "channel": a.channel.code(), "recorded_by": a.recorded_by, "answers": a.given, "replaces": replaced }),
@@ -238,7 +312,11 @@ impl ConsultationStore for StoreImpl {
         })
     }
 
-    async fn current_answer(&self, consultation_id: i64, household_id: i64) -> StoreResult<Option<CurrentAnswer>> {
+    async fn current_answer(
+        &self,
+        consultation_id: i64,
+        household_id: i64,
+    ) -> StoreResult<Option<CurrentAnswer>> {
         let Some(row) = sqlx::query(
             "SELECT a.id, a.channel, u.username, a.answered_at FROM consultation_answers a JOIN users u ON u.id = a.recorded_by \
              WHERE a.consultation_id = $1 AND a.household_id = $2 AND a.current = 1",
@@ -269,7 +347,10 @@ impl ConsultationStore for StoreImpl {
                     given.insert(qid, GivenAnswer::Option(o));
                 }
                 (_, Some(o), _) => {
-                    if let GivenAnswer::Options(list) = given.entry(qid).or_insert_with(|| GivenAnswer::Options(Vec::new())) {
+                    if let GivenAnswer::Options(list) = given
+                        .entry(qid)
+                        .or_insert_with(|| GivenAnswer::Options(Vec::new()))
+                    {
                         list.push(o);
                     }
                 }
@@ -281,7 +362,8 @@ impl ConsultationStore for StoreImpl {
         }
         Ok(Some(CurrentAnswer {
             id,
-            channel: AnswerChannel::parse(&channel).ok_or_else(|| corrupt("answer channel", &channel))?,
+            channel: AnswerChannel::parse(&channel)
+                .ok_or_else(|| corrupt("answer channel", &channel))?,
             recorded_by: row.try_get("username").db()?,
             answered_at: row.try_get("answered_at").db()?,
             given,
@@ -289,9 +371,21 @@ impl ConsultationStore for StoreImpl {
     }
 
     async fn consultation_results(&self, id: i64) -> StoreResult<ConsultationResults> {
-        let c = self.consultation(id).await?.ok_or_else(|| StoreError::NotFound { what: format!("consultation {id}") })?;
-        let mut eligible = QueryBuilder::<Db>::new("SELECT h.village_id, COUNT(*) AS n FROM households h WHERE 1 = 1");
-        push_scope_grids(&mut eligible, c.scope, ("consultation_villages", "consultation_id", c.id), c.project_id);
+        let c = self
+            .consultation(id)
+            .await?
+            .ok_or_else(|| StoreError::NotFound {
+                what: format!("consultation {id}"),
+            })?;
+        let mut eligible = QueryBuilder::<Db>::new(
+            "SELECT h.village_id, COUNT(*) AS n FROM households h WHERE 1 = 1",
+        );
+        push_scope_grids(
+            &mut eligible,
+            c.scope,
+            ("consultation_villages", "consultation_id", c.id),
+            c.project_id,
+        );
         eligible.push(" GROUP BY h.village_id");
         let eligible_rows = eligible.build().fetch_all(&self.pool).await.db()?;
         let answered_rows = sqlx::query("SELECT village_id, COUNT(*) AS n FROM consultation_answers WHERE consultation_id = $1 AND current = 1 GROUP BY village_id")
@@ -299,14 +393,26 @@ impl ConsultationStore for StoreImpl {
             .fetch_all(&self.pool)
             .await
             .db()?;
-        let count = |rows: &[DbRow]| -> StoreResult<HashMap<i64, i64>> { rows.iter().map(|r| Ok((r.try_get("village_id").db()?, r.try_get("n").db()?))).collect() };
+        let count = |rows: &[DbRow]| -> StoreResult<HashMap<i64, i64>> {
+            rows.iter()
+                .map(|r| Ok((r.try_get("village_id").db()?, r.try_get("n").db()?)))
+                .collect()
+        };
         let (eligible_by, answered_by) = (count(&eligible_rows)?, count(&answered_rows)?);
-        let villages = sqlx::query("SELECT id, name FROM villages ORDER BY code").fetch_all(&self.pool).await.db()?;
+        let villages = sqlx::query("SELECT id, name FROM villages ORDER BY code")
+            .fetch_all(&self.pool)
+            .await
+            .db()?;
         let mut by_village = Vec::new();
         for v in &villages {
             let vid: i64 = v.try_get("id").db()?;
             if let Some(e) = eligible_by.get(&vid) {
-                by_village.push((vid, v.try_get::<String, _>("name").db()?, *e, answered_by.get(&vid).copied().unwrap_or(0)));
+                by_village.push((
+                    vid,
+                    v.try_get::<String, _>("name").db()?,
+                    *e,
+                    answered_by.get(&vid).copied().unwrap_or(0),
+                ));
             }
         }
         let counts = sqlx::query(
@@ -340,8 +446,22 @@ impl ConsultationStore for StoreImpl {
         })
     }
 
-    async fn publish_results_notice(&self, actor: &str, id: i64, draft: yongxin_domain::notice::NoticeDraft) -> StoreResult<Notice> {
+    async fn publish_results_notice(
+        &self,
+        actor: &str,
+        id: i64,
+        draft: yongxin_domain::notice::NoticeDraft,
+    ) -> StoreResult<Notice> {
         let actor = actor.to_owned();
-        write_tx!(self, |tx| { publish_once(tx, &actor, ("consultations", "result_notice_id", id), "consultation.publish_results", draft).await })
+        write_tx!(self, |tx| {
+            publish_once(
+                tx,
+                &actor,
+                ("consultations", "result_notice_id", id),
+                "consultation.publish_results",
+                draft,
+            )
+            .await
+        })
     }
 }

@@ -18,7 +18,10 @@ fn meeting_from(row: &DbRow) -> StoreResult<Meeting> {
         kind: MeetingKind::parse(&kind).ok_or_else(|| corrupt("meeting kind", &kind))?,
         village_id: row.try_get("village_id").db()?,
         village_name: row.try_get("village_name").db()?,
-        basis: basis.as_deref().map(|b| VillagersBasis::parse(b).ok_or_else(|| corrupt("meeting basis", b))).transpose()?,
+        basis: basis
+            .as_deref()
+            .map(|b| VillagersBasis::parse(b).ok_or_else(|| corrupt("meeting basis", b)))
+            .transpose()?,
         title: row.try_get("title").db()?,
         held_at: row.try_get("held_at").db()?,
         place: row.try_get("place").db()?,
@@ -73,7 +76,8 @@ impl MeetingStore for StoreImpl {
             let mut qb = QueryBuilder::<Db>::new("INSERT INTO meeting_members (meeting_id, resident_id, household_id, name, signed_in_how, signed_in_at) SELECT ");
             qb.push_bind(id).push(", r.id, r.household_id, r.name, NULL, NULL FROM residents r JOIN households h ON h.id = r.household_id WHERE ");
             let flag = |qb: &mut QueryBuilder<'static, Db>, code: &'static str| {
-                qb.push("(',' || r.flags || ',') LIKE ").push_bind(format!("%,{code},%"));
+                qb.push("(',' || r.flags || ',') LIKE ")
+                    .push_bind(format!("%,{code},%"));
             };
             match (m.kind, m.basis) {
                 (MeetingKind::Representatives, _) => flag(&mut qb, "representative"),
@@ -82,9 +86,13 @@ impl MeetingStore for StoreImpl {
                     qb.push("r.id = h.head_resident_id");
                 }
                 (MeetingKind::Villagers, _) => {
-                    let day = held_at.with_timezone(&yongxin_domain::time::shanghai()).date_naive();
+                    let day = held_at
+                        .with_timezone(&yongxin_domain::time::shanghai())
+                        .date_naive();
                     // Eighteen years before the day (a day of 29 February counts back to 28 February).
-                    let adult = day.checked_sub_months(chrono::Months::new(18 * 12)).unwrap_or(day);
+                    let adult = day
+                        .checked_sub_months(chrono::Months::new(18 * 12))
+                        .unwrap_or(day);
                     qb.push("r.birth_date <= ").push_bind(adult);
                 }
                 (MeetingKind::VillageCommittee | MeetingKind::Hearing, _) => {
@@ -100,7 +108,10 @@ impl MeetingStore for StoreImpl {
             }
             let drawn = qb.build().execute(&mut *tx).await.db()?.rows_affected();
             if drawn == 0 && m.kind != MeetingKind::Hearing {
-                return Err(StoreError::Invalid { field: "members".into(), reason: "the registry gives this meeting no members".into() });
+                return Err(StoreError::Invalid {
+                    field: "members".into(),
+                    reason: "the registry gives this meeting no members".into(),
+                });
             }
             let entry = NewAuditEntry::new(
                 actor,
@@ -120,12 +131,25 @@ impl MeetingStore for StoreImpl {
 
     async fn meeting(&self, id: i64) -> StoreResult<Option<Meeting>> {
         let sql = format!("{MEETING_SELECT} WHERE m.id = $1");
-        sqlx::query(&sql).bind(id).fetch_optional(&self.pool).await.db()?.as_ref().map(meeting_from).transpose()
+        sqlx::query(&sql)
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await
+            .db()?
+            .as_ref()
+            .map(meeting_from)
+            .transpose()
     }
 
     async fn meetings(&self) -> StoreResult<Vec<Meeting>> {
         let sql = format!("{MEETING_SELECT} ORDER BY m.held_at DESC, m.id DESC");
-        sqlx::query(&sql).fetch_all(&self.pool).await.db()?.iter().map(meeting_from).collect()
+        sqlx::query(&sql)
+            .fetch_all(&self.pool)
+            .await
+            .db()?
+            .iter()
+            .map(meeting_from)
+            .collect()
     }
 
     async fn meeting_members(&self, id: i64) -> StoreResult<Vec<MeetingMember>> {
@@ -148,7 +172,14 @@ impl MeetingStore for StoreImpl {
             .collect()
     }
 
-    async fn sign_in_member(&self, actor: &str, meeting_id: i64, resident_id: i64, how: &str, at: DateTime<Utc>) -> StoreResult<bool> {
+    async fn sign_in_member(
+        &self,
+        actor: &str,
+        meeting_id: i64,
+        resident_id: i64,
+        how: &str,
+        at: DateTime<Utc>,
+    ) -> StoreResult<bool> {
         let (actor, how) = (actor.to_owned(), how.to_owned());
         write_tx!(self, |tx| {
             let member: Option<Option<String>> = sqlx::query_scalar(&format!("SELECT signed_in_how FROM meeting_members WHERE meeting_id = $1 AND resident_id = $2{ROW_LOCK}"))
@@ -158,7 +189,9 @@ impl MeetingStore for StoreImpl {
                 .await
                 .db()?;
             match member {
-                None => Err(StoreError::NotFound { what: format!("member {resident_id} of meeting {meeting_id}") }),
+                None => Err(StoreError::NotFound {
+                    what: format!("member {resident_id} of meeting {meeting_id}"),
+                }),
                 Some(Some(_)) => Ok((false, Vec::new())),
                 Some(None) => {
                     sqlx::query("UPDATE meeting_members SET signed_in_how = $1, signed_in_at = $2 WHERE meeting_id = $3 AND resident_id = $4")
@@ -169,28 +202,61 @@ impl MeetingStore for StoreImpl {
                         .execute(&mut *tx)
                         .await
                         .db()?;
-                    let entry = NewAuditEntry::new(actor, "meeting.sign_in", format!("meeting:{meeting_id}"), format!("resident:{resident_id} {how}"), &serde_json::json!({ "resident_id": resident_id, "how": how }));
+                    let entry = NewAuditEntry::new(
+                        actor,
+                        "meeting.sign_in",
+                        format!("meeting:{meeting_id}"),
+                        format!("resident:{resident_id} {how}"),
+                        &serde_json::json!({ "resident_id": resident_id, "how": how }),
+                    );
                     Ok((true, vec![entry]))
                 }
             }
         })
     }
 
-    async fn set_sign_in_code(&self, actor: &str, meeting_id: i64, code_hash: &str, expires_at: DateTime<Utc>) -> StoreResult<()> {
+    async fn set_sign_in_code(
+        &self,
+        actor: &str,
+        meeting_id: i64,
+        code_hash: &str,
+        expires_at: DateTime<Utc>,
+    ) -> StoreResult<()> {
         let (actor, code_hash) = (actor.to_owned(), code_hash.to_owned());
         write_tx!(self, |tx| {
-            let changed = sqlx::query("UPDATE meetings SET code_hash = $1, code_expires_at = $2 WHERE id = $3").bind(&code_hash).bind(expires_at).bind(meeting_id).execute(&mut *tx).await.db()?.rows_affected();
+            let changed = sqlx::query(
+                "UPDATE meetings SET code_hash = $1, code_expires_at = $2 WHERE id = $3",
+            )
+            .bind(&code_hash)
+            .bind(expires_at)
+            .bind(meeting_id)
+            .execute(&mut *tx)
+            .await
+            .db()?
+            .rows_affected();
             if changed == 0 {
-                return Err(StoreError::NotFound { what: format!("meeting {meeting_id}") });
+                return Err(StoreError::NotFound {
+                    what: format!("meeting {meeting_id}"),
+                });
             }
             // The code itself is not recorded: only that one was issued, and until when.
-            let entry = NewAuditEntry::new(actor, "meeting.code", format!("meeting:{meeting_id}"), "sign-in code", &serde_json::json!({ "expires_at": expires_at }));
+            let entry = NewAuditEntry::new(
+                actor,
+                "meeting.code",
+                format!("meeting:{meeting_id}"),
+                "sign-in code",
+                &serde_json::json!({ "expires_at": expires_at }),
+            );
             Ok(((), vec![entry]))
         })
     }
 
     async fn sign_in_code(&self, meeting_id: i64) -> StoreResult<Option<(String, DateTime<Utc>)>> {
-        let row = sqlx::query("SELECT code_hash, code_expires_at FROM meetings WHERE id = $1").bind(meeting_id).fetch_optional(&self.pool).await.db()?;
+        let row = sqlx::query("SELECT code_hash, code_expires_at FROM meetings WHERE id = $1")
+            .bind(meeting_id)
+            .fetch_optional(&self.pool)
+            .await
+            .db()?;
         Ok(match row {
             Some(r) => {
                 let hash: Option<String> = r.try_get("code_hash").db()?;
@@ -204,20 +270,47 @@ impl MeetingStore for StoreImpl {
     async fn save_minutes(&self, actor: &str, meeting_id: i64, minutes: &str) -> StoreResult<()> {
         let (actor, minutes) = (actor.to_owned(), minutes.to_owned());
         write_tx!(self, |tx| {
-            let changed = sqlx::query("UPDATE meetings SET minutes = $1 WHERE id = $2").bind(&minutes).bind(meeting_id).execute(&mut *tx).await.db()?.rows_affected();
+            let changed = sqlx::query("UPDATE meetings SET minutes = $1 WHERE id = $2")
+                .bind(&minutes)
+                .bind(meeting_id)
+                .execute(&mut *tx)
+                .await
+                .db()?
+                .rows_affected();
             if changed == 0 {
-                return Err(StoreError::NotFound { what: format!("meeting {meeting_id}") });
+                return Err(StoreError::NotFound {
+                    what: format!("meeting {meeting_id}"),
+                });
             }
-            let entry = NewAuditEntry::new(actor, "meeting.minutes", format!("meeting:{meeting_id}"), "minutes", &serde_json::json!({ "minutes": minutes }));
+            let entry = NewAuditEntry::new(
+                actor,
+                "meeting.minutes",
+                format!("meeting:{meeting_id}"),
+                "minutes",
+                &serde_json::json!({ "minutes": minutes }),
+            );
             Ok(((), vec![entry]))
         })
     }
 
-    async fn add_resolution(&self, actor: &str, meeting_id: i64, text: &str, votes: (u32, u32, u32)) -> StoreResult<Result<Resolution, MeetingError>> {
+    async fn add_resolution(
+        &self,
+        actor: &str,
+        meeting_id: i64,
+        text: &str,
+        votes: (u32, u32, u32),
+    ) -> StoreResult<Result<Resolution, MeetingError>> {
         let (actor, text) = (actor.to_owned(), text.to_owned());
         write_tx!(self, |tx| {
             let sql = format!("SELECT kind, basis FROM meetings WHERE id = $1{ROW_LOCK}");
-            let row = sqlx::query(&sql).bind(meeting_id).fetch_optional(&mut *tx).await.db()?.ok_or_else(|| StoreError::NotFound { what: format!("meeting {meeting_id}") })?;
+            let row = sqlx::query(&sql)
+                .bind(meeting_id)
+                .fetch_optional(&mut *tx)
+                .await
+                .db()?
+                .ok_or_else(|| StoreError::NotFound {
+                    what: format!("meeting {meeting_id}"),
+                })?;
             let kind: String = row.try_get("kind").db()?;
             let basis: Option<String> = row.try_get("basis").db()?;
             let rule = QuorumRule::of(
@@ -227,7 +320,10 @@ impl MeetingStore for StoreImpl {
             let counts = sqlx::query("SELECT COUNT(*) AS members, COUNT(signed_in_at) AS present FROM meeting_members WHERE meeting_id = $1").bind(meeting_id).fetch_one(&mut *tx).await.db()?;
             let members: i64 = counts.try_get("members").db()?;
             let present: i64 = counts.try_get("present").db()?;
-            let (m, p) = (u32::try_from(members).unwrap_or(u32::MAX), u32::try_from(present).unwrap_or(u32::MAX));
+            let (m, p) = (
+                u32::try_from(members).unwrap_or(u32::MAX),
+                u32::try_from(present).unwrap_or(u32::MAX),
+            );
             let tally = match decide(rule, m, p, votes) {
                 Ok(t) => t,
                 Err(e) => return Ok((Err(e), Vec::new())),
@@ -255,7 +351,11 @@ impl MeetingStore for StoreImpl {
                 actor.clone(),
                 "meeting.resolution",
                 format!("meeting:{meeting_id}"),
-                format!("{} {}", if tally.passed { "passed" } else { "failed" }, text.chars().take(40).collect::<String>()),
+                format!(
+                    "{} {}",
+                    if tally.passed { "passed" } else { "failed" },
+                    text.chars().take(40).collect::<String>()
+                ),
                 &serde_json::json!({ "text": text, "for": tally.votes_for, "against": tally.against, "abstain": tally.abstain, "members": members, "present": present, "passed": tally.passed, "rule": rule.code() }),
             );
             let resolution = Resolution {
@@ -286,8 +386,22 @@ impl MeetingStore for StoreImpl {
             .collect()
     }
 
-    async fn publish_minutes_notice(&self, actor: &str, meeting_id: i64, draft: yongxin_domain::notice::NoticeDraft) -> StoreResult<Notice> {
+    async fn publish_minutes_notice(
+        &self,
+        actor: &str,
+        meeting_id: i64,
+        draft: yongxin_domain::notice::NoticeDraft,
+    ) -> StoreResult<Notice> {
         let actor = actor.to_owned();
-        write_tx!(self, |tx| { publish_once(tx, &actor, ("meetings", "minutes_notice_id", meeting_id), "meeting.publish", draft).await })
+        write_tx!(self, |tx| {
+            publish_once(
+                tx,
+                &actor,
+                ("meetings", "minutes_notice_id", meeting_id),
+                "meeting.publish",
+                draft,
+            )
+            .await
+        })
     }
 }

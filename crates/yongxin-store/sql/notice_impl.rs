@@ -4,7 +4,8 @@
 
 use yongxin_domain::notice::{objections_open, NoticeDraft, NoticeError, NoticeKind, ScopeKind};
 use yongxin_store::{
-    CoverageRow, Informed, InformedHow, NewAttachment, NewProject, Notice, NoticeAttachment, NoticePage, NoticeQuery, NoticeStore, NoticeVersion, Project,
+    CoverageRow, Informed, InformedHow, NewAttachment, NewProject, Notice, NoticeAttachment,
+    NoticePage, NoticeQuery, NoticeStore, NoticeVersion, Project,
 };
 
 const NOTICE_SELECT: &str = "SELECT n.id, n.kind, n.scope, n.project_id, n.title, n.body, n.publish_at, n.end_at, n.objections_until, \
@@ -37,15 +38,24 @@ fn notice_from(row: &DbRow) -> StoreResult<Notice> {
 }
 
 /// Fills in the villages of notices scoped to villages, with one query.
-async fn with_notice_villages<'c, E>(executor: E, mut notices: Vec<Notice>) -> StoreResult<Vec<Notice>>
+async fn with_notice_villages<'c, E>(
+    executor: E,
+    mut notices: Vec<Notice>,
+) -> StoreResult<Vec<Notice>>
 where
     E: sqlx::Executor<'c, Database = Db>,
 {
-    let ids: Vec<i64> = notices.iter().filter(|n| n.scope == ScopeKind::Villages).map(|n| n.id).collect();
+    let ids: Vec<i64> = notices
+        .iter()
+        .filter(|n| n.scope == ScopeKind::Villages)
+        .map(|n| n.id)
+        .collect();
     if ids.is_empty() {
         return Ok(notices);
     }
-    let mut qb = QueryBuilder::<Db>::new("SELECT notice_id, village_id FROM notice_villages WHERE notice_id IN (");
+    let mut qb = QueryBuilder::<Db>::new(
+        "SELECT notice_id, village_id FROM notice_villages WHERE notice_id IN (",
+    );
     let mut list = qb.separated(", ");
     for id in &ids {
         list.push_bind(*id);
@@ -54,7 +64,10 @@ where
     let rows = qb.build().fetch_all(executor).await.db()?;
     let mut villages: HashMap<i64, Vec<i64>> = HashMap::new();
     for row in &rows {
-        villages.entry(row.try_get("notice_id").db()?).or_default().push(row.try_get("village_id").db()?);
+        villages
+            .entry(row.try_get("notice_id").db()?)
+            .or_default()
+            .push(row.try_get("village_id").db()?);
     }
     for n in &mut notices {
         if let Some(v) = villages.remove(&n.id) {
@@ -66,9 +79,18 @@ where
 
 async fn notice_in(tx: &mut DbConn, id: i64) -> StoreResult<Notice> {
     let sql = format!("{NOTICE_SELECT} WHERE n.id = $1");
-    let row = sqlx::query(&sql).bind(id).fetch_optional(&mut *tx).await.db()?.ok_or_else(|| StoreError::NotFound { what: format!("notice {id}") })?;
+    let row = sqlx::query(&sql)
+        .bind(id)
+        .fetch_optional(&mut *tx)
+        .await
+        .db()?
+        .ok_or_else(|| StoreError::NotFound {
+            what: format!("notice {id}"),
+        })?;
     let notice = notice_from(&row)?;
-    Ok(with_notice_villages(&mut *tx, vec![notice]).await?.remove(0))
+    Ok(with_notice_villages(&mut *tx, vec![notice])
+        .await?
+        .remove(0))
 }
 
 /// Restricts a household query to the households a notice addresses.
@@ -86,12 +108,22 @@ fn push_notice_households(qb: &mut QueryBuilder<'static, Db>, notice: &Notice) {
 /// Restricts a household query to the grids of the villages a notice addresses (the grid index
 /// then serves it).
 fn push_notice_grids(qb: &mut QueryBuilder<'static, Db>, notice: &Notice) {
-    push_scope_grids(qb, notice.scope, ("notice_villages", "notice_id", notice.id), notice.project_id);
+    push_scope_grids(
+        qb,
+        notice.scope,
+        ("notice_villages", "notice_id", notice.id),
+        notice.project_id,
+    );
 }
 
 /// Restricts a household query (alias `h`) to the grids of a population: everything, the
 /// villages listed in `villages` (table, key column, key), or a project's villages.
-fn push_scope_grids(qb: &mut QueryBuilder<'static, Db>, scope: ScopeKind, villages: (&str, &str, i64), project_id: Option<i64>) {
+fn push_scope_grids(
+    qb: &mut QueryBuilder<'static, Db>,
+    scope: ScopeKind,
+    villages: (&str, &str, i64),
+    project_id: Option<i64>,
+) {
     match scope {
         ScopeKind::Subdistrict => {}
         ScopeKind::Villages => {
@@ -109,10 +141,18 @@ fn push_scope_grids(qb: &mut QueryBuilder<'static, Db>, scope: ScopeKind, villag
 }
 
 /// Writes a checked draft as version 1 inside a write; answers the notice and its record entry.
-async fn insert_notice(tx: &mut DbConn, actor: &str, d: NoticeDraft) -> StoreResult<(Notice, NewAuditEntry)> {
+async fn insert_notice(
+    tx: &mut DbConn,
+    actor: &str,
+    d: NoticeDraft,
+) -> StoreResult<(Notice, NewAuditEntry)> {
     let now = chrono::SubsecRound::trunc_subsecs(Utc::now(), 6);
     let trunc = |t: DateTime<Utc>| chrono::SubsecRound::trunc_subsecs(t, 6);
-    let (publish_at, end_at, objections_until) = (trunc(d.publish_at), d.end_at.map(trunc), d.objections_until.map(trunc));
+    let (publish_at, end_at, objections_until) = (
+        trunc(d.publish_at),
+        d.end_at.map(trunc),
+        d.objections_until.map(trunc),
+    );
     let id: i64 = sqlx::query_scalar(
         "INSERT INTO notices (kind, scope, project_id, title, body, publish_at, end_at, objections_until, version, created_by, created_at, updated_at) \
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 1, $9, $10, $10) RETURNING id",
@@ -131,7 +171,12 @@ async fn insert_notice(tx: &mut DbConn, actor: &str, d: NoticeDraft) -> StoreRes
     .await
     .db()?;
     for v in &d.village_ids {
-        sqlx::query("INSERT INTO notice_villages (notice_id, village_id) VALUES ($1, $2)").bind(id).bind(*v).execute(&mut *tx).await.db()?;
+        sqlx::query("INSERT INTO notice_villages (notice_id, village_id) VALUES ($1, $2)")
+            .bind(id)
+            .bind(*v)
+            .execute(&mut *tx)
+            .await
+            .db()?;
     }
     sqlx::query("INSERT INTO notice_versions (notice_id, version, title, body, author, at, reason) VALUES ($1, 1, $2, $3, $4, $5, NULL)")
         .bind(id)
@@ -176,16 +221,39 @@ async fn insert_notice(tx: &mut DbConn, actor: &str, d: NoticeDraft) -> StoreRes
 /// Publishes a draft once for a row that records its notice in `column` (a consultation's
 /// results, a meeting's minutes): the row is read under the write's lock, so two clicks publish
 /// one notice; the second answers the first's.
-async fn publish_once(tx: &mut DbConn, actor: &str, (table, column, id): (&str, &str, i64), action: &str, d: NoticeDraft) -> StoreResult<(Notice, Vec<NewAuditEntry>)> {
+async fn publish_once(
+    tx: &mut DbConn,
+    actor: &str,
+    (table, column, id): (&str, &str, i64),
+    action: &str,
+    d: NoticeDraft,
+) -> StoreResult<(Notice, Vec<NewAuditEntry>)> {
     let sql = format!("SELECT {column} FROM {table} WHERE id = $1{ROW_LOCK}");
-    let existing: Option<Option<i64>> = sqlx::query_scalar(&sql).bind(id).fetch_optional(&mut *tx).await.db()?;
+    let existing: Option<Option<i64>> = sqlx::query_scalar(&sql)
+        .bind(id)
+        .fetch_optional(&mut *tx)
+        .await
+        .db()?;
     match existing {
-        None => Err(StoreError::NotFound { what: format!("{table} {id}") }),
+        None => Err(StoreError::NotFound {
+            what: format!("{table} {id}"),
+        }),
         Some(Some(n)) => Ok((notice_in(tx, n).await?, Vec::new())),
         Some(None) => {
             let (notice, entry) = insert_notice(tx, actor, d).await?;
-            sqlx::query(&format!("UPDATE {table} SET {column} = $1 WHERE id = $2")).bind(notice.id).bind(id).execute(&mut *tx).await.db()?;
-            let link = NewAuditEntry::new(actor.to_owned(), action, format!("{}:{id}", table.trim_end_matches('s')), format!("notice:{}", notice.id), &serde_json::json!({ "notice_id": notice.id }));
+            sqlx::query(&format!("UPDATE {table} SET {column} = $1 WHERE id = $2"))
+                .bind(notice.id)
+                .bind(id)
+                .execute(&mut *tx)
+                .await
+                .db()?;
+            let link = NewAuditEntry::new(
+                actor.to_owned(),
+                action,
+                format!("{}:{id}", table.trim_end_matches('s')),
+                format!("notice:{}", notice.id),
+                &serde_json::json!({ "notice_id": notice.id }),
+            );
             Ok((notice, vec![entry, link]))
         }
     }
@@ -196,35 +264,74 @@ impl NoticeStore for StoreImpl {
     async fn create_project(&self, actor: &str, p: NewProject) -> StoreResult<Project> {
         let actor = actor.to_owned();
         write_tx!(self, |tx| {
-            let id: i64 = sqlx::query_scalar("INSERT INTO projects (code, name, created_at) VALUES ($1, $2, $3) RETURNING id")
-                .bind(&p.code)
-                .bind(&p.name)
-                .bind(Utc::now())
-                .fetch_one(&mut *tx)
-                .await
-                .db()?;
+            let id: i64 = sqlx::query_scalar(
+                "INSERT INTO projects (code, name, created_at) VALUES ($1, $2, $3) RETURNING id",
+            )
+            .bind(&p.code)
+            .bind(&p.name)
+            .bind(Utc::now())
+            .fetch_one(&mut *tx)
+            .await
+            .db()?;
             let mut villages = p.village_ids.clone();
             villages.sort_unstable();
             villages.dedup();
             for v in &villages {
-                sqlx::query("INSERT INTO project_villages (project_id, village_id) VALUES ($1, $2)").bind(id).bind(*v).execute(&mut *tx).await.db()?;
+                sqlx::query(
+                    "INSERT INTO project_villages (project_id, village_id) VALUES ($1, $2)",
+                )
+                .bind(id)
+                .bind(*v)
+                .execute(&mut *tx)
+                .await
+                .db()?;
             }
-            let entry = NewAuditEntry::new(actor, "project.create", format!("project:{id}"), p.name.clone(), &serde_json::json!({ "code": p.code, "name": p.name, "villages": villages }));
-            Ok((Project { id, code: p.code, name: p.name, village_ids: villages }, vec![entry]))
+            let entry = NewAuditEntry::new(
+                actor,
+                "project.create",
+                format!("project:{id}"),
+                p.name.clone(),
+                &serde_json::json!({ "code": p.code, "name": p.name, "villages": villages }),
+            );
+            Ok((
+                Project {
+                    id,
+                    code: p.code,
+                    name: p.name,
+                    village_ids: villages,
+                },
+                vec![entry],
+            ))
         })
     }
 
     async fn projects(&self) -> StoreResult<Vec<Project>> {
-        let rows = sqlx::query("SELECT id, code, name FROM projects ORDER BY code").fetch_all(&self.pool).await.db()?;
-        let links = sqlx::query("SELECT project_id, village_id FROM project_villages ORDER BY project_id, village_id").fetch_all(&self.pool).await.db()?;
+        let rows = sqlx::query("SELECT id, code, name FROM projects ORDER BY code")
+            .fetch_all(&self.pool)
+            .await
+            .db()?;
+        let links = sqlx::query(
+            "SELECT project_id, village_id FROM project_villages ORDER BY project_id, village_id",
+        )
+        .fetch_all(&self.pool)
+        .await
+        .db()?;
         let mut villages: HashMap<i64, Vec<i64>> = HashMap::new();
         for row in &links {
-            villages.entry(row.try_get("project_id").db()?).or_default().push(row.try_get("village_id").db()?);
+            villages
+                .entry(row.try_get("project_id").db()?)
+                .or_default()
+                .push(row.try_get("village_id").db()?);
         }
         rows.iter()
             .map(|r| {
                 let id: i64 = r.try_get("id").db()?;
-                Ok(Project { id, code: r.try_get("code").db()?, name: r.try_get("name").db()?, village_ids: villages.remove(&id).unwrap_or_default() })
+                Ok(Project {
+                    id,
+                    code: r.try_get("code").db()?,
+                    name: r.try_get("name").db()?,
+                    village_ids: villages.remove(&id).unwrap_or_default(),
+                })
             })
             .collect()
     }
@@ -237,8 +344,20 @@ impl NoticeStore for StoreImpl {
         })
     }
 
-    async fn correct_notice(&self, actor: &str, id: i64, title: &str, body: &str, reason: &str) -> StoreResult<Notice> {
-        let (actor, title, body, reason) = (actor.to_owned(), title.to_owned(), body.to_owned(), reason.to_owned());
+    async fn correct_notice(
+        &self,
+        actor: &str,
+        id: i64,
+        title: &str,
+        body: &str,
+        reason: &str,
+    ) -> StoreResult<Notice> {
+        let (actor, title, body, reason) = (
+            actor.to_owned(),
+            title.to_owned(),
+            body.to_owned(),
+            reason.to_owned(),
+        );
         let now = chrono::SubsecRound::trunc_subsecs(Utc::now(), 6);
         write_tx!(self, |tx| {
             let sql = format!("SELECT version FROM notices WHERE id = $1{ROW_LOCK}");
@@ -247,7 +366,9 @@ impl NoticeStore for StoreImpl {
                 .fetch_optional(&mut *tx)
                 .await
                 .db()?
-                .ok_or_else(|| StoreError::NotFound { what: format!("notice {id}") })?;
+                .ok_or_else(|| StoreError::NotFound {
+                    what: format!("notice {id}"),
+                })?;
             let next = version + 1;
             sqlx::query("UPDATE notices SET title = $1, body = $2, version = $3, updated_at = $4 WHERE id = $5")
                 .bind(&title)
@@ -282,10 +403,17 @@ impl NoticeStore for StoreImpl {
 
     async fn notice(&self, id: i64) -> StoreResult<Option<Notice>> {
         let sql = format!("{NOTICE_SELECT} WHERE n.id = $1");
-        let Some(row) = sqlx::query(&sql).bind(id).fetch_optional(&self.pool).await.db()? else {
+        let Some(row) = sqlx::query(&sql)
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await
+            .db()?
+        else {
             return Ok(None);
         };
-        Ok(with_notice_villages(&self.pool, vec![notice_from(&row)?]).await?.pop())
+        Ok(with_notice_villages(&self.pool, vec![notice_from(&row)?])
+            .await?
+            .pop())
     }
 
     async fn notice_versions(&self, id: i64) -> StoreResult<Vec<NoticeVersion>> {
@@ -336,13 +464,22 @@ impl NoticeStore for StoreImpl {
             notice_from,
         )
         .await?;
-        Ok(NoticePage { notices: with_notice_villages(&self.pool, notices).await?, total })
+        Ok(NoticePage {
+            notices: with_notice_villages(&self.pool, notices).await?,
+            total,
+        })
     }
 
-    async fn add_notice_attachment(&self, actor: &str, notice_id: i64, f: NewAttachment) -> StoreResult<NoticeAttachment> {
+    async fn add_notice_attachment(
+        &self,
+        actor: &str,
+        notice_id: i64,
+        f: NewAttachment,
+    ) -> StoreResult<NoticeAttachment> {
         let actor = actor.to_owned();
         write_tx!(self, |tx| {
-            let size = i64::try_from(f.bytes.len()).map_err(|_| StoreError::Internal("attachment too large".into()))?;
+            let size = i64::try_from(f.bytes.len())
+                .map_err(|_| StoreError::Internal("attachment too large".into()))?;
             let id: i64 = sqlx::query_scalar(
                 "INSERT INTO notice_attachments (notice_id, token, name, content_type, size, bytes, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id",
             )
@@ -363,7 +500,16 @@ impl NoticeStore for StoreImpl {
                 f.name.clone(),
                 &serde_json::json!({ "name": f.name, "content_type": f.content_type, "size": size, "sha256": yongxin_domain::photo::sha256_hex(&f.bytes) }),
             );
-            Ok((NoticeAttachment { id, token: f.token, name: f.name, content_type: f.content_type, size }, vec![entry]))
+            Ok((
+                NoticeAttachment {
+                    id,
+                    token: f.token,
+                    name: f.name,
+                    content_type: f.content_type,
+                    size,
+                },
+                vec![entry],
+            ))
         })
     }
 
@@ -376,17 +522,30 @@ impl NoticeStore for StoreImpl {
         rows.iter().map(attachment_from).collect()
     }
 
-    async fn notice_attachment(&self, notice_id: i64, token: &str) -> StoreResult<Option<(NoticeAttachment, Vec<u8>)>> {
+    async fn notice_attachment(
+        &self,
+        notice_id: i64,
+        token: &str,
+    ) -> StoreResult<Option<(NoticeAttachment, Vec<u8>)>> {
         let row = sqlx::query("SELECT id, token, name, content_type, size, bytes FROM notice_attachments WHERE notice_id = $1 AND token = $2")
             .bind(notice_id)
             .bind(token)
             .fetch_optional(&self.pool)
             .await
             .db()?;
-        row.map(|r| Ok((attachment_from(&r)?, r.try_get("bytes").db()?))).transpose()
+        row.map(|r| Ok((attachment_from(&r)?, r.try_get("bytes").db()?)))
+            .transpose()
     }
 
-    async fn mark_informed(&self, actor: &str, notice_id: i64, household_id: i64, how: InformedHow, by: i64, at: DateTime<Utc>) -> StoreResult<bool> {
+    async fn mark_informed(
+        &self,
+        actor: &str,
+        notice_id: i64,
+        household_id: i64,
+        how: InformedHow,
+        by: i64,
+        at: DateTime<Utc>,
+    ) -> StoreResult<bool> {
         let actor = actor.to_owned();
         write_tx!(self, |tx| {
             let added = sqlx::query(
@@ -427,7 +586,11 @@ impl NoticeStore for StoreImpl {
             .db()?;
         row.map(|r| {
             let how: String = r.try_get("how").db()?;
-            Ok(Informed { how: InformedHow::parse(&how).ok_or_else(|| corrupt("informed how", &how))?, by: r.try_get("username").db()?, at: r.try_get("at").db()? })
+            Ok(Informed {
+                how: InformedHow::parse(&how).ok_or_else(|| corrupt("informed how", &how))?,
+                by: r.try_get("username").db()?,
+                at: r.try_get("at").db()?,
+            })
         })
         .transpose()
     }
@@ -437,14 +600,20 @@ impl NoticeStore for StoreImpl {
         // Counted per grid in two passes that indexes serve — the households by the grid index,
         // the informed by the notice's key — rather than one join of every household with the
         // informed, grouped by names.
-        let mut households = QueryBuilder::<Db>::new("SELECT h.grid_id, COUNT(*) AS n FROM households h WHERE 1 = 1");
+        let mut households = QueryBuilder::<Db>::new(
+            "SELECT h.grid_id, COUNT(*) AS n FROM households h WHERE 1 = 1",
+        );
         push_notice_grids(&mut households, notice);
         households.push(" GROUP BY h.grid_id");
         let mut informed = QueryBuilder::<Db>::new("SELECT h.grid_id, COUNT(*) AS n FROM notice_informed i JOIN households h ON h.id = i.household_id WHERE i.notice_id = ");
         informed.push_bind(notice_id);
         push_notice_grids(&mut informed, notice);
         informed.push(" GROUP BY h.grid_id");
-        let count = |rows: Vec<DbRow>| -> StoreResult<HashMap<i64, i64>> { rows.iter().map(|r| Ok((r.try_get("grid_id").db()?, r.try_get("n").db()?))).collect() };
+        let count = |rows: Vec<DbRow>| -> StoreResult<HashMap<i64, i64>> {
+            rows.iter()
+                .map(|r| Ok((r.try_get("grid_id").db()?, r.try_get("n").db()?)))
+                .collect()
+        };
         let households = count(households.build().fetch_all(&self.pool).await.db()?)?;
         let informed = count(informed.build().fetch_all(&self.pool).await.db()?)?;
         let grids = sqlx::query("SELECT g.id, g.name, g.village_id, v.name AS village_name FROM grids g JOIN villages v ON v.id = g.village_id ORDER BY v.code, g.code")
@@ -468,10 +637,19 @@ impl NoticeStore for StoreImpl {
         Ok(rows)
     }
 
-    async fn uninformed_households(&self, notice: &Notice, village_id: Option<i64>, grid_ids: Option<Vec<i64>>, page: u32, per_page: u32) -> StoreResult<Vec<HouseholdSummary>> {
+    async fn uninformed_households(
+        &self,
+        notice: &Notice,
+        village_id: Option<i64>,
+        grid_ids: Option<Vec<i64>>,
+        page: u32,
+        per_page: u32,
+    ) -> StoreResult<Vec<HouseholdSummary>> {
         let mut qb = QueryBuilder::<Db>::new(HOUSEHOLD_SELECT);
         push_notice_households(&mut qb, notice);
-        qb.push(" AND NOT EXISTS (SELECT 1 FROM notice_informed i WHERE i.notice_id = ").push_bind(notice.id).push(" AND i.household_id = h.id)");
+        qb.push(" AND NOT EXISTS (SELECT 1 FROM notice_informed i WHERE i.notice_id = ")
+            .push_bind(notice.id)
+            .push(" AND i.household_id = h.id)");
         if let Some(v) = village_id {
             qb.push(" AND h.village_id = ").push_bind(v);
         }
@@ -484,29 +662,60 @@ impl NoticeStore for StoreImpl {
         }
         // In key order the households' unique index gives the page without sorting them all.
         let per_page = i64::from(per_page.clamp(1, 500));
-        qb.push(" ORDER BY h.key LIMIT ").push_bind(per_page).push(" OFFSET ").push_bind((i64::from(page.max(1)) - 1) * per_page);
+        qb.push(" ORDER BY h.key LIMIT ")
+            .push_bind(per_page)
+            .push(" OFFSET ")
+            .push_bind((i64::from(page.max(1)) - 1) * per_page);
         let rows = qb.build().fetch_all(&self.pool).await.db()?;
         rows.iter().map(household_from).collect()
     }
 
-    async fn create_objection(&self, actor: &str, notice_id: i64, a: NewAppeal) -> StoreResult<Result<Appeal, NoticeError>> {
+    async fn create_objection(
+        &self,
+        actor: &str,
+        notice_id: i64,
+        a: NewAppeal,
+    ) -> StoreResult<Result<Appeal, NoticeError>> {
         let actor = actor.to_owned();
         let a = to_the_microsecond(a);
         write_tx!(self, |tx| {
             let sql = format!("SELECT kind, title, publish_at, objections_until FROM notices WHERE id = $1{ROW_LOCK}");
-            let row = sqlx::query(&sql).bind(notice_id).fetch_optional(&mut *tx).await.db()?.ok_or_else(|| StoreError::NotFound { what: format!("notice {notice_id}") })?;
+            let row = sqlx::query(&sql)
+                .bind(notice_id)
+                .fetch_optional(&mut *tx)
+                .await
+                .db()?
+                .ok_or_else(|| StoreError::NotFound {
+                    what: format!("notice {notice_id}"),
+                })?;
             let kind: String = row.try_get("kind").db()?;
             let kind = NoticeKind::parse(&kind).ok_or_else(|| corrupt("notice kind", &kind))?;
-            if let Err(e) = objections_open(kind, row.try_get("publish_at").db()?, row.try_get("objections_until").db()?, a.created_at) {
+            if let Err(e) = objections_open(
+                kind,
+                row.try_get("publish_at").db()?,
+                row.try_get("objections_until").db()?,
+                a.created_at,
+            ) {
                 return Ok((Err(e), Vec::new()));
             }
             let title: String = row.try_get("title").db()?;
             let (appeal, filed) = file_appeal(tx, &actor, a, &[]).await?;
             let id = appeal.id;
-            sqlx::query("UPDATE appeals SET notice_id = $1 WHERE id = $2").bind(notice_id).bind(id).execute(&mut *tx).await.db()?;
+            sqlx::query("UPDATE appeals SET notice_id = $1 WHERE id = $2")
+                .bind(notice_id)
+                .bind(id)
+                .execute(&mut *tx)
+                .await
+                .db()?;
             let entries = vec![
                 filed,
-                NewAuditEntry::new(actor, "notice.objection", format!("notice:{notice_id}"), format!("{title} ← appeal:{id}"), &serde_json::json!({ "appeal_id": id })),
+                NewAuditEntry::new(
+                    actor,
+                    "notice.objection",
+                    format!("notice:{notice_id}"),
+                    format!("{title} ← appeal:{id}"),
+                    &serde_json::json!({ "appeal_id": id }),
+                ),
             ];
             Ok((Ok(appeal), entries))
         })
@@ -514,7 +723,11 @@ impl NoticeStore for StoreImpl {
 
     async fn objections(&self, notice_id: i64) -> StoreResult<Vec<Appeal>> {
         let sql = format!("{APPEAL_SELECT} WHERE a.notice_id = $1 ORDER BY a.id");
-        let rows = sqlx::query(&sql).bind(notice_id).fetch_all(&self.pool).await.db()?;
+        let rows = sqlx::query(&sql)
+            .bind(notice_id)
+            .fetch_all(&self.pool)
+            .await
+            .db()?;
         rows.iter().map(appeal_from).collect()
     }
 
@@ -524,7 +737,8 @@ impl NoticeStore for StoreImpl {
             .fetch_optional(&self.pool)
             .await
             .db()?;
-        row.map(|r| Ok((r.try_get("id").db()?, r.try_get("title").db()?))).transpose()
+        row.map(|r| Ok((r.try_get("id").db()?, r.try_get("title").db()?)))
+            .transpose()
     }
 }
 

@@ -3,15 +3,21 @@
 // reads the project's phase under `ROW_LOCK` in its own transaction, so a registration cannot
 // slip in after the freeze, nor an assessment edit after the results are published.
 
-use yongxin_domain::lottery::{canonical_list, list_sha256, seed_rule_zh, Proof, Reveal, Seed, SeedCommitment};
 use std::collections::HashSet;
+use yongxin_domain::lottery::{
+    canonical_list, list_sha256, seed_rule_zh, Proof, Reveal, Seed, SeedCommitment,
+};
 
 use yongxin_domain::money::{Fen, Qty};
-use yongxin_domain::resettlement::entitlement::{compute, eligible_members, layout_combination, ChosenUnit, Entitlement, HouseholdInputs, MemberFacts};
+use yongxin_domain::resettlement::entitlement::{
+    compute, eligible_members, layout_combination, ChosenUnit, Entitlement, HouseholdInputs,
+    MemberFacts,
+};
 use yongxin_domain::resettlement::policy::Policy;
 use yongxin_domain::resettlement::{Phase, ResettlementError};
 use yongxin_store::{
-    Assessment, EntitlementRecord, LotteryDraw, LotteryState, PhaseChange, PolicyVersion, ProjectDetail, ProjectHousehold, ProjectUnit, Registration, RegistrationCoverage,
+    Assessment, EntitlementRecord, LotteryDraw, LotteryState, PhaseChange, PolicyVersion,
+    ProjectDetail, ProjectHousehold, ProjectUnit, Registration, RegistrationCoverage,
     RegistrationDay, ResettlementStore,
 };
 
@@ -30,13 +36,29 @@ async fn project_in(tx: &mut DbConn, id: i64, lock: bool) -> StoreResult<Option<
         "SELECT id, code, name, phase, results_notice_id, EXISTS (SELECT 1 FROM lotteries l WHERE l.project_id = projects.id) AS frozen FROM projects WHERE id = $1{}",
         if lock { ROW_LOCK } else { "" }
     );
-    let Some(row) = sqlx::query(&sql).bind(id).fetch_optional(&mut *tx).await.db()? else {
+    let Some(row) = sqlx::query(&sql)
+        .bind(id)
+        .fetch_optional(&mut *tx)
+        .await
+        .db()?
+    else {
         return Ok(None);
     };
     let phase: String = row.try_get("phase").db()?;
-    let villages: Vec<i64> = sqlx::query_scalar("SELECT village_id FROM project_villages WHERE project_id = $1 ORDER BY village_id").bind(id).fetch_all(&mut *tx).await.db()?;
+    let villages: Vec<i64> = sqlx::query_scalar(
+        "SELECT village_id FROM project_villages WHERE project_id = $1 ORDER BY village_id",
+    )
+    .bind(id)
+    .fetch_all(&mut *tx)
+    .await
+    .db()?;
     Ok(Some(ProjectDetail {
-        project: Project { id, code: row.try_get("code").db()?, name: row.try_get("name").db()?, village_ids: villages },
+        project: Project {
+            id,
+            code: row.try_get("code").db()?,
+            name: row.try_get("name").db()?,
+            village_ids: villages,
+        },
         phase: Phase::parse(&phase).ok_or_else(|| corrupt("project phase", &phase))?,
         results_notice_id: row.try_get("results_notice_id").db()?,
         frozen: row.try_get("frozen").db()?,
@@ -44,12 +66,25 @@ async fn project_in(tx: &mut DbConn, id: i64, lock: bool) -> StoreResult<Option<
 }
 
 async fn locked_project(tx: &mut DbConn, id: i64) -> StoreResult<ProjectDetail> {
-    project_in(tx, id, true).await?.ok_or_else(|| StoreError::NotFound { what: format!("project {id}") })
+    project_in(tx, id, true)
+        .await?
+        .ok_or_else(|| StoreError::NotFound {
+            what: format!("project {id}"),
+        })
 }
 
 /// The project's current policy (its latest version).
-async fn current_policy(tx: &mut DbConn, project_id: i64) -> StoreResult<Option<std::sync::Arc<Policy>>> {
-    let source: Option<String> = sqlx::query_scalar("SELECT source FROM policy_versions WHERE project_id = $1 ORDER BY version DESC LIMIT 1").bind(project_id).fetch_optional(&mut *tx).await.db()?;
+async fn current_policy(
+    tx: &mut DbConn,
+    project_id: i64,
+) -> StoreResult<Option<std::sync::Arc<Policy>>> {
+    let source: Option<String> = sqlx::query_scalar(
+        "SELECT source FROM policy_versions WHERE project_id = $1 ORDER BY version DESC LIMIT 1",
+    )
+    .bind(project_id)
+    .fetch_optional(&mut *tx)
+    .await
+    .db()?;
     source.map(|s| parsed_policy(&s)).transpose()
 }
 
@@ -64,7 +99,10 @@ fn parsed_policy(source: &str) -> StoreResult<std::sync::Arc<Policy>> {
     if let Some(p) = cache.lock().unwrap_or_else(|e| e.into_inner()).get(source) {
         return Ok(p.clone());
     }
-    let policy = Arc::new(Policy::from_toml(source).map_err(|e| StoreError::Internal(format!("stored policy refused: {e}")))?);
+    let policy = Arc::new(
+        Policy::from_toml(source)
+            .map_err(|e| StoreError::Internal(format!("stored policy refused: {e}")))?,
+    );
     let mut cache = cache.lock().unwrap_or_else(|e| e.into_inner());
     if cache.len() >= 64 {
         cache.clear();
@@ -83,9 +121,20 @@ async fn in_project(tx: &mut DbConn, project_id: i64, household_id: i64) -> Stor
     Ok(n > 0)
 }
 
-async fn record_phase(tx: &mut DbConn, actor: &str, project: &ProjectDetail, to: Phase, reason: &str) -> StoreResult<NewAuditEntry> {
+async fn record_phase(
+    tx: &mut DbConn,
+    actor: &str,
+    project: &ProjectDetail,
+    to: Phase,
+    reason: &str,
+) -> StoreResult<NewAuditEntry> {
     let id = project.project.id;
-    sqlx::query("UPDATE projects SET phase = $1 WHERE id = $2").bind(to.code()).bind(id).execute(&mut *tx).await.db()?;
+    sqlx::query("UPDATE projects SET phase = $1 WHERE id = $2")
+        .bind(to.code())
+        .bind(id)
+        .execute(&mut *tx)
+        .await
+        .db()?;
     sqlx::query("INSERT INTO project_phase_changes (project_id, from_phase, to_phase, reason, actor, changed_at) VALUES ($1, $2, $3, $4, $5, $6)")
         .bind(id)
         .bind(project.phase.code())
@@ -96,7 +145,13 @@ async fn record_phase(tx: &mut DbConn, actor: &str, project: &ProjectDetail, to:
         .execute(&mut *tx)
         .await
         .db()?;
-    Ok(NewAuditEntry::new(actor.to_owned(), "project.phase", format!("project:{id}"), to.zh().to_owned(), &serde_json::json!({ "from": project.phase.code(), "to": to.code(), "reason": reason })))
+    Ok(NewAuditEntry::new(
+        actor.to_owned(),
+        "project.phase",
+        format!("project:{id}"),
+        to.zh().to_owned(),
+        &serde_json::json!({ "from": project.phase.code(), "to": to.code(), "reason": reason }),
+    ))
 }
 
 const RESULT_COLUMNS: &str = "id, household_id, policy_version, assessment_id, chosen, signed_on, result, reason, created_by, created_at, current";
@@ -109,7 +164,8 @@ fn result_from(row: &DbRow) -> StoreResult<EntitlementRecord> {
     Ok(EntitlementRecord {
         id: row.try_get("id").db()?,
         household_id: row.try_get("household_id").db()?,
-        policy_version: u32::try_from(version).map_err(|_| corrupt("policy version", &version.to_string()))?,
+        policy_version: u32::try_from(version)
+            .map_err(|_| corrupt("policy version", &version.to_string()))?,
         assessment_id: row.try_get("assessment_id").db()?,
         chosen: serde_json::from_str(&chosen).map_err(json_err)?,
         signed_on: row.try_get("signed_on").db()?,
@@ -166,11 +222,30 @@ async fn insert_result(
         format!("project:{project_id}"),
         &serde_json::json!({ "result_id": id, "policy_version": result.policy_version, "assessment_id": assessment_id, "chosen": chosen, "reason": reason, "totals": result.totals }),
     );
-    let record = EntitlementRecord { id, household_id, policy_version: result.policy_version, assessment_id, chosen, signed_on, result, reason: reason.to_owned(), created_by: actor.to_owned(), created_at: now, current: true };
+    let record = EntitlementRecord {
+        id,
+        household_id,
+        policy_version: result.policy_version,
+        assessment_id,
+        chosen,
+        signed_on,
+        result,
+        reason: reason.to_owned(),
+        created_by: actor.to_owned(),
+        created_at: now,
+        current: true,
+    };
     Ok((record, entry))
 }
 
-async fn insert_assessment(tx: &mut DbConn, actor: &str, project_id: i64, household_id: i64, inputs: &HouseholdInputs, reason: Option<&str>) -> StoreResult<(i64, NewAuditEntry)> {
+async fn insert_assessment(
+    tx: &mut DbConn,
+    actor: &str,
+    project_id: i64,
+    household_id: i64,
+    inputs: &HouseholdInputs,
+    reason: Option<&str>,
+) -> StoreResult<(i64, NewAuditEntry)> {
     let json = serde_json::to_string(inputs).map_err(json_err)?;
     let id: i64 = sqlx::query_scalar("INSERT INTO assessments (project_id, household_id, inputs, reason, created_by, created_at) VALUES ($1, $2, $3, $4, $5, $6) RETURNING id")
         .bind(project_id)
@@ -182,11 +257,21 @@ async fn insert_assessment(tx: &mut DbConn, actor: &str, project_id: i64, househ
         .fetch_one(&mut *tx)
         .await
         .db()?;
-    let entry = NewAuditEntry::new(actor.to_owned(), "assessment.save", format!("household:{household_id}"), format!("project:{project_id}"), &serde_json::json!({ "assessment_id": id, "inputs": inputs, "correction": reason }));
+    let entry = NewAuditEntry::new(
+        actor.to_owned(),
+        "assessment.save",
+        format!("household:{household_id}"),
+        format!("project:{project_id}"),
+        &serde_json::json!({ "assessment_id": id, "inputs": inputs, "correction": reason }),
+    );
     Ok((id, entry))
 }
 
-async fn latest_assessment(tx: &mut DbConn, project_id: i64, household_id: i64) -> StoreResult<Option<Assessment>> {
+async fn latest_assessment(
+    tx: &mut DbConn,
+    project_id: i64,
+    household_id: i64,
+) -> StoreResult<Option<Assessment>> {
     let row = sqlx::query("SELECT id, household_id, inputs, reason, created_by, created_at FROM assessments WHERE project_id = $1 AND household_id = $2 ORDER BY id DESC LIMIT 1")
         .bind(project_id)
         .bind(household_id)
@@ -207,7 +292,8 @@ async fn latest_assessment(tx: &mut DbConn, project_id: i64, household_id: i64) 
     .transpose()
 }
 
-const REGISTRATION_COLUMNS: &str = "household_id, layouts, total_area, in_person, by_user_id, by_name, registered_at";
+const REGISTRATION_COLUMNS: &str =
+    "household_id, layouts, total_area, in_person, by_user_id, by_name, registered_at";
 
 fn registration_from(row: &DbRow) -> StoreResult<Registration> {
     let layouts: String = row.try_get("layouts").db()?;
@@ -223,21 +309,40 @@ fn registration_from(row: &DbRow) -> StoreResult<Registration> {
     })
 }
 
-async fn registration_in(tx: &mut DbConn, project_id: i64, household_id: i64) -> StoreResult<Option<Registration>> {
+async fn registration_in(
+    tx: &mut DbConn,
+    project_id: i64,
+    household_id: i64,
+) -> StoreResult<Option<Registration>> {
     let sql = format!("SELECT {REGISTRATION_COLUMNS} FROM registrations WHERE project_id = $1 AND household_id = $2");
-    sqlx::query(&sql).bind(project_id).bind(household_id).fetch_optional(&mut *tx).await.db()?.as_ref().map(registration_from).transpose()
+    sqlx::query(&sql)
+        .bind(project_id)
+        .bind(household_id)
+        .fetch_optional(&mut *tx)
+        .await
+        .db()?
+        .as_ref()
+        .map(registration_from)
+        .transpose()
 }
 
 /// The members as the registry has them now, for eligibility.
 async fn member_facts(tx: &mut DbConn, household_id: i64) -> StoreResult<Vec<MemberFacts>> {
     let sql = format!("SELECT {MEMBER_COLUMNS} FROM residents r WHERE r.household_id = $1 ORDER BY r.position, r.id");
-    let rows = sqlx::query(&sql).bind(household_id).fetch_all(&mut *tx).await.db()?;
-    rows.iter().map(|r| Ok(MemberFacts::from(&member_from(r)?))).collect()
+    let rows = sqlx::query(&sql)
+        .bind(household_id)
+        .fetch_all(&mut *tx)
+        .await
+        .db()?;
+    rows.iter()
+        .map(|r| Ok(MemberFacts::from(&member_from(r)?)))
+        .collect()
 }
 
 /// Whether a draw's proof revealed the values of this commitment.
 fn revealed(proof_json: &str, commitment: &SeedCommitment) -> bool {
-    serde_json::from_str::<Proof>(proof_json).is_ok_and(|p| p.seed_commitment.as_ref() == Some(commitment))
+    serde_json::from_str::<Proof>(proof_json)
+        .is_ok_and(|p| p.seed_commitment.as_ref() == Some(commitment))
 }
 
 async fn lottery_in(tx: &mut DbConn, project_id: i64) -> StoreResult<Option<LotteryState>> {
@@ -247,7 +352,15 @@ async fn lottery_in(tx: &mut DbConn, project_id: i64) -> StoreResult<Option<Lott
     let draws = sqlx::query("SELECT seed, proof, reason, drawn_by, drawn_at FROM lottery_draws WHERE project_id = $1 ORDER BY id").bind(project_id).fetch_all(&mut *tx).await.db()?;
     let draws = draws
         .iter()
-        .map(|d| Ok(LotteryDraw { seed: d.try_get("seed").db()?, proof: d.try_get("proof").db()?, reason: d.try_get("reason").db()?, drawn_by: d.try_get("drawn_by").db()?, drawn_at: d.try_get("drawn_at").db()? }))
+        .map(|d| {
+            Ok(LotteryDraw {
+                seed: d.try_get("seed").db()?,
+                proof: d.try_get("proof").db()?,
+                reason: d.try_get("reason").db()?,
+                drawn_by: d.try_get("drawn_by").db()?,
+                drawn_at: d.try_get("drawn_at").db()?,
+            })
+        })
         .collect::<StoreResult<Vec<_>>>()?;
     let list: String = row.try_get("list").db()?;
     let commitment: Option<String> = row.try_get("seed_commitment").db()?;
@@ -255,7 +368,10 @@ async fn lottery_in(tx: &mut DbConn, project_id: i64) -> StoreResult<Option<Lott
         list: serde_json::from_str(&list).map_err(json_err)?,
         list_sha256: row.try_get("list_sha256").db()?,
         seed_rule: row.try_get("seed_rule").db()?,
-        seed_commitment: commitment.map(|c| serde_json::from_str(&c)).transpose().map_err(json_err)?,
+        seed_commitment: commitment
+            .map(|c| serde_json::from_str(&c))
+            .transpose()
+            .map_err(json_err)?,
         notice_id: row.try_get("notice_id").db()?,
         frozen_by: row.try_get("frozen_by").db()?,
         frozen_at: row.try_get("frozen_at").db()?,
@@ -274,7 +390,8 @@ impl ResettlementStore for StoreImpl {
         let rows = sqlx::query("SELECT from_phase, to_phase, reason, actor, changed_at FROM project_phase_changes WHERE project_id = $1 ORDER BY id").bind(project_id).fetch_all(&self.pool).await.db()?;
         rows.iter()
             .map(|r| {
-                let (from, to): (String, String) = (r.try_get("from_phase").db()?, r.try_get("to_phase").db()?);
+                let (from, to): (String, String) =
+                    (r.try_get("from_phase").db()?, r.try_get("to_phase").db()?);
                 Ok(PhaseChange {
                     from: Phase::parse(&from).ok_or_else(|| corrupt("phase", &from))?,
                     to: Phase::parse(&to).ok_or_else(|| corrupt("phase", &to))?,
@@ -286,7 +403,13 @@ impl ResettlementStore for StoreImpl {
             .collect()
     }
 
-    async fn move_phase(&self, actor: &str, project_id: i64, to: Phase, reason: &str) -> StoreResult<Refusable<ProjectDetail>> {
+    async fn move_phase(
+        &self,
+        actor: &str,
+        project_id: i64,
+        to: Phase,
+        reason: &str,
+    ) -> StoreResult<Refusable<ProjectDetail>> {
         let (actor, reason) = (actor.to_owned(), reason.to_owned());
         write_tx!(self, |tx| {
             let project = locked_project(tx, project_id).await?;
@@ -294,8 +417,13 @@ impl ResettlementStore for StoreImpl {
                 return Ok((Err(e.into()), vec![]));
             }
             let refused = match to {
-                Phase::PolicyPublished => Some(ResettlementError::MovedByAction(to.zh(), "公布安置政策")),
-                Phase::ResultsPublication => Some(ResettlementError::MovedByAction(to.zh(), "发布评估结果公示")),
+                Phase::PolicyPublished => {
+                    Some(ResettlementError::MovedByAction(to.zh(), "公布安置政策"))
+                }
+                Phase::ResultsPublication => Some(ResettlementError::MovedByAction(
+                    to.zh(),
+                    "发布评估结果公示",
+                )),
                 _ => None,
             };
             if let Some(e) = refused {
@@ -304,28 +432,60 @@ impl ResettlementStore for StoreImpl {
             if to == Phase::Lottery {
                 let notice = match project.results_notice_id {
                     Some(n) => notice_in(tx, n).await?,
-                    None => return Ok((Err(ResettlementError::MovedByAction(Phase::ResultsPublication.zh(), "发布评估结果公示")), vec![])),
+                    None => {
+                        return Ok((
+                            Err(ResettlementError::MovedByAction(
+                                Phase::ResultsPublication.zh(),
+                                "发布评估结果公示",
+                            )),
+                            vec![],
+                        ))
+                    }
                 };
                 if let Some(until) = notice.objections_until.filter(|u| *u > Utc::now()) {
-                    return Ok((Err(ResettlementError::ObjectionWindowOpen(yongxin_domain::time::display_local(until))), vec![]));
+                    return Ok((
+                        Err(ResettlementError::ObjectionWindowOpen(
+                            yongxin_domain::time::display_local(until),
+                        )),
+                        vec![],
+                    ));
                 }
                 if notice.objections > notice.objections_answered {
-                    return Ok((Err(ResettlementError::ObjectionsOpen(notice.objections - notice.objections_answered)), vec![]));
+                    return Ok((
+                        Err(ResettlementError::ObjectionsOpen(
+                            notice.objections - notice.objections_answered,
+                        )),
+                        vec![],
+                    ));
                 }
             }
             if to == Phase::Selection {
-                let draws: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM lottery_draws WHERE project_id = $1").bind(project_id).fetch_one(&mut *tx).await.db()?;
+                let draws: i64 =
+                    sqlx::query_scalar("SELECT COUNT(*) FROM lottery_draws WHERE project_id = $1")
+                        .bind(project_id)
+                        .fetch_one(&mut *tx)
+                        .await
+                        .db()?;
                 if draws == 0 {
                     return Ok((Err(ResettlementError::NotDrawn), vec![]));
                 }
             }
             let entry = record_phase(tx, &actor, &project, to, &reason).await?;
-            let moved = ProjectDetail { phase: to, ..project };
+            let moved = ProjectDetail {
+                phase: to,
+                ..project
+            };
             Ok((Ok(moved), vec![entry]))
         })
     }
 
-    async fn publish_policy(&self, actor: &str, project_id: i64, source: &str, notice: NoticeDraft) -> StoreResult<Refusable<PolicyVersion>> {
+    async fn publish_policy(
+        &self,
+        actor: &str,
+        project_id: i64,
+        source: &str,
+        notice: NoticeDraft,
+    ) -> StoreResult<Refusable<PolicyVersion>> {
         let policy = match Policy::from_toml(source) {
             Ok(p) => p,
             Err(e) => return Ok(Err(e.into())),
@@ -333,10 +493,22 @@ impl ResettlementStore for StoreImpl {
         let (actor, source) = (actor.to_owned(), source.to_owned());
         write_tx!(self, |tx| {
             let project = locked_project(tx, project_id).await?;
-            let last: Option<i64> = sqlx::query_scalar("SELECT MAX(version) FROM policy_versions WHERE project_id = $1").bind(project_id).fetch_one(&mut *tx).await.db()?;
+            let last: Option<i64> = sqlx::query_scalar(
+                "SELECT MAX(version) FROM policy_versions WHERE project_id = $1",
+            )
+            .bind(project_id)
+            .fetch_one(&mut *tx)
+            .await
+            .db()?;
             let expected = u32::try_from(last.unwrap_or(0) + 1).unwrap_or(u32::MAX);
             if policy.version != expected {
-                return Ok((Err(ResettlementError::PolicyVersion { expected, given: policy.version }), vec![]));
+                return Ok((
+                    Err(ResettlementError::PolicyVersion {
+                        expected,
+                        given: policy.version,
+                    }),
+                    vec![],
+                ));
             }
             let (n, notice_entry) = insert_notice(tx, &actor, notice).await?;
             let now = now_micros();
@@ -355,18 +527,34 @@ impl ResettlementStore for StoreImpl {
             // The catalogue follows the policy: apartments kept by building and number, their
             // layout and area as this version says, those no longer listed removed.
             let units = policy.units();
-            let existing: Vec<(String, String)> = sqlx::query_as("SELECT building, number FROM project_units WHERE project_id = $1").bind(project_id).fetch_all(&mut *tx).await.db()?;
-            let wanted: HashSet<(String, String)> = units.iter().map(|u| (u.building.clone(), u.number.clone())).collect();
+            let existing: Vec<(String, String)> =
+                sqlx::query_as("SELECT building, number FROM project_units WHERE project_id = $1")
+                    .bind(project_id)
+                    .fetch_all(&mut *tx)
+                    .await
+                    .db()?;
+            let wanted: HashSet<(String, String)> = units
+                .iter()
+                .map(|u| (u.building.clone(), u.number.clone()))
+                .collect();
             for (b, num) in existing.iter().filter(|k| !wanted.contains(*k)) {
                 sqlx::query("DELETE FROM project_units WHERE project_id = $1 AND building = $2 AND number = $3").bind(project_id).bind(b).bind(num).execute(&mut *tx).await.db()?;
             }
             let existing: HashSet<(String, String)> = existing.into_iter().collect();
             for chunk in units.chunks(500) {
-                let (new, old): (Vec<_>, Vec<_>) = chunk.iter().partition(|u| !existing.contains(&(u.building.clone(), u.number.clone())));
+                let (new, old): (Vec<_>, Vec<_>) = chunk
+                    .iter()
+                    .partition(|u| !existing.contains(&(u.building.clone(), u.number.clone())));
                 if !new.is_empty() {
                     let mut qb = QueryBuilder::<Db>::new("INSERT INTO project_units (project_id, building, building_name, number, floor, layout, area) ");
                     qb.push_values(new, |mut b, u| {
-                        b.push_bind(project_id).push_bind(u.building.clone()).push_bind(u.building_name.clone()).push_bind(u.number.clone()).push_bind(i64::from(u.floor)).push_bind(u.layout.clone()).push_bind(u.area.0);
+                        b.push_bind(project_id)
+                            .push_bind(u.building.clone())
+                            .push_bind(u.building_name.clone())
+                            .push_bind(u.number.clone())
+                            .push_bind(i64::from(u.floor))
+                            .push_bind(u.layout.clone())
+                            .push_bind(u.area.0);
                     });
                     qb.build().execute(&mut *tx).await.db()?;
                 }
@@ -386,12 +574,31 @@ impl ResettlementStore for StoreImpl {
             }
             let mut entries = vec![
                 notice_entry,
-                NewAuditEntry::new(actor.clone(), "policy.publish", format!("project:{project_id}"), policy.title.clone(), &serde_json::json!({ "policy_version_id": id, "version": policy.version, "source": source, "notice_id": n.id, "units": units.len() })),
+                NewAuditEntry::new(
+                    actor.clone(),
+                    "policy.publish",
+                    format!("project:{project_id}"),
+                    policy.title.clone(),
+                    &serde_json::json!({ "policy_version_id": id, "version": policy.version, "source": source, "notice_id": n.id, "units": units.len() }),
+                ),
             ];
             if project.phase == Phase::Preparation {
-                entries.push(record_phase(tx, &actor, &project, Phase::PolicyPublished, "公布安置政策").await?);
+                entries.push(
+                    record_phase(tx, &actor, &project, Phase::PolicyPublished, "公布安置政策")
+                        .await?,
+                );
             }
-            let version = PolicyVersion { id, project_id, version: policy.version, title: policy.title.clone(), effective: policy.effective, source, notice_id: Some(n.id), created_by: actor.clone(), created_at: now };
+            let version = PolicyVersion {
+                id,
+                project_id,
+                version: policy.version,
+                title: policy.title.clone(),
+                effective: policy.effective,
+                source,
+                notice_id: Some(n.id),
+                created_by: actor.clone(),
+                created_at: now,
+            };
             Ok((Ok(version), entries))
         })
     }
@@ -404,7 +611,8 @@ impl ResettlementStore for StoreImpl {
                 Ok(PolicyVersion {
                     id: r.try_get("id").db()?,
                     project_id: r.try_get("project_id").db()?,
-                    version: u32::try_from(v).map_err(|_| corrupt("policy version", &v.to_string()))?,
+                    version: u32::try_from(v)
+                        .map_err(|_| corrupt("policy version", &v.to_string()))?,
                     title: r.try_get("title").db()?,
                     effective: r.try_get("effective_on").db()?,
                     source: r.try_get("source").db()?,
@@ -433,7 +641,14 @@ impl ResettlementStore for StoreImpl {
             .collect()
     }
 
-    async fn save_assessment(&self, actor: &str, project_id: i64, household_id: i64, inputs: HouseholdInputs, correction: Option<String>) -> StoreResult<Refusable<EntitlementRecord>> {
+    async fn save_assessment(
+        &self,
+        actor: &str,
+        project_id: i64,
+        household_id: i64,
+        inputs: HouseholdInputs,
+        correction: Option<String>,
+    ) -> StoreResult<Refusable<EntitlementRecord>> {
         let actor = actor.to_owned();
         write_tx!(self, |tx| {
             let project = locked_project(tx, project_id).await?;
@@ -451,7 +666,10 @@ impl ResettlementStore for StoreImpl {
             // changed, so it is checked again.
             let chosen = match registration_in(tx, project_id, household_id).await? {
                 Some(r) => {
-                    let (_, area) = yongxin_domain::resettlement::entitlement::entitled_area(&policy, &inputs.members);
+                    let (_, area) = yongxin_domain::resettlement::entitlement::entitled_area(
+                        &policy,
+                        &inputs.members,
+                    );
                     match layout_combination(&policy, area, &r.layouts) {
                         Ok(units) => units,
                         Err(e) => return Ok((Err(e.into()), vec![])),
@@ -463,33 +681,84 @@ impl ResettlementStore for StoreImpl {
                 Ok(r) => r,
                 Err(e) => return Ok((Err(e.into()), vec![])),
             };
-            let (assessment_id, entry) = insert_assessment(tx, &actor, project_id, household_id, &inputs, correction.as_deref()).await?;
+            let (assessment_id, entry) = insert_assessment(
+                tx,
+                &actor,
+                project_id,
+                household_id,
+                &inputs,
+                correction.as_deref(),
+            )
+            .await?;
             let reason = match &correction {
                 Some(r) => format!("更正：{r}"),
                 None => "入户评估".to_owned(),
             };
-            let (record, result_entry) = insert_result(tx, &actor, project_id, household_id, assessment_id, (chosen, None), result, &reason).await?;
+            let (record, result_entry) = insert_result(
+                tx,
+                &actor,
+                project_id,
+                household_id,
+                assessment_id,
+                (chosen, None),
+                result,
+                &reason,
+            )
+            .await?;
             Ok((Ok(record), vec![entry, result_entry]))
         })
     }
 
-    async fn assessment(&self, project_id: i64, household_id: i64) -> StoreResult<Option<Assessment>> {
+    async fn assessment(
+        &self,
+        project_id: i64,
+        household_id: i64,
+    ) -> StoreResult<Option<Assessment>> {
         let mut conn = self.pool.acquire().await.db()?;
         latest_assessment(&mut conn, project_id, household_id).await
     }
 
-    async fn entitlement_history(&self, project_id: i64, household_id: i64) -> StoreResult<Vec<EntitlementRecord>> {
+    async fn entitlement_history(
+        &self,
+        project_id: i64,
+        household_id: i64,
+    ) -> StoreResult<Vec<EntitlementRecord>> {
         let sql = format!("SELECT {RESULT_COLUMNS} FROM entitlement_results WHERE project_id = $1 AND household_id = $2 ORDER BY id");
-        let rows = sqlx::query(&sql).bind(project_id).bind(household_id).fetch_all(&self.pool).await.db()?;
+        let rows = sqlx::query(&sql)
+            .bind(project_id)
+            .bind(household_id)
+            .fetch_all(&self.pool)
+            .await
+            .db()?;
         rows.iter().map(result_from).collect()
     }
 
-    async fn entitlement(&self, project_id: i64, household_id: i64) -> StoreResult<Option<EntitlementRecord>> {
+    async fn entitlement(
+        &self,
+        project_id: i64,
+        household_id: i64,
+    ) -> StoreResult<Option<EntitlementRecord>> {
         let sql = format!("SELECT {RESULT_COLUMNS} FROM entitlement_results WHERE project_id = $1 AND household_id = $2 AND current = 1");
-        sqlx::query(&sql).bind(project_id).bind(household_id).fetch_optional(&self.pool).await.db()?.as_ref().map(result_from).transpose()
+        sqlx::query(&sql)
+            .bind(project_id)
+            .bind(household_id)
+            .fetch_optional(&self.pool)
+            .await
+            .db()?
+            .as_ref()
+            .map(result_from)
+            .transpose()
     }
 
-    async fn register(&self, actor: &str, project_id: i64, household_id: i64, layouts: Vec<String>, by: &User, in_person: bool) -> StoreResult<Refusable<Registration>> {
+    async fn register(
+        &self,
+        actor: &str,
+        project_id: i64,
+        household_id: i64,
+        layouts: Vec<String>,
+        by: &User,
+        in_person: bool,
+    ) -> StoreResult<Refusable<Registration>> {
         let (actor, by_user_id, by_name) = (actor.to_owned(), by.id, by.display_name.clone());
         write_tx!(self, |tx| {
             let project = locked_project(tx, project_id).await?;
@@ -506,9 +775,13 @@ impl ResettlementStore for StoreImpl {
             let assessed = latest_assessment(tx, project_id, household_id).await?;
             let inputs = match &assessed {
                 Some(a) => a.inputs.clone(),
-                None => HouseholdInputs { members: eligible_members(&policy, &member_facts(tx, household_id).await?), ..HouseholdInputs::default() },
+                None => HouseholdInputs {
+                    members: eligible_members(&policy, &member_facts(tx, household_id).await?),
+                    ..HouseholdInputs::default()
+                },
             };
-            let (_, area) = yongxin_domain::resettlement::entitlement::entitled_area(&policy, &inputs.members);
+            let (_, area) =
+                yongxin_domain::resettlement::entitlement::entitled_area(&policy, &inputs.members);
             let chosen = match layout_combination(&policy, area, &layouts) {
                 Ok(units) => units,
                 Err(e) => return Ok((Err(e.into()), vec![])),
@@ -521,17 +794,36 @@ impl ResettlementStore for StoreImpl {
             let assessment_id = match assessed {
                 Some(a) => a.id,
                 None => {
-                    let (id, entry) = insert_assessment(tx, &actor, project_id, household_id, &inputs, None).await?;
+                    let (id, entry) =
+                        insert_assessment(tx, &actor, project_id, household_id, &inputs, None)
+                            .await?;
                     entries.push(entry);
                     id
                 }
             };
             let total: Qty = chosen.iter().map(|u| u.area).sum();
-            let (_, result) = insert_result(tx, &actor, project_id, household_id, assessment_id, (chosen, None), result, "选房登记").await?;
+            let (_, result) = insert_result(
+                tx,
+                &actor,
+                project_id,
+                household_id,
+                assessment_id,
+                (chosen, None),
+                result,
+                "选房登记",
+            )
+            .await?;
             let now = now_micros();
-            let day = now.with_timezone(&yongxin_domain::time::shanghai()).date_naive();
+            let day = now
+                .with_timezone(&yongxin_domain::time::shanghai())
+                .date_naive();
             let layouts_json = serde_json::to_string(&layouts).map_err(json_err)?;
-            sqlx::query("DELETE FROM registrations WHERE project_id = $1 AND household_id = $2").bind(project_id).bind(household_id).execute(&mut *tx).await.db()?;
+            sqlx::query("DELETE FROM registrations WHERE project_id = $1 AND household_id = $2")
+                .bind(project_id)
+                .bind(household_id)
+                .execute(&mut *tx)
+                .await
+                .db()?;
             sqlx::query("INSERT INTO registrations (project_id, household_id, layouts, total_area, in_person, by_user_id, by_name, registered_at, registered_on) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)")
                 .bind(project_id)
                 .bind(household_id)
@@ -547,19 +839,44 @@ impl ResettlementStore for StoreImpl {
                 .db()?;
             entries.push(result);
             entries.push(NewAuditEntry::new(actor.clone(), "registration.save", format!("household:{household_id}"), format!("project:{project_id}"), &serde_json::json!({ "layouts": layouts, "total_area": total, "in_person": in_person, "by_user_id": by_user_id })));
-            Ok((Ok(Registration { household_id, layouts, total_area: total, in_person, by_user_id, by_name, at: now }), entries))
+            Ok((
+                Ok(Registration {
+                    household_id,
+                    layouts,
+                    total_area: total,
+                    in_person,
+                    by_user_id,
+                    by_name,
+                    at: now,
+                }),
+                entries,
+            ))
         })
     }
 
-    async fn registration(&self, project_id: i64, household_id: i64) -> StoreResult<Option<Registration>> {
+    async fn registration(
+        &self,
+        project_id: i64,
+        household_id: i64,
+    ) -> StoreResult<Option<Registration>> {
         let mut conn = self.pool.acquire().await.db()?;
         registration_in(&mut conn, project_id, household_id).await
     }
 
-    async fn project_households(&self, project_id: i64, page: u32, per_page: u32, unregistered_only: bool) -> StoreResult<(Vec<ProjectHousehold>, i64)> {
+    async fn project_households(
+        &self,
+        project_id: i64,
+        page: u32,
+        per_page: u32,
+        unregistered_only: bool,
+    ) -> StoreResult<(Vec<ProjectHousehold>, i64)> {
         let per_page = i64::from(per_page.clamp(1, 500));
         let offset = (i64::from(page.max(1)) - 1) * per_page;
-        let filter = if unregistered_only { " AND NOT EXISTS (SELECT 1 FROM registrations rg WHERE rg.project_id = pv.project_id AND rg.household_id = h.id)" } else { "" };
+        let filter = if unregistered_only {
+            " AND NOT EXISTS (SELECT 1 FROM registrations rg WHERE rg.project_id = pv.project_id AND rg.household_id = h.id)"
+        } else {
+            ""
+        };
         let total: i64 = sqlx::query_scalar(&format!("SELECT COUNT(*) FROM households h JOIN project_villages pv ON pv.village_id = h.village_id WHERE pv.project_id = $1{filter}"))
             .bind(project_id)
             .fetch_one(&self.pool)
@@ -568,8 +885,17 @@ impl ResettlementStore for StoreImpl {
         let sql = format!(
             "{HOUSEHOLD_SELECT} JOIN project_villages pv ON pv.village_id = h.village_id WHERE pv.project_id = $1{filter} ORDER BY h.key, h.id LIMIT $2 OFFSET $3"
         );
-        let rows = sqlx::query(&sql).bind(project_id).bind(per_page).bind(offset).fetch_all(&self.pool).await.db()?;
-        let households = rows.iter().map(household_from).collect::<StoreResult<Vec<_>>>()?;
+        let rows = sqlx::query(&sql)
+            .bind(project_id)
+            .bind(per_page)
+            .bind(offset)
+            .fetch_all(&self.pool)
+            .await
+            .db()?;
+        let households = rows
+            .iter()
+            .map(household_from)
+            .collect::<StoreResult<Vec<_>>>()?;
         if households.is_empty() {
             return Ok((Vec::new(), total));
         }
@@ -583,9 +909,19 @@ impl ResettlementStore for StoreImpl {
         qb.push(")");
         let mut results: HashMap<i64, (i64, i64, i64, i64)> = HashMap::new();
         for r in qb.build().fetch_all(&self.pool).await.db()? {
-            results.insert(r.try_get("household_id").db()?, (r.try_get("eligible_persons").db()?, r.try_get("entitled_area").db()?, r.try_get("compensation").db()?, r.try_get("net").db()?));
+            results.insert(
+                r.try_get("household_id").db()?,
+                (
+                    r.try_get("eligible_persons").db()?,
+                    r.try_get("entitled_area").db()?,
+                    r.try_get("compensation").db()?,
+                    r.try_get("net").db()?,
+                ),
+            );
         }
-        let mut qb = QueryBuilder::<Db>::new(format!("SELECT {REGISTRATION_COLUMNS} FROM registrations WHERE project_id = "));
+        let mut qb = QueryBuilder::<Db>::new(format!(
+            "SELECT {REGISTRATION_COLUMNS} FROM registrations WHERE project_id = "
+        ));
         qb.push_bind(project_id).push(" AND household_id IN (");
         let mut list = qb.separated(", ");
         for id in &ids {
@@ -597,7 +933,9 @@ impl ResettlementStore for StoreImpl {
             let reg = registration_from(&r)?;
             registered.insert(reg.household_id, reg.layouts);
         }
-        let mut qb = QueryBuilder::<Db>::new("SELECT household_id, lottery_order FROM lottery_orders WHERE project_id = ");
+        let mut qb = QueryBuilder::<Db>::new(
+            "SELECT household_id, lottery_order FROM lottery_orders WHERE project_id = ",
+        );
         qb.push_bind(project_id).push(" AND household_id IN (");
         let mut list = qb.separated(", ");
         for id in &ids {
@@ -606,7 +944,10 @@ impl ResettlementStore for StoreImpl {
         qb.push(")");
         let mut order: HashMap<i64, i64> = HashMap::new();
         for r in qb.build().fetch_all(&self.pool).await.db()? {
-            order.insert(r.try_get("household_id").db()?, r.try_get("lottery_order").db()?);
+            order.insert(
+                r.try_get("household_id").db()?,
+                r.try_get("lottery_order").db()?,
+            );
         }
         let rows = households
             .into_iter()
@@ -626,7 +967,10 @@ impl ResettlementStore for StoreImpl {
         Ok((rows, total))
     }
 
-    async fn registration_coverage(&self, project_id: i64) -> StoreResult<Vec<RegistrationCoverage>> {
+    async fn registration_coverage(
+        &self,
+        project_id: i64,
+    ) -> StoreResult<Vec<RegistrationCoverage>> {
         let rows = sqlx::query(
             "SELECT v.id AS village_id, v.name AS village_name, COUNT(h.id) AS households, COUNT(rg.household_id) AS registered, \
              COUNT(CASE WHEN rg.in_person = 1 THEN 1 END) AS in_person \
@@ -660,12 +1004,22 @@ impl ResettlementStore for StoreImpl {
         rows.iter()
             .map(|r| {
                 let in_person: i64 = r.try_get("in_person").db()?;
-                Ok(RegistrationDay { day: r.try_get("registered_on").db()?, by_name: r.try_get("by_name").db()?, in_person: in_person == 1, count: r.try_get("n").db()? })
+                Ok(RegistrationDay {
+                    day: r.try_get("registered_on").db()?,
+                    by_name: r.try_get("by_name").db()?,
+                    in_person: in_person == 1,
+                    count: r.try_get("n").db()?,
+                })
             })
             .collect()
     }
 
-    async fn publish_results(&self, actor: &str, project_id: i64, notice: NoticeDraft) -> StoreResult<Refusable<ProjectDetail>> {
+    async fn publish_results(
+        &self,
+        actor: &str,
+        project_id: i64,
+        notice: NoticeDraft,
+    ) -> StoreResult<Refusable<ProjectDetail>> {
         let actor = actor.to_owned();
         write_tx!(self, |tx| {
             let project = locked_project(tx, project_id).await?;
@@ -684,22 +1038,61 @@ impl ResettlementStore for StoreImpl {
                 return Ok((Err(ResettlementError::Unassessed(unassessed)), vec![]));
             }
             let (n, notice_entry) = insert_notice(tx, &actor, notice).await?;
-            sqlx::query("UPDATE projects SET results_notice_id = $1 WHERE id = $2").bind(n.id).bind(project_id).execute(&mut *tx).await.db()?;
-            let phase = record_phase(tx, &actor, &project, Phase::ResultsPublication, "发布评估结果公示").await?;
-            let published = ProjectDetail { phase: Phase::ResultsPublication, results_notice_id: Some(n.id), ..project };
+            sqlx::query("UPDATE projects SET results_notice_id = $1 WHERE id = $2")
+                .bind(n.id)
+                .bind(project_id)
+                .execute(&mut *tx)
+                .await
+                .db()?;
+            let phase = record_phase(
+                tx,
+                &actor,
+                &project,
+                Phase::ResultsPublication,
+                "发布评估结果公示",
+            )
+            .await?;
+            let published = ProjectDetail {
+                phase: Phase::ResultsPublication,
+                results_notice_id: Some(n.id),
+                ..project
+            };
             Ok((Ok(published), vec![notice_entry, phase]))
         })
     }
 
-    async fn freeze_lottery(&self, actor: &str, project_id: i64, seed_rule: &str, commitment: &SeedCommitment, notice: NoticeDraft) -> StoreResult<Refusable<LotteryState>> {
-        let (actor, how, commitment) = (actor.to_owned(), seed_rule.trim().to_owned(), commitment.clone());
+    async fn freeze_lottery(
+        &self,
+        actor: &str,
+        project_id: i64,
+        seed_rule: &str,
+        commitment: &SeedCommitment,
+        notice: NoticeDraft,
+    ) -> StoreResult<Refusable<LotteryState>> {
+        let (actor, how, commitment) = (
+            actor.to_owned(),
+            seed_rule.trim().to_owned(),
+            commitment.clone(),
+        );
         write_tx!(self, |tx| {
             let project = locked_project(tx, project_id).await?;
             if project.phase != Phase::Lottery {
-                return Ok((Err(yongxin_domain::resettlement::PhaseError::NotAllowed { phase: project.phase.zh(), what: "不能冻结摇号名单" }.into()), vec![]));
+                return Ok((
+                    Err(yongxin_domain::resettlement::PhaseError::NotAllowed {
+                        phase: project.phase.zh(),
+                        what: "不能冻结摇号名单",
+                    }
+                    .into()),
+                    vec![],
+                ));
             }
             if let Some(l) = lottery_in(tx, project_id).await? {
-                return Ok((Err(ResettlementError::AlreadyFrozen(yongxin_domain::time::display_local(l.frozen_at))), vec![]));
+                return Ok((
+                    Err(ResettlementError::AlreadyFrozen(
+                        yongxin_domain::time::display_local(l.frozen_at),
+                    )),
+                    vec![],
+                ));
             }
             let keys: Vec<String> = sqlx::query_scalar("SELECT h.key FROM registrations rg JOIN households h ON h.id = rg.household_id WHERE rg.project_id = $1").bind(project_id).fetch_all(&mut *tx).await.db()?;
             if keys.is_empty() {
@@ -712,10 +1105,23 @@ impl ResettlementStore for StoreImpl {
             let hash = list_sha256(&list);
             // The rule published with the list: how the number is drawn on the day, and the
             // parties' commitments the seed will be derived from.
-            let seed_rule = format!("{how}\n{}", seed_rule_zh(&hash, &commitment)).trim().to_owned();
+            let seed_rule = format!("{how}\n{}", seed_rule_zh(&hash, &commitment))
+                .trim()
+                .to_owned();
             let commitment_json = serde_json::to_string(&commitment).map_err(json_err)?;
             let mut notice = notice;
-            notice.body = format!("{}\n\n{}", notice.body, yongxin_domain::resettlement::freeze_text(&project.project.name, &list, &hash, &seed_rule)).trim().to_owned();
+            notice.body = format!(
+                "{}\n\n{}",
+                notice.body,
+                yongxin_domain::resettlement::freeze_text(
+                    &project.project.name,
+                    &list,
+                    &hash,
+                    &seed_rule
+                )
+            )
+            .trim()
+            .to_owned();
             let (n, notice_entry) = insert_notice(tx, &actor, notice).await?;
             let now = now_micros();
             sqlx::query("INSERT INTO lotteries (project_id, list, list_sha256, seed_rule, seed_commitment, notice_id, frozen_by, frozen_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)")
@@ -730,30 +1136,65 @@ impl ResettlementStore for StoreImpl {
                 .execute(&mut *tx)
                 .await
                 .db()?;
-            let entry = NewAuditEntry::new(actor.clone(), "lottery.freeze", format!("project:{project_id}"), hash.clone(), &serde_json::json!({ "list_sha256": hash, "households": list.len(), "seed_rule": seed_rule, "seed_commitment": commitment, "notice_id": n.id }));
-            let state = LotteryState { list, list_sha256: hash, seed_rule, seed_commitment: Some(commitment), notice_id: Some(n.id), frozen_by: actor.clone(), frozen_at: now, draws: Vec::new() };
+            let entry = NewAuditEntry::new(
+                actor.clone(),
+                "lottery.freeze",
+                format!("project:{project_id}"),
+                hash.clone(),
+                &serde_json::json!({ "list_sha256": hash, "households": list.len(), "seed_rule": seed_rule, "seed_commitment": commitment, "notice_id": n.id }),
+            );
+            let state = LotteryState {
+                list,
+                list_sha256: hash,
+                seed_rule,
+                seed_commitment: Some(commitment),
+                notice_id: Some(n.id),
+                frozen_by: actor.clone(),
+                frozen_at: now,
+                draws: Vec::new(),
+            };
             Ok((Ok(state), vec![notice_entry, entry]))
         })
     }
 
-    async fn draw_lottery(&self, actor: &str, project_id: i64, seed: &str, reveals: &[Reveal], redraw_reason: Option<String>) -> StoreResult<Refusable<LotteryState>> {
+    async fn draw_lottery(
+        &self,
+        actor: &str,
+        project_id: i64,
+        seed: &str,
+        reveals: &[Reveal],
+        redraw_reason: Option<String>,
+    ) -> StoreResult<Refusable<LotteryState>> {
         let (typed, reveals) = (seed.trim().to_owned(), reveals.to_vec());
         let actor = actor.to_owned();
-        let reason = redraw_reason.map(|r| r.trim().to_owned()).filter(|r| !r.is_empty());
+        let reason = redraw_reason
+            .map(|r| r.trim().to_owned())
+            .filter(|r| !r.is_empty());
         write_tx!(self, |tx| {
             let project = locked_project(tx, project_id).await?;
             let Some(mut state) = lottery_in(tx, project_id).await? else {
                 return Ok((Err(ResettlementError::NotFrozen), vec![]));
             };
             if project.phase != Phase::Lottery {
-                return Ok((Err(yongxin_domain::resettlement::PhaseError::NotAllowed { phase: project.phase.zh(), what: "不能摇号" }.into()), vec![]));
+                return Ok((
+                    Err(yongxin_domain::resettlement::PhaseError::NotAllowed {
+                        phase: project.phase.zh(),
+                        what: "不能摇号",
+                    }
+                    .into()),
+                    vec![],
+                ));
             }
             if !state.draws.is_empty() && reason.is_none() {
                 return Ok((Err(ResettlementError::AlreadyDrawn), vec![]));
             }
             let made = match &state.seed_commitment {
                 Some(commitment) => {
-                    if state.draws.last().is_some_and(|d| revealed(&d.proof, commitment)) {
+                    if state
+                        .draws
+                        .last()
+                        .is_some_and(|d| revealed(&d.proof, commitment))
+                    {
                         return Ok((Err(ResettlementError::CommitmentSpent), vec![]));
                     }
                     Proof::make_committed(state.list.clone(), commitment, &typed, &reveals)
@@ -779,16 +1220,28 @@ impl ResettlementStore for StoreImpl {
                 .await
                 .db()?;
             // The order as a table too, for the claims that read it on selection day.
-            sqlx::query("DELETE FROM lottery_orders WHERE project_id = $1").bind(project_id).execute(&mut *tx).await.db()?;
+            sqlx::query("DELETE FROM lottery_orders WHERE project_id = $1")
+                .bind(project_id)
+                .execute(&mut *tx)
+                .await
+                .db()?;
             let keys: Vec<(i64, String)> = sqlx::query_as("SELECT h.id, h.key FROM registrations rg JOIN households h ON h.id = rg.household_id WHERE rg.project_id = $1")
                 .bind(project_id)
                 .fetch_all(&mut *tx)
                 .await
                 .db()?;
-            let ids: HashMap<&str, i64> = keys.iter().map(|(id, key)| (key.as_str(), *id)).collect();
-            let orders: Vec<(i64, i64)> = proof.order.iter().zip(1..).filter_map(|(key, n)| ids.get(key.as_str()).map(|id| (*id, n))).collect();
+            let ids: HashMap<&str, i64> =
+                keys.iter().map(|(id, key)| (key.as_str(), *id)).collect();
+            let orders: Vec<(i64, i64)> = proof
+                .order
+                .iter()
+                .zip(1..)
+                .filter_map(|(key, n)| ids.get(key.as_str()).map(|id| (*id, n)))
+                .collect();
             for chunk in orders.chunks(1000) {
-                let mut qb = QueryBuilder::<Db>::new("INSERT INTO lottery_orders (project_id, household_id, lottery_order) ");
+                let mut qb = QueryBuilder::<Db>::new(
+                    "INSERT INTO lottery_orders (project_id, household_id, lottery_order) ",
+                );
                 qb.push_values(chunk, |mut b, (id, n)| {
                     b.push_bind(project_id).push_bind(*id).push_bind(*n);
                 });
@@ -796,17 +1249,33 @@ impl ResettlementStore for StoreImpl {
             }
             let entry = NewAuditEntry::new(
                 actor.clone(),
-                if reason.is_some() { "lottery.redraw" } else { "lottery.draw" },
+                if reason.is_some() {
+                    "lottery.redraw"
+                } else {
+                    "lottery.draw"
+                },
                 format!("project:{project_id}"),
                 seed.as_str().to_owned(),
                 &serde_json::json!({ "seed": seed.as_str(), "list_sha256": state.list_sha256, "order_sha256": list_sha256(&proof.order), "reason": reason }),
             );
-            state.draws.push(LotteryDraw { seed: seed.as_str().to_owned(), proof: proof_json, reason, drawn_by: actor.clone(), drawn_at: now });
+            state.draws.push(LotteryDraw {
+                seed: seed.as_str().to_owned(),
+                proof: proof_json,
+                reason,
+                drawn_by: actor.clone(),
+                drawn_at: now,
+            });
             Ok((Ok(state), vec![entry]))
         })
     }
 
-    async fn recommit_lottery(&self, actor: &str, project_id: i64, commitment: &SeedCommitment, notice: NoticeDraft) -> StoreResult<Refusable<LotteryState>> {
+    async fn recommit_lottery(
+        &self,
+        actor: &str,
+        project_id: i64,
+        commitment: &SeedCommitment,
+        notice: NoticeDraft,
+    ) -> StoreResult<Refusable<LotteryState>> {
         let (actor, commitment) = (actor.to_owned(), commitment.clone());
         write_tx!(self, |tx| {
             let project = locked_project(tx, project_id).await?;
@@ -814,7 +1283,14 @@ impl ResettlementStore for StoreImpl {
                 return Ok((Err(ResettlementError::NotFrozen), vec![]));
             };
             if project.phase != Phase::Lottery {
-                return Ok((Err(yongxin_domain::resettlement::PhaseError::NotAllowed { phase: project.phase.zh(), what: "不能重新登记承诺" }.into()), vec![]));
+                return Ok((
+                    Err(yongxin_domain::resettlement::PhaseError::NotAllowed {
+                        phase: project.phase.zh(),
+                        what: "不能重新登记承诺",
+                    }
+                    .into()),
+                    vec![],
+                ));
             }
             let spent = match (&state.seed_commitment, state.draws.last()) {
                 (Some(c), Some(d)) => revealed(&d.proof, c),
@@ -828,14 +1304,22 @@ impl ResettlementStore for StoreImpl {
             let mut notice = notice;
             notice.body = format!("{}\n\n{rule}", notice.body).trim().to_owned();
             let (n, notice_entry) = insert_notice(tx, &actor, notice).await?;
-            sqlx::query("UPDATE lotteries SET seed_commitment = $1, seed_rule = $2 WHERE project_id = $3")
-                .bind(serde_json::to_string(&commitment).map_err(json_err)?)
-                .bind(&rule)
-                .bind(project_id)
-                .execute(&mut *tx)
-                .await
-                .db()?;
-            let entry = NewAuditEntry::new(actor.clone(), "lottery.recommit", format!("project:{project_id}"), state.list_sha256.clone(), &serde_json::json!({ "seed_commitment": commitment, "notice_id": n.id }));
+            sqlx::query(
+                "UPDATE lotteries SET seed_commitment = $1, seed_rule = $2 WHERE project_id = $3",
+            )
+            .bind(serde_json::to_string(&commitment).map_err(json_err)?)
+            .bind(&rule)
+            .bind(project_id)
+            .execute(&mut *tx)
+            .await
+            .db()?;
+            let entry = NewAuditEntry::new(
+                actor.clone(),
+                "lottery.recommit",
+                format!("project:{project_id}"),
+                state.list_sha256.clone(),
+                &serde_json::json!({ "seed_commitment": commitment, "notice_id": n.id }),
+            );
             state.seed_commitment = Some(commitment);
             state.seed_rule = rule;
             Ok((Ok(state), vec![notice_entry, entry]))

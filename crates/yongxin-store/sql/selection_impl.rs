@@ -5,8 +5,14 @@
 // deadlocking; an apartment's owner is set by a conditional update that must touch every
 // apartment claimed, or the whole claim is undone.
 
-use yongxin_domain::selection::{check_limit, check_turn, check_unit_ids, ClaimRefusal, Queue, QueueAction, SelectionMode, SetupError};
-use yongxin_store::{Agreement, AgreementStep, BoardEvent, Claim, ClaimedUnit, NewSelection, Selection, SelectionStore, UnitState};
+use yongxin_domain::selection::{
+    check_limit, check_turn, check_unit_ids, ClaimRefusal, Queue, QueueAction, SelectionMode,
+    SetupError,
+};
+use yongxin_store::{
+    Agreement, AgreementStep, BoardEvent, Claim, ClaimedUnit, NewSelection, Selection,
+    SelectionStore, UnitState,
+};
 
 const SELECTION_SELECT: &str = "SELECT s.id, s.project_id, s.mode, s.starts_at, s.ends_at, s.waves, s.time_limit_seconds, s.queue, s.households FROM selections s";
 
@@ -22,29 +28,56 @@ fn selection_from(row: &DbRow) -> StoreResult<Selection> {
         ends_at: row.try_get("ends_at").db()?,
         waves: serde_json::from_str(&waves).map_err(json_err)?,
         time_limit_seconds: row.try_get("time_limit_seconds").db()?,
-        queue: queue.map(|q| serde_json::from_str(&q)).transpose().map_err(json_err)?,
+        queue: queue
+            .map(|q| serde_json::from_str(&q))
+            .transpose()
+            .map_err(json_err)?,
         households: row.try_get("households").db()?,
     })
 }
 
 async fn selection_in(tx: &mut DbConn, id: i64, lock: bool) -> StoreResult<Option<Selection>> {
-    let sql = format!("{SELECTION_SELECT} WHERE s.id = $1{}", if lock { ROW_LOCK } else { "" });
-    sqlx::query(&sql).bind(id).fetch_optional(&mut *tx).await.db()?.as_ref().map(selection_from).transpose()
+    let sql = format!(
+        "{SELECTION_SELECT} WHERE s.id = $1{}",
+        if lock { ROW_LOCK } else { "" }
+    );
+    sqlx::query(&sql)
+        .bind(id)
+        .fetch_optional(&mut *tx)
+        .await
+        .db()?
+        .as_ref()
+        .map(selection_from)
+        .transpose()
 }
 
 /// Appends a board event: its number is taken from the project row, locked until the commit, so
 /// numbers follow commit order and have no gaps.
-async fn board_event(tx: &mut DbConn, project_id: i64, kind: &str, payload: &serde_json::Value, at: DateTime<Utc>) -> StoreResult<i64> {
-    let seq: i64 = sqlx::query_scalar("UPDATE projects SET board_seq = board_seq + 1 WHERE id = $1 RETURNING board_seq").bind(project_id).fetch_one(&mut *tx).await.db()?;
-    sqlx::query("INSERT INTO board_events (project_id, seq, kind, payload, at) VALUES ($1, $2, $3, $4, $5)")
-        .bind(project_id)
-        .bind(seq)
-        .bind(kind)
-        .bind(payload.to_string())
-        .bind(at)
-        .execute(&mut *tx)
-        .await
-        .db()?;
+async fn board_event(
+    tx: &mut DbConn,
+    project_id: i64,
+    kind: &str,
+    payload: &serde_json::Value,
+    at: DateTime<Utc>,
+) -> StoreResult<i64> {
+    let seq: i64 = sqlx::query_scalar(
+        "UPDATE projects SET board_seq = board_seq + 1 WHERE id = $1 RETURNING board_seq",
+    )
+    .bind(project_id)
+    .fetch_one(&mut *tx)
+    .await
+    .db()?;
+    sqlx::query(
+        "INSERT INTO board_events (project_id, seq, kind, payload, at) VALUES ($1, $2, $3, $4, $5)",
+    )
+    .bind(project_id)
+    .bind(seq)
+    .bind(kind)
+    .bind(payload.to_string())
+    .bind(at)
+    .execute(&mut *tx)
+    .await
+    .db()?;
     Ok(seq)
 }
 
@@ -61,7 +94,11 @@ fn claim_from(row: &DbRow) -> StoreResult<Claim> {
         on_behalf: on_behalf == 1,
         at: row.try_get("created_at").db()?,
         seq: 0,
-        corrected: match (row.try_get::<Option<DateTime<Utc>>, _>("corrected_at").db()?, row.try_get::<Option<String>, _>("correction_reason").db()?) {
+        corrected: match (
+            row.try_get::<Option<DateTime<Utc>>, _>("corrected_at")
+                .db()?,
+            row.try_get::<Option<String>, _>("correction_reason").db()?,
+        ) {
             (Some(at), Some(reason)) => Some((at, reason)),
             _ => None,
         },
@@ -73,7 +110,11 @@ const CLAIM_LOST_RACE: &str = "claim lost the race for a unit";
 
 #[async_trait]
 impl SelectionStore for StoreImpl {
-    async fn create_selection(&self, actor: &str, s: NewSelection) -> StoreResult<Result<Selection, SetupError>> {
+    async fn create_selection(
+        &self,
+        actor: &str,
+        s: NewSelection,
+    ) -> StoreResult<Result<Selection, SetupError>> {
         if let Err(e) = yongxin_domain::selection::check_waves((s.starts_at, s.ends_at), &s.waves) {
             return Ok(Err(SetupError::Window(e)));
         }
@@ -131,7 +172,10 @@ impl SelectionStore for StoreImpl {
                 let mut qb = QueryBuilder::<Db>::new("INSERT INTO selection_households (selection_id, household_id, lottery_order, limit_area) ");
                 qb.push_values(chunk, |mut b, (household, order)| {
                     let entitled = Qty(areas.get(household).copied().unwrap_or(0));
-                    b.push_bind(id).push_bind(*household).push_bind(*order).push_bind(band.map(|band| (entitled + band).0));
+                    b.push_bind(id)
+                        .push_bind(*household)
+                        .push_bind(*order)
+                        .push_bind(band.map(|band| (entitled + band).0));
                 });
                 qb.build().execute(&mut *tx).await.db()?;
             }
@@ -142,14 +186,22 @@ impl SelectionStore for StoreImpl {
                 s.mode.zh().to_owned(),
                 &serde_json::json!({ "selection_id": id, "mode": s.mode.code(), "starts_at": s.starts_at, "ends_at": s.ends_at, "waves": s.waves, "households": orders.len() }),
             );
-            let created = selection_in(tx, id, false).await?.ok_or_else(|| StoreError::Internal("selection vanished".into()))?;
+            let created = selection_in(tx, id, false)
+                .await?
+                .ok_or_else(|| StoreError::Internal("selection vanished".into()))?;
             Ok((Ok(created), vec![entry]))
         })
     }
 
     async fn selections(&self, project_id: Option<i64>) -> StoreResult<Vec<Selection>> {
-        let sql = format!("{SELECTION_SELECT} WHERE ($1 IS NULL OR s.project_id = $1) ORDER BY s.id DESC");
-        let rows = sqlx::query(&sql).bind(project_id).fetch_all(&self.pool).await.db()?;
+        let sql = format!(
+            "{SELECTION_SELECT} WHERE ($1 IS NULL OR s.project_id = $1) ORDER BY s.id DESC"
+        );
+        let rows = sqlx::query(&sql)
+            .bind(project_id)
+            .fetch_all(&self.pool)
+            .await
+            .db()?;
         rows.iter().map(selection_from).collect()
     }
 
@@ -158,7 +210,11 @@ impl SelectionStore for StoreImpl {
         selection_in(&mut conn, id, false).await
     }
 
-    async fn selection_household(&self, selection_id: i64, household_id: i64) -> StoreResult<Option<(i64, Option<Qty>)>> {
+    async fn selection_household(
+        &self,
+        selection_id: i64,
+        household_id: i64,
+    ) -> StoreResult<Option<(i64, Option<Qty>)>> {
         let row: Option<(i64, Option<i64>)> = sqlx::query_as("SELECT lottery_order, limit_area FROM selection_households WHERE selection_id = $1 AND household_id = $2")
             .bind(selection_id)
             .bind(household_id)
@@ -168,7 +224,15 @@ impl SelectionStore for StoreImpl {
         Ok(row.map(|(o, l)| (o, l.map(Qty))))
     }
 
-    async fn claim(&self, actor: &str, selection_id: i64, household_id: i64, unit_ids: Vec<i64>, by: &User, on_behalf: bool) -> StoreResult<Result<Claim, ClaimRefusal>> {
+    async fn claim(
+        &self,
+        actor: &str,
+        selection_id: i64,
+        household_id: i64,
+        unit_ids: Vec<i64>,
+        by: &User,
+        on_behalf: bool,
+    ) -> StoreResult<Result<Claim, ClaimRefusal>> {
         if let Err(e) = check_unit_ids(&unit_ids) {
             return Ok(Err(e));
         }
@@ -177,9 +241,18 @@ impl SelectionStore for StoreImpl {
         ids.sort_unstable();
         let result = write_tx!(self, |tx| {
             let now = now_micros();
-            let sel = selection_in(tx, selection_id, false).await?.ok_or_else(|| StoreError::NotFound { what: format!("selection {selection_id}") })?;
+            let sel = selection_in(tx, selection_id, false)
+                .await?
+                .ok_or_else(|| StoreError::NotFound {
+                    what: format!("selection {selection_id}"),
+                })?;
             let sql = format!("SELECT lottery_order, limit_area FROM selection_households WHERE selection_id = $1 AND household_id = $2{ROW_LOCK}");
-            let listed: Option<(i64, Option<i64>)> = sqlx::query_as(&sql).bind(selection_id).bind(household_id).fetch_optional(&mut *tx).await.db()?;
+            let listed: Option<(i64, Option<i64>)> = sqlx::query_as(&sql)
+                .bind(selection_id)
+                .bind(household_id)
+                .fetch_optional(&mut *tx)
+                .await
+                .db()?;
             let Some((order, limit)) = listed else {
                 return Ok((Err(ClaimRefusal::NotListed), vec![]));
             };
@@ -201,14 +274,29 @@ impl SelectionStore for StoreImpl {
             qb.push(") ORDER BY id").push(ROW_LOCK);
             let rows = qb.build().fetch_all(&mut *tx).await.db()?;
             if rows.len() != ids.len() {
-                return Ok((Err(ClaimRefusal::BadUnits("不是本项目的房源".into())), vec![]));
+                return Ok((
+                    Err(ClaimRefusal::BadUnits("不是本项目的房源".into())),
+                    vec![],
+                ));
             }
             let mut units = Vec::new();
             for r in &rows {
-                let unit = ClaimedUnit { id: r.try_get("id").db()?, building_name: r.try_get("building_name").db()?, number: r.try_get("number").db()?, layout: r.try_get("layout").db()?, area: Qty(r.try_get("area").db()?) };
+                let unit = ClaimedUnit {
+                    id: r.try_get("id").db()?,
+                    building_name: r.try_get("building_name").db()?,
+                    number: r.try_get("number").db()?,
+                    layout: r.try_get("layout").db()?,
+                    area: Qty(r.try_get("area").db()?),
+                };
                 let owner: Option<i64> = r.try_get("owner_household_id").db()?;
                 if owner.is_some() {
-                    return Ok((Err(ClaimRefusal::Taken(format!("{} {}", unit.building_name, unit.number))), vec![]));
+                    return Ok((
+                        Err(ClaimRefusal::Taken(format!(
+                            "{} {}",
+                            unit.building_name, unit.number
+                        ))),
+                        vec![],
+                    ));
                 }
                 units.push(unit);
             }
@@ -239,8 +327,14 @@ impl SelectionStore for StoreImpl {
                 .await
                 .db()?;
             let mut qb = QueryBuilder::<Db>::new("UPDATE project_units SET owner_household_id = ");
-            qb.push_bind(household_id).push(", claim_id = ").push_bind(claim_id).push(", sold_at = ").push_bind(now);
-            qb.push(" WHERE owner_household_id IS NULL AND project_id = ").push_bind(sel.project_id).push(" AND id IN (");
+            qb.push_bind(household_id)
+                .push(", claim_id = ")
+                .push_bind(claim_id)
+                .push(", sold_at = ")
+                .push_bind(now);
+            qb.push(" WHERE owner_household_id IS NULL AND project_id = ")
+                .push_bind(sel.project_id)
+                .push(" AND id IN (");
             let mut list = qb.separated(", ");
             for id in &ids {
                 list.push_bind(*id);
@@ -249,11 +343,19 @@ impl SelectionStore for StoreImpl {
             let updated = qb.build().execute(&mut *tx).await.db()?.rows_affected();
             if updated != ids.len() as u64 {
                 // Someone else's claim committed first: undo this one entirely.
-                return Err(StoreError::Conflict { what: CLAIM_LOST_RACE.into() });
+                return Err(StoreError::Conflict {
+                    what: CLAIM_LOST_RACE.into(),
+                });
             }
             if let Some(q) = &mut queue {
-                q.apply(QueueAction::Confirm, now).map_err(|e| StoreError::Internal(e.into()))?;
-                sqlx::query("UPDATE selections SET queue = $1 WHERE id = $2").bind(serde_json::to_string(q).map_err(json_err)?).bind(selection_id).execute(&mut *tx).await.db()?;
+                q.apply(QueueAction::Confirm, now)
+                    .map_err(|e| StoreError::Internal(e.into()))?;
+                sqlx::query("UPDATE selections SET queue = $1 WHERE id = $2")
+                    .bind(serde_json::to_string(q).map_err(json_err)?)
+                    .bind(selection_id)
+                    .execute(&mut *tx)
+                    .await
+                    .db()?;
             }
             let payload = serde_json::json!({
                 "type": "sold", "selection_id": selection_id, "order": order,
@@ -263,24 +365,54 @@ impl SelectionStore for StoreImpl {
             let seq = board_event(tx, sel.project_id, "sold", &payload, now).await?;
             let entry = NewAuditEntry::new(
                 actor.clone(),
-                if on_behalf { "claim.confirm_on_behalf" } else { "claim.confirm" },
+                if on_behalf {
+                    "claim.confirm_on_behalf"
+                } else {
+                    "claim.confirm"
+                },
                 format!("household:{household_id}"),
                 format!("selection:{selection_id}"),
                 &serde_json::json!({ "claim_id": claim_id, "units": ids, "total_area": total, "by_user_id": by_id, "on_behalf": on_behalf, "board_seq": seq }),
             );
-            Ok((Ok(Claim { id: claim_id, selection_id, household_id, units, total_area: total, by_name: by_name.clone(), on_behalf, at: now, seq, corrected: None }), vec![entry]))
+            Ok((
+                Ok(Claim {
+                    id: claim_id,
+                    selection_id,
+                    household_id,
+                    units,
+                    total_area: total,
+                    by_name: by_name.clone(),
+                    on_behalf,
+                    at: now,
+                    seq,
+                    corrected: None,
+                }),
+                vec![entry],
+            ))
         });
         match result {
-            Err(StoreError::Conflict { what }) if what == CLAIM_LOST_RACE => Ok(Err(ClaimRefusal::Taken("所选房源".into()))),
+            Err(StoreError::Conflict { what }) if what == CLAIM_LOST_RACE => {
+                Ok(Err(ClaimRefusal::Taken("所选房源".into())))
+            }
             other => other,
         }
     }
 
-    async fn correct_claim(&self, actor: &str, claim_id: i64, reason: &str) -> StoreResult<Option<Claim>> {
+    async fn correct_claim(
+        &self,
+        actor: &str,
+        claim_id: i64,
+        reason: &str,
+    ) -> StoreResult<Option<Claim>> {
         let (actor, reason) = (actor.to_owned(), reason.trim().to_owned());
         write_tx!(self, |tx| {
             let sql = format!("SELECT c.id, c.selection_id, c.household_id, c.units, c.total_area, c.by_name, c.on_behalf, c.created_at, c.corrected_at, c.correction_reason FROM claims c WHERE c.id = $1{ROW_LOCK}");
-            let Some(row) = sqlx::query(&sql).bind(claim_id).fetch_optional(&mut *tx).await.db()? else {
+            let Some(row) = sqlx::query(&sql)
+                .bind(claim_id)
+                .fetch_optional(&mut *tx)
+                .await
+                .db()?
+            else {
                 return Ok((None, vec![]));
             };
             let mut claim = claim_from(&row)?;
@@ -288,7 +420,12 @@ impl SelectionStore for StoreImpl {
                 return Ok((None, vec![]));
             }
             let now = now_micros();
-            let project_id: i64 = sqlx::query_scalar("SELECT project_id FROM selections WHERE id = $1").bind(claim.selection_id).fetch_one(&mut *tx).await.db()?;
+            let project_id: i64 =
+                sqlx::query_scalar("SELECT project_id FROM selections WHERE id = $1")
+                    .bind(claim.selection_id)
+                    .fetch_one(&mut *tx)
+                    .await
+                    .db()?;
             sqlx::query("UPDATE project_units SET owner_household_id = NULL, claim_id = NULL, sold_at = NULL WHERE project_id = $1 AND claim_id = $2")
                 .bind(project_id)
                 .bind(claim_id)
@@ -296,11 +433,21 @@ impl SelectionStore for StoreImpl {
                 .await
                 .db()?;
             // On selection day the household is called again next.
-            let queue: Option<String> = sqlx::query_scalar("SELECT queue FROM selections WHERE id = $1").bind(claim.selection_id).fetch_one(&mut *tx).await.db()?;
+            let queue: Option<String> =
+                sqlx::query_scalar("SELECT queue FROM selections WHERE id = $1")
+                    .bind(claim.selection_id)
+                    .fetch_one(&mut *tx)
+                    .await
+                    .db()?;
             if let Some(q) = queue {
                 let mut q: Queue = serde_json::from_str(&q).map_err(json_err)?;
                 q.reopen(claim.household_id);
-                sqlx::query("UPDATE selections SET queue = $1 WHERE id = $2").bind(serde_json::to_string(&q).map_err(json_err)?).bind(claim.selection_id).execute(&mut *tx).await.db()?;
+                sqlx::query("UPDATE selections SET queue = $1 WHERE id = $2")
+                    .bind(serde_json::to_string(&q).map_err(json_err)?)
+                    .bind(claim.selection_id)
+                    .execute(&mut *tx)
+                    .await
+                    .db()?;
             }
             sqlx::query("UPDATE claims SET corrected_at = $1, correction_reason = $2, corrected_by = $3 WHERE id = $4").bind(now).bind(&reason).bind(&actor).bind(claim_id).execute(&mut *tx).await.db()?;
             let payload = serde_json::json!({
@@ -332,7 +479,11 @@ impl SelectionStore for StoreImpl {
             .transpose()
     }
 
-    async fn household_claims(&self, project_id: i64, household_id: i64) -> StoreResult<Vec<Claim>> {
+    async fn household_claims(
+        &self,
+        project_id: i64,
+        household_id: i64,
+    ) -> StoreResult<Vec<Claim>> {
         let rows = sqlx::query(
             "SELECT c.id, c.selection_id, c.household_id, c.units, c.total_area, c.by_name, c.on_behalf, c.created_at, c.corrected_at, c.correction_reason FROM claims c JOIN selections s ON s.id = c.selection_id \
              WHERE s.project_id = $1 AND c.household_id = $2 ORDER BY c.id",
@@ -368,7 +519,12 @@ impl SelectionStore for StoreImpl {
             .collect()
     }
 
-    async fn board_events(&self, project_id: i64, after: i64, limit: i64) -> StoreResult<Vec<BoardEvent>> {
+    async fn board_events(
+        &self,
+        project_id: i64,
+        after: i64,
+        limit: i64,
+    ) -> StoreResult<Vec<BoardEvent>> {
         let rows = sqlx::query("SELECT seq, kind, payload, at FROM board_events WHERE project_id = $1 AND seq > $2 ORDER BY seq LIMIT $3")
             .bind(project_id)
             .bind(after)
@@ -376,18 +532,40 @@ impl SelectionStore for StoreImpl {
             .fetch_all(&self.pool)
             .await
             .db()?;
-        rows.iter().map(|r| Ok(BoardEvent { seq: r.try_get("seq").db()?, kind: r.try_get("kind").db()?, payload: r.try_get("payload").db()?, at: r.try_get("at").db()? })).collect()
+        rows.iter()
+            .map(|r| {
+                Ok(BoardEvent {
+                    seq: r.try_get("seq").db()?,
+                    kind: r.try_get("kind").db()?,
+                    payload: r.try_get("payload").db()?,
+                    at: r.try_get("at").db()?,
+                })
+            })
+            .collect()
     }
 
     async fn board_seq(&self, project_id: i64) -> StoreResult<i64> {
-        let seq: Option<i64> = sqlx::query_scalar("SELECT board_seq FROM projects WHERE id = $1").bind(project_id).fetch_optional(&self.pool).await.db()?;
+        let seq: Option<i64> = sqlx::query_scalar("SELECT board_seq FROM projects WHERE id = $1")
+            .bind(project_id)
+            .fetch_optional(&self.pool)
+            .await
+            .db()?;
         Ok(seq.unwrap_or(0))
     }
 
-    async fn queue_action(&self, actor: &str, selection_id: i64, action: QueueAction) -> StoreResult<Result<Queue, String>> {
+    async fn queue_action(
+        &self,
+        actor: &str,
+        selection_id: i64,
+        action: QueueAction,
+    ) -> StoreResult<Result<Queue, String>> {
         let actor = actor.to_owned();
         write_tx!(self, |tx| {
-            let sel = selection_in(tx, selection_id, true).await?.ok_or_else(|| StoreError::NotFound { what: format!("selection {selection_id}") })?;
+            let sel = selection_in(tx, selection_id, true).await?.ok_or_else(|| {
+                StoreError::NotFound {
+                    what: format!("selection {selection_id}"),
+                }
+            })?;
             let Some(mut queue) = sel.queue else {
                 return Ok((Err("线上选房没有叫号队列".to_owned()), vec![]));
             };
@@ -399,7 +577,12 @@ impl SelectionStore for StoreImpl {
             if let Err(e) = queue.apply(action, now) {
                 return Ok((Err(e.to_owned()), vec![]));
             }
-            sqlx::query("UPDATE selections SET queue = $1 WHERE id = $2").bind(serde_json::to_string(&queue).map_err(json_err)?).bind(selection_id).execute(&mut *tx).await.db()?;
+            sqlx::query("UPDATE selections SET queue = $1 WHERE id = $2")
+                .bind(serde_json::to_string(&queue).map_err(json_err)?)
+                .bind(selection_id)
+                .execute(&mut *tx)
+                .await
+                .db()?;
             let current = queue
                 .current()
                 .map(|e| serde_json::json!({"order": e.order, "calls": e.calls, "seconds_left": e.seconds_left(sel.time_limit_seconds, now)}));
@@ -415,7 +598,14 @@ impl SelectionStore for StoreImpl {
         })
     }
 
-    async fn record_agreement(&self, actor: &str, project_id: i64, household_id: i64, step: AgreementStep, on: NaiveDate) -> StoreResult<Agreement> {
+    async fn record_agreement(
+        &self,
+        actor: &str,
+        project_id: i64,
+        household_id: i64,
+        step: AgreementStep,
+        on: NaiveDate,
+    ) -> StoreResult<Agreement> {
         let actor = actor.to_owned();
         let column = match step {
             AgreementStep::Signed => "signed_on",
@@ -447,25 +637,58 @@ impl SelectionStore for StoreImpl {
                 .fetch_one(&mut *tx)
                 .await
                 .db()?;
-            let mut entries = vec![NewAuditEntry::new(actor.clone(), "agreement.record", format!("household:{household_id}"), column.to_owned(), &serde_json::json!({ "project_id": project_id, column: on }))];
+            let mut entries = vec![NewAuditEntry::new(
+                actor.clone(),
+                "agreement.record",
+                format!("household:{household_id}"),
+                column.to_owned(),
+                &serde_json::json!({ "project_id": project_id, column: on }),
+            )];
             // Signing fixes the early-signing reward: the result is computed again with the
             // apartments the household chose and the signing date.
             if step == AgreementStep::Signed {
-                if let (Some(policy), Some(a)) = (current_policy(tx, project_id).await?, latest_assessment(tx, project_id, household_id).await?) {
+                if let (Some(policy), Some(a)) = (
+                    current_policy(tx, project_id).await?,
+                    latest_assessment(tx, project_id, household_id).await?,
+                ) {
                     let owned: Vec<(String, String, i64)> = sqlx::query_as("SELECT building_name, number, area FROM project_units WHERE project_id = $1 AND owner_household_id = $2 ORDER BY id")
                         .bind(project_id)
                         .bind(household_id)
                         .fetch_all(&mut *tx)
                         .await
                         .db()?;
-                    let chosen: Vec<ChosenUnit> = owned.into_iter().map(|(b, n, area)| ChosenUnit { label: format!("{b} {n}"), area: Qty(area) }).collect();
+                    let chosen: Vec<ChosenUnit> = owned
+                        .into_iter()
+                        .map(|(b, n, area)| ChosenUnit {
+                            label: format!("{b} {n}"),
+                            area: Qty(area),
+                        })
+                        .collect();
                     if let Ok(result) = compute(&policy, &a.inputs, &chosen, Some(on)) {
-                        let (_, entry) = insert_result(tx, &actor, project_id, household_id, a.id, (chosen, Some(on)), result, "签约").await?;
+                        let (_, entry) = insert_result(
+                            tx,
+                            &actor,
+                            project_id,
+                            household_id,
+                            a.id,
+                            (chosen, Some(on)),
+                            result,
+                            "签约",
+                        )
+                        .await?;
                         entries.push(entry);
                     }
                 }
             }
-            Ok((Agreement { household_id, signed_on: row.0, moved_out_on: row.1, keys_on: row.2 }, entries))
+            Ok((
+                Agreement {
+                    household_id,
+                    signed_on: row.0,
+                    moved_out_on: row.1,
+                    keys_on: row.2,
+                },
+                entries,
+            ))
         })
     }
 
@@ -475,6 +698,16 @@ impl SelectionStore for StoreImpl {
             .fetch_all(&self.pool)
             .await
             .db()?;
-        Ok(rows.into_iter().map(|(household_id, signed_on, moved_out_on, keys_on)| Agreement { household_id, signed_on, moved_out_on, keys_on }).collect())
+        Ok(rows
+            .into_iter()
+            .map(
+                |(household_id, signed_on, moved_out_on, keys_on)| Agreement {
+                    household_id,
+                    signed_on,
+                    moved_out_on,
+                    keys_on,
+                },
+            )
+            .collect())
     }
 }

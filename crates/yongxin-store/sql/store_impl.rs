@@ -23,15 +23,21 @@ use std::collections::HashMap;
 use async_trait::async_trait;
 use chrono::{DateTime, NaiveDate, Utc};
 use sqlx::{QueryBuilder, Row};
+use yongxin_domain::appeal::{
+    appeal_number, tally_moves, AppealAction, AppealError, AppealPolicy, AppealStatus, CaseFacts,
+    Channel, Lapsed, Notice as AppealNotice, Rating, SettledTally, Urgency,
+};
 use yongxin_domain::audit::GENESIS_HASH;
+use yongxin_domain::catalogue::Category;
 use yongxin_domain::registry::{flags_to_codes, parse_flags, Relation, Sex, VillageKind};
 use yongxin_domain::roster::{HouseholdRecord, RegistryLookup};
-use yongxin_domain::appeal::{appeal_number, tally_moves, AppealAction, AppealError, AppealPolicy, AppealStatus, CaseFacts, Channel, Lapsed, Notice as AppealNotice, Rating, SettledTally, Urgency};
-use yongxin_domain::catalogue::Category;
 use yongxin_domain::{AuditEntry, NewAuditEntry, Role, Scope};
 use yongxin_store::{
-    Appeal, AppealEvent, AppealPage, AppealQuery, AppealScope, AppealSearchDoc, NewPhoto, Open311Key, PhotoRef, ImportedAppeal, NewAppeal, OutboxMessage, StatsGroup, StatsRow, SupervisionNotice, Grid, HouseholdDetail, HouseholdPage, HouseholdQuery, HouseholdSummary, ImportSummary, Member, NewGrid, NewUser,
-    NewVillage, ApiToken, PoolStats, RosterEntry, SignInFailures, Store, StoreError, StoreResult, User, Village,
+    ApiToken, Appeal, AppealEvent, AppealPage, AppealQuery, AppealScope, AppealSearchDoc, Grid,
+    HouseholdDetail, HouseholdPage, HouseholdQuery, HouseholdSummary, ImportSummary,
+    ImportedAppeal, Member, NewAppeal, NewGrid, NewPhoto, NewUser, NewVillage, Open311Key,
+    OutboxMessage, PhotoRef, PoolStats, RosterEntry, SignInFailures, StatsGroup, StatsRow, Store,
+    StoreError, StoreResult, SupervisionNotice, User, Village,
 };
 
 type DbConn = <Db as sqlx::Database>::Connection;
@@ -53,7 +59,8 @@ fn corrupt(what: &str, value: &str) -> StoreError {
 
 const USER_COLUMNS: &str = "u.id, u.username, u.display_name, u.role, u.village_id, u.household_id, u.email, u.disabled_at";
 
-const HOUSEHOLD_SELECT: &str = "SELECT h.id, h.key, h.address, h.village_id, v.name AS village_name, h.grid_id, \
+const HOUSEHOLD_SELECT: &str =
+    "SELECT h.id, h.key, h.address, h.village_id, v.name AS village_name, h.grid_id, \
      g.name AS grid_name, COALESCE(r.name, '') AS head_name, r.phone AS head_phone, \
      COALESCE(r.id_number, '') AS head_id_number, \
      (SELECT COUNT(*) FROM residents m WHERE m.household_id = h.id) AS member_count \
@@ -78,18 +85,23 @@ fn user_from(row: &DbRow) -> StoreResult<User> {
         household_id: row.try_get("household_id").db()?,
         grid_ids: Vec::new(),
         email: row.try_get("email").db()?,
-        disabled: row.try_get::<Option<DateTime<Utc>>, _>("disabled_at").db()?.is_some(),
+        disabled: row
+            .try_get::<Option<DateTime<Utc>>, _>("disabled_at")
+            .db()?
+            .is_some(),
     })
 }
 
 /// Revokes every live API token of a user inside a write; how many.
 async fn revoke_tokens_in(tx: &mut DbConn, user_id: i64) -> StoreResult<u64> {
-    let done = sqlx::query("UPDATE api_tokens SET revoked_at = $1 WHERE user_id = $2 AND revoked_at IS NULL")
-        .bind(Utc::now())
-        .bind(user_id)
-        .execute(&mut *tx)
-        .await
-        .db()?;
+    let done = sqlx::query(
+        "UPDATE api_tokens SET revoked_at = $1 WHERE user_id = $2 AND revoked_at IS NULL",
+    )
+    .bind(Utc::now())
+    .bind(user_id)
+    .execute(&mut *tx)
+    .await
+    .db()?;
     Ok(done.rows_affected())
 }
 
@@ -135,7 +147,9 @@ fn member_from(row: &DbRow) -> StoreResult<Member> {
         id_number: row.try_get("id_number").db()?,
         phone: row.try_get("phone").db()?,
         relation: Relation::parse(&relation).ok_or_else(|| corrupt("relation", &relation))?,
-        registered_since: row.try_get::<Option<NaiveDate>, _>("registered_since").db()?,
+        registered_since: row
+            .try_get::<Option<NaiveDate>, _>("registered_since")
+            .db()?,
         flags: parse_flags(&flags).map_err(|f| corrupt("flag", &f))?,
     })
 }
@@ -155,7 +169,10 @@ fn audit_from(row: &DbRow) -> StoreResult<AuditEntry> {
 }
 
 /// Appends entries after the locked head, in the caller's transaction.
-async fn append_audit(tx: &mut DbConn, entries: Vec<NewAuditEntry>) -> StoreResult<Vec<AuditEntry>> {
+async fn append_audit(
+    tx: &mut DbConn,
+    entries: Vec<NewAuditEntry>,
+) -> StoreResult<Vec<AuditEntry>> {
     if entries.is_empty() {
         return Ok(Vec::new());
     }
@@ -167,7 +184,11 @@ async fn append_audit(tx: &mut DbConn, entries: Vec<NewAuditEntry>) -> StoreResu
 }
 
 /// Seals entries onto the chain after `head`; answers them and the new head.
-fn seal_entries(head: (i64, String), entries: Vec<NewAuditEntry>, at: DateTime<Utc>) -> (Vec<AuditEntry>, (i64, String)) {
+fn seal_entries(
+    head: (i64, String),
+    entries: Vec<NewAuditEntry>,
+    at: DateTime<Utc>,
+) -> (Vec<AuditEntry>, (i64, String)) {
     let (mut seq, mut prev) = head;
     let mut sealed = Vec::with_capacity(entries.len());
     for entry in entries {
@@ -244,7 +265,9 @@ fn push_household_filters(qb: &mut QueryBuilder<'static, Db>, q: &HouseholdQuery
     if let Some(text) = q.text.as_deref().map(str::trim).filter(|t| !t.is_empty()) {
         let like = like_pattern(text);
         qb.push(" AND (h.key = ").push_bind(text.to_owned());
-        qb.push(" OR h.address LIKE ").push_bind(like.clone()).push(" ESCAPE '\\'");
+        qb.push(" OR h.address LIKE ")
+            .push_bind(like.clone())
+            .push(" ESCAPE '\\'");
         qb.push(" OR h.id IN (SELECT s.household_id FROM residents s WHERE s.name LIKE ")
             .push_bind(like)
             .push(" ESCAPE '\\'");
@@ -256,7 +279,6 @@ fn push_household_filters(qb: &mut QueryBuilder<'static, Db>, q: &HouseholdQuery
         qb.push("))");
     }
 }
-
 
 const APPEAL_SELECT: &str = "SELECT a.id, a.category_code, a.urgency, a.channel, a.status, a.title, a.description, a.answers, \
      a.address, a.latitude, a.longitude, a.village_id, v.name AS village_name, a.grid_id, a.household_id, \
@@ -345,7 +367,6 @@ fn event_from(row: &DbRow) -> StoreResult<AppealEvent> {
     })
 }
 
-
 const FACTS_SELECT: &str = "SELECT status, reopen_count, department, cadre_user_id, contacted_at, answered_at, rated_at, closed_at, \
      reply, rating, merged_into, id, village_id, grid_id, category_code, created_at, contact_due, resolution_due, contact_lapsed, \
      resolution_lapsed FROM appeals";
@@ -363,7 +384,15 @@ struct RateSubject {
 
 impl RateSubject {
     fn of_new(a: &NewAppeal) -> Self {
-        Self { village_id: a.village_id, grid_id: a.grid_id, category: a.category.clone(), created_at: a.created_at, contact_due: a.contact_due, resolution_due: a.resolution_due, lapsed: Lapsed::default() }
+        Self {
+            village_id: a.village_id,
+            grid_id: a.grid_id,
+            category: a.category.clone(),
+            created_at: a.created_at,
+            contact_due: a.contact_due,
+            resolution_due: a.resolution_due,
+            lapsed: Lapsed::default(),
+        }
     }
 
     /// Read from a row of `FACTS_SELECT`.
@@ -385,12 +414,24 @@ impl RateSubject {
     /// The case's key under each of `RATE_GROUPS`, as the `key` column and `rate_key_sql` spell it.
     fn keys(&self, f: &CaseFacts) -> [String; 5] {
         let id = |v: Option<i64>| v.map(|v| v.to_string()).unwrap_or_default();
-        [id(self.village_id), id(self.grid_id), self.category.clone(), f.department.clone().unwrap_or_default(), id(f.cadre)]
+        [
+            id(self.village_id),
+            id(self.grid_id),
+            self.category.clone(),
+            f.department.clone().unwrap_or_default(),
+            id(f.cadre),
+        ]
     }
 }
 
 /// The groups the three rates are kept by, in the order of `RateSubject::keys`.
-const RATE_GROUPS: [StatsGroup; 5] = [StatsGroup::Village, StatsGroup::Grid, StatsGroup::Category, StatsGroup::Department, StatsGroup::Cadre];
+const RATE_GROUPS: [StatsGroup; 5] = [
+    StatsGroup::Village,
+    StatsGroup::Grid,
+    StatsGroup::Category,
+    StatsGroup::Department,
+    StatsGroup::Cadre,
+];
 
 /// A group's `dim` code and the SQL that spells an appeal's key in it (`a.` columns).
 fn rate_group_sql(group: StatsGroup) -> (&'static str, &'static str) {
@@ -405,7 +446,12 @@ fn rate_group_sql(group: StatsGroup) -> (&'static str, &'static str) {
 
 /// Moves a case's tally in the rates' counters from what it was (`None` for a new case) to what
 /// it is, with one statement.
-async fn move_tallies(tx: &mut DbConn, s: &RateSubject, before: Option<(&CaseFacts, Lapsed)>, after: (&CaseFacts, Lapsed)) -> StoreResult<()> {
+async fn move_tallies(
+    tx: &mut DbConn,
+    s: &RateSubject,
+    before: Option<(&CaseFacts, Lapsed)>,
+    after: (&CaseFacts, Lapsed),
+) -> StoreResult<()> {
     let rows = tally_rows(s, before, after);
     if rows.is_empty() {
         return Ok(());
@@ -414,12 +460,30 @@ async fn move_tallies(tx: &mut DbConn, s: &RateSubject, before: Option<(&CaseFac
 }
 
 /// The counter rows a move of a case's tally changes, with the difference to each.
-fn tally_rows(s: &RateSubject, before: Option<(&CaseFacts, Lapsed)>, after: (&CaseFacts, Lapsed)) -> Vec<TallyRow> {
-    let old = before.map(|(f, l)| (s.keys(f), SettledTally::of(s.contact_due, s.resolution_due, f, l)));
-    let new = (s.keys(after.0), SettledTally::of(s.contact_due, s.resolution_due, after.0, after.1));
+fn tally_rows(
+    s: &RateSubject,
+    before: Option<(&CaseFacts, Lapsed)>,
+    after: (&CaseFacts, Lapsed),
+) -> Vec<TallyRow> {
+    let old = before.map(|(f, l)| {
+        (
+            s.keys(f),
+            SettledTally::of(s.contact_due, s.resolution_due, f, l),
+        )
+    });
+    let new = (
+        s.keys(after.0),
+        SettledTally::of(s.contact_due, s.resolution_due, after.0, after.1),
+    );
     let moves = tally_moves(old.as_ref().map(|(k, t)| (k, *t)), (&new.0, new.1));
-    let day = s.created_at.with_timezone(&yongxin_domain::time::shanghai()).date_naive();
-    moves.into_iter().map(|(i, key, d)| (rate_group_sql(RATE_GROUPS[i]).0, key, day, d)).collect()
+    let day = s
+        .created_at
+        .with_timezone(&yongxin_domain::time::shanghai())
+        .date_naive();
+    moves
+        .into_iter()
+        .map(|(i, key, d)| (rate_group_sql(RATE_GROUPS[i]).0, key, day, d))
+        .collect()
 }
 
 /// A change to one row of the rates' counters: group code, key, day, difference.
@@ -506,7 +570,14 @@ fn appeals_through(index: &str) -> String {
 }
 
 /// Writes a case's new facts over `before`, moving its tally in the rates' counters with them.
-async fn write_facts(tx: &mut DbConn, id: i64, s: &RateSubject, before: &CaseFacts, f: &CaseFacts, now: DateTime<Utc>) -> StoreResult<()> {
+async fn write_facts(
+    tx: &mut DbConn,
+    id: i64,
+    s: &RateSubject,
+    before: &CaseFacts,
+    f: &CaseFacts,
+    now: DateTime<Utc>,
+) -> StoreResult<()> {
     move_tallies(tx, s, Some((before, s.lapsed)), (f, s.lapsed)).await?;
     sqlx::query(
         "UPDATE appeals SET status = $1, reopen_count = $2, department = $3, cadre_user_id = $4, contacted_at = $5, \
@@ -530,7 +601,6 @@ async fn write_facts(tx: &mut DbConn, id: i64, s: &RateSubject, before: &CaseFac
     .db()?;
     Ok(())
 }
-
 
 const SUPERVISION_SELECT: &str =
     "SELECT id, appeal_id, issued_by, issued_at, due_at, text, answered_by, answered_at, answer FROM supervision_notices";
@@ -556,10 +626,11 @@ async fn supervision_in(tx: &mut DbConn, id: i64) -> StoreResult<SupervisionNoti
         .fetch_optional(&mut *tx)
         .await
         .db()?
-        .ok_or_else(|| StoreError::NotFound { what: format!("supervision notice {id}") })?;
+        .ok_or_else(|| StoreError::NotFound {
+            what: format!("supervision notice {id}"),
+        })?;
     supervision_from(&row)
 }
-
 
 /// Inserts a new case as submitted; returns its id and its answers as stored (JSON).
 async fn insert_appeal(tx: &mut DbConn, a: &NewAppeal) -> StoreResult<(i64, String)> {
@@ -568,7 +639,11 @@ async fn insert_appeal(tx: &mut DbConn, a: &NewAppeal) -> StoreResult<(i64, Stri
 
 /// Inserts a new case with its submission event by `actor`, in one round trip (the event's SQL is
 /// the backend's `with_submission_event`, reading the case's parameters $4 and $18 and `actor` as $23).
-async fn insert_submitted_appeal(tx: &mut DbConn, a: &NewAppeal, actor: &str) -> StoreResult<(i64, String)> {
+async fn insert_submitted_appeal(
+    tx: &mut DbConn,
+    a: &NewAppeal,
+    actor: &str,
+) -> StoreResult<(i64, String)> {
     insert_appeal_as(tx, a, &with_submission_event(INSERT_APPEAL), Some(actor)).await
 }
 
@@ -578,48 +653,71 @@ const INSERT_APPEAL: &str = "INSERT INTO appeals (category_code, urgency, channe
      reopen_count, created_at, contact_due, resolution_due, updated_at, contact_email) \
      VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, 0, $18, $19, $20, $21, $22) RETURNING id";
 
-async fn insert_appeal_as(tx: &mut DbConn, a: &NewAppeal, sql: &str, actor: Option<&str>) -> StoreResult<(i64, String)> {
-    let answers = serde_json::to_string(&a.answers).map_err(|e| StoreError::Internal(e.to_string()))?;
+async fn insert_appeal_as(
+    tx: &mut DbConn,
+    a: &NewAppeal,
+    sql: &str,
+    actor: Option<&str>,
+) -> StoreResult<(i64, String)> {
+    let answers =
+        serde_json::to_string(&a.answers).map_err(|e| StoreError::Internal(e.to_string()))?;
     let mut query = sqlx::query(sql)
-    .bind(&a.category)
-    .bind(a.urgency.code())
-    .bind(a.channel.code())
-    .bind(AppealStatus::Submitted.code())
-    .bind(&a.title)
-    .bind(&a.description)
-    .bind(&answers)
-    .bind(&a.address)
-    .bind(a.latitude)
-    .bind(a.longitude)
-    .bind(a.village_id)
-    .bind(a.grid_id)
-    .bind(a.household_id)
-    .bind(a.resident_user_id)
-    .bind(&a.contact_name)
-    .bind(&a.contact_phone)
-    .bind(&a.department)
-    .bind(a.created_at)
-    .bind(a.contact_due)
-    .bind(a.resolution_due)
-    .bind(a.created_at)
-    .bind(&a.contact_email);
+        .bind(&a.category)
+        .bind(a.urgency.code())
+        .bind(a.channel.code())
+        .bind(AppealStatus::Submitted.code())
+        .bind(&a.title)
+        .bind(&a.description)
+        .bind(&answers)
+        .bind(&a.address)
+        .bind(a.latitude)
+        .bind(a.longitude)
+        .bind(a.village_id)
+        .bind(a.grid_id)
+        .bind(a.household_id)
+        .bind(a.resident_user_id)
+        .bind(&a.contact_name)
+        .bind(&a.contact_phone)
+        .bind(&a.department)
+        .bind(a.created_at)
+        .bind(a.contact_due)
+        .bind(a.resolution_due)
+        .bind(a.created_at)
+        .bind(&a.contact_email);
     if let Some(actor) = actor {
         query = query.bind(actor);
     }
     // Every statement runs only if the rows are all read.
     let rows = query.fetch_all(&mut *tx).await.db()?;
-    let id: i64 = rows.first().ok_or_else(|| StoreError::Internal("no id for the new case".into()))?.try_get("id").db()?;
+    let id: i64 = rows
+        .first()
+        .ok_or_else(|| StoreError::Internal("no id for the new case".into()))?
+        .try_get("id")
+        .db()?;
     upsert_tallies(tx, new_case_tallies(a)).await?;
     Ok((id, answers))
 }
 
 /// A new case's first move in the rates' counters.
 fn new_case_tallies(a: &NewAppeal) -> Vec<TallyRow> {
-    tally_rows(&RateSubject::of_new(a), None, (&CaseFacts::new(Some(a.department.clone())), Lapsed::default()))
+    tally_rows(
+        &RateSubject::of_new(a),
+        None,
+        (
+            &CaseFacts::new(Some(a.department.clone())),
+            Lapsed::default(),
+        ),
+    )
 }
 
 /// The record's entry for a new case.
-fn appeal_created_entry(actor: String, id: i64, a: &NewAppeal, answers: &str, photos: Vec<serde_json::Value>) -> NewAuditEntry {
+fn appeal_created_entry(
+    actor: String,
+    id: i64,
+    a: &NewAppeal,
+    answers: &str,
+    photos: Vec<serde_json::Value>,
+) -> NewAuditEntry {
     NewAuditEntry::new(
         actor,
         "appeal.create",
@@ -636,7 +734,12 @@ fn appeal_created_entry(actor: String, id: i64, a: &NewAppeal, answers: &str, ph
 
 /// Files a case with photos the portable way: a statement at a time in the backend's write
 /// transaction.
-async fn create_appeal_portable(store: &StoreImpl, actor: String, a: NewAppeal, photos: Vec<NewPhoto>) -> StoreResult<Appeal> {
+async fn create_appeal_portable(
+    store: &StoreImpl,
+    actor: String,
+    a: NewAppeal,
+    photos: Vec<NewPhoto>,
+) -> StoreResult<Appeal> {
     write_tx!(store, |tx| {
         let (appeal, entry) = file_appeal(tx, &actor, a, &photos).await?;
         Ok((appeal, vec![entry]))
@@ -644,11 +747,20 @@ async fn create_appeal_portable(store: &StoreImpl, actor: String, a: NewAppeal, 
 }
 
 /// Files a case with its photos inside a write, the portable way; answers it and its record entry.
-async fn file_appeal(tx: &mut DbConn, actor: &str, a: NewAppeal, photos: &[NewPhoto]) -> StoreResult<(Appeal, NewAuditEntry)> {
+async fn file_appeal(
+    tx: &mut DbConn,
+    actor: &str,
+    a: NewAppeal,
+    photos: &[NewPhoto],
+) -> StoreResult<(Appeal, NewAuditEntry)> {
     let (id, answers) = insert_submitted_appeal(tx, &a, actor).await?;
     let recorded = insert_photos(tx, id, None, photos, a.created_at).await?;
     let village_name: Option<String> = match a.village_id {
-        Some(v) => sqlx::query_scalar("SELECT name FROM villages WHERE id = $1").bind(v).fetch_optional(&mut *tx).await.db()?,
+        Some(v) => sqlx::query_scalar("SELECT name FROM villages WHERE id = $1")
+            .bind(v)
+            .fetch_optional(&mut *tx)
+            .await
+            .db()?,
         None => None,
     };
     let entry = appeal_created_entry(actor.to_owned(), id, &a, &answers, recorded);
@@ -671,11 +783,16 @@ async fn appeal_in(tx: &mut DbConn, id: i64) -> StoreResult<Appeal> {
         .fetch_optional(&mut *tx)
         .await
         .db()?
-        .ok_or_else(|| StoreError::NotFound { what: format!("appeal {id}") })?;
+        .ok_or_else(|| StoreError::NotFound {
+            what: format!("appeal {id}"),
+        })?;
     appeal_from(&row)
 }
 
-#[expect(clippy::too_many_arguments, reason = "one column each; a struct would only rename them")]
+#[expect(
+    clippy::too_many_arguments,
+    reason = "one column each; a struct would only rename them"
+)]
 async fn insert_event(
     tx: &mut DbConn,
     appeal_id: i64,
@@ -707,7 +824,13 @@ async fn insert_event(
 }
 
 /// Stores photos of an appeal (or of one of its events); returns what the audit entry records.
-async fn insert_photos(tx: &mut DbConn, appeal_id: i64, event_id: Option<i64>, photos: &[NewPhoto], at: DateTime<Utc>) -> StoreResult<Vec<serde_json::Value>> {
+async fn insert_photos(
+    tx: &mut DbConn,
+    appeal_id: i64,
+    event_id: Option<i64>,
+    photos: &[NewPhoto],
+    at: DateTime<Utc>,
+) -> StoreResult<Vec<serde_json::Value>> {
     let mut recorded = Vec::new();
     for p in photos {
         sqlx::query("INSERT INTO photos (appeal_id, event_id, token, content_type, bytes, original, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7)")
@@ -762,7 +885,10 @@ fn push_appeal_filters(qb: &mut QueryBuilder<'static, Db>, q: &AppealQuery) {
             }
             qb.push(")");
         }
-        AppealScope::Resident { user_id, household_id } => {
+        AppealScope::Resident {
+            user_id,
+            household_id,
+        } => {
             qb.push(" AND (a.resident_user_id = ").push_bind(*user_id);
             if let Some(h) = household_id {
                 qb.push(" OR a.household_id = ").push_bind(*h);
@@ -802,12 +928,17 @@ fn push_appeal_filters(qb: &mut QueryBuilder<'static, Db>, q: &AppealQuery) {
     }
     if let Some(text) = q.text.as_deref().map(str::trim).filter(|t| !t.is_empty()) {
         let like = like_pattern(text);
-        qb.push(" AND (a.title LIKE ").push_bind(like.clone()).push(" ESCAPE '\\'");
-        qb.push(" OR a.description LIKE ").push_bind(like.clone()).push(" ESCAPE '\\'");
-        qb.push(" OR a.address LIKE ").push_bind(like).push(" ESCAPE '\\')");
+        qb.push(" AND (a.title LIKE ")
+            .push_bind(like.clone())
+            .push(" ESCAPE '\\'");
+        qb.push(" OR a.description LIKE ")
+            .push_bind(like.clone())
+            .push(" ESCAPE '\\'");
+        qb.push(" OR a.address LIKE ")
+            .push_bind(like)
+            .push(" ESCAPE '\\')");
     }
 }
-
 
 /// One page of a filtered search: the total over all pages, then the rows of the page asked for
 /// (page from 1, at most 500 rows). `sql` is (the FROM clause the count uses, the full SELECT, the
@@ -824,12 +955,27 @@ async fn fetch_page<T>(
     let page = page.max(1);
     let mut count = QueryBuilder::<Db>::new(format!("SELECT COUNT(*) AS n {from}"));
     filters(&mut count);
-    let total: i64 = count.build().fetch_one(pool).await.db()?.try_get("n").db()?;
+    let total: i64 = count
+        .build()
+        .fetch_one(pool)
+        .await
+        .db()?
+        .try_get("n")
+        .db()?;
     let mut select = QueryBuilder::<Db>::new(select_sql);
     filters(&mut select);
-    select.push(format!(" ORDER BY {order} LIMIT ")).push_bind(per_page).push(" OFFSET ").push_bind((page - 1) * per_page);
+    select
+        .push(format!(" ORDER BY {order} LIMIT "))
+        .push_bind(per_page)
+        .push(" OFFSET ")
+        .push_bind((page - 1) * per_page);
     let rows = select.build().fetch_all(pool).await.db()?;
-    Ok((rows.iter().map(map).collect::<StoreResult<_>>()?, total, page, per_page))
+    Ok((
+        rows.iter().map(map).collect::<StoreResult<_>>()?,
+        total,
+        page,
+        per_page,
+    ))
 }
 
 impl StoreImpl {
@@ -846,7 +992,12 @@ impl StoreImpl {
         Ok(user)
     }
 
-    async fn user_where(&self, sql_tail: &str, value: &str, now: Option<DateTime<Utc>>) -> StoreResult<Option<User>> {
+    async fn user_where(
+        &self,
+        sql_tail: &str,
+        value: &str,
+        now: Option<DateTime<Utc>>,
+    ) -> StoreResult<Option<User>> {
         let sql = format!("SELECT {USER_COLUMNS} {sql_tail}");
         let mut query = sqlx::query(&sql).bind(value.to_owned());
         if let Some(now) = now {
@@ -866,7 +1017,10 @@ impl Store for StoreImpl {
     }
 
     fn pool_stats(&self) -> PoolStats {
-        PoolStats { size: self.pool.size(), idle: u32::try_from(self.pool.num_idle()).unwrap_or(u32::MAX) }
+        PoolStats {
+            size: self.pool.size(),
+            idle: u32::try_from(self.pool.num_idle()).unwrap_or(u32::MAX),
+        }
     }
 
     async fn ping(&self) -> StoreResult<()> {
@@ -875,53 +1029,72 @@ impl Store for StoreImpl {
     }
 
     async fn subdistrict(&self) -> StoreResult<Option<String>> {
-        let row = sqlx::query("SELECT name FROM subdistrict WHERE id = 1").fetch_optional(&self.pool).await.db()?;
+        let row = sqlx::query("SELECT name FROM subdistrict WHERE id = 1")
+            .fetch_optional(&self.pool)
+            .await
+            .db()?;
         row.map(|r| r.try_get("name")).transpose().db()
     }
 
     async fn set_subdistrict(&self, actor: &str, name: &str) -> StoreResult<()> {
         let (actor, name) = (actor.to_owned(), name.to_owned());
         write_tx!(self, |tx| {
-                sqlx::query(
+            sqlx::query(
                     "INSERT INTO subdistrict (id, name) VALUES (1, $1) ON CONFLICT (id) DO UPDATE SET name = excluded.name",
                 )
                 .bind(&name)
                 .execute(&mut *tx)
                 .await
                 .db()?;
-                let entry = NewAuditEntry::new(actor, "subdistrict.set", "subdistrict:1", name.clone(), &serde_json::json!({ "name": name }));
-                Ok(((), vec![entry]))
-            })
+            let entry = NewAuditEntry::new(
+                actor,
+                "subdistrict.set",
+                "subdistrict:1",
+                name.clone(),
+                &serde_json::json!({ "name": name }),
+            );
+            Ok(((), vec![entry]))
+        })
     }
 
     async fn create_village(&self, actor: &str, v: NewVillage) -> StoreResult<Village> {
         let actor = actor.to_owned();
         write_tx!(self, |tx| {
-                let id: i64 = sqlx::query("INSERT INTO villages (code, name, kind) VALUES ($1, $2, $3) RETURNING id")
-                    .bind(&v.code)
-                    .bind(&v.name)
-                    .bind(v.kind.code())
-                    .fetch_one(&mut *tx)
-                    .await
-                    .db()?
-                    .try_get("id")
-                    .db()?;
-                let entry = NewAuditEntry::new(
-                    actor,
-                    "village.create",
-                    format!("village:{id}"),
-                    format!("{} {}", v.code, v.name),
-                    &serde_json::json!({ "code": v.code, "name": v.name, "kind": v.kind.code() }),
-                );
-                let village = Village { id, code: v.code, name: v.name, kind: v.kind, grid_count: 0, household_count: 0, resident_count: 0 };
-                Ok((village, vec![entry]))
-            })
+            let id: i64 = sqlx::query(
+                "INSERT INTO villages (code, name, kind) VALUES ($1, $2, $3) RETURNING id",
+            )
+            .bind(&v.code)
+            .bind(&v.name)
+            .bind(v.kind.code())
+            .fetch_one(&mut *tx)
+            .await
+            .db()?
+            .try_get("id")
+            .db()?;
+            let entry = NewAuditEntry::new(
+                actor,
+                "village.create",
+                format!("village:{id}"),
+                format!("{} {}", v.code, v.name),
+                &serde_json::json!({ "code": v.code, "name": v.name, "kind": v.kind.code() }),
+            );
+            let village = Village {
+                id,
+                code: v.code,
+                name: v.name,
+                kind: v.kind,
+                grid_count: 0,
+                household_count: 0,
+                resident_count: 0,
+            };
+            Ok((village, vec![entry]))
+        })
     }
 
     async fn create_grid(&self, actor: &str, g: NewGrid) -> StoreResult<Grid> {
         let actor = actor.to_owned();
         let id = write_tx!(self, |tx| {
-                    let id: i64 = sqlx::query(
+            let id: i64 = sqlx::query(
                         "INSERT INTO grids (village_id, code, name, cadre_name, cadre_phone) VALUES ($1, $2, $3, $4, $5) RETURNING id",
                     )
                     .bind(g.village_id)
@@ -934,35 +1107,47 @@ impl Store for StoreImpl {
                     .db()?
                     .try_get("id")
                     .db()?;
-                    let entry = NewAuditEntry::new(
-                        actor,
-                        "grid.create",
-                        format!("grid:{id}"),
-                        format!("{} {}", g.code, g.name),
-                        &serde_json::json!({ "village_id": g.village_id, "code": g.code, "name": g.name, "cadre_name": g.cadre_name, "cadre_phone": g.cadre_phone }),
-                    );
-                    Ok((id, vec![entry]))
-                })?;
+            let entry = NewAuditEntry::new(
+                actor,
+                "grid.create",
+                format!("grid:{id}"),
+                format!("{} {}", g.code, g.name),
+                &serde_json::json!({ "village_id": g.village_id, "code": g.code, "name": g.name, "cadre_name": g.cadre_name, "cadre_phone": g.cadre_phone }),
+            );
+            Ok((id, vec![entry]))
+        })?;
         let sql = format!("{GRID_SELECT} WHERE g.id = $1");
-        let row = sqlx::query(&sql).bind(id).fetch_one(&self.pool).await.db()?;
+        let row = sqlx::query(&sql)
+            .bind(id)
+            .fetch_one(&self.pool)
+            .await
+            .db()?;
         grid_from(&row)
     }
 
     async fn assign_grid_cadre(&self, actor: &str, grid_id: i64, user_id: i64) -> StoreResult<()> {
         let actor = actor.to_owned();
         write_tx!(self, |tx| {
-                let done = sqlx::query("UPDATE grids SET cadre_user_id = $1 WHERE id = $2")
-                    .bind(user_id)
-                    .bind(grid_id)
-                    .execute(&mut *tx)
-                    .await
-                    .db()?;
-                if done.rows_affected() == 0 {
-                    return Err(StoreError::NotFound { what: format!("grid {grid_id}") });
-                }
-                let entry = NewAuditEntry::new(actor, "grid.assign_cadre", format!("grid:{grid_id}"), format!("user:{user_id}"), &serde_json::json!({ "user_id": user_id }));
-                Ok(((), vec![entry]))
-            })
+            let done = sqlx::query("UPDATE grids SET cadre_user_id = $1 WHERE id = $2")
+                .bind(user_id)
+                .bind(grid_id)
+                .execute(&mut *tx)
+                .await
+                .db()?;
+            if done.rows_affected() == 0 {
+                return Err(StoreError::NotFound {
+                    what: format!("grid {grid_id}"),
+                });
+            }
+            let entry = NewAuditEntry::new(
+                actor,
+                "grid.assign_cadre",
+                format!("grid:{grid_id}"),
+                format!("user:{user_id}"),
+                &serde_json::json!({ "user_id": user_id }),
+            );
+            Ok(((), vec![entry]))
+        })
     }
 
     async fn villages(&self) -> StoreResult<Vec<Village>> {
@@ -983,7 +1168,8 @@ impl Store for StoreImpl {
                     id: row.try_get("id").db()?,
                     code: row.try_get("code").db()?,
                     name: row.try_get("name").db()?,
-                    kind: VillageKind::parse(&kind).ok_or_else(|| corrupt("village kind", &kind))?,
+                    kind: VillageKind::parse(&kind)
+                        .ok_or_else(|| corrupt("village kind", &kind))?,
                     grid_count: row.try_get("grid_count").db()?,
                     household_count: row.try_get("household_count").db()?,
                     resident_count: row.try_get("resident_count").db()?,
@@ -1009,16 +1195,28 @@ impl Store for StoreImpl {
 
     async fn registry_lookup(&self) -> StoreResult<RegistryLookup> {
         let mut lookup = RegistryLookup::default();
-        for row in sqlx::query("SELECT id, code, name FROM villages ORDER BY id").fetch_all(&self.pool).await.db()? {
+        for row in sqlx::query("SELECT id, code, name FROM villages ORDER BY id")
+            .fetch_all(&self.pool)
+            .await
+            .db()?
+        {
             let id: i64 = row.try_get("id").db()?;
             lookup.villages.insert(row.try_get("code").db()?, id);
             lookup.villages.insert(row.try_get("name").db()?, id);
         }
-        for row in sqlx::query("SELECT id, village_id, code, name FROM grids ORDER BY id").fetch_all(&self.pool).await.db()? {
+        for row in sqlx::query("SELECT id, village_id, code, name FROM grids ORDER BY id")
+            .fetch_all(&self.pool)
+            .await
+            .db()?
+        {
             let id: i64 = row.try_get("id").db()?;
             let village: i64 = row.try_get("village_id").db()?;
-            lookup.grids.insert((village, row.try_get("code").db()?), id);
-            lookup.grids.insert((village, row.try_get("name").db()?), id);
+            lookup
+                .grids
+                .insert((village, row.try_get("code").db()?), id);
+            lookup
+                .grids
+                .insert((village, row.try_get("name").db()?), id);
         }
         for row in sqlx::query("SELECT r.id_number, h.key FROM residents r JOIN households h ON h.id = r.household_id ORDER BY r.id")
             .fetch_all(&self.pool)
@@ -1030,25 +1228,29 @@ impl Store for StoreImpl {
         Ok(lookup)
     }
 
-    async fn import_households(&self, actor: &str, households: &[HouseholdRecord]) -> StoreResult<ImportSummary> {
+    async fn import_households(
+        &self,
+        actor: &str,
+        households: &[HouseholdRecord],
+    ) -> StoreResult<ImportSummary> {
         let actor = actor.to_owned();
         let households = households.to_vec();
         write_tx!(self, |tx| {
-                let now = Utc::now();
-                let mut summary = ImportSummary::default();
-                let mut ids = Vec::with_capacity(households.len());
-                // First every household row, emptied of members, so a resident may move between
-                // households of the same roster without tripping the unique identity number.
-                for h in &households {
-                    let existing = sqlx::query("SELECT id FROM households WHERE key = $1")
-                        .bind(&h.key)
-                        .fetch_optional(&mut *tx)
-                        .await
-                        .db()?;
-                    let id: i64 = match existing {
-                        Some(row) => {
-                            let id: i64 = row.try_get("id").db()?;
-                            sqlx::query("UPDATE households SET village_id = $1, grid_id = $2, address = $3, head_resident_id = NULL, updated_at = $4 WHERE id = $5")
+            let now = Utc::now();
+            let mut summary = ImportSummary::default();
+            let mut ids = Vec::with_capacity(households.len());
+            // First every household row, emptied of members, so a resident may move between
+            // households of the same roster without tripping the unique identity number.
+            for h in &households {
+                let existing = sqlx::query("SELECT id FROM households WHERE key = $1")
+                    .bind(&h.key)
+                    .fetch_optional(&mut *tx)
+                    .await
+                    .db()?;
+                let id: i64 = match existing {
+                    Some(row) => {
+                        let id: i64 = row.try_get("id").db()?;
+                        sqlx::query("UPDATE households SET village_id = $1, grid_id = $2, address = $3, head_resident_id = NULL, updated_at = $4 WHERE id = $5")
                                 .bind(h.village_id)
                                 .bind(h.grid_id)
                                 .bind(&h.address)
@@ -1057,13 +1259,17 @@ impl Store for StoreImpl {
                                 .execute(&mut *tx)
                                 .await
                                 .db()?;
-                            sqlx::query("DELETE FROM residents WHERE household_id = $1").bind(id).execute(&mut *tx).await.db()?;
-                            summary.households_updated += 1;
-                            id
-                        }
-                        None => {
-                            summary.households_created += 1;
-                            sqlx::query(
+                        sqlx::query("DELETE FROM residents WHERE household_id = $1")
+                            .bind(id)
+                            .execute(&mut *tx)
+                            .await
+                            .db()?;
+                        summary.households_updated += 1;
+                        id
+                    }
+                    None => {
+                        summary.households_created += 1;
+                        sqlx::query(
                                 "INSERT INTO households (key, village_id, grid_id, address, created_at, updated_at) \
                                  VALUES ($1, $2, $3, $4, $5, $6) RETURNING id",
                             )
@@ -1078,19 +1284,19 @@ impl Store for StoreImpl {
                             .db()?
                             .try_get("id")
                             .db()?
-                        }
-                    };
-                    ids.push(id);
-                }
-                let mut entries = Vec::with_capacity(households.len());
-                for (h, id) in households.iter().zip(ids) {
-                    let mut head_id: Option<i64> = None;
-                    let mut changed = Vec::with_capacity(h.members.len());
-                    for (position, m) in h.members.iter().enumerate() {
-                        let phone = m.phone.as_ref().map(|p| p.as_str().to_owned());
-                        let phone_last4 = m.phone.as_ref().map(|p| p.last4().to_owned());
-                        let flags = flags_to_codes(&m.flags);
-                        let resident_id: i64 = sqlx::query(
+                    }
+                };
+                ids.push(id);
+            }
+            let mut entries = Vec::with_capacity(households.len());
+            for (h, id) in households.iter().zip(ids) {
+                let mut head_id: Option<i64> = None;
+                let mut changed = Vec::with_capacity(h.members.len());
+                for (position, m) in h.members.iter().enumerate() {
+                    let phone = m.phone.as_ref().map(|p| p.as_str().to_owned());
+                    let phone_last4 = m.phone.as_ref().map(|p| p.last4().to_owned());
+                    let flags = flags_to_codes(&m.flags);
+                    let resident_id: i64 = sqlx::query(
                             "INSERT INTO residents (household_id, position, name, sex, birth_date, id_number, id_last4, phone, \
                              phone_last4, relation, registered_since, flags) \
                              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) RETURNING id",
@@ -1112,34 +1318,40 @@ impl Store for StoreImpl {
                         .db()?
                         .try_get("id")
                         .db()?;
-                        if m.relation == Relation::Head && head_id.is_none() {
-                            head_id = Some(resident_id);
-                        }
-                        summary.residents += 1;
-                        changed.push(serde_json::json!([
-                            m.name, m.sex.code(), m.birth_date.to_string(), m.id_number.as_str(), phone,
-                            m.relation.code(), m.registered_since.map(|d| d.to_string()), flags
-                        ]));
+                    if m.relation == Relation::Head && head_id.is_none() {
+                        head_id = Some(resident_id);
                     }
-                    sqlx::query("UPDATE households SET head_resident_id = $1 WHERE id = $2")
-                        .bind(head_id)
-                        .bind(id)
-                        .execute(&mut *tx)
-                        .await
-                        .db()?;
-                    entries.push(NewAuditEntry::new(
-                        actor.clone(),
-                        "household.import",
-                        format!("household:{id}"),
-                        format!("{} ({})", h.key, h.members.len()),
-                        &serde_json::json!({
-                            "key": h.key, "village_id": h.village_id, "grid_id": h.grid_id,
-                            "address": h.address, "members": changed
-                        }),
-                    ));
+                    summary.residents += 1;
+                    changed.push(serde_json::json!([
+                        m.name,
+                        m.sex.code(),
+                        m.birth_date.to_string(),
+                        m.id_number.as_str(),
+                        phone,
+                        m.relation.code(),
+                        m.registered_since.map(|d| d.to_string()),
+                        flags
+                    ]));
                 }
-                Ok((summary, entries))
-            })
+                sqlx::query("UPDATE households SET head_resident_id = $1 WHERE id = $2")
+                    .bind(head_id)
+                    .bind(id)
+                    .execute(&mut *tx)
+                    .await
+                    .db()?;
+                entries.push(NewAuditEntry::new(
+                    actor.clone(),
+                    "household.import",
+                    format!("household:{id}"),
+                    format!("{} ({})", h.key, h.members.len()),
+                    &serde_json::json!({
+                        "key": h.key, "village_id": h.village_id, "grid_id": h.grid_id,
+                        "address": h.address, "members": changed
+                    }),
+                ));
+            }
+            Ok((summary, entries))
+        })
     }
 
     async fn search_households(&self, q: &HouseholdQuery) -> StoreResult<HouseholdPage> {
@@ -1151,7 +1363,12 @@ impl Store for StoreImpl {
             household_from,
         )
         .await?;
-        Ok(HouseholdPage { households, total, page, per_page })
+        Ok(HouseholdPage {
+            households,
+            total,
+            page,
+            per_page,
+        })
     }
 
     async fn household(&self, id: i64) -> StoreResult<HouseholdDetail> {
@@ -1161,14 +1378,33 @@ impl Store for StoreImpl {
             .fetch_optional(&self.pool)
             .await
             .db()?
-            .ok_or_else(|| StoreError::NotFound { what: format!("household {id}") })?;
+            .ok_or_else(|| StoreError::NotFound {
+                what: format!("household {id}"),
+            })?;
         let summary = household_from(&row)?;
         let sql = format!("SELECT {MEMBER_COLUMNS} FROM residents r WHERE r.household_id = $1 ORDER BY r.position, r.id");
-        let members = sqlx::query(&sql).bind(id).fetch_all(&self.pool).await.db()?;
-        let members = members.iter().map(member_from).collect::<StoreResult<_>>()?;
+        let members = sqlx::query(&sql)
+            .bind(id)
+            .fetch_all(&self.pool)
+            .await
+            .db()?;
+        let members = members
+            .iter()
+            .map(member_from)
+            .collect::<StoreResult<_>>()?;
         let sql = format!("{GRID_SELECT} WHERE g.id = $1");
-        let grid = grid_from(&sqlx::query(&sql).bind(summary.grid_id).fetch_one(&self.pool).await.db()?)?;
-        Ok(HouseholdDetail { summary, members, grid })
+        let grid = grid_from(
+            &sqlx::query(&sql)
+                .bind(summary.grid_id)
+                .fetch_one(&self.pool)
+                .await
+                .db()?,
+        )?;
+        Ok(HouseholdDetail {
+            summary,
+            members,
+            grid,
+        })
     }
 
     async fn roster(&self) -> StoreResult<Vec<RosterEntry>> {
@@ -1194,7 +1430,7 @@ impl Store for StoreImpl {
     async fn create_user(&self, actor: &str, u: NewUser) -> StoreResult<User> {
         let actor = actor.to_owned();
         write_tx!(self, |tx| {
-                let id: i64 = sqlx::query(
+            let id: i64 = sqlx::query(
                     "INSERT INTO users (username, display_name, role, password_hash, village_id, household_id, created_at) \
                      VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id",
                 )
@@ -1210,58 +1446,118 @@ impl Store for StoreImpl {
                 .db()?
                 .try_get("id")
                 .db()?;
-                let entry = NewAuditEntry::new(
-                    actor,
-                    "user.create",
-                    format!("user:{id}"),
-                    format!("{} ({})", u.username, u.role.code()),
-                    &serde_json::json!({ "username": u.username, "display_name": u.display_name, "role": u.role.code(), "village_id": u.village_id, "household_id": u.household_id }),
-                );
-                let user = User { id, username: u.username, display_name: u.display_name, role: u.role, village_id: u.village_id, household_id: u.household_id, grid_ids: vec![], email: None, disabled: false };
-                Ok((user, vec![entry]))
-            })
+            let entry = NewAuditEntry::new(
+                actor,
+                "user.create",
+                format!("user:{id}"),
+                format!("{} ({})", u.username, u.role.code()),
+                &serde_json::json!({ "username": u.username, "display_name": u.display_name, "role": u.role.code(), "village_id": u.village_id, "household_id": u.household_id }),
+            );
+            let user = User {
+                id,
+                username: u.username,
+                display_name: u.display_name,
+                role: u.role,
+                village_id: u.village_id,
+                household_id: u.household_id,
+                grid_ids: vec![],
+                email: None,
+                disabled: false,
+            };
+            Ok((user, vec![entry]))
+        })
     }
 
     async fn user_credentials(&self, username: &str) -> StoreResult<Option<(User, String)>> {
         // A disabled account signs in with no password.
         let sql = format!("SELECT {USER_COLUMNS}, u.password_hash FROM users u WHERE u.username = $1 AND u.disabled_at IS NULL");
-        let Some(row) = sqlx::query(&sql).bind(username).fetch_optional(&self.pool).await.db()? else {
+        let Some(row) = sqlx::query(&sql)
+            .bind(username)
+            .fetch_optional(&self.pool)
+            .await
+            .db()?
+        else {
             return Ok(None);
         };
         let hash: String = row.try_get("password_hash").db()?;
         Ok(Some((self.load_grid_ids(user_from(&row)?).await?, hash)))
     }
 
-    async fn set_password(&self, actor: &str, user_id: i64, password_hash: &str) -> StoreResult<()> {
+    async fn set_password(
+        &self,
+        actor: &str,
+        user_id: i64,
+        password_hash: &str,
+    ) -> StoreResult<()> {
         let (actor, hash) = (actor.to_owned(), password_hash.to_owned());
         write_tx!(self, |tx| {
-                let done = sqlx::query("UPDATE users SET password_hash = $1 WHERE id = $2").bind(&hash).bind(user_id).execute(&mut *tx).await.db()?;
-                if done.rows_affected() == 0 {
-                    return Err(StoreError::NotFound { what: format!("user {user_id}") });
-                }
-                // Every session and API token of the user ends with the old password.
-                sqlx::query("DELETE FROM sessions WHERE user_id = $1").bind(user_id).execute(&mut *tx).await.db()?;
-                let revoked = revoke_tokens_in(&mut *tx, user_id).await?;
-                let entry = NewAuditEntry::new(actor, "user.set_password", format!("user:{user_id}"), "", &serde_json::json!({ "tokens_revoked": revoked }));
-                Ok(((), vec![entry]))
-            })
+            let done = sqlx::query("UPDATE users SET password_hash = $1 WHERE id = $2")
+                .bind(&hash)
+                .bind(user_id)
+                .execute(&mut *tx)
+                .await
+                .db()?;
+            if done.rows_affected() == 0 {
+                return Err(StoreError::NotFound {
+                    what: format!("user {user_id}"),
+                });
+            }
+            // Every session and API token of the user ends with the old password.
+            sqlx::query("DELETE FROM sessions WHERE user_id = $1")
+                .bind(user_id)
+                .execute(&mut *tx)
+                .await
+                .db()?;
+            let revoked = revoke_tokens_in(&mut *tx, user_id).await?;
+            let entry = NewAuditEntry::new(
+                actor,
+                "user.set_password",
+                format!("user:{user_id}"),
+                "",
+                &serde_json::json!({ "tokens_revoked": revoked }),
+            );
+            Ok(((), vec![entry]))
+        })
     }
 
-    async fn set_user_email(&self, actor: &str, user_id: i64, email: Option<&str>) -> StoreResult<()> {
+    async fn set_user_email(
+        &self,
+        actor: &str,
+        user_id: i64,
+        email: Option<&str>,
+    ) -> StoreResult<()> {
         let (actor, email) = (actor.to_owned(), email.map(str::to_owned));
         write_tx!(self, |tx| {
-                let done = sqlx::query("UPDATE users SET email = $1 WHERE id = $2").bind(&email).bind(user_id).execute(&mut *tx).await.db()?;
-                if done.rows_affected() == 0 {
-                    return Err(StoreError::NotFound { what: format!("user {user_id}") });
-                }
-                let entry = NewAuditEntry::new(actor, "user.set_email", format!("user:{user_id}"), "", &serde_json::json!({ "email": email }));
-                Ok(((), vec![entry]))
-            })
+            let done = sqlx::query("UPDATE users SET email = $1 WHERE id = $2")
+                .bind(&email)
+                .bind(user_id)
+                .execute(&mut *tx)
+                .await
+                .db()?;
+            if done.rows_affected() == 0 {
+                return Err(StoreError::NotFound {
+                    what: format!("user {user_id}"),
+                });
+            }
+            let entry = NewAuditEntry::new(
+                actor,
+                "user.set_email",
+                format!("user:{user_id}"),
+                "",
+                &serde_json::json!({ "email": email }),
+            );
+            Ok(((), vec![entry]))
+        })
     }
 
     async fn user(&self, id: i64) -> StoreResult<Option<User>> {
         let sql = format!("SELECT {USER_COLUMNS} FROM users u WHERE u.id = $1");
-        match sqlx::query(&sql).bind(id).fetch_optional(&self.pool).await.db()? {
+        match sqlx::query(&sql)
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await
+            .db()?
+        {
             Some(row) => Ok(Some(self.load_grid_ids(user_from(&row)?).await?)),
             None => Ok(None),
         }
@@ -1271,8 +1567,17 @@ impl Store for StoreImpl {
         let sql = format!("SELECT {USER_COLUMNS} FROM users u ORDER BY u.username, u.id");
         let rows = sqlx::query(&sql).fetch_all(&self.pool).await.db()?;
         let mut grids: HashMap<i64, Vec<i64>> = HashMap::new();
-        for row in sqlx::query("SELECT id, cadre_user_id FROM grids WHERE cadre_user_id IS NOT NULL ORDER BY id").fetch_all(&self.pool).await.db()? {
-            grids.entry(row.try_get("cadre_user_id").db()?).or_default().push(row.try_get("id").db()?);
+        for row in sqlx::query(
+            "SELECT id, cadre_user_id FROM grids WHERE cadre_user_id IS NOT NULL ORDER BY id",
+        )
+        .fetch_all(&self.pool)
+        .await
+        .db()?
+        {
+            grids
+                .entry(row.try_get("cadre_user_id").db()?)
+                .or_default()
+                .push(row.try_get("id").db()?);
         }
         rows.iter()
             .map(|r| {
@@ -1283,7 +1588,12 @@ impl Store for StoreImpl {
             .collect()
     }
 
-    async fn create_session(&self, token_hash: &str, user_id: i64, expires_at: DateTime<Utc>) -> StoreResult<()> {
+    async fn create_session(
+        &self,
+        token_hash: &str,
+        user_id: i64,
+        expires_at: DateTime<Utc>,
+    ) -> StoreResult<()> {
         let token_hash = token_hash.to_owned();
         write_tx!(self, |tx| {
             sqlx::query("INSERT INTO sessions (token_hash, user_id, created_at, expires_at) VALUES ($1, $2, $3, $4)")
@@ -1295,12 +1605,20 @@ impl Store for StoreImpl {
                 .await
                 .db()?;
             // Expired sessions are swept as new ones open, so the table never grows without bound.
-            sqlx::query("DELETE FROM sessions WHERE expires_at < $1").bind(Utc::now()).execute(&mut *tx).await.db()?;
+            sqlx::query("DELETE FROM sessions WHERE expires_at < $1")
+                .bind(Utc::now())
+                .execute(&mut *tx)
+                .await
+                .db()?;
             Ok(((), Vec::new()))
         })
     }
 
-    async fn session_user(&self, token_hash: &str, now: DateTime<Utc>) -> StoreResult<Option<User>> {
+    async fn session_user(
+        &self,
+        token_hash: &str,
+        now: DateTime<Utc>,
+    ) -> StoreResult<Option<User>> {
         self.user_where("FROM sessions s JOIN users u ON u.id = s.user_id WHERE s.token_hash = $1 AND s.expires_at > $2 AND u.disabled_at IS NULL", token_hash, Some(now))
             .await
     }
@@ -1308,15 +1626,25 @@ impl Store for StoreImpl {
     async fn delete_session(&self, token_hash: &str) -> StoreResult<()> {
         let token_hash = token_hash.to_owned();
         write_tx!(self, |tx| {
-            sqlx::query("DELETE FROM sessions WHERE token_hash = $1").bind(&token_hash).execute(&mut *tx).await.db()?;
+            sqlx::query("DELETE FROM sessions WHERE token_hash = $1")
+                .bind(&token_hash)
+                .execute(&mut *tx)
+                .await
+                .db()?;
             Ok(((), Vec::new()))
         })
     }
 
-    async fn create_api_token(&self, actor: &str, user_id: i64, token_hash: &str, expires_at: DateTime<Utc>) -> StoreResult<()> {
+    async fn create_api_token(
+        &self,
+        actor: &str,
+        user_id: i64,
+        token_hash: &str,
+        expires_at: DateTime<Utc>,
+    ) -> StoreResult<()> {
         let (actor, hash) = (actor.to_owned(), token_hash.to_owned());
         write_tx!(self, |tx| {
-                sqlx::query("INSERT INTO api_tokens (token_hash, user_id, created_at, expires_at) VALUES ($1, $2, $3, $4)")
+            sqlx::query("INSERT INTO api_tokens (token_hash, user_id, created_at, expires_at) VALUES ($1, $2, $3, $4)")
                     .bind(&hash)
                     .bind(user_id)
                     .bind(Utc::now())
@@ -1324,12 +1652,22 @@ impl Store for StoreImpl {
                     .execute(&mut *tx)
                     .await
                     .db()?;
-                let entry = NewAuditEntry::new(actor, "user.create_token", format!("user:{user_id}"), "", &serde_json::json!({ "token_hash": hash, "expires_at": expires_at }));
-                Ok(((), vec![entry]))
-            })
+            let entry = NewAuditEntry::new(
+                actor,
+                "user.create_token",
+                format!("user:{user_id}"),
+                "",
+                &serde_json::json!({ "token_hash": hash, "expires_at": expires_at }),
+            );
+            Ok(((), vec![entry]))
+        })
     }
 
-    async fn api_token_user(&self, token_hash: &str, now: DateTime<Utc>) -> StoreResult<Option<User>> {
+    async fn api_token_user(
+        &self,
+        token_hash: &str,
+        now: DateTime<Utc>,
+    ) -> StoreResult<Option<User>> {
         self.user_where(
             "FROM api_tokens t JOIN users u ON u.id = t.user_id \
              WHERE t.token_hash = $1 AND t.expires_at > $2 AND t.revoked_at IS NULL AND u.disabled_at IS NULL",
@@ -1360,39 +1698,82 @@ impl Store for StoreImpl {
         let actor = actor.to_owned();
         write_tx!(self, |tx| {
             let revoked = revoke_tokens_in(&mut *tx, user_id).await?;
-            let entry = NewAuditEntry::new(actor, "user.revoke_tokens", format!("user:{user_id}"), "", &serde_json::json!({ "revoked": revoked }));
+            let entry = NewAuditEntry::new(
+                actor,
+                "user.revoke_tokens",
+                format!("user:{user_id}"),
+                "",
+                &serde_json::json!({ "revoked": revoked }),
+            );
             Ok((revoked, vec![entry]))
         })
     }
 
-    async fn set_user_disabled(&self, actor: &str, user_id: i64, disabled: bool) -> StoreResult<()> {
+    async fn set_user_disabled(
+        &self,
+        actor: &str,
+        user_id: i64,
+        disabled: bool,
+    ) -> StoreResult<()> {
         let actor = actor.to_owned();
         write_tx!(self, |tx| {
             let at = disabled.then(Utc::now);
-            let done = sqlx::query("UPDATE users SET disabled_at = $1 WHERE id = $2").bind(at).bind(user_id).execute(&mut *tx).await.db()?;
+            let done = sqlx::query("UPDATE users SET disabled_at = $1 WHERE id = $2")
+                .bind(at)
+                .bind(user_id)
+                .execute(&mut *tx)
+                .await
+                .db()?;
             if done.rows_affected() == 0 {
-                return Err(StoreError::NotFound { what: format!("user {user_id}") });
+                return Err(StoreError::NotFound {
+                    what: format!("user {user_id}"),
+                });
             }
             let mut revoked = 0;
             if disabled {
-                sqlx::query("DELETE FROM sessions WHERE user_id = $1").bind(user_id).execute(&mut *tx).await.db()?;
+                sqlx::query("DELETE FROM sessions WHERE user_id = $1")
+                    .bind(user_id)
+                    .execute(&mut *tx)
+                    .await
+                    .db()?;
                 revoked = revoke_tokens_in(&mut *tx, user_id).await?;
             }
-            let action = if disabled { "user.disable" } else { "user.enable" };
-            let entry = NewAuditEntry::new(actor, action, format!("user:{user_id}"), "", &serde_json::json!({ "tokens_revoked": revoked }));
+            let action = if disabled {
+                "user.disable"
+            } else {
+                "user.enable"
+            };
+            let entry = NewAuditEntry::new(
+                actor,
+                action,
+                format!("user:{user_id}"),
+                "",
+                &serde_json::json!({ "tokens_revoked": revoked }),
+            );
             Ok(((), vec![entry]))
         })
     }
 
     async fn server_secret(&self, name: &str) -> StoreResult<String> {
-        let row = sqlx::query("SELECT value FROM server_secrets WHERE name = $1").bind(name).fetch_optional(&self.pool).await.db()?;
+        let row = sqlx::query("SELECT value FROM server_secrets WHERE name = $1")
+            .bind(name)
+            .fetch_optional(&self.pool)
+            .await
+            .db()?;
         match row {
             Some(r) => r.try_get("value").db(),
-            None => Err(StoreError::NotFound { what: format!("server secret {name}") }),
+            None => Err(StoreError::NotFound {
+                what: format!("server secret {name}"),
+            }),
         }
     }
 
-    async fn sign_in_failures(&self, username: &str, address: &str, since: DateTime<Utc>) -> StoreResult<SignInFailures> {
+    async fn sign_in_failures(
+        &self,
+        username: &str,
+        address: &str,
+        since: DateTime<Utc>,
+    ) -> StoreResult<SignInFailures> {
         let row = sqlx::query(
             "SELECT COUNT(*) AS n, MAX(at) AS last_at FROM sign_in_failures WHERE username = $1 AND address = $2 AND at > $3",
         )
@@ -1402,10 +1783,18 @@ impl Store for StoreImpl {
         .fetch_one(&self.pool)
         .await
         .db()?;
-        Ok(SignInFailures { count: row.try_get("n").db()?, last_at: row.try_get::<Option<DateTime<Utc>>, _>("last_at").db()? })
+        Ok(SignInFailures {
+            count: row.try_get("n").db()?,
+            last_at: row.try_get::<Option<DateTime<Utc>>, _>("last_at").db()?,
+        })
     }
 
-    async fn record_sign_in_failure(&self, username: &str, address: &str, at: DateTime<Utc>) -> StoreResult<()> {
+    async fn record_sign_in_failure(
+        &self,
+        username: &str,
+        address: &str,
+        at: DateTime<Utc>,
+    ) -> StoreResult<()> {
         let (username, address) = (username.to_owned(), address.to_owned());
         write_tx!(self, |tx| {
             sqlx::query("INSERT INTO sign_in_failures (username, address, at) VALUES ($1, $2, $3)")
@@ -1433,20 +1822,32 @@ impl Store for StoreImpl {
     }
 
     async fn categories(&self) -> StoreResult<Vec<(Category, bool)>> {
-        let rows = sqlx::query("SELECT code, definition, active FROM categories ORDER BY position, code").fetch_all(&self.pool).await.db()?;
+        let rows =
+            sqlx::query("SELECT code, definition, active FROM categories ORDER BY position, code")
+                .fetch_all(&self.pool)
+                .await
+                .db()?;
         rows.iter()
             .map(|r| {
                 let definition: String = r.try_get("definition").db()?;
                 let active: i64 = r.try_get("active").db()?;
-                let category: Category = serde_json::from_str(&definition).map_err(|_| corrupt("category", &definition))?;
+                let category: Category = serde_json::from_str(&definition)
+                    .map_err(|_| corrupt("category", &definition))?;
                 Ok((category, active != 0))
             })
             .collect()
     }
 
-    async fn save_category(&self, actor: &str, category: &Category, position: i64, active: bool) -> StoreResult<()> {
+    async fn save_category(
+        &self,
+        actor: &str,
+        category: &Category,
+        position: i64,
+        active: bool,
+    ) -> StoreResult<()> {
         let actor = actor.to_owned();
-        let definition = serde_json::to_string(category).map_err(|e| StoreError::Internal(e.to_string()))?;
+        let definition =
+            serde_json::to_string(category).map_err(|e| StoreError::Internal(e.to_string()))?;
         let code = category.code.clone();
         write_tx!(self, |tx| {
             sqlx::query(
@@ -1460,17 +1861,29 @@ impl Store for StoreImpl {
             .execute(&mut *tx)
             .await
             .db()?;
-            let entry = NewAuditEntry::new(actor, "category.save", format!("category:{code}"), code.clone(), &serde_json::json!({ "definition": definition, "position": position, "active": active }));
+            let entry = NewAuditEntry::new(
+                actor,
+                "category.save",
+                format!("category:{code}"),
+                code.clone(),
+                &serde_json::json!({ "definition": definition, "position": position, "active": active }),
+            );
             Ok(((), vec![entry]))
         })
     }
 
     async fn calendar_years(&self) -> StoreResult<Vec<(i32, String)>> {
-        let rows = sqlx::query("SELECT year, source FROM calendar_years ORDER BY year").fetch_all(&self.pool).await.db()?;
+        let rows = sqlx::query("SELECT year, source FROM calendar_years ORDER BY year")
+            .fetch_all(&self.pool)
+            .await
+            .db()?;
         rows.iter()
             .map(|r| {
                 let year: i64 = r.try_get("year").db()?;
-                Ok((i32::try_from(year).map_err(|_| corrupt("year", &year.to_string()))?, r.try_get("source").db()?))
+                Ok((
+                    i32::try_from(year).map_err(|_| corrupt("year", &year.to_string()))?,
+                    r.try_get("source").db()?,
+                ))
             })
             .collect()
     }
@@ -1488,12 +1901,23 @@ impl Store for StoreImpl {
             .execute(&mut *tx)
             .await
             .db()?;
-            let entry = NewAuditEntry::new(actor, "calendar.load", format!("calendar:{year}"), year.to_string(), &serde_json::json!({ "source": source }));
+            let entry = NewAuditEntry::new(
+                actor,
+                "calendar.load",
+                format!("calendar:{year}"),
+                year.to_string(),
+                &serde_json::json!({ "source": source }),
+            );
             Ok(((), vec![entry]))
         })
     }
 
-    async fn create_appeal_with_photos(&self, actor: &str, a: NewAppeal, photos: Vec<NewPhoto>) -> StoreResult<Appeal> {
+    async fn create_appeal_with_photos(
+        &self,
+        actor: &str,
+        a: NewAppeal,
+        photos: Vec<NewPhoto>,
+    ) -> StoreResult<Appeal> {
         let actor = actor.to_owned();
         let a = to_the_microsecond(a);
         if photos.is_empty() {
@@ -1510,7 +1934,9 @@ impl Store for StoreImpl {
             .fetch_optional(&self.pool)
             .await
             .db()?
-            .ok_or_else(|| StoreError::NotFound { what: format!("appeal {id}") })?;
+            .ok_or_else(|| StoreError::NotFound {
+                what: format!("appeal {id}"),
+            })?;
         let appeal = appeal_from(&row)?;
         let events = sqlx::query(
             "SELECT id, at, actor, action, status_from, status_to, text, visible FROM appeal_events WHERE appeal_id = $1 ORDER BY id",
@@ -1519,10 +1945,20 @@ impl Store for StoreImpl {
         .fetch_all(&self.pool)
         .await
         .db()?;
-        Ok((appeal, events.iter().map(event_from).collect::<StoreResult<_>>()?))
+        Ok((
+            appeal,
+            events.iter().map(event_from).collect::<StoreResult<_>>()?,
+        ))
     }
 
-    async fn act_on_appeal_with_photos(&self, actor: &str, id: i64, action: AppealAction, policy: AppealPolicy, photos: Vec<NewPhoto>) -> StoreResult<Result<Appeal, AppealError>> {
+    async fn act_on_appeal_with_photos(
+        &self,
+        actor: &str,
+        id: i64,
+        action: AppealAction,
+        policy: AppealPolicy,
+        photos: Vec<NewPhoto>,
+    ) -> StoreResult<Result<Appeal, AppealError>> {
         let actor = actor.to_owned();
         write_tx!(self, |tx| {
             let sql = format!("{FACTS_SELECT} WHERE id = $1{ROW_LOCK}");
@@ -1531,7 +1967,9 @@ impl Store for StoreImpl {
                 .fetch_optional(&mut *tx)
                 .await
                 .db()?
-                .ok_or_else(|| StoreError::NotFound { what: format!("appeal {id}") })?;
+                .ok_or_else(|| StoreError::NotFound {
+                    what: format!("appeal {id}"),
+                })?;
             let before = facts_from(&row)?;
             let mut facts = before.clone();
             let from = facts.status;
@@ -1542,7 +1980,18 @@ impl Store for StoreImpl {
             };
             write_facts(tx, id, &RateSubject::from_row(&row)?, &before, &facts, now).await?;
             let (text, visible) = action.event_text();
-            let event_id = insert_event(tx, id, now, &actor, action.code(), Some(from), facts.status, text.as_deref(), visible).await?;
+            let event_id = insert_event(
+                tx,
+                id,
+                now,
+                &actor,
+                action.code(),
+                Some(from),
+                facts.status,
+                text.as_deref(),
+                visible,
+            )
+            .await?;
             let recorded = insert_photos(tx, id, Some(event_id), &photos, now).await?;
             let appeal = appeal_in(tx, id).await?;
             for notice in &transition.notices {
@@ -1556,7 +2005,10 @@ impl Store for StoreImpl {
                         None => format!("sms:{}", appeal.contact_phone),
                     },
                 };
-                let kind = serde_json::to_value(notice).ok().and_then(|v| v.as_str().map(str::to_owned)).unwrap_or_default();
+                let kind = serde_json::to_value(notice)
+                    .ok()
+                    .and_then(|v| v.as_str().map(str::to_owned))
+                    .unwrap_or_default();
                 sqlx::query(
                     "INSERT INTO outbox (appeal_id, kind, recipient, created_at, attempts, next_attempt_at) VALUES ($1, $2, $3, $4, 0, $5)",
                 )
@@ -1573,14 +2025,24 @@ impl Store for StoreImpl {
                 actor,
                 format!("appeal.{}", action.code()),
                 format!("appeal:{id}"),
-                format!("{} {} → {}", appeal.number, from.code(), facts.status.code()),
+                format!(
+                    "{} {} → {}",
+                    appeal.number,
+                    from.code(),
+                    facts.status.code()
+                ),
                 &serde_json::json!({ "action": action.code(), "from": from.code(), "to": facts.status.code(), "text": text, "visible": visible, "department": facts.department, "cadre": facts.cadre, "photos": recorded }),
             );
             Ok((Ok(appeal), vec![entry]))
         })
     }
 
-    async fn import_appeals(&self, actor: &str, appeals: Vec<ImportedAppeal>, policy: AppealPolicy) -> StoreResult<u64> {
+    async fn import_appeals(
+        &self,
+        actor: &str,
+        appeals: Vec<ImportedAppeal>,
+        policy: AppealPolicy,
+    ) -> StoreResult<u64> {
         let actor = actor.to_owned();
         write_tx!(self, |tx| {
             let mut entries = Vec::with_capacity(appeals.len());
@@ -1592,25 +2054,49 @@ impl Store for StoreImpl {
                 let fresh = CaseFacts::new(Some(a.department.clone()));
                 let mut facts = fresh.clone();
                 let mut last = a.created_at;
-                let mut events = vec![(a.created_at, imported.submitted_by.clone(), "submit", None, AppealStatus::Submitted, None, true)];
+                let mut events = vec![(
+                    a.created_at,
+                    imported.submitted_by.clone(),
+                    "submit",
+                    None,
+                    AppealStatus::Submitted,
+                    None,
+                    true,
+                )];
                 for (at, who, action) in &imported.history {
                     let from = facts.status;
-                    facts.act(id, action, &policy, *at).map_err(|e| StoreError::Invalid { field: format!("history of {}", a.title), reason: e.to_string() })?;
+                    facts
+                        .act(id, action, &policy, *at)
+                        .map_err(|e| StoreError::Invalid {
+                            field: format!("history of {}", a.title),
+                            reason: e.to_string(),
+                        })?;
                     let (text, visible) = action.event_text();
-                    events.push((*at, who.clone(), action.code(), Some(from), facts.status, text, visible));
+                    events.push((
+                        *at,
+                        who.clone(),
+                        action.code(),
+                        Some(from),
+                        facts.status,
+                        text,
+                        visible,
+                    ));
                     last = *at;
                 }
                 let mut qb = QueryBuilder::<Db>::new("INSERT INTO appeal_events (appeal_id, at, actor, action, status_from, status_to, text, visible) ");
-                qb.push_values(events, |mut row, (at, who, action, from, to, text, visible)| {
-                    row.push_bind(id)
-                        .push_bind(at)
-                        .push_bind(who)
-                        .push_bind(action)
-                        .push_bind(from.map(AppealStatus::code))
-                        .push_bind(to.code())
-                        .push_bind(text)
-                        .push_bind(i64::from(visible));
-                });
+                qb.push_values(
+                    events,
+                    |mut row, (at, who, action, from, to, text, visible)| {
+                        row.push_bind(id)
+                            .push_bind(at)
+                            .push_bind(who)
+                            .push_bind(action)
+                            .push_bind(from.map(AppealStatus::code))
+                            .push_bind(to.code())
+                            .push_bind(text)
+                            .push_bind(i64::from(visible));
+                    },
+                );
                 qb.build().execute(&mut *tx).await.db()?;
                 write_facts(tx, id, &RateSubject::of_new(&a), &fresh, &facts, last).await?;
                 entries.push(NewAuditEntry::new(
@@ -1626,7 +2112,13 @@ impl Store for StoreImpl {
         })
     }
 
-    async fn appeal_stats(&self, group: StatsGroup, from: NaiveDate, to: NaiveDate, now: DateTime<Utc>) -> StoreResult<Vec<StatsRow>> {
+    async fn appeal_stats(
+        &self,
+        group: StatsGroup,
+        from: NaiveDate,
+        to: NaiveDate,
+        now: DateTime<Utc>,
+    ) -> StoreResult<Vec<StatsRow>> {
         let (dim, key) = rate_group_sql(group);
         let (label, join, order) = match group {
             StatsGroup::Village => ("COALESCE(v.name, '')", "LEFT JOIN villages v ON CAST(v.id AS TEXT) = t.k", "label, t.k"),
@@ -1649,15 +2141,32 @@ impl Store for StoreImpl {
              CAST(SUM(r.rated) AS BIGINT) AS rated, CAST(SUM(r.satisfied) AS BIGINT) AS satisfied FROM appeal_rates r \
              WHERE r.dim = $1 AND r.day >= $2 AND r.day <= $3 GROUP BY r.key HAVING SUM(r.total) > 0) t {join} ORDER BY {order}"
         );
-        let rows = sqlx::query(&sql).bind(dim).bind(from).bind(to).fetch_all(&self.pool).await.db()?;
-        let (start, end) = (yongxin_domain::calendar::start_of_day(from), yongxin_domain::calendar::start_of_day(to + chrono::Duration::days(1)));
+        let rows = sqlx::query(&sql)
+            .bind(dim)
+            .bind(from)
+            .bind(to)
+            .fetch_all(&self.pool)
+            .await
+            .db()?;
+        let (start, end) = (
+            yongxin_domain::calendar::start_of_day(from),
+            yongxin_domain::calendar::start_of_day(to + chrono::Duration::days(1)),
+        );
         let mut overdue: HashMap<String, (i64, i64)> = HashMap::new();
-        for ((index, unlapsed), contact) in [(CONTACT_UNLAPSED, true), (RESOLUTION_UNLAPSED, false)] {
+        for ((index, unlapsed), contact) in [(CONTACT_UNLAPSED, true), (RESOLUTION_UNLAPSED, false)]
+        {
             let from = appeals_through(index);
             let sql = format!(
                 "SELECT {key} AS k, COUNT(*) AS n FROM {from} WHERE {unlapsed} AND a.created_at >= $2 AND a.created_at < $3 GROUP BY {key}"
             );
-            for r in sqlx::query(&sql).bind(now).bind(start).bind(end).fetch_all(&self.pool).await.db()? {
+            for r in sqlx::query(&sql)
+                .bind(now)
+                .bind(start)
+                .bind(end)
+                .fetch_all(&self.pool)
+                .await
+                .db()?
+            {
                 let n: i64 = r.try_get("n").db()?;
                 let e = overdue.entry(r.try_get("k").db()?).or_default();
                 if contact {
@@ -1669,9 +2178,12 @@ impl Store for StoreImpl {
         }
         rows.iter()
             .map(|r| {
-                let n = |c: &str| -> StoreResult<i64> { r.try_get::<Option<i64>, _>(c).db().map(|v| v.unwrap_or(0)) };
+                let n = |c: &str| -> StoreResult<i64> {
+                    r.try_get::<Option<i64>, _>(c).db().map(|v| v.unwrap_or(0))
+                };
                 let key: String = r.try_get("k").db()?;
-                let (contact_overdue, resolution_overdue) = overdue.get(&key).copied().unwrap_or_default();
+                let (contact_overdue, resolution_overdue) =
+                    overdue.get(&key).copied().unwrap_or_default();
                 let kept = SettledTally {
                     total: n("total")?,
                     contact_due: n("contact_due")?,
@@ -1681,12 +2193,20 @@ impl Store for StoreImpl {
                     rated: n("rated")?,
                     satisfied: n("satisfied")?,
                 };
-                Ok(StatsRow { key, label: r.try_get("label").db()?, counts: kept.at(contact_overdue, resolution_overdue) })
+                Ok(StatsRow {
+                    key,
+                    label: r.try_get("label").db()?,
+                    counts: kept.at(contact_overdue, resolution_overdue),
+                })
             })
             .collect()
     }
 
-    async fn card_candidates(&self, from: DateTime<Utc>, until: DateTime<Utc>) -> StoreResult<Vec<(Appeal, Vec<(String, String)>)>> {
+    async fn card_candidates(
+        &self,
+        from: DateTime<Utc>,
+        until: DateTime<Utc>,
+    ) -> StoreResult<Vec<(Appeal, Vec<(String, String)>)>> {
         let mut found: std::collections::BTreeMap<i64, Appeal> = std::collections::BTreeMap::new();
         // A deadline whose red card has been announced has nothing more to announce, so each pass
         // reads only the cases still approaching or newly past a deadline.
@@ -1707,31 +2227,52 @@ impl Store for StoreImpl {
         let mut had: HashMap<i64, Vec<(String, String)>> = HashMap::new();
         let ids: Vec<i64> = found.keys().copied().collect();
         for chunk in ids.chunks(500) {
-            let mut qb = QueryBuilder::<Db>::new("SELECT appeal_id, deadline, card FROM card_notices WHERE appeal_id IN (");
+            let mut qb = QueryBuilder::<Db>::new(
+                "SELECT appeal_id, deadline, card FROM card_notices WHERE appeal_id IN (",
+            );
             let mut list = qb.separated(", ");
             for id in chunk {
                 list.push_bind(*id);
             }
             qb.push(")");
             for row in qb.build().fetch_all(&self.pool).await.db()? {
-                had.entry(row.try_get("appeal_id").db()?).or_default().push((row.try_get("deadline").db()?, row.try_get("card").db()?));
+                had.entry(row.try_get("appeal_id").db()?)
+                    .or_default()
+                    .push((row.try_get("deadline").db()?, row.try_get("card").db()?));
             }
         }
-        Ok(found.into_values().map(|a| { let h = had.remove(&a.id).unwrap_or_default(); (a, h) }).collect())
+        Ok(found
+            .into_values()
+            .map(|a| {
+                let h = had.remove(&a.id).unwrap_or_default();
+                (a, h)
+            })
+            .collect())
     }
 
-    async fn notify_card(&self, appeal_id: i64, deadline: &str, card: &str, now: DateTime<Utc>) -> StoreResult<bool> {
+    async fn notify_card(
+        &self,
+        appeal_id: i64,
+        deadline: &str,
+        card: &str,
+        now: DateTime<Utc>,
+    ) -> StoreResult<bool> {
         if !matches!(deadline, "contact" | "resolution") || !matches!(card, "yellow" | "red") {
-            return Err(StoreError::Invalid { field: "card".into(), reason: format!("{deadline} {card}") });
+            return Err(StoreError::Invalid {
+                field: "card".into(),
+                reason: format!("{deadline} {card}"),
+            });
         }
         let (deadline, card) = (deadline.to_owned(), card.to_owned());
         write_tx!(self, |tx| {
-            let cadre: Option<i64> = sqlx::query_scalar(&format!("SELECT cadre_user_id FROM appeals WHERE id = $1{ROW_LOCK}"))
-                .bind(appeal_id)
-                .fetch_optional(&mut *tx)
-                .await
-                .db()?
-                .flatten();
+            let cadre: Option<i64> = sqlx::query_scalar(&format!(
+                "SELECT cadre_user_id FROM appeals WHERE id = $1{ROW_LOCK}"
+            ))
+            .bind(appeal_id)
+            .fetch_optional(&mut *tx)
+            .await
+            .db()?
+            .flatten();
             let Some(cadre) = cadre else {
                 return Ok((false, Vec::new()));
             };
@@ -1776,14 +2317,20 @@ impl Store for StoreImpl {
             // A few hundred at a time, so no write holds the lock for long.
             let n: u64 = write_tx!(self, |tx| {
                 let mut n = 0;
-                for ((index, unlapsed), column) in [(CONTACT_UNLAPSED, "contact_lapsed"), (RESOLUTION_UNLAPSED, "resolution_lapsed")] {
-                    let facts_from_index = FACTS_SELECT.replace("FROM appeals", &format!("FROM {}", appeals_through(index)));
+                for ((index, unlapsed), column) in [
+                    (CONTACT_UNLAPSED, "contact_lapsed"),
+                    (RESOLUTION_UNLAPSED, "resolution_lapsed"),
+                ] {
+                    let facts_from_index = FACTS_SELECT
+                        .replace("FROM appeals", &format!("FROM {}", appeals_through(index)));
                     let sql = format!("{facts_from_index} WHERE {unlapsed} LIMIT 300{CLAIM_LOCK}");
                     let rows = sqlx::query(&sql).bind(now).fetch_all(&mut *tx).await.db()?;
                     if rows.is_empty() {
                         continue;
                     }
-                    let mut qb = QueryBuilder::<Db>::new(format!("UPDATE appeals SET {column} = 1 WHERE id IN ("));
+                    let mut qb = QueryBuilder::<Db>::new(format!(
+                        "UPDATE appeals SET {column} = 1 WHERE id IN ("
+                    ));
                     let mut ids = qb.separated(", ");
                     for row in &rows {
                         let subject = RateSubject::from_row(row)?;
@@ -1794,7 +2341,13 @@ impl Store for StoreImpl {
                         } else {
                             lapsed.resolution = true;
                         }
-                        move_tallies(tx, &subject, Some((&facts, subject.lapsed)), (&facts, lapsed)).await?;
+                        move_tallies(
+                            tx,
+                            &subject,
+                            Some((&facts, subject.lapsed)),
+                            (&facts, lapsed),
+                        )
+                        .await?;
                         ids.push_bind(row.try_get::<i64, _>("id").db()?);
                         n += 1;
                     }
@@ -1810,14 +2363,25 @@ impl Store for StoreImpl {
         }
     }
 
-    async fn claim_messages(&self, now: DateTime<Utc>, lease_until: DateTime<Utc>, limit: i64) -> StoreResult<Vec<OutboxMessage>> {
+    async fn claim_messages(
+        &self,
+        now: DateTime<Utc>,
+        lease_until: DateTime<Utc>,
+        limit: i64,
+    ) -> StoreResult<Vec<OutboxMessage>> {
         write_tx!(self, |tx| {
             let sql = format!(
                 "UPDATE outbox SET next_attempt_at = $1 WHERE id IN \
                  (SELECT id FROM outbox WHERE sent_at IS NULL AND next_attempt_at <= $2 ORDER BY id LIMIT $3{CLAIM_LOCK}) \
                  RETURNING id, appeal_id, kind, recipient, attempts"
             );
-            let rows = sqlx::query(&sql).bind(lease_until).bind(now).bind(limit).fetch_all(&mut *tx).await.db()?;
+            let rows = sqlx::query(&sql)
+                .bind(lease_until)
+                .bind(now)
+                .bind(limit)
+                .fetch_all(&mut *tx)
+                .await
+                .db()?;
             let mut messages = rows
                 .iter()
                 .map(|r| {
@@ -1837,12 +2401,22 @@ impl Store for StoreImpl {
 
     async fn message_sent(&self, id: i64, at: DateTime<Utc>) -> StoreResult<()> {
         write_tx!(self, |tx| {
-            sqlx::query("UPDATE outbox SET sent_at = $1, last_error = NULL WHERE id = $2").bind(at).bind(id).execute(&mut *tx).await.db()?;
+            sqlx::query("UPDATE outbox SET sent_at = $1, last_error = NULL WHERE id = $2")
+                .bind(at)
+                .bind(id)
+                .execute(&mut *tx)
+                .await
+                .db()?;
             Ok(((), Vec::new()))
         })
     }
 
-    async fn message_failed(&self, id: i64, error: &str, retry_at: DateTime<Utc>) -> StoreResult<()> {
+    async fn message_failed(
+        &self,
+        id: i64,
+        error: &str,
+        retry_at: DateTime<Utc>,
+    ) -> StoreResult<()> {
         let error: String = error.chars().take(500).collect();
         write_tx!(self, |tx| {
             sqlx::query("UPDATE outbox SET attempts = attempts + 1, last_error = $1, next_attempt_at = $2 WHERE id = $3")
@@ -1857,10 +2431,19 @@ impl Store for StoreImpl {
     }
 
     async fn pending_messages(&self) -> StoreResult<i64> {
-        sqlx::query("SELECT COUNT(*) AS n FROM outbox WHERE sent_at IS NULL").fetch_one(&self.pool).await.db()?.try_get("n").db()
+        sqlx::query("SELECT COUNT(*) AS n FROM outbox WHERE sent_at IS NULL")
+            .fetch_one(&self.pool)
+            .await
+            .db()?
+            .try_get("n")
+            .db()
     }
 
-    async fn unrated_answered_before(&self, cutoff: DateTime<Utc>, limit: i64) -> StoreResult<Vec<i64>> {
+    async fn unrated_answered_before(
+        &self,
+        cutoff: DateTime<Utc>,
+        limit: i64,
+    ) -> StoreResult<Vec<i64>> {
         let rows = sqlx::query("SELECT id FROM appeals WHERE status = 'answered' AND answered_at < $1 ORDER BY id LIMIT $2")
             .bind(cutoff)
             .bind(limit)
@@ -1870,7 +2453,13 @@ impl Store for StoreImpl {
         rows.iter().map(|r| r.try_get("id").db()).collect()
     }
 
-    async fn issue_supervision(&self, actor: &str, appeal_id: i64, text: &str, due_at: DateTime<Utc>) -> StoreResult<SupervisionNotice> {
+    async fn issue_supervision(
+        &self,
+        actor: &str,
+        appeal_id: i64,
+        text: &str,
+        due_at: DateTime<Utc>,
+    ) -> StoreResult<SupervisionNotice> {
         let (actor, text) = (actor.to_owned(), text.to_owned());
         write_tx!(self, |tx| {
             let appeal = appeal_in(tx, appeal_id).await?;
@@ -1897,12 +2486,23 @@ impl Store for StoreImpl {
                     .db()?;
             }
             let notice = supervision_in(tx, id).await?;
-            let entry = NewAuditEntry::new(actor, "supervision.issue", format!("appeal:{appeal_id}"), format!("{} 督办 #{id}", appeal.number), &serde_json::json!({ "notice": id, "text": text, "due_at": due_at.to_rfc3339() }));
+            let entry = NewAuditEntry::new(
+                actor,
+                "supervision.issue",
+                format!("appeal:{appeal_id}"),
+                format!("{} 督办 #{id}", appeal.number),
+                &serde_json::json!({ "notice": id, "text": text, "due_at": due_at.to_rfc3339() }),
+            );
             Ok((notice, vec![entry]))
         })
     }
 
-    async fn answer_supervision(&self, actor: &str, notice_id: i64, answer: &str) -> StoreResult<SupervisionNotice> {
+    async fn answer_supervision(
+        &self,
+        actor: &str,
+        notice_id: i64,
+        answer: &str,
+    ) -> StoreResult<SupervisionNotice> {
         let (actor, answer) = (actor.to_owned(), answer.to_owned());
         write_tx!(self, |tx| {
             let done = sqlx::query("UPDATE supervision_notices SET answered_by = $1, answered_at = $2, answer = $3 WHERE id = $4 AND answered_at IS NULL")
@@ -1915,26 +2515,46 @@ impl Store for StoreImpl {
                 .db()?;
             let notice = supervision_in(tx, notice_id).await?;
             if done.rows_affected() == 0 {
-                return Err(StoreError::Conflict { what: format!("answer of supervision notice {notice_id}") });
+                return Err(StoreError::Conflict {
+                    what: format!("answer of supervision notice {notice_id}"),
+                });
             }
-            let entry = NewAuditEntry::new(actor, "supervision.answer", format!("appeal:{}", notice.appeal_id), format!("督办 #{notice_id}"), &serde_json::json!({ "notice": notice_id, "answer": answer }));
+            let entry = NewAuditEntry::new(
+                actor,
+                "supervision.answer",
+                format!("appeal:{}", notice.appeal_id),
+                format!("督办 #{notice_id}"),
+                &serde_json::json!({ "notice": notice_id, "answer": answer }),
+            );
             Ok((notice, vec![entry]))
         })
     }
 
     async fn supervision_notices(&self, appeal_id: i64) -> StoreResult<Vec<SupervisionNotice>> {
         let sql = format!("{SUPERVISION_SELECT} WHERE appeal_id = $1 ORDER BY id");
-        let rows = sqlx::query(&sql).bind(appeal_id).fetch_all(&self.pool).await.db()?;
+        let rows = sqlx::query(&sql)
+            .bind(appeal_id)
+            .fetch_all(&self.pool)
+            .await
+            .db()?;
         rows.iter().map(supervision_from).collect()
     }
 
     async fn open_supervision_notices(&self, limit: i64) -> StoreResult<Vec<SupervisionNotice>> {
-        let sql = format!("{SUPERVISION_SELECT} WHERE answered_at IS NULL ORDER BY due_at, id LIMIT $1");
-        let rows = sqlx::query(&sql).bind(limit).fetch_all(&self.pool).await.db()?;
+        let sql =
+            format!("{SUPERVISION_SELECT} WHERE answered_at IS NULL ORDER BY due_at, id LIMIT $1");
+        let rows = sqlx::query(&sql)
+            .bind(limit)
+            .fetch_all(&self.pool)
+            .await
+            .db()?;
         rows.iter().map(supervision_from).collect()
     }
 
-    async fn case_marks(&self, since: DateTime<Utc>) -> StoreResult<Vec<yongxin_domain::hot::CaseMark>> {
+    async fn case_marks(
+        &self,
+        since: DateTime<Utc>,
+    ) -> StoreResult<Vec<yongxin_domain::hot::CaseMark>> {
         let rows = sqlx::query(
             "SELECT a.id, a.created_at, a.category_code, v.name AS village_name, a.household_id, a.address, a.status \
              FROM appeals a LEFT JOIN villages v ON v.id = a.village_id WHERE a.created_at >= $1 ORDER BY a.id LIMIT 200000",
@@ -1953,7 +2573,8 @@ impl Store for StoreImpl {
                     village: r.try_get("village_name").db()?,
                     household_id: r.try_get("household_id").db()?,
                     address: r.try_get("address").db()?,
-                    open: AppealStatus::parse(&status).is_some_and(|s| s.is_open() && s != AppealStatus::Answered),
+                    open: AppealStatus::parse(&status)
+                        .is_some_and(|s| s.is_open() && s != AppealStatus::Answered),
                 })
             })
             .collect()
@@ -1968,7 +2589,12 @@ impl Store for StoreImpl {
             appeal_from,
         )
         .await?;
-        Ok(AppealPage { appeals, total, page, per_page })
+        Ok(AppealPage {
+            appeals,
+            total,
+            page,
+            per_page,
+        })
     }
 
     async fn record(&self, entries: Vec<NewAuditEntry>) -> StoreResult<Vec<AuditEntry>> {
@@ -2004,13 +2630,21 @@ impl Store for StoreImpl {
     }
 
     async fn audit_head(&self) -> StoreResult<Option<(i64, String)>> {
-        let row = sqlx::query("SELECT seq, hash FROM audit_head WHERE id = 1").fetch_one(&self.pool).await.db()?;
+        let row = sqlx::query("SELECT seq, hash FROM audit_head WHERE id = 1")
+            .fetch_one(&self.pool)
+            .await
+            .db()?;
         let seq: i64 = row.try_get("seq").db()?;
         let hash: String = row.try_get("hash").db()?;
         Ok((seq > 0 || hash != GENESIS_HASH).then_some((seq, hash)))
     }
 
-    async fn create_open311_key(&self, actor: &str, name: &str, key_hash: &str) -> StoreResult<Open311Key> {
+    async fn create_open311_key(
+        &self,
+        actor: &str,
+        name: &str,
+        key_hash: &str,
+    ) -> StoreResult<Open311Key> {
         let (actor, name, hash) = (actor.to_owned(), name.to_owned(), key_hash.to_owned());
         write_tx!(self, |tx| {
             let now = Utc::now();
@@ -2024,8 +2658,23 @@ impl Store for StoreImpl {
                 .db()?
                 .try_get("id")
                 .db()?;
-            let entry = NewAuditEntry::new(actor.clone(), "open311.key_add", format!("open311_key:{id}"), name.clone(), &serde_json::json!({ "name": name, "key_hash": hash }));
-            Ok((Open311Key { id, name: name.clone(), created_by: actor.clone(), created_at: now, revoked_at: None }, vec![entry]))
+            let entry = NewAuditEntry::new(
+                actor.clone(),
+                "open311.key_add",
+                format!("open311_key:{id}"),
+                name.clone(),
+                &serde_json::json!({ "name": name, "key_hash": hash }),
+            );
+            Ok((
+                Open311Key {
+                    id,
+                    name: name.clone(),
+                    created_by: actor.clone(),
+                    created_at: now,
+                    revoked_at: None,
+                },
+                vec![entry],
+            ))
         })
     }
 
@@ -2049,17 +2698,27 @@ impl Store for StoreImpl {
     async fn revoke_open311_key(&self, actor: &str, id: i64) -> StoreResult<()> {
         let actor = actor.to_owned();
         write_tx!(self, |tx| {
-            let done = sqlx::query("UPDATE open311_keys SET revoked_at = $1 WHERE id = $2 AND revoked_at IS NULL")
-                .bind(Utc::now())
-                .bind(id)
-                .execute(&mut *tx)
-                .await
-                .db()?
-                .rows_affected();
+            let done = sqlx::query(
+                "UPDATE open311_keys SET revoked_at = $1 WHERE id = $2 AND revoked_at IS NULL",
+            )
+            .bind(Utc::now())
+            .bind(id)
+            .execute(&mut *tx)
+            .await
+            .db()?
+            .rows_affected();
             if done == 0 {
-                return Err(StoreError::NotFound { what: format!("open311 key {id}") });
+                return Err(StoreError::NotFound {
+                    what: format!("open311 key {id}"),
+                });
             }
-            let entry = NewAuditEntry::new(actor.clone(), "open311.key_revoke", format!("open311_key:{id}"), "", &serde_json::json!({ "id": id }));
+            let entry = NewAuditEntry::new(
+                actor.clone(),
+                "open311.key_revoke",
+                format!("open311_key:{id}"),
+                "",
+                &serde_json::json!({ "id": id }),
+            );
             Ok(((), vec![entry]))
         })
     }
@@ -2080,26 +2739,40 @@ impl Store for StoreImpl {
 
     async fn photo(&self, token: &str) -> StoreResult<Option<(PhotoRef, Vec<u8>)>> {
         let sql = "SELECT id, appeal_id, event_id, token, content_type, CAST(LENGTH(original) AS BIGINT) AS size, original AS data FROM photos WHERE token = $1";
-        let Some(row) = sqlx::query(sql).bind(token).fetch_optional(&self.pool).await.db()? else {
+        let Some(row) = sqlx::query(sql)
+            .bind(token)
+            .fetch_optional(&self.pool)
+            .await
+            .db()?
+        else {
             return Ok(None);
         };
         Ok(Some((photo_from(&row)?, row.try_get("data").db()?)))
     }
 
-    async fn appeal_changes(&self, after_seq: i64, limit: i64) -> StoreResult<(Vec<i64>, Option<(i64, String)>)> {
-        let rows = sqlx::query("SELECT seq, entity, hash FROM audit_log WHERE seq > $1 ORDER BY seq LIMIT $2")
-            .bind(after_seq)
-            .bind(limit)
-            .fetch_all(&self.pool)
-            .await
-            .db()?;
+    async fn appeal_changes(
+        &self,
+        after_seq: i64,
+        limit: i64,
+    ) -> StoreResult<(Vec<i64>, Option<(i64, String)>)> {
+        let rows = sqlx::query(
+            "SELECT seq, entity, hash FROM audit_log WHERE seq > $1 ORDER BY seq LIMIT $2",
+        )
+        .bind(after_seq)
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await
+        .db()?;
         let mut ids = Vec::new();
         let mut seen = std::collections::HashSet::new();
         let mut last = None;
         for row in &rows {
             let seq: i64 = row.try_get("seq").db()?;
             let entity: String = row.try_get("entity").db()?;
-            if let Some(id) = entity.strip_prefix("appeal:").and_then(|id| id.parse::<i64>().ok()) {
+            if let Some(id) = entity
+                .strip_prefix("appeal:")
+                .and_then(|id| id.parse::<i64>().ok())
+            {
                 if seen.insert(id) {
                     ids.push(id);
                 }
@@ -2158,13 +2831,21 @@ impl Store for StoreImpl {
             let text: String = row.try_get("text").db()?;
             let visible: i64 = row.try_get("visible").db()?;
             let entry = notes.entry(id).or_default();
-            if visible != 0 { entry.0.push(text) } else { entry.1.push(text) }
+            if visible != 0 {
+                entry.0.push(text)
+            } else {
+                entry.1.push(text)
+            }
         }
         Ok(appeals
             .into_iter()
             .map(|appeal| {
                 let (public_notes, internal_notes) = notes.remove(&appeal.id).unwrap_or_default();
-                AppealSearchDoc { appeal, public_notes, internal_notes }
+                AppealSearchDoc {
+                    appeal,
+                    public_notes,
+                    internal_notes,
+                }
             })
             .collect())
     }
