@@ -69,8 +69,8 @@ fn json_rejection(e: &JsonRejection) -> AppError {
 
 /// A form (`application/x-www-form-urlencoded`) read only once its `csrf` field matches the
 /// token of the request's session: the one way handlers read forms, so a new form handler is
-/// protected by construction. `T` is the form's fields (a struct, or the pairs of a form whose
-/// fields repeat); the token itself need not be one of them.
+/// protected by construction. `T` is a struct of the form's fields (a field that repeats, such
+/// as a checkbox list, reads into a `Vec`); the token itself need not be one of them.
 #[derive(Debug, Clone)]
 pub struct CsrfForm<T>(pub T);
 
@@ -101,56 +101,82 @@ where
             .map(|(_, v)| v.into_owned())
             .unwrap_or_default();
         ctx.check_csrf(&token)?;
-        serde_urlencoded::from_bytes(&body)
-            .map(CsrfForm)
-            .map_err(|e| AppError::invalid_param(&field_of(&e.to_string(), "form")))
+        read_form(&body).map(CsrfForm)
     }
 }
 
-/// The fields of a form whose fields repeat (checkboxes, one input per household), in order.
-#[derive(Debug, Clone, Default, serde::Deserialize)]
-#[serde(transparent)]
-pub struct FormFields(Vec<(String, String)>);
-
-impl FormFields {
-    /// The first value of a field, empty when it is missing.
-    pub fn get(&self, name: &str) -> String {
-        self.0
-            .iter()
-            .find(|(k, _)| k == name)
-            .map(|(_, v)| v.clone())
-            .unwrap_or_default()
-    }
-
-    /// Every value of a field, in order.
-    pub fn all<'a>(&'a self, name: &'a str) -> impl Iterator<Item = &'a str> + 'a {
-        self.0
-            .iter()
-            .filter(move |(k, _)| k == name)
-            .map(|(_, v)| v.as_str())
-    }
+/// A form body read as `T`; a field that does not read is named (400).
+pub(crate) fn read_form<T: DeserializeOwned>(body: &[u8]) -> Result<T, AppError> {
+    serde_html_form::from_bytes(body)
+        .map_err(|e| AppError::invalid_param(&field_of(&e.to_string(), "form")))
 }
 
-impl From<Vec<(String, String)>> for FormFields {
-    fn from(pairs: Vec<(String, String)>) -> Self {
-        Self(pairs)
+/// A form that is only a button: nothing but its CSRF token is read.
+#[derive(Debug, Clone, Copy, Default, serde::Deserialize)]
+pub struct Button {}
+
+/// Reads fields whose names come from data rather than from the form's code (`answer.CODE`
+/// for a category's questions, `q7` for a consultation's): a type flattened into a typed form
+/// (`#[serde(flatten)]`) calls this from its `Deserialize`, and `take` keeps the names it
+/// knows. A name given once has one value, a repeated one (checkboxes) all of them, in order.
+pub fn data_named_fields<'de, D>(
+    deserializer: D,
+    mut take: impl FnMut(&str, Vec<String>),
+) -> Result<(), D::Error>
+where
+    D: serde::Deserializer<'de>,
+{
+    struct Fields<F>(F);
+
+    impl<'de, F: FnMut(&str, Vec<String>)> serde::de::Visitor<'de> for Fields<F> {
+        type Value = ();
+
+        fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+            f.write_str("form fields")
+        }
+
+        fn visit_map<A: serde::de::MapAccess<'de>>(mut self, mut map: A) -> Result<(), A::Error> {
+            while let Some((name, OneOrMany(values))) = map.next_entry::<String, OneOrMany>()? {
+                (self.0)(&name, values);
+            }
+            Ok(())
+        }
     }
+
+    deserializer.deserialize_map(Fields(&mut take))
 }
 
-impl std::ops::Deref for FormFields {
-    type Target = [(String, String)];
+/// A field's values: one, or several when the field repeats.
+struct OneOrMany(Vec<String>);
 
-    fn deref(&self) -> &Self::Target {
-        &self.0
-    }
-}
+impl<'de> serde::Deserialize<'de> for OneOrMany {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct Values;
 
-impl IntoIterator for FormFields {
-    type Item = (String, String);
-    type IntoIter = std::vec::IntoIter<(String, String)>;
+        impl<'de> serde::de::Visitor<'de> for Values {
+            type Value = OneOrMany;
 
-    fn into_iter(self) -> Self::IntoIter {
-        self.0.into_iter()
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a value or several")
+            }
+
+            fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<OneOrMany, E> {
+                Ok(OneOrMany(vec![v.to_owned()]))
+            }
+
+            fn visit_seq<A: serde::de::SeqAccess<'de>>(
+                self,
+                mut seq: A,
+            ) -> Result<OneOrMany, A::Error> {
+                let mut values = Vec::new();
+                while let Some(v) = seq.next_element::<String>()? {
+                    values.push(v);
+                }
+                Ok(OneOrMany(values))
+            }
+        }
+
+        d.deserialize_any(Values)
     }
 }
 
@@ -211,7 +237,65 @@ fn field_of(message: &str, whole: &str) -> String {
 
 #[cfg(test)]
 mod tests {
-    use super::field_of;
+    use super::{data_named_fields, field_of, read_form};
+    use std::collections::BTreeMap;
+
+    /// Fields named `answer.CODE`, as a category's questions are.
+    #[derive(Debug, Default)]
+    struct Answers(BTreeMap<String, Vec<String>>);
+
+    impl<'de> serde::Deserialize<'de> for Answers {
+        fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+            let mut answers = BTreeMap::new();
+            data_named_fields(d, |name, values| {
+                if let Some(code) = name.strip_prefix("answer.") {
+                    answers.insert(code.to_owned(), values);
+                }
+            })?;
+            Ok(Self(answers))
+        }
+    }
+
+    #[derive(Debug, serde::Deserialize)]
+    struct Appeal {
+        #[serde(default)]
+        title: String,
+        #[serde(flatten)]
+        answers: Answers,
+    }
+
+    #[test]
+    fn fields_named_by_data_read_beside_fixed_ones() {
+        let form: Appeal = read_form(
+            b"csrf=x&title=%E8%B7%AF%E7%81%AF&answer.where=north&answer.kinds=a&answer.kinds=b",
+        )
+        .expect("reads");
+        assert_eq!(form.title, "路灯");
+        assert_eq!(form.answers.0["where"], vec!["north"]);
+        assert_eq!(form.answers.0["kinds"], vec!["a", "b"]);
+        assert_eq!(form.answers.0.len(), 2, "csrf and title are not answers");
+        let form: Appeal = read_form(b"").expect("an empty form reads");
+        assert!(form.title.is_empty() && form.answers.0.is_empty());
+    }
+
+    #[derive(Debug, serde::Deserialize)]
+    struct Boxes {
+        #[serde(default)]
+        unit: Vec<String>,
+        #[serde(default)]
+        members: Option<String>,
+    }
+
+    #[test]
+    fn repeated_fields_read_into_lists_and_a_missing_field_is_told_from_an_empty_one() {
+        let one: Boxes = read_form(b"unit=7").expect("reads");
+        assert_eq!(one.unit, vec!["7"]);
+        let many: Boxes = read_form(b"unit=7&unit=9&members=").expect("reads");
+        assert_eq!(many.unit, vec!["7", "9"]);
+        assert_eq!(many.members.as_deref(), Some(""));
+        let none: Boxes = read_form(b"").expect("reads");
+        assert!(none.unit.is_empty() && none.members.is_none());
+    }
 
     #[test]
     fn the_field_at_fault_is_named() {

@@ -17,33 +17,16 @@ pub struct Upload {
     pub bytes: Vec<u8>,
 }
 
-/// The text fields of a form, in order, and its files.
+/// A form's text fields read as `T` (a typed form, as [`crate::extract::CsrfForm`] reads it),
+/// and its files.
 #[derive(Debug, Default)]
-pub struct FormWithFiles {
-    /// Name and value of each text field.
-    pub fields: Vec<(String, String)>,
+pub struct FormWithFiles<T> {
+    /// The text fields.
+    pub fields: T,
     /// Files of fields named `photo`.
     pub photos: Vec<Upload>,
     /// Files of other fields: field name, file name as sent, bytes.
     pub files: Vec<(String, String, Vec<u8>)>,
-}
-
-impl FormWithFiles {
-    /// The first value of a field.
-    pub fn get(&self, name: &str) -> Option<String> {
-        self.fields
-            .iter()
-            .find(|(k, _)| k == name)
-            .map(|(_, v)| v.clone())
-    }
-
-    /// The text fields as a typed form.
-    pub fn parse<T: serde::de::DeserializeOwned>(&self) -> Result<T, AppError> {
-        let encoded = form_urlencoded::Serializer::new(String::new())
-            .extend_pairs(&self.fields)
-            .finish();
-        serde_urlencoded::from_str(&encoded).map_err(|e| AppError::bad_request(e.to_string()))
-    }
 }
 
 /// A body that could not be read: too large (413), or not a form (400).
@@ -56,8 +39,12 @@ fn unreadable_body(status: axum::http::StatusCode, text: String) -> AppError {
 }
 
 /// The form's text fields and files, with its CSRF token checked against the request's context
-/// before the handler sees anything: forms with files are protected like every other.
-impl<S: Send + Sync> FromRequest<S> for FormWithFiles {
+/// before the fields are read: forms with files are protected like every other.
+impl<T, S> FromRequest<S> for FormWithFiles<T>
+where
+    T: serde::de::DeserializeOwned,
+    S: Send + Sync,
+{
     type Rejection = AppError;
 
     async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
@@ -66,62 +53,76 @@ impl<S: Send + Sync> FromRequest<S> for FormWithFiles {
             .get::<crate::context::Ctx>()
             .cloned()
             .ok_or_else(|| AppError::internal("request context missing"))?;
-        let form = Self::read(req, state).await?;
-        ctx.check_csrf(&form.get("csrf").unwrap_or_default())?;
-        Ok(form)
+        let (text, photos, files) = read(req, state).await?;
+        let token = text
+            .iter()
+            .find(|(k, _)| k == "csrf")
+            .map(|(_, v)| v.as_str())
+            .unwrap_or_default();
+        ctx.check_csrf(token)?;
+        let encoded = form_urlencoded::Serializer::new(String::new())
+            .extend_pairs(&text)
+            .finish();
+        Ok(Self {
+            fields: crate::extract::read_form(encoded.as_bytes())?,
+            photos,
+            files,
+        })
     }
 }
 
-impl FormWithFiles {
-    async fn read<S: Send + Sync>(req: Request, state: &S) -> Result<Self, AppError> {
-        let multipart = req
-            .headers()
-            .get(header::CONTENT_TYPE)
-            .and_then(|v| v.to_str().ok())
-            .is_some_and(|v| v.starts_with("multipart/form-data"));
-        if !multipart {
-            let body = axum::body::Bytes::from_request(req, state)
-                .await
-                .map_err(|e| unreadable_body(e.status(), e.body_text()))?;
-            return Ok(Self {
-                fields: form_urlencoded::parse(&body).into_owned().collect(),
-                ..Self::default()
-            });
-        }
-        let mut parts = Multipart::from_request(req, state)
+/// What a form body holds: its text fields in order, its photos, its other files.
+type FormParts = (
+    Vec<(String, String)>,
+    Vec<Upload>,
+    Vec<(String, String, Vec<u8>)>,
+);
+
+async fn read<S: Send + Sync>(req: Request, state: &S) -> Result<FormParts, AppError> {
+    let multipart = req
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("multipart/form-data"));
+    if !multipart {
+        let body = axum::body::Bytes::from_request(req, state)
             .await
             .map_err(|e| unreadable_body(e.status(), e.body_text()))?;
-        let mut form = Self::default();
-        while let Some(field) = parts
-            .next_field()
-            .await
-            .map_err(|e| unreadable_body(e.status(), e.body_text()))?
-        {
-            let name = field.name().unwrap_or_default().to_owned();
-            let file_name = field.file_name().map(str::to_owned);
-            let bytes = field
-                .bytes()
-                .await
-                .map_err(|e| unreadable_body(e.status(), e.body_text()))?;
-            if let Some(file_name) = file_name {
-                // A file input left empty still sends an empty part.
-                if bytes.is_empty() {
-                    continue;
-                }
-                if name == "photo" {
-                    form.photos.push(Upload {
-                        bytes: bytes.to_vec(),
-                    });
-                } else {
-                    form.files.push((name, file_name, bytes.to_vec()));
-                }
-            } else {
-                form.fields
-                    .push((name, String::from_utf8_lossy(&bytes).into_owned()));
-            }
-        }
-        Ok(form)
+        let text = form_urlencoded::parse(&body).into_owned().collect();
+        return Ok((text, Vec::new(), Vec::new()));
     }
+    let mut parts = Multipart::from_request(req, state)
+        .await
+        .map_err(|e| unreadable_body(e.status(), e.body_text()))?;
+    let (mut text, mut photos, mut files) = (Vec::new(), Vec::new(), Vec::new());
+    while let Some(field) = parts
+        .next_field()
+        .await
+        .map_err(|e| unreadable_body(e.status(), e.body_text()))?
+    {
+        let name = field.name().unwrap_or_default().to_owned();
+        let file_name = field.file_name().map(str::to_owned);
+        let bytes = field
+            .bytes()
+            .await
+            .map_err(|e| unreadable_body(e.status(), e.body_text()))?;
+        if let Some(file_name) = file_name {
+            // A file input left empty still sends an empty part.
+            if bytes.is_empty() {
+                continue;
+            }
+            if name == "photo" {
+                photos.push(Upload {
+                    bytes: bytes.to_vec(),
+                });
+            } else {
+                files.push((name, file_name, bytes.to_vec()));
+            }
+        } else {
+            text.push((name, String::from_utf8_lossy(&bytes).into_owned()));
+        }
+    }
+    Ok((text, photos, files))
 }
 
 /// Checks and cleans photos for one appeal, note or reply.

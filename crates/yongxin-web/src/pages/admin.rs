@@ -1,6 +1,6 @@
 //! Administration: users, the audit record, roster import and export.
 
-use crate::extract::{CsrfForm, FormFields, Ids};
+use crate::extract::{Button, CsrfForm, Ids};
 use askama::Template;
 use axum::extract::{Query, State};
 use axum::http::header;
@@ -104,7 +104,7 @@ pub async fn revoke_tokens(
     State(state): State<AppState>,
     ctx: Ctx,
     Ids(id): Ids<i64>,
-    CsrfForm(_): CsrfForm<FormFields>,
+    CsrfForm(_): CsrfForm<Button>,
 ) -> Result<Response, AppError> {
     let admin = ctx.require(Permission::RevokeApiTokens)?.clone();
     state.store.revoke_api_tokens(&admin.username, id).await?;
@@ -253,7 +253,7 @@ pub async fn import_roster(
 pub async fn import_upload(
     State(state): State<AppState>,
     ctx: Ctx,
-    form: crate::upload::FormWithFiles,
+    form: crate::upload::FormWithFiles<crate::extract::Button>,
 ) -> Result<Response, AppError> {
     let user = ctx.require(Permission::ManageUsers)?.clone();
     let file = form

@@ -156,36 +156,64 @@ pub async fn new_appeal(
     .await
 }
 
+/// The appeal form. Everything is read as text (a flattened form cannot read numbers) and
+/// checked by intake, which names the field at fault.
+#[derive(Debug, Default, Deserialize)]
+pub struct AppealForm {
+    #[serde(default)]
+    category: String,
+    urgency: Option<String>,
+    channel: Option<String>,
+    title: Option<String>,
+    #[serde(default)]
+    description: String,
+    address: Option<String>,
+    contact_name: Option<String>,
+    contact_phone: Option<String>,
+    contact_email: Option<String>,
+    #[serde(flatten)]
+    answers: CategoryAnswers,
+}
+
+/// 附加问题: answers to the category's own questions, a field `answer.CODE` each (repeated for
+/// several choices), by code.
+#[derive(Debug, Default)]
+pub struct CategoryAnswers(std::collections::BTreeMap<String, Vec<String>>);
+
+impl<'de> Deserialize<'de> for CategoryAnswers {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let mut answers = std::collections::BTreeMap::new();
+        crate::extract::data_named_fields(d, |name, values| {
+            if let Some(code) = name.strip_prefix("answer.") {
+                answers.insert(code.to_owned(), values);
+            }
+        })?;
+        Ok(Self(answers))
+    }
+}
+
 /// `POST /appeals/new`: form fields, with `answer.CODE` for extra questions (repeated for
 /// multiple choice).
 pub async fn create_appeal(
     State(state): State<AppState>,
     ctx: Ctx,
-    form: FormWithFiles,
+    form: FormWithFiles<AppealForm>,
 ) -> Result<Response, AppError> {
-    let get = |k: &str| form.get(k);
-    let mut input = IntakeInput {
-        category: get("category").unwrap_or_default(),
-        urgency: get("urgency"),
-        channel: get("channel"),
-        title: get("title"),
-        description: get("description").unwrap_or_default(),
-        address: get("address"),
-        contact_name: get("contact_name"),
-        contact_phone: get("contact_phone"),
-        contact_email: get("contact_email"),
+    let f = form.fields;
+    let input = IntakeInput {
+        category: f.category,
+        urgency: f.urgency,
+        channel: f.channel,
+        title: f.title,
+        description: f.description,
+        address: f.address,
+        contact_name: f.contact_name,
+        contact_phone: f.contact_phone,
+        contact_email: f.contact_email,
+        answers: f.answers.0,
+        photos: form.photos,
         ..IntakeInput::default()
     };
-    for (k, v) in &form.fields {
-        if let Some(code) = k.strip_prefix("answer.") {
-            input
-                .answers
-                .entry(code.to_owned())
-                .or_default()
-                .push(v.clone());
-        }
-    }
-    input.photos = form.photos;
     let (selected, description, address) = (
         input.category.clone(),
         input.description.clone(),
@@ -710,9 +738,9 @@ pub async fn action(
     State(state): State<AppState>,
     ctx: Ctx,
     Ids(id): Ids<String>,
-    form: FormWithFiles,
+    form: FormWithFiles<ActionForm>,
 ) -> Result<Response, AppError> {
-    let f: ActionForm = form.parse()?;
+    let f = form.fields;
     let id: i64 = id.parse().map_err(|_| AppError::not_found())?;
     let input = ActionInput {
         action: f.action,

@@ -2,7 +2,7 @@
 //! (a resident for their household online, a cadre on a household's behalf in person or at a
 //! meeting), the results, and publishing them as a notice.
 
-use crate::extract::{CsrfForm, FormFields, Ids};
+use crate::extract::{Button, CsrfForm, Ids};
 use std::collections::BTreeMap;
 use yongxin_domain::Permission;
 
@@ -19,7 +19,7 @@ use yongxin_domain::Role;
 use yongxin_store::{Consultation, ConsultationResults, NewAnswer, NewConsultation, User};
 
 use super::notices::{local_time, names, opt_id};
-use super::{form_field, render, Chrome};
+use super::{render, Chrome};
 use crate::context::Ctx;
 use crate::error::AppError;
 use crate::i18n::Catalog;
@@ -121,8 +121,9 @@ struct FormPage {
 }
 
 /// The creation form as posted.
-#[derive(Debug, Default, Clone)]
-struct CreateForm {
+#[derive(Debug, Default, Clone, serde::Deserialize)]
+#[serde(default)]
+pub struct CreateForm {
     csrf: String,
     title: String,
     background: String,
@@ -136,26 +137,6 @@ struct CreateForm {
 }
 
 impl CreateForm {
-    fn from_pairs(pairs: FormFields) -> Self {
-        let mut f = Self::default();
-        for (k, v) in pairs {
-            match k.as_str() {
-                "csrf" => f.csrf = v,
-                "title" => f.title = v,
-                "background" => f.background = v,
-                "notice" => f.notice = v,
-                "scope" => f.scope = v,
-                "villages" => f.villages.push(v),
-                "project" => f.project = v,
-                "opens_at" => f.opens_at = v,
-                "closes_at" => f.closes_at = v,
-                "questions" => f.questions = v,
-                _ => {}
-            }
-        }
-        f
-    }
-
     fn has_village(&self, id: &i64) -> bool {
         self.villages.iter().any(|v| v.trim() == id.to_string())
     }
@@ -252,10 +233,9 @@ pub async fn new_consultation(
 pub async fn create(
     State(state): State<AppState>,
     ctx: Ctx,
-    CsrfForm(pairs): CsrfForm<FormFields>,
+    CsrfForm(f): CsrfForm<CreateForm>,
 ) -> Result<Response, AppError> {
     let user = ctx.require(Permission::RunConsultation)?.clone();
-    let f = CreateForm::from_pairs(pairs);
     let c = ctx.lang.catalog();
     let new = match f.checked(c) {
         Ok(n) => n,
@@ -412,15 +392,18 @@ async fn show_page(
 /// `r{question}_{option}` = place for a ranking.
 fn answers_from_form(
     k: &Consultation,
-    pairs: &[(String, String)],
+    form: &QuestionFields,
 ) -> Result<BTreeMap<i64, GivenAnswer>, AppError> {
     let mut given = BTreeMap::new();
     for q in &k.questions {
         let name = format!("q{}", q.id);
-        let values: Vec<&str> = pairs
-            .iter()
-            .filter(|(k, v)| *k == name && !v.trim().is_empty())
-            .map(|(_, v)| v.trim())
+        let values: Vec<&str> = form
+            .answers
+            .get(&q.id)
+            .into_iter()
+            .flatten()
+            .map(|v| v.trim())
+            .filter(|v| !v.is_empty())
             .collect();
         let id = |v: &str| v.parse::<i64>().map_err(|_| AppError::invalid_param(&name));
         match q.kind {
@@ -444,9 +427,10 @@ fn answers_from_form(
                 let mut ranked: Vec<(u32, i64)> = Vec::new();
                 for (oid, _) in &q.options {
                     let field = format!("r{}_{oid}", q.id);
-                    if let Some((_, v)) = pairs
-                        .iter()
-                        .find(|(k, v)| *k == field && !v.trim().is_empty())
+                    if let Some(v) = form
+                        .places
+                        .get(&(q.id, *oid))
+                        .filter(|v| !v.trim().is_empty())
                     {
                         let place: u32 = v
                             .trim()
@@ -530,22 +514,60 @@ pub async fn answer(
         .map_err(|e| consultation_error(&e, c))
 }
 
+/// A household's answers as the page posts them: who answers, and the questions' own fields.
+#[derive(Debug, Default, serde::Deserialize)]
+pub struct AnswerForm {
+    #[serde(default)]
+    household_id: String,
+    #[serde(default)]
+    resident_id: String,
+    #[serde(default)]
+    channel: String,
+    #[serde(flatten)]
+    questions: QuestionFields,
+}
+
+/// The fields a consultation's questions give its page: `q{question}` holds the options picked
+/// (repeated for several) or the text typed; `r{question}_{option}` the place given to an option
+/// of a ranking.
+#[derive(Debug, Default)]
+pub struct QuestionFields {
+    answers: BTreeMap<i64, Vec<String>>,
+    places: BTreeMap<(i64, i64), String>,
+}
+
+impl<'de> serde::Deserialize<'de> for QuestionFields {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let mut fields = Self::default();
+        crate::extract::data_named_fields(d, |name, values| {
+            if let Some(q) = name.strip_prefix('q').and_then(|q| q.parse().ok()) {
+                fields.answers.insert(q, values);
+            } else if let Some((q, o)) = name.strip_prefix('r').and_then(|r| r.split_once('_')) {
+                if let (Ok(q), Ok(o), Some(v)) = (q.parse(), o.parse(), values.into_iter().next()) {
+                    fields.places.insert((q, o), v);
+                }
+            }
+        })?;
+        Ok(fields)
+    }
+}
+
 /// `POST /consultations/{id}/answers`: residents for their household, cadres on a household's
 /// behalf.
 pub async fn submit(
     State(state): State<AppState>,
     ctx: Ctx,
     Ids(id): Ids<i64>,
-    CsrfForm(pairs): CsrfForm<FormFields>,
+    CsrfForm(form): CsrfForm<AnswerForm>,
 ) -> Result<Response, AppError> {
     let user = ctx.user()?.clone();
-    let field = |name: &str| Some(form_field(&pairs, name)).filter(|v| !v.is_empty());
+    let given_or_none = |v: &str| Some(v.to_owned()).filter(|v| !v.is_empty());
     let k = found(&state, id).await?;
-    let given = answers_from_form(&k, &pairs)?;
-    let household_id = opt_id(field("household_id").as_deref(), "household_id")?;
+    let given = answers_from_form(&k, &form.questions)?;
+    let household_id = opt_id(given_or_none(&form.household_id).as_deref(), "household_id")?;
     let c = ctx.lang.catalog();
-    let resident_id = opt_id(field("resident_id").as_deref(), "resident_id")?;
-    let channel = field("channel");
+    let resident_id = opt_id(given_or_none(&form.resident_id).as_deref(), "resident_id")?;
+    let channel = given_or_none(&form.channel);
     let request = AnswerRequest {
         household_id,
         resident_id,
@@ -754,7 +776,7 @@ pub async fn publish(
     State(state): State<AppState>,
     ctx: Ctx,
     Ids(id): Ids<i64>,
-    CsrfForm(_): CsrfForm<FormFields>,
+    CsrfForm(_): CsrfForm<Button>,
 ) -> Result<Response, AppError> {
     let user = ctx.require(Permission::RunConsultation)?.clone();
     let k = found(&state, id).await?;

@@ -2,7 +2,7 @@
 //! door or by the one-time code shown at the meeting, minutes, resolutions decided by the quorum
 //! and majority rules, and publishing minutes and resolutions as a notice.
 
-use crate::extract::{CsrfForm, FormFields, Ids};
+use crate::extract::{Button, CsrfForm, Ids};
 use askama::Template;
 use axum::extract::State;
 use axum::response::{IntoResponse, Redirect, Response};
@@ -14,20 +14,12 @@ use yongxin_domain::Role;
 use yongxin_store::{Meeting, MeetingMember, NewMeeting, Resolution, StoreError, User};
 
 use super::notices::{local_time, opt_id};
-use super::{form_field as field, render, Chrome};
+use super::{render, Chrome};
 use crate::context::Ctx;
 use crate::error::AppError;
 use crate::i18n::Catalog;
 use crate::AppState;
-
-/// Who may hold meetings: village officers (their own village), department staff, leaders,
-/// administrators.
-pub const ORGANISERS: &[Role] = &[
-    Role::VillageOfficer,
-    Role::DepartmentStaff,
-    Role::Leader,
-    Role::Admin,
-];
+use serde::Deserialize;
 
 /// How long the sign-in code shown at a meeting works.
 const CODE_HOURS: i64 = 3;
@@ -118,20 +110,29 @@ struct FormPage {
     c: Chrome,
     villages: Vec<(i64, String)>,
     kinds: Vec<(&'static str, String)>,
-    pairs: FormFields,
+    form: MeetingForm,
     error: Option<String>,
 }
 
-impl FormPage {
-    fn value(&self, name: &str) -> String {
-        field(&self.pairs, name)
-    }
+/// The new-meeting form, kept as typed so a refused one is shown again as it was.
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub struct MeetingForm {
+    kind: String,
+    village: String,
+    basis: String,
+    title: String,
+    held_at: String,
+    place: String,
+    agenda: String,
+    /// ID numbers of the members, separated by spaces, commas or new lines.
+    members: String,
 }
 
 async fn form_page(
     state: &AppState,
     ctx: &Ctx,
-    pairs: FormFields,
+    form: MeetingForm,
     error: Option<String>,
 ) -> Result<Response, AppError> {
     let c = Chrome::new(ctx, "meeting.new_title");
@@ -155,7 +156,7 @@ async fn form_page(
         c,
         villages,
         kinds,
-        pairs,
+        form,
         error: error.clone(),
     })?;
     if error.is_some() {
@@ -170,7 +171,10 @@ pub async fn new_meeting(State(state): State<AppState>, ctx: Ctx) -> Result<Resp
     form_page(
         &state,
         &ctx,
-        FormFields::from(vec![("kind".into(), "representatives".into())]),
+        MeetingForm {
+            kind: "representatives".into(),
+            ..MeetingForm::default()
+        },
         None,
     )
     .await
@@ -180,44 +184,40 @@ pub async fn new_meeting(State(state): State<AppState>, ctx: Ctx) -> Result<Resp
 pub async fn create(
     State(state): State<AppState>,
     ctx: Ctx,
-    CsrfForm(pairs): CsrfForm<FormFields>,
+    CsrfForm(form): CsrfForm<MeetingForm>,
 ) -> Result<Response, AppError> {
     let user = ctx.require(Permission::OrganiseMeeting)?.clone();
     let c = ctx.lang.catalog();
-    let kind = MeetingKind::parse(&field(&pairs, "kind"))
-        .ok_or_else(|| AppError::invalid_param("kind"))?;
-    let village_id = opt_id(Some(&field(&pairs, "village")), "village")?;
+    let kind = MeetingKind::parse(&form.kind).ok_or_else(|| AppError::invalid_param("kind"))?;
+    let village_id = opt_id(Some(&form.village), "village")?;
     let refuse = |key: &str| Some(c.t(key).to_owned());
     let error = if kind != MeetingKind::Hearing && village_id.is_none() {
         refuse("meeting.error.village_required")
     } else if user.role == Role::VillageOfficer && village_id != user.village_id {
         return Err(AppError::forbidden());
-    } else if field(&pairs, "title").trim().is_empty()
-        || field(&pairs, "title").chars().count() > 200
-    {
+    } else if form.title.trim().is_empty() || form.title.chars().count() > 200 {
         refuse("meeting.error.title")
-    } else if field(&pairs, "agenda").trim().is_empty()
-        || field(&pairs, "agenda").chars().count() > 20_000
-    {
+    } else if form.agenda.trim().is_empty() || form.agenda.chars().count() > 20_000 {
         refuse("meeting.error.agenda")
     } else {
         None
     };
     if error.is_some() {
-        return form_page(&state, &ctx, pairs, error).await;
+        return form_page(&state, &ctx, form, error).await;
     }
     let basis = (kind == MeetingKind::Villagers)
-        .then(|| VillagersBasis::parse(&field(&pairs, "basis")).unwrap_or(VillagersBasis::Adults));
-    let held_at = local_time(&field(&pairs, "held_at"), "held_at")?.unwrap_or_else(Utc::now);
+        .then(|| VillagersBasis::parse(&form.basis).unwrap_or(VillagersBasis::Adults));
+    let held_at = local_time(&form.held_at, "held_at")?.unwrap_or_else(Utc::now);
     let new = NewMeeting {
         kind,
         village_id,
         basis,
-        title: field(&pairs, "title").trim().to_owned(),
+        title: form.title.trim().to_owned(),
         held_at,
-        place: field(&pairs, "place").trim().chars().take(200).collect(),
-        agenda: field(&pairs, "agenda").trim().to_owned(),
-        member_id_numbers: field(&pairs, "members")
+        place: form.place.trim().chars().take(200).collect(),
+        agenda: form.agenda.trim().to_owned(),
+        member_id_numbers: form
+            .members
             .split(|ch: char| ch.is_whitespace() || ch == ',' || ch == '，')
             .filter(|s| !s.is_empty())
             .map(str::to_owned)
@@ -226,7 +226,7 @@ pub async fn create(
     match state.store.create_meeting(&user.username, new).await {
         Ok(m) => Ok(Redirect::to(&format!("/meetings/{}", m.id)).into_response()),
         Err(StoreError::Invalid { field, .. }) if field == "members" => {
-            form_page(&state, &ctx, pairs, refuse("meeting.error.no_members")).await
+            form_page(&state, &ctx, form, refuse("meeting.error.no_members")).await
         }
         Err(e) => Err(e.into()),
     }
@@ -304,15 +304,23 @@ async fn show_page(
     })
 }
 
+/// A member signed in at the door.
+#[derive(Debug, Deserialize)]
+pub struct AttendanceForm {
+    #[serde(default)]
+    resident_id: String,
+}
+
 /// `POST /meetings/{id}/attendance`: cadres at the door sign a member in.
 pub async fn sign_in_at_door(
     State(state): State<AppState>,
     ctx: Ctx,
     Ids(id): Ids<i64>,
-    CsrfForm(pairs): CsrfForm<FormFields>,
+    CsrfForm(form): CsrfForm<AttendanceForm>,
 ) -> Result<Response, AppError> {
     let user = ctx.cadre()?.clone();
-    let resident: i64 = field(&pairs, "resident_id")
+    let resident: i64 = form
+        .resident_id
         .trim()
         .parse()
         .map_err(|_| AppError::invalid_param("resident_id"))?;
@@ -352,7 +360,7 @@ pub async fn new_code(
     State(state): State<AppState>,
     ctx: Ctx,
     Ids(id): Ids<i64>,
-    CsrfForm(_): CsrfForm<FormFields>,
+    CsrfForm(_): CsrfForm<Button>,
 ) -> Result<Response, AppError> {
     let (user, _) = organiser_form(&state, &ctx, id).await?;
     let token = crate::auth::random_token();
@@ -397,13 +405,20 @@ pub async fn sign_in_form(
     })
 }
 
+/// The code a member types.
+#[derive(Debug, Deserialize)]
+pub struct CodeForm {
+    #[serde(default)]
+    code: String,
+}
+
 /// `POST /meetings/{id}/sign-in`: the member of the user's household the meeting counts (by
 /// name when it counts several), if the code is right and current.
 pub async fn sign_in_with_code(
     State(state): State<AppState>,
     ctx: Ctx,
     Ids(id): Ids<i64>,
-    CsrfForm(pairs): CsrfForm<FormFields>,
+    CsrfForm(form): CsrfForm<CodeForm>,
 ) -> Result<Response, AppError> {
     let user = ctx.user()?.clone();
     let m = found(&state, id).await?;
@@ -440,7 +455,7 @@ pub async fn sign_in_with_code(
         return Err(AppError::too_many_attempts(CODE_HOURS * 60));
     }
 
-    let typed = crate::auth::token_hash(&format!("{id}:{}", field(&pairs, "code").trim()));
+    let typed = crate::auth::token_hash(&format!("{id}:{}", form.code.trim()));
     let valid = state
         .store
         .sign_in_code(id)
@@ -481,15 +496,22 @@ pub async fn sign_in_with_code(
     )
 }
 
+/// The minutes as written.
+#[derive(Debug, Deserialize)]
+pub struct MinutesForm {
+    #[serde(default)]
+    minutes: String,
+}
+
 /// `POST /meetings/{id}/minutes`: organisers.
 pub async fn minutes(
     State(state): State<AppState>,
     ctx: Ctx,
     Ids(id): Ids<i64>,
-    CsrfForm(pairs): CsrfForm<FormFields>,
+    CsrfForm(form): CsrfForm<MinutesForm>,
 ) -> Result<Response, AppError> {
     let (user, _) = organiser_form(&state, &ctx, id).await?;
-    let text = field(&pairs, "minutes");
+    let text = form.minutes;
     if text.trim().is_empty() || text.chars().count() > 50_000 {
         return Err(AppError::bad_request(
             ctx.lang.catalog().t("meeting.error.minutes"),
@@ -502,27 +524,41 @@ pub async fn minutes(
     Ok(Redirect::to(&format!("/meetings/{id}")).into_response())
 }
 
+/// A resolution and its vote; the counts are read as the form gives them so a bad one is named.
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub struct ResolutionForm {
+    text: String,
+    votes_for: String,
+    against: String,
+    abstain: String,
+}
+
 /// `POST /meetings/{id}/resolutions`: organisers record a resolution and its vote; the rule
 /// decides it, and an inquorate meeting adopts nothing.
 pub async fn resolution(
     State(state): State<AppState>,
     ctx: Ctx,
     Ids(id): Ids<i64>,
-    CsrfForm(pairs): CsrfForm<FormFields>,
+    CsrfForm(form): CsrfForm<ResolutionForm>,
 ) -> Result<Response, AppError> {
     let (user, _) = organiser_form(&state, &ctx, id).await?;
     let c = ctx.lang.catalog();
-    let text = field(&pairs, "text");
+    let text = &form.text;
     if text.trim().is_empty() || text.chars().count() > 2_000 {
         return Err(meeting_error(&MeetingError::Text, c));
     }
-    let count = |name: &str| {
-        field(&pairs, name)
+    let count = |value: &str, name: &str| {
+        value
             .trim()
             .parse::<u32>()
             .map_err(|_| AppError::invalid_param(name))
     };
-    let votes = (count("votes_for")?, count("against")?, count("abstain")?);
+    let votes = (
+        count(&form.votes_for, "votes_for")?,
+        count(&form.against, "against")?,
+        count(&form.abstain, "abstain")?,
+    );
     let r = state
         .store
         .add_resolution(&user.username, id, text.trim(), votes)
@@ -544,7 +580,7 @@ pub async fn publish(
     State(state): State<AppState>,
     ctx: Ctx,
     Ids(id): Ids<i64>,
-    CsrfForm(_): CsrfForm<FormFields>,
+    CsrfForm(_): CsrfForm<Button>,
 ) -> Result<Response, AppError> {
     let (user, m) = organiser_form(&state, &ctx, id).await?;
     let c = ctx.lang.catalog();

@@ -217,16 +217,6 @@ pub fn role_key(role: Role) -> &'static str {
     }
 }
 
-/// The first value of a field of a form read as pairs (forms whose fields repeat), empty when it
-/// is missing.
-pub fn form_field(pairs: &[(String, String)], name: &str) -> String {
-    pairs
-        .iter()
-        .find(|(k, _)| k == name)
-        .map(|(_, v)| v.clone())
-        .unwrap_or_default()
-}
-
 /// Renders a template into a response.
 pub fn render<T: Template>(template: &T) -> Result<Response, AppError> {
     template

@@ -1,7 +1,7 @@
 //! Notices (公告, 公示): the public list and page, publishing and correcting, attached files,
 //! objections to a 公示, who has been informed (宣传到户) and the Atom feed.
 
-use crate::extract::{CsrfForm, FormFields, Ids};
+use crate::extract::{CsrfForm, Ids};
 use askama::Template;
 use axum::extract::{Query, State};
 use axum::http::header;
@@ -429,28 +429,18 @@ struct FormPage {
 
 /// A notice form as posted (also the correction form, which uses title, body and reason).
 #[derive(Debug, Default, Clone, Deserialize)]
+#[serde(default)]
 pub struct DraftForm {
-    #[serde(default)]
     csrf: String,
-    #[serde(default)]
     kind: String,
-    #[serde(default)]
     scope: String,
-    #[serde(default)]
     villages: Vec<String>,
-    #[serde(default)]
     project: String,
-    #[serde(default)]
     title: String,
-    #[serde(default)]
     body: String,
-    #[serde(default)]
     publish_at: String,
-    #[serde(default)]
     end_at: String,
-    #[serde(default)]
     objections_until: String,
-    #[serde(default)]
     reason: String,
 }
 
@@ -561,10 +551,9 @@ pub async fn new_notice(State(state): State<AppState>, ctx: Ctx) -> Result<Respo
 pub async fn create(
     State(state): State<AppState>,
     ctx: Ctx,
-    CsrfForm(form): CsrfForm<FormFields>,
+    CsrfForm(form): CsrfForm<DraftForm>,
 ) -> Result<Response, AppError> {
     let user = ctx.require(Permission::PublishNotice)?.clone();
-    let form = draft_form(form);
     let c = ctx.lang.catalog();
     let draft = match form
         .draft()
@@ -575,28 +564,6 @@ pub async fn create(
     };
     let notice = state.store.create_notice(&user.username, draft).await?;
     Ok(Redirect::to(&format!("/notices/{}", notice.id)).into_response())
-}
-
-/// A form's pairs as a [`DraftForm`] (the village boxes repeat).
-fn draft_form(pairs: FormFields) -> DraftForm {
-    let mut f = DraftForm::default();
-    for (k, v) in pairs {
-        match k.as_str() {
-            "csrf" => f.csrf = v,
-            "kind" => f.kind = v,
-            "scope" => f.scope = v,
-            "villages" => f.villages.push(v),
-            "project" => f.project = v,
-            "title" => f.title = v,
-            "body" => f.body = v,
-            "publish_at" => f.publish_at = v,
-            "end_at" => f.end_at = v,
-            "objections_until" => f.objections_until = v,
-            "reason" => f.reason = v,
-            _ => {}
-        }
-    }
-    f
 }
 
 /// `GET /notices/{id}/correct`: publishers.
@@ -620,10 +587,9 @@ pub async fn correct(
     State(state): State<AppState>,
     ctx: Ctx,
     Ids(id): Ids<i64>,
-    CsrfForm(form): CsrfForm<FormFields>,
+    CsrfForm(form): CsrfForm<DraftForm>,
 ) -> Result<Response, AppError> {
     let user = ctx.require(Permission::PublishNotice)?.clone();
-    let form = draft_form(form);
     viewable(&state, &ctx, id).await?;
     let c = ctx.lang.catalog();
     let checked = checked_text("title", &form.title, MAX_TITLE_CHARS)
@@ -715,7 +681,7 @@ pub async fn attach(
     State(state): State<AppState>,
     ctx: Ctx,
     Ids(id): Ids<i64>,
-    form: FormWithFiles,
+    form: FormWithFiles<crate::extract::Button>,
 ) -> Result<Response, AppError> {
     let user = ctx.require(Permission::PublishNotice)?.clone();
     viewable(&state, &ctx, id).await?;

@@ -1,6 +1,6 @@
 //! `/admin/open311`: issuing and revoking the API keys of Open311 clients.
 
-use crate::extract::{CsrfForm, FormFields, Ids};
+use crate::extract::{Button, CsrfForm, Ids};
 use askama::Template;
 use axum::extract::State;
 use axum::response::{IntoResponse, Redirect, Response};
@@ -95,7 +95,7 @@ pub async fn revoke(
     State(state): State<AppState>,
     ctx: Ctx,
     Ids(id): Ids<i64>,
-    CsrfForm(_): CsrfForm<FormFields>,
+    CsrfForm(_): CsrfForm<Button>,
 ) -> Result<Response, AppError> {
     let user = ctx.require(Permission::ManageOpen311Keys)?.clone();
     state.store.revoke_open311_key(&user.username, id).await?;

@@ -2,14 +2,14 @@
 //! and the villages whose households it concerns. (Phases and everything else a resettlement
 //! project carries belong to the resettlement pages.)
 
-use crate::extract::{CsrfForm, FormFields};
+use crate::extract::CsrfForm;
 use askama::Template;
 use axum::extract::State;
 use axum::response::{IntoResponse, Redirect, Response};
 use yongxin_domain::Permission;
 use yongxin_store::{NewProject, StoreError};
 
-use super::{form_field, render, Chrome};
+use super::{render, Chrome};
 use crate::context::Ctx;
 use crate::error::AppError;
 use crate::AppState;
@@ -72,20 +72,29 @@ pub async fn show(State(state): State<AppState>, ctx: Ctx) -> Result<Response, A
     page(&state, &ctx, None).await
 }
 
+/// A new project: its code, its name and the villages it covers (one box each).
+#[derive(Debug, Default, serde::Deserialize)]
+#[serde(default)]
+pub struct ProjectForm {
+    code: String,
+    name: String,
+    villages: Vec<String>,
+}
+
 /// `POST /admin/projects`: leaders and administrators.
 pub async fn create(
     State(state): State<AppState>,
     ctx: Ctx,
-    CsrfForm(pairs): CsrfForm<FormFields>,
+    CsrfForm(form): CsrfForm<ProjectForm>,
 ) -> Result<Response, AppError> {
     let user = ctx.require(Permission::ManageProjects)?.clone();
-    let get = |name: &str| form_field(&pairs, name).trim().to_owned();
     let c = ctx.lang.catalog();
-    let (code, name) = (get("code"), get("name"));
-    let villages = pairs
+    let (code, name) = (form.code.trim().to_owned(), form.name.trim().to_owned());
+    let villages = form
+        .villages
         .iter()
-        .filter(|(k, v)| k == "villages" && !v.trim().is_empty())
-        .map(|(_, v)| {
+        .filter(|v| !v.trim().is_empty())
+        .map(|v| {
             v.trim()
                 .parse()
                 .map_err(|_| AppError::invalid_param("villages"))

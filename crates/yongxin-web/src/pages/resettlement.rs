@@ -3,7 +3,7 @@
 //! (printable; the resident's own view too) with registration and assessment, the registration
 //! dashboard, and the public lottery page with its proof.
 
-use crate::extract::{CsrfForm, FormFields, Ids};
+use crate::extract::{Button, CsrfForm, Ids};
 use askama::Template;
 use axum::extract::{Query, State};
 use axum::response::{IntoResponse, Redirect, Response};
@@ -22,7 +22,7 @@ use yongxin_store::{
     ProjectHousehold, Registration, RegistrationCoverage, RegistrationDay, User,
 };
 
-use super::{form_field as field, render, Chrome};
+use super::{render, Chrome};
 use crate::context::Ctx;
 use crate::error::AppError;
 use crate::resettlement as act;
@@ -264,7 +264,7 @@ pub async fn publish_results(
     State(state): State<AppState>,
     ctx: Ctx,
     Ids(id): Ids<String>,
-    CsrfForm(_): CsrfForm<FormFields>,
+    CsrfForm(_): CsrfForm<Button>,
 ) -> Result<Response, AppError> {
     let user = manager_form(&ctx)?;
     let id = id_of(&id)?;
@@ -312,17 +312,28 @@ pub async fn recommit(
     Ok(Redirect::to(&format!("/projects/{id}")).into_response())
 }
 
+/// The public number, each committed party's secret in the order of the commitment, and the
+/// reason of a redraw.
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub struct DrawForm {
+    seed: String,
+    secret: Vec<String>,
+    reason: String,
+}
+
 /// `POST /projects/{id}/lottery/draw`.
 pub async fn draw(
     State(state): State<AppState>,
     ctx: Ctx,
     Ids(id): Ids<String>,
-    CsrfForm(pairs): CsrfForm<FormFields>,
+    CsrfForm(form): CsrfForm<DrawForm>,
 ) -> Result<Response, AppError> {
     let user = manager_form(&ctx)?;
     let id = id_of(&id)?;
-    let reason = Some(field(&pairs, "reason")).filter(|r| !r.trim().is_empty());
-    // One field per committed party, named by its position in the commitment.
+    let reason = Some(form.reason).filter(|r| !r.trim().is_empty());
+    // One `secret` field per committed party, in the order of the commitment; a missing one is
+    // an empty reveal, which the store refuses as not matching its commitment.
     let parties = state
         .store
         .lottery(id)
@@ -335,18 +346,12 @@ pub async fn draw(
         .enumerate()
         .map(|(i, p)| yongxin_domain::lottery::Reveal {
             party: p.party.clone(),
-            secret: field(&pairs, &format!("secret.{i}")),
+            secret: form.secret.get(i).cloned().unwrap_or_default(),
         })
         .collect();
     state
         .store
-        .draw_lottery(
-            &user.username,
-            id,
-            field(&pairs, "seed").trim(),
-            &reveals,
-            reason,
-        )
+        .draw_lottery(&user.username, id, form.seed.trim(), &reveals, reason)
         .await??;
     Ok(Redirect::to(&format!("/projects/{id}/lottery")).into_response())
 }
@@ -583,36 +588,52 @@ pub async fn household(
     })
 }
 
+/// The layouts a household registers for: one `layout` field per apartment, repeated.
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub struct RegistrationForm {
+    layout: Vec<String>,
+}
+
 /// `POST /projects/{id}/households/{hid}/registration`: a member online, a cadre in person.
 pub async fn register(
     State(state): State<AppState>,
     ctx: Ctx,
     Ids((id, hid)): Ids<(String, String)>,
-    CsrfForm(pairs): CsrfForm<FormFields>,
+    CsrfForm(form): CsrfForm<RegistrationForm>,
 ) -> Result<Response, AppError> {
     let user = ctx.user()?.clone();
     let (id, hid) = (id_of(&id)?, id_of(&hid)?);
-    let layouts = pairs
-        .iter()
-        .filter(|(k, v)| k == "layout" && !v.trim().is_empty())
-        .map(|(_, v)| v.clone())
+    let layouts = form
+        .layout
+        .into_iter()
+        .filter(|v| !v.trim().is_empty())
         .collect();
     act::register(&state, &user, id, hid, layouts).await?;
     Ok(Redirect::to(&format!("/projects/{id}/households/{hid}")).into_response())
 }
 
-/// Reads the assessment form: structures `结构 成新 面积`, fixtures `代码 数量`, members
-/// `姓名｜权重｜依据`, one per line.
-fn read_assessment(
-    pairs: &[(String, String)],
-    policy: &Policy,
-) -> Result<HouseholdInputs, AppError> {
+/// The assessment form: structures `结构 成新 面积`, fixtures `代码 数量`, members
+/// `姓名｜权重｜依据`, one per line; a correction of the members needs a reason.
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub struct AssessmentForm {
+    structures: String,
+    fixtures: String,
+    /// Missing (not empty) when the form carries measurements only.
+    members: Option<String>,
+    reason: String,
+}
+
+/// Reads the assessment form's lines.
+fn read_assessment(form: &AssessmentForm, policy: &Policy) -> Result<HouseholdInputs, AppError> {
     let qty = |s: &str, field_name: &str, line: usize| {
         s.parse::<Qty>()
             .map_err(|e| AppError::bad_request(format!("{field_name} 第 {line} 行：{e}")))
     };
     let mut inputs = HouseholdInputs::default();
-    for (i, l) in field(pairs, "structures")
+    for (i, l) in form
+        .structures
         .lines()
         .enumerate()
         .filter(|(_, l)| !l.trim().is_empty())
@@ -636,7 +657,8 @@ fn read_assessment(
             area: qty(area, "房屋", i + 1)?,
         });
     }
-    for (i, l) in field(pairs, "fixtures")
+    for (i, l) in form
+        .fixtures
         .lines()
         .enumerate()
         .filter(|(_, l)| !l.trim().is_empty())
@@ -659,7 +681,10 @@ fn read_assessment(
             quantity: qty(quantity, "附属物", i + 1)?,
         });
     }
-    for (i, l) in field(pairs, "members")
+    for (i, l) in form
+        .members
+        .as_deref()
+        .unwrap_or_default()
         .lines()
         .enumerate()
         .filter(|(_, l)| !l.trim().is_empty())
@@ -687,7 +712,7 @@ pub async fn assess(
     State(state): State<AppState>,
     ctx: Ctx,
     Ids((id, hid)): Ids<(String, String)>,
-    CsrfForm(pairs): CsrfForm<FormFields>,
+    CsrfForm(form): CsrfForm<AssessmentForm>,
 ) -> Result<Response, AppError> {
     let user = ctx.require(Permission::AssessHouseholds)?.clone();
     let p = act::project(&state, id_of(&id)?).await?;
@@ -695,12 +720,12 @@ pub async fn assess(
     let policy = act::current_policy(&state, p.project.id)
         .await?
         .ok_or(ResettlementError::NoPolicy)?;
-    let mut inputs = read_assessment(&pairs, &policy)?;
+    let mut inputs = read_assessment(&form, &policy)?;
     // Members typed as the registry gives them keep their registry ids.
     let derived = eligible_members(&policy, &facts(&h));
     // A form without the members field (a script, a tablet form of measurements only) keeps
     // the members as the registry gives them.
-    if !pairs.iter().any(|(k, _)| k == "members") {
+    if form.members.is_none() {
         inputs.members = derived.clone();
     }
     for m in &mut inputs.members {
@@ -711,7 +736,7 @@ pub async fn assess(
             m.resident_id = d.resident_id;
         }
     }
-    let reason = Some(field(&pairs, "reason").trim().to_owned()).filter(|r| !r.is_empty());
+    let reason = Some(form.reason.trim().to_owned()).filter(|r| !r.is_empty());
     if inputs.members != derived && reason.is_none() {
         return Err(AppError::bad_request(
             "安置人口与户籍认定不同，须写明更正原因",

@@ -2,7 +2,7 @@
 //! selection-day operator's screen with the confirmation slip (选房确认书), and agreements with
 //! their progress and export.
 
-use crate::extract::{CsrfForm, FormFields, Ids};
+use crate::extract::{CsrfForm, Ids};
 use std::collections::BTreeMap;
 use yongxin_domain::Permission;
 
@@ -22,7 +22,7 @@ use yongxin_store::{
 };
 
 use super::notices::local_time;
-use super::{form_field as field, render, Chrome};
+use super::{render, Chrome};
 use crate::context::Ctx;
 use crate::error::AppError;
 use crate::resettlement as act;
@@ -61,27 +61,39 @@ fn read_waves(text: &str) -> Result<Vec<Wave>, AppError> {
     Ok(waves)
 }
 
+/// A new selection as the form gives it; the times and counts are read below so a bad one is
+/// named.
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub struct SelectionForm {
+    mode: String,
+    starts_at: String,
+    ends_at: String,
+    minutes: String,
+    /// Online waves, one a line: `from to opens-at`.
+    waves: String,
+}
+
 /// `POST /projects/{id}/selections`: leaders and administrators set up a selection.
 pub async fn create(
     State(state): State<AppState>,
     ctx: Ctx,
     Ids(id): Ids<String>,
-    CsrfForm(pairs): CsrfForm<FormFields>,
+    CsrfForm(form): CsrfForm<SelectionForm>,
 ) -> Result<Response, AppError> {
     let user = ctx.require(Permission::RunResettlement)?.clone();
     let p = act::project(&state, id_of(&id)?).await?;
-    let mode = SelectionMode::parse(&field(&pairs, "mode"))
-        .ok_or_else(|| AppError::invalid_param("mode"))?;
-    let starts_at = local_time(&field(&pairs, "starts_at"), "starts_at")?
+    let mode = SelectionMode::parse(&form.mode).ok_or_else(|| AppError::invalid_param("mode"))?;
+    let starts_at = local_time(&form.starts_at, "starts_at")?
         .ok_or_else(|| AppError::invalid_param("starts_at"))?;
-    let ends_at = local_time(&field(&pairs, "ends_at"), "ends_at")?
-        .ok_or_else(|| AppError::invalid_param("ends_at"))?;
-    let minutes: i64 = field(&pairs, "minutes").trim().parse().unwrap_or(5);
+    let ends_at =
+        local_time(&form.ends_at, "ends_at")?.ok_or_else(|| AppError::invalid_param("ends_at"))?;
+    let minutes: i64 = form.minutes.trim().parse().unwrap_or(5);
     if !(1..=60).contains(&minutes) {
         return Err(AppError::invalid_param("minutes"));
     }
     let waves = if mode == SelectionMode::Online {
-        read_waves(&field(&pairs, "waves"))?
+        read_waves(&form.waves)?
     } else {
         Vec::new()
     };
@@ -390,16 +402,23 @@ pub async fn operator(
     })
 }
 
+/// What the operator does with the queue: `call` or `skip`.
+#[derive(Debug, Deserialize)]
+pub struct QueueForm {
+    #[serde(default)]
+    action: String,
+}
+
 /// `POST /selections/{id}/queue`: call or skip the household being called.
 pub async fn queue(
     State(state): State<AppState>,
     ctx: Ctx,
     Ids(id): Ids<String>,
-    CsrfForm(pairs): CsrfForm<FormFields>,
+    CsrfForm(form): CsrfForm<QueueForm>,
 ) -> Result<Response, AppError> {
     let user = ctx.require(Permission::OperateSelection)?.clone();
     let id = id_of(&id)?;
-    let action = match field(&pairs, "action").as_str() {
+    let action = match form.action.as_str() {
         "call" => QueueAction::Call,
         "skip" => QueueAction::Skip,
         _ => return Err(AppError::invalid_param("action")),
@@ -415,13 +434,27 @@ pub async fn queue(
     Ok(Redirect::to(&format!("/selections/{id}/operator")).into_response())
 }
 
-/// The units ticked on a form.
-fn ticked_units(pairs: &[(String, String)]) -> Result<Vec<i64>, AppError> {
-    pairs
-        .iter()
-        .filter(|(k, _)| k == "unit")
-        .map(|(_, v)| v.parse().map_err(|_| AppError::invalid_param("unit")))
-        .collect()
+/// The units a household chose: one `unit` box ticked per unit (the operator's form also names
+/// the household).
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub struct ChoiceForm {
+    household_id: String,
+    unit: Vec<String>,
+}
+
+impl ChoiceForm {
+    /// The units ticked, each an id.
+    fn units(&self) -> Result<Vec<i64>, AppError> {
+        self.unit
+            .iter()
+            .map(|v| {
+                v.trim()
+                    .parse()
+                    .map_err(|_| AppError::invalid_param("unit"))
+            })
+            .collect()
+    }
 }
 
 /// `POST /selections/{id}/confirm`: the operator confirms the units chosen by the household being
@@ -430,14 +463,16 @@ pub async fn confirm(
     State(state): State<AppState>,
     ctx: Ctx,
     Ids(id): Ids<String>,
-    CsrfForm(pairs): CsrfForm<FormFields>,
+    CsrfForm(form): CsrfForm<ChoiceForm>,
 ) -> Result<Response, AppError> {
     let user = ctx.require(Permission::OperateSelection)?.clone();
     let id = id_of(&id)?;
-    let household: i64 = field(&pairs, "household_id")
+    let household: i64 = form
+        .household_id
+        .trim()
         .parse()
         .map_err(|_| AppError::invalid_param("household_id"))?;
-    let units = ticked_units(&pairs)?;
+    let units = form.units()?;
     let claim = crate::api_selection::claim(&state, &user, id, household, units, true).await?;
     Ok(Redirect::to(&format!("/selections/{id}/claims/{}/slip", claim.id)).into_response())
 }
@@ -510,16 +545,22 @@ pub async fn slip(
     })
 }
 
+/// Why a confirmed claim is corrected.
+#[derive(Debug, Deserialize)]
+pub struct ReasonForm {
+    #[serde(default)]
+    pub reason: String,
+}
+
 /// `POST /selections/{id}/claims/{claim}/correct`: an administrator releases a confirmed claim's
 /// units, with a reason kept on the claim and in the record; the board shows them available.
 pub async fn correct(
     State(state): State<AppState>,
     ctx: Ctx,
     Ids((id, claim_id)): Ids<(String, String)>,
-    CsrfForm(pairs): CsrfForm<FormFields>,
+    CsrfForm(ReasonForm { reason }): CsrfForm<ReasonForm>,
 ) -> Result<Response, AppError> {
     let user = ctx.require(Permission::CorrectClaim)?.clone();
-    let reason = field(&pairs, "reason");
     if reason.trim().is_empty() || reason.chars().count() > 500 {
         return Err(AppError::bad_request("更正须写明原因（500 字以内）"));
     }
@@ -676,28 +717,38 @@ pub async fn agreements(
     })
 }
 
+/// A step of a household's agreement: its key, the step and the day.
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub struct AgreementForm {
+    key: String,
+    step: String,
+    on: String,
+}
+
 /// `POST /projects/{id}/agreements`: records a step for the household with this key.
 pub async fn record(
     State(state): State<AppState>,
     ctx: Ctx,
     Ids(id): Ids<String>,
-    CsrfForm(pairs): CsrfForm<FormFields>,
+    CsrfForm(form): CsrfForm<AgreementForm>,
 ) -> Result<Response, AppError> {
     let user = ctx.require(Permission::AssessHouseholds)?.clone();
     let p = act::project(&state, id_of(&id)?).await?;
-    let key = field(&pairs, "key");
+    let key = &form.key;
     let rows = state.store.all_project_households(p.project.id).await?;
     let household = rows
         .iter()
         .find(|h| h.household.key == key.trim())
         .ok_or_else(|| AppError::bad_request(format!("本项目没有户号 {}", key.trim())))?;
-    let step = match field(&pairs, "step").as_str() {
+    let step = match form.step.as_str() {
         "signed" => AgreementStep::Signed,
         "moved_out" => AgreementStep::MovedOut,
         "keys" => AgreementStep::Keys,
         _ => return Err(AppError::invalid_param("step")),
     };
-    let on: NaiveDate = field(&pairs, "on")
+    let on: NaiveDate = form
+        .on
         .trim()
         .parse()
         .map_err(|_| AppError::invalid_param("on"))?;
@@ -858,7 +909,7 @@ pub async fn choose(
     State(state): State<AppState>,
     ctx: Ctx,
     Ids(id): Ids<String>,
-    CsrfForm(pairs): CsrfForm<FormFields>,
+    CsrfForm(form): CsrfForm<ChoiceForm>,
 ) -> Result<Response, AppError> {
     let user = ctx.user()?.clone();
     let household_id = user
@@ -866,7 +917,7 @@ pub async fn choose(
         .filter(|_| !user.role.is_cadre())
         .ok_or_else(AppError::forbidden)?;
     let id = id_of(&id)?;
-    let units = ticked_units(&pairs)?;
+    let units = form.units()?;
     let claim = crate::api_selection::claim(&state, &user, id, household_id, units, false).await?;
     Ok(Redirect::to(&format!("/selections/{id}/claims/{}/slip", claim.id)).into_response())
 }

@@ -1,6 +1,6 @@
 //! Signing in and out, and the language switch.
 
-use crate::extract::{CsrfForm, FormFields};
+use crate::extract::{Button, CsrfForm};
 use askama::Template;
 use axum::extract::{ConnectInfo, Query, State};
 use axum::http::header::SET_COOKIE;
@@ -169,7 +169,7 @@ pub async fn sign_out(
     State(state): State<AppState>,
     ctx: Ctx,
     headers: axum::http::HeaderMap,
-    CsrfForm(_): CsrfForm<FormFields>,
+    CsrfForm(_): CsrfForm<Button>,
 ) -> Result<Response, AppError> {
     if let Some(token) = cookie_value(&headers, SESSION_COOKIE) {
         state.store.delete_session(&token_hash(token)).await?;

@@ -32,7 +32,7 @@ on_each_backend!(
     roster_uploads_cannot_exhaust_memory,
     staff_search_does_not_confirm_a_guessed_phone,
     every_post_route_refuses_a_form_without_its_token,
-    the_lottery_page_freezes_with_the_parties_commitments,
+    the_lottery_page_freezes_with_the_parties_commitments_and_draws_with_their_secrets,
 );
 
 fn location(res: &reqwest::Response) -> String {
@@ -1465,7 +1465,9 @@ async fn every_post_route_refuses_a_form_without_its_token(app: TestApp) {
 
 /// The project page's freeze form takes the parties' commitments one a line; one party alone is
 /// refused and freezes nothing.
-async fn the_lottery_page_freezes_with_the_parties_commitments(app: TestApp) {
+async fn the_lottery_page_freezes_with_the_parties_commitments_and_draws_with_their_secrets(
+    app: TestApp,
+) {
     use yongxin_domain::lottery::commitment_of;
     let (pid, _, _) = app.sample_project(false).await;
     app.store
@@ -1507,4 +1509,45 @@ async fn the_lottery_page_freezes_with_the_parties_commitments(app: TestApp) {
     let parties = l.seed_commitment.unwrap();
     assert_eq!(parties.parties().len(), 2);
     assert_eq!(parties.parties()[1].party, "村民代表");
+
+    // The draw form asks each party's secret, in the commitment's order; secrets given in
+    // the wrong order do not open the commitments and draw nothing.
+    let page = leader
+        .get(app.url(&format!("/projects/{pid}")))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert_eq!(page.matches(r#"name="secret""#).count(), 2, "{page}");
+    let draw = format!("/projects/{pid}/lottery/draw");
+    let res = post_form(
+        &app,
+        &leader,
+        &draw,
+        &[
+            ("seed", "123456"),
+            ("secret", "reps 2"),
+            ("secret", "office 1"),
+        ],
+    )
+    .await;
+    assert!(res.status().is_client_error(), "{}", res.status());
+    let l = app.store.lottery(pid).await.unwrap().unwrap();
+    assert!(l.draws.is_empty());
+    let res = post_form(
+        &app,
+        &leader,
+        &draw,
+        &[
+            ("seed", "123456"),
+            ("secret", "office 1"),
+            ("secret", "reps 2"),
+        ],
+    )
+    .await;
+    assert_eq!(res.status(), 303);
+    let l = app.store.lottery(pid).await.unwrap().unwrap();
+    assert_eq!(l.draws.len(), 1);
 }
