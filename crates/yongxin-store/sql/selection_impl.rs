@@ -260,8 +260,10 @@ impl SelectionStore for StoreImpl {
                 return Ok((Err(e), vec![]));
             }
             let mut queue = sel.queue.clone();
+            // On selection day a household chooses at the desk, where the operator confirms
+            // for the household being called; a member's own claim from a phone is refused.
             if let Some(q) = &queue {
-                if q.current().map(|e| e.household_id) != Some(household_id) {
+                if !on_behalf || q.current().map(|e| e.household_id) != Some(household_id) {
                     return Ok((Err(ClaimRefusal::NotCalled), vec![]));
                 }
             }

@@ -2818,7 +2818,7 @@ impl Store for StoreImpl {
             return Ok(Vec::new());
         }
         let mut qb: QueryBuilder<'static, Db> =
-            QueryBuilder::new("SELECT appeal_id, text, visible FROM appeal_events WHERE text IS NOT NULL AND appeal_id IN (");
+            QueryBuilder::new("SELECT appeal_id, actor, action, text, visible FROM appeal_events WHERE (text IS NOT NULL OR action = 'submit') AND appeal_id IN (");
         let mut list = qb.separated(", ");
         for a in &appeals {
             list.push_bind(a.id);
@@ -2826,9 +2826,16 @@ impl Store for StoreImpl {
         qb.push(") ORDER BY id");
         let rows = qb.build().fetch_all(&self.pool).await.db()?;
         let mut notes: HashMap<i64, (Vec<String>, Vec<String>)> = HashMap::new();
+        let mut submitters: HashMap<i64, String> = HashMap::new();
         for row in &rows {
             let id: i64 = row.try_get("appeal_id").db()?;
-            let text: String = row.try_get("text").db()?;
+            let action: String = row.try_get("action").db()?;
+            if action == "submit" {
+                submitters.insert(id, row.try_get("actor").db()?);
+            }
+            let Some(text): Option<String> = row.try_get("text").db()? else {
+                continue;
+            };
             let visible: i64 = row.try_get("visible").db()?;
             let entry = notes.entry(id).or_default();
             if visible != 0 {
@@ -2842,6 +2849,7 @@ impl Store for StoreImpl {
             .map(|appeal| {
                 let (public_notes, internal_notes) = notes.remove(&appeal.id).unwrap_or_default();
                 AppealSearchDoc {
+                    submitted_by: submitters.remove(&appeal.id).unwrap_or_default(),
                     appeal,
                     public_notes,
                     internal_notes,

@@ -271,6 +271,8 @@ pub struct AppealSearchDoc {
     pub public_notes: Vec<String>,
     /// Internal notes.
     pub internal_notes: Vec<String>,
+    /// Who filed it, as the record names them (`open311:CLIENT` for a relaying platform).
+    pub submitted_by: String,
 }
 
 /// A page of appeals.

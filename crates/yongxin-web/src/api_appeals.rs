@@ -16,7 +16,7 @@ use yongxin_domain::Role;
 use yongxin_store::{Appeal, AppealEvent, PhotoRef};
 
 use crate::api::ErrorDto;
-use crate::appeals::{act, intake, sees, ActionInput, IntakeInput};
+use crate::appeals::{act, intake, ActionInput, IntakeInput};
 use crate::context::Ctx;
 use crate::error::AppError;
 use crate::pages::registry::parse_opt_id;
@@ -392,10 +392,7 @@ pub async fn get_appeal(
 ) -> Result<Json<AppealDto>, AppError> {
     let user = ctx.user()?;
     let id: i64 = id.parse().map_err(|_| AppError::not_found())?;
-    let (appeal, events) = state.store.appeal(id).await?;
-    if !sees(user, &appeal) {
-        return Err(AppError::forbidden());
-    }
+    let (appeal, events) = crate::appeals::appeal_in_scope(&state, user, id).await?;
     let resident = user.role == Role::Resident;
     let photos = state.store.appeal_photos(id).await?;
     Ok(Json(

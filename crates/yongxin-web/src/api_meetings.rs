@@ -91,13 +91,15 @@ pub async fn list_meetings(
     State(state): State<AppState>,
     ctx: Ctx,
 ) -> Result<Json<Vec<MeetingDto>>, AppError> {
-    ctx.cadre()?;
+    let user = ctx.cadre()?;
+    let reach = crate::pages::meetings::meeting_reach(&state, user).await?;
     Ok(Json(
         state
             .store
             .meetings()
             .await?
             .into_iter()
+            .filter(|m| reach.sees(m))
             .map(MeetingDto::new)
             .collect(),
     ))
@@ -110,13 +112,9 @@ pub async fn get_meeting(
     ctx: Ctx,
     Ids(id): Ids<String>,
 ) -> Result<Json<MeetingDto>, AppError> {
-    ctx.cadre()?;
+    let user = ctx.cadre()?;
     let id: i64 = id.parse().map_err(|_| AppError::not_found())?;
-    let m = state
-        .store
-        .meeting(id)
-        .await?
-        .ok_or_else(AppError::not_found)?;
+    let m = crate::pages::meetings::meeting_in_scope(&state, user, id).await?;
     let resolutions = state
         .store
         .resolutions(id)

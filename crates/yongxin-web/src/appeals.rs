@@ -153,6 +153,21 @@ pub async fn find(state: &AppState, q: &AppealQuery, staff: bool) -> Result<Appe
     Ok(state.store.search_appeals(q).await?)
 }
 
+/// A case and its events, loaded for a user: one the user does not see is "not found", exactly
+/// like one that does not exist, so probing ids tells nothing. Every handler that takes a case
+/// by id loads it here.
+pub async fn appeal_in_scope(
+    state: &AppState,
+    user: &User,
+    id: i64,
+) -> Result<(Appeal, Vec<yongxin_store::AppealEvent>), AppError> {
+    let (appeal, events) = state.store.appeal(id).await?;
+    if !sees(user, &appeal) {
+        return Err(AppError::not_found());
+    }
+    Ok((appeal, events))
+}
+
 /// Whether an appeal is within what a user sees.
 pub fn sees(user: &User, a: &Appeal) -> bool {
     match scope_of(user) {
@@ -484,10 +499,7 @@ pub async fn act(
 ) -> Result<Appeal, AppError> {
     let c = ctx.lang.catalog();
     let user = ctx.user()?;
-    let (appeal, _) = state.store.appeal(id).await?;
-    if !sees(user, &appeal) {
-        return Err(AppError::forbidden());
-    }
+    let (appeal, _) = appeal_in_scope(state, user, id).await?;
     let text = |v: Option<String>| v.unwrap_or_default().trim().to_owned();
     let action = match input.action.trim() {
         "accept" => AppealAction::Accept,

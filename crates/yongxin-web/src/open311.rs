@@ -4,10 +4,11 @@
 //! Choices where the standard leaves room: the service request id is the appeal's case number
 //! (案件编号) and so is the token, since a request is created at once; `jurisdiction_id` is
 //! ignored (one jurisdiction per server) and an empty one is the same as none; `phone` is
-//! required, because residents hear of their case by SMS. Without a valid `api_key`, `GET
-//! requests` shows what the public list shows (the title instead of the description, the village
-//! instead of the address, no coordinates, no photo); with one, the full request, its
-//! `media_url` the address of the appeal's first photo without location metadata. A `media_url`
+//! required, because residents hear of their case by SMS. `GET requests` shows what the public
+//! list shows (category, status, village, dates: no description, since a title is the
+//! resident's own words, no address, notes, coordinates or photo), except to the client that
+//! relayed a request, which with its `api_key` sees that request in full, its `media_url` the
+//! address of the appeal's first photo without location metadata. A `media_url`
 //! given with a new request is not fetched: the office's intranet has no way out.
 
 use crate::extract::Ids;
@@ -198,11 +199,23 @@ async fn client(state: &AppState, key: Option<&str>) -> Result<Open311Key, AppEr
         .ok_or_else(AppError::open311_key)
 }
 
-/// Whether a reading request carries a key (then it sees requests in full); a wrong key is 403.
-async fn keyed(state: &AppState, query: &[(String, String)]) -> Result<bool, AppError> {
-    match first(query, "api_key") {
-        Some(k) => client(state, Some(k)).await.map(|_| true),
-        None => Ok(false),
+/// Whose requests a reader sees in full: with a key, those its client relayed (recorded as
+/// filed by `open311:NAME`); without one, none. A wrong key is 403.
+struct Reader(Option<String>);
+
+impl Reader {
+    async fn of(state: &AppState, query: &[(String, String)]) -> Result<Self, AppError> {
+        match first(query, "api_key") {
+            Some(k) => Ok(Self(Some(format!(
+                "open311:{}",
+                client(state, Some(k)).await?.name
+            )))),
+            None => Ok(Self(None)),
+        }
+    }
+
+    fn sees_in_full(&self, d: &AppealSearchDoc) -> bool {
+        self.0.as_deref() == Some(d.submitted_by.as_str())
     }
 }
 
@@ -563,7 +576,7 @@ async fn requests(
     format: Format,
     query: &[(String, String)],
 ) -> Result<Response, AppError> {
-    let full = keyed(state, query).await?;
+    let reader = Reader::of(state, query).await?;
     let docs = if let Some(ids) = first(query, "service_request_id") {
         let asked: Vec<&str> = ids.split(',').map(str::trim).collect();
         let ids: Vec<i64> = asked
@@ -610,16 +623,21 @@ async fn requests(
         state.store.appeal_search_docs(&ids).await?
     };
     let cats = state.categories().await?;
-    let ids: Vec<i64> = docs.iter().map(|d| d.appeal.id).collect();
-    let photos = if full {
-        state.store.photos_of_appeals(&ids).await?
-    } else {
+    let ids: Vec<i64> = docs
+        .iter()
+        .filter(|d| reader.sees_in_full(d))
+        .map(|d| d.appeal.id)
+        .collect();
+    let photos = if ids.is_empty() {
         Vec::new()
+    } else {
+        state.store.photos_of_appeals(&ids).await?
     };
     let list = docs
         .iter()
         .map(|d| {
-            let media = media_url(headers, &photos, d.appeal.id);
+            let full = reader.sees_in_full(d);
+            let media = media_url(headers, &photos, d.appeal.id).filter(|_| full);
             request_node(d, &cats, full, media)
         })
         .collect();
@@ -657,14 +675,14 @@ fn request_node(
         .map_or(a.category.clone(), |(c, _)| c.name_zh.clone());
     let (description, address, lat, long) = if full {
         (
-            a.description.clone(),
+            Node::string(&a.description),
             Node::string(&a.address),
             a.latitude.map_or(Node::Null, Node::Float),
             a.longitude.map_or(Node::Null, Node::Float),
         )
     } else {
         (
-            a.title.clone(),
+            Node::Null,
             Node::opt(a.village_name.clone()),
             Node::Null,
             Node::Null,
@@ -684,7 +702,7 @@ fn request_node(
         ),
         ("service_name", Node::Text(service_name)),
         ("service_code", Node::string(&a.category)),
-        ("description", Node::Text(description)),
+        ("description", description),
         ("agency_responsible", Node::opt(a.department.clone())),
         ("service_notice", Node::Null),
         ("requested_datetime", Node::Text(w3c(a.created_at))),
@@ -709,12 +727,13 @@ async fn one_request(
     let (number, format) = parse_file(&file)?;
     let (_, id) = parse_appeal_number(number).ok_or_else(|| AppError::unknown_request(number))?;
     let query = pairs(query.unwrap_or_default().as_bytes());
-    let full = keyed(&state, &query).await?;
+    let reader = Reader::of(&state, &query).await?;
     let docs = state.store.appeal_search_docs(&[id]).await?;
     let doc = docs
         .first()
         .filter(|d| d.appeal.number == number)
         .ok_or_else(|| AppError::unknown_request(number))?;
+    let full = reader.sees_in_full(doc);
     let cats = state.categories().await?;
     let photos = if full {
         state.store.appeal_photos(id).await?

@@ -615,10 +615,7 @@ pub async fn show(
 ) -> Result<Response, AppError> {
     let user = ctx.user()?;
     let id: i64 = id.parse().map_err(|_| AppError::not_found())?;
-    let (a, events) = state.store.appeal(id).await?;
-    if !sees(user, &a) {
-        return Err(AppError::forbidden());
-    }
+    let (a, events) = crate::appeals::appeal_in_scope(&state, user, id).await?;
     let resident = user.role == Role::Resident;
     let photos = state.store.appeal_photos(a.id).await?;
     let c = Chrome::new(&ctx, "appeal.title");
@@ -1034,6 +1031,7 @@ pub async fn supervise(
 ) -> Result<Response, AppError> {
     let user = ctx.require(Permission::Supervise)?.clone();
     let id: i64 = id.parse().map_err(|_| AppError::not_found())?;
+    crate::appeals::appeal_in_scope(&state, &user, id).await?;
     let c = ctx.lang.catalog();
     yongxin_domain::appeal::check_text("note", &f.text, true)
         .map_err(|e| crate::appeals::lifecycle_error(&e, c))?;
@@ -1075,7 +1073,7 @@ pub async fn answer_notice(
         .appeal
         .parse()
         .map_err(|_| AppError::invalid_param("appeal"))?;
-    let (a, _) = state.store.appeal(appeal_id).await?;
+    let (a, _) = crate::appeals::appeal_in_scope(&state, &user, appeal_id).await?;
     if !state
         .store
         .supervision_notices(appeal_id)
@@ -1332,10 +1330,7 @@ pub async fn photo_original(
         .photo(&token)
         .await?
         .ok_or_else(AppError::not_found)?;
-    let (a, _) = state.store.appeal(p.appeal_id).await?;
-    if !sees(user, &a) {
-        return Err(AppError::forbidden());
-    }
+    let (a, _) = crate::appeals::appeal_in_scope(&state, user, p.appeal_id).await?;
     state
         .store
         .record(vec![yongxin_domain::NewAuditEntry::new(

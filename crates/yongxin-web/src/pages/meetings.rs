@@ -10,7 +10,7 @@ use chrono::{Duration, Utc};
 use yongxin_domain::meeting::{MeetingError, MeetingKind, QuorumRule, VillagersBasis};
 use yongxin_domain::notice::ScopeKind;
 use yongxin_domain::Permission;
-use yongxin_domain::Role;
+use yongxin_domain::{Role, Scope};
 use yongxin_store::{Meeting, MeetingMember, NewMeeting, Resolution, StoreError, User};
 
 use super::notices::{local_time, opt_id};
@@ -59,7 +59,7 @@ fn organises(user: &User, m: &Meeting) -> bool {
 /// by the form's extractor), and the meeting.
 async fn organiser_form(state: &AppState, ctx: &Ctx, id: i64) -> Result<(User, Meeting), AppError> {
     let user = ctx.cadre()?.clone();
-    let m = found(state, id).await?;
+    let m = meeting_in_scope(state, &user, id).await?;
     if !organises(&user, &m) {
         return Err(AppError::forbidden());
     }
@@ -74,6 +74,49 @@ async fn found(state: &AppState, id: i64) -> Result<Meeting, AppError> {
         .ok_or_else(AppError::not_found)
 }
 
+/// The villages whose meetings a cadre sees: all (`None`) for the subdistrict's staff, else
+/// the village of their scope or of their grids. A meeting's members are named in full, so a
+/// cadre sees only the meetings of the villages they work in, and the subdistrict's own.
+pub struct MeetingReach(Option<Vec<i64>>);
+
+impl MeetingReach {
+    /// Whether the cadre sees this meeting.
+    pub fn sees(&self, m: &Meeting) -> bool {
+        match (&self.0, m.village_id) {
+            (None, _) | (_, None) => true,
+            (Some(villages), Some(v)) => villages.contains(&v),
+        }
+    }
+}
+
+pub async fn meeting_reach(state: &AppState, user: &User) -> Result<MeetingReach, AppError> {
+    Ok(MeetingReach(match user.scope() {
+        Scope::Subdistrict => None,
+        Scope::Village(v) => Some(vec![v]),
+        Scope::Grids(grids) => Some(
+            state
+                .store
+                .grids(None)
+                .await?
+                .into_iter()
+                .filter(|g| grids.contains(&g.id))
+                .map(|g| g.village_id)
+                .collect(),
+        ),
+        Scope::Household(_) | Scope::Nothing => Some(Vec::new()),
+    }))
+}
+
+/// A meeting, loaded for a cadre who sees it; any other is "not found".
+pub async fn meeting_in_scope(state: &AppState, user: &User, id: i64) -> Result<Meeting, AppError> {
+    let m = found(state, id).await?;
+    if user.role.may(Permission::WorkInOffice) && meeting_reach(state, user).await?.sees(&m) {
+        Ok(m)
+    } else {
+        Err(AppError::not_found())
+    }
+}
+
 #[derive(Template)]
 #[template(path = "meetings.html")]
 struct ListPage {
@@ -86,11 +129,13 @@ struct ListPage {
 pub async fn list(State(state): State<AppState>, ctx: Ctx) -> Result<Response, AppError> {
     let user = ctx.cadre()?.clone();
     let c = Chrome::new(&ctx, "meeting.list_title");
+    let reach = meeting_reach(&state, &user).await?;
     let rows = state
         .store
         .meetings()
         .await?
         .into_iter()
+        .filter(|m| reach.sees(m))
         .map(|m| {
             let kind = c.t(&format!("meeting.kind.{}", m.kind.code())).to_owned();
             let at = yongxin_domain::time::display_local(m.held_at);
@@ -267,7 +312,7 @@ async fn show_page(
     message: Option<String>,
 ) -> Result<Response, AppError> {
     let user = ctx.cadre()?.clone();
-    let m = found(state, id).await?;
+    let m = meeting_in_scope(state, &user, id).await?;
     let rule = QuorumRule::of(m.kind, m.basis);
     let mut c = Chrome::new(ctx, "meeting.title");
     c.title = m.title.clone();
@@ -324,7 +369,7 @@ pub async fn sign_in_at_door(
         .trim()
         .parse()
         .map_err(|_| AppError::invalid_param("resident_id"))?;
-    let m = found(&state, id).await?;
+    let m = meeting_in_scope(&state, &user, id).await?;
     open_for_sign_in(&m, ctx.lang.catalog())?;
     // The organisers, or the cadre whose scope holds the member's household, sign in at the
     // door: padding attendance would change the quorum.

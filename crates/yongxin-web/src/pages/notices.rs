@@ -363,13 +363,18 @@ async fn show_page(
             &[("at", yongxin_domain::time::display_local(i.at))],
         )
     });
-    let staff = ctx.user.as_ref().is_some_and(|u| u.role.is_cadre());
-    let objections = if staff {
+    // Office staff see the objections they could open (the counts are public).
+    let staff = ctx
+        .user
+        .as_ref()
+        .filter(|u| u.role.may(Permission::WorkInOffice));
+    let objections = if let Some(user) = staff {
         state
             .store
             .objections(id)
             .await?
             .into_iter()
+            .filter(|a| crate::appeals::sees(user, a))
             .map(|a| {
                 let status = c
                     .t(&format!("appeal.status.{}", a.status.code()))
@@ -392,7 +397,7 @@ async fn show_page(
             .as_ref()
             .is_some_and(|u| u.role.may(Permission::PublishNotice)),
         may_object: v.objections_open && ctx.user.is_some(),
-        on_behalf: staff,
+        on_behalf: staff.is_some(),
         objections,
         message,
         v,

@@ -249,7 +249,8 @@ pub struct FullQuery {
     full: Option<String>,
 }
 
-/// Loads a household and checks it is in the user's scope.
+/// Loads a household for a user: one outside the user's scope is "not found", exactly like one
+/// that does not exist, so probing ids tells nothing.
 pub async fn household_in_scope(
     state: &AppState,
     user: &User,
@@ -260,7 +261,7 @@ pub async fn household_in_scope(
     if user.scope().covers(s.village_id, s.grid_id, s.id) {
         Ok(detail)
     } else {
-        Err(AppError::forbidden())
+        Err(AppError::not_found())
     }
 }
 

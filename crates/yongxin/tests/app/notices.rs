@@ -438,7 +438,7 @@ async fn objections_to_a_publication_become_linked_appeals(app: TestApp) {
         .unwrap();
     assert_eq!(
         res.status(),
-        403,
+        404,
         "a grid worker files only for households of their grid"
     );
     let res = grid
@@ -607,7 +607,7 @@ async fn households_are_informed_by_reading_or_in_person(app: TestApp) {
     let grid_coverage = page(&grid, app.url(&format!("/notices/{id}/coverage"))).await;
     assert!(!grid_coverage.contains(&format!("value=\"{}\"", neighbour.id)));
     // Outside the grid worker's grids: refused; outside the notice's villages: refused.
-    assert_eq!(confirm(grid.clone(), other).await, 403);
+    assert_eq!(confirm(grid.clone(), other).await, 404);
     let leader_csrf = app.csrf(&leader).await;
     let res = leader
         .post(app.url(&format!("/notices/{id}/informed")))

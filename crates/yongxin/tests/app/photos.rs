@@ -265,7 +265,9 @@ async fn the_api_takes_photos_on_appeals_notes_and_replies_within_limits(app: Te
         .await
         .unwrap();
     assert!(!contains(&served, b"GPS"));
-    // Open311 clients with a key get the first photo as media_url; others get none.
+    // Open311 shows a case's photo only to the client that relayed it (trust.rs tests that
+    // one); this case came through the API, so a client with a key gets none, nor does anyone
+    // without.
     let key = yongxin_web::auth::random_token();
     app.store
         .create_open311_key("test", "hotline", &yongxin_web::auth::token_hash(&key))
@@ -277,9 +279,8 @@ async fn the_api_takes_photos_on_appeals_notes_and_replies_within_limits(app: Te
         app.url(&format!("/open311/v2/requests/{number}.json?api_key={key}")),
     )
     .await;
-    let media = keyed[0]["media_url"].as_str().unwrap();
-    assert_eq!(media, app.url(photos[0]["url"].as_str().unwrap()));
-    assert_eq!(reqwest::get(media).await.unwrap().status(), 200);
+    assert!(keyed[0]["media_url"].is_null());
+    assert!(!photos.is_empty());
     let anonymous = json(
         &staff,
         app.url(&format!("/open311/v2/requests/{number}.json")),

@@ -230,7 +230,7 @@ async fn a_project_goes_from_policy_to_published_results(app: TestApp) {
         json!({"household_id": other, "layouts": ["C"]}),
     )
     .await;
-    assert_eq!(s, 403, "not the resident's household");
+    assert_eq!(s, 404, "not the resident's household");
     let e = get_json(
         &resident,
         app.url(&format!(
@@ -253,7 +253,7 @@ async fn a_project_goes_from_policy_to_published_results(app: TestApp) {
             ))
         )
         .await,
-        403
+        404
     );
 
     // In person by the grid cadre, through the household's page.

@@ -33,6 +33,11 @@ on_each_backend!(
     staff_search_does_not_confirm_a_guessed_phone,
     every_post_route_refuses_a_form_without_its_token,
     the_lottery_page_freezes_with_the_parties_commitments_and_draws_with_their_secrets,
+    objects_out_of_scope_are_not_found_like_missing_ones,
+    a_cadre_sees_only_the_meetings_of_the_villages_they_work_in,
+    staff_see_only_the_objections_they_could_open,
+    an_open311_key_reads_only_its_own_requests_in_full,
+    on_selection_day_a_household_cannot_claim_from_its_phone,
 );
 
 fn location(res: &reqwest::Response) -> String {
@@ -765,7 +770,7 @@ async fn desk_entry_reaches_only_households_in_scope(app: TestApp) {
         .send()
         .await
         .unwrap();
-    assert_eq!(res.status(), 403, "a household of another grid");
+    assert_eq!(res.status(), 404, "a household of another grid");
     let res = grid
         .post(app.url("/api/v1/appeals"))
         .json(&body(own))
@@ -1550,4 +1555,393 @@ async fn the_lottery_page_freezes_with_the_parties_commitments_and_draws_with_th
     assert_eq!(res.status(), 303);
     let l = app.store.lottery(pid).await.unwrap().unwrap();
     assert_eq!(l.draws.len(), 1);
+}
+
+/// A case or household outside a user's scope answers exactly as one that does not exist, on
+/// pages and the API, so probing ids tells nothing; acting on it changes nothing.
+async fn objects_out_of_scope_are_not_found_like_missing_ones(app: TestApp) {
+    let (_, other) = app.household_ids().await;
+    let (_, theirs) = villages_of(&app).await;
+    let case = case_in(&app, theirs, "路灯不亮", "后街9号").await;
+    let grid = app.sign_in_as(Role::GridWorker).await;
+    let missing = case.id + 1_000_000;
+    for path in [
+        format!("/appeals/{}", case.id),
+        format!("/api/v1/appeals/{}", case.id),
+        format!("/households/{other}"),
+        format!("/api/v1/households/{other}"),
+    ] {
+        let out_of_scope = grid.get(app.url(&path)).send().await.unwrap();
+        let nowhere = grid
+            .get(
+                app.url(
+                    &path
+                        .replace(&case.id.to_string(), &missing.to_string())
+                        .replace(&other.to_string(), &(other + 1_000_000).to_string()),
+                ),
+            )
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(out_of_scope.status(), 404, "{path}");
+        assert_eq!(nowhere.status(), 404, "{path} (missing)");
+        // The same answer but for the id echoed in the page's own links.
+        let strip = |body: String| {
+            body.replace(&missing.to_string(), "ID")
+                .replace(&(other + 1_000_000).to_string(), "ID")
+                .replace(&case.id.to_string(), "ID")
+                .replace(&other.to_string(), "ID")
+        };
+        assert_eq!(
+            strip(out_of_scope.text().await.unwrap()),
+            strip(nowhere.text().await.unwrap()),
+            "{path}: the same answer"
+        );
+    }
+    let csrf = app.csrf(&grid).await;
+    let res = grid
+        .post(app.url(&format!("/appeals/{}/action", case.id)))
+        .form(&[("csrf", csrf.as_str()), ("action", "accept")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 404);
+    let (after, _) = app.store.appeal(case.id).await.unwrap();
+    assert_eq!(after.status, case.status, "nothing changed");
+
+    // A supervision notice on that case: a resident cannot learn whether it exists by answering.
+    let due = Utc::now() + Duration::days(2);
+    app.store
+        .issue_supervision("leader", case.id, "请尽快处理", due)
+        .await
+        .unwrap();
+    let notice = app.store.supervision_notices(case.id).await.unwrap()[0].id;
+    let resident = app.sign_in_as(Role::Resident).await;
+    let csrf = app.csrf(&resident).await;
+    for (n, appeal) in [(notice, case.id), (notice + 1000, case.id)] {
+        let res = resident
+            .post(app.url(&format!("/supervision/{n}/answer")))
+            .form(&[
+                ("csrf", csrf.as_str()),
+                ("answer", "已处理"),
+                ("appeal", appeal.to_string().as_str()),
+            ])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 404, "notice {n}");
+    }
+    assert!(app.store.supervision_notices(case.id).await.unwrap()[0]
+        .answer
+        .is_none());
+}
+
+/// A meeting names its members in full: a cadre of another village neither lists nor opens it.
+async fn a_cadre_sees_only_the_meetings_of_the_villages_they_work_in(app: TestApp) {
+    let (mine, theirs) = villages_of(&app).await;
+    let meeting = |village: i64, title: &'static str| {
+        let store = app.store.clone();
+        async move {
+            store
+                .create_meeting(
+                    "admin",
+                    yongxin_store::NewMeeting {
+                        kind: yongxin_domain::meeting::MeetingKind::Villagers,
+                        village_id: Some(village),
+                        basis: Some(yongxin_domain::meeting::VillagersBasis::Households),
+                        title: title.into(),
+                        held_at: Utc::now(),
+                        place: "村委会".into(),
+                        agenda: "议程".into(),
+                        member_id_numbers: vec![],
+                    },
+                )
+                .await
+                .unwrap()
+                .id
+        }
+    };
+    let ours = meeting(mine, "本村村民会议").await;
+    let other = meeting(theirs, "外村村民会议").await;
+    for role in [Role::GridWorker, Role::VillageOfficer] {
+        let cadre = app.sign_in_as(role).await;
+        let list = cadre
+            .get(app.url("/meetings"))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        assert!(list.contains("本村村民会议"), "{role:?}");
+        assert!(!list.contains("外村村民会议"), "{role:?}");
+        let api: serde_json::Value = cadre
+            .get(app.url("/api/v1/meetings"))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        let ids: Vec<i64> = api
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|m| m["id"].as_i64().unwrap())
+            .collect();
+        assert!(ids.contains(&ours) && !ids.contains(&other), "{role:?}");
+        for path in [
+            format!("/meetings/{other}"),
+            format!("/api/v1/meetings/{other}"),
+        ] {
+            let res = cadre.get(app.url(&path)).send().await.unwrap();
+            assert_eq!(res.status(), 404, "{role:?} {path}");
+        }
+        let res = cadre
+            .get(app.url(&format!("/meetings/{ours}")))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 200, "{role:?}");
+    }
+    let staff = app.sign_in_as(Role::DepartmentStaff).await;
+    let res = staff
+        .get(app.url(&format!("/meetings/{other}")))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        res.status(),
+        200,
+        "the subdistrict's staff see every village's"
+    );
+}
+
+/// The notice page lists objections by case number to office staff: only those they could open.
+async fn staff_see_only_the_objections_they_could_open(app: TestApp) {
+    let (_, other) = app.household_ids().await;
+    let (_, theirs) = villages_of(&app).await;
+    let notice = publication_to(&app, theirs).await;
+    let staff = app.sign_in_as(Role::DepartmentStaff).await;
+    let csrf = app.csrf(&staff).await;
+    let res = staff
+        .post(app.url(&format!("/notices/{notice}/objections")))
+        .form(&[
+            ("csrf", csrf.as_str()),
+            ("reason", "面积测量有误"),
+            ("household_id", other.to_string().as_str()),
+            ("contact_name", "王五"),
+            ("contact_phone", "13944445555"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    let objection = app.store.objections(notice).await.unwrap()[0]
+        .number
+        .clone();
+    let page = |client: reqwest::Client| {
+        let url = app.url(&format!("/notices/{notice}"));
+        async move { client.get(url).send().await.unwrap().text().await.unwrap() }
+    };
+    assert!(page(staff).await.contains(&objection), "staff see it");
+    let grid = app.sign_in_as(Role::GridWorker).await;
+    assert!(
+        !page(grid).await.contains(&objection),
+        "a grid worker of another village does not"
+    );
+}
+
+/// A key shows its own client's requests in full; another client's, and anyone without a key,
+/// see what the public list shows: no description (a title is the resident's own words).
+async fn an_open311_key_reads_only_its_own_requests_in_full(app: TestApp) {
+    let key = |name: &'static str| {
+        let store = app.store.clone();
+        async move {
+            let key = yongxin_web::auth::random_token();
+            store
+                .create_open311_key("test", name, &yongxin_web::auth::token_hash(&key))
+                .await
+                .unwrap();
+            key
+        }
+    };
+    let (relay, stranger) = (key("热线平台").await, key("另一平台").await);
+    let res = reqwest::Client::new()
+        .post(app.url("/open311/v2/requests.json"))
+        .form(&[
+            ("api_key", relay.as_str()),
+            ("service_code", "other"),
+            ("description", "楼下烧烤店油烟噪音，联系人欧阳"),
+            ("lat", "36.65"),
+            ("long", "117.12"),
+            ("last_name", "欧阳"),
+            ("phone", "13900006666"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    let body: serde_json::Value = res.json().await.unwrap();
+    let number = body[0]["service_request_id"].as_str().unwrap().to_owned();
+    let read = |query: String| {
+        let list = app.url(&format!("/open311/v2/requests.json?{query}"));
+        let one = app.url(&format!(
+            "/open311/v2/requests/{number}.json?{}",
+            query
+                .split('&')
+                .find(|p| p.starts_with("api_key"))
+                .unwrap_or("")
+        ));
+        async move {
+            let list: serde_json::Value = reqwest::get(list).await.unwrap().json().await.unwrap();
+            let one: serde_json::Value = reqwest::get(one).await.unwrap().json().await.unwrap();
+            (list, one)
+        }
+    };
+    for query in [String::new(), format!("api_key={stranger}")] {
+        let (list, one) = read(query.clone()).await;
+        for r in [&list[0], &one[0]] {
+            assert_eq!(r["service_request_id"], number.as_str(), "{query}");
+            assert!(r["description"].is_null(), "{query}: {r}");
+            assert!(r["lat"].is_null() && r["status_notes"].is_null(), "{query}");
+            assert!(!r.to_string().contains("欧阳"), "{query}: {r}");
+        }
+    }
+    let (list, one) = read(format!("api_key={relay}")).await;
+    for r in [&list[0], &one[0]] {
+        assert_eq!(r["description"], "楼下烧烤店油烟噪音，联系人欧阳");
+        assert_eq!(r["lat"], 36.65);
+    }
+
+    // A photo of a relayed request is the relaying client's media_url, and no one else's.
+    let now = Utc::now();
+    let with_photo = crate::support::phoned_appeal(
+        "other",
+        "井盖缺失",
+        now,
+        now + Duration::days(1),
+        now + Duration::days(5),
+    );
+    let photo = yongxin_store::NewPhoto {
+        token: yongxin_web::auth::random_token(),
+        content_type: "image/jpeg".into(),
+        original: multi_image_jpeg(),
+    };
+    let relayed = app
+        .store
+        .create_appeal_with_photos("open311:热线平台", with_photo, vec![photo])
+        .await
+        .unwrap();
+    let media = |key: String| {
+        let url = app.url(&format!(
+            "/open311/v2/requests/{}.json?api_key={key}",
+            relayed.number
+        ));
+        async move {
+            let v: serde_json::Value = reqwest::get(url).await.unwrap().json().await.unwrap();
+            v[0]["media_url"].clone()
+        }
+    };
+    let url = media(relay.clone()).await;
+    let url = url.as_str().expect("the relaying client gets the photo");
+    assert_eq!(reqwest::get(url).await.unwrap().status(), 200);
+    assert!(media(stranger.clone()).await.is_null());
+}
+
+/// On selection day the operator confirms for the household being called; that household's
+/// member cannot claim from a phone, not even while called.
+async fn on_selection_day_a_household_cannot_claim_from_its_phone(app: TestApp) {
+    let (pid, _, _) = app.sample_project(true).await;
+    app.store
+        .move_phase(
+            "leader",
+            pid,
+            yongxin_domain::resettlement::Phase::Selection,
+            "",
+        )
+        .await
+        .unwrap()
+        .unwrap();
+    let leader = app.sign_in_as(Role::Leader).await;
+    let now = Utc::now().with_timezone(&yongxin_domain::time::shanghai());
+    let fmt = |t: chrono::DateTime<chrono::FixedOffset>| t.format("%Y-%m-%dT%H:%M").to_string();
+    let res = post_form(
+        &app,
+        &leader,
+        &format!("/projects/{pid}/selections"),
+        &[
+            ("mode", "onsite"),
+            ("starts_at", &fmt(now - Duration::minutes(5))),
+            ("ends_at", &fmt(now + Duration::hours(8))),
+            ("minutes", "5"),
+        ],
+    )
+    .await;
+    assert_eq!(res.status(), 303);
+    let sid: i64 = location(&res)
+        .trim_start_matches("/selections/")
+        .trim_end_matches("/operator")
+        .parse()
+        .unwrap();
+    let called = app
+        .store
+        .selection(sid)
+        .await
+        .unwrap()
+        .unwrap()
+        .queue
+        .unwrap()
+        .current()
+        .unwrap()
+        .household_id;
+    // A member of the household being called, on their own phone.
+    app.store
+        .create_user(
+            "admin",
+            yongxin_store::NewUser {
+                username: "called-member".into(),
+                display_name: "被叫号户成员".into(),
+                role: Role::Resident,
+                password_hash: yongxin_web::auth::hash_password("demo-called").unwrap(),
+                village_id: None,
+                household_id: Some(called),
+            },
+        )
+        .await
+        .unwrap();
+    let (member, res) = app.sign_in_with("called-member", "demo-called").await;
+    assert_eq!(res.status(), 303);
+    let unit = app
+        .store
+        .unit_states(pid)
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|u| u.owner_household_id.is_none())
+        .unwrap();
+    let res = member
+        .post(app.url(&format!("/api/v1/selections/{sid}/claims")))
+        .json(&serde_json::json!({"household_id": called, "unit_ids": [unit.id]}))
+        .send()
+        .await
+        .unwrap();
+    assert!(res.status().is_client_error(), "{}", res.status());
+    let res = post_form(
+        &app,
+        &member,
+        &format!("/selections/{sid}/choose"),
+        &[("unit", unit.id.to_string().as_str())],
+    )
+    .await;
+    assert!(res.status().is_client_error(), "{}", res.status());
+    let after = app
+        .store
+        .unit_states(pid)
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|u| u.id == unit.id)
+        .unwrap();
+    assert!(after.owner_household_id.is_none(), "nothing was sold");
 }

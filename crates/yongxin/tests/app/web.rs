@@ -24,6 +24,8 @@ on_each_backend!(
 enum Expect {
     Ok,
     Forbidden,
+    /// Out of the user's scope: answered as if it did not exist.
+    NotFound,
     SignIn,
     Unauthorized,
     Redirect,
@@ -125,7 +127,7 @@ async fn every_route_answers_every_role_as_intended(app: TestApp) {
         (
             &project_paths[3],
             assessors.clone(),
-            Expect::Forbidden,
+            Expect::NotFound,
             Expect::SignIn,
         ),
         (
@@ -225,7 +227,7 @@ async fn every_route_answers_every_role_as_intended(app: TestApp) {
         (
             &other_path,
             vec![Role::DepartmentStaff, Role::Leader, Role::Admin],
-            Expect::Forbidden,
+            Expect::NotFound,
             Expect::SignIn,
         ),
         (
@@ -356,7 +358,7 @@ async fn every_route_answers_every_role_as_intended(app: TestApp) {
         (
             &api_other,
             vec![Role::DepartmentStaff, Role::Leader, Role::Admin],
-            Expect::Forbidden,
+            Expect::NotFound,
             Expect::Unauthorized,
         ),
         (
@@ -481,6 +483,7 @@ async fn every_route_answers_every_role_as_intended(app: TestApp) {
             let got = match status {
                 200 => Expect::Ok,
                 403 => Expect::Forbidden,
+                404 => Expect::NotFound,
                 401 => Expect::Unauthorized,
                 303 if location.starts_with("/sign-in?next=") => Expect::SignIn,
                 303 => Expect::Redirect,
