@@ -11,6 +11,10 @@ use crate::Role;
 pub enum Permission {
     /// Work in the office at all: the cadres' lists, the registry within scope.
     WorkInOffice,
+    /// Read the office's internal notes on cases (a resident reads only what is meant for them).
+    ReadInternalNotes,
+    /// Be assigned cases to handle (承办).
+    HandleAppeals,
     /// Open the full identity number and phone of people in scope (each view recorded).
     ViewFullPersonalData,
     /// File an appeal on a household's behalf at the desk (phone calls, walk-ins, visits).
@@ -65,8 +69,10 @@ pub enum Permission {
 
 impl Permission {
     /// Every permission, for the table's tests and documentation.
-    pub const ALL: [Permission; 26] = [
+    pub const ALL: [Permission; 28] = [
         Permission::WorkInOffice,
+        Permission::ReadInternalNotes,
+        Permission::HandleAppeals,
         Permission::ViewFullPersonalData,
         Permission::FileAppealForHousehold,
         Permission::DispatchAllAppeals,
@@ -98,9 +104,13 @@ impl Permission {
     pub fn roles(self) -> &'static [Role] {
         use Role::{Admin, DepartmentStaff, GridWorker, Leader, Resident, VillageOfficer};
         match self {
-            Permission::WorkInOffice | Permission::FileAppealForHousehold => {
+            Permission::WorkInOffice
+            | Permission::ReadInternalNotes
+            | Permission::FileAppealForHousehold => {
                 &[GridWorker, VillageOfficer, DepartmentStaff, Leader, Admin]
             }
+            // Leaders supervise and administrators keep the system; neither takes cases.
+            Permission::HandleAppeals => &[GridWorker, VillageOfficer, DepartmentStaff],
             // Department staff route cases and need no more than the masked values.
             Permission::ViewFullPersonalData => {
                 &[Resident, GridWorker, VillageOfficer, Leader, Admin]
@@ -148,10 +158,15 @@ mod tests {
     #[test]
     fn the_table() {
         // An administrator holds everything but what belongs to a role by its nature: rating
-        // one's own case, dispatching one's own village.
+        // one's own case, dispatching one's own village, handling cases.
         let admin: Vec<Permission> = P::ALL
             .into_iter()
-            .filter(|p| !matches!(p, P::RateAppeal | P::DispatchVillageAppeals))
+            .filter(|p| {
+                !matches!(
+                    p,
+                    P::RateAppeal | P::DispatchVillageAppeals | P::HandleAppeals
+                )
+            })
             .collect();
         let expected: [(Role, &[Permission]); 6] = [
             (Role::Resident, &[P::ViewFullPersonalData, P::RateAppeal]),
@@ -159,6 +174,8 @@ mod tests {
                 Role::GridWorker,
                 &[
                     P::WorkInOffice,
+                    P::ReadInternalNotes,
+                    P::HandleAppeals,
                     P::ViewFullPersonalData,
                     P::FileAppealForHousehold,
                 ],
@@ -167,6 +184,8 @@ mod tests {
                 Role::VillageOfficer,
                 &[
                     P::WorkInOffice,
+                    P::ReadInternalNotes,
+                    P::HandleAppeals,
                     P::ViewFullPersonalData,
                     P::FileAppealForHousehold,
                     P::DispatchVillageAppeals,
@@ -177,6 +196,8 @@ mod tests {
                 Role::DepartmentStaff,
                 &[
                     P::WorkInOffice,
+                    P::ReadInternalNotes,
+                    P::HandleAppeals,
                     P::FileAppealForHousehold,
                     P::DispatchAllAppeals,
                     P::ReadSupervision,
@@ -193,6 +214,7 @@ mod tests {
                 Role::Leader,
                 &[
                     P::WorkInOffice,
+                    P::ReadInternalNotes,
                     P::ViewFullPersonalData,
                     P::FileAppealForHousehold,
                     P::DispatchAllAppeals,

@@ -50,7 +50,7 @@ impl Role {
 
     /// Whether the role works inside the office (anyone but a resident).
     pub fn is_cadre(self) -> bool {
-        self != Role::Resident
+        self.may(crate::Permission::WorkInOffice)
     }
 
     /// Whether the role may open the full identity number and phone of people in its scope.

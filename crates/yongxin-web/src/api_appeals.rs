@@ -12,7 +12,7 @@ use utoipa::{IntoParams, ToSchema};
 use yongxin_domain::appeal::Channel;
 use yongxin_domain::email::mask_email;
 use yongxin_domain::phone::mask_phone;
-use yongxin_domain::Role;
+use yongxin_domain::Permission;
 use yongxin_store::{Appeal, AppealEvent, PhotoRef};
 
 use crate::api::ErrorDto;
@@ -293,7 +293,7 @@ pub async fn create_appeal(
     ApiJson(body): ApiJson<NewAppealDto>,
 ) -> Result<Response, AppError> {
     let user = ctx.user()?;
-    let resident = user.role == Role::Resident;
+    let resident = !user.role.may(Permission::ReadInternalNotes);
     let input = IntakeInput {
         category: body.category,
         urgency: body.urgency,
@@ -369,7 +369,7 @@ pub async fn list_appeals(
         to: p.to.as_deref(),
     }
     .query(user, page, per_page)?;
-    let resident = user.role == Role::Resident;
+    let resident = !user.role.may(Permission::ReadInternalNotes);
     let found = crate::appeals::find(&state, &q, !resident).await?;
     Ok(Json(AppealListDto {
         appeals: found
@@ -393,7 +393,7 @@ pub async fn get_appeal(
     let user = ctx.user()?;
     let id: i64 = id.parse().map_err(|_| AppError::not_found())?;
     let (appeal, events) = crate::appeals::appeal_in_scope(&state, user, id).await?;
-    let resident = user.role == Role::Resident;
+    let resident = !user.role.may(Permission::ReadInternalNotes);
     let photos = state.store.appeal_photos(id).await?;
     Ok(Json(
         AppealDto::new(appeal, &events, resident).with_photos(&photos, &events, resident),
@@ -423,7 +423,10 @@ pub async fn appeal_action(
     };
     let appeal = act(&state, &ctx, id, input).await?;
     let (appeal, events) = state.store.appeal(appeal.id).await?;
-    let resident = ctx.user.as_ref().is_some_and(|u| u.role == Role::Resident);
+    let resident = ctx
+        .user
+        .as_ref()
+        .is_some_and(|u| !u.role.may(Permission::ReadInternalNotes));
     let photos = state.store.appeal_photos(id).await?;
     Ok(Json(
         AppealDto::new(appeal, &events, resident).with_photos(&photos, &events, resident),

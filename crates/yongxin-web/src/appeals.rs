@@ -10,7 +10,7 @@ use yongxin_domain::appeal::{
 };
 use yongxin_domain::calendar::start_of_day;
 use yongxin_domain::catalogue::{AnswerError, Category};
-use yongxin_domain::{Email, Phone, Role};
+use yongxin_domain::{Email, Phone, Role, Scope};
 use yongxin_store::{Appeal, AppealPage, AppealQuery, AppealScope, NewAppeal, User};
 
 use crate::context::Ctx;
@@ -53,20 +53,26 @@ pub struct IntakeInput {
     pub photos: Vec<crate::upload::Upload>,
 }
 
-/// Which appeals a user sees.
+/// Which appeals a user sees: those where the registry part of their scope is, and those they
+/// handle (a cadre) or filed (a resident).
 pub fn scope_of(user: &User) -> Option<AppealScope> {
-    match user.role {
-        Role::Admin | Role::Leader | Role::DepartmentStaff => Some(AppealScope::All),
-        Role::VillageOfficer => user.village_id.map(AppealScope::Village),
-        Role::GridWorker => Some(AppealScope::Cadre {
-            grids: user.grid_ids.clone(),
+    let own = || AppealScope::Cadre {
+        grids: Vec::new(),
+        user_id: user.id,
+    };
+    Some(match user.scope() {
+        Scope::Subdistrict => AppealScope::All,
+        Scope::Village(v) => AppealScope::Village(v),
+        Scope::Grids(grids) => AppealScope::Cadre {
+            grids,
             user_id: user.id,
-        }),
-        Role::Resident => Some(AppealScope::Resident {
+        },
+        Scope::Nothing if user.role.may(Permission::WorkInOffice) => own(),
+        Scope::Household(_) | Scope::Nothing => AppealScope::Resident {
             user_id: user.id,
             household_id: user.household_id,
-        }),
-    }
+        },
+    })
 }
 
 /// The list filters every channel offers (pages, JSON API, export), as the user typed them.
@@ -585,7 +591,10 @@ pub async fn act(
         _ => None,
     } {
         let users = state.store.users().await?;
-        if !users.iter().any(|u| u.id == cadre && u.role.is_cadre()) {
+        if !users
+            .iter()
+            .any(|u| u.id == cadre && u.role.may(Permission::HandleAppeals) && !u.disabled)
+        {
             return Err(AppError::invalid_param("cadre_id"));
         }
     }

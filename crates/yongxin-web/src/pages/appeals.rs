@@ -10,7 +10,6 @@ use yongxin_domain::appeal::{parse_appeal_number, AppealStatus, Channel};
 use yongxin_domain::calendar::Card;
 use yongxin_domain::catalogue::{Category, QuestionKind};
 use yongxin_domain::Permission;
-use yongxin_domain::Role;
 use yongxin_store::{Appeal, AppealEvent, AppealQuery, PhotoRef, User};
 
 use super::registry::parse_opt_id;
@@ -407,11 +406,12 @@ pub async fn list(
     let page = parse_opt_id(p.page.as_deref(), "page")?.unwrap_or(1).max(1);
     let q = p.to_query(user, page, 20)?;
     let status = q.status;
-    let found = crate::appeals::find(&state, &q, user.role != Role::Resident).await?;
+    let found =
+        crate::appeals::find(&state, &q, user.role.may(Permission::ReadInternalNotes)).await?;
     let cats = state.categories().await?;
     let c = Chrome::new(
         &ctx,
-        if user.role == Role::Resident {
+        if !user.role.may(Permission::WorkInOffice) {
             "appeal.my_title"
         } else {
             "appeal.list_title"
@@ -601,7 +601,7 @@ fn actions_for(user: &User, a: &Appeal) -> Vec<&'static str> {
     if handler && handling {
         out.extend(["answer", "transfer", "return"]);
     }
-    if user.role == Role::Resident && a.status == S::Answered {
+    if user.role.may(Permission::RateAppeal) && a.status == S::Answered {
         out.push("rate");
     }
     out
@@ -616,7 +616,7 @@ pub async fn show(
     let user = ctx.user()?;
     let id: i64 = id.parse().map_err(|_| AppError::not_found())?;
     let (a, events) = crate::appeals::appeal_in_scope(&state, user, id).await?;
-    let resident = user.role == Role::Resident;
+    let resident = !user.role.may(Permission::ReadInternalNotes);
     let photos = state.store.appeal_photos(a.id).await?;
     let c = Chrome::new(&ctx, "appeal.title");
     let cats = state.categories().await?;
@@ -660,12 +660,7 @@ pub async fn show(
             .users()
             .await?
             .into_iter()
-            .filter(|u| {
-                matches!(
-                    u.role,
-                    Role::GridWorker | Role::VillageOfficer | Role::DepartmentStaff
-                )
-            })
+            .filter(|u| u.role.may(Permission::HandleAppeals) && !u.disabled)
             .map(|u| (u.id, u.display_name))
             .collect()
     } else {
@@ -912,7 +907,8 @@ pub async fn export(
     let mut page = 1;
     loop {
         let q = p.to_query(user, page, 500)?;
-        let found = crate::appeals::find(&state, &q, user.role != Role::Resident).await?;
+        let found =
+            crate::appeals::find(&state, &q, user.role.may(Permission::ReadInternalNotes)).await?;
         let done = found.appeals.len() < 500 || page >= 200;
         for a in found.appeals {
             table.push(vec![

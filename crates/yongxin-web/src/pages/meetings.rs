@@ -10,7 +10,7 @@ use chrono::{Duration, Utc};
 use yongxin_domain::meeting::{MeetingError, MeetingKind, QuorumRule, VillagersBasis};
 use yongxin_domain::notice::ScopeKind;
 use yongxin_domain::Permission;
-use yongxin_domain::{Role, Scope};
+use yongxin_domain::Scope;
 use yongxin_store::{Meeting, MeetingMember, NewMeeting, Resolution, StoreError, User};
 
 use super::notices::{local_time, opt_id};
@@ -48,11 +48,19 @@ pub fn meeting_error(e: &MeetingError, c: &Catalog) -> AppError {
     })
 }
 
-/// An organiser reaches a meeting of their own village (village officers) or any (the others).
+/// An organiser reaches a meeting of the village of their scope (village officers) or any (the
+/// subdistrict's staff).
 fn organises(user: &User, m: &Meeting) -> bool {
-    user.role.may(Permission::OrganiseMeeting)
-        && (user.role != Role::VillageOfficer
-            || (m.village_id.is_some() && m.village_id == user.village_id))
+    user.role.may(Permission::OrganiseMeeting) && organises_in(user, m.village_id)
+}
+
+/// Whether the user's scope holds meetings of this village (`None`: the subdistrict's own).
+fn organises_in(user: &User, village_id: Option<i64>) -> bool {
+    match user.scope() {
+        Scope::Subdistrict => true,
+        Scope::Village(v) => village_id == Some(v),
+        Scope::Grids(_) | Scope::Household(_) | Scope::Nothing => false,
+    }
 }
 
 /// The organiser posting a form about a meeting (checked: signed in, reach; the token was checked
@@ -238,7 +246,7 @@ pub async fn create(
     let refuse = |key: &str| Some(c.t(key).to_owned());
     let error = if kind != MeetingKind::Hearing && village_id.is_none() {
         refuse("meeting.error.village_required")
-    } else if user.role == Role::VillageOfficer && village_id != user.village_id {
+    } else if !organises_in(&user, village_id) {
         return Err(AppError::forbidden());
     } else if form.title.trim().is_empty() || form.title.chars().count() > 200 {
         refuse("meeting.error.title")

@@ -38,6 +38,7 @@ on_each_backend!(
     staff_see_only_the_objections_they_could_open,
     an_open311_key_reads_only_its_own_requests_in_full,
     on_selection_day_a_household_cannot_claim_from_its_phone,
+    cases_go_only_to_those_who_handle_them,
 );
 
 fn location(res: &reqwest::Response) -> String {
@@ -1944,4 +1945,65 @@ async fn on_selection_day_a_household_cannot_claim_from_its_phone(app: TestApp) 
         .find(|u| u.id == unit.id)
         .unwrap();
     assert!(after.owner_household_id.is_none(), "nothing was sold");
+}
+
+/// The table says who handles cases; an assignment to anyone else (a leader, a disabled account)
+/// is refused, and the page offers only those who may.
+async fn cases_go_only_to_those_who_handle_them(app: TestApp) {
+    let (mine, _) = villages_of(&app).await;
+    let case = case_in(&app, mine, "路灯不亮", "前街1号").await;
+    let users = app.store.users().await.unwrap();
+    let id_of = |role: Role| users.iter().find(|u| u.role == role).unwrap().id;
+    let staff = app.sign_in_as(Role::DepartmentStaff).await;
+    let assign = |cadre: i64| {
+        let url = app.url(&format!("/api/v1/appeals/{}/actions", case.id));
+        let staff = staff.clone();
+        async move {
+            staff
+                .post(url)
+                .json(&serde_json::json!({"action": "assign", "cadre_id": cadre}))
+                .send()
+                .await
+                .unwrap()
+                .status()
+                .as_u16()
+        }
+    };
+    let res = staff
+        .post(app.url(&format!("/api/v1/appeals/{}/actions", case.id)))
+        .json(&serde_json::json!({"action": "accept"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    let (case, _) = app.store.appeal(case.id).await.unwrap();
+    let page = staff
+        .get(app.url(&format!("/appeals/{}", case.id)))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let leader = id_of(Role::Leader);
+    let grid = id_of(Role::GridWorker);
+    assert!(
+        page.contains(&format!(r#"<option value="{grid}""#)),
+        "{page}"
+    );
+    assert!(!page.contains(&format!(r#"<option value="{leader}""#)));
+    assert_eq!(assign(leader).await, 400, "a leader does not take cases");
+    assert_eq!(assign(id_of(Role::Admin)).await, 400);
+    app.store
+        .set_user_disabled("admin", grid, true)
+        .await
+        .unwrap();
+    assert_eq!(assign(grid).await, 400, "a disabled account");
+    let (after, _) = app.store.appeal(case.id).await.unwrap();
+    assert_eq!(after.status, case.status, "nothing changed");
+    app.store
+        .set_user_disabled("admin", grid, false)
+        .await
+        .unwrap();
+    assert_eq!(assign(grid).await, 200);
 }
