@@ -95,7 +95,11 @@ pub fn policy_toml(data: &[u8]) {
             })
             .collect(),
     };
-    let (_, entitled) = crate::resettlement::entitlement::entitled_area(&policy, &inputs.members);
+    let Ok((_, entitled)) =
+        crate::resettlement::entitlement::entitled_area(&policy, &inputs.members)
+    else {
+        return;
+    };
     let codes: Vec<String> = policy.layouts.iter().map(|l| l.code.clone()).collect();
     let chosen = layout_combination(&policy, entitled, &codes).unwrap_or_default();
     let signed = policy.rewards.first().map(|r| r.signed_by);

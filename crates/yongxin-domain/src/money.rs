@@ -146,6 +146,13 @@ macro_rules! hundredths_type {
             }
         }
 
+        impl $t {
+            /// `self + other`, if the sum is within the bound of a value.
+            pub fn checked_add(self, o: $t) -> Option<$t> {
+                within_bounds(i128::from(self.0) + i128::from(o.0)).map($t)
+            }
+        }
+
         impl std::iter::Sum for $t {
             fn sum<I: Iterator<Item = $t>>(it: I) -> $t {
                 $t(it.map(|v| v.0).sum())
@@ -195,10 +202,11 @@ impl Qty {
         s.trim_end_matches('0').trim_end_matches('.').to_owned()
     }
 
-    /// `self × other`, rounded half up to hundredths (areas per person × weights).
-    pub fn times(self, other: Qty) -> Qty {
+    /// `self × other`, rounded half up to hundredths (areas per person × weights); `None` when
+    /// the product is beyond what a quantity holds.
+    pub fn checked_times(self, other: Qty) -> Option<Qty> {
         let p = i128::from(self.0) * i128::from(other.0);
-        Qty(div_round(p, 100, RoundingMode::HalfUp) as i64)
+        within_bounds(div_round(p, 100, RoundingMode::HalfUp)).map(Qty)
     }
 }
 
@@ -268,12 +276,22 @@ pub struct Rounding {
 }
 
 impl Rounding {
-    /// `quantity × rate`, rounded as stated. The product is exact (hundredths × fen in i128).
-    pub fn amount(self, quantity: Qty, rate: Fen) -> Fen {
+    /// `quantity × rate`, rounded as stated; `None` when the amount is beyond what an amount
+    /// holds. The product is exact (hundredths × fen in i128).
+    pub fn amount(self, quantity: Qty, rate: Fen) -> Option<Fen> {
         let exact = i128::from(quantity.0) * i128::from(rate.0); // in 1/100 fen
         let q = self.to.quantum();
-        Fen((div_round(exact, 100 * q, self.mode) * q) as i64)
+        within_bounds(div_round(exact, 100 * q, self.mode) * q).map(Fen)
     }
+}
+
+/// A value of hundredths as `i64` if it is within [`MAX_HUNDREDTHS`]: products and sums of
+/// bounded values are checked against the same bound, so no arithmetic on them narrows or wraps
+/// silently.
+fn within_bounds(v: i128) -> Option<i64> {
+    i64::try_from(v)
+        .ok()
+        .filter(|v| v.unsigned_abs() <= MAX_HUNDREDTHS.unsigned_abs())
 }
 
 /// `n / d` rounded as `mode` says (d > 0).
@@ -384,36 +402,62 @@ mod tests {
         // 87.35 m² × 1,234.57 元 = 107,839.6895 元
         let (q, p) = (Qty(8735), Fen(123457));
         assert_eq!(
-            r(RoundingMode::HalfUp, RoundTo::Fen).amount(q, p),
+            r(RoundingMode::HalfUp, RoundTo::Fen).amount(q, p).unwrap(),
             Fen(10783969)
         );
         assert_eq!(
-            r(RoundingMode::Down, RoundTo::Fen).amount(q, p),
+            r(RoundingMode::Down, RoundTo::Fen).amount(q, p).unwrap(),
             Fen(10783968)
         );
         assert_eq!(
-            r(RoundingMode::HalfUp, RoundTo::Yuan).amount(q, p),
+            r(RoundingMode::HalfUp, RoundTo::Yuan).amount(q, p).unwrap(),
             Fen(10784000)
         );
         assert_eq!(
-            r(RoundingMode::HalfUp, RoundTo::Jiao).amount(q, p),
+            r(RoundingMode::HalfUp, RoundTo::Jiao).amount(q, p).unwrap(),
             Fen(10783970)
         );
         // exactly half a fen: 0.5 × 0.01 元
         let half = (Qty(50), Fen(1));
         assert_eq!(
-            r(RoundingMode::HalfUp, RoundTo::Fen).amount(half.0, half.1),
+            r(RoundingMode::HalfUp, RoundTo::Fen)
+                .amount(half.0, half.1)
+                .unwrap(),
             Fen(1)
         );
         assert_eq!(
-            r(RoundingMode::HalfEven, RoundTo::Fen).amount(half.0, half.1),
+            r(RoundingMode::HalfEven, RoundTo::Fen)
+                .amount(half.0, half.1)
+                .unwrap(),
             Fen(0)
         );
         assert_eq!(
-            r(RoundingMode::HalfEven, RoundTo::Fen).amount(Qty(150), Fen(1)),
+            r(RoundingMode::HalfEven, RoundTo::Fen)
+                .amount(Qty(150), Fen(1))
+                .unwrap(),
             Fen(2)
         );
-        assert_eq!(Qty(4000).times(Qty(50)), Qty(2000));
-        assert_eq!(Qty(3333).times(Qty(50)), Qty(1667));
+        assert_eq!(Qty(4000).checked_times(Qty(50)), Some(Qty(2000)));
+        assert_eq!(Qty(3333).checked_times(Qty(50)), Some(Qty(1667)));
+    }
+
+    /// Two values each within the bound multiply past what an `i64` holds; the product was
+    /// narrowed silently and came out as a small, wrong amount.
+    #[test]
+    fn products_beyond_the_bound_are_refused_not_wrapped() {
+        let big = Qty(MAX_HUNDREDTHS);
+        let rounding = Rounding {
+            mode: RoundingMode::HalfUp,
+            to: RoundTo::Fen,
+        };
+        assert_eq!(rounding.amount(big, Fen(MAX_HUNDREDTHS)), None);
+        assert_eq!(rounding.amount(big, Fen(-MAX_HUNDREDTHS)), None);
+        assert_eq!(big.checked_times(Qty(MAX_HUNDREDTHS)), None);
+        assert_eq!(big.checked_times(Qty(101)), None, "just past the bound");
+        assert_eq!(big.checked_times(Qty(100)), Some(big), "the bound itself");
+        assert_eq!(
+            rounding.amount(big, Fen(1)),
+            Some(Fen(MAX_HUNDREDTHS / 100))
+        );
     }
 }

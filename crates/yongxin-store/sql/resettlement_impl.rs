@@ -666,10 +666,13 @@ impl ResettlementStore for StoreImpl {
             // changed, so it is checked again.
             let chosen = match registration_in(tx, project_id, household_id).await? {
                 Some(r) => {
-                    let (_, area) = yongxin_domain::resettlement::entitlement::entitled_area(
+                    let area = match yongxin_domain::resettlement::entitlement::entitled_area(
                         &policy,
                         &inputs.members,
-                    );
+                    ) {
+                        Ok((_, area)) => area,
+                        Err(e) => return Ok((Err(e.into()), vec![])),
+                    };
                     match layout_combination(&policy, area, &r.layouts) {
                         Ok(units) => units,
                         Err(e) => return Ok((Err(e.into()), vec![])),
@@ -780,8 +783,13 @@ impl ResettlementStore for StoreImpl {
                     ..HouseholdInputs::default()
                 },
             };
-            let (_, area) =
-                yongxin_domain::resettlement::entitlement::entitled_area(&policy, &inputs.members);
+            let area = match yongxin_domain::resettlement::entitlement::entitled_area(
+                &policy,
+                &inputs.members,
+            ) {
+                Ok((_, area)) => area,
+                Err(e) => return Ok((Err(e.into()), vec![])),
+            };
             let chosen = match layout_combination(&policy, area, &layouts) {
                 Ok(units) => units,
                 Err(e) => return Ok((Err(e.into()), vec![])),

@@ -985,7 +985,10 @@ pub async fn load_resettlement(
                 let detail = store.household(h.id).await?;
                 let facts: Vec<MemberFacts> =
                     detail.members.iter().map(MemberFacts::from).collect();
-                let (_, area) = entitled_area(policy, &eligible_members(policy, &facts));
+                // The demo's policy and registry give no household an area beyond the bound.
+                let Ok((_, area)) = entitled_area(policy, &eligible_members(policy, &facts)) else {
+                    return Ok(0usize);
+                };
                 let layouts = demo_layouts(policy, area, h.id);
                 if layouts.is_empty() {
                     return Ok(0usize);

@@ -207,6 +207,10 @@ pub enum EntitlementError {
     /// Negative area or count.
     #[error("面积和数量不能为负")]
     Negative,
+    /// An area or amount beyond what can be computed exactly (a typing error: no household
+    /// comes near it).
+    #[error("面积或金额过大，无法计算，请检查所填数值")]
+    TooLarge,
     /// Chosen area over what may be chosen.
     #[error("所选面积 {chosen} m² 超过可选上限 {limit} m²（安置面积加优惠面积）")]
     OverLimit {
@@ -221,9 +225,17 @@ pub enum EntitlementError {
 }
 
 /// Σ weights and the entitled area.
-pub fn entitled_area(policy: &Policy, members: &[EligibleMember]) -> (Qty, Qty) {
-    let persons: Qty = members.iter().map(|m| m.weight).sum();
-    let area = persons.times(policy.area.per_person);
+pub fn entitled_area(
+    policy: &Policy,
+    members: &[EligibleMember],
+) -> Result<(Qty, Qty), EntitlementError> {
+    let persons = members
+        .iter()
+        .try_fold(Qty::ZERO, |sum, m| sum.checked_add(m.weight))
+        .ok_or(EntitlementError::TooLarge)?;
+    let area = persons
+        .checked_times(policy.area.per_person)
+        .ok_or(EntitlementError::TooLarge)?;
     let area = policy.area.household_minimum.map_or(area, |min| {
         if persons > Qty::ZERO {
             area.max(min)
@@ -231,7 +243,7 @@ pub fn entitled_area(policy: &Policy, members: &[EligibleMember]) -> (Qty, Qty) 
             area
         }
     });
-    (persons, area)
+    Ok((persons, area))
 }
 
 /// The most area a household with this entitlement may choose.
@@ -290,6 +302,7 @@ pub fn compute(
 ) -> Result<Entitlement, EntitlementError> {
     let rounding = policy.rounding();
     let mut lines = Vec::new();
+    let mut too_large = false;
     let mut line = |group,
                     code: String,
                     description: String,
@@ -304,7 +317,10 @@ pub fn compute(
             quantity,
             unit: unit.to_owned(),
             rate,
-            amount: rounding.amount(quantity, rate),
+            amount: rounding.amount(quantity, rate).unwrap_or_else(|| {
+                too_large = true;
+                Fen::ZERO
+            }),
             clause: clause.to_owned(),
         });
     };
@@ -315,7 +331,7 @@ pub fn compute(
     {
         return Err(EntitlementError::Negative);
     }
-    let (persons, entitled) = entitled_area(policy, &inputs.members);
+    let (persons, entitled) = entitled_area(policy, &inputs.members)?;
     use LineGroup::*;
     for s in &inputs.structures {
         let rate = policy
@@ -361,7 +377,9 @@ pub fn compute(
         );
     }
     if let Some(t) = &policy.transition {
-        let q = Qty(persons.0 * i64::from(t.months));
+        let q = persons
+            .checked_times(Qty::whole(t.months.into()))
+            .ok_or(EntitlementError::TooLarge)?;
         line(
             Compensation,
             "transition".into(),
@@ -446,15 +464,22 @@ pub fn compute(
             );
         }
     }
+    if too_large {
+        return Err(EntitlementError::TooLarge);
+    }
     let sum = |g: LineGroup| {
         lines
             .iter()
             .filter(|l| l.group == g)
-            .map(|l| l.amount)
-            .sum::<Fen>()
+            .try_fold(Fen::ZERO, |sum, l| sum.checked_add(l.amount))
+            .ok_or(EntitlementError::TooLarge)
     };
     let (compensation, purchase, cash_for_unused) =
-        (sum(Compensation), sum(Purchase), sum(CashForUnused));
+        (sum(Compensation)?, sum(Purchase)?, sum(CashForUnused)?);
+    let net = compensation
+        .checked_add(cash_for_unused)
+        .and_then(|v| v.checked_add(Fen(-purchase.0)))
+        .ok_or(EntitlementError::TooLarge)?;
     Ok(Entitlement {
         policy_version: policy.version,
         eligible_persons: persons,
@@ -465,7 +490,7 @@ pub fn compute(
             compensation,
             purchase,
             cash_for_unused,
-            net: compensation + cash_for_unused - purchase,
+            net,
         },
         lines,
     })
@@ -495,6 +520,36 @@ mod tests {
 
     fn date(s: &str) -> NaiveDate {
         s.parse().unwrap()
+    }
+
+    /// Areas and weights each within what a form accepts multiplied past what an amount holds
+    /// and came out wrapped; now the computation is refused with a message saying why.
+    #[test]
+    fn figures_beyond_what_can_be_computed_are_refused() {
+        let p = policy();
+        let huge: Qty = "10000000000000".parse().unwrap();
+        let structure = MeasuredStructure {
+            kind: StructureKind::BrickConcrete,
+            condition: "二等".into(),
+            area: huge,
+        };
+        let inputs = HouseholdInputs {
+            members: vec![person("甲", 1)],
+            structures: vec![structure.clone(), structure],
+            fixtures: Vec::new(),
+        };
+        assert_eq!(
+            compute(&p, &inputs, &[], None).err(),
+            Some(EntitlementError::TooLarge)
+        );
+        let heavy = EligibleMember {
+            weight: huge,
+            ..person("乙", 1)
+        };
+        assert_eq!(
+            entitled_area(&p, &[heavy.clone(), heavy]).err(),
+            Some(EntitlementError::TooLarge)
+        );
     }
 
     #[test]
@@ -610,11 +665,11 @@ mod tests {
         assert_eq!(weights, vec![100, 100, 0, 100, 0]);
         assert!(got[1].basis.contains("在校学生"));
         assert!(got[2].basis.contains("不计入"));
-        let (persons, area) = entitled_area(&p, &got);
+        let (persons, area) = entitled_area(&p, &got).unwrap();
         assert_eq!((persons, area), (Qty::whole(3), Qty::whole(120)));
         // One person: the household minimum applies.
-        assert_eq!(entitled_area(&p, &got[..1]).1, Qty::whole(90));
-        assert_eq!(entitled_area(&p, &[]).1, Qty::ZERO);
+        assert_eq!(entitled_area(&p, &got[..1]).unwrap().1, Qty::whole(90));
+        assert_eq!(entitled_area(&p, &[]).unwrap().1, Qty::ZERO);
     }
 
     fn random_inputs(rng: &mut ChaCha8Rng, p: &Policy) -> (HouseholdInputs, Vec<ChosenUnit>) {
