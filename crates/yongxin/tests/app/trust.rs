@@ -1115,6 +1115,29 @@ async fn hot_issues_name_only_cases_in_scope(app: TestApp) {
     assert!(!html.contains("后街9号"), "nor its address");
 }
 
+/// Staff record an objection to a notice on a household's behalf.
+async fn object_for(
+    app: &TestApp,
+    staff: &reqwest::Client,
+    notice: i64,
+    household: i64,
+    reason: &str,
+) -> reqwest::Response {
+    let household = household.to_string();
+    post_form(
+        app,
+        staff,
+        &format!("/notices/{notice}/objections"),
+        &[
+            ("reason", reason),
+            ("household_id", household.as_str()),
+            ("contact_name", "王五"),
+            ("contact_phone", "13944445555"),
+        ],
+    )
+    .await
+}
+
 /// A 公示 to one village, open for objections, stored directly.
 async fn publication_to(app: &TestApp, village: i64) -> i64 {
     use yongxin_domain::notice::{NoticeDraft, NoticeKind, ScopeKind};
@@ -1168,34 +1191,11 @@ async fn objections_come_only_from_households_the_publication_addresses(app: Tes
     );
     // Staff on behalf of the resident's household: not addressed either.
     let staff = app.sign_in_as(Role::DepartmentStaff).await;
-    let csrf = app.csrf(&staff).await;
-    let res = staff
-        .post(app.url(&format!("/notices/{notice}/objections")))
-        .form(&[
-            ("csrf", csrf.as_str()),
-            ("reason", "代为登记"),
-            ("household_id", own.to_string().as_str()),
-            ("contact_name", "王五"),
-            ("contact_phone", "13944445555"),
-        ])
-        .send()
-        .await
-        .unwrap();
+    let res = object_for(&app, &staff, notice, own, "代为登记").await;
     assert_eq!(res.status(), 403);
     assert!(app.store.objections(notice).await.unwrap().is_empty());
     // A household of that village may.
-    let res = staff
-        .post(app.url(&format!("/notices/{notice}/objections")))
-        .form(&[
-            ("csrf", csrf.as_str()),
-            ("reason", "面积测量有误"),
-            ("household_id", other.to_string().as_str()),
-            ("contact_name", "王五"),
-            ("contact_phone", "13944445555"),
-        ])
-        .send()
-        .await
-        .unwrap();
+    let res = object_for(&app, &staff, notice, other, "面积测量有误").await;
     assert_eq!(res.status(), 200);
     assert_eq!(app.store.objections(notice).await.unwrap().len(), 1);
 }
@@ -1724,19 +1724,7 @@ async fn staff_see_only_the_objections_they_could_open(app: TestApp) {
     let (_, theirs) = villages_of(&app).await;
     let notice = publication_to(&app, theirs).await;
     let staff = app.sign_in_as(Role::DepartmentStaff).await;
-    let csrf = app.csrf(&staff).await;
-    let res = staff
-        .post(app.url(&format!("/notices/{notice}/objections")))
-        .form(&[
-            ("csrf", csrf.as_str()),
-            ("reason", "面积测量有误"),
-            ("household_id", other.to_string().as_str()),
-            ("contact_name", "王五"),
-            ("contact_phone", "13944445555"),
-        ])
-        .send()
-        .await
-        .unwrap();
+    let res = object_for(&app, &staff, notice, other, "面积测量有误").await;
     assert_eq!(res.status(), 200);
     let objection = app.store.objections(notice).await.unwrap()[0]
         .number
