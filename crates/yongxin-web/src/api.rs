@@ -462,11 +462,10 @@ pub async fn list_households(
 pub async fn get_household(
     State(state): State<AppState>,
     ctx: Ctx,
-    Ids(id): Ids<String>,
+    Ids(id): Ids<i64>,
     ApiQuery(p): ApiQuery<DetailParams>,
 ) -> Result<Json<HouseholdDetailDto>, AppError> {
     let user = ctx.user()?;
-    let id: i64 = id.parse().map_err(|_| AppError::not_found())?;
     let detail = household_in_scope(&state, user, id).await?;
     let full = p.full.unwrap_or(false);
     if full {

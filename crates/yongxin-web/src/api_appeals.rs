@@ -388,10 +388,9 @@ pub async fn list_appeals(
 pub async fn get_appeal(
     State(state): State<AppState>,
     ctx: Ctx,
-    Ids(id): Ids<String>,
+    Ids(id): Ids<i64>,
 ) -> Result<Json<AppealDto>, AppError> {
     let user = ctx.user()?;
-    let id: i64 = id.parse().map_err(|_| AppError::not_found())?;
     let (appeal, events) = crate::appeals::appeal_in_scope(&state, user, id).await?;
     let resident = !user.role.may(Permission::ReadInternalNotes);
     let photos = state.store.appeal_photos(id).await?;
@@ -405,10 +404,9 @@ pub async fn get_appeal(
 pub async fn appeal_action(
     State(state): State<AppState>,
     ctx: Ctx,
-    Ids(id): Ids<String>,
+    Ids(id): Ids<i64>,
     ApiJson(body): ApiJson<AppealActionDto>,
 ) -> Result<Json<AppealDto>, AppError> {
-    let id: i64 = id.parse().map_err(|_| AppError::not_found())?;
     let input = ActionInput {
         action: body.action,
         reason: body.reason,

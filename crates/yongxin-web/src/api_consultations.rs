@@ -125,9 +125,8 @@ pub async fn list_consultations(
 #[utoipa::path(get, path = "/api/v1/consultations/{id}", params(("id" = i64, Path, description = "Consultation id")), responses((status = 200, body = ConsultationDto), (status = 404, body = ErrorDto)))]
 pub async fn get_consultation(
     State(state): State<AppState>,
-    Ids(id): Ids<String>,
+    Ids(id): Ids<i64>,
 ) -> Result<Json<ConsultationDto>, AppError> {
-    let id: i64 = id.parse().map_err(|_| AppError::not_found())?;
     let k = state
         .store
         .consultation(id)
@@ -164,11 +163,10 @@ pub struct AnswerDto {
 pub async fn submit_answer(
     State(state): State<AppState>,
     ctx: Ctx,
-    Ids(id): Ids<String>,
+    Ids(id): Ids<i64>,
     ApiJson(body): ApiJson<NewAnswerDto>,
 ) -> Result<Response, AppError> {
     let user = ctx.user()?.clone();
-    let id: i64 = id.parse().map_err(|_| AppError::not_found())?;
     let mut given = BTreeMap::new();
     for (k, v) in body.answers {
         let qid: i64 = k
@@ -244,10 +242,9 @@ pub struct OptionResultDto {
 pub async fn consultation_results(
     State(state): State<AppState>,
     ctx: Ctx,
-    Ids(id): Ids<String>,
+    Ids(id): Ids<i64>,
 ) -> Result<Json<ResultsDto>, AppError> {
     let user = ctx.cadre()?.clone();
-    let id: i64 = id.parse().map_err(|_| AppError::not_found())?;
     let k = state
         .store
         .consultation(id)

@@ -110,10 +110,9 @@ pub async fn list_meetings(
 pub async fn get_meeting(
     State(state): State<AppState>,
     ctx: Ctx,
-    Ids(id): Ids<String>,
+    Ids(id): Ids<i64>,
 ) -> Result<Json<MeetingDto>, AppError> {
     let user = ctx.cadre()?;
-    let id: i64 = id.parse().map_err(|_| AppError::not_found())?;
     let m = crate::pages::meetings::meeting_in_scope(&state, user, id).await?;
     let resolutions = state
         .store

@@ -158,9 +158,8 @@ pub async fn list_notices(
 pub async fn get_notice(
     State(state): State<AppState>,
     ctx: Ctx,
-    Ids(id): Ids<String>,
+    Ids(id): Ids<i64>,
 ) -> Result<Json<NoticeDto>, AppError> {
-    let id: i64 = id.parse().map_err(|_| AppError::not_found())?;
     let notice = state
         .store
         .notice(id)
@@ -213,11 +212,10 @@ pub struct ObjectionDto {
 pub async fn create_objection(
     State(state): State<AppState>,
     ctx: Ctx,
-    Ids(id): Ids<String>,
+    Ids(id): Ids<i64>,
     ApiJson(body): ApiJson<NewObjectionDto>,
 ) -> Result<Response, AppError> {
     ctx.user()?;
-    let id: i64 = id.parse().map_err(|_| AppError::not_found())?;
     let appeal = object(
         &state,
         &ctx,

@@ -22,10 +22,6 @@ use crate::error::AppError;
 use crate::resettlement;
 use crate::AppState;
 
-fn id_of(s: &str) -> Result<i64, AppError> {
-    s.parse().map_err(|_| AppError::not_found())
-}
-
 /// A project and where it stands.
 #[derive(Serialize, ToSchema)]
 pub struct ProjectDto {
@@ -121,10 +117,10 @@ pub async fn list_projects(
 pub async fn get_project(
     State(state): State<AppState>,
     ctx: Ctx,
-    Ids(id): Ids<String>,
+    Ids(id): Ids<i64>,
 ) -> Result<Json<ProjectDto>, AppError> {
     ctx.user()?;
-    let p = resettlement::project(&state, id_of(&id)?).await?;
+    let p = resettlement::project(&state, id).await?;
     Ok(Json(project_dto(&state, p).await?))
 }
 
@@ -177,11 +173,11 @@ pub struct ProjectHouseholdPageDto {
 pub async fn project_households(
     State(state): State<AppState>,
     ctx: Ctx,
-    Ids(id): Ids<String>,
+    Ids(id): Ids<i64>,
     ApiQuery(q): ApiQuery<ProjectHouseholdsQuery>,
 ) -> Result<Json<ProjectHouseholdPageDto>, AppError> {
     ctx.require(Permission::AssessHouseholds)?;
-    let p = resettlement::project(&state, id_of(&id)?).await?;
+    let p = resettlement::project(&state, id).await?;
     let (page, per_page) = (
         q.page.unwrap_or(1).max(1),
         q.per_page.unwrap_or(50).clamp(1, 500),
@@ -342,11 +338,11 @@ impl EntitlementDto {
 pub async fn get_entitlement(
     State(state): State<AppState>,
     ctx: Ctx,
-    Ids((id, household_id)): Ids<(String, String)>,
+    Ids((id, household_id)): Ids<(i64, i64)>,
 ) -> Result<Json<EntitlementDto>, AppError> {
     let user = ctx.user()?;
-    let p = resettlement::project(&state, id_of(&id)?).await?;
-    let hid = id_of(&household_id)?;
+    let p = resettlement::project(&state, id).await?;
+    let hid = household_id;
     resettlement::household(&state, user, &p, hid).await?;
     let record = state
         .store
@@ -397,12 +393,11 @@ impl RegistrationDto {
 pub async fn create_registration(
     State(state): State<AppState>,
     ctx: Ctx,
-    Ids(id): Ids<String>,
+    Ids(id): Ids<i64>,
     ApiJson(req): ApiJson<RegistrationRequest>,
 ) -> Result<Json<RegistrationDto>, AppError> {
     let user = ctx.user()?;
-    let r =
-        resettlement::register(&state, user, id_of(&id)?, req.household_id, req.layouts).await?;
+    let r = resettlement::register(&state, user, id, req.household_id, req.layouts).await?;
     Ok(Json(RegistrationDto::new(r)))
 }
 
@@ -446,11 +441,11 @@ pub struct RecommitRequest {
 pub async fn recommit_lottery(
     State(state): State<AppState>,
     ctx: Ctx,
-    Ids(id): Ids<String>,
+    Ids(id): Ids<i64>,
     ApiJson(req): ApiJson<RecommitRequest>,
 ) -> Result<Json<LotterySummaryDto>, AppError> {
     let user = ctx.require(Permission::DrawLottery)?;
-    let l = resettlement::recommit(&state, user, id_of(&id)?, parties(req.commitments)).await?;
+    let l = resettlement::recommit(&state, user, id, parties(req.commitments)).await?;
     Ok(Json(LotterySummaryDto::new(l)))
 }
 
@@ -460,18 +455,12 @@ pub async fn recommit_lottery(
 pub async fn freeze_lottery(
     State(state): State<AppState>,
     ctx: Ctx,
-    Ids(id): Ids<String>,
+    Ids(id): Ids<i64>,
     ApiJson(req): ApiJson<FreezeRequest>,
 ) -> Result<Json<LotterySummaryDto>, AppError> {
     let user = ctx.require(Permission::DrawLottery)?;
-    let l = resettlement::freeze(
-        &state,
-        user,
-        id_of(&id)?,
-        &req.seed_rule,
-        parties(req.commitments),
-    )
-    .await?;
+    let l =
+        resettlement::freeze(&state, user, id, &req.seed_rule, parties(req.commitments)).await?;
     Ok(Json(LotterySummaryDto::new(l)))
 }
 
@@ -510,11 +499,11 @@ impl RevealDto {
 pub async fn draw_lottery(
     State(state): State<AppState>,
     ctx: Ctx,
-    Ids(id): Ids<String>,
+    Ids(id): Ids<i64>,
     ApiJson(req): ApiJson<DrawRequest>,
 ) -> Result<Json<LotterySummaryDto>, AppError> {
     let user = ctx.require(Permission::DrawLottery)?;
-    let p = resettlement::project(&state, id_of(&id)?).await?;
+    let p = resettlement::project(&state, id).await?;
     let l = state
         .store
         .draw_lottery(
@@ -536,9 +525,9 @@ pub async fn draw_lottery(
 #[utoipa::path(get, path = "/api/v1/projects/{id}/lottery/proof", params(("id" = i64, Path, description = "Project id")), responses((status = 200, description = "The proof: algorithm, list, list_sha256, seed, order"), (status = 404, body = ErrorDto)))]
 pub async fn lottery_proof(
     State(state): State<AppState>,
-    Ids(id): Ids<String>,
+    Ids(id): Ids<i64>,
 ) -> Result<Response, AppError> {
-    let proof = standing_proof(&state, id_of(&id)?).await?;
+    let proof = standing_proof(&state, id).await?;
     Ok((
         [
             (header::CONTENT_TYPE, "application/json; charset=utf-8"),

@@ -31,10 +31,6 @@ pub fn claim_right(user: &User, household_id: i64) -> Result<bool, AppError> {
     }
 }
 
-fn id_of(s: &str) -> Result<i64, AppError> {
-    s.parse().map_err(|_| AppError::not_found())
-}
-
 /// A wave: lottery orders `from_order..=to_order` from `opens_at`.
 #[derive(Serialize, ToSchema)]
 pub struct WaveDto {
@@ -177,20 +173,12 @@ impl ClaimDto {
 pub async fn create_claim(
     State(state): State<AppState>,
     ctx: Ctx,
-    Ids(id): Ids<String>,
+    Ids(id): Ids<i64>,
     ApiJson(req): ApiJson<ClaimRequest>,
 ) -> Result<Json<ClaimDto>, AppError> {
     let user = ctx.user()?;
     let on_behalf = claim_right(user, req.household_id)?;
-    let claim = claim(
-        &state,
-        user,
-        id_of(&id)?,
-        req.household_id,
-        req.unit_ids,
-        on_behalf,
-    )
-    .await?;
+    let claim = claim(&state, user, id, req.household_id, req.unit_ids, on_behalf).await?;
     Ok(Json(ClaimDto::new(claim)))
 }
 
@@ -343,11 +331,11 @@ pub struct UnitDto {
 #[utoipa::path(get, path = "/api/v1/selections/{id}/units", params(("id" = i64, Path, description = "Selection id")), responses((status = 200, body = Vec<UnitDto>), (status = 404, body = ErrorDto)))]
 pub async fn selection_units(
     State(state): State<AppState>,
-    Ids(id): Ids<String>,
+    Ids(id): Ids<i64>,
 ) -> Result<Json<Vec<UnitDto>>, AppError> {
     let s = state
         .store
-        .selection(id_of(&id)?)
+        .selection(id)
         .await?
         .ok_or_else(AppError::not_found)?;
     Ok(Json(

@@ -611,10 +611,9 @@ fn actions_for(user: &User, a: &Appeal) -> Vec<&'static str> {
 pub async fn show(
     State(state): State<AppState>,
     ctx: Ctx,
-    Ids(id): Ids<String>,
+    Ids(id): Ids<i64>,
 ) -> Result<Response, AppError> {
     let user = ctx.user()?;
-    let id: i64 = id.parse().map_err(|_| AppError::not_found())?;
     let (a, events) = crate::appeals::appeal_in_scope(&state, user, id).await?;
     let resident = !user.role.may(Permission::ReadInternalNotes);
     let photos = state.store.appeal_photos(a.id).await?;
@@ -729,11 +728,10 @@ pub struct ActionForm {
 pub async fn action(
     State(state): State<AppState>,
     ctx: Ctx,
-    Ids(id): Ids<String>,
+    Ids(id): Ids<i64>,
     form: FormWithFiles<ActionForm>,
 ) -> Result<Response, AppError> {
     let f = form.fields;
-    let id: i64 = id.parse().map_err(|_| AppError::not_found())?;
     let input = ActionInput {
         action: f.action,
         reason: f.reason,
@@ -1022,11 +1020,10 @@ pub struct SuperviseForm {
 pub async fn supervise(
     State(state): State<AppState>,
     ctx: Ctx,
-    Ids(id): Ids<String>,
+    Ids(id): Ids<i64>,
     CsrfForm(f): CsrfForm<SuperviseForm>,
 ) -> Result<Response, AppError> {
     let user = ctx.require(Permission::Supervise)?.clone();
-    let id: i64 = id.parse().map_err(|_| AppError::not_found())?;
     crate::appeals::appeal_in_scope(&state, &user, id).await?;
     let c = ctx.lang.catalog();
     yongxin_domain::appeal::check_text("note", &f.text, true)
@@ -1060,11 +1057,10 @@ pub struct NoticeAnswerForm {
 pub async fn answer_notice(
     State(state): State<AppState>,
     ctx: Ctx,
-    Ids(notice): Ids<String>,
+    Ids(notice): Ids<i64>,
     CsrfForm(f): CsrfForm<NoticeAnswerForm>,
 ) -> Result<Response, AppError> {
     let user = ctx.user()?.clone();
-    let notice: i64 = notice.parse().map_err(|_| AppError::not_found())?;
     let appeal_id: i64 = f
         .appeal
         .parse()

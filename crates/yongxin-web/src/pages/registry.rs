@@ -291,11 +291,10 @@ pub async fn record_full_view(
 pub async fn household(
     State(state): State<AppState>,
     ctx: Ctx,
-    Ids(id): Ids<String>,
+    Ids(id): Ids<i64>,
     Query(q): Query<FullQuery>,
 ) -> Result<Response, AppError> {
     let user = ctx.user()?;
-    let id: i64 = id.parse().map_err(|_| AppError::not_found())?;
     let detail = household_in_scope(&state, user, id).await?;
     let full = q.full.as_deref().is_some_and(|v| v == "1" || v == "true");
     if full {

@@ -28,10 +28,6 @@ use crate::error::AppError;
 use crate::resettlement as act;
 use crate::AppState;
 
-fn id_of(s: &str) -> Result<i64, AppError> {
-    s.parse().map_err(|_| AppError::not_found())
-}
-
 /// `GET /projects`: every project with its phase; a resident sees links to their own calculation.
 #[derive(Template)]
 #[template(path = "resettlement_projects.html")]
@@ -193,9 +189,9 @@ fn bump_version(source: &str, next: u32) -> String {
 pub async fn project(
     State(state): State<AppState>,
     ctx: Ctx,
-    Ids(id): Ids<String>,
+    Ids(id): Ids<i64>,
 ) -> Result<Response, AppError> {
-    project_page(&state, &ctx, id_of(&id)?, None, None).await
+    project_page(&state, &ctx, id, None, None).await
 }
 
 /// A manager's form about a project: signed in with the right role (the token was checked by the
@@ -218,11 +214,10 @@ pub struct PhaseForm {
 pub async fn move_phase(
     State(state): State<AppState>,
     ctx: Ctx,
-    Ids(id): Ids<String>,
+    Ids(id): Ids<i64>,
     CsrfForm(form): CsrfForm<PhaseForm>,
 ) -> Result<Response, AppError> {
     let user = manager_form(&ctx)?;
-    let id = id_of(&id)?;
     let to = Phase::parse(&form.to).ok_or_else(|| AppError::invalid_param("to"))?;
     let reason = form.reason.trim().chars().take(500).collect::<String>();
     state
@@ -244,11 +239,10 @@ pub struct PolicyForm {
 pub async fn publish_policy(
     State(state): State<AppState>,
     ctx: Ctx,
-    Ids(id): Ids<String>,
+    Ids(id): Ids<i64>,
     CsrfForm(PolicyForm { source }): CsrfForm<PolicyForm>,
 ) -> Result<Response, AppError> {
     let user = manager_form(&ctx)?;
-    let id = id_of(&id)?;
     match act::publish_policy(&state, &user, id, &source).await {
         Ok(_) => Ok(Redirect::to(&format!("/projects/{id}")).into_response()),
         Err(e) if e.status.is_client_error() && e.code.starts_with("resettlement") => {
@@ -263,11 +257,10 @@ pub async fn publish_policy(
 pub async fn publish_results(
     State(state): State<AppState>,
     ctx: Ctx,
-    Ids(id): Ids<String>,
+    Ids(id): Ids<i64>,
     CsrfForm(_): CsrfForm<Button>,
 ) -> Result<Response, AppError> {
     let user = manager_form(&ctx)?;
-    let id = id_of(&id)?;
     let p = act::publish_results(&state, &user, id).await?;
     let to = p
         .results_notice_id
@@ -288,11 +281,10 @@ pub struct FreezeForm {
 pub async fn freeze(
     State(state): State<AppState>,
     ctx: Ctx,
-    Ids(id): Ids<String>,
+    Ids(id): Ids<i64>,
     CsrfForm(form): CsrfForm<FreezeForm>,
 ) -> Result<Response, AppError> {
     let user = manager_form(&ctx)?;
-    let id = id_of(&id)?;
     let parties = act::parties_from_lines(&form.commitments)?;
     act::freeze(&state, &user, id, &form.seed_rule, parties).await?;
     Ok(Redirect::to(&format!("/projects/{id}/lottery")).into_response())
@@ -302,11 +294,10 @@ pub async fn freeze(
 pub async fn recommit(
     State(state): State<AppState>,
     ctx: Ctx,
-    Ids(id): Ids<String>,
+    Ids(id): Ids<i64>,
     CsrfForm(form): CsrfForm<FreezeForm>,
 ) -> Result<Response, AppError> {
     let user = manager_form(&ctx)?;
-    let id = id_of(&id)?;
     let parties = act::parties_from_lines(&form.commitments)?;
     act::recommit(&state, &user, id, parties).await?;
     Ok(Redirect::to(&format!("/projects/{id}")).into_response())
@@ -326,11 +317,10 @@ pub struct DrawForm {
 pub async fn draw(
     State(state): State<AppState>,
     ctx: Ctx,
-    Ids(id): Ids<String>,
+    Ids(id): Ids<i64>,
     CsrfForm(form): CsrfForm<DrawForm>,
 ) -> Result<Response, AppError> {
     let user = manager_form(&ctx)?;
-    let id = id_of(&id)?;
     let reason = Some(form.reason).filter(|r| !r.trim().is_empty());
     // One `secret` field per committed party, in the order of the commitment; a missing one is
     // an empty reveal, which the store refuses as not matching its commitment.
@@ -381,11 +371,11 @@ const PER_PAGE: u32 = 100;
 pub async fn households(
     State(state): State<AppState>,
     ctx: Ctx,
-    Ids(id): Ids<String>,
+    Ids(id): Ids<i64>,
     Query(q): Query<ListQuery>,
 ) -> Result<Response, AppError> {
     ctx.require(Permission::AssessHouseholds)?;
-    let p = act::project(&state, id_of(&id)?).await?;
+    let p = act::project(&state, id).await?;
     let missing = q.missing.as_deref() == Some("1");
     let page = q.page.unwrap_or(1).max(1);
     let (rows, total) = state
@@ -484,11 +474,11 @@ fn facts(h: &HouseholdDetail) -> Vec<MemberFacts> {
 pub async fn household(
     State(state): State<AppState>,
     ctx: Ctx,
-    Ids((id, hid)): Ids<(String, String)>,
+    Ids((id, hid)): Ids<(i64, i64)>,
 ) -> Result<Response, AppError> {
     let user = ctx.user()?.clone();
-    let p = act::project(&state, id_of(&id)?).await?;
-    let h = act::household(&state, &user, &p, id_of(&hid)?).await?;
+    let p = act::project(&state, id).await?;
+    let h = act::household(&state, &user, &p, hid).await?;
     let pid = p.project.id;
     let policy = act::current_policy(&state, pid).await?;
     let current = state.store.entitlement(pid, h.summary.id).await?;
@@ -599,11 +589,10 @@ pub struct RegistrationForm {
 pub async fn register(
     State(state): State<AppState>,
     ctx: Ctx,
-    Ids((id, hid)): Ids<(String, String)>,
+    Ids((id, hid)): Ids<(i64, i64)>,
     CsrfForm(form): CsrfForm<RegistrationForm>,
 ) -> Result<Response, AppError> {
     let user = ctx.user()?.clone();
-    let (id, hid) = (id_of(&id)?, id_of(&hid)?);
     let layouts = form
         .layout
         .into_iter()
@@ -711,12 +700,12 @@ fn read_assessment(form: &AssessmentForm, policy: &Policy) -> Result<HouseholdIn
 pub async fn assess(
     State(state): State<AppState>,
     ctx: Ctx,
-    Ids((id, hid)): Ids<(String, String)>,
+    Ids((id, hid)): Ids<(i64, i64)>,
     CsrfForm(form): CsrfForm<AssessmentForm>,
 ) -> Result<Response, AppError> {
     let user = ctx.require(Permission::AssessHouseholds)?.clone();
-    let p = act::project(&state, id_of(&id)?).await?;
-    let h = act::household(&state, &user, &p, id_of(&hid)?).await?;
+    let p = act::project(&state, id).await?;
+    let h = act::household(&state, &user, &p, hid).await?;
     let policy = act::current_policy(&state, p.project.id)
         .await?
         .ok_or(ResettlementError::NoPolicy)?;
@@ -777,10 +766,10 @@ fn percent(part: i64, whole: i64) -> String {
 pub async fn registrations(
     State(state): State<AppState>,
     ctx: Ctx,
-    Ids(id): Ids<String>,
+    Ids(id): Ids<i64>,
 ) -> Result<Response, AppError> {
     ctx.require(Permission::AssessHouseholds)?;
-    let p = act::project(&state, id_of(&id)?).await?;
+    let p = act::project(&state, id).await?;
     let coverage: Vec<RegistrationCoverage> =
         state.store.registration_coverage(p.project.id).await?;
     let (h, r) = coverage
@@ -834,9 +823,9 @@ struct LotteryPage {
 pub async fn lottery(
     State(state): State<AppState>,
     ctx: Ctx,
-    Ids(id): Ids<String>,
+    Ids(id): Ids<i64>,
 ) -> Result<Response, AppError> {
-    let p = act::project(&state, id_of(&id)?).await?;
+    let p = act::project(&state, id).await?;
     let lottery = state.store.lottery(p.project.id).await?;
     let frozen_at = lottery
         .as_ref()
@@ -885,10 +874,7 @@ pub async fn lottery(
 }
 
 /// `GET /projects/{id}/lottery/proof.json`: the standing proof, public.
-pub async fn proof(
-    State(state): State<AppState>,
-    Ids(id): Ids<String>,
-) -> Result<Response, AppError> {
+pub async fn proof(State(state): State<AppState>, Ids(id): Ids<i64>) -> Result<Response, AppError> {
     crate::api_resettlement::lottery_proof(State(state), Ids(id)).await
 }
 

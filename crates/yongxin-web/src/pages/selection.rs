@@ -28,10 +28,6 @@ use crate::error::AppError;
 use crate::resettlement as act;
 use crate::AppState;
 
-fn id_of(s: &str) -> Result<i64, AppError> {
-    s.parse().map_err(|_| AppError::not_found())
-}
-
 /// Reads waves written one per line as `1-200 2026-12-01 09:00` (Shanghai time).
 fn read_waves(text: &str) -> Result<Vec<Wave>, AppError> {
     let mut waves = Vec::new();
@@ -78,11 +74,11 @@ pub struct SelectionForm {
 pub async fn create(
     State(state): State<AppState>,
     ctx: Ctx,
-    Ids(id): Ids<String>,
+    Ids(id): Ids<i64>,
     CsrfForm(form): CsrfForm<SelectionForm>,
 ) -> Result<Response, AppError> {
     let user = ctx.require(Permission::RunResettlement)?.clone();
-    let p = act::project(&state, id_of(&id)?).await?;
+    let p = act::project(&state, id).await?;
     let mode = SelectionMode::parse(&form.mode).ok_or_else(|| AppError::invalid_param("mode"))?;
     let starts_at = local_time(&form.starts_at, "starts_at")?
         .ok_or_else(|| AppError::invalid_param("starts_at"))?;
@@ -186,9 +182,9 @@ struct BoardPage {
 pub async fn board(
     State(state): State<AppState>,
     ctx: Ctx,
-    Ids(id): Ids<String>,
+    Ids(id): Ids<i64>,
 ) -> Result<Response, AppError> {
-    let p = act::project(&state, id_of(&id)?).await?;
+    let p = act::project(&state, id).await?;
     // The sequence number first: the stream resumes after it, so nothing falls in between.
     let seq = state.store.board_seq(p.project.id).await?;
     let units = state.store.unit_states(p.project.id).await?;
@@ -254,11 +250,11 @@ pub struct StreamQuery {
 /// after `Last-Event-ID` (or `?after=`); without either, from now.
 pub async fn board_events(
     State(state): State<AppState>,
-    Ids(id): Ids<String>,
+    Ids(id): Ids<i64>,
     Query(q): Query<StreamQuery>,
     headers: HeaderMap,
 ) -> Result<Response, AppError> {
-    let p = act::project(&state, id_of(&id)?).await?;
+    let p = act::project(&state, id).await?;
     let last = headers
         .get("last-event-id")
         .and_then(|v| v.to_str().ok())
@@ -359,13 +355,13 @@ pub struct LayoutQuery {
 pub async fn operator(
     State(state): State<AppState>,
     ctx: Ctx,
-    Ids(id): Ids<String>,
+    Ids(id): Ids<i64>,
     Query(q): Query<LayoutQuery>,
 ) -> Result<Response, AppError> {
     ctx.require(Permission::OperateSelection)?;
     let s = state
         .store
-        .selection(id_of(&id)?)
+        .selection(id)
         .await?
         .ok_or_else(AppError::not_found)?;
     let p = act::project(&state, s.project_id).await?;
@@ -413,11 +409,10 @@ pub struct QueueForm {
 pub async fn queue(
     State(state): State<AppState>,
     ctx: Ctx,
-    Ids(id): Ids<String>,
+    Ids(id): Ids<i64>,
     CsrfForm(form): CsrfForm<QueueForm>,
 ) -> Result<Response, AppError> {
     let user = ctx.require(Permission::OperateSelection)?.clone();
-    let id = id_of(&id)?;
     let action = match form.action.as_str() {
         "call" => QueueAction::Call,
         "skip" => QueueAction::Skip,
@@ -462,11 +457,10 @@ impl ChoiceForm {
 pub async fn confirm(
     State(state): State<AppState>,
     ctx: Ctx,
-    Ids(id): Ids<String>,
+    Ids(id): Ids<i64>,
     CsrfForm(form): CsrfForm<ChoiceForm>,
 ) -> Result<Response, AppError> {
     let user = ctx.require(Permission::OperateSelection)?.clone();
-    let id = id_of(&id)?;
     let household: i64 = form
         .household_id
         .trim()
@@ -495,17 +489,17 @@ struct SlipPage {
 /// another selection.
 async fn claim_of_selection(
     state: &AppState,
-    selection_id: &str,
-    claim_id: &str,
+    selection_id: i64,
+    claim_id: i64,
 ) -> Result<(yongxin_store::Selection, yongxin_store::Claim), AppError> {
     let s = state
         .store
-        .selection(id_of(selection_id)?)
+        .selection(selection_id)
         .await?
         .ok_or_else(AppError::not_found)?;
     let claim = state
         .store
-        .claim_record(id_of(claim_id)?)
+        .claim_record(claim_id)
         .await?
         .filter(|c| c.selection_id == s.id)
         .ok_or_else(AppError::not_found)?;
@@ -518,10 +512,10 @@ async fn claim_of_selection(
 pub async fn slip(
     State(state): State<AppState>,
     ctx: Ctx,
-    Ids((id, claim_id)): Ids<(String, String)>,
+    Ids((id, claim_id)): Ids<(i64, i64)>,
 ) -> Result<Response, AppError> {
     let user = ctx.user()?.clone();
-    let (s, claim) = claim_of_selection(&state, &id, &claim_id).await?;
+    let (s, claim) = claim_of_selection(&state, id, claim_id).await?;
     let p = act::project(&state, s.project_id).await?;
     let h = act::household(&state, &user, &p, claim.household_id)
         .await?
@@ -557,7 +551,7 @@ pub struct ReasonForm {
 pub async fn correct(
     State(state): State<AppState>,
     ctx: Ctx,
-    Ids((id, claim_id)): Ids<(String, String)>,
+    Ids((id, claim_id)): Ids<(i64, i64)>,
     CsrfForm(ReasonForm { reason }): CsrfForm<ReasonForm>,
 ) -> Result<Response, AppError> {
     let user = ctx.require(Permission::CorrectClaim)?.clone();
@@ -566,7 +560,7 @@ pub async fn correct(
     }
     // The claim is loaded through its selection before anything is changed: a claim reached
     // through another selection's address is not found, and stays as it is.
-    let (s, claim) = claim_of_selection(&state, &id, &claim_id).await?;
+    let (s, claim) = claim_of_selection(&state, id, claim_id).await?;
     let claim = state
         .store
         .correct_claim(&user.username, claim.id, &reason)
@@ -688,10 +682,10 @@ fn tally<'a>(rows: impl Iterator<Item = (&'a AgreementRow, String)>) -> Vec<Prog
 pub async fn agreements(
     State(state): State<AppState>,
     ctx: Ctx,
-    Ids(id): Ids<String>,
+    Ids(id): Ids<i64>,
 ) -> Result<Response, AppError> {
     ctx.require(Permission::AssessHouseholds)?;
-    let p = act::project(&state, id_of(&id)?).await?;
+    let p = act::project(&state, id).await?;
     let rows = agreement_rows(&state, p.project.id).await?;
     let villages = tally(rows.iter().map(|r| (r, r.household.village_name.clone())));
     let buildings = tally(rows.iter().flat_map(|r| {
@@ -730,11 +724,11 @@ pub struct AgreementForm {
 pub async fn record(
     State(state): State<AppState>,
     ctx: Ctx,
-    Ids(id): Ids<String>,
+    Ids(id): Ids<i64>,
     CsrfForm(form): CsrfForm<AgreementForm>,
 ) -> Result<Response, AppError> {
     let user = ctx.require(Permission::AssessHouseholds)?.clone();
-    let p = act::project(&state, id_of(&id)?).await?;
+    let p = act::project(&state, id).await?;
     let key = &form.key;
     let rows = state.store.all_project_households(p.project.id).await?;
     let household = rows
@@ -769,10 +763,10 @@ pub async fn record(
 pub async fn export(
     State(state): State<AppState>,
     ctx: Ctx,
-    Ids(id): Ids<String>,
+    Ids(id): Ids<i64>,
 ) -> Result<Response, AppError> {
     ctx.require(Permission::AssessHouseholds)?;
-    let p = act::project(&state, id_of(&id)?).await?;
+    let p = act::project(&state, id).await?;
     let rows = agreement_rows(&state, p.project.id).await?;
     let mut book = rust_xlsxwriter::Workbook::new();
     let sheet = book.add_worksheet();
@@ -851,7 +845,7 @@ struct ChoosePage {
 pub async fn choose_page(
     State(state): State<AppState>,
     ctx: Ctx,
-    Ids(id): Ids<String>,
+    Ids(id): Ids<i64>,
     Query(q): Query<LayoutQuery>,
 ) -> Result<Response, AppError> {
     let user = ctx.user()?.clone();
@@ -861,7 +855,7 @@ pub async fn choose_page(
         .ok_or_else(AppError::forbidden)?;
     let s = state
         .store
-        .selection(id_of(&id)?)
+        .selection(id)
         .await?
         .ok_or_else(AppError::not_found)?;
     if s.mode != SelectionMode::Online {
@@ -908,7 +902,7 @@ pub async fn choose_page(
 pub async fn choose(
     State(state): State<AppState>,
     ctx: Ctx,
-    Ids(id): Ids<String>,
+    Ids(id): Ids<i64>,
     CsrfForm(form): CsrfForm<ChoiceForm>,
 ) -> Result<Response, AppError> {
     let user = ctx.user()?.clone();
@@ -916,7 +910,6 @@ pub async fn choose(
         .household_id
         .filter(|_| !user.role.is_cadre())
         .ok_or_else(AppError::forbidden)?;
-    let id = id_of(&id)?;
     let units = form.units()?;
     let claim = crate::api_selection::claim(&state, &user, id, household_id, units, false).await?;
     Ok(Redirect::to(&format!("/selections/{id}/claims/{}/slip", claim.id)).into_response())
