@@ -275,25 +275,38 @@ pub async fn intake(
     Ok(appeal)
 }
 
-/// Counts an appeal filed without an account against the limits of its client address and of
-/// the phone number it gives, refusing it when either is used up.
-fn limit_anonymous_intake(state: &AppState, ctx: &Ctx, phone: &Phone) -> Result<(), AppError> {
+/// The limits of an appeal filed without an account, by its client address and by the phone
+/// number it gives: `check` refuses early when one is used up, before any work; `count` counts
+/// the appeal once it is accepted, so a resident correcting a refused form loses nothing.
+fn anonymous_intake_limit(
+    state: &AppState,
+    ctx: &Ctx,
+    phone: &Phone,
+    count: bool,
+) -> Result<(), AppError> {
     let g = &state.guards;
     let refuse = |wait| AppError::rate_limited(crate::security::minutes(wait));
-    if let Some(ip) = ctx.peer {
-        g.intake
-            .hit(
-                &format!("addr:{ip}"),
-                g.limits.anonymous_appeals_per_address,
-            )
-            .map_err(refuse)?;
-    }
-    g.intake
-        .hit(
-            &format!("phone:{}", phone.as_str()),
-            g.limits.anonymous_appeals_per_phone,
+    let limit = |limiter: &crate::security::RateLimiter, key: &str, rate| {
+        if count {
+            limiter.hit(key, rate)
+        } else {
+            limiter.check(key, rate)
+        }
+    };
+    if let Some(client) = ctx.client_key() {
+        limit(
+            &g.intake_by_address,
+            &client,
+            g.limits.anonymous_appeals_per_address,
         )
-        .map_err(refuse)
+        .map_err(refuse)?;
+    }
+    limit(
+        &g.intake_by_phone,
+        phone.as_str(),
+        g.limits.anonymous_appeals_per_phone,
+    )
+    .map_err(refuse)
 }
 
 /// Checks a new appeal from any channel: answers who files it, the appeal and its photos. The
@@ -404,8 +417,9 @@ pub async fn prepare_intake(
     }
     let phone =
         Phone::parse(&phone_text).map_err(|_| AppError::bad_request(c.t("appeal.error.phone")))?;
-    if user.is_none() && input.client.is_none() {
-        limit_anonymous_intake(state, ctx, &phone)?;
+    let anonymous = user.is_none() && input.client.is_none();
+    if anonymous {
+        anonymous_intake_limit(state, ctx, &phone, false)?;
     }
     let email = match given(input.contact_email.as_deref()) {
         None => None,
@@ -431,6 +445,9 @@ pub async fn prepare_intake(
         (None, None) => format!("anonymous:{}", phone.masked()),
     };
     let photos = crate::upload::photos(&input.photos, state.settings.photo_max_bytes, c)?;
+    if anonymous {
+        anonymous_intake_limit(state, ctx, &phone, true)?;
+    }
     Ok((
         actor,
         NewAppeal {

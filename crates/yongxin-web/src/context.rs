@@ -42,6 +42,12 @@ pub struct Ctx {
 }
 
 impl Ctx {
+    /// The key this client's requests are limited by ([`crate::security::client_key`]); `None`
+    /// when the connection's address is unknown.
+    pub fn client_key(&self) -> Option<String> {
+        self.peer.map(crate::security::client_key)
+    }
+
     /// The signed-in user, or 401 (a redirect to sign-in for pages).
     pub fn user(&self) -> Result<&User, AppError> {
         self.user.as_ref().ok_or_else(AppError::unauthorized)

@@ -87,7 +87,8 @@ const MAX_KEYS: usize = 100_000;
 /// Counts events per key in fixed windows.
 #[derive(Debug, Default)]
 pub struct RateLimiter {
-    windows: Mutex<HashMap<String, (Instant, u32)>>,
+    /// Per key: when its window began, its length, and the events counted in it.
+    windows: Mutex<HashMap<String, (Instant, Duration, u32)>>,
 }
 
 impl RateLimiter {
@@ -108,22 +109,24 @@ impl RateLimiter {
             return Ok(());
         };
         if windows.len() >= MAX_KEYS && !windows.contains_key(key) {
-            windows.retain(|_, (start, _)| now.duration_since(*start) < rate.per);
-            if windows.len() >= MAX_KEYS {
-                // Only a flood from more addresses than this could fill it; forgetting is safer
-                // than growing without bound, and the password semaphore still caps the cost.
+            // Each window ends by its own length, whatever the rate of the key asking now.
+            windows.retain(|_, (start, per, _)| now.duration_since(*start) < *per);
+            if windows.len() >= MAX_KEYS / 4 * 3 {
+                // Only a flood from more clients than this could fill it; forgetting is safer
+                // than growing without bound, and clearing (rather than sweeping again for the
+                // next new key) keeps each event's cost constant.
                 windows.clear();
             }
         }
-        let entry = windows.entry(key.to_owned()).or_insert((now, 0));
-        if now.duration_since(entry.0) >= rate.per {
-            *entry = (now, 0);
+        let entry = windows.entry(key.to_owned()).or_insert((now, rate.per, 0));
+        if now.duration_since(entry.0) >= entry.1 {
+            *entry = (now, rate.per, 0);
         }
-        if entry.1 >= rate.count {
-            return Err(rate.per.saturating_sub(now.duration_since(entry.0)));
+        if entry.2 >= rate.count {
+            return Err(entry.1.saturating_sub(now.duration_since(entry.0)));
         }
         if add {
-            entry.1 += 1;
+            entry.2 += 1;
         }
         Ok(())
     }
@@ -136,6 +139,21 @@ impl RateLimiter {
     }
 }
 
+/// The key a client address is limited by: an IPv4 address, or the /64 network of an IPv6 one
+/// (one subscriber is given a whole /64, so single addresses would be free to change).
+pub fn client_key(ip: std::net::IpAddr) -> String {
+    match ip {
+        std::net::IpAddr::V4(v4) => v4.to_string(),
+        std::net::IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
+            Some(v4) => v4.to_string(),
+            None => {
+                let s = v6.segments();
+                format!("{:x}:{:x}:{:x}:{:x}::/64", s[0], s[1], s[2], s[3])
+            }
+        },
+    }
+}
+
 /// This node's limiters and the bound on password checks.
 #[derive(Debug)]
 pub struct Guards {
@@ -143,8 +161,11 @@ pub struct Guards {
     pub limits: Limits,
     /// Sign-in attempts by address.
     pub sign_in: RateLimiter,
-    /// Anonymous appeals by address and by phone (keys are prefixed).
-    pub intake: RateLimiter,
+    /// Anonymous appeals by client address.
+    pub intake_by_address: RateLimiter,
+    /// Anonymous appeals by the phone number they give (apart, so that a flood of addresses
+    /// cannot push the phones' day-long windows out).
+    pub intake_by_phone: RateLimiter,
     /// Track look-ups by address.
     pub track: RateLimiter,
     /// Wrong track answers by case.
@@ -160,7 +181,8 @@ impl Guards {
             password_checks: tokio::sync::Semaphore::new(limits.password_checks_at_once.max(1)),
             limits,
             sign_in: RateLimiter::default(),
-            intake: RateLimiter::default(),
+            intake_by_address: RateLimiter::default(),
+            intake_by_phone: RateLimiter::default(),
             track: RateLimiter::default(),
             track_failures: RateLimiter::default(),
         }
@@ -227,6 +249,38 @@ mod tests {
         assert!(l.hit("b", rate).is_ok(), "keys are separate");
         l.forget("a");
         assert!(l.hit("a", rate).is_ok());
+    }
+
+    /// A full limiter forgot every window shorter than the asking key's rate: an address
+    /// hitting it after an hour wiped the phones' day-long counts.
+    #[test]
+    fn a_sweep_keeps_the_windows_that_have_not_ended() {
+        let l = RateLimiter::default();
+        let day = Rate::per_day(1);
+        l.hit("phone", day).expect("first");
+        let brief = Rate {
+            count: 1,
+            per: Duration::from_millis(1),
+        };
+        for i in 0..MAX_KEYS {
+            let _ = l.hit(&i.to_string(), brief);
+        }
+        std::thread::sleep(Duration::from_millis(5));
+        assert!(l.hit("newcomer", brief).is_ok());
+        assert!(
+            l.check("phone", day).is_err(),
+            "the day-long window is still counted"
+        );
+    }
+
+    #[test]
+    fn an_ipv6_client_is_its_network() {
+        let a: std::net::IpAddr = "2001:db8:1:2:aaaa::1".parse().expect("v6");
+        let b: std::net::IpAddr = "2001:db8:1:2:ffff::9".parse().expect("v6");
+        assert_eq!(client_key(a), client_key(b));
+        assert_eq!(client_key(a), "2001:db8:1:2::/64");
+        let mapped: std::net::IpAddr = "::ffff:10.0.0.7".parse().expect("mapped");
+        assert_eq!(client_key(mapped), "10.0.0.7");
     }
 
     #[test]

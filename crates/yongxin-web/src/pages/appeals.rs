@@ -791,16 +791,18 @@ pub async fn track(
     let asked = !number.is_empty() || !answer.is_empty();
     let g = &state.guards;
     if asked {
-        let client = ctx.peer.map(|ip| ip.to_string()).unwrap_or_default();
+        let client = ctx.client_key().unwrap_or_default();
         g.track
             .hit(&client, g.limits.track_per_address)
             .map_err(|wait| AppError::rate_limited(crate::security::minutes(wait)))?;
     }
     if let Some((date, id)) = parse_appeal_number(&number) {
+        // Every look-up counts as a failure until it is found right, so guesses sent at once
+        // are all counted before any is judged.
         let case_key = id.to_string();
         if let Err(wait) = g
             .track_failures
-            .check(&case_key, g.limits.track_failures_per_case)
+            .hit(&case_key, g.limits.track_failures_per_case)
         {
             let minutes = crate::security::minutes(wait);
             let mut res = render(&TrackPage {
@@ -835,17 +837,11 @@ pub async fn track(
                 let photos = state.store.appeal_photos(a.id).await?;
                 let rows = event_rows(&c, &events, true, &photos);
                 found = Some((a, status, rows));
+                g.track_failures.forget(&case_key);
             }
         }
     }
     let not_found = asked && found.is_none();
-    if not_found {
-        if let Some((_, id)) = parse_appeal_number(&number) {
-            let _ = g
-                .track_failures
-                .hit(&id.to_string(), g.limits.track_failures_per_case);
-        }
-    }
     let mut res = render(&TrackPage {
         c,
         number,

@@ -2,13 +2,12 @@
 
 use crate::extract::{Button, CsrfForm};
 use askama::Template;
-use axum::extract::{ConnectInfo, Query, State};
+use axum::extract::{Query, State};
 use axum::http::header::SET_COOKIE;
 use axum::http::HeaderValue;
 use axum::response::{IntoResponse, Redirect, Response};
 use chrono::{Duration, Utc};
 use serde::Deserialize;
-use std::net::SocketAddr;
 use yongxin_domain::NewAuditEntry;
 
 use super::{render, Chrome};
@@ -81,15 +80,17 @@ pub struct SignInForm {
 pub async fn sign_in(
     State(state): State<AppState>,
     ctx: Ctx,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
     CsrfForm(form): CsrfForm<SignInForm>,
 ) -> Result<Response, AppError> {
     let username = form.username.trim().to_owned();
-    let address = peer.ip().to_string();
+    let address = ctx.peer.map(|ip| ip.to_string()).unwrap_or_default();
     let guards = &state.guards;
     guards
         .sign_in
-        .hit(&address, guards.limits.sign_in_per_address)
+        .hit(
+            &ctx.client_key().unwrap_or_default(),
+            guards.limits.sign_in_per_address,
+        )
         .map_err(|wait| AppError::rate_limited(crate::security::minutes(wait)))?;
     let now = Utc::now();
     // Every attempt is recorded as a failure before the password is checked, and counted after

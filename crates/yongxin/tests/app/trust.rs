@@ -39,6 +39,8 @@ on_each_backend!(
     an_open311_key_reads_only_its_own_requests_in_full,
     on_selection_day_a_household_cannot_claim_from_its_phone,
     cases_go_only_to_those_who_handle_them,
+    tracking_guesses_sent_at_once_are_all_counted,
+    a_refused_anonymous_appeal_uses_none_of_the_allowance,
 );
 
 fn location(res: &reqwest::Response) -> String {
@@ -566,8 +568,8 @@ async fn anonymous_intake_is_limited_per_address_and_phone(app: TestApp) {
     let (status, html) = file_anonymously(&app, &client, "13922220000").await;
     assert_eq!(status, 429, "{html}");
     assert!(html.contains("操作太频繁"), "{html}");
-    // Ten an hour from one address, whatever the phone.
-    for i in 0..4 {
+    // Ten an hour from one address, whatever the phone (the refused one above is not counted).
+    for i in 0..5 {
         let (status, _) = file_anonymously(&app, &client, &format!("1392222000{}", i + 1)).await;
         assert_eq!(status, 200, "appeal {i}");
     }
@@ -582,7 +584,7 @@ async fn anonymous_intake_is_limited_per_address_and_phone(app: TestApp) {
         .await
         .unwrap()
         .total;
-    assert_eq!(after, before + 4, "refused intake stores nothing");
+    assert_eq!(after, before + 5, "refused intake stores nothing");
     // A signed-in resident is not held by the anonymous limits.
     let resident = app.sign_in_as(Role::Resident).await;
     let csrf = app.csrf(&resident).await;
@@ -1994,4 +1996,58 @@ async fn cases_go_only_to_those_who_handle_them(app: TestApp) {
         .await
         .unwrap();
     assert_eq!(assign(grid).await, 200);
+}
+
+/// Wrong answers for one case sent at once were each checked before any was counted, so an
+/// address got its whole hourly allowance of guesses instead of five.
+async fn tracking_guesses_sent_at_once_are_all_counted(app: TestApp) {
+    let client = app.client();
+    let (status, html) = file_anonymously(&app, &client, "13911115555").await;
+    assert_eq!(status, 200, "{html}");
+    let number = mono_after(&html, "案件编号");
+    let guesses = (0..20).map(|i| {
+        let url = app.url(&format!("/track?number={number}&code={:04}", 1000 + i));
+        let client = client.clone();
+        async move { client.get(url).send().await.unwrap().status().as_u16() }
+    });
+    let statuses = futures_util::future::join_all(guesses).await;
+    let judged = statuses.iter().filter(|s| **s == 404).count();
+    assert!(judged <= 5, "{judged} guesses were judged: {statuses:?}");
+    assert_eq!(
+        statuses.iter().filter(|s| **s == 429).count(),
+        20 - judged,
+        "{statuses:?}"
+    );
+    let res = client
+        .get(app.url(&format!("/track?number={number}&code=5555")))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 429, "even the right answer waits");
+}
+
+/// A resident whose form is refused (a wrong e-mail, say) and who corrects it keeps the day's
+/// allowance: only accepted appeals count.
+async fn a_refused_anonymous_appeal_uses_none_of_the_allowance(app: TestApp) {
+    let client = app.client();
+    for _ in 0..6 {
+        let csrf = app.csrf(&client).await;
+        let res = client
+            .post(app.url("/appeals/new"))
+            .multipart(
+                reqwest::multipart::Form::new()
+                    .text("csrf", csrf)
+                    .text("category", "other")
+                    .text("description", "路灯坏了，晚上很黑")
+                    .text("contact_name", "路人甲")
+                    .text("contact_phone", "13911116666")
+                    .text("contact_email", "not an address"),
+            )
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 400);
+    }
+    let (status, html) = file_anonymously(&app, &client, "13911116666").await;
+    assert_eq!(status, 200, "{html}");
 }
