@@ -1308,7 +1308,36 @@ impl ResettlementStore for StoreImpl {
             if !spent {
                 return Ok((Err(ResettlementError::CommitmentUnused), vec![]));
             }
-            let rule = seed_rule_zh(&state.list_sha256, &commitment);
+            // A value revealed once is public: a commitment to it again, under another party's
+            // name or in another order, would let whoever picks the public number grind it.
+            let mut earlier: Vec<&SeedCommitment> = state.seed_commitment.iter().collect();
+            let proofs: Vec<Proof> = state
+                .draws
+                .iter()
+                .map(|d| serde_json::from_str(&d.proof).map_err(json_err))
+                .collect::<StoreResult<_>>()?;
+            earlier.extend(proofs.iter().filter_map(|p| p.seed_commitment.as_ref()));
+            let reused = commitment.parties().iter().any(|new| {
+                earlier
+                    .iter()
+                    .flat_map(|c| c.parties())
+                    .any(|old| old.sha256 == new.sha256)
+            });
+            if reused {
+                return Ok((Err(ResettlementError::CommitmentSpent), vec![]));
+            }
+            // The rule keeps how the public number is drawn, as published at the freeze; only
+            // the commitments change.
+            let how = match &state.seed_commitment {
+                Some(old) => state
+                    .seed_rule
+                    .strip_suffix(&seed_rule_zh(&state.list_sha256, old))
+                    .unwrap_or(&state.seed_rule),
+                None => &state.seed_rule,
+            };
+            let rule = format!("{}\n{}", how.trim(), seed_rule_zh(&state.list_sha256, &commitment))
+                .trim()
+                .to_owned();
             let mut notice = notice;
             notice.body = format!("{}\n\n{rule}", notice.body).trim().to_owned();
             let (n, notice_entry) = insert_notice(tx, &actor, notice).await?;

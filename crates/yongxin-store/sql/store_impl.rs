@@ -1644,14 +1644,25 @@ impl Store for StoreImpl {
     ) -> StoreResult<()> {
         let (actor, hash) = (actor.to_owned(), token_hash.to_owned());
         write_tx!(self, |tx| {
-            sqlx::query("INSERT INTO api_tokens (token_hash, user_id, created_at, expires_at) VALUES ($1, $2, $3, $4)")
-                    .bind(&hash)
-                    .bind(user_id)
-                    .bind(Utc::now())
-                    .bind(expires_at)
-                    .execute(&mut *tx)
-                    .await
-                    .db()?;
+            // A disabled account gets none: enabling it again must not bring one to life.
+            let inserted = sqlx::query(
+                "INSERT INTO api_tokens (token_hash, user_id, created_at, expires_at) \
+                 SELECT $1, id, $3, $4 FROM users WHERE id = $2 AND disabled_at IS NULL",
+            )
+            .bind(&hash)
+            .bind(user_id)
+            .bind(Utc::now())
+            .bind(expires_at)
+            .execute(&mut *tx)
+            .await
+            .db()?
+            .rows_affected();
+            if inserted == 0 {
+                return Err(StoreError::Invalid {
+                    field: "user".into(),
+                    reason: format!("user {user_id} does not exist or is disabled"),
+                });
+            }
             let entry = NewAuditEntry::new(
                 actor,
                 "user.create_token",

@@ -416,10 +416,16 @@ pub async fn users_sessions_and_tokens(store: Arc<dyn Store>) {
     assert_eq!(store.session_user("tok-res", now).await.unwrap(), None);
     assert!(store.user_credentials("resident").await.unwrap().is_none());
     assert!(store.user(resident.id).await.unwrap().unwrap().disabled);
+    // A token given while disabled would come to life when the account is enabled again.
+    assert!(store
+        .create_api_token("admin", resident.id, "api-4", now + Duration::days(1))
+        .await
+        .is_err());
     store
         .set_user_disabled("admin", resident.id, false)
         .await
         .unwrap();
+    assert_eq!(store.api_token_user("api-4", now).await.unwrap(), None);
     assert!(store.user_credentials("resident").await.unwrap().is_some());
     assert_eq!(store.server_secret("tracking").await.unwrap().len(), 64);
     assert!(store.server_secret("nothing").await.is_err());
@@ -2177,12 +2183,29 @@ pub async fn a_resettlement_project_moves_through_its_phases(store: Arc<dyn Stor
             .unwrap(),
         Err(ResettlementError::CommitmentSpent)
     );
+    // The revealed values again, in another order, are no new commitment.
+    let mut reordered = commitment.parties().to_vec();
+    reordered.reverse();
+    let reordered = yongxin_domain::lottery::SeedCommitment::new(reordered).unwrap();
+    assert_eq!(
+        store
+            .recommit_lottery("t", pid, &reordered, draft("重新登记承诺"))
+            .await
+            .unwrap()
+            .map(|_| ()),
+        Err(ResettlementError::CommitmentSpent)
+    );
     let (second, second_reveals) = crate::demo::lottery_parties(2);
-    store
+    let recommitted = store
         .recommit_lottery("t", pid, &second, draft("重新登记承诺"))
         .await
         .unwrap()
         .unwrap();
+    assert!(
+        recommitted.seed_rule.starts_with("现场摇出六位数字\n"),
+        "how the number is drawn stays: {}",
+        recommitted.seed_rule
+    );
     let redrawn = store
         .draw_lottery(
             "t",
