@@ -61,7 +61,7 @@ impl Role {
 
     /// Whether the role may import rosters, export unmasked lists and manage users.
     pub fn is_admin(self) -> bool {
-        self == Role::Admin
+        self.may(crate::Permission::ManageUsers)
     }
 }
 

@@ -163,7 +163,10 @@ pub fn routes(photo_body: usize) -> crate::routes::Routes {
 }
 
 async fn openapi() -> Response {
-    Json(openapi_document()).into_response()
+    // Built once: the document depends on nothing but the code.
+    static DOCUMENT: std::sync::LazyLock<serde_json::Value> =
+        std::sync::LazyLock::new(openapi_document);
+    Json(&*DOCUMENT).into_response()
 }
 
 /// The OpenAPI document with the answers every operation may give besides its own: 400 where it
@@ -183,7 +186,6 @@ pub fn openapi_document() -> serde_json::Value {
             "413" => "The body is larger than the route takes",
             "415" => "The body is not JSON",
             "422" => "A field of the body is missing or of the wrong type",
-            "429" => "Too many requests",
             "500" => "The server failed",
             _ => "The database cannot be reached",
         });

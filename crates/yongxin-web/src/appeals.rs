@@ -607,11 +607,12 @@ pub async fn act(
         AppealAction::Assign { cadre, .. } | AppealAction::Transfer { cadre, .. } => *cadre,
         _ => None,
     } {
-        let users = state.store.users().await?;
-        if !users
-            .iter()
-            .any(|u| u.id == cadre && u.role.may(Permission::HandleAppeals) && !u.disabled)
-        {
+        let handles = state
+            .store
+            .user(cadre)
+            .await?
+            .is_some_and(|u| u.role.may(Permission::HandleAppeals) && !u.disabled);
+        if !handles {
             return Err(AppError::invalid_param("cadre_id"));
         }
     }

@@ -98,11 +98,12 @@ impl Ctx {
     }
 }
 
-/// The CSRF token forms must echo: a keyed hash of a secret the browser holds in an HttpOnly
-/// cookie (the session token once signed in, else a random value), so only a page this server
-/// rendered for that browser carries it.
-pub fn csrf_token(kind: &str, secret: &str) -> String {
-    token_hash(&format!("yongxin-csrf-v1\n{kind}\n{secret}"))
+/// The CSRF token forms must echo: a hash, keyed by the installation's secret, of what the
+/// browser holds in an HttpOnly cookie (the session token once signed in, else a random value).
+/// Only a page this server rendered for that browser carries it; someone who plants the cookie
+/// from a sibling site knows its value but not the key, so cannot compute the token.
+pub fn csrf_token(key: &str, kind: &str, secret: &str) -> String {
+    token_hash(&format!("yongxin-csrf-v2\n{key}\n{kind}\n{secret}"))
 }
 
 /// Compares secrets in time independent of where they differ.
@@ -227,12 +228,15 @@ pub async fn attach_context(
     // A bearer token is an API client: it sends no forms, so it gets no CSRF cookie (and the
     // server spends no random bytes or header on it).
     let new_csrf = (existing_csrf.is_none() && bearer.is_none()).then(random_token);
+    // Without the key (the database unreachable before it was first read) no form could be
+    // checked; the token is then the hash without it, which only fails the form to come.
+    let key = state.installation_key().await.unwrap_or_default();
     let csrf = match (&user, &session) {
-        (Some(_), Some(session)) => csrf_token("session", session),
+        (Some(_), Some(session)) => csrf_token(key, "session", session),
         _ => existing_csrf
             .as_deref()
             .or(new_csrf.as_deref())
-            .map(|nonce| csrf_token("anonymous", nonce))
+            .map(|nonce| csrf_token(key, "anonymous", nonce))
             .unwrap_or_default(),
     };
     let ctx = Ctx {

@@ -3,7 +3,7 @@
 //! "not found"), [`ApiJson`] for JSON bodies and [`ApiQuery`] for query strings (the field at
 //! fault named, in the documented `{"error":…}` shape under `/api/`).
 
-use axum::extract::rejection::{JsonRejection, PathRejection, QueryRejection};
+use axum::extract::rejection::{JsonRejection, PathRejection};
 use axum::extract::{FromRequest, FromRequestParts, Path, Query, Request};
 use axum::http::request::Parts;
 use axum::http::StatusCode;
@@ -82,27 +82,43 @@ where
     type Rejection = AppError;
 
     async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
-        let ctx = req
-            .extensions()
-            .get::<crate::context::Ctx>()
-            .cloned()
-            .ok_or_else(|| AppError::internal("request context missing"))?;
+        let ctx = context_of(&req)?;
         let body = axum::body::Bytes::from_request(req, state)
             .await
-            .map_err(|e| {
-                if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
-                    AppError::too_large()
-                } else {
-                    AppError::bad_request(e.body_text())
-                }
-            })?;
-        let token = form_urlencoded::parse(&body)
-            .find(|(k, _)| k == "csrf")
-            .map(|(_, v)| v.into_owned())
-            .unwrap_or_default();
-        ctx.check_csrf(&token)?;
-        read_form(&body).map(CsrfForm)
+            .map_err(|e| unreadable_body(e.status(), e.body_text()))?;
+        checked_form(&ctx, &body).map(CsrfForm)
     }
+}
+
+/// The context the middleware attached to the request.
+pub(crate) fn context_of(req: &Request) -> Result<crate::context::Ctx, AppError> {
+    req.extensions()
+        .get::<crate::context::Ctx>()
+        .cloned()
+        .ok_or_else(|| AppError::internal("request context missing"))
+}
+
+/// A body that could not be read: too large (413), or not a form (400).
+pub(crate) fn unreadable_body(status: StatusCode, text: String) -> AppError {
+    if status == StatusCode::PAYLOAD_TOO_LARGE {
+        AppError::too_large()
+    } else {
+        AppError::bad_request(text)
+    }
+}
+
+/// A form body whose `csrf` field matches the session's token, read as `T`; nothing is read
+/// before the token is checked.
+pub(crate) fn checked_form<T: DeserializeOwned>(
+    ctx: &crate::context::Ctx,
+    body: &[u8],
+) -> Result<T, AppError> {
+    let token = form_urlencoded::parse(body)
+        .find(|(k, _)| k == "csrf")
+        .map(|(_, v)| v.into_owned())
+        .unwrap_or_default();
+    ctx.check_csrf(&token)?;
+    read_form(body)
 }
 
 /// A form body read as `T`; a field that does not read is named (400).
@@ -194,9 +210,6 @@ where
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
         match Query::<T>::from_request_parts(parts, state).await {
             Ok(Query(v)) => Ok(ApiQuery(v)),
-            Err(QueryRejection::FailedToDeserializeQueryString(e)) => {
-                Err(AppError::invalid_param(&field_of(&e.body_text(), "query")))
-            }
             Err(e) => Err(AppError::invalid_param(&field_of(&e.body_text(), "query"))),
         }
     }

@@ -119,8 +119,8 @@ pub struct AppState {
     pub sold: Arc<api_selection::SoldUnits>,
     /// This node's rate limits and the bound on password checks.
     pub guards: Arc<security::Guards>,
-    /// The installation's secret keying tracking codes, read from the database once.
-    tracking_secret: Arc<tokio::sync::OnceCell<String>>,
+    /// The installation's secret key (tracking codes, CSRF tokens), read from the database once.
+    installation_key: Arc<tokio::sync::OnceCell<String>>,
 }
 
 /// How long this node trusts what it read of an API token.
@@ -137,7 +137,7 @@ impl AppState {
     pub fn new(store: Arc<dyn Store>, settings: WebSettings) -> Self {
         Self {
             guards: Arc::new(security::Guards::new(settings.limits.clone())),
-            tracking_secret: Arc::default(),
+            installation_key: Arc::default(),
             store,
             settings: Arc::new(settings),
             metrics: Arc::new(metrics::Metrics::default()),
@@ -192,19 +192,21 @@ impl AppState {
         Ok(user)
     }
 
-    /// The secret keying tracking codes (the same on every node: it lives in the database).
-    pub async fn tracking_secret(&self) -> Result<String, AppError> {
-        self.tracking_secret
+    /// The installation's secret key: the same on every node (it lives in the database, made
+    /// once by the migrations under the name `tracking`, its first use), unknown outside it.
+    /// Keys tracking codes and CSRF tokens, each with its own prefix.
+    pub async fn installation_key(&self) -> Result<&str, AppError> {
+        self.installation_key
             .get_or_try_init(|| self.store.server_secret("tracking"))
             .await
-            .cloned()
+            .map(String::as_str)
             .map_err(AppError::from)
     }
 
     /// The tracking code of a case (查询码).
     pub async fn tracking_code(&self, number: &str) -> Result<String, AppError> {
         Ok(yongxin_domain::appeal::tracking_code(
-            &self.tracking_secret().await?,
+            self.installation_key().await?,
             number,
         ))
     }

@@ -219,15 +219,13 @@ impl Reader {
     }
 }
 
-fn base_url(headers: &HeaderMap) -> String {
+/// This server's address as the client reached it (HTTPS as the cookies decide it).
+fn base_url(state: &AppState, headers: &HeaderMap) -> String {
     let host = headers
         .get(header::HOST)
         .and_then(|h| h.to_str().ok())
         .unwrap_or("localhost");
-    let https = headers
-        .get("x-forwarded-proto")
-        .and_then(|h| h.to_str().ok())
-        .is_some_and(|p| p.eq_ignore_ascii_case("https"));
+    let https = crate::context::is_secure(&state.settings, headers);
     format!("{}://{host}", if https { "https" } else { "http" })
 }
 
@@ -276,7 +274,7 @@ async fn discovery(
                     ),
                     (
                         "url",
-                        Node::Text(format!("{}/open311/v2", base_url(headers))),
+                        Node::Text(format!("{}/open311/v2", base_url(state, headers))),
                     ),
                     ("changeset", Node::string(CHANGESET)),
                     ("type", Node::string("production")),
@@ -633,11 +631,12 @@ async fn requests(
     } else {
         state.store.photos_of_appeals(&ids).await?
     };
+    let base = base_url(state, headers);
     let list = docs
         .iter()
         .map(|d| {
             let full = reader.sees_in_full(d);
-            let media = media_url(headers, &photos, d.appeal.id).filter(|_| full);
+            let media = media_url(&base, &photos, d.appeal.id).filter(|_| full);
             request_node(d, &cats, full, media)
         })
         .collect();
@@ -651,15 +650,11 @@ async fn requests(
 
 /// The address of the appeal's first photo (without location metadata), among `photos` (those
 /// keyed clients may see).
-fn media_url(
-    headers: &HeaderMap,
-    photos: &[yongxin_store::PhotoRef],
-    appeal_id: i64,
-) -> Option<String> {
+fn media_url(base: &str, photos: &[yongxin_store::PhotoRef], appeal_id: i64) -> Option<String> {
     photos
         .iter()
         .find(|p| p.appeal_id == appeal_id && p.event_id.is_none())
-        .map(|p| format!("{}/photos/{}", base_url(headers), p.token))
+        .map(|p| format!("{base}/photos/{}", p.token))
 }
 
 fn request_node(
@@ -740,7 +735,7 @@ async fn one_request(
     } else {
         Vec::new()
     };
-    let media = media_url(&headers, &photos, id);
+    let media = media_url(&base_url(&state, &headers), &photos, id);
     Ok(respond(
         StatusCode::OK,
         format,

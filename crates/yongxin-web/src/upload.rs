@@ -8,6 +8,7 @@ use yongxin_domain::photo::{clean, PhotoError, MAX_PHOTOS};
 use yongxin_store::NewPhoto;
 
 use crate::error::AppError;
+use crate::extract::{checked_form, context_of, unreadable_body};
 use crate::i18n::Catalog;
 
 /// A file as uploaded.
@@ -29,15 +30,6 @@ pub struct FormWithFiles<T> {
     pub files: Vec<(String, String, Vec<u8>)>,
 }
 
-/// A body that could not be read: too large (413), or not a form (400).
-fn unreadable_body(status: axum::http::StatusCode, text: String) -> AppError {
-    if status == axum::http::StatusCode::PAYLOAD_TOO_LARGE {
-        AppError::too_large()
-    } else {
-        AppError::bad_request(text)
-    }
-}
-
 /// The form's text fields and files, with its CSRF token checked against the request's context
 /// before the fields are read: forms with files are protected like every other.
 impl<T, S> FromRequest<S> for FormWithFiles<T>
@@ -48,49 +40,42 @@ where
     type Rejection = AppError;
 
     async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
-        let ctx = req
-            .extensions()
-            .get::<crate::context::Ctx>()
-            .cloned()
-            .ok_or_else(|| AppError::internal("request context missing"))?;
-        let (text, photos, files) = read(req, state).await?;
-        let token = text
-            .iter()
-            .find(|(k, _)| k == "csrf")
-            .map(|(_, v)| v.as_str())
-            .unwrap_or_default();
-        ctx.check_csrf(token)?;
+        let ctx = context_of(&req)?;
+        let multipart = req
+            .headers()
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| v.starts_with("multipart/form-data"));
+        if !multipart {
+            let body = axum::body::Bytes::from_request(req, state)
+                .await
+                .map_err(|e| unreadable_body(e.status(), e.body_text()))?;
+            return Ok(Self {
+                fields: checked_form(&ctx, &body)?,
+                photos: Vec::new(),
+                files: Vec::new(),
+            });
+        }
+        let (text, photos, files) = read_multipart(req, state).await?;
         let encoded = form_urlencoded::Serializer::new(String::new())
             .extend_pairs(&text)
             .finish();
         Ok(Self {
-            fields: crate::extract::read_form(encoded.as_bytes())?,
+            fields: checked_form(&ctx, encoded.as_bytes())?,
             photos,
             files,
         })
     }
 }
 
-/// What a form body holds: its text fields in order, its photos, its other files.
+/// What a multipart body holds: its text fields in order, its photos, its other files.
 type FormParts = (
     Vec<(String, String)>,
     Vec<Upload>,
     Vec<(String, String, Vec<u8>)>,
 );
 
-async fn read<S: Send + Sync>(req: Request, state: &S) -> Result<FormParts, AppError> {
-    let multipart = req
-        .headers()
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.starts_with("multipart/form-data"));
-    if !multipart {
-        let body = axum::body::Bytes::from_request(req, state)
-            .await
-            .map_err(|e| unreadable_body(e.status(), e.body_text()))?;
-        let text = form_urlencoded::parse(&body).into_owned().collect();
-        return Ok((text, Vec::new(), Vec::new()));
-    }
+async fn read_multipart<S: Send + Sync>(req: Request, state: &S) -> Result<FormParts, AppError> {
     let mut parts = Multipart::from_request(req, state)
         .await
         .map_err(|e| unreadable_body(e.status(), e.body_text()))?;

@@ -818,7 +818,7 @@ pub async fn track(
             *res.status_mut() = axum::http::StatusCode::TOO_MANY_REQUESTS;
             return Ok(res);
         }
-        let secret = state.tracking_secret().await?;
+        let secret = state.installation_key().await?;
         if let Ok((a, events)) = state.store.appeal(id).await {
             let same_day = a
                 .created_at
@@ -828,8 +828,7 @@ pub async fn track(
             let by_phone = answer.len() == 4
                 && answer.bytes().all(|b| b.is_ascii_digit())
                 && a.contact_phone.ends_with(&answer);
-            let by_code =
-                yongxin_domain::appeal::tracking_code_matches(&secret, &a.number, &answer);
+            let by_code = yongxin_domain::appeal::tracking_code_matches(secret, &a.number, &answer);
             if same_day && (by_phone || by_code) {
                 let status = c
                     .t(&format!("appeal.status.{}", a.status.code()))

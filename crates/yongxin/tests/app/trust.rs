@@ -382,6 +382,36 @@ async fn a_planted_csrf_cookie_is_useless(app: TestApp) {
     let start = html.find("name=\"csrf\" value=\"").unwrap() + 19;
     let attacker_token = html[start..start + 64].to_owned();
 
+    // A cookie of the attacker's own choosing does not tell its token either: the token is
+    // keyed by a secret of the installation, not the cookie's bare hash.
+    let chosen = reqwest::Client::builder()
+        .default_headers(
+            [(
+                reqwest::header::COOKIE,
+                "yongxin_csrf=chosen-by-attacker".parse().unwrap(),
+            )]
+            .into_iter()
+            .collect(),
+        )
+        .build()
+        .unwrap();
+    for unkeyed in [
+        "yongxin-csrf-v1\nanonymous\nchosen-by-attacker",
+        "yongxin-csrf-v2\n\nanonymous\nchosen-by-attacker",
+    ] {
+        let res = chosen
+            .post(app.url("/sign-in"))
+            .form(&[
+                ("username", "admin"),
+                ("password", "demo"),
+                ("csrf", &yongxin_web::auth::token_hash(unkeyed)),
+            ])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 403, "{unkeyed:?}");
+    }
+
     let jar = std::sync::Arc::new(reqwest::cookie::Jar::default());
     jar.add_cookie_str(&planted, &app.url("/").parse().unwrap());
     let victim = reqwest::Client::builder()
