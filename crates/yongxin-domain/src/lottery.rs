@@ -19,6 +19,12 @@
 //!    the lowercase hex SHA-256 of `"yongxin-seed-v1\n" + list_sha256 + "\n" + DDDDDD + "\n"` and
 //!    every secret followed by `"\n"`, in the commitment's order ([`derive_seed`]). A redraw takes
 //!    fresh commitments, published before it: once revealed, secrets no longer bind the seed.
+//!
+//!    What this does not prevent: the last party to reveal knows the order before anyone else
+//!    and could refuse to reveal, forcing a redraw. That redraw is public, recorded with its
+//!    reason in the proof, and needs new commitments, so it cannot be done quietly or tried
+//!    again and again unseen; an office that wants even that closed has each party seal its
+//!    secret with the notary (公证处) at the freeze, so a missing reveal can still be opened.
 //! 4. A seed is six decimal digits, optionally followed by `:` and a value (1–64 printable ASCII
 //!    characters, no spaces): a derived seed, or — in a draw made without a commitment, as proofs
 //!    made before step 2 existed are — a value named in advance and published afterwards.
@@ -167,17 +173,8 @@ pub enum LotteryError {
     },
 }
 
-fn hex(digest: &[u8]) -> String {
-    let mut out = String::with_capacity(digest.len() * 2);
-    for b in digest {
-        out.push(char::from(b"0123456789abcdef"[usize::from(b >> 4)]));
-        out.push(char::from(b"0123456789abcdef"[usize::from(b & 15)]));
-    }
-    out
-}
-
 fn hex_sha256(bytes: &[u8]) -> String {
-    hex(&Sha256::digest(bytes))
+    hex::encode(Sha256::digest(bytes))
 }
 
 /// Refuses an empty code or one holding a line break (the encoding separates codes by lines).
@@ -427,7 +424,7 @@ pub fn list_sha256(list: &[String]) -> String {
         hasher.update(code.as_bytes());
         hasher.update(b"\n");
     }
-    hex(&hasher.finalize())
+    hex::encode(hasher.finalize())
 }
 
 /// The drawn order of a canonical list under a seed.

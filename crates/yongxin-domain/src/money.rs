@@ -32,9 +32,8 @@ pub enum DecimalError {
 const MAX_HUNDREDTHS: i64 = 1_000_000_000_000_000;
 
 /// A whole number in hundredths, if within [`MAX_HUNDREDTHS`].
-fn whole_hundredths(v: i64) -> Option<i64> {
-    v.checked_mul(100)
-        .filter(|h| h.unsigned_abs() <= MAX_HUNDREDTHS.unsigned_abs())
+fn whole_hundredths(v: i128) -> Option<i64> {
+    within_bounds(v * 100)
 }
 
 /// Parses `[-]digits[.d[d]]` into hundredths.
@@ -111,14 +110,12 @@ macro_rules! hundredths_type {
                     // accepted policy's areas overflowed when added up (found with the
                     // `policy_toml` fuzz target's check).
                     fn visit_i64<E: serde::de::Error>(self, v: i64) -> Result<$t, E> {
-                        whole_hundredths(v)
+                        whole_hundredths(v.into())
                             .map($t)
                             .ok_or_else(|| E::custom("数字超出范围"))
                     }
                     fn visit_u64<E: serde::de::Error>(self, v: u64) -> Result<$t, E> {
-                        i64::try_from(v)
-                            .ok()
-                            .and_then(whole_hundredths)
+                        whole_hundredths(v.into())
                             .map($t)
                             .ok_or_else(|| E::custom("数字超出范围"))
                     }

@@ -103,10 +103,7 @@ pub fn clean(bytes: &[u8], max_bytes: usize) -> Result<CleanPhoto, PhotoError> {
 /// The SHA-256 of a file, hex: what the audit record keeps of a photo.
 pub fn sha256_hex(bytes: &[u8]) -> String {
     use sha2::{Digest, Sha256};
-    Sha256::digest(bytes)
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
+    hex::encode(Sha256::digest(bytes))
 }
 
 fn be16(b: &[u8], at: usize) -> Result<usize, PhotoError> {
@@ -188,19 +185,22 @@ fn clean_jpeg(b: &[u8]) -> Result<Vec<u8>, PhotoError> {
     }
 }
 
-/// Whether a JPEG segment (other than a scan) is copied. Tables, frame headers, restart
-/// intervals and other non-APPn segments are what decoding needs, so they all stay. APPn
+/// Whether a JPEG segment (other than a scan) is copied: an allow-list of what decoding needs.
+/// Frame headers, Huffman and arithmetic tables (0xC0–0xCF but the reserved 0xC8), quantisation
+/// tables, line counts, restart intervals and the hierarchical markers (0xDB–0xDF) stay. APPn
 /// segments are application data no decoder needs except for colour, and several carry the
 /// place and time (EXIF and XMP in APP1, MPF in APP2 pointing at the dropped trailing images,
 /// IPTC in APP13, C2PA manifests with EXIF assertions in APP11), so only the colour ones stay:
-/// JFIF, ICC profiles and Adobe's colour transform. Comments go too.
+/// JFIF, ICC profiles and Adobe's colour transform. Comments, extensions and reserved markers
+/// go: whatever they hold, nothing needs it.
 fn keeps_jpeg_segment(marker: u8, body: &[u8]) -> bool {
     match marker {
         0xE0 => body.starts_with(b"JFIF\0"),
         0xE2 => body.starts_with(b"ICC_PROFILE\0"),
         0xEE => body.starts_with(b"Adobe"),
-        0xE1 | 0xE3..=0xED | 0xEF | 0xFE => false,
-        _ => true,
+        0xC8 => false,
+        0xC0..=0xCF | 0xDB..=0xDF => true,
+        _ => false,
     }
 }
 

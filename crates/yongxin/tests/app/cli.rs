@@ -749,4 +749,21 @@ fn a_lottery_proof_is_verified_by_the_binary_and_by_an_independent_script() {
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(1), "{}", text(&out.stdout));
+
+    // Fields written as null or empty are absent ones, to both verifiers alike.
+    let mut spelled_out = parsed.clone();
+    spelled_out["seed_commitment"] = serde_json::Value::Null;
+    spelled_out["public_number"] = serde_json::Value::Null;
+    spelled_out["reveals"] = serde_json::json!([]);
+    let spelled_path = dir.path().join("spelled_out.json");
+    std::fs::write(&spelled_path, spelled_out.to_string()).unwrap();
+    assert!(run(&["lottery", "verify", spelled_path.to_str().unwrap()])
+        .status
+        .success());
+    let out = Command::new(&python)
+        .arg(script)
+        .arg(&spelled_path)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", text(&out.stderr));
 }
