@@ -1705,6 +1705,21 @@ impl Store for StoreImpl {
             .collect()
     }
 
+    async fn live_api_token_counts(
+        &self,
+        now: DateTime<Utc>,
+    ) -> StoreResult<HashMap<i64, i64>> {
+        let rows: Vec<(i64, i64)> = sqlx::query_as(
+            "SELECT user_id, COUNT(*) FROM api_tokens \
+             WHERE revoked_at IS NULL AND expires_at > $1 GROUP BY user_id",
+        )
+        .bind(now)
+        .fetch_all(&self.pool)
+        .await
+        .db()?;
+        Ok(rows.into_iter().collect())
+    }
+
     async fn revoke_api_tokens(&self, actor: &str, user_id: i64) -> StoreResult<u64> {
         let actor = actor.to_owned();
         write_tx!(self, |tx| {

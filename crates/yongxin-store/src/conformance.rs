@@ -378,6 +378,12 @@ pub async fn users_sessions_and_tokens(store: Arc<dyn Store>) {
         "an expired token opens nothing"
     );
     assert_eq!(store.api_tokens(resident.id).await.unwrap().len(), 2);
+    let live = store.live_api_token_counts(now).await.unwrap();
+    assert_eq!(
+        live.get(&resident.id),
+        Some(&1),
+        "the expired one is not counted"
+    );
 
     // Revoking ends every live token; a password change and disabling do too.
     assert_eq!(

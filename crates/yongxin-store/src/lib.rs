@@ -138,6 +138,11 @@ pub trait Store:
     ) -> StoreResult<Option<User>>;
     /// A user's API tokens, live or not, oldest first.
     async fn api_tokens(&self, user_id: i64) -> StoreResult<Vec<ApiToken>>;
+    /// How many API tokens still work at `now`, by user id (users without one left out).
+    async fn live_api_token_counts(
+        &self,
+        now: DateTime<Utc>,
+    ) -> StoreResult<std::collections::HashMap<i64, i64>>;
     /// Revokes every live API token of a user; how many were.
     async fn revoke_api_tokens(&self, actor: &str, user_id: i64) -> StoreResult<u64>;
     /// Disables an account (its sessions end and its tokens are revoked) or enables it again.

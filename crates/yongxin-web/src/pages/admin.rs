@@ -24,7 +24,7 @@ use crate::AppState;
 struct UsersPage {
     c: Chrome,
     /// Each user with how many of their API tokens still work.
-    users: Vec<(User, usize)>,
+    users: Vec<(User, i64)>,
     error: Option<String>,
 }
 
@@ -33,22 +33,24 @@ async fn users_page(
     ctx: &Ctx,
     error: Option<String>,
 ) -> Result<Response, AppError> {
-    let now = chrono::Utc::now();
-    let mut users = Vec::new();
-    for u in state.store.users().await? {
-        let live = state
-            .store
-            .api_tokens(u.id)
-            .await?
-            .iter()
-            .filter(|t| t.revoked_at.is_none() && t.expires_at.is_some_and(|e| e > now))
-            .count();
-        let u = User {
-            email: u.email.as_deref().map(yongxin_domain::email::mask_email),
-            ..u
-        };
-        users.push((u, live));
-    }
+    let live = state
+        .store
+        .live_api_token_counts(chrono::Utc::now())
+        .await?;
+    let users = state
+        .store
+        .users()
+        .await?
+        .into_iter()
+        .map(|u| {
+            let tokens = live.get(&u.id).copied().unwrap_or(0);
+            let u = User {
+                email: u.email.as_deref().map(yongxin_domain::email::mask_email),
+                ..u
+            };
+            (u, tokens)
+        })
+        .collect();
     let page = render(&UsersPage {
         c: Chrome::new(ctx, "users.title"),
         users,
