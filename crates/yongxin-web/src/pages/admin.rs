@@ -25,6 +25,8 @@ struct UsersPage {
     c: Chrome,
     /// Each user with how many of their API tokens still work.
     users: Vec<(User, i64)>,
+    /// The administrator viewing it, who cannot disable their own account.
+    me: i64,
     error: Option<String>,
 }
 
@@ -53,6 +55,7 @@ async fn users_page(
         .collect();
     let page = render(&UsersPage {
         c: Chrome::new(ctx, "users.title"),
+        me: ctx.user()?.id,
         users,
         error: error.clone(),
     })?;

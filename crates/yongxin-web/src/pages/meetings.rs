@@ -161,7 +161,10 @@ pub async fn list(State(state): State<AppState>, ctx: Ctx) -> Result<Response, A
 #[template(path = "meeting_form.html")]
 struct FormPage {
     c: Chrome,
+    /// The villages the user holds meetings of.
     villages: Vec<(i64, String)>,
+    /// Whether the user also holds the subdistrict's own (hearings without a village).
+    whole_subdistrict: bool,
     kinds: Vec<(&'static str, String)>,
     form: MeetingForm,
     error: Option<String>,
@@ -198,14 +201,17 @@ async fn form_page(
             )
         })
         .collect();
+    let user = ctx.cadre()?;
     let villages = state
         .store
         .villages()
         .await?
         .into_iter()
+        .filter(|v| organises_in(user, Some(v.id)))
         .map(|v| (v.id, v.name))
         .collect();
     let mut response = render(&FormPage {
+        whole_subdistrict: organises_in(user, None),
         c,
         villages,
         kinds,
@@ -220,12 +226,18 @@ async fn form_page(
 
 /// `GET /meetings/new`: organisers.
 pub async fn new_meeting(State(state): State<AppState>, ctx: Ctx) -> Result<Response, AppError> {
-    ctx.require(Permission::OrganiseMeeting)?;
+    let user = ctx.require(Permission::OrganiseMeeting)?;
+    // A village officer's meetings are their village's: it is chosen already.
+    let village = match user.scope() {
+        Scope::Village(v) => v.to_string(),
+        _ => String::new(),
+    };
     form_page(
         &state,
         &ctx,
         MeetingForm {
             kind: "representatives".into(),
+            village,
             ..MeetingForm::default()
         },
         None,

@@ -25,6 +25,17 @@ async fn a_villagers_meeting_decides_only_when_quorate(app: TestApp) {
     let (own, other) = app.household_ids().await;
     let village = app.store.household(own).await.unwrap().summary.village_id;
     let other_village = app.store.household(other).await.unwrap().summary.village_id;
+    // A village officer's form offers their own village, chosen already, and nothing else.
+    let officer = app.sign_in_as(Role::VillageOfficer).await;
+    let form = crate::support::page(&officer, app.url("/meetings/new")).await;
+    assert!(
+        form.contains(&format!(r#"<option value="{village}" selected>"#)),
+        "{form}"
+    );
+    assert!(!form.contains(&format!(r#"<option value="{other_village}""#)));
+    assert!(!form.contains(r#"<option value="">"#));
+    let staff_form = crate::support::page(&leader, app.url("/meetings/new")).await;
+    assert!(staff_form.contains(&format!(r#"<option value="{other_village}""#)));
     let v = village.to_string();
     let res = post(
         &app,

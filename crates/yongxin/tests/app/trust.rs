@@ -208,6 +208,10 @@ async fn api_tokens_expire_and_are_revoked(app: TestApp) {
         .await
         .unwrap();
     assert!(page.contains(&format!("/admin/users/{leader_id}/tokens/revoke")));
+    // Disabling is offered for others, never for the administrator's own account.
+    let admin_id = app.user_id("admin").await;
+    assert!(page.contains(&format!("/admin/users/{leader_id}/disabled")));
+    assert!(!page.contains(&format!("/admin/users/{admin_id}/disabled")));
     // Only administrators revoke.
     let staff = app.sign_in_as(Role::DepartmentStaff).await;
     let res = post_form(
