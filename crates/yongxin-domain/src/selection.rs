@@ -60,6 +60,62 @@ pub enum ClaimRefusal {
     /// Selection day: only the household being called, through the operator.
     #[error("现场选房由工作人员为正在叫号的户确认")]
     NotCalled,
+    /// Selection day: the household being called has not come to the desk (到场) yet.
+    #[error("该户尚未到场：叫号后登记到场，才能确认选房")]
+    NotPresent,
+}
+
+/// Why a confirmed choice cannot be returned (退回) by the operator: after the window or the
+/// household's signature only an administrator's correction applies.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ReturnRefusal {
+    /// The slip is signed.
+    #[error("确认书已签字，只能由管理员更正")]
+    Signed,
+    /// The window has passed.
+    #[error("确认已超过 {0} 秒，只能由管理员更正")]
+    TooLate(i64),
+    /// Returned or corrected already.
+    #[error("该确认已经退回或更正")]
+    Released,
+}
+
+/// Whether the operator may still return a choice confirmed at `confirmed_at`: within
+/// `window_seconds`, before the slip is signed, once.
+pub fn check_return(
+    confirmed_at: DateTime<Utc>,
+    signed: bool,
+    released: bool,
+    window_seconds: i64,
+    now: DateTime<Utc>,
+) -> Result<(), ReturnRefusal> {
+    if released {
+        Err(ReturnRefusal::Released)
+    } else if signed {
+        Err(ReturnRefusal::Signed)
+    } else if (now - confirmed_at).num_seconds() >= window_seconds {
+        Err(ReturnRefusal::TooLate(window_seconds))
+    } else {
+        Ok(())
+    }
+}
+
+/// Seconds the operator may return a confirmed choice for, unless the selection says otherwise.
+pub const DEFAULT_RETURN_SECONDS: i64 = 120;
+
+/// What of a registered combination (登记户型组合) is still to choose: the registered layouts less
+/// the layouts of the units owned, each counted as often as it appears (`C + C` needs two).
+pub fn still_to_choose<'a>(
+    registered: &'a [String],
+    owned_layouts: impl IntoIterator<Item = &'a str>,
+) -> Vec<&'a str> {
+    let mut left: Vec<&str> = registered.iter().map(String::as_str).collect();
+    for layout in owned_layouts {
+        if let Some(i) = left.iter().position(|l| *l == layout) {
+            left.remove(i);
+        }
+    }
+    left
 }
 
 /// Why a selection could not be set up.
@@ -183,6 +239,9 @@ pub struct QueueEntry {
     /// When it was last called: its time limit runs from then.
     #[serde(default)]
     pub called_at: Option<DateTime<Utc>>,
+    /// When it came to the desk after its call (到场): only then can a choice be confirmed.
+    #[serde(default)]
+    pub present_at: Option<DateTime<Utc>>,
 }
 
 impl QueueEntry {
@@ -201,8 +260,10 @@ pub enum QueueAction {
     Call,
     /// 过号: not present; after [`CALLS_BEFORE_SKIP`] calls it goes to the end.
     Skip,
-    /// 确认: units confirmed (the claim is stored by the caller).
-    Confirm,
+    /// 到场: the household called has come to the desk.
+    Present,
+    /// 完成: its whole combination is chosen or it declined the rest (stored by the caller).
+    Finish,
 }
 
 /// The selection-day queue: households in lottery order; the first not done is being called.
@@ -226,6 +287,7 @@ impl Queue {
                     skipped: 0,
                     done: false,
                     called_at: None,
+                    present_at: None,
                 })
                 .collect(),
         }
@@ -236,19 +298,32 @@ impl Queue {
         self.entries.iter().find(|e| !e.done)
     }
 
-    /// Applies the operator's action to the current household; a skip before the third call is
-    /// refused, and on the third it moves the household to the end.
+    /// Applies the operator's action to the current household: a skip before the third call or
+    /// of a household at the desk is refused, and on the third call it moves the household to the
+    /// end; a household comes to the desk only once called.
     pub fn apply(&mut self, action: QueueAction, now: DateTime<Utc>) -> Result<(), &'static str> {
         let Some(i) = self.entries.iter().position(|e| !e.done) else {
             return Err("所有户都已选房");
         };
+        let e = &mut self.entries[i];
         match action {
             QueueAction::Call => {
-                self.entries[i].calls += 1;
-                self.entries[i].called_at = Some(now);
+                e.calls += 1;
+                e.called_at = Some(now);
+            }
+            QueueAction::Present => {
+                if e.called_at.is_none() {
+                    return Err("请先叫号，再登记到场");
+                }
+                if e.present_at.is_none() {
+                    e.present_at = Some(now);
+                }
             }
             QueueAction::Skip => {
-                if self.entries[i].calls < CALLS_BEFORE_SKIP {
+                if e.present_at.is_some() {
+                    return Err("该户已到场，不能过号");
+                }
+                if e.calls < CALLS_BEFORE_SKIP {
                     return Err("叫号满三次后才能过号");
                 }
                 let mut e = self.entries.remove(i);
@@ -257,15 +332,32 @@ impl Queue {
                 e.skipped += 1;
                 self.entries.push(e);
             }
-            QueueAction::Confirm => self.entries[i].done = true,
+            QueueAction::Finish => e.done = true,
         }
         Ok(())
+    }
+
+    /// Whether a choice may be confirmed for this household now: it is the one being called and
+    /// it has come to the desk.
+    pub fn may_confirm(&self, household_id: i64) -> Result<(), ClaimRefusal> {
+        match self.current() {
+            Some(e) if e.household_id == household_id => {
+                if e.present_at.is_some() {
+                    Ok(())
+                } else {
+                    Err(ClaimRefusal::NotPresent)
+                }
+            }
+            _ => Err(ClaimRefusal::NotCalled),
+        }
     }
 }
 
 impl Queue {
-    /// After a correction released a household's choice on selection day: it is called next.
-    pub fn reopen(&mut self, household_id: i64) {
+    /// After a household's choice was released on selection day: it is called next. An
+    /// administrator's correction calls it again; an operator's return (`at_desk`) finds it still
+    /// at the desk, its call and arrival kept.
+    pub fn reopen(&mut self, household_id: i64, at_desk: bool) {
         if let Some(i) = self
             .entries
             .iter()
@@ -273,8 +365,11 @@ impl Queue {
         {
             let mut e = self.entries.remove(i);
             e.done = false;
-            e.calls = 0;
-            e.called_at = None;
+            if !at_desk {
+                e.calls = 0;
+                e.called_at = None;
+                e.present_at = None;
+            }
             let at = self
                 .entries
                 .iter()
@@ -390,15 +485,83 @@ mod tests {
         }
         q.apply(QueueAction::Skip, t0()).unwrap();
         assert_eq!(q.current().unwrap().household_id, 10);
-        q.apply(QueueAction::Confirm, t0()).unwrap();
+        q.apply(QueueAction::Finish, t0()).unwrap();
         assert_eq!(q.current().unwrap().household_id, 12);
-        q.apply(QueueAction::Confirm, t0()).unwrap();
+        q.apply(QueueAction::Finish, t0()).unwrap();
         let back = q.current().unwrap();
         assert_eq!((back.household_id, back.skipped, back.calls), (11, 1, 0));
-        q.apply(QueueAction::Confirm, t0()).unwrap();
+        q.apply(QueueAction::Finish, t0()).unwrap();
         assert!(q.current().is_none());
         assert!(q.apply(QueueAction::Call, t0()).is_err());
-        q.reopen(12);
+        q.reopen(12, false);
         assert_eq!(q.current().unwrap().household_id, 12);
+    }
+
+    #[test]
+    fn only_the_household_called_and_at_the_desk_is_confirmed() {
+        let mut q = Queue::new(vec![(10, 1), (11, 2)]);
+        assert_eq!(q.may_confirm(10), Err(ClaimRefusal::NotPresent));
+        assert_eq!(q.may_confirm(11), Err(ClaimRefusal::NotCalled));
+        assert!(
+            q.apply(QueueAction::Present, t0()).is_err(),
+            "not before its call"
+        );
+        q.apply(QueueAction::Call, t0()).unwrap();
+        assert_eq!(q.may_confirm(10), Err(ClaimRefusal::NotPresent));
+        q.apply(QueueAction::Present, t0()).unwrap();
+        assert_eq!(q.may_confirm(10), Ok(()));
+        assert_eq!(q.may_confirm(11), Err(ClaimRefusal::NotCalled));
+        q.apply(QueueAction::Call, t0()).unwrap();
+        q.apply(QueueAction::Call, t0()).unwrap();
+        assert!(
+            q.apply(QueueAction::Skip, t0()).is_err(),
+            "a household at the desk is not skipped"
+        );
+        // Finished, then its choice returned at the desk: it is current again, still present.
+        q.apply(QueueAction::Finish, t0()).unwrap();
+        assert_eq!(q.may_confirm(10), Err(ClaimRefusal::NotCalled));
+        q.reopen(10, true);
+        assert_eq!(q.may_confirm(10), Ok(()));
+        // A correction calls it again from the start.
+        q.reopen(10, false);
+        assert_eq!(q.may_confirm(10), Err(ClaimRefusal::NotPresent));
+        assert_eq!(q.current().unwrap().calls, 0);
+    }
+
+    #[test]
+    fn what_is_still_to_choose_counts_each_registered_layout() {
+        let reg = |v: &[&str]| v.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        assert_eq!(still_to_choose(&reg(&["C", "E"]), ["C"]), vec!["E"]);
+        assert_eq!(still_to_choose(&reg(&["C", "E"]), ["E", "C"]).len(), 0);
+        assert_eq!(still_to_choose(&reg(&["C", "C"]), ["C"]), vec!["C"]);
+        assert_eq!(
+            still_to_choose(&reg(&["C"]), ["A", "C", "C"]).len(),
+            0,
+            "units beyond the combination take nothing more"
+        );
+        assert_eq!(still_to_choose(&reg(&["B", "C"]), ["A"]), vec!["B", "C"]);
+        assert!(still_to_choose(&[], ["A"]).is_empty());
+    }
+
+    #[test]
+    fn a_choice_is_returned_only_in_its_window_before_the_signature() {
+        let at = t0();
+        let w = DEFAULT_RETURN_SECONDS;
+        assert_eq!(
+            check_return(at, false, false, w, at + Duration::seconds(119)),
+            Ok(())
+        );
+        assert_eq!(
+            check_return(at, false, false, w, at + Duration::seconds(120)),
+            Err(ReturnRefusal::TooLate(120))
+        );
+        assert_eq!(
+            check_return(at, true, false, w, at),
+            Err(ReturnRefusal::Signed)
+        );
+        assert_eq!(
+            check_return(at, false, true, w, at),
+            Err(ReturnRefusal::Released)
+        );
     }
 }

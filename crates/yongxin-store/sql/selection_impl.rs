@@ -1,20 +1,22 @@
 // The SQL implementation of `SelectionStore`, shared by the SQLite and PostgreSQL backends and
-// `include!`d after resettlement_impl.rs. A claim takes its locks in one order — the household's
-// list row, the apartments by id, the project row (for the board's sequence number) and, at the
+// `include!`d after resettlement_impl.rs. A claim takes its locks in one order — on selection day
+// the selection row (its queue), then the household's list row, the apartments by id, the project row (for the board's sequence number) and, at the
 // end, the audit head — so concurrent claims on PostgreSQL wait for each other instead of
 // deadlocking; an apartment's owner is set by a conditional update that must touch every
 // apartment claimed, or the whole claim is undone.
 
 use yongxin_domain::selection::{
-    check_limit, check_turn, check_unit_ids, ClaimRefusal, Queue, QueueAction, SelectionMode,
-    SetupError,
+    check_limit, check_return, check_turn, check_unit_ids, still_to_choose, ClaimRefusal, Queue,
+    QueueAction, ReturnRefusal, SelectionMode, SetupError,
 };
 use yongxin_store::{
-    Agreement, AgreementStep, BoardEvent, Claim, ClaimedUnit, NewSelection, Selection,
-    SelectionStore, UnitState,
+    Agreement, AgreementStep, BoardEvent, Claim, ClaimedUnit, ListedHousehold, NewSelection,
+    Selection, SelectionStore, UnitState,
 };
 
-const SELECTION_SELECT: &str = "SELECT s.id, s.project_id, s.mode, s.starts_at, s.ends_at, s.waves, s.time_limit_seconds, s.queue, s.households FROM selections s";
+const SELECTION_SELECT: &str = "SELECT s.id, s.project_id, s.mode, s.starts_at, s.ends_at, s.waves, s.time_limit_seconds, s.return_seconds, s.queue, s.households FROM selections s";
+
+const CLAIM_COLUMNS: &str = "c.id, c.selection_id, c.household_id, c.units, c.total_area, c.by_name, c.on_behalf, c.created_at, c.corrected_at, c.correction_reason, c.correction_kind, c.signed_at";
 
 fn selection_from(row: &DbRow) -> StoreResult<Selection> {
     let mode: String = row.try_get("mode").db()?;
@@ -28,6 +30,7 @@ fn selection_from(row: &DbRow) -> StoreResult<Selection> {
         ends_at: row.try_get("ends_at").db()?,
         waves: serde_json::from_str(&waves).map_err(json_err)?,
         time_limit_seconds: row.try_get("time_limit_seconds").db()?,
+        return_seconds: row.try_get("return_seconds").db()?,
         queue: queue
             .map(|q| serde_json::from_str(&q))
             .transpose()
@@ -102,7 +105,123 @@ fn claim_from(row: &DbRow) -> StoreResult<Claim> {
             (Some(at), Some(reason)) => Some((at, reason)),
             _ => None,
         },
+        returned: row
+            .try_get::<Option<String>, _>("correction_kind")
+            .db()?
+            .as_deref()
+            == Some("return"),
+        signed_at: row.try_get("signed_at").db()?,
     })
+}
+
+async fn claim_in(tx: &mut DbConn, claim_id: i64, lock: bool) -> StoreResult<Option<Claim>> {
+    let sql = format!(
+        "SELECT {CLAIM_COLUMNS} FROM claims c WHERE c.id = $1{}",
+        if lock { ROW_LOCK } else { "" }
+    );
+    sqlx::query(&sql)
+        .bind(claim_id)
+        .fetch_optional(&mut *tx)
+        .await
+        .db()?
+        .as_ref()
+        .map(claim_from)
+        .transpose()
+}
+
+/// Whether a household has chosen its whole registered combination (or, unregistered, anything):
+/// on selection day it stays at the desk until it has, or declines the rest.
+async fn combination_chosen(
+    tx: &mut DbConn,
+    project_id: i64,
+    household_id: i64,
+) -> StoreResult<bool> {
+    let registered = registration_in(tx, project_id, household_id)
+        .await?
+        .map(|r| r.layouts)
+        .unwrap_or_default();
+    let owned: Vec<String> = sqlx::query_scalar(
+        "SELECT layout FROM project_units WHERE project_id = $1 AND owner_household_id = $2",
+    )
+    .bind(project_id)
+    .bind(household_id)
+    .fetch_all(&mut *tx)
+    .await
+    .db()?;
+    Ok(still_to_choose(&registered, owned.iter().map(String::as_str)).is_empty())
+}
+
+/// Releases a claim's apartments (an administrator's correction, or the operator's return within
+/// the window) and keeps the release on the claim; on selection day the household is called next
+/// (a correction) or stays at the desk (a return). Answers the board event's number.
+async fn release_claim(
+    tx: &mut DbConn,
+    actor: &str,
+    claim: &mut Claim,
+    reason: &str,
+    returned: bool,
+    now: DateTime<Utc>,
+) -> StoreResult<(i64, NewAuditEntry)> {
+    let project_id: i64 = sqlx::query_scalar("SELECT project_id FROM selections WHERE id = $1")
+        .bind(claim.selection_id)
+        .fetch_one(&mut *tx)
+        .await
+        .db()?;
+    sqlx::query("UPDATE project_units SET owner_household_id = NULL, claim_id = NULL, sold_at = NULL WHERE project_id = $1 AND claim_id = $2")
+        .bind(project_id)
+        .bind(claim.id)
+        .execute(&mut *tx)
+        .await
+        .db()?;
+    let sql = format!("SELECT queue FROM selections WHERE id = $1{ROW_LOCK}");
+    let queue: Option<String> = sqlx::query_scalar(&sql)
+        .bind(claim.selection_id)
+        .fetch_one(&mut *tx)
+        .await
+        .db()?;
+    if let Some(q) = queue {
+        let mut q: Queue = serde_json::from_str(&q).map_err(json_err)?;
+        q.reopen(claim.household_id, returned);
+        sqlx::query("UPDATE selections SET queue = $1 WHERE id = $2")
+            .bind(serde_json::to_string(&q).map_err(json_err)?)
+            .bind(claim.selection_id)
+            .execute(&mut *tx)
+            .await
+            .db()?;
+        // A household returned at the desk no longer counts as having declined anything.
+        sqlx::query("UPDATE selection_households SET declined_at = NULL, decline_reason = NULL, declined_by = NULL WHERE selection_id = $1 AND household_id = $2")
+            .bind(claim.selection_id)
+            .bind(claim.household_id)
+            .execute(&mut *tx)
+            .await
+            .db()?;
+    }
+    sqlx::query("UPDATE claims SET corrected_at = $1, correction_reason = $2, corrected_by = $3, correction_kind = $4 WHERE id = $5")
+        .bind(now)
+        .bind(reason)
+        .bind(actor)
+        .bind(returned.then_some("return"))
+        .bind(claim.id)
+        .execute(&mut *tx)
+        .await
+        .db()?;
+    let how = if returned { "return" } else { "correct" };
+    let payload = serde_json::json!({
+        "type": "released", "selection_id": claim.selection_id, "reason": reason, "how": how,
+        "units": claim.units.iter().map(|u| serde_json::json!({"id": u.id, "layout": u.layout})).collect::<Vec<_>>(),
+    });
+    let seq = board_event(tx, project_id, "released", &payload, now).await?;
+    let entry = NewAuditEntry::new(
+        actor.to_owned(),
+        if returned { "claim.return" } else { "claim.correct" },
+        format!("household:{}", claim.household_id),
+        format!("claim:{}", claim.id),
+        &serde_json::json!({ "claim_id": claim.id, "units": claim.units.iter().map(|u| u.id).collect::<Vec<_>>(), "reason": reason, "board_seq": seq }),
+    );
+    claim.corrected = Some((now, reason.to_owned()));
+    claim.returned = returned;
+    claim.seq = seq;
+    Ok((seq, entry))
 }
 
 /// What a refused claim said, carried out of the transaction so that it is undone.
@@ -153,7 +272,7 @@ impl SelectionStore for StoreImpl {
             });
             let now = now_micros();
             let id: i64 = sqlx::query_scalar(
-                "INSERT INTO selections (project_id, mode, starts_at, ends_at, waves, time_limit_seconds, queue, households, created_by, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) RETURNING id",
+                "INSERT INTO selections (project_id, mode, starts_at, ends_at, waves, time_limit_seconds, queue, households, created_by, created_at, return_seconds) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) RETURNING id",
             )
             .bind(s.project_id)
             .bind(s.mode.code())
@@ -165,6 +284,7 @@ impl SelectionStore for StoreImpl {
             .bind(orders.len() as i64)
             .bind(&actor)
             .bind(now)
+            .bind(s.return_seconds)
             .fetch_one(&mut *tx)
             .await
             .db()?;
@@ -214,14 +334,19 @@ impl SelectionStore for StoreImpl {
         &self,
         selection_id: i64,
         household_id: i64,
-    ) -> StoreResult<Option<(i64, Option<Qty>)>> {
-        let row: Option<(i64, Option<i64>)> = sqlx::query_as("SELECT lottery_order, limit_area FROM selection_households WHERE selection_id = $1 AND household_id = $2")
+    ) -> StoreResult<Option<ListedHousehold>> {
+        type Row = (i64, Option<i64>, Option<DateTime<Utc>>, Option<String>);
+        let row: Option<Row> = sqlx::query_as("SELECT lottery_order, limit_area, declined_at, decline_reason FROM selection_households WHERE selection_id = $1 AND household_id = $2")
             .bind(selection_id)
             .bind(household_id)
             .fetch_optional(&self.pool)
             .await
             .db()?;
-        Ok(row.map(|(o, l)| (o, l.map(Qty))))
+        Ok(row.map(|(order, limit, at, reason)| ListedHousehold {
+            order,
+            limit: limit.map(Qty),
+            declined: at.zip(reason),
+        }))
     }
 
     async fn claim(
@@ -241,11 +366,19 @@ impl SelectionStore for StoreImpl {
         ids.sort_unstable();
         let result = write_tx!(self, |tx| {
             let now = now_micros();
-            let sel = selection_in(tx, selection_id, false)
+            let mut sel = selection_in(tx, selection_id, false)
                 .await?
                 .ok_or_else(|| StoreError::NotFound {
                     what: format!("selection {selection_id}"),
                 })?;
+            // On selection day the queue is read again under the selection row's lock, taken
+            // before the household's as the operator's other actions take it, so a confirmation
+            // and a decline or call at the same moment do not overwrite each other's queue.
+            if sel.queue.is_some() {
+                sel = selection_in(tx, selection_id, true)
+                    .await?
+                    .ok_or_else(|| StoreError::Internal("selection vanished".into()))?;
+            }
             let sql = format!("SELECT lottery_order, limit_area FROM selection_households WHERE selection_id = $1 AND household_id = $2{ROW_LOCK}");
             let listed: Option<(i64, Option<i64>)> = sqlx::query_as(&sql)
                 .bind(selection_id)
@@ -263,8 +396,11 @@ impl SelectionStore for StoreImpl {
             // On selection day a household chooses at the desk, where the operator confirms
             // for the household being called; a member's own claim from a phone is refused.
             if let Some(q) = &queue {
-                if !on_behalf || q.current().map(|e| e.household_id) != Some(household_id) {
+                if !on_behalf {
                     return Ok((Err(ClaimRefusal::NotCalled), vec![]));
+                }
+                if let Err(e) = q.may_confirm(household_id) {
+                    return Ok((Err(e), vec![]));
                 }
             }
             let mut qb = QueryBuilder::<Db>::new("SELECT id, building_name, number, layout, area, owner_household_id FROM project_units WHERE project_id = ");
@@ -349,9 +485,12 @@ impl SelectionStore for StoreImpl {
                     what: CLAIM_LOST_RACE.into(),
                 });
             }
+            // The household stays at the desk until its whole combination is chosen.
             if let Some(q) = &mut queue {
-                q.apply(QueueAction::Confirm, now)
-                    .map_err(|e| StoreError::Internal(e.into()))?;
+                if combination_chosen(tx, sel.project_id, household_id).await? {
+                    q.apply(QueueAction::Finish, now)
+                        .map_err(|e| StoreError::Internal(e.into()))?;
+                }
                 sqlx::query("UPDATE selections SET queue = $1 WHERE id = $2")
                     .bind(serde_json::to_string(q).map_err(json_err)?)
                     .bind(selection_id)
@@ -388,6 +527,8 @@ impl SelectionStore for StoreImpl {
                     at: now,
                     seq,
                     corrected: None,
+                    returned: false,
+                    signed_at: None,
                 }),
                 vec![entry],
             ))
@@ -408,77 +549,144 @@ impl SelectionStore for StoreImpl {
     ) -> StoreResult<Option<Claim>> {
         let (actor, reason) = (actor.to_owned(), reason.trim().to_owned());
         write_tx!(self, |tx| {
-            let sql = format!("SELECT c.id, c.selection_id, c.household_id, c.units, c.total_area, c.by_name, c.on_behalf, c.created_at, c.corrected_at, c.correction_reason FROM claims c WHERE c.id = $1{ROW_LOCK}");
-            let Some(row) = sqlx::query(&sql)
-                .bind(claim_id)
-                .fetch_optional(&mut *tx)
-                .await
-                .db()?
-            else {
+            let Some(mut claim) = claim_in(tx, claim_id, true).await? else {
                 return Ok((None, vec![]));
             };
-            let mut claim = claim_from(&row)?;
             if claim.corrected.is_some() {
                 return Ok((None, vec![]));
             }
-            let now = now_micros();
-            let project_id: i64 =
-                sqlx::query_scalar("SELECT project_id FROM selections WHERE id = $1")
-                    .bind(claim.selection_id)
-                    .fetch_one(&mut *tx)
-                    .await
-                    .db()?;
-            sqlx::query("UPDATE project_units SET owner_household_id = NULL, claim_id = NULL, sold_at = NULL WHERE project_id = $1 AND claim_id = $2")
-                .bind(project_id)
-                .bind(claim_id)
-                .execute(&mut *tx)
-                .await
-                .db()?;
-            // On selection day the household is called again next.
-            let queue: Option<String> =
-                sqlx::query_scalar("SELECT queue FROM selections WHERE id = $1")
-                    .bind(claim.selection_id)
-                    .fetch_one(&mut *tx)
-                    .await
-                    .db()?;
-            if let Some(q) = queue {
-                let mut q: Queue = serde_json::from_str(&q).map_err(json_err)?;
-                q.reopen(claim.household_id);
-                sqlx::query("UPDATE selections SET queue = $1 WHERE id = $2")
-                    .bind(serde_json::to_string(&q).map_err(json_err)?)
-                    .bind(claim.selection_id)
-                    .execute(&mut *tx)
-                    .await
-                    .db()?;
-            }
-            sqlx::query("UPDATE claims SET corrected_at = $1, correction_reason = $2, corrected_by = $3 WHERE id = $4").bind(now).bind(&reason).bind(&actor).bind(claim_id).execute(&mut *tx).await.db()?;
-            let payload = serde_json::json!({
-                "type": "released", "selection_id": claim.selection_id, "reason": reason,
-                "units": claim.units.iter().map(|u| serde_json::json!({"id": u.id, "layout": u.layout})).collect::<Vec<_>>(),
-            });
-            let seq = board_event(tx, project_id, "released", &payload, now).await?;
-            let entry = NewAuditEntry::new(
-                actor.clone(),
-                "claim.correct",
-                format!("household:{}", claim.household_id),
-                format!("claim:{claim_id}"),
-                &serde_json::json!({ "claim_id": claim_id, "units": claim.units.iter().map(|u| u.id).collect::<Vec<_>>(), "reason": reason, "board_seq": seq }),
-            );
-            claim.corrected = Some((now, reason.clone()));
-            claim.seq = seq;
+            let (_, entry) =
+                release_claim(tx, &actor, &mut claim, &reason, false, now_micros()).await?;
             Ok((Some(claim), vec![entry]))
         })
     }
 
+    async fn return_claim(
+        &self,
+        actor: &str,
+        selection_id: i64,
+        claim_id: i64,
+        reason: &str,
+    ) -> StoreResult<Option<Result<Claim, ReturnRefusal>>> {
+        let (actor, reason) = (actor.to_owned(), reason.trim().to_owned());
+        write_tx!(self, |tx| {
+            let Some(sel) = selection_in(tx, selection_id, false).await? else {
+                return Ok((None, vec![]));
+            };
+            let Some(mut claim) = claim_in(tx, claim_id, true)
+                .await?
+                .filter(|c| c.selection_id == selection_id)
+            else {
+                return Ok((None, vec![]));
+            };
+            let now = now_micros();
+            if let Err(e) = check_return(
+                claim.at,
+                claim.signed_at.is_some(),
+                claim.corrected.is_some(),
+                sel.return_seconds,
+                now,
+            ) {
+                return Ok((Some(Err(e)), vec![]));
+            }
+            let (_, entry) = release_claim(tx, &actor, &mut claim, &reason, true, now).await?;
+            Ok((Some(Ok(claim)), vec![entry]))
+        })
+    }
+
+    async fn sign_claim(
+        &self,
+        actor: &str,
+        selection_id: i64,
+        claim_id: i64,
+    ) -> StoreResult<Option<Claim>> {
+        let actor = actor.to_owned();
+        write_tx!(self, |tx| {
+            let Some(mut claim) = claim_in(tx, claim_id, true)
+                .await?
+                .filter(|c| c.selection_id == selection_id && c.corrected.is_none())
+            else {
+                return Ok((None, vec![]));
+            };
+            if claim.signed_at.is_some() {
+                return Ok((Some(claim), vec![]));
+            }
+            let now = now_micros();
+            sqlx::query("UPDATE claims SET signed_at = $1 WHERE id = $2")
+                .bind(now)
+                .bind(claim_id)
+                .execute(&mut *tx)
+                .await
+                .db()?;
+            claim.signed_at = Some(now);
+            let entry = NewAuditEntry::new(
+                actor.clone(),
+                "claim.sign",
+                format!("household:{}", claim.household_id),
+                format!("claim:{claim_id}"),
+                &serde_json::json!({ "claim_id": claim_id, "selection_id": selection_id }),
+            );
+            Ok((Some(claim), vec![entry]))
+        })
+    }
+
+    async fn decline_rest(
+        &self,
+        actor: &str,
+        selection_id: i64,
+        household_id: i64,
+        reason: &str,
+    ) -> StoreResult<Result<Queue, ClaimRefusal>> {
+        let (actor, reason) = (actor.to_owned(), reason.trim().to_owned());
+        write_tx!(self, |tx| {
+            let sel = selection_in(tx, selection_id, true).await?.ok_or_else(|| {
+                StoreError::NotFound {
+                    what: format!("selection {selection_id}"),
+                }
+            })?;
+            let Some(mut queue) = sel.queue else {
+                return Ok((Err(ClaimRefusal::NotCalled), vec![]));
+            };
+            if let Err(e) = queue.may_confirm(household_id) {
+                return Ok((Err(e), vec![]));
+            }
+            let now = now_micros();
+            queue
+                .apply(QueueAction::Finish, now)
+                .map_err(|e| StoreError::Internal(e.into()))?;
+            sqlx::query("UPDATE selections SET queue = $1 WHERE id = $2")
+                .bind(serde_json::to_string(&queue).map_err(json_err)?)
+                .bind(selection_id)
+                .execute(&mut *tx)
+                .await
+                .db()?;
+            sqlx::query("UPDATE selection_households SET declined_at = $1, decline_reason = $2, declined_by = $3 WHERE selection_id = $4 AND household_id = $5")
+                .bind(now)
+                .bind(&reason)
+                .bind(&actor)
+                .bind(selection_id)
+                .bind(household_id)
+                .execute(&mut *tx)
+                .await
+                .db()?;
+            let current = queue
+                .current()
+                .map(|e| serde_json::json!({"order": e.order, "calls": e.calls, "seconds_left": e.seconds_left(sel.time_limit_seconds, now)}));
+            let seq = board_event(tx, sel.project_id, "queue", &serde_json::json!({"type": "queue", "selection_id": selection_id, "action": "decline", "current": current}), now).await?;
+            let entry = NewAuditEntry::new(
+                actor.clone(),
+                "selection.decline",
+                format!("household:{household_id}"),
+                format!("selection:{selection_id}"),
+                &serde_json::json!({ "reason": reason, "board_seq": seq }),
+            );
+            Ok((Ok(queue), vec![entry]))
+        })
+    }
+
     async fn claim_record(&self, id: i64) -> StoreResult<Option<Claim>> {
-        sqlx::query("SELECT id, selection_id, household_id, units, total_area, by_name, on_behalf, created_at, corrected_at, correction_reason FROM claims WHERE id = $1")
-            .bind(id)
-            .fetch_optional(&self.pool)
-            .await
-            .db()?
-            .as_ref()
-            .map(claim_from)
-            .transpose()
+        let mut conn = self.pool.acquire().await.db()?;
+        claim_in(&mut conn, id, false).await
     }
 
     async fn household_claims(
@@ -487,8 +695,8 @@ impl SelectionStore for StoreImpl {
         household_id: i64,
     ) -> StoreResult<Vec<Claim>> {
         let rows = sqlx::query(
-            "SELECT c.id, c.selection_id, c.household_id, c.units, c.total_area, c.by_name, c.on_behalf, c.created_at, c.corrected_at, c.correction_reason FROM claims c JOIN selections s ON s.id = c.selection_id \
-             WHERE s.project_id = $1 AND c.household_id = $2 ORDER BY c.id",
+            &format!("SELECT {CLAIM_COLUMNS} FROM claims c JOIN selections s ON s.id = c.selection_id \
+             WHERE s.project_id = $1 AND c.household_id = $2 ORDER BY c.id"),
         )
         .bind(project_id)
         .bind(household_id)
@@ -571,8 +779,8 @@ impl SelectionStore for StoreImpl {
             let Some(mut queue) = sel.queue else {
                 return Ok((Err("线上选房没有叫号队列".to_owned()), vec![]));
             };
-            if action == QueueAction::Confirm {
-                return Ok((Err("确认须选定房源".to_owned()), vec![]));
+            if action == QueueAction::Finish {
+                return Ok((Err("选定房源或记录放弃剩余后，该户才算完成".to_owned()), vec![]));
             }
             let before = queue.current().cloned();
             let now = now_micros();

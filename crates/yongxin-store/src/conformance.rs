@@ -2357,6 +2357,7 @@ pub async fn concurrent_claims_never_sell_a_unit_twice(store: Arc<dyn Store>) {
                 ends_at: now + Duration::hours(1),
                 waves: vec![],
                 time_limit_seconds: 300,
+                return_seconds: yongxin_domain::selection::DEFAULT_RETURN_SECONDS,
             },
         )
         .await
@@ -2430,11 +2431,12 @@ pub async fn concurrent_claims_never_sell_a_unit_twice(store: Arc<dyn Store>) {
         "nothing sold but by a confirmed claim"
     );
     for h in &households {
-        let (_, limit) = store
+        let limit = store
             .selection_household(sel.id, *h)
             .await
             .unwrap()
-            .unwrap();
+            .unwrap()
+            .limit;
         let owned: i64 = states
             .iter()
             .filter(|s| s.owner_household_id == Some(*h))
@@ -2482,7 +2484,14 @@ pub async fn the_selection_day_queue_and_turns_are_enforced(store: Arc<dyn Store
         .collect();
     let order_of = |sel: i64, h: i64| {
         let store = store.clone();
-        async move { store.selection_household(sel, h).await.unwrap().unwrap().0 }
+        async move {
+            store
+                .selection_household(sel, h)
+                .await
+                .unwrap()
+                .unwrap()
+                .order
+        }
     };
     let bad = store
         .create_selection(
@@ -2494,6 +2503,7 @@ pub async fn the_selection_day_queue_and_turns_are_enforced(store: Arc<dyn Store
                 ends_at: now - Duration::hours(1),
                 waves: vec![],
                 time_limit_seconds: 300,
+                return_seconds: yongxin_domain::selection::DEFAULT_RETURN_SECONDS,
             },
         )
         .await
@@ -2520,6 +2530,7 @@ pub async fn the_selection_day_queue_and_turns_are_enforced(store: Arc<dyn Store
                     },
                 ],
                 time_limit_seconds: 300,
+                return_seconds: yongxin_domain::selection::DEFAULT_RETURN_SECONDS,
             },
         )
         .await
@@ -2559,6 +2570,7 @@ pub async fn the_selection_day_queue_and_turns_are_enforced(store: Arc<dyn Store
                 ends_at: now + Duration::hours(8),
                 waves: vec![],
                 time_limit_seconds: 300,
+                return_seconds: yongxin_domain::selection::DEFAULT_RETURN_SECONDS,
             },
         )
         .await

@@ -1185,6 +1185,7 @@ pub async fn load_selection(
         ends_at: now + chrono::Duration::hours(hours),
         waves: Vec::new(),
         time_limit_seconds: 300,
+        return_seconds: yongxin_domain::selection::DEFAULT_RETURN_SECONDS,
     };
     let online = store
         .create_selection(DEMO_ACTOR, selection(SelectionMode::Online, 24))

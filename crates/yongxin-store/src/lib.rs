@@ -29,7 +29,6 @@ use chrono::{DateTime, Utc};
 use yongxin_domain::appeal::{AppealAction, AppealError, AppealPolicy};
 use yongxin_domain::audit::{AuditChainError, VerifiedChain};
 use yongxin_domain::catalogue::Category;
-use yongxin_domain::money::Qty;
 use yongxin_domain::notice::NoticeDraft;
 use yongxin_domain::resettlement::entitlement::HouseholdInputs;
 use yongxin_domain::resettlement::{Phase, ResettlementError};
@@ -719,12 +718,12 @@ pub trait SelectionStore: Send + Sync + 'static {
     async fn selections(&self, project_id: Option<i64>) -> StoreResult<Vec<Selection>>;
     /// One selection.
     async fn selection(&self, id: i64) -> StoreResult<Option<Selection>>;
-    /// A household's order and limit in a selection.
+    /// A household's place on a selection's list: order, limit and any decline.
     async fn selection_household(
         &self,
         selection_id: i64,
         household_id: i64,
-    ) -> StoreResult<Option<(i64, Option<Qty>)>>;
+    ) -> StoreResult<Option<ListedHousehold>>;
     /// Claims units for a household: confirmed in one transaction (units free, within the limit,
     /// the household's turn) or refused with the reason, changing nothing.
     async fn claim(
@@ -745,6 +744,35 @@ pub trait SelectionStore: Send + Sync + 'static {
         claim_id: i64,
         reason: &str,
     ) -> StoreResult<Option<Claim>>;
+    /// Selection day: the operator returns (退回) a confirmed choice within the selection's return
+    /// window, before the slip is signed, with a reason: its apartments become available, the
+    /// household stays at the desk, the board and the record are told. `None`: no such claim in
+    /// this selection.
+    async fn return_claim(
+        &self,
+        actor: &str,
+        selection_id: i64,
+        claim_id: i64,
+        reason: &str,
+    ) -> StoreResult<Option<Result<Claim, yongxin_domain::selection::ReturnRefusal>>>;
+    /// The household signed the slip of a claim (签字): its return window ends. `None`: no such
+    /// claim in this selection, or released already.
+    async fn sign_claim(
+        &self,
+        actor: &str,
+        selection_id: i64,
+        claim_id: i64,
+    ) -> StoreResult<Option<Claim>>;
+    /// Selection day: the household at the desk declines the rest of its combination (放弃剩余),
+    /// with its reason; the queue moves on. Refused unless it is the household being called and
+    /// present.
+    async fn decline_rest(
+        &self,
+        actor: &str,
+        selection_id: i64,
+        household_id: i64,
+        reason: &str,
+    ) -> StoreResult<Result<Queue, ClaimRefusal>>;
     /// One claim.
     async fn claim_record(&self, id: i64) -> StoreResult<Option<Claim>>;
     /// A household's claims in a project, oldest first.

@@ -21,6 +21,8 @@ pub struct NewSelection {
     pub waves: Vec<Wave>,
     /// Selection day: seconds per household (default 300).
     pub time_limit_seconds: i64,
+    /// Selection day: seconds the operator may return a confirmed choice (default 120).
+    pub return_seconds: i64,
 }
 
 /// A selection.
@@ -40,6 +42,8 @@ pub struct Selection {
     pub waves: Vec<Wave>,
     /// Seconds per household on selection day.
     pub time_limit_seconds: i64,
+    /// Seconds the operator may return a confirmed choice, before the slip is signed.
+    pub return_seconds: i64,
     /// The selection-day queue.
     pub queue: Option<Queue>,
     /// Households on its list.
@@ -107,6 +111,22 @@ pub struct Claim {
     pub seq: i64,
     /// The correction that released it: when and why.
     pub corrected: Option<(DateTime<Utc>, String)>,
+    /// Whether that release was the operator's return (退回) within the window rather than an
+    /// administrator's correction.
+    pub returned: bool,
+    /// When the household signed the slip: the end of the return window.
+    pub signed_at: Option<DateTime<Utc>>,
+}
+
+/// A household on a selection's list.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ListedHousehold {
+    /// Lottery order.
+    pub order: i64,
+    /// The most area it may own (`None`: no limit).
+    pub limit: Option<Qty>,
+    /// Selection day: when it declined the rest of its combination (放弃剩余), and why.
+    pub declined: Option<(DateTime<Utc>, String)>,
 }
 
 /// One change the board shows, in commit order per project.

@@ -205,11 +205,19 @@ impl From<yongxin_domain::selection::ClaimRefusal> for AppError {
             C::OverLimit { .. } | C::BadUnits(_) => {
                 (StatusCode::UNPROCESSABLE_ENTITY, "selection.invalid")
             }
-            C::NotYourTurn(_) | C::Closed(_) | C::NotListed | C::NotCalled => {
+            C::NotYourTurn(_) | C::Closed(_) | C::NotListed | C::NotCalled | C::NotPresent => {
                 (StatusCode::FORBIDDEN, "selection.not_your_turn")
             }
         };
         AppError::new(status, code).with("detail", e.to_string())
+    }
+}
+
+/// A confirmed choice the operator can no longer return (signed, too late, released): 409, the
+/// detail says that only an administrator's correction applies now.
+impl From<yongxin_domain::selection::ReturnRefusal> for AppError {
+    fn from(e: yongxin_domain::selection::ReturnRefusal) -> Self {
+        AppError::new(StatusCode::CONFLICT, "selection.too_late").with("detail", e.to_string())
     }
 }
 

@@ -215,6 +215,23 @@ where
     }
 }
 
+/// The query string of a page's GET form, read as a form is (repeated fields into `Vec`); a
+/// field that does not read is named (400).
+#[derive(Debug, Clone, Default)]
+pub struct PageQuery<T>(pub T);
+
+impl<T, S> FromRequestParts<S> for PageQuery<T>
+where
+    T: DeserializeOwned,
+    S: Send + Sync,
+{
+    type Rejection = AppError;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
+        read_form(parts.uri.query().unwrap_or_default().as_bytes()).map(PageQuery)
+    }
+}
+
 /// The field a serde message is about: axum reports `path.to.field: what is wrong`, or
 /// `` missing field `name` ``; anything else is reported as `whole` (the body or the query).
 fn field_of(message: &str, whole: &str) -> String {

@@ -392,6 +392,7 @@ pub fn route_table(state: &AppState) -> (Router<AppState>, Vec<routes::RouteEntr
         )
         .post("/selections/{id}/queue", pages::selection::queue)
         .post("/selections/{id}/confirm", pages::selection::confirm)
+        .post("/selections/{id}/decline", pages::selection::decline)
         .get(
             "/selections/{id}/claims/{claim}/slip",
             pages::selection::slip,
@@ -399,6 +400,14 @@ pub fn route_table(state: &AppState) -> (Router<AppState>, Vec<routes::RouteEntr
         .post(
             "/selections/{id}/claims/{claim}/correct",
             pages::selection::correct,
+        )
+        .post(
+            "/selections/{id}/claims/{claim}/return",
+            pages::selection::return_claim,
+        )
+        .post(
+            "/selections/{id}/claims/{claim}/sign",
+            pages::selection::sign,
         )
         .get_post(
             "/admin/projects",

@@ -6,4 +6,8 @@ document.addEventListener("DOMContentLoaded", function () {
   Array.prototype.forEach.call(selects, function (select) {
     select.addEventListener("change", function () { select.form.submit(); });
   });
+  // A print button prints the page (the slip); without the script, the browser's own print.
+  Array.prototype.forEach.call(document.querySelectorAll("[data-print]"), function (button) {
+    button.addEventListener("click", function () { window.print(); });
+  });
 });

@@ -276,6 +276,26 @@ pub fn layout_combination(
     Ok(units)
 }
 
+/// The units a household's figure is priced with while it is choosing: the units it has (or is
+/// about to confirm) and, for each registered layout it has still to choose, that layout (待选),
+/// so a part of the combination not yet chosen is never shown paid out as cash. A layout the
+/// policy does not know is left out.
+pub fn with_layouts_to_choose(
+    policy: &Policy,
+    mut units: Vec<ChosenUnit>,
+    still: &[&str],
+) -> Vec<ChosenUnit> {
+    for code in still {
+        if let Some(l) = policy.layout(code) {
+            units.push(ChosenUnit {
+                label: format!("{} 户型（待选）", l.code),
+                area: l.area,
+            });
+        }
+    }
+    units
+}
+
 /// Refuses units whose total area is over the household's limit.
 pub fn check_fits(
     policy: &Policy,
@@ -639,6 +659,48 @@ mod tests {
         );
         assert_eq!(e.totals.purchase, Fen(110 * 1200 * 100));
         assert!(e.lines.iter().all(|l| l.code != "reward"));
+    }
+
+    #[test]
+    fn a_layout_still_to_choose_is_priced_as_registered_not_paid_as_cash() {
+        let p = policy();
+        let inputs = HouseholdInputs {
+            members: vec![
+                person("甲", 1),
+                person("乙", 1),
+                person("丙", 1),
+                person("丁", 1),
+            ],
+            ..Default::default()
+        };
+        let registered =
+            layout_combination(&p, Qty::whole(160), &["C".into(), "B".into()]).unwrap();
+        let as_registered = compute(&p, &inputs, &registered, None).unwrap();
+        // One apartment of the C layout chosen, B still to choose: the same figure, no cash.
+        let c = p.layout("C").unwrap().area;
+        let chosen = vec![ChosenUnit {
+            label: "3号楼 1803".into(),
+            area: c,
+        }];
+        let mid = compute(
+            &p,
+            &inputs,
+            &with_layouts_to_choose(&p, chosen.clone(), &["B"]),
+            None,
+        )
+        .unwrap();
+        assert_eq!(mid.totals, as_registered.totals);
+        assert!(mid
+            .lines
+            .iter()
+            .any(|l| l.description.contains("B 户型（待选）")));
+        // Declined the rest: the unused area is paid.
+        let done = compute(&p, &inputs, &with_layouts_to_choose(&p, chosen, &[]), None).unwrap();
+        assert!(done.totals.cash_for_unused > Fen::ZERO);
+        assert!(
+            with_layouts_to_choose(&p, vec![], &["no-such"]).is_empty(),
+            "unknown layouts are left out"
+        );
     }
 
     #[test]

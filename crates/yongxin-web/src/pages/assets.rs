@@ -9,6 +9,7 @@ use crate::error::AppError;
 const APP_CSS: &str = include_str!("../../static/app.css");
 const APP_JS: &str = include_str!("../../static/app.js");
 const BOARD_JS: &str = include_str!("../../static/board.js");
+const PICKER_JS: &str = include_str!("../../static/picker.js");
 
 /// `GET /static/{file}`.
 pub async fn asset(Ids(file): Ids<String>) -> Result<Response, AppError> {
@@ -16,6 +17,7 @@ pub async fn asset(Ids(file): Ids<String>) -> Result<Response, AppError> {
         "app.css" => (APP_CSS, "text/css; charset=utf-8"),
         "app.js" => (APP_JS, "text/javascript; charset=utf-8"),
         "board.js" => (BOARD_JS, "text/javascript; charset=utf-8"),
+        "picker.js" => (PICKER_JS, "text/javascript; charset=utf-8"),
         _ => return Err(AppError::not_found()),
     };
     Ok((

@@ -2,7 +2,7 @@
 //! selection-day operator's screen with the confirmation slip (选房确认书), and agreements with
 //! their progress and export.
 
-use crate::extract::{CsrfForm, Ids};
+use crate::extract::{Button, CsrfForm, Ids, PageQuery};
 use std::collections::BTreeMap;
 use yongxin_domain::Permission;
 
@@ -13,13 +13,20 @@ use axum::response::{IntoResponse, Redirect, Response};
 use chrono::{NaiveDate, Utc};
 use serde::Deserialize;
 use yongxin_domain::money::Qty;
-use yongxin_domain::resettlement::entitlement::{compute, ChosenUnit, Entitlement};
+use yongxin_domain::resettlement::entitlement::{
+    compute, with_layouts_to_choose, ChosenUnit, Entitlement,
+};
 use yongxin_domain::resettlement::masked_name;
-use yongxin_domain::selection::{QueueAction, SelectionMode, Wave};
+use yongxin_domain::selection::{still_to_choose, QueueAction, SelectionMode, Wave};
 use yongxin_domain::time::display_local;
 use yongxin_store::{
-    AgreementStep, Claim, HouseholdSummary, NewSelection, ProjectDetail, Selection, UnitState,
+    AgreementStep, Claim, HouseholdSummary, ListedHousehold, NewSelection, ProjectDetail,
+    Selection, UnitState,
 };
+
+mod picker;
+
+use picker::{picker, Intent, PickForm, Picker};
 
 use super::notices::local_time;
 use super::{render, Chrome};
@@ -66,6 +73,8 @@ pub struct SelectionForm {
     starts_at: String,
     ends_at: String,
     minutes: String,
+    /// Selection day: seconds the operator may return a confirmed choice (default 120).
+    return_seconds: String,
     /// Online waves, one a line: `from to opens-at`.
     waves: String,
 }
@@ -88,6 +97,14 @@ pub async fn create(
     if !(1..=60).contains(&minutes) {
         return Err(AppError::invalid_param("minutes"));
     }
+    let return_seconds: i64 = match form.return_seconds.trim() {
+        "" => yongxin_domain::selection::DEFAULT_RETURN_SECONDS,
+        v => v
+            .parse()
+            .ok()
+            .filter(|s| (0..=1800).contains(s))
+            .ok_or_else(|| AppError::invalid_param("return_seconds"))?,
+    };
     let waves = if mode == SelectionMode::Online {
         read_waves(&form.waves)?
     } else {
@@ -104,6 +121,7 @@ pub async fn create(
                 ends_at,
                 waves,
                 time_limit_seconds: minutes * 60,
+                return_seconds,
             },
         )
         .await??;
@@ -276,136 +294,137 @@ struct OperatorPage {
     c: Chrome,
     s: Selection,
     p: ProjectDetail,
-    current: Option<(HouseholdSummary, String, i64, u32)>,
+    desk: Option<AtDesk>,
+    pick: Option<Picker>,
+    /// Households called next, by lottery order.
+    next: Vec<i64>,
+}
+
+/// The household being called on selection day, as the operator sees it.
+pub struct AtDesk {
+    h: HouseholdSummary,
+    head: String,
+    order: i64,
+    calls: u32,
     seconds_left: Option<i64>,
-    limit: Option<Qty>,
-    choice: UnitChoice,
+    present: bool,
+    /// Its confirmed choices in this selection, with the seconds left to return each (none:
+    /// signed, or the window has passed).
+    claims: Vec<(Claim, Option<i64>)>,
 }
 
-/// What a household may choose from: what it owns, its registered layouts, and the units still
-/// available that fit its remaining area, of one layout (at most [`UNITS_SHOWN`]).
-pub struct UnitChoice {
-    owned: Vec<UnitState>,
-    owned_area: Qty,
-    registered: Vec<String>,
-    layout: String,
-    layouts: Vec<String>,
-    fitting: Vec<UnitState>,
-    more: usize,
+/// Seconds left to return a claim, if it may still be returned.
+fn return_left(s: &Selection, claim: &Claim, now: chrono::DateTime<Utc>) -> Option<i64> {
+    yongxin_domain::selection::check_return(
+        claim.at,
+        claim.signed_at.is_some(),
+        claim.corrected.is_some(),
+        s.return_seconds,
+        now,
+    )
+    .ok()
+    .map(|()| s.return_seconds - (now - claim.at).num_seconds())
 }
 
-/// Units listed at once; the rest are reached by choosing a layout.
-const UNITS_SHOWN: usize = 120;
-
-async fn unit_choice(
+/// A household's live claims in a selection, oldest first.
+async fn live_claims(
     state: &AppState,
-    project_id: i64,
-    household: Option<(i64, Option<Qty>)>,
-    layout: Option<String>,
-) -> Result<UnitChoice, AppError> {
-    let units = state.store.unit_states(project_id).await?;
-    let (owned, registered, limit) = match household {
-        Some((h, limit)) => (
-            units
-                .iter()
-                .filter(|u| u.owner_household_id == Some(h))
-                .cloned()
-                .collect::<Vec<_>>(),
-            state
-                .store
-                .registration(project_id, h)
-                .await?
-                .map(|r| r.layouts)
-                .unwrap_or_default(),
-            limit,
-        ),
-        None => (Vec::new(), Vec::new(), None),
-    };
-    let owned_area: Qty = owned.iter().map(|u| u.area).sum();
-    let layout = layout.unwrap_or_else(|| registered.first().cloned().unwrap_or_default());
-    let mut layouts: Vec<String> = units.iter().map(|u| u.layout.clone()).collect();
-    layouts.sort();
-    layouts.dedup();
-    let room = limit.map(|l| l - owned_area);
-    let fitting: Vec<UnitState> = units
+    s: &Selection,
+    household_id: i64,
+) -> Result<Vec<Claim>, AppError> {
+    Ok(state
+        .store
+        .household_claims(s.project_id, household_id)
+        .await?
         .into_iter()
-        .filter(|u| u.owner_household_id.is_none() && room.is_none_or(|r| u.area <= r))
-        .filter(|u| layout.is_empty() || u.layout == layout)
-        .collect();
-    let more = fitting.len().saturating_sub(UNITS_SHOWN);
-    Ok(UnitChoice {
-        owned,
-        owned_area,
-        registered,
-        layout,
-        layouts,
-        fitting: fitting.into_iter().take(UNITS_SHOWN).collect(),
-        more,
-    })
+        .filter(|c| c.selection_id == s.id && c.corrected.is_none())
+        .collect())
 }
 
-/// The layout whose units a list shows.
-#[derive(Deserialize)]
-pub struct LayoutQuery {
-    layout: Option<String>,
+/// A selection, or 404.
+async fn selection_of(state: &AppState, id: i64) -> Result<Selection, AppError> {
+    state
+        .store
+        .selection(id)
+        .await?
+        .ok_or_else(AppError::not_found)
 }
 
-/// `GET /selections/{id}/operator`: the selection-day screen — the household called, its
-/// entitlement and registered combination, and only the units that fit.
+/// `GET /selections/{id}/operator`: the selection-day screen — the household called, whether it
+/// has come to the desk, its combination with what is still to choose, its confirmed choices
+/// (returnable within the window), and every building's floor plan to tick units in, the ticks
+/// kept through every filter until confirmed together.
 pub async fn operator(
     State(state): State<AppState>,
     ctx: Ctx,
     Ids(id): Ids<i64>,
-    Query(q): Query<LayoutQuery>,
+    PageQuery(form): PageQuery<PickForm>,
 ) -> Result<Response, AppError> {
     ctx.require(Permission::OperateSelection)?;
-    let s = state
-        .store
-        .selection(id)
-        .await?
-        .ok_or_else(AppError::not_found)?;
+    let s = selection_of(&state, id).await?;
     let p = act::project(&state, s.project_id).await?;
+    let now = Utc::now();
     let entry = s.queue.as_ref().and_then(|q| q.current().cloned());
-    let (mut current, mut limit, mut seconds_left) = (None, None, None);
+    let next = s
+        .queue
+        .as_ref()
+        .map(|q| {
+            q.entries
+                .iter()
+                .filter(|e| !e.done)
+                .skip(1)
+                .take(5)
+                .map(|e| e.order)
+                .collect()
+        })
+        .unwrap_or_default();
+    let (mut desk, mut pick) = (None, None);
     if let Some(e) = &entry {
         let h = state.store.household(e.household_id).await?.summary;
-        let head = masked_name(&h.head_name);
-        limit = state
+        let limit = state
             .store
             .selection_household(s.id, e.household_id)
             .await?
-            .and_then(|(_, l)| l);
-        current = Some((h, head, e.order, e.calls));
-        seconds_left = e.seconds_left(s.time_limit_seconds, Utc::now());
+            .and_then(|l| l.limit);
+        pick = Some(picker(&state, p.project.id, Some((e.household_id, limit)), &form).await?);
+        desk = Some(AtDesk {
+            head: masked_name(&h.head_name),
+            order: e.order,
+            calls: e.calls,
+            seconds_left: e.seconds_left(s.time_limit_seconds, now),
+            present: e.present_at.is_some(),
+            claims: live_claims(&state, &s, e.household_id)
+                .await?
+                .into_iter()
+                .map(|c| {
+                    let left = return_left(&s, &c, now);
+                    (c, left)
+                })
+                .collect(),
+            h,
+        });
     }
-    let choice = unit_choice(
-        &state,
-        p.project.id,
-        entry.as_ref().map(|e| (e.household_id, limit)),
-        q.layout,
-    )
-    .await?;
     let mut c = Chrome::new(&ctx, "selection.operator_title");
     c.title = format!("{} · {}", p.project.name, c.title);
     render(&OperatorPage {
         c,
-        current,
-        seconds_left,
-        limit,
-        choice,
+        desk,
+        pick,
+        next,
         s,
         p,
     })
 }
 
-/// What the operator does with the queue: `call` or `skip`.
+/// What the operator does with the queue: `call`, `present` or `skip`.
 #[derive(Debug, Deserialize)]
 pub struct QueueForm {
     #[serde(default)]
     action: String,
 }
 
-/// `POST /selections/{id}/queue`: call or skip the household being called.
+/// `POST /selections/{id}/queue`: call the household, record that it came to the desk, or skip
+/// it (after three calls, not once at the desk).
 pub async fn queue(
     State(state): State<AppState>,
     ctx: Ctx,
@@ -415,6 +434,7 @@ pub async fn queue(
     let user = ctx.require(Permission::OperateSelection)?.clone();
     let action = match form.action.as_str() {
         "call" => QueueAction::Call,
+        "present" => QueueAction::Present,
         "skip" => QueueAction::Skip,
         _ => return Err(AppError::invalid_param("action")),
     };
@@ -429,36 +449,72 @@ pub async fn queue(
     Ok(Redirect::to(&format!("/selections/{id}/operator")).into_response())
 }
 
-/// The units a household chose: one `unit` box ticked per unit (the operator's form also names
-/// the household).
-#[derive(Debug, Default, Deserialize)]
-#[serde(default)]
-pub struct ChoiceForm {
-    household_id: String,
-    unit: Vec<String>,
+/// The household a form names.
+fn household_of(form: &PickForm) -> Result<i64, AppError> {
+    form.household_id
+        .trim()
+        .parse()
+        .map_err(|_| AppError::invalid_param("household_id"))
 }
 
-impl ChoiceForm {
-    /// The units ticked, each an id.
-    fn units(&self) -> Result<Vec<i64>, AppError> {
-        self.unit
-            .iter()
-            .map(|v| {
-                v.trim()
-                    .parse()
-                    .map_err(|_| AppError::invalid_param("unit"))
-            })
-            .collect()
-    }
-}
-
-/// `POST /selections/{id}/confirm`: the operator confirms the units chosen by the household being
-/// called; the slip follows.
+/// `POST /selections/{id}/confirm`: the operator confirms the units ticked for the household at
+/// the desk, all layouts together. While its combination is not complete it stays on screen;
+/// once complete the slip follows. The picker's filter and page buttons post here too and come
+/// back to the screen with the ticks kept.
 pub async fn confirm(
     State(state): State<AppState>,
     ctx: Ctx,
     Ids(id): Ids<i64>,
-    CsrfForm(form): CsrfForm<ChoiceForm>,
+    CsrfForm(form): CsrfForm<PickForm>,
+) -> Result<Response, AppError> {
+    let user = ctx.require(Permission::OperateSelection)?.clone();
+    if form.intent()? != Intent::Confirm {
+        return Ok(
+            Redirect::to(&format!("/selections/{id}/operator?{}", form.query()?)).into_response(),
+        );
+    }
+    let household = household_of(&form)?;
+    let units = form.units()?;
+    let claim = crate::api_selection::claim(&state, &user, id, household, units, true).await?;
+    let s = selection_of(&state, id).await?;
+    let still_here = s
+        .queue
+        .as_ref()
+        .and_then(|q| q.current())
+        .is_some_and(|e| e.household_id == household);
+    Ok(if still_here {
+        Redirect::to(&format!("/selections/{id}/operator"))
+    } else {
+        Redirect::to(&format!("/selections/{id}/claims/{}/slip", claim.id))
+    }
+    .into_response())
+}
+
+/// Why the household declines the rest of its combination.
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub struct DeclineForm {
+    household_id: String,
+    reason: String,
+}
+
+/// A reason a person wrote: required, at most 500 characters.
+fn reason_of(reason: &str, missing: &str) -> Result<String, AppError> {
+    let reason = reason.trim();
+    if reason.is_empty() || reason.chars().count() > 500 {
+        return Err(AppError::bad_request(missing));
+    }
+    Ok(reason.to_owned())
+}
+
+/// `POST /selections/{id}/decline`: the household at the desk declines the rest of its
+/// combination (放弃剩余), with its reason, which its slip prints above the signature; the queue
+/// moves on.
+pub async fn decline(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    Ids(id): Ids<i64>,
+    CsrfForm(form): CsrfForm<DeclineForm>,
 ) -> Result<Response, AppError> {
     let user = ctx.require(Permission::OperateSelection)?.clone();
     let household: i64 = form
@@ -466,9 +522,19 @@ pub async fn confirm(
         .trim()
         .parse()
         .map_err(|_| AppError::invalid_param("household_id"))?;
-    let units = form.units()?;
-    let claim = crate::api_selection::claim(&state, &user, id, household, units, true).await?;
-    Ok(Redirect::to(&format!("/selections/{id}/claims/{}/slip", claim.id)).into_response())
+    let reason = reason_of(&form.reason, "放弃剩余须写明该户的原因（500 字以内）")?;
+    let s = selection_of(&state, id).await?;
+    state
+        .store
+        .decline_rest(&user.username, id, household, &reason)
+        .await??;
+    state.board.nudge(s.project_id);
+    let claims = live_claims(&state, &s, household).await?;
+    Ok(match claims.last() {
+        Some(c) => Redirect::to(&format!("/selections/{id}/claims/{}/slip", c.id)),
+        None => Redirect::to(&format!("/selections/{id}/operator")),
+    }
+    .into_response())
 }
 
 #[derive(Template)]
@@ -476,39 +542,29 @@ pub async fn confirm(
 struct SlipPage {
     c: Chrome,
     p: ProjectDetail,
+    s: Selection,
     h: HouseholdSummary,
     head: String,
     claim: Claim,
+    /// The household's other live choices in this selection.
+    others: Vec<Claim>,
+    /// The area of every unit on the slip (a layout still to choose is not counted).
+    units_area: Qty,
     at: String,
     entitlement: Option<Entitlement>,
+    still: Vec<String>,
+    declined: Option<(String, String)>,
     admin: bool,
+    operator: bool,
+    return_left: Option<i64>,
+    signed_at: Option<String>,
     corrected: Option<(String, String)>,
 }
 
-/// A selection and one of its claims, or 404 when either is missing or the claim belongs to
-/// another selection.
-async fn claim_of_selection(
-    state: &AppState,
-    selection_id: i64,
-    claim_id: i64,
-) -> Result<(yongxin_store::Selection, yongxin_store::Claim), AppError> {
-    let s = state
-        .store
-        .selection(selection_id)
-        .await?
-        .ok_or_else(AppError::not_found)?;
-    let claim = state
-        .store
-        .claim_record(claim_id)
-        .await?
-        .filter(|c| c.selection_id == s.id)
-        .ok_or_else(AppError::not_found)?;
-    Ok((s, claim))
-}
-
 /// `GET /selections/{id}/claims/{claim}/slip`: the printable confirmation slip (选房确认书) with
-/// the units, the price by band and the net amount, computed as Resettlement I computes it with
-/// every unit the household owns. Operators, and the household's members.
+/// every unit the household has in the selection, what it declined and why, the price by band
+/// and the net amount — a layout still to choose priced as registered, never paid out as cash.
+/// Operators, and the household's members.
 pub async fn slip(
     State(state): State<AppState>,
     ctx: Ctx,
@@ -520,26 +576,59 @@ pub async fn slip(
     let h = act::household(&state, &user, &p, claim.household_id)
         .await?
         .summary;
-    let entitlement = slip_entitlement(&state, p.project.id, claim.household_id).await?;
+    let declined = state
+        .store
+        .selection_household(s.id, claim.household_id)
+        .await?
+        .and_then(|l| l.declined);
+    let (entitlement, still) = selection_figure(
+        &state,
+        p.project.id,
+        claim.household_id,
+        &[],
+        declined.is_some(),
+    )
+    .await?;
+    let others: Vec<Claim> = live_claims(&state, &s, claim.household_id)
+        .await?
+        .into_iter()
+        .filter(|c| c.id != claim.id)
+        .collect();
+    let units_area = claim.total_area + others.iter().map(|c| c.total_area).sum::<Qty>();
+    let operator = user.role.may(Permission::OperateSelection);
     let mut c = Chrome::new(&ctx, "selection.slip_title");
     c.title = format!("{} · {}", p.project.name, c.title);
     render(&SlipPage {
         c,
-        head: masked_name(&h.head_name),
+        // The household sees its head's name in full on its own slip; staff see it masked as
+        // on every list.
+        head: if user.household_id == Some(h.id) && !user.role.is_cadre() {
+            h.head_name.clone()
+        } else {
+            masked_name(&h.head_name)
+        },
         at: display_local(claim.at),
         h,
         admin: user.role.may(Permission::CorrectClaim),
+        return_left: return_left(&s, &claim, Utc::now()).filter(|_| operator),
+        operator,
+        signed_at: claim.signed_at.map(display_local),
         corrected: claim
             .corrected
             .as_ref()
             .map(|(at, why)| (display_local(*at), why.clone())),
+        declined: declined.map(|(at, why)| (display_local(at), why)),
+        others,
+        units_area,
         claim,
         entitlement,
+        still,
+        s,
         p,
     })
 }
 
-/// Why a confirmed claim is corrected.
+/// Why a confirmed claim is corrected or returned.
 #[derive(Debug, Deserialize)]
 pub struct ReasonForm {
     #[serde(default)]
@@ -555,9 +644,7 @@ pub async fn correct(
     CsrfForm(ReasonForm { reason }): CsrfForm<ReasonForm>,
 ) -> Result<Response, AppError> {
     let user = ctx.require(Permission::CorrectClaim)?.clone();
-    if reason.trim().is_empty() || reason.chars().count() > 500 {
-        return Err(AppError::bad_request("更正须写明原因（500 字以内）"));
-    }
+    let reason = reason_of(&reason, "更正须写明原因（500 字以内）")?;
     // The claim is loaded through its selection before anything is changed: a claim reached
     // through another selection's address is not found, and stays as it is.
     let (s, claim) = claim_of_selection(&state, id, claim_id).await?;
@@ -571,30 +658,112 @@ pub async fn correct(
     Ok(Redirect::to(&format!("/selections/{}/claims/{}/slip", s.id, claim.id)).into_response())
 }
 
-/// The entitlement with every unit the household owns, or none without an assessment.
-async fn slip_entitlement(
+/// `POST /selections/{id}/claims/{claim}/return`: the operator returns (退回) a confirmed choice
+/// within the selection's return window, before the slip is signed, with a reason: the units are
+/// available again, the household stays at the desk, the board and the record show it.
+pub async fn return_claim(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    Ids((id, claim_id)): Ids<(i64, i64)>,
+    CsrfForm(ReasonForm { reason }): CsrfForm<ReasonForm>,
+) -> Result<Response, AppError> {
+    let user = ctx.require(Permission::OperateSelection)?.clone();
+    let reason = reason_of(&reason, "退回须写明原因（500 字以内）")?;
+    let (s, claim) = claim_of_selection(&state, id, claim_id).await?;
+    state
+        .store
+        .return_claim(&user.username, s.id, claim.id, &reason)
+        .await?
+        .ok_or_else(AppError::not_found)??;
+    state.sold.forget(s.project_id);
+    state.board.nudge(s.project_id);
+    Ok(Redirect::to(&format!("/selections/{}/operator", s.id)).into_response())
+}
+
+/// `POST /selections/{id}/claims/{claim}/sign`: the household has signed the printed slip; the
+/// return window ends.
+pub async fn sign(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    Ids((id, claim_id)): Ids<(i64, i64)>,
+    _: CsrfForm<Button>,
+) -> Result<Response, AppError> {
+    let user = ctx.require(Permission::OperateSelection)?.clone();
+    let (s, claim) = claim_of_selection(&state, id, claim_id).await?;
+    state
+        .store
+        .sign_claim(&user.username, s.id, claim.id)
+        .await?
+        .ok_or_else(AppError::not_found)?;
+    Ok(Redirect::to(&format!("/selections/{}/claims/{}/slip", s.id, claim.id)).into_response())
+}
+
+/// A selection and one of its claims, or 404 when either is missing or the claim belongs to
+/// another selection.
+async fn claim_of_selection(
+    state: &AppState,
+    selection_id: i64,
+    claim_id: i64,
+) -> Result<(Selection, Claim), AppError> {
+    let s = selection_of(state, selection_id).await?;
+    let claim = state
+        .store
+        .claim_record(claim_id)
+        .await?
+        .filter(|c| c.selection_id == s.id)
+        .ok_or_else(AppError::not_found)?;
+    Ok((s, claim))
+}
+
+/// A household's figure during selection: priced with the units it owns and `extra` (about to
+/// be confirmed), and each registered layout it has still to choose (unless it declined the
+/// rest), under the current policy; with the layouts still to choose. None without an
+/// assessment.
+pub async fn selection_figure(
     state: &AppState,
     project_id: i64,
     household_id: i64,
-) -> Result<Option<Entitlement>, AppError> {
-    let (Some(policy), Some(a)) = (
-        act::current_policy(state, project_id).await?,
-        state.store.assessment(project_id, household_id).await?,
-    ) else {
-        return Ok(None);
-    };
-    let chosen: Vec<ChosenUnit> = state
+    extra: &[UnitState],
+    declined: bool,
+) -> Result<(Option<Entitlement>, Vec<String>), AppError> {
+    let units: Vec<UnitState> = state
         .store
         .unit_states(project_id)
         .await?
         .into_iter()
         .filter(|u| u.owner_household_id == Some(household_id))
+        .chain(extra.iter().cloned())
+        .collect();
+    let registered = state
+        .store
+        .registration(project_id, household_id)
+        .await?
+        .map(|r| r.layouts)
+        .unwrap_or_default();
+    let still: Vec<String> = if declined {
+        Vec::new()
+    } else {
+        still_to_choose(&registered, units.iter().map(|u| u.layout.as_str()))
+            .into_iter()
+            .map(str::to_owned)
+            .collect()
+    };
+    let (Some(policy), Some(a)) = (
+        act::current_policy(state, project_id).await?,
+        state.store.assessment(project_id, household_id).await?,
+    ) else {
+        return Ok((None, still));
+    };
+    let chosen: Vec<ChosenUnit> = units
+        .iter()
         .map(|u| ChosenUnit {
             label: format!("{} {}", u.building_name, u.number),
             area: u.area,
         })
         .collect();
-    Ok(compute(&policy, &a.inputs, &chosen, None).ok())
+    let still_refs: Vec<&str> = still.iter().map(String::as_str).collect();
+    let chosen = with_layouts_to_choose(&policy, chosen, &still_refs);
+    Ok((compute(&policy, &a.inputs, &chosen, None).ok(), still))
 }
 
 /// Progress of one group (village or building).
@@ -835,49 +1004,63 @@ struct ChoosePage {
     household: HouseholdSummary,
     order: i64,
     turn: Result<(), String>,
-    limit: Option<Qty>,
-    choice: UnitChoice,
+    pick: Picker,
     window: String,
+    /// The household's slips so far.
+    claims: Vec<Claim>,
 }
 
-/// `GET /selections/{id}/choose`: online selection for a household member — their turn, their
-/// limit, what they own, and the units still available that fit, by layout.
-pub async fn choose_page(
-    State(state): State<AppState>,
-    ctx: Ctx,
-    Ids(id): Ids<i64>,
-    Query(q): Query<LayoutQuery>,
-) -> Result<Response, AppError> {
-    let user = ctx.user()?.clone();
+/// The household a resident's online choosing is for: their own, on the selection's list, in
+/// an online selection of a project they belong to; with its order and limit.
+async fn choosing_household(
+    state: &AppState,
+    user: &yongxin_store::User,
+    id: i64,
+) -> Result<(Selection, ProjectDetail, HouseholdSummary, ListedHousehold), AppError> {
     let household_id = user
         .household_id
         .filter(|_| !user.role.is_cadre())
         .ok_or_else(AppError::forbidden)?;
-    let s = state
-        .store
-        .selection(id)
-        .await?
-        .ok_or_else(AppError::not_found)?;
+    let s = selection_of(state, id).await?;
     if s.mode != SelectionMode::Online {
         return Err(AppError::not_found());
     }
-    let p = act::project(&state, s.project_id).await?;
-    let household = act::household(&state, &user, &p, household_id)
-        .await?
-        .summary;
-    let (order, limit) = state
+    let p = act::project(state, s.project_id).await?;
+    let household = act::household(state, user, &p, household_id).await?.summary;
+    let listed = state
         .store
         .selection_household(s.id, household_id)
         .await?
         .ok_or_else(|| AppError::from(yongxin_domain::selection::ClaimRefusal::NotListed))?;
+    Ok((s, p, household, listed))
+}
+
+/// `GET /selections/{id}/choose`: online selection for a household member — their turn, their
+/// limit and combination with what is still to choose, and every building's floor plan, filtered
+/// by building, floor and layout and paged, the ticks kept across every view.
+pub async fn choose_page(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    Ids(id): Ids<i64>,
+    PageQuery(form): PageQuery<PickForm>,
+) -> Result<Response, AppError> {
+    let user = ctx.user()?.clone();
+    let (s, p, household, listed) = choosing_household(&state, &user, id).await?;
     let turn = yongxin_domain::selection::check_turn(
         (s.starts_at, s.ends_at),
         &s.waves,
-        order,
+        listed.order,
         Utc::now(),
     )
     .map_err(|e| e.to_string());
-    let choice = unit_choice(&state, p.project.id, Some((household_id, limit)), q.layout).await?;
+    let pick = picker(
+        &state,
+        p.project.id,
+        Some((household.id, listed.limit)),
+        &form,
+    )
+    .await?;
+    let claims = live_claims(&state, &s, household.id).await?;
     let mut c = Chrome::new(&ctx, "selection.choose_title");
     c.title = format!("{} · {}", p.project.name, c.title);
     render(&ChoosePage {
@@ -888,29 +1071,103 @@ pub async fn choose_page(
             display_local(s.ends_at)
         ),
         household,
-        order,
+        order: listed.order,
         turn,
-        limit,
-        choice,
+        pick,
+        claims,
         s,
         p,
     })
 }
 
-/// `POST /selections/{id}/choose`: a household member claims the units ticked; the slip follows,
-/// or the page tells why not.
+#[derive(Template)]
+#[template(path = "choose_review.html")]
+struct ReviewPage {
+    c: Chrome,
+    s: Selection,
+    p: ProjectDetail,
+    household: HouseholdSummary,
+    pick: Picker,
+    entitlement: Option<Entitlement>,
+    /// Layouts of the combination still to choose after these units.
+    still: Vec<String>,
+    /// The area that would be paid out as cash if nothing more is chosen.
+    unused: Option<Qty>,
+    /// Why these units cannot be confirmed as they are.
+    problem: Option<String>,
+}
+
+/// `POST /selections/{id}/choose`: a household member's picker. Filter and page buttons keep the
+/// ticks; `review` shows the whole combination, the area left and its money consequence before
+/// anything is final; `confirm` claims the units and the slip follows, or the page tells why not.
 pub async fn choose(
     State(state): State<AppState>,
     ctx: Ctx,
     Ids(id): Ids<i64>,
-    CsrfForm(form): CsrfForm<ChoiceForm>,
+    CsrfForm(form): CsrfForm<PickForm>,
 ) -> Result<Response, AppError> {
     let user = ctx.user()?.clone();
-    let household_id = user
-        .household_id
-        .filter(|_| !user.role.is_cadre())
-        .ok_or_else(AppError::forbidden)?;
-    let units = form.units()?;
-    let claim = crate::api_selection::claim(&state, &user, id, household_id, units, false).await?;
-    Ok(Redirect::to(&format!("/selections/{id}/claims/{}/slip", claim.id)).into_response())
+    match form.intent()? {
+        Intent::Filter => {
+            Ok(Redirect::to(&format!("/selections/{id}/choose?{}", form.query()?)).into_response())
+        }
+        Intent::Review => {
+            let (s, p, household, listed) = choosing_household(&state, &user, id).await?;
+            let pick = picker(
+                &state,
+                p.project.id,
+                Some((household.id, listed.limit)),
+                &form,
+            )
+            .await?;
+            let (entitlement, still) =
+                selection_figure(&state, p.project.id, household.id, &pick.picked, false).await?;
+            let problem = if !pick.gone.is_empty() {
+                Some(format!(
+                    "{} 已被其他户选走，请重新选择",
+                    pick.gone.join("、")
+                ))
+            } else if pick.picked.is_empty() {
+                Some("尚未勾选房源".to_owned())
+            } else if !pick.fits() {
+                pick.limit.map(|l| {
+                    format!(
+                        "所选面积合计 {} m² 超过可选上限 {} m²",
+                        (pick.owned_area + pick.picked_area).short(),
+                        l.short()
+                    )
+                })
+            } else {
+                None
+            };
+            let unused = entitlement
+                .as_ref()
+                .filter(|_| still.is_empty())
+                .map(|e| e.entitled_area - e.chosen_area)
+                .filter(|q| *q > Qty::ZERO);
+            let mut c = Chrome::new(&ctx, "selection.review_title");
+            c.title = format!("{} · {}", p.project.name, c.title);
+            render(&ReviewPage {
+                c,
+                household,
+                pick,
+                entitlement,
+                still,
+                unused,
+                problem,
+                s,
+                p,
+            })
+        }
+        Intent::Confirm => {
+            let household_id = user
+                .household_id
+                .filter(|_| !user.role.is_cadre())
+                .ok_or_else(AppError::forbidden)?;
+            let units = form.units()?;
+            let claim =
+                crate::api_selection::claim(&state, &user, id, household_id, units, false).await?;
+            Ok(Redirect::to(&format!("/selections/{id}/claims/{}/slip", claim.id)).into_response())
+        }
+    }
 }

@@ -14,6 +14,7 @@ mod photos;
 mod resettlement;
 mod search;
 mod selection;
+mod selection_day;
 mod support;
 mod trust;
 mod web;

@@ -33,7 +33,7 @@ async fn open_selection(app: &TestApp) -> (i64, i64, Vec<i64>) {
         .iter()
         .map(|v| v.id)
         .collect();
-    let (pid, households, _) = app.project_to_results("rush", villages, None, "A").await;
+    let (pid, households, _) = app.project_to_results("rush", villages, None, &["A"]).await;
     app.draw(pid).await;
     (pid, app.open_online_selection(pid).await, households)
 }
@@ -182,12 +182,13 @@ async fn a_rush_of_claims_sells_no_unit_twice(app: TestApp) {
             .or_default() += area[&s.id];
     }
     for (h, total) in by_household {
-        let (_, limit) = app
+        let limit = app
             .store
             .selection_household(sid, h)
             .await
             .unwrap()
-            .unwrap();
+            .unwrap()
+            .limit;
         assert!(
             total <= limit.unwrap().0,
             "household {h}: {total} over {limit:?}"
@@ -521,6 +522,7 @@ async fn households_claim_only_their_own_in_their_turn(app: TestApp) {
                 ends_at: chrono::Utc::now() + chrono::Duration::hours(2),
                 waves: vec![],
                 time_limit_seconds: 300,
+                return_seconds: yongxin_domain::selection::DEFAULT_RETURN_SECONDS,
             },
         )
         .await
@@ -674,16 +676,39 @@ async fn the_selection_day_is_run_from_the_operator_screen(app: TestApp) {
     )
     .await;
     assert_eq!(res.status(), 403, "not the household being called");
-    let res = post_form(
-        &app,
-        &staff,
-        &format!("/selections/{day}/confirm"),
-        &[
-            ("household_id", &second.to_string()),
-            ("unit", &a_units[0].to_string()),
-        ],
-    )
-    .await;
+    let confirm_second = |unit: i64| {
+        let (app, staff) = (&app, &staff);
+        async move {
+            post_form(
+                app,
+                staff,
+                &format!("/selections/{day}/confirm"),
+                &[
+                    ("household_id", &second.to_string()),
+                    ("unit", &unit.to_string()),
+                ],
+            )
+            .await
+        }
+    };
+    let res = confirm_second(a_units[0]).await;
+    assert_eq!(res.status(), 403, "called, but not at the desk yet");
+    assert!(res.text().await.unwrap().contains("尚未到场"));
+    let present = || {
+        let (app, staff) = (&app, &staff);
+        async move {
+            post_form(
+                app,
+                staff,
+                &format!("/selections/{day}/queue"),
+                &[("action", "present")],
+            )
+            .await
+            .status()
+        }
+    };
+    assert_eq!(present().await, 303);
+    let res = confirm_second(a_units[0]).await;
     assert_eq!(res.status(), 303);
     let slip_url = res.headers()["location"].to_str().unwrap().to_owned();
     let slip = crate::support::page(&staff, app.url(&slip_url)).await;
@@ -783,19 +808,23 @@ async fn the_selection_day_is_run_from_the_operator_screen(app: TestApp) {
         "corrected once"
     );
 
-    // Agreements: signing fixes the early-signing reward in the household's result.
+    // Agreements: signing fixes the early-signing reward in the household's result. After the
+    // correction the household is called again and comes to the desk again.
     let b = a_units[1];
-    let res = post_form(
-        &app,
-        &staff,
-        &format!("/selections/{day}/confirm"),
-        &[
-            ("household_id", &second.to_string()),
-            ("unit", &b.to_string()),
-        ],
-    )
-    .await;
-    assert_eq!(res.status(), 303);
+    assert_eq!(confirm_second(b).await.status(), 403, "called again first");
+    assert_eq!(
+        post_form(
+            &app,
+            &staff,
+            &format!("/selections/{day}/queue"),
+            &[("action", "call")]
+        )
+        .await
+        .status(),
+        303
+    );
+    assert_eq!(present().await, 303);
+    assert_eq!(confirm_second(b).await.status(), 303);
     let key = app.store.household(second).await.unwrap().summary.key;
     let res = post_form(
         &app,
@@ -870,6 +899,7 @@ async fn a_late_screen_catches_up_on_a_long_log(app: TestApp) {
                 ends_at: now + chrono::Duration::hours(8),
                 waves: vec![],
                 time_limit_seconds: 300,
+                return_seconds: yongxin_domain::selection::DEFAULT_RETURN_SECONDS,
             },
         )
         .await

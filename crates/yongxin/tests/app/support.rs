@@ -314,15 +314,15 @@ impl TestApp {
     }
 
     /// A resettlement project over these villages taken through the store to its results 公示
-    /// (objection window already closed): every household registered with `layout` but
-    /// `unregistered`, which is assessed from nothing. Answers the project, its households in key
-    /// order and the results notice.
+    /// (objection window already closed): every household registered with the combination
+    /// `layouts` (or its first layout, when the whole is over its limit) but `unregistered`, which is assessed from nothing. Answers the project, its
+    /// households in key order and the results notice.
     pub async fn project_to_results(
         &self,
         code: &str,
         villages: Vec<i64>,
         unregistered: Option<i64>,
-        layout: &str,
+        layouts: &[&str],
     ) -> (i64, Vec<i64>, i64) {
         use yongxin_domain::notice::NoticeKind;
         use yongxin_domain::resettlement::policy::EXAMPLE_TOML;
@@ -358,10 +358,18 @@ impl TestApp {
             .map(|h| h.household.id)
             .collect();
         for h in households.iter().filter(|h| Some(**h) != unregistered) {
-            s.register("leader", pid, *h, vec![layout.into()], &leader, true)
+            // A household too small for the whole combination registers its first layout.
+            let combination: Vec<String> = layouts.iter().map(|l| l.to_string()).collect();
+            if s.register("leader", pid, *h, combination, &leader, true)
                 .await
                 .unwrap()
-                .unwrap();
+                .is_err()
+            {
+                s.register("leader", pid, *h, vec![layouts[0].into()], &leader, true)
+                    .await
+                    .unwrap()
+                    .unwrap();
+            }
         }
         s.move_phase("leader", pid, Phase::Assessment, "")
             .await
@@ -454,6 +462,7 @@ impl TestApp {
                     ends_at: now + chrono::Duration::hours(1),
                     waves: vec![],
                     time_limit_seconds: 300,
+                    return_seconds: yongxin_domain::selection::DEFAULT_RETURN_SECONDS,
                 },
             )
             .await
@@ -477,7 +486,7 @@ impl TestApp {
                 .village_id,
         ];
         let sample = self
-            .project_to_results("sample", villages, Some(own), "C")
+            .project_to_results("sample", villages, Some(own), &["C"])
             .await;
         if drawn {
             self.draw(sample.0).await;

@@ -1,0 +1,514 @@
+//! Selection day and online selection as the households live them (issue: no one loses what they
+//! are entitled to): a household registered for two layouts stays at the desk until both are
+//! chosen or it declines the rest with a reason printed on its slip; ticks of several layouts
+//! survive every filter and are confirmed together; only the household called and at the desk is
+//! confirmed; the operator returns a choice within the window and before the signature, and
+//! both a return and a correction reach the board and the record. Online, the picker reaches
+//! every building and a review shows the whole combination and its money before anything is final.
+
+use yongxin_domain::Role;
+use yongxin_store::UnitState;
+
+use crate::on_each_backend;
+use crate::support::{page, post_form, status, TestApp};
+
+on_each_backend!(
+    a_household_at_the_desk_keeps_its_whole_combination,
+    online_a_household_reviews_its_whole_combination_before_it_is_final
+);
+
+/// A project over every village, every household registered for A + B (or A alone when that is
+/// over its limit), drawn and, with `to_selection`, moved on to selection: the project.
+async fn drawn_for_two_layouts(app: &TestApp, code: &str, to_selection: bool) -> i64 {
+    let villages: Vec<i64> = app
+        .store
+        .villages()
+        .await
+        .unwrap()
+        .iter()
+        .map(|v| v.id)
+        .collect();
+    let (pid, _, _) = app
+        .project_to_results(code, villages, None, &["A", "B"])
+        .await;
+    app.draw(pid).await;
+    if !to_selection {
+        return pid;
+    }
+    app.store
+        .move_phase(
+            "leader",
+            pid,
+            yongxin_domain::resettlement::Phase::Selection,
+            "",
+        )
+        .await
+        .unwrap()
+        .unwrap();
+    pid
+}
+
+async fn free_units(app: &TestApp, pid: i64, layout: &str) -> Vec<UnitState> {
+    app.store
+        .unit_states(pid)
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|u| u.layout == layout && u.owner_household_id.is_none())
+        .collect()
+}
+
+async fn current(app: &TestApp, day: i64) -> i64 {
+    app.store
+        .selection(day)
+        .await
+        .unwrap()
+        .unwrap()
+        .queue
+        .unwrap()
+        .current()
+        .unwrap()
+        .household_id
+}
+
+async fn registered(app: &TestApp, pid: i64, h: i64) -> usize {
+    app.store
+        .registration(pid, h)
+        .await
+        .unwrap()
+        .unwrap()
+        .layouts
+        .len()
+}
+
+fn location(res: &reqwest::Response) -> String {
+    res.headers()["location"].to_str().unwrap().to_owned()
+}
+
+async fn a_household_at_the_desk_keeps_its_whole_combination(app: TestApp) {
+    let pid = drawn_for_two_layouts(&app, "desk", true).await;
+    let staff = app.sign_in_as(Role::DepartmentStaff).await;
+    let leader = app.sign_in_as(Role::Leader).await;
+    let grid = app.sign_in_as(Role::GridWorker).await;
+    // The leader sets up the day with the default return window.
+    let now = chrono::Utc::now().with_timezone(&yongxin_domain::time::shanghai());
+    let fmt = |t: chrono::DateTime<chrono::FixedOffset>| t.format("%Y-%m-%dT%H:%M").to_string();
+    let res = post_form(
+        &app,
+        &leader,
+        &format!("/projects/{pid}/selections"),
+        &[
+            ("mode", "onsite"),
+            ("starts_at", &fmt(now - chrono::Duration::minutes(5))),
+            ("ends_at", &fmt(now + chrono::Duration::hours(8))),
+            ("minutes", "5"),
+            ("return_seconds", "abc"),
+        ],
+    )
+    .await;
+    assert_eq!(res.status(), 400, "a window that is not a number is named");
+    let res = post_form(
+        &app,
+        &leader,
+        &format!("/projects/{pid}/selections"),
+        &[
+            ("mode", "onsite"),
+            ("starts_at", &fmt(now - chrono::Duration::minutes(5))),
+            ("ends_at", &fmt(now + chrono::Duration::hours(8))),
+            ("minutes", "5"),
+        ],
+    )
+    .await;
+    assert_eq!(res.status(), 303);
+    let operator = location(&res);
+    let day: i64 = operator
+        .trim_start_matches("/selections/")
+        .trim_end_matches("/operator")
+        .parse()
+        .unwrap();
+    assert_eq!(
+        app.store
+            .selection(day)
+            .await
+            .unwrap()
+            .unwrap()
+            .return_seconds,
+        120
+    );
+    let queue = |action: &'static str| {
+        let (app, staff) = (&app, &staff);
+        async move {
+            post_form(
+                app,
+                staff,
+                &format!("/selections/{day}/queue"),
+                &[("action", action)],
+            )
+            .await
+            .status()
+        }
+    };
+    // Households registered for one layout go to the end until one registered for two is called.
+    while registered(&app, pid, current(&app, day).await).await < 2 {
+        for _ in 0..3 {
+            assert_eq!(queue("call").await, 303);
+        }
+        assert_eq!(queue("skip").await, 303);
+    }
+    let h = current(&app, day).await;
+    let (a, b) = (
+        free_units(&app, pid, "A").await,
+        free_units(&app, pid, "B").await,
+    );
+    let confirm = |units: Vec<i64>, extra: Vec<(&'static str, String)>| {
+        let (app, staff) = (&app, &staff);
+        async move {
+            let mut fields = vec![("household_id", h.to_string())];
+            fields.extend(units.iter().map(|u| ("unit", u.to_string())));
+            fields.extend(extra);
+            let fields: Vec<(&str, &str)> = fields.iter().map(|(k, v)| (*k, v.as_str())).collect();
+            post_form(app, staff, &format!("/selections/{day}/confirm"), &fields).await
+        }
+    };
+
+    // Never called: no units to tick on screen, and a confirmation is refused, changing nothing.
+    let screen = page(&staff, app.url(&operator)).await;
+    assert!(
+        screen.contains("待叫号") && screen.contains("未到场") && !screen.contains("name=\"unit\""),
+        "{screen}"
+    );
+    let head = app.store.audit_head().await.unwrap();
+    let res = confirm(vec![a[0].id], vec![]).await;
+    assert_eq!(res.status(), 403);
+    assert!(res.text().await.unwrap().contains("尚未到场"));
+    assert_eq!(queue("present").await, 403, "not before its call");
+    assert_eq!(app.store.audit_head().await.unwrap(), head);
+    // Called and at the desk: it cannot be skipped any more.
+    assert_eq!(queue("call").await, 303);
+    assert_eq!(queue("present").await, 303);
+    assert_eq!(queue("skip").await, 403);
+
+    // A ticked, then the view moves to layout B: the A tick is kept, B still to choose.
+    let res = confirm(
+        vec![a[0].id],
+        vec![("intent", "filter".into()), ("layout", "B".into())],
+    )
+    .await;
+    assert_eq!(res.status(), 303);
+    let view = location(&res);
+    assert!(
+        view.contains("layout=B") && view.contains(&format!("unit={}", a[0].id)),
+        "{view}"
+    );
+    let screen = page(&staff, app.url(&view)).await;
+    let kept = format!("value=\"{}\" data-area=\"4500\" checked", a[0].id);
+    assert!(screen.contains(&kept), "the A tick is kept as a ticked box");
+    assert!(screen.contains(&format!("value=\"{}\"", b[0].id)));
+    assert!(screen.contains("尚待选择 <strong id=\"still\">B</strong>"));
+    // No view without a layout filter hides a layout: "all layouts" shows A and B together.
+    let all = page(&staff, app.url(&operator)).await;
+    assert!(all.contains("全部户型"));
+
+    // A alone confirmed: the household stays at the desk with B still to choose.
+    let res = confirm(vec![a[0].id], vec![("intent", "confirm".into())]).await;
+    assert_eq!(res.status(), 303);
+    assert_eq!(location(&res), operator, "back to the screen, not the slip");
+    assert_eq!(current(&app, day).await, h);
+    let screen = page(&staff, app.url(&operator)).await;
+    assert!(
+        screen.contains("尚待选择 <strong id=\"still\">B</strong>")
+            && screen.contains("退回此次确认"),
+        "{screen}"
+    );
+    let first = app
+        .store
+        .household_claims(pid, h)
+        .await
+        .unwrap()
+        .pop()
+        .unwrap();
+    // Returned within the window, with a reason: the unit is free, the household still at the
+    // desk; the board and the record say so. Not by a grid worker, not without a reason, not
+    // through another selection's address.
+    let ret = format!("/selections/{day}/claims/{}/return", first.id);
+    assert_eq!(
+        post_form(&app, &grid, &ret, &[("reason", "点错了")])
+            .await
+            .status(),
+        403
+    );
+    assert_eq!(
+        post_form(&app, &staff, &ret, &[("reason", " ")])
+            .await
+            .status(),
+        400
+    );
+    assert_eq!(
+        post_form(
+            &app,
+            &staff,
+            &format!("/selections/{}/claims/{}/return", day + 1000, first.id),
+            &[("reason", "换个地址")]
+        )
+        .await
+        .status(),
+        404
+    );
+    let res = post_form(&app, &staff, &ret, &[("reason", "户主改选同楼层")]).await;
+    assert_eq!(res.status(), 303);
+    assert_eq!(free_units(&app, pid, "A").await[0].id, a[0].id);
+    assert_eq!(current(&app, day).await, h);
+    let last = app.store.board_events(pid, 0, 1000).await.unwrap();
+    let last = last.last().unwrap();
+    assert_eq!(last.kind, "released");
+    assert!(
+        last.payload.contains("\"how\":\"return\""),
+        "{}",
+        last.payload
+    );
+    assert_eq!(
+        post_form(&app, &staff, &ret, &[("reason", "再退一次")])
+            .await
+            .status(),
+        409,
+        "returned once"
+    );
+
+    // A and B ticked across layouts and confirmed together: the combination is complete, the slip
+    // follows, the queue moves on.
+    let res = confirm(vec![a[1].id, b[0].id], vec![]).await;
+    assert_eq!(res.status(), 303);
+    let slip_url = location(&res);
+    assert!(slip_url.contains("/slip"), "{slip_url}");
+    assert_ne!(current(&app, day).await, h);
+    let slip = page(&staff, app.url(&slip_url)).await;
+    assert!(
+        slip.contains(&b[0].number) && slip.contains(&a[1].number) && !slip.contains("尚待选择"),
+        "{slip}"
+    );
+    // Signed: the operator can no longer return it; the administrator's correction still applies.
+    let claim = slip_url.rsplit('/').nth(1).unwrap().to_owned();
+    let sign = format!("/selections/{day}/claims/{claim}/sign");
+    assert_eq!(
+        post_form(&app, &grid, &sign, &[]).await.status(),
+        403,
+        "only an operator records the signature"
+    );
+    assert_eq!(post_form(&app, &staff, &sign, &[]).await.status(), 303);
+    let res = post_form(
+        &app,
+        &staff,
+        &format!("/selections/{day}/claims/{claim}/return"),
+        &[("reason", "签字后想换")],
+    )
+    .await;
+    assert_eq!(res.status(), 409);
+    assert!(res.text().await.unwrap().contains("已签字"));
+    assert!(!page(&staff, app.url(&slip_url))
+        .await
+        .contains("退回此次确认"));
+
+    // The next household registered for two layouts chooses one and declines the rest: refused
+    // without a reason, recorded with it, printed on its slip.
+    while registered(&app, pid, current(&app, day).await).await < 2 {
+        for _ in 0..3 {
+            assert_eq!(queue("call").await, 303);
+        }
+        assert_eq!(queue("skip").await, 303);
+    }
+    let next = current(&app, day).await;
+    assert_eq!(queue("call").await, 303);
+    let decline = |who: i64, reason: &'static str| {
+        let (app, staff) = (&app, &staff);
+        async move {
+            post_form(
+                app,
+                staff,
+                &format!("/selections/{day}/decline"),
+                &[("household_id", &who.to_string()), ("reason", reason)],
+            )
+            .await
+        }
+    };
+    assert_eq!(
+        decline(next, "只要一套").await.status(),
+        403,
+        "not at the desk"
+    );
+    assert_eq!(queue("present").await, 303);
+    let one = free_units(&app, pid, "A").await[0].id;
+    let res = post_form(
+        &app,
+        &staff,
+        &format!("/selections/{day}/confirm"),
+        &[
+            ("household_id", &next.to_string()),
+            ("unit", &one.to_string()),
+        ],
+    )
+    .await;
+    assert_eq!(location(&res), operator);
+    assert_eq!(decline(next, "  ").await.status(), 400);
+    assert_eq!(
+        decline(h, "不是当前户").await.status(),
+        403,
+        "only the household at the desk"
+    );
+    let res = decline(next, "资金不足，只选一套").await;
+    assert_eq!(res.status(), 303);
+    let slip = page(&staff, app.url(&location(&res))).await;
+    assert!(
+        slip.contains("该户放弃剩余户型") && slip.contains("资金不足，只选一套"),
+        "{slip}"
+    );
+    assert!(
+        slip.contains("未用安置面积补偿"),
+        "declined: the rest is paid"
+    );
+    assert_ne!(current(&app, day).await, next);
+    let entries = app.store.audit_entries(0, 100_000).await.unwrap();
+    for action in [
+        "selection.decline",
+        "claim.return",
+        "claim.sign",
+        "claim.confirm_on_behalf",
+    ] {
+        assert!(
+            entries.iter().any(|e| e.action == action),
+            "{action} recorded"
+        );
+    }
+    app.store.verify_audit().await.unwrap().unwrap();
+}
+
+async fn online_a_household_reviews_its_whole_combination_before_it_is_final(app: TestApp) {
+    let pid = drawn_for_two_layouts(&app, "phone", false).await;
+    let resident = app.sign_in_as(Role::Resident).await;
+    let own = app
+        .store
+        .user_credentials("resident")
+        .await
+        .unwrap()
+        .unwrap()
+        .0
+        .household_id
+        .unwrap();
+    let sid = app.open_online_selection(pid).await;
+    let choose = format!("/selections/{sid}/choose");
+    let units = app.store.unit_states(pid).await.unwrap();
+    // Every building is reached: by the building filter, and by paging.
+    let mut buildings: Vec<String> = units.iter().map(|u| u.building.clone()).collect();
+    buildings.sort_by_key(|b| (b.len(), b.clone()));
+    buildings.dedup();
+    let last = buildings.last().unwrap().clone();
+    let last_unit = units.iter().rev().find(|u| u.building == last).unwrap();
+    let screen = page(&resident, app.url(&format!("{choose}?building={last}"))).await;
+    assert!(screen.contains(&format!("value=\"{}\"", last_unit.id)));
+    let pages = buildings.len().div_ceil(2);
+    let res = post_form(&app, &resident, &choose, &[("to_page", &pages.to_string())]).await;
+    assert_eq!(res.status(), 303);
+    let screen = page(&resident, app.url(&location(&res))).await;
+    assert!(
+        screen.contains(&format!("value=\"{}\"", last_unit.id)),
+        "the last page holds the last building"
+    );
+
+    // Review: nothing is claimed, the whole combination and its money are shown.
+    let combination = registered(&app, pid, own).await;
+    assert_eq!(
+        combination, 2,
+        "the resident's household is registered for A + B"
+    );
+    let a = free_units(&app, pid, "A").await[0].clone();
+    let head = app.store.audit_head().await.unwrap();
+    let res = post_form(
+        &app,
+        &resident,
+        &choose,
+        &[("intent", "review"), ("unit", &a.id.to_string())],
+    )
+    .await;
+    assert_eq!(res.status(), 200);
+    let review = res.text().await.unwrap();
+    assert_eq!(
+        app.store.audit_head().await.unwrap(),
+        head,
+        "nothing claimed"
+    );
+    assert!(review.contains("核对选房结果") && review.contains(&a.number));
+    assert!(review.contains("确认选房（提交后不可更改）"));
+    assert!(
+        review.contains("尚待选择") && review.contains("B 户型（待选）"),
+        "B is priced as registered, not paid as cash: {review}"
+    );
+    assert!(
+        !review.contains("未选面积"),
+        "no cash for a part still to choose"
+    );
+    // Over the limit: the review says so and offers no final button.
+    let big: Vec<String> = free_units(&app, pid, "E")
+        .await
+        .iter()
+        .take(3)
+        .map(|u| u.id.to_string())
+        .collect();
+    let mut fields = vec![("intent", "review")];
+    fields.extend(big.iter().map(|u| ("unit", u.as_str())));
+    let review = post_form(&app, &resident, &choose, &fields)
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        review.contains("超过可选上限") && !review.contains("value=\"confirm\""),
+        "{review}"
+    );
+    // Back to change keeps the ticks.
+    let res = post_form(
+        &app,
+        &resident,
+        &choose,
+        &[("intent", "filter"), ("unit", &a.id.to_string())],
+    )
+    .await;
+    assert!(location(&res).contains(&format!("unit={}", a.id)));
+    // The final step claims; the slip follows with what is still to choose, never paid as cash.
+    let res = post_form(
+        &app,
+        &resident,
+        &choose,
+        &[("intent", "confirm"), ("unit", &a.id.to_string())],
+    )
+    .await;
+    assert_eq!(res.status(), 303);
+    let slip = page(&resident, app.url(&location(&res))).await;
+    assert!(
+        slip.contains("尚待选择") && slip.contains("B 户型（待选）"),
+        "{slip}"
+    );
+    assert!(
+        slip.contains(&format!("<th class=\"num\">{}</th>", a.area.short())),
+        "the total is of the units chosen"
+    );
+    assert!(slip.contains("继续选房"));
+    // The household's slip names its head in full, for the household itself.
+    let head_name = app.store.household(own).await.unwrap().summary.head_name;
+    assert!(slip.contains(&head_name), "{slip}");
+    // A unit gone meanwhile is named in the review.
+    let res = post_form(
+        &app,
+        &resident,
+        &choose,
+        &[("intent", "review"), ("unit", &a.id.to_string())],
+    )
+    .await;
+    let review = res.text().await.unwrap();
+    assert!(
+        review.contains("已被其他户选走") || review.contains("尚未勾选房源"),
+        "{review}"
+    );
+    assert_eq!(
+        status(&app.sign_in_as(Role::GridWorker).await, app.url(&choose)).await,
+        403
+    );
+}
