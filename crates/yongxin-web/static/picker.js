@@ -15,12 +15,33 @@
     var whole = Math.floor(Math.abs(hundredths) / 100), part = Math.abs(hundredths) % 100;
     return (hundredths < 0 ? "-" : "") + whole + (part ? "." + (part < 10 ? "0" : "") + part : "");
   }
+  var stillLine = document.getElementById("still-line");
+  var registered = (summary.getAttribute("data-registered") || "").split(" ").filter(Boolean);
+  var ownedLayouts = (summary.getAttribute("data-owned-layouts") || "").split(" ").filter(Boolean);
+  // What of the registered combination is still to choose: each registered layout taken once by
+  // a unit owned or ticked, as the server counts it.
+  function showStill(layouts) {
+    if (!stillLine || !registered.length) return;
+    var left = registered.slice();
+    ownedLayouts.concat(layouts).forEach(function (l) {
+      var i = left.indexOf(l);
+      if (i >= 0) left.splice(i, 1);
+    });
+    stillLine.textContent = "";
+    if (!left.length) { stillLine.textContent = stillLine.getAttribute("data-done"); return; }
+    stillLine.appendChild(document.createTextNode(stillLine.getAttribute("data-label") + " "));
+    var strong = document.createElement("strong");
+    strong.id = "still";
+    strong.textContent = left.join(" + ");
+    stillLine.appendChild(strong);
+  }
   function update() {
-    var sum = 0, seen = {};
+    var sum = 0, seen = {}, layouts = [];
     Array.prototype.forEach.call(form.querySelectorAll("input[name=unit]:checked"), function (box) {
       if (seen[box.value]) return;
       seen[box.value] = true;
       sum += parseInt(box.getAttribute("data-area"), 10) || 0;
+      layouts.push(box.getAttribute("data-layout"));
       var cell = box.closest("td");
       if (cell) cell.classList.add("picked");
     });
@@ -29,6 +50,7 @@
       if (cell) cell.classList.remove("picked");
     });
     if (picked) picked.textContent = show(sum);
+    showStill(layouts);
     if (room && limit >= 0) {
       var left = limit - owned - sum;
       room.textContent = show(left);

@@ -4,6 +4,7 @@
 #![expect(clippy::unwrap_used, reason = "tests")]
 
 mod appeals;
+mod browser;
 mod cli;
 mod consultations;
 mod mail;

@@ -512,3 +512,251 @@ async fn online_a_household_reviews_its_whole_combination_before_it_is_final(app
         403
     );
 }
+
+/// Selection day in a real browser (items 1 and 2): no unit can be ticked before the household
+/// is called and at the desk; ticks of two layouts survive the layout filter (the script adds
+/// them up) and are confirmed together.
+#[tokio::test]
+async fn in_a_browser_the_operator_confirms_a_whole_combination() {
+    let Some(browser) =
+        crate::browser::Browser::start("operator screen in a browser", 1366, 900).await
+    else {
+        return;
+    };
+    let app = TestApp::spawn(crate::support::Backend::Sqlite)
+        .await
+        .unwrap();
+    let pid = drawn_for_two_layouts(&app, "hall", true).await;
+    let now = chrono::Utc::now();
+    let day = app
+        .store
+        .create_selection(
+            "leader",
+            yongxin_store::NewSelection {
+                project_id: pid,
+                mode: yongxin_domain::selection::SelectionMode::Onsite,
+                starts_at: now - chrono::Duration::minutes(5),
+                ends_at: now + chrono::Duration::hours(8),
+                waves: vec![],
+                time_limit_seconds: 300,
+                return_seconds: 120,
+            },
+        )
+        .await
+        .unwrap()
+        .unwrap()
+        .id;
+    use yongxin_domain::selection::QueueAction;
+    while registered(&app, pid, current(&app, day).await).await < 2 {
+        for a in [
+            QueueAction::Call,
+            QueueAction::Call,
+            QueueAction::Call,
+            QueueAction::Skip,
+        ] {
+            app.store
+                .queue_action("staff", day, a)
+                .await
+                .unwrap()
+                .unwrap();
+        }
+    }
+    let h = current(&app, day).await;
+    browser.sign_in(&app.base, "staff").await;
+    browser
+        .go(&app.url(&format!("/selections/{day}/operator")))
+        .await;
+    assert!(
+        browser.try_find("input[name=unit]").await.is_none(),
+        "nothing to tick before the call"
+    );
+    let call = browser.find("form input[value=call] + button").await;
+    browser.click(&call).await;
+    let present = browser.find("form input[value=present] + button").await;
+    browser.click(&present).await;
+    browser.find("#picker").await;
+    // Layout A from the filter (the script applies it at once), one unit ticked.
+    let pick_layout = |code: &'static str| {
+        let browser = &browser;
+        async move {
+            browser
+                .script(
+                    "var s = document.querySelector('select[name=layout]'); s.value = arguments[0]; \
+                     s.dispatchEvent(new Event('change', {bubbles: true}));",
+                    serde_json::json!([code]),
+                )
+                .await;
+            browser
+                .wait_for(
+                    "the filtered view",
+                    &format!("return location.search.indexOf('layout={code}') >= 0 && document.readyState === 'complete'"),
+                )
+                .await;
+        }
+    };
+    pick_layout("A").await;
+    let a = browser.find("td.free:not(.picked) label").await;
+    browser.click(&a).await;
+    let picked = browser.find("#picked-area").await;
+    assert_eq!(
+        browser.text(&picked).await,
+        "45",
+        "the script adds up the tick"
+    );
+    pick_layout("B").await;
+    assert!(
+        browser
+            .try_find(".picked-elsewhere input[name=unit]:checked")
+            .await
+            .is_some(),
+        "the A tick survives the B filter"
+    );
+    let b = browser.find("td.free:not(.picked) label").await;
+    browser.click(&b).await;
+    let picked = browser.find("#picked-area").await;
+    assert_eq!(browser.text(&picked).await, "115");
+    let still = browser.find("#still-line").await;
+    assert_eq!(
+        browser.text(&still).await,
+        "登记的户型组合已选齐。",
+        "the script counts the ticks against the combination"
+    );
+    let shot = browser.screenshot("operator-screen").await;
+    assert!(shot.exists());
+    let confirm = browser.find("button[value=confirm]").await;
+    browser.click(&confirm).await;
+    browser
+        .wait_for("the slip", "return location.pathname.endsWith('/slip')")
+        .await;
+    browser.screenshot("operator-slip").await;
+    let owned: Vec<String> = app
+        .store
+        .unit_states(pid)
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|u| u.owner_household_id == Some(h))
+        .map(|u| u.layout)
+        .collect();
+    assert_eq!(owned.len(), 2, "both layouts chosen: {owned:?}");
+    assert!(owned.contains(&"A".to_owned()) && owned.contains(&"B".to_owned()));
+    assert_ne!(
+        current(&app, day).await,
+        h,
+        "and only then the queue moves on"
+    );
+}
+
+/// Online selection on a phone in a real browser (item 4): the last building is reached by the
+/// filter, targets are thumb-sized, a review shows the whole combination before the final step.
+#[tokio::test]
+async fn in_a_browser_a_household_chooses_on_its_phone_after_a_review() {
+    let Some(browser) =
+        crate::browser::Browser::start("online selection on a phone", 412, 915).await
+    else {
+        return;
+    };
+    let app = TestApp::spawn(crate::support::Backend::Sqlite)
+        .await
+        .unwrap();
+    let pid = drawn_for_two_layouts(&app, "phone", false).await;
+    let sid = app.open_online_selection(pid).await;
+    let units = app.store.unit_states(pid).await.unwrap();
+    let mut buildings: Vec<String> = units.iter().map(|u| u.building.clone()).collect();
+    buildings.sort_by_key(|b| (b.len(), b.clone()));
+    buildings.dedup();
+    let last = buildings.last().unwrap().clone();
+    browser.sign_in(&app.base, "resident").await;
+    browser
+        .go(&app.url(&format!("/selections/{sid}/choose")))
+        .await;
+    browser
+        .script(
+            "var s = document.querySelector('select[name=building]'); s.value = arguments[0]; \
+             s.dispatchEvent(new Event('change', {bubbles: true}));",
+            serde_json::json!([last]),
+        )
+        .await;
+    browser
+        .wait_for(
+            "the last building",
+            &format!("return location.search.indexOf('building={last}') >= 0 && document.readyState === 'complete'"),
+        )
+        .await;
+    let size = browser
+        .script(
+            "var r = document.querySelector('td.free label').getBoundingClientRect(); return [r.width, r.height];",
+            serde_json::json!([]),
+        )
+        .await;
+    assert!(
+        size[0].as_f64().unwrap() >= 44.0 && size[1].as_f64().unwrap() >= 44.0,
+        "thumb-sized: {size}"
+    );
+    let widths = browser
+        .script(
+            "var wide = Array.prototype.filter.call(document.querySelectorAll('body *'), function (e) { \
+               return e.getBoundingClientRect().right > window.innerWidth + 1 && !e.closest('.pick-building'); \
+             }).slice(0, 3).map(function (e) { return e.tagName + '.' + e.className; }); \
+             return [document.documentElement.scrollWidth, window.innerWidth, wide];",
+            serde_json::json!([]),
+        )
+        .await;
+    assert!(
+        widths[0].as_i64() <= widths[1].as_i64(),
+        "the page does not scroll sideways on a phone: {widths}"
+    );
+    // An A unit of the last building.
+    let a = browser.find("td.free label input[data-layout=A]").await;
+    let id = browser
+        .script(
+            "return document.querySelector('td.free label input[data-layout=A]').value",
+            serde_json::json!([]),
+        )
+        .await;
+    let label = browser
+        .script(
+            "return document.querySelector('td.free label input[data-layout=A]').closest('label')",
+            serde_json::json!([]),
+        )
+        .await;
+    let _ = a;
+    let label = crate::browser::Element::from_value(&label);
+    browser.click(&label).await;
+    browser.screenshot("online-picker-phone").await;
+    let review = browser.find("button[value=review]").await;
+    browser.click(&review).await;
+    browser.find("section.review").await;
+    let text = browser.source().await;
+    assert!(
+        text.contains("尚待选择") && text.contains("B 户型（待选）"),
+        "the review shows the part still to choose, priced as registered"
+    );
+    browser.screenshot("online-review-phone").await;
+    let final_button = browser.find("button[value=confirm]").await;
+    browser.click(&final_button).await;
+    browser
+        .wait_for("the slip", "return location.pathname.endsWith('/slip')")
+        .await;
+    browser.screenshot("online-slip-phone").await;
+    let unit: i64 = id.as_str().unwrap().parse().unwrap();
+    let own = app
+        .store
+        .user_credentials("resident")
+        .await
+        .unwrap()
+        .unwrap()
+        .0
+        .household_id;
+    assert_eq!(
+        app.store
+            .unit_states(pid)
+            .await
+            .unwrap()
+            .iter()
+            .find(|u| u.id == unit)
+            .unwrap()
+            .owner_household_id,
+        own
+    );
+}
