@@ -25,6 +25,31 @@
   startCountdown();
 
   var board = document.getElementById("board");
+  // Tile every building on this screen by the server's rule (the largest cells), then size the
+  // letters to the cells.
+  function tile() {
+    if (!board) return;
+    var n = parseInt(board.getAttribute("data-count"), 10) || 1;
+    var floors = parseInt(board.getAttribute("data-floors"), 10) || 1;
+    var units = parseInt(board.getAttribute("data-units"), 10) || 1;
+    var w = board.clientWidth, h = board.clientHeight, best = 0, bestCols = 1;
+    for (var cols = 1; cols <= n; cols++) {
+      var rows = Math.ceil(n / cols);
+      var size = Math.min(w / cols / (units + 1), h / rows / (floors + 1.5));
+      if (size > best) { best = size; bestCols = cols; }
+    }
+    board.style.setProperty("--cols", bestCols);
+    board.style.setProperty("--rows", Math.ceil(n / bestCols));
+    var cell = board.querySelector(".building td");
+    if (!cell) return;
+    board.style.setProperty("--cell-font", "8px");
+    var r = cell.getBoundingClientRect();
+    var font = Math.max(8, Math.floor(Math.min(r.width * 0.8, r.height * 0.85)));
+    board.style.setProperty("--cell-font", font + "px");
+    board.style.setProperty("--head-font", Math.max(12, Math.min(28, font * 1.1)) + "px");
+  }
+  tile();
+  window.addEventListener("resize", tile);
   if (!board || !window.EventSource) return;
   var live = document.getElementById("live");
   var sold = document.getElementById("sold");
@@ -45,8 +70,20 @@
     var current = document.getElementById("current");
     if (current && data.next) { current.textContent = data.next; startCountdown(null); if (countdown) countdown.textContent = ""; }
   });
+  var released = document.getElementById("released");
   source.addEventListener("released", function (e) {
     var data = JSON.parse(e.data);
+    if (released) {
+      // Returns and corrections are shown as they happen, with their reason.
+      var names = (data.units || []).map(function (u) {
+        var cell = document.getElementById("u" + u.id);
+        return cell ? cell.title.split(" ").slice(0, 2).join(" ") : "";
+      }).join("、");
+      var line = document.createElement("span");
+      line.textContent = (data.how === "return" ? released.getAttribute("data-returned") : released.getAttribute("data-corrected")) + "：" + names + "（" + (data.reason || "") + "）";
+      released.insertBefore(line, released.firstChild);
+      while (released.children.length > 3) released.removeChild(released.lastChild);
+    }
     (data.units || []).forEach(function (u) {
       var cell = document.getElementById("u" + u.id);
       if (!cell || cell.className === "free") return;

@@ -3,7 +3,7 @@
 //! their progress and export.
 
 use crate::extract::{Button, CsrfForm, Ids, PageQuery};
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use yongxin_domain::Permission;
 
 use askama::Template;
@@ -139,6 +139,10 @@ pub struct BuildingGrid {
     floors: Vec<(i64, Vec<(UnitState, &'static str)>)>,
 }
 
+/// The area the board's buildings are tiled on before its script measures the real screen: a
+/// 1920×1080 hall screen less the heading.
+const BOARD_SCREEN: (f64, f64) = (1920.0, 900.0);
+
 /// How long a sold unit shows as just taken.
 const JUST_TAKEN_SECONDS: i64 = 60;
 
@@ -180,6 +184,53 @@ fn grids(units: Vec<UnitState>) -> Vec<BuildingGrid> {
         .collect()
 }
 
+/// How the board tiles its buildings on a screen: columns and rows of buildings, the most floors
+/// and units on a floor of any building.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct BoardTiling {
+    /// Buildings across.
+    pub cols: usize,
+    /// Buildings down.
+    pub rows: usize,
+    /// The most floors of a building.
+    pub floors: usize,
+    /// The most units on a floor.
+    pub units: usize,
+}
+
+/// The tiling of `buildings` whose cells are largest on a `width`×`height` area (a unit's letter
+/// is about as wide as it is high, and a floor's number takes a column): the page starts with the
+/// hall's 1920×1080 and its script tiles again for the real screen, by the same rule.
+pub fn board_tiling(
+    buildings: usize,
+    floors: usize,
+    units: usize,
+    (width, height): (f64, f64),
+) -> BoardTiling {
+    let n = buildings.max(1);
+    let (f, u) = (floors.max(1) as f64, units.max(1) as f64);
+    let mut best = (0.0, 1);
+    for cols in 1..=n {
+        let rows = n.div_ceil(cols);
+        // Each building has a heading row and a column of floor numbers.
+        let cell_w = width / cols as f64 / (u + 1.0);
+        let cell_h = height / rows as f64 / (f + 1.5);
+        let size = cell_w.min(cell_h);
+        if size > best.0 {
+            best = (size, cols);
+        }
+    }
+    BoardTiling {
+        cols: best.1,
+        rows: n.div_ceil(best.1),
+        floors: floors.max(1),
+        units: units.max(1),
+    }
+}
+
+/// The most recent releases (returns and corrections) the board lists, newest first.
+const RECENT_RELEASES: i64 = 40;
+
 #[derive(Template)]
 #[template(path = "board.html")]
 struct BoardPage {
@@ -194,6 +245,9 @@ struct BoardPage {
     current_order: Option<i64>,
     seconds_left: Option<i64>,
     window: String,
+    tiling: BoardTiling,
+    /// Recent returns and corrections: how (`return`/`correct`), the units' names, the reason.
+    released: Vec<(String, String, String)>,
 }
 
 /// `GET /projects/{id}/board`: the live board, public (the hall's screen and residents' phones).
@@ -238,10 +292,62 @@ pub async fn board(
             )
         })
         .unwrap_or_default();
+    let names: HashMap<i64, String> = units
+        .iter()
+        .map(|u| (u.id, format!("{} {}", u.building_name, u.number)))
+        .collect();
+    let released = state
+        .store
+        .board_events(
+            p.project.id,
+            (seq - RECENT_RELEASES).max(0),
+            RECENT_RELEASES,
+        )
+        .await?
+        .into_iter()
+        .rev()
+        .filter(|e| e.kind == "released")
+        .take(3)
+        .filter_map(|e| {
+            let v: serde_json::Value = serde_json::from_str(&e.payload).ok()?;
+            let units = v["units"]
+                .as_array()?
+                .iter()
+                .filter_map(|u| names.get(&u["id"].as_i64()?).cloned())
+                .collect::<Vec<_>>()
+                .join("、");
+            Some((
+                v["how"].as_str().unwrap_or("correct").to_owned(),
+                units,
+                v["reason"].as_str().unwrap_or_default().to_owned(),
+            ))
+        })
+        .collect();
+    let mut floors_per_building: HashMap<&str, BTreeSet<i64>> = HashMap::new();
+    let mut per_floor: HashMap<(&str, i64), usize> = HashMap::new();
+    for u in &units {
+        floors_per_building
+            .entry(&u.building)
+            .or_default()
+            .insert(u.floor);
+        *per_floor.entry((&u.building, u.floor)).or_default() += 1;
+    }
+    let tiling = board_tiling(
+        floors_per_building.len(),
+        floors_per_building
+            .values()
+            .map(BTreeSet::len)
+            .max()
+            .unwrap_or(1),
+        per_floor.values().copied().max().unwrap_or(1),
+        BOARD_SCREEN,
+    );
     let mut c = Chrome::new(&ctx, "selection.board_title");
     c.title = format!("{} · {}", p.project.name, c.title);
     render(&BoardPage {
         c,
+        tiling,
+        released,
         sold: units
             .iter()
             .filter(|u| u.owner_household_id.is_some())
@@ -1169,5 +1275,28 @@ pub async fn choose(
                 crate::api_selection::claim(&state, &user, id, household_id, units, false).await?;
             Ok(Redirect::to(&format!("/selections/{id}/claims/{}/slip", claim.id)).into_response())
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_board_tiles_every_building_on_one_screen() {
+        // The demo's twelve buildings of 26 floors and 8 units on the hall's screen: one row.
+        let t = board_tiling(12, 26, 8, BOARD_SCREEN);
+        assert_eq!((t.cols, t.rows), (12, 1));
+        // Taller screens stack rows; every building has a place in any case.
+        let t = board_tiling(12, 26, 8, (1080.0, 1700.0));
+        assert!(t.rows > 1 && t.cols * t.rows >= 12, "{t:?}");
+        for n in 1..40 {
+            let t = board_tiling(n, 18, 6, BOARD_SCREEN);
+            assert!(
+                t.cols * t.rows >= n && t.cols * (t.rows - 1) < n,
+                "{n}: {t:?}"
+            );
+        }
+        assert_eq!(board_tiling(0, 0, 0, BOARD_SCREEN).cols, 1);
     }
 }

@@ -760,3 +760,124 @@ async fn in_a_browser_a_household_chooses_on_its_phone_after_a_review() {
         own
     );
 }
+
+/// The hall's screen at 1920×1080 in a real browser (item 7): every building on one screen with
+/// nothing scrolled, the number called and its countdown in very large type, the legend in view,
+/// a return shown with its reason, and a sale arriving live.
+#[tokio::test]
+async fn in_a_browser_the_board_fits_the_hall_screen() {
+    let Some(browser) = crate::browser::Browser::start("the board at 1920×1080", 1920, 1080).await
+    else {
+        return;
+    };
+    let app = TestApp::spawn(crate::support::Backend::Sqlite)
+        .await
+        .unwrap();
+    let pid = drawn_for_two_layouts(&app, "board", true).await;
+    let now = chrono::Utc::now();
+    let day = app
+        .store
+        .create_selection(
+            "leader",
+            yongxin_store::NewSelection {
+                project_id: pid,
+                mode: yongxin_domain::selection::SelectionMode::Onsite,
+                starts_at: now - chrono::Duration::minutes(5),
+                ends_at: now + chrono::Duration::hours(8),
+                waves: vec![],
+                time_limit_seconds: 300,
+                return_seconds: 120,
+            },
+        )
+        .await
+        .unwrap()
+        .unwrap()
+        .id;
+    use yongxin_domain::selection::QueueAction;
+    for a in [QueueAction::Call, QueueAction::Present] {
+        app.store
+            .queue_action("staff", day, a)
+            .await
+            .unwrap()
+            .unwrap();
+    }
+    let staff = app
+        .store
+        .user_credentials("staff")
+        .await
+        .unwrap()
+        .unwrap()
+        .0;
+    let h = current(&app, day).await;
+    let a = free_units(&app, pid, "A").await;
+    let claim = app
+        .store
+        .claim("staff", day, h, vec![a[0].id], &staff, true)
+        .await
+        .unwrap()
+        .unwrap();
+    app.store
+        .return_claim("staff", day, claim.id, "户主改选")
+        .await
+        .unwrap()
+        .unwrap()
+        .unwrap();
+    browser
+        .go(&app.url(&format!("/projects/{pid}/board")))
+        .await;
+    browser.find("#board .building td").await;
+    let fit = browser
+        .script(
+            "var b = Array.prototype.map.call(document.querySelectorAll('.building'), function (e) { \
+               var r = e.getBoundingClientRect(); return [r.right, r.bottom]; }); \
+             var legend = document.querySelector('.board-legend').getBoundingClientRect(); \
+             var size = function (s) { return parseFloat(getComputedStyle(document.querySelector(s)).fontSize); }; \
+             return {width: document.documentElement.scrollWidth, height: document.documentElement.scrollHeight, \
+                     buildings: b, legend: legend.bottom, current: size('#current'), countdown: size('#countdown'), \
+                     cell: size('.building td'), released: document.getElementById('released').textContent, \
+                     countdownText: document.getElementById('countdown').textContent};",
+            serde_json::json!([]),
+        )
+        .await;
+    let shot = browser.screenshot("board-1920x1080").await;
+    assert!(shot.exists());
+    assert!(
+        fit["width"].as_f64().unwrap() <= 1920.0 && fit["height"].as_f64().unwrap() <= 1080.0,
+        "nothing scrolls: {fit}"
+    );
+    let buildings = fit["buildings"].as_array().unwrap();
+    assert_eq!(buildings.len(), 12, "{fit}");
+    assert!(
+        buildings
+            .iter()
+            .all(|b| b[0].as_f64().unwrap() <= 1920.0 && b[1].as_f64().unwrap() <= 1080.0),
+        "every building whole on the screen: {fit}"
+    );
+    assert!(fit["legend"].as_f64().unwrap() <= 1080.0);
+    assert!(
+        fit["current"].as_f64().unwrap() >= 80.0 && fit["countdown"].as_f64().unwrap() >= 60.0,
+        "the number called and its countdown read across a hall: {fit}"
+    );
+    assert!(fit["cell"].as_f64().unwrap() >= 12.0, "{fit}");
+    let countdown = fit["countdownText"].as_str().unwrap();
+    assert!(countdown.contains(':'), "a running countdown: {countdown}");
+    assert!(
+        fit["released"].as_str().unwrap().contains("已退回")
+            && fit["released"].as_str().unwrap().contains("户主改选"),
+        "the return is on the board: {fit}"
+    );
+    // A sale arrives live.
+    let unit = a[1].id;
+    app.store
+        .claim("staff", day, h, vec![unit], &staff, true)
+        .await
+        .unwrap()
+        .unwrap();
+    // The node's poller reads the log every quarter second and the stream brings it.
+    browser
+        .wait_for(
+            "the sale on the board",
+            &format!("return document.getElementById('u{unit}').className === 'just'"),
+        )
+        .await;
+}
