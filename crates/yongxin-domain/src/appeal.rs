@@ -154,6 +154,9 @@ pub enum AppealAction {
     Rate {
         /// The rating.
         rating: Rating,
+        /// Why, in the resident's words (the forms ask it of a dissatisfied rating); the handler
+        /// and the resident see it in the history.
+        reason: Option<String>,
     },
     /// 并单 into another case.
     Merge {
@@ -357,7 +360,10 @@ impl AppealState {
                 t.contacted = status == S::Assigned;
                 Ok(t)
             }
-            AppealAction::Rate { rating } if status == S::Answered => {
+            AppealAction::Rate { rating, reason } if status == S::Answered => {
+                if let Some(r) = reason {
+                    check_text("reason", r, false)?;
+                }
                 if *rating == Rating::Dissatisfied && self.reopen_count < policy.reopen_limit {
                     let mut t = go(S::Assigned, vec![Notice::CadreAssigned]);
                     t.reopened = true;
@@ -419,6 +425,7 @@ mod tests {
             },
             AppealAction::Rate {
                 rating: Rating::Satisfied,
+                reason: None,
             },
             AppealAction::Merge { into: 99 },
             AppealAction::AutoClose,
@@ -478,6 +485,7 @@ mod tests {
         let policy = AppealPolicy { reopen_limit: 2 };
         let rate = AppealAction::Rate {
             rating: Rating::Dissatisfied,
+            reason: None,
         };
         for (count, reopened) in [(0, true), (1, true), (2, false), (3, false)] {
             let t = AppealState {
@@ -497,6 +505,7 @@ mod tests {
             1,
             &AppealAction::Rate {
                 rating: Rating::BasicallySatisfied,
+                reason: None,
             },
             &policy,
         )
@@ -854,7 +863,7 @@ impl CaseFacts {
                 self.answered_at = Some(now);
                 self.contacted_at.get_or_insert(now);
             }
-            AppealAction::Rate { rating } => {
+            AppealAction::Rate { rating, .. } => {
                 self.rating = Some(*rating);
                 self.rated_at = Some(now);
                 if t.reopened {
@@ -882,6 +891,9 @@ impl AppealAction {
             }
             AppealAction::Note { text, visible } => (Some(text.clone()), *visible),
             AppealAction::Answer { reply } => (Some(reply.clone()), true),
+            AppealAction::Rate {
+                reason: Some(r), ..
+            } if !r.trim().is_empty() => (Some(r.trim().to_owned()), true),
             AppealAction::Assign { .. } => (None, false),
             AppealAction::Accept
             | AppealAction::Contact
@@ -932,6 +944,7 @@ mod facts_tests {
             1,
             &AppealAction::Rate {
                 rating: Rating::Dissatisfied,
+                reason: None,
             },
             &p,
             at(4),
@@ -956,6 +969,7 @@ mod facts_tests {
             1,
             &AppealAction::Rate {
                 rating: Rating::Satisfied,
+                reason: None,
             },
             &p,
             at(7),
@@ -1220,6 +1234,7 @@ mod rate_tests {
                     210,
                     AppealAction::Rate {
                         rating: Rating::Dissatisfied,
+                        reason: None,
                     },
                 ),
             ],
@@ -1236,6 +1251,7 @@ mod rate_tests {
                     3,
                     AppealAction::Rate {
                         rating: Rating::BasicallySatisfied,
+                        reason: None,
                     },
                 ),
             ],

@@ -364,7 +364,10 @@ pub fn generate_appeals(
                     push(
                         &mut t,
                         DemoActor::Resident,
-                        AppealAction::Rate { rating },
+                        AppealAction::Rate {
+                            rating,
+                            reason: None,
+                        },
                         600..3000,
                         &mut rng,
                     );
@@ -383,6 +386,7 @@ pub fn generate_appeals(
                             DemoActor::Resident,
                             AppealAction::Rate {
                                 rating: Rating::BasicallySatisfied,
+                                reason: None,
                             },
                             60..600,
                             &mut rng,

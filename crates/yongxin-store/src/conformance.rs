@@ -952,6 +952,7 @@ pub async fn an_appeal_follows_its_lifecycle_to_the_end(store: Arc<dyn Store>) {
             "resident",
             AppealAction::Rate {
                 rating: Rating::Dissatisfied,
+                reason: None,
             },
             AppealStatus::Assigned,
         ),
@@ -966,6 +967,7 @@ pub async fn an_appeal_follows_its_lifecycle_to_the_end(store: Arc<dyn Store>) {
             "resident",
             AppealAction::Rate {
                 rating: Rating::Satisfied,
+                reason: None,
             },
             AppealStatus::Closed,
         ),
@@ -1320,6 +1322,7 @@ pub async fn the_three_rates_count_what_was_on_time(store: Arc<dyn Store>) {
             t0 + day * 3,
             AppealAction::Rate {
                 rating: Rating::Satisfied,
+                reason: None,
             },
         ),
     ]);
@@ -1336,6 +1339,7 @@ pub async fn the_three_rates_count_what_was_on_time(store: Arc<dyn Store>) {
             t0 + day * 10,
             AppealAction::Rate {
                 rating: Rating::Dissatisfied,
+                reason: None,
             },
         ),
     ]);
@@ -1470,6 +1474,7 @@ pub async fn the_kept_rates_agree_with_the_cases_themselves(store: Arc<dyn Store
         ids[0],
         AppealAction::Rate {
             rating: Rating::Dissatisfied,
+            reason: None,
         },
     )
     .await;
@@ -1484,6 +1489,7 @@ pub async fn the_kept_rates_agree_with_the_cases_themselves(store: Arc<dyn Store
         ids[0],
         AppealAction::Rate {
             rating: Rating::Satisfied,
+            reason: None,
         },
     )
     .await;
@@ -1513,6 +1519,7 @@ pub async fn the_kept_rates_agree_with_the_cases_themselves(store: Arc<dyn Store
         ids[4],
         AppealAction::Rate {
             rating: Rating::BasicallySatisfied,
+            reason: None,
         },
     )
     .await;
@@ -2606,12 +2613,62 @@ pub async fn the_selection_day_queue_and_turns_are_enforced(store: Arc<dyn Store
         .unwrap();
     assert_eq!(q.current().unwrap().household_id, second);
     assert_eq!(q.entries.last().unwrap().household_id, first);
+    // Called, but not at the desk: refused; called and present: confirmed.
+    let r = store
+        .claim("t", day.id, second, vec![c_units[1]], &user, true)
+        .await
+        .unwrap();
+    assert_eq!(r, Err(ClaimRefusal::NotPresent));
+    for action in [QueueAction::Call, QueueAction::Present] {
+        store
+            .queue_action("t", day.id, action)
+            .await
+            .unwrap()
+            .unwrap();
+    }
+    let returned = store
+        .claim("t", day.id, second, vec![c_units[1]], &user, true)
+        .await
+        .unwrap()
+        .unwrap();
+    // Returned within the window: the unit is free, the household at the desk again.
+    let back = store
+        .return_claim("t", day.id, returned.id, "点错了")
+        .await
+        .unwrap()
+        .unwrap()
+        .unwrap();
+    assert!(back.returned && back.corrected.is_some());
+    assert_eq!(
+        store
+            .return_claim("t", day.id, returned.id, "再退")
+            .await
+            .unwrap()
+            .unwrap(),
+        Err(yongxin_domain::selection::ReturnRefusal::Released)
+    );
+    assert!(store
+        .return_claim("t", day.id + 1, returned.id, "别的选房")
+        .await
+        .unwrap()
+        .is_none());
     let c = store
         .claim("t", day.id, second, vec![c_units[1]], &user, true)
         .await
         .unwrap()
         .unwrap();
     assert!(c.on_behalf);
+    // Signed: no return any more.
+    let signed = store.sign_claim("t", day.id, c.id).await.unwrap().unwrap();
+    assert!(signed.signed_at.is_some());
+    assert_eq!(
+        store
+            .return_claim("t", day.id, c.id, "签字后")
+            .await
+            .unwrap()
+            .unwrap(),
+        Err(yongxin_domain::selection::ReturnRefusal::Signed)
+    );
     let after = store
         .selection(day.id)
         .await
@@ -2620,11 +2677,11 @@ pub async fn the_selection_day_queue_and_turns_are_enforced(store: Arc<dyn Store
         .queue
         .unwrap();
     assert_ne!(after.current().unwrap().household_id, second);
-    assert_eq!(store.household_claims(pid, second).await.unwrap().len(), 1);
+    assert_eq!(store.household_claims(pid, second).await.unwrap().len(), 2);
     let events = store.board_events(pid, 0, 100).await.unwrap();
     assert_eq!(
         events.iter().map(|e| e.kind.as_str()).collect::<Vec<_>>(),
-        vec!["queue", "queue", "queue", "queue", "sold"]
+        vec!["queue", "queue", "queue", "queue", "queue", "queue", "sold", "released", "sold"]
     );
 
     // Agreements: each step recorded.

@@ -555,6 +555,7 @@ pub async fn act(
                 .as_deref()
                 .and_then(Rating::parse)
                 .ok_or_else(|| AppError::invalid_param("rating"))?,
+            reason: Some(text(input.reason)).filter(|r| !r.is_empty()),
         },
         "merge" => AppealAction::Merge {
             into: input.into.ok_or_else(|| AppError::invalid_param("into"))?,

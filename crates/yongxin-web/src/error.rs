@@ -157,6 +157,15 @@ impl AppError {
     pub fn message(&self, catalog: &crate::i18n::Catalog) -> String {
         catalog.format(&format!("error.{}", self.code), &self.params)
     }
+
+    /// The message for a person at a form: a refusal's own sentence without the technical
+    /// "bad request" framing around it.
+    pub fn in_words(&self, catalog: &crate::i18n::Catalog) -> String {
+        match (self.code, self.params.iter().find(|(k, _)| *k == "detail")) {
+            ("bad_request", Some((_, detail))) => detail.clone(),
+            _ => self.message(catalog),
+        }
+    }
 }
 
 impl From<StoreError> for AppError {

@@ -6,7 +6,7 @@ use askama::Template;
 use axum::extract::{Query, State};
 use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
-use yongxin_domain::appeal::{parse_appeal_number, AppealStatus, Channel};
+use yongxin_domain::appeal::{parse_appeal_number, AppealAction, AppealStatus, Channel, Rating};
 use yongxin_domain::calendar::Card;
 use yongxin_domain::catalogue::{Category, QuestionKind};
 use yongxin_domain::Permission;
@@ -26,15 +26,31 @@ pub struct CategoryOption {
     code: String,
     name: String,
     group: String,
+    /// Its extra questions, each with what was typed.
+    questions: Vec<QuestionField>,
 }
 
-/// An extra question as a form shows it.
+/// An extra question as a form shows it, with the answer typed so far.
 pub struct QuestionField {
     code: String,
     label: String,
     kind: &'static str,
     required: bool,
     choices: Vec<(String, String)>,
+    /// The answer typed (several for multiple choice).
+    values: Vec<String>,
+}
+
+impl QuestionField {
+    /// The single answer typed.
+    pub fn value(&self) -> &str {
+        self.values.first().map(String::as_str).unwrap_or_default()
+    }
+
+    /// Whether a choice was picked.
+    pub fn has(&self, key: &str) -> bool {
+        self.values.iter().any(|v| v == key)
+    }
 }
 
 /// A category's name in the reader's language.
@@ -52,12 +68,11 @@ struct NewAppealPage {
     c: Chrome,
     categories: Vec<CategoryOption>,
     selected: String,
-    questions: Vec<QuestionField>,
     desk: bool,
     needs_contact: bool,
     error: Option<String>,
-    description: String,
-    address: String,
+    /// What was typed, kept through a change of category and any refusal.
+    draft: AppealForm,
 }
 
 /// Query of the form.
@@ -66,13 +81,13 @@ pub struct NewQuery {
     category: Option<String>,
 }
 
+/// The form with every category's questions (the script shows the chosen one's without a
+/// reload; without it, "change category" posts the form back with everything typed kept).
 async fn form_page(
     state: &AppState,
     ctx: &Ctx,
-    selected: &str,
     error: Option<String>,
-    description: String,
-    address: String,
+    draft: AppealForm,
 ) -> Result<Response, AppError> {
     let cats: Vec<Category> = state
         .store
@@ -82,10 +97,19 @@ async fn form_page(
         .filter(|(_, active)| *active)
         .map(|(c, _)| c)
         .collect();
-    let selected_cat = cats.iter().find(|c| c.code == selected);
-    let questions = selected_cat
-        .map(|cat| {
-            cat.questions
+    let selected = cats
+        .iter()
+        .find(|c| c.code == draft.category)
+        .map(|c| c.code.clone())
+        .unwrap_or_default();
+    let categories = cats
+        .iter()
+        .map(|cat| CategoryOption {
+            code: cat.code.clone(),
+            name: category_name(cat, ctx.lang),
+            group: cat.group.clone(),
+            questions: cat
+                .questions
                 .iter()
                 .map(|q| QuestionField {
                     code: q.code.clone(),
@@ -108,28 +132,24 @@ async fn form_page(
                         .iter()
                         .map(|c| (c.key.clone(), c.name.clone()))
                         .collect(),
+                    values: if cat.code == selected {
+                        draft.answers.0.get(&q.code).cloned().unwrap_or_default()
+                    } else {
+                        Vec::new()
+                    },
                 })
-                .collect()
+                .collect(),
         })
-        .unwrap_or_default();
+        .collect();
     let user = ctx.user.as_ref();
     let page = NewAppealPage {
         c: Chrome::new(ctx, "appeal.new_title"),
-        categories: cats
-            .iter()
-            .map(|c| CategoryOption {
-                code: c.code.clone(),
-                name: category_name(c, ctx.lang),
-                group: c.group.clone(),
-            })
-            .collect(),
-        selected: selected_cat.map(|c| c.code.clone()).unwrap_or_default(),
-        questions,
+        categories,
+        selected,
         desk: user.is_some_and(|u| u.role.is_cadre()),
         needs_contact: user.is_none_or(|u| u.role.is_cadre()),
         error,
-        description,
-        address,
+        draft,
     };
     let mut res = render(&page)?;
     if page.error.is_some() {
@@ -144,15 +164,11 @@ pub async fn new_appeal(
     ctx: Ctx,
     Query(q): Query<NewQuery>,
 ) -> Result<Response, AppError> {
-    form_page(
-        &state,
-        &ctx,
-        q.category.as_deref().unwrap_or(""),
-        None,
-        String::new(),
-        String::new(),
-    )
-    .await
+    let draft = AppealForm {
+        category: q.category.unwrap_or_default(),
+        ..AppealForm::default()
+    };
+    form_page(&state, &ctx, None, draft).await
 }
 
 /// The appeal form. Everything is read as text (a flattened form cannot read numbers) and
@@ -161,6 +177,8 @@ pub async fn new_appeal(
 pub struct AppealForm {
     #[serde(default)]
     category: String,
+    /// `category`: only show the chosen category's questions, keeping what was typed.
+    intent: Option<String>,
     urgency: Option<String>,
     channel: Option<String>,
     title: Option<String>,
@@ -174,9 +192,16 @@ pub struct AppealForm {
     answers: CategoryAnswers,
 }
 
+impl AppealForm {
+    /// A field as typed, for the form shown again.
+    pub fn typed<'a>(&self, v: &'a Option<String>) -> &'a str {
+        v.as_deref().unwrap_or_default()
+    }
+}
+
 /// 附加问题: answers to the category's own questions, a field `answer.CODE` each (repeated for
 /// several choices), by code.
-#[derive(Debug, Default)]
+#[derive(Debug, Default, Clone)]
 pub struct CategoryAnswers(std::collections::BTreeMap<String, Vec<String>>);
 
 impl<'de> Deserialize<'de> for CategoryAnswers {
@@ -192,32 +217,31 @@ impl<'de> Deserialize<'de> for CategoryAnswers {
 }
 
 /// `POST /appeals/new`: form fields, with `answer.CODE` for extra questions (repeated for
-/// multiple choice).
+/// multiple choice). A refusal shows the form again with everything typed and the reason in
+/// plain words; photos must be chosen again (a browser never refills a file field).
 pub async fn create_appeal(
     State(state): State<AppState>,
     ctx: Ctx,
     form: FormWithFiles<AppealForm>,
 ) -> Result<Response, AppError> {
     let f = form.fields;
+    if f.intent.as_deref() == Some("category") {
+        return form_page(&state, &ctx, None, f).await;
+    }
     let input = IntakeInput {
-        category: f.category,
-        urgency: f.urgency,
-        channel: f.channel,
-        title: f.title,
-        description: f.description,
-        address: f.address,
-        contact_name: f.contact_name,
-        contact_phone: f.contact_phone,
-        contact_email: f.contact_email,
-        answers: f.answers.0,
+        category: f.category.clone(),
+        urgency: f.urgency.clone(),
+        channel: f.channel.clone(),
+        title: f.title.clone(),
+        description: f.description.clone(),
+        address: f.address.clone(),
+        contact_name: f.contact_name.clone(),
+        contact_phone: f.contact_phone.clone(),
+        contact_email: f.contact_email.clone(),
+        answers: f.answers.0.clone(),
         photos: form.photos,
         ..IntakeInput::default()
     };
-    let (selected, description, address) = (
-        input.category.clone(),
-        input.description.clone(),
-        input.address.clone().unwrap_or_default(),
-    );
     match intake(&state, &ctx, input, Channel::Web).await {
         Ok(a) if ctx.user.is_some() => {
             Ok(Redirect::to(&format!("/appeals/{}", a.id)).into_response())
@@ -228,8 +252,7 @@ pub async fn create_appeal(
             number: a.number,
         }),
         Err(e) if e.status == axum::http::StatusCode::BAD_REQUEST => {
-            let message = e.message(ctx.lang.catalog());
-            form_page(&state, &ctx, &selected, Some(message), description, address).await
+            form_page(&state, &ctx, Some(e.in_words(ctx.lang.catalog())), f).await
         }
         Err(e) => Err(e),
     }
@@ -347,7 +370,7 @@ struct AppealsPage {
 }
 
 /// Query of the list (and of its export).
-#[derive(Deserialize)]
+#[derive(Deserialize, Default)]
 pub struct ListQuery {
     q: Option<String>,
     status: Option<String>,
@@ -418,12 +441,18 @@ pub async fn list(
         },
     );
     let calendar = state.calendar();
+    // Yellow and red cards are the office's measure of itself, not words for the resident.
+    let office = user.role.may(Permission::WorkInOffice);
     let rows = found
         .appeals
         .iter()
         .map(|a| {
             appeal_row(
-                current_card(&calendar, a),
+                if office {
+                    current_card(&calendar, a)
+                } else {
+                    Card::None
+                },
                 &c,
                 &cats,
                 ctx.lang,
@@ -687,7 +716,11 @@ pub async fn show(
         status: c
             .t(&format!("appeal.status.{}", a.status.code()))
             .to_owned(),
-        card: card_code(current_card(&state.calendar(), &a)),
+        card: if user.role.may(Permission::WorkInOffice) {
+            card_code(current_card(&state.calendar(), &a))
+        } else {
+            ""
+        },
         created: yongxin_domain::time::display_local(a.created_at),
         contact_due: yongxin_domain::time::display_local(a.contact_due),
         resolution_due: yongxin_domain::time::display_local(a.resolution_due),
@@ -732,6 +765,15 @@ pub async fn action(
     form: FormWithFiles<ActionForm>,
 ) -> Result<Response, AppError> {
     let f = form.fields;
+    // The form asks why of a dissatisfied rating (the API leaves it to the client).
+    if f.action == "rate"
+        && f.rating.as_deref() == Some("dissatisfied")
+        && f.reason.as_deref().is_none_or(|r| r.trim().is_empty())
+    {
+        return Err(AppError::bad_request(
+            ctx.lang.catalog().t("appeal.rate_reason_required"),
+        ));
+    }
     let input = ActionInput {
         action: f.action,
         reason: f.reason,
@@ -753,10 +795,16 @@ pub async fn action(
 struct TrackPage {
     c: Chrome,
     number: String,
+    /// The answer typed, kept in the rating form so the look-up can be checked again.
+    code: String,
     found: Option<(Appeal, String, Vec<EventRow>)>,
     not_found: bool,
     /// Why the case cannot be looked up now.
     locked: Option<String>,
+    /// After a rating: what happens next, in plain words.
+    next: Option<String>,
+    /// A rating refused: why.
+    error: Option<String>,
 }
 
 /// Query of the tracking page: the number and either the tracking code or the phone's last four
@@ -768,17 +816,137 @@ pub struct TrackQuery {
     last4: Option<String>,
 }
 
+/// A case number as a person types it: full-width digits read as digits, spaces and dashes
+/// ignored.
+fn typed_number(s: &str) -> String {
+    s.chars()
+        .filter_map(|c| match c {
+            '0'..='9' => Some(c),
+            '０'..='９' => char::from_u32(c as u32 - '０' as u32 + '0' as u32),
+            _ => None,
+        })
+        .collect()
+}
+
+/// What a look-up by number and answer found.
+enum Lookup {
+    /// Not both given: the form, nothing judged.
+    NotAsked,
+    /// The case.
+    Found(Box<Appeal>, Vec<AppealEvent>),
+    /// No case with that number and answer.
+    NotFound,
+    /// Too many wrong answers for this case: wait this many minutes.
+    Locked(i64),
+}
+
+/// Finds a case by its number and its tracking code or the phone's last four digits, counting
+/// the look-up against the client's and the case's limits.
+async fn look_up(
+    state: &AppState,
+    ctx: &Ctx,
+    number: &str,
+    answer: &str,
+) -> Result<Lookup, AppError> {
+    if number.is_empty() || answer.is_empty() {
+        return Ok(Lookup::NotAsked);
+    }
+    let g = &state.guards;
+    let client = ctx.client_key().unwrap_or_default();
+    g.track
+        .hit(&client, g.limits.track_per_address)
+        .map_err(|wait| AppError::rate_limited(crate::security::minutes(wait)))?;
+    let Some((date, id)) = parse_appeal_number(number) else {
+        return Ok(Lookup::NotFound);
+    };
+    // Every look-up counts as a failure until it is found right, so guesses sent at once are all
+    // counted before any is judged.
+    let case_key = id.to_string();
+    if let Err(wait) = g
+        .track_failures
+        .hit(&case_key, g.limits.track_failures_per_case)
+    {
+        return Ok(Lookup::Locked(crate::security::minutes(wait)));
+    }
+    let secret = state.installation_key().await?;
+    if let Ok((a, events)) = state.store.appeal(id).await {
+        let same_day = a
+            .created_at
+            .with_timezone(&yongxin_domain::time::shanghai())
+            .date_naive()
+            == date;
+        let by_phone = answer.len() == 4
+            && answer.bytes().all(|b| b.is_ascii_digit())
+            && a.contact_phone.ends_with(answer);
+        let by_code = yongxin_domain::appeal::tracking_code_matches(secret, &a.number, answer);
+        if same_day && (by_phone || by_code) {
+            g.track_failures.forget(&case_key);
+            return Ok(Lookup::Found(Box::new(a), events));
+        }
+    }
+    Ok(Lookup::NotFound)
+}
+
+/// The tracking page for a look-up's result.
+async fn track_page(
+    state: &AppState,
+    c: Chrome,
+    (number, code): (String, String),
+    lookup: Lookup,
+    next: Option<String>,
+    error: Option<String>,
+) -> Result<Response, AppError> {
+    let (found, not_found, locked, status) = match lookup {
+        Lookup::NotAsked => (None, false, None, None),
+        Lookup::NotFound => (None, true, None, Some(axum::http::StatusCode::NOT_FOUND)),
+        Lookup::Locked(minutes) => (
+            None,
+            false,
+            Some(
+                c.catalog
+                    .format("appeal.track_locked", &[("minutes", minutes.to_string())]),
+            ),
+            Some(axum::http::StatusCode::TOO_MANY_REQUESTS),
+        ),
+        Lookup::Found(a, events) => {
+            let label = c
+                .t(&format!("appeal.status.{}", a.status.code()))
+                .to_owned();
+            let photos = state.store.appeal_photos(a.id).await?;
+            let rows = event_rows(&c, &events, true, &photos);
+            (Some((*a, label, rows)), false, None, None)
+        }
+    };
+    let status = status.or(error
+        .is_some()
+        .then_some(axum::http::StatusCode::BAD_REQUEST));
+    let mut res = render(&TrackPage {
+        c,
+        number,
+        code,
+        not_found,
+        found,
+        locked,
+        next,
+        error,
+    })?;
+    if let Some(s) = status {
+        *res.status_mut() = s;
+    }
+    Ok(res)
+}
+
 /// `GET /track?number=&code=`: anyone with the case number and its tracking code or the
 /// phone's last four digits. Each client address has so many look-ups an hour, and a case that
 /// has seen a few wrong answers refuses every answer for a while, so neither four digits nor a
-/// code can be found by trying.
+/// code can be found by trying. A number alone (the confirmation page's link) only fills the form.
 pub async fn track(
     State(state): State<AppState>,
     ctx: Ctx,
     Query(q): Query<TrackQuery>,
 ) -> Result<Response, AppError> {
     let c = Chrome::new(&ctx, "appeal.track_title");
-    let number = q.number.clone().unwrap_or_default().trim().to_owned();
+    let number = typed_number(q.number.as_deref().unwrap_or_default());
     let answer = q
         .code
         .clone()
@@ -787,71 +955,88 @@ pub async fn track(
         .unwrap_or_default()
         .trim()
         .to_owned();
-    let mut found = None;
-    let asked = !number.is_empty() || !answer.is_empty();
-    let g = &state.guards;
-    if asked {
-        let client = ctx.client_key().unwrap_or_default();
-        g.track
-            .hit(&client, g.limits.track_per_address)
-            .map_err(|wait| AppError::rate_limited(crate::security::minutes(wait)))?;
-    }
-    if let Some((date, id)) = parse_appeal_number(&number) {
-        // Every look-up counts as a failure until it is found right, so guesses sent at once
-        // are all counted before any is judged.
-        let case_key = id.to_string();
-        if let Err(wait) = g
-            .track_failures
-            .hit(&case_key, g.limits.track_failures_per_case)
-        {
-            let minutes = crate::security::minutes(wait);
-            let mut res = render(&TrackPage {
-                locked: Some(
-                    c.catalog
-                        .format("appeal.track_locked", &[("minutes", minutes.to_string())]),
-                ),
-                c,
-                number,
-                not_found: false,
-                found: None,
-            })?;
-            *res.status_mut() = axum::http::StatusCode::TOO_MANY_REQUESTS;
-            return Ok(res);
+    let lookup = look_up(&state, &ctx, &number, &answer).await?;
+    track_page(&state, c, (number, answer), lookup, None, None).await
+}
+
+/// A rating from the tracking page: the look-up again, the rating, and why when dissatisfied.
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub struct TrackRatingForm {
+    number: String,
+    code: String,
+    rating: String,
+    reason: String,
+}
+
+/// `POST /track/rate`: the resident rates an answered case found by its number and tracking code
+/// (or phone digits), without an account. A dissatisfied rating must say why; the page then says
+/// what happens next (the case goes back to its handler with a new deadline, or is closed).
+pub async fn track_rate(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    CsrfForm(f): CsrfForm<TrackRatingForm>,
+) -> Result<Response, AppError> {
+    let c = Chrome::new(&ctx, "appeal.track_title");
+    let number = typed_number(&f.number);
+    let answer = f.code.trim().to_owned();
+    let lookup = look_up(&state, &ctx, &number, &answer).await?;
+    let Lookup::Found(a, _) = &lookup else {
+        return track_page(&state, c, (number, answer), lookup, None, None).await;
+    };
+    let rating = Rating::parse(f.rating.trim())
+        .ok_or_else(|| AppError::bad_request(c.t("appeal.rate_choose")));
+    let reason = f.reason.trim().to_owned();
+    let refusal = match &rating {
+        Err(_) => Some(c.t("appeal.rate_choose").to_owned()),
+        Ok(Rating::Dissatisfied) if reason.is_empty() => {
+            Some(c.t("appeal.rate_reason_required").to_owned())
         }
-        let secret = state.installation_key().await?;
-        if let Ok((a, events)) = state.store.appeal(id).await {
-            let same_day = a
-                .created_at
-                .with_timezone(&yongxin_domain::time::shanghai())
-                .date_naive()
-                == date;
-            let by_phone = answer.len() == 4
-                && answer.bytes().all(|b| b.is_ascii_digit())
-                && a.contact_phone.ends_with(&answer);
-            let by_code = yongxin_domain::appeal::tracking_code_matches(secret, &a.number, &answer);
-            if same_day && (by_phone || by_code) {
-                let status = c
-                    .t(&format!("appeal.status.{}", a.status.code()))
-                    .to_owned();
-                let photos = state.store.appeal_photos(a.id).await?;
-                let rows = event_rows(&c, &events, true, &photos);
-                found = Some((a, status, rows));
-                g.track_failures.forget(&case_key);
-            }
+        _ if a.status != AppealStatus::Answered => Some(c.t("appeal.rate_not_now").to_owned()),
+        _ => None,
+    };
+    if let Some(why) = refusal {
+        return track_page(&state, c, (number, answer), lookup, None, Some(why)).await;
+    }
+    let rating = rating?;
+    let actor = format!(
+        "anonymous:{}",
+        yongxin_domain::phone::mask_phone(&a.contact_phone)
+    );
+    let rated = state
+        .store
+        .act_on_appeal(
+            &actor,
+            a.id,
+            AppealAction::Rate {
+                rating,
+                reason: Some(reason).filter(|r| !r.is_empty()),
+            },
+            state.settings.appeal_policy,
+        )
+        .await?
+        .map_err(|e| crate::appeals::lifecycle_error(&e, c.catalog))?;
+    state.nudge_search();
+    let next = if rated.status == AppealStatus::Closed {
+        if rating == Rating::Dissatisfied {
+            c.t("appeal.rated_closed_dissatisfied").to_owned()
+        } else {
+            c.t("appeal.rated_thanks").to_owned()
         }
-    }
-    let not_found = asked && found.is_none();
-    let mut res = render(&TrackPage {
-        c,
-        number,
-        not_found,
-        found,
-        locked: None,
-    })?;
-    if not_found {
-        *res.status_mut() = axum::http::StatusCode::NOT_FOUND;
-    }
-    Ok(res)
+    } else {
+        c.catalog.format(
+            "appeal.rated_reopened",
+            &[(
+                "due",
+                yongxin_domain::time::display_local(rated.resolution_due),
+            )],
+        )
+    };
+    let lookup = match state.store.appeal(a.id).await {
+        Ok((a, events)) => Lookup::Found(Box::new(a), events),
+        Err(_) => Lookup::NotAsked,
+    };
+    track_page(&state, c, (number, answer), lookup, Some(next), None).await
 }
 
 #[derive(Template)]
@@ -859,6 +1044,19 @@ pub async fn track(
 struct StatsPage {
     c: Chrome,
     s: crate::api_appeals::StatsDto,
+}
+
+/// A resident's own answered cases, waiting for their rating, newest first.
+pub async fn waiting_for_rating(
+    state: &AppState,
+    user: &yongxin_store::User,
+) -> Result<Vec<Appeal>, AppError> {
+    let q = ListQuery {
+        status: Some(AppealStatus::Answered.code().to_owned()),
+        ..ListQuery::default()
+    }
+    .to_query(user, 1, 20)?;
+    Ok(crate::appeals::find(state, &q, false).await?.appeals)
 }
 
 /// `GET /appeals/stats`: cadres.

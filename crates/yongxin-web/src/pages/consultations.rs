@@ -239,7 +239,7 @@ pub async fn create(
     let c = ctx.lang.catalog();
     let new = match f.checked(c) {
         Ok(n) => n,
-        Err(e) => return form_page(&state, &ctx, f, Some(e.message(c))).await,
+        Err(e) => return form_page(&state, &ctx, f, Some(e.in_words(c))).await,
     };
     let created = state.store.create_consultation(&user.username, new).await?;
     Ok(Redirect::to(&format!("/consultations/{}", created.id)).into_response())

@@ -18,12 +18,18 @@ struct HomePage {
     households: i64,
     residents: i64,
     grids: i64,
+    /// A resident's answered cases waiting for their rating.
+    to_rate: Vec<yongxin_store::Appeal>,
 }
 
 /// `GET /`.
 pub async fn home(State(state): State<AppState>, ctx: Ctx) -> Result<Response, AppError> {
     let subdistrict = state.store.subdistrict().await?.unwrap_or_default();
     let (mut villages, mut households, mut residents, mut grids) = (0, 0, 0, 0);
+    let mut to_rate = Vec::new();
+    if let Some(u) = ctx.user.as_ref().filter(|u| !u.role.is_cadre()) {
+        to_rate = super::appeals::waiting_for_rating(&state, u).await?;
+    }
     if ctx.user.as_ref().is_some_and(|u| u.role.is_cadre()) {
         for v in state.store.villages().await? {
             villages += 1;
@@ -39,5 +45,6 @@ pub async fn home(State(state): State<AppState>, ctx: Ctx) -> Result<Response, A
         households,
         residents,
         grids,
+        to_rate,
     })
 }

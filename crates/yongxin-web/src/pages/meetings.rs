@@ -502,7 +502,7 @@ pub async fn sign_in_with_code(
         Ok::<_, AppError>(response)
     };
     if let Err(e) = open_for_sign_in(&m, c) {
-        return page(None, Some(e.message(c)));
+        return page(None, Some(e.in_words(c)));
     }
     // Six digits could be guessed: a user gets a few tries per meeting while a code is valid.
     // Every try is recorded before it is judged, so tries sent at once are all counted.

@@ -565,7 +565,7 @@ pub async fn create(
         .and_then(|d| d.checked_at(Utc::now()).map_err(|e| notice_error(&e, c)))
     {
         Ok(d) => d,
-        Err(e) => return form_page(&state, &ctx, None, form, Some(e.message(c))).await,
+        Err(e) => return form_page(&state, &ctx, None, form, Some(e.in_words(c))).await,
     };
     let notice = state.store.create_notice(&user.username, draft).await?;
     Ok(Redirect::to(&format!("/notices/{}", notice.id)).into_response())

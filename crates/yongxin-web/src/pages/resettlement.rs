@@ -246,7 +246,7 @@ pub async fn publish_policy(
     match act::publish_policy(&state, &user, id, &source).await {
         Ok(_) => Ok(Redirect::to(&format!("/projects/{id}")).into_response()),
         Err(e) if e.status.is_client_error() && e.code.starts_with("resettlement") => {
-            let message = e.message(ctx.lang.catalog());
+            let message = e.in_words(ctx.lang.catalog());
             project_page(&state, &ctx, id, Some(source), Some(message)).await
         }
         Err(e) => Err(e),

@@ -13,6 +13,7 @@ mod notices;
 mod open311;
 mod photos;
 mod resettlement;
+mod resident_path;
 mod search;
 mod selection;
 mod selection_day;

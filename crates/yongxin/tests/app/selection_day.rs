@@ -201,7 +201,10 @@ async fn a_household_at_the_desk_keeps_its_whole_combination(app: TestApp) {
         "{view}"
     );
     let screen = page(&staff, app.url(&view)).await;
-    let kept = format!("value=\"{}\" data-area=\"4500\" checked", a[0].id);
+    let kept = format!(
+        "value=\"{}\" data-area=\"4500\" data-layout=\"A\" checked",
+        a[0].id
+    );
     assert!(screen.contains(&kept), "the A tick is kept as a ticked box");
     assert!(screen.contains(&format!("value=\"{}\"", b[0].id)));
     assert!(screen.contains("尚待选择 <strong id=\"still\">B</strong>"));

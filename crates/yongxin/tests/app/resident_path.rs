@@ -1,0 +1,394 @@
+//! The resident's everyday path (filing, tracking, rating) as a person walks it: the appeal form
+//! keeps everything typed through a change of category and any refusal, in plain words; the
+//! confirmation's tracking link opens an empty form, not an error; a number typed with spaces is
+//! found; `/track` itself takes a rating, asks why of a dissatisfied one and says what happens
+//! next; the resident's home lists cases waiting for their rating; no card label reaches them.
+
+use chrono::{Duration, Utc};
+use yongxin_domain::appeal::AppealAction;
+use yongxin_domain::Role;
+
+use crate::on_each_backend;
+use crate::support::{page, post_form, TestApp};
+
+on_each_backend!(
+    the_appeal_form_keeps_everything_typed,
+    a_case_is_tracked_and_rated_without_an_account,
+    residents_see_their_cases_waiting_for_a_rating_and_no_cards
+);
+
+async fn the_appeal_form_keeps_everything_typed(app: TestApp) {
+    let visitor = app.client();
+    let form = page(&visitor, app.url("/appeals/new?category=roads")).await;
+    assert!(
+        form.contains("name=\"answer.road\"") && form.contains("pattern=\""),
+        "the category's question, and the phone checked in the browser"
+    );
+    // Changing the category without the script posts the form back: nothing typed is lost.
+    let res = post_form(
+        &app,
+        &visitor,
+        "/appeals/new",
+        &[
+            ("intent", "category"),
+            ("category", "other"),
+            ("title", "路灯不亮"),
+            ("description", "村口三盏路灯一周没亮"),
+            ("contact_name", "周八"),
+        ],
+    )
+    .await;
+    assert_eq!(res.status(), 200);
+    let form = res.text().await.unwrap();
+    assert!(
+        form.contains("村口三盏路灯一周没亮")
+            && form.contains("value=\"路灯不亮\"")
+            && form.contains("value=\"周八\""),
+        "{form}"
+    );
+    assert!(form.contains("<option value=\"other\" selected>"));
+    let before = app.store.audit_head().await.unwrap();
+    // A wrong phone: refused in plain words, every field kept, the question's answer too.
+    let res = post_form(
+        &app,
+        &visitor,
+        "/appeals/new",
+        &[
+            ("intent", "submit"),
+            ("category", "roads"),
+            ("title", "坑洼"),
+            ("description", "东坞村主路有个大坑"),
+            ("address", "东坞村村委会门口"),
+            ("answer.road", "东坞主路"),
+            ("contact_name", "周八"),
+            ("contact_phone", "12345"),
+            ("contact_email", "zhou@example.cn"),
+        ],
+    )
+    .await;
+    assert_eq!(res.status(), 400);
+    let form = res.text().await.unwrap();
+    for kept in [
+        "value=\"坑洼\"",
+        "东坞村主路有个大坑",
+        "value=\"东坞村村委会门口\"",
+        "value=\"东坞主路\"",
+        "value=\"周八\"",
+        "value=\"12345\"",
+        "value=\"zhou@example.cn\"",
+    ] {
+        assert!(form.contains(kept), "{kept} kept: {form}");
+    }
+    assert!(form.contains("请填写 11 位手机号码"));
+    assert!(!form.contains("请求有误"), "no technical prefix");
+    assert_eq!(
+        app.store.audit_head().await.unwrap(),
+        before,
+        "nothing stored"
+    );
+}
+
+/// Files a case anonymously through the form: its number and tracking code.
+async fn file_anonymously(app: &TestApp, client: &reqwest::Client) -> (String, String) {
+    let res = post_form(
+        app,
+        client,
+        "/appeals/new",
+        &[
+            ("category", "other"),
+            ("title", "噪音扰民"),
+            ("description", "夜里工地施工"),
+            ("contact_name", "吴九"),
+            ("contact_phone", "13912345678"),
+        ],
+    )
+    .await;
+    assert_eq!(res.status(), 200);
+    let done = res.text().await.unwrap();
+    let field = |label: &str| {
+        let at = done.find(label).unwrap();
+        let rest = &done[at..];
+        let start = rest.find("<span class=\"mono\">").unwrap() + 19;
+        rest[start..].split('<').next().unwrap().to_owned()
+    };
+    (field("编号"), field("查询码"))
+}
+
+/// Answers a case through the store, as the office would.
+async fn answer(app: &TestApp, number: &str) -> i64 {
+    let id = yongxin_domain::appeal::parse_appeal_number(number)
+        .unwrap()
+        .1;
+    let staff = app.user_id("staff").await;
+    let policy = yongxin_web::WebSettings::default().appeal_policy;
+    for action in [
+        AppealAction::Accept,
+        AppealAction::Assign {
+            department: None,
+            cadre: Some(staff),
+        },
+        AppealAction::Answer {
+            reply: "已协调工地夜间停工".into(),
+        },
+    ] {
+        app.store
+            .act_on_appeal("staff", id, action, policy)
+            .await
+            .unwrap()
+            .unwrap();
+    }
+    id
+}
+
+async fn a_case_is_tracked_and_rated_without_an_account(app: TestApp) {
+    let visitor = app.client();
+    let (number, code) = file_anonymously(&app, &visitor).await;
+    // The confirmation's link opens the form with the number filled in, not "not found".
+    let res = visitor
+        .get(app.url(&format!("/track?number={number}")))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    let form = res.text().await.unwrap();
+    assert!(!form.contains("没有找到") && form.contains(&format!("value=\"{number}\"")));
+    // Typed with spaces (and full-width digits), it is found.
+    let spaced = format!("{} {} {}", &number[..4], &number[4..8], &number[8..]).replace('1', "１");
+    let found = visitor
+        .get(app.url("/track"))
+        .query(&[("number", spaced.as_str()), ("code", code.as_str())])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(found.status(), 200);
+    let found = found.text().await.unwrap();
+    assert!(
+        found.contains(&number) && !found.contains("name=\"rating\""),
+        "not answered yet"
+    );
+
+    let id = answer(&app, &number).await;
+    let found = page(
+        &visitor,
+        app.url(&format!("/track?number={number}&code={code}")),
+    )
+    .await;
+    assert!(found.contains("name=\"rating\"") && found.contains("已协调工地夜间停工"));
+    // Dissatisfied without a reason: asked why, nothing changes.
+    let rate = |rating: &'static str, reason: &'static str, code: String| {
+        let (app, visitor, number) = (&app, &visitor, number.clone());
+        async move {
+            post_form(
+                app,
+                visitor,
+                "/track/rate",
+                &[
+                    ("number", number.as_str()),
+                    ("code", code.as_str()),
+                    ("rating", rating),
+                    ("reason", reason),
+                ],
+            )
+            .await
+        }
+    };
+    let res = rate("dissatisfied", " ", code.clone()).await;
+    assert_eq!(res.status(), 400);
+    assert!(res.text().await.unwrap().contains("请写明原因"));
+    // A wrong code rates nothing.
+    let res = rate("satisfied", "", "WRONG-CODE0".into()).await;
+    assert_eq!(res.status(), 404);
+    let (a, _) = app.store.appeal(id).await.unwrap();
+    assert_eq!(a.status.code(), "answered");
+    // With the reason: back to the handler, the resident told what happens next and by when;
+    // the old reply is shown as the previous one.
+    let res = rate("dissatisfied", "晚上十点后仍在施工", code.clone()).await;
+    assert_eq!(res.status(), 200);
+    let next = res.text().await.unwrap();
+    let (a, events) = app.store.appeal(id).await.unwrap();
+    assert_eq!(a.status.code(), "assigned");
+    assert!(
+        next.contains("退回重新办理")
+            && next.contains(&yongxin_domain::time::display_local(a.resolution_due)),
+        "{next}"
+    );
+    assert!(next.contains("上次答复"), "{next}");
+    assert!(
+        events
+            .iter()
+            .any(|e| e.text.as_deref() == Some("晚上十点后仍在施工")),
+        "the reason is in the history"
+    );
+    assert!(
+        !next.contains("name=\"rating\""),
+        "not rated again until answered again"
+    );
+    app.store.verify_audit().await.unwrap().unwrap();
+}
+
+async fn residents_see_their_cases_waiting_for_a_rating_and_no_cards(app: TestApp) {
+    let resident_id = app.user_id("resident").await;
+    let resident = app.sign_in_as(Role::Resident).await;
+    let now = Utc::now();
+    // Long overdue: a red card for the office.
+    let mut late = crate::support::phoned_appeal(
+        "roads",
+        "桥面裂缝",
+        now - Duration::days(40),
+        now - Duration::days(39),
+        now - Duration::days(30),
+    );
+    late.resident_user_id = Some(resident_id);
+    let late = app.store.create_appeal("staff", late).await.unwrap();
+    let staff = app.sign_in_as(Role::DepartmentStaff).await;
+    let office = page(&staff, app.url(&format!("/appeals/{}", late.id))).await;
+    assert!(
+        office.contains("class=\"card red\""),
+        "the office sees its card"
+    );
+    let own = page(&resident, app.url(&format!("/appeals/{}", late.id))).await;
+    let no_card =
+        |p: &str| !p.contains("class=\"card red\"") && !p.contains("class=\"card yellow\"");
+    assert!(own.contains("桥面裂缝") && no_card(&own), "{own}");
+    let list = page(&resident, app.url("/appeals")).await;
+    assert!(list.contains("桥面裂缝") && no_card(&list), "{list}");
+    // Answered: waiting for the resident's rating on their home page.
+    let mut fresh = crate::support::phoned_appeal(
+        "other",
+        "楼道灯坏了",
+        now,
+        now + Duration::days(1),
+        now + Duration::days(5),
+    );
+    fresh.resident_user_id = Some(resident_id);
+    let fresh = app.store.create_appeal("staff", fresh).await.unwrap();
+    let home = page(&resident, app.url("/")).await;
+    assert!(!home.contains(&fresh.number), "not before it is answered");
+    answer(&app, &fresh.number).await;
+    let home = page(&resident, app.url("/")).await;
+    assert!(
+        home.contains("请您评价") && home.contains(&fresh.number),
+        "{home}"
+    );
+    // Rated from the case page: a dissatisfied rating needs its reason there too.
+    let res = post_form(
+        &app,
+        &resident,
+        &format!("/appeals/{}/action", fresh.id),
+        &[("action", "rate"), ("rating", "dissatisfied")],
+    )
+    .await;
+    assert_eq!(res.status(), 400);
+    let res = post_form(
+        &app,
+        &resident,
+        &format!("/appeals/{}/action", fresh.id),
+        &[("action", "rate"), ("rating", "satisfied")],
+    )
+    .await;
+    assert_eq!(res.status(), 303);
+    assert!(!page(&resident, app.url("/")).await.contains(&fresh.number));
+}
+
+/// The appeal form on a phone in a real browser (item 8): the category changes without a reload
+/// and without losing the description; a wrong phone is caught in the browser, and when the
+/// server refuses one every field is still filled.
+#[tokio::test]
+async fn in_a_browser_the_appeal_form_loses_nothing() {
+    let Some(browser) =
+        crate::browser::Browser::start("the appeal form in a browser", 412, 915).await
+    else {
+        return;
+    };
+    let app = TestApp::spawn(crate::support::Backend::Sqlite)
+        .await
+        .unwrap();
+    browser.go(&app.url("/appeals/new")).await;
+    let description = browser.find("#description").await;
+    browser.type_into(&description, "村口路面塌了一块").await;
+    let loaded = browser
+        .script("return performance.timeOrigin", serde_json::json!([]))
+        .await;
+    browser
+        .script(
+            "var s = document.getElementById('category'); s.value = 'roads'; \
+             s.dispatchEvent(new Event('change', {bubbles: true}));",
+            serde_json::json!([]),
+        )
+        .await;
+    let state = browser
+        .script(
+            "var q = document.querySelector('fieldset[data-category=roads]'); \
+             return [performance.timeOrigin, document.getElementById('description').value, q.hidden, q.disabled, \
+                     getComputedStyle(document.querySelector('[data-without-script]')).display === 'none'];",
+            serde_json::json!([]),
+        )
+        .await;
+    assert_eq!(state[0], loaded, "no reload");
+    assert_eq!(state[1], "村口路面塌了一块");
+    assert_eq!(
+        (&state[2], &state[3], &state[4]),
+        (
+            &serde_json::json!(false),
+            &serde_json::json!(false),
+            &serde_json::json!(true)
+        )
+    );
+    for (css, text) in [
+        ("#title", "路面塌陷"),
+        ("#address", "东坞村村口"),
+        ("#answer-roads-road", "东坞主路"),
+        ("#contact_name", "郑十"),
+        ("#contact_phone", "12345"),
+    ] {
+        let e = browser.find(css).await;
+        browser.type_into(&e, text).await;
+    }
+    let submit = browser.find("button[value=submit]").await;
+    browser.click(&submit).await;
+    let blocked = browser
+        .script(
+            "return [document.getElementById('contact_phone').validity.patternMismatch, location.pathname, performance.timeOrigin];",
+            serde_json::json!([]),
+        )
+        .await;
+    assert_eq!(blocked[0], true, "the browser checks the phone");
+    assert_eq!(blocked[2], loaded, "and the form did not go");
+    browser.screenshot("appeal-form-phone-check").await;
+    // The server's own check (the browser's switched off): refused, everything still filled.
+    browser
+        .script(
+            "var p = document.getElementById('contact_phone'); p.removeAttribute('pattern'); p.setCustomValidity('');",
+            serde_json::json!([]),
+        )
+        .await;
+    let submit = browser.find("button[value=submit]").await;
+    browser.click(&submit).await;
+    browser.find("#form-error").await;
+    let kept = browser
+        .script(
+            "return ['description', 'title', 'address', 'answer-roads-road', 'contact_name', 'contact_phone', 'category'] \
+               .map(function (id) { return document.getElementById(id).value; });",
+            serde_json::json!([]),
+        )
+        .await;
+    assert_eq!(
+        kept,
+        serde_json::json!([
+            "村口路面塌了一块",
+            "路面塌陷",
+            "东坞村村口",
+            "东坞主路",
+            "郑十",
+            "12345",
+            "roads"
+        ])
+    );
+    let error = browser.find("#form-error").await;
+    let words = browser.text(&error).await;
+    assert!(
+        words.contains("手机号码") && !words.contains("请求有误"),
+        "{words}"
+    );
+    browser.screenshot("appeal-form-refused").await;
+}
