@@ -113,9 +113,13 @@ pub async fn load(
         if role == Role::GridWorker {
             continue;
         }
+        // People's names where a person's name belongs: the sign-in name is only for signing in.
         let display_name = match role {
             Role::Resident => first.members[0].name.clone(),
             Role::VillageOfficer => format!("{}村干部", demo.villages[0].name),
+            Role::Admin => "系统管理员 陈静".to_owned(),
+            Role::Leader => "街道领导 刘建国".to_owned(),
+            Role::DepartmentStaff => "科室工作人员 王芳".to_owned(),
             _ => username.to_owned(),
         };
         store
@@ -324,30 +328,62 @@ pub async fn load_notices(
             objections_until: None,
         }
     };
-    let policy_text = "第一条 本政策适用于四村整合项目范围内东坞村、西坪村、南庄村、北岭村的在册农户。\n\n\
-        第二条 安置对象为2026年6月30日前在本户登记的户籍人口；在外就读学生、现役军人计入安置人口。\n\n\
-        第三条 安置面积按每人40平方米计算，可在应安置面积基础上优惠购买不超过15平方米。\n\n\
-        第四条 过渡费每人每月300元，自腾房之日起计至交房之日。\n\n\
-        第五条 在规定期限内签约并腾房的，给予提前签约奖励。";
+    // The plain-words summary residents read first states the figures of the policy the project
+    // publishes and computes with (docs/policy-example.toml), so the two never disagree; its
+    // correction shows how a wrong figure is put right in public.
+    let rules = yongxin_domain::resettlement::policy::Policy::from_toml(
+        yongxin_domain::resettlement::policy::EXAMPLE_TOML,
+    )
+    .map_err(|e| StoreError::Internal(e.to_string()))?;
+    let transition = rules
+        .transition
+        .as_ref()
+        .map(|t| t.per_person_month)
+        .unwrap_or_default();
+    let yuan = |f: yongxin_domain::money::Fen| {
+        let s = f.to_string();
+        s.strip_suffix(".00").map(str::to_owned).unwrap_or(s)
+    };
+    let summary = |per_month: yongxin_domain::money::Fen| {
+        format!(
+            "第一条 本政策适用于四村整合项目范围内东坞村、西坪村、南庄村、北岭村的在册农户。\n\n\
+             第二条 安置对象为{}前在本户登记的户籍人口；在外就读学生、现役军人计入安置人口。\n\n\
+             第三条 安置面积按每人{}平方米计算，每户不少于{}平方米，可在安置面积基础上优惠购买不超过{}平方米。\n\n\
+             第四条 过渡费每人每月{}元，自腾房之日起计至交房之日。\n\n\
+             第五条 在规定期限内签约并腾房的，给予提前签约奖励。\n\n\
+             每户的核算以《{}》（第 {} 版）为准。",
+            rules.eligibility.cutoff.format("%Y年%-m月%-d日"),
+            rules.area.per_person.short(),
+            rules.area.household_minimum.unwrap_or_default().short(),
+            rules.band_limit().unwrap_or_default().short(),
+            yuan(per_month),
+            rules.title,
+            rules.version,
+        )
+    };
+    let policy_text = summary(transition);
     let mut policy = draft(
         NoticeKind::Policy,
         ScopeKind::Project,
-        "四村整合项目拆迁安置政策",
-        policy_text,
+        "四村整合项目拆迁安置政策解读",
+        &policy_text,
         -Duration::days(60),
         None,
     )
     .checked()
     .map_err(|e| StoreError::Internal(e.to_string()))?;
-    policy.body = policy.body.replace("每人每月300元", "每人每月250元");
+    policy.body = summary(yongxin_domain::money::Fen(transition.0 - 5_000));
     let policy = store.create_notice(DEMO_ACTOR, policy).await?;
     store
         .correct_notice(
             DEMO_ACTOR,
             policy.id,
             &policy.title,
-            policy_text,
-            "更正过渡费标准：经党工委会议研究，过渡费为每人每月300元",
+            &policy_text,
+            &format!(
+                "更正过渡费标准：经党工委会议研究，过渡费为每人每月{}元",
+                yuan(transition)
+            ),
         )
         .await?;
     let drafts = [
@@ -942,7 +978,10 @@ pub async fn load_resettlement(
             draft(
                 NoticeKind::Policy,
                 format!("{}（第 1 版）", policy.title),
-                yongxin_domain::resettlement::policy_text(&policy, EXAMPLE_TOML),
+                yongxin_domain::resettlement::policy_text(
+                    &policy,
+                    &format!("/projects/{pid}/policy/{}/source.toml", policy.version),
+                ),
                 60,
                 None,
             ),

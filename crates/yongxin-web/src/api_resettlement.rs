@@ -344,10 +344,10 @@ pub async fn get_entitlement(
     let p = resettlement::project(&state, id).await?;
     let hid = household_id;
     resettlement::household(&state, user, &p, hid).await?;
-    let record = state
-        .store
-        .entitlement(p.project.id, hid)
+    // The one current result the household page and the slip show, computed now.
+    let record = resettlement::current_result(&state, p.project.id, hid, &[])
         .await?
+        .0
         .ok_or_else(AppError::not_found)?;
     Ok(Json(EntitlementDto::new(record)))
 }

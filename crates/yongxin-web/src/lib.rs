@@ -432,6 +432,10 @@ pub fn route_table(state: &AppState) -> (Router<AppState>, Vec<routes::RouteEntr
         )
         .get("/appeals/{id}", pages::appeals::show)
         .post_limited("/appeals/{id}/action", pages::appeals::action, photo_body)
+        .get(
+            "/projects/{id}/policy/{version}/source.toml",
+            pages::resettlement::policy_source,
+        )
         .get("/track", pages::appeals::track)
         .post("/track/rate", pages::appeals::track_rate)
         .get_post(

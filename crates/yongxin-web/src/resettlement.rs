@@ -1,5 +1,6 @@
 //! Resettlement (拆迁安置) actions shared by the pages and the API: who may do what, loading a
-//! project and one of its households within the user's scope, and the notices the phases publish.
+//! project and one of its households within the user's scope, the notices the phases publish,
+//! and a household's one current result, which every page, slip and the API show.
 
 use chrono::{Duration, Utc};
 use yongxin_domain::lottery::{CommittedParty, SeedCommitment};
@@ -7,7 +8,9 @@ use yongxin_domain::notice::{NoticeDraft, NoticeKind, ScopeKind, DEFAULT_OBJECTI
 use yongxin_domain::resettlement::policy::Policy;
 use yongxin_domain::resettlement::ResettlementError;
 use yongxin_domain::resettlement::{results_text, PublishedResult};
-use yongxin_store::{HouseholdDetail, ProjectDetail, ProjectHousehold, Registration, User};
+use yongxin_store::{
+    EntitlementRecord, HouseholdDetail, ProjectDetail, ProjectHousehold, Registration, User,
+};
 
 use crate::error::AppError;
 use crate::pages::registry::household_in_scope;
@@ -106,6 +109,112 @@ pub async fn current_policy(state: &AppState, project_id: i64) -> Result<Option<
         .transpose()
 }
 
+/// A household's current result (当前核算), the one every page, slip and the API show: computed
+/// now, under the current policy version, from the latest assessment, the units the household
+/// has (and `extra`, about to be confirmed), each registered layout still to choose priced as
+/// registered (unless it declined the rest on selection day), and the signing date. Stored
+/// results are the history of what was computed when. Answers the result (none before an
+/// assessment) and the layouts still to choose.
+pub async fn current_result(
+    state: &AppState,
+    project_id: i64,
+    household_id: i64,
+    extra: &[yongxin_store::UnitState],
+) -> Result<(Option<EntitlementRecord>, Vec<String>), AppError> {
+    use yongxin_domain::resettlement::entitlement::{compute, with_layouts_to_choose, ChosenUnit};
+    let units: Vec<yongxin_store::UnitState> = state
+        .store
+        .unit_states(project_id)
+        .await?
+        .into_iter()
+        .filter(|u| u.owner_household_id == Some(household_id))
+        .chain(extra.iter().cloned())
+        .collect();
+    let registered = state
+        .store
+        .registration(project_id, household_id)
+        .await?
+        .map(|r| r.layouts)
+        .unwrap_or_default();
+    let mut declined = false;
+    for s in state.store.selections(Some(project_id)).await? {
+        declined |= state
+            .store
+            .selection_household(s.id, household_id)
+            .await?
+            .is_some_and(|l| l.declined.is_some());
+    }
+    let still: Vec<String> = if declined {
+        Vec::new()
+    } else {
+        yongxin_domain::selection::still_to_choose(
+            &registered,
+            units.iter().map(|u| u.layout.as_str()),
+        )
+        .into_iter()
+        .map(str::to_owned)
+        .collect()
+    };
+    let (Some(policy), Some(assessment)) = (
+        current_policy(state, project_id).await?,
+        state.store.assessment(project_id, household_id).await?,
+    ) else {
+        return Ok((None, still));
+    };
+    let signed_on = state
+        .store
+        .agreements(project_id)
+        .await?
+        .into_iter()
+        .find(|a| a.household_id == household_id)
+        .and_then(|a| a.signed_on);
+    let chosen: Vec<ChosenUnit> = units
+        .iter()
+        .map(|u| ChosenUnit {
+            label: format!("{} {}", u.building_name, u.number),
+            area: u.area,
+        })
+        .collect();
+    let still_refs: Vec<&str> = still.iter().map(String::as_str).collect();
+    let chosen = with_layouts_to_choose(&policy, chosen, &still_refs);
+    let mut basis = match (units.is_empty(), still.is_empty(), registered.is_empty()) {
+        (true, _, true) => "入户评估".to_owned(),
+        (true, _, false) => "按登记户型".to_owned(),
+        (false, true, _) => "按已选房源".to_owned(),
+        (false, false, _) => "按已选房源及待选户型".to_owned(),
+    };
+    if let Some(day) = signed_on {
+        basis.push_str(&format!("，{day} 签约"));
+    }
+    let stored = state.store.entitlement(project_id, household_id).await?;
+    let Ok(result) = compute(&policy, &assessment.inputs, &chosen, signed_on) else {
+        // Inputs the current policy cannot price (a layout it dropped): the stored result stands.
+        return Ok((stored, still));
+    };
+    // What last changed the inputs (an assessment, a correction with its reason, …), and what
+    // the result is priced with now.
+    let (reason, created_by) = match stored {
+        Some(r) => (format!("{}；{basis}", r.reason), r.created_by),
+        None => (basis, String::new()),
+    };
+    Ok((
+        Some(EntitlementRecord {
+            id: 0,
+            household_id,
+            policy_version: result.policy_version,
+            assessment_id: assessment.id,
+            chosen,
+            signed_on,
+            result,
+            reason,
+            created_by,
+            created_at: Utc::now(),
+            current: true,
+        }),
+        still,
+    ))
+}
+
 /// Publishes a policy written as TOML: checked, then published with its zh-CN rendering (and the
 /// TOML itself, so anyone can recompute) as a policy notice.
 pub async fn publish_policy(
@@ -121,12 +230,20 @@ pub async fn publish_policy(
         &p,
         NoticeKind::Policy,
         format!("{}（第 {} 版）", policy.title, policy.version),
-        yongxin_domain::resettlement::policy_text(&policy, source),
+        yongxin_domain::resettlement::policy_text(
+            &policy,
+            &policy_source_path(project_id, policy.version),
+        ),
     );
     Ok(state
         .store
         .publish_policy(&user.username, project_id, source, draft)
         .await??)
+}
+
+/// Where a policy version's machine-readable text is served.
+pub fn policy_source_path(project_id: i64, version: u32) -> String {
+    format!("/projects/{project_id}/policy/{version}/source.toml")
 }
 
 /// Publishes the assessment results as a 公示 with the default objection window.

@@ -277,13 +277,13 @@ pub fn results_text(project: &str, policy_version: u32, rows: &[PublishedResult]
     s
 }
 
-/// The text of a policy notice: the policy in plain zh-CN, then the TOML itself, so that anyone
-/// can recompute a household's result.
-pub fn policy_text(policy: &policy::Policy, source: &str) -> String {
+/// The text of a policy notice: the policy in plain zh-CN for residents, and where its
+/// machine-readable text is (anyone can recompute a household's result from it) — never the TOML
+/// itself, with its comments, in the notice.
+pub fn policy_text(policy: &policy::Policy, source_url: &str) -> String {
     format!(
-        "{}\n\n附：本政策的机读文本（TOML），可用于复核每户的核算结果。\n\n{}",
+        "{}\n\n本政策的机读文本（用于复核每户核算结果）可在 {source_url} 下载。",
         policy.render_zh().trim(),
-        source.trim()
     )
 }
 

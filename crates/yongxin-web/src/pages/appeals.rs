@@ -528,6 +528,7 @@ fn event_rows(
     events: &[AppealEvent],
     resident: bool,
     photos: &[PhotoRef],
+    names: Option<&super::ActorNames>,
 ) -> Vec<EventRow> {
     events
         .iter()
@@ -540,10 +541,9 @@ fn event_rows(
                 .t(&format!("appeal.status.{}", e.status_to.code()))
                 .to_owned(),
             text: e.text.clone().unwrap_or_default(),
-            actor: if resident {
-                String::new()
-            } else {
-                e.actor.clone()
+            actor: match names {
+                Some(n) if !resident => n.name(&e.actor),
+                _ => String::new(),
             },
             internal: !e.visible,
         })
@@ -732,7 +732,13 @@ pub async fn show(
             ),
             None => yongxin_domain::phone::mask_phone(&a.contact_phone),
         },
-        events: event_rows(&c, &events, resident, &photos),
+        events: event_rows(
+            &c,
+            &events,
+            resident,
+            &photos,
+            Some(&super::ActorNames::load(&state, ctx.lang.catalog()).await?),
+        ),
         photos: photo_tokens(&photos, None),
         staff: !resident,
         actions,
@@ -913,7 +919,7 @@ async fn track_page(
                 .t(&format!("appeal.status.{}", a.status.code()))
                 .to_owned();
             let photos = state.store.appeal_photos(a.id).await?;
-            let rows = event_rows(&c, &events, true, &photos);
+            let rows = event_rows(&c, &events, true, &photos, None);
             (Some((*a, label, rows)), false, None, None)
         }
     };

@@ -218,6 +218,52 @@ pub fn role_key(role: Role) -> &'static str {
 }
 
 /// Renders a template into a response.
+/// Who did something, as a person reads it: a user's name for their sign-in name, and plain
+/// words for the system, the hotline platforms and residents without an account — never the
+/// internal identifier the record keeps (`system:demo`, `anonymous:138****5678`, `staff`).
+pub struct ActorNames {
+    users: std::collections::HashMap<String, String>,
+    catalog: &'static Catalog,
+}
+
+impl ActorNames {
+    /// The names of every account.
+    pub async fn load(
+        state: &crate::AppState,
+        catalog: &'static Catalog,
+    ) -> Result<Self, AppError> {
+        Ok(Self {
+            users: state
+                .store
+                .users()
+                .await?
+                .into_iter()
+                .map(|u| (u.username, u.display_name))
+                .collect(),
+            catalog,
+        })
+    }
+
+    /// The name to show for a record's actor.
+    pub fn name(&self, actor: &str) -> String {
+        if let Some(n) = self.users.get(actor) {
+            return n.clone();
+        }
+        match actor.split_once(':') {
+            Some(("system", _)) => self.catalog.t("actor.system").to_owned(),
+            Some(("anonymous", _)) => self.catalog.t("actor.anonymous").to_owned(),
+            Some(("household" | "resident", _)) => self.catalog.t("actor.resident").to_owned(),
+            Some(("open311", client)) => self
+                .catalog
+                .format("actor.platform", &[("name", client.to_owned())]),
+            Some(("open311_key", _)) => self
+                .catalog
+                .format("actor.platform", &[("name", String::new())]),
+            _ => actor.to_owned(),
+        }
+    }
+}
+
 pub fn render<T: Template>(template: &T) -> Result<Response, AppError> {
     template
         .render()

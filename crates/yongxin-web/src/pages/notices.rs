@@ -647,6 +647,7 @@ pub async fn history(
 ) -> Result<Response, AppError> {
     let notice = viewable(&state, &ctx, id).await?;
     let versions = state.store.notice_versions(id).await?;
+    let names = super::ActorNames::load(&state, ctx.lang.catalog()).await?;
     let mut views = Vec::with_capacity(versions.len());
     let mut previous: Option<&yongxin_store::NoticeVersion> = None;
     for v in &versions {
@@ -661,7 +662,7 @@ pub async fn history(
         views.push(VersionView {
             version: v.version,
             title: v.title.clone(),
-            author: v.author.clone(),
+            author: names.name(&v.author),
             at: yongxin_domain::time::display_local(v.at),
             reason: v.reason.clone(),
             title_changed: previous

@@ -55,20 +55,27 @@ pub async fn projects(State(state): State<AppState>, ctx: Ctx) -> Result<Respons
             .and(user.household_id);
         projects.push((detail, own));
     }
+    // A household sees the link to an online selection only when it is on its list: a link
+    // that answers "not on the list" is a dead end.
+    let mut online = Vec::new();
+    for s in state.store.selections(None).await? {
+        if s.mode != yongxin_domain::selection::SelectionMode::Online
+            || s.ends_at <= chrono::Utc::now()
+        {
+            continue;
+        }
+        let listed = match user.household_id.filter(|_| !user.role.is_cadre()) {
+            Some(h) => state.store.selection_household(s.id, h).await?.is_some(),
+            None => true,
+        };
+        if listed {
+            online.push((s.project_id, s.id));
+        }
+    }
     render(&ProjectsPage {
         c: Chrome::new(&ctx, "resettlement.projects_title"),
         projects,
-        online: state
-            .store
-            .selections(None)
-            .await?
-            .into_iter()
-            .filter(|s| {
-                s.mode == yongxin_domain::selection::SelectionMode::Online
-                    && s.ends_at > chrono::Utc::now()
-            })
-            .map(|s| (s.project_id, s.id))
-            .collect(),
+        online,
         manager: user.role.may(Permission::RunResettlement),
     })
 }
@@ -119,12 +126,14 @@ async fn project_page(
         .iter()
         .map(|ph| (*ph, rank(*ph) <= rank(p.phase)))
         .collect();
+    let names = super::ActorNames::load(state, ctx.lang.catalog()).await?;
     let changes = state
         .store
         .phase_changes(id)
         .await?
         .into_iter()
-        .map(|ch| {
+        .map(|mut ch| {
+            ch.actor = names.name(&ch.actor);
             let at = display_local(ch.at);
             (ch, at)
         })
@@ -469,6 +478,36 @@ fn facts(h: &HouseholdDetail) -> Vec<MemberFacts> {
     h.members.iter().map(MemberFacts::from).collect()
 }
 
+/// `GET /projects/{id}/policy/{version}/source.toml`: a published policy version's
+/// machine-readable text, public like its notice, for anyone to recompute a household's result.
+pub async fn policy_source(
+    State(state): State<AppState>,
+    Ids((id, version)): Ids<(i64, u32)>,
+) -> Result<Response, AppError> {
+    let p = act::project(&state, id).await?;
+    let v = state
+        .store
+        .policy_versions(p.project.id)
+        .await?
+        .into_iter()
+        .find(|v| v.version == version)
+        .ok_or_else(AppError::not_found)?;
+    Ok((
+        [
+            (
+                axum::http::header::CONTENT_TYPE,
+                "text/plain; charset=utf-8".to_owned(),
+            ),
+            (
+                axum::http::header::CONTENT_DISPOSITION,
+                format!("inline; filename=\"policy-v{version}.toml\""),
+            ),
+        ],
+        v.source,
+    )
+        .into_response())
+}
+
 /// `GET /projects/{id}/households/{hid}`: the calculation line by line, for the household's
 /// members and cadres whose scope reaches it.
 pub async fn household(
@@ -481,7 +520,8 @@ pub async fn household(
     let h = act::household(&state, &user, &p, hid).await?;
     let pid = p.project.id;
     let policy = act::current_policy(&state, pid).await?;
-    let current = state.store.entitlement(pid, h.summary.id).await?;
+    let current = act::current_result(&state, pid, h.summary.id, &[]).await?.0;
+    let names = super::ActorNames::load(&state, ctx.lang.catalog()).await?;
     let assessment = state.store.assessment(pid, h.summary.id).await?;
     let registration = state.store.registration(pid, h.summary.id).await?;
     let history = state
@@ -490,7 +530,8 @@ pub async fn household(
         .await?
         .into_iter()
         .rev()
-        .map(|r| {
+        .map(|mut r| {
+            r.created_by = names.name(&r.created_by);
             let at = display_local(r.created_at);
             (r, at)
         })

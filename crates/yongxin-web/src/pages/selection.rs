@@ -13,11 +13,9 @@ use axum::response::{IntoResponse, Redirect, Response};
 use chrono::{NaiveDate, Utc};
 use serde::Deserialize;
 use yongxin_domain::money::Qty;
-use yongxin_domain::resettlement::entitlement::{
-    compute, with_layouts_to_choose, ChosenUnit, Entitlement,
-};
+use yongxin_domain::resettlement::entitlement::Entitlement;
 use yongxin_domain::resettlement::masked_name;
-use yongxin_domain::selection::{still_to_choose, QueueAction, SelectionMode, Wave};
+use yongxin_domain::selection::{QueueAction, SelectionMode, Wave};
 use yongxin_domain::time::display_local;
 use yongxin_store::{
     AgreementStep, Claim, HouseholdSummary, ListedHousehold, NewSelection, ProjectDetail,
@@ -687,14 +685,9 @@ pub async fn slip(
         .selection_household(s.id, claim.household_id)
         .await?
         .and_then(|l| l.declined);
-    let (entitlement, still) = selection_figure(
-        &state,
-        p.project.id,
-        claim.household_id,
-        &[],
-        declined.is_some(),
-    )
-    .await?;
+    let (current, still) =
+        act::current_result(&state, p.project.id, claim.household_id, &[]).await?;
+    let entitlement = current.map(|r| r.result);
     let others: Vec<Claim> = live_claims(&state, &s, claim.household_id)
         .await?
         .into_iter()
@@ -819,57 +812,6 @@ async fn claim_of_selection(
         .filter(|c| c.selection_id == s.id)
         .ok_or_else(AppError::not_found)?;
     Ok((s, claim))
-}
-
-/// A household's figure during selection: priced with the units it owns and `extra` (about to
-/// be confirmed), and each registered layout it has still to choose (unless it declined the
-/// rest), under the current policy; with the layouts still to choose. None without an
-/// assessment.
-pub async fn selection_figure(
-    state: &AppState,
-    project_id: i64,
-    household_id: i64,
-    extra: &[UnitState],
-    declined: bool,
-) -> Result<(Option<Entitlement>, Vec<String>), AppError> {
-    let units: Vec<UnitState> = state
-        .store
-        .unit_states(project_id)
-        .await?
-        .into_iter()
-        .filter(|u| u.owner_household_id == Some(household_id))
-        .chain(extra.iter().cloned())
-        .collect();
-    let registered = state
-        .store
-        .registration(project_id, household_id)
-        .await?
-        .map(|r| r.layouts)
-        .unwrap_or_default();
-    let still: Vec<String> = if declined {
-        Vec::new()
-    } else {
-        still_to_choose(&registered, units.iter().map(|u| u.layout.as_str()))
-            .into_iter()
-            .map(str::to_owned)
-            .collect()
-    };
-    let (Some(policy), Some(a)) = (
-        act::current_policy(state, project_id).await?,
-        state.store.assessment(project_id, household_id).await?,
-    ) else {
-        return Ok((None, still));
-    };
-    let chosen: Vec<ChosenUnit> = units
-        .iter()
-        .map(|u| ChosenUnit {
-            label: format!("{} {}", u.building_name, u.number),
-            area: u.area,
-        })
-        .collect();
-    let still_refs: Vec<&str> = still.iter().map(String::as_str).collect();
-    let chosen = with_layouts_to_choose(&policy, chosen, &still_refs);
-    Ok((compute(&policy, &a.inputs, &chosen, None).ok(), still))
 }
 
 /// Progress of one group (village or building).
@@ -1226,8 +1168,9 @@ pub async fn choose(
                 &form,
             )
             .await?;
-            let (entitlement, still) =
-                selection_figure(&state, p.project.id, household.id, &pick.picked, false).await?;
+            let (current, still) =
+                act::current_result(&state, p.project.id, household.id, &pick.picked).await?;
+            let entitlement = current.map(|r| r.result);
             let problem = if !pick.gone.is_empty() {
                 Some(format!(
                     "{} 已被其他户选走，请重新选择",

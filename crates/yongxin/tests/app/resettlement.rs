@@ -149,6 +149,26 @@ async fn a_project_goes_from_policy_to_published_results(app: TestApp) {
         notice.contains("安置面积以内：每平方米 1,200.00 元"),
         "{notice}"
     );
+    // Residents read the rendered policy, never the TOML with its comments; the TOML is a
+    // download anyone can recompute with.
+    assert!(
+        !notice.contains("per_person") && !notice.contains("# ") && !notice.contains("[[layout]]"),
+        "{notice}"
+    );
+    let source = format!("/projects/{pid}/policy/1/source.toml");
+    assert!(notice.contains(&source), "{notice}");
+    let toml = app.client().get(app.url(&source)).send().await.unwrap();
+    assert_eq!(toml.status(), 200);
+    assert_eq!(toml.text().await.unwrap(), EXAMPLE_TOML);
+    assert_eq!(
+        app.client()
+            .get(app.url(&format!("/projects/{pid}/policy/9/source.toml")))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        404
+    );
 
     // Registration waits for its phase.
     let url = format!("/api/v1/projects/{pid}/registrations");

@@ -14,7 +14,8 @@ use crate::support::{page, post_form, TestApp};
 on_each_backend!(
     the_appeal_form_keeps_everything_typed,
     a_case_is_tracked_and_rated_without_an_account,
-    residents_see_their_cases_waiting_for_a_rating_and_no_cards
+    residents_see_their_cases_waiting_for_a_rating_and_no_cards,
+    a_resident_is_never_shown_a_forbidden_link
 );
 
 async fn the_appeal_form_keeps_everything_typed(app: TestApp) {
@@ -391,4 +392,65 @@ async fn in_a_browser_the_appeal_form_loses_nothing() {
         "{words}"
     );
     browser.screenshot("appeal-form-refused").await;
+}
+
+/// Item 6: every link a resident is shown, followed from the home page through a project in
+/// selection, answers — none of them a 403 — and no page shows an internal identifier where a
+/// name belongs.
+async fn a_resident_is_never_shown_a_forbidden_link(app: TestApp) {
+    // A project in online selection the resident's household is not on the list of (it did not
+    // register): its link must not be offered.
+    let (pid, sid) = app.sample_selection().await;
+    let resident = app.sign_in_as(Role::Resident).await;
+    let mut queue = std::collections::VecDeque::from(["/".to_owned(), "/projects".to_owned()]);
+    let mut seen: std::collections::HashSet<String> = queue.iter().cloned().collect();
+    let mut visited = 0;
+    while let Some(path) = queue.pop_front() {
+        if visited == 150 {
+            break;
+        }
+        visited += 1;
+        let res = resident.get(app.url(&path)).send().await.unwrap();
+        let status = res.status().as_u16();
+        assert_ne!(status, 403, "a resident was shown a link to {path}");
+        assert!(status < 500, "{path}: {status}");
+        let is_html = res
+            .headers()
+            .get("content-type")
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| v.starts_with("text/html"));
+        if !is_html {
+            continue;
+        }
+        let body = res.text().await.unwrap();
+        for internal in [
+            "system:demo",
+            "anonymous:",
+            "household:",
+            "four_villages",
+            ">leader<",
+            ">staff<",
+        ] {
+            assert!(!body.contains(internal), "{path} shows {internal}");
+        }
+        for piece in body.split("href=\"").skip(1) {
+            let link = piece
+                .split('"')
+                .next()
+                .unwrap_or_default()
+                .replace("&amp;", "&");
+            // Same-site pages only; the board's event stream and downloads are not pages.
+            if !link.starts_with('/') || link.starts_with("//") || link.contains("/events") {
+                continue;
+            }
+            let link = link.split('#').next().unwrap().to_owned();
+            if seen.insert(link.clone()) {
+                queue.push_back(link);
+            }
+        }
+    }
+    eprintln!("a resident crawl: {visited} pages, {} links", seen.len());
+    assert!(visited > 10, "the crawl reached {visited} pages");
+    assert!(seen.contains(&format!("/projects/{pid}/board")));
+    assert!(!seen.contains(&format!("/selections/{sid}/choose")));
 }

@@ -14,7 +14,8 @@ use crate::support::{page, post_form, status, TestApp};
 
 on_each_backend!(
     a_household_at_the_desk_keeps_its_whole_combination,
-    online_a_household_reviews_its_whole_combination_before_it_is_final
+    online_a_household_reviews_its_whole_combination_before_it_is_final,
+    the_household_page_the_slip_and_the_api_agree_to_the_fen
 );
 
 /// A project over every village, every household registered for A + B (or A alone when that is
@@ -513,6 +514,109 @@ async fn online_a_household_reviews_its_whole_combination_before_it_is_final(app
     assert_eq!(
         status(&app.sign_in_as(Role::GridWorker).await, app.url(&choose)).await,
         403
+    );
+}
+
+/// The figure a page shows under `id="net"`.
+fn net_on(page: &str) -> String {
+    let at = page
+        .find("id=\"net\">")
+        .unwrap_or_else(|| panic!("no net figure: {page}"))
+        + 9;
+    page[at..].split('<').next().unwrap().replace(',', "")
+}
+
+/// Item 5: one current result, the same on the household page, the slip and the API — while
+/// registered, with one of two layouts chosen, and once signed — computed under one named policy
+/// version; results computed before are history with their version.
+async fn the_household_page_the_slip_and_the_api_agree_to_the_fen(app: TestApp) {
+    let pid = drawn_for_two_layouts(&app, "agree", false).await;
+    let sid = app.open_online_selection(pid).await;
+    let resident = app.sign_in_as(Role::Resident).await;
+    let staff = app.sign_in_as(Role::DepartmentStaff).await;
+    let own = app
+        .store
+        .user_credentials("resident")
+        .await
+        .unwrap()
+        .unwrap()
+        .0
+        .household_id
+        .unwrap();
+    let api = format!("/api/v1/projects/{pid}/households/{own}/entitlement");
+    let household = format!("/projects/{pid}/households/{own}");
+    let figures = |slip: Option<String>| {
+        let (app, resident, staff, api, household) =
+            (&app, &resident, &staff, api.clone(), household.clone());
+        async move {
+            let e = crate::support::json(resident, app.url(&api)).await;
+            let mut nets = vec![
+                e["totals"]["net"].as_str().unwrap().to_owned(),
+                net_on(&page(resident, app.url(&household)).await),
+                net_on(&page(staff, app.url(&household)).await),
+            ];
+            if let Some(slip) = slip {
+                nets.push(net_on(&page(resident, app.url(&slip)).await));
+                nets.push(net_on(&page(staff, app.url(&slip)).await));
+            }
+            (e, nets)
+        }
+    };
+    // Registered for A + B, nothing chosen: the registered combination, priced the same everywhere.
+    let (registered, nets) = figures(None).await;
+    assert!(nets.iter().all(|n| *n == nets[0]), "{nets:?}");
+    assert_eq!(registered["policy_version"], 1);
+    // A chosen online, B still to choose: priced as registered, not paid as cash.
+    let a = free_units(&app, pid, "A").await[0].clone();
+    let res = post_form(
+        &app,
+        &resident,
+        &format!("/selections/{sid}/choose"),
+        &[("intent", "confirm"), ("unit", &a.id.to_string())],
+    )
+    .await;
+    let slip = location(&res);
+    let (e, nets) = figures(Some(slip.clone())).await;
+    assert!(nets.iter().all(|n| *n == nets[0]), "{nets:?}");
+    assert!(
+        e["chosen"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|c| c["label"] == "B 户型（待选）"),
+        "{e}"
+    );
+    assert_eq!(
+        (&e["totals"], &e["chosen_area"]),
+        (&registered["totals"], &registered["chosen_area"]),
+        "the part still to choose is priced as registered, not paid out: {e}"
+    );
+    // Signed: the early-signing reward, everywhere.
+    let key = app.store.household(own).await.unwrap().summary.key;
+    let res = post_form(
+        &app,
+        &staff,
+        &format!("/projects/{pid}/agreements"),
+        &[("key", &key), ("step", "signed"), ("on", "2026-06-15")],
+    )
+    .await;
+    assert_eq!(res.status(), 303);
+    let (e, nets) = figures(Some(slip)).await;
+    assert!(nets.iter().all(|n| *n == nets[0]), "{nets:?}");
+    assert!(e["lines"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|l| l["code"] == "reward"));
+    // Results computed before are history, each with its version, with names, not identifiers.
+    let page = page(&resident, app.url(&household)).await;
+    assert!(
+        page.contains("第 1 版") && page.contains("核算记录"),
+        "{page}"
+    );
+    assert!(
+        !page.contains(">leader<") && !page.contains("· leader"),
+        "{page}"
     );
 }
 
