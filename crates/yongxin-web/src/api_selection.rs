@@ -52,6 +52,9 @@ pub struct SelectionDto {
     waves: Vec<WaveDto>,
     /// Selection day: seconds per household.
     time_limit_seconds: i64,
+    /// Selection day: seconds the operator may return a confirmed choice, before the slip is
+    /// signed.
+    return_seconds: i64,
     /// Households on its list.
     households: i64,
     /// Selection day: the lottery order being called.
@@ -77,6 +80,7 @@ impl SelectionDto {
                 })
                 .collect(),
             time_limit_seconds: s.time_limit_seconds,
+            return_seconds: s.return_seconds,
             households: s.households,
             current_order: s.queue.as_ref().and_then(|q| q.current().map(|e| e.order)),
         }
@@ -136,6 +140,11 @@ pub struct ClaimDto {
     on_behalf: bool,
     /// The board event that announced it.
     board_seq: i64,
+    /// When the household signed the slip (the return window's end).
+    signed_at: Option<String>,
+    /// Released by the operator's return within the window (`returned`) or an administrator's
+    /// correction (`corrected`); none while it stands.
+    released: Option<String>,
 }
 
 impl ClaimDto {
@@ -160,6 +169,14 @@ impl ClaimDto {
             by: c.by_name,
             on_behalf: c.on_behalf,
             board_seq: c.seq,
+            signed_at: c.signed_at.map(local),
+            released: c.corrected.as_ref().map(|_| {
+                if c.returned {
+                    "returned".to_owned()
+                } else {
+                    "corrected".to_owned()
+                }
+            }),
         }
     }
 }
