@@ -117,9 +117,9 @@ pub async fn load(
         let display_name = match role {
             Role::Resident => first.members[0].name.clone(),
             Role::VillageOfficer => format!("{}村干部", demo.villages[0].name),
-            Role::Admin => "系统管理员 陈静".to_owned(),
-            Role::Leader => "街道领导 刘建国".to_owned(),
-            Role::DepartmentStaff => "科室工作人员 王芳".to_owned(),
+            Role::Admin => "陈静".to_owned(),
+            Role::Leader => "刘建国".to_owned(),
+            Role::DepartmentStaff => "王芳".to_owned(),
             _ => username.to_owned(),
         };
         store

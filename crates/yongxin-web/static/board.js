@@ -97,5 +97,7 @@
     var data = JSON.parse(e.data);
     var current = document.getElementById("current");
     if (current && data.current) { current.textContent = data.current.order; startCountdown(data.current.seconds_left); }
+    var label = document.getElementById("calling-label");
+    if (label && data.current && data.current.seconds_left !== null && data.current.seconds_left !== undefined) label.textContent = label.getAttribute("data-calling");
   });
 })();

@@ -59,15 +59,25 @@ impl Browser {
         }
         let binary =
             std::env::var("YONGXIN_TEST_CHROMIUM").unwrap_or_else(|_| "/usr/bin/chromium".into());
+        let mut options = json!({
+            "binary": binary,
+            "args": ["--headless=new", "--no-sandbox", "--disable-gpu",
+                     "--disable-background-networking", "--disable-dev-shm-usage",
+                     "--lang=zh-CN", format!("--window-size={width},{height}")],
+            "prefs": {"intl.accept_languages": "zh-CN"}
+        });
+        // A desktop window is never narrower than about 500 px: a phone is emulated as one,
+        // with its width, pixel density and touch.
+        let phone = width < 600;
+        if phone {
+            options["mobileEmulation"] = json!({
+                "deviceMetrics": {"width": width, "height": height, "pixelRatio": 2.625, "touch": true},
+                "userAgent": "Mozilla/5.0 (Linux; Android 14) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/156.0 Mobile Safari/537.36"
+            });
+        }
         let caps = json!({"capabilities": {"alwaysMatch": {
             "browserName": "chrome",
-            "goog:chromeOptions": {
-                "binary": binary,
-                "args": ["--headless=new", "--no-sandbox", "--disable-gpu",
-                         "--disable-background-networking", "--disable-dev-shm-usage",
-                         "--lang=zh-CN", format!("--window-size={width},{height}")],
-                "prefs": {"intl.accept_languages": "zh-CN"}
-            }
+            "goog:chromeOptions": options
         }}});
         let res: Value = http
             .post(format!("{root}/session"))
@@ -88,7 +98,9 @@ impl Browser {
             http,
         };
         // The window size is of the outer window; the page's viewport is what is asked for.
-        browser.set_viewport(width, height).await;
+        if !phone {
+            browser.set_viewport(width, height).await;
+        }
         Some(browser)
     }
 

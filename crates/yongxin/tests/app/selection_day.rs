@@ -809,6 +809,7 @@ async fn in_a_browser_a_household_chooses_on_its_phone_after_a_review() {
             serde_json::json!([]),
         )
         .await;
+    assert_eq!(widths[1], 412, "a phone's width");
     assert!(
         widths[0].as_i64() <= widths[1].as_i64(),
         "the page does not scroll sideways on a phone: {widths}"
