@@ -1,5 +1,5 @@
 //! The checks the fuzz targets under `fuzz/` run for the parsers of outside input in this crate:
-//! roster files and Open311 forms. As in `yongxin_domain::fuzzing`, they live in the library so
+//! roster files, Open311 forms and the apartment picker's form. As in `yongxin_domain::fuzzing`, they live in the library so
 //! that `cargo test` replays the committed corpus through the same code the fuzzers run.
 
 use std::collections::HashMap;
@@ -18,6 +18,7 @@ pub const TARGETS: &[yongxin_domain::fuzzing::Target] = &[
     ("roster_csv", roster_csv),
     ("roster_xlsx", roster_xlsx),
     ("open311_form", open311_form),
+    ("picker_form", picker_form),
 ];
 
 /// A roster upload read as CSV ([`read_roster`], then `roster::validate`): a roster that is
@@ -138,5 +139,84 @@ pub fn open311_form(data: &[u8]) {
                     .all(|k| category.questions.iter().any(|q| &q.code == k)));
             }
         }
+    }
+}
+
+/// The apartment picker's form or query string (`PickForm`, read as the handlers read it) laid out
+/// over a fixed project of five buildings: whatever is sent, every unit ticked is available and
+/// counted once, the area adds up, the page is one that exists, no more buildings are drawn than
+/// a page holds, and the query of the view it shows reads back to the same view and ticks.
+pub fn picker_form(data: &[u8]) {
+    use crate::pages::selection::picker::{arrange, CellState, PickForm, BUILDINGS_PER_PAGE};
+    use yongxin_domain::money::Qty;
+    let Ok(form) = serde_html_form::from_bytes::<PickForm>(data) else {
+        return;
+    };
+    let _ = form.intent();
+    let mut units = Vec::new();
+    for (b, building) in ["1", "2", "10", "11", "12"].iter().enumerate() {
+        for floor in 1..=4_i64 {
+            for (n, (layout, area)) in [("C", 90), ("E", 130), ("A", 45)].iter().enumerate() {
+                let id = (b as i64) * 100 + floor * 10 + n as i64;
+                units.push(yongxin_store::UnitState {
+                    id,
+                    building: (*building).to_owned(),
+                    building_name: format!("{building}号楼"),
+                    number: format!("{floor}0{n}"),
+                    floor,
+                    layout: (*layout).to_owned(),
+                    area: Qty::whole(*area),
+                    // Every fifth unit sold to someone else, every seventh to this household.
+                    owner_household_id: match id % 35 {
+                        0 | 5 | 10 | 15 | 20 | 25 | 30 => Some(99),
+                        7 | 14 | 21 | 28 => Some(7),
+                        _ => None,
+                    },
+                    sold_at: None,
+                });
+            }
+        }
+    }
+    let registered = vec!["C".to_owned(), "E".to_owned()];
+    let p = arrange(
+        units.clone(),
+        Some((7, Some(Qty::whole(250)))),
+        registered,
+        &form,
+    );
+    let mut ids: Vec<i64> = p.picked.iter().map(|u| u.id).collect();
+    ids.sort_unstable();
+    assert!(ids.windows(2).all(|w| w[0] < w[1]), "a tick counted twice");
+    assert!(p.picked.iter().all(|u| u.owner_household_id.is_none()));
+    assert_eq!(p.picked_area, p.picked.iter().map(|u| u.area).sum::<Qty>());
+    assert!(p.pages >= 1 && (1..=p.pages).contains(&p.filter.page));
+    assert!(p.grids.len() <= BUILDINGS_PER_PAGE);
+    for cell in p.grids.iter().flat_map(|g| &g.floors).flat_map(|f| &f.1) {
+        assert_eq!(
+            cell.state == CellState::Picked,
+            ids.binary_search(&cell.unit.id).is_ok()
+        );
+    }
+    if let Ok(query) = form.query() {
+        let again: PickForm = serde_html_form::from_str(&query).expect("the query reads back");
+        let q = arrange(units, Some((7, Some(Qty::whole(250)))), vec![], &again);
+        let mut back: Vec<i64> = q.picked.iter().map(|u| u.id).collect();
+        back.sort_unstable();
+        assert_eq!(back, ids, "{query}");
+        assert_eq!(
+            (
+                q.filter.building,
+                q.filter.floor,
+                q.filter.layout,
+                q.filter.page
+            ),
+            (
+                p.filter.building.clone(),
+                p.filter.floor,
+                p.filter.layout.clone(),
+                p.filter.page
+            ),
+            "{query}"
+        );
     }
 }

@@ -22,7 +22,7 @@ use yongxin_store::{
     Selection, UnitState,
 };
 
-mod picker;
+pub(crate) mod picker;
 
 use picker::{picker, Intent, PickForm, Picker};
 
