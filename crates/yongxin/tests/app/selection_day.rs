@@ -847,6 +847,36 @@ async fn in_a_browser_a_household_chooses_on_its_phone_after_a_review() {
         .wait_for("the slip", "return location.pathname.endsWith('/slip')")
         .await;
     browser.screenshot("online-slip-phone").await;
+    assert!(
+        browser.try_find("button[data-print]").await.is_some(),
+        "the slip has a print button"
+    );
+    // The household's calculation on the phone: its lines stack, nothing scrolls sideways.
+    browser
+        .go(&app.url(&format!("/projects/{pid}/households/{}", {
+            app.store
+                .user_credentials("resident")
+                .await
+                .unwrap()
+                .unwrap()
+                .0
+                .household_id
+                .unwrap()
+        })))
+        .await;
+    browser.find("#net").await;
+    let widths = browser
+        .script(
+            "return [document.documentElement.scrollWidth, window.innerWidth, \
+                     document.querySelectorAll('.lines-stack li').length];",
+            serde_json::json!([]),
+        )
+        .await;
+    assert!(
+        widths[0].as_i64() <= widths[1].as_i64() && widths[2].as_i64() > Some(3),
+        "the calculation's lines stack on a phone: {widths}"
+    );
+    browser.screenshot("household-calculation-phone").await;
     let unit: i64 = id.as_str().unwrap().parse().unwrap();
     let own = app
         .store
