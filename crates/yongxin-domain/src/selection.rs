@@ -78,6 +78,13 @@ pub enum ReturnRefusal {
     /// Returned or corrected already.
     #[error("该确认已经退回或更正")]
     Released,
+    /// Not a choice made at the desk on selection day (a household's own online choice is
+    /// released only by an administrator's correction).
+    #[error("只有现场选房由工作人员确认的选择可以退回，其他须由管理员更正")]
+    NotAtDesk,
+    /// Another household is at the desk now: returning would put this one ahead of it.
+    #[error("下一户已到场，只能由管理员更正")]
+    NextAtDesk,
 }
 
 /// Whether the operator may still return a choice confirmed at `confirmed_at`: within

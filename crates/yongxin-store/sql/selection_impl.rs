@@ -173,8 +173,10 @@ async fn release_claim(
         .execute(&mut *tx)
         .await
         .db()?;
-    let sql = format!("SELECT queue FROM selections WHERE id = $1{ROW_LOCK}");
-    let queue: Option<String> = sqlx::query_scalar(&sql)
+    // The board is told who is at the desk after it is told the units are free.
+    let mut reopened = None;
+    // Held already (callers lock the selection row first).
+    let queue: Option<String> = sqlx::query_scalar("SELECT queue FROM selections WHERE id = $1")
         .bind(claim.selection_id)
         .fetch_one(&mut *tx)
         .await
@@ -188,6 +190,15 @@ async fn release_claim(
             .execute(&mut *tx)
             .await
             .db()?;
+        // The board shows who is at the desk again.
+        let limit: i64 =
+            sqlx::query_scalar("SELECT time_limit_seconds FROM selections WHERE id = $1")
+                .bind(claim.selection_id)
+                .fetch_one(&mut *tx)
+                .await
+                .db()?;
+        let current = q.current().map(|e| serde_json::json!({"order": e.order, "calls": e.calls, "seconds_left": e.seconds_left(limit, now)}));
+        reopened = Some(serde_json::json!({"type": "queue", "selection_id": claim.selection_id, "action": "reopen", "current": current}));
         // A household returned at the desk no longer counts as having declined anything.
         sqlx::query("UPDATE selection_households SET declined_at = NULL, decline_reason = NULL, declined_by = NULL WHERE selection_id = $1 AND household_id = $2")
             .bind(claim.selection_id)
@@ -211,6 +222,9 @@ async fn release_claim(
         "units": claim.units.iter().map(|u| serde_json::json!({"id": u.id, "layout": u.layout})).collect::<Vec<_>>(),
     });
     let seq = board_event(tx, project_id, "released", &payload, now).await?;
+    if let Some(queue) = reopened {
+        board_event(tx, project_id, "queue", &queue, now).await?;
+    }
     let entry = NewAuditEntry::new(
         actor.to_owned(),
         if returned { "claim.return" } else { "claim.correct" },
@@ -257,16 +271,37 @@ impl SelectionStore for StoreImpl {
             let band = policy.band_limit();
             let areas: Vec<(i64, i64)> = sqlx::query_as("SELECT household_id, entitled_area FROM entitlement_results WHERE project_id = $1 AND current = 1").bind(s.project_id).fetch_all(&mut *tx).await.db()?;
             let areas: HashMap<i64, i64> = areas.into_iter().collect();
-            // Households that have chosen already (online) are not called again.
-            let owners: Vec<i64> = sqlx::query_scalar("SELECT DISTINCT owner_household_id FROM project_units WHERE project_id = $1 AND owner_household_id IS NOT NULL")
+            // Households that have chosen their whole combination already (online) are not
+            // called again; one that chose a part is called for the rest.
+            let owned: Vec<(i64, String)> = sqlx::query_as("SELECT owner_household_id, layout FROM project_units WHERE project_id = $1 AND owner_household_id IS NOT NULL")
                 .bind(s.project_id)
                 .fetch_all(&mut *tx)
                 .await
                 .db()?;
+            let mut owned_layouts: HashMap<i64, Vec<String>> = HashMap::new();
+            for (h, layout) in owned {
+                owned_layouts.entry(h).or_default().push(layout);
+            }
+            let registered: Vec<(i64, String)> =
+                sqlx::query_as("SELECT household_id, layouts FROM registrations WHERE project_id = $1")
+                    .bind(s.project_id)
+                    .fetch_all(&mut *tx)
+                    .await
+                    .db()?;
+            let mut registered_layouts: HashMap<i64, Vec<String>> = HashMap::new();
+            for (h, layouts) in registered {
+                registered_layouts.insert(h, serde_json::from_str(&layouts).map_err(json_err)?);
+            }
             let queue = (s.mode == SelectionMode::Onsite).then(|| {
                 let mut q = Queue::new(orders.clone());
                 for e in &mut q.entries {
-                    e.done = owners.contains(&e.household_id);
+                    e.done = owned_layouts.get(&e.household_id).is_some_and(|owned| {
+                        still_to_choose(
+                            registered_layouts.get(&e.household_id).map_or(&[][..], Vec::as_slice),
+                            owned.iter().map(String::as_str),
+                        )
+                        .is_empty()
+                    });
                 }
                 q
             });
@@ -549,6 +584,13 @@ impl SelectionStore for StoreImpl {
     ) -> StoreResult<Option<Claim>> {
         let (actor, reason) = (actor.to_owned(), reason.trim().to_owned());
         write_tx!(self, |tx| {
+            // The selection row first, then the claim, then its apartments: the order a claim
+            // on selection day takes them in.
+            let Some(selection_id) = claim_in(tx, claim_id, false).await?.map(|c| c.selection_id)
+            else {
+                return Ok((None, vec![]));
+            };
+            selection_in(tx, selection_id, true).await?;
             let Some(mut claim) = claim_in(tx, claim_id, true).await? else {
                 return Ok((None, vec![]));
             };
@@ -570,7 +612,7 @@ impl SelectionStore for StoreImpl {
     ) -> StoreResult<Option<Result<Claim, ReturnRefusal>>> {
         let (actor, reason) = (actor.to_owned(), reason.trim().to_owned());
         write_tx!(self, |tx| {
-            let Some(sel) = selection_in(tx, selection_id, false).await? else {
+            let Some(sel) = selection_in(tx, selection_id, true).await? else {
                 return Ok((None, vec![]));
             };
             let Some(mut claim) = claim_in(tx, claim_id, true)
@@ -588,6 +630,15 @@ impl SelectionStore for StoreImpl {
                 now,
             ) {
                 return Ok((Some(Err(e)), vec![]));
+            }
+            let Some(queue) = sel.queue.as_ref().filter(|_| claim.on_behalf) else {
+                return Ok((Some(Err(ReturnRefusal::NotAtDesk)), vec![]));
+            };
+            if queue
+                .current()
+                .is_some_and(|e| e.household_id != claim.household_id && e.present_at.is_some())
+            {
+                return Ok((Some(Err(ReturnRefusal::NextAtDesk)), vec![]));
             }
             let (_, entry) = release_claim(tx, &actor, &mut claim, &reason, true, now).await?;
             Ok((Some(Ok(claim)), vec![entry]))
@@ -612,9 +663,12 @@ impl SelectionStore for StoreImpl {
                 return Ok((Some(claim), vec![]));
             }
             let now = now_micros();
-            sqlx::query("UPDATE claims SET signed_at = $1 WHERE id = $2")
+            // The slip lists every unit the household has in the selection: its signature
+            // covers all of them, so none can be returned afterwards.
+            sqlx::query("UPDATE claims SET signed_at = $1 WHERE selection_id = $2 AND household_id = $3 AND signed_at IS NULL AND corrected_at IS NULL")
                 .bind(now)
-                .bind(claim_id)
+                .bind(selection_id)
+                .bind(claim.household_id)
                 .execute(&mut *tx)
                 .await
                 .db()?;

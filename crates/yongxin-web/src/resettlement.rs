@@ -121,7 +121,9 @@ pub async fn current_result(
     household_id: i64,
     extra: &[yongxin_store::UnitState],
 ) -> Result<(Option<EntitlementRecord>, Vec<String>), AppError> {
-    use yongxin_domain::resettlement::entitlement::{compute, with_layouts_to_choose, ChosenUnit};
+    use yongxin_domain::resettlement::entitlement::{
+        compute, compute_settled, with_layouts_to_choose, ChosenUnit,
+    };
     let units: Vec<yongxin_store::UnitState> = state
         .store
         .unit_states(project_id)
@@ -176,19 +178,41 @@ pub async fn current_result(
         })
         .collect();
     let still_refs: Vec<&str> = still.iter().map(String::as_str).collect();
-    let chosen = with_layouts_to_choose(&policy, chosen, &still_refs);
-    let mut basis = match (units.is_empty(), still.is_empty(), registered.is_empty()) {
-        (true, _, true) => "入户评估".to_owned(),
-        (true, _, false) => "按登记户型".to_owned(),
-        (false, true, _) => "按已选房源".to_owned(),
-        (false, false, _) => "按已选房源及待选户型".to_owned(),
+    let with_rest = with_layouts_to_choose(&policy, chosen.clone(), &still_refs);
+    let mut basis = match (
+        declined,
+        units.is_empty(),
+        still.is_empty(),
+        registered.is_empty(),
+    ) {
+        (true, _, _, _) => "已放弃剩余户型".to_owned(),
+        (false, true, _, true) => "入户评估".to_owned(),
+        (false, true, _, false) => "按登记户型".to_owned(),
+        (false, false, true, _) => "按已选房源".to_owned(),
+        (false, false, false, _) => "按已选房源及待选户型".to_owned(),
     };
     if let Some(day) = signed_on {
         basis.push_str(&format!("，{day} 签约"));
     }
     let stored = state.store.entitlement(project_id, household_id).await?;
-    let Ok(result) = compute(&policy, &assessment.inputs, &chosen, signed_on) else {
-        // Inputs the current policy cannot price (a layout it dropped): the stored result stands.
+    let inputs = &assessment.inputs;
+    let priced = if declined {
+        compute_settled(&policy, inputs, &chosen, signed_on).map(|r| (r, chosen))
+    } else {
+        // The layouts still to choose at their catalogue area may not fit beside apartments larger
+        // than their layout's area: then the apartments alone are priced, and the page says so.
+        match compute(&policy, inputs, &with_rest, signed_on) {
+            Ok(r) => Ok((r, with_rest)),
+            Err(_) if !still.is_empty() => {
+                basis.push_str("（待选户型未计入）");
+                compute(&policy, inputs, &chosen, signed_on).map(|r| (r, chosen))
+            }
+            Err(e) => Err(e),
+        }
+    };
+    let Ok((result, chosen)) = priced else {
+        // Inputs the current policy cannot price (a layout it dropped): the stored result stands,
+        // labelled with the version and time that produced it.
         return Ok((stored, still));
     };
     // What last changed the inputs (an assessment, a correction with its reason, …), and what

@@ -67,8 +67,16 @@
       var avail = document.getElementById("avail-" + u.layout);
       if (avail) avail.textContent = String(Math.max(0, parseInt(avail.textContent, 10) - 1));
     });
+    // A household that chose part of its combination is still at the desk, its countdown running;
+    // a household done hands the desk to the next, who waits for the call.
     var current = document.getElementById("current");
-    if (current && data.next) { current.textContent = data.next; startCountdown(null); if (countdown) countdown.textContent = ""; }
+    if (current && data.next && String(data.next) !== current.textContent) {
+      current.textContent = data.next;
+      startCountdown(null);
+      if (countdown) countdown.textContent = "";
+      var label = document.getElementById("calling-label");
+      if (label) label.textContent = label.getAttribute("data-next");
+    }
   });
   var released = document.getElementById("released");
   source.addEventListener("released", function (e) {
@@ -80,7 +88,7 @@
         return cell ? cell.title.split(" ").slice(0, 2).join(" ") : "";
       }).join("、");
       var line = document.createElement("span");
-      line.textContent = (data.how === "return" ? released.getAttribute("data-returned") : released.getAttribute("data-corrected")) + "：" + names + "（" + (data.reason || "") + "）";
+      line.textContent = (data.how === "return" ? released.getAttribute("data-returned") : released.getAttribute("data-corrected")) + "：" + names;
       released.insertBefore(line, released.firstChild);
       while (released.children.length > 3) released.removeChild(released.lastChild);
     }

@@ -320,6 +320,28 @@ pub fn compute(
     chosen: &[ChosenUnit],
     signed_on: Option<NaiveDate>,
 ) -> Result<Entitlement, EntitlementError> {
+    compute_with(policy, inputs, chosen, signed_on, false)
+}
+
+/// The entitlement of a household whose choosing is over (it declined the rest of its
+/// combination): as [`compute`], and if it chose no apartment at all, its whole entitled area is
+/// paid as cash for unused area.
+pub fn compute_settled(
+    policy: &Policy,
+    inputs: &HouseholdInputs,
+    chosen: &[ChosenUnit],
+    signed_on: Option<NaiveDate>,
+) -> Result<Entitlement, EntitlementError> {
+    compute_with(policy, inputs, chosen, signed_on, true)
+}
+
+fn compute_with(
+    policy: &Policy,
+    inputs: &HouseholdInputs,
+    chosen: &[ChosenUnit],
+    signed_on: Option<NaiveDate>,
+    settled: bool,
+) -> Result<Entitlement, EntitlementError> {
     let rounding = policy.rounding();
     let mut lines = Vec::new();
     let mut too_large = false;
@@ -472,17 +494,18 @@ pub fn compute(
                 );
             }
         }
-        if entitled > chosen_area {
-            line(
-                CashForUnused,
-                "cash_for_unused".into(),
-                "未用安置面积货币补偿".into(),
-                entitled - chosen_area,
-                "m²",
-                p.unused_cash,
-                &p.unused_clause,
-            );
-        }
+    }
+    if (settled || !chosen.is_empty()) && entitled > chosen_area {
+        let p = &policy.price;
+        line(
+            CashForUnused,
+            "cash_for_unused".into(),
+            "未用安置面积货币补偿".into(),
+            entitled - chosen_area,
+            "m²",
+            p.unused_cash,
+            &p.unused_clause,
+        );
     }
     if too_large {
         return Err(EntitlementError::TooLarge);
@@ -697,6 +720,23 @@ mod tests {
         // Declined the rest: the unused area is paid.
         let done = compute(&p, &inputs, &with_layouts_to_choose(&p, chosen, &[]), None).unwrap();
         assert!(done.totals.cash_for_unused > Fen::ZERO);
+        // Declined everything: the whole entitled area is paid in cash, nothing purchased.
+        let none = compute_settled(&p, &inputs, &[], None).unwrap();
+        let cash = none
+            .lines
+            .iter()
+            .find(|l| l.group == LineGroup::CashForUnused)
+            .unwrap();
+        assert_eq!(cash.quantity, none.entitled_area);
+        assert_eq!(none.totals.purchase, Fen::ZERO);
+        assert!(
+            compute(&p, &inputs, &[], None)
+                .unwrap()
+                .lines
+                .iter()
+                .all(|l| l.group != LineGroup::CashForUnused),
+            "not before the choosing is over"
+        );
         assert!(
             with_layouts_to_choose(&p, vec![], &["no-such"]).is_empty(),
             "unknown layouts are left out"

@@ -704,7 +704,16 @@ pub async fn show(
         a.cadre_user_id == Some(user.id) || user.role.may(Permission::AnswerAnySupervision);
     let objects_to = state.store.objected_notice(a.id).await?;
     render(&AppealPage {
-        tracking_code: state.tracking_code(&a.number).await?,
+        // The code is the resident's key (to track, and to rate without an account): shown to the
+        // resident and to whoever took the case at the desk to tell the caller — not to the
+        // handler, who must not be able to rate their own work.
+        tracking_code: if !user.role.is_cadre()
+            || events.first().is_some_and(|e| e.actor == user.username)
+        {
+            state.tracking_code(&a.number).await?
+        } else {
+            String::new()
+        },
         objects_to,
         notices,
         may_supervise,
@@ -801,7 +810,8 @@ pub async fn action(
 struct TrackPage {
     c: Chrome,
     number: String,
-    /// The answer typed, kept in the rating form so the look-up can be checked again.
+    /// The tracking code typed, kept in the rating form so the look-up can be checked again
+    /// (empty when the case was found by the phone's digits: a rating needs the code).
     code: String,
     found: Option<(Appeal, String, Vec<EventRow>)>,
     not_found: bool,
@@ -838,8 +848,8 @@ fn typed_number(s: &str) -> String {
 enum Lookup {
     /// Not both given: the form, nothing judged.
     NotAsked,
-    /// The case.
-    Found(Box<Appeal>, Vec<AppealEvent>),
+    /// The case, and whether it was found by its tracking code (not the phone's digits).
+    Found(Box<Appeal>, Vec<AppealEvent>, bool),
     /// No case with that number and answer.
     NotFound,
     /// Too many wrong answers for this case: wait this many minutes.
@@ -887,7 +897,7 @@ async fn look_up(
         let by_code = yongxin_domain::appeal::tracking_code_matches(secret, &a.number, answer);
         if same_day && (by_phone || by_code) {
             g.track_failures.forget(&case_key);
-            return Ok(Lookup::Found(Box::new(a), events));
+            return Ok(Lookup::Found(Box::new(a), events, by_code));
         }
     }
     Ok(Lookup::NotFound)
@@ -902,6 +912,7 @@ async fn track_page(
     next: Option<String>,
     error: Option<String>,
 ) -> Result<Response, AppError> {
+    let mut code_ok = false;
     let (found, not_found, locked, status) = match lookup {
         Lookup::NotAsked => (None, false, None, None),
         Lookup::NotFound => (None, true, None, Some(axum::http::StatusCode::NOT_FOUND)),
@@ -914,7 +925,8 @@ async fn track_page(
             ),
             Some(axum::http::StatusCode::TOO_MANY_REQUESTS),
         ),
-        Lookup::Found(a, events) => {
+        Lookup::Found(a, events, by_code) => {
+            code_ok = by_code;
             let label = c
                 .t(&format!("appeal.status.{}", a.status.code()))
                 .to_owned();
@@ -929,7 +941,7 @@ async fn track_page(
     let mut res = render(&TrackPage {
         c,
         number,
-        code,
+        code: if code_ok { code } else { String::new() },
         not_found,
         found,
         locked,
@@ -986,10 +998,19 @@ pub async fn track_rate(
     let c = Chrome::new(&ctx, "appeal.track_title");
     let number = typed_number(&f.number);
     let answer = f.code.trim().to_owned();
+    // Staff do not rate in a resident's name (a phone follow-up is recorded as such in the office).
+    if ctx.user.as_ref().is_some_and(|u| u.role.is_cadre()) {
+        return Err(AppError::forbidden());
+    }
     let lookup = look_up(&state, &ctx, &number, &answer).await?;
-    let Lookup::Found(a, _) = &lookup else {
+    let Lookup::Found(a, _, by_code) = &lookup else {
         return track_page(&state, c, (number, answer), lookup, None, None).await;
     };
+    // Four digits of a phone are enough to read a case, not to close it.
+    if !by_code {
+        let why = c.t("appeal.rate_needs_code").to_owned();
+        return track_page(&state, c, (number, answer), lookup, None, Some(why)).await;
+    }
     let rating = Rating::parse(f.rating.trim())
         .ok_or_else(|| AppError::bad_request(c.t("appeal.rate_choose")));
     let reason = f.reason.trim().to_owned();
@@ -1006,7 +1027,7 @@ pub async fn track_rate(
     }
     let rating = rating?;
     let actor = format!(
-        "anonymous:{}",
+        "tracked:{}",
         yongxin_domain::phone::mask_phone(&a.contact_phone)
     );
     let rated = state
@@ -1039,7 +1060,7 @@ pub async fn track_rate(
         )
     };
     let lookup = match state.store.appeal(a.id).await {
-        Ok((a, events)) => Lookup::Found(Box::new(a), events),
+        Ok((a, events)) => Lookup::Found(Box::new(a), events, true),
         Err(_) => Lookup::NotAsked,
     };
     track_page(&state, c, (number, answer), lookup, Some(next), None).await

@@ -238,7 +238,15 @@ impl ActorNames {
                 .users()
                 .await?
                 .into_iter()
-                .map(|u| (u.username, u.display_name))
+                // A resident's name is masked as on every list the office sees.
+                .map(|u| {
+                    let name = if u.role == Role::Resident {
+                        yongxin_domain::resettlement::masked_name(&u.display_name)
+                    } else {
+                        u.display_name
+                    };
+                    (u.username, name)
+                })
                 .collect(),
             catalog,
         })
@@ -252,6 +260,7 @@ impl ActorNames {
         match actor.split_once(':') {
             Some(("system", _)) => self.catalog.t("actor.system").to_owned(),
             Some(("anonymous", _)) => self.catalog.t("actor.anonymous").to_owned(),
+            Some(("tracked", _)) => self.catalog.t("actor.tracked").to_owned(),
             Some(("household" | "resident", _)) => self.catalog.t("actor.resident").to_owned(),
             Some(("open311", client)) => self
                 .catalog

@@ -244,8 +244,9 @@ struct BoardPage {
     seconds_left: Option<i64>,
     window: String,
     tiling: BoardTiling,
-    /// Recent returns and corrections: how (`return`/`correct`), the units' names, the reason.
-    released: Vec<(String, String, String)>,
+    /// Recent returns and corrections: how (`return`/`correct`) and the units' names. Their
+    /// reasons, typed at the desk, stay on the slip and in the record, not on a public screen.
+    released: Vec<(String, String)>,
 }
 
 /// `GET /projects/{id}/board`: the live board, public (the hall's screen and residents' phones).
@@ -314,11 +315,7 @@ pub async fn board(
                 .filter_map(|u| names.get(&u["id"].as_i64()?).cloned())
                 .collect::<Vec<_>>()
                 .join("、");
-            Some((
-                v["how"].as_str().unwrap_or("correct").to_owned(),
-                units,
-                v["reason"].as_str().unwrap_or_default().to_owned(),
-            ))
+            Some((v["how"].as_str().unwrap_or("correct").to_owned(), units))
         })
         .collect();
     let mut floors_per_building: HashMap<&str, BTreeSet<i64>> = HashMap::new();
@@ -417,8 +414,12 @@ pub struct AtDesk {
     claims: Vec<(Claim, Option<i64>)>,
 }
 
-/// Seconds left to return a claim, if it may still be returned.
+/// Seconds left to return a claim, if it may still be returned: a choice confirmed at the desk
+/// on selection day, in its window, unsigned.
 fn return_left(s: &Selection, claim: &Claim, now: chrono::DateTime<Utc>) -> Option<i64> {
+    if s.queue.is_none() || !claim.on_behalf {
+        return None;
+    }
     yongxin_domain::selection::check_return(
         claim.at,
         claim.signed_at.is_some(),
@@ -693,7 +694,13 @@ pub async fn slip(
         .into_iter()
         .filter(|c| c.id != claim.id)
         .collect();
-    let units_area = claim.total_area + others.iter().map(|c| c.total_area).sum::<Qty>();
+    // A returned or corrected claim's apartments are no longer the household's.
+    let own_area = if claim.corrected.is_some() {
+        Qty::ZERO
+    } else {
+        claim.total_area
+    };
+    let units_area = own_area + others.iter().map(|c| c.total_area).sum::<Qty>();
     let operator = user.role.may(Permission::OperateSelection);
     let mut c = Chrome::new(&ctx, "selection.slip_title");
     c.title = format!("{} · {}", p.project.name, c.title);

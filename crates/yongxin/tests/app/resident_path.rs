@@ -196,6 +196,29 @@ async fn a_case_is_tracked_and_rated_without_an_account(app: TestApp) {
     let res = rate("dissatisfied", " ", code.clone()).await;
     assert_eq!(res.status(), 400);
     assert!(res.text().await.unwrap().contains("请写明原因"));
+    // The phone's last four digits read the case but do not rate it; staff never rate for the
+    // resident, and the handler is not shown the code.
+    let res = rate("satisfied", "", "5678".into()).await;
+    assert_eq!(res.status(), 400);
+    assert!(res.text().await.unwrap().contains("评价须凭查询码"));
+    let staff = app.sign_in_as(Role::DepartmentStaff).await;
+    let res = post_form(
+        &app,
+        &staff,
+        "/track/rate",
+        &[
+            ("number", number.as_str()),
+            ("code", code.as_str()),
+            ("rating", "satisfied"),
+        ],
+    )
+    .await;
+    assert_eq!(res.status(), 403);
+    let handler_view = page(&staff, app.url(&format!("/appeals/{id}"))).await;
+    assert!(
+        !handler_view.contains(&code),
+        "the handler does not see the tracking code"
+    );
     // A wrong code rates nothing.
     let res = rate("satisfied", "", "WRONG-CODE0".into()).await;
     assert_eq!(res.status(), 404);

@@ -796,7 +796,17 @@ async fn the_selection_day_is_run_from_the_operator_screen(app: TestApp) {
         "available"
     );
     let events = app.store.board_events(pid, 0, 100).await.unwrap();
-    assert_eq!(events.last().unwrap().kind, "released");
+    let kinds: Vec<&str> = events
+        .iter()
+        .rev()
+        .take(2)
+        .map(|e| e.kind.as_str())
+        .collect();
+    assert_eq!(
+        kinds,
+        ["queue", "released"],
+        "freed, then the household called again"
+    );
     assert!(crate::support::page(&staff, app.url(&slip_url))
         .await
         .contains("户主现场更正"));

@@ -262,9 +262,13 @@ async fn a_household_at_the_desk_keeps_its_whole_combination(app: TestApp) {
     assert_eq!(res.status(), 303);
     assert_eq!(free_units(&app, pid, "A").await[0].id, a[0].id);
     assert_eq!(current(&app, day).await, h);
-    let last = app.store.board_events(pid, 0, 1000).await.unwrap();
-    let last = last.last().unwrap();
-    assert_eq!(last.kind, "released");
+    let events = app.store.board_events(pid, 0, 1000).await.unwrap();
+    let (last, queued) = (&events[events.len() - 2], &events[events.len() - 1]);
+    assert_eq!(
+        (last.kind.as_str(), queued.kind.as_str()),
+        ("released", "queue"),
+        "the board is told the units are free and who is at the desk"
+    );
     assert!(
         last.payload.contains("\"how\":\"return\""),
         "{}",
@@ -370,6 +374,94 @@ async fn a_household_at_the_desk_keeps_its_whole_combination(app: TestApp) {
         "declined: the rest is paid"
     );
     assert_ne!(current(&app, day).await, next);
+    let declined_claim = app
+        .store
+        .household_claims(pid, next)
+        .await
+        .unwrap()
+        .pop()
+        .unwrap();
+
+    // The household after it: A and B confirmed one after the other; the signature on the slip
+    // covers both, so neither can be returned; and once it is at the desk, the previous
+    // household's choice can no longer be returned either (it would jump the queue).
+    while registered(&app, pid, current(&app, day).await).await < 2 {
+        for _ in 0..3 {
+            assert_eq!(queue("call").await, 303);
+        }
+        assert_eq!(queue("skip").await, 303);
+    }
+    let third = current(&app, day).await;
+    assert_eq!(queue("call").await, 303);
+    assert_eq!(queue("present").await, 303);
+    let res = post_form(
+        &app,
+        &staff,
+        &format!("/selections/{day}/return"),
+        &[("reason", "x")],
+    )
+    .await;
+    assert_eq!(res.status(), 404, "no such address");
+    let res = post_form(
+        &app,
+        &staff,
+        &format!("/selections/{day}/claims/{}/return", declined_claim.id),
+        &[("reason", "上一户想改")],
+    )
+    .await;
+    assert_eq!(res.status(), 409);
+    assert!(res.text().await.unwrap().contains("下一户已到场"));
+    let confirm_third = |unit: i64| {
+        let (app, staff) = (&app, &staff);
+        async move {
+            post_form(
+                app,
+                staff,
+                &format!("/selections/{day}/confirm"),
+                &[
+                    ("household_id", &third.to_string()),
+                    ("unit", &unit.to_string()),
+                ],
+            )
+            .await
+        }
+    };
+    let first_a = free_units(&app, pid, "A").await[0].id;
+    assert_eq!(location(&confirm_third(first_a).await), operator);
+    let then_b = free_units(&app, pid, "B").await[0].id;
+    let slip_url = location(&confirm_third(then_b).await);
+    let claim = slip_url.rsplit('/').nth(1).unwrap().to_owned();
+    assert_eq!(
+        post_form(
+            &app,
+            &staff,
+            &format!("/selections/{day}/claims/{claim}/sign"),
+            &[]
+        )
+        .await
+        .status(),
+        303
+    );
+    let earlier = app
+        .store
+        .household_claims(pid, third)
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|c| c.units.iter().any(|u| u.id == first_a))
+        .unwrap();
+    assert!(
+        earlier.signed_at.is_some(),
+        "the signature covers the slip's every unit"
+    );
+    let res = post_form(
+        &app,
+        &staff,
+        &format!("/selections/{day}/claims/{}/return", earlier.id),
+        &[("reason", "签字后")],
+    )
+    .await;
+    assert_eq!(res.status(), 409);
     let entries = app.store.audit_entries(0, 100_000).await.unwrap();
     for action in [
         "selection.decline",
@@ -495,6 +587,17 @@ async fn online_a_household_reviews_its_whole_combination_before_it_is_final(app
         "the total is of the units chosen"
     );
     assert!(slip.contains("继续选房"));
+    // An operator cannot undo the household's own online choice (only a correction can).
+    let own_claim = location(&res).rsplit('/').nth(1).unwrap().to_owned();
+    let staff = app.sign_in_as(Role::DepartmentStaff).await;
+    let res_return = post_form(
+        &app,
+        &staff,
+        &format!("/selections/{sid}/claims/{own_claim}/return"),
+        &[("reason", "帮他改")],
+    )
+    .await;
+    assert_eq!(res_return.status(), 409);
     // The household's slip names its head in full, for the household itself.
     let head_name = app.store.household(own).await.unwrap().summary.head_name;
     assert!(slip.contains(&head_name), "{slip}");
@@ -515,6 +618,33 @@ async fn online_a_household_reviews_its_whole_combination_before_it_is_final(app
         status(&app.sign_in_as(Role::GridWorker).await, app.url(&choose)).await,
         403
     );
+    // A selection day after it calls the household for the part it has still to choose.
+    let now = chrono::Utc::now();
+    let day = app
+        .store
+        .create_selection(
+            "leader",
+            yongxin_store::NewSelection {
+                project_id: pid,
+                mode: yongxin_domain::selection::SelectionMode::Onsite,
+                starts_at: now - chrono::Duration::minutes(1),
+                ends_at: now + chrono::Duration::hours(8),
+                waves: vec![],
+                time_limit_seconds: 300,
+                return_seconds: 120,
+            },
+        )
+        .await
+        .unwrap()
+        .unwrap();
+    let entry = day
+        .queue
+        .unwrap()
+        .entries
+        .into_iter()
+        .find(|e| e.household_id == own)
+        .unwrap();
+    assert!(!entry.done, "B is still to choose");
 }
 
 /// The figure a page shows under `id="net"`.
@@ -1001,8 +1131,9 @@ async fn in_a_browser_the_board_fits_the_hall_screen() {
     assert!(countdown.contains(':'), "a running countdown: {countdown}");
     assert!(
         fit["released"].as_str().unwrap().contains("已退回")
-            && fit["released"].as_str().unwrap().contains("户主改选"),
-        "the return is on the board: {fit}"
+            && fit["released"].as_str().unwrap().contains(&a[0].number)
+            && !fit["released"].as_str().unwrap().contains("户主改选"),
+        "the return is on the board, its reason typed at the desk is not: {fit}"
     );
     // A sale arrives live.
     let unit = a[1].id;

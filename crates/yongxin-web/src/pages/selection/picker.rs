@@ -14,6 +14,10 @@ use yongxin_store::UnitState;
 use crate::error::AppError;
 use crate::AppState;
 
+/// The most ticks a picker form carries: far more than any household chooses (a claim takes at
+/// most eight), few enough that reading them costs nothing.
+pub const MAX_TICKS: usize = 64;
+
 /// Buildings on one page when no building is chosen: two floor plans fit a phone's scroll and
 /// an office screen side by side.
 pub const BUILDINGS_PER_PAGE: usize = 2;
@@ -67,15 +71,20 @@ impl PickForm {
         }
     }
 
-    /// The units ticked, each an id, in the order ticked, each once.
+    /// The units ticked, each an id, in the order ticked, each once; more than [`MAX_TICKS`]
+    /// is refused before anything is read (a form of thousands of ticks is not a household's).
     pub fn units(&self) -> Result<Vec<i64>, AppError> {
+        if self.unit.len() > MAX_TICKS {
+            return Err(AppError::invalid_param("unit"));
+        }
+        let mut seen = std::collections::HashSet::new();
         let mut ids = Vec::new();
         for v in &self.unit {
             let id: i64 = v
                 .trim()
                 .parse()
                 .map_err(|_| AppError::invalid_param("unit"))?;
-            if !ids.contains(&id) {
+            if seen.insert(id) {
                 ids.push(id);
             }
         }
@@ -279,6 +288,7 @@ pub fn arrange(
     let asked: Vec<i64> = form
         .unit
         .iter()
+        .take(MAX_TICKS)
         .filter_map(|v| v.trim().parse().ok())
         .collect();
     let owned: Vec<UnitState> = units
