@@ -2681,7 +2681,11 @@ pub async fn the_selection_day_queue_and_turns_are_enforced(store: Arc<dyn Store
     let events = store.board_events(pid, 0, 100).await.unwrap();
     assert_eq!(
         events.iter().map(|e| e.kind.as_str()).collect::<Vec<_>>(),
-        vec!["queue", "queue", "queue", "queue", "queue", "queue", "sold", "released", "sold"]
+        vec![
+            "queue", "queue", "queue", "queue", "queue", "queue", "sold", "released", "queue",
+            "sold"
+        ],
+        "a return frees the units, then tells who is at the desk"
     );
 
     // Agreements: each step recorded.
