@@ -970,6 +970,55 @@ async fn in_a_browser_a_household_chooses_on_its_phone_after_a_review() {
         text.contains("尚待选择") && text.contains("B 户型（待选）"),
         "the review shows the part still to choose, priced as registered"
     );
+    browser.screenshot("online-review-one-of-two-phone").await;
+    // Back to change: the A tick is kept; B is ticked under the B filter; the review now holds
+    // the whole combination, nothing left to choose.
+    let back = browser.find("button[value=filter]").await;
+    browser.click(&back).await;
+    browser.find("#picker").await;
+    browser
+        .script(
+            "var s = document.querySelector('select[name=layout]'); s.value = 'B'; \
+             s.dispatchEvent(new Event('change', {bubbles: true}));",
+            serde_json::json!([]),
+        )
+        .await;
+    browser
+        .wait_for(
+            "the B units",
+            "return location.search.indexOf('layout=B') >= 0 && document.readyState === 'complete'",
+        )
+        .await;
+    assert!(
+        browser
+            .try_find(".picked-elsewhere input[name=unit]:checked")
+            .await
+            .is_some(),
+        "the A tick is kept"
+    );
+    let b_id = browser
+        .script(
+            "return document.querySelector('td.free:not(.picked) label input[data-layout=B]').value",
+            serde_json::json!([]),
+        )
+        .await;
+    let b_label = browser
+        .script(
+            "return document.querySelector('td.free:not(.picked) label input[data-layout=B]').closest('label')",
+            serde_json::json!([]),
+        )
+        .await;
+    browser
+        .click(&crate::browser::Element::from_value(&b_label))
+        .await;
+    let review = browser.find("button[value=review]").await;
+    browser.click(&review).await;
+    browser.find("section.review").await;
+    let text = browser.source().await;
+    assert!(
+        !text.contains("尚待选择") && !text.contains("（待选）"),
+        "the whole combination is in the review"
+    );
     browser.screenshot("online-review-phone").await;
     let final_button = browser.find("button[value=confirm]").await;
     browser.click(&final_button).await;
@@ -1007,7 +1056,6 @@ async fn in_a_browser_a_household_chooses_on_its_phone_after_a_review() {
         "the calculation's lines stack on a phone: {widths}"
     );
     browser.screenshot("household-calculation-phone").await;
-    let unit: i64 = id.as_str().unwrap().parse().unwrap();
     let own = app
         .store
         .user_credentials("resident")
@@ -1016,17 +1064,19 @@ async fn in_a_browser_a_household_chooses_on_its_phone_after_a_review() {
         .unwrap()
         .0
         .household_id;
-    assert_eq!(
-        app.store
-            .unit_states(pid)
-            .await
-            .unwrap()
-            .iter()
-            .find(|u| u.id == unit)
-            .unwrap()
-            .owner_household_id,
-        own
-    );
+    let states = app.store.unit_states(pid).await.unwrap();
+    for unit in [&id, &b_id] {
+        let unit: i64 = unit.as_str().unwrap().parse().unwrap();
+        assert_eq!(
+            states
+                .iter()
+                .find(|u| u.id == unit)
+                .unwrap()
+                .owner_household_id,
+            own,
+            "both layouts chosen, confirmed together"
+        );
+    }
 }
 
 /// The hall's screen at 1920×1080 in a real browser (item 7): every building on one screen with
