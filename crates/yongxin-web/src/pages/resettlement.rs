@@ -428,6 +428,8 @@ impl LineView {
 #[template(path = "resettlement_household.html")]
 struct HouseholdPage {
     c: Chrome,
+    /// The current policy's title, named beside its version.
+    policy_title: String,
     p: ProjectDetail,
     h: HouseholdDetail,
     head: String,
@@ -584,6 +586,7 @@ pub async fn household(
         .unwrap_or_default();
     render(&HouseholdPage {
         c,
+        policy_title: policy.as_ref().map(|p| p.title.clone()).unwrap_or_default(),
         head: masked_name(&h.summary.head_name),
         lines,
         history,

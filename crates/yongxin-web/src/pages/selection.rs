@@ -653,6 +653,8 @@ struct SlipPage {
     claim: Claim,
     /// The household's other live choices in this selection.
     others: Vec<Claim>,
+    /// The current policy's title, named beside its version.
+    policy_title: String,
     /// The area of every unit on the slip (a layout still to choose is not counted).
     units_area: Qty,
     at: String,
@@ -689,6 +691,10 @@ pub async fn slip(
     let (current, still) =
         act::current_result(&state, p.project.id, claim.household_id, &[]).await?;
     let entitlement = current.map(|r| r.result);
+    let policy_title = act::current_policy(&state, p.project.id)
+        .await?
+        .map(|p| p.title)
+        .unwrap_or_default();
     let others: Vec<Claim> = live_claims(&state, &s, claim.household_id)
         .await?
         .into_iter()
@@ -724,6 +730,7 @@ pub async fn slip(
             .as_ref()
             .map(|(at, why)| (display_local(*at), why.clone())),
         declined: declined.map(|(at, why)| (display_local(at), why)),
+        policy_title,
         others,
         units_area,
         claim,
