@@ -198,7 +198,9 @@ async fn release_claim(
                 .await
                 .db()?;
         let current = q.current().map(|e| serde_json::json!({"order": e.order, "calls": e.calls, "seconds_left": e.seconds_left(limit, now)}));
-        reopened = Some(serde_json::json!({"type": "queue", "selection_id": claim.selection_id, "action": "reopen", "current": current}));
+        reopened = Some(
+            serde_json::json!({"type": "queue", "selection_id": claim.selection_id, "action": "reopen", "current": current}),
+        );
         // A household returned at the desk no longer counts as having declined anything.
         sqlx::query("UPDATE selection_households SET declined_at = NULL, decline_reason = NULL, declined_by = NULL WHERE selection_id = $1 AND household_id = $2")
             .bind(claim.selection_id)
@@ -227,7 +229,11 @@ async fn release_claim(
     }
     let entry = NewAuditEntry::new(
         actor.to_owned(),
-        if returned { "claim.return" } else { "claim.correct" },
+        if returned {
+            "claim.return"
+        } else {
+            "claim.correct"
+        },
         format!("household:{}", claim.household_id),
         format!("claim:{}", claim.id),
         &serde_json::json!({ "claim_id": claim.id, "units": claim.units.iter().map(|u| u.id).collect::<Vec<_>>(), "reason": reason, "board_seq": seq }),
@@ -282,12 +288,13 @@ impl SelectionStore for StoreImpl {
             for (h, layout) in owned {
                 owned_layouts.entry(h).or_default().push(layout);
             }
-            let registered: Vec<(i64, String)> =
-                sqlx::query_as("SELECT household_id, layouts FROM registrations WHERE project_id = $1")
-                    .bind(s.project_id)
-                    .fetch_all(&mut *tx)
-                    .await
-                    .db()?;
+            let registered: Vec<(i64, String)> = sqlx::query_as(
+                "SELECT household_id, layouts FROM registrations WHERE project_id = $1",
+            )
+            .bind(s.project_id)
+            .fetch_all(&mut *tx)
+            .await
+            .db()?;
             let mut registered_layouts: HashMap<i64, Vec<String>> = HashMap::new();
             for (h, layouts) in registered {
                 registered_layouts.insert(h, serde_json::from_str(&layouts).map_err(json_err)?);
@@ -297,7 +304,9 @@ impl SelectionStore for StoreImpl {
                 for e in &mut q.entries {
                     e.done = owned_layouts.get(&e.household_id).is_some_and(|owned| {
                         still_to_choose(
-                            registered_layouts.get(&e.household_id).map_or(&[][..], Vec::as_slice),
+                            registered_layouts
+                                .get(&e.household_id)
+                                .map_or(&[][..], Vec::as_slice),
                             owned.iter().map(String::as_str),
                         )
                         .is_empty()
@@ -748,10 +757,10 @@ impl SelectionStore for StoreImpl {
         project_id: i64,
         household_id: i64,
     ) -> StoreResult<Vec<Claim>> {
-        let rows = sqlx::query(
-            &format!("SELECT {CLAIM_COLUMNS} FROM claims c JOIN selections s ON s.id = c.selection_id \
-             WHERE s.project_id = $1 AND c.household_id = $2 ORDER BY c.id"),
-        )
+        let rows = sqlx::query(&format!(
+            "SELECT {CLAIM_COLUMNS} FROM claims c JOIN selections s ON s.id = c.selection_id \
+             WHERE s.project_id = $1 AND c.household_id = $2 ORDER BY c.id"
+        ))
         .bind(project_id)
         .bind(household_id)
         .fetch_all(&self.pool)
@@ -834,7 +843,10 @@ impl SelectionStore for StoreImpl {
                 return Ok((Err("线上选房没有叫号队列".to_owned()), vec![]));
             };
             if action == QueueAction::Finish {
-                return Ok((Err("选定房源或记录放弃剩余后，该户才算完成".to_owned()), vec![]));
+                return Ok((
+                    Err("选定房源或记录放弃剩余后，该户才算完成".to_owned()),
+                    vec![],
+                ));
             }
             let before = queue.current().cloned();
             let now = now_micros();
