@@ -49,6 +49,28 @@ async fn drawn_for_two_layouts(app: &TestApp, code: &str, to_selection: bool) ->
     pid
 }
 
+/// A selection day for a project in 选房, open now for eight hours, with the default return
+/// window.
+async fn selection_day(app: &TestApp, pid: i64) -> yongxin_store::Selection {
+    let now = chrono::Utc::now();
+    app.store
+        .create_selection(
+            "leader",
+            yongxin_store::NewSelection {
+                project_id: pid,
+                mode: yongxin_domain::selection::SelectionMode::Onsite,
+                starts_at: now - chrono::Duration::minutes(5),
+                ends_at: now + chrono::Duration::hours(8),
+                waves: vec![],
+                time_limit_seconds: 300,
+                return_seconds: yongxin_domain::selection::DEFAULT_RETURN_SECONDS,
+            },
+        )
+        .await
+        .unwrap()
+        .unwrap()
+}
+
 async fn free_units(app: &TestApp, pid: i64, layout: &str) -> Vec<UnitState> {
     app.store
         .unit_states(pid)
@@ -619,24 +641,7 @@ async fn online_a_household_reviews_its_whole_combination_before_it_is_final(app
         403
     );
     // A selection day after it calls the household for the part it has still to choose.
-    let now = chrono::Utc::now();
-    let day = app
-        .store
-        .create_selection(
-            "leader",
-            yongxin_store::NewSelection {
-                project_id: pid,
-                mode: yongxin_domain::selection::SelectionMode::Onsite,
-                starts_at: now - chrono::Duration::minutes(1),
-                ends_at: now + chrono::Duration::hours(8),
-                waves: vec![],
-                time_limit_seconds: 300,
-                return_seconds: 120,
-            },
-        )
-        .await
-        .unwrap()
-        .unwrap();
+    let day = selection_day(&app, pid).await;
     let entry = day
         .queue
         .unwrap()
@@ -764,25 +769,7 @@ async fn in_a_browser_the_operator_confirms_a_whole_combination() {
         .await
         .unwrap();
     let pid = drawn_for_two_layouts(&app, "hall", true).await;
-    let now = chrono::Utc::now();
-    let day = app
-        .store
-        .create_selection(
-            "leader",
-            yongxin_store::NewSelection {
-                project_id: pid,
-                mode: yongxin_domain::selection::SelectionMode::Onsite,
-                starts_at: now - chrono::Duration::minutes(5),
-                ends_at: now + chrono::Duration::hours(8),
-                waves: vec![],
-                time_limit_seconds: 300,
-                return_seconds: 120,
-            },
-        )
-        .await
-        .unwrap()
-        .unwrap()
-        .id;
+    let day = selection_day(&app, pid).await.id;
     use yongxin_domain::selection::QueueAction;
     while registered(&app, pid, current(&app, day).await).await < 2 {
         for a in [
@@ -1092,25 +1079,7 @@ async fn in_a_browser_the_board_fits_the_hall_screen() {
         .await
         .unwrap();
     let pid = drawn_for_two_layouts(&app, "board", true).await;
-    let now = chrono::Utc::now();
-    let day = app
-        .store
-        .create_selection(
-            "leader",
-            yongxin_store::NewSelection {
-                project_id: pid,
-                mode: yongxin_domain::selection::SelectionMode::Onsite,
-                starts_at: now - chrono::Duration::minutes(5),
-                ends_at: now + chrono::Duration::hours(8),
-                waves: vec![],
-                time_limit_seconds: 300,
-                return_seconds: 120,
-            },
-        )
-        .await
-        .unwrap()
-        .unwrap()
-        .id;
+    let day = selection_day(&app, pid).await.id;
     use yongxin_domain::selection::QueueAction;
     for a in [QueueAction::Call, QueueAction::Present] {
         app.store
