@@ -1335,9 +1335,13 @@ impl ResettlementStore for StoreImpl {
                     .unwrap_or(&state.seed_rule),
                 None => &state.seed_rule,
             };
-            let rule = format!("{}\n{}", how.trim(), seed_rule_zh(&state.list_sha256, &commitment))
-                .trim()
-                .to_owned();
+            let rule = format!(
+                "{}\n{}",
+                how.trim(),
+                seed_rule_zh(&state.list_sha256, &commitment)
+            )
+            .trim()
+            .to_owned();
             let mut notice = notice;
             notice.body = format!("{}\n\n{rule}", notice.body).trim().to_owned();
             let (n, notice_entry) = insert_notice(tx, &actor, notice).await?;

@@ -1705,10 +1705,7 @@ impl Store for StoreImpl {
             .collect()
     }
 
-    async fn live_api_token_counts(
-        &self,
-        now: DateTime<Utc>,
-    ) -> StoreResult<HashMap<i64, i64>> {
+    async fn live_api_token_counts(&self, now: DateTime<Utc>) -> StoreResult<HashMap<i64, i64>> {
         let rows: Vec<(i64, i64)> = sqlx::query_as(
             "SELECT user_id, COUNT(*) FROM api_tokens \
              WHERE revoked_at IS NULL AND expires_at > $1 GROUP BY user_id",
