@@ -219,6 +219,48 @@ impl Browser {
             .await
     }
 
+    /// Chooses `value` in the select `css` as a person would (its change event fires).
+    pub async fn choose(&self, css: &str, value: &str) {
+        self.script(
+            "var s = document.querySelector(arguments[0]); s.value = arguments[1]; \
+             s.dispatchEvent(new Event('change', {bubbles: true}));",
+            json!([css, value]),
+        )
+        .await;
+    }
+
+    /// Waits for a page whose query string holds `part` to have loaded.
+    pub async fn wait_for_query(&self, part: &str) {
+        self.wait_for(
+            part,
+            &format!(
+                "return location.search.indexOf({}) >= 0 && document.readyState === 'complete'",
+                json!(part)
+            ),
+        )
+        .await;
+    }
+
+    /// Ticks the first checkbox matching `css` by tapping its label (the box itself is hidden
+    /// under the cell, as on a phone); answers the box's value.
+    pub async fn tick(&self, css: &str) -> String {
+        self.find(css).await;
+        let value = self
+            .script(
+                "return document.querySelector(arguments[0]).value",
+                json!([css]),
+            )
+            .await;
+        let label = self
+            .script(
+                "return document.querySelector(arguments[0]).closest('label')",
+                json!([css]),
+            )
+            .await;
+        self.click(&Element::from_value(&label)).await;
+        value.as_str().unwrap_or_default().to_owned()
+    }
+
     /// Waits until the script returns true (up to 5 s).
     pub async fn wait_for(&self, what: &str, script: &str) {
         for _ in 0..50 {

@@ -320,7 +320,7 @@ async fn residents_see_their_cases_waiting_for_a_rating_and_no_cards(app: TestAp
 #[tokio::test]
 async fn in_a_browser_the_appeal_form_loses_nothing() {
     let Some(browser) =
-        crate::browser::Browser::start("the appeal form in a browser", 412, 915).await
+        crate::browser::Browser::start("the appeal form in a browser", 390, 844).await
     else {
         return;
     };
@@ -333,13 +333,7 @@ async fn in_a_browser_the_appeal_form_loses_nothing() {
     let loaded = browser
         .script("return performance.timeOrigin", serde_json::json!([]))
         .await;
-    browser
-        .script(
-            "var s = document.getElementById('category'); s.value = 'roads'; \
-             s.dispatchEvent(new Event('change', {bubbles: true}));",
-            serde_json::json!([]),
-        )
-        .await;
+    browser.choose("#category", "roads").await;
     let state = browser
         .script(
             "var q = document.querySelector('fieldset[data-category=roads]'); \

@@ -803,19 +803,8 @@ async fn in_a_browser_the_operator_confirms_a_whole_combination() {
     let pick_layout = |code: &'static str| {
         let browser = &browser;
         async move {
-            browser
-                .script(
-                    "var s = document.querySelector('select[name=layout]'); s.value = arguments[0]; \
-                     s.dispatchEvent(new Event('change', {bubbles: true}));",
-                    serde_json::json!([code]),
-                )
-                .await;
-            browser
-                .wait_for(
-                    "the filtered view",
-                    &format!("return location.search.indexOf('layout={code}') >= 0 && document.readyState === 'complete'"),
-                )
-                .await;
+            browser.choose("select[name=layout]", code).await;
+            browser.wait_for_query(&format!("layout={code}")).await;
         }
     };
     pick_layout("A").await;
@@ -876,7 +865,7 @@ async fn in_a_browser_the_operator_confirms_a_whole_combination() {
 #[tokio::test]
 async fn in_a_browser_a_household_chooses_on_its_phone_after_a_review() {
     let Some(browser) =
-        crate::browser::Browser::start("online selection on a phone", 412, 915).await
+        crate::browser::Browser::start("online selection on a phone", 390, 844).await
     else {
         return;
     };
@@ -894,19 +883,8 @@ async fn in_a_browser_a_household_chooses_on_its_phone_after_a_review() {
     browser
         .go(&app.url(&format!("/selections/{sid}/choose")))
         .await;
-    browser
-        .script(
-            "var s = document.querySelector('select[name=building]'); s.value = arguments[0]; \
-             s.dispatchEvent(new Event('change', {bubbles: true}));",
-            serde_json::json!([last]),
-        )
-        .await;
-    browser
-        .wait_for(
-            "the last building",
-            &format!("return location.search.indexOf('building={last}') >= 0 && document.readyState === 'complete'"),
-        )
-        .await;
+    browser.choose("select[name=building]", &last).await;
+    browser.wait_for_query(&format!("building={last}")).await;
     let size = browser
         .script(
             "var r = document.querySelector('td.free label').getBoundingClientRect(); return [r.width, r.height];",
@@ -926,28 +904,13 @@ async fn in_a_browser_a_household_chooses_on_its_phone_after_a_review() {
             serde_json::json!([]),
         )
         .await;
-    assert_eq!(widths[1], 412, "a phone's width");
+    assert_eq!(widths[1], 390, "a phone's width");
     assert!(
         widths[0].as_i64() <= widths[1].as_i64(),
         "the page does not scroll sideways on a phone: {widths}"
     );
     // An A unit of the last building.
-    let a = browser.find("td.free label input[data-layout=A]").await;
-    let id = browser
-        .script(
-            "return document.querySelector('td.free label input[data-layout=A]').value",
-            serde_json::json!([]),
-        )
-        .await;
-    let label = browser
-        .script(
-            "return document.querySelector('td.free label input[data-layout=A]').closest('label')",
-            serde_json::json!([]),
-        )
-        .await;
-    let _ = a;
-    let label = crate::browser::Element::from_value(&label);
-    browser.click(&label).await;
+    let id = browser.tick("td.free label input[data-layout=A]").await;
     browser.screenshot("online-picker-phone").await;
     let review = browser.find("button[value=review]").await;
     browser.click(&review).await;
@@ -963,19 +926,8 @@ async fn in_a_browser_a_household_chooses_on_its_phone_after_a_review() {
     let back = browser.find("button[value=filter]").await;
     browser.click(&back).await;
     browser.find("#picker").await;
-    browser
-        .script(
-            "var s = document.querySelector('select[name=layout]'); s.value = 'B'; \
-             s.dispatchEvent(new Event('change', {bubbles: true}));",
-            serde_json::json!([]),
-        )
-        .await;
-    browser
-        .wait_for(
-            "the B units",
-            "return location.search.indexOf('layout=B') >= 0 && document.readyState === 'complete'",
-        )
-        .await;
+    browser.choose("select[name=layout]", "B").await;
+    browser.wait_for_query("layout=B").await;
     assert!(
         browser
             .try_find(".picked-elsewhere input[name=unit]:checked")
@@ -984,19 +936,7 @@ async fn in_a_browser_a_household_chooses_on_its_phone_after_a_review() {
         "the A tick is kept"
     );
     let b_id = browser
-        .script(
-            "return document.querySelector('td.free:not(.picked) label input[data-layout=B]').value",
-            serde_json::json!([]),
-        )
-        .await;
-    let b_label = browser
-        .script(
-            "return document.querySelector('td.free:not(.picked) label input[data-layout=B]').closest('label')",
-            serde_json::json!([]),
-        )
-        .await;
-    browser
-        .click(&crate::browser::Element::from_value(&b_label))
+        .tick("td.free:not(.picked) label input[data-layout=B]")
         .await;
     let review = browser.find("button[value=review]").await;
     browser.click(&review).await;
@@ -1053,7 +993,7 @@ async fn in_a_browser_a_household_chooses_on_its_phone_after_a_review() {
         .household_id;
     let states = app.store.unit_states(pid).await.unwrap();
     for unit in [&id, &b_id] {
-        let unit: i64 = unit.as_str().unwrap().parse().unwrap();
+        let unit: i64 = unit.parse().unwrap();
         assert_eq!(
             states
                 .iter()
