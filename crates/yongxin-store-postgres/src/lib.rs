@@ -9,17 +9,16 @@ use std::str::FromStr;
 use std::time::Duration;
 
 use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
+use yongxin_store::{StoreError, StoreResult};
 
-type Db = sqlx::Postgres;
+mod dialect;
+#[path = "../../yongxin-store/sql/mod.rs"]
+mod sql;
+
+use crate::dialect::db_err;
+
+/// The store type the shared SQL implements its traits for.
 type StoreImpl = PostgresStore;
-const BACKEND: &str = "postgres";
-// Rows read in a write are locked until it commits, so two nodes never act on the same state.
-const ROW_LOCK: &str = " FOR UPDATE";
-// Several app nodes drain the outbox: each claims rows the others have not locked.
-const CLAIM_LOCK: &str = " FOR UPDATE SKIP LOCKED";
-
-// PostgreSQL's planner finds the small partial indexes by itself (and has no INDEXED BY).
-const NAME_PARTIAL_INDEX: bool = false;
 
 /// The PostgreSQL migrations, embedded in the binary.
 pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
@@ -118,101 +117,7 @@ impl PostgresStore {
         &self.pool
     }
 
-    async fn begin_write(&self) -> StoreResult<sqlx::Transaction<'static, Db>> {
+    async fn begin_write(&self) -> StoreResult<sqlx::Transaction<'static, sqlx::Postgres>> {
         self.pool.begin().await.map_err(db_err)
     }
 }
-
-/// Translates driver errors; PostgreSQL names the violated constraint.
-fn db_err(e: sqlx::Error) -> StoreError {
-    match e {
-        sqlx::Error::RowNotFound => StoreError::NotFound { what: "row".into() },
-        sqlx::Error::Database(d) if d.is_unique_violation() => StoreError::Conflict {
-            what: d.constraint().unwrap_or("value").to_owned(),
-        },
-        sqlx::Error::Database(d) if d.is_foreign_key_violation() || d.is_check_violation() => {
-            StoreError::Invalid {
-                field: d.constraint().unwrap_or("reference").to_owned(),
-                reason: d.message().to_owned(),
-            }
-        }
-        sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed | sqlx::Error::Io(_) => {
-            StoreError::Unavailable(e.to_string())
-        }
-        other => StoreError::Internal(other.to_string()),
-    }
-}
-
-/// Runs a block in one transaction, appends the audit entries it returns, and commits both.
-macro_rules! write_tx {
-    ($self:ident, |$tx:ident| $body:block) => {{
-        let mut txn = $self.begin_write().await?;
-        let result: StoreResult<_> = async {
-            let $tx: &mut sqlx::PgConnection = &mut *txn;
-            $body
-        }
-        .await;
-        let (value, entries) = result?;
-        append_audit(&mut *txn, entries).await?;
-        txn.commit().await.db()?;
-        Result::<_, StoreError>::Ok(value)
-    }};
-}
-
-/// Reads the audit chain's head and locks it until the transaction ends: the serialisation point
-/// that lets several nodes append to one chain.
-async fn read_audit_head(tx: &mut sqlx::PgConnection) -> StoreResult<(i64, String)> {
-    let head = sqlx::query("SELECT seq, hash FROM audit_head WHERE id = 1 FOR UPDATE")
-        .fetch_one(&mut *tx)
-        .await
-        .map_err(db_err)?;
-    Ok((
-        head.try_get("seq").map_err(db_err)?,
-        head.try_get("hash").map_err(db_err)?,
-    ))
-}
-
-/// Moves the head the transaction holds.
-async fn write_audit_head(tx: &mut sqlx::PgConnection, seq: i64, hash: &str) -> StoreResult<()> {
-    sqlx::query("UPDATE audit_head SET seq = $1, hash = $2 WHERE id = 1")
-        .bind(seq)
-        .bind(hash)
-        .execute(&mut *tx)
-        .await
-        .map_err(db_err)?;
-    Ok(())
-}
-
-/// Writes a transaction's audit rows at once.
-async fn insert_audit_rows(tx: &mut sqlx::PgConnection, entries: &[AuditEntry]) -> StoreResult<()> {
-    insert_audit_rows_now(tx, entries).await
-}
-
-/// Changes the rates' counters at once.
-async fn upsert_tallies(tx: &mut sqlx::PgConnection, rows: Vec<TallyRow>) -> StoreResult<()> {
-    upsert_tallies_now(tx, &rows).await
-}
-
-/// A new case's insert and, in the same statement, its submission event.
-fn with_submission_event(insert_appeal: &str) -> String {
-    format!(
-        "WITH a AS ({insert_appeal}), e AS (INSERT INTO appeal_events (appeal_id, at, actor, action, status_from, \
-         status_to, text, visible) SELECT id, $18, $23, 'submit', NULL, $4, NULL, 1 FROM a) SELECT id FROM a"
-    )
-}
-
-/// PostgreSQL files every case the portable way: a transaction of its own per case.
-async fn create_plain_appeal(
-    store: &PostgresStore,
-    actor: String,
-    a: NewAppeal,
-) -> StoreResult<Appeal> {
-    create_appeal_portable(store, actor, a, Vec::new()).await
-}
-
-include!("../../yongxin-store/sql/store_impl.rs");
-include!("../../yongxin-store/sql/notice_impl.rs");
-include!("../../yongxin-store/sql/consultation_impl.rs");
-include!("../../yongxin-store/sql/meeting_impl.rs");
-include!("../../yongxin-store/sql/resettlement_impl.rs");
-include!("../../yongxin-store/sql/selection_impl.rs");

@@ -4,7 +4,7 @@
 
 use std::sync::Arc;
 
-use yongxin_store::Store;
+use yongxin_store::{AuditLog, Store};
 use yongxin_store_postgres::PostgresStore;
 
 async fn fresh() -> Option<Arc<dyn Store>> {

@@ -8,7 +8,7 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use yongxin_domain::NewAuditEntry;
-use yongxin_store::Store;
+use yongxin_store::{AccountStore, AuditLog};
 use yongxin_store_sqlite::SqliteStore;
 
 fn entry(i: usize) -> NewAuditEntry {

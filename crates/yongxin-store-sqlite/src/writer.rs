@@ -33,7 +33,7 @@ use yongxin_domain::appeal::SettledTally;
 use yongxin_domain::{AuditEntry, NewAuditEntry};
 use yongxin_store::{StoreError, StoreResult};
 
-use crate::TallyRow;
+use crate::sql::rates::TallyRow;
 
 /// Most writes sharing one commit; bounds how long one transaction holds the write lock.
 const MAX_BATCH: usize = 512;
@@ -188,7 +188,7 @@ pub(crate) fn move_batch_head(seq: i64, hash: &str) -> bool {
 pub(crate) fn seal_in_batch(entries: Vec<NewAuditEntry>) -> StoreResult<()> {
     let head = batch_head()
         .ok_or_else(|| StoreError::Internal("a direct write ran outside a batch".into()))?;
-    let (sealed, (seq, hash)) = crate::seal_entries(head, entries, Utc::now());
+    let (sealed, (seq, hash)) = crate::sql::audit::seal_entries(head, entries, Utc::now());
     defer_audit(&sealed);
     move_batch_head(seq, &hash);
     Ok(())
@@ -199,10 +199,10 @@ pub(crate) async fn read_head(conn: &mut SqliteConnection) -> StoreResult<(i64, 
     let row = sqlx::query("SELECT seq, hash FROM audit_head WHERE id = 1")
         .fetch_one(&mut *conn)
         .await
-        .map_err(crate::db_err)?;
+        .map_err(crate::dialect::db_err)?;
     Ok((
-        row.try_get("seq").map_err(crate::db_err)?,
-        row.try_get("hash").map_err(crate::db_err)?,
+        row.try_get("seq").map_err(crate::dialect::db_err)?,
+        row.try_get("hash").map_err(crate::dialect::db_err)?,
     ))
 }
 
@@ -217,7 +217,7 @@ pub(crate) async fn write_head(
         .bind(hash)
         .execute(&mut *conn)
         .await
-        .map_err(crate::db_err)?;
+        .map_err(crate::dialect::db_err)?;
     Ok(())
 }
 
@@ -290,8 +290,8 @@ async fn run_batch(pool: &SqlitePool, jobs: &mut mpsc::Receiver<Job>, first: Job
     });
     if broken.is_none() {
         let held = async {
-            crate::insert_audit_rows_now(&mut conn, &audit).await?;
-            crate::upsert_tallies_now(&mut conn, &tallies).await?;
+            crate::sql::audit::insert_audit_rows_now(&mut conn, &audit).await?;
+            crate::sql::rates::upsert_tallies_now(&mut conn, &tallies).await?;
             if let Some((seq, hash)) = head {
                 write_head(&mut conn, seq, &hash).await?;
             }
@@ -438,7 +438,7 @@ mod tests {
             "INSERT INTO villages (code, name, kind) VALUES (?1, ?1, 'village')",
             [code],
         )
-        .map_err(crate::direct_err)?;
+        .map_err(crate::dialect::direct_err)?;
         Ok(())
     }
 
@@ -473,7 +473,7 @@ mod tests {
                                             .bind(code)
                                             .execute(&mut *conn)
                                             .await
-                                            .map_err(crate::db_err)?;
+                                            .map_err(crate::dialect::db_err)?;
                                         Ok(())
                                     })
                                 })

@@ -3,7 +3,7 @@
 
 use std::sync::Arc;
 
-use yongxin_store::Store;
+use yongxin_store::{AuditLog, Store};
 use yongxin_store_sqlite::SqliteStore;
 
 async fn fresh() -> Option<Arc<dyn Store>> {

@@ -39,26 +39,9 @@ use yongxin_domain::{AuditEntry, NewAuditEntry};
 /// Shorthand for store results.
 pub type StoreResult<T> = Result<T, StoreError>;
 
-/// Everything yongxin keeps. Every method that changes data appends its audit entries in the same
-/// transaction, so a change and its record are committed or lost together.
+/// The registry (户籍): the subdistrict, its villages and grids, households and their members.
 #[async_trait]
-pub trait Store:
-    NoticeStore
-    + ConsultationStore
-    + MeetingStore
-    + ResettlementStore
-    + SelectionStore
-    + Send
-    + Sync
-    + 'static
-{
-    /// `sqlite` or `postgres`.
-    fn backend(&self) -> &'static str;
-    /// Connection pool figures for `/metrics`.
-    fn pool_stats(&self) -> PoolStats;
-    /// Checks that the database answers.
-    async fn ping(&self) -> StoreResult<()>;
-
+pub trait RegistryStore: Send + Sync + 'static {
     /// The subdistrict's name, if the registry has been set up.
     async fn subdistrict(&self) -> StoreResult<Option<String>>;
     /// Names the subdistrict (街道).
@@ -88,7 +71,11 @@ pub trait Store:
     async fn household(&self, id: i64) -> StoreResult<HouseholdDetail>;
     /// Every resident with their household, in roster order, for export.
     async fn roster(&self) -> StoreResult<Vec<RosterEntry>>;
+}
 
+/// Accounts: users, sessions, API tokens, sign-in failures and the installation's secrets.
+#[async_trait]
+pub trait AccountStore: Send + Sync + 'static {
     /// Adds a user.
     async fn create_user(&self, actor: &str, user: NewUser) -> StoreResult<User>;
     /// A user and their password hash, by user name.
@@ -107,7 +94,6 @@ pub trait Store:
     async fn user(&self, id: i64) -> StoreResult<Option<User>>;
     /// Every user, by name.
     async fn users(&self) -> StoreResult<Vec<User>>;
-
     /// Opens a session for a user; the store keeps only the token's hash.
     async fn create_session(
         &self,
@@ -150,7 +136,6 @@ pub trait Store:
     /// A secret of this installation, made once by the migrations (`tracking`: keys the tracking
     /// codes of cases).
     async fn server_secret(&self, name: &str) -> StoreResult<String>;
-
     /// Failed sign-ins of an account from an address since a time.
     async fn sign_in_failures(
         &self,
@@ -167,7 +152,11 @@ pub trait Store:
     ) -> StoreResult<()>;
     /// Forgets failed sign-ins after a success.
     async fn clear_sign_in_failures(&self, username: &str, address: &str) -> StoreResult<()>;
+}
 
+/// The service catalogue and the working-day calendars.
+#[async_trait]
+pub trait CatalogueStore: Send + Sync + 'static {
     /// The service catalogue, in display order (inactive categories too).
     async fn categories(&self) -> StoreResult<Vec<(Category, bool)>>;
     /// Adds or replaces a category (by code).
@@ -182,6 +171,11 @@ pub trait Store:
     async fn calendar_years(&self) -> StoreResult<Vec<(i32, String)>>;
     /// Adds or replaces a year's calendar file (already checked).
     async fn save_calendar_year(&self, actor: &str, year: i32, source: &str) -> StoreResult<()>;
+}
+
+/// Appeals (诉求): filing, handling, photos, imports, searches and the three rates.
+#[async_trait]
+pub trait AppealStore: Send + Sync + 'static {
     /// Stores a new appeal with its first event.
     async fn create_appeal(&self, actor: &str, appeal: NewAppeal) -> StoreResult<Appeal> {
         self.create_appeal_with_photos(actor, appeal, Vec::new())
@@ -226,7 +220,6 @@ pub trait Store:
     /// A photo by its token, as it was uploaded (callers clean it before showing it to anyone but
     /// staff).
     async fn photo(&self, token: &str) -> StoreResult<Option<(PhotoRef, Vec<u8>)>>;
-
     /// Stores appeals with their histories in one transaction, replaying each history through the
     /// lifecycle (a history it refuses fails the whole import). One audit entry per appeal.
     async fn import_appeals(
@@ -235,6 +228,28 @@ pub trait Store:
         appeals: Vec<ImportedAppeal>,
         policy: AppealPolicy,
     ) -> StoreResult<u64>;
+    /// The three rates' counts of cases filed from the Shanghai day `from` to the day `to`, both
+    /// included, grouped, judged at `now`.
+    async fn appeal_stats(
+        &self,
+        group: StatsGroup,
+        from: chrono::NaiveDate,
+        to: chrono::NaiveDate,
+        now: DateTime<Utc>,
+    ) -> StoreResult<Vec<StatsRow>>;
+    /// Answered cases nobody rated, answered before `cutoff` (to close automatically).
+    async fn unrated_answered_before(
+        &self,
+        cutoff: DateTime<Utc>,
+        limit: i64,
+    ) -> StoreResult<Vec<i64>>;
+    /// A page of appeals, newest first.
+    async fn search_appeals(&self, query: &AppealQuery) -> StoreResult<AppealPage>;
+}
+
+/// Deadlines lapsing, card notices (黄牌/红牌) and supervision notices (督办单).
+#[async_trait]
+pub trait SupervisionStore: Send + Sync + 'static {
     /// Waiting cases with a cadre whose contact deadline (not contacted) or resolution deadline (not
     /// answered) falls in `[from, until)` and has not had its red card announced, each with the card
     /// notices it has had, as
@@ -256,40 +271,6 @@ pub trait Store:
     /// Records, on the cases and in the rates' counters, the deadlines that have passed by `now`
     /// while the case waited; returns how many it recorded. Every node may run it.
     async fn lapse_deadlines(&self, now: DateTime<Utc>) -> StoreResult<u64>;
-    /// The three rates' counts of cases filed from the Shanghai day `from` to the day `to`, both
-    /// included, grouped, judged at `now`.
-    async fn appeal_stats(
-        &self,
-        group: StatsGroup,
-        from: chrono::NaiveDate,
-        to: chrono::NaiveDate,
-        now: DateTime<Utc>,
-    ) -> StoreResult<Vec<StatsRow>>;
-    /// Claims up to `limit` messages due by `now` for one sender, hiding them from other
-    /// senders until `lease_until` (so a crashed sender's messages come back later).
-    async fn claim_messages(
-        &self,
-        now: DateTime<Utc>,
-        lease_until: DateTime<Utc>,
-        limit: i64,
-    ) -> StoreResult<Vec<OutboxMessage>>;
-    /// Marks a message delivered.
-    async fn message_sent(&self, id: i64, at: DateTime<Utc>) -> StoreResult<()>;
-    /// Records a failed attempt and when to try again.
-    async fn message_failed(
-        &self,
-        id: i64,
-        error: &str,
-        retry_at: DateTime<Utc>,
-    ) -> StoreResult<()>;
-    /// Messages not yet delivered.
-    async fn pending_messages(&self) -> StoreResult<i64>;
-    /// Answered cases nobody rated, answered before `cutoff` (to close automatically).
-    async fn unrated_answered_before(
-        &self,
-        cutoff: DateTime<Utc>,
-        limit: i64,
-    ) -> StoreResult<Vec<i64>>;
     /// Issues a supervision notice (督办单) on a case; its handler is notified.
     async fn issue_supervision(
         &self,
@@ -314,8 +295,35 @@ pub trait Store:
         &self,
         since: DateTime<Utc>,
     ) -> StoreResult<Vec<yongxin_domain::hot::CaseMark>>;
-    /// A page of appeals, newest first.
-    async fn search_appeals(&self, query: &AppealQuery) -> StoreResult<AppealPage>;
+}
+
+/// The outbox: messages to residents and cadres, delivered by whichever node claims them.
+#[async_trait]
+pub trait OutboxStore: Send + Sync + 'static {
+    /// Claims up to `limit` messages due by `now` for one sender, hiding them from other
+    /// senders until `lease_until` (so a crashed sender's messages come back later).
+    async fn claim_messages(
+        &self,
+        now: DateTime<Utc>,
+        lease_until: DateTime<Utc>,
+        limit: i64,
+    ) -> StoreResult<Vec<OutboxMessage>>;
+    /// Marks a message delivered.
+    async fn message_sent(&self, id: i64, at: DateTime<Utc>) -> StoreResult<()>;
+    /// Records a failed attempt and when to try again.
+    async fn message_failed(
+        &self,
+        id: i64,
+        error: &str,
+        retry_at: DateTime<Utc>,
+    ) -> StoreResult<()>;
+    /// Messages not yet delivered.
+    async fn pending_messages(&self) -> StoreResult<i64>;
+}
+
+/// The keys of Open311 clients.
+#[async_trait]
+pub trait Open311KeyStore: Send + Sync + 'static {
     /// Issues an Open311 API key for a client (the caller keeps the key, the store its hash).
     async fn create_open311_key(
         &self,
@@ -329,6 +337,12 @@ pub trait Store:
     async fn open311_key(&self, key_hash: &str) -> StoreResult<Option<Open311Key>>;
     /// Revokes a key.
     async fn revoke_open311_key(&self, actor: &str, id: i64) -> StoreResult<()>;
+}
+
+/// The feed the search index follows: which appeals changed, in commit order, and what it holds
+/// of them.
+#[async_trait]
+pub trait AppealFeed: Send + Sync + 'static {
     /// Appeals touched by audit entries after `after_seq`, in order of first touch, and the
     /// sequence and hash of the last entry read (`None` when there was nothing after it). The
     /// chain is appended in commit order on both backends, so a reader following it misses no
@@ -344,7 +358,11 @@ pub trait Store:
     async fn appeals_by_ids(&self, ids: &[i64]) -> StoreResult<Vec<Appeal>>;
     /// What the full-text index holds of these appeals; unknown ids are left out.
     async fn appeal_search_docs(&self, ids: &[i64]) -> StoreResult<Vec<AppealSearchDoc>>;
+}
 
+/// The tamper-evident record (留痕): entries that stand alone, reading the chain, verifying it.
+#[async_trait]
+pub trait AuditLog: Send + Sync + 'static {
     /// Appends entries that stand alone (a full view of personal data, a sign-in).
     async fn record(&self, entries: Vec<NewAuditEntry>) -> StoreResult<Vec<AuditEntry>>;
     /// Entries after a sequence number, oldest first.
@@ -353,7 +371,6 @@ pub trait Store:
     async fn recent_audit_entries(&self, limit: i64) -> StoreResult<Vec<AuditEntry>>;
     /// The head the store keeps beside the record: last sequence and hash.
     async fn audit_head(&self) -> StoreResult<Option<(i64, String)>>;
-
     /// Recomputes the whole chain.
     async fn verify_audit(&self) -> StoreResult<Result<VerifiedChain, AuditChainError>> {
         let mut verifier = yongxin_domain::audit::ChainVerifier::default();
@@ -371,6 +388,36 @@ pub trait Store:
         let head = self.audit_head().await?;
         Ok(verifier.finish(head.as_ref().map(|(s, h)| (*s, h.as_str()))))
     }
+}
+
+/// Everything yongxin keeps. Every method that changes data appends its audit entries in the same
+/// transaction, so a change and its record are committed or lost together.
+#[async_trait]
+pub trait Store:
+    RegistryStore
+    + AccountStore
+    + CatalogueStore
+    + AppealStore
+    + SupervisionStore
+    + OutboxStore
+    + Open311KeyStore
+    + AppealFeed
+    + AuditLog
+    + NoticeStore
+    + ConsultationStore
+    + MeetingStore
+    + ResettlementStore
+    + SelectionStore
+    + Send
+    + Sync
+    + 'static
+{
+    /// `sqlite` or `postgres`.
+    fn backend(&self) -> &'static str;
+    /// Connection pool figures for `/metrics`.
+    fn pool_stats(&self) -> PoolStats;
+    /// Checks that the database answers.
+    async fn ping(&self) -> StoreResult<()>;
 }
 
 /// Notices (公告, 公示), the projects they may address, objections and informed households.

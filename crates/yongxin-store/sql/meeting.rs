@@ -1,16 +1,27 @@
-// The SQL implementation of `MeetingStore`, shared by both backends and `include!`d after
-// consultation_impl.rs.
+//! Meetings (村民会议, 两委会) in SQL: members, sign-in codes, minutes and resolutions.
 
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use sqlx::{QueryBuilder, Row};
+use yongxin_domain::NewAuditEntry;
+use yongxin_store::{StoreError, StoreResult};
+
+use super::notice::publish_once;
+use crate::dialect::write_tx;
+
+use super::{corrupt, Db, DbResult, DbRow, ROW_LOCK};
+use crate::StoreImpl;
 use yongxin_domain::meeting::{decide, MeetingError, MeetingKind, QuorumRule, VillagersBasis};
+use yongxin_store::Notice;
 use yongxin_store::{Meeting, MeetingMember, MeetingStore, NewMeeting, Resolution};
 
-const MEETING_SELECT: &str = "SELECT m.id, m.kind, m.village_id, v.name AS village_name, m.basis, m.title, m.held_at, m.place, m.agenda, m.minutes, \
+pub(crate) const MEETING_SELECT: &str = "SELECT m.id, m.kind, m.village_id, v.name AS village_name, m.basis, m.title, m.held_at, m.place, m.agenda, m.minutes, \
      m.code_expires_at, m.minutes_notice_id, m.created_by, \
      (SELECT COUNT(*) FROM meeting_members mm WHERE mm.meeting_id = m.id) AS members, \
      (SELECT COUNT(*) FROM meeting_members mm WHERE mm.meeting_id = m.id AND mm.signed_in_at IS NOT NULL) AS present \
      FROM meetings m LEFT JOIN villages v ON v.id = m.village_id";
 
-fn meeting_from(row: &DbRow) -> StoreResult<Meeting> {
+pub(crate) fn meeting_from(row: &DbRow) -> StoreResult<Meeting> {
     let kind: String = row.try_get("kind").db()?;
     let basis: Option<String> = row.try_get("basis").db()?;
     Ok(Meeting {
@@ -35,7 +46,7 @@ fn meeting_from(row: &DbRow) -> StoreResult<Meeting> {
     })
 }
 
-fn resolution_from(row: &DbRow) -> StoreResult<Resolution> {
+pub(crate) fn resolution_from(row: &DbRow) -> StoreResult<Resolution> {
     Ok(Resolution {
         id: row.try_get("id").db()?,
         text: row.try_get("text").db()?,

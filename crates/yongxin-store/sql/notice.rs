@@ -1,20 +1,33 @@
-// The SQL implementation of `NoticeStore`, shared by the SQLite and PostgreSQL backends and
-// `include!`d after store_impl.rs, whose helpers (`write_tx!`, `db()`, `fetch_page`, the appeal and
-// household row readers) it uses.
+//! Notices in SQL: projects, notices and their versions, attachments, informed households and
+//! objections.
 
+use std::collections::HashMap;
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use sqlx::{QueryBuilder, Row};
+use yongxin_domain::NewAuditEntry;
+use yongxin_store::{Appeal, HouseholdSummary, NewAppeal, StoreError, StoreResult};
+
+use super::appeals::{appeal_from, file_appeal, to_the_microsecond, APPEAL_SELECT};
+use super::registry::{household_from, HOUSEHOLD_SELECT};
+use crate::dialect::write_tx;
+
+use super::{corrupt, fetch_page, Db, DbConn, DbResult, DbRow, ROW_LOCK};
+use crate::StoreImpl;
 use yongxin_domain::notice::{objections_open, NoticeDraft, NoticeError, NoticeKind, ScopeKind};
 use yongxin_store::{
     CoverageRow, Informed, InformedHow, NewAttachment, NewProject, Notice, NoticeAttachment,
     NoticePage, NoticeQuery, NoticeStore, NoticeVersion, Project,
 };
 
-const NOTICE_SELECT: &str = "SELECT n.id, n.kind, n.scope, n.project_id, n.title, n.body, n.publish_at, n.end_at, n.objections_until, \
+pub(crate) const NOTICE_SELECT: &str = "SELECT n.id, n.kind, n.scope, n.project_id, n.title, n.body, n.publish_at, n.end_at, n.objections_until, \
      n.version, n.created_by, n.created_at, n.updated_at, \
      (SELECT COUNT(*) FROM appeals a WHERE a.notice_id = n.id) AS objections, \
      (SELECT COUNT(*) FROM appeals a WHERE a.notice_id = n.id AND (a.answered_at IS NOT NULL OR a.status IN ('declined', 'merged'))) AS objections_answered \
      FROM notices n";
 
-fn notice_from(row: &DbRow) -> StoreResult<Notice> {
+pub(crate) fn notice_from(row: &DbRow) -> StoreResult<Notice> {
     let kind: String = row.try_get("kind").db()?;
     let scope: String = row.try_get("scope").db()?;
     Ok(Notice {
@@ -38,7 +51,7 @@ fn notice_from(row: &DbRow) -> StoreResult<Notice> {
 }
 
 /// Fills in the villages of notices scoped to villages, with one query.
-async fn with_notice_villages<'c, E>(
+pub(crate) async fn with_notice_villages<'c, E>(
     executor: E,
     mut notices: Vec<Notice>,
 ) -> StoreResult<Vec<Notice>>
@@ -77,7 +90,7 @@ where
     Ok(notices)
 }
 
-async fn notice_in(tx: &mut DbConn, id: i64) -> StoreResult<Notice> {
+pub(crate) async fn notice_in(tx: &mut DbConn, id: i64) -> StoreResult<Notice> {
     let sql = format!("{NOTICE_SELECT} WHERE n.id = $1");
     let row = sqlx::query(&sql)
         .bind(id)
@@ -94,7 +107,7 @@ async fn notice_in(tx: &mut DbConn, id: i64) -> StoreResult<Notice> {
 }
 
 /// Restricts a household query to the households a notice addresses.
-fn push_notice_households(qb: &mut QueryBuilder<'static, Db>, notice: &Notice) {
+pub(crate) fn push_notice_households(qb: &mut QueryBuilder<'static, Db>, notice: &Notice) {
     match notice.scope {
         ScopeKind::Subdistrict => qb.push(" WHERE 1 = 1"),
         ScopeKind::Villages => qb.push(" WHERE h.village_id IN (SELECT village_id FROM notice_villages WHERE notice_id = ").push_bind(notice.id).push(")"),
@@ -107,7 +120,7 @@ fn push_notice_households(qb: &mut QueryBuilder<'static, Db>, notice: &Notice) {
 
 /// Restricts a household query to the grids of the villages a notice addresses (the grid index
 /// then serves it).
-fn push_notice_grids(qb: &mut QueryBuilder<'static, Db>, notice: &Notice) {
+pub(crate) fn push_notice_grids(qb: &mut QueryBuilder<'static, Db>, notice: &Notice) {
     push_scope_grids(
         qb,
         notice.scope,
@@ -118,7 +131,7 @@ fn push_notice_grids(qb: &mut QueryBuilder<'static, Db>, notice: &Notice) {
 
 /// Restricts a household query (alias `h`) to the grids of a population: everything, the
 /// villages listed in `villages` (table, key column, key), or a project's villages.
-fn push_scope_grids(
+pub(crate) fn push_scope_grids(
     qb: &mut QueryBuilder<'static, Db>,
     scope: ScopeKind,
     villages: (&str, &str, i64),
@@ -141,7 +154,7 @@ fn push_scope_grids(
 }
 
 /// Writes a checked draft as version 1 inside a write; answers the notice and its record entry.
-async fn insert_notice(
+pub(crate) async fn insert_notice(
     tx: &mut DbConn,
     actor: &str,
     d: NoticeDraft,
@@ -221,7 +234,7 @@ async fn insert_notice(
 /// Publishes a draft once for a row that records its notice in `column` (a consultation's
 /// results, a meeting's minutes): the row is read under the write's lock, so two clicks publish
 /// one notice; the second answers the first's.
-async fn publish_once(
+pub(crate) async fn publish_once(
     tx: &mut DbConn,
     actor: &str,
     (table, column, id): (&str, &str, i64),
@@ -742,7 +755,7 @@ impl NoticeStore for StoreImpl {
     }
 }
 
-fn attachment_from(row: &DbRow) -> StoreResult<NoticeAttachment> {
+pub(crate) fn attachment_from(row: &DbRow) -> StoreResult<NoticeAttachment> {
     Ok(NoticeAttachment {
         id: row.try_get("id").db()?,
         token: row.try_get("token").db()?,

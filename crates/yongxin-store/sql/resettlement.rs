@@ -1,37 +1,56 @@
-// The SQL implementation of `ResettlementStore`, shared by the SQLite and PostgreSQL backends and
-// `include!`d after notice_impl.rs, whose `insert_notice` it uses. Every phase-sensitive write
-// reads the project's phase under `ROW_LOCK` in its own transaction, so a registration cannot
-// slip in after the freeze, nor an assessment edit after the results are published.
+//! Resettlement (拆迁安置) in SQL. Every phase-sensitive write reads the project's phase under
+//! `ROW_LOCK` in its own transaction, so a registration cannot slip in after the freeze, nor an
+//! assessment edit after the results are published.
+
+use std::collections::HashMap;
+
+use async_trait::async_trait;
+use chrono::{DateTime, NaiveDate, Utc};
+use sqlx::{QueryBuilder, Row};
+use yongxin_domain::NewAuditEntry;
+use yongxin_store::{StoreError, StoreResult, User};
+
+use super::notice::{insert_notice, notice_in};
+use super::registry::{household_from, member_from, HOUSEHOLD_SELECT, MEMBER_COLUMNS};
+use crate::dialect::write_tx;
 
 use std::collections::HashSet;
 use yongxin_domain::lottery::{
     canonical_list, list_sha256, seed_rule_zh, Proof, Reveal, Seed, SeedCommitment,
 };
 
+use super::{corrupt, Db, DbConn, DbResult, DbRow, ROW_LOCK};
+use crate::StoreImpl;
 use yongxin_domain::money::{Fen, Qty};
+use yongxin_domain::notice::NoticeDraft;
 use yongxin_domain::resettlement::entitlement::{
     compute, eligible_members, layout_combination, ChosenUnit, Entitlement, HouseholdInputs,
     MemberFacts,
 };
 use yongxin_domain::resettlement::policy::Policy;
 use yongxin_domain::resettlement::{Phase, ResettlementError};
+use yongxin_store::Project;
 use yongxin_store::{
     Assessment, EntitlementRecord, LotteryDraw, LotteryState, PhaseChange, PolicyVersion,
     ProjectDetail, ProjectHousehold, ProjectUnit, Registration, RegistrationCoverage,
     RegistrationDay, ResettlementStore,
 };
 
-type Refusable<T> = Result<T, ResettlementError>;
+pub(crate) type Refusable<T> = Result<T, ResettlementError>;
 
-fn now_micros() -> DateTime<Utc> {
+pub(crate) fn now_micros() -> DateTime<Utc> {
     chrono::SubsecRound::trunc_subsecs(Utc::now(), 6)
 }
 
-fn json_err(e: serde_json::Error) -> StoreError {
+pub(crate) fn json_err(e: serde_json::Error) -> StoreError {
     StoreError::Internal(format!("resettlement record not understood: {e}"))
 }
 
-async fn project_in(tx: &mut DbConn, id: i64, lock: bool) -> StoreResult<Option<ProjectDetail>> {
+pub(crate) async fn project_in(
+    tx: &mut DbConn,
+    id: i64,
+    lock: bool,
+) -> StoreResult<Option<ProjectDetail>> {
     let sql = format!(
         "SELECT id, code, name, phase, results_notice_id, EXISTS (SELECT 1 FROM lotteries l WHERE l.project_id = projects.id) AS frozen FROM projects WHERE id = $1{}",
         if lock { ROW_LOCK } else { "" }
@@ -65,7 +84,7 @@ async fn project_in(tx: &mut DbConn, id: i64, lock: bool) -> StoreResult<Option<
     }))
 }
 
-async fn locked_project(tx: &mut DbConn, id: i64) -> StoreResult<ProjectDetail> {
+pub(crate) async fn locked_project(tx: &mut DbConn, id: i64) -> StoreResult<ProjectDetail> {
     project_in(tx, id, true)
         .await?
         .ok_or_else(|| StoreError::NotFound {
@@ -74,7 +93,7 @@ async fn locked_project(tx: &mut DbConn, id: i64) -> StoreResult<ProjectDetail> 
 }
 
 /// The project's current policy (its latest version).
-async fn current_policy(
+pub(crate) async fn current_policy(
     tx: &mut DbConn,
     project_id: i64,
 ) -> StoreResult<Option<std::sync::Arc<Policy>>> {
@@ -92,7 +111,7 @@ async fn current_policy(
 /// policy inside the write's transaction — on SQLite inside the one writer —, and parsing its
 /// TOML costs about a quarter of a millisecond; the text is the key, so the same text is the same
 /// policy whichever database it came from. Few policies exist; past 64 the memory starts afresh.
-fn parsed_policy(source: &str) -> StoreResult<std::sync::Arc<Policy>> {
+pub(crate) fn parsed_policy(source: &str) -> StoreResult<std::sync::Arc<Policy>> {
     use std::sync::{Arc, Mutex, OnceLock};
     static PARSED: OnceLock<Mutex<HashMap<String, Arc<Policy>>>> = OnceLock::new();
     let cache = PARSED.get_or_init(Default::default);
@@ -111,7 +130,11 @@ fn parsed_policy(source: &str) -> StoreResult<std::sync::Arc<Policy>> {
     Ok(policy)
 }
 
-async fn in_project(tx: &mut DbConn, project_id: i64, household_id: i64) -> StoreResult<bool> {
+pub(crate) async fn in_project(
+    tx: &mut DbConn,
+    project_id: i64,
+    household_id: i64,
+) -> StoreResult<bool> {
     let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM households h JOIN project_villages pv ON pv.village_id = h.village_id WHERE pv.project_id = $1 AND h.id = $2")
         .bind(project_id)
         .bind(household_id)
@@ -121,7 +144,7 @@ async fn in_project(tx: &mut DbConn, project_id: i64, household_id: i64) -> Stor
     Ok(n > 0)
 }
 
-async fn record_phase(
+pub(crate) async fn record_phase(
     tx: &mut DbConn,
     actor: &str,
     project: &ProjectDetail,
@@ -154,9 +177,9 @@ async fn record_phase(
     ))
 }
 
-const RESULT_COLUMNS: &str = "id, household_id, policy_version, assessment_id, chosen, signed_on, result, reason, created_by, created_at, current";
+pub(crate) const RESULT_COLUMNS: &str = "id, household_id, policy_version, assessment_id, chosen, signed_on, result, reason, created_by, created_at, current";
 
-fn result_from(row: &DbRow) -> StoreResult<EntitlementRecord> {
+pub(crate) fn result_from(row: &DbRow) -> StoreResult<EntitlementRecord> {
     let chosen: String = row.try_get("chosen").db()?;
     let result: String = row.try_get("result").db()?;
     let version: i64 = row.try_get("policy_version").db()?;
@@ -180,7 +203,7 @@ fn result_from(row: &DbRow) -> StoreResult<EntitlementRecord> {
 /// Stores a household's new current result, computed by the caller before it wrote anything;
 /// the one before stays as history.
 #[allow(clippy::too_many_arguments)]
-async fn insert_result(
+pub(crate) async fn insert_result(
     tx: &mut DbConn,
     actor: &str,
     project_id: i64,
@@ -238,7 +261,7 @@ async fn insert_result(
     Ok((record, entry))
 }
 
-async fn insert_assessment(
+pub(crate) async fn insert_assessment(
     tx: &mut DbConn,
     actor: &str,
     project_id: i64,
@@ -267,7 +290,7 @@ async fn insert_assessment(
     Ok((id, entry))
 }
 
-async fn latest_assessment(
+pub(crate) async fn latest_assessment(
     tx: &mut DbConn,
     project_id: i64,
     household_id: i64,
@@ -292,10 +315,10 @@ async fn latest_assessment(
     .transpose()
 }
 
-const REGISTRATION_COLUMNS: &str =
+pub(crate) const REGISTRATION_COLUMNS: &str =
     "household_id, layouts, total_area, in_person, by_user_id, by_name, registered_at";
 
-fn registration_from(row: &DbRow) -> StoreResult<Registration> {
+pub(crate) fn registration_from(row: &DbRow) -> StoreResult<Registration> {
     let layouts: String = row.try_get("layouts").db()?;
     let in_person: i64 = row.try_get("in_person").db()?;
     Ok(Registration {
@@ -309,7 +332,7 @@ fn registration_from(row: &DbRow) -> StoreResult<Registration> {
     })
 }
 
-async fn registration_in(
+pub(crate) async fn registration_in(
     tx: &mut DbConn,
     project_id: i64,
     household_id: i64,
@@ -327,7 +350,10 @@ async fn registration_in(
 }
 
 /// The members as the registry has them now, for eligibility.
-async fn member_facts(tx: &mut DbConn, household_id: i64) -> StoreResult<Vec<MemberFacts>> {
+pub(crate) async fn member_facts(
+    tx: &mut DbConn,
+    household_id: i64,
+) -> StoreResult<Vec<MemberFacts>> {
     let sql = format!("SELECT {MEMBER_COLUMNS} FROM residents r WHERE r.household_id = $1 ORDER BY r.position, r.id");
     let rows = sqlx::query(&sql)
         .bind(household_id)
@@ -340,12 +366,15 @@ async fn member_facts(tx: &mut DbConn, household_id: i64) -> StoreResult<Vec<Mem
 }
 
 /// Whether a draw's proof revealed the values of this commitment.
-fn revealed(proof_json: &str, commitment: &SeedCommitment) -> bool {
+pub(crate) fn revealed(proof_json: &str, commitment: &SeedCommitment) -> bool {
     serde_json::from_str::<Proof>(proof_json)
         .is_ok_and(|p| p.seed_commitment.as_ref() == Some(commitment))
 }
 
-async fn lottery_in(tx: &mut DbConn, project_id: i64) -> StoreResult<Option<LotteryState>> {
+pub(crate) async fn lottery_in(
+    tx: &mut DbConn,
+    project_id: i64,
+) -> StoreResult<Option<LotteryState>> {
     let Some(row) = sqlx::query("SELECT list, list_sha256, seed_rule, seed_commitment, notice_id, frozen_by, frozen_at FROM lotteries WHERE project_id = $1").bind(project_id).fetch_optional(&mut *tx).await.db()? else {
         return Ok(None);
     };

@@ -1,19 +1,33 @@
-// The SQL implementation of `ConsultationStore`, shared by both backends and `include!`d after
-// notice_impl.rs, whose population helper (`push_scope_grids`) it uses.
+//! Consultations (征求意见) in SQL: questions, answers (the current one per household) and results.
+
+use std::collections::HashMap;
+
+use async_trait::async_trait;
+use chrono::{DateTime, NaiveDate, Utc};
+use sqlx::{QueryBuilder, Row};
+use yongxin_domain::NewAuditEntry;
+use yongxin_store::{StoreError, StoreResult};
+
+use super::notice::{publish_once, push_scope_grids};
+use crate::dialect::write_tx;
 
 use std::collections::BTreeMap;
 
+use super::{corrupt, Db, DbConn, DbResult, DbRow, ROW_LOCK};
+use crate::StoreImpl;
 use yongxin_domain::consultation::{
     age_band, answers_open, check_answers, AnswerChannel, ConsultationError, GivenAnswer, Question,
     QuestionKind,
 };
+use yongxin_domain::notice::ScopeKind;
+use yongxin_store::Notice;
 use yongxin_store::{
     Consultation, ConsultationResults, ConsultationStore, CurrentAnswer, NewAnswer, NewConsultation,
 };
 
-const CONSULTATION_SELECT: &str = "SELECT id, title, background, notice_id, scope, project_id, opens_at, closes_at, result_notice_id, created_by FROM consultations";
+pub(crate) const CONSULTATION_SELECT: &str = "SELECT id, title, background, notice_id, scope, project_id, opens_at, closes_at, result_notice_id, created_by FROM consultations";
 
-fn consultation_from(row: &DbRow) -> StoreResult<Consultation> {
+pub(crate) fn consultation_from(row: &DbRow) -> StoreResult<Consultation> {
     let scope: String = row.try_get("scope").db()?;
     Ok(Consultation {
         id: row.try_get("id").db()?,
@@ -32,7 +46,10 @@ fn consultation_from(row: &DbRow) -> StoreResult<Consultation> {
 }
 
 /// Reads a consultation with its villages and questions, on any executor of the backend.
-async fn consultation_in(conn: &mut DbConn, id: i64) -> StoreResult<Option<Consultation>> {
+pub(crate) async fn consultation_in(
+    conn: &mut DbConn,
+    id: i64,
+) -> StoreResult<Option<Consultation>> {
     let sql = format!("{CONSULTATION_SELECT} WHERE id = $1");
     let Some(row) = sqlx::query(&sql)
         .bind(id)

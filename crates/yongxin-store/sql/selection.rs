@@ -1,10 +1,29 @@
-// The SQL implementation of `SelectionStore`, shared by the SQLite and PostgreSQL backends and
-// `include!`d after resettlement_impl.rs. A claim takes its locks in one order — on selection day
-// the selection row (its queue), then the household's list row, the apartments by id, the project row (for the board's sequence number) and, at the
-// end, the audit head — so concurrent claims on PostgreSQL wait for each other instead of
-// deadlocking; an apartment's owner is set by a conditional update that must touch every
-// apartment claimed, or the whole claim is undone.
+//! House selection (选房) in SQL. A claim takes its locks in one order — on selection day the
+//! selection row (its queue), then the household's list row, the apartments by id, the project row
+//! (for the board's sequence number) and, at the end, the audit head — so concurrent claims on
+//! PostgreSQL wait for each other instead of deadlocking; an apartment's owner is set by a
+//! conditional update that must touch every apartment claimed, or the whole claim is undone.
 
+use std::collections::HashMap;
+
+use async_trait::async_trait;
+use chrono::{DateTime, NaiveDate, Utc};
+use sqlx::{QueryBuilder, Row};
+use yongxin_domain::NewAuditEntry;
+use yongxin_store::{StoreError, StoreResult, User};
+
+use super::resettlement::{
+    current_policy, insert_result, json_err, latest_assessment, locked_project, now_micros,
+    registration_in,
+};
+use crate::dialect::write_tx;
+
+use super::{corrupt, Db, DbConn, DbResult, DbRow, ROW_LOCK};
+use crate::StoreImpl;
+use yongxin_domain::money::Qty;
+use yongxin_domain::resettlement::entitlement::compute;
+use yongxin_domain::resettlement::entitlement::ChosenUnit;
+use yongxin_domain::resettlement::Phase;
 use yongxin_domain::selection::{
     check_limit, check_return, check_turn, check_unit_ids, still_to_choose, ClaimRefusal, Queue,
     QueueAction, ReturnRefusal, SelectionMode, SetupError,
@@ -14,11 +33,11 @@ use yongxin_store::{
     Selection, SelectionStore, UnitState,
 };
 
-const SELECTION_SELECT: &str = "SELECT s.id, s.project_id, s.mode, s.starts_at, s.ends_at, s.waves, s.time_limit_seconds, s.return_seconds, s.queue, s.households FROM selections s";
+pub(crate) const SELECTION_SELECT: &str = "SELECT s.id, s.project_id, s.mode, s.starts_at, s.ends_at, s.waves, s.time_limit_seconds, s.return_seconds, s.queue, s.households FROM selections s";
 
-const CLAIM_COLUMNS: &str = "c.id, c.selection_id, c.household_id, c.units, c.total_area, c.by_name, c.on_behalf, c.created_at, c.corrected_at, c.correction_reason, c.correction_kind, c.signed_at";
+pub(crate) const CLAIM_COLUMNS: &str = "c.id, c.selection_id, c.household_id, c.units, c.total_area, c.by_name, c.on_behalf, c.created_at, c.corrected_at, c.correction_reason, c.correction_kind, c.signed_at";
 
-fn selection_from(row: &DbRow) -> StoreResult<Selection> {
+pub(crate) fn selection_from(row: &DbRow) -> StoreResult<Selection> {
     let mode: String = row.try_get("mode").db()?;
     let waves: String = row.try_get("waves").db()?;
     let queue: Option<String> = row.try_get("queue").db()?;
@@ -39,7 +58,11 @@ fn selection_from(row: &DbRow) -> StoreResult<Selection> {
     })
 }
 
-async fn selection_in(tx: &mut DbConn, id: i64, lock: bool) -> StoreResult<Option<Selection>> {
+pub(crate) async fn selection_in(
+    tx: &mut DbConn,
+    id: i64,
+    lock: bool,
+) -> StoreResult<Option<Selection>> {
     let sql = format!(
         "{SELECTION_SELECT} WHERE s.id = $1{}",
         if lock { ROW_LOCK } else { "" }
@@ -56,7 +79,7 @@ async fn selection_in(tx: &mut DbConn, id: i64, lock: bool) -> StoreResult<Optio
 
 /// Appends a board event: its number is taken from the project row, locked until the commit, so
 /// numbers follow commit order and have no gaps.
-async fn board_event(
+pub(crate) async fn board_event(
     tx: &mut DbConn,
     project_id: i64,
     kind: &str,
@@ -84,7 +107,7 @@ async fn board_event(
     Ok(seq)
 }
 
-fn claim_from(row: &DbRow) -> StoreResult<Claim> {
+pub(crate) fn claim_from(row: &DbRow) -> StoreResult<Claim> {
     let units: String = row.try_get("units").db()?;
     let on_behalf: i64 = row.try_get("on_behalf").db()?;
     Ok(Claim {
@@ -114,7 +137,11 @@ fn claim_from(row: &DbRow) -> StoreResult<Claim> {
     })
 }
 
-async fn claim_in(tx: &mut DbConn, claim_id: i64, lock: bool) -> StoreResult<Option<Claim>> {
+pub(crate) async fn claim_in(
+    tx: &mut DbConn,
+    claim_id: i64,
+    lock: bool,
+) -> StoreResult<Option<Claim>> {
     let sql = format!(
         "SELECT {CLAIM_COLUMNS} FROM claims c WHERE c.id = $1{}",
         if lock { ROW_LOCK } else { "" }
@@ -131,7 +158,7 @@ async fn claim_in(tx: &mut DbConn, claim_id: i64, lock: bool) -> StoreResult<Opt
 
 /// Whether a household has chosen its whole registered combination (or, unregistered, anything):
 /// on selection day it stays at the desk until it has, or declines the rest.
-async fn combination_chosen(
+pub(crate) async fn combination_chosen(
     tx: &mut DbConn,
     project_id: i64,
     household_id: i64,
@@ -154,7 +181,7 @@ async fn combination_chosen(
 /// Releases a claim's apartments (an administrator's correction, or the operator's return within
 /// the window) and keeps the release on the claim; on selection day the household is called next
 /// (a correction) or stays at the desk (a return). Answers the board event's number.
-async fn release_claim(
+pub(crate) async fn release_claim(
     tx: &mut DbConn,
     actor: &str,
     claim: &mut Claim,
@@ -245,7 +272,7 @@ async fn release_claim(
 }
 
 /// What a refused claim said, carried out of the transaction so that it is undone.
-const CLAIM_LOST_RACE: &str = "claim lost the race for a unit";
+pub(crate) const CLAIM_LOST_RACE: &str = "claim lost the race for a unit";
 
 #[async_trait]
 impl SelectionStore for StoreImpl {

@@ -1,0 +1,499 @@
+//! Accounts in SQL: users, sessions, API tokens, sign-in failures and server secrets.
+
+use std::collections::HashMap;
+
+use super::{corrupt, DbConn, DbResult, DbRow};
+use crate::StoreImpl;
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use sqlx::Row;
+use yongxin_domain::{NewAuditEntry, Role};
+use yongxin_store::AccountStore;
+use yongxin_store::{ApiToken, NewUser, SignInFailures, StoreError, StoreResult, User};
+
+use crate::dialect::write_tx;
+
+pub(crate) const USER_COLUMNS: &str = "u.id, u.username, u.display_name, u.role, u.village_id, u.household_id, u.email, u.disabled_at";
+
+pub(crate) fn user_from(row: &DbRow) -> StoreResult<User> {
+    let role: String = row.try_get("role").db()?;
+    Ok(User {
+        id: row.try_get("id").db()?,
+        username: row.try_get("username").db()?,
+        display_name: row.try_get("display_name").db()?,
+        role: Role::parse(&role).ok_or_else(|| corrupt("role", &role))?,
+        village_id: row.try_get("village_id").db()?,
+        household_id: row.try_get("household_id").db()?,
+        grid_ids: Vec::new(),
+        email: row.try_get("email").db()?,
+        disabled: row
+            .try_get::<Option<DateTime<Utc>>, _>("disabled_at")
+            .db()?
+            .is_some(),
+    })
+}
+
+/// Revokes every live API token of a user inside a write; how many.
+pub(crate) async fn revoke_tokens_in(tx: &mut DbConn, user_id: i64) -> StoreResult<u64> {
+    let done = sqlx::query(
+        "UPDATE api_tokens SET revoked_at = $1 WHERE user_id = $2 AND revoked_at IS NULL",
+    )
+    .bind(Utc::now())
+    .bind(user_id)
+    .execute(&mut *tx)
+    .await
+    .db()?;
+    Ok(done.rows_affected())
+}
+
+impl StoreImpl {
+    async fn load_grid_ids(&self, mut user: User) -> StoreResult<User> {
+        user.grid_ids = sqlx::query("SELECT id FROM grids WHERE cadre_user_id = $1 ORDER BY id")
+            .bind(user.id)
+            .fetch_all(&self.pool)
+            .await
+            .db()?
+            .iter()
+            .map(|r| r.try_get::<i64, _>("id"))
+            .collect::<Result<_, _>>()
+            .db()?;
+        Ok(user)
+    }
+
+    async fn user_where(
+        &self,
+        sql_tail: &str,
+        value: &str,
+        now: Option<DateTime<Utc>>,
+    ) -> StoreResult<Option<User>> {
+        let sql = format!("SELECT {USER_COLUMNS} {sql_tail}");
+        let mut query = sqlx::query(&sql).bind(value.to_owned());
+        if let Some(now) = now {
+            query = query.bind(now);
+        }
+        match query.fetch_optional(&self.pool).await.db()? {
+            Some(row) => Ok(Some(self.load_grid_ids(user_from(&row)?).await?)),
+            None => Ok(None),
+        }
+    }
+}
+
+#[async_trait]
+impl AccountStore for StoreImpl {
+    async fn create_user(&self, actor: &str, u: NewUser) -> StoreResult<User> {
+        let actor = actor.to_owned();
+        write_tx!(self, |tx| {
+            let id: i64 = sqlx::query(
+                    "INSERT INTO users (username, display_name, role, password_hash, village_id, household_id, created_at) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id",
+                )
+                .bind(&u.username)
+                .bind(&u.display_name)
+                .bind(u.role.code())
+                .bind(&u.password_hash)
+                .bind(u.village_id)
+                .bind(u.household_id)
+                .bind(Utc::now())
+                .fetch_one(&mut *tx)
+                .await
+                .db()?
+                .try_get("id")
+                .db()?;
+            let entry = NewAuditEntry::new(
+                actor,
+                "user.create",
+                format!("user:{id}"),
+                format!("{} ({})", u.username, u.role.code()),
+                &serde_json::json!({ "username": u.username, "display_name": u.display_name, "role": u.role.code(), "village_id": u.village_id, "household_id": u.household_id }),
+            );
+            let user = User {
+                id,
+                username: u.username,
+                display_name: u.display_name,
+                role: u.role,
+                village_id: u.village_id,
+                household_id: u.household_id,
+                grid_ids: vec![],
+                email: None,
+                disabled: false,
+            };
+            Ok((user, vec![entry]))
+        })
+    }
+
+    async fn user_credentials(&self, username: &str) -> StoreResult<Option<(User, String)>> {
+        // A disabled account signs in with no password.
+        let sql = format!("SELECT {USER_COLUMNS}, u.password_hash FROM users u WHERE u.username = $1 AND u.disabled_at IS NULL");
+        let Some(row) = sqlx::query(&sql)
+            .bind(username)
+            .fetch_optional(&self.pool)
+            .await
+            .db()?
+        else {
+            return Ok(None);
+        };
+        let hash: String = row.try_get("password_hash").db()?;
+        Ok(Some((self.load_grid_ids(user_from(&row)?).await?, hash)))
+    }
+
+    async fn set_password(
+        &self,
+        actor: &str,
+        user_id: i64,
+        password_hash: &str,
+    ) -> StoreResult<()> {
+        let (actor, hash) = (actor.to_owned(), password_hash.to_owned());
+        write_tx!(self, |tx| {
+            let done = sqlx::query("UPDATE users SET password_hash = $1 WHERE id = $2")
+                .bind(&hash)
+                .bind(user_id)
+                .execute(&mut *tx)
+                .await
+                .db()?;
+            if done.rows_affected() == 0 {
+                return Err(StoreError::NotFound {
+                    what: format!("user {user_id}"),
+                });
+            }
+            // Every session and API token of the user ends with the old password.
+            sqlx::query("DELETE FROM sessions WHERE user_id = $1")
+                .bind(user_id)
+                .execute(&mut *tx)
+                .await
+                .db()?;
+            let revoked = revoke_tokens_in(&mut *tx, user_id).await?;
+            let entry = NewAuditEntry::new(
+                actor,
+                "user.set_password",
+                format!("user:{user_id}"),
+                "",
+                &serde_json::json!({ "tokens_revoked": revoked }),
+            );
+            Ok(((), vec![entry]))
+        })
+    }
+
+    async fn set_user_email(
+        &self,
+        actor: &str,
+        user_id: i64,
+        email: Option<&str>,
+    ) -> StoreResult<()> {
+        let (actor, email) = (actor.to_owned(), email.map(str::to_owned));
+        write_tx!(self, |tx| {
+            let done = sqlx::query("UPDATE users SET email = $1 WHERE id = $2")
+                .bind(&email)
+                .bind(user_id)
+                .execute(&mut *tx)
+                .await
+                .db()?;
+            if done.rows_affected() == 0 {
+                return Err(StoreError::NotFound {
+                    what: format!("user {user_id}"),
+                });
+            }
+            let entry = NewAuditEntry::new(
+                actor,
+                "user.set_email",
+                format!("user:{user_id}"),
+                "",
+                &serde_json::json!({ "email": email }),
+            );
+            Ok(((), vec![entry]))
+        })
+    }
+
+    async fn user(&self, id: i64) -> StoreResult<Option<User>> {
+        let sql = format!("SELECT {USER_COLUMNS} FROM users u WHERE u.id = $1");
+        match sqlx::query(&sql)
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await
+            .db()?
+        {
+            Some(row) => Ok(Some(self.load_grid_ids(user_from(&row)?).await?)),
+            None => Ok(None),
+        }
+    }
+
+    async fn users(&self) -> StoreResult<Vec<User>> {
+        let sql = format!("SELECT {USER_COLUMNS} FROM users u ORDER BY u.username, u.id");
+        let rows = sqlx::query(&sql).fetch_all(&self.pool).await.db()?;
+        let mut grids: HashMap<i64, Vec<i64>> = HashMap::new();
+        for row in sqlx::query(
+            "SELECT id, cadre_user_id FROM grids WHERE cadre_user_id IS NOT NULL ORDER BY id",
+        )
+        .fetch_all(&self.pool)
+        .await
+        .db()?
+        {
+            grids
+                .entry(row.try_get("cadre_user_id").db()?)
+                .or_default()
+                .push(row.try_get("id").db()?);
+        }
+        rows.iter()
+            .map(|r| {
+                let mut u = user_from(r)?;
+                u.grid_ids = grids.remove(&u.id).unwrap_or_default();
+                Ok(u)
+            })
+            .collect()
+    }
+
+    async fn create_session(
+        &self,
+        token_hash: &str,
+        user_id: i64,
+        expires_at: DateTime<Utc>,
+    ) -> StoreResult<()> {
+        let token_hash = token_hash.to_owned();
+        write_tx!(self, |tx| {
+            sqlx::query("INSERT INTO sessions (token_hash, user_id, created_at, expires_at) VALUES ($1, $2, $3, $4)")
+                .bind(&token_hash)
+                .bind(user_id)
+                .bind(Utc::now())
+                .bind(expires_at)
+                .execute(&mut *tx)
+                .await
+                .db()?;
+            // Expired sessions are swept as new ones open, so the table never grows without bound.
+            sqlx::query("DELETE FROM sessions WHERE expires_at < $1")
+                .bind(Utc::now())
+                .execute(&mut *tx)
+                .await
+                .db()?;
+            Ok(((), Vec::new()))
+        })
+    }
+
+    async fn session_user(
+        &self,
+        token_hash: &str,
+        now: DateTime<Utc>,
+    ) -> StoreResult<Option<User>> {
+        self.user_where("FROM sessions s JOIN users u ON u.id = s.user_id WHERE s.token_hash = $1 AND s.expires_at > $2 AND u.disabled_at IS NULL", token_hash, Some(now))
+            .await
+    }
+
+    async fn delete_session(&self, token_hash: &str) -> StoreResult<()> {
+        let token_hash = token_hash.to_owned();
+        write_tx!(self, |tx| {
+            sqlx::query("DELETE FROM sessions WHERE token_hash = $1")
+                .bind(&token_hash)
+                .execute(&mut *tx)
+                .await
+                .db()?;
+            Ok(((), Vec::new()))
+        })
+    }
+
+    async fn create_api_token(
+        &self,
+        actor: &str,
+        user_id: i64,
+        token_hash: &str,
+        expires_at: DateTime<Utc>,
+    ) -> StoreResult<()> {
+        let (actor, hash) = (actor.to_owned(), token_hash.to_owned());
+        write_tx!(self, |tx| {
+            // A disabled account gets none: enabling it again must not bring one to life.
+            let inserted = sqlx::query(
+                "INSERT INTO api_tokens (token_hash, user_id, created_at, expires_at) \
+                 SELECT $1, id, $3, $4 FROM users WHERE id = $2 AND disabled_at IS NULL",
+            )
+            .bind(&hash)
+            .bind(user_id)
+            .bind(Utc::now())
+            .bind(expires_at)
+            .execute(&mut *tx)
+            .await
+            .db()?
+            .rows_affected();
+            if inserted == 0 {
+                return Err(StoreError::Invalid {
+                    field: "user".into(),
+                    reason: format!("user {user_id} does not exist or is disabled"),
+                });
+            }
+            let entry = NewAuditEntry::new(
+                actor,
+                "user.create_token",
+                format!("user:{user_id}"),
+                "",
+                &serde_json::json!({ "token_hash": hash, "expires_at": expires_at }),
+            );
+            Ok(((), vec![entry]))
+        })
+    }
+
+    async fn api_token_user(
+        &self,
+        token_hash: &str,
+        now: DateTime<Utc>,
+    ) -> StoreResult<Option<User>> {
+        self.user_where(
+            "FROM api_tokens t JOIN users u ON u.id = t.user_id \
+             WHERE t.token_hash = $1 AND t.expires_at > $2 AND t.revoked_at IS NULL AND u.disabled_at IS NULL",
+            token_hash,
+            Some(now),
+        )
+        .await
+    }
+
+    async fn api_tokens(&self, user_id: i64) -> StoreResult<Vec<ApiToken>> {
+        let rows = sqlx::query("SELECT created_at, expires_at, revoked_at FROM api_tokens WHERE user_id = $1 ORDER BY created_at, token_hash")
+            .bind(user_id)
+            .fetch_all(&self.pool)
+            .await
+            .db()?;
+        rows.iter()
+            .map(|r| {
+                Ok(ApiToken {
+                    created_at: r.try_get("created_at").db()?,
+                    expires_at: r.try_get("expires_at").db()?,
+                    revoked_at: r.try_get("revoked_at").db()?,
+                })
+            })
+            .collect()
+    }
+
+    async fn live_api_token_counts(&self, now: DateTime<Utc>) -> StoreResult<HashMap<i64, i64>> {
+        let rows: Vec<(i64, i64)> = sqlx::query_as(
+            "SELECT user_id, COUNT(*) FROM api_tokens \
+             WHERE revoked_at IS NULL AND expires_at > $1 GROUP BY user_id",
+        )
+        .bind(now)
+        .fetch_all(&self.pool)
+        .await
+        .db()?;
+        Ok(rows.into_iter().collect())
+    }
+
+    async fn revoke_api_tokens(&self, actor: &str, user_id: i64) -> StoreResult<u64> {
+        let actor = actor.to_owned();
+        write_tx!(self, |tx| {
+            let revoked = revoke_tokens_in(&mut *tx, user_id).await?;
+            let entry = NewAuditEntry::new(
+                actor,
+                "user.revoke_tokens",
+                format!("user:{user_id}"),
+                "",
+                &serde_json::json!({ "revoked": revoked }),
+            );
+            Ok((revoked, vec![entry]))
+        })
+    }
+
+    async fn set_user_disabled(
+        &self,
+        actor: &str,
+        user_id: i64,
+        disabled: bool,
+    ) -> StoreResult<()> {
+        let actor = actor.to_owned();
+        write_tx!(self, |tx| {
+            let at = disabled.then(Utc::now);
+            let done = sqlx::query("UPDATE users SET disabled_at = $1 WHERE id = $2")
+                .bind(at)
+                .bind(user_id)
+                .execute(&mut *tx)
+                .await
+                .db()?;
+            if done.rows_affected() == 0 {
+                return Err(StoreError::NotFound {
+                    what: format!("user {user_id}"),
+                });
+            }
+            let mut revoked = 0;
+            if disabled {
+                sqlx::query("DELETE FROM sessions WHERE user_id = $1")
+                    .bind(user_id)
+                    .execute(&mut *tx)
+                    .await
+                    .db()?;
+                revoked = revoke_tokens_in(&mut *tx, user_id).await?;
+            }
+            let action = if disabled {
+                "user.disable"
+            } else {
+                "user.enable"
+            };
+            let entry = NewAuditEntry::new(
+                actor,
+                action,
+                format!("user:{user_id}"),
+                "",
+                &serde_json::json!({ "tokens_revoked": revoked }),
+            );
+            Ok(((), vec![entry]))
+        })
+    }
+
+    async fn server_secret(&self, name: &str) -> StoreResult<String> {
+        let row = sqlx::query("SELECT value FROM server_secrets WHERE name = $1")
+            .bind(name)
+            .fetch_optional(&self.pool)
+            .await
+            .db()?;
+        match row {
+            Some(r) => r.try_get("value").db(),
+            None => Err(StoreError::NotFound {
+                what: format!("server secret {name}"),
+            }),
+        }
+    }
+
+    async fn sign_in_failures(
+        &self,
+        username: &str,
+        address: &str,
+        since: DateTime<Utc>,
+    ) -> StoreResult<SignInFailures> {
+        let row = sqlx::query(
+            "SELECT COUNT(*) AS n, MAX(at) AS last_at FROM sign_in_failures WHERE username = $1 AND address = $2 AND at > $3",
+        )
+        .bind(username)
+        .bind(address)
+        .bind(since)
+        .fetch_one(&self.pool)
+        .await
+        .db()?;
+        Ok(SignInFailures {
+            count: row.try_get("n").db()?,
+            last_at: row.try_get::<Option<DateTime<Utc>>, _>("last_at").db()?,
+        })
+    }
+
+    async fn record_sign_in_failure(
+        &self,
+        username: &str,
+        address: &str,
+        at: DateTime<Utc>,
+    ) -> StoreResult<()> {
+        let (username, address) = (username.to_owned(), address.to_owned());
+        write_tx!(self, |tx| {
+            sqlx::query("INSERT INTO sign_in_failures (username, address, at) VALUES ($1, $2, $3)")
+                .bind(&username)
+                .bind(&address)
+                .bind(at)
+                .execute(&mut *tx)
+                .await
+                .db()?;
+            Ok(((), Vec::new()))
+        })
+    }
+
+    async fn clear_sign_in_failures(&self, username: &str, address: &str) -> StoreResult<()> {
+        let (username, address) = (username.to_owned(), address.to_owned());
+        write_tx!(self, |tx| {
+            sqlx::query("DELETE FROM sign_in_failures WHERE username = $1 AND address = $2")
+                .bind(&username)
+                .bind(&address)
+                .execute(&mut *tx)
+                .await
+                .db()?;
+            Ok(((), Vec::new()))
+        })
+    }
+}

@@ -1,0 +1,123 @@
+//! The feed the search index follows, in SQL.
+
+use std::collections::HashMap;
+
+use super::{Db, DbResult};
+use crate::StoreImpl;
+use async_trait::async_trait;
+use sqlx::{QueryBuilder, Row};
+use yongxin_store::AppealFeed;
+use yongxin_store::{Appeal, AppealSearchDoc, StoreResult};
+
+use super::appeals::{appeal_from, APPEAL_SELECT};
+
+#[async_trait]
+impl AppealFeed for StoreImpl {
+    async fn appeal_changes(
+        &self,
+        after_seq: i64,
+        limit: i64,
+    ) -> StoreResult<(Vec<i64>, Option<(i64, String)>)> {
+        let rows = sqlx::query(
+            "SELECT seq, entity, hash FROM audit_log WHERE seq > $1 ORDER BY seq LIMIT $2",
+        )
+        .bind(after_seq)
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await
+        .db()?;
+        let mut ids = Vec::new();
+        let mut seen = std::collections::HashSet::new();
+        let mut last = None;
+        for row in &rows {
+            let seq: i64 = row.try_get("seq").db()?;
+            let entity: String = row.try_get("entity").db()?;
+            if let Some(id) = entity
+                .strip_prefix("appeal:")
+                .and_then(|id| id.parse::<i64>().ok())
+            {
+                if seen.insert(id) {
+                    ids.push(id);
+                }
+            }
+            last = Some((seq, row.try_get("hash").db()?));
+        }
+        Ok((ids, last))
+    }
+
+    async fn appeal_ids_after(&self, after_id: i64, limit: i64) -> StoreResult<Vec<i64>> {
+        let rows = sqlx::query("SELECT id FROM appeals WHERE id > $1 ORDER BY id LIMIT $2")
+            .bind(after_id)
+            .bind(limit)
+            .fetch_all(&self.pool)
+            .await
+            .db()?;
+        rows.iter().map(|r| r.try_get("id").db()).collect()
+    }
+
+    async fn appeals_by_ids(&self, ids: &[i64]) -> StoreResult<Vec<Appeal>> {
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut qb: QueryBuilder<'static, Db> = QueryBuilder::new(APPEAL_SELECT);
+        qb.push(" WHERE a.id IN (");
+        let mut list = qb.separated(", ");
+        for id in ids {
+            list.push_bind(*id);
+        }
+        qb.push(")");
+        let rows = qb.build().fetch_all(&self.pool).await.db()?;
+        let mut found: HashMap<i64, Appeal> = HashMap::new();
+        for row in &rows {
+            let appeal = appeal_from(row)?;
+            found.insert(appeal.id, appeal);
+        }
+        Ok(ids.iter().filter_map(|id| found.remove(id)).collect())
+    }
+
+    async fn appeal_search_docs(&self, ids: &[i64]) -> StoreResult<Vec<AppealSearchDoc>> {
+        let appeals = self.appeals_by_ids(ids).await?;
+        if appeals.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut qb: QueryBuilder<'static, Db> =
+            QueryBuilder::new("SELECT appeal_id, actor, action, text, visible FROM appeal_events WHERE (text IS NOT NULL OR action = 'submit') AND appeal_id IN (");
+        let mut list = qb.separated(", ");
+        for a in &appeals {
+            list.push_bind(a.id);
+        }
+        qb.push(") ORDER BY id");
+        let rows = qb.build().fetch_all(&self.pool).await.db()?;
+        let mut notes: HashMap<i64, (Vec<String>, Vec<String>)> = HashMap::new();
+        let mut submitters: HashMap<i64, String> = HashMap::new();
+        for row in &rows {
+            let id: i64 = row.try_get("appeal_id").db()?;
+            let action: String = row.try_get("action").db()?;
+            if action == "submit" {
+                submitters.insert(id, row.try_get("actor").db()?);
+            }
+            let Some(text): Option<String> = row.try_get("text").db()? else {
+                continue;
+            };
+            let visible: i64 = row.try_get("visible").db()?;
+            let entry = notes.entry(id).or_default();
+            if visible != 0 {
+                entry.0.push(text)
+            } else {
+                entry.1.push(text)
+            }
+        }
+        Ok(appeals
+            .into_iter()
+            .map(|appeal| {
+                let (public_notes, internal_notes) = notes.remove(&appeal.id).unwrap_or_default();
+                AppealSearchDoc {
+                    submitted_by: submitters.remove(&appeal.id).unwrap_or_default(),
+                    appeal,
+                    public_notes,
+                    internal_notes,
+                }
+            })
+            .collect())
+    }
+}

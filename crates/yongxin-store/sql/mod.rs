@@ -1,0 +1,192 @@
+//! The SQL of the store, shared by the SQLite and PostgreSQL backends.
+//!
+//! These files are modules of each backend crate (`#[path = "../../yongxin-store/sql/mod.rs"] mod
+//! sql;`), compiled once for each database and formatted and checked like any other module; the
+//! store crate itself never names a database. What a backend must supply is the [`Dialect`] trait,
+//! implemented by its store type, and the macro `write_tx!(self, |conn| { … Ok((value,
+//! audit_entries)) })` in its `dialect` module, which runs the block on a connection inside a
+//! write transaction, appends the returned entries to the record with [`audit::append_audit`],
+//! commits, and yields the value. How it does so is the backend's business: PostgreSQL opens a
+//! transaction per call; SQLite hands the block to its group-commit writer.
+//!
+//! The SQL here is portable: `$n` placeholders, named constraints, explicit ORDER BY with a
+//! tiebreaker. One module per aggregate, each implementing that aggregate's store trait.
+
+pub(crate) mod accounts;
+pub(crate) mod appeals;
+pub(crate) mod audit;
+pub(crate) mod catalogue;
+pub(crate) mod consultation;
+pub(crate) mod feed;
+pub(crate) mod meeting;
+pub(crate) mod notice;
+pub(crate) mod open311;
+pub(crate) mod outbox;
+pub(crate) mod rates;
+pub(crate) mod registry;
+pub(crate) mod resettlement;
+pub(crate) mod selection;
+pub(crate) mod supervision;
+
+use async_trait::async_trait;
+use sqlx::{QueryBuilder, Row};
+use yongxin_domain::AuditEntry;
+use yongxin_store::{Appeal, NewAppeal, PoolStats, Store, StoreError, StoreResult};
+
+use self::rates::TallyRow;
+
+use crate::StoreImpl;
+
+/// What differs between the two databases, supplied by each backend's store type. Everything else
+/// about a query is the same text on both.
+pub(crate) trait Dialect {
+    /// The sqlx database.
+    type Db: sqlx::Database;
+    /// `sqlite` or `postgres`, for `/metrics` and the logs.
+    const BACKEND: &'static str;
+    /// Appended to a read inside a write whose rows must not change before the write commits.
+    /// PostgreSQL locks them (`FOR UPDATE`); SQLite needs nothing, since a write already holds the
+    /// database's only write lock.
+    const ROW_LOCK: &'static str;
+    /// Appended to the outbox's claim of due messages. Several PostgreSQL nodes drain one outbox,
+    /// each taking rows the others have not locked (`FOR UPDATE SKIP LOCKED`); SQLite has one
+    /// writer.
+    const CLAIM_LOCK: &'static str;
+    /// Whether queries must name the small partial index they depend on (`INDEXED BY`): SQLite's
+    /// planner, without statistics, prefers a wide index on a column the query also filters by;
+    /// PostgreSQL's finds them by itself and has no such clause.
+    const NAME_PARTIAL_INDEX: bool;
+
+    /// Translates a driver error. The two report a broken constraint differently (SQLite in the
+    /// message, PostgreSQL by its name).
+    fn db_err(e: sqlx::Error) -> StoreError;
+    /// The audit chain's head, held by the write until it commits: PostgreSQL locks its row, the
+    /// serialisation point of several nodes; SQLite's batch read it once under its write lock.
+    async fn read_audit_head(tx: &mut DbConn) -> StoreResult<(i64, String)>;
+    /// Moves the head the write holds.
+    async fn write_audit_head(tx: &mut DbConn, seq: i64, hash: &str) -> StoreResult<()>;
+    /// A write's sealed audit rows, on disk by the time the write's commit is and possibly not
+    /// before: PostgreSQL inserts them now; SQLite's group commit holds them and writes the whole
+    /// batch's with one statement just before it commits. Nothing reads them inside a write.
+    async fn write_audit_rows_at_commit(tx: &mut DbConn, entries: &[AuditEntry])
+        -> StoreResult<()>;
+    /// A write's differences to the three rates' counters, on disk by the time its commit is, in
+    /// the same way (SQLite sums a batch's per counter row).
+    async fn add_tallies_at_commit(tx: &mut DbConn, rows: Vec<TallyRow>) -> StoreResult<()>;
+    /// One statement that runs `insert` (which answers the new row's `id`) and then inserts a row
+    /// of `child`, whose values `child_values` spells given the SQL expression of that id. SQLite
+    /// runs two statements of one query and has `last_insert_rowid()`; PostgreSQL chains them in a
+    /// `WITH`. Either way a new case and its first event cost one round trip.
+    fn insert_with_child(
+        insert: &str,
+        child: &str,
+        child_values: &dyn Fn(&str) -> String,
+    ) -> String;
+    /// Files a case without photos, the busiest write there is. SQLite runs it as a direct write
+    /// on its writer's thread (see its `writer`); PostgreSQL the portable way,
+    /// [`appeals::create_appeal_portable`].
+    async fn create_plain_appeal(&self, actor: String, appeal: NewAppeal) -> StoreResult<Appeal>;
+}
+
+/// The backend's sqlx database.
+pub(crate) type Db = <StoreImpl as Dialect>::Db;
+pub(crate) const BACKEND: &str = <StoreImpl as Dialect>::BACKEND;
+pub(crate) const ROW_LOCK: &str = <StoreImpl as Dialect>::ROW_LOCK;
+pub(crate) const CLAIM_LOCK: &str = <StoreImpl as Dialect>::CLAIM_LOCK;
+pub(crate) const NAME_PARTIAL_INDEX: bool = <StoreImpl as Dialect>::NAME_PARTIAL_INDEX;
+
+/// The backend's driver-error translation.
+pub(crate) fn db_err(e: sqlx::Error) -> StoreError {
+    StoreImpl::db_err(e)
+}
+
+pub(crate) type DbConn = <Db as sqlx::Database>::Connection;
+pub(crate) type DbRow = <Db as sqlx::Database>::Row;
+
+/// Driver errors of the backend, translated.
+pub(crate) trait DbResult<T> {
+    /// Translates the error.
+    fn db(self) -> StoreResult<T>;
+}
+
+impl<T> DbResult<T> for Result<T, sqlx::Error> {
+    fn db(self) -> StoreResult<T> {
+        self.map_err(db_err)
+    }
+}
+
+/// A stored value the code does not understand (a code from a newer version, or tampering).
+pub(crate) fn corrupt(what: &str, value: &str) -> StoreError {
+    StoreError::Internal(format!("stored {what} not understood: {value}"))
+}
+
+/// Escapes `%`, `_` and `\` so user text matches literally inside LIKE.
+pub(crate) fn like_pattern(text: &str) -> String {
+    let mut p = String::with_capacity(text.len() + 2);
+    p.push('%');
+    for c in text.chars() {
+        if matches!(c, '%' | '_' | '\\') {
+            p.push('\\');
+        }
+        p.push(c);
+    }
+    p.push('%');
+    p
+}
+
+/// One page of a filtered search: the total over all pages, then the rows of the page asked for
+/// (page from 1, at most 500 rows). `sql` is (the FROM clause the count uses, the full SELECT, the
+/// ORDER BY terms); `filters` appends the same WHERE clause to both.
+pub(crate) async fn fetch_page<T>(
+    pool: &sqlx::Pool<Db>,
+    sql: (&str, &str, &str),
+    filters: impl Fn(&mut QueryBuilder<'static, Db>),
+    (page, per_page): (i64, i64),
+    map: fn(&DbRow) -> StoreResult<T>,
+) -> StoreResult<(Vec<T>, i64, i64, i64)> {
+    let (from, select_sql, order) = sql;
+    let per_page = per_page.clamp(1, 500);
+    let page = page.max(1);
+    let mut count = QueryBuilder::<Db>::new(format!("SELECT COUNT(*) AS n {from}"));
+    filters(&mut count);
+    let total: i64 = count
+        .build()
+        .fetch_one(pool)
+        .await
+        .db()?
+        .try_get("n")
+        .db()?;
+    let mut select = QueryBuilder::<Db>::new(select_sql);
+    filters(&mut select);
+    select
+        .push(format!(" ORDER BY {order} LIMIT "))
+        .push_bind(per_page)
+        .push(" OFFSET ")
+        .push_bind((page - 1) * per_page);
+    let rows = select.build().fetch_all(pool).await.db()?;
+    Ok((
+        rows.iter().map(map).collect::<StoreResult<_>>()?,
+        total,
+        page,
+        per_page,
+    ))
+}
+
+#[async_trait]
+impl Store for StoreImpl {
+    fn backend(&self) -> &'static str {
+        BACKEND
+    }
+
+    fn pool_stats(&self) -> PoolStats {
+        PoolStats {
+            size: self.pool.size(),
+            idle: u32::try_from(self.pool.num_idle()).unwrap_or(u32::MAX),
+        }
+    }
+
+    async fn ping(&self) -> StoreResult<()> {
+        sqlx::query("SELECT 1").execute(&self.pool).await.db()?;
+        Ok(())
+    }
+}

@@ -1,0 +1,90 @@
+//! The outbox in SQL: claiming messages under a lease, marking them sent or failed.
+
+use super::{DbResult, CLAIM_LOCK};
+use crate::StoreImpl;
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use sqlx::Row;
+use yongxin_store::OutboxStore;
+use yongxin_store::{OutboxMessage, StoreResult};
+
+use crate::dialect::write_tx;
+
+#[async_trait]
+impl OutboxStore for StoreImpl {
+    async fn claim_messages(
+        &self,
+        now: DateTime<Utc>,
+        lease_until: DateTime<Utc>,
+        limit: i64,
+    ) -> StoreResult<Vec<OutboxMessage>> {
+        write_tx!(self, |tx| {
+            let sql = format!(
+                "UPDATE outbox SET next_attempt_at = $1 WHERE id IN \
+                 (SELECT id FROM outbox WHERE sent_at IS NULL AND next_attempt_at <= $2 ORDER BY id LIMIT $3{CLAIM_LOCK}) \
+                 RETURNING id, appeal_id, kind, recipient, attempts"
+            );
+            let rows = sqlx::query(&sql)
+                .bind(lease_until)
+                .bind(now)
+                .bind(limit)
+                .fetch_all(&mut *tx)
+                .await
+                .db()?;
+            let mut messages = rows
+                .iter()
+                .map(|r| {
+                    Ok(OutboxMessage {
+                        id: r.try_get("id").db()?,
+                        appeal_id: r.try_get("appeal_id").db()?,
+                        kind: r.try_get("kind").db()?,
+                        recipient: r.try_get("recipient").db()?,
+                        attempts: r.try_get("attempts").db()?,
+                    })
+                })
+                .collect::<StoreResult<Vec<_>>>()?;
+            messages.sort_by_key(|m| m.id);
+            Ok((messages, Vec::new()))
+        })
+    }
+
+    async fn message_sent(&self, id: i64, at: DateTime<Utc>) -> StoreResult<()> {
+        write_tx!(self, |tx| {
+            sqlx::query("UPDATE outbox SET sent_at = $1, last_error = NULL WHERE id = $2")
+                .bind(at)
+                .bind(id)
+                .execute(&mut *tx)
+                .await
+                .db()?;
+            Ok(((), Vec::new()))
+        })
+    }
+
+    async fn message_failed(
+        &self,
+        id: i64,
+        error: &str,
+        retry_at: DateTime<Utc>,
+    ) -> StoreResult<()> {
+        let error: String = error.chars().take(500).collect();
+        write_tx!(self, |tx| {
+            sqlx::query("UPDATE outbox SET attempts = attempts + 1, last_error = $1, next_attempt_at = $2 WHERE id = $3")
+                .bind(&error)
+                .bind(retry_at)
+                .bind(id)
+                .execute(&mut *tx)
+                .await
+                .db()?;
+            Ok(((), Vec::new()))
+        })
+    }
+
+    async fn pending_messages(&self) -> StoreResult<i64> {
+        sqlx::query("SELECT COUNT(*) AS n FROM outbox WHERE sent_at IS NULL")
+            .fetch_one(&self.pool)
+            .await
+            .db()?
+            .try_get("n")
+            .db()
+    }
+}

@@ -1,0 +1,529 @@
+//! The registry in SQL: the subdistrict, villages, grids, households and their members.
+
+use super::{corrupt, fetch_page, like_pattern, Db, DbResult, DbRow};
+use crate::StoreImpl;
+use async_trait::async_trait;
+use chrono::{NaiveDate, Utc};
+use sqlx::{QueryBuilder, Row};
+use yongxin_domain::registry::{flags_to_codes, parse_flags, Relation, Sex, VillageKind};
+use yongxin_domain::roster::{HouseholdRecord, RegistryLookup};
+use yongxin_domain::{NewAuditEntry, Scope};
+use yongxin_store::RegistryStore;
+use yongxin_store::{
+    Grid, HouseholdDetail, HouseholdPage, HouseholdQuery, HouseholdSummary, ImportSummary, Member,
+    NewGrid, NewVillage, RosterEntry, StoreError, StoreResult, Village,
+};
+
+use crate::dialect::write_tx;
+
+pub(crate) const HOUSEHOLD_SELECT: &str =
+    "SELECT h.id, h.key, h.address, h.village_id, v.name AS village_name, h.grid_id, \
+     g.name AS grid_name, COALESCE(r.name, '') AS head_name, r.phone AS head_phone, \
+     COALESCE(r.id_number, '') AS head_id_number, \
+     (SELECT COUNT(*) FROM residents m WHERE m.household_id = h.id) AS member_count \
+     FROM households h JOIN villages v ON v.id = h.village_id JOIN grids g ON g.id = h.grid_id \
+     LEFT JOIN residents r ON r.id = h.head_resident_id";
+
+pub(crate) const GRID_SELECT: &str = "SELECT g.id, g.village_id, v.name AS village_name, g.code, g.name, g.cadre_user_id, \
+     g.cadre_name, g.cadre_phone, (SELECT COUNT(*) FROM households h WHERE h.grid_id = g.id) AS household_count \
+     FROM grids g JOIN villages v ON v.id = g.village_id";
+
+pub(crate) const MEMBER_COLUMNS: &str =
+    "r.id, r.name, r.sex, r.birth_date, r.id_number, r.phone, r.relation, r.registered_since, r.flags";
+
+pub(crate) fn grid_from(row: &DbRow) -> StoreResult<Grid> {
+    Ok(Grid {
+        id: row.try_get("id").db()?,
+        village_id: row.try_get("village_id").db()?,
+        village_name: row.try_get("village_name").db()?,
+        code: row.try_get("code").db()?,
+        name: row.try_get("name").db()?,
+        cadre_user_id: row.try_get("cadre_user_id").db()?,
+        cadre_name: row.try_get("cadre_name").db()?,
+        cadre_phone: row.try_get("cadre_phone").db()?,
+        household_count: row.try_get("household_count").db()?,
+    })
+}
+
+pub(crate) fn household_from(row: &DbRow) -> StoreResult<HouseholdSummary> {
+    Ok(HouseholdSummary {
+        id: row.try_get("id").db()?,
+        key: row.try_get("key").db()?,
+        address: row.try_get("address").db()?,
+        village_id: row.try_get("village_id").db()?,
+        village_name: row.try_get("village_name").db()?,
+        grid_id: row.try_get("grid_id").db()?,
+        grid_name: row.try_get("grid_name").db()?,
+        head_name: row.try_get("head_name").db()?,
+        head_phone: row.try_get("head_phone").db()?,
+        head_id_number: row.try_get("head_id_number").db()?,
+        member_count: row.try_get("member_count").db()?,
+    })
+}
+
+pub(crate) fn member_from(row: &DbRow) -> StoreResult<Member> {
+    let sex: String = row.try_get("sex").db()?;
+    let relation: String = row.try_get("relation").db()?;
+    let flags: String = row.try_get("flags").db()?;
+    Ok(Member {
+        id: row.try_get("id").db()?,
+        name: row.try_get("name").db()?,
+        sex: Sex::parse(&sex).ok_or_else(|| corrupt("sex", &sex))?,
+        birth_date: row.try_get::<NaiveDate, _>("birth_date").db()?,
+        id_number: row.try_get("id_number").db()?,
+        phone: row.try_get("phone").db()?,
+        relation: Relation::parse(&relation).ok_or_else(|| corrupt("relation", &relation))?,
+        registered_since: row
+            .try_get::<Option<NaiveDate>, _>("registered_since")
+            .db()?,
+        flags: parse_flags(&flags).map_err(|f| corrupt("flag", &f))?,
+    })
+}
+
+pub(crate) fn push_household_filters(qb: &mut QueryBuilder<'static, Db>, q: &HouseholdQuery) {
+    qb.push(" WHERE 1 = 1");
+    match &q.scope {
+        Scope::Subdistrict => {}
+        Scope::Village(v) => {
+            qb.push(" AND h.village_id = ").push_bind(*v);
+        }
+        Scope::Grids(gs) => {
+            qb.push(" AND h.grid_id IN (");
+            let mut list = qb.separated(", ");
+            for g in gs {
+                list.push_bind(*g);
+            }
+            qb.push(")");
+        }
+        Scope::Household(h) => {
+            qb.push(" AND h.id = ").push_bind(*h);
+        }
+        Scope::Nothing => {
+            qb.push(" AND 1 = 0");
+        }
+    }
+    if let Some(v) = q.village_id {
+        qb.push(" AND h.village_id = ").push_bind(v);
+    }
+    if let Some(g) = q.grid_id {
+        qb.push(" AND h.grid_id = ").push_bind(g);
+    }
+    if let Some(text) = q.text.as_deref().map(str::trim).filter(|t| !t.is_empty()) {
+        let like = like_pattern(text);
+        qb.push(" AND (h.key = ").push_bind(text.to_owned());
+        qb.push(" OR h.address LIKE ")
+            .push_bind(like.clone())
+            .push(" ESCAPE '\\'");
+        qb.push(" OR h.id IN (SELECT s.household_id FROM residents s WHERE s.name LIKE ")
+            .push_bind(like)
+            .push(" ESCAPE '\\'");
+        let last4 = text.to_ascii_uppercase();
+        if last4.len() == 4 && last4.bytes().all(|b| b.is_ascii_digit() || b == b'X') {
+            qb.push(" OR s.id_last4 = ").push_bind(last4.clone());
+            qb.push(" OR s.phone_last4 = ").push_bind(last4);
+        }
+        qb.push("))");
+    }
+}
+
+#[async_trait]
+impl RegistryStore for StoreImpl {
+    async fn subdistrict(&self) -> StoreResult<Option<String>> {
+        let row = sqlx::query("SELECT name FROM subdistrict WHERE id = 1")
+            .fetch_optional(&self.pool)
+            .await
+            .db()?;
+        row.map(|r| r.try_get("name")).transpose().db()
+    }
+
+    async fn set_subdistrict(&self, actor: &str, name: &str) -> StoreResult<()> {
+        let (actor, name) = (actor.to_owned(), name.to_owned());
+        write_tx!(self, |tx| {
+            sqlx::query(
+                    "INSERT INTO subdistrict (id, name) VALUES (1, $1) ON CONFLICT (id) DO UPDATE SET name = excluded.name",
+                )
+                .bind(&name)
+                .execute(&mut *tx)
+                .await
+                .db()?;
+            let entry = NewAuditEntry::new(
+                actor,
+                "subdistrict.set",
+                "subdistrict:1",
+                name.clone(),
+                &serde_json::json!({ "name": name }),
+            );
+            Ok(((), vec![entry]))
+        })
+    }
+
+    async fn create_village(&self, actor: &str, v: NewVillage) -> StoreResult<Village> {
+        let actor = actor.to_owned();
+        write_tx!(self, |tx| {
+            let id: i64 = sqlx::query(
+                "INSERT INTO villages (code, name, kind) VALUES ($1, $2, $3) RETURNING id",
+            )
+            .bind(&v.code)
+            .bind(&v.name)
+            .bind(v.kind.code())
+            .fetch_one(&mut *tx)
+            .await
+            .db()?
+            .try_get("id")
+            .db()?;
+            let entry = NewAuditEntry::new(
+                actor,
+                "village.create",
+                format!("village:{id}"),
+                format!("{} {}", v.code, v.name),
+                &serde_json::json!({ "code": v.code, "name": v.name, "kind": v.kind.code() }),
+            );
+            let village = Village {
+                id,
+                code: v.code,
+                name: v.name,
+                kind: v.kind,
+                grid_count: 0,
+                household_count: 0,
+                resident_count: 0,
+            };
+            Ok((village, vec![entry]))
+        })
+    }
+
+    async fn create_grid(&self, actor: &str, g: NewGrid) -> StoreResult<Grid> {
+        let actor = actor.to_owned();
+        let id = write_tx!(self, |tx| {
+            let id: i64 = sqlx::query(
+                        "INSERT INTO grids (village_id, code, name, cadre_name, cadre_phone) VALUES ($1, $2, $3, $4, $5) RETURNING id",
+                    )
+                    .bind(g.village_id)
+                    .bind(&g.code)
+                    .bind(&g.name)
+                    .bind(&g.cadre_name)
+                    .bind(&g.cadre_phone)
+                    .fetch_one(&mut *tx)
+                    .await
+                    .db()?
+                    .try_get("id")
+                    .db()?;
+            let entry = NewAuditEntry::new(
+                actor,
+                "grid.create",
+                format!("grid:{id}"),
+                format!("{} {}", g.code, g.name),
+                &serde_json::json!({ "village_id": g.village_id, "code": g.code, "name": g.name, "cadre_name": g.cadre_name, "cadre_phone": g.cadre_phone }),
+            );
+            Ok((id, vec![entry]))
+        })?;
+        let sql = format!("{GRID_SELECT} WHERE g.id = $1");
+        let row = sqlx::query(&sql)
+            .bind(id)
+            .fetch_one(&self.pool)
+            .await
+            .db()?;
+        grid_from(&row)
+    }
+
+    async fn assign_grid_cadre(&self, actor: &str, grid_id: i64, user_id: i64) -> StoreResult<()> {
+        let actor = actor.to_owned();
+        write_tx!(self, |tx| {
+            let done = sqlx::query("UPDATE grids SET cadre_user_id = $1 WHERE id = $2")
+                .bind(user_id)
+                .bind(grid_id)
+                .execute(&mut *tx)
+                .await
+                .db()?;
+            if done.rows_affected() == 0 {
+                return Err(StoreError::NotFound {
+                    what: format!("grid {grid_id}"),
+                });
+            }
+            let entry = NewAuditEntry::new(
+                actor,
+                "grid.assign_cadre",
+                format!("grid:{grid_id}"),
+                format!("user:{user_id}"),
+                &serde_json::json!({ "user_id": user_id }),
+            );
+            Ok(((), vec![entry]))
+        })
+    }
+
+    async fn villages(&self) -> StoreResult<Vec<Village>> {
+        let rows = sqlx::query(
+            "SELECT v.id, v.code, v.name, v.kind, \
+             (SELECT COUNT(*) FROM grids g WHERE g.village_id = v.id) AS grid_count, \
+             (SELECT COUNT(*) FROM households h WHERE h.village_id = v.id) AS household_count, \
+             (SELECT COUNT(*) FROM residents r JOIN households h ON h.id = r.household_id WHERE h.village_id = v.id) AS resident_count \
+             FROM villages v ORDER BY v.code, v.id",
+        )
+        .fetch_all(&self.pool)
+        .await
+        .db()?;
+        rows.iter()
+            .map(|row| {
+                let kind: String = row.try_get("kind").db()?;
+                Ok(Village {
+                    id: row.try_get("id").db()?,
+                    code: row.try_get("code").db()?,
+                    name: row.try_get("name").db()?,
+                    kind: VillageKind::parse(&kind)
+                        .ok_or_else(|| corrupt("village kind", &kind))?,
+                    grid_count: row.try_get("grid_count").db()?,
+                    household_count: row.try_get("household_count").db()?,
+                    resident_count: row.try_get("resident_count").db()?,
+                })
+            })
+            .collect()
+    }
+
+    async fn grids(&self, village_id: Option<i64>) -> StoreResult<Vec<Grid>> {
+        let rows = match village_id {
+            Some(v) => {
+                let sql = format!("{GRID_SELECT} WHERE g.village_id = $1 ORDER BY g.code, g.id");
+                sqlx::query(&sql).bind(v).fetch_all(&self.pool).await
+            }
+            None => {
+                let sql = format!("{GRID_SELECT} ORDER BY g.code, g.id");
+                sqlx::query(&sql).fetch_all(&self.pool).await
+            }
+        }
+        .db()?;
+        rows.iter().map(grid_from).collect()
+    }
+
+    async fn registry_lookup(&self) -> StoreResult<RegistryLookup> {
+        let mut lookup = RegistryLookup::default();
+        for row in sqlx::query("SELECT id, code, name FROM villages ORDER BY id")
+            .fetch_all(&self.pool)
+            .await
+            .db()?
+        {
+            let id: i64 = row.try_get("id").db()?;
+            lookup.villages.insert(row.try_get("code").db()?, id);
+            lookup.villages.insert(row.try_get("name").db()?, id);
+        }
+        for row in sqlx::query("SELECT id, village_id, code, name FROM grids ORDER BY id")
+            .fetch_all(&self.pool)
+            .await
+            .db()?
+        {
+            let id: i64 = row.try_get("id").db()?;
+            let village: i64 = row.try_get("village_id").db()?;
+            lookup
+                .grids
+                .insert((village, row.try_get("code").db()?), id);
+            lookup
+                .grids
+                .insert((village, row.try_get("name").db()?), id);
+        }
+        for row in sqlx::query("SELECT r.id_number, h.key FROM residents r JOIN households h ON h.id = r.household_id ORDER BY r.id")
+            .fetch_all(&self.pool)
+            .await
+            .db()?
+        {
+            lookup.registered_ids.insert(row.try_get("id_number").db()?, row.try_get("key").db()?);
+        }
+        Ok(lookup)
+    }
+
+    async fn import_households(
+        &self,
+        actor: &str,
+        households: &[HouseholdRecord],
+    ) -> StoreResult<ImportSummary> {
+        let actor = actor.to_owned();
+        let households = households.to_vec();
+        write_tx!(self, |tx| {
+            let now = Utc::now();
+            let mut summary = ImportSummary::default();
+            let mut ids = Vec::with_capacity(households.len());
+            // First every household row, emptied of members, so a resident may move between
+            // households of the same roster without tripping the unique identity number.
+            for h in &households {
+                let existing = sqlx::query("SELECT id FROM households WHERE key = $1")
+                    .bind(&h.key)
+                    .fetch_optional(&mut *tx)
+                    .await
+                    .db()?;
+                let id: i64 = match existing {
+                    Some(row) => {
+                        let id: i64 = row.try_get("id").db()?;
+                        sqlx::query("UPDATE households SET village_id = $1, grid_id = $2, address = $3, head_resident_id = NULL, updated_at = $4 WHERE id = $5")
+                                .bind(h.village_id)
+                                .bind(h.grid_id)
+                                .bind(&h.address)
+                                .bind(now)
+                                .bind(id)
+                                .execute(&mut *tx)
+                                .await
+                                .db()?;
+                        sqlx::query("DELETE FROM residents WHERE household_id = $1")
+                            .bind(id)
+                            .execute(&mut *tx)
+                            .await
+                            .db()?;
+                        summary.households_updated += 1;
+                        id
+                    }
+                    None => {
+                        summary.households_created += 1;
+                        sqlx::query(
+                                "INSERT INTO households (key, village_id, grid_id, address, created_at, updated_at) \
+                                 VALUES ($1, $2, $3, $4, $5, $6) RETURNING id",
+                            )
+                            .bind(&h.key)
+                            .bind(h.village_id)
+                            .bind(h.grid_id)
+                            .bind(&h.address)
+                            .bind(now)
+                            .bind(now)
+                            .fetch_one(&mut *tx)
+                            .await
+                            .db()?
+                            .try_get("id")
+                            .db()?
+                    }
+                };
+                ids.push(id);
+            }
+            let mut entries = Vec::with_capacity(households.len());
+            for (h, id) in households.iter().zip(ids) {
+                let mut head_id: Option<i64> = None;
+                let mut changed = Vec::with_capacity(h.members.len());
+                for (position, m) in h.members.iter().enumerate() {
+                    let phone = m.phone.as_ref().map(|p| p.as_str().to_owned());
+                    let phone_last4 = m.phone.as_ref().map(|p| p.last4().to_owned());
+                    let flags = flags_to_codes(&m.flags);
+                    let resident_id: i64 = sqlx::query(
+                            "INSERT INTO residents (household_id, position, name, sex, birth_date, id_number, id_last4, phone, \
+                             phone_last4, relation, registered_since, flags) \
+                             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) RETURNING id",
+                        )
+                        .bind(id)
+                        .bind(position as i64)
+                        .bind(&m.name)
+                        .bind(m.sex.code())
+                        .bind(m.birth_date)
+                        .bind(m.id_number.as_str())
+                        .bind(m.id_number.last4())
+                        .bind(&phone)
+                        .bind(&phone_last4)
+                        .bind(m.relation.code())
+                        .bind(m.registered_since)
+                        .bind(&flags)
+                        .fetch_one(&mut *tx)
+                        .await
+                        .db()?
+                        .try_get("id")
+                        .db()?;
+                    if m.relation == Relation::Head && head_id.is_none() {
+                        head_id = Some(resident_id);
+                    }
+                    summary.residents += 1;
+                    changed.push(serde_json::json!([
+                        m.name,
+                        m.sex.code(),
+                        m.birth_date.to_string(),
+                        m.id_number.as_str(),
+                        phone,
+                        m.relation.code(),
+                        m.registered_since.map(|d| d.to_string()),
+                        flags
+                    ]));
+                }
+                sqlx::query("UPDATE households SET head_resident_id = $1 WHERE id = $2")
+                    .bind(head_id)
+                    .bind(id)
+                    .execute(&mut *tx)
+                    .await
+                    .db()?;
+                entries.push(NewAuditEntry::new(
+                    actor.clone(),
+                    "household.import",
+                    format!("household:{id}"),
+                    format!("{} ({})", h.key, h.members.len()),
+                    &serde_json::json!({
+                        "key": h.key, "village_id": h.village_id, "grid_id": h.grid_id,
+                        "address": h.address, "members": changed
+                    }),
+                ));
+            }
+            Ok((summary, entries))
+        })
+    }
+
+    async fn search_households(&self, q: &HouseholdQuery) -> StoreResult<HouseholdPage> {
+        let (households, total, page, per_page) = fetch_page(
+            &self.pool,
+            ("FROM households h", HOUSEHOLD_SELECT, "h.key, h.id"),
+            |qb| push_household_filters(qb, q),
+            (q.page, q.per_page),
+            household_from,
+        )
+        .await?;
+        Ok(HouseholdPage {
+            households,
+            total,
+            page,
+            per_page,
+        })
+    }
+
+    async fn household(&self, id: i64) -> StoreResult<HouseholdDetail> {
+        let sql = format!("{HOUSEHOLD_SELECT} WHERE h.id = $1");
+        let row = sqlx::query(&sql)
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await
+            .db()?
+            .ok_or_else(|| StoreError::NotFound {
+                what: format!("household {id}"),
+            })?;
+        let summary = household_from(&row)?;
+        let sql = format!("SELECT {MEMBER_COLUMNS} FROM residents r WHERE r.household_id = $1 ORDER BY r.position, r.id");
+        let members = sqlx::query(&sql)
+            .bind(id)
+            .fetch_all(&self.pool)
+            .await
+            .db()?;
+        let members = members
+            .iter()
+            .map(member_from)
+            .collect::<StoreResult<_>>()?;
+        let sql = format!("{GRID_SELECT} WHERE g.id = $1");
+        let grid = grid_from(
+            &sqlx::query(&sql)
+                .bind(summary.grid_id)
+                .fetch_one(&self.pool)
+                .await
+                .db()?,
+        )?;
+        Ok(HouseholdDetail {
+            summary,
+            members,
+            grid,
+        })
+    }
+
+    async fn roster(&self) -> StoreResult<Vec<RosterEntry>> {
+        let sql = format!(
+            "SELECT {MEMBER_COLUMNS}, h.key AS household_key, v.name AS village_name, g.code AS grid_code, h.address \
+             FROM residents r JOIN households h ON h.id = r.household_id JOIN villages v ON v.id = h.village_id \
+             JOIN grids g ON g.id = h.grid_id ORDER BY h.key, h.id, r.position, r.id"
+        );
+        let rows = sqlx::query(&sql).fetch_all(&self.pool).await.db()?;
+        rows.iter()
+            .map(|row| {
+                Ok(RosterEntry {
+                    household_key: row.try_get("household_key").db()?,
+                    village_name: row.try_get("village_name").db()?,
+                    grid_code: row.try_get("grid_code").db()?,
+                    address: row.try_get("address").db()?,
+                    member: member_from(row)?,
+                })
+            })
+            .collect()
+    }
+}
