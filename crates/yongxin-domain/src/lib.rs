@@ -23,6 +23,19 @@ macro_rules! code_enum {
                 match self { $($name::$variant => $code),+ }
             }
         }
+
+        /// Reads a stored code, exactly (not the Chinese word).
+        impl TryFrom<String> for $name {
+            type Error = $crate::UnknownCode;
+
+            fn try_from(code: String) -> Result<Self, Self::Error> {
+                Self::ALL
+                    .iter()
+                    .copied()
+                    .find(|v| v.code() == code)
+                    .ok_or($crate::UnknownCode { what: stringify!($name), code })
+            }
+        }
     };
     ($(#[$doc:meta])* $name:ident { $($(#[$vdoc:meta])* $variant:ident = ($code:literal, $zh:literal)),+ $(,)? }) => {
         code_enum!(@base $(#[$doc])* $name { $($(#[$vdoc])* $variant = $code),+ });
@@ -50,6 +63,16 @@ macro_rules! code_enum {
             }
         }
     };
+}
+
+/// A stored code that names no value of its type: written by a newer version, or tampered with.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("stored {what} not understood: {code}")]
+pub struct UnknownCode {
+    /// The type the code was read as.
+    pub what: &'static str,
+    /// The code.
+    pub code: String,
 }
 
 pub mod appeal;

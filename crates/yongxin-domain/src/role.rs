@@ -65,6 +65,15 @@ impl Role {
     }
 }
 
+/// Reads a stored code.
+impl TryFrom<String> for Role {
+    type Error = crate::UnknownCode;
+
+    fn try_from(code: String) -> Result<Self, Self::Error> {
+        Role::parse(&code).ok_or(crate::UnknownCode { what: "Role", code })
+    }
+}
+
 /// The part of the registry a user may see.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Scope {

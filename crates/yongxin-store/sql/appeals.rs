@@ -5,7 +5,7 @@ use std::collections::HashMap;
 
 use async_trait::async_trait;
 use chrono::{DateTime, NaiveDate, Utc};
-use sqlx::{QueryBuilder, Row};
+use sqlx::QueryBuilder;
 use yongxin_domain::appeal::{
     appeal_number, AppealAction, AppealError, AppealPolicy, AppealStatus, CaseFacts, Channel,
     Lapsed, Notice as AppealNotice, Rating, SettledTally, Urgency,
@@ -18,11 +18,12 @@ use yongxin_store::{
 
 use super::rates::{move_tallies, rate_group_sql, tally_rows, RateSubject, TallyRow};
 use super::{
-    corrupt, fetch_page, like_pattern, Db, DbConn, DbResult, DbRow, Dialect, NAME_PARTIAL_INDEX,
-    ROW_LOCK,
+    corrupt, fetch_page, like_pattern, optional_code, Db, DbConn, DbResult, DbRow, Dialect,
+    NAME_PARTIAL_INDEX, ROW_LOCK,
 };
 use crate::dialect::write_tx;
 use crate::StoreImpl;
+use sqlx::FromRow;
 use yongxin_store::AppealStore;
 
 pub(crate) const APPEAL_SELECT: &str = "SELECT a.id, a.category_code, a.urgency, a.channel, a.status, a.title, a.description, a.answers, \
@@ -32,73 +33,124 @@ pub(crate) const APPEAL_SELECT: &str = "SELECT a.id, a.category_code, a.urgency,
      a.answered_at, a.rated_at, a.closed_at, a.updated_at \
      FROM appeals a LEFT JOIN villages v ON v.id = a.village_id LEFT JOIN users c ON c.id = a.cadre_user_id";
 
-pub(crate) fn appeal_from(row: &DbRow) -> StoreResult<Appeal> {
-    let code = |col: &str| -> StoreResult<String> { row.try_get(col).db() };
-    let urgency = code("urgency")?;
-    let channel = code("channel")?;
-    let status = code("status")?;
-    let answers: String = code("answers")?;
-    let rating: Option<String> = row.try_get("rating").db()?;
-    let id: i64 = row.try_get("id").db()?;
-    let created_at: DateTime<Utc> = row.try_get("created_at").db()?;
-    Ok(Appeal {
-        id,
-        number: appeal_number(id, created_at),
-        category: code("category_code")?,
-        urgency: Urgency::parse(&urgency).ok_or_else(|| corrupt("urgency", &urgency))?,
-        channel: Channel::parse(&channel).ok_or_else(|| corrupt("channel", &channel))?,
-        status: AppealStatus::parse(&status).ok_or_else(|| corrupt("status", &status))?,
-        title: code("title")?,
-        description: code("description")?,
-        answers: serde_json::from_str(&answers).map_err(|_| corrupt("answers", &answers))?,
-        address: code("address")?,
-        latitude: row.try_get("latitude").db()?,
-        longitude: row.try_get("longitude").db()?,
-        village_id: row.try_get("village_id").db()?,
-        village_name: row.try_get("village_name").db()?,
-        grid_id: row.try_get("grid_id").db()?,
-        household_id: row.try_get("household_id").db()?,
-        resident_user_id: row.try_get("resident_user_id").db()?,
-        contact_name: code("contact_name")?,
-        contact_phone: code("contact_phone")?,
-        contact_email: row.try_get("contact_email").db()?,
-        department: row.try_get("department").db()?,
-        cadre_user_id: row.try_get("cadre_user_id").db()?,
-        cadre_name: row.try_get("cadre_name").db()?,
-        reopen_count: row.try_get("reopen_count").db()?,
-        merged_into: row.try_get("merged_into").db()?,
-        reply: row.try_get("reply").db()?,
-        rating: match rating {
-            Some(r) => Some(Rating::parse(&r).ok_or_else(|| corrupt("rating", &r))?),
-            None => None,
-        },
-        created_at,
-        contact_due: row.try_get("contact_due").db()?,
-        resolution_due: row.try_get("resolution_due").db()?,
-        contacted_at: row.try_get("contacted_at").db()?,
-        answered_at: row.try_get("answered_at").db()?,
-        rated_at: row.try_get("rated_at").db()?,
-        closed_at: row.try_get("closed_at").db()?,
-        updated_at: row.try_get("updated_at").db()?,
-    })
+/// A row of [`APPEAL_SELECT`], codes and answers as stored.
+#[derive(sqlx::FromRow)]
+pub(crate) struct AppealRow {
+    id: i64,
+    category_code: String,
+    #[sqlx(try_from = "String")]
+    urgency: Urgency,
+    #[sqlx(try_from = "String")]
+    channel: Channel,
+    #[sqlx(try_from = "String")]
+    status: AppealStatus,
+    title: String,
+    description: String,
+    answers: String,
+    address: String,
+    latitude: Option<f64>,
+    longitude: Option<f64>,
+    village_id: Option<i64>,
+    village_name: Option<String>,
+    grid_id: Option<i64>,
+    household_id: Option<i64>,
+    resident_user_id: Option<i64>,
+    contact_name: String,
+    contact_phone: String,
+    contact_email: Option<String>,
+    department: Option<String>,
+    cadre_user_id: Option<i64>,
+    cadre_name: Option<String>,
+    reopen_count: i64,
+    merged_into: Option<i64>,
+    reply: Option<String>,
+    rating: Option<String>,
+    created_at: DateTime<Utc>,
+    contact_due: DateTime<Utc>,
+    resolution_due: DateTime<Utc>,
+    contacted_at: Option<DateTime<Utc>>,
+    answered_at: Option<DateTime<Utc>>,
+    rated_at: Option<DateTime<Utc>>,
+    closed_at: Option<DateTime<Utc>>,
+    updated_at: DateTime<Utc>,
 }
 
+impl TryFrom<AppealRow> for Appeal {
+    type Error = StoreError;
+
+    fn try_from(r: AppealRow) -> StoreResult<Self> {
+        Ok(Appeal {
+            id: r.id,
+            number: appeal_number(r.id, r.created_at),
+            category: r.category_code,
+            urgency: r.urgency,
+            channel: r.channel,
+            status: r.status,
+            title: r.title,
+            description: r.description,
+            answers: serde_json::from_str(&r.answers)
+                .map_err(|_| corrupt("answers", &r.answers))?,
+            address: r.address,
+            latitude: r.latitude,
+            longitude: r.longitude,
+            village_id: r.village_id,
+            village_name: r.village_name,
+            grid_id: r.grid_id,
+            household_id: r.household_id,
+            resident_user_id: r.resident_user_id,
+            contact_name: r.contact_name,
+            contact_phone: r.contact_phone,
+            contact_email: r.contact_email,
+            department: r.department,
+            cadre_user_id: r.cadre_user_id,
+            cadre_name: r.cadre_name,
+            reopen_count: r.reopen_count,
+            merged_into: r.merged_into,
+            reply: r.reply,
+            rating: optional_code(r.rating)?,
+            created_at: r.created_at,
+            contact_due: r.contact_due,
+            resolution_due: r.resolution_due,
+            contacted_at: r.contacted_at,
+            answered_at: r.answered_at,
+            rated_at: r.rated_at,
+            closed_at: r.closed_at,
+            updated_at: r.updated_at,
+        })
+    }
+}
+
+/// Reads a row of [`APPEAL_SELECT`].
+pub(crate) fn appeal_from(row: &DbRow) -> StoreResult<Appeal> {
+    AppealRow::from_row(row).db()?.try_into()
+}
+
+/// A row of `appeal_events`.
+#[derive(sqlx::FromRow)]
+struct EventRow {
+    id: i64,
+    at: DateTime<Utc>,
+    actor: String,
+    action: String,
+    status_from: Option<String>,
+    #[sqlx(try_from = "String")]
+    status_to: AppealStatus,
+    text: Option<String>,
+    visible: i64,
+}
+
+/// Reads a row of `appeal_events`.
 pub(crate) fn event_from(row: &DbRow) -> StoreResult<AppealEvent> {
-    let from: Option<String> = row.try_get("status_from").db()?;
-    let to: String = row.try_get("status_to").db()?;
-    let visible: i64 = row.try_get("visible").db()?;
+    let r = EventRow::from_row(row).db()?;
     Ok(AppealEvent {
-        id: row.try_get("id").db()?,
-        at: row.try_get("at").db()?,
-        actor: row.try_get("actor").db()?,
-        action: row.try_get("action").db()?,
-        status_from: match from {
-            Some(f) => Some(AppealStatus::parse(&f).ok_or_else(|| corrupt("status", &f))?),
-            None => None,
-        },
-        status_to: AppealStatus::parse(&to).ok_or_else(|| corrupt("status", &to))?,
-        text: row.try_get("text").db()?,
-        visible: visible != 0,
+        id: r.id,
+        at: r.at,
+        actor: r.actor,
+        action: r.action,
+        status_from: optional_code(r.status_from)?,
+        status_to: r.status_to,
+        text: r.text,
+        visible: r.visible != 0,
     })
 }
 
@@ -106,25 +158,38 @@ pub(crate) const FACTS_SELECT: &str = "SELECT status, reopen_count, department, 
      reply, rating, merged_into, id, village_id, grid_id, category_code, created_at, contact_due, resolution_due, contact_lapsed, \
      resolution_lapsed FROM appeals";
 
+/// The columns of [`FACTS_SELECT`] that make a case's facts.
+#[derive(sqlx::FromRow)]
+struct FactsRow {
+    #[sqlx(try_from = "String")]
+    status: AppealStatus,
+    reopen_count: i64,
+    department: Option<String>,
+    cadre_user_id: Option<i64>,
+    contacted_at: Option<DateTime<Utc>>,
+    answered_at: Option<DateTime<Utc>>,
+    rated_at: Option<DateTime<Utc>>,
+    closed_at: Option<DateTime<Utc>>,
+    reply: Option<String>,
+    rating: Option<String>,
+    merged_into: Option<i64>,
+}
+
+/// Reads a case's facts from a row of [`FACTS_SELECT`].
 pub(crate) fn facts_from(row: &DbRow) -> StoreResult<CaseFacts> {
-    let status: String = row.try_get("status").db()?;
-    let rating: Option<String> = row.try_get("rating").db()?;
-    let reopen_count: i64 = row.try_get("reopen_count").db()?;
+    let r = FactsRow::from_row(row).db()?;
     Ok(CaseFacts {
-        status: AppealStatus::parse(&status).ok_or_else(|| corrupt("status", &status))?,
-        reopen_count: u32::try_from(reopen_count).unwrap_or(u32::MAX),
-        department: row.try_get("department").db()?,
-        cadre: row.try_get("cadre_user_id").db()?,
-        contacted_at: row.try_get("contacted_at").db()?,
-        answered_at: row.try_get("answered_at").db()?,
-        rated_at: row.try_get("rated_at").db()?,
-        closed_at: row.try_get("closed_at").db()?,
-        reply: row.try_get("reply").db()?,
-        rating: match rating {
-            Some(r) => Some(Rating::parse(&r).ok_or_else(|| corrupt("rating", &r))?),
-            None => None,
-        },
-        merged_into: row.try_get("merged_into").db()?,
+        status: r.status,
+        reopen_count: u32::try_from(r.reopen_count).unwrap_or(u32::MAX),
+        department: r.department,
+        cadre: r.cadre_user_id,
+        contacted_at: r.contacted_at,
+        answered_at: r.answered_at,
+        rated_at: r.rated_at,
+        closed_at: r.closed_at,
+        reply: r.reply,
+        rating: optional_code(r.rating)?,
+        merged_into: r.merged_into,
     })
 }
 
@@ -295,11 +360,10 @@ pub(crate) async fn insert_appeal_as(
     }
     // Every statement runs only if the rows are all read.
     let rows = query.fetch_all(&mut *tx).await.db()?;
-    let id: i64 = rows
-        .first()
-        .ok_or_else(|| StoreError::Internal("no id for the new case".into()))?
-        .try_get("id")
-        .db()?;
+    let id: i64 = match rows.first() {
+        Some(row) => <(i64,)>::from_row(row).db()?.0,
+        None => return Err(StoreError::Internal("no id for the new case".into())),
+    };
     StoreImpl::add_tallies_at_commit(tx, new_case_tallies(a)).await?;
     Ok((id, answers))
 }
@@ -410,7 +474,7 @@ pub(crate) async fn insert_event(
     text: Option<&str>,
     visible: bool,
 ) -> StoreResult<i64> {
-    sqlx::query(
+    sqlx::query_scalar(
         "INSERT INTO appeal_events (appeal_id, at, actor, action, status_from, status_to, text, visible) \
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id",
     )
@@ -424,8 +488,6 @@ pub(crate) async fn insert_event(
     .bind(i64::from(visible))
     .fetch_one(&mut *tx)
     .await
-    .db()?
-    .try_get("id")
     .db()
 }
 
@@ -461,15 +523,27 @@ pub(crate) async fn insert_photos(
 
 pub(crate) const PHOTO_SELECT: &str = "SELECT id, appeal_id, event_id, token, content_type, CAST(LENGTH(original) AS BIGINT) AS size FROM photos";
 
-pub(crate) fn photo_from(row: &DbRow) -> StoreResult<PhotoRef> {
-    Ok(PhotoRef {
-        id: row.try_get("id").db()?,
-        appeal_id: row.try_get("appeal_id").db()?,
-        event_id: row.try_get("event_id").db()?,
-        token: row.try_get("token").db()?,
-        content_type: row.try_get("content_type").db()?,
-        size: row.try_get("size").db()?,
-    })
+/// A group's sums of the rates' counters, as `appeal_stats` reads them (NULL where a sum is of
+/// nothing).
+#[derive(sqlx::FromRow)]
+struct RatesRow {
+    k: String,
+    label: String,
+    total: Option<i64>,
+    contact_due: Option<i64>,
+    contacted_on_time: Option<i64>,
+    resolution_due: Option<i64>,
+    answered_on_time: Option<i64>,
+    rated: Option<i64>,
+    satisfied: Option<i64>,
+}
+
+/// A photo's row with its bytes.
+#[derive(sqlx::FromRow)]
+struct PhotoWithBytes {
+    #[sqlx(flatten)]
+    photo: PhotoRef,
+    data: Vec<u8>,
 }
 
 pub(crate) fn push_appeal_filters(qb: &mut QueryBuilder<'static, Db>, q: &AppealQuery) {
@@ -777,7 +851,7 @@ impl AppealStore for StoreImpl {
              CAST(SUM(r.rated) AS BIGINT) AS rated, CAST(SUM(r.satisfied) AS BIGINT) AS satisfied FROM appeal_rates r \
              WHERE r.dim = $1 AND r.day >= $2 AND r.day <= $3 GROUP BY r.key HAVING SUM(r.total) > 0) t {join} ORDER BY {order}"
         );
-        let rows = sqlx::query(&sql)
+        let rows: Vec<RatesRow> = sqlx::query_as(&sql)
             .bind(dim)
             .bind(from)
             .bind(to)
@@ -795,16 +869,15 @@ impl AppealStore for StoreImpl {
             let sql = format!(
                 "SELECT {key} AS k, COUNT(*) AS n FROM {from} WHERE {unlapsed} AND a.created_at >= $2 AND a.created_at < $3 GROUP BY {key}"
             );
-            for r in sqlx::query(&sql)
+            let counts: Vec<(String, i64)> = sqlx::query_as(&sql)
                 .bind(now)
                 .bind(start)
                 .bind(end)
                 .fetch_all(&self.pool)
                 .await
-                .db()?
-            {
-                let n: i64 = r.try_get("n").db()?;
-                let e = overdue.entry(r.try_get("k").db()?).or_default();
+                .db()?;
+            for (k, n) in counts {
+                let e = overdue.entry(k).or_default();
                 if contact {
                     e.0 += n;
                 } else {
@@ -812,30 +885,28 @@ impl AppealStore for StoreImpl {
                 }
             }
         }
-        rows.iter()
+        Ok(rows
+            .into_iter()
             .map(|r| {
-                let n = |c: &str| -> StoreResult<i64> {
-                    r.try_get::<Option<i64>, _>(c).db().map(|v| v.unwrap_or(0))
-                };
-                let key: String = r.try_get("k").db()?;
                 let (contact_overdue, resolution_overdue) =
-                    overdue.get(&key).copied().unwrap_or_default();
+                    overdue.get(&r.k).copied().unwrap_or_default();
+                let n = Option::unwrap_or_default;
                 let kept = SettledTally {
-                    total: n("total")?,
-                    contact_due: n("contact_due")?,
-                    contacted_on_time: n("contacted_on_time")?,
-                    resolution_due: n("resolution_due")?,
-                    answered_on_time: n("answered_on_time")?,
-                    rated: n("rated")?,
-                    satisfied: n("satisfied")?,
+                    total: n(r.total),
+                    contact_due: n(r.contact_due),
+                    contacted_on_time: n(r.contacted_on_time),
+                    resolution_due: n(r.resolution_due),
+                    answered_on_time: n(r.answered_on_time),
+                    rated: n(r.rated),
+                    satisfied: n(r.satisfied),
                 };
-                Ok(StatsRow {
-                    key,
-                    label: r.try_get("label").db()?,
+                StatsRow {
+                    key: r.k,
+                    label: r.label,
                     counts: kept.at(contact_overdue, resolution_overdue),
-                })
+                }
             })
-            .collect()
+            .collect())
     }
 
     async fn unrated_answered_before(
@@ -843,26 +914,27 @@ impl AppealStore for StoreImpl {
         cutoff: DateTime<Utc>,
         limit: i64,
     ) -> StoreResult<Vec<i64>> {
-        let rows = sqlx::query("SELECT id FROM appeals WHERE status = 'answered' AND answered_at < $1 ORDER BY id LIMIT $2")
+        sqlx::query_scalar("SELECT id FROM appeals WHERE status = 'answered' AND answered_at < $1 ORDER BY id LIMIT $2")
             .bind(cutoff)
             .bind(limit)
             .fetch_all(&self.pool)
             .await
-            .db()?;
-        rows.iter().map(|r| r.try_get("id").db()).collect()
+            .db()
     }
 
     async fn search_appeals(&self, q: &AppealQuery) -> StoreResult<AppealPage> {
-        let (appeals, total, page, per_page) = fetch_page(
+        let (rows, total, page, per_page) = fetch_page::<AppealRow>(
             &self.pool,
             ("FROM appeals a", APPEAL_SELECT, "a.id DESC"),
             |qb| push_appeal_filters(qb, q),
             (q.page, q.per_page),
-            appeal_from,
         )
         .await?;
         Ok(AppealPage {
-            appeals,
+            appeals: rows
+                .into_iter()
+                .map(Appeal::try_from)
+                .collect::<StoreResult<_>>()?,
             total,
             page,
             per_page,
@@ -879,8 +951,7 @@ impl AppealStore for StoreImpl {
             ids.push_bind(*id);
         }
         qb.push(") ORDER BY appeal_id, id");
-        let rows = qb.build().fetch_all(&self.pool).await.db()?;
-        rows.iter().map(photo_from).collect()
+        qb.build_query_as().fetch_all(&self.pool).await.db()
     }
 
     async fn photo(&self, token: &str) -> StoreResult<Option<(PhotoRef, Vec<u8>)>> {
@@ -893,7 +964,8 @@ impl AppealStore for StoreImpl {
         else {
             return Ok(None);
         };
-        Ok(Some((photo_from(&row)?, row.try_get("data").db()?)))
+        let PhotoWithBytes { photo, data } = PhotoWithBytes::from_row(&row).db()?;
+        Ok(Some((photo, data)))
     }
 }
 

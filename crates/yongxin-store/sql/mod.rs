@@ -29,7 +29,7 @@ pub(crate) mod selection;
 pub(crate) mod supervision;
 
 use async_trait::async_trait;
-use sqlx::{QueryBuilder, Row};
+use sqlx::QueryBuilder;
 use yongxin_domain::AuditEntry;
 use yongxin_store::{Appeal, NewAppeal, PoolStats, Store, StoreError, StoreResult};
 
@@ -120,6 +120,17 @@ pub(crate) fn corrupt(what: &str, value: &str) -> StoreError {
     StoreError::Internal(format!("stored {what} not understood: {value}"))
 }
 
+/// Reads a code that may be NULL: `TryFrom<String>` of the code's type, for a column that
+/// `#[sqlx(try_from)]` cannot read (it has no way to say "or NULL").
+pub(crate) fn optional_code<T>(code: Option<String>) -> StoreResult<Option<T>>
+where
+    T: TryFrom<String, Error = yongxin_domain::UnknownCode>,
+{
+    code.map(T::try_from)
+        .transpose()
+        .map_err(|e| StoreError::Internal(e.to_string()))
+}
+
 /// Escapes `%`, `_` and `\` so user text matches literally inside LIKE.
 pub(crate) fn like_pattern(text: &str) -> String {
     let mut p = String::with_capacity(text.len() + 2);
@@ -142,20 +153,16 @@ pub(crate) async fn fetch_page<T>(
     sql: (&str, &str, &str),
     filters: impl Fn(&mut QueryBuilder<'static, Db>),
     (page, per_page): (i64, i64),
-    map: fn(&DbRow) -> StoreResult<T>,
-) -> StoreResult<(Vec<T>, i64, i64, i64)> {
+) -> StoreResult<(Vec<T>, i64, i64, i64)>
+where
+    T: for<'r> sqlx::FromRow<'r, DbRow> + Send + Unpin,
+{
     let (from, select_sql, order) = sql;
     let per_page = per_page.clamp(1, 500);
     let page = page.max(1);
     let mut count = QueryBuilder::<Db>::new(format!("SELECT COUNT(*) AS n {from}"));
     filters(&mut count);
-    let total: i64 = count
-        .build()
-        .fetch_one(pool)
-        .await
-        .db()?
-        .try_get("n")
-        .db()?;
+    let total: i64 = count.build_query_scalar().fetch_one(pool).await.db()?;
     let mut select = QueryBuilder::<Db>::new(select_sql);
     filters(&mut select);
     select
@@ -163,13 +170,8 @@ pub(crate) async fn fetch_page<T>(
         .push_bind(per_page)
         .push(" OFFSET ")
         .push_bind((page - 1) * per_page);
-    let rows = select.build().fetch_all(pool).await.db()?;
-    Ok((
-        rows.iter().map(map).collect::<StoreResult<_>>()?,
-        total,
-        page,
-        per_page,
-    ))
+    let rows = select.build_query_as().fetch_all(pool).await.db()?;
+    Ok((rows, total, page, per_page))
 }
 
 #[async_trait]

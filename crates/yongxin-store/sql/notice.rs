@@ -5,16 +5,17 @@ use std::collections::HashMap;
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use sqlx::{QueryBuilder, Row};
+use sqlx::QueryBuilder;
 use yongxin_domain::NewAuditEntry;
 use yongxin_store::{Appeal, HouseholdSummary, NewAppeal, StoreError, StoreResult};
 
-use super::appeals::{appeal_from, file_appeal, to_the_microsecond, APPEAL_SELECT};
-use super::registry::{household_from, HOUSEHOLD_SELECT};
+use super::appeals::{file_appeal, to_the_microsecond, AppealRow, APPEAL_SELECT};
+use super::registry::HOUSEHOLD_SELECT;
 use crate::dialect::write_tx;
 
 use super::{corrupt, fetch_page, Db, DbConn, DbResult, DbRow, ROW_LOCK};
 use crate::StoreImpl;
+use sqlx::FromRow;
 use yongxin_domain::notice::{objections_open, NoticeDraft, NoticeError, NoticeKind, ScopeKind};
 use yongxin_store::{
     CoverageRow, Informed, InformedHow, NewAttachment, NewProject, Notice, NoticeAttachment,
@@ -27,27 +28,9 @@ pub(crate) const NOTICE_SELECT: &str = "SELECT n.id, n.kind, n.scope, n.project_
      (SELECT COUNT(*) FROM appeals a WHERE a.notice_id = n.id AND (a.answered_at IS NOT NULL OR a.status IN ('declined', 'merged'))) AS objections_answered \
      FROM notices n";
 
+/// Reads a row of [`NOTICE_SELECT`] (its villages are filled in by [`with_notice_villages`]).
 pub(crate) fn notice_from(row: &DbRow) -> StoreResult<Notice> {
-    let kind: String = row.try_get("kind").db()?;
-    let scope: String = row.try_get("scope").db()?;
-    Ok(Notice {
-        id: row.try_get("id").db()?,
-        kind: NoticeKind::parse(&kind).ok_or_else(|| corrupt("notice kind", &kind))?,
-        scope: ScopeKind::parse(&scope).ok_or_else(|| corrupt("notice scope", &scope))?,
-        village_ids: Vec::new(),
-        project_id: row.try_get("project_id").db()?,
-        title: row.try_get("title").db()?,
-        body: row.try_get("body").db()?,
-        publish_at: row.try_get("publish_at").db()?,
-        end_at: row.try_get("end_at").db()?,
-        objections_until: row.try_get("objections_until").db()?,
-        version: row.try_get("version").db()?,
-        created_by: row.try_get("created_by").db()?,
-        created_at: row.try_get("created_at").db()?,
-        updated_at: row.try_get("updated_at").db()?,
-        objections: row.try_get("objections").db()?,
-        objections_answered: row.try_get("objections_answered").db()?,
-    })
+    Notice::from_row(row).db()
 }
 
 /// Fills in the villages of notices scoped to villages, with one query.
@@ -74,13 +57,10 @@ where
         list.push_bind(*id);
     }
     qb.push(") ORDER BY notice_id, village_id");
-    let rows = qb.build().fetch_all(executor).await.db()?;
+    let rows: Vec<(i64, i64)> = qb.build_query_as().fetch_all(executor).await.db()?;
     let mut villages: HashMap<i64, Vec<i64>> = HashMap::new();
-    for row in &rows {
-        villages
-            .entry(row.try_get("notice_id").db()?)
-            .or_default()
-            .push(row.try_get("village_id").db()?);
+    for (notice, village) in rows {
+        villages.entry(notice).or_default().push(village);
     }
     for n in &mut notices {
         if let Some(v) = villages.remove(&n.id) {
@@ -104,6 +84,14 @@ pub(crate) async fn notice_in(tx: &mut DbConn, id: i64) -> StoreResult<Notice> {
     Ok(with_notice_villages(&mut *tx, vec![notice])
         .await?
         .remove(0))
+}
+
+/// An attachment's row with its bytes.
+#[derive(sqlx::FromRow)]
+struct AttachmentWithBytes {
+    #[sqlx(flatten)]
+    attachment: NoticeAttachment,
+    bytes: Vec<u8>,
 }
 
 /// Restricts a household query to the households a notice addresses.
@@ -319,34 +307,30 @@ impl NoticeStore for StoreImpl {
     }
 
     async fn projects(&self) -> StoreResult<Vec<Project>> {
-        let rows = sqlx::query("SELECT id, code, name FROM projects ORDER BY code")
-            .fetch_all(&self.pool)
-            .await
-            .db()?;
-        let links = sqlx::query(
+        let rows: Vec<(i64, String, String)> =
+            sqlx::query_as("SELECT id, code, name FROM projects ORDER BY code")
+                .fetch_all(&self.pool)
+                .await
+                .db()?;
+        let links: Vec<(i64, i64)> = sqlx::query_as(
             "SELECT project_id, village_id FROM project_villages ORDER BY project_id, village_id",
         )
         .fetch_all(&self.pool)
         .await
         .db()?;
         let mut villages: HashMap<i64, Vec<i64>> = HashMap::new();
-        for row in &links {
-            villages
-                .entry(row.try_get("project_id").db()?)
-                .or_default()
-                .push(row.try_get("village_id").db()?);
+        for (project, village) in links {
+            villages.entry(project).or_default().push(village);
         }
-        rows.iter()
-            .map(|r| {
-                let id: i64 = r.try_get("id").db()?;
-                Ok(Project {
-                    id,
-                    code: r.try_get("code").db()?,
-                    name: r.try_get("name").db()?,
-                    village_ids: villages.remove(&id).unwrap_or_default(),
-                })
+        Ok(rows
+            .into_iter()
+            .map(|(id, code, name)| Project {
+                id,
+                code,
+                name,
+                village_ids: villages.remove(&id).unwrap_or_default(),
             })
-            .collect()
+            .collect())
     }
 
     async fn create_notice(&self, actor: &str, d: NoticeDraft) -> StoreResult<Notice> {
@@ -430,23 +414,11 @@ impl NoticeStore for StoreImpl {
     }
 
     async fn notice_versions(&self, id: i64) -> StoreResult<Vec<NoticeVersion>> {
-        let rows = sqlx::query("SELECT version, title, body, author, at, reason FROM notice_versions WHERE notice_id = $1 ORDER BY version")
+        sqlx::query_as("SELECT version, title, body, author, at, reason FROM notice_versions WHERE notice_id = $1 ORDER BY version")
             .bind(id)
             .fetch_all(&self.pool)
             .await
-            .db()?;
-        rows.iter()
-            .map(|r| {
-                Ok(NoticeVersion {
-                    version: r.try_get("version").db()?,
-                    title: r.try_get("title").db()?,
-                    body: r.try_get("body").db()?,
-                    author: r.try_get("author").db()?,
-                    at: r.try_get("at").db()?,
-                    reason: r.try_get("reason").db()?,
-                })
-            })
-            .collect()
+            .db()
     }
 
     async fn notices(&self, q: &NoticeQuery) -> StoreResult<NoticePage> {
@@ -474,7 +446,6 @@ impl NoticeStore for StoreImpl {
                 }
             },
             (i64::from(q.page), i64::from(q.per_page)),
-            notice_from,
         )
         .await?;
         Ok(NoticePage {
@@ -527,12 +498,11 @@ impl NoticeStore for StoreImpl {
     }
 
     async fn notice_attachments(&self, notice_id: i64) -> StoreResult<Vec<NoticeAttachment>> {
-        let rows = sqlx::query("SELECT id, token, name, content_type, size FROM notice_attachments WHERE notice_id = $1 ORDER BY id")
+        sqlx::query_as("SELECT id, token, name, content_type, size FROM notice_attachments WHERE notice_id = $1 ORDER BY id")
             .bind(notice_id)
             .fetch_all(&self.pool)
             .await
-            .db()?;
-        rows.iter().map(attachment_from).collect()
+            .db()
     }
 
     async fn notice_attachment(
@@ -546,8 +516,12 @@ impl NoticeStore for StoreImpl {
             .fetch_optional(&self.pool)
             .await
             .db()?;
-        row.map(|r| Ok((attachment_from(&r)?, r.try_get("bytes").db()?)))
-            .transpose()
+        row.map(|r| {
+            let AttachmentWithBytes { attachment, bytes } =
+                AttachmentWithBytes::from_row(&r).db()?;
+            Ok((attachment, bytes))
+        })
+        .transpose()
     }
 
     async fn mark_informed(
@@ -591,18 +565,17 @@ impl NoticeStore for StoreImpl {
     }
 
     async fn informed(&self, notice_id: i64, household_id: i64) -> StoreResult<Option<Informed>> {
-        let row = sqlx::query("SELECT i.how, u.username, i.at FROM notice_informed i JOIN users u ON u.id = i.by_user_id WHERE i.notice_id = $1 AND i.household_id = $2")
+        let row: Option<(String, String, DateTime<Utc>)> = sqlx::query_as("SELECT i.how, u.username, i.at FROM notice_informed i JOIN users u ON u.id = i.by_user_id WHERE i.notice_id = $1 AND i.household_id = $2")
             .bind(notice_id)
             .bind(household_id)
             .fetch_optional(&self.pool)
             .await
             .db()?;
-        row.map(|r| {
-            let how: String = r.try_get("how").db()?;
+        row.map(|(how, by, at)| {
             Ok(Informed {
                 how: InformedHow::parse(&how).ok_or_else(|| corrupt("informed how", &how))?,
-                by: r.try_get("username").db()?,
-                at: r.try_get("at").db()?,
+                by,
+                at,
             })
         })
         .transpose()
@@ -622,26 +595,32 @@ impl NoticeStore for StoreImpl {
         informed.push_bind(notice_id);
         push_notice_grids(&mut informed, notice);
         informed.push(" GROUP BY h.grid_id");
-        let count = |rows: Vec<DbRow>| -> StoreResult<HashMap<i64, i64>> {
-            rows.iter()
-                .map(|r| Ok((r.try_get("grid_id").db()?, r.try_get("n").db()?)))
-                .collect()
-        };
-        let households = count(households.build().fetch_all(&self.pool).await.db()?)?;
-        let informed = count(informed.build().fetch_all(&self.pool).await.db()?)?;
-        let grids = sqlx::query("SELECT g.id, g.name, g.village_id, v.name AS village_name FROM grids g JOIN villages v ON v.id = g.village_id ORDER BY v.code, g.code")
+        let households: HashMap<i64, i64> = households
+            .build_query_as::<(i64, i64)>()
+            .fetch_all(&self.pool)
+            .await
+            .db()?
+            .into_iter()
+            .collect();
+        let informed: HashMap<i64, i64> = informed
+            .build_query_as::<(i64, i64)>()
+            .fetch_all(&self.pool)
+            .await
+            .db()?
+            .into_iter()
+            .collect();
+        let grids: Vec<(i64, String, i64, String)> = sqlx::query_as("SELECT g.id, g.name, g.village_id, v.name AS village_name FROM grids g JOIN villages v ON v.id = g.village_id ORDER BY v.code, g.code")
             .fetch_all(&self.pool)
             .await
             .db()?;
         let mut rows = Vec::new();
-        for g in &grids {
-            let id: i64 = g.try_get("id").db()?;
+        for (id, grid_name, village_id, village_name) in grids {
             if let Some(n) = households.get(&id) {
                 rows.push(CoverageRow {
-                    village_id: g.try_get("village_id").db()?,
-                    village_name: g.try_get("village_name").db()?,
+                    village_id,
+                    village_name,
                     grid_id: id,
-                    grid_name: g.try_get("name").db()?,
+                    grid_name,
                     households: *n,
                     informed: informed.get(&id).copied().unwrap_or(0),
                 });
@@ -679,8 +658,7 @@ impl NoticeStore for StoreImpl {
             .push_bind(per_page)
             .push(" OFFSET ")
             .push_bind((i64::from(page.max(1)) - 1) * per_page);
-        let rows = qb.build().fetch_all(&self.pool).await.db()?;
-        rows.iter().map(household_from).collect()
+        qb.build_query_as().fetch_all(&self.pool).await.db()
     }
 
     async fn create_objection(
@@ -693,7 +671,12 @@ impl NoticeStore for StoreImpl {
         let a = to_the_microsecond(a);
         write_tx!(self, |tx| {
             let sql = format!("SELECT kind, title, publish_at, objections_until FROM notices WHERE id = $1{ROW_LOCK}");
-            let row = sqlx::query(&sql)
+            let (kind, title, publish_at, objections_until): (
+                String,
+                String,
+                DateTime<Utc>,
+                Option<DateTime<Utc>>,
+            ) = sqlx::query_as(&sql)
                 .bind(notice_id)
                 .fetch_optional(&mut *tx)
                 .await
@@ -701,17 +684,11 @@ impl NoticeStore for StoreImpl {
                 .ok_or_else(|| StoreError::NotFound {
                     what: format!("notice {notice_id}"),
                 })?;
-            let kind: String = row.try_get("kind").db()?;
-            let kind = NoticeKind::parse(&kind).ok_or_else(|| corrupt("notice kind", &kind))?;
-            if let Err(e) = objections_open(
-                kind,
-                row.try_get("publish_at").db()?,
-                row.try_get("objections_until").db()?,
-                a.created_at,
-            ) {
+            let kind =
+                NoticeKind::try_from(kind).map_err(|e| StoreError::Internal(e.to_string()))?;
+            if let Err(e) = objections_open(kind, publish_at, objections_until, a.created_at) {
                 return Ok((Err(e), Vec::new()));
             }
-            let title: String = row.try_get("title").db()?;
             let (appeal, filed) = file_appeal(tx, &actor, a, &[]).await?;
             let id = appeal.id;
             sqlx::query("UPDATE appeals SET notice_id = $1 WHERE id = $2")
@@ -736,31 +713,21 @@ impl NoticeStore for StoreImpl {
 
     async fn objections(&self, notice_id: i64) -> StoreResult<Vec<Appeal>> {
         let sql = format!("{APPEAL_SELECT} WHERE a.notice_id = $1 ORDER BY a.id");
-        let rows = sqlx::query(&sql)
+        sqlx::query_as::<_, AppealRow>(&sql)
             .bind(notice_id)
             .fetch_all(&self.pool)
             .await
-            .db()?;
-        rows.iter().map(appeal_from).collect()
+            .db()?
+            .into_iter()
+            .map(Appeal::try_from)
+            .collect()
     }
 
     async fn objected_notice(&self, appeal_id: i64) -> StoreResult<Option<(i64, String)>> {
-        let row = sqlx::query("SELECT n.id, n.title FROM appeals a JOIN notices n ON n.id = a.notice_id WHERE a.id = $1")
+        sqlx::query_as("SELECT n.id, n.title FROM appeals a JOIN notices n ON n.id = a.notice_id WHERE a.id = $1")
             .bind(appeal_id)
             .fetch_optional(&self.pool)
             .await
-            .db()?;
-        row.map(|r| Ok((r.try_get("id").db()?, r.try_get("title").db()?)))
-            .transpose()
+            .db()
     }
-}
-
-pub(crate) fn attachment_from(row: &DbRow) -> StoreResult<NoticeAttachment> {
-    Ok(NoticeAttachment {
-        id: row.try_get("id").db()?,
-        token: row.try_get("token").db()?,
-        name: row.try_get("name").db()?,
-        content_type: row.try_get("content_type").db()?,
-        size: row.try_get("size").db()?,
-    })
 }

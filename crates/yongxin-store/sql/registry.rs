@@ -4,8 +4,8 @@ use super::{corrupt, fetch_page, like_pattern, Db, DbResult, DbRow};
 use crate::StoreImpl;
 use async_trait::async_trait;
 use chrono::{NaiveDate, Utc};
-use sqlx::{QueryBuilder, Row};
-use yongxin_domain::registry::{flags_to_codes, parse_flags, Relation, Sex, VillageKind};
+use sqlx::{FromRow, QueryBuilder};
+use yongxin_domain::registry::{flags_to_codes, parse_flags, Relation, Sex};
 use yongxin_domain::roster::{HouseholdRecord, RegistryLookup};
 use yongxin_domain::{NewAuditEntry, Scope};
 use yongxin_store::RegistryStore;
@@ -31,53 +31,58 @@ pub(crate) const GRID_SELECT: &str = "SELECT g.id, g.village_id, v.name AS villa
 pub(crate) const MEMBER_COLUMNS: &str =
     "r.id, r.name, r.sex, r.birth_date, r.id_number, r.phone, r.relation, r.registered_since, r.flags";
 
-pub(crate) fn grid_from(row: &DbRow) -> StoreResult<Grid> {
-    Ok(Grid {
-        id: row.try_get("id").db()?,
-        village_id: row.try_get("village_id").db()?,
-        village_name: row.try_get("village_name").db()?,
-        code: row.try_get("code").db()?,
-        name: row.try_get("name").db()?,
-        cadre_user_id: row.try_get("cadre_user_id").db()?,
-        cadre_name: row.try_get("cadre_name").db()?,
-        cadre_phone: row.try_get("cadre_phone").db()?,
-        household_count: row.try_get("household_count").db()?,
-    })
+/// A member's row of `MEMBER_COLUMNS`, codes as stored.
+#[derive(sqlx::FromRow)]
+pub(crate) struct MemberRow {
+    id: i64,
+    name: String,
+    sex: String,
+    birth_date: NaiveDate,
+    id_number: String,
+    phone: Option<String>,
+    relation: String,
+    registered_since: Option<NaiveDate>,
+    flags: String,
 }
 
+impl TryFrom<MemberRow> for Member {
+    type Error = StoreError;
+
+    fn try_from(r: MemberRow) -> StoreResult<Self> {
+        Ok(Member {
+            id: r.id,
+            name: r.name,
+            sex: Sex::parse(&r.sex).ok_or_else(|| corrupt("sex", &r.sex))?,
+            birth_date: r.birth_date,
+            id_number: r.id_number,
+            phone: r.phone,
+            relation: Relation::parse(&r.relation)
+                .ok_or_else(|| corrupt("relation", &r.relation))?,
+            registered_since: r.registered_since,
+            flags: parse_flags(&r.flags).map_err(|f| corrupt("flag", &f))?,
+        })
+    }
+}
+
+/// Reads a row of `HOUSEHOLD_SELECT` among other columns.
 pub(crate) fn household_from(row: &DbRow) -> StoreResult<HouseholdSummary> {
-    Ok(HouseholdSummary {
-        id: row.try_get("id").db()?,
-        key: row.try_get("key").db()?,
-        address: row.try_get("address").db()?,
-        village_id: row.try_get("village_id").db()?,
-        village_name: row.try_get("village_name").db()?,
-        grid_id: row.try_get("grid_id").db()?,
-        grid_name: row.try_get("grid_name").db()?,
-        head_name: row.try_get("head_name").db()?,
-        head_phone: row.try_get("head_phone").db()?,
-        head_id_number: row.try_get("head_id_number").db()?,
-        member_count: row.try_get("member_count").db()?,
-    })
+    HouseholdSummary::from_row(row).db()
 }
 
+/// Reads the `MEMBER_COLUMNS` of a row among other columns.
 pub(crate) fn member_from(row: &DbRow) -> StoreResult<Member> {
-    let sex: String = row.try_get("sex").db()?;
-    let relation: String = row.try_get("relation").db()?;
-    let flags: String = row.try_get("flags").db()?;
-    Ok(Member {
-        id: row.try_get("id").db()?,
-        name: row.try_get("name").db()?,
-        sex: Sex::parse(&sex).ok_or_else(|| corrupt("sex", &sex))?,
-        birth_date: row.try_get::<NaiveDate, _>("birth_date").db()?,
-        id_number: row.try_get("id_number").db()?,
-        phone: row.try_get("phone").db()?,
-        relation: Relation::parse(&relation).ok_or_else(|| corrupt("relation", &relation))?,
-        registered_since: row
-            .try_get::<Option<NaiveDate>, _>("registered_since")
-            .db()?,
-        flags: parse_flags(&flags).map_err(|f| corrupt("flag", &f))?,
-    })
+    MemberRow::from_row(row).db()?.try_into()
+}
+
+/// A roster line: a member's row and their household's.
+#[derive(sqlx::FromRow)]
+struct RosterRow {
+    household_key: String,
+    village_name: String,
+    grid_code: String,
+    address: String,
+    #[sqlx(flatten)]
+    member: MemberRow,
 }
 
 pub(crate) fn push_household_filters(qb: &mut QueryBuilder<'static, Db>, q: &HouseholdQuery) {
@@ -129,11 +134,10 @@ pub(crate) fn push_household_filters(qb: &mut QueryBuilder<'static, Db>, q: &Hou
 #[async_trait]
 impl RegistryStore for StoreImpl {
     async fn subdistrict(&self) -> StoreResult<Option<String>> {
-        let row = sqlx::query("SELECT name FROM subdistrict WHERE id = 1")
+        sqlx::query_scalar("SELECT name FROM subdistrict WHERE id = 1")
             .fetch_optional(&self.pool)
             .await
-            .db()?;
-        row.map(|r| r.try_get("name")).transpose().db()
+            .db()
     }
 
     async fn set_subdistrict(&self, actor: &str, name: &str) -> StoreResult<()> {
@@ -160,7 +164,7 @@ impl RegistryStore for StoreImpl {
     async fn create_village(&self, actor: &str, v: NewVillage) -> StoreResult<Village> {
         let actor = actor.to_owned();
         write_tx!(self, |tx| {
-            let id: i64 = sqlx::query(
+            let id: i64 = sqlx::query_scalar(
                 "INSERT INTO villages (code, name, kind) VALUES ($1, $2, $3) RETURNING id",
             )
             .bind(&v.code)
@@ -168,8 +172,6 @@ impl RegistryStore for StoreImpl {
             .bind(v.kind.code())
             .fetch_one(&mut *tx)
             .await
-            .db()?
-            .try_get("id")
             .db()?;
             let entry = NewAuditEntry::new(
                 actor,
@@ -194,7 +196,7 @@ impl RegistryStore for StoreImpl {
     async fn create_grid(&self, actor: &str, g: NewGrid) -> StoreResult<Grid> {
         let actor = actor.to_owned();
         let id = write_tx!(self, |tx| {
-            let id: i64 = sqlx::query(
+            let id: i64 = sqlx::query_scalar(
                         "INSERT INTO grids (village_id, code, name, cadre_name, cadre_phone) VALUES ($1, $2, $3, $4, $5) RETURNING id",
                     )
                     .bind(g.village_id)
@@ -204,8 +206,6 @@ impl RegistryStore for StoreImpl {
                     .bind(&g.cadre_phone)
                     .fetch_one(&mut *tx)
                     .await
-                    .db()?
-                    .try_get("id")
                     .db()?;
             let entry = NewAuditEntry::new(
                 actor,
@@ -217,12 +217,11 @@ impl RegistryStore for StoreImpl {
             Ok((id, vec![entry]))
         })?;
         let sql = format!("{GRID_SELECT} WHERE g.id = $1");
-        let row = sqlx::query(&sql)
+        sqlx::query_as(&sql)
             .bind(id)
             .fetch_one(&self.pool)
             .await
-            .db()?;
-        grid_from(&row)
+            .db()
     }
 
     async fn assign_grid_cadre(&self, actor: &str, grid_id: i64, user_id: i64) -> StoreResult<()> {
@@ -251,7 +250,7 @@ impl RegistryStore for StoreImpl {
     }
 
     async fn villages(&self) -> StoreResult<Vec<Village>> {
-        let rows = sqlx::query(
+        sqlx::query_as(
             "SELECT v.id, v.code, v.name, v.kind, \
              (SELECT COUNT(*) FROM grids g WHERE g.village_id = v.id) AS grid_count, \
              (SELECT COUNT(*) FROM households h WHERE h.village_id = v.id) AS household_count, \
@@ -260,71 +259,51 @@ impl RegistryStore for StoreImpl {
         )
         .fetch_all(&self.pool)
         .await
-        .db()?;
-        rows.iter()
-            .map(|row| {
-                let kind: String = row.try_get("kind").db()?;
-                Ok(Village {
-                    id: row.try_get("id").db()?,
-                    code: row.try_get("code").db()?,
-                    name: row.try_get("name").db()?,
-                    kind: VillageKind::parse(&kind)
-                        .ok_or_else(|| corrupt("village kind", &kind))?,
-                    grid_count: row.try_get("grid_count").db()?,
-                    household_count: row.try_get("household_count").db()?,
-                    resident_count: row.try_get("resident_count").db()?,
-                })
-            })
-            .collect()
+        .db()
     }
 
     async fn grids(&self, village_id: Option<i64>) -> StoreResult<Vec<Grid>> {
-        let rows = match village_id {
+        match village_id {
             Some(v) => {
                 let sql = format!("{GRID_SELECT} WHERE g.village_id = $1 ORDER BY g.code, g.id");
-                sqlx::query(&sql).bind(v).fetch_all(&self.pool).await
+                sqlx::query_as(&sql).bind(v).fetch_all(&self.pool).await
             }
             None => {
                 let sql = format!("{GRID_SELECT} ORDER BY g.code, g.id");
-                sqlx::query(&sql).fetch_all(&self.pool).await
+                sqlx::query_as(&sql).fetch_all(&self.pool).await
             }
         }
-        .db()?;
-        rows.iter().map(grid_from).collect()
+        .db()
     }
 
     async fn registry_lookup(&self) -> StoreResult<RegistryLookup> {
         let mut lookup = RegistryLookup::default();
-        for row in sqlx::query("SELECT id, code, name FROM villages ORDER BY id")
-            .fetch_all(&self.pool)
-            .await
-            .db()?
-        {
-            let id: i64 = row.try_get("id").db()?;
-            lookup.villages.insert(row.try_get("code").db()?, id);
-            lookup.villages.insert(row.try_get("name").db()?, id);
+        let villages: Vec<(i64, String, String)> =
+            sqlx::query_as("SELECT id, code, name FROM villages ORDER BY id")
+                .fetch_all(&self.pool)
+                .await
+                .db()?;
+        for (id, code, name) in villages {
+            lookup.villages.insert(code, id);
+            lookup.villages.insert(name, id);
         }
-        for row in sqlx::query("SELECT id, village_id, code, name FROM grids ORDER BY id")
-            .fetch_all(&self.pool)
-            .await
-            .db()?
-        {
-            let id: i64 = row.try_get("id").db()?;
-            let village: i64 = row.try_get("village_id").db()?;
-            lookup
-                .grids
-                .insert((village, row.try_get("code").db()?), id);
-            lookup
-                .grids
-                .insert((village, row.try_get("name").db()?), id);
+        let grids: Vec<(i64, i64, String, String)> =
+            sqlx::query_as("SELECT id, village_id, code, name FROM grids ORDER BY id")
+                .fetch_all(&self.pool)
+                .await
+                .db()?;
+        for (id, village, code, name) in grids {
+            lookup.grids.insert((village, code), id);
+            lookup.grids.insert((village, name), id);
         }
-        for row in sqlx::query("SELECT r.id_number, h.key FROM residents r JOIN households h ON h.id = r.household_id ORDER BY r.id")
-            .fetch_all(&self.pool)
-            .await
-            .db()?
-        {
-            lookup.registered_ids.insert(row.try_get("id_number").db()?, row.try_get("key").db()?);
-        }
+        lookup.registered_ids = sqlx::query_as(
+            "SELECT r.id_number, h.key FROM residents r JOIN households h ON h.id = r.household_id ORDER BY r.id",
+        )
+        .fetch_all(&self.pool)
+        .await
+        .db()?
+        .into_iter()
+        .collect();
         Ok(lookup)
     }
 
@@ -342,14 +321,14 @@ impl RegistryStore for StoreImpl {
             // First every household row, emptied of members, so a resident may move between
             // households of the same roster without tripping the unique identity number.
             for h in &households {
-                let existing = sqlx::query("SELECT id FROM households WHERE key = $1")
-                    .bind(&h.key)
-                    .fetch_optional(&mut *tx)
-                    .await
-                    .db()?;
+                let existing: Option<i64> =
+                    sqlx::query_scalar("SELECT id FROM households WHERE key = $1")
+                        .bind(&h.key)
+                        .fetch_optional(&mut *tx)
+                        .await
+                        .db()?;
                 let id: i64 = match existing {
-                    Some(row) => {
-                        let id: i64 = row.try_get("id").db()?;
+                    Some(id) => {
                         sqlx::query("UPDATE households SET village_id = $1, grid_id = $2, address = $3, head_resident_id = NULL, updated_at = $4 WHERE id = $5")
                                 .bind(h.village_id)
                                 .bind(h.grid_id)
@@ -369,7 +348,7 @@ impl RegistryStore for StoreImpl {
                     }
                     None => {
                         summary.households_created += 1;
-                        sqlx::query(
+                        sqlx::query_scalar(
                                 "INSERT INTO households (key, village_id, grid_id, address, created_at, updated_at) \
                                  VALUES ($1, $2, $3, $4, $5, $6) RETURNING id",
                             )
@@ -381,8 +360,6 @@ impl RegistryStore for StoreImpl {
                             .bind(now)
                             .fetch_one(&mut *tx)
                             .await
-                            .db()?
-                            .try_get("id")
                             .db()?
                     }
                 };
@@ -396,7 +373,7 @@ impl RegistryStore for StoreImpl {
                     let phone = m.phone.as_ref().map(|p| p.as_str().to_owned());
                     let phone_last4 = m.phone.as_ref().map(|p| p.last4().to_owned());
                     let flags = flags_to_codes(&m.flags);
-                    let resident_id: i64 = sqlx::query(
+                    let resident_id: i64 = sqlx::query_scalar(
                             "INSERT INTO residents (household_id, position, name, sex, birth_date, id_number, id_last4, phone, \
                              phone_last4, relation, registered_since, flags) \
                              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) RETURNING id",
@@ -415,8 +392,6 @@ impl RegistryStore for StoreImpl {
                         .bind(&flags)
                         .fetch_one(&mut *tx)
                         .await
-                        .db()?
-                        .try_get("id")
                         .db()?;
                     if m.relation == Relation::Head && head_id.is_none() {
                         head_id = Some(resident_id);
@@ -460,7 +435,6 @@ impl RegistryStore for StoreImpl {
             ("FROM households h", HOUSEHOLD_SELECT, "h.key, h.id"),
             |qb| push_household_filters(qb, q),
             (q.page, q.per_page),
-            household_from,
         )
         .await?;
         Ok(HouseholdPage {
@@ -473,7 +447,7 @@ impl RegistryStore for StoreImpl {
 
     async fn household(&self, id: i64) -> StoreResult<HouseholdDetail> {
         let sql = format!("{HOUSEHOLD_SELECT} WHERE h.id = $1");
-        let row = sqlx::query(&sql)
+        let summary: HouseholdSummary = sqlx::query_as(&sql)
             .bind(id)
             .fetch_optional(&self.pool)
             .await
@@ -481,25 +455,21 @@ impl RegistryStore for StoreImpl {
             .ok_or_else(|| StoreError::NotFound {
                 what: format!("household {id}"),
             })?;
-        let summary = household_from(&row)?;
         let sql = format!("SELECT {MEMBER_COLUMNS} FROM residents r WHERE r.household_id = $1 ORDER BY r.position, r.id");
-        let members = sqlx::query(&sql)
+        let members = sqlx::query_as::<_, MemberRow>(&sql)
             .bind(id)
             .fetch_all(&self.pool)
             .await
-            .db()?;
-        let members = members
-            .iter()
-            .map(member_from)
+            .db()?
+            .into_iter()
+            .map(Member::try_from)
             .collect::<StoreResult<_>>()?;
         let sql = format!("{GRID_SELECT} WHERE g.id = $1");
-        let grid = grid_from(
-            &sqlx::query(&sql)
-                .bind(summary.grid_id)
-                .fetch_one(&self.pool)
-                .await
-                .db()?,
-        )?;
+        let grid = sqlx::query_as(&sql)
+            .bind(summary.grid_id)
+            .fetch_one(&self.pool)
+            .await
+            .db()?;
         Ok(HouseholdDetail {
             summary,
             members,
@@ -513,15 +483,18 @@ impl RegistryStore for StoreImpl {
              FROM residents r JOIN households h ON h.id = r.household_id JOIN villages v ON v.id = h.village_id \
              JOIN grids g ON g.id = h.grid_id ORDER BY h.key, h.id, r.position, r.id"
         );
-        let rows = sqlx::query(&sql).fetch_all(&self.pool).await.db()?;
-        rows.iter()
-            .map(|row| {
+        sqlx::query_as::<_, RosterRow>(&sql)
+            .fetch_all(&self.pool)
+            .await
+            .db()?
+            .into_iter()
+            .map(|r| {
                 Ok(RosterEntry {
-                    household_key: row.try_get("household_key").db()?,
-                    village_name: row.try_get("village_name").db()?,
-                    grid_code: row.try_get("grid_code").db()?,
-                    address: row.try_get("address").db()?,
-                    member: member_from(row)?,
+                    household_key: r.household_key,
+                    village_name: r.village_name,
+                    grid_code: r.grid_code,
+                    address: r.address,
+                    member: r.member.try_into()?,
                 })
             })
             .collect()

@@ -405,7 +405,7 @@ pub struct NewPhoto {
 }
 
 /// A stored photo, without its bytes.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, sqlx::FromRow)]
 pub struct PhotoRef {
     /// Id.
     pub id: i64,

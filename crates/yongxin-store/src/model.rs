@@ -26,7 +26,7 @@ pub struct NewVillage {
 }
 
 /// A village or community with its counts.
-#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Serialize, PartialEq, Eq, sqlx::FromRow)]
 pub struct Village {
     /// Id.
     pub id: i64,
@@ -35,6 +35,7 @@ pub struct Village {
     /// Name.
     pub name: String,
     /// Village or community.
+    #[sqlx(try_from = "String")]
     pub kind: VillageKind,
     /// Grids in it.
     pub grid_count: i64,
@@ -60,7 +61,7 @@ pub struct NewGrid {
 }
 
 /// A grid with its responsible cadre.
-#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Serialize, PartialEq, Eq, sqlx::FromRow)]
 pub struct Grid {
     /// Id.
     pub id: i64,
@@ -101,7 +102,7 @@ pub struct HouseholdQuery {
 }
 
 /// A household as lists show it. Phone and identity number are raw here; the web masks them.
-#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Serialize, PartialEq, Eq, sqlx::FromRow)]
 pub struct HouseholdSummary {
     /// Id.
     pub id: i64,

@@ -30,15 +30,18 @@ pub struct NewProject {
 }
 
 /// A stored notice, as its current version reads.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, sqlx::FromRow)]
 pub struct Notice {
     /// Id.
     pub id: i64,
     /// Kind.
+    #[sqlx(try_from = "String")]
     pub kind: NoticeKind,
     /// Whom it addresses.
+    #[sqlx(try_from = "String")]
     pub scope: ScopeKind,
     /// The villages (scope `villages`).
+    #[sqlx(skip)]
     pub village_ids: Vec<i64>,
     /// The project (scope `project`).
     pub project_id: Option<i64>,
@@ -68,7 +71,7 @@ pub struct Notice {
 }
 
 /// One version of a notice's text.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, sqlx::FromRow)]
 pub struct NoticeVersion {
     /// 1, 2, …
     pub version: i64,
@@ -112,7 +115,7 @@ pub struct NoticePage {
 }
 
 /// A file attached to a notice, as listed.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, sqlx::FromRow)]
 pub struct NoticeAttachment {
     /// Id.
     pub id: i64,
