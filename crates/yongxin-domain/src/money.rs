@@ -75,6 +75,13 @@ fn write_hundredths(v: i64, f: &mut fmt::Formatter<'_>) -> fmt::Result {
 
 macro_rules! hundredths_type {
     ($t:ident, $expecting:literal) => {
+        /// Hundredths as stored.
+        impl From<i64> for $t {
+            fn from(hundredths: i64) -> Self {
+                $t(hundredths)
+            }
+        }
+
         impl FromStr for $t {
             type Err = DecimalError;
             fn from_str(s: &str) -> Result<Self, Self::Err> {

@@ -120,6 +120,29 @@ pub(crate) fn corrupt(what: &str, value: &str) -> StoreError {
     StoreError::Internal(format!("stored {what} not understood: {value}"))
 }
 
+/// A column holding JSON as text (both backends store it as TEXT), decoded into `T` as it is read.
+#[derive(Debug)]
+pub(crate) struct JsonText<T>(pub T);
+
+impl<T> sqlx::Type<Db> for JsonText<T> {
+    fn type_info() -> <Db as sqlx::Database>::TypeInfo {
+        <String as sqlx::Type<Db>>::type_info()
+    }
+
+    fn compatible(ty: &<Db as sqlx::Database>::TypeInfo) -> bool {
+        <String as sqlx::Type<Db>>::compatible(ty)
+    }
+}
+
+impl<'r, T: serde::de::DeserializeOwned> sqlx::Decode<'r, Db> for JsonText<T> {
+    fn decode(
+        value: <Db as sqlx::Database>::ValueRef<'r>,
+    ) -> Result<Self, sqlx::error::BoxDynError> {
+        let text = <&str as sqlx::Decode<'r, Db>>::decode(value)?;
+        Ok(JsonText(serde_json::from_str(text)?))
+    }
+}
+
 /// Reads a code that may be NULL: `TryFrom<String>` of the code's type, for a column that
 /// `#[sqlx(try_from)]` cannot read (it has no way to say "or NULL").
 pub(crate) fn optional_code<T>(code: Option<String>) -> StoreResult<Option<T>>

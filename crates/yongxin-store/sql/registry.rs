@@ -69,11 +69,6 @@ pub(crate) fn household_from(row: &DbRow) -> StoreResult<HouseholdSummary> {
     HouseholdSummary::from_row(row).db()
 }
 
-/// Reads the `MEMBER_COLUMNS` of a row among other columns.
-pub(crate) fn member_from(row: &DbRow) -> StoreResult<Member> {
-    MemberRow::from_row(row).db()?.try_into()
-}
-
 /// A roster line: a member's row and their household's.
 #[derive(sqlx::FromRow)]
 struct RosterRow {

@@ -11,7 +11,7 @@ use yongxin_domain::NewAuditEntry;
 use yongxin_store::{StoreError, StoreResult, User};
 
 use super::notice::{insert_notice, notice_in};
-use super::registry::{household_from, member_from, HOUSEHOLD_SELECT, MEMBER_COLUMNS};
+use super::registry::{household_from, MemberRow, HOUSEHOLD_SELECT, MEMBER_COLUMNS};
 use crate::dialect::write_tx;
 
 use std::collections::HashSet;
@@ -19,8 +19,9 @@ use yongxin_domain::lottery::{
     canonical_list, list_sha256, seed_rule_zh, Proof, Reveal, Seed, SeedCommitment,
 };
 
-use super::{corrupt, Db, DbConn, DbResult, DbRow, ROW_LOCK};
+use super::{corrupt, Db, DbConn, DbResult, DbRow, JsonText, ROW_LOCK};
 use crate::StoreImpl;
+use sqlx::FromRow;
 use yongxin_domain::money::{Fen, Qty};
 use yongxin_domain::notice::NoticeDraft;
 use yongxin_domain::resettlement::entitlement::{
@@ -29,6 +30,7 @@ use yongxin_domain::resettlement::entitlement::{
 };
 use yongxin_domain::resettlement::policy::Policy;
 use yongxin_domain::resettlement::{Phase, ResettlementError};
+use yongxin_store::Member;
 use yongxin_store::Project;
 use yongxin_store::{
     Assessment, EntitlementRecord, LotteryDraw, LotteryState, PhaseChange, PolicyVersion,
@@ -104,30 +106,7 @@ pub(crate) async fn current_policy(
     .fetch_optional(&mut *tx)
     .await
     .db()?;
-    source.map(|s| parsed_policy(&s)).transpose()
-}
-
-/// Policies as parsed, by their text. Every registration and assessment computes under the current
-/// policy inside the write's transaction — on SQLite inside the one writer —, and parsing its
-/// TOML costs about a quarter of a millisecond; the text is the key, so the same text is the same
-/// policy whichever database it came from. Few policies exist; past 64 the memory starts afresh.
-pub(crate) fn parsed_policy(source: &str) -> StoreResult<std::sync::Arc<Policy>> {
-    use std::sync::{Arc, Mutex, OnceLock};
-    static PARSED: OnceLock<Mutex<HashMap<String, Arc<Policy>>>> = OnceLock::new();
-    let cache = PARSED.get_or_init(Default::default);
-    if let Some(p) = cache.lock().unwrap_or_else(|e| e.into_inner()).get(source) {
-        return Ok(p.clone());
-    }
-    let policy = Arc::new(
-        Policy::from_toml(source)
-            .map_err(|e| StoreError::Internal(format!("stored policy refused: {e}")))?,
-    );
-    let mut cache = cache.lock().unwrap_or_else(|e| e.into_inner());
-    if cache.len() >= 64 {
-        cache.clear();
-    }
-    cache.insert(source.to_owned(), policy.clone());
-    Ok(policy)
+    source.map(|s| yongxin_store::parsed_policy(&s)).transpose()
 }
 
 pub(crate) async fn in_project(
@@ -179,24 +158,38 @@ pub(crate) async fn record_phase(
 
 pub(crate) const RESULT_COLUMNS: &str = "id, household_id, policy_version, assessment_id, chosen, signed_on, result, reason, created_by, created_at, current";
 
+/// A row of [`RESULT_COLUMNS`].
+#[derive(sqlx::FromRow)]
+struct ResultRow {
+    id: i64,
+    household_id: i64,
+    policy_version: i64,
+    assessment_id: i64,
+    chosen: JsonText<Vec<ChosenUnit>>,
+    signed_on: Option<NaiveDate>,
+    result: JsonText<Entitlement>,
+    reason: String,
+    created_by: String,
+    created_at: DateTime<Utc>,
+    current: i64,
+}
+
+/// Reads a row of [`RESULT_COLUMNS`].
 pub(crate) fn result_from(row: &DbRow) -> StoreResult<EntitlementRecord> {
-    let chosen: String = row.try_get("chosen").db()?;
-    let result: String = row.try_get("result").db()?;
-    let version: i64 = row.try_get("policy_version").db()?;
-    let current: i64 = row.try_get("current").db()?;
+    let r = ResultRow::from_row(row).db()?;
     Ok(EntitlementRecord {
-        id: row.try_get("id").db()?,
-        household_id: row.try_get("household_id").db()?,
-        policy_version: u32::try_from(version)
-            .map_err(|_| corrupt("policy version", &version.to_string()))?,
-        assessment_id: row.try_get("assessment_id").db()?,
-        chosen: serde_json::from_str(&chosen).map_err(json_err)?,
-        signed_on: row.try_get("signed_on").db()?,
-        result: serde_json::from_str(&result).map_err(json_err)?,
-        reason: row.try_get("reason").db()?,
-        created_by: row.try_get("created_by").db()?,
-        created_at: row.try_get("created_at").db()?,
-        current: current == 1,
+        id: r.id,
+        household_id: r.household_id,
+        policy_version: u32::try_from(r.policy_version)
+            .map_err(|_| corrupt("policy version", &r.policy_version.to_string()))?,
+        assessment_id: r.assessment_id,
+        chosen: r.chosen.0,
+        signed_on: r.signed_on,
+        result: r.result.0,
+        reason: r.reason,
+        created_by: r.created_by,
+        created_at: r.created_at,
+        current: r.current == 1,
     })
 }
 
@@ -290,45 +283,70 @@ pub(crate) async fn insert_assessment(
     Ok((id, entry))
 }
 
+/// A row of `assessments`.
+#[derive(sqlx::FromRow)]
+struct AssessmentRow {
+    id: i64,
+    household_id: i64,
+    inputs: JsonText<HouseholdInputs>,
+    reason: Option<String>,
+    created_by: String,
+    created_at: DateTime<Utc>,
+}
+
+impl From<AssessmentRow> for Assessment {
+    fn from(r: AssessmentRow) -> Self {
+        Assessment {
+            id: r.id,
+            household_id: r.household_id,
+            inputs: r.inputs.0,
+            reason: r.reason,
+            created_by: r.created_by,
+            created_at: r.created_at,
+        }
+    }
+}
+
 pub(crate) async fn latest_assessment(
     tx: &mut DbConn,
     project_id: i64,
     household_id: i64,
 ) -> StoreResult<Option<Assessment>> {
-    let row = sqlx::query("SELECT id, household_id, inputs, reason, created_by, created_at FROM assessments WHERE project_id = $1 AND household_id = $2 ORDER BY id DESC LIMIT 1")
+    let row: Option<AssessmentRow> = sqlx::query_as("SELECT id, household_id, inputs, reason, created_by, created_at FROM assessments WHERE project_id = $1 AND household_id = $2 ORDER BY id DESC LIMIT 1")
         .bind(project_id)
         .bind(household_id)
         .fetch_optional(&mut *tx)
         .await
         .db()?;
-    row.map(|r| {
-        let inputs: String = r.try_get("inputs").db()?;
-        Ok(Assessment {
-            id: r.try_get("id").db()?,
-            household_id: r.try_get("household_id").db()?,
-            inputs: serde_json::from_str(&inputs).map_err(json_err)?,
-            reason: r.try_get("reason").db()?,
-            created_by: r.try_get("created_by").db()?,
-            created_at: r.try_get("created_at").db()?,
-        })
-    })
-    .transpose()
+    Ok(row.map(Assessment::from))
 }
 
 pub(crate) const REGISTRATION_COLUMNS: &str =
     "household_id, layouts, total_area, in_person, by_user_id, by_name, registered_at";
 
+/// A row of [`REGISTRATION_COLUMNS`].
+#[derive(sqlx::FromRow)]
+struct RegistrationRow {
+    household_id: i64,
+    layouts: JsonText<Vec<String>>,
+    total_area: i64,
+    in_person: i64,
+    by_user_id: i64,
+    by_name: String,
+    registered_at: DateTime<Utc>,
+}
+
+/// Reads a row of [`REGISTRATION_COLUMNS`].
 pub(crate) fn registration_from(row: &DbRow) -> StoreResult<Registration> {
-    let layouts: String = row.try_get("layouts").db()?;
-    let in_person: i64 = row.try_get("in_person").db()?;
+    let r = RegistrationRow::from_row(row).db()?;
     Ok(Registration {
-        household_id: row.try_get("household_id").db()?,
-        layouts: serde_json::from_str(&layouts).map_err(json_err)?,
-        total_area: Qty(row.try_get("total_area").db()?),
-        in_person: in_person == 1,
-        by_user_id: row.try_get("by_user_id").db()?,
-        by_name: row.try_get("by_name").db()?,
-        at: row.try_get("registered_at").db()?,
+        household_id: r.household_id,
+        layouts: r.layouts.0,
+        total_area: Qty(r.total_area),
+        in_person: r.in_person == 1,
+        by_user_id: r.by_user_id,
+        by_name: r.by_name,
+        at: r.registered_at,
     })
 }
 
@@ -355,13 +373,13 @@ pub(crate) async fn member_facts(
     household_id: i64,
 ) -> StoreResult<Vec<MemberFacts>> {
     let sql = format!("SELECT {MEMBER_COLUMNS} FROM residents r WHERE r.household_id = $1 ORDER BY r.position, r.id");
-    let rows = sqlx::query(&sql)
+    sqlx::query_as::<_, MemberRow>(&sql)
         .bind(household_id)
         .fetch_all(&mut *tx)
         .await
-        .db()?;
-    rows.iter()
-        .map(|r| Ok(MemberFacts::from(&member_from(r)?)))
+        .db()?
+        .into_iter()
+        .map(|r| Ok(MemberFacts::from(&Member::try_from(r)?)))
         .collect()
 }
 
@@ -375,37 +393,32 @@ pub(crate) async fn lottery_in(
     tx: &mut DbConn,
     project_id: i64,
 ) -> StoreResult<Option<LotteryState>> {
-    let Some(row) = sqlx::query("SELECT list, list_sha256, seed_rule, seed_commitment, notice_id, frozen_by, frozen_at FROM lotteries WHERE project_id = $1").bind(project_id).fetch_optional(&mut *tx).await.db()? else {
+    let Some(row) = sqlx::query_as::<_, LotteryRow>("SELECT list, list_sha256, seed_rule, seed_commitment, notice_id, frozen_by, frozen_at FROM lotteries WHERE project_id = $1").bind(project_id).fetch_optional(&mut *tx).await.db()? else {
         return Ok(None);
     };
-    let draws = sqlx::query("SELECT seed, proof, reason, drawn_by, drawn_at FROM lottery_draws WHERE project_id = $1 ORDER BY id").bind(project_id).fetch_all(&mut *tx).await.db()?;
-    let draws = draws
-        .iter()
-        .map(|d| {
-            Ok(LotteryDraw {
-                seed: d.try_get("seed").db()?,
-                proof: d.try_get("proof").db()?,
-                reason: d.try_get("reason").db()?,
-                drawn_by: d.try_get("drawn_by").db()?,
-                drawn_at: d.try_get("drawn_at").db()?,
-            })
-        })
-        .collect::<StoreResult<Vec<_>>>()?;
-    let list: String = row.try_get("list").db()?;
-    let commitment: Option<String> = row.try_get("seed_commitment").db()?;
+    let draws = sqlx::query_as("SELECT seed, proof, reason, drawn_by, drawn_at FROM lottery_draws WHERE project_id = $1 ORDER BY id").bind(project_id).fetch_all(&mut *tx).await.db()?;
     Ok(Some(LotteryState {
-        list: serde_json::from_str(&list).map_err(json_err)?,
-        list_sha256: row.try_get("list_sha256").db()?,
-        seed_rule: row.try_get("seed_rule").db()?,
-        seed_commitment: commitment
-            .map(|c| serde_json::from_str(&c))
-            .transpose()
-            .map_err(json_err)?,
-        notice_id: row.try_get("notice_id").db()?,
-        frozen_by: row.try_get("frozen_by").db()?,
-        frozen_at: row.try_get("frozen_at").db()?,
+        list: row.list.0,
+        list_sha256: row.list_sha256,
+        seed_rule: row.seed_rule,
+        seed_commitment: row.seed_commitment.map(|c| c.0),
+        notice_id: row.notice_id,
+        frozen_by: row.frozen_by,
+        frozen_at: row.frozen_at,
         draws,
     }))
+}
+
+/// A row of `lotteries`.
+#[derive(sqlx::FromRow)]
+struct LotteryRow {
+    list: JsonText<Vec<String>>,
+    list_sha256: String,
+    seed_rule: String,
+    seed_commitment: Option<JsonText<SeedCommitment>>,
+    notice_id: Option<i64>,
+    frozen_by: String,
+    frozen_at: DateTime<Utc>,
 }
 
 #[async_trait]
@@ -416,20 +429,7 @@ impl ResettlementStore for StoreImpl {
     }
 
     async fn phase_changes(&self, project_id: i64) -> StoreResult<Vec<PhaseChange>> {
-        let rows = sqlx::query("SELECT from_phase, to_phase, reason, actor, changed_at FROM project_phase_changes WHERE project_id = $1 ORDER BY id").bind(project_id).fetch_all(&self.pool).await.db()?;
-        rows.iter()
-            .map(|r| {
-                let (from, to): (String, String) =
-                    (r.try_get("from_phase").db()?, r.try_get("to_phase").db()?);
-                Ok(PhaseChange {
-                    from: Phase::parse(&from).ok_or_else(|| corrupt("phase", &from))?,
-                    to: Phase::parse(&to).ok_or_else(|| corrupt("phase", &to))?,
-                    reason: r.try_get("reason").db()?,
-                    actor: r.try_get("actor").db()?,
-                    at: r.try_get("changed_at").db()?,
-                })
-            })
-            .collect()
+        sqlx::query_as("SELECT from_phase AS \"from\", to_phase AS \"to\", reason, actor, changed_at AS at FROM project_phase_changes WHERE project_id = $1 ORDER BY id").bind(project_id).fetch_all(&self.pool).await.db()
     }
 
     async fn move_phase(
@@ -633,41 +633,11 @@ impl ResettlementStore for StoreImpl {
     }
 
     async fn policy_versions(&self, project_id: i64) -> StoreResult<Vec<PolicyVersion>> {
-        let rows = sqlx::query("SELECT id, project_id, version, title, effective_on, source, notice_id, created_by, created_at FROM policy_versions WHERE project_id = $1 ORDER BY version").bind(project_id).fetch_all(&self.pool).await.db()?;
-        rows.iter()
-            .map(|r| {
-                let v: i64 = r.try_get("version").db()?;
-                Ok(PolicyVersion {
-                    id: r.try_get("id").db()?,
-                    project_id: r.try_get("project_id").db()?,
-                    version: u32::try_from(v)
-                        .map_err(|_| corrupt("policy version", &v.to_string()))?,
-                    title: r.try_get("title").db()?,
-                    effective: r.try_get("effective_on").db()?,
-                    source: r.try_get("source").db()?,
-                    notice_id: r.try_get("notice_id").db()?,
-                    created_by: r.try_get("created_by").db()?,
-                    created_at: r.try_get("created_at").db()?,
-                })
-            })
-            .collect()
+        sqlx::query_as("SELECT id, project_id, version, title, effective_on AS effective, source, notice_id, created_by, created_at FROM policy_versions WHERE project_id = $1 ORDER BY version").bind(project_id).fetch_all(&self.pool).await.db()
     }
 
     async fn project_units(&self, project_id: i64) -> StoreResult<Vec<ProjectUnit>> {
-        let rows = sqlx::query("SELECT id, building, building_name, number, floor, layout, area FROM project_units WHERE project_id = $1 ORDER BY id").bind(project_id).fetch_all(&self.pool).await.db()?;
-        rows.iter()
-            .map(|r| {
-                Ok(ProjectUnit {
-                    id: r.try_get("id").db()?,
-                    building: r.try_get("building").db()?,
-                    building_name: r.try_get("building_name").db()?,
-                    number: r.try_get("number").db()?,
-                    floor: r.try_get("floor").db()?,
-                    layout: r.try_get("layout").db()?,
-                    area: Qty(r.try_get("area").db()?),
-                })
-            })
-            .collect()
+        sqlx::query_as("SELECT id, building, building_name, number, floor, layout, area FROM project_units WHERE project_id = $1 ORDER BY id").bind(project_id).fetch_all(&self.pool).await.db()
     }
 
     async fn save_assessment(
@@ -944,18 +914,14 @@ impl ResettlementStore for StoreImpl {
             list.push_bind(*id);
         }
         qb.push(")");
-        let mut results: HashMap<i64, (i64, i64, i64, i64)> = HashMap::new();
-        for r in qb.build().fetch_all(&self.pool).await.db()? {
-            results.insert(
-                r.try_get("household_id").db()?,
-                (
-                    r.try_get("eligible_persons").db()?,
-                    r.try_get("entitled_area").db()?,
-                    r.try_get("compensation").db()?,
-                    r.try_get("net").db()?,
-                ),
-            );
-        }
+        let results: HashMap<i64, (i64, i64, i64, i64)> = qb
+            .build_query_as::<(i64, i64, i64, i64, i64)>()
+            .fetch_all(&self.pool)
+            .await
+            .db()?
+            .into_iter()
+            .map(|(h, persons, area, compensation, net)| (h, (persons, area, compensation, net)))
+            .collect();
         let mut qb = QueryBuilder::<Db>::new(format!(
             "SELECT {REGISTRATION_COLUMNS} FROM registrations WHERE project_id = "
         ));
@@ -979,13 +945,13 @@ impl ResettlementStore for StoreImpl {
             list.push_bind(*id);
         }
         qb.push(")");
-        let mut order: HashMap<i64, i64> = HashMap::new();
-        for r in qb.build().fetch_all(&self.pool).await.db()? {
-            order.insert(
-                r.try_get("household_id").db()?,
-                r.try_get("lottery_order").db()?,
-            );
-        }
+        let order: HashMap<i64, i64> = qb
+            .build_query_as::<(i64, i64)>()
+            .fetch_all(&self.pool)
+            .await
+            .db()?
+            .into_iter()
+            .collect();
         let rows = households
             .into_iter()
             .map(|h| {
@@ -1008,7 +974,7 @@ impl ResettlementStore for StoreImpl {
         &self,
         project_id: i64,
     ) -> StoreResult<Vec<RegistrationCoverage>> {
-        let rows = sqlx::query(
+        sqlx::query_as(
             "SELECT v.id AS village_id, v.name AS village_name, COUNT(h.id) AS households, COUNT(rg.household_id) AS registered, \
              COUNT(CASE WHEN rg.in_person = 1 THEN 1 END) AS in_person \
              FROM project_villages pv JOIN villages v ON v.id = pv.village_id JOIN households h ON h.village_id = v.id \
@@ -1018,37 +984,24 @@ impl ResettlementStore for StoreImpl {
         .bind(project_id)
         .fetch_all(&self.pool)
         .await
-        .db()?;
-        rows.iter()
-            .map(|r| {
-                Ok(RegistrationCoverage {
-                    village_id: r.try_get("village_id").db()?,
-                    village_name: r.try_get("village_name").db()?,
-                    households: r.try_get("households").db()?,
-                    registered: r.try_get("registered").db()?,
-                    in_person: r.try_get::<i64, _>("in_person").db()?,
-                })
-            })
-            .collect()
+        .db()
     }
 
     async fn registration_days(&self, project_id: i64) -> StoreResult<Vec<RegistrationDay>> {
-        let rows = sqlx::query("SELECT registered_on, by_name, in_person, COUNT(*) AS n FROM registrations WHERE project_id = $1 GROUP BY registered_on, by_name, in_person ORDER BY registered_on DESC, n DESC, by_name")
+        let rows: Vec<(NaiveDate, String, i64, i64)> = sqlx::query_as("SELECT registered_on, by_name, in_person, COUNT(*) AS n FROM registrations WHERE project_id = $1 GROUP BY registered_on, by_name, in_person ORDER BY registered_on DESC, n DESC, by_name")
             .bind(project_id)
             .fetch_all(&self.pool)
             .await
             .db()?;
-        rows.iter()
-            .map(|r| {
-                let in_person: i64 = r.try_get("in_person").db()?;
-                Ok(RegistrationDay {
-                    day: r.try_get("registered_on").db()?,
-                    by_name: r.try_get("by_name").db()?,
-                    in_person: in_person == 1,
-                    count: r.try_get("n").db()?,
-                })
+        Ok(rows
+            .into_iter()
+            .map(|(day, by_name, in_person, count)| RegistrationDay {
+                day,
+                by_name,
+                in_person: in_person == 1,
+                count,
             })
-            .collect()
+            .collect())
     }
 
     async fn publish_results(

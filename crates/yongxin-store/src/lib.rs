@@ -12,6 +12,7 @@ mod error;
 mod meeting_model;
 mod model;
 mod notice_model;
+mod policy_cache;
 mod resettlement_model;
 mod selection_model;
 
@@ -21,6 +22,7 @@ pub use error::StoreError;
 pub use meeting_model::*;
 pub use model::*;
 pub use notice_model::*;
+pub use policy_cache::parsed_policy;
 pub use resettlement_model::*;
 pub use selection_model::*;
 

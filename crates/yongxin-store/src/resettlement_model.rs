@@ -25,11 +25,13 @@ pub struct ProjectDetail {
 }
 
 /// A phase change, as recorded.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, sqlx::FromRow)]
 pub struct PhaseChange {
     /// From.
+    #[sqlx(try_from = "String")]
     pub from: Phase,
     /// To.
+    #[sqlx(try_from = "String")]
     pub to: Phase,
     /// Why, or what moved it.
     pub reason: String,
@@ -40,13 +42,14 @@ pub struct PhaseChange {
 }
 
 /// A published policy version.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, sqlx::FromRow)]
 pub struct PolicyVersion {
     /// Id.
     pub id: i64,
     /// Project.
     pub project_id: i64,
     /// Version number.
+    #[sqlx(try_from = "i64")]
     pub version: u32,
     /// 标题
     pub title: String,
@@ -63,7 +66,7 @@ pub struct PolicyVersion {
 }
 
 /// An apartment of a project's catalogue.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, sqlx::FromRow)]
 pub struct ProjectUnit {
     /// Id.
     pub id: i64,
@@ -78,6 +81,7 @@ pub struct ProjectUnit {
     /// Layout code.
     pub layout: String,
     /// Floor area m².
+    #[sqlx(try_from = "i64")]
     pub area: Qty,
 }
 
@@ -178,7 +182,7 @@ impl ProjectHousehold {
 }
 
 /// Registration progress of one village.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, sqlx::FromRow)]
 pub struct RegistrationCoverage {
     /// Village.
     pub village_id: i64,
@@ -228,7 +232,7 @@ pub struct LotteryState {
 }
 
 /// One draw.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, sqlx::FromRow)]
 pub struct LotteryDraw {
     /// The seed.
     pub seed: String,
