@@ -4,7 +4,8 @@ use super::{Db, DbConn, DbResult, DbRow, Dialect};
 use crate::StoreImpl;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use sqlx::{QueryBuilder, Row};
+use sqlx::FromRow;
+use sqlx::QueryBuilder;
 use yongxin_domain::audit::GENESIS_HASH;
 use yongxin_domain::{AuditEntry, NewAuditEntry};
 use yongxin_store::AuditLog;
@@ -12,17 +13,33 @@ use yongxin_store::StoreResult;
 
 use crate::dialect::write_tx;
 
+/// A row of `audit_log`.
+#[derive(sqlx::FromRow)]
+struct AuditRow {
+    seq: i64,
+    at: DateTime<Utc>,
+    actor: String,
+    action: String,
+    entity: String,
+    summary: String,
+    digest: String,
+    prev_hash: String,
+    hash: String,
+}
+
+/// Reads a row of `audit_log`.
 pub(crate) fn audit_from(row: &DbRow) -> StoreResult<AuditEntry> {
+    let r = AuditRow::from_row(row).db()?;
     Ok(AuditEntry {
-        seq: row.try_get("seq").db()?,
-        at: row.try_get::<DateTime<Utc>, _>("at").db()?,
-        actor: row.try_get("actor").db()?,
-        action: row.try_get("action").db()?,
-        entity: row.try_get("entity").db()?,
-        summary: row.try_get("summary").db()?,
-        digest: row.try_get("digest").db()?,
-        prev_hash: row.try_get("prev_hash").db()?,
-        hash: row.try_get("hash").db()?,
+        seq: r.seq,
+        at: r.at,
+        actor: r.actor,
+        action: r.action,
+        entity: r.entity,
+        summary: r.summary,
+        digest: r.digest,
+        prev_hash: r.prev_hash,
+        hash: r.hash,
     })
 }
 
@@ -116,12 +133,11 @@ impl AuditLog for StoreImpl {
     }
 
     async fn audit_head(&self) -> StoreResult<Option<(i64, String)>> {
-        let row = sqlx::query("SELECT seq, hash FROM audit_head WHERE id = 1")
-            .fetch_one(&self.pool)
-            .await
-            .db()?;
-        let seq: i64 = row.try_get("seq").db()?;
-        let hash: String = row.try_get("hash").db()?;
+        let (seq, hash): (i64, String) =
+            sqlx::query_as("SELECT seq, hash FROM audit_head WHERE id = 1")
+                .fetch_one(&self.pool)
+                .await
+                .db()?;
         Ok((seq > 0 || hash != GENESIS_HASH).then_some((seq, hash)))
     }
 }

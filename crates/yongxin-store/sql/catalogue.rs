@@ -4,7 +4,7 @@ use super::{corrupt, DbResult};
 use crate::StoreImpl;
 use async_trait::async_trait;
 use chrono::Utc;
-use sqlx::Row;
+
 use yongxin_domain::catalogue::Category;
 use yongxin_domain::NewAuditEntry;
 use yongxin_store::CatalogueStore;
@@ -15,15 +15,13 @@ use crate::dialect::write_tx;
 #[async_trait]
 impl CatalogueStore for StoreImpl {
     async fn categories(&self) -> StoreResult<Vec<(Category, bool)>> {
-        let rows =
-            sqlx::query("SELECT code, definition, active FROM categories ORDER BY position, code")
+        let rows: Vec<(String, i64)> =
+            sqlx::query_as("SELECT definition, active FROM categories ORDER BY position, code")
                 .fetch_all(&self.pool)
                 .await
                 .db()?;
-        rows.iter()
-            .map(|r| {
-                let definition: String = r.try_get("definition").db()?;
-                let active: i64 = r.try_get("active").db()?;
+        rows.into_iter()
+            .map(|(definition, active)| {
                 let category: Category = serde_json::from_str(&definition)
                     .map_err(|_| corrupt("category", &definition))?;
                 Ok((category, active != 0))
@@ -66,16 +64,16 @@ impl CatalogueStore for StoreImpl {
     }
 
     async fn calendar_years(&self) -> StoreResult<Vec<(i32, String)>> {
-        let rows = sqlx::query("SELECT year, source FROM calendar_years ORDER BY year")
-            .fetch_all(&self.pool)
-            .await
-            .db()?;
-        rows.iter()
-            .map(|r| {
-                let year: i64 = r.try_get("year").db()?;
+        let rows: Vec<(i64, String)> =
+            sqlx::query_as("SELECT year, source FROM calendar_years ORDER BY year")
+                .fetch_all(&self.pool)
+                .await
+                .db()?;
+        rows.into_iter()
+            .map(|(year, source)| {
                 Ok((
                     i32::try_from(year).map_err(|_| corrupt("year", &year.to_string()))?,
-                    r.try_get("source").db()?,
+                    source,
                 ))
             })
             .collect()

@@ -5,7 +5,7 @@ use std::collections::HashMap;
 use super::{Db, DbResult};
 use crate::StoreImpl;
 use async_trait::async_trait;
-use sqlx::{QueryBuilder, Row};
+use sqlx::QueryBuilder;
 use yongxin_store::AppealFeed;
 use yongxin_store::{Appeal, AppealSearchDoc, StoreResult};
 
@@ -18,7 +18,7 @@ impl AppealFeed for StoreImpl {
         after_seq: i64,
         limit: i64,
     ) -> StoreResult<(Vec<i64>, Option<(i64, String)>)> {
-        let rows = sqlx::query(
+        let rows: Vec<(i64, String, String)> = sqlx::query_as(
             "SELECT seq, entity, hash FROM audit_log WHERE seq > $1 ORDER BY seq LIMIT $2",
         )
         .bind(after_seq)
@@ -29,9 +29,7 @@ impl AppealFeed for StoreImpl {
         let mut ids = Vec::new();
         let mut seen = std::collections::HashSet::new();
         let mut last = None;
-        for row in &rows {
-            let seq: i64 = row.try_get("seq").db()?;
-            let entity: String = row.try_get("entity").db()?;
+        for (seq, entity, hash) in rows {
             if let Some(id) = entity
                 .strip_prefix("appeal:")
                 .and_then(|id| id.parse::<i64>().ok())
@@ -40,19 +38,18 @@ impl AppealFeed for StoreImpl {
                     ids.push(id);
                 }
             }
-            last = Some((seq, row.try_get("hash").db()?));
+            last = Some((seq, hash));
         }
         Ok((ids, last))
     }
 
     async fn appeal_ids_after(&self, after_id: i64, limit: i64) -> StoreResult<Vec<i64>> {
-        let rows = sqlx::query("SELECT id FROM appeals WHERE id > $1 ORDER BY id LIMIT $2")
+        sqlx::query_scalar("SELECT id FROM appeals WHERE id > $1 ORDER BY id LIMIT $2")
             .bind(after_id)
             .bind(limit)
             .fetch_all(&self.pool)
             .await
-            .db()?;
-        rows.iter().map(|r| r.try_get("id").db()).collect()
+            .db()
     }
 
     async fn appeals_by_ids(&self, ids: &[i64]) -> StoreResult<Vec<Appeal>> {
@@ -87,19 +84,17 @@ impl AppealFeed for StoreImpl {
             list.push_bind(a.id);
         }
         qb.push(") ORDER BY id");
-        let rows = qb.build().fetch_all(&self.pool).await.db()?;
+        let rows: Vec<(i64, String, String, Option<String>, i64)> =
+            qb.build_query_as().fetch_all(&self.pool).await.db()?;
         let mut notes: HashMap<i64, (Vec<String>, Vec<String>)> = HashMap::new();
         let mut submitters: HashMap<i64, String> = HashMap::new();
-        for row in &rows {
-            let id: i64 = row.try_get("appeal_id").db()?;
-            let action: String = row.try_get("action").db()?;
+        for (id, actor, action, text, visible) in rows {
             if action == "submit" {
-                submitters.insert(id, row.try_get("actor").db()?);
+                submitters.insert(id, actor);
             }
-            let Some(text): Option<String> = row.try_get("text").db()? else {
+            let Some(text) = text else {
                 continue;
             };
-            let visible: i64 = row.try_get("visible").db()?;
             let entry = notes.entry(id).or_default();
             if visible != 0 {
                 entry.0.push(text)

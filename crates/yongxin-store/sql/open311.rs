@@ -4,21 +4,17 @@ use super::{DbResult, DbRow};
 use crate::StoreImpl;
 use async_trait::async_trait;
 use chrono::Utc;
-use sqlx::Row;
+use sqlx::FromRow;
+
 use yongxin_domain::NewAuditEntry;
 use yongxin_store::Open311KeyStore;
 use yongxin_store::{Open311Key, StoreError, StoreResult};
 
 use crate::dialect::write_tx;
 
+/// Reads a row of `open311_keys`.
 pub(crate) fn open311_key_from(row: &DbRow) -> StoreResult<Open311Key> {
-    Ok(Open311Key {
-        id: row.try_get("id").db()?,
-        name: row.try_get("name").db()?,
-        created_by: row.try_get("created_by").db()?,
-        created_at: row.try_get("created_at").db()?,
-        revoked_at: row.try_get("revoked_at").db()?,
-    })
+    Open311Key::from_row(row).db()
 }
 
 #[async_trait]
@@ -32,15 +28,13 @@ impl Open311KeyStore for StoreImpl {
         let (actor, name, hash) = (actor.to_owned(), name.to_owned(), key_hash.to_owned());
         write_tx!(self, |tx| {
             let now = Utc::now();
-            let id: i64 = sqlx::query("INSERT INTO open311_keys (name, key_hash, created_by, created_at) VALUES ($1, $2, $3, $4) RETURNING id")
+            let id: i64 = sqlx::query_scalar("INSERT INTO open311_keys (name, key_hash, created_by, created_at) VALUES ($1, $2, $3, $4) RETURNING id")
                 .bind(&name)
                 .bind(&hash)
                 .bind(&actor)
                 .bind(now)
                 .fetch_one(&mut *tx)
                 .await
-                .db()?
-                .try_get("id")
                 .db()?;
             let entry = NewAuditEntry::new(
                 actor.clone(),

@@ -4,7 +4,7 @@ use super::{DbResult, CLAIM_LOCK};
 use crate::StoreImpl;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use sqlx::Row;
+
 use yongxin_store::OutboxStore;
 use yongxin_store::{OutboxMessage, StoreResult};
 
@@ -24,25 +24,13 @@ impl OutboxStore for StoreImpl {
                  (SELECT id FROM outbox WHERE sent_at IS NULL AND next_attempt_at <= $2 ORDER BY id LIMIT $3{CLAIM_LOCK}) \
                  RETURNING id, appeal_id, kind, recipient, attempts"
             );
-            let rows = sqlx::query(&sql)
+            let mut messages: Vec<OutboxMessage> = sqlx::query_as(&sql)
                 .bind(lease_until)
                 .bind(now)
                 .bind(limit)
                 .fetch_all(&mut *tx)
                 .await
                 .db()?;
-            let mut messages = rows
-                .iter()
-                .map(|r| {
-                    Ok(OutboxMessage {
-                        id: r.try_get("id").db()?,
-                        appeal_id: r.try_get("appeal_id").db()?,
-                        kind: r.try_get("kind").db()?,
-                        recipient: r.try_get("recipient").db()?,
-                        attempts: r.try_get("attempts").db()?,
-                    })
-                })
-                .collect::<StoreResult<Vec<_>>>()?;
             messages.sort_by_key(|m| m.id);
             Ok((messages, Vec::new()))
         })
@@ -80,11 +68,9 @@ impl OutboxStore for StoreImpl {
     }
 
     async fn pending_messages(&self) -> StoreResult<i64> {
-        sqlx::query("SELECT COUNT(*) AS n FROM outbox WHERE sent_at IS NULL")
+        sqlx::query_scalar("SELECT COUNT(*) AS n FROM outbox WHERE sent_at IS NULL")
             .fetch_one(&self.pool)
             .await
-            .db()?
-            .try_get("n")
             .db()
     }
 }

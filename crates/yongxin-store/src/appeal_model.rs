@@ -340,7 +340,7 @@ pub struct StatsRow {
 }
 
 /// A notification waiting in the outbox (written in the same transaction as its cause).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, sqlx::FromRow)]
 pub struct OutboxMessage {
     /// Id; senders pass it on as the idempotency key.
     pub id: i64,
@@ -378,7 +378,7 @@ pub struct SupervisionNotice {
 }
 
 /// An Open311 client and its API key (kept only as a hash).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, sqlx::FromRow)]
 pub struct Open311Key {
     /// Id.
     pub id: i64,
