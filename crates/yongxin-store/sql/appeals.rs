@@ -16,6 +16,7 @@ use yongxin_store::{
     PhotoRef, StatsGroup, StatsRow, StoreError, StoreResult,
 };
 
+use super::push_list;
 use super::rates::{move_tallies, rate_group_sql, tally_rows, RateSubject, TallyRow};
 use super::{
     corrupt, fetch_page, like_pattern, optional_code, Db, DbConn, DbResult, DbRow, Dialect,
@@ -557,10 +558,7 @@ pub(crate) fn push_appeal_filters(qb: &mut QueryBuilder<'static, Db>, q: &Appeal
             qb.push(" AND (a.cadre_user_id = ").push_bind(*user_id);
             if !grids.is_empty() {
                 qb.push(" OR a.grid_id IN (");
-                let mut list = qb.separated(", ");
-                for g in grids {
-                    list.push_bind(*g);
-                }
+                push_list(qb, grids.iter().copied());
                 qb.push(")");
             }
             qb.push(")");
@@ -581,10 +579,7 @@ pub(crate) fn push_appeal_filters(qb: &mut QueryBuilder<'static, Db>, q: &Appeal
     }
     if !q.statuses.is_empty() {
         qb.push(" AND a.status IN (");
-        let mut list = qb.separated(", ");
-        for s in &q.statuses {
-            list.push_bind(s.code());
-        }
+        push_list(qb, q.statuses.iter().map(|s| s.code()));
         qb.push(")");
     }
     if let Some(c) = &q.category {
@@ -946,10 +941,7 @@ impl AppealStore for StoreImpl {
             return Ok(Vec::new());
         }
         let mut qb = QueryBuilder::<Db>::new(format!("{PHOTO_SELECT} WHERE appeal_id IN ("));
-        let mut ids = qb.separated(", ");
-        for id in appeal_ids {
-            ids.push_bind(*id);
-        }
+        push_list(&mut qb, appeal_ids.iter().copied());
         qb.push(") ORDER BY appeal_id, id");
         qb.build_query_as().fetch_all(&self.pool).await.db()
     }

@@ -2,6 +2,7 @@
 
 use std::collections::HashMap;
 
+use super::push_list;
 use super::{Db, DbResult};
 use crate::StoreImpl;
 use async_trait::async_trait;
@@ -58,10 +59,7 @@ impl AppealFeed for StoreImpl {
         }
         let mut qb: QueryBuilder<'static, Db> = QueryBuilder::new(APPEAL_SELECT);
         qb.push(" WHERE a.id IN (");
-        let mut list = qb.separated(", ");
-        for id in ids {
-            list.push_bind(*id);
-        }
+        push_list(&mut qb, ids.iter().copied());
         qb.push(")");
         let rows = qb.build().fetch_all(&self.pool).await.db()?;
         let mut found: HashMap<i64, Appeal> = HashMap::new();
@@ -79,10 +77,7 @@ impl AppealFeed for StoreImpl {
         }
         let mut qb: QueryBuilder<'static, Db> =
             QueryBuilder::new("SELECT appeal_id, actor, action, text, visible FROM appeal_events WHERE (text IS NOT NULL OR action = 'submit') AND appeal_id IN (");
-        let mut list = qb.separated(", ");
-        for a in &appeals {
-            list.push_bind(a.id);
-        }
+        push_list(&mut qb, appeals.iter().map(|a| a.id));
         qb.push(") ORDER BY id");
         let rows: Vec<(i64, String, String, Option<String>, i64)> =
             qb.build_query_as().fetch_all(&self.pool).await.db()?;

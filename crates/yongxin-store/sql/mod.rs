@@ -154,6 +154,18 @@ where
         .map_err(|e| StoreError::Internal(e.to_string()))
 }
 
+/// Binds each value, separated by commas: the inside of `IN (…)` or `VALUES (…)`. The caller writes
+/// the brackets, and keeps an empty list out of the statement.
+pub(crate) fn push_list<T>(qb: &mut QueryBuilder<'static, Db>, values: impl IntoIterator<Item = T>)
+where
+    T: 'static + sqlx::Encode<'static, Db> + sqlx::Type<Db> + Send,
+{
+    let mut list = qb.separated(", ");
+    for v in values {
+        list.push_bind(v);
+    }
+}
+
 /// Escapes `%`, `_` and `\` so user text matches literally inside LIKE.
 pub(crate) fn like_pattern(text: &str) -> String {
     let mut p = String::with_capacity(text.len() + 2);

@@ -13,6 +13,7 @@ use super::appeals::{file_appeal, to_the_microsecond, AppealRow, APPEAL_SELECT};
 use super::registry::HOUSEHOLD_SELECT;
 use crate::dialect::write_tx;
 
+use super::push_list;
 use super::{corrupt, fetch_page, Db, DbConn, DbResult, DbRow, ROW_LOCK};
 use crate::StoreImpl;
 use sqlx::FromRow;
@@ -52,10 +53,7 @@ where
     let mut qb = QueryBuilder::<Db>::new(
         "SELECT notice_id, village_id FROM notice_villages WHERE notice_id IN (",
     );
-    let mut list = qb.separated(", ");
-    for id in &ids {
-        list.push_bind(*id);
-    }
+    push_list(&mut qb, ids.iter().copied());
     qb.push(") ORDER BY notice_id, village_id");
     let rows: Vec<(i64, i64)> = qb.build_query_as().fetch_all(executor).await.db()?;
     let mut villages: HashMap<i64, Vec<i64>> = HashMap::new();

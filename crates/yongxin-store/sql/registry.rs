@@ -1,5 +1,6 @@
 //! The registry in SQL: the subdistrict, villages, grids, households and their members.
 
+use super::push_list;
 use super::{corrupt, fetch_page, like_pattern, Db, DbResult, DbRow};
 use crate::StoreImpl;
 use async_trait::async_trait;
@@ -89,10 +90,7 @@ pub(crate) fn push_household_filters(qb: &mut QueryBuilder<'static, Db>, q: &Hou
         }
         Scope::Grids(gs) => {
             qb.push(" AND h.grid_id IN (");
-            let mut list = qb.separated(", ");
-            for g in gs {
-                list.push_bind(*g);
-            }
+            push_list(qb, gs.iter().copied());
             qb.push(")");
         }
         Scope::Household(h) => {

@@ -19,6 +19,7 @@ use yongxin_domain::lottery::{
     canonical_list, list_sha256, seed_rule_zh, Proof, Reveal, Seed, SeedCommitment,
 };
 
+use super::push_list;
 use super::{corrupt, Db, DbConn, DbResult, DbRow, JsonText, ROW_LOCK};
 use crate::StoreImpl;
 use sqlx::FromRow;
@@ -909,10 +910,7 @@ impl ResettlementStore for StoreImpl {
         let ids: Vec<i64> = households.iter().map(|h| h.id).collect();
         let mut qb = QueryBuilder::<Db>::new("SELECT household_id, eligible_persons, entitled_area, compensation, net FROM entitlement_results WHERE current = 1 AND project_id = ");
         qb.push_bind(project_id).push(" AND household_id IN (");
-        let mut list = qb.separated(", ");
-        for id in &ids {
-            list.push_bind(*id);
-        }
+        push_list(&mut qb, ids.iter().copied());
         qb.push(")");
         let results: HashMap<i64, (i64, i64, i64, i64)> = qb
             .build_query_as::<(i64, i64, i64, i64, i64)>()
@@ -926,10 +924,7 @@ impl ResettlementStore for StoreImpl {
             "SELECT {REGISTRATION_COLUMNS} FROM registrations WHERE project_id = "
         ));
         qb.push_bind(project_id).push(" AND household_id IN (");
-        let mut list = qb.separated(", ");
-        for id in &ids {
-            list.push_bind(*id);
-        }
+        push_list(&mut qb, ids.iter().copied());
         qb.push(")");
         let mut registered: HashMap<i64, Vec<String>> = HashMap::new();
         for r in qb.build().fetch_all(&self.pool).await.db()? {
@@ -940,10 +935,7 @@ impl ResettlementStore for StoreImpl {
             "SELECT household_id, lottery_order FROM lottery_orders WHERE project_id = ",
         );
         qb.push_bind(project_id).push(" AND household_id IN (");
-        let mut list = qb.separated(", ");
-        for id in &ids {
-            list.push_bind(*id);
-        }
+        push_list(&mut qb, ids.iter().copied());
         qb.push(")");
         let order: HashMap<i64, i64> = qb
             .build_query_as::<(i64, i64)>()

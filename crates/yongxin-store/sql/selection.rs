@@ -18,6 +18,7 @@ use super::resettlement::{
 };
 use crate::dialect::write_tx;
 
+use super::push_list;
 use super::{corrupt, Db, DbConn, DbResult, DbRow, ROW_LOCK};
 use crate::StoreImpl;
 use yongxin_domain::money::Qty;
@@ -476,10 +477,7 @@ impl SelectionStore for StoreImpl {
             }
             let mut qb = QueryBuilder::<Db>::new("SELECT id, building_name, number, layout, area, owner_household_id FROM project_units WHERE project_id = ");
             qb.push_bind(sel.project_id).push(" AND id IN (");
-            let mut list = qb.separated(", ");
-            for id in &ids {
-                list.push_bind(*id);
-            }
+            push_list(&mut qb, ids.iter().copied());
             qb.push(") ORDER BY id").push(ROW_LOCK);
             let rows = qb.build().fetch_all(&mut *tx).await.db()?;
             if rows.len() != ids.len() {
@@ -544,10 +542,7 @@ impl SelectionStore for StoreImpl {
             qb.push(" WHERE owner_household_id IS NULL AND project_id = ")
                 .push_bind(sel.project_id)
                 .push(" AND id IN (");
-            let mut list = qb.separated(", ");
-            for id in &ids {
-                list.push_bind(*id);
-            }
+            push_list(&mut qb, ids.iter().copied());
             qb.push(")");
             let updated = qb.build().execute(&mut *tx).await.db()?.rows_affected();
             if updated != ids.len() as u64 {

@@ -13,6 +13,7 @@ use super::appeals::{
     appeal_from, appeal_in, appeals_through, facts_from, APPEAL_SELECT, CONTACT_UNLAPSED,
     FACTS_SELECT, RESOLUTION_UNLAPSED,
 };
+use super::push_list;
 use super::rates::{move_tallies, RateSubject};
 use super::{Db, DbConn, DbResult, DbRow, CLAIM_LOCK, ROW_LOCK};
 use crate::dialect::write_tx;
@@ -79,10 +80,7 @@ impl SupervisionStore for StoreImpl {
             let mut qb = QueryBuilder::<Db>::new(
                 "SELECT appeal_id, deadline, card FROM card_notices WHERE appeal_id IN (",
             );
-            let mut list = qb.separated(", ");
-            for id in chunk {
-                list.push_bind(*id);
-            }
+            push_list(&mut qb, chunk.iter().copied());
             qb.push(")");
             for row in qb.build().fetch_all(&self.pool).await.db()? {
                 had.entry(row.try_get("appeal_id").db()?)
