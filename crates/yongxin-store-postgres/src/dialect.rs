@@ -1,7 +1,6 @@
 //! What PostgreSQL does differently (see [`Dialect`]): reads in a write lock their rows, the audit
 //! head's row lock orders the writes of every node, and every write is a transaction of its own.
 
-use sqlx::Row;
 use yongxin_domain::AuditEntry;
 use yongxin_store::{Appeal, NewAppeal, StoreError, StoreResult};
 
@@ -42,14 +41,10 @@ impl Dialect for PostgresStore {
     }
 
     async fn read_audit_head(tx: &mut DbConn) -> StoreResult<(i64, String)> {
-        let head = sqlx::query("SELECT seq, hash FROM audit_head WHERE id = 1 FOR UPDATE")
+        sqlx::query_as("SELECT seq, hash FROM audit_head WHERE id = 1 FOR UPDATE")
             .fetch_one(&mut *tx)
             .await
-            .map_err(db_err)?;
-        Ok((
-            head.try_get("seq").map_err(db_err)?,
-            head.try_get("hash").map_err(db_err)?,
-        ))
+            .map_err(db_err)
     }
 
     async fn write_audit_head(tx: &mut DbConn, seq: i64, hash: &str) -> StoreResult<()> {

@@ -27,7 +27,6 @@ use std::collections::HashMap;
 use chrono::{NaiveDate, Utc};
 use futures_util::future::BoxFuture;
 use sqlx::sqlite::{LockedSqliteHandle, SqliteConnection, SqlitePool};
-use sqlx::Row;
 use tokio::sync::{mpsc, oneshot};
 use yongxin_domain::appeal::SettledTally;
 use yongxin_domain::{AuditEntry, NewAuditEntry};
@@ -196,14 +195,10 @@ pub(crate) fn seal_in_batch(entries: Vec<NewAuditEntry>) -> StoreResult<()> {
 
 /// Reads the stored head.
 pub(crate) async fn read_head(conn: &mut SqliteConnection) -> StoreResult<(i64, String)> {
-    let row = sqlx::query("SELECT seq, hash FROM audit_head WHERE id = 1")
+    sqlx::query_as("SELECT seq, hash FROM audit_head WHERE id = 1")
         .fetch_one(&mut *conn)
         .await
-        .map_err(crate::dialect::db_err)?;
-    Ok((
-        row.try_get("seq").map_err(crate::dialect::db_err)?,
-        row.try_get("hash").map_err(crate::dialect::db_err)?,
-    ))
+        .map_err(crate::dialect::db_err)
 }
 
 /// Stores the head.

@@ -2,35 +2,33 @@
 
 use std::collections::HashMap;
 
-use super::{corrupt, DbConn, DbResult, DbRow};
+use super::{DbConn, DbResult, DbRow};
 use crate::StoreImpl;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use sqlx::Row;
-use yongxin_domain::{NewAuditEntry, Role};
+use sqlx::FromRow;
+
+use yongxin_domain::NewAuditEntry;
 use yongxin_store::AccountStore;
 use yongxin_store::{ApiToken, NewUser, SignInFailures, StoreError, StoreResult, User};
 
 use crate::dialect::write_tx;
 
-pub(crate) const USER_COLUMNS: &str = "u.id, u.username, u.display_name, u.role, u.village_id, u.household_id, u.email, u.disabled_at";
+pub(crate) const USER_COLUMNS: &str =
+    "u.id, u.username, u.display_name, u.role, u.village_id, u.household_id, u.email, \
+     (u.disabled_at IS NOT NULL) AS disabled";
 
+/// Reads a row of [`USER_COLUMNS`] (its grids are filled in after).
 pub(crate) fn user_from(row: &DbRow) -> StoreResult<User> {
-    let role: String = row.try_get("role").db()?;
-    Ok(User {
-        id: row.try_get("id").db()?,
-        username: row.try_get("username").db()?,
-        display_name: row.try_get("display_name").db()?,
-        role: Role::parse(&role).ok_or_else(|| corrupt("role", &role))?,
-        village_id: row.try_get("village_id").db()?,
-        household_id: row.try_get("household_id").db()?,
-        grid_ids: Vec::new(),
-        email: row.try_get("email").db()?,
-        disabled: row
-            .try_get::<Option<DateTime<Utc>>, _>("disabled_at")
-            .db()?
-            .is_some(),
-    })
+    User::from_row(row).db()
+}
+
+/// A user's row with their password hash.
+#[derive(sqlx::FromRow)]
+struct Credentials {
+    #[sqlx(flatten)]
+    user: User,
+    password_hash: String,
 }
 
 /// Revokes every live API token of a user inside a write; how many.
@@ -48,15 +46,12 @@ pub(crate) async fn revoke_tokens_in(tx: &mut DbConn, user_id: i64) -> StoreResu
 
 impl StoreImpl {
     async fn load_grid_ids(&self, mut user: User) -> StoreResult<User> {
-        user.grid_ids = sqlx::query("SELECT id FROM grids WHERE cadre_user_id = $1 ORDER BY id")
-            .bind(user.id)
-            .fetch_all(&self.pool)
-            .await
-            .db()?
-            .iter()
-            .map(|r| r.try_get::<i64, _>("id"))
-            .collect::<Result<_, _>>()
-            .db()?;
+        user.grid_ids =
+            sqlx::query_scalar("SELECT id FROM grids WHERE cadre_user_id = $1 ORDER BY id")
+                .bind(user.id)
+                .fetch_all(&self.pool)
+                .await
+                .db()?;
         Ok(user)
     }
 
@@ -83,7 +78,7 @@ impl AccountStore for StoreImpl {
     async fn create_user(&self, actor: &str, u: NewUser) -> StoreResult<User> {
         let actor = actor.to_owned();
         write_tx!(self, |tx| {
-            let id: i64 = sqlx::query(
+            let id: i64 = sqlx::query_scalar(
                     "INSERT INTO users (username, display_name, role, password_hash, village_id, household_id, created_at) \
                      VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id",
                 )
@@ -96,8 +91,6 @@ impl AccountStore for StoreImpl {
                 .bind(Utc::now())
                 .fetch_one(&mut *tx)
                 .await
-                .db()?
-                .try_get("id")
                 .db()?;
             let entry = NewAuditEntry::new(
                 actor,
@@ -132,8 +125,11 @@ impl AccountStore for StoreImpl {
         else {
             return Ok(None);
         };
-        let hash: String = row.try_get("password_hash").db()?;
-        Ok(Some((self.load_grid_ids(user_from(&row)?).await?, hash)))
+        let Credentials {
+            user,
+            password_hash,
+        } = Credentials::from_row(&row).db()?;
+        Ok(Some((self.load_grid_ids(user).await?, password_hash)))
     }
 
     async fn set_password(
@@ -220,17 +216,14 @@ impl AccountStore for StoreImpl {
         let sql = format!("SELECT {USER_COLUMNS} FROM users u ORDER BY u.username, u.id");
         let rows = sqlx::query(&sql).fetch_all(&self.pool).await.db()?;
         let mut grids: HashMap<i64, Vec<i64>> = HashMap::new();
-        for row in sqlx::query(
+        let rows_of_grids: Vec<(i64, i64)> = sqlx::query_as(
             "SELECT id, cadre_user_id FROM grids WHERE cadre_user_id IS NOT NULL ORDER BY id",
         )
         .fetch_all(&self.pool)
         .await
-        .db()?
-        {
-            grids
-                .entry(row.try_get("cadre_user_id").db()?)
-                .or_default()
-                .push(row.try_get("id").db()?);
+        .db()?;
+        for (grid, cadre) in rows_of_grids {
+            grids.entry(cadre).or_default().push(grid);
         }
         rows.iter()
             .map(|r| {
@@ -342,20 +335,11 @@ impl AccountStore for StoreImpl {
     }
 
     async fn api_tokens(&self, user_id: i64) -> StoreResult<Vec<ApiToken>> {
-        let rows = sqlx::query("SELECT created_at, expires_at, revoked_at FROM api_tokens WHERE user_id = $1 ORDER BY created_at, token_hash")
+        sqlx::query_as("SELECT created_at, expires_at, revoked_at FROM api_tokens WHERE user_id = $1 ORDER BY created_at, token_hash")
             .bind(user_id)
             .fetch_all(&self.pool)
             .await
-            .db()?;
-        rows.iter()
-            .map(|r| {
-                Ok(ApiToken {
-                    created_at: r.try_get("created_at").db()?,
-                    expires_at: r.try_get("expires_at").db()?,
-                    revoked_at: r.try_get("revoked_at").db()?,
-                })
-            })
-            .collect()
+            .db()
     }
 
     async fn live_api_token_counts(&self, now: DateTime<Utc>) -> StoreResult<HashMap<i64, i64>> {
@@ -431,13 +415,14 @@ impl AccountStore for StoreImpl {
     }
 
     async fn server_secret(&self, name: &str) -> StoreResult<String> {
-        let row = sqlx::query("SELECT value FROM server_secrets WHERE name = $1")
-            .bind(name)
-            .fetch_optional(&self.pool)
-            .await
-            .db()?;
-        match row {
-            Some(r) => r.try_get("value").db(),
+        let value: Option<String> =
+            sqlx::query_scalar("SELECT value FROM server_secrets WHERE name = $1")
+                .bind(name)
+                .fetch_optional(&self.pool)
+                .await
+                .db()?;
+        match value {
+            Some(v) => Ok(v),
             None => Err(StoreError::NotFound {
                 what: format!("server secret {name}"),
             }),
@@ -450,7 +435,7 @@ impl AccountStore for StoreImpl {
         address: &str,
         since: DateTime<Utc>,
     ) -> StoreResult<SignInFailures> {
-        let row = sqlx::query(
+        sqlx::query_as(
             "SELECT COUNT(*) AS n, MAX(at) AS last_at FROM sign_in_failures WHERE username = $1 AND address = $2 AND at > $3",
         )
         .bind(username)
@@ -458,11 +443,7 @@ impl AccountStore for StoreImpl {
         .bind(since)
         .fetch_one(&self.pool)
         .await
-        .db()?;
-        Ok(SignInFailures {
-            count: row.try_get("n").db()?,
-            last_at: row.try_get::<Option<DateTime<Utc>>, _>("last_at").db()?,
-        })
+        .db()
     }
 
     async fn record_sign_in_failure(

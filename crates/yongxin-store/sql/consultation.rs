@@ -4,7 +4,7 @@ use std::collections::HashMap;
 
 use async_trait::async_trait;
 use chrono::{DateTime, NaiveDate, Utc};
-use sqlx::{QueryBuilder, Row};
+use sqlx::QueryBuilder;
 use yongxin_domain::NewAuditEntry;
 use yongxin_store::{StoreError, StoreResult};
 
@@ -15,11 +15,11 @@ use std::collections::BTreeMap;
 
 use super::{corrupt, Db, DbConn, DbResult, DbRow, ROW_LOCK};
 use crate::StoreImpl;
+use sqlx::FromRow;
 use yongxin_domain::consultation::{
     age_band, answers_open, check_answers, AnswerChannel, ConsultationError, GivenAnswer, Question,
     QuestionKind,
 };
-use yongxin_domain::notice::ScopeKind;
 use yongxin_store::Notice;
 use yongxin_store::{
     Consultation, ConsultationResults, ConsultationStore, CurrentAnswer, NewAnswer, NewConsultation,
@@ -27,22 +27,9 @@ use yongxin_store::{
 
 pub(crate) const CONSULTATION_SELECT: &str = "SELECT id, title, background, notice_id, scope, project_id, opens_at, closes_at, result_notice_id, created_by FROM consultations";
 
+/// Reads a row of [`CONSULTATION_SELECT`] (villages and questions are read after).
 pub(crate) fn consultation_from(row: &DbRow) -> StoreResult<Consultation> {
-    let scope: String = row.try_get("scope").db()?;
-    Ok(Consultation {
-        id: row.try_get("id").db()?,
-        title: row.try_get("title").db()?,
-        background: row.try_get("background").db()?,
-        notice_id: row.try_get("notice_id").db()?,
-        scope: ScopeKind::parse(&scope).ok_or_else(|| corrupt("consultation scope", &scope))?,
-        village_ids: Vec::new(),
-        project_id: row.try_get("project_id").db()?,
-        opens_at: row.try_get("opens_at").db()?,
-        closes_at: row.try_get("closes_at").db()?,
-        result_notice_id: row.try_get("result_notice_id").db()?,
-        created_by: row.try_get("created_by").db()?,
-        questions: Vec::new(),
-    })
+    Consultation::from_row(row).db()
 }
 
 /// Reads a consultation with its villages and questions, on any executor of the backend.
@@ -65,12 +52,13 @@ pub(crate) async fn consultation_in(
         .fetch_all(&mut *conn)
         .await
         .db()?;
-    let questions = sqlx::query("SELECT id, kind, prompt, max_choices, required FROM consultation_questions WHERE consultation_id = $1 ORDER BY position")
+    type QuestionRow = (i64, String, String, Option<i64>, i64);
+    let questions: Vec<QuestionRow> = sqlx::query_as("SELECT id, kind, prompt, max_choices, required FROM consultation_questions WHERE consultation_id = $1 ORDER BY position")
         .bind(id)
         .fetch_all(&mut *conn)
         .await
         .db()?;
-    let options = sqlx::query(
+    let options: Vec<(i64, i64, String)> = sqlx::query_as(
         "SELECT o.id, o.question_id, o.label FROM consultation_options o JOIN consultation_questions q ON q.id = o.question_id \
          WHERE q.consultation_id = $1 ORDER BY o.question_id, o.position",
     )
@@ -79,23 +67,20 @@ pub(crate) async fn consultation_in(
     .await
     .db()?;
     let mut by_question: HashMap<i64, Vec<(i64, String)>> = HashMap::new();
-    for o in &options {
+    for (option, question, label) in options {
         by_question
-            .entry(o.try_get("question_id").db()?)
+            .entry(question)
             .or_default()
-            .push((o.try_get("id").db()?, o.try_get("label").db()?));
+            .push((option, label));
     }
-    for q in &questions {
-        let qid: i64 = q.try_get("id").db()?;
-        let kind: String = q.try_get("kind").db()?;
-        let max: Option<i64> = q.try_get("max_choices").db()?;
+    for (qid, kind, prompt, max, required) in questions {
         c.questions.push(Question {
             id: qid,
             kind: QuestionKind::parse(&kind).ok_or_else(|| corrupt("question kind", &kind))?,
-            prompt: q.try_get("prompt").db()?,
+            prompt,
             options: by_question.remove(&qid).unwrap_or_default(),
             max_choices: max.and_then(|m| u32::try_from(m).ok()),
-            required: q.try_get::<i64, _>("required").db()? != 0,
+            required: required != 0,
         });
     }
     Ok(Some(c))
@@ -207,7 +192,7 @@ impl ConsultationStore for StoreImpl {
             let sql = format!(
                 "SELECT village_id, head_resident_id FROM households WHERE id = $1{ROW_LOCK}"
             );
-            let household = sqlx::query(&sql)
+            let (village_id, head_resident_id): (i64, Option<i64>) = sqlx::query_as(&sql)
                 .bind(a.household_id)
                 .fetch_optional(&mut *tx)
                 .await
@@ -215,7 +200,6 @@ impl ConsultationStore for StoreImpl {
                 .ok_or_else(|| StoreError::NotFound {
                     what: format!("household {}", a.household_id),
                 })?;
-            let village_id: i64 = household.try_get("village_id").db()?;
             let mut scoped =
                 QueryBuilder::<Db>::new("SELECT COUNT(*) FROM households h WHERE h.id = ");
             scoped.push_bind(a.household_id);
@@ -244,7 +228,7 @@ impl ConsultationStore for StoreImpl {
                         reason: "not a member of the household".into(),
                     })?)
                 }
-                None => household.try_get("head_resident_id").db()?,
+                None => head_resident_id,
             };
             let band = match resident_id {
                 Some(r) => {
@@ -334,7 +318,7 @@ impl ConsultationStore for StoreImpl {
         consultation_id: i64,
         household_id: i64,
     ) -> StoreResult<Option<CurrentAnswer>> {
-        let Some(row) = sqlx::query(
+        let Some((id, channel, recorded_by, answered_at)): Option<(i64, String, String, DateTime<Utc>)> = sqlx::query_as(
             "SELECT a.id, a.channel, u.username, a.answered_at FROM consultation_answers a JOIN users u ON u.id = a.recorded_by \
              WHERE a.consultation_id = $1 AND a.household_id = $2 AND a.current = 1",
         )
@@ -346,19 +330,13 @@ impl ConsultationStore for StoreImpl {
         else {
             return Ok(None);
         };
-        let id: i64 = row.try_get("id").db()?;
-        let channel: String = row.try_get("channel").db()?;
-        let items = sqlx::query("SELECT i.question_id, i.option_id, i.text, q.kind FROM consultation_answer_items i JOIN consultation_questions q ON q.id = i.question_id WHERE i.answer_id = $1 ORDER BY i.question_id, i.rank, i.option_id")
+        let items: Vec<(i64, Option<i64>, Option<String>, String)> = sqlx::query_as("SELECT i.question_id, i.option_id, i.text, q.kind FROM consultation_answer_items i JOIN consultation_questions q ON q.id = i.question_id WHERE i.answer_id = $1 ORDER BY i.question_id, i.rank, i.option_id")
             .bind(id)
             .fetch_all(&self.pool)
             .await
             .db()?;
         let mut given: BTreeMap<i64, GivenAnswer> = BTreeMap::new();
-        for i in &items {
-            let qid: i64 = i.try_get("question_id").db()?;
-            let kind: String = i.try_get("kind").db()?;
-            let option: Option<i64> = i.try_get("option_id").db()?;
-            let text: Option<String> = i.try_get("text").db()?;
+        for (qid, option, text, kind) in items {
             match (kind.as_str(), option, text) {
                 ("single", Some(o), _) => {
                     given.insert(qid, GivenAnswer::Option(o));
@@ -381,8 +359,8 @@ impl ConsultationStore for StoreImpl {
             id,
             channel: AnswerChannel::parse(&channel)
                 .ok_or_else(|| corrupt("answer channel", &channel))?,
-            recorded_by: row.try_get("username").db()?,
-            answered_at: row.try_get("answered_at").db()?,
+            recorded_by,
+            answered_at,
             given,
         }))
     }
@@ -404,56 +382,47 @@ impl ConsultationStore for StoreImpl {
             c.project_id,
         );
         eligible.push(" GROUP BY h.village_id");
-        let eligible_rows = eligible.build().fetch_all(&self.pool).await.db()?;
-        let answered_rows = sqlx::query("SELECT village_id, COUNT(*) AS n FROM consultation_answers WHERE consultation_id = $1 AND current = 1 GROUP BY village_id")
+        let eligible_by: HashMap<i64, i64> = eligible
+            .build_query_as::<(i64, i64)>()
+            .fetch_all(&self.pool)
+            .await
+            .db()?
+            .into_iter()
+            .collect();
+        let answered_by: HashMap<i64, i64> = sqlx::query_as::<_, (i64, i64)>("SELECT village_id, COUNT(*) AS n FROM consultation_answers WHERE consultation_id = $1 AND current = 1 GROUP BY village_id")
             .bind(id)
             .fetch_all(&self.pool)
             .await
-            .db()?;
-        let count = |rows: &[DbRow]| -> StoreResult<HashMap<i64, i64>> {
-            rows.iter()
-                .map(|r| Ok((r.try_get("village_id").db()?, r.try_get("n").db()?)))
-                .collect()
-        };
-        let (eligible_by, answered_by) = (count(&eligible_rows)?, count(&answered_rows)?);
-        let villages = sqlx::query("SELECT id, name FROM villages ORDER BY code")
-            .fetch_all(&self.pool)
-            .await
-            .db()?;
+            .db()?
+            .into_iter()
+            .collect();
+        let villages: Vec<(i64, String)> =
+            sqlx::query_as("SELECT id, name FROM villages ORDER BY code")
+                .fetch_all(&self.pool)
+                .await
+                .db()?;
         let mut by_village = Vec::new();
-        for v in &villages {
-            let vid: i64 = v.try_get("id").db()?;
+        for (vid, name) in villages {
             if let Some(e) = eligible_by.get(&vid) {
-                by_village.push((
-                    vid,
-                    v.try_get::<String, _>("name").db()?,
-                    *e,
-                    answered_by.get(&vid).copied().unwrap_or(0),
-                ));
+                by_village.push((vid, name, *e, answered_by.get(&vid).copied().unwrap_or(0)));
             }
         }
-        let counts = sqlx::query(
+        let counts = sqlx::query_as(
             "SELECT question_id, option_id, rank, village_id, COUNT(*) AS n FROM consultation_answer_items \
              WHERE consultation_id = $1 AND current = 1 AND option_id IS NOT NULL GROUP BY question_id, option_id, rank, village_id",
         )
         .bind(id)
         .fetch_all(&self.pool)
         .await
-        .db()?
-        .iter()
-        .map(|r| Ok((r.try_get("question_id").db()?, r.try_get("option_id").db()?, r.try_get("rank").db()?, r.try_get("village_id").db()?, r.try_get("n").db()?)))
-        .collect::<StoreResult<Vec<_>>>()?;
-        let texts = sqlx::query(
+        .db()?;
+        let texts = sqlx::query_as(
             "SELECT i.question_id, v.name, i.text FROM consultation_answer_items i JOIN villages v ON v.id = i.village_id \
              WHERE i.consultation_id = $1 AND i.current = 1 AND i.text IS NOT NULL ORDER BY i.question_id, i.answer_id",
         )
         .bind(id)
         .fetch_all(&self.pool)
         .await
-        .db()?
-        .iter()
-        .map(|r| Ok((r.try_get("question_id").db()?, r.try_get("name").db()?, r.try_get("text").db()?)))
-        .collect::<StoreResult<Vec<_>>>()?;
+        .db()?;
         Ok(ConsultationResults {
             eligible: eligible_by.values().sum(),
             answered: by_village.iter().map(|v| v.3).sum(),

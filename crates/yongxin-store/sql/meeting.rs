@@ -2,15 +2,17 @@
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use sqlx::{QueryBuilder, Row};
+use sqlx::QueryBuilder;
 use yongxin_domain::NewAuditEntry;
 use yongxin_store::{StoreError, StoreResult};
 
 use super::notice::publish_once;
 use crate::dialect::write_tx;
 
+use super::optional_code;
 use super::{corrupt, Db, DbResult, DbRow, ROW_LOCK};
 use crate::StoreImpl;
+use sqlx::FromRow;
 use yongxin_domain::meeting::{decide, MeetingError, MeetingKind, QuorumRule, VillagersBasis};
 use yongxin_store::Notice;
 use yongxin_store::{Meeting, MeetingMember, MeetingStore, NewMeeting, Resolution};
@@ -21,44 +23,80 @@ pub(crate) const MEETING_SELECT: &str = "SELECT m.id, m.kind, m.village_id, v.na
      (SELECT COUNT(*) FROM meeting_members mm WHERE mm.meeting_id = m.id AND mm.signed_in_at IS NOT NULL) AS present \
      FROM meetings m LEFT JOIN villages v ON v.id = m.village_id";
 
+/// A row of [`MEETING_SELECT`].
+#[derive(sqlx::FromRow)]
+struct MeetingRow {
+    id: i64,
+    #[sqlx(try_from = "String")]
+    kind: MeetingKind,
+    village_id: Option<i64>,
+    village_name: Option<String>,
+    basis: Option<String>,
+    title: String,
+    held_at: DateTime<Utc>,
+    place: String,
+    agenda: String,
+    minutes: Option<String>,
+    members: i64,
+    present: i64,
+    code_expires_at: Option<DateTime<Utc>>,
+    minutes_notice_id: Option<i64>,
+    created_by: String,
+}
+
+/// Reads a row of [`MEETING_SELECT`].
 pub(crate) fn meeting_from(row: &DbRow) -> StoreResult<Meeting> {
-    let kind: String = row.try_get("kind").db()?;
-    let basis: Option<String> = row.try_get("basis").db()?;
+    let r = MeetingRow::from_row(row).db()?;
     Ok(Meeting {
-        id: row.try_get("id").db()?,
-        kind: MeetingKind::parse(&kind).ok_or_else(|| corrupt("meeting kind", &kind))?,
-        village_id: row.try_get("village_id").db()?,
-        village_name: row.try_get("village_name").db()?,
-        basis: basis
-            .as_deref()
-            .map(|b| VillagersBasis::parse(b).ok_or_else(|| corrupt("meeting basis", b)))
-            .transpose()?,
-        title: row.try_get("title").db()?,
-        held_at: row.try_get("held_at").db()?,
-        place: row.try_get("place").db()?,
-        agenda: row.try_get("agenda").db()?,
-        minutes: row.try_get("minutes").db()?,
-        members: row.try_get("members").db()?,
-        present: row.try_get("present").db()?,
-        code_expires_at: row.try_get("code_expires_at").db()?,
-        minutes_notice_id: row.try_get("minutes_notice_id").db()?,
-        created_by: row.try_get("created_by").db()?,
+        id: r.id,
+        kind: r.kind,
+        village_id: r.village_id,
+        village_name: r.village_name,
+        basis: optional_code(r.basis)?,
+        title: r.title,
+        held_at: r.held_at,
+        place: r.place,
+        agenda: r.agenda,
+        minutes: r.minutes,
+        members: r.members,
+        present: r.present,
+        code_expires_at: r.code_expires_at,
+        minutes_notice_id: r.minutes_notice_id,
+        created_by: r.created_by,
     })
 }
 
+/// A row of `meeting_resolutions`.
+#[derive(sqlx::FromRow)]
+struct ResolutionRow {
+    id: i64,
+    text: String,
+    votes_for: i64,
+    against: i64,
+    abstain: i64,
+    members: i64,
+    present: i64,
+    passed: i64,
+    rule: String,
+    created_by: String,
+    created_at: DateTime<Utc>,
+}
+
+/// Reads a row of `meeting_resolutions`.
 pub(crate) fn resolution_from(row: &DbRow) -> StoreResult<Resolution> {
+    let r = ResolutionRow::from_row(row).db()?;
     Ok(Resolution {
-        id: row.try_get("id").db()?,
-        text: row.try_get("text").db()?,
-        votes_for: row.try_get("votes_for").db()?,
-        against: row.try_get("against").db()?,
-        abstain: row.try_get("abstain").db()?,
-        members: row.try_get("members").db()?,
-        present: row.try_get("present").db()?,
-        passed: row.try_get::<i64, _>("passed").db()? != 0,
-        rule: row.try_get("rule").db()?,
-        created_by: row.try_get("created_by").db()?,
-        created_at: row.try_get("created_at").db()?,
+        id: r.id,
+        text: r.text,
+        votes_for: r.votes_for,
+        against: r.against,
+        abstain: r.abstain,
+        members: r.members,
+        present: r.present,
+        passed: r.passed != 0,
+        rule: r.rule,
+        created_by: r.created_by,
+        created_at: r.created_at,
     })
 }
 
@@ -164,23 +202,21 @@ impl MeetingStore for StoreImpl {
     }
 
     async fn meeting_members(&self, id: i64) -> StoreResult<Vec<MeetingMember>> {
-        let rows = sqlx::query("SELECT resident_id, household_id, name, signed_in_how, signed_in_at FROM meeting_members WHERE meeting_id = $1 ORDER BY household_id, resident_id")
+        type MemberRow = (i64, i64, String, Option<String>, Option<DateTime<Utc>>);
+        let rows: Vec<MemberRow> = sqlx::query_as("SELECT resident_id, household_id, name, signed_in_how, signed_in_at FROM meeting_members WHERE meeting_id = $1 ORDER BY household_id, resident_id")
             .bind(id)
             .fetch_all(&self.pool)
             .await
             .db()?;
-        rows.iter()
-            .map(|r| {
-                let how: Option<String> = r.try_get("signed_in_how").db()?;
-                let at: Option<DateTime<Utc>> = r.try_get("signed_in_at").db()?;
-                Ok(MeetingMember {
-                    resident_id: r.try_get("resident_id").db()?,
-                    household_id: r.try_get("household_id").db()?,
-                    name: r.try_get("name").db()?,
-                    signed_in: how.zip(at),
-                })
+        Ok(rows
+            .into_iter()
+            .map(|(resident_id, household_id, name, how, at)| MeetingMember {
+                resident_id,
+                household_id,
+                name,
+                signed_in: how.zip(at),
             })
-            .collect()
+            .collect())
     }
 
     async fn sign_in_member(
@@ -263,19 +299,13 @@ impl MeetingStore for StoreImpl {
     }
 
     async fn sign_in_code(&self, meeting_id: i64) -> StoreResult<Option<(String, DateTime<Utc>)>> {
-        let row = sqlx::query("SELECT code_hash, code_expires_at FROM meetings WHERE id = $1")
-            .bind(meeting_id)
-            .fetch_optional(&self.pool)
-            .await
-            .db()?;
-        Ok(match row {
-            Some(r) => {
-                let hash: Option<String> = r.try_get("code_hash").db()?;
-                let until: Option<DateTime<Utc>> = r.try_get("code_expires_at").db()?;
-                hash.zip(until)
-            }
-            None => None,
-        })
+        let row: Option<(Option<String>, Option<DateTime<Utc>>)> =
+            sqlx::query_as("SELECT code_hash, code_expires_at FROM meetings WHERE id = $1")
+                .bind(meeting_id)
+                .fetch_optional(&self.pool)
+                .await
+                .db()?;
+        Ok(row.and_then(|(hash, until)| hash.zip(until)))
     }
 
     async fn save_minutes(&self, actor: &str, meeting_id: i64, minutes: &str) -> StoreResult<()> {
@@ -314,7 +344,7 @@ impl MeetingStore for StoreImpl {
         let (actor, text) = (actor.to_owned(), text.to_owned());
         write_tx!(self, |tx| {
             let sql = format!("SELECT kind, basis FROM meetings WHERE id = $1{ROW_LOCK}");
-            let row = sqlx::query(&sql)
+            let (kind, basis): (String, Option<String>) = sqlx::query_as(&sql)
                 .bind(meeting_id)
                 .fetch_optional(&mut *tx)
                 .await
@@ -322,15 +352,11 @@ impl MeetingStore for StoreImpl {
                 .ok_or_else(|| StoreError::NotFound {
                     what: format!("meeting {meeting_id}"),
                 })?;
-            let kind: String = row.try_get("kind").db()?;
-            let basis: Option<String> = row.try_get("basis").db()?;
             let rule = QuorumRule::of(
                 MeetingKind::parse(&kind).ok_or_else(|| corrupt("meeting kind", &kind))?,
                 basis.as_deref().and_then(VillagersBasis::parse),
             );
-            let counts = sqlx::query("SELECT COUNT(*) AS members, COUNT(signed_in_at) AS present FROM meeting_members WHERE meeting_id = $1").bind(meeting_id).fetch_one(&mut *tx).await.db()?;
-            let members: i64 = counts.try_get("members").db()?;
-            let present: i64 = counts.try_get("present").db()?;
+            let (members, present): (i64, i64) = sqlx::query_as("SELECT COUNT(*) AS members, COUNT(signed_in_at) AS present FROM meeting_members WHERE meeting_id = $1").bind(meeting_id).fetch_one(&mut *tx).await.db()?;
             let (m, p) = (
                 u32::try_from(members).unwrap_or(u32::MAX),
                 u32::try_from(present).unwrap_or(u32::MAX),

@@ -1,12 +1,13 @@
 //! The three rates' counters (`appeal_rates`): which rows a case's move changes, and writing them.
 
 use chrono::{DateTime, NaiveDate, Utc};
-use sqlx::{QueryBuilder, Row};
+use sqlx::QueryBuilder;
 use yongxin_domain::appeal::{tally_moves, CaseFacts, Lapsed, SettledTally};
 use yongxin_store::{NewAppeal, StatsGroup, StoreResult};
 
 use super::{Db, DbConn, DbResult, DbRow, Dialect};
 use crate::StoreImpl;
+use sqlx::FromRow;
 
 /// What of a case places it in the three rates' counters and does not change as it is handled.
 pub(crate) struct RateSubject {
@@ -17,6 +18,19 @@ pub(crate) struct RateSubject {
     pub(crate) contact_due: DateTime<Utc>,
     pub(crate) resolution_due: DateTime<Utc>,
     pub(crate) lapsed: Lapsed,
+}
+
+/// The columns of `FACTS_SELECT` that make a [`RateSubject`].
+#[derive(sqlx::FromRow)]
+struct SubjectRow {
+    village_id: Option<i64>,
+    grid_id: Option<i64>,
+    category_code: String,
+    created_at: DateTime<Utc>,
+    contact_due: DateTime<Utc>,
+    resolution_due: DateTime<Utc>,
+    contact_lapsed: i64,
+    resolution_lapsed: i64,
 }
 
 impl RateSubject {
@@ -34,16 +48,17 @@ impl RateSubject {
 
     /// Read from a row of `FACTS_SELECT`.
     pub(crate) fn from_row(row: &DbRow) -> StoreResult<Self> {
+        let r = SubjectRow::from_row(row).db()?;
         Ok(Self {
-            village_id: row.try_get("village_id").db()?,
-            grid_id: row.try_get("grid_id").db()?,
-            category: row.try_get("category_code").db()?,
-            created_at: row.try_get("created_at").db()?,
-            contact_due: row.try_get("contact_due").db()?,
-            resolution_due: row.try_get("resolution_due").db()?,
+            village_id: r.village_id,
+            grid_id: r.grid_id,
+            category: r.category_code,
+            created_at: r.created_at,
+            contact_due: r.contact_due,
+            resolution_due: r.resolution_due,
             lapsed: Lapsed {
-                contact: row.try_get::<i64, _>("contact_lapsed").db()? != 0,
-                resolution: row.try_get::<i64, _>("resolution_lapsed").db()? != 0,
+                contact: r.contact_lapsed != 0,
+                resolution: r.resolution_lapsed != 0,
             },
         })
     }

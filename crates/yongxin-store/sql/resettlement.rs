@@ -6,7 +6,7 @@ use std::collections::HashMap;
 
 use async_trait::async_trait;
 use chrono::{DateTime, NaiveDate, Utc};
-use sqlx::{QueryBuilder, Row};
+use sqlx::QueryBuilder;
 use yongxin_domain::NewAuditEntry;
 use yongxin_store::{StoreError, StoreResult, User};
 
@@ -49,16 +49,27 @@ pub(crate) fn json_err(e: serde_json::Error) -> StoreError {
     StoreError::Internal(format!("resettlement record not understood: {e}"))
 }
 
+/// A project's row as `project_in` reads it.
+#[derive(sqlx::FromRow)]
+struct ProjectRow {
+    code: String,
+    name: String,
+    #[sqlx(try_from = "String")]
+    phase: Phase,
+    results_notice_id: Option<i64>,
+    frozen: bool,
+}
+
 pub(crate) async fn project_in(
     tx: &mut DbConn,
     id: i64,
     lock: bool,
 ) -> StoreResult<Option<ProjectDetail>> {
     let sql = format!(
-        "SELECT id, code, name, phase, results_notice_id, EXISTS (SELECT 1 FROM lotteries l WHERE l.project_id = projects.id) AS frozen FROM projects WHERE id = $1{}",
+        "SELECT code, name, phase, results_notice_id, EXISTS (SELECT 1 FROM lotteries l WHERE l.project_id = projects.id) AS frozen FROM projects WHERE id = $1{}",
         if lock { ROW_LOCK } else { "" }
     );
-    let Some(row) = sqlx::query(&sql)
+    let Some(row) = sqlx::query_as::<_, ProjectRow>(&sql)
         .bind(id)
         .fetch_optional(&mut *tx)
         .await
@@ -66,7 +77,6 @@ pub(crate) async fn project_in(
     else {
         return Ok(None);
     };
-    let phase: String = row.try_get("phase").db()?;
     let villages: Vec<i64> = sqlx::query_scalar(
         "SELECT village_id FROM project_villages WHERE project_id = $1 ORDER BY village_id",
     )
@@ -77,13 +87,13 @@ pub(crate) async fn project_in(
     Ok(Some(ProjectDetail {
         project: Project {
             id,
-            code: row.try_get("code").db()?,
-            name: row.try_get("name").db()?,
+            code: row.code,
+            name: row.name,
             village_ids: villages,
         },
-        phase: Phase::parse(&phase).ok_or_else(|| corrupt("project phase", &phase))?,
-        results_notice_id: row.try_get("results_notice_id").db()?,
-        frozen: row.try_get("frozen").db()?,
+        phase: row.phase,
+        results_notice_id: row.results_notice_id,
+        frozen: row.frozen,
     }))
 }
 

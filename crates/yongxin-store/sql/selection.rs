@@ -8,7 +8,7 @@ use std::collections::HashMap;
 
 use async_trait::async_trait;
 use chrono::{DateTime, NaiveDate, Utc};
-use sqlx::{QueryBuilder, Row};
+use sqlx::QueryBuilder;
 use yongxin_domain::NewAuditEntry;
 use yongxin_store::{StoreError, StoreResult, User};
 
@@ -19,8 +19,9 @@ use super::resettlement::{
 use crate::dialect::write_tx;
 
 use super::push_list;
-use super::{corrupt, Db, DbConn, DbResult, DbRow, ROW_LOCK};
+use super::{Db, DbConn, DbResult, DbRow, JsonText, ROW_LOCK};
 use crate::StoreImpl;
+use sqlx::FromRow;
 use yongxin_domain::money::Qty;
 use yongxin_domain::resettlement::entitlement::compute;
 use yongxin_domain::resettlement::entitlement::ChosenUnit;
@@ -38,25 +39,45 @@ pub(crate) const SELECTION_SELECT: &str = "SELECT s.id, s.project_id, s.mode, s.
 
 pub(crate) const CLAIM_COLUMNS: &str = "c.id, c.selection_id, c.household_id, c.units, c.total_area, c.by_name, c.on_behalf, c.created_at, c.corrected_at, c.correction_reason, c.correction_kind, c.signed_at";
 
+/// A row of [`SELECTION_SELECT`].
+#[derive(sqlx::FromRow)]
+struct SelectionRow {
+    id: i64,
+    project_id: i64,
+    #[sqlx(try_from = "String")]
+    mode: SelectionMode,
+    starts_at: DateTime<Utc>,
+    ends_at: DateTime<Utc>,
+    waves: JsonText<Vec<yongxin_domain::selection::Wave>>,
+    time_limit_seconds: i64,
+    return_seconds: i64,
+    queue: Option<JsonText<Queue>>,
+    households: i64,
+}
+
+/// Reads a row of [`SELECTION_SELECT`].
 pub(crate) fn selection_from(row: &DbRow) -> StoreResult<Selection> {
-    let mode: String = row.try_get("mode").db()?;
-    let waves: String = row.try_get("waves").db()?;
-    let queue: Option<String> = row.try_get("queue").db()?;
+    let r = SelectionRow::from_row(row).db()?;
     Ok(Selection {
-        id: row.try_get("id").db()?,
-        project_id: row.try_get("project_id").db()?,
-        mode: SelectionMode::parse(&mode).ok_or_else(|| corrupt("selection mode", &mode))?,
-        starts_at: row.try_get("starts_at").db()?,
-        ends_at: row.try_get("ends_at").db()?,
-        waves: serde_json::from_str(&waves).map_err(json_err)?,
-        time_limit_seconds: row.try_get("time_limit_seconds").db()?,
-        return_seconds: row.try_get("return_seconds").db()?,
-        queue: queue
-            .map(|q| serde_json::from_str(&q))
-            .transpose()
-            .map_err(json_err)?,
-        households: row.try_get("households").db()?,
+        id: r.id,
+        project_id: r.project_id,
+        mode: r.mode,
+        starts_at: r.starts_at,
+        ends_at: r.ends_at,
+        waves: r.waves.0,
+        time_limit_seconds: r.time_limit_seconds,
+        return_seconds: r.return_seconds,
+        queue: r.queue.map(|q| q.0),
+        households: r.households,
     })
+}
+
+/// A unit asked for, with its owner as it stands.
+#[derive(sqlx::FromRow)]
+struct OwnedUnit {
+    #[sqlx(flatten)]
+    unit: ClaimedUnit,
+    owner_household_id: Option<i64>,
 }
 
 pub(crate) async fn selection_in(
@@ -108,33 +129,39 @@ pub(crate) async fn board_event(
     Ok(seq)
 }
 
+/// A row of [`CLAIM_COLUMNS`].
+#[derive(sqlx::FromRow)]
+struct ClaimRow {
+    id: i64,
+    selection_id: i64,
+    household_id: i64,
+    units: JsonText<Vec<ClaimedUnit>>,
+    total_area: i64,
+    by_name: String,
+    on_behalf: i64,
+    created_at: DateTime<Utc>,
+    corrected_at: Option<DateTime<Utc>>,
+    correction_reason: Option<String>,
+    correction_kind: Option<String>,
+    signed_at: Option<DateTime<Utc>>,
+}
+
+/// Reads a row of [`CLAIM_COLUMNS`].
 pub(crate) fn claim_from(row: &DbRow) -> StoreResult<Claim> {
-    let units: String = row.try_get("units").db()?;
-    let on_behalf: i64 = row.try_get("on_behalf").db()?;
+    let r = ClaimRow::from_row(row).db()?;
     Ok(Claim {
-        id: row.try_get("id").db()?,
-        selection_id: row.try_get("selection_id").db()?,
-        household_id: row.try_get("household_id").db()?,
-        units: serde_json::from_str(&units).map_err(json_err)?,
-        total_area: Qty(row.try_get("total_area").db()?),
-        by_name: row.try_get("by_name").db()?,
-        on_behalf: on_behalf == 1,
-        at: row.try_get("created_at").db()?,
+        id: r.id,
+        selection_id: r.selection_id,
+        household_id: r.household_id,
+        units: r.units.0,
+        total_area: Qty(r.total_area),
+        by_name: r.by_name,
+        on_behalf: r.on_behalf == 1,
+        at: r.created_at,
         seq: 0,
-        corrected: match (
-            row.try_get::<Option<DateTime<Utc>>, _>("corrected_at")
-                .db()?,
-            row.try_get::<Option<String>, _>("correction_reason").db()?,
-        ) {
-            (Some(at), Some(reason)) => Some((at, reason)),
-            _ => None,
-        },
-        returned: row
-            .try_get::<Option<String>, _>("correction_kind")
-            .db()?
-            .as_deref()
-            == Some("return"),
-        signed_at: row.try_get("signed_at").db()?,
+        corrected: r.corrected_at.zip(r.correction_reason),
+        returned: r.correction_kind.as_deref() == Some("return"),
+        signed_at: r.signed_at,
     })
 }
 
@@ -479,7 +506,7 @@ impl SelectionStore for StoreImpl {
             qb.push_bind(sel.project_id).push(" AND id IN (");
             push_list(&mut qb, ids.iter().copied());
             qb.push(") ORDER BY id").push(ROW_LOCK);
-            let rows = qb.build().fetch_all(&mut *tx).await.db()?;
+            let rows: Vec<OwnedUnit> = qb.build_query_as().fetch_all(&mut *tx).await.db()?;
             if rows.len() != ids.len() {
                 return Ok((
                     Err(ClaimRefusal::BadUnits("不是本项目的房源".into())),
@@ -487,16 +514,12 @@ impl SelectionStore for StoreImpl {
                 ));
             }
             let mut units = Vec::new();
-            for r in &rows {
-                let unit = ClaimedUnit {
-                    id: r.try_get("id").db()?,
-                    building_name: r.try_get("building_name").db()?,
-                    number: r.try_get("number").db()?,
-                    layout: r.try_get("layout").db()?,
-                    area: Qty(r.try_get("area").db()?),
-                };
-                let owner: Option<i64> = r.try_get("owner_household_id").db()?;
-                if owner.is_some() {
+            for OwnedUnit {
+                unit,
+                owner_household_id,
+            } in rows
+            {
+                if owner_household_id.is_some() {
                     return Ok((
                         Err(ClaimRefusal::Taken(format!(
                             "{} {}",
@@ -792,26 +815,11 @@ impl SelectionStore for StoreImpl {
     }
 
     async fn unit_states(&self, project_id: i64) -> StoreResult<Vec<UnitState>> {
-        let rows = sqlx::query("SELECT id, building, building_name, number, floor, layout, area, owner_household_id, sold_at FROM project_units WHERE project_id = $1 ORDER BY id")
+        sqlx::query_as("SELECT id, building, building_name, number, floor, layout, area, owner_household_id, sold_at FROM project_units WHERE project_id = $1 ORDER BY id")
             .bind(project_id)
             .fetch_all(&self.pool)
             .await
-            .db()?;
-        rows.iter()
-            .map(|r| {
-                Ok(UnitState {
-                    id: r.try_get("id").db()?,
-                    building: r.try_get("building").db()?,
-                    building_name: r.try_get("building_name").db()?,
-                    number: r.try_get("number").db()?,
-                    floor: r.try_get("floor").db()?,
-                    layout: r.try_get("layout").db()?,
-                    area: Qty(r.try_get("area").db()?),
-                    owner_household_id: r.try_get("owner_household_id").db()?,
-                    sold_at: r.try_get("sold_at").db()?,
-                })
-            })
-            .collect()
+            .db()
     }
 
     async fn board_events(
@@ -820,23 +828,13 @@ impl SelectionStore for StoreImpl {
         after: i64,
         limit: i64,
     ) -> StoreResult<Vec<BoardEvent>> {
-        let rows = sqlx::query("SELECT seq, kind, payload, at FROM board_events WHERE project_id = $1 AND seq > $2 ORDER BY seq LIMIT $3")
+        sqlx::query_as("SELECT seq, kind, payload, at FROM board_events WHERE project_id = $1 AND seq > $2 ORDER BY seq LIMIT $3")
             .bind(project_id)
             .bind(after)
             .bind(limit)
             .fetch_all(&self.pool)
             .await
-            .db()?;
-        rows.iter()
-            .map(|r| {
-                Ok(BoardEvent {
-                    seq: r.try_get("seq").db()?,
-                    kind: r.try_get("kind").db()?,
-                    payload: r.try_get("payload").db()?,
-                    at: r.try_get("at").db()?,
-                })
-            })
-            .collect()
+            .db()
     }
 
     async fn board_seq(&self, project_id: i64) -> StoreResult<i64> {

@@ -4,7 +4,7 @@ use std::collections::HashMap;
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use sqlx::{QueryBuilder, Row};
+use sqlx::QueryBuilder;
 use yongxin_domain::appeal::AppealStatus;
 use yongxin_domain::NewAuditEntry;
 use yongxin_store::{Appeal, StoreError, StoreResult, SupervisionNotice};
@@ -18,23 +18,15 @@ use super::rates::{move_tallies, RateSubject};
 use super::{Db, DbConn, DbResult, DbRow, CLAIM_LOCK, ROW_LOCK};
 use crate::dialect::write_tx;
 use crate::StoreImpl;
+use sqlx::FromRow;
 use yongxin_store::SupervisionStore;
 
 pub(crate) const SUPERVISION_SELECT: &str =
     "SELECT id, appeal_id, issued_by, issued_at, due_at, text, answered_by, answered_at, answer FROM supervision_notices";
 
+/// Reads a row of [`SUPERVISION_SELECT`].
 pub(crate) fn supervision_from(row: &DbRow) -> StoreResult<SupervisionNotice> {
-    Ok(SupervisionNotice {
-        id: row.try_get("id").db()?,
-        appeal_id: row.try_get("appeal_id").db()?,
-        issued_by: row.try_get("issued_by").db()?,
-        issued_at: row.try_get("issued_at").db()?,
-        due_at: row.try_get("due_at").db()?,
-        text: row.try_get("text").db()?,
-        answered_by: row.try_get("answered_by").db()?,
-        answered_at: row.try_get("answered_at").db()?,
-        answer: row.try_get("answer").db()?,
-    })
+    SupervisionNotice::from_row(row).db()
 }
 
 pub(crate) async fn supervision_in(tx: &mut DbConn, id: i64) -> StoreResult<SupervisionNotice> {
@@ -48,6 +40,24 @@ pub(crate) async fn supervision_in(tx: &mut DbConn, id: i64) -> StoreResult<Supe
             what: format!("supervision notice {id}"),
         })?;
     supervision_from(&row)
+}
+
+/// The id of a row read for more than its id.
+#[derive(sqlx::FromRow)]
+struct RowId {
+    id: i64,
+}
+
+/// What hot-issue detection reads of a case.
+#[derive(sqlx::FromRow)]
+struct CaseMarkRow {
+    id: i64,
+    created_at: DateTime<Utc>,
+    category_code: String,
+    village_name: Option<String>,
+    household_id: Option<i64>,
+    address: String,
+    status: String,
 }
 
 #[async_trait]
@@ -82,10 +92,10 @@ impl SupervisionStore for StoreImpl {
             );
             push_list(&mut qb, chunk.iter().copied());
             qb.push(")");
-            for row in qb.build().fetch_all(&self.pool).await.db()? {
-                had.entry(row.try_get("appeal_id").db()?)
-                    .or_default()
-                    .push((row.try_get("deadline").db()?, row.try_get("card").db()?));
+            let rows: Vec<(i64, String, String)> =
+                qb.build_query_as().fetch_all(&self.pool).await.db()?;
+            for (appeal, deadline, card) in rows {
+                had.entry(appeal).or_default().push((deadline, card));
             }
         }
         Ok(found
@@ -195,7 +205,7 @@ impl SupervisionStore for StoreImpl {
                             (&facts, lapsed),
                         )
                         .await?;
-                        ids.push_bind(row.try_get::<i64, _>("id").db()?);
+                        ids.push_bind(RowId::from_row(row).db()?.id);
                         n += 1;
                     }
                     qb.push(")");
@@ -221,7 +231,7 @@ impl SupervisionStore for StoreImpl {
         write_tx!(self, |tx| {
             let appeal = appeal_in(tx, appeal_id).await?;
             let now = Utc::now();
-            let id: i64 = sqlx::query("INSERT INTO supervision_notices (appeal_id, issued_by, issued_at, due_at, text) VALUES ($1, $2, $3, $4, $5) RETURNING id")
+            let id: i64 = sqlx::query_scalar("INSERT INTO supervision_notices (appeal_id, issued_by, issued_at, due_at, text) VALUES ($1, $2, $3, $4, $5) RETURNING id")
                 .bind(appeal_id)
                 .bind(&actor)
                 .bind(now)
@@ -229,8 +239,6 @@ impl SupervisionStore for StoreImpl {
                 .bind(&text)
                 .fetch_one(&mut *tx)
                 .await
-                .db()?
-                .try_get("id")
                 .db()?;
             if let Some(cadre) = appeal.cadre_user_id {
                 sqlx::query("INSERT INTO outbox (appeal_id, kind, recipient, created_at, attempts, next_attempt_at) VALUES ($1, 'cadre_supervised', $2, $3, 0, $4)")
@@ -289,30 +297,30 @@ impl SupervisionStore for StoreImpl {
 
     async fn supervision_notices(&self, appeal_id: i64) -> StoreResult<Vec<SupervisionNotice>> {
         let sql = format!("{SUPERVISION_SELECT} WHERE appeal_id = $1 ORDER BY id");
-        let rows = sqlx::query(&sql)
+        let rows = sqlx::query_as(&sql)
             .bind(appeal_id)
             .fetch_all(&self.pool)
             .await
             .db()?;
-        rows.iter().map(supervision_from).collect()
+        Ok(rows)
     }
 
     async fn open_supervision_notices(&self, limit: i64) -> StoreResult<Vec<SupervisionNotice>> {
         let sql =
             format!("{SUPERVISION_SELECT} WHERE answered_at IS NULL ORDER BY due_at, id LIMIT $1");
-        let rows = sqlx::query(&sql)
+        let rows = sqlx::query_as(&sql)
             .bind(limit)
             .fetch_all(&self.pool)
             .await
             .db()?;
-        rows.iter().map(supervision_from).collect()
+        Ok(rows)
     }
 
     async fn case_marks(
         &self,
         since: DateTime<Utc>,
     ) -> StoreResult<Vec<yongxin_domain::hot::CaseMark>> {
-        let rows = sqlx::query(
+        let rows: Vec<CaseMarkRow> = sqlx::query_as(
             "SELECT a.id, a.created_at, a.category_code, v.name AS village_name, a.household_id, a.address, a.status \
              FROM appeals a LEFT JOIN villages v ON v.id = a.village_id WHERE a.created_at >= $1 ORDER BY a.id LIMIT 200000",
         )
@@ -320,20 +328,18 @@ impl SupervisionStore for StoreImpl {
         .fetch_all(&self.pool)
         .await
         .db()?;
-        rows.iter()
-            .map(|r| {
-                let status: String = r.try_get("status").db()?;
-                Ok(yongxin_domain::hot::CaseMark {
-                    id: r.try_get("id").db()?,
-                    created_at: r.try_get("created_at").db()?,
-                    category: r.try_get("category_code").db()?,
-                    village: r.try_get("village_name").db()?,
-                    household_id: r.try_get("household_id").db()?,
-                    address: r.try_get("address").db()?,
-                    open: AppealStatus::parse(&status)
-                        .is_some_and(|s| s.is_open() && s != AppealStatus::Answered),
-                })
+        Ok(rows
+            .into_iter()
+            .map(|r| yongxin_domain::hot::CaseMark {
+                id: r.id,
+                created_at: r.created_at,
+                category: r.category_code,
+                village: r.village_name,
+                household_id: r.household_id,
+                address: r.address,
+                open: AppealStatus::parse(&r.status)
+                    .is_some_and(|s| s.is_open() && s != AppealStatus::Answered),
             })
-            .collect()
+            .collect())
     }
 }

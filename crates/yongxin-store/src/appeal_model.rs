@@ -355,7 +355,7 @@ pub struct OutboxMessage {
 }
 
 /// 督办单: a supervision notice on a case.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, sqlx::FromRow)]
 pub struct SupervisionNotice {
     /// Id.
     pub id: i64,

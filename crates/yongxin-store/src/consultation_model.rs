@@ -31,7 +31,7 @@ pub struct NewConsultation {
 }
 
 /// A stored consultation with its questions.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, sqlx::FromRow)]
 pub struct Consultation {
     /// Id.
     pub id: i64,
@@ -42,8 +42,10 @@ pub struct Consultation {
     /// Explaining notice.
     pub notice_id: Option<i64>,
     /// Who is asked.
+    #[sqlx(try_from = "String")]
     pub scope: ScopeKind,
     /// The villages (scope `villages`).
+    #[sqlx(skip)]
     pub village_ids: Vec<i64>,
     /// The project (scope `project`).
     pub project_id: Option<i64>,
@@ -56,6 +58,7 @@ pub struct Consultation {
     /// Who created it.
     pub created_by: String,
     /// Questions, in order.
+    #[sqlx(skip)]
     pub questions: Vec<Question>,
 }
 

@@ -219,7 +219,7 @@ pub struct NewUser {
 }
 
 /// A user account.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, sqlx::FromRow)]
 pub struct User {
     /// Id.
     pub id: i64,
@@ -228,12 +228,14 @@ pub struct User {
     /// Name shown to others.
     pub display_name: String,
     /// Role.
+    #[sqlx(try_from = "String")]
     pub role: Role,
     /// For a village officer: their village.
     pub village_id: Option<i64>,
     /// For a resident: their household.
     pub household_id: Option<i64>,
     /// For a grid worker: the grids they are responsible for.
+    #[sqlx(skip)]
     pub grid_ids: Vec<i64>,
     /// Where their notifications (new assignments, cards) are e-mailed, if anywhere.
     pub email: Option<String>,
@@ -242,7 +244,7 @@ pub struct User {
 }
 
 /// An API token as an administrator sees it (never the token itself).
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
 pub struct ApiToken {
     /// Issued.
     pub created_at: chrono::DateTime<chrono::Utc>,
@@ -266,9 +268,10 @@ impl User {
 }
 
 /// Failed sign-ins of one account from one address.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, sqlx::FromRow)]
 pub struct SignInFailures {
     /// How many since the time asked about.
+    #[sqlx(rename = "n")]
     pub count: i64,
     /// The latest.
     pub last_at: Option<chrono::DateTime<chrono::Utc>>,

@@ -51,7 +51,7 @@ pub struct Selection {
 }
 
 /// An apartment with its state.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, sqlx::FromRow)]
 pub struct UnitState {
     /// Id.
     pub id: i64,
@@ -66,6 +66,7 @@ pub struct UnitState {
     /// Layout code.
     pub layout: String,
     /// Area m².
+    #[sqlx(try_from = "i64")]
     pub area: Qty,
     /// The household that owns it.
     pub owner_household_id: Option<i64>,
@@ -74,7 +75,7 @@ pub struct UnitState {
 }
 
 /// A unit in a claim.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize, sqlx::FromRow)]
 pub struct ClaimedUnit {
     /// Id.
     pub id: i64,
@@ -85,6 +86,7 @@ pub struct ClaimedUnit {
     /// Layout code.
     pub layout: String,
     /// Area m².
+    #[sqlx(try_from = "i64")]
     pub area: Qty,
 }
 
@@ -130,7 +132,7 @@ pub struct ListedHousehold {
 }
 
 /// One change the board shows, in commit order per project.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, sqlx::FromRow)]
 pub struct BoardEvent {
     /// Sequence number in the project, from 1, without gaps.
     pub seq: i64,
