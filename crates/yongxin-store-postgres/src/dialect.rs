@@ -2,7 +2,7 @@
 //! head's row lock orders the writes of every node, and every write is a transaction of its own.
 
 use yongxin_domain::AuditEntry;
-use yongxin_store::{Appeal, NewAppeal, StoreError, StoreResult};
+use yongxin_store::{Appeal, Conflict, NewAppeal, StoreError, StoreResult};
 
 use crate::sql::appeals::create_appeal_portable;
 use crate::sql::rates::TallyRow;
@@ -14,7 +14,10 @@ pub(crate) fn db_err(e: sqlx::Error) -> StoreError {
     match e {
         sqlx::Error::RowNotFound => StoreError::NotFound { what: "row".into() },
         sqlx::Error::Database(d) if d.is_unique_violation() => StoreError::Conflict {
-            what: d.constraint().unwrap_or("value").to_owned(),
+            conflict: Conflict::Duplicate {
+                table: d.table().unwrap_or_default().to_owned(),
+            },
+            source: Some(d.into()),
         },
         sqlx::Error::Database(d) if d.is_foreign_key_violation() || d.is_check_violation() => {
             StoreError::Invalid {
@@ -23,9 +26,9 @@ pub(crate) fn db_err(e: sqlx::Error) -> StoreError {
             }
         }
         sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed | sqlx::Error::Io(_) => {
-            StoreError::Unavailable(e.to_string())
+            StoreError::unavailable(e)
         }
-        other => StoreError::Internal(other.to_string()),
+        other => StoreError::internal(other),
     }
 }
 

@@ -109,7 +109,7 @@ impl PostgresStore {
         MIGRATOR
             .run(&self.pool)
             .await
-            .map_err(|e| StoreError::Internal(format!("migration failed: {e}")))
+            .map_err(|e| StoreError::internal(format!("migration failed: {e}")))
     }
 
     /// The connection pool, for tests that must reach under the store (to tamper with the record).

@@ -5,7 +5,7 @@
 use chrono::{DateTime, Utc};
 use yongxin_domain::appeal::AppealStatus;
 use yongxin_domain::AuditEntry;
-use yongxin_store::{Appeal, NewAppeal, StoreError, StoreResult};
+use yongxin_store::{Appeal, Conflict, NewAppeal, StoreError, StoreResult};
 
 use crate::sql::appeals::{
     appeal_created_entry, new_appeal_values, new_case_tallies, SqlValue, INSERT_APPEAL,
@@ -15,16 +15,25 @@ use crate::sql::{DbConn, Dialect};
 use crate::{writer, SqliteStore};
 
 /// Translates driver errors; SQLite names the columns of a failed unique constraint in its message.
+/// The table of a broken unique constraint, from SQLite's message (`UNIQUE constraint failed:
+/// users.username`), as PostgreSQL reports it by name.
+fn unique_table(message: &str) -> String {
+    message
+        .rsplit(": ")
+        .next()
+        .and_then(|columns| columns.split('.').next())
+        .unwrap_or_default()
+        .to_owned()
+}
+
 pub(crate) fn db_err(e: sqlx::Error) -> StoreError {
     match e {
         sqlx::Error::RowNotFound => StoreError::NotFound { what: "row".into() },
         sqlx::Error::Database(d) if d.is_unique_violation() => StoreError::Conflict {
-            what: d
-                .message()
-                .rsplit(": ")
-                .next()
-                .unwrap_or("value")
-                .to_owned(),
+            conflict: Conflict::Duplicate {
+                table: unique_table(d.message()),
+            },
+            source: Some(d.into()),
         },
         sqlx::Error::Database(d) if d.is_foreign_key_violation() || d.is_check_violation() => {
             StoreError::Invalid {
@@ -33,9 +42,9 @@ pub(crate) fn db_err(e: sqlx::Error) -> StoreError {
             }
         }
         sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed | sqlx::Error::Io(_) => {
-            StoreError::Unavailable(e.to_string())
+            StoreError::unavailable(e)
         }
-        other => StoreError::Internal(other.to_string()),
+        other => StoreError::internal(other),
     }
 }
 
@@ -97,12 +106,12 @@ impl Dialect for SqliteStore {
     async fn create_plain_appeal(&self, actor: String, a: NewAppeal) -> StoreResult<Appeal> {
         self.writer
             .submit_direct(move |conn| {
-                let answers = serde_json::to_string(&a.answers).map_err(|e| StoreError::Internal(e.to_string()))?;
+                let answers = serde_json::to_string(&a.answers).map_err(StoreError::internal)?;
                 let id: i64 = {
                     let mut insert = conn.prepare_cached(INSERT_APPEAL).map_err(direct_err)?;
                     bind_numbered(&mut insert, &new_appeal_values(&a, &answers))?;
                     let mut rows = insert.raw_query();
-                    let row = rows.next().map_err(direct_err)?.ok_or_else(|| StoreError::Internal("no id for the new case".into()))?;
+                    let row = rows.next().map_err(direct_err)?.ok_or_else(|| StoreError::internal("no id for the new case"))?;
                     row.get(0).map_err(direct_err)?
                 };
                 let mut event = conn
@@ -134,7 +143,7 @@ impl Dialect for SqliteStore {
                     }
                 };
                 if writer::defer_tallies(new_case_tallies(&a)).is_some() {
-                    return Err(StoreError::Internal("a direct write ran outside a batch".into()));
+                    return Err(StoreError::internal("a direct write ran outside a batch"));
                 }
                 writer::seal_in_batch(vec![appeal_created_entry(actor, id, &a, &answers, Vec::new())])?;
                 Ok(Appeal::submitted(id, a, village_name))
@@ -189,7 +198,7 @@ fn bind_numbered(
     values: &[SqlValue<'_>],
 ) -> StoreResult<()> {
     if statement.parameter_count() != values.len() {
-        return Err(StoreError::Internal(format!(
+        return Err(StoreError::internal(format!(
             "{} values for {} parameters",
             values.len(),
             statement.parameter_count()
@@ -200,7 +209,7 @@ fn bind_numbered(
         let index = statement
             .parameter_index(&name)
             .map_err(direct_err)?
-            .ok_or_else(|| StoreError::Internal(format!("no parameter {name}")))?;
+            .ok_or_else(|| StoreError::internal(format!("no parameter {name}")))?;
         statement
             .raw_bind_parameter(index, value)
             .map_err(direct_err)?;
@@ -217,7 +226,10 @@ pub(crate) fn direct_err(e: rusqlite::Error) -> StoreError {
             match f.extended_code {
                 ffi::SQLITE_CONSTRAINT_UNIQUE | ffi::SQLITE_CONSTRAINT_PRIMARYKEY => {
                     StoreError::Conflict {
-                        what: message.rsplit(": ").next().unwrap_or("value").to_owned(),
+                        conflict: Conflict::Duplicate {
+                            table: unique_table(&message),
+                        },
+                        source: Some(e.into()),
                     }
                 }
                 ffi::SQLITE_CONSTRAINT_FOREIGNKEY | ffi::SQLITE_CONSTRAINT_CHECK => {
@@ -229,11 +241,11 @@ pub(crate) fn direct_err(e: rusqlite::Error) -> StoreError {
                 _ if f.code == rusqlite::ErrorCode::DiskFull
                     || f.code == rusqlite::ErrorCode::SystemIoFailure =>
                 {
-                    StoreError::Unavailable(message)
+                    StoreError::unavailable(message)
                 }
-                _ => StoreError::Internal(message),
+                _ => StoreError::internal(message),
             }
         }
-        _ => StoreError::Internal(e.to_string()),
+        _ => StoreError::internal(e),
     }
 }

@@ -100,10 +100,10 @@ impl Writer {
         self.queue
             .send(job)
             .await
-            .map_err(|_| StoreError::Unavailable("the database writer has stopped".into()))?;
+            .map_err(|_| StoreError::unavailable("the database writer has stopped"))?;
         answered
             .await
-            .map_err(|_| StoreError::Unavailable("the database writer has stopped".into()))?
+            .map_err(|_| StoreError::unavailable("the database writer has stopped"))?
     }
 }
 
@@ -116,7 +116,7 @@ fn settled<T: Send + 'static>(
     let deliver: Deliver = Box::new(move |commit| {
         let outcome = match commit {
             Ok(()) => result,
-            Err(e) => Err(StoreError::Unavailable(format!("commit failed: {e}"))),
+            Err(e) => Err(StoreError::unavailable(format!("commit failed: {e}"))),
         };
         // The caller may have gone away; its change stands all the same.
         let _ = answer.send(outcome);
@@ -185,8 +185,8 @@ pub(crate) fn move_batch_head(seq: i64, hash: &str) -> bool {
 /// Seals a direct write's audit entries onto the batch's chain; they are written with the
 /// batch's.
 pub(crate) fn seal_in_batch(entries: Vec<NewAuditEntry>) -> StoreResult<()> {
-    let head = batch_head()
-        .ok_or_else(|| StoreError::Internal("a direct write ran outside a batch".into()))?;
+    let head =
+        batch_head().ok_or_else(|| StoreError::internal("a direct write ran outside a batch"))?;
     let (sealed, (seq, hash)) = crate::sql::audit::seal_entries(head, entries, Utc::now());
     defer_audit(&sealed);
     move_batch_head(seq, &hash);
@@ -456,7 +456,7 @@ mod tests {
                             writer
                                 .submit_direct(move |conn| {
                                     insert_village(conn, &code)?;
-                                    Err::<(), _>(StoreError::Internal("second thoughts".into()))
+                                    Err::<(), _>(StoreError::internal("second thoughts"))
                                 })
                                 .await
                         }

@@ -344,8 +344,7 @@ pub(crate) async fn insert_appeal_as(
     sql: &str,
     actor: Option<&str>,
 ) -> StoreResult<(i64, String)> {
-    let answers =
-        serde_json::to_string(&a.answers).map_err(|e| StoreError::Internal(e.to_string()))?;
+    let answers = serde_json::to_string(&a.answers).map_err(StoreError::internal)?;
     let mut query = sqlx::query(sql);
     for value in new_appeal_values(a, &answers) {
         query = match value {
@@ -363,7 +362,7 @@ pub(crate) async fn insert_appeal_as(
     let rows = query.fetch_all(&mut *tx).await.db()?;
     let id: i64 = match rows.first() {
         Some(row) => <(i64,)>::from_row(row).db()?.0,
-        None => return Err(StoreError::Internal("no id for the new case".into())),
+        None => return Err(StoreError::internal("no id for the new case")),
     };
     StoreImpl::add_tallies_at_commit(tx, new_case_tallies(a)).await?;
     Ok((id, answers))

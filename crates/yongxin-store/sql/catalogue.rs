@@ -37,8 +37,7 @@ impl CatalogueStore for StoreImpl {
         active: bool,
     ) -> StoreResult<()> {
         let actor = actor.to_owned();
-        let definition =
-            serde_json::to_string(category).map_err(|e| StoreError::Internal(e.to_string()))?;
+        let definition = serde_json::to_string(category).map_err(StoreError::internal)?;
         let code = category.code.clone();
         write_tx!(self, |tx| {
             sqlx::query(

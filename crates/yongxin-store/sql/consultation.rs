@@ -151,7 +151,7 @@ impl ConsultationStore for StoreImpl {
             );
             let created = consultation_in(tx, id)
                 .await?
-                .ok_or_else(|| StoreError::Internal("consultation vanished".into()))?;
+                .ok_or_else(|| StoreError::internal("consultation vanished"))?;
             Ok((created, vec![entry]))
         })
     }

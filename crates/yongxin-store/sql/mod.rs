@@ -117,7 +117,7 @@ impl<T> DbResult<T> for Result<T, sqlx::Error> {
 
 /// A stored value the code does not understand (a code from a newer version, or tampering).
 pub(crate) fn corrupt(what: &str, value: &str) -> StoreError {
-    StoreError::Internal(format!("stored {what} not understood: {value}"))
+    StoreError::internal(format!("stored {what} not understood: {value}"))
 }
 
 /// A column holding JSON as text (both backends store it as TEXT), decoded into `T` as it is read.
@@ -151,7 +151,7 @@ where
 {
     code.map(T::try_from)
         .transpose()
-        .map_err(|e| StoreError::Internal(e.to_string()))
+        .map_err(StoreError::internal)
 }
 
 /// Binds each value, separated by commas: the inside of `IN (…)` or `VALUES (…)`. The caller writes

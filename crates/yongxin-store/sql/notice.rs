@@ -461,7 +461,7 @@ impl NoticeStore for StoreImpl {
         let actor = actor.to_owned();
         write_tx!(self, |tx| {
             let size = i64::try_from(f.bytes.len())
-                .map_err(|_| StoreError::Internal("attachment too large".into()))?;
+                .map_err(|_| StoreError::internal("attachment too large"))?;
             let id: i64 = sqlx::query_scalar(
                 "INSERT INTO notice_attachments (notice_id, token, name, content_type, size, bytes, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id",
             )
@@ -682,8 +682,7 @@ impl NoticeStore for StoreImpl {
                 .ok_or_else(|| StoreError::NotFound {
                     what: format!("notice {notice_id}"),
                 })?;
-            let kind =
-                NoticeKind::try_from(kind).map_err(|e| StoreError::Internal(e.to_string()))?;
+            let kind = NoticeKind::try_from(kind).map_err(StoreError::internal)?;
             if let Err(e) = objections_open(kind, publish_at, objections_until, a.created_at) {
                 return Ok((Err(e), Vec::new()));
             }

@@ -46,7 +46,7 @@ pub(crate) fn now_micros() -> DateTime<Utc> {
 }
 
 pub(crate) fn json_err(e: serde_json::Error) -> StoreError {
-    StoreError::Internal(format!("resettlement record not understood: {e}"))
+    StoreError::internal(format!("resettlement record not understood: {e}"))
 }
 
 /// A project's row as `project_in` reads it.
@@ -1197,7 +1197,7 @@ impl ResettlementStore for StoreImpl {
                 Ok(p) => p,
                 Err(e) => return Ok((Err(e.into()), vec![])),
             };
-            let seed = Seed::parse(&proof.seed).map_err(|e| StoreError::Internal(e.to_string()))?;
+            let seed = Seed::parse(&proof.seed).map_err(StoreError::internal)?;
             let proof_json = serde_json::to_string_pretty(&proof).map_err(json_err)?;
             let now = now_micros();
             let reason = if state.draws.is_empty() { None } else { reason };

@@ -10,7 +10,7 @@ use async_trait::async_trait;
 use chrono::{DateTime, NaiveDate, Utc};
 use sqlx::QueryBuilder;
 use yongxin_domain::NewAuditEntry;
-use yongxin_store::{StoreError, StoreResult, User};
+use yongxin_store::{Conflict, StoreError, StoreResult, User};
 
 use super::resettlement::{
     current_policy, insert_result, json_err, latest_assessment, locked_project, now_micros,
@@ -299,9 +299,6 @@ pub(crate) async fn release_claim(
     Ok((seq, entry))
 }
 
-/// What a refused claim said, carried out of the transaction so that it is undone.
-pub(crate) const CLAIM_LOST_RACE: &str = "claim lost the race for a unit";
-
 #[async_trait]
 impl SelectionStore for StoreImpl {
     async fn create_selection(
@@ -407,7 +404,7 @@ impl SelectionStore for StoreImpl {
             );
             let created = selection_in(tx, id, false)
                 .await?
-                .ok_or_else(|| StoreError::Internal("selection vanished".into()))?;
+                .ok_or_else(|| StoreError::internal("selection vanished"))?;
             Ok((Ok(created), vec![entry]))
         })
     }
@@ -476,7 +473,7 @@ impl SelectionStore for StoreImpl {
             if sel.queue.is_some() {
                 sel = selection_in(tx, selection_id, true)
                     .await?
-                    .ok_or_else(|| StoreError::Internal("selection vanished".into()))?;
+                    .ok_or_else(|| StoreError::internal("selection vanished"))?;
             }
             let sql = format!("SELECT lottery_order, limit_area FROM selection_households WHERE selection_id = $1 AND household_id = $2{ROW_LOCK}");
             let listed: Option<(i64, Option<i64>)> = sqlx::query_as(&sql)
@@ -570,15 +567,13 @@ impl SelectionStore for StoreImpl {
             let updated = qb.build().execute(&mut *tx).await.db()?.rows_affected();
             if updated != ids.len() as u64 {
                 // Someone else's claim committed first: undo this one entirely.
-                return Err(StoreError::Conflict {
-                    what: CLAIM_LOST_RACE.into(),
-                });
+                return Err(StoreError::conflict(Conflict::ClaimLostRace));
             }
             // The household stays at the desk until its whole combination is chosen.
             if let Some(q) = &mut queue {
                 if combination_chosen(tx, sel.project_id, household_id).await? {
                     q.apply(QueueAction::Finish, now)
-                        .map_err(|e| StoreError::Internal(e.into()))?;
+                        .map_err(StoreError::internal)?;
                 }
                 sqlx::query("UPDATE selections SET queue = $1 WHERE id = $2")
                     .bind(serde_json::to_string(q).map_err(json_err)?)
@@ -623,9 +618,10 @@ impl SelectionStore for StoreImpl {
             ))
         });
         match result {
-            Err(StoreError::Conflict { what }) if what == CLAIM_LOST_RACE => {
-                Ok(Err(ClaimRefusal::Taken("所选房源".into())))
-            }
+            Err(StoreError::Conflict {
+                conflict: Conflict::ClaimLostRace,
+                ..
+            }) => Ok(Err(ClaimRefusal::Taken("所选房源".into()))),
             other => other,
         }
     }
@@ -761,7 +757,7 @@ impl SelectionStore for StoreImpl {
             let now = now_micros();
             queue
                 .apply(QueueAction::Finish, now)
-                .map_err(|e| StoreError::Internal(e.into()))?;
+                .map_err(StoreError::internal)?;
             sqlx::query("UPDATE selections SET queue = $1 WHERE id = $2")
                 .bind(serde_json::to_string(&queue).map_err(json_err)?)
                 .bind(selection_id)

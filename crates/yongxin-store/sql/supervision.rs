@@ -7,7 +7,7 @@ use chrono::{DateTime, Utc};
 use sqlx::QueryBuilder;
 use yongxin_domain::appeal::AppealStatus;
 use yongxin_domain::NewAuditEntry;
-use yongxin_store::{Appeal, StoreError, StoreResult, SupervisionNotice};
+use yongxin_store::{Appeal, Conflict, StoreError, StoreResult, SupervisionNotice};
 
 use super::appeals::{
     appeal_from, appeal_in, appeals_through, facts_from, APPEAL_SELECT, CONTACT_UNLAPSED,
@@ -280,9 +280,7 @@ impl SupervisionStore for StoreImpl {
                 .db()?;
             let notice = supervision_in(tx, notice_id).await?;
             if done.rows_affected() == 0 {
-                return Err(StoreError::Conflict {
-                    what: format!("answer of supervision notice {notice_id}"),
-                });
+                return Err(StoreError::conflict(Conflict::AlreadyAnswered));
             }
             let entry = NewAuditEntry::new(
                 actor,

@@ -334,7 +334,7 @@ pub async fn load_notices(
     let rules = yongxin_domain::resettlement::policy::Policy::from_toml(
         yongxin_domain::resettlement::policy::EXAMPLE_TOML,
     )
-    .map_err(|e| StoreError::Internal(e.to_string()))?;
+    .map_err(StoreError::internal)?;
     let transition = rules
         .transition
         .as_ref()
@@ -371,7 +371,7 @@ pub async fn load_notices(
         None,
     )
     .checked()
-    .map_err(|e| StoreError::Internal(e.to_string()))?;
+    .map_err(StoreError::internal)?;
     policy.body = summary(yongxin_domain::money::Fen(transition.0 - 5_000));
     let policy = store.create_notice(DEMO_ACTOR, policy).await?;
     store
@@ -415,11 +415,7 @@ pub async fn load_notices(
     let mut count = 1;
     for d in drafts {
         store
-            .create_notice(
-                DEMO_ACTOR,
-                d.checked()
-                    .map_err(|e| StoreError::Internal(e.to_string()))?,
-            )
+            .create_notice(DEMO_ACTOR, d.checked().map_err(StoreError::internal)?)
             .await?;
         count += 1;
     }
@@ -434,12 +430,7 @@ pub async fn load_notices(
     );
     survey.objections_until = Some(now + Duration::days(4));
     let survey = store
-        .create_notice(
-            DEMO_ACTOR,
-            survey
-                .checked()
-                .map_err(|e| StoreError::Internal(e.to_string()))?,
-        )
+        .create_notice(DEMO_ACTOR, survey.checked().map_err(StoreError::internal)?)
         .await?;
 
     // The project's households, and who informs them.
@@ -518,7 +509,7 @@ pub async fn load_notices(
         store
             .create_objection("grid", survey.id, appeal)
             .await?
-            .map_err(|e| StoreError::Internal(e.to_string()))?;
+            .map_err(StoreError::internal)?;
     }
     Ok(count + 1)
 }
@@ -552,7 +543,7 @@ pub async fn load_consultations(
          排序：请按优先顺序排列安置区配套\n- 学校\n- 卫生室\n- 农贸市场\n- 老年活动中心\n\
          填空：其他意见和建议",
     )
-    .map_err(|e| StoreError::Internal(e.to_string()))?;
+    .map_err(StoreError::internal)?;
     let site = store
         .create_consultation(
             DEMO_ACTOR,
@@ -629,7 +620,7 @@ pub async fn load_consultations(
             )
         });
         for r in futures_util::future::join_all(answers).await {
-            r?.map_err(|e| StoreError::Internal(e.to_string()))?;
+            r?.map_err(StoreError::internal)?;
             recorded += 1;
         }
     }
@@ -648,7 +639,7 @@ pub async fn load_consultations(
                 questions: parse_questions(
                     "单选：您家门前道路最需要的是？\n- 硬化路面\n- 安装路灯\n- 修排水沟\n多选(2)：您希望优先改造的时间段？\n- 春季\n- 夏季\n- 秋季\n- 冬季\n填空：具体位置或其他建议",
                 )
-                .map_err(|e| StoreError::Internal(e.to_string()))?,
+                .map_err(StoreError::internal)?,
             },
         )
         .await?;
@@ -826,7 +817,7 @@ pub async fn load_meetings(
             store
                 .add_resolution(DEMO_ACTOR, meeting.id, text, (votes_for, against, abstain))
                 .await?
-                .map_err(|e| StoreError::Internal(e.to_string()))?;
+                .map_err(StoreError::internal)?;
         }
         store.save_minutes(DEMO_ACTOR, meeting.id, minutes).await?;
         held += 1;

@@ -18,7 +18,7 @@ mod selection_model;
 
 pub use appeal_model::*;
 pub use consultation_model::*;
-pub use error::StoreError;
+pub use error::{Cause, Conflict, StoreError};
 pub use meeting_model::*;
 pub use model::*;
 pub use notice_model::*;

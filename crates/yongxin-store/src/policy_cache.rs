@@ -20,7 +20,7 @@ pub fn parsed_policy(source: &str) -> StoreResult<Arc<Policy>> {
     }
     let policy = Arc::new(
         Policy::from_toml(source)
-            .map_err(|e| StoreError::Internal(format!("stored policy refused: {e}")))?,
+            .map_err(|e| StoreError::internal(format!("stored policy refused: {e}")))?,
     );
     let mut cache = cache.lock().unwrap_or_else(|e| e.into_inner());
     if cache.len() >= 64 {

@@ -250,10 +250,8 @@ pub async fn attach_context(
     req.extensions_mut().insert(ctx.clone());
     if lookup_failed {
         use axum::response::IntoResponse;
-        let mut res = AppError::from(yongxin_store::StoreError::Unavailable(
-            "session store".into(),
-        ))
-        .into_response();
+        let mut res =
+            AppError::from(yongxin_store::StoreError::unavailable("session store")).into_response();
         res.extensions_mut().insert(ctx);
         return res;
     }

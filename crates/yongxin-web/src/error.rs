@@ -172,9 +172,7 @@ impl From<StoreError> for AppError {
     fn from(e: StoreError) -> Self {
         match e {
             StoreError::NotFound { .. } => AppError::not_found(),
-            StoreError::Conflict { what } => {
-                AppError::new(StatusCode::CONFLICT, "conflict").with("what", what)
-            }
+            StoreError::Conflict { .. } => AppError::new(StatusCode::CONFLICT, "conflict"),
             StoreError::Invalid { field, .. } => AppError::invalid_param(&field),
             StoreError::Unavailable(m) => {
                 tracing::error!(error.message = %m, "database unavailable");
