@@ -6,7 +6,10 @@
 //! reason, merged into another (并单), and an unrated answer closes by itself after some days.
 //! Who may take which action is decided at the edge; here is only what the case allows.
 
+use chrono::{DateTime, Utc};
 use serde::Serialize;
+
+use crate::calendar::{Card, WorkingCalendar};
 
 /// Longest text a person may write into a case (description, note, reply, reason).
 pub const MAX_TEXT_CHARS: usize = 4000;
@@ -52,6 +55,58 @@ impl AppealStatus {
             "closed"
         }
     }
+}
+
+code_enum! {
+    /// The two deadlines of a case.
+    Deadline {
+        /// 联系时限: to contact the resident.
+        Contact = "contact",
+        /// 办结时限: to answer.
+        Resolution = "resolution",
+    }
+}
+
+/// What of a case decides the cards it carries.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DeadlineClock {
+    /// Where it stands.
+    pub status: AppealStatus,
+    /// When the resident was contacted.
+    pub contacted_at: Option<DateTime<Utc>>,
+    /// The contact deadline.
+    pub contact_due: DateTime<Utc>,
+    /// When it was answered.
+    pub answered_at: Option<DateTime<Utc>>,
+    /// The resolution deadline.
+    pub resolution_due: DateTime<Utc>,
+}
+
+/// The card a case carries at `now` against each of its deadlines: only a deadline the case is
+/// still waiting on can carry one, and an answered case waits on neither.
+pub fn deadline_cards(
+    calendar: &WorkingCalendar,
+    now: DateTime<Utc>,
+    c: &DeadlineClock,
+) -> [(Deadline, Card); 2] {
+    let open = c.status.is_open() && c.status != AppealStatus::Answered;
+    let card = |waiting: bool, due| {
+        if open && waiting {
+            calendar.card(now, due)
+        } else {
+            Card::None
+        }
+    };
+    [
+        (
+            Deadline::Contact,
+            card(c.contacted_at.is_none(), c.contact_due),
+        ),
+        (
+            Deadline::Resolution,
+            card(c.answered_at.is_none(), c.resolution_due),
+        ),
+    ]
 }
 
 code_enum! {
@@ -1323,5 +1378,84 @@ mod rate_tests {
         );
         assert!(tally_moves(Some((&keys("7"), new)), (&keys("7"), new)).is_empty());
         assert_eq!(new.plus(contacted).minus(contacted), new);
+    }
+}
+
+#[cfg(test)]
+mod deadline_card_tests {
+    use chrono::{Duration, TimeZone, Utc};
+
+    use super::*;
+    use crate::calendar::WorkingCalendar;
+
+    /// A case filed on a Wednesday, contact due in an hour, answer due in ten days.
+    fn clock(status: AppealStatus) -> (DateTime<Utc>, DeadlineClock) {
+        let now = Utc.with_ymd_and_hms(2025, 3, 12, 2, 0, 0).unwrap();
+        let c = DeadlineClock {
+            status,
+            contacted_at: None,
+            contact_due: now + Duration::hours(1),
+            answered_at: None,
+            resolution_due: now + Duration::days(10),
+        };
+        (now, c)
+    }
+
+    #[test]
+    fn a_waiting_deadline_turns_yellow_then_red_and_a_far_one_carries_nothing() {
+        let calendar = WorkingCalendar::official();
+        let (now, c) = clock(AppealStatus::Assigned);
+        assert_eq!(
+            deadline_cards(&calendar, now, &c),
+            [
+                (Deadline::Contact, Card::Yellow),
+                (Deadline::Resolution, Card::None)
+            ]
+        );
+        let later = now + Duration::hours(2);
+        assert_eq!(
+            deadline_cards(&calendar, later, &c)[0],
+            (Deadline::Contact, Card::Red)
+        );
+    }
+
+    #[test]
+    fn a_met_deadline_and_an_answered_or_closed_case_carry_no_card() {
+        let calendar = WorkingCalendar::official();
+        let (now, mut c) = clock(AppealStatus::InProgress);
+        let late = now + Duration::days(30);
+        c.contacted_at = Some(now);
+        assert_eq!(
+            deadline_cards(&calendar, late, &c),
+            [
+                (Deadline::Contact, Card::None),
+                (Deadline::Resolution, Card::Red)
+            ]
+        );
+        for status in [
+            AppealStatus::Answered,
+            AppealStatus::Closed,
+            AppealStatus::Declined,
+        ] {
+            let (_, c) = clock(status);
+            assert_eq!(
+                deadline_cards(&calendar, late, &c),
+                [
+                    (Deadline::Contact, Card::None),
+                    (Deadline::Resolution, Card::None)
+                ],
+                "{status:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn only_yellow_and_red_are_announced() {
+        assert_eq!(Card::None.colour(), None);
+        assert_eq!(
+            Card::Yellow.colour(),
+            Some(crate::calendar::CardColour::Yellow)
+        );
+        assert_eq!(Card::Red.colour().map(|c| c.code()), Some("red"));
     }
 }

@@ -171,6 +171,27 @@ pub enum Card {
     Red,
 }
 
+code_enum! {
+    /// A card that is announced to a case's handler (a `Card` other than none).
+    CardColour {
+        /// 黄牌
+        Yellow = "yellow",
+        /// 红牌
+        Red = "red",
+    }
+}
+
+impl Card {
+    /// The card to announce, if any.
+    pub fn colour(self) -> Option<CardColour> {
+        match self {
+            Card::None => None,
+            Card::Yellow => Some(CardColour::Yellow),
+            Card::Red => Some(CardColour::Red),
+        }
+    }
+}
+
 /// The calendar of every loaded year.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct WorkingCalendar {

@@ -19,6 +19,16 @@ code_enum! {
 }
 
 code_enum! {
+    /// How a member signed in at a meeting.
+    SignInWay {
+        /// Confirmed at the door by a cadre.
+        Door = "door",
+        /// With the code shown in the hall, on their own phone.
+        Code = "code",
+    }
+}
+
+code_enum! {
     /// Who a villagers' meeting counts: its adult villagers, or one representative per household.
     VillagersBasis {
         /// 本村十八周岁以上村民.

@@ -273,6 +273,20 @@ pub enum QueueAction {
     Finish,
 }
 
+/// Why the desk's queue refused an action.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum QueueRefusal {
+    /// The selection is online: there is no queue at a desk.
+    #[error("线上选房没有叫号队列")]
+    NoQueue,
+    /// A household finishes by choosing its units or declining the rest, not by an action.
+    #[error("选定房源或记录放弃剩余后，该户才算完成")]
+    FinishesByChoosing,
+    /// The queue's own rule (nobody called, nobody left, …), in the words it states it.
+    #[error("{0}")]
+    Rule(&'static str),
+}
+
 /// The selection-day queue: households in lottery order; the first not done is being called.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
 pub struct Queue {

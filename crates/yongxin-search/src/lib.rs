@@ -28,7 +28,7 @@ use tantivy::schema::{
 };
 use tantivy::{Index, IndexReader, IndexWriter, ReloadPolicy, TantivyDocument, Term};
 use yongxin_domain::appeal::AppealStatus;
-use yongxin_store::{AppealQuery, AppealScope, AppealSearchDoc, Store, StoreError};
+use yongxin_store::{AppealFeed, AppealQuery, AppealScope, AppealSearchDoc, StoreError};
 
 use crate::grams::{query_units, GramTokenizer};
 
@@ -234,7 +234,7 @@ impl AppealIndex {
 
     /// Checks that the index was built from this database (its checkpoint is in this audit
     /// chain); if so it can answer at once and only needs to catch up.
-    pub async fn resume(&self, store: &dyn Store) -> SearchResult<bool> {
+    pub async fn resume(&self, store: &dyn AppealFeed) -> SearchResult<bool> {
         let Some(checkpoint) = lock(&self.inner.through).clone() else {
             return Ok(false);
         };
@@ -259,7 +259,7 @@ impl AppealIndex {
     }
 
     /// Rebuilds the index from every appeal in the database; returns how many were indexed.
-    pub async fn rebuild(&self, store: &dyn Store) -> SearchResult<usize> {
+    pub async fn rebuild(&self, store: &dyn AppealFeed) -> SearchResult<usize> {
         // Changes committed after this point are picked up by the follower from here on.
         let head = match store.audit_head().await? {
             Some((seq, hash)) => Checkpoint { seq, hash },
@@ -297,7 +297,7 @@ impl AppealIndex {
     }
 
     /// Indexes the appeals changed since the last pass; returns how many were re-indexed.
-    pub async fn catch_up(&self, store: &dyn Store) -> SearchResult<usize> {
+    pub async fn catch_up(&self, store: &dyn AppealFeed) -> SearchResult<usize> {
         let Some(mut through) = self.indexed_through().filter(|_| self.is_ready()) else {
             return Ok(0);
         };
@@ -348,7 +348,7 @@ impl AppealIndex {
 
     /// Keeps the index current: builds it if needed, then follows the database, looking every
     /// `every` and whenever [`nudge`](Self::nudge)d. Runs until the task is dropped.
-    pub async fn follow(self, store: Arc<dyn Store>, every: Duration) {
+    pub async fn follow(self, store: Arc<dyn AppealFeed>, every: Duration) {
         let resumed = match self.resume(&*store).await {
             Ok(r) => r,
             Err(e) => {

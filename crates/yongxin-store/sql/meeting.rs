@@ -13,7 +13,9 @@ use super::optional_code;
 use super::{corrupt, Db, DbResult, DbRow, ROW_LOCK};
 use crate::StoreImpl;
 use sqlx::FromRow;
-use yongxin_domain::meeting::{decide, MeetingError, MeetingKind, QuorumRule, VillagersBasis};
+use yongxin_domain::meeting::{
+    decide, MeetingError, MeetingKind, QuorumRule, SignInWay, VillagersBasis,
+};
 use yongxin_store::Notice;
 use yongxin_store::{Meeting, MeetingMember, MeetingStore, NewMeeting, Resolution};
 
@@ -208,15 +210,16 @@ impl MeetingStore for StoreImpl {
             .fetch_all(&self.pool)
             .await
             .db()?;
-        Ok(rows
-            .into_iter()
-            .map(|(resident_id, household_id, name, how, at)| MeetingMember {
-                resident_id,
-                household_id,
-                name,
-                signed_in: how.zip(at),
+        rows.into_iter()
+            .map(|(resident_id, household_id, name, how, at)| {
+                Ok(MeetingMember {
+                    resident_id,
+                    household_id,
+                    name,
+                    signed_in: optional_code(how)?.zip(at),
+                })
             })
-            .collect())
+            .collect::<StoreResult<_>>()
     }
 
     async fn sign_in_member(
@@ -224,10 +227,10 @@ impl MeetingStore for StoreImpl {
         actor: &str,
         meeting_id: i64,
         resident_id: i64,
-        how: &str,
+        how: SignInWay,
         at: DateTime<Utc>,
     ) -> StoreResult<bool> {
-        let (actor, how) = (actor.to_owned(), how.to_owned());
+        let (actor, how) = (actor.to_owned(), how.code());
         write_tx!(self, |tx| {
             let member: Option<Option<String>> = sqlx::query_scalar(&format!("SELECT signed_in_how FROM meeting_members WHERE meeting_id = $1 AND resident_id = $2{ROW_LOCK}"))
                 .bind(meeting_id)
@@ -242,7 +245,7 @@ impl MeetingStore for StoreImpl {
                 Some(Some(_)) => Ok((false, Vec::new())),
                 Some(None) => {
                     sqlx::query("UPDATE meeting_members SET signed_in_how = $1, signed_in_at = $2 WHERE meeting_id = $3 AND resident_id = $4")
-                        .bind(&how)
+                        .bind(how)
                         .bind(at)
                         .bind(meeting_id)
                         .bind(resident_id)

@@ -28,7 +28,7 @@ use yongxin_domain::resettlement::entitlement::ChosenUnit;
 use yongxin_domain::resettlement::Phase;
 use yongxin_domain::selection::{
     check_limit, check_return, check_turn, check_unit_ids, still_to_choose, ClaimRefusal, Queue,
-    QueueAction, ReturnRefusal, SelectionMode, SetupError,
+    QueueAction, QueueRefusal, ReturnRefusal, SelectionMode, SetupError,
 };
 use yongxin_store::{
     Agreement, AgreementStep, BoardEvent, Claim, ClaimedUnit, ListedHousehold, NewSelection,
@@ -847,7 +847,7 @@ impl SelectionStore for StoreImpl {
         actor: &str,
         selection_id: i64,
         action: QueueAction,
-    ) -> StoreResult<Result<Queue, String>> {
+    ) -> StoreResult<Result<Queue, QueueRefusal>> {
         let actor = actor.to_owned();
         write_tx!(self, |tx| {
             let sel = selection_in(tx, selection_id, true).await?.ok_or_else(|| {
@@ -856,18 +856,15 @@ impl SelectionStore for StoreImpl {
                 }
             })?;
             let Some(mut queue) = sel.queue else {
-                return Ok((Err("线上选房没有叫号队列".to_owned()), vec![]));
+                return Ok((Err(QueueRefusal::NoQueue), vec![]));
             };
             if action == QueueAction::Finish {
-                return Ok((
-                    Err("选定房源或记录放弃剩余后，该户才算完成".to_owned()),
-                    vec![],
-                ));
+                return Ok((Err(QueueRefusal::FinishesByChoosing), vec![]));
             }
             let before = queue.current().cloned();
             let now = now_micros();
             if let Err(e) = queue.apply(action, now) {
-                return Ok((Err(e.to_owned()), vec![]));
+                return Ok((Err(QueueRefusal::Rule(e)), vec![]));
             }
             sqlx::query("UPDATE selections SET queue = $1 WHERE id = $2")
                 .bind(serde_json::to_string(&queue).map_err(json_err)?)

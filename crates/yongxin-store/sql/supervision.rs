@@ -19,6 +19,8 @@ use super::{Db, DbConn, DbResult, DbRow, CLAIM_LOCK, ROW_LOCK};
 use crate::dialect::write_tx;
 use crate::StoreImpl;
 use sqlx::FromRow;
+use yongxin_domain::appeal::Deadline;
+use yongxin_domain::calendar::CardColour;
 use yongxin_store::SupervisionStore;
 
 pub(crate) const SUPERVISION_SELECT: &str =
@@ -66,7 +68,7 @@ impl SupervisionStore for StoreImpl {
         &self,
         from: DateTime<Utc>,
         until: DateTime<Utc>,
-    ) -> StoreResult<Vec<(Appeal, Vec<(String, String)>)>> {
+    ) -> StoreResult<Vec<(Appeal, Vec<(Deadline, CardColour)>)>> {
         let mut found: std::collections::BTreeMap<i64, Appeal> = std::collections::BTreeMap::new();
         // A deadline whose red card has been announced has nothing more to announce, so each pass
         // reads only the cases still approaching or newly past a deadline.
@@ -84,7 +86,7 @@ impl SupervisionStore for StoreImpl {
                 found.insert(a.id, a);
             }
         }
-        let mut had: HashMap<i64, Vec<(String, String)>> = HashMap::new();
+        let mut had: HashMap<i64, Vec<(Deadline, CardColour)>> = HashMap::new();
         let ids: Vec<i64> = found.keys().copied().collect();
         for chunk in ids.chunks(500) {
             let mut qb = QueryBuilder::<Db>::new(
@@ -95,6 +97,10 @@ impl SupervisionStore for StoreImpl {
             let rows: Vec<(i64, String, String)> =
                 qb.build_query_as().fetch_all(&self.pool).await.db()?;
             for (appeal, deadline, card) in rows {
+                let (deadline, card) = (
+                    Deadline::try_from(deadline).map_err(StoreError::internal)?,
+                    CardColour::try_from(card).map_err(StoreError::internal)?,
+                );
                 had.entry(appeal).or_default().push((deadline, card));
             }
         }
@@ -110,17 +116,11 @@ impl SupervisionStore for StoreImpl {
     async fn notify_card(
         &self,
         appeal_id: i64,
-        deadline: &str,
-        card: &str,
+        deadline: Deadline,
+        card: CardColour,
         now: DateTime<Utc>,
     ) -> StoreResult<bool> {
-        if !matches!(deadline, "contact" | "resolution") || !matches!(card, "yellow" | "red") {
-            return Err(StoreError::Invalid {
-                field: "card".into(),
-                reason: format!("{deadline} {card}"),
-            });
-        }
-        let (deadline, card) = (deadline.to_owned(), card.to_owned());
+        let (deadline, card) = (deadline.code(), card.code());
         write_tx!(self, |tx| {
             let cadre: Option<i64> = sqlx::query_scalar(&format!(
                 "SELECT cadre_user_id FROM appeals WHERE id = $1{ROW_LOCK}"
@@ -138,8 +138,8 @@ impl SupervisionStore for StoreImpl {
                  ON CONFLICT (appeal_id, deadline, card) DO NOTHING",
             )
             .bind(appeal_id)
-            .bind(&deadline)
-            .bind(&card)
+            .bind(deadline)
+            .bind(card)
             .bind(now)
             .execute(&mut *tx)
             .await

@@ -51,6 +51,19 @@ pub struct NewAppeal {
     pub resolution_due: DateTime<Utc>,
 }
 
+impl Appeal {
+    /// What of the case decides its deadline cards.
+    pub fn deadline_clock(&self) -> yongxin_domain::appeal::DeadlineClock {
+        yongxin_domain::appeal::DeadlineClock {
+            status: self.status,
+            contacted_at: self.contacted_at,
+            contact_due: self.contact_due,
+            answered_at: self.answered_at,
+            resolution_due: self.resolution_due,
+        }
+    }
+}
+
 /// A stored appeal.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Appeal {

@@ -801,9 +801,9 @@ pub async fn load_meetings(
                     meeting.id,
                     m.resident_id,
                     if m.resident_id % 3 == 0 {
-                        "code"
+                        yongxin_domain::meeting::SignInWay::Code
                     } else {
-                        "door"
+                        yongxin_domain::meeting::SignInWay::Door
                     },
                     meeting.held_at,
                 )

@@ -28,14 +28,17 @@ pub use selection_model::*;
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
+use yongxin_domain::appeal::Deadline;
 use yongxin_domain::appeal::{AppealAction, AppealError, AppealPolicy};
 use yongxin_domain::audit::{AuditChainError, VerifiedChain};
+use yongxin_domain::calendar::CardColour;
 use yongxin_domain::catalogue::Category;
+use yongxin_domain::meeting::SignInWay;
 use yongxin_domain::notice::NoticeDraft;
 use yongxin_domain::resettlement::entitlement::HouseholdInputs;
 use yongxin_domain::resettlement::{Phase, ResettlementError};
 use yongxin_domain::roster::{HouseholdRecord, RegistryLookup};
-use yongxin_domain::selection::{ClaimRefusal, Queue};
+use yongxin_domain::selection::{ClaimRefusal, Queue, QueueRefusal};
 use yongxin_domain::{AuditEntry, NewAuditEntry};
 
 /// Shorthand for store results.
@@ -255,19 +258,19 @@ pub trait SupervisionStore: Send + Sync + 'static {
     /// Waiting cases with a cadre whose contact deadline (not contacted) or resolution deadline (not
     /// answered) falls in `[from, until)` and has not had its red card announced, each with the card
     /// notices it has had, as
-    /// `(deadline, card)`: deadline `contact` or `resolution`, card `yellow` or `red`.
+    /// `(deadline, card)`.
     async fn card_candidates(
         &self,
         from: DateTime<Utc>,
         until: DateTime<Utc>,
-    ) -> StoreResult<Vec<(Appeal, Vec<(String, String)>)>>;
+    ) -> StoreResult<Vec<(Appeal, Vec<(Deadline, CardColour)>)>>;
     /// Records a card notice (黄牌/红牌) on a case and queues its message to the case's cadre, once
     /// per case, deadline and card; false when it was recorded before or the case has no cadre.
     async fn notify_card(
         &self,
         appeal_id: i64,
-        deadline: &str,
-        card: &str,
+        deadline: Deadline,
+        card: CardColour,
         now: DateTime<Utc>,
     ) -> StoreResult<bool>;
     /// Records, on the cases and in the rates' counters, the deadlines that have passed by `now`
@@ -341,10 +344,10 @@ pub trait Open311KeyStore: Send + Sync + 'static {
     async fn revoke_open311_key(&self, actor: &str, id: i64) -> StoreResult<()>;
 }
 
-/// The feed the search index follows: which appeals changed, in commit order, and what it holds
-/// of them.
+/// The feed the search index follows: the audit chain, read for the appeals it touched, in
+/// commit order, and what the index holds of them.
 #[async_trait]
-pub trait AppealFeed: Send + Sync + 'static {
+pub trait AppealFeed: AuditLog {
     /// Appeals touched by audit entries after `after_seq`, in order of first touch, and the
     /// sequence and hash of the last entry read (`None` when there was nothing after it). The
     /// chain is appended in commit order on both backends, so a reader following it misses no
@@ -570,7 +573,7 @@ pub trait MeetingStore: Send + Sync + 'static {
         actor: &str,
         meeting_id: i64,
         resident_id: i64,
-        how: &str,
+        how: SignInWay,
         at: DateTime<Utc>,
     ) -> StoreResult<bool>;
     /// Sets the sign-in code shown at the meeting (its hash) and until when it works.
@@ -844,7 +847,7 @@ pub trait SelectionStore: Send + Sync + 'static {
         actor: &str,
         selection_id: i64,
         action: yongxin_domain::selection::QueueAction,
-    ) -> StoreResult<Result<Queue, String>>;
+    ) -> StoreResult<Result<Queue, QueueRefusal>>;
     /// Records a step of a household's agreement.
     async fn record_agreement(
         &self,

@@ -2,7 +2,7 @@
 
 use chrono::{DateTime, Utc};
 use serde::Serialize;
-use yongxin_domain::meeting::{MeetingKind, VillagersBasis};
+use yongxin_domain::meeting::{MeetingKind, SignInWay, VillagersBasis};
 
 /// A meeting to hold.
 #[derive(Debug, Clone)]
@@ -70,7 +70,7 @@ pub struct MeetingMember {
     /// Name.
     pub name: String,
     /// `door` (signed in by a cadre) or `code` (by their phone), and when.
-    pub signed_in: Option<(String, DateTime<Utc>)>,
+    pub signed_in: Option<(SignInWay, DateTime<Utc>)>,
 }
 
 /// A resolution (决议) with its vote.

@@ -337,7 +337,8 @@ pub async fn auto_close(
 /// passed, so an outage does not swallow it, but cases that were long overdue before (an imported
 /// history) are for the supervision list, not for the cadre's inbox all at once.
 pub async fn announce_cards(state: &AppState, now: DateTime<Utc>) -> Result<u64, StoreError> {
-    use yongxin_domain::calendar::{end_of_day, Card};
+    use yongxin_domain::appeal::deadline_cards;
+    use yongxin_domain::calendar::end_of_day;
     let calendar = state.calendar();
     let today = now
         .with_timezone(&yongxin_domain::time::shanghai())
@@ -349,13 +350,11 @@ pub async fn announce_cards(state: &AppState, now: DateTime<Utc>) -> Result<u64,
         .card_candidates(now - Duration::days(7), horizon)
         .await?
     {
-        for (deadline, card) in crate::pages::appeals::deadline_cards(&calendar, now, &a) {
-            let card = match card {
-                Card::Yellow => "yellow",
-                Card::Red => "red",
-                Card::None => continue,
+        for (deadline, card) in deadline_cards(&calendar, now, &a.deadline_clock()) {
+            let Some(card) = card.colour() else {
+                continue;
             };
-            if had.iter().any(|(d, c)| d == deadline && c == card) {
+            if had.contains(&(deadline, card)) {
                 continue;
             }
             if state.store.notify_card(a.id, deadline, card, now).await? {

@@ -14,7 +14,7 @@ use std::time::Duration;
 use axum::response::sse::{Event, KeepAlive, Sse};
 use futures_util::stream::{self, Stream};
 use tokio::sync::{broadcast, Notify};
-use yongxin_store::{BoardEvent, Store};
+use yongxin_store::{BoardEvent, SelectionStore};
 
 /// How often a project's poller reads the log when nothing nudges it.
 pub const POLL_EVERY: Duration = Duration::from_millis(250);
@@ -40,7 +40,7 @@ impl BoardHub {
     /// A receiver of the project's events from now on, starting the project's poller if needed.
     pub fn subscribe(
         self: &Arc<Self>,
-        store: Arc<dyn Store>,
+        store: Arc<dyn SelectionStore>,
         project_id: i64,
     ) -> broadcast::Receiver<Arc<BoardEvent>> {
         let mut feeds = self.feeds.lock().unwrap_or_else(|e| e.into_inner());
@@ -79,7 +79,7 @@ impl BoardHub {
 /// subscriber left.
 async fn poll(
     hub: Arc<BoardHub>,
-    store: Arc<dyn Store>,
+    store: Arc<dyn SelectionStore>,
     project_id: i64,
     tx: broadcast::Sender<Arc<BoardEvent>>,
     nudge: Arc<Notify>,
@@ -138,7 +138,7 @@ fn to_sse(e: &BoardEvent) -> Event {
 }
 
 struct StreamState {
-    store: Arc<dyn Store>,
+    store: Arc<dyn SelectionStore>,
     project_id: i64,
     rx: broadcast::Receiver<Arc<BoardEvent>>,
     last: i64,
@@ -169,7 +169,7 @@ impl StreamState {
 /// order.
 pub fn stream(
     hub: &Arc<BoardHub>,
-    store: Arc<dyn Store>,
+    store: Arc<dyn SelectionStore>,
     project_id: i64,
     after: i64,
 ) -> Sse<impl Stream<Item = Result<Event, Infallible>>> {

@@ -318,32 +318,9 @@ fn card_code(card: Card) -> &'static str {
 /// The card a case shows now: against the contact deadline until contacted, then against the
 /// resolution deadline until answered.
 pub fn current_card(calendar: &yongxin_domain::calendar::WorkingCalendar, a: &Appeal) -> Card {
-    let [(_, contact), (_, resolution)] = deadline_cards(calendar, chrono::Utc::now(), a);
+    let [(_, contact), (_, resolution)] =
+        yongxin_domain::appeal::deadline_cards(calendar, chrono::Utc::now(), &a.deadline_clock());
     contact.max(resolution)
-}
-
-/// The card a case carries at `now` against each of its deadlines (`contact`, `resolution`):
-/// only a deadline the case is still waiting on can carry one.
-pub fn deadline_cards(
-    calendar: &yongxin_domain::calendar::WorkingCalendar,
-    now: chrono::DateTime<chrono::Utc>,
-    a: &Appeal,
-) -> [(&'static str, Card); 2] {
-    let open = a.status.is_open() && a.status != AppealStatus::Answered;
-    let card = |waiting: bool, due| {
-        if open && waiting {
-            calendar.card(now, due)
-        } else {
-            Card::None
-        }
-    };
-    [
-        ("contact", card(a.contacted_at.is_none(), a.contact_due)),
-        (
-            "resolution",
-            card(a.answered_at.is_none(), a.resolution_due),
-        ),
-    ]
 }
 
 #[derive(Template)]

@@ -7,6 +7,7 @@ use askama::Template;
 use axum::extract::State;
 use axum::response::{IntoResponse, Redirect, Response};
 use chrono::{Duration, Utc};
+use yongxin_domain::meeting::SignInWay;
 use yongxin_domain::meeting::{MeetingError, MeetingKind, QuorumRule, VillagersBasis};
 use yongxin_domain::notice::ScopeKind;
 use yongxin_domain::Permission;
@@ -405,7 +406,7 @@ pub async fn sign_in_at_door(
     }
     state
         .store
-        .sign_in_member(&user.username, id, resident, "door", Utc::now())
+        .sign_in_member(&user.username, id, resident, SignInWay::Door, Utc::now())
         .await?;
     Ok(Redirect::to(&format!("/meetings/{id}")).into_response())
 }
@@ -549,7 +550,13 @@ pub async fn sign_in_with_code(
     };
     state
         .store
-        .sign_in_member(&user.username, id, member.resident_id, "code", Utc::now())
+        .sign_in_member(
+            &user.username,
+            id,
+            member.resident_id,
+            SignInWay::Code,
+            Utc::now(),
+        )
         .await?;
     state
         .store

@@ -547,7 +547,7 @@ pub async fn queue(
         .store
         .queue_action(&user.username, id, action)
         .await?
-        .map_err(AppError::refused)?;
+        .map_err(|e| AppError::refused(e.to_string()))?;
     if let Some(s) = state.store.selection(id).await? {
         state.board.nudge(s.project_id);
     }
