@@ -16,7 +16,7 @@ async fn fresh() -> Option<Arc<dyn Store>> {
     Some(Arc::new(store))
 }
 
-yongxin_store::conformance_tests!(fresh());
+yongxin_store_conformance::conformance_tests!(fresh());
 
 #[tokio::test]
 async fn tampering_with_the_record_is_detected() {
@@ -26,7 +26,7 @@ async fn tampering_with_the_record_is_detected() {
     };
     let store = PostgresStore::open_for_test(&url).await.unwrap();
     let demo = yongxin_domain::demo::generate(1, yongxin_domain::demo::DemoSize::SMALL);
-    yongxin_store::demo::load(&store, &demo, "x").await.unwrap();
+    yongxin_demo::load(&store, &demo, "x").await.unwrap();
     sqlx::query("DELETE FROM audit_log WHERE seq = 5")
         .execute(store.pool())
         .await

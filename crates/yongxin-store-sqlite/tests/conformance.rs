@@ -14,7 +14,7 @@ async fn fresh() -> Option<Arc<dyn Store>> {
     Some(Arc::new(store))
 }
 
-yongxin_store::conformance_tests!(fresh());
+yongxin_store_conformance::conformance_tests!(fresh());
 
 #[tokio::test]
 async fn a_missing_file_is_not_created_unless_asked() {
@@ -52,17 +52,13 @@ async fn the_database_is_opened_for_durability() {
 async fn tampering_with_the_record_is_detected() {
     let store = fresh().await.unwrap();
     let demo = yongxin_domain::demo::generate(1, yongxin_domain::demo::DemoSize::SMALL);
-    yongxin_store::demo::load(&*store, &demo, "x")
-        .await
-        .unwrap();
+    yongxin_demo::load(&*store, &demo, "x").await.unwrap();
     assert!(store.verify_audit().await.unwrap().is_ok());
     let dir = tempfile::tempdir().unwrap().keep();
     let url = format!("sqlite://{}", dir.join("t.db").display());
     let sqlite = SqliteStore::open(&url, true).await.unwrap();
     sqlite.migrate().await.unwrap();
-    yongxin_store::demo::load(&sqlite, &demo, "x")
-        .await
-        .unwrap();
+    yongxin_demo::load(&sqlite, &demo, "x").await.unwrap();
     sqlx::query("UPDATE audit_log SET summary = 'forged' WHERE seq = 7")
         .execute(sqlite.pool())
         .await

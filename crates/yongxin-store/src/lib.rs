@@ -1,13 +1,12 @@
-//! The storage interface of yongxin: the [`Store`] trait, its error type, the records it reads and
-//! writes, and the conformance suite every backend must pass.
+//! The storage interface of yongxin: the store traits, one per aggregate, their error type and
+//! the records they read and write. The conformance suite every backend passes is the
+//! `yongxin-store-conformance` crate; the demo loaders are `yongxin-demo`.
 //!
 //! Backends (SQLite, PostgreSQL) live in their own crates; nothing here names a database type.
 #![forbid(unsafe_code)]
 
 mod appeal_model;
-pub mod conformance;
 mod consultation_model;
-pub mod demo;
 mod error;
 mod meeting_model;
 mod model;

@@ -39,9 +39,7 @@ async fn main() {
             households_per_grid: 100,
         },
     );
-    yongxin_store::demo::load(&*store, &demo, "x")
-        .await
-        .unwrap();
+    yongxin_demo::load(&*store, &demo, "x").await.unwrap();
     let villages: Vec<i64> = store
         .villages()
         .await
@@ -63,7 +61,7 @@ async fn main() {
         .unwrap()
         .id;
     let started = Instant::now();
-    let r = yongxin_store::demo::load_resettlement(&*store, chrono::Utc::now())
+    let r = yongxin_demo::load_resettlement(&*store, chrono::Utc::now())
         .await
         .unwrap();
     println!(

@@ -38,9 +38,7 @@ async fn main() {
     .unwrap();
     store.migrate().await.unwrap();
     let store: Arc<dyn Store> = Arc::new(store);
-    yongxin_store::demo::ensure_catalogue(&*store)
-        .await
-        .unwrap();
+    yongxin_demo::ensure_catalogue(&*store).await.unwrap();
     let user = store
         .create_user(
             "bench",

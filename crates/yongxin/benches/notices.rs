@@ -54,9 +54,7 @@ async fn main() {
             households_per_grid: per_grid,
         },
     );
-    yongxin_store::demo::load(&*store, &demo, "x")
-        .await
-        .unwrap();
+    yongxin_demo::load(&*store, &demo, "x").await.unwrap();
     println!(
         "registry: {} households, {} residents loaded in {:.1} s",
         demo.households.len(),

@@ -68,7 +68,7 @@ pub async fn open_url(url: &str, create: bool) -> anyhow::Result<Arc<dyn Store>>
             Arc::new(store)
         }
     };
-    yongxin_store::demo::ensure_catalogue(&*store).await?;
+    yongxin_demo::ensure_catalogue(&*store).await?;
     Ok(store)
 }
 

@@ -33,7 +33,7 @@ pub async fn open_selection(dir: &std::path::Path, seed: u64, size: DemoSize) ->
     let sqlite = SqliteStore::open(&url, true).await.unwrap();
     sqlite.migrate().await.unwrap();
     let store: Arc<dyn Store> = Arc::new(sqlite);
-    yongxin_store::demo::load(&*store, &generate(seed, size), "x")
+    yongxin_demo::load(&*store, &generate(seed, size), "x")
         .await
         .unwrap();
     let villages: Vec<i64> = store
@@ -56,10 +56,10 @@ pub async fn open_selection(dir: &std::path::Path, seed: u64, size: DemoSize) ->
         .await
         .unwrap()
         .id;
-    let r = yongxin_store::demo::load_resettlement(&*store, chrono::Utc::now())
+    let r = yongxin_demo::load_resettlement(&*store, chrono::Utc::now())
         .await
         .unwrap();
-    yongxin_store::demo::load_selection(&*store, chrono::Utc::now())
+    yongxin_demo::load_selection(&*store, chrono::Utc::now())
         .await
         .unwrap();
     let selection = store

@@ -5,8 +5,8 @@ use std::process::ExitCode;
 use std::time::Instant;
 
 use anyhow::Context;
+use yongxin_demo::DEMO_ACCOUNTS;
 use yongxin_domain::demo::{generate, DemoSize};
-use yongxin_store::demo::DEMO_ACCOUNTS;
 
 use crate::config::Config;
 
@@ -65,7 +65,7 @@ pub async fn run(config: &Config, args: Args) -> anyhow::Result<ExitCode> {
         let hash = tokio::task::spawn_blocking(|| yongxin_web::auth::hash_password(DEMO_PASSWORD))
             .await?
             .map_err(|e| anyhow::anyhow!("hashing the demo password: {e}"))?;
-        yongxin_store::demo::load(&*store, &demo, &hash).await?;
+        yongxin_demo::load(&*store, &demo, &hash).await?;
         let registry_secs = started.elapsed().as_secs_f64();
         println!(
             "yongxin: created {} with {} villages, {} households and {} residents in {:.2} s ({url})",
@@ -84,7 +84,7 @@ pub async fn run(config: &Config, args: Args) -> anyhow::Result<ExitCode> {
             today,
             args.appeals,
         );
-        let stored = yongxin_store::demo::load_appeals(
+        let stored = yongxin_demo::load_appeals(
             &*store,
             &demo,
             &appeals,
@@ -96,14 +96,14 @@ pub async fn run(config: &Config, args: Args) -> anyhow::Result<ExitCode> {
             "yongxin: {stored} appeals of the past year added in {:.2} s",
             started.elapsed().as_secs_f64() - registry_secs
         );
-        let notices = yongxin_store::demo::load_notices(
+        let notices = yongxin_demo::load_notices(
             &*store,
             chrono::Utc::now(),
             &yongxin_domain::calendar::WorkingCalendar::official(),
         )
         .await?;
         println!("yongxin: the four-village project and {notices} notices added");
-        let answers = yongxin_store::demo::load_consultations(&*store, chrono::Utc::now()).await?;
+        let answers = yongxin_demo::load_consultations(&*store, chrono::Utc::now()).await?;
         for k in store.consultations().await? {
             if k.closes_at < chrono::Utc::now() && k.result_notice_id.is_none() {
                 let k = store
@@ -112,7 +112,7 @@ pub async fn run(config: &Config, args: Args) -> anyhow::Result<ExitCode> {
                     .ok_or_else(|| anyhow::anyhow!("consultation {} vanished", k.id))?;
                 yongxin_web::pages::consultations::publish_results(
                     &*store,
-                    yongxin_store::demo::DEMO_ACTOR,
+                    yongxin_demo::DEMO_ACTOR,
                     &k,
                     yongxin_web::i18n::Lang::ZhCn.catalog(),
                 )
@@ -123,12 +123,12 @@ pub async fn run(config: &Config, args: Args) -> anyhow::Result<ExitCode> {
             }
         }
         println!("yongxin: consultations added, {answers} households' answers recorded");
-        let meetings = yongxin_store::demo::load_meetings(&*store, chrono::Utc::now()).await?;
+        let meetings = yongxin_demo::load_meetings(&*store, chrono::Utc::now()).await?;
         for m in store.meetings().await? {
             if m.minutes.is_some() && m.minutes_notice_id.is_none() {
                 yongxin_web::pages::meetings::publish_minutes(
                     &*store,
-                    yongxin_store::demo::DEMO_ACTOR,
+                    yongxin_demo::DEMO_ACTOR,
                     &m,
                     yongxin_web::i18n::Lang::ZhCn.catalog(),
                 )
@@ -138,7 +138,7 @@ pub async fn run(config: &Config, args: Args) -> anyhow::Result<ExitCode> {
         }
         println!("yongxin: {meetings} meetings added, with minutes published as notices");
         let started = std::time::Instant::now();
-        let r = yongxin_store::demo::load_resettlement(&*store, chrono::Utc::now()).await?;
+        let r = yongxin_demo::load_resettlement(&*store, chrono::Utc::now()).await?;
         println!(
             "yongxin: resettlement of the four-village project: {} households ({} registered) assessed, {} apartments, results published, list frozen and drawn in {:.1} s",
             r.households,
@@ -146,7 +146,7 @@ pub async fn run(config: &Config, args: Args) -> anyhow::Result<ExitCode> {
             r.units,
             started.elapsed().as_secs_f64()
         );
-        let chose = yongxin_store::demo::load_selection(&*store, chrono::Utc::now()).await?;
+        let chose = yongxin_demo::load_selection(&*store, chrono::Utc::now()).await?;
         println!(
             "yongxin: selection open: a selection day for 8 hours and an online selection for 24 hours; {chose} households have chosen"
         );

@@ -720,7 +720,7 @@ fn a_lottery_proof_is_verified_by_the_binary_and_by_an_independent_script() {
 
     // A committed draw, as the server publishes it: both verifiers check each revealed value
     // against its commitment and the seed derived from them.
-    let (commitment, reveals) = yongxin_store::demo::lottery_parties(1);
+    let (commitment, reveals) = yongxin_demo::lottery_parties(1);
     let codes: Vec<String> = (1..=30).map(|i| format!("V01-{i:04}")).collect();
     let committed =
         yongxin_domain::lottery::Proof::make_committed(codes, &commitment, "038271", &reveals)

@@ -25,7 +25,7 @@ async fn load_demo_appeals(app: &TestApp, count: usize) {
         .date_naive();
     let appeals =
         yongxin_domain::demo_appeals::generate_appeals(11, app.demo.households.len(), today, count);
-    yongxin_store::demo::load_appeals(
+    yongxin_demo::load_appeals(
         &*app.store,
         &app.demo,
         &appeals,

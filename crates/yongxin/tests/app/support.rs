@@ -96,12 +96,10 @@ impl TestApp {
             }
         };
         let demo = generate(7, DemoSize::SMALL);
-        yongxin_store::demo::load(&*store, &demo, demo_hash())
+        yongxin_demo::load(&*store, &demo, demo_hash())
             .await
             .unwrap();
-        yongxin_store::demo::ensure_catalogue(&*store)
-            .await
-            .unwrap();
+        yongxin_demo::ensure_catalogue(&*store).await.unwrap();
         let (base, search) = serve_node(store.clone()).await;
         Some(TestApp {
             base,
@@ -217,7 +215,7 @@ impl TestApp {
 
     /// A signed-in client for a demo account.
     pub async fn sign_in_as(&self, role: Role) -> Client {
-        let name = yongxin_store::demo::DEMO_ACCOUNTS
+        let name = yongxin_demo::DEMO_ACCOUNTS
             .iter()
             .find(|(_, r)| *r == role)
             .unwrap()
@@ -421,7 +419,7 @@ impl TestApp {
             .await
             .unwrap()
             .unwrap();
-        let (commitment, reveals) = yongxin_store::demo::lottery_parties(1);
+        let (commitment, reveals) = yongxin_demo::lottery_parties(1);
         s.freeze_lottery(
             "leader",
             pid,

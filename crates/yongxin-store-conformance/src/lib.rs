@@ -1,7 +1,7 @@
 //! The conformance suite: behaviour every backend must show, run against SQLite in every
 //! `cargo test` and against PostgreSQL when `YONGXIN_TEST_POSTGRES_URL` is set.
 //!
-//! A backend's test file calls [`conformance_tests!`](crate::conformance_tests) with an async
+//! A backend's test file calls [`conformance_tests!`] with an async
 //! expression that yields a fresh, migrated, empty store (or `None` to skip).
 #![expect(
     clippy::unwrap_used,
@@ -22,7 +22,7 @@ use yongxin_domain::appeal::{
 use yongxin_domain::calendar::WorkingCalendar;
 use yongxin_domain::catalogue::default_catalogue;
 
-use crate::{
+use yongxin_store::{
     AppealQuery, AppealScope, Conflict, HouseholdQuery, NewAppeal, NewUser, NewVillage, StatsGroup,
     Store, StoreError,
 };
@@ -65,7 +65,7 @@ macro_rules! conformance_tests {
             #[tokio::test]
             async fn $name() {
                 let Some(store) = $make.await else { return };
-                $crate::conformance::$name(store).await;
+                $crate::$name(store).await;
             }
         )+
     };
@@ -75,7 +75,7 @@ const HASH: &str = "$argon2id$v=19$m=19456,t=2,p=1$c2FsdHNhbHQ$aGFzaGhhc2hoYXNoa
 
 async fn seeded(store: &dyn Store) -> yongxin_domain::demo::DemoSubdistrict {
     let demo = generate(42, DemoSize::SMALL);
-    crate::demo::load(store, &demo, HASH).await.unwrap();
+    yongxin_demo::load(store, &demo, HASH).await.unwrap();
     demo
 }
 
@@ -616,7 +616,7 @@ pub async fn consultation_results_keep_the_village_of_the_answer(store: Arc<dyn 
     let k = store
         .create_consultation(
             "t",
-            crate::NewConsultation {
+            yongxin_store::NewConsultation {
                 title: "选址".into(),
                 background: "背景".into(),
                 notice_id: None,
@@ -648,7 +648,7 @@ pub async fn consultation_results_keep_the_village_of_the_answer(store: Arc<dyn 
         .submit_answer(
             "t",
             k.id,
-            crate::NewAnswer {
+            yongxin_store::NewAnswer {
                 household_id: household.id,
                 resident_id: None,
                 channel: AnswerChannel::InPerson,
@@ -680,7 +680,7 @@ pub async fn consultation_results_keep_the_village_of_the_answer(store: Arc<dyn 
         second
     );
     let after = store.consultation_results(k.id).await.unwrap();
-    let answered_in = |r: &crate::ConsultationResults, v: i64| {
+    let answered_in = |r: &yongxin_store::ConsultationResults, v: i64| {
         r.villages.iter().find(|x| x.0 == v).map_or(0, |x| x.3)
     };
     assert_eq!(
@@ -1203,7 +1203,7 @@ pub async fn imported_histories_are_replayed_through_the_lifecycle(store: Arc<dy
     let until = chrono::NaiveDate::from_ymd_opt(2026, 11, 27).unwrap();
     let appeals =
         yongxin_domain::demo_appeals::generate_appeals(3, demo.households.len(), until, 300);
-    let stored = crate::demo::load_appeals(
+    let stored = yongxin_demo::load_appeals(
         &*store,
         &demo,
         &appeals,
@@ -1237,7 +1237,7 @@ pub async fn imported_histories_are_replayed_through_the_lifecycle(store: Arc<dy
     assert!(store.verify_audit().await.unwrap().is_ok());
 
     let head = store.audit_head().await.unwrap();
-    let mut bad = crate::ImportedAppeal {
+    let mut bad = yongxin_store::ImportedAppeal {
         appeal: new_appeal("water", "停水", None, None),
         submitted_by: "x".into(),
         history: vec![(
@@ -1248,7 +1248,7 @@ pub async fn imported_histories_are_replayed_through_the_lifecycle(store: Arc<dy
             },
         )],
     };
-    let good = crate::ImportedAppeal {
+    let good = yongxin_store::ImportedAppeal {
         appeal: new_appeal("water", "停水二", None, None),
         submitted_by: "x".into(),
         history: vec![],
@@ -1290,7 +1290,7 @@ pub async fn the_three_rates_count_what_was_on_time(store: Arc<dyn Store>) {
         appeal.created_at = created;
         appeal.contact_due = created + day;
         appeal.resolution_due = created + day * 5;
-        crate::ImportedAppeal {
+        yongxin_store::ImportedAppeal {
             appeal,
             submitted_by: "r".into(),
             history: history
@@ -1803,8 +1803,8 @@ pub async fn supervision_notices_are_tracked_to_their_answer(store: Arc<dyn Stor
     assert!(store.verify_audit().await.unwrap().is_ok());
 }
 
-fn photo(token: &str, fill: u8) -> crate::NewPhoto {
-    crate::NewPhoto {
+fn photo(token: &str, fill: u8) -> yongxin_store::NewPhoto {
+    yongxin_store::NewPhoto {
         token: token.into(),
         content_type: "image/jpeg".into(),
         original: vec![fill; 1200],
@@ -1906,7 +1906,7 @@ pub async fn a_resettlement_project_moves_through_its_phases(store: Arc<dyn Stor
     let project = store
         .create_project(
             "t",
-            crate::NewProject {
+            yongxin_store::NewProject {
                 code: "P1".into(),
                 name: "两村整合".into(),
                 village_ids: vec![villages[0].id, villages[1].id],
@@ -2122,7 +2122,7 @@ pub async fn a_resettlement_project_moves_through_its_phases(store: Arc<dyn Stor
         .await
         .unwrap()
         .unwrap();
-    let (commitment, reveals) = crate::demo::lottery_parties(1);
+    let (commitment, reveals) = yongxin_demo::lottery_parties(1);
     let bad_seed = store
         .draw_lottery("t", pid, "123456", &reveals, None)
         .await
@@ -2214,7 +2214,7 @@ pub async fn a_resettlement_project_moves_through_its_phases(store: Arc<dyn Stor
             .map(|_| ()),
         Err(ResettlementError::CommitmentSpent)
     );
-    let (second, second_reveals) = crate::demo::lottery_parties(2);
+    let (second, second_reveals) = yongxin_demo::lottery_parties(2);
     let recommitted = store
         .recommit_lottery("t", pid, &second, draft("重新登记承诺"))
         .await
@@ -2255,7 +2255,7 @@ pub async fn a_resettlement_project_moves_through_its_phases(store: Arc<dyn Stor
 
 /// A two-village project taken to the selection phase: every household registered (layout C) and
 /// drawn. Answers the project, its households and a leader.
-async fn project_in_selection(store: &dyn Store) -> (i64, Vec<i64>, crate::User) {
+async fn project_in_selection(store: &dyn Store) -> (i64, Vec<i64>, yongxin_store::User) {
     use yongxin_domain::notice::{NoticeDraft, NoticeKind, ScopeKind};
     use yongxin_domain::resettlement::policy::EXAMPLE_TOML;
     use yongxin_domain::resettlement::Phase;
@@ -2264,7 +2264,7 @@ async fn project_in_selection(store: &dyn Store) -> (i64, Vec<i64>, crate::User)
     let pid = store
         .create_project(
             "t",
-            crate::NewProject {
+            yongxin_store::NewProject {
                 code: "S".into(),
                 name: "选房项目".into(),
                 village_ids: vec![villages[0].id, villages[1].id],
@@ -2335,14 +2335,20 @@ async fn project_in_selection(store: &dyn Store) -> (i64, Vec<i64>, crate::User)
             "t",
             pid,
             "现场",
-            &crate::demo::lottery_parties(1).0,
+            &yongxin_demo::lottery_parties(1).0,
             draft(NoticeKind::Progress),
         )
         .await
         .unwrap()
         .unwrap();
     store
-        .draw_lottery("t", pid, "123456", &crate::demo::lottery_parties(1).1, None)
+        .draw_lottery(
+            "t",
+            pid,
+            "123456",
+            &yongxin_demo::lottery_parties(1).1,
+            None,
+        )
         .await
         .unwrap()
         .unwrap();
@@ -2363,7 +2369,7 @@ pub async fn concurrent_claims_never_sell_a_unit_twice(store: Arc<dyn Store>) {
     let sel = store
         .create_selection(
             "t",
-            crate::NewSelection {
+            yongxin_store::NewSelection {
                 project_id: pid,
                 mode: SelectionMode::Online,
                 starts_at: now - Duration::hours(1),
@@ -2509,7 +2515,7 @@ pub async fn the_selection_day_queue_and_turns_are_enforced(store: Arc<dyn Store
     let bad = store
         .create_selection(
             "t",
-            crate::NewSelection {
+            yongxin_store::NewSelection {
                 project_id: pid,
                 mode: SelectionMode::Online,
                 starts_at: now,
@@ -2525,7 +2531,7 @@ pub async fn the_selection_day_queue_and_turns_are_enforced(store: Arc<dyn Store
     let online = store
         .create_selection(
             "t",
-            crate::NewSelection {
+            yongxin_store::NewSelection {
                 project_id: pid,
                 mode: SelectionMode::Online,
                 starts_at: now - Duration::hours(1),
@@ -2576,7 +2582,7 @@ pub async fn the_selection_day_queue_and_turns_are_enforced(store: Arc<dyn Store
     let day = store
         .create_selection(
             "t",
-            crate::NewSelection {
+            yongxin_store::NewSelection {
                 project_id: pid,
                 mode: SelectionMode::Onsite,
                 starts_at: now - Duration::hours(1),
@@ -2700,7 +2706,7 @@ pub async fn the_selection_day_queue_and_turns_are_enforced(store: Arc<dyn Store
             "t",
             pid,
             second,
-            crate::AgreementStep::Signed,
+            yongxin_store::AgreementStep::Signed,
             now.date_naive(),
         )
         .await
@@ -2711,7 +2717,7 @@ pub async fn the_selection_day_queue_and_turns_are_enforced(store: Arc<dyn Store
             "t",
             pid,
             second,
-            crate::AgreementStep::Keys,
+            yongxin_store::AgreementStep::Keys,
             now.date_naive(),
         )
         .await
