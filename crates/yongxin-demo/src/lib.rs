@@ -6,7 +6,7 @@
 
 use yongxin_domain::demo::DemoSubdistrict;
 use yongxin_domain::roster::HouseholdRecord;
-use yongxin_domain::Role;
+use yongxin_domain::{Actor, Role};
 
 use yongxin_store::{HouseholdQuery, NewGrid, NewUser, NewVillage, Store, StoreError, StoreResult};
 
@@ -21,7 +21,9 @@ pub const DEMO_ACCOUNTS: [(&str, Role); 6] = [
 ];
 
 /// The actor named in the record for everything the demo loader writes.
-pub const DEMO_ACTOR: &str = "system:demo";
+pub fn demo_actor() -> Actor {
+    Actor::system("demo")
+}
 
 /// Writes the subdistrict, its villages, grids with cadre accounts, households and the demo
 /// sign-ins. Every account gets `password_hash`. The first grid's cadre is `grid`; the head of the
@@ -31,13 +33,13 @@ pub async fn load(
     demo: &DemoSubdistrict,
     password_hash: &str,
 ) -> StoreResult<()> {
-    store.set_subdistrict(DEMO_ACTOR, &demo.name).await?;
+    store.set_subdistrict(&demo_actor(), &demo.name).await?;
     let mut grid_ids: Vec<Vec<i64>> = Vec::new();
     let mut village_ids = Vec::new();
     for (vi, v) in demo.villages.iter().enumerate() {
         let village = store
             .create_village(
-                DEMO_ACTOR,
+                &demo_actor(),
                 NewVillage {
                     code: v.code.clone(),
                     name: v.name.clone(),
@@ -50,7 +52,7 @@ pub async fn load(
         for (gi, g) in v.grids.iter().enumerate() {
             let grid = store
                 .create_grid(
-                    DEMO_ACTOR,
+                    &demo_actor(),
                     NewGrid {
                         village_id: village.id,
                         code: g.code.clone(),
@@ -67,7 +69,7 @@ pub async fn load(
             };
             let cadre = store
                 .create_user(
-                    DEMO_ACTOR,
+                    &demo_actor(),
                     NewUser {
                         username,
                         display_name: g.cadre_name.clone(),
@@ -79,7 +81,7 @@ pub async fn load(
                 )
                 .await?;
             store
-                .assign_grid_cadre(DEMO_ACTOR, grid.id, cadre.id)
+                .assign_grid_cadre(&demo_actor(), grid.id, cadre.id)
                 .await?;
             ids.push(grid.id);
         }
@@ -96,7 +98,7 @@ pub async fn load(
             members: h.members.clone(),
         })
         .collect();
-    store.import_households(DEMO_ACTOR, &records).await?;
+    store.import_households(&demo_actor(), &records).await?;
 
     let first = demo.households.first().ok_or_else(|| StoreError::Invalid {
         field: "households".into(),
@@ -128,7 +130,7 @@ pub async fn load(
         };
         store
             .create_user(
-                DEMO_ACTOR,
+                &demo_actor(),
                 NewUser {
                     username: username.to_owned(),
                     display_name,
@@ -148,7 +150,9 @@ pub async fn load(
 }
 
 /// The actor named in the record for defaults written when a database is first opened.
-pub const SETUP_ACTOR: &str = "system:setup";
+pub fn setup_actor() -> Actor {
+    Actor::system("setup")
+}
 
 /// Gives a database without a service catalogue the default one.
 pub async fn ensure_catalogue(store: &dyn Store) -> StoreResult<()> {
@@ -157,7 +161,9 @@ pub async fn ensure_catalogue(store: &dyn Store) -> StoreResult<()> {
             .iter()
             .enumerate()
         {
-            store.save_category(SETUP_ACTOR, c, i as i64, true).await?;
+            store
+                .save_category(&setup_actor(), c, i as i64, true)
+                .await?;
         }
     }
     Ok(())
@@ -274,12 +280,12 @@ pub async fn load_appeals(
         });
         if batch.len() == 2000 {
             stored += store
-                .import_appeals(DEMO_ACTOR, std::mem::take(&mut batch), policy)
+                .import_appeals(&demo_actor(), std::mem::take(&mut batch), policy)
                 .await?;
         }
     }
     if !batch.is_empty() {
-        stored += store.import_appeals(DEMO_ACTOR, batch, policy).await?;
+        stored += store.import_appeals(&demo_actor(), batch, policy).await?;
     }
     Ok(stored)
 }
@@ -307,7 +313,7 @@ pub async fn load_notices(
         .collect();
     let project = store
         .create_project(
-            DEMO_ACTOR,
+            &demo_actor(),
             yongxin_store::NewProject {
                 code: "four_villages".into(),
                 name: "四村整合项目".into(),
@@ -377,10 +383,10 @@ pub async fn load_notices(
     .checked()
     .map_err(StoreError::internal)?;
     policy.body = summary(yongxin_domain::money::Fen(transition.0 - 5_000));
-    let policy = store.create_notice(DEMO_ACTOR, policy).await?;
+    let policy = store.create_notice(&demo_actor(), policy).await?;
     store
         .correct_notice(
-            DEMO_ACTOR,
+            &demo_actor(),
             policy.id,
             &policy.title,
             &policy_text,
@@ -419,7 +425,7 @@ pub async fn load_notices(
     let mut count = 1;
     for d in drafts {
         store
-            .create_notice(DEMO_ACTOR, d.checked().map_err(StoreError::internal)?)
+            .create_notice(&demo_actor(), d.checked().map_err(StoreError::internal)?)
             .await?;
         count += 1;
     }
@@ -434,7 +440,10 @@ pub async fn load_notices(
     );
     survey.objections_until = Some(now + Duration::days(4));
     let survey = store
-        .create_notice(DEMO_ACTOR, survey.checked().map_err(StoreError::internal)?)
+        .create_notice(
+            &demo_actor(),
+            survey.checked().map_err(StoreError::internal)?,
+        )
         .await?;
 
     // The project's households, and who informs them.
@@ -453,6 +462,7 @@ pub async fn load_notices(
             .enumerate()
             .filter(|(i, _)| i % 10 < 7)
             .collect();
+        let actor = demo_actor();
         for chunk in informed.chunks(64) {
             let marks = chunk.iter().map(|(i, h)| {
                 let (how, user) = if Some(h.id) == resident_household {
@@ -461,7 +471,7 @@ pub async fn load_notices(
                     (yongxin_store::InformedHow::Confirmed, grid)
                 };
                 store.mark_informed(
-                    DEMO_ACTOR,
+                    &actor,
                     policy.id,
                     h.id,
                     how,
@@ -478,7 +488,7 @@ pub async fn load_notices(
     // A few households object to the survey's results.
     let category = yongxin_domain::catalogue::objection_category();
     store
-        .save_category(DEMO_ACTOR, &category, 1000, false)
+        .save_category(&demo_actor(), &category, 1000, false)
         .await?;
     let reasons = [
         "我家户籍人口为5人，公示为4人，孙子今年3月出生已落户。",
@@ -511,7 +521,7 @@ pub async fn load_notices(
             resolution_due: due.resolution_due,
         };
         store
-            .create_objection("grid", survey.id, appeal)
+            .create_objection(&Actor::user("grid"), survey.id, appeal)
             .await?
             .map_err(StoreError::internal)?;
     }
@@ -550,7 +560,7 @@ pub async fn load_consultations(
     .map_err(StoreError::internal)?;
     let site = store
         .create_consultation(
-            DEMO_ACTOR,
+            &demo_actor(),
             yongxin_store::NewConsultation {
                 title: "四村整合项目安置区选址和户型面积征求意见".into(),
                 background: "为做好四村整合项目安置工作，街道组织干部入户征求各户对安置区选址和户型面积的意见，结果将提交村两委会议、党员大会和村民代表会议审议。".into(),
@@ -578,6 +588,7 @@ pub async fn load_consultations(
         .filter(|(i, _)| i % 20 < 17)
         .collect();
     let mut recorded = 0;
+    let (by_resident, by_grid) = (Actor::user("resident"), Actor::user("grid"));
     for chunk in answering.chunks(64) {
         let answers = chunk.iter().map(|(i, h)| {
             let mut given = BTreeMap::new();
@@ -611,7 +622,7 @@ pub async fn load_consultations(
                 (AnswerChannel::InPerson, grid.id)
             };
             store.submit_answer(
-                if own { "resident" } else { "grid" },
+                if own { &by_resident } else { &by_grid },
                 site.id,
                 yongxin_store::NewAnswer {
                     household_id: h.id,
@@ -630,7 +641,7 @@ pub async fn load_consultations(
     }
     store
         .create_consultation(
-            DEMO_ACTOR,
+            &demo_actor(),
             yongxin_store::NewConsultation {
                 title: "村内道路硬化和路灯安装方案征求意见".into(),
                 background: "街道计划明年对各村主要道路进行硬化并安装路灯，现征求各户意见。".into(),
@@ -775,7 +786,7 @@ pub async fn load_meetings(
         } = p;
         let meeting = store
             .create_meeting(
-                DEMO_ACTOR,
+                &demo_actor(),
                 yongxin_store::NewMeeting {
                     kind,
                     village_id: (kind != MeetingKind::Hearing).then_some(village),
@@ -801,7 +812,7 @@ pub async fn load_meetings(
         for m in list.iter().take(attending) {
             store
                 .sign_in_member(
-                    "grid",
+                    &Actor::user("grid"),
                     meeting.id,
                     m.resident_id,
                     if m.resident_id % 3 == 0 {
@@ -819,11 +830,18 @@ pub async fn load_meetings(
             let against = (present * no).floor() as u32;
             let abstain = (attending as u32).saturating_sub(votes_for + against);
             store
-                .add_resolution(DEMO_ACTOR, meeting.id, text, (votes_for, against, abstain))
+                .add_resolution(
+                    &demo_actor(),
+                    meeting.id,
+                    text,
+                    (votes_for, against, abstain),
+                )
                 .await?
                 .map_err(StoreError::internal)?;
         }
-        store.save_minutes(DEMO_ACTOR, meeting.id, minutes).await?;
+        store
+            .save_minutes(&demo_actor(), meeting.id, minutes)
+            .await?;
         held += 1;
     }
     Ok(held)
@@ -967,7 +985,7 @@ pub async fn load_resettlement(
     };
     store
         .publish_policy(
-            DEMO_ACTOR,
+            &demo_actor(),
             pid,
             EXAMPLE_TOML,
             draft(
@@ -985,7 +1003,7 @@ pub async fn load_resettlement(
         .map_err(|e| refused("policy", e))?;
     store
         .move_phase(
-            DEMO_ACTOR,
+            &demo_actor(),
             pid,
             Phase::Registration,
             "政策宣讲完毕，开始选房登记",
@@ -1029,7 +1047,7 @@ pub async fn load_resettlement(
                     return Ok(0usize);
                 }
                 store
-                    .register(DEMO_ACTOR, pid, h.id, layouts, by, *in_person)
+                    .register(&demo_actor(), pid, h.id, layouts, by, *in_person)
                     .await?
                     .map_err(|e| refused("registration", e))?;
                 Ok(1)
@@ -1040,7 +1058,12 @@ pub async fn load_resettlement(
         .await?;
 
     store
-        .move_phase(DEMO_ACTOR, pid, Phase::Assessment, "登记基本完成，入户评估")
+        .move_phase(
+            &demo_actor(),
+            pid,
+            Phase::Assessment,
+            "登记基本完成，入户评估",
+        )
         .await?
         .map_err(|e| refused("phase", e))?;
     let conditions = [
@@ -1099,7 +1122,7 @@ pub async fn load_resettlement(
                     quantity: Qty::whole((k * 3) % 11),
                 });
                 store
-                    .save_assessment(DEMO_ACTOR, pid, h.id, inputs, None)
+                    .save_assessment(&demo_actor(), pid, h.id, inputs, None)
                     .await?
                     .map_err(|e| refused("assessment", e))?;
                 Ok(())
@@ -1116,7 +1139,7 @@ pub async fn load_resettlement(
     let body = yongxin_domain::resettlement::results_text(&project.name, policy.version, &rows);
     store
         .publish_results(
-            DEMO_ACTOR,
+            &demo_actor(),
             pid,
             draft(
                 NoticeKind::Publication,
@@ -1129,12 +1152,17 @@ pub async fn load_resettlement(
         .await?
         .map_err(|e| refused("results", e))?;
     store
-        .move_phase(DEMO_ACTOR, pid, Phase::Lottery, "公示期满，异议已全部答复")
+        .move_phase(
+            &demo_actor(),
+            pid,
+            Phase::Lottery,
+            "公示期满，异议已全部答复",
+        )
         .await?
         .map_err(|e| refused("phase", e))?;
     store
         .freeze_lottery(
-            DEMO_ACTOR,
+            &demo_actor(),
             pid,
             "选房当日由公证员现场摇出六位数字，当场录入并公布摇号结果。",
             &lottery_parties(1).0,
@@ -1149,7 +1177,7 @@ pub async fn load_resettlement(
         .await?
         .map_err(|e| refused("freeze", e))?;
     store
-        .draw_lottery(DEMO_ACTOR, pid, "386201", &lottery_parties(1).1, None)
+        .draw_lottery(&demo_actor(), pid, "386201", &lottery_parties(1).1, None)
         .await?
         .map_err(|e| refused("draw", e))?;
     Ok(ResettlementDemo {
@@ -1210,7 +1238,7 @@ pub async fn load_selection(
         reason,
     };
     store
-        .move_phase(DEMO_ACTOR, pid, Phase::Selection, "摇号完成，进入选房")
+        .move_phase(&demo_actor(), pid, Phase::Selection, "摇号完成，进入选房")
         .await?
         .map_err(|e| invalid("phase", e.to_string()))?;
     let selection = |mode, hours| yongxin_store::NewSelection {
@@ -1223,7 +1251,7 @@ pub async fn load_selection(
         return_seconds: yongxin_domain::selection::DEFAULT_RETURN_SECONDS,
     };
     let online = store
-        .create_selection(DEMO_ACTOR, selection(SelectionMode::Online, 24))
+        .create_selection(&demo_actor(), selection(SelectionMode::Online, 24))
         .await?
         .map_err(|e| invalid("selection", e.to_string()))?;
     let users = store.users().await?;
@@ -1254,7 +1282,14 @@ pub async fn load_selection(
             continue;
         }
         if store
-            .claim(DEMO_ACTOR, online.id, household, pick.clone(), staff, true)
+            .claim(
+                &demo_actor(),
+                online.id,
+                household,
+                pick.clone(),
+                staff,
+                true,
+            )
             .await?
             .is_ok()
         {
@@ -1264,7 +1299,7 @@ pub async fn load_selection(
     }
     // The selection day calls the others in lottery order, from the first who has not chosen.
     store
-        .create_selection(DEMO_ACTOR, selection(SelectionMode::Onsite, 8))
+        .create_selection(&demo_actor(), selection(SelectionMode::Onsite, 8))
         .await?
         .map_err(|e| invalid("selection", e.to_string()))?;
     Ok(chose)

@@ -75,6 +75,7 @@ pub struct UnknownCode {
     pub code: String,
 }
 
+pub mod actor;
 pub mod appeal;
 pub mod audit;
 pub mod calendar;
@@ -101,6 +102,7 @@ pub mod roster;
 pub mod selection;
 pub mod time;
 
+pub use actor::Actor;
 pub use audit::{AuditChainError, AuditEntry, NewAuditEntry};
 pub use email::{Email, EmailError};
 pub use id_number::{IdNumber, IdNumberError};

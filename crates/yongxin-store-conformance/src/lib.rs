@@ -9,6 +9,7 @@
 )]
 
 use std::sync::Arc;
+use yongxin_domain::Actor;
 
 use chrono::{Duration, Utc};
 use yongxin_domain::demo::{generate, DemoSize};
@@ -253,7 +254,7 @@ pub async fn reimport_replaces_members(store: Arc<dyn Store>) {
     };
     let before = store.audit_head().await.unwrap().unwrap().0;
     let summary = store
-        .import_households("admin", &[head_only])
+        .import_households(&Actor::user("admin"), &[head_only])
         .await
         .unwrap();
     assert_eq!(
@@ -282,7 +283,7 @@ pub async fn conflicts_and_missing_rows_are_typed(store: Arc<dyn Store>) {
     seeded(&*store).await;
     let dup = store
         .create_village(
-            "admin",
+            &Actor::user("admin"),
             NewVillage {
                 code: "V01".into(),
                 name: "另一个村".into(),
@@ -296,7 +297,7 @@ pub async fn conflicts_and_missing_rows_are_typed(store: Arc<dyn Store>) {
     );
     let dup = store
         .create_user(
-            "admin",
+            &Actor::user("admin"),
             NewUser {
                 username: "admin".into(),
                 display_name: "x".into(),
@@ -332,7 +333,7 @@ pub async fn users_sessions_and_tokens(store: Arc<dyn Store>) {
     assert!(store.user_credentials("nobody").await.unwrap().is_none());
 
     store
-        .set_password("admin", grid_user.id, "new-hash")
+        .set_password(&Actor::user("admin"), grid_user.id, "new-hash")
         .await
         .unwrap();
     assert_eq!(
@@ -362,11 +363,21 @@ pub async fn users_sessions_and_tokens(store: Arc<dyn Store>) {
     assert_eq!(store.session_user("tok-live", now).await.unwrap(), None);
 
     store
-        .create_api_token("admin", resident.id, "api-hash", now + Duration::days(90))
+        .create_api_token(
+            &Actor::user("admin"),
+            resident.id,
+            "api-hash",
+            now + Duration::days(90),
+        )
         .await
         .unwrap();
     store
-        .create_api_token("admin", resident.id, "api-old", now - Duration::seconds(1))
+        .create_api_token(
+            &Actor::user("admin"),
+            resident.id,
+            "api-old",
+            now - Duration::seconds(1),
+        )
         .await
         .unwrap();
     assert_eq!(
@@ -393,7 +404,10 @@ pub async fn users_sessions_and_tokens(store: Arc<dyn Store>) {
 
     // Revoking ends every live token; a password change and disabling do too.
     assert_eq!(
-        store.revoke_api_tokens("admin", resident.id).await.unwrap(),
+        store
+            .revoke_api_tokens(&Actor::user("admin"), resident.id)
+            .await
+            .unwrap(),
         2
     );
     assert_eq!(store.api_token_user("api-hash", now).await.unwrap(), None);
@@ -404,16 +418,26 @@ pub async fn users_sessions_and_tokens(store: Arc<dyn Store>) {
         .iter()
         .all(|t| t.revoked_at.is_some()));
     store
-        .create_api_token("admin", resident.id, "api-2", now + Duration::days(1))
+        .create_api_token(
+            &Actor::user("admin"),
+            resident.id,
+            "api-2",
+            now + Duration::days(1),
+        )
         .await
         .unwrap();
     store
-        .set_password("admin", resident.id, "another-hash")
+        .set_password(&Actor::user("admin"), resident.id, "another-hash")
         .await
         .unwrap();
     assert_eq!(store.api_token_user("api-2", now).await.unwrap(), None);
     store
-        .create_api_token("admin", resident.id, "api-3", now + Duration::days(1))
+        .create_api_token(
+            &Actor::user("admin"),
+            resident.id,
+            "api-3",
+            now + Duration::days(1),
+        )
         .await
         .unwrap();
     store
@@ -421,7 +445,7 @@ pub async fn users_sessions_and_tokens(store: Arc<dyn Store>) {
         .await
         .unwrap();
     store
-        .set_user_disabled("admin", resident.id, true)
+        .set_user_disabled(&Actor::user("admin"), resident.id, true)
         .await
         .unwrap();
     assert_eq!(store.api_token_user("api-3", now).await.unwrap(), None);
@@ -430,11 +454,16 @@ pub async fn users_sessions_and_tokens(store: Arc<dyn Store>) {
     assert!(store.user(resident.id).await.unwrap().unwrap().disabled);
     // A token given while disabled would come to life when the account is enabled again.
     assert!(store
-        .create_api_token("admin", resident.id, "api-4", now + Duration::days(1))
+        .create_api_token(
+            &Actor::user("admin"),
+            resident.id,
+            "api-4",
+            now + Duration::days(1)
+        )
         .await
         .is_err());
     store
-        .set_user_disabled("admin", resident.id, false)
+        .set_user_disabled(&Actor::user("admin"), resident.id, false)
         .await
         .unwrap();
     assert_eq!(store.api_token_user("api-4", now).await.unwrap(), None);
@@ -579,7 +608,7 @@ pub async fn a_failed_write_leaves_concurrent_writes_intact(store: Arc<dyn Store
                 };
                 store
                     .create_village(
-                        "t",
+                        &Actor::user("t"),
                         NewVillage {
                             code,
                             name: format!("村{i:02}"),
@@ -615,7 +644,7 @@ pub async fn consultation_results_keep_the_village_of_the_answer(store: Arc<dyn 
     let now = Utc::now();
     let k = store
         .create_consultation(
-            "t",
+            &Actor::user("t"),
             yongxin_store::NewConsultation {
                 title: "选址".into(),
                 background: "背景".into(),
@@ -646,7 +675,7 @@ pub async fn consultation_results_keep_the_village_of_the_answer(store: Arc<dyn 
     );
     store
         .submit_answer(
-            "t",
+            &Actor::user("t"),
             k.id,
             yongxin_store::NewAnswer {
                 household_id: household.id,
@@ -669,7 +698,10 @@ pub async fn consultation_results_keep_the_village_of_the_answer(store: Arc<dyn 
         address: "新村1号".into(),
         members: vec![h.members[0].clone()],
     };
-    store.import_households("admin", &[moved]).await.unwrap();
+    store
+        .import_households(&Actor::user("admin"), &[moved])
+        .await
+        .unwrap();
     assert_eq!(
         store
             .household(household.id)
@@ -705,7 +737,7 @@ pub async fn failed_intakes_leave_the_intakes_beside_them_intact(store: Arc<dyn 
     with_catalogue(&*store).await;
     let village = store
         .create_village(
-            "t",
+            &Actor::user("t"),
             NewVillage {
                 code: "V1".into(),
                 name: "前街村".into(),
@@ -723,7 +755,7 @@ pub async fn failed_intakes_leave_the_intakes_beside_them_intact(store: Arc<dyn 
                 match i % 3 {
                     2 => store
                         .create_village(
-                            "t",
+                            &Actor::user("t"),
                             NewVillage {
                                 code: format!("W{i:02}"),
                                 name: format!("村{i:02}"),
@@ -734,7 +766,7 @@ pub async fn failed_intakes_leave_the_intakes_beside_them_intact(store: Arc<dyn 
                         .map(|_| None),
                     _ => store
                         .create_appeal(
-                            "t",
+                            &Actor::user("t"),
                             new_appeal("noise", &format!("噪音{i}"), Some(village_id), None),
                         )
                         .await
@@ -792,7 +824,7 @@ pub async fn failed_intakes_leave_the_intakes_beside_them_intact(store: Arc<dyn 
 async fn with_catalogue(store: &dyn Store) {
     for (i, c) in default_catalogue().iter().enumerate() {
         store
-            .save_category("admin", c, i as i64, true)
+            .save_category(&Actor::user("admin"), c, i as i64, true)
             .await
             .unwrap();
     }
@@ -853,7 +885,7 @@ pub async fn catalogue_and_calendars_round_trip(store: Arc<dyn Store>) {
     let mut noise = cats[1].0.clone();
     noise.name_en = "Noise nuisance".into();
     store
-        .save_category("admin", &noise, 1, false)
+        .save_category(&Actor::user("admin"), &noise, 1, false)
         .await
         .unwrap();
     let cats = store.categories().await.unwrap();
@@ -863,11 +895,15 @@ pub async fn catalogue_and_calendars_round_trip(store: Arc<dyn Store>) {
         ("Noise nuisance", false)
     );
     store
-        .save_calendar_year("admin", 2027, "year = 2027")
+        .save_calendar_year(&Actor::user("admin"), 2027, "year = 2027")
         .await
         .unwrap();
     store
-        .save_calendar_year("admin", 2027, "year = 2027\nholidays = [\"01-01\"]")
+        .save_calendar_year(
+            &Actor::user("admin"),
+            2027,
+            "year = 2027\nholidays = [\"01-01\"]",
+        )
         .await
         .unwrap();
     assert_eq!(
@@ -884,7 +920,7 @@ pub async fn an_appeal_follows_its_lifecycle_to_the_end(store: Arc<dyn Store>) {
     let (grid, _) = store.user_credentials("grid").await.unwrap().unwrap();
     let created = store
         .create_appeal(
-            "resident",
+            &Actor::user("resident"),
             new_appeal(
                 "noise",
                 "楼下商铺夜间噪音扰民",
@@ -924,7 +960,10 @@ pub async fn an_appeal_follows_its_lifecycle_to_the_end(store: Arc<dyn Store>) {
     placed.latitude = Some(36.651_2);
     placed.longitude = Some(117.120_9);
     placed.contact_email = Some("li@example.cn".into());
-    let placed = store.create_appeal("desk", placed).await.unwrap();
+    let placed = store
+        .create_appeal(&Actor::user("desk"), placed)
+        .await
+        .unwrap();
     assert_eq!(placed.village_name.as_deref(), Some(village.name.as_str()));
     assert_eq!(store.appeal(placed.id).await.unwrap().0, placed);
     let policy = AppealPolicy::default();
@@ -981,7 +1020,7 @@ pub async fn an_appeal_follows_its_lifecycle_to_the_end(store: Arc<dyn Store>) {
     for (actor, action, expect) in steps {
         let code = action.code();
         let a = store
-            .act_on_appeal(actor, created.id, action, policy)
+            .act_on_appeal(&Actor::user(actor), created.id, action, policy)
             .await
             .unwrap()
             .unwrap();
@@ -1017,13 +1056,16 @@ pub async fn an_appeal_follows_its_lifecycle_to_the_end(store: Arc<dyn Store>) {
 pub async fn a_refused_action_changes_nothing(store: Arc<dyn Store>) {
     with_catalogue(&*store).await;
     let a = store
-        .create_appeal("anonymous", new_appeal("water", "停水三天", None, None))
+        .create_appeal(
+            &Actor::user("anonymous"),
+            new_appeal("water", "停水三天", None, None),
+        )
         .await
         .unwrap();
     let head = store.audit_head().await.unwrap();
     let refused = store
         .act_on_appeal(
-            "grid",
+            &Actor::user("grid"),
             a.id,
             AppealAction::Answer {
                 reply: "好".into()
@@ -1041,7 +1083,7 @@ pub async fn a_refused_action_changes_nothing(store: Arc<dyn Store>) {
     );
     let refused = store
         .act_on_appeal(
-            "staff",
+            &Actor::user("staff"),
             a.id,
             AppealAction::Decline { reason: " ".into() },
             AppealPolicy::default(),
@@ -1055,18 +1097,28 @@ pub async fn a_refused_action_changes_nothing(store: Arc<dyn Store>) {
     assert_eq!(events.len(), 1);
     assert!(matches!(
         store
-            .act_on_appeal("x", 987_654, AppealAction::Accept, AppealPolicy::default())
+            .act_on_appeal(
+                &Actor::user("x"),
+                987_654,
+                AppealAction::Accept,
+                AppealPolicy::default()
+            )
             .await,
         Err(StoreError::NotFound { .. })
     ));
     let bad_cadre = store
-        .act_on_appeal("staff", a.id, AppealAction::Accept, AppealPolicy::default())
+        .act_on_appeal(
+            &Actor::user("staff"),
+            a.id,
+            AppealAction::Accept,
+            AppealPolicy::default(),
+        )
         .await
         .unwrap();
     assert!(bad_cadre.is_ok());
     let assign = store
         .act_on_appeal(
-            "staff",
+            &Actor::user("staff"),
             a.id,
             AppealAction::Assign {
                 department: None,
@@ -1095,19 +1147,22 @@ pub async fn appeal_searches_respect_scope_and_filters(store: Arc<dyn Store>) {
     let mine = Some((resident.id, resident.household_id.unwrap()));
     store
         .create_appeal(
-            "resident",
+            &Actor::user("resident"),
             new_appeal("noise", "夜间施工噪音", Some(v1), mine),
         )
         .await
         .unwrap();
     store
-        .create_appeal("x", new_appeal("water", "自来水管漏水", Some(v1), None))
+        .create_appeal(
+            &Actor::user("x"),
+            new_appeal("water", "自来水管漏水", Some(v1), None),
+        )
         .await
         .unwrap();
     for i in 0..5 {
         store
             .create_appeal(
-                "x",
+                &Actor::user("x"),
                 new_appeal("heating", &format!("暖气不热{i}"), Some(v2), None),
             )
             .await
@@ -1172,7 +1227,10 @@ pub async fn appeal_searches_respect_scope_and_filters(store: Arc<dyn Store>) {
 pub async fn concurrent_actions_on_one_case_apply_once(store: Arc<dyn Store>) {
     with_catalogue(&*store).await;
     let a = store
-        .create_appeal("x", new_appeal("roads", "井盖丢失", None, None))
+        .create_appeal(
+            &Actor::user("x"),
+            new_appeal("roads", "井盖丢失", None, None),
+        )
         .await
         .unwrap();
     let tasks: Vec<_> = (0..10)
@@ -1180,7 +1238,12 @@ pub async fn concurrent_actions_on_one_case_apply_once(store: Arc<dyn Store>) {
             let store = store.clone();
             tokio::spawn(async move {
                 store
-                    .act_on_appeal("staff", a.id, AppealAction::Accept, AppealPolicy::default())
+                    .act_on_appeal(
+                        &Actor::user("staff"),
+                        a.id,
+                        AppealAction::Accept,
+                        AppealPolicy::default(),
+                    )
                     .await
                     .unwrap()
             })
@@ -1255,7 +1318,7 @@ pub async fn imported_histories_are_replayed_through_the_lifecycle(store: Arc<dy
     };
     let err = store
         .import_appeals(
-            "admin",
+            &Actor::user("admin"),
             vec![good.clone(), bad.clone()],
             AppealPolicy::default(),
         )
@@ -1270,7 +1333,11 @@ pub async fn imported_histories_are_replayed_through_the_lifecycle(store: Arc<dy
     bad.history.clear();
     assert_eq!(
         store
-            .import_appeals("admin", vec![good, bad], AppealPolicy::default())
+            .import_appeals(
+                &Actor::user("admin"),
+                vec![good, bad],
+                AppealPolicy::default()
+            )
             .await
             .unwrap(),
         2
@@ -1367,7 +1434,11 @@ pub async fn the_three_rates_count_what_was_on_time(store: Arc<dyn Store>) {
         case("water", now - day * 40, vec![]),
     ];
     store
-        .import_appeals("admin", imported, AppealPolicy { reopen_limit: 0 })
+        .import_appeals(
+            &Actor::user("admin"),
+            imported,
+            AppealPolicy { reopen_limit: 0 },
+        )
         .await
         .unwrap();
     let rows = store
@@ -1440,13 +1511,13 @@ pub async fn the_kept_rates_agree_with_the_cases_themselves(store: Arc<dyn Store
         let g = &grids[n % grids.len()];
         let mut a = new_appeal(category, text, Some(g.village_id), None);
         a.grid_id = Some(g.id);
-        ids.push(store.create_appeal("r", a).await.unwrap().id);
+        ids.push(store.create_appeal(&Actor::user("r"), a).await.unwrap().id);
     }
     let act = |id: i64, action: AppealAction| {
         let store = store.clone();
         async move {
             store
-                .act_on_appeal("c", id, action, p)
+                .act_on_appeal(&Actor::user("c"), id, action, p)
                 .await
                 .unwrap()
                 .unwrap()
@@ -1615,7 +1686,7 @@ pub async fn the_outbox_hands_each_message_to_one_sender_until_delivered(store: 
     with_catalogue(&*store).await;
     let (grid, _) = store.user_credentials("grid").await.unwrap().unwrap();
     let a = store
-        .create_appeal("x", new_appeal("roads", "路灯", None, None))
+        .create_appeal(&Actor::user("x"), new_appeal("roads", "路灯", None, None))
         .await
         .unwrap();
     let p = AppealPolicy::default();
@@ -1630,7 +1701,7 @@ pub async fn the_outbox_hands_each_message_to_one_sender_until_delivered(store: 
         },
     ] {
         store
-            .act_on_appeal("staff", a.id, action, p)
+            .act_on_appeal(&Actor::user("staff"), a.id, action, p)
             .await
             .unwrap()
             .unwrap();
@@ -1704,10 +1775,13 @@ pub async fn the_outbox_hands_each_message_to_one_sender_until_delivered(store: 
     // their account, read back with it, and can be cleared.
     let mut by_mail = new_appeal("roads", "井盖缺失", None, None);
     by_mail.contact_email = Some("zhang.san@example.cn".into());
-    let b = store.create_appeal("x", by_mail).await.unwrap();
+    let b = store
+        .create_appeal(&Actor::user("x"), by_mail)
+        .await
+        .unwrap();
     assert_eq!(b.contact_email.as_deref(), Some("zhang.san@example.cn"));
     store
-        .act_on_appeal("staff", b.id, AppealAction::Accept, p)
+        .act_on_appeal(&Actor::user("staff"), b.id, AppealAction::Accept, p)
         .await
         .unwrap()
         .unwrap();
@@ -1723,17 +1797,22 @@ pub async fn the_outbox_hands_each_message_to_one_sender_until_delivered(store: 
         vec![("resident_accepted", "email:zhang.san@example.cn")]
     );
     store
-        .set_user_email("admin", grid.id, Some("wangge@example.cn"))
+        .set_user_email(&Actor::user("admin"), grid.id, Some("wangge@example.cn"))
         .await
         .unwrap();
     let read = store.user(grid.id).await.unwrap().unwrap();
     assert_eq!(read.email.as_deref(), Some("wangge@example.cn"));
     assert!(!read.grid_ids.is_empty(), "read with its grids");
-    store.set_user_email("admin", grid.id, None).await.unwrap();
+    store
+        .set_user_email(&Actor::user("admin"), grid.id, None)
+        .await
+        .unwrap();
     assert_eq!(store.user(grid.id).await.unwrap().unwrap().email, None);
     assert!(store.user(i64::MAX).await.unwrap().is_none());
     assert!(matches!(
-        store.set_user_email("admin", i64::MAX, None).await,
+        store
+            .set_user_email(&Actor::user("admin"), i64::MAX, None)
+            .await,
         Err(StoreError::NotFound { .. })
     ));
 }
@@ -1744,7 +1823,7 @@ pub async fn supervision_notices_are_tracked_to_their_answer(store: Arc<dyn Stor
     with_catalogue(&*store).await;
     let (grid, _) = store.user_credentials("grid").await.unwrap().unwrap();
     let a = store
-        .create_appeal("x", new_appeal("roads", "路灯", None, None))
+        .create_appeal(&Actor::user("x"), new_appeal("roads", "路灯", None, None))
         .await
         .unwrap();
     for action in [
@@ -1755,7 +1834,7 @@ pub async fn supervision_notices_are_tracked_to_their_answer(store: Arc<dyn Stor
         },
     ] {
         store
-            .act_on_appeal("staff", a.id, action, AppealPolicy::default())
+            .act_on_appeal(&Actor::user("staff"), a.id, action, AppealPolicy::default())
             .await
             .unwrap()
             .unwrap();
@@ -1763,7 +1842,7 @@ pub async fn supervision_notices_are_tracked_to_their_answer(store: Arc<dyn Stor
     let before = store.pending_messages().await.unwrap();
     let due = Utc::now() + Duration::days(2);
     let n = store
-        .issue_supervision("leader", a.id, "请于两日内办结并报告", due)
+        .issue_supervision(&Actor::user("leader"), a.id, "请于两日内办结并报告", due)
         .await
         .unwrap();
     assert_eq!(
@@ -1780,7 +1859,7 @@ pub async fn supervision_notices_are_tracked_to_their_answer(store: Arc<dyn Stor
         vec![n.clone()]
     );
     let answered = store
-        .answer_supervision("grid", n.id, "已办结")
+        .answer_supervision(&Actor::user("grid"), n.id, "已办结")
         .await
         .unwrap();
     assert_eq!(
@@ -1789,7 +1868,9 @@ pub async fn supervision_notices_are_tracked_to_their_answer(store: Arc<dyn Stor
     );
     assert!(store.open_supervision_notices(10).await.unwrap().is_empty());
     assert!(matches!(
-        store.answer_supervision("grid", n.id, "再答").await,
+        store
+            .answer_supervision(&Actor::user("grid"), n.id, "再答")
+            .await,
         Err(StoreError::Conflict { .. })
     ));
     assert_eq!(
@@ -1797,7 +1878,9 @@ pub async fn supervision_notices_are_tracked_to_their_answer(store: Arc<dyn Stor
         vec![answered]
     );
     assert!(matches!(
-        store.issue_supervision("leader", 987_654, "x", due).await,
+        store
+            .issue_supervision(&Actor::user("leader"), 987_654, "x", due)
+            .await,
         Err(StoreError::NotFound { .. })
     ));
     assert!(store.verify_audit().await.unwrap().is_ok());
@@ -1817,7 +1900,7 @@ pub async fn photos_are_kept_with_their_appeal_and_events(store: Arc<dyn Store>)
     with_catalogue(&*store).await;
     let a = store
         .create_appeal_with_photos(
-            "anonymous",
+            &Actor::user("anonymous"),
             new_appeal("water", "水管爆裂", None, None),
             vec![photo("t1", 1), photo("t2", 2)],
         )
@@ -1825,7 +1908,7 @@ pub async fn photos_are_kept_with_their_appeal_and_events(store: Arc<dyn Store>)
         .unwrap();
     let refused = store
         .act_on_appeal_with_photos(
-            "grid",
+            &Actor::user("grid"),
             a.id,
             AppealAction::Note {
                 text: "现场照片".into(),
@@ -1846,14 +1929,14 @@ pub async fn photos_are_kept_with_their_appeal_and_events(store: Arc<dyn Store>)
         },
     ] {
         store
-            .act_on_appeal("staff", a.id, action, AppealPolicy::default())
+            .act_on_appeal(&Actor::user("staff"), a.id, action, AppealPolicy::default())
             .await
             .unwrap()
             .unwrap();
     }
     store
         .act_on_appeal_with_photos(
-            "staff",
+            &Actor::user("staff"),
             a.id,
             AppealAction::Note {
                 text: "现场照片".into(),
@@ -1878,7 +1961,7 @@ pub async fn photos_are_kept_with_their_appeal_and_events(store: Arc<dyn Store>)
     assert_eq!((p.appeal_id, original), (a.id, vec![2; 1200]));
     assert!(store.photo("nope").await.unwrap().is_none());
     let plain = store
-        .create_appeal("x", new_appeal("roads", "无照片", None, None))
+        .create_appeal(&Actor::user("x"), new_appeal("roads", "无照片", None, None))
         .await
         .unwrap();
     let both = store.photos_of_appeals(&[plain.id, a.id]).await.unwrap();
@@ -1905,7 +1988,7 @@ pub async fn a_resettlement_project_moves_through_its_phases(store: Arc<dyn Stor
     let villages = store.villages().await.unwrap();
     let project = store
         .create_project(
-            "t",
+            &Actor::user("t"),
             yongxin_store::NewProject {
                 code: "P1".into(),
                 name: "两村整合".into(),
@@ -1935,7 +2018,7 @@ pub async fn a_resettlement_project_moves_through_its_phases(store: Arc<dyn Stor
     // Nothing before a policy.
     let before = head().await;
     let r = store
-        .register("t", pid, hid, vec!["C".into()], &user, true)
+        .register(&Actor::user("t"), pid, hid, vec!["C".into()], &user, true)
         .await
         .unwrap();
     assert!(
@@ -1948,7 +2031,7 @@ pub async fn a_resettlement_project_moves_through_its_phases(store: Arc<dyn Stor
     assert_eq!(head().await, before);
 
     let v1 = store
-        .publish_policy("t", pid, EXAMPLE_TOML, draft("政策"))
+        .publish_policy(&Actor::user("t"), pid, EXAMPLE_TOML, draft("政策"))
         .await
         .unwrap()
         .unwrap();
@@ -1964,7 +2047,7 @@ pub async fn a_resettlement_project_moves_through_its_phases(store: Arc<dyn Stor
     );
     let before = head().await;
     let again = store
-        .publish_policy("t", pid, EXAMPLE_TOML, draft("政策"))
+        .publish_policy(&Actor::user("t"), pid, EXAMPLE_TOML, draft("政策"))
         .await
         .unwrap();
     assert_eq!(
@@ -1978,7 +2061,7 @@ pub async fn a_resettlement_project_moves_through_its_phases(store: Arc<dyn Stor
         .replace("from = \"10\"", "from = \"5\"")
         .replace("version = 1", "version = 2");
     let refused = store
-        .publish_policy("t", pid, &broken, draft("政策"))
+        .publish_policy(&Actor::user("t"), pid, &broken, draft("政策"))
         .await
         .unwrap()
         .unwrap_err();
@@ -1991,12 +2074,12 @@ pub async fn a_resettlement_project_moves_through_its_phases(store: Arc<dyn Stor
 
     // Phases move one at a time; the lottery waits for the results.
     assert!(store
-        .move_phase("t", pid, Phase::Lottery, "")
+        .move_phase(&Actor::user("t"), pid, Phase::Lottery, "")
         .await
         .unwrap()
         .is_err());
     store
-        .move_phase("t", pid, Phase::Registration, "开始登记")
+        .move_phase(&Actor::user("t"), pid, Phase::Registration, "开始登记")
         .await
         .unwrap()
         .unwrap();
@@ -2005,7 +2088,7 @@ pub async fn a_resettlement_project_moves_through_its_phases(store: Arc<dyn Stor
     let before = head().await;
     let over = store
         .register(
-            "t",
+            &Actor::user("t"),
             pid,
             hid,
             vec!["E".into(), "E".into(), "E".into()],
@@ -2023,7 +2106,7 @@ pub async fn a_resettlement_project_moves_through_its_phases(store: Arc<dyn Stor
     for h in &households {
         let reg = store
             .register(
-                "t",
+                &Actor::user("t"),
                 pid,
                 h.household.id,
                 vec!["C".into()],
@@ -2054,7 +2137,7 @@ pub async fn a_resettlement_project_moves_through_its_phases(store: Arc<dyn Stor
 
     // Assessment, then the results: after them only corrections with a reason.
     store
-        .move_phase("t", pid, Phase::Assessment, "")
+        .move_phase(&Actor::user("t"), pid, Phase::Assessment, "")
         .await
         .unwrap()
         .unwrap();
@@ -2065,7 +2148,7 @@ pub async fn a_resettlement_project_moves_through_its_phases(store: Arc<dyn Stor
         area: "100".parse().unwrap(),
     });
     let first = store
-        .save_assessment("t", pid, hid, inputs.clone(), None)
+        .save_assessment(&Actor::user("t"), pid, hid, inputs.clone(), None)
         .await
         .unwrap()
         .unwrap();
@@ -2079,13 +2162,13 @@ pub async fn a_resettlement_project_moves_through_its_phases(store: Arc<dyn Stor
     let mut unknown = inputs.clone();
     unknown.structures[0].condition = "九等".into();
     assert!(store
-        .save_assessment("t", pid, hid, unknown, None)
+        .save_assessment(&Actor::user("t"), pid, hid, unknown, None)
         .await
         .unwrap()
         .is_err());
     assert_eq!(head().await, before);
     store
-        .publish_results("t", pid, draft("结果公示"))
+        .publish_results(&Actor::user("t"), pid, draft("结果公示"))
         .await
         .unwrap()
         .unwrap();
@@ -2094,7 +2177,7 @@ pub async fn a_resettlement_project_moves_through_its_phases(store: Arc<dyn Stor
     assert!(detail.results_notice_id.is_some());
     inputs.structures[0].area = "101.5".parse().unwrap();
     let plain = store
-        .save_assessment("t", pid, hid, inputs.clone(), None)
+        .save_assessment(&Actor::user("t"), pid, hid, inputs.clone(), None)
         .await
         .unwrap();
     assert!(
@@ -2102,7 +2185,13 @@ pub async fn a_resettlement_project_moves_through_its_phases(store: Arc<dyn Stor
         "{plain:?}"
     );
     let corrected = store
-        .save_assessment("t", pid, hid, inputs, Some("异议复核：重新丈量".into()))
+        .save_assessment(
+            &Actor::user("t"),
+            pid,
+            hid,
+            inputs,
+            Some("异议复核：重新丈量".into()),
+        )
         .await
         .unwrap()
         .unwrap();
@@ -2118,18 +2207,24 @@ pub async fn a_resettlement_project_moves_through_its_phases(store: Arc<dyn Stor
 
     // The lottery: freeze, no registration after it, one draw unless a reason is given.
     store
-        .move_phase("t", pid, Phase::Lottery, "")
+        .move_phase(&Actor::user("t"), pid, Phase::Lottery, "")
         .await
         .unwrap()
         .unwrap();
     let (commitment, reveals) = yongxin_demo::lottery_parties(1);
     let bad_seed = store
-        .draw_lottery("t", pid, "123456", &reveals, None)
+        .draw_lottery(&Actor::user("t"), pid, "123456", &reveals, None)
         .await
         .unwrap();
     assert_eq!(bad_seed, Err(ResettlementError::NotFrozen));
     let frozen = store
-        .freeze_lottery("t", pid, "现场摇出六位数字", &commitment, draft("冻结"))
+        .freeze_lottery(
+            &Actor::user("t"),
+            pid,
+            "现场摇出六位数字",
+            &commitment,
+            draft("冻结"),
+        )
         .await
         .unwrap()
         .unwrap();
@@ -2140,13 +2235,13 @@ pub async fn a_resettlement_project_moves_through_its_phases(store: Arc<dyn Stor
     );
     assert!(matches!(
         store
-            .freeze_lottery("t", pid, "x", &commitment, draft("冻结"))
+            .freeze_lottery(&Actor::user("t"), pid, "x", &commitment, draft("冻结"))
             .await
             .unwrap(),
         Err(ResettlementError::AlreadyFrozen(_))
     ));
     let late = store
-        .register("t", pid, hid, vec!["D".into()], &user, true)
+        .register(&Actor::user("t"), pid, hid, vec!["D".into()], &user, true)
         .await
         .unwrap();
     assert!(late.unwrap_err().to_string().contains("冻结"));
@@ -2156,7 +2251,7 @@ pub async fn a_resettlement_project_moves_through_its_phases(store: Arc<dyn Stor
     );
     assert!(matches!(
         store
-            .draw_lottery("t", pid, "12345", &reveals, None)
+            .draw_lottery(&Actor::user("t"), pid, "12345", &reveals, None)
             .await
             .unwrap(),
         Err(ResettlementError::Lottery(_))
@@ -2165,18 +2260,18 @@ pub async fn a_resettlement_project_moves_through_its_phases(store: Arc<dyn Stor
     wrong[1].secret.push('!');
     assert!(matches!(
         store
-            .draw_lottery("t", pid, "123456", &wrong, None)
+            .draw_lottery(&Actor::user("t"), pid, "123456", &wrong, None)
             .await
             .unwrap(),
         Err(ResettlementError::Lottery(_))
     ));
     assert!(store
-        .move_phase("t", pid, Phase::Selection, "")
+        .move_phase(&Actor::user("t"), pid, Phase::Selection, "")
         .await
         .unwrap()
         .is_err());
     let drawn = store
-        .draw_lottery("t", pid, "123456", &reveals, None)
+        .draw_lottery(&Actor::user("t"), pid, "123456", &reveals, None)
         .await
         .unwrap()
         .unwrap();
@@ -2189,7 +2284,7 @@ pub async fn a_resettlement_project_moves_through_its_phases(store: Arc<dyn Stor
     assert_eq!(proof.list_sha256, frozen.list_sha256);
     assert_eq!(
         store
-            .draw_lottery("t", pid, "654321", &reveals, None)
+            .draw_lottery(&Actor::user("t"), pid, "654321", &reveals, None)
             .await
             .unwrap(),
         Err(ResettlementError::AlreadyDrawn)
@@ -2197,7 +2292,13 @@ pub async fn a_resettlement_project_moves_through_its_phases(store: Arc<dyn Stor
     // The values are out: a redraw needs new commitments, registered and published first.
     assert_eq!(
         store
-            .draw_lottery("t", pid, "654321", &reveals, Some("公证员未到场".into()))
+            .draw_lottery(
+                &Actor::user("t"),
+                pid,
+                "654321",
+                &reveals,
+                Some("公证员未到场".into())
+            )
             .await
             .unwrap(),
         Err(ResettlementError::CommitmentSpent)
@@ -2208,7 +2309,7 @@ pub async fn a_resettlement_project_moves_through_its_phases(store: Arc<dyn Stor
     let reordered = yongxin_domain::lottery::SeedCommitment::new(reordered).unwrap();
     assert_eq!(
         store
-            .recommit_lottery("t", pid, &reordered, draft("重新登记承诺"))
+            .recommit_lottery(&Actor::user("t"), pid, &reordered, draft("重新登记承诺"))
             .await
             .unwrap()
             .map(|_| ()),
@@ -2216,7 +2317,7 @@ pub async fn a_resettlement_project_moves_through_its_phases(store: Arc<dyn Stor
     );
     let (second, second_reveals) = yongxin_demo::lottery_parties(2);
     let recommitted = store
-        .recommit_lottery("t", pid, &second, draft("重新登记承诺"))
+        .recommit_lottery(&Actor::user("t"), pid, &second, draft("重新登记承诺"))
         .await
         .unwrap()
         .unwrap();
@@ -2227,7 +2328,7 @@ pub async fn a_resettlement_project_moves_through_its_phases(store: Arc<dyn Stor
     );
     let redrawn = store
         .draw_lottery(
-            "t",
+            &Actor::user("t"),
             pid,
             "654321",
             &second_reveals,
@@ -2243,7 +2344,7 @@ pub async fn a_resettlement_project_moves_through_its_phases(store: Arc<dyn Stor
     orders.sort_unstable();
     assert_eq!(orders, (1..=12).collect::<Vec<_>>());
     store
-        .move_phase("t", pid, Phase::Selection, "开始选房")
+        .move_phase(&Actor::user("t"), pid, Phase::Selection, "开始选房")
         .await
         .unwrap()
         .unwrap();
@@ -2263,7 +2364,7 @@ async fn project_in_selection(store: &dyn Store) -> (i64, Vec<i64>, yongxin_stor
     let villages = store.villages().await.unwrap();
     let pid = store
         .create_project(
-            "t",
+            &Actor::user("t"),
             yongxin_store::NewProject {
                 code: "S".into(),
                 name: "选房项目".into(),
@@ -2292,12 +2393,17 @@ async fn project_in_selection(store: &dyn Store) -> (i64, Vec<i64>, yongxin_stor
         objections_until: Some(Utc::now() - Duration::days(1)),
     };
     store
-        .publish_policy("t", pid, EXAMPLE_TOML, draft(NoticeKind::Policy))
+        .publish_policy(
+            &Actor::user("t"),
+            pid,
+            EXAMPLE_TOML,
+            draft(NoticeKind::Policy),
+        )
         .await
         .unwrap()
         .unwrap();
     store
-        .move_phase("t", pid, Phase::Registration, "")
+        .move_phase(&Actor::user("t"), pid, Phase::Registration, "")
         .await
         .unwrap()
         .unwrap();
@@ -2310,29 +2416,29 @@ async fn project_in_selection(store: &dyn Store) -> (i64, Vec<i64>, yongxin_stor
         .collect();
     for h in &households {
         store
-            .register("t", pid, *h, vec!["C".into()], &user, true)
+            .register(&Actor::user("t"), pid, *h, vec!["C".into()], &user, true)
             .await
             .unwrap()
             .unwrap();
     }
     store
-        .move_phase("t", pid, Phase::Assessment, "")
+        .move_phase(&Actor::user("t"), pid, Phase::Assessment, "")
         .await
         .unwrap()
         .unwrap();
     store
-        .publish_results("t", pid, draft(NoticeKind::Publication))
+        .publish_results(&Actor::user("t"), pid, draft(NoticeKind::Publication))
         .await
         .unwrap()
         .unwrap();
     store
-        .move_phase("t", pid, Phase::Lottery, "")
+        .move_phase(&Actor::user("t"), pid, Phase::Lottery, "")
         .await
         .unwrap()
         .unwrap();
     store
         .freeze_lottery(
-            "t",
+            &Actor::user("t"),
             pid,
             "现场",
             &yongxin_demo::lottery_parties(1).0,
@@ -2343,7 +2449,7 @@ async fn project_in_selection(store: &dyn Store) -> (i64, Vec<i64>, yongxin_stor
         .unwrap();
     store
         .draw_lottery(
-            "t",
+            &Actor::user("t"),
             pid,
             "123456",
             &yongxin_demo::lottery_parties(1).1,
@@ -2353,7 +2459,7 @@ async fn project_in_selection(store: &dyn Store) -> (i64, Vec<i64>, yongxin_stor
         .unwrap()
         .unwrap();
     store
-        .move_phase("t", pid, Phase::Selection, "")
+        .move_phase(&Actor::user("t"), pid, Phase::Selection, "")
         .await
         .unwrap()
         .unwrap();
@@ -2368,7 +2474,7 @@ pub async fn concurrent_claims_never_sell_a_unit_twice(store: Arc<dyn Store>) {
     let now = Utc::now();
     let sel = store
         .create_selection(
-            "t",
+            &Actor::user("t"),
             yongxin_store::NewSelection {
                 project_id: pid,
                 mode: SelectionMode::Online,
@@ -2403,7 +2509,7 @@ pub async fn concurrent_claims_never_sell_a_unit_twice(store: Arc<dyn Store>) {
                     vec![contested[(i + j) % 8], contested[(i * 3 + j + 1) % 8]]
                 };
                 store
-                    .claim("t", sel.id, h, pick, &user, true)
+                    .claim(&Actor::user("t"), sel.id, h, pick, &user, true)
                     .await
                     .unwrap()
             }));
@@ -2480,7 +2586,7 @@ pub async fn concurrent_claims_never_sell_a_unit_twice(store: Arc<dyn Store>) {
         .find(|h| !confirmed.iter().any(|c| c.household_id == **h));
     if let Some(h) = free_household {
         let r = store
-            .claim("t", sel.id, *h, vec![sold[0]], &user, true)
+            .claim(&Actor::user("t"), sel.id, *h, vec![sold[0]], &user, true)
             .await
             .unwrap();
         assert!(matches!(r, Err(ClaimRefusal::Taken(_))), "{r:?}");
@@ -2514,7 +2620,7 @@ pub async fn the_selection_day_queue_and_turns_are_enforced(store: Arc<dyn Store
     };
     let bad = store
         .create_selection(
-            "t",
+            &Actor::user("t"),
             yongxin_store::NewSelection {
                 project_id: pid,
                 mode: SelectionMode::Online,
@@ -2530,7 +2636,7 @@ pub async fn the_selection_day_queue_and_turns_are_enforced(store: Arc<dyn Store
     assert!(bad.is_err());
     let online = store
         .create_selection(
-            "t",
+            &Actor::user("t"),
             yongxin_store::NewSelection {
                 project_id: pid,
                 mode: SelectionMode::Online,
@@ -2564,24 +2670,45 @@ pub async fn the_selection_day_queue_and_turns_are_enforced(store: Arc<dyn Store
         }
     }
     let r = store
-        .claim("t", online.id, late.unwrap(), vec![c_units[0]], &user, true)
+        .claim(
+            &Actor::user("t"),
+            online.id,
+            late.unwrap(),
+            vec![c_units[0]],
+            &user,
+            true,
+        )
         .await
         .unwrap();
     assert!(matches!(r, Err(ClaimRefusal::NotYourTurn(_))), "{r:?}");
     let r = store
-        .claim("t", online.id, 999_999, vec![c_units[0]], &user, true)
+        .claim(
+            &Actor::user("t"),
+            online.id,
+            999_999,
+            vec![c_units[0]],
+            &user,
+            true,
+        )
         .await
         .unwrap();
     assert_eq!(r, Err(ClaimRefusal::NotListed));
     let r = store
-        .claim("t", online.id, early.unwrap(), vec![-1], &user, true)
+        .claim(
+            &Actor::user("t"),
+            online.id,
+            early.unwrap(),
+            vec![-1],
+            &user,
+            true,
+        )
         .await
         .unwrap();
     assert!(matches!(r, Err(ClaimRefusal::BadUnits(_))), "{r:?}");
 
     let day = store
         .create_selection(
-            "t",
+            &Actor::user("t"),
             yongxin_store::NewSelection {
                 project_id: pid,
                 mode: SelectionMode::Onsite,
@@ -2599,13 +2726,20 @@ pub async fn the_selection_day_queue_and_turns_are_enforced(store: Arc<dyn Store
     let first = queue.current().unwrap().household_id;
     let second = queue.entries[1].household_id;
     let r = store
-        .claim("t", day.id, second, vec![c_units[1]], &user, true)
+        .claim(
+            &Actor::user("t"),
+            day.id,
+            second,
+            vec![c_units[1]],
+            &user,
+            true,
+        )
         .await
         .unwrap();
     assert_eq!(r, Err(ClaimRefusal::NotCalled));
     assert!(
         store
-            .queue_action("t", day.id, QueueAction::Skip)
+            .queue_action(&Actor::user("t"), day.id, QueueAction::Skip)
             .await
             .unwrap()
             .is_err(),
@@ -2613,13 +2747,13 @@ pub async fn the_selection_day_queue_and_turns_are_enforced(store: Arc<dyn Store
     );
     for _ in 0..3 {
         store
-            .queue_action("t", day.id, QueueAction::Call)
+            .queue_action(&Actor::user("t"), day.id, QueueAction::Call)
             .await
             .unwrap()
             .unwrap();
     }
     let q = store
-        .queue_action("t", day.id, QueueAction::Skip)
+        .queue_action(&Actor::user("t"), day.id, QueueAction::Skip)
         .await
         .unwrap()
         .unwrap();
@@ -2627,25 +2761,39 @@ pub async fn the_selection_day_queue_and_turns_are_enforced(store: Arc<dyn Store
     assert_eq!(q.entries.last().unwrap().household_id, first);
     // Called, but not at the desk: refused; called and present: confirmed.
     let r = store
-        .claim("t", day.id, second, vec![c_units[1]], &user, true)
+        .claim(
+            &Actor::user("t"),
+            day.id,
+            second,
+            vec![c_units[1]],
+            &user,
+            true,
+        )
         .await
         .unwrap();
     assert_eq!(r, Err(ClaimRefusal::NotPresent));
     for action in [QueueAction::Call, QueueAction::Present] {
         store
-            .queue_action("t", day.id, action)
+            .queue_action(&Actor::user("t"), day.id, action)
             .await
             .unwrap()
             .unwrap();
     }
     let returned = store
-        .claim("t", day.id, second, vec![c_units[1]], &user, true)
+        .claim(
+            &Actor::user("t"),
+            day.id,
+            second,
+            vec![c_units[1]],
+            &user,
+            true,
+        )
         .await
         .unwrap()
         .unwrap();
     // Returned within the window: the unit is free, the household at the desk again.
     let back = store
-        .return_claim("t", day.id, returned.id, "点错了")
+        .return_claim(&Actor::user("t"), day.id, returned.id, "点错了")
         .await
         .unwrap()
         .unwrap()
@@ -2653,29 +2801,40 @@ pub async fn the_selection_day_queue_and_turns_are_enforced(store: Arc<dyn Store
     assert!(back.returned && back.corrected.is_some());
     assert_eq!(
         store
-            .return_claim("t", day.id, returned.id, "再退")
+            .return_claim(&Actor::user("t"), day.id, returned.id, "再退")
             .await
             .unwrap()
             .unwrap(),
         Err(yongxin_domain::selection::ReturnRefusal::Released)
     );
     assert!(store
-        .return_claim("t", day.id + 1, returned.id, "别的选房")
+        .return_claim(&Actor::user("t"), day.id + 1, returned.id, "别的选房")
         .await
         .unwrap()
         .is_none());
     let c = store
-        .claim("t", day.id, second, vec![c_units[1]], &user, true)
+        .claim(
+            &Actor::user("t"),
+            day.id,
+            second,
+            vec![c_units[1]],
+            &user,
+            true,
+        )
         .await
         .unwrap()
         .unwrap();
     assert!(c.on_behalf);
     // Signed: no return any more.
-    let signed = store.sign_claim("t", day.id, c.id).await.unwrap().unwrap();
+    let signed = store
+        .sign_claim(&Actor::user("t"), day.id, c.id)
+        .await
+        .unwrap()
+        .unwrap();
     assert!(signed.signed_at.is_some());
     assert_eq!(
         store
-            .return_claim("t", day.id, c.id, "签字后")
+            .return_claim(&Actor::user("t"), day.id, c.id, "签字后")
             .await
             .unwrap()
             .unwrap(),
@@ -2703,7 +2862,7 @@ pub async fn the_selection_day_queue_and_turns_are_enforced(store: Arc<dyn Store
     // Agreements: each step recorded.
     let a = store
         .record_agreement(
-            "t",
+            &Actor::user("t"),
             pid,
             second,
             yongxin_store::AgreementStep::Signed,
@@ -2714,7 +2873,7 @@ pub async fn the_selection_day_queue_and_turns_are_enforced(store: Arc<dyn Store
     assert_eq!(a.signed_on, Some(now.date_naive()));
     let a = store
         .record_agreement(
-            "t",
+            &Actor::user("t"),
             pid,
             second,
             yongxin_store::AgreementStep::Keys,

@@ -7,6 +7,7 @@ use crate::StoreImpl;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use sqlx::FromRow;
+use yongxin_domain::Actor;
 
 use yongxin_domain::NewAuditEntry;
 use yongxin_store::AccountStore;
@@ -75,8 +76,8 @@ impl StoreImpl {
 
 #[async_trait]
 impl AccountStore for StoreImpl {
-    async fn create_user(&self, actor: &str, u: NewUser) -> StoreResult<User> {
-        let actor = actor.to_owned();
+    async fn create_user(&self, actor: &Actor, u: NewUser) -> StoreResult<User> {
+        let actor = actor.to_string();
         write_tx!(self, |tx| {
             let id: i64 = sqlx::query_scalar(
                     "INSERT INTO users (username, display_name, role, password_hash, village_id, household_id, created_at) \
@@ -134,11 +135,11 @@ impl AccountStore for StoreImpl {
 
     async fn set_password(
         &self,
-        actor: &str,
+        actor: &Actor,
         user_id: i64,
         password_hash: &str,
     ) -> StoreResult<()> {
-        let (actor, hash) = (actor.to_owned(), password_hash.to_owned());
+        let (actor, hash) = (actor.to_string(), password_hash.to_owned());
         write_tx!(self, |tx| {
             let done = sqlx::query("UPDATE users SET password_hash = $1 WHERE id = $2")
                 .bind(&hash)
@@ -171,11 +172,11 @@ impl AccountStore for StoreImpl {
 
     async fn set_user_email(
         &self,
-        actor: &str,
+        actor: &Actor,
         user_id: i64,
         email: Option<&str>,
     ) -> StoreResult<()> {
-        let (actor, email) = (actor.to_owned(), email.map(str::to_owned));
+        let (actor, email) = (actor.to_string(), email.map(str::to_owned));
         write_tx!(self, |tx| {
             let done = sqlx::query("UPDATE users SET email = $1 WHERE id = $2")
                 .bind(&email)
@@ -283,12 +284,12 @@ impl AccountStore for StoreImpl {
 
     async fn create_api_token(
         &self,
-        actor: &str,
+        actor: &Actor,
         user_id: i64,
         token_hash: &str,
         expires_at: DateTime<Utc>,
     ) -> StoreResult<()> {
-        let (actor, hash) = (actor.to_owned(), token_hash.to_owned());
+        let (actor, hash) = (actor.to_string(), token_hash.to_owned());
         write_tx!(self, |tx| {
             // A disabled account gets none: enabling it again must not bring one to life.
             let inserted = sqlx::query(
@@ -354,8 +355,8 @@ impl AccountStore for StoreImpl {
         Ok(rows.into_iter().collect())
     }
 
-    async fn revoke_api_tokens(&self, actor: &str, user_id: i64) -> StoreResult<u64> {
-        let actor = actor.to_owned();
+    async fn revoke_api_tokens(&self, actor: &Actor, user_id: i64) -> StoreResult<u64> {
+        let actor = actor.to_string();
         write_tx!(self, |tx| {
             let revoked = revoke_tokens_in(&mut *tx, user_id).await?;
             let entry = NewAuditEntry::new(
@@ -371,11 +372,11 @@ impl AccountStore for StoreImpl {
 
     async fn set_user_disabled(
         &self,
-        actor: &str,
+        actor: &Actor,
         user_id: i64,
         disabled: bool,
     ) -> StoreResult<()> {
-        let actor = actor.to_owned();
+        let actor = actor.to_string();
         write_tx!(self, |tx| {
             let at = disabled.then(Utc::now);
             let done = sqlx::query("UPDATE users SET disabled_at = $1 WHERE id = $2")

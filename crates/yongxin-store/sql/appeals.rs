@@ -25,6 +25,7 @@ use super::{
 use crate::dialect::write_tx;
 use crate::StoreImpl;
 use sqlx::FromRow;
+use yongxin_domain::Actor;
 use yongxin_store::AppealStore;
 
 pub(crate) const APPEAL_SELECT: &str = "SELECT a.id, a.category_code, a.urgency, a.channel, a.status, a.title, a.description, a.answers, \
@@ -433,7 +434,7 @@ pub(crate) async fn file_appeal(
             .db()?,
         None => None,
     };
-    let entry = appeal_created_entry(actor.to_owned(), id, &a, &answers, recorded);
+    let entry = appeal_created_entry(actor.to_string(), id, &a, &answers, recorded);
     Ok((Appeal::submitted(id, a, village_name), entry))
 }
 
@@ -618,11 +619,11 @@ pub(crate) fn push_appeal_filters(qb: &mut QueryBuilder<'static, Db>, q: &Appeal
 impl AppealStore for StoreImpl {
     async fn create_appeal_with_photos(
         &self,
-        actor: &str,
+        actor: &Actor,
         a: NewAppeal,
         photos: Vec<NewPhoto>,
     ) -> StoreResult<Appeal> {
-        let actor = actor.to_owned();
+        let actor = actor.to_string();
         let a = to_the_microsecond(a);
         if photos.is_empty() {
             self.create_plain_appeal(actor, a).await
@@ -657,13 +658,13 @@ impl AppealStore for StoreImpl {
 
     async fn act_on_appeal_with_photos(
         &self,
-        actor: &str,
+        actor: &Actor,
         id: i64,
         action: AppealAction,
         policy: AppealPolicy,
         photos: Vec<NewPhoto>,
     ) -> StoreResult<Result<Appeal, AppealError>> {
-        let actor = actor.to_owned();
+        let actor = actor.to_string();
         write_tx!(self, |tx| {
             let sql = format!("{FACTS_SELECT} WHERE id = $1{ROW_LOCK}");
             let row = sqlx::query(&sql)
@@ -743,11 +744,11 @@ impl AppealStore for StoreImpl {
 
     async fn import_appeals(
         &self,
-        actor: &str,
+        actor: &Actor,
         appeals: Vec<ImportedAppeal>,
         policy: AppealPolicy,
     ) -> StoreResult<u64> {
-        let actor = actor.to_owned();
+        let actor = actor.to_string();
         write_tx!(self, |tx| {
             let mut entries = Vec::with_capacity(appeals.len());
             for imported in appeals {

@@ -4,6 +4,7 @@ use super::{corrupt, DbResult};
 use crate::StoreImpl;
 use async_trait::async_trait;
 use chrono::Utc;
+use yongxin_domain::Actor;
 
 use yongxin_domain::catalogue::Category;
 use yongxin_domain::NewAuditEntry;
@@ -31,12 +32,12 @@ impl CatalogueStore for StoreImpl {
 
     async fn save_category(
         &self,
-        actor: &str,
+        actor: &Actor,
         category: &Category,
         position: i64,
         active: bool,
     ) -> StoreResult<()> {
-        let actor = actor.to_owned();
+        let actor = actor.to_string();
         let definition = serde_json::to_string(category).map_err(StoreError::internal)?;
         let code = category.code.clone();
         write_tx!(self, |tx| {
@@ -78,8 +79,8 @@ impl CatalogueStore for StoreImpl {
             .collect()
     }
 
-    async fn save_calendar_year(&self, actor: &str, year: i32, source: &str) -> StoreResult<()> {
-        let (actor, source) = (actor.to_owned(), source.to_owned());
+    async fn save_calendar_year(&self, actor: &Actor, year: i32, source: &str) -> StoreResult<()> {
+        let (actor, source) = (actor.to_string(), source.to_owned());
         write_tx!(self, |tx| {
             sqlx::query(
                 "INSERT INTO calendar_years (year, source, loaded_at) VALUES ($1, $2, $3) \

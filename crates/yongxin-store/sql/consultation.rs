@@ -20,6 +20,7 @@ use yongxin_domain::consultation::{
     age_band, answers_open, check_answers, AnswerChannel, ConsultationError, GivenAnswer, Question,
     QuestionKind,
 };
+use yongxin_domain::Actor;
 use yongxin_store::Notice;
 use yongxin_store::{
     Consultation, ConsultationResults, ConsultationStore, CurrentAnswer, NewAnswer, NewConsultation,
@@ -90,10 +91,10 @@ pub(crate) async fn consultation_in(
 impl ConsultationStore for StoreImpl {
     async fn create_consultation(
         &self,
-        actor: &str,
+        actor: &Actor,
         c: NewConsultation,
     ) -> StoreResult<Consultation> {
-        let actor = actor.to_owned();
+        let actor = actor.to_string();
         let trunc = |t: DateTime<Utc>| chrono::SubsecRound::trunc_subsecs(t, 6);
         write_tx!(self, |tx| {
             let id: i64 = sqlx::query_scalar(
@@ -169,11 +170,11 @@ impl ConsultationStore for StoreImpl {
 
     async fn submit_answer(
         &self,
-        actor: &str,
+        actor: &Actor,
         consultation_id: i64,
         a: NewAnswer,
     ) -> StoreResult<Result<i64, ConsultationError>> {
-        let actor = actor.to_owned();
+        let actor = actor.to_string();
         let answered_at = chrono::SubsecRound::trunc_subsecs(a.answered_at, 6);
         write_tx!(self, |tx| {
             let c = consultation_in(tx, consultation_id).await?.ok_or_else(|| {
@@ -434,11 +435,11 @@ impl ConsultationStore for StoreImpl {
 
     async fn publish_results_notice(
         &self,
-        actor: &str,
+        actor: &Actor,
         id: i64,
         draft: yongxin_domain::notice::NoticeDraft,
     ) -> StoreResult<Notice> {
-        let actor = actor.to_owned();
+        let actor = actor.to_string();
         write_tx!(self, |tx| {
             publish_once(
                 tx,

@@ -16,6 +16,7 @@ use sqlx::FromRow;
 use yongxin_domain::meeting::{
     decide, MeetingError, MeetingKind, QuorumRule, SignInWay, VillagersBasis,
 };
+use yongxin_domain::Actor;
 use yongxin_store::Notice;
 use yongxin_store::{Meeting, MeetingMember, MeetingStore, NewMeeting, Resolution};
 
@@ -104,8 +105,8 @@ pub(crate) fn resolution_from(row: &DbRow) -> StoreResult<Resolution> {
 
 #[async_trait]
 impl MeetingStore for StoreImpl {
-    async fn create_meeting(&self, actor: &str, m: NewMeeting) -> StoreResult<Meeting> {
-        let actor = actor.to_owned();
+    async fn create_meeting(&self, actor: &Actor, m: NewMeeting) -> StoreResult<Meeting> {
+        let actor = actor.to_string();
         let held_at = chrono::SubsecRound::trunc_subsecs(m.held_at, 6);
         write_tx!(self, |tx| {
             let id: i64 = sqlx::query_scalar(
@@ -224,13 +225,13 @@ impl MeetingStore for StoreImpl {
 
     async fn sign_in_member(
         &self,
-        actor: &str,
+        actor: &Actor,
         meeting_id: i64,
         resident_id: i64,
         how: SignInWay,
         at: DateTime<Utc>,
     ) -> StoreResult<bool> {
-        let (actor, how) = (actor.to_owned(), how.code());
+        let (actor, how) = (actor.to_string(), how.code());
         write_tx!(self, |tx| {
             let member: Option<Option<String>> = sqlx::query_scalar(&format!("SELECT signed_in_how FROM meeting_members WHERE meeting_id = $1 AND resident_id = $2{ROW_LOCK}"))
                 .bind(meeting_id)
@@ -267,12 +268,12 @@ impl MeetingStore for StoreImpl {
 
     async fn set_sign_in_code(
         &self,
-        actor: &str,
+        actor: &Actor,
         meeting_id: i64,
         code_hash: &str,
         expires_at: DateTime<Utc>,
     ) -> StoreResult<()> {
-        let (actor, code_hash) = (actor.to_owned(), code_hash.to_owned());
+        let (actor, code_hash) = (actor.to_string(), code_hash.to_owned());
         write_tx!(self, |tx| {
             let changed = sqlx::query(
                 "UPDATE meetings SET code_hash = $1, code_expires_at = $2 WHERE id = $3",
@@ -311,8 +312,8 @@ impl MeetingStore for StoreImpl {
         Ok(row.and_then(|(hash, until)| hash.zip(until)))
     }
 
-    async fn save_minutes(&self, actor: &str, meeting_id: i64, minutes: &str) -> StoreResult<()> {
-        let (actor, minutes) = (actor.to_owned(), minutes.to_owned());
+    async fn save_minutes(&self, actor: &Actor, meeting_id: i64, minutes: &str) -> StoreResult<()> {
+        let (actor, minutes) = (actor.to_string(), minutes.to_owned());
         write_tx!(self, |tx| {
             let changed = sqlx::query("UPDATE meetings SET minutes = $1 WHERE id = $2")
                 .bind(&minutes)
@@ -339,12 +340,12 @@ impl MeetingStore for StoreImpl {
 
     async fn add_resolution(
         &self,
-        actor: &str,
+        actor: &Actor,
         meeting_id: i64,
         text: &str,
         votes: (u32, u32, u32),
     ) -> StoreResult<Result<Resolution, MeetingError>> {
-        let (actor, text) = (actor.to_owned(), text.to_owned());
+        let (actor, text) = (actor.to_string(), text.to_owned());
         write_tx!(self, |tx| {
             let sql = format!("SELECT kind, basis FROM meetings WHERE id = $1{ROW_LOCK}");
             let (kind, basis): (String, Option<String>) = sqlx::query_as(&sql)
@@ -428,11 +429,11 @@ impl MeetingStore for StoreImpl {
 
     async fn publish_minutes_notice(
         &self,
-        actor: &str,
+        actor: &Actor,
         meeting_id: i64,
         draft: yongxin_domain::notice::NoticeDraft,
     ) -> StoreResult<Notice> {
-        let actor = actor.to_owned();
+        let actor = actor.to_string();
         write_tx!(self, |tx| {
             publish_once(
                 tx,

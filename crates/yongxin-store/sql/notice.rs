@@ -18,6 +18,7 @@ use super::{corrupt, fetch_page, Db, DbConn, DbResult, DbRow, ROW_LOCK};
 use crate::StoreImpl;
 use sqlx::FromRow;
 use yongxin_domain::notice::{objections_open, NoticeDraft, NoticeError, NoticeKind, ScopeKind};
+use yongxin_domain::Actor;
 use yongxin_store::{
     CoverageRow, Informed, InformedHow, NewAttachment, NewProject, Notice, NoticeAttachment,
     NoticePage, NoticeQuery, NoticeStore, NoticeVersion, Project,
@@ -187,7 +188,7 @@ pub(crate) async fn insert_notice(
         .await
         .db()?;
     let entry = NewAuditEntry::new(
-        actor.to_owned(),
+        actor.to_string(),
         "notice.publish",
         format!("notice:{id}"),
         d.title.clone(),
@@ -208,7 +209,7 @@ pub(crate) async fn insert_notice(
         end_at,
         objections_until,
         version: 1,
-        created_by: actor.to_owned(),
+        created_by: actor.to_string(),
         created_at: now,
         updated_at: now,
         objections: 0,
@@ -247,7 +248,7 @@ pub(crate) async fn publish_once(
                 .await
                 .db()?;
             let link = NewAuditEntry::new(
-                actor.to_owned(),
+                actor.to_string(),
                 action,
                 format!("{}:{id}", table.trim_end_matches('s')),
                 format!("notice:{}", notice.id),
@@ -260,8 +261,8 @@ pub(crate) async fn publish_once(
 
 #[async_trait]
 impl NoticeStore for StoreImpl {
-    async fn create_project(&self, actor: &str, p: NewProject) -> StoreResult<Project> {
-        let actor = actor.to_owned();
+    async fn create_project(&self, actor: &Actor, p: NewProject) -> StoreResult<Project> {
+        let actor = actor.to_string();
         write_tx!(self, |tx| {
             let id: i64 = sqlx::query_scalar(
                 "INSERT INTO projects (code, name, created_at) VALUES ($1, $2, $3) RETURNING id",
@@ -331,8 +332,8 @@ impl NoticeStore for StoreImpl {
             .collect())
     }
 
-    async fn create_notice(&self, actor: &str, d: NoticeDraft) -> StoreResult<Notice> {
-        let actor = actor.to_owned();
+    async fn create_notice(&self, actor: &Actor, d: NoticeDraft) -> StoreResult<Notice> {
+        let actor = actor.to_string();
         write_tx!(self, |tx| {
             let (notice, entry) = insert_notice(tx, &actor, d).await?;
             Ok((notice, vec![entry]))
@@ -341,14 +342,14 @@ impl NoticeStore for StoreImpl {
 
     async fn correct_notice(
         &self,
-        actor: &str,
+        actor: &Actor,
         id: i64,
         title: &str,
         body: &str,
         reason: &str,
     ) -> StoreResult<Notice> {
         let (actor, title, body, reason) = (
-            actor.to_owned(),
+            actor.to_string(),
             title.to_owned(),
             body.to_owned(),
             reason.to_owned(),
@@ -454,11 +455,11 @@ impl NoticeStore for StoreImpl {
 
     async fn add_notice_attachment(
         &self,
-        actor: &str,
+        actor: &Actor,
         notice_id: i64,
         f: NewAttachment,
     ) -> StoreResult<NoticeAttachment> {
-        let actor = actor.to_owned();
+        let actor = actor.to_string();
         write_tx!(self, |tx| {
             let size = i64::try_from(f.bytes.len())
                 .map_err(|_| StoreError::internal("attachment too large"))?;
@@ -524,14 +525,14 @@ impl NoticeStore for StoreImpl {
 
     async fn mark_informed(
         &self,
-        actor: &str,
+        actor: &Actor,
         notice_id: i64,
         household_id: i64,
         how: InformedHow,
         by: i64,
         at: DateTime<Utc>,
     ) -> StoreResult<bool> {
-        let actor = actor.to_owned();
+        let actor = actor.to_string();
         write_tx!(self, |tx| {
             let added = sqlx::query(
                 "INSERT INTO notice_informed (notice_id, household_id, how, by_user_id, at) VALUES ($1, $2, $3, $4, $5) \
@@ -661,11 +662,11 @@ impl NoticeStore for StoreImpl {
 
     async fn create_objection(
         &self,
-        actor: &str,
+        actor: &Actor,
         notice_id: i64,
         a: NewAppeal,
     ) -> StoreResult<Result<Appeal, NoticeError>> {
-        let actor = actor.to_owned();
+        let actor = actor.to_string();
         let a = to_the_microsecond(a);
         write_tx!(self, |tx| {
             let sql = format!("SELECT kind, title, publish_at, objections_until FROM notices WHERE id = $1{ROW_LOCK}");

@@ -5,6 +5,7 @@ use crate::StoreImpl;
 use async_trait::async_trait;
 use chrono::Utc;
 use sqlx::FromRow;
+use yongxin_domain::Actor;
 
 use yongxin_domain::NewAuditEntry;
 use yongxin_store::Open311KeyStore;
@@ -21,11 +22,11 @@ pub(crate) fn open311_key_from(row: &DbRow) -> StoreResult<Open311Key> {
 impl Open311KeyStore for StoreImpl {
     async fn create_open311_key(
         &self,
-        actor: &str,
+        actor: &Actor,
         name: &str,
         key_hash: &str,
     ) -> StoreResult<Open311Key> {
-        let (actor, name, hash) = (actor.to_owned(), name.to_owned(), key_hash.to_owned());
+        let (actor, name, hash) = (actor.to_string(), name.to_owned(), key_hash.to_owned());
         write_tx!(self, |tx| {
             let now = Utc::now();
             let id: i64 = sqlx::query_scalar("INSERT INTO open311_keys (name, key_hash, created_by, created_at) VALUES ($1, $2, $3, $4) RETURNING id")
@@ -73,8 +74,8 @@ impl Open311KeyStore for StoreImpl {
         row.as_ref().map(open311_key_from).transpose()
     }
 
-    async fn revoke_open311_key(&self, actor: &str, id: i64) -> StoreResult<()> {
-        let actor = actor.to_owned();
+    async fn revoke_open311_key(&self, actor: &Actor, id: i64) -> StoreResult<()> {
+        let actor = actor.to_string();
         write_tx!(self, |tx| {
             let done = sqlx::query(
                 "UPDATE open311_keys SET revoked_at = $1 WHERE id = $2 AND revoked_at IS NULL",

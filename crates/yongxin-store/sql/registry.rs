@@ -8,6 +8,7 @@ use chrono::{NaiveDate, Utc};
 use sqlx::{FromRow, QueryBuilder};
 use yongxin_domain::registry::{flags_to_codes, parse_flags, Relation, Sex};
 use yongxin_domain::roster::{HouseholdRecord, RegistryLookup};
+use yongxin_domain::Actor;
 use yongxin_domain::{NewAuditEntry, Scope};
 use yongxin_store::RegistryStore;
 use yongxin_store::{
@@ -133,8 +134,8 @@ impl RegistryStore for StoreImpl {
             .db()
     }
 
-    async fn set_subdistrict(&self, actor: &str, name: &str) -> StoreResult<()> {
-        let (actor, name) = (actor.to_owned(), name.to_owned());
+    async fn set_subdistrict(&self, actor: &Actor, name: &str) -> StoreResult<()> {
+        let (actor, name) = (actor.to_string(), name.to_owned());
         write_tx!(self, |tx| {
             sqlx::query(
                     "INSERT INTO subdistrict (id, name) VALUES (1, $1) ON CONFLICT (id) DO UPDATE SET name = excluded.name",
@@ -154,8 +155,8 @@ impl RegistryStore for StoreImpl {
         })
     }
 
-    async fn create_village(&self, actor: &str, v: NewVillage) -> StoreResult<Village> {
-        let actor = actor.to_owned();
+    async fn create_village(&self, actor: &Actor, v: NewVillage) -> StoreResult<Village> {
+        let actor = actor.to_string();
         write_tx!(self, |tx| {
             let id: i64 = sqlx::query_scalar(
                 "INSERT INTO villages (code, name, kind) VALUES ($1, $2, $3) RETURNING id",
@@ -186,8 +187,8 @@ impl RegistryStore for StoreImpl {
         })
     }
 
-    async fn create_grid(&self, actor: &str, g: NewGrid) -> StoreResult<Grid> {
-        let actor = actor.to_owned();
+    async fn create_grid(&self, actor: &Actor, g: NewGrid) -> StoreResult<Grid> {
+        let actor = actor.to_string();
         let id = write_tx!(self, |tx| {
             let id: i64 = sqlx::query_scalar(
                         "INSERT INTO grids (village_id, code, name, cadre_name, cadre_phone) VALUES ($1, $2, $3, $4, $5) RETURNING id",
@@ -217,8 +218,13 @@ impl RegistryStore for StoreImpl {
             .db()
     }
 
-    async fn assign_grid_cadre(&self, actor: &str, grid_id: i64, user_id: i64) -> StoreResult<()> {
-        let actor = actor.to_owned();
+    async fn assign_grid_cadre(
+        &self,
+        actor: &Actor,
+        grid_id: i64,
+        user_id: i64,
+    ) -> StoreResult<()> {
+        let actor = actor.to_string();
         write_tx!(self, |tx| {
             let done = sqlx::query("UPDATE grids SET cadre_user_id = $1 WHERE id = $2")
                 .bind(user_id)
@@ -302,10 +308,10 @@ impl RegistryStore for StoreImpl {
 
     async fn import_households(
         &self,
-        actor: &str,
+        actor: &Actor,
         households: &[HouseholdRecord],
     ) -> StoreResult<ImportSummary> {
-        let actor = actor.to_owned();
+        let actor = actor.to_string();
         let households = households.to_vec();
         write_tx!(self, |tx| {
             let now = Utc::now();

@@ -31,6 +31,7 @@ use yongxin_domain::resettlement::entitlement::{
 };
 use yongxin_domain::resettlement::policy::Policy;
 use yongxin_domain::resettlement::{Phase, ResettlementError};
+use yongxin_domain::Actor;
 use yongxin_store::Member;
 use yongxin_store::Project;
 use yongxin_store::{
@@ -159,7 +160,7 @@ pub(crate) async fn record_phase(
         .await
         .db()?;
     Ok(NewAuditEntry::new(
-        actor.to_owned(),
+        actor.to_string(),
         "project.phase",
         format!("project:{id}"),
         to.zh().to_owned(),
@@ -243,7 +244,7 @@ pub(crate) async fn insert_result(
     .await
     .db()?;
     let entry = NewAuditEntry::new(
-        actor.to_owned(),
+        actor.to_string(),
         "entitlement.compute",
         format!("household:{household_id}"),
         format!("project:{project_id}"),
@@ -258,7 +259,7 @@ pub(crate) async fn insert_result(
         signed_on,
         result,
         reason: reason.to_owned(),
-        created_by: actor.to_owned(),
+        created_by: actor.to_string(),
         created_at: now,
         current: true,
     };
@@ -285,7 +286,7 @@ pub(crate) async fn insert_assessment(
         .await
         .db()?;
     let entry = NewAuditEntry::new(
-        actor.to_owned(),
+        actor.to_string(),
         "assessment.save",
         format!("household:{household_id}"),
         format!("project:{project_id}"),
@@ -445,12 +446,12 @@ impl ResettlementStore for StoreImpl {
 
     async fn move_phase(
         &self,
-        actor: &str,
+        actor: &Actor,
         project_id: i64,
         to: Phase,
         reason: &str,
     ) -> StoreResult<Refusable<ProjectDetail>> {
-        let (actor, reason) = (actor.to_owned(), reason.to_owned());
+        let (actor, reason) = (actor.to_string(), reason.to_owned());
         write_tx!(self, |tx| {
             let project = locked_project(tx, project_id).await?;
             if let Err(e) = project.phase.check_move(to) {
@@ -521,7 +522,7 @@ impl ResettlementStore for StoreImpl {
 
     async fn publish_policy(
         &self,
-        actor: &str,
+        actor: &Actor,
         project_id: i64,
         source: &str,
         notice: NoticeDraft,
@@ -530,7 +531,7 @@ impl ResettlementStore for StoreImpl {
             Ok(p) => p,
             Err(e) => return Ok(Err(e.into())),
         };
-        let (actor, source) = (actor.to_owned(), source.to_owned());
+        let (actor, source) = (actor.to_string(), source.to_owned());
         write_tx!(self, |tx| {
             let project = locked_project(tx, project_id).await?;
             let last: Option<i64> = sqlx::query_scalar(
@@ -653,13 +654,13 @@ impl ResettlementStore for StoreImpl {
 
     async fn save_assessment(
         &self,
-        actor: &str,
+        actor: &Actor,
         project_id: i64,
         household_id: i64,
         inputs: HouseholdInputs,
         correction: Option<String>,
     ) -> StoreResult<Refusable<EntitlementRecord>> {
-        let actor = actor.to_owned();
+        let actor = actor.to_string();
         write_tx!(self, |tx| {
             let project = locked_project(tx, project_id).await?;
             let correction = correction.filter(|r| !r.trim().is_empty());
@@ -765,14 +766,14 @@ impl ResettlementStore for StoreImpl {
 
     async fn register(
         &self,
-        actor: &str,
+        actor: &Actor,
         project_id: i64,
         household_id: i64,
         layouts: Vec<String>,
         by: &User,
         in_person: bool,
     ) -> StoreResult<Refusable<Registration>> {
-        let (actor, by_user_id, by_name) = (actor.to_owned(), by.id, by.display_name.clone());
+        let (actor, by_user_id, by_name) = (actor.to_string(), by.id, by.display_name.clone());
         write_tx!(self, |tx| {
             let project = locked_project(tx, project_id).await?;
             if let Err(e) = project.phase.check_registration(project.frozen) {
@@ -1008,11 +1009,11 @@ impl ResettlementStore for StoreImpl {
 
     async fn publish_results(
         &self,
-        actor: &str,
+        actor: &Actor,
         project_id: i64,
         notice: NoticeDraft,
     ) -> StoreResult<Refusable<ProjectDetail>> {
-        let actor = actor.to_owned();
+        let actor = actor.to_string();
         write_tx!(self, |tx| {
             let project = locked_project(tx, project_id).await?;
             if let Err(e) = project.phase.check_move(Phase::ResultsPublication) {
@@ -1055,14 +1056,14 @@ impl ResettlementStore for StoreImpl {
 
     async fn freeze_lottery(
         &self,
-        actor: &str,
+        actor: &Actor,
         project_id: i64,
         seed_rule: &str,
         commitment: &SeedCommitment,
         notice: NoticeDraft,
     ) -> StoreResult<Refusable<LotteryState>> {
         let (actor, how, commitment) = (
-            actor.to_owned(),
+            actor.to_string(),
             seed_rule.trim().to_owned(),
             commitment.clone(),
         );
@@ -1151,14 +1152,14 @@ impl ResettlementStore for StoreImpl {
 
     async fn draw_lottery(
         &self,
-        actor: &str,
+        actor: &Actor,
         project_id: i64,
         seed: &str,
         reveals: &[Reveal],
         redraw_reason: Option<String>,
     ) -> StoreResult<Refusable<LotteryState>> {
         let (typed, reveals) = (seed.trim().to_owned(), reveals.to_vec());
-        let actor = actor.to_owned();
+        let actor = actor.to_string();
         let reason = redraw_reason
             .map(|r| r.trim().to_owned())
             .filter(|r| !r.is_empty());
@@ -1263,12 +1264,12 @@ impl ResettlementStore for StoreImpl {
 
     async fn recommit_lottery(
         &self,
-        actor: &str,
+        actor: &Actor,
         project_id: i64,
         commitment: &SeedCommitment,
         notice: NoticeDraft,
     ) -> StoreResult<Refusable<LotteryState>> {
-        let (actor, commitment) = (actor.to_owned(), commitment.clone());
+        let (actor, commitment) = (actor.to_string(), commitment.clone());
         write_tx!(self, |tx| {
             let project = locked_project(tx, project_id).await?;
             let Some(mut state) = lottery_in(tx, project_id).await? else {

@@ -30,6 +30,7 @@ use yongxin_domain::selection::{
     check_limit, check_return, check_turn, check_unit_ids, still_to_choose, ClaimRefusal, Queue,
     QueueAction, QueueRefusal, ReturnRefusal, SelectionMode, SetupError,
 };
+use yongxin_domain::Actor;
 use yongxin_store::{
     Agreement, AgreementStep, BoardEvent, Claim, ClaimedUnit, ListedHousehold, NewSelection,
     Selection, SelectionStore, UnitState,
@@ -283,7 +284,7 @@ pub(crate) async fn release_claim(
         board_event(tx, project_id, "queue", &queue, now).await?;
     }
     let entry = NewAuditEntry::new(
-        actor.to_owned(),
+        actor.to_string(),
         if returned {
             "claim.return"
         } else {
@@ -303,13 +304,13 @@ pub(crate) async fn release_claim(
 impl SelectionStore for StoreImpl {
     async fn create_selection(
         &self,
-        actor: &str,
+        actor: &Actor,
         s: NewSelection,
     ) -> StoreResult<Result<Selection, SetupError>> {
         if let Err(e) = yongxin_domain::selection::check_waves((s.starts_at, s.ends_at), &s.waves) {
             return Ok(Err(SetupError::Window(e)));
         }
-        let actor = actor.to_owned();
+        let actor = actor.to_string();
         write_tx!(self, |tx| {
             let project = locked_project(tx, s.project_id).await?;
             if project.phase != Phase::Selection {
@@ -447,7 +448,7 @@ impl SelectionStore for StoreImpl {
 
     async fn claim(
         &self,
-        actor: &str,
+        actor: &Actor,
         selection_id: i64,
         household_id: i64,
         unit_ids: Vec<i64>,
@@ -457,7 +458,7 @@ impl SelectionStore for StoreImpl {
         if let Err(e) = check_unit_ids(&unit_ids) {
             return Ok(Err(e));
         }
-        let (actor, by_id, by_name) = (actor.to_owned(), by.id, by.display_name.clone());
+        let (actor, by_id, by_name) = (actor.to_string(), by.id, by.display_name.clone());
         let mut ids = unit_ids;
         ids.sort_unstable();
         let result = write_tx!(self, |tx| {
@@ -628,11 +629,11 @@ impl SelectionStore for StoreImpl {
 
     async fn correct_claim(
         &self,
-        actor: &str,
+        actor: &Actor,
         claim_id: i64,
         reason: &str,
     ) -> StoreResult<Option<Claim>> {
-        let (actor, reason) = (actor.to_owned(), reason.trim().to_owned());
+        let (actor, reason) = (actor.to_string(), reason.trim().to_owned());
         write_tx!(self, |tx| {
             // The selection row first, then the claim, then its apartments: the order a claim
             // on selection day takes them in.
@@ -655,12 +656,12 @@ impl SelectionStore for StoreImpl {
 
     async fn return_claim(
         &self,
-        actor: &str,
+        actor: &Actor,
         selection_id: i64,
         claim_id: i64,
         reason: &str,
     ) -> StoreResult<Option<Result<Claim, ReturnRefusal>>> {
-        let (actor, reason) = (actor.to_owned(), reason.trim().to_owned());
+        let (actor, reason) = (actor.to_string(), reason.trim().to_owned());
         write_tx!(self, |tx| {
             let Some(sel) = selection_in(tx, selection_id, true).await? else {
                 return Ok((None, vec![]));
@@ -697,11 +698,11 @@ impl SelectionStore for StoreImpl {
 
     async fn sign_claim(
         &self,
-        actor: &str,
+        actor: &Actor,
         selection_id: i64,
         claim_id: i64,
     ) -> StoreResult<Option<Claim>> {
-        let actor = actor.to_owned();
+        let actor = actor.to_string();
         write_tx!(self, |tx| {
             let Some(mut claim) = claim_in(tx, claim_id, true)
                 .await?
@@ -736,12 +737,12 @@ impl SelectionStore for StoreImpl {
 
     async fn decline_rest(
         &self,
-        actor: &str,
+        actor: &Actor,
         selection_id: i64,
         household_id: i64,
         reason: &str,
     ) -> StoreResult<Result<Queue, ClaimRefusal>> {
-        let (actor, reason) = (actor.to_owned(), reason.trim().to_owned());
+        let (actor, reason) = (actor.to_string(), reason.trim().to_owned());
         write_tx!(self, |tx| {
             let sel = selection_in(tx, selection_id, true).await?.ok_or_else(|| {
                 StoreError::NotFound {
@@ -844,11 +845,11 @@ impl SelectionStore for StoreImpl {
 
     async fn queue_action(
         &self,
-        actor: &str,
+        actor: &Actor,
         selection_id: i64,
         action: QueueAction,
     ) -> StoreResult<Result<Queue, QueueRefusal>> {
-        let actor = actor.to_owned();
+        let actor = actor.to_string();
         write_tx!(self, |tx| {
             let sel = selection_in(tx, selection_id, true).await?.ok_or_else(|| {
                 StoreError::NotFound {
@@ -889,13 +890,13 @@ impl SelectionStore for StoreImpl {
 
     async fn record_agreement(
         &self,
-        actor: &str,
+        actor: &Actor,
         project_id: i64,
         household_id: i64,
         step: AgreementStep,
         on: NaiveDate,
     ) -> StoreResult<Agreement> {
-        let actor = actor.to_owned();
+        let actor = actor.to_string();
         let column = match step {
             AgreementStep::Signed => "signed_on",
             AgreementStep::MovedOut => "moved_out_on",

@@ -21,6 +21,7 @@ use crate::StoreImpl;
 use sqlx::FromRow;
 use yongxin_domain::appeal::Deadline;
 use yongxin_domain::calendar::CardColour;
+use yongxin_domain::Actor;
 use yongxin_store::SupervisionStore;
 
 pub(crate) const SUPERVISION_SELECT: &str =
@@ -158,7 +159,7 @@ impl SupervisionStore for StoreImpl {
                 .await
                 .db()?;
             let entry = NewAuditEntry::new(
-                "system:cards",
+                Actor::system("cards"),
                 "appeal.card",
                 format!("appeal:{appeal_id}"),
                 format!("{card} {deadline}"),
@@ -222,12 +223,12 @@ impl SupervisionStore for StoreImpl {
 
     async fn issue_supervision(
         &self,
-        actor: &str,
+        actor: &Actor,
         appeal_id: i64,
         text: &str,
         due_at: DateTime<Utc>,
     ) -> StoreResult<SupervisionNotice> {
-        let (actor, text) = (actor.to_owned(), text.to_owned());
+        let (actor, text) = (actor.to_string(), text.to_owned());
         write_tx!(self, |tx| {
             let appeal = appeal_in(tx, appeal_id).await?;
             let now = Utc::now();
@@ -264,11 +265,11 @@ impl SupervisionStore for StoreImpl {
 
     async fn answer_supervision(
         &self,
-        actor: &str,
+        actor: &Actor,
         notice_id: i64,
         answer: &str,
     ) -> StoreResult<SupervisionNotice> {
-        let (actor, answer) = (actor.to_owned(), answer.to_owned());
+        let (actor, answer) = (actor.to_string(), answer.to_owned());
         write_tx!(self, |tx| {
             let done = sqlx::query("UPDATE supervision_notices SET answered_by = $1, answered_at = $2, answer = $3 WHERE id = $4 AND answered_at IS NULL")
                 .bind(&actor)

@@ -38,7 +38,7 @@ use yongxin_domain::resettlement::entitlement::HouseholdInputs;
 use yongxin_domain::resettlement::{Phase, ResettlementError};
 use yongxin_domain::roster::{HouseholdRecord, RegistryLookup};
 use yongxin_domain::selection::{ClaimRefusal, Queue, QueueRefusal};
-use yongxin_domain::{AuditEntry, NewAuditEntry};
+use yongxin_domain::{Actor, AuditEntry, NewAuditEntry};
 
 /// Shorthand for store results.
 pub type StoreResult<T> = Result<T, StoreError>;
@@ -49,13 +49,14 @@ pub trait RegistryStore: Send + Sync + 'static {
     /// The subdistrict's name, if the registry has been set up.
     async fn subdistrict(&self) -> StoreResult<Option<String>>;
     /// Names the subdistrict (街道).
-    async fn set_subdistrict(&self, actor: &str, name: &str) -> StoreResult<()>;
+    async fn set_subdistrict(&self, actor: &Actor, name: &str) -> StoreResult<()>;
     /// Adds a village or community.
-    async fn create_village(&self, actor: &str, village: NewVillage) -> StoreResult<Village>;
+    async fn create_village(&self, actor: &Actor, village: NewVillage) -> StoreResult<Village>;
     /// Adds a grid to a village.
-    async fn create_grid(&self, actor: &str, grid: NewGrid) -> StoreResult<Grid>;
+    async fn create_grid(&self, actor: &Actor, grid: NewGrid) -> StoreResult<Grid>;
     /// Makes a user the grid's responsible cadre.
-    async fn assign_grid_cadre(&self, actor: &str, grid_id: i64, user_id: i64) -> StoreResult<()>;
+    async fn assign_grid_cadre(&self, actor: &Actor, grid_id: i64, user_id: i64)
+        -> StoreResult<()>;
     /// Villages with their counts, by code.
     async fn villages(&self) -> StoreResult<Vec<Village>>;
     /// Grids (of one village, or all), by code.
@@ -66,7 +67,7 @@ pub trait RegistryStore: Send + Sync + 'static {
     /// members replaced by the roster's.
     async fn import_households(
         &self,
-        actor: &str,
+        actor: &Actor,
         households: &[HouseholdRecord],
     ) -> StoreResult<ImportSummary>;
     /// A page of households matching a query, within a scope.
@@ -81,16 +82,20 @@ pub trait RegistryStore: Send + Sync + 'static {
 #[async_trait]
 pub trait AccountStore: Send + Sync + 'static {
     /// Adds a user.
-    async fn create_user(&self, actor: &str, user: NewUser) -> StoreResult<User>;
+    async fn create_user(&self, actor: &Actor, user: NewUser) -> StoreResult<User>;
     /// A user and their password hash, by user name.
     async fn user_credentials(&self, username: &str) -> StoreResult<Option<(User, String)>>;
     /// Replaces a user's password hash.
-    async fn set_password(&self, actor: &str, user_id: i64, password_hash: &str)
-        -> StoreResult<()>;
+    async fn set_password(
+        &self,
+        actor: &Actor,
+        user_id: i64,
+        password_hash: &str,
+    ) -> StoreResult<()>;
     /// Sets or clears the address a user's notifications are e-mailed to.
     async fn set_user_email(
         &self,
-        actor: &str,
+        actor: &Actor,
         user_id: i64,
         email: Option<&str>,
     ) -> StoreResult<()>;
@@ -113,7 +118,7 @@ pub trait AccountStore: Send + Sync + 'static {
     /// Issues an API token for a user, valid until `expires_at`; the store keeps only its hash.
     async fn create_api_token(
         &self,
-        actor: &str,
+        actor: &Actor,
         user_id: i64,
         token_hash: &str,
         expires_at: DateTime<Utc>,
@@ -133,10 +138,14 @@ pub trait AccountStore: Send + Sync + 'static {
         now: DateTime<Utc>,
     ) -> StoreResult<std::collections::HashMap<i64, i64>>;
     /// Revokes every live API token of a user; how many were.
-    async fn revoke_api_tokens(&self, actor: &str, user_id: i64) -> StoreResult<u64>;
+    async fn revoke_api_tokens(&self, actor: &Actor, user_id: i64) -> StoreResult<u64>;
     /// Disables an account (its sessions end and its tokens are revoked) or enables it again.
-    async fn set_user_disabled(&self, actor: &str, user_id: i64, disabled: bool)
-        -> StoreResult<()>;
+    async fn set_user_disabled(
+        &self,
+        actor: &Actor,
+        user_id: i64,
+        disabled: bool,
+    ) -> StoreResult<()>;
     /// A secret of this installation, made once by the migrations (`tracking`: keys the tracking
     /// codes of cases).
     async fn server_secret(&self, name: &str) -> StoreResult<String>;
@@ -166,7 +175,7 @@ pub trait CatalogueStore: Send + Sync + 'static {
     /// Adds or replaces a category (by code).
     async fn save_category(
         &self,
-        actor: &str,
+        actor: &Actor,
         category: &Category,
         position: i64,
         active: bool,
@@ -174,21 +183,21 @@ pub trait CatalogueStore: Send + Sync + 'static {
     /// The calendar files loaded, by year.
     async fn calendar_years(&self) -> StoreResult<Vec<(i32, String)>>;
     /// Adds or replaces a year's calendar file (already checked).
-    async fn save_calendar_year(&self, actor: &str, year: i32, source: &str) -> StoreResult<()>;
+    async fn save_calendar_year(&self, actor: &Actor, year: i32, source: &str) -> StoreResult<()>;
 }
 
 /// Appeals (诉求): filing, handling, photos, imports, searches and the three rates.
 #[async_trait]
 pub trait AppealStore: Send + Sync + 'static {
     /// Stores a new appeal with its first event.
-    async fn create_appeal(&self, actor: &str, appeal: NewAppeal) -> StoreResult<Appeal> {
+    async fn create_appeal(&self, actor: &Actor, appeal: NewAppeal) -> StoreResult<Appeal> {
         self.create_appeal_with_photos(actor, appeal, Vec::new())
             .await
     }
     /// Files an appeal with photos, all in one transaction.
     async fn create_appeal_with_photos(
         &self,
-        actor: &str,
+        actor: &Actor,
         appeal: NewAppeal,
         photos: Vec<NewPhoto>,
     ) -> StoreResult<Appeal>;
@@ -198,7 +207,7 @@ pub trait AppealStore: Send + Sync + 'static {
     /// event, notification messages and audit entry. A refusal by the lifecycle changes nothing.
     async fn act_on_appeal(
         &self,
-        actor: &str,
+        actor: &Actor,
         id: i64,
         action: AppealAction,
         policy: AppealPolicy,
@@ -209,7 +218,7 @@ pub trait AppealStore: Send + Sync + 'static {
     /// The same, with photos for the action's event (a note or a reply), in the same transaction.
     async fn act_on_appeal_with_photos(
         &self,
-        actor: &str,
+        actor: &Actor,
         id: i64,
         action: AppealAction,
         policy: AppealPolicy,
@@ -228,7 +237,7 @@ pub trait AppealStore: Send + Sync + 'static {
     /// lifecycle (a history it refuses fails the whole import). One audit entry per appeal.
     async fn import_appeals(
         &self,
-        actor: &str,
+        actor: &Actor,
         appeals: Vec<ImportedAppeal>,
         policy: AppealPolicy,
     ) -> StoreResult<u64>;
@@ -278,7 +287,7 @@ pub trait SupervisionStore: Send + Sync + 'static {
     /// Issues a supervision notice (督办单) on a case; its handler is notified.
     async fn issue_supervision(
         &self,
-        actor: &str,
+        actor: &Actor,
         appeal_id: i64,
         text: &str,
         due_at: DateTime<Utc>,
@@ -286,7 +295,7 @@ pub trait SupervisionStore: Send + Sync + 'static {
     /// Answers a supervision notice; answering twice is a conflict.
     async fn answer_supervision(
         &self,
-        actor: &str,
+        actor: &Actor,
         notice_id: i64,
         answer: &str,
     ) -> StoreResult<SupervisionNotice>;
@@ -331,7 +340,7 @@ pub trait Open311KeyStore: Send + Sync + 'static {
     /// Issues an Open311 API key for a client (the caller keeps the key, the store its hash).
     async fn create_open311_key(
         &self,
-        actor: &str,
+        actor: &Actor,
         name: &str,
         key_hash: &str,
     ) -> StoreResult<Open311Key>;
@@ -340,7 +349,7 @@ pub trait Open311KeyStore: Send + Sync + 'static {
     /// The unrevoked key with this hash.
     async fn open311_key(&self, key_hash: &str) -> StoreResult<Option<Open311Key>>;
     /// Revokes a key.
-    async fn revoke_open311_key(&self, actor: &str, id: i64) -> StoreResult<()>;
+    async fn revoke_open311_key(&self, actor: &Actor, id: i64) -> StoreResult<()>;
 }
 
 /// The feed the search index follows: the audit chain, read for the appeals it touched, in
@@ -428,19 +437,19 @@ pub trait Store:
 #[async_trait]
 pub trait NoticeStore: Send + Sync + 'static {
     /// Creates a project.
-    async fn create_project(&self, actor: &str, project: NewProject) -> StoreResult<Project>;
+    async fn create_project(&self, actor: &Actor, project: NewProject) -> StoreResult<Project>;
     /// Every project, by code.
     async fn projects(&self) -> StoreResult<Vec<Project>>;
     /// Publishes a checked draft as version 1.
     async fn create_notice(
         &self,
-        actor: &str,
+        actor: &Actor,
         draft: yongxin_domain::notice::NoticeDraft,
     ) -> StoreResult<Notice>;
     /// Corrects a notice's title and text as a new version; the old one stays in its history.
     async fn correct_notice(
         &self,
-        actor: &str,
+        actor: &Actor,
         id: i64,
         title: &str,
         body: &str,
@@ -455,7 +464,7 @@ pub trait NoticeStore: Send + Sync + 'static {
     /// Attaches a file.
     async fn add_notice_attachment(
         &self,
-        actor: &str,
+        actor: &Actor,
         notice_id: i64,
         file: NewAttachment,
     ) -> StoreResult<NoticeAttachment>;
@@ -471,7 +480,7 @@ pub trait NoticeStore: Send + Sync + 'static {
     /// news. `by` is the reading member's or the confirming cadre's user id.
     async fn mark_informed(
         &self,
-        actor: &str,
+        actor: &Actor,
         notice_id: i64,
         household_id: i64,
         how: InformedHow,
@@ -498,7 +507,7 @@ pub trait NoticeStore: Send + Sync + 'static {
     /// appeal's time; checked in the same transaction as the filing.
     async fn create_objection(
         &self,
-        actor: &str,
+        actor: &Actor,
         notice_id: i64,
         appeal: NewAppeal,
     ) -> StoreResult<Result<Appeal, yongxin_domain::notice::NoticeError>>;
@@ -515,7 +524,7 @@ pub trait ConsultationStore: Send + Sync + 'static {
     /// Creates a consultation with its questions.
     async fn create_consultation(
         &self,
-        actor: &str,
+        actor: &Actor,
         c: NewConsultation,
     ) -> StoreResult<Consultation>;
     /// One consultation with its questions.
@@ -528,7 +537,7 @@ pub trait ConsultationStore: Send + Sync + 'static {
     /// enforced by the database.
     async fn submit_answer(
         &self,
-        actor: &str,
+        actor: &Actor,
         consultation_id: i64,
         answer: NewAnswer,
     ) -> StoreResult<Result<i64, yongxin_domain::consultation::ConsultationError>>;
@@ -544,7 +553,7 @@ pub trait ConsultationStore: Send + Sync + 'static {
     /// once: if they were published already, answers that notice and writes nothing.
     async fn publish_results_notice(
         &self,
-        actor: &str,
+        actor: &Actor,
         id: i64,
         draft: yongxin_domain::notice::NoticeDraft,
     ) -> StoreResult<Notice>;
@@ -558,7 +567,7 @@ pub trait MeetingStore: Send + Sync + 'static {
     /// representatives or Party members by their flags, its adults (18 or over on the day) or its
     /// household heads, or the residents named by identity number. No members (but for a
     /// hearing) is `Invalid { field: "members" }`.
-    async fn create_meeting(&self, actor: &str, meeting: NewMeeting) -> StoreResult<Meeting>;
+    async fn create_meeting(&self, actor: &Actor, meeting: NewMeeting) -> StoreResult<Meeting>;
     /// One meeting.
     async fn meeting(&self, id: i64) -> StoreResult<Option<Meeting>>;
     /// Every meeting, latest first.
@@ -569,7 +578,7 @@ pub trait MeetingStore: Send + Sync + 'static {
     /// news. Not a member: `NotFound`.
     async fn sign_in_member(
         &self,
-        actor: &str,
+        actor: &Actor,
         meeting_id: i64,
         resident_id: i64,
         how: SignInWay,
@@ -578,7 +587,7 @@ pub trait MeetingStore: Send + Sync + 'static {
     /// Sets the sign-in code shown at the meeting (its hash) and until when it works.
     async fn set_sign_in_code(
         &self,
-        actor: &str,
+        actor: &Actor,
         meeting_id: i64,
         code_hash: &str,
         expires_at: DateTime<Utc>,
@@ -586,12 +595,12 @@ pub trait MeetingStore: Send + Sync + 'static {
     /// The sign-in code's hash and expiry.
     async fn sign_in_code(&self, meeting_id: i64) -> StoreResult<Option<(String, DateTime<Utc>)>>;
     /// Writes the minutes.
-    async fn save_minutes(&self, actor: &str, meeting_id: i64, minutes: &str) -> StoreResult<()>;
+    async fn save_minutes(&self, actor: &Actor, meeting_id: i64, minutes: &str) -> StoreResult<()>;
     /// Records a resolution with its vote, decided by the meeting's rule on its members and
     /// those present now, in one transaction; an inquorate meeting adopts nothing.
     async fn add_resolution(
         &self,
-        actor: &str,
+        actor: &Actor,
         meeting_id: i64,
         text: &str,
         votes: (u32, u32, u32),
@@ -602,7 +611,7 @@ pub trait MeetingStore: Send + Sync + 'static {
     /// meeting, once: if they were published already, answers that notice and writes nothing.
     async fn publish_minutes_notice(
         &self,
-        actor: &str,
+        actor: &Actor,
         meeting_id: i64,
         draft: yongxin_domain::notice::NoticeDraft,
     ) -> StoreResult<Notice>;
@@ -620,7 +629,7 @@ pub trait ResettlementStore: Send + Sync + 'static {
     /// Moves a project to the next phase (not into the phases an action moves into).
     async fn move_phase(
         &self,
-        actor: &str,
+        actor: &Actor,
         project_id: i64,
         to: Phase,
         reason: &str,
@@ -629,7 +638,7 @@ pub trait ResettlementStore: Send + Sync + 'static {
     /// apartments it describes; a project in preparation moves to 政策公布.
     async fn publish_policy(
         &self,
-        actor: &str,
+        actor: &Actor,
         project_id: i64,
         source: &str,
         notice: NoticeDraft,
@@ -643,7 +652,7 @@ pub trait ResettlementStore: Send + Sync + 'static {
     /// reason.
     async fn save_assessment(
         &self,
-        actor: &str,
+        actor: &Actor,
         project_id: i64,
         household_id: i64,
         inputs: HouseholdInputs,
@@ -671,7 +680,7 @@ pub trait ResettlementStore: Send + Sync + 'static {
     /// entitlement; a household never assessed gets its members assessed from the registry.
     async fn register(
         &self,
-        actor: &str,
+        actor: &Actor,
         project_id: i64,
         household_id: i64,
         layouts: Vec<String>,
@@ -718,14 +727,14 @@ pub trait ResettlementStore: Send + Sync + 'static {
     /// Publishes the results 公示 (every household assessed) and moves to 结果公示.
     async fn publish_results(
         &self,
-        actor: &str,
+        actor: &Actor,
         project_id: i64,
         notice: NoticeDraft,
     ) -> StoreResult<Result<ProjectDetail, ResettlementError>>;
     /// Freezes the registered list and publishes it with the seed rule.
     async fn freeze_lottery(
         &self,
-        actor: &str,
+        actor: &Actor,
         project_id: i64,
         seed_rule: &str,
         commitment: &yongxin_domain::lottery::SeedCommitment,
@@ -736,7 +745,7 @@ pub trait ResettlementStore: Send + Sync + 'static {
     /// takes a plain seed. A second draw needs a reason, and a commitment not yet revealed.
     async fn draw_lottery(
         &self,
-        actor: &str,
+        actor: &Actor,
         project_id: i64,
         seed: &str,
         reveals: &[yongxin_domain::lottery::Reveal],
@@ -745,7 +754,7 @@ pub trait ResettlementStore: Send + Sync + 'static {
     /// Replaces a commitment whose values a draw revealed, before a redraw; published as a notice.
     async fn recommit_lottery(
         &self,
-        actor: &str,
+        actor: &Actor,
         project_id: i64,
         commitment: &yongxin_domain::lottery::SeedCommitment,
         notice: NoticeDraft,
@@ -762,7 +771,7 @@ pub trait SelectionStore: Send + Sync + 'static {
     /// limit of every household drawn) is fixed now.
     async fn create_selection(
         &self,
-        actor: &str,
+        actor: &Actor,
         s: NewSelection,
     ) -> StoreResult<Result<Selection, yongxin_domain::selection::SetupError>>;
     /// Selections, of one project or all, newest first.
@@ -779,7 +788,7 @@ pub trait SelectionStore: Send + Sync + 'static {
     /// the household's turn) or refused with the reason, changing nothing.
     async fn claim(
         &self,
-        actor: &str,
+        actor: &Actor,
         selection_id: i64,
         household_id: i64,
         unit_ids: Vec<i64>,
@@ -791,7 +800,7 @@ pub trait SelectionStore: Send + Sync + 'static {
     /// or corrected already.
     async fn correct_claim(
         &self,
-        actor: &str,
+        actor: &Actor,
         claim_id: i64,
         reason: &str,
     ) -> StoreResult<Option<Claim>>;
@@ -801,7 +810,7 @@ pub trait SelectionStore: Send + Sync + 'static {
     /// this selection.
     async fn return_claim(
         &self,
-        actor: &str,
+        actor: &Actor,
         selection_id: i64,
         claim_id: i64,
         reason: &str,
@@ -810,7 +819,7 @@ pub trait SelectionStore: Send + Sync + 'static {
     /// claim in this selection, or released already.
     async fn sign_claim(
         &self,
-        actor: &str,
+        actor: &Actor,
         selection_id: i64,
         claim_id: i64,
     ) -> StoreResult<Option<Claim>>;
@@ -819,7 +828,7 @@ pub trait SelectionStore: Send + Sync + 'static {
     /// present.
     async fn decline_rest(
         &self,
-        actor: &str,
+        actor: &Actor,
         selection_id: i64,
         household_id: i64,
         reason: &str,
@@ -843,14 +852,14 @@ pub trait SelectionStore: Send + Sync + 'static {
     /// Applies an operator's action to the selection-day queue (a confirmation is a claim).
     async fn queue_action(
         &self,
-        actor: &str,
+        actor: &Actor,
         selection_id: i64,
         action: yongxin_domain::selection::QueueAction,
     ) -> StoreResult<Result<Queue, QueueRefusal>>;
     /// Records a step of a household's agreement.
     async fn record_agreement(
         &self,
-        actor: &str,
+        actor: &Actor,
         project_id: i64,
         household_id: i64,
         step: AgreementStep,

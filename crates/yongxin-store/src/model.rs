@@ -255,6 +255,11 @@ pub struct ApiToken {
 }
 
 impl User {
+    /// The user as the actor of a change.
+    pub fn actor(&self) -> yongxin_domain::Actor {
+        yongxin_domain::Actor::user(&self.username)
+    }
+
     /// The part of the registry this user may see.
     pub fn scope(&self) -> Scope {
         match self.role {

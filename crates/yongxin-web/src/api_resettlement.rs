@@ -507,7 +507,7 @@ pub async fn draw_lottery(
     let l = state
         .store
         .draw_lottery(
-            &user.username,
+            &user.actor(),
             p.project.id,
             &req.seed,
             &req.reveals

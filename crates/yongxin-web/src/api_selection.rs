@@ -315,7 +315,7 @@ pub async fn claim(
     let claim = state
         .store
         .claim(
-            &user.username,
+            &user.actor(),
             selection_id,
             household_id,
             unit_ids,

@@ -2,6 +2,7 @@
 //! what, turning input into domain values, and errors in the user's language.
 
 use std::collections::BTreeMap;
+use yongxin_domain::Actor;
 use yongxin_domain::Permission;
 
 use chrono::Utc;
@@ -317,7 +318,7 @@ pub async fn prepare_intake(
     input: IntakeInput,
     default_channel: Channel,
     fixed_category: Option<yongxin_domain::catalogue::Category>,
-) -> Result<(String, NewAppeal, Vec<yongxin_store::NewPhoto>), AppError> {
+) -> Result<(Actor, NewAppeal, Vec<yongxin_store::NewPhoto>), AppError> {
     let c = ctx.lang.catalog();
     let category = match fixed_category {
         Some(category) => category,
@@ -440,9 +441,9 @@ pub async fn prepare_intake(
     let now = Utc::now();
     let due = category.deadlines(urgency, now, &state.calendar());
     let actor = match (&input.client, user) {
-        (Some(client), _) => format!("open311:{client}"),
-        (None, Some(u)) => u.username.clone(),
-        (None, None) => format!("anonymous:{}", phone.masked()),
+        (Some(client), _) => Actor::platform(client),
+        (None, Some(u)) => u.actor(),
+        (None, None) => Actor::anonymous(&phone.masked()),
     };
     let photos = crate::upload::photos(&input.photos, state.settings.photo_max_bytes, c)?;
     if anonymous {
@@ -620,7 +621,7 @@ pub async fn act(
     match state
         .store
         .act_on_appeal_with_photos(
-            &user.username,
+            &user.actor(),
             id,
             action,
             state.settings.appeal_policy,

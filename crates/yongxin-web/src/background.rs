@@ -3,6 +3,7 @@
 //! same message at once.
 
 use std::sync::Arc;
+use yongxin_domain::Actor;
 
 use async_trait::async_trait;
 use chrono::{DateTime, Duration, Utc};
@@ -318,7 +319,7 @@ pub async fn auto_close(
         if state
             .store
             .act_on_appeal(
-                "system:auto-close",
+                &Actor::system("auto-close"),
                 id,
                 AppealAction::AutoClose,
                 state.settings.appeal_policy,

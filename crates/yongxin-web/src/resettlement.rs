@@ -64,7 +64,7 @@ pub async fn register(
     Ok(state
         .store
         .register(
-            &user.username,
+            &user.actor(),
             project_id,
             household_id,
             layouts,
@@ -261,7 +261,7 @@ pub async fn publish_policy(
     );
     Ok(state
         .store
-        .publish_policy(&user.username, project_id, source, draft)
+        .publish_policy(&user.actor(), project_id, source, draft)
         .await??)
 }
 
@@ -298,7 +298,7 @@ pub async fn publish_results(
     );
     Ok(state
         .store
-        .publish_results(&user.username, project_id, draft)
+        .publish_results(&user.actor(), project_id, draft)
         .await??)
 }
 
@@ -325,7 +325,7 @@ pub async fn freeze(
     );
     Ok(state
         .store
-        .freeze_lottery(&user.username, project_id, seed_rule, &commitment, draft)
+        .freeze_lottery(&user.actor(), project_id, seed_rule, &commitment, draft)
         .await??)
 }
 
@@ -347,7 +347,7 @@ pub async fn recommit(
     );
     Ok(state
         .store
-        .recommit_lottery(&user.username, project_id, &commitment, draft)
+        .recommit_lottery(&user.actor(), project_id, &commitment, draft)
         .await??)
 }
 

@@ -8,6 +8,7 @@
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
+use yongxin_domain::Actor;
 
 use futures_util::stream::{self, StreamExt};
 use yongxin_domain::demo::{generate, DemoSize};
@@ -50,7 +51,7 @@ async fn main() {
         .collect();
     let pid = store
         .create_project(
-            "bench",
+            &Actor::user("bench"),
             NewProject {
                 code: "bench".into(),
                 name: "四村整合项目".into(),
@@ -123,7 +124,7 @@ async fn main() {
             let a = a.clone();
             async move {
                 store
-                    .save_assessment("bench", pid, *h, a, Some("复核".into()))
+                    .save_assessment(&Actor::user("bench"), pid, *h, a, Some("复核".into()))
                     .await
                     .unwrap()
                     .unwrap()

@@ -8,6 +8,7 @@
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
+use yongxin_domain::Actor;
 
 #[path = "support/http.rs"]
 mod http;
@@ -41,7 +42,7 @@ async fn main() {
     yongxin_demo::ensure_catalogue(&*store).await.unwrap();
     let user = store
         .create_user(
-            "bench",
+            &Actor::user("bench"),
             NewUser {
                 username: "desk".into(),
                 display_name: "desk".into(),
@@ -56,7 +57,7 @@ async fn main() {
     let token = yongxin_web::auth::random_token();
     store
         .create_api_token(
-            "bench",
+            &Actor::user("bench"),
             user.id,
             &yongxin_web::auth::token_hash(&token),
             chrono::Utc::now() + chrono::Duration::days(90),

@@ -10,6 +10,7 @@
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
+use yongxin_domain::Actor;
 
 use yongxin_domain::demo::{generate, DemoSize};
 use yongxin_domain::notice::{NoticeDraft, NoticeKind, ScopeKind};
@@ -63,7 +64,7 @@ async fn main() {
     );
     let leader = store
         .create_user(
-            "bench",
+            &Actor::user("bench"),
             NewUser {
                 username: "bench-leader".into(),
                 display_name: "bench".into(),
@@ -77,7 +78,7 @@ async fn main() {
         .unwrap();
     let notice = store
         .create_notice(
-            "bench",
+            &Actor::user("bench"),
             NoticeDraft {
                 kind: NoticeKind::Policy,
                 scope: ScopeKind::Subdistrict,
@@ -121,7 +122,7 @@ async fn main() {
     let token = yongxin_web::auth::random_token();
     store
         .create_api_token(
-            "bench",
+            &Actor::user("bench"),
             leader.id,
             &yongxin_web::auth::token_hash(&token),
             chrono::Utc::now() + chrono::Duration::days(90),
@@ -157,7 +158,7 @@ async fn main() {
     // the informed households were; the results are what is measured.
     let consultation = store
         .create_consultation(
-            "bench",
+            &Actor::user("bench"),
             yongxin_store::NewConsultation {
                 title: "安置区选址和户型".into(),
                 background: "背景".into(),

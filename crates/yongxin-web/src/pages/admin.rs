@@ -7,6 +7,7 @@ use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use yongxin_domain::roster::{validate, Column};
+use yongxin_domain::Actor;
 use yongxin_domain::Permission;
 use yongxin_domain::{AuditEntry, NewAuditEntry};
 use yongxin_store::{HouseholdQuery, ImportSummary, User};
@@ -97,7 +98,7 @@ pub async fn set_email(
     };
     state
         .store
-        .set_user_email(&admin.username, id, email.as_ref().map(|e| e.as_str()))
+        .set_user_email(&admin.actor(), id, email.as_ref().map(|e| e.as_str()))
         .await?;
     state.forget_api_tokens();
     Ok(axum::response::Redirect::to("/admin/users").into_response())
@@ -112,7 +113,7 @@ pub async fn revoke_tokens(
     CsrfForm(_): CsrfForm<Button>,
 ) -> Result<Response, AppError> {
     let admin = ctx.require(Permission::RevokeApiTokens)?.clone();
-    state.store.revoke_api_tokens(&admin.username, id).await?;
+    state.store.revoke_api_tokens(&admin.actor(), id).await?;
     state.forget_api_tokens();
     Ok(axum::response::Redirect::to("/admin/users").into_response())
 }
@@ -144,7 +145,7 @@ pub async fn set_disabled(
     }
     state
         .store
-        .set_user_disabled(&admin.username, id, disabled)
+        .set_user_disabled(&admin.actor(), id, disabled)
         .await?;
     state.forget_api_tokens();
     Ok(axum::response::Redirect::to("/admin/users").into_response())
@@ -240,7 +241,7 @@ pub async fn import_page(ctx: Ctx) -> Result<Response, AppError> {
 /// Validates and imports a roster all-or-nothing; shared by the upload and the command line.
 pub async fn import_roster(
     store: &dyn yongxin_store::Store,
-    actor: &str,
+    actor: &Actor,
     bytes: &[u8],
 ) -> Result<Result<ImportSummary, Vec<yongxin_domain::roster::RosterIssue>>, AppError> {
     let rows = match read_roster(bytes) {
@@ -273,7 +274,7 @@ pub async fn import_upload(
         ));
     }
     let catalog = ctx.lang.catalog();
-    match import_roster(&*state.store, &user.username, &file).await? {
+    match import_roster(&*state.store, &user.actor(), &file).await? {
         Ok(summary) => render(&import_page_with(&ctx, Vec::new(), Some(summary))),
         Err(issues) => {
             let messages = issues.iter().map(|i| issue_message(i, catalog)).collect();
@@ -295,7 +296,7 @@ pub struct ExportQuery {
 /// Builds an export file; a full (unmasked) export is recorded.
 pub async fn export_file(
     store: &dyn yongxin_store::Store,
-    actor: &str,
+    actor: &Actor,
     what: &str,
     format: SheetFormat,
     full: bool,
@@ -350,7 +351,7 @@ pub async fn export(
     let format = SheetFormat::parse(q.format.as_deref().unwrap_or("xlsx"))
         .ok_or_else(|| AppError::invalid_param("format"))?;
     let full = q.full.as_deref().is_some_and(|v| v == "1" || v == "true");
-    let bytes = export_file(&*state.store, &user.username, &q.what, format, full).await?;
+    let bytes = export_file(&*state.store, &user.actor(), &q.what, format, full).await?;
     let name = format!("attachment; filename=\"{}.{}\"", q.what, format.extension());
     Ok((
         [

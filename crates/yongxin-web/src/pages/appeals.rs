@@ -9,6 +9,7 @@ use serde::Deserialize;
 use yongxin_domain::appeal::{parse_appeal_number, AppealAction, AppealStatus, Channel, Rating};
 use yongxin_domain::calendar::Card;
 use yongxin_domain::catalogue::{Category, QuestionKind};
+use yongxin_domain::Actor;
 use yongxin_domain::Permission;
 use yongxin_store::{Appeal, AppealEvent, AppealQuery, PhotoRef, User};
 
@@ -1003,10 +1004,7 @@ pub async fn track_rate(
         return track_page(&state, c, (number, answer), lookup, None, Some(why)).await;
     }
     let rating = rating?;
-    let actor = format!(
-        "tracked:{}",
-        yongxin_domain::phone::mask_phone(&a.contact_phone)
-    );
+    let actor = Actor::tracked(&yongxin_domain::phone::mask_phone(&a.contact_phone));
     let rated = state
         .store
         .act_on_appeal(
@@ -1238,7 +1236,7 @@ pub async fn supervise(
         .resolution_deadline(chrono::Utc::now(), days);
     state
         .store
-        .issue_supervision(&user.username, id, f.text.trim(), due)
+        .issue_supervision(&user.actor(), id, f.text.trim(), due)
         .await?;
     Ok(Redirect::to(&format!("/appeals/{id}")).into_response())
 }
@@ -1280,7 +1278,7 @@ pub async fn answer_notice(
         .map_err(|e| crate::appeals::lifecycle_error(&e, c))?;
     state
         .store
-        .answer_supervision(&user.username, notice, f.answer.trim())
+        .answer_supervision(&user.actor(), notice, f.answer.trim())
         .await?;
     Ok(Redirect::to(&format!("/appeals/{appeal_id}")).into_response())
 }

@@ -122,7 +122,7 @@ pub async fn load(
         Ok(year) => {
             state
                 .store
-                .save_calendar_year(&user.username, year.year(), &f.source)
+                .save_calendar_year(&user.actor(), year.year(), &f.source)
                 .await?;
             state.refresh_calendar().await?;
             Ok(Redirect::to("/admin/calendar").into_response())

@@ -165,7 +165,7 @@ pub async fn save(
             let position = position.unwrap_or(i64::MAX / 2);
             state
                 .store
-                .save_category(&user.username, &cat, position, active)
+                .save_category(&user.actor(), &cat, position, active)
                 .await?;
             state.forget_catalogue();
             Ok(Redirect::to(&format!("/admin/categories?code={}", cat.code)).into_response())

@@ -4,6 +4,7 @@
 
 use crate::extract::{Button, CsrfForm, Ids};
 use std::collections::BTreeMap;
+use yongxin_domain::Actor;
 use yongxin_domain::Permission;
 
 use askama::Template;
@@ -241,7 +242,7 @@ pub async fn create(
         Ok(n) => n,
         Err(e) => return form_page(&state, &ctx, f, Some(e.in_words(c))).await,
     };
-    let created = state.store.create_consultation(&user.username, new).await?;
+    let created = state.store.create_consultation(&user.actor(), new).await?;
     Ok(Redirect::to(&format!("/consultations/{}", created.id)).into_response())
 }
 
@@ -499,7 +500,7 @@ pub async fn answer(
     state
         .store
         .submit_answer(
-            &user.username,
+            &user.actor(),
             id,
             NewAnswer {
                 household_id,
@@ -787,14 +788,14 @@ pub async fn publish(
     if let Some(n) = k.result_notice_id {
         return Ok(Redirect::to(&format!("/notices/{n}")).into_response());
     }
-    let notice = publish_results(&*state.store, &user.username, &k, c).await?;
+    let notice = publish_results(&*state.store, &user.actor(), &k, c).await?;
     Ok(Redirect::to(&format!("/notices/{}", notice.id)).into_response())
 }
 
 /// Publishes a consultation's results as a notice to the same households, and records it.
 pub async fn publish_results(
     store: &dyn yongxin_store::Store,
-    actor: &str,
+    actor: &Actor,
     k: &Consultation,
     c: &Catalog,
 ) -> Result<yongxin_store::Notice, AppError> {

@@ -10,6 +10,7 @@ use chrono::{Duration, Utc};
 use yongxin_domain::meeting::SignInWay;
 use yongxin_domain::meeting::{MeetingError, MeetingKind, QuorumRule, VillagersBasis};
 use yongxin_domain::notice::ScopeKind;
+use yongxin_domain::Actor;
 use yongxin_domain::Permission;
 use yongxin_domain::Scope;
 use yongxin_store::{Meeting, MeetingMember, NewMeeting, Resolution, StoreError, User};
@@ -289,7 +290,7 @@ pub async fn create(
             .map(str::to_owned)
             .collect(),
     };
-    match state.store.create_meeting(&user.username, new).await {
+    match state.store.create_meeting(&user.actor(), new).await {
         Ok(m) => Ok(Redirect::to(&format!("/meetings/{}", m.id)).into_response()),
         Err(StoreError::Invalid { field, .. }) if field == "members" => {
             form_page(&state, &ctx, form, refuse("meeting.error.no_members")).await
@@ -406,7 +407,7 @@ pub async fn sign_in_at_door(
     }
     state
         .store
-        .sign_in_member(&user.username, id, resident, SignInWay::Door, Utc::now())
+        .sign_in_member(&user.actor(), id, resident, SignInWay::Door, Utc::now())
         .await?;
     Ok(Redirect::to(&format!("/meetings/{id}")).into_response())
 }
@@ -435,7 +436,7 @@ pub async fn new_code(
     state
         .store
         .set_sign_in_code(
-            &user.username,
+            &user.actor(),
             id,
             &crate::auth::token_hash(&format!("{id}:{code}")),
             Utc::now() + Duration::hours(CODE_HOURS),
@@ -551,7 +552,7 @@ pub async fn sign_in_with_code(
     state
         .store
         .sign_in_member(
-            &user.username,
+            &user.actor(),
             id,
             member.resident_id,
             SignInWay::Code,
@@ -591,7 +592,7 @@ pub async fn minutes(
     }
     state
         .store
-        .save_minutes(&user.username, id, text.trim())
+        .save_minutes(&user.actor(), id, text.trim())
         .await?;
     Ok(Redirect::to(&format!("/meetings/{id}")).into_response())
 }
@@ -633,7 +634,7 @@ pub async fn resolution(
     );
     let r = state
         .store
-        .add_resolution(&user.username, id, text.trim(), votes)
+        .add_resolution(&user.actor(), id, text.trim(), votes)
         .await?
         .map_err(|e| meeting_error(&e, c))?;
     let outcome = c
@@ -659,14 +660,14 @@ pub async fn publish(
     if let Some(n) = m.minutes_notice_id {
         return Ok(Redirect::to(&format!("/notices/{n}")).into_response());
     }
-    let notice = publish_minutes(&*state.store, &user.username, &m, c).await?;
+    let notice = publish_minutes(&*state.store, &user.actor(), &m, c).await?;
     Ok(Redirect::to(&format!("/notices/{}", notice.id)).into_response())
 }
 
 /// Publishes a meeting's minutes and resolutions as a notice, and records it on the meeting.
 pub async fn publish_minutes(
     store: &dyn yongxin_store::Store,
-    actor: &str,
+    actor: &Actor,
     m: &Meeting,
     c: &Catalog,
 ) -> Result<yongxin_store::Notice, AppError> {

@@ -257,18 +257,17 @@ impl ActorNames {
         if let Some(n) = self.users.get(actor) {
             return n.clone();
         }
-        match actor.split_once(':') {
-            Some(("system", _)) => self.catalog.t("actor.system").to_owned(),
-            Some(("anonymous", _)) => self.catalog.t("actor.anonymous").to_owned(),
-            Some(("tracked", _)) => self.catalog.t("actor.tracked").to_owned(),
-            Some(("household" | "resident", _)) => self.catalog.t("actor.resident").to_owned(),
-            Some(("open311", client)) => self
-                .catalog
-                .format("actor.platform", &[("name", client.to_owned())]),
-            Some(("open311_key", _)) => self
-                .catalog
-                .format("actor.platform", &[("name", String::new())]),
-            _ => actor.to_owned(),
+        use yongxin_domain::actor::ActorKind;
+        match ActorKind::of(actor) {
+            ActorKind::System => self.catalog.t("actor.system").to_owned(),
+            ActorKind::Anonymous => self.catalog.t("actor.anonymous").to_owned(),
+            ActorKind::Tracked => self.catalog.t("actor.tracked").to_owned(),
+            ActorKind::Resident => self.catalog.t("actor.resident").to_owned(),
+            ActorKind::Platform(client) => self.catalog.format(
+                "actor.platform",
+                &[("name", client.unwrap_or_default().to_owned())],
+            ),
+            ActorKind::User(name) => name.to_owned(),
         }
     }
 }

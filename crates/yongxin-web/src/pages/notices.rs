@@ -13,6 +13,7 @@ use yongxin_domain::notice::{
     NoticeDraft, NoticeError, NoticeKind, NoticeState, ScopeKind, MAX_BODY_CHARS, MAX_REASON_CHARS,
     MAX_TITLE_CHARS,
 };
+use yongxin_domain::Actor;
 use yongxin_domain::Permission;
 use yongxin_domain::{Role, Scope};
 use yongxin_store::{
@@ -350,7 +351,7 @@ async fn show_page(
             {
                 state
                     .store
-                    .mark_informed(&u.username, id, h, InformedHow::Read, u.id, now)
+                    .mark_informed(&u.actor(), id, h, InformedHow::Read, u.id, now)
                     .await?;
                 informed = state.store.informed(id, h).await?;
             }
@@ -567,7 +568,7 @@ pub async fn create(
         Ok(d) => d,
         Err(e) => return form_page(&state, &ctx, None, form, Some(e.in_words(c))).await,
     };
-    let notice = state.store.create_notice(&user.username, draft).await?;
+    let notice = state.store.create_notice(&user.actor(), draft).await?;
     Ok(Redirect::to(&format!("/notices/{}", notice.id)).into_response())
 }
 
@@ -615,7 +616,7 @@ pub async fn correct(
     };
     state
         .store
-        .correct_notice(&user.username, id, &title, &body, &reason)
+        .correct_notice(&user.actor(), id, &title, &body, &reason)
         .await?;
     Ok(Redirect::to(&format!("/notices/{id}/history")).into_response())
 }
@@ -716,7 +717,7 @@ pub async fn attach(
     state
         .store
         .add_notice_attachment(
-            &user.username,
+            &user.actor(),
             id,
             NewAttachment {
                 token: crate::auth::random_token()[..32].to_owned(),
@@ -882,7 +883,12 @@ async fn objection_category(
     let cat = objection_category();
     state
         .store
-        .save_category("system", &cat, categories.len() as i64 + 1000, false)
+        .save_category(
+            &Actor::user("system"),
+            &cat,
+            categories.len() as i64 + 1000,
+            false,
+        )
         .await?;
     state.forget_catalogue();
     Ok(cat)
@@ -1032,7 +1038,7 @@ pub async fn confirm(
     Ok(state
         .store
         .mark_informed(
-            &user.username,
+            &user.actor(),
             id,
             household_id,
             InformedHow::Confirmed,

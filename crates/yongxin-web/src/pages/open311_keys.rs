@@ -85,7 +85,7 @@ pub async fn add(
     let key = crate::auth::random_token();
     state
         .store
-        .create_open311_key(&user.username, name, &crate::auth::token_hash(&key))
+        .create_open311_key(&user.actor(), name, &crate::auth::token_hash(&key))
         .await?;
     page(&state, &ctx, Some(key), None).await
 }
@@ -98,6 +98,6 @@ pub async fn revoke(
     CsrfForm(_): CsrfForm<Button>,
 ) -> Result<Response, AppError> {
     let user = ctx.require(Permission::ManageOpen311Keys)?.clone();
-    state.store.revoke_open311_key(&user.username, id).await?;
+    state.store.revoke_open311_key(&user.actor(), id).await?;
     Ok(Redirect::to("/admin/open311").into_response())
 }

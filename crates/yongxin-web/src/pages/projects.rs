@@ -111,7 +111,7 @@ pub async fn create(
     match state
         .store
         .create_project(
-            &user.username,
+            &user.actor(),
             NewProject {
                 code,
                 name,

@@ -231,7 +231,7 @@ pub async fn move_phase(
     let reason = form.reason.trim().chars().take(500).collect::<String>();
     state
         .store
-        .move_phase(&user.username, id, to, &reason)
+        .move_phase(&user.actor(), id, to, &reason)
         .await??;
     Ok(Redirect::to(&format!("/projects/{id}")).into_response())
 }
@@ -350,7 +350,7 @@ pub async fn draw(
         .collect();
     state
         .store
-        .draw_lottery(&user.username, id, form.seed.trim(), &reveals, reason)
+        .draw_lottery(&user.actor(), id, form.seed.trim(), &reveals, reason)
         .await??;
     Ok(Redirect::to(&format!("/projects/{id}/lottery")).into_response())
 }
@@ -777,7 +777,7 @@ pub async fn assess(
     }
     state
         .store
-        .save_assessment(&user.username, p.project.id, h.summary.id, inputs, reason)
+        .save_assessment(&user.actor(), p.project.id, h.summary.id, inputs, reason)
         .await??;
     Ok(Redirect::to(&format!(
         "/projects/{}/households/{}",

@@ -111,7 +111,7 @@ pub async fn create(
     let s = state
         .store
         .create_selection(
-            &user.username,
+            &user.actor(),
             NewSelection {
                 project_id: p.project.id,
                 mode,
@@ -545,7 +545,7 @@ pub async fn queue(
     };
     state
         .store
-        .queue_action(&user.username, id, action)
+        .queue_action(&user.actor(), id, action)
         .await?
         .map_err(|e| AppError::refused(e.to_string()))?;
     if let Some(s) = state.store.selection(id).await? {
@@ -631,7 +631,7 @@ pub async fn decline(
     let s = selection_of(&state, id).await?;
     state
         .store
-        .decline_rest(&user.username, id, household, &reason)
+        .decline_rest(&user.actor(), id, household, &reason)
         .await??;
     state.board.nudge(s.project_id);
     let claims = live_claims(&state, &s, household).await?;
@@ -763,7 +763,7 @@ pub async fn correct(
     let (s, claim) = claim_of_selection(&state, id, claim_id).await?;
     let claim = state
         .store
-        .correct_claim(&user.username, claim.id, &reason)
+        .correct_claim(&user.actor(), claim.id, &reason)
         .await?
         .ok_or_else(AppError::not_found)?;
     state.sold.forget(s.project_id);
@@ -785,7 +785,7 @@ pub async fn return_claim(
     let (s, claim) = claim_of_selection(&state, id, claim_id).await?;
     state
         .store
-        .return_claim(&user.username, s.id, claim.id, &reason)
+        .return_claim(&user.actor(), s.id, claim.id, &reason)
         .await?
         .ok_or_else(AppError::not_found)??;
     state.sold.forget(s.project_id);
@@ -805,7 +805,7 @@ pub async fn sign(
     let (s, claim) = claim_of_selection(&state, id, claim_id).await?;
     state
         .store
-        .sign_claim(&user.username, s.id, claim.id)
+        .sign_claim(&user.actor(), s.id, claim.id)
         .await?
         .ok_or_else(AppError::not_found)?;
     Ok(Redirect::to(&format!("/selections/{}/claims/{}/slip", s.id, claim.id)).into_response())
@@ -980,7 +980,7 @@ pub async fn record(
     state
         .store
         .record_agreement(
-            &user.username,
+            &user.actor(),
             p.project.id,
             household.household.id,
             step,

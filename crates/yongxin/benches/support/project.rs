@@ -3,6 +3,7 @@
 //! and a department-staff API token to claim with.
 
 use std::sync::Arc;
+use yongxin_domain::Actor;
 
 use yongxin_domain::demo::{generate, DemoSize};
 use yongxin_domain::selection::SelectionMode;
@@ -46,7 +47,7 @@ pub async fn open_selection(dir: &std::path::Path, seed: u64, size: DemoSize) ->
         .collect();
     let project = store
         .create_project(
-            "bench",
+            &Actor::user("bench"),
             NewProject {
                 code: "bench".into(),
                 name: "四村整合项目".into(),
@@ -72,7 +73,7 @@ pub async fn open_selection(dir: &std::path::Path, seed: u64, size: DemoSize) ->
         .id;
     let staff = store
         .create_user(
-            "bench",
+            &Actor::user("bench"),
             NewUser {
                 username: "desk".into(),
                 display_name: "desk".into(),
@@ -87,7 +88,7 @@ pub async fn open_selection(dir: &std::path::Path, seed: u64, size: DemoSize) ->
     let token = yongxin_web::auth::random_token();
     store
         .create_api_token(
-            "bench",
+            &Actor::user("bench"),
             staff.id,
             &yongxin_web::auth::token_hash(&token),
             chrono::Utc::now() + chrono::Duration::days(90),

@@ -112,7 +112,7 @@ pub async fn run(config: &Config, args: Args) -> anyhow::Result<ExitCode> {
                     .ok_or_else(|| anyhow::anyhow!("consultation {} vanished", k.id))?;
                 yongxin_web::pages::consultations::publish_results(
                     &*store,
-                    yongxin_demo::DEMO_ACTOR,
+                    &yongxin_demo::demo_actor(),
                     &k,
                     yongxin_web::i18n::Lang::ZhCn.catalog(),
                 )
@@ -128,7 +128,7 @@ pub async fn run(config: &Config, args: Args) -> anyhow::Result<ExitCode> {
             if m.minutes.is_some() && m.minutes_notice_id.is_none() {
                 yongxin_web::pages::meetings::publish_minutes(
                     &*store,
-                    yongxin_demo::DEMO_ACTOR,
+                    &yongxin_demo::demo_actor(),
                     &m,
                     yongxin_web::i18n::Lang::ZhCn.catalog(),
                 )

@@ -43,9 +43,9 @@ pub async fn run(config: &Config, args: Args) -> anyhow::Result<ExitCode> {
                     "{name} is not an administrator; only administrators may export unmasked data"
                 );
             }
-            user.username
+            user.actor()
         }
-        _ => "system:export".to_owned(),
+        _ => yongxin_domain::Actor::system("export"),
     };
     let catalog = config.lang().catalog();
     let bytes =

@@ -33,9 +33,13 @@ pub async fn run(config: &Config, args: Args) -> anyhow::Result<ExitCode> {
     let bytes = std::fs::read(&file).with_context(|| format!("cannot read {}", file.display()))?;
     let store = crate::database::open(config, false).await?;
     let catalog = config.lang().catalog();
-    match yongxin_web::pages::admin::import_roster(&*store, &actor, &bytes)
-        .await
-        .map_err(|e| anyhow::anyhow!(e.message(catalog)))?
+    match yongxin_web::pages::admin::import_roster(
+        &*store,
+        &yongxin_domain::Actor::from(actor.as_str()),
+        &bytes,
+    )
+    .await
+    .map_err(|e| anyhow::anyhow!(e.message(catalog)))?
     {
         Ok(s) => {
             println!(

@@ -8,7 +8,9 @@ use yongxin_web::auth::{random_token, token_hash};
 use crate::config::Config;
 
 /// Who the record names for changes made from the command line.
-const ACTOR: &str = "system:open311";
+fn actor() -> yongxin_domain::Actor {
+    yongxin_domain::Actor::system("open311")
+}
 
 /// Arguments of `open311`.
 #[derive(clap::Args)]
@@ -52,7 +54,7 @@ pub async fn run(config: &Config, args: Args) -> anyhow::Result<ExitCode> {
             }
             let key = random_token();
             let issued = store
-                .create_open311_key(ACTOR, name, &token_hash(&key))
+                .create_open311_key(&actor(), name, &token_hash(&key))
                 .await?;
             println!(
                 "Open311 key {} for {} (send as api_key; it is shown only now):",
@@ -76,7 +78,7 @@ pub async fn run(config: &Config, args: Args) -> anyhow::Result<ExitCode> {
             }
         }
         KeyCommand::Revoke { id } => {
-            store.revoke_open311_key(ACTOR, id).await?;
+            store.revoke_open311_key(&actor(), id).await?;
             println!("yongxin: Open311 key {id} revoked");
         }
     }

@@ -11,7 +11,9 @@ use yongxin_web::auth::{hash_password, random_token, token_hash};
 
 use crate::config::Config;
 
-const ACTOR: &str = "system:user";
+fn actor() -> yongxin_domain::Actor {
+    yongxin_domain::Actor::system("user")
+}
 
 /// Arguments of `user`.
 #[derive(clap::Args)]
@@ -169,7 +171,7 @@ pub async fn run(config: &Config, args: Args) -> anyhow::Result<ExitCode> {
                 .map_err(|e| anyhow::anyhow!("{e}"))?;
             let user = store
                 .create_user(
-                    ACTOR,
+                    &actor(),
                     NewUser {
                         display_name: display_name.unwrap_or_else(|| name.clone()),
                         username: name,
@@ -181,7 +183,7 @@ pub async fn run(config: &Config, args: Args) -> anyhow::Result<ExitCode> {
                 )
                 .await?;
             if let Some(g) = grid_id {
-                store.assign_grid_cadre(ACTOR, g, user.id).await?;
+                store.assign_grid_cadre(&actor(), g, user.id).await?;
             }
             println!("yongxin: added {} ({})", user.username, role.code());
         }
@@ -191,7 +193,7 @@ pub async fn run(config: &Config, args: Args) -> anyhow::Result<ExitCode> {
             let hash = tokio::task::spawn_blocking(move || hash_password(&password))
                 .await?
                 .map_err(|e| anyhow::anyhow!("{e}"))?;
-            store.set_password(ACTOR, user.id, &hash).await?;
+            store.set_password(&actor(), user.id, &hash).await?;
             println!(
                 "yongxin: password of {name} changed; their sessions have ended and their API tokens are revoked"
             );
@@ -202,7 +204,7 @@ pub async fn run(config: &Config, args: Args) -> anyhow::Result<ExitCode> {
             ..
         } => {
             let user = named(&*store, &name).await?;
-            let n = store.revoke_api_tokens(ACTOR, user.id).await?;
+            let n = store.revoke_api_tokens(&actor(), user.id).await?;
             println!("yongxin: revoked {n} API token(s) of {name}");
         }
         Action::Token { name, days, .. } => {
@@ -217,7 +219,7 @@ pub async fn run(config: &Config, args: Args) -> anyhow::Result<ExitCode> {
             let token = random_token();
             let expires = chrono::Utc::now() + chrono::Duration::days(days);
             store
-                .create_api_token(ACTOR, user.id, &token_hash(&token), expires)
+                .create_api_token(&actor(), user.id, &token_hash(&token), expires)
                 .await?;
             println!(
                 "API token for {name}, valid until {} (send as \"Authorization: Bearer TOKEN\"; it is shown only now):",
@@ -227,12 +229,12 @@ pub async fn run(config: &Config, args: Args) -> anyhow::Result<ExitCode> {
         }
         Action::Disable { name } => {
             let user = named(&*store, &name).await?;
-            store.set_user_disabled(ACTOR, user.id, true).await?;
+            store.set_user_disabled(&actor(), user.id, true).await?;
             println!("yongxin: {name} is disabled; their sessions have ended and their API tokens are revoked");
         }
         Action::Enable { name } => {
             let user = named(&*store, &name).await?;
-            store.set_user_disabled(ACTOR, user.id, false).await?;
+            store.set_user_disabled(&actor(), user.id, false).await?;
             println!("yongxin: {name} may sign in again");
         }
         Action::Email { name, address } => {
@@ -245,7 +247,7 @@ pub async fn run(config: &Config, args: Args) -> anyhow::Result<ExitCode> {
                     format!("{:?} is not an e-mail address", address.unwrap_or_default())
                 })?;
             store
-                .set_user_email(ACTOR, user.id, email.as_ref().map(|e| e.as_str()))
+                .set_user_email(&actor(), user.id, email.as_ref().map(|e| e.as_str()))
                 .await?;
             match email {
                 Some(e) => println!("yongxin: notifications for {name} go to {}", e.as_str()),

@@ -1,6 +1,7 @@
 //! Appeals over the JSON API: intake, the lifecycle, permissions and bad input.
 
 use serde_json::{json, Value};
+use yongxin_domain::Actor;
 use yongxin_domain::Role;
 
 use crate::on_each_backend;
@@ -590,7 +591,7 @@ async fn overdue_cases_reach_the_supervision_list_and_the_export(app: TestApp) {
     };
     app.store
         .import_appeals(
-            "test",
+            &Actor::user("test"),
             vec![yongxin_store::ImportedAppeal {
                 appeal: late.clone(),
                 submitted_by: "x".into(),
@@ -606,7 +607,7 @@ async fn overdue_cases_reach_the_supervision_list_and_the_export(app: TestApp) {
     late.resolution_due = now + chrono::Duration::days(7);
     app.store
         .import_appeals(
-            "test",
+            &Actor::user("test"),
             vec![yongxin_store::ImportedAppeal {
                 appeal: late,
                 submitted_by: "x".into(),
@@ -977,7 +978,7 @@ async fn handlers_hear_of_yellow_and_red_cards_once(app: TestApp) {
     };
     app.store
         .import_appeals(
-            "test",
+            &Actor::user("test"),
             vec![
                 imported("停电待联系", assigned.clone()),
                 imported(

@@ -5,6 +5,7 @@
 use chrono::{Duration, Utc};
 use yongxin_domain::consultation::parse_questions;
 use yongxin_domain::notice::ScopeKind;
+use yongxin_domain::Actor;
 use yongxin_domain::Role;
 use yongxin_store::NewConsultation;
 
@@ -23,7 +24,7 @@ async fn stored(app: &TestApp, opens: Duration, closes: Duration) -> i64 {
     let now = Utc::now();
     app.store
         .create_consultation(
-            "leader",
+            &Actor::user("leader"),
             NewConsultation {
                 title: "安置区选址和户型征求意见".into(),
                 background: "背景".into(),
@@ -438,9 +439,10 @@ async fn households_answer_once_each_and_the_results_count_them(app: TestApp) {
         end_at: None,
         objections_until: None,
     };
+    let (leader, staff) = (Actor::user("leader"), Actor::user("staff"));
     let (a, b) = tokio::join!(
-        app.store.publish_results_notice("leader", twice, draft()),
-        app.store.publish_results_notice("staff", twice, draft())
+        app.store.publish_results_notice(&leader, twice, draft()),
+        app.store.publish_results_notice(&staff, twice, draft())
     );
     assert_eq!(a.unwrap().id, b.unwrap().id);
     let all = app

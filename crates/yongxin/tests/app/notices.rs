@@ -4,6 +4,7 @@
 use chrono::{Duration, Utc};
 use reqwest::Client;
 use yongxin_domain::notice::{NoticeDraft, NoticeKind, ScopeKind};
+use yongxin_domain::Actor;
 use yongxin_domain::Role;
 
 use crate::on_each_backend;
@@ -63,7 +64,11 @@ async fn stored_notice(
     }
     .checked()
     .unwrap();
-    app.store.create_notice("staff", draft).await.unwrap().id
+    app.store
+        .create_notice(&Actor::user("staff"), draft)
+        .await
+        .unwrap()
+        .id
 }
 
 async fn a_notice_is_published_corrected_and_keeps_its_history(app: TestApp) {
@@ -396,7 +401,12 @@ async fn objections_to_a_publication_become_linked_appeals(app: TestApp) {
         },
     ] {
         app.store
-            .act_on_appeal("staff", appeal.id, action, AppealPolicy::default())
+            .act_on_appeal(
+                &Actor::user("staff"),
+                appeal.id,
+                action,
+                AppealPolicy::default(),
+            )
             .await
             .unwrap()
             .unwrap();

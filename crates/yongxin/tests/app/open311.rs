@@ -4,6 +4,7 @@
 
 use serde_json::Value;
 use yongxin_domain::catalogue::{default_catalogue, Choice, Question, QuestionKind};
+use yongxin_domain::Actor;
 use yongxin_domain::Role;
 
 use crate::on_each_backend;
@@ -20,7 +21,11 @@ on_each_backend!(
 async fn issue_key(app: &TestApp, name: &str) -> String {
     let key = yongxin_web::auth::random_token();
     app.store
-        .create_open311_key("test", name, &yongxin_web::auth::token_hash(&key))
+        .create_open311_key(
+            &Actor::user("test"),
+            name,
+            &yongxin_web::auth::token_hash(&key),
+        )
         .await
         .unwrap();
     key
@@ -156,7 +161,7 @@ async fn clients_post_requests_with_their_keys_and_attributes(app: TestApp) {
         ],
     }];
     app.store
-        .save_category("test", &pets, 99, true)
+        .save_category(&Actor::user("test"), &pets, 99, true)
         .await
         .unwrap();
     let key = issue_key(&app, "12345热线").await;

@@ -4,6 +4,7 @@
 
 use base64::Engine;
 use serde_json::{json, Value};
+use yongxin_domain::Actor;
 use yongxin_domain::Role;
 
 use crate::on_each_backend;
@@ -270,7 +271,11 @@ async fn the_api_takes_photos_on_appeals_notes_and_replies_within_limits(app: Te
     // without.
     let key = yongxin_web::auth::random_token();
     app.store
-        .create_open311_key("test", "hotline", &yongxin_web::auth::token_hash(&key))
+        .create_open311_key(
+            &Actor::user("test"),
+            "hotline",
+            &yongxin_web::auth::token_hash(&key),
+        )
         .await
         .unwrap();
     let number = done["number"].as_str().unwrap();

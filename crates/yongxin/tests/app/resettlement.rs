@@ -7,6 +7,7 @@ use reqwest::Client;
 use serde_json::{json, Value};
 use yongxin_domain::money::Fen;
 use yongxin_domain::resettlement::policy::EXAMPLE_TOML;
+use yongxin_domain::Actor;
 use yongxin_domain::Role;
 
 use crate::on_each_backend;
@@ -510,7 +511,7 @@ async fn project_with_an_objection(app: &TestApp) -> (i64, Vec<i64>, i64) {
     let s = &app.store;
     // The objection category is stored the first time an objection is filed, as the page does.
     s.save_category(
-        "system",
+        &Actor::user("system"),
         &yongxin_domain::catalogue::objection_category(),
         1000,
         false,
@@ -526,7 +527,7 @@ async fn project_with_an_objection(app: &TestApp) -> (i64, Vec<i64>, i64) {
     );
     objection.household_id = households.iter().copied().find(|h| *h != own);
     let appeal = s
-        .create_objection("leader", notice, objection)
+        .create_objection(&Actor::user("leader"), notice, objection)
         .await
         .unwrap()
         .unwrap();
@@ -562,7 +563,12 @@ async fn the_lottery_waits_for_objections_is_drawn_once_and_verifiable(app: Test
         },
     ] {
         app.store
-            .act_on_appeal("staff", objection, action, AppealPolicy::default())
+            .act_on_appeal(
+                &Actor::user("staff"),
+                objection,
+                action,
+                AppealPolicy::default(),
+            )
             .await
             .unwrap()
             .unwrap();

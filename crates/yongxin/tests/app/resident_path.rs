@@ -6,6 +6,7 @@
 
 use chrono::{Duration, Utc};
 use yongxin_domain::appeal::AppealAction;
+use yongxin_domain::Actor;
 use yongxin_domain::Role;
 
 use crate::on_each_backend;
@@ -133,7 +134,7 @@ async fn answer(app: &TestApp, number: &str) -> i64 {
         },
     ] {
         app.store
-            .act_on_appeal("staff", id, action, policy)
+            .act_on_appeal(&Actor::user("staff"), id, action, policy)
             .await
             .unwrap()
             .unwrap();
@@ -263,7 +264,11 @@ async fn residents_see_their_cases_waiting_for_a_rating_and_no_cards(app: TestAp
         now - Duration::days(30),
     );
     late.resident_user_id = Some(resident_id);
-    let late = app.store.create_appeal("staff", late).await.unwrap();
+    let late = app
+        .store
+        .create_appeal(&Actor::user("staff"), late)
+        .await
+        .unwrap();
     let staff = app.sign_in_as(Role::DepartmentStaff).await;
     let office = page(&staff, app.url(&format!("/appeals/{}", late.id))).await;
     assert!(
@@ -285,7 +290,11 @@ async fn residents_see_their_cases_waiting_for_a_rating_and_no_cards(app: TestAp
         now + Duration::days(5),
     );
     fresh.resident_user_id = Some(resident_id);
-    let fresh = app.store.create_appeal("staff", fresh).await.unwrap();
+    let fresh = app
+        .store
+        .create_appeal(&Actor::user("staff"), fresh)
+        .await
+        .unwrap();
     let home = page(&resident, app.url("/")).await;
     assert!(!home.contains(&fresh.number), "not before it is answered");
     answer(&app, &fresh.number).await;

@@ -6,6 +6,7 @@
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::Arc;
+use yongxin_domain::Actor;
 
 use reqwest::Client;
 use serde_json::{json, Value};
@@ -514,7 +515,7 @@ async fn households_claim_only_their_own_in_their_turn(app: TestApp) {
     // After the window: closed, 403.
     app.store
         .create_selection(
-            "leader",
+            &Actor::user("leader"),
             yongxin_store::NewSelection {
                 project_id: pid,
                 mode: yongxin_domain::selection::SelectionMode::Online,
@@ -901,7 +902,7 @@ async fn a_late_screen_catches_up_on_a_long_log(app: TestApp) {
     let day = app
         .store
         .create_selection(
-            "leader",
+            &Actor::user("leader"),
             yongxin_store::NewSelection {
                 project_id: pid,
                 mode: yongxin_domain::selection::SelectionMode::Onsite,
@@ -919,7 +920,7 @@ async fn a_late_screen_catches_up_on_a_long_log(app: TestApp) {
     for _ in 0..620 {
         app.store
             .queue_action(
-                "staff",
+                &Actor::user("staff"),
                 day.id,
                 yongxin_domain::selection::QueueAction::Call,
             )

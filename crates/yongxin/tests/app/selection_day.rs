@@ -6,6 +6,7 @@
 //! both a return and a correction reach the board and the record. Online, the picker reaches
 //! every building and a review shows the whole combination and its money before anything is final.
 
+use yongxin_domain::Actor;
 use yongxin_domain::Role;
 use yongxin_store::UnitState;
 
@@ -38,7 +39,7 @@ async fn drawn_for_two_layouts(app: &TestApp, code: &str, to_selection: bool) ->
     }
     app.store
         .move_phase(
-            "leader",
+            &Actor::user("leader"),
             pid,
             yongxin_domain::resettlement::Phase::Selection,
             "",
@@ -55,7 +56,7 @@ async fn selection_day(app: &TestApp, pid: i64) -> yongxin_store::Selection {
     let now = chrono::Utc::now();
     app.store
         .create_selection(
-            "leader",
+            &Actor::user("leader"),
             yongxin_store::NewSelection {
                 project_id: pid,
                 mode: yongxin_domain::selection::SelectionMode::Onsite,
@@ -779,7 +780,7 @@ async fn in_a_browser_the_operator_confirms_a_whole_combination() {
             QueueAction::Skip,
         ] {
             app.store
-                .queue_action("staff", day, a)
+                .queue_action(&Actor::user("staff"), day, a)
                 .await
                 .unwrap()
                 .unwrap();
@@ -1023,7 +1024,7 @@ async fn in_a_browser_the_board_fits_the_hall_screen() {
     use yongxin_domain::selection::QueueAction;
     for a in [QueueAction::Call, QueueAction::Present] {
         app.store
-            .queue_action("staff", day, a)
+            .queue_action(&Actor::user("staff"), day, a)
             .await
             .unwrap()
             .unwrap();
@@ -1039,12 +1040,12 @@ async fn in_a_browser_the_board_fits_the_hall_screen() {
     let a = free_units(&app, pid, "A").await;
     let claim = app
         .store
-        .claim("staff", day, h, vec![a[0].id], &staff, true)
+        .claim(&Actor::user("staff"), day, h, vec![a[0].id], &staff, true)
         .await
         .unwrap()
         .unwrap();
     app.store
-        .return_claim("staff", day, claim.id, "户主改选")
+        .return_claim(&Actor::user("staff"), day, claim.id, "户主改选")
         .await
         .unwrap()
         .unwrap()
@@ -1097,7 +1098,7 @@ async fn in_a_browser_the_board_fits_the_hall_screen() {
     // A sale arrives live.
     let unit = a[1].id;
     app.store
-        .claim("staff", day, h, vec![unit], &staff, true)
+        .claim(&Actor::user("staff"), day, h, vec![unit], &staff, true)
         .await
         .unwrap()
         .unwrap();

@@ -1,6 +1,7 @@
 //! `TestApp`: the application served on port 0 with a small demo subdistrict loaded.
 
 use std::sync::{Arc, OnceLock};
+use yongxin_domain::Actor;
 
 use reqwest::redirect::Policy;
 use reqwest::{Client, Response};
@@ -203,7 +204,7 @@ impl TestApp {
         let id = self.user_id(username).await;
         self.store
             .create_api_token(
-                "test",
+                &Actor::user("test"),
                 id,
                 &yongxin_web::auth::token_hash(&token),
                 expires_at,
@@ -249,7 +250,7 @@ impl TestApp {
         let notice = self
             .store
             .create_notice(
-                "admin",
+                &Actor::user("admin"),
                 NoticeDraft {
                     kind: NoticeKind::Publication,
                     scope: ScopeKind::Subdistrict,
@@ -270,7 +271,7 @@ impl TestApp {
         let consultation = self
             .store
             .create_consultation(
-                "admin",
+                &Actor::user("admin"),
                 yongxin_store::NewConsultation {
                     title: "征求意见".into(),
                     background: "背景".into(),
@@ -293,7 +294,7 @@ impl TestApp {
         let meeting = self
             .store
             .create_meeting(
-                "admin",
+                &Actor::user("admin"),
                 yongxin_store::NewMeeting {
                     kind: yongxin_domain::meeting::MeetingKind::Villagers,
                     village_id: Some(self.store.household(own).await.unwrap().summary.village_id),
@@ -328,7 +329,7 @@ impl TestApp {
         let s = &self.store;
         let pid = s
             .create_project(
-                "leader",
+                &Actor::user("leader"),
                 yongxin_store::NewProject {
                     code: code.into(),
                     name: format!("{code}整合项目"),
@@ -339,11 +340,16 @@ impl TestApp {
             .unwrap()
             .id;
         let draft = |kind, days: i64| self.project_notice(pid, kind, days);
-        s.publish_policy("leader", pid, EXAMPLE_TOML, draft(NoticeKind::Policy, 30))
-            .await
-            .unwrap()
-            .unwrap();
-        s.move_phase("leader", pid, Phase::Registration, "")
+        s.publish_policy(
+            &Actor::user("leader"),
+            pid,
+            EXAMPLE_TOML,
+            draft(NoticeKind::Policy, 30),
+        )
+        .await
+        .unwrap()
+        .unwrap();
+        s.move_phase(&Actor::user("leader"), pid, Phase::Registration, "")
             .await
             .unwrap()
             .unwrap();
@@ -358,29 +364,40 @@ impl TestApp {
         for h in households.iter().filter(|h| Some(**h) != unregistered) {
             // A household too small for the whole combination registers its first layout.
             let combination: Vec<String> = layouts.iter().map(|l| l.to_string()).collect();
-            if s.register("leader", pid, *h, combination, &leader, true)
+            if s.register(&Actor::user("leader"), pid, *h, combination, &leader, true)
                 .await
                 .unwrap()
                 .is_err()
             {
-                s.register("leader", pid, *h, vec![layouts[0].into()], &leader, true)
-                    .await
-                    .unwrap()
-                    .unwrap();
+                s.register(
+                    &Actor::user("leader"),
+                    pid,
+                    *h,
+                    vec![layouts[0].into()],
+                    &leader,
+                    true,
+                )
+                .await
+                .unwrap()
+                .unwrap();
             }
         }
-        s.move_phase("leader", pid, Phase::Assessment, "")
+        s.move_phase(&Actor::user("leader"), pid, Phase::Assessment, "")
             .await
             .unwrap()
             .unwrap();
         if let Some(h) = unregistered {
-            s.save_assessment("leader", pid, h, Default::default(), None)
+            s.save_assessment(&Actor::user("leader"), pid, h, Default::default(), None)
                 .await
                 .unwrap()
                 .unwrap();
         }
         let notice = s
-            .publish_results("leader", pid, draft(NoticeKind::Publication, 8))
+            .publish_results(
+                &Actor::user("leader"),
+                pid,
+                draft(NoticeKind::Publication, 8),
+            )
             .await
             .unwrap()
             .unwrap()
@@ -415,13 +432,13 @@ impl TestApp {
     pub async fn draw(&self, pid: i64) {
         use yongxin_domain::resettlement::Phase;
         let s = &self.store;
-        s.move_phase("leader", pid, Phase::Lottery, "")
+        s.move_phase(&Actor::user("leader"), pid, Phase::Lottery, "")
             .await
             .unwrap()
             .unwrap();
         let (commitment, reveals) = yongxin_demo::lottery_parties(1);
         s.freeze_lottery(
-            "leader",
+            &Actor::user("leader"),
             pid,
             "现场摇号",
             &commitment,
@@ -430,7 +447,7 @@ impl TestApp {
         .await
         .unwrap()
         .unwrap();
-        s.draw_lottery("leader", pid, "123456", &reveals, None)
+        s.draw_lottery(&Actor::user("leader"), pid, "123456", &reveals, None)
             .await
             .unwrap()
             .unwrap();
@@ -441,7 +458,7 @@ impl TestApp {
     pub async fn open_online_selection(&self, pid: i64) -> i64 {
         self.store
             .move_phase(
-                "leader",
+                &Actor::user("leader"),
                 pid,
                 yongxin_domain::resettlement::Phase::Selection,
                 "",
@@ -452,7 +469,7 @@ impl TestApp {
         let now = chrono::Utc::now();
         self.store
             .create_selection(
-                "leader",
+                &Actor::user("leader"),
                 yongxin_store::NewSelection {
                     project_id: pid,
                     mode: yongxin_domain::selection::SelectionMode::Online,

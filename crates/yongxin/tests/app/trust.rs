@@ -3,6 +3,7 @@
 //! headers. Each test fails on the code before its fix.
 
 use chrono::{Duration, Utc};
+use yongxin_domain::Actor;
 use yongxin_domain::Role;
 
 use crate::on_each_backend;
@@ -240,7 +241,7 @@ async fn api_tokens_expire_and_are_revoked(app: TestApp) {
     assert_eq!(get(token.clone()).await, 200);
     let hash = yongxin_web::auth::hash_password("another password").unwrap();
     app.store
-        .set_password("admin", leader_id, &hash)
+        .set_password(&Actor::user("admin"), leader_id, &hash)
         .await
         .unwrap();
     // The node remembers tokens for a few seconds; the store no longer knows this one.
@@ -1068,7 +1069,10 @@ async fn case_in(app: &TestApp, village: i64, title: &str, address: &str) -> yon
     );
     a.village_id = Some(village);
     a.address = address.into();
-    app.store.create_appeal("staff", a).await.unwrap()
+    app.store
+        .create_appeal(&Actor::user("staff"), a)
+        .await
+        .unwrap()
 }
 
 async fn villages_of(app: &TestApp) -> (i64, i64) {
@@ -1190,7 +1194,11 @@ async fn publication_to(app: &TestApp, village: i64) -> i64 {
     }
     .checked()
     .unwrap();
-    app.store.create_notice("staff", draft).await.unwrap().id
+    app.store
+        .create_notice(&Actor::user("staff"), draft)
+        .await
+        .unwrap()
+        .id
 }
 
 async fn objections_come_only_from_households_the_publication_addresses(app: TestApp) {
@@ -1514,7 +1522,7 @@ async fn the_lottery_page_freezes_with_the_parties_commitments_and_draws_with_th
     let (pid, _, _) = app.sample_project(false).await;
     app.store
         .move_phase(
-            "leader",
+            &Actor::user("leader"),
             pid,
             yongxin_domain::resettlement::Phase::Lottery,
             "",
@@ -1649,7 +1657,7 @@ async fn objects_out_of_scope_are_not_found_like_missing_ones(app: TestApp) {
     // A supervision notice on that case: a resident cannot learn whether it exists by answering.
     let due = Utc::now() + Duration::days(2);
     app.store
-        .issue_supervision("leader", case.id, "请尽快处理", due)
+        .issue_supervision(&Actor::user("leader"), case.id, "请尽快处理", due)
         .await
         .unwrap();
     let notice = app.store.supervision_notices(case.id).await.unwrap()[0].id;
@@ -1681,7 +1689,7 @@ async fn a_cadre_sees_only_the_meetings_of_the_villages_they_work_in(app: TestAp
         async move {
             store
                 .create_meeting(
-                    "admin",
+                    &Actor::user("admin"),
                     yongxin_store::NewMeeting {
                         kind: yongxin_domain::meeting::MeetingKind::Villagers,
                         village_id: Some(village),
@@ -1785,7 +1793,11 @@ async fn an_open311_key_reads_only_its_own_requests_in_full(app: TestApp) {
         async move {
             let key = yongxin_web::auth::random_token();
             store
-                .create_open311_key("test", name, &yongxin_web::auth::token_hash(&key))
+                .create_open311_key(
+                    &Actor::user("test"),
+                    name,
+                    &yongxin_web::auth::token_hash(&key),
+                )
                 .await
                 .unwrap();
             key
@@ -1855,7 +1867,7 @@ async fn an_open311_key_reads_only_its_own_requests_in_full(app: TestApp) {
     };
     let relayed = app
         .store
-        .create_appeal_with_photos("open311:热线平台", with_photo, vec![photo])
+        .create_appeal_with_photos(&Actor::platform("热线平台"), with_photo, vec![photo])
         .await
         .unwrap();
     let media = |key: String| {
@@ -1880,7 +1892,7 @@ async fn on_selection_day_a_household_cannot_claim_from_its_phone(app: TestApp) 
     let (pid, _, _) = app.sample_project(true).await;
     app.store
         .move_phase(
-            "leader",
+            &Actor::user("leader"),
             pid,
             yongxin_domain::resettlement::Phase::Selection,
             "",
@@ -1923,7 +1935,7 @@ async fn on_selection_day_a_household_cannot_claim_from_its_phone(app: TestApp) 
     // A member of the household being called, on their own phone.
     app.store
         .create_user(
-            "admin",
+            &Actor::user("admin"),
             yongxin_store::NewUser {
                 username: "called-member".into(),
                 display_name: "被叫号户成员".into(),
@@ -2019,14 +2031,14 @@ async fn cases_go_only_to_those_who_handle_them(app: TestApp) {
     assert_eq!(assign(leader).await, 400, "a leader does not take cases");
     assert_eq!(assign(id_of(Role::Admin)).await, 400);
     app.store
-        .set_user_disabled("admin", grid, true)
+        .set_user_disabled(&Actor::user("admin"), grid, true)
         .await
         .unwrap();
     assert_eq!(assign(grid).await, 400, "a disabled account");
     let (after, _) = app.store.appeal(case.id).await.unwrap();
     assert_eq!(after.status, case.status, "nothing changed");
     app.store
-        .set_user_disabled("admin", grid, false)
+        .set_user_disabled(&Actor::user("admin"), grid, false)
         .await
         .unwrap();
     assert_eq!(assign(grid).await, 200);

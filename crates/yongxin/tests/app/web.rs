@@ -1,6 +1,7 @@
 //! The application over HTTP.
 
 use reqwest::Method;
+use yongxin_domain::Actor;
 use yongxin_domain::Role;
 
 use crate::on_each_backend;
@@ -700,7 +701,7 @@ async fn api_tokens_and_json_errors(app: TestApp) {
         .0;
     app.store
         .create_api_token(
-            "test",
+            &Actor::user("test"),
             leader.id,
             &yongxin_web::auth::token_hash(&token),
             chrono::Utc::now() + chrono::Duration::days(90),
