@@ -140,15 +140,23 @@ mod tests {
     fn every_key_named_in_templates_and_code_exists() {
         let root = concat!(env!("CARGO_MANIFEST_DIR"), "/");
         let mut missing = Vec::new();
+        // Every file under both folders, however deep: areas keep their pages in folders.
         let mut files = Vec::new();
-        for dir in ["templates", "src", "src/pages"] {
-            for entry in std::fs::read_dir(format!("{root}{dir}")).expect("dir") {
+        let mut dirs = vec![
+            std::path::PathBuf::from(format!("{root}templates")),
+            std::path::PathBuf::from(format!("{root}src")),
+        ];
+        while let Some(dir) = dirs.pop() {
+            for entry in std::fs::read_dir(&dir).expect("dir") {
                 let path = entry.expect("entry").path();
-                if path.is_file() {
+                if path.is_dir() {
+                    dirs.push(path);
+                } else {
                     files.push(path);
                 }
             }
         }
+        assert!(files.len() > 60, "the walk found the sources");
         for path in files {
             let text = std::fs::read_to_string(&path).expect("read");
             for marker in ["t(\"", "format(\"", "msg(\""] {

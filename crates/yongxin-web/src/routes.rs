@@ -17,6 +17,9 @@ pub struct RouteEntry {
     pub method: Method,
     /// The path pattern (`/notices/{id}`).
     pub path: &'static str,
+    /// The handler's Rust path, so that moving handlers between modules can be checked route by
+    /// route.
+    pub handler: &'static str,
 }
 
 /// A router being built, with the table of what it holds.
@@ -40,11 +43,13 @@ impl Routes {
         }
     }
 
-    fn record(mut self, path: &'static str, methods: &[Method]) -> Self {
-        self.table.extend(methods.iter().map(|m| RouteEntry {
-            method: m.clone(),
-            path,
-        }));
+    fn record(mut self, path: &'static str, entries: &[(Method, &'static str)]) -> Self {
+        self.table
+            .extend(entries.iter().map(|(method, handler)| RouteEntry {
+                method: method.clone(),
+                path,
+                handler,
+            }));
         self
     }
 
@@ -55,7 +60,7 @@ impl Routes {
         T: 'static,
     {
         self.router = self.router.route(path, get(handler));
-        self.record(path, &[Method::GET])
+        self.record(path, &[(Method::GET, std::any::type_name::<H>())])
     }
 
     /// A form or API action sent with POST.
@@ -65,7 +70,7 @@ impl Routes {
         T: 'static,
     {
         self.router = self.router.route(path, post(handler));
-        self.record(path, &[Method::POST])
+        self.record(path, &[(Method::POST, std::any::type_name::<H>())])
     }
 
     /// A POST taking a larger body than forms do (photos, attachments, rosters).
@@ -77,7 +82,7 @@ impl Routes {
         self.router = self
             .router
             .route(path, post(handler).layer(DefaultBodyLimit::max(limit)));
-        self.record(path, &[Method::POST])
+        self.record(path, &[(Method::POST, std::any::type_name::<H>())])
     }
 
     /// A page with its form: GET shows it, POST sends it.
@@ -89,7 +94,13 @@ impl Routes {
         TP: 'static,
     {
         self.router = self.router.route(path, get(page).post(form));
-        self.record(path, &[Method::GET, Method::POST])
+        self.record(
+            path,
+            &[
+                (Method::GET, std::any::type_name::<G>()),
+                (Method::POST, std::any::type_name::<P>()),
+            ],
+        )
     }
 
     /// [`Routes::get_post`] whose POST takes a larger body.
@@ -110,7 +121,13 @@ impl Routes {
             path,
             get(page).post(form).layer(DefaultBodyLimit::max(limit)),
         );
-        self.record(path, &[Method::GET, Method::POST])
+        self.record(
+            path,
+            &[
+                (Method::GET, std::any::type_name::<G>()),
+                (Method::POST, std::any::type_name::<P>()),
+            ],
+        )
     }
 
     /// Adds another table's routes.

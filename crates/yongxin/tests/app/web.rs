@@ -19,7 +19,38 @@ on_each_backend!(
     openapi_describes_every_api_route,
     health_and_metrics,
     uploaded_rosters_are_all_or_nothing,
+    the_route_table_is_unchanged,
 );
+
+/// Every route, and the handler that answers it, against the committed lists: a restructuring
+/// must keep `routes.txt` as it is, and may change `route_handlers.txt` only by the moves it
+/// intends. After an intended change, run with `UPDATE_GOLDEN=1` and review the diff.
+async fn the_route_table_is_unchanged(app: TestApp) {
+    let state = yongxin_web::AppState::new(app.store.clone(), yongxin_web::WebSettings::default());
+    let (_, table) = yongxin_web::route_table(&state);
+    let mut routes: Vec<String> = table
+        .iter()
+        .map(|r| format!("{} {}", r.method, r.path))
+        .collect();
+    let mut handlers: Vec<String> = table
+        .iter()
+        .map(|r| format!("{} {} {}", r.method, r.path, r.handler))
+        .collect();
+    routes.sort();
+    handlers.sort();
+    golden("routes.txt", &(routes.join("\n") + "\n"));
+    golden("route_handlers.txt", &(handlers.join("\n") + "\n"));
+}
+
+fn golden(name: &str, got: &str) {
+    let path = format!("{}/tests/app/golden/{name}", env!("CARGO_MANIFEST_DIR"));
+    if std::env::var_os("UPDATE_GOLDEN").is_some() {
+        std::fs::write(&path, got).unwrap();
+        return;
+    }
+    let want = std::fs::read_to_string(&path).unwrap();
+    assert_eq!(want, got, "{name} changed");
+}
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Expect {
