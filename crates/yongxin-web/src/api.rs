@@ -2,7 +2,7 @@
 //! Its OpenAPI 3 document is generated from these handlers and types and served at
 //! `/api/v1/openapi.json`.
 
-use crate::extract::{ApiQuery, Ids};
+use crate::http::extract::{ApiQuery, Ids};
 use axum::extract::State;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
@@ -12,8 +12,9 @@ use yongxin_domain::id_number::mask_id_number;
 use yongxin_domain::phone::mask_phone;
 use yongxin_store::{Grid, HouseholdSummary, Village};
 
-use crate::context::Ctx;
-use crate::error::AppError;
+use crate::http::api::{ErrorBody, ErrorDto};
+use crate::http::context::Ctx;
+use crate::http::error::AppError;
 use crate::pages::registry::{household_in_scope, record_full_view, HouseholdListQuery};
 use crate::AppState;
 
@@ -72,9 +73,9 @@ use crate::AppState;
 pub struct ApiDoc;
 
 /// The API's routes; `photo_body` is the body limit of the requests that may carry photos.
-pub fn routes(photo_body: usize) -> crate::routes::Routes {
+pub fn routes(photo_body: usize) -> crate::http::routes::Routes {
     let photos = photo_body;
-    crate::routes::Routes::new()
+    crate::http::routes::Routes::new()
         .get("/api/v1/openapi.json", openapi)
         .get("/api/v1/villages", list_villages)
         .get("/api/v1/categories", crate::api_appeals::list_categories)
@@ -228,21 +229,6 @@ pub fn openapi_document() -> serde_json::Value {
         }
     }
     doc
-}
-
-/// An error answer.
-#[derive(Serialize, ToSchema)]
-pub struct ErrorDto {
-    error: ErrorBody,
-}
-
-/// What went wrong.
-#[derive(Serialize, ToSchema)]
-pub struct ErrorBody {
-    /// Stable code (`unauthorized`, `forbidden`, `not_found`, `invalid_param`, …).
-    code: String,
-    /// Message in the request's language.
-    message: String,
 }
 
 /// A village (村) or community (社区).

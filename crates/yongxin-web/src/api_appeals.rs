@@ -1,6 +1,6 @@
 //! `/api/v1/appeals`: intake, search, one case, and actions.
 
-use crate::extract::{ApiJson, ApiQuery, Ids};
+use crate::http::extract::{ApiJson, ApiQuery, Ids};
 use std::collections::BTreeMap;
 
 use axum::extract::State;
@@ -15,18 +15,12 @@ use yongxin_domain::phone::mask_phone;
 use yongxin_domain::Permission;
 use yongxin_store::{Appeal, AppealEvent, PhotoRef};
 
-use crate::api::ErrorDto;
 use crate::appeals::{act, intake, ActionInput, IntakeInput};
-use crate::context::Ctx;
-use crate::error::AppError;
-use crate::pages::registry::parse_opt_id;
+use crate::http::api::{local, ErrorDto};
+use crate::http::context::Ctx;
+use crate::http::error::AppError;
+use crate::http::params::parse_opt_id;
 use crate::AppState;
-
-/// A time as the API writes it: RFC 3339 with the Asia/Shanghai offset.
-pub(crate) fn local(t: chrono::DateTime<chrono::Utc>) -> String {
-    t.with_timezone(&yongxin_domain::time::shanghai())
-        .to_rfc3339()
-}
 
 /// An answer to an extra question: one value, or several for multiple choice.
 #[derive(Deserialize, ToSchema)]
@@ -90,14 +84,14 @@ pub struct PhotoDto {
 }
 
 /// Base64 photos of a JSON body.
-fn decoded(photos: &[String]) -> Result<Vec<crate::upload::Upload>, AppError> {
+fn decoded(photos: &[String]) -> Result<Vec<crate::http::upload::Upload>, AppError> {
     use base64::Engine;
     photos
         .iter()
         .map(|p| {
             base64::engine::general_purpose::STANDARD
                 .decode(p.trim())
-                .map(|bytes| crate::upload::Upload { bytes })
+                .map(|bytes| crate::http::upload::Upload { bytes })
                 .map_err(|_| AppError::invalid_param("photos"))
         })
         .collect()
@@ -581,7 +575,7 @@ async fn rates_for(state: &AppState, ctx: &Ctx, p: &StatsParams) -> Result<Stats
                     .iter()
                     .find(|(cat, _)| cat.code == r.key)
                     .map(|(cat, _)| {
-                        if ctx.lang == crate::i18n::Lang::En {
+                        if ctx.lang == crate::http::i18n::Lang::En {
                             cat.name_en.clone()
                         } else {
                             cat.name_zh.clone()

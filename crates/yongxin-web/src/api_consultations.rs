@@ -1,7 +1,7 @@
 //! The JSON API of consultations (征求意见): the list, one consultation with its questions and
 //! options (with ids), a household's answer, and the results.
 
-use crate::extract::{ApiJson, Ids};
+use crate::http::extract::{ApiJson, Ids};
 use std::collections::BTreeMap;
 
 use axum::extract::State;
@@ -14,11 +14,11 @@ use utoipa::ToSchema;
 use yongxin_domain::consultation::GivenAnswer;
 use yongxin_store::Consultation;
 
+use crate::http::api::local;
 #[allow(unused_imports)]
-use crate::api::ErrorDto;
-use crate::api_appeals::local;
-use crate::context::Ctx;
-use crate::error::AppError;
+use crate::http::api::ErrorDto;
+use crate::http::context::Ctx;
+use crate::http::error::AppError;
 use crate::pages::consultations::{
     answer, results_view, state_code, visible_results, AnswerRequest,
 };

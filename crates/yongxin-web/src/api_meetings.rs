@@ -1,7 +1,7 @@
 //! The JSON API of meetings (会议): the list and one meeting with its attendance, the rule that
 //! applies and its resolutions. Staff only.
 
-use crate::extract::Ids;
+use crate::http::extract::Ids;
 use axum::extract::State;
 use axum::Json;
 use serde::Serialize;
@@ -9,11 +9,11 @@ use utoipa::ToSchema;
 use yongxin_domain::meeting::QuorumRule;
 use yongxin_store::Meeting;
 
+use crate::http::api::local;
 #[allow(unused_imports)]
-use crate::api::ErrorDto;
-use crate::api_appeals::local;
-use crate::context::Ctx;
-use crate::error::AppError;
+use crate::http::api::ErrorDto;
+use crate::http::context::Ctx;
+use crate::http::error::AppError;
 use crate::AppState;
 
 /// A meeting. Times are RFC 3339 with the Asia/Shanghai offset.

@@ -1,7 +1,7 @@
 //! The JSON API of notices (公告, 公示): the public list and one notice, objections to a 公示,
 //! and a cadre's in-person confirmation that a household was informed.
 
-use crate::extract::{ApiJson, ApiQuery, Ids};
+use crate::http::extract::{ApiJson, ApiQuery, Ids};
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
@@ -11,11 +11,11 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use yongxin_store::Notice;
 
+use crate::http::api::local as rfc3339;
 #[allow(unused_imports)]
-use crate::api::ErrorDto;
-use crate::api_appeals::local as rfc3339;
-use crate::context::Ctx;
-use crate::error::AppError;
+use crate::http::api::ErrorDto;
+use crate::http::context::Ctx;
+use crate::http::error::AppError;
 use crate::pages::notices::{notice_query, object, visible, ObjectionInput};
 use crate::AppState;
 

@@ -2,7 +2,7 @@
 //! household's entitlement line by line, registration, and the lottery (freeze, draw, proof).
 //! Money and areas are decimal strings (`"1234.56"`), never numbers.
 
-use crate::extract::{ApiJson, ApiQuery, Ids};
+use crate::http::extract::{ApiJson, ApiQuery, Ids};
 use axum::extract::State;
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
@@ -14,11 +14,11 @@ use yongxin_domain::resettlement::masked_name;
 use yongxin_domain::Permission;
 use yongxin_store::{EntitlementRecord, LotteryState, ProjectDetail, Registration};
 
+use crate::http::api::local;
 #[allow(unused_imports)]
-use crate::api::ErrorDto;
-use crate::api_appeals::local;
-use crate::context::Ctx;
-use crate::error::AppError;
+use crate::http::api::ErrorDto;
+use crate::http::context::Ctx;
+use crate::http::error::AppError;
 use crate::resettlement;
 use crate::AppState;
 

@@ -1,7 +1,7 @@
 //! The JSON API of selection (选房): selections, claiming units (answered within the request:
 //! confirmed, or refused with the reason), and every unit with its state.
 
-use crate::extract::{ApiJson, Ids};
+use crate::http::extract::{ApiJson, Ids};
 use std::collections::HashMap;
 use yongxin_domain::Permission;
 
@@ -12,11 +12,11 @@ use utoipa::ToSchema;
 use yongxin_domain::Role;
 use yongxin_store::{Claim, Selection, User};
 
+use crate::http::api::local;
 #[allow(unused_imports)]
-use crate::api::ErrorDto;
-use crate::api_appeals::local;
-use crate::context::Ctx;
-use crate::error::AppError;
+use crate::http::api::ErrorDto;
+use crate::http::context::Ctx;
+use crate::http::error::AppError;
 use crate::AppState;
 
 /// Whether the user may claim for the household: a member for their own, an operator for any

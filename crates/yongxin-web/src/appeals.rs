@@ -14,9 +14,9 @@ use yongxin_domain::catalogue::{AnswerError, Category};
 use yongxin_domain::{Email, Phone, Role, Scope};
 use yongxin_store::{Appeal, AppealPage, AppealQuery, AppealScope, NewAppeal, User};
 
-use crate::context::Ctx;
-use crate::error::AppError;
-use crate::i18n::Catalog;
+use crate::http::context::Ctx;
+use crate::http::error::AppError;
+use crate::http::i18n::Catalog;
 use crate::AppState;
 
 /// What someone asks for, before any check.
@@ -51,7 +51,7 @@ pub struct IntakeInput {
     /// The Open311 client that relays it (channel `open311`, recorded as `open311:NAME`).
     pub client: Option<String>,
     /// Photos of what happened.
-    pub photos: Vec<crate::upload::Upload>,
+    pub photos: Vec<crate::http::upload::Upload>,
 }
 
 /// Which appeals a user sees: those where the registry part of their scope is, and those they
@@ -127,7 +127,7 @@ impl ListFilters<'_> {
             status,
             statuses: Vec::new(),
             category: given(self.category).map(str::to_owned),
-            village_id: crate::pages::registry::parse_opt_id(self.village, "village")?,
+            village_id: crate::http::params::parse_opt_id(self.village, "village")?,
             text: given(self.q).map(str::to_owned),
             due_before: self.overdue.then(Utc::now),
             created_from: from.map(start_of_day),
@@ -244,7 +244,7 @@ fn answer_messages(errors: &[AnswerError], category: &Category, c: &Catalog) -> 
                 .iter()
                 .find(|q| q.code == e.question)
                 .map(|q| {
-                    if c.lang() == crate::i18n::Lang::En {
+                    if c.lang() == crate::http::i18n::Lang::En {
                         q.label_en.clone()
                     } else {
                         q.label_zh.clone()
@@ -286,8 +286,8 @@ fn anonymous_intake_limit(
     count: bool,
 ) -> Result<(), AppError> {
     let g = &state.guards;
-    let refuse = |wait| AppError::rate_limited(crate::security::minutes(wait));
-    let limit = |limiter: &crate::security::RateLimiter, key: &str, rate| {
+    let refuse = |wait| AppError::rate_limited(crate::http::security::minutes(wait));
+    let limit = |limiter: &crate::http::security::RateLimiter, key: &str, rate| {
         if count {
             limiter.hit(key, rate)
         } else {
@@ -445,7 +445,7 @@ pub async fn prepare_intake(
         (None, Some(u)) => u.actor(),
         (None, None) => Actor::anonymous(&phone.masked()),
     };
-    let photos = crate::upload::photos(&input.photos, state.settings.photo_max_bytes, c)?;
+    let photos = crate::http::upload::photos(&input.photos, state.settings.photo_max_bytes, c)?;
     if anonymous {
         anonymous_intake_limit(state, ctx, &phone, true)?;
     }
@@ -503,7 +503,7 @@ pub struct ActionInput {
     /// Target case (merge).
     pub into: Option<i64>,
     /// Photos (note, answer).
-    pub photos: Vec<crate::upload::Upload>,
+    pub photos: Vec<crate::http::upload::Upload>,
 }
 
 /// Whether the user dispatches this case: the whole subdistrict's, or their own village's.
@@ -589,7 +589,7 @@ pub async fn act(
     {
         return Err(AppError::bad_request(c.t("photo.not_here")));
     }
-    let photos = crate::upload::photos(&input.photos, state.settings.photo_max_bytes, c)?;
+    let photos = crate::http::upload::photos(&input.photos, state.settings.photo_max_bytes, c)?;
     if let AppealAction::Merge { into } = &action {
         let (target, _) = state
             .store

@@ -10,7 +10,7 @@ use chrono::{DateTime, Duration, Utc};
 use yongxin_domain::appeal::AppealAction;
 use yongxin_store::{OutboxMessage, StoreError};
 
-use crate::i18n::Lang;
+use crate::http::i18n::Lang;
 use crate::AppState;
 
 /// A message ready to go out.
@@ -85,8 +85,8 @@ impl MessageSender for SmsGateway {
         };
         let url = self
             .template
-            .replace("{phone}", &crate::context::percent_encode(phone))
-            .replace("{text}", &crate::context::percent_encode(&m.body))
+            .replace("{phone}", &crate::http::context::percent_encode(phone))
+            .replace("{text}", &crate::http::context::percent_encode(&m.body))
             .replace("{id}", &m.id.to_string());
         let res = self
             .http

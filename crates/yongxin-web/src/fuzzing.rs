@@ -10,8 +10,9 @@ use yongxin_domain::fuzzing::roster_rows;
 use yongxin_domain::roster::{record_cells, Column, HouseholdRecord};
 use yongxin_domain::{Email, Phone};
 
+use crate::http::sheet::{write_table, SheetFormat};
 use crate::open311::parse_request_form;
-use crate::roster_io::{read_roster, write_table, SheetFormat};
+use crate::roster_io::read_roster;
 
 /// The targets whose checks are in this crate (name = corpus directory).
 pub const TARGETS: &[yongxin_domain::fuzzing::Target] = &[

@@ -13,23 +13,15 @@ pub mod api_notices;
 pub mod api_resettlement;
 pub mod api_selection;
 pub mod appeals;
-pub mod auth;
 pub mod background;
 pub mod board;
-pub mod context;
-pub mod error;
-pub mod extract;
 #[doc(hidden)]
 pub mod fuzzing;
-pub mod i18n;
-pub mod metrics;
+pub mod http;
 pub mod open311;
 pub mod pages;
 pub mod resettlement;
 pub mod roster_io;
-pub mod routes;
-pub mod security;
-pub mod upload;
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
@@ -42,8 +34,10 @@ use yongxin_domain::appeal::AppealPolicy;
 use yongxin_domain::calendar::WorkingCalendar;
 use yongxin_store::Store;
 
-pub use error::AppError;
-pub use i18n::Lang;
+pub use http::error::AppError;
+pub use http::i18n::Lang;
+// The paths outside users (the binary, tests, benchmarks) name.
+pub use http::{auth, context, error, extract, i18n, metrics, routes, security, upload};
 
 /// Settings of the web interface.
 #[derive(Debug, Clone)]
@@ -478,7 +472,7 @@ pub fn route_table(state: &AppState) -> (Router<AppState>, Vec<routes::RouteEntr
         .merge(open311::routes())
         .get("/healthz", metrics::healthz)
         .get("/metrics", metrics::render_for_admins)
-        .get("/static/{file}", pages::assets::asset)
+        .get("/static/{file}", http::assets::asset)
         .get("/photos/{token}", pages::appeals::photo)
         .get("/photos/{token}/original", pages::appeals::photo_original)
         .into_parts()
@@ -488,7 +482,7 @@ pub fn route_table(state: &AppState) -> (Router<AppState>, Vec<routes::RouteEntr
 pub fn router(state: AppState) -> Router {
     let (routes, _) = route_table(&state);
     routes
-        .fallback(pages::not_found)
+        .fallback(http::page::not_found)
         .layer(DefaultBodyLimit::max(FORM_BODY_LIMIT))
         .layer(from_fn_with_state(state.clone(), context::attach_context))
         .layer(from_fn(error::render_errors))

@@ -11,38 +11,30 @@
 //! address of the appeal's first photo without location metadata. A `media_url`
 //! given with a new request is not fetched: the office's intranet has no way out.
 
-use crate::extract::Ids;
+use crate::http::extract::Ids;
+use crate::http::wire::{respond, Format, Node};
 use std::collections::BTreeMap;
 
 use axum::body::Bytes;
 use axum::extract::{RawQuery, State};
 use axum::http::{header, HeaderMap, StatusCode};
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use chrono::{DateTime, Utc};
 use yongxin_domain::appeal::{parse_appeal_number, AppealStatus};
 use yongxin_store::{AppealQuery, AppealScope, AppealSearchDoc, Open311Key};
 
 use crate::appeals::{intake, IntakeInput};
-use crate::context::Ctx;
-use crate::error::AppError;
+use crate::http::context::Ctx;
+use crate::http::error::AppError;
 use crate::AppState;
 
 /// The routes under `/open311/v2/`.
-pub fn routes() -> crate::routes::Routes {
-    crate::routes::Routes::new()
+pub fn routes() -> crate::http::routes::Routes {
+    crate::http::routes::Routes::new()
         .get_post("/open311/v2/{file}", top_level, post_request)
         .get("/open311/v2/services/{file}", service_definition)
         .get("/open311/v2/requests/{file}", one_request)
         .get("/open311/v2/tokens/{file}", token)
-}
-
-/// The two formats of every resource.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Format {
-    /// `.json` (also when no extension is given).
-    Json,
-    /// `.xml`
-    Xml,
 }
 
 /// Splits `services.json` into its name and format; any other extension is not found.
@@ -53,118 +45,6 @@ fn parse_file(file: &str) -> Result<(&str, Format), AppError> {
         Some(_) => Err(AppError::not_found()),
         None => Ok((file, Format::Json)),
     }
-}
-
-/// The format a path asks for (used for errors, too).
-pub fn format_of(path: &str) -> Format {
-    if path.ends_with(".xml") {
-        Format::Xml
-    } else {
-        Format::Json
-    }
-}
-
-/// A value both encodings can write: JSON directly, XML with the element names given.
-enum Node {
-    Text(String),
-    Int(i64),
-    Float(f64),
-    Bool(bool),
-    Null,
-    /// A list and the element name of each item in XML.
-    List(&'static str, Vec<Node>),
-    Map(Vec<(&'static str, Node)>),
-}
-
-impl Node {
-    fn string(s: impl Into<String>) -> Node {
-        Node::Text(s.into())
-    }
-
-    fn opt(s: Option<impl Into<String>>) -> Node {
-        s.map_or(Node::Null, |s| Node::Text(s.into()))
-    }
-
-    fn json(&self) -> serde_json::Value {
-        use serde_json::Value;
-        match self {
-            Node::Text(s) => Value::String(s.clone()),
-            Node::Int(i) => Value::from(*i),
-            Node::Float(f) => Value::from(*f),
-            Node::Bool(b) => Value::Bool(*b),
-            Node::Null => Value::Null,
-            Node::List(_, items) => Value::Array(items.iter().map(Node::json).collect()),
-            Node::Map(fields) => Value::Object(
-                fields
-                    .iter()
-                    .map(|(k, v)| ((*k).to_owned(), v.json()))
-                    .collect(),
-            ),
-        }
-    }
-
-    fn xml(&self, name: &str, out: &mut String) {
-        out.push('<');
-        out.push_str(name);
-        out.push('>');
-        match self {
-            Node::Text(s) => escape(s, out),
-            Node::Int(i) => out.push_str(&i.to_string()),
-            Node::Float(f) => out.push_str(&f.to_string()),
-            Node::Bool(b) => out.push_str(if *b { "true" } else { "false" }),
-            Node::Null => {}
-            Node::List(item, items) => items.iter().for_each(|i| i.xml(item, out)),
-            Node::Map(fields) => fields.iter().for_each(|(k, v)| v.xml(k, out)),
-        }
-        out.push_str("</");
-        out.push_str(name);
-        out.push('>');
-    }
-}
-
-/// Escapes text for XML (also the Atom feed of notices).
-pub(crate) fn escape(s: &str, out: &mut String) {
-    for c in s.chars() {
-        match c {
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '&' => out.push_str("&amp;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&apos;"),
-            // Characters XML 1.0 cannot carry at all.
-            c if (c as u32) < 0x20 && !matches!(c, '\t' | '\n' | '\r') => {}
-            c => out.push(c),
-        }
-    }
-}
-
-/// The response: JSON as is (lists bare), XML under `root`.
-fn respond(status: StatusCode, format: Format, root: &str, node: &Node) -> Response {
-    match format {
-        Format::Json => (status, axum::Json(node.json())).into_response(),
-        Format::Xml => {
-            let mut body = String::from("<?xml version=\"1.0\" encoding=\"utf-8\"?>");
-            node.xml(root, &mut body);
-            (
-                status,
-                [(header::CONTENT_TYPE, "text/xml; charset=utf-8")],
-                body,
-            )
-                .into_response()
-        }
-    }
-}
-
-/// An error as the standard writes it: `[{"code":…,"description":"…"}]`, or `<errors>` in XML.
-pub fn error_response(path: &str, status: StatusCode, description: String) -> Response {
-    let node = Node::List(
-        "error",
-        vec![Node::Map(vec![
-            ("code", Node::Int(i64::from(status.as_u16()))),
-            ("description", Node::Text(description)),
-        ])],
-    );
-    respond(status, format_of(path), "errors", &node)
 }
 
 /// W3C datetime with the Shanghai offset, as the standard asks (`2026-11-27T09:30:00+08:00`).
@@ -194,7 +74,7 @@ async fn client(state: &AppState, key: Option<&str>) -> Result<Open311Key, AppEr
     };
     state
         .store
-        .open311_key(&crate::auth::token_hash(key))
+        .open311_key(&crate::http::auth::token_hash(key))
         .await?
         .ok_or_else(AppError::open311_key)
 }
@@ -225,7 +105,7 @@ fn base_url(state: &AppState, headers: &HeaderMap) -> String {
         .get(header::HOST)
         .and_then(|h| h.to_str().ok())
         .unwrap_or("localhost");
-    let https = crate::context::is_secure(&state.settings, headers);
+    let https = crate::http::context::is_secure(&state.settings, headers);
     format!("{}://{host}", if https { "https" } else { "http" })
 }
 
@@ -339,7 +219,7 @@ async fn service_definition(
         .map(|(i, q)| {
             let datatype = q.kind.open311();
             let label = match ctx.lang {
-                crate::i18n::Lang::En => q.label_en.clone(),
+                crate::http::i18n::Lang::En => q.label_en.clone(),
                 _ => q.label_zh.clone(),
             };
             let values = q
@@ -769,27 +649,6 @@ async fn token(
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn xml_escapes_text_and_names_list_items() {
-        let node = Node::List(
-            "request",
-            vec![Node::Map(vec![
-                ("description", Node::string("a<b & \"c\"\u{1}")),
-                ("lat", Node::Null),
-            ])],
-        );
-        let mut out = String::new();
-        node.xml("service_requests", &mut out);
-        assert_eq!(
-            out,
-            "<service_requests><request><description>a&lt;b &amp; &quot;c&quot;</description><lat></lat></request></service_requests>"
-        );
-        assert_eq!(
-            node.json().to_string(),
-            r#"[{"description":"a<b & \"c\"\u0001","lat":null}]"#
-        );
-    }
 
     #[test]
     fn files_name_their_format() {

@@ -12,7 +12,7 @@ use yongxin_store::{
     EntitlementRecord, HouseholdDetail, ProjectDetail, ProjectHousehold, Registration, User,
 };
 
-use crate::error::AppError;
+use crate::http::error::AppError;
 use crate::pages::registry::household_in_scope;
 use crate::AppState;
 

@@ -7,49 +7,12 @@ use std::io::Cursor;
 
 use calamine::{Data, Reader, Xlsx};
 use chrono::{Duration, NaiveDate};
-use rust_xlsxwriter::{Format, Workbook};
 use yongxin_domain::id_number::mask_id_number;
 use yongxin_domain::phone::mask_phone;
 use yongxin_domain::roster::{Column, RosterIssue, RosterReason, RosterRow};
 use yongxin_store::{HouseholdSummary, RosterEntry};
 
-use crate::i18n::Catalog;
-
-/// A spreadsheet format.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum SheetFormat {
-    /// Office Open XML workbook.
-    Xlsx,
-    /// Comma-separated values, UTF-8 with BOM.
-    Csv,
-}
-
-impl SheetFormat {
-    /// Reads `xlsx` or `csv`.
-    pub fn parse(s: &str) -> Option<Self> {
-        match s.trim().to_ascii_lowercase().as_str() {
-            "xlsx" => Some(Self::Xlsx),
-            "csv" => Some(Self::Csv),
-            _ => None,
-        }
-    }
-
-    /// The file extension.
-    pub fn extension(self) -> &'static str {
-        match self {
-            Self::Xlsx => "xlsx",
-            Self::Csv => "csv",
-        }
-    }
-
-    /// The media type.
-    pub fn content_type(self) -> &'static str {
-        match self {
-            Self::Xlsx => "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-            Self::Csv => "text/csv; charset=utf-8",
-        }
-    }
-}
+use crate::http::i18n::Catalog;
 
 fn file_issue(reason: RosterReason, column: Option<Column>) -> Vec<RosterIssue> {
     vec![RosterIssue {
@@ -312,51 +275,6 @@ pub fn households_table(households: &[HouseholdSummary], full: bool) -> Vec<Vec<
     table
 }
 
-/// Writes a table as a file. Every cell is text, so Excel never turns an identity number into
-/// scientific notation.
-pub fn write_table(table: &[Vec<String>], format: SheetFormat) -> Result<Vec<u8>, String> {
-    match format {
-        SheetFormat::Csv => {
-            let mut out = b"\xEF\xBB\xBF".to_vec();
-            {
-                let mut w = csv::Writer::from_writer(&mut out);
-                for row in table {
-                    w.write_record(row).map_err(|e| e.to_string())?;
-                }
-                w.flush().map_err(|e| e.to_string())?;
-            }
-            Ok(out)
-        }
-        SheetFormat::Xlsx => {
-            let mut book = Workbook::new();
-            let sheet = book.add_worksheet();
-            let bold = Format::new().set_bold();
-            let text = Format::new().set_num_format("@");
-            for (r, row) in table.iter().enumerate() {
-                for (c, cell) in row.iter().enumerate() {
-                    let (r, c) = (r as u32, c as u16);
-                    let format = if r == 0 { &bold } else { &text };
-                    sheet
-                        .write_string_with_format(r, c, cell, format)
-                        .map_err(|e| e.to_string())?;
-                }
-            }
-            for c in 0..table.first().map_or(0, Vec::len) {
-                let width = table
-                    .iter()
-                    .map(|r| r.get(c).map_or(0, |s| s.chars().count() * 2))
-                    .max()
-                    .unwrap_or(8)
-                    .clamp(6, 40);
-                sheet
-                    .set_column_width(c as u16, width as f64)
-                    .map_err(|e| e.to_string())?;
-            }
-            book.save_to_buffer().map_err(|e| e.to_string())
-        }
-    }
-}
-
 /// One issue as a sentence in the catalog's language: row, column and reason.
 pub fn issue_message(issue: &RosterIssue, catalog: &Catalog) -> String {
     let reason = catalog.format(
@@ -384,6 +302,7 @@ pub fn issue_message(issue: &RosterIssue, catalog: &Catalog) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::http::sheet::{write_table, SheetFormat};
 
     #[test]
     fn csv_with_bom_and_english_headers_is_read() {

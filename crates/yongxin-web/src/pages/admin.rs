@@ -1,6 +1,6 @@
 //! Administration: users, the audit record, roster import and export.
 
-use crate::extract::{Button, CsrfForm, Ids};
+use crate::http::extract::{Button, CsrfForm, Ids};
 use askama::Template;
 use axum::extract::{Query, State};
 use axum::http::header;
@@ -12,12 +12,11 @@ use yongxin_domain::Permission;
 use yongxin_domain::{AuditEntry, NewAuditEntry};
 use yongxin_store::{HouseholdQuery, ImportSummary, User};
 
-use super::{render, Chrome};
-use crate::context::Ctx;
-use crate::error::AppError;
-use crate::roster_io::{
-    households_table, issue_message, read_roster, residents_table, write_table, SheetFormat,
-};
+use crate::http::context::Ctx;
+use crate::http::error::AppError;
+use crate::http::page::{render, Chrome};
+use crate::http::sheet::{write_table, SheetFormat};
+use crate::roster_io::{households_table, issue_message, read_roster, residents_table};
 use crate::AppState;
 
 #[derive(Template)]
@@ -259,7 +258,7 @@ pub async fn import_roster(
 pub async fn import_upload(
     State(state): State<AppState>,
     ctx: Ctx,
-    form: crate::upload::FormWithFiles<crate::extract::Button>,
+    form: crate::http::upload::FormWithFiles<crate::http::extract::Button>,
 ) -> Result<Response, AppError> {
     let user = ctx.require(Permission::ManageUsers)?.clone();
     let file = form

@@ -1,7 +1,7 @@
 //! Appeal pages: filing (signed in, anonymous, or at the desk), the list, one case with the
 //! actions the viewer may take, and public tracking by case number and phone.
 
-use crate::extract::{CsrfForm, Ids};
+use crate::http::extract::{CsrfForm, Ids};
 use askama::Template;
 use axum::extract::{Query, State};
 use axum::response::{IntoResponse, Redirect, Response};
@@ -13,13 +13,13 @@ use yongxin_domain::Actor;
 use yongxin_domain::Permission;
 use yongxin_store::{Appeal, AppealEvent, AppealQuery, PhotoRef, User};
 
-use super::registry::parse_opt_id;
-use super::{render, Chrome};
 use crate::appeals::{act, intake, scope_of, sees, ActionInput, IntakeInput};
-use crate::context::{percent_encode, Ctx};
-use crate::error::AppError;
-use crate::i18n::Lang;
-use crate::upload::FormWithFiles;
+use crate::http::context::{percent_encode, Ctx};
+use crate::http::error::AppError;
+use crate::http::i18n::Lang;
+use crate::http::page::{render, Chrome};
+use crate::http::params::parse_opt_id;
+use crate::http::upload::FormWithFiles;
 use crate::AppState;
 
 /// A category as a form shows it.
@@ -208,7 +208,7 @@ pub struct CategoryAnswers(std::collections::BTreeMap<String, Vec<String>>);
 impl<'de> Deserialize<'de> for CategoryAnswers {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         let mut answers = std::collections::BTreeMap::new();
-        crate::extract::data_named_fields(d, |name, values| {
+        crate::http::extract::data_named_fields(d, |name, values| {
             if let Some(code) = name.strip_prefix("answer.") {
                 answers.insert(code.to_owned(), values);
             }
@@ -506,7 +506,7 @@ fn event_rows(
     events: &[AppealEvent],
     resident: bool,
     photos: &[PhotoRef],
-    names: Option<&super::ActorNames>,
+    names: Option<&crate::http::page::ActorNames>,
 ) -> Vec<EventRow> {
     events
         .iter()
@@ -724,7 +724,7 @@ pub async fn show(
             &events,
             resident,
             &photos,
-            Some(&super::ActorNames::load(&state, ctx.lang.catalog()).await?),
+            Some(&crate::http::page::ActorNames::load(&state, ctx.lang.catalog()).await?),
         ),
         photos: photo_tokens(&photos, None),
         staff: !resident,
@@ -849,7 +849,7 @@ async fn look_up(
     let client = ctx.client_key().unwrap_or_default();
     g.track
         .hit(&client, g.limits.track_per_address)
-        .map_err(|wait| AppError::rate_limited(crate::security::minutes(wait)))?;
+        .map_err(|wait| AppError::rate_limited(crate::http::security::minutes(wait)))?;
     let Some((date, id)) = parse_appeal_number(number) else {
         return Ok(Lookup::NotFound);
     };
@@ -860,7 +860,7 @@ async fn look_up(
         .track_failures
         .hit(&case_key, g.limits.track_failures_per_case)
     {
-        return Ok(Lookup::Locked(crate::security::minutes(wait)));
+        return Ok(Lookup::Locked(crate::http::security::minutes(wait)));
     }
     let secret = state.installation_key().await?;
     if let Ok((a, events)) = state.store.appeal(id).await {
@@ -1127,13 +1127,13 @@ pub async fn export(
         }
         page += 1;
     }
-    let bytes = crate::roster_io::write_table(&table, crate::roster_io::SheetFormat::Xlsx)
+    let bytes = crate::http::sheet::write_table(&table, crate::http::sheet::SheetFormat::Xlsx)
         .map_err(AppError::internal)?;
     Ok((
         [
             (
                 axum::http::header::CONTENT_TYPE,
-                crate::roster_io::SheetFormat::Xlsx
+                crate::http::sheet::SheetFormat::Xlsx
                     .content_type()
                     .to_owned(),
             ),

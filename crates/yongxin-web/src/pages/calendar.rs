@@ -1,6 +1,6 @@
 //! `/admin/calendar`: the working-day calendar years in force, and loading a new year's file.
 
-use crate::extract::CsrfForm;
+use crate::http::extract::CsrfForm;
 use askama::Template;
 use axum::extract::State;
 use axum::response::{IntoResponse, Redirect, Response};
@@ -8,10 +8,10 @@ use serde::Deserialize;
 use yongxin_domain::calendar::{CalendarError, YearCalendar};
 use yongxin_domain::Permission;
 
-use super::{render, Chrome};
-use crate::context::Ctx;
-use crate::error::AppError;
-use crate::i18n::Catalog;
+use crate::http::context::Ctx;
+use crate::http::error::AppError;
+use crate::http::i18n::Catalog;
+use crate::http::page::{render, Chrome};
 use crate::AppState;
 
 /// A year as the page lists it.

@@ -1,7 +1,7 @@
 //! `/admin/categories`: the service catalogue, each category edited as a small TOML document
 //! (names, department, deadlines per urgency, extra questions).
 
-use crate::extract::CsrfForm;
+use crate::http::extract::CsrfForm;
 use askama::Template;
 use axum::extract::{Query, State};
 use axum::response::{IntoResponse, Redirect, Response};
@@ -9,9 +9,9 @@ use serde::Deserialize;
 use yongxin_domain::catalogue::{Category, CategoryError, DefinitionError};
 use yongxin_domain::Permission;
 
-use super::{render, Chrome};
-use crate::context::Ctx;
-use crate::error::AppError;
+use crate::http::context::Ctx;
+use crate::http::error::AppError;
+use crate::http::page::{render, Chrome};
 use crate::AppState;
 
 /// A category as the list shows it.

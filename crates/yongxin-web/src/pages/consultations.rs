@@ -2,7 +2,7 @@
 //! (a resident for their household online, a cadre on a household's behalf in person or at a
 //! meeting), the results, and publishing them as a notice.
 
-use crate::extract::{Button, CsrfForm, Ids};
+use crate::http::extract::{Button, CsrfForm, Ids};
 use std::collections::BTreeMap;
 use yongxin_domain::Actor;
 use yongxin_domain::Permission;
@@ -19,11 +19,13 @@ use yongxin_domain::notice::ScopeKind;
 use yongxin_domain::Role;
 use yongxin_store::{Consultation, ConsultationResults, NewAnswer, NewConsultation, User};
 
-use super::notices::{local_time, names, opt_id};
-use super::{render, Chrome};
-use crate::context::Ctx;
-use crate::error::AppError;
-use crate::i18n::Catalog;
+use super::notices::names;
+use crate::http::context::Ctx;
+use crate::http::error::AppError;
+use crate::http::format::percent;
+use crate::http::i18n::Catalog;
+use crate::http::page::{render, Chrome};
+use crate::http::params::{local_time, parse_opt_id as opt_id};
 use crate::AppState;
 
 /// The error of a refused consultation or answer, in the user's language.
@@ -540,7 +542,7 @@ pub struct QuestionFields {
 impl<'de> serde::Deserialize<'de> for QuestionFields {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         let mut fields = Self::default();
-        crate::extract::data_named_fields(d, |name, values| {
+        crate::http::extract::data_named_fields(d, |name, values| {
             if let Some(q) = name.strip_prefix('q').and_then(|q| q.parse().ok()) {
                 fields.answers.insert(q, values);
             } else if let Some((q, o)) = name.strip_prefix('r').and_then(|r| r.split_once('_')) {
@@ -607,14 +609,6 @@ pub struct QuestionResult {
     pub options: Vec<(i64, String, i64, String, String, Vec<i64>)>,
     /// Free-text answers: village, text.
     pub texts: Vec<(String, String)>,
-}
-
-fn percent(part: i64, whole: i64) -> String {
-    if whole == 0 {
-        "—".into()
-    } else {
-        format!("{:.1}%", part as f64 * 100.0 / whole as f64)
-    }
 }
 
 /// Results as a user may see them: free-text answers (which may name people) only for those who

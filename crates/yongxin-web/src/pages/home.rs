@@ -4,9 +4,9 @@ use askama::Template;
 use axum::extract::State;
 use axum::response::Response;
 
-use super::{render, Chrome};
-use crate::context::Ctx;
-use crate::error::AppError;
+use crate::http::context::Ctx;
+use crate::http::error::AppError;
+use crate::http::page::{render, Chrome};
 use crate::AppState;
 
 #[derive(Template)]

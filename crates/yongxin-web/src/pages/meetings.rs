@@ -2,7 +2,7 @@
 //! door or by the one-time code shown at the meeting, minutes, resolutions decided by the quorum
 //! and majority rules, and publishing minutes and resolutions as a notice.
 
-use crate::extract::{Button, CsrfForm, Ids};
+use crate::http::extract::{Button, CsrfForm, Ids};
 use askama::Template;
 use axum::extract::State;
 use axum::response::{IntoResponse, Redirect, Response};
@@ -15,11 +15,11 @@ use yongxin_domain::Permission;
 use yongxin_domain::Scope;
 use yongxin_store::{Meeting, MeetingMember, NewMeeting, Resolution, StoreError, User};
 
-use super::notices::{local_time, opt_id};
-use super::{render, Chrome};
-use crate::context::Ctx;
-use crate::error::AppError;
-use crate::i18n::Catalog;
+use crate::http::context::Ctx;
+use crate::http::error::AppError;
+use crate::http::i18n::Catalog;
+use crate::http::page::{render, Chrome};
+use crate::http::params::{local_time, parse_opt_id as opt_id};
 use crate::AppState;
 use serde::Deserialize;
 
@@ -430,7 +430,7 @@ pub async fn new_code(
     CsrfForm(_): CsrfForm<Button>,
 ) -> Result<Response, AppError> {
     let (user, _) = organiser_form(&state, &ctx, id).await?;
-    let token = crate::auth::random_token();
+    let token = crate::http::auth::random_token();
     let number = u32::from_str_radix(&token[..8], 16).unwrap_or(0) % 1_000_000;
     let code = format!("{number:06}");
     state
@@ -438,7 +438,7 @@ pub async fn new_code(
         .set_sign_in_code(
             &user.actor(),
             id,
-            &crate::auth::token_hash(&format!("{id}:{code}")),
+            &crate::http::auth::token_hash(&format!("{id}:{code}")),
             Utc::now() + Duration::hours(CODE_HOURS),
         )
         .await?;
@@ -522,14 +522,14 @@ pub async fn sign_in_with_code(
         return Err(AppError::too_many_attempts(CODE_HOURS * 60));
     }
 
-    let typed = crate::auth::token_hash(&format!("{id}:{}", form.code.trim()));
+    let typed = crate::http::auth::token_hash(&format!("{id}:{}", form.code.trim()));
     let valid = state
         .store
         .sign_in_code(id)
         .await?
         .is_some_and(|(hash, until)| {
             until > Utc::now()
-                && crate::context::constant_time_eq(hash.as_bytes(), typed.as_bytes())
+                && crate::http::context::constant_time_eq(hash.as_bytes(), typed.as_bytes())
         });
     if !valid {
         return page(None, Some(c.t("meeting.error.code").to_owned()));

@@ -1,12 +1,12 @@
 //! Notices (公告, 公示): the public list and page, publishing and correcting, attached files,
 //! objections to a 公示, who has been informed (宣传到户) and the Atom feed.
 
-use crate::extract::{CsrfForm, Ids};
+use crate::http::extract::{CsrfForm, Ids};
 use askama::Template;
 use axum::extract::{Query, State};
 use axum::http::header;
 use axum::response::{IntoResponse, Redirect, Response};
-use chrono::{DateTime, NaiveDateTime, Utc};
+use chrono::{DateTime, Utc};
 use serde::Deserialize;
 use yongxin_domain::notice::{
     attachment_name, checked_text, line_diff, objections_open, AttachmentKind, DiffLine,
@@ -21,12 +21,13 @@ use yongxin_store::{
     NoticeQuery, User,
 };
 
-use super::{render, Chrome};
 use crate::appeals::{prepare_intake, IntakeInput};
-use crate::context::Ctx;
-use crate::error::AppError;
-use crate::i18n::Catalog;
-use crate::upload::FormWithFiles;
+use crate::http::context::Ctx;
+use crate::http::error::AppError;
+use crate::http::i18n::Catalog;
+use crate::http::page::{render, Chrome};
+use crate::http::params::{local_time, parse_opt_id};
+use crate::http::upload::FormWithFiles;
 use crate::AppState;
 
 /// The error of a refused draft, correction or objection, in the user's language.
@@ -168,16 +169,6 @@ pub struct ListQuery {
     page: Option<String>,
 }
 
-pub(crate) fn opt_id(value: Option<&str>, name: &str) -> Result<Option<i64>, AppError> {
-    match value.map(str::trim).filter(|v| !v.is_empty()) {
-        None => Ok(None),
-        Some(v) => v
-            .parse()
-            .map(Some)
-            .map_err(|_| AppError::invalid_param(name)),
-    }
-}
-
 /// A notice query from the list's filters: published ones only, unless a cadre asks.
 pub fn notice_query(
     ctx: &Ctx,
@@ -191,15 +182,15 @@ pub fn notice_query(
         None => None,
         Some(k) => Some(NoticeKind::parse(k).ok_or_else(|| AppError::invalid_param("kind"))?),
     };
-    let page = opt_id(page, "page")?.unwrap_or(1);
+    let page = parse_opt_id(page, "page")?.unwrap_or(1);
     if !(1..=100_000).contains(&page) {
         return Err(AppError::invalid_param("page"));
     }
     let cadre = ctx.user.as_ref().is_some_and(|u| u.role.is_cadre());
     Ok(NoticeQuery {
         published_by: (!cadre).then(Utc::now),
-        village_id: opt_id(village, "village")?,
-        project_id: opt_id(project, "project")?,
+        village_id: parse_opt_id(village, "village")?,
+        project_id: parse_opt_id(project, "project")?,
         kind,
         page: page as u32,
         per_page,
@@ -456,23 +447,6 @@ impl DraftForm {
     }
 }
 
-/// A local (Asia/Shanghai) time from a form's `datetime-local` field; empty is none.
-pub fn local_time(value: &str, field: &str) -> Result<Option<DateTime<Utc>>, AppError> {
-    let value = value.trim();
-    if value.is_empty() {
-        return Ok(None);
-    }
-    let naive = NaiveDateTime::parse_from_str(value, "%Y-%m-%dT%H:%M")
-        .or_else(|_| NaiveDateTime::parse_from_str(value, "%Y-%m-%dT%H:%M:%S"))
-        .or_else(|_| NaiveDateTime::parse_from_str(value, "%Y-%m-%d %H:%M"))
-        .map_err(|_| AppError::invalid_param(field))?;
-    naive
-        .and_local_timezone(yongxin_domain::time::shanghai())
-        .single()
-        .map(|t| Some(t.with_timezone(&Utc)))
-        .ok_or_else(|| AppError::invalid_param(field))
-}
-
 impl DraftForm {
     fn draft(&self) -> Result<NoticeDraft, AppError> {
         let kind = NoticeKind::parse(&self.kind).ok_or_else(|| AppError::invalid_param("kind"))?;
@@ -492,7 +466,7 @@ impl DraftForm {
             kind,
             scope,
             village_ids,
-            project_id: opt_id(Some(&self.project), "project")?,
+            project_id: parse_opt_id(Some(&self.project), "project")?,
             title: self.title.clone(),
             body: self.body.clone(),
             publish_at: local_time(&self.publish_at, "publish_at")?.unwrap_or_else(Utc::now),
@@ -648,7 +622,7 @@ pub async fn history(
 ) -> Result<Response, AppError> {
     let notice = viewable(&state, &ctx, id).await?;
     let versions = state.store.notice_versions(id).await?;
-    let names = super::ActorNames::load(&state, ctx.lang.catalog()).await?;
+    let names = crate::http::page::ActorNames::load(&state, ctx.lang.catalog()).await?;
     let mut views = Vec::with_capacity(versions.len());
     let mut previous: Option<&yongxin_store::NoticeVersion> = None;
     for v in &versions {
@@ -688,7 +662,7 @@ pub async fn attach(
     State(state): State<AppState>,
     ctx: Ctx,
     Ids(id): Ids<i64>,
-    form: FormWithFiles<crate::extract::Button>,
+    form: FormWithFiles<crate::http::extract::Button>,
 ) -> Result<Response, AppError> {
     let user = ctx.require(Permission::PublishNotice)?.clone();
     viewable(&state, &ctx, id).await?;
@@ -720,7 +694,7 @@ pub async fn attach(
             &user.actor(),
             id,
             NewAttachment {
-                token: crate::auth::random_token()[..32].to_owned(),
+                token: crate::http::auth::random_token()[..32].to_owned(),
                 name: attachment_name(&file_name, kind),
                 content_type: kind.content_type().to_owned(),
                 bytes,
@@ -751,7 +725,7 @@ pub async fn file(
     } else {
         ("attachment", bytes)
     };
-    let encoded = crate::context::percent_encode(&a.name);
+    let encoded = crate::http::context::percent_encode(&a.name);
     Ok((
         [
             (header::CONTENT_TYPE, a.content_type),
@@ -902,7 +876,7 @@ pub async fn create_objection(
     CsrfForm(f): CsrfForm<ObjectionForm>,
 ) -> Result<Response, AppError> {
     ctx.user()?;
-    let household_id = opt_id(f.household_id.as_deref(), "household_id")?;
+    let household_id = parse_opt_id(f.household_id.as_deref(), "household_id")?;
     let given = |v: Option<String>| v.filter(|s| !s.trim().is_empty());
     let appeal = object(
         &state,
@@ -974,7 +948,7 @@ pub async fn coverage(
     let total = rows
         .iter()
         .fold((0, 0), |(h, i), r| (h + r.households, i + r.informed));
-    let page = opt_id(q.page.as_deref(), "page")?
+    let page = parse_opt_id(q.page.as_deref(), "page")?
         .unwrap_or(1)
         .clamp(1, 100_000) as u32;
     let uninformed = state
@@ -1064,8 +1038,8 @@ pub async fn feed(
 ) -> Result<Response, AppError> {
     let query = NoticeQuery {
         published_by: Some(Utc::now()),
-        village_id: opt_id(q.village.as_deref(), "village")?,
-        project_id: opt_id(q.project.as_deref(), "project")?,
+        village_id: parse_opt_id(q.village.as_deref(), "village")?,
+        project_id: parse_opt_id(q.project.as_deref(), "project")?,
         kind: None,
         page: 1,
         per_page: 50,
@@ -1118,6 +1092,6 @@ pub async fn feed(
 /// Escapes text for XML.
 fn escape(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
-    crate::open311::escape(s, &mut out);
+    crate::http::wire::escape(s, &mut out);
     out
 }

@@ -1,15 +1,15 @@
 //! `/admin/open311`: issuing and revoking the API keys of Open311 clients.
 
-use crate::extract::{Button, CsrfForm, Ids};
+use crate::http::extract::{Button, CsrfForm, Ids};
 use askama::Template;
 use axum::extract::State;
 use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
 use yongxin_domain::Permission;
 
-use super::{render, Chrome};
-use crate::context::Ctx;
-use crate::error::AppError;
+use crate::http::context::Ctx;
+use crate::http::error::AppError;
+use crate::http::page::{render, Chrome};
 use crate::AppState;
 
 /// A key as listed.
@@ -82,10 +82,10 @@ pub async fn add(
         let message = ctx.lang.catalog().t("open311.name_required").to_owned();
         return page(&state, &ctx, None, Some(message)).await;
     }
-    let key = crate::auth::random_token();
+    let key = crate::http::auth::random_token();
     state
         .store
-        .create_open311_key(&user.actor(), name, &crate::auth::token_hash(&key))
+        .create_open311_key(&user.actor(), name, &crate::http::auth::token_hash(&key))
         .await?;
     page(&state, &ctx, Some(key), None).await
 }

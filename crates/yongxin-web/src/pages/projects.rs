@@ -2,16 +2,16 @@
 //! and the villages whose households it concerns. (Phases and everything else a resettlement
 //! project carries belong to the resettlement pages.)
 
-use crate::extract::CsrfForm;
+use crate::http::extract::CsrfForm;
 use askama::Template;
 use axum::extract::State;
 use axum::response::{IntoResponse, Redirect, Response};
 use yongxin_domain::Permission;
 use yongxin_store::{NewProject, StoreError};
 
-use super::{render, Chrome};
-use crate::context::Ctx;
-use crate::error::AppError;
+use crate::http::context::Ctx;
+use crate::http::error::AppError;
+use crate::http::page::{render, Chrome};
 use crate::AppState;
 
 #[derive(Template)]

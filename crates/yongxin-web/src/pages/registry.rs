@@ -4,7 +4,7 @@
 //! page opened with `?full=1` by a role allowed to see them, and every such view is written to
 //! the audit record before the page is sent.
 
-use crate::extract::Ids;
+use crate::http::extract::Ids;
 use askama::Template;
 use axum::extract::{Query, State};
 use axum::response::Response;
@@ -14,9 +14,10 @@ use yongxin_domain::phone::mask_phone;
 use yongxin_domain::NewAuditEntry;
 use yongxin_store::{Grid, HouseholdDetail, HouseholdQuery, HouseholdSummary, User, Village};
 
-use super::{render, Chrome};
-use crate::context::{percent_encode, Ctx};
-use crate::error::AppError;
+use crate::http::context::{percent_encode, Ctx};
+use crate::http::error::AppError;
+use crate::http::page::{render, Chrome};
+use crate::http::params::parse_opt_id;
 use crate::AppState;
 
 #[derive(Template)]
@@ -62,17 +63,6 @@ pub async fn grids(
         c: Chrome::new(&ctx, "grids.title"),
         grids,
     })
-}
-
-/// Reads an optional numeric id from a query parameter; empty means absent.
-pub fn parse_opt_id(value: Option<&str>, name: &str) -> Result<Option<i64>, AppError> {
-    match value.map(str::trim).filter(|v| !v.is_empty()) {
-        None => Ok(None),
-        Some(v) => v
-            .parse()
-            .map(Some)
-            .map_err(|_| AppError::invalid_param(name)),
-    }
 }
 
 /// Query of the household list (also used by the API).

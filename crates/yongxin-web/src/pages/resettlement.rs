@@ -3,7 +3,7 @@
 //! (printable; the resident's own view too) with registration and assessment, the registration
 //! dashboard, and the public lottery page with its proof.
 
-use crate::extract::{Button, CsrfForm, Ids};
+use crate::http::extract::{Button, CsrfForm, Ids};
 use askama::Template;
 use axum::extract::{Query, State};
 use axum::response::{IntoResponse, Redirect, Response};
@@ -22,9 +22,10 @@ use yongxin_store::{
     ProjectHousehold, Registration, RegistrationCoverage, RegistrationDay, User,
 };
 
-use super::{render, Chrome};
-use crate::context::Ctx;
-use crate::error::AppError;
+use crate::http::context::Ctx;
+use crate::http::error::AppError;
+use crate::http::format::percent;
+use crate::http::page::{render, Chrome};
 use crate::resettlement as act;
 use crate::AppState;
 
@@ -126,7 +127,7 @@ async fn project_page(
         .iter()
         .map(|ph| (*ph, rank(*ph) <= rank(p.phase)))
         .collect();
-    let names = super::ActorNames::load(state, ctx.lang.catalog()).await?;
+    let names = crate::http::page::ActorNames::load(state, ctx.lang.catalog()).await?;
     let changes = state
         .store
         .phase_changes(id)
@@ -523,7 +524,7 @@ pub async fn household(
     let pid = p.project.id;
     let policy = act::current_policy(&state, pid).await?;
     let current = act::current_result(&state, pid, h.summary.id, &[]).await?.0;
-    let names = super::ActorNames::load(&state, ctx.lang.catalog()).await?;
+    let names = crate::http::page::ActorNames::load(&state, ctx.lang.catalog()).await?;
     let assessment = state.store.assessment(pid, h.summary.id).await?;
     let registration = state.store.registration(pid, h.summary.id).await?;
     let history = state
@@ -796,13 +797,6 @@ struct RegistrationsPage {
     days: Vec<RegistrationDay>,
     missing: Vec<(ProjectHousehold, String)>,
     missing_total: i64,
-}
-
-fn percent(part: i64, whole: i64) -> String {
-    if whole == 0 {
-        return "—".into();
-    }
-    format!("{:.1}%", part as f64 * 100.0 / whole as f64)
 }
 
 /// `GET /projects/{id}/registrations`: coverage by village, registrations per day and person,

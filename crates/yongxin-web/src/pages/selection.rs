@@ -2,7 +2,7 @@
 //! selection-day operator's screen with the confirmation slip (选房确认书), and agreements with
 //! their progress and export.
 
-use crate::extract::{Button, CsrfForm, Ids, PageQuery};
+use crate::http::extract::{Button, CsrfForm, Ids, PageQuery};
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use yongxin_domain::Permission;
 
@@ -26,10 +26,10 @@ pub(crate) mod picker;
 
 use picker::{picker, Intent, PickForm, Picker};
 
-use super::notices::local_time;
-use super::{render, Chrome};
-use crate::context::Ctx;
-use crate::error::AppError;
+use crate::http::context::Ctx;
+use crate::http::error::AppError;
+use crate::http::page::{render, Chrome};
+use crate::http::params::local_time;
 use crate::resettlement as act;
 use crate::AppState;
 

@@ -1,6 +1,6 @@
 //! Signing in and out, and the language switch.
 
-use crate::extract::{Button, CsrfForm};
+use crate::http::extract::{Button, CsrfForm};
 use askama::Template;
 use axum::extract::{Query, State};
 use axum::http::header::SET_COOKIE;
@@ -10,11 +10,11 @@ use chrono::{Duration, Utc};
 use serde::Deserialize;
 use yongxin_domain::NewAuditEntry;
 
-use super::{render, Chrome};
-use crate::auth::{random_token, token_hash, LOCKOUT_MINUTES, MAX_FAILED_SIGN_INS};
-use crate::context::{cookie_value, Ctx, LANG_COOKIE, SESSION_COOKIE};
-use crate::error::AppError;
-use crate::i18n::Lang;
+use crate::http::auth::{random_token, token_hash, LOCKOUT_MINUTES, MAX_FAILED_SIGN_INS};
+use crate::http::context::{cookie_value, Ctx, LANG_COOKIE, SESSION_COOKIE};
+use crate::http::error::AppError;
+use crate::http::i18n::Lang;
+use crate::http::page::{render, Chrome};
 use crate::AppState;
 
 #[derive(Template)]
@@ -91,7 +91,7 @@ pub async fn sign_in(
             &ctx.client_key().unwrap_or_default(),
             guards.limits.sign_in_per_address,
         )
-        .map_err(|wait| AppError::rate_limited(crate::security::minutes(wait)))?;
+        .map_err(|wait| AppError::rate_limited(crate::http::security::minutes(wait)))?;
     let now = Utc::now();
     // Every attempt is recorded as a failure before the password is checked, and counted after
     // it is recorded, so guesses sent at once cannot all slip under the limit; a right password
@@ -122,7 +122,7 @@ pub async fn sign_in(
         Some((u, h)) => (Some(u), h),
         None => (None, DUMMY_HASH.to_owned()),
     };
-    let ok = crate::auth::check_password(&state, password, hash).await?;
+    let ok = crate::http::auth::check_password(&state, password, hash).await?;
     let Some(user) = user.filter(|_| ok) else {
         let mut res = render(&SignInPage {
             c: Chrome::new(&ctx, "sign_in.title"),
@@ -232,6 +232,6 @@ mod tests {
     #[test]
     fn the_dummy_hash_is_a_real_argon2id_hash() {
         assert!(argon2::password_hash::PasswordHash::new(DUMMY_HASH).is_ok());
-        assert!(!crate::auth::verify_password("", DUMMY_HASH));
+        assert!(!crate::http::auth::verify_password("", DUMMY_HASH));
     }
 }

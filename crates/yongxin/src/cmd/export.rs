@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::{bail, Context};
-use yongxin_web::roster_io::SheetFormat;
+use yongxin_web::http::sheet::SheetFormat;
 
 use crate::config::Config;
 

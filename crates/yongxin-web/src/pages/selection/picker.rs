@@ -11,7 +11,7 @@ use yongxin_domain::money::Qty;
 use yongxin_domain::selection::still_to_choose;
 use yongxin_store::UnitState;
 
-use crate::error::AppError;
+use crate::http::error::AppError;
 use crate::AppState;
 
 /// The most ticks a picker form carries: far more than any household chooses (a claim takes at

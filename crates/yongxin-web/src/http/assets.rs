@@ -1,10 +1,10 @@
 //! Static assets, compiled into the binary: nothing is fetched from elsewhere.
 
-use crate::extract::Ids;
+use crate::http::extract::Ids;
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
 
-use crate::error::AppError;
+use crate::http::error::AppError;
 
 const APP_CSS: &str = include_str!("../../static/app.css");
 const APP_JS: &str = include_str!("../../static/app.js");

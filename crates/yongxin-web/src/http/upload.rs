@@ -7,9 +7,9 @@ use axum::http::header;
 use yongxin_domain::photo::{clean, PhotoError, MAX_PHOTOS};
 use yongxin_store::NewPhoto;
 
-use crate::error::AppError;
-use crate::extract::{checked_form, context_of, unreadable_body};
-use crate::i18n::Catalog;
+use crate::http::error::AppError;
+use crate::http::extract::{checked_form, context_of, unreadable_body};
+use crate::http::i18n::Catalog;
 
 /// A file as uploaded.
 #[derive(Debug, Clone, Default)]
@@ -18,7 +18,7 @@ pub struct Upload {
     pub bytes: Vec<u8>,
 }
 
-/// A form's text fields read as `T` (a typed form, as [`crate::extract::CsrfForm`] reads it),
+/// A form's text fields read as `T` (a typed form, as [`crate::http::extract::CsrfForm`] reads it),
 /// and its files.
 #[derive(Debug, Default)]
 pub struct FormWithFiles<T> {
@@ -126,7 +126,7 @@ pub fn photos(
             // Cleaned now only to refuse what will not clean when served.
             let clean = clean(&u.bytes, max_bytes).map_err(|e| photo_error(&e, i + 1, c))?;
             Ok(NewPhoto {
-                token: crate::auth::random_token(),
+                token: crate::http::auth::random_token(),
                 content_type: clean.kind.content_type().to_owned(),
                 original: u.bytes.clone(),
             })

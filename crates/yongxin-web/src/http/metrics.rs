@@ -97,7 +97,7 @@ fn escape_label(s: &str) -> String {
 /// own.
 pub async fn render_for_admins(
     State(state): State<AppState>,
-    ctx: crate::context::Ctx,
+    ctx: crate::http::context::Ctx,
 ) -> Result<Response, crate::AppError> {
     if !state.settings.metrics_on_main {
         return Err(crate::AppError::not_found());

@@ -11,8 +11,8 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse, Redirect, Response};
 use yongxin_store::StoreError;
 
-use crate::context::Ctx;
-use crate::pages::render_error_page;
+use crate::http::context::Ctx;
+use crate::http::page::render_error_page;
 
 /// An error a handler returns.
 #[derive(Debug, Clone)]
@@ -154,13 +154,13 @@ impl AppError {
     }
 
     /// The message in a catalog's language.
-    pub fn message(&self, catalog: &crate::i18n::Catalog) -> String {
+    pub fn message(&self, catalog: &crate::http::i18n::Catalog) -> String {
         catalog.format(&format!("error.{}", self.code), &self.params)
     }
 
     /// The message for a person at a form: a refusal's own sentence without the technical
     /// "bad request" framing around it.
-    pub fn in_words(&self, catalog: &crate::i18n::Catalog) -> String {
+    pub fn in_words(&self, catalog: &crate::http::i18n::Catalog) -> String {
         match (self.code, self.params.iter().find(|(k, _)| *k == "detail")) {
             ("bad_request", Some((_, detail))) => detail.clone(),
             _ => self.message(catalog),
@@ -276,7 +276,7 @@ pub async fn render_errors(req: Request, next: Next) -> Response {
     let ctx = res.extensions().get::<Ctx>().cloned().unwrap_or_default();
     let catalog = ctx.lang.catalog();
     if path.starts_with("/open311/") {
-        return crate::open311::error_response(&path, err.status, err.message(catalog));
+        return crate::http::wire::error_response(&path, err.status, err.message(catalog));
     }
     if wants_json {
         let body =
@@ -284,7 +284,7 @@ pub async fn render_errors(req: Request, next: Next) -> Response {
         return (err.status, axum::Json(body)).into_response();
     }
     if err.status == StatusCode::UNAUTHORIZED {
-        let next = crate::context::percent_encode(&target);
+        let next = crate::http::context::percent_encode(&target);
         return Redirect::to(&format!("/sign-in?next={next}")).into_response();
     }
     render_error_page(&ctx, &err)

@@ -10,9 +10,9 @@ use axum::response::Response;
 use chrono::Utc;
 use yongxin_store::User;
 
-use crate::auth::{random_token, token_hash};
-use crate::error::AppError;
-use crate::i18n::Lang;
+use crate::http::auth::{random_token, token_hash};
+use crate::http::error::AppError;
+use crate::http::i18n::Lang;
 use crate::AppState;
 
 /// Cookie holding the session token.
@@ -42,10 +42,10 @@ pub struct Ctx {
 }
 
 impl Ctx {
-    /// The key this client's requests are limited by ([`crate::security::client_key`]); `None`
+    /// The key this client's requests are limited by ([`crate::http::security::client_key`]); `None`
     /// when the connection's address is unknown.
     pub fn client_key(&self) -> Option<String> {
-        self.peer.map(crate::security::client_key)
+        self.peer.map(crate::http::security::client_key)
     }
 
     /// The signed-in user, or 401 (a redirect to sign-in for pages).

@@ -10,7 +10,7 @@ use axum::http::StatusCode;
 use axum::Json;
 use serde::de::DeserializeOwned;
 
-use crate::error::AppError;
+use crate::http::error::AppError;
 
 /// Path parameters (ids, tokens): a value that does not parse answers 404 like an id that does
 /// not exist, so probing tells nothing and every route answers alike.
@@ -91,9 +91,9 @@ where
 }
 
 /// The context the middleware attached to the request.
-pub(crate) fn context_of(req: &Request) -> Result<crate::context::Ctx, AppError> {
+pub(crate) fn context_of(req: &Request) -> Result<crate::http::context::Ctx, AppError> {
     req.extensions()
-        .get::<crate::context::Ctx>()
+        .get::<crate::http::context::Ctx>()
         .cloned()
         .ok_or_else(|| AppError::internal("request context missing"))
 }
@@ -110,7 +110,7 @@ pub(crate) fn unreadable_body(status: StatusCode, text: String) -> AppError {
 /// A form body whose `csrf` field matches the session's token, read as `T`; nothing is read
 /// before the token is checked.
 pub(crate) fn checked_form<T: DeserializeOwned>(
-    ctx: &crate::context::Ctx,
+    ctx: &crate::http::context::Ctx,
     body: &[u8],
 ) -> Result<T, AppError> {
     let token = form_urlencoded::parse(body)

@@ -205,7 +205,7 @@ form-action 'self'; frame-ancestors 'none'";
 /// Adds the security headers to every answer; HSTS only when the request came over HTTPS, since
 /// on a plain-HTTP intranet it would lock browsers out.
 pub async fn headers(State(state): State<AppState>, req: Request, next: Next) -> Response {
-    let secure = crate::context::is_secure(&state.settings, req.headers());
+    let secure = crate::http::context::is_secure(&state.settings, req.headers());
     let mut res = next.run(req).await;
     let h = res.headers_mut();
     let mut set = |name: header::HeaderName, value: &'static str| {

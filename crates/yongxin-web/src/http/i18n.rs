@@ -57,9 +57,9 @@ pub struct Catalog {
 }
 
 static ZH_CN: LazyLock<Catalog> =
-    LazyLock::new(|| Catalog::parse(Lang::ZhCn, include_str!("../locales/zh-CN.toml")));
+    LazyLock::new(|| Catalog::parse(Lang::ZhCn, include_str!("../../locales/zh-CN.toml")));
 static EN: LazyLock<Catalog> =
-    LazyLock::new(|| Catalog::parse(Lang::En, include_str!("../locales/en.toml")));
+    LazyLock::new(|| Catalog::parse(Lang::En, include_str!("../../locales/en.toml")));
 
 impl Catalog {
     fn parse(lang: Lang, source: &str) -> Self {

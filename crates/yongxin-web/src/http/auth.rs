@@ -33,7 +33,7 @@ pub fn verify_password(password: &str, phc: &str) -> bool {
 /// server is busy.
 const PASSWORD_CHECK_WAIT: std::time::Duration = std::time::Duration::from_secs(10);
 
-/// Checks a password off the async workers, at most [`crate::security::Limits`]'
+/// Checks a password off the async workers, at most [`crate::http::security::Limits`]'
 /// `password_checks_at_once` at a time: each check holds ~19 MiB for tens of milliseconds, so a
 /// flood of sign-ins queues here instead of growing the process.
 pub async fn check_password(

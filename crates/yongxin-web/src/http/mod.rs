@@ -1,0 +1,21 @@
+//! The HTTP machinery every area's pages and API go through: the request context (language,
+//! signed-in user, CSRF token), the extractors that are the only way a handler reads a request,
+//! the one mapping of errors to responses, security headers and rate limits, uploads, the
+//! message catalogs, the route table, metrics. Nothing here knows an area.
+
+pub mod api;
+pub mod assets;
+pub mod auth;
+pub mod context;
+pub mod error;
+pub mod extract;
+pub mod format;
+pub mod i18n;
+pub mod metrics;
+pub mod page;
+pub mod params;
+pub mod routes;
+pub mod security;
+pub mod sheet;
+pub mod upload;
+pub mod wire;
