@@ -5,6 +5,7 @@
 //! so tests run the real application on port 0.
 #![forbid(unsafe_code)]
 
+pub mod accounts;
 pub mod api;
 pub mod api_appeals;
 pub mod api_consultations;
@@ -13,10 +14,13 @@ pub mod api_notices;
 pub mod api_resettlement;
 pub mod api_selection;
 pub mod appeals;
+pub mod audit;
 pub mod background;
 pub mod board;
+pub mod calendar;
 #[doc(hidden)]
 pub mod fuzzing;
+pub mod home;
 pub mod http;
 pub mod open311;
 pub mod pages;
@@ -277,14 +281,6 @@ pub fn route_table(state: &AppState) -> (Router<AppState>, Vec<routes::RouteEntr
     let roster_body = settings.max_upload_bytes + (1 << 20);
     let api_photo_body = photo_body;
     routes::Routes::new()
-        .get("/", pages::home::home)
-        .get_post(
-            "/sign-in",
-            pages::session::sign_in_page,
-            pages::session::sign_in,
-        )
-        .post("/sign-out", pages::session::sign_out)
-        .get("/lang", pages::session::switch_language)
         .get_post("/notices", pages::notices::list, pages::notices::create)
         .get("/notices.atom", pages::notices::feed)
         .get("/notices/new", pages::notices::new_notice)
@@ -438,29 +434,10 @@ pub fn route_table(state: &AppState) -> (Router<AppState>, Vec<routes::RouteEntr
             pages::categories::save,
         )
         .get("/public/appeals", pages::appeals::public_list)
-        .get_post(
-            "/admin/open311",
-            pages::open311_keys::show,
-            pages::open311_keys::add,
-        )
-        .post("/admin/open311/{id}/revoke", pages::open311_keys::revoke)
-        .get_post(
-            "/admin/calendar",
-            pages::calendar::show,
-            pages::calendar::load,
-        )
         .get("/villages", pages::registry::villages)
         .get("/grids", pages::registry::grids)
         .get("/households", pages::registry::households)
         .get("/households/{id}", pages::registry::household)
-        .get("/audit", pages::admin::audit)
-        .get("/admin/users", pages::admin::users)
-        .post("/admin/users/{id}/email", pages::admin::set_email)
-        .post(
-            "/admin/users/{id}/tokens/revoke",
-            pages::admin::revoke_tokens,
-        )
-        .post("/admin/users/{id}/disabled", pages::admin::set_disabled)
         .get_post_limited(
             "/admin/import",
             pages::admin::import_page,
@@ -468,6 +445,10 @@ pub fn route_table(state: &AppState) -> (Router<AppState>, Vec<routes::RouteEntr
             roster_body,
         )
         .get("/admin/export", pages::admin::export)
+        .merge(home::routes())
+        .merge(accounts::routes())
+        .merge(calendar::routes())
+        .merge(audit::routes())
         .merge(api::routes(api_photo_body))
         .merge(open311::routes())
         .get("/healthz", metrics::healthz)

@@ -1,21 +1,37 @@
-//! Signing in and out, and the language switch.
+//! Accounts: signing in and out, the language switch, users and their API tokens, and the keys
+//! of Open311 clients.
 
-use crate::http::extract::{Button, CsrfForm};
+use crate::http::extract::Button;
+use crate::http::extract::CsrfForm;
 use askama::Template;
-use axum::extract::{Query, State};
+use axum::extract::Query;
+use axum::extract::State;
 use axum::http::header::SET_COOKIE;
 use axum::http::HeaderValue;
-use axum::response::{IntoResponse, Redirect, Response};
-use chrono::{Duration, Utc};
+use axum::response::IntoResponse;
+use axum::response::Redirect;
+use axum::response::Response;
+use chrono::Duration;
+use chrono::Utc;
 use serde::Deserialize;
 use yongxin_domain::NewAuditEntry;
 
-use crate::http::auth::{random_token, token_hash, LOCKOUT_MINUTES, MAX_FAILED_SIGN_INS};
-use crate::http::context::{cookie_value, Ctx, LANG_COOKIE, SESSION_COOKIE};
+use crate::http::auth::random_token;
+use crate::http::auth::token_hash;
+use crate::http::auth::LOCKOUT_MINUTES;
+use crate::http::auth::MAX_FAILED_SIGN_INS;
+use crate::http::context::cookie_value;
+use crate::http::context::Ctx;
+use crate::http::context::LANG_COOKIE;
+use crate::http::context::SESSION_COOKIE;
 use crate::http::error::AppError;
+use crate::http::extract::Ids;
 use crate::http::i18n::Lang;
-use crate::http::page::{render, Chrome};
+use crate::http::page::render;
+use crate::http::page::Chrome;
 use crate::AppState;
+use yongxin_domain::Permission;
+use yongxin_store::User;
 
 #[derive(Template)]
 #[template(path = "sign_in.html")]
@@ -200,6 +216,227 @@ pub async fn switch_language(ctx: Ctx, Query(q): Query<LangQuery>) -> Result<Res
         HeaderValue::from_str(&cookie).map_err(AppError::internal)?,
     );
     Ok(res)
+}
+
+#[derive(Template)]
+#[template(path = "users.html")]
+struct UsersPage {
+    c: Chrome,
+    /// Each user with how many of their API tokens still work.
+    users: Vec<(User, i64)>,
+    /// The administrator viewing it, who cannot disable their own account.
+    me: i64,
+    error: Option<String>,
+}
+
+async fn users_page(
+    state: &AppState,
+    ctx: &Ctx,
+    error: Option<String>,
+) -> Result<Response, AppError> {
+    let live = state
+        .store
+        .live_api_token_counts(chrono::Utc::now())
+        .await?;
+    let users = state
+        .store
+        .users()
+        .await?
+        .into_iter()
+        .map(|u| {
+            let tokens = live.get(&u.id).copied().unwrap_or(0);
+            let u = User {
+                email: u.email.as_deref().map(yongxin_domain::email::mask_email),
+                ..u
+            };
+            (u, tokens)
+        })
+        .collect();
+    let page = render(&UsersPage {
+        c: Chrome::new(ctx, "users.title"),
+        me: ctx.user()?.id,
+        users,
+        error: error.clone(),
+    })?;
+    Ok(match error {
+        Some(_) => (axum::http::StatusCode::BAD_REQUEST, page).into_response(),
+        None => page,
+    })
+}
+
+/// `GET /admin/users`: admins; e-mail addresses are shown masked.
+pub async fn users(State(state): State<AppState>, ctx: Ctx) -> Result<Response, AppError> {
+    ctx.require(Permission::ManageUsers)?;
+    users_page(&state, &ctx, None).await
+}
+
+/// The address a user's notifications go to; empty clears it.
+#[derive(Deserialize)]
+pub struct EmailForm {
+    email: String,
+}
+
+/// `POST /admin/users/{id}/email`: admins.
+pub async fn set_email(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    Ids(id): Ids<i64>,
+    CsrfForm(f): CsrfForm<EmailForm>,
+) -> Result<Response, AppError> {
+    let admin = ctx.require(Permission::ManageUsers)?.clone();
+    let email = match f.email.trim() {
+        "" => None,
+        e => match yongxin_domain::Email::parse(e) {
+            Ok(e) => Some(e),
+            Err(_) => {
+                let message = ctx.lang.catalog().t("appeal.error.email").to_owned();
+                return users_page(&state, &ctx, Some(message)).await;
+            }
+        },
+    };
+    state
+        .store
+        .set_user_email(&admin.actor(), id, email.as_ref().map(|e| e.as_str()))
+        .await?;
+    state.forget_api_tokens();
+    Ok(axum::response::Redirect::to("/admin/users").into_response())
+}
+
+/// `POST /admin/users/{id}/tokens/revoke`: admins; every live API token of the user ends, on
+/// this node at once (other nodes within the token cache's seconds).
+pub async fn revoke_tokens(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    Ids(id): Ids<i64>,
+    CsrfForm(_): CsrfForm<Button>,
+) -> Result<Response, AppError> {
+    let admin = ctx.require(Permission::RevokeApiTokens)?.clone();
+    state.store.revoke_api_tokens(&admin.actor(), id).await?;
+    state.forget_api_tokens();
+    Ok(axum::response::Redirect::to("/admin/users").into_response())
+}
+
+/// Disabling or enabling an account.
+#[derive(Deserialize)]
+pub struct DisableForm {
+    /// `1` disables, `0` enables.
+    disabled: String,
+}
+
+/// `POST /admin/users/{id}/disabled`: admins; a disabled account's sessions end and its tokens
+/// are revoked. Administrators cannot disable themselves (someone must be able to undo it).
+pub async fn set_disabled(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    Ids(id): Ids<i64>,
+    CsrfForm(f): CsrfForm<DisableForm>,
+) -> Result<Response, AppError> {
+    let admin = ctx.require(Permission::ManageUsers)?.clone();
+    let disabled = match f.disabled.as_str() {
+        "1" => true,
+        "0" => false,
+        _ => return Err(AppError::invalid_param("disabled")),
+    };
+    if disabled && id == admin.id {
+        let message = ctx.lang.catalog().t("users.not_yourself").to_owned();
+        return users_page(&state, &ctx, Some(message)).await;
+    }
+    state
+        .store
+        .set_user_disabled(&admin.actor(), id, disabled)
+        .await?;
+    state.forget_api_tokens();
+    Ok(axum::response::Redirect::to("/admin/users").into_response())
+}
+
+/// A key as listed.
+struct KeyRow {
+    id: i64,
+    name: String,
+    created_by: String,
+    created_at: String,
+    revoked_at: Option<String>,
+}
+
+#[derive(Template)]
+#[template(path = "open311_keys.html")]
+struct KeysPage {
+    c: Chrome,
+    keys: Vec<KeyRow>,
+    new_key: Option<String>,
+    error: Option<String>,
+}
+
+async fn open311_keys_page(
+    state: &AppState,
+    ctx: &Ctx,
+    new_key: Option<String>,
+    error: Option<String>,
+) -> Result<Response, AppError> {
+    let show = yongxin_domain::time::display_local;
+    let keys = state
+        .store
+        .open311_keys()
+        .await?
+        .into_iter()
+        .map(|k| KeyRow {
+            id: k.id,
+            name: k.name,
+            created_by: k.created_by,
+            created_at: show(k.created_at),
+            revoked_at: k.revoked_at.map(show),
+        })
+        .collect();
+    render(&KeysPage {
+        c: Chrome::new(ctx, "open311.title"),
+        keys,
+        new_key,
+        error,
+    })
+}
+
+/// `GET /admin/open311`: admins.
+pub async fn open311_keys(State(state): State<AppState>, ctx: Ctx) -> Result<Response, AppError> {
+    ctx.require(Permission::ManageOpen311Keys)?;
+    open311_keys_page(&state, &ctx, None, None).await
+}
+
+/// The new client's name.
+#[derive(Deserialize)]
+pub struct AddKeyForm {
+    name: String,
+}
+
+/// `POST /admin/open311`: admins; the new key is shown once, only its hash is kept.
+pub async fn add_open311_key(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    CsrfForm(f): CsrfForm<AddKeyForm>,
+) -> Result<Response, AppError> {
+    let user = ctx.require(Permission::ManageOpen311Keys)?.clone();
+    let name = f.name.trim();
+    if name.is_empty() || name.chars().count() > 100 {
+        let message = ctx.lang.catalog().t("open311.name_required").to_owned();
+        return open311_keys_page(&state, &ctx, None, Some(message)).await;
+    }
+    let key = crate::http::auth::random_token();
+    state
+        .store
+        .create_open311_key(&user.actor(), name, &crate::http::auth::token_hash(&key))
+        .await?;
+    open311_keys_page(&state, &ctx, Some(key), None).await
+}
+
+/// `POST /admin/open311/{id}/revoke`: admins.
+pub async fn revoke_open311_key(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    Ids(id): Ids<i64>,
+    CsrfForm(_): CsrfForm<Button>,
+) -> Result<Response, AppError> {
+    let user = ctx.require(Permission::ManageOpen311Keys)?.clone();
+    state.store.revoke_open311_key(&user.actor(), id).await?;
+    Ok(Redirect::to("/admin/open311").into_response())
 }
 
 #[cfg(test)]

@@ -1,0 +1,10 @@
+//! The home page: what the signed-in person has to do, or the way in for everyone else.
+
+mod pages;
+
+use crate::http::routes::Routes;
+
+/// The area's routes.
+pub(crate) fn routes() -> Routes {
+    Routes::new().get("/", pages::home)
+}
