@@ -280,7 +280,7 @@ pub struct AppealActionDto {
 }
 
 /// File an appeal.
-#[utoipa::path(post, path = "/api/v1/appeals", request_body = NewAppealDto, responses((status = 201, body = AppealDto), (status = 400, body = ErrorDto), (status = 401, body = ErrorDto)))]
+#[utoipa::path(post, path = "/api/v1/appeals", tag = "crate::api_appeals", request_body = NewAppealDto, responses((status = 201, body = AppealDto), (status = 400, body = ErrorDto), (status = 401, body = ErrorDto)))]
 pub async fn create_appeal(
     State(state): State<AppState>,
     ctx: Ctx,
@@ -338,7 +338,7 @@ pub async fn create_appeal(
 }
 
 /// Appeals within the caller's scope, newest first.
-#[utoipa::path(get, path = "/api/v1/appeals", params(AppealsParams), responses((status = 200, body = AppealListDto), (status = 400, body = ErrorDto), (status = 401, body = ErrorDto)))]
+#[utoipa::path(get, path = "/api/v1/appeals", tag = "crate::api_appeals", params(AppealsParams), responses((status = 200, body = AppealListDto), (status = 400, body = ErrorDto), (status = 401, body = ErrorDto)))]
 pub async fn list_appeals(
     State(state): State<AppState>,
     ctx: Ctx,
@@ -378,7 +378,7 @@ pub async fn list_appeals(
 }
 
 /// One appeal with its history.
-#[utoipa::path(get, path = "/api/v1/appeals/{id}", params(("id" = i64, Path, description = "Appeal id")), responses((status = 200, body = AppealDto), (status = 401, body = ErrorDto), (status = 403, body = ErrorDto), (status = 404, body = ErrorDto)))]
+#[utoipa::path(get, path = "/api/v1/appeals/{id}", tag = "crate::api_appeals", params(("id" = i64, Path, description = "Appeal id")), responses((status = 200, body = AppealDto), (status = 401, body = ErrorDto), (status = 403, body = ErrorDto), (status = 404, body = ErrorDto)))]
 pub async fn get_appeal(
     State(state): State<AppState>,
     ctx: Ctx,
@@ -394,7 +394,7 @@ pub async fn get_appeal(
 }
 
 /// Take an action on an appeal: what the case allows and the caller's role permits.
-#[utoipa::path(post, path = "/api/v1/appeals/{id}/actions", params(("id" = i64, Path, description = "Appeal id")), request_body = AppealActionDto, responses((status = 200, body = AppealDto), (status = 400, body = ErrorDto), (status = 403, body = ErrorDto), (status = 404, body = ErrorDto), (status = 409, body = ErrorDto, description = "The case's status does not allow the action")))]
+#[utoipa::path(post, path = "/api/v1/appeals/{id}/actions", tag = "crate::api_appeals", params(("id" = i64, Path, description = "Appeal id")), request_body = AppealActionDto, responses((status = 200, body = AppealDto), (status = 400, body = ErrorDto), (status = 403, body = ErrorDto), (status = 404, body = ErrorDto), (status = 409, body = ErrorDto, description = "The case's status does not allow the action")))]
 pub async fn appeal_action(
     State(state): State<AppState>,
     ctx: Ctx,
@@ -603,113 +603,11 @@ async fn rates_for(state: &AppState, ctx: &Ctx, p: &StatsParams) -> Result<Stats
 }
 
 /// The three rates (三率) by village, category, department or cadre for a period.
-#[utoipa::path(get, path = "/api/v1/appeals/stats", params(StatsParams), responses((status = 200, body = StatsDto), (status = 400, body = ErrorDto), (status = 401, body = ErrorDto), (status = 403, body = ErrorDto)))]
+#[utoipa::path(get, path = "/api/v1/appeals/stats", tag = "crate::api_appeals", params(StatsParams), responses((status = 200, body = StatsDto), (status = 400, body = ErrorDto), (status = 401, body = ErrorDto), (status = 403, body = ErrorDto)))]
 pub async fn appeal_stats(
     State(state): State<AppState>,
     ctx: Ctx,
     ApiQuery(p): ApiQuery<StatsParams>,
 ) -> Result<Json<StatsDto>, AppError> {
     Ok(Json(three_rates(&state, &ctx, &p).await?))
-}
-
-/// Deadlines of one urgency.
-#[derive(Serialize, ToSchema)]
-pub struct DeadlinesDto {
-    /// 联系时限: hours to first contact.
-    contact_hours: u32,
-    /// 办结时限: working days to the answer.
-    resolution_days: u32,
-}
-
-/// A choice of a choice question: `key` is what an answer sends.
-#[derive(Serialize, ToSchema)]
-pub struct ChoiceDto {
-    key: String,
-    name: String,
-}
-
-/// An extra question of a category; `answers` of a new appeal are keyed by its `code`.
-#[derive(Serialize, ToSchema)]
-pub struct QuestionDto {
-    code: String,
-    label_zh: String,
-    label_en: String,
-    /// `string`, `number`, `datetime`, `text`, `single_choice` or `multi_choice` (one answer, or
-    /// a list of keys).
-    kind: String,
-    required: bool,
-    choices: Vec<ChoiceDto>,
-}
-
-/// A category appeals can be filed under (诉求类别).
-#[derive(Serialize, ToSchema)]
-pub struct CategoryDto {
-    code: String,
-    group: String,
-    name_zh: String,
-    name_en: String,
-    description: String,
-    /// The department new cases go to.
-    department: String,
-    normal: DeadlinesDto,
-    urgent: DeadlinesDto,
-    questions: Vec<QuestionDto>,
-}
-
-impl From<&yongxin_domain::catalogue::Category> for CategoryDto {
-    fn from(c: &yongxin_domain::catalogue::Category) -> Self {
-        let deadlines = |d: &yongxin_domain::catalogue::Deadlines| DeadlinesDto {
-            contact_hours: d.contact_hours,
-            resolution_days: d.resolution_days,
-        };
-        Self {
-            code: c.code.clone(),
-            group: c.group.clone(),
-            name_zh: c.name_zh.clone(),
-            name_en: c.name_en.clone(),
-            description: c.description.clone(),
-            department: c.department.clone(),
-            normal: deadlines(&c.normal),
-            urgent: deadlines(&c.urgent),
-            questions: c
-                .questions
-                .iter()
-                .map(|q| QuestionDto {
-                    code: q.code.clone(),
-                    label_zh: q.label_zh.clone(),
-                    label_en: q.label_en.clone(),
-                    kind: serde_json::to_value(q.kind)
-                        .ok()
-                        .and_then(|v| v.as_str().map(str::to_owned))
-                        .unwrap_or_default(),
-                    required: q.required,
-                    choices: q
-                        .choices
-                        .iter()
-                        .map(|ch| ChoiceDto {
-                            key: ch.key.clone(),
-                            name: ch.name.clone(),
-                        })
-                        .collect(),
-                })
-                .collect(),
-        }
-    }
-}
-
-/// `GET /api/v1/categories`: the categories an appeal may be filed under, with their deadlines
-/// and the extra questions each requires. Public, like Open311's service list.
-#[utoipa::path(get, path = "/api/v1/categories", responses((status = 200, body = [CategoryDto])))]
-pub async fn list_categories(
-    State(state): State<AppState>,
-) -> Result<Json<Vec<CategoryDto>>, AppError> {
-    Ok(Json(
-        state
-            .categories()
-            .await?
-            .iter()
-            .filter(|(_, active)| *active)
-            .map(|(c, _)| CategoryDto::from(c))
-            .collect(),
-    ))
 }

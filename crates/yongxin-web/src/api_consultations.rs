@@ -106,7 +106,7 @@ impl ConsultationDto {
 }
 
 /// Every consultation, newest opening first. No sign-in needed.
-#[utoipa::path(get, path = "/api/v1/consultations", responses((status = 200, body = Vec<ConsultationDto>)))]
+#[utoipa::path(get, path = "/api/v1/consultations", tag = "crate::api_consultations", responses((status = 200, body = Vec<ConsultationDto>)))]
 pub async fn list_consultations(
     State(state): State<AppState>,
 ) -> Result<Json<Vec<ConsultationDto>>, AppError> {
@@ -122,7 +122,7 @@ pub async fn list_consultations(
 }
 
 /// One consultation with its questions and their options, each with its id. No sign-in needed.
-#[utoipa::path(get, path = "/api/v1/consultations/{id}", params(("id" = i64, Path, description = "Consultation id")), responses((status = 200, body = ConsultationDto), (status = 404, body = ErrorDto)))]
+#[utoipa::path(get, path = "/api/v1/consultations/{id}", tag = "crate::api_consultations", params(("id" = i64, Path, description = "Consultation id")), responses((status = 200, body = ConsultationDto), (status = 404, body = ErrorDto)))]
 pub async fn get_consultation(
     State(state): State<AppState>,
     Ids(id): Ids<i64>,
@@ -159,7 +159,7 @@ pub struct AnswerDto {
 
 /// Records a household's answer, replacing its earlier one: a resident for their own household
 /// online, staff on a household's behalf (recorded as given in person or at a meeting, by them).
-#[utoipa::path(post, path = "/api/v1/consultations/{id}/answers", params(("id" = i64, Path, description = "Consultation id")), request_body = NewAnswerDto, responses((status = 201, body = AnswerDto), (status = 400, body = ErrorDto), (status = 401, body = ErrorDto), (status = 403, body = ErrorDto), (status = 404, body = ErrorDto)))]
+#[utoipa::path(post, path = "/api/v1/consultations/{id}/answers", tag = "crate::api_consultations", params(("id" = i64, Path, description = "Consultation id")), request_body = NewAnswerDto, responses((status = 201, body = AnswerDto), (status = 400, body = ErrorDto), (status = 401, body = ErrorDto), (status = 403, body = ErrorDto), (status = 404, body = ErrorDto)))]
 pub async fn submit_answer(
     State(state): State<AppState>,
     ctx: Ctx,
@@ -238,7 +238,7 @@ pub struct OptionResultDto {
 }
 
 /// Counts and shares per option, by village, and turnout against the households asked. Staff.
-#[utoipa::path(get, path = "/api/v1/consultations/{id}/results", params(("id" = i64, Path, description = "Consultation id")), responses((status = 200, body = ResultsDto), (status = 401, body = ErrorDto), (status = 403, body = ErrorDto), (status = 404, body = ErrorDto)))]
+#[utoipa::path(get, path = "/api/v1/consultations/{id}/results", tag = "crate::api_consultations", params(("id" = i64, Path, description = "Consultation id")), responses((status = 200, body = ResultsDto), (status = 401, body = ErrorDto), (status = 403, body = ErrorDto), (status = 404, body = ErrorDto)))]
 pub async fn consultation_results(
     State(state): State<AppState>,
     ctx: Ctx,

@@ -117,7 +117,7 @@ pub struct NoticesParams {
 }
 
 /// Published notices, newest first (cadres also see scheduled ones). No sign-in needed.
-#[utoipa::path(get, path = "/api/v1/notices", params(NoticesParams), responses((status = 200, body = NoticeListDto), (status = 400, body = ErrorDto)))]
+#[utoipa::path(get, path = "/api/v1/notices", tag = "crate::api_notices", params(NoticesParams), responses((status = 200, body = NoticeListDto), (status = 400, body = ErrorDto)))]
 pub async fn list_notices(
     State(state): State<AppState>,
     ctx: Ctx,
@@ -154,7 +154,7 @@ pub async fn list_notices(
 }
 
 /// One notice with its attachments. No sign-in needed once it is published.
-#[utoipa::path(get, path = "/api/v1/notices/{id}", params(("id" = i64, Path, description = "Notice id")), responses((status = 200, body = NoticeDto), (status = 404, body = ErrorDto)))]
+#[utoipa::path(get, path = "/api/v1/notices/{id}", tag = "crate::api_notices", params(("id" = i64, Path, description = "Notice id")), responses((status = 200, body = NoticeDto), (status = 404, body = ErrorDto)))]
 pub async fn get_notice(
     State(state): State<AppState>,
     ctx: Ctx,
@@ -208,7 +208,7 @@ pub struct ObjectionDto {
 /// Files an objection (异议) while the 公示's window is open: a resident for their own household,
 /// staff on a household's behalf (recorded as the staff member). It becomes an appeal linked to
 /// the notice.
-#[utoipa::path(post, path = "/api/v1/notices/{id}/objections", params(("id" = i64, Path, description = "Notice id")), request_body = NewObjectionDto, responses((status = 201, body = ObjectionDto), (status = 400, body = ErrorDto), (status = 401, body = ErrorDto), (status = 403, body = ErrorDto), (status = 404, body = ErrorDto)))]
+#[utoipa::path(post, path = "/api/v1/notices/{id}/objections", tag = "crate::api_notices", params(("id" = i64, Path, description = "Notice id")), request_body = NewObjectionDto, responses((status = 201, body = ObjectionDto), (status = 400, body = ErrorDto), (status = 401, body = ErrorDto), (status = 403, body = ErrorDto), (status = 404, body = ErrorDto)))]
 pub async fn create_objection(
     State(state): State<AppState>,
     ctx: Ctx,

@@ -432,7 +432,7 @@ pub async fn prepare_intake(
     if let Some(h) = household_id {
         // A cadre files only for households of their own part of the registry.
         let detail = match user {
-            Some(u) => crate::pages::registry::household_in_scope(state, u, h).await?,
+            Some(u) => crate::registry::household_in_scope(state, u, h).await?,
             None => state.store.household(h).await?,
         };
         village_id = Some(detail.summary.village_id);

@@ -12,7 +12,7 @@ use yongxin_domain::{Email, Phone};
 
 use crate::http::sheet::{write_table, SheetFormat};
 use crate::open311::parse_request_form;
-use crate::roster_io::read_roster;
+use crate::registry::roster_io::read_roster;
 
 /// The targets whose checks are in this crate (name = corpus directory).
 pub const TARGETS: &[yongxin_domain::fuzzing::Target] = &[

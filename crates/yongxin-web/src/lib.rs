@@ -18,14 +18,15 @@ pub mod audit;
 pub mod background;
 pub mod board;
 pub mod calendar;
+pub mod catalogue;
 #[doc(hidden)]
 pub mod fuzzing;
 pub mod home;
 pub mod http;
 pub mod open311;
 pub mod pages;
+pub mod registry;
 pub mod resettlement;
-pub mod roster_io;
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
@@ -274,12 +275,9 @@ pub fn route_table(state: &AppState) -> (Router<AppState>, Vec<routes::RouteEntr
     // Each route takes what it needs and no more: three photos, base64-encoded when they come as
     // JSON, and the rest of the form; a notice's attachment alone; a roster. Everything else is
     // a form or a JSON document.
-    let settings = &state.settings;
-    let photo_body =
-        yongxin_domain::photo::MAX_PHOTOS * settings.photo_max_bytes * 4 / 3 + (1 << 20);
-    let attachment_body = settings.attachment_max_bytes + (1 << 20);
-    let roster_body = settings.max_upload_bytes + (1 << 20);
-    let api_photo_body = photo_body;
+    let limits = http::routes::BodyLimits::of(&state.settings);
+    let (photo_body, attachment_body, api_photo_body) =
+        (limits.photo, limits.attachment, limits.photo);
     routes::Routes::new()
         .get_post("/notices", pages::notices::list, pages::notices::create)
         .get("/notices.atom", pages::notices::feed)
@@ -428,27 +426,13 @@ pub fn route_table(state: &AppState) -> (Router<AppState>, Vec<routes::RouteEntr
         )
         .get("/track", pages::appeals::track)
         .post("/track/rate", pages::appeals::track_rate)
-        .get_post(
-            "/admin/categories",
-            pages::categories::show,
-            pages::categories::save,
-        )
         .get("/public/appeals", pages::appeals::public_list)
-        .get("/villages", pages::registry::villages)
-        .get("/grids", pages::registry::grids)
-        .get("/households", pages::registry::households)
-        .get("/households/{id}", pages::registry::household)
-        .get_post_limited(
-            "/admin/import",
-            pages::admin::import_page,
-            pages::admin::import_upload,
-            roster_body,
-        )
-        .get("/admin/export", pages::admin::export)
         .merge(home::routes())
         .merge(accounts::routes())
         .merge(calendar::routes())
         .merge(audit::routes())
+        .merge(registry::routes(&limits))
+        .merge(catalogue::routes())
         .merge(api::routes(api_photo_body))
         .merge(open311::routes())
         .get("/healthz", metrics::healthz)

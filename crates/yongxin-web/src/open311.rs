@@ -182,7 +182,7 @@ async fn services(state: &AppState, ctx: &Ctx, format: Format) -> Result<Respons
                 ("service_code", Node::string(&cat.code)),
                 (
                     "service_name",
-                    Node::Text(crate::pages::appeals::category_name(cat, ctx.lang)),
+                    Node::Text(crate::catalogue::category_name(cat, ctx.lang)),
                 ),
                 ("description", Node::string(&cat.description)),
                 ("metadata", Node::Bool(!cat.questions.is_empty())),

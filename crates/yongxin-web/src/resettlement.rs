@@ -13,7 +13,7 @@ use yongxin_store::{
 };
 
 use crate::http::error::AppError;
-use crate::pages::registry::household_in_scope;
+use crate::registry::household_in_scope;
 use crate::AppState;
 
 /// A project, or 404.

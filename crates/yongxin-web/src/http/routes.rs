@@ -142,3 +142,27 @@ impl Routes {
         (self.router, self.table)
     }
 }
+
+/// The body limits of the routes that take more than a form: photos (three, base64-encoded when
+/// they come as JSON, and the rest of the form), a notice's attachment, a roster. Everything else
+/// is a form or a JSON document.
+#[derive(Debug, Clone, Copy)]
+pub struct BodyLimits {
+    /// Requests that may carry photos.
+    pub photo: usize,
+    /// A notice's attachment.
+    pub attachment: usize,
+    /// A roster upload.
+    pub roster: usize,
+}
+
+impl BodyLimits {
+    /// The limits the settings imply.
+    pub fn of(settings: &crate::WebSettings) -> Self {
+        Self {
+            photo: yongxin_domain::photo::MAX_PHOTOS * settings.photo_max_bytes * 4 / 3 + (1 << 20),
+            attachment: settings.attachment_max_bytes + (1 << 20),
+            roster: settings.max_upload_bytes + (1 << 20),
+        }
+    }
+}

@@ -14,6 +14,7 @@ use yongxin_domain::Permission;
 use yongxin_store::{Appeal, AppealEvent, AppealQuery, PhotoRef, User};
 
 use crate::appeals::{act, intake, scope_of, sees, ActionInput, IntakeInput};
+use crate::catalogue::category_name;
 use crate::http::context::{percent_encode, Ctx};
 use crate::http::error::AppError;
 use crate::http::i18n::Lang;
@@ -51,15 +52,6 @@ impl QuestionField {
     /// Whether a choice was picked.
     pub fn has(&self, key: &str) -> bool {
         self.values.iter().any(|v| v == key)
-    }
-}
-
-/// A category's name in the reader's language.
-pub fn category_name(c: &Category, lang: Lang) -> String {
-    if lang == Lang::En {
-        c.name_en.clone()
-    } else {
-        c.name_zh.clone()
     }
 }
 

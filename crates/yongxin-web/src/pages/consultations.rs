@@ -489,7 +489,7 @@ pub async fn answer(
     } else {
         let h = household_id
             .ok_or_else(|| AppError::bad_request(c.t("notice.error.household_required")))?;
-        crate::pages::registry::household_in_scope(state, user, h).await?;
+        crate::registry::household_in_scope(state, user, h).await?;
         let channel = match channel.map(str::trim).filter(|s| !s.is_empty()) {
             None => AnswerChannel::InPerson,
             Some(ch) => AnswerChannel::parse(ch)

@@ -403,7 +403,7 @@ pub async fn sign_in_at_door(
             .into_iter()
             .find(|mm| mm.resident_id == resident)
             .ok_or_else(AppError::not_found)?;
-        crate::pages::registry::household_in_scope(&state, &user, member.household_id).await?;
+        crate::registry::household_in_scope(&state, &user, member.household_id).await?;
     }
     state
         .store

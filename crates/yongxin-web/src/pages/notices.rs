@@ -789,7 +789,7 @@ pub async fn object(
         let h = input
             .household_id
             .ok_or_else(|| AppError::bad_request(c.t("notice.error.household_required")))?;
-        crate::pages::registry::household_in_scope(state, &user, h).await?
+        crate::registry::household_in_scope(state, &user, h).await?
     } else {
         let h = user
             .household_id
@@ -1003,7 +1003,7 @@ pub async fn confirm(
     household_id: i64,
 ) -> Result<bool, AppError> {
     let notice = viewable(state, ctx, id).await?;
-    let household = crate::pages::registry::household_in_scope(state, user, household_id).await?;
+    let household = crate::registry::household_in_scope(state, user, household_id).await?;
     if !addresses(state, &notice, household.summary.village_id).await? {
         return Err(AppError::bad_request(
             ctx.lang.catalog().t("notice.error.not_addressed"),

@@ -4,7 +4,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::Context;
-use yongxin_web::roster_io::issue_message;
+use yongxin_web::registry::roster_io::issue_message;
 
 use crate::config::Config;
 
@@ -33,7 +33,7 @@ pub async fn run(config: &Config, args: Args) -> anyhow::Result<ExitCode> {
     let bytes = std::fs::read(&file).with_context(|| format!("cannot read {}", file.display()))?;
     let store = crate::database::open(config, false).await?;
     let catalog = config.lang().catalog();
-    match yongxin_web::pages::admin::import_roster(
+    match yongxin_web::registry::import_roster(
         &*store,
         &yongxin_domain::Actor::from(actor.as_str()),
         &bytes,

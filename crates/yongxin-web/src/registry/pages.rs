@@ -4,21 +4,33 @@
 //! page opened with `?full=1` by a role allowed to see them, and every such view is written to
 //! the audit record before the page is sent.
 
+use super::{export_file, household_in_scope, import_roster, record_full_view, HouseholdListQuery};
+use crate::http::context::Ctx;
+use crate::http::error::AppError;
 use crate::http::extract::Ids;
+use crate::http::page::render;
+use crate::http::page::Chrome;
+use crate::http::sheet::SheetFormat;
+use crate::registry::roster_io::issue_message;
+use crate::AppState;
 use askama::Template;
-use axum::extract::{Query, State};
+use axum::extract::Query;
+use axum::extract::State;
+use axum::http::header;
+use axum::response::IntoResponse;
 use axum::response::Response;
 use serde::Deserialize;
 use yongxin_domain::id_number::mask_id_number;
 use yongxin_domain::phone::mask_phone;
-use yongxin_domain::NewAuditEntry;
-use yongxin_store::{Grid, HouseholdDetail, HouseholdQuery, HouseholdSummary, User, Village};
+use yongxin_domain::roster::Column;
+use yongxin_domain::Permission;
+use yongxin_store::Grid;
+use yongxin_store::HouseholdSummary;
+use yongxin_store::ImportSummary;
+use yongxin_store::Village;
 
-use crate::http::context::{percent_encode, Ctx};
-use crate::http::error::AppError;
-use crate::http::page::{render, Chrome};
+use crate::http::context::percent_encode;
 use crate::http::params::parse_opt_id;
-use crate::AppState;
 
 #[derive(Template)]
 #[template(path = "villages.html")]
@@ -63,43 +75,6 @@ pub async fn grids(
         c: Chrome::new(&ctx, "grids.title"),
         grids,
     })
-}
-
-/// Query of the household list (also used by the API).
-#[derive(Deserialize, Default)]
-pub struct HouseholdListQuery {
-    /// Search text.
-    pub q: Option<String>,
-    /// Village id.
-    pub village: Option<String>,
-    /// Grid id.
-    pub grid: Option<String>,
-    /// Page from 1.
-    pub page: Option<String>,
-    /// Rows per page (at most 100).
-    pub per_page: Option<String>,
-}
-
-impl HouseholdListQuery {
-    /// Turns the parameters into a store query within the user's scope.
-    pub fn to_store_query(&self, user: &User) -> Result<HouseholdQuery, AppError> {
-        let page = parse_opt_id(self.page.as_deref(), "page")?.unwrap_or(1);
-        let per_page = parse_opt_id(self.per_page.as_deref(), "per_page")?.unwrap_or(20);
-        if page < 1 {
-            return Err(AppError::invalid_param("page"));
-        }
-        if !(1..=100).contains(&per_page) {
-            return Err(AppError::invalid_param("per_page"));
-        }
-        Ok(HouseholdQuery {
-            scope: user.scope(),
-            village_id: parse_opt_id(self.village.as_deref(), "village")?,
-            grid_id: parse_opt_id(self.grid.as_deref(), "grid")?,
-            text: self.q.clone().filter(|t| !t.trim().is_empty()),
-            page,
-            per_page,
-        })
-    }
 }
 
 /// A household list row with personal data masked.
@@ -239,44 +214,6 @@ pub struct FullQuery {
     full: Option<String>,
 }
 
-/// Loads a household for a user: one outside the user's scope is "not found", exactly like one
-/// that does not exist, so probing ids tells nothing.
-pub async fn household_in_scope(
-    state: &AppState,
-    user: &User,
-    id: i64,
-) -> Result<HouseholdDetail, AppError> {
-    let detail = state.store.household(id).await?;
-    let s = &detail.summary;
-    if user.scope().covers(s.village_id, s.grid_id, s.id) {
-        Ok(detail)
-    } else {
-        Err(AppError::not_found())
-    }
-}
-
-/// Writes the full view of a household's personal data to the record; call before showing it.
-pub async fn record_full_view(
-    state: &AppState,
-    user: &User,
-    detail: &HouseholdDetail,
-) -> Result<(), AppError> {
-    if !user.role.may_view_full_personal_data() {
-        return Err(AppError::forbidden());
-    }
-    state
-        .store
-        .record(vec![NewAuditEntry::new(
-            &user.username,
-            "household.view_full",
-            format!("household:{}", detail.summary.id),
-            format!("{} ({})", detail.summary.key, detail.members.len()),
-            &serde_json::json!({ "residents": detail.members.iter().map(|m| m.id).collect::<Vec<_>>() }),
-        )])
-        .await?;
-    Ok(())
-}
-
 /// `GET /households/{id}`: in scope; `?full=1` shows unmasked values and is recorded.
 pub async fn household(
     State(state): State<AppState>,
@@ -330,4 +267,91 @@ pub async fn household(
         may_view_full: user.role.may_view_full_personal_data(),
         c,
     })
+}
+
+#[derive(Template)]
+#[template(path = "import.html")]
+struct ImportPage {
+    c: Chrome,
+    columns: Vec<(&'static str, &'static str, bool)>,
+    issues: Vec<String>,
+    summary: Option<ImportSummary>,
+}
+
+fn import_page_with(ctx: &Ctx, issues: Vec<String>, summary: Option<ImportSummary>) -> ImportPage {
+    ImportPage {
+        c: Chrome::new(ctx, "import.title"),
+        columns: Column::ALL
+            .iter()
+            .map(|c| (c.header(), c.code(), c.required()))
+            .collect(),
+        issues,
+        summary,
+    }
+}
+
+/// `GET /admin/import`: admins.
+pub async fn import_page(ctx: Ctx) -> Result<Response, AppError> {
+    ctx.require(Permission::ManageUsers)?;
+    render(&import_page_with(&ctx, Vec::new(), None))
+}
+
+/// `POST /admin/import` (multipart: `csrf`, `file`): admins.
+pub async fn import_upload(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    form: crate::http::upload::FormWithFiles<crate::http::extract::Button>,
+) -> Result<Response, AppError> {
+    let user = ctx.require(Permission::ManageUsers)?.clone();
+    let file = form
+        .files
+        .into_iter()
+        .find(|(name, _, _)| name == "file")
+        .map(|(_, _, bytes)| bytes)
+        .unwrap_or_default();
+    if file.is_empty() {
+        return Err(AppError::bad_request(
+            ctx.lang.catalog().t("import.no_file"),
+        ));
+    }
+    let catalog = ctx.lang.catalog();
+    match import_roster(&*state.store, &user.actor(), &file).await? {
+        Ok(summary) => render(&import_page_with(&ctx, Vec::new(), Some(summary))),
+        Err(issues) => {
+            let messages = issues.iter().map(|i| issue_message(i, catalog)).collect();
+            let mut res = render(&import_page_with(&ctx, messages, None))?;
+            *res.status_mut() = axum::http::StatusCode::UNPROCESSABLE_ENTITY;
+            Ok(res)
+        }
+    }
+}
+
+/// Query of the export.
+#[derive(Deserialize)]
+pub struct ExportQuery {
+    what: String,
+    format: Option<String>,
+    full: Option<String>,
+}
+
+/// `GET /admin/export?what=households|residents&format=xlsx|csv&full=1`: admins.
+pub async fn export(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    Query(q): Query<ExportQuery>,
+) -> Result<Response, AppError> {
+    let user = ctx.require(Permission::ManageUsers)?;
+    let format = SheetFormat::parse(q.format.as_deref().unwrap_or("xlsx"))
+        .ok_or_else(|| AppError::invalid_param("format"))?;
+    let full = q.full.as_deref().is_some_and(|v| v == "1" || v == "true");
+    let bytes = export_file(&*state.store, &user.actor(), &q.what, format, full).await?;
+    let name = format!("attachment; filename=\"{}.{}\"", q.what, format.extension());
+    Ok((
+        [
+            (header::CONTENT_TYPE, format.content_type().to_owned()),
+            (header::CONTENT_DISPOSITION, name),
+        ],
+        bytes,
+    )
+        .into_response())
 }

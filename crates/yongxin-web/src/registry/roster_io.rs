@@ -360,7 +360,7 @@ mod tests {
     #[test]
     fn a_cell_naming_a_shared_string_that_does_not_exist_is_unreadable() {
         let bytes =
-            include_bytes!("../../../fuzz/corpus/roster_xlsx/shared_string_out_of_range.xlsx");
+            include_bytes!("../../../../fuzz/corpus/roster_xlsx/shared_string_out_of_range.xlsx");
         let issues = read_roster(bytes).expect_err("unreadable");
         assert_eq!(issues[0].reason, RosterReason::Unreadable);
     }
