@@ -17,11 +17,6 @@ use crate::http::api::{ErrorBody, ErrorDto};
         description = "用心: the JSON API of yongxin. Authenticate with a session cookie or `Authorization: Bearer TOKEN` (`yongxin user token NAME`). Errors are `{\"error\":{\"code\":…,\"message\":…}}`."
     ),
     paths(
-        crate::api_appeals::create_appeal,
-        crate::api_appeals::list_appeals,
-        crate::api_appeals::get_appeal,
-        crate::api_appeals::appeal_action,
-        crate::api_appeals::appeal_stats,
         crate::api_notices::list_notices,
         crate::api_notices::get_notice,
         crate::api_notices::create_objection,
@@ -52,24 +47,20 @@ pub struct ApiDoc;
 /// is the one that keeps the document as it was.
 fn merged() -> utoipa::openapi::OpenApi {
     let mut api = ApiDoc::openapi();
-    for part in [crate::registry::openapi(), crate::catalogue::openapi()] {
+    for part in [
+        crate::registry::openapi(),
+        crate::catalogue::openapi(),
+        crate::appeals::openapi(),
+    ] {
         api.merge(part);
     }
     api
 }
 
-/// The API's routes; `photo_body` is the body limit of the requests that may carry photos.
-pub fn routes(photo_body: usize) -> crate::http::routes::Routes {
-    let photos = photo_body;
+/// The routes of the API areas not yet in their folders, and the document.
+pub fn routes() -> crate::http::routes::Routes {
     crate::http::routes::Routes::new()
         .get("/api/v1/openapi.json", openapi)
-        .get_post_limited(
-            "/api/v1/appeals",
-            crate::api_appeals::list_appeals,
-            crate::api_appeals::create_appeal,
-            photos,
-        )
-        .get("/api/v1/appeals/stats", crate::api_appeals::appeal_stats)
         .get("/api/v1/notices", crate::api_notices::list_notices)
         .get("/api/v1/notices/{id}", crate::api_notices::get_notice)
         .post(
@@ -135,12 +126,6 @@ pub fn routes(photo_body: usize) -> crate::http::routes::Routes {
         .get(
             "/api/v1/selections/{id}/units",
             crate::api_selection::selection_units,
-        )
-        .get("/api/v1/appeals/{id}", crate::api_appeals::get_appeal)
-        .post_limited(
-            "/api/v1/appeals/{id}/actions",
-            crate::api_appeals::appeal_action,
-            photos,
         )
 }
 

@@ -10,8 +10,8 @@ use yongxin_domain::fuzzing::roster_rows;
 use yongxin_domain::roster::{record_cells, Column, HouseholdRecord};
 use yongxin_domain::{Email, Phone};
 
+use crate::appeals::open311::parse_request_form;
 use crate::http::sheet::{write_table, SheetFormat};
-use crate::open311::parse_request_form;
 use crate::registry::roster_io::read_roster;
 
 /// The targets whose checks are in this crate (name = corpus directory).

@@ -7,7 +7,6 @@
 
 pub mod accounts;
 pub mod api;
-pub mod api_appeals;
 pub mod api_consultations;
 pub mod api_meetings;
 pub mod api_notices;
@@ -23,7 +22,6 @@ pub mod catalogue;
 pub mod fuzzing;
 pub mod home;
 pub mod http;
-pub mod open311;
 pub mod pages;
 pub mod registry;
 pub mod resettlement;
@@ -276,7 +274,7 @@ pub fn route_table(state: &AppState) -> (Router<AppState>, Vec<routes::RouteEntr
     // JSON, and the rest of the form; a notice's attachment alone; a roster. Everything else is
     // a form or a JSON document.
     let limits = http::routes::BodyLimits::of(&state.settings);
-    let (photo_body, attachment_body, api_photo_body) =
+    let (_photo_body, attachment_body, _api_photo_body) =
         (limits.photo, limits.attachment, limits.photo);
     routes::Routes::new()
         .get_post("/notices", pages::notices::list, pages::notices::create)
@@ -402,44 +400,21 @@ pub fn route_table(state: &AppState) -> (Router<AppState>, Vec<routes::RouteEntr
             pages::projects::show,
             pages::projects::create,
         )
-        .get("/appeals", pages::appeals::list)
-        .get("/appeals/stats", pages::appeals::stats)
-        .get("/appeals/hot", pages::appeals::hot)
-        .get("/appeals/export.xlsx", pages::appeals::export)
-        .get("/supervision", pages::appeals::supervision)
-        .post(
-            "/supervision/{notice}/answer",
-            pages::appeals::answer_notice,
-        )
-        .post("/appeals/{id}/supervise", pages::appeals::supervise)
-        .get_post_limited(
-            "/appeals/new",
-            pages::appeals::new_appeal,
-            pages::appeals::create_appeal,
-            photo_body,
-        )
-        .get("/appeals/{id}", pages::appeals::show)
-        .post_limited("/appeals/{id}/action", pages::appeals::action, photo_body)
         .get(
             "/projects/{id}/policy/{version}/source.toml",
             pages::resettlement::policy_source,
         )
-        .get("/track", pages::appeals::track)
-        .post("/track/rate", pages::appeals::track_rate)
-        .get("/public/appeals", pages::appeals::public_list)
         .merge(home::routes())
         .merge(accounts::routes())
         .merge(calendar::routes())
         .merge(audit::routes())
         .merge(registry::routes(&limits))
         .merge(catalogue::routes())
-        .merge(api::routes(api_photo_body))
-        .merge(open311::routes())
+        .merge(appeals::routes(&limits))
+        .merge(api::routes())
         .get("/healthz", metrics::healthz)
         .get("/metrics", metrics::render_for_admins)
         .get("/static/{file}", http::assets::asset)
-        .get("/photos/{token}", pages::appeals::photo)
-        .get("/photos/{token}/original", pages::appeals::photo_original)
         .into_parts()
 }
 

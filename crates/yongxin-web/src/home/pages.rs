@@ -28,7 +28,7 @@ pub async fn home(State(state): State<AppState>, ctx: Ctx) -> Result<Response, A
     let (mut villages, mut households, mut residents, mut grids) = (0, 0, 0, 0);
     let mut to_rate = Vec::new();
     if let Some(u) = ctx.user.as_ref().filter(|u| !u.role.is_cadre()) {
-        to_rate = crate::pages::appeals::waiting_for_rating(&state, u).await?;
+        to_rate = crate::appeals::waiting_for_rating(&state, u).await?;
     }
     if ctx.user.as_ref().is_some_and(|u| u.role.is_cadre()) {
         for v in state.store.villages().await? {

@@ -1,7 +1,6 @@
 //! Server-rendered pages. Each module owns the handlers of one area; templates live in
 //! `templates/`, strings in the message catalogs.
 
-pub mod appeals;
 pub mod consultations;
 pub mod meetings;
 pub mod notices;

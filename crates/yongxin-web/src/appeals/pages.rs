@@ -13,9 +13,9 @@ use yongxin_domain::Actor;
 use yongxin_domain::Permission;
 use yongxin_store::{Appeal, AppealEvent, AppealQuery, PhotoRef, User};
 
-use crate::appeals::{act, intake, scope_of, sees, ActionInput, IntakeInput};
+use super::{act, intake, scope_of, sees, ActionInput, IntakeInput, ListQuery};
 use crate::catalogue::category_name;
-use crate::http::context::{percent_encode, Ctx};
+use crate::http::context::Ctx;
 use crate::http::error::AppError;
 use crate::http::i18n::Lang;
 use crate::http::page::{render, Chrome};
@@ -339,56 +339,6 @@ struct AppealsPage {
     export_href: String,
 }
 
-/// Query of the list (and of its export).
-#[derive(Deserialize, Default)]
-pub struct ListQuery {
-    q: Option<String>,
-    status: Option<String>,
-    category: Option<String>,
-    village: Option<String>,
-    overdue: Option<String>,
-    from: Option<String>,
-    to: Option<String>,
-    page: Option<String>,
-}
-
-impl ListQuery {
-    /// The list (or `path`) with these filters at another page.
-    fn href(&self, path: &str, page: i64) -> String {
-        let mut s = format!("{path}?page={page}");
-        for (name, value) in [
-            ("q", &self.q),
-            ("status", &self.status),
-            ("category", &self.category),
-            ("village", &self.village),
-            ("overdue", &self.overdue),
-            ("from", &self.from),
-            ("to", &self.to),
-        ] {
-            if let Some(v) = value.as_deref().map(str::trim).filter(|v| !v.is_empty()) {
-                s.push_str(&format!("&{name}={}", percent_encode(v)));
-            }
-        }
-        s
-    }
-
-    fn to_query(&self, user: &User, page: i64, per_page: i64) -> Result<AppealQuery, AppError> {
-        crate::appeals::ListFilters {
-            q: self.q.as_deref(),
-            status: self.status.as_deref(),
-            category: self.category.as_deref(),
-            village: self.village.as_deref(),
-            overdue: self
-                .overdue
-                .as_deref()
-                .is_some_and(|v| v == "1" || v == "true"),
-            from: self.from.as_deref(),
-            to: self.to.as_deref(),
-        }
-        .query(user, page, per_page)
-    }
-}
-
 /// `GET /appeals`: signed in; each role sees its scope (a resident, their own).
 pub async fn list(
     State(state): State<AppState>,
@@ -399,8 +349,7 @@ pub async fn list(
     let page = parse_opt_id(p.page.as_deref(), "page")?.unwrap_or(1).max(1);
     let q = p.to_query(user, page, 20)?;
     let status = q.status;
-    let found =
-        crate::appeals::find(&state, &q, user.role.may(Permission::ReadInternalNotes)).await?;
+    let found = super::find(&state, &q, user.role.may(Permission::ReadInternalNotes)).await?;
     let cats = state.categories().await?;
     let c = Chrome::new(
         &ctx,
@@ -581,7 +530,7 @@ fn notice_rows(notices: Vec<yongxin_store::SupervisionNotice>) -> Vec<NoticeRow>
 /// The actions the viewer may take on the case as it stands.
 fn actions_for(user: &User, a: &Appeal) -> Vec<&'static str> {
     use AppealStatus as S;
-    let dispatcher = crate::appeals::dispatcher(user, a);
+    let dispatcher = super::dispatcher(user, a);
     let handler = a.cadre_user_id == Some(user.id) || dispatcher;
     let handling = matches!(a.status, S::Assigned | S::Contacted | S::InProgress);
     let mut out = Vec::new();
@@ -613,7 +562,7 @@ pub async fn show(
     Ids(id): Ids<i64>,
 ) -> Result<Response, AppError> {
     let user = ctx.user()?;
-    let (a, events) = crate::appeals::appeal_in_scope(&state, user, id).await?;
+    let (a, events) = super::appeal_in_scope(&state, user, id).await?;
     let resident = !user.role.may(Permission::ReadInternalNotes);
     let photos = state.store.appeal_photos(a.id).await?;
     let c = Chrome::new(&ctx, "appeal.title");
@@ -1009,7 +958,7 @@ pub async fn track_rate(
             state.settings.appeal_policy,
         )
         .await?
-        .map_err(|e| crate::appeals::lifecycle_error(&e, c.catalog))?;
+        .map_err(|e| super::lifecycle_error(&e, c.catalog))?;
     state.nudge_search();
     let next = if rated.status == AppealStatus::Closed {
         if rating == Rating::Dissatisfied {
@@ -1037,29 +986,16 @@ pub async fn track_rate(
 #[template(path = "stats.html")]
 struct StatsPage {
     c: Chrome,
-    s: crate::api_appeals::StatsDto,
-}
-
-/// A resident's own answered cases, waiting for their rating, newest first.
-pub async fn waiting_for_rating(
-    state: &AppState,
-    user: &yongxin_store::User,
-) -> Result<Vec<Appeal>, AppError> {
-    let q = ListQuery {
-        status: Some(AppealStatus::Answered.code().to_owned()),
-        ..ListQuery::default()
-    }
-    .to_query(user, 1, 20)?;
-    Ok(crate::appeals::find(state, &q, false).await?.appeals)
+    s: super::StatsDto,
 }
 
 /// `GET /appeals/stats`: cadres.
 pub async fn stats(
     State(state): State<AppState>,
     ctx: Ctx,
-    Query(p): Query<crate::api_appeals::StatsParams>,
+    Query(p): Query<super::StatsParams>,
 ) -> Result<Response, AppError> {
-    let s = crate::api_appeals::three_rates(&state, &ctx, &p).await?;
+    let s = super::three_rates(&state, &ctx, &p).await?;
     render(&StatsPage {
         c: Chrome::new(&ctx, "stats.title"),
         s,
@@ -1092,8 +1028,7 @@ pub async fn export(
     let mut page = 1;
     loop {
         let q = p.to_query(user, page, 500)?;
-        let found =
-            crate::appeals::find(&state, &q, user.role.may(Permission::ReadInternalNotes)).await?;
+        let found = super::find(&state, &q, user.role.may(Permission::ReadInternalNotes)).await?;
         let done = found.appeals.len() < 500 || page >= 200;
         for a in found.appeals {
             table.push(vec![
@@ -1211,10 +1146,10 @@ pub async fn supervise(
     CsrfForm(f): CsrfForm<SuperviseForm>,
 ) -> Result<Response, AppError> {
     let user = ctx.require(Permission::Supervise)?.clone();
-    crate::appeals::appeal_in_scope(&state, &user, id).await?;
+    super::appeal_in_scope(&state, &user, id).await?;
     let c = ctx.lang.catalog();
     yongxin_domain::appeal::check_text("note", &f.text, true)
-        .map_err(|e| crate::appeals::lifecycle_error(&e, c))?;
+        .map_err(|e| super::lifecycle_error(&e, c))?;
     let days: u32 = match f.days.as_deref().map(str::trim).filter(|d| !d.is_empty()) {
         None => 2,
         Some(d) => d
@@ -1252,7 +1187,7 @@ pub async fn answer_notice(
         .appeal
         .parse()
         .map_err(|_| AppError::invalid_param("appeal"))?;
-    let (a, _) = crate::appeals::appeal_in_scope(&state, &user, appeal_id).await?;
+    let (a, _) = super::appeal_in_scope(&state, &user, appeal_id).await?;
     if !state
         .store
         .supervision_notices(appeal_id)
@@ -1267,7 +1202,7 @@ pub async fn answer_notice(
     }
     let c = ctx.lang.catalog();
     yongxin_domain::appeal::check_text("reply", &f.answer, true)
-        .map_err(|e| crate::appeals::lifecycle_error(&e, c))?;
+        .map_err(|e| super::lifecycle_error(&e, c))?;
     state
         .store
         .answer_supervision(&user.actor(), notice, f.answer.trim())
@@ -1349,7 +1284,7 @@ pub async fn hot(State(state): State<AppState>, ctx: Ctx) -> Result<Response, Ap
             .appeals_by_ids(&ids)
             .await?
             .iter()
-            .filter(|a| crate::appeals::sees(&user, a))
+            .filter(|a| super::sees(&user, a))
             .map(|a| a.id)
             .collect()
     };
@@ -1404,7 +1339,7 @@ pub struct PublicRow {
 struct PublicPage {
     c: Chrome,
     rows: Vec<PublicRow>,
-    rates: crate::api_appeals::StatsDto,
+    rates: super::StatsDto,
     page: i64,
     pages: i64,
 }
@@ -1444,7 +1379,7 @@ pub async fn public_list(
                 .to_owned(),
         })
         .collect();
-    let rates = crate::api_appeals::public_rates(&state, &ctx).await?;
+    let rates = super::public_rates(&state, &ctx).await?;
     render(&PublicPage {
         rows,
         rates,
@@ -1509,7 +1444,7 @@ pub async fn photo_original(
         .photo(&token)
         .await?
         .ok_or_else(AppError::not_found)?;
-    let (a, _) = crate::appeals::appeal_in_scope(&state, user, p.appeal_id).await?;
+    let (a, _) = super::appeal_in_scope(&state, user, p.appeal_id).await?;
     state
         .store
         .record(vec![yongxin_domain::NewAuditEntry::new(

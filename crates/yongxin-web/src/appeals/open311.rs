@@ -23,7 +23,7 @@ use chrono::{DateTime, Utc};
 use yongxin_domain::appeal::{parse_appeal_number, AppealStatus};
 use yongxin_store::{AppealQuery, AppealScope, AppealSearchDoc, Open311Key};
 
-use crate::appeals::{intake, IntakeInput};
+use super::{intake, IntakeInput};
 use crate::http::context::Ctx;
 use crate::http::error::AppError;
 use crate::AppState;

@@ -15,12 +15,16 @@ use yongxin_domain::phone::mask_phone;
 use yongxin_domain::Permission;
 use yongxin_store::{Appeal, AppealEvent, PhotoRef};
 
-use crate::appeals::{act, intake, ActionInput, IntakeInput};
+use super::{act, intake, three_rates, ActionInput, IntakeInput, StatsDto, StatsParams};
 use crate::http::api::{local, ErrorDto};
 use crate::http::context::Ctx;
 use crate::http::error::AppError;
 use crate::http::params::parse_opt_id;
 use crate::AppState;
+
+#[derive(utoipa::OpenApi)]
+#[openapi(paths(create_appeal, list_appeals, get_appeal, appeal_action, appeal_stats))]
+pub(super) struct AppealsApi;
 
 /// An answer to an extra question: one value, or several for multiple choice.
 #[derive(Deserialize, ToSchema)]
@@ -353,7 +357,7 @@ pub async fn list_appeals(
     if !(1..=100).contains(&per_page) {
         return Err(AppError::invalid_param("per_page"));
     }
-    let q = crate::appeals::ListFilters {
+    let q = super::ListFilters {
         q: p.q.as_deref(),
         status: p.status.as_deref(),
         category: p.category.as_deref(),
@@ -364,7 +368,7 @@ pub async fn list_appeals(
     }
     .query(user, page, per_page)?;
     let resident = !user.role.may(Permission::ReadInternalNotes);
-    let found = crate::appeals::find(&state, &q, !resident).await?;
+    let found = super::find(&state, &q, !resident).await?;
     Ok(Json(AppealListDto {
         appeals: found
             .appeals
@@ -385,7 +389,7 @@ pub async fn get_appeal(
     Ids(id): Ids<i64>,
 ) -> Result<Json<AppealDto>, AppError> {
     let user = ctx.user()?;
-    let (appeal, events) = crate::appeals::appeal_in_scope(&state, user, id).await?;
+    let (appeal, events) = super::appeal_in_scope(&state, user, id).await?;
     let resident = !user.role.may(Permission::ReadInternalNotes);
     let photos = state.store.appeal_photos(id).await?;
     Ok(Json(
@@ -423,183 +427,6 @@ pub async fn appeal_action(
     Ok(Json(
         AppealDto::new(appeal, &events, resident).with_photos(&photos, &events, resident),
     ))
-}
-
-/// Query of the three rates.
-#[derive(Deserialize, IntoParams)]
-pub struct StatsParams {
-    /// `village` (default), `grid`, `category`, `department` or `cadre`.
-    group_by: Option<String>,
-    /// First day, `YYYY-MM-DD` (Shanghai); default a year ago.
-    from: Option<String>,
-    /// Last day included, `YYYY-MM-DD`; default today.
-    to: Option<String>,
-}
-
-/// The three rates of one group.
-#[derive(Serialize, ToSchema)]
-pub struct StatsRowDto {
-    key: String,
-    /// The group's name.
-    pub label: String,
-    /// Cases.
-    pub total: i64,
-    contact_due: i64,
-    contacted_on_time: i64,
-    resolution_due: i64,
-    answered_on_time: i64,
-    rated: i64,
-    satisfied: i64,
-    /// 响应率, 0–1; absent without cases.
-    pub response_rate: Option<f64>,
-    /// 办结率, 0–1.
-    pub resolution_rate: Option<f64>,
-    /// 满意率, 0–1.
-    pub satisfaction_rate: Option<f64>,
-}
-
-/// The three rates for a period.
-#[derive(Serialize, ToSchema)]
-pub struct StatsDto {
-    /// The grouping.
-    pub group_by: String,
-    /// First day.
-    pub from: String,
-    /// Last day.
-    pub to: String,
-    /// How each rate is computed, in the request's language.
-    /// The definitions.
-    pub definitions: BTreeMap<String, String>,
-    /// One row per group.
-    pub rows: Vec<StatsRowDto>,
-    /// All groups together.
-    pub overall: StatsRowDto,
-}
-
-impl StatsDto {
-    /// The definitions in the order the rates are shown: response, resolution, satisfaction.
-    pub fn definitions_in_order(&self) -> Vec<&str> {
-        ["response_rate", "resolution_rate", "satisfaction_rate"]
-            .iter()
-            .filter_map(|k| self.definitions.get(*k).map(String::as_str))
-            .collect()
-    }
-}
-
-fn stats_row(key: String, label: String, c: yongxin_domain::appeal::RateCounts) -> StatsRowDto {
-    StatsRowDto {
-        key,
-        label,
-        total: c.total,
-        contact_due: c.contact_due,
-        contacted_on_time: c.contacted_on_time,
-        resolution_due: c.resolution_due,
-        answered_on_time: c.answered_on_time,
-        rated: c.rated,
-        satisfied: c.satisfied,
-        response_rate: c.response_rate(),
-        resolution_rate: c.resolution_rate(),
-        satisfaction_rate: c.satisfaction_rate(),
-    }
-}
-
-/// Computes the three rates for cadres; shared by the API and the page.
-pub async fn three_rates(
-    state: &AppState,
-    ctx: &Ctx,
-    p: &StatsParams,
-) -> Result<StatsDto, AppError> {
-    ctx.cadre()?;
-    rates_for(state, ctx, p).await
-}
-
-/// The past year's rates by category, which anyone may see (they name no one).
-pub async fn public_rates(state: &AppState, ctx: &Ctx) -> Result<StatsDto, AppError> {
-    rates_for(
-        state,
-        ctx,
-        &StatsParams {
-            group_by: Some("category".into()),
-            from: None,
-            to: None,
-        },
-    )
-    .await
-}
-
-async fn rates_for(state: &AppState, ctx: &Ctx, p: &StatsParams) -> Result<StatsDto, AppError> {
-    let group_code = p
-        .group_by
-        .clone()
-        .filter(|g| !g.is_empty())
-        .unwrap_or_else(|| "village".into());
-    let group = yongxin_store::StatsGroup::parse(&group_code)
-        .ok_or_else(|| AppError::invalid_param("group_by"))?;
-    let today = chrono::Utc::now()
-        .with_timezone(&yongxin_domain::time::shanghai())
-        .date_naive();
-    let day = |v: &Option<String>, name: &str, default: chrono::NaiveDate| match v
-        .as_deref()
-        .map(str::trim)
-        .filter(|s| !s.is_empty())
-    {
-        None => Ok(default),
-        Some(s) => chrono::NaiveDate::parse_from_str(s, "%Y-%m-%d")
-            .map_err(|_| AppError::invalid_param(name)),
-    };
-    let from = day(&p.from, "from", today - chrono::Duration::days(365))?;
-    let to = day(&p.to, "to", today)?;
-    if to < from {
-        return Err(AppError::invalid_param("to"));
-    }
-    let rows = state
-        .store
-        .appeal_stats(group, from, to, chrono::Utc::now())
-        .await?;
-    let c = ctx.lang.catalog();
-    let cats = state.categories().await?;
-    let mut overall = yongxin_domain::appeal::RateCounts::default();
-    let rows = rows
-        .into_iter()
-        .map(|r| {
-            let o = &mut overall;
-            o.total += r.counts.total;
-            o.contact_due += r.counts.contact_due;
-            o.contacted_on_time += r.counts.contacted_on_time;
-            o.resolution_due += r.counts.resolution_due;
-            o.answered_on_time += r.counts.answered_on_time;
-            o.rated += r.counts.rated;
-            o.satisfied += r.counts.satisfied;
-            let label = match group {
-                yongxin_store::StatsGroup::Category => cats
-                    .iter()
-                    .find(|(cat, _)| cat.code == r.key)
-                    .map(|(cat, _)| {
-                        if ctx.lang == crate::http::i18n::Lang::En {
-                            cat.name_en.clone()
-                        } else {
-                            cat.name_zh.clone()
-                        }
-                    })
-                    .unwrap_or(r.label),
-                _ if r.label.is_empty() => c.t("stats.none").to_owned(),
-                _ => r.label,
-            };
-            stats_row(r.key, label, r.counts)
-        })
-        .collect();
-    let definitions = ["response_rate", "resolution_rate", "satisfaction_rate"]
-        .into_iter()
-        .map(|k| (k.to_owned(), c.t(&format!("stats.define.{k}")).to_owned()))
-        .collect();
-    Ok(StatsDto {
-        group_by: group_code,
-        from: from.to_string(),
-        to: to.to_string(),
-        definitions,
-        rows,
-        overall: stats_row(String::new(), c.t("stats.overall").to_owned(), overall),
-    })
 }
 
 /// The three rates (三率) by village, category, department or cadre for a period.

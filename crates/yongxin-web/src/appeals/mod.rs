@@ -1,23 +1,47 @@
 //! Appeal intake and actions as every channel shares them (pages, JSON API, Open311): who may do
 //! what, turning input into domain values, and errors in the user's language.
 
-use std::collections::BTreeMap;
-use yongxin_domain::Actor;
-use yongxin_domain::Permission;
+mod api;
+pub mod open311;
+mod pages;
 
-use chrono::Utc;
-use yongxin_domain::appeal::{
-    check_text, AppealAction, AppealError, AppealStatus, Channel, Rating, Urgency,
-};
-use yongxin_domain::calendar::start_of_day;
-use yongxin_domain::catalogue::{AnswerError, Category};
-use yongxin_domain::{Email, Phone, Role, Scope};
-use yongxin_store::{Appeal, AppealPage, AppealQuery, AppealScope, NewAppeal, User};
-
+use crate::http::context::percent_encode;
 use crate::http::context::Ctx;
 use crate::http::error::AppError;
-use crate::http::i18n::Catalog;
+use crate::http::routes::BodyLimits;
+use crate::http::routes::Routes;
 use crate::AppState;
+use serde::Deserialize;
+use serde::Serialize;
+use std::collections::BTreeMap;
+use utoipa::IntoParams;
+use utoipa::ToSchema;
+use yongxin_domain::appeal::AppealAction;
+use yongxin_domain::appeal::AppealStatus;
+use yongxin_domain::appeal::Channel;
+use yongxin_domain::appeal::Rating;
+use yongxin_domain::catalogue::Category;
+use yongxin_domain::Actor;
+use yongxin_domain::Permission;
+use yongxin_store::Appeal;
+use yongxin_store::AppealQuery;
+use yongxin_store::User;
+
+use chrono::Utc;
+use yongxin_domain::appeal::check_text;
+use yongxin_domain::appeal::AppealError;
+use yongxin_domain::appeal::Urgency;
+use yongxin_domain::calendar::start_of_day;
+use yongxin_domain::catalogue::AnswerError;
+use yongxin_domain::Email;
+use yongxin_domain::Phone;
+use yongxin_domain::Role;
+use yongxin_domain::Scope;
+use yongxin_store::AppealPage;
+use yongxin_store::AppealScope;
+use yongxin_store::NewAppeal;
+
+use crate::http::i18n::Catalog;
 
 /// What someone asks for, before any check.
 #[derive(Debug, Clone, Default)]
@@ -634,5 +658,289 @@ pub async fn act(
             Ok(a)
         }
         Err(e) => Err(lifecycle_error(&e, c)),
+    }
+}
+
+/// The area's routes.
+pub(crate) fn routes(limits: &BodyLimits) -> Routes {
+    Routes::new()
+        .get("/appeals", pages::list)
+        .get("/appeals/stats", pages::stats)
+        .get("/appeals/hot", pages::hot)
+        .get("/appeals/export.xlsx", pages::export)
+        .get("/supervision", pages::supervision)
+        .post("/supervision/{notice}/answer", pages::answer_notice)
+        .post("/appeals/{id}/supervise", pages::supervise)
+        .get_post_limited(
+            "/appeals/new",
+            pages::new_appeal,
+            pages::create_appeal,
+            limits.photo,
+        )
+        .get("/appeals/{id}", pages::show)
+        .post_limited("/appeals/{id}/action", pages::action, limits.photo)
+        .get("/track", pages::track)
+        .post("/track/rate", pages::track_rate)
+        .get("/public/appeals", pages::public_list)
+        .get("/photos/{token}", pages::photo)
+        .get("/photos/{token}/original", pages::photo_original)
+        .get_post_limited(
+            "/api/v1/appeals",
+            api::list_appeals,
+            api::create_appeal,
+            limits.photo,
+        )
+        .get("/api/v1/appeals/stats", api::appeal_stats)
+        .get("/api/v1/appeals/{id}", api::get_appeal)
+        .post_limited(
+            "/api/v1/appeals/{id}/actions",
+            api::appeal_action,
+            limits.photo,
+        )
+        .merge(open311::routes())
+}
+
+/// The area's part of the OpenAPI document.
+pub(crate) fn openapi() -> utoipa::openapi::OpenApi {
+    <api::AppealsApi as utoipa::OpenApi>::openapi()
+}
+
+/// Query of the three rates.
+#[derive(Deserialize, IntoParams)]
+pub struct StatsParams {
+    /// `village` (default), `grid`, `category`, `department` or `cadre`.
+    group_by: Option<String>,
+    /// First day, `YYYY-MM-DD` (Shanghai); default a year ago.
+    from: Option<String>,
+    /// Last day included, `YYYY-MM-DD`; default today.
+    to: Option<String>,
+}
+
+/// The three rates of one group.
+#[derive(Serialize, ToSchema)]
+pub struct StatsRowDto {
+    key: String,
+    /// The group's name.
+    pub label: String,
+    /// Cases.
+    pub total: i64,
+    contact_due: i64,
+    contacted_on_time: i64,
+    resolution_due: i64,
+    answered_on_time: i64,
+    rated: i64,
+    satisfied: i64,
+    /// 响应率, 0–1; absent without cases.
+    pub response_rate: Option<f64>,
+    /// 办结率, 0–1.
+    pub resolution_rate: Option<f64>,
+    /// 满意率, 0–1.
+    pub satisfaction_rate: Option<f64>,
+}
+
+/// The three rates for a period.
+#[derive(Serialize, ToSchema)]
+pub struct StatsDto {
+    /// The grouping.
+    pub group_by: String,
+    /// First day.
+    pub from: String,
+    /// Last day.
+    pub to: String,
+    /// How each rate is computed, in the request's language.
+    /// The definitions.
+    pub definitions: BTreeMap<String, String>,
+    /// One row per group.
+    pub rows: Vec<StatsRowDto>,
+    /// All groups together.
+    pub overall: StatsRowDto,
+}
+
+impl StatsDto {
+    /// The definitions in the order the rates are shown: response, resolution, satisfaction.
+    pub fn definitions_in_order(&self) -> Vec<&str> {
+        ["response_rate", "resolution_rate", "satisfaction_rate"]
+            .iter()
+            .filter_map(|k| self.definitions.get(*k).map(String::as_str))
+            .collect()
+    }
+}
+
+fn stats_row(key: String, label: String, c: yongxin_domain::appeal::RateCounts) -> StatsRowDto {
+    StatsRowDto {
+        key,
+        label,
+        total: c.total,
+        contact_due: c.contact_due,
+        contacted_on_time: c.contacted_on_time,
+        resolution_due: c.resolution_due,
+        answered_on_time: c.answered_on_time,
+        rated: c.rated,
+        satisfied: c.satisfied,
+        response_rate: c.response_rate(),
+        resolution_rate: c.resolution_rate(),
+        satisfaction_rate: c.satisfaction_rate(),
+    }
+}
+
+/// Computes the three rates for cadres; shared by the API and the page.
+pub async fn three_rates(
+    state: &AppState,
+    ctx: &Ctx,
+    p: &StatsParams,
+) -> Result<StatsDto, AppError> {
+    ctx.cadre()?;
+    rates_for(state, ctx, p).await
+}
+
+/// The past year's rates by category, which anyone may see (they name no one).
+pub async fn public_rates(state: &AppState, ctx: &Ctx) -> Result<StatsDto, AppError> {
+    rates_for(
+        state,
+        ctx,
+        &StatsParams {
+            group_by: Some("category".into()),
+            from: None,
+            to: None,
+        },
+    )
+    .await
+}
+
+async fn rates_for(state: &AppState, ctx: &Ctx, p: &StatsParams) -> Result<StatsDto, AppError> {
+    let group_code = p
+        .group_by
+        .clone()
+        .filter(|g| !g.is_empty())
+        .unwrap_or_else(|| "village".into());
+    let group = yongxin_store::StatsGroup::parse(&group_code)
+        .ok_or_else(|| AppError::invalid_param("group_by"))?;
+    let today = chrono::Utc::now()
+        .with_timezone(&yongxin_domain::time::shanghai())
+        .date_naive();
+    let day = |v: &Option<String>, name: &str, default: chrono::NaiveDate| match v
+        .as_deref()
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+    {
+        None => Ok(default),
+        Some(s) => chrono::NaiveDate::parse_from_str(s, "%Y-%m-%d")
+            .map_err(|_| AppError::invalid_param(name)),
+    };
+    let from = day(&p.from, "from", today - chrono::Duration::days(365))?;
+    let to = day(&p.to, "to", today)?;
+    if to < from {
+        return Err(AppError::invalid_param("to"));
+    }
+    let rows = state
+        .store
+        .appeal_stats(group, from, to, chrono::Utc::now())
+        .await?;
+    let c = ctx.lang.catalog();
+    let cats = state.categories().await?;
+    let mut overall = yongxin_domain::appeal::RateCounts::default();
+    let rows = rows
+        .into_iter()
+        .map(|r| {
+            let o = &mut overall;
+            o.total += r.counts.total;
+            o.contact_due += r.counts.contact_due;
+            o.contacted_on_time += r.counts.contacted_on_time;
+            o.resolution_due += r.counts.resolution_due;
+            o.answered_on_time += r.counts.answered_on_time;
+            o.rated += r.counts.rated;
+            o.satisfied += r.counts.satisfied;
+            let label = match group {
+                yongxin_store::StatsGroup::Category => cats
+                    .iter()
+                    .find(|(cat, _)| cat.code == r.key)
+                    .map(|(cat, _)| {
+                        if ctx.lang == crate::http::i18n::Lang::En {
+                            cat.name_en.clone()
+                        } else {
+                            cat.name_zh.clone()
+                        }
+                    })
+                    .unwrap_or(r.label),
+                _ if r.label.is_empty() => c.t("stats.none").to_owned(),
+                _ => r.label,
+            };
+            stats_row(r.key, label, r.counts)
+        })
+        .collect();
+    let definitions = ["response_rate", "resolution_rate", "satisfaction_rate"]
+        .into_iter()
+        .map(|k| (k.to_owned(), c.t(&format!("stats.define.{k}")).to_owned()))
+        .collect();
+    Ok(StatsDto {
+        group_by: group_code,
+        from: from.to_string(),
+        to: to.to_string(),
+        definitions,
+        rows,
+        overall: stats_row(String::new(), c.t("stats.overall").to_owned(), overall),
+    })
+}
+
+/// A resident's own answered cases, waiting for their rating, newest first.
+pub async fn waiting_for_rating(
+    state: &AppState,
+    user: &yongxin_store::User,
+) -> Result<Vec<Appeal>, AppError> {
+    let q = ListQuery {
+        status: Some(AppealStatus::Answered.code().to_owned()),
+        ..ListQuery::default()
+    }
+    .to_query(user, 1, 20)?;
+    Ok(crate::appeals::find(state, &q, false).await?.appeals)
+}
+
+/// Query of the list (and of its export).
+#[derive(Deserialize, Default)]
+pub struct ListQuery {
+    q: Option<String>,
+    status: Option<String>,
+    category: Option<String>,
+    village: Option<String>,
+    overdue: Option<String>,
+    from: Option<String>,
+    to: Option<String>,
+    page: Option<String>,
+}
+
+impl ListQuery {
+    /// The list (or `path`) with these filters at another page.
+    fn href(&self, path: &str, page: i64) -> String {
+        let mut s = format!("{path}?page={page}");
+        for (name, value) in [
+            ("q", &self.q),
+            ("status", &self.status),
+            ("category", &self.category),
+            ("village", &self.village),
+            ("overdue", &self.overdue),
+            ("from", &self.from),
+            ("to", &self.to),
+        ] {
+            if let Some(v) = value.as_deref().map(str::trim).filter(|v| !v.is_empty()) {
+                s.push_str(&format!("&{name}={}", percent_encode(v)));
+            }
+        }
+        s
+    }
+
+    fn to_query(&self, user: &User, page: i64, per_page: i64) -> Result<AppealQuery, AppError> {
+        ListFilters {
+            q: self.q.as_deref(),
+            status: self.status.as_deref(),
+            category: self.category.as_deref(),
+            village: self.village.as_deref(),
+            overdue: self
+                .overdue
+                .as_deref()
+                .is_some_and(|v| v == "1" || v == "true"),
+            from: self.from.as_deref(),
+            to: self.to.as_deref(),
+        }
+        .query(user, page, per_page)
     }
 }
