@@ -17,9 +17,6 @@ use crate::http::api::{ErrorBody, ErrorDto};
         description = "用心: the JSON API of yongxin. Authenticate with a session cookie or `Authorization: Bearer TOKEN` (`yongxin user token NAME`). Errors are `{\"error\":{\"code\":…,\"message\":…}}`."
     ),
     paths(
-        crate::api_notices::list_notices,
-        crate::api_notices::get_notice,
-        crate::api_notices::create_objection,
         crate::api_consultations::list_consultations,
         crate::api_consultations::get_consultation,
         crate::api_consultations::submit_answer,
@@ -49,6 +46,7 @@ fn merged() -> utoipa::openapi::OpenApi {
     let mut api = ApiDoc::openapi();
     for part in [
         crate::registry::openapi(),
+        crate::notices::openapi(),
         crate::catalogue::openapi(),
         crate::appeals::openapi(),
     ] {
@@ -61,12 +59,6 @@ fn merged() -> utoipa::openapi::OpenApi {
 pub fn routes() -> crate::http::routes::Routes {
     crate::http::routes::Routes::new()
         .get("/api/v1/openapi.json", openapi)
-        .get("/api/v1/notices", crate::api_notices::list_notices)
-        .get("/api/v1/notices/{id}", crate::api_notices::get_notice)
-        .post(
-            "/api/v1/notices/{id}/objections",
-            crate::api_notices::create_objection,
-        )
         .get(
             "/api/v1/consultations",
             crate::api_consultations::list_consultations,

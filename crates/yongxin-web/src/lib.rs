@@ -9,7 +9,6 @@ pub mod accounts;
 pub mod api;
 pub mod api_consultations;
 pub mod api_meetings;
-pub mod api_notices;
 pub mod api_resettlement;
 pub mod api_selection;
 pub mod appeals;
@@ -22,6 +21,7 @@ pub mod catalogue;
 pub mod fuzzing;
 pub mod home;
 pub mod http;
+pub mod notices;
 pub mod pages;
 pub mod registry;
 pub mod resettlement;
@@ -274,28 +274,9 @@ pub fn route_table(state: &AppState) -> (Router<AppState>, Vec<routes::RouteEntr
     // JSON, and the rest of the form; a notice's attachment alone; a roster. Everything else is
     // a form or a JSON document.
     let limits = http::routes::BodyLimits::of(&state.settings);
-    let (_photo_body, attachment_body, _api_photo_body) =
+    let (_photo_body, _attachment_body, _api_photo_body) =
         (limits.photo, limits.attachment, limits.photo);
     routes::Routes::new()
-        .get_post("/notices", pages::notices::list, pages::notices::create)
-        .get("/notices.atom", pages::notices::feed)
-        .get("/notices/new", pages::notices::new_notice)
-        .get("/notices/{id}", pages::notices::show)
-        .get("/notices/{id}/history", pages::notices::history)
-        .get_post(
-            "/notices/{id}/correct",
-            pages::notices::correct_form,
-            pages::notices::correct,
-        )
-        .post_limited(
-            "/notices/{id}/attachments",
-            pages::notices::attach,
-            attachment_body,
-        )
-        .get("/notices/{id}/files/{token}", pages::notices::file)
-        .post("/notices/{id}/objections", pages::notices::create_objection)
-        .get("/notices/{id}/coverage", pages::notices::coverage)
-        .post("/notices/{id}/informed", pages::notices::confirm_informed)
         .get_post(
             "/consultations",
             pages::consultations::list,
@@ -411,6 +392,7 @@ pub fn route_table(state: &AppState) -> (Router<AppState>, Vec<routes::RouteEntr
         .merge(registry::routes(&limits))
         .merge(catalogue::routes())
         .merge(appeals::routes(&limits))
+        .merge(notices::routes(&limits))
         .merge(api::routes())
         .get("/healthz", metrics::healthz)
         .get("/metrics", metrics::render_for_admins)

@@ -19,13 +19,13 @@ use yongxin_domain::notice::ScopeKind;
 use yongxin_domain::Role;
 use yongxin_store::{Consultation, ConsultationResults, NewAnswer, NewConsultation, User};
 
-use super::notices::names;
 use crate::http::context::Ctx;
 use crate::http::error::AppError;
 use crate::http::format::percent;
 use crate::http::i18n::Catalog;
 use crate::http::page::{render, Chrome};
 use crate::http::params::{local_time, parse_opt_id as opt_id};
+use crate::notices::names;
 use crate::AppState;
 
 /// The error of a refused consultation or answer, in the user's language.
@@ -794,7 +794,7 @@ pub async fn publish_results(
     c: &Catalog,
 ) -> Result<yongxin_store::Notice, AppError> {
     let r = results_view(k, &store.consultation_results(k.id).await?);
-    let draft = crate::pages::notices::progress_draft(
+    let draft = crate::notices::progress_draft(
         (k.scope, k.village_ids.clone(), k.project_id),
         c.format("consultation.result_title", &[("title", k.title.clone())]),
         results_text(&r, c),

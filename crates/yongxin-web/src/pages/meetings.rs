@@ -715,7 +715,7 @@ pub async fn publish_minutes(
     } else {
         ScopeKind::Subdistrict
     };
-    let draft = crate::pages::notices::progress_draft(
+    let draft = crate::notices::progress_draft(
         (scope, m.village_id.into_iter().collect(), None),
         c.format("meeting.notice_title", &[("title", m.title.clone())]),
         body,

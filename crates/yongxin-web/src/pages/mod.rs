@@ -3,7 +3,6 @@
 
 pub mod consultations;
 pub mod meetings;
-pub mod notices;
 pub mod projects;
 pub mod resettlement;
 pub mod selection;

@@ -11,13 +11,17 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use yongxin_store::Notice;
 
+use super::{notice_query, object, visible, ObjectionInput};
 use crate::http::api::local as rfc3339;
 #[allow(unused_imports)]
 use crate::http::api::ErrorDto;
 use crate::http::context::Ctx;
 use crate::http::error::AppError;
-use crate::pages::notices::{notice_query, object, visible, ObjectionInput};
 use crate::AppState;
+
+#[derive(utoipa::OpenApi)]
+#[openapi(paths(list_notices, get_notice, create_objection))]
+pub(super) struct NoticesApi;
 
 /// A notice. Times are RFC 3339 with the Asia/Shanghai offset.
 #[derive(Serialize, ToSchema)]
