@@ -17,12 +17,6 @@ use crate::http::api::{ErrorBody, ErrorDto};
         description = "用心: the JSON API of yongxin. Authenticate with a session cookie or `Authorization: Bearer TOKEN` (`yongxin user token NAME`). Errors are `{\"error\":{\"code\":…,\"message\":…}}`."
     ),
     paths(
-        crate::api_consultations::list_consultations,
-        crate::api_consultations::get_consultation,
-        crate::api_consultations::submit_answer,
-        crate::api_consultations::consultation_results,
-        crate::api_meetings::list_meetings,
-        crate::api_meetings::get_meeting,
         crate::api_resettlement::list_projects,
         crate::api_resettlement::get_project,
         crate::api_resettlement::project_households,
@@ -47,6 +41,8 @@ fn merged() -> utoipa::openapi::OpenApi {
     for part in [
         crate::registry::openapi(),
         crate::notices::openapi(),
+        crate::consultations::openapi(),
+        crate::meetings::openapi(),
         crate::catalogue::openapi(),
         crate::appeals::openapi(),
     ] {
@@ -59,24 +55,6 @@ fn merged() -> utoipa::openapi::OpenApi {
 pub fn routes() -> crate::http::routes::Routes {
     crate::http::routes::Routes::new()
         .get("/api/v1/openapi.json", openapi)
-        .get(
-            "/api/v1/consultations",
-            crate::api_consultations::list_consultations,
-        )
-        .get(
-            "/api/v1/consultations/{id}",
-            crate::api_consultations::get_consultation,
-        )
-        .post(
-            "/api/v1/consultations/{id}/answers",
-            crate::api_consultations::submit_answer,
-        )
-        .get(
-            "/api/v1/consultations/{id}/results",
-            crate::api_consultations::consultation_results,
-        )
-        .get("/api/v1/meetings", crate::api_meetings::list_meetings)
-        .get("/api/v1/meetings/{id}", crate::api_meetings::get_meeting)
         .get("/api/v1/projects", crate::api_resettlement::list_projects)
         .get(
             "/api/v1/projects/{id}",

@@ -7,8 +7,6 @@
 
 pub mod accounts;
 pub mod api;
-pub mod api_consultations;
-pub mod api_meetings;
 pub mod api_resettlement;
 pub mod api_selection;
 pub mod appeals;
@@ -17,10 +15,12 @@ pub mod background;
 pub mod board;
 pub mod calendar;
 pub mod catalogue;
+pub mod consultations;
 #[doc(hidden)]
 pub mod fuzzing;
 pub mod home;
 pub mod http;
+pub mod meetings;
 pub mod notices;
 pub mod pages;
 pub mod registry;
@@ -277,32 +277,6 @@ pub fn route_table(state: &AppState) -> (Router<AppState>, Vec<routes::RouteEntr
     let (_photo_body, _attachment_body, _api_photo_body) =
         (limits.photo, limits.attachment, limits.photo);
     routes::Routes::new()
-        .get_post(
-            "/consultations",
-            pages::consultations::list,
-            pages::consultations::create,
-        )
-        .get("/consultations/new", pages::consultations::new_consultation)
-        .get("/consultations/{id}", pages::consultations::show)
-        .post("/consultations/{id}/answers", pages::consultations::submit)
-        .get("/consultations/{id}/results", pages::consultations::results)
-        .post("/consultations/{id}/publish", pages::consultations::publish)
-        .get_post("/meetings", pages::meetings::list, pages::meetings::create)
-        .get("/meetings/new", pages::meetings::new_meeting)
-        .get("/meetings/{id}", pages::meetings::show)
-        .post(
-            "/meetings/{id}/attendance",
-            pages::meetings::sign_in_at_door,
-        )
-        .post("/meetings/{id}/code", pages::meetings::new_code)
-        .get_post(
-            "/meetings/{id}/sign-in",
-            pages::meetings::sign_in_form,
-            pages::meetings::sign_in_with_code,
-        )
-        .post("/meetings/{id}/minutes", pages::meetings::minutes)
-        .post("/meetings/{id}/resolutions", pages::meetings::resolution)
-        .post("/meetings/{id}/publish", pages::meetings::publish)
         .get("/projects", pages::resettlement::projects)
         .get("/projects/{id}", pages::resettlement::project)
         .post("/projects/{id}/phase", pages::resettlement::move_phase)
@@ -393,6 +367,8 @@ pub fn route_table(state: &AppState) -> (Router<AppState>, Vec<routes::RouteEntr
         .merge(catalogue::routes())
         .merge(appeals::routes(&limits))
         .merge(notices::routes(&limits))
+        .merge(consultations::routes())
+        .merge(meetings::routes())
         .merge(api::routes())
         .get("/healthz", metrics::healthz)
         .get("/metrics", metrics::render_for_admins)

@@ -1,8 +1,6 @@
 //! Server-rendered pages. Each module owns the handlers of one area; templates live in
 //! `templates/`, strings in the message catalogs.
 
-pub mod consultations;
-pub mod meetings;
 pub mod projects;
 pub mod resettlement;
 pub mod selection;

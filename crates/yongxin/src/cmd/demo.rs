@@ -110,7 +110,7 @@ pub async fn run(config: &Config, args: Args) -> anyhow::Result<ExitCode> {
                     .consultation(k.id)
                     .await?
                     .ok_or_else(|| anyhow::anyhow!("consultation {} vanished", k.id))?;
-                yongxin_web::pages::consultations::publish_results(
+                yongxin_web::consultations::publish_results(
                     &*store,
                     &yongxin_demo::demo_actor(),
                     &k,
@@ -126,7 +126,7 @@ pub async fn run(config: &Config, args: Args) -> anyhow::Result<ExitCode> {
         let meetings = yongxin_demo::load_meetings(&*store, chrono::Utc::now()).await?;
         for m in store.meetings().await? {
             if m.minutes.is_some() && m.minutes_notice_id.is_none() {
-                yongxin_web::pages::meetings::publish_minutes(
+                yongxin_web::meetings::publish_minutes(
                     &*store,
                     &yongxin_demo::demo_actor(),
                     &m,

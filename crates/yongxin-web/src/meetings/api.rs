@@ -16,6 +16,10 @@ use crate::http::context::Ctx;
 use crate::http::error::AppError;
 use crate::AppState;
 
+#[derive(utoipa::OpenApi)]
+#[openapi(paths(list_meetings, get_meeting))]
+pub(super) struct MeetingsApi;
+
 /// A meeting. Times are RFC 3339 with the Asia/Shanghai offset.
 #[derive(Serialize, ToSchema)]
 pub struct MeetingDto {
@@ -92,7 +96,7 @@ pub async fn list_meetings(
     ctx: Ctx,
 ) -> Result<Json<Vec<MeetingDto>>, AppError> {
     let user = ctx.cadre()?;
-    let reach = crate::pages::meetings::meeting_reach(&state, user).await?;
+    let reach = super::meeting_reach(&state, user).await?;
     Ok(Json(
         state
             .store
@@ -113,7 +117,7 @@ pub async fn get_meeting(
     Ids(id): Ids<i64>,
 ) -> Result<Json<MeetingDto>, AppError> {
     let user = ctx.cadre()?;
-    let m = crate::pages::meetings::meeting_in_scope(&state, user, id).await?;
+    let m = super::meeting_in_scope(&state, user, id).await?;
     let resolutions = state
         .store
         .resolutions(id)

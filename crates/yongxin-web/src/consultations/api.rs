@@ -14,15 +14,22 @@ use utoipa::ToSchema;
 use yongxin_domain::consultation::GivenAnswer;
 use yongxin_store::Consultation;
 
+use super::{answer, results_view, state_code, visible_results, AnswerRequest};
 use crate::http::api::local;
 #[allow(unused_imports)]
 use crate::http::api::ErrorDto;
 use crate::http::context::Ctx;
 use crate::http::error::AppError;
-use crate::pages::consultations::{
-    answer, results_view, state_code, visible_results, AnswerRequest,
-};
 use crate::AppState;
+
+#[derive(utoipa::OpenApi)]
+#[openapi(paths(
+    list_consultations,
+    get_consultation,
+    submit_answer,
+    consultation_results
+))]
+pub(super) struct ConsultationsApi;
 
 /// A consultation. Times are RFC 3339 with the Asia/Shanghai offset.
 #[derive(Serialize, ToSchema)]
