@@ -17,15 +17,6 @@ use crate::http::api::{ErrorBody, ErrorDto};
         description = "用心: the JSON API of yongxin. Authenticate with a session cookie or `Authorization: Bearer TOKEN` (`yongxin user token NAME`). Errors are `{\"error\":{\"code\":…,\"message\":…}}`."
     ),
     paths(
-        crate::api_resettlement::list_projects,
-        crate::api_resettlement::get_project,
-        crate::api_resettlement::project_households,
-        crate::api_resettlement::get_entitlement,
-        crate::api_resettlement::create_registration,
-        crate::api_resettlement::freeze_lottery,
-        crate::api_resettlement::draw_lottery,
-        crate::api_resettlement::recommit_lottery,
-        crate::api_resettlement::lottery_proof,
         crate::api_selection::list_selections,
         crate::api_selection::create_claim,
         crate::api_selection::selection_units
@@ -43,6 +34,7 @@ fn merged() -> utoipa::openapi::OpenApi {
         crate::notices::openapi(),
         crate::consultations::openapi(),
         crate::meetings::openapi(),
+        crate::resettlement::openapi(),
         crate::catalogue::openapi(),
         crate::appeals::openapi(),
     ] {
@@ -55,39 +47,6 @@ fn merged() -> utoipa::openapi::OpenApi {
 pub fn routes() -> crate::http::routes::Routes {
     crate::http::routes::Routes::new()
         .get("/api/v1/openapi.json", openapi)
-        .get("/api/v1/projects", crate::api_resettlement::list_projects)
-        .get(
-            "/api/v1/projects/{id}",
-            crate::api_resettlement::get_project,
-        )
-        .get(
-            "/api/v1/projects/{id}/households",
-            crate::api_resettlement::project_households,
-        )
-        .get(
-            "/api/v1/projects/{id}/households/{household_id}/entitlement",
-            crate::api_resettlement::get_entitlement,
-        )
-        .post(
-            "/api/v1/projects/{id}/registrations",
-            crate::api_resettlement::create_registration,
-        )
-        .post(
-            "/api/v1/projects/{id}/lottery/freeze",
-            crate::api_resettlement::freeze_lottery,
-        )
-        .post(
-            "/api/v1/projects/{id}/lottery/draw",
-            crate::api_resettlement::draw_lottery,
-        )
-        .post(
-            "/api/v1/projects/{id}/lottery/commitment",
-            crate::api_resettlement::recommit_lottery,
-        )
-        .get(
-            "/api/v1/projects/{id}/lottery/proof",
-            crate::api_resettlement::lottery_proof,
-        )
         .get("/api/v1/selections", crate::api_selection::list_selections)
         .post(
             "/api/v1/selections/{id}/claims",

@@ -7,7 +7,6 @@
 
 pub mod accounts;
 pub mod api;
-pub mod api_resettlement;
 pub mod api_selection;
 pub mod appeals;
 pub mod audit;
@@ -277,42 +276,6 @@ pub fn route_table(state: &AppState) -> (Router<AppState>, Vec<routes::RouteEntr
     let (_photo_body, _attachment_body, _api_photo_body) =
         (limits.photo, limits.attachment, limits.photo);
     routes::Routes::new()
-        .get("/projects", pages::resettlement::projects)
-        .get("/projects/{id}", pages::resettlement::project)
-        .post("/projects/{id}/phase", pages::resettlement::move_phase)
-        .post("/projects/{id}/policy", pages::resettlement::publish_policy)
-        .post(
-            "/projects/{id}/results",
-            pages::resettlement::publish_results,
-        )
-        .get("/projects/{id}/households", pages::resettlement::households)
-        .get(
-            "/projects/{id}/households/{hid}",
-            pages::resettlement::household,
-        )
-        .post(
-            "/projects/{id}/households/{hid}/registration",
-            pages::resettlement::register,
-        )
-        .post(
-            "/projects/{id}/households/{hid}/assessment",
-            pages::resettlement::assess,
-        )
-        .get(
-            "/projects/{id}/registrations",
-            pages::resettlement::registrations,
-        )
-        .get("/projects/{id}/lottery", pages::resettlement::lottery)
-        .get(
-            "/projects/{id}/lottery/proof.json",
-            pages::resettlement::proof,
-        )
-        .post("/projects/{id}/lottery/freeze", pages::resettlement::freeze)
-        .post("/projects/{id}/lottery/draw", pages::resettlement::draw)
-        .post(
-            "/projects/{id}/lottery/commitment",
-            pages::resettlement::recommit,
-        )
         .post("/projects/{id}/selections", pages::selection::create)
         .get("/projects/{id}/board", pages::selection::board)
         .get(
@@ -350,15 +313,6 @@ pub fn route_table(state: &AppState) -> (Router<AppState>, Vec<routes::RouteEntr
             "/selections/{id}/claims/{claim}/sign",
             pages::selection::sign,
         )
-        .get_post(
-            "/admin/projects",
-            pages::projects::show,
-            pages::projects::create,
-        )
-        .get(
-            "/projects/{id}/policy/{version}/source.toml",
-            pages::resettlement::policy_source,
-        )
         .merge(home::routes())
         .merge(accounts::routes())
         .merge(calendar::routes())
@@ -369,6 +323,7 @@ pub fn route_table(state: &AppState) -> (Router<AppState>, Vec<routes::RouteEntr
         .merge(notices::routes(&limits))
         .merge(consultations::routes())
         .merge(meetings::routes())
+        .merge(resettlement::routes())
         .merge(api::routes())
         .get("/healthz", metrics::healthz)
         .get("/metrics", metrics::render_for_admins)

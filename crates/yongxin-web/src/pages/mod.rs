@@ -1,6 +1,4 @@
 //! Server-rendered pages. Each module owns the handlers of one area; templates live in
 //! `templates/`, strings in the message catalogs.
 
-pub mod projects;
-pub mod resettlement;
 pub mod selection;

@@ -4,8 +4,7 @@
 
 use crate::http::extract::{ApiJson, ApiQuery, Ids};
 use axum::extract::State;
-use axum::http::header;
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use axum::Json;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
@@ -20,6 +19,20 @@ use crate::http::api::ErrorDto;
 use crate::http::context::Ctx;
 use crate::http::error::AppError;
 use crate::resettlement;
+
+#[derive(utoipa::OpenApi)]
+#[openapi(paths(
+    list_projects,
+    get_project,
+    project_households,
+    get_entitlement,
+    create_registration,
+    freeze_lottery,
+    draw_lottery,
+    recommit_lottery,
+    lottery_proof
+))]
+pub(super) struct ResettlementApi;
 use crate::AppState;
 
 /// A project and where it stands.
@@ -527,26 +540,5 @@ pub async fn lottery_proof(
     State(state): State<AppState>,
     Ids(id): Ids<i64>,
 ) -> Result<Response, AppError> {
-    let proof = standing_proof(&state, id).await?;
-    Ok((
-        [
-            (header::CONTENT_TYPE, "application/json; charset=utf-8"),
-            (
-                header::CONTENT_DISPOSITION,
-                "attachment; filename=\"lottery-proof.json\"",
-            ),
-        ],
-        proof,
-    )
-        .into_response())
-}
-
-/// The stored proof of a project's last draw, or 404.
-pub async fn standing_proof(state: &AppState, project_id: i64) -> Result<String, AppError> {
-    state
-        .store
-        .lottery(project_id)
-        .await?
-        .and_then(|l| l.draws.last().map(|d| d.proof.clone()))
-        .ok_or_else(AppError::not_found)
+    super::proof_download(&state, id).await
 }

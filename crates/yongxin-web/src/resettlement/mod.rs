@@ -2,6 +2,10 @@
 //! project and one of its households within the user's scope, the notices the phases publish,
 //! and a household's one current result, which every page, slip and the API show.
 
+mod api;
+mod pages;
+
+use crate::http::routes::Routes;
 use chrono::{Duration, Utc};
 use yongxin_domain::lottery::{CommittedParty, SeedCommitment};
 use yongxin_domain::notice::{NoticeDraft, NoticeKind, ScopeKind, DEFAULT_OBJECTION_DAYS};
@@ -367,4 +371,90 @@ pub fn parties_from_lines(text: &str) -> Result<Vec<CommittedParty>, AppError> {
             })
         })
         .collect()
+}
+
+/// The area's routes.
+pub(crate) fn routes() -> Routes {
+    Routes::new()
+        .get("/projects", pages::projects)
+        .get("/projects/{id}", pages::project)
+        .post("/projects/{id}/phase", pages::move_phase)
+        .post("/projects/{id}/policy", pages::publish_policy)
+        .post("/projects/{id}/results", pages::publish_results)
+        .get("/projects/{id}/households", pages::households)
+        .get("/projects/{id}/households/{hid}", pages::household)
+        .post(
+            "/projects/{id}/households/{hid}/registration",
+            pages::register,
+        )
+        .post("/projects/{id}/households/{hid}/assessment", pages::assess)
+        .get("/projects/{id}/registrations", pages::registrations)
+        .get("/projects/{id}/lottery", pages::lottery)
+        .get("/projects/{id}/lottery/proof.json", pages::proof)
+        .post("/projects/{id}/lottery/freeze", pages::freeze)
+        .post("/projects/{id}/lottery/draw", pages::draw)
+        .post("/projects/{id}/lottery/commitment", pages::recommit)
+        .get(
+            "/projects/{id}/policy/{version}/source.toml",
+            pages::policy_source,
+        )
+        .get_post(
+            "/admin/projects",
+            pages::project_admin,
+            pages::create_project,
+        )
+        .get("/api/v1/projects", api::list_projects)
+        .get("/api/v1/projects/{id}", api::get_project)
+        .get("/api/v1/projects/{id}/households", api::project_households)
+        .get(
+            "/api/v1/projects/{id}/households/{household_id}/entitlement",
+            api::get_entitlement,
+        )
+        .post(
+            "/api/v1/projects/{id}/registrations",
+            api::create_registration,
+        )
+        .post("/api/v1/projects/{id}/lottery/freeze", api::freeze_lottery)
+        .post("/api/v1/projects/{id}/lottery/draw", api::draw_lottery)
+        .post(
+            "/api/v1/projects/{id}/lottery/commitment",
+            api::recommit_lottery,
+        )
+        .get("/api/v1/projects/{id}/lottery/proof", api::lottery_proof)
+}
+
+/// The area's part of the OpenAPI document.
+pub(crate) fn openapi() -> utoipa::openapi::OpenApi {
+    <api::ResettlementApi as utoipa::OpenApi>::openapi()
+}
+
+/// The stored proof of a project's last draw, or 404.
+pub async fn standing_proof(state: &AppState, project_id: i64) -> Result<String, AppError> {
+    state
+        .store
+        .lottery(project_id)
+        .await?
+        .and_then(|l| l.draws.last().map(|d| d.proof.clone()))
+        .ok_or_else(AppError::not_found)
+}
+
+/// The standing proof as a download, for the page and the API alike.
+pub(crate) async fn proof_download(
+    state: &AppState,
+    project_id: i64,
+) -> Result<axum::response::Response, AppError> {
+    use axum::http::header;
+    use axum::response::IntoResponse;
+    let proof = standing_proof(state, project_id).await?;
+    Ok((
+        [
+            (header::CONTENT_TYPE, "application/json; charset=utf-8"),
+            (
+                header::CONTENT_DISPOSITION,
+                "attachment; filename=\"lottery-proof.json\"",
+            ),
+        ],
+        proof,
+    )
+        .into_response())
 }

@@ -3,31 +3,54 @@
 //! (printable; the resident's own view too) with registration and assessment, the registration
 //! dashboard, and the public lottery page with its proof.
 
-use crate::http::extract::{Button, CsrfForm, Ids};
-use askama::Template;
-use axum::extract::{Query, State};
-use axum::response::{IntoResponse, Redirect, Response};
-use serde::Deserialize;
-use yongxin_domain::money::Qty;
-use yongxin_domain::resettlement::entitlement::{
-    eligible_members, CountedFixture, EligibleMember, EntitlementLine, HouseholdInputs, LineGroup,
-    MeasuredStructure, MemberFacts,
-};
-use yongxin_domain::resettlement::policy::{Policy, StructureKind, EXAMPLE_TOML};
-use yongxin_domain::resettlement::{masked_name, Phase, ResettlementError};
-use yongxin_domain::time::display_local;
-use yongxin_domain::Permission;
-use yongxin_store::{
-    EntitlementRecord, HouseholdDetail, LotteryState, PhaseChange, PolicyVersion, ProjectDetail,
-    ProjectHousehold, Registration, RegistrationCoverage, RegistrationDay, User,
-};
-
 use crate::http::context::Ctx;
 use crate::http::error::AppError;
-use crate::http::format::percent;
-use crate::http::page::{render, Chrome};
-use crate::resettlement as act;
+use crate::http::extract::Button;
+use crate::http::extract::CsrfForm;
+use crate::http::extract::Ids;
+use crate::http::page::render;
+use crate::http::page::Chrome;
 use crate::AppState;
+use askama::Template;
+use axum::extract::Query;
+use axum::extract::State;
+use axum::response::IntoResponse;
+use axum::response::Redirect;
+use axum::response::Response;
+use serde::Deserialize;
+use yongxin_domain::money::Qty;
+use yongxin_domain::resettlement::entitlement::eligible_members;
+use yongxin_domain::resettlement::entitlement::CountedFixture;
+use yongxin_domain::resettlement::entitlement::EligibleMember;
+use yongxin_domain::resettlement::entitlement::EntitlementLine;
+use yongxin_domain::resettlement::entitlement::HouseholdInputs;
+use yongxin_domain::resettlement::entitlement::LineGroup;
+use yongxin_domain::resettlement::entitlement::MeasuredStructure;
+use yongxin_domain::resettlement::entitlement::MemberFacts;
+use yongxin_domain::resettlement::masked_name;
+use yongxin_domain::resettlement::policy::Policy;
+use yongxin_domain::resettlement::policy::StructureKind;
+use yongxin_domain::resettlement::policy::EXAMPLE_TOML;
+use yongxin_domain::resettlement::Phase;
+use yongxin_domain::resettlement::ResettlementError;
+use yongxin_domain::time::display_local;
+use yongxin_domain::Permission;
+use yongxin_store::EntitlementRecord;
+use yongxin_store::HouseholdDetail;
+use yongxin_store::LotteryState;
+use yongxin_store::NewProject;
+use yongxin_store::PhaseChange;
+use yongxin_store::PolicyVersion;
+use yongxin_store::ProjectDetail;
+use yongxin_store::ProjectHousehold;
+use yongxin_store::Registration;
+use yongxin_store::RegistrationCoverage;
+use yongxin_store::RegistrationDay;
+use yongxin_store::StoreError;
+use yongxin_store::User;
+
+use super as act;
+use crate::http::format::percent;
 
 /// `GET /projects`: every project with its phase; a resident sees links to their own calculation.
 #[derive(Template)]
@@ -913,7 +936,7 @@ pub async fn lottery(
 
 /// `GET /projects/{id}/lottery/proof.json`: the standing proof, public.
 pub async fn proof(State(state): State<AppState>, Ids(id): Ids<i64>) -> Result<Response, AppError> {
-    crate::api_resettlement::lottery_proof(State(state), Ids(id)).await
+    super::proof_download(&state, id).await
 }
 
 /// Whether a line's group starts here (for the group headings of the table).
@@ -930,4 +953,122 @@ pub fn group_total(record: &EntitlementRecord, g: &LineGroup) -> String {
         LineGroup::CashForUnused => t.cash_for_unused,
     }
     .grouped()
+}
+
+#[derive(Template)]
+#[template(path = "projects.html")]
+struct ProjectAdminPage {
+    c: Chrome,
+    projects: Vec<(String, String, String)>,
+    villages: Vec<(i64, String)>,
+    error: Option<String>,
+}
+
+async fn project_admin_page(
+    state: &AppState,
+    ctx: &Ctx,
+    error: Option<String>,
+) -> Result<Response, AppError> {
+    let villages: Vec<(i64, String)> = state
+        .store
+        .villages()
+        .await?
+        .into_iter()
+        .map(|v| (v.id, v.name))
+        .collect();
+    let name_of = |id: &i64| {
+        villages
+            .iter()
+            .find(|(v, _)| v == id)
+            .map_or_else(|| id.to_string(), |(_, n)| n.clone())
+    };
+    let projects = state
+        .store
+        .projects()
+        .await?
+        .into_iter()
+        .map(|p| {
+            (
+                p.code,
+                p.name,
+                p.village_ids
+                    .iter()
+                    .map(name_of)
+                    .collect::<Vec<_>>()
+                    .join("、"),
+            )
+        })
+        .collect();
+    let mut response = render(&ProjectAdminPage {
+        c: Chrome::new(ctx, "project.title"),
+        projects,
+        villages,
+        error: error.clone(),
+    })?;
+    if error.is_some() {
+        *response.status_mut() = axum::http::StatusCode::BAD_REQUEST;
+    }
+    Ok(response)
+}
+
+/// `GET /admin/projects`: leaders and administrators.
+pub async fn project_admin(State(state): State<AppState>, ctx: Ctx) -> Result<Response, AppError> {
+    ctx.require(Permission::ManageProjects)?;
+    project_admin_page(&state, &ctx, None).await
+}
+
+/// A new project: its code, its name and the villages it covers (one box each).
+#[derive(Debug, Default, serde::Deserialize)]
+#[serde(default)]
+pub struct ProjectForm {
+    code: String,
+    name: String,
+    villages: Vec<String>,
+}
+
+/// `POST /admin/projects`: leaders and administrators.
+pub async fn create_project(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    CsrfForm(form): CsrfForm<ProjectForm>,
+) -> Result<Response, AppError> {
+    let user = ctx.require(Permission::ManageProjects)?.clone();
+    let c = ctx.lang.catalog();
+    let (code, name) = (form.code.trim().to_owned(), form.name.trim().to_owned());
+    let villages = form
+        .villages
+        .iter()
+        .filter(|v| !v.trim().is_empty())
+        .map(|v| {
+            v.trim()
+                .parse()
+                .map_err(|_| AppError::invalid_param("villages"))
+        })
+        .collect::<Result<Vec<i64>, _>>()?;
+    let valid_code = !code.is_empty()
+        && code.len() <= 40
+        && code
+            .chars()
+            .all(|ch| ch.is_ascii_alphanumeric() || ch == '_' || ch == '-');
+    if !valid_code || name.is_empty() || name.chars().count() > 100 || villages.is_empty() {
+        return project_admin_page(&state, &ctx, Some(c.t("project.error.form").to_owned())).await;
+    }
+    match state
+        .store
+        .create_project(
+            &user.actor(),
+            NewProject {
+                code,
+                name,
+                village_ids: villages,
+            },
+        )
+        .await
+    {
+        Ok(_) => Ok(Redirect::to("/admin/projects").into_response()),
+        Err(StoreError::Conflict { .. }) => {
+            project_admin_page(&state, &ctx, Some(c.t("project.error.taken").to_owned())).await
+        }
+        Err(e) => Err(e.into()),
+    }
 }
