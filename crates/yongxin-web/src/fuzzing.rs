@@ -148,7 +148,7 @@ pub fn open311_form(data: &[u8]) {
 /// counted once, the area adds up, the page is one that exists, no more buildings are drawn than
 /// a page holds, and the query of the view it shows reads back to the same view and ticks.
 pub fn picker_form(data: &[u8]) {
-    use crate::pages::selection::picker::{arrange, CellState, PickForm, BUILDINGS_PER_PAGE};
+    use crate::selection::picker::{arrange, CellState, PickForm, BUILDINGS_PER_PAGE};
     use yongxin_domain::money::Qty;
     let Ok(form) = serde_html_form::from_bytes::<PickForm>(data) else {
         return;

@@ -6,12 +6,9 @@
 #![forbid(unsafe_code)]
 
 pub mod accounts;
-pub mod api;
-pub mod api_selection;
 pub mod appeals;
 pub mod audit;
 pub mod background;
-pub mod board;
 pub mod calendar;
 pub mod catalogue;
 pub mod consultations;
@@ -21,9 +18,10 @@ pub mod home;
 pub mod http;
 pub mod meetings;
 pub mod notices;
-pub mod pages;
+pub mod openapi;
 pub mod registry;
 pub mod resettlement;
+pub mod selection;
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
@@ -39,7 +37,7 @@ use yongxin_store::Store;
 pub use http::error::AppError;
 pub use http::i18n::Lang;
 // The paths outside users (the binary, tests, benchmarks) name.
-pub use http::{auth, context, error, extract, i18n, metrics, routes, security, upload};
+pub use http::{auth, context, error, i18n, metrics, security};
 
 /// Settings of the web interface.
 #[derive(Debug, Clone)]
@@ -110,9 +108,9 @@ pub struct AppState {
     /// command line are seen within [`API_TOKEN_TTL`].
     api_tokens: Arc<std::sync::Mutex<HashMap<String, (std::time::Instant, yongxin_store::User)>>>,
     /// The live boards' feeds of this node.
-    pub board: Arc<board::BoardHub>,
+    pub board: Arc<selection::board::BoardHub>,
     /// What this node knows is sold, to refuse claims for it without asking the database.
-    pub sold: Arc<api_selection::SoldUnits>,
+    pub sold: Arc<selection::SoldUnits>,
     /// This node's rate limits and the bound on password checks.
     pub guards: Arc<security::Guards>,
     /// The installation's secret key (tracking codes, CSRF tokens), read from the database once.
@@ -268,51 +266,9 @@ impl AppState {
 pub const FORM_BODY_LIMIT: usize = 2 * 1024 * 1024;
 
 /// Every route of the application, as registered, with the table of its methods and paths.
-pub fn route_table(state: &AppState) -> (Router<AppState>, Vec<routes::RouteEntry>) {
-    // Each route takes what it needs and no more: three photos, base64-encoded when they come as
-    // JSON, and the rest of the form; a notice's attachment alone; a roster. Everything else is
-    // a form or a JSON document.
+pub fn route_table(state: &AppState) -> (Router<AppState>, Vec<http::routes::RouteEntry>) {
     let limits = http::routes::BodyLimits::of(&state.settings);
-    let (_photo_body, _attachment_body, _api_photo_body) =
-        (limits.photo, limits.attachment, limits.photo);
-    routes::Routes::new()
-        .post("/projects/{id}/selections", pages::selection::create)
-        .get("/projects/{id}/board", pages::selection::board)
-        .get(
-            "/projects/{id}/board/events",
-            pages::selection::board_events,
-        )
-        .get_post(
-            "/projects/{id}/agreements",
-            pages::selection::agreements,
-            pages::selection::record,
-        )
-        .get("/projects/{id}/agreements.xlsx", pages::selection::export)
-        .get("/selections/{id}/operator", pages::selection::operator)
-        .get_post(
-            "/selections/{id}/choose",
-            pages::selection::choose_page,
-            pages::selection::choose,
-        )
-        .post("/selections/{id}/queue", pages::selection::queue)
-        .post("/selections/{id}/confirm", pages::selection::confirm)
-        .post("/selections/{id}/decline", pages::selection::decline)
-        .get(
-            "/selections/{id}/claims/{claim}/slip",
-            pages::selection::slip,
-        )
-        .post(
-            "/selections/{id}/claims/{claim}/correct",
-            pages::selection::correct,
-        )
-        .post(
-            "/selections/{id}/claims/{claim}/return",
-            pages::selection::return_claim,
-        )
-        .post(
-            "/selections/{id}/claims/{claim}/sign",
-            pages::selection::sign,
-        )
+    http::routes::Routes::new()
         .merge(home::routes())
         .merge(accounts::routes())
         .merge(calendar::routes())
@@ -324,10 +280,9 @@ pub fn route_table(state: &AppState) -> (Router<AppState>, Vec<routes::RouteEntr
         .merge(consultations::routes())
         .merge(meetings::routes())
         .merge(resettlement::routes())
-        .merge(api::routes())
-        .get("/healthz", metrics::healthz)
-        .get("/metrics", metrics::render_for_admins)
-        .get("/static/{file}", http::assets::asset)
+        .merge(selection::routes())
+        .merge(openapi::routes())
+        .merge(http::infra_routes())
         .into_parts()
 }
 

@@ -3,7 +3,7 @@
 
 #[test]
 fn the_openapi_document_is_unchanged() {
-    let got = serde_json::to_string(&yongxin_web::api::openapi_document()).expect("json");
+    let got = serde_json::to_string(&yongxin_web::openapi::openapi_document()).expect("json");
     let path = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/golden/openapi.json");
     if std::env::var_os("UPDATE_GOLDEN").is_some() {
         std::fs::write(path, &got).expect("write the golden file");

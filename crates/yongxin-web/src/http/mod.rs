@@ -19,3 +19,11 @@ pub mod security;
 pub mod sheet;
 pub mod upload;
 pub mod wire;
+
+/// The routes every node serves whatever the areas: health, metrics and the compiled-in assets.
+pub(crate) fn infra_routes() -> routes::Routes {
+    routes::Routes::new()
+        .get("/healthz", metrics::healthz)
+        .get("/metrics", metrics::render_for_admins)
+        .get("/static/{file}", assets::asset)
+}

@@ -1,5 +1,6 @@
-//! The JSON API under `/api/v1`, signed in by session cookie or `Authorization: Bearer TOKEN`.
-//! Its OpenAPI 3 document is generated from these handlers and types and served at
+//! The OpenAPI 3 document of the JSON API under `/api/v1` (signed in by session cookie or
+//! `Authorization: Bearer TOKEN`): each API area declares its part next to its handlers; here
+//! they are merged, the answers every operation may give are added, and the whole is served at
 //! `/api/v1/openapi.json`.
 
 use axum::response::{IntoResponse, Response};
@@ -16,11 +17,6 @@ use crate::http::api::{ErrorBody, ErrorDto};
         version = "1",
         description = "用心: the JSON API of yongxin. Authenticate with a session cookie or `Authorization: Bearer TOKEN` (`yongxin user token NAME`). Errors are `{\"error\":{\"code\":…,\"message\":…}}`."
     ),
-    paths(
-        crate::api_selection::list_selections,
-        crate::api_selection::create_claim,
-        crate::api_selection::selection_units
-    ),
     components(schemas(ErrorDto, ErrorBody))
 )]
 pub struct ApiDoc;
@@ -35,6 +31,7 @@ fn merged() -> utoipa::openapi::OpenApi {
         crate::consultations::openapi(),
         crate::meetings::openapi(),
         crate::resettlement::openapi(),
+        crate::selection::openapi(),
         crate::catalogue::openapi(),
         crate::appeals::openapi(),
     ] {
@@ -43,19 +40,9 @@ fn merged() -> utoipa::openapi::OpenApi {
     api
 }
 
-/// The routes of the API areas not yet in their folders, and the document.
-pub fn routes() -> crate::http::routes::Routes {
-    crate::http::routes::Routes::new()
-        .get("/api/v1/openapi.json", openapi)
-        .get("/api/v1/selections", crate::api_selection::list_selections)
-        .post(
-            "/api/v1/selections/{id}/claims",
-            crate::api_selection::create_claim,
-        )
-        .get(
-            "/api/v1/selections/{id}/units",
-            crate::api_selection::selection_units,
-        )
+/// The document's route.
+pub(crate) fn routes() -> crate::http::routes::Routes {
+    crate::http::routes::Routes::new().get("/api/v1/openapi.json", openapi)
 }
 
 async fn openapi() -> Response {

@@ -2,16 +2,14 @@
 //! confirmed, or refused with the reason), and every unit with its state.
 
 use crate::http::extract::{ApiJson, Ids};
-use std::collections::HashMap;
-use yongxin_domain::Permission;
 
 use axum::extract::State;
 use axum::Json;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
-use yongxin_domain::Role;
-use yongxin_store::{Claim, Selection, User};
+use yongxin_store::{Claim, Selection};
 
+use super::{claim, claim_right};
 use crate::http::api::local;
 #[allow(unused_imports)]
 use crate::http::api::ErrorDto;
@@ -19,17 +17,9 @@ use crate::http::context::Ctx;
 use crate::http::error::AppError;
 use crate::AppState;
 
-/// Whether the user may claim for the household: a member for their own, an operator for any
-/// (then on the household's behalf).
-pub fn claim_right(user: &User, household_id: i64) -> Result<bool, AppError> {
-    if user.role.may(Permission::OperateSelection) {
-        Ok(true)
-    } else if user.role == Role::Resident && user.household_id == Some(household_id) {
-        Ok(false)
-    } else {
-        Err(AppError::forbidden())
-    }
-}
+#[derive(utoipa::OpenApi)]
+#[openapi(paths(list_selections, create_claim, selection_units))]
+pub(super) struct SelectionApi;
 
 /// A wave: lottery orders `from_order..=to_order` from `opens_at`.
 #[derive(Serialize, ToSchema)]
@@ -197,135 +187,6 @@ pub async fn create_claim(
     let on_behalf = claim_right(user, req.household_id)?;
     let claim = claim(&state, user, id, req.household_id, req.unit_ids, on_behalf).await?;
     Ok(Json(ClaimDto::new(claim)))
-}
-
-/// What this node knows is sold, per project: read from the database at most every
-/// [`SOLD_FRESH_FOR`], added to by this node's own sales and forgotten when this node corrects a
-/// claim. A unit found here is refused at once; one not found here (sold on another node a
-/// moment ago) is refused by the claim's transaction. Only a correction releases a sold unit, so
-/// the worst a stale list does is refuse a just-released unit for a quarter second. In a rush
-/// nearly every request asks for a unit already sold, and this answers them without a database
-/// round trip.
-#[derive(Default)]
-pub struct SoldUnits {
-    selections: std::sync::RwLock<HashMap<i64, i64>>,
-    sold: std::sync::RwLock<HashMap<i64, SoldList>>,
-    /// One request reads the list again while the others use what there is.
-    refreshing: std::sync::atomic::AtomicBool,
-}
-
-/// When a project's list was read, and its sold units by id with their names.
-type SoldList = (std::time::Instant, HashMap<i64, String>);
-
-/// How long this node's list of sold units is trusted before it is read again.
-pub const SOLD_FRESH_FOR: std::time::Duration = std::time::Duration::from_millis(250);
-
-impl SoldUnits {
-    /// The project of a selection (selections never move).
-    async fn project_of(&self, state: &AppState, selection_id: i64) -> Result<i64, AppError> {
-        if let Some(p) = self
-            .selections
-            .read()
-            .unwrap_or_else(|e| e.into_inner())
-            .get(&selection_id)
-        {
-            return Ok(*p);
-        }
-        let s = state
-            .store
-            .selection(selection_id)
-            .await?
-            .ok_or_else(AppError::not_found)?;
-        self.selections
-            .write()
-            .unwrap_or_else(|e| e.into_inner())
-            .insert(selection_id, s.project_id);
-        Ok(s.project_id)
-    }
-
-    /// The first of these units known to be sold, by its name.
-    async fn taken(&self, state: &AppState, project_id: i64, units: &[i64]) -> Option<String> {
-        use std::sync::atomic::Ordering;
-        let fresh = self
-            .sold
-            .read()
-            .unwrap_or_else(|e| e.into_inner())
-            .get(&project_id)
-            .is_some_and(|(at, _)| at.elapsed() < SOLD_FRESH_FOR);
-        let ours = !fresh
-            && self
-                .refreshing
-                .compare_exchange(false, true, Ordering::AcqRel, Ordering::Acquire)
-                .is_ok();
-        if ours {
-            // A failed read leaves the old list; the database decides the claim either way.
-            if let Ok(states) = state.store.unit_states(project_id).await {
-                let sold: HashMap<i64, String> = states
-                    .into_iter()
-                    .filter(|u| u.owner_household_id.is_some())
-                    .map(|u| (u.id, format!("{} {}", u.building_name, u.number)))
-                    .collect();
-                self.sold
-                    .write()
-                    .unwrap_or_else(|e| e.into_inner())
-                    .insert(project_id, (std::time::Instant::now(), sold));
-            }
-            self.refreshing.store(false, Ordering::Release);
-        }
-        let sold = self.sold.read().unwrap_or_else(|e| e.into_inner());
-        sold.get(&project_id)
-            .and_then(|(_, s)| units.iter().find_map(|u| s.get(u).cloned()))
-    }
-
-    /// Forgets a project's list (after a correction released units).
-    pub fn forget(&self, project_id: i64) {
-        self.sold
-            .write()
-            .unwrap_or_else(|e| e.into_inner())
-            .remove(&project_id);
-    }
-
-    fn record(&self, project_id: i64, claim: &Claim) {
-        if let Some((_, sold)) = self
-            .sold
-            .write()
-            .unwrap_or_else(|e| e.into_inner())
-            .get_mut(&project_id)
-        {
-            for u in &claim.units {
-                sold.insert(u.id, format!("{} {}", u.building_name, u.number));
-            }
-        }
-    }
-}
-
-/// Claims through the store (after this node's list of sold units) and wakes the board feed.
-pub async fn claim(
-    state: &AppState,
-    user: &User,
-    selection_id: i64,
-    household_id: i64,
-    unit_ids: Vec<i64>,
-    on_behalf: bool,
-) -> Result<Claim, AppError> {
-    let project_id = state.sold.project_of(state, selection_id).await?;
-    if let Some(name) = state.sold.taken(state, project_id, &unit_ids).await {
-        return Err(yongxin_domain::selection::ClaimRefusal::Taken(name).into());
-    }
-    let claim = state
-        .store
-        .claim(
-            &user.actor(),
-            selection_id,
-            household_id,
-            unit_ids,
-            user,
-            on_behalf,
-        )
-        .await??;
-    state.sold.record(project_id, &claim);
-    state.board.nudge(project_id);
-    Ok(claim)
 }
 
 /// A unit and its state.

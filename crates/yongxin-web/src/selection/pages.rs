@@ -22,9 +22,7 @@ use yongxin_store::{
     Selection, UnitState,
 };
 
-pub(crate) mod picker;
-
-use picker::{picker, Intent, PickForm, Picker};
+use super::picker::{picker, Intent, PickForm, Picker};
 
 use crate::http::context::Ctx;
 use crate::http::error::AppError;
@@ -384,7 +382,7 @@ pub async fn board_events(
         None => state.store.board_seq(p.project.id).await?,
     };
     Ok(
-        crate::board::stream(&state.board, state.store.clone(), p.project.id, after)
+        super::board::stream(&state.board, state.store.clone(), p.project.id, after)
             .into_response(),
     )
 }
@@ -580,7 +578,7 @@ pub async fn confirm(
     }
     let household = household_of(&form)?;
     let units = form.units()?;
-    let claim = crate::api_selection::claim(&state, &user, id, household, units, true).await?;
+    let claim = super::claim(&state, &user, id, household, units, true).await?;
     let s = selection_of(&state, id).await?;
     let still_here = s
         .queue
@@ -1228,8 +1226,7 @@ pub async fn choose(
                 .filter(|_| !user.role.is_cadre())
                 .ok_or_else(AppError::forbidden)?;
             let units = form.units()?;
-            let claim =
-                crate::api_selection::claim(&state, &user, id, household_id, units, false).await?;
+            let claim = super::claim(&state, &user, id, household_id, units, false).await?;
             Ok(Redirect::to(&format!("/selections/{id}/claims/{}/slip", claim.id)).into_response())
         }
     }
