@@ -1,8 +1,8 @@
 //! The conformance suite: behaviour every backend must show, run against SQLite in every
 //! `cargo test` and against PostgreSQL when `YONGXIN_TEST_POSTGRES_URL` is set.
 //!
-//! A backend's test file calls [`conformance_tests!`] with an async
-//! expression that yields a fresh, migrated, empty store (or `None` to skip).
+//! A backend's test file calls [`conformance_tests!`] with an async expression that yields a
+//! fresh, migrated, empty store or a [`Fresh`] (or `None`), and any attributes every test gets.
 #![expect(
     clippy::unwrap_used,
     reason = "test code: a panic is the failure report"
@@ -31,8 +31,8 @@ use yongxin_store::{
 /// Generates one `#[tokio::test]` per conformance check.
 #[macro_export]
 macro_rules! conformance_tests {
-    ($make:expr) => {
-        $crate::conformance_tests!(@each $make;
+    ($make:expr $(, #[$attr:meta])*) => {
+        $crate::conformance_tests!(@each $make; [$(#[$attr])*];
             empty_store_has_no_registry_and_a_valid_record,
             registry_round_trips_and_searches,
             scopes_limit_what_a_search_returns,
@@ -61,15 +61,34 @@ macro_rules! conformance_tests {
             the_selection_day_queue_and_turns_are_enforced
         );
     };
-    (@each $make:expr; $($name:ident),+) => {
+    (@each $make:expr; $attrs:tt; $($name:ident),+) => {
         $(
-            #[tokio::test]
-            async fn $name() {
-                let Some(store) = $make.await else { return };
-                $crate::$name(store).await;
-            }
+            $crate::conformance_tests!(@one $make; $attrs; $name);
         )+
     };
+    (@one $make:expr; [$(#[$attr:meta])*]; $name:ident) => {
+        #[tokio::test]
+        $(#[$attr])*
+        async fn $name() {
+            let Some(fresh) = $make.await else { return };
+            let $crate::Fresh { store, keep: _keep } = fresh.into();
+            $crate::$name(store).await;
+        }
+    };
+}
+
+/// A store for one check, with what must live as long as it (the temporary directory of a file).
+pub struct Fresh {
+    /// The store, migrated and empty.
+    pub store: Arc<dyn Store>,
+    /// Dropped when the check ends.
+    pub keep: Option<Box<dyn std::any::Any + Send>>,
+}
+
+impl From<Arc<dyn Store>> for Fresh {
+    fn from(store: Arc<dyn Store>) -> Self {
+        Fresh { store, keep: None }
+    }
 }
 
 const HASH: &str = "$argon2id$v=19$m=19456,t=2,p=1$c2FsdHNhbHQ$aGFzaGhhc2hoYXNoaGFzaA";

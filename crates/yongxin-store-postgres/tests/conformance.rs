@@ -1,5 +1,6 @@
 //! The store conformance suite on PostgreSQL, a fresh schema per test. Runs when
-//! `YONGXIN_TEST_POSTGRES_URL` names a server; otherwise each test says it was skipped.
+//! `YONGXIN_TEST_POSTGRES_URL` names a server when the tests are built; otherwise every test is
+//! reported ignored, with the reason.
 #![expect(clippy::unwrap_used, reason = "tests")]
 
 use std::sync::Arc;
@@ -16,9 +17,19 @@ async fn fresh() -> Option<Arc<dyn Store>> {
     Some(Arc::new(store))
 }
 
-yongxin_store_conformance::conformance_tests!(fresh());
+yongxin_store_conformance::conformance_tests!(
+    fresh(),
+    #[cfg_attr(
+        not(postgres_tests),
+        ignore = "needs PostgreSQL: set YONGXIN_TEST_POSTGRES_URL when building the tests"
+    )]
+);
 
 #[tokio::test]
+#[cfg_attr(
+    not(postgres_tests),
+    ignore = "needs PostgreSQL: set YONGXIN_TEST_POSTGRES_URL when building the tests"
+)]
 async fn tampering_with_the_record_is_detected() {
     let Some(url) = std::env::var("YONGXIN_TEST_POSTGRES_URL").ok() else {
         eprintln!("skipped: YONGXIN_TEST_POSTGRES_URL is not set");
@@ -36,6 +47,10 @@ async fn tampering_with_the_record_is_detected() {
 }
 
 #[tokio::test]
+#[cfg_attr(
+    not(postgres_tests),
+    ignore = "needs PostgreSQL: set YONGXIN_TEST_POSTGRES_URL when building the tests"
+)]
 async fn schemas_left_by_old_test_runs_are_dropped() {
     let Some(url) = std::env::var("YONGXIN_TEST_POSTGRES_URL").ok() else {
         eprintln!("skipped: YONGXIN_TEST_POSTGRES_URL is not set");

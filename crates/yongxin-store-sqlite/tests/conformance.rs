@@ -3,15 +3,19 @@
 
 use std::sync::Arc;
 
-use yongxin_store::{AuditLog, Store};
+use yongxin_store::AuditLog;
+use yongxin_store_conformance::Fresh;
 use yongxin_store_sqlite::SqliteStore;
 
-async fn fresh() -> Option<Arc<dyn Store>> {
-    let dir = tempfile::tempdir().unwrap().keep();
-    let url = format!("sqlite://{}", dir.join("test.db").display());
+async fn fresh() -> Option<Fresh> {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}", dir.path().join("test.db").display());
     let store = SqliteStore::open(&url, true).await.unwrap();
     store.migrate().await.unwrap();
-    Some(Arc::new(store))
+    Some(Fresh {
+        store: Arc::new(store),
+        keep: Some(Box::new(dir)),
+    })
 }
 
 yongxin_store_conformance::conformance_tests!(fresh());
@@ -50,12 +54,12 @@ async fn the_database_is_opened_for_durability() {
 
 #[tokio::test]
 async fn tampering_with_the_record_is_detected() {
-    let store = fresh().await.unwrap();
+    let Fresh { store, keep: _dir } = fresh().await.unwrap();
     let demo = yongxin_domain::demo::generate(1, yongxin_domain::demo::DemoSize::SMALL);
     yongxin_demo::load(&*store, &demo, "x").await.unwrap();
     assert!(store.verify_audit().await.unwrap().is_ok());
-    let dir = tempfile::tempdir().unwrap().keep();
-    let url = format!("sqlite://{}", dir.join("t.db").display());
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}", dir.path().join("t.db").display());
     let sqlite = SqliteStore::open(&url, true).await.unwrap();
     sqlite.migrate().await.unwrap();
     yongxin_demo::load(&sqlite, &demo, "x").await.unwrap();

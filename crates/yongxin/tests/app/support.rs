@@ -34,6 +34,9 @@ pub struct TestApp {
     pub search: AppealIndex,
     /// How to open another connection to the same database (another app node).
     database: Database,
+    /// The temporary directories of the database file and the index, removed with the last node
+    /// that uses them.
+    _dirs: Arc<Vec<tempfile::TempDir>>,
 }
 
 #[derive(Clone)]
@@ -55,10 +58,11 @@ impl Database {
     }
 }
 
-/// Serves a store on port 0 with its own index directory, as one app node; returns the address.
-async fn serve_node(store: Arc<dyn Store>) -> (String, AppealIndex) {
-    let dir = tempfile::tempdir().unwrap().keep();
-    let search = AppealIndex::open(&dir.join("search")).unwrap();
+/// Serves a store on port 0 with its own index directory, as one app node; returns the address,
+/// the index and its directory (removed when dropped).
+async fn serve_node(store: Arc<dyn Store>) -> (String, AppealIndex, tempfile::TempDir) {
+    let dir = tempfile::tempdir().unwrap();
+    let search = AppealIndex::open(&dir.path().join("search")).unwrap();
     tokio::spawn(
         search
             .clone()
@@ -68,17 +72,19 @@ async fn serve_node(store: Arc<dyn Store>) -> (String, AppealIndex) {
     let base = format!("http://{}", listener.local_addr().unwrap());
     let state = AppState::new(store, WebSettings::default()).with_search(search.clone());
     tokio::spawn(yongxin_web::serve(listener, yongxin_web::router(state)));
-    (base, search)
+    (base, search, dir)
 }
 
 impl TestApp {
     /// A fresh database with the small demo, served on port 0; `None` when the backend is not
     /// available here (PostgreSQL without its variable).
     pub async fn spawn(backend: Backend) -> Option<TestApp> {
+        let mut dirs = Vec::new();
         let (store, database): (Arc<dyn Store>, Database) = match backend {
             Backend::Sqlite => {
-                let dir = tempfile::tempdir().unwrap().keep();
-                let url = format!("sqlite://{}", dir.join("app.db").display());
+                let dir = tempfile::tempdir().unwrap();
+                let url = format!("sqlite://{}", dir.path().join("app.db").display());
+                dirs.push(dir);
                 let s = SqliteStore::open(&url, true).await.unwrap();
                 s.migrate().await.unwrap();
                 (Arc::new(s), Database::Sqlite(url))
@@ -101,13 +107,15 @@ impl TestApp {
             .await
             .unwrap();
         yongxin_demo::ensure_catalogue(&*store).await.unwrap();
-        let (base, search) = serve_node(store.clone()).await;
+        let (base, search, index_dir) = serve_node(store.clone()).await;
+        dirs.push(index_dir);
         Some(TestApp {
             base,
             store,
             demo,
             search,
             database,
+            _dirs: Arc::new(dirs),
         })
     }
 
@@ -128,13 +136,14 @@ impl TestApp {
     /// Another app node on the same database, with its own connections and index.
     pub async fn another_node(&self) -> TestApp {
         let store = self.database.open().await;
-        let (base, search) = serve_node(store.clone()).await;
+        let (base, search, index_dir) = serve_node(store.clone()).await;
         TestApp {
             base,
             store,
             demo: self.demo.clone(),
             search,
             database: self.database.clone(),
+            _dirs: Arc::new(vec![index_dir]),
         }
     }
 
@@ -602,6 +611,10 @@ macro_rules! on_each_backend {
         mod postgres {
             $(
                 #[tokio::test]
+                #[cfg_attr(
+                    not(postgres_tests),
+                    ignore = "needs PostgreSQL: set YONGXIN_TEST_POSTGRES_URL when building the tests"
+                )]
                 async fn $name() {
                     if let Some(app) = $crate::support::TestApp::spawn($crate::support::Backend::Postgres).await {
                         super::$name(app).await;
