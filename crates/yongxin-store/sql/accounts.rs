@@ -76,6 +76,7 @@ impl StoreImpl {
 
 #[async_trait]
 impl AccountStore for StoreImpl {
+    #[tracing::instrument(skip_all, err(level = "debug"))]
     async fn create_user(&self, actor: &Actor, u: NewUser) -> StoreResult<User> {
         let actor = actor.to_string();
         write_tx!(self, |tx| {
@@ -115,6 +116,7 @@ impl AccountStore for StoreImpl {
         })
     }
 
+    #[tracing::instrument(skip_all, err(level = "debug"))]
     async fn user_credentials(&self, username: &str) -> StoreResult<Option<(User, String)>> {
         // A disabled account signs in with no password.
         let sql = format!("SELECT {USER_COLUMNS}, u.password_hash FROM users u WHERE u.username = $1 AND u.disabled_at IS NULL");
@@ -133,6 +135,7 @@ impl AccountStore for StoreImpl {
         Ok(Some((self.load_grid_ids(user).await?, password_hash)))
     }
 
+    #[tracing::instrument(skip_all, fields(user_id), err(level = "debug"))]
     async fn set_password(
         &self,
         actor: &Actor,
@@ -170,6 +173,7 @@ impl AccountStore for StoreImpl {
         })
     }
 
+    #[tracing::instrument(skip_all, fields(user_id), err(level = "debug"))]
     async fn set_user_email(
         &self,
         actor: &Actor,
@@ -200,6 +204,7 @@ impl AccountStore for StoreImpl {
         })
     }
 
+    #[tracing::instrument(skip_all, fields(id), err(level = "debug"))]
     async fn user(&self, id: i64) -> StoreResult<Option<User>> {
         let sql = format!("SELECT {USER_COLUMNS} FROM users u WHERE u.id = $1");
         match sqlx::query(&sql)
@@ -213,6 +218,7 @@ impl AccountStore for StoreImpl {
         }
     }
 
+    #[tracing::instrument(skip_all, err(level = "debug"))]
     async fn users(&self) -> StoreResult<Vec<User>> {
         let sql = format!("SELECT {USER_COLUMNS} FROM users u ORDER BY u.username, u.id");
         let rows = sqlx::query(&sql).fetch_all(&self.pool).await.db()?;
@@ -235,6 +241,7 @@ impl AccountStore for StoreImpl {
             .collect()
     }
 
+    #[tracing::instrument(skip_all, fields(user_id), err(level = "debug"))]
     async fn create_session(
         &self,
         token_hash: &str,
@@ -261,6 +268,7 @@ impl AccountStore for StoreImpl {
         })
     }
 
+    #[tracing::instrument(skip_all, err(level = "debug"))]
     async fn session_user(
         &self,
         token_hash: &str,
@@ -270,6 +278,7 @@ impl AccountStore for StoreImpl {
             .await
     }
 
+    #[tracing::instrument(skip_all, err(level = "debug"))]
     async fn delete_session(&self, token_hash: &str) -> StoreResult<()> {
         let token_hash = token_hash.to_owned();
         write_tx!(self, |tx| {
@@ -282,6 +291,7 @@ impl AccountStore for StoreImpl {
         })
     }
 
+    #[tracing::instrument(skip_all, fields(user_id), err(level = "debug"))]
     async fn create_api_token(
         &self,
         actor: &Actor,
@@ -321,6 +331,7 @@ impl AccountStore for StoreImpl {
         })
     }
 
+    #[tracing::instrument(skip_all, err(level = "debug"))]
     async fn api_token_user(
         &self,
         token_hash: &str,
@@ -335,6 +346,7 @@ impl AccountStore for StoreImpl {
         .await
     }
 
+    #[tracing::instrument(skip_all, fields(user_id), err(level = "debug"))]
     async fn api_tokens(&self, user_id: i64) -> StoreResult<Vec<ApiToken>> {
         sqlx::query_as("SELECT created_at, expires_at, revoked_at FROM api_tokens WHERE user_id = $1 ORDER BY created_at, token_hash")
             .bind(user_id)
@@ -343,6 +355,7 @@ impl AccountStore for StoreImpl {
             .db()
     }
 
+    #[tracing::instrument(skip_all, err(level = "debug"))]
     async fn live_api_token_counts(&self, now: DateTime<Utc>) -> StoreResult<HashMap<i64, i64>> {
         let rows: Vec<(i64, i64)> = sqlx::query_as(
             "SELECT user_id, COUNT(*) FROM api_tokens \
@@ -355,6 +368,7 @@ impl AccountStore for StoreImpl {
         Ok(rows.into_iter().collect())
     }
 
+    #[tracing::instrument(skip_all, fields(user_id), err(level = "debug"))]
     async fn revoke_api_tokens(&self, actor: &Actor, user_id: i64) -> StoreResult<u64> {
         let actor = actor.to_string();
         write_tx!(self, |tx| {
@@ -370,6 +384,7 @@ impl AccountStore for StoreImpl {
         })
     }
 
+    #[tracing::instrument(skip_all, fields(user_id), err(level = "debug"))]
     async fn set_user_disabled(
         &self,
         actor: &Actor,
@@ -415,6 +430,7 @@ impl AccountStore for StoreImpl {
         })
     }
 
+    #[tracing::instrument(skip_all, err(level = "debug"))]
     async fn server_secret(&self, name: &str) -> StoreResult<String> {
         let value: Option<String> =
             sqlx::query_scalar("SELECT value FROM server_secrets WHERE name = $1")
@@ -430,6 +446,7 @@ impl AccountStore for StoreImpl {
         }
     }
 
+    #[tracing::instrument(skip_all, err(level = "debug"))]
     async fn sign_in_failures(
         &self,
         username: &str,
@@ -447,6 +464,7 @@ impl AccountStore for StoreImpl {
         .db()
     }
 
+    #[tracing::instrument(skip_all, err(level = "debug"))]
     async fn record_sign_in_failure(
         &self,
         username: &str,
@@ -466,6 +484,7 @@ impl AccountStore for StoreImpl {
         })
     }
 
+    #[tracing::instrument(skip_all, err(level = "debug"))]
     async fn clear_sign_in_failures(&self, username: &str, address: &str) -> StoreResult<()> {
         let (username, address) = (username.to_owned(), address.to_owned());
         write_tx!(self, |tx| {

@@ -617,6 +617,7 @@ pub(crate) fn push_appeal_filters(qb: &mut QueryBuilder<'static, Db>, q: &Appeal
 
 #[async_trait]
 impl AppealStore for StoreImpl {
+    #[tracing::instrument(skip_all, err(level = "debug"))]
     async fn create_appeal_with_photos(
         &self,
         actor: &Actor,
@@ -632,6 +633,7 @@ impl AppealStore for StoreImpl {
         }
     }
 
+    #[tracing::instrument(skip_all, fields(id), err(level = "debug"))]
     async fn appeal(&self, id: i64) -> StoreResult<(Appeal, Vec<AppealEvent>)> {
         let sql = format!("{APPEAL_SELECT} WHERE a.id = $1");
         let row = sqlx::query(&sql)
@@ -656,6 +658,7 @@ impl AppealStore for StoreImpl {
         ))
     }
 
+    #[tracing::instrument(skip_all, fields(id), err(level = "debug"))]
     async fn act_on_appeal_with_photos(
         &self,
         actor: &Actor,
@@ -742,6 +745,7 @@ impl AppealStore for StoreImpl {
         })
     }
 
+    #[tracing::instrument(skip_all, err(level = "debug"))]
     async fn import_appeals(
         &self,
         actor: &Actor,
@@ -817,6 +821,7 @@ impl AppealStore for StoreImpl {
         })
     }
 
+    #[tracing::instrument(skip_all, err(level = "debug"))]
     async fn appeal_stats(
         &self,
         group: StatsGroup,
@@ -904,6 +909,7 @@ impl AppealStore for StoreImpl {
             .collect())
     }
 
+    #[tracing::instrument(skip_all, err(level = "debug"))]
     async fn unrated_answered_before(
         &self,
         cutoff: DateTime<Utc>,
@@ -917,6 +923,7 @@ impl AppealStore for StoreImpl {
             .db()
     }
 
+    #[tracing::instrument(skip_all, err(level = "debug"))]
     async fn search_appeals(&self, q: &AppealQuery) -> StoreResult<AppealPage> {
         let (rows, total, page, per_page) = fetch_page::<AppealRow>(
             &self.pool,
@@ -936,6 +943,7 @@ impl AppealStore for StoreImpl {
         })
     }
 
+    #[tracing::instrument(skip_all, err(level = "debug"))]
     async fn photos_of_appeals(&self, appeal_ids: &[i64]) -> StoreResult<Vec<PhotoRef>> {
         if appeal_ids.is_empty() {
             return Ok(Vec::new());
@@ -946,6 +954,7 @@ impl AppealStore for StoreImpl {
         qb.build_query_as().fetch_all(&self.pool).await.db()
     }
 
+    #[tracing::instrument(skip_all, err(level = "debug"))]
     async fn photo(&self, token: &str) -> StoreResult<Option<(PhotoRef, Vec<u8>)>> {
         let sql = "SELECT id, appeal_id, event_id, token, content_type, CAST(LENGTH(original) AS BIGINT) AS size, original AS data FROM photos WHERE token = $1";
         let Some(row) = sqlx::query(sql)

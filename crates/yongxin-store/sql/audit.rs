@@ -100,6 +100,7 @@ pub(crate) async fn insert_audit_rows_now(
 
 #[async_trait]
 impl AuditLog for StoreImpl {
+    #[tracing::instrument(skip_all, err(level = "debug"))]
     async fn record(&self, entries: Vec<NewAuditEntry>) -> StoreResult<Vec<AuditEntry>> {
         // Appended here rather than returned, because the caller wants the sealed entries back.
         write_tx!(self, |tx| {
@@ -108,6 +109,7 @@ impl AuditLog for StoreImpl {
         })
     }
 
+    #[tracing::instrument(skip_all, fields(after_seq), err(level = "debug"))]
     async fn audit_entries(&self, after_seq: i64, limit: i64) -> StoreResult<Vec<AuditEntry>> {
         let rows = sqlx::query(
             "SELECT seq, at, actor, action, entity, summary, digest, prev_hash, hash FROM audit_log \
@@ -121,6 +123,7 @@ impl AuditLog for StoreImpl {
         rows.iter().map(audit_from).collect()
     }
 
+    #[tracing::instrument(skip_all, err(level = "debug"))]
     async fn recent_audit_entries(&self, limit: i64) -> StoreResult<Vec<AuditEntry>> {
         let rows = sqlx::query(
             "SELECT seq, at, actor, action, entity, summary, digest, prev_hash, hash FROM audit_log ORDER BY seq DESC LIMIT $1",
@@ -132,6 +135,7 @@ impl AuditLog for StoreImpl {
         rows.iter().map(audit_from).collect()
     }
 
+    #[tracing::instrument(skip_all, err(level = "debug"))]
     async fn audit_head(&self) -> StoreResult<Option<(i64, String)>> {
         let (seq, hash): (i64, String) =
             sqlx::query_as("SELECT seq, hash FROM audit_head WHERE id = 1")

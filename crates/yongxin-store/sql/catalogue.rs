@@ -15,6 +15,7 @@ use crate::dialect::write_tx;
 
 #[async_trait]
 impl CatalogueStore for StoreImpl {
+    #[tracing::instrument(skip_all, err(level = "debug"))]
     async fn categories(&self) -> StoreResult<Vec<(Category, bool)>> {
         let rows: Vec<(String, i64)> =
             sqlx::query_as("SELECT definition, active FROM categories ORDER BY position, code")
@@ -30,6 +31,7 @@ impl CatalogueStore for StoreImpl {
             .collect()
     }
 
+    #[tracing::instrument(skip_all, err(level = "debug"))]
     async fn save_category(
         &self,
         actor: &Actor,
@@ -63,6 +65,7 @@ impl CatalogueStore for StoreImpl {
         })
     }
 
+    #[tracing::instrument(skip_all, err(level = "debug"))]
     async fn calendar_years(&self) -> StoreResult<Vec<(i32, String)>> {
         let rows: Vec<(i64, String)> =
             sqlx::query_as("SELECT year, source FROM calendar_years ORDER BY year")
@@ -79,6 +82,7 @@ impl CatalogueStore for StoreImpl {
             .collect()
     }
 
+    #[tracing::instrument(skip_all, fields(year), err(level = "debug"))]
     async fn save_calendar_year(&self, actor: &Actor, year: i32, source: &str) -> StoreResult<()> {
         let (actor, source) = (actor.to_string(), source.to_owned());
         write_tx!(self, |tx| {

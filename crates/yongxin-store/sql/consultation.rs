@@ -89,6 +89,7 @@ pub(crate) async fn consultation_in(
 
 #[async_trait]
 impl ConsultationStore for StoreImpl {
+    #[tracing::instrument(skip_all, err(level = "debug"))]
     async fn create_consultation(
         &self,
         actor: &Actor,
@@ -157,17 +158,20 @@ impl ConsultationStore for StoreImpl {
         })
     }
 
+    #[tracing::instrument(skip_all, fields(id), err(level = "debug"))]
     async fn consultation(&self, id: i64) -> StoreResult<Option<Consultation>> {
         let mut conn = self.pool.acquire().await.db()?;
         consultation_in(&mut conn, id).await
     }
 
+    #[tracing::instrument(skip_all, err(level = "debug"))]
     async fn consultations(&self) -> StoreResult<Vec<Consultation>> {
         let sql = format!("{CONSULTATION_SELECT} ORDER BY opens_at DESC, id DESC");
         let rows = sqlx::query(&sql).fetch_all(&self.pool).await.db()?;
         rows.iter().map(consultation_from).collect()
     }
 
+    #[tracing::instrument(skip_all, fields(consultation_id), err(level = "debug"))]
     async fn submit_answer(
         &self,
         actor: &Actor,
@@ -314,6 +318,7 @@ impl ConsultationStore for StoreImpl {
         })
     }
 
+    #[tracing::instrument(skip_all, fields(consultation_id, household_id), err(level = "debug"))]
     async fn current_answer(
         &self,
         consultation_id: i64,
@@ -366,6 +371,7 @@ impl ConsultationStore for StoreImpl {
         }))
     }
 
+    #[tracing::instrument(skip_all, fields(id), err(level = "debug"))]
     async fn consultation_results(&self, id: i64) -> StoreResult<ConsultationResults> {
         let c = self
             .consultation(id)
@@ -433,6 +439,7 @@ impl ConsultationStore for StoreImpl {
         })
     }
 
+    #[tracing::instrument(skip_all, fields(id), err(level = "debug"))]
     async fn publish_results_notice(
         &self,
         actor: &Actor,

@@ -14,6 +14,7 @@ use super::appeals::{appeal_from, APPEAL_SELECT};
 
 #[async_trait]
 impl AppealFeed for StoreImpl {
+    #[tracing::instrument(skip_all, fields(after_seq), err(level = "debug"))]
     async fn appeal_changes(
         &self,
         after_seq: i64,
@@ -44,6 +45,7 @@ impl AppealFeed for StoreImpl {
         Ok((ids, last))
     }
 
+    #[tracing::instrument(skip_all, err(level = "debug"))]
     async fn appeal_ids_after(&self, after_id: i64, limit: i64) -> StoreResult<Vec<i64>> {
         sqlx::query_scalar("SELECT id FROM appeals WHERE id > $1 ORDER BY id LIMIT $2")
             .bind(after_id)
@@ -53,6 +55,7 @@ impl AppealFeed for StoreImpl {
             .db()
     }
 
+    #[tracing::instrument(skip_all, err(level = "debug"))]
     async fn appeals_by_ids(&self, ids: &[i64]) -> StoreResult<Vec<Appeal>> {
         if ids.is_empty() {
             return Ok(Vec::new());
@@ -70,6 +73,7 @@ impl AppealFeed for StoreImpl {
         Ok(ids.iter().filter_map(|id| found.remove(id)).collect())
     }
 
+    #[tracing::instrument(skip_all, err(level = "debug"))]
     async fn appeal_search_docs(&self, ids: &[i64]) -> StoreResult<Vec<AppealSearchDoc>> {
         let appeals = self.appeals_by_ids(ids).await?;
         if appeals.is_empty() {

@@ -105,6 +105,7 @@ pub(crate) fn resolution_from(row: &DbRow) -> StoreResult<Resolution> {
 
 #[async_trait]
 impl MeetingStore for StoreImpl {
+    #[tracing::instrument(skip_all, err(level = "debug"))]
     async fn create_meeting(&self, actor: &Actor, m: NewMeeting) -> StoreResult<Meeting> {
         let actor = actor.to_string();
         let held_at = chrono::SubsecRound::trunc_subsecs(m.held_at, 6);
@@ -181,6 +182,7 @@ impl MeetingStore for StoreImpl {
         })
     }
 
+    #[tracing::instrument(skip_all, fields(id), err(level = "debug"))]
     async fn meeting(&self, id: i64) -> StoreResult<Option<Meeting>> {
         let sql = format!("{MEETING_SELECT} WHERE m.id = $1");
         sqlx::query(&sql)
@@ -193,6 +195,7 @@ impl MeetingStore for StoreImpl {
             .transpose()
     }
 
+    #[tracing::instrument(skip_all, err(level = "debug"))]
     async fn meetings(&self) -> StoreResult<Vec<Meeting>> {
         let sql = format!("{MEETING_SELECT} ORDER BY m.held_at DESC, m.id DESC");
         sqlx::query(&sql)
@@ -204,6 +207,7 @@ impl MeetingStore for StoreImpl {
             .collect()
     }
 
+    #[tracing::instrument(skip_all, fields(id), err(level = "debug"))]
     async fn meeting_members(&self, id: i64) -> StoreResult<Vec<MeetingMember>> {
         type MemberRow = (i64, i64, String, Option<String>, Option<DateTime<Utc>>);
         let rows: Vec<MemberRow> = sqlx::query_as("SELECT resident_id, household_id, name, signed_in_how, signed_in_at FROM meeting_members WHERE meeting_id = $1 ORDER BY household_id, resident_id")
@@ -223,6 +227,7 @@ impl MeetingStore for StoreImpl {
             .collect::<StoreResult<_>>()
     }
 
+    #[tracing::instrument(skip_all, fields(meeting_id, resident_id), err(level = "debug"))]
     async fn sign_in_member(
         &self,
         actor: &Actor,
@@ -266,6 +271,7 @@ impl MeetingStore for StoreImpl {
         })
     }
 
+    #[tracing::instrument(skip_all, fields(meeting_id), err(level = "debug"))]
     async fn set_sign_in_code(
         &self,
         actor: &Actor,
@@ -302,6 +308,7 @@ impl MeetingStore for StoreImpl {
         })
     }
 
+    #[tracing::instrument(skip_all, fields(meeting_id), err(level = "debug"))]
     async fn sign_in_code(&self, meeting_id: i64) -> StoreResult<Option<(String, DateTime<Utc>)>> {
         let row: Option<(Option<String>, Option<DateTime<Utc>>)> =
             sqlx::query_as("SELECT code_hash, code_expires_at FROM meetings WHERE id = $1")
@@ -312,6 +319,7 @@ impl MeetingStore for StoreImpl {
         Ok(row.and_then(|(hash, until)| hash.zip(until)))
     }
 
+    #[tracing::instrument(skip_all, fields(meeting_id), err(level = "debug"))]
     async fn save_minutes(&self, actor: &Actor, meeting_id: i64, minutes: &str) -> StoreResult<()> {
         let (actor, minutes) = (actor.to_string(), minutes.to_owned());
         write_tx!(self, |tx| {
@@ -338,6 +346,7 @@ impl MeetingStore for StoreImpl {
         })
     }
 
+    #[tracing::instrument(skip_all, fields(meeting_id), err(level = "debug"))]
     async fn add_resolution(
         &self,
         actor: &Actor,
@@ -416,6 +425,7 @@ impl MeetingStore for StoreImpl {
         })
     }
 
+    #[tracing::instrument(skip_all, fields(meeting_id), err(level = "debug"))]
     async fn resolutions(&self, meeting_id: i64) -> StoreResult<Vec<Resolution>> {
         sqlx::query("SELECT id, text, votes_for, against, abstain, members, present, passed, rule, created_by, created_at FROM meeting_resolutions WHERE meeting_id = $1 ORDER BY id")
             .bind(meeting_id)
@@ -427,6 +437,7 @@ impl MeetingStore for StoreImpl {
             .collect()
     }
 
+    #[tracing::instrument(skip_all, fields(meeting_id), err(level = "debug"))]
     async fn publish_minutes_notice(
         &self,
         actor: &Actor,

@@ -222,6 +222,7 @@ impl Store for StoreImpl {
         }
     }
 
+    #[tracing::instrument(skip_all, err(level = "debug"))]
     async fn ping(&self) -> StoreResult<()> {
         sqlx::query("SELECT 1").execute(&self.pool).await.db()?;
         Ok(())

@@ -261,6 +261,7 @@ pub(crate) async fn publish_once(
 
 #[async_trait]
 impl NoticeStore for StoreImpl {
+    #[tracing::instrument(skip_all, err(level = "debug"))]
     async fn create_project(&self, actor: &Actor, p: NewProject) -> StoreResult<Project> {
         let actor = actor.to_string();
         write_tx!(self, |tx| {
@@ -305,6 +306,7 @@ impl NoticeStore for StoreImpl {
         })
     }
 
+    #[tracing::instrument(skip_all, err(level = "debug"))]
     async fn projects(&self) -> StoreResult<Vec<Project>> {
         let rows: Vec<(i64, String, String)> =
             sqlx::query_as("SELECT id, code, name FROM projects ORDER BY code")
@@ -332,6 +334,7 @@ impl NoticeStore for StoreImpl {
             .collect())
     }
 
+    #[tracing::instrument(skip_all, err(level = "debug"))]
     async fn create_notice(&self, actor: &Actor, d: NoticeDraft) -> StoreResult<Notice> {
         let actor = actor.to_string();
         write_tx!(self, |tx| {
@@ -340,6 +343,7 @@ impl NoticeStore for StoreImpl {
         })
     }
 
+    #[tracing::instrument(skip_all, fields(id), err(level = "debug"))]
     async fn correct_notice(
         &self,
         actor: &Actor,
@@ -397,6 +401,7 @@ impl NoticeStore for StoreImpl {
         })
     }
 
+    #[tracing::instrument(skip_all, fields(id), err(level = "debug"))]
     async fn notice(&self, id: i64) -> StoreResult<Option<Notice>> {
         let sql = format!("{NOTICE_SELECT} WHERE n.id = $1");
         let Some(row) = sqlx::query(&sql)
@@ -412,6 +417,7 @@ impl NoticeStore for StoreImpl {
             .pop())
     }
 
+    #[tracing::instrument(skip_all, fields(id), err(level = "debug"))]
     async fn notice_versions(&self, id: i64) -> StoreResult<Vec<NoticeVersion>> {
         sqlx::query_as("SELECT version, title, body, author, at, reason FROM notice_versions WHERE notice_id = $1 ORDER BY version")
             .bind(id)
@@ -420,6 +426,7 @@ impl NoticeStore for StoreImpl {
             .db()
     }
 
+    #[tracing::instrument(skip_all, err(level = "debug"))]
     async fn notices(&self, q: &NoticeQuery) -> StoreResult<NoticePage> {
         let q = q.clone();
         let (notices, total, _, _) = fetch_page(
@@ -453,6 +460,7 @@ impl NoticeStore for StoreImpl {
         })
     }
 
+    #[tracing::instrument(skip_all, fields(notice_id), err(level = "debug"))]
     async fn add_notice_attachment(
         &self,
         actor: &Actor,
@@ -496,6 +504,7 @@ impl NoticeStore for StoreImpl {
         })
     }
 
+    #[tracing::instrument(skip_all, fields(notice_id), err(level = "debug"))]
     async fn notice_attachments(&self, notice_id: i64) -> StoreResult<Vec<NoticeAttachment>> {
         sqlx::query_as("SELECT id, token, name, content_type, size FROM notice_attachments WHERE notice_id = $1 ORDER BY id")
             .bind(notice_id)
@@ -504,6 +513,7 @@ impl NoticeStore for StoreImpl {
             .db()
     }
 
+    #[tracing::instrument(skip_all, fields(notice_id), err(level = "debug"))]
     async fn notice_attachment(
         &self,
         notice_id: i64,
@@ -523,6 +533,7 @@ impl NoticeStore for StoreImpl {
         .transpose()
     }
 
+    #[tracing::instrument(skip_all, fields(notice_id, household_id), err(level = "debug"))]
     async fn mark_informed(
         &self,
         actor: &Actor,
@@ -563,6 +574,7 @@ impl NoticeStore for StoreImpl {
         })
     }
 
+    #[tracing::instrument(skip_all, fields(notice_id, household_id), err(level = "debug"))]
     async fn informed(&self, notice_id: i64, household_id: i64) -> StoreResult<Option<Informed>> {
         let row: Option<(String, String, DateTime<Utc>)> = sqlx::query_as("SELECT i.how, u.username, i.at FROM notice_informed i JOIN users u ON u.id = i.by_user_id WHERE i.notice_id = $1 AND i.household_id = $2")
             .bind(notice_id)
@@ -580,6 +592,7 @@ impl NoticeStore for StoreImpl {
         .transpose()
     }
 
+    #[tracing::instrument(skip_all, err(level = "debug"))]
     async fn notice_coverage(&self, notice: &Notice) -> StoreResult<Vec<CoverageRow>> {
         let notice_id = notice.id;
         // Counted per grid in two passes that indexes serve — the households by the grid index,
@@ -628,6 +641,7 @@ impl NoticeStore for StoreImpl {
         Ok(rows)
     }
 
+    #[tracing::instrument(skip_all, fields(village_id), err(level = "debug"))]
     async fn uninformed_households(
         &self,
         notice: &Notice,
@@ -660,6 +674,7 @@ impl NoticeStore for StoreImpl {
         qb.build_query_as().fetch_all(&self.pool).await.db()
     }
 
+    #[tracing::instrument(skip_all, fields(notice_id), err(level = "debug"))]
     async fn create_objection(
         &self,
         actor: &Actor,
@@ -709,6 +724,7 @@ impl NoticeStore for StoreImpl {
         })
     }
 
+    #[tracing::instrument(skip_all, fields(notice_id), err(level = "debug"))]
     async fn objections(&self, notice_id: i64) -> StoreResult<Vec<Appeal>> {
         let sql = format!("{APPEAL_SELECT} WHERE a.notice_id = $1 ORDER BY a.id");
         sqlx::query_as::<_, AppealRow>(&sql)
@@ -721,6 +737,7 @@ impl NoticeStore for StoreImpl {
             .collect()
     }
 
+    #[tracing::instrument(skip_all, fields(appeal_id), err(level = "debug"))]
     async fn objected_notice(&self, appeal_id: i64) -> StoreResult<Option<(i64, String)>> {
         sqlx::query_as("SELECT n.id, n.title FROM appeals a JOIN notices n ON n.id = a.notice_id WHERE a.id = $1")
             .bind(appeal_id)

@@ -20,6 +20,7 @@ pub(crate) fn open311_key_from(row: &DbRow) -> StoreResult<Open311Key> {
 
 #[async_trait]
 impl Open311KeyStore for StoreImpl {
+    #[tracing::instrument(skip_all, err(level = "debug"))]
     async fn create_open311_key(
         &self,
         actor: &Actor,
@@ -57,6 +58,7 @@ impl Open311KeyStore for StoreImpl {
         })
     }
 
+    #[tracing::instrument(skip_all, err(level = "debug"))]
     async fn open311_keys(&self) -> StoreResult<Vec<Open311Key>> {
         let rows = sqlx::query("SELECT id, name, created_by, created_at, revoked_at FROM open311_keys ORDER BY id DESC")
             .fetch_all(&self.pool)
@@ -65,6 +67,7 @@ impl Open311KeyStore for StoreImpl {
         rows.iter().map(open311_key_from).collect()
     }
 
+    #[tracing::instrument(skip_all, err(level = "debug"))]
     async fn open311_key(&self, key_hash: &str) -> StoreResult<Option<Open311Key>> {
         let row = sqlx::query("SELECT id, name, created_by, created_at, revoked_at FROM open311_keys WHERE key_hash = $1 AND revoked_at IS NULL")
             .bind(key_hash)
@@ -74,6 +77,7 @@ impl Open311KeyStore for StoreImpl {
         row.as_ref().map(open311_key_from).transpose()
     }
 
+    #[tracing::instrument(skip_all, fields(id), err(level = "debug"))]
     async fn revoke_open311_key(&self, actor: &Actor, id: i64) -> StoreResult<()> {
         let actor = actor.to_string();
         write_tx!(self, |tx| {

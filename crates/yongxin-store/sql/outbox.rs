@@ -12,6 +12,7 @@ use crate::dialect::write_tx;
 
 #[async_trait]
 impl OutboxStore for StoreImpl {
+    #[tracing::instrument(skip_all, err(level = "debug"))]
     async fn claim_messages(
         &self,
         now: DateTime<Utc>,
@@ -36,6 +37,7 @@ impl OutboxStore for StoreImpl {
         })
     }
 
+    #[tracing::instrument(skip_all, fields(id), err(level = "debug"))]
     async fn message_sent(&self, id: i64, at: DateTime<Utc>) -> StoreResult<()> {
         write_tx!(self, |tx| {
             sqlx::query("UPDATE outbox SET sent_at = $1, last_error = NULL WHERE id = $2")
@@ -48,6 +50,7 @@ impl OutboxStore for StoreImpl {
         })
     }
 
+    #[tracing::instrument(skip_all, fields(id), err(level = "debug"))]
     async fn message_failed(
         &self,
         id: i64,
@@ -67,6 +70,7 @@ impl OutboxStore for StoreImpl {
         })
     }
 
+    #[tracing::instrument(skip_all, err(level = "debug"))]
     async fn pending_messages(&self) -> StoreResult<i64> {
         sqlx::query_scalar("SELECT COUNT(*) AS n FROM outbox WHERE sent_at IS NULL")
             .fetch_one(&self.pool)

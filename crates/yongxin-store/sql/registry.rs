@@ -127,6 +127,7 @@ pub(crate) fn push_household_filters(qb: &mut QueryBuilder<'static, Db>, q: &Hou
 
 #[async_trait]
 impl RegistryStore for StoreImpl {
+    #[tracing::instrument(skip_all, err(level = "debug"))]
     async fn subdistrict(&self) -> StoreResult<Option<String>> {
         sqlx::query_scalar("SELECT name FROM subdistrict WHERE id = 1")
             .fetch_optional(&self.pool)
@@ -134,6 +135,7 @@ impl RegistryStore for StoreImpl {
             .db()
     }
 
+    #[tracing::instrument(skip_all, err(level = "debug"))]
     async fn set_subdistrict(&self, actor: &Actor, name: &str) -> StoreResult<()> {
         let (actor, name) = (actor.to_string(), name.to_owned());
         write_tx!(self, |tx| {
@@ -155,6 +157,7 @@ impl RegistryStore for StoreImpl {
         })
     }
 
+    #[tracing::instrument(skip_all, err(level = "debug"))]
     async fn create_village(&self, actor: &Actor, v: NewVillage) -> StoreResult<Village> {
         let actor = actor.to_string();
         write_tx!(self, |tx| {
@@ -187,6 +190,7 @@ impl RegistryStore for StoreImpl {
         })
     }
 
+    #[tracing::instrument(skip_all, err(level = "debug"))]
     async fn create_grid(&self, actor: &Actor, g: NewGrid) -> StoreResult<Grid> {
         let actor = actor.to_string();
         let id = write_tx!(self, |tx| {
@@ -218,6 +222,7 @@ impl RegistryStore for StoreImpl {
             .db()
     }
 
+    #[tracing::instrument(skip_all, fields(grid_id, user_id), err(level = "debug"))]
     async fn assign_grid_cadre(
         &self,
         actor: &Actor,
@@ -248,6 +253,7 @@ impl RegistryStore for StoreImpl {
         })
     }
 
+    #[tracing::instrument(skip_all, err(level = "debug"))]
     async fn villages(&self) -> StoreResult<Vec<Village>> {
         sqlx::query_as(
             "SELECT v.id, v.code, v.name, v.kind, \
@@ -261,6 +267,7 @@ impl RegistryStore for StoreImpl {
         .db()
     }
 
+    #[tracing::instrument(skip_all, fields(village_id), err(level = "debug"))]
     async fn grids(&self, village_id: Option<i64>) -> StoreResult<Vec<Grid>> {
         match village_id {
             Some(v) => {
@@ -275,6 +282,7 @@ impl RegistryStore for StoreImpl {
         .db()
     }
 
+    #[tracing::instrument(skip_all, err(level = "debug"))]
     async fn registry_lookup(&self) -> StoreResult<RegistryLookup> {
         let mut lookup = RegistryLookup::default();
         let villages: Vec<(i64, String, String)> =
@@ -306,6 +314,7 @@ impl RegistryStore for StoreImpl {
         Ok(lookup)
     }
 
+    #[tracing::instrument(skip_all, err(level = "debug"))]
     async fn import_households(
         &self,
         actor: &Actor,
@@ -428,6 +437,7 @@ impl RegistryStore for StoreImpl {
         })
     }
 
+    #[tracing::instrument(skip_all, err(level = "debug"))]
     async fn search_households(&self, q: &HouseholdQuery) -> StoreResult<HouseholdPage> {
         let (households, total, page, per_page) = fetch_page(
             &self.pool,
@@ -444,6 +454,7 @@ impl RegistryStore for StoreImpl {
         })
     }
 
+    #[tracing::instrument(skip_all, fields(id), err(level = "debug"))]
     async fn household(&self, id: i64) -> StoreResult<HouseholdDetail> {
         let sql = format!("{HOUSEHOLD_SELECT} WHERE h.id = $1");
         let summary: HouseholdSummary = sqlx::query_as(&sql)
@@ -476,6 +487,7 @@ impl RegistryStore for StoreImpl {
         })
     }
 
+    #[tracing::instrument(skip_all, err(level = "debug"))]
     async fn roster(&self) -> StoreResult<Vec<RosterEntry>> {
         let sql = format!(
             "SELECT {MEMBER_COLUMNS}, h.key AS household_key, v.name AS village_name, g.code AS grid_code, h.address \

@@ -435,15 +435,18 @@ struct LotteryRow {
 
 #[async_trait]
 impl ResettlementStore for StoreImpl {
+    #[tracing::instrument(skip_all, fields(id), err(level = "debug"))]
     async fn project(&self, id: i64) -> StoreResult<Option<ProjectDetail>> {
         let mut conn = self.pool.acquire().await.db()?;
         project_in(&mut conn, id, false).await
     }
 
+    #[tracing::instrument(skip_all, fields(project_id), err(level = "debug"))]
     async fn phase_changes(&self, project_id: i64) -> StoreResult<Vec<PhaseChange>> {
         sqlx::query_as("SELECT from_phase AS \"from\", to_phase AS \"to\", reason, actor, changed_at AS at FROM project_phase_changes WHERE project_id = $1 ORDER BY id").bind(project_id).fetch_all(&self.pool).await.db()
     }
 
+    #[tracing::instrument(skip_all, fields(project_id), err(level = "debug"))]
     async fn move_phase(
         &self,
         actor: &Actor,
@@ -520,6 +523,7 @@ impl ResettlementStore for StoreImpl {
         })
     }
 
+    #[tracing::instrument(skip_all, fields(project_id), err(level = "debug"))]
     async fn publish_policy(
         &self,
         actor: &Actor,
@@ -644,14 +648,17 @@ impl ResettlementStore for StoreImpl {
         })
     }
 
+    #[tracing::instrument(skip_all, fields(project_id), err(level = "debug"))]
     async fn policy_versions(&self, project_id: i64) -> StoreResult<Vec<PolicyVersion>> {
         sqlx::query_as("SELECT id, project_id, version, title, effective_on AS effective, source, notice_id, created_by, created_at FROM policy_versions WHERE project_id = $1 ORDER BY version").bind(project_id).fetch_all(&self.pool).await.db()
     }
 
+    #[tracing::instrument(skip_all, fields(project_id), err(level = "debug"))]
     async fn project_units(&self, project_id: i64) -> StoreResult<Vec<ProjectUnit>> {
         sqlx::query_as("SELECT id, building, building_name, number, floor, layout, area FROM project_units WHERE project_id = $1 ORDER BY id").bind(project_id).fetch_all(&self.pool).await.db()
     }
 
+    #[tracing::instrument(skip_all, fields(project_id, household_id), err(level = "debug"))]
     async fn save_assessment(
         &self,
         actor: &Actor,
@@ -723,6 +730,7 @@ impl ResettlementStore for StoreImpl {
         })
     }
 
+    #[tracing::instrument(skip_all, fields(project_id, household_id), err(level = "debug"))]
     async fn assessment(
         &self,
         project_id: i64,
@@ -732,6 +740,7 @@ impl ResettlementStore for StoreImpl {
         latest_assessment(&mut conn, project_id, household_id).await
     }
 
+    #[tracing::instrument(skip_all, fields(project_id, household_id), err(level = "debug"))]
     async fn entitlement_history(
         &self,
         project_id: i64,
@@ -747,6 +756,7 @@ impl ResettlementStore for StoreImpl {
         rows.iter().map(result_from).collect()
     }
 
+    #[tracing::instrument(skip_all, fields(project_id, household_id), err(level = "debug"))]
     async fn entitlement(
         &self,
         project_id: i64,
@@ -764,6 +774,7 @@ impl ResettlementStore for StoreImpl {
             .transpose()
     }
 
+    #[tracing::instrument(skip_all, fields(project_id, household_id), err(level = "debug"))]
     async fn register(
         &self,
         actor: &Actor,
@@ -873,6 +884,7 @@ impl ResettlementStore for StoreImpl {
         })
     }
 
+    #[tracing::instrument(skip_all, fields(project_id, household_id), err(level = "debug"))]
     async fn registration(
         &self,
         project_id: i64,
@@ -882,6 +894,7 @@ impl ResettlementStore for StoreImpl {
         registration_in(&mut conn, project_id, household_id).await
     }
 
+    #[tracing::instrument(skip_all, fields(project_id), err(level = "debug"))]
     async fn project_households(
         &self,
         project_id: i64,
@@ -973,6 +986,7 @@ impl ResettlementStore for StoreImpl {
         Ok((rows, total))
     }
 
+    #[tracing::instrument(skip_all, fields(project_id), err(level = "debug"))]
     async fn registration_coverage(
         &self,
         project_id: i64,
@@ -990,6 +1004,7 @@ impl ResettlementStore for StoreImpl {
         .db()
     }
 
+    #[tracing::instrument(skip_all, fields(project_id), err(level = "debug"))]
     async fn registration_days(&self, project_id: i64) -> StoreResult<Vec<RegistrationDay>> {
         let rows: Vec<(NaiveDate, String, i64, i64)> = sqlx::query_as("SELECT registered_on, by_name, in_person, COUNT(*) AS n FROM registrations WHERE project_id = $1 GROUP BY registered_on, by_name, in_person ORDER BY registered_on DESC, n DESC, by_name")
             .bind(project_id)
@@ -1007,6 +1022,7 @@ impl ResettlementStore for StoreImpl {
             .collect())
     }
 
+    #[tracing::instrument(skip_all, fields(project_id), err(level = "debug"))]
     async fn publish_results(
         &self,
         actor: &Actor,
@@ -1054,6 +1070,7 @@ impl ResettlementStore for StoreImpl {
         })
     }
 
+    #[tracing::instrument(skip_all, fields(project_id), err(level = "debug"))]
     async fn freeze_lottery(
         &self,
         actor: &Actor,
@@ -1150,6 +1167,7 @@ impl ResettlementStore for StoreImpl {
         })
     }
 
+    #[tracing::instrument(skip_all, fields(project_id), err(level = "debug"))]
     async fn draw_lottery(
         &self,
         actor: &Actor,
@@ -1262,6 +1280,7 @@ impl ResettlementStore for StoreImpl {
         })
     }
 
+    #[tracing::instrument(skip_all, fields(project_id), err(level = "debug"))]
     async fn recommit_lottery(
         &self,
         actor: &Actor,
@@ -1352,6 +1371,7 @@ impl ResettlementStore for StoreImpl {
         })
     }
 
+    #[tracing::instrument(skip_all, fields(project_id), err(level = "debug"))]
     async fn lottery(&self, project_id: i64) -> StoreResult<Option<LotteryState>> {
         let mut conn = self.pool.acquire().await.db()?;
         lottery_in(&mut conn, project_id).await

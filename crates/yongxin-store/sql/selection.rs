@@ -302,6 +302,7 @@ pub(crate) async fn release_claim(
 
 #[async_trait]
 impl SelectionStore for StoreImpl {
+    #[tracing::instrument(skip_all, err(level = "debug"))]
     async fn create_selection(
         &self,
         actor: &Actor,
@@ -410,6 +411,7 @@ impl SelectionStore for StoreImpl {
         })
     }
 
+    #[tracing::instrument(skip_all, fields(project_id), err(level = "debug"))]
     async fn selections(&self, project_id: Option<i64>) -> StoreResult<Vec<Selection>> {
         let sql = format!(
             "{SELECTION_SELECT} WHERE ($1 IS NULL OR s.project_id = $1) ORDER BY s.id DESC"
@@ -422,11 +424,13 @@ impl SelectionStore for StoreImpl {
         rows.iter().map(selection_from).collect()
     }
 
+    #[tracing::instrument(skip_all, fields(id), err(level = "debug"))]
     async fn selection(&self, id: i64) -> StoreResult<Option<Selection>> {
         let mut conn = self.pool.acquire().await.db()?;
         selection_in(&mut conn, id, false).await
     }
 
+    #[tracing::instrument(skip_all, fields(selection_id, household_id), err(level = "debug"))]
     async fn selection_household(
         &self,
         selection_id: i64,
@@ -446,6 +450,7 @@ impl SelectionStore for StoreImpl {
         }))
     }
 
+    #[tracing::instrument(skip_all, fields(selection_id, household_id), err(level = "debug"))]
     async fn claim(
         &self,
         actor: &Actor,
@@ -627,6 +632,7 @@ impl SelectionStore for StoreImpl {
         }
     }
 
+    #[tracing::instrument(skip_all, fields(claim_id), err(level = "debug"))]
     async fn correct_claim(
         &self,
         actor: &Actor,
@@ -654,6 +660,7 @@ impl SelectionStore for StoreImpl {
         })
     }
 
+    #[tracing::instrument(skip_all, fields(selection_id, claim_id), err(level = "debug"))]
     async fn return_claim(
         &self,
         actor: &Actor,
@@ -696,6 +703,7 @@ impl SelectionStore for StoreImpl {
         })
     }
 
+    #[tracing::instrument(skip_all, fields(selection_id, claim_id), err(level = "debug"))]
     async fn sign_claim(
         &self,
         actor: &Actor,
@@ -735,6 +743,7 @@ impl SelectionStore for StoreImpl {
         })
     }
 
+    #[tracing::instrument(skip_all, fields(selection_id, household_id), err(level = "debug"))]
     async fn decline_rest(
         &self,
         actor: &Actor,
@@ -789,11 +798,13 @@ impl SelectionStore for StoreImpl {
         })
     }
 
+    #[tracing::instrument(skip_all, fields(id), err(level = "debug"))]
     async fn claim_record(&self, id: i64) -> StoreResult<Option<Claim>> {
         let mut conn = self.pool.acquire().await.db()?;
         claim_in(&mut conn, id, false).await
     }
 
+    #[tracing::instrument(skip_all, fields(project_id, household_id), err(level = "debug"))]
     async fn household_claims(
         &self,
         project_id: i64,
@@ -811,6 +822,7 @@ impl SelectionStore for StoreImpl {
         rows.iter().map(claim_from).collect()
     }
 
+    #[tracing::instrument(skip_all, fields(project_id), err(level = "debug"))]
     async fn unit_states(&self, project_id: i64) -> StoreResult<Vec<UnitState>> {
         sqlx::query_as("SELECT id, building, building_name, number, floor, layout, area, owner_household_id, sold_at FROM project_units WHERE project_id = $1 ORDER BY id")
             .bind(project_id)
@@ -819,6 +831,7 @@ impl SelectionStore for StoreImpl {
             .db()
     }
 
+    #[tracing::instrument(skip_all, fields(project_id), err(level = "debug"))]
     async fn board_events(
         &self,
         project_id: i64,
@@ -834,6 +847,7 @@ impl SelectionStore for StoreImpl {
             .db()
     }
 
+    #[tracing::instrument(skip_all, fields(project_id), err(level = "debug"))]
     async fn board_seq(&self, project_id: i64) -> StoreResult<i64> {
         let seq: Option<i64> = sqlx::query_scalar("SELECT board_seq FROM projects WHERE id = $1")
             .bind(project_id)
@@ -843,6 +857,7 @@ impl SelectionStore for StoreImpl {
         Ok(seq.unwrap_or(0))
     }
 
+    #[tracing::instrument(skip_all, fields(selection_id), err(level = "debug"))]
     async fn queue_action(
         &self,
         actor: &Actor,
@@ -888,6 +903,7 @@ impl SelectionStore for StoreImpl {
         })
     }
 
+    #[tracing::instrument(skip_all, fields(project_id, household_id), err(level = "debug"))]
     async fn record_agreement(
         &self,
         actor: &Actor,
@@ -982,6 +998,7 @@ impl SelectionStore for StoreImpl {
         })
     }
 
+    #[tracing::instrument(skip_all, fields(project_id), err(level = "debug"))]
     async fn agreements(&self, project_id: i64) -> StoreResult<Vec<Agreement>> {
         let rows: Vec<(i64, Option<NaiveDate>, Option<NaiveDate>, Option<NaiveDate>)> = sqlx::query_as("SELECT household_id, signed_on, moved_out_on, keys_on FROM agreements WHERE project_id = $1 ORDER BY household_id")
             .bind(project_id)

@@ -65,6 +65,7 @@ struct CaseMarkRow {
 
 #[async_trait]
 impl SupervisionStore for StoreImpl {
+    #[tracing::instrument(skip_all, err(level = "debug"))]
     async fn card_candidates(
         &self,
         from: DateTime<Utc>,
@@ -114,6 +115,7 @@ impl SupervisionStore for StoreImpl {
             .collect())
     }
 
+    #[tracing::instrument(skip_all, fields(appeal_id), err(level = "debug"))]
     async fn notify_card(
         &self,
         appeal_id: i64,
@@ -169,6 +171,7 @@ impl SupervisionStore for StoreImpl {
         })
     }
 
+    #[tracing::instrument(skip_all, err(level = "debug"))]
     async fn lapse_deadlines(&self, now: DateTime<Utc>) -> StoreResult<u64> {
         let mut recorded = 0;
         loop {
@@ -221,6 +224,7 @@ impl SupervisionStore for StoreImpl {
         }
     }
 
+    #[tracing::instrument(skip_all, fields(appeal_id), err(level = "debug"))]
     async fn issue_supervision(
         &self,
         actor: &Actor,
@@ -263,6 +267,7 @@ impl SupervisionStore for StoreImpl {
         })
     }
 
+    #[tracing::instrument(skip_all, fields(notice_id), err(level = "debug"))]
     async fn answer_supervision(
         &self,
         actor: &Actor,
@@ -294,6 +299,7 @@ impl SupervisionStore for StoreImpl {
         })
     }
 
+    #[tracing::instrument(skip_all, fields(appeal_id), err(level = "debug"))]
     async fn supervision_notices(&self, appeal_id: i64) -> StoreResult<Vec<SupervisionNotice>> {
         let sql = format!("{SUPERVISION_SELECT} WHERE appeal_id = $1 ORDER BY id");
         let rows = sqlx::query_as(&sql)
@@ -304,6 +310,7 @@ impl SupervisionStore for StoreImpl {
         Ok(rows)
     }
 
+    #[tracing::instrument(skip_all, err(level = "debug"))]
     async fn open_supervision_notices(&self, limit: i64) -> StoreResult<Vec<SupervisionNotice>> {
         let sql =
             format!("{SUPERVISION_SELECT} WHERE answered_at IS NULL ORDER BY due_at, id LIMIT $1");
@@ -315,6 +322,7 @@ impl SupervisionStore for StoreImpl {
         Ok(rows)
     }
 
+    #[tracing::instrument(skip_all, err(level = "debug"))]
     async fn case_marks(
         &self,
         since: DateTime<Utc>,

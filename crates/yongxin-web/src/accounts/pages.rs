@@ -74,6 +74,7 @@ pub struct NextQuery {
 }
 
 /// `GET /sign-in`.
+#[tracing::instrument(skip_all, err(level = "debug"))]
 pub async fn sign_in_page(ctx: Ctx, Query(q): Query<NextQuery>) -> Result<Response, AppError> {
     render(&SignInPage {
         c: Chrome::new(&ctx, "sign_in.title"),
@@ -93,6 +94,7 @@ pub struct SignInForm {
 
 /// `POST /sign-in`: checks the password, with a wait after repeated failures of one account
 /// from one address.
+#[tracing::instrument(skip_all, err(level = "debug"))]
 pub async fn sign_in(
     State(state): State<AppState>,
     ctx: Ctx,
@@ -182,6 +184,7 @@ pub async fn sign_in(
 const DUMMY_HASH: &str = "$argon2id$v=19$m=19456,t=2,p=1$3J8cBbUyR3Gxu5x5YO0Rpg$0j8Y7hJ3lqUo8xM6YyLZ0pZ1t3lY2sN0m0gD0hS3m4Q";
 
 /// `POST /sign-out`.
+#[tracing::instrument(skip_all, err(level = "debug"))]
 pub async fn sign_out(
     State(state): State<AppState>,
     ctx: Ctx,
@@ -207,6 +210,7 @@ pub struct LangQuery {
 }
 
 /// `GET /lang?set=en&next=/households`: remembers the language in a cookie and goes back.
+#[tracing::instrument(skip_all, err(level = "debug"))]
 pub async fn switch_language(ctx: Ctx, Query(q): Query<LangQuery>) -> Result<Response, AppError> {
     let lang = Lang::parse(&q.set).ok_or_else(|| AppError::invalid_param("set"))?;
     let mut res = Redirect::to(&safe_next(q.next.as_deref())).into_response();
@@ -229,6 +233,7 @@ struct UsersPage {
     error: Option<String>,
 }
 
+#[tracing::instrument(skip_all, err(level = "debug"))]
 async fn users_page(
     state: &AppState,
     ctx: &Ctx,
@@ -265,6 +270,7 @@ async fn users_page(
 }
 
 /// `GET /admin/users`: admins; e-mail addresses are shown masked.
+#[tracing::instrument(skip_all, err(level = "debug"))]
 pub async fn users(State(state): State<AppState>, ctx: Ctx) -> Result<Response, AppError> {
     ctx.require(Permission::ManageUsers)?;
     users_page(&state, &ctx, None).await
@@ -277,6 +283,7 @@ pub struct EmailForm {
 }
 
 /// `POST /admin/users/{id}/email`: admins.
+#[tracing::instrument(skip_all, fields(id), err(level = "debug"))]
 pub async fn set_email(
     State(state): State<AppState>,
     ctx: Ctx,
@@ -304,6 +311,7 @@ pub async fn set_email(
 
 /// `POST /admin/users/{id}/tokens/revoke`: admins; every live API token of the user ends, on
 /// this node at once (other nodes within the token cache's seconds).
+#[tracing::instrument(skip_all, fields(id), err(level = "debug"))]
 pub async fn revoke_tokens(
     State(state): State<AppState>,
     ctx: Ctx,
@@ -325,6 +333,7 @@ pub struct DisableForm {
 
 /// `POST /admin/users/{id}/disabled`: admins; a disabled account's sessions end and its tokens
 /// are revoked. Administrators cannot disable themselves (someone must be able to undo it).
+#[tracing::instrument(skip_all, fields(id), err(level = "debug"))]
 pub async fn set_disabled(
     State(state): State<AppState>,
     ctx: Ctx,
@@ -367,6 +376,7 @@ struct KeysPage {
     error: Option<String>,
 }
 
+#[tracing::instrument(skip_all, err(level = "debug"))]
 async fn open311_keys_page(
     state: &AppState,
     ctx: &Ctx,
@@ -396,6 +406,7 @@ async fn open311_keys_page(
 }
 
 /// `GET /admin/open311`: admins.
+#[tracing::instrument(skip_all, err(level = "debug"))]
 pub async fn open311_keys(State(state): State<AppState>, ctx: Ctx) -> Result<Response, AppError> {
     ctx.require(Permission::ManageOpen311Keys)?;
     open311_keys_page(&state, &ctx, None, None).await
@@ -408,6 +419,7 @@ pub struct AddKeyForm {
 }
 
 /// `POST /admin/open311`: admins; the new key is shown once, only its hash is kept.
+#[tracing::instrument(skip_all, err(level = "debug"))]
 pub async fn add_open311_key(
     State(state): State<AppState>,
     ctx: Ctx,
@@ -428,6 +440,7 @@ pub async fn add_open311_key(
 }
 
 /// `POST /admin/open311/{id}/revoke`: admins.
+#[tracing::instrument(skip_all, fields(id), err(level = "debug"))]
 pub async fn revoke_open311_key(
     State(state): State<AppState>,
     ctx: Ctx,

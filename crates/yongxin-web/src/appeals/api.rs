@@ -285,6 +285,7 @@ pub struct AppealActionDto {
 
 /// File an appeal.
 #[utoipa::path(post, path = "/api/v1/appeals", tag = "crate::api_appeals", request_body = NewAppealDto, responses((status = 201, body = AppealDto), (status = 400, body = ErrorDto), (status = 401, body = ErrorDto)))]
+#[tracing::instrument(skip_all, err(level = "debug"))]
 pub async fn create_appeal(
     State(state): State<AppState>,
     ctx: Ctx,
@@ -343,6 +344,7 @@ pub async fn create_appeal(
 
 /// Appeals within the caller's scope, newest first.
 #[utoipa::path(get, path = "/api/v1/appeals", tag = "crate::api_appeals", params(AppealsParams), responses((status = 200, body = AppealListDto), (status = 400, body = ErrorDto), (status = 401, body = ErrorDto)))]
+#[tracing::instrument(skip_all, err(level = "debug"))]
 pub async fn list_appeals(
     State(state): State<AppState>,
     ctx: Ctx,
@@ -383,6 +385,7 @@ pub async fn list_appeals(
 
 /// One appeal with its history.
 #[utoipa::path(get, path = "/api/v1/appeals/{id}", tag = "crate::api_appeals", params(("id" = i64, Path, description = "Appeal id")), responses((status = 200, body = AppealDto), (status = 401, body = ErrorDto), (status = 403, body = ErrorDto), (status = 404, body = ErrorDto)))]
+#[tracing::instrument(skip_all, fields(id), err(level = "debug"))]
 pub async fn get_appeal(
     State(state): State<AppState>,
     ctx: Ctx,
@@ -399,6 +402,7 @@ pub async fn get_appeal(
 
 /// Take an action on an appeal: what the case allows and the caller's role permits.
 #[utoipa::path(post, path = "/api/v1/appeals/{id}/actions", tag = "crate::api_appeals", params(("id" = i64, Path, description = "Appeal id")), request_body = AppealActionDto, responses((status = 200, body = AppealDto), (status = 400, body = ErrorDto), (status = 403, body = ErrorDto), (status = 404, body = ErrorDto), (status = 409, body = ErrorDto, description = "The case's status does not allow the action")))]
+#[tracing::instrument(skip_all, fields(id), err(level = "debug"))]
 pub async fn appeal_action(
     State(state): State<AppState>,
     ctx: Ctx,
@@ -431,6 +435,7 @@ pub async fn appeal_action(
 
 /// The three rates (三率) by village, category, department or cadre for a period.
 #[utoipa::path(get, path = "/api/v1/appeals/stats", tag = "crate::api_appeals", params(StatsParams), responses((status = 200, body = StatsDto), (status = 400, body = ErrorDto), (status = 401, body = ErrorDto), (status = 403, body = ErrorDto)))]
+#[tracing::instrument(skip_all, err(level = "debug"))]
 pub async fn appeal_stats(
     State(state): State<AppState>,
     ctx: Ctx,

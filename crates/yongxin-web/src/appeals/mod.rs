@@ -248,15 +248,11 @@ fn message_of(e: &AppealError, c: &Catalog) -> String {
 
 /// The lifecycle's refusal as a 400 in the user's language (409 when the state forbids it).
 pub fn lifecycle_error(e: &AppealError, c: &Catalog) -> AppError {
-    let err = AppError::bad_request(message_of(e, c));
+    let mut err = AppError::bad_request(message_of(e, c));
     if matches!(e, AppealError::NotAllowed { .. }) {
-        AppError {
-            status: axum::http::StatusCode::CONFLICT,
-            ..err
-        }
-    } else {
-        err
+        err.status = axum::http::StatusCode::CONFLICT;
     }
+    err
 }
 
 fn answer_messages(errors: &[AnswerError], category: &Category, c: &Catalog) -> String {

@@ -68,6 +68,7 @@ fn first<'a>(pairs: &'a [(String, String)], name: &str) -> Option<&'a str> {
 }
 
 /// The client whose key is given, or 403.
+#[tracing::instrument(skip_all, err(level = "debug"))]
 async fn client(state: &AppState, key: Option<&str>) -> Result<Open311Key, AppError> {
     let Some(key) = key else {
         return Err(AppError::open311_key());
@@ -113,6 +114,7 @@ fn base_url(state: &AppState, headers: &HeaderMap) -> String {
 const CHANGESET: &str = "2026-11-27T00:00:00+08:00";
 
 /// `GET /open311/v2/discovery|services|requests.{format}`.
+#[tracing::instrument(skip_all, err(level = "debug"))]
 async fn top_level(
     State(state): State<AppState>,
     ctx: Ctx,
@@ -130,6 +132,7 @@ async fn top_level(
     }
 }
 
+#[tracing::instrument(skip_all, err(level = "debug"))]
 async fn discovery(
     state: &AppState,
     headers: &HeaderMap,
@@ -172,6 +175,7 @@ async fn discovery(
     Ok(respond(StatusCode::OK, format, "discovery", &node))
 }
 
+#[tracing::instrument(skip_all, err(level = "debug"))]
 async fn services(state: &AppState, ctx: &Ctx, format: Format) -> Result<Response, AppError> {
     let cats = state.categories().await?;
     let list = cats
@@ -201,6 +205,7 @@ async fn services(state: &AppState, ctx: &Ctx, format: Format) -> Result<Respons
 }
 
 /// `GET /open311/v2/services/{code}.{format}`: the extra questions as attributes.
+#[tracing::instrument(skip_all, err(level = "debug"))]
 async fn service_definition(
     State(state): State<AppState>,
     ctx: Ctx,
@@ -252,6 +257,7 @@ async fn service_definition(
 }
 
 /// `POST /open311/v2/requests.{format}`: form-encoded; `api_key` in the body or the query.
+#[tracing::instrument(skip_all, err(level = "debug"))]
 async fn post_request(
     State(state): State<AppState>,
     ctx: Ctx,
@@ -448,6 +454,7 @@ fn w3c_param(pairs: &[(String, String)], name: &str) -> Result<Option<DateTime<U
 /// `GET /open311/v2/requests.{format}` with `service_request_id`, `service_code`, `start_date`,
 /// `end_date`, `status`, `page` and `page_size` (default 100, at most 1000); without dates, the
 /// last 90 days.
+#[tracing::instrument(skip_all, err(level = "debug"))]
 async fn requests(
     state: &AppState,
     headers: &HeaderMap,
@@ -593,6 +600,7 @@ fn request_node(
 }
 
 /// `GET /open311/v2/requests/{id}.{format}`.
+#[tracing::instrument(skip_all, err(level = "debug"))]
 async fn one_request(
     State(state): State<AppState>,
     headers: HeaderMap,
@@ -625,6 +633,7 @@ async fn one_request(
 }
 
 /// `GET /open311/v2/tokens/{token}.{format}`: the token is the case number.
+#[tracing::instrument(skip_all, err(level = "debug"))]
 async fn token(
     State(state): State<AppState>,
     Ids(file): Ids<String>,

@@ -76,6 +76,7 @@ pub struct NewQuery {
 
 /// The form with every category's questions (the script shows the chosen one's without a
 /// reload; without it, "change category" posts the form back with everything typed kept).
+#[tracing::instrument(skip_all, err(level = "debug"))]
 async fn form_page(
     state: &AppState,
     ctx: &Ctx,
@@ -152,6 +153,7 @@ async fn form_page(
 }
 
 /// `GET /appeals/new`: anyone (anonymous residents give name and phone).
+#[tracing::instrument(skip_all, err(level = "debug"))]
 pub async fn new_appeal(
     State(state): State<AppState>,
     ctx: Ctx,
@@ -212,6 +214,7 @@ impl<'de> Deserialize<'de> for CategoryAnswers {
 /// `POST /appeals/new`: form fields, with `answer.CODE` for extra questions (repeated for
 /// multiple choice). A refusal shows the form again with everything typed and the reason in
 /// plain words; photos must be chosen again (a browser never refills a file field).
+#[tracing::instrument(skip_all, err(level = "debug"))]
 pub async fn create_appeal(
     State(state): State<AppState>,
     ctx: Ctx,
@@ -340,6 +343,7 @@ struct AppealsPage {
 }
 
 /// `GET /appeals`: signed in; each role sees its scope (a resident, their own).
+#[tracing::instrument(skip_all, err(level = "debug"))]
 pub async fn list(
     State(state): State<AppState>,
     ctx: Ctx,
@@ -556,6 +560,7 @@ fn actions_for(user: &User, a: &Appeal) -> Vec<&'static str> {
 }
 
 /// `GET /appeals/{id}`: within scope.
+#[tracing::instrument(skip_all, fields(id), err(level = "debug"))]
 pub async fn show(
     State(state): State<AppState>,
     ctx: Ctx,
@@ -692,6 +697,7 @@ pub struct ActionForm {
 }
 
 /// `POST /appeals/{id}/action`.
+#[tracing::instrument(skip_all, fields(id), err(level = "debug"))]
 pub async fn action(
     State(state): State<AppState>,
     ctx: Ctx,
@@ -777,6 +783,7 @@ enum Lookup {
 
 /// Finds a case by its number and its tracking code or the phone's last four digits, counting
 /// the look-up against the client's and the case's limits.
+#[tracing::instrument(skip_all, err(level = "debug"))]
 async fn look_up(
     state: &AppState,
     ctx: &Ctx,
@@ -823,6 +830,7 @@ async fn look_up(
 }
 
 /// The tracking page for a look-up's result.
+#[tracing::instrument(skip_all, err(level = "debug"))]
 async fn track_page(
     state: &AppState,
     c: Chrome,
@@ -877,6 +885,7 @@ async fn track_page(
 /// phone's last four digits. Each client address has so many look-ups an hour, and a case that
 /// has seen a few wrong answers refuses every answer for a while, so neither four digits nor a
 /// code can be found by trying. A number alone (the confirmation page's link) only fills the form.
+#[tracing::instrument(skip_all, err(level = "debug"))]
 pub async fn track(
     State(state): State<AppState>,
     ctx: Ctx,
@@ -909,6 +918,7 @@ pub struct TrackRatingForm {
 /// `POST /track/rate`: the resident rates an answered case found by its number and tracking code
 /// (or phone digits), without an account. A dissatisfied rating must say why; the page then says
 /// what happens next (the case goes back to its handler with a new deadline, or is closed).
+#[tracing::instrument(skip_all, err(level = "debug"))]
 pub async fn track_rate(
     State(state): State<AppState>,
     ctx: Ctx,
@@ -990,6 +1000,7 @@ struct StatsPage {
 }
 
 /// `GET /appeals/stats`: cadres.
+#[tracing::instrument(skip_all, err(level = "debug"))]
 pub async fn stats(
     State(state): State<AppState>,
     ctx: Ctx,
@@ -1003,6 +1014,7 @@ pub async fn stats(
 }
 
 /// `GET /appeals/export.xlsx`: cadres; the filtered list as a spreadsheet (contact phones masked).
+#[tracing::instrument(skip_all, err(level = "debug"))]
 pub async fn export(
     State(state): State<AppState>,
     ctx: Ctx,
@@ -1084,6 +1096,7 @@ struct SupervisionPage {
 
 /// `GET /supervision`: leaders, administrators and department staff; every open case that is
 /// overdue (red) or due by the next working day (yellow), in the viewer's scope.
+#[tracing::instrument(skip_all, err(level = "debug"))]
 pub async fn supervision(State(state): State<AppState>, ctx: Ctx) -> Result<Response, AppError> {
     let user = ctx.require(Permission::ReadSupervision)?;
     let calendar = state.calendar();
@@ -1139,6 +1152,7 @@ pub struct SuperviseForm {
 }
 
 /// `POST /appeals/{id}/supervise`: leaders and administrators.
+#[tracing::instrument(skip_all, fields(id), err(level = "debug"))]
 pub async fn supervise(
     State(state): State<AppState>,
     ctx: Ctx,
@@ -1176,6 +1190,7 @@ pub struct NoticeAnswerForm {
 }
 
 /// `POST /supervision/{notice}/answer`: the case's handler, department staff or administrators.
+#[tracing::instrument(skip_all, err(level = "debug"))]
 pub async fn answer_notice(
     State(state): State<AppState>,
     ctx: Ctx,
@@ -1229,6 +1244,7 @@ struct HotPage {
 }
 
 /// `GET /appeals/hot`: cadres; categories and places rising this week, and repeats to merge.
+#[tracing::instrument(skip_all, err(level = "debug"))]
 pub async fn hot(State(state): State<AppState>, ctx: Ctx) -> Result<Response, AppError> {
     use yongxin_domain::hot::{repeats, rising, RepeatKind};
     let user = ctx.cadre()?.clone();
@@ -1346,6 +1362,7 @@ struct PublicPage {
 
 /// `GET /public/appeals`: anyone; recent cases anonymised, and the three rates of the past year by
 /// category.
+#[tracing::instrument(skip_all, err(level = "debug"))]
 pub async fn public_list(
     State(state): State<AppState>,
     ctx: Ctx,
@@ -1410,6 +1427,7 @@ fn photo_response(content_type: &str, bytes: Vec<u8>) -> Response {
 
 /// `GET /photos/{token}`: the photo without location metadata, for anyone given its address
 /// (addresses are random and shown only to those who see the case).
+#[tracing::instrument(skip_all, err(level = "debug"))]
 pub async fn photo(
     State(state): State<AppState>,
     Ids(token): Ids<String>,
@@ -1430,6 +1448,7 @@ pub async fn photo(
 
 /// `GET /photos/{token}/original`: the upload as it came, location and all, for staff who see
 /// the case; each view is recorded.
+#[tracing::instrument(skip_all, err(level = "debug"))]
 pub async fn photo_original(
     State(state): State<AppState>,
     ctx: Ctx,

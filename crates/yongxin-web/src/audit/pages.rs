@@ -29,6 +29,7 @@ pub struct VerifyQuery {
 }
 
 /// `GET /audit`: admins and leaders; `?verify=1` recomputes the whole chain.
+#[tracing::instrument(skip_all, err(level = "debug"))]
 pub async fn audit(
     State(state): State<AppState>,
     ctx: Ctx,

@@ -31,6 +31,7 @@ struct CalendarPage {
     text: String,
 }
 
+#[tracing::instrument(skip_all, err(level = "debug"))]
 async fn page(
     state: &AppState,
     ctx: &Ctx,
@@ -76,6 +77,7 @@ async fn page(
 }
 
 /// `GET /admin/calendar`: admins.
+#[tracing::instrument(skip_all, err(level = "debug"))]
 pub async fn show(State(state): State<AppState>, ctx: Ctx) -> Result<Response, AppError> {
     ctx.require(Permission::ManageCalendar)?;
     page(&state, &ctx, None, String::new()).await
@@ -112,6 +114,7 @@ pub fn calendar_error(e: &CalendarError, c: &Catalog) -> String {
 }
 
 /// `POST /admin/calendar`: admins; a bad file is shown again with its problem and changes nothing.
+#[tracing::instrument(skip_all, err(level = "debug"))]
 pub async fn load(
     State(state): State<AppState>,
     ctx: Ctx,

@@ -61,6 +61,7 @@ pub struct CategoryDto {
 /// `GET /api/v1/categories`: the categories an appeal may be filed under, with their deadlines
 /// and the extra questions each requires. Public, like Open311's service list.
 #[utoipa::path(get, path = "/api/v1/categories", tag = "crate::api_appeals", responses((status = 200, body = [CategoryDto])))]
+#[tracing::instrument(skip_all, err(level = "debug"))]
 pub async fn list_categories(
     State(state): State<AppState>,
 ) -> Result<Json<Vec<CategoryDto>>, AppError> {

@@ -59,6 +59,7 @@ urgent = { contact_hours = 2, resolution_days = 1 }
 # choices = []             # for choices: [{ key = "a", name = "甲" }]
 "#;
 
+#[tracing::instrument(skip_all, err(level = "debug"))]
 async fn page(
     state: &AppState,
     ctx: &Ctx,
@@ -109,6 +110,7 @@ async fn page(
 }
 
 /// `GET /admin/categories?code=`: admins.
+#[tracing::instrument(skip_all, err(level = "debug"))]
 pub async fn show(
     State(state): State<AppState>,
     ctx: Ctx,
@@ -137,6 +139,7 @@ pub struct CategoryForm {
 
 /// `POST /admin/categories`: admins; a definition that does not parse or check is shown again
 /// with the reason and changes nothing.
+#[tracing::instrument(skip_all, err(level = "debug"))]
 pub async fn save(
     State(state): State<AppState>,
     ctx: Ctx,

@@ -114,6 +114,7 @@ impl ConsultationDto {
 
 /// Every consultation, newest opening first. No sign-in needed.
 #[utoipa::path(get, path = "/api/v1/consultations", tag = "crate::api_consultations", responses((status = 200, body = Vec<ConsultationDto>)))]
+#[tracing::instrument(skip_all, err(level = "debug"))]
 pub async fn list_consultations(
     State(state): State<AppState>,
 ) -> Result<Json<Vec<ConsultationDto>>, AppError> {
@@ -130,6 +131,7 @@ pub async fn list_consultations(
 
 /// One consultation with its questions and their options, each with its id. No sign-in needed.
 #[utoipa::path(get, path = "/api/v1/consultations/{id}", tag = "crate::api_consultations", params(("id" = i64, Path, description = "Consultation id")), responses((status = 200, body = ConsultationDto), (status = 404, body = ErrorDto)))]
+#[tracing::instrument(skip_all, fields(id), err(level = "debug"))]
 pub async fn get_consultation(
     State(state): State<AppState>,
     Ids(id): Ids<i64>,
@@ -167,6 +169,7 @@ pub struct AnswerDto {
 /// Records a household's answer, replacing its earlier one: a resident for their own household
 /// online, staff on a household's behalf (recorded as given in person or at a meeting, by them).
 #[utoipa::path(post, path = "/api/v1/consultations/{id}/answers", tag = "crate::api_consultations", params(("id" = i64, Path, description = "Consultation id")), request_body = NewAnswerDto, responses((status = 201, body = AnswerDto), (status = 400, body = ErrorDto), (status = 401, body = ErrorDto), (status = 403, body = ErrorDto), (status = 404, body = ErrorDto)))]
+#[tracing::instrument(skip_all, fields(id), err(level = "debug"))]
 pub async fn submit_answer(
     State(state): State<AppState>,
     ctx: Ctx,
@@ -246,6 +249,7 @@ pub struct OptionResultDto {
 
 /// Counts and shares per option, by village, and turnout against the households asked. Staff.
 #[utoipa::path(get, path = "/api/v1/consultations/{id}/results", tag = "crate::api_consultations", params(("id" = i64, Path, description = "Consultation id")), responses((status = 200, body = ResultsDto), (status = 401, body = ErrorDto), (status = 403, body = ErrorDto), (status = 404, body = ErrorDto)))]
+#[tracing::instrument(skip_all, fields(id), err(level = "debug"))]
 pub async fn consultation_results(
     State(state): State<AppState>,
     ctx: Ctx,

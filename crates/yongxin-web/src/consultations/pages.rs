@@ -45,6 +45,7 @@ struct ListPage {
 }
 
 /// `GET /consultations`: anyone.
+#[tracing::instrument(skip_all, err(level = "debug"))]
 pub async fn list(State(state): State<AppState>, ctx: Ctx) -> Result<Response, AppError> {
     let now = Utc::now();
     let c = Chrome::new(&ctx, "consultation.list_title");
@@ -156,6 +157,7 @@ impl CreateForm {
     }
 }
 
+#[tracing::instrument(skip_all, err(level = "debug"))]
 async fn form_page(
     state: &AppState,
     ctx: &Ctx,
@@ -177,6 +179,7 @@ async fn form_page(
 }
 
 /// `GET /consultations/new`: publishers.
+#[tracing::instrument(skip_all, err(level = "debug"))]
 pub async fn new_consultation(
     State(state): State<AppState>,
     ctx: Ctx,
@@ -191,6 +194,7 @@ pub async fn new_consultation(
 }
 
 /// `POST /consultations`: publishers.
+#[tracing::instrument(skip_all, err(level = "debug"))]
 pub async fn create(
     State(state): State<AppState>,
     ctx: Ctx,
@@ -286,6 +290,7 @@ struct ShowPage {
 
 /// `GET /consultations/{id}`: anyone; the household's own answer and the form for those who may
 /// answer.
+#[tracing::instrument(skip_all, fields(id), err(level = "debug"))]
 pub async fn show(
     State(state): State<AppState>,
     ctx: Ctx,
@@ -294,6 +299,7 @@ pub async fn show(
     show_page(&state, &ctx, id, None).await
 }
 
+#[tracing::instrument(skip_all, fields(id), err(level = "debug"))]
 async fn show_page(
     state: &AppState,
     ctx: &Ctx,
@@ -443,6 +449,7 @@ impl<'de> serde::Deserialize<'de> for QuestionFields {
 
 /// `POST /consultations/{id}/answers`: residents for their household, cadres on a household's
 /// behalf.
+#[tracing::instrument(skip_all, fields(id), err(level = "debug"))]
 pub async fn submit(
     State(state): State<AppState>,
     ctx: Ctx,
@@ -484,6 +491,7 @@ struct ResultsPage {
 }
 
 /// `GET /consultations/{id}/results`: cadres (free-text answers included).
+#[tracing::instrument(skip_all, fields(id), err(level = "debug"))]
 pub async fn results(
     State(state): State<AppState>,
     ctx: Ctx,
@@ -511,6 +519,7 @@ pub async fn results(
 
 /// `POST /consultations/{id}/publish`: publishers, once it has closed; the results become a
 /// notice to the same households.
+#[tracing::instrument(skip_all, fields(id), err(level = "debug"))]
 pub async fn publish(
     State(state): State<AppState>,
     ctx: Ctx,

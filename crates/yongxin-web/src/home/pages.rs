@@ -23,6 +23,7 @@ struct HomePage {
 }
 
 /// `GET /`.
+#[tracing::instrument(skip_all, err(level = "debug"))]
 pub async fn home(State(state): State<AppState>, ctx: Ctx) -> Result<Response, AppError> {
     let subdistrict = state.store.subdistrict().await?.unwrap_or_default();
     let (mut villages, mut households, mut residents, mut grids) = (0, 0, 0, 0);

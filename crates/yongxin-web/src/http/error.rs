@@ -23,6 +23,8 @@ pub struct AppError {
     pub code: &'static str,
     /// Values for the message's placeholders.
     pub params: Vec<(&'static str, String)>,
+    /// What went wrong underneath a server error, for the log (never shown).
+    cause: Option<std::sync::Arc<str>>,
 }
 
 impl AppError {
@@ -31,7 +33,14 @@ impl AppError {
             status,
             code,
             params: Vec::new(),
+            cause: None,
         }
+    }
+
+    /// Keeps what went wrong for the log line [`render_errors`] writes.
+    fn caused_by(mut self, cause: impl std::fmt::Display) -> Self {
+        self.cause = Some(cause.to_string().into());
+        self
     }
 
     /// The request needs a signed-in user.
@@ -141,10 +150,9 @@ impl AppError {
         Self::new(StatusCode::SERVICE_UNAVAILABLE, "busy")
     }
 
-    /// An unexpected failure; logged, shown without detail.
+    /// An unexpected failure; logged once when it is answered, shown without detail.
     pub fn internal(message: impl std::fmt::Display) -> Self {
-        tracing::error!(error.message = %message, "internal error");
-        Self::new(StatusCode::INTERNAL_SERVER_ERROR, "internal")
+        Self::new(StatusCode::INTERNAL_SERVER_ERROR, "internal").caused_by(message)
     }
 
     /// Adds a message parameter.
@@ -175,8 +183,7 @@ impl From<StoreError> for AppError {
             StoreError::Conflict { .. } => AppError::new(StatusCode::CONFLICT, "conflict"),
             StoreError::Invalid { field, .. } => AppError::invalid_param(&field),
             StoreError::Unavailable(m) => {
-                tracing::error!(error.message = %m, "database unavailable");
-                AppError::new(StatusCode::SERVICE_UNAVAILABLE, "unavailable")
+                AppError::new(StatusCode::SERVICE_UNAVAILABLE, "unavailable").caused_by(m)
             }
             StoreError::Internal(m) => AppError::internal(m),
         }
@@ -240,6 +247,15 @@ impl From<yongxin_domain::selection::SetupError> for AppError {
     }
 }
 
+impl std::fmt::Display for AppError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match &self.cause {
+            Some(cause) => write!(f, "{} ({}): {cause}", self.code, self.status),
+            None => write!(f, "{} ({})", self.code, self.status),
+        }
+    }
+}
+
 impl IntoResponse for AppError {
     fn into_response(self) -> Response {
         let mut res = self.status.into_response();
@@ -264,7 +280,20 @@ pub async fn render_errors(req: Request, next: Next) -> Response {
             .is_some_and(|a| a.starts_with("application/json"));
     let res = next.run(req).await;
     let err = match res.extensions().get::<AppError>().cloned() {
-        Some(err) => err,
+        Some(err) => {
+            if err.status.is_server_error() {
+                tracing::error!(http.path = %path, error.code = err.code, error.message = err.cause.as_deref().unwrap_or(""), "server error");
+            }
+            err
+        }
+        None if res.status().is_server_error() => {
+            tracing::error!(http.path = %path, http.status = res.status().as_u16(), "server error");
+            if path.starts_with("/api/") {
+                AppError::for_status(res.status())
+            } else {
+                return res;
+            }
+        }
         // Under the API every answer is documented: a bare error status from below the handlers
         // (body limit, method) becomes the JSON error too.
         None if path.starts_with("/api/") && res.status().as_u16() >= 400 => {

@@ -52,7 +52,7 @@ impl Metrics {
 }
 
 /// Counts every request by its route pattern (never the raw path, which would explode the label
-/// set) and logs server errors once.
+/// set).
 pub async fn track(State(state): State<AppState>, req: Request, next: Next) -> Response {
     let started = Instant::now();
     let method = req.method().as_str().to_owned();
@@ -67,11 +67,8 @@ pub async fn track(State(state): State<AppState>, req: Request, next: Next) -> R
     state
         .metrics
         .observe(&method, &route, status, elapsed.as_secs_f64());
-    if res.status().is_server_error() {
-        tracing::warn!(http.method = %method, http.route = %route, http.status = status, duration_ms = elapsed.as_millis() as u64, "request failed");
-    } else {
-        tracing::debug!(http.method = %method, http.route = %route, http.status = status, duration_ms = elapsed.as_millis() as u64, "request");
-    }
+    // A server error was logged, with its cause, where it was answered (`render_errors`).
+    tracing::debug!(http.method = %method, http.route = %route, http.status = status, duration_ms = elapsed.as_millis() as u64, "request");
     res
 }
 

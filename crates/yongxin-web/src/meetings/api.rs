@@ -91,6 +91,7 @@ impl MeetingDto {
 
 /// Every meeting, latest first. Staff.
 #[utoipa::path(get, path = "/api/v1/meetings", tag = "crate::api_meetings", responses((status = 200, body = Vec<MeetingDto>), (status = 401, body = ErrorDto), (status = 403, body = ErrorDto)))]
+#[tracing::instrument(skip_all, err(level = "debug"))]
 pub async fn list_meetings(
     State(state): State<AppState>,
     ctx: Ctx,
@@ -111,6 +112,7 @@ pub async fn list_meetings(
 
 /// One meeting with its resolutions. Staff.
 #[utoipa::path(get, path = "/api/v1/meetings/{id}", tag = "crate::api_meetings", params(("id" = i64, Path, description = "Meeting id")), responses((status = 200, body = MeetingDto), (status = 401, body = ErrorDto), (status = 403, body = ErrorDto), (status = 404, body = ErrorDto)))]
+#[tracing::instrument(skip_all, fields(id), err(level = "debug"))]
 pub async fn get_meeting(
     State(state): State<AppState>,
     ctx: Ctx,

@@ -69,6 +69,7 @@ fn organises_in(user: &User, village_id: Option<i64>) -> bool {
 
 /// The organiser posting a form about a meeting (checked: signed in, reach; the token was checked
 /// by the form's extractor), and the meeting.
+#[tracing::instrument(skip_all, fields(id), err(level = "debug"))]
 async fn organiser_form(state: &AppState, ctx: &Ctx, id: i64) -> Result<(User, Meeting), AppError> {
     let user = ctx.cadre()?.clone();
     let m = meeting_in_scope(state, &user, id).await?;
@@ -87,6 +88,7 @@ struct ListPage {
 }
 
 /// `GET /meetings`: cadres.
+#[tracing::instrument(skip_all, err(level = "debug"))]
 pub async fn list(State(state): State<AppState>, ctx: Ctx) -> Result<Response, AppError> {
     let user = ctx.cadre()?.clone();
     let c = Chrome::new(&ctx, "meeting.list_title");
@@ -138,6 +140,7 @@ pub struct MeetingForm {
     members: String,
 }
 
+#[tracing::instrument(skip_all, err(level = "debug"))]
 async fn form_page(
     state: &AppState,
     ctx: &Ctx,
@@ -178,6 +181,7 @@ async fn form_page(
 }
 
 /// `GET /meetings/new`: organisers.
+#[tracing::instrument(skip_all, err(level = "debug"))]
 pub async fn new_meeting(State(state): State<AppState>, ctx: Ctx) -> Result<Response, AppError> {
     let user = ctx.require(Permission::OrganiseMeeting)?;
     // A village officer's meetings are their village's: it is chosen already.
@@ -199,6 +203,7 @@ pub async fn new_meeting(State(state): State<AppState>, ctx: Ctx) -> Result<Resp
 }
 
 /// `POST /meetings`: organisers (village officers for their own village).
+#[tracing::instrument(skip_all, err(level = "debug"))]
 pub async fn create(
     State(state): State<AppState>,
     ctx: Ctx,
@@ -268,6 +273,7 @@ struct ShowPage {
 }
 
 /// `GET /meetings/{id}`: cadres.
+#[tracing::instrument(skip_all, fields(id), err(level = "debug"))]
 pub async fn show(
     State(state): State<AppState>,
     ctx: Ctx,
@@ -277,6 +283,7 @@ pub async fn show(
     show_page(&state, &ctx, id, None, None).await
 }
 
+#[tracing::instrument(skip_all, fields(id), err(level = "debug"))]
 async fn show_page(
     state: &AppState,
     ctx: &Ctx,
@@ -330,6 +337,7 @@ pub struct AttendanceForm {
 }
 
 /// `POST /meetings/{id}/attendance`: cadres at the door sign a member in.
+#[tracing::instrument(skip_all, fields(id), err(level = "debug"))]
 pub async fn sign_in_at_door(
     State(state): State<AppState>,
     ctx: Ctx,
@@ -374,6 +382,7 @@ fn open_for_sign_in(m: &Meeting, c: &Catalog) -> Result<(), AppError> {
 
 /// `POST /meetings/{id}/code`: organisers show a new six-digit code at the meeting; members type
 /// it on their phones. Only its hash is kept.
+#[tracing::instrument(skip_all, fields(id), err(level = "debug"))]
 pub async fn new_code(
     State(state): State<AppState>,
     ctx: Ctx,
@@ -407,6 +416,7 @@ struct SignInPage {
 }
 
 /// `GET /meetings/{id}/sign-in`: a signed-in member types the code shown at the meeting.
+#[tracing::instrument(skip_all, fields(id), err(level = "debug"))]
 pub async fn sign_in_form(
     State(state): State<AppState>,
     ctx: Ctx,
@@ -432,6 +442,7 @@ pub struct CodeForm {
 
 /// `POST /meetings/{id}/sign-in`: the member of the user's household the meeting counts (by
 /// name when it counts several), if the code is right and current.
+#[tracing::instrument(skip_all, fields(id), err(level = "debug"))]
 pub async fn sign_in_with_code(
     State(state): State<AppState>,
     ctx: Ctx,
@@ -528,6 +539,7 @@ pub struct MinutesForm {
 }
 
 /// `POST /meetings/{id}/minutes`: organisers.
+#[tracing::instrument(skip_all, fields(id), err(level = "debug"))]
 pub async fn minutes(
     State(state): State<AppState>,
     ctx: Ctx,
@@ -560,6 +572,7 @@ pub struct ResolutionForm {
 
 /// `POST /meetings/{id}/resolutions`: organisers record a resolution and its vote; the rule
 /// decides it, and an inquorate meeting adopts nothing.
+#[tracing::instrument(skip_all, fields(id), err(level = "debug"))]
 pub async fn resolution(
     State(state): State<AppState>,
     ctx: Ctx,
@@ -600,6 +613,7 @@ pub async fn resolution(
 
 /// `POST /meetings/{id}/publish`: organisers publish the minutes and resolutions as a notice to
 /// the meeting's village (or the subdistrict).
+#[tracing::instrument(skip_all, fields(id), err(level = "debug"))]
 pub async fn publish(
     State(state): State<AppState>,
     ctx: Ctx,

@@ -122,6 +122,7 @@ pub struct NoticesParams {
 
 /// Published notices, newest first (cadres also see scheduled ones). No sign-in needed.
 #[utoipa::path(get, path = "/api/v1/notices", tag = "crate::api_notices", params(NoticesParams), responses((status = 200, body = NoticeListDto), (status = 400, body = ErrorDto)))]
+#[tracing::instrument(skip_all, err(level = "debug"))]
 pub async fn list_notices(
     State(state): State<AppState>,
     ctx: Ctx,
@@ -159,6 +160,7 @@ pub async fn list_notices(
 
 /// One notice with its attachments. No sign-in needed once it is published.
 #[utoipa::path(get, path = "/api/v1/notices/{id}", tag = "crate::api_notices", params(("id" = i64, Path, description = "Notice id")), responses((status = 200, body = NoticeDto), (status = 404, body = ErrorDto)))]
+#[tracing::instrument(skip_all, fields(id), err(level = "debug"))]
 pub async fn get_notice(
     State(state): State<AppState>,
     ctx: Ctx,
@@ -213,6 +215,7 @@ pub struct ObjectionDto {
 /// staff on a household's behalf (recorded as the staff member). It becomes an appeal linked to
 /// the notice.
 #[utoipa::path(post, path = "/api/v1/notices/{id}/objections", tag = "crate::api_notices", params(("id" = i64, Path, description = "Notice id")), request_body = NewObjectionDto, responses((status = 201, body = ObjectionDto), (status = 400, body = ErrorDto), (status = 401, body = ErrorDto), (status = 403, body = ErrorDto), (status = 404, body = ErrorDto)))]
+#[tracing::instrument(skip_all, fields(id), err(level = "debug"))]
 pub async fn create_objection(
     State(state): State<AppState>,
     ctx: Ctx,

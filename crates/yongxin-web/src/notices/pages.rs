@@ -142,6 +142,7 @@ impl ListFilter {
 }
 
 /// `GET /notices`: anyone.
+#[tracing::instrument(skip_all, err(level = "debug"))]
 pub async fn list(
     State(state): State<AppState>,
     ctx: Ctx,
@@ -208,6 +209,7 @@ struct ShowPage {
 
 /// `GET /notices/{id}`: anyone once published. A signed-in member of a household the notice
 /// addresses is recorded as informed by reading it.
+#[tracing::instrument(skip_all, fields(id), err(level = "debug"))]
 pub async fn show(
     State(state): State<AppState>,
     ctx: Ctx,
@@ -216,6 +218,7 @@ pub async fn show(
     show_page(&state, &ctx, id, None).await
 }
 
+#[tracing::instrument(skip_all, fields(id), err(level = "debug"))]
 async fn show_page(
     state: &AppState,
     ctx: &Ctx,
@@ -359,6 +362,7 @@ impl DraftForm {
     }
 }
 
+#[tracing::instrument(skip_all, err(level = "debug"))]
 async fn form_page(
     state: &AppState,
     ctx: &Ctx,
@@ -400,6 +404,7 @@ async fn form_page(
 }
 
 /// `GET /notices/new`: publishers.
+#[tracing::instrument(skip_all, err(level = "debug"))]
 pub async fn new_notice(State(state): State<AppState>, ctx: Ctx) -> Result<Response, AppError> {
     ctx.require(Permission::PublishNotice)?;
     let form = DraftForm {
@@ -411,6 +416,7 @@ pub async fn new_notice(State(state): State<AppState>, ctx: Ctx) -> Result<Respo
 }
 
 /// `POST /notices`: publishers.
+#[tracing::instrument(skip_all, err(level = "debug"))]
 pub async fn create(
     State(state): State<AppState>,
     ctx: Ctx,
@@ -430,6 +436,7 @@ pub async fn create(
 }
 
 /// `GET /notices/{id}/correct`: publishers.
+#[tracing::instrument(skip_all, fields(id), err(level = "debug"))]
 pub async fn correct_form(
     State(state): State<AppState>,
     ctx: Ctx,
@@ -446,6 +453,7 @@ pub async fn correct_form(
 }
 
 /// `POST /notices/{id}/correct`: publishers; a new version with the reason, the old kept.
+#[tracing::instrument(skip_all, fields(id), err(level = "debug"))]
 pub async fn correct(
     State(state): State<AppState>,
     ctx: Ctx,
@@ -498,6 +506,7 @@ struct VersionView {
 
 /// `GET /notices/{id}/history`: whoever sees the notice; every version, each with what it
 /// changed.
+#[tracing::instrument(skip_all, fields(id), err(level = "debug"))]
 pub async fn history(
     State(state): State<AppState>,
     ctx: Ctx,
@@ -541,6 +550,7 @@ pub async fn history(
 }
 
 /// `POST /notices/{id}/attachments`: publishers; a PDF, image or .xlsx, told by its content.
+#[tracing::instrument(skip_all, fields(id), err(level = "debug"))]
 pub async fn attach(
     State(state): State<AppState>,
     ctx: Ctx,
@@ -588,6 +598,7 @@ pub async fn attach(
 }
 
 /// `GET /notices/{id}/files/{token}`: whoever sees the notice.
+#[tracing::instrument(skip_all, fields(id), err(level = "debug"))]
 pub async fn file(
     State(state): State<AppState>,
     ctx: Ctx,
@@ -635,6 +646,7 @@ pub struct ObjectionForm {
 }
 
 /// `POST /notices/{id}/objections`: signed-in residents and cadres, while the window is open.
+#[tracing::instrument(skip_all, fields(id), err(level = "debug"))]
 pub async fn create_objection(
     State(state): State<AppState>,
     ctx: Ctx,
@@ -692,6 +704,7 @@ fn coverage_reach(user: &User) -> Result<(Option<i64>, Option<Vec<i64>>), AppErr
 
 /// `GET /notices/{id}/coverage`: cadres; informed households per grid of their reach, and the
 /// households still to inform (宣传到户).
+#[tracing::instrument(skip_all, fields(id), err(level = "debug"))]
 pub async fn coverage(
     State(state): State<AppState>,
     ctx: Ctx,
@@ -744,6 +757,7 @@ pub struct ConfirmForm {
 
 /// `POST /notices/{id}/informed`: cadres, for households in their scope that the notice
 /// addresses.
+#[tracing::instrument(skip_all, fields(id), err(level = "debug"))]
 pub async fn confirm_informed(
     State(state): State<AppState>,
     ctx: Ctx,
@@ -761,6 +775,7 @@ pub async fn confirm_informed(
 }
 
 /// Records a cadre's in-person confirmation; answers whether it was news.
+#[tracing::instrument(skip_all, fields(id, household_id), err(level = "debug"))]
 pub async fn confirm(
     state: &AppState,
     ctx: &Ctx,
@@ -797,6 +812,7 @@ pub struct FeedQuery {
 
 /// `GET /notices.atom`: the 50 latest published notices, optionally of one village's or
 /// project's scope, as an Atom feed.
+#[tracing::instrument(skip_all, err(level = "debug"))]
 pub async fn feed(
     State(state): State<AppState>,
     headers: axum::http::HeaderMap,

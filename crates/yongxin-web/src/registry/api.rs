@@ -191,6 +191,7 @@ pub struct DetailParams {
 
 /// Villages and communities.
 #[utoipa::path(get, path = "/api/v1/villages", responses((status = 200, body = [VillageDto]), (status = 401, body = ErrorDto), (status = 403, body = ErrorDto)))]
+#[tracing::instrument(skip_all, err(level = "debug"))]
 pub async fn list_villages(
     State(state): State<AppState>,
     ctx: Ctx,
@@ -209,6 +210,7 @@ pub async fn list_villages(
 
 /// Grids with their responsible cadres.
 #[utoipa::path(get, path = "/api/v1/grids", responses((status = 200, body = [GridDto]), (status = 401, body = ErrorDto), (status = 403, body = ErrorDto)))]
+#[tracing::instrument(skip_all, err(level = "debug"))]
 pub async fn list_grids(
     State(state): State<AppState>,
     ctx: Ctx,
@@ -227,6 +229,7 @@ pub async fn list_grids(
 
 /// Households within the caller's scope, paged and searchable.
 #[utoipa::path(get, path = "/api/v1/households", params(HouseholdsParams), responses((status = 200, body = HouseholdListDto), (status = 400, body = ErrorDto), (status = 401, body = ErrorDto)))]
+#[tracing::instrument(skip_all, err(level = "debug"))]
 pub async fn list_households(
     State(state): State<AppState>,
     ctx: Ctx,
@@ -252,6 +255,7 @@ pub async fn list_households(
 
 /// One household with members, if within the caller's scope.
 #[utoipa::path(get, path = "/api/v1/households/{id}", params(("id" = i64, Path, description = "Household id"), DetailParams), responses((status = 200, body = HouseholdDetailDto), (status = 401, body = ErrorDto), (status = 403, body = ErrorDto), (status = 404, body = ErrorDto)))]
+#[tracing::instrument(skip_all, fields(id), err(level = "debug"))]
 pub async fn get_household(
     State(state): State<AppState>,
     ctx: Ctx,

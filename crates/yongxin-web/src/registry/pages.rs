@@ -40,6 +40,7 @@ struct VillagesPage {
 }
 
 /// `GET /villages`: cadres.
+#[tracing::instrument(skip_all, err(level = "debug"))]
 pub async fn villages(State(state): State<AppState>, ctx: Ctx) -> Result<Response, AppError> {
     ctx.cadre()?;
     let villages = state.store.villages().await?;
@@ -63,6 +64,7 @@ pub struct GridQuery {
 }
 
 /// `GET /grids`: cadres.
+#[tracing::instrument(skip_all, err(level = "debug"))]
 pub async fn grids(
     State(state): State<AppState>,
     ctx: Ctx,
@@ -131,6 +133,7 @@ struct HouseholdsPage {
 }
 
 /// `GET /households`: signed in; each role sees its scope (a resident, their own household).
+#[tracing::instrument(skip_all, err(level = "debug"))]
 pub async fn households(
     State(state): State<AppState>,
     ctx: Ctx,
@@ -215,6 +218,7 @@ pub struct FullQuery {
 }
 
 /// `GET /households/{id}`: in scope; `?full=1` shows unmasked values and is recorded.
+#[tracing::instrument(skip_all, fields(id), err(level = "debug"))]
 pub async fn household(
     State(state): State<AppState>,
     ctx: Ctx,
@@ -291,12 +295,14 @@ fn import_page_with(ctx: &Ctx, issues: Vec<String>, summary: Option<ImportSummar
 }
 
 /// `GET /admin/import`: admins.
+#[tracing::instrument(skip_all, err(level = "debug"))]
 pub async fn import_page(ctx: Ctx) -> Result<Response, AppError> {
     ctx.require(Permission::ManageUsers)?;
     render(&import_page_with(&ctx, Vec::new(), None))
 }
 
 /// `POST /admin/import` (multipart: `csrf`, `file`): admins.
+#[tracing::instrument(skip_all, err(level = "debug"))]
 pub async fn import_upload(
     State(state): State<AppState>,
     ctx: Ctx,
@@ -335,6 +341,7 @@ pub struct ExportQuery {
 }
 
 /// `GET /admin/export?what=households|residents&format=xlsx|csv&full=1`: admins.
+#[tracing::instrument(skip_all, err(level = "debug"))]
 pub async fn export(
     State(state): State<AppState>,
     ctx: Ctx,

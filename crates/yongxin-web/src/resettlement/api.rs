@@ -93,6 +93,7 @@ impl LotterySummaryDto {
     }
 }
 
+#[tracing::instrument(skip_all, err(level = "debug"))]
 async fn project_dto(state: &AppState, p: ProjectDetail) -> Result<ProjectDto, AppError> {
     let id = p.project.id;
     let policy = state.store.policy_versions(id).await?.pop();
@@ -113,6 +114,7 @@ async fn project_dto(state: &AppState, p: ProjectDetail) -> Result<ProjectDto, A
 
 /// Every project. Signed-in users.
 #[utoipa::path(get, path = "/api/v1/projects", tag = "crate::api_resettlement", responses((status = 200, body = Vec<ProjectDto>), (status = 401, body = ErrorDto)))]
+#[tracing::instrument(skip_all, err(level = "debug"))]
 pub async fn list_projects(
     State(state): State<AppState>,
     ctx: Ctx,
@@ -127,6 +129,7 @@ pub async fn list_projects(
 
 /// One project. Signed-in users.
 #[utoipa::path(get, path = "/api/v1/projects/{id}", tag = "crate::api_resettlement", params(("id" = i64, Path, description = "Project id")), responses((status = 200, body = ProjectDto), (status = 401, body = ErrorDto), (status = 404, body = ErrorDto)))]
+#[tracing::instrument(skip_all, fields(id), err(level = "debug"))]
 pub async fn get_project(
     State(state): State<AppState>,
     ctx: Ctx,
@@ -183,6 +186,7 @@ pub struct ProjectHouseholdPageDto {
 
 /// A project's households, by key, with their results. Department staff, leaders, administrators.
 #[utoipa::path(get, path = "/api/v1/projects/{id}/households", tag = "crate::api_resettlement", params(("id" = i64, Path, description = "Project id"), ProjectHouseholdsQuery), responses((status = 200, body = ProjectHouseholdPageDto), (status = 401, body = ErrorDto), (status = 403, body = ErrorDto), (status = 404, body = ErrorDto)))]
+#[tracing::instrument(skip_all, fields(id), err(level = "debug"))]
 pub async fn project_households(
     State(state): State<AppState>,
     ctx: Ctx,
@@ -348,6 +352,7 @@ impl EntitlementDto {
 
 /// A household's current entitlement, line by line. Its members, cadres whose scope reaches it.
 #[utoipa::path(get, path = "/api/v1/projects/{id}/households/{household_id}/entitlement", tag = "crate::api_resettlement", params(("id" = i64, Path, description = "Project id"), ("household_id" = i64, Path, description = "Household id")), responses((status = 200, body = EntitlementDto), (status = 401, body = ErrorDto), (status = 403, body = ErrorDto), (status = 404, body = ErrorDto)))]
+#[tracing::instrument(skip_all, fields(id, household_id), err(level = "debug"))]
 pub async fn get_entitlement(
     State(state): State<AppState>,
     ctx: Ctx,
@@ -403,6 +408,7 @@ impl RegistrationDto {
 /// for their household, a cadre in person for a household in scope. 422 when the combination is
 /// over the household's limit; 409 outside registration or after the freeze.
 #[utoipa::path(post, path = "/api/v1/projects/{id}/registrations", tag = "crate::api_resettlement", params(("id" = i64, Path, description = "Project id")), request_body = RegistrationRequest, responses((status = 200, body = RegistrationDto), (status = 401, body = ErrorDto), (status = 403, body = ErrorDto), (status = 404, body = ErrorDto), (status = 409, body = ErrorDto), (status = 422, body = ErrorDto)))]
+#[tracing::instrument(skip_all, fields(id), err(level = "debug"))]
 pub async fn create_registration(
     State(state): State<AppState>,
     ctx: Ctx,
@@ -451,6 +457,7 @@ pub struct RecommitRequest {
 /// Registers new commitments after a draw revealed the parties' values, so that a redraw is
 /// again out of any single operator's hands; published as a notice. Leaders, administrators.
 #[utoipa::path(post, path = "/api/v1/projects/{id}/lottery/commitment", tag = "crate::api_resettlement", params(("id" = i64, Path, description = "Project id")), request_body = RecommitRequest, responses((status = 200, body = LotterySummaryDto), (status = 401, body = ErrorDto), (status = 403, body = ErrorDto), (status = 404, body = ErrorDto), (status = 409, body = ErrorDto), (status = 422, body = ErrorDto)))]
+#[tracing::instrument(skip_all, fields(id), err(level = "debug"))]
 pub async fn recommit_lottery(
     State(state): State<AppState>,
     ctx: Ctx,
@@ -465,6 +472,7 @@ pub async fn recommit_lottery(
 /// Freezes the registered list and publishes its hash. Leaders, administrators; in the lottery
 /// phase, once.
 #[utoipa::path(post, path = "/api/v1/projects/{id}/lottery/freeze", tag = "crate::api_resettlement", params(("id" = i64, Path, description = "Project id")), request_body = FreezeRequest, responses((status = 200, body = LotterySummaryDto), (status = 401, body = ErrorDto), (status = 403, body = ErrorDto), (status = 404, body = ErrorDto), (status = 409, body = ErrorDto)))]
+#[tracing::instrument(skip_all, fields(id), err(level = "debug"))]
 pub async fn freeze_lottery(
     State(state): State<AppState>,
     ctx: Ctx,
@@ -509,6 +517,7 @@ impl RevealDto {
 /// Draws the order from the frozen list and the seed. Leaders, administrators. A second draw needs
 /// a reason (409 without one); a seed in the wrong format is 422.
 #[utoipa::path(post, path = "/api/v1/projects/{id}/lottery/draw", tag = "crate::api_resettlement", params(("id" = i64, Path, description = "Project id")), request_body = DrawRequest, responses((status = 200, body = LotterySummaryDto), (status = 401, body = ErrorDto), (status = 403, body = ErrorDto), (status = 404, body = ErrorDto), (status = 409, body = ErrorDto), (status = 422, body = ErrorDto)))]
+#[tracing::instrument(skip_all, fields(id), err(level = "debug"))]
 pub async fn draw_lottery(
     State(state): State<AppState>,
     ctx: Ctx,
@@ -536,6 +545,7 @@ pub async fn draw_lottery(
 /// The proof of the standing draw (`yongxin lottery verify` reads it as it is). Public: anyone may
 /// download and check it, signed in or not.
 #[utoipa::path(get, path = "/api/v1/projects/{id}/lottery/proof", tag = "crate::api_resettlement", params(("id" = i64, Path, description = "Project id")), responses((status = 200, description = "The proof: algorithm, list, list_sha256, seed, order"), (status = 404, body = ErrorDto)))]
+#[tracing::instrument(skip_all, fields(id), err(level = "debug"))]
 pub async fn lottery_proof(
     State(state): State<AppState>,
     Ids(id): Ids<i64>,

@@ -63,6 +63,7 @@ struct ProjectsPage {
 }
 
 /// `GET /projects`.
+#[tracing::instrument(skip_all, err(level = "debug"))]
 pub async fn projects(State(state): State<AppState>, ctx: Ctx) -> Result<Response, AppError> {
     let user = ctx.user()?.clone();
     let own_village = match user.household_id {
@@ -123,6 +124,7 @@ struct ProjectPage {
     selections: Vec<yongxin_store::Selection>,
 }
 
+#[tracing::instrument(skip_all, fields(id), err(level = "debug"))]
 async fn project_page(
     state: &AppState,
     ctx: &Ctx,
@@ -219,6 +221,7 @@ fn bump_version(source: &str, next: u32) -> String {
 }
 
 /// `GET /projects/{id}`: cadres.
+#[tracing::instrument(skip_all, fields(id), err(level = "debug"))]
 pub async fn project(
     State(state): State<AppState>,
     ctx: Ctx,
@@ -244,6 +247,7 @@ pub struct PhaseForm {
 }
 
 /// `POST /projects/{id}/phase`: moves to the next phase.
+#[tracing::instrument(skip_all, fields(id), err(level = "debug"))]
 pub async fn move_phase(
     State(state): State<AppState>,
     ctx: Ctx,
@@ -287,6 +291,7 @@ pub async fn publish_policy(
 }
 
 /// `POST /projects/{id}/results`: publishes the results 公示.
+#[tracing::instrument(skip_all, fields(id), err(level = "debug"))]
 pub async fn publish_results(
     State(state): State<AppState>,
     ctx: Ctx,
@@ -311,6 +316,7 @@ pub struct FreezeForm {
 }
 
 /// `POST /projects/{id}/lottery/freeze`.
+#[tracing::instrument(skip_all, fields(id), err(level = "debug"))]
 pub async fn freeze(
     State(state): State<AppState>,
     ctx: Ctx,
@@ -324,6 +330,7 @@ pub async fn freeze(
 }
 
 /// `POST /projects/{id}/lottery/commitment`: new commitments before a redraw.
+#[tracing::instrument(skip_all, fields(id), err(level = "debug"))]
 pub async fn recommit(
     State(state): State<AppState>,
     ctx: Ctx,
@@ -347,6 +354,7 @@ pub struct DrawForm {
 }
 
 /// `POST /projects/{id}/lottery/draw`.
+#[tracing::instrument(skip_all, fields(id), err(level = "debug"))]
 pub async fn draw(
     State(state): State<AppState>,
     ctx: Ctx,
@@ -401,6 +409,7 @@ struct HouseholdsPage {
 const PER_PAGE: u32 = 100;
 
 /// `GET /projects/{id}/households`: department staff, leaders, administrators.
+#[tracing::instrument(skip_all, fields(id), err(level = "debug"))]
 pub async fn households(
     State(state): State<AppState>,
     ctx: Ctx,
@@ -506,6 +515,7 @@ fn facts(h: &HouseholdDetail) -> Vec<MemberFacts> {
 
 /// `GET /projects/{id}/policy/{version}/source.toml`: a published policy version's
 /// machine-readable text, public like its notice, for anyone to recompute a household's result.
+#[tracing::instrument(skip_all, fields(id), err(level = "debug"))]
 pub async fn policy_source(
     State(state): State<AppState>,
     Ids((id, version)): Ids<(i64, u32)>,
@@ -536,6 +546,7 @@ pub async fn policy_source(
 
 /// `GET /projects/{id}/households/{hid}`: the calculation line by line, for the household's
 /// members and cadres whose scope reaches it.
+#[tracing::instrument(skip_all, fields(id), err(level = "debug"))]
 pub async fn household(
     State(state): State<AppState>,
     ctx: Ctx,
@@ -654,6 +665,7 @@ pub struct RegistrationForm {
 }
 
 /// `POST /projects/{id}/households/{hid}/registration`: a member online, a cadre in person.
+#[tracing::instrument(skip_all, fields(id), err(level = "debug"))]
 pub async fn register(
     State(state): State<AppState>,
     ctx: Ctx,
@@ -765,6 +777,7 @@ fn read_assessment(form: &AssessmentForm, policy: &Policy) -> Result<HouseholdIn
 
 /// `POST /projects/{id}/households/{hid}/assessment`: department staff, leaders, administrators.
 /// Members that differ from what the registry gives are a correction and need a reason.
+#[tracing::instrument(skip_all, fields(id), err(level = "debug"))]
 pub async fn assess(
     State(state): State<AppState>,
     ctx: Ctx,
@@ -824,6 +837,7 @@ struct RegistrationsPage {
 
 /// `GET /projects/{id}/registrations`: coverage by village, registrations per day and person,
 /// and who is still missing. Department staff, leaders, administrators.
+#[tracing::instrument(skip_all, fields(id), err(level = "debug"))]
 pub async fn registrations(
     State(state): State<AppState>,
     ctx: Ctx,
@@ -881,6 +895,7 @@ struct LotteryPage {
 }
 
 /// `GET /projects/{id}/lottery`: public, like the notices that announce it.
+#[tracing::instrument(skip_all, fields(id), err(level = "debug"))]
 pub async fn lottery(
     State(state): State<AppState>,
     ctx: Ctx,
@@ -935,6 +950,7 @@ pub async fn lottery(
 }
 
 /// `GET /projects/{id}/lottery/proof.json`: the standing proof, public.
+#[tracing::instrument(skip_all, fields(id), err(level = "debug"))]
 pub async fn proof(State(state): State<AppState>, Ids(id): Ids<i64>) -> Result<Response, AppError> {
     super::proof_download(&state, id).await
 }
@@ -964,6 +980,7 @@ struct ProjectAdminPage {
     error: Option<String>,
 }
 
+#[tracing::instrument(skip_all, err(level = "debug"))]
 async fn project_admin_page(
     state: &AppState,
     ctx: &Ctx,
@@ -1012,6 +1029,7 @@ async fn project_admin_page(
 }
 
 /// `GET /admin/projects`: leaders and administrators.
+#[tracing::instrument(skip_all, err(level = "debug"))]
 pub async fn project_admin(State(state): State<AppState>, ctx: Ctx) -> Result<Response, AppError> {
     ctx.require(Permission::ManageProjects)?;
     project_admin_page(&state, &ctx, None).await
@@ -1027,6 +1045,7 @@ pub struct ProjectForm {
 }
 
 /// `POST /admin/projects`: leaders and administrators.
+#[tracing::instrument(skip_all, err(level = "debug"))]
 pub async fn create_project(
     State(state): State<AppState>,
     ctx: Ctx,

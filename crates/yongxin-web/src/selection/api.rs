@@ -79,6 +79,7 @@ impl SelectionDto {
 
 /// Every selection, newest first. Signed-in users.
 #[utoipa::path(get, path = "/api/v1/selections", tag = "crate::api_selection", responses((status = 200, body = Vec<SelectionDto>), (status = 401, body = ErrorDto)))]
+#[tracing::instrument(skip_all, err(level = "debug"))]
 pub async fn list_selections(
     State(state): State<AppState>,
     ctx: Ctx,
@@ -177,6 +178,7 @@ impl ClaimDto {
 /// Members claim for their own household; department staff, leaders and administrators on a
 /// household's behalf (recorded as such).
 #[utoipa::path(post, path = "/api/v1/selections/{id}/claims", tag = "crate::api_selection", params(("id" = i64, Path, description = "Selection id")), request_body = ClaimRequest, responses((status = 200, body = ClaimDto), (status = 401, body = ErrorDto), (status = 403, body = ErrorDto), (status = 404, body = ErrorDto), (status = 409, body = ErrorDto), (status = 422, body = ErrorDto)))]
+#[tracing::instrument(skip_all, fields(id), err(level = "debug"))]
 pub async fn create_claim(
     State(state): State<AppState>,
     ctx: Ctx,
@@ -207,6 +209,7 @@ pub struct UnitDto {
 
 /// Every unit of the selection's project with its state. Public, like the board.
 #[utoipa::path(get, path = "/api/v1/selections/{id}/units", tag = "crate::api_selection", params(("id" = i64, Path, description = "Selection id")), responses((status = 200, body = Vec<UnitDto>), (status = 404, body = ErrorDto)))]
+#[tracing::instrument(skip_all, fields(id), err(level = "debug"))]
 pub async fn selection_units(
     State(state): State<AppState>,
     Ids(id): Ids<i64>,

@@ -76,6 +76,7 @@ pub struct SelectionForm {
 }
 
 /// `POST /projects/{id}/selections`: leaders and administrators set up a selection.
+#[tracing::instrument(skip_all, fields(id), err(level = "debug"))]
 pub async fn create(
     State(state): State<AppState>,
     ctx: Ctx,
@@ -248,6 +249,7 @@ struct BoardPage {
 }
 
 /// `GET /projects/{id}/board`: the live board, public (the hall's screen and residents' phones).
+#[tracing::instrument(skip_all, fields(id), err(level = "debug"))]
 pub async fn board(
     State(state): State<AppState>,
     ctx: Ctx,
@@ -365,6 +367,7 @@ pub struct StreamQuery {
 
 /// `GET /projects/{id}/board/events`: server-sent events, each change once and in order, resuming
 /// after `Last-Event-ID` (or `?after=`); without either, from now.
+#[tracing::instrument(skip_all, fields(id), err(level = "debug"))]
 pub async fn board_events(
     State(state): State<AppState>,
     Ids(id): Ids<i64>,
@@ -430,6 +433,7 @@ fn return_left(s: &Selection, claim: &Claim, now: chrono::DateTime<Utc>) -> Opti
 }
 
 /// A household's live claims in a selection, oldest first.
+#[tracing::instrument(skip_all, fields(household_id), err(level = "debug"))]
 async fn live_claims(
     state: &AppState,
     s: &Selection,
@@ -445,6 +449,7 @@ async fn live_claims(
 }
 
 /// A selection, or 404.
+#[tracing::instrument(skip_all, fields(id), err(level = "debug"))]
 async fn selection_of(state: &AppState, id: i64) -> Result<Selection, AppError> {
     state
         .store
@@ -457,6 +462,7 @@ async fn selection_of(state: &AppState, id: i64) -> Result<Selection, AppError> 
 /// has come to the desk, its combination with what is still to choose, its confirmed choices
 /// (returnable within the window), and every building's floor plan to tick units in, the ticks
 /// kept through every filter until confirmed together.
+#[tracing::instrument(skip_all, fields(id), err(level = "debug"))]
 pub async fn operator(
     State(state): State<AppState>,
     ctx: Ctx,
@@ -528,6 +534,7 @@ pub struct QueueForm {
 
 /// `POST /selections/{id}/queue`: call the household, record that it came to the desk, or skip
 /// it (after three calls, not once at the desk).
+#[tracing::instrument(skip_all, fields(id), err(level = "debug"))]
 pub async fn queue(
     State(state): State<AppState>,
     ctx: Ctx,
@@ -564,6 +571,7 @@ fn household_of(form: &PickForm) -> Result<i64, AppError> {
 /// the desk, all layouts together. While its combination is not complete it stays on screen;
 /// once complete the slip follows. The picker's filter and page buttons post here too and come
 /// back to the screen with the ticks kept.
+#[tracing::instrument(skip_all, fields(id), err(level = "debug"))]
 pub async fn confirm(
     State(state): State<AppState>,
     ctx: Ctx,
@@ -613,6 +621,7 @@ fn reason_of(reason: &str, missing: &str) -> Result<String, AppError> {
 /// `POST /selections/{id}/decline`: the household at the desk declines the rest of its
 /// combination (放弃剩余), with its reason, which its slip prints above the signature; the queue
 /// moves on.
+#[tracing::instrument(skip_all, fields(id), err(level = "debug"))]
 pub async fn decline(
     State(state): State<AppState>,
     ctx: Ctx,
@@ -670,6 +679,7 @@ struct SlipPage {
 /// every unit the household has in the selection, what it declined and why, the price by band
 /// and the net amount — a layout still to choose priced as registered, never paid out as cash.
 /// Operators, and the household's members.
+#[tracing::instrument(skip_all, fields(id, claim_id), err(level = "debug"))]
 pub async fn slip(
     State(state): State<AppState>,
     ctx: Ctx,
@@ -793,6 +803,7 @@ pub async fn return_claim(
 
 /// `POST /selections/{id}/claims/{claim}/sign`: the household has signed the printed slip; the
 /// return window ends.
+#[tracing::instrument(skip_all, fields(id, claim_id), err(level = "debug"))]
 pub async fn sign(
     State(state): State<AppState>,
     ctx: Ctx,
@@ -811,6 +822,7 @@ pub async fn sign(
 
 /// A selection and one of its claims, or 404 when either is missing or the claim belongs to
 /// another selection.
+#[tracing::instrument(skip_all, fields(selection_id, claim_id), err(level = "debug"))]
 async fn claim_of_selection(
     state: &AppState,
     selection_id: i64,
@@ -851,6 +863,7 @@ struct AgreementRow {
     agreement: yongxin_store::Agreement,
 }
 
+#[tracing::instrument(skip_all, fields(project_id), err(level = "debug"))]
 async fn agreement_rows(state: &AppState, project_id: i64) -> Result<Vec<AgreementRow>, AppError> {
     let households = state.store.all_project_households(project_id).await?;
     let agreements: BTreeMap<i64, yongxin_store::Agreement> = state
@@ -908,6 +921,7 @@ fn tally<'a>(rows: impl Iterator<Item = (&'a AgreementRow, String)>) -> Vec<Prog
 
 /// `GET /projects/{id}/agreements`: progress by village and by building, the form that records a
 /// step, and the export. Department staff, leaders, administrators.
+#[tracing::instrument(skip_all, fields(id), err(level = "debug"))]
 pub async fn agreements(
     State(state): State<AppState>,
     ctx: Ctx,
@@ -950,6 +964,7 @@ pub struct AgreementForm {
 }
 
 /// `POST /projects/{id}/agreements`: records a step for the household with this key.
+#[tracing::instrument(skip_all, fields(id), err(level = "debug"))]
 pub async fn record(
     State(state): State<AppState>,
     ctx: Ctx,
@@ -989,6 +1004,7 @@ pub async fn record(
 }
 
 /// `GET /projects/{id}/agreements.xlsx`: every household with its units, agreement and handover.
+#[tracing::instrument(skip_all, fields(id), err(level = "debug"))]
 pub async fn export(
     State(state): State<AppState>,
     ctx: Ctx,
@@ -1072,6 +1088,7 @@ struct ChoosePage {
 
 /// The household a resident's online choosing is for: their own, on the selection's list, in
 /// an online selection of a project they belong to; with its order and limit.
+#[tracing::instrument(skip_all, fields(id), err(level = "debug"))]
 async fn choosing_household(
     state: &AppState,
     user: &yongxin_store::User,
@@ -1098,6 +1115,7 @@ async fn choosing_household(
 /// `GET /selections/{id}/choose`: online selection for a household member — their turn, their
 /// limit and combination with what is still to choose, and every building's floor plan, filtered
 /// by building, floor and layout and paged, the ticks kept across every view.
+#[tracing::instrument(skip_all, fields(id), err(level = "debug"))]
 pub async fn choose_page(
     State(state): State<AppState>,
     ctx: Ctx,
@@ -1160,6 +1178,7 @@ struct ReviewPage {
 /// `POST /selections/{id}/choose`: a household member's picker. Filter and page buttons keep the
 /// ticks; `review` shows the whole combination, the area left and its money consequence before
 /// anything is final; `confirm` claims the units and the slip follows, or the page tells why not.
+#[tracing::instrument(skip_all, fields(id), err(level = "debug"))]
 pub async fn choose(
     State(state): State<AppState>,
     ctx: Ctx,
