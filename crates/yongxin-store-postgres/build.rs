@@ -1,9 +1,9 @@
-// `sqlx::migrate!` embeds migrations/ at compile time but cannot tell cargo about a file added
-// there; without this, a new migration is left out of the build until something else changes.
-//
-// The tests that need a PostgreSQL server are marked ignored, with the reason, when
-// `YONGXIN_TEST_POSTGRES_URL` is not set at build time, so `cargo test` reports them as not run
-// rather than as passed.
+//! `sqlx::migrate!` embeds migrations/ at compile time but cannot tell cargo about a file added
+//! there; without this, a new migration is left out of the build until something else changes.
+//!
+//! The tests that need a PostgreSQL server are marked ignored, with the reason, when
+//! `YONGXIN_TEST_POSTGRES_URL` is not set at build time, so `cargo test` reports them as not run
+//! rather than as passed.
 fn main() {
     println!("cargo:rerun-if-changed=migrations");
     println!("cargo::rustc-check-cfg=cfg(postgres_tests)");

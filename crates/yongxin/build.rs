@@ -1,6 +1,6 @@
-// The integration tests that need a PostgreSQL server are marked ignored, with the reason, when
-// `YONGXIN_TEST_POSTGRES_URL` is not set at build time, so `cargo test` reports them as not run
-// rather than as passed.
+//! The integration tests that need a PostgreSQL server are marked ignored, with the reason, when
+//! `YONGXIN_TEST_POSTGRES_URL` is not set at build time, so `cargo test` reports them as not run
+//! rather than as passed.
 fn main() {
     println!("cargo::rustc-check-cfg=cfg(postgres_tests)");
     println!("cargo:rerun-if-env-changed=YONGXIN_TEST_POSTGRES_URL");

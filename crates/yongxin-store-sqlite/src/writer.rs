@@ -381,7 +381,10 @@ struct DirectConnection<'h> {
 }
 
 impl<'h> DirectConnection<'h> {
-    #[allow(unsafe_code)]
+    #[allow(
+        unsafe_code,
+        reason = "lends the connection sqlx holds to rusqlite; see SAFETY below"
+    )]
     fn new(mut lock: LockedSqliteHandle<'h>) -> Result<Self, String> {
         // SAFETY: the handle is a live connection for as long as `lock` is held, and `lock` keeps
         // sqlx's connection thread off it; the wrapper is dropped before `lock` (field order) and

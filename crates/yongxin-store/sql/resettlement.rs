@@ -207,7 +207,10 @@ pub(crate) fn result_from(row: &DbRow) -> StoreResult<EntitlementRecord> {
 
 /// Stores a household's new current result, computed by the caller before it wrote anything;
 /// the one before stays as history.
-#[allow(clippy::too_many_arguments)]
+#[expect(
+    clippy::too_many_arguments,
+    reason = "the parts of one result row; a struct would only rename them"
+)]
 pub(crate) async fn insert_result(
     tx: &mut DbConn,
     actor: &str,

@@ -16,7 +16,6 @@ use yongxin_store::Consultation;
 
 use super::{answer, results_view, state_code, visible_results, AnswerRequest};
 use crate::http::api::local;
-#[allow(unused_imports)]
 use crate::http::api::ErrorDto;
 use crate::http::context::Ctx;
 use crate::http::error::AppError;

@@ -58,7 +58,6 @@ impl AppError {
         Self::new(StatusCode::NOT_FOUND, "not_found")
     }
 
-    /// The form's CSRF token is missing or wrong.
     /// 403 for an Open311 request without a valid API key.
     pub fn open311_key() -> Self {
         Self::new(StatusCode::FORBIDDEN, "open311_key")
@@ -74,6 +73,7 @@ impl AppError {
         Self::new(StatusCode::NOT_FOUND, "unknown_request").with("number", number.to_owned())
     }
 
+    /// The form's CSRF token is missing or wrong.
     pub fn csrf() -> Self {
         Self::new(StatusCode::FORBIDDEN, "csrf")
     }

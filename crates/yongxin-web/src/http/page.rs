@@ -257,6 +257,7 @@ impl ActorNames {
     }
 }
 
+/// Renders a page, or the internal error when the template fails.
 pub fn render<T: Template>(template: &T) -> Result<Response, AppError> {
     template
         .render()

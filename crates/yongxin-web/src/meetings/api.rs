@@ -10,7 +10,6 @@ use yongxin_domain::meeting::QuorumRule;
 use yongxin_store::Meeting;
 
 use crate::http::api::local;
-#[allow(unused_imports)]
 use crate::http::api::ErrorDto;
 use crate::http::context::Ctx;
 use crate::http::error::AppError;

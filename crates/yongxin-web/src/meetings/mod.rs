@@ -40,6 +40,8 @@ pub(crate) fn openapi() -> utoipa::openapi::OpenApi {
     <api::MeetingsApi as utoipa::OpenApi>::openapi()
 }
 
+/// The villages whose meetings a user may see: every one (`None`), their village, the villages of
+/// their grids, or none.
 pub async fn meeting_reach(state: &AppState, user: &User) -> Result<MeetingReach, AppError> {
     Ok(MeetingReach(match user.scope() {
         Scope::Subdistrict => None,

@@ -13,7 +13,6 @@ use yongxin_store::Notice;
 
 use super::{notice_query, object, visible, ObjectionInput};
 use crate::http::api::local as rfc3339;
-#[allow(unused_imports)]
 use crate::http::api::ErrorDto;
 use crate::http::context::Ctx;
 use crate::http::error::AppError;

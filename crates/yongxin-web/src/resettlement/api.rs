@@ -14,7 +14,6 @@ use yongxin_domain::Permission;
 use yongxin_store::{EntitlementRecord, LotteryState, ProjectDetail, Registration};
 
 use crate::http::api::local;
-#[allow(unused_imports)]
 use crate::http::api::ErrorDto;
 use crate::http::context::Ctx;
 use crate::http::error::AppError;

@@ -11,7 +11,6 @@ use yongxin_store::{Claim, Selection};
 
 use super::{claim, claim_right};
 use crate::http::api::local;
-#[allow(unused_imports)]
 use crate::http::api::ErrorDto;
 use crate::http::context::Ctx;
 use crate::http::error::AppError;
