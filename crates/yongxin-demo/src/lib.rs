@@ -379,10 +379,9 @@ pub async fn load_notices(
         &policy_text,
         -Duration::days(60),
         None,
-    )
-    .checked()
-    .map_err(StoreError::internal)?;
+    );
     policy.body = summary(yongxin_domain::money::Fen(transition.0 - 5_000));
+    let policy = policy.checked().map_err(StoreError::internal)?;
     let policy = store.create_notice(&demo_actor(), policy).await?;
     store
         .correct_notice(
@@ -997,7 +996,9 @@ pub async fn load_resettlement(
                 ),
                 60,
                 None,
-            ),
+            )
+            .checked()
+            .map_err(StoreError::internal)?,
         )
         .await?
         .map_err(|e| refused("policy", e))?;
@@ -1147,7 +1148,9 @@ pub async fn load_resettlement(
                 body,
                 12,
                 Some(7),
-            ),
+            )
+            .checked()
+            .map_err(StoreError::internal)?,
         )
         .await?
         .map_err(|e| refused("results", e))?;

@@ -122,10 +122,30 @@ pub fn checked_text(field: &'static str, text: &str, max: usize) -> Result<Strin
     Ok(text.to_owned())
 }
 
+/// A draft that passed [`NoticeDraft::checked`]: the only kind the store publishes, so a notice
+/// cannot reach the record without its checks.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CheckedNotice(NoticeDraft);
+
+impl CheckedNotice {
+    /// The checked draft's values.
+    pub fn into_draft(self) -> NoticeDraft {
+        self.0
+    }
+}
+
+impl std::ops::Deref for CheckedNotice {
+    type Target = NoticeDraft;
+
+    fn deref(&self) -> &NoticeDraft {
+        &self.0
+    }
+}
+
 impl NoticeDraft {
     /// The draft as it may be stored: texts trimmed and checked, the scope's list tidied, a 公示's
     /// window defaulted to [`DEFAULT_OBJECTION_DAYS`] after publication (never past the end).
-    pub fn checked(mut self) -> Result<Self, NoticeError> {
+    pub fn checked(mut self) -> Result<CheckedNotice, NoticeError> {
         self.title = checked_text("title", &self.title, MAX_TITLE_CHARS)?;
         self.body = checked_text("body", &self.body, MAX_BODY_CHARS)?;
         self.village_ids.sort_unstable();
@@ -165,7 +185,7 @@ impl NoticeDraft {
         } else if self.objections_until.is_some() {
             return Err(NoticeError::NoObjections);
         }
-        Ok(self)
+        Ok(CheckedNotice(self))
     }
 }
 
@@ -173,7 +193,7 @@ impl NoticeDraft {
     /// [`NoticeDraft::checked`] for a draft published at `now`: a 公示 dated in the past starts
     /// now, so its objection window is never over before anyone could see it (an explicit window
     /// that has already closed is refused).
-    pub fn checked_at(mut self, now: DateTime<Utc>) -> Result<Self, NoticeError> {
+    pub fn checked_at(mut self, now: DateTime<Utc>) -> Result<CheckedNotice, NoticeError> {
         if self.kind == NoticeKind::Publication && self.publish_at < now {
             self.publish_at = now;
         }
@@ -484,13 +504,13 @@ mod tests {
         d.village_ids = vec![3, 1, 3];
         d.project_id = Some(9);
         let d = d.checked().unwrap();
-        assert_eq!((d.village_ids, d.project_id), (vec![1, 3], None));
+        assert_eq!((d.village_ids.clone(), d.project_id), (vec![1, 3], None));
         let mut d = draft(NoticeKind::Progress);
         d.scope = ScopeKind::Project;
         d.project_id = Some(9);
         d.village_ids = vec![1];
         let d = d.checked().unwrap();
-        assert_eq!((d.village_ids, d.project_id), (vec![], Some(9)));
+        assert_eq!((d.village_ids.clone(), d.project_id), (vec![], Some(9)));
     }
 
     #[test]

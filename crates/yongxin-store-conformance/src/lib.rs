@@ -2050,7 +2050,12 @@ pub async fn a_resettlement_project_moves_through_its_phases(store: Arc<dyn Stor
     assert_eq!(head().await, before);
 
     let v1 = store
-        .publish_policy(&Actor::user("t"), pid, EXAMPLE_TOML, draft("政策"))
+        .publish_policy(
+            &Actor::user("t"),
+            pid,
+            EXAMPLE_TOML,
+            draft("政策").checked().unwrap(),
+        )
         .await
         .unwrap()
         .unwrap();
@@ -2066,7 +2071,12 @@ pub async fn a_resettlement_project_moves_through_its_phases(store: Arc<dyn Stor
     );
     let before = head().await;
     let again = store
-        .publish_policy(&Actor::user("t"), pid, EXAMPLE_TOML, draft("政策"))
+        .publish_policy(
+            &Actor::user("t"),
+            pid,
+            EXAMPLE_TOML,
+            draft("政策").checked().unwrap(),
+        )
         .await
         .unwrap();
     assert_eq!(
@@ -2080,7 +2090,12 @@ pub async fn a_resettlement_project_moves_through_its_phases(store: Arc<dyn Stor
         .replace("from = \"10\"", "from = \"5\"")
         .replace("version = 1", "version = 2");
     let refused = store
-        .publish_policy(&Actor::user("t"), pid, &broken, draft("政策"))
+        .publish_policy(
+            &Actor::user("t"),
+            pid,
+            &broken,
+            draft("政策").checked().unwrap(),
+        )
         .await
         .unwrap()
         .unwrap_err();
@@ -2187,7 +2202,7 @@ pub async fn a_resettlement_project_moves_through_its_phases(store: Arc<dyn Stor
         .is_err());
     assert_eq!(head().await, before);
     store
-        .publish_results(&Actor::user("t"), pid, draft("结果公示"))
+        .publish_results(&Actor::user("t"), pid, draft("结果公示").checked().unwrap())
         .await
         .unwrap()
         .unwrap();
@@ -2409,14 +2424,15 @@ async fn project_in_selection(store: &dyn Store) -> (i64, Vec<i64>, yongxin_stor
         body: "t".into(),
         publish_at: Utc::now() - Duration::days(8),
         end_at: None,
-        objections_until: Some(Utc::now() - Duration::days(1)),
+        // A 公示 whose objection window has closed; other kinds take no objections.
+        objections_until: (kind == NoticeKind::Publication).then(|| Utc::now() - Duration::days(1)),
     };
     store
         .publish_policy(
             &Actor::user("t"),
             pid,
             EXAMPLE_TOML,
-            draft(NoticeKind::Policy),
+            draft(NoticeKind::Policy).checked().unwrap(),
         )
         .await
         .unwrap()
@@ -2446,7 +2462,11 @@ async fn project_in_selection(store: &dyn Store) -> (i64, Vec<i64>, yongxin_stor
         .unwrap()
         .unwrap();
     store
-        .publish_results(&Actor::user("t"), pid, draft(NoticeKind::Publication))
+        .publish_results(
+            &Actor::user("t"),
+            pid,
+            draft(NoticeKind::Publication).checked().unwrap(),
+        )
         .await
         .unwrap()
         .unwrap();

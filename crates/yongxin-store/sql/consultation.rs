@@ -444,7 +444,7 @@ impl ConsultationStore for StoreImpl {
         &self,
         actor: &Actor,
         id: i64,
-        draft: yongxin_domain::notice::NoticeDraft,
+        draft: yongxin_domain::notice::CheckedNotice,
     ) -> StoreResult<Notice> {
         let actor = actor.to_string();
         write_tx!(self, |tx| {

@@ -442,7 +442,7 @@ impl MeetingStore for StoreImpl {
         &self,
         actor: &Actor,
         meeting_id: i64,
-        draft: yongxin_domain::notice::NoticeDraft,
+        draft: yongxin_domain::notice::CheckedNotice,
     ) -> StoreResult<Notice> {
         let actor = actor.to_string();
         write_tx!(self, |tx| {

@@ -17,7 +17,7 @@ use super::push_list;
 use super::{corrupt, fetch_page, Db, DbConn, DbResult, DbRow, ROW_LOCK};
 use crate::StoreImpl;
 use sqlx::FromRow;
-use yongxin_domain::notice::{objections_open, NoticeDraft, NoticeError, NoticeKind, ScopeKind};
+use yongxin_domain::notice::{objections_open, CheckedNotice, NoticeError, NoticeKind, ScopeKind};
 use yongxin_domain::Actor;
 use yongxin_store::{
     CoverageRow, Informed, InformedHow, NewAttachment, NewProject, Notice, NoticeAttachment,
@@ -144,8 +144,9 @@ pub(crate) fn push_scope_grids(
 pub(crate) async fn insert_notice(
     tx: &mut DbConn,
     actor: &str,
-    d: NoticeDraft,
+    d: CheckedNotice,
 ) -> StoreResult<(Notice, NewAuditEntry)> {
+    let d = d.into_draft();
     let now = chrono::SubsecRound::trunc_subsecs(Utc::now(), 6);
     let trunc = |t: DateTime<Utc>| chrono::SubsecRound::trunc_subsecs(t, 6);
     let (publish_at, end_at, objections_until) = (
@@ -226,7 +227,7 @@ pub(crate) async fn publish_once(
     actor: &str,
     (table, column, id): (&str, &str, i64),
     action: &str,
-    d: NoticeDraft,
+    d: CheckedNotice,
 ) -> StoreResult<(Notice, Vec<NewAuditEntry>)> {
     let sql = format!("SELECT {column} FROM {table} WHERE id = $1{ROW_LOCK}");
     let existing: Option<Option<i64>> = sqlx::query_scalar(&sql)
@@ -335,7 +336,7 @@ impl NoticeStore for StoreImpl {
     }
 
     #[tracing::instrument(skip_all, err(level = "debug"))]
-    async fn create_notice(&self, actor: &Actor, d: NoticeDraft) -> StoreResult<Notice> {
+    async fn create_notice(&self, actor: &Actor, d: CheckedNotice) -> StoreResult<Notice> {
         let actor = actor.to_string();
         write_tx!(self, |tx| {
             let (notice, entry) = insert_notice(tx, &actor, d).await?;

@@ -24,7 +24,7 @@ use super::{corrupt, Db, DbConn, DbResult, DbRow, JsonText, ROW_LOCK};
 use crate::StoreImpl;
 use sqlx::FromRow;
 use yongxin_domain::money::{Fen, Qty};
-use yongxin_domain::notice::NoticeDraft;
+use yongxin_domain::notice::{CheckedNotice, NoticeDraft};
 use yongxin_domain::resettlement::entitlement::{
     compute, eligible_members, layout_combination, ChosenUnit, Entitlement, HouseholdInputs,
     MemberFacts,
@@ -532,7 +532,7 @@ impl ResettlementStore for StoreImpl {
         actor: &Actor,
         project_id: i64,
         source: &str,
-        notice: NoticeDraft,
+        notice: CheckedNotice,
     ) -> StoreResult<Refusable<PolicyVersion>> {
         let policy = match Policy::from_toml(source) {
             Ok(p) => p,
@@ -1030,7 +1030,7 @@ impl ResettlementStore for StoreImpl {
         &self,
         actor: &Actor,
         project_id: i64,
-        notice: NoticeDraft,
+        notice: CheckedNotice,
     ) -> StoreResult<Refusable<ProjectDetail>> {
         let actor = actor.to_string();
         write_tx!(self, |tx| {
@@ -1135,6 +1135,11 @@ impl ResettlementStore for StoreImpl {
             )
             .trim()
             .to_owned();
+            // The body is composed here, from the frozen list, so the draft is checked here.
+            let notice = notice.checked().map_err(|e| StoreError::Invalid {
+                field: "notice".into(),
+                reason: e.to_string(),
+            })?;
             let (n, notice_entry) = insert_notice(tx, &actor, notice).await?;
             let now = now_micros();
             sqlx::query("INSERT INTO lotteries (project_id, list, list_sha256, seed_rule, seed_commitment, notice_id, frozen_by, frozen_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)")
@@ -1351,6 +1356,11 @@ impl ResettlementStore for StoreImpl {
             .to_owned();
             let mut notice = notice;
             notice.body = format!("{}\n\n{rule}", notice.body).trim().to_owned();
+            // The body is composed here, from the frozen list, so the draft is checked here.
+            let notice = notice.checked().map_err(|e| StoreError::Invalid {
+                field: "notice".into(),
+                reason: e.to_string(),
+            })?;
             let (n, notice_entry) = insert_notice(tx, &actor, notice).await?;
             sqlx::query(
                 "UPDATE lotteries SET seed_commitment = $1, seed_rule = $2 WHERE project_id = $3",

@@ -33,7 +33,7 @@ use yongxin_domain::audit::{AuditChainError, VerifiedChain};
 use yongxin_domain::calendar::CardColour;
 use yongxin_domain::catalogue::Category;
 use yongxin_domain::meeting::SignInWay;
-use yongxin_domain::notice::NoticeDraft;
+use yongxin_domain::notice::{CheckedNotice, NoticeDraft};
 use yongxin_domain::resettlement::entitlement::HouseholdInputs;
 use yongxin_domain::resettlement::{Phase, ResettlementError};
 use yongxin_domain::roster::{HouseholdRecord, RegistryLookup};
@@ -444,7 +444,7 @@ pub trait NoticeStore: Send + Sync + 'static {
     async fn create_notice(
         &self,
         actor: &Actor,
-        draft: yongxin_domain::notice::NoticeDraft,
+        draft: yongxin_domain::notice::CheckedNotice,
     ) -> StoreResult<Notice>;
     /// Corrects a notice's title and text as a new version; the old one stays in its history.
     async fn correct_notice(
@@ -555,7 +555,7 @@ pub trait ConsultationStore: Send + Sync + 'static {
         &self,
         actor: &Actor,
         id: i64,
-        draft: yongxin_domain::notice::NoticeDraft,
+        draft: yongxin_domain::notice::CheckedNotice,
     ) -> StoreResult<Notice>;
 }
 
@@ -613,7 +613,7 @@ pub trait MeetingStore: Send + Sync + 'static {
         &self,
         actor: &Actor,
         meeting_id: i64,
-        draft: yongxin_domain::notice::NoticeDraft,
+        draft: yongxin_domain::notice::CheckedNotice,
     ) -> StoreResult<Notice>;
 }
 
@@ -641,7 +641,7 @@ pub trait ResettlementStore: Send + Sync + 'static {
         actor: &Actor,
         project_id: i64,
         source: &str,
-        notice: NoticeDraft,
+        notice: CheckedNotice,
     ) -> StoreResult<Result<PolicyVersion, ResettlementError>>;
     /// A project's policy versions, oldest first.
     async fn policy_versions(&self, project_id: i64) -> StoreResult<Vec<PolicyVersion>>;
@@ -729,7 +729,7 @@ pub trait ResettlementStore: Send + Sync + 'static {
         &self,
         actor: &Actor,
         project_id: i64,
-        notice: NoticeDraft,
+        notice: CheckedNotice,
     ) -> StoreResult<Result<ProjectDetail, ResettlementError>>;
     /// Freezes the registered list and publishes it with the seed rule.
     async fn freeze_lottery(

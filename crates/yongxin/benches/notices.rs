@@ -89,7 +89,9 @@ async fn main() {
                 publish_at: chrono::Utc::now(),
                 end_at: None,
                 objections_until: None,
-            },
+            }
+            .checked()
+            .unwrap(),
         )
         .await
         .unwrap();

@@ -16,6 +16,7 @@ use chrono::DateTime;
 use chrono::Utc;
 use yongxin_domain::notice::checked_text;
 use yongxin_domain::notice::objections_open;
+use yongxin_domain::notice::CheckedNotice;
 use yongxin_domain::notice::NoticeDraft;
 use yongxin_domain::notice::NoticeError;
 use yongxin_domain::notice::NoticeKind;
@@ -62,7 +63,7 @@ pub fn progress_draft(
     title: String,
     body: String,
     c: &Catalog,
-) -> Result<NoticeDraft, AppError> {
+) -> Result<CheckedNotice, AppError> {
     NoticeDraft {
         kind: NoticeKind::Progress,
         scope,

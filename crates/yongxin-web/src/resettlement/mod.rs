@@ -78,6 +78,11 @@ pub async fn register(
         .await??)
 }
 
+/// A notice the code composed, checked; one it composed wrong is a fault, not the user's input.
+fn checked(draft: NoticeDraft) -> Result<yongxin_domain::notice::CheckedNotice, AppError> {
+    draft.checked().map_err(AppError::internal)
+}
+
 fn project_draft(
     project: &ProjectDetail,
     kind: NoticeKind,
@@ -265,7 +270,7 @@ pub async fn publish_policy(
     );
     Ok(state
         .store
-        .publish_policy(&user.actor(), project_id, source, draft)
+        .publish_policy(&user.actor(), project_id, source, checked(draft)?)
         .await??)
 }
 
@@ -302,7 +307,7 @@ pub async fn publish_results(
     );
     Ok(state
         .store
-        .publish_results(&user.actor(), project_id, draft)
+        .publish_results(&user.actor(), project_id, checked(draft)?)
         .await??)
 }
 

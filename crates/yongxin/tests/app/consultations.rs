@@ -441,8 +441,10 @@ async fn households_answer_once_each_and_the_results_count_them(app: TestApp) {
     };
     let (leader, staff) = (Actor::user("leader"), Actor::user("staff"));
     let (a, b) = tokio::join!(
-        app.store.publish_results_notice(&leader, twice, draft()),
-        app.store.publish_results_notice(&staff, twice, draft())
+        app.store
+            .publish_results_notice(&leader, twice, draft().checked().unwrap()),
+        app.store
+            .publish_results_notice(&staff, twice, draft().checked().unwrap())
     );
     assert_eq!(a.unwrap().id, b.unwrap().id);
     let all = app

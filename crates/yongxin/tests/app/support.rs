@@ -353,7 +353,7 @@ impl TestApp {
             &Actor::user("leader"),
             pid,
             EXAMPLE_TOML,
-            draft(NoticeKind::Policy, 30),
+            draft(NoticeKind::Policy, 30).checked().unwrap(),
         )
         .await
         .unwrap()
@@ -405,7 +405,7 @@ impl TestApp {
             .publish_results(
                 &Actor::user("leader"),
                 pid,
-                draft(NoticeKind::Publication, 8),
+                draft(NoticeKind::Publication, 8).checked().unwrap(),
             )
             .await
             .unwrap()
