@@ -1,5 +1,6 @@
 //! Appeals over the JSON API: intake, the lifecycle, permissions and bad input.
 
+use reqwest::StatusCode;
 use serde_json::{json, Value};
 use yongxin_domain::Actor;
 use yongxin_domain::Role;
@@ -132,7 +133,7 @@ async fn bad_intake_is_refused_in_the_users_language_and_changes_nothing(app: Te
         .send()
         .await
         .unwrap();
-    assert_eq!(res.status(), 400);
+    assert_eq!(res.status(), StatusCode::BAD_REQUEST);
     let err: Value = res.json().await.unwrap();
     assert!(
         err["error"]["message"]
@@ -239,7 +240,7 @@ async fn an_anonymous_resident_files_on_the_form_and_tracks_the_case(app: TestAp
         .send()
         .await
         .unwrap();
-    assert_eq!(res.status(), 400);
+    assert_eq!(res.status(), StatusCode::BAD_REQUEST);
     let html = res.text().await.unwrap();
     assert!(
         html.contains("请填写 11 位手机号码") && html.contains("工地夜间施工"),
@@ -253,7 +254,7 @@ async fn an_anonymous_resident_files_on_the_form_and_tracks_the_case(app: TestAp
         .send()
         .await
         .unwrap();
-    assert_eq!(res.status(), 200);
+    assert_eq!(res.status(), StatusCode::OK);
     let html = res.text().await.unwrap();
     let stored = app
         .store
@@ -270,7 +271,7 @@ async fn an_anonymous_resident_files_on_the_form_and_tracks_the_case(app: TestAp
         .send()
         .await
         .unwrap();
-    assert_eq!(wrong.status(), 404);
+    assert_eq!(wrong.status(), StatusCode::NOT_FOUND);
     let page = crate::support::page(
         &visitor,
         app.url(&format!("/track?number={}&last4=1234", stored.number)),
@@ -303,7 +304,7 @@ async fn the_case_page_offers_only_the_allowed_actions(app: TestApp) {
         .send()
         .await
         .unwrap();
-    assert_eq!(res.status(), 303);
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
     let page = crate::support::page(&staff, app.url(&format!("/appeals/{id}"))).await;
     assert!(page.contains("已受理") && page.contains("value=\"assign\""));
     let res = staff
@@ -316,7 +317,7 @@ async fn the_case_page_offers_only_the_allowed_actions(app: TestApp) {
         .send()
         .await
         .unwrap();
-    assert_eq!(res.status(), 403);
+    assert_eq!(res.status(), StatusCode::FORBIDDEN);
     let mine = crate::support::page(&resident, app.url(&format!("/appeals/{id}"))).await;
     assert!(
         !mine.contains("value=\"accept\""),
@@ -340,7 +341,7 @@ async fn administrators_load_calendar_years_and_bad_files_change_nothing(app: Te
         .send()
         .await
         .unwrap();
-    assert_eq!(res.status(), 400);
+    assert_eq!(res.status(), StatusCode::BAD_REQUEST);
     let html = res.text().await.unwrap();
     assert!(html.contains("“02-30”不是 2027 年的有效日期"), "{html}");
     assert!(app.store.calendar_years().await.unwrap().is_empty());
@@ -356,7 +357,7 @@ async fn administrators_load_calendar_years_and_bad_files_change_nothing(app: Te
         .send()
         .await
         .unwrap();
-    assert_eq!(res.status(), 303);
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
     let page = crate::support::page(&admin, app.url("/admin/calendar")).await;
     assert!(
         page.contains("<td>2027</td><td>8</td><td>02-07</td><td>管理员导入</td>"),
@@ -636,7 +637,7 @@ async fn overdue_cases_reach_the_supervision_list_and_the_export(app: TestApp) {
         .send()
         .await
         .unwrap();
-    assert_eq!(res.status(), 200);
+    assert_eq!(res.status(), StatusCode::OK);
     assert!(res.headers()["content-type"]
         .to_str()
         .unwrap()
@@ -690,7 +691,7 @@ async fn leaders_issue_supervision_notices_that_handlers_answer(app: TestApp) {
         .send()
         .await
         .unwrap();
-    assert_eq!(res.status(), 303);
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
     let sup = crate::support::page(&leader, app.url("/supervision")).await;
     assert!(
         sup.contains("待答复的督办单 (1)") && sup.contains("请两日内消除隐患"),
@@ -703,7 +704,11 @@ async fn leaders_issue_supervision_notices_that_handlers_answer(app: TestApp) {
         .send()
         .await
         .unwrap();
-    assert_eq!(res.status(), 403, "residents do not supervise");
+    assert_eq!(
+        res.status(),
+        StatusCode::FORBIDDEN,
+        "residents do not supervise"
+    );
     let notice = app.store.supervision_notices(id).await.unwrap().remove(0);
     let grid = app.sign_in_as(Role::GridWorker).await;
     let page = crate::support::page(&grid, app.url(&format!("/appeals/{id}"))).await;
@@ -719,7 +724,7 @@ async fn leaders_issue_supervision_notices_that_handlers_answer(app: TestApp) {
         .send()
         .await
         .unwrap();
-    assert_eq!(res.status(), 303);
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
     let again = grid
         .post(app.url(&format!("/supervision/{}/answer", notice.id)))
         .form(&[
@@ -730,7 +735,7 @@ async fn leaders_issue_supervision_notices_that_handlers_answer(app: TestApp) {
         .send()
         .await
         .unwrap();
-    assert_eq!(again.status(), 409);
+    assert_eq!(again.status(), StatusCode::CONFLICT);
     let sup = crate::support::page(&leader, app.url("/supervision")).await;
     assert!(sup.contains("待答复的督办单 (0)"));
     let page = crate::support::page(&leader, app.url(&format!("/appeals/{id}"))).await;
@@ -771,7 +776,7 @@ async fn rising_categories_and_repeats_are_offered_for_merging(app: TestApp) {
         .send()
         .await
         .unwrap();
-    assert_eq!(res.status(), 303);
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
     let merged = json(&staff, app.url(&format!("/api/v1/appeals/{}", ids[1]))).await;
     assert_eq!(
         (merged["status"].as_str(), merged["merged_into"].as_i64()),
@@ -902,7 +907,7 @@ async fn administrators_edit_the_catalogue(app: TestApp) {
         .send()
         .await
         .unwrap();
-    assert_eq!(bad.status(), 400);
+    assert_eq!(bad.status(), StatusCode::BAD_REQUEST);
     assert!(bad.text().await.unwrap().contains("编码只能由小写字母"));
     let before = app.store.categories().await.unwrap().len();
     let new = "code = \"snow\"\ngroup = \"城市管理\"\nname_zh = \"除雪\"\nname_en = \"Snow clearing\"\ndescription = \"\"\ndepartment = \"城市管理办公室\"\nnormal = { contact_hours = 12, resolution_days = 2 }\nurgent = { contact_hours = 1, resolution_days = 1 }\n";
@@ -917,7 +922,7 @@ async fn administrators_edit_the_catalogue(app: TestApp) {
         .send()
         .await
         .unwrap();
-    assert_eq!(res.status(), 303);
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
     assert_eq!(app.store.categories().await.unwrap().len(), before + 1);
     let form = crate::support::page(&admin, app.url("/appeals/new")).await;
     assert!(

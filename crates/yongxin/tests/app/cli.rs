@@ -1,5 +1,6 @@
 //! The `yongxin` binary as a user runs it (SQLite).
 
+use reqwest::StatusCode;
 use std::collections::HashSet;
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -336,7 +337,7 @@ async fn signed_in(base: &str, username: &str) -> (reqwest::Client, String) {
         .send()
         .await
         .unwrap();
-    assert_eq!(res.status(), 303);
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
     // Signed in, forms carry a token derived from the session.
     let html = client
         .get(format!("{base}/sign-in"))
@@ -371,7 +372,7 @@ async fn acknowledged_writes_survive_kill_9() {
         .send()
         .await
         .unwrap();
-    assert_eq!(res.status(), 200, "acknowledged");
+    assert_eq!(res.status(), StatusCode::OK, "acknowledged");
     server.kill().unwrap(); // SIGKILL: no shutdown, no checkpoint
     server.wait().unwrap();
 
@@ -569,7 +570,7 @@ async fn acknowledged_writes_survive_kill_9() {
         .send()
         .await
         .unwrap();
-    assert_eq!(res.status(), 409);
+    assert_eq!(res.status(), StatusCode::CONFLICT);
     server.kill().unwrap();
     server.wait().unwrap();
 }

@@ -3,6 +3,7 @@
 //! fit, counted by option and village, published as a notice.
 
 use chrono::{Duration, Utc};
+use reqwest::StatusCode;
 use yongxin_domain::consultation::parse_questions;
 use yongxin_domain::notice::ScopeKind;
 use yongxin_domain::Actor;
@@ -99,7 +100,7 @@ async fn households_answer_once_each_and_the_results_count_them(app: TestApp) {
         .unwrap()
         .len();
     let res = create("单选：问\n- 甲\n多选(3)：问二\n- 甲\n- 乙").await;
-    assert_eq!(res.status(), 400);
+    assert_eq!(res.status(), StatusCode::BAD_REQUEST);
     let text = res.text().await.unwrap();
     assert!(text.contains("问题第 1 行"), "{text}");
     assert_eq!(
@@ -112,7 +113,7 @@ async fn households_answer_once_each_and_the_results_count_them(app: TestApp) {
         "nothing created"
     );
     let res = create(QUESTIONS).await;
-    assert_eq!(res.status(), 303);
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
     let id: i64 = res.headers()["location"]
         .to_str()
         .unwrap()
@@ -153,7 +154,7 @@ async fn households_answer_once_each_and_the_results_count_them(app: TestApp) {
         .send()
         .await
         .unwrap();
-    assert_eq!(res.status(), 201);
+    assert_eq!(res.status(), StatusCode::CREATED);
     let res = resident
         .post(&url)
         .json(&body(
@@ -164,7 +165,7 @@ async fn households_answer_once_each_and_the_results_count_them(app: TestApp) {
         .send()
         .await
         .unwrap();
-    assert_eq!(res.status(), 201);
+    assert_eq!(res.status(), StatusCode::CREATED);
     let current = app.store.current_answer(id, own).await.unwrap().unwrap();
     assert_eq!(current.recorded_by, "resident");
     // The head may name another member of the household to answer; not someone else's.
@@ -177,7 +178,7 @@ async fn households_answer_once_each_and_the_results_count_them(app: TestApp) {
     );
     named["resident_id"] = stranger.into();
     let res = resident.post(&url).json(&named).send().await.unwrap();
-    assert_eq!(res.status(), 400);
+    assert_eq!(res.status(), StatusCode::BAD_REQUEST);
     named["resident_id"] = member.into();
     assert_eq!(
         resident
@@ -229,7 +230,7 @@ async fn households_answer_once_each_and_the_results_count_them(app: TestApp) {
         .send()
         .await
         .unwrap();
-    assert_eq!(res.status(), 200);
+    assert_eq!(res.status(), StatusCode::OK);
     assert!(res.text().await.unwrap().contains("意见已提交"));
     let recorded = app
         .store
@@ -285,7 +286,7 @@ async fn households_answer_once_each_and_the_results_count_them(app: TestApp) {
         .send()
         .await
         .unwrap();
-    assert_eq!(outsider.status(), 403);
+    assert_eq!(outsider.status(), StatusCode::FORBIDDEN);
     assert!(outsider
         .text()
         .await
@@ -299,7 +300,7 @@ async fn households_answer_once_each_and_the_results_count_them(app: TestApp) {
         .send()
         .await
         .unwrap();
-    assert_eq!(res.status(), 400);
+    assert_eq!(res.status(), StatusCode::BAD_REQUEST);
     assert!(res.text().await.unwrap().contains("不在征求意见期内"));
     assert_eq!(
         app.store
@@ -385,7 +386,11 @@ async fn households_answer_once_each_and_the_results_count_them(app: TestApp) {
                 .unwrap()
         }
     };
-    assert_eq!(publish(id).await.status(), 400, "not before the close");
+    assert_eq!(
+        publish(id).await.status(),
+        StatusCode::BAD_REQUEST,
+        "not before the close"
+    );
     let soon = stored(&app, -Duration::days(1), Duration::seconds(2)).await;
     let soon_q = ids(&app, soon).await;
     let res = resident
@@ -394,10 +399,10 @@ async fn households_answer_once_each_and_the_results_count_them(app: TestApp) {
         .send()
         .await
         .unwrap();
-    assert_eq!(res.status(), 201);
+    assert_eq!(res.status(), StatusCode::CREATED);
     tokio::time::sleep(std::time::Duration::from_millis(2100)).await;
     let res = publish(soon).await;
-    assert_eq!(res.status(), 303);
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
     let notice_id: i64 = res.headers()["location"]
         .to_str()
         .unwrap()

@@ -1,6 +1,7 @@
 //! Notifications by e-mail: addresses given with appeals and set on cadres' accounts, delivered
 //! through lettre to an SMTP server listening on loopback in this process.
 
+use reqwest::StatusCode;
 use std::sync::{Arc, Mutex};
 
 use base64::Engine as _;
@@ -228,7 +229,7 @@ async fn residents_and_cadres_are_told_by_email_through_an_smtp_server(app: Test
         .send()
         .await
         .unwrap();
-    assert_eq!(res.status(), 303, "back to the list");
+    assert_eq!(res.status(), StatusCode::SEE_OTHER, "back to the list");
     let page = crate::support::page(&admin, app.url("/admin/users")).await;
     assert!(
         page.contains("W***@jiedao.example.cn") && !page.contains("WangGe@"),
@@ -380,7 +381,7 @@ async fn bad_addresses_are_refused_and_change_nothing(app: TestApp) {
         .send()
         .await
         .unwrap();
-    assert_eq!(res.status(), 400);
+    assert_eq!(res.status(), StatusCode::BAD_REQUEST);
     assert!(res.text().await.unwrap().contains("电子邮箱格式不对"));
     let res = admin
         .post(app.url(&format!("/admin/users/{grid_id}/email")))
@@ -391,7 +392,11 @@ async fn bad_addresses_are_refused_and_change_nothing(app: TestApp) {
         .send()
         .await
         .unwrap();
-    assert_eq!(res.status(), 403, "without the form's token");
+    assert_eq!(
+        res.status(),
+        StatusCode::FORBIDDEN,
+        "without the form's token"
+    );
     let leader = app.sign_in_as(Role::Leader).await;
     let res = leader
         .post(app.url(&format!("/admin/users/{grid_id}/email")))
@@ -402,6 +407,6 @@ async fn bad_addresses_are_refused_and_change_nothing(app: TestApp) {
         .send()
         .await
         .unwrap();
-    assert_eq!(res.status(), 403, "admins only");
+    assert_eq!(res.status(), StatusCode::FORBIDDEN, "admins only");
     assert_eq!(app.store.user(grid_id).await.unwrap().unwrap().email, None);
 }

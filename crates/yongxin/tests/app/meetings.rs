@@ -2,6 +2,7 @@
 //! code shown at the meeting, quorum and majority checked by the Organic Law's rules, minutes and
 //! resolutions published as a notice.
 
+use reqwest::StatusCode;
 use yongxin_domain::Role;
 
 use crate::on_each_backend;
@@ -51,7 +52,7 @@ async fn a_villagers_meeting_decides_only_when_quorate(app: TestApp) {
         ],
     )
     .await;
-    assert_eq!(res.status(), 303);
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
     let id = id_of(&res);
     let households = app.households_in(village).await;
     let m = json(&leader, app.url(&format!("/api/v1/meetings/{id}"))).await;
@@ -82,7 +83,7 @@ async fn a_villagers_meeting_decides_only_when_quorate(app: TestApp) {
         ],
     )
     .await;
-    assert_eq!(res.status(), 400);
+    assert_eq!(res.status(), StatusCode::BAD_REQUEST);
     assert!(res.text().await.unwrap().contains("没有应到人员"));
     let res = post(
         &app,
@@ -95,7 +96,7 @@ async fn a_villagers_meeting_decides_only_when_quorate(app: TestApp) {
         ],
     )
     .await;
-    assert_eq!(res.status(), 400);
+    assert_eq!(res.status(), StatusCode::BAD_REQUEST);
     // A village officer holds meetings of their own village only; residents hold none.
     let officer = app.sign_in_as(Role::VillageOfficer).await;
     let officer_village = app
@@ -124,7 +125,7 @@ async fn a_villagers_meeting_decides_only_when_quorate(app: TestApp) {
         ],
     )
     .await;
-    assert_eq!(res.status(), 403);
+    assert_eq!(res.status(), StatusCode::FORBIDDEN);
     let resident = app.sign_in_as(Role::Resident).await;
     assert_eq!(
         post(
@@ -164,7 +165,7 @@ async fn a_villagers_meeting_decides_only_when_quorate(app: TestApp) {
             &[("resident_id", &mm.resident_id.to_string())],
         )
         .await;
-        assert_eq!(res.status(), 303);
+        assert_eq!(res.status(), StatusCode::SEE_OTHER);
     }
     // Sign-in is open around the meeting only.
     let res = post(
@@ -192,7 +193,7 @@ async fn a_villagers_meeting_decides_only_when_quorate(app: TestApp) {
         &[("resident_id", &someone)],
     )
     .await;
-    assert_eq!(res.status(), 400);
+    assert_eq!(res.status(), StatusCode::BAD_REQUEST);
     assert!(res.text().await.unwrap().contains("不是这次会议的签到时间"));
     // A cadre whose scope does not hold a member's household cannot sign them in.
     let outsider = members
@@ -208,7 +209,7 @@ async fn a_villagers_meeting_decides_only_when_quorate(app: TestApp) {
             &[("resident_id", &outsider.resident_id.to_string())],
         )
         .await;
-        assert_eq!(res.status(), 403);
+        assert_eq!(res.status(), StatusCode::FORBIDDEN);
     }
     let vote = |f: &'static str, a: &'static str, ab: &'static str| {
         let (app, leader) = (&app, leader.clone());
@@ -228,7 +229,7 @@ async fn a_villagers_meeting_decides_only_when_quorate(app: TestApp) {
         }
     };
     let res = vote("3", "0", "0").await;
-    assert_eq!(res.status(), 400);
+    assert_eq!(res.status(), StatusCode::BAD_REQUEST);
     assert!(res.text().await.unwrap().contains("未达到法定人数"));
     assert!(
         app.store.resolutions(id).await.unwrap().is_empty(),
@@ -237,7 +238,7 @@ async fn a_villagers_meeting_decides_only_when_quorate(app: TestApp) {
 
     // The resident signs in on their phone with the code shown at the meeting.
     let res = post(&app, &leader, &format!("/meetings/{id}/code"), &[]).await;
-    assert_eq!(res.status(), 200);
+    assert_eq!(res.status(), StatusCode::OK);
     let html = res.text().await.unwrap();
     let start = html.find("class=\"code\">").unwrap() + "class=\"code\">".len();
     let code = html[start..start + 6].to_owned();
@@ -250,7 +251,7 @@ async fn a_villagers_meeting_decides_only_when_quorate(app: TestApp) {
         &[("code", wrong)],
     )
     .await;
-    assert_eq!(res.status(), 400);
+    assert_eq!(res.status(), StatusCode::BAD_REQUEST);
     assert!(res.text().await.unwrap().contains("签到码不正确"));
     let res = post(
         &app,
@@ -259,7 +260,7 @@ async fn a_villagers_meeting_decides_only_when_quorate(app: TestApp) {
         &[("code", &code)],
     )
     .await;
-    assert_eq!(res.status(), 200);
+    assert_eq!(res.status(), StatusCode::OK);
     assert!(res.text().await.unwrap().contains("已签到"));
     // Guessing is cut short: an account gets five wrong tries per meeting, then none.
     let guesser = app.sign_in_as(Role::GridWorker).await;
@@ -271,7 +272,7 @@ async fn a_villagers_meeting_decides_only_when_quorate(app: TestApp) {
             &[("code", wrong)],
         )
         .await;
-        assert_eq!(res.status(), 400);
+        assert_eq!(res.status(), StatusCode::BAD_REQUEST);
     }
     let res = post(
         &app,
@@ -299,7 +300,11 @@ async fn a_villagers_meeting_decides_only_when_quorate(app: TestApp) {
 
     // Now it decides, by more than half of those present; votes cannot exceed them.
     let res = vote("4", "1", "0").await;
-    assert_eq!(res.status(), 400, "more votes than present");
+    assert_eq!(
+        res.status(),
+        StatusCode::BAD_REQUEST,
+        "more votes than present"
+    );
     let half = present / 2;
     let (f, a) = ((half + 1).to_string(), (present - half - 1).to_string());
     let res = post(
@@ -314,7 +319,7 @@ async fn a_villagers_meeting_decides_only_when_quorate(app: TestApp) {
         ],
     )
     .await;
-    assert_eq!(res.status(), 200);
+    assert_eq!(res.status(), StatusCode::OK);
     assert!(res.text().await.unwrap().contains("通过"));
     let (f, a) = (half.to_string(), (present - half).to_string());
     post(
@@ -342,7 +347,7 @@ async fn a_villagers_meeting_decides_only_when_quorate(app: TestApp) {
 
     // Minutes and resolutions are published as a notice to the village.
     let res = post(&app, &leader, &format!("/meetings/{id}/publish"), &[]).await;
-    assert_eq!(res.status(), 400, "minutes first");
+    assert_eq!(res.status(), StatusCode::BAD_REQUEST, "minutes first");
     post(
         &app,
         &leader,
@@ -351,7 +356,7 @@ async fn a_villagers_meeting_decides_only_when_quorate(app: TestApp) {
     )
     .await;
     let res = post(&app, &leader, &format!("/meetings/{id}/publish"), &[]).await;
-    assert_eq!(res.status(), 303);
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
     let notice_id: i64 = res.headers()["location"]
         .to_str()
         .unwrap()

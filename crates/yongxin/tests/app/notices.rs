@@ -3,6 +3,7 @@
 
 use chrono::{Duration, Utc};
 use reqwest::Client;
+use reqwest::StatusCode;
 use yongxin_domain::notice::{NoticeDraft, NoticeKind, ScopeKind};
 use yongxin_domain::Actor;
 use yongxin_domain::Role;
@@ -91,7 +92,7 @@ async fn a_notice_is_published_corrected_and_keeps_its_history(app: TestApp) {
         ],
     )
     .await;
-    assert_eq!(res.status(), 303);
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
     let id = id_from_location(&res);
 
     // Public without sign-in: the list, the page, the API.
@@ -136,7 +137,7 @@ async fn a_notice_is_published_corrected_and_keeps_its_history(app: TestApp) {
         ],
     )
     .await;
-    assert_eq!(res.status(), 400);
+    assert_eq!(res.status(), StatusCode::BAD_REQUEST);
     assert!(res.text().await.unwrap().contains("请填写标题"));
     let res = publish(
         &app,
@@ -151,7 +152,7 @@ async fn a_notice_is_published_corrected_and_keeps_its_history(app: TestApp) {
         ],
     )
     .await;
-    assert_eq!(res.status(), 400);
+    assert_eq!(res.status(), StatusCode::BAD_REQUEST);
     assert!(res
         .text()
         .await
@@ -168,7 +169,7 @@ async fn a_notice_is_published_corrected_and_keeps_its_history(app: TestApp) {
         ],
     )
     .await;
-    assert_eq!(res.status(), 400);
+    assert_eq!(res.status(), StatusCode::BAD_REQUEST);
     let res = publish(
         &app,
         &leader,
@@ -181,7 +182,11 @@ async fn a_notice_is_published_corrected_and_keeps_its_history(app: TestApp) {
         ],
     )
     .await;
-    assert_eq!(res.status(), 400, "only a 公示 takes objections");
+    assert_eq!(
+        res.status(),
+        StatusCode::BAD_REQUEST,
+        "only a 公示 takes objections"
+    );
     assert_eq!(notice_total(&app).await, before);
 
     // Only publishers publish, and only with the form's token.
@@ -229,7 +234,7 @@ async fn a_notice_is_published_corrected_and_keeps_its_history(app: TestApp) {
         .send()
         .await
         .unwrap();
-    assert_eq!(forged.status(), 403);
+    assert_eq!(forged.status(), StatusCode::FORBIDDEN);
     assert_eq!(notice_total(&app).await, before);
 
     // A correction is a new version; the old text stays, with what changed.
@@ -346,7 +351,7 @@ async fn objections_to_a_publication_become_linked_appeals(app: TestApp) {
         ],
     )
     .await;
-    assert_eq!(res.status(), 303);
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
     let id = id_from_location(&res);
     let notice = app.store.notice(id).await.unwrap().unwrap();
     let window = notice.objections_until.unwrap() - notice.publish_at;
@@ -366,7 +371,7 @@ async fn objections_to_a_publication_become_linked_appeals(app: TestApp) {
         .send()
         .await
         .unwrap();
-    assert_eq!(res.status(), 200);
+    assert_eq!(res.status(), StatusCode::OK);
     assert!(res.text().await.unwrap().contains("异议已登记为诉求"));
     let objections = app.store.objections(id).await.unwrap();
     assert_eq!(objections.len(), 1);
@@ -430,14 +435,14 @@ async fn objections_to_a_publication_become_linked_appeals(app: TestApp) {
         .send()
         .await
         .unwrap();
-    assert_eq!(res.status(), 400);
+    assert_eq!(res.status(), StatusCode::BAD_REQUEST);
     let res = grid
         .post(&url)
         .json(&serde_json::json!({"reason": "代为反映：面积有误", "household_id": own, "contact_name": "王五", "contact_phone": "13912345678"}))
         .send()
         .await
         .unwrap();
-    assert_eq!(res.status(), 201);
+    assert_eq!(res.status(), StatusCode::CREATED);
     let body: serde_json::Value = res.json().await.unwrap();
     assert_eq!(body["notice_id"], id);
     let res = grid
@@ -457,7 +462,7 @@ async fn objections_to_a_publication_become_linked_appeals(app: TestApp) {
         .send()
         .await
         .unwrap();
-    assert_eq!(res.status(), 400);
+    assert_eq!(res.status(), StatusCode::BAD_REQUEST);
     assert_eq!(app.store.objections(id).await.unwrap().len(), 2);
     let one = json(&app.client(), app.url(&format!("/api/v1/notices/{id}"))).await;
     assert_eq!(
@@ -497,7 +502,7 @@ async fn objections_to_a_publication_become_linked_appeals(app: TestApp) {
             .send()
             .await
             .unwrap();
-        assert_eq!(res.status(), 400);
+        assert_eq!(res.status(), StatusCode::BAD_REQUEST);
         assert!(res.text().await.unwrap().contains(message));
     }
     let res = resident
@@ -506,7 +511,7 @@ async fn objections_to_a_publication_become_linked_appeals(app: TestApp) {
         .send()
         .await
         .unwrap();
-    assert_eq!(res.status(), 400);
+    assert_eq!(res.status(), StatusCode::BAD_REQUEST);
     let after = app
         .store
         .search_appeals(&yongxin_store::AppealQuery::within(
@@ -628,7 +633,7 @@ async fn households_are_informed_by_reading_or_in_person(app: TestApp) {
         .send()
         .await
         .unwrap();
-    assert_eq!(res.status(), 400);
+    assert_eq!(res.status(), StatusCode::BAD_REQUEST);
     assert!(app.store.informed(id, other).await.unwrap().is_none());
     let coverage = page(&leader, app.url(&format!("/notices/{id}/coverage"))).await;
     assert!(coverage.contains(&format!("已知晓 2 户 / 应告知 {in_village} 户")));
@@ -693,15 +698,18 @@ async fn attachments_are_checked_by_content_and_served(app: TestApp) {
         303
     );
     let res = upload(staff.clone(), "setup.pdf", b"MZ\x90\0 not a pdf".to_vec()).await;
-    assert_eq!(res.status(), 400);
+    assert_eq!(res.status(), StatusCode::BAD_REQUEST);
     assert!(res.text().await.unwrap().contains("只接受 PDF"));
     let mut big = b"%PDF-1.4\n".to_vec();
     big.resize(20 * 1024 * 1024 + 1, b' ');
     let res = upload(staff.clone(), "big.pdf", big).await;
-    assert_eq!(res.status(), 400);
+    assert_eq!(res.status(), StatusCode::BAD_REQUEST);
     assert!(res.text().await.unwrap().contains("不能超过 20 MB"));
     let resident = app.sign_in_as(Role::Resident).await;
-    assert_eq!(upload(resident, "x.pdf", pdf.clone()).await.status(), 403);
+    assert_eq!(
+        upload(resident, "x.pdf", pdf.clone()).await.status(),
+        StatusCode::FORBIDDEN
+    );
 
     let files = app.store.notice_attachments(id).await.unwrap();
     assert_eq!(files.len(), 1, "only the accepted file is kept");
@@ -712,7 +720,7 @@ async fn attachments_are_checked_by_content_and_served(app: TestApp) {
         .send()
         .await
         .unwrap();
-    assert_eq!(res.status(), 200);
+    assert_eq!(res.status(), StatusCode::OK);
     assert_eq!(res.headers()["content-type"], "application/pdf");
     assert!(res.headers()["content-disposition"]
         .to_str()
@@ -798,7 +806,7 @@ async fn a_project_is_created_and_its_notices_reach_its_villages(app: TestApp) {
         ],
     )
     .await;
-    assert_eq!(res.status(), 303);
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
     let anonymous = app.client();
     for (village, expected) in [(a.clone(), 1), (b.clone(), 1), (c.to_string(), 0)] {
         let found = json(

@@ -2,6 +2,7 @@
 //! definitions, posting requests with keys and attributes, listing and filtering them, single
 //! requests, tokens, errors in both formats, and the keys page.
 
+use reqwest::StatusCode;
 use serde_json::Value;
 use yongxin_domain::catalogue::{default_catalogue, Choice, Question, QuestionKind};
 use yongxin_domain::Actor;
@@ -260,7 +261,7 @@ async fn clients_post_requests_with_their_keys_and_attributes(app: TestApp) {
         .send()
         .await
         .unwrap();
-    assert_eq!(res.status(), 200);
+    assert_eq!(res.status(), StatusCode::OK);
     let xml = res.text().await.unwrap();
     assert!(
         xml.contains("<service_requests><request><service_request_id>"),
@@ -460,7 +461,7 @@ async fn administrators_issue_and_revoke_keys_on_their_page(app: TestApp) {
         .send()
         .await
         .unwrap();
-    assert_eq!(res.status(), 200);
+    assert_eq!(res.status(), StatusCode::OK);
     let html = res.text().await.unwrap();
     let start = html.find("<code class=\"mono\">").unwrap() + "<code class=\"mono\">".len();
     let key = html[start..start + 64].to_owned();
@@ -494,7 +495,7 @@ async fn administrators_issue_and_revoke_keys_on_their_page(app: TestApp) {
         .send()
         .await
         .unwrap();
-    assert_eq!(res.status(), 403);
+    assert_eq!(res.status(), StatusCode::FORBIDDEN);
     let (status, _) = post_form(&app, "/open311/v2/requests.json", &form).await;
     assert_eq!(status, 200, "still valid");
     let res = admin
@@ -503,7 +504,7 @@ async fn administrators_issue_and_revoke_keys_on_their_page(app: TestApp) {
         .send()
         .await
         .unwrap();
-    assert_eq!(res.status(), 303);
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
     let (status, body) = post_form(&app, "/open311/v2/requests.json", &form).await;
     assert_eq!(status, 403);
     assert_error(&body, 403);

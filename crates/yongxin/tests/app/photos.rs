@@ -3,6 +3,7 @@
 //! cleanly, and Open311's `media_url`.
 
 use base64::Engine;
+use reqwest::StatusCode;
 use serde_json::{json, Value};
 use yongxin_domain::Actor;
 use yongxin_domain::Role;
@@ -75,7 +76,12 @@ async fn a_resident_attaches_photos_that_lose_their_location(app: TestApp) {
         .send()
         .await
         .unwrap();
-    assert_eq!(res.status(), 303, "{}", res.text().await.unwrap());
+    assert_eq!(
+        res.status(),
+        StatusCode::SEE_OTHER,
+        "{}",
+        res.text().await.unwrap()
+    );
     let case = res.headers()["location"].to_str().unwrap().to_owned();
     let html = page(&resident, app.url(&case)).await;
     let paths = photo_paths(&html);
@@ -86,7 +92,7 @@ async fn a_resident_attaches_photos_that_lose_their_location(app: TestApp) {
     );
     // The photo anyone with its address sees has no position; the JPEG data is untouched.
     let res = reqwest::get(app.url(&paths[0])).await.unwrap();
-    assert_eq!(res.status(), 200);
+    assert_eq!(res.status(), StatusCode::OK);
     assert_eq!(res.headers()["content-type"], "image/jpeg");
     assert_eq!(res.headers()["x-content-type-options"], "nosniff");
     let served = res.bytes().await.unwrap();
@@ -94,12 +100,15 @@ async fn a_resident_attaches_photos_that_lose_their_location(app: TestApp) {
     assert!(contains(&served, &[0x55; 100]));
     // The original is for staff who see the case, and each view is recorded.
     let original = app.url(&format!("{}/original", paths[0]));
-    assert_eq!(resident.get(&original).send().await.unwrap().status(), 403);
+    assert_eq!(
+        resident.get(&original).send().await.unwrap().status(),
+        StatusCode::FORBIDDEN
+    );
     let staff = app.sign_in_as(Role::DepartmentStaff).await;
     let html = page(&staff, app.url(&case)).await;
     assert!(html.contains("/original"));
     let res = staff.get(&original).send().await.unwrap();
-    assert_eq!(res.status(), 200);
+    assert_eq!(res.status(), StatusCode::OK);
     assert!(contains(&res.bytes().await.unwrap(), b"GPSLatitude"));
     let recorded = app.store.recent_audit_entries(5).await.unwrap();
     assert!(recorded
@@ -121,7 +130,7 @@ async fn a_resident_attaches_photos_that_lose_their_location(app: TestApp) {
         .send()
         .await
         .unwrap();
-    assert_eq!(res.status(), 303);
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
     let csrf = app.csrf(&staff).await;
     let res = staff
         .post(app.url(&format!("/appeals/{id}/action")))
@@ -133,7 +142,7 @@ async fn a_resident_attaches_photos_that_lose_their_location(app: TestApp) {
         .send()
         .await
         .unwrap();
-    assert_eq!(res.status(), 303);
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
     let note = reqwest::multipart::Form::new()
         .text("csrf", app.csrf(&staff).await)
         .text("action", "note")
@@ -149,7 +158,7 @@ async fn a_resident_attaches_photos_that_lose_their_location(app: TestApp) {
         .send()
         .await
         .unwrap();
-    assert_eq!(res.status(), 303);
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
     let html = page(&resident, app.url(&case)).await;
     assert_eq!(
         photo_paths(&html).len(),
@@ -177,7 +186,11 @@ async fn a_resident_attaches_photos_that_lose_their_location(app: TestApp) {
         .send()
         .await
         .unwrap();
-    assert_eq!(res.status(), 400, "the form again, with the problem");
+    assert_eq!(
+        res.status(),
+        StatusCode::BAD_REQUEST,
+        "the form again, with the problem"
+    );
     assert!(res
         .text()
         .await

@@ -4,6 +4,7 @@
 //! objections holding back the lottery, and a lottery frozen, drawn once and verifiable by anyone.
 
 use reqwest::Client;
+use reqwest::StatusCode;
 use serde_json::{json, Value};
 use yongxin_domain::money::Fen;
 use yongxin_domain::resettlement::policy::EXAMPLE_TOML;
@@ -41,7 +42,7 @@ async fn project(app: &TestApp, leader: &Client) -> (i64, Vec<i64>) {
         ],
     )
     .await;
-    assert_eq!(res.status(), 303);
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
     let projects = get_json(leader, app.url("/api/v1/projects")).await;
     let p = projects
         .as_array()
@@ -102,7 +103,7 @@ async fn a_project_goes_from_policy_to_published_results(app: TestApp) {
         &[("source", &broken)],
     )
     .await;
-    assert_eq!(res.status(), 422);
+    assert_eq!(res.status(), StatusCode::UNPROCESSABLE_ENTITY);
     let body = res.text().await.unwrap();
     assert!(
         body.contains("price.band[1].from") && body.contains("重叠"),
@@ -127,7 +128,7 @@ async fn a_project_goes_from_policy_to_published_results(app: TestApp) {
         &[("source", EXAMPLE_TOML)],
     )
     .await;
-    assert_eq!(res.status(), 403);
+    assert_eq!(res.status(), StatusCode::FORBIDDEN);
     let res = post(
         &app,
         &leader,
@@ -135,7 +136,7 @@ async fn a_project_goes_from_policy_to_published_results(app: TestApp) {
         &[("source", EXAMPLE_TOML)],
     )
     .await;
-    assert_eq!(res.status(), 303);
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
     let p = get_json(&resident, app.url(&format!("/api/v1/projects/{pid}"))).await;
     assert_eq!(
         (p["phase"].as_str(), p["policy_version"].as_i64()),
@@ -159,7 +160,7 @@ async fn a_project_goes_from_policy_to_published_results(app: TestApp) {
     let source = format!("/projects/{pid}/policy/1/source.toml");
     assert!(notice.contains(&source), "{notice}");
     let toml = app.client().get(app.url(&source)).send().await.unwrap();
-    assert_eq!(toml.status(), 200);
+    assert_eq!(toml.status(), StatusCode::OK);
     assert_eq!(toml.text().await.unwrap(), EXAMPLE_TOML);
     assert_eq!(
         app.client()
@@ -195,7 +196,11 @@ async fn a_project_goes_from_policy_to_published_results(app: TestApp) {
         &[("to", "lottery")],
     )
     .await;
-    assert_eq!(res.status(), 409, "phases move one at a time");
+    assert_eq!(
+        res.status(),
+        StatusCode::CONFLICT,
+        "phases move one at a time"
+    );
     let res = post(
         &app,
         &leader,
@@ -203,7 +208,7 @@ async fn a_project_goes_from_policy_to_published_results(app: TestApp) {
         &[("to", "registration"), ("reason", "开始登记")],
     )
     .await;
-    assert_eq!(res.status(), 303);
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
 
     // Online by the resident for their own household: over the limit is refused and changes
     // nothing; a fitting combination is stored with its price.
@@ -292,7 +297,7 @@ async fn a_project_goes_from_policy_to_published_results(app: TestApp) {
         &[("layout", "A"), ("layout", ""), ("layout", "A")],
     )
     .await;
-    assert_eq!(res.status(), 303);
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
     let reg = app.store.registration(pid, mine).await.unwrap().unwrap();
     assert_eq!(
         (reg.layouts, reg.in_person),
@@ -316,7 +321,7 @@ async fn a_project_goes_from_policy_to_published_results(app: TestApp) {
         &[("to", "assessment")],
     )
     .await;
-    assert_eq!(res.status(), 303);
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
     for h in &households {
         let res = post(
             &app,
@@ -329,7 +334,12 @@ async fn a_project_goes_from_policy_to_published_results(app: TestApp) {
             ],
         )
         .await;
-        assert_eq!(res.status(), 303, "{}", res.text().await.unwrap());
+        assert_eq!(
+            res.status(),
+            StatusCode::SEE_OTHER,
+            "{}",
+            res.text().await.unwrap()
+        );
     }
     let e = get_json(
         &staff,
@@ -365,7 +375,7 @@ async fn a_project_goes_from_policy_to_published_results(app: TestApp) {
         &[("structures", "钢混 一等 100")],
     )
     .await;
-    assert_eq!(res.status(), 400);
+    assert_eq!(res.status(), StatusCode::BAD_REQUEST);
     assert!(res.text().await.unwrap().contains("第 1 行"));
     let res = post(
         &app,
@@ -374,7 +384,7 @@ async fn a_project_goes_from_policy_to_published_results(app: TestApp) {
         &[("structures", "砖混 九等 100")],
     )
     .await;
-    assert_eq!(res.status(), 422);
+    assert_eq!(res.status(), StatusCode::UNPROCESSABLE_ENTITY);
     assert_eq!(
         app.store.entitlement_history(pid, own).await.unwrap().len(),
         before
@@ -393,7 +403,7 @@ async fn a_project_goes_from_policy_to_published_results(app: TestApp) {
 
     // Results published: names masked, no identity numbers.
     let res = post(&app, &leader, &format!("/projects/{pid}/results"), &[]).await;
-    assert_eq!(res.status(), 303);
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
     let notice_url = res.headers()["location"].to_str().unwrap().to_owned();
     let detail = app.store.household(own).await.unwrap();
     let text = page(&staff, app.url(&notice_url)).await;
@@ -418,7 +428,7 @@ async fn a_project_goes_from_policy_to_published_results(app: TestApp) {
         &[("structures", "砖混 一等 101")],
     )
     .await;
-    assert_eq!(res.status(), 409);
+    assert_eq!(res.status(), StatusCode::CONFLICT);
     let res = post(
         &app,
         &staff,
@@ -429,7 +439,7 @@ async fn a_project_goes_from_policy_to_published_results(app: TestApp) {
         ],
     )
     .await;
-    assert_eq!(res.status(), 303);
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
     let e = get_json(
         &resident,
         app.url(&format!(
@@ -475,7 +485,7 @@ async fn a_project_goes_from_policy_to_published_results(app: TestApp) {
         &[("to", "lottery")],
     )
     .await;
-    assert_eq!(res.status(), 409);
+    assert_eq!(res.status(), StatusCode::CONFLICT);
     assert!(res.text().await.unwrap().contains("异议期尚未结束"));
 
     // The households list (staff) shows each household's state, names masked.
@@ -549,7 +559,7 @@ async fn the_lottery_waits_for_objections_is_drawn_once_and_verifiable(app: Test
         &[("to", "lottery")],
     )
     .await;
-    assert_eq!(res.status(), 409);
+    assert_eq!(res.status(), StatusCode::CONFLICT);
     assert!(res.text().await.unwrap().contains("1 条异议未答复"));
     for action in [
         AppealAction::Accept,
@@ -580,7 +590,7 @@ async fn the_lottery_waits_for_objections_is_drawn_once_and_verifiable(app: Test
         &[("to", "lottery")],
     )
     .await;
-    assert_eq!(res.status(), 303);
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
 
     // Drawing needs a frozen list; freezing is for managers and happens once.
     let draw = format!("/api/v1/projects/{pid}/lottery/draw");
@@ -763,7 +773,7 @@ async fn the_lottery_waits_for_objections_is_drawn_once_and_verifiable(app: Test
         .send()
         .await
         .unwrap();
-    assert_eq!(proof.status(), 200);
+    assert_eq!(proof.status(), StatusCode::OK);
     let proof: yongxin_domain::lottery::Proof = proof.json().await.unwrap();
     proof.verify().unwrap();
     assert_eq!(proof.list_sha256.as_str(), hash.as_str());
@@ -820,6 +830,6 @@ async fn the_lottery_waits_for_objections_is_drawn_once_and_verifiable(app: Test
         &[("to", "selection")],
     )
     .await;
-    assert_eq!(res.status(), 303);
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
     app.store.verify_audit().await.unwrap().unwrap();
 }

@@ -5,6 +5,7 @@
 //! next; the resident's home lists cases waiting for their rating; no card label reaches them.
 
 use chrono::{Duration, Utc};
+use reqwest::StatusCode;
 use yongxin_domain::appeal::AppealAction;
 use yongxin_domain::Actor;
 use yongxin_domain::Role;
@@ -40,7 +41,7 @@ async fn the_appeal_form_keeps_everything_typed(app: TestApp) {
         ],
     )
     .await;
-    assert_eq!(res.status(), 200);
+    assert_eq!(res.status(), StatusCode::OK);
     let form = res.text().await.unwrap();
     assert!(
         form.contains("村口三盏路灯一周没亮")
@@ -68,7 +69,7 @@ async fn the_appeal_form_keeps_everything_typed(app: TestApp) {
         ],
     )
     .await;
-    assert_eq!(res.status(), 400);
+    assert_eq!(res.status(), StatusCode::BAD_REQUEST);
     let form = res.text().await.unwrap();
     for kept in [
         "value=\"坑洼\"",
@@ -105,7 +106,7 @@ async fn file_anonymously(app: &TestApp, client: &reqwest::Client) -> (String, S
         ],
     )
     .await;
-    assert_eq!(res.status(), 200);
+    assert_eq!(res.status(), StatusCode::OK);
     let done = res.text().await.unwrap();
     let field = |label: &str| {
         let at = done.find(label).unwrap();
@@ -151,7 +152,7 @@ async fn a_case_is_tracked_and_rated_without_an_account(app: TestApp) {
         .send()
         .await
         .unwrap();
-    assert_eq!(res.status(), 200);
+    assert_eq!(res.status(), StatusCode::OK);
     let form = res.text().await.unwrap();
     assert!(!form.contains("没有找到") && form.contains(&format!("value=\"{number}\"")));
     // Typed with spaces (and full-width digits), it is found.
@@ -162,7 +163,7 @@ async fn a_case_is_tracked_and_rated_without_an_account(app: TestApp) {
         .send()
         .await
         .unwrap();
-    assert_eq!(found.status(), 200);
+    assert_eq!(found.status(), StatusCode::OK);
     let found = found.text().await.unwrap();
     assert!(
         found.contains(&number) && !found.contains("name=\"rating\""),
@@ -195,12 +196,12 @@ async fn a_case_is_tracked_and_rated_without_an_account(app: TestApp) {
         }
     };
     let res = rate("dissatisfied", " ", code.clone()).await;
-    assert_eq!(res.status(), 400);
+    assert_eq!(res.status(), StatusCode::BAD_REQUEST);
     assert!(res.text().await.unwrap().contains("请写明原因"));
     // The phone's last four digits read the case but do not rate it; staff never rate for the
     // resident, and the handler is not shown the code.
     let res = rate("satisfied", "", "5678".into()).await;
-    assert_eq!(res.status(), 400);
+    assert_eq!(res.status(), StatusCode::BAD_REQUEST);
     assert!(res.text().await.unwrap().contains("评价须凭查询码"));
     let staff = app.sign_in_as(Role::DepartmentStaff).await;
     let res = post_form(
@@ -214,7 +215,7 @@ async fn a_case_is_tracked_and_rated_without_an_account(app: TestApp) {
         ],
     )
     .await;
-    assert_eq!(res.status(), 403);
+    assert_eq!(res.status(), StatusCode::FORBIDDEN);
     let handler_view = page(&staff, app.url(&format!("/appeals/{id}"))).await;
     assert!(
         !handler_view.contains(&code),
@@ -222,13 +223,13 @@ async fn a_case_is_tracked_and_rated_without_an_account(app: TestApp) {
     );
     // A wrong code rates nothing.
     let res = rate("satisfied", "", "WRONG-CODE0".into()).await;
-    assert_eq!(res.status(), 404);
+    assert_eq!(res.status(), StatusCode::NOT_FOUND);
     let (a, _) = app.store.appeal(id).await.unwrap();
     assert_eq!(a.status.code(), "answered");
     // With the reason: back to the handler, the resident told what happens next and by when;
     // the old reply is shown as the previous one.
     let res = rate("dissatisfied", "晚上十点后仍在施工", code.clone()).await;
-    assert_eq!(res.status(), 200);
+    assert_eq!(res.status(), StatusCode::OK);
     let next = res.text().await.unwrap();
     let (a, events) = app.store.appeal(id).await.unwrap();
     assert_eq!(a.status.code(), "assigned");
@@ -311,7 +312,7 @@ async fn residents_see_their_cases_waiting_for_a_rating_and_no_cards(app: TestAp
         &[("action", "rate"), ("rating", "dissatisfied")],
     )
     .await;
-    assert_eq!(res.status(), 400);
+    assert_eq!(res.status(), StatusCode::BAD_REQUEST);
     let res = post_form(
         &app,
         &resident,
@@ -319,7 +320,7 @@ async fn residents_see_their_cases_waiting_for_a_rating_and_no_cards(app: TestAp
         &[("action", "rate"), ("rating", "satisfied")],
     )
     .await;
-    assert_eq!(res.status(), 303);
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
     assert!(!page(&resident, app.url("/")).await.contains(&fresh.number));
 }
 

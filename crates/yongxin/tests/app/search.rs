@@ -1,6 +1,7 @@
 //! Full-text search of appeals: what the index finds is what a plain reading of the cases finds,
 //! under every filter and scope; changes are findable within 2 seconds on every node.
 
+use reqwest::StatusCode;
 use std::collections::BTreeSet;
 use std::time::{Duration, Instant};
 
@@ -300,7 +301,7 @@ async fn title_matches_rank_first_and_filters_apply_through_http(app: TestApp) {
         .send()
         .await
         .unwrap();
-    assert_eq!(bad.status(), 400);
+    assert_eq!(bad.status(), StatusCode::BAD_REQUEST);
     // The page shows the same ranked list, and its filters survive paging and export links.
     let page =
         staff

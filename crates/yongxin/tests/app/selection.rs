@@ -4,6 +4,7 @@
 //! change once, in order, across a reconnect (and across nodes); residents claim only for their
 //! own household and only in their turn.
 
+use reqwest::StatusCode;
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::Arc;
 use yongxin_domain::Actor;
@@ -278,7 +279,7 @@ async fn the_board_stream_delivers_every_change_once_across_a_reconnect(app: Tes
         .send()
         .await
         .unwrap();
-    assert_eq!(stream.status(), 200);
+    assert_eq!(stream.status(), StatusCode::OK);
     assert!(stream.headers()["content-type"]
         .to_str()
         .unwrap()
@@ -463,7 +464,7 @@ async fn households_claim_only_their_own_in_their_turn(app: TestApp) {
         .send()
         .await
         .unwrap();
-    assert_eq!(res.status(), 409);
+    assert_eq!(res.status(), StatusCode::CONFLICT);
     assert!(res.text().await.unwrap().contains("已被选走"));
     let b = units.iter().filter(|u| u["layout"] == "A").nth(1).unwrap()["id"]
         .as_i64()
@@ -474,7 +475,7 @@ async fn households_claim_only_their_own_in_their_turn(app: TestApp) {
         .send()
         .await
         .unwrap();
-    assert_eq!(res.status(), 303);
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
     assert!(res.headers()["location"]
         .to_str()
         .unwrap()
@@ -564,7 +565,7 @@ async fn the_selection_day_is_run_from_the_operator_screen(app: TestApp) {
         ],
     )
     .await;
-    assert_eq!(res.status(), 303);
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
     let operator = res.headers()["location"].to_str().unwrap().to_owned();
     let day: i64 = operator
         .trim_start_matches("/selections/")
@@ -598,7 +599,11 @@ async fn the_selection_day_is_run_from_the_operator_screen(app: TestApp) {
         &[("action", "skip")],
     )
     .await;
-    assert_eq!(res.status(), 403, "no skip before three calls");
+    assert_eq!(
+        res.status(),
+        StatusCode::FORBIDDEN,
+        "no skip before three calls"
+    );
     for _ in 0..3 {
         assert_eq!(
             post_form(
@@ -676,7 +681,11 @@ async fn the_selection_day_is_run_from_the_operator_screen(app: TestApp) {
         ],
     )
     .await;
-    assert_eq!(res.status(), 403, "not the household being called");
+    assert_eq!(
+        res.status(),
+        StatusCode::FORBIDDEN,
+        "not the household being called"
+    );
     let confirm_second = |unit: i64| {
         let (app, staff) = (&app, &staff);
         async move {
@@ -693,7 +702,11 @@ async fn the_selection_day_is_run_from_the_operator_screen(app: TestApp) {
         }
     };
     let res = confirm_second(a_units[0]).await;
-    assert_eq!(res.status(), 403, "called, but not at the desk yet");
+    assert_eq!(
+        res.status(),
+        StatusCode::FORBIDDEN,
+        "called, but not at the desk yet"
+    );
     assert!(res.text().await.unwrap().contains("尚未到场"));
     let present = || {
         let (app, staff) = (&app, &staff);
@@ -710,7 +723,7 @@ async fn the_selection_day_is_run_from_the_operator_screen(app: TestApp) {
     };
     assert_eq!(present().await, 303);
     let res = confirm_second(a_units[0]).await;
-    assert_eq!(res.status(), 303);
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
     let slip_url = res.headers()["location"].to_str().unwrap().to_owned();
     let slip = crate::support::page(&staff, app.url(&slip_url)).await;
     assert!(
@@ -822,7 +835,11 @@ async fn the_selection_day_is_run_from_the_operator_screen(app: TestApp) {
     // Agreements: signing fixes the early-signing reward in the household's result. After the
     // correction the household is called again and comes to the desk again.
     let b = a_units[1];
-    assert_eq!(confirm_second(b).await.status(), 403, "called again first");
+    assert_eq!(
+        confirm_second(b).await.status(),
+        StatusCode::FORBIDDEN,
+        "called again first"
+    );
     assert_eq!(
         post_form(
             &app,
@@ -835,7 +852,7 @@ async fn the_selection_day_is_run_from_the_operator_screen(app: TestApp) {
         303
     );
     assert_eq!(present().await, 303);
-    assert_eq!(confirm_second(b).await.status(), 303);
+    assert_eq!(confirm_second(b).await.status(), StatusCode::SEE_OTHER);
     let key = app.store.household(second).await.unwrap().summary.key;
     let res = post_form(
         &app,
@@ -844,7 +861,7 @@ async fn the_selection_day_is_run_from_the_operator_screen(app: TestApp) {
         &[("key", &key), ("step", "signed"), ("on", "2026-06-15")],
     )
     .await;
-    assert_eq!(res.status(), 303);
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
     let e = get_json(
         &staff,
         app.url(&format!(
@@ -880,7 +897,7 @@ async fn the_selection_day_is_run_from_the_operator_screen(app: TestApp) {
         .send()
         .await
         .unwrap();
-    assert_eq!(xlsx.status(), 200);
+    assert_eq!(xlsx.status(), StatusCode::OK);
     let bytes = xlsx.bytes().await.unwrap();
     assert_eq!(&bytes[..2], b"PK");
     let mut sheet = calamine::open_workbook_from_rs::<calamine::Xlsx<_>, _>(std::io::Cursor::new(

@@ -6,6 +6,7 @@
 //! both a return and a correction reach the board and the record. Online, the picker reaches
 //! every building and a review shows the whole combination and its money before anything is final.
 
+use reqwest::StatusCode;
 use yongxin_domain::Actor;
 use yongxin_domain::Role;
 use yongxin_store::UnitState;
@@ -130,7 +131,11 @@ async fn a_household_at_the_desk_keeps_its_whole_combination(app: TestApp) {
         ],
     )
     .await;
-    assert_eq!(res.status(), 400, "a window that is not a number is named");
+    assert_eq!(
+        res.status(),
+        StatusCode::BAD_REQUEST,
+        "a window that is not a number is named"
+    );
     let res = post_form(
         &app,
         &leader,
@@ -143,7 +148,7 @@ async fn a_household_at_the_desk_keeps_its_whole_combination(app: TestApp) {
         ],
     )
     .await;
-    assert_eq!(res.status(), 303);
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
     let operator = location(&res);
     let day: i64 = operator
         .trim_start_matches("/selections/")
@@ -203,7 +208,7 @@ async fn a_household_at_the_desk_keeps_its_whole_combination(app: TestApp) {
     );
     let head = app.store.audit_head().await.unwrap();
     let res = confirm(vec![a[0].id], vec![]).await;
-    assert_eq!(res.status(), 403);
+    assert_eq!(res.status(), StatusCode::FORBIDDEN);
     assert!(res.text().await.unwrap().contains("尚未到场"));
     assert_eq!(queue("present").await, 403, "not before its call");
     assert_eq!(app.store.audit_head().await.unwrap(), head);
@@ -218,7 +223,7 @@ async fn a_household_at_the_desk_keeps_its_whole_combination(app: TestApp) {
         vec![("intent", "filter".into()), ("layout", "B".into())],
     )
     .await;
-    assert_eq!(res.status(), 303);
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
     let view = location(&res);
     assert!(
         view.contains("layout=B") && view.contains(&format!("unit={}", a[0].id)),
@@ -238,7 +243,7 @@ async fn a_household_at_the_desk_keeps_its_whole_combination(app: TestApp) {
 
     // A alone confirmed: the household stays at the desk with B still to choose.
     let res = confirm(vec![a[0].id], vec![("intent", "confirm".into())]).await;
-    assert_eq!(res.status(), 303);
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
     assert_eq!(location(&res), operator, "back to the screen, not the slip");
     assert_eq!(current(&app, day).await, h);
     let screen = page(&staff, app.url(&operator)).await;
@@ -282,7 +287,7 @@ async fn a_household_at_the_desk_keeps_its_whole_combination(app: TestApp) {
         404
     );
     let res = post_form(&app, &staff, &ret, &[("reason", "户主改选同楼层")]).await;
-    assert_eq!(res.status(), 303);
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
     assert_eq!(free_units(&app, pid, "A").await[0].id, a[0].id);
     assert_eq!(current(&app, day).await, h);
     let events = app.store.board_events(pid, 0, 1000).await.unwrap();
@@ -308,7 +313,7 @@ async fn a_household_at_the_desk_keeps_its_whole_combination(app: TestApp) {
     // A and B ticked across layouts and confirmed together: the combination is complete, the slip
     // follows, the queue moves on.
     let res = confirm(vec![a[1].id, b[0].id], vec![]).await;
-    assert_eq!(res.status(), 303);
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
     let slip_url = location(&res);
     assert!(slip_url.contains("/slip"), "{slip_url}");
     assert_ne!(current(&app, day).await, h);
@@ -325,7 +330,10 @@ async fn a_household_at_the_desk_keeps_its_whole_combination(app: TestApp) {
         403,
         "only an operator records the signature"
     );
-    assert_eq!(post_form(&app, &staff, &sign, &[]).await.status(), 303);
+    assert_eq!(
+        post_form(&app, &staff, &sign, &[]).await.status(),
+        StatusCode::SEE_OTHER
+    );
     let res = post_form(
         &app,
         &staff,
@@ -333,7 +341,7 @@ async fn a_household_at_the_desk_keeps_its_whole_combination(app: TestApp) {
         &[("reason", "签字后想换")],
     )
     .await;
-    assert_eq!(res.status(), 409);
+    assert_eq!(res.status(), StatusCode::CONFLICT);
     assert!(res.text().await.unwrap().contains("已签字"));
     assert!(!page(&staff, app.url(&slip_url))
         .await
@@ -379,14 +387,14 @@ async fn a_household_at_the_desk_keeps_its_whole_combination(app: TestApp) {
     )
     .await;
     assert_eq!(location(&res), operator);
-    assert_eq!(decline(next, "  ").await.status(), 400);
+    assert_eq!(decline(next, "  ").await.status(), StatusCode::BAD_REQUEST);
     assert_eq!(
         decline(h, "不是当前户").await.status(),
         403,
         "only the household at the desk"
     );
     let res = decline(next, "资金不足，只选一套").await;
-    assert_eq!(res.status(), 303);
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
     let slip = page(&staff, app.url(&location(&res))).await;
     assert!(
         slip.contains("该户放弃剩余户型") && slip.contains("资金不足，只选一套"),
@@ -424,7 +432,7 @@ async fn a_household_at_the_desk_keeps_its_whole_combination(app: TestApp) {
         &[("reason", "x")],
     )
     .await;
-    assert_eq!(res.status(), 404, "no such address");
+    assert_eq!(res.status(), StatusCode::NOT_FOUND, "no such address");
     let res = post_form(
         &app,
         &staff,
@@ -432,7 +440,7 @@ async fn a_household_at_the_desk_keeps_its_whole_combination(app: TestApp) {
         &[("reason", "上一户想改")],
     )
     .await;
-    assert_eq!(res.status(), 409);
+    assert_eq!(res.status(), StatusCode::CONFLICT);
     assert!(res.text().await.unwrap().contains("下一户已到场"));
     let confirm_third = |unit: i64| {
         let (app, staff) = (&app, &staff);
@@ -484,7 +492,7 @@ async fn a_household_at_the_desk_keeps_its_whole_combination(app: TestApp) {
         &[("reason", "签字后")],
     )
     .await;
-    assert_eq!(res.status(), 409);
+    assert_eq!(res.status(), StatusCode::CONFLICT);
     let entries = app.store.audit_entries(0, 100_000).await.unwrap();
     for action in [
         "selection.decline",
@@ -525,7 +533,7 @@ async fn online_a_household_reviews_its_whole_combination_before_it_is_final(app
     assert!(screen.contains(&format!("value=\"{}\"", last_unit.id)));
     let pages = buildings.len().div_ceil(2);
     let res = post_form(&app, &resident, &choose, &[("to_page", &pages.to_string())]).await;
-    assert_eq!(res.status(), 303);
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
     let screen = page(&resident, app.url(&location(&res))).await;
     assert!(
         screen.contains(&format!("value=\"{}\"", last_unit.id)),
@@ -547,7 +555,7 @@ async fn online_a_household_reviews_its_whole_combination_before_it_is_final(app
         &[("intent", "review"), ("unit", &a.id.to_string())],
     )
     .await;
-    assert_eq!(res.status(), 200);
+    assert_eq!(res.status(), StatusCode::OK);
     let review = res.text().await.unwrap();
     assert_eq!(
         app.store.audit_head().await.unwrap(),
@@ -599,7 +607,7 @@ async fn online_a_household_reviews_its_whole_combination_before_it_is_final(app
         &[("intent", "confirm"), ("unit", &a.id.to_string())],
     )
     .await;
-    assert_eq!(res.status(), 303);
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
     let slip = page(&resident, app.url(&location(&res))).await;
     assert!(
         slip.contains("尚待选择") && slip.contains("B 户型（待选）"),
@@ -620,7 +628,7 @@ async fn online_a_household_reviews_its_whole_combination_before_it_is_final(app
         &[("reason", "帮他改")],
     )
     .await;
-    assert_eq!(res_return.status(), 409);
+    assert_eq!(res_return.status(), StatusCode::CONFLICT);
     // The household's slip names its head in full, for the household itself.
     let head_name = app.store.household(own).await.unwrap().summary.head_name;
     assert!(slip.contains(&head_name), "{slip}");
@@ -736,7 +744,7 @@ async fn the_household_page_the_slip_and_the_api_agree_to_the_fen(app: TestApp) 
         &[("key", &key), ("step", "signed"), ("on", "2026-06-15")],
     )
     .await;
-    assert_eq!(res.status(), 303);
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
     let (e, nets) = figures(Some(slip)).await;
     assert!(nets.iter().all(|n| *n == nets[0]), "{nets:?}");
     assert!(e["lines"]

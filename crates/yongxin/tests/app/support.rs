@@ -4,7 +4,7 @@ use std::sync::{Arc, OnceLock};
 use yongxin_domain::Actor;
 
 use reqwest::redirect::Policy;
-use reqwest::{Client, Response};
+use reqwest::{Client, Response, StatusCode};
 use yongxin_domain::demo::{generate, DemoSize, DemoSubdistrict};
 use yongxin_domain::Role;
 use yongxin_search::AppealIndex;
@@ -231,7 +231,7 @@ impl TestApp {
             .unwrap()
             .0;
         let (client, res) = self.sign_in_with(name, "demo").await;
-        assert_eq!(res.status(), 303, "sign-in of {name}");
+        assert_eq!(res.status(), StatusCode::SEE_OTHER, "sign-in of {name}");
         client
     }
 

@@ -3,6 +3,7 @@
 //! headers. Each test fails on the code before its fix.
 
 use chrono::{Duration, Utc};
+use reqwest::StatusCode;
 use yongxin_domain::Actor;
 use yongxin_domain::Role;
 
@@ -68,7 +69,7 @@ async fn redirects_never_leave_the_site(app: TestApp) {
             .send()
             .await
             .unwrap();
-        assert_eq!(res.status(), 303, "{next}");
+        assert_eq!(res.status(), StatusCode::SEE_OTHER, "{next}");
         assert_eq!(location(&res), "/", "/lang with next={next}");
     }
     let res = client
@@ -96,7 +97,7 @@ async fn redirects_never_leave_the_site(app: TestApp) {
             .send()
             .await
             .unwrap();
-        assert_eq!(res.status(), 303);
+        assert_eq!(res.status(), StatusCode::SEE_OTHER);
         assert_eq!(location(&res), "/", "sign-in with next={next:?}");
     }
 }
@@ -137,7 +138,7 @@ async fn parallel_password_guesses_are_all_counted(app: TestApp) {
     assert_eq!(checked + refused, 20);
     // The right password waits out the lockout too, with a message saying how long.
     let (_, res) = app.sign_in_with("leader", "demo").await;
-    assert_eq!(res.status(), 429);
+    assert_eq!(res.status(), StatusCode::TOO_MANY_REQUESTS);
     let html = res.text().await.unwrap();
     assert!(html.contains("分钟后再试"), "{html}");
 }
@@ -164,7 +165,7 @@ async fn a_flood_of_sign_ins_from_one_address_is_refused(app: TestApp) {
             assert!(html.contains("操作太频繁"), "{html}");
             break;
         }
-        assert_eq!(res.status(), 401);
+        assert_eq!(res.status(), StatusCode::UNAUTHORIZED);
     }
     assert_eq!(
         refused_at,
@@ -222,7 +223,7 @@ async fn api_tokens_expire_and_are_revoked(app: TestApp) {
         &[],
     )
     .await;
-    assert_eq!(res.status(), 403);
+    assert_eq!(res.status(), StatusCode::FORBIDDEN);
     assert_eq!(get(live.clone()).await, 200);
     let res = post_form(
         &app,
@@ -231,7 +232,7 @@ async fn api_tokens_expire_and_are_revoked(app: TestApp) {
         &[],
     )
     .await;
-    assert_eq!(res.status(), 303);
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
     assert_eq!(get(live).await, 401, "revoked");
 
     // A password change revokes every token of the user.
@@ -267,19 +268,19 @@ async fn a_disabled_account_opens_nothing(app: TestApp) {
         &[("disabled", "1")],
     )
     .await;
-    assert_eq!(res.status(), 303);
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
     // The session ended, the token is revoked, the password no longer signs in.
     let res = grid.get(app.url("/households")).send().await.unwrap();
-    assert_eq!(res.status(), 303, "sent to sign in");
+    assert_eq!(res.status(), StatusCode::SEE_OTHER, "sent to sign in");
     let res = reqwest::Client::new()
         .get(app.url("/api/v1/villages"))
         .bearer_auth(&token)
         .send()
         .await
         .unwrap();
-    assert_eq!(res.status(), 401);
+    assert_eq!(res.status(), StatusCode::UNAUTHORIZED);
     let (_, res) = app.sign_in_with("grid", "demo").await;
-    assert_eq!(res.status(), 401);
+    assert_eq!(res.status(), StatusCode::UNAUTHORIZED);
     // An administrator cannot lock themselves out.
     let admin_id = app.user_id("admin").await;
     let res = post_form(
@@ -289,7 +290,7 @@ async fn a_disabled_account_opens_nothing(app: TestApp) {
         &[("disabled", "1")],
     )
     .await;
-    assert_eq!(res.status(), 400);
+    assert_eq!(res.status(), StatusCode::BAD_REQUEST);
     // Enabled again, the password works (old tokens stay revoked).
     let res = post_form(
         &app,
@@ -298,9 +299,9 @@ async fn a_disabled_account_opens_nothing(app: TestApp) {
         &[("disabled", "0")],
     )
     .await;
-    assert_eq!(res.status(), 303);
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
     let (_, res) = app.sign_in_with("grid", "demo").await;
-    assert_eq!(res.status(), 303);
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
 }
 
 async fn every_answer_carries_the_security_headers(app: TestApp) {
@@ -414,7 +415,7 @@ async fn a_planted_csrf_cookie_is_useless(app: TestApp) {
             .send()
             .await
             .unwrap();
-        assert_eq!(res.status(), 403, "{unkeyed:?}");
+        assert_eq!(res.status(), StatusCode::FORBIDDEN, "{unkeyed:?}");
     }
 
     let jar = std::sync::Arc::new(reqwest::cookie::Jar::default());
@@ -432,7 +433,7 @@ async fn a_planted_csrf_cookie_is_useless(app: TestApp) {
         .send()
         .await
         .unwrap();
-    assert_eq!(res.status(), 303);
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
 
     // The attacker's page makes the victim's browser post with the token the attacker knows.
     let grid_id = app.user_id("grid").await;
@@ -446,7 +447,11 @@ async fn a_planted_csrf_cookie_is_useless(app: TestApp) {
         .send()
         .await
         .unwrap();
-    assert_eq!(res.status(), 403, "the token is bound to the session");
+    assert_eq!(
+        res.status(),
+        StatusCode::FORBIDDEN,
+        "the token is bound to the session"
+    );
     assert_eq!(app.store.users().await.unwrap(), before, "nothing changed");
     // The session's own token works.
     let res = post_form(
@@ -456,7 +461,7 @@ async fn a_planted_csrf_cookie_is_useless(app: TestApp) {
         &[("email", "grid@example.com")],
     )
     .await;
-    assert_eq!(res.status(), 303);
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
 }
 
 /// Files an appeal on the web form without an account; answers the status and the page.
@@ -502,7 +507,7 @@ async fn tracking_a_case_cannot_be_guessed(app: TestApp) {
     );
     let track = |answer: &str| app.url(&format!("/track?number={number}&code={answer}"));
     let res = client.get(track(&code)).send().await.unwrap();
-    assert_eq!(res.status(), 200);
+    assert_eq!(res.status(), StatusCode::OK);
     assert!(res.text().await.unwrap().contains("路灯坏了"));
     // The phone's last four digits still work, as before.
     assert_eq!(
@@ -516,17 +521,24 @@ async fn tracking_a_case_cannot_be_guessed(app: TestApp) {
         .send()
         .await
         .unwrap();
-    assert_eq!(res.status(), 404);
+    assert_eq!(res.status(), StatusCode::NOT_FOUND);
 
     // Five wrong answers, and then even the right one waits, with a message that says so.
     for guess in ["0000", "0001", "0002", "0003"] {
-        assert_eq!(client.get(track(guess)).send().await.unwrap().status(), 404);
+        assert_eq!(
+            client.get(track(guess)).send().await.unwrap().status(),
+            StatusCode::NOT_FOUND
+        );
     }
     let res = client.get(track(&code)).send().await.unwrap();
-    assert_eq!(res.status(), 429, "locked after five failures");
+    assert_eq!(
+        res.status(),
+        StatusCode::TOO_MANY_REQUESTS,
+        "locked after five failures"
+    );
     assert!(res.text().await.unwrap().contains("暂停查询"));
     let res = client.get(track("2222")).send().await.unwrap();
-    assert_eq!(res.status(), 429);
+    assert_eq!(res.status(), StatusCode::TOO_MANY_REQUESTS);
 
     // And one client address has so many look-ups an hour, whatever it asks for.
     let mut refused = None;
@@ -581,7 +593,7 @@ async fn open311_without_a_key_maps_no_guessed_number(app: TestApp) {
     let res = reqwest::get(app.url(&format!("/open311/v2/requests/{guessed}.json")))
         .await
         .unwrap();
-    assert_eq!(res.status(), 404);
+    assert_eq!(res.status(), StatusCode::NOT_FOUND);
 }
 
 async fn anonymous_intake_is_limited_per_address_and_phone(app: TestApp) {
@@ -634,7 +646,7 @@ async fn anonymous_intake_is_limited_per_address_and_phone(app: TestApp) {
         .send()
         .await
         .unwrap();
-    assert_eq!(res.status(), 303);
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
     // A form route takes no more than forms need.
     let big = "x".repeat(3 * 1024 * 1024);
     let csrf = app.csrf(&client).await;
@@ -648,7 +660,7 @@ async fn anonymous_intake_is_limited_per_address_and_phone(app: TestApp) {
         .send()
         .await
         .unwrap();
-    assert_eq!(res.status(), 413);
+    assert_eq!(res.status(), StatusCode::PAYLOAD_TOO_LARGE);
 }
 
 fn segment(marker: u8, body: &[u8]) -> Vec<u8> {
@@ -709,7 +721,7 @@ async fn photos_and_notice_images_lose_the_location_of_every_embedded_image(app:
         .send()
         .await
         .unwrap();
-    assert_eq!(res.status(), 303);
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
     let case = res.headers()["location"].to_str().unwrap().to_owned();
     let html = resident
         .get(app.url(&case))
@@ -759,7 +771,7 @@ async fn photos_and_notice_images_lose_the_location_of_every_embedded_image(app:
         .send()
         .await
         .unwrap();
-    assert_eq!(res.status(), 303);
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
     let html = staff
         .get(app.url(&format!("/notices/{notice}")))
         .send()
@@ -808,14 +820,23 @@ async fn desk_entry_reaches_only_households_in_scope(app: TestApp) {
         .send()
         .await
         .unwrap();
-    assert_eq!(res.status(), 404, "a household of another grid");
+    assert_eq!(
+        res.status(),
+        StatusCode::NOT_FOUND,
+        "a household of another grid"
+    );
     let res = grid
         .post(app.url("/api/v1/appeals"))
         .json(&body(own))
         .send()
         .await
         .unwrap();
-    assert_eq!(res.status(), 201, "{}", res.text().await.unwrap());
+    assert_eq!(
+        res.status(),
+        StatusCode::CREATED,
+        "{}",
+        res.text().await.unwrap()
+    );
 }
 
 /// Schema-driven: every operation of the OpenAPI document is sent what a careless or hostile
@@ -918,7 +939,7 @@ async fn every_api_rejection_is_the_documented_json_error(app: TestApp) {
         .send()
         .await
         .unwrap();
-    assert_eq!(res.status(), 400);
+    assert_eq!(res.status(), StatusCode::BAD_REQUEST);
     let body: serde_json::Value = res.json().await.unwrap();
     assert_eq!(body["error"]["code"], "invalid_param");
     assert!(
@@ -936,7 +957,7 @@ async fn every_api_rejection_is_the_documented_json_error(app: TestApp) {
         .send()
         .await
         .unwrap();
-    assert_eq!(res.status(), 415);
+    assert_eq!(res.status(), StatusCode::UNSUPPORTED_MEDIA_TYPE);
     let res = client
         .post(app.url("/api/v1/appeals"))
         .bearer_auth(&token)
@@ -944,7 +965,7 @@ async fn every_api_rejection_is_the_documented_json_error(app: TestApp) {
         .send()
         .await
         .unwrap();
-    assert_eq!(res.status(), 422);
+    assert_eq!(res.status(), StatusCode::UNPROCESSABLE_ENTITY);
     let body: serde_json::Value = res.json().await.unwrap();
     assert!(
         body["error"]["message"]
@@ -960,7 +981,7 @@ async fn every_api_rejection_is_the_documented_json_error(app: TestApp) {
         .send()
         .await
         .unwrap();
-    assert_eq!(res.status(), 405);
+    assert_eq!(res.status(), StatusCode::METHOD_NOT_ALLOWED);
     let body: serde_json::Value = res.json().await.unwrap();
     assert_eq!(body["error"]["code"], "method_not_allowed");
 }
@@ -998,7 +1019,7 @@ async fn categories_tell_a_client_what_to_answer(app: TestApp) {
         .send()
         .await
         .unwrap();
-    assert_eq!(res.status(), 400);
+    assert_eq!(res.status(), StatusCode::BAD_REQUEST);
 }
 
 /// Department staff may not see identity numbers in full: nothing they are shown, together,
@@ -1144,7 +1165,7 @@ async fn hot_issues_name_only_cases_in_scope(app: TestApp) {
     assert!(html.contains("后街9号"));
     let grid = app.sign_in_as(Role::GridWorker).await;
     let res = grid.get(app.url("/appeals/hot")).send().await.unwrap();
-    assert_eq!(res.status(), 200);
+    assert_eq!(res.status(), StatusCode::OK);
     let html = res.text().await.unwrap();
     for n in &numbers {
         assert!(
@@ -1236,11 +1257,11 @@ async fn objections_come_only_from_households_the_publication_addresses(app: Tes
     // Staff on behalf of the resident's household: not addressed either.
     let staff = app.sign_in_as(Role::DepartmentStaff).await;
     let res = object_for(&app, &staff, notice, own, "代为登记").await;
-    assert_eq!(res.status(), 403);
+    assert_eq!(res.status(), StatusCode::FORBIDDEN);
     assert!(app.store.objections(notice).await.unwrap().is_empty());
     // A household of that village may.
     let res = object_for(&app, &staff, notice, other, "面积测量有误").await;
-    assert_eq!(res.status(), 200);
+    assert_eq!(res.status(), StatusCode::OK);
     assert_eq!(app.store.objections(notice).await.unwrap().len(), 1);
 }
 
@@ -1261,7 +1282,7 @@ async fn a_publication_dated_in_the_past_starts_now(app: TestApp) {
         .send()
         .await
         .unwrap();
-    assert_eq!(res.status(), 303);
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
     let id: i64 = res.headers()["location"]
         .to_str()
         .unwrap()
@@ -1290,7 +1311,7 @@ async fn a_publication_dated_in_the_past_starts_now(app: TestApp) {
         .send()
         .await
         .unwrap();
-    assert_eq!(res.status(), 400);
+    assert_eq!(res.status(), StatusCode::BAD_REQUEST);
 }
 
 async fn declined_and_merged_objections_are_settled(app: TestApp) {
@@ -1434,7 +1455,7 @@ async fn staff_search_does_not_confirm_a_guessed_phone(app: TestApp) {
         .send()
         .await
         .unwrap();
-    assert_eq!(res.status(), 201);
+    assert_eq!(res.status(), StatusCode::CREATED);
     app.search_caught_up().await;
     let total = |q: &str| {
         let staff = staff.clone();
@@ -1540,7 +1561,7 @@ async fn the_lottery_page_freezes_with_the_parties_commitments_and_draws_with_th
         &[("seed_rule", "现场摇号"), ("commitments", &one)],
     )
     .await;
-    assert_eq!(res.status(), 422);
+    assert_eq!(res.status(), StatusCode::UNPROCESSABLE_ENTITY);
     assert!(app.store.lottery(pid).await.unwrap().is_none());
     let two = format!(
         "街道办 {}\n村民代表 {}\n",
@@ -1554,7 +1575,7 @@ async fn the_lottery_page_freezes_with_the_parties_commitments_and_draws_with_th
         &[("seed_rule", "现场摇号"), ("commitments", &two)],
     )
     .await;
-    assert_eq!(res.status(), 303);
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
     let l = app.store.lottery(pid).await.unwrap().unwrap();
     let parties = l.seed_commitment.unwrap();
     assert_eq!(parties.parties().len(), 2);
@@ -1597,7 +1618,7 @@ async fn the_lottery_page_freezes_with_the_parties_commitments_and_draws_with_th
         ],
     )
     .await;
-    assert_eq!(res.status(), 303);
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
     let l = app.store.lottery(pid).await.unwrap().unwrap();
     assert_eq!(l.draws.len(), 1);
 }
@@ -1628,8 +1649,8 @@ async fn objects_out_of_scope_are_not_found_like_missing_ones(app: TestApp) {
             .send()
             .await
             .unwrap();
-        assert_eq!(out_of_scope.status(), 404, "{path}");
-        assert_eq!(nowhere.status(), 404, "{path} (missing)");
+        assert_eq!(out_of_scope.status(), StatusCode::NOT_FOUND, "{path}");
+        assert_eq!(nowhere.status(), StatusCode::NOT_FOUND, "{path} (missing)");
         // The same answer but for the id echoed in the page's own links.
         let strip = |body: String| {
             body.replace(&missing.to_string(), "ID")
@@ -1650,7 +1671,7 @@ async fn objects_out_of_scope_are_not_found_like_missing_ones(app: TestApp) {
         .send()
         .await
         .unwrap();
-    assert_eq!(res.status(), 404);
+    assert_eq!(res.status(), StatusCode::NOT_FOUND);
     let (after, _) = app.store.appeal(case.id).await.unwrap();
     assert_eq!(after.status, case.status, "nothing changed");
 
@@ -1674,7 +1695,7 @@ async fn objects_out_of_scope_are_not_found_like_missing_ones(app: TestApp) {
             .send()
             .await
             .unwrap();
-        assert_eq!(res.status(), 404, "notice {n}");
+        assert_eq!(res.status(), StatusCode::NOT_FOUND, "notice {n}");
     }
     assert!(app.store.supervision_notices(case.id).await.unwrap()[0]
         .answer
@@ -1740,14 +1761,14 @@ async fn a_cadre_sees_only_the_meetings_of_the_villages_they_work_in(app: TestAp
             format!("/api/v1/meetings/{other}"),
         ] {
             let res = cadre.get(app.url(&path)).send().await.unwrap();
-            assert_eq!(res.status(), 404, "{role:?} {path}");
+            assert_eq!(res.status(), StatusCode::NOT_FOUND, "{role:?} {path}");
         }
         let res = cadre
             .get(app.url(&format!("/meetings/{ours}")))
             .send()
             .await
             .unwrap();
-        assert_eq!(res.status(), 200, "{role:?}");
+        assert_eq!(res.status(), StatusCode::OK, "{role:?}");
     }
     let staff = app.sign_in_as(Role::DepartmentStaff).await;
     let res = staff
@@ -1769,7 +1790,7 @@ async fn staff_see_only_the_objections_they_could_open(app: TestApp) {
     let notice = publication_to(&app, theirs).await;
     let staff = app.sign_in_as(Role::DepartmentStaff).await;
     let res = object_for(&app, &staff, notice, other, "面积测量有误").await;
-    assert_eq!(res.status(), 200);
+    assert_eq!(res.status(), StatusCode::OK);
     let objection = app.store.objections(notice).await.unwrap()[0]
         .number
         .clone();
@@ -1818,7 +1839,7 @@ async fn an_open311_key_reads_only_its_own_requests_in_full(app: TestApp) {
         .send()
         .await
         .unwrap();
-    assert_eq!(res.status(), 200);
+    assert_eq!(res.status(), StatusCode::OK);
     let body: serde_json::Value = res.json().await.unwrap();
     let number = body[0]["service_request_id"].as_str().unwrap().to_owned();
     let read = |query: String| {
@@ -1882,7 +1903,7 @@ async fn an_open311_key_reads_only_its_own_requests_in_full(app: TestApp) {
     };
     let url = media(relay.clone()).await;
     let url = url.as_str().expect("the relaying client gets the photo");
-    assert_eq!(reqwest::get(url).await.unwrap().status(), 200);
+    assert_eq!(reqwest::get(url).await.unwrap().status(), StatusCode::OK);
     assert!(media(stranger.clone()).await.is_null());
 }
 
@@ -1915,7 +1936,7 @@ async fn on_selection_day_a_household_cannot_claim_from_its_phone(app: TestApp) 
         ],
     )
     .await;
-    assert_eq!(res.status(), 303);
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
     let sid: i64 = location(&res)
         .trim_start_matches("/selections/")
         .trim_end_matches("/operator")
@@ -1948,7 +1969,7 @@ async fn on_selection_day_a_household_cannot_claim_from_its_phone(app: TestApp) 
         .await
         .unwrap();
     let (member, res) = app.sign_in_with("called-member", "demo-called").await;
-    assert_eq!(res.status(), 303);
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
     let unit = app
         .store
         .unit_states(pid)
@@ -2011,7 +2032,7 @@ async fn cases_go_only_to_those_who_handle_them(app: TestApp) {
         .send()
         .await
         .unwrap();
-    assert_eq!(res.status(), 200);
+    assert_eq!(res.status(), StatusCode::OK);
     let (case, _) = app.store.appeal(case.id).await.unwrap();
     let page = staff
         .get(app.url(&format!("/appeals/{}", case.id)))
@@ -2069,7 +2090,11 @@ async fn tracking_guesses_sent_at_once_are_all_counted(app: TestApp) {
         .send()
         .await
         .unwrap();
-    assert_eq!(res.status(), 429, "even the right answer waits");
+    assert_eq!(
+        res.status(),
+        StatusCode::TOO_MANY_REQUESTS,
+        "even the right answer waits"
+    );
 }
 
 /// A resident whose form is refused (a wrong e-mail, say) and who corrects it keeps the day's
@@ -2092,7 +2117,7 @@ async fn a_refused_anonymous_appeal_uses_none_of_the_allowance(app: TestApp) {
             .send()
             .await
             .unwrap();
-        assert_eq!(res.status(), 400);
+        assert_eq!(res.status(), StatusCode::BAD_REQUEST);
     }
     let (status, html) = file_anonymously(&app, &client, "13911116666").await;
     assert_eq!(status, 200, "{html}");

@@ -1,6 +1,7 @@
 //! The application over HTTP.
 
 use reqwest::Method;
+use reqwest::StatusCode;
 use yongxin_domain::Actor;
 use yongxin_domain::Role;
 
@@ -588,7 +589,7 @@ async fn sessions_use_safe_cookies(app: TestApp) {
         .send()
         .await
         .unwrap();
-    assert_eq!(res.status(), 403);
+    assert_eq!(res.status(), StatusCode::FORBIDDEN);
     let csrf = app.csrf(&client).await;
     let res = client
         .post(app.url("/sign-out"))
@@ -596,7 +597,7 @@ async fn sessions_use_safe_cookies(app: TestApp) {
         .send()
         .await
         .unwrap();
-    assert_eq!(res.status(), 303);
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
     assert_eq!(status(&client, app.url("/villages")).await, 303);
 }
 
@@ -613,7 +614,7 @@ async fn forms_without_the_csrf_token_change_nothing(app: TestApp) {
         .send()
         .await
         .unwrap();
-    assert_eq!(res.status(), 403);
+    assert_eq!(res.status(), StatusCode::FORBIDDEN);
     assert!(res.text().await.unwrap().contains("表单已过期"));
     assert_eq!(
         status(&client, app.url("/villages")).await,
@@ -628,7 +629,7 @@ async fn forms_without_the_csrf_token_change_nothing(app: TestApp) {
         .send()
         .await
         .unwrap();
-    assert_eq!(res.status(), 403);
+    assert_eq!(res.status(), StatusCode::FORBIDDEN);
     assert_eq!(
         status(&admin, app.url("/villages")).await,
         200,
@@ -645,18 +646,22 @@ async fn forms_without_the_csrf_token_change_nothing(app: TestApp) {
         .send()
         .await
         .unwrap();
-    assert_eq!(res.status(), 403);
+    assert_eq!(res.status(), StatusCode::FORBIDDEN);
     assert_eq!(app.store.audit_head().await.unwrap(), before);
 }
 
 async fn repeated_failed_sign_ins_make_the_account_wait(app: TestApp) {
     for _ in 0..5 {
         let (_, res) = app.sign_in_with("leader", "wrong-password").await;
-        assert_eq!(res.status(), 401);
+        assert_eq!(res.status(), StatusCode::UNAUTHORIZED);
         assert!(res.text().await.unwrap().contains("用户名或密码不正确"));
     }
     let (_, res) = app.sign_in_with("leader", "demo").await;
-    assert_eq!(res.status(), 429, "the right password must wait too");
+    assert_eq!(
+        res.status(),
+        StatusCode::TOO_MANY_REQUESTS,
+        "the right password must wait too"
+    );
     let text = res.text().await.unwrap();
     assert!(
         text.contains("15 分钟") || text.contains("14 分钟"),
@@ -664,7 +669,7 @@ async fn repeated_failed_sign_ins_make_the_account_wait(app: TestApp) {
     );
     // Another account from the same address is not affected.
     let (_, res) = app.sign_in_with("admin", "demo").await;
-    assert_eq!(res.status(), 303);
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
 }
 
 async fn lists_are_masked_and_every_full_view_is_recorded(app: TestApp) {
@@ -746,7 +751,7 @@ async fn api_tokens_and_json_errors(app: TestApp) {
         .send()
         .await
         .unwrap();
-    assert_eq!(res.status(), 200);
+    assert_eq!(res.status(), StatusCode::OK);
     let villages: serde_json::Value = res.json().await.unwrap();
     assert_eq!(villages.as_array().unwrap().len(), app.demo.villages.len());
     assert_eq!(villages[0]["name"], app.demo.villages[0].name.as_str());
@@ -757,7 +762,7 @@ async fn api_tokens_and_json_errors(app: TestApp) {
         .send()
         .await
         .unwrap();
-    assert_eq!(res.status(), 401);
+    assert_eq!(res.status(), StatusCode::UNAUTHORIZED);
     let body: serde_json::Value = res.json().await.unwrap();
     assert_eq!(body["error"]["code"], "unauthorized");
     assert!(body["error"]["message"].as_str().unwrap().len() > 3);
@@ -767,7 +772,7 @@ async fn api_tokens_and_json_errors(app: TestApp) {
         .send()
         .await
         .unwrap();
-    assert_eq!(res.status(), 404);
+    assert_eq!(res.status(), StatusCode::NOT_FOUND);
     assert_eq!(
         res.json::<serde_json::Value>().await.unwrap()["error"]["code"],
         "not_found"
@@ -778,7 +783,7 @@ async fn api_tokens_and_json_errors(app: TestApp) {
         .send()
         .await
         .unwrap();
-    assert_eq!(res.status(), 404);
+    assert_eq!(res.status(), StatusCode::NOT_FOUND);
     let res = client
         .get(app.url("/api/v1/households?page=0"))
         .header("accept-language", "en")
@@ -786,7 +791,7 @@ async fn api_tokens_and_json_errors(app: TestApp) {
         .send()
         .await
         .unwrap();
-    assert_eq!(res.status(), 400);
+    assert_eq!(res.status(), StatusCode::BAD_REQUEST);
     let body: serde_json::Value = res.json().await.unwrap();
     assert_eq!(body["error"]["code"], "invalid_param");
     assert!(body["error"]["message"].as_str().unwrap().contains("page"));
@@ -841,7 +846,7 @@ async fn household_search_and_paging(app: TestApp) {
         .send()
         .await
         .unwrap();
-    assert_eq!(res.status(), 400);
+    assert_eq!(res.status(), StatusCode::BAD_REQUEST);
     // A village officer filtering on another village gets nothing, not that village.
     let village = app.sign_in_as(Role::VillageOfficer).await;
     let other = app.store.villages().await.unwrap()[1].id;
@@ -862,7 +867,7 @@ async fn the_language_choice_is_remembered(app: TestApp) {
         .send()
         .await
         .unwrap();
-    assert_eq!(res.status(), 303);
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
     assert_eq!(res.headers()["location"], "/sign-in");
     let html = page(&client, app.url("/sign-in")).await;
     assert!(
@@ -989,10 +994,14 @@ async fn health_and_metrics(app: TestApp) {
     // Route counts and pool figures tell an attacker what is busy: administrators only.
     let anonymous = app.client();
     let res = anonymous.get(app.url("/metrics")).send().await.unwrap();
-    assert_eq!(res.status(), 303, "anonymous callers are sent to sign in");
+    assert_eq!(
+        res.status(),
+        StatusCode::SEE_OTHER,
+        "anonymous callers are sent to sign in"
+    );
     let grid = app.sign_in_as(Role::GridWorker).await;
     let res = grid.get(app.url("/metrics")).send().await.unwrap();
-    assert_eq!(res.status(), 403);
+    assert_eq!(res.status(), StatusCode::FORBIDDEN);
     let text = admin
         .get(app.url("/metrics"))
         .send()
@@ -1056,7 +1065,7 @@ async fn uploaded_rosters_are_all_or_nothing(app: TestApp) {
         admin.post(app.url("/admin/import")).multipart(form).send()
     };
     let res = upload(roster(&bad)).await.unwrap();
-    assert_eq!(res.status(), 422);
+    assert_eq!(res.status(), StatusCode::UNPROCESSABLE_ENTITY);
     let html = res.text().await.unwrap();
     assert!(
         html.contains("第 3 行，身份证号：身份证号校验位错误"),
@@ -1070,7 +1079,7 @@ async fn uploaded_rosters_are_all_or_nothing(app: TestApp) {
     );
 
     let res = upload(roster(good2.as_str())).await.unwrap();
-    assert_eq!(res.status(), 200);
+    assert_eq!(res.status(), StatusCode::OK);
     assert_eq!(count().await, before + 2);
     let entry = &app.store.recent_audit_entries(1).await.unwrap()[0];
     assert_eq!(
