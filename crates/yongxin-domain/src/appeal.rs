@@ -109,6 +109,27 @@ pub fn deadline_cards(
     ]
 }
 
+/// Whether a role dispatches a case (派单): every case, or the cases of the village it serves.
+pub fn dispatches(role: crate::Role, user_village: Option<i64>, case_village: Option<i64>) -> bool {
+    use crate::Permission;
+    role.may(Permission::DispatchAllAppeals)
+        || (role.may(Permission::DispatchVillageAppeals)
+            && user_village.is_some()
+            && case_village == user_village)
+}
+
+/// A case number as a person types it: full-width digits read as digits, spaces, dashes and
+/// anything else ignored.
+pub fn typed_number(s: &str) -> String {
+    s.chars()
+        .filter_map(|c| match c {
+            '0'..='9' => Some(c),
+            '０'..='９' => char::from_u32(c as u32 - '０' as u32 + '0' as u32),
+            _ => None,
+        })
+        .collect()
+}
+
 code_enum! {
     /// 紧急程度
     Urgency {
@@ -1457,5 +1478,32 @@ mod deadline_card_tests {
             Some(crate::calendar::CardColour::Yellow)
         );
         assert_eq!(Card::Red.colour().map(|c| c.code()), Some("red"));
+    }
+}
+
+#[cfg(test)]
+mod rule_tests {
+    use super::*;
+    use crate::Role;
+
+    #[test]
+    fn a_village_officer_dispatches_only_the_cases_of_their_village() {
+        assert!(dispatches(Role::Leader, None, Some(3)));
+        assert!(dispatches(Role::VillageOfficer, Some(3), Some(3)));
+        assert!(!dispatches(Role::VillageOfficer, Some(3), Some(4)));
+        assert!(!dispatches(Role::VillageOfficer, Some(3), None));
+        assert!(
+            !dispatches(Role::VillageOfficer, None, None),
+            "an officer without a village"
+        );
+        assert!(!dispatches(Role::GridWorker, Some(3), Some(3)));
+        assert!(!dispatches(Role::Resident, None, None));
+    }
+
+    #[test]
+    fn a_typed_case_number_keeps_its_digits_whatever_the_width() {
+        assert_eq!(typed_number(" 2026-1203-00０４２ "), "2026120300042");
+        assert_eq!(typed_number("ＸＹ１２"), "12");
+        assert_eq!(typed_number(""), "");
     }
 }

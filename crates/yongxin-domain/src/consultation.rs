@@ -427,6 +427,34 @@ pub fn age_band(birth: NaiveDate, on: NaiveDate) -> &'static str {
     }
 }
 
+/// Where a consultation's answering window stands at `now`: `upcoming`, `open` or `closed`.
+pub fn window_state(
+    opens_at: DateTime<Utc>,
+    closes_at: DateTime<Utc>,
+    now: DateTime<Utc>,
+) -> &'static str {
+    if now < opens_at {
+        "upcoming"
+    } else if now < closes_at {
+        "open"
+    } else {
+        "closed"
+    }
+}
+
+#[cfg(test)]
+mod window_tests {
+    use super::*;
+
+    #[test]
+    fn the_window_opens_at_its_start_and_closes_at_its_end() {
+        let t = |h| chrono::TimeZone::with_ymd_and_hms(&Utc, 2026, 5, 1, h, 0, 0).unwrap();
+        assert_eq!(window_state(t(8), t(18), t(7)), "upcoming");
+        assert_eq!(window_state(t(8), t(18), t(8)), "open");
+        assert_eq!(window_state(t(8), t(18), t(18)), "closed");
+    }
+}
+
 #[cfg(test)]
 mod tests {
     #![expect(clippy::unwrap_used, reason = "tests")]

@@ -110,6 +110,12 @@ impl NoticeError {
     }
 }
 
+/// Whether a notice is there to be read: by anyone once it is published, by cadres before (to
+/// check what is scheduled).
+pub fn visible(publish_at: DateTime<Utc>, viewer_is_cadre: bool, now: DateTime<Utc>) -> bool {
+    publish_at <= now || viewer_is_cadre
+}
+
 /// Checks a required text and its length; answers it trimmed.
 pub fn checked_text(field: &'static str, text: &str, max: usize) -> Result<String, NoticeError> {
     let text = text.trim();
@@ -624,5 +630,19 @@ mod tests {
             "evil.png"
         );
         assert_eq!(attachment_name("", AttachmentKind::Xlsx), "附件.xlsx");
+    }
+}
+
+#[cfg(test)]
+mod visibility_tests {
+    use super::*;
+
+    #[test]
+    fn a_scheduled_notice_is_seen_by_cadres_only() {
+        let now = Utc::now();
+        let later = now + Duration::hours(1);
+        assert!(!visible(later, false, now));
+        assert!(visible(later, true, now));
+        assert!(visible(now, false, now), "published this instant");
     }
 }

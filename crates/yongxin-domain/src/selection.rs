@@ -401,6 +401,37 @@ impl Queue {
     }
 }
 
+/// Who may claim for a household: an operator for any (on the household's behalf, `Some(true)`),
+/// a resident for their own (`Some(false)`), nobody else (`None`).
+pub fn claim_right(
+    role: crate::Role,
+    own_household: Option<i64>,
+    household_id: i64,
+) -> Option<bool> {
+    if role.may(crate::Permission::OperateSelection) {
+        Some(true)
+    } else if role == crate::Role::Resident && own_household == Some(household_id) {
+        Some(false)
+    } else {
+        None
+    }
+}
+
+#[cfg(test)]
+mod claim_right_tests {
+    use super::*;
+    use crate::Role;
+
+    #[test]
+    fn a_resident_claims_for_their_own_household_and_an_operator_for_any() {
+        assert_eq!(claim_right(Role::Resident, Some(5), 5), Some(false));
+        assert_eq!(claim_right(Role::Resident, Some(5), 6), None);
+        assert_eq!(claim_right(Role::Resident, None, 6), None);
+        assert_eq!(claim_right(Role::DepartmentStaff, None, 6), Some(true));
+        assert_eq!(claim_right(Role::GridWorker, None, 6), None);
+    }
+}
+
 #[cfg(test)]
 mod tests {
     #![expect(clippy::unwrap_used, reason = "tests")]

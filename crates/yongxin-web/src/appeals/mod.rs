@@ -528,10 +528,7 @@ pub struct ActionInput {
 
 /// Whether the user dispatches this case: the whole subdistrict's, or their own village's.
 pub fn dispatcher(user: &User, a: &Appeal) -> bool {
-    user.role.may(Permission::DispatchAllAppeals)
-        || (user.role.may(Permission::DispatchVillageAppeals)
-            && user.village_id.is_some()
-            && a.village_id == user.village_id)
+    yongxin_domain::appeal::dispatches(user.role, user.village_id, a.village_id)
 }
 
 /// Applies an action after checking that this user may take it on this case.

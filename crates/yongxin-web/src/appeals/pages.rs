@@ -757,18 +757,6 @@ pub struct TrackQuery {
     last4: Option<String>,
 }
 
-/// A case number as a person types it: full-width digits read as digits, spaces and dashes
-/// ignored.
-fn typed_number(s: &str) -> String {
-    s.chars()
-        .filter_map(|c| match c {
-            '0'..='9' => Some(c),
-            '０'..='９' => char::from_u32(c as u32 - '０' as u32 + '0' as u32),
-            _ => None,
-        })
-        .collect()
-}
-
 /// What a look-up by number and answer found.
 enum Lookup {
     /// Not both given: the form, nothing judged.
@@ -892,7 +880,7 @@ pub async fn track(
     Query(q): Query<TrackQuery>,
 ) -> Result<Response, AppError> {
     let c = Chrome::new(&ctx, "appeal.track_title");
-    let number = typed_number(q.number.as_deref().unwrap_or_default());
+    let number = yongxin_domain::appeal::typed_number(q.number.as_deref().unwrap_or_default());
     let answer = q
         .code
         .clone()
@@ -925,7 +913,7 @@ pub async fn track_rate(
     CsrfForm(f): CsrfForm<TrackRatingForm>,
 ) -> Result<Response, AppError> {
     let c = Chrome::new(&ctx, "appeal.track_title");
-    let number = typed_number(&f.number);
+    let number = yongxin_domain::appeal::typed_number(&f.number);
     let answer = f.code.trim().to_owned();
     // Staff do not rate in a resident's name (a phone follow-up is recorded as such in the office).
     if ctx.user.as_ref().is_some_and(|u| u.role.is_cadre()) {

@@ -174,13 +174,7 @@ pub fn results_view(k: &Consultation, r: &ConsultationResults) -> ResultsView {
 
 /// `open`, `upcoming` or `closed`.
 pub fn state_code(c: &Consultation, now: DateTime<Utc>) -> &'static str {
-    if now < c.opens_at {
-        "upcoming"
-    } else if now < c.closes_at {
-        "open"
-    } else {
-        "closed"
-    }
+    yongxin_domain::consultation::window_state(c.opens_at, c.closes_at, now)
 }
 
 /// Results as a user may see them: free-text answers (which may name people) only for those who

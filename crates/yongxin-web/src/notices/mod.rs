@@ -81,7 +81,11 @@ pub fn progress_draft(
 
 /// Whether a user sees a notice: anyone once it is published, cadres before.
 pub fn visible(notice: &Notice, user: Option<&User>, now: DateTime<Utc>) -> bool {
-    notice.publish_at <= now || user.is_some_and(|u| u.role.is_cadre())
+    yongxin_domain::notice::visible(
+        notice.publish_at,
+        user.is_some_and(|u| u.role.is_cadre()),
+        now,
+    )
 }
 
 pub(crate) async fn names(

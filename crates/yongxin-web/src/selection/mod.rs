@@ -9,8 +9,6 @@ use crate::http::error::AppError;
 use crate::http::routes::Routes;
 use crate::AppState;
 use std::collections::HashMap;
-use yongxin_domain::Permission;
-use yongxin_domain::Role;
 use yongxin_store::Claim;
 use yongxin_store::User;
 
@@ -51,13 +49,8 @@ pub(crate) fn openapi() -> utoipa::openapi::OpenApi {
 /// Whether the user may claim for the household: a member for their own, an operator for any
 /// (then on the household's behalf).
 pub fn claim_right(user: &User, household_id: i64) -> Result<bool, AppError> {
-    if user.role.may(Permission::OperateSelection) {
-        Ok(true)
-    } else if user.role == Role::Resident && user.household_id == Some(household_id) {
-        Ok(false)
-    } else {
-        Err(AppError::forbidden())
-    }
+    yongxin_domain::selection::claim_right(user.role, user.household_id, household_id)
+        .ok_or_else(AppError::forbidden)
 }
 
 /// What this node knows is sold, per project: read from the database at most every
