@@ -213,6 +213,22 @@ pub struct CommittedParty {
     pub sha256: String,
 }
 
+/// Reads committed parties from text, one a line: the party's name, a space, the SHA-256 of its
+/// value. Blank lines are skipped; a line without a space is refused (`None`).
+pub fn parties_from_lines(text: &str) -> Option<Vec<CommittedParty>> {
+    text.lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .map(|line| {
+            let (party, sha256) = line.rsplit_once(char::is_whitespace)?;
+            Some(CommittedParty {
+                party: party.trim().to_owned(),
+                sha256: sha256.trim().to_owned(),
+            })
+        })
+        .collect()
+}
+
 /// The parties' commitments to the secrets that, with the public number, will make the seed;
 /// published with the list's hash at the freeze.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -610,6 +626,31 @@ impl Proof {
             return Err(LotteryError::NotAsPublished("seed commitment"));
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod parties_tests {
+    use super::*;
+
+    #[test]
+    fn each_line_names_a_party_and_its_commitment() {
+        let parties = parties_from_lines("\n街道办 abc\n 村民 代表  def \n\n").expect("two lines");
+        assert_eq!(
+            parties,
+            vec![
+                CommittedParty {
+                    party: "街道办".into(),
+                    sha256: "abc".into()
+                },
+                CommittedParty {
+                    party: "村民 代表".into(),
+                    sha256: "def".into()
+                },
+            ]
+        );
+        assert_eq!(parties_from_lines("no-space"), None);
+        assert_eq!(parties_from_lines(""), Some(Vec::new()));
     }
 }
 

@@ -181,6 +181,59 @@ pub fn decide(
     })
 }
 
+/// How long the sign-in code shown at a meeting works, in hours.
+pub const SIGN_IN_CODE_HOURS: i64 = 3;
+
+/// Wrong codes a member may type for one meeting while a code works.
+pub const MAX_SIGN_IN_CODE_TRIES: i64 = 5;
+
+/// Whether someone whose registry scope is `scope` organises meetings of `village_id` (`None`:
+/// the subdistrict's own): the office for every meeting, a village officer for their village's.
+pub fn organises_in(scope: &crate::Scope, village_id: Option<i64>) -> bool {
+    match scope {
+        crate::Scope::Subdistrict => true,
+        crate::Scope::Village(v) => village_id == Some(*v),
+        crate::Scope::Grids(_) | crate::Scope::Household(_) | crate::Scope::Nothing => false,
+    }
+}
+
+/// Whether members may sign in to a meeting held at `held_at`: from twelve hours before to a
+/// day after.
+pub fn sign_in_open(
+    held_at: chrono::DateTime<chrono::Utc>,
+    now: chrono::DateTime<chrono::Utc>,
+) -> bool {
+    use chrono::Duration;
+    now >= held_at - Duration::hours(12) && now <= held_at + Duration::hours(24)
+}
+
+#[cfg(test)]
+mod organising_tests {
+    use chrono::{Duration, Utc};
+
+    use super::*;
+    use crate::Scope;
+
+    #[test]
+    fn the_office_organises_every_meeting_and_an_officer_their_village_s() {
+        assert!(organises_in(&Scope::Subdistrict, None));
+        assert!(organises_in(&Scope::Subdistrict, Some(4)));
+        assert!(organises_in(&Scope::Village(4), Some(4)));
+        assert!(!organises_in(&Scope::Village(4), Some(5)));
+        assert!(!organises_in(&Scope::Village(4), None));
+        assert!(!organises_in(&Scope::Grids(vec![1]), Some(4)));
+    }
+
+    #[test]
+    fn members_sign_in_from_half_a_day_before_to_a_day_after() {
+        let held = Utc::now();
+        assert!(!sign_in_open(held, held - Duration::hours(13)));
+        assert!(sign_in_open(held, held - Duration::hours(12)));
+        assert!(sign_in_open(held, held + Duration::hours(24)));
+        assert!(!sign_in_open(held, held + Duration::hours(25)));
+    }
+}
+
 #[cfg(test)]
 mod tests {
     #![expect(clippy::unwrap_used, reason = "tests")]

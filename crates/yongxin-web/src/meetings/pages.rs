@@ -25,11 +25,9 @@ use crate::http::params::{local_time, parse_opt_id as opt_id};
 use crate::AppState;
 use serde::Deserialize;
 
-/// How long the sign-in code shown at a meeting works.
-const CODE_HOURS: i64 = 3;
-
-/// Wrong codes a user may type for one meeting while a code is valid.
-const MAX_CODE_TRIES: i64 = 5;
+use yongxin_domain::meeting::{
+    MAX_SIGN_IN_CODE_TRIES as MAX_CODE_TRIES, SIGN_IN_CODE_HOURS as CODE_HOURS,
+};
 
 /// The error of a refused resolution, in the user's language.
 pub fn meeting_error(e: &MeetingError, c: &Catalog) -> AppError {
@@ -60,11 +58,7 @@ fn organises(user: &User, m: &Meeting) -> bool {
 
 /// Whether the user's scope holds meetings of this village (`None`: the subdistrict's own).
 fn organises_in(user: &User, village_id: Option<i64>) -> bool {
-    match user.scope() {
-        Scope::Subdistrict => true,
-        Scope::Village(v) => village_id == Some(v),
-        Scope::Grids(_) | Scope::Household(_) | Scope::Nothing => false,
-    }
+    yongxin_domain::meeting::organises_in(&user.scope(), village_id)
 }
 
 /// The organiser posting a form about a meeting (checked: signed in, reach; the token was checked
@@ -373,8 +367,7 @@ pub async fn sign_in_at_door(
 
 /// Members sign in from twelve hours before the meeting until a day after it began.
 fn open_for_sign_in(m: &Meeting, c: &Catalog) -> Result<(), AppError> {
-    let now = Utc::now();
-    if now < m.held_at - Duration::hours(12) || now > m.held_at + Duration::hours(24) {
+    if !yongxin_domain::meeting::sign_in_open(m.held_at, Utc::now()) {
         return Err(AppError::bad_request(c.t("meeting.error.not_now")));
     }
     Ok(())

@@ -363,19 +363,8 @@ pub async fn recommit(
 /// Reads committed parties from text, one a line: the party's name, a space, the SHA-256 of its
 /// value (64 hexadecimal digits).
 pub fn parties_from_lines(text: &str) -> Result<Vec<CommittedParty>, AppError> {
-    text.lines()
-        .map(str::trim)
-        .filter(|l| !l.is_empty())
-        .map(|line| {
-            let (party, sha256) = line
-                .rsplit_once(char::is_whitespace)
-                .ok_or_else(|| AppError::invalid_param("commitments"))?;
-            Ok(CommittedParty {
-                party: party.trim().to_owned(),
-                sha256: sha256.trim().to_owned(),
-            })
-        })
-        .collect()
+    yongxin_domain::lottery::parties_from_lines(text)
+        .ok_or_else(|| AppError::invalid_param("commitments"))
 }
 
 /// The area's routes.
