@@ -118,6 +118,38 @@ pub fn dispatches(role: crate::Role, user_village: Option<i64>, case_village: Op
             && case_village == user_village)
 }
 
+/// The actions offered on a case in `status` to someone who dispatches it, handles it (is its
+/// cadre, or dispatches it), or may rate it — in the order the page shows them.
+pub fn offered_actions(
+    status: AppealStatus,
+    dispatcher: bool,
+    handler: bool,
+    may_rate: bool,
+) -> Vec<&'static str> {
+    use AppealStatus as S;
+    let handling = matches!(status, S::Assigned | S::Contacted | S::InProgress);
+    let mut out = Vec::new();
+    if dispatcher && status == S::Submitted {
+        out.extend(["accept", "decline"]);
+    }
+    if dispatcher && status == S::Accepted {
+        out.push("assign");
+    }
+    if handler && status == S::Assigned {
+        out.push("contact");
+    }
+    if handler && (handling || status == S::Answered) {
+        out.push("note");
+    }
+    if handler && handling {
+        out.extend(["answer", "transfer", "return"]);
+    }
+    if may_rate && status == S::Answered {
+        out.push("rate");
+    }
+    out
+}
+
 /// A case number as a person types it: full-width digits read as digits, spaces, dashes and
 /// anything else ignored.
 pub fn typed_number(s: &str) -> String {
@@ -1498,6 +1530,30 @@ mod rule_tests {
         );
         assert!(!dispatches(Role::GridWorker, Some(3), Some(3)));
         assert!(!dispatches(Role::Resident, None, None));
+    }
+
+    #[test]
+    fn each_party_is_offered_what_the_case_allows_them() {
+        use AppealStatus as S;
+        assert_eq!(
+            offered_actions(S::Submitted, true, true, false),
+            ["accept", "decline"]
+        );
+        assert!(offered_actions(S::Submitted, false, true, true).is_empty());
+        assert_eq!(offered_actions(S::Accepted, true, true, false), ["assign"]);
+        assert_eq!(
+            offered_actions(S::Assigned, false, true, false),
+            ["contact", "note", "answer", "transfer", "return"]
+        );
+        assert_eq!(
+            offered_actions(S::InProgress, false, false, false),
+            Vec::<&str>::new()
+        );
+        assert_eq!(
+            offered_actions(S::Answered, false, true, true),
+            ["note", "rate"]
+        );
+        assert!(offered_actions(S::Closed, true, true, true).is_empty());
     }
 
     #[test]

@@ -780,11 +780,41 @@ fn weight(at: &str, w: Qty) -> Result<(), PolicyError> {
 /// The complete example policy of the repository (`docs/policy-example.toml`), used by the demo.
 pub const EXAMPLE_TOML: &str = include_str!("../../../../docs/policy-example.toml");
 
+/// A policy's TOML as the starting point of its next version: its `version` line moved on to
+/// `next`, everything else as it was.
+pub fn bump_version(source: &str, next: u32) -> String {
+    source
+        .lines()
+        .map(|l| {
+            if l.trim_start().starts_with("version") && l.contains('=') {
+                format!("version = {next}")
+            } else {
+                l.to_owned()
+            }
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
 #[cfg(test)]
 mod tests {
     #![expect(clippy::unwrap_used, reason = "tests")]
 
     use super::*;
+
+    #[test]
+    fn the_next_version_starts_from_the_last_with_its_number_moved_on() {
+        let next = bump_version(EXAMPLE_TOML, 7);
+        assert!(next.lines().any(|l| l == "version = 7"));
+        assert_eq!(next.lines().count(), EXAMPLE_TOML.lines().count());
+        let others = |t: &str| {
+            t.lines()
+                .filter(|l| !l.trim_start().starts_with("version"))
+                .map(str::to_owned)
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(others(&next), others(EXAMPLE_TOML));
+    }
 
     fn example() -> Policy {
         Policy::from_toml(EXAMPLE_TOML).expect("the example policy is valid")

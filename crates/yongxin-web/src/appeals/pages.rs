@@ -533,30 +533,14 @@ fn notice_rows(notices: Vec<yongxin_store::SupervisionNotice>) -> Vec<NoticeRow>
 
 /// The actions the viewer may take on the case as it stands.
 fn actions_for(user: &User, a: &Appeal) -> Vec<&'static str> {
-    use AppealStatus as S;
     let dispatcher = super::dispatcher(user, a);
     let handler = a.cadre_user_id == Some(user.id) || dispatcher;
-    let handling = matches!(a.status, S::Assigned | S::Contacted | S::InProgress);
-    let mut out = Vec::new();
-    if dispatcher && a.status == S::Submitted {
-        out.extend(["accept", "decline"]);
-    }
-    if dispatcher && a.status == S::Accepted {
-        out.push("assign");
-    }
-    if handler && a.status == S::Assigned {
-        out.push("contact");
-    }
-    if handler && (handling || a.status == S::Answered) {
-        out.push("note");
-    }
-    if handler && handling {
-        out.extend(["answer", "transfer", "return"]);
-    }
-    if user.role.may(Permission::RateAppeal) && a.status == S::Answered {
-        out.push("rate");
-    }
-    out
+    yongxin_domain::appeal::offered_actions(
+        a.status,
+        dispatcher,
+        handler,
+        user.role.may(Permission::RateAppeal),
+    )
 }
 
 /// `GET /appeals/{id}`: within scope.

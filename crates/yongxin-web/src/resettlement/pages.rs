@@ -175,7 +175,9 @@ async fn project_page(
         })
         .collect();
     let policy_text = policy_text.unwrap_or_else(|| match policies.last() {
-        Some((v, _)) => bump_version(&v.source, v.version + 1),
+        Some((v, _)) => {
+            yongxin_domain::resettlement::policy::bump_version(&v.source, v.version + 1)
+        }
         None => EXAMPLE_TOML.to_owned(),
     });
     let units = state.store.project_units(id).await?.len();
@@ -203,21 +205,6 @@ async fn project_page(
         *response.status_mut() = axum::http::StatusCode::UNPROCESSABLE_ENTITY;
     }
     Ok(response)
-}
-
-/// The last version's TOML as the starting point of the next: its `version` line moved on.
-fn bump_version(source: &str, next: u32) -> String {
-    source
-        .lines()
-        .map(|l| {
-            if l.trim_start().starts_with("version") && l.contains('=') {
-                format!("version = {next}")
-            } else {
-                l.to_owned()
-            }
-        })
-        .collect::<Vec<_>>()
-        .join("\n")
 }
 
 /// `GET /projects/{id}`: cadres.
