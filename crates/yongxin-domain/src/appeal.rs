@@ -150,6 +150,29 @@ pub fn offered_actions(
     out
 }
 
+/// The period the three rates are asked for, as days in Shanghai: the year to `today` when
+/// nothing is given, each end as `YYYY-MM-DD`. A refusal names the parameter at fault (`from`,
+/// `to`; `to` also when it comes before `from`).
+pub fn stats_period(
+    today: chrono::NaiveDate,
+    from: Option<&str>,
+    to: Option<&str>,
+) -> Result<(chrono::NaiveDate, chrono::NaiveDate), &'static str> {
+    let day = |v: Option<&str>, name: &'static str, default| match v
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+    {
+        None => Ok(default),
+        Some(s) => chrono::NaiveDate::parse_from_str(s, "%Y-%m-%d").map_err(|_| name),
+    };
+    let from = day(from, "from", today - chrono::Duration::days(365))?;
+    let to = day(to, "to", today)?;
+    if to < from {
+        return Err("to");
+    }
+    Ok((from, to))
+}
+
 /// A case number as a person types it: full-width digits read as digits, spaces, dashes and
 /// anything else ignored.
 pub fn typed_number(s: &str) -> String {
@@ -1113,6 +1136,19 @@ pub struct RateCounts {
 }
 
 impl RateCounts {
+    /// The counts of two groups together.
+    pub fn plus(self, o: RateCounts) -> RateCounts {
+        RateCounts {
+            total: self.total + o.total,
+            contact_due: self.contact_due + o.contact_due,
+            contacted_on_time: self.contacted_on_time + o.contacted_on_time,
+            resolution_due: self.resolution_due + o.resolution_due,
+            answered_on_time: self.answered_on_time + o.answered_on_time,
+            rated: self.rated + o.rated,
+            satisfied: self.satisfied + o.satisfied,
+        }
+    }
+
     /// 响应率: contacted before the contact deadline, among cases whose contact is due.
     pub fn response_rate(&self) -> Option<f64> {
         ratio(self.contacted_on_time, self.contact_due)
@@ -1554,6 +1590,53 @@ mod rule_tests {
             ["note", "rate"]
         );
         assert!(offered_actions(S::Closed, true, true, true).is_empty());
+    }
+
+    #[test]
+    fn the_rates_period_defaults_to_the_past_year_and_names_a_bad_end() {
+        let today = chrono::NaiveDate::from_ymd_opt(2026, 12, 7).expect("date");
+        let d = |s| chrono::NaiveDate::parse_from_str(s, "%Y-%m-%d").expect("date");
+        assert_eq!(
+            stats_period(today, None, Some(" ")),
+            Ok((d("2025-12-07"), today))
+        );
+        assert_eq!(
+            stats_period(today, Some("2026-01-01"), Some("2026-03-31")),
+            Ok((d("2026-01-01"), d("2026-03-31")))
+        );
+        assert_eq!(stats_period(today, Some("2026-13-01"), None), Err("from"));
+        assert_eq!(stats_period(today, None, Some("31/03/2026")), Err("to"));
+        assert_eq!(
+            stats_period(today, Some("2026-04-01"), Some("2026-03-31")),
+            Err("to")
+        );
+    }
+
+    #[test]
+    fn counts_add_up_field_by_field() {
+        let a = RateCounts {
+            total: 3,
+            contact_due: 2,
+            contacted_on_time: 1,
+            resolution_due: 2,
+            answered_on_time: 2,
+            rated: 1,
+            satisfied: 1,
+        };
+        let b = RateCounts {
+            total: 1,
+            rated: 1,
+            ..RateCounts::default()
+        };
+        assert_eq!(
+            a.plus(b),
+            RateCounts {
+                total: 4,
+                rated: 2,
+                ..a
+            }
+        );
+        assert_eq!(a.plus(RateCounts::default()), a);
     }
 
     #[test]

@@ -811,20 +811,9 @@ async fn rates_for(state: &AppState, ctx: &Ctx, p: &StatsParams) -> Result<Stats
     let today = chrono::Utc::now()
         .with_timezone(&yongxin_domain::time::shanghai())
         .date_naive();
-    let day = |v: &Option<String>, name: &str, default: chrono::NaiveDate| match v
-        .as_deref()
-        .map(str::trim)
-        .filter(|s| !s.is_empty())
-    {
-        None => Ok(default),
-        Some(s) => chrono::NaiveDate::parse_from_str(s, "%Y-%m-%d")
-            .map_err(|_| AppError::invalid_param(name)),
-    };
-    let from = day(&p.from, "from", today - chrono::Duration::days(365))?;
-    let to = day(&p.to, "to", today)?;
-    if to < from {
-        return Err(AppError::invalid_param("to"));
-    }
+    let (from, to) =
+        yongxin_domain::appeal::stats_period(today, p.from.as_deref(), p.to.as_deref())
+            .map_err(AppError::invalid_param)?;
     let rows = state
         .store
         .appeal_stats(group, from, to, chrono::Utc::now())
@@ -835,14 +824,7 @@ async fn rates_for(state: &AppState, ctx: &Ctx, p: &StatsParams) -> Result<Stats
     let rows = rows
         .into_iter()
         .map(|r| {
-            let o = &mut overall;
-            o.total += r.counts.total;
-            o.contact_due += r.counts.contact_due;
-            o.contacted_on_time += r.counts.contacted_on_time;
-            o.resolution_due += r.counts.resolution_due;
-            o.answered_on_time += r.counts.answered_on_time;
-            o.rated += r.counts.rated;
-            o.satisfied += r.counts.satisfied;
+            overall = overall.plus(r.counts);
             let label = match group {
                 yongxin_store::StatsGroup::Category => cats
                     .iter()
