@@ -8,7 +8,9 @@ use yongxin_domain::demo::DemoSubdistrict;
 use yongxin_domain::roster::HouseholdRecord;
 use yongxin_domain::{Actor, Role};
 
-use yongxin_store::{HouseholdQuery, NewGrid, NewUser, NewVillage, Store, StoreError, StoreResult};
+use yongxin_store::{
+    HouseholdId, HouseholdQuery, NewGrid, NewUser, NewVillage, Store, StoreError, StoreResult,
+};
 
 /// The demo sign-ins, one per role, in the order the demo prints them.
 pub const DEMO_ACCOUNTS: [(&str, Role); 6] = [
@@ -189,7 +191,7 @@ pub async fn load_appeals(
         .into_iter()
         .map(|(c, _)| (c.code.clone(), c))
         .collect();
-    let households: HashMap<String, (i64, i64, i64)> = households_of(store, None)
+    let households: HashMap<String, (HouseholdId, i64, i64)> = households_of(store, None)
         .await?
         .into_iter()
         .map(|h| (h.key, (h.id, h.village_id, h.grid_id)))
@@ -330,7 +332,7 @@ pub async fn load_notices(
             } else {
                 vec![]
             },
-            project_id: (scope == ScopeKind::Project).then_some(project.id),
+            project_id: (scope == ScopeKind::Project).then_some(project.id.get()),
             title: title.into(),
             body: body.into(),
             publish_at: now + publish,
@@ -495,7 +497,7 @@ pub async fn load_notices(
         "我家有一名在外就读的大学生，应计入安置人口。",
     ];
     for (h, reason) in households.iter().step_by(97).zip(reasons) {
-        let created_at = now - Duration::days(2) + Duration::hours(h.id % 24);
+        let created_at = now - Duration::days(2) + Duration::hours(h.id.get() % 24);
         let due = category.deadlines(Urgency::Normal, created_at, calendar);
         let appeal = yongxin_store::NewAppeal {
             category: category.code.clone(),
@@ -974,7 +976,7 @@ pub async fn load_resettlement(
         kind,
         scope: ScopeKind::Project,
         village_ids: Vec::new(),
-        project_id: Some(pid),
+        project_id: Some(pid.get()),
         title,
         body,
         publish_at: now - chrono::Duration::days(days_ago),
@@ -1024,7 +1026,7 @@ pub async fn load_resettlement(
     let registering: Vec<(&yongxin_store::HouseholdSummary, &yongxin_store::User, bool)> =
         households
             .iter()
-            .filter(|h| h.id % 17 != 5)
+            .filter(|h| h.id.get() % 17 != 5)
             .filter_map(
                 |h| match resident.filter(|r| r.household_id == Some(h.id)) {
                     Some(r) => Some((h, r, false)),
@@ -1043,7 +1045,7 @@ pub async fn load_resettlement(
                 let Ok((_, area)) = entitled_area(policy, &eligible_members(policy, &facts)) else {
                     return Ok(0usize);
                 };
-                let layouts = demo_layouts(policy, area, h.id);
+                let layouts = demo_layouts(policy, area, h.id.get());
                 if layouts.is_empty() {
                     return Ok(0usize);
                 }
@@ -1090,7 +1092,7 @@ pub async fn load_resettlement(
                     }
                 };
                 // Measured areas and counts vary with the household, deterministically.
-                let k = h.id;
+                let k = h.id.get();
                 let (kind, condition) = conditions[usize::try_from(k % 4).unwrap_or(0)];
                 inputs.structures = vec![MeasuredStructure {
                     kind,
@@ -1264,7 +1266,7 @@ pub async fn load_selection(
     let units = store.unit_states(pid).await?;
     let mut taken = std::collections::HashSet::new();
     let mut chose = 0;
-    let mut order: Vec<(i64, i64, Vec<String>)> = store
+    let mut order: Vec<(i64, HouseholdId, Vec<String>)> = store
         .all_project_households(pid)
         .await?
         .into_iter()

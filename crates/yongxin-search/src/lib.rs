@@ -28,7 +28,9 @@ use tantivy::schema::{
 };
 use tantivy::{Index, IndexReader, IndexWriter, ReloadPolicy, TantivyDocument, Term};
 use yongxin_domain::appeal::AppealStatus;
-use yongxin_store::{AppealFeed, AppealQuery, AppealScope, AppealSearchDoc, StoreError};
+use yongxin_store::{
+    AppealFeed, AppealId, AppealQuery, AppealScope, AppealSearchDoc, HouseholdId, StoreError,
+};
 
 use crate::grams::{query_units, GramTokenizer};
 
@@ -140,7 +142,7 @@ impl Checkpoint {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Hits {
     /// Appeal ids of the page, best first.
-    pub ids: Vec<i64>,
+    pub ids: Vec<AppealId>,
     /// Matches over all pages.
     pub total: i64,
 }
@@ -274,7 +276,7 @@ impl AppealIndex {
             Ok(())
         })
         .await?;
-        let mut after = 0;
+        let mut after = AppealId(0);
         let mut count = 0;
         loop {
             let ids = store.appeal_ids_after(after, BATCH).await?;
@@ -311,7 +313,7 @@ impl AppealIndex {
             blocking(move || {
                 let writer = lock(&inner.writer);
                 for id in ids {
-                    writer.delete_term(Term::from_field_i64(inner.fields.id, id));
+                    writer.delete_term(Term::from_field_i64(inner.fields.id, id.get()));
                 }
                 for doc in &docs {
                     writer.add_document(inner.document(doc))?;
@@ -419,7 +421,7 @@ impl AppealIndex {
                     ),
                 };
                 if let Some(id) = column.first(address.doc_id) {
-                    ids.push(id);
+                    ids.push(AppealId(id));
                 }
             }
             Ok(Some(Hits {
@@ -489,7 +491,7 @@ impl Inner {
         let f = &self.fields;
         let a = &d.appeal;
         let mut doc = TantivyDocument::default();
-        doc.add_i64(f.id, a.id);
+        doc.add_i64(f.id, a.id.get());
         doc.add_text(f.title, &a.title);
         doc.add_text(f.body, &a.description);
         doc.add_text(f.body, &a.address);
@@ -520,7 +522,7 @@ impl Inner {
         doc.add_i64(f.grid, a.grid_id.unwrap_or(none));
         doc.add_i64(f.cadre, a.cadre_user_id.unwrap_or(none));
         doc.add_i64(f.resident, a.resident_user_id.unwrap_or(none));
-        doc.add_i64(f.household, a.household_id.unwrap_or(none));
+        doc.add_i64(f.household, a.household_id.map_or(none, HouseholdId::get));
         doc.add_i64(f.created, a.created_at.timestamp());
         let open_due =
             |done: bool, due: DateTime<Utc>| if done { i64::MAX } else { due.timestamp() };
@@ -585,7 +587,7 @@ impl Inner {
                 household_id,
             } => {
                 let mut either = vec![term_i64(f.resident, *user_id)];
-                either.extend(household_id.iter().map(|h| term_i64(f.household, *h)));
+                either.extend(household_id.iter().map(|h| term_i64(f.household, h.get())));
                 must.push((Occur::Must, any_of(either)));
             }
         }

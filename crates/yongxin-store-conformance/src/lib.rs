@@ -23,6 +23,7 @@ use yongxin_domain::appeal::{
 use yongxin_domain::calendar::WorkingCalendar;
 use yongxin_domain::catalogue::default_catalogue;
 
+use yongxin_store::{AppealId, HouseholdId, ProjectId};
 use yongxin_store::{
     AppealQuery, AppealScope, Conflict, HouseholdQuery, NewAppeal, NewUser, NewVillage, StatsGroup,
     Store, StoreError,
@@ -238,7 +239,7 @@ pub async fn scopes_limit_what_a_search_returns(store: Arc<dyn Store>) {
 
     let one = page.households[0].id;
     let page = store
-        .search_households(&query(Scope::Household(one)))
+        .search_households(&query(Scope::Household(one.get())))
         .await
         .unwrap();
     assert_eq!(page.total, 1);
@@ -332,7 +333,7 @@ pub async fn conflicts_and_missing_rows_are_typed(store: Arc<dyn Store>) {
         "{dup:?}"
     );
     assert!(matches!(
-        store.household(987_654).await,
+        store.household(HouseholdId(987_654)).await,
         Err(StoreError::NotFound { .. })
     ));
 }
@@ -853,7 +854,7 @@ fn new_appeal(
     category: &str,
     description: &str,
     village_id: Option<i64>,
-    resident: Option<(i64, i64)>,
+    resident: Option<(i64, HouseholdId)>,
 ) -> NewAppeal {
     let cat = default_catalogue()
         .into_iter()
@@ -1118,7 +1119,7 @@ pub async fn a_refused_action_changes_nothing(store: Arc<dyn Store>) {
         store
             .act_on_appeal(
                 &Actor::user("x"),
-                987_654,
+                AppealId(987_654),
                 AppealAction::Accept,
                 AppealPolicy::default()
             )
@@ -1532,7 +1533,7 @@ pub async fn the_kept_rates_agree_with_the_cases_themselves(store: Arc<dyn Store
         a.grid_id = Some(g.id);
         ids.push(store.create_appeal(&Actor::user("r"), a).await.unwrap().id);
     }
-    let act = |id: i64, action: AppealAction| {
+    let act = |id: AppealId, action: AppealAction| {
         let store = store.clone();
         async move {
             store
@@ -1598,7 +1599,7 @@ pub async fn the_kept_rates_agree_with_the_cases_themselves(store: Arc<dyn Store
     )
     .await;
     act(ids[2], AppealAction::Accept).await;
-    act(ids[2], AppealAction::Merge { into: ids[3] }).await;
+    act(ids[2], AppealAction::Merge { into: ids[3].get() }).await;
     act(ids[3], AppealAction::Accept).await;
     act(ids[3], assign(Some(grid_user.id))).await;
     act(ids[3], AppealAction::Contact).await;
@@ -1898,7 +1899,7 @@ pub async fn supervision_notices_are_tracked_to_their_answer(store: Arc<dyn Stor
     );
     assert!(matches!(
         store
-            .issue_supervision(&Actor::user("leader"), 987_654, "x", due)
+            .issue_supervision(&Actor::user("leader"), AppealId(987_654), "x", due)
             .await,
         Err(StoreError::NotFound { .. })
     ));
@@ -2022,7 +2023,7 @@ pub async fn a_resettlement_project_moves_through_its_phases(store: Arc<dyn Stor
         kind: NoticeKind::Publication,
         scope: ScopeKind::Project,
         village_ids: vec![],
-        project_id: Some(pid),
+        project_id: Some(pid.get()),
         title: title.into(),
         body: "正文".into(),
         publish_at: Utc::now() - Duration::days(8),
@@ -2145,7 +2146,7 @@ pub async fn a_resettlement_project_moves_through_its_phases(store: Arc<dyn Stor
                 h.household.id,
                 vec!["C".into()],
                 &user,
-                h.household.id % 2 == 0,
+                h.household.id.get() % 2 == 0,
             )
             .await
             .unwrap()
@@ -2390,7 +2391,9 @@ pub async fn a_resettlement_project_moves_through_its_phases(store: Arc<dyn Stor
 
 /// A two-village project taken to the selection phase: every household registered (layout C) and
 /// drawn. Answers the project, its households and a leader.
-async fn project_in_selection(store: &dyn Store) -> (i64, Vec<i64>, yongxin_store::User) {
+async fn project_in_selection(
+    store: &dyn Store,
+) -> (ProjectId, Vec<HouseholdId>, yongxin_store::User) {
     use yongxin_domain::notice::{NoticeDraft, NoticeKind, ScopeKind};
     use yongxin_domain::resettlement::policy::EXAMPLE_TOML;
     use yongxin_domain::resettlement::Phase;
@@ -2419,7 +2422,7 @@ async fn project_in_selection(store: &dyn Store) -> (i64, Vec<i64>, yongxin_stor
         kind,
         scope: ScopeKind::Project,
         village_ids: vec![],
-        project_id: Some(pid),
+        project_id: Some(pid.get()),
         title: "t".into(),
         body: "t".into(),
         publish_at: Utc::now() - Duration::days(8),
@@ -2442,7 +2445,7 @@ async fn project_in_selection(store: &dyn Store) -> (i64, Vec<i64>, yongxin_stor
         .await
         .unwrap()
         .unwrap();
-    let households: Vec<i64> = store
+    let households: Vec<HouseholdId> = store
         .all_project_households(pid)
         .await
         .unwrap()
@@ -2646,7 +2649,7 @@ pub async fn the_selection_day_queue_and_turns_are_enforced(store: Arc<dyn Store
         .filter(|u| u.layout == "C")
         .map(|u| u.id)
         .collect();
-    let order_of = |sel: i64, h: i64| {
+    let order_of = |sel: i64, h: HouseholdId| {
         let store = store.clone();
         async move {
             store
@@ -2724,7 +2727,7 @@ pub async fn the_selection_day_queue_and_turns_are_enforced(store: Arc<dyn Store
         .claim(
             &Actor::user("t"),
             online.id,
-            999_999,
+            HouseholdId(999_999),
             vec![c_units[0]],
             &user,
             true,
@@ -2762,8 +2765,8 @@ pub async fn the_selection_day_queue_and_turns_are_enforced(store: Arc<dyn Store
         .unwrap()
         .unwrap();
     let queue = day.queue.clone().unwrap();
-    let first = queue.current().unwrap().household_id;
-    let second = queue.entries[1].household_id;
+    let first = HouseholdId(queue.current().unwrap().household_id);
+    let second = HouseholdId(queue.entries[1].household_id);
     let r = store
         .claim(
             &Actor::user("t"),
@@ -2796,8 +2799,8 @@ pub async fn the_selection_day_queue_and_turns_are_enforced(store: Arc<dyn Store
         .await
         .unwrap()
         .unwrap();
-    assert_eq!(q.current().unwrap().household_id, second);
-    assert_eq!(q.entries.last().unwrap().household_id, first);
+    assert_eq!(q.current().unwrap().household_id, second.get());
+    assert_eq!(q.entries.last().unwrap().household_id, first.get());
     // Called, but not at the desk: refused; called and present: confirmed.
     let r = store
         .claim(
@@ -2886,7 +2889,7 @@ pub async fn the_selection_day_queue_and_turns_are_enforced(store: Arc<dyn Store
         .unwrap()
         .queue
         .unwrap();
-    assert_ne!(after.current().unwrap().household_id, second);
+    assert_ne!(after.current().unwrap().household_id, second.get());
     assert_eq!(store.household_claims(pid, second).await.unwrap().len(), 2);
     let events = store.board_events(pid, 0, 100).await.unwrap();
     assert_eq!(

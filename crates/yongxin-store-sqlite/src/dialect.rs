@@ -5,7 +5,7 @@
 use chrono::{DateTime, Utc};
 use yongxin_domain::appeal::AppealStatus;
 use yongxin_domain::AuditEntry;
-use yongxin_store::{Appeal, Conflict, NewAppeal, StoreError, StoreResult};
+use yongxin_store::{Appeal, AppealId, Conflict, NewAppeal, StoreError, StoreResult};
 
 use crate::sql::appeals::{
     appeal_created_entry, new_appeal_values, new_case_tallies, SqlValue, INSERT_APPEAL,
@@ -107,12 +107,12 @@ impl Dialect for SqliteStore {
         self.writer
             .submit_direct(move |conn| {
                 let answers = serde_json::to_string(&a.answers).map_err(StoreError::internal)?;
-                let id: i64 = {
+                let id: AppealId = {
                     let mut insert = conn.prepare_cached(INSERT_APPEAL).map_err(direct_err)?;
                     bind_numbered(&mut insert, &new_appeal_values(&a, &answers))?;
                     let mut rows = insert.raw_query();
                     let row = rows.next().map_err(direct_err)?.ok_or_else(|| StoreError::internal("no id for the new case"))?;
-                    row.get(0).map_err(direct_err)?
+                    AppealId(row.get(0).map_err(direct_err)?)
                 };
                 let mut event = conn
                     .prepare_cached(
@@ -123,7 +123,7 @@ impl Dialect for SqliteStore {
                 bind_numbered(
                     &mut event,
                     &[
-                        SqlValue::OptInt(Some(id)),
+                        SqlValue::OptInt(Some(id.0)),
                         SqlValue::Time(a.created_at),
                         SqlValue::Text(&actor),
                         SqlValue::Text(AppealStatus::Submitted.code()),

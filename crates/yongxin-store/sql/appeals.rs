@@ -15,6 +15,7 @@ use yongxin_store::{
     Appeal, AppealEvent, AppealPage, AppealQuery, AppealScope, ImportedAppeal, NewAppeal, NewPhoto,
     PhotoRef, StatsGroup, StatsRow, StoreError, StoreResult,
 };
+use yongxin_store::{AppealId, HouseholdId};
 
 use super::push_list;
 use super::rates::{move_tallies, rate_group_sql, tally_rows, RateSubject, TallyRow};
@@ -38,7 +39,7 @@ pub(crate) const APPEAL_SELECT: &str = "SELECT a.id, a.category_code, a.urgency,
 /// A row of [`APPEAL_SELECT`], codes and answers as stored.
 #[derive(sqlx::FromRow)]
 pub(crate) struct AppealRow {
-    id: i64,
+    id: AppealId,
     category_code: String,
     #[sqlx(try_from = "String")]
     urgency: Urgency,
@@ -55,7 +56,7 @@ pub(crate) struct AppealRow {
     village_id: Option<i64>,
     village_name: Option<String>,
     grid_id: Option<i64>,
-    household_id: Option<i64>,
+    household_id: Option<HouseholdId>,
     resident_user_id: Option<i64>,
     contact_name: String,
     contact_phone: String,
@@ -83,7 +84,7 @@ impl TryFrom<AppealRow> for Appeal {
     fn try_from(r: AppealRow) -> StoreResult<Self> {
         Ok(Appeal {
             id: r.id,
-            number: appeal_number(r.id, r.created_at),
+            number: appeal_number(r.id.0, r.created_at),
             category: r.category_code,
             urgency: r.urgency,
             channel: r.channel,
@@ -219,7 +220,7 @@ pub(crate) fn appeals_through(index: &str) -> String {
 /// Writes a case's new facts over `before`, moving its tally in the rates' counters with them.
 pub(crate) async fn write_facts(
     tx: &mut DbConn,
-    id: i64,
+    id: AppealId,
     s: &RateSubject,
     before: &CaseFacts,
     f: &CaseFacts,
@@ -250,7 +251,10 @@ pub(crate) async fn write_facts(
 }
 
 /// Inserts a new case as submitted; returns its id and its answers as stored (JSON).
-pub(crate) async fn insert_appeal(tx: &mut DbConn, a: &NewAppeal) -> StoreResult<(i64, String)> {
+pub(crate) async fn insert_appeal(
+    tx: &mut DbConn,
+    a: &NewAppeal,
+) -> StoreResult<(AppealId, String)> {
     insert_appeal_as(tx, a, INSERT_APPEAL, None).await
 }
 
@@ -259,7 +263,7 @@ pub(crate) async fn insert_submitted_appeal(
     tx: &mut DbConn,
     a: &NewAppeal,
     actor: &str,
-) -> StoreResult<(i64, String)> {
+) -> StoreResult<(AppealId, String)> {
     insert_appeal_as(tx, a, &insert_appeal_with_event(), Some(actor)).await
 }
 
@@ -311,7 +315,7 @@ pub(crate) fn new_appeal_values<'a>(
         OptReal(a.longitude),
         OptInt(a.village_id),
         OptInt(a.grid_id),
-        OptInt(a.household_id),
+        OptInt(a.household_id.map(HouseholdId::get)),
         OptInt(a.resident_user_id),
         Text(&a.contact_name),
         Text(&a.contact_phone),
@@ -344,7 +348,7 @@ pub(crate) async fn insert_appeal_as(
     a: &NewAppeal,
     sql: &str,
     actor: Option<&str>,
-) -> StoreResult<(i64, String)> {
+) -> StoreResult<(AppealId, String)> {
     let answers = serde_json::to_string(&a.answers).map_err(StoreError::internal)?;
     let mut query = sqlx::query(sql);
     for value in new_appeal_values(a, &answers) {
@@ -361,8 +365,8 @@ pub(crate) async fn insert_appeal_as(
     }
     // Every statement runs only if the rows are all read.
     let rows = query.fetch_all(&mut *tx).await.db()?;
-    let id: i64 = match rows.first() {
-        Some(row) => <(i64,)>::from_row(row).db()?.0,
+    let id = match rows.first() {
+        Some(row) => <(AppealId,)>::from_row(row).db()?.0,
         None => return Err(StoreError::internal("no id for the new case")),
     };
     StoreImpl::add_tallies_at_commit(tx, new_case_tallies(a)).await?;
@@ -384,7 +388,7 @@ pub(crate) fn new_case_tallies(a: &NewAppeal) -> Vec<TallyRow> {
 /// The record's entry for a new case.
 pub(crate) fn appeal_created_entry(
     actor: String,
-    id: i64,
+    id: AppealId,
     a: &NewAppeal,
     answers: &str,
     photos: Vec<serde_json::Value>,
@@ -393,7 +397,7 @@ pub(crate) fn appeal_created_entry(
         actor,
         "appeal.create",
         format!("appeal:{id}"),
-        format!("{} {}", appeal_number(id, a.created_at), a.category),
+        format!("{} {}", appeal_number(id.0, a.created_at), a.category),
         &serde_json::json!({
             "category": a.category, "urgency": a.urgency.code(), "channel": a.channel.code(), "title": a.title,
             "description": a.description, "answers": answers, "address": a.address, "contact_name": a.contact_name,
@@ -447,7 +451,7 @@ pub(crate) fn to_the_microsecond(mut a: NewAppeal) -> NewAppeal {
     a
 }
 
-pub(crate) async fn appeal_in(tx: &mut DbConn, id: i64) -> StoreResult<Appeal> {
+pub(crate) async fn appeal_in(tx: &mut DbConn, id: AppealId) -> StoreResult<Appeal> {
     let sql = format!("{APPEAL_SELECT} WHERE a.id = $1");
     let row = sqlx::query(&sql)
         .bind(id)
@@ -466,7 +470,7 @@ pub(crate) async fn appeal_in(tx: &mut DbConn, id: i64) -> StoreResult<Appeal> {
 )]
 pub(crate) async fn insert_event(
     tx: &mut DbConn,
-    appeal_id: i64,
+    appeal_id: AppealId,
     at: DateTime<Utc>,
     actor: &str,
     action: &str,
@@ -495,7 +499,7 @@ pub(crate) async fn insert_event(
 /// Stores photos of an appeal (or of one of its events); returns what the audit entry records.
 pub(crate) async fn insert_photos(
     tx: &mut DbConn,
-    appeal_id: i64,
+    appeal_id: AppealId,
     event_id: Option<i64>,
     photos: &[NewPhoto],
     at: DateTime<Utc>,
@@ -634,7 +638,7 @@ impl AppealStore for StoreImpl {
     }
 
     #[tracing::instrument(skip_all, fields(id), err(level = "debug"))]
-    async fn appeal(&self, id: i64) -> StoreResult<(Appeal, Vec<AppealEvent>)> {
+    async fn appeal(&self, id: AppealId) -> StoreResult<(Appeal, Vec<AppealEvent>)> {
         let sql = format!("{APPEAL_SELECT} WHERE a.id = $1");
         let row = sqlx::query(&sql)
             .bind(id)
@@ -662,7 +666,7 @@ impl AppealStore for StoreImpl {
     async fn act_on_appeal_with_photos(
         &self,
         actor: &Actor,
-        id: i64,
+        id: AppealId,
         action: AppealAction,
         policy: AppealPolicy,
         photos: Vec<NewPhoto>,
@@ -682,7 +686,7 @@ impl AppealStore for StoreImpl {
             let mut facts = before.clone();
             let from = facts.status;
             let now = Utc::now();
-            let transition = match facts.act(id, &action, &policy, now) {
+            let transition = match facts.act(id.0, &action, &policy, now) {
                 Ok(t) => t,
                 Err(refused) => return Ok((Err(refused), Vec::new())),
             };
@@ -775,7 +779,7 @@ impl AppealStore for StoreImpl {
                 for (at, who, action) in &imported.history {
                     let from = facts.status;
                     facts
-                        .act(id, action, &policy, *at)
+                        .act(id.0, action, &policy, *at)
                         .map_err(|e| StoreError::Invalid {
                             field: format!("history of {}", a.title),
                             reason: e.to_string(),
@@ -812,7 +816,7 @@ impl AppealStore for StoreImpl {
                     actor.clone(),
                     "appeal.import",
                     format!("appeal:{id}"),
-                    format!("{} {}", appeal_number(id, a.created_at), facts.status.code()),
+                    format!("{} {}", appeal_number(id.0, a.created_at), facts.status.code()),
                     &serde_json::json!({ "category": a.category, "title": a.title, "description": a.description, "status": facts.status.code(), "steps": imported.history.len() }),
                 ));
             }
@@ -914,7 +918,7 @@ impl AppealStore for StoreImpl {
         &self,
         cutoff: DateTime<Utc>,
         limit: i64,
-    ) -> StoreResult<Vec<i64>> {
+    ) -> StoreResult<Vec<AppealId>> {
         sqlx::query_scalar("SELECT id FROM appeals WHERE status = 'answered' AND answered_at < $1 ORDER BY id LIMIT $2")
             .bind(cutoff)
             .bind(limit)
@@ -944,7 +948,7 @@ impl AppealStore for StoreImpl {
     }
 
     #[tracing::instrument(skip_all, err(level = "debug"))]
-    async fn photos_of_appeals(&self, appeal_ids: &[i64]) -> StoreResult<Vec<PhotoRef>> {
+    async fn photos_of_appeals(&self, appeal_ids: &[AppealId]) -> StoreResult<Vec<PhotoRef>> {
         if appeal_ids.is_empty() {
             return Ok(Vec::new());
         }
@@ -1018,7 +1022,7 @@ mod tests {
             longitude: None,
             village_id: Some(3),
             grid_id: None,
-            household_id: Some(9),
+            household_id: Some(HouseholdId(9)),
             resident_user_id: None,
             contact_name: "张三".into(),
             contact_phone: "13912345678".into(),

@@ -6,6 +6,7 @@ use async_trait::async_trait;
 use chrono::{DateTime, NaiveDate, Utc};
 use sqlx::QueryBuilder;
 use yongxin_domain::NewAuditEntry;
+use yongxin_store::HouseholdId;
 use yongxin_store::{StoreError, StoreResult};
 
 use super::notice::{publish_once, push_scope_grids};
@@ -322,7 +323,7 @@ impl ConsultationStore for StoreImpl {
     async fn current_answer(
         &self,
         consultation_id: i64,
-        household_id: i64,
+        household_id: HouseholdId,
     ) -> StoreResult<Option<CurrentAnswer>> {
         let Some((id, channel, recorded_by, answered_at)): Option<(i64, String, String, DateTime<Utc>)> = sqlx::query_as(
             "SELECT a.id, a.channel, u.username, a.answered_at FROM consultation_answers a JOIN users u ON u.id = a.recorded_by \

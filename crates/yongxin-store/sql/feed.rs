@@ -8,6 +8,7 @@ use crate::StoreImpl;
 use async_trait::async_trait;
 use sqlx::QueryBuilder;
 use yongxin_store::AppealFeed;
+use yongxin_store::AppealId;
 use yongxin_store::{Appeal, AppealSearchDoc, StoreResult};
 
 use super::appeals::{appeal_from, APPEAL_SELECT};
@@ -19,7 +20,7 @@ impl AppealFeed for StoreImpl {
         &self,
         after_seq: i64,
         limit: i64,
-    ) -> StoreResult<(Vec<i64>, Option<(i64, String)>)> {
+    ) -> StoreResult<(Vec<AppealId>, Option<(i64, String)>)> {
         let rows: Vec<(i64, String, String)> = sqlx::query_as(
             "SELECT seq, entity, hash FROM audit_log WHERE seq > $1 ORDER BY seq LIMIT $2",
         )
@@ -34,7 +35,7 @@ impl AppealFeed for StoreImpl {
         for (seq, entity, hash) in rows {
             if let Some(id) = entity
                 .strip_prefix("appeal:")
-                .and_then(|id| id.parse::<i64>().ok())
+                .and_then(|id| id.parse::<AppealId>().ok())
             {
                 if seen.insert(id) {
                     ids.push(id);
@@ -46,7 +47,7 @@ impl AppealFeed for StoreImpl {
     }
 
     #[tracing::instrument(skip_all, err(level = "debug"))]
-    async fn appeal_ids_after(&self, after_id: i64, limit: i64) -> StoreResult<Vec<i64>> {
+    async fn appeal_ids_after(&self, after_id: AppealId, limit: i64) -> StoreResult<Vec<AppealId>> {
         sqlx::query_scalar("SELECT id FROM appeals WHERE id > $1 ORDER BY id LIMIT $2")
             .bind(after_id)
             .bind(limit)
@@ -56,7 +57,7 @@ impl AppealFeed for StoreImpl {
     }
 
     #[tracing::instrument(skip_all, err(level = "debug"))]
-    async fn appeals_by_ids(&self, ids: &[i64]) -> StoreResult<Vec<Appeal>> {
+    async fn appeals_by_ids(&self, ids: &[AppealId]) -> StoreResult<Vec<Appeal>> {
         if ids.is_empty() {
             return Ok(Vec::new());
         }
@@ -65,7 +66,7 @@ impl AppealFeed for StoreImpl {
         push_list(&mut qb, ids.iter().copied());
         qb.push(")");
         let rows = qb.build().fetch_all(&self.pool).await.db()?;
-        let mut found: HashMap<i64, Appeal> = HashMap::new();
+        let mut found: HashMap<AppealId, Appeal> = HashMap::new();
         for row in &rows {
             let appeal = appeal_from(row)?;
             found.insert(appeal.id, appeal);
@@ -74,7 +75,7 @@ impl AppealFeed for StoreImpl {
     }
 
     #[tracing::instrument(skip_all, err(level = "debug"))]
-    async fn appeal_search_docs(&self, ids: &[i64]) -> StoreResult<Vec<AppealSearchDoc>> {
+    async fn appeal_search_docs(&self, ids: &[AppealId]) -> StoreResult<Vec<AppealSearchDoc>> {
         let appeals = self.appeals_by_ids(ids).await?;
         if appeals.is_empty() {
             return Ok(Vec::new());
@@ -83,10 +84,10 @@ impl AppealFeed for StoreImpl {
             QueryBuilder::new("SELECT appeal_id, actor, action, text, visible FROM appeal_events WHERE (text IS NOT NULL OR action = 'submit') AND appeal_id IN (");
         push_list(&mut qb, appeals.iter().map(|a| a.id));
         qb.push(") ORDER BY id");
-        let rows: Vec<(i64, String, String, Option<String>, i64)> =
+        let rows: Vec<(AppealId, String, String, Option<String>, i64)> =
             qb.build_query_as().fetch_all(&self.pool).await.db()?;
-        let mut notes: HashMap<i64, (Vec<String>, Vec<String>)> = HashMap::new();
-        let mut submitters: HashMap<i64, String> = HashMap::new();
+        let mut notes: HashMap<AppealId, (Vec<String>, Vec<String>)> = HashMap::new();
+        let mut submitters: HashMap<AppealId, String> = HashMap::new();
         for (id, actor, action, text, visible) in rows {
             if action == "submit" {
                 submitters.insert(id, actor);

@@ -4,6 +4,7 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use sqlx::QueryBuilder;
 use yongxin_domain::NewAuditEntry;
+use yongxin_store::HouseholdId;
 use yongxin_store::{StoreError, StoreResult};
 
 use super::notice::publish_once;
@@ -209,7 +210,13 @@ impl MeetingStore for StoreImpl {
 
     #[tracing::instrument(skip_all, fields(id), err(level = "debug"))]
     async fn meeting_members(&self, id: i64) -> StoreResult<Vec<MeetingMember>> {
-        type MemberRow = (i64, i64, String, Option<String>, Option<DateTime<Utc>>);
+        type MemberRow = (
+            i64,
+            HouseholdId,
+            String,
+            Option<String>,
+            Option<DateTime<Utc>>,
+        );
         let rows: Vec<MemberRow> = sqlx::query_as("SELECT resident_id, household_id, name, signed_in_how, signed_in_at FROM meeting_members WHERE meeting_id = $1 ORDER BY household_id, resident_id")
             .bind(id)
             .fetch_all(&self.pool)

@@ -8,6 +8,7 @@ use chrono::{DateTime, Utc};
 use sqlx::QueryBuilder;
 use yongxin_domain::NewAuditEntry;
 use yongxin_store::{Appeal, HouseholdSummary, NewAppeal, StoreError, StoreResult};
+use yongxin_store::{AppealId, HouseholdId, ProjectId};
 
 use super::appeals::{file_appeal, to_the_microsecond, AppealRow, APPEAL_SELECT};
 use super::registry::HOUSEHOLD_SELECT;
@@ -122,7 +123,7 @@ pub(crate) fn push_scope_grids(
     qb: &mut QueryBuilder<'static, Db>,
     scope: ScopeKind,
     villages: (&str, &str, i64),
-    project_id: Option<i64>,
+    project_id: Option<ProjectId>,
 ) {
     match scope {
         ScopeKind::Subdistrict => {}
@@ -203,7 +204,7 @@ pub(crate) async fn insert_notice(
         kind: d.kind,
         scope: d.scope,
         village_ids: d.village_ids,
-        project_id: d.project_id,
+        project_id: d.project_id.map(ProjectId),
         title: d.title,
         body: d.body,
         publish_at,
@@ -266,7 +267,7 @@ impl NoticeStore for StoreImpl {
     async fn create_project(&self, actor: &Actor, p: NewProject) -> StoreResult<Project> {
         let actor = actor.to_string();
         write_tx!(self, |tx| {
-            let id: i64 = sqlx::query_scalar(
+            let id: ProjectId = sqlx::query_scalar(
                 "INSERT INTO projects (code, name, created_at) VALUES ($1, $2, $3) RETURNING id",
             )
             .bind(&p.code)
@@ -309,18 +310,18 @@ impl NoticeStore for StoreImpl {
 
     #[tracing::instrument(skip_all, err(level = "debug"))]
     async fn projects(&self) -> StoreResult<Vec<Project>> {
-        let rows: Vec<(i64, String, String)> =
+        let rows: Vec<(ProjectId, String, String)> =
             sqlx::query_as("SELECT id, code, name FROM projects ORDER BY code")
                 .fetch_all(&self.pool)
                 .await
                 .db()?;
-        let links: Vec<(i64, i64)> = sqlx::query_as(
+        let links: Vec<(ProjectId, i64)> = sqlx::query_as(
             "SELECT project_id, village_id FROM project_villages ORDER BY project_id, village_id",
         )
         .fetch_all(&self.pool)
         .await
         .db()?;
-        let mut villages: HashMap<i64, Vec<i64>> = HashMap::new();
+        let mut villages: HashMap<ProjectId, Vec<i64>> = HashMap::new();
         for (project, village) in links {
             villages.entry(project).or_default().push(village);
         }
@@ -539,7 +540,7 @@ impl NoticeStore for StoreImpl {
         &self,
         actor: &Actor,
         notice_id: i64,
-        household_id: i64,
+        household_id: HouseholdId,
         how: InformedHow,
         by: i64,
         at: DateTime<Utc>,
@@ -576,7 +577,11 @@ impl NoticeStore for StoreImpl {
     }
 
     #[tracing::instrument(skip_all, fields(notice_id, household_id), err(level = "debug"))]
-    async fn informed(&self, notice_id: i64, household_id: i64) -> StoreResult<Option<Informed>> {
+    async fn informed(
+        &self,
+        notice_id: i64,
+        household_id: HouseholdId,
+    ) -> StoreResult<Option<Informed>> {
         let row: Option<(String, String, DateTime<Utc>)> = sqlx::query_as("SELECT i.how, u.username, i.at FROM notice_informed i JOIN users u ON u.id = i.by_user_id WHERE i.notice_id = $1 AND i.household_id = $2")
             .bind(notice_id)
             .bind(household_id)
@@ -739,7 +744,7 @@ impl NoticeStore for StoreImpl {
     }
 
     #[tracing::instrument(skip_all, fields(appeal_id), err(level = "debug"))]
-    async fn objected_notice(&self, appeal_id: i64) -> StoreResult<Option<(i64, String)>> {
+    async fn objected_notice(&self, appeal_id: AppealId) -> StoreResult<Option<(i64, String)>> {
         sqlx::query_as("SELECT n.id, n.title FROM appeals a JOIN notices n ON n.id = a.notice_id WHERE a.id = $1")
             .bind(appeal_id)
             .fetch_optional(&self.pool)

@@ -10,6 +10,7 @@ use yongxin_domain::registry::{flags_to_codes, parse_flags, Relation, Sex};
 use yongxin_domain::roster::{HouseholdRecord, RegistryLookup};
 use yongxin_domain::Actor;
 use yongxin_domain::{NewAuditEntry, Scope};
+use yongxin_store::HouseholdId;
 use yongxin_store::RegistryStore;
 use yongxin_store::{
     Grid, HouseholdDetail, HouseholdPage, HouseholdQuery, HouseholdSummary, ImportSummary, Member,
@@ -455,7 +456,7 @@ impl RegistryStore for StoreImpl {
     }
 
     #[tracing::instrument(skip_all, fields(id), err(level = "debug"))]
-    async fn household(&self, id: i64) -> StoreResult<HouseholdDetail> {
+    async fn household(&self, id: HouseholdId) -> StoreResult<HouseholdDetail> {
         let sql = format!("{HOUSEHOLD_SELECT} WHERE h.id = $1");
         let summary: HouseholdSummary = sqlx::query_as(&sql)
             .bind(id)

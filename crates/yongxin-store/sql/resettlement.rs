@@ -8,6 +8,7 @@ use async_trait::async_trait;
 use chrono::{DateTime, NaiveDate, Utc};
 use sqlx::QueryBuilder;
 use yongxin_domain::NewAuditEntry;
+use yongxin_store::{HouseholdId, ProjectId};
 use yongxin_store::{StoreError, StoreResult, User};
 
 use super::notice::{insert_notice, notice_in};
@@ -63,7 +64,7 @@ struct ProjectRow {
 
 pub(crate) async fn project_in(
     tx: &mut DbConn,
-    id: i64,
+    id: ProjectId,
     lock: bool,
 ) -> StoreResult<Option<ProjectDetail>> {
     let sql = format!(
@@ -98,7 +99,7 @@ pub(crate) async fn project_in(
     }))
 }
 
-pub(crate) async fn locked_project(tx: &mut DbConn, id: i64) -> StoreResult<ProjectDetail> {
+pub(crate) async fn locked_project(tx: &mut DbConn, id: ProjectId) -> StoreResult<ProjectDetail> {
     project_in(tx, id, true)
         .await?
         .ok_or_else(|| StoreError::NotFound {
@@ -109,7 +110,7 @@ pub(crate) async fn locked_project(tx: &mut DbConn, id: i64) -> StoreResult<Proj
 /// The project's current policy (its latest version).
 pub(crate) async fn current_policy(
     tx: &mut DbConn,
-    project_id: i64,
+    project_id: ProjectId,
 ) -> StoreResult<Option<std::sync::Arc<Policy>>> {
     let source: Option<String> = sqlx::query_scalar(
         "SELECT source FROM policy_versions WHERE project_id = $1 ORDER BY version DESC LIMIT 1",
@@ -123,8 +124,8 @@ pub(crate) async fn current_policy(
 
 pub(crate) async fn in_project(
     tx: &mut DbConn,
-    project_id: i64,
-    household_id: i64,
+    project_id: ProjectId,
+    household_id: HouseholdId,
 ) -> StoreResult<bool> {
     let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM households h JOIN project_villages pv ON pv.village_id = h.village_id WHERE pv.project_id = $1 AND h.id = $2")
         .bind(project_id)
@@ -174,7 +175,7 @@ pub(crate) const RESULT_COLUMNS: &str = "id, household_id, policy_version, asses
 #[derive(sqlx::FromRow)]
 struct ResultRow {
     id: i64,
-    household_id: i64,
+    household_id: HouseholdId,
     policy_version: i64,
     assessment_id: i64,
     chosen: JsonText<Vec<ChosenUnit>>,
@@ -214,8 +215,8 @@ pub(crate) fn result_from(row: &DbRow) -> StoreResult<EntitlementRecord> {
 pub(crate) async fn insert_result(
     tx: &mut DbConn,
     actor: &str,
-    project_id: i64,
-    household_id: i64,
+    project_id: ProjectId,
+    household_id: HouseholdId,
     assessment_id: i64,
     (chosen, signed_on): (Vec<ChosenUnit>, Option<NaiveDate>),
     result: Entitlement,
@@ -272,8 +273,8 @@ pub(crate) async fn insert_result(
 pub(crate) async fn insert_assessment(
     tx: &mut DbConn,
     actor: &str,
-    project_id: i64,
-    household_id: i64,
+    project_id: ProjectId,
+    household_id: HouseholdId,
     inputs: &HouseholdInputs,
     reason: Option<&str>,
 ) -> StoreResult<(i64, NewAuditEntry)> {
@@ -302,7 +303,7 @@ pub(crate) async fn insert_assessment(
 #[derive(sqlx::FromRow)]
 struct AssessmentRow {
     id: i64,
-    household_id: i64,
+    household_id: HouseholdId,
     inputs: JsonText<HouseholdInputs>,
     reason: Option<String>,
     created_by: String,
@@ -324,8 +325,8 @@ impl From<AssessmentRow> for Assessment {
 
 pub(crate) async fn latest_assessment(
     tx: &mut DbConn,
-    project_id: i64,
-    household_id: i64,
+    project_id: ProjectId,
+    household_id: HouseholdId,
 ) -> StoreResult<Option<Assessment>> {
     let row: Option<AssessmentRow> = sqlx::query_as("SELECT id, household_id, inputs, reason, created_by, created_at FROM assessments WHERE project_id = $1 AND household_id = $2 ORDER BY id DESC LIMIT 1")
         .bind(project_id)
@@ -342,7 +343,7 @@ pub(crate) const REGISTRATION_COLUMNS: &str =
 /// A row of [`REGISTRATION_COLUMNS`].
 #[derive(sqlx::FromRow)]
 struct RegistrationRow {
-    household_id: i64,
+    household_id: HouseholdId,
     layouts: JsonText<Vec<String>>,
     total_area: i64,
     in_person: i64,
@@ -367,8 +368,8 @@ pub(crate) fn registration_from(row: &DbRow) -> StoreResult<Registration> {
 
 pub(crate) async fn registration_in(
     tx: &mut DbConn,
-    project_id: i64,
-    household_id: i64,
+    project_id: ProjectId,
+    household_id: HouseholdId,
 ) -> StoreResult<Option<Registration>> {
     let sql = format!("SELECT {REGISTRATION_COLUMNS} FROM registrations WHERE project_id = $1 AND household_id = $2");
     sqlx::query(&sql)
@@ -385,7 +386,7 @@ pub(crate) async fn registration_in(
 /// The members as the registry has them now, for eligibility.
 pub(crate) async fn member_facts(
     tx: &mut DbConn,
-    household_id: i64,
+    household_id: HouseholdId,
 ) -> StoreResult<Vec<MemberFacts>> {
     let sql = format!("SELECT {MEMBER_COLUMNS} FROM residents r WHERE r.household_id = $1 ORDER BY r.position, r.id");
     sqlx::query_as::<_, MemberRow>(&sql)
@@ -406,7 +407,7 @@ pub(crate) fn revealed(proof_json: &str, commitment: &SeedCommitment) -> bool {
 
 pub(crate) async fn lottery_in(
     tx: &mut DbConn,
-    project_id: i64,
+    project_id: ProjectId,
 ) -> StoreResult<Option<LotteryState>> {
     let Some(row) = sqlx::query_as::<_, LotteryRow>("SELECT list, list_sha256, seed_rule, seed_commitment, notice_id, frozen_by, frozen_at FROM lotteries WHERE project_id = $1").bind(project_id).fetch_optional(&mut *tx).await.db()? else {
         return Ok(None);
@@ -439,13 +440,13 @@ struct LotteryRow {
 #[async_trait]
 impl ResettlementStore for StoreImpl {
     #[tracing::instrument(skip_all, fields(id), err(level = "debug"))]
-    async fn project(&self, id: i64) -> StoreResult<Option<ProjectDetail>> {
+    async fn project(&self, id: ProjectId) -> StoreResult<Option<ProjectDetail>> {
         let mut conn = self.pool.acquire().await.db()?;
         project_in(&mut conn, id, false).await
     }
 
     #[tracing::instrument(skip_all, fields(project_id), err(level = "debug"))]
-    async fn phase_changes(&self, project_id: i64) -> StoreResult<Vec<PhaseChange>> {
+    async fn phase_changes(&self, project_id: ProjectId) -> StoreResult<Vec<PhaseChange>> {
         sqlx::query_as("SELECT from_phase AS \"from\", to_phase AS \"to\", reason, actor, changed_at AS at FROM project_phase_changes WHERE project_id = $1 ORDER BY id").bind(project_id).fetch_all(&self.pool).await.db()
     }
 
@@ -453,7 +454,7 @@ impl ResettlementStore for StoreImpl {
     async fn move_phase(
         &self,
         actor: &Actor,
-        project_id: i64,
+        project_id: ProjectId,
         to: Phase,
         reason: &str,
     ) -> StoreResult<Refusable<ProjectDetail>> {
@@ -530,7 +531,7 @@ impl ResettlementStore for StoreImpl {
     async fn publish_policy(
         &self,
         actor: &Actor,
-        project_id: i64,
+        project_id: ProjectId,
         source: &str,
         notice: CheckedNotice,
     ) -> StoreResult<Refusable<PolicyVersion>> {
@@ -652,12 +653,12 @@ impl ResettlementStore for StoreImpl {
     }
 
     #[tracing::instrument(skip_all, fields(project_id), err(level = "debug"))]
-    async fn policy_versions(&self, project_id: i64) -> StoreResult<Vec<PolicyVersion>> {
+    async fn policy_versions(&self, project_id: ProjectId) -> StoreResult<Vec<PolicyVersion>> {
         sqlx::query_as("SELECT id, project_id, version, title, effective_on AS effective, source, notice_id, created_by, created_at FROM policy_versions WHERE project_id = $1 ORDER BY version").bind(project_id).fetch_all(&self.pool).await.db()
     }
 
     #[tracing::instrument(skip_all, fields(project_id), err(level = "debug"))]
-    async fn project_units(&self, project_id: i64) -> StoreResult<Vec<ProjectUnit>> {
+    async fn project_units(&self, project_id: ProjectId) -> StoreResult<Vec<ProjectUnit>> {
         sqlx::query_as("SELECT id, building, building_name, number, floor, layout, area FROM project_units WHERE project_id = $1 ORDER BY id").bind(project_id).fetch_all(&self.pool).await.db()
     }
 
@@ -665,8 +666,8 @@ impl ResettlementStore for StoreImpl {
     async fn save_assessment(
         &self,
         actor: &Actor,
-        project_id: i64,
-        household_id: i64,
+        project_id: ProjectId,
+        household_id: HouseholdId,
         inputs: HouseholdInputs,
         correction: Option<String>,
     ) -> StoreResult<Refusable<EntitlementRecord>> {
@@ -736,8 +737,8 @@ impl ResettlementStore for StoreImpl {
     #[tracing::instrument(skip_all, fields(project_id, household_id), err(level = "debug"))]
     async fn assessment(
         &self,
-        project_id: i64,
-        household_id: i64,
+        project_id: ProjectId,
+        household_id: HouseholdId,
     ) -> StoreResult<Option<Assessment>> {
         let mut conn = self.pool.acquire().await.db()?;
         latest_assessment(&mut conn, project_id, household_id).await
@@ -746,8 +747,8 @@ impl ResettlementStore for StoreImpl {
     #[tracing::instrument(skip_all, fields(project_id, household_id), err(level = "debug"))]
     async fn entitlement_history(
         &self,
-        project_id: i64,
-        household_id: i64,
+        project_id: ProjectId,
+        household_id: HouseholdId,
     ) -> StoreResult<Vec<EntitlementRecord>> {
         let sql = format!("SELECT {RESULT_COLUMNS} FROM entitlement_results WHERE project_id = $1 AND household_id = $2 ORDER BY id");
         let rows = sqlx::query(&sql)
@@ -762,8 +763,8 @@ impl ResettlementStore for StoreImpl {
     #[tracing::instrument(skip_all, fields(project_id, household_id), err(level = "debug"))]
     async fn entitlement(
         &self,
-        project_id: i64,
-        household_id: i64,
+        project_id: ProjectId,
+        household_id: HouseholdId,
     ) -> StoreResult<Option<EntitlementRecord>> {
         let sql = format!("SELECT {RESULT_COLUMNS} FROM entitlement_results WHERE project_id = $1 AND household_id = $2 AND current = 1");
         sqlx::query(&sql)
@@ -781,8 +782,8 @@ impl ResettlementStore for StoreImpl {
     async fn register(
         &self,
         actor: &Actor,
-        project_id: i64,
-        household_id: i64,
+        project_id: ProjectId,
+        household_id: HouseholdId,
         layouts: Vec<String>,
         by: &User,
         in_person: bool,
@@ -890,8 +891,8 @@ impl ResettlementStore for StoreImpl {
     #[tracing::instrument(skip_all, fields(project_id, household_id), err(level = "debug"))]
     async fn registration(
         &self,
-        project_id: i64,
-        household_id: i64,
+        project_id: ProjectId,
+        household_id: HouseholdId,
     ) -> StoreResult<Option<Registration>> {
         let mut conn = self.pool.acquire().await.db()?;
         registration_in(&mut conn, project_id, household_id).await
@@ -900,7 +901,7 @@ impl ResettlementStore for StoreImpl {
     #[tracing::instrument(skip_all, fields(project_id), err(level = "debug"))]
     async fn project_households(
         &self,
-        project_id: i64,
+        project_id: ProjectId,
         page: u32,
         per_page: u32,
         unregistered_only: bool,
@@ -934,13 +935,13 @@ impl ResettlementStore for StoreImpl {
         if households.is_empty() {
             return Ok((Vec::new(), total));
         }
-        let ids: Vec<i64> = households.iter().map(|h| h.id).collect();
+        let ids: Vec<HouseholdId> = households.iter().map(|h| h.id).collect();
         let mut qb = QueryBuilder::<Db>::new("SELECT household_id, eligible_persons, entitled_area, compensation, net FROM entitlement_results WHERE current = 1 AND project_id = ");
         qb.push_bind(project_id).push(" AND household_id IN (");
         push_list(&mut qb, ids.iter().copied());
         qb.push(")");
-        let results: HashMap<i64, (i64, i64, i64, i64)> = qb
-            .build_query_as::<(i64, i64, i64, i64, i64)>()
+        let results: HashMap<HouseholdId, (i64, i64, i64, i64)> = qb
+            .build_query_as::<(HouseholdId, i64, i64, i64, i64)>()
             .fetch_all(&self.pool)
             .await
             .db()?
@@ -953,7 +954,7 @@ impl ResettlementStore for StoreImpl {
         qb.push_bind(project_id).push(" AND household_id IN (");
         push_list(&mut qb, ids.iter().copied());
         qb.push(")");
-        let mut registered: HashMap<i64, Vec<String>> = HashMap::new();
+        let mut registered: HashMap<HouseholdId, Vec<String>> = HashMap::new();
         for r in qb.build().fetch_all(&self.pool).await.db()? {
             let reg = registration_from(&r)?;
             registered.insert(reg.household_id, reg.layouts);
@@ -964,8 +965,8 @@ impl ResettlementStore for StoreImpl {
         qb.push_bind(project_id).push(" AND household_id IN (");
         push_list(&mut qb, ids.iter().copied());
         qb.push(")");
-        let order: HashMap<i64, i64> = qb
-            .build_query_as::<(i64, i64)>()
+        let order: HashMap<HouseholdId, i64> = qb
+            .build_query_as::<(HouseholdId, i64)>()
             .fetch_all(&self.pool)
             .await
             .db()?
@@ -992,7 +993,7 @@ impl ResettlementStore for StoreImpl {
     #[tracing::instrument(skip_all, fields(project_id), err(level = "debug"))]
     async fn registration_coverage(
         &self,
-        project_id: i64,
+        project_id: ProjectId,
     ) -> StoreResult<Vec<RegistrationCoverage>> {
         sqlx::query_as(
             "SELECT v.id AS village_id, v.name AS village_name, COUNT(h.id) AS households, COUNT(rg.household_id) AS registered, \
@@ -1008,7 +1009,7 @@ impl ResettlementStore for StoreImpl {
     }
 
     #[tracing::instrument(skip_all, fields(project_id), err(level = "debug"))]
-    async fn registration_days(&self, project_id: i64) -> StoreResult<Vec<RegistrationDay>> {
+    async fn registration_days(&self, project_id: ProjectId) -> StoreResult<Vec<RegistrationDay>> {
         let rows: Vec<(NaiveDate, String, i64, i64)> = sqlx::query_as("SELECT registered_on, by_name, in_person, COUNT(*) AS n FROM registrations WHERE project_id = $1 GROUP BY registered_on, by_name, in_person ORDER BY registered_on DESC, n DESC, by_name")
             .bind(project_id)
             .fetch_all(&self.pool)
@@ -1029,7 +1030,7 @@ impl ResettlementStore for StoreImpl {
     async fn publish_results(
         &self,
         actor: &Actor,
-        project_id: i64,
+        project_id: ProjectId,
         notice: CheckedNotice,
     ) -> StoreResult<Refusable<ProjectDetail>> {
         let actor = actor.to_string();
@@ -1077,7 +1078,7 @@ impl ResettlementStore for StoreImpl {
     async fn freeze_lottery(
         &self,
         actor: &Actor,
-        project_id: i64,
+        project_id: ProjectId,
         seed_rule: &str,
         commitment: &SeedCommitment,
         notice: NoticeDraft,
@@ -1179,7 +1180,7 @@ impl ResettlementStore for StoreImpl {
     async fn draw_lottery(
         &self,
         actor: &Actor,
-        project_id: i64,
+        project_id: ProjectId,
         seed: &str,
         reveals: &[Reveal],
         redraw_reason: Option<String>,
@@ -1292,7 +1293,7 @@ impl ResettlementStore for StoreImpl {
     async fn recommit_lottery(
         &self,
         actor: &Actor,
-        project_id: i64,
+        project_id: ProjectId,
         commitment: &SeedCommitment,
         notice: NoticeDraft,
     ) -> StoreResult<Refusable<LotteryState>> {
@@ -1385,7 +1386,7 @@ impl ResettlementStore for StoreImpl {
     }
 
     #[tracing::instrument(skip_all, fields(project_id), err(level = "debug"))]
-    async fn lottery(&self, project_id: i64) -> StoreResult<Option<LotteryState>> {
+    async fn lottery(&self, project_id: ProjectId) -> StoreResult<Option<LotteryState>> {
         let mut conn = self.pool.acquire().await.db()?;
         lottery_in(&mut conn, project_id).await
     }

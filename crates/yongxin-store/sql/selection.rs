@@ -11,6 +11,7 @@ use chrono::{DateTime, NaiveDate, Utc};
 use sqlx::QueryBuilder;
 use yongxin_domain::NewAuditEntry;
 use yongxin_store::{Conflict, StoreError, StoreResult, User};
+use yongxin_store::{HouseholdId, ProjectId};
 
 use super::resettlement::{
     current_policy, insert_result, json_err, latest_assessment, locked_project, now_micros,
@@ -44,7 +45,7 @@ pub(crate) const CLAIM_COLUMNS: &str = "c.id, c.selection_id, c.household_id, c.
 #[derive(sqlx::FromRow)]
 struct SelectionRow {
     id: i64,
-    project_id: i64,
+    project_id: ProjectId,
     #[sqlx(try_from = "String")]
     mode: SelectionMode,
     starts_at: DateTime<Utc>,
@@ -78,7 +79,7 @@ pub(crate) fn selection_from(row: &DbRow) -> StoreResult<Selection> {
 struct OwnedUnit {
     #[sqlx(flatten)]
     unit: ClaimedUnit,
-    owner_household_id: Option<i64>,
+    owner_household_id: Option<HouseholdId>,
 }
 
 pub(crate) async fn selection_in(
@@ -104,7 +105,7 @@ pub(crate) async fn selection_in(
 /// numbers follow commit order and have no gaps.
 pub(crate) async fn board_event(
     tx: &mut DbConn,
-    project_id: i64,
+    project_id: ProjectId,
     kind: &str,
     payload: &serde_json::Value,
     at: DateTime<Utc>,
@@ -135,7 +136,7 @@ pub(crate) async fn board_event(
 struct ClaimRow {
     id: i64,
     selection_id: i64,
-    household_id: i64,
+    household_id: HouseholdId,
     units: JsonText<Vec<ClaimedUnit>>,
     total_area: i64,
     by_name: String,
@@ -189,8 +190,8 @@ pub(crate) async fn claim_in(
 /// on selection day it stays at the desk until it has, or declines the rest.
 pub(crate) async fn combination_chosen(
     tx: &mut DbConn,
-    project_id: i64,
-    household_id: i64,
+    project_id: ProjectId,
+    household_id: HouseholdId,
 ) -> StoreResult<bool> {
     let registered = registration_in(tx, project_id, household_id)
         .await?
@@ -218,11 +219,12 @@ pub(crate) async fn release_claim(
     returned: bool,
     now: DateTime<Utc>,
 ) -> StoreResult<(i64, NewAuditEntry)> {
-    let project_id: i64 = sqlx::query_scalar("SELECT project_id FROM selections WHERE id = $1")
-        .bind(claim.selection_id)
-        .fetch_one(&mut *tx)
-        .await
-        .db()?;
+    let project_id: ProjectId =
+        sqlx::query_scalar("SELECT project_id FROM selections WHERE id = $1")
+            .bind(claim.selection_id)
+            .fetch_one(&mut *tx)
+            .await
+            .db()?;
     sqlx::query("UPDATE project_units SET owner_household_id = NULL, claim_id = NULL, sold_at = NULL WHERE project_id = $1 AND claim_id = $2")
         .bind(project_id)
         .bind(claim.id)
@@ -239,7 +241,7 @@ pub(crate) async fn release_claim(
         .db()?;
     if let Some(q) = queue {
         let mut q: Queue = serde_json::from_str(&q).map_err(json_err)?;
-        q.reopen(claim.household_id, returned);
+        q.reopen(claim.household_id.0, returned);
         sqlx::query("UPDATE selections SET queue = $1 WHERE id = $2")
             .bind(serde_json::to_string(&q).map_err(json_err)?)
             .bind(claim.selection_id)
@@ -412,7 +414,7 @@ impl SelectionStore for StoreImpl {
     }
 
     #[tracing::instrument(skip_all, fields(project_id), err(level = "debug"))]
-    async fn selections(&self, project_id: Option<i64>) -> StoreResult<Vec<Selection>> {
+    async fn selections(&self, project_id: Option<ProjectId>) -> StoreResult<Vec<Selection>> {
         let sql = format!(
             "{SELECTION_SELECT} WHERE ($1 IS NULL OR s.project_id = $1) ORDER BY s.id DESC"
         );
@@ -434,7 +436,7 @@ impl SelectionStore for StoreImpl {
     async fn selection_household(
         &self,
         selection_id: i64,
-        household_id: i64,
+        household_id: HouseholdId,
     ) -> StoreResult<Option<ListedHousehold>> {
         type Row = (i64, Option<i64>, Option<DateTime<Utc>>, Option<String>);
         let row: Option<Row> = sqlx::query_as("SELECT lottery_order, limit_area, declined_at, decline_reason FROM selection_households WHERE selection_id = $1 AND household_id = $2")
@@ -455,7 +457,7 @@ impl SelectionStore for StoreImpl {
         &self,
         actor: &Actor,
         selection_id: i64,
-        household_id: i64,
+        household_id: HouseholdId,
         unit_ids: Vec<i64>,
         by: &User,
         on_behalf: bool,
@@ -501,7 +503,7 @@ impl SelectionStore for StoreImpl {
                 if !on_behalf {
                     return Ok((Err(ClaimRefusal::NotCalled), vec![]));
                 }
-                if let Err(e) = q.may_confirm(household_id) {
+                if let Err(e) = q.may_confirm(household_id.0) {
                     return Ok((Err(e), vec![]));
                 }
             }
@@ -694,7 +696,7 @@ impl SelectionStore for StoreImpl {
             };
             if queue
                 .current()
-                .is_some_and(|e| e.household_id != claim.household_id && e.present_at.is_some())
+                .is_some_and(|e| e.household_id != claim.household_id.0 && e.present_at.is_some())
             {
                 return Ok((Some(Err(ReturnRefusal::NextAtDesk)), vec![]));
             }
@@ -748,7 +750,7 @@ impl SelectionStore for StoreImpl {
         &self,
         actor: &Actor,
         selection_id: i64,
-        household_id: i64,
+        household_id: HouseholdId,
         reason: &str,
     ) -> StoreResult<Result<Queue, ClaimRefusal>> {
         let (actor, reason) = (actor.to_string(), reason.trim().to_owned());
@@ -761,7 +763,7 @@ impl SelectionStore for StoreImpl {
             let Some(mut queue) = sel.queue else {
                 return Ok((Err(ClaimRefusal::NotCalled), vec![]));
             };
-            if let Err(e) = queue.may_confirm(household_id) {
+            if let Err(e) = queue.may_confirm(household_id.0) {
                 return Ok((Err(e), vec![]));
             }
             let now = now_micros();
@@ -807,8 +809,8 @@ impl SelectionStore for StoreImpl {
     #[tracing::instrument(skip_all, fields(project_id, household_id), err(level = "debug"))]
     async fn household_claims(
         &self,
-        project_id: i64,
-        household_id: i64,
+        project_id: ProjectId,
+        household_id: HouseholdId,
     ) -> StoreResult<Vec<Claim>> {
         let rows = sqlx::query(&format!(
             "SELECT {CLAIM_COLUMNS} FROM claims c JOIN selections s ON s.id = c.selection_id \
@@ -823,7 +825,7 @@ impl SelectionStore for StoreImpl {
     }
 
     #[tracing::instrument(skip_all, fields(project_id), err(level = "debug"))]
-    async fn unit_states(&self, project_id: i64) -> StoreResult<Vec<UnitState>> {
+    async fn unit_states(&self, project_id: ProjectId) -> StoreResult<Vec<UnitState>> {
         sqlx::query_as("SELECT id, building, building_name, number, floor, layout, area, owner_household_id, sold_at FROM project_units WHERE project_id = $1 ORDER BY id")
             .bind(project_id)
             .fetch_all(&self.pool)
@@ -834,7 +836,7 @@ impl SelectionStore for StoreImpl {
     #[tracing::instrument(skip_all, fields(project_id), err(level = "debug"))]
     async fn board_events(
         &self,
-        project_id: i64,
+        project_id: ProjectId,
         after: i64,
         limit: i64,
     ) -> StoreResult<Vec<BoardEvent>> {
@@ -848,7 +850,7 @@ impl SelectionStore for StoreImpl {
     }
 
     #[tracing::instrument(skip_all, fields(project_id), err(level = "debug"))]
-    async fn board_seq(&self, project_id: i64) -> StoreResult<i64> {
+    async fn board_seq(&self, project_id: ProjectId) -> StoreResult<i64> {
         let seq: Option<i64> = sqlx::query_scalar("SELECT board_seq FROM projects WHERE id = $1")
             .bind(project_id)
             .fetch_optional(&self.pool)
@@ -907,8 +909,8 @@ impl SelectionStore for StoreImpl {
     async fn record_agreement(
         &self,
         actor: &Actor,
-        project_id: i64,
-        household_id: i64,
+        project_id: ProjectId,
+        household_id: HouseholdId,
         step: AgreementStep,
         on: NaiveDate,
     ) -> StoreResult<Agreement> {
@@ -999,8 +1001,8 @@ impl SelectionStore for StoreImpl {
     }
 
     #[tracing::instrument(skip_all, fields(project_id), err(level = "debug"))]
-    async fn agreements(&self, project_id: i64) -> StoreResult<Vec<Agreement>> {
-        let rows: Vec<(i64, Option<NaiveDate>, Option<NaiveDate>, Option<NaiveDate>)> = sqlx::query_as("SELECT household_id, signed_on, moved_out_on, keys_on FROM agreements WHERE project_id = $1 ORDER BY household_id")
+    async fn agreements(&self, project_id: ProjectId) -> StoreResult<Vec<Agreement>> {
+        let rows: Vec<(HouseholdId, Option<NaiveDate>, Option<NaiveDate>, Option<NaiveDate>)> = sqlx::query_as("SELECT household_id, signed_on, moved_out_on, keys_on FROM agreements WHERE project_id = $1 ORDER BY household_id")
             .bind(project_id)
             .fetch_all(&self.pool)
             .await

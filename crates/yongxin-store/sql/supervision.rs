@@ -8,6 +8,7 @@ use sqlx::QueryBuilder;
 use yongxin_domain::appeal::AppealStatus;
 use yongxin_domain::NewAuditEntry;
 use yongxin_store::{Appeal, Conflict, StoreError, StoreResult, SupervisionNotice};
+use yongxin_store::{AppealId, HouseholdId};
 
 use super::appeals::{
     appeal_from, appeal_in, appeals_through, facts_from, APPEAL_SELECT, CONTACT_UNLAPSED,
@@ -58,7 +59,7 @@ struct CaseMarkRow {
     created_at: DateTime<Utc>,
     category_code: String,
     village_name: Option<String>,
-    household_id: Option<i64>,
+    household_id: Option<HouseholdId>,
     address: String,
     status: String,
 }
@@ -71,7 +72,8 @@ impl SupervisionStore for StoreImpl {
         from: DateTime<Utc>,
         until: DateTime<Utc>,
     ) -> StoreResult<Vec<(Appeal, Vec<(Deadline, CardColour)>)>> {
-        let mut found: std::collections::BTreeMap<i64, Appeal> = std::collections::BTreeMap::new();
+        let mut found: std::collections::BTreeMap<AppealId, Appeal> =
+            std::collections::BTreeMap::new();
         // A deadline whose red card has been announced has nothing more to announce, so each pass
         // reads only the cases still approaching or newly past a deadline.
         for (index, waiting, deadline) in [
@@ -88,15 +90,15 @@ impl SupervisionStore for StoreImpl {
                 found.insert(a.id, a);
             }
         }
-        let mut had: HashMap<i64, Vec<(Deadline, CardColour)>> = HashMap::new();
-        let ids: Vec<i64> = found.keys().copied().collect();
+        let mut had: HashMap<AppealId, Vec<(Deadline, CardColour)>> = HashMap::new();
+        let ids: Vec<AppealId> = found.keys().copied().collect();
         for chunk in ids.chunks(500) {
             let mut qb = QueryBuilder::<Db>::new(
                 "SELECT appeal_id, deadline, card FROM card_notices WHERE appeal_id IN (",
             );
             push_list(&mut qb, chunk.iter().copied());
             qb.push(")");
-            let rows: Vec<(i64, String, String)> =
+            let rows: Vec<(AppealId, String, String)> =
                 qb.build_query_as().fetch_all(&self.pool).await.db()?;
             for (appeal, deadline, card) in rows {
                 let (deadline, card) = (
@@ -118,7 +120,7 @@ impl SupervisionStore for StoreImpl {
     #[tracing::instrument(skip_all, fields(appeal_id), err(level = "debug"))]
     async fn notify_card(
         &self,
-        appeal_id: i64,
+        appeal_id: AppealId,
         deadline: Deadline,
         card: CardColour,
         now: DateTime<Utc>,
@@ -228,7 +230,7 @@ impl SupervisionStore for StoreImpl {
     async fn issue_supervision(
         &self,
         actor: &Actor,
-        appeal_id: i64,
+        appeal_id: AppealId,
         text: &str,
         due_at: DateTime<Utc>,
     ) -> StoreResult<SupervisionNotice> {
@@ -300,7 +302,10 @@ impl SupervisionStore for StoreImpl {
     }
 
     #[tracing::instrument(skip_all, fields(appeal_id), err(level = "debug"))]
-    async fn supervision_notices(&self, appeal_id: i64) -> StoreResult<Vec<SupervisionNotice>> {
+    async fn supervision_notices(
+        &self,
+        appeal_id: AppealId,
+    ) -> StoreResult<Vec<SupervisionNotice>> {
         let sql = format!("{SUPERVISION_SELECT} WHERE appeal_id = $1 ORDER BY id");
         let rows = sqlx::query_as(&sql)
             .bind(appeal_id)
@@ -342,7 +347,7 @@ impl SupervisionStore for StoreImpl {
                 created_at: r.created_at,
                 category: r.category_code,
                 village: r.village_name,
-                household_id: r.household_id,
+                household_id: r.household_id.map(HouseholdId::get),
                 address: r.address,
                 open: AppealStatus::parse(&r.status)
                     .is_some_and(|s| s.is_open() && s != AppealStatus::Answered),

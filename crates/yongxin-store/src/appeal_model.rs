@@ -1,5 +1,6 @@
 //! Records of appeals (诉求) the store reads and writes.
 
+use crate::id::{AppealId, HouseholdId};
 use std::collections::BTreeMap;
 
 use chrono::{DateTime, Utc};
@@ -32,7 +33,7 @@ pub struct NewAppeal {
     /// Grid, if known.
     pub grid_id: Option<i64>,
     /// Household, if known.
-    pub household_id: Option<i64>,
+    pub household_id: Option<HouseholdId>,
     /// The resident's account, if signed in.
     pub resident_user_id: Option<i64>,
     /// Contact name.
@@ -68,7 +69,7 @@ impl Appeal {
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Appeal {
     /// Id.
-    pub id: i64,
+    pub id: AppealId,
     /// 案件编号.
     pub number: String,
     /// Category code.
@@ -98,7 +99,7 @@ pub struct Appeal {
     /// Grid.
     pub grid_id: Option<i64>,
     /// Household.
-    pub household_id: Option<i64>,
+    pub household_id: Option<HouseholdId>,
     /// Resident account.
     pub resident_user_id: Option<i64>,
     /// Contact name.
@@ -142,10 +143,10 @@ pub struct Appeal {
 impl Appeal {
     /// A case as it stands the moment it is filed as `id`, built from what was written rather
     /// than read back.
-    pub fn submitted(id: i64, a: NewAppeal, village_name: Option<String>) -> Self {
+    pub fn submitted(id: AppealId, a: NewAppeal, village_name: Option<String>) -> Self {
         Self {
             id,
-            number: yongxin_domain::appeal::appeal_number(id, a.created_at),
+            number: yongxin_domain::appeal::appeal_number(id.0, a.created_at),
             category: a.category,
             urgency: a.urgency,
             channel: a.channel,
@@ -223,7 +224,7 @@ pub enum AppealScope {
         /// The account.
         user_id: i64,
         /// The household.
-        household_id: Option<i64>,
+        household_id: Option<HouseholdId>,
     },
 }
 
@@ -358,7 +359,7 @@ pub struct OutboxMessage {
     /// Id; senders pass it on as the idempotency key.
     pub id: i64,
     /// The case it is about.
-    pub appeal_id: Option<i64>,
+    pub appeal_id: Option<AppealId>,
     /// What happened (`resident_accepted`, `cadre_assigned`, …).
     pub kind: String,
     /// `sms:PHONE`, `user:ID` or `email:ADDRESS`.
@@ -373,7 +374,7 @@ pub struct SupervisionNotice {
     /// Id.
     pub id: i64,
     /// The case.
-    pub appeal_id: i64,
+    pub appeal_id: AppealId,
     /// Who issued it.
     pub issued_by: String,
     /// When.
@@ -423,7 +424,7 @@ pub struct PhotoRef {
     /// Id.
     pub id: i64,
     /// The case.
-    pub appeal_id: i64,
+    pub appeal_id: AppealId,
     /// The note or reply it belongs to; `None`: the appeal itself.
     pub event_id: Option<i64>,
     /// The random token of its address.

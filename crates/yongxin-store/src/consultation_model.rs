@@ -1,5 +1,6 @@
 //! Records of consultations (征求意见): their questions, households' answers and the results.
 
+use crate::id::{HouseholdId, ProjectId};
 use std::collections::BTreeMap;
 
 use chrono::{DateTime, Utc};
@@ -21,7 +22,7 @@ pub struct NewConsultation {
     /// The villages (scope `villages`).
     pub village_ids: Vec<i64>,
     /// The project (scope `project`).
-    pub project_id: Option<i64>,
+    pub project_id: Option<ProjectId>,
     /// Opens.
     pub opens_at: DateTime<Utc>,
     /// Closes.
@@ -48,7 +49,7 @@ pub struct Consultation {
     #[sqlx(skip)]
     pub village_ids: Vec<i64>,
     /// The project (scope `project`).
-    pub project_id: Option<i64>,
+    pub project_id: Option<ProjectId>,
     /// Opens.
     pub opens_at: DateTime<Utc>,
     /// Closes.
@@ -66,7 +67,7 @@ pub struct Consultation {
 #[derive(Debug, Clone)]
 pub struct NewAnswer {
     /// The household answering.
-    pub household_id: i64,
+    pub household_id: HouseholdId,
     /// The member answering (the head when none is named).
     pub resident_id: Option<i64>,
     /// How it was given.

@@ -8,6 +8,7 @@
 mod appeal_model;
 mod consultation_model;
 mod error;
+mod id;
 mod meeting_model;
 mod model;
 mod notice_model;
@@ -18,6 +19,7 @@ mod selection_model;
 pub use appeal_model::*;
 pub use consultation_model::*;
 pub use error::{Cause, Conflict, StoreError};
+pub use id::*;
 pub use meeting_model::*;
 pub use model::*;
 pub use notice_model::*;
@@ -73,7 +75,7 @@ pub trait RegistryStore: Send + Sync + 'static {
     /// A page of households matching a query, within a scope.
     async fn search_households(&self, query: &HouseholdQuery) -> StoreResult<HouseholdPage>;
     /// One household with its members and its grid's cadre.
-    async fn household(&self, id: i64) -> StoreResult<HouseholdDetail>;
+    async fn household(&self, id: HouseholdId) -> StoreResult<HouseholdDetail>;
     /// Every resident with their household, in roster order, for export.
     async fn roster(&self) -> StoreResult<Vec<RosterEntry>>;
 }
@@ -202,13 +204,13 @@ pub trait AppealStore: Send + Sync + 'static {
         photos: Vec<NewPhoto>,
     ) -> StoreResult<Appeal>;
     /// One appeal with its history, oldest first.
-    async fn appeal(&self, id: i64) -> StoreResult<(Appeal, Vec<AppealEvent>)>;
+    async fn appeal(&self, id: AppealId) -> StoreResult<(Appeal, Vec<AppealEvent>)>;
     /// Applies an action to an appeal as its current state allows, in one transaction with its
     /// event, notification messages and audit entry. A refusal by the lifecycle changes nothing.
     async fn act_on_appeal(
         &self,
         actor: &Actor,
-        id: i64,
+        id: AppealId,
         action: AppealAction,
         policy: AppealPolicy,
     ) -> StoreResult<Result<Appeal, AppealError>> {
@@ -219,17 +221,17 @@ pub trait AppealStore: Send + Sync + 'static {
     async fn act_on_appeal_with_photos(
         &self,
         actor: &Actor,
-        id: i64,
+        id: AppealId,
         action: AppealAction,
         policy: AppealPolicy,
         photos: Vec<NewPhoto>,
     ) -> StoreResult<Result<Appeal, AppealError>>;
     /// The photos of an appeal and its events, in order.
-    async fn appeal_photos(&self, appeal_id: i64) -> StoreResult<Vec<PhotoRef>> {
+    async fn appeal_photos(&self, appeal_id: AppealId) -> StoreResult<Vec<PhotoRef>> {
         self.photos_of_appeals(&[appeal_id]).await
     }
     /// The photos of several appeals and their events, with one query, by appeal and in order.
-    async fn photos_of_appeals(&self, appeal_ids: &[i64]) -> StoreResult<Vec<PhotoRef>>;
+    async fn photos_of_appeals(&self, appeal_ids: &[AppealId]) -> StoreResult<Vec<PhotoRef>>;
     /// A photo by its token, as it was uploaded (callers clean it before showing it to anyone but
     /// staff).
     async fn photo(&self, token: &str) -> StoreResult<Option<(PhotoRef, Vec<u8>)>>;
@@ -255,7 +257,7 @@ pub trait AppealStore: Send + Sync + 'static {
         &self,
         cutoff: DateTime<Utc>,
         limit: i64,
-    ) -> StoreResult<Vec<i64>>;
+    ) -> StoreResult<Vec<AppealId>>;
     /// A page of appeals, newest first.
     async fn search_appeals(&self, query: &AppealQuery) -> StoreResult<AppealPage>;
 }
@@ -276,7 +278,7 @@ pub trait SupervisionStore: Send + Sync + 'static {
     /// per case, deadline and card; false when it was recorded before or the case has no cadre.
     async fn notify_card(
         &self,
-        appeal_id: i64,
+        appeal_id: AppealId,
         deadline: Deadline,
         card: CardColour,
         now: DateTime<Utc>,
@@ -288,7 +290,7 @@ pub trait SupervisionStore: Send + Sync + 'static {
     async fn issue_supervision(
         &self,
         actor: &Actor,
-        appeal_id: i64,
+        appeal_id: AppealId,
         text: &str,
         due_at: DateTime<Utc>,
     ) -> StoreResult<SupervisionNotice>;
@@ -300,7 +302,8 @@ pub trait SupervisionStore: Send + Sync + 'static {
         answer: &str,
     ) -> StoreResult<SupervisionNotice>;
     /// The notices of a case, oldest first.
-    async fn supervision_notices(&self, appeal_id: i64) -> StoreResult<Vec<SupervisionNotice>>;
+    async fn supervision_notices(&self, appeal_id: AppealId)
+        -> StoreResult<Vec<SupervisionNotice>>;
     /// Notices not yet answered, oldest due first.
     async fn open_supervision_notices(&self, limit: i64) -> StoreResult<Vec<SupervisionNotice>>;
     /// What hot-issue detection needs of every case filed since `since` (at most 200,000).
@@ -364,13 +367,13 @@ pub trait AppealFeed: AuditLog {
         &self,
         after_seq: i64,
         limit: i64,
-    ) -> StoreResult<(Vec<i64>, Option<(i64, String)>)>;
+    ) -> StoreResult<(Vec<AppealId>, Option<(i64, String)>)>;
     /// Up to `limit` appeal ids above `after_id`, ascending (for rebuilding derived data).
-    async fn appeal_ids_after(&self, after_id: i64, limit: i64) -> StoreResult<Vec<i64>>;
+    async fn appeal_ids_after(&self, after_id: AppealId, limit: i64) -> StoreResult<Vec<AppealId>>;
     /// These appeals, in the order of `ids`; unknown ids are left out.
-    async fn appeals_by_ids(&self, ids: &[i64]) -> StoreResult<Vec<Appeal>>;
+    async fn appeals_by_ids(&self, ids: &[AppealId]) -> StoreResult<Vec<Appeal>>;
     /// What the full-text index holds of these appeals; unknown ids are left out.
-    async fn appeal_search_docs(&self, ids: &[i64]) -> StoreResult<Vec<AppealSearchDoc>>;
+    async fn appeal_search_docs(&self, ids: &[AppealId]) -> StoreResult<Vec<AppealSearchDoc>>;
 }
 
 /// The tamper-evident record (留痕): entries that stand alone, reading the chain, verifying it.
@@ -482,13 +485,17 @@ pub trait NoticeStore: Send + Sync + 'static {
         &self,
         actor: &Actor,
         notice_id: i64,
-        household_id: i64,
+        household_id: HouseholdId,
         how: InformedHow,
         by: i64,
         at: DateTime<Utc>,
     ) -> StoreResult<bool>;
     /// Whether, how and by whom a household was informed.
-    async fn informed(&self, notice_id: i64, household_id: i64) -> StoreResult<Option<Informed>>;
+    async fn informed(
+        &self,
+        notice_id: i64,
+        household_id: HouseholdId,
+    ) -> StoreResult<Option<Informed>>;
     /// Households addressed and informed, per grid, in village and grid order (the caller has
     /// the notice already).
     async fn notice_coverage(&self, notice: &Notice) -> StoreResult<Vec<CoverageRow>>;
@@ -514,7 +521,7 @@ pub trait NoticeStore: Send + Sync + 'static {
     /// The objections to a notice, oldest first.
     async fn objections(&self, notice_id: i64) -> StoreResult<Vec<Appeal>>;
     /// The notice an appeal objects to, if it is an objection.
-    async fn objected_notice(&self, appeal_id: i64) -> StoreResult<Option<(i64, String)>>;
+    async fn objected_notice(&self, appeal_id: AppealId) -> StoreResult<Option<(i64, String)>>;
 }
 
 /// Consultations (征求意见): questions to the households of a population, one current answer per
@@ -545,7 +552,7 @@ pub trait ConsultationStore: Send + Sync + 'static {
     async fn current_answer(
         &self,
         consultation_id: i64,
-        household_id: i64,
+        household_id: HouseholdId,
     ) -> StoreResult<Option<CurrentAnswer>>;
     /// Results from the current answers.
     async fn consultation_results(&self, id: i64) -> StoreResult<ConsultationResults>;
@@ -623,14 +630,14 @@ pub trait MeetingStore: Send + Sync + 'static {
 #[async_trait]
 pub trait ResettlementStore: Send + Sync + 'static {
     /// A project with its phase.
-    async fn project(&self, id: i64) -> StoreResult<Option<ProjectDetail>>;
+    async fn project(&self, id: ProjectId) -> StoreResult<Option<ProjectDetail>>;
     /// A project's phase changes, oldest first.
-    async fn phase_changes(&self, project_id: i64) -> StoreResult<Vec<PhaseChange>>;
+    async fn phase_changes(&self, project_id: ProjectId) -> StoreResult<Vec<PhaseChange>>;
     /// Moves a project to the next phase (not into the phases an action moves into).
     async fn move_phase(
         &self,
         actor: &Actor,
-        project_id: i64,
+        project_id: ProjectId,
         to: Phase,
         reason: &str,
     ) -> StoreResult<Result<ProjectDetail, ResettlementError>>;
@@ -639,50 +646,50 @@ pub trait ResettlementStore: Send + Sync + 'static {
     async fn publish_policy(
         &self,
         actor: &Actor,
-        project_id: i64,
+        project_id: ProjectId,
         source: &str,
         notice: CheckedNotice,
     ) -> StoreResult<Result<PolicyVersion, ResettlementError>>;
     /// A project's policy versions, oldest first.
-    async fn policy_versions(&self, project_id: i64) -> StoreResult<Vec<PolicyVersion>>;
+    async fn policy_versions(&self, project_id: ProjectId) -> StoreResult<Vec<PolicyVersion>>;
     /// A project's apartments, by building and number.
-    async fn project_units(&self, project_id: i64) -> StoreResult<Vec<ProjectUnit>>;
+    async fn project_units(&self, project_id: ProjectId) -> StoreResult<Vec<ProjectUnit>>;
     /// Saves an assessment and the result computed from it under the current policy (with the
     /// registered layouts, if any). After the results are published only as a correction with a
     /// reason.
     async fn save_assessment(
         &self,
         actor: &Actor,
-        project_id: i64,
-        household_id: i64,
+        project_id: ProjectId,
+        household_id: HouseholdId,
         inputs: HouseholdInputs,
         correction: Option<String>,
     ) -> StoreResult<Result<EntitlementRecord, ResettlementError>>;
     /// A household's latest assessment.
     async fn assessment(
         &self,
-        project_id: i64,
-        household_id: i64,
+        project_id: ProjectId,
+        household_id: HouseholdId,
     ) -> StoreResult<Option<Assessment>>;
     /// Every result of a household, oldest first (the last current one is the household's).
     async fn entitlement_history(
         &self,
-        project_id: i64,
-        household_id: i64,
+        project_id: ProjectId,
+        household_id: HouseholdId,
     ) -> StoreResult<Vec<EntitlementRecord>>;
     /// A household's current result.
     async fn entitlement(
         &self,
-        project_id: i64,
-        household_id: i64,
+        project_id: ProjectId,
+        household_id: HouseholdId,
     ) -> StoreResult<Option<EntitlementRecord>>;
     /// Registers (or re-registers) a household's preferred layouts, checked against its
     /// entitlement; a household never assessed gets its members assessed from the registry.
     async fn register(
         &self,
         actor: &Actor,
-        project_id: i64,
-        household_id: i64,
+        project_id: ProjectId,
+        household_id: HouseholdId,
         layouts: Vec<String>,
         by: &User,
         in_person: bool,
@@ -690,19 +697,22 @@ pub trait ResettlementStore: Send + Sync + 'static {
     /// A household's registration.
     async fn registration(
         &self,
-        project_id: i64,
-        household_id: i64,
+        project_id: ProjectId,
+        household_id: HouseholdId,
     ) -> StoreResult<Option<Registration>>;
     /// A page of the project's households with their results, by household key; and how many.
     async fn project_households(
         &self,
-        project_id: i64,
+        project_id: ProjectId,
         page: u32,
         per_page: u32,
         unregistered_only: bool,
     ) -> StoreResult<(Vec<ProjectHousehold>, i64)>;
     /// Every household of the project with its result, by household key.
-    async fn all_project_households(&self, project_id: i64) -> StoreResult<Vec<ProjectHousehold>> {
+    async fn all_project_households(
+        &self,
+        project_id: ProjectId,
+    ) -> StoreResult<Vec<ProjectHousehold>> {
         let mut out = Vec::new();
         for page in 1.. {
             let (rows, total) = self
@@ -720,22 +730,22 @@ pub trait ResettlementStore: Send + Sync + 'static {
     /// Registration progress by village.
     async fn registration_coverage(
         &self,
-        project_id: i64,
+        project_id: ProjectId,
     ) -> StoreResult<Vec<RegistrationCoverage>>;
     /// Registrations per Shanghai day and person, newest day first.
-    async fn registration_days(&self, project_id: i64) -> StoreResult<Vec<RegistrationDay>>;
+    async fn registration_days(&self, project_id: ProjectId) -> StoreResult<Vec<RegistrationDay>>;
     /// Publishes the results 公示 (every household assessed) and moves to 结果公示.
     async fn publish_results(
         &self,
         actor: &Actor,
-        project_id: i64,
+        project_id: ProjectId,
         notice: CheckedNotice,
     ) -> StoreResult<Result<ProjectDetail, ResettlementError>>;
     /// Freezes the registered list and publishes it with the seed rule.
     async fn freeze_lottery(
         &self,
         actor: &Actor,
-        project_id: i64,
+        project_id: ProjectId,
         seed_rule: &str,
         commitment: &yongxin_domain::lottery::SeedCommitment,
         notice: NoticeDraft,
@@ -746,7 +756,7 @@ pub trait ResettlementStore: Send + Sync + 'static {
     async fn draw_lottery(
         &self,
         actor: &Actor,
-        project_id: i64,
+        project_id: ProjectId,
         seed: &str,
         reveals: &[yongxin_domain::lottery::Reveal],
         redraw_reason: Option<String>,
@@ -755,12 +765,12 @@ pub trait ResettlementStore: Send + Sync + 'static {
     async fn recommit_lottery(
         &self,
         actor: &Actor,
-        project_id: i64,
+        project_id: ProjectId,
         commitment: &yongxin_domain::lottery::SeedCommitment,
         notice: NoticeDraft,
     ) -> StoreResult<Result<LotteryState, ResettlementError>>;
     /// The lottery, once frozen.
-    async fn lottery(&self, project_id: i64) -> StoreResult<Option<LotteryState>>;
+    async fn lottery(&self, project_id: ProjectId) -> StoreResult<Option<LotteryState>>;
 }
 
 /// Selection (选房): selections with their lists, claims decided in the database (an apartment's
@@ -775,14 +785,14 @@ pub trait SelectionStore: Send + Sync + 'static {
         s: NewSelection,
     ) -> StoreResult<Result<Selection, yongxin_domain::selection::SetupError>>;
     /// Selections, of one project or all, newest first.
-    async fn selections(&self, project_id: Option<i64>) -> StoreResult<Vec<Selection>>;
+    async fn selections(&self, project_id: Option<ProjectId>) -> StoreResult<Vec<Selection>>;
     /// One selection.
     async fn selection(&self, id: i64) -> StoreResult<Option<Selection>>;
     /// A household's place on a selection's list: order, limit and any decline.
     async fn selection_household(
         &self,
         selection_id: i64,
-        household_id: i64,
+        household_id: HouseholdId,
     ) -> StoreResult<Option<ListedHousehold>>;
     /// Claims units for a household: confirmed in one transaction (units free, within the limit,
     /// the household's turn) or refused with the reason, changing nothing.
@@ -790,7 +800,7 @@ pub trait SelectionStore: Send + Sync + 'static {
         &self,
         actor: &Actor,
         selection_id: i64,
-        household_id: i64,
+        household_id: HouseholdId,
         unit_ids: Vec<i64>,
         by: &User,
         on_behalf: bool,
@@ -830,25 +840,28 @@ pub trait SelectionStore: Send + Sync + 'static {
         &self,
         actor: &Actor,
         selection_id: i64,
-        household_id: i64,
+        household_id: HouseholdId,
         reason: &str,
     ) -> StoreResult<Result<Queue, ClaimRefusal>>;
     /// One claim.
     async fn claim_record(&self, id: i64) -> StoreResult<Option<Claim>>;
     /// A household's claims in a project, oldest first.
-    async fn household_claims(&self, project_id: i64, household_id: i64)
-        -> StoreResult<Vec<Claim>>;
+    async fn household_claims(
+        &self,
+        project_id: ProjectId,
+        household_id: HouseholdId,
+    ) -> StoreResult<Vec<Claim>>;
     /// Every apartment of a project with its state, by id.
-    async fn unit_states(&self, project_id: i64) -> StoreResult<Vec<UnitState>>;
+    async fn unit_states(&self, project_id: ProjectId) -> StoreResult<Vec<UnitState>>;
     /// The board's events after `after`, in order, at most `limit`.
     async fn board_events(
         &self,
-        project_id: i64,
+        project_id: ProjectId,
         after: i64,
         limit: i64,
     ) -> StoreResult<Vec<BoardEvent>>;
     /// The last board event's number (0: none).
-    async fn board_seq(&self, project_id: i64) -> StoreResult<i64>;
+    async fn board_seq(&self, project_id: ProjectId) -> StoreResult<i64>;
     /// Applies an operator's action to the selection-day queue (a confirmation is a claim).
     async fn queue_action(
         &self,
@@ -860,11 +873,11 @@ pub trait SelectionStore: Send + Sync + 'static {
     async fn record_agreement(
         &self,
         actor: &Actor,
-        project_id: i64,
-        household_id: i64,
+        project_id: ProjectId,
+        household_id: HouseholdId,
         step: AgreementStep,
         on: chrono::NaiveDate,
     ) -> StoreResult<Agreement>;
     /// Agreements of a project's households.
-    async fn agreements(&self, project_id: i64) -> StoreResult<Vec<Agreement>>;
+    async fn agreements(&self, project_id: ProjectId) -> StoreResult<Vec<Agreement>>;
 }

@@ -1,5 +1,6 @@
 //! Records of meetings (会议): members drawn from the registry, attendance, minutes, resolutions.
 
+use crate::id::HouseholdId;
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 use yongxin_domain::meeting::{MeetingKind, SignInWay, VillagersBasis};
@@ -66,7 +67,7 @@ pub struct MeetingMember {
     /// Resident.
     pub resident_id: i64,
     /// Their household.
-    pub household_id: i64,
+    pub household_id: HouseholdId,
     /// Name.
     pub name: String,
     /// `door` (signed in by a cadre) or `code` (by their phone), and when.

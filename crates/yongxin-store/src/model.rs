@@ -1,5 +1,6 @@
 //! Records the store reads and writes.
 
+use crate::id::HouseholdId;
 use chrono::NaiveDate;
 use serde::Serialize;
 use yongxin_domain::registry::{Relation, ResidentFlag, Sex, VillageKind};
@@ -105,7 +106,7 @@ pub struct HouseholdQuery {
 #[derive(Debug, Clone, Serialize, PartialEq, Eq, sqlx::FromRow)]
 pub struct HouseholdSummary {
     /// Id.
-    pub id: i64,
+    pub id: HouseholdId,
     /// 户号
     pub key: String,
     /// 地址
@@ -215,7 +216,7 @@ pub struct NewUser {
     /// For a village officer: their village.
     pub village_id: Option<i64>,
     /// For a resident: their household.
-    pub household_id: Option<i64>,
+    pub household_id: Option<HouseholdId>,
 }
 
 /// A user account.
@@ -233,7 +234,7 @@ pub struct User {
     /// For a village officer: their village.
     pub village_id: Option<i64>,
     /// For a resident: their household.
-    pub household_id: Option<i64>,
+    pub household_id: Option<HouseholdId>,
     /// For a grid worker: the grids they are responsible for.
     #[sqlx(skip)]
     pub grid_ids: Vec<i64>,
@@ -267,7 +268,9 @@ impl User {
             Role::VillageOfficer => self.village_id.map_or(Scope::Nothing, Scope::Village),
             Role::GridWorker if !self.grid_ids.is_empty() => Scope::Grids(self.grid_ids.clone()),
             Role::GridWorker => Scope::Nothing,
-            Role::Resident => self.household_id.map_or(Scope::Nothing, Scope::Household),
+            Role::Resident => self
+                .household_id
+                .map_or(Scope::Nothing, |h| Scope::Household(h.0)),
         }
     }
 }

@@ -1,5 +1,6 @@
 //! Records of notices (公告, 公示), projects, and who has been informed.
 
+use crate::id::ProjectId;
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 use yongxin_domain::notice::{NoticeKind, ScopeKind};
@@ -9,7 +10,7 @@ use yongxin_domain::notice::{NoticeKind, ScopeKind};
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Project {
     /// Id.
-    pub id: i64,
+    pub id: ProjectId,
     /// Short stable code.
     pub code: String,
     /// Name.
@@ -44,7 +45,7 @@ pub struct Notice {
     #[sqlx(skip)]
     pub village_ids: Vec<i64>,
     /// The project (scope `project`).
-    pub project_id: Option<i64>,
+    pub project_id: Option<ProjectId>,
     /// Title.
     pub title: String,
     /// Text.
@@ -96,7 +97,7 @@ pub struct NoticeQuery {
     /// those of projects covering it.
     pub village_id: Option<i64>,
     /// Only notices of this project.
-    pub project_id: Option<i64>,
+    pub project_id: Option<ProjectId>,
     /// Only this kind.
     pub kind: Option<NoticeKind>,
     /// Page, from 1.

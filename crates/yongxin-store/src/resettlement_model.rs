@@ -1,6 +1,7 @@
 //! Records of resettlement (拆迁安置): a project's phase, policy versions, the apartment
 //! catalogue, assessments and computed results, registrations and the lottery.
 
+use crate::id::{HouseholdId, ProjectId};
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::Serialize;
 use yongxin_domain::money::{Fen, Qty};
@@ -47,7 +48,7 @@ pub struct PolicyVersion {
     /// Id.
     pub id: i64,
     /// Project.
-    pub project_id: i64,
+    pub project_id: ProjectId,
     /// Version number.
     #[sqlx(try_from = "i64")]
     pub version: u32,
@@ -91,7 +92,7 @@ pub struct Assessment {
     /// Id.
     pub id: i64,
     /// Household.
-    pub household_id: i64,
+    pub household_id: HouseholdId,
     /// What was assessed.
     pub inputs: HouseholdInputs,
     /// The reason of a correction.
@@ -108,7 +109,7 @@ pub struct EntitlementRecord {
     /// Id.
     pub id: i64,
     /// Household.
-    pub household_id: i64,
+    pub household_id: HouseholdId,
     /// Policy version.
     pub policy_version: u32,
     /// The assessment read.
@@ -133,7 +134,7 @@ pub struct EntitlementRecord {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Registration {
     /// Household.
-    pub household_id: i64,
+    pub household_id: HouseholdId,
     /// The layout codes of the preferred combination.
     pub layouts: Vec<String>,
     /// Their total area.

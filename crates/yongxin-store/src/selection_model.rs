@@ -1,6 +1,7 @@
 //! Records of selection (选房): selections, claims, apartments with their owners, the board's
 //! events and agreements.
 
+use crate::id::{HouseholdId, ProjectId};
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::Serialize;
 use yongxin_domain::money::Qty;
@@ -10,7 +11,7 @@ use yongxin_domain::selection::{Queue, SelectionMode, Wave};
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct NewSelection {
     /// Project.
-    pub project_id: i64,
+    pub project_id: ProjectId,
     /// On selection day or online.
     pub mode: SelectionMode,
     /// Window start.
@@ -31,7 +32,7 @@ pub struct Selection {
     /// Id.
     pub id: i64,
     /// Project.
-    pub project_id: i64,
+    pub project_id: ProjectId,
     /// Mode.
     pub mode: SelectionMode,
     /// Window start.
@@ -69,7 +70,7 @@ pub struct UnitState {
     #[sqlx(try_from = "i64")]
     pub area: Qty,
     /// The household that owns it.
-    pub owner_household_id: Option<i64>,
+    pub owner_household_id: Option<HouseholdId>,
     /// When it was sold.
     pub sold_at: Option<DateTime<Utc>>,
 }
@@ -98,7 +99,7 @@ pub struct Claim {
     /// Selection.
     pub selection_id: i64,
     /// Household.
-    pub household_id: i64,
+    pub household_id: HouseholdId,
     /// The units.
     pub units: Vec<ClaimedUnit>,
     /// Their area.
@@ -148,7 +149,7 @@ pub struct BoardEvent {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Default)]
 pub struct Agreement {
     /// Household.
-    pub household_id: i64,
+    pub household_id: HouseholdId,
     /// 签约日期
     pub signed_on: Option<NaiveDate>,
     /// 搬离日期

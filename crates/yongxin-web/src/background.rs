@@ -4,6 +4,7 @@
 
 use std::sync::Arc;
 use yongxin_domain::Actor;
+use yongxin_store::AppealId;
 
 use async_trait::async_trait;
 use chrono::{DateTime, Duration, Utc};
@@ -228,7 +229,7 @@ pub fn retry_delay(attempts: i64) -> Duration {
 async fn compose(
     state: &AppState,
     m: &OutboxMessage,
-    appeals: &std::collections::HashMap<i64, yongxin_store::Appeal>,
+    appeals: &std::collections::HashMap<AppealId, yongxin_store::Appeal>,
 ) -> Delivery {
     let c = Lang::ZhCn.catalog();
     let (number, title) = match m.appeal_id {
@@ -276,7 +277,7 @@ pub async fn drain_outbox(
         if batch.is_empty() {
             return Ok(report);
         }
-        let ids: Vec<i64> = batch.iter().filter_map(|m| m.appeal_id).collect();
+        let ids: Vec<AppealId> = batch.iter().filter_map(|m| m.appeal_id).collect();
         let appeals = state
             .store
             .appeals_by_ids(&ids)

@@ -3,6 +3,7 @@
 //! that `cargo test` replays the committed corpus through the same code the fuzzers run.
 
 use std::collections::HashMap;
+use yongxin_store::HouseholdId;
 
 use rust_xlsxwriter::{Format, Workbook};
 use yongxin_domain::catalogue::default_catalogue;
@@ -169,8 +170,8 @@ pub fn picker_form(data: &[u8]) {
                     area: Qty::whole(*area),
                     // Every fifth unit sold to someone else, every seventh to this household.
                     owner_household_id: match id % 35 {
-                        0 | 5 | 10 | 15 | 20 | 25 | 30 => Some(99),
-                        7 | 14 | 21 | 28 => Some(7),
+                        0 | 5 | 10 | 15 | 20 | 25 | 30 => Some(HouseholdId(99)),
+                        7 | 14 | 21 | 28 => Some(HouseholdId(7)),
                         _ => None,
                     },
                     sold_at: None,
@@ -181,7 +182,7 @@ pub fn picker_form(data: &[u8]) {
     let registered = vec!["C".to_owned(), "E".to_owned()];
     let p = arrange(
         units.clone(),
-        Some((7, Some(Qty::whole(250)))),
+        Some((HouseholdId(7), Some(Qty::whole(250)))),
         registered,
         &form,
     );
@@ -200,7 +201,12 @@ pub fn picker_form(data: &[u8]) {
     }
     if let Ok(query) = form.query() {
         let again: PickForm = serde_html_form::from_str(&query).expect("the query reads back");
-        let q = arrange(units, Some((7, Some(Qty::whole(250)))), vec![], &again);
+        let q = arrange(
+            units,
+            Some((HouseholdId(7), Some(Qty::whole(250)))),
+            vec![],
+            &again,
+        );
         let mut back: Vec<i64> = q.picked.iter().map(|u| u.id).collect();
         back.sort_unstable();
         assert_eq!(back, ids, "{query}");

@@ -14,7 +14,7 @@ use futures_util::stream::{self, StreamExt};
 use yongxin_domain::demo::{generate, DemoSize};
 use yongxin_domain::resettlement::entitlement::{compute, entitled_area, layout_combination};
 use yongxin_domain::resettlement::policy::{Policy, EXAMPLE_TOML};
-use yongxin_store::{NewProject, Store};
+use yongxin_store::{HouseholdId, NewProject, Store};
 use yongxin_store_sqlite::SqliteStore;
 
 fn median(mut runs: Vec<Duration>) -> f64 {
@@ -74,7 +74,7 @@ async fn main() {
     );
 
     let policy = Policy::from_toml(EXAMPLE_TOML).unwrap();
-    let households: Vec<i64> = store
+    let households: Vec<HouseholdId> = store
         .all_project_households(pid)
         .await
         .unwrap()

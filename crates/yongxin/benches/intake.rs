@@ -98,7 +98,7 @@ async fn main() {
                         Ok((201, reply)) => {
                             latencies.push(t.elapsed());
                             let reply: serde_json::Value = serde_json::from_slice(&reply).unwrap();
-                            acknowledged.push(reply["id"].as_i64().unwrap());
+                            acknowledged.push(yongxin_store::AppealId(reply["id"].as_i64().unwrap()));
                         }
                         Ok(_) => errors += 1,
                         Err(_) => {

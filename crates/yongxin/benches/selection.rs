@@ -11,6 +11,7 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
+use yongxin_store::HouseholdId;
 
 #[path = "support/http.rs"]
 mod http;
@@ -58,7 +59,7 @@ async fn main() {
     for u in &units {
         by_layout.entry(u.layout.clone()).or_default().push(u.id);
     }
-    let mut wanting: Vec<(i64, Vec<i64>)> = Vec::new();
+    let mut wanting: Vec<(HouseholdId, Vec<i64>)> = Vec::new();
     for h in store.all_project_households(pid).await.unwrap() {
         if let Some(layout) = h.registered.as_ref().and_then(|l| l.first()) {
             wanting.push((h.household.id, by_layout[layout].clone()));
@@ -150,7 +151,7 @@ async fn main() {
         .iter()
         .filter(|u| u.owner_household_id.is_some())
         .count();
-    let owner: HashMap<i64, i64> = after
+    let owner: HashMap<i64, HouseholdId> = after
         .iter()
         .filter_map(|u| u.owner_household_id.map(|h| (u.id, h)))
         .collect();

@@ -2,6 +2,7 @@
 
 use crate::http::extract::{ApiJson, ApiQuery, Ids};
 use std::collections::BTreeMap;
+use yongxin_store::{AppealId, HouseholdId};
 
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -155,7 +156,7 @@ pub struct AppealDto {
 impl AppealDto {
     fn new(a: Appeal, events: &[AppealEvent], resident: bool) -> Self {
         Self {
-            id: a.id,
+            id: a.id.get(),
             number: a.number,
             category: a.category,
             urgency: a.urgency.code().to_owned(),
@@ -318,7 +319,7 @@ pub async fn create_appeal(
         contact_name: body.contact_name,
         contact_phone: body.contact_phone,
         contact_email: body.contact_email,
-        household_id: body.household_id,
+        household_id: body.household_id.map(HouseholdId),
         client: None,
         photos: decoded(&body.photos)?,
     };
@@ -389,7 +390,7 @@ pub async fn list_appeals(
 pub async fn get_appeal(
     State(state): State<AppState>,
     ctx: Ctx,
-    Ids(id): Ids<i64>,
+    Ids(id): Ids<AppealId>,
 ) -> Result<Json<AppealDto>, AppError> {
     let user = ctx.user()?;
     let (appeal, events) = super::appeal_in_scope(&state, user, id).await?;
@@ -406,7 +407,7 @@ pub async fn get_appeal(
 pub async fn appeal_action(
     State(state): State<AppState>,
     ctx: Ctx,
-    Ids(id): Ids<i64>,
+    Ids(id): Ids<AppealId>,
     ApiJson(body): ApiJson<AppealActionDto>,
 ) -> Result<Json<AppealDto>, AppError> {
     let input = ActionInput {

@@ -26,6 +26,7 @@ use yongxin_domain::Permission;
 use yongxin_store::Appeal;
 use yongxin_store::AppealQuery;
 use yongxin_store::User;
+use yongxin_store::{AppealId, HouseholdId};
 
 use chrono::Utc;
 use yongxin_domain::appeal::check_text;
@@ -71,7 +72,7 @@ pub struct IntakeInput {
     /// Contact e-mail: when given, notifications go there instead of by SMS.
     pub contact_email: Option<String>,
     /// Household key, for desk entry on behalf of a registered household.
-    pub household_id: Option<i64>,
+    pub household_id: Option<HouseholdId>,
     /// The Open311 client that relays it (channel `open311`, recorded as `open311:NAME`).
     pub client: Option<String>,
     /// Photos of what happened.
@@ -190,7 +191,7 @@ pub async fn find(state: &AppState, q: &AppealQuery, staff: bool) -> Result<Appe
 pub async fn appeal_in_scope(
     state: &AppState,
     user: &User,
-    id: i64,
+    id: AppealId,
 ) -> Result<(Appeal, Vec<yongxin_store::AppealEvent>), AppError> {
     let (appeal, events) = state.store.appeal(id).await?;
     if !sees(user, &appeal) {
@@ -535,7 +536,7 @@ pub fn dispatcher(user: &User, a: &Appeal) -> bool {
 pub async fn act(
     state: &AppState,
     ctx: &Ctx,
-    id: i64,
+    id: AppealId,
     input: ActionInput,
 ) -> Result<Appeal, AppError> {
     let c = ctx.lang.catalog();
@@ -610,7 +611,7 @@ pub async fn act(
     if let AppealAction::Merge { into } = &action {
         let (target, _) = state
             .store
-            .appeal(*into)
+            .appeal(AppealId(*into))
             .await
             .map_err(|_| AppError::invalid_param("into"))?;
         // A case goes only into one its user could see and dispatch: otherwise merging would

@@ -14,6 +14,7 @@
 use crate::http::extract::Ids;
 use crate::http::wire::{respond, Format, Node};
 use std::collections::BTreeMap;
+use yongxin_store::AppealId;
 
 use axum::body::Bytes;
 use axum::extract::{RawQuery, State};
@@ -464,9 +465,9 @@ async fn requests(
     let reader = Reader::of(state, query).await?;
     let docs = if let Some(ids) = first(query, "service_request_id") {
         let asked: Vec<&str> = ids.split(',').map(str::trim).collect();
-        let ids: Vec<i64> = asked
+        let ids: Vec<AppealId> = asked
             .iter()
-            .filter_map(|n| parse_appeal_number(n).map(|(_, id)| id))
+            .filter_map(|n| parse_appeal_number(n).map(|(_, id)| AppealId(id)))
             .collect();
         // Only a request asked for by its whole number answers: a guessed id with another date
         // must not be turned into the real number.
@@ -504,11 +505,11 @@ async fn requests(
             ..AppealQuery::within(AppealScope::All, number("page_size", 100, 1000)?)
         };
         let page = state.store.search_appeals(&q).await?;
-        let ids: Vec<i64> = page.appeals.iter().map(|a| a.id).collect();
+        let ids: Vec<AppealId> = page.appeals.iter().map(|a| a.id).collect();
         state.store.appeal_search_docs(&ids).await?
     };
     let cats = state.categories().await?;
-    let ids: Vec<i64> = docs
+    let ids: Vec<AppealId> = docs
         .iter()
         .filter(|d| reader.sees_in_full(d))
         .map(|d| d.appeal.id)
@@ -537,7 +538,11 @@ async fn requests(
 
 /// The address of the appeal's first photo (without location metadata), among `photos` (those
 /// keyed clients may see).
-fn media_url(base: &str, photos: &[yongxin_store::PhotoRef], appeal_id: i64) -> Option<String> {
+fn media_url(
+    base: &str,
+    photos: &[yongxin_store::PhotoRef],
+    appeal_id: AppealId,
+) -> Option<String> {
     photos
         .iter()
         .find(|p| p.appeal_id == appeal_id && p.event_id.is_none())
@@ -609,6 +614,7 @@ async fn one_request(
 ) -> Result<Response, AppError> {
     let (number, format) = parse_file(&file)?;
     let (_, id) = parse_appeal_number(number).ok_or_else(|| AppError::unknown_request(number))?;
+    let id = AppealId(id);
     let query = pairs(query.unwrap_or_default().as_bytes());
     let reader = Reader::of(&state, &query).await?;
     let docs = state.store.appeal_search_docs(&[id]).await?;
@@ -640,7 +646,7 @@ async fn token(
 ) -> Result<Response, AppError> {
     let (token, format) = parse_file(&file)?;
     let (_, id) = parse_appeal_number(token).ok_or_else(|| AppError::unknown_request(token))?;
-    let found = state.store.appeals_by_ids(&[id]).await?;
+    let found = state.store.appeals_by_ids(&[AppealId(id)]).await?;
     let a = found
         .first()
         .filter(|a| a.number == token)

@@ -11,6 +11,7 @@ use yongxin_domain::calendar::Card;
 use yongxin_domain::catalogue::{Category, QuestionKind};
 use yongxin_domain::Actor;
 use yongxin_domain::Permission;
+use yongxin_store::AppealId;
 use yongxin_store::{Appeal, AppealEvent, AppealQuery, PhotoRef, User};
 
 use super::{act, intake, scope_of, sees, ActionInput, IntakeInput, ListQuery};
@@ -264,7 +265,7 @@ struct SubmittedPage {
 
 /// A row of the appeal list.
 pub struct AppealRow {
-    id: i64,
+    id: AppealId,
     number: String,
     title: String,
     category: String,
@@ -548,7 +549,7 @@ fn actions_for(user: &User, a: &Appeal) -> Vec<&'static str> {
 pub async fn show(
     State(state): State<AppState>,
     ctx: Ctx,
-    Ids(id): Ids<i64>,
+    Ids(id): Ids<AppealId>,
 ) -> Result<Response, AppError> {
     let user = ctx.user()?;
     let (a, events) = super::appeal_in_scope(&state, user, id).await?;
@@ -685,7 +686,7 @@ pub struct ActionForm {
 pub async fn action(
     State(state): State<AppState>,
     ctx: Ctx,
-    Ids(id): Ids<i64>,
+    Ids(id): Ids<AppealId>,
     form: FormWithFiles<ActionForm>,
 ) -> Result<Response, AppError> {
     let f = form.fields;
@@ -783,7 +784,7 @@ async fn look_up(
         return Ok(Lookup::Locked(crate::http::security::minutes(wait)));
     }
     let secret = state.installation_key().await?;
-    if let Ok((a, events)) = state.store.appeal(id).await {
+    if let Ok((a, events)) = state.store.appeal(AppealId(id)).await {
         let same_day = a
             .created_at
             .with_timezone(&yongxin_domain::time::shanghai())
@@ -1063,7 +1064,7 @@ pub async fn export(
 struct SupervisionPage {
     c: Chrome,
     groups: Vec<(&'static str, Vec<AppealRow>)>,
-    notices: Vec<(i64, NoticeRow)>,
+    notices: Vec<(AppealId, NoticeRow)>,
 }
 
 /// `GET /supervision`: leaders, administrators and department staff; every open case that is
@@ -1128,7 +1129,7 @@ pub struct SuperviseForm {
 pub async fn supervise(
     State(state): State<AppState>,
     ctx: Ctx,
-    Ids(id): Ids<i64>,
+    Ids(id): Ids<AppealId>,
     CsrfForm(f): CsrfForm<SuperviseForm>,
 ) -> Result<Response, AppError> {
     let user = ctx.require(Permission::Supervise)?.clone();
@@ -1170,7 +1171,7 @@ pub async fn answer_notice(
     CsrfForm(f): CsrfForm<NoticeAnswerForm>,
 ) -> Result<Response, AppError> {
     let user = ctx.user()?.clone();
-    let appeal_id: i64 = f
+    let appeal_id: AppealId = f
         .appeal
         .parse()
         .map_err(|_| AppError::invalid_param("appeal"))?;
@@ -1266,14 +1267,17 @@ pub async fn hot(State(state): State<AppState>, ctx: Ctx) -> Result<Response, Ap
     let visible: std::collections::HashSet<i64> = if user.role.may(Permission::ReadHotIssues) {
         groups.iter().flat_map(|g| g.ids.iter().copied()).collect()
     } else {
-        let ids: Vec<i64> = groups.iter().flat_map(|g| g.ids.iter().copied()).collect();
+        let ids: Vec<AppealId> = groups
+            .iter()
+            .flat_map(|g| g.ids.iter().copied().map(AppealId))
+            .collect();
         state
             .store
             .appeals_by_ids(&ids)
             .await?
             .iter()
             .filter(|a| super::sees(&user, a))
-            .map(|a| a.id)
+            .map(|a| a.id.get())
             .collect()
     };
     let mut rows = Vec::new();

@@ -3,6 +3,7 @@
 
 use crate::http::extract::{ApiJson, Ids};
 use std::collections::BTreeMap;
+use yongxin_store::{HouseholdId, ProjectId};
 
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -103,7 +104,7 @@ impl ConsultationDto {
             notice_id: k.notice_id,
             scope: k.scope.code().into(),
             village_ids: k.village_ids,
-            project_id: k.project_id,
+            project_id: k.project_id.map(ProjectId::get),
             opens_at: local(k.opens_at),
             closes_at: local(k.closes_at),
             result_notice_id: k.result_notice_id,
@@ -186,7 +187,7 @@ pub async fn submit_answer(
     }
     let c = ctx.lang.catalog();
     let request = AnswerRequest {
-        household_id: body.household_id,
+        household_id: body.household_id.map(HouseholdId),
         resident_id: body.resident_id,
         channel: body.channel.as_deref(),
         given,
@@ -196,7 +197,9 @@ pub async fn submit_answer(
         StatusCode::CREATED,
         Json(AnswerDto {
             answer_id,
-            household_id: body.household_id.or(user.household_id),
+            household_id: body
+                .household_id
+                .or(user.household_id.map(HouseholdId::get)),
         }),
     )
         .into_response())

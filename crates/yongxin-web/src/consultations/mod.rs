@@ -23,6 +23,7 @@ use yongxin_store::Consultation;
 use yongxin_store::ConsultationResults;
 use yongxin_store::NewAnswer;
 use yongxin_store::User;
+use yongxin_store::{HouseholdId, ProjectId};
 
 /// The area's routes.
 pub(crate) fn routes() -> Routes {
@@ -189,7 +190,7 @@ pub fn visible_results(user: &User, mut r: ConsultationResults) -> ConsultationR
 /// An answer as a page or the API hands it over.
 pub struct AnswerRequest<'a> {
     /// The household (a resident's own when none).
-    pub household_id: Option<i64>,
+    pub household_id: Option<HouseholdId>,
     /// The member answering, named by the head.
     pub resident_id: Option<i64>,
     /// Staff: `in_person` or `meeting`.
@@ -207,7 +208,11 @@ pub async fn publish_results(
 ) -> Result<yongxin_store::Notice, AppError> {
     let r = results_view(k, &store.consultation_results(k.id).await?);
     let draft = crate::notices::progress_draft(
-        (k.scope, k.village_ids.clone(), k.project_id),
+        (
+            k.scope,
+            k.village_ids.clone(),
+            k.project_id.map(ProjectId::get),
+        ),
         c.format("consultation.result_title", &[("title", k.title.clone())]),
         results_text(&r, c),
         c,

@@ -5,6 +5,7 @@
 use crate::http::extract::{Button, CsrfForm, Ids};
 use std::collections::BTreeMap;
 use yongxin_domain::Permission;
+use yongxin_store::ProjectId;
 
 use askama::Template;
 use axum::extract::State;
@@ -78,7 +79,7 @@ struct FormPage {
     c: Chrome,
     f: CreateForm,
     villages: Vec<(i64, String)>,
-    projects: Vec<(i64, String)>,
+    projects: Vec<(ProjectId, String)>,
     error: Option<String>,
 }
 

@@ -5,7 +5,10 @@ use chrono::{DateTime, NaiveDateTime, Utc};
 use crate::http::error::AppError;
 
 /// Reads an optional numeric id from a query parameter; empty means absent.
-pub fn parse_opt_id(value: Option<&str>, name: &str) -> Result<Option<i64>, AppError> {
+pub fn parse_opt_id<T: std::str::FromStr>(
+    value: Option<&str>,
+    name: &str,
+) -> Result<Option<T>, AppError> {
     match value.map(str::trim).filter(|v| !v.is_empty()) {
         None => Ok(None),
         Some(v) => v

@@ -10,6 +10,7 @@ use chrono::Utc;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use yongxin_store::Notice;
+use yongxin_store::{HouseholdId, ProjectId};
 
 use super::{notice_query, object, visible, ObjectionInput};
 use crate::http::api::local as rfc3339;
@@ -81,7 +82,7 @@ impl NoticeDto {
             url: format!("/notices/{}", n.id),
             id: n.id,
             village_ids: n.village_ids,
-            project_id: n.project_id,
+            project_id: n.project_id.map(ProjectId::get),
             title: n.title,
             body: n.body,
             publish_at: rfc3339(n.publish_at),
@@ -228,7 +229,7 @@ pub async fn create_objection(
         id,
         ObjectionInput {
             reason: body.reason,
-            household_id: body.household_id,
+            household_id: body.household_id.map(HouseholdId),
             contact_name: body.contact_name,
             contact_phone: body.contact_phone,
         },
@@ -238,7 +239,7 @@ pub async fn create_objection(
         StatusCode::CREATED,
         Json(ObjectionDto {
             url: format!("/appeals/{}", appeal.id),
-            appeal_id: appeal.id,
+            appeal_id: appeal.id.get(),
             number: appeal.number,
             notice_id: id,
         }),

@@ -27,6 +27,7 @@ use yongxin_domain::Actor;
 use yongxin_store::Notice;
 use yongxin_store::NoticeQuery;
 use yongxin_store::User;
+use yongxin_store::{HouseholdId, ProjectId};
 
 /// The area's routes.
 pub(crate) fn routes(limits: &BodyLimits) -> Routes {
@@ -90,7 +91,7 @@ pub fn visible(notice: &Notice, user: Option<&User>, now: DateTime<Utc>) -> bool
 
 pub(crate) async fn names(
     state: &AppState,
-) -> Result<(Vec<(i64, String)>, Vec<(i64, String)>), AppError> {
+) -> Result<(Vec<(i64, String)>, Vec<(ProjectId, String)>), AppError> {
     let villages = state
         .store
         .villages()
@@ -141,7 +142,7 @@ pub struct ObjectionInput {
     /// Why.
     pub reason: String,
     /// The household (staff filing on its behalf).
-    pub household_id: Option<i64>,
+    pub household_id: Option<HouseholdId>,
     /// Who to call back (staff filing on someone's behalf, or a resident with another number).
     pub contact_name: Option<String>,
     /// Their phone.

@@ -15,6 +15,7 @@ use yongxin_domain::notice::{
 };
 use yongxin_domain::Permission;
 use yongxin_domain::{Role, Scope};
+use yongxin_store::{AppealId, HouseholdId, ProjectId};
 use yongxin_store::{
     CoverageRow, HouseholdSummary, InformedHow, NewAttachment, Notice, NoticeAttachment,
     NoticeQuery, User,
@@ -43,16 +44,23 @@ struct NoticeView {
     paragraphs: Vec<String>,
 }
 
+/// The name listed for `id`, or the id itself when it is not listed.
+fn name_of<I: PartialEq + std::fmt::Display>(list: &[(I, String)], id: I) -> String {
+    list.iter()
+        .find(|(i, _)| *i == id)
+        .map_or_else(|| id.to_string(), |(_, name)| name.clone())
+}
+
 impl NoticeView {
-    fn new(n: Notice, c: &Catalog, villages: &[(i64, String)], projects: &[(i64, String)]) -> Self {
+    fn new(
+        n: Notice,
+        c: &Catalog,
+        villages: &[(i64, String)],
+        projects: &[(ProjectId, String)],
+    ) -> Self {
         let show = yongxin_domain::time::display_local;
         let now = Utc::now();
         let state = NoticeState::at(n.publish_at, n.end_at, now);
-        let name_of = |list: &[(i64, String)], id: i64| {
-            list.iter()
-                .find(|(i, _)| *i == id)
-                .map_or_else(|| id.to_string(), |(_, name)| name.clone())
-        };
         let scope = match n.scope {
             ScopeKind::Subdistrict => c.t("notice.scope.subdistrict").to_owned(),
             ScopeKind::Villages => n
@@ -104,7 +112,7 @@ struct ListPage {
     pages: i64,
     may_publish: bool,
     villages: Vec<(i64, String)>,
-    projects: Vec<(i64, String)>,
+    projects: Vec<(ProjectId, String)>,
     kinds: Vec<(&'static str, String)>,
     filter: ListFilter,
 }
@@ -113,7 +121,7 @@ struct ListPage {
 #[derive(Default)]
 struct ListFilter {
     village: Option<i64>,
-    project: Option<i64>,
+    project: Option<ProjectId>,
     kind: String,
 }
 
@@ -122,7 +130,7 @@ impl ListFilter {
         self.village == Some(*id)
     }
 
-    fn project_is(&self, id: &i64) -> bool {
+    fn project_is(&self, id: &ProjectId) -> bool {
         self.project == Some(*id)
     }
 
@@ -203,7 +211,7 @@ struct ShowPage {
     may_publish: bool,
     may_object: bool,
     on_behalf: bool,
-    objections: Vec<(i64, String, String)>,
+    objections: Vec<(AppealId, String, String)>,
     message: Option<String>,
 }
 
@@ -305,7 +313,7 @@ struct FormPage {
     correcting: Option<i64>,
     form: DraftForm,
     villages: Vec<(i64, String)>,
-    projects: Vec<(i64, String)>,
+    projects: Vec<(ProjectId, String)>,
     kinds: Vec<(&'static str, String)>,
     error: Option<String>,
 }
@@ -765,7 +773,7 @@ pub async fn confirm_informed(
     CsrfForm(f): CsrfForm<ConfirmForm>,
 ) -> Result<Response, AppError> {
     let user = ctx.cadre()?.clone();
-    let household_id: i64 = f
+    let household_id: HouseholdId = f
         .household_id
         .trim()
         .parse()
@@ -781,7 +789,7 @@ pub async fn confirm(
     ctx: &Ctx,
     user: &User,
     id: i64,
-    household_id: i64,
+    household_id: HouseholdId,
 ) -> Result<bool, AppError> {
     let notice = viewable(state, ctx, id).await?;
     let household = crate::registry::household_in_scope(state, user, household_id).await?;

@@ -19,6 +19,7 @@ use utoipa::ToSchema;
 use yongxin_domain::id_number::mask_id_number;
 use yongxin_domain::phone::mask_phone;
 use yongxin_store::Grid;
+use yongxin_store::HouseholdId;
 use yongxin_store::HouseholdSummary;
 use yongxin_store::Village;
 
@@ -113,7 +114,7 @@ pub struct HouseholdDto {
 impl From<&HouseholdSummary> for HouseholdDto {
     fn from(h: &HouseholdSummary) -> Self {
         Self {
-            id: h.id,
+            id: h.id.get(),
             key: h.key.clone(),
             address: h.address.clone(),
             village_id: h.village_id,
@@ -259,7 +260,7 @@ pub async fn list_households(
 pub async fn get_household(
     State(state): State<AppState>,
     ctx: Ctx,
-    Ids(id): Ids<i64>,
+    Ids(id): Ids<HouseholdId>,
     ApiQuery(p): ApiQuery<DetailParams>,
 ) -> Result<Json<HouseholdDetailDto>, AppError> {
     let user = ctx.user()?;

@@ -19,6 +19,7 @@ use yongxin_domain::roster::validate;
 use yongxin_domain::Actor;
 use yongxin_domain::NewAuditEntry;
 use yongxin_store::HouseholdDetail;
+use yongxin_store::HouseholdId;
 use yongxin_store::HouseholdQuery;
 use yongxin_store::ImportSummary;
 use yongxin_store::User;
@@ -93,11 +94,11 @@ impl HouseholdListQuery {
 pub async fn household_in_scope(
     state: &AppState,
     user: &User,
-    id: i64,
+    id: HouseholdId,
 ) -> Result<HouseholdDetail, AppError> {
     let detail = state.store.household(id).await?;
     let s = &detail.summary;
-    if user.scope().covers(s.village_id, s.grid_id, s.id) {
+    if user.scope().covers(s.village_id, s.grid_id, s.id.get()) {
         Ok(detail)
     } else {
         Err(AppError::not_found())

@@ -25,6 +25,7 @@ use yongxin_domain::phone::mask_phone;
 use yongxin_domain::roster::Column;
 use yongxin_domain::Permission;
 use yongxin_store::Grid;
+use yongxin_store::HouseholdId;
 use yongxin_store::HouseholdSummary;
 use yongxin_store::ImportSummary;
 use yongxin_store::Village;
@@ -82,7 +83,7 @@ pub async fn grids(
 /// A household list row with personal data masked.
 pub struct HouseholdRow {
     /// Id.
-    pub id: i64,
+    pub id: HouseholdId,
     /// 户号
     pub key: String,
     /// Head's name.
@@ -222,7 +223,7 @@ pub struct FullQuery {
 pub async fn household(
     State(state): State<AppState>,
     ctx: Ctx,
-    Ids(id): Ids<i64>,
+    Ids(id): Ids<HouseholdId>,
     Query(q): Query<FullQuery>,
 ) -> Result<Response, AppError> {
     let user = ctx.user()?;

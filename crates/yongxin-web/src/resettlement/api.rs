@@ -12,6 +12,7 @@ use yongxin_domain::resettlement::entitlement::Entitlement;
 use yongxin_domain::resettlement::masked_name;
 use yongxin_domain::Permission;
 use yongxin_store::{EntitlementRecord, LotteryState, ProjectDetail, Registration};
+use yongxin_store::{HouseholdId, ProjectId};
 
 use crate::http::api::local;
 use crate::http::api::ErrorDto;
@@ -98,7 +99,7 @@ async fn project_dto(state: &AppState, p: ProjectDetail) -> Result<ProjectDto, A
     let policy = state.store.policy_versions(id).await?.pop();
     let lottery = state.store.lottery(id).await?.map(LotterySummaryDto::new);
     Ok(ProjectDto {
-        id,
+        id: id.get(),
         code: p.project.code,
         name: p.project.name,
         village_ids: p.project.village_ids,
@@ -132,7 +133,7 @@ pub async fn list_projects(
 pub async fn get_project(
     State(state): State<AppState>,
     ctx: Ctx,
-    Ids(id): Ids<i64>,
+    Ids(id): Ids<ProjectId>,
 ) -> Result<Json<ProjectDto>, AppError> {
     ctx.user()?;
     let p = resettlement::project(&state, id).await?;
@@ -189,7 +190,7 @@ pub struct ProjectHouseholdPageDto {
 pub async fn project_households(
     State(state): State<AppState>,
     ctx: Ctx,
-    Ids(id): Ids<i64>,
+    Ids(id): Ids<ProjectId>,
     ApiQuery(q): ApiQuery<ProjectHouseholdsQuery>,
 ) -> Result<Json<ProjectHouseholdPageDto>, AppError> {
     ctx.require(Permission::AssessHouseholds)?;
@@ -220,7 +221,7 @@ pub async fn project_households(
                 "unassessed"
             };
             ProjectHouseholdDto {
-                household_id: r.household.id,
+                household_id: r.household.id.get(),
                 key: r.household.key,
                 village_id: r.household.village_id,
                 village_name: r.household.village_name,
@@ -307,7 +308,7 @@ impl EntitlementDto {
             ..
         } = r.result;
         Self {
-            household_id: r.household_id,
+            household_id: r.household_id.get(),
             policy_version: r.policy_version,
             eligible_persons: eligible_persons.to_string(),
             entitled_area: entitled_area.to_string(),
@@ -355,7 +356,7 @@ impl EntitlementDto {
 pub async fn get_entitlement(
     State(state): State<AppState>,
     ctx: Ctx,
-    Ids((id, household_id)): Ids<(i64, i64)>,
+    Ids((id, household_id)): Ids<(ProjectId, HouseholdId)>,
 ) -> Result<Json<EntitlementDto>, AppError> {
     let user = ctx.user()?;
     let p = resettlement::project(&state, id).await?;
@@ -393,7 +394,7 @@ pub struct RegistrationDto {
 impl RegistrationDto {
     fn new(r: Registration) -> Self {
         Self {
-            household_id: r.household_id,
+            household_id: r.household_id.get(),
             layouts: r.layouts,
             total_area: r.total_area.to_string(),
             in_person: r.in_person,
@@ -411,11 +412,12 @@ impl RegistrationDto {
 pub async fn create_registration(
     State(state): State<AppState>,
     ctx: Ctx,
-    Ids(id): Ids<i64>,
+    Ids(id): Ids<ProjectId>,
     ApiJson(req): ApiJson<RegistrationRequest>,
 ) -> Result<Json<RegistrationDto>, AppError> {
     let user = ctx.user()?;
-    let r = resettlement::register(&state, user, id, req.household_id, req.layouts).await?;
+    let r = resettlement::register(&state, user, id, HouseholdId(req.household_id), req.layouts)
+        .await?;
     Ok(Json(RegistrationDto::new(r)))
 }
 
@@ -460,7 +462,7 @@ pub struct RecommitRequest {
 pub async fn recommit_lottery(
     State(state): State<AppState>,
     ctx: Ctx,
-    Ids(id): Ids<i64>,
+    Ids(id): Ids<ProjectId>,
     ApiJson(req): ApiJson<RecommitRequest>,
 ) -> Result<Json<LotterySummaryDto>, AppError> {
     let user = ctx.require(Permission::DrawLottery)?;
@@ -475,7 +477,7 @@ pub async fn recommit_lottery(
 pub async fn freeze_lottery(
     State(state): State<AppState>,
     ctx: Ctx,
-    Ids(id): Ids<i64>,
+    Ids(id): Ids<ProjectId>,
     ApiJson(req): ApiJson<FreezeRequest>,
 ) -> Result<Json<LotterySummaryDto>, AppError> {
     let user = ctx.require(Permission::DrawLottery)?;
@@ -520,7 +522,7 @@ impl RevealDto {
 pub async fn draw_lottery(
     State(state): State<AppState>,
     ctx: Ctx,
-    Ids(id): Ids<i64>,
+    Ids(id): Ids<ProjectId>,
     ApiJson(req): ApiJson<DrawRequest>,
 ) -> Result<Json<LotterySummaryDto>, AppError> {
     let user = ctx.require(Permission::DrawLottery)?;
@@ -547,7 +549,7 @@ pub async fn draw_lottery(
 #[tracing::instrument(skip_all, fields(id), err(level = "debug"))]
 pub async fn lottery_proof(
     State(state): State<AppState>,
-    Ids(id): Ids<i64>,
+    Ids(id): Ids<ProjectId>,
 ) -> Result<Response, AppError> {
     super::proof_download(&state, id).await
 }

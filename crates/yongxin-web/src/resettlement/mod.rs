@@ -15,13 +15,14 @@ use yongxin_domain::resettlement::{results_text, PublishedResult};
 use yongxin_store::{
     EntitlementRecord, HouseholdDetail, ProjectDetail, ProjectHousehold, Registration, User,
 };
+use yongxin_store::{HouseholdId, ProjectId};
 
 use crate::http::error::AppError;
 use crate::registry::household_in_scope;
 use crate::AppState;
 
 /// A project, or 404.
-pub async fn project(state: &AppState, id: i64) -> Result<ProjectDetail, AppError> {
+pub async fn project(state: &AppState, id: ProjectId) -> Result<ProjectDetail, AppError> {
     state
         .store
         .project(id)
@@ -35,7 +36,7 @@ pub async fn household(
     state: &AppState,
     user: &User,
     project: &ProjectDetail,
-    household_id: i64,
+    household_id: HouseholdId,
 ) -> Result<HouseholdDetail, AppError> {
     let detail = household_in_scope(state, user, household_id).await?;
     if !project
@@ -53,8 +54,8 @@ pub async fn household(
 pub async fn register(
     state: &AppState,
     user: &User,
-    project_id: i64,
-    household_id: i64,
+    project_id: ProjectId,
+    household_id: HouseholdId,
     layouts: Vec<String>,
 ) -> Result<Registration, AppError> {
     let p = project(state, project_id).await?;
@@ -94,7 +95,7 @@ fn project_draft(
         kind,
         scope: ScopeKind::Project,
         village_ids: Vec::new(),
-        project_id: Some(project.project.id),
+        project_id: Some(project.project.id.get()),
         title: title
             .chars()
             .take(yongxin_domain::notice::MAX_TITLE_CHARS)
@@ -108,7 +109,10 @@ fn project_draft(
 }
 
 /// The project's current policy (its latest version), read as published.
-pub async fn current_policy(state: &AppState, project_id: i64) -> Result<Option<Policy>, AppError> {
+pub async fn current_policy(
+    state: &AppState,
+    project_id: ProjectId,
+) -> Result<Option<Policy>, AppError> {
     state
         .store
         .policy_versions(project_id)
@@ -126,8 +130,8 @@ pub async fn current_policy(state: &AppState, project_id: i64) -> Result<Option<
 /// assessment) and the layouts still to choose.
 pub async fn current_result(
     state: &AppState,
-    project_id: i64,
-    household_id: i64,
+    project_id: ProjectId,
+    household_id: HouseholdId,
     extra: &[yongxin_store::UnitState],
 ) -> Result<(Option<EntitlementRecord>, Vec<String>), AppError> {
     use yongxin_domain::resettlement::entitlement::{
@@ -253,7 +257,7 @@ pub async fn current_result(
 pub async fn publish_policy(
     state: &AppState,
     user: &User,
-    project_id: i64,
+    project_id: ProjectId,
     source: &str,
 ) -> Result<yongxin_store::PolicyVersion, AppError> {
     let p = project(state, project_id).await?;
@@ -275,7 +279,7 @@ pub async fn publish_policy(
 }
 
 /// Where a policy version's machine-readable text is served.
-pub fn policy_source_path(project_id: i64, version: u32) -> String {
+pub fn policy_source_path(project_id: ProjectId, version: u32) -> String {
     format!("/projects/{project_id}/policy/{version}/source.toml")
 }
 
@@ -283,7 +287,7 @@ pub fn policy_source_path(project_id: i64, version: u32) -> String {
 pub async fn publish_results(
     state: &AppState,
     user: &User,
-    project_id: i64,
+    project_id: ProjectId,
 ) -> Result<ProjectDetail, AppError> {
     let p = project(state, project_id).await?;
     let version = state
@@ -316,7 +320,7 @@ pub async fn publish_results(
 pub async fn freeze(
     state: &AppState,
     user: &User,
-    project_id: i64,
+    project_id: ProjectId,
     seed_rule: &str,
     parties: Vec<CommittedParty>,
 ) -> Result<yongxin_store::LotteryState, AppError> {
@@ -343,7 +347,7 @@ pub async fn freeze(
 pub async fn recommit(
     state: &AppState,
     user: &User,
-    project_id: i64,
+    project_id: ProjectId,
     parties: Vec<CommittedParty>,
 ) -> Result<yongxin_store::LotteryState, AppError> {
     let p = project(state, project_id).await?;
@@ -423,7 +427,7 @@ pub(crate) fn openapi() -> utoipa::openapi::OpenApi {
 }
 
 /// The stored proof of a project's last draw, or 404.
-pub async fn standing_proof(state: &AppState, project_id: i64) -> Result<String, AppError> {
+pub async fn standing_proof(state: &AppState, project_id: ProjectId) -> Result<String, AppError> {
     state
         .store
         .lottery(project_id)
@@ -435,7 +439,7 @@ pub async fn standing_proof(state: &AppState, project_id: i64) -> Result<String,
 /// The standing proof as a download, for the page and the API alike.
 pub(crate) async fn proof_download(
     state: &AppState,
-    project_id: i64,
+    project_id: ProjectId,
 ) -> Result<axum::response::Response, AppError> {
     use axum::http::header;
     use axum::response::IntoResponse;

@@ -48,6 +48,7 @@ use yongxin_store::RegistrationCoverage;
 use yongxin_store::RegistrationDay;
 use yongxin_store::StoreError;
 use yongxin_store::User;
+use yongxin_store::{HouseholdId, ProjectId};
 
 use super as act;
 use crate::http::format::percent;
@@ -57,9 +58,9 @@ use crate::http::format::percent;
 #[template(path = "resettlement_projects.html")]
 struct ProjectsPage {
     c: Chrome,
-    projects: Vec<(ProjectDetail, Option<i64>)>,
+    projects: Vec<(ProjectDetail, Option<HouseholdId>)>,
     manager: bool,
-    online: Vec<(i64, i64)>,
+    online: Vec<(ProjectId, i64)>,
 }
 
 /// `GET /projects`.
@@ -128,7 +129,7 @@ struct ProjectPage {
 async fn project_page(
     state: &AppState,
     ctx: &Ctx,
-    id: i64,
+    id: ProjectId,
     policy_text: Option<String>,
     error: Option<String>,
 ) -> Result<Response, AppError> {
@@ -212,7 +213,7 @@ async fn project_page(
 pub async fn project(
     State(state): State<AppState>,
     ctx: Ctx,
-    Ids(id): Ids<i64>,
+    Ids(id): Ids<ProjectId>,
 ) -> Result<Response, AppError> {
     project_page(&state, &ctx, id, None, None).await
 }
@@ -238,7 +239,7 @@ pub struct PhaseForm {
 pub async fn move_phase(
     State(state): State<AppState>,
     ctx: Ctx,
-    Ids(id): Ids<i64>,
+    Ids(id): Ids<ProjectId>,
     CsrfForm(form): CsrfForm<PhaseForm>,
 ) -> Result<Response, AppError> {
     let user = manager_form(&ctx)?;
@@ -263,7 +264,7 @@ pub struct PolicyForm {
 pub async fn publish_policy(
     State(state): State<AppState>,
     ctx: Ctx,
-    Ids(id): Ids<i64>,
+    Ids(id): Ids<ProjectId>,
     CsrfForm(PolicyForm { source }): CsrfForm<PolicyForm>,
 ) -> Result<Response, AppError> {
     let user = manager_form(&ctx)?;
@@ -282,7 +283,7 @@ pub async fn publish_policy(
 pub async fn publish_results(
     State(state): State<AppState>,
     ctx: Ctx,
-    Ids(id): Ids<i64>,
+    Ids(id): Ids<ProjectId>,
     CsrfForm(_): CsrfForm<Button>,
 ) -> Result<Response, AppError> {
     let user = manager_form(&ctx)?;
@@ -307,7 +308,7 @@ pub struct FreezeForm {
 pub async fn freeze(
     State(state): State<AppState>,
     ctx: Ctx,
-    Ids(id): Ids<i64>,
+    Ids(id): Ids<ProjectId>,
     CsrfForm(form): CsrfForm<FreezeForm>,
 ) -> Result<Response, AppError> {
     let user = manager_form(&ctx)?;
@@ -321,7 +322,7 @@ pub async fn freeze(
 pub async fn recommit(
     State(state): State<AppState>,
     ctx: Ctx,
-    Ids(id): Ids<i64>,
+    Ids(id): Ids<ProjectId>,
     CsrfForm(form): CsrfForm<FreezeForm>,
 ) -> Result<Response, AppError> {
     let user = manager_form(&ctx)?;
@@ -345,7 +346,7 @@ pub struct DrawForm {
 pub async fn draw(
     State(state): State<AppState>,
     ctx: Ctx,
-    Ids(id): Ids<i64>,
+    Ids(id): Ids<ProjectId>,
     CsrfForm(form): CsrfForm<DrawForm>,
 ) -> Result<Response, AppError> {
     let user = manager_form(&ctx)?;
@@ -400,7 +401,7 @@ const PER_PAGE: u32 = 100;
 pub async fn households(
     State(state): State<AppState>,
     ctx: Ctx,
-    Ids(id): Ids<i64>,
+    Ids(id): Ids<ProjectId>,
     Query(q): Query<ListQuery>,
 ) -> Result<Response, AppError> {
     ctx.require(Permission::AssessHouseholds)?;
@@ -505,7 +506,7 @@ fn facts(h: &HouseholdDetail) -> Vec<MemberFacts> {
 #[tracing::instrument(skip_all, fields(id), err(level = "debug"))]
 pub async fn policy_source(
     State(state): State<AppState>,
-    Ids((id, version)): Ids<(i64, u32)>,
+    Ids((id, version)): Ids<(ProjectId, u32)>,
 ) -> Result<Response, AppError> {
     let p = act::project(&state, id).await?;
     let v = state
@@ -537,7 +538,7 @@ pub async fn policy_source(
 pub async fn household(
     State(state): State<AppState>,
     ctx: Ctx,
-    Ids((id, hid)): Ids<(i64, i64)>,
+    Ids((id, hid)): Ids<(ProjectId, HouseholdId)>,
 ) -> Result<Response, AppError> {
     let user = ctx.user()?.clone();
     let p = act::project(&state, id).await?;
@@ -656,7 +657,7 @@ pub struct RegistrationForm {
 pub async fn register(
     State(state): State<AppState>,
     ctx: Ctx,
-    Ids((id, hid)): Ids<(i64, i64)>,
+    Ids((id, hid)): Ids<(ProjectId, HouseholdId)>,
     CsrfForm(form): CsrfForm<RegistrationForm>,
 ) -> Result<Response, AppError> {
     let user = ctx.user()?.clone();
@@ -768,7 +769,7 @@ fn read_assessment(form: &AssessmentForm, policy: &Policy) -> Result<HouseholdIn
 pub async fn assess(
     State(state): State<AppState>,
     ctx: Ctx,
-    Ids((id, hid)): Ids<(i64, i64)>,
+    Ids((id, hid)): Ids<(ProjectId, HouseholdId)>,
     CsrfForm(form): CsrfForm<AssessmentForm>,
 ) -> Result<Response, AppError> {
     let user = ctx.require(Permission::AssessHouseholds)?.clone();
@@ -828,7 +829,7 @@ struct RegistrationsPage {
 pub async fn registrations(
     State(state): State<AppState>,
     ctx: Ctx,
-    Ids(id): Ids<i64>,
+    Ids(id): Ids<ProjectId>,
 ) -> Result<Response, AppError> {
     ctx.require(Permission::AssessHouseholds)?;
     let p = act::project(&state, id).await?;
@@ -886,7 +887,7 @@ struct LotteryPage {
 pub async fn lottery(
     State(state): State<AppState>,
     ctx: Ctx,
-    Ids(id): Ids<i64>,
+    Ids(id): Ids<ProjectId>,
 ) -> Result<Response, AppError> {
     let p = act::project(&state, id).await?;
     let lottery = state.store.lottery(p.project.id).await?;
@@ -938,7 +939,10 @@ pub async fn lottery(
 
 /// `GET /projects/{id}/lottery/proof.json`: the standing proof, public.
 #[tracing::instrument(skip_all, fields(id), err(level = "debug"))]
-pub async fn proof(State(state): State<AppState>, Ids(id): Ids<i64>) -> Result<Response, AppError> {
+pub async fn proof(
+    State(state): State<AppState>,
+    Ids(id): Ids<ProjectId>,
+) -> Result<Response, AppError> {
     super::proof_download(&state, id).await
 }
 

@@ -2,6 +2,7 @@
 //! confirmed, or refused with the reason), and every unit with its state.
 
 use crate::http::extract::{ApiJson, Ids};
+use yongxin_store::HouseholdId;
 
 use axum::extract::State;
 use axum::Json;
@@ -55,7 +56,7 @@ impl SelectionDto {
     pub fn new(s: Selection) -> Self {
         Self {
             id: s.id,
-            project_id: s.project_id,
+            project_id: s.project_id.get(),
             mode: s.mode.code().into(),
             starts_at: local(s.starts_at),
             ends_at: local(s.ends_at),
@@ -142,7 +143,7 @@ impl ClaimDto {
         Self {
             claim_id: c.id,
             selection_id: c.selection_id,
-            household_id: c.household_id,
+            household_id: c.household_id.get(),
             units: c
                 .units
                 .into_iter()
@@ -185,8 +186,9 @@ pub async fn create_claim(
     ApiJson(req): ApiJson<ClaimRequest>,
 ) -> Result<Json<ClaimDto>, AppError> {
     let user = ctx.user()?;
-    let on_behalf = claim_right(user, req.household_id)?;
-    let claim = claim(&state, user, id, req.household_id, req.unit_ids, on_behalf).await?;
+    let household_id = HouseholdId(req.household_id);
+    let on_behalf = claim_right(user, household_id)?;
+    let claim = claim(&state, user, id, household_id, req.unit_ids, on_behalf).await?;
     Ok(Json(ClaimDto::new(claim)))
 }
 

@@ -10,6 +10,7 @@ use std::collections::HashMap;
 use std::convert::Infallible;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
+use yongxin_store::ProjectId;
 
 use axum::response::sse::{Event, KeepAlive, Sse};
 use futures_util::stream::{self, Stream};
@@ -33,7 +34,7 @@ struct Feed {
 /// This node's board feeds, one per project that has subscribers.
 #[derive(Default)]
 pub struct BoardHub {
-    feeds: Mutex<HashMap<i64, Feed>>,
+    feeds: Mutex<HashMap<ProjectId, Feed>>,
 }
 
 impl BoardHub {
@@ -41,7 +42,7 @@ impl BoardHub {
     pub fn subscribe(
         self: &Arc<Self>,
         store: Arc<dyn SelectionStore>,
-        project_id: i64,
+        project_id: ProjectId,
     ) -> broadcast::Receiver<Arc<BoardEvent>> {
         let mut feeds = self.feeds.lock().unwrap_or_else(|e| e.into_inner());
         if let Some(feed) = feeds.get(&project_id) {
@@ -61,7 +62,7 @@ impl BoardHub {
     }
 
     /// Tells the project's poller that this node just wrote an event.
-    pub fn nudge(&self, project_id: i64) {
+    pub fn nudge(&self, project_id: ProjectId) {
         let feeds = self.feeds.lock().unwrap_or_else(|e| e.into_inner());
         if let Some(feed) = feeds.get(&project_id) {
             feed.nudge.notify_one();
@@ -80,14 +81,14 @@ impl BoardHub {
 async fn poll(
     hub: Arc<BoardHub>,
     store: Arc<dyn SelectionStore>,
-    project_id: i64,
+    project_id: ProjectId,
     tx: broadcast::Sender<Arc<BoardEvent>>,
     nudge: Arc<Notify>,
 ) {
     let mut last = match store.board_seq(project_id).await {
         Ok(seq) => seq,
         Err(e) => {
-            tracing::warn!(error = %e, project_id, "board feed could not start");
+            tracing::warn!(error = %e, project_id = project_id.get(), "board feed could not start");
             0
         }
     };
@@ -122,7 +123,7 @@ async fn poll(
                     }
                 }
                 Err(e) => {
-                    tracing::warn!(error = %e, project_id, "board feed read failed");
+                    tracing::warn!(error = %e, project_id = project_id.get(), "board feed read failed");
                     break;
                 }
             }
@@ -139,7 +140,7 @@ fn to_sse(e: &BoardEvent) -> Event {
 
 struct StreamState {
     store: Arc<dyn SelectionStore>,
-    project_id: i64,
+    project_id: ProjectId,
     rx: broadcast::Receiver<Arc<BoardEvent>>,
     last: i64,
     pending: std::collections::VecDeque<Arc<BoardEvent>>,
@@ -170,7 +171,7 @@ impl StreamState {
 pub fn stream(
     hub: &Arc<BoardHub>,
     store: Arc<dyn SelectionStore>,
-    project_id: i64,
+    project_id: ProjectId,
     after: i64,
 ) -> Sse<impl Stream<Item = Result<Event, Infallible>>> {
     // Subscribe before reading the log, so nothing falls between the two.

@@ -11,6 +11,7 @@ use crate::AppState;
 use std::collections::HashMap;
 use yongxin_store::Claim;
 use yongxin_store::User;
+use yongxin_store::{HouseholdId, ProjectId};
 
 /// The area's routes.
 pub(crate) fn routes() -> Routes {
@@ -48,9 +49,13 @@ pub(crate) fn openapi() -> utoipa::openapi::OpenApi {
 
 /// Whether the user may claim for the household: a member for their own, an operator for any
 /// (then on the household's behalf).
-pub fn claim_right(user: &User, household_id: i64) -> Result<bool, AppError> {
-    yongxin_domain::selection::claim_right(user.role, user.household_id, household_id)
-        .ok_or_else(AppError::forbidden)
+pub fn claim_right(user: &User, household_id: HouseholdId) -> Result<bool, AppError> {
+    yongxin_domain::selection::claim_right(
+        user.role,
+        user.household_id.map(HouseholdId::get),
+        household_id.get(),
+    )
+    .ok_or_else(AppError::forbidden)
 }
 
 /// What this node knows is sold, per project: read from the database at most every
@@ -62,15 +67,15 @@ pub fn claim_right(user: &User, household_id: i64) -> Result<bool, AppError> {
 /// round trip.
 #[derive(Default)]
 pub struct SoldUnits {
-    selections: std::sync::RwLock<HashMap<i64, i64>>,
-    sold: std::sync::RwLock<HashMap<i64, SoldList>>,
+    selections: std::sync::RwLock<HashMap<i64, ProjectId>>,
+    sold: std::sync::RwLock<HashMap<ProjectId, SoldList>>,
     /// One request reads the list again while the others use what there is.
     refreshing: std::sync::atomic::AtomicBool,
 }
 
 impl SoldUnits {
     /// The project of a selection (selections never move).
-    async fn project_of(&self, state: &AppState, selection_id: i64) -> Result<i64, AppError> {
+    async fn project_of(&self, state: &AppState, selection_id: i64) -> Result<ProjectId, AppError> {
         if let Some(p) = self
             .selections
             .read()
@@ -92,7 +97,12 @@ impl SoldUnits {
     }
 
     /// The first of these units known to be sold, by its name.
-    async fn taken(&self, state: &AppState, project_id: i64, units: &[i64]) -> Option<String> {
+    async fn taken(
+        &self,
+        state: &AppState,
+        project_id: ProjectId,
+        units: &[i64],
+    ) -> Option<String> {
         use std::sync::atomic::Ordering;
         let fresh = self
             .sold
@@ -126,14 +136,14 @@ impl SoldUnits {
     }
 
     /// Forgets a project's list (after a correction released units).
-    pub fn forget(&self, project_id: i64) {
+    pub fn forget(&self, project_id: ProjectId) {
         self.sold
             .write()
             .unwrap_or_else(|e| e.into_inner())
             .remove(&project_id);
     }
 
-    fn record(&self, project_id: i64, claim: &Claim) {
+    fn record(&self, project_id: ProjectId, claim: &Claim) {
         if let Some((_, sold)) = self
             .sold
             .write()
@@ -158,7 +168,7 @@ pub async fn claim(
     state: &AppState,
     user: &User,
     selection_id: i64,
-    household_id: i64,
+    household_id: HouseholdId,
     unit_ids: Vec<i64>,
     on_behalf: bool,
 ) -> Result<Claim, AppError> {

@@ -5,6 +5,7 @@
 use crate::http::extract::{Button, CsrfForm, Ids, PageQuery};
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use yongxin_domain::Permission;
+use yongxin_store::{HouseholdId, ProjectId};
 
 use askama::Template;
 use axum::extract::{Query, State};
@@ -80,7 +81,7 @@ pub struct SelectionForm {
 pub async fn create(
     State(state): State<AppState>,
     ctx: Ctx,
-    Ids(id): Ids<i64>,
+    Ids(id): Ids<ProjectId>,
     CsrfForm(form): CsrfForm<SelectionForm>,
 ) -> Result<Response, AppError> {
     let user = ctx.require(Permission::RunResettlement)?.clone();
@@ -253,7 +254,7 @@ struct BoardPage {
 pub async fn board(
     State(state): State<AppState>,
     ctx: Ctx,
-    Ids(id): Ids<i64>,
+    Ids(id): Ids<ProjectId>,
 ) -> Result<Response, AppError> {
     let p = act::project(&state, id).await?;
     // The sequence number first: the stream resumes after it, so nothing falls in between.
@@ -370,7 +371,7 @@ pub struct StreamQuery {
 #[tracing::instrument(skip_all, fields(id), err(level = "debug"))]
 pub async fn board_events(
     State(state): State<AppState>,
-    Ids(id): Ids<i64>,
+    Ids(id): Ids<ProjectId>,
     Query(q): Query<StreamQuery>,
     headers: HeaderMap,
 ) -> Result<Response, AppError> {
@@ -437,7 +438,7 @@ fn return_left(s: &Selection, claim: &Claim, now: chrono::DateTime<Utc>) -> Opti
 async fn live_claims(
     state: &AppState,
     s: &Selection,
-    household_id: i64,
+    household_id: HouseholdId,
 ) -> Result<Vec<Claim>, AppError> {
     Ok(state
         .store
@@ -489,20 +490,32 @@ pub async fn operator(
         .unwrap_or_default();
     let (mut desk, mut pick) = (None, None);
     if let Some(e) = &entry {
-        let h = state.store.household(e.household_id).await?.summary;
+        let h = state
+            .store
+            .household(HouseholdId(e.household_id))
+            .await?
+            .summary;
         let limit = state
             .store
-            .selection_household(s.id, e.household_id)
+            .selection_household(s.id, HouseholdId(e.household_id))
             .await?
             .and_then(|l| l.limit);
-        pick = Some(picker(&state, p.project.id, Some((e.household_id, limit)), &form).await?);
+        pick = Some(
+            picker(
+                &state,
+                p.project.id,
+                Some((HouseholdId(e.household_id), limit)),
+                &form,
+            )
+            .await?,
+        );
         desk = Some(AtDesk {
             head: masked_name(&h.head_name),
             order: e.order,
             calls: e.calls,
             seconds_left: e.seconds_left(s.time_limit_seconds, now),
             present: e.present_at.is_some(),
-            claims: live_claims(&state, &s, e.household_id)
+            claims: live_claims(&state, &s, HouseholdId(e.household_id))
                 .await?
                 .into_iter()
                 .map(|c| {
@@ -560,7 +573,7 @@ pub async fn queue(
 }
 
 /// The household a form names.
-fn household_of(form: &PickForm) -> Result<i64, AppError> {
+fn household_of(form: &PickForm) -> Result<HouseholdId, AppError> {
     form.household_id
         .trim()
         .parse()
@@ -592,7 +605,7 @@ pub async fn confirm(
         .queue
         .as_ref()
         .and_then(|q| q.current())
-        .is_some_and(|e| e.household_id == household);
+        .is_some_and(|e| e.household_id == household.get());
     Ok(if still_here {
         Redirect::to(&format!("/selections/{id}/operator"))
     } else {
@@ -629,7 +642,7 @@ pub async fn decline(
     CsrfForm(form): CsrfForm<DeclineForm>,
 ) -> Result<Response, AppError> {
     let user = ctx.require(Permission::OperateSelection)?.clone();
-    let household: i64 = form
+    let household: HouseholdId = form
         .household_id
         .trim()
         .parse()
@@ -864,16 +877,19 @@ struct AgreementRow {
 }
 
 #[tracing::instrument(skip_all, fields(project_id), err(level = "debug"))]
-async fn agreement_rows(state: &AppState, project_id: i64) -> Result<Vec<AgreementRow>, AppError> {
+async fn agreement_rows(
+    state: &AppState,
+    project_id: ProjectId,
+) -> Result<Vec<AgreementRow>, AppError> {
     let households = state.store.all_project_households(project_id).await?;
-    let agreements: BTreeMap<i64, yongxin_store::Agreement> = state
+    let agreements: BTreeMap<HouseholdId, yongxin_store::Agreement> = state
         .store
         .agreements(project_id)
         .await?
         .into_iter()
         .map(|a| (a.household_id, a))
         .collect();
-    let mut units: BTreeMap<i64, Vec<String>> = BTreeMap::new();
+    let mut units: BTreeMap<HouseholdId, Vec<String>> = BTreeMap::new();
     for u in state.store.unit_states(project_id).await? {
         if let Some(h) = u.owner_household_id {
             units
@@ -925,7 +941,7 @@ fn tally<'a>(rows: impl Iterator<Item = (&'a AgreementRow, String)>) -> Vec<Prog
 pub async fn agreements(
     State(state): State<AppState>,
     ctx: Ctx,
-    Ids(id): Ids<i64>,
+    Ids(id): Ids<ProjectId>,
 ) -> Result<Response, AppError> {
     ctx.require(Permission::AssessHouseholds)?;
     let p = act::project(&state, id).await?;
@@ -968,7 +984,7 @@ pub struct AgreementForm {
 pub async fn record(
     State(state): State<AppState>,
     ctx: Ctx,
-    Ids(id): Ids<i64>,
+    Ids(id): Ids<ProjectId>,
     CsrfForm(form): CsrfForm<AgreementForm>,
 ) -> Result<Response, AppError> {
     let user = ctx.require(Permission::AssessHouseholds)?.clone();
@@ -1008,7 +1024,7 @@ pub async fn record(
 pub async fn export(
     State(state): State<AppState>,
     ctx: Ctx,
-    Ids(id): Ids<i64>,
+    Ids(id): Ids<ProjectId>,
 ) -> Result<Response, AppError> {
     ctx.require(Permission::AssessHouseholds)?;
     let p = act::project(&state, id).await?;

@@ -5,6 +5,7 @@
 //! filters and pages are buttons of the same form, so a change of view never loses a tick.
 
 use std::collections::{BTreeMap, BTreeSet};
+use yongxin_store::{HouseholdId, ProjectId};
 
 use serde::Deserialize;
 use yongxin_domain::money::Qty;
@@ -257,8 +258,8 @@ impl Picker {
 /// The picker for a household (its limit) in a project, showing `form`'s view.
 pub async fn picker(
     state: &AppState,
-    project_id: i64,
-    household: Option<(i64, Option<Qty>)>,
+    project_id: ProjectId,
+    household: Option<(HouseholdId, Option<Qty>)>,
     form: &PickForm,
 ) -> Result<Picker, AppError> {
     let units = state.store.unit_states(project_id).await?;
@@ -277,7 +278,7 @@ pub async fn picker(
 /// Lays the units out for the view: pure, so the page's rules are tested without a server.
 pub fn arrange(
     units: Vec<UnitState>,
-    household: Option<(i64, Option<Qty>)>,
+    household: Option<(HouseholdId, Option<Qty>)>,
     registered: Vec<String>,
     form: &PickForm,
 ) -> Picker {
@@ -514,7 +515,7 @@ mod tests {
 
     #[test]
     fn ticks_are_kept_across_views_and_count_against_the_combination() {
-        let h = Some((7, Some(Qty::whole(250))));
+        let h = Some((HouseholdId(7), Some(Qty::whole(250))));
         let reg = vec!["C".to_string(), "E".to_string()];
         // C ticked in building 1, then the view moves to building 12's E units.
         let p = arrange(
@@ -548,10 +549,10 @@ mod tests {
     #[test]
     fn a_tick_sold_meanwhile_is_named_and_the_query_keeps_the_view() {
         let mut us = units();
-        us[0].owner_household_id = Some(99);
+        us[0].owner_household_id = Some(HouseholdId(99));
         let p = arrange(
             us,
-            Some((7, None)),
+            Some((HouseholdId(7), None)),
             vec![],
             &form(&[("unit", "1"), ("unit", "2")]),
         );

@@ -8,7 +8,7 @@ use yongxin_domain::Actor;
 use yongxin_domain::demo::{generate, DemoSize};
 use yongxin_domain::selection::SelectionMode;
 use yongxin_domain::Role;
-use yongxin_store::{NewProject, NewUser, Store};
+use yongxin_store::{NewProject, NewUser, ProjectId, Store};
 use yongxin_store_sqlite::SqliteStore;
 
 /// What the benchmark works on.
@@ -19,7 +19,7 @@ pub struct OpenSelection {
     /// The store.
     pub store: Arc<dyn Store>,
     /// The project.
-    pub project: i64,
+    pub project: ProjectId,
     /// Its online selection.
     pub selection: i64,
     /// A staff member's API token.

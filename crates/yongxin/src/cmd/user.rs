@@ -6,7 +6,7 @@ use std::process::ExitCode;
 
 use anyhow::{bail, Context};
 use yongxin_domain::{Role, Scope};
-use yongxin_store::{HouseholdQuery, NewUser, Store};
+use yongxin_store::{HouseholdId, HouseholdQuery, NewUser, Store};
 use yongxin_web::auth::{hash_password, random_token, token_hash};
 
 use crate::config::Config;
@@ -105,7 +105,7 @@ async fn named(store: &dyn Store, name: &str) -> anyhow::Result<yongxin_store::U
         .with_context(|| format!("no user named {name}"))
 }
 
-async fn household_id(store: &dyn Store, key: &str) -> anyhow::Result<i64> {
+async fn household_id(store: &dyn Store, key: &str) -> anyhow::Result<HouseholdId> {
     let q = HouseholdQuery {
         scope: Scope::Subdistrict,
         village_id: None,

@@ -4,6 +4,7 @@ use reqwest::StatusCode;
 use serde_json::{json, Value};
 use yongxin_domain::Actor;
 use yongxin_domain::Role;
+use yongxin_store::AppealId;
 
 use crate::on_each_backend;
 use crate::support::{json, TestApp};
@@ -526,7 +527,13 @@ async fn notices_leave_through_the_outbox_and_unrated_answers_close(app: TestApp
         0,
         "none is sent twice"
     );
-    let phone = app.store.appeal(id).await.unwrap().0.contact_phone;
+    let phone = app
+        .store
+        .appeal(AppealId(id))
+        .await
+        .unwrap()
+        .0
+        .contact_phone;
     {
         let sent = gateway.sent.lock().unwrap();
         assert_eq!(sent.len(), 2);
@@ -709,7 +716,12 @@ async fn leaders_issue_supervision_notices_that_handlers_answer(app: TestApp) {
         StatusCode::FORBIDDEN,
         "residents do not supervise"
     );
-    let notice = app.store.supervision_notices(id).await.unwrap().remove(0);
+    let notice = app
+        .store
+        .supervision_notices(AppealId(id))
+        .await
+        .unwrap()
+        .remove(0);
     let grid = app.sign_in_as(Role::GridWorker).await;
     let page = crate::support::page(&grid, app.url(&format!("/appeals/{id}"))).await;
     assert!(page.contains(&format!("/supervision/{}/answer", notice.id)));
@@ -878,7 +890,7 @@ async fn residents_hear_by_sms_through_the_http_gateway(app: TestApp) {
     assert_eq!(second.sent, 1);
     let phone = app
         .store
-        .appeal(a["id"].as_i64().unwrap())
+        .appeal(AppealId(a["id"].as_i64().unwrap()))
         .await
         .unwrap()
         .0

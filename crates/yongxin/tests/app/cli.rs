@@ -5,6 +5,7 @@ use std::collections::HashSet;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
+use yongxin_store::{HouseholdId, ProjectId};
 
 fn yongxin(db: &str, args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_yongxin"))
@@ -417,7 +418,7 @@ async fn acknowledged_writes_survive_kill_9() {
         .unwrap()["id"]
         .as_i64()
         .unwrap();
-    let pid = selections[0]["project_id"].as_i64().unwrap();
+    let pid = ProjectId(selections[0]["project_id"].as_i64().unwrap());
     let units = get(format!("{base}/api/v1/selections/{sid}/units")).await;
     let free: Vec<i64> = units
         .as_array()
@@ -439,7 +440,7 @@ async fn acknowledged_writes_survive_kill_9() {
                 .unwrap()
                 .iter()
                 .filter(|h| h["status"] == "drawn")
-                .map(|h| h["household_id"].as_i64().unwrap()),
+                .map(|h| HouseholdId(h["household_id"].as_i64().unwrap())),
         );
     }
     let before = {
@@ -520,7 +521,7 @@ async fn acknowledged_writes_survive_kill_9() {
     let states = yongxin_store::SelectionStore::unit_states(&store, pid)
         .await
         .unwrap();
-    let owner: std::collections::HashMap<i64, i64> = states
+    let owner: std::collections::HashMap<i64, HouseholdId> = states
         .iter()
         .filter_map(|u| u.owner_household_id.map(|h| (u.id, h)))
         .collect();
@@ -531,7 +532,7 @@ async fn acknowledged_writes_survive_kill_9() {
             "acknowledged claim of unit {unit} lost"
         );
     }
-    let new_sales: Vec<(i64, i64)> = owner
+    let new_sales: Vec<(HouseholdId, i64)> = owner
         .iter()
         .filter(|(u, _)| free.contains(u))
         .map(|(u, h)| (*h, *u))

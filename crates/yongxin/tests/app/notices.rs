@@ -7,6 +7,7 @@ use reqwest::StatusCode;
 use yongxin_domain::notice::{NoticeDraft, NoticeKind, ScopeKind};
 use yongxin_domain::Actor;
 use yongxin_domain::Role;
+use yongxin_store::HouseholdId;
 
 use crate::on_each_backend;
 use crate::support::{json, page, status, TestApp};
@@ -597,7 +598,7 @@ async fn households_are_informed_by_reading_or_in_person(app: TestApp) {
         "the neighbour is listed as not yet informed"
     );
     let csrf = app.csrf(&grid).await;
-    let confirm = |client: Client, household: i64| {
+    let confirm = |client: Client, household: HouseholdId| {
         let (csrf, url) = (csrf.clone(), app.url(&format!("/notices/{id}/informed")));
         async move {
             client

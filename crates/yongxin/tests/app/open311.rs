@@ -7,6 +7,7 @@ use serde_json::Value;
 use yongxin_domain::catalogue::{default_catalogue, Choice, Question, QuestionKind};
 use yongxin_domain::Actor;
 use yongxin_domain::Role;
+use yongxin_store::AppealId;
 
 use crate::on_each_backend;
 use crate::support::{page, TestApp};
@@ -238,7 +239,7 @@ async fn clients_post_requests_with_their_keys_and_attributes(app: TestApp) {
         .unwrap()
         .to_owned();
     let (_, id) = yongxin_domain::appeal::parse_appeal_number(&number).unwrap();
-    let (a, events) = app.store.appeal(id).await.unwrap();
+    let (a, events) = app.store.appeal(AppealId(id)).await.unwrap();
     assert_eq!(a.channel.code(), "open311");
     assert_eq!(a.contact_name, "欧阳秀兰");
     assert_eq!(a.answers["source"], vec!["construction"]);
@@ -270,7 +271,7 @@ async fn clients_post_requests_with_their_keys_and_attributes(app: TestApp) {
     let start = xml.find("<service_request_id>").unwrap() + "<service_request_id>".len();
     let end = xml.find("</service_request_id>").unwrap();
     let (_, pets_id) = yongxin_domain::appeal::parse_appeal_number(&xml[start..end]).unwrap();
-    let (p, _) = app.store.appeal(pets_id).await.unwrap();
+    let (p, _) = app.store.appeal(AppealId(pets_id)).await.unwrap();
     assert_eq!(p.answers["kinds"], vec!["dog", "cat"]);
     assert_eq!(p.contact_name, "Lei Wang");
     // A token finds its request.
@@ -333,7 +334,7 @@ async fn requests_are_listed_filtered_and_followed_to_closing(app: TestApp) {
         .unwrap()
         .ends_with("+08:00"));
     let (_, first_id) = yongxin_domain::appeal::parse_appeal_number(&numbers[0]).unwrap();
-    let (a, _) = app.store.appeal(first_id).await.unwrap();
+    let (a, _) = app.store.appeal(AppealId(first_id)).await.unwrap();
     let shown = all
         .as_array()
         .unwrap()

@@ -10,6 +10,7 @@ use yongxin_domain::money::Fen;
 use yongxin_domain::resettlement::policy::EXAMPLE_TOML;
 use yongxin_domain::Actor;
 use yongxin_domain::Role;
+use yongxin_store::{AppealId, HouseholdId, ProjectId};
 
 use crate::on_each_backend;
 use crate::support::{json as get_json, page, status, TestApp};
@@ -26,7 +27,7 @@ async fn post_json(app: &TestApp, client: &Client, path: &str, body: Value) -> (
 }
 
 /// The resident's village and the next one, as a project (created through the admin form).
-async fn project(app: &TestApp, leader: &Client) -> (i64, Vec<i64>) {
+async fn project(app: &TestApp, leader: &Client) -> (ProjectId, Vec<HouseholdId>) {
     let (own, other) = app.household_ids().await;
     let v1 = app.store.household(own).await.unwrap().summary.village_id;
     let v2 = app.store.household(other).await.unwrap().summary.village_id;
@@ -53,12 +54,12 @@ async fn project(app: &TestApp, leader: &Client) -> (i64, Vec<i64>) {
     assert_eq!(p["phase"], "preparation");
     let households = app
         .store
-        .project_households(p["id"].as_i64().unwrap(), 1, 500, false)
+        .project_households(ProjectId(p["id"].as_i64().unwrap()), 1, 500, false)
         .await
         .unwrap()
         .0;
     (
-        p["id"].as_i64().unwrap(),
+        ProjectId(p["id"].as_i64().unwrap()),
         households.iter().map(|h| h.household.id).collect(),
     )
 }
@@ -514,7 +515,7 @@ async fn a_project_goes_from_policy_to_published_results(app: TestApp) {
 
 /// A project at the results publication (through the store, the objection window in the past)
 /// with one objection filed in the window.
-async fn project_with_an_objection(app: &TestApp) -> (i64, Vec<i64>, i64) {
+async fn project_with_an_objection(app: &TestApp) -> (ProjectId, Vec<HouseholdId>, AppealId) {
     let (pid, households, notice) = app.sample_project(false).await;
     let (own, _) = app.household_ids().await;
     let now = chrono::Utc::now();

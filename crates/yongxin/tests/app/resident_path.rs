@@ -9,6 +9,7 @@ use reqwest::StatusCode;
 use yongxin_domain::appeal::AppealAction;
 use yongxin_domain::Actor;
 use yongxin_domain::Role;
+use yongxin_store::AppealId;
 
 use crate::on_each_backend;
 use crate::support::{page, post_form, TestApp};
@@ -118,10 +119,12 @@ async fn file_anonymously(app: &TestApp, client: &reqwest::Client) -> (String, S
 }
 
 /// Answers a case through the store, as the office would.
-async fn answer(app: &TestApp, number: &str) -> i64 {
-    let id = yongxin_domain::appeal::parse_appeal_number(number)
-        .unwrap()
-        .1;
+async fn answer(app: &TestApp, number: &str) -> AppealId {
+    let id = AppealId(
+        yongxin_domain::appeal::parse_appeal_number(number)
+            .unwrap()
+            .1,
+    );
     let staff = app.user_id("staff").await;
     let policy = yongxin_web::WebSettings::default().appeal_policy;
     for action in [

@@ -4,6 +4,7 @@
 use reqwest::StatusCode;
 use std::collections::BTreeSet;
 use std::time::{Duration, Instant};
+use yongxin_store::AppealId;
 
 use chrono::{TimeZone, Utc};
 use serde_json::{json, Value};
@@ -46,7 +47,7 @@ pub fn query(scope: AppealScope, text: Option<&str>) -> AppealQuery {
 
 /// The cases of `q` (without its text) whose own words contain every piece of `text`, read
 /// straight from the database: what the index must return.
-async fn expected(app: &TestApp, q: &AppealQuery, text: &str, staff: bool) -> BTreeSet<i64> {
+async fn expected(app: &TestApp, q: &AppealQuery, text: &str, staff: bool) -> BTreeSet<AppealId> {
     let mut plain = q.clone();
     plain.text = None;
     let candidates = app.store.search_appeals(&plain).await.unwrap().appeals;
@@ -154,7 +155,7 @@ async fn the_index_finds_exactly_the_cases_that_contain_the_words(app: TestApp) 
             for staff in [true, false] {
                 let want = expected(&app, &q, text, staff).await;
                 let hits = app.search.search(&q, staff).await.unwrap().unwrap();
-                let got: BTreeSet<i64> = hits.ids.iter().copied().collect();
+                let got: BTreeSet<AppealId> = hits.ids.iter().copied().collect();
                 assert_eq!(got, want, "{text:?} staff={staff} {q:?}");
                 assert_eq!(hits.total as usize, want.len());
                 checked += 1;

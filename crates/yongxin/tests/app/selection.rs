@@ -8,6 +8,7 @@ use reqwest::StatusCode;
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::Arc;
 use yongxin_domain::Actor;
+use yongxin_store::{HouseholdId, ProjectId};
 
 use reqwest::Client;
 use serde_json::{json, Value};
@@ -26,7 +27,7 @@ on_each_backend!(
 
 /// A project over every village of the small demo, every household registered (layout A), drawn
 /// and open for online selection for an hour: the project, the selection and the households.
-async fn open_selection(app: &TestApp) -> (i64, i64, Vec<i64>) {
+async fn open_selection(app: &TestApp) -> (ProjectId, i64, Vec<HouseholdId>) {
     let villages: Vec<i64> = app
         .store
         .villages()
@@ -109,7 +110,7 @@ async fn a_rush_of_claims_sells_no_unit_twice(app: TestApp) {
             answers
         }));
     }
-    let mut confirmed: Vec<(i64, Vec<i64>)> = Vec::new();
+    let mut confirmed: Vec<(HouseholdId, Vec<i64>)> = Vec::new();
     let mut refusals: BTreeMap<u16, usize> = BTreeMap::new();
     for t in tasks {
         for (household, pick, status, body) in t.await.unwrap() {
@@ -126,7 +127,7 @@ async fn a_rush_of_claims_sells_no_unit_twice(app: TestApp) {
                     want.sort_unstable();
                     assert_eq!(
                         (body["household_id"].as_i64(), got.clone()),
-                        (Some(household), want)
+                        (Some(household.get()), want)
                     );
                     confirmed.push((household, got));
                 }
@@ -177,7 +178,7 @@ async fn a_rush_of_claims_sells_no_unit_twice(app: TestApp) {
             );
         }
     }
-    let mut by_household: HashMap<i64, i64> = HashMap::new();
+    let mut by_household: HashMap<HouseholdId, i64> = HashMap::new();
     for s in &owned {
         *by_household
             .entry(s.owner_household_id.unwrap())
@@ -239,7 +240,13 @@ async fn read_events(
     }
 }
 
-async fn claim_one(app: &TestApp, client: &Client, sid: i64, household: i64, unit: i64) -> u16 {
+async fn claim_one(
+    app: &TestApp,
+    client: &Client,
+    sid: i64,
+    household: HouseholdId,
+    unit: i64,
+) -> u16 {
     post_json(
         client,
         app.url(&format!("/api/v1/selections/{sid}/claims")),
@@ -501,7 +508,7 @@ async fn households_claim_only_their_own_in_their_turn(app: TestApp) {
         .unwrap();
     assert_eq!(
         (s["mode"].as_str(), s["project_id"].as_i64()),
-        (Some("online"), Some(pid))
+        (Some("online"), Some(pid.get()))
     );
     // The slip: the household sees its own; the operator's screen is for staff.
     let slip = crate::support::page(
@@ -580,8 +587,8 @@ async fn the_selection_day_is_run_from_the_operator_screen(app: TestApp) {
         .unwrap()
         .queue
         .unwrap();
-    let first = queue.current().unwrap().household_id;
-    let second = queue.entries[1].household_id;
+    let first = HouseholdId(queue.current().unwrap().household_id);
+    let second = HouseholdId(queue.entries[1].household_id);
     let screen = crate::support::page(&staff, app.url(&operator)).await;
     assert!(
         screen.contains(&app.store.household(first).await.unwrap().summary.key),
@@ -641,7 +648,7 @@ async fn the_selection_day_is_run_from_the_operator_screen(app: TestApp) {
             queue.current().unwrap().household_id,
             queue.entries.last().unwrap().household_id
         ),
-        (second, first)
+        (second.get(), first.get())
     );
     // Its time runs from its call.
     let screen = crate::support::page(&staff, app.url(&operator)).await;

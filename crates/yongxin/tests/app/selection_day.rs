@@ -10,6 +10,7 @@ use reqwest::StatusCode;
 use yongxin_domain::Actor;
 use yongxin_domain::Role;
 use yongxin_store::UnitState;
+use yongxin_store::{HouseholdId, ProjectId};
 
 use crate::on_each_backend;
 use crate::support::{page, post_form, status, TestApp};
@@ -22,7 +23,7 @@ on_each_backend!(
 
 /// A project over every village, every household registered for A + B (or A alone when that is
 /// over its limit), drawn and, with `to_selection`, moved on to selection: the project.
-async fn drawn_for_two_layouts(app: &TestApp, code: &str, to_selection: bool) -> i64 {
+async fn drawn_for_two_layouts(app: &TestApp, code: &str, to_selection: bool) -> ProjectId {
     let villages: Vec<i64> = app
         .store
         .villages()
@@ -53,7 +54,7 @@ async fn drawn_for_two_layouts(app: &TestApp, code: &str, to_selection: bool) ->
 
 /// A selection day for a project in 选房, open now for eight hours, with the default return
 /// window.
-async fn selection_day(app: &TestApp, pid: i64) -> yongxin_store::Selection {
+async fn selection_day(app: &TestApp, pid: ProjectId) -> yongxin_store::Selection {
     let now = chrono::Utc::now();
     app.store
         .create_selection(
@@ -73,7 +74,7 @@ async fn selection_day(app: &TestApp, pid: i64) -> yongxin_store::Selection {
         .unwrap()
 }
 
-async fn free_units(app: &TestApp, pid: i64, layout: &str) -> Vec<UnitState> {
+async fn free_units(app: &TestApp, pid: ProjectId, layout: &str) -> Vec<UnitState> {
     app.store
         .unit_states(pid)
         .await
@@ -83,20 +84,22 @@ async fn free_units(app: &TestApp, pid: i64, layout: &str) -> Vec<UnitState> {
         .collect()
 }
 
-async fn current(app: &TestApp, day: i64) -> i64 {
-    app.store
-        .selection(day)
-        .await
-        .unwrap()
-        .unwrap()
-        .queue
-        .unwrap()
-        .current()
-        .unwrap()
-        .household_id
+async fn current(app: &TestApp, day: i64) -> HouseholdId {
+    HouseholdId(
+        app.store
+            .selection(day)
+            .await
+            .unwrap()
+            .unwrap()
+            .queue
+            .unwrap()
+            .current()
+            .unwrap()
+            .household_id,
+    )
 }
 
-async fn registered(app: &TestApp, pid: i64, h: i64) -> usize {
+async fn registered(app: &TestApp, pid: ProjectId, h: HouseholdId) -> usize {
     app.store
         .registration(pid, h)
         .await
@@ -357,7 +360,7 @@ async fn a_household_at_the_desk_keeps_its_whole_combination(app: TestApp) {
     }
     let next = current(&app, day).await;
     assert_eq!(queue("call").await, 303);
-    let decline = |who: i64, reason: &'static str| {
+    let decline = |who: HouseholdId, reason: &'static str| {
         let (app, staff) = (&app, &staff);
         async move {
             post_form(
@@ -656,7 +659,7 @@ async fn online_a_household_reviews_its_whole_combination_before_it_is_final(app
         .unwrap()
         .entries
         .into_iter()
-        .find(|e| e.household_id == own)
+        .find(|e| e.household_id == own.get())
         .unwrap();
     assert!(!entry.done, "B is still to choose");
 }

@@ -8,7 +8,7 @@ use reqwest::{Client, Response, StatusCode};
 use yongxin_domain::demo::{generate, DemoSize, DemoSubdistrict};
 use yongxin_domain::Role;
 use yongxin_search::AppealIndex;
-use yongxin_store::Store;
+use yongxin_store::{HouseholdId, ProjectId, Store};
 use yongxin_store_postgres::PostgresStore;
 use yongxin_store_sqlite::SqliteStore;
 use yongxin_web::{AppState, WebSettings};
@@ -329,9 +329,9 @@ impl TestApp {
         &self,
         code: &str,
         villages: Vec<i64>,
-        unregistered: Option<i64>,
+        unregistered: Option<HouseholdId>,
         layouts: &[&str],
-    ) -> (i64, Vec<i64>, i64) {
+    ) -> (ProjectId, Vec<HouseholdId>, i64) {
         use yongxin_domain::notice::NoticeKind;
         use yongxin_domain::resettlement::policy::EXAMPLE_TOML;
         use yongxin_domain::resettlement::Phase;
@@ -363,7 +363,7 @@ impl TestApp {
             .unwrap()
             .unwrap();
         let leader = s.user_credentials("leader").await.unwrap().unwrap().0;
-        let households: Vec<i64> = s
+        let households: Vec<HouseholdId> = s
             .all_project_households(pid)
             .await
             .unwrap()
@@ -418,7 +418,7 @@ impl TestApp {
     /// A notice to the project published `days` ago (a 公示's window closed yesterday).
     fn project_notice(
         &self,
-        pid: i64,
+        pid: ProjectId,
         kind: yongxin_domain::notice::NoticeKind,
         days: i64,
     ) -> yongxin_domain::notice::NoticeDraft {
@@ -427,7 +427,7 @@ impl TestApp {
             kind,
             scope: yongxin_domain::notice::ScopeKind::Project,
             village_ids: vec![],
-            project_id: Some(pid),
+            project_id: Some(pid.get()),
             title: "公示".into(),
             body: "正文".into(),
             publish_at: now - chrono::Duration::days(days),
@@ -438,7 +438,7 @@ impl TestApp {
     }
 
     /// Moves a project with its results published on to the lottery, freezes and draws (seed 123456).
-    pub async fn draw(&self, pid: i64) {
+    pub async fn draw(&self, pid: ProjectId) {
         use yongxin_domain::resettlement::Phase;
         let s = &self.store;
         s.move_phase(&Actor::user("leader"), pid, Phase::Lottery, "")
@@ -464,7 +464,7 @@ impl TestApp {
 
     /// Moves a drawn project on to 选房 and opens an online selection for an hour to everyone on
     /// the list: its id.
-    pub async fn open_online_selection(&self, pid: i64) -> i64 {
+    pub async fn open_online_selection(&self, pid: ProjectId) -> i64 {
         self.store
             .move_phase(
                 &Actor::user("leader"),
@@ -498,7 +498,7 @@ impl TestApp {
     /// A project over the villages of `household_ids()` at its results 公示, every household but
     /// the resident's registered (layout C); with `drawn`, also frozen and drawn. Answers the
     /// project, its households in key order and the results notice.
-    pub async fn sample_project(&self, drawn: bool) -> (i64, Vec<i64>, i64) {
+    pub async fn sample_project(&self, drawn: bool) -> (ProjectId, Vec<HouseholdId>, i64) {
         let (own, other) = self.household_ids().await;
         let villages = vec![
             self.store.household(own).await.unwrap().summary.village_id,
@@ -519,13 +519,13 @@ impl TestApp {
     }
 
     /// [`Self::sample_project`] drawn and open for online selection: the project and the selection.
-    pub async fn sample_selection(&self) -> (i64, i64) {
+    pub async fn sample_selection(&self) -> (ProjectId, i64) {
         let (pid, _, _) = self.sample_project(true).await;
         (pid, self.open_online_selection(pid).await)
     }
 
     /// Ids of a household in the first grid (the resident's own) and one in another village.
-    pub async fn household_ids(&self) -> (i64, i64) {
+    pub async fn household_ids(&self) -> (HouseholdId, HouseholdId) {
         let resident = self
             .store
             .user_credentials("resident")

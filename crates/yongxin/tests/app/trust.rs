@@ -6,6 +6,7 @@ use chrono::{Duration, Utc};
 use reqwest::StatusCode;
 use yongxin_domain::Actor;
 use yongxin_domain::Role;
+use yongxin_store::{AppealId, HouseholdId};
 
 use crate::on_each_backend;
 use crate::support::{post_form, TestApp};
@@ -804,7 +805,7 @@ async fn photos_and_notice_images_lose_the_location_of_every_embedded_image(app:
 async fn desk_entry_reaches_only_households_in_scope(app: TestApp) {
     let (own, other) = app.household_ids().await;
     let grid = app.sign_in_as(Role::GridWorker).await;
-    let body = |household: i64| {
+    let body = |household: HouseholdId| {
         serde_json::json!({
             "category": "other",
             "description": "来电反映路灯坏了",
@@ -1110,7 +1111,7 @@ async fn merging_reaches_only_cases_in_scope_and_tells_the_resident(app: TestApp
     let b = case_in(&app, theirs, "路面塌陷", "后街9号").await;
     let c = case_in(&app, mine, "路面塌陷（重复）", "前街1号").await;
     let village = app.sign_in_as(Role::VillageOfficer).await;
-    let act = |client: reqwest::Client, id: i64, into: i64| {
+    let act = |client: reqwest::Client, id: AppealId, into: AppealId| {
         let url = app.url(&format!("/api/v1/appeals/{id}/actions"));
         async move {
             client
@@ -1181,7 +1182,7 @@ async fn object_for(
     app: &TestApp,
     staff: &reqwest::Client,
     notice: i64,
-    household: i64,
+    household: HouseholdId,
     reason: &str,
 ) -> reqwest::Response {
     let household = household.to_string();
@@ -1630,7 +1631,7 @@ async fn objects_out_of_scope_are_not_found_like_missing_ones(app: TestApp) {
     let (_, theirs) = villages_of(&app).await;
     let case = case_in(&app, theirs, "路灯不亮", "后街9号").await;
     let grid = app.sign_in_as(Role::GridWorker).await;
-    let missing = case.id + 1_000_000;
+    let missing = case.id.get() + 1_000_000;
     for path in [
         format!("/appeals/{}", case.id),
         format!("/api/v1/appeals/{}", case.id),
@@ -1643,7 +1644,7 @@ async fn objects_out_of_scope_are_not_found_like_missing_ones(app: TestApp) {
                 app.url(
                     &path
                         .replace(&case.id.to_string(), &missing.to_string())
-                        .replace(&other.to_string(), &(other + 1_000_000).to_string()),
+                        .replace(&other.to_string(), &(other.get() + 1_000_000).to_string()),
                 ),
             )
             .send()
@@ -1654,7 +1655,7 @@ async fn objects_out_of_scope_are_not_found_like_missing_ones(app: TestApp) {
         // The same answer but for the id echoed in the page's own links.
         let strip = |body: String| {
             body.replace(&missing.to_string(), "ID")
-                .replace(&(other + 1_000_000).to_string(), "ID")
+                .replace(&(other.get() + 1_000_000).to_string(), "ID")
                 .replace(&case.id.to_string(), "ID")
                 .replace(&other.to_string(), "ID")
         };
@@ -1951,8 +1952,8 @@ async fn on_selection_day_a_household_cannot_claim_from_its_phone(app: TestApp) 
         .queue
         .unwrap()
         .current()
-        .unwrap()
-        .household_id;
+        .map(|e| HouseholdId(e.household_id))
+        .unwrap();
     // A member of the household being called, on their own phone.
     app.store
         .create_user(
