@@ -514,7 +514,10 @@ pub async fn load_notices(
             household_id: Some(h.id),
             resident_user_id: None,
             contact_name: h.head_name.clone(),
-            contact_phone: h.head_phone.clone().unwrap_or_else(|| "13900000000".into()),
+            contact_phone: h
+                .head_phone
+                .as_ref()
+                .map_or_else(|| "13900000000".into(), |p| p.as_str().to_owned()),
             contact_email: None,
             department: category.department.clone(),
             created_at,
@@ -700,7 +703,7 @@ pub async fn load_meetings(
             .iter()
             .skip(from)
             .take(n)
-            .map(|h| h.head_id_number.clone())
+            .filter_map(|h| h.head_id_number.as_ref().map(|n| n.as_str().to_owned()))
             .collect::<Vec<_>>()
     };
     /// One demo meeting: who, how many come, what it decides, its minutes.

@@ -87,6 +87,16 @@ impl IdNumber {
     pub fn masked(&self) -> String {
         mask_id_number(&self.0)
     }
+
+    /// Whole for a reader entitled to the full number (whose view the caller records), masked
+    /// for everyone else.
+    pub fn shown(&self, full: bool) -> String {
+        if full {
+            self.0.clone()
+        } else {
+            self.masked()
+        }
+    }
 }
 
 /// Masks any stored identity number text the way lists show it: only the province (two digits)

@@ -45,7 +45,16 @@ impl Phone {
         &self.0[7..]
     }
 
-    /// The masked form shown in lists (`138****5678`).
+    /// Whole for a reader entitled to it (whose view the caller records), masked otherwise.
+    pub fn shown(&self, full: bool) -> String {
+        if full {
+            self.0.clone()
+        } else {
+            self.masked()
+        }
+    }
+
+    /// The masked form lists show (`138****5678`).
     pub fn masked(&self) -> String {
         mask_phone(&self.0)
     }

@@ -11,6 +11,7 @@ use yongxin_store::{Appeal, HouseholdSummary, NewAppeal, StoreError, StoreResult
 use yongxin_store::{AppealId, HouseholdId, ProjectId};
 
 use super::appeals::{file_appeal, to_the_microsecond, AppealRow, APPEAL_SELECT};
+use super::registry::HouseholdRow;
 use super::registry::HOUSEHOLD_SELECT;
 use crate::dialect::write_tx;
 
@@ -677,7 +678,13 @@ impl NoticeStore for StoreImpl {
             .push_bind(per_page)
             .push(" OFFSET ")
             .push_bind((i64::from(page.max(1)) - 1) * per_page);
-        qb.build_query_as().fetch_all(&self.pool).await.db()
+        qb.build_query_as::<HouseholdRow>()
+            .fetch_all(&self.pool)
+            .await
+            .db()?
+            .into_iter()
+            .map(HouseholdSummary::try_from)
+            .collect()
     }
 
     #[tracing::instrument(skip_all, fields(notice_id), err(level = "debug"))]

@@ -9,7 +9,7 @@ use sqlx::{FromRow, QueryBuilder};
 use yongxin_domain::registry::{flags_to_codes, parse_flags, Relation, Sex};
 use yongxin_domain::roster::{HouseholdRecord, RegistryLookup};
 use yongxin_domain::Actor;
-use yongxin_domain::{NewAuditEntry, Scope};
+use yongxin_domain::{IdNumber, NewAuditEntry, Phone, Scope};
 use yongxin_store::HouseholdId;
 use yongxin_store::RegistryStore;
 use yongxin_store::{
@@ -22,7 +22,7 @@ use crate::dialect::write_tx;
 pub(crate) const HOUSEHOLD_SELECT: &str =
     "SELECT h.id, h.key, h.address, h.village_id, v.name AS village_name, h.grid_id, \
      g.name AS grid_name, COALESCE(r.name, '') AS head_name, r.phone AS head_phone, \
-     COALESCE(r.id_number, '') AS head_id_number, \
+     r.id_number AS head_id_number, \
      (SELECT COUNT(*) FROM residents m WHERE m.household_id = h.id) AS member_count \
      FROM households h JOIN villages v ON v.id = h.village_id JOIN grids g ON g.id = h.grid_id \
      LEFT JOIN residents r ON r.id = h.head_resident_id";
@@ -57,8 +57,8 @@ impl TryFrom<MemberRow> for Member {
             name: r.name,
             sex: Sex::parse(&r.sex).ok_or_else(|| corrupt("sex", &r.sex))?,
             birth_date: r.birth_date,
-            id_number: r.id_number,
-            phone: r.phone,
+            id_number: stored_id_number(&r.id_number)?,
+            phone: r.phone.as_deref().map(stored_phone).transpose()?,
             relation: Relation::parse(&r.relation)
                 .ok_or_else(|| corrupt("relation", &r.relation))?,
             registered_since: r.registered_since,
@@ -67,9 +67,60 @@ impl TryFrom<MemberRow> for Member {
     }
 }
 
+/// An identity number as stored: checked when it was written, so one that does not read is a
+/// fault. The message names the field, never the number.
+fn stored_id_number(text: &str) -> StoreResult<IdNumber> {
+    IdNumber::parse(text).map_err(|_| corrupt("identity number", "(not shown)"))
+}
+
+/// A phone number as stored, checked like [`stored_id_number`].
+fn stored_phone(text: &str) -> StoreResult<Phone> {
+    Phone::parse(text).map_err(|_| corrupt("phone number", "(not shown)"))
+}
+
+/// A row of `HOUSEHOLD_SELECT`, the head's numbers as stored.
+#[derive(sqlx::FromRow)]
+pub(crate) struct HouseholdRow {
+    id: HouseholdId,
+    key: String,
+    address: String,
+    village_id: i64,
+    village_name: String,
+    grid_id: i64,
+    grid_name: String,
+    head_name: String,
+    head_phone: Option<String>,
+    head_id_number: Option<String>,
+    member_count: i64,
+}
+
 /// Reads a row of `HOUSEHOLD_SELECT` among other columns.
 pub(crate) fn household_from(row: &DbRow) -> StoreResult<HouseholdSummary> {
-    HouseholdSummary::from_row(row).db()
+    HouseholdRow::from_row(row).db()?.try_into()
+}
+
+impl TryFrom<HouseholdRow> for HouseholdSummary {
+    type Error = StoreError;
+
+    fn try_from(r: HouseholdRow) -> StoreResult<Self> {
+        Ok(HouseholdSummary {
+            id: r.id,
+            key: r.key,
+            address: r.address,
+            village_id: r.village_id,
+            village_name: r.village_name,
+            grid_id: r.grid_id,
+            grid_name: r.grid_name,
+            head_name: r.head_name,
+            head_phone: r.head_phone.as_deref().map(stored_phone).transpose()?,
+            head_id_number: r
+                .head_id_number
+                .as_deref()
+                .map(stored_id_number)
+                .transpose()?,
+            member_count: r.member_count,
+        })
+    }
 }
 
 /// A roster line: a member's row and their household's.
@@ -440,7 +491,7 @@ impl RegistryStore for StoreImpl {
 
     #[tracing::instrument(skip_all, err(level = "debug"))]
     async fn search_households(&self, q: &HouseholdQuery) -> StoreResult<HouseholdPage> {
-        let (households, total, page, per_page) = fetch_page(
+        let (rows, total, page, per_page) = fetch_page::<HouseholdRow>(
             &self.pool,
             ("FROM households h", HOUSEHOLD_SELECT, "h.key, h.id"),
             |qb| push_household_filters(qb, q),
@@ -448,7 +499,10 @@ impl RegistryStore for StoreImpl {
         )
         .await?;
         Ok(HouseholdPage {
-            households,
+            households: rows
+                .into_iter()
+                .map(HouseholdSummary::try_from)
+                .collect::<StoreResult<_>>()?,
             total,
             page,
             per_page,
@@ -458,14 +512,15 @@ impl RegistryStore for StoreImpl {
     #[tracing::instrument(skip_all, fields(id), err(level = "debug"))]
     async fn household(&self, id: HouseholdId) -> StoreResult<HouseholdDetail> {
         let sql = format!("{HOUSEHOLD_SELECT} WHERE h.id = $1");
-        let summary: HouseholdSummary = sqlx::query_as(&sql)
+        let summary: HouseholdSummary = sqlx::query_as::<_, HouseholdRow>(&sql)
             .bind(id)
             .fetch_optional(&self.pool)
             .await
             .db()?
             .ok_or_else(|| StoreError::NotFound {
                 what: format!("household {id}"),
-            })?;
+            })?
+            .try_into()?;
         let sql = format!("SELECT {MEMBER_COLUMNS} FROM residents r WHERE r.household_id = $1 ORDER BY r.position, r.id");
         let members = sqlx::query_as::<_, MemberRow>(&sql)
             .bind(id)

@@ -47,30 +47,12 @@ macro_rules! record_id {
 }
 
 record_id! {
-    /// A village's id (村).
-    VillageId;
-    /// A grid's id (网格).
-    GridId;
     /// A household's id (户).
     HouseholdId;
-    /// A resident's id (人员).
-    MemberId;
-    /// An account's id (用户).
-    UserId;
     /// A case's id (诉求). Not its case number, which residents see.
     AppealId;
-    /// A notice's id (公示).
-    NoticeId;
-    /// A consultation's id (征求意见).
-    ConsultationId;
-    /// A meeting's id (会议).
-    MeetingId;
     /// A resettlement project's id (拆迁安置项目).
     ProjectId;
-    /// A resettlement flat's id (房源).
-    UnitId;
-    /// A house-selection session's id (选房场次).
-    SelectionId;
 }
 
 #[cfg(test)]

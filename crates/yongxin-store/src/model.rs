@@ -3,6 +3,8 @@
 use crate::id::HouseholdId;
 use chrono::NaiveDate;
 use serde::Serialize;
+use yongxin_domain::id_number::IdNumber;
+use yongxin_domain::phone::Phone;
 use yongxin_domain::registry::{Relation, ResidentFlag, Sex, VillageKind};
 use yongxin_domain::{Role, Scope};
 
@@ -102,8 +104,10 @@ pub struct HouseholdQuery {
     pub per_page: i64,
 }
 
-/// A household as lists show it. Phone and identity number are raw here; the web masks them.
-#[derive(Debug, Clone, Serialize, PartialEq, Eq, sqlx::FromRow)]
+/// A household as lists show it. Phone and identity number are whole here, as checked values
+/// whose `Debug` is masked; the web masks them for display. Not `Serialize`, so that no JSON
+/// carries them by accident.
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct HouseholdSummary {
     /// Id.
     pub id: HouseholdId,
@@ -122,9 +126,9 @@ pub struct HouseholdSummary {
     /// Head's name.
     pub head_name: String,
     /// Head's phone.
-    pub head_phone: Option<String>,
-    /// Head's identity number.
-    pub head_id_number: String,
+    pub head_phone: Option<Phone>,
+    /// Head's identity number (none for a household without a head on record).
+    pub head_id_number: Option<IdNumber>,
     /// Number of members.
     pub member_count: i64,
 }
@@ -142,8 +146,8 @@ pub struct HouseholdPage {
     pub per_page: i64,
 }
 
-/// A household member as stored.
-#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+/// A household member as stored; not `Serialize`, like [`HouseholdSummary`].
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Member {
     /// Id.
     pub id: i64,
@@ -153,10 +157,10 @@ pub struct Member {
     pub sex: Sex,
     /// 出生日期
     pub birth_date: NaiveDate,
-    /// 身份证号 (raw)
-    pub id_number: String,
-    /// 手机号 (raw)
-    pub phone: Option<String>,
+    /// 身份证号
+    pub id_number: IdNumber,
+    /// 手机号
+    pub phone: Option<Phone>,
     /// 与户主关系
     pub relation: Relation,
     /// 户籍登记日期

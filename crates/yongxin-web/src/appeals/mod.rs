@@ -424,7 +424,7 @@ pub async fn prepare_intake(
                 phone_text = detail
                     .members
                     .iter()
-                    .find_map(|m| m.phone.clone())
+                    .find_map(|m| m.phone.as_ref().map(|p| p.as_str().to_owned()))
                     .unwrap_or_default();
             }
         }

@@ -16,8 +16,7 @@ use serde::Deserialize;
 use serde::Serialize;
 use utoipa::IntoParams;
 use utoipa::ToSchema;
-use yongxin_domain::id_number::mask_id_number;
-use yongxin_domain::phone::mask_phone;
+use yongxin_domain::{IdNumber, Phone};
 use yongxin_store::Grid;
 use yongxin_store::HouseholdId;
 use yongxin_store::HouseholdSummary;
@@ -122,8 +121,12 @@ impl From<&HouseholdSummary> for HouseholdDto {
             grid_id: h.grid_id,
             grid_name: h.grid_name.clone(),
             head_name: h.head_name.clone(),
-            head_id_number: mask_id_number(&h.head_id_number),
-            head_phone: h.head_phone.as_deref().map(mask_phone),
+            head_id_number: h
+                .head_id_number
+                .as_ref()
+                .map(IdNumber::masked)
+                .unwrap_or_default(),
+            head_phone: h.head_phone.as_ref().map(Phone::masked),
             member_count: h.member_count,
         }
     }
@@ -283,15 +286,8 @@ pub async fn get_household(
                 yongxin_domain::id_number::mask_birth_date(m.birth_date)
             },
             relation: m.relation.code().to_owned(),
-            id_number: if full {
-                m.id_number.clone()
-            } else {
-                mask_id_number(&m.id_number)
-            },
-            phone: m
-                .phone
-                .as_deref()
-                .map(|p| if full { p.to_owned() } else { mask_phone(p) }),
+            id_number: m.id_number.shown(full),
+            phone: m.phone.as_ref().map(|p| p.shown(full)),
             registered_since: m.registered_since.map(|d| d.to_string()),
             flags: m.flags.iter().map(|f| f.code().to_owned()).collect(),
         })

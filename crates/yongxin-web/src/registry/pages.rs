@@ -20,10 +20,9 @@ use axum::http::header;
 use axum::response::IntoResponse;
 use axum::response::Response;
 use serde::Deserialize;
-use yongxin_domain::id_number::mask_id_number;
-use yongxin_domain::phone::mask_phone;
 use yongxin_domain::roster::Column;
 use yongxin_domain::Permission;
+use yongxin_domain::{IdNumber, Phone};
 use yongxin_store::Grid;
 use yongxin_store::HouseholdId;
 use yongxin_store::HouseholdSummary;
@@ -108,8 +107,12 @@ impl From<&HouseholdSummary> for HouseholdRow {
             id: h.id,
             key: h.key.clone(),
             head_name: h.head_name.clone(),
-            id_masked: mask_id_number(&h.head_id_number),
-            phone_masked: h.head_phone.as_deref().map(mask_phone).unwrap_or_default(),
+            id_masked: h
+                .head_id_number
+                .as_ref()
+                .map(IdNumber::masked)
+                .unwrap_or_default(),
+            phone_masked: h.head_phone.as_ref().map(Phone::masked).unwrap_or_default(),
             address: h.address.clone(),
             village: h.village_name.clone(),
             grid: h.grid_name.clone(),
@@ -246,16 +249,8 @@ pub async fn household(
             } else {
                 yongxin_domain::id_number::mask_birth_date(m.birth_date)
             },
-            id_number: if full {
-                m.id_number.clone()
-            } else {
-                mask_id_number(&m.id_number)
-            },
-            phone: match (&m.phone, full) {
-                (Some(p), true) => p.clone(),
-                (Some(p), false) => mask_phone(p),
-                (None, _) => String::new(),
-            },
+            id_number: m.id_number.shown(full),
+            phone: m.phone.as_ref().map(|p| p.shown(full)).unwrap_or_default(),
             flags: m
                 .flags
                 .iter()

@@ -7,8 +7,6 @@ use std::io::Cursor;
 
 use calamine::{Data, Reader, Xlsx};
 use chrono::{Duration, NaiveDate};
-use yongxin_domain::id_number::mask_id_number;
-use yongxin_domain::phone::mask_phone;
 use yongxin_domain::roster::{Column, RosterIssue, RosterReason, RosterRow};
 use yongxin_store::{HouseholdSummary, RosterEntry};
 
@@ -199,16 +197,8 @@ pub fn residents_table(entries: &[RosterEntry], full: bool) -> Vec<Vec<String>> 
     let mut table = vec![Column::ALL.iter().map(|c| c.header().to_owned()).collect()];
     for e in entries {
         let m = &e.member;
-        let id = if full {
-            m.id_number.clone()
-        } else {
-            mask_id_number(&m.id_number)
-        };
-        let phone = m
-            .phone
-            .as_deref()
-            .map(|p| if full { p.to_owned() } else { mask_phone(p) })
-            .unwrap_or_default();
+        let id = m.id_number.shown(full);
+        let phone = m.phone.as_ref().map(|p| p.shown(full)).unwrap_or_default();
         table.push(
             Column::ALL
                 .iter()
@@ -254,8 +244,8 @@ pub fn households_table(households: &[HouseholdSummary], full: bool) -> Vec<Vec<
     for h in households {
         let phone = h
             .head_phone
-            .as_deref()
-            .map(|p| if full { p.to_owned() } else { mask_phone(p) })
+            .as_ref()
+            .map(|p| p.shown(full))
             .unwrap_or_default();
         table.push(vec![
             h.key.clone(),
@@ -263,11 +253,10 @@ pub fn households_table(households: &[HouseholdSummary], full: bool) -> Vec<Vec<
             h.grid_name.clone(),
             h.address.clone(),
             h.head_name.clone(),
-            if full {
-                h.head_id_number.clone()
-            } else {
-                mask_id_number(&h.head_id_number)
-            },
+            h.head_id_number
+                .as_ref()
+                .map(|n| n.shown(full))
+                .unwrap_or_default(),
             phone,
             h.member_count.to_string(),
         ]);

@@ -417,7 +417,10 @@ async fn a_project_goes_from_policy_to_published_results(app: TestApp) {
         )),
         "{text}"
     );
-    assert!(!text.contains(head_name.as_str()) && !text.contains(&detail.summary.head_id_number));
+    assert!(
+        !text.contains(head_name.as_str())
+            && !text.contains(detail.summary.head_id_number.as_ref().unwrap().as_str())
+    );
     let p = get_json(&resident, app.url(&format!("/api/v1/projects/{pid}"))).await;
     assert_eq!(p["phase"], "results_publication");
 

@@ -675,7 +675,7 @@ async fn repeated_failed_sign_ins_make_the_account_wait(app: TestApp) {
 async fn lists_are_masked_and_every_full_view_is_recorded(app: TestApp) {
     let (own, _) = app.household_ids().await;
     let detail = app.store.household(own).await.unwrap();
-    let head_id = detail.members[0].id_number.clone();
+    let head_id = detail.members[0].id_number.as_str().to_owned();
     let grid = app.sign_in_as(Role::GridWorker).await;
     let list = page(&grid, app.url("/households")).await;
     assert!(
