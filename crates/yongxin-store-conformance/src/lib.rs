@@ -2396,9 +2396,6 @@ pub async fn a_resettlement_project_moves_through_its_phases(store: Arc<dyn Stor
 async fn project_in_selection(
     store: &dyn Store,
 ) -> (ProjectId, Vec<HouseholdId>, yongxin_store::User) {
-    use yongxin_domain::notice::{NoticeDraft, NoticeKind, ScopeKind};
-    use yongxin_domain::resettlement::policy::EXAMPLE_TOML;
-    use yongxin_domain::resettlement::Phase;
     seeded(store).await;
     let villages = store.villages().await.unwrap();
     let pid = store
@@ -2420,94 +2417,22 @@ async fn project_in_selection(
         .into_iter()
         .find(|u| u.role == yongxin_domain::Role::Leader)
         .unwrap();
-    let draft = |kind| NoticeDraft {
-        kind,
-        scope: ScopeKind::Project,
-        village_ids: vec![],
-        project_id: Some(pid.get()),
-        title: "t".into(),
-        body: "t".into(),
-        publish_at: Utc::now() - Duration::days(8),
-        end_at: None,
-        // A 公示 whose objection window has closed; other kinds take no objections.
-        objections_until: (kind == NoticeKind::Publication).then(|| Utc::now() - Duration::days(1)),
+    let plan = yongxin_demo::ProjectPlan {
+        project: pid,
+        actor: Actor::user("t"),
+        registering: yongxin_demo::Registering::Combination {
+            layouts: &["C"],
+            by: &user,
+        },
+        unregistered: None,
+        measured: false,
+        seed: "123456",
+        now: Utc::now(),
     };
-    store
-        .publish_policy(
-            &Actor::user("t"),
-            pid,
-            EXAMPLE_TOML,
-            draft(NoticeKind::Policy).checked().unwrap(),
-        )
+    let run = yongxin_demo::take_project(store, &plan, yongxin_demo::Stage::Selection)
         .await
-        .unwrap()
         .unwrap();
-    store
-        .move_phase(&Actor::user("t"), pid, Phase::Registration, "")
-        .await
-        .unwrap()
-        .unwrap();
-    let households: Vec<HouseholdId> = store
-        .all_project_households(pid)
-        .await
-        .unwrap()
-        .iter()
-        .map(|h| h.household.id)
-        .collect();
-    for h in &households {
-        store
-            .register(&Actor::user("t"), pid, *h, vec!["C".into()], &user, true)
-            .await
-            .unwrap()
-            .unwrap();
-    }
-    store
-        .move_phase(&Actor::user("t"), pid, Phase::Assessment, "")
-        .await
-        .unwrap()
-        .unwrap();
-    store
-        .publish_results(
-            &Actor::user("t"),
-            pid,
-            draft(NoticeKind::Publication).checked().unwrap(),
-        )
-        .await
-        .unwrap()
-        .unwrap();
-    store
-        .move_phase(&Actor::user("t"), pid, Phase::Lottery, "")
-        .await
-        .unwrap()
-        .unwrap();
-    store
-        .freeze_lottery(
-            &Actor::user("t"),
-            pid,
-            "现场",
-            &yongxin_demo::lottery_parties(1).0,
-            draft(NoticeKind::Progress),
-        )
-        .await
-        .unwrap()
-        .unwrap();
-    store
-        .draw_lottery(
-            &Actor::user("t"),
-            pid,
-            "123456",
-            &yongxin_demo::lottery_parties(1).1,
-            None,
-        )
-        .await
-        .unwrap()
-        .unwrap();
-    store
-        .move_phase(&Actor::user("t"), pid, Phase::Selection, "")
-        .await
-        .unwrap()
-        .unwrap();
-    (pid, households, user)
+    (pid, run.households, user)
 }
 
 /// Many households claiming overlapping apartments at once: each apartment gets one owner, no

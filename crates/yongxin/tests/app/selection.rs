@@ -36,8 +36,9 @@ async fn open_selection(app: &TestApp) -> (ProjectId, i64, Vec<HouseholdId>) {
         .iter()
         .map(|v| v.id)
         .collect();
-    let (pid, households, _) = app.project_to_results("rush", villages, None, &["A"]).await;
-    app.draw(pid).await;
+    let (pid, households, _) = app
+        .project_to("rush", villages, None, &["A"], yongxin_demo::Stage::Drawn)
+        .await;
     (pid, app.open_online_selection(pid).await, households)
 }
 

@@ -32,24 +32,14 @@ async fn drawn_for_two_layouts(app: &TestApp, code: &str, to_selection: bool) ->
         .iter()
         .map(|v| v.id)
         .collect();
-    let (pid, _, _) = app
-        .project_to_results(code, villages, None, &["A", "B"])
-        .await;
-    app.draw(pid).await;
-    if !to_selection {
-        return pid;
-    }
-    app.store
-        .move_phase(
-            &Actor::user("leader"),
-            pid,
-            yongxin_domain::resettlement::Phase::Selection,
-            "",
-        )
+    let stage = if to_selection {
+        yongxin_demo::Stage::Selection
+    } else {
+        yongxin_demo::Stage::Drawn
+    };
+    app.project_to(code, villages, None, &["A", "B"], stage)
         .await
-        .unwrap()
-        .unwrap();
-    pid
+        .0
 }
 
 /// A selection day for a project in 选房, open now for eight hours, with the default return

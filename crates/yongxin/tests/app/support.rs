@@ -321,22 +321,28 @@ impl TestApp {
         (notice, consultation, meeting)
     }
 
-    /// A resettlement project over these villages taken through the store to its results 公示
-    /// (objection window already closed): every household registered with the combination
-    /// `layouts` (or its first layout, when the whole is over its limit) but `unregistered`, which is assessed from nothing. Answers the project, its
-    /// households in key order and the results notice.
-    pub async fn project_to_results(
+    /// A resettlement project over these villages taken through the store by the shared builder
+    /// to `stage` (at least its results 公示, objection window closed): every household registered
+    /// by the leader with the combination `layouts` (or its first layout, when the whole is over
+    /// its limit) but `unregistered`, which is assessed from nothing; drawn with seed 123456.
+    /// Answers the project, its households in key order and the results notice.
+    pub async fn project_to(
         &self,
         code: &str,
         villages: Vec<i64>,
         unregistered: Option<HouseholdId>,
         layouts: &[&str],
+        stage: yongxin_demo::Stage,
     ) -> (ProjectId, Vec<HouseholdId>, i64) {
-        use yongxin_domain::notice::NoticeKind;
-        use yongxin_domain::resettlement::policy::EXAMPLE_TOML;
-        use yongxin_domain::resettlement::Phase;
-        let s = &self.store;
-        let pid = s
+        let leader = self
+            .store
+            .user_credentials("leader")
+            .await
+            .unwrap()
+            .unwrap()
+            .0;
+        let project = self
+            .store
             .create_project(
                 &Actor::user("leader"),
                 yongxin_store::NewProject {
@@ -348,118 +354,22 @@ impl TestApp {
             .await
             .unwrap()
             .id;
-        let draft = |kind, days: i64| self.project_notice(pid, kind, days);
-        s.publish_policy(
-            &Actor::user("leader"),
-            pid,
-            EXAMPLE_TOML,
-            draft(NoticeKind::Policy, 30).checked().unwrap(),
-        )
-        .await
-        .unwrap()
-        .unwrap();
-        s.move_phase(&Actor::user("leader"), pid, Phase::Registration, "")
+        let plan = yongxin_demo::ProjectPlan {
+            project,
+            actor: Actor::user("leader"),
+            registering: yongxin_demo::Registering::Combination {
+                layouts,
+                by: &leader,
+            },
+            unregistered,
+            measured: false,
+            seed: "123456",
+            now: chrono::Utc::now(),
+        };
+        let run = yongxin_demo::take_project(&*self.store, &plan, stage)
             .await
-            .unwrap()
             .unwrap();
-        let leader = s.user_credentials("leader").await.unwrap().unwrap().0;
-        let households: Vec<HouseholdId> = s
-            .all_project_households(pid)
-            .await
-            .unwrap()
-            .iter()
-            .map(|h| h.household.id)
-            .collect();
-        for h in households.iter().filter(|h| Some(**h) != unregistered) {
-            // A household too small for the whole combination registers its first layout.
-            let combination: Vec<String> = layouts.iter().map(|l| l.to_string()).collect();
-            if s.register(&Actor::user("leader"), pid, *h, combination, &leader, true)
-                .await
-                .unwrap()
-                .is_err()
-            {
-                s.register(
-                    &Actor::user("leader"),
-                    pid,
-                    *h,
-                    vec![layouts[0].into()],
-                    &leader,
-                    true,
-                )
-                .await
-                .unwrap()
-                .unwrap();
-            }
-        }
-        s.move_phase(&Actor::user("leader"), pid, Phase::Assessment, "")
-            .await
-            .unwrap()
-            .unwrap();
-        if let Some(h) = unregistered {
-            s.save_assessment(&Actor::user("leader"), pid, h, Default::default(), None)
-                .await
-                .unwrap()
-                .unwrap();
-        }
-        let notice = s
-            .publish_results(
-                &Actor::user("leader"),
-                pid,
-                draft(NoticeKind::Publication, 8).checked().unwrap(),
-            )
-            .await
-            .unwrap()
-            .unwrap()
-            .results_notice_id
-            .unwrap();
-        (pid, households, notice)
-    }
-
-    /// A notice to the project published `days` ago (a 公示's window closed yesterday).
-    fn project_notice(
-        &self,
-        pid: ProjectId,
-        kind: yongxin_domain::notice::NoticeKind,
-        days: i64,
-    ) -> yongxin_domain::notice::NoticeDraft {
-        let now = chrono::Utc::now();
-        yongxin_domain::notice::NoticeDraft {
-            kind,
-            scope: yongxin_domain::notice::ScopeKind::Project,
-            village_ids: vec![],
-            project_id: Some(pid.get()),
-            title: "公示".into(),
-            body: "正文".into(),
-            publish_at: now - chrono::Duration::days(days),
-            end_at: None,
-            objections_until: (kind == yongxin_domain::notice::NoticeKind::Publication)
-                .then(|| now - chrono::Duration::days(1)),
-        }
-    }
-
-    /// Moves a project with its results published on to the lottery, freezes and draws (seed 123456).
-    pub async fn draw(&self, pid: ProjectId) {
-        use yongxin_domain::resettlement::Phase;
-        let s = &self.store;
-        s.move_phase(&Actor::user("leader"), pid, Phase::Lottery, "")
-            .await
-            .unwrap()
-            .unwrap();
-        let (commitment, reveals) = yongxin_demo::lottery_parties(1);
-        s.freeze_lottery(
-            &Actor::user("leader"),
-            pid,
-            "现场摇号",
-            &commitment,
-            self.project_notice(pid, yongxin_domain::notice::NoticeKind::Progress, 1),
-        )
-        .await
-        .unwrap()
-        .unwrap();
-        s.draw_lottery(&Actor::user("leader"), pid, "123456", &reveals, None)
-            .await
-            .unwrap()
-            .unwrap();
+        (project, run.households, run.results_notice.unwrap())
     }
 
     /// Moves a drawn project on to 选房 and opens an online selection for an hour to everyone on
@@ -509,13 +419,13 @@ impl TestApp {
                 .summary
                 .village_id,
         ];
-        let sample = self
-            .project_to_results("sample", villages, Some(own), &["C"])
-            .await;
-        if drawn {
-            self.draw(sample.0).await;
-        }
-        sample
+        let stage = if drawn {
+            yongxin_demo::Stage::Drawn
+        } else {
+            yongxin_demo::Stage::Results
+        };
+        self.project_to("sample", villages, Some(own), &["C"], stage)
+            .await
     }
 
     /// [`Self::sample_project`] drawn and open for online selection: the project and the selection.
