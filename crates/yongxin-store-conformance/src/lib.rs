@@ -22,6 +22,9 @@ use yongxin_domain::appeal::{
 };
 use yongxin_domain::calendar::WorkingCalendar;
 use yongxin_domain::catalogue::default_catalogue;
+use yongxin_domain::resettlement::entitlement::MeasuredStructure;
+use yongxin_domain::resettlement::policy::{Policy, StructureKind, EXAMPLE_TOML};
+use yongxin_domain::resettlement::{Phase, PhaseError, ResettlementError};
 
 use yongxin_store::{AppealId, HouseholdId, ProjectId};
 use yongxin_store::{
@@ -2001,44 +2004,80 @@ pub async fn photos_are_kept_with_their_appeal_and_events(store: Arc<dyn Store>)
 /// A resettlement project from policy to draw: each phase allows what it should, every refusal
 /// changes nothing, corrections keep the old result as history, and the draw's proof verifies.
 pub async fn a_resettlement_project_moves_through_its_phases(store: Arc<dyn Store>) {
-    use yongxin_domain::notice::{NoticeDraft, NoticeKind, ScopeKind};
-    use yongxin_domain::resettlement::entitlement::MeasuredStructure;
-    use yongxin_domain::resettlement::policy::StructureKind;
-    use yongxin_domain::resettlement::policy::{Policy, EXAMPLE_TOML};
-    use yongxin_domain::resettlement::{Phase, PhaseError, ResettlementError};
-    seeded(&*store).await;
-    let villages = store.villages().await.unwrap();
-    let project = store
-        .create_project(
-            &Actor::user("t"),
-            yongxin_store::NewProject {
-                code: "P1".into(),
-                name: "两村整合".into(),
-                village_ids: vec![villages[0].id, villages[1].id],
-            },
-        )
-        .await
-        .unwrap();
-    let pid = project.id;
-    let user = store.users().await.unwrap().into_iter().next().unwrap();
-    let draft = |title: &str| NoticeDraft {
-        kind: NoticeKind::Publication,
-        scope: ScopeKind::Project,
-        village_ids: vec![],
-        project_id: Some(pid.get()),
-        title: title.into(),
-        body: "正文".into(),
-        publish_at: Utc::now() - Duration::days(8),
-        end_at: None,
-        objections_until: Some(Utc::now() - Duration::days(1)),
-    };
-    let (households, total) = store.project_households(pid, 1, 100, false).await.unwrap();
-    assert_eq!(total, 12);
-    let hid = households[0].household.id;
-    let head = || async { store.audit_head().await.unwrap() };
+    let s = PhasesStory::start(store).await;
+    nothing_is_allowed_before_a_policy(&s).await;
+    a_policy_is_published_once_per_version(&s).await;
+    phases_move_one_at_a_time(&s).await;
+    registration_refuses_a_combination_over_the_limit(&s).await;
+    assessments_after_the_results_are_corrections_with_a_reason(&s).await;
+    let (commitment, reveals) = the_list_is_frozen_and_drawn_once(&s).await;
+    a_redraw_needs_new_commitments(&s, &commitment, &reveals).await;
+    s.store.verify_audit().await.unwrap().unwrap();
+}
 
-    // Nothing before a policy.
-    let before = head().await;
+/// The project the phases story follows: two villages of the seeded subdistrict (twelve
+/// households), the first household and an account that registers in person.
+struct PhasesStory {
+    store: Arc<dyn Store>,
+    pid: ProjectId,
+    hid: HouseholdId,
+    households: Vec<HouseholdId>,
+    user: yongxin_store::User,
+}
+
+impl PhasesStory {
+    async fn start(store: Arc<dyn Store>) -> Self {
+        seeded(&*store).await;
+        let villages = store.villages().await.unwrap();
+        let pid = store
+            .create_project(
+                &Actor::user("t"),
+                yongxin_store::NewProject {
+                    code: "P1".into(),
+                    name: "两村整合".into(),
+                    village_ids: vec![villages[0].id, villages[1].id],
+                },
+            )
+            .await
+            .unwrap()
+            .id;
+        let user = store.users().await.unwrap().into_iter().next().unwrap();
+        let (households, total) = store.project_households(pid, 1, 100, false).await.unwrap();
+        assert_eq!(total, 12);
+        Self {
+            pid,
+            hid: households[0].household.id,
+            households: households.iter().map(|h| h.household.id).collect(),
+            user,
+            store,
+        }
+    }
+
+    /// A 公示 to the project published eight days ago, its objection window closed yesterday.
+    fn draft(&self, title: &str) -> yongxin_domain::notice::NoticeDraft {
+        use yongxin_domain::notice::{NoticeDraft, NoticeKind, ScopeKind};
+        NoticeDraft {
+            kind: NoticeKind::Publication,
+            scope: ScopeKind::Project,
+            village_ids: vec![],
+            project_id: Some(self.pid.get()),
+            title: title.into(),
+            body: "正文".into(),
+            publish_at: Utc::now() - Duration::days(8),
+            end_at: None,
+            objections_until: Some(Utc::now() - Duration::days(1)),
+        }
+    }
+
+    async fn head(&self) -> Option<(i64, String)> {
+        self.store.audit_head().await.unwrap()
+    }
+}
+
+/// Nothing before a policy.
+async fn nothing_is_allowed_before_a_policy(s: &PhasesStory) {
+    let (store, pid, hid, user) = (&s.store, s.pid, s.hid, &s.user);
+    let before = s.head().await;
     let r = store
         .register(&Actor::user("t"), pid, hid, vec!["C".into()], &user, true)
         .await
@@ -2050,14 +2089,18 @@ pub async fn a_resettlement_project_moves_through_its_phases(store: Arc<dyn Stor
         ),
         "{r:?}"
     );
-    assert_eq!(head().await, before);
+    assert_eq!(s.head().await, before);
+}
 
+/// A policy is published once per version; a broken one is refused whole.
+async fn a_policy_is_published_once_per_version(s: &PhasesStory) {
+    let (store, pid) = (&s.store, s.pid);
     let v1 = store
         .publish_policy(
             &Actor::user("t"),
             pid,
             EXAMPLE_TOML,
-            draft("政策").checked().unwrap(),
+            s.draft("政策").checked().unwrap(),
         )
         .await
         .unwrap()
@@ -2072,13 +2115,13 @@ pub async fn a_resettlement_project_moves_through_its_phases(store: Arc<dyn Stor
         store.project(pid).await.unwrap().unwrap().phase,
         Phase::PolicyPublished
     );
-    let before = head().await;
+    let before = s.head().await;
     let again = store
         .publish_policy(
             &Actor::user("t"),
             pid,
             EXAMPLE_TOML,
-            draft("政策").checked().unwrap(),
+            s.draft("政策").checked().unwrap(),
         )
         .await
         .unwrap();
@@ -2097,7 +2140,7 @@ pub async fn a_resettlement_project_moves_through_its_phases(store: Arc<dyn Stor
             &Actor::user("t"),
             pid,
             &broken,
-            draft("政策").checked().unwrap(),
+            s.draft("政策").checked().unwrap(),
         )
         .await
         .unwrap()
@@ -2106,10 +2149,13 @@ pub async fn a_resettlement_project_moves_through_its_phases(store: Arc<dyn Stor
         refused.to_string().contains("price.band[1].from"),
         "{refused}"
     );
-    assert_eq!(head().await, before);
+    assert_eq!(s.head().await, before);
     assert_eq!(store.policy_versions(pid).await.unwrap().len(), 1);
+}
 
-    // Phases move one at a time; the lottery waits for the results.
+/// Phases move one at a time; the lottery waits for the results.
+async fn phases_move_one_at_a_time(s: &PhasesStory) {
+    let (store, pid) = (&s.store, s.pid);
     assert!(store
         .move_phase(&Actor::user("t"), pid, Phase::Lottery, "")
         .await
@@ -2120,9 +2166,12 @@ pub async fn a_resettlement_project_moves_through_its_phases(store: Arc<dyn Stor
         .await
         .unwrap()
         .unwrap();
+}
 
-    // Registration: a combination over the limit is refused and leaves nothing behind.
-    let before = head().await;
+/// Registration: a combination over the limit is refused and leaves nothing behind.
+async fn registration_refuses_a_combination_over_the_limit(s: &PhasesStory) {
+    let (store, pid, hid, user) = (&s.store, s.pid, s.hid, &s.user);
+    let before = s.head().await;
     let over = store
         .register(
             &Actor::user("t"),
@@ -2138,17 +2187,17 @@ pub async fn a_resettlement_project_moves_through_its_phases(store: Arc<dyn Stor
         matches!(over, Err(ResettlementError::Entitlement(_))),
         "{over:?}"
     );
-    assert_eq!(head().await, before);
+    assert_eq!(s.head().await, before);
     assert!(store.assessment(pid, hid).await.unwrap().is_none());
-    for h in &households {
+    for h in &s.households {
         let reg = store
             .register(
                 &Actor::user("t"),
                 pid,
-                h.household.id,
+                *h,
                 vec!["C".into()],
                 &user,
-                h.household.id.get() % 2 == 0,
+                h.get() % 2 == 0,
             )
             .await
             .unwrap()
@@ -2171,8 +2220,11 @@ pub async fn a_resettlement_project_moves_through_its_phases(store: Arc<dyn Stor
         store.project_households(pid, 1, 100, true).await.unwrap().1,
         0
     );
+}
 
-    // Assessment, then the results: after them only corrections with a reason.
+/// Assessment, then the results: after them only corrections with a reason.
+async fn assessments_after_the_results_are_corrections_with_a_reason(s: &PhasesStory) {
+    let (store, pid, hid) = (&s.store, s.pid, s.hid);
     store
         .move_phase(&Actor::user("t"), pid, Phase::Assessment, "")
         .await
@@ -2195,7 +2247,7 @@ pub async fn a_resettlement_project_moves_through_its_phases(store: Arc<dyn Stor
         .lines
         .iter()
         .any(|l| l.code == "structure:brick_concrete" && l.amount.to_string() == "138000.00"));
-    let before = head().await;
+    let before = s.head().await;
     let mut unknown = inputs.clone();
     unknown.structures[0].condition = "九等".into();
     assert!(store
@@ -2203,9 +2255,13 @@ pub async fn a_resettlement_project_moves_through_its_phases(store: Arc<dyn Stor
         .await
         .unwrap()
         .is_err());
-    assert_eq!(head().await, before);
+    assert_eq!(s.head().await, before);
     store
-        .publish_results(&Actor::user("t"), pid, draft("结果公示").checked().unwrap())
+        .publish_results(
+            &Actor::user("t"),
+            pid,
+            s.draft("结果公示").checked().unwrap(),
+        )
         .await
         .unwrap()
         .unwrap();
@@ -2241,8 +2297,17 @@ pub async fn a_resettlement_project_moves_through_its_phases(store: Arc<dyn Stor
         corrected
     );
     assert!(corrected.reason.contains("重新丈量"));
+}
 
-    // The lottery: freeze, no registration after it, one draw unless a reason is given.
+/// The lottery: freeze, no registration after it, one draw unless a reason is given. Answers
+/// the commitment and the values revealed.
+async fn the_list_is_frozen_and_drawn_once(
+    s: &PhasesStory,
+) -> (
+    yongxin_domain::lottery::SeedCommitment,
+    Vec<yongxin_domain::lottery::Reveal>,
+) {
+    let (store, pid, hid, user) = (&s.store, s.pid, s.hid, &s.user);
     store
         .move_phase(&Actor::user("t"), pid, Phase::Lottery, "")
         .await
@@ -2260,7 +2325,7 @@ pub async fn a_resettlement_project_moves_through_its_phases(store: Arc<dyn Stor
             pid,
             "现场摇出六位数字",
             &commitment,
-            draft("冻结"),
+            s.draft("冻结"),
         )
         .await
         .unwrap()
@@ -2272,7 +2337,7 @@ pub async fn a_resettlement_project_moves_through_its_phases(store: Arc<dyn Stor
     );
     assert!(matches!(
         store
-            .freeze_lottery(&Actor::user("t"), pid, "x", &commitment, draft("冻结"))
+            .freeze_lottery(&Actor::user("t"), pid, "x", &commitment, s.draft("冻结"))
             .await
             .unwrap(),
         Err(ResettlementError::AlreadyFrozen(_))
@@ -2326,7 +2391,17 @@ pub async fn a_resettlement_project_moves_through_its_phases(store: Arc<dyn Stor
             .unwrap(),
         Err(ResettlementError::AlreadyDrawn)
     );
-    // The values are out: a redraw needs new commitments, registered and published first.
+    (commitment, reveals)
+}
+
+/// The values are out: a redraw needs new commitments, registered and published first; then
+/// every household has its order and the project moves on to selection.
+async fn a_redraw_needs_new_commitments(
+    s: &PhasesStory,
+    commitment: &yongxin_domain::lottery::SeedCommitment,
+    reveals: &[yongxin_domain::lottery::Reveal],
+) {
+    let (store, pid) = (&s.store, s.pid);
     assert_eq!(
         store
             .draw_lottery(
@@ -2346,7 +2421,7 @@ pub async fn a_resettlement_project_moves_through_its_phases(store: Arc<dyn Stor
     let reordered = yongxin_domain::lottery::SeedCommitment::new(reordered).unwrap();
     assert_eq!(
         store
-            .recommit_lottery(&Actor::user("t"), pid, &reordered, draft("重新登记承诺"))
+            .recommit_lottery(&Actor::user("t"), pid, &reordered, s.draft("重新登记承诺"))
             .await
             .unwrap()
             .map(|_| ()),
@@ -2354,7 +2429,7 @@ pub async fn a_resettlement_project_moves_through_its_phases(store: Arc<dyn Stor
     );
     let (second, second_reveals) = yongxin_demo::lottery_parties(2);
     let recommitted = store
-        .recommit_lottery(&Actor::user("t"), pid, &second, draft("重新登记承诺"))
+        .recommit_lottery(&Actor::user("t"), pid, &second, s.draft("重新登记承诺"))
         .await
         .unwrap()
         .unwrap();
@@ -2388,7 +2463,6 @@ pub async fn a_resettlement_project_moves_through_its_phases(store: Arc<dyn Stor
     let changes = store.phase_changes(pid).await.unwrap();
     assert_eq!(changes.last().unwrap().to, Phase::Selection);
     assert_eq!(changes.len(), 6);
-    store.verify_audit().await.unwrap().unwrap();
 }
 
 /// A two-village project taken to the selection phase: every household registered (layout C) and
