@@ -2079,7 +2079,7 @@ async fn nothing_is_allowed_before_a_policy(s: &PhasesStory) {
     let (store, pid, hid, user) = (&s.store, s.pid, s.hid, &s.user);
     let before = s.head().await;
     let r = store
-        .register(&Actor::user("t"), pid, hid, vec!["C".into()], &user, true)
+        .register(&Actor::user("t"), pid, hid, vec!["C".into()], user, true)
         .await
         .unwrap();
     assert!(
@@ -2178,7 +2178,7 @@ async fn registration_refuses_a_combination_over_the_limit(s: &PhasesStory) {
             pid,
             hid,
             vec!["E".into(), "E".into(), "E".into()],
-            &user,
+            user,
             true,
         )
         .await
@@ -2196,7 +2196,7 @@ async fn registration_refuses_a_combination_over_the_limit(s: &PhasesStory) {
                 pid,
                 *h,
                 vec!["C".into()],
-                &user,
+                user,
                 h.get() % 2 == 0,
             )
             .await
@@ -2343,7 +2343,7 @@ async fn the_list_is_frozen_and_drawn_once(
         Err(ResettlementError::AlreadyFrozen(_))
     ));
     let late = store
-        .register(&Actor::user("t"), pid, hid, vec!["D".into()], &user, true)
+        .register(&Actor::user("t"), pid, hid, vec!["D".into()], user, true)
         .await
         .unwrap();
     assert!(late.unwrap_err().to_string().contains("冻结"));
@@ -2408,7 +2408,7 @@ async fn a_redraw_needs_new_commitments(
                 &Actor::user("t"),
                 pid,
                 "654321",
-                &reveals,
+                reveals,
                 Some("公证员未到场".into())
             )
             .await
