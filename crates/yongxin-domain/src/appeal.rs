@@ -785,6 +785,31 @@ mod tests {
     }
 }
 
+/// The working days a supervision notice (督办) gives to answer: two unless the supervisor says
+/// otherwise, at most thirty. Blank means the default; anything else that is not 1–30 is `None`.
+pub fn supervision_days(given: Option<&str>) -> Option<u32> {
+    match given.map(str::trim).filter(|d| !d.is_empty()) {
+        None => Some(2),
+        Some(d) => d.parse().ok().filter(|d| (1..=30).contains(d)),
+    }
+}
+
+#[cfg(test)]
+mod supervision_days_tests {
+    use super::supervision_days;
+
+    #[test]
+    fn two_working_days_unless_one_to_thirty_is_given() {
+        assert_eq!(supervision_days(None), Some(2));
+        assert_eq!(supervision_days(Some("  ")), Some(2));
+        assert_eq!(supervision_days(Some("1")), Some(1));
+        assert_eq!(supervision_days(Some(" 30 ")), Some(30));
+        for bad in ["0", "31", "-1", "两", "2.5"] {
+            assert_eq!(supervision_days(Some(bad)), None, "{bad}");
+        }
+    }
+}
+
 /// 案件编号: the number a resident is given, the local submission date followed by the id padded
 /// to six digits (`20261127000123`). It carries the id, so no separate column is needed.
 pub fn appeal_number(id: i64, created_at: chrono::DateTime<chrono::Utc>) -> String {

@@ -442,6 +442,104 @@ pub fn window_state(
     }
 }
 
+/// One counted answer: question, option, rank (rankings only), village, households.
+pub type AnswerCount = (i64, i64, Option<i64>, i64, i64);
+
+/// An option's tally (计票): households that chose it (for a ranking, that put it first), the
+/// same per village in the order given, and for a ranking the mean place it was given.
+#[derive(Debug, Clone, PartialEq)]
+pub struct OptionTally {
+    /// Households in all.
+    pub total: i64,
+    /// Households per village.
+    pub by_village: Vec<i64>,
+    /// A ranking's mean place (1 is first); `None` for other kinds or when nobody ranked it.
+    pub mean_place: Option<f64>,
+}
+
+/// Tallies option `option` of `q` from the counts of every answer.
+pub fn tally_option(
+    q: &Question,
+    option: i64,
+    counts: &[AnswerCount],
+    villages: &[i64],
+) -> OptionTally {
+    let ranking = q.kind == QuestionKind::Ranking;
+    let rows: Vec<&AnswerCount> = counts
+        .iter()
+        .filter(|c| c.0 == q.id && c.1 == option)
+        .collect();
+    // A ranking counts the households that put the option first.
+    let counted: Vec<&AnswerCount> = rows
+        .iter()
+        .copied()
+        .filter(|row| !ranking || row.2 == Some(1))
+        .collect();
+    let (ranked, place_sum) = rows
+        .iter()
+        .fold((0, 0), |(n, s), c| (n + c.4, s + c.4 * c.2.unwrap_or(0)));
+    OptionTally {
+        total: counted.iter().map(|c| c.4).sum(),
+        by_village: villages
+            .iter()
+            .map(|v| counted.iter().filter(|c| c.3 == *v).map(|c| c.4).sum())
+            .collect(),
+        mean_place: (ranking && ranked > 0).then(|| place_sum as f64 / ranked as f64),
+    }
+}
+
+#[cfg(test)]
+mod tally_tests {
+    use super::*;
+
+    fn question(kind: QuestionKind) -> Question {
+        Question {
+            id: 1,
+            kind,
+            prompt: "选址".into(),
+            options: vec![(10, "东".into()), (11, "西".into())],
+            max_choices: None,
+            required: true,
+        }
+    }
+
+    #[test]
+    fn a_choice_counts_every_household_that_chose_it_per_village() {
+        let counts = [
+            (1, 10, None, 7, 3),
+            (1, 10, None, 8, 2),
+            (1, 11, None, 7, 5),
+            (2, 10, None, 7, 9),
+        ];
+        let t = tally_option(&question(QuestionKind::Single), 10, &counts, &[7, 8, 9]);
+        assert_eq!(
+            t,
+            OptionTally {
+                total: 5,
+                by_village: vec![3, 2, 0],
+                mean_place: None
+            }
+        );
+    }
+
+    #[test]
+    fn a_ranking_counts_first_places_and_gives_the_mean_place() {
+        let counts = [
+            (1, 10, Some(1), 7, 3),
+            (1, 10, Some(2), 7, 1),
+            (1, 10, Some(2), 8, 4),
+        ];
+        let t = tally_option(&question(QuestionKind::Ranking), 10, &counts, &[7, 8]);
+        assert_eq!(t.total, 3);
+        assert_eq!(t.by_village, vec![3, 0]);
+        assert_eq!(t.mean_place, Some((3.0 + 2.0 + 8.0) / 8.0));
+        assert_eq!(
+            tally_option(&question(QuestionKind::Ranking), 11, &counts, &[7]).mean_place,
+            None
+        );
+    }
+}
+
 #[cfg(test)]
 mod window_tests {
     use super::*;

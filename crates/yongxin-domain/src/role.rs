@@ -100,6 +100,18 @@ impl Scope {
             Scope::Nothing => false,
         }
     }
+
+    /// The part of the registry a cadre's coverage view (宣传到户) counts: the whole subdistrict
+    /// (`(None, None)`), one village, or some grids. A household or nothing has no coverage to
+    /// see, so `None`.
+    pub fn coverage_reach(&self) -> Option<(Option<i64>, Option<Vec<i64>>)> {
+        match self {
+            Scope::Subdistrict => Some((None, None)),
+            Scope::Village(v) => Some((Some(*v), None)),
+            Scope::Grids(g) => Some((None, Some(g.clone()))),
+            Scope::Household(_) | Scope::Nothing => None,
+        }
+    }
 }
 
 #[cfg(test)]
@@ -112,6 +124,18 @@ mod tests {
             assert_eq!(Role::parse(r.code()), Some(r));
         }
         assert_eq!(Role::parse("root"), None);
+    }
+
+    #[test]
+    fn coverage_is_counted_over_a_cadres_part_only() {
+        assert_eq!(Scope::Subdistrict.coverage_reach(), Some((None, None)));
+        assert_eq!(Scope::Village(4).coverage_reach(), Some((Some(4), None)));
+        assert_eq!(
+            Scope::Grids(vec![2, 5]).coverage_reach(),
+            Some((None, Some(vec![2, 5])))
+        );
+        assert_eq!(Scope::Household(3).coverage_reach(), None);
+        assert_eq!(Scope::Nothing.coverage_reach(), None);
     }
 
     #[test]

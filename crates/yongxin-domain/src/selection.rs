@@ -417,6 +417,34 @@ pub fn claim_right(
     }
 }
 
+/// How long the board (选房大屏) shows a unit as just taken, so the hall sees each sale happen.
+pub const JUST_TAKEN_SECONDS: i64 = 60;
+
+/// How the board shows a unit: `free`, `just` (sold within [`JUST_TAKEN_SECONDS`]) or `sold`.
+pub fn unit_look(sold: bool, sold_at: Option<DateTime<Utc>>, now: DateTime<Utc>) -> &'static str {
+    match (sold, sold_at) {
+        (false, _) => "free",
+        (true, Some(t)) if now - t < chrono::Duration::seconds(JUST_TAKEN_SECONDS) => "just",
+        (true, _) => "sold",
+    }
+}
+
+#[cfg(test)]
+mod unit_look_tests {
+    use super::*;
+
+    #[test]
+    fn a_sale_shows_as_just_taken_for_a_minute() {
+        let now = Utc::now();
+        let ago = |s: i64| Some(now - chrono::Duration::seconds(s));
+        assert_eq!(unit_look(false, None, now), "free");
+        assert_eq!(unit_look(true, ago(0), now), "just");
+        assert_eq!(unit_look(true, ago(59), now), "just");
+        assert_eq!(unit_look(true, ago(60), now), "sold");
+        assert_eq!(unit_look(true, None, now), "sold");
+    }
+}
+
 #[cfg(test)]
 mod claim_right_tests {
     use super::*;

@@ -6,16 +6,17 @@
 //! `cargo bench -p yongxin --bench entitlement`.
 #![expect(clippy::unwrap_used, reason = "benchmark")]
 
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 use yongxin_domain::Actor;
 
 use futures_util::stream::{self, StreamExt};
-use yongxin_domain::demo::{generate, DemoSize};
+use yongxin_domain::demo::DemoSize;
 use yongxin_domain::resettlement::entitlement::{compute, entitled_area, layout_combination};
 use yongxin_domain::resettlement::policy::{Policy, EXAMPLE_TOML};
-use yongxin_store::{HouseholdId, NewProject, Store};
-use yongxin_store_sqlite::SqliteStore;
+use yongxin_store::HouseholdId;
+
+#[path = "support/project.rs"]
+mod project;
 
 fn median(mut runs: Vec<Duration>) -> f64 {
     runs.sort();
@@ -25,52 +26,18 @@ fn median(mut runs: Vec<Duration>) -> f64 {
 #[tokio::main]
 async fn main() {
     let dir = tempfile::tempdir().unwrap();
-    let sqlite = SqliteStore::open(
-        &format!("sqlite://{}", dir.path().join("bench.db").display()),
-        true,
-    )
-    .await
-    .unwrap();
-    sqlite.migrate().await.unwrap();
-    let store: Arc<dyn Store> = Arc::new(sqlite);
-    let demo = generate(
-        3,
-        DemoSize {
-            grids_per_village: 5,
-            households_per_grid: 100,
-        },
-    );
-    yongxin_demo::load(&*store, &demo, "x").await.unwrap();
-    let villages: Vec<i64> = store
-        .villages()
-        .await
-        .unwrap()
-        .iter()
-        .take(4)
-        .map(|v| v.id)
-        .collect();
-    let pid = store
-        .create_project(
-            &Actor::user("bench"),
-            NewProject {
-                code: "bench".into(),
-                name: "四村整合项目".into(),
-                village_ids: villages,
-            },
-        )
-        .await
-        .unwrap()
-        .id;
-    let started = Instant::now();
-    let r = yongxin_demo::load_resettlement(&*store, chrono::Utc::now())
-        .await
-        .unwrap();
+    let (_, store) = project::sqlite_store(dir.path()).await;
+    let size = DemoSize {
+        grids_per_village: 5,
+        households_per_grid: 100,
+    };
+    let (pid, r, took) = project::drawn_project(&*store, 3, size).await;
     println!(
         "project: {} households ({} registered), {} apartments; policy, registration, assessment, results, freeze and draw in {:.1} s",
         r.households,
         r.registered,
         r.units,
-        started.elapsed().as_secs_f64()
+        took
     );
 
     let policy = Policy::from_toml(EXAMPLE_TOML).unwrap();

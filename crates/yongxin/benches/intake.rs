@@ -6,17 +6,15 @@
 //! the defaults of 64 clients and 30 seconds).
 #![expect(clippy::unwrap_used, reason = "benchmark")]
 
-use std::sync::Arc;
 use std::time::{Duration, Instant};
-use yongxin_domain::Actor;
 
 #[path = "support/http.rs"]
 mod http;
+#[path = "support/project.rs"]
+mod project;
 use http::Connection;
 
-use yongxin_domain::Role;
-use yongxin_store::{AppealQuery, AppealScope, NewUser, Store};
-use yongxin_store_sqlite::SqliteStore;
+use yongxin_store::{AppealQuery, AppealScope};
 use yongxin_web::{AppState, WebSettings};
 
 fn env_or(name: &str, default: u64) -> u64 {
@@ -31,39 +29,9 @@ async fn main() {
     let clients = env_or("YONGXIN_BENCH_CLIENTS", 64) as usize;
     let seconds = env_or("YONGXIN_BENCH_SECONDS", 30);
     let dir = tempfile::tempdir().unwrap();
-    let store = SqliteStore::open(
-        &format!("sqlite://{}", dir.path().join("bench.db").display()),
-        true,
-    )
-    .await
-    .unwrap();
-    store.migrate().await.unwrap();
-    let store: Arc<dyn Store> = Arc::new(store);
+    let (_, store) = project::sqlite_store(dir.path()).await;
     yongxin_demo::ensure_catalogue(&*store).await.unwrap();
-    let user = store
-        .create_user(
-            &Actor::user("bench"),
-            NewUser {
-                username: "desk".into(),
-                display_name: "desk".into(),
-                role: Role::DepartmentStaff,
-                password_hash: "x".into(),
-                village_id: None,
-                household_id: None,
-            },
-        )
-        .await
-        .unwrap();
-    let token = yongxin_web::auth::random_token();
-    store
-        .create_api_token(
-            &Actor::user("bench"),
-            user.id,
-            &yongxin_web::auth::token_hash(&token),
-            chrono::Utc::now() + chrono::Duration::days(90),
-        )
-        .await
-        .unwrap();
+    let token = project::staff_token(&*store).await;
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let address = listener.local_addr().unwrap();
     tokio::spawn(yongxin_web::serve(

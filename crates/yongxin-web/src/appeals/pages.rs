@@ -1137,14 +1137,8 @@ pub async fn supervise(
     let c = ctx.lang.catalog();
     yongxin_domain::appeal::check_text("note", &f.text, true)
         .map_err(|e| super::lifecycle_error(&e, c))?;
-    let days: u32 = match f.days.as_deref().map(str::trim).filter(|d| !d.is_empty()) {
-        None => 2,
-        Some(d) => d
-            .parse()
-            .ok()
-            .filter(|d| (1..=30).contains(d))
-            .ok_or_else(|| AppError::invalid_param("days"))?,
-    };
+    let days = yongxin_domain::appeal::supervision_days(f.days.as_deref())
+        .ok_or_else(|| AppError::invalid_param("days"))?;
     let due = state
         .calendar()
         .resolution_deadline(chrono::Utc::now(), days);

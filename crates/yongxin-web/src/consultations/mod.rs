@@ -15,7 +15,7 @@ use yongxin_domain::consultation::AnswerChannel;
 use yongxin_domain::consultation::ConsultationError;
 use yongxin_domain::consultation::GivenAnswer;
 use yongxin_domain::consultation::Question;
-use yongxin_domain::consultation::QuestionKind;
+use yongxin_domain::consultation::{tally_option, QuestionKind};
 use yongxin_domain::Actor;
 use yongxin_domain::Permission;
 use yongxin_domain::Role;
@@ -107,6 +107,7 @@ pub fn results_view(k: &Consultation, r: &ConsultationResults) -> ResultsView {
         .iter()
         .map(|(id, name, e, a)| (*id, name.clone(), *e, *a, percent(*a, *e)))
         .collect();
+    let village_ids: Vec<i64> = villages.iter().map(|v| v.0).collect();
     let questions = k
         .questions
         .iter()
@@ -115,41 +116,19 @@ pub fn results_view(k: &Consultation, r: &ConsultationResults) -> ResultsView {
                 .options
                 .iter()
                 .map(|(oid, label)| {
-                    let rows: Vec<&(i64, i64, Option<i64>, i64, i64)> = r
-                        .counts
-                        .iter()
-                        .filter(|c| c.0 == q.id && c.1 == *oid)
-                        .collect();
-                    // A ranking counts the households that put the option first.
-                    let counted: Vec<&(i64, i64, Option<i64>, i64, i64)> = rows
-                        .iter()
-                        .copied()
-                        .filter(|row| q.kind != QuestionKind::Ranking || row.2 == Some(1))
-                        .collect();
-                    let total: i64 = counted.iter().map(|c| c.4).sum();
-                    let by_village = villages
-                        .iter()
-                        .map(|v| counted.iter().filter(|c| c.3 == v.0).map(|c| c.4).sum())
-                        .collect();
-                    let mean_place = if q.kind == QuestionKind::Ranking {
-                        let (n, sum) = rows
-                            .iter()
-                            .fold((0, 0), |(n, s), c| (n + c.4, s + c.4 * c.2.unwrap_or(0)));
-                        if n == 0 {
-                            "—".into()
-                        } else {
-                            format!("{:.2}", sum as f64 / n as f64)
-                        }
-                    } else {
-                        String::new()
+                    let t = tally_option(q, *oid, &r.counts, &village_ids);
+                    let mean_place = match (q.kind, t.mean_place) {
+                        (QuestionKind::Ranking, Some(m)) => format!("{m:.2}"),
+                        (QuestionKind::Ranking, None) => "—".into(),
+                        _ => String::new(),
                     };
                     (
                         *oid,
                         label.clone(),
-                        total,
-                        percent(total, r.answered),
+                        t.total,
+                        percent(t.total, r.answered),
                         mean_place,
-                        by_village,
+                        t.by_village,
                     )
                 })
                 .collect();

@@ -14,7 +14,7 @@ use yongxin_domain::notice::{
     MAX_TITLE_CHARS,
 };
 use yongxin_domain::Permission;
-use yongxin_domain::{Role, Scope};
+use yongxin_domain::Role;
 use yongxin_store::{AppealId, HouseholdId, ProjectId};
 use yongxin_store::{
     CoverageRow, HouseholdSummary, InformedHow, NewAttachment, Notice, NoticeAttachment,
@@ -700,16 +700,6 @@ pub struct CoverageQuery {
     page: Option<String>,
 }
 
-/// What of the registry a cadre's coverage lists reach: a village, some grids, or everything.
-fn coverage_reach(user: &User) -> Result<(Option<i64>, Option<Vec<i64>>), AppError> {
-    match user.scope() {
-        Scope::Subdistrict => Ok((None, None)),
-        Scope::Village(v) => Ok((Some(v), None)),
-        Scope::Grids(g) => Ok((None, Some(g))),
-        Scope::Household(_) | Scope::Nothing => Err(AppError::forbidden()),
-    }
-}
-
 /// `GET /notices/{id}/coverage`: cadres; informed households per grid of their reach, and the
 /// households still to inform (宣传到户).
 #[tracing::instrument(skip_all, fields(id), err(level = "debug"))]
@@ -721,7 +711,10 @@ pub async fn coverage(
 ) -> Result<Response, AppError> {
     let user = ctx.cadre()?.clone();
     let notice = viewable(&state, &ctx, id).await?;
-    let (village, grids) = coverage_reach(&user)?;
+    let (village, grids) = user
+        .scope()
+        .coverage_reach()
+        .ok_or_else(AppError::forbidden)?;
     let rows: Vec<CoverageRow> = state
         .store
         .notice_coverage(&notice)

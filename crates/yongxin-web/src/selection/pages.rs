@@ -141,25 +141,14 @@ pub struct BuildingGrid {
 /// 1920×1080 hall screen less the heading.
 const BOARD_SCREEN: (f64, f64) = (1920.0, 900.0);
 
-/// How long a sold unit shows as just taken.
-const JUST_TAKEN_SECONDS: i64 = 60;
-
-/// The board's colour of a unit: free, just taken (sold in the last minute) or sold.
-fn unit_class(u: &UnitState, now: chrono::DateTime<Utc>) -> &'static str {
-    match (u.owner_household_id, u.sold_at) {
-        (None, _) => "free",
-        (Some(_), Some(t)) if now - t < chrono::Duration::seconds(JUST_TAKEN_SECONDS) => "just",
-        _ => "sold",
-    }
-}
-
 fn grids(units: Vec<UnitState>) -> Vec<BuildingGrid> {
     type Floors = BTreeMap<i64, Vec<(UnitState, &'static str)>>;
     let now = Utc::now();
     // Buildings in natural order ("2" before "10"), floors from the top.
     let mut by_building: BTreeMap<(usize, String), Floors> = BTreeMap::new();
     for u in units {
-        let class = unit_class(&u, now);
+        let class =
+            yongxin_domain::selection::unit_look(u.owner_household_id.is_some(), u.sold_at, now);
         let key = (u.building.len(), u.building.clone());
         by_building
             .entry(key)

@@ -3,12 +3,12 @@
 //! fit, counted by option and village, published as a notice.
 
 use chrono::{Duration, Utc};
-use reqwest::StatusCode;
+use reqwest::{Client, StatusCode};
 use yongxin_domain::consultation::parse_questions;
 use yongxin_domain::notice::ScopeKind;
 use yongxin_domain::Actor;
 use yongxin_domain::Role;
-use yongxin_store::NewConsultation;
+use yongxin_store::{HouseholdDetail, HouseholdId, NewConsultation};
 
 use crate::on_each_backend;
 use crate::support::{json, page, status, TestApp};
@@ -68,12 +68,70 @@ async fn ids(app: &TestApp, id: i64) -> Vec<(i64, Vec<i64>)> {
         .collect()
 }
 
+/// A consultation of the resident's village from creation to published results: households
+/// answer online or through a cadre, change their answer until the close, are refused when the
+/// answer does not fit, and the results count one current answer per household.
 async fn households_answer_once_each_and_the_results_count_them(app: TestApp) {
-    let leader = app.sign_in_as(Role::Leader).await;
-    let (own, other) = app.household_ids().await;
-    let own_detail = app.store.household(own).await.unwrap();
-    let village = own_detail.summary.village_id;
-    let csrf = app.csrf(&leader).await;
+    let story = ConsultationStory::start(&app).await;
+    let (id, q) = a_consultation_is_created_from_plain_text_questions(&story).await;
+    let resident = the_resident_answers_online_and_may_change_the_answer(&story, id, &q).await;
+    let grid = the_grid_worker_records_a_neighbours_answer_at_a_meeting(&story, id, &q).await;
+    answers_that_do_not_fit_are_refused(&story, id, &q, &resident).await;
+    the_results_count_turnout_options_and_villages(&story, id, &resident, &grid).await;
+    results_are_published_as_a_notice_once_closed(&story, id, &resident).await;
+    two_publications_at_once_make_one_notice(&story).await;
+    assert!(app.store.verify_audit().await.unwrap().is_ok());
+}
+
+/// The leader who runs the consultation, with a form token, and the resident's own household
+/// (in the consulted village) and one in another village.
+struct ConsultationStory<'a> {
+    app: &'a TestApp,
+    leader: Client,
+    own: HouseholdId,
+    other: HouseholdId,
+    own_detail: HouseholdDetail,
+    village: i64,
+    csrf: String,
+}
+
+impl<'a> ConsultationStory<'a> {
+    async fn start(app: &'a TestApp) -> Self {
+        let leader = app.sign_in_as(Role::Leader).await;
+        let (own, other) = app.household_ids().await;
+        let own_detail = app.store.household(own).await.unwrap();
+        let village = own_detail.summary.village_id;
+        let csrf = app.csrf(&leader).await;
+        Self {
+            app,
+            leader,
+            own,
+            other,
+            own_detail,
+            village,
+            csrf,
+        }
+    }
+}
+
+/// An answer to the four questions of [`QUESTIONS`]: a site, sizes, a ranking and a free text.
+fn answer(
+    q: &[(i64, Vec<i64>)],
+    site: i64,
+    sizes: Vec<i64>,
+    ranking: Vec<i64>,
+) -> serde_json::Value {
+    serde_json::json!({"answers": {
+        q[0].0.to_string(): site, q[1].0.to_string(): sizes, q[2].0.to_string(): ranking, q[3].0.to_string(): "希望尽快开工"
+    }})
+}
+
+/// A consultation is created from plain-text questions; questions that do not parse are refused
+/// with their line and create nothing. Returns its id and its questions' and options' ids.
+async fn a_consultation_is_created_from_plain_text_questions(
+    story: &ConsultationStory<'_>,
+) -> (i64, Vec<(i64, Vec<i64>)>) {
+    let (app, leader, village, csrf) = (story.app, &story.leader, story.village, &story.csrf);
     let create = |questions: &'static str| {
         let (leader, csrf, url) = (leader.clone(), csrf.clone(), app.url("/consultations"));
         let village = village.to_string();
@@ -120,7 +178,7 @@ async fn households_answer_once_each_and_the_results_count_them(app: TestApp) {
         .trim_start_matches("/consultations/")
         .parse()
         .unwrap();
-    let q = ids(&app, id).await;
+    let q = ids(app, id).await;
     assert_eq!(q.len(), 4);
     assert_eq!(q[1].1.len(), 3);
     let k = json(
@@ -135,18 +193,23 @@ async fn households_answer_once_each_and_the_results_count_them(app: TestApp) {
         ),
         (Some("open"), Some(2))
     );
+    (id, q)
+}
 
-    // The resident answers online, then changes the answer; one current answer counts.
+/// The resident answers online, then changes the answer; one current answer counts. Returns the
+/// resident, signed in.
+async fn the_resident_answers_online_and_may_change_the_answer(
+    story: &ConsultationStory<'_>,
+    id: i64,
+    q: &[(i64, Vec<i64>)],
+) -> Client {
+    let (app, own, other, own_detail) = (story.app, story.own, story.other, &story.own_detail);
     let resident = app.sign_in_as(Role::Resident).await;
     let url = app.url(&format!("/api/v1/consultations/{id}/answers"));
-    let body = |site: i64, sizes: Vec<i64>, ranking: Vec<i64>| {
-        serde_json::json!({"answers": {
-            q[0].0.to_string(): site, q[1].0.to_string(): sizes, q[2].0.to_string(): ranking, q[3].0.to_string(): "希望尽快开工"
-        }})
-    };
     let res = resident
         .post(&url)
-        .json(&body(
+        .json(&answer(
+            q,
             q[0].1[0],
             vec![q[1].1[0]],
             vec![q[2].1[2], q[2].1[0], q[2].1[1]],
@@ -157,7 +220,8 @@ async fn households_answer_once_each_and_the_results_count_them(app: TestApp) {
     assert_eq!(res.status(), StatusCode::CREATED);
     let res = resident
         .post(&url)
-        .json(&body(
+        .json(&answer(
+            q,
             q[0].1[1],
             vec![q[1].1[1], q[1].1[2]],
             vec![q[2].1[0], q[2].1[1], q[2].1[2]],
@@ -171,7 +235,8 @@ async fn households_answer_once_each_and_the_results_count_them(app: TestApp) {
     // The head may name another member of the household to answer; not someone else's.
     let member = own_detail.members.last().unwrap().id;
     let stranger = app.store.household(other).await.unwrap().members[0].id;
-    let mut named = body(
+    let mut named = answer(
+        q,
         q[0].1[1],
         vec![q[1].1[1], q[1].1[2]],
         vec![q[2].1[0], q[2].1[1], q[2].1[2]],
@@ -195,8 +260,17 @@ async fn households_answer_once_each_and_the_results_count_them(app: TestApp) {
         html.contains("本户已于"),
         "the page says the household has answered"
     );
+    resident
+}
 
-    // The grid worker records a neighbour's answer at a meeting, through the page's form.
+/// The grid worker records a neighbour's answer at a meeting, through the page's form. Returns the
+/// grid worker, signed in.
+async fn the_grid_worker_records_a_neighbours_answer_at_a_meeting(
+    story: &ConsultationStory<'_>,
+    id: i64,
+    q: &[(i64, Vec<i64>)],
+) -> Client {
+    let (app, own, own_detail) = (story.app, story.own, &story.own_detail);
     let neighbour = app
         .store
         .search_households(&yongxin_store::HouseholdQuery {
@@ -242,16 +316,27 @@ async fn households_answer_once_each_and_the_results_count_them(app: TestApp) {
         (recorded.channel.code(), recorded.recorded_by.as_str()),
         ("meeting", "grid")
     );
+    grid
+}
 
-    // Answers that do not fit are refused, and nothing is recorded.
+/// Answers that do not fit are refused, and nothing is recorded.
+async fn answers_that_do_not_fit_are_refused(
+    story: &ConsultationStory<'_>,
+    id: i64,
+    q: &[(i64, Vec<i64>)],
+    resident: &Client,
+) {
+    let (app, leader, other) = (story.app, &story.leader, story.other);
+    let url = app.url(&format!("/api/v1/consultations/{id}/answers"));
     let refusals = [
         (
-            body(q[1].1[0], vec![q[1].1[0]], vec![q[2].1[0]]),
+            answer(q, q[1].1[0], vec![q[1].1[0]], vec![q[2].1[0]]),
             400,
             "所选选项不属于该问题",
         ),
         (
-            body(
+            answer(
+                q,
                 q[0].1[0],
                 vec![q[1].1[0], q[1].1[1], q[1].1[2]],
                 vec![q[2].1[0]],
@@ -270,7 +355,7 @@ async fn households_answer_once_each_and_the_results_count_them(app: TestApp) {
             "形式与题型不符",
         ),
         (
-            body(q[0].1[0], vec![q[1].1[0], q[1].1[0]], vec![q[2].1[0]]),
+            answer(q, q[0].1[0], vec![q[1].1[0], q[1].1[0]], vec![q[2].1[0]]),
             400,
             "不能重复",
         ),
@@ -292,8 +377,8 @@ async fn households_answer_once_each_and_the_results_count_them(app: TestApp) {
         .await
         .unwrap()
         .contains("不在本次征求意见的范围内"));
-    let closed = stored(&app, -Duration::days(10), -Duration::days(1)).await;
-    let closed_q = ids(&app, closed).await;
+    let closed = stored(app, -Duration::days(10), -Duration::days(1)).await;
+    let closed_q = ids(app, closed).await;
     let res = resident
         .post(app.url(&format!("/api/v1/consultations/{closed}/answers")))
         .json(&serde_json::json!({"answers": {closed_q[0].0.to_string(): closed_q[0].1[0], closed_q[1].0.to_string(): [closed_q[1].1[0]], closed_q[2].0.to_string(): [closed_q[2].1[0]]}}))
@@ -310,10 +395,18 @@ async fn households_answer_once_each_and_the_results_count_them(app: TestApp) {
             .answered,
         0
     );
+}
 
-    // Results: turnout against the households asked, counts per option and village, free text.
+/// Results: turnout against the households asked, counts per option and village, free text.
+async fn the_results_count_turnout_options_and_villages(
+    story: &ConsultationStory<'_>,
+    id: i64,
+    resident: &Client,
+    grid: &Client,
+) {
+    let (app, leader, village) = (story.app, &story.leader, story.village);
     let results = json(
-        &leader,
+        leader,
         app.url(&format!("/api/v1/consultations/{id}/results")),
     )
     .await;
@@ -345,7 +438,7 @@ async fn households_answer_once_each_and_the_results_count_them(app: TestApp) {
     );
     assert_eq!(results["questions"][3]["texts"][0], "希望尽快开工");
     let for_grid = json(
-        &grid,
+        grid,
         app.url(&format!("/api/v1/consultations/{id}/results")),
     )
     .await;
@@ -358,19 +451,26 @@ async fn households_answer_once_each_and_the_results_count_them(app: TestApp) {
     assert_eq!(results["villages"][0]["answered"], 2);
     assert_eq!(
         status(
-            &resident,
+            resident,
             app.url(&format!("/api/v1/consultations/{id}/results"))
         )
         .await,
         403
     );
-    let results_page = page(&leader, app.url(&format!("/consultations/{id}/results"))).await;
+    let results_page = page(leader, app.url(&format!("/consultations/{id}/results"))).await;
     assert!(
         results_page.contains(&format!("已作答 2 户 / 应征求 {asked} 户")),
         "{results_page}"
     );
+}
 
-    // Results are published as a notice once the consultation has closed.
+/// Results are published as a notice once the consultation has closed.
+async fn results_are_published_as_a_notice_once_closed(
+    story: &ConsultationStory<'_>,
+    id: i64,
+    resident: &Client,
+) {
+    let (app, leader, csrf) = (story.app, &story.leader, &story.csrf);
     let publish = |consultation: i64| {
         let (leader, csrf, url) = (
             leader.clone(),
@@ -391,8 +491,8 @@ async fn households_answer_once_each_and_the_results_count_them(app: TestApp) {
         StatusCode::BAD_REQUEST,
         "not before the close"
     );
-    let soon = stored(&app, -Duration::days(1), Duration::seconds(2)).await;
-    let soon_q = ids(&app, soon).await;
+    let soon = stored(app, -Duration::days(1), Duration::seconds(2)).await;
+    let soon_q = ids(app, soon).await;
     let res = resident
         .post(app.url(&format!("/api/v1/consultations/{soon}/answers")))
         .json(&serde_json::json!({"answers": {soon_q[0].0.to_string(): soon_q[0].1[0], soon_q[1].0.to_string(): [soon_q[1].1[0]], soon_q[2].0.to_string(): [soon_q[2].1[1], soon_q[2].1[0]]}}))
@@ -431,8 +531,12 @@ async fn households_answer_once_each_and_the_results_count_them(app: TestApp) {
             .result_notice_id,
         Some(notice_id)
     );
-    // Two publications at once make one notice.
-    let twice = stored(&app, -Duration::days(3), -Duration::days(1)).await;
+}
+
+/// Two publications at once make one notice.
+async fn two_publications_at_once_make_one_notice(story: &ConsultationStory<'_>) {
+    let app = story.app;
+    let twice = stored(app, -Duration::days(3), -Duration::days(1)).await;
     let draft = || yongxin_domain::notice::NoticeDraft {
         kind: yongxin_domain::notice::NoticeKind::Progress,
         scope: ScopeKind::Subdistrict,

@@ -86,20 +86,68 @@ fn check_sums(e: &Value) {
     );
 }
 
+/// A project of two villages through the web, from its policy to published results: each phase
+/// allows only what it should, registration and assessment are checked and priced line by line,
+/// and a correction after publication keeps the published result as history.
 async fn a_project_goes_from_policy_to_published_results(app: TestApp) {
-    let leader = app.sign_in_as(Role::Leader).await;
-    let staff = app.sign_in_as(Role::DepartmentStaff).await;
-    let resident = app.sign_in_as(Role::Resident).await;
-    let grid = app.sign_in_as(Role::GridWorker).await;
-    let (pid, households) = project(&app, &leader).await;
-    let (own, other) = app.household_ids().await;
-    let head = app.store.audit_head().await.unwrap();
+    let story = ProjectStory::start(&app).await;
+    a_policy_with_overlapping_bands_is_refused_with_its_field(&story).await;
+    only_managers_publish_the_policy(&story).await;
+    registration_waits_for_its_phase(&story).await;
+    residents_register_their_own_household_online(&story).await;
+    the_grid_cadre_registers_in_person(&story).await;
+    assessment_prices_measured_structures_and_fixtures(&story).await;
+    results_are_published_with_names_masked(&story).await;
+    after_publication_only_a_correction_with_a_reason(&story).await;
+    the_lottery_waits_for_the_objection_window(&story).await;
+    the_households_list_masks_names(&story).await;
+    app.store.verify_audit().await.unwrap().unwrap();
+}
 
-    // A policy whose bands overlap is refused with the field, and its text is kept on the page.
+/// The project the policy-to-results story follows, the four users who work on it, and the
+/// resident's own household with one in another village.
+struct ProjectStory<'a> {
+    app: &'a TestApp,
+    leader: Client,
+    staff: Client,
+    resident: Client,
+    grid: Client,
+    pid: ProjectId,
+    households: Vec<HouseholdId>,
+    own: HouseholdId,
+    other: HouseholdId,
+}
+
+impl<'a> ProjectStory<'a> {
+    async fn start(app: &'a TestApp) -> Self {
+        let leader = app.sign_in_as(Role::Leader).await;
+        let staff = app.sign_in_as(Role::DepartmentStaff).await;
+        let resident = app.sign_in_as(Role::Resident).await;
+        let grid = app.sign_in_as(Role::GridWorker).await;
+        let (pid, households) = project(app, &leader).await;
+        let (own, other) = app.household_ids().await;
+        Self {
+            app,
+            leader,
+            staff,
+            resident,
+            grid,
+            pid,
+            households,
+            own,
+            other,
+        }
+    }
+}
+
+/// A policy whose bands overlap is refused with the field, and its text is kept on the page.
+async fn a_policy_with_overlapping_bands_is_refused_with_its_field(story: &ProjectStory<'_>) {
+    let (app, leader, pid) = (story.app, &story.leader, story.pid);
+    let head = app.store.audit_head().await.unwrap();
     let broken = EXAMPLE_TOML.replacen("from = \"10\"", "from = \"5\"", 1);
     let res = post(
-        &app,
-        &leader,
+        app,
+        leader,
         &format!("/projects/{pid}/policy"),
         &[("source", &broken)],
     )
@@ -121,30 +169,41 @@ async fn a_project_goes_from_policy_to_published_results(app: TestApp) {
         head,
         "nothing recorded"
     );
-    // Only managers publish.
+}
+
+/// Only managers publish the policy; residents read it rendered in its notice, with the TOML to
+/// download.
+async fn only_managers_publish_the_policy(story: &ProjectStory<'_>) {
+    let (app, leader, staff, resident, pid) = (
+        story.app,
+        &story.leader,
+        &story.staff,
+        &story.resident,
+        story.pid,
+    );
     let res = post(
-        &app,
-        &staff,
+        app,
+        staff,
         &format!("/projects/{pid}/policy"),
         &[("source", EXAMPLE_TOML)],
     )
     .await;
     assert_eq!(res.status(), StatusCode::FORBIDDEN);
     let res = post(
-        &app,
-        &leader,
+        app,
+        leader,
         &format!("/projects/{pid}/policy"),
         &[("source", EXAMPLE_TOML)],
     )
     .await;
     assert_eq!(res.status(), StatusCode::SEE_OTHER);
-    let p = get_json(&resident, app.url(&format!("/api/v1/projects/{pid}"))).await;
+    let p = get_json(resident, app.url(&format!("/api/v1/projects/{pid}"))).await;
     assert_eq!(
         (p["phase"].as_str(), p["policy_version"].as_i64()),
         (Some("policy_published"), Some(1))
     );
     let notice = page(
-        &resident,
+        resident,
         app.url(&format!("/notices/{}", p["policy_notice_id"])),
     )
     .await;
@@ -172,12 +231,21 @@ async fn a_project_goes_from_policy_to_published_results(app: TestApp) {
             .status(),
         404
     );
+}
 
-    // Registration waits for its phase.
+/// Registration waits for its phase.
+async fn registration_waits_for_its_phase(story: &ProjectStory<'_>) {
+    let (app, leader, resident, pid, own) = (
+        story.app,
+        &story.leader,
+        &story.resident,
+        story.pid,
+        story.own,
+    );
     let url = format!("/api/v1/projects/{pid}/registrations");
     let (s, e) = post_json(
-        &app,
-        &resident,
+        app,
+        resident,
         &url,
         json!({"household_id": own, "layouts": ["C"]}),
     )
@@ -191,8 +259,8 @@ async fn a_project_goes_from_policy_to_published_results(app: TestApp) {
         "{e}"
     );
     let res = post(
-        &app,
-        &leader,
+        app,
+        leader,
         &format!("/projects/{pid}/phase"),
         &[("to", "lottery")],
     )
@@ -203,20 +271,30 @@ async fn a_project_goes_from_policy_to_published_results(app: TestApp) {
         "phases move one at a time"
     );
     let res = post(
-        &app,
-        &leader,
+        app,
+        leader,
         &format!("/projects/{pid}/phase"),
         &[("to", "registration"), ("reason", "开始登记")],
     )
     .await;
     assert_eq!(res.status(), StatusCode::SEE_OTHER);
+}
 
-    // Online by the resident for their own household: over the limit is refused and changes
-    // nothing; a fitting combination is stored with its price.
+/// Online by the resident for their own household: over the limit is refused and changes nothing; a
+/// fitting combination is stored with its price.
+async fn residents_register_their_own_household_online(story: &ProjectStory<'_>) {
+    let (app, resident, pid, own, other) = (
+        story.app,
+        &story.resident,
+        story.pid,
+        story.own,
+        story.other,
+    );
+    let url = format!("/api/v1/projects/{pid}/registrations");
     let head = app.store.audit_head().await.unwrap();
     let (s, e) = post_json(
-        &app,
-        &resident,
+        app,
+        resident,
         &url,
         json!({"household_id": own, "layouts": ["E", "E", "E"]}),
     )
@@ -231,16 +309,16 @@ async fn a_project_goes_from_policy_to_published_results(app: TestApp) {
     );
     assert_eq!(app.store.audit_head().await.unwrap(), head);
     let (s, e) = post_json(
-        &app,
-        &resident,
+        app,
+        resident,
         &url,
         json!({"household_id": own, "layouts": ["Z"]}),
     )
     .await;
     assert_eq!(s, 422, "{e}");
     let (s, r) = post_json(
-        &app,
-        &resident,
+        app,
+        resident,
         &url,
         json!({"household_id": own, "layouts": ["C"]}),
     )
@@ -251,15 +329,15 @@ async fn a_project_goes_from_policy_to_published_results(app: TestApp) {
         (Some(false), Some("90.00"))
     );
     let (s, _) = post_json(
-        &app,
-        &resident,
+        app,
+        resident,
         &url,
         json!({"household_id": other, "layouts": ["C"]}),
     )
     .await;
     assert_eq!(s, 404, "not the resident's household");
     let e = get_json(
-        &resident,
+        resident,
         app.url(&format!(
             "/api/v1/projects/{pid}/households/{own}/entitlement"
         )),
@@ -274,7 +352,7 @@ async fn a_project_goes_from_policy_to_published_results(app: TestApp) {
         .any(|l| l["code"] == "purchase:within" && l["clause"] == "第八条第一款"));
     assert_eq!(
         status(
-            &resident,
+            resident,
             app.url(&format!(
                 "/api/v1/projects/{pid}/households/{other}/entitlement"
             ))
@@ -282,8 +360,18 @@ async fn a_project_goes_from_policy_to_published_results(app: TestApp) {
         .await,
         404
     );
+}
 
-    // In person by the grid cadre, through the household's page.
+/// In person by the grid cadre, through the household's page.
+async fn the_grid_cadre_registers_in_person(story: &ProjectStory<'_>) {
+    let (app, staff, grid, pid, households, own) = (
+        story.app,
+        &story.staff,
+        &story.grid,
+        story.pid,
+        &story.households,
+        story.own,
+    );
     let mine = households.iter().copied().find(|h| *h != own).unwrap();
     let grid_user = app.store.user_credentials("grid").await.unwrap().unwrap().0;
     let in_grid = app.store.household(mine).await.unwrap().summary.grid_id;
@@ -292,8 +380,8 @@ async fn a_project_goes_from_policy_to_published_results(app: TestApp) {
         "the second household is in the first grid"
     );
     let res = post(
-        &app,
-        &grid,
+        app,
+        grid,
         &format!("/projects/{pid}/households/{mine}/registration"),
         &[("layout", "A"), ("layout", ""), ("layout", "A")],
     )
@@ -304,29 +392,40 @@ async fn a_project_goes_from_policy_to_published_results(app: TestApp) {
         (reg.layouts, reg.in_person),
         (vec!["A".to_owned(), "A".to_owned()], true)
     );
-    let dashboard = page(&staff, app.url(&format!("/projects/{pid}/registrations"))).await;
+    let dashboard = page(staff, app.url(&format!("/projects/{pid}/registrations"))).await;
     assert!(
         dashboard.contains(&format!("{} / {}", 2, households.len())),
         "{dashboard}"
     );
     assert_eq!(
-        status(&grid, app.url(&format!("/projects/{pid}/registrations"))).await,
+        status(grid, app.url(&format!("/projects/{pid}/registrations"))).await,
         403
     );
+}
 
-    // Assessment: measured structures and fixtures, line by line.
+/// Assessment: measured structures and fixtures, line by line.
+async fn assessment_prices_measured_structures_and_fixtures(story: &ProjectStory<'_>) {
+    let (app, leader, staff, resident, pid, households, own) = (
+        story.app,
+        &story.leader,
+        &story.staff,
+        &story.resident,
+        story.pid,
+        &story.households,
+        story.own,
+    );
     let res = post(
-        &app,
-        &leader,
+        app,
+        leader,
         &format!("/projects/{pid}/phase"),
         &[("to", "assessment")],
     )
     .await;
     assert_eq!(res.status(), StatusCode::SEE_OTHER);
-    for h in &households {
+    for h in households {
         let res = post(
-            &app,
-            &staff,
+            app,
+            staff,
             &format!("/projects/{pid}/households/{h}/assessment"),
             &[
                 ("structures", "砖混 一等 100\n简易 一般 12.5"),
@@ -343,7 +442,7 @@ async fn a_project_goes_from_policy_to_published_results(app: TestApp) {
         );
     }
     let e = get_json(
-        &staff,
+        staff,
         app.url(&format!(
             "/api/v1/projects/{pid}/households/{own}/entitlement"
         )),
@@ -370,8 +469,8 @@ async fn a_project_goes_from_policy_to_published_results(app: TestApp) {
     );
     let before = app.store.entitlement_history(pid, own).await.unwrap().len();
     let res = post(
-        &app,
-        &staff,
+        app,
+        staff,
         &format!("/projects/{pid}/households/{own}/assessment"),
         &[("structures", "钢混 一等 100")],
     )
@@ -379,8 +478,8 @@ async fn a_project_goes_from_policy_to_published_results(app: TestApp) {
     assert_eq!(res.status(), StatusCode::BAD_REQUEST);
     assert!(res.text().await.unwrap().contains("第 1 行"));
     let res = post(
-        &app,
-        &staff,
+        app,
+        staff,
         &format!("/projects/{pid}/households/{own}/assessment"),
         &[("structures", "砖混 九等 100")],
     )
@@ -391,7 +490,7 @@ async fn a_project_goes_from_policy_to_published_results(app: TestApp) {
         before
     );
     let page_text = page(
-        &resident,
+        resident,
         app.url(&format!("/projects/{pid}/households/{own}")),
     )
     .await;
@@ -401,13 +500,23 @@ async fn a_project_goes_from_policy_to_published_results(app: TestApp) {
             && page_text.contains("第十一条第一项"),
         "{page_text}"
     );
+}
 
-    // Results published: names masked, no identity numbers.
-    let res = post(&app, &leader, &format!("/projects/{pid}/results"), &[]).await;
+/// Results published: names masked, no identity numbers.
+async fn results_are_published_with_names_masked(story: &ProjectStory<'_>) {
+    let (app, leader, staff, resident, pid, own) = (
+        story.app,
+        &story.leader,
+        &story.staff,
+        &story.resident,
+        story.pid,
+        story.own,
+    );
+    let res = post(app, leader, &format!("/projects/{pid}/results"), &[]).await;
     assert_eq!(res.status(), StatusCode::SEE_OTHER);
     let notice_url = res.headers()["location"].to_str().unwrap().to_owned();
     let detail = app.store.household(own).await.unwrap();
-    let text = page(&staff, app.url(&notice_url)).await;
+    let text = page(staff, app.url(&notice_url)).await;
     let head_name = &detail.summary.head_name;
     let family: String = head_name.chars().take(1).collect();
     assert!(
@@ -421,21 +530,30 @@ async fn a_project_goes_from_policy_to_published_results(app: TestApp) {
         !text.contains(head_name.as_str())
             && !text.contains(detail.summary.head_id_number.as_ref().unwrap().as_str())
     );
-    let p = get_json(&resident, app.url(&format!("/api/v1/projects/{pid}"))).await;
+    let p = get_json(resident, app.url(&format!("/api/v1/projects/{pid}"))).await;
     assert_eq!(p["phase"], "results_publication");
+}
 
-    // After publication only a correction with a reason; the old result stays in the history.
+/// After publication only a correction with a reason; the old result stays in the history.
+async fn after_publication_only_a_correction_with_a_reason(story: &ProjectStory<'_>) {
+    let (app, staff, resident, pid, own) = (
+        story.app,
+        &story.staff,
+        &story.resident,
+        story.pid,
+        story.own,
+    );
     let res = post(
-        &app,
-        &staff,
+        app,
+        staff,
         &format!("/projects/{pid}/households/{own}/assessment"),
         &[("structures", "砖混 一等 101")],
     )
     .await;
     assert_eq!(res.status(), StatusCode::CONFLICT);
     let res = post(
-        &app,
-        &staff,
+        app,
+        staff,
         &format!("/projects/{pid}/households/{own}/assessment"),
         &[
             ("structures", "砖混 一等 101"),
@@ -445,7 +563,7 @@ async fn a_project_goes_from_policy_to_published_results(app: TestApp) {
     .await;
     assert_eq!(res.status(), StatusCode::SEE_OTHER);
     let e = get_json(
-        &resident,
+        resident,
         app.url(&format!(
             "/api/v1/projects/{pid}/households/{own}/entitlement"
         )),
@@ -453,7 +571,7 @@ async fn a_project_goes_from_policy_to_published_results(app: TestApp) {
     .await;
     assert!(e["reason"].as_str().unwrap().contains("重新丈量"));
     let history = page(
-        &resident,
+        resident,
         app.url(&format!("/projects/{pid}/households/{own}")),
     )
     .await;
@@ -480,21 +598,33 @@ async fn a_project_goes_from_policy_to_published_results(app: TestApp) {
         structure(records.last().unwrap()).as_deref(),
         Some("139380.00")
     );
+}
 
-    // The lottery waits for the objection window.
+/// The lottery waits for the objection window.
+async fn the_lottery_waits_for_the_objection_window(story: &ProjectStory<'_>) {
+    let (app, leader, pid) = (story.app, &story.leader, story.pid);
     let res = post(
-        &app,
-        &leader,
+        app,
+        leader,
         &format!("/projects/{pid}/phase"),
         &[("to", "lottery")],
     )
     .await;
     assert_eq!(res.status(), StatusCode::CONFLICT);
     assert!(res.text().await.unwrap().contains("异议期尚未结束"));
+}
 
-    // The households list (staff) shows each household's state, names masked.
+/// The households list (staff) shows each household's state, names masked.
+async fn the_households_list_masks_names(story: &ProjectStory<'_>) {
+    let (app, staff, grid, pid, households) = (
+        story.app,
+        &story.staff,
+        &story.grid,
+        story.pid,
+        &story.households,
+    );
     let list = get_json(
-        &staff,
+        staff,
         app.url(&format!("/api/v1/projects/{pid}/households?per_page=5")),
     )
     .await;
@@ -506,14 +636,9 @@ async fn a_project_goes_from_policy_to_published_results(app: TestApp) {
         .iter()
         .all(|h| h["head_name"].as_str().unwrap().ends_with('某')));
     assert_eq!(
-        status(
-            &grid,
-            app.url(&format!("/api/v1/projects/{pid}/households"))
-        )
-        .await,
+        status(grid, app.url(&format!("/api/v1/projects/{pid}/households"))).await,
         403
     );
-    app.store.verify_audit().await.unwrap().unwrap();
 }
 
 /// A project at the results publication (through the store, the objection window in the past)

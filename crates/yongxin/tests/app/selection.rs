@@ -15,7 +15,7 @@ use serde_json::{json, Value};
 use yongxin_domain::Role;
 
 use crate::on_each_backend;
-use crate::support::{json as get_json, post_json, TestApp};
+use crate::support::{json as get_json, post_form, post_json, TestApp};
 
 on_each_backend!(
     a_rush_of_claims_sells_no_unit_twice,
@@ -552,18 +552,89 @@ async fn households_claim_only_their_own_in_their_turn(app: TestApp) {
         .contains("尚未轮到"));
 }
 
+/// A selection day run from the operator's screen: the queue calls and skips, the household at
+/// the desk confirms a unit that its online selection then sees sold, only an administrator
+/// corrects a confirmation, and signing the agreement fixes the early-signing reward.
 async fn the_selection_day_is_run_from_the_operator_screen(app: TestApp) {
-    use crate::support::post_form;
-    let (pid, online, _) = open_selection(&app).await;
-    let staff = app.sign_in_as(Role::DepartmentStaff).await;
-    let leader = app.sign_in_as(Role::Leader).await;
-    let admin = app.sign_in_as(Role::Admin).await;
-    // The leader sets up the selection day from the project page: it opens the operator's screen.
+    let story = OperatorStory::start(&app).await;
+    let (day, operator, first, second) =
+        the_leader_sets_up_the_day_which_opens_the_operator_screen(&story).await;
+    an_absent_household_goes_to_the_end_after_three_calls(&story, day, first, second).await;
+    its_time_runs_from_its_call(&story, day, &operator).await;
+    let (a_units, slip_url) =
+        the_household_at_the_desk_chooses_and_the_slip_follows(&story, day, first, second).await;
+    only_an_administrator_corrects_a_choice_with_a_reason(&story, day, second, &a_units, &slip_url)
+        .await;
+    signing_fixes_the_early_signing_reward(&story, day, second, &a_units).await;
+    app.store.verify_audit().await.unwrap().unwrap();
+}
+
+/// The project the operator story follows, drawn and open for online selection, and the
+/// operator (department staff), the leader and the administrator who work on its selection day.
+struct OperatorStory<'a> {
+    app: &'a TestApp,
+    pid: ProjectId,
+    online: i64,
+    staff: Client,
+    leader: Client,
+    admin: Client,
+}
+
+impl<'a> OperatorStory<'a> {
+    async fn start(app: &'a TestApp) -> Self {
+        let (pid, online, _) = open_selection(app).await;
+        let staff = app.sign_in_as(Role::DepartmentStaff).await;
+        let leader = app.sign_in_as(Role::Leader).await;
+        let admin = app.sign_in_as(Role::Admin).await;
+        Self {
+            app,
+            pid,
+            online,
+            staff,
+            leader,
+            admin,
+        }
+    }
+
+    /// The operator confirms `unit` for household `h` at the desk of selection day `day`.
+    async fn confirm(&self, day: i64, h: HouseholdId, unit: i64) -> reqwest::Response {
+        post_form(
+            self.app,
+            &self.staff,
+            &format!("/selections/{day}/confirm"),
+            &[
+                ("household_id", &h.to_string()),
+                ("unit", &unit.to_string()),
+            ],
+        )
+        .await
+    }
+
+    /// The operator records that the household called on day `day` is at the desk: the answer's
+    /// status.
+    async fn present(&self, day: i64) -> StatusCode {
+        post_form(
+            self.app,
+            &self.staff,
+            &format!("/selections/{day}/queue"),
+            &[("action", "present")],
+        )
+        .await
+        .status()
+    }
+}
+
+/// The leader sets up the selection day from the project page: it opens the operator's screen.
+/// Returns the day, its operator's screen and the first two households in its queue.
+async fn the_leader_sets_up_the_day_which_opens_the_operator_screen(
+    story: &OperatorStory<'_>,
+) -> (i64, String, HouseholdId, HouseholdId) {
+    let (app, pid, staff, leader) = (story.app, story.pid, &story.staff, &story.leader);
     let now = chrono::Utc::now().with_timezone(&yongxin_domain::time::shanghai());
     let fmt = |t: chrono::DateTime<chrono::FixedOffset>| t.format("%Y-%m-%dT%H:%M").to_string();
     let res = post_form(
-        &app,
-        &leader,
+        app,
+        leader,
         &format!("/projects/{pid}/selections"),
         &[
             ("mode", "onsite"),
@@ -590,7 +661,7 @@ async fn the_selection_day_is_run_from_the_operator_screen(app: TestApp) {
         .unwrap();
     let first = HouseholdId(queue.current().unwrap().household_id);
     let second = HouseholdId(queue.entries[1].household_id);
-    let screen = crate::support::page(&staff, app.url(&operator)).await;
+    let screen = crate::support::page(staff, app.url(&operator)).await;
     assert!(
         screen.contains(&app.store.household(first).await.unwrap().summary.key),
         "the household called is shown"
@@ -599,10 +670,20 @@ async fn the_selection_day_is_run_from_the_operator_screen(app: TestApp) {
         crate::support::status(&app.sign_in_as(Role::GridWorker).await, app.url(&operator)).await,
         403
     );
-    // Absent: called three times, then to the end of the queue.
+    (day, operator, first, second)
+}
+
+/// Absent: called three times, then to the end of the queue.
+async fn an_absent_household_goes_to_the_end_after_three_calls(
+    story: &OperatorStory<'_>,
+    day: i64,
+    first: HouseholdId,
+    second: HouseholdId,
+) {
+    let (app, staff) = (story.app, &story.staff);
     let res = post_form(
-        &app,
-        &staff,
+        app,
+        staff,
         &format!("/selections/{day}/queue"),
         &[("action", "skip")],
     )
@@ -615,8 +696,8 @@ async fn the_selection_day_is_run_from_the_operator_screen(app: TestApp) {
     for _ in 0..3 {
         assert_eq!(
             post_form(
-                &app,
-                &staff,
+                app,
+                staff,
                 &format!("/selections/{day}/queue"),
                 &[("action", "call")]
             )
@@ -627,8 +708,8 @@ async fn the_selection_day_is_run_from_the_operator_screen(app: TestApp) {
     }
     assert_eq!(
         post_form(
-            &app,
-            &staff,
+            app,
+            staff,
             &format!("/selections/{day}/queue"),
             &[("action", "skip")]
         )
@@ -651,13 +732,17 @@ async fn the_selection_day_is_run_from_the_operator_screen(app: TestApp) {
         ),
         (second.get(), first.get())
     );
-    // Its time runs from its call.
-    let screen = crate::support::page(&staff, app.url(&operator)).await;
+}
+
+/// Its time runs from its call.
+async fn its_time_runs_from_its_call(story: &OperatorStory<'_>, day: i64, operator: &str) {
+    let (app, staff) = (story.app, &story.staff);
+    let screen = crate::support::page(staff, app.url(operator)).await;
     assert!(screen.contains("待叫号"), "not called yet");
     assert_eq!(
         post_form(
-            &app,
-            &staff,
+            app,
+            staff,
             &format!("/selections/{day}/queue"),
             &[("action", "call")]
         )
@@ -665,11 +750,21 @@ async fn the_selection_day_is_run_from_the_operator_screen(app: TestApp) {
         .status(),
         303
     );
-    let screen = crate::support::page(&staff, app.url(&operator)).await;
+    let screen = crate::support::page(staff, app.url(operator)).await;
     let at = screen.find("data-seconds=\"").unwrap() + 14;
     let left: i64 = screen[at..].split('"').next().unwrap().parse().unwrap();
     assert!((295..=300).contains(&left), "{left} s left of five minutes");
-    // The household chooses; only units that fit are offered; the slip follows.
+}
+
+/// The household chooses; only units that fit are offered; the slip follows. Returns the units of
+/// layout A free before it chose, and its slip.
+async fn the_household_at_the_desk_chooses_and_the_slip_follows(
+    story: &OperatorStory<'_>,
+    day: i64,
+    first: HouseholdId,
+    second: HouseholdId,
+) -> (Vec<i64>, String) {
+    let (app, pid, online, staff) = (story.app, story.pid, story.online, &story.staff);
     let a_units: Vec<i64> = app
         .store
         .unit_states(pid)
@@ -680,8 +775,8 @@ async fn the_selection_day_is_run_from_the_operator_screen(app: TestApp) {
         .map(|u| u.id)
         .collect();
     let res = post_form(
-        &app,
-        &staff,
+        app,
+        staff,
         &format!("/selections/{day}/confirm"),
         &[
             ("household_id", &first.to_string()),
@@ -694,53 +789,25 @@ async fn the_selection_day_is_run_from_the_operator_screen(app: TestApp) {
         StatusCode::FORBIDDEN,
         "not the household being called"
     );
-    let confirm_second = |unit: i64| {
-        let (app, staff) = (&app, &staff);
-        async move {
-            post_form(
-                app,
-                staff,
-                &format!("/selections/{day}/confirm"),
-                &[
-                    ("household_id", &second.to_string()),
-                    ("unit", &unit.to_string()),
-                ],
-            )
-            .await
-        }
-    };
-    let res = confirm_second(a_units[0]).await;
+    let res = story.confirm(day, second, a_units[0]).await;
     assert_eq!(
         res.status(),
         StatusCode::FORBIDDEN,
         "called, but not at the desk yet"
     );
     assert!(res.text().await.unwrap().contains("尚未到场"));
-    let present = || {
-        let (app, staff) = (&app, &staff);
-        async move {
-            post_form(
-                app,
-                staff,
-                &format!("/selections/{day}/queue"),
-                &[("action", "present")],
-            )
-            .await
-            .status()
-        }
-    };
-    assert_eq!(present().await, 303);
-    let res = confirm_second(a_units[0]).await;
+    assert_eq!(story.present(day).await, 303);
+    let res = story.confirm(day, second, a_units[0]).await;
     assert_eq!(res.status(), StatusCode::SEE_OTHER);
     let slip_url = res.headers()["location"].to_str().unwrap().to_owned();
-    let slip = crate::support::page(&staff, app.url(&slip_url)).await;
+    let slip = crate::support::page(staff, app.url(&slip_url)).await;
     assert!(
         slip.contains("选房确认书") && slip.contains("安置面积以内") && slip.contains("签字"),
         "{slip}"
     );
     // The online selection of the same project sees the unit sold.
     let units: Vec<Value> = get_json(
-        &staff,
+        staff,
         app.url(&format!("/api/v1/selections/{online}/units")),
     )
     .await
@@ -751,18 +818,35 @@ async fn the_selection_day_is_run_from_the_operator_screen(app: TestApp) {
         units.iter().find(|u| u["id"] == a_units[0]).unwrap()["state"],
         "sold"
     );
+    (a_units, slip_url)
+}
 
-    // Final unless an administrator corrects it, with a reason; the board is told.
+/// Final unless an administrator corrects it, with a reason; the board is told.
+async fn only_an_administrator_corrects_a_choice_with_a_reason(
+    story: &OperatorStory<'_>,
+    day: i64,
+    second: HouseholdId,
+    a_units: &[i64],
+    slip_url: &str,
+) {
+    let (app, pid, online, staff, leader, admin) = (
+        story.app,
+        story.pid,
+        story.online,
+        &story.staff,
+        &story.leader,
+        &story.admin,
+    );
     let claim_id = slip_url.rsplit('/').nth(1).unwrap().to_owned();
     let correct = format!("/selections/{day}/claims/{claim_id}/correct");
     assert_eq!(
-        post_form(&app, &leader, &correct, &[("reason", "录入错误")])
+        post_form(app, leader, &correct, &[("reason", "录入错误")])
             .await
             .status(),
         403
     );
     assert_eq!(
-        post_form(&app, &admin, &correct, &[("reason", " ")])
+        post_form(app, admin, &correct, &[("reason", " ")])
             .await
             .status(),
         400
@@ -770,7 +854,7 @@ async fn the_selection_day_is_run_from_the_operator_screen(app: TestApp) {
     // Through another selection's address the claim is not found and stays as it is.
     let elsewhere = format!("/selections/{online}/claims/{claim_id}/correct");
     assert_eq!(
-        post_form(&app, &admin, &elsewhere, &[("reason", "换个地址更正")])
+        post_form(app, admin, &elsewhere, &[("reason", "换个地址更正")])
             .await
             .status(),
         404
@@ -796,8 +880,8 @@ async fn the_selection_day_is_run_from_the_operator_screen(app: TestApp) {
     );
     assert_eq!(
         post_form(
-            &app,
-            &admin,
+            app,
+            admin,
             &correct,
             &[("reason", "户主现场更正：录入错误")]
         )
@@ -806,7 +890,7 @@ async fn the_selection_day_is_run_from_the_operator_screen(app: TestApp) {
         303
     );
     let units: Vec<Value> = get_json(
-        &staff,
+        staff,
         app.url(&format!("/api/v1/selections/{online}/units")),
     )
     .await
@@ -829,29 +913,37 @@ async fn the_selection_day_is_run_from_the_operator_screen(app: TestApp) {
         ["queue", "released"],
         "freed, then the household called again"
     );
-    assert!(crate::support::page(&staff, app.url(&slip_url))
+    assert!(crate::support::page(staff, app.url(slip_url))
         .await
         .contains("户主现场更正"));
     assert_eq!(
-        post_form(&app, &admin, &correct, &[("reason", "再次")])
+        post_form(app, admin, &correct, &[("reason", "再次")])
             .await
             .status(),
         404,
         "corrected once"
     );
+}
 
-    // Agreements: signing fixes the early-signing reward in the household's result. After the
-    // correction the household is called again and comes to the desk again.
+/// Agreements: signing fixes the early-signing reward in the household's result. After the
+/// correction the household is called again and comes to the desk again.
+async fn signing_fixes_the_early_signing_reward(
+    story: &OperatorStory<'_>,
+    day: i64,
+    second: HouseholdId,
+    a_units: &[i64],
+) {
+    let (app, pid, staff) = (story.app, story.pid, &story.staff);
     let b = a_units[1];
     assert_eq!(
-        confirm_second(b).await.status(),
+        story.confirm(day, second, b).await.status(),
         StatusCode::FORBIDDEN,
         "called again first"
     );
     assert_eq!(
         post_form(
-            &app,
-            &staff,
+            app,
+            staff,
             &format!("/selections/{day}/queue"),
             &[("action", "call")]
         )
@@ -859,19 +951,22 @@ async fn the_selection_day_is_run_from_the_operator_screen(app: TestApp) {
         .status(),
         303
     );
-    assert_eq!(present().await, 303);
-    assert_eq!(confirm_second(b).await.status(), StatusCode::SEE_OTHER);
+    assert_eq!(story.present(day).await, 303);
+    assert_eq!(
+        story.confirm(day, second, b).await.status(),
+        StatusCode::SEE_OTHER
+    );
     let key = app.store.household(second).await.unwrap().summary.key;
     let res = post_form(
-        &app,
-        &staff,
+        app,
+        staff,
         &format!("/projects/{pid}/agreements"),
         &[("key", &key), ("step", "signed"), ("on", "2026-06-15")],
     )
     .await;
     assert_eq!(res.status(), StatusCode::SEE_OTHER);
     let e = get_json(
-        &staff,
+        staff,
         app.url(&format!(
             "/api/v1/projects/{pid}/households/{second}/entitlement"
         )),
@@ -888,8 +983,8 @@ async fn the_selection_day_is_run_from_the_operator_screen(app: TestApp) {
     assert_eq!(e["chosen"][0]["area"], "45.00");
     assert_eq!(
         post_form(
-            &app,
-            &staff,
+            app,
+            staff,
             &format!("/projects/{pid}/agreements"),
             &[("key", "NO-SUCH"), ("step", "signed"), ("on", "2026-06-15")]
         )
@@ -898,7 +993,7 @@ async fn the_selection_day_is_run_from_the_operator_screen(app: TestApp) {
         400
     );
     let progress =
-        crate::support::page(&staff, app.url(&format!("/projects/{pid}/agreements"))).await;
+        crate::support::page(staff, app.url(&format!("/projects/{pid}/agreements"))).await;
     assert!(progress.contains("签约与交房"), "{progress}");
     let xlsx = staff
         .get(app.url(&format!("/projects/{pid}/agreements.xlsx")))
