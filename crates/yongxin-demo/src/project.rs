@@ -97,7 +97,7 @@ pub async fn take_project(
     let policy = Policy::from_toml(EXAMPLE_TOML).map_err(StoreError::internal)?;
     let published = |kind, title: String, body: String, days_ago: i64| {
         notice(plan, kind, title, body, days_ago)
-            .checked()
+            .composed()
             .map_err(StoreError::internal)
     };
     store

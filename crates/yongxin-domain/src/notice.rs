@@ -30,9 +30,11 @@ code_enum! {
 
 /// The longest title.
 pub const MAX_TITLE_CHARS: usize = 200;
-/// The longest body: a resettlement results 公示 lists every household of a project on its own
-/// line (about 60 characters each; 5,000 households).
+/// The longest body a person writes.
 pub const MAX_BODY_CHARS: usize = 300_000;
+/// The longest body the code composes: a results 公示 or a frozen lottery list names every
+/// household of a project on its own line (about 60 characters each; 80,000 households).
+pub const MAX_COMPOSED_BODY_CHARS: usize = 5_000_000;
 /// The longest reason for a correction or an objection.
 pub const MAX_REASON_CHARS: usize = 2_000;
 /// How long a 公示's objections are taken when the draft names no end of the window.
@@ -151,9 +153,20 @@ impl std::ops::Deref for CheckedNotice {
 impl NoticeDraft {
     /// The draft as it may be stored: texts trimmed and checked, the scope's list tidied, a 公示's
     /// window defaulted to [`DEFAULT_OBJECTION_DAYS`] after publication (never past the end).
-    pub fn checked(mut self) -> Result<CheckedNotice, NoticeError> {
+    pub fn checked(self) -> Result<CheckedNotice, NoticeError> {
+        self.checked_within(MAX_BODY_CHARS)
+    }
+
+    /// [`NoticeDraft::checked`] for a draft whose body the code composed from records (a
+    /// project's results, its frozen list, a consultation's results): the same checks, with the
+    /// body bounded by [`MAX_COMPOSED_BODY_CHARS`], since its length grows with the project.
+    pub fn composed(self) -> Result<CheckedNotice, NoticeError> {
+        self.checked_within(MAX_COMPOSED_BODY_CHARS)
+    }
+
+    fn checked_within(mut self, body_max: usize) -> Result<CheckedNotice, NoticeError> {
         self.title = checked_text("title", &self.title, MAX_TITLE_CHARS)?;
-        self.body = checked_text("body", &self.body, MAX_BODY_CHARS)?;
+        self.body = checked_text("body", &self.body, body_max)?;
         self.village_ids.sort_unstable();
         self.village_ids.dedup();
         match self.scope {
@@ -480,6 +493,18 @@ mod tests {
             Err(NoticeError::TooLong {
                 field: "body",
                 max: MAX_BODY_CHARS
+            })
+        );
+        // A composed body may be as long as a large project's list, and no longer.
+        let mut d = draft(NoticeKind::Policy);
+        d.body = "字".repeat(MAX_BODY_CHARS + 1);
+        assert!(d.clone().composed().is_ok());
+        d.body = "字".repeat(MAX_COMPOSED_BODY_CHARS + 1);
+        assert_eq!(
+            d.composed(),
+            Err(NoticeError::TooLong {
+                field: "body",
+                max: MAX_COMPOSED_BODY_CHARS
             })
         );
         let mut d = draft(NoticeKind::Policy);

@@ -1137,7 +1137,7 @@ impl ResettlementStore for StoreImpl {
             .trim()
             .to_owned();
             // The body is composed here, from the frozen list, so the draft is checked here.
-            let notice = notice.checked().map_err(|e| StoreError::Invalid {
+            let notice = notice.composed().map_err(|e| StoreError::Invalid {
                 field: "notice".into(),
                 reason: e.to_string(),
             })?;
@@ -1358,7 +1358,7 @@ impl ResettlementStore for StoreImpl {
             let mut notice = notice;
             notice.body = format!("{}\n\n{rule}", notice.body).trim().to_owned();
             // The body is composed here, from the frozen list, so the draft is checked here.
-            let notice = notice.checked().map_err(|e| StoreError::Invalid {
+            let notice = notice.composed().map_err(|e| StoreError::Invalid {
                 field: "notice".into(),
                 reason: e.to_string(),
             })?;

@@ -58,7 +58,7 @@ pub(crate) fn openapi() -> utoipa::openapi::OpenApi {
 }
 
 /// A progress notice to publish now, for what another area has produced (a consultation's
-/// results, a meeting's minutes): titled and addressed as given, checked like any draft.
+/// results, a meeting's minutes): titled and addressed as given, checked as composed text.
 pub fn progress_draft(
     (scope, village_ids, project_id): (ScopeKind, Vec<i64>, Option<i64>),
     title: String,
@@ -76,7 +76,7 @@ pub fn progress_draft(
         end_at: None,
         objections_until: None,
     }
-    .checked()
+    .composed()
     .map_err(|e| notice_error(&e, c))
 }
 

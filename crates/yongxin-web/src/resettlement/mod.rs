@@ -81,7 +81,7 @@ pub async fn register(
 
 /// A notice the code composed, checked; one it composed wrong is a fault, not the user's input.
 fn checked(draft: NoticeDraft) -> Result<yongxin_domain::notice::CheckedNotice, AppError> {
-    draft.checked().map_err(AppError::internal)
+    draft.composed().map_err(AppError::internal)
 }
 
 fn project_draft(
