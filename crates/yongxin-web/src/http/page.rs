@@ -37,6 +37,13 @@ pub struct NavLink {
 }
 
 impl Chrome {
+    /// The chrome of a page about one project: its title leads with the project's name.
+    pub fn for_project(ctx: &Ctx, title_key: &str, project_name: &str) -> Self {
+        let mut c = Self::new(ctx, title_key);
+        c.title = format!("{project_name} · {}", c.title);
+        c
+    }
+
     /// The frame for a request, titled by a catalog key.
     pub fn new(ctx: &Ctx, title_key: &str) -> Self {
         let catalog = ctx.lang.catalog();

@@ -412,15 +412,8 @@ pub async fn households(
         .store
         .project_households(p.project.id, page, PER_PAGE, missing)
         .await?;
-    let rows = rows
-        .into_iter()
-        .map(|r| {
-            let head = masked_name(&r.household.head_name);
-            (r, head)
-        })
-        .collect();
-    let mut c = Chrome::new(&ctx, "resettlement.households_title");
-    c.title = format!("{} · {}", p.project.name, c.title);
+    let rows = with_masked_heads(rows);
+    let c = Chrome::for_project(&ctx, "resettlement.households_title", &p.project.name);
     render(&HouseholdsPage {
         c,
         rows,
@@ -850,15 +843,8 @@ pub async fn registrations(
         .store
         .project_households(p.project.id, 1, PER_PAGE, true)
         .await?;
-    let missing = missing
-        .into_iter()
-        .map(|m| {
-            let head = masked_name(&m.household.head_name);
-            (m, head)
-        })
-        .collect();
-    let mut c = Chrome::new(&ctx, "resettlement.registrations_title");
-    c.title = format!("{} · {}", p.project.name, c.title);
+    let missing = with_masked_heads(missing);
+    let c = Chrome::for_project(&ctx, "resettlement.registrations_title", &p.project.name);
     render(&RegistrationsPage {
         c,
         coverage,
@@ -921,8 +907,7 @@ pub async fn lottery(
             .collect(),
         None => Vec::new(),
     };
-    let mut c = Chrome::new(&ctx, "resettlement.lottery_title");
-    c.title = format!("{} · {}", p.project.name, c.title);
+    let c = Chrome::for_project(&ctx, "resettlement.lottery_title", &p.project.name);
     render(&LotteryPage {
         c,
         manager: ctx
@@ -1081,4 +1066,16 @@ pub async fn create_project(
         }
         Err(e) => Err(e.into()),
     }
+}
+
+/// A project's household rows with each head's name masked, as the office's lists show them.
+fn with_masked_heads(
+    rows: Vec<yongxin_store::ProjectHousehold>,
+) -> Vec<(yongxin_store::ProjectHousehold, String)> {
+    rows.into_iter()
+        .map(|r| {
+            let head = masked_name(&r.household.head_name);
+            (r, head)
+        })
+        .collect()
 }

@@ -327,8 +327,7 @@ pub async fn board(
         per_floor.values().copied().max().unwrap_or(1),
         BOARD_SCREEN,
     );
-    let mut c = Chrome::new(&ctx, "selection.board_title");
-    c.title = format!("{} · {}", p.project.name, c.title);
+    let c = Chrome::for_project(&ctx, "selection.board_title", &p.project.name);
     render(&BoardPage {
         c,
         tiling,
@@ -515,8 +514,7 @@ pub async fn operator(
             h,
         });
     }
-    let mut c = Chrome::new(&ctx, "selection.operator_title");
-    c.title = format!("{} · {}", p.project.name, c.title);
+    let c = Chrome::for_project(&ctx, "selection.operator_title", &p.project.name);
     render(&OperatorPage {
         c,
         desk,
@@ -718,8 +716,7 @@ pub async fn slip(
     };
     let units_area = own_area + others.iter().map(|c| c.total_area).sum::<Qty>();
     let operator = user.role.may(Permission::OperateSelection);
-    let mut c = Chrome::new(&ctx, "selection.slip_title");
-    c.title = format!("{} · {}", p.project.name, c.title);
+    let c = Chrome::for_project(&ctx, "selection.slip_title", &p.project.name);
     render(&SlipPage {
         c,
         // The household sees its head's name in full on its own slip; staff see it masked as
@@ -945,8 +942,7 @@ pub async fn agreements(
         b.dedup();
         b.into_iter().map(move |name| (r, name))
     }));
-    let mut c = Chrome::new(&ctx, "selection.agreements_title");
-    c.title = format!("{} · {}", p.project.name, c.title);
+    let c = Chrome::for_project(&ctx, "selection.agreements_title", &p.project.name);
     render(&AgreementsPage {
         c,
         villages,
@@ -1144,8 +1140,7 @@ pub async fn choose_page(
     )
     .await?;
     let claims = live_claims(&state, &s, household.id).await?;
-    let mut c = Chrome::new(&ctx, "selection.choose_title");
-    c.title = format!("{} · {}", p.project.name, c.title);
+    let c = Chrome::for_project(&ctx, "selection.choose_title", &p.project.name);
     render(&ChoosePage {
         c,
         window: format!(
@@ -1230,8 +1225,7 @@ pub async fn choose(
                 .filter(|_| still.is_empty())
                 .map(|e| e.entitled_area - e.chosen_area)
                 .filter(|q| *q > Qty::ZERO);
-            let mut c = Chrome::new(&ctx, "selection.review_title");
-            c.title = format!("{} · {}", p.project.name, c.title);
+            let c = Chrome::for_project(&ctx, "selection.review_title", &p.project.name);
             render(&ReviewPage {
                 c,
                 household,
