@@ -644,7 +644,7 @@ async fn the_households_list_masks_names(story: &ProjectStory<'_>) {
 /// A project at the results publication (through the store, the objection window in the past)
 /// with one objection filed in the window.
 async fn project_with_an_objection(app: &TestApp) -> (ProjectId, Vec<HouseholdId>, AppealId) {
-    let (pid, households, notice) = app.sample_project(false).await;
+    let (pid, households, notice) = app.sample_project(yongxin_demo::Stage::Results).await;
     let (own, _) = app.household_ids().await;
     let now = chrono::Utc::now();
     let s = &app.store;

@@ -37,7 +37,13 @@ async fn open_selection(app: &TestApp) -> (ProjectId, i64, Vec<HouseholdId>) {
         .map(|v| v.id)
         .collect();
     let (pid, households, _) = app
-        .project_to("rush", villages, None, &["A"], yongxin_demo::Stage::Drawn)
+        .project_to(
+            "rush",
+            villages,
+            None,
+            &["A"],
+            yongxin_demo::Stage::Selection,
+        )
         .await;
     (pid, app.open_online_selection(pid).await, households)
 }

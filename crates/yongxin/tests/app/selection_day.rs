@@ -22,8 +22,8 @@ on_each_backend!(
 );
 
 /// A project over every village, every household registered for A + B (or A alone when that is
-/// over its limit), drawn and, with `to_selection`, moved on to selection: the project.
-async fn drawn_for_two_layouts(app: &TestApp, code: &str, to_selection: bool) -> ProjectId {
+/// over its limit), drawn and moved on to selection: the project.
+async fn drawn_for_two_layouts(app: &TestApp, code: &str) -> ProjectId {
     let villages: Vec<i64> = app
         .store
         .villages()
@@ -32,14 +32,15 @@ async fn drawn_for_two_layouts(app: &TestApp, code: &str, to_selection: bool) ->
         .iter()
         .map(|v| v.id)
         .collect();
-    let stage = if to_selection {
-        yongxin_demo::Stage::Selection
-    } else {
-        yongxin_demo::Stage::Drawn
-    };
-    app.project_to(code, villages, None, &["A", "B"], stage)
-        .await
-        .0
+    app.project_to(
+        code,
+        villages,
+        None,
+        &["A", "B"],
+        yongxin_demo::Stage::Selection,
+    )
+    .await
+    .0
 }
 
 /// A selection day for a project in 选房, open now for eight hours, with the default return
@@ -134,7 +135,7 @@ struct DeskStory<'a> {
 
 impl<'a> DeskStory<'a> {
     async fn start(app: &'a TestApp) -> Self {
-        let pid = drawn_for_two_layouts(app, "desk", true).await;
+        let pid = drawn_for_two_layouts(app, "desk").await;
         let staff = app.sign_in_as(Role::DepartmentStaff).await;
         let leader = app.sign_in_as(Role::Leader).await;
         let grid = app.sign_in_as(Role::GridWorker).await;
@@ -640,7 +641,7 @@ async fn the_record_holds_every_kind_of_step_at_the_desk(story: &DeskStory<'_>) 
 }
 
 async fn online_a_household_reviews_its_whole_combination_before_it_is_final(app: TestApp) {
-    let pid = drawn_for_two_layouts(&app, "phone", false).await;
+    let pid = drawn_for_two_layouts(&app, "phone").await;
     let resident = app.sign_in_as(Role::Resident).await;
     let own = app
         .store
@@ -805,7 +806,7 @@ fn net_on(page: &str) -> String {
 /// registered, with one of two layouts chosen, and once signed — computed under one named policy
 /// version; results computed before are history with their version.
 async fn the_household_page_the_slip_and_the_api_agree_to_the_fen(app: TestApp) {
-    let pid = drawn_for_two_layouts(&app, "agree", false).await;
+    let pid = drawn_for_two_layouts(&app, "agree").await;
     let sid = app.open_online_selection(pid).await;
     let resident = app.sign_in_as(Role::Resident).await;
     let staff = app.sign_in_as(Role::DepartmentStaff).await;
@@ -908,7 +909,7 @@ async fn in_a_browser_the_operator_confirms_a_whole_combination() {
     let app = TestApp::spawn(crate::support::Backend::Sqlite)
         .await
         .unwrap();
-    let pid = drawn_for_two_layouts(&app, "hall", true).await;
+    let pid = drawn_for_two_layouts(&app, "hall").await;
     let day = selection_day(&app, pid).await.id;
     use yongxin_domain::selection::QueueAction;
     while registered(&app, pid, current(&app, day).await).await < 2 {
@@ -1012,7 +1013,7 @@ async fn in_a_browser_a_household_chooses_on_its_phone_after_a_review() {
     let app = TestApp::spawn(crate::support::Backend::Sqlite)
         .await
         .unwrap();
-    let pid = drawn_for_two_layouts(&app, "phone", false).await;
+    let pid = drawn_for_two_layouts(&app, "phone").await;
     let sid = app.open_online_selection(pid).await;
     let units = app.store.unit_states(pid).await.unwrap();
     let mut buildings: Vec<String> = units.iter().map(|u| u.building.clone()).collect();
@@ -1158,7 +1159,7 @@ async fn in_a_browser_the_board_fits_the_hall_screen() {
     let app = TestApp::spawn(crate::support::Backend::Sqlite)
         .await
         .unwrap();
-    let pid = drawn_for_two_layouts(&app, "board", true).await;
+    let pid = drawn_for_two_layouts(&app, "board").await;
     let day = selection_day(&app, pid).await.id;
     use yongxin_domain::selection::QueueAction;
     for a in [QueueAction::Call, QueueAction::Present] {

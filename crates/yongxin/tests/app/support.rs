@@ -372,19 +372,8 @@ impl TestApp {
         (project, run.households, run.results_notice.unwrap())
     }
 
-    /// Moves a drawn project on to 选房 and opens an online selection for an hour to everyone on
-    /// the list: its id.
+    /// Opens an online selection of a project in 选房 for an hour to everyone on the list: its id.
     pub async fn open_online_selection(&self, pid: ProjectId) -> i64 {
-        self.store
-            .move_phase(
-                &Actor::user("leader"),
-                pid,
-                yongxin_domain::resettlement::Phase::Selection,
-                "",
-            )
-            .await
-            .unwrap()
-            .unwrap();
         let now = chrono::Utc::now();
         self.store
             .create_selection(
@@ -405,10 +394,13 @@ impl TestApp {
             .id
     }
 
-    /// A project over the villages of `household_ids()` at its results 公示, every household but
-    /// the resident's registered (layout C); with `drawn`, also frozen and drawn. Answers the
-    /// project, its households in key order and the results notice.
-    pub async fn sample_project(&self, drawn: bool) -> (ProjectId, Vec<HouseholdId>, i64) {
+    /// A project over the villages of `household_ids()` taken to `stage` (at least its results
+    /// 公示), every household but the resident's registered (layout C). Answers the project, its
+    /// households in key order and the results notice.
+    pub async fn sample_project(
+        &self,
+        stage: yongxin_demo::Stage,
+    ) -> (ProjectId, Vec<HouseholdId>, i64) {
         let (own, other) = self.household_ids().await;
         let villages = vec![
             self.store.household(own).await.unwrap().summary.village_id,
@@ -419,18 +411,13 @@ impl TestApp {
                 .summary
                 .village_id,
         ];
-        let stage = if drawn {
-            yongxin_demo::Stage::Drawn
-        } else {
-            yongxin_demo::Stage::Results
-        };
         self.project_to("sample", villages, Some(own), &["C"], stage)
             .await
     }
 
-    /// [`Self::sample_project`] drawn and open for online selection: the project and the selection.
+    /// [`Self::sample_project`] in 选房, open for online selection: the project and the selection.
     pub async fn sample_selection(&self) -> (ProjectId, i64) {
-        let (pid, _, _) = self.sample_project(true).await;
+        let (pid, _, _) = self.sample_project(yongxin_demo::Stage::Selection).await;
         (pid, self.open_online_selection(pid).await)
     }
 

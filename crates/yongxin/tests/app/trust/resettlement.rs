@@ -166,7 +166,7 @@ async fn the_lottery_page_freezes_with_the_parties_commitments_and_draws_with_th
     app: TestApp,
 ) {
     use yongxin_domain::lottery::commitment_of;
-    let (pid, _, _) = app.sample_project(false).await;
+    let (pid, _, _) = app.sample_project(yongxin_demo::Stage::Results).await;
     app.store
         .move_phase(
             &Actor::user("leader"),
@@ -275,17 +275,7 @@ async fn staff_see_only_the_objections_they_could_open(app: TestApp) {
 /// On selection day the operator confirms for the household being called; that household's
 /// member cannot claim from a phone, not even while called.
 async fn on_selection_day_a_household_cannot_claim_from_its_phone(app: TestApp) {
-    let (pid, _, _) = app.sample_project(true).await;
-    app.store
-        .move_phase(
-            &Actor::user("leader"),
-            pid,
-            yongxin_domain::resettlement::Phase::Selection,
-            "",
-        )
-        .await
-        .unwrap()
-        .unwrap();
+    let (pid, _, _) = app.sample_project(yongxin_demo::Stage::Selection).await;
     let leader = app.sign_in_as(Role::Leader).await;
     let now = Utc::now().with_timezone(&yongxin_domain::time::shanghai());
     let fmt = |t: chrono::DateTime<chrono::FixedOffset>| t.format("%Y-%m-%dT%H:%M").to_string();
