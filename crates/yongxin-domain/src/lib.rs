@@ -79,6 +79,7 @@ pub mod actor;
 pub mod appeal;
 pub mod audit;
 pub mod calendar;
+pub mod campaign;
 pub mod catalogue;
 pub mod consultation;
 pub mod demo;

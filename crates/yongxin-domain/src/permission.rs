@@ -39,6 +39,13 @@ pub enum Permission {
     RunConsultation,
     /// Hold meetings (village officers: of their own village).
     OrganiseMeeting,
+    /// Run door-to-door campaigns (入户走访): create them, assign households, read all progress.
+    RunCampaign,
+    /// Visit households of a campaign and record the visits.
+    VisitHouseholds,
+    /// Correct a visit recorded by someone else or long ago, with a reason (the household's
+    /// village officer; the rule is `campaign::may_correct`).
+    CorrectVisit,
     /// Create projects and choose their villages.
     ManageProjects,
     /// Move a resettlement project's phase, publish its policy and results.
@@ -69,7 +76,7 @@ pub enum Permission {
 
 impl Permission {
     /// Every permission, for the table's tests and documentation.
-    pub const ALL: [Permission; 28] = [
+    pub const ALL: [Permission; 31] = [
         Permission::WorkInOffice,
         Permission::ReadInternalNotes,
         Permission::HandleAppeals,
@@ -85,6 +92,9 @@ impl Permission {
         Permission::PublishNotice,
         Permission::RunConsultation,
         Permission::OrganiseMeeting,
+        Permission::RunCampaign,
+        Permission::VisitHouseholds,
+        Permission::CorrectVisit,
         Permission::ManageProjects,
         Permission::RunResettlement,
         Permission::AssessHouseholds,
@@ -121,8 +131,11 @@ impl Permission {
             | Permission::PublishNotice
             | Permission::RunConsultation
             | Permission::AssessHouseholds
-            | Permission::OperateSelection => &[DepartmentStaff, Leader, Admin],
-            Permission::DispatchVillageAppeals => &[VillageOfficer],
+            | Permission::OperateSelection
+            | Permission::RunCampaign => &[DepartmentStaff, Leader, Admin],
+            // The essay's drives sent every kind of cadre to the doors, leaders included.
+            Permission::VisitHouseholds => &[GridWorker, VillageOfficer, DepartmentStaff, Leader],
+            Permission::DispatchVillageAppeals | Permission::CorrectVisit => &[VillageOfficer],
             Permission::RateAppeal => &[Resident],
             Permission::Supervise
             | Permission::ManageProjects
@@ -158,13 +171,17 @@ mod tests {
     #[test]
     fn the_table() {
         // An administrator holds everything but what belongs to a role by its nature: rating
-        // one's own case, dispatching one's own village, handling cases.
+        // one's own case, dispatching one's own village, handling cases, knocking on doors.
         let admin: Vec<Permission> = P::ALL
             .into_iter()
             .filter(|p| {
                 !matches!(
                     p,
-                    P::RateAppeal | P::DispatchVillageAppeals | P::HandleAppeals
+                    P::RateAppeal
+                        | P::DispatchVillageAppeals
+                        | P::HandleAppeals
+                        | P::VisitHouseholds
+                        | P::CorrectVisit
                 )
             })
             .collect();
@@ -178,6 +195,7 @@ mod tests {
                     P::HandleAppeals,
                     P::ViewFullPersonalData,
                     P::FileAppealForHousehold,
+                    P::VisitHouseholds,
                 ],
             ),
             (
@@ -190,6 +208,8 @@ mod tests {
                     P::FileAppealForHousehold,
                     P::DispatchVillageAppeals,
                     P::OrganiseMeeting,
+                    P::VisitHouseholds,
+                    P::CorrectVisit,
                 ],
             ),
             (
@@ -206,6 +226,8 @@ mod tests {
                     P::PublishNotice,
                     P::RunConsultation,
                     P::OrganiseMeeting,
+                    P::RunCampaign,
+                    P::VisitHouseholds,
                     P::AssessHouseholds,
                     P::OperateSelection,
                 ],
@@ -224,6 +246,8 @@ mod tests {
                     P::PublishNotice,
                     P::RunConsultation,
                     P::OrganiseMeeting,
+                    P::RunCampaign,
+                    P::VisitHouseholds,
                     P::ManageProjects,
                     P::RunResettlement,
                     P::AssessHouseholds,
