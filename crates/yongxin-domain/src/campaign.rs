@@ -343,6 +343,8 @@ pub struct Progress {
     pub refused: bool,
     /// Nothing more to do: reached, or the latest visit found the household gone.
     pub settled: bool,
+    /// When it was settled: when reached, else when found gone.
+    pub settled_at: Option<DateTime<Utc>>,
     /// Not reached after the rules' count of not-at-home days: its village officer's now.
     pub escalated: bool,
 }
@@ -351,6 +353,11 @@ impl Progress {
     /// The day the household was reached, in Shanghai.
     pub fn reached_on(&self) -> Option<NaiveDate> {
         self.reached_at.map(local_day)
+    }
+
+    /// The day the household was settled, in Shanghai.
+    pub fn settled_on(&self) -> Option<NaiveDate> {
+        self.settled_at.map(local_day)
     }
 }
 
@@ -382,7 +389,8 @@ pub fn progress(visits: &[VisitFact], rules: Rules) -> Progress {
         p.last_outcome,
         Some(VisitOutcome::Moved | VisitOutcome::NoSuchHousehold)
     );
-    p.settled = p.reached_at.is_some() || gone;
+    p.settled_at = p.reached_at.or(if gone { p.last_visit_at } else { None });
+    p.settled = p.settled_at.is_some();
     p.escalated = !p.settled && p.not_home_days >= rules.escalate_after;
     p
 }
@@ -723,6 +731,7 @@ mod tests {
         for o in [VisitOutcome::Moved, VisitOutcome::NoSuchHousehold] {
             let p = progress(&[visit(o, 2, 10)], Rules::default());
             assert!(p.settled && p.reached_at.is_none() && !p.met, "{o:?}");
+            assert_eq!(p.settled_at, Some(at(2, 10)));
         }
         // Found again later: what the latest visit says counts.
         let back = progress(

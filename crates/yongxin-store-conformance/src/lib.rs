@@ -62,7 +62,9 @@ macro_rules! conformance_tests {
             photos_are_kept_with_their_appeal_and_events,
             a_resettlement_project_moves_through_its_phases,
             concurrent_claims_never_sell_a_unit_twice,
-            the_selection_day_queue_and_turns_are_enforced
+            the_selection_day_queue_and_turns_are_enforced,
+            a_campaign_is_walked_to_every_household,
+            campaign_targets_and_hand_assignment
         );
     };
     (@each $make:expr; $attrs:tt; $($name:ident),+) => {
@@ -171,6 +173,7 @@ fn new_appeal(
 mod accounts;
 mod appeals;
 mod audit;
+mod campaigns;
 mod consultations;
 mod outbox;
 mod rates;
@@ -181,6 +184,7 @@ mod selection;
 pub use accounts::*;
 pub use appeals::*;
 pub use audit::*;
+pub use campaigns::*;
 pub use consultations::*;
 pub use outbox::*;
 pub use rates::*;

@@ -88,6 +88,220 @@ pub(crate) async fn consultation_in(
     Ok(Some(c))
 }
 
+/// Writes a consultation with its villages and questions inside a write (a campaign's visit form
+/// is one); answers it and its record entry.
+pub(crate) async fn insert_consultation(
+    tx: &mut DbConn,
+    actor: &str,
+    c: &NewConsultation,
+) -> StoreResult<(Consultation, NewAuditEntry)> {
+    let trunc = |t: DateTime<Utc>| chrono::SubsecRound::trunc_subsecs(t, 6);
+    let id: i64 = sqlx::query_scalar(
+        "INSERT INTO consultations (title, background, notice_id, scope, project_id, opens_at, closes_at, result_notice_id, created_by, created_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, NULL, $8, $9) RETURNING id",
+    )
+    .bind(&c.title)
+    .bind(&c.background)
+    .bind(c.notice_id)
+    .bind(c.scope.code())
+    .bind(c.project_id)
+    .bind(trunc(c.opens_at))
+    .bind(trunc(c.closes_at))
+    .bind(actor)
+    .bind(Utc::now())
+    .fetch_one(&mut *tx)
+    .await
+    .db()?;
+    for v in &c.village_ids {
+        sqlx::query(
+            "INSERT INTO consultation_villages (consultation_id, village_id) VALUES ($1, $2)",
+        )
+        .bind(id)
+        .bind(*v)
+        .execute(&mut *tx)
+        .await
+        .db()?;
+    }
+    for (position, q) in c.questions.iter().enumerate() {
+        let qid: i64 = sqlx::query_scalar(
+            "INSERT INTO consultation_questions (consultation_id, position, kind, prompt, max_choices, required) VALUES ($1, $2, $3, $4, $5, $6) RETURNING id",
+        )
+        .bind(id)
+        .bind(position as i64)
+        .bind(q.kind.code())
+        .bind(&q.prompt)
+        .bind(q.max_choices.map(i64::from))
+        .bind(i64::from(q.required))
+        .fetch_one(&mut *tx)
+        .await
+        .db()?;
+        for (i, label) in q.options.iter().enumerate() {
+            sqlx::query("INSERT INTO consultation_options (question_id, position, label) VALUES ($1, $2, $3)")
+                .bind(qid)
+                .bind(i as i64)
+                .bind(label)
+                .execute(&mut *tx)
+                .await
+                .db()?;
+        }
+    }
+    let entry = NewAuditEntry::new(
+        actor.to_owned(),
+        "consultation.create",
+        format!("consultation:{id}"),
+        c.title.clone(),
+        &serde_json::json!({
+            "title": c.title, "background": c.background, "scope": c.scope.code(), "villages": c.village_ids, "project": c.project_id,
+            "opens_at": c.opens_at, "closes_at": c.closes_at,
+            "questions": c.questions.iter().map(|q| serde_json::json!({"kind": q.kind.code(), "prompt": q.prompt, "options": q.options, "max": q.max_choices, "required": q.required})).collect::<Vec<_>>()
+        }),
+    );
+    let created = consultation_in(tx, id)
+        .await?
+        .ok_or_else(|| StoreError::internal("consultation vanished"))?;
+    Ok((created, entry))
+}
+
+/// Records a household's answer inside a write, replacing its current one (a visit's answers are
+/// one). A refusal comes before anything is written. Answers the answer's id and its record entry.
+pub(crate) async fn record_answer(
+    tx: &mut DbConn,
+    actor: &str,
+    consultation_id: i64,
+    a: NewAnswer,
+) -> StoreResult<Result<(i64, NewAuditEntry), ConsultationError>> {
+    let answered_at = chrono::SubsecRound::trunc_subsecs(a.answered_at, 6);
+    let c = consultation_in(tx, consultation_id)
+        .await?
+        .ok_or_else(|| StoreError::NotFound {
+            what: format!("consultation {consultation_id}"),
+        })?;
+    if let Err(e) = answers_open(c.opens_at, c.closes_at, answered_at) {
+        return Ok(Err(e));
+    }
+    let items = match check_answers(&c.questions, &a.given) {
+        Ok(items) => items,
+        Err(e) => return Ok(Err(e)),
+    };
+    // The household's row serialises its answers (PostgreSQL locks it; SQLite has one writer).
+    let sql =
+        format!("SELECT village_id, head_resident_id FROM households WHERE id = $1{ROW_LOCK}");
+    let (village_id, head_resident_id): (i64, Option<i64>) = sqlx::query_as(&sql)
+        .bind(a.household_id)
+        .fetch_optional(&mut *tx)
+        .await
+        .db()?
+        .ok_or_else(|| StoreError::NotFound {
+            what: format!("household {}", a.household_id),
+        })?;
+    let mut scoped = QueryBuilder::<Db>::new("SELECT COUNT(*) FROM households h WHERE h.id = ");
+    scoped.push_bind(a.household_id);
+    push_scope_grids(
+        &mut scoped,
+        c.scope,
+        ("consultation_villages", "consultation_id", c.id),
+        c.project_id,
+    );
+    let in_scope: i64 = scoped.build_query_scalar().fetch_one(&mut *tx).await.db()?;
+    if in_scope == 0 {
+        return Ok(Err(ConsultationError::NotEligible));
+    }
+    let resident_id: Option<i64> = match a.resident_id {
+        Some(r) => {
+            let member: Option<i64> =
+                sqlx::query_scalar("SELECT id FROM residents WHERE id = $1 AND household_id = $2")
+                    .bind(r)
+                    .bind(a.household_id)
+                    .fetch_optional(&mut *tx)
+                    .await
+                    .db()?;
+            Some(member.ok_or_else(|| StoreError::Invalid {
+                field: "resident_id".into(),
+                reason: "not a member of the household".into(),
+            })?)
+        }
+        None => head_resident_id,
+    };
+    let band = match resident_id {
+        Some(r) => {
+            let birth: Option<NaiveDate> =
+                sqlx::query_scalar("SELECT birth_date FROM residents WHERE id = $1")
+                    .bind(r)
+                    .fetch_optional(&mut *tx)
+                    .await
+                    .db()?;
+            birth.map(|b| {
+                age_band(
+                    b,
+                    answered_at
+                        .with_timezone(&yongxin_domain::time::shanghai())
+                        .date_naive(),
+                )
+            })
+        }
+        None => None,
+    };
+    let replaced: Option<i64> = sqlx::query_scalar("SELECT id FROM consultation_answers WHERE consultation_id = $1 AND household_id = $2 AND current = 1")
+        .bind(consultation_id)
+        .bind(a.household_id)
+        .fetch_optional(&mut *tx)
+        .await
+        .db()?;
+    if let Some(old) = replaced {
+        sqlx::query("UPDATE consultation_answers SET current = 0 WHERE id = $1")
+            .bind(old)
+            .execute(&mut *tx)
+            .await
+            .db()?;
+        sqlx::query("UPDATE consultation_answer_items SET current = 0 WHERE answer_id = $1")
+            .bind(old)
+            .execute(&mut *tx)
+            .await
+            .db()?;
+    }
+    let answer_id: i64 = sqlx::query_scalar(
+        "INSERT INTO consultation_answers (consultation_id, household_id, resident_id, village_id, age_band, channel, recorded_by, answered_at, current) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 1) RETURNING id",
+    )
+    .bind(consultation_id)
+    .bind(a.household_id)
+    .bind(resident_id)
+    .bind(village_id)
+    .bind(band)
+    .bind(a.channel.code())
+    .bind(a.recorded_by)
+    .bind(answered_at)
+    .fetch_one(&mut *tx)
+    .await
+    .db()?;
+    let mut qb = QueryBuilder::<Db>::new("INSERT INTO consultation_answer_items (answer_id, consultation_id, question_id, option_id, rank, text, village_id, current) ");
+    qb.push_values(&items, |mut row, item| {
+        row.push_bind(answer_id)
+            .push_bind(consultation_id)
+            .push_bind(item.question_id)
+            .push_bind(item.option_id)
+            .push_bind(item.rank.map(i64::from))
+            .push_bind(item.text.clone())
+            .push_bind(village_id)
+            .push_bind(1_i64);
+    });
+    if !items.is_empty() {
+        qb.build().execute(&mut *tx).await.db()?;
+    }
+    let entry = NewAuditEntry::new(
+        actor.to_owned(),
+        if replaced.is_some() {
+            "consultation.answer_change"
+        } else {
+            "consultation.answer"
+        },
+        format!("consultation:{consultation_id}"),
+        format!("household:{} {}", a.household_id, a.channel.code()),
+        &serde_json::json!({ "household_id": a.household_id, "resident_id": resident_id, "channel": a.channel.code(), "recorded_by": a.recorded_by, "answers": a.given, "replaces": replaced }),
+    );
+    Ok(Ok((answer_id, entry)))
+}
+
 #[async_trait]
 impl ConsultationStore for StoreImpl {
     #[tracing::instrument(skip_all, err(level = "debug"))]
@@ -97,64 +311,8 @@ impl ConsultationStore for StoreImpl {
         c: NewConsultation,
     ) -> StoreResult<Consultation> {
         let actor = actor.to_string();
-        let trunc = |t: DateTime<Utc>| chrono::SubsecRound::trunc_subsecs(t, 6);
         write_tx!(self, |tx| {
-            let id: i64 = sqlx::query_scalar(
-                "INSERT INTO consultations (title, background, notice_id, scope, project_id, opens_at, closes_at, result_notice_id, created_by, created_at) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, NULL, $8, $9) RETURNING id",
-            )
-            .bind(&c.title)
-            .bind(&c.background)
-            .bind(c.notice_id)
-            .bind(c.scope.code())
-            .bind(c.project_id)
-            .bind(trunc(c.opens_at))
-            .bind(trunc(c.closes_at))
-            .bind(&actor)
-            .bind(Utc::now())
-            .fetch_one(&mut *tx)
-            .await
-            .db()?;
-            for v in &c.village_ids {
-                sqlx::query("INSERT INTO consultation_villages (consultation_id, village_id) VALUES ($1, $2)").bind(id).bind(*v).execute(&mut *tx).await.db()?;
-            }
-            for (position, q) in c.questions.iter().enumerate() {
-                let qid: i64 = sqlx::query_scalar(
-                    "INSERT INTO consultation_questions (consultation_id, position, kind, prompt, max_choices, required) VALUES ($1, $2, $3, $4, $5, $6) RETURNING id",
-                )
-                .bind(id)
-                .bind(position as i64)
-                .bind(q.kind.code())
-                .bind(&q.prompt)
-                .bind(q.max_choices.map(i64::from))
-                .bind(i64::from(q.required))
-                .fetch_one(&mut *tx)
-                .await
-                .db()?;
-                for (i, label) in q.options.iter().enumerate() {
-                    sqlx::query("INSERT INTO consultation_options (question_id, position, label) VALUES ($1, $2, $3)")
-                        .bind(qid)
-                        .bind(i as i64)
-                        .bind(label)
-                        .execute(&mut *tx)
-                        .await
-                        .db()?;
-                }
-            }
-            let entry = NewAuditEntry::new(
-                actor,
-                "consultation.create",
-                format!("consultation:{id}"),
-                c.title.clone(),
-                &serde_json::json!({
-                    "title": c.title, "background": c.background, "scope": c.scope.code(), "villages": c.village_ids, "project": c.project_id,
-                    "opens_at": c.opens_at, "closes_at": c.closes_at,
-                    "questions": c.questions.iter().map(|q| serde_json::json!({"kind": q.kind.code(), "prompt": q.prompt, "options": q.options, "max": q.max_choices, "required": q.required})).collect::<Vec<_>>()
-                }),
-            );
-            let created = consultation_in(tx, id)
-                .await?
-                .ok_or_else(|| StoreError::internal("consultation vanished"))?;
+            let (created, entry) = insert_consultation(tx, &actor, &c).await?;
             Ok((created, vec![entry]))
         })
     }
@@ -180,142 +338,11 @@ impl ConsultationStore for StoreImpl {
         a: NewAnswer,
     ) -> StoreResult<Result<i64, ConsultationError>> {
         let actor = actor.to_string();
-        let answered_at = chrono::SubsecRound::trunc_subsecs(a.answered_at, 6);
         write_tx!(self, |tx| {
-            let c = consultation_in(tx, consultation_id).await?.ok_or_else(|| {
-                StoreError::NotFound {
-                    what: format!("consultation {consultation_id}"),
-                }
-            })?;
-            if let Err(e) = answers_open(c.opens_at, c.closes_at, answered_at) {
-                return Ok((Err(e), Vec::new()));
-            }
-            let items = match check_answers(&c.questions, &a.given) {
-                Ok(items) => items,
-                Err(e) => return Ok((Err(e), Vec::new())),
-            };
-            // The household's row serialises its answers (PostgreSQL locks it; SQLite has one writer).
-            let sql = format!(
-                "SELECT village_id, head_resident_id FROM households WHERE id = $1{ROW_LOCK}"
-            );
-            let (village_id, head_resident_id): (i64, Option<i64>) = sqlx::query_as(&sql)
-                .bind(a.household_id)
-                .fetch_optional(&mut *tx)
-                .await
-                .db()?
-                .ok_or_else(|| StoreError::NotFound {
-                    what: format!("household {}", a.household_id),
-                })?;
-            let mut scoped =
-                QueryBuilder::<Db>::new("SELECT COUNT(*) FROM households h WHERE h.id = ");
-            scoped.push_bind(a.household_id);
-            push_scope_grids(
-                &mut scoped,
-                c.scope,
-                ("consultation_villages", "consultation_id", c.id),
-                c.project_id,
-            );
-            let in_scope: i64 = scoped.build_query_scalar().fetch_one(&mut *tx).await.db()?;
-            if in_scope == 0 {
-                return Ok((Err(ConsultationError::NotEligible), Vec::new()));
-            }
-            let resident_id: Option<i64> = match a.resident_id {
-                Some(r) => {
-                    let member: Option<i64> = sqlx::query_scalar(
-                        "SELECT id FROM residents WHERE id = $1 AND household_id = $2",
-                    )
-                    .bind(r)
-                    .bind(a.household_id)
-                    .fetch_optional(&mut *tx)
-                    .await
-                    .db()?;
-                    Some(member.ok_or_else(|| StoreError::Invalid {
-                        field: "resident_id".into(),
-                        reason: "not a member of the household".into(),
-                    })?)
-                }
-                None => head_resident_id,
-            };
-            let band = match resident_id {
-                Some(r) => {
-                    let birth: Option<NaiveDate> =
-                        sqlx::query_scalar("SELECT birth_date FROM residents WHERE id = $1")
-                            .bind(r)
-                            .fetch_optional(&mut *tx)
-                            .await
-                            .db()?;
-                    birth.map(|b| {
-                        age_band(
-                            b,
-                            answered_at
-                                .with_timezone(&yongxin_domain::time::shanghai())
-                                .date_naive(),
-                        )
-                    })
-                }
-                None => None,
-            };
-            let replaced: Option<i64> = sqlx::query_scalar("SELECT id FROM consultation_answers WHERE consultation_id = $1 AND household_id = $2 AND current = 1")
-                .bind(consultation_id)
-                .bind(a.household_id)
-                .fetch_optional(&mut *tx)
-                .await
-                .db()?;
-            if let Some(old) = replaced {
-                sqlx::query("UPDATE consultation_answers SET current = 0 WHERE id = $1")
-                    .bind(old)
-                    .execute(&mut *tx)
-                    .await
-                    .db()?;
-                sqlx::query(
-                    "UPDATE consultation_answer_items SET current = 0 WHERE answer_id = $1",
-                )
-                .bind(old)
-                .execute(&mut *tx)
-                .await
-                .db()?;
-            }
-            let answer_id: i64 = sqlx::query_scalar(
-                "INSERT INTO consultation_answers (consultation_id, household_id, resident_id, village_id, age_band, channel, recorded_by, answered_at, current) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 1) RETURNING id",
-            )
-            .bind(consultation_id)
-            .bind(a.household_id)
-            .bind(resident_id)
-            .bind(village_id)
-            .bind(band)
-            .bind(a.channel.code())
-            .bind(a.recorded_by)
-            .bind(answered_at)
-            .fetch_one(&mut *tx)
-            .await
-            .db()?;
-            let mut qb = QueryBuilder::<Db>::new("INSERT INTO consultation_answer_items (answer_id, consultation_id, question_id, option_id, rank, text, village_id, current) ");
-            qb.push_values(&items, |mut row, item| {
-                row.push_bind(answer_id)
-                    .push_bind(consultation_id)
-                    .push_bind(item.question_id)
-                    .push_bind(item.option_id)
-                    .push_bind(item.rank.map(i64::from))
-                    .push_bind(item.text.clone())
-                    .push_bind(village_id)
-                    .push_bind(1_i64);
-            });
-            if !items.is_empty() {
-                qb.build().execute(&mut *tx).await.db()?;
-            }
-            let entry = NewAuditEntry::new(
-                actor,
-                if replaced.is_some() {
-                    "consultation.answer_change"
-                } else {
-                    "consultation.answer"
-                },
-                format!("consultation:{consultation_id}"),
-                format!("household:{} {}", a.household_id, a.channel.code()),
-                &serde_json::json!({ "household_id": a.household_id, "resident_id": resident_id, "channel": a.channel.code(), "recorded_by": a.recorded_by, "answers": a.given, "replaces": replaced }),
-            );
-            Ok((Ok(answer_id), vec![entry]))
+            Ok(match record_answer(tx, &actor, consultation_id, a).await? {
+                Ok((answer_id, entry)) => (Ok(answer_id), vec![entry]),
+                Err(refused) => (Err(refused), Vec::new()),
+            })
         })
     }
 

@@ -15,6 +15,7 @@
 pub(crate) mod accounts;
 pub(crate) mod appeals;
 pub(crate) mod audit;
+pub(crate) mod campaign;
 pub(crate) mod catalogue;
 pub(crate) mod consultation;
 pub(crate) mod feed;

@@ -6,6 +6,7 @@
 #![forbid(unsafe_code)]
 
 mod appeal_model;
+mod campaign_model;
 mod consultation_model;
 mod error;
 mod id;
@@ -17,6 +18,7 @@ mod resettlement_model;
 mod selection_model;
 
 pub use appeal_model::*;
+pub use campaign_model::*;
 pub use consultation_model::*;
 pub use error::{Cause, Conflict, StoreError};
 pub use id::*;
@@ -424,6 +426,7 @@ pub trait Store:
     + MeetingStore
     + ResettlementStore
     + SelectionStore
+    + CampaignStore
     + Send
     + Sync
     + 'static
@@ -564,6 +567,116 @@ pub trait ConsultationStore: Send + Sync + 'static {
         id: i64,
         draft: yongxin_domain::notice::CheckedNotice,
     ) -> StoreResult<Notice>;
+}
+
+/// Door-to-door campaigns (入户走访): target households and who visits them, visits (each
+/// concern raised filed as a case in the same write), corrections, and coverage.
+#[async_trait]
+pub trait CampaignStore: Send + Sync + 'static {
+    /// Creates a campaign: resolves its target to households as the registry stands, assigns
+    /// them by grid (to each grid's cadre) or leaves them for assignment by hand, and creates its
+    /// visit form when written for it, all in one write. A target naming no household is
+    /// `Invalid { field: "target" }`.
+    async fn create_campaign(&self, actor: &Actor, campaign: NewCampaign) -> StoreResult<Campaign>;
+    /// One campaign.
+    async fn campaign(&self, id: i64) -> StoreResult<Option<Campaign>>;
+    /// Every campaign with its counts, latest start first; for a cadre, only the campaigns with
+    /// households assigned to them, counted over those.
+    async fn campaigns(&self, cadre_user_id: Option<i64>) -> StoreResult<Vec<CampaignSummary>>;
+    /// A campaign's counts, over one cadre's households when given.
+    async fn campaign_totals(
+        &self,
+        id: i64,
+        cadre_user_id: Option<i64>,
+    ) -> StoreResult<CampaignTotals>;
+    /// Coverage grouped by village, grid, cadre or day (within one cadre's households when
+    /// given).
+    async fn campaign_coverage(
+        &self,
+        id: i64,
+        by: CoverageBy,
+        cadre_user_id: Option<i64>,
+    ) -> StoreResult<Vec<CoverageGroup>>;
+    /// Households settled per day (the burn-down's data).
+    async fn campaign_settled_per_day(
+        &self,
+        id: i64,
+    ) -> StoreResult<std::collections::BTreeMap<chrono::NaiveDate, i64>>;
+    /// A page of a campaign's households, by grid code and household key.
+    async fn campaign_households(
+        &self,
+        id: i64,
+        query: &CampaignHouseholdQuery,
+    ) -> StoreResult<CampaignHouseholdPage>;
+    /// One household's place in a campaign.
+    async fn campaign_household(
+        &self,
+        id: i64,
+        household_id: HouseholdId,
+    ) -> StoreResult<Option<CampaignHousehold>>;
+    /// Assigns households to a cadre (or to nobody) by hand, keeping the history; households not
+    /// in the campaign are `Invalid { field: "households" }`. Answers how many changed hands.
+    async fn assign_campaign_households(
+        &self,
+        actor: &Actor,
+        id: i64,
+        household_ids: &[HouseholdId],
+        cadre_user_id: Option<i64>,
+    ) -> StoreResult<u64>;
+    /// Hands every household a cadre has still to settle to another (someone fell ill). Answers
+    /// how many.
+    async fn reassign_open_households(
+        &self,
+        actor: &Actor,
+        id: i64,
+        from_user_id: i64,
+        to_user_id: i64,
+    ) -> StoreResult<u64>;
+    /// A household's assignments, oldest first: cadre (name), why, by whom, when.
+    async fn campaign_assignments(
+        &self,
+        id: i64,
+        household_id: HouseholdId,
+    ) -> StoreResult<Vec<(Option<String>, String, String, DateTime<Utc>)>>;
+    /// Records a visit, once per client id: the same content again is `Replayed` and writes
+    /// nothing; other content under that id is refused. The household must be assigned to the
+    /// cadre (or within their scope, if the campaign is open to scope). Its answers are the
+    /// household's answer to the form, its concerns are filed as cases linked to it, the
+    /// household's progress is recomputed, escalated to its village officer when the rules say
+    /// so, and a household reached is marked informed of the campaign's notice, all in one write.
+    async fn record_visit(
+        &self,
+        actor: &Actor,
+        campaign_id: i64,
+        visit: NewVisit,
+    ) -> StoreResult<Result<VisitRecorded, VisitRefusal>>;
+    /// Replaces a current visit by a corrected one (the rule is the domain's `may_correct`); the
+    /// visit replaced stays as history. Answers the new visit.
+    async fn correct_visit(
+        &self,
+        actor: &Actor,
+        campaign_id: i64,
+        visit_id: i64,
+        correction: VisitCorrection,
+    ) -> StoreResult<Result<Visit, VisitRefusal>>;
+    /// One visit of a campaign.
+    async fn visit(&self, campaign_id: i64, visit_id: i64) -> StoreResult<Option<Visit>>;
+    /// A household's visits in a campaign, corrections included, oldest first.
+    async fn household_visits(
+        &self,
+        campaign_id: i64,
+        household_id: HouseholdId,
+    ) -> StoreResult<Vec<Visit>>;
+    /// A visit photo's upload, by visit and token.
+    async fn visit_photo(
+        &self,
+        visit_id: i64,
+        token: &str,
+    ) -> StoreResult<Option<(String, Vec<u8>)>>;
+    /// The concerns raised in a campaign's visits, with their cases as they stand, latest first.
+    async fn campaign_concerns(&self, id: i64) -> StoreResult<Vec<VisitConcern>>;
+    /// The visit a case was raised at, if it was.
+    async fn appeal_visit(&self, appeal_id: AppealId) -> StoreResult<Option<VisitSource>>;
 }
 
 /// Meetings (会议): members drawn from the registry, attendance, minutes and resolutions decided by
