@@ -544,6 +544,46 @@ impl RegistryStore for StoreImpl {
     }
 
     #[tracing::instrument(skip_all, err(level = "debug"))]
+    async fn members_of(
+        &self,
+        households: &[HouseholdId],
+    ) -> StoreResult<std::collections::HashMap<HouseholdId, Vec<(i64, String)>>> {
+        let mut found: std::collections::HashMap<HouseholdId, Vec<(i64, String)>> =
+            std::collections::HashMap::new();
+        for chunk in households.chunks(1_000) {
+            let mut qb = QueryBuilder::<Db>::new(
+                "SELECT household_id, id, name FROM residents WHERE household_id IN (",
+            );
+            super::push_list(&mut qb, chunk.to_vec());
+            qb.push(") ORDER BY household_id, position");
+            let rows: Vec<(HouseholdId, i64, String)> =
+                qb.build_query_as().fetch_all(&self.pool).await.db()?;
+            for (h, id, name) in rows {
+                found.entry(h).or_default().push((id, name));
+            }
+        }
+        Ok(found)
+    }
+
+    #[tracing::instrument(skip_all, err(level = "debug"))]
+    async fn household_ids_by_key(
+        &self,
+        keys: &[String],
+    ) -> StoreResult<std::collections::HashMap<String, HouseholdId>> {
+        let mut found = std::collections::HashMap::new();
+        // In pieces: both databases bind fewer parameters than a subdistrict has households.
+        for chunk in keys.chunks(1_000) {
+            let mut qb = QueryBuilder::<Db>::new("SELECT key, id FROM households WHERE key IN (");
+            super::push_list(&mut qb, chunk.to_vec());
+            qb.push(")");
+            let rows: Vec<(String, HouseholdId)> =
+                qb.build_query_as().fetch_all(&self.pool).await.db()?;
+            found.extend(rows);
+        }
+        Ok(found)
+    }
+
+    #[tracing::instrument(skip_all, err(level = "debug"))]
     async fn roster(&self) -> StoreResult<Vec<RosterEntry>> {
         let sql = format!(
             "SELECT {MEMBER_COLUMNS}, h.key AS household_key, v.name AS village_name, g.code AS grid_code, h.address \

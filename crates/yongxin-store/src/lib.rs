@@ -80,6 +80,17 @@ pub trait RegistryStore: Send + Sync + 'static {
     async fn household(&self, id: HouseholdId) -> StoreResult<HouseholdDetail>;
     /// Every resident with their household, in roster order, for export.
     async fn roster(&self) -> StoreResult<Vec<RosterEntry>>;
+    /// The members of these households (id and name, in roster order), for a cadre's list of
+    /// the doors they knock on.
+    async fn members_of(
+        &self,
+        households: &[HouseholdId],
+    ) -> StoreResult<std::collections::HashMap<HouseholdId, Vec<(i64, String)>>>;
+    /// The ids of the households with these keys (户号); keys not found are absent.
+    async fn household_ids_by_key(
+        &self,
+        keys: &[String],
+    ) -> StoreResult<std::collections::HashMap<String, HouseholdId>>;
 }
 
 /// Accounts: users, sessions, API tokens, sign-in failures and the installation's secrets.

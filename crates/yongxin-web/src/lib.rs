@@ -10,6 +10,7 @@ pub mod appeals;
 pub mod audit;
 pub mod background;
 pub mod calendar;
+pub mod campaigns;
 pub mod catalogue;
 pub mod consultations;
 #[doc(hidden)]
@@ -279,6 +280,7 @@ pub fn route_table(state: &AppState) -> (Router<AppState>, Vec<http::routes::Rou
         .merge(notices::routes(&limits))
         .merge(consultations::routes())
         .merge(meetings::routes())
+        .merge(campaigns::routes(&limits))
         .merge(resettlement::routes())
         .merge(selection::routes())
         .merge(openapi::routes())

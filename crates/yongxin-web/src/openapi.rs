@@ -30,6 +30,7 @@ fn merged() -> utoipa::openapi::OpenApi {
         crate::notices::openapi(),
         crate::consultations::openapi(),
         crate::meetings::openapi(),
+        crate::campaigns::openapi(),
         crate::resettlement::openapi(),
         crate::selection::openapi(),
         crate::catalogue::openapi(),

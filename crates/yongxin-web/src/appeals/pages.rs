@@ -1376,25 +1376,6 @@ pub async fn public_list(
     })
 }
 
-/// Serves a photo's bytes, never guessed from the body: a fixed type, no sniffing, kept private.
-fn photo_response(content_type: &str, bytes: Vec<u8>) -> Response {
-    (
-        [
-            (axum::http::header::CONTENT_TYPE, content_type.to_owned()),
-            (
-                axum::http::header::CACHE_CONTROL,
-                "private, max-age=86400".to_owned(),
-            ),
-            (
-                axum::http::header::X_CONTENT_TYPE_OPTIONS,
-                "nosniff".to_owned(),
-            ),
-        ],
-        bytes,
-    )
-        .into_response()
-}
-
 /// `GET /photos/{token}`: the photo without location metadata, for anyone given its address
 /// (addresses are random and shown only to those who see the case).
 #[tracing::instrument(skip_all, err(level = "debug"))]
@@ -1413,7 +1394,10 @@ pub async fn photo(
         tracing::warn!(photo.id = p.id, error.message = %e, "stored photo does not clean");
         AppError::not_found()
     })?;
-    Ok(photo_response(&p.content_type, clean.bytes))
+    Ok(crate::http::upload::photo_response(
+        &p.content_type,
+        clean.bytes,
+    ))
 }
 
 /// `GET /photos/{token}/original`: the upload as it came, location and all, for staff who see
@@ -1446,5 +1430,5 @@ pub async fn photo_original(
         .await?;
     let kind = yongxin_domain::photo::PhotoKind::sniff(&bytes)
         .map_or("application/octet-stream", |k| k.content_type());
-    Ok(photo_response(kind, bytes))
+    Ok(crate::http::upload::photo_response(kind, bytes))
 }

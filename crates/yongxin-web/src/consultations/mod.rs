@@ -1,6 +1,7 @@
 //! Consultations (征求意见): questions written as plain text, answers online or on a household's behalf (one current answer per household), results and publishing them as a notice, with the JSON API.
 
 mod api;
+pub(crate) mod form;
 mod pages;
 
 use crate::http::error::AppError;

@@ -10,6 +10,7 @@ const APP_CSS: &str = include_str!("../../static/app.css");
 const APP_JS: &str = include_str!("../../static/app.js");
 const BOARD_JS: &str = include_str!("../../static/board.js");
 const PICKER_JS: &str = include_str!("../../static/picker.js");
+const WALK_JS: &str = include_str!("../../static/walk.js");
 
 /// `GET /static/{file}`.
 pub async fn asset(Ids(file): Ids<String>) -> Result<Response, AppError> {
@@ -18,6 +19,7 @@ pub async fn asset(Ids(file): Ids<String>) -> Result<Response, AppError> {
         "app.js" => (APP_JS, "text/javascript; charset=utf-8"),
         "board.js" => (BOARD_JS, "text/javascript; charset=utf-8"),
         "picker.js" => (PICKER_JS, "text/javascript; charset=utf-8"),
+        "walk.js" => (WALK_JS, "text/javascript; charset=utf-8"),
         _ => return Err(AppError::not_found()),
     };
     Ok((

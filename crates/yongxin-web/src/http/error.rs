@@ -109,6 +109,43 @@ impl AppError {
         Self::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid_field").with("name", field.to_owned())
     }
 
+    /// Input refused for what a field holds; `detail` is already in the user's language.
+    pub fn invalid_input(field: &str, detail: String) -> Self {
+        Self::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid_input")
+            .with("name", field.to_owned())
+            .with("detail", detail)
+    }
+
+    /// A refused visit or correction: not the caller's household or correction 403, a client id
+    /// reused or a visit already corrected 409, input 422 naming the field.
+    pub fn from_visit_refusal(
+        r: &yongxin_store::VisitRefusal,
+        c: &crate::http::i18n::Catalog,
+    ) -> Self {
+        use yongxin_domain::campaign::CorrectionRefusal;
+        use yongxin_store::VisitRefusal as R;
+        let detail = |key: &str| c.t(key).to_owned();
+        match r {
+            R::NotAssigned => Self::refused(detail("campaign.error.not_assigned")),
+            R::Correction(CorrectionRefusal::NotAllowed) => {
+                Self::refused(detail("campaign.error.correction_not_allowed"))
+            }
+            R::Correction(CorrectionRefusal::ReasonRequired) => {
+                Self::invalid_input("reason", detail("campaign.error.reason_required"))
+            }
+            R::ClientIdReused => Self::new(StatusCode::CONFLICT, "refused")
+                .with("detail", detail("campaign.error.client_id_reused")),
+            R::Superseded => Self::new(StatusCode::CONFLICT, "refused")
+                .with("detail", detail("campaign.error.superseded")),
+            R::Answer(e) => Self::invalid_input(
+                "answers",
+                crate::consultations::consultation_error(e, c).in_words(c),
+            ),
+            R::NoForm => Self::invalid_input("answers", detail("campaign.error.no_form")),
+            R::NotAMember => Self::invalid_input("members", detail("campaign.error.not_a_member")),
+        }
+    }
+
     /// A body that should be JSON and says it is something else.
     pub fn json_content_type() -> Self {
         Self::new(StatusCode::UNSUPPORTED_MEDIA_TYPE, "json_content_type")
@@ -170,7 +207,7 @@ impl AppError {
     /// "bad request" framing around it.
     pub fn in_words(&self, catalog: &crate::http::i18n::Catalog) -> String {
         match (self.code, self.params.iter().find(|(k, _)| *k == "detail")) {
-            ("bad_request", Some((_, detail))) => detail.clone(),
+            ("bad_request" | "invalid_input" | "refused", Some((_, detail))) => detail.clone(),
             _ => self.message(catalog),
         }
     }

@@ -102,6 +102,7 @@ impl Chrome {
             if u.role.is_cadre() {
                 links.extend([
                     ("/meetings", "nav.meetings"),
+                    ("/campaigns", "nav.campaigns"),
                     ("/appeals", "nav.appeals"),
                     ("/appeals/stats", "nav.stats"),
                     ("/appeals/hot", "nav.hot"),

@@ -4,6 +4,7 @@
 
 use axum::extract::{FromRequest, Multipart, Request};
 use axum::http::header;
+use axum::response::IntoResponse;
 use yongxin_domain::photo::{clean, PhotoError, MAX_PHOTOS};
 use yongxin_store::NewPhoto;
 
@@ -145,4 +146,23 @@ fn photo_error(e: &PhotoError, n: usize, c: &Catalog) -> AppError {
         ),
         PhotoError::TooMany => c.format("photo.too_many", &[("max", MAX_PHOTOS.to_string())]),
     })
+}
+
+/// Serves a photo's bytes, never guessed from the body: a fixed type, no sniffing, kept private.
+pub fn photo_response(content_type: &str, bytes: Vec<u8>) -> axum::response::Response {
+    (
+        [
+            (axum::http::header::CONTENT_TYPE, content_type.to_owned()),
+            (
+                axum::http::header::CACHE_CONTROL,
+                "private, max-age=86400".to_owned(),
+            ),
+            (
+                axum::http::header::X_CONTENT_TYPE_OPTIONS,
+                "nosniff".to_owned(),
+            ),
+        ],
+        bytes,
+    )
+        .into_response()
 }

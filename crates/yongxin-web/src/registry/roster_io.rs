@@ -24,12 +24,7 @@ fn file_issue(reason: RosterReason, column: Option<Column>) -> Vec<RosterIssue> 
 /// Reads a roster file; an .xlsx is recognised by its content (a zip archive), anything else is
 /// read as CSV. Header problems come back as issues, like row problems.
 pub fn read_roster(bytes: &[u8]) -> Result<Vec<RosterRow>, Vec<RosterIssue>> {
-    let table = if bytes.starts_with(b"PK") {
-        read_xlsx(bytes)?
-    } else {
-        read_csv(bytes)?
-    };
-    let mut rows = table.into_iter();
+    let mut rows = read_table(bytes)?.into_iter();
     let Some(header) = rows.next() else {
         return Err(file_issue(RosterReason::Empty, None));
     };
@@ -68,6 +63,16 @@ pub const MAX_COLUMNS: usize = 64;
 pub const MAX_UNPACKED_BYTES: u64 = 200 * 1024 * 1024;
 /// Most parts a workbook may have.
 const MAX_PARTS: usize = 1_000;
+
+/// Reads a spreadsheet's first sheet as rows of text cells; an .xlsx is recognised by its content
+/// (a zip archive, checked before it is unpacked), anything else is read as CSV.
+pub fn read_table(bytes: &[u8]) -> Result<Vec<Vec<String>>, Vec<RosterIssue>> {
+    if bytes.starts_with(b"PK") {
+        read_xlsx(bytes)
+    } else {
+        read_csv(bytes)
+    }
+}
 
 fn too_large() -> Vec<RosterIssue> {
     file_issue(
