@@ -501,6 +501,9 @@ struct AppealPage {
     may_answer_notice: bool,
     /// The 公示 this case objects to, if it is an objection: id and title.
     objects_to: Option<(i64, String)>,
+    /// The door-to-door visit it was raised at, for cadres: the campaign, its title, the visit
+    /// and when.
+    raised_at: Option<(i64, String, i64, String)>,
 }
 
 /// A supervision notice as shown.
@@ -612,7 +615,20 @@ pub async fn show(
     let may_answer_notice =
         a.cadre_user_id == Some(user.id) || user.role.may(Permission::AnswerAnySupervision);
     let objects_to = state.store.objected_notice(a.id).await?;
+    let raised_at = if user.role.is_cadre() {
+        state.store.appeal_visit(a.id).await?.map(|v| {
+            (
+                v.campaign_id,
+                v.campaign_title,
+                v.visit_id,
+                yongxin_domain::time::display_local(v.visited_at),
+            )
+        })
+    } else {
+        None
+    };
     render(&AppealPage {
+        raised_at,
         // The code is the resident's key (to track, and to rate without an account): shown to the
         // resident and to whoever took the case at the desk to tell the caller — not to the
         // handler, who must not be able to rate their own work.

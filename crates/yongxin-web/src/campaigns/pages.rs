@@ -964,6 +964,8 @@ struct WalkPage {
     chosen: Option<WalkRow>,
     members: Vec<(i64, String)>,
     client_id: String,
+    /// When this form was opened, which the plain form sends as the visit's time.
+    opened_at: String,
     saved: Option<String>,
 }
 
@@ -1134,6 +1136,7 @@ async fn walk_page(
         members,
         // A fresh id for this form: posting it twice (a double tap, a resend) stores one visit.
         client_id: crate::http::auth::random_token(),
+        opened_at: Utc::now().to_rfc3339(),
         saved,
         k,
         c,
@@ -1153,6 +1156,10 @@ pub struct WalkForm {
     client_id: String,
     #[serde(default)]
     household_id: String,
+    /// When the form was opened at the door (RFC 3339): the visit's time, the same however often
+    /// the form is sent.
+    #[serde(default)]
+    visited_at: String,
     #[serde(default)]
     outcome: String,
     #[serde(default)]
@@ -1206,7 +1213,12 @@ pub async fn walk_visit(
     let input = VisitInput {
         client_id: f.client_id.clone(),
         household_id: household,
-        visited_at: Utc::now(),
+        visited_at: match f.visited_at.trim() {
+            "" => Utc::now(),
+            t => chrono::DateTime::parse_from_rfc3339(t)
+                .map(|t| t.with_timezone(&Utc))
+                .map_err(|_| AppError::invalid_param("visited_at"))?,
+        },
         outcome: f.outcome.clone(),
         members: ids(&f.members, "members")?,
         answers,

@@ -5,6 +5,7 @@
 
 mod appeals;
 mod browser;
+mod campaigns;
 mod cli;
 mod consultations;
 mod mail;

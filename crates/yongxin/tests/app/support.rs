@@ -421,6 +421,39 @@ impl TestApp {
         (pid, self.open_online_selection(pid).await)
     }
 
+    /// A straw-burning inspection campaign (秸秆禁烧排查) of today over every village, by grid,
+    /// without a form; answers its id.
+    pub async fn sample_campaign(&self) -> i64 {
+        let today = yongxin_domain::campaign::local_day(chrono::Utc::now());
+        self.store
+            .create_campaign(
+                &yongxin_domain::Actor::user("staff"),
+                yongxin_store::NewCampaign {
+                    title: "秸秆禁烧排查".into(),
+                    kind: yongxin_domain::campaign::CampaignKind::Inspection,
+                    description: String::new(),
+                    period: yongxin_domain::campaign::Period::new(today, today).unwrap(),
+                    notice_id: None,
+                    project_id: None,
+                    form: yongxin_store::CampaignForm::None,
+                    assignment: yongxin_domain::campaign::AssignmentWay::Grid,
+                    target: yongxin_domain::campaign::Target::Villages(
+                        self.store
+                            .villages()
+                            .await
+                            .unwrap()
+                            .iter()
+                            .map(|v| v.id)
+                            .collect(),
+                    ),
+                    rules: yongxin_domain::campaign::Rules::default(),
+                },
+            )
+            .await
+            .unwrap()
+            .id
+    }
+
     /// Ids of a household in the first grid (the resident's own) and one in another village.
     pub async fn household_ids(&self) -> (HouseholdId, HouseholdId) {
         let resident = self

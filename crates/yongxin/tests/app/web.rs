@@ -88,6 +88,7 @@ async fn every_route_answers_every_role_as_intended(app: TestApp) {
         notice_routes(&ids),
         consultation_routes(&ids),
         meeting_routes(&ids),
+        campaign_routes(&ids),
     ]
     .concat();
     let failures = answers_not_as_intended(&app, &routes).await;
@@ -124,6 +125,7 @@ struct SampleIds {
     meeting: i64,
     project: ProjectId,
     selection: i64,
+    campaign: i64,
 }
 
 impl SampleIds {
@@ -131,7 +133,9 @@ impl SampleIds {
         let (own, other) = app.household_ids().await;
         let (notice, consultation, meeting) = app.sample_disclosure().await;
         let (project, selection) = app.sample_selection().await;
+        let campaign = app.sample_campaign().await;
         Self {
+            campaign,
             own,
             other,
             notice,
@@ -671,6 +675,66 @@ fn meeting_routes(ids: &SampleIds) -> Vec<RouteRow> {
     ]
 }
 
+/// Door-to-door campaigns: those who run them and those who knock on doors; the phone page only
+/// for the latter, creation only for the former.
+fn campaign_routes(ids: &SampleIds) -> Vec<RouteRow> {
+    let campaign = ids.campaign;
+    let visitors = vec![
+        Role::GridWorker,
+        Role::VillageOfficer,
+        Role::DepartmentStaff,
+        Role::Leader,
+    ];
+    let mut rows = vec![
+        (
+            "/campaigns/new".into(),
+            PUBLISHERS.to_vec(),
+            Expect::Forbidden,
+            Expect::SignIn,
+        ),
+        (
+            format!("/campaigns/{campaign}/walk"),
+            visitors,
+            Expect::Forbidden,
+            Expect::SignIn,
+        ),
+        (
+            "/campaigns/sw.js".into(),
+            ALL.to_vec(),
+            Expect::Ok,
+            Expect::Ok,
+        ),
+        (
+            "/static/walk.js".into(),
+            ALL.to_vec(),
+            Expect::Ok,
+            Expect::Ok,
+        ),
+    ];
+    for path in [
+        "/campaigns".to_owned(),
+        format!("/campaigns/{campaign}"),
+        format!("/campaigns/{campaign}/households"),
+        format!("/campaigns/{campaign}/sheet"),
+    ] {
+        rows.push((path, CADRES.to_vec(), Expect::Forbidden, Expect::SignIn));
+    }
+    for path in [
+        "/api/v1/campaigns".to_owned(),
+        format!("/api/v1/campaigns/{campaign}"),
+        format!("/api/v1/campaigns/{campaign}/coverage?group_by=grid"),
+        format!("/api/v1/campaigns/{campaign}/unreached"),
+    ] {
+        rows.push((
+            path,
+            CADRES.to_vec(),
+            Expect::Forbidden,
+            Expect::Unauthorized,
+        ));
+    }
+    rows
+}
+
 /// Asks every route as every role and as no one, and returns each answer that is not the one the
 /// table intends.
 async fn answers_not_as_intended(app: &TestApp, routes: &[RouteRow]) -> Vec<String> {
@@ -1116,6 +1180,11 @@ async fn openapi_describes_every_api_route(app: TestApp) {
         "/api/v1/selections",
         "/api/v1/selections/{id}/claims",
         "/api/v1/selections/{id}/units",
+        "/api/v1/campaigns",
+        "/api/v1/campaigns/{id}",
+        "/api/v1/campaigns/{id}/visits",
+        "/api/v1/campaigns/{id}/coverage",
+        "/api/v1/campaigns/{id}/unreached",
     ] {
         assert!(paths.contains(&p.to_owned()), "{p} missing from {paths:?}");
     }
@@ -1134,8 +1203,11 @@ async fn openapi_describes_every_api_route(app: TestApp) {
         .unwrap();
     let (notice, consultation, meeting) = app.sample_disclosure().await;
     let (project, selection) = app.sample_selection().await;
+    let campaign = app.sample_campaign().await;
     for (p, item) in doc["paths"].as_object().unwrap() {
-        let id = if p.contains("projects") {
+        let id = if p.contains("campaigns") {
+            campaign.to_string()
+        } else if p.contains("projects") {
             project.to_string()
         } else if p.contains("selections") {
             selection.to_string()
