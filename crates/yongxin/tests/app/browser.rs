@@ -261,6 +261,37 @@ impl Browser {
         value.as_str().unwrap_or_default().to_owned()
     }
 
+    /// Turns the browser's network emulation offline or back online (ChromeDriver's extension):
+    /// the page's own requests fail as they do where the signal drops.
+    pub async fn set_offline(&self, offline: bool) {
+        if offline {
+            self.post(
+                "/chromium/network_conditions",
+                json!({"network_conditions": {"offline": true, "latency": 0,
+                       "download_throughput": 0, "upload_throughput": 0}}),
+            )
+            .await;
+        } else {
+            self.call(
+                reqwest::Method::DELETE,
+                "/chromium/network_conditions",
+                None,
+            )
+            .await;
+        }
+    }
+
+    /// Waits until the script returns true, for up to `seconds`.
+    pub async fn wait_long(&self, what: &str, script: &str, seconds: u64) {
+        for _ in 0..seconds * 10 {
+            if self.script(script, json!([])).await == json!(true) {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        panic!("waited {seconds} s for {what} on {}", self.url().await);
+    }
+
     /// Waits until the script returns true (up to 5 s).
     pub async fn wait_for(&self, what: &str, script: &str) {
         for _ in 0..50 {
@@ -345,4 +376,57 @@ fn delete_session(url: &str) -> std::io::Result<()> {
     let mut buf = Vec::new();
     let _ = s.read_to_end(&mut buf);
     Ok(())
+}
+
+/// A line between the browser and the server that can be cut: the browser talks to `base`, which
+/// passes every connection through to the server until [`Signal::lose`] closes them all and
+/// refuses new ones. A service worker's own requests, which the browser's network emulation may
+/// not reach, lose the server too.
+pub struct Signal {
+    /// The address the browser uses.
+    pub base: String,
+    cut: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    open: std::sync::Arc<std::sync::Mutex<Vec<tokio::task::JoinHandle<()>>>>,
+}
+
+impl Signal {
+    /// A line to the server at `upstream` (`http://host:port`).
+    pub async fn to(upstream: &str) -> Signal {
+        use std::sync::atomic::Ordering;
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let base = format!("http://{}", listener.local_addr().unwrap());
+        let upstream = upstream.trim_start_matches("http://").to_owned();
+        let cut = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let open = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+        let (c, o) = (cut.clone(), open.clone());
+        tokio::spawn(async move {
+            while let Ok((mut inbound, _)) = listener.accept().await {
+                if c.load(Ordering::SeqCst) {
+                    drop(inbound);
+                    continue;
+                }
+                let upstream = upstream.clone();
+                let task = tokio::spawn(async move {
+                    if let Ok(mut out) = tokio::net::TcpStream::connect(&upstream).await {
+                        let _ = tokio::io::copy_bidirectional(&mut inbound, &mut out).await;
+                    }
+                });
+                o.lock().unwrap().push(task);
+            }
+        });
+        Signal { base, cut, open }
+    }
+
+    /// No signal: every open connection closes, new ones are refused.
+    pub fn lose(&self) {
+        self.cut.store(true, std::sync::atomic::Ordering::SeqCst);
+        for task in self.open.lock().unwrap().drain(..) {
+            task.abort();
+        }
+    }
+
+    /// The signal is back.
+    pub fn regain(&self) {
+        self.cut.store(false, std::sync::atomic::Ordering::SeqCst);
+    }
 }

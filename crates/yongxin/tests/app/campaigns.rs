@@ -20,6 +20,19 @@ on_each_backend!(
     attacks_on_campaigns_are_refused
 );
 
+#[tokio::test]
+async fn the_phone_page_keeps_visits_without_signal() {
+    let Some(app) = TestApp::spawn(crate::support::Backend::Sqlite).await else {
+        return;
+    };
+    let Some(browser) =
+        crate::browser::Browser::start("the walk page without signal", 390, 844).await
+    else {
+        return;
+    };
+    walking_without_signal(&app, &browser).await;
+}
+
 /// Today in Shanghai, ± days, as a form's date.
 fn day(offset: i64) -> String {
     (yongxin_domain::campaign::local_day(Utc::now()) + Duration::days(offset)).to_string()
@@ -640,4 +653,121 @@ async fn attacks_on_campaigns_are_refused(app: TestApp) {
         .await
         .unwrap()
         .is_empty());
+}
+
+/// The grid worker's phone loses its signal: five visits are kept on the phone, the page reloads
+/// from the phone's own copy with the five still waiting, and when the signal returns the server
+/// holds exactly those five.
+async fn walking_without_signal(app: &TestApp, browser: &crate::browser::Browser) {
+    let staff = app.sign_in_as(Role::DepartmentStaff).await;
+    let id = policy_campaign(app, &staff, None).await;
+    let signal = crate::browser::Signal::to(&app.base).await;
+    let walk = format!("{}/campaigns/{id}/walk", signal.base);
+    browser.sign_in(&signal.base, "grid").await;
+    browser.go(&walk).await;
+    browser
+        .script(
+            "caches.match(location.pathname).then(function (hit) { window.kept = !!hit; });",
+            serde_json::json!([]),
+        )
+        .await;
+    browser
+        .wait_long(
+            "the service worker and the page's copy",
+            "if (navigator.serviceWorker.controller) { caches.match(location.pathname).then(function (hit) { window.kept = !!hit; }); } return window.kept === true;",
+            20,
+        )
+        .await;
+
+    // No signal: the browser's network and the line to the server are both gone.
+    browser.set_offline(true).await;
+    signal.lose();
+    let outcomes = ["not_home", "met", "refused", "not_home", "moved"];
+    let mut visited = Vec::new();
+    for (i, outcome) in outcomes.iter().enumerate() {
+        let door = browser
+            .script(
+                "return document.querySelectorAll('ol.doors a.door')[arguments[0]]",
+                serde_json::json!([i]),
+            )
+            .await;
+        let door = crate::browser::Element::from_value(&door);
+        visited.push(
+            browser
+                .script(
+                    "return document.querySelectorAll('ol.doors a.door')[arguments[0]].getAttribute('data-id')",
+                    serde_json::json!([i]),
+                )
+                .await
+                .as_str()
+                .unwrap()
+                .parse::<i64>()
+                .unwrap(),
+        );
+        browser.click(&door).await;
+        browser
+            .wait_for(
+                "the visit form",
+                "return !document.getElementById('visit').hidden",
+            )
+            .await;
+        if *outcome == "met" {
+            browser.tick("#visit-questions input[type=radio]").await;
+        }
+        let button = browser.find(&format!("button.outcome-{outcome}")).await;
+        browser.click(&button).await;
+        browser
+            .wait_for(
+                "the visit kept on the phone",
+                &format!(
+                    "return document.getElementById('waiting').textContent === '{}'",
+                    i + 1
+                ),
+            )
+            .await;
+    }
+    browser.screenshot("campaign-walk-offline").await;
+    assert_eq!(app.store.campaign_totals(id, None).await.unwrap().visits, 0);
+
+    // The page reloads without signal, from the phone's copy, the five still waiting.
+    browser.go(&walk).await;
+    browser
+        .wait_long(
+            "the kept page with its five visits",
+            "var w = document.getElementById('waiting'); return !!w && w.textContent === '5';",
+            10,
+        )
+        .await;
+    assert_eq!(app.store.campaign_totals(id, None).await.unwrap().visits, 0);
+
+    // The signal returns: the queue drains in order and the server holds exactly those five.
+    signal.regain();
+    browser.set_offline(false).await;
+    browser
+        .wait_long(
+            "the queue to drain",
+            "return document.getElementById('queue').hidden === true",
+            60,
+        )
+        .await;
+    browser.screenshot("campaign-walk-synced").await;
+    let totals = app.store.campaign_totals(id, None).await.unwrap();
+    assert_eq!(totals.visits, 5);
+    for (household, outcome) in visited.iter().zip(outcomes) {
+        let visits = app
+            .store
+            .household_visits(id, yongxin_store::HouseholdId(*household))
+            .await
+            .unwrap();
+        assert_eq!(visits.len(), 1, "household {household}");
+        assert_eq!(visits[0].outcome.code(), outcome);
+        assert!(!visits[0].client_id.is_empty());
+    }
+    // Nothing was refused and nothing is left on the phone.
+    browser
+        .wait_for(
+            "no refusals",
+            "return document.getElementById('refused').hidden === true",
+        )
+        .await;
 }
