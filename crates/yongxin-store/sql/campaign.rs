@@ -32,7 +32,7 @@ const CAMPAIGN_SELECT: &str = "SELECT id, title, kind, description, starts_on, e
 
 /// The counts of [`CampaignTotals`] over the households `ch` a query selects.
 const TOTALS_COLUMNS: &str = "CAST(COUNT(*) AS BIGINT) AS target, \
-     CAST(COALESCE(SUM(CASE WHEN ch.reached_at IS NOT NULL THEN 1 ELSE 0 END), 0) AS BIGINT) AS reached, \
+     CAST(COALESCE(SUM(CASE WHEN ch.reached_on IS NOT NULL THEN 1 ELSE 0 END), 0) AS BIGINT) AS reached, \
      CAST(COALESCE(SUM(ch.met), 0) AS BIGINT) AS met, CAST(COALESCE(SUM(ch.refused), 0) AS BIGINT) AS refused, \
      CAST(COALESCE(SUM(ch.escalated), 0) AS BIGINT) AS escalated, CAST(COALESCE(SUM(ch.settled), 0) AS BIGINT) AS settled, \
      CAST(COALESCE(SUM(ch.attempts), 0) AS BIGINT) AS visits, \
@@ -1203,7 +1203,18 @@ impl StoreImpl {
         qb.push(" GROUP BY ch.reached_on ORDER BY ch.reached_on");
         let per_day: Vec<(NaiveDate, i64, i64)> =
             qb.build_query_as().fetch_all(&self.pool).await.db()?;
-        let totals = self.campaign_totals(id, cadre_user_id).await?;
+        let mut target = QueryBuilder::<Db>::new(
+            "SELECT CAST(COUNT(*) AS BIGINT) FROM campaign_households ch WHERE ch.campaign_id = ",
+        );
+        target.push_bind(id);
+        if let Some(c) = cadre_user_id {
+            target.push(" AND ch.cadre_user_id = ").push_bind(c);
+        }
+        let target: i64 = target
+            .build_query_scalar()
+            .fetch_one(&self.pool)
+            .await
+            .db()?;
         let campaign = self
             .campaign(id)
             .await?
@@ -1218,7 +1229,7 @@ impl StoreImpl {
         for (day, reached, met) in per_day {
             days.insert(day, (reached, met));
         }
-        let mut not_reached = totals.target;
+        let mut not_reached = target;
         Ok(days
             .into_iter()
             .map(|(day, (reached, met))| {

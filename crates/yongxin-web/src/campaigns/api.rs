@@ -366,11 +366,22 @@ pub async fn coverage(
         None => CoverageBy::Village,
         Some(s) => CoverageBy::parse(s).ok_or_else(|| AppError::invalid_param("group_by"))?,
     };
-    let totals = state.store.campaign_totals(id, access.cadre).await?;
-    let groups = state
-        .store
-        .campaign_coverage(id, by, access.cadre)
-        .await?
+    let groups = state.store.campaign_coverage(id, by, access.cadre).await?;
+    // Village, grid and cadre groups partition the households: their sum is the whole, without
+    // counting it again. Days do not.
+    let totals = if by == CoverageBy::Day {
+        state.store.campaign_totals(id, access.cadre).await?
+    } else {
+        groups
+            .iter()
+            .fold(CampaignTotals::default(), |t, g| CampaignTotals {
+                target: t.target + g.totals.target,
+                reached: t.reached + g.totals.reached,
+                met: t.met + g.totals.met,
+                ..t
+            })
+    };
+    let groups = groups
         .into_iter()
         .map(|g| CoverageGroupDto {
             left: if by == CoverageBy::Day {

@@ -103,6 +103,7 @@ pub async fn run(config: &Config, args: Args) -> anyhow::Result<ExitCode> {
         )
         .await?;
         println!("yongxin: the four-village project and {notices} notices added");
+        yongxin_demo::load_drive_cadres(&*store, &hash).await?;
         let answers = yongxin_demo::load_consultations(&*store, chrono::Utc::now()).await?;
         for k in store.consultations().await? {
             if k.closes_at < chrono::Utc::now() && k.result_notice_id.is_none() {
@@ -149,6 +150,15 @@ pub async fn run(config: &Config, args: Args) -> anyhow::Result<ExitCode> {
         let chose = yongxin_demo::load_selection(&*store, chrono::Utc::now()).await?;
         println!(
             "yongxin: selection open: a selection day for 8 hours and an online selection for 24 hours; {chose} households have chosen"
+        );
+        let started = std::time::Instant::now();
+        let c = yongxin_demo::load_campaigns(&*store, chrono::Utc::now()).await?;
+        println!(
+            "yongxin: door-to-door campaigns: the consultation drive ({} cadres), the registration drive ({} cadres) and this week's straw-burning inspection; {} visits in {:.1} s",
+            yongxin_demo::DRIVE_CADRES,
+            yongxin_demo::REGISTRATION_CADRES,
+            c.visits,
+            started.elapsed().as_secs_f64()
         );
     } else {
         println!("yongxin: using the existing demo database ({url}); --fresh regenerates it");

@@ -199,6 +199,37 @@ async fn a_campaign_is_walked_from_creation_to_coverage(app: TestApp) {
     assert!(appeal_page.contains(v["appeals"][0]["number"].as_str().unwrap()));
     assert!(appeal_page.contains("<svg"), "the burn-down is drawn");
 
+    // A photo taken at the door is kept with the visit and shown without its location.
+    use base64::Engine;
+    let mut with_photo = visit("photo-00000001", mine[4], "met");
+    with_photo["photos"] =
+        j!([base64::engine::general_purpose::STANDARD.encode(crate::photos::phone_jpeg(2000))]);
+    let (s, pictured) = post_json(&grid, url.clone(), with_photo).await;
+    assert_eq!(s, 201, "{pictured}");
+    assert_eq!(pictured["photos"], 1);
+    let visit_page = page(
+        &grid,
+        app.url(&format!("/campaigns/{id}/visits/{}", pictured["id"])),
+    )
+    .await;
+    let src = visit_page
+        .split("<img src=\"")
+        .nth(1)
+        .unwrap()
+        .split('"')
+        .next()
+        .unwrap()
+        .to_owned();
+    let res = grid.get(app.url(&src)).send().await.unwrap();
+    assert_eq!(res.headers()["content-type"], "image/jpeg");
+    let bytes = res.bytes().await.unwrap();
+    assert!(!crate::photos::contains(&bytes, b"GPSLatitude"));
+    let other_grid = app.sign_in_with("grid-v02-g1", "demo").await.0;
+    assert_eq!(
+        status(&other_grid, app.url(&src)).await,
+        StatusCode::FORBIDDEN
+    );
+
     // A concern that cannot be a case takes the visit with it: nothing stored.
     let before = json(&staff, app.url(&format!("/api/v1/campaigns/{id}"))).await;
     let mut broken = visit("concern-0000002", mine[2], "met");
@@ -294,7 +325,7 @@ async fn a_campaign_is_walked_from_creation_to_coverage(app: TestApp) {
             total["reached"].as_i64(),
             total["met"].as_i64()
         ),
-        (Some(households), Some(2), Some(2))
+        (Some(households), Some(3), Some(3))
     );
     for by in ["village", "grid", "cadre"] {
         let c = json(
@@ -316,7 +347,7 @@ async fn a_campaign_is_walked_from_creation_to_coverage(app: TestApp) {
                 .iter()
                 .map(|g| g["reached"].as_i64().unwrap())
                 .sum::<i64>(),
-            2,
+            3,
             "{by}"
         );
     }
@@ -327,7 +358,7 @@ async fn a_campaign_is_walked_from_creation_to_coverage(app: TestApp) {
     .await;
     let days = by_day["groups"].as_array().unwrap();
     assert_eq!(days.len(), 3, "two days past and today");
-    assert_eq!(days.last().unwrap()["reached"], 2);
+    assert_eq!(days.last().unwrap()["reached"], 3);
     assert_eq!(days.last().unwrap()["key"], day(0));
     assert_eq!(
         status(
@@ -342,7 +373,7 @@ async fn a_campaign_is_walked_from_creation_to_coverage(app: TestApp) {
         app.url(&format!("/api/v1/campaigns/{id}/unreached?per_page=1")),
     )
     .await;
-    assert_eq!(unreached["total"], households - 2);
+    assert_eq!(unreached["total"], households - 3);
     assert_eq!(unreached["households"].as_array().unwrap().len(), 1);
 
     // Households reached are informed of the notice the campaign explains.
@@ -369,7 +400,7 @@ async fn a_campaign_is_walked_from_creation_to_coverage(app: TestApp) {
     let csv = csv.text().await.unwrap();
     assert_eq!(
         csv.lines().count() as i64,
-        households - 2 + 1,
+        households - 3 + 1,
         "a header and every unreached household"
     );
     let xlsx = staff
@@ -404,7 +435,7 @@ async fn a_campaign_is_walked_from_creation_to_coverage(app: TestApp) {
     assert!(!history[0].current && history[1].current);
     let k = json(&staff, app.url(&format!("/api/v1/campaigns/{id}"))).await;
     assert_eq!(
-        k["reached"], 1,
+        k["reached"], 2,
         "a refusal does not reach by this campaign's rules"
     );
 

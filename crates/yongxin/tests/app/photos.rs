@@ -24,7 +24,7 @@ fn segment(marker: u8, body: &[u8]) -> Vec<u8> {
 }
 
 /// A JPEG as a phone writes it: JFIF, EXIF with a GPS position, then the image data.
-fn phone_jpeg(padding: usize) -> Vec<u8> {
+pub(crate) fn phone_jpeg(padding: usize) -> Vec<u8> {
     let mut j = vec![0xFF, 0xD8];
     j.extend(segment(0xE0, b"JFIF\0\x01\x01\0\0\x01\0\x01\0\0"));
     j.extend(segment(
@@ -38,7 +38,7 @@ fn phone_jpeg(padding: usize) -> Vec<u8> {
     j
 }
 
-fn contains(hay: &[u8], needle: &[u8]) -> bool {
+pub(crate) fn contains(hay: &[u8], needle: &[u8]) -> bool {
     hay.windows(needle.len()).any(|w| w == needle)
 }
 
