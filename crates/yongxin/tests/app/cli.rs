@@ -139,15 +139,19 @@ fn audit_verify_names_the_first_tampered_entry() {
     // as a notice and recorded on the meeting) and 8,887 from resettlement (the policy with its
     // notice and phase, four more phase changes, 1,732 registrations of three entries each —
     // members assessed, result, registration —, 1,840 assessments of two, the results notice with
-    // its phase, the freeze with its notice, the draw) and 23 from selection (the phase, two
-    // selections, twenty claims).
+    // its phase, the freeze with its notice, the draw), 23 from selection (the phase, two
+    // selections, twenty claims) and 7,267 from the door-to-door campaigns: 19 drive cadres'
+    // accounts; the consultation drive (created, 50 cadres' assignments, 1,840 visits); the
+    // registration drive (created, 40 assignments, 1,858 visits, six escalations); the
+    // straw-burning inspection (created, 1,764 visits, 7 cases from concerns, 1,680 households
+    // marked informed of the ban's notice).
     let dir = tempfile::tempdir().unwrap();
     let db = demo(dir.path());
     let out = yongxin(&db, &["audit", "verify"]);
     assert!(out.status.success());
     let stdout = text(&out.stdout);
     assert!(
-        stdout.contains("15457 entries") && stdout.contains("head hash: "),
+        stdout.contains("22724 entries") && stdout.contains("head hash: "),
         "{stdout}"
     );
 
@@ -590,14 +594,15 @@ fn search_reindex_rebuilds_the_index_and_refuses_one_in_use() {
     let out = yongxin(&db, &["search", "reindex"]);
     assert!(out.status.success(), "{}", text(&out.stderr));
     assert!(
-        // 300 generated and the three objections to the demo's 公示.
-        text(&out.stdout).contains("indexed 303 appeals"),
+        // 300 generated, the three objections to the demo's 公示 and the seven concerns raised
+        // at the doors of the straw-burning inspection.
+        text(&out.stdout).contains("indexed 310 appeals"),
         "{}",
         text(&out.stdout)
     );
     // The default place is beside the database file; a server holding it keeps others out.
     let held = yongxin_search::AppealIndex::open(&dir.path().join("yongxin.db.search")).unwrap();
-    assert_eq!(held.len(), 303);
+    assert_eq!(held.len(), 310);
     let out = yongxin(&db, &["search", "reindex"]);
     assert!(!out.status.success());
     assert!(

@@ -450,6 +450,7 @@ async fn every_post_route_refuses_a_form_without_its_token(app: TestApp) {
             .replace("{notice}", &notice.to_string())
             .replace("{hid}", "1")
             .replace("{claim}", "1")
+            .replace("{visit_id}", "1")
             .replace("{token}", "x")
             .replace("{file}", "requests.json");
         for token in [None, Some(foreign.as_str())] {
