@@ -34,22 +34,12 @@ const GIVEN: [&str; 17] = [
     "德明", "红霞", "立新", "淑芬", "永刚",
 ];
 
-/// The cadres of the drives: the four villages' grid workers, their village officer, the office's
+/// The cadres of the drives: the grid workers, their village officer, the office's
 /// staff and leader, and as many subdistrict cadres (下沉干部, `cadre01`…) as make fifty. Creates
 /// the accounts that are missing; answers all fifty.
 pub async fn load_drive_cadres(store: &dyn Store, password_hash: &str) -> StoreResult<Vec<User>> {
     let users = store.users().await?;
-    let mut cadres: Vec<User> = users
-        .iter()
-        .filter(|u| {
-            matches!(
-                u.role,
-                Role::GridWorker | Role::VillageOfficer | Role::DepartmentStaff | Role::Leader
-            )
-        })
-        .cloned()
-        .collect();
-    cadres.truncate(DRIVE_CADRES);
+    let mut cadres = drive_cadres(store, DRIVE_CADRES).await?;
     let mut n = 1;
     while cadres.len() < DRIVE_CADRES {
         let username = format!("cadre{n:02}");
@@ -277,6 +267,8 @@ pub(crate) async fn finish_consultation_drive(
     Ok(())
 }
 
+/// The first `n` cadres who knock on doors, in the order of their accounts: grid workers, the
+/// village officer, the office's staff and leader, then the subdistrict cadres.
 async fn drive_cadres(store: &dyn Store, n: usize) -> StoreResult<Vec<User>> {
     let users = store.users().await?;
     let mut cadres: Vec<User> = users
@@ -294,7 +286,13 @@ async fn drive_cadres(store: &dyn Store, n: usize) -> StoreResult<Vec<User>> {
 }
 
 /// A visit the loader will record: household, cadre, when, outcome, concerns raised.
-type PlannedVisit = (HouseholdId, User, DateTime<Utc>, VisitOutcome, Vec<NewAppeal>);
+type PlannedVisit = (
+    HouseholdId,
+    User,
+    DateTime<Utc>,
+    VisitOutcome,
+    Vec<NewAppeal>,
+);
 
 /// What the campaigns loader did.
 #[derive(Debug, Clone, Copy, Default)]

@@ -128,6 +128,19 @@ async fn visits_where(
     Ok(out)
 }
 
+/// One visit of a campaign, inside a write.
+async fn visit_in(tx: &mut DbConn, campaign_id: i64, visit_id: i64) -> StoreResult<Visit> {
+    visits_where(
+        tx,
+        "vi.id = $1 AND vi.campaign_id = $2",
+        (visit_id, campaign_id),
+    )
+    .await?
+    .pop()
+    .map(|(v, _)| v)
+    .ok_or_else(|| StoreError::internal("visit vanished"))
+}
+
 async fn campaign_in(conn: &mut DbConn, id: i64) -> StoreResult<Option<Campaign>> {
     let sql = format!("{CAMPAIGN_SELECT} WHERE id = $1");
     sqlx::query_as(&sql)
@@ -380,8 +393,9 @@ async fn all_members(
     Ok(found == n)
 }
 
-/// Records a visit's answers as the household's answer to the form, in person; a refusal writes
-/// nothing.
+/// Checks the members met and records a visit's answers as the household's answer to the form,
+/// in person: answers the answer's id and its record entry. A refusal comes before anything is
+/// written.
 async fn record_visit_answers(
     tx: &mut DbConn,
     actor: &str,
@@ -389,9 +403,12 @@ async fn record_visit_answers(
     household_id: HouseholdId,
     (cadre, members, visited_at): (i64, &[i64], DateTime<Utc>),
     answers: &BTreeMap<i64, GivenAnswer>,
-) -> StoreResult<Result<Option<(i64, NewAuditEntry)>, VisitRefusal>> {
+) -> StoreResult<Result<(Option<i64>, Vec<NewAuditEntry>), VisitRefusal>> {
+    if !all_members(tx, household_id, members).await? {
+        return Ok(Err(VisitRefusal::NotAMember));
+    }
     if answers.is_empty() {
-        return Ok(Ok(None));
+        return Ok(Ok((None, Vec::new())));
     }
     let Some(form) = campaign.consultation_id else {
         return Ok(Err(VisitRefusal::NoForm));
@@ -406,8 +423,51 @@ async fn record_visit_answers(
     };
     Ok(record_answer(tx, actor, form, answer)
         .await?
-        .map(Some)
+        .map(|(id, entry)| (Some(id), vec![entry]))
         .map_err(VisitRefusal::Answer))
+}
+
+/// A visit's row.
+struct VisitInsert<'a> {
+    campaign_id: i64,
+    household_id: HouseholdId,
+    cadre_user_id: i64,
+    client_id: &'a str,
+    fingerprint: &'a str,
+    visited_at: DateTime<Utc>,
+    received_at: DateTime<Utc>,
+    outcome: VisitOutcome,
+    members: &'a [i64],
+    answers: &'a BTreeMap<i64, GivenAnswer>,
+    note: &'a str,
+    answer_id: Option<i64>,
+    /// The visit it corrects and why.
+    corrects: Option<(i64, Option<&'a str>)>,
+}
+
+async fn insert_visit(tx: &mut DbConn, v: &VisitInsert<'_>) -> StoreResult<i64> {
+    sqlx::query_scalar(
+        "INSERT INTO visits (campaign_id, household_id, cadre_user_id, client_id, fingerprint, visited_at, received_at, outcome, members, \
+         answers, note, answer_id, current, corrects_id, correction_reason) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, 1, $13, $14) RETURNING id",
+    )
+    .bind(v.campaign_id)
+    .bind(v.household_id)
+    .bind(v.cadre_user_id)
+    .bind(v.client_id)
+    .bind(v.fingerprint)
+    .bind(v.visited_at)
+    .bind(v.received_at)
+    .bind(v.outcome.code())
+    .bind(serde_json::to_string(v.members).map_err(StoreError::internal)?)
+    .bind(serde_json::to_string(v.answers).map_err(StoreError::internal)?)
+    .bind(v.note)
+    .bind(v.answer_id)
+    .bind(v.corrects.map(|c| c.0))
+    .bind(v.corrects.and_then(|c| c.1))
+    .fetch_one(&mut *tx)
+    .await
+    .db()
 }
 
 #[async_trait]
@@ -855,15 +915,7 @@ impl CampaignStore for StoreImpl {
                 {
                     return refuse(VisitRefusal::ClientIdReused);
                 }
-                let mut stored = visits_where(
-                    tx,
-                    "vi.id = $1 AND vi.campaign_id = $2",
-                    (visit_id, campaign_id),
-                )
-                .await?;
-                let (visit, _) = stored
-                    .pop()
-                    .ok_or_else(|| StoreError::internal("visit vanished"))?;
+                let visit = visit_in(tx, campaign_id, visit_id).await?;
                 return Ok((Ok(VisitRecorded::Replayed(visit)), Vec::new()));
             }
             let campaign = campaign_in(tx, campaign_id)
@@ -887,11 +939,7 @@ impl CampaignStore for StoreImpl {
             if !allowed {
                 return refuse(VisitRefusal::NotAssigned);
             }
-            if !all_members(tx, v.household_id, &v.members).await? {
-                return refuse(VisitRefusal::NotAMember);
-            }
-            // The answers may still be refused; nothing is written before they are recorded.
-            let answer = match record_visit_answers(
+            let (answer_id, mut entries) = match record_visit_answers(
                 tx,
                 &actor,
                 &campaign,
@@ -904,31 +952,25 @@ impl CampaignStore for StoreImpl {
                 Ok(a) => a,
                 Err(r) => return refuse(r),
             };
-            let mut entries = Vec::new();
-            let answer_id = answer.map(|(id, entry)| {
-                entries.push(entry);
-                id
-            });
-            let visit_id: i64 = sqlx::query_scalar(
-                "INSERT INTO visits (campaign_id, household_id, cadre_user_id, client_id, fingerprint, visited_at, received_at, outcome, members, \
-                 answers, note, answer_id, current, corrects_id, correction_reason) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, 1, NULL, NULL) RETURNING id",
+            let visit_id = insert_visit(
+                tx,
+                &VisitInsert {
+                    campaign_id,
+                    household_id: v.household_id,
+                    cadre_user_id: v.cadre_user_id,
+                    client_id: &v.client_id,
+                    fingerprint: &v.fingerprint,
+                    visited_at,
+                    received_at: now,
+                    outcome: v.outcome,
+                    members: &v.members,
+                    answers: &v.answers,
+                    note: &v.note,
+                    answer_id,
+                    corrects: None,
+                },
             )
-            .bind(campaign_id)
-            .bind(v.household_id)
-            .bind(v.cadre_user_id)
-            .bind(&v.client_id)
-            .bind(&v.fingerprint)
-            .bind(visited_at)
-            .bind(now)
-            .bind(v.outcome.code())
-            .bind(serde_json::to_string(&v.members).map_err(StoreError::internal)?)
-            .bind(serde_json::to_string(&v.answers).map_err(StoreError::internal)?)
-            .bind(&v.note)
-            .bind(answer_id)
-            .fetch_one(&mut *tx)
-            .await
-            .db()?;
+            .await?;
             let mut cases = Vec::new();
             for concern in v.concerns {
                 let (appeal, entry) = file_appeal(tx, &actor, concern, &[]).await?;
@@ -969,15 +1011,7 @@ impl CampaignStore for StoreImpl {
                 settle_progress(tx, &campaign, v.household_id, v.cadre_user_id, &actor, now)
                     .await?;
             entries.extend(more);
-            let mut stored = visits_where(
-                tx,
-                "vi.id = $1 AND vi.campaign_id = $2",
-                (visit_id, campaign_id),
-            )
-            .await?;
-            let (visit, _) = stored
-                .pop()
-                .ok_or_else(|| StoreError::internal("visit vanished"))?;
+            let visit = visit_in(tx, campaign_id, visit_id).await?;
             Ok((Ok(VisitRecorded::Stored(visit)), entries))
         })
     }
@@ -1026,10 +1060,7 @@ impl CampaignStore for StoreImpl {
             if let Err(r) = may_correct(c.by, recorded, now, &c.reason) {
                 return refuse(VisitRefusal::Correction(r));
             }
-            if !all_members(tx, household_id, &c.members).await? {
-                return refuse(VisitRefusal::NotAMember);
-            }
-            let answer = match record_visit_answers(
+            let (answer_id, mut entries) = match record_visit_answers(
                 tx,
                 &actor,
                 &campaign,
@@ -1042,11 +1073,6 @@ impl CampaignStore for StoreImpl {
                 Ok(a) => a,
                 Err(r) => return refuse(r),
             };
-            let mut entries = Vec::new();
-            let answer_id = answer.map(|(id, entry)| {
-                entries.push(entry);
-                id
-            });
             sqlx::query("UPDATE visits SET current = 0 WHERE id = $1")
                 .bind(visit_id)
                 .execute(&mut *tx)
@@ -1062,29 +1088,28 @@ impl CampaignStore for StoreImpl {
                 concerns: &[],
                 photos: &[],
             };
-            let new_id: i64 = sqlx::query_scalar(
-                "INSERT INTO visits (campaign_id, household_id, cadre_user_id, client_id, fingerprint, visited_at, received_at, outcome, members, \
-                 answers, note, answer_id, current, corrects_id, correction_reason) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, 1, $13, $14) RETURNING id",
-            )
-            .bind(campaign_id)
-            .bind(household_id)
-            .bind(cadre)
             // A correction is made on the server: its id says which visit it replaces.
-            .bind(format!("correction-of-{visit_id}"))
-            .bind(yongxin_domain::campaign::visit_fingerprint(&content))
-            .bind(visited_at)
-            .bind(now)
-            .bind(c.outcome.code())
-            .bind(serde_json::to_string(&c.members).map_err(StoreError::internal)?)
-            .bind(serde_json::to_string(&c.answers).map_err(StoreError::internal)?)
-            .bind(&c.note)
-            .bind(answer_id)
-            .bind(visit_id)
-            .bind(Some(c.reason.trim()).filter(|r| !r.is_empty()))
-            .fetch_one(&mut *tx)
-            .await
-            .db()?;
+            let client_id = format!("correction-of-{visit_id}");
+            let reason = c.reason.trim();
+            let new_id = insert_visit(
+                tx,
+                &VisitInsert {
+                    campaign_id,
+                    household_id,
+                    cadre_user_id: cadre,
+                    client_id: &client_id,
+                    fingerprint: &yongxin_domain::campaign::visit_fingerprint(&content),
+                    visited_at,
+                    received_at: now,
+                    outcome: c.outcome,
+                    members: &c.members,
+                    answers: &c.answers,
+                    note: &c.note,
+                    answer_id,
+                    corrects: Some((visit_id, Some(reason).filter(|r| !r.is_empty()))),
+                },
+            )
+            .await?;
             entries.push(NewAuditEntry::new(
                 actor.clone(),
                 "campaign.visit_correct",
@@ -1099,15 +1124,7 @@ impl CampaignStore for StoreImpl {
             let (_, more) =
                 settle_progress(tx, &campaign, household_id, cadre, &actor, now).await?;
             entries.extend(more);
-            let mut stored = visits_where(
-                tx,
-                "vi.id = $1 AND vi.campaign_id = $2",
-                (new_id, campaign_id),
-            )
-            .await?;
-            let (visit, _) = stored
-                .pop()
-                .ok_or_else(|| StoreError::internal("visit vanished"))?;
+            let visit = visit_in(tx, campaign_id, new_id).await?;
             Ok((Ok(visit), entries))
         })
     }

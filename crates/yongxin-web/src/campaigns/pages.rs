@@ -977,6 +977,26 @@ pub struct WalkQuery {
     saved: String,
 }
 
+/// Every household of a campaign a query selects, page after page.
+async fn every_household(
+    state: &AppState,
+    id: i64,
+    mut query: CampaignHouseholdQuery,
+) -> Result<Vec<CampaignHousehold>, AppError> {
+    let mut all = Vec::new();
+    query.per_page = 500;
+    query.page = 1;
+    loop {
+        let p = state.store.campaign_households(id, &query).await?;
+        let done = p.rows.len() < 500;
+        all.extend(p.rows);
+        if done {
+            return Ok(all);
+        }
+        query.page += 1;
+    }
+}
+
 /// The cadre's households in walking order: grid, then address as a person walks it.
 async fn walk_rows(
     state: &AppState,
@@ -984,28 +1004,15 @@ async fn walk_rows(
     k: &Campaign,
     user: &User,
 ) -> Result<Vec<WalkRow>, AppError> {
-    let mut all: Vec<CampaignHousehold> = Vec::new();
-    let mut page = 1;
-    loop {
-        let p = state
-            .store
-            .campaign_households(
-                k.id,
-                &CampaignHouseholdQuery {
-                    cadre_user_id: Some(user.id),
-                    page,
-                    per_page: 500,
-                    ..CampaignHouseholdQuery::default()
-                },
-            )
-            .await?;
-        let done = p.rows.len() < 500;
-        all.extend(p.rows);
-        if done {
-            break;
-        }
-        page += 1;
-    }
+    let mut all = every_household(
+        state,
+        k.id,
+        CampaignHouseholdQuery {
+            cadre_user_id: Some(user.id),
+            ..CampaignHouseholdQuery::default()
+        },
+    )
+    .await?;
     all.sort_by(|a, b| {
         a.settled
             .cmp(&b.settled)
@@ -1268,29 +1275,16 @@ pub async fn sheet(
     let access = campaign_for(&state, user, id).await?;
     let k = access.campaign;
     let c = ctx.lang.catalog();
-    let mut rows: Vec<CampaignHousehold> = Vec::new();
-    let mut page = 1;
-    loop {
-        let p = state
-            .store
-            .campaign_households(
-                id,
-                &CampaignHouseholdQuery {
-                    cadre_user_id: access.cadre.or(opt_id(Some(&q.cadre), "cadre")?),
-                    unreached: true,
-                    page,
-                    per_page: 500,
-                    ..CampaignHouseholdQuery::default()
-                },
-            )
-            .await?;
-        let done = p.rows.len() < 500;
-        rows.extend(p.rows);
-        if done {
-            break;
-        }
-        page += 1;
-    }
+    let mut rows = every_household(
+        &state,
+        id,
+        CampaignHouseholdQuery {
+            cadre_user_id: access.cadre.or(opt_id(Some(&q.cadre), "cadre")?),
+            unreached: true,
+            ..CampaignHouseholdQuery::default()
+        },
+    )
+    .await?;
     rows.sort_by(|a, b| {
         a.cadre_name
             .cmp(&b.cadre_name)
