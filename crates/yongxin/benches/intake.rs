@@ -6,6 +6,10 @@
 //! the defaults of 64 clients and 30 seconds).
 #![expect(clippy::unwrap_used, reason = "benchmark")]
 
+#[path = "support/figures.rs"]
+mod figures;
+use figures::env_or;
+
 use std::time::{Duration, Instant};
 
 #[path = "support/http.rs"]
@@ -16,13 +20,6 @@ use http::Connection;
 
 use yongxin_store::{AppealQuery, AppealScope};
 use yongxin_web::{AppState, WebSettings};
-
-fn env_or(name: &str, default: u64) -> u64 {
-    std::env::var(name)
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default)
-}
 
 #[tokio::main]
 async fn main() {

@@ -8,8 +8,12 @@
 //! default of 360: 7 villages × 40 grids × 360 = 100,800 households).
 #![expect(clippy::unwrap_used, reason = "benchmark")]
 
+#[path = "support/figures.rs"]
+mod figures;
+use figures::percentiles;
+
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 use yongxin_domain::Actor;
 
 use yongxin_domain::demo::{generate, DemoSize};
@@ -18,18 +22,6 @@ use yongxin_domain::Role;
 use yongxin_store::{NewUser, Store};
 use yongxin_store_sqlite::SqliteStore;
 use yongxin_web::{AppState, WebSettings};
-
-fn percentiles(mut samples: Vec<Duration>) -> String {
-    samples.sort();
-    let at = |p: f64| samples[((samples.len() as f64 * p) as usize).min(samples.len() - 1)];
-    format!(
-        "p50 {:.1} ms, p99 {:.1} ms, max {:.1} ms ({} runs)",
-        at(0.5).as_secs_f64() * 1000.0,
-        at(0.99).as_secs_f64() * 1000.0,
-        at(1.0).as_secs_f64() * 1000.0,
-        samples.len()
-    )
-}
 
 #[tokio::main]
 async fn main() {

@@ -10,7 +10,11 @@
 //! YONGXIN_BENCH_QUEUE for the defaults of 40 phones and 250 visits each).
 #![expect(clippy::unwrap_used, reason = "benchmark")]
 
-use std::time::{Duration, Instant};
+#[path = "support/figures.rs"]
+mod figures;
+use figures::{env_or, percentiles};
+
+use std::time::Instant;
 
 #[path = "support/http.rs"]
 mod http;
@@ -23,25 +27,6 @@ use yongxin_domain::demo::{generate, DemoSize};
 use yongxin_domain::Actor;
 use yongxin_store::{CampaignForm, CampaignHouseholdQuery, CoverageBy, NewCampaign};
 use yongxin_web::{AppState, WebSettings};
-
-fn env_or(name: &str, default: u64) -> u64 {
-    std::env::var(name)
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default)
-}
-
-fn percentiles(mut samples: Vec<Duration>) -> String {
-    samples.sort();
-    let at = |p: f64| samples[((samples.len() as f64 * p) as usize).min(samples.len() - 1)];
-    format!(
-        "p50 {:.1} ms, p99 {:.1} ms, max {:.1} ms ({} runs)",
-        at(0.5).as_secs_f64() * 1000.0,
-        at(0.99).as_secs_f64() * 1000.0,
-        at(1.0).as_secs_f64() * 1000.0,
-        samples.len()
-    )
-}
 
 #[tokio::main]
 async fn main() {

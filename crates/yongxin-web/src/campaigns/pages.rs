@@ -888,15 +888,21 @@ pub async fn assign(
         .store
         .assign_campaign_households(&user.actor(), id, &households, Some(cadre))
         .await?;
-    let c = ctx.lang.catalog();
-    households_page(
-        &state,
-        &ctx,
-        id,
-        HouseholdsQuery::default(),
-        Some(c.format("campaign.assigned", &[("n", n.to_string())])),
-    )
-    .await
+    households_moved(&state, &ctx, id, n).await
+}
+
+/// The households page after `n` households changed hands.
+async fn households_moved(
+    state: &AppState,
+    ctx: &Ctx,
+    id: i64,
+    n: u64,
+) -> Result<Response, AppError> {
+    let message = ctx
+        .lang
+        .catalog()
+        .format("campaign.assigned", &[("n", n.to_string())]);
+    households_page(state, ctx, id, HouseholdsQuery::default(), Some(message)).await
 }
 
 /// A cadre's open households to hand to another.
@@ -924,18 +930,11 @@ pub async fn reassign(
         .store
         .reassign_open_households(&user.actor(), id, from, to)
         .await?;
-    let c = ctx.lang.catalog();
-    households_page(
-        &state,
-        &ctx,
-        id,
-        HouseholdsQuery::default(),
-        Some(c.format("campaign.assigned", &[("n", n.to_string())])),
-    )
-    .await
+    households_moved(&state, &ctx, id, n).await
 }
 
 /// A household on the phone page.
+#[derive(Clone)]
 pub struct WalkRow {
     id: i64,
     key: String,
@@ -1081,18 +1080,7 @@ async fn walk_page(
         Some(h) => Some(
             rows.iter()
                 .find(|r| r.id == h)
-                .map(|r| WalkRow {
-                    id: r.id,
-                    key: r.key.clone(),
-                    address: r.address.clone(),
-                    head: r.head.clone(),
-                    grid: r.grid.clone(),
-                    attempts: r.attempts,
-                    last: r.last.clone(),
-                    settled: r.settled,
-                    escalated: r.escalated,
-                    members: r.members.clone(),
-                })
+                .cloned()
                 .ok_or_else(AppError::forbidden)?,
         ),
         None => None,
