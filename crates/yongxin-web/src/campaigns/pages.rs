@@ -958,6 +958,8 @@ struct WalkPage {
     open: usize,
     questions: Vec<QuestionView>,
     outcomes: Vec<(&'static str, String)>,
+    /// The outcomes of a door that opened, whose buttons come after the form.
+    talked: [&'static str; 2],
     categories: Vec<(String, String)>,
     /// The household the plain form is for (without the script).
     chosen: Option<WalkRow>,
@@ -1126,6 +1128,7 @@ async fn walk_page(
         rows,
         questions,
         outcomes,
+        talked: [VisitOutcome::Met.code(), VisitOutcome::Refused.code()],
         categories,
         chosen,
         members,
