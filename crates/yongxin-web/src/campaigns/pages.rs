@@ -1545,7 +1545,9 @@ pub async fn correct(
             if e.status == axum::http::StatusCode::FORBIDDEN {
                 return Err(e);
             }
-            visit_page(&state, &ctx, (id, visit_id), Some(e.in_words(c))).await
+            let mut page = visit_page(&state, &ctx, (id, visit_id), Some(e.in_words(c))).await?;
+            *page.status_mut() = e.status;
+            Ok(page)
         }
     }
 }

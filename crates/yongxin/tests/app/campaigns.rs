@@ -16,6 +16,7 @@ use crate::support::{json, page, post_form, post_json, status, TestApp};
 
 on_each_backend!(
     a_campaign_is_walked_from_creation_to_coverage,
+    lists_of_keys_hand_overs_and_late_corrections,
     replayed_reordered_and_duplicated_visits_are_stored_once_each,
     attacks_on_campaigns_are_refused
 );
@@ -801,4 +802,180 @@ async fn walking_without_signal(app: &TestApp, browser: &crate::browser::Browser
             "return document.getElementById('refused').hidden === true",
         )
         .await;
+}
+
+/// A campaign over a list of household keys, typed or uploaded, refused whole with the row of
+/// each unknown key; a cadre's open households handed over; a late correction by the village
+/// officer, who must say why.
+async fn lists_of_keys_hand_overs_and_late_corrections(app: TestApp) {
+    let staff = app.sign_in_as(Role::DepartmentStaff).await;
+    let keys: Vec<String> = app
+        .demo
+        .households
+        .iter()
+        .take(4)
+        .map(|h| h.key.clone())
+        .collect();
+    let (from, to) = (day(0), day(5));
+    let base: Vec<(&str, &str)> = vec![
+        ("title", "低保户走访"),
+        ("kind", "other"),
+        ("starts_on", &from),
+        ("ends_on", &to),
+        ("form", "none"),
+        ("assignment", "hand"),
+        ("target", "households"),
+    ];
+    let before = app.store.campaigns(None).await.unwrap().len();
+    // Typed: two unknown keys, each named with its line; nothing created.
+    let typed = format!("{}\nNO-SUCH-1\n{}\nNO-SUCH-2", keys[0], keys[1]);
+    let mut fields = base.clone();
+    fields.push(("keys", &typed));
+    let res = post_form(&app, &staff, "/campaigns", &fields).await;
+    assert_eq!(res.status(), StatusCode::BAD_REQUEST);
+    let body = res.text().await.unwrap();
+    assert!(
+        body.contains("第 2 行") && body.contains("NO-SUCH-1"),
+        "{body}"
+    );
+    assert!(body.contains("第 4 行") && body.contains("NO-SUCH-2"));
+    assert_eq!(app.store.campaigns(None).await.unwrap().len(), before);
+    // Uploaded as .xlsx with a header row: the rows counted as the sheet shows them.
+    let mut table = vec![vec!["户号".to_owned()]];
+    table.extend(keys.iter().map(|k| vec![k.clone()]));
+    table.push(vec!["NO-SUCH-3".to_owned()]);
+    let xlsx =
+        yongxin_web::http::sheet::write_table(&table, yongxin_web::http::sheet::SheetFormat::Xlsx)
+            .unwrap();
+    let upload = |bytes: Vec<u8>, csrf: String| {
+        let mut form = reqwest::multipart::Form::new().text("csrf", csrf);
+        for (k, v) in &base {
+            form = form.text(k.to_string(), v.to_string());
+        }
+        form.part(
+            "keys_file",
+            reqwest::multipart::Part::bytes(bytes).file_name("keys.xlsx"),
+        )
+    };
+    let csrf = app.csrf(&staff).await;
+    let res = staff
+        .post(app.url("/campaigns"))
+        .multipart(upload(xlsx, csrf))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::BAD_REQUEST);
+    let body = res.text().await.unwrap();
+    assert!(
+        body.contains("第 6 行") && body.contains("NO-SUCH-3"),
+        "{body}"
+    );
+    table.pop();
+    let xlsx =
+        yongxin_web::http::sheet::write_table(&table, yongxin_web::http::sheet::SheetFormat::Xlsx)
+            .unwrap();
+    let csrf = app.csrf(&staff).await;
+    let res = staff
+        .post(app.url("/campaigns"))
+        .multipart(upload(xlsx, csrf))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    let id: i64 = res.headers()["location"]
+        .to_str()
+        .unwrap()
+        .trim_start_matches("/campaigns/")
+        .parse()
+        .unwrap();
+    let k = json(&staff, app.url(&format!("/api/v1/campaigns/{id}"))).await;
+    assert_eq!(k["target"], 4);
+    assert_eq!(k["assignment"], "hand");
+
+    // By hand to the grid worker, then all of theirs handed to the village officer.
+    let grid_id = app.user_id("grid").await.to_string();
+    let officer_id = app.user_id("village").await.to_string();
+    let unreached = json(
+        &staff,
+        app.url(&format!("/api/v1/campaigns/{id}/unreached")),
+    )
+    .await;
+    let ids: Vec<String> = unreached["households"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|h| h["household_id"].to_string())
+        .collect();
+    let mut fields: Vec<(&str, &str)> = ids.iter().map(|h| ("households", h.as_str())).collect();
+    fields.push(("cadre", &grid_id));
+    let res = post_form(&app, &staff, &format!("/campaigns/{id}/assign"), &fields).await;
+    assert_eq!(res.status(), StatusCode::OK);
+    let grid = app.sign_in_as(Role::GridWorker).await;
+    let mine = my_households(&app, &grid, id).await;
+    assert_eq!(mine.len(), 4);
+    let url = app.url(&format!("/api/v1/campaigns/{id}/visits"));
+    let (s, v) = post_json(&grid, url.clone(), visit("late-0000001", mine[0], "met")).await;
+    assert_eq!(s, 201);
+    let res = post_form(
+        &app,
+        &staff,
+        &format!("/campaigns/{id}/reassign"),
+        &[("from", &grid_id), ("to", &officer_id)],
+    )
+    .await;
+    assert_eq!(res.status(), StatusCode::OK);
+    assert!(res.text().await.unwrap().contains("已调整 3 户"));
+    assert!(my_households(&app, &grid, id).await.is_empty());
+
+    // The village officer corrects the grid worker's visit, if the household is of their
+    // village, and only with a reason.
+    let officer = app.sign_in_as(Role::VillageOfficer).await;
+    let path = format!("/campaigns/{id}/visits/{}/correct", v["id"]);
+    let household_village = app
+        .store
+        .household(yongxin_store::HouseholdId(mine[0]))
+        .await
+        .unwrap()
+        .summary
+        .village_id;
+    let officer_village = app
+        .store
+        .user_credentials("village")
+        .await
+        .unwrap()
+        .unwrap()
+        .0
+        .village_id;
+    let res = post_form(
+        &app,
+        &officer,
+        &path,
+        &[("outcome", "refused"), ("reason", "")],
+    )
+    .await;
+    assert_eq!(
+        Some(household_village),
+        officer_village,
+        "the first households are of the officer's village"
+    );
+    assert_eq!(res.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(res.text().await.unwrap().contains("村干部更正须说明原因"));
+    let res = post_form(
+        &app,
+        &officer,
+        &path,
+        &[("outcome", "refused"), ("reason", "户主电话核实：当时拒绝")],
+    )
+    .await;
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    let history = app
+        .store
+        .household_visits(id, yongxin_store::HouseholdId(mine[0]))
+        .await
+        .unwrap();
+    assert_eq!(history.len(), 2);
+    assert_eq!(
+        history[1].correction_reason.as_deref(),
+        Some("户主电话核实：当时拒绝")
+    );
 }
