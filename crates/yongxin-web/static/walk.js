@@ -156,7 +156,9 @@
     }));
   }
 
+  var current = null;
   function open(a) {
+    current = a;
     form.reset();
     field("household_id").value = a.getAttribute("data-id");
     field("client_id").value = uuid();
@@ -213,6 +215,13 @@
       return store("readwrite", function (s) { s.add({ campaign: campaign, label: label, body: body }); });
     }).then(function () {
       close();
+      // The door is marked done here and the walk goes on from the next one.
+      if (current) {
+        current.querySelector(".recorded").hidden = false;
+        current.classList.add("recorded");
+        var next = current.parentNode.nextElementSibling;
+        (next || current).scrollIntoView({ block: "center" });
+      }
       return refresh();
     }).then(flush);
   });

@@ -605,7 +605,9 @@ pub async fn show(
         state: c.t(state_key(&k)).to_owned(),
         n: Counts::new(&totals),
         whole: access.cadre.is_none(),
-        may_visit: user.role.may(Permission::VisitHouseholds),
+        // Visits are taken within the campaign's days only.
+        may_visit: user.role.may(Permission::VisitHouseholds)
+            && state_key(&k) != "campaign.state.ended",
         chart,
         days,
         coverage: vec![
