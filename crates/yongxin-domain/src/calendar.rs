@@ -259,6 +259,26 @@ impl WorkingCalendar {
         n
     }
 
+    /// `hours` of working time after `from`: the clock runs on working days only, so 24 hours from
+    /// the afternoon before a holiday end in the afternoon of the first working day after it. Time
+    /// filed on a day off starts counting when the next working day begins.
+    pub fn working_time_after(&self, from: DateTime<Utc>, hours: u32) -> DateTime<Utc> {
+        let mut left = Duration::hours(i64::from(hours));
+        let mut t = from;
+        loop {
+            let day = t.with_timezone(&shanghai()).date_naive();
+            let next_day = start_of_day(day + Duration::days(1));
+            if self.is_working_day(day) {
+                let available = next_day - t;
+                if left <= available {
+                    return t + left;
+                }
+                left -= available;
+            }
+            t = next_day;
+        }
+    }
+
     /// 办结时限: the end (24:00 Shanghai time) of the `n`th working day after the day of
     /// submission; the day of submission is not counted, as 12345 hotlines count it.
     pub fn resolution_deadline(&self, submitted_at: DateTime<Utc>, n: u32) -> DateTime<Utc> {
@@ -313,6 +333,35 @@ mod tests {
             .single()
             .expect("time")
             .with_timezone(&Utc)
+    }
+
+    #[test]
+    fn working_time_stops_on_days_off() {
+        let c = WorkingCalendar::official();
+        // Friday 15:00 + 24 h: nine hours on Friday, fifteen on Monday.
+        assert_eq!(
+            c.working_time_after(at(2026, 12, 4, 15), 24),
+            at(2026, 12, 7, 15)
+        );
+        // Filed on Saturday: counting starts on Monday; one working day is the whole of it.
+        assert_eq!(
+            c.working_time_after(at(2026, 12, 5, 10), 24),
+            start_of_day(d(2026, 12, 8))
+        );
+        // Within a working day it is the clock.
+        assert_eq!(
+            c.working_time_after(at(2026, 12, 7, 9), 2),
+            at(2026, 12, 7, 11)
+        );
+        // The afternoon before the National Day holiday: due on the first working day after it.
+        assert_eq!(
+            c.working_time_after(at(2026, 9, 30, 10), 24),
+            at(2026, 10, 8, 10)
+        );
+        assert_eq!(
+            c.working_time_after(at(2026, 9, 30, 10), 0),
+            at(2026, 9, 30, 10)
+        );
     }
 
     #[test]

@@ -71,7 +71,8 @@ pub struct Question {
 /// Deadlines of one urgency.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Deadlines {
-    /// 联系时限: hours to first contact.
+    /// 联系时限: hours to first contact: working hours (days off do not count) for a normal case,
+    /// clock hours for an urgent one.
     pub contact_hours: u32,
     /// 办结时限: working days to the answer.
     pub resolution_days: u32,
@@ -199,7 +200,12 @@ impl Category {
             Urgency::Urgent => self.urgent,
         };
         CaseDeadlines {
-            contact_due: submitted_at + Duration::hours(i64::from(d.contact_hours)),
+            // A normal case's contact waits for a working day, as the office does; an urgent one
+            // runs on the clock, holiday or not.
+            contact_due: match urgency {
+                Urgency::Normal => calendar.working_time_after(submitted_at, d.contact_hours),
+                Urgency::Urgent => submitted_at + Duration::hours(i64::from(d.contact_hours)),
+            },
             resolution_due: calendar.resolution_deadline(submitted_at, d.resolution_days),
         }
     }
@@ -755,7 +761,16 @@ mod tests {
             .with_timezone(&Utc);
         let noise = category("noise");
         let normal = noise.deadlines(Urgency::Normal, submitted, &cal);
-        assert_eq!(normal.contact_due, submitted + Duration::hours(24));
+        // The day before the National Day holiday: contact is due on the first working day after
+        // it, at the same hour, not on a day off.
+        assert_eq!(
+            normal.contact_due,
+            crate::time::shanghai()
+                .with_ymd_and_hms(2026, 10, 8, 10, 0, 0)
+                .single()
+                .expect("t")
+                .with_timezone(&Utc)
+        );
         assert_eq!(
             normal.resolution_due,
             end_of_day(NaiveDate::from_ymd_opt(2026, 10, 13).expect("d"))
