@@ -119,12 +119,13 @@ pub fn dispatches(role: crate::Role, user_village: Option<i64>, case_village: Op
 }
 
 /// The actions offered on a case in `status` to someone who dispatches it, handles it (is its
-/// cadre, or dispatches it), or may rate it — in the order the page shows them.
+/// cadre, or dispatches it), may rate it (its resident), or may record the rating a resident gives
+/// on the phone (a cadre who is not its handler) — in the order the page shows them.
 pub fn offered_actions(
     status: AppealStatus,
     dispatcher: bool,
     handler: bool,
-    may_rate: bool,
+    (may_rate, may_call): (bool, bool),
 ) -> Vec<&'static str> {
     use AppealStatus as S;
     let handling = matches!(status, S::Assigned | S::Contacted | S::InProgress);
@@ -146,6 +147,9 @@ pub fn offered_actions(
     }
     if may_rate && status == S::Answered {
         out.push("rate");
+    }
+    if may_call && status == S::Answered {
+        out.push("rate_by_call");
     }
     out
 }
@@ -289,6 +293,16 @@ pub enum AppealAction {
         /// and the resident see it in the history.
         reason: Option<String>,
     },
+    /// 回访 by phone: the rating the resident gave on the phone to a cadre who is not the case's
+    /// handler, recorded by that cadre (who called is the actor), with when the call was made.
+    RateByCall {
+        /// The rating.
+        rating: Rating,
+        /// Why, in the resident's words, as the caller noted them.
+        reason: Option<String>,
+        /// When the call was made.
+        called_at: chrono::DateTime<chrono::Utc>,
+    },
     /// 并单 into another case.
     Merge {
         /// The case this one joins.
@@ -311,6 +325,7 @@ impl AppealAction {
             AppealAction::Note { .. } => "note",
             AppealAction::Answer { .. } => "answer",
             AppealAction::Rate { .. } => "rate",
+            AppealAction::RateByCall { .. } => "rate_by_call",
             AppealAction::Merge { .. } => "merge",
             AppealAction::AutoClose => "auto_close",
         }
@@ -491,7 +506,10 @@ impl AppealState {
                 t.contacted = status == S::Assigned;
                 Ok(t)
             }
-            AppealAction::Rate { rating, reason } if status == S::Answered => {
+            AppealAction::Rate { rating, reason }
+            | AppealAction::RateByCall { rating, reason, .. }
+                if status == S::Answered =>
+            {
                 if let Some(r) = reason {
                     check_text("reason", r, false)?;
                 }
@@ -558,6 +576,11 @@ mod tests {
                 rating: Rating::Satisfied,
                 reason: None,
             },
+            AppealAction::RateByCall {
+                rating: Rating::BasicallySatisfied,
+                reason: None,
+                called_at: chrono::DateTime::UNIX_EPOCH,
+            },
             AppealAction::Merge { into: 99 },
             AppealAction::AutoClose,
         ]
@@ -577,7 +600,9 @@ mod tests {
             (S::Contacted | S::InProgress, "note") => Some(S::InProgress),
             (S::Answered, "note") => Some(S::Answered),
             (_, "answer") if handling => Some(S::Answered),
-            (S::Answered, "rate") | (S::Answered, "auto_close") => Some(S::Closed),
+            (S::Answered, "rate") | (S::Answered, "rate_by_call") | (S::Answered, "auto_close") => {
+                Some(S::Closed)
+            }
             (S::Submitted | S::Accepted | S::Assigned | S::Contacted | S::InProgress, "merge") => {
                 Some(S::Merged)
             }
@@ -1019,7 +1044,7 @@ impl CaseFacts {
                 self.answered_at = Some(now);
                 self.contacted_at.get_or_insert(now);
             }
-            AppealAction::Rate { rating, .. } => {
+            AppealAction::Rate { rating, .. } | AppealAction::RateByCall { rating, .. } => {
                 self.rating = Some(*rating);
                 self.rated_at = Some(now);
                 if t.reopened {
@@ -1050,6 +1075,17 @@ impl AppealAction {
             AppealAction::Rate {
                 reason: Some(r), ..
             } if !r.trim().is_empty() => (Some(r.trim().to_owned()), true),
+            // The call is part of the record: when it was made, then the resident's words.
+            AppealAction::RateByCall {
+                reason, called_at, ..
+            } => {
+                let when = crate::time::display_local(*called_at);
+                let text = match reason.as_deref().map(str::trim).filter(|r| !r.is_empty()) {
+                    Some(r) => format!("回访电话 {when}：{r}"),
+                    None => format!("回访电话 {when}"),
+                };
+                (Some(text), true)
+            }
             AppealAction::Assign { .. } => (None, false),
             AppealAction::Accept
             | AppealAction::Contact
@@ -1597,24 +1633,31 @@ mod rule_tests {
     fn each_party_is_offered_what_the_case_allows_them() {
         use AppealStatus as S;
         assert_eq!(
-            offered_actions(S::Submitted, true, true, false),
+            offered_actions(S::Submitted, true, true, (false, false)),
             ["accept", "decline"]
         );
-        assert!(offered_actions(S::Submitted, false, true, true).is_empty());
-        assert_eq!(offered_actions(S::Accepted, true, true, false), ["assign"]);
+        assert!(offered_actions(S::Submitted, false, true, (true, true)).is_empty());
         assert_eq!(
-            offered_actions(S::Assigned, false, true, false),
+            offered_actions(S::Accepted, true, true, (false, false)),
+            ["assign"]
+        );
+        assert_eq!(
+            offered_actions(S::Assigned, false, true, (false, false)),
             ["contact", "note", "answer", "transfer", "return"]
         );
         assert_eq!(
-            offered_actions(S::InProgress, false, false, false),
+            offered_actions(S::InProgress, false, false, (false, true)),
             Vec::<&str>::new()
         );
         assert_eq!(
-            offered_actions(S::Answered, false, true, true),
+            offered_actions(S::Answered, false, true, (true, false)),
             ["note", "rate"]
         );
-        assert!(offered_actions(S::Closed, true, true, true).is_empty());
+        assert_eq!(
+            offered_actions(S::Answered, true, false, (false, true)),
+            ["rate_by_call"]
+        );
+        assert!(offered_actions(S::Closed, true, true, (true, true)).is_empty());
     }
 
     #[test]

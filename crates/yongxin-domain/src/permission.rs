@@ -25,6 +25,8 @@ pub enum Permission {
     DispatchVillageAppeals,
     /// Rate the handling of one's own case (回访评价).
     RateAppeal,
+    /// Record the rating a resident gives on the phone (电话回访), on a case one does not handle.
+    RecordRatingCall,
     /// Issue a supervision notice (督办).
     Supervise,
     /// Read the supervision desk (red and yellow cards, open notices).
@@ -76,7 +78,7 @@ pub enum Permission {
 
 impl Permission {
     /// Every permission, for the table's tests and documentation.
-    pub const ALL: [Permission; 31] = [
+    pub const ALL: [Permission; 32] = [
         Permission::WorkInOffice,
         Permission::ReadInternalNotes,
         Permission::HandleAppeals,
@@ -85,6 +87,7 @@ impl Permission {
         Permission::DispatchAllAppeals,
         Permission::DispatchVillageAppeals,
         Permission::RateAppeal,
+        Permission::RecordRatingCall,
         Permission::Supervise,
         Permission::ReadSupervision,
         Permission::AnswerAnySupervision,
@@ -137,6 +140,9 @@ impl Permission {
             Permission::VisitHouseholds => &[GridWorker, VillageOfficer, DepartmentStaff, Leader],
             Permission::DispatchVillageAppeals | Permission::CorrectVisit => &[VillageOfficer],
             Permission::RateAppeal => &[Resident],
+            // The desk that calls residents back; grid workers handle cases and do not judge
+            // their neighbours' handling.
+            Permission::RecordRatingCall => &[VillageOfficer, DepartmentStaff, Leader, Admin],
             Permission::Supervise
             | Permission::ManageProjects
             | Permission::RunResettlement
@@ -207,6 +213,7 @@ mod tests {
                     P::ViewFullPersonalData,
                     P::FileAppealForHousehold,
                     P::DispatchVillageAppeals,
+                    P::RecordRatingCall,
                     P::OrganiseMeeting,
                     P::VisitHouseholds,
                     P::CorrectVisit,
@@ -220,6 +227,7 @@ mod tests {
                     P::HandleAppeals,
                     P::FileAppealForHousehold,
                     P::DispatchAllAppeals,
+                    P::RecordRatingCall,
                     P::ReadSupervision,
                     P::AnswerAnySupervision,
                     P::ReadHotIssues,
@@ -240,6 +248,7 @@ mod tests {
                     P::ViewFullPersonalData,
                     P::FileAppealForHousehold,
                     P::DispatchAllAppeals,
+                    P::RecordRatingCall,
                     P::Supervise,
                     P::ReadSupervision,
                     P::ReadHotIssues,

@@ -261,7 +261,8 @@ pub struct AppealsParams {
 /// An action on an appeal.
 #[derive(Deserialize, ToSchema)]
 pub struct AppealActionDto {
-    /// accept, decline, assign, transfer, return, contact, note, answer, rate, merge.
+    /// accept, decline, assign, transfer, return, contact, note, answer, rate, rate_by_call (a
+    /// rating the resident gave on the phone, recorded by a cadre who is not the handler), merge.
     action: String,
     /// decline, transfer, return.
     reason: Option<String>,
@@ -275,8 +276,10 @@ pub struct AppealActionDto {
     visible: Option<bool>,
     /// answer: the written reply.
     reply: Option<String>,
-    /// rate: satisfied, basically_satisfied, dissatisfied.
+    /// rate, rate_by_call: satisfied, basically_satisfied, dissatisfied.
     rating: Option<String>,
+    /// rate_by_call: when the resident was called (RFC 3339; now when omitted).
+    called_at: Option<String>,
     /// merge: the case this one joins.
     into: Option<i64>,
     /// note, answer: up to three photos, each base64-encoded.
@@ -420,6 +423,7 @@ pub async fn appeal_action(
         reply: body.reply,
         rating: body.rating,
         into: body.into,
+        called_at: body.called_at,
         photos: decoded(&body.photos)?,
     };
     let appeal = act(&state, &ctx, id, input).await?;

@@ -523,8 +523,33 @@ pub struct ActionInput {
     pub rating: Option<String>,
     /// Target case (merge).
     pub into: Option<i64>,
+    /// When the resident was called (rate_by_call): RFC 3339 or a local `datetime-local`; now
+    /// when empty.
+    pub called_at: Option<String>,
     /// Photos (note, answer).
     pub photos: Vec<crate::http::upload::Upload>,
+}
+
+/// When a rating call was made: the time given (RFC 3339, or local as a form sends it), or now;
+/// never in the future, never before the answer it rates.
+fn called_at(
+    given: Option<&str>,
+    answered_at: Option<chrono::DateTime<Utc>>,
+) -> Result<chrono::DateTime<Utc>, AppError> {
+    let now = Utc::now();
+    let at = match given.map(str::trim).filter(|t| !t.is_empty()) {
+        None => now,
+        Some(t) => match chrono::DateTime::parse_from_rfc3339(t) {
+            Ok(t) => t.with_timezone(&Utc),
+            Err(_) => crate::http::params::local_time(t, "called_at")?
+                .ok_or_else(|| AppError::invalid_param("called_at"))?,
+        },
+    };
+    let too_early = answered_at.is_some_and(|a| at < a - chrono::Duration::minutes(1));
+    if at > now + chrono::Duration::minutes(5) || too_early {
+        return Err(AppError::invalid_param("called_at"));
+    }
+    Ok(at)
 }
 
 /// Whether the user dispatches this case: the whole subdistrict's, or their own village's.
@@ -576,6 +601,15 @@ pub async fn act(
                 .ok_or_else(|| AppError::invalid_param("rating"))?,
             reason: Some(text(input.reason)).filter(|r| !r.is_empty()),
         },
+        "rate_by_call" => AppealAction::RateByCall {
+            rating: input
+                .rating
+                .as_deref()
+                .and_then(Rating::parse)
+                .ok_or_else(|| AppError::invalid_param("rating"))?,
+            reason: Some(text(input.reason)).filter(|r| !r.is_empty()),
+            called_at: called_at(input.called_at.as_deref(), appeal.answered_at)?,
+        },
         "merge" => AppealAction::Merge {
             into: input.into.ok_or_else(|| AppError::invalid_param("into"))?,
         },
@@ -594,6 +628,8 @@ pub async fn act(
             dispatcher(user, &appeal) || handler
         }
         AppealAction::Rate { .. } => user.role.may(Permission::RateAppeal),
+        // The handler never rates their own work, not even as the one who called.
+        AppealAction::RateByCall { .. } => user.role.may(Permission::RecordRatingCall) && !handler,
         AppealAction::AutoClose => false,
     };
     if !allowed {

@@ -543,7 +543,10 @@ fn actions_for(user: &User, a: &Appeal) -> Vec<&'static str> {
         a.status,
         dispatcher,
         handler,
-        user.role.may(Permission::RateAppeal),
+        (
+            user.role.may(Permission::RateAppeal),
+            user.role.may(Permission::RecordRatingCall) && a.cadre_user_id != Some(user.id),
+        ),
     )
 }
 
@@ -695,6 +698,7 @@ pub struct ActionForm {
     reply: Option<String>,
     rating: Option<String>,
     into: Option<String>,
+    called_at: Option<String>,
 }
 
 /// `POST /appeals/{id}/action`.
@@ -707,7 +711,7 @@ pub async fn action(
 ) -> Result<Response, AppError> {
     let f = form.fields;
     // The form asks why of a dissatisfied rating (the API leaves it to the client).
-    if f.action == "rate"
+    if (f.action == "rate" || f.action == "rate_by_call")
         && f.rating.as_deref() == Some("dissatisfied")
         && f.reason.as_deref().is_none_or(|r| r.trim().is_empty())
     {
@@ -725,6 +729,7 @@ pub async fn action(
         reply: f.reply,
         rating: f.rating,
         into: parse_opt_id(f.into.as_deref(), "into")?,
+        called_at: f.called_at,
         photos: form.photos,
     };
     act(&state, &ctx, id, input).await?;

@@ -11,6 +11,7 @@ use crate::support::{json, TestApp};
 
 on_each_backend!(
     an_appeal_goes_from_intake_to_a_satisfied_rating,
+    a_rating_by_phone_is_recorded_by_someone_other_than_the_handler,
     bad_intake_is_refused_in_the_users_language_and_changes_nothing,
     roles_and_states_limit_who_may_act,
     an_anonymous_resident_files_on_the_form_and_tracks_the_case,
@@ -95,6 +96,96 @@ async fn an_appeal_goes_from_intake_to_a_satisfied_rating(app: TestApp) {
     app.search_caught_up().await;
     let closed = json(&staff, app.url("/api/v1/appeals?status=closed&q=噪音")).await;
     assert_eq!(closed["total"], 1);
+    assert!(app.store.verify_audit().await.unwrap().is_ok());
+}
+
+/// 电话回访: a case taken by phone, with no account to rate from, is rated by the office calling
+/// the resident back: never by its handler, nor by the resident through the cadres' action; the
+/// call's time and the resident's words are in the history, a dissatisfied call reopens the case,
+/// and the rating counts in the satisfaction rate like any other.
+async fn a_rating_by_phone_is_recorded_by_someone_other_than_the_handler(app: TestApp) {
+    let staff = app.sign_in_as(Role::DepartmentStaff).await;
+    let (status, a) = post(
+        &staff,
+        app.url("/api/v1/appeals"),
+        json!({"category": "other", "channel": "phone", "description": "村口路灯不亮", "contact_name": "王五", "contact_phone": "13900000001"}),
+    )
+    .await;
+    assert_eq!(status, 201, "{a}");
+    let id = a["id"].as_i64().unwrap();
+    let url = app.url(&format!("/api/v1/appeals/{id}/actions"));
+    let grid_user = app.store.user_credentials("grid").await.unwrap().unwrap().0;
+    let grid = app.sign_in_as(Role::GridWorker).await;
+    let leader = app.sign_in_as(Role::Leader).await;
+    let resident = app.sign_in_as(Role::Resident).await;
+    let answer = |reply: &'static str| json!({"action": "answer", "reply": reply});
+    for (who, body) in [
+        (&staff, json!({"action": "accept"})),
+        (
+            &staff,
+            json!({"action": "assign", "cadre_id": grid_user.id}),
+        ),
+        (&grid, answer("已更换灯泡")),
+    ] {
+        let (s, b) = post(who, url.clone(), body).await;
+        assert_eq!(s, 200, "{b}");
+    }
+    let call = |rating: &str, reason: &str, at: chrono::DateTime<chrono::Utc>| json!({"action": "rate_by_call", "rating": rating, "reason": reason, "called_at": at.to_rfc3339()});
+    let now = chrono::Utc::now();
+    // The handler, and a resident through the cadres' action, are refused; a call from the
+    // future is too. Nothing changes.
+    let (s, _) = post(&grid, url.clone(), call("satisfied", "", now)).await;
+    assert_eq!(s, 403);
+    // Not the resident's case: to them it does not exist.
+    let (s, _) = post(&resident, url.clone(), call("satisfied", "", now)).await;
+    assert_eq!(s, 404);
+    let (s, b) = post(
+        &staff,
+        url.clone(),
+        call("satisfied", "", now + chrono::Duration::hours(2)),
+    )
+    .await;
+    assert_eq!(s, 400, "{b}");
+    assert!(b["error"]["message"]
+        .as_str()
+        .unwrap()
+        .contains("called_at"));
+    let (case, _) = app.store.appeal(AppealId(id)).await.unwrap();
+    assert_eq!(case.status.code(), "answered");
+    // The office calls: the resident is not satisfied, and the case goes back to its handler.
+    let (s, b) = post(
+        &staff,
+        url.clone(),
+        call(
+            "dissatisfied",
+            "灯又灭了",
+            now - chrono::Duration::minutes(1),
+        ),
+    )
+    .await;
+    assert_eq!((s, b["status"].as_str()), (200, Some("assigned")), "{b}");
+    let (s, _) = post(&grid, url.clone(), answer("已更换线路")).await;
+    assert_eq!(s, 200);
+    // A leader calls again and records a satisfied rating: closed.
+    let (s, b) = post(
+        &leader,
+        url.clone(),
+        call("satisfied", "", chrono::Utc::now()),
+    )
+    .await;
+    assert_eq!((s, b["status"].as_str()), (200, Some("closed")), "{b}");
+    let (case, events) = app.store.appeal(AppealId(id)).await.unwrap();
+    assert_eq!(case.rating.map(|r| r.code()), Some("satisfied"));
+    assert_eq!(case.reopen_count, 1);
+    let calls: Vec<_> = events
+        .iter()
+        .filter(|e| e.action == "rate_by_call")
+        .collect();
+    assert_eq!(calls.len(), 2);
+    assert_eq!(calls[0].actor, "staff");
+    assert!(calls[0].text.as_deref().unwrap().starts_with("回访电话"));
+    assert!(calls[0].text.as_deref().unwrap().contains("灯又灭了"));
+    assert_eq!(calls[1].actor, "leader");
     assert!(app.store.verify_audit().await.unwrap().is_ok());
 }
 
