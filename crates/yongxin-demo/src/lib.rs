@@ -254,6 +254,7 @@ pub async fn load_appeals(
                     DemoActor::Staff => "staff".to_owned(),
                     DemoActor::GridCadre => cadre_name.clone(),
                     DemoActor::Resident => format!("household:{}", h.key),
+                    DemoActor::System => "system:auto-close".to_owned(),
                 };
                 (*at, actor, action)
             })

@@ -1190,7 +1190,9 @@ pub struct RateCounts {
     pub resolution_due: i64,
     /// Of those, answered no later than the resolution deadline.
     pub answered_on_time: i64,
-    /// Cases rated by the resident.
+    /// Cases answered at least once (answered now, or rated): those a rating could be asked of.
+    pub answered: i64,
+    /// Cases rated by the resident (online, on /track, or on the phone to the office).
     pub rated: i64,
     /// Of those, rated satisfied or basically satisfied.
     pub satisfied: i64,
@@ -1205,9 +1207,16 @@ impl RateCounts {
             contacted_on_time: self.contacted_on_time + o.contacted_on_time,
             resolution_due: self.resolution_due + o.resolution_due,
             answered_on_time: self.answered_on_time + o.answered_on_time,
+            answered: self.answered + o.answered,
             rated: self.rated + o.rated,
             satisfied: self.satisfied + o.satisfied,
         }
+    }
+
+    /// 回访覆盖率: rated among the cases answered. An answer nobody rated closes by itself and
+    /// counts here as not rated, never as satisfied.
+    pub fn rating_coverage(&self) -> Option<f64> {
+        ratio(self.rated, self.answered)
     }
 
     /// 响应率: contacted before the contact deadline, among cases whose contact is due.
@@ -1260,6 +1269,8 @@ pub struct SettledTally {
     pub resolution_due: i64,
     /// Answered no later than the resolution deadline.
     pub answered_on_time: i64,
+    /// Answered at least once: answered now, or rated (a reopened case keeps its rating).
+    pub answered: i64,
     /// Rated.
     pub rated: i64,
     /// Rated satisfied or basically satisfied.
@@ -1282,6 +1293,7 @@ impl SettledTally {
             contacted_on_time: flag(f.contacted_at.is_some_and(|t| t <= contact_due)),
             resolution_due: flag(f.answered_at.is_some() || (lapsed.resolution && live)),
             answered_on_time: flag(f.answered_at.is_some_and(|t| t <= resolution_due)),
+            answered: flag(f.answered_at.is_some() || f.rating.is_some()),
             rated: flag(f.rating.is_some()),
             satisfied: flag(matches!(
                 f.rating,
@@ -1297,6 +1309,7 @@ impl SettledTally {
             contacted_on_time: op(self.contacted_on_time, o.contacted_on_time),
             resolution_due: op(self.resolution_due, o.resolution_due),
             answered_on_time: op(self.answered_on_time, o.answered_on_time),
+            answered: op(self.answered, o.answered),
             rated: op(self.rated, o.rated),
             satisfied: op(self.satisfied, o.satisfied),
         }
@@ -1327,6 +1340,7 @@ impl SettledTally {
             contacted_on_time: self.contacted_on_time,
             resolution_due: self.resolution_due + resolution_overdue,
             answered_on_time: self.answered_on_time,
+            answered: self.answered,
             rated: self.rated,
             satisfied: self.satisfied,
         }
@@ -1372,13 +1386,17 @@ mod rate_tests {
             contacted_on_time: 6,
             resolution_due: 5,
             answered_on_time: 5,
+            answered: 8,
             rated: 4,
             satisfied: 3,
         };
         assert_eq!(c.response_rate(), Some(0.75));
         assert_eq!(c.resolution_rate(), Some(1.0));
         assert_eq!(c.satisfaction_rate(), Some(0.75));
+        // Half the answers were rated: the other half closed unrated and count as neither.
+        assert_eq!(c.rating_coverage(), Some(0.5));
         assert_eq!(RateCounts::default().satisfaction_rate(), None);
+        assert_eq!(RateCounts::default().rating_coverage(), None);
     }
 
     fn at(h: i64) -> chrono::DateTime<chrono::Utc> {
@@ -1400,6 +1418,7 @@ mod rate_tests {
             contacted_on_time: flag(f.contacted_at.is_some_and(|t| t <= contact_due)),
             resolution_due: flag(f.answered_at.is_some() || (resolution_due < now && live)),
             answered_on_time: flag(f.answered_at.is_some_and(|t| t <= resolution_due)),
+            answered: flag(f.answered_at.is_some() || f.rating.is_some()),
             rated: flag(f.rating.is_some()),
             satisfied: flag(matches!(
                 f.rating,
@@ -1688,6 +1707,7 @@ mod rule_tests {
             contacted_on_time: 1,
             resolution_due: 2,
             answered_on_time: 2,
+            answered: 2,
             rated: 1,
             satisfied: 1,
         };

@@ -42,6 +42,8 @@ pub enum DemoActor {
     GridCadre,
     /// The resident who filed it.
     Resident,
+    /// The server itself (closing answers nobody rated).
+    System,
 }
 
 /// The department an assignment names until the loader puts the category's department and the
@@ -352,26 +354,56 @@ pub fn generate_appeals(
                         &mut rng,
                     );
                 }
-                if progress >= 8 {
-                    let r: f64 = rng.gen();
-                    let rating = if r < 0.78 {
-                        Rating::Satisfied
-                    } else if r < 0.92 {
-                        Rating::BasicallySatisfied
-                    } else {
-                        Rating::Dissatisfied
-                    };
+                // As in a real office, not every answer is rated: about a third close unrated
+                // (and count as not rated); of the rest, the resident rates on /track or the
+                // office calls them back (回访), and a fifth are not satisfied at first.
+                let rated = progress >= 8 && rng.gen_bool(0.66);
+                if progress >= 8 && !rated {
+                    // Unrated for a week: the server closes it (自动办结), counted as not rated.
+                    t += Duration::days(7);
                     push(
                         &mut t,
-                        DemoActor::Resident,
-                        AppealAction::Rate {
-                            rating,
-                            reason: None,
-                        },
-                        600..3000,
+                        DemoActor::System,
+                        AppealAction::AutoClose,
+                        1..2,
                         &mut rng,
                     );
-                    if rating == Rating::Dissatisfied && progress >= 9 {
+                }
+                if rated {
+                    let rating = |rng: &mut ChaCha8Rng, satisfied: f64, basically: f64| {
+                        let r: f64 = rng.gen();
+                        if r < satisfied {
+                            Rating::Satisfied
+                        } else if r < basically {
+                            Rating::BasicallySatisfied
+                        } else {
+                            Rating::Dissatisfied
+                        }
+                    };
+                    let rate = |rating, t: DateTime<Utc>, by_call: bool| {
+                        if by_call {
+                            (
+                                DemoActor::Staff,
+                                AppealAction::RateByCall {
+                                    rating,
+                                    reason: None,
+                                    called_at: t,
+                                },
+                            )
+                        } else {
+                            (
+                                DemoActor::Resident,
+                                AppealAction::Rate {
+                                    rating,
+                                    reason: None,
+                                },
+                            )
+                        }
+                    };
+                    let first = rating(&mut rng, 0.55, 0.78);
+                    let (who, action) = rate(first, t, rng.gen_bool(0.5));
+                    push(&mut t, who, action, 600..3000, &mut rng);
+                    if first == Rating::Dissatisfied && progress >= 9 {
                         push(
                             &mut t,
                             DemoActor::GridCadre,
@@ -381,16 +413,9 @@ pub fn generate_appeals(
                             600..3000,
                             &mut rng,
                         );
-                        push(
-                            &mut t,
-                            DemoActor::Resident,
-                            AppealAction::Rate {
-                                rating: Rating::BasicallySatisfied,
-                                reason: None,
-                            },
-                            60..600,
-                            &mut rng,
-                        );
+                        let again = rating(&mut rng, 0.2, 0.55);
+                        let (who, action) = rate(again, t, rng.gen_bool(0.5));
+                        push(&mut t, who, action, 60..600, &mut rng);
                     }
                 }
             }
@@ -447,6 +472,40 @@ mod tests {
             *statuses.entry(state.status.code()).or_insert(0) += 1;
         }
         assert!(statuses["closed"] > 2000, "{statuses:?}");
+        // The ratings look like a real office's: a third of the answers never rated, and a
+        // satisfaction rate well below 100 %.
+        let answered = appeals
+            .iter()
+            .filter(|a| {
+                a.steps
+                    .iter()
+                    .any(|(_, _, s)| matches!(s, AppealAction::Answer { .. }))
+            })
+            .count() as f64;
+        let last_ratings: Vec<Rating> = appeals
+            .iter()
+            .filter_map(|a| {
+                a.steps.iter().rev().find_map(|(_, _, s)| match s {
+                    AppealAction::Rate { rating, .. } | AppealAction::RateByCall { rating, .. } => {
+                        Some(*rating)
+                    }
+                    _ => None,
+                })
+            })
+            .collect();
+        let coverage = last_ratings.len() as f64 / answered;
+        let satisfied = last_ratings.iter().filter(|r| r.is_satisfied()).count() as f64
+            / last_ratings.len() as f64;
+        assert!((0.5..0.8).contains(&coverage), "coverage {coverage}");
+        assert!(
+            (0.75..0.95).contains(&satisfied),
+            "satisfaction {satisfied}"
+        );
+        assert!(appeals.iter().any(|a| a
+            .steps
+            .iter()
+            .any(|(_, who, s)| *who == DemoActor::Staff
+                && matches!(s, AppealAction::RateByCall { .. }))));
         for open in [
             AppealStatus::Submitted,
             AppealStatus::Assigned,

@@ -305,6 +305,7 @@ pub async fn the_kept_rates_agree_with_the_cases_themselves(store: Arc<dyn Store
                 e.resolution_due +=
                     flag(a.answered_at.is_some() || (a.resolution_due < at && live));
                 e.answered_on_time += flag(a.answered_at.is_some_and(|t| t <= a.resolution_due));
+                e.answered += flag(a.answered_at.is_some() || a.rating.is_some());
                 e.rated += flag(a.rating.is_some());
                 e.satisfied += flag(matches!(
                     a.rating,

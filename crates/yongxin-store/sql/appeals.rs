@@ -539,6 +539,7 @@ struct RatesRow {
     contacted_on_time: Option<i64>,
     resolution_due: Option<i64>,
     answered_on_time: Option<i64>,
+    answered: Option<i64>,
     rated: Option<i64>,
     satisfied: Option<i64>,
 }
@@ -852,7 +853,7 @@ impl AppealStore for StoreImpl {
             "SELECT t.*, {label} AS label FROM (SELECT r.key AS k, CAST(SUM(r.total) AS BIGINT) AS total, \
              CAST(SUM(r.contact_due) AS BIGINT) AS contact_due, CAST(SUM(r.contacted_on_time) AS BIGINT) AS contacted_on_time, \
              CAST(SUM(r.resolution_due) AS BIGINT) AS resolution_due, CAST(SUM(r.answered_on_time) AS BIGINT) AS answered_on_time, \
-             CAST(SUM(r.rated) AS BIGINT) AS rated, CAST(SUM(r.satisfied) AS BIGINT) AS satisfied FROM appeal_rates r \
+             CAST(SUM(r.answered) AS BIGINT) AS answered, CAST(SUM(r.rated) AS BIGINT) AS rated, CAST(SUM(r.satisfied) AS BIGINT) AS satisfied FROM appeal_rates r \
              WHERE r.dim = $1 AND r.day >= $2 AND r.day <= $3 GROUP BY r.key HAVING SUM(r.total) > 0) t {join} ORDER BY {order}"
         );
         let rows: Vec<RatesRow> = sqlx::query_as(&sql)
@@ -901,6 +902,7 @@ impl AppealStore for StoreImpl {
                     contacted_on_time: n(r.contacted_on_time),
                     resolution_due: n(r.resolution_due),
                     answered_on_time: n(r.answered_on_time),
+                    answered: n(r.answered),
                     rated: n(r.rated),
                     satisfied: n(r.satisfied),
                 };

@@ -152,7 +152,7 @@ pub(crate) async fn upsert_tallies_now(tx: &mut DbConn, rows: &[TallyRow]) -> St
 
 pub(crate) async fn upsert_tally_chunk(tx: &mut DbConn, rows: &[TallyRow]) -> StoreResult<()> {
     let mut qb = QueryBuilder::<Db>::new(
-        "INSERT INTO appeal_rates (dim, key, day, total, contact_due, contacted_on_time, resolution_due, answered_on_time, rated, satisfied) ",
+        "INSERT INTO appeal_rates (dim, key, day, total, contact_due, contacted_on_time, resolution_due, answered_on_time, answered, rated, satisfied) ",
     );
     qb.push_values(rows, |mut row, (dim, key, day, d)| {
         row.push_bind(*dim)
@@ -163,6 +163,7 @@ pub(crate) async fn upsert_tally_chunk(tx: &mut DbConn, rows: &[TallyRow]) -> St
             .push_bind(d.contacted_on_time)
             .push_bind(d.resolution_due)
             .push_bind(d.answered_on_time)
+            .push_bind(d.answered)
             .push_bind(d.rated)
             .push_bind(d.satisfied);
     });
@@ -172,7 +173,7 @@ pub(crate) async fn upsert_tally_chunk(tx: &mut DbConn, rows: &[TallyRow]) -> St
          contacted_on_time = appeal_rates.contacted_on_time + excluded.contacted_on_time, \
          resolution_due = appeal_rates.resolution_due + excluded.resolution_due, \
          answered_on_time = appeal_rates.answered_on_time + excluded.answered_on_time, \
-         rated = appeal_rates.rated + excluded.rated, satisfied = appeal_rates.satisfied + excluded.satisfied",
+         answered = appeal_rates.answered + excluded.answered, rated = appeal_rates.rated + excluded.rated, satisfied = appeal_rates.satisfied + excluded.satisfied",
     );
     qb.build().execute(&mut *tx).await.db()?;
     Ok(())

@@ -758,6 +758,8 @@ pub struct StatsRowDto {
     contacted_on_time: i64,
     resolution_due: i64,
     answered_on_time: i64,
+    /// Cases answered at least once (answered now, or rated).
+    answered: i64,
     rated: i64,
     satisfied: i64,
     /// 响应率, 0–1; absent without cases.
@@ -766,6 +768,8 @@ pub struct StatsRowDto {
     pub resolution_rate: Option<f64>,
     /// 满意率, 0–1.
     pub satisfaction_rate: Option<f64>,
+    /// 回访覆盖率: rated ÷ answered, 0–1 — how many answers the satisfaction rate speaks for.
+    pub rating_coverage: Option<f64>,
 }
 
 /// The three rates for a period.
@@ -789,10 +793,15 @@ pub struct StatsDto {
 impl StatsDto {
     /// The definitions in the order the rates are shown: response, resolution, satisfaction.
     pub fn definitions_in_order(&self) -> Vec<&str> {
-        ["response_rate", "resolution_rate", "satisfaction_rate"]
-            .iter()
-            .filter_map(|k| self.definitions.get(*k).map(String::as_str))
-            .collect()
+        [
+            "response_rate",
+            "resolution_rate",
+            "satisfaction_rate",
+            "rating_coverage",
+        ]
+        .iter()
+        .filter_map(|k| self.definitions.get(*k).map(String::as_str))
+        .collect()
     }
 }
 
@@ -805,11 +814,13 @@ fn stats_row(key: String, label: String, c: yongxin_domain::appeal::RateCounts) 
         contacted_on_time: c.contacted_on_time,
         resolution_due: c.resolution_due,
         answered_on_time: c.answered_on_time,
+        answered: c.answered,
         rated: c.rated,
         satisfied: c.satisfied,
         response_rate: c.response_rate(),
         resolution_rate: c.resolution_rate(),
         satisfaction_rate: c.satisfaction_rate(),
+        rating_coverage: c.rating_coverage(),
     }
 }
 
@@ -880,10 +891,15 @@ async fn rates_for(state: &AppState, ctx: &Ctx, p: &StatsParams) -> Result<Stats
             stats_row(r.key, label, r.counts)
         })
         .collect();
-    let definitions = ["response_rate", "resolution_rate", "satisfaction_rate"]
-        .into_iter()
-        .map(|k| (k.to_owned(), c.t(&format!("stats.define.{k}")).to_owned()))
-        .collect();
+    let definitions = [
+        "response_rate",
+        "resolution_rate",
+        "satisfaction_rate",
+        "rating_coverage",
+    ]
+    .into_iter()
+    .map(|k| (k.to_owned(), c.t(&format!("stats.define.{k}")).to_owned()))
+    .collect();
     Ok(StatsDto {
         group_by: group_code,
         from: from.to_string(),

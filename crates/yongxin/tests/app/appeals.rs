@@ -186,6 +186,59 @@ async fn a_rating_by_phone_is_recorded_by_someone_other_than_the_handler(app: Te
     assert!(calls[0].text.as_deref().unwrap().starts_with("回访电话"));
     assert!(calls[0].text.as_deref().unwrap().contains("灯又灭了"));
     assert_eq!(calls[1].actor, "leader");
+
+    // Another phone case is answered and nobody rates it: it closes by itself and counts as
+    // answered but not rated — the satisfaction rate speaks for half the answers, and says so.
+    let (s, b) = post(
+        &staff,
+        app.url("/api/v1/appeals"),
+        json!({"category": "other", "channel": "phone", "description": "垃圾桶满了", "contact_name": "赵六", "contact_phone": "13900000002"}),
+    )
+    .await;
+    assert_eq!(s, 201, "{b}");
+    let url = app.url(&format!("/api/v1/appeals/{}/actions", b["id"]));
+    for (who, body) in [
+        (&staff, json!({"action": "accept"})),
+        (
+            &staff,
+            json!({"action": "assign", "cadre_id": grid_user.id}),
+        ),
+        (&grid, answer("已清运")),
+    ] {
+        let (s, b) = post(who, url.clone(), body).await;
+        assert_eq!(s, 200, "{b}");
+    }
+    let state = yongxin_web::AppState::new(app.store.clone(), yongxin_web::WebSettings::default());
+    let closed = yongxin_web::background::auto_close(
+        &state,
+        chrono::Utc::now() + chrono::Duration::days(8),
+        7,
+    )
+    .await
+    .unwrap();
+    assert_eq!(closed, 1);
+    let stats = json(&leader, app.url("/api/v1/appeals/stats?group_by=category")).await;
+    let overall = &stats["overall"];
+    assert_eq!(
+        (
+            overall["answered"].as_i64(),
+            overall["rated"].as_i64(),
+            overall["satisfied"].as_i64()
+        ),
+        (Some(2), Some(1), Some(1)),
+        "{overall}"
+    );
+    assert_eq!(overall["satisfaction_rate"], 1.0);
+    assert_eq!(overall["rating_coverage"], 0.5);
+    assert!(stats["definitions"]["rating_coverage"]
+        .as_str()
+        .unwrap()
+        .contains("不计为满意"));
+    let page = crate::support::page(&leader, app.url("/appeals/stats")).await;
+    assert!(
+        page.contains("回访覆盖率") && page.contains("50.0%"),
+        "the page shows the coverage"
+    );
     assert!(app.store.verify_audit().await.unwrap().is_ok());
 }
 
