@@ -42,7 +42,9 @@ pub struct LogSender;
 #[async_trait]
 impl MessageSender for LogSender {
     async fn send(&self, m: &Delivery) -> Result<(), String> {
-        tracing::info!(message.id = m.id, message.recipient = %m.recipient, message.subject = %m.subject, "notification: {}", m.body);
+        // At debug level: without a gateway every message would land here, and a new user's
+        // terminal running the demo would fill with hundreds of them.
+        tracing::debug!(message.id = m.id, message.recipient = %m.recipient, message.subject = %m.subject, "notification: {}", m.body);
         Ok(())
     }
 }

@@ -333,6 +333,14 @@ impl Config {
             .map(|url| SmtpRelay::new(url, &self.smtp_from))
             .transpose()
             .map_err(|e| anyhow::anyhow!("smtp_url / smtp_from: {e}"))?;
+        if sms.is_none() || mail.is_none() {
+            // Said once here; each message without a way out is logged at debug level only.
+            tracing::info!(
+                sms = sms.is_some(),
+                mail = mail.is_some(),
+                "notifications without a configured SMS gateway or mail relay are only logged (RUST_LOG=yongxin_web=debug shows them)"
+            );
+        }
         Ok(std::sync::Arc::new(Postroom { sms, mail }))
     }
 
