@@ -126,6 +126,10 @@ pub struct VerifiedChain {
     pub entries: u64,
     /// The last entry's hash (the genesis hash for an empty record).
     pub head_hash: String,
+    /// The sequence number of the entry whose hash is the published head the walk looked for
+    /// (a head once published in a notice); `None` when it is not in the record — the record
+    /// was rewritten since, or it is another office's.
+    pub published_at: Option<i64>,
 }
 
 /// The first place where the record was altered.
@@ -177,6 +181,8 @@ impl AuditChainError {
 pub struct ChainVerifier {
     expected_seq: i64,
     prev_hash: String,
+    published: Option<String>,
+    published_at: Option<i64>,
 }
 
 impl Default for ChainVerifier {
@@ -184,11 +190,22 @@ impl Default for ChainVerifier {
         Self {
             expected_seq: 1,
             prev_hash: GENESIS_HASH.to_owned(),
+            published: None,
+            published_at: None,
         }
     }
 }
 
 impl ChainVerifier {
+    /// A verifier that also looks for a head published earlier: a chain rewritten and rehashed
+    /// from some entry on is consistent again, but no longer holds that hash.
+    pub fn looking_for(published_head: &str) -> Self {
+        Self {
+            published: Some(published_head.trim().to_ascii_lowercase()),
+            ..Self::default()
+        }
+    }
+
     /// Checks the next entry.
     pub fn push(&mut self, entry: &AuditEntry) -> Result<(), AuditChainError> {
         if entry.seq != self.expected_seq {
@@ -202,6 +219,9 @@ impl ChainVerifier {
         }
         if entry.prev_hash != self.prev_hash {
             return Err(AuditChainError::Link { seq: entry.seq });
+        }
+        if self.published.as_deref() == Some(entry.hash.as_str()) {
+            self.published_at = Some(entry.seq);
         }
         self.expected_seq += 1;
         self.prev_hash.clone_from(&entry.hash);
@@ -228,6 +248,7 @@ impl ChainVerifier {
         Ok(VerifiedChain {
             entries: u64::try_from(last_seq).unwrap_or(0),
             head_hash: self.prev_hash,
+            published_at: self.published_at,
         })
     }
 }
@@ -284,6 +305,51 @@ mod tests {
         assert_eq!(
             verify_chain(&[], None).expect("empty").head_hash,
             GENESIS_HASH
+        );
+    }
+
+    #[test]
+    fn a_rewritten_and_rehashed_chain_no_longer_holds_a_published_head() {
+        let c = chain(6);
+        let published = c[3].hash.clone();
+        let walk = |entries: &[AuditEntry]| {
+            let mut v = ChainVerifier::looking_for(&published.to_ascii_uppercase());
+            for e in entries {
+                v.push(e).expect("consistent");
+            }
+            v.finish(head(entries)).expect("consistent")
+        };
+        assert_eq!(walk(&c).published_at, Some(4));
+        // Someone with the database rewrites entry 3 and rehashes everything after it: the chain
+        // is consistent again, and only the published head gives it away.
+        let mut forged = c[..2].to_vec();
+        let mut prev = c[1].hash.clone();
+        for e in &c[2..] {
+            let mut n = NewAuditEntry::new(
+                e.actor.clone(),
+                e.action.clone(),
+                e.entity.clone(),
+                e.summary.clone(),
+                &serde_json::json!({"n": e.seq}),
+            );
+            if e.seq == 3 {
+                n.summary = "nothing happened".into();
+            }
+            let sealed = n.seal(e.seq, e.at, &prev);
+            prev.clone_from(&sealed.hash);
+            forged.push(sealed);
+        }
+        let v = walk(&forged);
+        assert_eq!(v.entries, 6);
+        assert_eq!(v.published_at, None);
+        // A head from before the rewrite still stands.
+        let mut early = ChainVerifier::looking_for(&c[1].hash);
+        for e in &forged {
+            early.push(e).expect("consistent");
+        }
+        assert_eq!(
+            early.finish(head(&forged)).expect("ok").published_at,
+            Some(2)
         );
     }
 

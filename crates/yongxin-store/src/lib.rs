@@ -402,7 +402,24 @@ pub trait AuditLog: Send + Sync + 'static {
     async fn audit_head(&self) -> StoreResult<Option<(i64, String)>>;
     /// Recomputes the whole chain.
     async fn verify_audit(&self) -> StoreResult<Result<VerifiedChain, AuditChainError>> {
-        let mut verifier = yongxin_domain::audit::ChainVerifier::default();
+        self.verify_audit_with(yongxin_domain::audit::ChainVerifier::default())
+            .await
+    }
+    /// Recomputes the whole chain, looking for a head published earlier on the way.
+    async fn verify_audit_against(
+        &self,
+        published_head: &str,
+    ) -> StoreResult<Result<VerifiedChain, AuditChainError>> {
+        self.verify_audit_with(yongxin_domain::audit::ChainVerifier::looking_for(
+            published_head,
+        ))
+        .await
+    }
+    /// Streams the whole chain through a verifier.
+    async fn verify_audit_with(
+        &self,
+        mut verifier: yongxin_domain::audit::ChainVerifier,
+    ) -> StoreResult<Result<VerifiedChain, AuditChainError>> {
         let mut after = 0;
         loop {
             let batch = self.audit_entries(after, 5000).await?;

@@ -1,4 +1,5 @@
-//! `yongxin audit verify`: recomputes the hash chain of the audit record.
+//! `yongxin audit verify`: recomputes the hash chain of the audit record, and with `--head`
+//! checks it still holds a head published earlier.
 
 use std::process::ExitCode;
 
@@ -14,18 +15,40 @@ pub struct Args {
 #[derive(clap::Subcommand)]
 enum Action {
     /// Recompute every entry's hash; exit 0 if the chain is intact, 1 naming the first bad entry.
-    Verify,
+    Verify {
+        /// A head hash published earlier (the weekly notice): exit 1 unless the record still holds
+        /// it, as it does unless entries up to it were rewritten.
+        #[arg(long)]
+        head: Option<String>,
+    },
 }
 
 /// Runs the verification.
 pub async fn run(config: &Config, args: Args) -> anyhow::Result<ExitCode> {
-    let Action::Verify = args.action;
+    let Action::Verify { head } = args.action;
     let store = crate::database::open(config, false).await?;
-    match store.verify_audit().await? {
+    let verified = match &head {
+        Some(h) => store.verify_audit_against(h).await?,
+        None => store.verify_audit().await?,
+    };
+    match verified {
         Ok(v) => {
             println!("audit record intact: {} entries", v.entries);
             println!("head hash: {}", v.head_hash);
-            Ok(ExitCode::SUCCESS)
+            match (&head, v.published_at) {
+                (None, _) => Ok(ExitCode::SUCCESS),
+                (Some(h), Some(seq)) => {
+                    println!("published head {} is entry {seq}: the record up to it is the one published", h.trim());
+                    Ok(ExitCode::SUCCESS)
+                }
+                (Some(h), None) => {
+                    eprintln!(
+                        "published head {} is NOT in this record: entries up to it were rewritten, or the record is not the one published",
+                        h.trim()
+                    );
+                    Ok(ExitCode::FAILURE)
+                }
+            }
         }
         Err(e) => {
             eprintln!(

@@ -155,6 +155,16 @@ fn audit_verify_names_the_first_tampered_entry() {
         "{stdout}"
     );
 
+    // The head as a weekly notice would publish it: the record holds it.
+    let published = stdout
+        .lines()
+        .find_map(|l| l.strip_prefix("head hash: "))
+        .unwrap()
+        .to_owned();
+    let out = yongxin(&db, &["audit", "verify", "--head", &published]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(text(&out.stdout).contains("published head"));
+
     let rt = tokio::runtime::Runtime::new().unwrap();
     rt.block_on(async {
         let s = yongxin_store_sqlite::SqliteStore::open(&db, false)
@@ -169,6 +179,45 @@ fn audit_verify_names_the_first_tampered_entry() {
     assert_eq!(out.status.code(), Some(1));
     assert!(
         text(&out.stderr).contains("sequence 100"),
+        "{}",
+        text(&out.stderr)
+    );
+
+    // Someone with the database goes further: rewrites entry 100 and rehashes everything after
+    // it, head included. The chain verifies again — but no longer holds the head published
+    // before the rewrite.
+    rt.block_on(async {
+        let s = yongxin_store_sqlite::SqliteStore::open(&db, false)
+            .await
+            .unwrap();
+        let entries = yongxin_store::AuditLog::audit_entries(&s, 98, 1_000_000)
+            .await
+            .unwrap();
+        let mut prev = entries[0].hash.clone();
+        for mut e in entries.into_iter().skip(1) {
+            e.prev_hash = prev;
+            e.hash = e.compute_hash();
+            sqlx::query("UPDATE audit_log SET prev_hash = $1, hash = $2 WHERE seq = $3")
+                .bind(&e.prev_hash)
+                .bind(&e.hash)
+                .bind(e.seq)
+                .execute(s.pool())
+                .await
+                .unwrap();
+            prev = e.hash;
+        }
+        sqlx::query("UPDATE audit_head SET hash = $1")
+            .bind(&prev)
+            .execute(s.pool())
+            .await
+            .unwrap();
+    });
+    let out = yongxin(&db, &["audit", "verify"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let out = yongxin(&db, &["audit", "verify", "--head", &published]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        text(&out.stderr).contains("NOT in this record"),
         "{}",
         text(&out.stderr)
     );
