@@ -253,6 +253,35 @@ impl ChainVerifier {
     }
 }
 
+/// The ISO week a day falls in, as weekly publications name it (`2026-W49`).
+pub fn iso_week(day: chrono::NaiveDate) -> String {
+    day.format("%G-W%V").to_string()
+}
+
+/// The weekly notice of the record's head (审计记录公告): anyone who keeps it can later check,
+/// with `yongxin audit verify --head`, that the record up to that entry was not rewritten.
+pub fn head_notice(
+    week: &str,
+    seq: i64,
+    hash: &str,
+    now: DateTime<Utc>,
+) -> crate::notice::NoticeDraft {
+    crate::notice::NoticeDraft {
+        kind: crate::notice::NoticeKind::Progress,
+        scope: crate::notice::ScopeKind::Subdistrict,
+        village_ids: Vec::new(),
+        project_id: None,
+        title: format!("操作记录校验公告（{week}）"),
+        body: format!(
+            "本平台的每一项操作都记入首尾相连的操作记录，任何改动都会被发现。截至 {}，操作记录共 {seq} 条，最后一条的校验值为：\n\n{hash}\n\n请保存本公告。日后任何人都可以请街道用命令 yongxin audit verify --head {hash} 当面核对：若此前的记录被改写，核对不会通过。",
+            crate::time::display_local(now)
+        ),
+        publish_at: now,
+        end_at: None,
+        objections_until: None,
+    }
+}
+
 /// Verifies a whole chain held in memory.
 pub fn verify_chain<'a>(
     entries: impl IntoIterator<Item = &'a AuditEntry>,
@@ -351,6 +380,18 @@ mod tests {
             early.finish(head(&forged)).expect("ok").published_at,
             Some(2)
         );
+    }
+
+    #[test]
+    fn weeks_are_iso_weeks_and_the_notice_names_its_head() {
+        let d = |y, m, day| chrono::NaiveDate::from_ymd_opt(y, m, day).expect("day");
+        assert_eq!(iso_week(d(2026, 12, 7)), "2026-W50");
+        assert_eq!(iso_week(d(2027, 1, 1)), "2026-W53");
+        assert_eq!(iso_week(d(2025, 12, 29)), "2026-W01");
+        let n = head_notice("2026-W50", 42, "abc123", Utc::now());
+        assert!(n.title.contains("2026-W50"));
+        assert!(n.body.contains("42") && n.body.contains("--head abc123"));
+        assert!(n.checked().is_ok());
     }
 
     #[test]

@@ -118,3 +118,45 @@ pub async fn a_failed_write_leaves_concurrent_writes_intact(store: Arc<dyn Store
     let verified = store.verify_audit().await.unwrap().unwrap();
     assert_eq!(verified.entries, 20, "only committed writes are recorded");
 }
+
+/// The week's head is published once, however often or from however many nodes it is asked for,
+/// and the record verifies against it.
+pub async fn the_weeks_head_is_published_once(store: Arc<dyn Store>) {
+    seeded(&*store).await;
+    let (seq, hash) = store.audit_head().await.unwrap().unwrap();
+    let now = Utc::now();
+    let draft = || {
+        yongxin_domain::audit::head_notice("2026-W50", seq, &hash, now)
+            .checked()
+            .unwrap()
+    };
+    let mut tasks = Vec::new();
+    for _ in 0..4 {
+        let (store, hash, d) = (store.clone(), hash.clone(), draft());
+        tasks.push(tokio::spawn(async move {
+            store
+                .publish_audit_head(&Actor::system("audit-publish"), "2026-W50", (seq, &hash), d)
+                .await
+        }));
+    }
+    let mut published = Vec::new();
+    for t in tasks {
+        // A node that lost the race is told so (a conflict) and publishes nothing.
+        if let Ok(p) = t.await.unwrap() {
+            published.push(p);
+        }
+    }
+    assert!(!published.is_empty());
+    assert_eq!(
+        published.iter().filter(|(_, new)| *new).count(),
+        1,
+        "one notice"
+    );
+    let ids: std::collections::BTreeSet<i64> = published.iter().map(|(n, _)| n.id).collect();
+    assert_eq!(ids.len(), 1);
+    let heads = store.published_audit_heads().await.unwrap();
+    assert_eq!(heads.len(), 1);
+    assert_eq!((heads[0].1, heads[0].2.as_str()), (seq, hash.as_str()));
+    let verified = store.verify_audit_against(&hash).await.unwrap().unwrap();
+    assert_eq!(verified.published_at, Some(seq));
+}

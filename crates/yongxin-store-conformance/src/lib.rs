@@ -64,7 +64,8 @@ macro_rules! conformance_tests {
             concurrent_claims_never_sell_a_unit_twice,
             the_selection_day_queue_and_turns_are_enforced,
             a_campaign_is_walked_to_every_household,
-            campaign_targets_and_hand_assignment
+            campaign_targets_and_hand_assignment,
+            the_weeks_head_is_published_once
         );
     };
     (@each $make:expr; $attrs:tt; $($name:ident),+) => {

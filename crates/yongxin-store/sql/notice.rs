@@ -346,6 +346,59 @@ impl NoticeStore for StoreImpl {
         })
     }
 
+    #[tracing::instrument(skip_all, fields(week), err(level = "debug"))]
+    async fn publish_audit_head(
+        &self,
+        actor: &Actor,
+        week: &str,
+        (seq, hash): (i64, &str),
+        d: CheckedNotice,
+    ) -> StoreResult<(Notice, bool)> {
+        let (actor, week, hash) = (actor.to_string(), week.to_owned(), hash.to_owned());
+        let now = chrono::SubsecRound::trunc_subsecs(Utc::now(), 6);
+        write_tx!(self, |tx| {
+            let sql = format!("SELECT notice_id FROM audit_publications WHERE week = $1{ROW_LOCK}");
+            let existing: Option<i64> = sqlx::query_scalar(&sql)
+                .bind(&week)
+                .fetch_optional(&mut *tx)
+                .await
+                .db()?;
+            if let Some(n) = existing {
+                return Ok(((notice_in(tx, n).await?, false), Vec::new()));
+            }
+            let (notice, entry) = insert_notice(tx, &actor, d).await?;
+            sqlx::query(
+                "INSERT INTO audit_publications (week, seq, hash, notice_id, published_at) VALUES ($1, $2, $3, $4, $5)",
+            )
+            .bind(&week)
+            .bind(seq)
+            .bind(&hash)
+            .bind(notice.id)
+            .bind(now)
+            .execute(&mut *tx)
+            .await
+            .db()?;
+            let published = NewAuditEntry::new(
+                actor.clone(),
+                "audit.publish_head",
+                format!("notice:{}", notice.id),
+                format!("{week} seq {seq}"),
+                &serde_json::json!({ "week": week, "seq": seq, "hash": hash }),
+            );
+            Ok(((notice, true), vec![entry, published]))
+        })
+    }
+
+    #[tracing::instrument(skip_all, err(level = "debug"))]
+    async fn published_audit_heads(&self) -> StoreResult<Vec<(String, i64, String, i64)>> {
+        sqlx::query_as(
+            "SELECT week, seq, hash, notice_id FROM audit_publications ORDER BY week DESC",
+        )
+        .fetch_all(&self.pool)
+        .await
+        .db()
+    }
+
     #[tracing::instrument(skip_all, fields(id), err(level = "debug"))]
     async fn correct_notice(
         &self,

@@ -480,6 +480,17 @@ pub trait NoticeStore: Send + Sync + 'static {
         actor: &Actor,
         draft: yongxin_domain::notice::CheckedNotice,
     ) -> StoreResult<Notice>;
+    /// Publishes the record's head for an ISO week (`2026-W50`) as a notice, once per week: if the
+    /// week was published already, answers that notice and `false`, writing nothing.
+    async fn publish_audit_head(
+        &self,
+        actor: &Actor,
+        week: &str,
+        head: (i64, &str),
+        draft: yongxin_domain::notice::CheckedNotice,
+    ) -> StoreResult<(Notice, bool)>;
+    /// The heads published, newest week first: week, sequence, hash, notice.
+    async fn published_audit_heads(&self) -> StoreResult<Vec<(String, i64, String, i64)>>;
     /// Corrects a notice's title and text as a new version; the old one stays in its history.
     async fn correct_notice(
         &self,

@@ -380,9 +380,30 @@ pub fn spawn(state: AppState, sender: Arc<dyn MessageSender>, every: std::time::
     }
     tokio::spawn(async move {
         let mut tick = tokio::time::interval(every);
+        // The week whose head this node has seen published; the store decides once per week.
+        let mut published_week = String::new();
         loop {
             tick.tick().await;
             let now = Utc::now();
+            let week = yongxin_domain::audit::iso_week(yongxin_domain::campaign::local_day(now));
+            if week != published_week {
+                match crate::audit::publish_head(
+                    &*state.store,
+                    &Actor::system("audit-publish"),
+                    now,
+                )
+                .await
+                {
+                    Ok((notice, true)) => {
+                        tracing::info!(notice.id = notice.id, week = %week, "audit head published");
+                        published_week = week;
+                    }
+                    Ok((_, false)) => published_week = week,
+                    Err(e) => {
+                        tracing::error!(error.message = %e, "publishing the audit head failed")
+                    }
+                }
+            }
             if let Err(e) = drain_outbox(&state, &*sender, now).await {
                 tracing::error!(error.message = %e, "outbox pass failed");
             }

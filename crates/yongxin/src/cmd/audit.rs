@@ -1,5 +1,6 @@
 //! `yongxin audit verify`: recomputes the hash chain of the audit record, and with `--head`
-//! checks it still holds a head published earlier.
+//! checks it still holds a head published earlier; `yongxin audit publish`: publishes this week's
+//! head as a notice (the server does so by itself every Monday).
 
 use std::process::ExitCode;
 
@@ -21,11 +22,40 @@ enum Action {
         #[arg(long)]
         head: Option<String>,
     },
+    /// Publish this week's head of the record as a notice (once per ISO week; the server also
+    /// does it by itself), and print it.
+    Publish,
 }
 
 /// Runs the verification.
 pub async fn run(config: &Config, args: Args) -> anyhow::Result<ExitCode> {
-    let Action::Verify { head } = args.action;
+    let head = match args.action {
+        Action::Verify { head } => head,
+        Action::Publish => {
+            let store = crate::database::open(config, false).await?;
+            let (notice, now) = yongxin_web::audit::publish_head(
+                &*store,
+                &yongxin_domain::Actor::system("audit-publish"),
+                chrono::Utc::now(),
+            )
+            .await?;
+            println!(
+                "{} notice {}: {}",
+                if now {
+                    "published"
+                } else {
+                    "already published as"
+                },
+                notice.id,
+                notice.title
+            );
+            let heads = store.published_audit_heads().await?;
+            if let Some((week, seq, hash, _)) = heads.first() {
+                println!("{week}: entry {seq}, head hash {hash}");
+            }
+            return Ok(ExitCode::SUCCESS);
+        }
+    };
     let store = crate::database::open(config, false).await?;
     let verified = match &head {
         Some(h) => store.verify_audit_against(h).await?,

@@ -155,12 +155,27 @@ fn audit_verify_names_the_first_tampered_entry() {
         "{stdout}"
     );
 
-    // The head as a weekly notice would publish it: the record holds it.
-    let published = stdout
+    // The head published as this week's notice, once: the record holds it.
+    let out = yongxin(&db, &["audit", "publish"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let said = text(&out.stdout);
+    assert!(said.starts_with("published notice"), "{said}");
+    let head_line = stdout
         .lines()
         .find_map(|l| l.strip_prefix("head hash: "))
         .unwrap()
         .to_owned();
+    let published = said
+        .lines()
+        .find_map(|l| l.split_once("head hash ").map(|(_, h)| h.trim().to_owned()))
+        .unwrap();
+    assert_eq!(published, head_line, "the head as it stood when published");
+    let again = yongxin(&db, &["audit", "publish"]);
+    assert!(
+        text(&again.stdout).starts_with("already published as"),
+        "{}",
+        text(&again.stdout)
+    );
     let out = yongxin(&db, &["audit", "verify", "--head", &published]);
     assert!(out.status.success(), "{}", text(&out.stderr));
     assert!(text(&out.stdout).contains("published head"));
