@@ -916,6 +916,26 @@ impl AppealStore for StoreImpl {
     }
 
     #[tracing::instrument(skip_all, err(level = "debug"))]
+    async fn public_cases(
+        &self,
+        (from, to): (DateTime<Utc>, DateTime<Utc>),
+        after: AppealId,
+        limit: i64,
+    ) -> StoreResult<Vec<yongxin_store::PublicCase>> {
+        sqlx::query_as(
+            "SELECT id, category_code, created_at, contact_due, contacted_at, resolution_due, answered_at, status, rating FROM appeals \
+             WHERE created_at >= $1 AND created_at < $2 AND id > $3 ORDER BY id LIMIT $4",
+        )
+        .bind(from)
+        .bind(to)
+        .bind(after)
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await
+        .db()
+    }
+
+    #[tracing::instrument(skip_all, err(level = "debug"))]
     async fn unrated_answered_before(
         &self,
         cutoff: DateTime<Utc>,

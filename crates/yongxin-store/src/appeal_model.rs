@@ -434,3 +434,26 @@ pub struct PhotoRef {
     /// Size in bytes (of the image without metadata).
     pub size: i64,
 }
+
+/// What the three rates count of a case, and nothing that names anyone: its public row.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, sqlx::FromRow)]
+pub struct PublicCase {
+    /// Id (for paging; not published).
+    pub id: AppealId,
+    /// Category code.
+    pub category_code: String,
+    /// When it was filed.
+    pub created_at: DateTime<Utc>,
+    /// Contact due.
+    pub contact_due: DateTime<Utc>,
+    /// When contacted.
+    pub contacted_at: Option<DateTime<Utc>>,
+    /// Answer due.
+    pub resolution_due: DateTime<Utc>,
+    /// When answered.
+    pub answered_at: Option<DateTime<Utc>>,
+    /// Status code.
+    pub status: String,
+    /// Rating code.
+    pub rating: Option<String>,
+}

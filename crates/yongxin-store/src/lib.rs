@@ -265,6 +265,14 @@ pub trait AppealStore: Send + Sync + 'static {
         to: chrono::NaiveDate,
         now: DateTime<Utc>,
     ) -> StoreResult<Vec<StatsRow>>;
+    /// The facts behind the three rates of the cases filed in `[from, to)`, after `after` in id
+    /// order: no one's name, address or words, only what the rates count.
+    async fn public_cases(
+        &self,
+        (from, to): (DateTime<Utc>, DateTime<Utc>),
+        after: AppealId,
+        limit: i64,
+    ) -> StoreResult<Vec<PublicCase>>;
     /// Answered cases nobody rated, answered before `cutoff` (to close automatically).
     async fn unrated_answered_before(
         &self,

@@ -712,6 +712,7 @@ pub(crate) fn routes(limits: &BodyLimits) -> Routes {
         .get("/track", pages::track)
         .post("/track/rate", pages::track_rate)
         .get("/public/appeals", pages::public_list)
+        .get("/public/appeals.csv", pages::public_csv)
         .get("/photos/{token}", pages::photo)
         .get("/photos/{token}/original", pages::photo_original)
         .get_post_limited(

@@ -1397,6 +1397,99 @@ pub async fn public_list(
     })
 }
 
+/// How often one client address may download the public case list (it reads a year of cases).
+const PUBLIC_EXPORTS_PER_HOUR: u32 = 10;
+
+/// `GET /public/appeals.csv`: the cases behind the public three rates — the past year's, one row
+/// each with its category, the day it was filed, its deadlines and when they were met, its status
+/// and rating, and nothing that names anyone — headed by the instant it was taken (`as_of`), so
+/// `tools/verify_rates.py` can recompute the rates from it as of that instant. Anyone may
+/// download it, a few times an hour per address.
+#[tracing::instrument(skip_all, err(level = "debug"))]
+pub async fn public_csv(State(state): State<AppState>, ctx: Ctx) -> Result<Response, AppError> {
+    if let Some(client) = ctx.client_key() {
+        state
+            .guards
+            .track
+            .hit(
+                &format!("public-export:{client}"),
+                crate::http::security::Rate::per_hour(PUBLIC_EXPORTS_PER_HOUR),
+            )
+            .map_err(|wait| AppError::rate_limited(crate::http::security::minutes(wait)))?;
+    }
+    let now = chrono::Utc::now();
+    let today = yongxin_domain::campaign::local_day(now);
+    let (from, to) =
+        yongxin_domain::appeal::stats_period(today, None, None).map_err(AppError::invalid_param)?;
+    let period = (
+        yongxin_domain::calendar::start_of_day(from),
+        yongxin_domain::calendar::start_of_day(to + chrono::Duration::days(1)),
+    );
+    // One form for every time (UTC, microseconds, Z), so comparing the text compares the instants.
+    let time =
+        |t: chrono::DateTime<chrono::Utc>| t.to_rfc3339_opts(chrono::SecondsFormat::Micros, true);
+    let mut table = vec![
+        vec![
+            "as_of".to_owned(),
+            time(now),
+            "from".to_owned(),
+            from.to_string(),
+            "to".to_owned(),
+            to.to_string(),
+            // Every row of a CSV has as many fields as the header.
+            String::new(),
+            String::new(),
+        ],
+        [
+            "category",
+            "filed_on",
+            "contact_due",
+            "contacted_at",
+            "resolution_due",
+            "answered_at",
+            "status",
+            "rating",
+        ]
+        .iter()
+        .map(|h| (*h).to_owned())
+        .collect(),
+    ];
+    let mut after = AppealId(0);
+    loop {
+        let page = state.store.public_cases(period, after, 5000).await?;
+        let Some(last) = page.last() else { break };
+        after = last.id;
+        for c in page {
+            table.push(vec![
+                c.category_code,
+                yongxin_domain::campaign::local_day(c.created_at).to_string(),
+                time(c.contact_due),
+                c.contacted_at.map(time).unwrap_or_default(),
+                time(c.resolution_due),
+                c.answered_at.map(time).unwrap_or_default(),
+                c.status,
+                c.rating.unwrap_or_default(),
+            ]);
+        }
+    }
+    let bytes = crate::http::sheet::write_table(&table, crate::http::sheet::SheetFormat::Csv)
+        .map_err(AppError::internal)?;
+    Ok((
+        [
+            (
+                axum::http::header::CONTENT_TYPE,
+                "text/csv; charset=utf-8".to_owned(),
+            ),
+            (
+                axum::http::header::CONTENT_DISPOSITION,
+                format!("attachment; filename=\"appeals-{from}-{to}.csv\""),
+            ),
+        ],
+        bytes,
+    )
+        .into_response())
+}
+
 /// `GET /photos/{token}`: the photo without location metadata, for anyone given its address
 /// (addresses are random and shown only to those who see the case).
 #[tracing::instrument(skip_all, err(level = "debug"))]

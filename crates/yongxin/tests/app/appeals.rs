@@ -12,6 +12,7 @@ use crate::support::{json, TestApp};
 on_each_backend!(
     an_appeal_goes_from_intake_to_a_satisfied_rating,
     a_rating_by_phone_is_recorded_by_someone_other_than_the_handler,
+    the_public_case_list_lets_anyone_recompute_the_rates,
     bad_intake_is_refused_in_the_users_language_and_changes_nothing,
     roles_and_states_limit_who_may_act,
     an_anonymous_resident_files_on_the_form_and_tracks_the_case,
@@ -240,6 +241,179 @@ async fn a_rating_by_phone_is_recorded_by_someone_other_than_the_handler(app: Te
         "the page shows the coverage"
     );
     assert!(app.store.verify_audit().await.unwrap().is_ok());
+}
+
+/// The public case list (anonymous, no one named) and `tools/verify_rates.py`, which shares no
+/// code with the server, give the server's own figures: rated, unrated, overdue, declined, late.
+async fn the_public_case_list_lets_anyone_recompute_the_rates(app: TestApp) {
+    let now = chrono::Utc::now();
+    let staff = app.sign_in_as(Role::DepartmentStaff).await;
+    let grid_user = app.store.user_credentials("grid").await.unwrap().unwrap().0;
+    let grid = app.sign_in_as(Role::GridWorker).await;
+    // Cases in every state the rates tell apart.
+    let mut ids = Vec::new();
+    for description in ["路灯不亮", "垃圾未清运", "下水道堵塞", "违章停车"] {
+        let (s, a) = post(
+            &staff,
+            app.url("/api/v1/appeals"),
+            json!({"category": "other", "channel": "phone", "description": description, "contact_name": "王五", "contact_phone": "13900000001"}),
+        )
+        .await;
+        assert_eq!(s, 201, "{a}");
+        ids.push(a["id"].as_i64().unwrap());
+    }
+    let steps: Vec<(usize, &reqwest::Client, Value)> = vec![
+        (0, &staff, json!({"action": "accept"})),
+        (
+            0,
+            &staff,
+            json!({"action": "assign", "cadre_id": grid_user.id}),
+        ),
+        (0, &grid, json!({"action": "answer", "reply": "已修复"})),
+        (
+            0,
+            &staff,
+            json!({"action": "rate_by_call", "rating": "basically_satisfied"}),
+        ),
+        (1, &staff, json!({"action": "accept"})),
+        (
+            1,
+            &staff,
+            json!({"action": "assign", "cadre_id": grid_user.id}),
+        ),
+        (1, &grid, json!({"action": "answer", "reply": "已清运"})),
+        (
+            2,
+            &staff,
+            json!({"action": "decline", "reason": "不属于受理范围"}),
+        ),
+    ];
+    for (i, who, body) in steps {
+        let (s, b) = post(
+            who,
+            app.url(&format!("/api/v1/appeals/{}/actions", ids[i])),
+            body,
+        )
+        .await;
+        assert_eq!(s, 200, "{b}");
+    }
+    // And a case filed ten days ago, never contacted: both its deadlines have passed.
+    app.store
+        .import_appeals(
+            &Actor::user("test"),
+            vec![yongxin_store::ImportedAppeal {
+                appeal: crate::support::phoned_appeal(
+                    "other",
+                    "井盖丢失",
+                    now - chrono::Duration::days(10),
+                    now - chrono::Duration::days(9),
+                    now - chrono::Duration::days(3),
+                ),
+                submitted_by: "x".into(),
+                history: vec![],
+            }],
+            yongxin_domain::appeal::AppealPolicy::default(),
+        )
+        .await
+        .unwrap();
+
+    // Anyone downloads the list; it names no one.
+    let anonymous = app.client();
+    let res = anonymous
+        .get(app.url("/public/appeals.csv"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    let csv = res.text().await.unwrap();
+    assert!(!csv.contains("王五") && !csv.contains("13900000001") && !csv.contains("路灯"));
+    assert_eq!(
+        csv.lines().count(),
+        2 + 5,
+        "as_of, the header and five cases"
+    );
+    let as_of: chrono::DateTime<chrono::Utc> = csv
+        .lines()
+        .next()
+        .unwrap()
+        .split(',')
+        .nth(1)
+        .unwrap()
+        .parse()
+        .unwrap();
+
+    // The server's own figures as of the list's instant.
+    let today = yongxin_domain::campaign::local_day(now);
+    let rows = app
+        .store
+        .appeal_stats(
+            yongxin_store::StatsGroup::Category,
+            today - chrono::Duration::days(364),
+            today,
+            as_of,
+        )
+        .await
+        .unwrap();
+    let other = rows.iter().find(|r| r.key == "other").unwrap().counts;
+    assert_eq!(
+        (
+            other.total,
+            other.answered,
+            other.rated,
+            other.resolution_due
+        ),
+        (5, 2, 1, 3),
+        "{other:?}"
+    );
+    let Ok(python) = std::env::var("YONGXIN_TEST_PYTHON") else {
+        eprintln!("skipped the independent rates verifier: YONGXIN_TEST_PYTHON is not set");
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let list = dir.path().join("cases.csv");
+    std::fs::write(&list, &csv).unwrap();
+    let server = dir.path().join("stats.json");
+    let server_rows: Vec<Value> = rows
+        .iter()
+        .map(|r| {
+            let c = r.counts;
+            json!({"key": r.key, "total": c.total, "contact_due": c.contact_due,
+                   "contacted_on_time": c.contacted_on_time, "resolution_due": c.resolution_due,
+                   "answered_on_time": c.answered_on_time, "answered": c.answered,
+                   "rated": c.rated, "satisfied": c.satisfied})
+        })
+        .collect();
+    std::fs::write(&server, json!({ "rows": server_rows }).to_string()).unwrap();
+    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/../../tools/verify_rates.py");
+    let run = |server: &std::path::Path| {
+        std::process::Command::new(&python)
+            .arg(script)
+            .arg(&list)
+            .arg("--compare")
+            .arg(server)
+            .output()
+            .unwrap()
+    };
+    let out = run(&server);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let report: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(report["overall"]["rating_coverage"], 0.5);
+    // A server that claimed one more satisfied case is caught.
+    let mut inflated = server_rows.clone();
+    for r in &mut inflated {
+        if r["key"] == "other" {
+            r["satisfied"] = json!(r["satisfied"].as_i64().unwrap() + 1);
+        }
+    }
+    let forged = dir.path().join("forged.json");
+    std::fs::write(&forged, json!({ "rows": inflated }).to_string()).unwrap();
+    let out = run(&forged);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("other.satisfied"));
 }
 
 async fn bad_intake_is_refused_in_the_users_language_and_changes_nothing(app: TestApp) {

@@ -309,6 +309,12 @@ fn site_routes() -> Vec<RouteRow> {
         ),
         ("/healthz".into(), ALL.to_vec(), Expect::Ok, Expect::Ok),
         (
+            "/public/appeals.csv".into(),
+            ALL.to_vec(),
+            Expect::Ok,
+            Expect::Ok,
+        ),
+        (
             "/metrics".into(),
             vec![Role::Admin],
             Expect::Forbidden,
