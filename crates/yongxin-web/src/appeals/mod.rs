@@ -659,6 +659,26 @@ pub async fn act(
             return Err(AppError::invalid_param("into"));
         }
     }
+    // A department comes from the catalogue's list, not free text: a misspelt one would route the
+    // case nowhere.
+    if let AppealAction::Assign {
+        department: Some(d),
+        ..
+    }
+    | AppealAction::Transfer {
+        department: Some(d),
+        ..
+    } = &action
+    {
+        let known = state
+            .categories()
+            .await?
+            .iter()
+            .any(|(cat, _)| cat.department == d.trim());
+        if !known {
+            return Err(AppError::invalid_param("department"));
+        }
+    }
     if let Some(cadre) = match &action {
         AppealAction::Assign { cadre, .. } | AppealAction::Transfer { cadre, .. } => *cadre,
         _ => None,

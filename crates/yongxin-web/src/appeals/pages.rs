@@ -494,7 +494,11 @@ struct AppealPage {
     phone: String,
     events: Vec<EventRow>,
     actions: Vec<&'static str>,
-    cadres: Vec<(i64, String)>,
+    /// Cadres who may handle it, grouped by village (the office's staff apart): group, and each
+    /// cadre's id, name and whether they are pre-selected (the grid worker of the case's place).
+    cadres: Vec<CadreGroup>,
+    /// The catalogue's departments, and whether each is the case's now.
+    departments: Vec<(String, bool)>,
     answers: Vec<(String, String)>,
     notices: Vec<NoticeRow>,
     may_supervise: bool,
@@ -504,6 +508,75 @@ struct AppealPage {
     /// The door-to-door visit it was raised at, for cadres: the campaign, its title, the visit
     /// and when.
     raised_at: Option<(i64, String, i64, String)>,
+}
+
+/// A group of cadres on the dispatch form: its name, and each cadre's id, name and whether chosen.
+type CadreGroup = (String, Vec<(i64, String, bool)>);
+
+/// Whom a case can be dispatched to: the cadres who handle cases, grouped by village with the
+/// office's staff apart, the grid worker of the case's place pre-selected; and the catalogue's
+/// departments, the case's own selected.
+async fn dispatch_choices(
+    state: &AppState,
+    a: &Appeal,
+    c: &crate::http::i18n::Catalog,
+) -> Result<(Vec<CadreGroup>, Vec<(String, bool)>), AppError> {
+    let villages: std::collections::HashMap<i64, String> = state
+        .store
+        .villages()
+        .await?
+        .into_iter()
+        .map(|v| (v.id, v.name))
+        .collect();
+    let grid_cadre = match a.grid_id {
+        Some(g) => state
+            .store
+            .grids(None)
+            .await?
+            .into_iter()
+            .find(|x| x.id == g)
+            .and_then(|x| x.cadre_user_id),
+        None => None,
+    };
+    let preselected = a.cadre_user_id.or(grid_cadre);
+    let mut groups: std::collections::BTreeMap<(bool, String), Vec<_>> =
+        std::collections::BTreeMap::new();
+    for u in state.store.users().await? {
+        if !u.role.may(Permission::HandleAppeals) || u.disabled {
+            continue;
+        }
+        // The office's own staff first, then the villages by name.
+        let group = match u.village_id.and_then(|v| villages.get(&v)) {
+            Some(name) => (true, name.clone()),
+            None => (false, c.t("appeal.office_staff").to_owned()),
+        };
+        groups
+            .entry(group)
+            .or_default()
+            .push((u.id, u.display_name, Some(u.id) == preselected));
+    }
+    let mut departments: Vec<String> = state
+        .categories()
+        .await?
+        .iter()
+        .map(|(cat, _)| cat.department.clone())
+        .collect();
+    departments.sort();
+    departments.dedup();
+    let current = a.department.clone().unwrap_or_default();
+    Ok((
+        groups
+            .into_iter()
+            .map(|((_, name), list)| (name, list))
+            .collect(),
+        departments
+            .into_iter()
+            .map(|d| {
+                let selected = d == current;
+                (d, selected)
+            })
+            .collect(),
+    ))
 }
 
 /// A supervision notice as shown.
@@ -597,17 +670,10 @@ pub async fn show(
         })
         .unwrap_or_default();
     let actions = actions_for(user, &a);
-    let cadres = if actions.contains(&"assign") || actions.contains(&"transfer") {
-        state
-            .store
-            .users()
-            .await?
-            .into_iter()
-            .filter(|u| u.role.may(Permission::HandleAppeals) && !u.disabled)
-            .map(|u| (u.id, u.display_name))
-            .collect()
+    let (cadres, departments) = if actions.contains(&"assign") || actions.contains(&"transfer") {
+        dispatch_choices(&state, &a, c.catalog).await?
     } else {
-        Vec::new()
+        (Vec::new(), Vec::new())
     };
     let notices = if resident {
         Vec::new()
@@ -680,6 +746,7 @@ pub async fn show(
         staff: !resident,
         actions,
         cadres,
+        departments,
         answers,
         a,
         c,

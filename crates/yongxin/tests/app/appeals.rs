@@ -626,6 +626,26 @@ async fn the_case_page_offers_only_the_allowed_actions(app: TestApp) {
     assert_eq!(res.status(), StatusCode::SEE_OTHER);
     let page = crate::support::page(&staff, app.url(&format!("/appeals/{id}"))).await;
     assert!(page.contains("已受理") && page.contains("value=\"assign\""));
+    // Dispatching offers the catalogue's departments, and the cadres by village with the grid
+    // worker of the case's place chosen already.
+    assert!(page.contains("<select id=\"department-assign\""));
+    assert!(page.contains("<optgroup label=\"街道科室\""));
+    let grid_user = app.store.user_credentials("grid").await.unwrap().unwrap().0;
+    assert!(
+        page.contains(&format!("<option value=\"{}\" selected>", grid_user.id)),
+        "the grid worker of the resident's grid is pre-selected"
+    );
+    let (s, b) = post(
+        &staff,
+        app.url(&format!("/api/v1/appeals/{id}/actions")),
+        json!({"action": "assign", "department": "不存在的科室"}),
+    )
+    .await;
+    assert_eq!(s, 400, "{b}");
+    assert!(b["error"]["message"]
+        .as_str()
+        .unwrap()
+        .contains("department"));
     let res = staff
         .post(app.url(&format!("/appeals/{id}/action")))
         .form(&[
