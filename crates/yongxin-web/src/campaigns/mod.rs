@@ -207,16 +207,19 @@ pub async fn record(
         concerns: &concern_texts,
         photos: &digests,
     });
-    let scope_covers = match state
-        .store
-        .campaign_household(k.id, input.household_id)
-        .await?
-    {
-        Some(h) => user
-            .scope()
-            .covers(h.village_id, h.grid_id, h.household_id.get()),
-        None => false,
-    };
+    // Only a campaign open to scope asks where the household is; every other visit is decided
+    // by the assignment alone, inside the store's write.
+    let scope_covers = k.open_to_scope
+        && match state
+            .store
+            .campaign_household(k.id, input.household_id)
+            .await?
+        {
+            Some(h) => user
+                .scope()
+                .covers(h.village_id, h.grid_id, h.household_id.get()),
+            None => false,
+        };
     let mut members = input.members.clone();
     members.sort_unstable();
     members.dedup();

@@ -927,6 +927,56 @@ async fn lists_of_keys_hand_overs_and_late_corrections(app: TestApp) {
     assert!(res.text().await.unwrap().contains("已调整 3 户"));
     assert!(my_households(&app, &grid, id).await.is_empty());
 
+    // A campaign open to scope: no one assigned, and each cadre may knock on any door their scope
+    // covers, no other.
+    let today = yongxin_domain::campaign::local_day(Utc::now());
+    let open = app
+        .store
+        .create_campaign(
+            &yongxin_domain::Actor::user("staff"),
+            yongxin_store::NewCampaign {
+                title: "疫情排查".into(),
+                kind: yongxin_domain::campaign::CampaignKind::Inspection,
+                description: String::new(),
+                period: yongxin_domain::campaign::Period::new(today, today).unwrap(),
+                notice_id: None,
+                project_id: None,
+                form: yongxin_store::CampaignForm::None,
+                assignment: yongxin_domain::campaign::AssignmentWay::Hand,
+                target: yongxin_domain::campaign::Target::Villages(
+                    app.store
+                        .villages()
+                        .await
+                        .unwrap()
+                        .iter()
+                        .map(|v| v.id)
+                        .collect(),
+                ),
+                rules: yongxin_domain::campaign::Rules {
+                    open_to_scope: true,
+                    ..yongxin_domain::campaign::Rules::default()
+                },
+            },
+        )
+        .await
+        .unwrap();
+    let (own, elsewhere) = app.household_ids().await;
+    let open_url = app.url(&format!("/api/v1/campaigns/{}/visits", open.id));
+    let (s, _) = post_json(
+        &grid,
+        open_url.clone(),
+        visit("scope-0000001", own.get(), "met"),
+    )
+    .await;
+    assert_eq!(s, 201, "a door within the grid worker's grid");
+    let (s, _) = post_json(
+        &grid,
+        open_url,
+        visit("scope-0000002", elsewhere.get(), "met"),
+    )
+    .await;
+    assert_eq!(s, 403, "a door beyond it");
+
     // The village officer corrects the grid worker's visit, if the household is of their
     // village, and only with a reason.
     let officer = app.sign_in_as(Role::VillageOfficer).await;
