@@ -892,6 +892,49 @@ pub fn tracking_code_matches(secret: &str, number: &str, typed: &str) -> bool {
             == 0
 }
 
+/// 评价链接: the token in the link an answer notice carries (`/track/r/{token}`): the outbox
+/// message's id and sixteen letters (80 bits) keyed by the installation's secret, the case number
+/// and that id. The id names the notice, so the link is good only while that notice is the case's
+/// latest answer and the case awaits its rating: one rating, then it is spent.
+pub fn rating_token(secret: &str, number: &str, message_id: i64) -> String {
+    use sha2::{Digest, Sha256};
+    let digest = Sha256::digest(
+        format!("yongxin-rating-link-v1\n{secret}\n{number}\n{message_id}").as_bytes(),
+    );
+    let mut bits: u128 = 0;
+    for b in &digest[..10] {
+        bits = (bits << 8) | u128::from(*b);
+    }
+    let mut token = format!("{message_id}-");
+    for i in 0..16 {
+        let index = usize::try_from((bits >> (75 - 5 * i)) & 31).unwrap_or(0);
+        token.push(char::from(TRACKING_ALPHABET[index]));
+    }
+    token
+}
+
+/// The message id a rating token names, before it is checked against its case.
+pub fn rating_token_message(token: &str) -> Option<i64> {
+    let (id, letters) = token.split_once('-')?;
+    (letters.len() == 16).then_some(())?;
+    id.parse().ok().filter(|id| *id > 0)
+}
+
+/// Whether a token is the one [`rating_token`] gives for this case and message; compared in
+/// constant time.
+pub fn rating_token_matches(secret: &str, number: &str, token: &str) -> bool {
+    let Some(id) = rating_token_message(token) else {
+        return false;
+    };
+    let expected = rating_token(secret, number, id);
+    expected.len() == token.len()
+        && expected
+            .bytes()
+            .zip(token.bytes())
+            .fold(0u8, |acc, (x, y)| acc | (x ^ y))
+            == 0
+}
+
 /// The id inside a case number, if it is one; the caller checks the date against the case.
 pub fn parse_appeal_number(number: &str) -> Option<(chrono::NaiveDate, i64)> {
     let n = number.trim();
@@ -905,6 +948,43 @@ pub fn parse_appeal_number(number: &str) -> Option<(chrono::NaiveDate, i64)> {
 #[cfg(test)]
 mod number_tests {
     use super::*;
+
+    #[test]
+    fn rating_tokens_name_their_message_and_are_keyed() {
+        let t = rating_token("secret-a", "20261127000123", 42);
+        assert!(t.starts_with("42-") && t.len() == 19, "{t}");
+        assert_eq!(rating_token_message(&t), Some(42));
+        assert!(rating_token_matches("secret-a", "20261127000123", &t));
+        assert!(
+            !rating_token_matches("secret-b", "20261127000123", &t),
+            "keyed"
+        );
+        assert!(
+            !rating_token_matches("secret-a", "20261127000124", &t),
+            "bound to the case"
+        );
+        let other = rating_token("secret-a", "20261127000123", 43);
+        assert_ne!(t[3..], other[3..], "bound to the message");
+        // Another message's id with this message's letters is refused.
+        assert!(!rating_token_matches(
+            "secret-a",
+            "20261127000123",
+            &format!("43-{}", &t[3..])
+        ));
+        for bad in [
+            "",
+            "42",
+            "42-",
+            "x-ABCDEFGHJKMNPQRS",
+            "-1-ABCDEFGHJKMNPQR",
+            "42-ABC",
+        ] {
+            assert!(
+                !rating_token_matches("secret-a", "20261127000123", bad),
+                "{bad}"
+            );
+        }
+    }
 
     #[test]
     fn tracking_codes_are_keyed_and_forgiving_to_type() {

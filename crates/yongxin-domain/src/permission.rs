@@ -74,11 +74,13 @@ pub enum Permission {
     RevokeApiTokens,
     /// Read the server's metrics.
     ReadMetrics,
+    /// Read every notification the office sent or holds (通知发送记录), recipients masked.
+    ReadOutbox,
 }
 
 impl Permission {
     /// Every permission, for the table's tests and documentation.
-    pub const ALL: [Permission; 32] = [
+    pub const ALL: [Permission; 33] = [
         Permission::WorkInOffice,
         Permission::ReadInternalNotes,
         Permission::HandleAppeals,
@@ -111,6 +113,7 @@ impl Permission {
         Permission::ManageOpen311Keys,
         Permission::RevokeApiTokens,
         Permission::ReadMetrics,
+        Permission::ReadOutbox,
     ];
 
     /// The roles holding this permission.
@@ -156,7 +159,8 @@ impl Permission {
             | Permission::ManageCategories
             | Permission::ManageOpen311Keys
             | Permission::RevokeApiTokens
-            | Permission::ReadMetrics => &[Admin],
+            | Permission::ReadMetrics
+            | Permission::ReadOutbox => &[Admin],
         }
     }
 }

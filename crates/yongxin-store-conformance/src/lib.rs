@@ -58,6 +58,7 @@ macro_rules! conformance_tests {
             the_three_rates_count_what_was_on_time,
             the_kept_rates_agree_with_the_cases_themselves,
             the_outbox_hands_each_message_to_one_sender_until_delivered,
+            the_outbox_is_listed_by_state_and_names_rating_links,
             supervision_notices_are_tracked_to_their_answer,
             photos_are_kept_with_their_appeal_and_events,
             a_resettlement_project_moves_through_its_phases,

@@ -1,6 +1,135 @@
 //! Notifications handed to one sender until delivered, and supervision notices (督办) tracked to their answer.
 
 use super::*;
+use yongxin_store::{OutboxFilter, OutboxState};
+
+/// The administrators' outbox list filters by state, channel, kind and case; a rating link
+/// names an answer notice and is good only while that notice is the case's latest answer.
+pub async fn the_outbox_is_listed_by_state_and_names_rating_links(store: Arc<dyn Store>) {
+    seeded(&*store).await;
+    with_catalogue(&*store).await;
+    let (grid, _) = store.user_credentials("grid").await.unwrap().unwrap();
+    let a = store
+        .create_appeal(&Actor::user("x"), new_appeal("roads", "路灯", None, None))
+        .await
+        .unwrap();
+    let p = AppealPolicy::default();
+    let act = |action: AppealAction| {
+        let store = store.clone();
+        async move {
+            store
+                .act_on_appeal(&Actor::user("staff"), a.id, action, p)
+                .await
+                .unwrap()
+                .unwrap();
+        }
+    };
+    act(AppealAction::Accept).await;
+    act(AppealAction::Assign {
+        department: None,
+        cadre: Some(grid.id),
+    })
+    .await;
+    act(AppealAction::Answer {
+        reply: "修好了".into(),
+    })
+    .await;
+    let all = OutboxFilter::default();
+    let (rows, total) = store.outbox_entries(&all, 10, 0).await.unwrap();
+    assert_eq!(total, 3);
+    assert_eq!(
+        rows.iter().map(|r| r.kind.as_str()).collect::<Vec<_>>(),
+        ["resident_answered", "cadre_assigned", "resident_accepted"],
+        "newest first"
+    );
+    let (page2, total2) = store.outbox_entries(&all, 2, 2).await.unwrap();
+    assert_eq!((page2.len(), total2), (1, 3));
+    let now = Utc::now();
+    let claimed = store
+        .claim_messages(now, now + Duration::minutes(5), 10)
+        .await
+        .unwrap();
+    store.message_sent(claimed[0].id, now).await.unwrap();
+    store
+        .message_failed(claimed[1].id, "gateway down", now + Duration::seconds(30))
+        .await
+        .unwrap();
+    let by = |state, channel: Option<&str>| OutboxFilter {
+        state,
+        channel: channel.map(str::to_owned),
+        ..OutboxFilter::default()
+    };
+    for (filter, want) in [
+        (by(Some(OutboxState::Sent), None), vec![claimed[0].id]),
+        (by(Some(OutboxState::Failing), None), vec![claimed[1].id]),
+        (by(Some(OutboxState::Waiting), None), vec![claimed[2].id]),
+        (by(None, Some("user")), vec![claimed[1].id]),
+        (by(None, Some("sms")), vec![claimed[2].id, claimed[0].id]),
+    ] {
+        let (rows, total) = store.outbox_entries(&filter, 10, 0).await.unwrap();
+        assert_eq!(
+            rows.iter().map(|r| r.id).collect::<Vec<_>>(),
+            want,
+            "{filter:?}"
+        );
+        assert_eq!(usize::try_from(total).unwrap(), want.len());
+    }
+    let failing = store
+        .outbox_entries(&by(Some(OutboxState::Failing), None), 1, 0)
+        .await
+        .unwrap()
+        .0;
+    assert_eq!(failing[0].attempts, 1);
+    assert_eq!(failing[0].last_error.as_deref(), Some("gateway down"));
+    assert_eq!(OutboxState::of(&failing[0]), OutboxState::Failing);
+    let kind = OutboxFilter {
+        kind: Some("cadre_assigned".into()),
+        appeal_id: Some(a.id),
+        ..OutboxFilter::default()
+    };
+    assert_eq!(store.outbox_entries(&kind, 10, 0).await.unwrap().1, 1);
+
+    let answered = claimed[2].id;
+    assert_eq!(
+        store.rating_link(answered).await.unwrap(),
+        Some((a.id, true))
+    );
+    assert_eq!(
+        store.rating_link(claimed[1].id).await.unwrap(),
+        None,
+        "only an answer notice is a rating link"
+    );
+    assert_eq!(store.rating_link(answered + 1000).await.unwrap(), None);
+    act(AppealAction::Rate {
+        rating: yongxin_domain::appeal::Rating::Dissatisfied,
+        reason: Some("没修好".into()),
+    })
+    .await;
+    act(AppealAction::Answer {
+        reply: "换了灯泡".into(),
+    })
+    .await;
+    assert_eq!(
+        store.rating_link(answered).await.unwrap(),
+        Some((a.id, false)),
+        "an earlier answer's link is spent"
+    );
+    let (latest, _) = store
+        .outbox_entries(
+            &OutboxFilter {
+                kind: Some("resident_answered".into()),
+                ..OutboxFilter::default()
+            },
+            1,
+            0,
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        store.rating_link(latest[0].id).await.unwrap(),
+        Some((a.id, true))
+    );
+}
 
 /// Notices of a case wait in the outbox; claims lease them, failures come back later, delivered
 /// ones are gone, and concurrent senders never get the same message.

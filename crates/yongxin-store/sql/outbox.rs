@@ -5,8 +5,10 @@ use crate::StoreImpl;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 
+use super::Db;
+use sqlx::QueryBuilder;
 use yongxin_store::OutboxStore;
-use yongxin_store::{OutboxMessage, StoreResult};
+use yongxin_store::{AppealId, OutboxEntry, OutboxFilter, OutboxMessage, OutboxState, StoreResult};
 
 use crate::dialect::write_tx;
 
@@ -76,5 +78,82 @@ impl OutboxStore for StoreImpl {
             .fetch_one(&self.pool)
             .await
             .db()
+    }
+
+    #[tracing::instrument(skip_all, err(level = "debug"))]
+    async fn outbox_entries(
+        &self,
+        filter: &OutboxFilter,
+        limit: i64,
+        offset: i64,
+    ) -> StoreResult<(Vec<OutboxEntry>, i64)> {
+        let mut count = QueryBuilder::<Db>::new("SELECT COUNT(*) FROM outbox WHERE 1 = 1");
+        push_outbox_filter(&mut count, filter);
+        let total: i64 = count
+            .build_query_scalar()
+            .fetch_one(&self.pool)
+            .await
+            .db()?;
+        let mut page = QueryBuilder::<Db>::new(
+            "SELECT id, appeal_id, kind, recipient, created_at, attempts, next_attempt_at, sent_at, last_error \
+             FROM outbox WHERE 1 = 1",
+        );
+        push_outbox_filter(&mut page, filter);
+        page.push(" ORDER BY id DESC LIMIT ")
+            .push_bind(limit)
+            .push(" OFFSET ")
+            .push_bind(offset);
+        let rows = page.build_query_as().fetch_all(&self.pool).await.db()?;
+        Ok((rows, total))
+    }
+
+    #[tracing::instrument(skip_all, fields(message_id), err(level = "debug"))]
+    async fn rating_link(&self, message_id: i64) -> StoreResult<Option<(AppealId, bool)>> {
+        let row: Option<(Option<AppealId>, String)> =
+            sqlx::query_as("SELECT appeal_id, kind FROM outbox WHERE id = $1")
+                .bind(message_id)
+                .fetch_optional(&self.pool)
+                .await
+                .db()?;
+        let Some((Some(appeal_id), kind)) = row else {
+            return Ok(None);
+        };
+        if kind != "resident_answered" {
+            return Ok(None);
+        }
+        let latest: Option<i64> = sqlx::query_scalar(
+            "SELECT MAX(id) FROM outbox WHERE appeal_id = $1 AND kind = 'resident_answered'",
+        )
+        .bind(appeal_id)
+        .fetch_one(&self.pool)
+        .await
+        .db()?;
+        Ok(Some((appeal_id, latest == Some(message_id))))
+    }
+}
+
+/// The outbox page's filter as SQL conditions.
+fn push_outbox_filter(qb: &mut QueryBuilder<'static, Db>, f: &OutboxFilter) {
+    match f.state {
+        Some(OutboxState::Sent) => {
+            qb.push(" AND sent_at IS NOT NULL");
+        }
+        Some(OutboxState::Waiting) => {
+            qb.push(" AND sent_at IS NULL AND attempts = 0");
+        }
+        Some(OutboxState::Failing) => {
+            qb.push(" AND sent_at IS NULL AND attempts > 0");
+        }
+        None => {}
+    }
+    if let Some(channel) = &f.channel {
+        qb.push(" AND recipient LIKE ")
+            .push_bind(format!("{channel}:%"));
+    }
+    if let Some(kind) = &f.kind {
+        qb.push(" AND kind = ").push_bind(kind.clone());
+    }
+    if let Some(id) = f.appeal_id {
+        qb.push(" AND appeal_id = ").push_bind(id);
     }
 }

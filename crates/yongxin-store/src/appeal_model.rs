@@ -4,7 +4,7 @@ use crate::id::{AppealId, HouseholdId};
 use std::collections::BTreeMap;
 
 use chrono::{DateTime, Utc};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use yongxin_domain::appeal::{AppealAction, AppealStatus, Channel, Rating, Urgency};
 
 /// An appeal to store, already checked at the edge.
@@ -366,6 +366,82 @@ pub struct OutboxMessage {
     pub recipient: String,
     /// Failed attempts so far.
     pub attempts: i64,
+}
+
+/// One message of the outbox as the administrators' page shows it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, sqlx::FromRow)]
+pub struct OutboxEntry {
+    /// Id.
+    pub id: i64,
+    /// The case it is about.
+    pub appeal_id: Option<AppealId>,
+    /// What happened (`resident_answered`, `cadre_red_card`, …).
+    pub kind: String,
+    /// `sms:PHONE`, `user:ID` or `email:ADDRESS` (the page masks it).
+    pub recipient: String,
+    /// When it was queued.
+    pub created_at: DateTime<Utc>,
+    /// Failed attempts so far.
+    pub attempts: i64,
+    /// When it is tried (again).
+    pub next_attempt_at: DateTime<Utc>,
+    /// When it was delivered.
+    pub sent_at: Option<DateTime<Utc>>,
+    /// The last failure's message.
+    pub last_error: Option<String>,
+}
+
+/// Where a message of the outbox stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum OutboxState {
+    /// Not delivered, never failed.
+    Waiting,
+    /// Not delivered, failed at least once.
+    Failing,
+    /// Delivered.
+    Sent,
+}
+
+impl OutboxState {
+    /// Every state, in the page's order.
+    pub const ALL: [Self; 3] = [Self::Waiting, Self::Failing, Self::Sent];
+
+    /// The code in URLs.
+    pub fn code(self) -> &'static str {
+        match self {
+            Self::Waiting => "waiting",
+            Self::Failing => "failing",
+            Self::Sent => "sent",
+        }
+    }
+
+    /// The state of a code.
+    pub fn parse(code: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|s| s.code() == code)
+    }
+
+    /// The state of an entry.
+    pub fn of(e: &OutboxEntry) -> Self {
+        match (e.sent_at, e.attempts) {
+            (Some(_), _) => Self::Sent,
+            (None, 0) => Self::Waiting,
+            (None, _) => Self::Failing,
+        }
+    }
+}
+
+/// Which messages of the outbox a page lists.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct OutboxFilter {
+    /// Only in this state.
+    pub state: Option<OutboxState>,
+    /// Only to this channel (`sms`, `email`, `user`).
+    pub channel: Option<String>,
+    /// Only of this kind.
+    pub kind: Option<String>,
+    /// Only about this case.
+    pub appeal_id: Option<AppealId>,
 }
 
 /// 督办单: a supervision notice on a case.

@@ -356,6 +356,16 @@ pub trait OutboxStore: Send + Sync + 'static {
     ) -> StoreResult<()>;
     /// Messages not yet delivered.
     async fn pending_messages(&self) -> StoreResult<i64>;
+    /// The messages a filter selects, newest first, one page, and how many it selects in all.
+    async fn outbox_entries(
+        &self,
+        filter: &OutboxFilter,
+        limit: i64,
+        offset: i64,
+    ) -> StoreResult<(Vec<OutboxEntry>, i64)>;
+    /// What a rating link names: the case of an answer notice, and whether that notice is still
+    /// the case's latest (a link from an earlier answer is spent). `None` for any other message.
+    async fn rating_link(&self, message_id: i64) -> StoreResult<Option<(AppealId, bool)>>;
 }
 
 /// The keys of Open311 clients.

@@ -227,12 +227,22 @@ pub fn retry_delay(attempts: i64) -> Duration {
     Duration::seconds((30_i64 << exp).min(3600))
 }
 
+/// Whether a composed answer notice carries its live rating link.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RatingLink {
+    /// The link itself: the message goes to the resident.
+    Live,
+    /// A placeholder: the message is shown to staff, who must not hold a resident's link.
+    Hidden,
+}
+
 /// Writes a message out; `appeals` holds the cases of the batch it came in, read together.
-async fn compose(
+pub async fn compose(
     state: &AppState,
     m: &OutboxMessage,
     appeals: &std::collections::HashMap<AppealId, yongxin_store::Appeal>,
-) -> Delivery {
+    rating_link: RatingLink,
+) -> Result<Delivery, StoreError> {
     let c = Lang::ZhCn.catalog();
     let (number, title) = match m.appeal_id {
         Some(id) => match appeals.get(&id) {
@@ -241,7 +251,24 @@ async fn compose(
         },
         None => (String::new(), String::new()),
     };
-    let params = [("number", number), ("title", title)];
+    // An answer notice carries the rating link, good for one rating while this notice is the
+    // case's latest answer (see `rating_token`).
+    let link = match (m.kind.as_str(), m.appeal_id.and_then(|id| appeals.get(&id))) {
+        ("resident_answered", Some(_)) if rating_link == RatingLink::Hidden => {
+            c.t("outbox.link_hidden").to_owned()
+        }
+        ("resident_answered", Some(a)) => {
+            let secret = match state.installation_key().await {
+                Ok(k) => k.to_owned(),
+                Err(_) => state.store.server_secret("tracking").await?,
+            };
+            let token = yongxin_domain::appeal::rating_token(&secret, &a.number, m.id);
+            let base = state.settings.public_url.as_deref().unwrap_or_default();
+            format!("{}/track/r/{token}", base.trim_end_matches('/'))
+        }
+        _ => String::new(),
+    };
+    let params = [("number", number), ("title", title), ("link", link)];
     // A cadre is written to at the address on their account now, so an address an admin adds
     // later reaches messages still waiting.
     let mut recipient = m.recipient.clone();
@@ -256,12 +283,12 @@ async fn compose(
             }
         }
     }
-    Delivery {
+    Ok(Delivery {
         id: m.id,
         recipient,
         subject: c.format("notify.subject", &params),
         body: c.format(&format!("notify.{}", m.kind), &params),
-    }
+    })
 }
 
 /// Delivers what is due now, once.
@@ -288,7 +315,7 @@ pub async fn drain_outbox(
             .map(|a| (a.id, a))
             .collect();
         for m in &batch {
-            let delivery = compose(state, m, &appeals).await;
+            let delivery = compose(state, m, &appeals, RatingLink::Live).await?;
             match sender.send(&delivery).await {
                 Ok(()) => {
                     state.store.message_sent(m.id, Utc::now()).await?;

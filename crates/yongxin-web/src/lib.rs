@@ -20,6 +20,7 @@ pub mod http;
 pub mod meetings;
 pub mod notices;
 pub mod openapi;
+pub mod outbox;
 pub mod registry;
 pub mod resettlement;
 pub mod selection;
@@ -67,6 +68,9 @@ pub struct WebSettings {
     /// Whether `/metrics` is served on the main address (to administrators); false when it has
     /// a listen address of its own.
     pub metrics_on_main: bool,
+    /// The address residents reach the server at, for links in messages; `None`: the links are
+    /// paths only.
+    pub public_url: Option<String>,
 }
 
 impl Default for WebSettings {
@@ -83,6 +87,7 @@ impl Default for WebSettings {
             api_token_days: 90,
             limits: security::Limits::default(),
             metrics_on_main: true,
+            public_url: None,
         }
     }
 }
@@ -283,6 +288,7 @@ pub fn route_table(state: &AppState) -> (Router<AppState>, Vec<http::routes::Rou
         .merge(campaigns::routes(&limits))
         .merge(resettlement::routes())
         .merge(selection::routes())
+        .merge(outbox::routes())
         .merge(openapi::routes())
         .merge(http::infra_routes())
         .into_parts()

@@ -16,6 +16,9 @@ pub struct Config {
     pub database_url: Option<String>,
     /// Address the server listens on.
     pub listen: String,
+    /// The address residents reach the server at (`http://10.1.1.2:8080`), for the links in
+    /// messages; unset, `http://` and the listen address.
+    pub public_url: Option<String>,
     /// Default interface language (`zh-CN` or `en`).
     pub lang: String,
     /// Mark cookies Secure: true, false, or unset to follow X-Forwarded-Proto.
@@ -67,6 +70,7 @@ impl Default for Config {
         Self {
             database_url: None,
             listen: "127.0.0.1:8080".into(),
+            public_url: None,
             lang: "zh-CN".into(),
             secure_cookies: None,
             session_hours: 12,
@@ -94,7 +98,8 @@ impl Default for Config {
 
 /// The commented example printed by `yongxin config example`.
 pub const EXAMPLE: &str = r#"# yongxin.toml: every key is optional; the values shown are the defaults.
-# Environment variables override the file: YONGXIN_DATABASE_URL, YONGXIN_LISTEN, YONGXIN_LANG,
+# Environment variables override the file: YONGXIN_DATABASE_URL, YONGXIN_LISTEN,
+# YONGXIN_PUBLIC_URL, YONGXIN_LANG,
 # YONGXIN_SECURE_COOKIES, YONGXIN_SESSION_HOURS, YONGXIN_MAX_UPLOAD_MB, YONGXIN_LOG,
 # YONGXIN_APPEAL_REOPEN_LIMIT, YONGXIN_SEARCH_DIR, YONGXIN_PHOTO_MAX_MB,
 # YONGXIN_ATTACHMENT_MAX_MB, YONGXIN_API_TOKEN_DAYS, YONGXIN_METRICS_LISTEN.
@@ -104,6 +109,10 @@ pub const EXAMPLE: &str = r#"# yongxin.toml: every key is optional; the values s
 
 # Address and port the web interface listens on.
 listen = "127.0.0.1:8080"
+
+# The address residents and cadres reach this server at, for the links in messages (a rating link
+# in the SMS that answers a case). Unset: "http://" and the listen address.
+# public_url = "http://10.1.1.2:8080"
 
 # Interface language when the browser names none: "zh-CN" or "en".
 lang = "zh-CN"
@@ -199,6 +208,9 @@ impl Config {
         }
         if let Some(v) = get("YONGXIN_LISTEN") {
             self.listen = v;
+        }
+        if let Some(v) = get("YONGXIN_PUBLIC_URL") {
+            self.public_url = Some(v);
         }
         if let Some(v) = get("YONGXIN_LANG") {
             self.lang = v;
@@ -378,6 +390,11 @@ impl Config {
             attachment_max_bytes: self.attachment_max_mb * 1024 * 1024,
             api_token_days: self.api_token_days,
             metrics_on_main: self.metrics_listen.is_none(),
+            public_url: Some(
+                self.public_url
+                    .clone()
+                    .unwrap_or_else(|| format!("http://{}", self.listen)),
+            ),
             limits: yongxin_web::security::Limits {
                 sign_in_per_address: Rate::per_minute(self.sign_in_per_minute),
                 password_checks_at_once: self.password_checks_at_once,

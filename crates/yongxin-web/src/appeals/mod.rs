@@ -731,6 +731,7 @@ pub(crate) fn routes(limits: &BodyLimits) -> Routes {
         .post_limited("/appeals/{id}/action", pages::action, limits.photo)
         .get("/track", pages::track)
         .post("/track/rate", pages::track_rate)
+        .get("/track/r/{token}", pages::track_link)
         .get("/public/appeals", pages::public_list)
         .get("/public/appeals.csv", pages::public_csv)
         .get("/photos/{token}", pages::photo)

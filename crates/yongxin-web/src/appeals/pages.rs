@@ -811,6 +811,8 @@ struct TrackPage {
     /// The tracking code typed, kept in the rating form so the look-up can be checked again
     /// (empty when the case was found by the phone's digits: a rating needs the code).
     code: String,
+    /// The rating link's token, when the case was opened through it (then it stands for the code).
+    token: String,
     found: Option<(Appeal, String, Vec<EventRow>)>,
     not_found: bool,
     /// Why the case cannot be looked up now.
@@ -895,7 +897,7 @@ async fn look_up(
 async fn track_page(
     state: &AppState,
     c: Chrome,
-    (number, code): (String, String),
+    (number, code, token): (String, String, String),
     lookup: Lookup,
     next: Option<String>,
     error: Option<String>,
@@ -930,6 +932,7 @@ async fn track_page(
         c,
         number,
         code: if code_ok { code } else { String::new() },
+        token,
         not_found,
         found,
         locked,
@@ -963,7 +966,15 @@ pub async fn track(
         .trim()
         .to_owned();
     let lookup = look_up(&state, &ctx, &number, &answer).await?;
-    track_page(&state, c, (number, answer), lookup, None, None).await
+    track_page(
+        &state,
+        c,
+        (number, answer, String::new()),
+        lookup,
+        None,
+        None,
+    )
+    .await
 }
 
 /// A rating from the tracking page: the look-up again, the rating, and why when dissatisfied.
@@ -972,6 +983,8 @@ pub async fn track(
 pub struct TrackRatingForm {
     number: String,
     code: String,
+    /// The rating link's token, instead of the number and code.
+    token: String,
     rating: String,
     reason: String,
 }
@@ -986,20 +999,34 @@ pub async fn track_rate(
     CsrfForm(f): CsrfForm<TrackRatingForm>,
 ) -> Result<Response, AppError> {
     let c = Chrome::new(&ctx, "appeal.track_title");
-    let number = yongxin_domain::appeal::typed_number(&f.number);
-    let answer = f.code.trim().to_owned();
     // Staff do not rate in a resident's name (a phone follow-up is recorded as such in the office).
     if ctx.user.as_ref().is_some_and(|u| u.role.is_cadre()) {
         return Err(AppError::forbidden());
     }
-    let lookup = look_up(&state, &ctx, &number, &answer).await?;
+    let token = f.token.trim().to_owned();
+    let (number, answer, lookup) = if token.is_empty() {
+        let number = yongxin_domain::appeal::typed_number(&f.number);
+        let answer = f.code.trim().to_owned();
+        let lookup = look_up(&state, &ctx, &number, &answer).await?;
+        (number, answer, lookup)
+    } else {
+        match look_up_link(&state, &ctx, &token).await? {
+            LinkLookup::Open(lookup) => (String::new(), String::new(), lookup),
+            LinkLookup::Spent(number) => {
+                let why = c.t("appeal.rating_link_spent").to_owned();
+                let keys = (number, String::new(), String::new());
+                return track_page(&state, c, keys, Lookup::NotAsked, None, Some(why)).await;
+            }
+        }
+    };
+    let keys = (number.clone(), answer.clone(), token.clone());
     let Lookup::Found(a, _, by_code) = &lookup else {
-        return track_page(&state, c, (number, answer), lookup, None, None).await;
+        return track_page(&state, c, keys, lookup, None, None).await;
     };
     // Four digits of a phone are enough to read a case, not to close it.
     if !by_code {
         let why = c.t("appeal.rate_needs_code").to_owned();
-        return track_page(&state, c, (number, answer), lookup, None, Some(why)).await;
+        return track_page(&state, c, keys, lookup, None, Some(why)).await;
     }
     let rating = Rating::parse(f.rating.trim())
         .ok_or_else(|| AppError::bad_request(c.t("appeal.rate_choose")));
@@ -1013,7 +1040,7 @@ pub async fn track_rate(
         _ => None,
     };
     if let Some(why) = refusal {
-        return track_page(&state, c, (number, answer), lookup, None, Some(why)).await;
+        return track_page(&state, c, keys, lookup, None, Some(why)).await;
     }
     let rating = rating?;
     let actor = Actor::tracked(&yongxin_domain::phone::mask_phone(&a.contact_phone));
@@ -1050,7 +1077,66 @@ pub async fn track_rate(
         Ok((a, events)) => Lookup::Found(Box::new(a), events, true),
         Err(_) => Lookup::NotAsked,
     };
-    track_page(&state, c, (number, answer), lookup, Some(next), None).await
+    track_page(&state, c, keys, lookup, Some(next), None).await
+}
+
+/// What a rating link found.
+enum LinkLookup {
+    /// The case, or not found.
+    Open(Lookup),
+    /// A true link already used, or from an earlier answer: the case's number, for the form.
+    Spent(String),
+}
+
+/// Finds the case a rating link names, counting the look-up against the client's limit. The link
+/// opens the case only while the notice it came in is the case's latest answer and the case
+/// awaits its rating, so it is good for one rating.
+async fn look_up_link(state: &AppState, ctx: &Ctx, token: &str) -> Result<LinkLookup, AppError> {
+    let g = &state.guards;
+    let client = ctx.client_key().unwrap_or_default();
+    g.track
+        .hit(&client, g.limits.track_per_address)
+        .map_err(|wait| AppError::rate_limited(crate::http::security::minutes(wait)))?;
+    let not_found = Ok(LinkLookup::Open(Lookup::NotFound));
+    let Some(message_id) = yongxin_domain::appeal::rating_token_message(token) else {
+        return not_found;
+    };
+    let Some((id, latest)) = state.store.rating_link(message_id).await? else {
+        return not_found;
+    };
+    let Ok((a, events)) = state.store.appeal(id).await else {
+        return not_found;
+    };
+    let secret = state.installation_key().await?;
+    if !yongxin_domain::appeal::rating_token_matches(secret, &a.number, token) {
+        return not_found;
+    }
+    if !latest || a.status != AppealStatus::Answered {
+        return Ok(LinkLookup::Spent(a.number));
+    }
+    Ok(LinkLookup::Open(Lookup::Found(Box::new(a), events, true)))
+}
+
+/// `GET /track/r/{token}`: the rating link an answer notice carries (SMS or e-mail): the case and
+/// its rating form, without an account or a typed code.
+#[tracing::instrument(skip_all, err(level = "debug"))]
+pub async fn track_link(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    Ids(token): Ids<String>,
+) -> Result<Response, AppError> {
+    let c = Chrome::new(&ctx, "appeal.track_title");
+    match look_up_link(&state, &ctx, &token).await? {
+        LinkLookup::Open(lookup) => {
+            let keys = (String::new(), String::new(), token);
+            track_page(&state, c, keys, lookup, None, None).await
+        }
+        LinkLookup::Spent(number) => {
+            let why = c.t("appeal.rating_link_spent").to_owned();
+            let keys = (number, String::new(), String::new());
+            track_page(&state, c, keys, Lookup::NotAsked, None, Some(why)).await
+        }
+    }
 }
 
 #[derive(Template)]
@@ -1127,24 +1213,7 @@ pub async fn export(
         }
         page += 1;
     }
-    let bytes = crate::http::sheet::write_table(&table, crate::http::sheet::SheetFormat::Xlsx)
-        .map_err(AppError::internal)?;
-    Ok((
-        [
-            (
-                axum::http::header::CONTENT_TYPE,
-                crate::http::sheet::SheetFormat::Xlsx
-                    .content_type()
-                    .to_owned(),
-            ),
-            (
-                axum::http::header::CONTENT_DISPOSITION,
-                "attachment; filename=\"appeals.xlsx\"".to_owned(),
-            ),
-        ],
-        bytes,
-    )
-        .into_response())
+    crate::http::sheet::download(&table, crate::http::sheet::SheetFormat::Xlsx, "appeals")
 }
 
 #[derive(Template)]

@@ -33,7 +33,7 @@ use crate::http::format::percent;
 use crate::http::i18n::Catalog;
 use crate::http::page::{render, Chrome};
 use crate::http::params::parse_opt_id as opt_id;
-use crate::http::sheet::{write_table, SheetFormat};
+use crate::http::sheet::SheetFormat;
 use crate::http::upload::FormWithFiles;
 use crate::AppState;
 
@@ -1319,19 +1319,7 @@ pub async fn sheet(
                 },
             ]);
         }
-        let bytes = write_table(&table, format).map_err(AppError::internal)?;
-        let name = format!("campaign-{id}-unreached.{}", format.extension());
-        return Ok((
-            [
-                (header::CONTENT_TYPE, format.content_type().to_owned()),
-                (
-                    header::CONTENT_DISPOSITION,
-                    format!("attachment; filename=\"{name}\""),
-                ),
-            ],
-            bytes,
-        )
-            .into_response());
+        return crate::http::sheet::download(&table, format, &format!("campaign-{id}-unreached"));
     }
     let mut groups: Vec<(String, Vec<HouseholdRow>)> = Vec::new();
     for h in &rows {

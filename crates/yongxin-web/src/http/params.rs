@@ -34,3 +34,21 @@ pub fn local_time(value: &str, field: &str) -> Result<Option<DateTime<Utc>>, App
         .map(|t| Some(t.with_timezone(&Utc)))
         .ok_or_else(|| AppError::invalid_param(field))
 }
+
+/// A list's address with its filters (empty ones left out), for pagers and export links.
+pub fn href(path: &str, pairs: &[(&str, &str)]) -> String {
+    let mut s = path.to_owned();
+    let mut sep = '?';
+    for (name, value) in pairs {
+        let value = value.trim();
+        if value.is_empty() {
+            continue;
+        }
+        s.push(sep);
+        s.push_str(name);
+        s.push('=');
+        s.extend(url::form_urlencoded::byte_serialize(value.as_bytes()));
+        sep = '&';
+    }
+    s
+}

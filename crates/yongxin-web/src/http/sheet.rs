@@ -83,3 +83,36 @@ pub fn write_table(table: &[Vec<String>], format: SheetFormat) -> Result<Vec<u8>
         }
     }
 }
+
+/// A table as a downloaded file named `{stem}.{extension}`: what every list's export answers.
+pub fn download(
+    table: &[Vec<String>],
+    format: SheetFormat,
+    stem: &str,
+) -> Result<axum::response::Response, crate::http::error::AppError> {
+    use axum::http::header;
+    use axum::response::IntoResponse;
+    let bytes = write_table(table, format).map_err(crate::http::error::AppError::internal)?;
+    let disposition = format!("attachment; filename=\"{stem}.{}\"", format.extension());
+    Ok((
+        [
+            (header::CONTENT_TYPE, format.content_type().to_owned()),
+            (header::CONTENT_DISPOSITION, disposition),
+        ],
+        bytes,
+    )
+        .into_response())
+}
+
+/// The export a list's `format` query asks for: `None` for the page itself; an unknown format is
+/// refused rather than shown as the page.
+pub fn requested(
+    format: Option<&str>,
+) -> Result<Option<SheetFormat>, crate::http::error::AppError> {
+    match format.map(str::trim).filter(|f| !f.is_empty()) {
+        None => Ok(None),
+        Some(f) => SheetFormat::parse(f)
+            .map(Some)
+            .ok_or_else(|| crate::http::error::AppError::invalid_param("format")),
+    }
+}

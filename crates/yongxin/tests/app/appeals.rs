@@ -7,7 +7,7 @@ use yongxin_domain::Role;
 use yongxin_store::AppealId;
 
 use crate::on_each_backend;
-use crate::support::{json, TestApp};
+use crate::support::{json, RecordingGateway, TestApp};
 
 on_each_backend!(
     an_appeal_goes_from_intake_to_a_satisfied_rating,
@@ -791,24 +791,6 @@ async fn the_three_rates_are_served_with_their_definitions(app: TestApp) {
         before["overall"]["total"], 0,
         "the period ends before they were filed"
     );
-}
-
-/// Records what it is asked to send; fails while `down` is set (a gateway outage).
-#[derive(Default)]
-struct RecordingGateway {
-    sent: std::sync::Mutex<Vec<yongxin_web::background::Delivery>>,
-    down: std::sync::atomic::AtomicBool,
-}
-
-#[async_trait::async_trait]
-impl yongxin_web::background::MessageSender for RecordingGateway {
-    async fn send(&self, m: &yongxin_web::background::Delivery) -> Result<(), String> {
-        if self.down.load(std::sync::atomic::Ordering::SeqCst) {
-            return Err("gateway unreachable".into());
-        }
-        self.sent.lock().unwrap().push(m.clone());
-        Ok(())
-    }
 }
 
 async fn notices_leave_through_the_outbox_and_unrated_answers_close(app: TestApp) {

@@ -12,11 +12,13 @@ use yongxin_domain::Role;
 use yongxin_store::AppealId;
 
 use crate::on_each_backend;
-use crate::support::{page, post_form, TestApp};
+use crate::support::{page, post_form, RecordingGateway, TestApp};
 
 on_each_backend!(
     the_appeal_form_keeps_everything_typed,
     a_case_is_tracked_and_rated_without_an_account,
+    the_answer_message_carries_a_rating_link_good_for_one_rating,
+    administrators_read_every_message_masked_and_export_it,
     residents_see_their_cases_waiting_for_a_rating_and_no_cards,
     a_resident_is_never_shown_a_forbidden_link
 );
@@ -253,6 +255,229 @@ async fn a_case_is_tracked_and_rated_without_an_account(app: TestApp) {
         "not rated again until answered again"
     );
     app.store.verify_audit().await.unwrap().unwrap();
+}
+
+/// Sends what the outbox holds and returns the rating links (paths) the messages carried.
+async fn rating_links_sent(app: &TestApp) -> Vec<String> {
+    let settings = yongxin_web::WebSettings {
+        public_url: Some("http://10.1.1.2:8080/".into()),
+        ..yongxin_web::WebSettings::default()
+    };
+    let state = yongxin_web::AppState::new(app.store.clone(), settings);
+    let gateway = RecordingGateway::default();
+    yongxin_web::background::drain_outbox(&state, &gateway, Utc::now() + Duration::minutes(1))
+        .await
+        .unwrap();
+    let sent = gateway.sent.lock().unwrap();
+    sent.iter()
+        .filter_map(|m| {
+            let at = m.body.find("http://10.1.1.2:8080/track/r/")?;
+            let link = m.body[at + "http://10.1.1.2:8080".len()..]
+                .split_whitespace()
+                .next()?;
+            Some(link.to_owned())
+        })
+        .collect()
+}
+
+async fn the_answer_message_carries_a_rating_link_good_for_one_rating(app: TestApp) {
+    let visitor = app.client();
+    let (number, _code) = file_anonymously(&app, &visitor).await;
+    assert!(
+        rating_links_sent(&app).await.is_empty(),
+        "only an answer carries one"
+    );
+    let id = answer(&app, &number).await;
+    let links = rating_links_sent(&app).await;
+    assert_eq!(links.len(), 1, "{links:?}");
+    let link = links[0].clone();
+    let token = link.trim_start_matches("/track/r/").to_owned();
+
+    // Anyone holding the link sees the case and its rating form; no code is asked.
+    let opened = page(&visitor, app.url(&link)).await;
+    assert!(
+        opened.contains("已协调工地夜间停工")
+            && opened.contains("name=\"rating\"")
+            && opened.contains(&format!("name=\"token\" value=\"{token}\""))
+            && !opened.contains("name=\"code\""),
+        "{opened}"
+    );
+    // A token altered in one letter, or another message's id with these letters, finds nothing.
+    let mut forged = token.clone();
+    let last = forged.pop().unwrap();
+    forged.push(if last == 'A' { 'B' } else { 'A' });
+    let res = visitor
+        .get(app.url(&format!("/track/r/{forged}")))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::NOT_FOUND);
+    let (mid, letters) = token.split_once('-').unwrap();
+    let other = format!("{}-{letters}", mid.parse::<i64>().unwrap() - 1);
+    let res = post_form(
+        &app,
+        &visitor,
+        "/track/rate",
+        &[("token", other.as_str()), ("rating", "satisfied")],
+    )
+    .await;
+    assert_eq!(res.status(), StatusCode::NOT_FOUND);
+    assert_eq!(
+        app.store.appeal(id).await.unwrap().0.status.code(),
+        "answered"
+    );
+
+    // Dissatisfied through the link: the case goes back to its handler.
+    let rate = |token: String, rating: &'static str| {
+        let (app, visitor) = (&app, &visitor);
+        async move {
+            post_form(
+                app,
+                visitor,
+                "/track/rate",
+                &[
+                    ("token", token.as_str()),
+                    ("rating", rating),
+                    ("reason", "还在施工"),
+                ],
+            )
+            .await
+        }
+    };
+    let res = rate(token.clone(), "dissatisfied").await;
+    assert_eq!(res.status(), StatusCode::OK);
+    assert!(res.text().await.unwrap().contains("退回重新办理"));
+    let (a, events) = app.store.appeal(id).await.unwrap();
+    assert_eq!(a.status.code(), "assigned");
+    let rated = events.iter().find(|e| e.action == "rate").unwrap();
+    assert!(rated.actor.starts_with("tracked:"), "{}", rated.actor);
+
+    // Spent: the link, opened or posted again, rates nothing and says so.
+    let res = visitor.get(app.url(&link)).send().await.unwrap();
+    assert_eq!(res.status(), StatusCode::BAD_REQUEST);
+    let body = res.text().await.unwrap();
+    assert!(
+        body.contains("此评价链接已经用过") && body.contains(&format!("value=\"{number}\"")),
+        "the form to track it by code instead, the number filled in"
+    );
+    // Answered again: the old link is still spent, the new message's link rates once.
+    app.store
+        .act_on_appeal(
+            &Actor::user("staff"),
+            id,
+            AppealAction::Answer {
+                reply: "已要求工地十点前停工".into(),
+            },
+            yongxin_domain::appeal::AppealPolicy::default(),
+        )
+        .await
+        .unwrap()
+        .unwrap();
+    let res = rate(token.clone(), "satisfied").await;
+    assert_eq!(res.status(), StatusCode::BAD_REQUEST);
+    assert_eq!(
+        app.store.appeal(id).await.unwrap().0.status.code(),
+        "answered"
+    );
+    let fresh = rating_links_sent(&app).await;
+    assert_eq!(fresh.len(), 1);
+    assert_ne!(fresh[0], link);
+    let res = rate(
+        fresh[0].trim_start_matches("/track/r/").to_owned(),
+        "satisfied",
+    )
+    .await;
+    assert_eq!(res.status(), StatusCode::OK);
+    assert_eq!(
+        app.store.appeal(id).await.unwrap().0.status.code(),
+        "closed"
+    );
+    let res = rate(
+        fresh[0].trim_start_matches("/track/r/").to_owned(),
+        "satisfied",
+    )
+    .await;
+    assert_eq!(res.status(), StatusCode::BAD_REQUEST, "one rating per link");
+    app.store.verify_audit().await.unwrap().unwrap();
+}
+
+async fn administrators_read_every_message_masked_and_export_it(app: TestApp) {
+    let visitor = app.client();
+    let (number, _) = file_anonymously(&app, &visitor).await;
+    answer(&app, &number).await;
+    let links = rating_links_sent(&app).await;
+    assert_eq!(links.len(), 1);
+    let token = links[0].trim_start_matches("/track/r/");
+    let admin = app.sign_in_as(Role::Admin).await;
+    let list = page(&admin, app.url("/admin/outbox")).await;
+    assert!(
+        list.contains(&number) && list.contains("139****5678") && list.contains("已发送"),
+        "{list}"
+    );
+    assert!(
+        !list.contains("13912345678") && !list.contains(token) && list.contains("仅发给群众"),
+        "the phone is masked and the rating link is not an administrator's to hold"
+    );
+    // Filtered: a kind and a state; the export carries the same filter.
+    let answered = page(
+        &admin,
+        app.url("/admin/outbox?kind=resident_answered&state=sent"),
+    )
+    .await;
+    assert!(answered.contains("共 1 条"), "{answered}");
+    let none = page(&admin, app.url("/admin/outbox?state=failing")).await;
+    assert!(none.contains("共 0 条"));
+    let res = admin
+        .get(app.url("/admin/outbox?kind=resident_answered&format=csv"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+    assert!(res.headers()["content-disposition"]
+        .to_str()
+        .unwrap()
+        .contains("outbox.csv"));
+    let csv = res.text().await.unwrap();
+    assert_eq!(
+        csv.lines().count(),
+        2,
+        "the header and the one message: {csv}"
+    );
+    assert!(csv.contains(&number) && !csv.contains("13912345678") && !csv.contains(token));
+    let res = admin
+        .get(app.url("/admin/outbox?format=xlsx"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+    assert!(res.bytes().await.unwrap().starts_with(b"PK"));
+    // Bad filters are refused, not ignored; the list is administrators' only.
+    for bad in [
+        "state=lost",
+        "channel=fax",
+        "kind=spam",
+        "appeal=x",
+        "format=pdf",
+    ] {
+        let res = admin
+            .get(app.url(&format!("/admin/outbox?{bad}")))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), StatusCode::BAD_REQUEST, "{bad}");
+    }
+    for role in [
+        Role::Leader,
+        Role::DepartmentStaff,
+        Role::GridWorker,
+        Role::Resident,
+    ] {
+        let client = app.sign_in_as(role).await;
+        let res = client.get(app.url("/admin/outbox")).send().await.unwrap();
+        assert_eq!(res.status(), StatusCode::FORBIDDEN, "{role:?}");
+    }
+    let res = visitor.get(app.url("/admin/outbox")).send().await.unwrap();
+    assert_ne!(res.status(), StatusCode::OK);
 }
 
 async fn residents_see_their_cases_waiting_for_a_rating_and_no_cards(app: TestApp) {

@@ -587,3 +587,23 @@ pub fn phoned_appeal(
         resolution_due,
     }
 }
+
+/// Records what it is asked to send; fails while `down` is set (a gateway outage).
+#[derive(Default)]
+pub struct RecordingGateway {
+    /// What was sent, in order.
+    pub sent: std::sync::Mutex<Vec<yongxin_web::background::Delivery>>,
+    /// Set: every send fails.
+    pub down: std::sync::atomic::AtomicBool,
+}
+
+#[async_trait::async_trait]
+impl yongxin_web::background::MessageSender for RecordingGateway {
+    async fn send(&self, m: &yongxin_web::background::Delivery) -> Result<(), String> {
+        if self.down.load(std::sync::atomic::Ordering::SeqCst) {
+            return Err("gateway unreachable".into());
+        }
+        self.sent.lock().unwrap().push(m.clone());
+        Ok(())
+    }
+}
