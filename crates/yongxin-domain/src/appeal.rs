@@ -72,6 +72,8 @@ code_enum! {
 pub struct DeadlineClock {
     /// Where it stands.
     pub status: AppealStatus,
+    /// When the case was filed: the clocks run from here.
+    pub started_at: DateTime<Utc>,
     /// When the resident was contacted.
     pub contacted_at: Option<DateTime<Utc>>,
     /// The contact deadline.
@@ -90,11 +92,16 @@ pub fn deadline_cards(
     c: &DeadlineClock,
 ) -> [(Deadline, Card); 2] {
     let open = c.status.is_open() && c.status != AppealStatus::Answered;
-    let card = |waiting: bool, due| {
-        if open && waiting {
-            calendar.card(now, due)
-        } else {
-            Card::None
+    let card = |waiting: bool, due: DateTime<Utc>| {
+        if !(open && waiting) {
+            return Card::None;
+        }
+        match calendar.card(now, due) {
+            // 临期 means most of the time is gone, not that the deadline is near on the calendar:
+            // a case filed a minute ago whose one-day contact deadline falls tomorrow is not yet
+            // a warning. Yellow once half the time from filing to the deadline has passed.
+            Card::Yellow if now < c.started_at + (due - c.started_at) / 2 => Card::None,
+            card => card,
         }
     };
     [
@@ -107,6 +114,84 @@ pub fn deadline_cards(
             card(c.answered_at.is_none(), c.resolution_due),
         ),
     ]
+}
+
+code_enum! {
+    /// 我的工作: the tab of a cadre's own work a case belongs to, one tab per case, the most
+    /// pressing first: a case past a deadline is 超期 whatever else it waits on.
+    WorkTab {
+        /// 超期: a deadline it still waits on has passed.
+        Overdue = "overdue",
+        /// 临期: a deadline it waits on is near (a yellow card).
+        NearDeadline = "near",
+        /// 待联系: the resident is still to be contacted.
+        ToContact = "to_contact",
+        /// 办理中: contacted, the answer still to give.
+        InProgress = "in_progress",
+        /// 待回访: answered, the rating still to come.
+        ToFollowUp = "to_follow_up",
+    }
+}
+
+/// Where a case stands in a cadre's work: its tab, and the deadline the card is about (the one
+/// that passed or is nearest among those it waits on; none once answered).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct WorkFocus {
+    /// The tab.
+    pub tab: WorkTab,
+    /// The deadline the card names, and when it falls.
+    pub deadline: Option<(Deadline, DateTime<Utc>)>,
+}
+
+/// The tab and deadline of a case in its handler's work at `now`; `None` for a case that needs
+/// nothing of them (closed, declined, merged, or not yet dispatched).
+pub fn work_focus(
+    calendar: &WorkingCalendar,
+    now: DateTime<Utc>,
+    c: &DeadlineClock,
+) -> Option<WorkFocus> {
+    use AppealStatus as S;
+    match c.status {
+        S::Answered => {
+            return Some(WorkFocus {
+                tab: WorkTab::ToFollowUp,
+                deadline: None,
+            })
+        }
+        S::Assigned | S::Contacted | S::InProgress => {}
+        _ => return None,
+    }
+    let cards = deadline_cards(calendar, now, c);
+    let due = |d: Deadline| match d {
+        Deadline::Contact => c.contact_due,
+        Deadline::Resolution => c.resolution_due,
+    };
+    let worst = |colour: Card| {
+        cards
+            .iter()
+            .filter(|(_, card)| *card == colour)
+            .map(|(d, _)| (*d, due(*d)))
+            .min_by_key(|(_, at)| *at)
+    };
+    let waiting_contact = c.contacted_at.is_none();
+    let next = if waiting_contact {
+        (Deadline::Contact, c.contact_due)
+    } else {
+        (Deadline::Resolution, c.resolution_due)
+    };
+    let (tab, deadline) = if let Some(d) = worst(Card::Red) {
+        (WorkTab::Overdue, d)
+    } else if let Some(d) = worst(Card::Yellow) {
+        (WorkTab::NearDeadline, d)
+    } else if waiting_contact {
+        (WorkTab::ToContact, next)
+    } else {
+        (WorkTab::InProgress, next)
+    };
+    Some(WorkFocus {
+        tab,
+        deadline: Some(deadline),
+    })
 }
 
 /// Whether a role dispatches a case (派单): every case, or the cases of the village it serves.
@@ -1642,6 +1727,7 @@ mod deadline_card_tests {
         let now = Utc.with_ymd_and_hms(2025, 3, 12, 2, 0, 0).unwrap();
         let c = DeadlineClock {
             status,
+            started_at: now - Duration::hours(23),
             contacted_at: None,
             contact_due: now + Duration::hours(1),
             answered_at: None,
@@ -1695,6 +1781,102 @@ mod deadline_card_tests {
                 ],
                 "{status:?}"
             );
+        }
+    }
+
+    #[test]
+    fn a_case_filed_a_minute_ago_is_not_yet_near_its_deadline() {
+        let calendar = WorkingCalendar::official();
+        // Wednesday 10:00 in Shanghai; contact due Thursday 10:00 (one working day).
+        let filed = Utc.with_ymd_and_hms(2025, 3, 12, 2, 0, 0).unwrap();
+        let c = DeadlineClock {
+            status: AppealStatus::Assigned,
+            started_at: filed,
+            contacted_at: None,
+            contact_due: filed + Duration::days(1),
+            answered_at: None,
+            resolution_due: filed + Duration::days(14),
+        };
+        let card = |at| deadline_cards(&calendar, at, &c)[0].1;
+        assert_eq!(card(filed + Duration::minutes(1)), Card::None, "just filed");
+        assert_eq!(card(filed + Duration::hours(11)), Card::None, "under half");
+        assert_eq!(card(filed + Duration::hours(13)), Card::Yellow, "past half");
+        assert_eq!(card(filed + Duration::hours(25)), Card::Red);
+        let focus = |at| work_focus(&calendar, at, &c).expect("an assigned case is in a tab");
+        assert_eq!(
+            focus(filed + Duration::minutes(1)),
+            WorkFocus {
+                tab: WorkTab::ToContact,
+                deadline: Some((Deadline::Contact, c.contact_due))
+            }
+        );
+        assert_eq!(
+            focus(filed + Duration::hours(13)).tab,
+            WorkTab::NearDeadline
+        );
+        assert_eq!(
+            focus(filed + Duration::hours(25)),
+            WorkFocus {
+                tab: WorkTab::Overdue,
+                deadline: Some((Deadline::Contact, c.contact_due))
+            }
+        );
+    }
+
+    #[test]
+    fn each_case_is_in_one_tab_of_its_handlers_work() {
+        let calendar = WorkingCalendar::official();
+        let filed = Utc.with_ymd_and_hms(2025, 3, 12, 2, 0, 0).unwrap();
+        let mut c = DeadlineClock {
+            status: AppealStatus::InProgress,
+            started_at: filed,
+            contacted_at: Some(filed + Duration::hours(2)),
+            contact_due: filed + Duration::days(1),
+            answered_at: None,
+            resolution_due: filed + Duration::days(14),
+        };
+        let day3 = filed + Duration::days(3);
+        assert_eq!(
+            work_focus(&calendar, day3, &c),
+            Some(WorkFocus {
+                tab: WorkTab::InProgress,
+                deadline: Some((Deadline::Resolution, c.resolution_due))
+            }),
+            "a met contact deadline is not this case's concern any more"
+        );
+        // Contacted late and answer overdue: the card names the answer's deadline.
+        c.contacted_at = None;
+        let late = filed + Duration::days(15);
+        assert_eq!(
+            work_focus(&calendar, late, &c),
+            Some(WorkFocus {
+                tab: WorkTab::Overdue,
+                deadline: Some((Deadline::Contact, c.contact_due))
+            }),
+            "both passed: the earlier one is named"
+        );
+        c.contacted_at = Some(filed + Duration::days(2));
+        assert_eq!(
+            work_focus(&calendar, late, &c).expect("in a tab").deadline,
+            Some((Deadline::Resolution, c.resolution_due))
+        );
+        c.status = AppealStatus::Answered;
+        assert_eq!(
+            work_focus(&calendar, late, &c),
+            Some(WorkFocus {
+                tab: WorkTab::ToFollowUp,
+                deadline: None
+            })
+        );
+        for status in [
+            AppealStatus::Submitted,
+            AppealStatus::Accepted,
+            AppealStatus::Closed,
+            AppealStatus::Declined,
+            AppealStatus::Merged,
+        ] {
+            c.status = status;
+            assert_eq!(work_focus(&calendar, late, &c), None, "{status:?}");
         }
     }
 

@@ -57,6 +57,7 @@ impl Appeal {
     pub fn deadline_clock(&self) -> yongxin_domain::appeal::DeadlineClock {
         yongxin_domain::appeal::DeadlineClock {
             status: self.status,
+            started_at: self.created_at,
             contacted_at: self.contacted_at,
             contact_due: self.contact_due,
             answered_at: self.answered_at,

@@ -10,6 +10,7 @@ use yongxin_domain::appeal::{parse_appeal_number, AppealAction, AppealStatus, Ch
 use yongxin_domain::calendar::Card;
 use yongxin_domain::catalogue::{Category, QuestionKind};
 use yongxin_domain::Actor;
+use yongxin_domain::NewAuditEntry;
 use yongxin_domain::Permission;
 use yongxin_store::AppealId;
 use yongxin_store::{Appeal, AppealEvent, AppealQuery, PhotoRef, User};
@@ -479,6 +480,10 @@ fn event_rows(
 struct AppealPage {
     c: Chrome,
     a: Appeal,
+    /// Whether the viewer handles the case and may call the resident.
+    may_call: bool,
+    /// The resident's number in full, after the handler asked to call.
+    call_phone: Option<String>,
     /// 查询码, for the resident or for the desk to tell a caller.
     tracking_code: String,
     /// Tokens of the appeal's own photos.
@@ -623,15 +628,45 @@ fn actions_for(user: &User, a: &Appeal) -> Vec<&'static str> {
     )
 }
 
+/// Query of the case page: `call=1` shows the handler the number to call.
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub struct ShowQuery {
+    call: Option<String>,
+}
+
 /// `GET /appeals/{id}`: within scope.
 #[tracing::instrument(skip_all, fields(id), err(level = "debug"))]
 pub async fn show(
     State(state): State<AppState>,
     ctx: Ctx,
     Ids(id): Ids<AppealId>,
+    Query(q): Query<ShowQuery>,
 ) -> Result<Response, AppError> {
     let user = ctx.user()?;
     let (a, events) = super::appeal_in_scope(&state, user, id).await?;
+    // Tap-to-call: the handler alone, while the case is open, sees the resident's number in full
+    // — only after asking, and the asking is recorded.
+    let may_call = a.cadre_user_id == Some(user.id) && a.status.is_open();
+    let call_phone = if may_call && q.call.as_deref() == Some("1") {
+        state
+            .store
+            .record(vec![NewAuditEntry::new(
+                user.actor(),
+                "appeal.contact_view",
+                format!("appeal:{}", a.id),
+                format!(
+                    "{} {}",
+                    a.number,
+                    yongxin_domain::phone::mask_phone(&a.contact_phone)
+                ),
+                &serde_json::json!({ "purpose": "call" }),
+            )])
+            .await?;
+        Some(a.contact_phone.clone())
+    } else {
+        None
+    };
     let resident = !user.role.may(Permission::ReadInternalNotes);
     let photos = state.store.appeal_photos(a.id).await?;
     let c = Chrome::new(&ctx, "appeal.title");
@@ -697,6 +732,8 @@ pub async fn show(
         None
     };
     render(&AppealPage {
+        may_call,
+        call_phone,
         raised_at,
         // The code is the resident's key (to track, and to rate without an account): shown to the
         // resident and to whoever took the case at the desk to tell the caller — not to the

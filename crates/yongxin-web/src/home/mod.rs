@@ -1,6 +1,7 @@
 //! The home page: what the signed-in person has to do, or the way in for everyone else.
 
 mod pages;
+pub(crate) mod work;
 
 use crate::http::routes::Routes;
 

@@ -1,9 +1,13 @@
-//! The home page: a welcome for visitors, a summary of the subdistrict for those signed in.
+//! The home page: a welcome for visitors; for a resident, the cases waiting for their rating; for
+//! a cadre, their own work first (`work`), then the census of the subdistrict.
 
 use askama::Template;
-use axum::extract::State;
+use axum::extract::{Query, State};
 use axum::response::Response;
+use serde::Deserialize;
+use yongxin_domain::Permission;
 
+use super::work::{my_work, parse_tab, MyWork};
 use crate::http::context::Ctx;
 use crate::http::error::AppError;
 use crate::http::page::{render, Chrome};
@@ -20,18 +24,40 @@ struct HomePage {
     grids: i64,
     /// A resident's answered cases waiting for their rating.
     to_rate: Vec<yongxin_store::Appeal>,
+    /// A cadre's own cases and visits.
+    work: Option<MyWork>,
 }
 
-/// `GET /`.
+/// Query of the home page: the work tab to show.
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub struct HomeQuery {
+    tab: Option<String>,
+}
+
+/// `GET /?tab=`.
 #[tracing::instrument(skip_all, err(level = "debug"))]
-pub async fn home(State(state): State<AppState>, ctx: Ctx) -> Result<Response, AppError> {
+pub async fn home(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    Query(q): Query<HomeQuery>,
+) -> Result<Response, AppError> {
     let subdistrict = state.store.subdistrict().await?.unwrap_or_default();
     let (mut villages, mut households, mut residents, mut grids) = (0, 0, 0, 0);
     let mut to_rate = Vec::new();
+    let mut work = None;
     if let Some(u) = ctx.user.as_ref().filter(|u| !u.role.is_cadre()) {
         to_rate = crate::appeals::waiting_for_rating(&state, u).await?;
     }
-    if ctx.user.as_ref().is_some_and(|u| u.role.is_cadre()) {
+    if let Some(u) = ctx.user.as_ref().filter(|u| u.role.is_cadre()) {
+        let c = ctx.lang.catalog();
+        if u.role.may(Permission::HandleAppeals)
+            || u.role.may(Permission::RecordRatingCall)
+            || u.role.may(Permission::VisitHouseholds)
+        {
+            let tab = parse_tab(q.tab.as_deref());
+            work = Some(my_work(&state, c, u, chrono::Utc::now(), tab).await?);
+        }
         for v in state.store.villages().await? {
             villages += 1;
             households += v.household_count;
@@ -47,5 +73,6 @@ pub async fn home(State(state): State<AppState>, ctx: Ctx) -> Result<Response, A
         residents,
         grids,
         to_rate,
+        work,
     })
 }

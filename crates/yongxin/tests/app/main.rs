@@ -21,3 +21,4 @@ mod selection_day;
 mod support;
 mod trust;
 mod web;
+mod work;
