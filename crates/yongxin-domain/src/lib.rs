@@ -100,6 +100,7 @@ pub mod registry;
 pub mod resettlement;
 pub mod role;
 pub mod roster;
+pub mod scorecard;
 pub mod selection;
 pub mod time;
 

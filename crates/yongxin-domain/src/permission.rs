@@ -76,11 +76,13 @@ pub enum Permission {
     ReadMetrics,
     /// Read every notification the office sent or holds (通知发送记录), recipients masked.
     ReadOutbox,
+    /// Read every group's scorecard (考核); other cadres read their own.
+    ReadAllScorecards,
 }
 
 impl Permission {
     /// Every permission, for the table's tests and documentation.
-    pub const ALL: [Permission; 33] = [
+    pub const ALL: [Permission; 34] = [
         Permission::WorkInOffice,
         Permission::ReadInternalNotes,
         Permission::HandleAppeals,
@@ -114,6 +116,7 @@ impl Permission {
         Permission::RevokeApiTokens,
         Permission::ReadMetrics,
         Permission::ReadOutbox,
+        Permission::ReadAllScorecards,
     ];
 
     /// The roles holding this permission.
@@ -138,7 +141,8 @@ impl Permission {
             | Permission::RunConsultation
             | Permission::AssessHouseholds
             | Permission::OperateSelection
-            | Permission::RunCampaign => &[DepartmentStaff, Leader, Admin],
+            | Permission::RunCampaign
+            | Permission::ReadAllScorecards => &[DepartmentStaff, Leader, Admin],
             // The essay's drives sent every kind of cadre to the doors, leaders included.
             Permission::VisitHouseholds => &[GridWorker, VillageOfficer, DepartmentStaff, Leader],
             Permission::DispatchVillageAppeals | Permission::CorrectVisit => &[VillageOfficer],
@@ -242,6 +246,7 @@ mod tests {
                     P::VisitHouseholds,
                     P::AssessHouseholds,
                     P::OperateSelection,
+                    P::ReadAllScorecards,
                 ],
             ),
             (
@@ -267,6 +272,7 @@ mod tests {
                     P::DrawLottery,
                     P::OperateSelection,
                     P::ReadAudit,
+                    P::ReadAllScorecards,
                 ],
             ),
             (Role::Admin, &admin),

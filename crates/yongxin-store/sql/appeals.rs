@@ -599,6 +599,9 @@ pub(crate) fn push_appeal_filters(qb: &mut QueryBuilder<'static, Db>, q: &Appeal
     if let Some(to) = q.created_before {
         qb.push(" AND a.created_at < ").push_bind(to);
     }
+    if let Some(f) = &q.figure {
+        super::scorecards::push_figure_filter(qb, f);
+    }
     if let Some(t) = q.due_before {
         qb.push(" AND a.status NOT IN ('declined', 'closed', 'merged', 'answered') AND ((a.contacted_at IS NULL AND a.contact_due < ")
             .push_bind(t)

@@ -26,6 +26,7 @@ pub(crate) mod outbox;
 pub(crate) mod rates;
 pub(crate) mod registry;
 pub(crate) mod resettlement;
+pub(crate) mod scorecards;
 pub(crate) mod selection;
 pub(crate) mod supervision;
 

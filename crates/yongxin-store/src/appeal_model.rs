@@ -251,6 +251,8 @@ pub struct AppealQuery {
     pub created_from: Option<DateTime<Utc>>,
     /// Only cases submitted before this instant.
     pub created_before: Option<DateTime<Utc>>,
+    /// Only the cases behind one figure of a scorecard.
+    pub figure: Option<FigureFilter>,
     /// Page from 1.
     pub page: i64,
     /// Rows per page.
@@ -270,6 +272,7 @@ impl AppealQuery {
             due_before: None,
             created_from: None,
             created_before: None,
+            figure: None,
             page: 1,
             per_page,
         }
@@ -443,6 +446,43 @@ pub struct OutboxFilter {
     pub kind: Option<String>,
     /// Only about this case.
     pub appeal_id: Option<AppealId>,
+}
+
+/// One group's scorecard (考核) over a period.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ScorecardRow {
+    /// The group's key: user, village or grid id, or the department's name; empty for cases
+    /// with none.
+    pub key: String,
+    /// The group's name.
+    pub label: String,
+    /// The figures (working days to answer left at zero: the calendar is the caller's).
+    pub counts: yongxin_domain::scorecard::ScoreCounts,
+}
+
+/// The cases behind one figure of a scorecard: which figure, for which group, over which period,
+/// judged when.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FigureFilter {
+    /// The figure.
+    pub figure: yongxin_domain::scorecard::ScoreFigure,
+    /// The group and its key (empty: cases with none); `None` for every group.
+    pub group: Option<(yongxin_domain::scorecard::ScoreGroup, String)>,
+    /// The period: filing for most figures, notices for supervision, none for overdue.
+    pub period: (DateTime<Utc>, DateTime<Utc>),
+    /// When the figure is judged (deadlines passed by then).
+    pub now: DateTime<Utc>,
+}
+
+/// An answered case's filing and answer, for the working days to answer.
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct AnswerSpan {
+    /// The group's key.
+    pub key: String,
+    /// Filed.
+    pub created_at: DateTime<Utc>,
+    /// Answered (the current answer).
+    pub answered_at: DateTime<Utc>,
 }
 
 /// 督办单: a supervision notice on a case.

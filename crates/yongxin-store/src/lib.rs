@@ -473,6 +473,7 @@ pub trait Store:
     + ResettlementStore
     + SelectionStore
     + CampaignStore
+    + ScorecardStore
     + Send
     + Sync
     + 'static
@@ -483,6 +484,38 @@ pub trait Store:
     fn pool_stats(&self) -> PoolStats;
     /// Checks that the database answers.
     async fn ping(&self) -> StoreResult<()>;
+}
+
+/// 考核: scorecards over a period, and the weekly reports kept once their week is over.
+#[async_trait]
+pub trait ScorecardStore: Send + Sync + 'static {
+    /// The scorecards of the Shanghai days `from` to `to` (both included), grouped, judged at
+    /// `now`: the cases filed then (each figure as [`FigureFilter`] lists them), the cases
+    /// overdue now, supervised then, and the visits, households reached and informed then.
+    async fn scorecards(
+        &self,
+        group: yongxin_domain::scorecard::ScoreGroup,
+        from: chrono::NaiveDate,
+        to: chrono::NaiveDate,
+        now: DateTime<Utc>,
+    ) -> StoreResult<Vec<ScorecardRow>>;
+    /// Filing and answer of every answered case filed in the period, with its group's key.
+    async fn answer_spans(
+        &self,
+        group: yongxin_domain::scorecard::ScoreGroup,
+        from: chrono::NaiveDate,
+        to: chrono::NaiveDate,
+    ) -> StoreResult<Vec<AnswerSpan>>;
+    /// The weekly report kept for an ISO week (`2026-W49`), as it was first produced.
+    async fn kept_weekly_report(&self, week: &str) -> StoreResult<Option<String>>;
+    /// Keeps a finished week's report unless one is kept already; answers the kept one (so two
+    /// nodes producing it at once keep the same). Recorded with its digest.
+    async fn keep_weekly_report(
+        &self,
+        actor: &Actor,
+        week: &str,
+        report: &str,
+    ) -> StoreResult<String>;
 }
 
 /// Notices (公告, 公示), the projects they may address, objections and informed households.

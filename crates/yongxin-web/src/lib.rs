@@ -23,6 +23,7 @@ pub mod openapi;
 pub mod outbox;
 pub mod registry;
 pub mod resettlement;
+pub mod scorecards;
 pub mod selection;
 
 use std::collections::HashMap;
@@ -289,6 +290,7 @@ pub fn route_table(state: &AppState) -> (Router<AppState>, Vec<http::routes::Rou
         .merge(resettlement::routes())
         .merge(selection::routes())
         .merge(outbox::routes())
+        .merge(scorecards::routes())
         .merge(openapi::routes())
         .merge(http::infra_routes())
         .into_parts()

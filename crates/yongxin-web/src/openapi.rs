@@ -35,6 +35,7 @@ fn merged() -> utoipa::openapi::OpenApi {
         crate::selection::openapi(),
         crate::catalogue::openapi(),
         crate::appeals::openapi(),
+        crate::scorecards::openapi(),
     ] {
         api.merge(part);
     }

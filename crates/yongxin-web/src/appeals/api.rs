@@ -256,6 +256,14 @@ pub struct AppealsParams {
     from: Option<String>,
     /// Submitted on or before this day (YYYY-MM-DD, Shanghai).
     to: Option<String>,
+    /// Only the cases behind a scorecard figure (`received`, `contacted_on_time`, `satisfied`,
+    /// `overdue`, `supervised`, …; see `/api/v1/scorecards`); `from` and `to` are then the
+    /// scorecard's period.
+    figure: Option<String>,
+    /// With `figure`: the scorecard's grouping (`cadre`, `department`, `village`, `grid`).
+    group_by: Option<String>,
+    /// With `group_by`: the group's key (empty: the cases with none).
+    key: Option<String>,
 }
 
 /// An action on an appeal.
@@ -371,6 +379,9 @@ pub async fn list_appeals(
         overdue: p.overdue.unwrap_or(false),
         from: p.from.as_deref(),
         to: p.to.as_deref(),
+        figure: p.figure.as_deref(),
+        group_by: p.group_by.as_deref(),
+        key: p.key.as_deref(),
     }
     .query(user, page, per_page)?;
     let resident = !user.role.may(Permission::ReadInternalNotes);

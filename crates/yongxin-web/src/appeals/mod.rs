@@ -34,12 +34,14 @@ use yongxin_domain::appeal::AppealError;
 use yongxin_domain::appeal::Urgency;
 use yongxin_domain::calendar::start_of_day;
 use yongxin_domain::catalogue::AnswerError;
+use yongxin_domain::scorecard::{ScoreFigure, ScoreGroup};
 use yongxin_domain::Email;
 use yongxin_domain::Phone;
 use yongxin_domain::Role;
 use yongxin_domain::Scope;
 use yongxin_store::AppealPage;
 use yongxin_store::AppealScope;
+use yongxin_store::FigureFilter;
 use yongxin_store::NewAppeal;
 
 use crate::http::i18n::Catalog;
@@ -118,7 +120,23 @@ pub struct ListFilters<'a> {
     pub from: Option<&'a str>,
     /// Last day of the period, included.
     pub to: Option<&'a str>,
+    /// Only the cases behind this scorecard figure (the period is then the scorecard's).
+    pub figure: Option<&'a str>,
+    /// The scorecard's grouping.
+    pub group_by: Option<&'a str>,
+    /// The group's key (empty: cases with none).
+    pub key: Option<&'a str>,
 }
+
+/// The first and last days a period without bounds covers.
+const EARLIEST: chrono::NaiveDate = match chrono::NaiveDate::from_ymd_opt(2000, 1, 1) {
+    Some(d) => d,
+    None => chrono::NaiveDate::MIN,
+};
+const LATEST: chrono::NaiveDate = match chrono::NaiveDate::from_ymd_opt(2999, 12, 31) {
+    Some(d) => d,
+    None => chrono::NaiveDate::MAX,
+};
 
 fn given(v: Option<&str>) -> Option<&str> {
     v.map(str::trim).filter(|v| !v.is_empty())
@@ -147,6 +165,34 @@ impl ListFilters<'_> {
                 return Err(AppError::invalid_param("to"));
             }
         }
+        let figure = match given(self.figure) {
+            None => None,
+            Some(f) => {
+                let figure =
+                    ScoreFigure::parse(f).ok_or_else(|| AppError::invalid_param("figure"))?;
+                let group = match given(self.group_by) {
+                    None => None,
+                    Some(g) => Some((
+                        ScoreGroup::parse(g).ok_or_else(|| AppError::invalid_param("group_by"))?,
+                        self.key.map(str::trim).unwrap_or_default().to_owned(),
+                    )),
+                };
+                let now = Utc::now();
+                Some(FigureFilter {
+                    figure,
+                    group,
+                    // Without a period, all time (bounds a text column compares correctly too).
+                    period: (
+                        start_of_day(from.unwrap_or(EARLIEST)),
+                        start_of_day(to.unwrap_or(LATEST) + chrono::Duration::days(1)),
+                    ),
+                    now,
+                })
+            }
+        };
+        // With a figure, the period is the figure's (filing, or the notices for supervision).
+        let filed = |d: Option<chrono::NaiveDate>| d.filter(|_| figure.is_none());
+        let (from, to) = (filed(from), filed(to));
         Ok(AppealQuery {
             scope,
             status,
@@ -157,6 +203,7 @@ impl ListFilters<'_> {
             due_before: self.overdue.then(Utc::now),
             created_from: from.map(start_of_day),
             created_before: to.map(|t| start_of_day(t + chrono::Duration::days(1))),
+            figure,
             page,
             per_page,
         })
@@ -167,7 +214,8 @@ impl ListFilters<'_> {
 /// is built, otherwise (and if the index fails) by the database, newest first. `staff` searches
 /// internal notes too.
 pub async fn find(state: &AppState, q: &AppealQuery, staff: bool) -> Result<AppealPage, AppError> {
-    if let Some(index) = &state.search {
+    // The index knows nothing of scorecard figures: the cases behind one come from the database.
+    if let Some(index) = state.search.as_ref().filter(|_| q.figure.is_none()) {
         match index.search(q, staff).await {
             Ok(Some(hits)) => {
                 let appeals = state.store.appeals_by_ids(&hits.ids).await?;
@@ -955,6 +1003,9 @@ pub struct ListQuery {
     overdue: Option<String>,
     from: Option<String>,
     to: Option<String>,
+    figure: Option<String>,
+    group_by: Option<String>,
+    key: Option<String>,
     page: Option<String>,
 }
 
@@ -970,6 +1021,9 @@ impl ListQuery {
             ("overdue", &self.overdue),
             ("from", &self.from),
             ("to", &self.to),
+            ("figure", &self.figure),
+            ("group_by", &self.group_by),
+            ("key", &self.key),
         ] {
             if let Some(v) = value.as_deref().map(str::trim).filter(|v| !v.is_empty()) {
                 s.push_str(&format!("&{name}={}", percent_encode(v)));
@@ -990,6 +1044,9 @@ impl ListQuery {
                 .is_some_and(|v| v == "1" || v == "true"),
             from: self.from.as_deref(),
             to: self.to.as_deref(),
+            figure: self.figure.as_deref(),
+            group_by: self.group_by.as_deref(),
+            key: self.key.as_deref(),
         }
         .query(user, page, per_page)
     }

@@ -119,6 +119,7 @@ impl Chrome {
             use yongxin_domain::Permission as P;
             for (permission, href, key) in [
                 (P::ReadSupervision, "/supervision", "nav.supervision"),
+                (P::WorkInOffice, "/scorecards", "nav.scorecards"),
                 (P::ReadAudit, "/audit", "nav.audit"),
                 (P::ManageProjects, "/admin/projects", "nav.projects"),
                 (P::ManageUsers, "/admin/users", "nav.users"),

@@ -15,6 +15,7 @@ mod open311;
 mod photos;
 mod resettlement;
 mod resident_path;
+mod scorecards;
 mod search;
 mod selection;
 mod selection_day;
