@@ -151,6 +151,19 @@ pub fn working_days_to_answer(
     i64::from(calendar.working_days_between(day(filed), day(answered)))
 }
 
+/// The Monday of the week holding `day`.
+pub fn monday_of(day: chrono::NaiveDate) -> chrono::NaiveDate {
+    use chrono::Datelike;
+    day - chrono::Duration::days(i64::from(day.weekday().num_days_from_monday()))
+}
+
+/// The Monday of an ISO week written `2026-W49` (as [`crate::audit::iso_week`] writes it).
+pub fn parse_iso_week(s: &str) -> Option<chrono::NaiveDate> {
+    let (year, week) = s.trim().split_once("-W")?;
+    let (year, week) = (year.parse::<i32>().ok()?, week.parse::<u32>().ok()?);
+    chrono::NaiveDate::from_isoywd_opt(year, week, chrono::Weekday::Mon)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -174,6 +187,20 @@ mod tests {
             4,
             "Thursday 10-09: Sun 09-28, Mon, Tue, then none until Thu"
         );
+    }
+
+    #[test]
+    fn iso_weeks_are_read_back_as_their_monday() {
+        let monday = chrono::NaiveDate::from_ymd_opt(2026, 11, 30).expect("a day");
+        assert_eq!(parse_iso_week("2026-W49"), Some(monday));
+        assert_eq!(crate::audit::iso_week(monday), "2026-W49");
+        assert_eq!(monday_of(monday + chrono::Duration::days(6)), monday);
+        // 2026 has 53 ISO weeks (it begins on a Thursday); 2025 does not.
+        assert!(parse_iso_week("2026-W53").is_some());
+        assert_eq!(parse_iso_week("2025-W53"), None);
+        for bad in ["", "2026", "2026-49", "2026-W0", "2026-Wx", "W49"] {
+            assert_eq!(parse_iso_week(bad), None, "{bad}");
+        }
     }
 
     #[test]

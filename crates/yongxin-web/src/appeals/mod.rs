@@ -1051,3 +1051,66 @@ impl ListQuery {
         .query(user, page, per_page)
     }
 }
+
+/// A case carrying a card (黄牌, 红牌) now, with the deadline the card is about.
+pub(crate) struct CardedCase {
+    /// The case.
+    pub appeal: Appeal,
+    /// Yellow or red.
+    pub card: yongxin_domain::calendar::Card,
+    /// The deadline the card is about and when it falls.
+    pub deadline: (yongxin_domain::appeal::Deadline, chrono::DateTime<Utc>),
+}
+
+/// The most cases the desk and the supervision list read at once.
+pub(crate) const MOST_CARDED: i64 = 5000;
+
+/// The cases within `user`'s scope carrying a card now: red first, then yellow, each by the
+/// deadline its card is about (the earlier one when both deadlines carry it).
+pub(crate) async fn carded_cases(
+    state: &AppState,
+    user: &User,
+) -> Result<Vec<CardedCase>, AppError> {
+    use yongxin_domain::appeal::{deadline_cards, Deadline};
+    use yongxin_domain::calendar::Card;
+    let calendar = state.calendar();
+    let now = Utc::now();
+    let today = now
+        .with_timezone(&yongxin_domain::time::shanghai())
+        .date_naive();
+    // Everything due before the end of the next working day can carry a card.
+    let horizon = yongxin_domain::calendar::end_of_day(calendar.add_working_days(today, 1));
+    let q = AppealQuery {
+        due_before: Some(horizon),
+        ..AppealQuery::within(scope_of(user).ok_or_else(AppError::forbidden)?, MOST_CARDED)
+    };
+    let mut cases: Vec<CardedCase> = state
+        .store
+        .search_appeals(&q)
+        .await?
+        .appeals
+        .into_iter()
+        .filter_map(|a| {
+            let cards = deadline_cards(&calendar, now, &a.deadline_clock());
+            let card = cards[0].1.max(cards[1].1);
+            if card == Card::None {
+                return None;
+            }
+            let deadline = cards
+                .iter()
+                .filter(|(_, c)| *c == card)
+                .map(|(d, _)| match d {
+                    Deadline::Contact => (*d, a.contact_due),
+                    Deadline::Resolution => (*d, a.resolution_due),
+                })
+                .min_by_key(|(_, at)| *at)?;
+            Some(CardedCase {
+                appeal: a,
+                card,
+                deadline,
+            })
+        })
+        .collect();
+    cases.sort_by_key(|k| (std::cmp::Reverse(k.card), k.deadline.1));
+    Ok(cases)
+}

@@ -15,7 +15,7 @@ use yongxin_domain::Permission;
 use yongxin_store::AppealId;
 use yongxin_store::{Appeal, AppealEvent, AppealQuery, PhotoRef, User};
 
-use super::{act, intake, scope_of, sees, ActionInput, IntakeInput, ListQuery};
+use super::{act, intake, sees, ActionInput, IntakeInput, ListQuery};
 use crate::catalogue::category_name;
 use crate::http::context::Ctx;
 use crate::http::error::AppError;
@@ -1257,57 +1257,209 @@ pub async fn export(
 #[template(path = "supervision.html")]
 struct SupervisionPage {
     c: Chrome,
-    groups: Vec<(&'static str, Vec<AppealRow>)>,
+    /// The page's cases by department and cadre: the group's heading and its rows.
+    groups: Vec<(String, Vec<AppealRow>)>,
+    red: usize,
+    yellow: usize,
+    /// The filters as given, and the choices.
+    q: SupervisionQuery,
+    departments: Vec<String>,
+    cadres: Vec<(String, String)>,
     notices: Vec<(AppealId, NoticeRow)>,
+    page: i64,
+    pages: i64,
+    prev_href: Option<String>,
+    next_href: Option<String>,
+    xlsx_href: String,
+    csv_href: String,
 }
 
-/// `GET /supervision`: leaders, administrators and department staff; every open case that is
-/// overdue (red) or due by the next working day (yellow), in the viewer's scope.
-#[tracing::instrument(skip_all, err(level = "debug"))]
-pub async fn supervision(State(state): State<AppState>, ctx: Ctx) -> Result<Response, AppError> {
-    let user = ctx.require(Permission::ReadSupervision)?;
-    let calendar = state.calendar();
-    let now = chrono::Utc::now();
-    let today = now
-        .with_timezone(&yongxin_domain::time::shanghai())
-        .date_naive();
-    // Everything due before the end of the next working day can carry a card.
-    let horizon = yongxin_domain::calendar::end_of_day(calendar.add_working_days(today, 1));
-    let q = AppealQuery {
-        due_before: Some(horizon),
-        ..AppealQuery::within(scope_of(user).ok_or_else(AppError::forbidden)?, 500)
-    };
-    let found = state.store.search_appeals(&q).await?;
-    let cats = state.categories().await?;
-    let c = Chrome::new(&ctx, "supervision.title");
-    let (mut red, mut yellow) = (Vec::new(), Vec::new());
-    for a in &found.appeals {
-        let card = current_card(&calendar, a);
-        let due = if a.contacted_at.is_none() {
-            a.contact_due
-        } else {
-            a.resolution_due
+/// Filters of the supervision list: department (`-`: none), cadre id (`-`: none), card.
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub struct SupervisionQuery {
+    department: String,
+    cadre: String,
+    card: String,
+    page: Option<i64>,
+    format: Option<String>,
+}
+
+impl SupervisionQuery {
+    fn href(&self, page: Option<i64>, format: Option<&str>) -> String {
+        let page = page.map(|p| p.to_string()).unwrap_or_default();
+        crate::http::params::href(
+            "/supervision",
+            &[
+                ("department", &self.department),
+                ("cadre", &self.cadre),
+                ("card", &self.card),
+                ("page", &page),
+                ("format", format.unwrap_or_default()),
+            ],
+        )
+    }
+
+    fn keeps(&self, k: &super::CardedCase) -> Result<bool, AppError> {
+        let a = &k.appeal;
+        let department = match self.department.trim() {
+            "" => true,
+            "-" => a.department.as_deref().unwrap_or_default().is_empty(),
+            d => a.department.as_deref() == Some(d),
         };
-        let row = appeal_row(card, &c, &cats, ctx.lang, a, due);
-        match card {
-            Card::Red => red.push(row),
-            Card::Yellow => yellow.push(row),
-            Card::None => {}
+        let cadre = match self.cadre.trim() {
+            "" => true,
+            "-" => a.cadre_user_id.is_none(),
+            id => {
+                a.cadre_user_id == Some(id.parse().map_err(|_| AppError::invalid_param("cadre"))?)
+            }
+        };
+        let card = match self.card.trim() {
+            "" => true,
+            "red" => k.card == Card::Red,
+            "yellow" => k.card == Card::Yellow,
+            _ => return Err(AppError::invalid_param("card")),
+        };
+        Ok(department && cadre && card)
+    }
+}
+
+/// Rows of the supervision list on one page.
+const SUPERVISION_PAGE: usize = 50;
+
+/// `GET /supervision?department=&cadre=&card=&page=&format=`: leaders, administrators and
+/// department staff; every open case in the viewer's scope that is overdue (red) or near its
+/// deadline (yellow), grouped by department and cadre, paged, and exported with the same filters.
+#[tracing::instrument(skip_all, err(level = "debug"))]
+pub async fn supervision(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    Query(q): Query<SupervisionQuery>,
+) -> Result<Response, AppError> {
+    let user = ctx.require(Permission::ReadSupervision)?;
+    let format = crate::http::sheet::requested(q.format.as_deref())?;
+    let all = super::carded_cases(&state, user).await?;
+    let mut departments: Vec<String> = all
+        .iter()
+        .filter_map(|k| k.appeal.department.clone())
+        .collect();
+    departments.sort();
+    departments.dedup();
+    let mut cadres: Vec<(String, String)> = all
+        .iter()
+        .filter_map(|k| {
+            Some((
+                k.appeal.cadre_user_id?.to_string(),
+                k.appeal.cadre_name.clone()?,
+            ))
+        })
+        .collect();
+    cadres.sort_by(|a, b| a.1.cmp(&b.1));
+    cadres.dedup();
+    let mut kept = Vec::new();
+    for k in all {
+        if q.keeps(&k)? {
+            kept.push(k);
         }
     }
-    let open = state.store.open_supervision_notices(200).await?;
+    // By department and cadre, red first within each, then by the deadline.
+    kept.sort_by(|a, b| {
+        let key = |k: &super::CardedCase| {
+            (
+                k.appeal.department.clone().unwrap_or_default(),
+                k.appeal.cadre_name.clone().unwrap_or_default(),
+                std::cmp::Reverse(k.card),
+                k.deadline.1,
+            )
+        };
+        key(a).cmp(&key(b))
+    });
+    let cats = state.categories().await?;
+    let c = Chrome::new(&ctx, "supervision.title");
+    let none = c.t("stats.none").to_owned();
+    let deadline_name = |d: yongxin_domain::appeal::Deadline| match d {
+        yongxin_domain::appeal::Deadline::Contact => c.t("appeal.contact_due"),
+        yongxin_domain::appeal::Deadline::Resolution => c.t("appeal.resolution_due"),
+    };
+    if let Some(format) = format {
+        let mut table = vec![[
+            "appeal.department",
+            "appeal.cadre",
+            "appeal.number",
+            "appeal.field_title",
+            "appeal.category",
+            "appeal.status_label",
+            "field.village",
+            "supervision.card",
+            "supervision.deadline",
+            "supervision.due",
+        ]
+        .iter()
+        .map(|k| c.t(k).to_owned())
+        .collect::<Vec<_>>()];
+        for k in &kept {
+            let r = appeal_row(k.card, &c, &cats, ctx.lang, &k.appeal, k.deadline.1);
+            table.push(vec![
+                k.appeal.department.clone().unwrap_or_else(|| none.clone()),
+                k.appeal.cadre_name.clone().unwrap_or_else(|| none.clone()),
+                r.number,
+                r.title,
+                r.category,
+                r.status,
+                r.village,
+                c.card_label(r.card),
+                deadline_name(k.deadline.0).to_owned(),
+                r.due,
+            ]);
+        }
+        return crate::http::sheet::download(&table, format, "supervision");
+    }
+    let red = kept.iter().filter(|k| k.card == Card::Red).count();
+    let yellow = kept.len() - red;
+    let pages = kept.len().div_ceil(SUPERVISION_PAGE).max(1) as i64;
+    let page = q.page.unwrap_or(1).clamp(1, pages);
+    let mut groups: Vec<(String, Vec<AppealRow>)> = Vec::new();
+    for k in kept
+        .iter()
+        .skip((page as usize - 1) * SUPERVISION_PAGE)
+        .take(SUPERVISION_PAGE)
+    {
+        let heading = format!(
+            "{} · {}",
+            k.appeal.department.clone().unwrap_or_else(|| none.clone()),
+            k.appeal.cadre_name.clone().unwrap_or_else(|| none.clone())
+        );
+        let row = appeal_row(k.card, &c, &cats, ctx.lang, &k.appeal, k.deadline.1);
+        match groups.last_mut() {
+            Some((h, rows)) if *h == heading => rows.push(row),
+            _ => groups.push((heading, vec![row])),
+        }
+    }
     let mut notices = Vec::new();
-    for n in open {
-        if let Ok((a, _)) = state.store.appeal(n.appeal_id).await {
-            if sees(user, &a) {
-                notices.extend(notice_rows(vec![n]).into_iter().map(|row| (a.id, row)));
+    if page == 1 {
+        for n in state.store.open_supervision_notices(200).await? {
+            if let Ok((a, _)) = state.store.appeal(n.appeal_id).await {
+                if sees(user, &a) {
+                    notices.extend(notice_rows(vec![n]).into_iter().map(|row| (a.id, row)));
+                }
             }
         }
     }
     render(&SupervisionPage {
         c,
-        groups: vec![("supervision.red", red), ("supervision.yellow", yellow)],
+        groups,
+        red,
+        yellow,
+        departments,
+        cadres,
         notices,
+        page,
+        pages,
+        prev_href: (page > 1).then(|| q.href(Some(page - 1), None)),
+        next_href: (page < pages).then(|| q.href(Some(page + 1), None)),
+        xlsx_href: q.href(None, Some("xlsx")),
+        csv_href: q.href(None, Some("csv")),
+        q,
     })
 }
 

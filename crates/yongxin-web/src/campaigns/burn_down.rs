@@ -14,17 +14,12 @@ const RIGHT: f64 = 12.0;
 const TOP: f64 = 14.0;
 const BOTTOM: f64 = 36.0;
 
-/// Escapes text for an SVG element or attribute.
-fn escape(text: &str) -> String {
-    text.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-        .replace('"', "&quot;")
-}
+use crate::http::chart::escape;
 
 /// The chart for `days` of a campaign of `target` households. `title` and `description` are in
-/// the reader's language; every other mark is a number or a date.
-pub fn svg(days: &[BurnDay], target: i64, title: &str, description: &str) -> String {
+/// the reader's language; every other mark is a number or a date. `id` makes the chart's
+/// element ids unique on a page holding several.
+pub fn svg(id: &str, days: &[BurnDay], target: i64, title: &str, description: &str) -> String {
     let n = days.len().max(1) as f64;
     let top = target.max(1) as f64;
     let plot_w = WIDTH - LEFT - RIGHT;
@@ -35,7 +30,7 @@ pub fn svg(days: &[BurnDay], target: i64, title: &str, description: &str) -> Str
     let mut out = String::new();
     let _ = write!(
         out,
-        r#"<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {WIDTH} {HEIGHT}" role="img" aria-labelledby="burn-title burn-desc" class="chart"><title id="burn-title">{}</title><desc id="burn-desc">{}</desc>"#,
+        r#"<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {WIDTH} {HEIGHT}" role="img" aria-labelledby="{id}-title {id}-desc" class="chart"><title id="{id}-title">{}</title><desc id="{id}-desc">{}</desc>"#,
         escape(title),
         escape(description)
     );
@@ -121,7 +116,7 @@ mod tests {
                 pace: 0,
             },
         ];
-        let s = svg(&days, 100, "燃尽 <图>", "a & b");
+        let s = svg("burn", &days, 100, "燃尽 <图>", "a & b");
         assert!(s.starts_with("<svg") && s.ends_with("</svg>"));
         assert!(s.contains("<title id=\"burn-title\">燃尽 &lt;图&gt;</title>"));
         assert!(s.contains("a &amp; b"));

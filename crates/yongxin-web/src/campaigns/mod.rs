@@ -4,7 +4,7 @@
 //! the burn-down, the walk sheet and its exports, and the JSON API.
 
 mod api;
-mod burn_down;
+pub(crate) mod burn_down;
 mod pages;
 
 use std::collections::BTreeMap;

@@ -555,6 +555,7 @@ pub async fn show(
         .collect();
     let burn = burn_down(totals.target, k.period(), &settled, today);
     let chart = super::burn_down::svg(
+        "burn",
         &burn,
         totals.target,
         c.t("campaign.burn_down"),

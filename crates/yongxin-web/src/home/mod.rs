@@ -1,5 +1,6 @@
 //! The home page: what the signed-in person has to do, or the way in for everyone else.
 
+pub(crate) mod desk;
 mod pages;
 pub(crate) mod work;
 

@@ -7,6 +7,7 @@ use axum::response::Response;
 use serde::Deserialize;
 use yongxin_domain::Permission;
 
+use super::desk::{desk, has_desk, Desk};
 use super::work::{my_work, parse_tab, MyWork};
 use crate::http::context::Ctx;
 use crate::http::error::AppError;
@@ -26,6 +27,10 @@ struct HomePage {
     to_rate: Vec<yongxin_store::Appeal>,
     /// A cadre's own cases and visits.
     work: Option<MyWork>,
+    /// What needs a leader, staff or village officer today.
+    desk: Option<Desk>,
+    /// The legend symbols of the trend's three lines.
+    symbols: [&'static str; 3],
 }
 
 /// Query of the home page: the work tab to show.
@@ -46,6 +51,7 @@ pub async fn home(
     let (mut villages, mut households, mut residents, mut grids) = (0, 0, 0, 0);
     let mut to_rate = Vec::new();
     let mut work = None;
+    let mut the_desk = None;
     if let Some(u) = ctx.user.as_ref().filter(|u| !u.role.is_cadre()) {
         to_rate = crate::appeals::waiting_for_rating(&state, u).await?;
     }
@@ -56,7 +62,16 @@ pub async fn home(
             || u.role.may(Permission::VisitHouseholds)
         {
             let tab = parse_tab(q.tab.as_deref());
-            work = Some(my_work(&state, c, u, chrono::Utc::now(), tab).await?);
+            let mine = my_work(&state, c, u, chrono::Utc::now(), tab).await?;
+            // Who handles no cases sees the list only when there is something on it (calls to
+            // make, doors to knock on).
+            let something = mine.tabs.iter().any(|t| t.count > 0) || !mine.visits.is_empty();
+            if u.role.may(Permission::HandleAppeals) || something {
+                work = Some(mine);
+            }
+        }
+        if has_desk(u) {
+            the_desk = Some(desk(&state, c, u, chrono::Utc::now()).await?);
         }
         for v in state.store.villages().await? {
             villages += 1;
@@ -74,5 +89,7 @@ pub async fn home(
         grids,
         to_rate,
         work,
+        desk: the_desk,
+        symbols: [0, 1, 2].map(crate::http::chart::legend_symbol),
     })
 }

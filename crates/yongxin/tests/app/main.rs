@@ -8,6 +8,7 @@ mod browser;
 mod campaigns;
 mod cli;
 mod consultations;
+mod desk;
 mod mail;
 mod meetings;
 mod notices;
