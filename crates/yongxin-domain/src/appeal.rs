@@ -1343,7 +1343,7 @@ mod facts_tests {
 }
 
 /// The counts behind the three rates (三率) of a group of cases.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, serde::Deserialize)]
 pub struct RateCounts {
     /// Cases filed in the period (declined and merged ones included).
     pub total: i64,

@@ -67,7 +67,7 @@ impl ScoreFigure {
 }
 
 /// The figures of one group over a period, as counted by the store.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, serde::Deserialize)]
 pub struct ScoreCounts {
     /// The three rates' counts of the cases filed in the period.
     pub rates: RateCounts,

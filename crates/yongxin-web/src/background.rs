@@ -409,6 +409,8 @@ pub fn spawn(state: AppState, sender: Arc<dyn MessageSender>, every: std::time::
         let mut tick = tokio::time::interval(every);
         // The week whose head this node has seen published; the store decides once per week.
         let mut published_week = String::new();
+        // The week whose previous week's report this node has seen kept.
+        let mut reported_week = String::new();
         loop {
             tick.tick().await;
             let now = Utc::now();
@@ -448,6 +450,20 @@ pub fn spawn(state: AppState, sender: Arc<dyn MessageSender>, every: std::time::
                 Ok(0) => {}
                 Ok(n) => tracing::info!(appeals.closed = n, "unrated answers closed"),
                 Err(e) => tracing::error!(error.message = %e, "auto-close pass failed"),
+            }
+            // Last week's report, kept as of its end once the week is over (after this tick's
+            // deadlines are recorded, so it reads them).
+            let week = yongxin_domain::audit::iso_week(yongxin_domain::campaign::local_day(now));
+            if week != reported_week {
+                match crate::reports::keep_last_week(&state).await {
+                    Ok(kept) => {
+                        tracing::debug!(report.week = %kept, "weekly report kept");
+                        reported_week = week;
+                    }
+                    Err(e) => {
+                        tracing::error!(error.message = %e, "keeping the weekly report failed")
+                    }
+                }
             }
         }
     });

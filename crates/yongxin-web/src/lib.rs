@@ -22,6 +22,7 @@ pub mod notices;
 pub mod openapi;
 pub mod outbox;
 pub mod registry;
+pub mod reports;
 pub mod resettlement;
 pub mod scorecards;
 pub mod selection;
@@ -291,6 +292,7 @@ pub fn route_table(state: &AppState) -> (Router<AppState>, Vec<http::routes::Rou
         .merge(selection::routes())
         .merge(outbox::routes())
         .merge(scorecards::routes())
+        .merge(reports::routes())
         .merge(openapi::routes())
         .merge(http::infra_routes())
         .into_parts()

@@ -49,6 +49,8 @@ enum Command {
     Lottery(cmd::lottery::Args),
     /// Configuration helpers.
     Config(cmd::config::Args),
+    /// Reports: the weekly report (周报).
+    Report(cmd::report::Args),
 }
 
 fn main() -> ExitCode {
@@ -80,6 +82,7 @@ fn main() -> ExitCode {
             Command::Search(args) => cmd::search::run(&config, args).await,
             Command::Open311(args) => cmd::open311::run(&config, args).await,
             Command::Config(args) => cmd::config::run(args),
+            Command::Report(args) => cmd::report::run(&config, args).await,
             Command::Lottery(args) => cmd::lottery::run(args),
         }
     });

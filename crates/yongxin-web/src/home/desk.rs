@@ -120,7 +120,8 @@ pub fn has_desk(user: &User) -> bool {
     user.role.may(Permission::ReadSupervision) || user.role.may(Permission::DispatchVillageAppeals)
 }
 
-fn share(r: Option<f64>) -> String {
+/// A share as a percentage with one decimal, or — without cases.
+pub fn share(r: Option<f64>) -> String {
     r.map(|v| format!("{:.1}%", v * 100.0))
         .unwrap_or_else(|| "—".into())
 }
@@ -158,15 +159,14 @@ pub async fn rates_of(
         .fold(RateCounts::default(), |acc, r| acc.plus(r.counts)))
 }
 
-/// The 12-week trend ending with the week holding `today`: labels, lines, and the chart.
-pub async fn trend(
+/// The three rates of each of the `TREND_WEEKS` weeks ending with the week holding `today`, by
+/// the Monday of each, judged at `now`.
+pub async fn weekly_rates(
     state: &AppState,
-    c: &Catalog,
     village: Option<i64>,
     today: NaiveDate,
     now: DateTime<Utc>,
-    id: &str,
-) -> Result<(Vec<WeekLine>, String), AppError> {
+) -> Result<Vec<(NaiveDate, RateCounts)>, AppError> {
     let this_monday = monday_of(today);
     let mut weeks = Vec::new();
     for back in (0..TREND_WEEKS).rev() {
@@ -174,6 +174,15 @@ pub async fn trend(
         let r = rates_of(state, village, (monday, monday + Duration::days(6)), now).await?;
         weeks.push((monday, r));
     }
+    Ok(weeks)
+}
+
+/// The trend's lines and its chart (`id` keeps its element ids unique on the page).
+pub fn trend_chart(
+    c: &Catalog,
+    weeks: &[(NaiveDate, RateCounts)],
+    id: &str,
+) -> (Vec<WeekLine>, String) {
     let labels: Vec<String> = weeks
         .iter()
         .map(|(m, _)| m.format("%m-%d").to_string())
@@ -183,11 +192,11 @@ pub async fn trend(
         weeks.iter().map(|(_, r)| r.resolution_rate()).collect(),
         weeks.iter().map(|(_, r)| r.satisfaction_rate()).collect(),
     ];
-    let last = &weeks[weeks.len() - 1].1;
+    let last = weeks.last().map(|(_, r)| *r).unwrap_or_default();
     let description = c.format(
         "desk.trend_desc",
         &[
-            ("weeks", TREND_WEEKS.to_string()),
+            ("weeks", weeks.len().to_string()),
             ("response", share(last.response_rate())),
             ("resolution", share(last.resolution_rate())),
             ("satisfaction", share(last.satisfaction_rate())),
@@ -203,11 +212,11 @@ pub async fn trend(
             label,
         })
         .collect();
-    Ok((lines, chart))
+    (lines, chart)
 }
 
 /// Counts per key this week and last, the biggest this week first (then last week's).
-fn hot(
+pub fn hot(
     marks: &[yongxin_domain::hot::CaseMark],
     now: DateTime<Utc>,
     key: impl Fn(&yongxin_domain::hot::CaseMark) -> Option<String>,
@@ -328,7 +337,8 @@ pub async fn desk(
         rates_line(c.t("desk.this_month").to_owned(), &this_month),
         rates_line(c.t("desk.last_month").to_owned(), &last_month),
     ];
-    let (trend, trend_chart) = trend(state, c, village, today, now, "trend").await?;
+    let weeks = weekly_rates(state, village, today, now).await?;
+    let (trend, trend_chart) = trend_chart(c, &weeks, "trend");
 
     // Hot issues this week against last, within the desk's village.
     let marks = state.store.case_marks(now - Duration::days(14)).await?;

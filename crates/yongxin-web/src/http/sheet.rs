@@ -42,6 +42,16 @@ impl SheetFormat {
 /// Writes a table as a file. Every cell is text, so Excel never turns an identity number into
 /// scientific notation.
 pub fn write_table(table: &[Vec<String>], format: SheetFormat) -> Result<Vec<u8>, String> {
+    write_table_at(table, format, None)
+}
+
+/// Writes a table as a file, the workbook dated `created` when given (else now): a report kept
+/// for a past week gives the same bytes whenever it is written.
+pub fn write_table_at(
+    table: &[Vec<String>],
+    format: SheetFormat,
+    created: Option<chrono::DateTime<chrono::Utc>>,
+) -> Result<Vec<u8>, String> {
     match format {
         SheetFormat::Csv => {
             let mut out = b"\xEF\xBB\xBF".to_vec();
@@ -56,6 +66,19 @@ pub fn write_table(table: &[Vec<String>], format: SheetFormat) -> Result<Vec<u8>
         }
         SheetFormat::Xlsx => {
             let mut book = Workbook::new();
+            if let Some(at) = created {
+                use chrono::{Datelike, Timelike};
+                let when = rust_xlsxwriter::ExcelDateTime::from_ymd(
+                    u16::try_from(at.year()).map_err(|e| e.to_string())?,
+                    at.month() as u8,
+                    at.day() as u8,
+                )
+                .and_then(|d| d.and_hms(at.hour() as u16, at.minute() as u8, at.second()))
+                .map_err(|e| e.to_string())?;
+                book.set_properties(
+                    &rust_xlsxwriter::DocProperties::new().set_creation_datetime(&when),
+                );
+            }
             let sheet = book.add_worksheet();
             let bold = Format::new().set_bold();
             let text = Format::new().set_num_format("@");
@@ -90,18 +113,23 @@ pub fn download(
     format: SheetFormat,
     stem: &str,
 ) -> Result<axum::response::Response, crate::http::error::AppError> {
+    let bytes = write_table(table, format).map_err(crate::http::error::AppError::internal)?;
+    Ok(file_response(bytes, format, stem))
+}
+
+/// A written file as a download named `{stem}.{extension}`.
+pub fn file_response(bytes: Vec<u8>, format: SheetFormat, stem: &str) -> axum::response::Response {
     use axum::http::header;
     use axum::response::IntoResponse;
-    let bytes = write_table(table, format).map_err(crate::http::error::AppError::internal)?;
     let disposition = format!("attachment; filename=\"{stem}.{}\"", format.extension());
-    Ok((
+    (
         [
             (header::CONTENT_TYPE, format.content_type().to_owned()),
             (header::CONTENT_DISPOSITION, disposition),
         ],
         bytes,
     )
-        .into_response())
+        .into_response()
 }
 
 /// The export a list's `format` query asks for: `None` for the page itself; an unknown format is

@@ -79,7 +79,7 @@ pub(crate) async fn scorecards(
     state: &AppState,
     user: &User,
     group: ScoreGroup,
-    (from, to): (NaiveDate, NaiveDate),
+    days: (NaiveDate, NaiveDate),
 ) -> Result<(Vec<Scorecard>, Scorecard), AppError> {
     let all = user.role.may(Permission::ReadAllScorecards);
     let own_row = user.role.may(Permission::WorkInOffice) && group == ScoreGroup::Cadre;
@@ -87,20 +87,39 @@ pub(crate) async fn scorecards(
         return Err(AppError::forbidden());
     }
     let own = user.id.to_string();
-    let mine = |key: &str| all || key == own;
-    let rows = state.store.scorecards(group, from, to, Utc::now()).await?;
+    let mut cards = scorecards_of(state, group, days, Utc::now()).await?;
+    if !all {
+        cards.retain(|c| c.key == own);
+        if cards.is_empty() {
+            cards.push(Scorecard {
+                key: own,
+                label: user.display_name.clone(),
+                counts: ScoreCounts::default(),
+            });
+        }
+    }
+    let total = total_of(&cards);
+    Ok((cards, total))
+}
+
+/// The scorecards of every group, judged at `at` (deadlines passed by then), working days to
+/// answer included.
+pub(crate) async fn scorecards_of(
+    state: &AppState,
+    group: ScoreGroup,
+    (from, to): (NaiveDate, NaiveDate),
+    at: chrono::DateTime<Utc>,
+) -> Result<Vec<Scorecard>, AppError> {
+    let rows = state.store.scorecards(group, from, to, at).await?;
     let calendar = state.calendar();
     let mut days: std::collections::HashMap<String, (i64, i64)> = Default::default();
     for s in state.store.answer_spans(group, from, to).await? {
-        if mine(&s.key) {
-            let e = days.entry(s.key).or_default();
-            e.0 += working_days_to_answer(&calendar, s.created_at, s.answered_at);
-            e.1 += 1;
-        }
+        let e = days.entry(s.key).or_default();
+        e.0 += working_days_to_answer(&calendar, s.created_at, s.answered_at);
+        e.1 += 1;
     }
-    let mut cards: Vec<Scorecard> = rows
+    Ok(rows
         .into_iter()
-        .filter(|r| mine(&r.key))
         .map(|r| {
             let (sum, n) = days.get(&r.key).copied().unwrap_or_default();
             Scorecard {
@@ -113,25 +132,18 @@ pub(crate) async fn scorecards(
                 label: r.label,
             }
         })
-        .collect();
-    if !all && cards.is_empty() {
-        cards.push(Scorecard {
-            key: own,
-            label: user.display_name.clone(),
-            counts: ScoreCounts::default(),
-        });
+        .collect())
+}
+
+/// The rows together.
+pub(crate) fn total_of(cards: &[Scorecard]) -> Scorecard {
+    Scorecard {
+        key: String::new(),
+        label: String::new(),
+        counts: cards
+            .iter()
+            .fold(ScoreCounts::default(), |acc, c| acc.plus(c.counts)),
     }
-    let total = cards
-        .iter()
-        .fold(ScoreCounts::default(), |acc, c| acc.plus(c.counts));
-    Ok((
-        cards,
-        Scorecard {
-            key: String::new(),
-            label: String::new(),
-            counts: total,
-        },
-    ))
 }
 
 /// The list of the cases behind a figure (`path` is `/appeals` or `/api/v1/appeals`); for the

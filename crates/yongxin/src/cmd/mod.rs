@@ -8,6 +8,7 @@ pub mod import;
 pub mod lottery;
 pub mod migrate;
 pub mod open311;
+pub mod report;
 pub mod search;
 pub mod serve;
 pub mod user;

@@ -838,3 +838,60 @@ fn a_lottery_proof_is_verified_by_the_binary_and_by_an_independent_script() {
         .unwrap();
     assert!(out.status.success(), "{}", text(&out.stderr));
 }
+
+#[test]
+fn the_weekly_report_is_written_for_a_scheduled_job_and_the_same_each_time() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = demo(dir.path());
+    let today = yongxin_domain::campaign::local_day(chrono::Utc::now());
+    let week = yongxin_domain::audit::iso_week(today - chrono::Duration::weeks(1));
+    let mut written = Vec::new();
+    for (format, name) in [
+        ("csv", "a.csv"),
+        ("csv", "b.csv"),
+        ("xlsx", "a.xlsx"),
+        ("xlsx", "b.xlsx"),
+        ("html", "a.html"),
+    ] {
+        let out_file = dir.path().join(name);
+        let out = yongxin(
+            &db,
+            &[
+                "report",
+                "weekly",
+                "--week",
+                &week,
+                "--format",
+                format,
+                "--out",
+                out_file.to_str().unwrap(),
+            ],
+        );
+        assert!(out.status.success(), "{}", text(&out.stderr));
+        written.push(std::fs::read(&out_file).unwrap());
+    }
+    assert_eq!(written[0], written[1], "the .csv is the same each time");
+    assert_eq!(written[2], written[3], "the .xlsx is the same each time");
+    let csv = String::from_utf8(written[0].clone()).unwrap();
+    assert!(
+        csv.contains(&format!("示范街道工作周报（{week}）")),
+        "{csv}"
+    );
+    let html = String::from_utf8(written[4].clone()).unwrap();
+    assert!(html.starts_with("<!doctype html>") && html.contains("<svg"));
+    // Refusals name what is wrong.
+    for (args, says) in [
+        (
+            vec!["report", "weekly", "--week", "2026-49", "--out", "-"],
+            "--week",
+        ),
+        (
+            vec!["report", "weekly", "--format", "pdf", "--out", "-"],
+            "--format",
+        ),
+    ] {
+        let out = yongxin(&db, &args);
+        assert!(!out.status.success());
+        assert!(text(&out.stderr).contains(says), "{}", text(&out.stderr));
+    }
+}

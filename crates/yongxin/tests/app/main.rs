@@ -14,6 +14,7 @@ mod meetings;
 mod notices;
 mod open311;
 mod photos;
+mod reports;
 mod resettlement;
 mod resident_path;
 mod scorecards;
