@@ -766,6 +766,7 @@ pub(crate) fn routes(limits: &BodyLimits) -> Routes {
         .get("/appeals/stats", pages::stats)
         .get("/appeals/hot", pages::hot)
         .get("/appeals/export.xlsx", pages::export)
+        .get("/appeals/export.csv", pages::export_csv)
         .get("/supervision", pages::supervision)
         .post("/supervision/{notice}/answer", pages::answer_notice)
         .post("/appeals/{id}/supervise", pages::supervise)

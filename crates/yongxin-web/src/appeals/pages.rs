@@ -342,6 +342,7 @@ struct AppealsPage {
     next_href: Option<String>,
     overdue: bool,
     export_href: String,
+    export_csv_href: String,
 }
 
 /// `GET /appeals`: signed in; each role sees its scope (a resident, their own).
@@ -423,6 +424,7 @@ pub async fn list(
         next_href: (page < pages).then(|| p.href("/appeals", page + 1)),
         overdue: q.due_before.is_some(),
         export_href: p.href("/appeals/export.xlsx", 1),
+        export_csv_href: p.href("/appeals/export.csv", 1),
         c,
     })
 }
@@ -1204,6 +1206,25 @@ pub async fn export(
     ctx: Ctx,
     Query(p): Query<ListQuery>,
 ) -> Result<Response, AppError> {
+    export_as(state, ctx, p, crate::http::sheet::SheetFormat::Xlsx).await
+}
+
+/// `GET /appeals/export.csv`: the same as .csv.
+#[tracing::instrument(skip_all, err(level = "debug"))]
+pub async fn export_csv(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    Query(p): Query<ListQuery>,
+) -> Result<Response, AppError> {
+    export_as(state, ctx, p, crate::http::sheet::SheetFormat::Csv).await
+}
+
+async fn export_as(
+    state: AppState,
+    ctx: Ctx,
+    p: ListQuery,
+    format: crate::http::sheet::SheetFormat,
+) -> Result<Response, AppError> {
     let user = ctx.cadre()?;
     let c = ctx.lang.catalog();
     let cats = state.categories().await?;
@@ -1250,7 +1271,7 @@ pub async fn export(
         }
         page += 1;
     }
-    crate::http::sheet::download(&table, crate::http::sheet::SheetFormat::Xlsx, "appeals")
+    crate::http::sheet::download(&table, format, "appeals")
 }
 
 #[derive(Template)]

@@ -634,6 +634,8 @@ pub struct HouseholdsQuery {
     show: String,
     household: String,
     page: String,
+    /// `xlsx` or `csv`: every household the filters select, as a file.
+    format: String,
 }
 
 /// A household row as the pages list it.
@@ -747,23 +749,23 @@ async fn households_page(
     c.title = format!("{} · {}", access.campaign.title, c.title);
     let page: i64 = opt_id(Some(&q.page), "page")?.unwrap_or(1);
     let show = q.show.trim();
-    let listed = state
-        .store
-        .campaign_households(
-            id,
-            &CampaignHouseholdQuery {
-                cadre_user_id: access.cadre.or(opt_id(Some(&q.cadre), "cadre")?),
-                unreached: matches!(show, "" | "unreached"),
-                open: show == "open",
-                escalated: show == "escalated",
-                village_id: opt_id(Some(&q.village), "village")?,
-                grid_id: opt_id(Some(&q.grid), "grid")?,
-                page,
-                per_page: 100,
-                ..CampaignHouseholdQuery::default()
-            },
-        )
-        .await?;
+    let query = CampaignHouseholdQuery {
+        cadre_user_id: access.cadre.or(opt_id(Some(&q.cadre), "cadre")?),
+        unreached: matches!(show, "" | "unreached"),
+        open: show == "open",
+        escalated: show == "escalated",
+        village_id: opt_id(Some(&q.village), "village")?,
+        grid_id: opt_id(Some(&q.grid), "grid")?,
+        page,
+        per_page: 100,
+        ..CampaignHouseholdQuery::default()
+    };
+    if let Some(format) = crate::http::sheet::requested(Some(&q.format))? {
+        let rows = every_household(state, id, query).await?;
+        let table = households_table(c.catalog, &rows);
+        return crate::http::sheet::download(&table, format, &format!("campaign-{id}-households"));
+    }
+    let listed = state.store.campaign_households(id, &query).await?;
     let history = match opt_id::<HouseholdId>(Some(&q.household), "household")? {
         Some(h) => {
             let place = state
@@ -999,6 +1001,45 @@ async fn every_household(
         }
         query.page += 1;
     }
+}
+
+/// A campaign's households as a table for .xlsx and .csv.
+fn households_table(c: &Catalog, rows: &[CampaignHousehold]) -> Vec<Vec<String>> {
+    let mut table = vec![[
+        "campaign.col.cadre",
+        "campaign.col.village",
+        "campaign.col.grid",
+        "campaign.col.key",
+        "campaign.col.address",
+        "campaign.col.head",
+        "campaign.col.attempts",
+        "campaign.col.not_home_days",
+        "campaign.col.last",
+        "campaign.col.escalated",
+    ]
+    .iter()
+    .map(|k| c.t(k).to_owned())
+    .collect::<Vec<_>>()];
+    for h in rows {
+        let r = household_row(c, h);
+        table.push(vec![
+            r.cadre,
+            h.village_name.clone(),
+            h.grid_name.clone(),
+            r.key,
+            r.address,
+            r.head,
+            r.attempts.to_string(),
+            h.not_home_days.to_string(),
+            r.last,
+            if r.escalated {
+                c.t("campaign.yes").to_owned()
+            } else {
+                String::new()
+            },
+        ]);
+    }
+    table
 }
 
 /// The cadre's households in walking order: grid, then address as a person walks it.
@@ -1286,40 +1327,7 @@ pub async fn sheet(
             .then_with(|| walking_order(&a.address, &b.address))
     });
     if let Some(format) = SheetFormat::parse(&q.format) {
-        let mut table = vec![[
-            "campaign.col.cadre",
-            "campaign.col.village",
-            "campaign.col.grid",
-            "campaign.col.key",
-            "campaign.col.address",
-            "campaign.col.head",
-            "campaign.col.attempts",
-            "campaign.col.not_home_days",
-            "campaign.col.last",
-            "campaign.col.escalated",
-        ]
-        .iter()
-        .map(|k| c.t(k).to_owned())
-        .collect::<Vec<_>>()];
-        for h in &rows {
-            let r = household_row(c, h);
-            table.push(vec![
-                r.cadre,
-                h.village_name.clone(),
-                h.grid_name.clone(),
-                r.key,
-                r.address,
-                r.head,
-                r.attempts.to_string(),
-                h.not_home_days.to_string(),
-                r.last,
-                if r.escalated {
-                    c.t("campaign.yes").to_owned()
-                } else {
-                    String::new()
-                },
-            ]);
-        }
+        let table = households_table(c, &rows);
         return crate::http::sheet::download(&table, format, &format!("campaign-{id}-unreached"));
     }
     let mut groups: Vec<(String, Vec<HouseholdRow>)> = Vec::new();

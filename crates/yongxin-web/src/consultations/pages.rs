@@ -7,9 +7,10 @@ use yongxin_domain::Permission;
 use yongxin_store::ProjectId;
 
 use askama::Template;
-use axum::extract::State;
+use axum::extract::{Query, State};
 use axum::response::{IntoResponse, Redirect, Response};
 use chrono::Utc;
+use serde::Deserialize;
 use yongxin_domain::consultation::{
     answers_open, checked_len, parse_questions, ConsultationError, MAX_BACKGROUND_CHARS,
     MAX_TITLE_CHARS,
@@ -347,6 +348,7 @@ pub async fn results(
     State(state): State<AppState>,
     ctx: Ctx,
     Ids(id): Ids<i64>,
+    Query(q): Query<ResultsQuery>,
 ) -> Result<Response, AppError> {
     let user = ctx.cadre()?.clone();
     let k = found(&state, id).await?;
@@ -354,6 +356,52 @@ pub async fn results(
         &k,
         &visible_results(&user, state.store.consultation_results(id).await?),
     );
+    if let Some(format) = crate::http::sheet::requested(q.format.as_deref())? {
+        // One row per option: the question, the option, the count, its share, the mean place
+        // (rankings), then one column per village; the free-text answers after.
+        let c = ctx.lang.catalog();
+        let mut header: Vec<String> = [
+            "consultation.col.question",
+            "consultation.col.option",
+            "consultation.col.count",
+            "consultation.col.share",
+            "consultation.col.mean_place",
+        ]
+        .iter()
+        .map(|k| c.t(k).to_owned())
+        .collect();
+        header.extend(r.villages.iter().map(|v| v.1.clone()));
+        let width = header.len();
+        let mut table = vec![header];
+        for question in &r.questions {
+            for (_, label, count, share, mean, by_village) in &question.options {
+                let mut row = vec![
+                    question.q.prompt.clone(),
+                    label.clone(),
+                    count.to_string(),
+                    share.clone(),
+                    mean.clone(),
+                ];
+                row.extend(by_village.iter().map(ToString::to_string));
+                table.push(row);
+            }
+            for (village, text) in &question.texts {
+                table.push(vec![
+                    question.q.prompt.clone(),
+                    String::new(),
+                    String::new(),
+                    String::new(),
+                    String::new(),
+                    format!("{village}: {text}"),
+                ]);
+            }
+        }
+        let width = table.iter().map(Vec::len).max().unwrap_or(width);
+        for row in &mut table {
+            row.resize(width, String::new());
+        }
+        return crate::http::sheet::download(&table, format, &format!("consultation-{id}-results"));
+    }
     let mut c = Chrome::new(&ctx, "consultation.results_title");
     c.title = format!("{} · {}", k.title, c.title);
     render(&ResultsPage {
@@ -366,6 +414,13 @@ pub async fn results(
         r,
         c,
     })
+}
+
+/// Query of the results: `format=xlsx|csv` for the file.
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub struct ResultsQuery {
+    format: Option<String>,
 }
 
 /// `POST /consultations/{id}/publish`: publishers, once it has closed; the results become a

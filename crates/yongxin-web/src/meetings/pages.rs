@@ -4,7 +4,7 @@
 
 use crate::http::extract::{Button, CsrfForm, Ids};
 use askama::Template;
-use axum::extract::State;
+use axum::extract::{Query, State};
 use axum::response::{IntoResponse, Redirect, Response};
 use chrono::{Duration, Utc};
 use yongxin_domain::meeting::SignInWay;
@@ -272,9 +272,45 @@ pub async fn show(
     State(state): State<AppState>,
     ctx: Ctx,
     Ids(id): Ids<i64>,
+    Query(q): Query<ShowQuery>,
 ) -> Result<Response, AppError> {
-    ctx.cadre()?;
+    let user = ctx.cadre()?.clone();
+    if let Some(format) = crate::http::sheet::requested(q.format.as_deref())? {
+        // The attendance list (签到表): every member, whether and how they signed in, and when.
+        let m = meeting_in_scope(&state, &user, id).await?;
+        let c = ctx.lang.catalog();
+        let mut table = vec![[
+            "field.person_name",
+            "meeting.signed_in_label",
+            "meeting.col.signed_in_at",
+        ]
+        .iter()
+        .map(|k| c.t(k).to_owned())
+        .collect::<Vec<_>>()];
+        for mm in state.store.meeting_members(id).await? {
+            let (how, at) = match mm.signed_in {
+                Some((how, at)) => (
+                    c.t(&format!("meeting.how.{}", how.code())).to_owned(),
+                    yongxin_domain::time::display_local(at),
+                ),
+                None => (c.t("meeting.absent").to_owned(), String::new()),
+            };
+            table.push(vec![mm.name, how, at]);
+        }
+        return crate::http::sheet::download(
+            &table,
+            format,
+            &format!("meeting-{}-attendance", m.id),
+        );
+    }
     show_page(&state, &ctx, id, None, None).await
+}
+
+/// Query of a meeting's page: `format=xlsx|csv` for its attendance list.
+#[derive(Debug, Default, serde::Deserialize)]
+#[serde(default)]
+pub struct ShowQuery {
+    format: Option<String>,
 }
 
 #[tracing::instrument(skip_all, fields(id), err(level = "debug"))]

@@ -698,6 +698,8 @@ struct CoveragePage {
 #[derive(Debug, Default, Deserialize)]
 pub struct CoverageQuery {
     page: Option<String>,
+    /// `xlsx` or `csv`: the households still to inform, all of them, as a file.
+    format: Option<String>,
 }
 
 /// `GET /notices/{id}/coverage`: cadres; informed households per grid of their reach, and the
@@ -728,6 +730,35 @@ pub async fn coverage(
     let total = rows
         .iter()
         .fold((0, 0), |(h, i), r| (h + r.households, i + r.informed));
+    if let Some(format) = crate::http::sheet::requested(q.format.as_deref())? {
+        let c = ctx.lang.catalog();
+        let mut table = vec![[
+            "field.village",
+            "field.grid",
+            "field.household_key",
+            "field.head",
+            "field.address",
+        ]
+        .iter()
+        .map(|k| c.t(k).to_owned())
+        .collect::<Vec<_>>()];
+        for page in 1.. {
+            let batch = state
+                .store
+                .uninformed_households(&notice, village, grids.clone(), page, 1000)
+                .await?;
+            let done = batch.len() < 1000;
+            table.extend(
+                batch
+                    .into_iter()
+                    .map(|h| vec![h.village_name, h.grid_name, h.key, h.head_name, h.address]),
+            );
+            if done {
+                break;
+            }
+        }
+        return crate::http::sheet::download(&table, format, &format!("notice-{id}-uninformed"));
+    }
     let page = parse_opt_id(q.page.as_deref(), "page")?
         .unwrap_or(1)
         .clamp(1, 100_000) as u32;

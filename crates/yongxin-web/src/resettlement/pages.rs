@@ -823,9 +823,44 @@ pub async fn registrations(
     State(state): State<AppState>,
     ctx: Ctx,
     Ids(id): Ids<ProjectId>,
+    Query(q): Query<RegistrationsQuery>,
 ) -> Result<Response, AppError> {
     ctx.require(Permission::AssessHouseholds)?;
     let p = act::project(&state, id).await?;
+    if let Some(format) = crate::http::sheet::requested(q.format.as_deref())? {
+        // Every household still to register (未登记户): the list cadres take to the doors. Heads
+        // are masked as on the page.
+        let c = ctx.lang.catalog();
+        let mut table = vec![[
+            "field.village",
+            "field.grid",
+            "field.household_key",
+            "field.head",
+            "field.address",
+        ]
+        .iter()
+        .map(|k| c.t(k).to_owned())
+        .collect::<Vec<_>>()];
+        for page in 1.. {
+            let (rows, _) = state
+                .store
+                .project_households(p.project.id, page, 1000, true)
+                .await?;
+            let done = rows.len() < 1000;
+            for (r, head) in with_masked_heads(rows) {
+                let h = r.household;
+                table.push(vec![h.village_name, h.grid_name, h.key, head, h.address]);
+            }
+            if done {
+                break;
+            }
+        }
+        return crate::http::sheet::download(
+            &table,
+            format,
+            &format!("project-{}-unregistered", p.project.id),
+        );
+    }
     let coverage: Vec<RegistrationCoverage> =
         state.store.registration_coverage(p.project.id).await?;
     let (h, r) = coverage
@@ -854,6 +889,13 @@ pub async fn registrations(
         missing_total,
         p,
     })
+}
+
+/// Query of the registrations page: `format=xlsx|csv` for the households still to register.
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub struct RegistrationsQuery {
+    format: Option<String>,
 }
 
 #[derive(Template)]

@@ -839,8 +839,10 @@ fn a_lottery_proof_is_verified_by_the_binary_and_by_an_independent_script() {
     assert!(out.status.success(), "{}", text(&out.stderr));
 }
 
-#[test]
-fn the_weekly_report_is_written_for_a_scheduled_job_and_the_same_each_time() {
+/// One demo database for two things a scheduled job and a cadre do with files: the weekly report
+/// written by the binary, and the export of every list a cadre works from.
+#[tokio::test]
+async fn the_weekly_report_is_written_for_a_scheduled_job_and_every_list_exports() {
     let dir = tempfile::tempdir().unwrap();
     let db = demo(dir.path());
     let today = yongxin_domain::campaign::local_day(chrono::Utc::now());
@@ -894,4 +896,146 @@ fn the_weekly_report_is_written_for_a_scheduled_job_and_the_same_each_time() {
         assert!(!out.status.success());
         assert!(text(&out.stderr).contains(says), "{}", text(&out.stderr));
     }
+
+    // Every list a cadre works from exports to .xlsx and .csv with the page's filters.
+    let (mut server, base) = start_server(&db);
+    let (staff, _) = signed_in(&base, "staff").await;
+    let first_id = |v: serde_json::Value, _: &str| v[0]["id"].as_i64().unwrap();
+    let get_json = |client: &reqwest::Client, url: String| {
+        let client = client.clone();
+        async move {
+            client
+                .get(url)
+                .send()
+                .await
+                .unwrap()
+                .json::<serde_json::Value>()
+                .await
+                .unwrap()
+        }
+    };
+    let consultation = first_id(
+        get_json(&staff, format!("{base}/api/v1/consultations")).await,
+        "consultations",
+    );
+    let meeting = first_id(
+        get_json(&staff, format!("{base}/api/v1/meetings")).await,
+        "meetings",
+    );
+    let project = first_id(
+        get_json(&staff, format!("{base}/api/v1/projects")).await,
+        "projects",
+    );
+    let campaigns = get_json(&staff, format!("{base}/api/v1/campaigns")).await;
+    let campaign = campaigns
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|k| k["state"] == "running")
+        .unwrap()["id"]
+        .as_i64()
+        .unwrap();
+    let notices = get_json(&staff, format!("{base}/api/v1/notices")).await;
+    let notice = notices["notices"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|n| n["title"].as_str().unwrap().contains("秸秆"))
+        .map(|n| n["id"].as_i64().unwrap())
+        .unwrap_or_else(|| notices["notices"][0]["id"].as_i64().unwrap());
+    let today = today.to_string();
+    let lists: Vec<(&reqwest::Client, String, &str)> = vec![
+        (&staff, "/appeals/export.csv".to_owned(), "appeals.csv"),
+        (
+            &staff,
+            "/supervision?format=csv".to_owned(),
+            "supervision.csv",
+        ),
+        (
+            &staff,
+            format!("/scorecards?group_by=village&from=2026-01-01&to={today}&format=csv"),
+            "scorecards-village",
+        ),
+        (
+            &staff,
+            format!("/notices/{notice}/coverage?format=csv"),
+            "uninformed.csv",
+        ),
+        (
+            &staff,
+            format!("/projects/{project}/registrations?format=csv"),
+            "unregistered.csv",
+        ),
+        (
+            &staff,
+            format!("/consultations/{consultation}/results?format=csv"),
+            "results.csv",
+        ),
+        (
+            &staff,
+            format!("/meetings/{meeting}?format=csv"),
+            "attendance.csv",
+        ),
+        (
+            &staff,
+            format!("/campaigns/{campaign}/households?show=all&format=csv"),
+            "households.csv",
+        ),
+        (
+            &staff,
+            format!("/campaigns/{campaign}/sheet?format=csv"),
+            "unreached.csv",
+        ),
+    ];
+    for (client, path, name) in lists {
+        for format in ["csv", "xlsx"] {
+            let url = format!(
+                "{base}{}",
+                path.replace("format=csv", &format!("format={format}"))
+                    .replace("export.csv", &format!("export.{format}"))
+            );
+            let res = client.get(&url).send().await.unwrap();
+            assert_eq!(res.status(), StatusCode::OK, "{url}");
+            let disposition = res.headers()["content-disposition"]
+                .to_str()
+                .unwrap()
+                .to_owned();
+            assert!(
+                disposition.contains(&format!(".{format}"))
+                    && disposition.contains(name.split('.').next().unwrap()),
+                "{url}: {disposition}"
+            );
+            let body = res.bytes().await.unwrap();
+            if format == "xlsx" {
+                assert!(body.starts_with(b"PK"), "{url}");
+            } else {
+                let text = String::from_utf8(body.to_vec()).unwrap();
+                assert!(
+                    text.lines().count() >= 2,
+                    "{url}: a header and rows: {text}"
+                );
+            }
+        }
+    }
+    // The filters are the page's: an export of one status holds that status only.
+    let csv = staff
+        .get(format!("{base}/appeals/export.csv?status=assigned"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let all = staff
+        .get(format!("{base}/appeals/export.csv"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(csv.lines().skip(1).all(|l| l.contains("已派单")), "{csv}");
+    assert!(csv.lines().count() < all.lines().count(), "{all}");
+    server.kill().unwrap();
+    server.wait().unwrap();
 }
