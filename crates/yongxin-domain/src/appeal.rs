@@ -956,10 +956,10 @@ pub fn tracking_code(secret: &str, number: &str) -> String {
     code
 }
 
-/// Whether a typed tracking code is the case's: case, spaces, dashes and the letters people
-/// confuse with digits (O, I, L) do not matter; compared in constant time.
-pub fn tracking_code_matches(secret: &str, number: &str, typed: &str) -> bool {
-    let normal: String = typed
+/// A code as typed, made comparable: case, spaces, dashes and the letters people confuse with
+/// digits (O, I, L) do not matter.
+pub fn normal_code(typed: &str) -> String {
+    typed
         .chars()
         .filter(|c| !c.is_whitespace() && *c != '-')
         .map(|c| match c.to_ascii_uppercase() {
@@ -967,7 +967,26 @@ pub fn tracking_code_matches(secret: &str, number: &str, typed: &str) -> bool {
             'I' | 'L' => '1',
             other => other,
         })
-        .collect();
+        .collect()
+}
+
+/// 一次性码: ten letters of the tracking alphabet from 50 random bits, shown `XXXXX-XXXXX` — the
+/// code on an account's activation or reset slip.
+pub fn one_time_code(bits: u64) -> String {
+    let mut code = String::with_capacity(11);
+    for i in 0..10 {
+        if i == 5 {
+            code.push('-');
+        }
+        let index = usize::try_from((bits >> (45 - 5 * i)) & 31).unwrap_or(0);
+        code.push(char::from(TRACKING_ALPHABET[index]));
+    }
+    code
+}
+
+/// Whether a typed tracking code is the case's ([`normal_code`]); compared in constant time.
+pub fn tracking_code_matches(secret: &str, number: &str, typed: &str) -> bool {
+    let normal = normal_code(typed);
     let expected: String = tracking_code(secret, number).replace('-', "");
     normal.len() == expected.len()
         && normal
@@ -1033,6 +1052,21 @@ pub fn parse_appeal_number(number: &str) -> Option<(chrono::NaiveDate, i64)> {
 #[cfg(test)]
 mod number_tests {
     use super::*;
+
+    #[test]
+    fn one_time_codes_are_ten_letters_read_back_however_typed() {
+        let code = one_time_code(0x3_FFFF_FFFF_FFFF);
+        assert_eq!(code, "ZZZZZ-ZZZZZ");
+        let code = one_time_code(0x1234_5678_9ABC);
+        assert_eq!(code.len(), 11);
+        assert!(code
+            .chars()
+            .all(|c| c == '-' || TRACKING_ALPHABET.contains(&(c as u8))));
+        assert_ne!(code, one_time_code(0x1234_5678_9ABD));
+        let sloppy = format!(" {} ", code.to_lowercase().replace('-', " "));
+        assert_eq!(normal_code(&sloppy), code.replace('-', ""));
+        assert_eq!(normal_code("o1-il"), "0111");
+    }
 
     #[test]
     fn rating_tokens_name_their_message_and_are_keyed() {

@@ -11,7 +11,9 @@ use yongxin_domain::Actor;
 
 use yongxin_domain::NewAuditEntry;
 use yongxin_store::AccountStore;
-use yongxin_store::{ApiToken, NewUser, SignInFailures, StoreError, StoreResult, User};
+use yongxin_store::{
+    AccountCode, ApiToken, HouseholdId, NewUser, SignInFailures, StoreError, StoreResult, User,
+};
 
 use crate::dialect::write_tx;
 
@@ -43,6 +45,84 @@ pub(crate) async fn revoke_tokens_in(tx: &mut DbConn, user_id: i64) -> StoreResu
     .await
     .db()?;
     Ok(done.rows_affected())
+}
+
+/// The record of a new account.
+fn created_entry(actor: &str, id: i64, u: &NewUser) -> NewAuditEntry {
+    NewAuditEntry::new(
+        actor.to_owned(),
+        "user.create",
+        format!("user:{id}"),
+        format!("{} ({})", u.username, u.role.code()),
+        &serde_json::json!({ "username": u.username, "display_name": u.display_name, "role": u.role.code(), "village_id": u.village_id, "household_id": u.household_id }),
+    )
+}
+
+/// The user a new account is.
+fn new_user(id: i64, u: NewUser) -> User {
+    User {
+        id,
+        username: u.username,
+        display_name: u.display_name,
+        role: u.role,
+        village_id: u.village_id,
+        household_id: u.household_id,
+        grid_ids: vec![],
+        email: None,
+        disabled: false,
+    }
+}
+
+/// An account that can never be signed into with a password: until its code is redeemed.
+const NO_PASSWORD: &str = "!";
+
+/// Inserts a user inside a write; its id.
+async fn insert_user(tx: &mut DbConn, u: &NewUser) -> StoreResult<i64> {
+    sqlx::query_scalar(
+        "INSERT INTO users (username, display_name, role, password_hash, village_id, household_id, created_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id",
+    )
+    .bind(&u.username)
+    .bind(&u.display_name)
+    .bind(u.role.code())
+    .bind(&u.password_hash)
+    .bind(u.village_id)
+    .bind(u.household_id)
+    .bind(Utc::now())
+    .fetch_one(&mut *tx)
+    .await
+    .db()
+}
+
+/// Keeps a code for a user inside a write, replacing an unused one.
+async fn keep_code(tx: &mut DbConn, user_id: i64, code: &AccountCode) -> StoreResult<()> {
+    sqlx::query("DELETE FROM account_codes WHERE user_id = $1")
+        .bind(user_id)
+        .execute(&mut *tx)
+        .await
+        .db()?;
+    sqlx::query(
+        "INSERT INTO account_codes (user_id, code_hash, purpose, issued_at, expires_at) VALUES ($1, $2, $3, $4, $5)",
+    )
+    .bind(user_id)
+    .bind(&code.code_hash)
+    .bind(if code.reset { "reset" } else { "activation" })
+    .bind(Utc::now())
+    .bind(code.expires_at)
+    .execute(&mut *tx)
+    .await
+    .db()?;
+    Ok(())
+}
+
+/// Ends a user's sessions and API tokens inside a write; how many tokens.
+async fn end_sessions(tx: &mut DbConn, user_id: i64) -> StoreResult<u64> {
+    sqlx::query("DELETE FROM sessions WHERE user_id = $1")
+        .bind(user_id)
+        .execute(&mut *tx)
+        .await
+        .db()?;
+    revoke_tokens_in(tx, user_id).await
 }
 
 impl StoreImpl {
@@ -80,39 +160,9 @@ impl AccountStore for StoreImpl {
     async fn create_user(&self, actor: &Actor, u: NewUser) -> StoreResult<User> {
         let actor = actor.to_string();
         write_tx!(self, |tx| {
-            let id: i64 = sqlx::query_scalar(
-                    "INSERT INTO users (username, display_name, role, password_hash, village_id, household_id, created_at) \
-                     VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id",
-                )
-                .bind(&u.username)
-                .bind(&u.display_name)
-                .bind(u.role.code())
-                .bind(&u.password_hash)
-                .bind(u.village_id)
-                .bind(u.household_id)
-                .bind(Utc::now())
-                .fetch_one(&mut *tx)
-                .await
-                .db()?;
-            let entry = NewAuditEntry::new(
-                actor,
-                "user.create",
-                format!("user:{id}"),
-                format!("{} ({})", u.username, u.role.code()),
-                &serde_json::json!({ "username": u.username, "display_name": u.display_name, "role": u.role.code(), "village_id": u.village_id, "household_id": u.household_id }),
-            );
-            let user = User {
-                id,
-                username: u.username,
-                display_name: u.display_name,
-                role: u.role,
-                village_id: u.village_id,
-                household_id: u.household_id,
-                grid_ids: vec![],
-                email: None,
-                disabled: false,
-            };
-            Ok((user, vec![entry]))
+            let id = insert_user(&mut *tx, &u).await?;
+            let entry = created_entry(&actor, id, &u);
+            Ok((new_user(id, u.clone()), vec![entry]))
         })
     }
 
@@ -133,6 +183,165 @@ impl AccountStore for StoreImpl {
             password_hash,
         } = Credentials::from_row(&row).db()?;
         Ok(Some((self.load_grid_ids(user).await?, password_hash)))
+    }
+
+    #[tracing::instrument(skip_all, fields(user_id), err(level = "debug"))]
+    async fn issue_account_code(
+        &self,
+        actor: &Actor,
+        user_id: i64,
+        code: &AccountCode,
+    ) -> StoreResult<()> {
+        let (actor, code) = (actor.to_string(), code.clone());
+        write_tx!(self, |tx| {
+            let exists: Option<i64> = sqlx::query_scalar("SELECT id FROM users WHERE id = $1")
+                .bind(user_id)
+                .fetch_optional(&mut *tx)
+                .await
+                .db()?;
+            if exists.is_none() {
+                return Err(StoreError::NotFound {
+                    what: format!("user {user_id}"),
+                });
+            }
+            keep_code(&mut *tx, user_id, &code).await?;
+            let mut revoked = 0;
+            if code.reset {
+                sqlx::query("UPDATE users SET password_hash = $1 WHERE id = $2")
+                    .bind(NO_PASSWORD)
+                    .bind(user_id)
+                    .execute(&mut *tx)
+                    .await
+                    .db()?;
+                revoked = end_sessions(&mut *tx, user_id).await?;
+            }
+            let entry = NewAuditEntry::new(
+                actor,
+                if code.reset {
+                    "user.reset_code"
+                } else {
+                    "user.activation_code"
+                },
+                format!("user:{user_id}"),
+                "",
+                &serde_json::json!({ "expires_at": code.expires_at, "tokens_revoked": revoked }),
+            );
+            Ok(((), vec![entry]))
+        })
+    }
+
+    #[tracing::instrument(skip_all, err(level = "debug"))]
+    async fn redeem_account_code(
+        &self,
+        username: &str,
+        code_hash: &str,
+        password_hash: &str,
+        now: DateTime<Utc>,
+    ) -> StoreResult<bool> {
+        let (username, code_hash, hash) = (
+            username.to_owned(),
+            code_hash.to_owned(),
+            password_hash.to_owned(),
+        );
+        write_tx!(self, |tx| {
+            let user: Option<i64> = sqlx::query_scalar(
+                "SELECT u.id FROM users u JOIN account_codes c ON c.user_id = u.id \
+                 WHERE u.username = $1 AND u.disabled_at IS NULL AND c.code_hash = $2 AND c.expires_at > $3",
+            )
+            .bind(&username)
+            .bind(&code_hash)
+            .bind(now)
+            .fetch_optional(&mut *tx)
+            .await
+            .db()?;
+            let Some(id) = user else {
+                return Ok((false, Vec::new()));
+            };
+            sqlx::query("DELETE FROM account_codes WHERE user_id = $1")
+                .bind(id)
+                .execute(&mut *tx)
+                .await
+                .db()?;
+            sqlx::query("UPDATE users SET password_hash = $1 WHERE id = $2")
+                .bind(&hash)
+                .bind(id)
+                .execute(&mut *tx)
+                .await
+                .db()?;
+            let revoked = end_sessions(&mut *tx, id).await?;
+            let entry = NewAuditEntry::new(
+                format!("user:{username}"),
+                "user.code_redeemed",
+                format!("user:{id}"),
+                "",
+                &serde_json::json!({ "tokens_revoked": revoked }),
+            );
+            Ok((true, vec![entry]))
+        })
+    }
+
+    #[tracing::instrument(skip_all, fields(user_id), err(level = "debug"))]
+    async fn set_user_role(
+        &self,
+        actor: &Actor,
+        user_id: i64,
+        role: yongxin_domain::Role,
+        village_id: Option<i64>,
+        household_id: Option<HouseholdId>,
+    ) -> StoreResult<()> {
+        let actor = actor.to_string();
+        write_tx!(self, |tx| {
+            let done = sqlx::query(
+                "UPDATE users SET role = $1, village_id = $2, household_id = $3 WHERE id = $4",
+            )
+            .bind(role.code())
+            .bind(village_id)
+            .bind(household_id)
+            .bind(user_id)
+            .execute(&mut *tx)
+            .await
+            .db()?;
+            if done.rows_affected() == 0 {
+                return Err(StoreError::NotFound {
+                    what: format!("user {user_id}"),
+                });
+            }
+            let entry = NewAuditEntry::new(
+                actor,
+                "user.set_role",
+                format!("user:{user_id}"),
+                role.code(),
+                &serde_json::json!({ "role": role.code(), "village_id": village_id, "household_id": household_id }),
+            );
+            Ok(((), vec![entry]))
+        })
+    }
+
+    #[tracing::instrument(skip_all, err(level = "debug"))]
+    async fn create_accounts(
+        &self,
+        actor: &Actor,
+        accounts: Vec<(NewUser, AccountCode)>,
+    ) -> StoreResult<Vec<User>> {
+        let actor = actor.to_string();
+        write_tx!(self, |tx| {
+            let mut users = Vec::with_capacity(accounts.len());
+            let mut entries = Vec::with_capacity(accounts.len() * 2);
+            for (u, code) in &accounts {
+                let id = insert_user(&mut *tx, u).await?;
+                keep_code(&mut *tx, id, code).await?;
+                entries.push(created_entry(&actor, id, u));
+                entries.push(NewAuditEntry::new(
+                    actor.clone(),
+                    "user.activation_code",
+                    format!("user:{id}"),
+                    "",
+                    &serde_json::json!({ "expires_at": code.expires_at }),
+                ));
+                users.push(new_user(id, u.clone()));
+            }
+            Ok((users, entries))
+        })
     }
 
     #[tracing::instrument(skip_all, fields(user_id), err(level = "debug"))]

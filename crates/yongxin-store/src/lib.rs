@@ -154,6 +154,41 @@ pub trait AccountStore: Send + Sync + 'static {
     ) -> StoreResult<std::collections::HashMap<i64, i64>>;
     /// Revokes every live API token of a user; how many were.
     async fn revoke_api_tokens(&self, actor: &Actor, user_id: i64) -> StoreResult<u64>;
+    /// Issues a one-time code (激活码 for a new account, 重置码 for a reset) for a user, replacing
+    /// any unused one; a reset also ends the old password, the sessions and the API tokens at
+    /// once. Only the code's hash is kept.
+    async fn issue_account_code(
+        &self,
+        actor: &Actor,
+        user_id: i64,
+        code: &AccountCode,
+    ) -> StoreResult<()>;
+    /// Sets the password of the enabled account named `username` whose live code has this hash,
+    /// and spends the code (sessions and tokens end); false, changing nothing, when there is none.
+    async fn redeem_account_code(
+        &self,
+        username: &str,
+        code_hash: &str,
+        password_hash: &str,
+        now: DateTime<Utc>,
+    ) -> StoreResult<bool>;
+    /// Changes a user's role and the part of the registry it serves (a village for a village
+    /// officer, a household for a resident).
+    async fn set_user_role(
+        &self,
+        actor: &Actor,
+        user_id: i64,
+        role: yongxin_domain::Role,
+        village_id: Option<i64>,
+        household_id: Option<HouseholdId>,
+    ) -> StoreResult<()>;
+    /// Creates accounts, each with its activation code, in one write (residents of a village in
+    /// bulk): all or none.
+    async fn create_accounts(
+        &self,
+        actor: &Actor,
+        accounts: Vec<(NewUser, AccountCode)>,
+    ) -> StoreResult<Vec<User>>;
     /// Disables an account (its sessions end and its tokens are revoked) or enables it again.
     async fn set_user_disabled(
         &self,

@@ -223,6 +223,17 @@ pub struct NewUser {
     pub household_id: Option<HouseholdId>,
 }
 
+/// A one-time code for an account, as the store keeps it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AccountCode {
+    /// SHA-256 of the code as typed, normalised.
+    pub code_hash: String,
+    /// `activation` or `reset`.
+    pub reset: bool,
+    /// When it stops working.
+    pub expires_at: chrono::DateTime<chrono::Utc>,
+}
+
 /// A user account.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, sqlx::FromRow)]
 pub struct User {

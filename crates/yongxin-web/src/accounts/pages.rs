@@ -31,6 +31,7 @@ use crate::http::page::render;
 use crate::http::page::Chrome;
 use crate::AppState;
 use yongxin_domain::Permission;
+use yongxin_domain::Role;
 use yongxin_store::User;
 
 #[derive(Template)]
@@ -40,6 +41,7 @@ struct SignInPage {
     next: String,
     username: String,
     error: Option<String>,
+    activated: bool,
 }
 
 /// Where to go after signing in or switching the language: only a path of this site. Anything
@@ -71,6 +73,8 @@ pub fn safe_next(next: Option<&str>) -> String {
 #[derive(Deserialize)]
 pub struct NextQuery {
     next: Option<String>,
+    /// Set after a code was used at `/activate`.
+    activated: Option<String>,
 }
 
 /// `GET /sign-in`.
@@ -81,6 +85,7 @@ pub async fn sign_in_page(ctx: Ctx, Query(q): Query<NextQuery>) -> Result<Respon
         next: safe_next(q.next.as_deref()),
         username: String::new(),
         error: None,
+        activated: q.activated.is_some(),
     })
 }
 
@@ -147,6 +152,7 @@ pub async fn sign_in(
             next: safe_next(form.next.as_deref()),
             username,
             error: Some(ctx.lang.catalog().t("sign_in.failed").to_owned()),
+            activated: false,
         })?;
         *res.status_mut() = axum::http::StatusCode::UNAUTHORIZED;
         return Ok(res);
@@ -231,6 +237,16 @@ struct UsersPage {
     /// The administrator viewing it, who cannot disable their own account.
     me: i64,
     error: Option<String>,
+    /// What the last change did (a grid handed over).
+    done: Option<String>,
+    /// Roles: code and name.
+    roles: Vec<(&'static str, String)>,
+    /// Villages: id and name.
+    villages: Vec<(i64, String)>,
+    /// Grids: id, name (with village) and current cadre.
+    grids: Vec<(i64, String, String)>,
+    /// Cadres a grid can go to: id and name.
+    grid_cadres: Vec<(i64, String)>,
 }
 
 #[tracing::instrument(skip_all, err(level = "debug"))]
@@ -239,11 +255,20 @@ async fn users_page(
     ctx: &Ctx,
     error: Option<String>,
 ) -> Result<Response, AppError> {
+    users_page_with(state, ctx, error, None).await
+}
+
+async fn users_page_with(
+    state: &AppState,
+    ctx: &Ctx,
+    error: Option<String>,
+    done: Option<String>,
+) -> Result<Response, AppError> {
     let live = state
         .store
         .live_api_token_counts(chrono::Utc::now())
         .await?;
-    let users = state
+    let users: Vec<(User, i64)> = state
         .store
         .users()
         .await?
@@ -257,11 +282,44 @@ async fn users_page(
             (u, tokens)
         })
         .collect();
+    let c = Chrome::new(ctx, "users.title");
+    let roles = Role::ALL
+        .into_iter()
+        .map(|r| (r.code(), c.role_name(&r).to_owned()))
+        .collect();
+    let villages = state
+        .store
+        .villages()
+        .await?
+        .into_iter()
+        .map(|v| (v.id, v.name))
+        .collect();
+    let grids = state
+        .store
+        .grids(None)
+        .await?
+        .into_iter()
+        .map(|g| (g.id, format!("{} {}", g.village_name, g.name), g.cadre_name))
+        .collect();
+    let grid_cadres = users
+        .iter()
+        .filter(|(u, _): &&(User, i64)| {
+            !u.disabled
+                && u.role.may(Permission::HandleAppeals)
+                && u.role.may(Permission::VisitHouseholds)
+        })
+        .map(|(u, _)| (u.id, u.display_name.clone()))
+        .collect();
     let page = render(&UsersPage {
-        c: Chrome::new(ctx, "users.title"),
+        c,
         me: ctx.user()?.id,
         users,
         error: error.clone(),
+        done,
+        roles,
+        villages,
+        grids,
+        grid_cadres,
     })?;
     Ok(match error {
         Some(_) => (axum::http::StatusCode::BAD_REQUEST, page).into_response(),
@@ -271,9 +329,20 @@ async fn users_page(
 
 /// `GET /admin/users`: admins; e-mail addresses are shown masked.
 #[tracing::instrument(skip_all, err(level = "debug"))]
-pub async fn users(State(state): State<AppState>, ctx: Ctx) -> Result<Response, AppError> {
+pub async fn users(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    Query(q): Query<DoneQuery>,
+) -> Result<Response, AppError> {
     ctx.require(Permission::ManageUsers)?;
-    users_page(&state, &ctx, None).await
+    users_page_with(&state, &ctx, None, q.done).await
+}
+
+/// What the last change did, said once on the page it returns to.
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub struct DoneQuery {
+    done: Option<String>,
 }
 
 /// The address a user's notifications go to; empty clears it.

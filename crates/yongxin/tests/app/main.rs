@@ -3,6 +3,7 @@
 //! and again on PostgreSQL when `YONGXIN_TEST_POSTGRES_URL` is set.
 #![expect(clippy::unwrap_used, reason = "tests")]
 
+mod accounts;
 mod appeals;
 mod browser;
 mod campaigns;
