@@ -144,3 +144,28 @@ pub fn requested(
             .ok_or_else(|| crate::http::error::AppError::invalid_param("format")),
     }
 }
+
+/// A table's header row: each key in the reader's language.
+pub fn header(c: &crate::http::i18n::Catalog, keys: &[&str]) -> Vec<String> {
+    keys.iter().map(|k| c.t(k).to_owned()).collect()
+}
+
+/// The header of a list of households to visit (uninformed, unregistered): village, grid, key,
+/// head, address; each row is [`household_row`].
+pub fn households_header(c: &crate::http::i18n::Catalog) -> Vec<String> {
+    header(
+        c,
+        &[
+            "field.village",
+            "field.grid",
+            "field.household_key",
+            "field.head",
+            "field.address",
+        ],
+    )
+}
+
+/// A household as a row under [`households_header`], with the head's name as it may be shown.
+pub fn household_row(h: yongxin_store::HouseholdSummary, head: String) -> Vec<String> {
+    vec![h.village_name, h.grid_name, h.key, head, h.address]
+}

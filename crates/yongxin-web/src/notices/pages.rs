@@ -732,16 +732,7 @@ pub async fn coverage(
         .fold((0, 0), |(h, i), r| (h + r.households, i + r.informed));
     if let Some(format) = crate::http::sheet::requested(q.format.as_deref())? {
         let c = ctx.lang.catalog();
-        let mut table = vec![[
-            "field.village",
-            "field.grid",
-            "field.household_key",
-            "field.head",
-            "field.address",
-        ]
-        .iter()
-        .map(|k| c.t(k).to_owned())
-        .collect::<Vec<_>>()];
+        let mut table = vec![crate::http::sheet::households_header(c)];
         for page in 1.. {
             let batch = state
                 .store

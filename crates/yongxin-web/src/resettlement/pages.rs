@@ -831,16 +831,7 @@ pub async fn registrations(
         // Every household still to register (未登记户): the list cadres take to the doors. Heads
         // are masked as on the page.
         let c = ctx.lang.catalog();
-        let mut table = vec![[
-            "field.village",
-            "field.grid",
-            "field.household_key",
-            "field.head",
-            "field.address",
-        ]
-        .iter()
-        .map(|k| c.t(k).to_owned())
-        .collect::<Vec<_>>()];
+        let mut table = vec![crate::http::sheet::households_header(c)];
         for page in 1.. {
             let (rows, _) = state
                 .store
@@ -848,8 +839,7 @@ pub async fn registrations(
                 .await?;
             let done = rows.len() < 1000;
             for (r, head) in with_masked_heads(rows) {
-                let h = r.household;
-                table.push(vec![h.village_name, h.grid_name, h.key, head, h.address]);
+                table.push(crate::http::sheet::household_row(r.household, head));
             }
             if done {
                 break;

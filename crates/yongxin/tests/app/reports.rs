@@ -20,17 +20,7 @@ async fn bytes(client: &reqwest::Client, url: String) -> (StatusCode, Vec<u8>) {
 
 async fn a_finished_weeks_report_is_the_same_whenever_it_is_produced(app: TestApp) {
     let today = yongxin_domain::campaign::local_day(Utc::now());
-    let appeals =
-        yongxin_domain::demo_appeals::generate_appeals(5, app.demo.households.len(), today, 300);
-    yongxin_demo::load_appeals(
-        &*app.store,
-        &app.demo,
-        &appeals,
-        yongxin_domain::appeal::AppealPolicy::default(),
-        &yongxin_domain::calendar::WorkingCalendar::official(),
-    )
-    .await
-    .unwrap();
+    crate::support::load_generated_appeals(&app, 5, 300).await;
     let last_monday = yongxin_domain::scorecard::monday_of(today) - Duration::weeks(1);
     let week = yongxin_domain::audit::iso_week(last_monday);
     let leader = app.sign_in_as(Role::Leader).await;

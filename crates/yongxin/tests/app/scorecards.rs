@@ -16,18 +16,7 @@ on_each_backend!(
 );
 
 async fn load_generated(app: &TestApp, count: usize) {
-    let today = yongxin_domain::campaign::local_day(Utc::now());
-    let appeals =
-        yongxin_domain::demo_appeals::generate_appeals(23, app.demo.households.len(), today, count);
-    yongxin_demo::load_appeals(
-        &*app.store,
-        &app.demo,
-        &appeals,
-        yongxin_domain::appeal::AppealPolicy::default(),
-        &yongxin_domain::calendar::WorkingCalendar::official(),
-    )
-    .await
-    .unwrap();
+    crate::support::load_generated_appeals(app, 23, count).await;
 }
 
 async fn every_figure_is_the_count_of_the_cases_it_links_to(app: TestApp) {

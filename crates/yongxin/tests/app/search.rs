@@ -22,20 +22,7 @@ on_each_backend!(
 );
 
 async fn load_demo_appeals(app: &TestApp, count: usize) {
-    let today = Utc::now()
-        .with_timezone(&yongxin_domain::time::shanghai())
-        .date_naive();
-    let appeals =
-        yongxin_domain::demo_appeals::generate_appeals(11, app.demo.households.len(), today, count);
-    yongxin_demo::load_appeals(
-        &*app.store,
-        &app.demo,
-        &appeals,
-        yongxin_domain::appeal::AppealPolicy::default(),
-        &yongxin_domain::calendar::WorkingCalendar::official(),
-    )
-    .await
-    .unwrap();
+    crate::support::load_generated_appeals(app, 11, count).await;
 }
 
 pub fn query(scope: AppealScope, text: Option<&str>) -> AppealQuery {

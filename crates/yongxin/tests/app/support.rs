@@ -607,3 +607,25 @@ impl yongxin_web::background::MessageSender for RecordingGateway {
         Ok(())
     }
 }
+
+/// Stores `count` generated appeals (a year of them, seeded) for the demo subdistrict.
+pub async fn load_generated_appeals(app: &TestApp, seed: u64, count: usize) {
+    let today = chrono::Utc::now()
+        .with_timezone(&yongxin_domain::time::shanghai())
+        .date_naive();
+    let appeals = yongxin_domain::demo_appeals::generate_appeals(
+        seed,
+        app.demo.households.len(),
+        today,
+        count,
+    );
+    yongxin_demo::load_appeals(
+        &*app.store,
+        &app.demo,
+        &appeals,
+        yongxin_domain::appeal::AppealPolicy::default(),
+        &yongxin_domain::calendar::WorkingCalendar::official(),
+    )
+    .await
+    .unwrap();
+}
