@@ -603,11 +603,16 @@ pub(crate) fn push_appeal_filters(qb: &mut QueryBuilder<'static, Db>, q: &Appeal
         super::scorecards::push_figure_filter(qb, f);
     }
     if let Some(t) = q.due_before {
-        qb.push(" AND a.status NOT IN ('declined', 'closed', 'merged', 'answered') AND ((a.contacted_at IS NULL AND a.contact_due < ")
-            .push_bind(t)
-            .push(") OR (a.answered_at IS NULL AND a.resolution_due < ")
-            .push_bind(t)
-            .push("))");
+        // The waiting statuses named, not the others excluded: the status index then finds them
+        // among a million closed cases.
+        qb.push(format!(
+            " AND {} AND ((a.contacted_at IS NULL AND a.contact_due < ",
+            super::scorecards::WAITING
+        ))
+        .push_bind(t)
+        .push(") OR (a.answered_at IS NULL AND a.resolution_due < ")
+        .push_bind(t)
+        .push("))");
     }
     if let Some(text) = q.text.as_deref().map(str::trim).filter(|t| !t.is_empty()) {
         let like = like_pattern(text);

@@ -20,8 +20,9 @@ use crate::StoreImpl;
 
 /// The case is still alive for the rates (not declined or merged).
 const LIVE: &str = "a.status NOT IN ('declined', 'merged')";
-/// Still waiting on its handler (open and not answered).
-const WAITING: &str = "a.status NOT IN ('declined', 'closed', 'merged', 'answered')";
+/// Still waiting on its handler (open and not answered), named so the status index finds them.
+pub(crate) const WAITING: &str =
+    "a.status IN ('submitted', 'accepted', 'assigned', 'contacted', 'in_progress')";
 
 /// The group key of a case, as text.
 fn case_key(group: ScoreGroup) -> &'static str {
@@ -199,7 +200,7 @@ impl ScorecardStore for StoreImpl {
         }
 
         let mut overdue = QueryBuilder::<Db>::new(format!(
-            "SELECT {key} AS k, COUNT(*) AS n FROM appeals a WHERE a.status IN ('submitted', 'accepted', 'assigned', 'contacted', 'in_progress') AND "
+            "SELECT {key} AS k, COUNT(*) AS n FROM appeals a WHERE "
         ));
         push_figure(&mut overdue, ScoreFigure::Overdue, (period, now));
         overdue.push(format!(" GROUP BY {key}"));
