@@ -12,7 +12,10 @@ use sqlx::QueryBuilder;
 use yongxin_domain::calendar::start_of_day;
 use yongxin_domain::scorecard::{ScoreCounts, ScoreFigure, ScoreGroup};
 use yongxin_domain::{Actor, NewAuditEntry};
-use yongxin_store::{AnswerSpan, FigureFilter, ScorecardRow, ScorecardStore, StoreResult};
+use yongxin_store::{
+    AnswerSpan, AppealQuery, AppealScope, CardBoard, FigureFilter, HotKey, ScorecardRow,
+    ScorecardStore, StoreResult,
+};
 
 use super::{Db, DbResult};
 use crate::dialect::write_tx;
@@ -327,6 +330,107 @@ impl ScorecardStore for StoreImpl {
             (a.key.is_empty(), &a.label, &a.key).cmp(&(b.key.is_empty(), &b.label, &b.key))
         });
         Ok(rows)
+    }
+
+    #[tracing::instrument(skip_all, err(level = "debug"))]
+    async fn card_board(
+        &self,
+        scope: &AppealScope,
+        now: DateTime<Utc>,
+        horizon: DateTime<Utc>,
+    ) -> StoreResult<CardBoard> {
+        let within = AppealQuery::within(scope.clone(), 1);
+        // Through the waiting cases' covering index, even when a village's own index would look
+        // more selective: a village holds a hundred thousand closed cases.
+        let from = super::appeals::appeals_through("appeals_waiting_idx");
+        let mut red = QueryBuilder::<Db>::new(format!(
+            "SELECT COALESCE(a.department, '') AS d, a.cadre_user_id AS c, COUNT(*) AS n FROM {from}"
+        ));
+        super::appeals::push_appeal_filters(&mut red, &within);
+        red.push(" AND ");
+        push_figure(&mut red, ScoreFigure::Overdue, ((now, now), now));
+        red.push(" GROUP BY COALESCE(a.department, ''), a.cadre_user_id");
+        let red: Vec<(String, Option<i64>, i64)> =
+            red.build_query_as().fetch_all(&self.pool).await.db()?;
+        let mut near = QueryBuilder::<Db>::new(format!(
+            "SELECT COALESCE(a.department, '') AS d, a.cadre_user_id AS c, a.status, a.created_at, \
+             a.contacted_at, a.contact_due, a.answered_at, a.resolution_due FROM {from}"
+        ));
+        super::appeals::push_appeal_filters(&mut near, &within);
+        near.push(format!(
+            " AND {WAITING} AND ((a.contacted_at IS NULL AND a.contact_due >= "
+        ))
+        .push_bind(now)
+        .push(" AND a.contact_due < ")
+        .push_bind(horizon)
+        .push(") OR (a.answered_at IS NULL AND a.resolution_due >= ")
+        .push_bind(now)
+        .push(" AND a.resolution_due < ")
+        .push_bind(horizon)
+        .push("))");
+        type NearRow = (
+            String,
+            Option<i64>,
+            String,
+            DateTime<Utc>,
+            Option<DateTime<Utc>>,
+            DateTime<Utc>,
+            Option<DateTime<Utc>>,
+            DateTime<Utc>,
+        );
+        let rows: Vec<NearRow> = near.build_query_as().fetch_all(&self.pool).await.db()?;
+        let near = rows
+            .into_iter()
+            .filter_map(
+                |(d, c, status, created, contacted, contact_due, answered, resolution_due)| {
+                    Some((
+                        d,
+                        c,
+                        yongxin_domain::appeal::DeadlineClock {
+                            status: yongxin_domain::appeal::AppealStatus::parse(&status)?,
+                            started_at: created,
+                            contacted_at: contacted,
+                            contact_due,
+                            answered_at: answered,
+                            resolution_due,
+                        },
+                    ))
+                },
+            )
+            .collect();
+        Ok(CardBoard { red, near })
+    }
+
+    #[tracing::instrument(skip_all, err(level = "debug"))]
+    async fn hot_counts(
+        &self,
+        by: HotKey,
+        village_id: Option<i64>,
+        (from, middle, to): (DateTime<Utc>, DateTime<Utc>, DateTime<Utc>),
+    ) -> StoreResult<Vec<(String, i64, i64)>> {
+        let key = match by {
+            HotKey::Category => "a.category_code",
+            HotKey::Village => "COALESCE(v.name, '')",
+            HotKey::Address => "a.address",
+        };
+        let mut q = QueryBuilder::<Db>::new(format!(
+            "SELECT {key} AS k, CAST(SUM(CASE WHEN a.created_at >= "
+        ));
+        q.push_bind(middle)
+            .push(" THEN 1 ELSE 0 END) AS BIGINT) AS this_week, CAST(SUM(CASE WHEN a.created_at < ")
+            .push_bind(middle)
+            .push(
+                " THEN 1 ELSE 0 END) AS BIGINT) AS last_week FROM appeals a LEFT JOIN villages v ON v.id = a.village_id \
+                 WHERE a.created_at >= ",
+            )
+            .push_bind(from)
+            .push(" AND a.created_at < ")
+            .push_bind(to);
+        if let Some(v) = village_id {
+            q.push(" AND a.village_id = ").push_bind(v);
+        }
+        q.push(format!(" AND {key} <> '' GROUP BY {key}"));
+        q.build_query_as().fetch_all(&self.pool).await.db()
     }
 
     #[tracing::instrument(skip_all, err(level = "debug"))]

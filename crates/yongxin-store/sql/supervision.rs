@@ -334,7 +334,7 @@ impl SupervisionStore for StoreImpl {
     ) -> StoreResult<Vec<yongxin_domain::hot::CaseMark>> {
         let rows: Vec<CaseMarkRow> = sqlx::query_as(
             "SELECT a.id, a.created_at, a.category_code, v.name AS village_name, a.household_id, a.address, a.status \
-             FROM appeals a LEFT JOIN villages v ON v.id = a.village_id WHERE a.created_at >= $1 ORDER BY a.id LIMIT 200000",
+             FROM appeals a LEFT JOIN villages v ON v.id = a.village_id WHERE a.created_at >= $1 ORDER BY a.created_at, a.id LIMIT 200000",
         )
         .bind(since)
         .fetch_all(&self.pool)

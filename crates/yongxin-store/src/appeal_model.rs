@@ -485,6 +485,26 @@ pub struct AnswerSpan {
     pub answered_at: DateTime<Utc>,
 }
 
+/// The desk's cards, counted by the store (see `ScorecardStore::card_board`).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct CardBoard {
+    /// Department (empty: none), cadre, and how many red cards.
+    pub red: Vec<(String, Option<i64>, i64)>,
+    /// Department, cadre, and the clock of a case whose deadline falls before the horizon.
+    pub near: Vec<(String, Option<i64>, yongxin_domain::appeal::DeadlineClock)>,
+}
+
+/// What hot issues are counted by.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum HotKey {
+    /// Category code.
+    Category,
+    /// Village name.
+    Village,
+    /// Address as written.
+    Address,
+}
+
 /// 督办单: a supervision notice on a case.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, sqlx::FromRow)]
 pub struct SupervisionNotice {

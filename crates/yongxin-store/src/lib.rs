@@ -534,6 +534,24 @@ pub trait ScorecardStore: Send + Sync + 'static {
         to: chrono::NaiveDate,
         now: DateTime<Utc>,
     ) -> StoreResult<Vec<ScorecardRow>>;
+    /// The desk's cards of the cases within `scope` waiting on their handlers: per department
+    /// and cadre, how many are past a deadline they wait on at `now` (red); and, to judge yellow
+    /// (the calendar is the caller's), the clocks of those with a deadline between `now` and
+    /// `horizon`.
+    async fn card_board(
+        &self,
+        scope: &AppealScope,
+        now: DateTime<Utc>,
+        horizon: DateTime<Utc>,
+    ) -> StoreResult<CardBoard>;
+    /// Cases filed per key (category, village name or address; within a village when given):
+    /// in `[middle, to)` and in `[from, middle)` — hot issues this week against last.
+    async fn hot_counts(
+        &self,
+        by: HotKey,
+        village_id: Option<i64>,
+        weeks: (DateTime<Utc>, DateTime<Utc>, DateTime<Utc>),
+    ) -> StoreResult<Vec<(String, i64, i64)>>;
     /// Filing and answer of every answered case filed in the period, with its group's key.
     async fn answer_spans(
         &self,

@@ -215,30 +215,22 @@ pub fn trend_chart(
     (lines, chart)
 }
 
-/// Counts per key this week and last, the biggest this week first (then last week's).
-pub fn hot(
-    marks: &[yongxin_domain::hot::CaseMark],
+/// Hot issues of the 7 days before `now` and the 7 before those, per key, the biggest this week
+/// first (then last week's), at most [`HOT_LINES`].
+pub async fn hot(
+    state: &AppState,
+    by: yongxin_store::HotKey,
+    village: Option<i64>,
     now: DateTime<Utc>,
-    key: impl Fn(&yongxin_domain::hot::CaseMark) -> Option<String>,
-) -> Vec<(String, i64, i64)> {
+) -> Result<Vec<(String, i64, i64)>, AppError> {
     let week = Duration::days(7);
-    let mut counts: BTreeMap<String, (i64, i64)> = BTreeMap::new();
-    for m in marks {
-        let Some(k) = key(m) else { continue };
-        let age = now - m.created_at;
-        let e = counts.entry(k).or_default();
-        if age >= Duration::zero() && age < week {
-            e.0 += 1;
-        } else if age >= week && age < week * 2 {
-            e.1 += 1;
-        }
-    }
-    let mut rows: Vec<(String, i64, i64)> =
-        counts.into_iter().map(|(k, (a, b))| (k, a, b)).collect();
-    rows.retain(|(_, a, b)| a + b > 0);
+    let mut rows = state
+        .store
+        .hot_counts(by, village, (now - week * 2, now - week, now))
+        .await?;
     rows.sort_by(|x, y| (y.1, y.2, &x.0).cmp(&(x.1, x.2, &y.0)));
     rows.truncate(HOT_LINES);
-    rows
+    Ok(rows)
 }
 
 /// The desk of `user` at `now`.
@@ -260,8 +252,20 @@ pub async fn desk(
         None => state.store.subdistrict().await?.unwrap_or_default(),
     };
 
-    // Cards by department, and within each by cadre; the most red first.
-    let carded = crate::appeals::carded_cases(state, user).await?;
+    // Cards by department, and within each by cadre; the most red first. Red cards are counted
+    // by the database; yellow ones judged here (the calendar's), among the few cases due soon.
+    let now_day = yongxin_domain::campaign::local_day(now);
+    let calendar = state.calendar();
+    let horizon = yongxin_domain::calendar::end_of_day(calendar.add_working_days(now_day, 1));
+    let within = crate::appeals::scope_of(user).ok_or_else(AppError::forbidden)?;
+    let board = state.store.card_board(&within, now, horizon).await?;
+    let names: std::collections::HashMap<i64, String> = state
+        .store
+        .users()
+        .await?
+        .into_iter()
+        .map(|u| (u.id, u.display_name))
+        .collect();
     let none = c.t("stats.none").to_owned();
     let or_dash = |s: &str| {
         if s.is_empty() {
@@ -271,32 +275,36 @@ pub async fn desk(
         }
     };
     let mut by: BTreeMap<String, BTreeMap<String, CadreCards>> = BTreeMap::new();
-    for k in &carded {
-        let department = k.appeal.department.clone().unwrap_or_default();
-        let cadre = k
-            .appeal
-            .cadre_user_id
-            .map(|i| i.to_string())
-            .unwrap_or_default();
+    let mut count = |department: &str, cadre: Option<i64>, red: usize, yellow: usize| {
+        let key = cadre.map(|i| i.to_string()).unwrap_or_default();
         let e = by
-            .entry(department.clone())
+            .entry(department.to_owned())
             .or_default()
-            .entry(cadre.clone())
+            .entry(key.clone())
             .or_insert_with(|| CadreCards {
-                name: k.appeal.cadre_name.clone().unwrap_or_else(|| none.clone()),
+                name: cadre
+                    .and_then(|i| names.get(&i).cloned())
+                    .unwrap_or_else(|| none.clone()),
                 red: 0,
                 yellow: 0,
                 href: href(
                     "/supervision",
                     &[
-                        ("department", &or_dash(&department)),
-                        ("cadre", &or_dash(&cadre)),
+                        ("department", &or_dash(department)),
+                        ("cadre", &or_dash(&key)),
                     ],
                 ),
             });
-        match k.card {
-            Card::Red => e.red += 1,
-            _ => e.yellow += 1,
+        e.red += red;
+        e.yellow += yellow;
+    };
+    for (department, cadre, n) in &board.red {
+        count(department, *cadre, usize::try_from(*n).unwrap_or(0), 0);
+    }
+    for (department, cadre, clock) in &board.near {
+        let cards = yongxin_domain::appeal::deadline_cards(&calendar, now, clock);
+        if cards[0].1.max(cards[1].1) == Card::Yellow {
+            count(department, *cadre, 0, 1);
         }
     }
     let most_red = |a: (usize, usize), b: (usize, usize)| (b.0, b.1).cmp(&(a.0, a.1));
@@ -341,11 +349,6 @@ pub async fn desk(
     let (trend, trend_chart) = trend_chart(c, &weeks, "trend");
 
     // Hot issues this week against last, within the desk's village.
-    let marks = state.store.case_marks(now - Duration::days(14)).await?;
-    let marks: Vec<_> = marks
-        .into_iter()
-        .filter(|m| village_name.is_none() || m.village == village_name)
-        .collect();
     let cats = state.categories().await?;
     let category = |code: &str| {
         cats.iter()
@@ -358,21 +361,22 @@ pub async fn desk(
         this_week,
         last_week,
     };
-    let hot_categories: Vec<HotLine> = hot(&marks, now, |m| Some(m.category.clone()))
+    let hot_categories: Vec<HotLine> = hot(state, yongxin_store::HotKey::Category, village, now)
+        .await?
         .into_iter()
         .map(|(k, a, b)| line((category(&k), a, b)))
         .collect();
     // Places: the village on the subdistrict's desk; the address on a village's.
-    let hot_places: Vec<HotLine> = if village.is_some() {
-        hot(&marks, now, |m| {
-            (!m.address.is_empty()).then(|| m.address.clone())
-        })
+    let places = if village.is_some() {
+        yongxin_store::HotKey::Address
     } else {
-        hot(&marks, now, |m| m.village.clone())
-    }
-    .into_iter()
-    .map(line)
-    .collect();
+        yongxin_store::HotKey::Village
+    };
+    let hot_places: Vec<HotLine> = hot(state, places, village, now)
+        .await?
+        .into_iter()
+        .map(line)
+        .collect();
 
     // Campaigns under way, each with its burn-down.
     let mut campaigns = Vec::new();

@@ -202,13 +202,6 @@ async fn compute(
         .collect();
     overdue.sort_by_key(|o| (o.due, o.id));
 
-    let marks: Vec<_> = state
-        .store
-        .case_marks(at - Duration::days(14))
-        .await?
-        .into_iter()
-        .filter(|m| m.created_at < at)
-        .collect();
     let cats = state.categories().await?;
     let category = |code: &str| {
         cats.iter()
@@ -216,11 +209,13 @@ async fn compute(
             .map(|(cat, _)| crate::catalogue::category_name(cat, c.lang()))
             .unwrap_or_else(|| code.to_owned())
     };
-    let hot_categories = crate::home::desk::hot(&marks, at, |m| Some(m.category.clone()))
+    let hot_categories = crate::home::desk::hot(state, yongxin_store::HotKey::Category, None, at)
+        .await?
         .into_iter()
         .map(|(k, a, b)| (category(&k), a, b))
         .collect();
-    let hot_places = crate::home::desk::hot(&marks, at, |m| m.village.clone());
+    let hot_places =
+        crate::home::desk::hot(state, yongxin_store::HotKey::Village, None, at).await?;
 
     let campaigns = state
         .store
