@@ -258,7 +258,17 @@ pub async fn desk(
     let calendar = state.calendar();
     let horizon = yongxin_domain::calendar::end_of_day(calendar.add_working_days(now_day, 1));
     let within = crate::appeals::scope_of(user).ok_or_else(AppError::forbidden)?;
-    let board = state.store.card_board(&within, now, horizon).await?;
+    // The desk's three heaviest reads, side by side.
+    let places = if village.is_some() {
+        yongxin_store::HotKey::Address
+    } else {
+        yongxin_store::HotKey::Village
+    };
+    let (board, hot_category_counts, hot_place_counts) = tokio::try_join!(
+        async { Ok::<_, AppError>(state.store.card_board(&within, now, horizon).await?) },
+        hot(state, yongxin_store::HotKey::Category, village, now),
+        hot(state, places, village, now),
+    )?;
     let names: std::collections::HashMap<i64, String> = state
         .store
         .users()
@@ -361,22 +371,12 @@ pub async fn desk(
         this_week,
         last_week,
     };
-    let hot_categories: Vec<HotLine> = hot(state, yongxin_store::HotKey::Category, village, now)
-        .await?
+    let hot_categories: Vec<HotLine> = hot_category_counts
         .into_iter()
         .map(|(k, a, b)| line((category(&k), a, b)))
         .collect();
     // Places: the village on the subdistrict's desk; the address on a village's.
-    let places = if village.is_some() {
-        yongxin_store::HotKey::Address
-    } else {
-        yongxin_store::HotKey::Village
-    };
-    let hot_places: Vec<HotLine> = hot(state, places, village, now)
-        .await?
-        .into_iter()
-        .map(line)
-        .collect();
+    let hot_places: Vec<HotLine> = hot_place_counts.into_iter().map(line).collect();
 
     // Campaigns under way, each with its burn-down.
     let mut campaigns = Vec::new();
