@@ -67,6 +67,10 @@ async fn a_new_account_signs_in_after_its_code_sets_a_password(app: TestApp) {
             && slip.contains("/activate"),
         "{slip}"
     );
+    assert!(
+        slip.contains("data-print") && !slip.contains("onclick"),
+        "the print button is the shared one the page's policy lets run"
+    );
     let code = slip_code(&slip);
     // Not before the code is used: no password signs in.
     for guess in ["", "!", "demo"] {
