@@ -57,6 +57,7 @@ macro_rules! conformance_tests {
             imported_histories_are_replayed_through_the_lifecycle,
             the_three_rates_count_what_was_on_time,
             the_kept_rates_agree_with_the_cases_themselves,
+            the_desks_counts_agree_with_the_cases_themselves,
             the_outbox_hands_each_message_to_one_sender_until_delivered,
             the_outbox_is_listed_by_state_and_names_rating_links,
             supervision_notices_are_tracked_to_their_answer,

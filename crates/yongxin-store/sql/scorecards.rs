@@ -11,6 +11,7 @@ use chrono::{DateTime, NaiveDate, Utc};
 use sqlx::QueryBuilder;
 use yongxin_domain::calendar::start_of_day;
 use yongxin_domain::scorecard::{ScoreCounts, ScoreFigure, ScoreGroup};
+use yongxin_domain::time::shanghai;
 use yongxin_domain::{Actor, NewAuditEntry};
 use yongxin_store::{
     AnswerSpan, AppealQuery, AppealScope, CardBoard, FigureFilter, HotKey, ScorecardRow,
@@ -202,14 +203,31 @@ impl ScorecardStore for StoreImpl {
             c.reopened = reopened;
         }
 
-        let mut overdue = QueryBuilder::<Db>::new(format!(
-            "SELECT {key} AS k, COUNT(*) AS n FROM appeals a WHERE "
-        ));
-        push_figure(&mut overdue, ScoreFigure::Overdue, (period, now));
-        overdue.push(format!(" GROUP BY {key}"));
-        let rows: Counted = overdue.build_query_as().fetch_all(&self.pool).await.db()?;
-        for (k, n) in rows {
-            cards.entry(k).or_default().overdue = n;
+        let text = |id: Option<i64>| id.map(|i| i.to_string()).unwrap_or_default();
+        let kept = match group {
+            ScoreGroup::Grid => None,
+            _ => self.overdue_now(None, now).await?,
+        };
+        let rows: Counted = match kept {
+            Some(tallies) => tallies
+                .into_iter()
+                .map(|t| match group {
+                    ScoreGroup::Department => (t.department, t.cases),
+                    ScoreGroup::Cadre => (text(t.cadre), t.cases),
+                    _ => (text(t.village), t.cases),
+                })
+                .collect(),
+            None => {
+                let mut overdue = QueryBuilder::<Db>::new(format!(
+                    "SELECT {key} AS k, COUNT(*) AS n FROM appeals a WHERE "
+                ));
+                push_figure(&mut overdue, ScoreFigure::Overdue, (period, now));
+                overdue.push(format!(" GROUP BY {key}"));
+                overdue.build_query_as().fetch_all(&self.pool).await.db()?
+            }
+        };
+        for (k, n) in rows.into_iter().filter(|(_, n)| *n != 0) {
+            cards.entry(k).or_default().overdue += n;
         }
 
         let mut supervised = QueryBuilder::<Db>::new(format!(
@@ -339,69 +357,10 @@ impl ScorecardStore for StoreImpl {
         now: DateTime<Utc>,
         horizon: DateTime<Utc>,
     ) -> StoreResult<CardBoard> {
-        let within = AppealQuery::within(scope.clone(), 1);
-        // Through the waiting cases' covering index, even when a village's own index would look
-        // more selective: a village holds a hundred thousand closed cases.
-        let from = super::appeals::appeals_through("appeals_waiting_idx");
-        let mut red = QueryBuilder::<Db>::new(format!(
-            "SELECT COALESCE(a.department, '') AS d, a.cadre_user_id AS c, COUNT(*) AS n FROM {from}"
-        ));
-        super::appeals::push_appeal_filters(&mut red, &within);
-        red.push(" AND ");
-        push_figure(&mut red, ScoreFigure::Overdue, ((now, now), now));
-        red.push(" GROUP BY COALESCE(a.department, ''), a.cadre_user_id");
-
-        let mut near = QueryBuilder::<Db>::new(format!(
-            "SELECT COALESCE(a.department, '') AS d, a.cadre_user_id AS c, a.status, a.created_at, \
-             a.contacted_at, a.contact_due, a.answered_at, a.resolution_due FROM {from}"
-        ));
-        super::appeals::push_appeal_filters(&mut near, &within);
-        near.push(format!(
-            " AND {WAITING} AND ((a.contacted_at IS NULL AND a.contact_due >= "
-        ))
-        .push_bind(now)
-        .push(" AND a.contact_due < ")
-        .push_bind(horizon)
-        .push(") OR (a.answered_at IS NULL AND a.resolution_due >= ")
-        .push_bind(now)
-        .push(" AND a.resolution_due < ")
-        .push_bind(horizon)
-        .push("))");
-        type NearRow = (
-            String,
-            Option<i64>,
-            String,
-            DateTime<Utc>,
-            Option<DateTime<Utc>>,
-            DateTime<Utc>,
-            Option<DateTime<Utc>>,
-            DateTime<Utc>,
-        );
-        // The two read the same index side by side, on two connections.
-        let (red, rows): (Vec<(String, Option<i64>, i64)>, Vec<NearRow>) = tokio::try_join!(
-            red.build_query_as().fetch_all(&self.pool),
-            near.build_query_as().fetch_all(&self.pool),
-        )
-        .db()?;
-        let near = rows
-            .into_iter()
-            .filter_map(
-                |(d, c, status, created, contacted, contact_due, answered, resolution_due)| {
-                    Some((
-                        d,
-                        c,
-                        yongxin_domain::appeal::DeadlineClock {
-                            status: yongxin_domain::appeal::AppealStatus::parse(&status)?,
-                            started_at: created,
-                            contacted_at: contacted,
-                            contact_due,
-                            answered_at: answered,
-                            resolution_due,
-                        },
-                    ))
-                },
-            )
-            .collect();
+        let (red, near) = tokio::try_join!(
+            self.red_cards(scope, now),
+            self.near_candidates(scope, now, horizon)
+        )?;
         Ok(CardBoard { red, near })
     }
 
@@ -412,29 +371,69 @@ impl ScorecardStore for StoreImpl {
         village_id: Option<i64>,
         (from, middle, to): (DateTime<Utc>, DateTime<Utc>, DateTime<Utc>),
     ) -> StoreResult<Vec<(String, i64, i64)>> {
-        let key = match by {
-            HotKey::Category => "a.category_code",
-            HotKey::Village => "COALESCE(v.name, '')",
-            HotKey::Address => "a.address",
+        let day_of = |t: DateTime<Utc>| t.with_timezone(&shanghai()).date_naive();
+        let last_day = day_of(to);
+        let dim = match by {
+            HotKey::Category => Some("category"),
+            HotKey::Village => Some("village"),
+            HotKey::Address => None,
         };
-        let mut q = QueryBuilder::<Db>::new(format!(
-            "SELECT {key} AS k, CAST(SUM(CASE WHEN a.created_at >= "
-        ));
-        q.push_bind(middle)
-            .push(" THEN 1 ELSE 0 END) AS BIGINT) AS this_week, CAST(SUM(CASE WHEN a.created_at < ")
-            .push_bind(middle)
-            .push(
-                " THEN 1 ELSE 0 END) AS BIGINT) AS last_week FROM appeals a LEFT JOIN villages v ON v.id = a.village_id \
-                 WHERE a.created_at >= ",
-            )
-            .push_bind(from)
-            .push(" AND a.created_at < ")
-            .push_bind(to);
-        if let Some(v) = village_id {
-            q.push(" AND a.village_id = ").push_bind(v);
+        // Whole days office-wide are the three rates' counters' own (cases filed per day and
+        // category or village); only the day under way is counted from the cases.
+        let whole_days = village_id.is_none()
+            && start_of_day(day_of(from)) == from
+            && start_of_day(day_of(middle)) == middle
+            && middle <= start_of_day(last_day);
+        let Some(dim) = dim.filter(|_| whole_days) else {
+            return self
+                .hot_counts_of_cases(by, village_id, (from, middle, to))
+                .await;
+        };
+        let counted: Vec<(String, i64, i64)> = sqlx::query_as(
+            "SELECT r.key, CAST(SUM(CASE WHEN r.day >= $1 THEN r.total ELSE 0 END) AS BIGINT), \
+             CAST(SUM(CASE WHEN r.day < $1 THEN r.total ELSE 0 END) AS BIGINT) FROM appeal_rates r \
+             WHERE r.dim = $2 AND r.day >= $3 AND r.day < $4 AND r.key <> '' GROUP BY r.key",
+        )
+        .bind(day_of(middle))
+        .bind(dim)
+        .bind(day_of(from))
+        .bind(last_day)
+        .fetch_all(&self.pool)
+        .await
+        .db()?;
+        let today = start_of_day(last_day);
+        let mut counts: BTreeMap<String, (i64, i64)> = BTreeMap::new();
+        let names: std::collections::HashMap<String, String> = match by {
+            HotKey::Village => sqlx::query_as("SELECT CAST(id AS TEXT), name FROM villages")
+                .fetch_all(&self.pool)
+                .await
+                .db()?
+                .into_iter()
+                .collect(),
+            _ => Default::default(),
+        };
+        for (key, this, last) in counted {
+            let key = match by {
+                HotKey::Village => names.get(&key).cloned().unwrap_or_default(),
+                _ => key,
+            };
+            let e = counts.entry(key).or_default();
+            e.0 += this;
+            e.1 += last;
         }
-        q.push(format!(" AND {key} <> '' GROUP BY {key}"));
-        q.build_query_as().fetch_all(&self.pool).await.db()
+        if today < to {
+            for (key, this, _) in self
+                .hot_counts_of_cases(by, None, (today, today, to))
+                .await?
+            {
+                counts.entry(key).or_default().0 += this;
+            }
+        }
+        counts.retain(|k, _| !k.is_empty());
+        Ok(counts
+            .into_iter()
+            .map(|(k, (this, last))| (k, this, last))
+            .collect())
     }
 
     #[tracing::instrument(skip_all, err(level = "debug"))]
@@ -501,5 +500,239 @@ impl ScorecardStore for StoreImpl {
             );
             Ok((report.clone(), vec![entry]))
         })
+    }
+}
+
+/// How close to the store's clock an instant must be to be judged as the present.
+const PRESENT: chrono::Duration = chrono::Duration::minutes(1);
+
+/// Waiting cases overdue now with one department, cadre and village.
+struct OverdueTally {
+    department: String,
+    cadre: Option<i64>,
+    village: Option<i64>,
+    cases: i64,
+}
+
+/// Red and yellow cards, overdue counts and hot issues.
+impl StoreImpl {
+    /// Red cards per department and cadre: the waiting cases overdue at `now`, from
+    /// [`Self::overdue_now`] office-wide and for a village judged now, else counted from the
+    /// cases.
+    async fn red_cards(
+        &self,
+        scope: &AppealScope,
+        now: DateTime<Utc>,
+    ) -> StoreResult<Vec<(String, Option<i64>, i64)>> {
+        let village = match scope {
+            AppealScope::All => None,
+            AppealScope::Village(v) => Some(*v),
+            _ => return self.red_cards_of_cases(scope, now).await,
+        };
+        let Some(tallies) = self.overdue_now(village, now).await? else {
+            return self.red_cards_of_cases(scope, now).await;
+        };
+        let mut red: BTreeMap<(String, Option<i64>), i64> = BTreeMap::new();
+        for t in tallies {
+            *red.entry((t.department, t.cadre)).or_default() += t.cases;
+        }
+        Ok(red
+            .into_iter()
+            .filter(|(_, n)| *n != 0)
+            .map(|((d, c), n)| (d, c, n))
+            .collect())
+    }
+
+    /// The waiting cases overdue at `now` per department, cadre and village (of one village when
+    /// given), when `now` is the present (within [`PRESENT`] of the store's clock; `None` for
+    /// another instant): the counts the database keeps of cases overdue as recorded by the sweep
+    /// (`overdue_counts`, migration 0027), plus the few whose deadline passed since, found
+    /// through the partial indexes of unlapsed deadlines. The sum is the overdue figure's count,
+    /// read without touching the hundred thousand overdue cases an office with a backlog holds.
+    async fn overdue_now(
+        &self,
+        village: Option<i64>,
+        now: DateTime<Utc>,
+    ) -> StoreResult<Option<Vec<OverdueTally>>> {
+        // The sweep records deadlines lapsed before its own present; judged at an earlier
+        // instant, the counts would hold cases not yet overdue then.
+        if now < Utc::now() - PRESENT {
+            return Ok(None);
+        }
+        let in_village = |column: &str, param: &str| {
+            village
+                .map(|_| format!(" AND {column} = {param}"))
+                .unwrap_or_default()
+        };
+        let recorded_sql = format!(
+            "SELECT department, cadre_user_id, village_id, CAST(SUM(cases) AS BIGINT) FROM overdue_counts \
+             WHERE cases <> 0{} GROUP BY department, cadre_user_id, village_id",
+            in_village("village_id", "$1")
+        );
+        // A case overdue by one deadline as recorded is counted above, whatever the other.
+        let arm = |(index, unlapsed): (&str, &str), other_recorded: &str| {
+            format!(
+                "SELECT a.id, COALESCE(a.department, '') AS d, COALESCE(a.cadre_user_id, 0) AS c, \
+                 COALESCE(a.village_id, 0) AS v FROM {} WHERE {unlapsed} AND {WAITING} AND NOT ({other_recorded}){}",
+                super::appeals::appeals_through(index),
+                in_village("a.village_id", "$2")
+            )
+        };
+        let fresh_sql = format!(
+            "SELECT f.d, f.c, f.v, COUNT(*) FROM ({} UNION {}) f GROUP BY f.d, f.c, f.v",
+            arm(
+                super::appeals::CONTACT_UNLAPSED,
+                "a.resolution_lapsed = 1 AND a.answered_at IS NULL"
+            ),
+            arm(
+                super::appeals::RESOLUTION_UNLAPSED,
+                "a.contact_lapsed = 1 AND a.contacted_at IS NULL"
+            ),
+        );
+        type Row = (String, i64, i64, i64);
+        let mut recorded = sqlx::query_as::<_, Row>(&recorded_sql);
+        let mut fresh = sqlx::query_as::<_, Row>(&fresh_sql).bind(now);
+        if let Some(v) = village {
+            recorded = recorded.bind(v);
+            fresh = fresh.bind(v);
+        }
+        let (recorded, fresh) =
+            tokio::try_join!(recorded.fetch_all(&self.pool), fresh.fetch_all(&self.pool),).db()?;
+        let some = |id: i64| Some(id).filter(|id| *id != 0);
+        Ok(Some(
+            recorded
+                .into_iter()
+                .chain(fresh)
+                .map(|(department, cadre, village, cases)| OverdueTally {
+                    department,
+                    cadre: some(cadre),
+                    village: some(village),
+                    cases,
+                })
+                .collect(),
+        ))
+    }
+
+    /// Red cards counted from the cases (any scope).
+    async fn red_cards_of_cases(
+        &self,
+        scope: &AppealScope,
+        now: DateTime<Utc>,
+    ) -> StoreResult<Vec<(String, Option<i64>, i64)>> {
+        let within = AppealQuery::within(scope.clone(), 1);
+        // Through the waiting cases' covering index, even when a village's own index would look
+        // more selective: a village holds a hundred thousand closed cases.
+        let from = super::appeals::appeals_through("appeals_waiting_idx");
+        let mut red = QueryBuilder::<Db>::new(format!(
+            "SELECT COALESCE(a.department, '') AS d, a.cadre_user_id AS c, COUNT(*) AS n FROM {from}"
+        ));
+        super::appeals::push_appeal_filters(&mut red, &within);
+        red.push(" AND ");
+        push_figure(&mut red, ScoreFigure::Overdue, ((now, now), now));
+        red.push(" GROUP BY COALESCE(a.department, ''), a.cadre_user_id");
+        red.build_query_as().fetch_all(&self.pool).await.db()
+    }
+
+    /// The waiting cases with an open deadline in `[now, horizon)`, with their clocks: the
+    /// candidates for a yellow card, found through the partial indexes of unlapsed deadlines
+    /// (a deadline still ahead has not lapsed).
+    async fn near_candidates(
+        &self,
+        scope: &AppealScope,
+        now: DateTime<Utc>,
+        horizon: DateTime<Utc>,
+    ) -> StoreResult<Vec<(String, Option<i64>, yongxin_domain::appeal::DeadlineClock)>> {
+        let within = AppealQuery::within(scope.clone(), 1);
+        let mut near = QueryBuilder::<Db>::new("");
+        for (i, ((index, unlapsed), due)) in [
+            (super::appeals::CONTACT_UNLAPSED, "a.contact_due"),
+            (super::appeals::RESOLUTION_UNLAPSED, "a.resolution_due"),
+        ]
+        .into_iter()
+        .enumerate()
+        {
+            if i > 0 {
+                near.push(" UNION ");
+            }
+            near.push(format!(
+                "SELECT a.id, COALESCE(a.department, '') AS d, a.cadre_user_id AS c, a.status, a.created_at, \
+                 a.contacted_at, a.contact_due, a.answered_at, a.resolution_due FROM {}",
+                super::appeals::appeals_through(index)
+            ));
+            super::appeals::push_appeal_filters(&mut near, &within);
+            // The index's own terms, its deadline before the horizon instead of before now.
+            let terms = unlapsed
+                .split(" AND ")
+                .filter(|t| !t.contains("$1"))
+                .collect::<Vec<_>>()
+                .join(" AND ");
+            near.push(format!(" AND {terms} AND {WAITING} AND {due} >= "))
+                .push_bind(now)
+                .push(format!(" AND {due} < "))
+                .push_bind(horizon);
+        }
+        type NearRow = (
+            i64,
+            String,
+            Option<i64>,
+            String,
+            DateTime<Utc>,
+            Option<DateTime<Utc>>,
+            DateTime<Utc>,
+            Option<DateTime<Utc>>,
+            DateTime<Utc>,
+        );
+        let rows: Vec<NearRow> = near.build_query_as().fetch_all(&self.pool).await.db()?;
+        Ok(rows
+            .into_iter()
+            .filter_map(
+                |(_, d, c, status, created, contacted, contact_due, answered, resolution_due)| {
+                    Some((
+                        d,
+                        c,
+                        yongxin_domain::appeal::DeadlineClock {
+                            status: yongxin_domain::appeal::AppealStatus::parse(&status)?,
+                            started_at: created,
+                            contacted_at: contacted,
+                            contact_due,
+                            answered_at: answered,
+                            resolution_due,
+                        },
+                    ))
+                },
+            )
+            .collect())
+    }
+
+    /// Cases filed per key in `[middle, to)` and `[from, middle)`, counted from the cases.
+    async fn hot_counts_of_cases(
+        &self,
+        by: HotKey,
+        village_id: Option<i64>,
+        (from, middle, to): (DateTime<Utc>, DateTime<Utc>, DateTime<Utc>),
+    ) -> StoreResult<Vec<(String, i64, i64)>> {
+        let key = match by {
+            HotKey::Category => "a.category_code",
+            HotKey::Village => "COALESCE(v.name, '')",
+            HotKey::Address => "a.address",
+        };
+        let mut q = QueryBuilder::<Db>::new(format!(
+            "SELECT {key} AS k, CAST(SUM(CASE WHEN a.created_at >= "
+        ));
+        q.push_bind(middle)
+            .push(" THEN 1 ELSE 0 END) AS BIGINT) AS this_week, CAST(SUM(CASE WHEN a.created_at < ")
+            .push_bind(middle)
+            .push(
+                " THEN 1 ELSE 0 END) AS BIGINT) AS last_week FROM appeals a LEFT JOIN villages v ON v.id = a.village_id \
+                 WHERE a.created_at >= ",
+            )
+            .push_bind(from)
+            .push(" AND a.created_at < ")
+            .push_bind(to);
+        if let Some(v) = village_id {
+            q.push(" AND a.village_id = ").push_bind(v);
+        }
+        q.push(format!(" AND {key} <> '' GROUP BY {key}"));
+        q.build_query_as().fetch_all(&self.pool).await.db()
     }
 }

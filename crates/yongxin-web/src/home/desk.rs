@@ -215,18 +215,23 @@ pub fn trend_chart(
     (lines, chart)
 }
 
-/// Hot issues of the 7 days before `now` and the 7 before those, per key, the biggest this week
-/// first (then last week's), at most [`HOT_LINES`].
+/// Hot issues of the last 7 days (Shanghai) up to `now` — the day under way and the 6 before, or
+/// the 7 days ending at `now` when it is midnight, as for a finished week's report — and the 7
+/// days before those, per key, the biggest this week first (then last week's), at most
+/// [`HOT_LINES`]. Whole days, so the office-wide counts are the rates' daily counters.
 pub async fn hot(
     state: &AppState,
     by: yongxin_store::HotKey,
     village: Option<i64>,
     now: DateTime<Utc>,
 ) -> Result<Vec<(String, i64, i64)>, AppError> {
-    let week = Duration::days(7);
+    let last_day = (now - Duration::nanoseconds(1))
+        .with_timezone(&yongxin_domain::time::shanghai())
+        .date_naive();
+    let day = |back: i64| yongxin_domain::calendar::start_of_day(last_day - Duration::days(back));
     let mut rows = state
         .store
-        .hot_counts(by, village, (now - week * 2, now - week, now))
+        .hot_counts(by, village, (day(13), day(6), now))
         .await?;
     rows.sort_by(|x, y| (y.1, y.2, &x.0).cmp(&(x.1, x.2, &y.0)));
     rows.truncate(HOT_LINES);

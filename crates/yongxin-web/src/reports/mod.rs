@@ -154,21 +154,6 @@ async fn compute(
     fin: bool,
 ) -> Result<WeeklyReport, AppError> {
     let sunday = monday + Duration::days(6);
-    let by_department =
-        crate::scorecards::scorecards_of(state, ScoreGroup::Department, (monday, sunday), at)
-            .await?;
-    let this_week = crate::scorecards::total_of(&by_department).counts;
-    let before = crate::scorecards::scorecards_of(
-        state,
-        ScoreGroup::Department,
-        (monday - Duration::weeks(1), sunday - Duration::weeks(1)),
-        at,
-    )
-    .await?;
-    let last_week = crate::scorecards::total_of(&before).counts;
-    let by_village =
-        crate::scorecards::scorecards_of(state, ScoreGroup::Village, (monday, sunday), at).await?;
-
     // Overdue at the week's end: the scorecards' own condition, judged then.
     let q = AppealQuery {
         figure: Some(FigureFilter {
@@ -179,7 +164,20 @@ async fn compute(
         }),
         ..AppealQuery::within(AppealScope::All, MOST_OVERDUE)
     };
-    let found = state.store.search_appeals(&q).await?;
+    // The parts read the record independently, side by side.
+    let (by_department, before, by_village, found) = tokio::try_join!(
+        crate::scorecards::scorecards_of(state, ScoreGroup::Department, (monday, sunday), at),
+        crate::scorecards::scorecards_of(
+            state,
+            ScoreGroup::Department,
+            (monday - Duration::weeks(1), sunday - Duration::weeks(1)),
+            at,
+        ),
+        crate::scorecards::scorecards_of(state, ScoreGroup::Village, (monday, sunday), at),
+        async { Ok::<_, AppError>(state.store.search_appeals(&q).await?) },
+    )?;
+    let this_week = crate::scorecards::total_of(&by_department).counts;
+    let last_week = crate::scorecards::total_of(&before).counts;
     let mut overdue: Vec<OverdueLine> = found
         .appeals
         .into_iter()
@@ -209,18 +207,17 @@ async fn compute(
             .map(|(cat, _)| crate::catalogue::category_name(cat, c.lang()))
             .unwrap_or_else(|| code.to_owned())
     };
-    let hot_categories = crate::home::desk::hot(state, yongxin_store::HotKey::Category, None, at)
-        .await?
+    let (hot_categories, hot_places, campaigns, trend) = tokio::try_join!(
+        crate::home::desk::hot(state, yongxin_store::HotKey::Category, None, at),
+        crate::home::desk::hot(state, yongxin_store::HotKey::Village, None, at),
+        async { Ok::<_, AppError>(state.store.campaigns(None).await?) },
+        crate::home::desk::weekly_rates(state, None, sunday, at),
+    )?;
+    let hot_categories = hot_categories
         .into_iter()
         .map(|(k, a, b)| (category(&k), a, b))
         .collect();
-    let hot_places =
-        crate::home::desk::hot(state, yongxin_store::HotKey::Village, None, at).await?;
-
-    let campaigns = state
-        .store
-        .campaigns(None)
-        .await?
+    let campaigns = campaigns
         .into_iter()
         .filter(|s| s.campaign.starts_on <= sunday && s.campaign.ends_on >= monday)
         .map(|s| CampaignLine {
@@ -231,7 +228,6 @@ async fn compute(
             reached: s.totals.reached,
         })
         .collect();
-    let trend = crate::home::desk::weekly_rates(state, None, sunday, at).await?;
     Ok(WeeklyReport {
         week,
         from: monday,
