@@ -171,16 +171,7 @@ pub async fn the_kept_rates_agree_with_the_cases_themselves(store: Arc<dyn Store
         a.grid_id = Some(g.id);
         ids.push(store.create_appeal(&Actor::user("r"), a).await.unwrap().id);
     }
-    let act = |id: AppealId, action: AppealAction| {
-        let store = store.clone();
-        async move {
-            store
-                .act_on_appeal(&Actor::user("c"), id, action, p)
-                .await
-                .unwrap()
-                .unwrap()
-        }
-    };
+    let act = |id: AppealId, action: AppealAction| acted(store.clone(), id, action, p);
     let assign = |cadre: Option<i64>| AppealAction::Assign {
         department: Some("城管科".into()),
         cadre,
@@ -366,16 +357,7 @@ pub async fn the_desks_counts_agree_with_the_cases_themselves(store: Arc<dyn Sto
         a.resolution_due = a.created_at + day * 5;
         ids.push(store.create_appeal(&Actor::user("r"), a).await.unwrap().id);
     }
-    let act = |id: AppealId, action: AppealAction| {
-        let store = store.clone();
-        async move {
-            store
-                .act_on_appeal(&Actor::user("c"), id, action, p)
-                .await
-                .unwrap()
-                .unwrap()
-        }
-    };
+    let act = |id: AppealId, action: AppealAction| acted(store.clone(), id, action, p);
     let assign = |department: &str, cadre: Option<i64>| AppealAction::Assign {
         department: Some(department.into()),
         cadre,
@@ -594,4 +576,18 @@ pub async fn the_desks_counts_agree_with_the_cases_themselves(store: Arc<dyn Sto
     check(now + day * 9, "nine days on, not swept").await;
     store.lapse_deadlines(now + day * 9).await.unwrap();
     check(now + day * 9, "nine days on, swept").await;
+}
+
+/// `action` applied to the case `id` by a cadre; it must be allowed.
+async fn acted(
+    store: Arc<dyn Store>,
+    id: AppealId,
+    action: AppealAction,
+    p: AppealPolicy,
+) -> yongxin_store::Appeal {
+    store
+        .act_on_appeal(&Actor::user("c"), id, action, p)
+        .await
+        .unwrap()
+        .unwrap()
 }
