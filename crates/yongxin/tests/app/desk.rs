@@ -136,7 +136,7 @@ async fn the_desk_counts_cards_by_department_and_cadre_and_draws_the_trend(app: 
     assert!(home.matches("<th scope=\"row\">").count() >= 12 + 2);
     assert!(home.contains("本月") && home.contains("上月"));
     // Hot issues, this week and last.
-    assert!(home.contains("热点：本周与上周"));
+    assert!(home.contains("热点：近7天（含今天）与此前7天"));
 
     // The village officer's desk is their village's: one of the three cases.
     let officer = app.sign_in_as(Role::VillageOfficer).await;
