@@ -16,6 +16,15 @@ use sqlx::sqlite::{
 };
 
 mod dialect;
+
+/// A database's schema against this build's migrations.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MigrationState {
+    /// This build's migrations not yet applied.
+    pub pending: usize,
+    /// Versions applied by a newer build, unknown to this one.
+    pub unknown: Vec<i64>,
+}
 #[path = "../../yongxin-store/sql/mod.rs"]
 mod sql;
 mod writer;
@@ -78,6 +87,63 @@ impl SqliteStore {
             .run(&self.pool)
             .await
             .map_err(|e| StoreError::internal(format!("migration failed: {e}")))
+    }
+
+    /// Opens an existing database file to read it only (a backup being checked): nothing is
+    /// migrated or converted, so the file stays as it was written.
+    pub async fn open_read_only(path: &std::path::Path) -> StoreResult<Self> {
+        let options = SqliteConnectOptions::new()
+            .filename(path)
+            .read_only(true)
+            .foreign_keys(true)
+            .busy_timeout(Duration::from_secs(10));
+        let pool = SqlitePoolOptions::new()
+            .max_connections(2)
+            .connect_with(options)
+            .await
+            .map_err(db_err)?;
+        let writer = writer::Writer::start(pool.clone());
+        Ok(Self { pool, writer })
+    }
+
+    /// 备份: writes a consistent copy of the database into the new file `dest` with
+    /// `VACUUM INTO`. It reads in one transaction, so the copy holds every commit made before it
+    /// began and none after, while the server goes on writing (WAL); a file copy of a live WAL
+    /// database would not. The copy is compact and stands alone (no WAL of its own).
+    pub async fn copy_into(&self, dest: &std::path::Path) -> StoreResult<()> {
+        let dest = dest.to_str().ok_or_else(|| StoreError::Invalid {
+            field: "out".into(),
+            reason: "the path is not valid UTF-8".into(),
+        })?;
+        sqlx::query("VACUUM INTO $1")
+            .bind(dest)
+            .execute(&self.pool)
+            .await
+            .map_err(db_err)?;
+        Ok(())
+    }
+
+    /// How this database's schema stands against this build's migrations.
+    pub async fn migration_state(&self) -> StoreResult<MigrationState> {
+        let applied: Vec<i64> = match sqlx::query_scalar("SELECT version FROM _sqlx_migrations")
+            .fetch_all(&self.pool)
+            .await
+        {
+            Ok(v) => v,
+            // A new file has no table yet.
+            Err(sqlx::Error::Database(e)) if e.message().contains("no such table") => Vec::new(),
+            Err(e) => return Err(db_err(e)),
+        };
+        Ok(MigrationState {
+            pending: MIGRATOR
+                .iter()
+                .filter(|m| !applied.contains(&m.version))
+                .count(),
+            unknown: applied
+                .into_iter()
+                .filter(|v| !MIGRATOR.iter().any(|m| m.version == *v))
+                .collect(),
+        })
     }
 
     /// The connection pool, for tests that must reach under the store (to tamper with the record).

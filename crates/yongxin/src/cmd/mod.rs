@@ -1,6 +1,7 @@
 //! One module per subcommand, each with its arguments and a `run`.
 
 pub mod audit;
+pub mod backup;
 pub mod config;
 pub mod demo;
 pub mod export;
