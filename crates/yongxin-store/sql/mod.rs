@@ -189,6 +189,22 @@ pub(crate) async fn fetch_page<T>(
     pool: &sqlx::Pool<Db>,
     sql: (&str, &str, &str),
     filters: impl Fn(&mut QueryBuilder<'static, Db>),
+    paging: (i64, i64),
+) -> StoreResult<(Vec<T>, i64, i64, i64)>
+where
+    T: for<'r> sqlx::FromRow<'r, DbRow> + Send + Unpin,
+{
+    fetch_page_closed(pool, sql, "", filters, paging).await
+}
+
+/// [`fetch_page`] with `close` after the page's `LIMIT … OFFSET …`: a select that picks its page
+/// in a subquery (`… WHERE a.id IN (SELECT a.id FROM … ORDER BY … LIMIT … OFFSET …`) closes it
+/// and orders the page again.
+pub(crate) async fn fetch_page_closed<T>(
+    pool: &sqlx::Pool<Db>,
+    sql: (&str, &str, &str),
+    close: &str,
+    filters: impl Fn(&mut QueryBuilder<'static, Db>),
     (page, per_page): (i64, i64),
 ) -> StoreResult<(Vec<T>, i64, i64, i64)>
 where
@@ -206,7 +222,8 @@ where
         .push(format!(" ORDER BY {order} LIMIT "))
         .push_bind(per_page)
         .push(" OFFSET ")
-        .push_bind((page - 1) * per_page);
+        .push_bind((page - 1) * per_page)
+        .push(close);
     let rows = select.build_query_as().fetch_all(pool).await.db()?;
     Ok((rows, total, page, per_page))
 }
