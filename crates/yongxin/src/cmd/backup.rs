@@ -24,7 +24,7 @@ use crate::database::DatabaseUrl;
 #[derive(clap::Args)]
 pub struct Args {
     /// Where to write: a file (`NAME.db.gz`), or an existing directory to hold
-    /// `yongxin-YYYYMMDD-HHMMSS.db.gz`.
+    /// `yongxin-YYYYMMDD-HHMMSS-mmm.db.gz`.
     #[arg(long)]
     pub out: PathBuf,
     /// With a directory: keep its newest N backups, removing older ones.
@@ -170,7 +170,7 @@ pub async fn take(db: &Path, out: &Path, keep: Option<u32>) -> anyhow::Result<Ta
         bail!("database file not found: {}", db.display());
     }
     let (dir, file) = if out.is_dir() {
-        let name = format!("yongxin-{}.db.gz", Utc::now().format("%Y%m%d-%H%M%S"));
+        let name = format!("yongxin-{}.db.gz", Utc::now().format("%Y%m%d-%H%M%S-%3f"));
         (out.to_path_buf(), out.join(name))
     } else {
         if keep.is_some() {

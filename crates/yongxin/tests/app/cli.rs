@@ -1039,3 +1039,212 @@ async fn the_weekly_report_is_written_for_a_scheduled_job_and_every_list_exports
     server.kill().unwrap();
     server.wait().unwrap();
 }
+
+/// The backup files of a directory, oldest first.
+fn backups_in(dir: &Path) -> Vec<PathBuf> {
+    let mut found: Vec<PathBuf> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.to_string_lossy().ends_with(".db.gz"))
+        .collect();
+    found.sort();
+    found
+}
+
+/// A backup taken while residents file appeals holds every appeal acknowledged before the backup
+/// began, and nothing no one filed; restored, its record is intact and its head is the one the
+/// backup printed. Restoring refuses a directory in use and a tampered head file; `--keep`
+/// rotates; PostgreSQL is sent to its own tools.
+#[tokio::test]
+async fn a_backup_under_load_holds_every_acknowledged_write_and_restores() {
+    use std::sync::atomic::{AtomicBool, Ordering};
+    use std::sync::{Arc, Mutex};
+    use std::time::Instant;
+
+    let dir = tempfile::tempdir().unwrap();
+    let db = demo(dir.path());
+    let (mut server, base) = start_server(&db);
+    let (client, _) = signed_in(&base, "resident").await;
+    let stop = Arc::new(AtomicBool::new(false));
+    let acknowledged: Arc<Mutex<Vec<(String, Instant)>>> = Arc::default();
+    let mut writers = Vec::new();
+    for w in 0..4 {
+        let (client, base, stop, acknowledged) = (
+            client.clone(),
+            base.clone(),
+            stop.clone(),
+            acknowledged.clone(),
+        );
+        writers.push(tokio::spawn(async move {
+            let mut i = 0;
+            while !stop.load(Ordering::Relaxed) {
+                let text = format!("备份期间的诉求-{w}-{i}");
+                let res = client
+                    .post(format!("{base}/api/v1/appeals"))
+                    .json(&serde_json::json!({"category": "noise", "description": text, "answers": {"source": "shop"}, "address": "前街1号"}))
+                    .send()
+                    .await
+                    .unwrap();
+                assert_eq!(res.status().as_u16(), 201, "{:?}", res.text().await);
+                acknowledged.lock().unwrap().push((text, Instant::now()));
+                i += 1;
+            }
+        }));
+    }
+    tokio::time::sleep(std::time::Duration::from_millis(1500)).await;
+    let out_dir = dir.path().join("backups");
+    std::fs::create_dir(&out_dir).unwrap();
+    let began = Instant::now();
+    let out = {
+        let (db, out_dir) = (db.clone(), out_dir.clone());
+        tokio::task::spawn_blocking(move || {
+            yongxin(&db, &["backup", "--out", out_dir.to_str().unwrap()])
+        })
+        .await
+        .unwrap()
+    };
+    let ended = Instant::now();
+    stop.store(true, Ordering::Relaxed);
+    for w in writers {
+        w.await.unwrap();
+    }
+    server.kill().unwrap();
+    server.wait().unwrap();
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let printed = text(&out.stdout);
+    assert!(printed.contains("audit record intact"), "{printed}");
+    let head = printed
+        .lines()
+        .find_map(|l| l.strip_prefix("head hash: "))
+        .unwrap()
+        .to_owned();
+    let acknowledged = acknowledged.lock().unwrap().clone();
+    let before: Vec<&String> = acknowledged
+        .iter()
+        .filter(|(_, at)| *at < began)
+        .map(|(t, _)| t)
+        .collect();
+    let during = acknowledged
+        .iter()
+        .filter(|(_, at)| *at > began && *at < ended)
+        .count();
+    assert!(before.len() >= 4, "a load before: {}", before.len());
+    assert!(during > 0, "the server wrote while the backup ran");
+
+    let file = backups_in(&out_dir).pop().unwrap();
+    assert!(
+        std::fs::read_to_string(format!("{}.head", file.display()))
+            .unwrap()
+            .contains(&head),
+        "the head is kept beside the backup"
+    );
+    let restored = dir.path().join("restored");
+    let out = yongxin(
+        "sqlite:///nonexistent.db",
+        &[
+            "restore",
+            file.to_str().unwrap(),
+            "--data-dir",
+            restored.to_str().unwrap(),
+        ],
+    );
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(text(&out.stdout).contains(&format!("head hash: {head}")));
+    assert!(text(&out.stdout).contains("newest entry: "));
+    let restored_db = format!("sqlite://{}", restored.join("yongxin.db").display());
+    let filed: HashSet<String> = {
+        use sqlx::Connection as _;
+        let mut conn = sqlx::SqliteConnection::connect(&restored_db).await.unwrap();
+        sqlx::query_scalar(
+            "SELECT description FROM appeals WHERE description LIKE '备份期间的诉求-%'",
+        )
+        .fetch_all(&mut conn)
+        .await
+        .unwrap()
+        .into_iter()
+        .collect()
+    };
+    for t in &before {
+        assert!(filed.contains(*t), "acknowledged before the backup: {t}");
+    }
+    let all: HashSet<&String> = acknowledged.iter().map(|(t, _)| t).collect();
+    // A write in flight when the writers stopped may be stored unacknowledged; nothing else.
+    assert!(filed.iter().filter(|t| !all.contains(t)).count() <= 4);
+    let out = yongxin(&restored_db, &["audit", "verify"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(text(&out.stdout).contains(&head));
+
+    // Into a directory in use: refused, and the database there is untouched.
+    let out = yongxin(
+        &restored_db,
+        &[
+            "restore",
+            file.to_str().unwrap(),
+            "--data-dir",
+            restored.to_str().unwrap(),
+        ],
+    );
+    assert!(!out.status.success());
+    assert!(
+        text(&out.stderr).contains("--force"),
+        "{}",
+        text(&out.stderr)
+    );
+    // A head file that does not match what the backup holds: refused.
+    let head_file = format!("{}.head", file.display());
+    let kept = std::fs::read_to_string(&head_file).unwrap();
+    std::fs::write(&head_file, kept.replace(&head, &"0".repeat(64))).unwrap();
+    let out = yongxin(
+        &restored_db,
+        &[
+            "restore",
+            file.to_str().unwrap(),
+            "--data-dir",
+            restored.to_str().unwrap(),
+            "--force",
+        ],
+    );
+    assert!(!out.status.success());
+    assert!(text(&out.stderr).contains("changed after the backup"));
+    std::fs::write(&head_file, kept).unwrap();
+    let out = yongxin(
+        &restored_db,
+        &[
+            "restore",
+            file.to_str().unwrap(),
+            "--data-dir",
+            restored.to_str().unwrap(),
+            "--force",
+        ],
+    );
+    assert!(out.status.success(), "{}", text(&out.stderr));
+
+    // --keep: three backups into the directory, the newest two kept.
+    for _ in 0..2 {
+        let out = yongxin(
+            &db,
+            &["backup", "--out", out_dir.to_str().unwrap(), "--keep", "2"],
+        );
+        assert!(out.status.success(), "{}", text(&out.stderr));
+    }
+    let kept = backups_in(&out_dir);
+    assert_eq!(kept.len(), 2, "{kept:?}");
+    assert!(!kept.contains(&file), "the oldest removed");
+    assert!(!Path::new(&head_file).exists(), "with its head file");
+    let out = yongxin(
+        &db,
+        &["backup", "--out", file.to_str().unwrap(), "--keep", "2"],
+    );
+    assert!(text(&out.stderr).contains("--keep needs --out to name a directory"));
+
+    let out = yongxin(
+        "postgres://postgres@127.0.0.1:1/none",
+        &["backup", "--out", out_dir.to_str().unwrap()],
+    );
+    assert!(!out.status.success());
+    assert!(
+        text(&out.stderr).contains("pg_dump"),
+        "{}",
+        text(&out.stderr)
+    );
+}
