@@ -106,20 +106,30 @@ impl SqliteStore {
         Ok(Self { pool, writer })
     }
 
-    /// 备份: writes a consistent copy of the database into the new file `dest` with
+    /// 备份: writes a consistent copy of the database file `path` into the new file `dest` with
     /// `VACUUM INTO`. It reads in one transaction, so the copy holds every commit made before it
     /// began and none after, while the server goes on writing (WAL); a file copy of a live WAL
     /// database would not. The copy is compact and stands alone (no WAL of its own).
-    pub async fn copy_into(&self, dest: &std::path::Path) -> StoreResult<()> {
+    pub async fn copy_database(path: &std::path::Path, dest: &std::path::Path) -> StoreResult<()> {
+        use sqlx::{ConnectOptions, Connection};
         let dest = dest.to_str().ok_or_else(|| StoreError::Invalid {
             field: "out".into(),
             reason: "the path is not valid UTF-8".into(),
         })?;
-        sqlx::query("VACUUM INTO $1")
-            .bind(dest)
-            .execute(&self.pool)
+        let mut conn = SqliteConnectOptions::new()
+            .filename(path)
+            .busy_timeout(Duration::from_secs(30))
+            // A copy of a large database takes seconds; that is not a slow statement to warn of.
+            .log_slow_statements(tracing::log::LevelFilter::Off, Duration::from_secs(3600))
+            .connect()
             .await
             .map_err(db_err)?;
+        sqlx::query("VACUUM INTO $1")
+            .bind(dest)
+            .execute(&mut conn)
+            .await
+            .map_err(db_err)?;
+        conn.close().await.map_err(db_err)?;
         Ok(())
     }
 

@@ -63,6 +63,13 @@ pub struct Config {
     pub track_per_hour: u32,
     /// Wrong answers at /track for one case per hour before it refuses every answer.
     pub track_failures_per_case_per_hour: u32,
+    /// Where the server puts a daily backup of the SQLite database (`yongxin backup`); unset:
+    /// none is taken by the server.
+    pub backup_dir: Option<String>,
+    /// The hour of the day (Asia/Shanghai, 0–23) the daily backup is taken.
+    pub backup_hour: u32,
+    /// Daily backups kept in `backup_dir`; older ones are removed.
+    pub backup_keep: u32,
 }
 
 impl Default for Config {
@@ -92,6 +99,9 @@ impl Default for Config {
             anonymous_appeals_per_phone_per_day: 5,
             track_per_hour: 60,
             track_failures_per_case_per_hour: 5,
+            backup_dir: None,
+            backup_hour: 2,
+            backup_keep: 14,
         }
     }
 }
@@ -155,6 +165,13 @@ appeal_auto_close_days = 7
 # (`yongxin search reindex`). Each app node keeps its own. Default: beside the SQLite file
 # (yongxin.db.search), or ./yongxin-search with PostgreSQL.
 # search_dir = "/var/lib/yongxin/search"
+
+# A daily backup by the server itself (SQLite): a consistent copy, checked and gzipped, into this
+# directory at backup_hour (Asia/Shanghai), the newest backup_keep kept (`yongxin backup`).
+# Unset: the server takes none; run `yongxin backup --out DIR --keep N` from cron instead.
+# backup_dir = "/var/backups/yongxin"
+backup_hour = 2
+backup_keep = 14
 
 # Days an API token (`yongxin user token NAME`) lasts. A password change, disabling the account,
 # `yongxin user token NAME --revoke-all` or the button at /admin/users ends tokens earlier.
@@ -264,6 +281,9 @@ impl Config {
         if let Some(v) = get("YONGXIN_SEARCH_DIR") {
             self.search_dir = Some(v);
         }
+        if let Some(v) = get("YONGXIN_BACKUP_DIR") {
+            self.backup_dir = Some(v);
+        }
         if let Some(v) = get("YONGXIN_APPEAL_REOPEN_LIMIT") {
             self.appeal_reopen_limit = v
                 .parse()
@@ -311,6 +331,24 @@ impl Config {
         if let Some(addr) = &self.metrics_listen {
             addr.parse::<std::net::SocketAddr>()
                 .with_context(|| format!("metrics_listen {addr:?} is not an address:port"))?;
+        }
+        if self.backup_hour > 23 {
+            bail!("backup_hour must be between 0 and 23 (an hour of the day, Asia/Shanghai)");
+        }
+        if !(1..=3650).contains(&self.backup_keep) {
+            bail!("backup_keep must be between 1 and 3650");
+        }
+        if self.backup_dir.is_some()
+            && matches!(
+                self.database_url
+                    .as_deref()
+                    .map(crate::database::DatabaseUrl::parse),
+                Some(Ok(crate::database::DatabaseUrl::Postgres(_)))
+            )
+        {
+            bail!(
+                "backup_dir applies to SQLite only: back PostgreSQL up with pg_dump or pgBackRest"
+            );
         }
         if !(1..=24 * 90).contains(&self.session_hours) {
             bail!("session_hours must be between 1 and 2160");

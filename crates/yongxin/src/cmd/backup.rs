@@ -145,7 +145,7 @@ fn print_checked(c: &Checked) {
 pub const DATABASE_FILE: &str = "yongxin.db";
 
 /// The SQLite file of the configured database, or why there is none to back up.
-fn sqlite_path(config: &Config) -> anyhow::Result<PathBuf> {
+pub fn sqlite_path(config: &Config) -> anyhow::Result<PathBuf> {
     let Some(url) = config.database_url.as_deref() else {
         bail!("no database given: pass --database-url or set YONGXIN_DATABASE_URL");
     };
@@ -192,13 +192,9 @@ pub async fn take(db: &Path, out: &Path, keep: Option<u32>) -> anyhow::Result<Ta
     // The copy, beside the backup so no other disk must hold it; removed whatever happens.
     let copy = Scratch(dir.join(format!(".yongxin-backup-{}.db", std::process::id())));
     copy.clear();
-    let live = SqliteStore::open(&format!("sqlite://{}", db.display()), false)
+    SqliteStore::copy_database(db, &copy.0)
         .await
-        .with_context(|| format!("opening {}", db.display()))?;
-    live.copy_into(&copy.0)
-        .await
-        .context("copying the database (VACUUM INTO)")?;
-    drop(live);
+        .with_context(|| format!("copying {} (VACUUM INTO)", db.display()))?;
     let checked = check(&copy.0).await?;
 
     let partial = Scratch(file.with_extension("gz.partial"));
@@ -277,6 +273,76 @@ fn rotate(dir: &Path, keep: usize) -> anyhow::Result<Vec<PathBuf>> {
         let _ = std::fs::remove_file(format!("{}.head", p.display()));
     }
     Ok(removed)
+}
+
+/// The newest backup in `dir` (by its name, which holds its time) and when it was written.
+pub fn newest_backup(dir: &Path) -> Option<(PathBuf, std::time::SystemTime)> {
+    let mut found: Vec<PathBuf> = std::fs::read_dir(dir)
+        .ok()?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| {
+            p.file_name()
+                .and_then(|n| n.to_str())
+                .is_some_and(|n| n.starts_with("yongxin-") && n.ends_with(".db.gz"))
+        })
+        .collect();
+    found.sort();
+    let newest = found.pop()?;
+    let at = newest.metadata().and_then(|m| m.modified()).ok()?;
+    Some((newest, at))
+}
+
+/// The next instant after `now` at `hour`:00 in Asia/Shanghai.
+pub fn next_backup_at(hour: u32, now: DateTime<Utc>) -> DateTime<Utc> {
+    let zone = yongxin_domain::time::shanghai();
+    let today = now.with_timezone(&zone).date_naive();
+    let at = |day: chrono::NaiveDate| {
+        day.and_hms_opt(hour.min(23), 0, 0)
+            .and_then(|t| t.and_local_timezone(zone).single())
+            .map(|t| t.with_timezone(&Utc))
+    };
+    match at(today) {
+        Some(t) if t > now => t,
+        _ => at(today + chrono::Duration::days(1)).unwrap_or(now + chrono::Duration::days(1)),
+    }
+}
+
+/// The server's own daily backup into `dir` at `hour` (Asia/Shanghai), keeping `keep`; one is
+/// taken a minute after start when the newest there is more than a day old (the server was down
+/// at the hour).
+pub fn spawn_daily(db: PathBuf, dir: PathBuf, hour: u32, keep: u32) {
+    tokio::spawn(async move {
+        let stale = newest_backup(&dir).is_none_or(|(_, at)| {
+            at.elapsed()
+                .map_or(true, |age| age > std::time::Duration::from_secs(25 * 3600))
+        });
+        if stale {
+            tokio::time::sleep(std::time::Duration::from_secs(60)).await;
+            daily(&db, &dir, keep).await;
+        }
+        loop {
+            let wait = (next_backup_at(hour, Utc::now()) - Utc::now())
+                .to_std()
+                .unwrap_or_default();
+            tokio::time::sleep(wait).await;
+            daily(&db, &dir, keep).await;
+        }
+    });
+}
+
+async fn daily(db: &Path, dir: &Path, keep: u32) {
+    let started = Instant::now();
+    match take(db, dir, Some(keep)).await {
+        Ok(t) => tracing::info!(
+            backup.file = %t.file.display(),
+            backup.bytes = t.bytes,
+            backup.head = %t.checked.head_hash,
+            backup.removed = t.removed.len(),
+            seconds = started.elapsed().as_secs_f64(),
+            "daily backup written and checked"
+        ),
+        Err(e) => tracing::error!(error.message = %format!("{e:#}"), "the daily backup failed"),
+    }
 }
 
 /// Restores `file` into `dir/yongxin.db`: decompressed beside it, checked, then named.
@@ -364,6 +430,29 @@ impl Drop for Scratch {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_daily_backup_is_at_the_hour_in_shanghai() {
+        let t = |s: &str| {
+            DateTime::parse_from_rfc3339(s)
+                .expect("a time")
+                .with_timezone(&Utc)
+        };
+        // 01:00 in Shanghai: today at 02:00.
+        assert_eq!(
+            next_backup_at(2, t("2026-12-07T17:00:00Z")),
+            t("2026-12-07T18:00:00Z")
+        );
+        // 02:00 exactly, or later: tomorrow.
+        assert_eq!(
+            next_backup_at(2, t("2026-12-07T18:00:00Z")),
+            t("2026-12-08T18:00:00Z")
+        );
+        assert_eq!(
+            next_backup_at(23, t("2026-12-07T16:30:00Z")),
+            t("2026-12-08T15:00:00Z")
+        );
+    }
 
     #[test]
     fn the_head_file_reads_back() {

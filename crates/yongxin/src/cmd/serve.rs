@@ -49,6 +49,16 @@ pub async fn serve(
         config.message_sender()?,
         std::time::Duration::from_secs(10),
     );
+    if let Some(dir) = &config.backup_dir {
+        std::fs::create_dir_all(dir)
+            .with_context(|| format!("backup_dir {dir}: cannot create the directory"))?;
+        crate::cmd::backup::spawn_daily(
+            crate::cmd::backup::sqlite_path(config)?,
+            dir.into(),
+            config.backup_hour,
+            config.backup_keep,
+        );
+    }
     if let Some(addr) = &config.metrics_listen {
         let metrics = tokio::net::TcpListener::bind(addr)
             .await
