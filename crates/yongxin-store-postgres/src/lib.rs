@@ -112,6 +112,11 @@ impl PostgresStore {
             .map_err(|e| StoreError::internal(format!("migration failed: {e}")))
     }
 
+    /// How this database's schema stands against this build's migrations.
+    pub async fn migration_state(&self) -> StoreResult<yongxin_store::MigrationState> {
+        sql::migration_state(&self.pool, &MIGRATOR).await
+    }
+
     /// The connection pool, for tests that must reach under the store (to tamper with the record).
     pub fn pool(&self) -> &PgPool {
         &self.pool

@@ -17,14 +17,6 @@ use sqlx::sqlite::{
 
 mod dialect;
 
-/// A database's schema against this build's migrations.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct MigrationState {
-    /// This build's migrations not yet applied.
-    pub pending: usize,
-    /// Versions applied by a newer build, unknown to this one.
-    pub unknown: Vec<i64>,
-}
 #[path = "../../yongxin-store/sql/mod.rs"]
 mod sql;
 mod writer;
@@ -134,26 +126,8 @@ impl SqliteStore {
     }
 
     /// How this database's schema stands against this build's migrations.
-    pub async fn migration_state(&self) -> StoreResult<MigrationState> {
-        let applied: Vec<i64> = match sqlx::query_scalar("SELECT version FROM _sqlx_migrations")
-            .fetch_all(&self.pool)
-            .await
-        {
-            Ok(v) => v,
-            // A new file has no table yet.
-            Err(sqlx::Error::Database(e)) if e.message().contains("no such table") => Vec::new(),
-            Err(e) => return Err(db_err(e)),
-        };
-        Ok(MigrationState {
-            pending: MIGRATOR
-                .iter()
-                .filter(|m| !applied.contains(&m.version))
-                .count(),
-            unknown: applied
-                .into_iter()
-                .filter(|v| !MIGRATOR.iter().any(|m| m.version == *v))
-                .collect(),
-        })
+    pub async fn migration_state(&self) -> StoreResult<yongxin_store::MigrationState> {
+        sql::migration_state(&self.pool, &MIGRATOR).await
     }
 
     /// The connection pool, for tests that must reach under the store (to tamper with the record).

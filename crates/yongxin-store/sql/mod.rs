@@ -182,6 +182,37 @@ pub(crate) fn like_pattern(text: &str) -> String {
     p
 }
 
+/// How the database at `pool` stands against `migrator`.
+pub(crate) async fn migration_state(
+    pool: &sqlx::Pool<Db>,
+    migrator: &sqlx::migrate::Migrator,
+) -> StoreResult<yongxin_store::MigrationState> {
+    let applied: Vec<i64> = match sqlx::query_scalar("SELECT version FROM _sqlx_migrations")
+        .fetch_all(pool)
+        .await
+    {
+        Ok(v) => v,
+        // A new database has no table yet (SQLite: "no such table", PostgreSQL: "does not exist").
+        Err(sqlx::Error::Database(e))
+            if e.message().contains("no such table") || e.message().contains("does not exist") =>
+        {
+            Vec::new()
+        }
+        Err(e) => return Err(db_err(e)),
+    };
+    Ok(yongxin_store::MigrationState {
+        applied: applied.len(),
+        pending: migrator
+            .iter()
+            .filter(|m| !applied.contains(&m.version))
+            .count(),
+        unknown: applied
+            .into_iter()
+            .filter(|v| !migrator.iter().any(|m| m.version == *v))
+            .collect(),
+    })
+}
+
 /// One page of a filtered search: the total over all pages, then the rows of the page asked for
 /// (page from 1, at most 500 rows). `sql` is (the FROM clause the count uses, the full SELECT, the
 /// ORDER BY terms); `filters` appends the same WHERE clause to both.

@@ -8,6 +8,17 @@ use yongxin_domain::phone::Phone;
 use yongxin_domain::registry::{Relation, ResidentFlag, Sex, VillageKind};
 use yongxin_domain::{Role, Scope};
 
+/// A database's schema against this build's migrations.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct MigrationState {
+    /// Migrations applied already.
+    pub applied: usize,
+    /// This build's migrations not yet applied.
+    pub pending: usize,
+    /// Versions applied by a newer build, unknown to this one.
+    pub unknown: Vec<i64>,
+}
+
 /// Connection pool figures.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct PoolStats {

@@ -32,17 +32,13 @@ impl DatabaseUrl {
 }
 
 /// Opens the configured database and brings its schema up to date. A SQLite file is created only
-/// when `create` is set.
+/// when `create` is set. A database a newer release has migrated is refused; an existing SQLite
+/// database is backed up before new migrations are applied to it (into `backup_dir`, or
+/// `backups` beside the file).
 pub async fn open(config: &Config, create: bool) -> anyhow::Result<Arc<dyn Store>> {
     let Some(url) = config.database_url.as_deref() else {
         bail!("no database given: pass --database-url or set YONGXIN_DATABASE_URL (sqlite://yongxin.db)");
     };
-    open_url(url, create).await
-}
-
-/// Opens a database by URL; see [`open`]. A database without a service catalogue gets the
-/// default one.
-pub async fn open_url(url: &str, create: bool) -> anyhow::Result<Arc<dyn Store>> {
     let store: Arc<dyn Store> = match DatabaseUrl::parse(url)? {
         DatabaseUrl::Sqlite(url) => {
             let store = SqliteStore::open(&url, create).await.map_err(|e| match e {
@@ -51,6 +47,30 @@ pub async fn open_url(url: &str, create: bool) -> anyhow::Result<Arc<dyn Store>>
                 ),
                 other => anyhow::Error::new(other),
             })?;
+            let state = store.migration_state().await?;
+            refuse_newer(&state)?;
+            if state.pending > 0 && state.applied > 0 {
+                let path = crate::cmd::backup::sqlite_path(config)?;
+                let dir = match &config.backup_dir {
+                    Some(d) => std::path::PathBuf::from(d),
+                    None => path
+                        .parent()
+                        .map(|p| p.join("backups"))
+                        .unwrap_or_else(|| "backups".into()),
+                };
+                std::fs::create_dir_all(&dir).with_context(|| {
+                    format!("creating {} for the backup before upgrading", dir.display())
+                })?;
+                let taken = crate::cmd::backup::take(&path, &dir, None).await.context(
+                    "taking a backup before upgrading the database (nothing was changed)",
+                )?;
+                eprintln!(
+                    "yongxin: {} new migration(s) to apply; the database was first backed up to {} (head {})",
+                    state.pending,
+                    taken.file.display(),
+                    taken.checked.head_hash
+                );
+            }
             store
                 .migrate()
                 .await
@@ -61,6 +81,14 @@ pub async fn open_url(url: &str, create: bool) -> anyhow::Result<Arc<dyn Store>>
             let store = PostgresStore::open(&url)
                 .await
                 .context("connecting to PostgreSQL")?;
+            let state = store.migration_state().await?;
+            refuse_newer(&state)?;
+            if state.pending > 0 && state.applied > 0 {
+                eprintln!(
+                    "yongxin: applying {} new migration(s) to PostgreSQL; its backups are PostgreSQL's own (pg_dump, pgBackRest)",
+                    state.pending
+                );
+            }
             store
                 .migrate()
                 .await
@@ -70,6 +98,18 @@ pub async fn open_url(url: &str, create: bool) -> anyhow::Result<Arc<dyn Store>>
     };
     yongxin_demo::ensure_catalogue(&*store).await?;
     Ok(store)
+}
+
+/// Refuses a database migrated by a newer release: this build would not know its schema.
+fn refuse_newer(state: &yongxin_store::MigrationState) -> anyhow::Result<()> {
+    if state.unknown.is_empty() {
+        return Ok(());
+    }
+    bail!(
+        "this database was upgraded by a newer release of yongxin (migrations {:?} are unknown to this {}): run that release, or restore a backup taken before the upgrade",
+        state.unknown,
+        env!("CARGO_PKG_VERSION")
+    )
 }
 
 #[cfg(test)]

@@ -1248,3 +1248,99 @@ async fn a_backup_under_load_holds_every_acknowledged_write_and_restores() {
         text(&out.stderr)
     );
 }
+
+/// Upgrading: a database the release before migration 0027 left (the demo's, with that
+/// migration undone) is backed up before the new migration applies, and keeps its data and
+/// record; a database a newer release migrated is refused by `serve`, which changes nothing.
+#[tokio::test]
+async fn an_upgrade_backs_up_first_and_a_newer_database_is_refused() {
+    use sqlx::Connection as _;
+    let dir = tempfile::tempdir().unwrap();
+    let db = demo(dir.path());
+    let count = |sql: &'static str| {
+        let db = db.clone();
+        async move {
+            let mut conn = sqlx::SqliteConnection::connect(&db).await.unwrap();
+            sqlx::query_scalar::<_, i64>(sql)
+                .fetch_one(&mut conn)
+                .await
+                .unwrap()
+        }
+    };
+    {
+        let mut conn = sqlx::SqliteConnection::connect(&db).await.unwrap();
+        for sql in [
+            "DROP TRIGGER appeals_overdue_added",
+            "DROP TRIGGER appeals_overdue_left",
+            "DROP TRIGGER appeals_overdue_entered",
+            "DROP TRIGGER appeals_overdue_removed",
+            "DROP TABLE overdue_counts",
+            "DELETE FROM _sqlx_migrations WHERE version = 27",
+        ] {
+            sqlx::query(sql).execute(&mut conn).await.unwrap();
+        }
+    }
+    let households = count("SELECT COUNT(*) FROM households").await;
+    let entries = count("SELECT COUNT(*) FROM audit_log").await;
+
+    let out = yongxin(&db, &["migrate"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let said = text(&out.stderr);
+    assert!(
+        said.contains("1 new migration(s) to apply; the database was first backed up to"),
+        "{said}"
+    );
+    let backups = backups_in(&dir.path().join("backups"));
+    assert_eq!(backups.len(), 1, "{said}");
+    assert!(said.contains(&backups[0].display().to_string()));
+    assert_eq!(
+        count("SELECT COUNT(*) FROM _sqlx_migrations WHERE version = 27").await,
+        1
+    );
+    assert_eq!(count("SELECT COUNT(*) FROM households").await, households);
+    assert!(count("SELECT COUNT(*) FROM audit_log").await >= entries);
+    assert!(yongxin(&db, &["audit", "verify"]).status.success());
+    // The backup is the database as it was before: restored, it lacks the new migration.
+    let before = dir.path().join("before");
+    let out = yongxin(
+        &db,
+        &[
+            "restore",
+            backups[0].to_str().unwrap(),
+            "--data-dir",
+            before.to_str().unwrap(),
+        ],
+    );
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    {
+        let old = format!("sqlite://{}", before.join("yongxin.db").display());
+        let mut conn = sqlx::SqliteConnection::connect(&old).await.unwrap();
+        let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM _sqlx_migrations WHERE version = 27")
+            .fetch_one(&mut conn)
+            .await
+            .unwrap();
+        assert_eq!(n, 0);
+    }
+    // Up to date: nothing more is backed up.
+    let out = yongxin(&db, &["migrate"]);
+    assert!(out.status.success());
+    assert!(!text(&out.stderr).contains("backed up"));
+    assert_eq!(backups_in(&dir.path().join("backups")).len(), 1);
+
+    // A newer release's migration: refused, with what to do.
+    {
+        let mut conn = sqlx::SqliteConnection::connect(&db).await.unwrap();
+        sqlx::query("INSERT INTO _sqlx_migrations (version, description, success, checksum, execution_time) VALUES (99999, 'from a newer release', 1, x'00', 0)")
+            .execute(&mut conn)
+            .await
+            .unwrap();
+    }
+    let out = yongxin(&db, &["serve", "--listen", "127.0.0.1:0"]);
+    assert!(!out.status.success());
+    assert!(
+        text(&out.stderr).contains("upgraded by a newer release of yongxin (migrations [99999]"),
+        "{}",
+        text(&out.stderr)
+    );
+    assert_eq!(count("SELECT COUNT(*) FROM households").await, households);
+}
