@@ -209,6 +209,20 @@ impl WorkingCalendar {
         c
     }
 
+    /// The official years with the years administrators stored over them (year, file); the
+    /// files that do not read are returned with why, and left out.
+    pub fn with_stored(stored: &[(i32, String)]) -> (Self, Vec<(i32, CalendarError)>) {
+        let mut c = Self::official();
+        let mut refused = Vec::new();
+        for (year, source) in stored {
+            match YearCalendar::parse(source) {
+                Ok(y) => c.load(y),
+                Err(e) => refused.push((*year, e)),
+            }
+        }
+        (c, refused)
+    }
+
     /// Adds or replaces a year.
     pub fn load(&mut self, year: YearCalendar) {
         self.years.insert(year.year, year);

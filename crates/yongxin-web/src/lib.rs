@@ -245,14 +245,9 @@ impl AppState {
 
     /// Reloads the calendar years administrators stored (on top of the official ones).
     pub async fn refresh_calendar(&self) -> Result<(), yongxin_store::StoreError> {
-        let mut calendar = WorkingCalendar::official();
-        for (year, source) in self.store.calendar_years().await? {
-            match yongxin_domain::calendar::YearCalendar::parse(&source) {
-                Ok(y) => calendar.load(y),
-                Err(e) => {
-                    tracing::error!(calendar.year = year, error.message = %e, "stored calendar not understood")
-                }
-            }
+        let (calendar, refused) = WorkingCalendar::with_stored(&self.store.calendar_years().await?);
+        for (year, e) in refused {
+            tracing::error!(calendar.year = year, error.message = %e, "stored calendar not understood");
         }
         if let Ok(mut c) = self.calendar.write() {
             *c = calendar;

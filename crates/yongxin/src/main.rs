@@ -56,6 +56,9 @@ enum Command {
     Backup(cmd::backup::Args),
     /// Restore a backup into a data directory, checking its audit record.
     Restore(cmd::backup::RestoreArgs),
+    /// Check the installation for monitoring: configuration, database, disk, backup age,
+    /// calendars, message relays. Exit 0 ok, 1 warning, 2 failure.
+    Check,
 }
 
 fn main() -> ExitCode {
@@ -91,6 +94,7 @@ fn main() -> ExitCode {
             Command::Lottery(args) => cmd::lottery::run(args),
             Command::Backup(args) => cmd::backup::run(&config, args).await,
             Command::Restore(args) => cmd::backup::restore(args).await,
+            Command::Check => cmd::check::run(&config).await,
         }
     });
     match result {

@@ -2,6 +2,7 @@
 
 pub mod audit;
 pub mod backup;
+pub mod check;
 pub mod config;
 pub mod demo;
 pub mod export;

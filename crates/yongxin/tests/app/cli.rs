@@ -1344,3 +1344,110 @@ async fn an_upgrade_backs_up_first_and_a_newer_database_is_refused() {
     );
     assert_eq!(count("SELECT COUNT(*) FROM households").await, households);
 }
+
+/// `yongxin check` says how the installation stands, changes nothing, and exits with the worst
+/// result: a database with a migration pending, no backup or an old one, a mail relay that
+/// refuses connections each fail; a relay that answers and a fresh backup are fine.
+#[tokio::test]
+async fn check_reports_each_part_and_exits_with_the_worst() {
+    use sqlx::Connection as _;
+    let dir = tempfile::tempdir().unwrap();
+    let db = demo(dir.path());
+    let backups = dir.path().join("backups");
+    std::fs::create_dir(&backups).unwrap();
+    let relay = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let relay_addr = relay.local_addr().unwrap();
+    let closed = {
+        // A port nothing listens on: bound, then let go.
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        l.local_addr().unwrap()
+    };
+    let check = |env: Vec<(&'static str, String)>| {
+        let db = db.clone();
+        async move {
+            tokio::task::spawn_blocking(move || {
+                let out = Command::new(env!("CARGO_BIN_EXE_yongxin"))
+                    .args(["--database-url", &db, "check"])
+                    .env_remove("YONGXIN_DATABASE_URL")
+                    .envs(env)
+                    .output()
+                    .unwrap();
+                (out.status.code(), text(&out.stdout))
+            })
+            .await
+            .unwrap()
+        }
+    };
+    let worst = |report: &str| {
+        if report.lines().any(|l| l.starts_with("FAIL")) {
+            Some(2)
+        } else if report.lines().any(|l| l.starts_with("WARN")) {
+            Some(1)
+        } else {
+            Some(0)
+        }
+    };
+    let line = |report: &str, what: &str| {
+        report
+            .lines()
+            .find(|l| l[5..].starts_with(what))
+            .unwrap_or_else(|| panic!("no {what} line in {report}"))
+            .to_owned()
+    };
+
+    // No backup yet, the relay answering, the SMS gateway not.
+    let env = vec![
+        ("YONGXIN_BACKUP_DIR", backups.display().to_string()),
+        ("YONGXIN_SMTP_URL", format!("smtp://{relay_addr}")),
+        (
+            "YONGXIN_SMS_GATEWAY_URL",
+            format!("http://{closed}/send?to={{phone}}&text={{text}}"),
+        ),
+    ];
+    let (code, report) = check(env.clone()).await;
+    assert!(
+        line(&report, "database").starts_with("ok   database  sqlite, reachable"),
+        "{report}"
+    );
+    assert!(line(&report, "backup").starts_with("FAIL"), "{report}");
+    assert!(line(&report, "smtp").starts_with("ok"), "{report}");
+    assert!(line(&report, "sms").starts_with("FAIL"), "{report}");
+    assert!(line(&report, "calendar").contains("loaded"), "{report}");
+    assert!(line(&report, "disk").contains("MiB free"), "{report}");
+    assert_eq!(code, Some(2));
+
+    // A backup taken, the gateway dropped: what is left decides the exit code.
+    let out = yongxin(&db, &["backup", "--out", backups.to_str().unwrap()]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let (code, report) = check(env[..2].to_vec()).await;
+    assert!(
+        line(&report, "backup").starts_with("ok   backup    newest"),
+        "{report}"
+    );
+    assert!(line(&report, "sms").contains("not configured"), "{report}");
+    assert_eq!(code, worst(&report), "{report}");
+    assert!(code != Some(2), "{report}");
+
+    // A migration not applied: a failure, and check does not apply it.
+    {
+        let mut conn = sqlx::SqliteConnection::connect(&db).await.unwrap();
+        sqlx::query("DELETE FROM _sqlx_migrations WHERE version = 27")
+            .execute(&mut conn)
+            .await
+            .unwrap();
+    }
+    let (code, report) = check(env[..2].to_vec()).await;
+    assert!(
+        line(&report, "database").contains("1 migration(s) not applied: run `yongxin migrate`"),
+        "{report}"
+    );
+    assert_eq!(code, Some(2));
+    let mut conn = sqlx::SqliteConnection::connect(&db).await.unwrap();
+    let applied: i64 =
+        sqlx::query_scalar("SELECT COUNT(*) FROM _sqlx_migrations WHERE version = 27")
+            .fetch_one(&mut conn)
+            .await
+            .unwrap();
+    assert_eq!(applied, 0, "check changes nothing");
+    drop(relay);
+}
