@@ -254,9 +254,9 @@ fn compress(src: &Path, dst: &Path) -> anyhow::Result<u64> {
     Ok(out.metadata()?.len())
 }
 
-/// Removes all but the newest `keep` backups (`yongxin-*.db.gz`, and their head files) of `dir`.
-fn rotate(dir: &Path, keep: usize) -> anyhow::Result<Vec<PathBuf>> {
-    let mut backups: Vec<PathBuf> = std::fs::read_dir(dir)?
+/// The backups (`yongxin-*.db.gz`) of `dir`, oldest first: their names hold their time.
+fn backups_of(dir: &Path) -> std::io::Result<Vec<PathBuf>> {
+    let mut found: Vec<PathBuf> = std::fs::read_dir(dir)?
         .filter_map(|e| e.ok().map(|e| e.path()))
         .filter(|p| {
             p.file_name()
@@ -264,8 +264,13 @@ fn rotate(dir: &Path, keep: usize) -> anyhow::Result<Vec<PathBuf>> {
                 .is_some_and(|n| n.starts_with("yongxin-") && n.ends_with(".db.gz"))
         })
         .collect();
-    // The names hold the time, so their order is the backups' order.
-    backups.sort();
+    found.sort();
+    Ok(found)
+}
+
+/// Removes all but the newest `keep` backups of `dir`, and their head files.
+fn rotate(dir: &Path, keep: usize) -> anyhow::Result<Vec<PathBuf>> {
+    let backups = backups_of(dir)?;
     let old = backups.len().saturating_sub(keep);
     let removed: Vec<PathBuf> = backups.into_iter().take(old).collect();
     for p in &removed {
@@ -275,19 +280,9 @@ fn rotate(dir: &Path, keep: usize) -> anyhow::Result<Vec<PathBuf>> {
     Ok(removed)
 }
 
-/// The newest backup in `dir` (by its name, which holds its time) and when it was written.
+/// The newest backup in `dir` and when it was written.
 pub fn newest_backup(dir: &Path) -> Option<(PathBuf, std::time::SystemTime)> {
-    let mut found: Vec<PathBuf> = std::fs::read_dir(dir)
-        .ok()?
-        .filter_map(|e| e.ok().map(|e| e.path()))
-        .filter(|p| {
-            p.file_name()
-                .and_then(|n| n.to_str())
-                .is_some_and(|n| n.starts_with("yongxin-") && n.ends_with(".db.gz"))
-        })
-        .collect();
-    found.sort();
-    let newest = found.pop()?;
+    let newest = backups_of(dir).ok()?.pop()?;
     let at = newest.metadata().and_then(|m| m.modified()).ok()?;
     Some((newest, at))
 }
