@@ -46,8 +46,8 @@ const BATCH: i64 = 1000;
 /// What can go wrong with the index.
 #[derive(Debug, thiserror::Error)]
 pub enum SearchError {
-    /// Another process (a running server) holds the index.
-    #[error("the search index at {0} is in use by another process (a running server?)")]
+    /// Another running node (or command) holds the index directory.
+    #[error("the search index directory {0} is in use by another running yongxin (a server on this machine, or another node sharing the directory): give each node its own `search_dir` or `state_dir`")]
     Locked(PathBuf),
     /// The index itself.
     #[error("search index: {0}")]
@@ -149,6 +149,8 @@ pub struct Hits {
 
 struct Inner {
     dir: PathBuf,
+    /// The directory's lock, held while the index is open: released when the file closes.
+    _lock: std::fs::File,
     reader: IndexReader,
     writer: Mutex<IndexWriter>,
     fields: Fields,
@@ -184,6 +186,19 @@ impl AppealIndex {
     pub fn open(dir: &Path) -> SearchResult<Self> {
         let (schema, fields) = schema();
         std::fs::create_dir_all(dir)?;
+        // The whole directory is this node's: taken before anything in it is read or removed, so
+        // a second node pointed at it stops here instead of rebuilding the index under the first.
+        let lock = std::fs::OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(dir.join("node.lock"))?;
+        rustix::fs::flock(&lock, rustix::fs::FlockOperation::NonBlockingLockExclusive)
+            .map_err(|_| SearchError::Locked(dir.to_owned()))?;
+        // The index in a folder of its own: only it is ever removed, never what else the
+        // directory holds.
+        let dir = &dir.join("index");
+        std::fs::create_dir_all(dir)?;
         let existing = Index::open_in_dir(dir).ok().and_then(|index| {
             let meta = index.load_metas().ok()?;
             let through = meta.payload.as_deref().and_then(Checkpoint::parse)?;
@@ -214,6 +229,7 @@ impl AppealIndex {
         Ok(Self {
             inner: Arc::new(Inner {
                 dir: dir.to_owned(),
+                _lock: lock,
                 reader,
                 writer: Mutex::new(writer),
                 fields,

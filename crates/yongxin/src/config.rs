@@ -39,9 +39,12 @@ pub struct Config {
     pub smtp_url: Option<String>,
     /// The sender address of notification e-mail.
     pub smtp_from: String,
-    /// Directory of this node's full-text index (derived data; default beside the SQLite file,
-    /// or `yongxin-search` in the working directory with PostgreSQL).
+    /// Directory of this node's full-text index (derived data; default `state_dir/search`, else
+    /// beside the SQLite file, else `yongxin-search` in the working directory).
     pub search_dir: Option<String>,
+    /// Directory of what belongs to this node and not to the database (the search index); each
+    /// node of a PostgreSQL installation needs its own.
+    pub state_dir: Option<String>,
     /// Largest photo of an appeal, a note or a reply, in MiB.
     pub photo_max_mb: usize,
     /// Largest file attached to a notice (PDF, image, .xlsx), in MiB.
@@ -89,6 +92,7 @@ impl Default for Config {
             smtp_url: None,
             smtp_from: "yongxin@localhost.localdomain".into(),
             search_dir: None,
+            state_dir: None,
             photo_max_mb: 10,
             attachment_max_mb: 20,
             api_token_days: 90,
@@ -161,9 +165,12 @@ appeal_auto_close_days = 7
 # smtp_url = "smtp://notify:secret@10.1.1.6:25"
 # smtp_from = "用心街道办 <notify@jiedao.example.cn>"
 
+# What belongs to this node rather than to the database (the search index). Each app node of a
+# PostgreSQL installation needs its own; a directory another running node holds is refused.
+# state_dir = "/var/lib/yongxin"
 # This node's full-text index of appeals: derived data, rebuilt from the database when missing
-# (`yongxin search reindex`). Each app node keeps its own. Default: beside the SQLite file
-# (yongxin.db.search), or ./yongxin-search with PostgreSQL.
+# (`yongxin search reindex`). Default: state_dir/search, else beside the SQLite file
+# (yongxin.db.search), else ./yongxin-search.
 # search_dir = "/var/lib/yongxin/search"
 
 # A daily backup by the server itself (SQLite): a consistent copy, checked and gzipped, into this
@@ -280,6 +287,9 @@ impl Config {
         }
         if let Some(v) = get("YONGXIN_SEARCH_DIR") {
             self.search_dir = Some(v);
+        }
+        if let Some(v) = get("YONGXIN_STATE_DIR") {
+            self.state_dir = Some(v);
         }
         if let Some(v) = get("YONGXIN_BACKUP_DIR") {
             self.backup_dir = Some(v);
@@ -398,6 +408,9 @@ impl Config {
     pub fn search_dir(&self) -> std::path::PathBuf {
         if let Some(dir) = &self.search_dir {
             return dir.into();
+        }
+        if let Some(dir) = &self.state_dir {
+            return std::path::Path::new(dir).join("search");
         }
         match self
             .database_url

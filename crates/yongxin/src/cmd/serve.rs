@@ -37,12 +37,14 @@ pub async fn serve(
     listen: &str,
     on_bound: impl FnOnce(std::net::SocketAddr),
 ) -> anyhow::Result<ExitCode> {
+    // This node's index first: a directory another node holds stops it before it announces
+    // an address.
+    let index = crate::cmd::search::open_index(config)?;
     let listener = tokio::net::TcpListener::bind(listen)
         .await
         .with_context(|| format!("cannot listen on {listen}"))?;
     on_bound(listener.local_addr()?);
-    let state = AppState::new(store, config.web_settings())
-        .with_search(crate::cmd::search::open_index(config)?);
+    let state = AppState::new(store, config.web_settings()).with_search(index);
     state.refresh_calendar().await?;
     yongxin_web::background::spawn(
         state.clone(),

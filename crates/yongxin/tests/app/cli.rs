@@ -670,10 +670,42 @@ fn search_reindex_rebuilds_the_index_and_refuses_one_in_use() {
     let out = yongxin(&db, &["search", "reindex"]);
     assert!(!out.status.success());
     assert!(
-        text(&out.stderr).contains("in use by another process"),
+        text(&out.stderr).contains("in use by another running yongxin")
+            && text(&out.stderr).contains("`search_dir` or `state_dir`"),
         "{}",
         text(&out.stderr)
     );
+    // A second server started on the same directory (two nodes sharing one) stops with the
+    // same message, and the first one's index is untouched.
+    let out = yongxin(&db, &["serve", "--listen", "127.0.0.1:0"]);
+    assert!(!out.status.success());
+    assert!(
+        text(&out.stderr).contains("in use by another running yongxin"),
+        "{}",
+        text(&out.stderr)
+    );
+    assert_eq!(held.len(), 310);
+    // Its own state directory: it starts.
+    let state = dir.path().join("node-2");
+    let (mut second, _) = {
+        let mut server = Command::new(env!("CARGO_BIN_EXE_yongxin"))
+            .args(["--database-url", &db, "serve", "--listen", "127.0.0.1:0"])
+            .env("YONGXIN_STATE_DIR", &state)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let mut line = String::new();
+        use std::io::BufRead;
+        std::io::BufReader::new(server.stdout.take().unwrap())
+            .read_line(&mut line)
+            .unwrap();
+        assert!(line.contains("serving http://"), "{line}");
+        (server, line)
+    };
+    second.kill().unwrap();
+    second.wait().unwrap();
+    assert!(state.join("search").join("node.lock").exists());
 }
 
 #[test]
