@@ -358,9 +358,15 @@ fn the_example_configuration_is_accepted() {
 
 /// Serves a database with the binary on a free port: the process and its address.
 fn start_server(db: &str) -> (std::process::Child, String) {
+    start_server_with(db, &[])
+}
+
+/// [`start_server`] with settings in the environment.
+fn start_server_with(db: &str, env: &[(&str, &Path)]) -> (std::process::Child, String) {
     use std::io::BufRead;
     let mut server = Command::new(env!("CARGO_BIN_EXE_yongxin"))
         .args(["--database-url", db, "serve", "--listen", "127.0.0.1:0"])
+        .envs(env.iter().copied())
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
         .spawn()
@@ -687,22 +693,8 @@ fn search_reindex_rebuilds_the_index_and_refuses_one_in_use() {
     assert_eq!(held.len(), 310);
     // Its own state directory: it starts.
     let state = dir.path().join("node-2");
-    let (mut second, _) = {
-        let mut server = Command::new(env!("CARGO_BIN_EXE_yongxin"))
-            .args(["--database-url", &db, "serve", "--listen", "127.0.0.1:0"])
-            .env("YONGXIN_STATE_DIR", &state)
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap();
-        let mut line = String::new();
-        use std::io::BufRead;
-        std::io::BufReader::new(server.stdout.take().unwrap())
-            .read_line(&mut line)
-            .unwrap();
-        assert!(line.contains("serving http://"), "{line}");
-        (server, line)
-    };
+    let (mut second, base) = start_server_with(&db, &[("YONGXIN_STATE_DIR", state.as_path())]);
+    assert!(base.starts_with("http://127.0.0.1:"), "{base}");
     second.kill().unwrap();
     second.wait().unwrap();
     assert!(state.join("search").join("node.lock").exists());
