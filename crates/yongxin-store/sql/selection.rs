@@ -967,10 +967,7 @@ impl SelectionStore for StoreImpl {
                         .db()?;
                     let chosen: Vec<ChosenUnit> = owned
                         .into_iter()
-                        .map(|(b, n, area)| ChosenUnit {
-                            label: format!("{b} {n}"),
-                            area: Qty(area),
-                        })
+                        .map(|(b, n, area)| ChosenUnit::apartment(&b, &n, Qty(area)))
                         .collect();
                     if let Ok(result) = compute(&policy, &a.inputs, &chosen, Some(on)) {
                         let (_, entry) = insert_result(

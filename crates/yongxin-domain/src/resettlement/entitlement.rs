@@ -35,6 +35,60 @@ pub struct EligibleMember {
     pub weight: Qty,
     /// Why, in plain words with the clause.
     pub basis: String,
+    /// Why, in parts any language can say (`Described`: `basis` is all there is, as when a
+    /// cadre wrote it).
+    #[serde(default)]
+    pub why: MemberBasis,
+}
+
+/// Why a member counts as they do, by the eligibility rule that applied.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum MemberBasis {
+    /// Only the words of `basis` (a correction a cadre wrote, or kept from before).
+    #[default]
+    Described,
+    /// Registered on or before the cutoff, with a flag that sets the weight.
+    Flagged {
+        /// The flag (在校学生, …).
+        flag: ResidentFlag,
+        /// The policy's clause.
+        clause: String,
+    },
+    /// Registered on or before the cutoff (… 前在册).
+    Registered {
+        /// The cutoff.
+        cutoff: NaiveDate,
+        /// The policy's clause.
+        clause: String,
+    },
+    /// A child born after the cutoff within the window for newborns.
+    Newborn {
+        /// The policy's clause.
+        clause: String,
+    },
+    /// Moved in after the cutoff: not counted.
+    MovedInAfter {
+        /// When they were registered.
+        since: NaiveDate,
+        /// The policy's clause.
+        clause: String,
+    },
+}
+
+impl MemberBasis {
+    /// The basis in Chinese.
+    pub fn zh(&self) -> String {
+        match self {
+            MemberBasis::Described => String::new(),
+            MemberBasis::Flagged { flag, clause } => format!("{}，{clause}", flag.zh()),
+            MemberBasis::Registered { cutoff, clause } => format!("{cutoff} 前在册，{clause}"),
+            MemberBasis::Newborn { clause } => format!("截止日后出生的子女，{clause}"),
+            MemberBasis::MovedInAfter { since, clause } => {
+                format!("{since} 后迁入，不计入（{clause}）")
+            }
+        }
+    }
 }
 
 /// Derives each member's weight from the registry as it stood at the policy's cutoff.
@@ -44,33 +98,51 @@ pub fn eligible_members(policy: &Policy, members: &[MemberFacts]) -> Vec<Eligibl
         .iter()
         .map(|m| {
             let since = m.registered_since.unwrap_or(m.birth_date);
-            let (weight, basis) = if since <= e.cutoff {
+            let (weight, why) = if since <= e.cutoff {
                 let flagged = e
                     .flags
                     .iter()
                     .filter(|f| m.flags.contains(&f.flag))
                     .max_by_key(|f| f.weight);
                 match flagged {
-                    Some(f) => (f.weight, format!("{}，{}", f.flag.zh(), f.clause)),
-                    None => (e.weight, format!("{} 前在册，{}", e.cutoff, e.clause)),
+                    Some(f) => (
+                        f.weight,
+                        MemberBasis::Flagged {
+                            flag: f.flag,
+                            clause: f.clause.clone(),
+                        },
+                    ),
+                    None => (
+                        e.weight,
+                        MemberBasis::Registered {
+                            cutoff: e.cutoff,
+                            clause: e.clause.clone(),
+                        },
+                    ),
                 }
             } else if m.birth_date > e.cutoff && e.newborns_until.is_some_and(|u| m.birth_date <= u)
             {
                 (
                     e.newborn_weight,
-                    format!("截止日后出生的子女，{}", e.clause),
+                    MemberBasis::Newborn {
+                        clause: e.clause.clone(),
+                    },
                 )
             } else {
                 (
                     Qty::ZERO,
-                    format!("{} 后迁入，不计入（{}）", since, e.clause),
+                    MemberBasis::MovedInAfter {
+                        since,
+                        clause: e.clause.clone(),
+                    },
                 )
             };
             EligibleMember {
                 resident_id: Some(m.resident_id),
                 name: m.name.clone(),
                 weight,
-                basis,
+                basis: why.zh(),
+                why,
             }
         })
         .collect()
@@ -110,10 +182,136 @@ pub struct HouseholdInputs {
 /// An apartment (or a registered layout, before selection) in the purchase.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ChosenUnit {
-    /// What it is (`C 户型` or `3号楼 1803`).
+    /// What it is (`C 户型` or `3号楼 1803`), in Chinese.
     pub label: String,
     /// Floor area m².
     pub area: Qty,
+    /// What it is, for saying it in another language.
+    #[serde(default)]
+    pub words: UnitWords,
+}
+
+impl ChosenUnit {
+    /// An apartment, named by its building and number (the office's own names).
+    pub fn apartment(building: &str, number: &str, area: Qty) -> ChosenUnit {
+        ChosenUnit {
+            label: format!("{building} {number}"),
+            area,
+            words: UnitWords::Named,
+        }
+    }
+}
+
+/// What a unit of a purchase is: its label is the office's own name (an apartment), or it is a
+/// layout of the policy (户型), chosen or still to choose (待选).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum UnitWords {
+    /// The label is a name (`3号楼 1803`), the same in every language.
+    #[default]
+    Named,
+    /// A layout of the policy, by its code and name.
+    Layout {
+        /// Code (`C`).
+        code: String,
+        /// Name (`两室两厅一卫`).
+        name: String,
+    },
+    /// A registered layout still to be chosen.
+    LayoutToChoose {
+        /// Code (`C`).
+        code: String,
+    },
+}
+
+/// What a line of the calculation is, in parts any language can say; the line's
+/// `description` says it in Chinese. Names (a fixture's, a condition's, a unit's) are the
+/// policy's own and stay as written.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum LineWords {
+    /// A line kept from before lines carried their parts: only its Chinese description.
+    #[default]
+    Described,
+    /// A structure (房屋) of a kind and condition.
+    Structure {
+        /// 结构
+        structure: StructureKind,
+        /// 成新, as the policy names it.
+        condition: String,
+    },
+    /// A fixture (附属物), as the policy names it.
+    Fixture {
+        /// Its name.
+        name: String,
+    },
+    /// 搬家补助费
+    Moving,
+    /// 临时过渡费 for so many persons and months.
+    Transition {
+        /// Eligible persons.
+        persons: Qty,
+        /// Months.
+        months: u32,
+    },
+    /// 提前签约奖励: signed on a day, no later than the window's last.
+    Reward {
+        /// The day signed.
+        signed_on: NaiveDate,
+        /// The window's last day.
+        signed_by: NaiveDate,
+    },
+    /// The area chosen within the entitlement (安置面积以内), naming the units.
+    WithinEntitlement {
+        /// The units chosen.
+        units: Vec<ChosenUnit>,
+    },
+    /// A band of area over the entitlement (超出安置面积 from–to m²).
+    Band {
+        /// From m² over.
+        from: Qty,
+        /// To m² over.
+        to: Qty,
+    },
+    /// Area beyond the last band, at market price.
+    Market,
+    /// Entitled area not used, paid in cash (未用安置面积货币补偿).
+    CashForUnused,
+}
+
+impl LineWords {
+    /// The line's description in Chinese.
+    pub fn zh(&self) -> String {
+        match self {
+            LineWords::Described => String::new(),
+            LineWords::Structure {
+                structure,
+                condition,
+            } => format!("{}结构房屋（{condition}）", structure.zh()),
+            LineWords::Fixture { name } => name.clone(),
+            LineWords::Moving => "搬家补助费".into(),
+            LineWords::Transition { persons, months } => {
+                format!("临时过渡费（{} 人 × {months} 个月）", persons.short())
+            }
+            LineWords::Reward {
+                signed_on,
+                signed_by,
+            } => format!("提前签约奖励（{signed_on} 签约，不晚于 {signed_by}）"),
+            LineWords::WithinEntitlement { units } => {
+                let labels = units
+                    .iter()
+                    .map(|u| u.label.as_str())
+                    .collect::<Vec<_>>()
+                    .join("、");
+                format!("安置面积以内（{labels}）")
+            }
+            LineWords::Band { from, to } => {
+                format!("超出安置面积 {}–{} m² 部分", from.short(), to.short())
+            }
+            LineWords::Market => "超出优惠面积部分（市场价）".into(),
+            LineWords::CashForUnused => "未用安置面积货币补偿".into(),
+        }
+    }
 }
 
 /// The three groups of lines.
@@ -148,6 +346,9 @@ pub struct EntitlementLine {
     pub code: String,
     /// Plain zh-CN.
     pub description: String,
+    /// What the line is, for saying it in another language.
+    #[serde(default)]
+    pub words: LineWords,
     /// Quantity.
     pub quantity: Qty,
     /// Its unit (`m²`, `棵`, `人·月`).
@@ -269,6 +470,10 @@ pub fn layout_combination(
             Ok(ChosenUnit {
                 label: format!("{} 户型（{}）", l.code, l.name),
                 area: l.area,
+                words: UnitWords::Layout {
+                    code: l.code.clone(),
+                    name: l.name.clone(),
+                },
             })
         })
         .collect::<Result<Vec<_>, _>>()?;
@@ -290,6 +495,9 @@ pub fn with_layouts_to_choose(
             units.push(ChosenUnit {
                 label: format!("{} 户型（待选）", l.code),
                 area: l.area,
+                words: UnitWords::LayoutToChoose {
+                    code: l.code.clone(),
+                },
             });
         }
     }
@@ -347,7 +555,7 @@ fn compute_with(
     let mut too_large = false;
     let mut line = |group,
                     code: String,
-                    description: String,
+                    words: LineWords,
                     quantity: Qty,
                     unit: &str,
                     rate: Fen,
@@ -355,7 +563,8 @@ fn compute_with(
         lines.push(EntitlementLine {
             group,
             code,
-            description,
+            description: words.zh(),
+            words,
             quantity,
             unit: unit.to_owned(),
             rate,
@@ -384,7 +593,10 @@ fn compute_with(
         line(
             Compensation,
             format!("structure:{}", s.kind.code()),
-            format!("{}结构房屋（{}）", s.kind.zh(), s.condition),
+            LineWords::Structure {
+                structure: s.kind,
+                condition: s.condition.clone(),
+            },
             s.area,
             "m²",
             rate.rate,
@@ -400,7 +612,9 @@ fn compute_with(
         line(
             Compensation,
             format!("fixture:{}", f.code),
-            rate.name.clone(),
+            LineWords::Fixture {
+                name: rate.name.clone(),
+            },
             f.quantity,
             &rate.unit,
             rate.rate,
@@ -411,7 +625,7 @@ fn compute_with(
         line(
             Compensation,
             "moving".into(),
-            "搬家补助费".into(),
+            LineWords::Moving,
             Qty::whole(m.moves.into()),
             "次",
             m.per_move,
@@ -425,7 +639,10 @@ fn compute_with(
         line(
             Compensation,
             "transition".into(),
-            format!("临时过渡费（{} 人 × {} 个月）", persons.short(), t.months),
+            LineWords::Transition {
+                persons,
+                months: t.months,
+            },
             q,
             "人·月",
             t.per_person_month,
@@ -437,7 +654,10 @@ fn compute_with(
             line(
                 Compensation,
                 "reward".into(),
-                format!("提前签约奖励（{} 签约，不晚于 {}）", day, w.signed_by),
+                LineWords::Reward {
+                    signed_on: day,
+                    signed_by: w.signed_by,
+                },
                 Qty::whole(1),
                 "户",
                 w.amount,
@@ -449,15 +669,12 @@ fn compute_with(
     if !chosen.is_empty() {
         check_fits(policy, entitled, chosen)?;
         let p = &policy.price;
-        let labels = chosen
-            .iter()
-            .map(|u| u.label.as_str())
-            .collect::<Vec<_>>()
-            .join("、");
         line(
             Purchase,
             "purchase:within".into(),
-            format!("安置面积以内（{labels}）"),
+            LineWords::WithinEntitlement {
+                units: chosen.to_vec(),
+            },
             chosen_area.min(entitled),
             "m²",
             p.within_entitlement,
@@ -470,7 +687,10 @@ fn compute_with(
                 line(
                     Purchase,
                     format!("purchase:band{}", i + 1),
-                    format!("超出安置面积 {}–{} m² 部分", b.from.short(), b.to.short()),
+                    LineWords::Band {
+                        from: b.from,
+                        to: b.to,
+                    },
                     part,
                     "m²",
                     b.price,
@@ -486,7 +706,7 @@ fn compute_with(
                 line(
                     Purchase,
                     "purchase:market".into(),
-                    "超出优惠面积部分（市场价）".into(),
+                    LineWords::Market,
                     beyond,
                     "m²",
                     m,
@@ -500,7 +720,7 @@ fn compute_with(
         line(
             CashForUnused,
             "cash_for_unused".into(),
-            "未用安置面积货币补偿".into(),
+            LineWords::CashForUnused,
             entitled - chosen_area,
             "m²",
             p.unused_cash,
@@ -558,6 +778,7 @@ mod tests {
             name: name.into(),
             weight: Qty::whole(weight),
             basis: String::new(),
+            why: MemberBasis::Described,
         }
     }
 
@@ -701,10 +922,7 @@ mod tests {
         let as_registered = compute(&p, &inputs, &registered, None).unwrap();
         // One apartment of the C layout chosen, B still to choose: the same figure, no cash.
         let c = p.layout("C").unwrap().area;
-        let chosen = vec![ChosenUnit {
-            label: "3号楼 1803".into(),
-            area: c,
-        }];
+        let chosen = vec![ChosenUnit::apartment("3号楼", "1803", c)];
         let mid = compute(
             &p,
             &inputs,
@@ -781,6 +999,7 @@ mod tests {
                 name: format!("成员{i}"),
                 weight: Qty(rng.gen_range(0..=2) * 50),
                 basis: String::new(),
+                why: MemberBasis::Described,
             })
             .collect();
         let structures = (0..rng.gen_range(0..4))
@@ -803,9 +1022,8 @@ mod tests {
             })
             .collect();
         let chosen = (0..rng.gen_range(0..3))
-            .map(|i| ChosenUnit {
-                label: format!("单元{i}"),
-                area: Qty(rng.gen_range(3_000..14_000)),
+            .map(|i| {
+                ChosenUnit::apartment("单元", &i.to_string(), Qty(rng.gen_range(3_000..14_000)))
             })
             .collect();
         (

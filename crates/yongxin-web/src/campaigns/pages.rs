@@ -338,7 +338,7 @@ struct FormPage {
     c: Chrome,
     f: CreateForm,
     kinds: Vec<(&'static str, String)>,
-    flags: Vec<(&'static str, &'static str)>,
+    flags: Vec<(&'static str, String)>,
     villages: Vec<(i64, String)>,
     grids: Vec<(i64, String)>,
     projects: Vec<(ProjectId, String)>,
@@ -387,7 +387,12 @@ async fn form_page(
         .collect();
     let flags = ResidentFlag::ALL
         .iter()
-        .map(|f| (f.code(), f.zh()))
+        .map(|f| {
+            (
+                f.code(),
+                c.catalog.t(&format!("flag.{}", f.code())).to_owned(),
+            )
+        })
         .collect();
     let mut response = render(&FormPage {
         c,
@@ -420,7 +425,11 @@ pub async fn new_campaign(State(state): State<AppState>, ctx: Ctx) -> Result<Res
         assignment: "grid".into(),
         target: "villages".into(),
         escalate_after: Rules::default().escalate_after.to_string(),
-        questions: "单选：是否已了解政策？\n- 已了解\n- 需要再讲解\n填空：群众的意见和建议".into(),
+        questions: ctx
+            .lang
+            .catalog()
+            .t("campaign.example_questions")
+            .to_owned(),
         ..CreateForm::default()
     };
     form_page(&state, &ctx, f, None).await
@@ -1424,7 +1433,7 @@ async fn visit_page(
                     use yongxin_domain::consultation::GivenAnswer as G;
                     let text = match given {
                         G::Option(o) => label(o),
-                        G::Options(os) => os.iter().map(label).collect::<Vec<_>>().join("、"),
+                        G::Options(os) => ctx.lang.catalog().join(os.iter().map(label)),
                         G::Text(t) => t.clone(),
                     };
                     Some((q.prompt.clone(), text))

@@ -189,7 +189,11 @@ pub async fn new_consultation(
     ctx.require(Permission::RunConsultation)?;
     let f = CreateForm {
         scope: "subdistrict".into(),
-        questions: "单选：您倾向的安置区选址？\n- 东坞村北\n- 西坪村东\n多选(2)：您需要的户型面积？\n- 90平方米\n- 120平方米\n- 140平方米\n填空：其他意见和建议".into(),
+        questions: ctx
+            .lang
+            .catalog()
+            .t("consultation.example_questions")
+            .to_owned(),
         ..CreateForm::default()
     };
     form_page(&state, &ctx, f, None).await

@@ -25,6 +25,36 @@ pub struct AppError {
     pub params: Vec<(&'static str, String)>,
     /// What went wrong underneath a server error, for the log (never shown).
     cause: Option<std::sync::Arc<str>>,
+    /// A domain refusal's own sentence, the message's `{detail}` (boxed: errors stay small).
+    detail: Option<Box<Detail>>,
+}
+
+/// A domain refusal's sentence: the domain's Chinese, and the catalog key with its values that
+/// says the same in another language (the Chinese stands where the catalog has no such key, and
+/// for an empty key: a sentence the domain has only as written, such as a policy file's error).
+#[derive(Debug, Clone)]
+struct Detail {
+    zh: String,
+    key: &'static str,
+    params: Vec<(&'static str, String)>,
+}
+
+impl Detail {
+    fn text(&self, catalog: &crate::http::i18n::Catalog) -> String {
+        if catalog.lang() == crate::http::i18n::Lang::ZhCn || catalog.t(self.key) == self.key {
+            return self.zh.clone();
+        }
+        // A value marked `@key` is itself said by the catalog (a phase's name).
+        let params: Vec<(&str, String)> = self
+            .params
+            .iter()
+            .map(|(name, value)| match value.strip_prefix('@') {
+                Some(key) => (*name, catalog.t(key).to_owned()),
+                None => (*name, value.clone()),
+            })
+            .collect();
+        catalog.format(self.key, &params)
+    }
 }
 
 impl AppError {
@@ -34,6 +64,7 @@ impl AppError {
             code,
             params: Vec::new(),
             cause: None,
+            detail: None,
         }
     }
 
@@ -198,15 +229,39 @@ impl AppError {
         self
     }
 
+    /// A refusal's sentence: `zh` as the domain wrote it, `key` and `params` for the catalog.
+    fn with_detail(
+        mut self,
+        zh: impl std::fmt::Display,
+        (key, params): (&'static str, Vec<(&'static str, String)>),
+    ) -> Self {
+        self.detail = Some(Box::new(Detail {
+            zh: zh.to_string(),
+            key,
+            params,
+        }));
+        self
+    }
+
+    /// The message's values, the refusal's sentence in the catalog's language among them.
+    fn params_in(&self, catalog: &crate::http::i18n::Catalog) -> Vec<(&'static str, String)> {
+        let mut params = self.params.clone();
+        if let Some(d) = &self.detail {
+            params.push(("detail", d.text(catalog)));
+        }
+        params
+    }
+
     /// The message in a catalog's language.
     pub fn message(&self, catalog: &crate::http::i18n::Catalog) -> String {
-        catalog.format(&format!("error.{}", self.code), &self.params)
+        catalog.format(&format!("error.{}", self.code), &self.params_in(catalog))
     }
 
     /// The message for a person at a form: a refusal's own sentence without the technical
     /// "bad request" framing around it.
     pub fn in_words(&self, catalog: &crate::http::i18n::Catalog) -> String {
-        match (self.code, self.params.iter().find(|(k, _)| *k == "detail")) {
+        let params = self.params_in(catalog);
+        match (self.code, params.iter().find(|(k, _)| *k == "detail")) {
             ("bad_request" | "invalid_input" | "refused", Some((_, detail))) => detail.clone(),
             _ => self.message(catalog),
         }
@@ -242,7 +297,7 @@ impl From<yongxin_domain::resettlement::ResettlementError> for AppError {
             ),
             _ => (StatusCode::CONFLICT, "resettlement.state"),
         };
-        AppError::new(status, code).with("detail", e.to_string())
+        AppError::new(status, code).with_detail(&e, refusal::resettlement(&e))
     }
 }
 
@@ -260,7 +315,7 @@ impl From<yongxin_domain::selection::ClaimRefusal> for AppError {
                 (StatusCode::FORBIDDEN, "selection.not_your_turn")
             }
         };
-        AppError::new(status, code).with("detail", e.to_string())
+        AppError::new(status, code).with_detail(&e, refusal::claim(&e))
     }
 }
 
@@ -268,7 +323,8 @@ impl From<yongxin_domain::selection::ClaimRefusal> for AppError {
 /// detail says that only an administrator's correction applies now.
 impl From<yongxin_domain::selection::ReturnRefusal> for AppError {
     fn from(e: yongxin_domain::selection::ReturnRefusal) -> Self {
-        AppError::new(StatusCode::CONFLICT, "selection.too_late").with("detail", e.to_string())
+        AppError::new(StatusCode::CONFLICT, "selection.too_late")
+            .with_detail(&e, refusal::give_back(&e))
     }
 }
 
@@ -280,7 +336,7 @@ impl From<yongxin_domain::selection::SetupError> for AppError {
             S::Window(_) => StatusCode::UNPROCESSABLE_ENTITY,
             S::Phase | S::NotDrawn => StatusCode::CONFLICT,
         };
-        AppError::new(status, "resettlement.state").with("detail", e.to_string())
+        AppError::new(status, "resettlement.state").with_detail(&e, refusal::setup(&e))
     }
 }
 
@@ -354,4 +410,144 @@ pub async fn render_errors(req: Request, next: Next) -> Response {
         return Redirect::to(&format!("/sign-in?next={next}")).into_response();
     }
     render_error_page(&ctx, &err)
+}
+
+/// The catalog keys of the domain's refusals (`refusal.*`), with their values: what lets a
+/// refusal be said in English. A value the domain holds only in Chinese (a phase's name, a
+/// house's number) is looked up by its code where it has one.
+mod refusal {
+    use yongxin_domain::resettlement::entitlement::EntitlementError as E;
+    use yongxin_domain::resettlement::{Phase, PhaseError, ResettlementError as R};
+    use yongxin_domain::selection::{ClaimRefusal as C, ReturnRefusal, SetupError};
+
+    type Said = (&'static str, Vec<(&'static str, String)>);
+
+    fn plain(key: &'static str) -> Said {
+        (key, Vec::new())
+    }
+
+    /// A phase's name from its Chinese one, as a catalog key (`@…`) for the `{phase}` value.
+    fn phase(zh: &str) -> String {
+        Phase::ALL.iter().find(|p| p.zh() == zh).map_or_else(
+            || zh.to_owned(),
+            |p| format!("@resettlement.phase_name.{}", p.code()),
+        )
+    }
+
+    /// What a phase does not allow, from the domain's closed set of sentences.
+    fn not_allowed(what: &str) -> &'static str {
+        match what {
+            "不接受选房登记" => "refusal.what_registration",
+            "摇号名单已冻结，不再接受选房登记" => {
+                "refusal.what_registration_frozen"
+            }
+            "政策尚未公布，不能评估" => "refusal.what_assessment_no_policy",
+            "评估结果已公示，修改须作为更正并写明原因" => {
+                "refusal.what_assessment_published"
+            }
+            "不能冻结摇号名单" => "refusal.what_freeze",
+            "不能摇号" => "refusal.what_draw",
+            "不能重新登记承诺" => "refusal.what_recommit",
+            _ => "refusal.what_other",
+        }
+    }
+
+    pub fn resettlement(e: &R) -> Said {
+        match e {
+            R::Phase(PhaseError::NotNext { from, next }) => (
+                "refusal.phase_not_next",
+                vec![("from", phase(from)), ("next", phase(next))],
+            ),
+            R::Phase(PhaseError::Last) => plain("refusal.phase_last"),
+            R::Phase(PhaseError::NotAllowed { phase: p, what }) => (
+                "refusal.phase_not_allowed",
+                vec![
+                    ("phase", phase(p)),
+                    ("what", format!("@{}", not_allowed(what))),
+                ],
+            ),
+            R::Policy(_) | R::Lottery(_) => ("", Vec::new()),
+            R::Entitlement(e) => entitlement(e),
+            R::NoPolicy => plain("refusal.no_policy"),
+            R::PolicyVersion { expected, given } => (
+                "refusal.policy_version",
+                vec![
+                    ("expected", expected.to_string()),
+                    ("given", given.to_string()),
+                ],
+            ),
+            R::NotInProject => plain("refusal.not_in_project"),
+            R::MovedByAction(p, _) => ("refusal.moved_by_action", vec![("phase", phase(p))]),
+            R::Unassessed(n) => ("refusal.unassessed", vec![("n", n.to_string())]),
+            R::ObjectionsOpen(n) => ("refusal.objections_open", vec![("n", n.to_string())]),
+            R::ObjectionWindowOpen(until) => (
+                "refusal.objection_window_open",
+                vec![("until", until.clone())],
+            ),
+            R::NobodyRegistered => plain("refusal.nobody_registered"),
+            R::AlreadyFrozen(at) => ("refusal.already_frozen", vec![("at", at.clone())]),
+            R::NotFrozen => plain("refusal.not_frozen"),
+            R::AlreadyDrawn => plain("refusal.already_drawn"),
+            R::NotDrawn => plain("refusal.not_drawn"),
+            R::CommitmentSpent => plain("refusal.commitment_spent"),
+            R::CommitmentUnused => plain("refusal.commitment_unused"),
+        }
+    }
+
+    pub fn entitlement(e: &E) -> Said {
+        match e {
+            E::UnknownStructure(kind, condition) => (
+                "refusal.unknown_structure",
+                vec![
+                    ("kind", (*kind).to_owned()),
+                    ("condition", condition.clone()),
+                ],
+            ),
+            E::UnknownFixture(code) => ("refusal.unknown_fixture", vec![("code", code.clone())]),
+            E::UnknownLayout(code) => ("refusal.unknown_layout", vec![("code", code.clone())]),
+            E::Negative => plain("refusal.negative"),
+            E::TooLarge => plain("refusal.too_large"),
+            E::OverLimit { chosen, limit } => (
+                "refusal.over_limit",
+                vec![("chosen", chosen.clone()), ("limit", limit.clone())],
+            ),
+            E::Empty => plain("refusal.no_layout"),
+        }
+    }
+
+    pub fn claim(e: &C) -> Said {
+        match e {
+            C::Taken(units) => ("refusal.taken", vec![("units", units.clone())]),
+            C::OverLimit { chosen, limit } => (
+                "refusal.claim_over_limit",
+                vec![("chosen", chosen.clone()), ("limit", limit.clone())],
+            ),
+            C::BadUnits(why) => ("refusal.bad_units", vec![("why", why.clone())]),
+            C::NotYourTurn(why) => ("refusal.not_your_turn", vec![("why", why.clone())]),
+            C::Closed(at) => ("refusal.closed", vec![("at", at.clone())]),
+            C::NotListed => plain("refusal.not_listed"),
+            C::NotCalled => plain("refusal.not_called"),
+            C::NotPresent => plain("refusal.not_present"),
+        }
+    }
+
+    pub fn give_back(e: &ReturnRefusal) -> Said {
+        match e {
+            ReturnRefusal::Signed => plain("refusal.return_signed"),
+            ReturnRefusal::TooLate(s) => {
+                ("refusal.return_too_late", vec![("seconds", s.to_string())])
+            }
+            ReturnRefusal::Released => plain("refusal.return_released"),
+            ReturnRefusal::NotAtDesk => plain("refusal.return_not_at_desk"),
+            ReturnRefusal::NextAtDesk => plain("refusal.return_next_at_desk"),
+        }
+    }
+
+    pub fn setup(e: &SetupError) -> Said {
+        match e {
+            SetupError::Phase => plain("refusal.setup_phase"),
+            SetupError::NotDrawn => plain("refusal.not_drawn"),
+            SetupError::Window(_) => ("", Vec::new()),
+        }
+    }
 }

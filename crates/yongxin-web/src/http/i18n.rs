@@ -89,6 +89,19 @@ impl Catalog {
         s
     }
 
+    /// Items one after another with the language's separator (`、` or `, `).
+    pub fn join<S: AsRef<str>>(&self, items: impl IntoIterator<Item = S>) -> String {
+        let separator = self.t("list.separator");
+        let mut out = String::new();
+        for (i, item) in items.into_iter().enumerate() {
+            if i > 0 {
+                out.push_str(separator);
+            }
+            out.push_str(item.as_ref());
+        }
+        out
+    }
+
     /// Every key, for tests that compare catalogs.
     pub fn keys(&self) -> impl Iterator<Item = &str> {
         self.messages.keys().map(String::as_str)

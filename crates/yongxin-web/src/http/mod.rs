@@ -27,4 +27,5 @@ pub(crate) fn infra_routes() -> routes::Routes {
         .get("/healthz", metrics::healthz)
         .get("/metrics", metrics::render_for_admins)
         .get("/static/{file}", assets::asset)
+        .get("/favicon.ico", assets::favicon)
 }

@@ -148,6 +148,46 @@ impl Chrome {
             .collect()
     }
 
+    /// A title as the language quotes one (《…》, “…”).
+    pub fn quoted(&self, title: &str) -> String {
+        self.catalog
+            .format("list.title", &[("title", title.to_owned())])
+    }
+
+    /// The reason of a resettlement calculation, in the reader's language.
+    pub fn calc_reason(&self, reason: &str) -> String {
+        crate::resettlement::words::reason(self.catalog, reason)
+    }
+
+    /// A line of a resettlement calculation, in the reader's language.
+    pub fn line_text(
+        &self,
+        line: &yongxin_domain::resettlement::entitlement::EntitlementLine,
+    ) -> String {
+        crate::resettlement::words::description(self.catalog, line)
+    }
+
+    /// The unit of a calculation line's quantity.
+    pub fn line_unit(
+        &self,
+        line: &yongxin_domain::resettlement::entitlement::EntitlementLine,
+    ) -> String {
+        crate::resettlement::words::unit(self.catalog, line)
+    }
+
+    /// The heading of a group of calculation lines.
+    pub fn line_group(&self, group: &yongxin_domain::resettlement::entitlement::LineGroup) -> &str {
+        crate::resettlement::words::group(self.catalog, *group)
+    }
+
+    /// A unit of a purchase (an apartment, a layout).
+    pub fn unit_label(
+        &self,
+        unit: &yongxin_domain::resettlement::entitlement::ChosenUnit,
+    ) -> String {
+        crate::resettlement::words::unit_label(self.catalog, unit)
+    }
+
     /// The translated name of a role.
     pub fn role_name(&self, role: &Role) -> &str {
         self.catalog.t(role_key(*role))

@@ -63,12 +63,7 @@ impl NoticeView {
         let state = NoticeState::at(n.publish_at, n.end_at, now);
         let scope = match n.scope {
             ScopeKind::Subdistrict => c.t("notice.scope.subdistrict").to_owned(),
-            ScopeKind::Villages => n
-                .village_ids
-                .iter()
-                .map(|v| name_of(villages, *v))
-                .collect::<Vec<_>>()
-                .join("、"),
+            ScopeKind::Villages => c.join(n.village_ids.iter().map(|v| name_of(villages, *v))),
             ScopeKind::Project => n
                 .project_id
                 .map(|p| name_of(projects, p))
@@ -838,6 +833,7 @@ pub struct FeedQuery {
 #[tracing::instrument(skip_all, err(level = "debug"))]
 pub async fn feed(
     State(state): State<AppState>,
+    ctx: Ctx,
     headers: axum::http::HeaderMap,
     Query(q): Query<FeedQuery>,
 ) -> Result<Response, AppError> {
@@ -868,7 +864,7 @@ pub async fn feed(
     let mut xml = String::from("<?xml version=\"1.0\" encoding=\"utf-8\"?>\n<feed xmlns=\"http://www.w3.org/2005/Atom\">\n");
     xml.push_str(&format!(
         "<title>{}</title>\n<id>urn:yongxin:notices:{}:{}</id>\n<link rel=\"self\" href=\"{base}/notices.atom\"/>\n<updated>{}</updated>\n",
-        escape("用心 · 公告公示"),
+        escape(ctx.lang.catalog().t("notice.feed_title")),
         query.village_id.map_or_else(|| "all".into(), |v| format!("village-{v}")),
         query.project_id.map_or_else(|| "all".into(), |p| format!("project-{p}")),
         updated.to_rfc3339()

@@ -151,9 +151,10 @@ pub async fn export_file(
     what: &str,
     format: SheetFormat,
     full: bool,
+    catalog: &crate::http::i18n::Catalog,
 ) -> Result<Vec<u8>, AppError> {
     let table = match what {
-        "residents" => residents_table(&store.roster().await?, full),
+        "residents" => residents_table(&store.roster().await?, full, catalog.lang()),
         "households" => {
             let mut all = Vec::new();
             let mut page = 1;
@@ -174,7 +175,7 @@ pub async fn export_file(
                 }
                 page += 1;
             }
-            households_table(&all, full)
+            households_table(&all, full, catalog)
         }
         _ => return Err(AppError::invalid_param("what")),
     };

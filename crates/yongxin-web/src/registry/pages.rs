@@ -347,7 +347,15 @@ pub async fn export(
     let format = SheetFormat::parse(q.format.as_deref().unwrap_or("xlsx"))
         .ok_or_else(|| AppError::invalid_param("format"))?;
     let full = q.full.as_deref().is_some_and(|v| v == "1" || v == "true");
-    let bytes = export_file(&*state.store, &user.actor(), &q.what, format, full).await?;
+    let bytes = export_file(
+        &*state.store,
+        &user.actor(),
+        &q.what,
+        format,
+        full,
+        ctx.lang.catalog(),
+    )
+    .await?;
     let name = format!("attachment; filename=\"{}.{}\"", q.what, format.extension());
     Ok((
         [

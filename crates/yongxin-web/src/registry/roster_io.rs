@@ -10,7 +10,7 @@ use chrono::{Duration, NaiveDate};
 use yongxin_domain::roster::{Column, RosterIssue, RosterReason, RosterRow};
 use yongxin_store::{HouseholdSummary, RosterEntry};
 
-use crate::http::i18n::Catalog;
+use crate::http::i18n::{Catalog, Lang};
 
 fn file_issue(reason: RosterReason, column: Option<Column>) -> Vec<RosterIssue> {
     vec![RosterIssue {
@@ -197,9 +197,16 @@ fn read_csv(bytes: &[u8]) -> Result<Vec<Vec<String>>, Vec<RosterIssue>> {
     Ok(table)
 }
 
-/// The roster layout, one row per resident: what `import` reads. Masked unless `full`.
-pub fn residents_table(entries: &[RosterEntry], full: bool) -> Vec<Vec<String>> {
-    let mut table = vec![Column::ALL.iter().map(|c| c.header().to_owned()).collect()];
+/// The roster layout, one row per resident: what `import` reads. Masked unless `full`. In
+/// Chinese with the roster's Chinese headers and words (男, 配偶, 在校学生); in any other language
+/// with its English headers and codes (`sex`, `male`, `spouse`, `student`), which `import`
+/// reads as well.
+pub fn residents_table(entries: &[RosterEntry], full: bool, lang: Lang) -> Vec<Vec<String>> {
+    let zh = lang == Lang::ZhCn;
+    let mut table = vec![Column::ALL
+        .iter()
+        .map(|c| if zh { c.header() } else { c.code() }.to_owned())
+        .collect()];
     for e in entries {
         let m = &e.member;
         let id = m.id_number.shown(full);
@@ -213,17 +220,28 @@ pub fn residents_table(entries: &[RosterEntry], full: bool) -> Vec<Vec<String>> 
                     Column::Grid => e.grid_code.clone(),
                     Column::Address => e.address.clone(),
                     Column::Name => m.name.clone(),
-                    Column::Sex => m.sex.zh().to_owned(),
+                    Column::Sex => if zh { m.sex.zh() } else { m.sex.code() }.to_owned(),
                     Column::BirthDate if full => m.birth_date.to_string(),
                     Column::BirthDate => yongxin_domain::id_number::mask_birth_date(m.birth_date),
                     Column::IdNumber => id.clone(),
                     Column::Phone => phone.clone(),
-                    Column::Relation => m.relation.zh().to_owned(),
+                    Column::Relation => if zh {
+                        m.relation.zh()
+                    } else {
+                        m.relation.code()
+                    }
+                    .to_owned(),
                     Column::RegisteredSince => m
                         .registered_since
                         .map(|d| d.to_string())
                         .unwrap_or_default(),
-                    Column::Flags => yongxin_domain::registry::flags_to_zh(&m.flags),
+                    Column::Flags if zh => yongxin_domain::registry::flags_to_zh(&m.flags),
+                    Column::Flags => m
+                        .flags
+                        .iter()
+                        .map(|f| f.code())
+                        .collect::<Vec<_>>()
+                        .join(","),
                 })
                 .collect(),
         );
@@ -232,19 +250,23 @@ pub fn residents_table(entries: &[RosterEntry], full: bool) -> Vec<Vec<String>> 
 }
 
 /// One row per household with its head. Masked unless `full`.
-pub fn households_table(households: &[HouseholdSummary], full: bool) -> Vec<Vec<String>> {
+pub fn households_table(
+    households: &[HouseholdSummary],
+    full: bool,
+    catalog: &Catalog,
+) -> Vec<Vec<String>> {
     let mut table = vec![[
-        "户号",
-        "村/社区",
-        "网格",
-        "地址",
-        "户主",
-        "户主身份证号",
-        "户主手机号",
-        "人数",
+        "households.col_key",
+        "households.col_village",
+        "households.col_grid",
+        "households.col_address",
+        "households.col_head",
+        "households.col_head_id",
+        "households.col_head_phone",
+        "households.col_members",
     ]
     .iter()
-    .map(|s| (*s).to_owned())
+    .map(|key| catalog.t(key).to_owned())
     .collect()];
     for h in households {
         let phone = h

@@ -4,6 +4,7 @@
 
 mod api;
 mod pages;
+pub mod words;
 
 use crate::http::routes::Routes;
 use chrono::{Duration, Utc};
@@ -185,10 +186,7 @@ pub async fn current_result(
         .and_then(|a| a.signed_on);
     let chosen: Vec<ChosenUnit> = units
         .iter()
-        .map(|u| ChosenUnit {
-            label: format!("{} {}", u.building_name, u.number),
-            area: u.area,
-        })
+        .map(|u| ChosenUnit::apartment(&u.building_name, &u.number, u.area))
         .collect();
     let still_refs: Vec<&str> = still.iter().map(String::as_str).collect();
     let with_rest = with_layouts_to_choose(&policy, chosen.clone(), &still_refs);

@@ -8,6 +8,7 @@ use crate::http::error::AppError;
 use crate::http::extract::Button;
 use crate::http::extract::CsrfForm;
 use crate::http::extract::Ids;
+use crate::http::i18n::Catalog;
 use crate::http::page::render;
 use crate::http::page::Chrome;
 use crate::AppState;
@@ -146,8 +147,8 @@ async fn project_page(
                 .find(|x| x.id == *v)
                 .map(|x| x.name.clone())
         })
-        .collect::<Vec<_>>()
-        .join("、");
+        .collect::<Vec<_>>();
+    let villages = ctx.lang.catalog().join(villages);
     let rank = |ph: Phase| Phase::ALL.iter().position(|x| *x == ph).unwrap_or(0);
     let phases = Phase::ALL
         .iter()
@@ -432,12 +433,6 @@ pub struct LineView {
     line: EntitlementLine,
 }
 
-impl LineView {
-    fn group(&self) -> &'static str {
-        self.line.group.zh()
-    }
-}
-
 #[derive(Template)]
 #[template(path = "resettlement_household.html")]
 struct HouseholdPage {
@@ -482,10 +477,24 @@ fn fixtures_text(inputs: &HouseholdInputs) -> String {
         .join("\n")
 }
 
-fn members_text(members: &[EligibleMember]) -> String {
+/// The members as the form shows them, a line each (`姓名｜权重｜依据`; `|` in English, which
+/// the form takes as well).
+fn members_text(catalog: &Catalog, members: &[EligibleMember]) -> String {
+    let bar = if catalog.lang() == crate::http::i18n::Lang::ZhCn {
+        "｜"
+    } else {
+        " | "
+    };
     members
         .iter()
-        .map(|m| format!("{}｜{}｜{}", m.name, m.weight.short(), m.basis))
+        .map(|m| {
+            format!(
+                "{}{bar}{}{bar}{}",
+                m.name,
+                m.weight.short(),
+                super::words::member_basis(catalog, m)
+            )
+        })
         .collect::<Vec<_>>()
         .join("\n")
 }
@@ -572,20 +581,33 @@ pub async fn household(
                 .collect()
         })
         .unwrap_or_default();
-    let kinds = StructureKind::ALL
-        .iter()
-        .map(|k| k.zh())
-        .collect::<Vec<_>>()
-        .join("、");
+    let catalog = ctx.lang.catalog();
+    // The form takes a kind by its Chinese name or its code: each language is shown its own.
+    let kinds = catalog.join(StructureKind::ALL.iter().map(|k| {
+        if catalog.lang() == crate::http::i18n::Lang::ZhCn {
+            k.zh()
+        } else {
+            k.code()
+        }
+    }));
     let fixture_codes = policy
         .as_ref()
         .map(|pol| {
             pol.fixtures
                 .iter()
-                .map(|f| format!("{}（{}，{}）", f.code, f.name, f.unit))
+                .map(|f| {
+                    catalog.format(
+                        "entitlement.fixture_hint",
+                        &[
+                            ("code", f.code.clone()),
+                            ("name", f.name.clone()),
+                            ("unit", f.unit.clone()),
+                        ],
+                    )
+                })
                 .collect::<Vec<_>>()
-                .join("、")
         })
+        .map(|hints| catalog.join(hints))
         .unwrap_or_default();
     let mut c = Chrome::new(&ctx, "resettlement.household_title");
     c.title = format!("{} · {}", p.project.name, h.summary.key);
@@ -623,7 +645,7 @@ pub async fn household(
         may_register: p.phase.check_registration(p.frozen).is_ok(),
         structures_text: structures_text(&inputs),
         fixtures_text: fixtures_text(&inputs),
-        members_text: members_text(&inputs.members),
+        members_text: members_text(catalog, &inputs.members),
         kinds,
         fixture_codes,
         needs_reason: p.phase.check_assessment(None).is_err(),
@@ -676,10 +698,30 @@ pub struct AssessmentForm {
 }
 
 /// Reads the assessment form's lines.
-fn read_assessment(form: &AssessmentForm, policy: &Policy) -> Result<HouseholdInputs, AppError> {
-    let qty = |s: &str, field_name: &str, line: usize| {
-        s.parse::<Qty>()
-            .map_err(|e| AppError::bad_request(format!("{field_name} 第 {line} 行：{e}")))
+fn read_assessment(
+    catalog: &Catalog,
+    form: &AssessmentForm,
+    policy: &Policy,
+) -> Result<HouseholdInputs, AppError> {
+    // A refusal names the field and the line, in the reader's language.
+    let refuse = |field: &str, line: usize, reason: String| {
+        AppError::bad_request(catalog.format(
+            "entitlement.error_line",
+            &[
+                ("field", catalog.t(field).to_owned()),
+                ("line", line.to_string()),
+                ("reason", reason),
+            ],
+        ))
+    };
+    let qty = |s: &str, field: &str, line: usize| {
+        s.parse::<Qty>().map_err(|_| {
+            refuse(
+                field,
+                line,
+                catalog.format("entitlement.error_number", &[("value", s.to_owned())]),
+            )
+        })
     };
     let mut inputs = HouseholdInputs::default();
     for (i, l) in form
@@ -690,21 +732,26 @@ fn read_assessment(form: &AssessmentForm, policy: &Policy) -> Result<HouseholdIn
     {
         let parts: Vec<&str> = l.split_whitespace().collect();
         let [kind, condition, area] = parts[..] else {
-            return Err(AppError::bad_request(format!(
-                "房屋 第 {} 行：应为“结构 成新 面积”",
-                i + 1
-            )));
+            return Err(refuse(
+                "entitlement.field_structures",
+                i + 1,
+                catalog.t("entitlement.error_structure_line").to_owned(),
+            ));
         };
         let kind = StructureKind::parse(kind).ok_or_else(|| {
-            AppError::bad_request(format!(
-                "房屋 第 {} 行：结构“{kind}”不是砖混、砖木或简易",
-                i + 1
-            ))
+            refuse(
+                "entitlement.field_structures",
+                i + 1,
+                catalog.format(
+                    "entitlement.error_structure_kind",
+                    &[("kind", kind.to_owned())],
+                ),
+            )
         })?;
         inputs.structures.push(MeasuredStructure {
             kind,
             condition: condition.to_owned(),
-            area: qty(area, "房屋", i + 1)?,
+            area: qty(area, "entitlement.field_structures", i + 1)?,
         });
     }
     for (i, l) in form
@@ -715,10 +762,11 @@ fn read_assessment(form: &AssessmentForm, policy: &Policy) -> Result<HouseholdIn
     {
         let parts: Vec<&str> = l.split_whitespace().collect();
         let [code, quantity] = parts[..] else {
-            return Err(AppError::bad_request(format!(
-                "附属物 第 {} 行：应为“代码 数量”",
-                i + 1
-            )));
+            return Err(refuse(
+                "entitlement.field_fixtures",
+                i + 1,
+                catalog.t("entitlement.error_fixture_line").to_owned(),
+            ));
         };
         let code = policy
             .fixtures
@@ -728,7 +776,7 @@ fn read_assessment(form: &AssessmentForm, policy: &Policy) -> Result<HouseholdIn
             .unwrap_or_else(|| code.to_owned());
         inputs.fixtures.push(CountedFixture {
             code,
-            quantity: qty(quantity, "附属物", i + 1)?,
+            quantity: qty(quantity, "entitlement.field_fixtures", i + 1)?,
         });
     }
     for (i, l) in form
@@ -741,16 +789,18 @@ fn read_assessment(form: &AssessmentForm, policy: &Policy) -> Result<HouseholdIn
     {
         let parts: Vec<&str> = l.splitn(3, ['｜', '|']).map(str::trim).collect();
         let [name, weight, basis] = parts[..] else {
-            return Err(AppError::bad_request(format!(
-                "安置人口 第 {} 行：应为“姓名｜权重｜依据”",
-                i + 1
-            )));
+            return Err(refuse(
+                "entitlement.field_members",
+                i + 1,
+                catalog.t("entitlement.error_member_line").to_owned(),
+            ));
         };
         inputs.members.push(EligibleMember {
             resident_id: None,
             name: name.to_owned(),
-            weight: qty(weight, "安置人口", i + 1)?,
+            weight: qty(weight, "entitlement.field_members", i + 1)?,
             basis: basis.to_owned(),
+            why: Default::default(),
         });
     }
     Ok(inputs)
@@ -771,7 +821,8 @@ pub async fn assess(
     let policy = act::current_policy(&state, p.project.id)
         .await?
         .ok_or(ResettlementError::NoPolicy)?;
-    let mut inputs = read_assessment(&form, &policy)?;
+    let catalog = ctx.lang.catalog();
+    let mut inputs = read_assessment(catalog, &form, &policy)?;
     // Members typed as the registry gives them keep their registry ids.
     let derived = eligible_members(&policy, &facts(&h));
     // A form without the members field (a script, a tablet form of measurements only) keeps
@@ -780,17 +831,19 @@ pub async fn assess(
         inputs.members = derived.clone();
     }
     for m in &mut inputs.members {
-        if let Some(d) = derived
-            .iter()
-            .find(|d| d.name == m.name && d.weight == m.weight && d.basis == m.basis)
-        {
-            m.resident_id = d.resident_id;
+        if let Some(d) = derived.iter().find(|d| {
+            d.name == m.name
+                && d.weight == m.weight
+                && (d.basis == m.basis || super::words::member_basis(catalog, d) == m.basis)
+        }) {
+            // As the registry gives it, in whatever language the form showed it.
+            *m = d.clone();
         }
     }
     let reason = Some(form.reason.trim().to_owned()).filter(|r| !r.is_empty());
     if inputs.members != derived && reason.is_none() {
         return Err(AppError::bad_request(
-            "安置人口与户籍认定不同，须写明更正原因",
+            catalog.t("entitlement.error_correction_reason"),
         ));
     }
     state
@@ -1016,11 +1069,7 @@ async fn project_admin_page(
             (
                 p.code,
                 p.name,
-                p.village_ids
-                    .iter()
-                    .map(name_of)
-                    .collect::<Vec<_>>()
-                    .join("、"),
+                ctx.lang.catalog().join(p.village_ids.iter().map(name_of)),
             )
         })
         .collect();

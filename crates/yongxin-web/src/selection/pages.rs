@@ -302,9 +302,8 @@ pub async fn board(
             let units = v["units"]
                 .as_array()?
                 .iter()
-                .filter_map(|u| names.get(&u["id"].as_i64()?).cloned())
-                .collect::<Vec<_>>()
-                .join("、");
+                .filter_map(|u| names.get(&u["id"].as_i64()?).cloned());
+            let units = ctx.lang.catalog().join(units);
             Some((v["how"].as_str().unwrap_or("correct").to_owned(), units))
         })
         .collect();
@@ -1018,20 +1017,21 @@ pub async fn export(
     let sheet = book.add_worksheet();
     let bold = rust_xlsxwriter::Format::new().set_bold();
     let x = |e: rust_xlsxwriter::XlsxError| AppError::internal(e);
-    for (col, title) in [
-        "户号",
-        "村",
-        "户主",
-        "安置房",
-        "签约日期",
-        "搬离日期",
-        "交钥匙日期",
+    let catalog = ctx.lang.catalog();
+    for (col, key) in [
+        "selection.col_household",
+        "selection.col_village",
+        "selection.col_head",
+        "selection.col_units",
+        "selection.col_signed_on",
+        "selection.col_moved_out_on",
+        "selection.col_keys_on",
     ]
     .iter()
     .enumerate()
     {
         sheet
-            .write_string_with_format(0, col as u16, *title, &bold)
+            .write_string_with_format(0, col as u16, catalog.t(key), &bold)
             .map_err(x)?;
     }
     let date = |d: Option<NaiveDate>| d.map(|d| d.to_string()).unwrap_or_default();
@@ -1044,7 +1044,9 @@ pub async fn export(
         sheet
             .write_string(row, 2, masked_name(&r.household.head_name))
             .map_err(x)?;
-        sheet.write_string(row, 3, r.units.join("、")).map_err(x)?;
+        sheet
+            .write_string(row, 3, catalog.join(&r.units))
+            .map_err(x)?;
         sheet
             .write_string(row, 4, date(r.agreement.signed_on))
             .map_err(x)?;
@@ -1202,19 +1204,22 @@ pub async fn choose(
             let (current, still) =
                 act::current_result(&state, p.project.id, household.id, &pick.picked).await?;
             let entitlement = current.map(|r| r.result);
+            let catalog = ctx.lang.catalog();
             let problem = if !pick.gone.is_empty() {
-                Some(format!(
-                    "{} 已被其他户选走，请重新选择",
-                    pick.gone.join("、")
+                Some(catalog.format(
+                    "selection.error_gone",
+                    &[("units", catalog.join(&pick.gone))],
                 ))
             } else if pick.picked.is_empty() {
-                Some("尚未勾选房源".to_owned())
+                Some(catalog.t("selection.error_none_picked").to_owned())
             } else if !pick.fits() {
                 pick.limit.map(|l| {
-                    format!(
-                        "所选面积合计 {} m² 超过可选上限 {} m²",
-                        (pick.owned_area + pick.picked_area).short(),
-                        l.short()
+                    catalog.format(
+                        "selection.error_over_limit",
+                        &[
+                            ("chosen", (pick.owned_area + pick.picked_area).short()),
+                            ("limit", l.short()),
+                        ],
                     )
                 })
             } else {

@@ -48,9 +48,10 @@ pub async fn run(config: &Config, args: Args) -> anyhow::Result<ExitCode> {
         _ => yongxin_domain::Actor::system("export"),
     };
     let catalog = config.lang().catalog();
-    let bytes = yongxin_web::registry::export_file(&*store, &actor, &args.what, format, args.full)
-        .await
-        .map_err(|e| anyhow::anyhow!(e.message(catalog)))?;
+    let bytes =
+        yongxin_web::registry::export_file(&*store, &actor, &args.what, format, args.full, catalog)
+            .await
+            .map_err(|e| anyhow::anyhow!(e.message(catalog)))?;
     let output = args
         .output
         .unwrap_or_else(|| PathBuf::from(format!("{}.{}", args.what, format.extension())));

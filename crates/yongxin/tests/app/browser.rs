@@ -77,7 +77,8 @@ impl Browser {
         }
         let caps = json!({"capabilities": {"alwaysMatch": {
             "browserName": "chrome",
-            "goog:chromeOptions": options
+            "goog:chromeOptions": options,
+            "goog:loggingPrefs": {"browser": "ALL"}
         }}});
         let res: Value = http
             .post(format!("{root}/session"))
@@ -219,6 +220,30 @@ impl Browser {
             .await
     }
 
+    /// Runs a script that calls its last argument with its answer (for promises), for up to 60 s.
+    pub async fn script_async(&self, script: &str, args: Value) -> Value {
+        self.post("/timeouts", json!({"script": 60_000})).await;
+        self.post("/execute/async", json!({"script": script, "args": args}))
+            .await
+    }
+
+    /// The errors the page's console received since this was last asked (ChromeDriver's log).
+    pub async fn console_errors(&self) -> Vec<String> {
+        let entries = self.post("/se/log", json!({"type": "browser"})).await;
+        entries
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter(|e| e["level"] == "SEVERE")
+            .map(|e| e["message"].as_str().unwrap_or_default().to_owned())
+            .collect()
+    }
+
+    /// Forgets every cookie of the current site (signs out without a request).
+    pub async fn forget_cookies(&self) {
+        self.call(reqwest::Method::DELETE, "/cookie", None).await;
+    }
+
     /// Chooses `value` in the select `css` as a person would (its change event fires).
     pub async fn choose(&self, css: &str, value: &str) {
         self.script(
@@ -303,7 +328,8 @@ impl Browser {
         panic!("waited for {what} on {}", self.url().await);
     }
 
-    /// Saves a screenshot as `target/screenshots/{name}.png` and answers its path.
+    /// Saves a screenshot as `target/screenshots/{name}.png` (`name` may hold a folder) and
+    /// answers its path.
     pub async fn screenshot(&self, name: &str) -> PathBuf {
         use base64::Engine;
         let png = self
@@ -321,6 +347,9 @@ impl Browser {
                 d.canonicalize().unwrap()
             });
         let path = dir.join(format!("{name}.png"));
+        if let Some(folder) = path.parent() {
+            std::fs::create_dir_all(folder).unwrap();
+        }
         std::fs::write(
             &path,
             base64::engine::general_purpose::STANDARD

@@ -160,6 +160,38 @@ impl TestApp {
             .unwrap()
     }
 
+    /// Every text value the database holds (SQLite only), one after another with a line break
+    /// between: what a page may show as data rather than as its own words.
+    pub async fn stored_texts(&self) -> String {
+        use sqlx::{Connection, Row};
+        let Database::Sqlite(url) = &self.database else {
+            panic!("stored_texts reads a SQLite database");
+        };
+        let mut db = sqlx::SqliteConnection::connect(url).await.unwrap();
+        let tables: Vec<String> = sqlx::query_scalar(
+            "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'",
+        )
+        .fetch_all(&mut db)
+        .await
+        .unwrap();
+        let mut texts = String::new();
+        for table in tables {
+            let rows = sqlx::query(&format!("SELECT * FROM \"{table}\""))
+                .fetch_all(&mut db)
+                .await
+                .unwrap();
+            for row in rows {
+                for i in 0..row.len() {
+                    if let Ok(Some(text)) = row.try_get::<Option<String>, _>(i) {
+                        texts.push_str(&text);
+                        texts.push('\n');
+                    }
+                }
+            }
+        }
+        texts
+    }
+
     /// The id of a demo user (`grid`, `admin`, …).
     pub async fn user_id(&self, username: &str) -> i64 {
         self.store
