@@ -250,3 +250,79 @@ async fn a_refusal_is_said_in_the_readers_language() {
         "{chinese}"
     );
 }
+
+/// A cadre working in English sends the assessment form back with the members as the page
+/// showed them (in English): they are recognised as the registry's, so the result keeps the
+/// registry's own bases, in Chinese, not the English words of the form. (After the results'
+/// publication every change needs a reason, in English too.)
+#[tokio::test]
+async fn an_assessment_sent_back_in_english_keeps_the_registrys_members() {
+    let Some(app) = TestApp::spawn(Backend::Sqlite).await else {
+        return;
+    };
+    let (pid, households, _) = app.sample_project(yongxin_demo::Stage::Results).await;
+    let staff = app.sign_in_as(Role::DepartmentStaff).await;
+    staff
+        .get(app.url("/lang?set=en&next=/"))
+        .send()
+        .await
+        .unwrap();
+    // A household whose form lists its members.
+    let mut found = None;
+    for hid in households {
+        let page = crate::support::page(
+            &staff,
+            app.url(&format!("/projects/{pid}/households/{hid}")),
+        )
+        .await;
+        let start = page.find("name=\"members\"").expect("the members field");
+        let text = &page[start..];
+        let text = &text[text.find('>').unwrap() + 1..text.find("</textarea>").unwrap()];
+        if !text.trim().is_empty() {
+            let members = text
+                .replace("&#39;", "'")
+                .replace("&quot;", "\"")
+                .replace("&amp;", "&");
+            found = Some((hid, members));
+            break;
+        }
+    }
+    let (hid, members) = found.expect("a household with its members listed");
+    assert!(members.contains(" | "), "{members}");
+    assert!(
+        chinese_runs(&members).iter().all(|r| !r.contains("前在册")),
+        "{members}"
+    );
+    let res = post_form(
+        &app,
+        &staff,
+        &format!("/projects/{pid}/households/{hid}/assessment"),
+        &[
+            ("structures", "brick_concrete 一等 100"),
+            ("fixtures", ""),
+            ("members", &members),
+            ("reason", "re-measured"),
+        ],
+    )
+    .await;
+    assert_eq!(
+        res.status(),
+        reqwest::StatusCode::SEE_OTHER,
+        "{}",
+        res.text().await.unwrap()
+    );
+    staff
+        .get(app.url("/lang?set=zh-CN&next=/"))
+        .send()
+        .await
+        .unwrap();
+    let page = crate::support::page(
+        &staff,
+        app.url(&format!("/projects/{pid}/households/{hid}")),
+    )
+    .await;
+    assert!(
+        page.contains("前在册"),
+        "the registry's basis is kept in Chinese"
+    );
+}
