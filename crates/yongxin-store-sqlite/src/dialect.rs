@@ -187,7 +187,7 @@ macro_rules! write_tx {
 pub(crate) use write_tx;
 
 /// A time as sqlx writes it to SQLite, so that the text of every stored time sorts alike.
-fn sqlite_time(t: DateTime<Utc>) -> String {
+pub(crate) fn sqlite_time(t: DateTime<Utc>) -> String {
     t.to_rfc3339_opts(chrono::SecondsFormat::AutoSi, false)
 }
 

@@ -58,9 +58,33 @@ pub struct Writer {
 
 impl Writer {
     /// Starts the writer task over a pool.
+    ///
+    /// The writer has a thread and a runtime of its own. Each batch waits on several statements'
+    /// round trips to the connection's thread; on the server's runtime every wake-up queued
+    /// behind the requests being served, and the commits came later than the disk allowed. A
+    /// runtime that runs nothing else wakes the writer at once, and its direct writes, which run
+    /// synchronously, no longer hold up a worker that serves requests. It stops when the last
+    /// handle is dropped, after the batch it is running.
     pub fn start(pool: SqlitePool) -> Self {
         let (queue, jobs) = mpsc::channel(4 * MAX_BATCH);
-        tokio::spawn(run(pool, jobs));
+        let thread = std::thread::Builder::new()
+            .name("yongxin-writer".into())
+            .spawn(move || {
+                match tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build()
+                {
+                    Ok(runtime) => runtime.block_on(run(pool, jobs)),
+                    Err(e) => {
+                        tracing::error!(error.message = %e, "the database writer could not start");
+                    }
+                }
+            });
+        // Without the thread the queue's receiver is gone, and every write is refused as
+        // unavailable: the truth, and no write is acknowledged that was not made.
+        if let Err(e) = thread {
+            tracing::error!(error.message = %e, "the database writer could not start");
+        }
         Self { queue }
     }
 
@@ -223,6 +247,34 @@ async fn run(pool: SqlitePool, mut jobs: mpsc::Receiver<Job>) {
     }
 }
 
+/// A stretch of a batch: consecutive direct writes share one lock of the connection; a write of
+/// sqlx statements runs alone, with the connection unlocked.
+enum Stretch {
+    Direct(Vec<DirectWork>),
+    Async(AsyncWork),
+}
+
+/// Groups a batch's jobs into stretches, in order.
+fn stretches(batch: Vec<Job>) -> Vec<Stretch> {
+    let mut out: Vec<Stretch> = Vec::new();
+    for job in batch {
+        match (job, out.last_mut()) {
+            (Job::Direct(work), Some(Stretch::Direct(run))) => run.push(work),
+            (Job::Direct(work), _) => out.push(Stretch::Direct(vec![work])),
+            (Job::Async(work), _) => out.push(Stretch::Async(work)),
+        }
+    }
+    out
+}
+
+/// Why a batch stopped before its commit.
+enum Stop {
+    /// Nothing ran: the callers are told the writer is unavailable.
+    NotBegun(String),
+    /// Something ran and is rolled back: every caller that ran is told the commit failed.
+    Broken(String),
+}
+
 async fn run_batch(pool: &SqlitePool, jobs: &mut mpsc::Receiver<Job>, first: Job) {
     let mut batch = vec![first];
     while batch.len() < MAX_BATCH {
@@ -232,6 +284,7 @@ async fn run_batch(pool: &SqlitePool, jobs: &mut mpsc::Receiver<Job>, first: Job
         }
     }
     let size = batch.len();
+    let started = std::time::Instant::now();
     let mut conn = match pool.acquire().await {
         Ok(c) => c,
         Err(e) => {
@@ -239,40 +292,116 @@ async fn run_batch(pool: &SqlitePool, jobs: &mut mpsc::Receiver<Job>, first: Job
             return;
         }
     };
-    if let Err(e) = sqlx::query("BEGIN IMMEDIATE").execute(&mut *conn).await {
-        fail_unrun(batch, &e.to_string());
-        return;
-    }
-    match read_head(&mut conn).await {
-        Ok(head) => HELD.with(|h| h.borrow_mut().kept = Some(head)),
-        Err(e) => {
-            let _ = sqlx::query("ROLLBACK").execute(&mut *conn).await;
-            fail_unrun(batch, &e.to_string());
-            return;
-        }
-    }
     let mut delivers = Vec::with_capacity(size);
-    let mut broken = None;
-    let mut jobs = batch.into_iter().peekable();
-    while let Some(job) = jobs.next() {
-        let ran = match job {
-            Job::Async(work) => run_async(&mut conn, work, &mut delivers).await,
-            Job::Direct(work) => {
-                // Consecutive direct writes share one lock of the connection.
-                let mut run = vec![work];
-                while let Some(Job::Direct(_)) = jobs.peek() {
-                    if let Some(Job::Direct(work)) = jobs.next() {
-                        run.push(work);
+    let mut begun = false;
+    let mut stop = None;
+    let mut committed = false;
+    let mut stretches = stretches(batch).into_iter().peekable();
+    // The transaction begins in the first lock and commits in the last: a batch of direct
+    // writes only takes the lock once.
+    while let Some(stretch) = stretches.next() {
+        let last = stretches.peek().is_none();
+        let ran = match stretch {
+            Stretch::Direct(run) => {
+                locked(&mut conn, |c| {
+                    if !begun {
+                        begin(c).map_err(Stop::NotBegun)?;
                     }
+                    run_direct(c, run, &mut delivers).map_err(Stop::Broken)?;
+                    if last {
+                        finish(c).map_err(Stop::Broken)?;
+                    }
+                    Ok(())
+                })
+                .await
+            }
+            Stretch::Async(work) => {
+                let began = if begun {
+                    Ok(())
+                } else {
+                    locked(&mut conn, |c| begin(c).map_err(Stop::NotBegun)).await
+                };
+                match began {
+                    Ok(()) => match run_async(&mut conn, work, &mut delivers).await {
+                        Ok(()) if last => {
+                            locked(&mut conn, |c| finish(c).map_err(Stop::Broken)).await
+                        }
+                        Ok(()) => Ok(()),
+                        Err(e) => Err(Stop::Broken(e)),
+                    },
+                    Err(e) => Err(e),
                 }
-                run_direct(&mut conn, run, &mut delivers).await
             }
         };
-        if let Err(e) = ran {
-            broken = Some(e);
-            break;
+        match ran {
+            Ok(()) => {
+                begun = true;
+                committed = last;
+            }
+            Err(e) => {
+                stop = Some(e);
+                break;
+            }
         }
     }
+    // Jobs never run because the batch stopped are dropped with the iterator; their callers see
+    // the writer's answer channel close and get an error, which is the truth: nothing was written.
+    drop(stretches);
+    let outcome = match stop {
+        None if committed => Ok(()),
+        None => Err("the batch ended without its commit".to_owned()),
+        Some(Stop::NotBegun(e)) => {
+            tracing::error!(error.message = %e, batch.size = size, "write batch could not start");
+            Err(e)
+        }
+        Some(Stop::Broken(e)) => Err(e),
+    };
+    if let Err(e) = &outcome {
+        tracing::error!(error.message = %e, batch.size = size, "write batch failed");
+        // A batch that broke inside a lock rolled back there; this covers the rest.
+        let _ = sqlx::query("ROLLBACK").execute(&mut *conn).await;
+    }
+    tracing::trace!(batch.size = size, elapsed = ?started.elapsed(), "write batch committed");
+    for deliver in delivers {
+        deliver(outcome.clone());
+    }
+}
+
+/// Runs `f` on the connection through rusqlite, with sqlx's thread kept off it.
+async fn locked<R>(
+    conn: &mut SqliteConnection,
+    f: impl FnOnce(&rusqlite::Connection) -> Result<R, Stop>,
+) -> Result<R, Stop> {
+    let handle = conn
+        .lock_handle()
+        .await
+        .map_err(|e| Stop::Broken(e.to_string()))?;
+    let direct = DirectConnection::new(handle).map_err(Stop::Broken)?;
+    f(&direct.conn)
+}
+
+/// Begins the batch's transaction and reads the audit chain's head into the batch.
+fn begin(c: &rusqlite::Connection) -> Result<(), String> {
+    c.execute_batch("BEGIN IMMEDIATE")
+        .map_err(|e| e.to_string())?;
+    let head = c
+        .prepare_cached("SELECT seq, hash FROM audit_head WHERE id = 1")
+        .and_then(|mut s| s.query_row([], |r| Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?))));
+    match head {
+        Ok(head) => {
+            HELD.with(|h| h.borrow_mut().kept = Some(head));
+            Ok(())
+        }
+        Err(e) => {
+            let _ = c.execute_batch("ROLLBACK");
+            Err(e.to_string())
+        }
+    }
+}
+
+/// Writes what the batch held back (audit rows, counter differences, the head) and commits; on
+/// an error rolls everything back.
+fn finish(c: &rusqlite::Connection) -> Result<(), String> {
     let (head, audit, tallies) = HELD.with(|h| {
         let mut h = h.borrow_mut();
         let head = h.changed.then(|| h.kept.clone()).flatten();
@@ -283,42 +412,71 @@ async fn run_batch(pool: &SqlitePool, jobs: &mut mpsc::Receiver<Job>, first: Job
             .collect();
         (head, std::mem::take(&mut h.audit), tallies)
     });
-    if broken.is_none() {
-        let held = async {
-            crate::sql::audit::insert_audit_rows_now(&mut conn, &audit).await?;
-            crate::sql::rates::upsert_tallies_now(&mut conn, &tallies).await?;
-            if let Some((seq, hash)) = head {
-                write_head(&mut conn, seq, &hash).await?;
-            }
-            StoreResult::Ok(())
-        };
-        if let Err(e) = held.await {
-            broken = Some(e.to_string());
+    let written =
+        write_held(c, &audit, &tallies, head.as_ref()).and_then(|()| c.execute_batch("COMMIT"));
+    if let Err(e) = written {
+        if !c.is_autocommit() {
+            let _ = c.execute_batch("ROLLBACK");
         }
+        return Err(e.to_string());
     }
-    let outcome = match broken {
-        Some(e) => Err(e),
-        None => sqlx::query("COMMIT")
-            .execute(&mut *conn)
-            .await
-            .map(|_| ())
-            .map_err(|e| e.to_string()),
-    };
-    if let Err(e) = &outcome {
-        tracing::error!(error.message = %e, batch.size = size, "write batch failed");
-        let _ = sqlx::query("ROLLBACK").execute(&mut *conn).await;
-    }
-    tracing::trace!(batch.size = size, "write batch committed");
-    for deliver in delivers {
-        deliver(outcome.clone());
-    }
-    // Jobs never run because the batch broke were dropped with it; their callers see the
-    // writer's answer channel close and get an error, which is the truth: nothing was written.
+    Ok(())
 }
 
-// Savepoints are not released: the next job's savepoint of the same name stacks on the last,
-// `ROLLBACK TO` reaches the latest, and the commit releases them all, which spares a statement
-// per job.
+/// The held audit rows, counter differences and head, one cached statement each.
+fn write_held(
+    c: &rusqlite::Connection,
+    audit: &[AuditEntry],
+    tallies: &[TallyRow],
+    head: Option<&(i64, String)>,
+) -> rusqlite::Result<()> {
+    if !audit.is_empty() {
+        let mut insert = c.prepare_cached(
+            "INSERT INTO audit_log (seq, at, actor, action, entity, summary, digest, prev_hash, hash) \
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+        )?;
+        for e in audit {
+            insert.execute(rusqlite::params![
+                e.seq,
+                crate::dialect::sqlite_time(e.at),
+                e.actor,
+                e.action,
+                e.entity,
+                e.summary,
+                e.digest,
+                e.prev_hash,
+                e.hash,
+            ])?;
+        }
+    }
+    if !tallies.is_empty() {
+        use crate::sql::rates::{TALLY_INSERT, TALLY_ON_CONFLICT};
+        let mut upsert = c.prepare_cached(&format!(
+            "{TALLY_INSERT}VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11){TALLY_ON_CONFLICT}"
+        ))?;
+        for (dim, key, day, d) in tallies {
+            upsert.execute(rusqlite::params![
+                dim,
+                key,
+                // The text sqlx writes for a date.
+                day.format("%F").to_string(),
+                d.total,
+                d.contact_due,
+                d.contacted_on_time,
+                d.resolution_due,
+                d.answered_on_time,
+                d.answered,
+                d.rated,
+                d.satisfied,
+            ])?;
+        }
+    }
+    if let Some((seq, hash)) = head {
+        c.prepare_cached("UPDATE audit_head SET seq = ?1, hash = ?2 WHERE id = 1")?
+            .execute(rusqlite::params![seq, hash])?;
+    }
+    Ok(())
+}
 
 /// Runs a write of sqlx statements in its savepoint; an error is one that breaks the batch.
 async fn run_async(
@@ -333,42 +491,48 @@ async fn run_async(
     let (ok, deliver) = work(conn).await;
     keep_job(ok);
     delivers.push(deliver);
-    if !ok {
-        sqlx::query("ROLLBACK TO write_job")
-            .execute(&mut *conn)
-            .await
-            .map_err(|e| e.to_string())?;
-    }
+    let end = if ok {
+        "RELEASE write_job"
+    } else {
+        "ROLLBACK TO write_job; RELEASE write_job"
+    };
+    sqlx::raw_sql(end)
+        .execute(&mut *conn)
+        .await
+        .map_err(|e| e.to_string())?;
     Ok(())
 }
 
-/// Runs direct writes, each in its savepoint, with one lock of the connection.
-async fn run_direct(
-    conn: &mut SqliteConnection,
+/// Runs direct writes, each in its savepoint, on the locked connection.
+///
+/// Each savepoint is released when its write is done. Left open, they stacked up through the
+/// batch, and SQLite visits every open savepoint for every page a write touches: a batch of n
+/// writes cost n² page visits.
+fn run_direct(
+    conn: &rusqlite::Connection,
     run: Vec<DirectWork>,
     delivers: &mut Vec<Deliver>,
 ) -> Result<(), String> {
-    let handle = conn.lock_handle().await.map_err(|e| e.to_string())?;
-    let direct = DirectConnection::new(handle)?;
+    let step = |sql: &str| {
+        conn.prepare_cached(sql)
+            .and_then(|mut s| s.execute([]))
+            .map(|_| ())
+            .map_err(|e| e.to_string())
+    };
     for work in run {
-        direct
-            .conn
-            .execute_batch("SAVEPOINT write_job")
-            .map_err(|e| e.to_string())?;
-        let (ok, deliver) = work(&direct.conn);
+        step("SAVEPOINT write_job")?;
+        let (ok, deliver) = work(conn);
         keep_job(ok);
         delivers.push(deliver);
         // SQLite rolls the whole transaction back on some errors (disk full, I/O); a later
         // savepoint would then open a fresh one and the commit would acknowledge lost writes.
-        if direct.conn.is_autocommit() {
+        if conn.is_autocommit() {
             return Err("the batch's transaction was rolled back".into());
         }
         if !ok {
-            direct
-                .conn
-                .execute_batch("ROLLBACK TO write_job")
-                .map_err(|e| e.to_string())?;
+            step("ROLLBACK TO write_job")?;
         }
+        step("RELEASE write_job")?;
     }
     Ok(())
 }

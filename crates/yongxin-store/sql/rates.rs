@@ -150,10 +150,18 @@ pub(crate) async fn upsert_tallies_now(tx: &mut DbConn, rows: &[TallyRow]) -> St
     Ok(())
 }
 
+/// The counters' insert, before its values.
+pub(crate) const TALLY_INSERT: &str = "INSERT INTO appeal_rates (dim, key, day, total, contact_due, contacted_on_time, resolution_due, answered_on_time, answered, rated, satisfied) ";
+/// Adds to a counter row that exists instead of inserting it.
+pub(crate) const TALLY_ON_CONFLICT: &str = " ON CONFLICT (dim, key, day) DO UPDATE SET total = appeal_rates.total + excluded.total, \
+     contact_due = appeal_rates.contact_due + excluded.contact_due, \
+     contacted_on_time = appeal_rates.contacted_on_time + excluded.contacted_on_time, \
+     resolution_due = appeal_rates.resolution_due + excluded.resolution_due, \
+     answered_on_time = appeal_rates.answered_on_time + excluded.answered_on_time, \
+     answered = appeal_rates.answered + excluded.answered, rated = appeal_rates.rated + excluded.rated, satisfied = appeal_rates.satisfied + excluded.satisfied";
+
 pub(crate) async fn upsert_tally_chunk(tx: &mut DbConn, rows: &[TallyRow]) -> StoreResult<()> {
-    let mut qb = QueryBuilder::<Db>::new(
-        "INSERT INTO appeal_rates (dim, key, day, total, contact_due, contacted_on_time, resolution_due, answered_on_time, answered, rated, satisfied) ",
-    );
+    let mut qb = QueryBuilder::<Db>::new(TALLY_INSERT);
     qb.push_values(rows, |mut row, (dim, key, day, d)| {
         row.push_bind(*dim)
             .push_bind(key.as_str())
@@ -167,14 +175,7 @@ pub(crate) async fn upsert_tally_chunk(tx: &mut DbConn, rows: &[TallyRow]) -> St
             .push_bind(d.rated)
             .push_bind(d.satisfied);
     });
-    qb.push(
-        " ON CONFLICT (dim, key, day) DO UPDATE SET total = appeal_rates.total + excluded.total, \
-         contact_due = appeal_rates.contact_due + excluded.contact_due, \
-         contacted_on_time = appeal_rates.contacted_on_time + excluded.contacted_on_time, \
-         resolution_due = appeal_rates.resolution_due + excluded.resolution_due, \
-         answered_on_time = appeal_rates.answered_on_time + excluded.answered_on_time, \
-         answered = appeal_rates.answered + excluded.answered, rated = appeal_rates.rated + excluded.rated, satisfied = appeal_rates.satisfied + excluded.satisfied",
-    );
+    qb.push(TALLY_ON_CONFLICT);
     qb.build().execute(&mut *tx).await.db()?;
     Ok(())
 }

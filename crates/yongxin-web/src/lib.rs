@@ -94,9 +94,22 @@ impl Default for WebSettings {
     }
 }
 
-/// Shared state of every handler.
+/// Shared state of every handler: one pointer, so that the copies every request makes (each
+/// layer and extractor takes its own) cost one count, not one per part.
 #[derive(Clone)]
-pub struct AppState {
+pub struct AppState(Arc<Shared>);
+
+impl std::ops::Deref for AppState {
+    type Target = Shared;
+
+    fn deref(&self) -> &Shared {
+        &self.0
+    }
+}
+
+/// What [`AppState`] shares.
+#[derive(Clone)]
+pub struct Shared {
     /// Where everything is kept.
     pub store: Arc<dyn Store>,
     /// Settings.
@@ -114,7 +127,12 @@ pub struct AppState {
     /// and reading it is a round trip to the database that costs more than the request's own
     /// work. An account changed through this node is forgotten at once; other nodes and the
     /// command line are seen within [`API_TOKEN_TTL`].
-    api_tokens: Arc<std::sync::Mutex<HashMap<String, (std::time::Instant, yongxin_store::User)>>>,
+    api_tokens: Arc<RecentUsers>,
+    /// Sessions (by hash) recently presented, with their users, for the same reason: reading one
+    /// cost an authenticated page 100 µs of CPU, twenty times what the rest of its layers do. A
+    /// session ended through this node (signing out, an account changed) is forgotten at once;
+    /// one ended elsewhere stops working within [`API_TOKEN_TTL`].
+    sessions: Arc<RecentUsers>,
     /// The live boards' feeds of this node.
     pub board: Arc<selection::board::BoardHub>,
     /// What this node knows is sold, to refuse claims for it without asking the database.
@@ -131,13 +149,54 @@ pub const API_TOKEN_TTL: std::time::Duration = std::time::Duration::from_secs(5)
 /// Most API tokens remembered at once; past it the memory starts afresh.
 const API_TOKENS_REMEMBERED: usize = 4096;
 
+/// Users recently found by a token's hash (an API token's or a session's), each trusted for
+/// [`API_TOKEN_TTL`] after it was read.
+#[derive(Default)]
+pub struct RecentUsers(
+    std::sync::Mutex<HashMap<String, (std::time::Instant, yongxin_store::User)>>,
+);
+
+impl RecentUsers {
+    fn get(&self, token_hash: &str) -> Option<yongxin_store::User> {
+        let users = self.0.lock().ok()?;
+        let (at, user) = users.get(token_hash)?;
+        (at.elapsed() < API_TOKEN_TTL).then(|| user.clone())
+    }
+
+    fn remember(&self, token_hash: &str, user: &yongxin_store::User) {
+        if let Ok(mut users) = self.0.lock() {
+            // Past the bound the memory starts afresh: a flood of valid tokens costs reads, not
+            // memory.
+            if users.len() >= API_TOKENS_REMEMBERED {
+                users.clear();
+            }
+            users.insert(
+                token_hash.to_owned(),
+                (std::time::Instant::now(), user.clone()),
+            );
+        }
+    }
+
+    fn forget(&self, token_hash: &str) {
+        if let Ok(mut users) = self.0.lock() {
+            users.remove(token_hash);
+        }
+    }
+
+    fn clear(&self) {
+        if let Ok(mut users) = self.0.lock() {
+            users.clear();
+        }
+    }
+}
+
 /// Categories with whether each is active, in display order.
 pub type CatalogueEntries = Arc<Vec<(yongxin_domain::catalogue::Category, bool)>>;
 
 impl AppState {
     /// State over a store.
     pub fn new(store: Arc<dyn Store>, settings: WebSettings) -> Self {
-        Self {
+        Self(Arc::new(Shared {
             guards: Arc::new(security::Guards::new(settings.limits.clone())),
             installation_key: Arc::default(),
             store,
@@ -147,15 +206,17 @@ impl AppState {
             catalogue: Arc::new(std::sync::RwLock::new(None)),
             search: None,
             api_tokens: Arc::default(),
+            sessions: Arc::default(),
             board: Arc::default(),
             sold: Arc::default(),
-        }
+        }))
     }
 
     /// The same state with a full-text index (kept current by [`background::spawn`]).
-    pub fn with_search(mut self, index: yongxin_search::AppealIndex) -> Self {
-        self.search = Some(index);
-        self
+    pub fn with_search(self, index: yongxin_search::AppealIndex) -> Self {
+        let mut shared = Arc::unwrap_or_clone(self.0);
+        shared.search = Some(index);
+        Self(Arc::new(shared))
     }
 
     /// Tells the index follower that this node just changed an appeal.
@@ -171,27 +232,43 @@ impl AppState {
         &self,
         token_hash: &str,
     ) -> Result<Option<yongxin_store::User>, yongxin_store::StoreError> {
-        if let Ok(tokens) = self.api_tokens.lock() {
-            if let Some((at, user)) = tokens.get(token_hash) {
-                if at.elapsed() < API_TOKEN_TTL {
-                    return Ok(Some(user.clone()));
-                }
-            }
+        if let Some(user) = self.api_tokens.get(token_hash) {
+            return Ok(Some(user));
         }
         let user = self
             .store
             .api_token_user(token_hash, chrono::Utc::now())
             .await?;
-        if let (Some(u), Ok(mut tokens)) = (&user, self.api_tokens.lock()) {
-            if tokens.len() >= API_TOKENS_REMEMBERED {
-                tokens.clear();
-            }
-            tokens.insert(
-                token_hash.to_owned(),
-                (std::time::Instant::now(), u.clone()),
-            );
+        if let Some(u) = &user {
+            self.api_tokens.remember(token_hash, u);
         }
         Ok(user)
+    }
+
+    /// The user of a live session (by its token's hash), from memory if read in the last
+    /// [`API_TOKEN_TTL`]. Unknown sessions are not remembered.
+    pub async fn session_user(
+        &self,
+        token_hash: &str,
+    ) -> Result<Option<yongxin_store::User>, yongxin_store::StoreError> {
+        if let Some(user) = self.sessions.get(token_hash) {
+            return Ok(Some(user));
+        }
+        let user = self
+            .store
+            .session_user(token_hash, chrono::Utc::now())
+            .await?;
+        if let Some(u) = &user {
+            self.sessions.remember(token_hash, u);
+        }
+        Ok(user)
+    }
+
+    /// Ends a session: in the database, and in this node's memory at once.
+    pub async fn end_session(&self, token_hash: &str) -> Result<(), yongxin_store::StoreError> {
+        self.store.delete_session(token_hash).await?;
+        self.sessions.forget(token_hash);
+        Ok(())
     }
 
     /// The installation's secret key: the same on every node (it lives in the database, made
@@ -213,11 +290,10 @@ impl AppState {
         ))
     }
 
-    /// Forgets every API token's user after an account changed through this node.
-    pub fn forget_api_tokens(&self) {
-        if let Ok(mut tokens) = self.api_tokens.lock() {
-            tokens.clear();
-        }
+    /// Forgets every API token's and session's user after an account changed through this node.
+    pub fn forget_accounts(&self) {
+        self.api_tokens.clear();
+        self.sessions.clear();
     }
 
     /// Drops the cached catalogue after a change made through this node.
@@ -296,8 +372,13 @@ pub fn route_table(state: &AppState) -> (Router<AppState>, Vec<http::routes::Rou
 /// Every route of the application.
 pub fn router(state: AppState) -> Router {
     let (routes, _) = route_table(&state);
+    with_layers(routes.fallback(http::page::not_found), state)
+}
+
+/// The layers every request passes through, over `routes`: the body limit, the request's
+/// context (language, who is signed in, CSRF), rendered errors, security headers and metrics.
+pub fn with_layers(routes: Router<AppState>, state: AppState) -> Router {
     routes
-        .fallback(http::page::not_found)
         .layer(DefaultBodyLimit::max(FORM_BODY_LIMIT))
         .layer(from_fn_with_state(state.clone(), context::attach_context))
         .layer(from_fn(error::render_errors))

@@ -211,7 +211,7 @@ pub async fn set_role(
         .store
         .set_user_role(&admin.actor(), id, role, village_id, household_id)
         .await?;
-    state.forget_api_tokens();
+    state.forget_accounts();
     Ok(Redirect::to("/admin/users").into_response())
 }
 
@@ -236,7 +236,7 @@ pub async fn reset(
         .store
         .issue_account_code(&admin.actor(), id, &kept)
         .await?;
-    state.forget_api_tokens();
+    state.forget_accounts();
     let c = ctx.lang.catalog();
     let slip = Slip {
         name: user.display_name,
@@ -562,6 +562,6 @@ pub async fn activate(
     if !done {
         return refuse("activate.error.code");
     }
-    state.forget_api_tokens();
+    state.forget_accounts();
     Ok(Redirect::to("/sign-in?activated=1").into_response())
 }

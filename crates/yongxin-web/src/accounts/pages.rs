@@ -198,7 +198,7 @@ pub async fn sign_out(
     CsrfForm(_): CsrfForm<Button>,
 ) -> Result<Response, AppError> {
     if let Some(token) = cookie_value(&headers, SESSION_COOKIE) {
-        state.store.delete_session(&token_hash(token)).await?;
+        state.end_session(&token_hash(token)).await?;
     }
     let mut res = Redirect::to("/").into_response();
     res.headers_mut().append(
@@ -374,7 +374,7 @@ pub async fn set_email(
         .store
         .set_user_email(&admin.actor(), id, email.as_ref().map(|e| e.as_str()))
         .await?;
-    state.forget_api_tokens();
+    state.forget_accounts();
     Ok(axum::response::Redirect::to("/admin/users").into_response())
 }
 
@@ -389,7 +389,7 @@ pub async fn revoke_tokens(
 ) -> Result<Response, AppError> {
     let admin = ctx.require(Permission::RevokeApiTokens)?.clone();
     state.store.revoke_api_tokens(&admin.actor(), id).await?;
-    state.forget_api_tokens();
+    state.forget_accounts();
     Ok(axum::response::Redirect::to("/admin/users").into_response())
 }
 
@@ -423,7 +423,7 @@ pub async fn set_disabled(
         .store
         .set_user_disabled(&admin.actor(), id, disabled)
         .await?;
-    state.forget_api_tokens();
+    state.forget_accounts();
     Ok(axum::response::Redirect::to("/admin/users").into_response())
 }
 

@@ -305,6 +305,7 @@ pub async fn create_appeal(
 ) -> Result<Response, AppError> {
     let user = ctx.user()?;
     let resident = !user.role.may(Permission::ReadInternalNotes);
+    let with_photos = !body.photos.is_empty();
     let input = IntakeInput {
         category: body.category,
         urgency: body.urgency,
@@ -346,7 +347,12 @@ pub async fn create_appeal(
         text: None,
         visible: true,
     }];
-    let photos = state.store.appeal_photos(appeal.id).await?;
+    // A case filed without photos has none: no need to ask the database.
+    let photos = if with_photos {
+        state.store.appeal_photos(appeal.id).await?
+    } else {
+        Vec::new()
+    };
     Ok((
         StatusCode::CREATED,
         Json(AppealDto::new(appeal, &events, resident).with_photos(&photos, &events, resident)),

@@ -7,7 +7,6 @@ use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderValue};
 use axum::middleware::Next;
 use axum::response::Response;
-use chrono::Utc;
 use yongxin_store::User;
 
 use crate::http::auth::{random_token, token_hash};
@@ -213,11 +212,7 @@ pub async fn attach_context(
             }
         }
     } else if let Some(token) = &session {
-        match state
-            .store
-            .session_user(&token_hash(token), Utc::now())
-            .await
-        {
+        match state.session_user(&token_hash(token)).await {
             Ok(u) => user = u,
             Err(e) => {
                 tracing::error!(error.message = %e, "session lookup failed");
