@@ -116,8 +116,9 @@ pub struct Shared {
     pub settings: Arc<WebSettings>,
     /// Request counters for `/metrics`.
     pub metrics: Arc<metrics::Metrics>,
-    /// The working-day calendar: the official years and those loaded by administrators.
-    pub calendar: Arc<std::sync::RwLock<WorkingCalendar>>,
+    /// The working-day calendar: the official years and those loaded by administrators. Shared,
+    /// not copied: every intake computes deadlines with it.
+    calendar: Arc<std::sync::RwLock<Arc<WorkingCalendar>>>,
     /// The service catalogue as last read, and when; every intake needs it, so it is read from the
     /// database at most once a minute (a change reaches every node within that minute).
     catalogue: Arc<std::sync::RwLock<Option<(std::time::Instant, CatalogueEntries)>>>,
@@ -202,7 +203,9 @@ impl AppState {
             store,
             settings: Arc::new(settings),
             metrics: Arc::new(metrics::Metrics::default()),
-            calendar: Arc::new(std::sync::RwLock::new(WorkingCalendar::official())),
+            calendar: Arc::new(std::sync::RwLock::new(
+                Arc::new(WorkingCalendar::official()),
+            )),
             catalogue: Arc::new(std::sync::RwLock::new(None)),
             search: None,
             api_tokens: Arc::default(),
@@ -326,17 +329,17 @@ impl AppState {
             tracing::error!(calendar.year = year, error.message = %e, "stored calendar not understood");
         }
         if let Ok(mut c) = self.calendar.write() {
-            *c = calendar;
+            *c = Arc::new(calendar);
         }
         Ok(())
     }
 
-    /// A copy of the current calendar.
-    pub fn calendar(&self) -> WorkingCalendar {
+    /// The current calendar.
+    pub fn calendar(&self) -> Arc<WorkingCalendar> {
         self.calendar
             .read()
-            .map(|c| c.clone())
-            .unwrap_or_else(|_| WorkingCalendar::official())
+            .map(|c| Arc::clone(&c))
+            .unwrap_or_else(|_| Arc::new(WorkingCalendar::official()))
     }
 }
 

@@ -9,6 +9,7 @@ on_each_backend!(
     a_flood_of_sign_ins_from_one_address_is_refused,
     api_tokens_expire_and_are_revoked,
     a_disabled_account_opens_nothing,
+    an_ended_session_opens_nothing_here_at_once_and_elsewhere_within_seconds,
     every_answer_carries_the_security_headers,
     a_planted_csrf_cookie_is_useless,
     every_post_route_refuses_a_form_without_its_token,
@@ -223,6 +224,16 @@ async fn a_disabled_account_opens_nothing(app: TestApp) {
     let grid = app.sign_in_as(Role::GridWorker).await;
     let token = app.api_token("grid", Utc::now() + Duration::days(1)).await;
     let admin = app.sign_in_as(Role::Admin).await;
+    // Used once, so that the node remembers whose session and token they are.
+    let res = grid.get(app.url("/households")).send().await.unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+    let res = reqwest::Client::new()
+        .get(app.url("/api/v1/villages"))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
     let res = post_form(
         &app,
         &admin,
@@ -231,7 +242,8 @@ async fn a_disabled_account_opens_nothing(app: TestApp) {
     )
     .await;
     assert_eq!(res.status(), StatusCode::SEE_OTHER);
-    // The session ended, the token is revoked, the password no longer signs in.
+    // The session ended, the token is revoked, the password no longer signs in: at once, though
+    // the node had them in memory.
     let res = grid.get(app.url("/households")).send().await.unwrap();
     assert_eq!(res.status(), StatusCode::SEE_OTHER, "sent to sign in");
     let res = reqwest::Client::new()
@@ -264,6 +276,54 @@ async fn a_disabled_account_opens_nothing(app: TestApp) {
     assert_eq!(res.status(), StatusCode::SEE_OTHER);
     let (_, res) = app.sign_in_with("grid", "demo").await;
     assert_eq!(res.status(), StatusCode::SEE_OTHER);
+}
+
+/// A node remembers a session's user for a few seconds (reading it cost more than the rest of a
+/// page's layers): signing out must still end it at once on that node, and on every other node
+/// once what it read has aged out.
+async fn an_ended_session_opens_nothing_here_at_once_and_elsewhere_within_seconds(app: TestApp) {
+    let other = app.another_node().await;
+    let (client, res) = app.sign_in_with("grid", "demo").await;
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    let prefix = format!("{}=", yongxin_web::context::SESSION_COOKIE);
+    let session = res
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find_map(|v| v.strip_prefix(prefix.as_str()))
+        .and_then(|v| v.split(';').next())
+        .unwrap()
+        .to_owned();
+    // The stolen cookie, replayed by someone else.
+    let replay = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let households = |node: &TestApp| {
+        replay
+            .get(node.url("/households"))
+            .header("cookie", format!("{prefix}{session}"))
+            .send()
+    };
+    for node in [&app, &other] {
+        assert_eq!(households(node).await.unwrap().status(), StatusCode::OK);
+    }
+    let res = post_form(&app, &client, "/sign-out", &[]).await;
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    let res = households(&app).await.unwrap();
+    assert_eq!(
+        res.status(),
+        StatusCode::SEE_OTHER,
+        "refused at once where it ended"
+    );
+    tokio::time::sleep(yongxin_web::API_TOKEN_TTL).await;
+    let res = households(&other).await.unwrap();
+    assert_eq!(
+        res.status(),
+        StatusCode::SEE_OTHER,
+        "refused elsewhere within the TTL"
+    );
 }
 
 async fn every_answer_carries_the_security_headers(app: TestApp) {
