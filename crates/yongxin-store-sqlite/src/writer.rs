@@ -296,6 +296,8 @@ async fn run_batch(pool: &SqlitePool, jobs: &mut mpsc::Receiver<Job>, first: Job
     let mut begun = false;
     let mut stop = None;
     let mut committed = false;
+    // Whether the last write of sqlx statements left its savepoint open (see `run_async`).
+    let mut open = false;
     let mut stretches = stretches(batch).into_iter().peekable();
     // The transaction begins in the first lock and commits in the last: a batch of direct
     // writes only takes the lock once.
@@ -303,9 +305,14 @@ async fn run_batch(pool: &SqlitePool, jobs: &mut mpsc::Receiver<Job>, first: Job
         let last = stretches.peek().is_none();
         let ran = match stretch {
             Stretch::Direct(run) => {
+                let release = std::mem::take(&mut open);
                 locked(&mut conn, |c| {
                     if !begun {
                         begin(c).map_err(Stop::NotBegun)?;
+                    }
+                    if release {
+                        c.execute_batch("RELEASE write_job")
+                            .map_err(|e| Stop::Broken(e.to_string()))?;
                     }
                     run_direct(c, run, &mut delivers).map_err(Stop::Broken)?;
                     if last {
@@ -322,7 +329,7 @@ async fn run_batch(pool: &SqlitePool, jobs: &mut mpsc::Receiver<Job>, first: Job
                     locked(&mut conn, |c| begin(c).map_err(Stop::NotBegun)).await
                 };
                 match began {
-                    Ok(()) => match run_async(&mut conn, work, &mut delivers).await {
+                    Ok(()) => match run_async(&mut conn, work, &mut delivers, &mut open).await {
                         Ok(()) if last => {
                             locked(&mut conn, |c| finish(c).map_err(Stop::Broken)).await
                         }
@@ -479,27 +486,36 @@ fn write_held(
 }
 
 /// Runs a write of sqlx statements in its savepoint; an error is one that breaks the batch.
+///
+/// Its savepoint is left open when it succeeds and released by the next statement the batch
+/// sends anyway (the next savepoint, or the direct writes' lock, or the commit): every statement
+/// is a round trip to the connection's thread, and a release of its own would be one more per
+/// write. `open` says whether the last one's savepoint is still open.
 async fn run_async(
     conn: &mut SqliteConnection,
     work: AsyncWork,
     delivers: &mut Vec<Deliver>,
+    open: &mut bool,
 ) -> Result<(), String> {
-    sqlx::query("SAVEPOINT write_job")
+    let start = if *open {
+        "RELEASE write_job; SAVEPOINT write_job"
+    } else {
+        "SAVEPOINT write_job"
+    };
+    sqlx::raw_sql(start)
         .execute(&mut *conn)
         .await
         .map_err(|e| e.to_string())?;
+    *open = true;
     let (ok, deliver) = work(conn).await;
     keep_job(ok);
     delivers.push(deliver);
-    let end = if ok {
-        "RELEASE write_job"
-    } else {
-        "ROLLBACK TO write_job; RELEASE write_job"
-    };
-    sqlx::raw_sql(end)
-        .execute(&mut *conn)
-        .await
-        .map_err(|e| e.to_string())?;
+    if !ok {
+        sqlx::query("ROLLBACK TO write_job")
+            .execute(&mut *conn)
+            .await
+            .map_err(|e| e.to_string())?;
+    }
     Ok(())
 }
 
