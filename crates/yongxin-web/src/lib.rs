@@ -158,6 +158,28 @@ pub struct RecentUsers(
 );
 
 impl RecentUsers {
+    /// The remembered user, or the one `read` finds, remembered if there is one.
+    async fn get_or_read<F, R>(
+        &self,
+        token_hash: &str,
+        read: F,
+    ) -> Result<Option<yongxin_store::User>, yongxin_store::StoreError>
+    where
+        F: FnOnce() -> R,
+        R: std::future::Future<
+            Output = Result<Option<yongxin_store::User>, yongxin_store::StoreError>,
+        >,
+    {
+        if let Some(user) = self.get(token_hash) {
+            return Ok(Some(user));
+        }
+        let user = read().await?;
+        if let Some(u) = &user {
+            self.remember(token_hash, u);
+        }
+        Ok(user)
+    }
+
     fn get(&self, token_hash: &str) -> Option<yongxin_store::User> {
         let users = self.0.lock().ok()?;
         let (at, user) = users.get(token_hash)?;
@@ -235,17 +257,11 @@ impl AppState {
         &self,
         token_hash: &str,
     ) -> Result<Option<yongxin_store::User>, yongxin_store::StoreError> {
-        if let Some(user) = self.api_tokens.get(token_hash) {
-            return Ok(Some(user));
-        }
-        let user = self
-            .store
-            .api_token_user(token_hash, chrono::Utc::now())
-            .await?;
-        if let Some(u) = &user {
-            self.api_tokens.remember(token_hash, u);
-        }
-        Ok(user)
+        self.api_tokens
+            .get_or_read(token_hash, || {
+                self.store.api_token_user(token_hash, chrono::Utc::now())
+            })
+            .await
     }
 
     /// The user of a live session (by its token's hash), from memory if read in the last
@@ -254,17 +270,11 @@ impl AppState {
         &self,
         token_hash: &str,
     ) -> Result<Option<yongxin_store::User>, yongxin_store::StoreError> {
-        if let Some(user) = self.sessions.get(token_hash) {
-            return Ok(Some(user));
-        }
-        let user = self
-            .store
-            .session_user(token_hash, chrono::Utc::now())
-            .await?;
-        if let Some(u) = &user {
-            self.sessions.remember(token_hash, u);
-        }
-        Ok(user)
+        self.sessions
+            .get_or_read(token_hash, || {
+                self.store.session_user(token_hash, chrono::Utc::now())
+            })
+            .await
     }
 
     /// Ends a session: in the database, and in this node's memory at once.

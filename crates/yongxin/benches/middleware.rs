@@ -25,8 +25,6 @@ use axum::routing::get;
 use axum::Router;
 use tower::ServiceExt;
 use yongxin_domain::demo::{generate, DemoSize};
-use yongxin_domain::{Actor, Role};
-use yongxin_store::NewUser;
 use yongxin_web::http::context::{Ctx, SESSION_COOKIE};
 use yongxin_web::http::error::AppError;
 use yongxin_web::{AppState, WebSettings};
@@ -108,20 +106,7 @@ async fn main() {
     .await
     .unwrap();
     yongxin_demo::ensure_catalogue(&*store).await.unwrap();
-    let leader = store
-        .create_user(
-            &Actor::user("bench"),
-            NewUser {
-                username: "leader-bench".into(),
-                display_name: "leader".into(),
-                role: Role::Leader,
-                password_hash: "x".into(),
-                village_id: None,
-                household_id: None,
-            },
-        )
-        .await
-        .unwrap();
+    let leader = project::leader(&*store, "leader-bench").await;
     let session = yongxin_web::auth::random_token();
     store
         .create_session(

@@ -10,6 +10,8 @@
 
 #[path = "support/figures.rs"]
 mod figures;
+#[path = "support/project.rs"]
+mod project;
 use figures::percentiles;
 
 use std::sync::Arc;
@@ -18,8 +20,7 @@ use yongxin_domain::Actor;
 
 use yongxin_domain::demo::{generate, DemoSize};
 use yongxin_domain::notice::{NoticeDraft, NoticeKind, ScopeKind};
-use yongxin_domain::Role;
-use yongxin_store::{NewUser, Store};
+use yongxin_store::Store;
 use yongxin_store_sqlite::SqliteStore;
 use yongxin_web::{AppState, WebSettings};
 
@@ -54,20 +55,7 @@ async fn main() {
         demo.resident_count(),
         started.elapsed().as_secs_f64()
     );
-    let leader = store
-        .create_user(
-            &Actor::user("bench"),
-            NewUser {
-                username: "bench-leader".into(),
-                display_name: "bench".into(),
-                role: Role::Leader,
-                password_hash: "x".into(),
-                village_id: None,
-                household_id: None,
-            },
-        )
-        .await
-        .unwrap();
+    let leader = project::leader(&*store, "bench-leader").await;
     let notice = store
         .create_notice(
             &Actor::user("bench"),

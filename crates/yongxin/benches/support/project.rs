@@ -49,6 +49,24 @@ pub async fn staff_token(store: &dyn Store) -> String {
     token
 }
 
+/// A leader's account (sees the whole subdistrict) named `username`.
+pub async fn leader(store: &dyn Store, username: &str) -> yongxin_store::User {
+    store
+        .create_user(
+            &Actor::user("bench"),
+            NewUser {
+                username: username.into(),
+                display_name: username.into(),
+                role: Role::Leader,
+                password_hash: "x".into(),
+                village_id: None,
+                household_id: None,
+            },
+        )
+        .await
+        .unwrap()
+}
+
 /// The generated subdistrict (`seed`, `size`) loaded, a project over its first four villages
 /// taken through resettlement to its draw as the demo does it: the project and what was built,
 /// with the seconds the resettlement steps took.
