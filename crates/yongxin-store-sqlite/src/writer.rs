@@ -57,7 +57,7 @@ pub struct Writer {
 }
 
 impl Writer {
-    /// Starts the writer task over a pool.
+    /// Starts the writer over a pool.
     ///
     /// The writer has a thread and a runtime of its own. Each batch waits on several statements'
     /// round trips to the connection's thread; on the server's runtime every wake-up queued
@@ -217,9 +217,14 @@ pub(crate) fn seal_in_batch(entries: Vec<NewAuditEntry>) -> StoreResult<()> {
     Ok(())
 }
 
+/// Reads the chain's head; both drivers run it (sqlx binds `$k`, rusqlite the k-th parameter).
+const HEAD_SELECT: &str = "SELECT seq, hash FROM audit_head WHERE id = 1";
+/// Stores the chain's head.
+const HEAD_UPDATE: &str = "UPDATE audit_head SET seq = $1, hash = $2 WHERE id = 1";
+
 /// Reads the stored head.
 pub(crate) async fn read_head(conn: &mut SqliteConnection) -> StoreResult<(i64, String)> {
-    sqlx::query_as("SELECT seq, hash FROM audit_head WHERE id = 1")
+    sqlx::query_as(HEAD_SELECT)
         .fetch_one(&mut *conn)
         .await
         .map_err(crate::dialect::db_err)
@@ -231,7 +236,7 @@ pub(crate) async fn write_head(
     seq: i64,
     hash: &str,
 ) -> StoreResult<()> {
-    sqlx::query("UPDATE audit_head SET seq = $1, hash = $2 WHERE id = 1")
+    sqlx::query(HEAD_UPDATE)
         .bind(seq)
         .bind(hash)
         .execute(&mut *conn)
@@ -392,7 +397,7 @@ fn begin(c: &rusqlite::Connection) -> Result<(), String> {
     c.execute_batch("BEGIN IMMEDIATE")
         .map_err(|e| e.to_string())?;
     let head = c
-        .prepare_cached("SELECT seq, hash FROM audit_head WHERE id = 1")
+        .prepare_cached(HEAD_SELECT)
         .and_then(|mut s| s.query_row([], |r| Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?))));
     match head {
         Ok(head) => {
@@ -438,10 +443,10 @@ fn write_held(
     head: Option<&(i64, String)>,
 ) -> rusqlite::Result<()> {
     if !audit.is_empty() {
-        let mut insert = c.prepare_cached(
-            "INSERT INTO audit_log (seq, at, actor, action, entity, summary, digest, prev_hash, hash) \
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
-        )?;
+        let mut insert = c.prepare_cached(&format!(
+            "{}VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+            crate::sql::audit::AUDIT_INSERT
+        ))?;
         for e in audit {
             insert.execute(rusqlite::params![
                 e.seq,
@@ -479,7 +484,7 @@ fn write_held(
         }
     }
     if let Some((seq, hash)) = head {
-        c.prepare_cached("UPDATE audit_head SET seq = ?1, hash = ?2 WHERE id = 1")?
+        c.prepare_cached(HEAD_UPDATE)?
             .execute(rusqlite::params![seq, hash])?;
     }
     Ok(())

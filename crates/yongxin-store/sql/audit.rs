@@ -75,13 +75,17 @@ pub(crate) fn seal_entries(
     (sealed, (seq, prev))
 }
 
+/// The audit rows' insert, before its values.
+pub(crate) const AUDIT_INSERT: &str =
+    "INSERT INTO audit_log (seq, at, actor, action, entity, summary, digest, prev_hash, hash) ";
+
 /// Writes sealed audit entries, a thousand rows per statement.
 pub(crate) async fn insert_audit_rows_now(
     tx: &mut DbConn,
     entries: &[AuditEntry],
 ) -> StoreResult<()> {
     for chunk in entries.chunks(1000) {
-        let mut qb = QueryBuilder::<Db>::new("INSERT INTO audit_log (seq, at, actor, action, entity, summary, digest, prev_hash, hash) ");
+        let mut qb = QueryBuilder::<Db>::new(AUDIT_INSERT);
         qb.push_values(chunk, |mut row, e| {
             row.push_bind(e.seq)
                 .push_bind(e.at)

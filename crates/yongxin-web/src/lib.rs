@@ -144,11 +144,11 @@ pub struct Shared {
     installation_key: Arc<tokio::sync::OnceCell<String>>,
 }
 
-/// How long this node trusts what it read of an API token.
+/// How long this node trusts what it read of an API token or a session.
 pub const API_TOKEN_TTL: std::time::Duration = std::time::Duration::from_secs(5);
 
-/// Most API tokens remembered at once; past it the memory starts afresh.
-const API_TOKENS_REMEMBERED: usize = 4096;
+/// Most API tokens (or sessions) remembered at once; past it the memory starts afresh.
+const USERS_REMEMBERED: usize = 4096;
 
 /// Users recently found by a token's hash (an API token's or a session's), each trusted for
 /// [`API_TOKEN_TTL`] after it was read.
@@ -190,7 +190,7 @@ impl RecentUsers {
         if let Ok(mut users) = self.0.lock() {
             // Past the bound the memory starts afresh: a flood of valid tokens costs reads, not
             // memory.
-            if users.len() >= API_TOKENS_REMEMBERED {
+            if users.len() >= USERS_REMEMBERED {
                 users.clear();
             }
             users.insert(
